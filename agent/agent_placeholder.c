@@ -1,0 +1,1 @@
+/* agent placeholder */ typedef int agent_placeholder;

@@ -1,0 +1,86 @@
+/* sk_config: the YAML files operators write for daemons and inventories.
+ *
+ *   agent.yaml        region, coordinator, key, coordinator_key,
+ *                     release_keys, databases [{name, conninfo}], state,
+ *                     poll_ms, parallel
+ *   coordinator.yaml  listen, control, regions, key, release_keys, state
+ *   regions/NAME.yaml name, residency, agent_key
+ *
+ * Relative paths inside a file are resolved against that file's directory;
+ * the loaded structs hold absolute (or as-given absolute) paths. Errors name
+ * the file and, for YAML problems, the line and column. Unknown keys are
+ * errors, so a typo never silently falls back to a default.
+ *
+ * Ownership: each struct owns its strings; the matching _fini frees them
+ * and accepts NULL.
+ */
+#ifndef SK_CONFIG_H
+#define SK_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sk_err.h"
+#include "sk_key.h"
+
+typedef struct sk_db_config {
+	char *name;
+	char *conninfo;
+} sk_db_config;
+
+typedef struct sk_agent_config {
+	char *path;             /* the file it was loaded from */
+	char *region;
+	char *coordinator;      /* nng URL */
+	char *key;              /* path of the agent's secret key */
+	char *coordinator_key;  /* path of the coordinator's public key */
+	char **release_keys;    /* paths of pinned release public keys */
+	size_t nrelease_keys;
+	sk_db_config *databases;
+	size_t ndatabases;
+	char *state;            /* state directory; default: <file dir>/state */
+	int64_t poll_ms;        /* idle long-poll hold asked of the coordinator; default 1000 */
+	int parallel;           /* databases applied at once; default 4 */
+} sk_agent_config;
+
+typedef struct sk_coord_config {
+	char *path;
+	char *listen;           /* nng URL agents dial */
+	char *control;          /* nng URL the skein CLI uses */
+	char *regions;          /* region inventory directory */
+	char *key;              /* coordinator secret key path */
+	char **release_keys;
+	size_t nrelease_keys;
+	char *state;            /* journal directory */
+} sk_coord_config;
+
+typedef struct sk_region {
+	char *path;
+	char *name;
+	char *residency;
+	char *agent_key_path;
+	sk_pubkey agent_key;    /* loaded from agent_key_path */
+} sk_region;
+
+typedef struct sk_inventory {
+	char *dir;
+	sk_region *regions;     /* sorted by name */
+	size_t nregions;
+} sk_inventory;
+
+int sk_agent_config_load(const char *path, sk_agent_config *out, sk_err *err) SK_WARN_UNUSED;
+void sk_agent_config_fini(sk_agent_config *cfg);
+
+int sk_coord_config_load(const char *path, sk_coord_config *out, sk_err *err) SK_WARN_UNUSED;
+void sk_coord_config_fini(sk_coord_config *cfg);
+
+/* Load every *.yaml in dir. A region file whose name does not match its
+ * `name`, a duplicate name, or an unreadable agent key is an error. An
+ * empty directory is an error. */
+int sk_inventory_load(const char *dir, sk_inventory *out, sk_err *err) SK_WARN_UNUSED;
+void sk_inventory_fini(sk_inventory *inv);
+
+/* The region called name, or NULL. */
+const sk_region *sk_inventory_find(const sk_inventory *inv, const char *name);
+
+#endif

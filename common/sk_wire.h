@@ -1,0 +1,178 @@
+/* sk_wire: the codec between skein's own structs and the protobuf wire
+ * contract (proto/skein.proto) for agent<->coordinator and CLI<->coordinator
+ * messages. Generated protobuf-c types never leave sk_wire.c, sk_plan.c and
+ * sk_envelope.c.
+ *
+ * Ownership, for every type here: a struct filled by a _decode function
+ * owns its arrays; the matching _fini frees them and accepts NULL. Encode
+ * functions return a new malloc'ed buffer the caller frees. Decoders accept
+ * any bytes: garbage yields SK_EDECODE and nothing allocated.
+ */
+#ifndef SK_WIRE_H
+#define SK_WIRE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sk_err.h"
+
+#define SK_ID_MAX 64    /* rollout and plan ids */
+#define SK_NAME_MAX 64  /* region, database, step names */
+#define SK_NONCE_LEN 16
+
+enum sk_event {
+	SK_EV_PLAN_ACCEPTED = 1,
+	SK_EV_PLAN_REFUSED = 2,
+	SK_EV_DB_WAITING = 3,
+	SK_EV_DB_STARTED = 4,
+	SK_EV_STEP_STARTED = 5,
+	SK_EV_STEP_FINISHED = 6,
+	SK_EV_STEP_SKIPPED = 7,
+	SK_EV_STEP_FAILED = 8,
+	SK_EV_DB_FINISHED = 9,
+	SK_EV_DB_FAILED = 10,
+	SK_EV_PLAN_SUCCEEDED = 11,
+	SK_EV_PLAN_FAILED = 12,
+	SK_EV_PROGRESS = 13,
+	SK_EV_MAX
+};
+
+/* "plan-accepted", "step-finished", ...; "unknown" out of range. */
+const char *sk_event_name(int event);
+
+/* One progress event from an agent. Plain value: copy freely. */
+typedef struct sk_report {
+	uint64_t seq;
+	int event; /* enum sk_event */
+	char rollout_id[SK_ID_MAX];
+	char plan_id[SK_ID_MAX];
+	char database[SK_NAME_MAX];
+	char step_id[SK_NAME_MAX];
+	int64_t at_ms;
+	int64_t duration_ms;
+	int64_t rows;
+	int64_t batch;
+	double rate;
+	int64_t eta_ms;
+	uint32_t attempt;
+	char detail[256];
+	sk_err error; /* code SK_OK when the event carries no error */
+} sk_report;
+
+typedef struct sk_agent_msg {
+	char region[SK_NAME_MAX];
+	uint8_t nonce[SK_NONCE_LEN];
+	uint64_t boot_id;
+	bool wait;
+	sk_report *reports;
+	size_t nreports;
+	char version[32];
+	char (*databases)[SK_NAME_MAX];
+	size_t ndatabases;
+	char (*running)[SK_ID_MAX];
+	size_t nrunning;
+} sk_agent_msg;
+
+enum sk_command_kind { SK_CMD_RUN_PLAN = 1 };
+
+typedef struct sk_command {
+	int kind;
+	char rollout_id[SK_ID_MAX];
+	uint8_t *signed_plan;
+	size_t signed_plan_len;
+} sk_command;
+
+typedef struct sk_control {
+	uint64_t seq;
+	char region[SK_NAME_MAX];
+	uint8_t nonce[SK_NONCE_LEN];
+	uint64_t boot_id;
+	sk_command *commands;
+	size_t ncommands;
+	uint64_t acked_report_seq;
+} sk_control;
+
+int sk_agent_msg_encode(const sk_agent_msg *m, uint8_t **out, size_t *len, sk_err *err) SK_WARN_UNUSED;
+int sk_agent_msg_decode(const uint8_t *buf, size_t len, sk_agent_msg *out, sk_err *err) SK_WARN_UNUSED;
+void sk_agent_msg_fini(sk_agent_msg *m);
+
+int sk_control_encode(const sk_control *m, uint8_t **out, size_t *len, sk_err *err) SK_WARN_UNUSED;
+int sk_control_decode(const uint8_t *buf, size_t len, sk_control *out, sk_err *err) SK_WARN_UNUSED;
+void sk_control_fini(sk_control *m);
+
+/* ---- CLI <-> coordinator ---------------------------------------------- */
+
+typedef struct sk_region_view {
+	char name[SK_NAME_MAX];
+	char state[16];
+	char step[SK_NAME_MAX];
+	char database[SK_NAME_MAX];
+	sk_err error;
+	int64_t updated_ms;
+	uint32_t steps_done;
+	uint32_t steps_total;
+	char detail[256];
+} sk_region_view;
+
+typedef struct sk_phase_view {
+	char name[SK_NAME_MAX];
+	char state[16];
+	sk_region_view *regions;
+	size_t nregions;
+} sk_phase_view;
+
+typedef struct sk_event_view {
+	uint64_t seq;
+	int64_t at_ms;
+	char region[SK_NAME_MAX];
+	char text[768];
+} sk_event_view;
+
+typedef struct sk_rollout_view {
+	char id[SK_ID_MAX];
+	char plan_id[SK_ID_MAX];
+	char plan_name[128];
+	char state[16];
+	uint32_t current_phase;
+	int64_t created_ms;
+	int64_t finished_ms;
+	sk_phase_view *phases;
+	size_t nphases;
+	sk_event_view *events;
+	size_t nevents;
+	char reason[SK_ERR_MSG_MAX];
+} sk_rollout_view;
+
+enum sk_cli_op { SK_CLI_START = 1, SK_CLI_STATUS = 2 };
+
+typedef struct sk_cli_request {
+	int op;
+	uint8_t *signed_plan;      /* SK_CLI_START */
+	size_t signed_plan_len;
+	char rollout_id[SK_ID_MAX];/* SK_CLI_STATUS; "" for all */
+	uint64_t events_since;
+} sk_cli_request;
+
+typedef struct sk_cli_response {
+	bool ok;
+	sk_err error;
+	char rollout_id[SK_ID_MAX];
+	sk_rollout_view *rollouts;
+	size_t nrollouts;
+} sk_cli_response;
+
+int sk_cli_request_encode(const sk_cli_request *m, uint8_t **out, size_t *len, sk_err *err) SK_WARN_UNUSED;
+int sk_cli_request_decode(const uint8_t *buf, size_t len, sk_cli_request *out, sk_err *err) SK_WARN_UNUSED;
+void sk_cli_request_fini(sk_cli_request *m);
+
+int sk_cli_response_encode(const sk_cli_response *m, uint8_t **out, size_t *len, sk_err *err) SK_WARN_UNUSED;
+int sk_cli_response_decode(const uint8_t *buf, size_t len, sk_cli_response *out, sk_err *err) SK_WARN_UNUSED;
+void sk_cli_response_fini(sk_cli_response *m);
+void sk_rollout_view_fini(sk_rollout_view *v);
+
+/* Encode/decode a single region view (the coordinator journals these). */
+int sk_region_view_encode(const sk_region_view *v, uint8_t **out, size_t *len, sk_err *err) SK_WARN_UNUSED;
+int sk_region_view_decode(const uint8_t *buf, size_t len, sk_region_view *out, sk_err *err) SK_WARN_UNUSED;
+
+#endif

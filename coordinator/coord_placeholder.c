@@ -1,0 +1,1 @@
+/* coord placeholder */ typedef int coord_placeholder;
