@@ -1,1 +1,0 @@
-/* cli placeholder */ typedef int cli_placeholder;
