@@ -91,7 +91,8 @@ int sk_plan_build(const char *dir, const sk_inventory *inv, int64_t now_unix,
 void sk_plan_print(FILE *out, const sk_plan *plan, const char *signer_hex);
 
 /* Print the plan as one JSON object (with a "signer" member when
- * signer_hex is not NULL). Returns SK_OK or SK_ENOMEM. */
+ * signer_hex is not NULL). Returns SK_OK or SK_ENOMEM, or SK_EIO when out
+ * cannot be written. */
 int sk_plan_print_json(FILE *out, const sk_plan *plan, const char *signer_hex,
     sk_err *err) SK_WARN_UNUSED;
 

@@ -1,0 +1,610 @@
+/* plan_test: the plan codec and its validation, step checksums, and the
+ * text and JSON descriptions. Plans are built by hand, not from YAML. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+#include <sodium.h>
+
+#include "sk_plan.h"
+#include "sk_util.h"
+#include "skein.pb-c.h"
+
+#define CREATED INT64_C(1764000000)
+
+/* A NULL-terminated list of string literals as an owned char ** of n. */
+static char **
+strv(size_t *n, ...)
+{
+	char **v = calloc(8, sizeof(*v));
+	const char *s;
+	va_list ap;
+
+	assert_non_null(v);
+	*n = 0;
+	va_start(ap, n);
+	while ((s = va_arg(ap, const char *)) != NULL)
+		v[(*n)++] = sk_strdup(s);
+	va_end(ap);
+	return v;
+}
+
+static void
+set_step(sk_step *s, const char *id, const char *sql, bool notx, const char *revert)
+{
+	s->id = sk_strdup(id);
+	s->kind = SK_STEP_SQL;
+	s->sql = sk_strdup(sql);
+	s->revert = sk_strdup(revert);
+	s->verify = NULL;
+	s->no_transaction = notx;
+	s->sql_path = malloc(strlen(id) + 5);
+	sprintf(s->sql_path, "%s.sql", id);
+	s->revert_path = revert ? sk_strdup("revert.sql") : NULL;
+	s->verify_path = NULL;
+	sk_step_checksum(s, s->checksum);
+}
+
+/* Two phases (canary: af; rest: in, ksa by residency), two steps. */
+static sk_plan *
+make_plan(void)
+{
+	sk_plan *p = calloc(1, sizeof(*p));
+
+	assert_non_null(p);
+	p->id = sk_strdup("p-k3x9q2m8w4ab");
+	p->name = sk_strdup("add_orders_region");
+	p->created_unix = CREATED;
+	p->expires_unix = CREATED + 72 * 3600;
+	p->phases = calloc(2, sizeof(*p->phases));
+	p->nphases = 2;
+	p->phases[0].name = sk_strdup("canary");
+	p->phases[0].regions = strv(&p->phases[0].nregions, "af", NULL);
+	p->phases[1].name = sk_strdup("rest");
+	p->phases[1].regions = strv(&p->phases[1].nregions, "in", "ksa", NULL);
+	p->phases[1].residency = strv(&p->phases[1].nresidency, "apac", NULL);
+	p->regions = strv(&p->nregions, "af", "in", "ksa", NULL);
+	p->steps = calloc(2, sizeof(*p->steps));
+	p->nsteps = 2;
+	set_step(&p->steps[0], "0001_add_column",
+	    "ALTER TABLE orders ADD COLUMN region text;", false,
+	    "ALTER TABLE orders DROP COLUMN region;");
+	set_step(&p->steps[1], "0002_index",
+	    "CREATE INDEX CONCURRENTLY orders_region ON orders (region);", true, NULL);
+	p->steps[1].verify = sk_strdup("SELECT 1 FROM pg_indexes");
+	p->steps[1].verify_path = sk_strdup("0002_verify.sql");
+	return p;
+}
+
+static uint8_t *
+encode(const sk_plan *p, size_t *len)
+{
+	uint8_t *buf = NULL;
+	sk_err err;
+
+	assert_int_equal(sk_plan_encode(p, &buf, len, &err), SK_OK);
+	assert_non_null(buf);
+	return buf;
+}
+
+/* Encode p, decode it, expect code with cause in the message, and no
+ * plan. Frees p. */
+static void
+expect_decode_fails(sk_plan *p, int code, const char *cause)
+{
+	sk_plan *out = NULL;
+	size_t len = 0;
+	uint8_t *buf = encode(p, &len);
+	sk_err err;
+
+	assert_int_equal(sk_plan_decode(buf, len, &out, &err), code);
+	assert_int_equal(err.code, code);
+	assert_null(out);
+	if (strstr(err.msg, cause) == NULL)
+		fail_msg("message \"%s\" lacks \"%s\"", err.msg, cause);
+	free(buf);
+	sk_plan_destroy(p);
+}
+
+static void
+test_plan_round_trips_through_protobuf(void **state)
+{
+	sk_plan *p = make_plan(), *q = NULL;
+	size_t len = 0;
+	uint8_t *buf = encode(p, &len);
+	sk_err err;
+
+	(void)state;
+	assert_int_equal(sk_plan_decode(buf, len, &q, &err), SK_OK);
+	assert_string_equal(q->id, p->id);
+	assert_string_equal(q->name, p->name);
+	assert_int_equal(q->created_unix, p->created_unix);
+	assert_int_equal(q->expires_unix, p->expires_unix);
+	assert_int_equal(q->nphases, 2);
+	assert_string_equal(q->phases[1].name, "rest");
+	assert_int_equal(q->phases[1].nregions, 2);
+	assert_string_equal(q->phases[1].regions[1], "ksa");
+	assert_int_equal(q->phases[1].nresidency, 1);
+	assert_string_equal(q->phases[1].residency[0], "apac");
+	assert_int_equal(q->phases[0].nresidency, 0);
+	assert_int_equal(q->nregions, 3);
+	assert_string_equal(q->regions[2], "ksa");
+	assert_int_equal(q->nsteps, 2);
+	for (size_t i = 0; i < 2; i++) {
+		assert_string_equal(q->steps[i].id, p->steps[i].id);
+		assert_int_equal(q->steps[i].kind, SK_STEP_SQL);
+		assert_string_equal(q->steps[i].sql, p->steps[i].sql);
+		assert_int_equal(q->steps[i].no_transaction, p->steps[i].no_transaction);
+		assert_memory_equal(q->steps[i].checksum, p->steps[i].checksum,
+		    SK_CHECKSUM_LEN);
+		assert_string_equal(q->steps[i].sql_path, p->steps[i].sql_path);
+	}
+	assert_string_equal(q->steps[0].revert, p->steps[0].revert);
+	assert_string_equal(q->steps[0].revert_path, "revert.sql");
+	assert_null(q->steps[0].verify); /* absent stays absent */
+	assert_null(q->steps[0].verify_path);
+	assert_null(q->steps[1].revert);
+	assert_string_equal(q->steps[1].verify, p->steps[1].verify);
+	assert_true(sk_plan_addresses(q, "ksa"));
+	assert_false(sk_plan_addresses(q, "eu"));
+	assert_false(sk_plan_addresses(q, NULL));
+	/* Encoding is deterministic: the decoded plan encodes identically. */
+	{
+		size_t len2 = 0;
+		uint8_t *buf2 = encode(q, &len2);
+
+		assert_int_equal(len2, len);
+		assert_memory_equal(buf2, buf, len);
+		free(buf2);
+	}
+	free(buf);
+	sk_plan_destroy(p);
+	sk_plan_destroy(q);
+	sk_plan_destroy(NULL);
+}
+
+static void
+test_step_checksum_matches_canonical_form(void **state)
+{
+	sk_step s = { .kind = SK_STEP_SQL, .sql = "SELECT 1" };
+	uint8_t sum[SK_CHECKSUM_LEN];
+	char hex[2 * SK_CHECKSUM_LEN + 1];
+
+	(void)state;
+	/* Pinned values, computed independently as SHA-256 of
+	 * "skein-step-v1\0" "1\0" "tx\0" "SELECT 1" (and "notx"). */
+	sk_step_checksum(&s, sum);
+	sk_hex(sum, sizeof(sum), hex);
+	assert_string_equal(hex,
+	    "5732c4ffa18683b3e442f2b6efcadf7d60da3ef7c911e7b598281c07b06a1362");
+	s.no_transaction = true;
+	sk_step_checksum(&s, sum);
+	sk_hex(sum, sizeof(sum), hex);
+	assert_string_equal(hex,
+	    "9b37827f53adb3337523e5f5ad7de4e966af462f8c47ce06ccc5090d0daeafaa");
+}
+
+static void
+test_step_checksum_changes_with_sql_and_mode_only(void **state)
+{
+	sk_step s = { .kind = SK_STEP_SQL, .sql = "ALTER TABLE t ADD c int;" };
+	uint8_t a[SK_CHECKSUM_LEN], b[SK_CHECKSUM_LEN];
+
+	(void)state;
+	sk_step_checksum(&s, a);
+	s.sql = "ALTER TABLE t ADD c bigint;";
+	sk_step_checksum(&s, b);
+	assert_memory_not_equal(a, b, SK_CHECKSUM_LEN);
+	s.sql = "ALTER TABLE t ADD c int; ";
+	sk_step_checksum(&s, b);
+	assert_memory_not_equal(a, b, SK_CHECKSUM_LEN);
+	s.sql = "ALTER TABLE t ADD c int;";
+	s.no_transaction = true;
+	sk_step_checksum(&s, b);
+	assert_memory_not_equal(a, b, SK_CHECKSUM_LEN);
+	s.no_transaction = false;
+	s.kind = 2;
+	sk_step_checksum(&s, b);
+	assert_memory_not_equal(a, b, SK_CHECKSUM_LEN);
+	/* Revert, verify, id and paths are not content: editing them is not
+	 * drift. */
+	s.kind = SK_STEP_SQL;
+	s.revert = "ALTER TABLE t DROP c;";
+	s.verify = "SELECT c FROM t";
+	s.id = "renamed";
+	s.sql_path = "elsewhere.sql";
+	sk_step_checksum(&s, b);
+	assert_memory_equal(a, b, SK_CHECKSUM_LEN);
+}
+
+static void
+test_decode_rejects_tampered_checksum(void **state)
+{
+	sk_plan *p = make_plan();
+
+	(void)state;
+	p->steps[1].checksum[31] ^= 0x01;
+	expect_decode_fails(p, SK_EINVAL, "0002_index checksum");
+
+	/* SQL edited after the checksum was taken. */
+	p = make_plan();
+	p->steps[0].sql[0] = 'a';
+	expect_decode_fails(p, SK_EINVAL, "0001_add_column checksum");
+}
+
+static void
+test_decode_rejects_duplicate_step_ids_and_phase_names(void **state)
+{
+	sk_plan *p = make_plan();
+
+	(void)state;
+	free(p->steps[1].id);
+	p->steps[1].id = sk_strdup("0001_add_column");
+	expect_decode_fails(p, SK_EINVAL, "duplicate step id 0001_add_column");
+
+	p = make_plan();
+	free(p->phases[1].name);
+	p->phases[1].name = sk_strdup("canary");
+	expect_decode_fails(p, SK_EINVAL, "duplicate phase name canary");
+
+	p = make_plan();
+	free(p->regions[2]);
+	p->regions[2] = sk_strdup("af");
+	expect_decode_fails(p, SK_EINVAL, "duplicate region af");
+
+	p = make_plan();
+	free(p->phases[1].regions[1]);
+	p->phases[1].regions[1] = sk_strdup("in");
+	expect_decode_fails(p, SK_EINVAL, "duplicate region of phase rest in");
+}
+
+static void
+test_decode_rejects_bad_names(void **state)
+{
+	static const char *const bad[] = { "", "../etc", "a b", "-x", ".x",
+		"a/b", "x\n" };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		sk_plan *p = make_plan();
+
+		free(p->name);
+		p->name = sk_strdup(bad[i]);
+		expect_decode_fails(p, SK_EINVAL, "invalid name");
+
+		p = make_plan();
+		free(p->id);
+		p->id = sk_strdup(bad[i]);
+		expect_decode_fails(p, SK_EINVAL, "invalid id");
+
+		p = make_plan();
+		free(p->steps[0].id);
+		p->steps[0].id = sk_strdup(bad[i]);
+		expect_decode_fails(p, SK_EINVAL, "invalid step id");
+
+		p = make_plan();
+		free(p->phases[0].name);
+		p->phases[0].name = sk_strdup(bad[i]);
+		expect_decode_fails(p, SK_EINVAL, "invalid phase name");
+
+		p = make_plan();
+		free(p->regions[0]);
+		p->regions[0] = sk_strdup(bad[i]);
+		expect_decode_fails(p, SK_EINVAL, "invalid region");
+
+		p = make_plan();
+		free(p->phases[1].residency[0]);
+		p->phases[1].residency[0] = sk_strdup(bad[i]);
+		expect_decode_fails(p, SK_EINVAL, "invalid residency of phase rest");
+	}
+}
+
+static void
+test_decode_rejects_format_2(void **state)
+{
+	sk_plan *p = make_plan(), *out = NULL;
+	Skein__V1__Plan *pb;
+	uint8_t *buf, *buf2;
+	size_t len = 0, len2;
+	sk_err err;
+
+	(void)state;
+	buf = encode(p, &len);
+	pb = skein__v1__plan__unpack(NULL, len, buf);
+	assert_non_null(pb);
+	assert_int_equal(pb->format, 1);
+	pb->format = 2;
+	len2 = skein__v1__plan__get_packed_size(pb);
+	buf2 = malloc(len2);
+	assert_non_null(buf2);
+	skein__v1__plan__pack(pb, buf2);
+	assert_int_equal(sk_plan_decode(buf2, len2, &out, &err), SK_EINVAL);
+	assert_null(out);
+	assert_non_null(strstr(err.msg, "unsupported format 2"));
+	/* And a plan without any format (0) is not format 1 either. */
+	pb->format = 0;
+	len2 = skein__v1__plan__pack(pb, buf2);
+	assert_int_equal(sk_plan_decode(buf2, len2, &out, &err), SK_EINVAL);
+	assert_null(out);
+	skein__v1__plan__free_unpacked(pb, NULL);
+	free(buf);
+	free(buf2);
+	sk_plan_destroy(p);
+}
+
+static void
+test_decode_rejects_expiry_not_after_creation(void **state)
+{
+	sk_plan *p = make_plan();
+
+	(void)state;
+	p->expires_unix = p->created_unix - 1;
+	expect_decode_fails(p, SK_EINVAL, "is not after creation");
+	p = make_plan();
+	p->expires_unix = p->created_unix;
+	expect_decode_fails(p, SK_EINVAL, "is not after creation");
+	p = make_plan();
+	p->created_unix = 0;
+	expect_decode_fails(p, SK_EINVAL, "is not after creation");
+}
+
+static void
+test_decode_rejects_empty_or_inconsistent_structure(void **state)
+{
+	sk_plan *p = make_plan();
+	size_t saved;
+
+	(void)state;
+	saved = p->nsteps;
+	p->nsteps = 0;
+	{
+		sk_plan *out = NULL;
+		size_t len = 0;
+		uint8_t *buf = encode(p, &len);
+		sk_err err;
+
+		assert_int_equal(sk_plan_decode(buf, len, &out, &err), SK_EINVAL);
+		assert_null(out);
+		assert_non_null(strstr(err.msg, "no steps"));
+		free(buf);
+	}
+	p->nsteps = saved;
+	saved = p->nphases;
+	p->nphases = 0;
+	{
+		sk_plan *out = NULL;
+		size_t len = 0;
+		uint8_t *buf = encode(p, &len);
+		sk_err err;
+
+		assert_int_equal(sk_plan_decode(buf, len, &out, &err), SK_EINVAL);
+		assert_null(out);
+		assert_non_null(strstr(err.msg, "no phases"));
+		free(buf);
+	}
+	p->nphases = saved;
+	sk_plan_destroy(p);
+
+	p = make_plan();
+	free(p->phases[0].regions[0]);
+	p->phases[0].regions[0] = sk_strdup("eu");
+	expect_decode_fails(p, SK_EINVAL, "phase canary region eu is not in");
+
+	p = make_plan();
+	p->nregions = 3;
+	free(p->regions[2]);
+	p->regions[2] = sk_strdup("eu");
+	free(p->phases[1].regions[1]);
+	p->phases[1].nregions = 1;
+	expect_decode_fails(p, SK_EINVAL, "region eu is in no phase");
+
+	p = make_plan();
+	free(p->phases[0].regions[0]);
+	p->phases[0].nregions = 0;
+	expect_decode_fails(p, SK_EINVAL, "phase canary addresses no regions");
+
+	p = make_plan();
+	p->steps[0].kind = 2;
+	sk_step_checksum(&p->steps[0], p->steps[0].checksum);
+	expect_decode_fails(p, SK_EINVAL, "unknown kind 2");
+
+	p = make_plan();
+	p->steps[0].sql[0] = '\0';
+	sk_step_checksum(&p->steps[0], p->steps[0].checksum);
+	expect_decode_fails(p, SK_EINVAL, "has no SQL");
+}
+
+static void
+test_decode_rejects_truncated_and_random_bytes(void **state)
+{
+	uint8_t seed[randombytes_SEEDBYTES] = { 'p', 'l', 'a', 'n' };
+	sk_plan *p = make_plan(), *out = NULL;
+	size_t len = 0;
+	uint8_t *buf = encode(p, &len);
+	sk_err err;
+
+	(void)state;
+	for (size_t n = 0; n < len; n++) {
+		uint8_t *cut = malloc(n > 0 ? n : 1);
+		int rc;
+
+		memcpy(cut, buf, n);
+		rc = sk_plan_decode(cut, n, &out, &err);
+		assert_true(rc == SK_EDECODE || rc == SK_EINVAL);
+		assert_null(out);
+		free(cut);
+	}
+	for (int i = 0; i < 2000; i++) {
+		size_t n = (size_t)(i % 300);
+		uint8_t *junk = malloc(n > 0 ? n : 1);
+		int rc;
+
+		seed[4] = (uint8_t)i;
+		seed[5] = (uint8_t)(i >> 8);
+		randombytes_buf_deterministic(junk, n, seed);
+		rc = sk_plan_decode(junk, n, &out, &err);
+		assert_true(rc == SK_EDECODE || rc == SK_EINVAL);
+		assert_null(out);
+		free(junk);
+	}
+	assert_int_equal(sk_plan_decode(NULL, 0, &out, &err), SK_EINVAL);
+	assert_null(out);
+	free(buf);
+	sk_plan_destroy(p);
+}
+
+static char *
+capture(void (*fn)(FILE *, const sk_plan *, const char *), const sk_plan *p,
+    const char *signer)
+{
+	char *text = NULL;
+	size_t size = 0;
+	FILE *f = open_memstream(&text, &size);
+
+	assert_non_null(f);
+	fn(f, p, signer);
+	fclose(f);
+	return text;
+}
+
+static void
+test_print_describes_plan_for_humans(void **state)
+{
+	sk_plan *p = make_plan();
+	char *text;
+	char hex[2 * SK_CHECKSUM_LEN + 1];
+
+	(void)state;
+	p->created_unix = (int64_t)time(NULL);
+	p->expires_unix = p->created_unix + 72 * 3600 - 30;
+	text = capture(sk_plan_print, p, "0123456789abcdef");
+	assert_non_null(strstr(text, "add_orders_region (p-k3x9q2m8w4ab)"));
+	assert_non_null(strstr(text, "expires in 71h59m"));
+	assert_non_null(strstr(text, "signer   0123456789abcdef"));
+	assert_non_null(strstr(text, "rest: in, ksa (residency apac)"));
+	assert_non_null(strstr(text, "0002_index  no transaction"));
+	assert_non_null(strstr(text, "0001_add_column  in a transaction"));
+	sk_hex(p->steps[0].checksum, SK_CHECKSUM_LEN, hex);
+	hex[16] = '\0';
+	assert_non_null(strstr(text, hex));
+	assert_non_null(strstr(text, "revert revert.sql"));
+	assert_non_null(strstr(text, "verify 0002_verify.sql"));
+	free(text);
+
+	p->created_unix = CREATED;
+	p->expires_unix = CREATED + 3600;
+	text = capture(sk_plan_print, p, NULL);
+	assert_non_null(strstr(text, "2025-11-24T16:00:00Z"));
+	assert_non_null(strstr(text, "EXPIRED"));
+	assert_null(strstr(text, "signer"));
+	free(text);
+	sk_plan_destroy(p);
+}
+
+static void
+print_json_ok(FILE *f, const sk_plan *p, const char *signer)
+{
+	sk_err err;
+
+	assert_int_equal(sk_plan_print_json(f, p, signer, &err), SK_OK);
+}
+
+static void
+test_print_json_parses_and_has_the_fields(void **state)
+{
+	sk_plan *p = make_plan();
+	char hex[2 * SK_CHECKSUM_LEN + 1];
+	json_error_t jerr;
+	json_t *root, *steps, *s0, *s1, *phases, *ph1;
+	char *text;
+
+	(void)state;
+	/* Not UTF-8: still described, not dropped. */
+	free(p->steps[0].revert);
+	p->steps[0].revert = sk_strdup("-- caf\xe9\nSELECT 1;");
+	text = capture(print_json_ok, p, "0123456789abcdef");
+	root = json_loads(text, 0, &jerr);
+	if (root == NULL)
+		fail_msg("JSON does not parse: %s: %s", jerr.text, text);
+	assert_string_equal(
+	    json_string_value(json_object_get(root, "id")), "p-k3x9q2m8w4ab");
+	assert_string_equal(json_string_value(json_object_get(root, "name")),
+	    "add_orders_region");
+	assert_int_equal(json_integer_value(json_object_get(root, "created")), CREATED);
+	assert_int_equal(json_integer_value(json_object_get(root, "expires")),
+	    CREATED + 72 * 3600);
+	assert_string_equal(json_string_value(json_object_get(root, "signer")),
+	    "0123456789abcdef");
+	assert_int_equal(json_array_size(json_object_get(root, "regions")), 3);
+
+	phases = json_object_get(root, "phases");
+	assert_int_equal(json_array_size(phases), 2);
+	ph1 = json_array_get(phases, 1);
+	assert_string_equal(json_string_value(json_object_get(ph1, "name")), "rest");
+	assert_string_equal(
+	    json_string_value(json_array_get(json_object_get(ph1, "regions"), 1)), "ksa");
+	assert_string_equal(
+	    json_string_value(json_array_get(json_object_get(ph1, "residency"), 0)),
+	    "apac");
+
+	steps = json_object_get(root, "steps");
+	assert_int_equal(json_array_size(steps), 2);
+	s0 = json_array_get(steps, 0);
+	s1 = json_array_get(steps, 1);
+	assert_string_equal(
+	    json_string_value(json_object_get(s0, "id")), "0001_add_column");
+	assert_string_equal(json_string_value(json_object_get(s0, "kind")), "sql");
+	assert_true(json_is_true(json_object_get(s0, "transaction")));
+	assert_true(json_is_false(json_object_get(s1, "transaction")));
+	sk_hex(p->steps[0].checksum, SK_CHECKSUM_LEN, hex);
+	assert_string_equal(json_string_value(json_object_get(s0, "checksum")), hex);
+	assert_string_equal(
+	    json_string_value(json_object_get(s0, "sql")), p->steps[0].sql);
+	assert_string_equal(json_string_value(json_object_get(s0, "revert")),
+	    "-- caf?\nSELECT 1;");
+	assert_true(json_is_null(json_object_get(s0, "verify")));
+	assert_string_equal(json_string_value(json_object_get(s0, "sql_path")),
+	    "0001_add_column.sql");
+	assert_true(json_is_null(json_object_get(s1, "revert")));
+	assert_string_equal(json_string_value(json_object_get(s1, "verify_path")),
+	    "0002_verify.sql");
+	json_decref(root);
+	free(text);
+
+	/* Without a signer there is no signer member. */
+	text = capture(print_json_ok, p, NULL);
+	root = json_loads(text, 0, &jerr);
+	assert_non_null(root);
+	assert_null(json_object_get(root, "signer"));
+	json_decref(root);
+	free(text);
+	sk_plan_destroy(p);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_plan_round_trips_through_protobuf),
+		cmocka_unit_test(test_step_checksum_matches_canonical_form),
+		cmocka_unit_test(test_step_checksum_changes_with_sql_and_mode_only),
+		cmocka_unit_test(test_decode_rejects_tampered_checksum),
+		cmocka_unit_test(test_decode_rejects_duplicate_step_ids_and_phase_names),
+		cmocka_unit_test(test_decode_rejects_bad_names),
+		cmocka_unit_test(test_decode_rejects_format_2),
+		cmocka_unit_test(test_decode_rejects_expiry_not_after_creation),
+		cmocka_unit_test(test_decode_rejects_empty_or_inconsistent_structure),
+		cmocka_unit_test(test_decode_rejects_truncated_and_random_bytes),
+		cmocka_unit_test(test_print_describes_plan_for_humans),
+		cmocka_unit_test(test_print_json_parses_and_has_the_fields),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
