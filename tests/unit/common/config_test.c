@@ -1,0 +1,478 @@
+/* Unit tests for sk_config: agent and coordinator files (from
+ * tests/data/configs and from files written per test) and region
+ * inventories built in a temporary directory with freshly generated keys,
+ * since no secret key may be committed. */
+#define _XOPEN_SOURCE 700 /* nftw */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <ftw.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "sk_config.h"
+#include "sk_key.h"
+
+#define assert_msg(err, sub)                                                   \
+	do {                                                                   \
+		if (strstr((err)->msg, (sub)) == NULL)                         \
+			fail_msg("message \"%s\" lacks \"%s\"", (err)->msg, (sub)); \
+	} while (0)
+
+static char tmpdir[64];
+
+static const char *
+data_dir(void)
+{
+	const char *d = getenv("SKEIN_TEST_DATA");
+
+	if (d == NULL)
+		fail_msg("SKEIN_TEST_DATA is not set");
+	return d;
+}
+
+static void
+data_path(char *buf, size_t len, const char *rel)
+{
+	snprintf(buf, len, "%s/%s", data_dir(), rel);
+}
+
+static int
+rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static int
+setup_tmp(void **state)
+{
+	(void)state;
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/sk-config-XXXXXX");
+	if (mkdtemp(tmpdir) == NULL)
+		return -1;
+	return 0;
+}
+
+static int
+teardown_tmp(void **state)
+{
+	(void)state;
+	return nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Write text to tmpdir/rel (creating one level of directory) and put the
+ * full path in buf. */
+static void
+write_tmp(char *buf, size_t len, const char *rel, const char *text)
+{
+	char dir[256];
+	const char *slash = strrchr(rel, '/');
+	FILE *f;
+
+	if (slash != NULL) {
+		snprintf(dir, sizeof(dir), "%s/%.*s", tmpdir, (int)(slash - rel), rel);
+		mkdir(dir, 0700);
+	}
+	snprintf(buf, len, "%s/%s", tmpdir, rel);
+	f = fopen(buf, "w");
+	assert_non_null(f);
+	assert_int_equal(fputs(text, f) >= 0, 1);
+	fclose(f);
+}
+
+static void
+test_agent_config_loads_every_key(void **state)
+{
+	char path[512], want[512];
+	sk_agent_config cfg;
+	sk_err err;
+
+	(void)state;
+	data_path(path, sizeof(path), "configs/agent.yaml");
+	assert_int_equal(sk_agent_config_load(path, &cfg, &err), SK_OK);
+	assert_string_equal(cfg.path, path);
+	assert_string_equal(cfg.region, "af");
+	assert_string_equal(cfg.coordinator, "tls+tcp://coordinator.example.net:7400");
+	data_path(want, sizeof(want), "configs/keys/agent-af.key");
+	assert_string_equal(cfg.key, want);
+	assert_string_equal(cfg.coordinator_key, "/etc/skein/coordinator.pub");
+	assert_int_equal(cfg.nrelease_keys, 2);
+	data_path(want, sizeof(want), "configs/keys/release-2026.pub");
+	assert_string_equal(cfg.release_keys[0], want);
+	assert_string_equal(cfg.release_keys[1], "/etc/skein/release-2025.pub");
+	assert_int_equal(cfg.ndatabases, 2);
+	assert_string_equal(cfg.databases[0].name, "accounts");
+	assert_string_equal(cfg.databases[0].conninfo,
+	    "host=/run/postgresql dbname=accounts");
+	assert_string_equal(cfg.databases[1].name, "ledger");
+	assert_string_equal(cfg.state, "/var/lib/skein");
+	assert_int_equal(cfg.poll_ms, 250);
+	assert_int_equal(cfg.parallel, 2);
+	sk_agent_config_fini(&cfg);
+	assert_null(cfg.region);
+	sk_agent_config_fini(NULL);
+}
+
+static void
+test_agent_config_defaults(void **state)
+{
+	char path[512], want[512];
+	sk_agent_config cfg;
+	sk_err err;
+
+	(void)state;
+	data_path(path, sizeof(path), "configs/agent-defaults.yaml");
+	assert_int_equal(sk_agent_config_load(path, &cfg, &err), SK_OK);
+	data_path(want, sizeof(want), "configs/state");
+	assert_string_equal(cfg.state, want);
+	assert_int_equal(cfg.poll_ms, 1000);
+	assert_int_equal(cfg.parallel, 4);
+	data_path(want, sizeof(want), "configs/release.pub");
+	assert_string_equal(cfg.release_keys[0], want);
+	assert_int_equal(cfg.ndatabases, 1);
+	assert_string_equal(cfg.databases[0].conninfo, "dbname=main");
+	sk_agent_config_fini(&cfg);
+}
+
+#define AGENT_HEAD                                                             \
+	"region: af\n"                                                         \
+	"coordinator: tcp://127.0.0.1:7400\n"                                  \
+	"key: agent.key\n"                                                     \
+	"coordinator_key: coordinator.pub\n"
+
+static const struct {
+	const char *text;
+	const char *want;
+} agent_bad[] = {
+	{AGENT_HEAD "release_keys: [r.pub]\ndatabases: [{name: a, conninfo: x}]\n"
+	    "pol_ms: 5\n",
+	    "agent.yaml:7:1: unknown key \"pol_ms\" (allowed: region, coordinator, key, "
+	    "coordinator_key, release_keys, databases, state, poll_ms, parallel)"},
+	{"coordinator: tcp://127.0.0.1:7400\nkey: a\ncoordinator_key: c\n"
+	    "release_keys: [r]\ndatabases: [{name: a, conninfo: x}]\n",
+	    "agent.yaml:1:1: missing required key \"region\""},
+	{"region: 'a b'\ncoordinator: tcp://h:1\nkey: a\ncoordinator_key: c\n"
+	    "release_keys: [r]\ndatabases: [{name: a, conninfo: x}]\n",
+	    "agent.yaml:1:9: region: \"a b\" is not a valid region name"},
+	{AGENT_HEAD "release_keys: []\ndatabases: [{name: a, conninfo: x}]\n",
+	    "agent.yaml:5:15: release_keys: expected a list of release public key "
+	    "paths, got an empty list"},
+	{AGENT_HEAD "release_keys: r.pub\ndatabases: [{name: a, conninfo: x}]\n",
+	    "agent.yaml:5:15: release_keys: expected a list of release public key "
+	    "paths, got a string \"r.pub\""},
+	{AGENT_HEAD "release_keys: [r]\ndatabases: []\n",
+	    "agent.yaml:6:12: databases: expected a list of databases, got an empty list"},
+	{AGENT_HEAD "release_keys: [r]\n",
+	    "agent.yaml:1:1: missing required key \"databases\""},
+	{AGENT_HEAD "release_keys: [r]\ndatabases:\n  name: a\n  conninfo: x\n",
+	    "agent.yaml:7:3: databases: expected a list of databases, each with name "
+	    "and conninfo, got a mapping"},
+	{AGENT_HEAD "release_keys: [r]\ndatabases:\n  - name: a\n",
+	    "agent.yaml:7:5: databases[0]: missing required key \"conninfo\""},
+	{AGENT_HEAD "release_keys: [r]\ndatabases:\n  - name: a\n    conninfo: x\n"
+	    "  - name: a\n    conninfo: y\n",
+	    "agent.yaml:9:11: databases[1].name: duplicate database \"a\" (first at "
+	    "line 7, column 11)"},
+	{AGENT_HEAD "release_keys: [r]\ndatabases:\n  - name: .hidden\n    conninfo: x\n",
+	    "agent.yaml:7:11: databases[0].name: \".hidden\" is not a valid database name"},
+	{AGENT_HEAD "release_keys: [r]\ndatabases:\n  - name: a\n    conninfo: x\n"
+	    "    user: y\n",
+	    "agent.yaml:9:5: databases[0]: unknown key \"user\" (allowed: name, conninfo)"},
+	{AGENT_HEAD "release_keys: [r]\ndatabases: [{name: a, conninfo: x}]\npoll_ms: 5\n",
+	    "agent.yaml:7:10: poll_ms: expected an integer from 10 to 60000, got \"5\""},
+	{AGENT_HEAD "release_keys: [r]\ndatabases: [{name: a, conninfo: x}]\nparallel: 65\n",
+	    "agent.yaml:7:11: parallel: expected an integer from 1 to 64, got \"65\""},
+	{"region: af\ncoordinator: localhost\nkey: a\ncoordinator_key: c\n"
+	    "release_keys: [r]\ndatabases: [{name: a, conninfo: x}]\n",
+	    "agent.yaml:2:14: coordinator: expected an nng URL"},
+	{AGENT_HEAD "key: again\n", "agent.yaml:5:1: duplicate key \"key\" (first at "
+	    "line 3, column 1)"},
+	{AGENT_HEAD "release_keys: [r\n", "agent.yaml:6:1: did not find expected ',' or ']'"},
+	{"- region: af\n", "agent.yaml:1:1: expected a mapping of agent settings, got a list"},
+};
+
+static void
+test_agent_config_rejects_bad_files(void **state)
+{
+	char path[512];
+	sk_agent_config cfg, before;
+	sk_err err;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(agent_bad) / sizeof(agent_bad[0]); i++) {
+		write_tmp(path, sizeof(path), "agent.yaml", agent_bad[i].text);
+		memset(&cfg, 0xA5, sizeof(cfg));
+		memcpy(&before, &cfg, sizeof(cfg));
+		sk_err_clear(&err);
+		assert_int_equal(sk_agent_config_load(path, &cfg, &err), SK_EINVAL);
+		if (strstr(err.msg, agent_bad[i].want) == NULL)
+			fail_msg("case %zu: message \"%s\" lacks \"%s\"", i, err.msg,
+			    agent_bad[i].want);
+		assert_true(strncmp(err.msg, path, strlen(path)) == 0);
+		assert_memory_equal(&cfg, &before, sizeof(cfg));
+	}
+}
+
+static void
+test_agent_config_missing_file(void **state)
+{
+	sk_agent_config cfg;
+	sk_err err;
+
+	(void)state;
+	memset(&cfg, 0, sizeof(cfg));
+	assert_int_equal(sk_agent_config_load("/nonexistent/agent.yaml", &cfg, &err),
+	    SK_EIO);
+	assert_msg(&err, "/nonexistent/agent.yaml");
+	assert_null(cfg.path);
+}
+
+static void
+test_coord_config_loads_and_resolves_paths(void **state)
+{
+	char path[512], want[512];
+	sk_coord_config cfg;
+	sk_err err;
+
+	(void)state;
+	data_path(path, sizeof(path), "configs/coordinator.yaml");
+	assert_int_equal(sk_coord_config_load(path, &cfg, &err), SK_OK);
+	assert_string_equal(cfg.listen, "tcp://0.0.0.0:7400");
+	assert_string_equal(cfg.control, "ipc:///run/skein/control.sock");
+	data_path(want, sizeof(want), "configs/../regions");
+	assert_string_equal(cfg.regions, want);
+	data_path(want, sizeof(want), "configs/keys/coordinator.key");
+	assert_string_equal(cfg.key, want);
+	assert_int_equal(cfg.nrelease_keys, 1);
+	data_path(want, sizeof(want), "configs/keys/release.pub");
+	assert_string_equal(cfg.release_keys[0], want);
+	data_path(want, sizeof(want), "configs/state");
+	assert_string_equal(cfg.state, want);
+	sk_coord_config_fini(&cfg);
+	sk_coord_config_fini(NULL);
+}
+
+static void
+test_coord_config_rejects_bad_files(void **state)
+{
+	char path[512];
+	sk_coord_config cfg, before;
+	sk_err err;
+
+	(void)state;
+	memset(&cfg, 0x5A, sizeof(cfg));
+	memcpy(&before, &cfg, sizeof(cfg));
+	data_path(path, sizeof(path), "configs/coordinator-typo.yaml");
+	assert_int_equal(sk_coord_config_load(path, &cfg, &err), SK_EINVAL);
+	assert_msg(&err, "coordinator-typo.yaml:3:1: unknown key \"regoins\" (allowed: "
+	    "listen, control, regions, key, release_keys, state)");
+	assert_memory_equal(&cfg, &before, sizeof(cfg));
+
+	write_tmp(path, sizeof(path), "coordinator.yaml",
+	    "listen: tcp://0.0.0.0:7400\ncontrol: ipc:///tmp/c\nregions: r\n"
+	    "key: k\nrelease_keys: [a]\n");
+	assert_int_equal(sk_coord_config_load(path, &cfg, &err), SK_EINVAL);
+	assert_msg(&err, "coordinator.yaml:1:1: missing required key \"state\"");
+	assert_memory_equal(&cfg, &before, sizeof(cfg));
+
+	write_tmp(path, sizeof(path), "coordinator.yaml",
+	    "listen: [tcp://0.0.0.0:7400]\ncontrol: ipc:///tmp/c\nregions: r\n"
+	    "key: k\nrelease_keys: [a]\nstate: s\n");
+	assert_int_equal(sk_coord_config_load(path, &cfg, &err), SK_EINVAL);
+	assert_msg(&err, "coordinator.yaml:1:9: listen: expected a string, got a list");
+	assert_memory_equal(&cfg, &before, sizeof(cfg));
+}
+
+/* Generate tmpdir/keys/<name>.{key,pub} and return the public key. */
+static void
+gen_key(const char *name, sk_pubkey *pub)
+{
+	char base[256], pubpath[300];
+	sk_err err;
+
+	snprintf(base, sizeof(base), "%s/keys", tmpdir);
+	mkdir(base, 0700);
+	snprintf(base, sizeof(base), "%s/keys/%s", tmpdir, name);
+	if (sk_key_generate(base, &err) != SK_OK)
+		fail_msg("generate key: %s", err.msg);
+	snprintf(pubpath, sizeof(pubpath), "%s.pub", base);
+	if (sk_pubkey_load(pubpath, pub, &err) != SK_OK)
+		fail_msg("load key: %s", err.msg);
+}
+
+static void
+write_region(const char *file, const char *name, const char *residency,
+    const char *key)
+{
+	char text[512], rel[128], path[512];
+
+	snprintf(text, sizeof(text), "name: %s\nresidency: %s\nagent_key: %s\n",
+	    name, residency, key);
+	snprintf(rel, sizeof(rel), "regions/%s", file);
+	write_tmp(path, sizeof(path), rel, text);
+}
+
+static void
+regions_dir(char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/regions", tmpdir);
+}
+
+static void
+test_inventory_loads_sorted_regions_with_keys(void **state)
+{
+	sk_pubkey af, in, ksa;
+	char dir[256], want[512];
+	sk_inventory inv;
+	sk_err err;
+
+	(void)state;
+	gen_key("ksa", &ksa);
+	gen_key("af", &af);
+	gen_key("in", &in);
+	write_region("ksa.yaml", "ksa", "ksa", "../keys/ksa.pub");
+	write_region("in.yaml", "in", "in", "../keys/in.pub");
+	write_region("af.yaml", "af", "af", "../keys/af.pub");
+	/* Hidden files and other extensions are not region files. */
+	write_region(".af.yaml", "zz", "zz", "nope");
+	write_region("README.txt", "zz", "zz", "nope");
+	regions_dir(dir, sizeof(dir));
+	assert_int_equal(sk_inventory_load(dir, &inv, &err), SK_OK);
+	assert_string_equal(inv.dir, dir);
+	assert_int_equal(inv.nregions, 3);
+	assert_string_equal(inv.regions[0].name, "af");
+	assert_string_equal(inv.regions[1].name, "in");
+	assert_string_equal(inv.regions[2].name, "ksa");
+	assert_string_equal(inv.regions[2].residency, "ksa");
+	snprintf(want, sizeof(want), "%s/regions/../keys/ksa.pub", tmpdir);
+	assert_string_equal(inv.regions[2].agent_key_path, want);
+	snprintf(want, sizeof(want), "%s/regions/ksa.yaml", tmpdir);
+	assert_string_equal(inv.regions[2].path, want);
+	assert_memory_equal(inv.regions[0].agent_key.pk, af.pk, SK_PUBKEY_LEN);
+	assert_memory_equal(inv.regions[1].agent_key.pk, in.pk, SK_PUBKEY_LEN);
+	assert_memory_equal(inv.regions[2].agent_key.pk, ksa.pk, SK_PUBKEY_LEN);
+	assert_ptr_equal(sk_inventory_find(&inv, "in"), &inv.regions[1]);
+	assert_ptr_equal(sk_inventory_find(&inv, "af"), &inv.regions[0]);
+	assert_null(sk_inventory_find(&inv, "eu"));
+	assert_null(sk_inventory_find(NULL, "af"));
+	sk_inventory_fini(&inv);
+	assert_int_equal(inv.nregions, 0);
+	sk_inventory_fini(NULL);
+}
+
+/* Load the inventory expecting failure with code and sub in the message,
+ * and out left untouched. */
+static void
+inventory_fails(const char *dir, int code, const char *sub)
+{
+	sk_inventory inv, before;
+	sk_err err;
+
+	memset(&inv, 0xA5, sizeof(inv));
+	memcpy(&before, &inv, sizeof(inv));
+	sk_err_clear(&err);
+	assert_int_equal(sk_inventory_load(dir, &inv, &err), code);
+	assert_msg(&err, sub);
+	assert_memory_equal(&inv, &before, sizeof(inv));
+}
+
+static void
+test_inventory_rejects_bad_directories(void **state)
+{
+	char dir[256], path[512], want[600];
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "%s/empty", tmpdir);
+	mkdir(dir, 0700);
+	snprintf(want, sizeof(want), "load region inventory %s: no region files", dir);
+	inventory_fails(dir, SK_EINVAL, want);
+
+	write_tmp(path, sizeof(path), "plainfile", "x\n");
+	snprintf(want, sizeof(want), "load region inventory %s: Not a directory", path);
+	inventory_fails(path, SK_EIO, want);
+
+	snprintf(dir, sizeof(dir), "%s/absent", tmpdir);
+	snprintf(want, sizeof(want), "load region inventory %s", dir);
+	inventory_fails(dir, SK_ENOTFOUND, want);
+}
+
+static void
+test_inventory_rejects_bad_region_files(void **state)
+{
+	sk_pubkey af, in;
+	char dir[256], want[600];
+
+	(void)state;
+	gen_key("af", &af);
+	gen_key("in", &in);
+	regions_dir(dir, sizeof(dir));
+
+	write_region("af.yaml", "af", "af", "../keys/af.pub");
+	write_region("india.yaml", "in", "in", "../keys/in.pub");
+	snprintf(want, sizeof(want), "%s/india.yaml:1:7: name: region \"in\" is "
+	    "defined in india.yaml: rename the file to in.yaml", dir);
+	inventory_fails(dir, SK_EINVAL, want);
+	remove(strcat(strcpy(want, dir), "/india.yaml"));
+
+	write_region("in.yaml", "in", "in", "../keys/missing.pub");
+	snprintf(want, sizeof(want), "%s/in.yaml:3:12: agent_key: ", dir);
+	inventory_fails(dir, SK_EIO, want);
+	inventory_fails(dir, SK_EIO, "keys/missing.pub");
+
+	write_region("in.yaml", "in", "'in dia'", "../keys/in.pub");
+	snprintf(want, sizeof(want), "%s/in.yaml:2:12: residency: \"in dia\" is not "
+	    "a valid residency name", dir);
+	inventory_fails(dir, SK_EINVAL, want);
+
+	write_region("in.yaml", "in", "in", "../keys/af.pub");
+	inventory_fails(dir, SK_EINVAL, "regions af and in share agent key");
+
+	write_region("in.yaml", "in", "in\nagent_keys: x", "../keys/in.pub");
+	snprintf(want, sizeof(want), "%s/in.yaml:3:1: unknown key \"agent_keys\" "
+	    "(allowed: name, residency, agent_key)", dir);
+	inventory_fails(dir, SK_EINVAL, want);
+
+	write_region("in.yaml", "in", "in", "../keys/in.pub");
+	write_region("ksa.yaml", "ksa", "ksa", "");
+	snprintf(want, sizeof(want), "%s/ksa.yaml:3:11: agent_key: expected a string, "
+	    "got null", dir);
+	inventory_fails(dir, SK_EINVAL, want);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_agent_config_loads_every_key),
+		cmocka_unit_test(test_agent_config_defaults),
+		cmocka_unit_test_setup_teardown(test_agent_config_rejects_bad_files,
+		    setup_tmp, teardown_tmp),
+		cmocka_unit_test(test_agent_config_missing_file),
+		cmocka_unit_test(test_coord_config_loads_and_resolves_paths),
+		cmocka_unit_test_setup_teardown(test_coord_config_rejects_bad_files,
+		    setup_tmp, teardown_tmp),
+		cmocka_unit_test_setup_teardown(
+		    test_inventory_loads_sorted_regions_with_keys, setup_tmp,
+		    teardown_tmp),
+		cmocka_unit_test_setup_teardown(test_inventory_rejects_bad_directories,
+		    setup_tmp, teardown_tmp),
+		cmocka_unit_test_setup_teardown(test_inventory_rejects_bad_region_files,
+		    setup_tmp, teardown_tmp),
+	};
+	sk_err err;
+
+	if (sk_crypto_init(&err) != SK_OK) {
+		fprintf(stderr, "%s\n", err.msg);
+		return 1;
+	}
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
