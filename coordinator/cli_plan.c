@@ -1,0 +1,532 @@
+/* cli_plan: `skein plan build|sign|verify|show`. Each subcommand parses
+ * its own options and leaves the work to sk_plan, sk_key and sk_envelope;
+ * this file only moves bytes between files and those modules. */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "cli.h"
+#include "sk_config.h"
+#include "sk_envelope.h"
+#include "sk_key.h"
+#include "sk_plan.h"
+#include "sk_util.h"
+
+static void
+plan_usage(FILE *out)
+{
+	fprintf(out,
+	    "Build, sign, verify and describe migration plans.\n"
+	    "\n"
+	    "Usage:\n"
+	    "  skein plan build PLAN_DIR -o FILE [--regions DIR]\n"
+	    "  skein plan sign FILE --key KEY -o SIGNED\n"
+	    "  skein plan verify SIGNED --pub PUB [--pub PUB ...]\n"
+	    "  skein plan show FILE [--json]\n"
+	    "\n"
+	    "Run \"skein plan COMMAND --help\" for a command's options.\n");
+}
+
+static void
+build_usage(FILE *out)
+{
+	fprintf(out,
+	    "Read PLAN_DIR/plan.yaml and its SQL files into an unsigned plan.\n"
+	    "\n"
+	    "Usage:\n"
+	    "  skein plan build PLAN_DIR -o FILE [--regions DIR]\n"
+	    "\n"
+	    "Options:\n"
+	    "  -o, --out FILE       where to write the plan (replaced atomically)\n"
+	    "  -r, --regions DIR    region inventory for phases that select by\n"
+	    "                       residency (default: ./regions if it exists)\n"
+	    "  -h, --help           show this help and exit\n");
+}
+
+static void
+sign_usage(FILE *out)
+{
+	fprintf(out,
+	    "Sign a plan with a release key. The plan is validated first.\n"
+	    "\n"
+	    "Usage:\n"
+	    "  skein plan sign FILE --key KEY -o SIGNED\n"
+	    "\n"
+	    "Options:\n"
+	    "  -k, --key KEY        release secret key (NAME.key, mode 0600)\n"
+	    "  -o, --out SIGNED     where to write the signed plan\n"
+	    "  -h, --help           show this help and exit\n");
+}
+
+static void
+verify_usage(FILE *out)
+{
+	fprintf(out,
+	    "Check that a signed plan is signed by one of the given release keys,\n"
+	    "is a valid plan and has not expired. Exit status 0 only if so.\n"
+	    "\n"
+	    "Usage:\n"
+	    "  skein plan verify SIGNED --pub PUB [--pub PUB ...]\n"
+	    "\n"
+	    "Options:\n"
+	    "  -p, --pub PUB        a trusted release public key (repeatable)\n"
+	    "  -h, --help           show this help and exit\n");
+}
+
+static void
+show_usage(FILE *out)
+{
+	fprintf(out,
+	    "Describe a plan or a signed plan. The signature is NOT checked;\n"
+	    "use \"skein plan verify\" for that.\n"
+	    "\n"
+	    "Usage:\n"
+	    "  skein plan show FILE [--json]\n"
+	    "\n"
+	    "Options:\n"
+	    "  -j, --json           print one JSON object instead of text\n"
+	    "  -h, --help           show this help and exit\n");
+}
+
+/* Report a getopt failure for cmd and return the usage exit code. */
+static int
+bad_option(const char *cmd, int c, char **argv, void (*usage)(FILE *))
+{
+	if (c == ':')
+		cli_errorf(cmd, "option %s needs an argument", argv[optind - 1]);
+	else if (optopt != 0)
+		cli_errorf(cmd, "unknown option -%c", optopt);
+	else
+		cli_errorf(cmd, "unknown option %s", argv[optind - 1]);
+	usage(stderr);
+	return CLI_USAGE;
+}
+
+/* The one positional argument left after option parsing, or NULL after
+ * reporting a usage error. */
+static const char *
+one_operand(const char *cmd, int argc, char **argv, const char *what,
+    void (*usage)(FILE *))
+{
+	if (optind >= argc) {
+		cli_errorf(cmd, "%s is required", what);
+		usage(stderr);
+		return NULL;
+	}
+	if (optind + 1 < argc) {
+		cli_errorf(cmd, "unexpected argument %s", argv[optind + 1]);
+		usage(stderr);
+		return NULL;
+	}
+	return argv[optind];
+}
+
+static int
+fail(const char *cmd, const sk_err *err)
+{
+	cli_errorf(cmd, "%s", err->msg);
+	if (err->detail[0] != '\0')
+		fprintf(stderr, "detail: %s\n", err->detail);
+	if (err->hint[0] != '\0')
+		fprintf(stderr, "hint: %s\n", err->hint);
+	return CLI_FAIL;
+}
+
+static void
+iso_utc(int64_t t, char *buf, size_t len)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (gmtime_r(&tt, &tm) == NULL ||
+	    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(buf, len, "@%" PRId64, t);
+}
+
+static int
+read_input(const char *path, uint8_t **buf, size_t *len, sk_err *err)
+{
+	char *data = NULL;
+	int rc;
+
+	rc = sk_file_read(path, SK_ENVELOPE_MAX, &data, len, err);
+	if (rc == SK_OK)
+		*buf = (uint8_t *)data;
+	return rc;
+}
+
+static const char *
+plural(size_t n, const char *one, const char *many)
+{
+	return n == 1 ? one : many;
+}
+
+static int
+plan_build(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "out", required_argument, NULL, 'o' },
+		{ "regions", required_argument, NULL, 'r' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *cmd = "plan build", *out_path = NULL, *regions = NULL;
+	const char *dir;
+	sk_inventory inv;
+	bool have_inv = false;
+	sk_plan *plan = NULL;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	struct stat st;
+	sk_err err;
+	int c, rc = CLI_FAIL;
+
+	memset(&inv, 0, sizeof(inv));
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":o:r:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'o':
+			out_path = optarg;
+			break;
+		case 'r':
+			regions = optarg;
+			break;
+		case 'h':
+			build_usage(stdout);
+			return CLI_OK;
+		default:
+			return bad_option(cmd, c, argv, build_usage);
+		}
+	}
+	dir = one_operand(cmd, argc, argv, "PLAN_DIR", build_usage);
+	if (dir == NULL)
+		return CLI_USAGE;
+	if (out_path == NULL) {
+		cli_errorf(cmd, "-o FILE is required");
+		build_usage(stderr);
+		return CLI_USAGE;
+	}
+	/* An inventory beside the operator is the common layout; without
+	 * one, only phases that name their regions can be built. */
+	if (regions == NULL && stat("regions", &st) == 0 && S_ISDIR(st.st_mode))
+		regions = "regions";
+	if (regions != NULL) {
+		if (sk_inventory_load(regions, &inv, &err) != SK_OK) {
+			rc = fail(cmd, &err);
+			goto out;
+		}
+		have_inv = true;
+	}
+	if (sk_plan_build(dir, have_inv ? &inv : NULL, (int64_t)time(NULL),
+		&plan, &err) != SK_OK ||
+	    sk_plan_encode(plan, &buf, &len, &err) != SK_OK ||
+	    sk_file_write_atomic(out_path, buf, len, 0644, &err) != SK_OK) {
+		rc = fail(cmd, &err);
+		goto out;
+	}
+	printf("built plan %s (%s): %zu %s, %zu %s, regions ", plan->name,
+	    plan->id, plan->nsteps, plural(plan->nsteps, "step", "steps"),
+	    plan->nphases, plural(plan->nphases, "phase", "phases"));
+	for (size_t i = 0; i < plan->nregions; i++)
+		printf("%s%s", i ? "," : "", plan->regions[i]);
+	printf(" -> %s\n", out_path);
+	rc = CLI_OK;
+out:
+	free(buf);
+	sk_plan_destroy(plan);
+	if (have_inv)
+		sk_inventory_fini(&inv);
+	return rc;
+}
+
+static int
+plan_sign(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "key", required_argument, NULL, 'k' },
+		{ "out", required_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *cmd = "plan sign", *key_path = NULL, *out_path = NULL;
+	const char *in_path;
+	uint8_t *buf = NULL, *sealed = NULL, *peeked = NULL;
+	size_t len = 0, sealed_len = 0, peeked_len = 0;
+	uint8_t signer[SK_KEY_ID_LEN];
+	char idhex[2 * SK_KEY_ID_LEN + 1], expires[40];
+	sk_seckey *key = NULL;
+	sk_plan *plan = NULL;
+	sk_err err, perr;
+	int c, kind, rc = CLI_FAIL;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":k:o:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'k':
+			key_path = optarg;
+			break;
+		case 'o':
+			out_path = optarg;
+			break;
+		case 'h':
+			sign_usage(stdout);
+			return CLI_OK;
+		default:
+			return bad_option(cmd, c, argv, sign_usage);
+		}
+	}
+	in_path = one_operand(cmd, argc, argv, "FILE", sign_usage);
+	if (in_path == NULL)
+		return CLI_USAGE;
+	if (key_path == NULL || out_path == NULL) {
+		cli_errorf(cmd, "--key KEY and -o SIGNED are required");
+		sign_usage(stderr);
+		return CLI_USAGE;
+	}
+	if (read_input(in_path, &buf, &len, &err) != SK_OK) {
+		rc = fail(cmd, &err);
+		goto out;
+	}
+	if (sk_plan_decode(buf, len, &plan, &err) != SK_OK) {
+		/* Signing a signed plan again is an easy slip; say so plainly. */
+		if (sk_envelope_peek(&peeked, &peeked_len, &kind, signer, buf,
+			len, &perr) == SK_OK) {
+			sk_key_id_hex(signer, idhex);
+			cli_errorf(cmd,
+			    "sign plan %s: already a signed envelope "
+			    "(signer %s); sign the unsigned plan from "
+			    "\"skein plan build\"",
+			    in_path, idhex);
+			goto out;
+		}
+		sk_err_wrap(&err, "sign plan %s", in_path);
+		rc = fail(cmd, &err);
+		goto out;
+	}
+	if (plan->expires_unix <= (int64_t)time(NULL)) {
+		iso_utc(plan->expires_unix, expires, sizeof(expires));
+		cli_errorf(cmd,
+		    "sign plan %s: plan %s (%s) expired at %s; build it "
+		    "again",
+		    in_path, plan->name, plan->id, expires);
+		goto out;
+	}
+	if (sk_seckey_load(key_path, &key, &err) != SK_OK ||
+	    sk_envelope_seal(&sealed, &sealed_len, SK_KIND_PLAN, buf, len, key,
+		&err) != SK_OK ||
+	    sk_file_write_atomic(out_path, sealed, sealed_len, 0644, &err) != SK_OK) {
+		rc = fail(cmd, &err);
+		goto out;
+	}
+	sk_key_id_hex(sk_seckey_public(key)->id, idhex);
+	printf("signed plan %s (%s) with key %s -> %s\n", plan->name, plan->id,
+	    idhex, out_path);
+	rc = CLI_OK;
+out:
+	free(buf);
+	free(sealed);
+	free(peeked);
+	sk_plan_destroy(plan);
+	sk_seckey_destroy(key);
+	return rc;
+}
+
+static int
+plan_verify(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "pub", required_argument, NULL, 'p' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *cmd = "plan verify", *in_path;
+	sk_keyring ring = { 0 };
+	const sk_pubkey *signer = NULL;
+	uint8_t *buf = NULL, *payload = NULL;
+	size_t len = 0, payload_len = 0;
+	char idhex[2 * SK_KEY_ID_LEN + 1], expires[40];
+	sk_plan *plan = NULL;
+	sk_err err;
+	int c, rc = CLI_FAIL;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":p:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			if (sk_keyring_add_file(&ring, optarg, &err) != SK_OK) {
+				rc = fail(cmd, &err);
+				goto out;
+			}
+			break;
+		case 'h':
+			verify_usage(stdout);
+			rc = CLI_OK;
+			goto out;
+		default:
+			rc = bad_option(cmd, c, argv, verify_usage);
+			goto out;
+		}
+	}
+	in_path = one_operand(cmd, argc, argv, "SIGNED", verify_usage);
+	if (in_path == NULL) {
+		rc = CLI_USAGE;
+		goto out;
+	}
+	if (ring.n == 0) {
+		cli_errorf(cmd, "at least one --pub PUB is required");
+		verify_usage(stderr);
+		rc = CLI_USAGE;
+		goto out;
+	}
+	if (read_input(in_path, &buf, &len, &err) != SK_OK) {
+		rc = fail(cmd, &err);
+		goto out;
+	}
+	if (sk_envelope_open(&payload, &payload_len, &signer, buf, len,
+		SK_KIND_PLAN, &ring, &err) != SK_OK ||
+	    sk_plan_decode(payload, payload_len, &plan, &err) != SK_OK) {
+		sk_err_wrap(&err, "verify %s", in_path);
+		rc = fail(cmd, &err);
+		goto out;
+	}
+	sk_key_id_hex(signer->id, idhex);
+	iso_utc(plan->expires_unix, expires, sizeof(expires));
+	/* A good signature on an expired plan is still a plan no agent will
+	 * run; passing it here would only defer the failure. */
+	if (plan->expires_unix <= (int64_t)time(NULL)) {
+		cli_errorf(cmd, "verify %s: plan %s (%s) signed by %s expired at %s",
+		    in_path, plan->name, plan->id, idhex, expires);
+		goto out;
+	}
+	printf("signature ok: plan %s (%s) signed by %s, expires %s\n",
+	    plan->name, plan->id, idhex, expires);
+	rc = CLI_OK;
+out:
+	free(buf);
+	free(payload);
+	sk_plan_destroy(plan);
+	sk_keyring_fini(&ring);
+	return rc;
+}
+
+static int
+plan_show(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *cmd = "plan show", *in_path;
+	uint8_t *buf = NULL, *payload = NULL;
+	size_t len = 0, payload_len = 0;
+	uint8_t signer[SK_KEY_ID_LEN];
+	char idhex[2 * SK_KEY_ID_LEN + 1];
+	bool json = false, sealed = false;
+	sk_plan *plan = NULL;
+	sk_err err;
+	int c, kind = 0, rc = CLI_FAIL;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":jh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			json = true;
+			break;
+		case 'h':
+			show_usage(stdout);
+			return CLI_OK;
+		default:
+			return bad_option(cmd, c, argv, show_usage);
+		}
+	}
+	in_path = one_operand(cmd, argc, argv, "FILE", show_usage);
+	if (in_path == NULL)
+		return CLI_USAGE;
+	if (read_input(in_path, &buf, &len, &err) != SK_OK) {
+		rc = fail(cmd, &err);
+		goto out;
+	}
+	/* An unsigned plan never parses as an envelope (field 4 has another
+	 * wire type, and an envelope needs a 64-byte signature), so trying
+	 * the envelope first cannot misread a plan. */
+	if (sk_envelope_peek(&payload, &payload_len, &kind, signer, buf, len,
+		&err) == SK_OK) {
+		if (kind != SK_KIND_PLAN) {
+			cli_errorf(cmd,
+			    "show %s: a signed message of kind %d, not a plan",
+			    in_path, kind);
+			goto out;
+		}
+		sealed = true;
+		sk_key_id_hex(signer, idhex);
+		rc = sk_plan_decode(payload, payload_len, &plan, &err);
+	} else {
+		rc = sk_plan_decode(buf, len, &plan, &err);
+	}
+	if (rc != SK_OK) {
+		sk_err_wrap(&err, "show %s", in_path);
+		rc = fail(cmd, &err);
+		goto out;
+	}
+	rc = CLI_FAIL;
+	if (json) {
+		if (sk_plan_print_json(stdout, plan, sealed ? idhex : NULL, &err) !=
+		    SK_OK) {
+			rc = fail(cmd, &err);
+			goto out;
+		}
+		if (sealed)
+			fprintf(stderr,
+			    "note: signature not checked; use skein plan "
+			    "verify\n");
+	} else {
+		sk_plan_print(stdout, plan, sealed ? idhex : NULL);
+		if (sealed)
+			printf("note: signature not checked; use skein plan verify\n");
+	}
+	rc = CLI_OK;
+out:
+	free(buf);
+	free(payload);
+	sk_plan_destroy(plan);
+	return rc;
+}
+
+int
+cli_plan(int argc, char **argv)
+{
+	const char *sub;
+
+	if (argc < 2) {
+		cli_errorf("plan", "a command is required");
+		plan_usage(stderr);
+		return CLI_USAGE;
+	}
+	sub = argv[1];
+	if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0 ||
+	    strcmp(sub, "help") == 0) {
+		plan_usage(stdout);
+		return CLI_OK;
+	}
+	/* Each subcommand sees itself as argv[0]. */
+	if (strcmp(sub, "build") == 0)
+		return plan_build(argc - 1, argv + 1);
+	if (strcmp(sub, "sign") == 0)
+		return plan_sign(argc - 1, argv + 1);
+	if (strcmp(sub, "verify") == 0)
+		return plan_verify(argc - 1, argv + 1);
+	if (strcmp(sub, "show") == 0)
+		return plan_show(argc - 1, argv + 1);
+	cli_errorf("plan", "unknown command %s", sub);
+	plan_usage(stderr);
+	return CLI_USAGE;
+}
