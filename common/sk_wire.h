@@ -70,7 +70,7 @@ typedef struct sk_agent_msg {
 	char version[32];
 	char (*databases)[SK_NAME_MAX];
 	size_t ndatabases;
-	char (*running)[SK_ID_MAX];
+	char (*running)[SK_NAME_MAX]; /* rollout ids; SK_ID_MAX == SK_NAME_MAX */
 	size_t nrunning;
 } sk_agent_msg;
 

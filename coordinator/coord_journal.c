@@ -1,0 +1,343 @@
+/* coord_journal: length-prefixed, checksummed, fsync'ed protobuf records.
+ * The cost is one fsync per transition; transitions are per region and
+ * phase, not per step, so a rollout writes a few records per region. */
+#include "coord_journal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "sk_log.h"
+#include "sk_util.h"
+#include "skein.pb-c.h"
+
+#define JOURNAL_SUM_LEN 16
+#define JOURNAL_RECORD_MAX (SK_ERR_MSG_MAX * 4 + 32u * 1024u * 1024u)
+
+struct coord_journal {
+	int fd;
+	char *path;
+	off_t size; /* end of the last intact record */
+};
+
+static int
+read_full(int fd, uint8_t *buf, size_t len, size_t *got)
+{
+	*got = 0;
+	while (*got < len) {
+		ssize_t n = read(fd, buf + *got, len - *got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			break;
+		*got += (size_t)n;
+	}
+	return 0;
+}
+
+static void
+dispatch(const Skein__V1__JournalRecord *r, const coord_journal_visitor *v,
+    void *arg)
+{
+	const char *id = r->rollout_id ? r->rollout_id : "";
+
+	switch (r->rec_case) {
+	case SKEIN__V1__JOURNAL_RECORD__REC_CREATED_SIGNED_PLAN:
+		if (v->created)
+			v->created(arg, id, r->at_unix_ms,
+			    r->created_signed_plan.data, r->created_signed_plan.len);
+		break;
+	case SKEIN__V1__JOURNAL_RECORD__REC_REGION: {
+		sk_region_view rv;
+		uint8_t *buf = NULL;
+		size_t len = 0;
+		sk_err err;
+
+		/* Round-trip through the codec so that the visitor only ever
+		 * sees our own struct. */
+		len = protobuf_c_message_get_packed_size(&r->region->base);
+		buf = malloc(len + 1);
+		if (buf == NULL)
+			break;
+		protobuf_c_message_pack(&r->region->base, buf);
+		if (sk_region_view_decode(buf, len, &rv, &err) == SK_OK && v->region)
+			v->region(arg, id, &rv);
+		free(buf);
+		break;
+	}
+	case SKEIN__V1__JOURNAL_RECORD__REC_PHASE_STARTED:
+		if (v->phase)
+			v->phase(arg, id, r->phase_started, r->at_unix_ms);
+		break;
+	case SKEIN__V1__JOURNAL_RECORD__REC_FINISHED_STATE:
+		if (v->finished)
+			v->finished(arg, id, r->finished_state,
+			    r->reason ? r->reason : "", r->at_unix_ms);
+		break;
+	case SKEIN__V1__JOURNAL_RECORD__REC_CONTROL_SEQ_RESERVED:
+		if (v->seq)
+			v->seq(arg, r->control_seq_reserved);
+		break;
+	default:
+		break;
+	}
+}
+
+/* Replay from the start. Stops at the first torn record and reports its
+ * offset in *good_end; a damaged record followed by intact data cannot be
+ * told apart from a torn tail, so only a checksum failure on the very last
+ * bytes of the file is treated as torn. */
+static int
+replay(coord_journal *j, const coord_journal_visitor *v, void *arg, sk_err *err)
+{
+	struct stat st;
+	off_t off = 0;
+	uint8_t hdr[4 + JOURNAL_SUM_LEN];
+	uint8_t *buf = NULL;
+	int rc = SK_OK;
+	size_t got;
+
+	if (fstat(j->fd, &st) != 0)
+		return sk_err_errno(err, SK_EIO, errno, "read journal %s", j->path);
+	while (off < st.st_size) {
+		uint32_t len;
+		uint8_t sum[JOURNAL_SUM_LEN];
+		Skein__V1__JournalRecord *rec;
+
+		if (read_full(j->fd, hdr, sizeof(hdr), &got) != 0) {
+			rc = sk_err_errno(err, SK_EIO, errno, "read journal %s", j->path);
+			goto out;
+		}
+		if (got < sizeof(hdr))
+			break; /* torn header */
+		len = (uint32_t)hdr[0] | (uint32_t)hdr[1] << 8 |
+		    (uint32_t)hdr[2] << 16 | (uint32_t)hdr[3] << 24;
+		if (len > JOURNAL_RECORD_MAX) {
+			rc = sk_err_set(err, SK_EDECODE,
+			    "read journal %s: record at offset %lld claims %u bytes",
+			    j->path, (long long)off, len);
+			goto out;
+		}
+		free(buf);
+		buf = malloc(len + 1);
+		if (buf == NULL) {
+			rc = sk_err_set(err, SK_ENOMEM, "read journal: out of memory");
+			goto out;
+		}
+		if (read_full(j->fd, buf, len, &got) != 0) {
+			rc = sk_err_errno(err, SK_EIO, errno, "read journal %s", j->path);
+			goto out;
+		}
+		if (got < len)
+			break; /* torn payload */
+		crypto_generichash(sum, sizeof(sum), buf, len, NULL, 0);
+		if (sodium_memcmp(sum, hdr + 4, sizeof(sum)) != 0) {
+			if (off + (off_t)sizeof(hdr) + (off_t)len == st.st_size)
+				break; /* torn last record */
+			rc = sk_err_set(err, SK_EDECODE,
+			    "read journal %s: checksum mismatch in record at offset %lld",
+			    j->path, (long long)off);
+			goto out;
+		}
+		rec = skein__v1__journal_record__unpack(NULL, len, buf);
+		if (rec == NULL) {
+			rc = sk_err_set(err, SK_EDECODE,
+			    "read journal %s: undecodable record at offset %lld",
+			    j->path, (long long)off);
+			goto out;
+		}
+		dispatch(rec, v, arg);
+		skein__v1__journal_record__free_unpacked(rec, NULL);
+		off += (off_t)sizeof(hdr) + (off_t)len;
+	}
+	if (off < st.st_size) {
+		sk_warn("journal %s: cutting a torn final record (%lld bytes)",
+		    j->path, (long long)(st.st_size - off));
+		if (ftruncate(j->fd, off) != 0) {
+			rc = sk_err_errno(err, SK_EIO, errno, "truncate journal %s", j->path);
+			goto out;
+		}
+	}
+	j->size = off;
+	if (lseek(j->fd, off, SEEK_SET) < 0)
+		rc = sk_err_errno(err, SK_EIO, errno, "seek journal %s", j->path);
+out:
+	free(buf);
+	return rc;
+}
+
+int
+coord_journal_open(const char *dir, const coord_journal_visitor *visitor,
+    void *arg, coord_journal **out, sk_err *err)
+{
+	coord_journal *j;
+	static const coord_journal_visitor none;
+	int rc;
+
+	*out = NULL;
+	if (sk_mkdir_p(dir, 0700, err) != SK_OK)
+		return err->code;
+	j = calloc(1, sizeof(*j));
+	if (j == NULL)
+		return sk_err_set(err, SK_ENOMEM, "open journal: out of memory");
+	j->path = sk_path_join(dir, "journal");
+	if (j->path == NULL) {
+		free(j);
+		return sk_err_set(err, SK_ENOMEM, "open journal: out of memory");
+	}
+	j->fd = open(j->path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (j->fd < 0) {
+		rc = sk_err_errno(err, SK_EIO, errno, "open journal %s", j->path);
+		coord_journal_close(j);
+		return rc;
+	}
+	rc = replay(j, visitor ? visitor : &none, arg, err);
+	if (rc != SK_OK) {
+		coord_journal_close(j);
+		return rc;
+	}
+	*out = j;
+	return SK_OK;
+}
+
+void
+coord_journal_close(coord_journal *j)
+{
+	if (j == NULL)
+		return;
+	if (j->fd >= 0)
+		close(j->fd);
+	free(j->path);
+	free(j);
+}
+
+static int
+append(coord_journal *j, Skein__V1__JournalRecord *rec, sk_err *err)
+{
+	size_t len = protobuf_c_message_get_packed_size(&rec->base);
+	size_t total = 4 + JOURNAL_SUM_LEN + len;
+	uint8_t *buf = malloc(total);
+	size_t done = 0;
+	int rc = SK_OK;
+
+	if (buf == NULL)
+		return sk_err_set(err, SK_ENOMEM, "append journal: out of memory");
+	protobuf_c_message_pack(&rec->base, buf + 4 + JOURNAL_SUM_LEN);
+	buf[0] = (uint8_t)len;
+	buf[1] = (uint8_t)(len >> 8);
+	buf[2] = (uint8_t)(len >> 16);
+	buf[3] = (uint8_t)(len >> 24);
+	crypto_generichash(buf + 4, JOURNAL_SUM_LEN, buf + 4 + JOURNAL_SUM_LEN,
+	    len, NULL, 0);
+	while (done < total) {
+		ssize_t n = write(j->fd, buf + done, total - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = sk_err_errno(err, SK_EIO, errno, "append journal %s", j->path);
+			break;
+		}
+		done += (size_t)n;
+	}
+	if (rc == SK_OK && fdatasync(j->fd) != 0)
+		rc = sk_err_errno(err, SK_EIO, errno, "sync journal %s", j->path);
+	if (rc != SK_OK) {
+		/* Leave no partial record behind for the next append to follow. */
+		if (ftruncate(j->fd, j->size) == 0)
+			(void)lseek(j->fd, j->size, SEEK_SET);
+	} else {
+		j->size += (off_t)total;
+	}
+	free(buf);
+	return rc;
+}
+
+static void
+record_init(Skein__V1__JournalRecord *r, const char *rollout_id, int64_t at_ms)
+{
+	skein__v1__journal_record__init(r);
+	r->rollout_id = (char *)(rollout_id ? rollout_id : "");
+	r->at_unix_ms = at_ms;
+}
+
+int
+coord_journal_created(coord_journal *j, const char *rollout_id, int64_t at_ms,
+    const uint8_t *signed_plan, size_t len, sk_err *err)
+{
+	Skein__V1__JournalRecord r;
+
+	record_init(&r, rollout_id, at_ms);
+	r.rec_case = SKEIN__V1__JOURNAL_RECORD__REC_CREATED_SIGNED_PLAN;
+	r.created_signed_plan.data = (uint8_t *)signed_plan;
+	r.created_signed_plan.len = len;
+	return append(j, &r, err);
+}
+
+int
+coord_journal_region(coord_journal *j, const char *rollout_id,
+    const sk_region_view *v, sk_err *err)
+{
+	Skein__V1__JournalRecord r;
+	Skein__V1__RegionView *pv;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int rc;
+
+	/* Encode through the codec, then embed the decoded protobuf. */
+	if (sk_region_view_encode(v, &buf, &len, err) != SK_OK)
+		return err->code;
+	pv = skein__v1__region_view__unpack(NULL, len, buf);
+	free(buf);
+	if (pv == NULL)
+		return sk_err_set(err, SK_ENOMEM, "append journal: out of memory");
+	record_init(&r, rollout_id, v->updated_ms);
+	r.rec_case = SKEIN__V1__JOURNAL_RECORD__REC_REGION;
+	r.region = pv;
+	rc = append(j, &r, err);
+	skein__v1__region_view__free_unpacked(pv, NULL);
+	return rc;
+}
+
+int
+coord_journal_phase(coord_journal *j, const char *rollout_id, uint32_t phase,
+    int64_t at_ms, sk_err *err)
+{
+	Skein__V1__JournalRecord r;
+
+	record_init(&r, rollout_id, at_ms);
+	r.rec_case = SKEIN__V1__JOURNAL_RECORD__REC_PHASE_STARTED;
+	r.phase_started = phase;
+	return append(j, &r, err);
+}
+
+int
+coord_journal_finished(coord_journal *j, const char *rollout_id,
+    const char *state, const char *reason, int64_t at_ms, sk_err *err)
+{
+	Skein__V1__JournalRecord r;
+
+	record_init(&r, rollout_id, at_ms);
+	r.rec_case = SKEIN__V1__JOURNAL_RECORD__REC_FINISHED_STATE;
+	r.finished_state = (char *)state;
+	r.reason = (char *)(reason ? reason : "");
+	return append(j, &r, err);
+}
+
+int
+coord_journal_seq(coord_journal *j, uint64_t reserved, sk_err *err)
+{
+	Skein__V1__JournalRecord r;
+
+	record_init(&r, "", sk_now_ms());
+	r.rec_case = SKEIN__V1__JOURNAL_RECORD__REC_CONTROL_SEQ_RESERVED;
+	r.control_seq_reserved = reserved;
+	return append(j, &r, err);
+}

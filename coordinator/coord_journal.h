@@ -1,0 +1,57 @@
+/* coord_journal: the coordinator's append-only record of every rollout
+ * transition, replayed at start so that a restart resumes where it was.
+ *
+ * File: <state>/journal, a sequence of records, each a 4-byte little-endian
+ * length, a 16-byte BLAKE2b checksum of the payload, and a protobuf
+ * JournalRecord. Each append is fsync'ed before it returns, so a transition
+ * the coordinator acted on survives kill -9. A torn final record (the
+ * process died mid-write) is detected by its length or checksum and cut off
+ * at replay; damage before the final record is an error, never skipped.
+ *
+ * Not thread-safe: the coordinator's single event loop owns it.
+ */
+#ifndef COORD_JOURNAL_H
+#define COORD_JOURNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sk_err.h"
+#include "sk_wire.h"
+
+typedef struct coord_journal coord_journal;
+
+/* Called for each record during replay, in order. Any callback may be
+ * NULL. `arg` is the replay argument. */
+typedef struct coord_journal_visitor {
+	void (*created)(void *arg, const char *rollout_id, int64_t at_ms,
+	    const uint8_t *signed_plan, size_t len);
+	void (*region)(void *arg, const char *rollout_id, const sk_region_view *v);
+	void (*phase)(void *arg, const char *rollout_id, uint32_t phase, int64_t at_ms);
+	void (*finished)(void *arg, const char *rollout_id, const char *state,
+	    const char *reason, int64_t at_ms);
+	void (*seq)(void *arg, uint64_t reserved);
+} coord_journal_visitor;
+
+/* Open (creating if needed) the journal in dir, replay every intact record
+ * through visitor, and leave the file positioned for appends. On success
+ * *out is owned by the caller (coord_journal_close). */
+int coord_journal_open(const char *dir, const coord_journal_visitor *visitor,
+    void *arg, coord_journal **out, sk_err *err) SK_WARN_UNUSED;
+
+/* Close and free. Accepts NULL. */
+void coord_journal_close(coord_journal *j);
+
+/* Append one record and fsync. On failure the journal is unchanged
+ * (a partial write is truncated away) and err says why. */
+int coord_journal_created(coord_journal *j, const char *rollout_id,
+    int64_t at_ms, const uint8_t *signed_plan, size_t len, sk_err *err) SK_WARN_UNUSED;
+int coord_journal_region(coord_journal *j, const char *rollout_id,
+    const sk_region_view *v, sk_err *err) SK_WARN_UNUSED;
+int coord_journal_phase(coord_journal *j, const char *rollout_id,
+    uint32_t phase, int64_t at_ms, sk_err *err) SK_WARN_UNUSED;
+int coord_journal_finished(coord_journal *j, const char *rollout_id,
+    const char *state, const char *reason, int64_t at_ms, sk_err *err) SK_WARN_UNUSED;
+int coord_journal_seq(coord_journal *j, uint64_t reserved, sk_err *err) SK_WARN_UNUSED;
+
+#endif

@@ -1,1 +1,0 @@
-/* coord placeholder */ typedef int coord_placeholder;

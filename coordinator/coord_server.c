@@ -1,0 +1,716 @@
+/* coord_server: the coordinator's sockets, agent sessions and CLI requests,
+ * in one single-threaded poll(2) loop over nng's receive descriptors. One
+ * thread means rollout state needs no locks; every handler is short (no
+ * database work happens here), so one thread keeps up with many agents. */
+#include "coord_server.h"
+
+#include <errno.h>
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/rep.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coord_journal.h"
+#include "coord_rollout.h"
+#include "sk_envelope.h"
+#include "sk_key.h"
+#include "sk_log.h"
+#include "sk_plan.h"
+#include "sk_util.h"
+#include "sk_wire.h"
+
+#define HEADER_MAX 64
+#define SEQ_RESERVE_US (60LL * 1000 * 1000)
+#define RECV_MAX (SK_ENVELOPE_MAX + 64 * 1024)
+
+/* A long poll waiting for something to say. */
+typedef struct parked {
+	bool used;
+	uint8_t header[HEADER_MAX]; /* raw REP backtrace of the request */
+	size_t header_len;
+	uint8_t nonce[SK_NONCE_LEN];
+	uint64_t boot_id;
+	int64_t deadline_ms;
+} parked;
+
+/* What the coordinator knows of one region's agent. */
+typedef struct agent_conn {
+	const sk_region *region;
+	uint64_t boot_id;
+	uint64_t last_seq;   /* highest report seq applied for boot_id */
+	int64_t last_seen_ms;
+	uint32_t ndatabases;
+	char running[8][SK_NAME_MAX];
+	size_t nrunning;
+	parked poll;
+} agent_conn;
+
+struct coord_server {
+	const sk_coord_config *cfg;
+	sk_seckey *key;
+	sk_keyring release;
+	sk_keyring agent_keys;
+	sk_inventory inv;
+	coord_journal *journal;
+	coord_rollout **rollouts;
+	size_t nrollouts;
+	size_t rollouts_cap;
+	agent_conn *agents; /* one per inventory region, same order */
+	nng_socket agent_sock;
+	nng_socket cli_sock;
+	bool agent_open;
+	bool cli_open;
+	uint64_t seq_last;
+	uint64_t seq_reserved;
+};
+
+/* ---- rollouts ----------------------------------------------------------- */
+
+static coord_rollout *
+find_rollout(coord_server *srv, const char *id)
+{
+	for (size_t i = 0; i < srv->nrollouts; i++)
+		if (strcmp(srv->rollouts[i]->id, id) == 0)
+			return srv->rollouts[i];
+	return NULL;
+}
+
+static int
+add_rollout(coord_server *srv, coord_rollout *ro, sk_err *err)
+{
+	if (srv->nrollouts == srv->rollouts_cap) {
+		size_t cap = srv->rollouts_cap ? srv->rollouts_cap * 2 : 8;
+		coord_rollout **n = realloc(srv->rollouts, cap * sizeof(*n));
+
+		if (n == NULL)
+			return sk_err_set(err, SK_ENOMEM, "add rollout: out of memory");
+		srv->rollouts = n;
+		srv->rollouts_cap = cap;
+	}
+	srv->rollouts[srv->nrollouts++] = ro;
+	return SK_OK;
+}
+
+/* Decode a signed plan that was verified when it was accepted. */
+static int
+plan_from_signed(const uint8_t *buf, size_t len, sk_plan **plan, sk_err *err)
+{
+	uint8_t *payload = NULL;
+	size_t plen = 0;
+	uint8_t signer[SK_KEY_ID_LEN];
+	int kind, rc;
+
+	rc = sk_envelope_peek(&payload, &plen, &kind, signer, buf, len, err);
+	if (rc != SK_OK)
+		return rc;
+	rc = sk_plan_decode(payload, plen, plan, err);
+	free(payload);
+	return rc;
+}
+
+/* ---- journal replay ----------------------------------------------------- */
+
+static void
+replay_created(void *arg, const char *id, int64_t at_ms, const uint8_t *sp, size_t len)
+{
+	coord_server *srv = arg;
+	sk_plan *plan = NULL;
+	coord_rollout *ro;
+	sk_err err;
+
+	if (plan_from_signed(sp, len, &plan, &err) != SK_OK) {
+		sk_error("replay rollout %s: %s", id, err.msg);
+		return;
+	}
+	ro = coord_rollout_create(id, plan, sp, len, at_ms);
+	if (ro == NULL || add_rollout(srv, ro, &err) != SK_OK) {
+		sk_error("replay rollout %s: out of memory", id);
+		coord_rollout_destroy(ro);
+	}
+}
+
+static void
+replay_region(void *arg, const char *id, const sk_region_view *v)
+{
+	coord_rollout *ro = find_rollout(arg, id);
+
+	if (ro != NULL)
+		coord_rollout_replay_region(ro, v);
+}
+
+static void
+replay_phase(void *arg, const char *id, uint32_t phase, int64_t at_ms)
+{
+	coord_rollout *ro = find_rollout(arg, id);
+
+	if (ro != NULL)
+		coord_rollout_replay_phase(ro, phase, at_ms);
+}
+
+static void
+replay_finished(void *arg, const char *id, const char *state, const char *reason,
+    int64_t at_ms)
+{
+	coord_rollout *ro = find_rollout(arg, id);
+
+	if (ro != NULL)
+		coord_rollout_replay_finished(ro, state, reason, at_ms);
+}
+
+static void
+replay_seq(void *arg, uint64_t reserved)
+{
+	coord_server *srv = arg;
+
+	if (reserved > srv->seq_reserved)
+		srv->seq_reserved = reserved;
+}
+
+/* Control sequence numbers must rise across restarts, so that agents can
+ * refuse a replayed control message. They follow the wall clock in
+ * microseconds and never go below a reservation journaled ahead of use. */
+static int
+next_seq(coord_server *srv, uint64_t *out, sk_err *err)
+{
+	uint64_t s = srv->seq_last + 1;
+	uint64_t now = (uint64_t)sk_now_us();
+
+	if (s < now)
+		s = now;
+	if (s > srv->seq_reserved) {
+		uint64_t reserve = s + SEQ_RESERVE_US;
+
+		if (coord_journal_seq(srv->journal, reserve, err) != SK_OK)
+			return err->code;
+		srv->seq_reserved = reserve;
+	}
+	srv->seq_last = s;
+	*out = s;
+	return SK_OK;
+}
+
+/* ---- setup -------------------------------------------------------------- */
+
+static int
+open_socket(nng_socket *s, bool raw, const char *url, const char *what, sk_err *err)
+{
+	int rv;
+
+	rv = raw ? nng_rep0_open_raw(s) : nng_rep0_open(s);
+	if (rv != 0)
+		return sk_err_set(err, SK_ENET, "open %s socket: %s", what, nng_strerror(rv));
+	if ((rv = nng_socket_set_size(*s, NNG_OPT_RECVMAXSZ, RECV_MAX)) != 0 ||
+	    (rv = nng_socket_set_ms(*s, NNG_OPT_SENDTIMEO, 2000)) != 0) {
+		nng_close(*s);
+		return sk_err_set(err, SK_ENET, "configure %s socket: %s", what,
+		    nng_strerror(rv));
+	}
+	if ((rv = nng_listen(*s, url, NULL, 0)) != 0) {
+		nng_close(*s);
+		return sk_err_set(err, SK_ENET, "listen on %s (%s): %s", url, what,
+		    nng_strerror(rv));
+	}
+	return SK_OK;
+}
+
+int
+coord_server_create(const sk_coord_config *cfg, coord_server **out, sk_err *err)
+{
+	static const coord_journal_visitor visitor = {
+		.created = replay_created,
+		.region = replay_region,
+		.phase = replay_phase,
+		.finished = replay_finished,
+		.seq = replay_seq,
+	};
+	coord_server *srv;
+	size_t running = 0;
+	int rc;
+
+	*out = NULL;
+	srv = calloc(1, sizeof(*srv));
+	if (srv == NULL)
+		return sk_err_set(err, SK_ENOMEM, "start coordinator: out of memory");
+	srv->cfg = cfg;
+	if ((rc = sk_seckey_load(cfg->key, &srv->key, err)) != SK_OK)
+		goto fail;
+	for (size_t i = 0; i < cfg->nrelease_keys; i++)
+		if ((rc = sk_keyring_add_file(&srv->release, cfg->release_keys[i], err)) != SK_OK)
+			goto fail;
+	if ((rc = sk_inventory_load(cfg->regions, &srv->inv, err)) != SK_OK)
+		goto fail;
+	srv->agents = calloc(srv->inv.nregions, sizeof(*srv->agents));
+	if (srv->agents == NULL) {
+		rc = sk_err_set(err, SK_ENOMEM, "start coordinator: out of memory");
+		goto fail;
+	}
+	for (size_t i = 0; i < srv->inv.nregions; i++) {
+		srv->agents[i].region = &srv->inv.regions[i];
+		if ((rc = sk_keyring_add(&srv->agent_keys,
+			 &srv->inv.regions[i].agent_key, err)) != SK_OK)
+			goto fail;
+	}
+	rc = coord_journal_open(cfg->state, &visitor, srv, &srv->journal, err);
+	if (rc != SK_OK)
+		goto fail;
+	srv->seq_last = srv->seq_reserved;
+	for (size_t i = 0; i < srv->nrollouts; i++) {
+		if (srv->rollouts[i]->state != COORD_RO_RUNNING)
+			continue;
+		running++;
+		coord_rollout_event(srv->rollouts[i], NULL,
+		    "coordinator restarted; resuming phase %u",
+		    srv->rollouts[i]->phase + 1);
+	}
+	if (srv->nrollouts > 0)
+		sk_info("journal replayed: %zu rollouts, %zu still running",
+		    srv->nrollouts, running);
+	if ((rc = open_socket(&srv->agent_sock, true, cfg->listen, "agent", err)) != SK_OK)
+		goto fail;
+	srv->agent_open = true;
+	if ((rc = open_socket(&srv->cli_sock, false, cfg->control, "control", err)) != SK_OK)
+		goto fail;
+	srv->cli_open = true;
+	sk_info("serving agents on %s and the CLI on %s (%zu regions)",
+	    cfg->listen, cfg->control, srv->inv.nregions);
+	*out = srv;
+	return SK_OK;
+fail:
+	coord_server_destroy(srv);
+	return rc;
+}
+
+void
+coord_server_destroy(coord_server *srv)
+{
+	if (srv == NULL)
+		return;
+	if (srv->agent_open)
+		nng_close(srv->agent_sock);
+	if (srv->cli_open)
+		nng_close(srv->cli_sock);
+	for (size_t i = 0; i < srv->nrollouts; i++)
+		coord_rollout_destroy(srv->rollouts[i]);
+	free(srv->rollouts);
+	free(srv->agents);
+	coord_journal_close(srv->journal);
+	sk_inventory_fini(&srv->inv);
+	sk_keyring_fini(&srv->release);
+	sk_keyring_fini(&srv->agent_keys);
+	sk_seckey_destroy(srv->key);
+	free(srv);
+}
+
+/* ---- agents ------------------------------------------------------------- */
+
+static agent_conn *
+agent_by_key(coord_server *srv, const sk_pubkey *signer)
+{
+	for (size_t i = 0; i < srv->inv.nregions; i++)
+		if (memcmp(srv->agents[i].region->agent_key.pk, signer->pk,
+			SK_PUBKEY_LEN) == 0)
+			return &srv->agents[i];
+	return NULL;
+}
+
+static bool
+agent_runs(const agent_conn *a, const char *rollout_id)
+{
+	for (size_t i = 0; i < a->nrunning; i++)
+		if (strcmp(a->running[i], rollout_id) == 0)
+			return true;
+	return false;
+}
+
+/* Collect RUN commands for an agent; marks pending regions dispatched. */
+static int
+collect_commands(coord_server *srv, agent_conn *a, sk_command **cmds, size_t *n,
+    sk_err *err)
+{
+	const char *region = a->region->name;
+
+	*cmds = NULL;
+	*n = 0;
+	for (size_t i = 0; i < srv->nrollouts; i++) {
+		coord_rollout *ro = srv->rollouts[i];
+
+		if (!coord_rollout_wants(ro, region) || agent_runs(a, ro->id))
+			continue;
+		if (*cmds == NULL) {
+			*cmds = calloc(srv->nrollouts, sizeof(**cmds));
+			if (*cmds == NULL)
+				return sk_err_set(err, SK_ENOMEM, "reply to %s: out of memory", region);
+		}
+		(*cmds)[*n].kind = SK_CMD_RUN_PLAN;
+		snprintf((*cmds)[*n].rollout_id, SK_ID_MAX, "%s", ro->id);
+		(*cmds)[*n].signed_plan = ro->signed_plan;
+		(*cmds)[*n].signed_plan_len = ro->signed_plan_len;
+		(*n)++;
+		if (coord_rollout_dispatched(ro, region, srv->journal, sk_now_ms(), err) != SK_OK)
+			return err->code;
+	}
+	return SK_OK;
+}
+
+/* Sign and send a Control reply carrying cmds to the request whose raw
+ * backtrace is header. */
+static void
+send_control(coord_server *srv, agent_conn *a, const uint8_t *header,
+    size_t header_len, const uint8_t nonce[SK_NONCE_LEN], uint64_t boot_id,
+    const sk_command *cmds, size_t ncmds)
+{
+	sk_control c;
+	uint8_t *payload = NULL, *sealed = NULL;
+	size_t plen = 0, slen = 0;
+	nng_msg *msg = NULL;
+	sk_err err;
+	int rv;
+
+	memset(&c, 0, sizeof(c));
+	if (next_seq(srv, &c.seq, &err) != SK_OK)
+		goto fail;
+	snprintf(c.region, sizeof(c.region), "%s", a->region->name);
+	memcpy(c.nonce, nonce, SK_NONCE_LEN);
+	c.boot_id = boot_id;
+	c.commands = (sk_command *)cmds;
+	c.ncommands = ncmds;
+	c.acked_report_seq = boot_id == a->boot_id ? a->last_seq : 0;
+	if (sk_control_encode(&c, &payload, &plen, &err) != SK_OK ||
+	    sk_envelope_seal(&sealed, &slen, SK_KIND_CONTROL, payload, plen,
+		srv->key, &err) != SK_OK)
+		goto fail;
+	if ((rv = nng_msg_alloc(&msg, 0)) != 0 ||
+	    (rv = nng_msg_header_append(msg, header, header_len)) != 0 ||
+	    (rv = nng_msg_append(msg, sealed, slen)) != 0 ||
+	    (rv = nng_sendmsg(srv->agent_sock, msg, 0)) != 0) {
+		sk_warn("reply to agent %s: %s", a->region->name, nng_strerror(rv));
+		nng_msg_free(msg);
+	}
+	goto out;
+fail:
+	sk_log_err(SK_LOG_ERROR, &err);
+out:
+	free(payload);
+	free(sealed);
+}
+
+/* Answer a parked poll if there is something to say, or if force. */
+static void
+release_poll(coord_server *srv, agent_conn *a, bool force)
+{
+	sk_command *cmds = NULL;
+	size_t n = 0;
+	sk_err err;
+
+	if (!a->poll.used)
+		return;
+	if (collect_commands(srv, a, &cmds, &n, &err) != SK_OK)
+		sk_log_err(SK_LOG_ERROR, &err);
+	if (n > 0 || force) {
+		a->poll.used = false;
+		send_control(srv, a, a->poll.header, a->poll.header_len,
+		    a->poll.nonce, a->poll.boot_id, cmds, n);
+	}
+	free(cmds);
+}
+
+static void
+wake_all(coord_server *srv)
+{
+	for (size_t i = 0; i < srv->inv.nregions; i++)
+		release_poll(srv, &srv->agents[i], false);
+}
+
+static bool
+apply_reports(coord_server *srv, agent_conn *a, const sk_agent_msg *m)
+{
+	bool any_change = false;
+
+	for (size_t i = 0; i < m->nreports; i++) {
+		const sk_report *r = &m->reports[i];
+		coord_rollout *ro;
+		bool changed = false;
+		sk_err err;
+
+		if (r->seq <= a->last_seq)
+			continue; /* a resend we already applied */
+		ro = find_rollout(srv, r->rollout_id);
+		if (ro != NULL) {
+			coord_rollout_note_databases(ro, a->region->name,
+			    (uint32_t)m->ndatabases);
+			if (coord_rollout_report(ro, a->region->name, r,
+				srv->journal, &changed, &err) != SK_OK) {
+				/* Not acked: the agent sends it again. */
+				sk_log_err(SK_LOG_ERROR, &err);
+				break;
+			}
+		}
+		a->last_seq = r->seq;
+		any_change |= changed;
+	}
+	return any_change;
+}
+
+static void
+handle_agent(coord_server *srv, nng_msg *msg)
+{
+	uint8_t *payload = NULL;
+	size_t plen = 0;
+	const sk_pubkey *signer = NULL;
+	sk_agent_msg m;
+	agent_conn *a;
+	sk_command *cmds = NULL;
+	size_t ncmds = 0;
+	sk_err err;
+	bool changed;
+
+	memset(&m, 0, sizeof(m));
+	if (nng_msg_header_len(msg) > HEADER_MAX) {
+		sk_warn("refuse agent message: routing header of %zu bytes",
+		    nng_msg_header_len(msg));
+		return;
+	}
+	if (sk_envelope_open(&payload, &plen, &signer, nng_msg_body(msg),
+		nng_msg_len(msg), SK_KIND_AGENT, &srv->agent_keys, &err) != SK_OK) {
+		sk_warn("refuse agent message (%zu bytes): %s", nng_msg_len(msg), err.msg);
+		return;
+	}
+	a = agent_by_key(srv, signer);
+	if (sk_agent_msg_decode(payload, plen, &m, &err) != SK_OK) {
+		sk_warn("refuse agent message from %s: %s",
+		    a ? a->region->name : "?", err.msg);
+		goto out;
+	}
+	if (a == NULL || strcmp(m.region, a->region->name) != 0) {
+		sk_warn("refuse agent message: signed by the agent key of %s but "
+			"claims region %s", a ? a->region->name : "?", m.region);
+		goto out;
+	}
+	if (m.boot_id != a->boot_id) {
+		sk_info("agent %s connected (boot %016llx, %zu databases, version %s)",
+		    a->region->name, (unsigned long long)m.boot_id, m.ndatabases,
+		    m.version);
+		a->boot_id = m.boot_id;
+		a->last_seq = 0;
+	}
+	a->last_seen_ms = sk_now_ms();
+	a->ndatabases = (uint32_t)m.ndatabases;
+	a->nrunning = 0;
+	for (size_t i = 0; i < m.nrunning && i < 8; i++)
+		snprintf(a->running[a->nrunning++], SK_NAME_MAX, "%s", m.running[i]);
+	changed = apply_reports(srv, a, &m);
+	/* A newer poll supersedes a parked one: answer the old one empty. */
+	release_poll(srv, a, true);
+	if (collect_commands(srv, a, &cmds, &ncmds, &err) != SK_OK)
+		sk_log_err(SK_LOG_ERROR, &err);
+	if (ncmds > 0 || m.nreports > 0 || !m.wait) {
+		send_control(srv, a, nng_msg_header(msg), nng_msg_header_len(msg),
+		    m.nonce, m.boot_id, cmds, ncmds);
+	} else {
+		a->poll.used = true;
+		a->poll.header_len = nng_msg_header_len(msg);
+		memcpy(a->poll.header, nng_msg_header(msg), a->poll.header_len);
+		memcpy(a->poll.nonce, m.nonce, SK_NONCE_LEN);
+		a->poll.boot_id = m.boot_id;
+		a->poll.deadline_ms = sk_mono_ms() + COORD_POLL_HOLD_MS;
+	}
+	if (changed)
+		wake_all(srv);
+out:
+	free(cmds);
+	free(payload);
+	sk_agent_msg_fini(&m);
+}
+
+/* ---- CLI ---------------------------------------------------------------- */
+
+static int
+start_rollout(coord_server *srv, const sk_cli_request *req, char *id_out, sk_err *err)
+{
+	uint8_t *payload = NULL;
+	size_t plen = 0;
+	const sk_pubkey *signer = NULL;
+	sk_plan *plan = NULL;
+	coord_rollout *ro = NULL;
+	char id[SK_ID_MAX];
+	int64_t now = sk_now_ms();
+	int rc;
+
+	rc = sk_envelope_open(&payload, &plen, &signer, req->signed_plan,
+	    req->signed_plan_len, SK_KIND_PLAN, &srv->release, err);
+	if (rc != SK_OK) {
+		sk_err_wrap(err, "start rollout");
+		goto out;
+	}
+	if ((rc = sk_plan_decode(payload, plen, &plan, err)) != SK_OK) {
+		sk_err_wrap(err, "start rollout");
+		goto out;
+	}
+	if (plan->expires_unix <= now / 1000) {
+		rc = sk_err_set(err, SK_EEXPIRED,
+		    "start rollout of plan %s (%s): the plan expired %lld s ago",
+		    plan->name, plan->id, (long long)(now / 1000 - plan->expires_unix));
+		goto out;
+	}
+	for (size_t i = 0; i < plan->nregions; i++) {
+		if (sk_inventory_find(&srv->inv, plan->regions[i]) == NULL) {
+			rc = sk_err_set(err, SK_EINVAL,
+			    "start rollout of plan %s: region %s is not in the "
+			    "inventory %s", plan->name, plan->regions[i], srv->inv.dir);
+			goto out;
+		}
+	}
+	for (size_t i = 0; i < srv->nrollouts; i++) {
+		coord_rollout *other = srv->rollouts[i];
+
+		/* Starting the same signed plan again is answered with the
+		 * rollout already under way (or done); only a failed one may be
+		 * retried with a new rollout. */
+		if (strcmp(other->plan->id, plan->id) == 0 &&
+		    other->state != COORD_RO_FAILED) {
+			snprintf(id_out, SK_ID_MAX, "%s", other->id);
+			rc = SK_OK;
+			goto out;
+		}
+	}
+	sk_random_id("r-", id, sizeof(id));
+	rc = coord_journal_created(srv->journal, id, now, req->signed_plan,
+	    req->signed_plan_len, err);
+	if (rc != SK_OK)
+		goto out;
+	ro = coord_rollout_create(id, plan, req->signed_plan, req->signed_plan_len, now);
+	plan = NULL;
+	if (ro == NULL) {
+		rc = sk_err_set(err, SK_ENOMEM, "start rollout: out of memory");
+		goto out;
+	}
+	if ((rc = coord_rollout_start(ro, srv->journal, now, err)) != SK_OK ||
+	    (rc = add_rollout(srv, ro, err)) != SK_OK)
+		goto out;
+	sk_info("rollout %s started: plan %s (%s), %zu phases, %zu regions", id,
+	    ro->plan->name, ro->plan->id, ro->plan->nphases, ro->nregions);
+	snprintf(id_out, SK_ID_MAX, "%s", id);
+	ro = NULL;
+	wake_all(srv);
+out:
+	coord_rollout_destroy(ro);
+	sk_plan_destroy(plan);
+	free(payload);
+	return rc;
+}
+
+static int
+status(coord_server *srv, const sk_cli_request *req, sk_cli_response *resp, sk_err *err)
+{
+	size_t n = 0;
+
+	resp->rollouts = calloc(srv->nrollouts + 1, sizeof(*resp->rollouts));
+	if (resp->rollouts == NULL)
+		return sk_err_set(err, SK_ENOMEM, "rollout status: out of memory");
+	for (size_t i = 0; i < srv->nrollouts; i++) {
+		coord_rollout *ro = srv->rollouts[i];
+
+		if (req->rollout_id[0] && strcmp(req->rollout_id, ro->id) != 0)
+			continue;
+		if (coord_rollout_view(ro, req->rollout_id[0] ? req->events_since : UINT64_MAX,
+			&resp->rollouts[n], err) != SK_OK)
+			return err->code;
+		resp->nrollouts = ++n;
+	}
+	if (req->rollout_id[0] && n == 0)
+		return sk_err_set(err, SK_ENOTFOUND, "rollout status: no rollout %s",
+		    req->rollout_id);
+	return SK_OK;
+}
+
+static void
+handle_cli(coord_server *srv, nng_msg *msg)
+{
+	sk_cli_request req;
+	sk_cli_response resp;
+	uint8_t *out = NULL;
+	size_t olen = 0;
+	sk_err err;
+	int rc, rv;
+
+	memset(&resp, 0, sizeof(resp));
+	sk_err_clear(&err);
+	rc = sk_cli_request_decode(nng_msg_body(msg), nng_msg_len(msg), &req, &err);
+	if (rc == SK_OK) {
+		if (req.op == SK_CLI_START)
+			rc = start_rollout(srv, &req, resp.rollout_id, &err);
+		else
+			rc = status(srv, &req, &resp, &err);
+		sk_cli_request_fini(&req);
+	}
+	if (rc != SK_OK) {
+		sk_warn("control request refused: %s", err.msg);
+		resp.error = err;
+	}
+	resp.ok = rc == SK_OK;
+	nng_msg_clear(msg);
+	if (sk_cli_response_encode(&resp, &out, &olen, &err) != SK_OK ||
+	    (rv = nng_msg_append(msg, out, olen)) != 0 ||
+	    (rv = nng_sendmsg(srv->cli_sock, msg, 0)) != 0) {
+		sk_warn("reply to control request failed");
+		nng_msg_free(msg);
+	}
+	free(out);
+	sk_cli_response_fini(&resp);
+}
+
+/* ---- loop --------------------------------------------------------------- */
+
+static int
+recv_fd(nng_socket s, int *fd, sk_err *err)
+{
+	int rv = nng_socket_get_int(s, NNG_OPT_RECVFD, fd);
+
+	if (rv != 0)
+		return sk_err_set(err, SK_ENET, "get receive descriptor: %s", nng_strerror(rv));
+	return SK_OK;
+}
+
+static void
+expire_polls(coord_server *srv)
+{
+	int64_t now = sk_mono_ms();
+
+	for (size_t i = 0; i < srv->inv.nregions; i++)
+		if (srv->agents[i].poll.used && srv->agents[i].poll.deadline_ms <= now)
+			release_poll(srv, &srv->agents[i], true);
+}
+
+int
+coord_server_run(coord_server *srv, atomic_int *stop, sk_err *err)
+{
+	struct pollfd fds[2];
+	int afd, cfd;
+
+	if (recv_fd(srv->agent_sock, &afd, err) != SK_OK ||
+	    recv_fd(srv->cli_sock, &cfd, err) != SK_OK)
+		return err->code;
+	while (!atomic_load(stop)) {
+		nng_msg *msg;
+		int rv;
+
+		fds[0] = (struct pollfd){.fd = afd, .events = POLLIN};
+		fds[1] = (struct pollfd){.fd = cfd, .events = POLLIN};
+		if (poll(fds, 2, 100) < 0 && errno != EINTR)
+			return sk_err_errno(err, SK_EIO, errno, "poll");
+		while ((rv = nng_recvmsg(srv->agent_sock, &msg, NNG_FLAG_NONBLOCK)) == 0) {
+			handle_agent(srv, msg);
+			nng_msg_free(msg);
+		}
+		if (rv != NNG_EAGAIN && rv != NNG_ETIMEDOUT)
+			sk_warn("receive from agents: %s", nng_strerror(rv));
+		while ((rv = nng_recvmsg(srv->cli_sock, &msg, NNG_FLAG_NONBLOCK)) == 0)
+			handle_cli(srv, msg); /* reuses msg for the reply */
+		if (rv != NNG_EAGAIN && rv != NNG_ETIMEDOUT)
+			sk_warn("receive from control clients: %s", nng_strerror(rv));
+		expire_polls(srv);
+	}
+	sk_info("stopping");
+	return SK_OK;
+}

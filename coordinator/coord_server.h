@@ -1,0 +1,39 @@
+/* coord_server: the skein-coordinator daemon. One thread runs an event
+ * loop over two nng sockets:
+ *
+ *   listen   a raw REP socket the agents dial. Each request is a signed
+ *            AgentMessage (reports plus a poll); the reply is a signed
+ *            Control message (acks plus RUN commands). A poll with nothing
+ *            to say is parked, up to COORD_POLL_HOLD_MS, so that a new
+ *            phase reaches agents at once rather than at the next poll.
+ *   control  a REP socket for the skein CLI (start, status).
+ *
+ * Bad input on either socket (garbage, bad signatures, unknown keys,
+ * oversized messages) is logged and dropped; the loop keeps serving.
+ */
+#ifndef COORD_SERVER_H
+#define COORD_SERVER_H
+
+#include <stdatomic.h>
+
+#include "sk_config.h"
+#include "sk_err.h"
+
+#define COORD_POLL_HOLD_MS 1000
+
+typedef struct coord_server coord_server;
+
+/* Load keys and the region inventory, replay the journal in cfg->state
+ * and bind both sockets. cfg must outlive the server. On success *out is
+ * owned by the caller (coord_server_destroy). */
+int coord_server_create(const sk_coord_config *cfg, coord_server **out,
+    sk_err *err) SK_WARN_UNUSED;
+
+/* Serve until *stop becomes non-zero (checked at least every 250 ms).
+ * Returns SK_OK on a requested stop; an error only if the sockets fail. */
+int coord_server_run(coord_server *srv, atomic_int *stop, sk_err *err) SK_WARN_UNUSED;
+
+/* Close sockets and free. Accepts NULL. */
+void coord_server_destroy(coord_server *srv);
+
+#endif
