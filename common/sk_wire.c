@@ -172,6 +172,8 @@ sk_agent_msg_encode(const sk_agent_msg *m, uint8_t **out, size_t *len, sk_err *e
 	char **dbs = NULL, **running = NULL;
 	int rc = SK_ENOMEM;
 
+	*out = NULL;
+	*len = 0;
 	skein__v1__agent_message__init(&pb);
 	pb.region = (char *)m->region;
 	pb.nonce.data = (uint8_t *)m->nonce;
@@ -210,7 +212,7 @@ sk_agent_msg_encode(const sk_agent_msg *m, uint8_t **out, size_t *len, sk_err *e
 	}
 	rc = pack_msg(&pb.base, out, len, err);
 out:
-	if (rc == SK_ENOMEM && *out == NULL)
+	if (rc == SK_ENOMEM)
 		sk_err_set(err, SK_ENOMEM, "encode agent message: out of memory");
 	free(reps);
 	free(repp);
@@ -461,9 +463,11 @@ region_from_pb(sk_region_view *v, const Skein__V1__RegionView *pb, sk_err *err)
 	memset(v, 0, sizeof(*v));
 	if (copy_id(v->name, sizeof(v->name), pb->name, "region", err) != SK_OK)
 		return err->code;
+	if (copy_id(v->step, sizeof(v->step), pb->step, "step id", err) != SK_OK ||
+	    copy_id(v->database, sizeof(v->database), pb->database,
+		"database name", err) != SK_OK)
+		return err->code;
 	copy_text(v->state, sizeof(v->state), pb->state);
-	copy_text(v->step, sizeof(v->step), pb->step);
-	copy_text(v->database, sizeof(v->database), pb->database);
 	copy_text(v->detail, sizeof(v->detail), pb->detail);
 	v->updated_ms = pb->updated_unix_ms;
 	v->steps_done = pb->steps_done;
@@ -719,7 +723,8 @@ view_from_pb(sk_rollout_view *v, const Skein__V1__RolloutView *pb, sk_err *err)
 		const Skein__V1__PhaseView *pp = pb->phases[i];
 		sk_phase_view *p = &v->phases[i];
 
-		copy_text(p->name, sizeof(p->name), pp->name);
+		if (copy_id(p->name, sizeof(p->name), pp->name, "phase name", err) != SK_OK)
+			return err->code;
 		copy_text(p->state, sizeof(p->state), pp->state);
 		if (pp->n_regions > WIRE_MAX_ITEMS)
 			return sk_err_set(err, SK_EDECODE, "decode rollout view: too large");
@@ -742,8 +747,9 @@ view_from_pb(sk_rollout_view *v, const Skein__V1__RolloutView *pb, sk_err *err)
 	for (size_t i = 0; i < pb->n_events; i++) {
 		v->events[i].seq = pb->events[i]->seq;
 		v->events[i].at_ms = pb->events[i]->at_unix_ms;
-		copy_text(v->events[i].region, sizeof(v->events[i].region),
-		    pb->events[i]->region);
+		if (copy_id(v->events[i].region, sizeof(v->events[i].region),
+			pb->events[i]->region, "region", err) != SK_OK)
+			return err->code;
 		copy_text(v->events[i].text, sizeof(v->events[i].text),
 		    pb->events[i]->text);
 	}
@@ -763,7 +769,10 @@ sk_cli_response_decode(const uint8_t *buf, size_t len, sk_cli_response *out, sk_
 		    "decode response: not a valid CliResponse (%zu bytes)", len);
 	out->ok = pb->ok;
 	error_from_pb(&out->error, pb->error);
-	copy_text(out->rollout_id, sizeof(out->rollout_id), pb->rollout_id);
+	rc = copy_id(out->rollout_id, sizeof(out->rollout_id), pb->rollout_id,
+	    "rollout id", err);
+	if (rc != SK_OK)
+		goto out;
 	if (pb->n_rollouts > WIRE_MAX_ITEMS) {
 		rc = sk_err_set(err, SK_EDECODE, "decode response: too many rollouts");
 		goto out;

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sodium.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -16,6 +17,10 @@
 #include "skein.pb-c.h"
 
 #define JOURNAL_SUM_LEN 16
+/* Record header: length, bitwise complement of the length, checksum. The
+ * complement tells a damaged length (an error) from a torn final record
+ * (cut): both end past the end of the file, only damage breaks the pair. */
+#define JOURNAL_HDR_LEN (4 + 4 + JOURNAL_SUM_LEN)
 #define JOURNAL_RECORD_MAX (SK_ERR_MSG_MAX * 4 + 32u * 1024u * 1024u)
 
 struct coord_journal {
@@ -23,6 +28,22 @@ struct coord_journal {
 	char *path;
 	off_t size; /* end of the last intact record */
 };
+
+static uint32_t
+get_u32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	    (uint32_t)p[3] << 24;
+}
+
+static void
+put_u32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+	p[2] = (uint8_t)(v >> 16);
+	p[3] = (uint8_t)(v >> 24);
+}
 
 static int
 read_full(int fd, uint8_t *buf, size_t len, size_t *got)
@@ -40,6 +61,34 @@ read_full(int fd, uint8_t *buf, size_t len, size_t *got)
 		*got += (size_t)n;
 	}
 	return 0;
+}
+
+/* True if a complete record with a consistent header and a matching
+ * checksum starts anywhere in [from, end). Only called on the rare path of
+ * a damaged header, so a byte-by-byte scan is affordable. */
+static bool
+intact_record_after(int fd, off_t from, off_t end)
+{
+	size_t n = end > from ? (size_t)(end - from) : 0;
+	uint8_t *buf = n ? malloc(n) : NULL;
+	uint8_t sum[JOURNAL_SUM_LEN];
+	bool found = false;
+
+	if (buf == NULL || pread(fd, buf, n, from) != (ssize_t)n) {
+		free(buf);
+		return n > 0; /* cannot tell: treat as damage, never cut */
+	}
+	for (size_t p = 0; !found && p + JOURNAL_HDR_LEN <= n; p++) {
+		uint32_t len = get_u32(buf + p);
+
+		if (get_u32(buf + p + 4) != ~len || len > n - p - JOURNAL_HDR_LEN)
+			continue;
+		crypto_generichash(sum, sizeof(sum), buf + p + JOURNAL_HDR_LEN, len,
+		    NULL, 0);
+		found = sodium_memcmp(sum, buf + p + 8, sizeof(sum)) == 0;
+	}
+	free(buf);
+	return found;
 }
 
 static void
@@ -99,7 +148,7 @@ replay(coord_journal *j, const coord_journal_visitor *v, void *arg, sk_err *err)
 {
 	struct stat st;
 	off_t off = 0;
-	uint8_t hdr[4 + JOURNAL_SUM_LEN];
+	uint8_t hdr[JOURNAL_HDR_LEN];
 	uint8_t *buf = NULL;
 	int rc = SK_OK;
 	size_t got;
@@ -117,8 +166,18 @@ replay(coord_journal *j, const coord_journal_visitor *v, void *arg, sk_err *err)
 		}
 		if (got < sizeof(hdr))
 			break; /* torn header */
-		len = (uint32_t)hdr[0] | (uint32_t)hdr[1] << 8 |
-		    (uint32_t)hdr[2] << 16 | (uint32_t)hdr[3] << 24;
+		len = get_u32(hdr);
+		if (get_u32(hdr + 4) != ~len) {
+			/* A header whose tail never reached the disk (the file
+			 * grew, the bytes stayed zero) looks the same as a
+			 * damaged one, except that nothing intact follows it. */
+			if (!intact_record_after(j->fd, off + 1, st.st_size))
+				break;
+			rc = sk_err_set(err, SK_EDECODE,
+			    "read journal %s: damaged length in record at offset %lld",
+			    j->path, (long long)off);
+			goto out;
+		}
 		if (len > JOURNAL_RECORD_MAX) {
 			rc = sk_err_set(err, SK_EDECODE,
 			    "read journal %s: record at offset %lld claims %u bytes",
@@ -138,7 +197,7 @@ replay(coord_journal *j, const coord_journal_visitor *v, void *arg, sk_err *err)
 		if (got < len)
 			break; /* torn payload */
 		crypto_generichash(sum, sizeof(sum), buf, len, NULL, 0);
-		if (sodium_memcmp(sum, hdr + 4, sizeof(sum)) != 0) {
+		if (sodium_memcmp(sum, hdr + 8, sizeof(sum)) != 0) {
 			if (off + (off_t)sizeof(hdr) + (off_t)len == st.st_size)
 				break; /* torn last record */
 			rc = sk_err_set(err, SK_EDECODE,
@@ -155,7 +214,7 @@ replay(coord_journal *j, const coord_journal_visitor *v, void *arg, sk_err *err)
 		}
 		dispatch(rec, v, arg);
 		skein__v1__journal_record__free_unpacked(rec, NULL);
-		off += (off_t)sizeof(hdr) + (off_t)len;
+		off += (off_t)JOURNAL_HDR_LEN + (off_t)len;
 	}
 	if (off < st.st_size) {
 		sk_warn("journal %s: cutting a torn final record (%lld bytes)",
@@ -222,20 +281,18 @@ static int
 append(coord_journal *j, Skein__V1__JournalRecord *rec, sk_err *err)
 {
 	size_t len = protobuf_c_message_get_packed_size(&rec->base);
-	size_t total = 4 + JOURNAL_SUM_LEN + len;
+	size_t total = JOURNAL_HDR_LEN + len;
 	uint8_t *buf = malloc(total);
 	size_t done = 0;
 	int rc = SK_OK;
 
 	if (buf == NULL)
 		return sk_err_set(err, SK_ENOMEM, "append journal: out of memory");
-	protobuf_c_message_pack(&rec->base, buf + 4 + JOURNAL_SUM_LEN);
-	buf[0] = (uint8_t)len;
-	buf[1] = (uint8_t)(len >> 8);
-	buf[2] = (uint8_t)(len >> 16);
-	buf[3] = (uint8_t)(len >> 24);
-	crypto_generichash(buf + 4, JOURNAL_SUM_LEN, buf + 4 + JOURNAL_SUM_LEN,
-	    len, NULL, 0);
+	protobuf_c_message_pack(&rec->base, buf + JOURNAL_HDR_LEN);
+	put_u32(buf, (uint32_t)len);
+	put_u32(buf + 4, ~(uint32_t)len);
+	crypto_generichash(buf + 8, JOURNAL_SUM_LEN, buf + JOURNAL_HDR_LEN, len,
+	    NULL, 0);
 	while (done < total) {
 		ssize_t n = write(j->fd, buf + done, total - done);
 

@@ -2,8 +2,8 @@
  * transition, replayed at start so that a restart resumes where it was.
  *
  * File: <state>/journal, a sequence of records, each a 4-byte little-endian
- * length, a 16-byte BLAKE2b checksum of the payload, and a protobuf
- * JournalRecord. Each append is fsync'ed before it returns, so a transition
+ * length, its bitwise complement, a 16-byte BLAKE2b checksum of the
+ * payload, and a protobuf JournalRecord. Each append is fsync'ed before it returns, so a transition
  * the coordinator acted on survives kill -9. A torn final record (the
  * process died mid-write) is detected by its length or checksum and cut off
  * at replay; damage before the final record is an error, never skipped.

@@ -378,6 +378,13 @@ coord_rollout_report(coord_rollout *ro, const char *region, const sk_report *r,
 	return SK_OK;
 }
 
+int
+coord_rollout_settle(coord_rollout *ro, coord_journal *j, bool *changed, sk_err *err)
+{
+	*changed = false;
+	return advance(ro, j, sk_now_ms(), changed, err);
+}
+
 void
 coord_rollout_note_databases(coord_rollout *ro, const char *region, uint32_t ndatabases)
 {

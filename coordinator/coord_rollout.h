@@ -99,6 +99,15 @@ int coord_rollout_dispatched(coord_rollout *ro, const char *region,
 int coord_rollout_report(coord_rollout *ro, const char *region,
     const sk_report *r, coord_journal *j, bool *changed, sk_err *err) SK_WARN_UNUSED;
 
+/* Finish what a crash may have interrupted: a coordinator killed between
+ * journaling a region's last result and journaling the phase or rollout
+ * transition it implies replays into a rollout whose phase is complete but
+ * not advanced. Re-evaluates the current phase and journals the missing
+ * transition. Call once per rollout after replay. *changed as for
+ * coord_rollout_report. */
+int coord_rollout_settle(coord_rollout *ro, coord_journal *j, bool *changed,
+    sk_err *err) SK_WARN_UNUSED;
+
 /* Note how many databases the agent of region manages (for progress). */
 void coord_rollout_note_databases(coord_rollout *ro, const char *region,
     uint32_t ndatabases);

@@ -256,6 +256,13 @@ coord_server_create(const sk_coord_config *cfg, coord_server **out, sk_err *err)
 		goto fail;
 	srv->seq_last = srv->seq_reserved;
 	for (size_t i = 0; i < srv->nrollouts; i++) {
+		bool changed;
+
+		if (srv->rollouts[i]->state != COORD_RO_RUNNING)
+			continue;
+		if ((rc = coord_rollout_settle(srv->rollouts[i], srv->journal,
+			 &changed, err)) != SK_OK)
+			goto fail;
 		if (srv->rollouts[i]->state != COORD_RO_RUNNING)
 			continue;
 		running++;

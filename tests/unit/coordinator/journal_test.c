@@ -1,0 +1,620 @@
+/* journal_test: the coordinator journal replays what was appended, in
+ * order and intact, across reopens; cuts a torn tail (the process died
+ * mid-write) and nothing else; refuses damage before the tail without
+ * touching the file; and fails cleanly where it cannot write. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "coord_journal.h"
+#include "sk_err.h"
+#include "sk_util.h"
+#include "sk_wire.h"
+
+#define HDR_LEN 24 /* length, its complement, 16-byte checksum */
+#define MAX_RECS 16
+
+/* ---- a visitor that records what it is shown --------------------------- */
+
+enum rec_kind { REC_CREATED = 1, REC_REGION, REC_PHASE, REC_FINISHED, REC_SEQ };
+
+typedef struct rec {
+	int kind;
+	char rollout_id[SK_ID_MAX];
+	int64_t at_ms;
+	uint8_t plan[64];
+	size_t plan_len;
+	sk_region_view view;
+	uint32_t phase;
+	char state[32];
+	char reason[256];
+	uint64_t seq;
+} rec;
+
+typedef struct recorder {
+	rec recs[MAX_RECS];
+	size_t n;
+} recorder;
+
+static rec *
+rec_next(recorder *r, int kind, const char *rollout_id)
+{
+	rec *x;
+
+	assert_true(r->n < MAX_RECS);
+	x = &r->recs[r->n++];
+	memset(x, 0, sizeof(*x));
+	x->kind = kind;
+	snprintf(x->rollout_id, sizeof(x->rollout_id), "%s", rollout_id);
+	return x;
+}
+
+static void
+on_created(void *arg, const char *rollout_id, int64_t at_ms,
+    const uint8_t *signed_plan, size_t len)
+{
+	rec *x = rec_next(arg, REC_CREATED, rollout_id);
+
+	x->at_ms = at_ms;
+	assert_true(len <= sizeof(x->plan));
+	memcpy(x->plan, signed_plan, len);
+	x->plan_len = len;
+}
+
+static void
+on_region(void *arg, const char *rollout_id, const sk_region_view *v)
+{
+	rec *x = rec_next(arg, REC_REGION, rollout_id);
+
+	x->view = *v;
+}
+
+static void
+on_phase(void *arg, const char *rollout_id, uint32_t phase, int64_t at_ms)
+{
+	rec *x = rec_next(arg, REC_PHASE, rollout_id);
+
+	x->phase = phase;
+	x->at_ms = at_ms;
+}
+
+static void
+on_finished(void *arg, const char *rollout_id, const char *state,
+    const char *reason, int64_t at_ms)
+{
+	rec *x = rec_next(arg, REC_FINISHED, rollout_id);
+
+	snprintf(x->state, sizeof(x->state), "%s", state);
+	snprintf(x->reason, sizeof(x->reason), "%s", reason);
+	x->at_ms = at_ms;
+}
+
+static void
+on_seq(void *arg, uint64_t reserved)
+{
+	rec *x = rec_next(arg, REC_SEQ, "");
+
+	x->seq = reserved;
+}
+
+static const coord_journal_visitor record_all = {
+	.created = on_created,
+	.region = on_region,
+	.phase = on_phase,
+	.finished = on_finished,
+	.seq = on_seq,
+};
+
+/* ---- fixture ------------------------------------------------------------ */
+
+typedef struct fixture {
+	char dir[64];
+	char path[96];
+} fixture;
+
+static int
+setup(void **state)
+{
+	fixture *f = calloc(1, sizeof(*f));
+
+	if (f == NULL)
+		return -1;
+	snprintf(f->dir, sizeof(f->dir), "/tmp/sk-journal-test-XXXXXX");
+	if (mkdtemp(f->dir) == NULL) {
+		free(f);
+		return -1;
+	}
+	snprintf(f->path, sizeof(f->path), "%s/journal", f->dir);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	fixture *f = *state;
+	char cmd[256];
+	int rc;
+
+	snprintf(cmd, sizeof(cmd), "chmod -R u+rwx '%s'; rm -rf '%s'", f->dir, f->dir);
+	rc = system(cmd);
+	free(f);
+	return rc == 0 ? 0 : -1;
+}
+
+static off_t
+file_size(const char *path)
+{
+	struct stat st;
+
+	assert_int_equal(stat(path, &st), 0);
+	return st.st_size;
+}
+
+static uint8_t *
+slurp(const char *path, size_t *len)
+{
+	FILE *fp = fopen(path, "rb");
+	uint8_t *buf;
+
+	assert_non_null(fp);
+	*len = (size_t)file_size(path);
+	buf = malloc(*len + 1);
+	assert_non_null(buf);
+	assert_int_equal(fread(buf, 1, *len, fp), *len);
+	fclose(fp);
+	return buf;
+}
+
+static void
+spit(const char *path, const uint8_t *buf, size_t len)
+{
+	FILE *fp = fopen(path, "wb");
+
+	assert_non_null(fp);
+	assert_int_equal(fwrite(buf, 1, len, fp), len);
+	assert_int_equal(fclose(fp), 0);
+}
+
+static const uint8_t plan_bytes[] = { 'S', 'K', 0x00, 0x01, 0xff, 0x80, 'p',
+	'l', 'a', 'n' };
+
+static void
+sample_view(sk_region_view *v, const char *name, const char *state)
+{
+	memset(v, 0, sizeof(*v));
+	snprintf(v->name, sizeof(v->name), "%s", name);
+	snprintf(v->state, sizeof(v->state), "%s", state);
+	snprintf(v->step, sizeof(v->step), "0002_backfill");
+	snprintf(v->database, sizeof(v->database), "accounts");
+	v->updated_ms = 1714550401000;
+	v->steps_done = 1;
+	v->steps_total = 2;
+	snprintf(v->detail, sizeof(v->detail), "waiting: lock");
+}
+
+/* Open, append the five kinds of record, close. ends[i] is the file offset
+ * just after record i. */
+static void
+write_five(const char *dir, off_t ends[5])
+{
+	coord_journal *j = NULL;
+	sk_region_view v;
+	char path[128];
+	sk_err err;
+
+	snprintf(path, sizeof(path), "%s/journal", dir);
+	assert_int_equal(coord_journal_open(dir, NULL, NULL, &j, &err), SK_OK);
+	assert_int_equal(coord_journal_created(j, "ro-1", 1714550400000,
+			     plan_bytes, sizeof(plan_bytes), &err),
+	    SK_OK);
+	ends[0] = file_size(path);
+	sample_view(&v, "af", "failed");
+	v.error.code = SK_ESQL;
+	snprintf(v.error.sqlstate, sizeof(v.error.sqlstate), "55P03");
+	snprintf(v.error.msg, sizeof(v.error.msg),
+	    "apply step 0002_backfill in af: lock timeout after 5 attempts (55P03)");
+	snprintf(v.error.hint, sizeof(v.error.hint), "retry off-peak");
+	assert_int_equal(coord_journal_region(j, "ro-1", &v, &err), SK_OK);
+	ends[1] = file_size(path);
+	assert_int_equal(coord_journal_phase(j, "ro-1", 1, 1714550402000, &err), SK_OK);
+	ends[2] = file_size(path);
+	assert_int_equal(coord_journal_finished(j, "ro-1", "failed",
+			     "lock timeout after 5 attempts", 1714550403000, &err),
+	    SK_OK);
+	ends[3] = file_size(path);
+	assert_int_equal(coord_journal_seq(j, 4242, &err), SK_OK);
+	ends[4] = file_size(path);
+	coord_journal_close(j);
+}
+
+static void
+replay_into(const char *dir, recorder *r)
+{
+	coord_journal *j = NULL;
+	sk_err err;
+
+	memset(r, 0, sizeof(*r));
+	assert_int_equal(coord_journal_open(dir, &record_all, r, &j, &err), SK_OK);
+	assert_non_null(j);
+	coord_journal_close(j);
+}
+
+/* ---- tests -------------------------------------------------------------- */
+
+static void
+test_journal_replays_records_in_order_with_contents(void **state)
+{
+	fixture *f = *state;
+	off_t ends[5];
+	recorder r;
+	const rec *x;
+
+	replay_into(f->dir, &r);
+	assert_int_equal(r.n, 0);
+	write_five(f->dir, ends);
+	for (int i = 1; i < 5; i++)
+		assert_true(ends[i] > ends[i - 1]);
+	replay_into(f->dir, &r);
+	assert_int_equal(r.n, 5);
+
+	x = &r.recs[0];
+	assert_int_equal(x->kind, REC_CREATED);
+	assert_string_equal(x->rollout_id, "ro-1");
+	assert_int_equal(x->at_ms, 1714550400000);
+	assert_int_equal(x->plan_len, sizeof(plan_bytes));
+	assert_memory_equal(x->plan, plan_bytes, sizeof(plan_bytes));
+
+	x = &r.recs[1];
+	assert_int_equal(x->kind, REC_REGION);
+	assert_string_equal(x->rollout_id, "ro-1");
+	assert_string_equal(x->view.name, "af");
+	assert_string_equal(x->view.state, "failed");
+	assert_string_equal(x->view.step, "0002_backfill");
+	assert_string_equal(x->view.database, "accounts");
+	assert_int_equal(x->view.updated_ms, 1714550401000);
+	assert_int_equal(x->view.steps_done, 1);
+	assert_int_equal(x->view.steps_total, 2);
+	assert_string_equal(x->view.detail, "waiting: lock");
+	assert_int_equal(x->view.error.code, SK_ESQL);
+	assert_string_equal(x->view.error.sqlstate, "55P03");
+	assert_string_equal(x->view.error.msg,
+	    "apply step 0002_backfill in af: lock timeout after 5 attempts (55P03)");
+	assert_string_equal(x->view.error.hint, "retry off-peak");
+
+	x = &r.recs[2];
+	assert_int_equal(x->kind, REC_PHASE);
+	assert_string_equal(x->rollout_id, "ro-1");
+	assert_int_equal(x->phase, 1);
+	assert_int_equal(x->at_ms, 1714550402000);
+
+	x = &r.recs[3];
+	assert_int_equal(x->kind, REC_FINISHED);
+	assert_string_equal(x->state, "failed");
+	assert_string_equal(x->reason, "lock timeout after 5 attempts");
+	assert_int_equal(x->at_ms, 1714550403000);
+
+	x = &r.recs[4];
+	assert_int_equal(x->kind, REC_SEQ);
+	assert_int_equal(x->seq, 4242);
+
+	/* Replay is read-only for an intact journal. */
+	assert_int_equal(file_size(f->path), ends[4]);
+}
+
+static void
+test_journal_reopen_appends_after_existing_records(void **state)
+{
+	fixture *f = *state;
+	coord_journal *j = NULL;
+	off_t ends[5], before;
+	recorder r;
+	sk_err err;
+
+	write_five(f->dir, ends);
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(coord_journal_open(f->dir, &record_all, &r, &j, &err), SK_OK);
+	assert_int_equal(r.n, 5);
+	assert_int_equal(coord_journal_phase(j, "ro-2", 0, 1714550500000, &err), SK_OK);
+	assert_int_equal(
+	    coord_journal_finished(j, "ro-2", "succeeded", "", 1714550600000, &err),
+	    SK_OK);
+	coord_journal_close(j);
+	before = file_size(f->path);
+	assert_true(before > ends[4]);
+
+	replay_into(f->dir, &r);
+	assert_int_equal(r.n, 7);
+	assert_int_equal(r.recs[0].kind, REC_CREATED);
+	assert_int_equal(r.recs[4].kind, REC_SEQ);
+	assert_int_equal(r.recs[5].kind, REC_PHASE);
+	assert_string_equal(r.recs[5].rollout_id, "ro-2");
+	assert_int_equal(r.recs[5].phase, 0);
+	assert_int_equal(r.recs[6].kind, REC_FINISHED);
+	assert_string_equal(r.recs[6].rollout_id, "ro-2");
+	assert_string_equal(r.recs[6].state, "succeeded");
+	assert_string_equal(r.recs[6].reason, "");
+	assert_int_equal(file_size(f->path), before);
+}
+
+/* Truncate inside the last record by every possible amount: the record is
+ * dropped, the four before it survive, and an append after the cut is
+ * read back in its place. */
+static void
+test_journal_cuts_torn_last_record_and_keeps_earlier_ones(void **state)
+{
+	fixture *f = *state;
+	off_t ends[5];
+	size_t full_len;
+	uint8_t *full;
+
+	write_five(f->dir, ends);
+	full = slurp(f->path, &full_len);
+	for (off_t cut = 1; cut < ends[4] - ends[3]; cut++) {
+		coord_journal *j = NULL;
+		recorder r;
+		sk_err err;
+
+		spit(f->path, full, full_len - (size_t)cut);
+		memset(&r, 0, sizeof(r));
+		assert_int_equal(
+		    coord_journal_open(f->dir, &record_all, &r, &j, &err), SK_OK);
+		assert_int_equal(r.n, 4);
+		assert_int_equal(r.recs[3].kind, REC_FINISHED);
+		assert_string_equal(r.recs[3].reason, "lock timeout after 5 attempts");
+		assert_int_equal(file_size(f->path), ends[3]);
+		assert_int_equal(
+		    coord_journal_seq(j, 7000 + (uint64_t)cut, &err), SK_OK);
+		coord_journal_close(j);
+
+		replay_into(f->dir, &r);
+		assert_int_equal(r.n, 5);
+		assert_int_equal(r.recs[4].kind, REC_SEQ);
+		assert_int_equal(r.recs[4].seq, 7000 + (uint64_t)cut);
+	}
+	free(full);
+}
+
+static void
+test_journal_cuts_partial_header_after_last_record(void **state)
+{
+	fixture *f = *state;
+	off_t ends[5];
+	size_t full_len;
+	uint8_t *full, *grown;
+
+	write_five(f->dir, ends);
+	full = slurp(f->path, &full_len);
+	grown = malloc(full_len + HDR_LEN);
+	assert_non_null(grown);
+	memcpy(grown, full, full_len);
+	/* A header whose length claims a small record: its payload never made
+	 * it to disk. */
+	memset(grown + full_len, 0, HDR_LEN);
+	grown[full_len] = 12;
+	for (size_t extra = 1; extra <= HDR_LEN; extra++) {
+		coord_journal *j = NULL;
+		recorder r;
+		sk_err err;
+
+		spit(f->path, grown, full_len + extra);
+		memset(&r, 0, sizeof(r));
+		assert_int_equal(
+		    coord_journal_open(f->dir, &record_all, &r, &j, &err), SK_OK);
+		assert_int_equal(r.n, 5);
+		assert_int_equal(file_size(f->path), ends[4]);
+		assert_int_equal(coord_journal_phase(j, "ro-1", 2, 1, &err), SK_OK);
+		coord_journal_close(j);
+		replay_into(f->dir, &r);
+		assert_int_equal(r.n, 6);
+		assert_int_equal(r.recs[5].kind, REC_PHASE);
+		assert_int_equal(r.recs[5].phase, 2);
+	}
+	free(grown);
+	free(full);
+}
+
+/* A last record whose bytes are all there but do not match its checksum is
+ * what a torn overwrite of the final block looks like: it is cut too. */
+static void
+test_journal_cuts_last_record_with_bad_checksum(void **state)
+{
+	fixture *f = *state;
+	off_t ends[5];
+	size_t full_len;
+	uint8_t *full;
+	recorder r;
+
+	write_five(f->dir, ends);
+	full = slurp(f->path, &full_len);
+	full[full_len - 1] ^= 0x01;
+	spit(f->path, full, full_len);
+	replay_into(f->dir, &r);
+	assert_int_equal(r.n, 4);
+	assert_int_equal(r.recs[3].kind, REC_FINISHED);
+	assert_int_equal(file_size(f->path), ends[3]);
+	free(full);
+}
+
+static void
+expect_refused_unchanged(fixture *f, const uint8_t *damaged, size_t len,
+    off_t bad_off, size_t nbefore, const char *what, size_t *failures)
+{
+	coord_journal *j = (coord_journal *)&j; /* must be reset to NULL */
+	recorder r;
+	char want[64];
+	size_t after_len;
+	uint8_t *after;
+	sk_err err;
+	int rc;
+
+	spit(f->path, damaged, len);
+	memset(&r, 0, sizeof(r));
+	sk_err_clear(&err);
+	rc = coord_journal_open(f->dir, &record_all, &r, &j, &err);
+	after = slurp(f->path, &after_len);
+	snprintf(want, sizeof(want), "offset %lld", (long long)bad_off);
+	if (rc != SK_EDECODE || err.code != SK_EDECODE || j != NULL ||
+	    strstr(err.msg, want) == NULL || after_len != len ||
+	    memcmp(after, damaged, len) != 0 || r.n != nbefore) {
+		print_error("%s: rc %d, msg \"%s\", file %zu -> %zu bytes, "
+			    "%zu records replayed; want SK_EDECODE naming %s, file "
+			    "unchanged, %zu records\n",
+		    what, rc, err.msg, len, after_len, r.n, want, nbefore);
+		(*failures)++;
+	}
+	if (rc == SK_OK)
+		coord_journal_close(j);
+	free(after);
+}
+
+/* Every byte of the checksum and payload of a middle record. */
+static void
+test_journal_refuses_corrupted_middle_record_without_modifying_file(void **state)
+{
+	fixture *f = *state;
+	off_t ends[5];
+	size_t full_len, failures = 0;
+	uint8_t *full;
+	char what[64];
+
+	write_five(f->dir, ends);
+	full = slurp(f->path, &full_len);
+	for (off_t b = ends[1] + 4; b < ends[2]; b++) {
+		full[b] ^= 0x20;
+		snprintf(what, sizeof(what), "flipped byte %lld", (long long)b);
+		expect_refused_unchanged(f, full, full_len, ends[1], 2, what, &failures);
+		full[b] ^= 0x20;
+	}
+	free(full);
+	assert_int_equal(failures, 0);
+}
+
+/* The length field of a middle record: a length that now runs past the
+ * end of the file is damage, not a torn tail, since intact records follow. */
+static void
+test_journal_refuses_corrupted_middle_record_length(void **state)
+{
+	fixture *f = *state;
+	off_t ends[5];
+	size_t full_len, failures = 0;
+	uint8_t *full;
+	char what[64];
+
+	write_five(f->dir, ends);
+	full = slurp(f->path, &full_len);
+	for (off_t b = ends[1]; b < ends[1] + 4; b++) {
+		static const uint8_t masks[] = { 0x01, 0x40, 0x80 };
+
+		for (size_t m = 0; m < sizeof(masks); m++) {
+			full[b] ^= masks[m];
+			snprintf(what, sizeof(what), "length byte %lld ^ 0x%02x",
+			    (long long)(b - ends[1]), masks[m]);
+			expect_refused_unchanged(
+			    f, full, full_len, ends[1], 2, what, &failures);
+			full[b] ^= masks[m];
+		}
+	}
+	free(full);
+	assert_int_equal(failures, 0);
+}
+
+static void
+test_journal_open_fails_when_state_dir_unwritable(void **state)
+{
+	fixture *f = *state;
+	coord_journal *j = (coord_journal *)&j;
+	char path[160];
+	sk_err err;
+	FILE *fp;
+
+	/* A state dir under a regular file cannot be created. */
+	snprintf(path, sizeof(path), "%s/plainfile", f->dir);
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	fclose(fp);
+	snprintf(path, sizeof(path), "%s/plainfile/state", f->dir);
+	sk_err_clear(&err);
+	assert_int_equal(coord_journal_open(path, &record_all, NULL, &j, &err), SK_EIO);
+	assert_int_equal(err.code, SK_EIO);
+	assert_null(j);
+	assert_non_null(strstr(err.msg, "plainfile"));
+
+	/* A journal path that is a directory cannot be opened for writing. */
+	snprintf(path, sizeof(path), "%s/dirjournal/journal", f->dir);
+	assert_int_equal(sk_mkdir_p(path, 0700, &err), SK_OK);
+	snprintf(path, sizeof(path), "%s/dirjournal", f->dir);
+	j = (coord_journal *)&j;
+	sk_err_clear(&err);
+	assert_int_equal(coord_journal_open(path, &record_all, NULL, &j, &err), SK_EIO);
+	assert_null(j);
+	assert_non_null(strstr(err.msg, "journal"));
+
+	/* Without write permission (root ignores modes, so only as a user). */
+	if (geteuid() != 0) {
+		snprintf(path, sizeof(path), "%s/readonly", f->dir);
+		assert_int_equal(mkdir(path, 0500), 0);
+		j = (coord_journal *)&j;
+		sk_err_clear(&err);
+		assert_int_equal(
+		    coord_journal_open(path, &record_all, NULL, &j, &err), SK_EIO);
+		assert_null(j);
+	}
+}
+
+static void
+test_journal_opens_with_null_visitor_and_keeps_records(void **state)
+{
+	fixture *f = *state;
+	coord_journal *j = NULL;
+	off_t ends[5];
+	recorder r;
+	sk_err err;
+
+	write_five(f->dir, ends);
+	assert_int_equal(coord_journal_open(f->dir, NULL, NULL, &j, &err), SK_OK);
+	coord_journal_close(j);
+	coord_journal_close(NULL);
+	assert_int_equal(file_size(f->path), ends[4]);
+	replay_into(f->dir, &r);
+	assert_int_equal(r.n, 5);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(
+		    test_journal_replays_records_in_order_with_contents, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_journal_reopen_appends_after_existing_records, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_journal_cuts_torn_last_record_and_keeps_earlier_ones,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_journal_cuts_partial_header_after_last_record, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_journal_cuts_last_record_with_bad_checksum, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_journal_refuses_corrupted_middle_record_without_modifying_file,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_journal_refuses_corrupted_middle_record_length, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_journal_open_fails_when_state_dir_unwritable, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_journal_opens_with_null_visitor_and_keeps_records,
+		    setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
