@@ -1,0 +1,109 @@
+/* agent_ledger: the record, kept in each managed database, of which plan
+ * steps ran there (DESIGN.md decision 5).
+ *
+ * The ledger lives in schema `skein`, which the agent creates and upgrades
+ * itself:
+ *
+ *   skein.meta   (key text PRIMARY KEY, value text)   -- 'schema_version'
+ *   skein.steps  (plan_name, step_id, checksum, plan_id, rollout_id, region,
+ *                 kind, transactional, started_at, finished_at, duration_ms,
+ *                 rows, PRIMARY KEY (plan_name, step_id))
+ *   skein.events (id bigserial, at, plan_name, plan_id, rollout_id, region,
+ *                 step_id, event, sqlstate, message, detail)
+ *
+ * A step is identified by (plan name, step id) and fingerprinted by the hex
+ * of its checksum. A transactional step's row is inserted in the step's own
+ * transaction, so the row exists exactly when the step's effects do.
+ * Events (failures, interrupted attempts, drift) are written outside any
+ * failed transaction so that they survive it.
+ *
+ * Every statement here is schema-qualified and parameterised; nothing is
+ * built from input. Functions take a connection made by sk_pg_connect and
+ * are as thread-safe as that connection (one thread per connection).
+ */
+#ifndef AGENT_LEDGER_H
+#define AGENT_LEDGER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <libpq-fe.h>
+
+#include "sk_err.h"
+#include "sk_plan.h"
+
+/* The ledger schema version this agent creates and understands. */
+#define AGENT_LEDGER_VERSION 1
+
+/* The session advisory lock that one agent holds on a database while it
+ * applies a plan there: "skeinldg" as a big-endian 64-bit integer. The
+ * same key is taken per transaction while the schema is upgraded. */
+#define AGENT_LEDGER_LOCK_KEY INT64_C(0x736b65696e6c6467)
+
+/* Hex of a step checksum, NUL-terminated. */
+#define AGENT_LEDGER_HEX_LEN (SK_CHECKSUM_LEN * 2 + 1)
+
+/* One row of skein.steps. Strings are borrowed; NULL or "" is stored as
+ * NULL (except the key columns, which must be set). */
+typedef struct agent_ledger_step {
+	const char *plan_name;
+	const char *step_id;
+	const char *checksum_hex;
+	const char *plan_id;
+	const char *rollout_id;
+	const char *region;
+	const char *kind; /* "sql" */
+	bool transactional;
+	int64_t started_ms; /* wall clock, ms since the epoch */
+	int64_t finished_ms;
+	int64_t rows; /* < 0: unknown, stored as NULL */
+} agent_ledger_step;
+
+/* One row of skein.events. Strings are borrowed; NULL or "" is stored as
+ * NULL. */
+typedef struct agent_ledger_event {
+	const char *plan_name;
+	const char *plan_id;
+	const char *rollout_id;
+	const char *region;
+	const char *step_id;
+	const char *event; /* "step-failed", "step-interrupted", "drift" */
+	const char *sqlstate;
+	const char *message;
+	const char *detail;
+} agent_ledger_event;
+
+/* Create the ledger schema, or upgrade it to AGENT_LEDGER_VERSION. Each
+ * upgrade runs in its own transaction together with the new
+ * schema_version, under the ledger advisory lock taken per transaction, so
+ * that two agents never upgrade at once (callers normally hold the session
+ * lock already; taking it again in the same session does not block). A
+ * ledger that is already current costs one query and takes no lock. Must
+ * be called outside a transaction. Fails with SK_ESTATE if the database
+ * holds a newer schema version than this agent knows, SK_ESQL or SK_ECONN
+ * on database errors; a failed upgrade leaves the previous version intact.
+ * On success *version (may be NULL) is the version found before. */
+int agent_ledger_ensure(PGconn *conn, int *version, sk_err *err) SK_WARN_UNUSED;
+
+/* The schema version recorded in the database, 0 when there is no ledger.
+ * SK_ESTATE if skein.meta exists but its version is missing or garbled. */
+int agent_ledger_version(PGconn *conn, int *version, sk_err *err) SK_WARN_UNUSED;
+
+/* Look up the recorded checksum of (plan_name, step_id). On success
+ * *found tells whether a row exists and, if so, hex receives its checksum
+ * (truncated to AGENT_LEDGER_HEX_LEN - 1 characters). */
+int agent_ledger_lookup(PGconn *conn, const char *plan_name, const char *step_id,
+    bool *found, char hex[AGENT_LEDGER_HEX_LEN], sk_err *err) SK_WARN_UNUSED;
+
+/* Insert step's row. For a transactional step call it inside the step's
+ * open transaction, before COMMIT; otherwise it commits on its own. A
+ * second row for the same (plan_name, step_id) fails with SQLSTATE 23505. */
+int agent_ledger_record_step(
+    PGconn *conn, const agent_ledger_step *step, sk_err *err) SK_WARN_UNUSED;
+
+/* Insert an event row. Call it outside any transaction that failed (an
+ * aborted transaction rejects every statement until ROLLBACK). */
+int agent_ledger_record_event(
+    PGconn *conn, const agent_ledger_event *ev, sk_err *err) SK_WARN_UNUSED;
+
+#endif

@@ -1,0 +1,439 @@
+/* agent_ledger and sk_pg against real PostgreSQL: schema creation and
+ * upgrade, lookups and inserts, and how database errors become sk_err
+ * (SQLSTATE, detail, hint; no password in a connection error). Uses the
+ * shared `pg` fixture cluster (SKEIN_PGFIXTURE). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <libpq-fe.h>
+
+#include "agent_ledger.h"
+#include "sk_pg.h"
+
+static char fixture_port[16];
+static int db_counter;
+
+#define assert_contains(hay, needle)                                \
+do {                                                                \
+const char *h_ = (hay), *n_ = (needle);                             \
+if (h_ == NULL || strstr(h_, n_) == NULL) {                         \
+print_error("expected \"%s\" in \"%s\"\n", n_, h_ ? h_ : "(null)"); \
+fail();                                                             \
+}                                                                   \
+} while (0)
+
+/* A new database and a connection to it made by sk_pg_connect. */
+static PGconn *
+fresh_db(char *name, size_t len)
+{
+	char ci[256], sql[160];
+	PGconn *conn = NULL;
+	sk_err err;
+
+	snprintf(ci, sizeof(ci),
+	    "host=127.0.0.1 port=%s user=postgres dbname=postgres", fixture_port);
+	if (sk_pg_connect(ci, "ledger-test", &conn, &err) != SK_OK) {
+		print_error("%s\n", err.msg);
+		fail();
+	}
+	snprintf(name, len, "it_ledger_%ld_%d", (long)getpid(), ++db_counter);
+	snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s", name);
+	assert_int_equal(sk_pg_exec(conn, "drop", sql, NULL, &err), SK_OK);
+	snprintf(sql, sizeof(sql), "CREATE DATABASE %s", name);
+	assert_int_equal(sk_pg_exec(conn, "create", sql, NULL, &err), SK_OK);
+	PQfinish(conn);
+
+	snprintf(ci, sizeof(ci), "postgresql://postgres@127.0.0.1:%s/%s",
+	    fixture_port, name);
+	conn = NULL;
+	if (sk_pg_connect(ci, "skein-agent/test", &conn, &err) != SK_OK) {
+		print_error("%s\n", err.msg);
+		fail();
+	}
+	return conn;
+}
+
+static void
+drop_db(PGconn *conn, const char *name)
+{
+	char ci[256], sql[160];
+	PGconn *admin = NULL;
+	sk_err err;
+
+	PQfinish(conn);
+	snprintf(ci, sizeof(ci),
+	    "host=127.0.0.1 port=%s user=postgres dbname=postgres", fixture_port);
+	assert_int_equal(sk_pg_connect(ci, "ledger-test", &admin, &err), SK_OK);
+	snprintf(sql, sizeof(sql), "DROP DATABASE %s WITH (FORCE)", name);
+	assert_int_equal(sk_pg_exec(admin, "drop", sql, NULL, &err), SK_OK);
+	PQfinish(admin);
+}
+
+static const char *
+scalar(PGconn *conn, const char *sql, char *buf, size_t len)
+{
+	PGresult *res = NULL;
+	sk_err err;
+
+	if (sk_pg_exec(conn, "query", sql, &res, &err) != SK_OK) {
+		print_error("%s\n", err.msg);
+		fail();
+	}
+	snprintf(buf, len, "%s", PQntuples(res) > 0 ? PQgetvalue(res, 0, 0) : "<none>");
+	PQclear(res);
+	return buf;
+}
+
+static void
+test_ensure_creates_schema_version_1_and_is_idempotent(void **state)
+{
+	char name[64], buf[64];
+	PGconn *conn = fresh_db(name, sizeof(name));
+	int before = -1, v = -1;
+	sk_err err;
+
+	(void)state;
+	assert_int_equal(agent_ledger_version(conn, &v, &err), SK_OK);
+	assert_int_equal(v, 0);
+	assert_int_equal(agent_ledger_ensure(conn, &before, &err), SK_OK);
+	assert_int_equal(before, 0);
+	assert_int_equal(agent_ledger_version(conn, &v, &err), SK_OK);
+	assert_int_equal(v, AGENT_LEDGER_VERSION);
+	assert_int_equal(agent_ledger_ensure(conn, &before, &err), SK_OK);
+	assert_int_equal(before, AGENT_LEDGER_VERSION);
+	assert_string_equal(scalar(conn,
+				"SELECT count(*) FROM pg_tables "
+				"WHERE schemaname = 'skein'",
+				buf, sizeof(buf)),
+	    "3");
+	/* No transaction or lock left behind. */
+	assert_int_equal(PQtransactionStatus(conn), PQTRANS_IDLE);
+	assert_string_equal(scalar(conn,
+				"SELECT count(*) FROM pg_locks "
+				"WHERE locktype = 'advisory'",
+				buf, sizeof(buf)),
+	    "0");
+	drop_db(conn, name);
+}
+
+static void
+test_ensure_refuses_a_newer_ledger(void **state)
+{
+	char name[64], buf[64];
+	PGconn *conn = fresh_db(name, sizeof(name));
+	sk_err err;
+
+	(void)state;
+	assert_int_equal(agent_ledger_ensure(conn, NULL, &err), SK_OK);
+	assert_int_equal(sk_pg_exec(conn, "bump",
+			     "UPDATE skein.meta SET value = '99' "
+			     "WHERE key = 'schema_version'",
+			     NULL, &err),
+	    SK_OK);
+	assert_int_equal(agent_ledger_ensure(conn, NULL, &err), SK_ESTATE);
+	assert_contains(err.msg, "ledger version 99");
+	assert_contains(err.msg, "upgrade skein-agent");
+	assert_string_equal(
+	    scalar(conn, "SELECT value FROM skein.meta", buf, sizeof(buf)), "99");
+	drop_db(conn, name);
+}
+
+static void
+test_garbled_schema_version_is_an_error(void **state)
+{
+	char name[64];
+	PGconn *conn = fresh_db(name, sizeof(name));
+	int v;
+	sk_err err;
+
+	(void)state;
+	assert_int_equal(agent_ledger_ensure(conn, NULL, &err), SK_OK);
+	assert_int_equal(sk_pg_exec(conn, "garble",
+			     "UPDATE skein.meta SET value = "
+			     "'one' WHERE key = 'schema_version'",
+			     NULL, &err),
+	    SK_OK);
+	assert_int_equal(agent_ledger_version(conn, &v, &err), SK_ESTATE);
+	assert_contains(err.msg, "'one' is not a version");
+	assert_int_equal(
+	    sk_pg_exec(conn, "empty", "DELETE FROM skein.meta", NULL, &err), SK_OK);
+	assert_int_equal(agent_ledger_ensure(conn, NULL, &err), SK_ESTATE);
+	assert_contains(err.msg, "no schema_version");
+	drop_db(conn, name);
+}
+
+static void
+test_foreign_skein_table_fails_upgrade_and_changes_nothing(void **state)
+{
+	char name[64], buf[64];
+	PGconn *conn = fresh_db(name, sizeof(name));
+	sk_err err;
+
+	(void)state;
+	/* Someone else's skein.steps: the upgrade fails as a whole. */
+	assert_int_equal(sk_pg_exec(conn, "squat",
+			     "CREATE SCHEMA skein; "
+			     "CREATE TABLE skein.steps (x int)",
+			     NULL, &err),
+	    SK_OK);
+	assert_int_equal(agent_ledger_ensure(conn, NULL, &err), SK_ESQL);
+	assert_string_equal(err.sqlstate, "42P07");
+	assert_contains(err.msg, "upgrade ledger to version 1: ");
+	assert_int_equal(PQtransactionStatus(conn), PQTRANS_IDLE);
+	assert_string_equal(scalar(conn, "SELECT to_regclass('skein.meta') IS NULL",
+				buf, sizeof(buf)),
+	    "t");
+	drop_db(conn, name);
+}
+
+static void
+test_record_and_look_up_steps(void **state)
+{
+	char name[64], hex[AGENT_LEDGER_HEX_LEN], buf[128];
+	PGconn *conn = fresh_db(name, sizeof(name));
+	agent_ledger_step row;
+	bool found = true;
+	sk_err err;
+
+	(void)state;
+	assert_int_equal(agent_ledger_ensure(conn, NULL, &err), SK_OK);
+	assert_int_equal(agent_ledger_lookup(conn, "p", "s1", &found, hex, &err), SK_OK);
+	assert_false(found);
+
+	memset(&row, 0, sizeof(row));
+	row.plan_name = "p";
+	row.step_id = "s1";
+	row.checksum_hex = "00ff";
+	row.plan_id = "id-1";
+	row.region = "af";
+	row.kind = "sql";
+	row.transactional = true;
+	row.started_ms = INT64_C(1700000000123);
+	row.finished_ms = INT64_C(1700000000623);
+	row.rows = -1;
+	assert_int_equal(sk_pg_exec(conn, "begin", "BEGIN", NULL, &err), SK_OK);
+	assert_int_equal(agent_ledger_record_step(conn, &row, &err), SK_OK);
+	assert_int_equal(sk_pg_exec(conn, "commit", "COMMIT", NULL, &err), SK_OK);
+
+	assert_int_equal(agent_ledger_lookup(conn, "p", "s1", &found, hex, &err), SK_OK);
+	assert_true(found);
+	assert_string_equal(hex, "00ff");
+	assert_string_equal(
+	    scalar(conn,
+		"SELECT duration_ms || ',' || "
+		"coalesce(rows::text, 'null') || ',' || coalesce(rollout_id, 'null') || "
+		"',' || extract(epoch FROM started_at)::numeric(16,3) FROM skein.steps",
+		buf, sizeof(buf)),
+	    "500,null,null,1700000000.123");
+
+	/* A second row for the same step is refused by the key. */
+	assert_int_equal(agent_ledger_record_step(conn, &row, &err), SK_ESQL);
+	assert_string_equal(err.sqlstate, "23505");
+	assert_contains(err.msg, "record step s1 of plan p in the ledger: ");
+	drop_db(conn, name);
+}
+
+static void
+test_step_row_rolls_back_with_its_transaction(void **state)
+{
+	char name[64], hex[AGENT_LEDGER_HEX_LEN];
+	PGconn *conn = fresh_db(name, sizeof(name));
+	agent_ledger_step row;
+	bool found = true;
+	sk_err err;
+
+	(void)state;
+	assert_int_equal(agent_ledger_ensure(conn, NULL, &err), SK_OK);
+	memset(&row, 0, sizeof(row));
+	row.plan_name = "p";
+	row.step_id = "s1";
+	row.checksum_hex = "ab";
+	row.rows = 3;
+	assert_int_equal(sk_pg_exec(conn, "begin", "BEGIN", NULL, &err), SK_OK);
+	assert_int_equal(agent_ledger_record_step(conn, &row, &err), SK_OK);
+	assert_int_equal(sk_pg_exec(conn, "rollback", "ROLLBACK", NULL, &err), SK_OK);
+	assert_int_equal(agent_ledger_lookup(conn, "p", "s1", &found, hex, &err), SK_OK);
+	assert_false(found);
+	drop_db(conn, name);
+}
+
+static void
+test_record_event_stores_null_for_empty_fields(void **state)
+{
+	char name[64], buf[160];
+	PGconn *conn = fresh_db(name, sizeof(name));
+	agent_ledger_event ev;
+	sk_err err;
+
+	(void)state;
+	assert_int_equal(agent_ledger_ensure(conn, NULL, &err), SK_OK);
+	memset(&ev, 0, sizeof(ev));
+	ev.plan_name = "p";
+	ev.step_id = "s2";
+	ev.event = "step-failed";
+	ev.sqlstate = "";
+	ev.message = "apply step s2 in af/app: it's \"quoted\"; DROP TABLE x; --";
+	assert_int_equal(agent_ledger_record_event(conn, &ev, &err), SK_OK);
+	assert_string_equal(
+	    scalar(conn,
+		"SELECT event || ',' || (sqlstate IS NULL) "
+		"|| ',' || (at IS NOT NULL) || ',' || message FROM skein.events",
+		buf, sizeof(buf)),
+	    "step-failed,true,true,apply step s2 in af/app: it's \"quoted\"; DROP TABLE x; --");
+	drop_db(conn, name);
+}
+
+static void
+test_pg_error_carries_sqlstate_detail_and_hint(void **state)
+{
+	char name[64];
+	PGconn *conn = fresh_db(name, sizeof(name));
+	PGresult *res = (PGresult *)1;
+	sk_err err;
+
+	(void)state;
+	assert_int_equal(sk_pg_exec(conn, "raise",
+			     "DO $$BEGIN RAISE EXCEPTION 'boom' USING DETAIL = 'the detail', "
+			     "HINT = 'the hint', ERRCODE = '22023'; END$$",
+			     &res, &err),
+	    SK_ESQL);
+	assert_null(res);
+	assert_string_equal(err.msg, "raise: boom");
+	assert_string_equal(err.sqlstate, "22023");
+	assert_string_equal(err.detail, "the detail");
+	assert_string_equal(err.hint, "the hint");
+	assert_false(sk_pg_err_is_connection(&err));
+
+	/* The session is usable after the error, with the safe search_path. */
+	assert_int_equal(
+	    sk_pg_exec(conn, "path", "SHOW search_path", &res, &err), SK_OK);
+	assert_string_equal(PQgetvalue(res, 0, 0), "public");
+	PQclear(res);
+	assert_int_equal(
+	    sk_pg_exec(conn, "app", "SHOW application_name", &res, &err), SK_OK);
+	assert_string_equal(PQgetvalue(res, 0, 0), "skein-agent/test");
+	PQclear(res);
+
+	/* Parameters are data, never SQL. */
+	{
+		const char *p[1] = { "x'); DROP TABLE skein.meta; --" };
+
+		assert_int_equal(agent_ledger_ensure(conn, NULL, &err), SK_OK);
+		assert_int_equal(
+		    sk_pg_execp(conn, "param", "SELECT $1::text", 1, p, &res, &err),
+		    SK_OK);
+		assert_string_equal(PQgetvalue(res, 0, 0), p[0]);
+		PQclear(res);
+	}
+	assert_int_equal(
+	    sk_pg_exec(conn, "copy", "COPY (SELECT 1) TO STDOUT", NULL, &err), SK_ESQL);
+	assert_contains(err.msg, "COPY");
+	assert_int_equal(sk_pg_exec(conn, "after copy", "SELECT 1", NULL, &err), SK_OK);
+	drop_db(conn, name);
+}
+
+static int
+free_port(void)
+{
+	struct sockaddr_in a;
+	socklen_t alen = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
+
+	assert_true(fd >= 0);
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &alen), 0);
+	port = ntohs(a.sin_port);
+	close(fd);
+	return port;
+}
+
+static void
+test_pg_connect_error_never_shows_the_password(void **state)
+{
+	char ci[256];
+	PGconn *conn = (PGconn *)1;
+	sk_err err;
+
+	(void)state;
+	snprintf(ci, sizeof(ci),
+	    "host=127.0.0.1 port=%d user=postgres "
+	    "password=Sekr1tPass dbname=app",
+	    free_port());
+	assert_int_equal(sk_pg_connect(ci, "t", &conn, &err), SK_ECONN);
+	assert_null(conn);
+	assert_true(sk_pg_err_is_connection(&err));
+	assert_contains(err.msg, "connect to database app: ");
+	assert_null(strstr(err.msg, "Sekr1tPass"));
+
+	/* A string that does not parse may be quoted by libpq: withheld. */
+	assert_int_equal(sk_pg_connect("host=127.0.0.1 password=Sekr1tPass bogus",
+			     "t", &conn, &err),
+	    SK_ECONN);
+	assert_null(strstr(err.msg, "Sekr1tPass"));
+	assert_null(strstr(err.msg, "bogus"));
+
+	snprintf(ci, sizeof(ci),
+	    "postgresql://postgres:Sekr1tPass@127.0.0.1:%d/app", free_port());
+	assert_int_equal(sk_pg_connect(ci, "t", &conn, &err), SK_ECONN);
+	assert_null(strstr(err.msg, "Sekr1tPass"));
+}
+
+static int
+setup_fixture(void **state)
+{
+	const char *dir = getenv("SKEIN_PGFIXTURE");
+	char path[600], buf[16];
+	size_t n;
+	FILE *f;
+
+	(void)state;
+	if (dir == NULL) {
+		fprintf(stderr, "SKEIN_PGFIXTURE is not set: run through ctest\n");
+		return -1;
+	}
+	snprintf(path, sizeof(path), "%s/port", dir);
+	f = fopen(path, "r");
+	if (f == NULL) {
+		fprintf(stderr, "read %s: no fixture cluster\n", path);
+		return -1;
+	}
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	buf[strcspn(buf, "\r\n")] = '\0';
+	snprintf(fixture_port, sizeof(fixture_port), "%s", buf);
+	return 0;
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_ensure_creates_schema_version_1_and_is_idempotent),
+		cmocka_unit_test(test_ensure_refuses_a_newer_ledger),
+		cmocka_unit_test(test_garbled_schema_version_is_an_error),
+		cmocka_unit_test(test_foreign_skein_table_fails_upgrade_and_changes_nothing),
+		cmocka_unit_test(test_record_and_look_up_steps),
+		cmocka_unit_test(test_step_row_rolls_back_with_its_transaction),
+		cmocka_unit_test(test_record_event_stores_null_for_empty_fields),
+		cmocka_unit_test(test_pg_error_carries_sqlstate_detail_and_hint),
+		cmocka_unit_test(test_pg_connect_error_never_shows_the_password),
+	};
+
+	return cmocka_run_group_tests(tests, setup_fixture, NULL);
+}

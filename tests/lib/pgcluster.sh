@@ -1,0 +1,320 @@
+#!/usr/bin/env bash
+# pgcluster.sh: throwaway PostgreSQL clusters for skein's tests and demo.
+#
+# Each cluster lives in DIR/NAME: data/ (the cluster), port (its TCP port),
+# log (the server log) and the unix socket. Clusters trust every local
+# connection and run without fsync: they hold nothing worth keeping.
+# PostgreSQL refuses to run as root, so as root the server runs as the
+# `postgres` user (override with PGCLUSTER_USER); otherwise as the caller.
+#
+#   pgcluster.sh start    DIR NAME        initdb if needed, start; prints port
+#   pgcluster.sh stop     DIR NAME        immediate stop; fine if not running
+#   pgcluster.sh stopall  DIR             stop every cluster under DIR
+#   pgcluster.sh restart  DIR NAME        stop and start on the same port
+#   pgcluster.sh createdb DIR NAME DB     create DB unless it exists
+#   pgcluster.sh psql     DIR NAME DB [psql args...]
+#   pgcluster.sh conninfo DIR NAME DB     prints a libpq key=value conninfo
+set -euo pipefail
+
+prog=$(basename "$0")
+
+die() {
+	echo "$prog: $*" >&2
+	exit 1
+}
+
+usage() {
+	cat >&2 <<EOF
+usage: $prog start|stop|restart DIR NAME
+       $prog stopall DIR
+       $prog createdb|conninfo DIR NAME DB
+       $prog psql DIR NAME DB [psql args...]
+EOF
+	exit 2
+}
+
+# The newest installed server wins unless PGBIN says otherwise.
+find_pgbin() {
+	if [[ -n "${PGBIN:-}" ]]; then
+		[[ -x "$PGBIN/pg_ctl" ]] || die "find PostgreSQL: no pg_ctl in PGBIN=$PGBIN"
+		echo "$PGBIN"
+		return
+	fi
+	local d best=""
+	for d in /usr/lib/postgresql/*/bin; do
+		[[ -x "$d/pg_ctl" ]] && best=$d
+	done
+	if [[ -z "$best" ]] && command -v pg_config >/dev/null 2>&1; then
+		d=$(pg_config --bindir)
+		[[ -x "$d/pg_ctl" ]] && best=$d
+	fi
+	[[ -n "$best" ]] || die "find PostgreSQL: no pg_ctl under /usr/lib/postgresql/*/bin; set PGBIN"
+	echo "$best"
+}
+
+if [[ $(id -u) -eq 0 ]]; then
+	run_user=${PGCLUSTER_USER:-postgres}
+	id "$run_user" >/dev/null 2>&1 || die "find user $run_user: no such user (PostgreSQL will not run as root)"
+else
+	run_user=$(id -un)
+fi
+
+# Run a server-side command as the cluster's owner.
+as_owner() {
+	# From /, so that an unreadable working directory (root's home) does
+	# not upset initdb or pg_ctl.
+	if [[ $(id -u) -eq 0 ]]; then
+		(cd / && runuser -u "$run_user" -- "$@")
+	else
+		(cd / && "$@")
+	fi
+}
+
+# Absolute form of a path that may not exist yet.
+abspath() {
+	case "$1" in
+	/*) echo "$1" ;;
+	*) echo "$PWD/$1" ;;
+	esac
+}
+
+# mkdir -p that makes every directory it creates world-traversable, so the
+# server's user can reach a cluster below a root-owned tree.
+make_dir() {
+	local path=$1 cur="" part
+	local IFS=/
+	for part in $path; do
+		[[ -z "$part" ]] && continue
+		cur="$cur/$part"
+		if [[ ! -d "$cur" ]]; then
+			mkdir "$cur" 2>/dev/null || [[ -d "$cur" ]] || die "create directory $cur: mkdir failed"
+			chmod 755 "$cur" || die "create directory $cur: chmod failed"
+		fi
+	done
+}
+
+port_in_use() {
+	local p=$1
+	if command -v ss >/dev/null 2>&1; then
+		[[ -n "$(ss -Hltn "sport = :$p" 2>/dev/null)" ]] && return 0
+	fi
+	# A connect that succeeds means a listener, whatever ss said.
+	if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+		return 0
+	fi
+	return 1
+}
+
+# Below the Linux ephemeral range, so client sockets never hold our port.
+pick_port() {
+	local p
+	for _ in $(seq 1 50); do
+		p=$(shuf -i 15000-32000 -n 1)
+		if ! port_in_use "$p"; then
+			echo "$p"
+			return
+		fi
+	done
+	die "pick port: no free port found after 50 tries"
+}
+
+is_running() {
+	local data=$1
+	[[ -f "$data/PG_VERSION" ]] || return 1
+	as_owner "$pgbin/pg_ctl" -D "$data" status >/dev/null 2>&1
+}
+
+read_port() {
+	local f=$1/port
+	[[ -s "$f" ]] || die "read port of $1: $f is missing; is the cluster started?"
+	cat "$f"
+}
+
+write_conf() {
+	local cdir=$1 port=$2
+	# Written as the owner so the server can read it; regenerated on every
+	# start so that a new port takes effect.
+	as_owner tee "$cdir/data/skein_test.conf" >/dev/null <<EOF
+listen_addresses = '127.0.0.1'
+port = $port
+unix_socket_directories = '$cdir'
+max_connections = 200
+shared_buffers = 16MB
+fsync = off
+synchronous_commit = off
+full_page_writes = off
+max_wal_size = 256MB
+log_min_messages = warning
+log_line_prefix = '%m [%p] %d '
+EOF
+}
+
+cmd_start() {
+	local dir name cdir data port tries
+	dir=$(abspath "$1")
+	name=$2
+	cdir="$dir/$name"
+	data="$cdir/data"
+	make_dir "$dir"
+	if [[ ! -d "$cdir" ]]; then
+		mkdir "$cdir" 2>/dev/null || [[ -d "$cdir" ]] || die "create directory $cdir: mkdir failed"
+		chmod 700 "$cdir"
+	fi
+	chown "$run_user" "$cdir" 2>/dev/null || true
+	[[ "$(stat -c %U "$cdir")" == "$run_user" ]] || die "start cluster $cdir: directory is not owned by $run_user"
+	as_owner test -w "$cdir" || die "start cluster $cdir: $run_user cannot write there (is a parent directory not traversable?)"
+
+	# Serialise concurrent starts of one cluster. The lock fd is closed
+	# for the server (9>&- below) so that the postmaster never holds it.
+	exec 9>>"$cdir/.lock"
+	flock -w 120 9 || die "start cluster $cdir: another pgcluster.sh holds $cdir/.lock"
+
+	if is_running "$data"; then
+		read_port "$cdir"
+		return
+	fi
+
+	if [[ ! -f "$data/PG_VERSION" ]]; then
+		rm -rf "$data"
+		as_owner "$pgbin/initdb" -D "$data" -U postgres --auth=trust -E UTF8 \
+			--locale=C --no-sync --no-instructions >"$cdir/initdb.log" 2>&1 ||
+			die "initdb $data: failed; see $cdir/initdb.log"
+		echo "include 'skein_test.conf'" | as_owner tee -a "$data/postgresql.conf" >/dev/null
+	fi
+
+	# Keep the port of an earlier start when we can, so that conninfo
+	# strings handed out before a restart stay valid.
+	if [[ -s "$cdir/port" ]]; then
+		port=$(cat "$cdir/port")
+		tries=1
+	else
+		port=$(pick_port)
+		tries=5
+	fi
+	while :; do
+		write_conf "$cdir" "$port"
+		if as_owner "$pgbin/pg_ctl" -D "$data" -l "$cdir/log" -w -t 60 start >/dev/null 2>&1 9>&-; then
+			break
+		fi
+		tries=$((tries - 1))
+		# Another process may have bound the port between the check and
+		# the start; a fresh port usually fixes that.
+		if [[ $tries -le 0 ]] || ! tail -n 20 "$cdir/log" 2>/dev/null | grep -q 'could not bind\|in use'; then
+			tail -n 5 "$cdir/log" >&2 2>/dev/null || true
+			die "start cluster $cdir on port $port: pg_ctl start failed; see $cdir/log"
+		fi
+		port=$(pick_port)
+	done
+	echo "$port" >"$cdir/port.tmp"
+	mv "$cdir/port.tmp" "$cdir/port"
+	echo "$port"
+}
+
+cmd_stop() {
+	local dir name cdir data
+	dir=$(abspath "$1")
+	name=$2
+	cdir="$dir/$name"
+	data="$cdir/data"
+	[[ -d "$cdir" ]] || return 0
+	# Wait briefly for a concurrent start, but never let a stale lock
+	# holder keep a cluster running: stopping is what cleanup relies on.
+	exec 9>>"$cdir/.lock"
+	flock -w 10 9 || echo "$prog: stop cluster $cdir: lock busy, stopping anyway" >&2
+	if is_running "$data"; then
+		as_owner "$pgbin/pg_ctl" -D "$data" -m immediate -w -t 60 stop >/dev/null 2>&1 ||
+			die "stop cluster $cdir: pg_ctl stop failed"
+	fi
+}
+
+cmd_stopall() {
+	local dir d rc=0
+	dir=$(abspath "$1")
+	[[ -d "$dir" ]] || return 0
+	for d in "$dir"/*/; do
+		d=${d%/}
+		[[ -f "$d/data/PG_VERSION" ]] || continue
+		( cmd_stop "$dir" "$(basename "$d")" ) || rc=1
+	done
+	return $rc
+}
+
+cmd_restart() {
+	local cdir
+	cdir="$(abspath "$1")/$2"
+	[[ -s "$cdir/port" ]] || die "restart cluster $cdir: never started"
+	( cmd_stop "$1" "$2" )
+	cmd_start "$1" "$2"
+}
+
+run_psql() {
+	local cdir=$1 db=$2 port
+	shift 2
+	port=$(read_port "$cdir")
+	"$pgbin/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$port" -U postgres -d "$db" "$@"
+}
+
+cmd_psql() {
+	local cdir
+	cdir="$(abspath "$1")/$2"
+	local db=$3
+	shift 3
+	run_psql "$cdir" "$db" "$@"
+}
+
+cmd_createdb() {
+	local cdir db exists
+	cdir="$(abspath "$1")/$2"
+	db=$3
+	# Through stdin: psql interpolates :'db' there, not in -c.
+	exists=$(run_psql "$cdir" postgres -At -v "db=$db" \
+		<<<"SELECT 1 FROM pg_catalog.pg_database WHERE datname = :'db';") ||
+		die "create database $db in $cdir: cannot query the server"
+	[[ "$exists" == "1" ]] && return 0
+	run_psql "$cdir" postgres -v "db=$db" <<<'CREATE DATABASE :"db";' >/dev/null ||
+		die "create database $db in $cdir: CREATE DATABASE failed"
+}
+
+cmd_conninfo() {
+	local cdir port
+	cdir="$(abspath "$1")/$2"
+	port=$(read_port "$cdir")
+	echo "host=127.0.0.1 port=$port user=postgres dbname=$3"
+}
+
+valid_name() {
+	[[ "$1" =~ ^[A-Za-z0-9_][A-Za-z0-9_.-]*$ ]] || die "bad cluster name '$1': use [A-Za-z0-9_.-]"
+}
+
+[[ $# -ge 2 ]] || usage
+op=$1
+shift
+pgbin=$(find_pgbin)
+
+case "$op" in
+start | stop | restart)
+	[[ $# -eq 2 ]] || usage
+	valid_name "$2"
+	"cmd_$op" "$1" "$2"
+	;;
+stopall)
+	[[ $# -eq 1 ]] || usage
+	cmd_stopall "$1"
+	;;
+createdb | conninfo)
+	[[ $# -eq 3 ]] || usage
+	valid_name "$2"
+	"cmd_$op" "$1" "$2" "$3"
+	;;
+psql)
+	[[ $# -ge 3 ]] || usage
+	valid_name "$2"
+	cmd_psql "$@"
+	;;
+-h | --help | help)
+	usage
+	;;
+*)
+	usage
+	;;
+esac
