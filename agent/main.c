@@ -1,2 +1,103 @@
-/* skein-coordinator: placeholder until the daemon lands. */
-int main(void) { return 1; }
+/* skein-agent: parses arguments and runs the agent beside a regional
+ * database. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "agent_session.h"
+#include "sk_config.h"
+#include "sk_key.h"
+#include "sk_log.h"
+
+static atomic_int stop_flag;
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	atomic_store(&stop_flag, 1);
+}
+
+static void
+usage(FILE *out)
+{
+	fprintf(out,
+	    "skein-agent applies signed plans to the databases of one region.\n"
+	    "It runs beside the regional PostgreSQL and dials the coordinator.\n"
+	    "\n"
+	    "Usage: skein-agent --config agent.yaml\n"
+	    "\n"
+	    "Options:\n"
+	    "  -c, --config FILE   agent configuration (required)\n"
+	    "  -h, --help          show this help\n"
+	    "  -V, --version       show the version\n"
+	    "\n"
+	    "agent.yaml keys: region, coordinator, key, coordinator_key,\n"
+	    "release_keys, databases, state, poll_ms, parallel.\n"
+	    "See docs/formats.md.\n");
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *config = NULL;
+	sk_agent_config cfg;
+	agent_session *s = NULL;
+	struct sigaction sa;
+	sk_err err;
+	int c, rc;
+
+	while ((c = getopt_long(argc, argv, "c:hV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			config = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("skein-agent %s\n", SKEIN_VERSION);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (config == NULL || optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	sk_log_init("skein-agent", NULL);
+	memset(&cfg, 0, sizeof(cfg));
+	if (sk_crypto_init(&err) != SK_OK ||
+	    sk_agent_config_load(config, &cfg, &err) != SK_OK) {
+		sk_log_err(SK_LOG_ERROR, &err);
+		sk_agent_config_fini(&cfg);
+		return 1;
+	}
+	sk_log_init("skein-agent", cfg.region);
+	if (agent_session_create(&cfg, &s, &err) != SK_OK) {
+		sk_log_err(SK_LOG_ERROR, &err);
+		sk_agent_config_fini(&cfg);
+		return 1;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	rc = agent_session_run(s, &stop_flag, &err);
+	if (rc != SK_OK)
+		sk_log_err(SK_LOG_ERROR, &err);
+	agent_session_destroy(s);
+	sk_agent_config_fini(&cfg);
+	return rc == SK_OK ? 0 : 1;
+}

@@ -1,1 +1,0 @@
-/* agent placeholder */ typedef int agent_placeholder;
