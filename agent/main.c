@@ -1,24 +1,16 @@
 /* skein-agent: parses arguments and runs the agent beside a regional
  * database. */
-#include <getopt.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "agent_session.h"
 #include "sk_config.h"
+#include "sk_daemon.h"
 #include "sk_key.h"
 #include "sk_log.h"
 
 static atomic_int stop_flag;
-
-static void
-on_signal(int sig)
-{
-	(void)sig;
-	atomic_store(&stop_flag, 1);
-}
 
 static void
 usage(FILE *out)
@@ -42,39 +34,14 @@ usage(FILE *out)
 int
 main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},
-		{NULL, 0, NULL, 0},
-	};
 	const char *config = NULL;
 	sk_agent_config cfg;
 	agent_session *s = NULL;
-	struct sigaction sa;
 	sk_err err;
-	int c, rc;
+	int rc;
 
-	while ((c = getopt_long(argc, argv, "c:hV", opts, NULL)) != -1) {
-		switch (c) {
-		case 'c':
-			config = optarg;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		case 'V':
-			printf("skein-agent %s\n", SKEIN_VERSION);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
-		}
-	}
-	if (config == NULL || optind != argc) {
-		usage(stderr);
-		return 2;
-	}
+	if ((rc = sk_daemon_args(argc, argv, "skein-agent", usage, &config)) >= 0)
+		return rc;
 	sk_log_init("skein-agent", NULL);
 	memset(&cfg, 0, sizeof(cfg));
 	if (sk_crypto_init(&err) != SK_OK ||
@@ -89,11 +56,7 @@ main(int argc, char **argv)
 		sk_agent_config_fini(&cfg);
 		return 1;
 	}
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	sk_daemon_signals(&stop_flag);
 	rc = agent_session_run(s, &stop_flag, &err);
 	if (rc != SK_OK)
 		sk_log_err(SK_LOG_ERROR, &err);
