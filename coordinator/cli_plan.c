@@ -1,7 +1,9 @@
 /* cli_plan: `skein plan build|sign|verify|show`. Each subcommand parses
  * its own options and leaves the work to sk_plan, sk_key and sk_envelope;
  * this file only moves bytes between files and those modules. */
+#include <dirent.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,7 +45,8 @@ build_usage(FILE *out)
 	    "Options:\n"
 	    "  -o, --out FILE       where to write the plan (replaced atomically)\n"
 	    "  -r, --regions DIR    region inventory for phases that select by\n"
-	    "                       residency (default: ./regions if it exists)\n"
+	    "                       residency (default: ./regions if it holds\n"
+	    "                       *.yaml files)\n"
 	    "  -h, --help           show this help and exit\n");
 }
 
@@ -93,6 +96,27 @@ show_usage(FILE *out)
 }
 
 /* Report a getopt failure for cmd and return the usage exit code. */
+/* True if dir holds at least one *.yaml file: a directory of examples or
+ * documentation alone is not an inventory. */
+static bool
+dir_has_yaml(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	bool found = false;
+
+	if (d == NULL)
+		return false;
+	while (!found && (e = readdir(d)) != NULL) {
+		size_t n = strlen(e->d_name);
+
+		found = e->d_name[0] != '.' && n > 5 &&
+		    strcmp(e->d_name + n - 5, ".yaml") == 0;
+	}
+	closedir(d);
+	return found;
+}
+
 static int
 bad_option(const char *cmd, int c, char **argv, void (*usage)(FILE *))
 {
@@ -213,7 +237,8 @@ plan_build(int argc, char **argv)
 	}
 	/* An inventory beside the operator is the common layout; without
 	 * one, only phases that name their regions can be built. */
-	if (regions == NULL && stat("regions", &st) == 0 && S_ISDIR(st.st_mode))
+	if (regions == NULL && stat("regions", &st) == 0 && S_ISDIR(st.st_mode) &&
+	    dir_has_yaml("regions"))
 		regions = "regions";
 	if (regions != NULL) {
 		if (sk_inventory_load(regions, &inv, &err) != SK_OK) {
