@@ -46,8 +46,8 @@ sk_assert_eq "" "$(sk_rpsql in "select to_regnamespace('skein')")" "region in no
 sk_assert_eq "k2" "$(sk_rpsql ksa "select to_regclass('public.k2')")" "ksa (pins the key) applied"
 
 # 2. Expired before phase 2 reached in and ksa.
-sk_write_plan "$SK_WORK/plans/exp-src" expiring 3s "$SK_TWO_PHASES" \
-	"0001_slow=CREATE TABLE exp_t (id int); SELECT pg_sleep(4);"
+sk_write_plan "$SK_WORK/plans/exp-src" expiring 6s "$SK_TWO_PHASES" \
+	"0001_slow=CREATE TABLE exp_t (id int); SELECT pg_sleep(7);"
 signed=$(sk_sign_plan "$SK_WORK/plans/exp-src" expiring)
 id=$(sk_skein rollout start "$signed")
 if out=$(sk_skein rollout wait "$id"); then sk_fail "an expired plan was applied: $out"; fi
