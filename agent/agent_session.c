@@ -114,6 +114,10 @@ drop_acked(agent_session *s, uint64_t acked)
 	pthread_mutex_lock(&s->mu);
 	while (k < s->nout && s->outbox[k].seq <= acked)
 		k++;
+	if (k == 0) {
+		pthread_mutex_unlock(&s->mu);
+		return;
+	}
 	memmove(s->outbox, s->outbox + k, (s->nout - k) * sizeof(*s->outbox));
 	s->nout -= k;
 	if (k > 0)
