@@ -21,6 +21,10 @@
  * complement tells a damaged length (an error) from a torn final record
  * (cut): both end past the end of the file, only damage breaks the pair. */
 #define JOURNAL_HDR_LEN (4 + 4 + JOURNAL_SUM_LEN)
+/* The file starts with this line, so that a file of another format or
+ * version is refused whole instead of being read as a torn tail. */
+#define JOURNAL_MAGIC "skein-journal v1\n"
+#define JOURNAL_MAGIC_LEN (sizeof(JOURNAL_MAGIC) - 1)
 #define JOURNAL_RECORD_MAX (SK_ERR_MSG_MAX * 4 + 32u * 1024u * 1024u)
 
 struct coord_journal {
@@ -139,6 +143,30 @@ dispatch(const Skein__V1__JournalRecord *r, const coord_journal_visitor *v,
 	}
 }
 
+/* A new journal gets the magic line; an existing one must start with it. */
+static int
+check_magic(coord_journal *j, off_t size, sk_err *err)
+{
+	char head[JOURNAL_MAGIC_LEN];
+	size_t got;
+
+	if (size == 0) {
+		if (write(j->fd, JOURNAL_MAGIC, JOURNAL_MAGIC_LEN) !=
+			(ssize_t)JOURNAL_MAGIC_LEN ||
+		    fdatasync(j->fd) != 0)
+			return sk_err_errno(err, SK_EIO, errno, "create journal %s",
+			    j->path);
+		return SK_OK;
+	}
+	if (read_full(j->fd, (uint8_t *)head, sizeof(head), &got) != 0)
+		return sk_err_errno(err, SK_EIO, errno, "read journal %s", j->path);
+	if (got < sizeof(head) || memcmp(head, JOURNAL_MAGIC, sizeof(head)) != 0)
+		return sk_err_set(err, SK_EDECODE,
+		    "read journal %s: not a skein journal of format v1; refusing "
+		    "to use or change it", j->path);
+	return SK_OK;
+}
+
 /* Replay from the start. Stops at the first torn record and reports its
  * offset in *good_end; a damaged record followed by intact data cannot be
  * told apart from a torn tail, so only a checksum failure on the very last
@@ -155,6 +183,11 @@ replay(coord_journal *j, const coord_journal_visitor *v, void *arg, sk_err *err)
 
 	if (fstat(j->fd, &st) != 0)
 		return sk_err_errno(err, SK_EIO, errno, "read journal %s", j->path);
+	if ((rc = check_magic(j, st.st_size, err)) != SK_OK)
+		return rc;
+	off = (off_t)JOURNAL_MAGIC_LEN;
+	if (st.st_size < off)
+		st.st_size = off;
 	while (off < st.st_size) {
 		uint32_t len;
 		uint8_t sum[JOURNAL_SUM_LEN];

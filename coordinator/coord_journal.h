@@ -1,9 +1,10 @@
 /* coord_journal: the coordinator's append-only record of every rollout
  * transition, replayed at start so that a restart resumes where it was.
  *
- * File: <state>/journal, a sequence of records, each a 4-byte little-endian
- * length, its bitwise complement, a 16-byte BLAKE2b checksum of the
- * payload, and a protobuf JournalRecord. Each append is fsync'ed before it returns, so a transition
+ * File: <state>/journal, the line "skein-journal v1", then a sequence of
+ * records, each a 4-byte little-endian length, its bitwise complement, a
+ * 16-byte BLAKE2b checksum of the payload, and a protobuf JournalRecord.
+ * Each append is fsync'ed before it returns, so a transition
  * the coordinator acted on survives kill -9. A torn final record (the
  * process died mid-write) is detected by its length or checksum and cut off
  * at replay; damage before the final record is an error, never skipped.

@@ -589,6 +589,26 @@ test_journal_opens_with_null_visitor_and_keeps_records(void **state)
 	assert_int_equal(r.n, 5);
 }
 
+static void
+test_journal_refuses_a_file_of_another_format_and_leaves_it(void **state)
+{
+	fixture *f = *state;
+	static const char other[] = "not a journal at all, or an older format\n";
+	coord_journal *j = (coord_journal *)&j;
+	size_t len;
+	uint8_t *after;
+	sk_err err;
+
+	spit(f->path, (const uint8_t *)other, sizeof(other) - 1);
+	assert_int_equal(coord_journal_open(f->dir, NULL, NULL, &j, &err), SK_EDECODE);
+	assert_null(j);
+	assert_non_null(strstr(err.msg, "not a skein journal"));
+	after = slurp(f->path, &len);
+	assert_int_equal(len, sizeof(other) - 1);
+	assert_memory_equal(after, other, len);
+	free(after);
+}
+
 int
 main(void)
 {
@@ -611,6 +631,9 @@ main(void)
 		    test_journal_refuses_corrupted_middle_record_length, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_journal_open_fails_when_state_dir_unwritable, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_journal_refuses_a_file_of_another_format_and_leaves_it,
+		    setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_journal_opens_with_null_visitor_and_keeps_records,
 		    setup, teardown),
