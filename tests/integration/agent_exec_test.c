@@ -130,7 +130,7 @@ static void
 db_drop(const char *name)
 {
 	PGconn *c = connect_port(fixture_port, "postgres");
-	char sql[256];
+	char sql[512];
 
 	snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)", name);
 	exec_on(c, sql);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "sk_envelope.h"
 #include "sk_key.h"
@@ -150,8 +151,11 @@ main(int argc, char **argv)
 	} else {
 		printf("no answer\n");
 	}
-	nng_close(sock);
+	fflush(stdout);
 	free(buf);
 	sk_seckey_destroy(key);
-	return 0;
+	/* No nng_close: after the peer refuses an oversized message, nng 1.5
+	 * can wait forever in close for the write it will never finish. The
+	 * process exit releases the socket. */
+	_exit(0);
 }
