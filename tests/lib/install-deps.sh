@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# install-deps.sh: install the Debian packages skein needs to build, test and
+# run its demo, asking apt only for what is missing. Shared by tests/run and
+# deploy/local/demo, so both install the same way.
+#
+# Sourced:  . tests/lib/install-deps.sh; sk_install_deps [--with-format]
+# Run:      tests/lib/install-deps.sh [--with-format] [--dry-run]
+#
+# As root apt-get runs directly; otherwise through sudo. `apt-get update`
+# runs only when something has to be installed.
+
+# The build, the unit tests and the daemons' runtime.
+SK_DEPS_BUILD=(
+	cmake build-essential pkg-config
+	libnng-dev libprotobuf-c-dev protobuf-c-compiler libsodium-dev
+	libcmocka-dev libyaml-dev libpq-dev libjansson-dev
+)
+# Real clusters for the integration tests, the demo and the benchmark.
+SK_DEPS_PG=(postgresql postgresql-client)
+# The style check in tests/run.
+SK_DEPS_FORMAT=(clang-format)
+
+# Print the names, out of the arguments, that dpkg does not show installed.
+sk_missing_packages() {
+	local pkg status
+	for pkg in "$@"; do
+		status=$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null || true)
+		[[ "$status" == "installed" ]] || echo "$pkg"
+	done
+}
+
+# sk_install_deps [--with-format] [--dry-run]: install what is missing.
+# Returns non-zero, with a message on stderr, when apt fails.
+sk_install_deps() {
+	local with_format=0 dry_run=0 arg
+	for arg in "$@"; do
+		case "$arg" in
+		--with-format) with_format=1 ;;
+		--dry-run) dry_run=1 ;;
+		*)
+			echo "install-deps: unknown option '$arg'" >&2
+			return 2
+			;;
+		esac
+	done
+
+	if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then
+		echo "install-deps: this is not a Debian-like system (no dpkg-query/apt-get);" \
+			"install by hand: ${SK_DEPS_BUILD[*]} ${SK_DEPS_PG[*]}" >&2
+		return 1
+	fi
+
+	local wanted=("${SK_DEPS_BUILD[@]}" "${SK_DEPS_PG[@]}")
+	((with_format)) && wanted+=("${SK_DEPS_FORMAT[@]}")
+	local missing=()
+	mapfile -t missing < <(sk_missing_packages "${wanted[@]}")
+	if [[ ${#missing[@]} -eq 0 ]]; then
+		return 0
+	fi
+	echo "install-deps: installing ${missing[*]}" >&2
+	if ((dry_run)); then
+		return 0
+	fi
+
+	local sudo=()
+	if [[ $(id -u) -ne 0 ]]; then
+		if ! command -v sudo >/dev/null 2>&1; then
+			echo "install-deps: missing packages (${missing[*]}) and not root, and sudo is not installed;" \
+				"run as root: apt-get install ${missing[*]}" >&2
+			return 1
+		fi
+		sudo=(sudo)
+	fi
+	local apt_env=(env DEBIAN_FRONTEND=noninteractive)
+	if ! "${sudo[@]}" "${apt_env[@]}" apt-get update -qq >&2; then
+		echo "install-deps: apt-get update failed; check the network and /etc/apt/sources.list" >&2
+		return 1
+	fi
+	if ! "${sudo[@]}" "${apt_env[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2; then
+		echo "install-deps: apt-get install ${missing[*]} failed" >&2
+		return 1
+	fi
+	# A second look catches a package apt claimed to install but did not.
+	mapfile -t missing < <(sk_missing_packages "${wanted[@]}")
+	if [[ ${#missing[@]} -ne 0 ]]; then
+		echo "install-deps: still missing after install: ${missing[*]}" >&2
+		return 1
+	fi
+}
+
+# Run as a program rather than sourced.
+if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
+	set -euo pipefail
+	case "${1:-}" in
+	-h | --help)
+		cat <<'EOF'
+usage: tests/lib/install-deps.sh [--with-format] [--dry-run]
+
+Install the Debian packages skein needs (build tools and libraries,
+PostgreSQL server and client), asking apt only for what is missing.
+  --with-format  also clang-format, for the style check in tests/run
+  --dry-run      say what would be installed, install nothing
+As root apt-get runs directly; otherwise through sudo.
+EOF
+		exit 0
+		;;
+	esac
+	sk_install_deps "$@"
+fi
