@@ -34,18 +34,19 @@ typedef struct agent_exec_opts {
 	const char *rollout_id;
 	const sk_db_config *databases;
 	size_t ndatabases;
-	int parallel;            /* <= 0 means 1 */
+	int parallel; /* <= 0 means 1 */
 	agent_report_fn report;
 	void *report_arg;
-	atomic_int *stop;        /* set non-zero to abandon retries; may be NULL */
-	int64_t retry_min_ms;    /* first backoff; 0 means 500 */
-	int64_t retry_max_ms;    /* backoff cap; 0 means 10000 */
+	atomic_int *stop;     /* set non-zero to abandon retries; may be NULL */
+	int64_t retry_min_ms; /* first backoff; 0 means 500 */
+	int64_t retry_max_ms; /* backoff cap; 0 means 10000 */
 } agent_exec_opts;
 
 /* Apply plan to every database in opts. Blocks until each database has
  * succeeded or failed (or *stop became non-zero). Returns SK_OK when all
  * succeeded; otherwise the error of the first database that failed (in
  * config order), with err naming region, database, step and SQLSTATE. */
-int agent_exec_run(const sk_plan *plan, const agent_exec_opts *opts, sk_err *err) SK_WARN_UNUSED;
+int agent_exec_run(const sk_plan *plan, const agent_exec_opts *opts,
+    sk_err *err) SK_WARN_UNUSED;
 
 #endif

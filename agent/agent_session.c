@@ -32,7 +32,7 @@ enum run_state { RUN_RUNNING, RUN_DONE };
 typedef struct run_entry {
 	char rollout_id[SK_ID_MAX];
 	int state;
-	sk_report final;     /* PLAN_SUCCEEDED, PLAN_FAILED or PLAN_REFUSED */
+	sk_report final; /* PLAN_SUCCEEDED, PLAN_FAILED or PLAN_REFUSED */
 	sk_plan *plan;
 	pthread_t thread;
 	bool joinable;
@@ -49,11 +49,11 @@ struct agent_session {
 	nng_aio *aio;
 	uint64_t boot_id;
 	char *hw_path;
-	uint64_t hw;         /* highest control seq accepted */
+	uint64_t hw; /* highest control seq accepted */
 	atomic_int *stop;
-	atomic_int waiting;  /* a long poll is in flight */
+	atomic_int waiting; /* a long poll is in flight */
 
-	pthread_mutex_t mu;  /* guards everything below */
+	pthread_mutex_t mu; /* guards everything below */
 	sk_report *outbox;
 	size_t nout;
 	size_t outcap;
@@ -79,7 +79,8 @@ enqueue(agent_session *s, const sk_report *r)
 		 * the truth either way. */
 		if (!s->outbox_full_logged)
 			sk_warn("report queue full (%d): dropping progress reports "
-				"until the coordinator is reachable", OUTBOX_MAX);
+				"until the coordinator is reachable",
+			    OUTBOX_MAX);
 		s->outbox_full_logged = true;
 		pthread_mutex_unlock(&s->mu);
 		return;
@@ -166,8 +167,8 @@ add_run(agent_session *s, const char *rollout_id)
 }
 
 static void
-final_report(sk_report *r, int event, const char *rollout_id, const sk_plan *plan,
-    int64_t duration_ms, const sk_err *err)
+final_report(sk_report *r, int event, const char *rollout_id,
+    const sk_plan *plan, int64_t duration_ms, const sk_err *err)
 {
 	memset(r, 0, sizeof(*r));
 	r->event = event;
@@ -212,8 +213,8 @@ run_thread(void *arg)
 	e->state = RUN_DONE;
 	pthread_mutex_unlock(&s->mu);
 	if (rc == SK_OK)
-		sk_info("rollout %s: plan %s applied to %zu databases", e->rollout_id,
-		    e->plan->name, s->cfg->ndatabases);
+		sk_info("rollout %s: plan %s applied to %zu databases",
+		    e->rollout_id, e->plan->name, s->cfg->ndatabases);
 	else
 		sk_log_err(SK_LOG_ERROR, &err);
 	enqueue(s, &e->final);
@@ -265,8 +266,8 @@ verify_plan(agent_session *s, const sk_command *cmd, sk_plan **out, sk_err *err)
 	}
 	if (!sk_plan_addresses(plan, s->cfg->region)) {
 		for (size_t i = 0; i < plan->nregions && off < sizeof(list); i++)
-			off += (size_t)snprintf(list + off, sizeof(list) - off, "%s%s",
-			    i ? ", " : "", plan->regions[i]);
+			off += (size_t)snprintf(list + off, sizeof(list) - off,
+			    "%s%s", i ? ", " : "", plan->regions[i]);
 		rc = sk_err_set(err, SK_EREFUSED,
 		    "verify plan %s (%s) in %s: the plan addresses %s, not this region",
 		    plan->name, plan->id, s->cfg->region, list);
@@ -291,7 +292,8 @@ handle_run(agent_session *s, const sk_command *cmd)
 	pthread_mutex_lock(&s->mu);
 	e = find_run(s, cmd->rollout_id);
 	if (e != NULL) {
-		bool resend = e->state == RUN_DONE && !outbox_has_final(s, e->rollout_id);
+		bool resend =
+		    e->state == RUN_DONE && !outbox_has_final(s, e->rollout_id);
 
 		pthread_mutex_unlock(&s->mu);
 		if (resend)
@@ -333,7 +335,8 @@ handle_run(agent_session *s, const sk_command *cmd)
 		    cmd->rollout_id, s->cfg->region);
 		pthread_mutex_lock(&s->mu);
 		e->state = RUN_DONE;
-		final_report(&e->final, SK_EV_PLAN_FAILED, cmd->rollout_id, plan, 0, &err);
+		final_report(&e->final, SK_EV_PLAN_FAILED, cmd->rollout_id,
+		    plan, 0, &err);
 		r = e->final;
 		pthread_mutex_unlock(&s->mu);
 		enqueue(s, &r);
@@ -385,7 +388,8 @@ handle_control(agent_session *s, const uint8_t *buf, size_t len,
 	}
 	if (c.seq <= s->hw) {
 		sk_warn("refuse stale control message: seq %" PRIu64
-			" is not above the high-water mark %" PRIu64, c.seq, s->hw);
+			" is not above the high-water mark %" PRIu64,
+		    c.seq, s->hw);
 		goto out;
 	}
 	s->hw = c.seq;
@@ -452,7 +456,8 @@ agent_session_create(const sk_agent_config *cfg, agent_session **out, sk_err *er
 	    (rc = sk_keyring_add_file(&s->coordinator, cfg->coordinator_key, err)) != SK_OK)
 		goto fail;
 	for (size_t i = 0; i < cfg->nrelease_keys; i++)
-		if ((rc = sk_keyring_add_file(&s->release, cfg->release_keys[i], err)) != SK_OK)
+		if ((rc = sk_keyring_add_file(
+			 &s->release, cfg->release_keys[i], err)) != SK_OK)
 			goto fail;
 	if ((rc = load_hw(s, err)) != SK_OK)
 		goto fail;
@@ -467,7 +472,8 @@ agent_session_create(const sk_agent_config *cfg, agent_session **out, sk_err *er
 	    (rv = nng_socket_set_ms(s->sock, NNG_OPT_RECONNMINT, 100)) != 0 ||
 	    (rv = nng_socket_set_ms(s->sock, NNG_OPT_RECONNMAXT, 2000)) != 0 ||
 	    (rv = nng_aio_alloc(&s->aio, NULL, NULL)) != 0) {
-		rc = sk_err_set(err, SK_ENET, "configure socket: %s", nng_strerror(rv));
+		rc = sk_err_set(
+		    err, SK_ENET, "configure socket: %s", nng_strerror(rv));
 		goto fail;
 	}
 	/* Non-blocking dial: the coordinator may come up later; nng keeps
@@ -519,8 +525,8 @@ build_request(agent_session *s, uint8_t nonce[SK_NONCE_LEN], uint8_t **sealed,
 	sk_agent_msg m;
 	uint8_t *payload = NULL;
 	size_t plen = 0;
-	char (*dbs)[SK_NAME_MAX] = NULL;
-	char (*running)[SK_NAME_MAX] = NULL;
+	char(*dbs)[SK_NAME_MAX] = NULL;
+	char(*running)[SK_NAME_MAX] = NULL;
 	int rc = SK_OK;
 
 	memset(&m, 0, sizeof(m));
@@ -556,8 +562,8 @@ build_request(agent_session *s, uint8_t nonce[SK_NONCE_LEN], uint8_t **sealed,
 	m.wait = m.nreports == 0;
 
 	if ((rc = sk_agent_msg_encode(&m, &payload, &plen, err)) == SK_OK)
-		rc = sk_envelope_seal(sealed, slen, SK_KIND_AGENT, payload, plen,
-		    s->key, err);
+		rc = sk_envelope_seal(
+		    sealed, slen, SK_KIND_AGENT, payload, plen, s->key, err);
 	free(payload);
 	free(m.reports);
 	free(dbs);
@@ -639,13 +645,15 @@ agent_session_run(agent_session *s, atomic_int *stop, sk_err *err)
 		was_connected = true;
 		backoff = 100;
 		msg = nng_aio_get_msg(s->aio);
-		accepted = handle_control(s, nng_msg_body(msg), nng_msg_len(msg), nonce);
+		accepted =
+		    handle_control(s, nng_msg_body(msg), nng_msg_len(msg), nonce);
 		nng_msg_free(msg);
 		if (!accepted) {
 			/* Whoever answers with refused messages must not make the
 			 * agent spin or flood its log: back off up to 5 s. */
 			sk_sleep_ms(refused_backoff);
-			refused_backoff = refused_backoff * 2 > 5000 ? 5000 : refused_backoff * 2;
+			refused_backoff =
+			    refused_backoff * 2 > 5000 ? 5000 : refused_backoff * 2;
 		} else {
 			refused_backoff = 100;
 		}

@@ -12,13 +12,13 @@
 #include "sk_util.h"
 #include "sk_yaml.h"
 
-static const char *const agent_keys[] = {"region", "coordinator", "key",
+static const char *const agent_keys[] = { "region", "coordinator", "key",
 	"coordinator_key", "release_keys", "databases", "state", "poll_ms",
-	"parallel", NULL};
-static const char *const database_keys[] = {"name", "conninfo", NULL};
-static const char *const coord_keys[] = {"listen", "control", "regions", "key",
-	"release_keys", "state", NULL};
-static const char *const region_keys[] = {"name", "residency", "agent_key", NULL};
+	"parallel", NULL };
+static const char *const database_keys[] = { "name", "conninfo", NULL };
+static const char *const coord_keys[] = { "listen", "control", "regions", "key",
+	"release_keys", "state", NULL };
+static const char *const region_keys[] = { "name", "residency", "agent_key", NULL };
 
 static int
 oom(sk_err *err, const char *path)
@@ -39,7 +39,8 @@ url_field(const sk_yaml_node *map, const char *key, char **out, sk_err *err)
 		return rc;
 	if (strstr(s, "://") == NULL || strstr(s, "://") == s) {
 		rc = sk_yaml_error(err, SK_EINVAL, sk_yaml_get(map, key),
-		    "expected an nng URL such as tcp://127.0.0.1:7400, got \"%.80s\"", s);
+		    "expected an nng URL such as tcp://127.0.0.1:7400, got \"%.80s\"",
+		    s);
 		free(s);
 		return rc;
 	}
@@ -102,8 +103,8 @@ load_databases(const sk_yaml_node *root, sk_agent_config *cfg, sk_err *err)
 	int rc;
 
 	if (list == NULL)
-		return sk_yaml_error(err, SK_EINVAL, root,
-		    "missing required key \"databases\"");
+		return sk_yaml_error(
+		    err, SK_EINVAL, root, "missing required key \"databases\"");
 	rc = sk_yaml_expect(list, SK_YAML_SEQUENCE,
 	    "a list of databases, each with name and conninfo", err);
 	if (rc != SK_OK)
@@ -146,8 +147,7 @@ load_databases(const sk_yaml_node *root, sk_agent_config *cfg, sk_err *err)
 }
 
 static int
-load_agent(const char *path, const sk_yaml_node *root, sk_agent_config *cfg,
-    sk_err *err)
+load_agent(const char *path, const sk_yaml_node *root, sk_agent_config *cfg, sk_err *err)
 {
 	int64_t v;
 	int rc;
@@ -229,13 +229,12 @@ sk_agent_config_fini(sk_agent_config *cfg)
 }
 
 static int
-load_coord(const char *path, const sk_yaml_node *root, sk_coord_config *cfg,
-    sk_err *err)
+load_coord(const char *path, const sk_yaml_node *root, sk_coord_config *cfg, sk_err *err)
 {
 	int rc;
 
-	rc = sk_yaml_expect(root, SK_YAML_MAPPING,
-	    "a mapping of coordinator settings", err);
+	rc = sk_yaml_expect(
+	    root, SK_YAML_MAPPING, "a mapping of coordinator settings", err);
 	if (rc == SK_OK)
 		rc = sk_yaml_check_keys(root, coord_keys, err);
 	if (rc == SK_OK)
@@ -243,14 +242,16 @@ load_coord(const char *path, const sk_yaml_node *root, sk_coord_config *cfg,
 	if (rc == SK_OK)
 		rc = url_field(root, "control", &cfg->control, err);
 	if (rc == SK_OK)
-		rc = path_field(path, root, "regions", SK_YAML_REQUIRED, &cfg->regions, err);
+		rc = path_field(path, root, "regions", SK_YAML_REQUIRED,
+		    &cfg->regions, err);
 	if (rc == SK_OK)
 		rc = path_field(path, root, "key", SK_YAML_REQUIRED, &cfg->key, err);
 	if (rc == SK_OK)
 		rc = path_list(path, root, "release_keys", "release public key paths",
 		    &cfg->release_keys, &cfg->nrelease_keys, err);
 	if (rc == SK_OK)
-		rc = path_field(path, root, "state", SK_YAML_REQUIRED, &cfg->state, err);
+		rc = path_field(
+		    path, root, "state", SK_YAML_REQUIRED, &cfg->state, err);
 	return rc;
 }
 
@@ -305,8 +306,7 @@ region_fini(sk_region *r)
 }
 
 static int
-load_region_fields(const char *path, const sk_yaml_node *root, sk_region *r,
-    sk_err *err)
+load_region_fields(const char *path, const sk_yaml_node *root, sk_region *r, sk_err *err)
 {
 	const char *base = strrchr(path, '/');
 	const sk_yaml_node *key_node;
@@ -336,8 +336,8 @@ load_region_fields(const char *path, const sk_yaml_node *root, sk_region *r,
 	rc = sk_pubkey_load(r->agent_key_path, &r->agent_key, err);
 	if (rc != SK_OK) {
 		key_node = sk_yaml_get(root, "agent_key");
-		return sk_err_wrap(err, "%s:%d:%d: agent_key", path, key_node->line,
-		    key_node->col);
+		return sk_err_wrap(err, "%s:%d:%d: agent_key", path,
+		    key_node->line, key_node->col);
 	}
 	return SK_OK;
 }
@@ -392,8 +392,8 @@ list_region_files(const char *dir, char ***out, size_t *n, sk_err *err)
 
 	d = opendir(dir);
 	if (d == NULL)
-		return sk_err_errno(err, errno == ENOENT ? SK_ENOTFOUND : SK_EIO, errno,
-		    "load region inventory %s", dir);
+		return sk_err_errno(err, errno == ENOENT ? SK_ENOTFOUND : SK_EIO,
+		    errno, "load region inventory %s", dir);
 	while ((de = readdir(d)) != NULL) {
 		size_t len = strlen(de->d_name);
 
@@ -401,7 +401,8 @@ list_region_files(const char *dir, char ***out, size_t *n, sk_err *err)
 		    strcmp(de->d_name + len - 5, ".yaml") != 0)
 			continue;
 		if (count == cap) {
-			char **bigger = realloc(names, (cap ? cap * 2 : 8) * sizeof(*names));
+			char **bigger =
+			    realloc(names, (cap ? cap * 2 : 8) * sizeof(*names));
 
 			if (bigger == NULL) {
 				rc = oom(err, dir);
@@ -443,18 +444,18 @@ check_inventory(const sk_inventory *inv, sk_err *err)
 		if (strcmp(inv->regions[i - 1].name, inv->regions[i].name) == 0)
 			return sk_err_set(err, SK_EINVAL,
 			    "load region inventory %s: region %s is defined twice, in %s and %s",
-			    inv->dir, inv->regions[i].name, inv->regions[i - 1].path,
-			    inv->regions[i].path);
+			    inv->dir, inv->regions[i].name,
+			    inv->regions[i - 1].path, inv->regions[i].path);
 	for (size_t i = 0; i < inv->nregions; i++)
 		for (size_t j = i + 1; j < inv->nregions; j++) {
-			if (memcmp(inv->regions[i].agent_key.pk, inv->regions[j].agent_key.pk,
-			    SK_PUBKEY_LEN) != 0)
+			if (memcmp(inv->regions[i].agent_key.pk,
+				inv->regions[j].agent_key.pk, SK_PUBKEY_LEN) != 0)
 				continue;
 			sk_key_id_hex(inv->regions[i].agent_key.id, hex);
 			return sk_err_set(err, SK_EINVAL,
 			    "load region inventory %s: regions %s and %s share agent key %s: "
-			    "each region's agent needs its own key", inv->dir,
-			    inv->regions[i].name, inv->regions[j].name, hex);
+			    "each region's agent needs its own key",
+			    inv->dir, inv->regions[i].name, inv->regions[j].name, hex);
 		}
 	return SK_OK;
 }
@@ -518,6 +519,6 @@ sk_inventory_find(const sk_inventory *inv, const char *name)
 {
 	if (inv == NULL || name == NULL || inv->nregions == 0)
 		return NULL;
-	return bsearch(name, inv->regions, inv->nregions, sizeof(*inv->regions),
-	    find_cmp);
+	return bsearch(
+	    name, inv->regions, inv->nregions, sizeof(*inv->regions), find_cmp);
 }

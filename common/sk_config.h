@@ -29,29 +29,29 @@ typedef struct sk_db_config {
 } sk_db_config;
 
 typedef struct sk_agent_config {
-	char *path;             /* the file it was loaded from */
+	char *path; /* the file it was loaded from */
 	char *region;
-	char *coordinator;      /* nng URL */
-	char *key;              /* path of the agent's secret key */
-	char *coordinator_key;  /* path of the coordinator's public key */
-	char **release_keys;    /* paths of pinned release public keys */
+	char *coordinator;     /* nng URL */
+	char *key;             /* path of the agent's secret key */
+	char *coordinator_key; /* path of the coordinator's public key */
+	char **release_keys;   /* paths of pinned release public keys */
 	size_t nrelease_keys;
 	sk_db_config *databases;
 	size_t ndatabases;
-	char *state;            /* state directory; default: <file dir>/state */
-	int64_t poll_ms;        /* idle long-poll hold asked of the coordinator; default 1000 */
-	int parallel;           /* databases applied at once; default 4 */
+	char *state; /* state directory; default: <file dir>/state */
+	int64_t poll_ms; /* idle long-poll hold asked of the coordinator; default 1000 */
+	int parallel; /* databases applied at once; default 4 */
 } sk_agent_config;
 
 typedef struct sk_coord_config {
 	char *path;
-	char *listen;           /* nng URL agents dial */
-	char *control;          /* nng URL the skein CLI uses */
-	char *regions;          /* region inventory directory */
-	char *key;              /* coordinator secret key path */
+	char *listen;  /* nng URL agents dial */
+	char *control; /* nng URL the skein CLI uses */
+	char *regions; /* region inventory directory */
+	char *key;     /* coordinator secret key path */
 	char **release_keys;
 	size_t nrelease_keys;
-	char *state;            /* journal directory */
+	char *state; /* journal directory */
 } sk_coord_config;
 
 typedef struct sk_region {
@@ -59,12 +59,12 @@ typedef struct sk_region {
 	char *name;
 	char *residency;
 	char *agent_key_path;
-	sk_pubkey agent_key;    /* loaded from agent_key_path */
+	sk_pubkey agent_key; /* loaded from agent_key_path */
 } sk_region;
 
 typedef struct sk_inventory {
 	char *dir;
-	sk_region *regions;     /* sorted by name */
+	sk_region *regions; /* sorted by name */
 	size_t nregions;
 } sk_inventory;
 

@@ -26,9 +26,8 @@ enum sk_kind {
 
 /* Sign payload as an envelope of kind with key. On success *out is a new
  * malloc'ed buffer of *out_len bytes (caller frees). */
-int sk_envelope_seal(uint8_t **out, size_t *out_len, int kind,
-    const uint8_t *payload, size_t payload_len, const sk_seckey *key,
-    sk_err *err) SK_WARN_UNUSED;
+int sk_envelope_seal(uint8_t **out, size_t *out_len, int kind, const uint8_t *payload,
+    size_t payload_len, const sk_seckey *key, sk_err *err) SK_WARN_UNUSED;
 
 /* Decode and verify an envelope. It must be of expected_kind and signed by
  * a key in pinned. On success *payload is a new malloc'ed copy of the
@@ -37,8 +36,8 @@ int sk_envelope_seal(uint8_t **out, size_t *out_len, int kind,
  * SK_EINVAL (too large), SK_EDECODE (not an envelope), SK_EREFUSED (wrong
  * kind), SK_ECRYPTO (unknown signer, bad signature). */
 int sk_envelope_open(uint8_t **payload, size_t *payload_len,
-    const sk_pubkey **signer, const uint8_t *buf, size_t len,
-    int expected_kind, const sk_keyring *pinned, sk_err *err) SK_WARN_UNUSED;
+    const sk_pubkey **signer, const uint8_t *buf, size_t len, int expected_kind,
+    const sk_keyring *pinned, sk_err *err) SK_WARN_UNUSED;
 
 /* Decode without verifying, for display (`skein plan show`): fills kind,
  * signer id and a malloc'ed payload copy. Never use the result for

@@ -16,7 +16,7 @@
 
 enum sk_code {
 	SK_OK = 0,
-	SK_EINVAL,   /* bad input: config, plan, arguments */
+	SK_EINVAL, /* bad input: config, plan, arguments */
 	SK_ENOMEM,
 	SK_EIO,      /* file system */
 	SK_ENET,     /* nng transport */
@@ -28,7 +28,7 @@ enum sk_code {
 	SK_ECONN,    /* the database could not be reached */
 	SK_EDRIFT,   /* recorded step with different content */
 	SK_ENOTFOUND,
-	SK_ESTATE,   /* operation not valid in the current state */
+	SK_ESTATE, /* operation not valid in the current state */
 	SK_ETIMEOUT,
 	SK_ECODE_MAX
 };
@@ -36,9 +36,9 @@ enum sk_code {
 #define SK_ERR_MSG_MAX 1024
 
 typedef struct sk_err {
-	int code;        /* enum sk_code */
-	int cause;       /* errno or nng error when relevant, else 0 */
-	char sqlstate[6];/* "" unless the database reported one */
+	int code;         /* enum sk_code */
+	int cause;        /* errno or nng error when relevant, else 0 */
+	char sqlstate[6]; /* "" unless the database reported one */
 	char msg[SK_ERR_MSG_MAX];
 	char detail[SK_ERR_MSG_MAX / 2];
 	char hint[SK_ERR_MSG_MAX / 2];
@@ -54,7 +54,7 @@ int sk_err_set(sk_err *err, int code, const char *fmt, ...) SK_PRINTF(3, 4);
 
 /* Like sk_err_set with an errno-style cause appended as ": strerror". */
 int sk_err_errno(sk_err *err, int code, int errnum, const char *fmt, ...)
-	SK_PRINTF(4, 5);
+    SK_PRINTF(4, 5);
 
 /* Prepend context to an existing message: "<ctx>: <old msg>". Keeps the
  * code, cause, sqlstate, detail and hint. Returns err->code. */

@@ -78,7 +78,8 @@ int sk_keyring_add_file(sk_keyring *ring, const char *path, sk_err *err) SK_WARN
 /* Append a key value (copied); a duplicate key is ignored. */
 int sk_keyring_add(sk_keyring *ring, const sk_pubkey *key, sk_err *err) SK_WARN_UNUSED;
 /* The key with this id, or NULL. */
-const sk_pubkey *sk_keyring_find(const sk_keyring *ring, const uint8_t id[SK_KEY_ID_LEN]);
+const sk_pubkey *sk_keyring_find(
+    const sk_keyring *ring, const uint8_t id[SK_KEY_ID_LEN]);
 /* Free the keys; the ring is empty afterwards. Accepts NULL. */
 void sk_keyring_fini(sk_keyring *ring);
 

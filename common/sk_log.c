@@ -12,7 +12,7 @@ static char log_program[64] = "skein";
 static char log_tag[64];
 static int log_level = -1;
 
-static const char *const level_names[] = {"debug", "info", "warning", "error"};
+static const char *const level_names[] = { "debug", "info", "warning", "error" };
 
 void
 sk_log_init(const char *program, const char *tag)

@@ -24,8 +24,8 @@ int sk_pg_connect(const char *conninfo, const char *appname, PGconn **out,
  * otherwise it is cleared here. On a database error sets err to SK_ESQL
  * with SQLSTATE, detail and hint, and prefixes the message with what; on a
  * broken connection SK_ECONN. */
-int sk_pg_exec(PGconn *conn, const char *what, const char *sql,
-    PGresult **out, sk_err *err) SK_WARN_UNUSED;
+int sk_pg_exec(PGconn *conn, const char *what, const char *sql, PGresult **out,
+    sk_err *err) SK_WARN_UNUSED;
 
 /* Run one parameterised statement (text parameters). Same error and
  * ownership rules as sk_pg_exec. */
@@ -33,8 +33,7 @@ int sk_pg_execp(PGconn *conn, const char *what, const char *sql, int nparams,
     const char *const *params, PGresult **out, sk_err *err) SK_WARN_UNUSED;
 
 /* Fill err from a failed result (or from conn if res is NULL). */
-int sk_pg_error(sk_err *err, PGconn *conn, const PGresult *res,
-    const char *what);
+int sk_pg_error(sk_err *err, PGconn *conn, const PGresult *res, const char *what);
 
 /* True if err describes a lost or refused connection rather than an error
  * in the SQL (SQLSTATE class 08, 57P01..57P03, or SK_ECONN). */

@@ -24,22 +24,22 @@ enum sk_step_kind {
 
 typedef struct sk_step {
 	char *id;
-	int kind;             /* enum sk_step_kind */
+	int kind; /* enum sk_step_kind */
 	char *sql;
-	char *revert;         /* NULL when absent */
-	char *verify;         /* NULL when absent */
+	char *revert; /* NULL when absent */
+	char *verify; /* NULL when absent */
 	bool no_transaction;
 	uint8_t checksum[SK_CHECKSUM_LEN];
-	char *sql_path;       /* as written in plan.yaml */
+	char *sql_path; /* as written in plan.yaml */
 	char *revert_path;
 	char *verify_path;
 } sk_step;
 
 typedef struct sk_phase {
 	char *name;
-	char **regions;       /* resolved names */
+	char **regions; /* resolved names */
 	size_t nregions;
-	char **residency;     /* as written, when the phase selected by residency */
+	char **residency; /* as written, when the phase selected by residency */
 	size_t nresidency;
 } sk_phase;
 
@@ -52,7 +52,7 @@ typedef struct sk_plan {
 	size_t nphases;
 	sk_step *steps;
 	size_t nsteps;
-	char **regions;       /* union of the phases' regions, in phase order */
+	char **regions; /* union of the phases' regions, in phase order */
 	size_t nregions;
 } sk_plan;
 
@@ -72,8 +72,7 @@ int sk_plan_encode(const sk_plan *plan, uint8_t **out, size_t *out_len,
  * unique step ids and phase names, every step's checksum matching its
  * content, every phase region listed in regions. On success *out is owned
  * by the caller; on failure nothing is allocated. */
-int sk_plan_decode(const uint8_t *buf, size_t len, sk_plan **out,
-    sk_err *err) SK_WARN_UNUSED;
+int sk_plan_decode(const uint8_t *buf, size_t len, sk_plan **out, sk_err *err) SK_WARN_UNUSED;
 
 /* True if the plan addresses region. */
 bool sk_plan_addresses(const sk_plan *plan, const char *region);

@@ -14,10 +14,10 @@
 #define SQL_MAX_BYTES (8 * 1024 * 1024)
 #define DEFAULT_EXPIRY "72h"
 
-static const char *const plan_keys[] = {"name", "expires", "phases", "steps", NULL};
-static const char *const phase_keys[] = {"name", "regions", "residency", NULL};
-static const char *const step_keys[] = {"id", "sql", "revert", "verify",
-	"transaction", NULL};
+static const char *const plan_keys[] = { "name", "expires", "phases", "steps", NULL };
+static const char *const phase_keys[] = { "name", "regions", "residency", NULL };
+static const char *const step_keys[] = { "id", "sql", "revert", "verify",
+	"transaction", NULL };
 
 static int
 oom(sk_err *err, const char *path)
@@ -85,8 +85,8 @@ read_sql(const char *yaml_path, const sk_yaml_node *node, const char *rel,
 	if (stat(path, &st) != 0) {
 		int e = errno;
 
-		rc = sk_yaml_error(err, SK_EIO, node, "read SQL file %s: %s", path,
-		    strerror(e));
+		rc = sk_yaml_error(err, SK_EIO, node, "read SQL file %s: %s",
+		    path, strerror(e));
 		err->cause = e;
 		goto out;
 	}
@@ -103,8 +103,8 @@ read_sql(const char *yaml_path, const sk_yaml_node *node, const char *rel,
 	}
 	rc = sk_file_read(path, SQL_MAX_BYTES, &text, &len, err);
 	if (rc != SK_OK) {
-		sk_err_wrap(err, "%s:%d:%d: %s", node->file, node->line, node->col,
-		    node->path);
+		sk_err_wrap(err, "%s:%d:%d: %s", node->file, node->line,
+		    node->col, node->path);
 		goto out;
 	}
 	if (memchr(text, '\0', len) != NULL) {
@@ -145,14 +145,14 @@ step_script(const char *yaml_path, const sk_yaml_node *item, const char *key,
 }
 
 static int
-load_steps(const char *yaml_path, const sk_yaml_node *root, sk_plan *plan,
-    sk_err *err)
+load_steps(const char *yaml_path, const sk_yaml_node *root, sk_plan *plan, sk_err *err)
 {
 	const sk_yaml_node *list = sk_yaml_get(root, "steps");
 	int rc;
 
 	if (list == NULL)
-		return sk_yaml_error(err, SK_EINVAL, root, "missing required key \"steps\"");
+		return sk_yaml_error(
+		    err, SK_EINVAL, root, "missing required key \"steps\"");
 	rc = sk_yaml_expect(list, SK_YAML_SEQUENCE, "a list of steps", err);
 	if (rc != SK_OK)
 		return rc;
@@ -191,11 +191,11 @@ load_steps(const char *yaml_path, const sk_yaml_node *root, sk_plan *plan,
 		rc = step_script(yaml_path, item, "sql", SK_YAML_REQUIRED,
 		    &st->sql_path, &st->sql, err);
 		if (rc == SK_OK)
-			rc = step_script(yaml_path, item, "revert", 0, &st->revert_path,
-			    &st->revert, err);
+			rc = step_script(yaml_path, item, "revert", 0,
+			    &st->revert_path, &st->revert, err);
 		if (rc == SK_OK)
-			rc = step_script(yaml_path, item, "verify", 0, &st->verify_path,
-			    &st->verify, err);
+			rc = step_script(yaml_path, item, "verify", 0,
+			    &st->verify_path, &st->verify, err);
 		if (rc == SK_OK)
 			rc = sk_yaml_bool(item, "transaction", true, &tx, err);
 		if (rc != SK_OK)
@@ -230,8 +230,8 @@ phase_add(sk_phase *ph, const char *name)
 }
 
 static int
-phase_by_name(const sk_yaml_node *item, const sk_inventory *inv,
-    sk_phase *ph, sk_err *err)
+phase_by_name(const sk_yaml_node *item, const sk_inventory *inv, sk_phase *ph,
+    sk_err *err)
 {
 	const sk_yaml_node *node = sk_yaml_get(item, "regions");
 	char **names = NULL;
@@ -248,7 +248,8 @@ phase_by_name(const sk_yaml_node *item, const sk_inventory *inv,
 		else if (inv != NULL && sk_inventory_find(inv, names[k]) == NULL)
 			rc = sk_yaml_error(err, SK_EINVAL, node->items[k],
 			    "phase %s names region \"%s\", which is not in the "
-			    "inventory %s", ph->name, names[k], inv->dir ? inv->dir : "");
+			    "inventory %s",
+			    ph->name, names[k], inv->dir ? inv->dir : "");
 		else if (phase_add(ph, names[k]) != SK_OK)
 			rc = oom(err, item->file);
 	}
@@ -270,7 +271,8 @@ phase_by_residency(const sk_yaml_node *item, const sk_inventory *inv,
 	if (inv == NULL)
 		return sk_yaml_error(err, SK_EINVAL, node,
 		    "phase %s selects by residency: pass --regions DIR so the plan "
-		    "names its regions", ph->name);
+		    "names its regions",
+		    ph->name);
 	for (size_t k = 0; k < ph->nresidency; k++) {
 		size_t matched = 0;
 
@@ -328,16 +330,16 @@ load_phase(const sk_yaml_node *item, const sk_inventory *inv, sk_plan *plan,
 	if (rc != SK_OK)
 		return rc;
 	if (ph->nregions == 0)
-		return sk_yaml_error(err, SK_EINVAL, item, "phase %s selects no regions",
-		    ph->name);
+		return sk_yaml_error(err, SK_EINVAL, item,
+		    "phase %s selects no regions", ph->name);
 	for (size_t k = 0; k < ph->nregions; k++)
 		for (size_t j = 0; j < i; j++)
-			if (has_name(plan->phases[j].regions, plan->phases[j].nregions,
-			    ph->regions[k]))
+			if (has_name(plan->phases[j].regions,
+				plan->phases[j].nregions, ph->regions[k]))
 				return sk_yaml_error(err, SK_EINVAL, item,
 				    "region %s is in phase %s and in phase %s: a region "
-				    "belongs to one phase only", ph->regions[k],
-				    plan->phases[j].name, ph->name);
+				    "belongs to one phase only",
+				    ph->regions[k], plan->phases[j].name, ph->name);
 	return SK_OK;
 }
 
@@ -350,7 +352,8 @@ load_phases(const char *yaml_path, const sk_yaml_node *root,
 	int rc;
 
 	if (list == NULL)
-		return sk_yaml_error(err, SK_EINVAL, root, "missing required key \"phases\"");
+		return sk_yaml_error(
+		    err, SK_EINVAL, root, "missing required key \"phases\"");
 	rc = sk_yaml_expect(list, SK_YAML_SEQUENCE, "a list of phases", err);
 	if (rc != SK_OK)
 		return rc;
@@ -381,7 +384,8 @@ load_phases(const char *yaml_path, const sk_yaml_node *root,
 		return oom(err, yaml_path);
 	for (size_t i = 0; i < plan->nphases; i++)
 		for (size_t k = 0; k < plan->phases[i].nregions; k++) {
-			plan->regions[plan->nregions] = sk_strdup(plan->phases[i].regions[k]);
+			plan->regions[plan->nregions] =
+			    sk_strdup(plan->phases[i].regions[k]);
 			if (plan->regions[plan->nregions] == NULL)
 				return oom(err, yaml_path);
 			plan->nregions++;
@@ -415,8 +419,8 @@ load_plan(const char *yaml_path, const sk_yaml_node *root,
 
 		if (node == NULL)
 			return rc;
-		return sk_err_wrap(err, "%s:%d:%d: expires", node->file, node->line,
-		    node->col);
+		return sk_err_wrap(err, "%s:%d:%d: expires", node->file,
+		    node->line, node->col);
 	}
 	rc = load_phases(yaml_path, root, inv, plan, err);
 	if (rc == SK_OK)

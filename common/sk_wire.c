@@ -144,12 +144,10 @@ report_from_pb(sk_report *r, const Skein__V1__Report *pb, sk_err *err)
 		    "decode report: unknown event %d", r->event);
 	if (copy_id(r->rollout_id, sizeof(r->rollout_id), pb->rollout_id,
 		"rollout id", err) != SK_OK ||
-	    copy_id(r->plan_id, sizeof(r->plan_id), pb->plan_id, "plan id",
-		err) != SK_OK ||
+	    copy_id(r->plan_id, sizeof(r->plan_id), pb->plan_id, "plan id", err) != SK_OK ||
 	    copy_id(r->database, sizeof(r->database), pb->database,
 		"database name", err) != SK_OK ||
-	    copy_id(r->step_id, sizeof(r->step_id), pb->step_id, "step id",
-		err) != SK_OK)
+	    copy_id(r->step_id, sizeof(r->step_id), pb->step_id, "step id", err) != SK_OK)
 		return err->code;
 	r->at_ms = pb->at_unix_ms;
 	r->duration_ms = pb->duration_ms;
@@ -232,8 +230,7 @@ copy_names(char (**dst)[SK_NAME_MAX], size_t *n, char **src, size_t nsrc,
 	if (nsrc == 0)
 		return SK_OK;
 	if (nsrc > WIRE_MAX_ITEMS)
-		return sk_err_set(err, SK_EDECODE, "decode message: %zu %s",
-		    nsrc, what);
+		return sk_err_set(err, SK_EDECODE, "decode message: %zu %s", nsrc, what);
 	*dst = calloc(nsrc, sizeof(**dst));
 	if (*dst == NULL)
 		return sk_err_set(err, SK_ENOMEM, "decode message: out of memory");
@@ -281,7 +278,8 @@ sk_agent_msg_decode(const uint8_t *buf, size_t len, sk_agent_msg *out, sk_err *e
 	if (pb->n_reports > 0) {
 		out->reports = calloc(pb->n_reports, sizeof(*out->reports));
 		if (out->reports == NULL) {
-			rc = sk_err_set(err, SK_ENOMEM, "decode agent message: out of memory");
+			rc = sk_err_set(err, SK_ENOMEM,
+			    "decode agent message: out of memory");
 			goto out;
 		}
 		for (size_t i = 0; i < pb->n_reports; i++) {
@@ -295,8 +293,8 @@ sk_agent_msg_decode(const uint8_t *buf, size_t len, sk_agent_msg *out, sk_err *e
 	    pb->n_databases, "database name", err);
 	if (rc != SK_OK)
 		goto out;
-	rc = copy_names(&out->running, &out->nrunning,
-	    pb->running, pb->n_running, "rollout id", err);
+	rc = copy_names(&out->running, &out->nrunning, pb->running,
+	    pb->n_running, "rollout id", err);
 out:
 	skein__v1__agent_message__free_unpacked(pb, NULL);
 	if (rc != SK_OK)
@@ -340,7 +338,8 @@ sk_control_encode(const sk_control *m, uint8_t **out, size_t *len, sk_err *err)
 		if (cmds == NULL || cmdp == NULL) {
 			free(cmds);
 			free(cmdp);
-			return sk_err_set(err, SK_ENOMEM, "encode control: out of memory");
+			return sk_err_set(
+			    err, SK_ENOMEM, "encode control: out of memory");
 		}
 		for (size_t i = 0; i < m->ncommands; i++) {
 			skein__v1__command__init(&cmds[i]);
@@ -378,8 +377,8 @@ sk_control_decode(const uint8_t *buf, size_t len, sk_control *out, sk_err *err)
 		goto out;
 	if (pb->nonce.len != SK_NONCE_LEN) {
 		rc = sk_err_set(err, SK_EDECODE,
-		    "decode control: nonce is %zu bytes, want %d", pb->nonce.len,
-		    SK_NONCE_LEN);
+		    "decode control: nonce is %zu bytes, want %d",
+		    pb->nonce.len, SK_NONCE_LEN);
 		goto out;
 	}
 	memcpy(out->nonce, pb->nonce.data, SK_NONCE_LEN);
@@ -439,8 +438,7 @@ sk_control_fini(sk_control *m)
 /* ---- CLI views ---------------------------------------------------------- */
 
 static void
-region_to_pb(Skein__V1__RegionView *pb, Skein__V1__Error *pe,
-    const sk_region_view *v)
+region_to_pb(Skein__V1__RegionView *pb, Skein__V1__Error *pe, const sk_region_view *v)
 {
 	skein__v1__region_view__init(pb);
 	pb->name = (char *)v->name;
@@ -716,7 +714,8 @@ view_from_pb(sk_rollout_view *v, const Skein__V1__RolloutView *pb, sk_err *err)
 	if (pb->n_phases > 0) {
 		v->phases = calloc(pb->n_phases, sizeof(*v->phases));
 		if (v->phases == NULL)
-			return sk_err_set(err, SK_ENOMEM, "decode rollout view: out of memory");
+			return sk_err_set(err, SK_ENOMEM,
+			    "decode rollout view: out of memory");
 		v->nphases = pb->n_phases;
 	}
 	for (size_t i = 0; i < pb->n_phases; i++) {
@@ -727,12 +726,14 @@ view_from_pb(sk_rollout_view *v, const Skein__V1__RolloutView *pb, sk_err *err)
 			return err->code;
 		copy_text(p->state, sizeof(p->state), pp->state);
 		if (pp->n_regions > WIRE_MAX_ITEMS)
-			return sk_err_set(err, SK_EDECODE, "decode rollout view: too large");
+			return sk_err_set(
+			    err, SK_EDECODE, "decode rollout view: too large");
 		if (pp->n_regions == 0)
 			continue;
 		p->regions = calloc(pp->n_regions, sizeof(*p->regions));
 		if (p->regions == NULL)
-			return sk_err_set(err, SK_ENOMEM, "decode rollout view: out of memory");
+			return sk_err_set(err, SK_ENOMEM,
+			    "decode rollout view: out of memory");
 		p->nregions = pp->n_regions;
 		for (size_t j = 0; j < pp->n_regions; j++)
 			if (region_from_pb(&p->regions[j], pp->regions[j], err) != SK_OK)
@@ -741,7 +742,8 @@ view_from_pb(sk_rollout_view *v, const Skein__V1__RolloutView *pb, sk_err *err)
 	if (pb->n_events > 0) {
 		v->events = calloc(pb->n_events, sizeof(*v->events));
 		if (v->events == NULL)
-			return sk_err_set(err, SK_ENOMEM, "decode rollout view: out of memory");
+			return sk_err_set(err, SK_ENOMEM,
+			    "decode rollout view: out of memory");
 		v->nevents = pb->n_events;
 	}
 	for (size_t i = 0; i < pb->n_events; i++) {

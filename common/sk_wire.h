@@ -17,8 +17,8 @@
 
 #include "sk_err.h"
 
-#define SK_ID_MAX 64    /* rollout and plan ids */
-#define SK_NAME_MAX 64  /* region, database, step names */
+#define SK_ID_MAX 64   /* rollout and plan ids */
+#define SK_NAME_MAX 64 /* region, database, step names */
 #define SK_NONCE_LEN 16
 
 enum sk_event {
@@ -93,12 +93,16 @@ typedef struct sk_control {
 	uint64_t acked_report_seq;
 } sk_control;
 
-int sk_agent_msg_encode(const sk_agent_msg *m, uint8_t **out, size_t *len, sk_err *err) SK_WARN_UNUSED;
-int sk_agent_msg_decode(const uint8_t *buf, size_t len, sk_agent_msg *out, sk_err *err) SK_WARN_UNUSED;
+int sk_agent_msg_encode(const sk_agent_msg *m, uint8_t **out, size_t *len,
+    sk_err *err) SK_WARN_UNUSED;
+int sk_agent_msg_decode(const uint8_t *buf, size_t len, sk_agent_msg *out,
+    sk_err *err) SK_WARN_UNUSED;
 void sk_agent_msg_fini(sk_agent_msg *m);
 
-int sk_control_encode(const sk_control *m, uint8_t **out, size_t *len, sk_err *err) SK_WARN_UNUSED;
-int sk_control_decode(const uint8_t *buf, size_t len, sk_control *out, sk_err *err) SK_WARN_UNUSED;
+int sk_control_encode(const sk_control *m, uint8_t **out, size_t *len,
+    sk_err *err) SK_WARN_UNUSED;
+int sk_control_decode(const uint8_t *buf, size_t len, sk_control *out,
+    sk_err *err) SK_WARN_UNUSED;
 void sk_control_fini(sk_control *m);
 
 /* ---- CLI <-> coordinator ---------------------------------------------- */
@@ -148,9 +152,9 @@ enum sk_cli_op { SK_CLI_START = 1, SK_CLI_STATUS = 2 };
 
 typedef struct sk_cli_request {
 	int op;
-	uint8_t *signed_plan;      /* SK_CLI_START */
+	uint8_t *signed_plan; /* SK_CLI_START */
 	size_t signed_plan_len;
-	char rollout_id[SK_ID_MAX];/* SK_CLI_STATUS; "" for all */
+	char rollout_id[SK_ID_MAX]; /* SK_CLI_STATUS; "" for all */
 	uint64_t events_since;
 } sk_cli_request;
 
@@ -162,17 +166,23 @@ typedef struct sk_cli_response {
 	size_t nrollouts;
 } sk_cli_response;
 
-int sk_cli_request_encode(const sk_cli_request *m, uint8_t **out, size_t *len, sk_err *err) SK_WARN_UNUSED;
-int sk_cli_request_decode(const uint8_t *buf, size_t len, sk_cli_request *out, sk_err *err) SK_WARN_UNUSED;
+int sk_cli_request_encode(const sk_cli_request *m, uint8_t **out, size_t *len,
+    sk_err *err) SK_WARN_UNUSED;
+int sk_cli_request_decode(const uint8_t *buf, size_t len, sk_cli_request *out,
+    sk_err *err) SK_WARN_UNUSED;
 void sk_cli_request_fini(sk_cli_request *m);
 
-int sk_cli_response_encode(const sk_cli_response *m, uint8_t **out, size_t *len, sk_err *err) SK_WARN_UNUSED;
-int sk_cli_response_decode(const uint8_t *buf, size_t len, sk_cli_response *out, sk_err *err) SK_WARN_UNUSED;
+int sk_cli_response_encode(const sk_cli_response *m, uint8_t **out, size_t *len,
+    sk_err *err) SK_WARN_UNUSED;
+int sk_cli_response_decode(const uint8_t *buf, size_t len, sk_cli_response *out,
+    sk_err *err) SK_WARN_UNUSED;
 void sk_cli_response_fini(sk_cli_response *m);
 void sk_rollout_view_fini(sk_rollout_view *v);
 
 /* Encode/decode a single region view (the coordinator journals these). */
-int sk_region_view_encode(const sk_region_view *v, uint8_t **out, size_t *len, sk_err *err) SK_WARN_UNUSED;
-int sk_region_view_decode(const uint8_t *buf, size_t len, sk_region_view *out, sk_err *err) SK_WARN_UNUSED;
+int sk_region_view_encode(const sk_region_view *v, uint8_t **out, size_t *len,
+    sk_err *err) SK_WARN_UNUSED;
+int sk_region_view_decode(const uint8_t *buf, size_t len, sk_region_view *out,
+    sk_err *err) SK_WARN_UNUSED;
 
 #endif

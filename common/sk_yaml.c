@@ -20,7 +20,7 @@ struct sk_yaml_doc {
 
 struct frame {
 	sk_yaml_node *node;
-	sk_yaml_node *key;       /* a mapping's key still waiting for its value */
+	sk_yaml_node *key; /* a mapping's key still waiting for its value */
 };
 
 struct builder {
@@ -215,7 +215,7 @@ check_duplicates(const sk_yaml_node *map, sk_err *err)
 			continue;
 		if (i >= 2 && sorted[i - 2]->key->len == a->key->len &&
 		    memcmp(sorted[i - 2]->key->text, a->key->text, a->key->len) == 0)
-			continue;       /* third or later repeat of one key */
+			continue; /* third or later repeat of one key */
 		if (repeat == NULL || b < repeat) {
 			first = a;
 			repeat = b;
@@ -242,11 +242,12 @@ open_container(struct builder *b, int kind, const yaml_event_t *ev,
 	if (b->depth == SK_YAML_MAX_DEPTH)
 		return sk_err_set(err, SK_EINVAL,
 		    "%s:%d:%d: nesting deeper than %d levels", b->doc->name,
-		    (int)ev->start_mark.line + 1, (int)ev->start_mark.column + 1,
-		    SK_YAML_MAX_DEPTH);
+		    (int)ev->start_mark.line + 1,
+		    (int)ev->start_mark.column + 1, SK_YAML_MAX_DEPTH);
 	node = node_new(b->doc, kind, &ev->start_mark);
 	if (node == NULL)
-		return sk_err_set(err, SK_ENOMEM, "load %s: out of memory", b->doc->name);
+		return sk_err_set(
+		    err, SK_ENOMEM, "load %s: out of memory", b->doc->name);
 	rc = attach(b, node, err);
 	if (rc != SK_OK) {
 		node_free(node);
@@ -270,12 +271,14 @@ add_scalar(struct builder *b, const yaml_event_t *ev, sk_err *err)
 		    (const char *)ev->data.scalar.anchor);
 	node = node_new(b->doc, SK_YAML_SCALAR, &ev->start_mark);
 	if (node == NULL)
-		return sk_err_set(err, SK_ENOMEM, "load %s: out of memory", b->doc->name);
+		return sk_err_set(
+		    err, SK_ENOMEM, "load %s: out of memory", b->doc->name);
 	node->len = ev->data.scalar.length;
 	node->text = malloc(node->len + 1);
 	if (node->text == NULL) {
 		node_free(node);
-		return sk_err_set(err, SK_ENOMEM, "load %s: out of memory", b->doc->name);
+		return sk_err_set(
+		    err, SK_ENOMEM, "load %s: out of memory", b->doc->name);
 	}
 	memcpy(node->text, ev->data.scalar.value, node->len);
 	node->text[node->len] = '\0';
@@ -305,8 +308,8 @@ handle_event(struct builder *b, const yaml_event_t *ev, sk_err *err)
 		return open_container(b, SK_YAML_SEQUENCE, ev,
 		    ev->data.sequence_start.anchor, err);
 	case YAML_MAPPING_START_EVENT:
-		return open_container(b, SK_YAML_MAPPING, ev,
-		    ev->data.mapping_start.anchor, err);
+		return open_container(
+		    b, SK_YAML_MAPPING, ev, ev->data.mapping_start.anchor, err);
 	case YAML_SEQUENCE_END_EVENT:
 		b->depth--;
 		return SK_OK;
@@ -350,10 +353,11 @@ parse_error(const yaml_parser_t *p, const char *name, const char *text,
 	case YAML_READER_ERROR:
 		offset_position(text, len, p->problem_offset, &line, &col);
 		if (p->problem_value != -1)
-			return sk_err_set(err, SK_EINVAL, "%s:%d:%d: %s (byte 0x%02x)",
-			    name, line, col, problem, (unsigned)p->problem_value & 0xFFu);
-		return sk_err_set(err, SK_EINVAL, "%s:%d:%d: %s", name, line, col,
-		    problem);
+			return sk_err_set(err, SK_EINVAL,
+			    "%s:%d:%d: %s (byte 0x%02x)", name, line, col,
+			    problem, (unsigned)p->problem_value & 0xFFu);
+		return sk_err_set(
+		    err, SK_EINVAL, "%s:%d:%d: %s", name, line, col, problem);
 	default:
 		break;
 	}
@@ -361,15 +365,15 @@ parse_error(const yaml_parser_t *p, const char *name, const char *text,
 	col = (int)p->problem_mark.column + 1;
 	if (p->context != NULL)
 		return sk_err_set(err, SK_EINVAL,
-		    "%s:%d:%d: %s %s that started at line %d, column %d", name, line,
-		    col, problem, p->context, (int)p->context_mark.line + 1,
+		    "%s:%d:%d: %s %s that started at line %d, column %d", name,
+		    line, col, problem, p->context, (int)p->context_mark.line + 1,
 		    (int)p->context_mark.column + 1);
 	return sk_err_set(err, SK_EINVAL, "%s:%d:%d: %s", name, line, col, problem);
 }
 
 int
-sk_yaml_parse(const char *name, const char *text, size_t len,
-    sk_yaml_doc **out, sk_err *err)
+sk_yaml_parse(const char *name, const char *text, size_t len, sk_yaml_doc **out,
+    sk_err *err)
 {
 	yaml_parser_t parser;
 	yaml_event_t ev;
@@ -440,8 +444,8 @@ sk_yaml_is_null(const sk_yaml_node *node)
 	if (node == NULL || node->kind != SK_YAML_SCALAR || node->quoted)
 		return false;
 	return node->len == 0 || strcmp(node->text, "~") == 0 ||
-	    strcmp(node->text, "null") == 0 || strcmp(node->text, "Null") == 0 ||
-	    strcmp(node->text, "NULL") == 0;
+	    strcmp(node->text, "null") == 0 ||
+	    strcmp(node->text, "Null") == 0 || strcmp(node->text, "NULL") == 0;
 }
 
 const char *
@@ -462,8 +466,7 @@ sk_yaml_describe(const sk_yaml_node *node)
 }
 
 int
-sk_yaml_error(sk_err *err, int code, const sk_yaml_node *node,
-    const char *fmt, ...)
+sk_yaml_error(sk_err *err, int code, const sk_yaml_node *node, const char *fmt, ...)
 {
 	char what[SK_ERR_MSG_MAX];
 	va_list ap;
@@ -478,8 +481,7 @@ sk_yaml_error(sk_err *err, int code, const sk_yaml_node *node,
 /* "a string \"af\"" or "a list": what a wrong value was, with the value
  * itself when it is short enough to help. */
 static int
-wrong_type(sk_err *err, const sk_yaml_node *node, const char *expected,
-    const char *plural)
+wrong_type(sk_err *err, const sk_yaml_node *node, const char *expected, const char *plural)
 {
 	if (node->kind == SK_YAML_SCALAR && !sk_yaml_is_null(node))
 		return sk_yaml_error(err, SK_EINVAL, node,
@@ -490,8 +492,7 @@ wrong_type(sk_err *err, const sk_yaml_node *node, const char *expected,
 }
 
 int
-sk_yaml_expect(const sk_yaml_node *node, int kind, const char *what,
-    sk_err *err)
+sk_yaml_expect(const sk_yaml_node *node, int kind, const char *what, sk_err *err)
 {
 	if (node->kind == kind && !sk_yaml_is_null(node))
 		return SK_OK;
@@ -515,8 +516,7 @@ sk_yaml_get(const sk_yaml_node *map, const char *key)
 }
 
 int
-sk_yaml_check_keys(const sk_yaml_node *map, const char *const *allowed,
-    sk_err *err)
+sk_yaml_check_keys(const sk_yaml_node *map, const char *const *allowed, sk_err *err)
 {
 	char list[512];
 	size_t used = 0;
@@ -534,8 +534,8 @@ sk_yaml_check_keys(const sk_yaml_node *map, const char *const *allowed,
 			continue;
 		list[0] = '\0';
 		for (size_t j = 0; allowed[j] != NULL && used < sizeof(list); j++) {
-			int n = snprintf(list + used, sizeof(list) - used, "%s%s",
-			    j ? ", " : "", allowed[j]);
+			int n = snprintf(list + used, sizeof(list) - used,
+			    "%s%s", j ? ", " : "", allowed[j]);
 
 			if (n < 0)
 				break;
@@ -582,16 +582,16 @@ lookup(const sk_yaml_node *map, const char *key, int flags, const char *what,
 	if (!(flags & SK_YAML_REQUIRED))
 		return NULL;
 	if (v == NULL)
-		*rc = sk_yaml_error(err, SK_EINVAL, map,
-		    "missing required key \"%s\"", key);
+		*rc = sk_yaml_error(
+		    err, SK_EINVAL, map, "missing required key \"%s\"", key);
 	else
 		*rc = sk_yaml_error(err, SK_EINVAL, v, "expected %s, got null", what);
 	return NULL;
 }
 
 int
-sk_yaml_string(const sk_yaml_node *map, const char *key, int flags,
-    char **out, sk_err *err)
+sk_yaml_string(const sk_yaml_node *map, const char *key, int flags, char **out,
+    sk_err *err)
 {
 	const sk_yaml_node *v;
 	int rc;
@@ -618,7 +618,8 @@ sk_yaml_name(const sk_yaml_node *map, const char *key, const char *what,
 	if (!sk_name_valid(s)) {
 		rc = sk_yaml_error(err, SK_EINVAL, sk_yaml_get(map, key),
 		    "\"%.80s\" is not a valid %s name: use 1 to 63 characters from "
-		    "A-Z a-z 0-9 _ . - not starting with . or -", s, what);
+		    "A-Z a-z 0-9 _ . - not starting with . or -",
+		    s, what);
 		free(s);
 		return rc;
 	}
@@ -661,8 +662,8 @@ sk_yaml_string_list(const sk_yaml_node *map, const char *key, int flags,
 	if (list == NULL)
 		return sk_err_set(err, SK_ENOMEM, "load %s: out of memory", v->file);
 	for (size_t i = 0; i < v->nitems; i++) {
-		rc = sk_yaml_node_string(v->items[i], SK_YAML_NONEMPTY, "a string",
-		    &list[i], err);
+		rc = sk_yaml_node_string(
+		    v->items[i], SK_YAML_NONEMPTY, "a string", &list[i], err);
 		if (rc != SK_OK) {
 			sk_yaml_strings_free(list, i);
 			return rc;
@@ -674,8 +675,7 @@ sk_yaml_string_list(const sk_yaml_node *map, const char *key, int flags,
 }
 
 int
-sk_yaml_bool(const sk_yaml_node *map, const char *key, bool dflt, bool *out,
-    sk_err *err)
+sk_yaml_bool(const sk_yaml_node *map, const char *key, bool dflt, bool *out, sk_err *err)
 {
 	const sk_yaml_node *v = sk_yaml_get(map, key);
 
@@ -684,11 +684,13 @@ sk_yaml_bool(const sk_yaml_node *map, const char *key, bool dflt, bool *out,
 		return SK_OK;
 	}
 	if (v->kind == SK_YAML_SCALAR) {
-		if (strcasecmp(v->text, "true") == 0 || strcasecmp(v->text, "yes") == 0) {
+		if (strcasecmp(v->text, "true") == 0 ||
+		    strcasecmp(v->text, "yes") == 0) {
 			*out = true;
 			return SK_OK;
 		}
-		if (strcasecmp(v->text, "false") == 0 || strcasecmp(v->text, "no") == 0) {
+		if (strcasecmp(v->text, "false") == 0 ||
+		    strcasecmp(v->text, "no") == 0) {
 			*out = false;
 			return SK_OK;
 		}
@@ -697,8 +699,8 @@ sk_yaml_bool(const sk_yaml_node *map, const char *key, bool dflt, bool *out,
 }
 
 int
-sk_yaml_int(const sk_yaml_node *map, const char *key, int64_t dflt,
-    int64_t min, int64_t max, int64_t *out, sk_err *err)
+sk_yaml_int(const sk_yaml_node *map, const char *key, int64_t dflt, int64_t min,
+    int64_t max, int64_t *out, sk_err *err)
 {
 	const sk_yaml_node *v = sk_yaml_get(map, key);
 	const char *p;
@@ -724,8 +726,8 @@ sk_yaml_int(const sk_yaml_node *map, const char *key, int64_t dflt,
 bad:
 	if (v->kind == SK_YAML_SCALAR)
 		return sk_yaml_error(err, SK_EINVAL, v,
-		    "expected an integer from %" PRId64 " to %" PRId64
-		    ", got \"%.60s\"", min, max, v->text);
+		    "expected an integer from %" PRId64 " to %" PRId64 ", got \"%.60s\"",
+		    min, max, v->text);
 	return sk_yaml_error(err, SK_EINVAL, v,
 	    "expected an integer from %" PRId64 " to %" PRId64 ", got %s", min,
 	    max, sk_yaml_describe(v));

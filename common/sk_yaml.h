@@ -36,31 +36,31 @@ enum sk_yaml_kind {
 typedef struct sk_yaml_node sk_yaml_node;
 
 typedef struct sk_yaml_pair {
-	sk_yaml_node *key;       /* always a scalar */
+	sk_yaml_node *key; /* always a scalar */
 	sk_yaml_node *value;
 } sk_yaml_pair;
 
 /* Read-only for callers. */
 struct sk_yaml_node {
-	int kind;                /* enum sk_yaml_kind */
-	int line;                /* 1-based */
-	int col;                 /* 1-based */
-	const char *file;        /* the document's name, owned by the document */
-	char *path;              /* "" for the root, else "a.b[2].c" */
-	char *text;              /* SK_YAML_SCALAR: NUL-terminated value */
-	size_t len;              /* length of text; may hold NULs if escaped */
-	bool quoted;             /* scalar was quoted or a block scalar */
-	sk_yaml_node **items;    /* SK_YAML_SEQUENCE */
+	int kind;             /* enum sk_yaml_kind */
+	int line;             /* 1-based */
+	int col;              /* 1-based */
+	const char *file;     /* the document's name, owned by the document */
+	char *path;           /* "" for the root, else "a.b[2].c" */
+	char *text;           /* SK_YAML_SCALAR: NUL-terminated value */
+	size_t len;           /* length of text; may hold NULs if escaped */
+	bool quoted;          /* scalar was quoted or a block scalar */
+	sk_yaml_node **items; /* SK_YAML_SEQUENCE */
 	size_t nitems;
-	sk_yaml_pair *pairs;     /* SK_YAML_MAPPING, in document order */
+	sk_yaml_pair *pairs; /* SK_YAML_MAPPING, in document order */
 	size_t npairs;
 };
 
 typedef struct sk_yaml_doc sk_yaml_doc;
 
 /* Flags for the accessors. */
-#define SK_YAML_REQUIRED 0x1     /* the key must be present and not null */
-#define SK_YAML_NONEMPTY 0x2     /* a string or list must not be empty */
+#define SK_YAML_REQUIRED 0x1 /* the key must be present and not null */
+#define SK_YAML_NONEMPTY 0x2 /* a string or list must not be empty */
 
 /* Load the file at path. Fails with SK_EIO if it cannot be read, and with
  * SK_EINVAL for a file over SK_YAML_MAX_BYTES, a libyaml parse error
@@ -140,8 +140,8 @@ int sk_yaml_string_list(const sk_yaml_node *map, const char *key, int flags,
 
 /* map[key] as a boolean: true/false/yes/no in any case. Absent or null
  * gives dflt. */
-int sk_yaml_bool(const sk_yaml_node *map, const char *key, bool dflt,
-    bool *out, sk_err *err) SK_WARN_UNUSED;
+int sk_yaml_bool(const sk_yaml_node *map, const char *key, bool dflt, bool *out,
+    sk_err *err) SK_WARN_UNUSED;
 
 /* map[key] as a decimal integer in [min, max]. Absent or null gives
  * dflt. */

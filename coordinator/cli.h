@@ -27,6 +27,7 @@ int cli_rollout(int argc, char **argv);
 
 /* Print "skein <cmd>: <message>" on stderr; used by every subcommand so
  * that errors look alike. */
-void cli_errorf(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void cli_errorf(const char *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 #endif

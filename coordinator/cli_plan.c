@@ -237,8 +237,8 @@ plan_build(int argc, char **argv)
 	}
 	/* An inventory beside the operator is the common layout; without
 	 * one, only phases that name their regions can be built. */
-	if (regions == NULL && stat("regions", &st) == 0 && S_ISDIR(st.st_mode) &&
-	    dir_has_yaml("regions"))
+	if (regions == NULL && stat("regions", &st) == 0 &&
+	    S_ISDIR(st.st_mode) && dir_has_yaml("regions"))
 		regions = "regions";
 	if (regions != NULL) {
 		if (sk_inventory_load(regions, &inv, &err) != SK_OK) {

@@ -36,8 +36,8 @@ call(const char *url, const sk_cli_request *req, sk_cli_response *resp, sk_err *
 	nng_socket_set_ms(sock, NNG_OPT_SENDTIMEO, CLI_TIMEOUT_MS);
 	nng_socket_set_size(sock, NNG_OPT_RECVMAXSZ, 64u * 1024u * 1024u);
 	if ((rv = nng_dial(sock, url, NULL, 0)) != 0) {
-		rc = sk_err_set(err, SK_ENET, "reach coordinator at %s: %s", url,
-		    nng_strerror(rv));
+		rc = sk_err_set(err, SK_ENET, "reach coordinator at %s: %s",
+		    url, nng_strerror(rv));
 		snprintf(err->hint, sizeof(err->hint),
 		    "is skein-coordinator running, and is this its `control` URL?");
 		goto out;
@@ -46,8 +46,8 @@ call(const char *url, const sk_cli_request *req, sk_cli_response *resp, sk_err *
 		goto out;
 	if ((rv = nng_send(sock, out, olen, 0)) != 0 ||
 	    (rv = nng_recvmsg(sock, &msg, 0)) != 0) {
-		rc = sk_err_set(err, SK_ENET, "talk to coordinator at %s: %s", url,
-		    nng_strerror(rv));
+		rc = sk_err_set(err, SK_ENET, "talk to coordinator at %s: %s",
+		    url, nng_strerror(rv));
 		goto out;
 	}
 	rc = sk_cli_response_decode(nng_msg_body(msg), nng_msg_len(msg), resp, err);
@@ -109,7 +109,8 @@ print_view(FILE *out, const sk_rollout_view *v)
 	    v->plan_id, v->state);
 	if (v->finished_ms > 0) {
 		sk_duration_format(v->finished_ms - v->created_ms, took, sizeof(took));
-		fprintf(out, "  started %s, finished %s (%s)\n", created, finished, took);
+		fprintf(out, "  started %s, finished %s (%s)\n", created,
+		    finished, took);
 	} else {
 		fprintf(out, "  started %s, phase %u/%zu\n", created,
 		    v->current_phase + 1, v->nphases);
@@ -119,13 +120,13 @@ print_view(FILE *out, const sk_rollout_view *v)
 	for (size_t p = 0; p < v->nphases; p++) {
 		const sk_phase_view *ph = &v->phases[p];
 
-		fprintf(out, "  phase %zu/%zu %s: %s\n", p + 1, v->nphases, ph->name,
-		    ph->state);
+		fprintf(out, "  phase %zu/%zu %s: %s\n", p + 1, v->nphases,
+		    ph->name, ph->state);
 		for (size_t r = 0; r < ph->nregions; r++) {
 			const sk_region_view *rv = &ph->regions[r];
 
-			fprintf(out, "    %-12s %-10s %u/%u steps", rv->name, rv->state,
-			    rv->steps_done, rv->steps_total);
+			fprintf(out, "    %-12s %-10s %u/%u steps", rv->name,
+			    rv->state, rv->steps_done, rv->steps_total);
 			if (rv->step[0] && strcmp(rv->state, "succeeded") != 0)
 				fprintf(out, "  at %s/%s", rv->database, rv->step);
 			if (rv->detail[0])
@@ -134,7 +135,8 @@ print_view(FILE *out, const sk_rollout_view *v)
 			if (rv->error.code != SK_OK && rv->error.msg[0]) {
 				fprintf(out, "      error: %s", rv->error.msg);
 				if (rv->error.sqlstate[0])
-					fprintf(out, " (SQLSTATE %s)", rv->error.sqlstate);
+					fprintf(out, " (SQLSTATE %s)",
+					    rv->error.sqlstate);
 				fputc('\n', out);
 			}
 		}
@@ -167,18 +169,26 @@ view_json(const sk_rollout_view *v)
 			json_object_set_new(ro, "state", json_string(rv->state));
 			json_object_set_new(ro, "step", json_string(rv->step));
 			json_object_set_new(ro, "database", json_string(rv->database));
-			json_object_set_new(ro, "steps_done", json_integer(rv->steps_done));
-			json_object_set_new(ro, "steps_total", json_integer(rv->steps_total));
+			json_object_set_new(
+			    ro, "steps_done", json_integer(rv->steps_done));
+			json_object_set_new(
+			    ro, "steps_total", json_integer(rv->steps_total));
 			json_object_set_new(ro, "detail", json_string(rv->detail));
-			json_object_set_new(ro, "updated_ms", json_integer(rv->updated_ms));
+			json_object_set_new(
+			    ro, "updated_ms", json_integer(rv->updated_ms));
 			if (rv->error.code != SK_OK) {
 				json_t *e = json_object();
 
-				json_object_set_new(e, "code", json_string(sk_code_name(rv->error.code)));
-				json_object_set_new(e, "sqlstate", json_string(rv->error.sqlstate));
-				json_object_set_new(e, "message", json_string(rv->error.msg));
-				json_object_set_new(e, "detail", json_string(rv->error.detail));
-				json_object_set_new(e, "hint", json_string(rv->error.hint));
+				json_object_set_new(e, "code",
+				    json_string(sk_code_name(rv->error.code)));
+				json_object_set_new(e, "sqlstate",
+				    json_string(rv->error.sqlstate));
+				json_object_set_new(
+				    e, "message", json_string(rv->error.msg));
+				json_object_set_new(
+				    e, "detail", json_string(rv->error.detail));
+				json_object_set_new(
+				    e, "hint", json_string(rv->error.hint));
 				json_object_set_new(ro, "error", e);
 			}
 			json_array_append_new(regions, ro);
@@ -248,7 +258,8 @@ cmd_start(const char *url, const char *path)
 }
 
 static int
-fetch(const char *url, const char *id, uint64_t since, sk_cli_response *resp, sk_err *err)
+fetch(const char *url, const char *id, uint64_t since, sk_cli_response *resp,
+    sk_err *err)
 {
 	sk_cli_request req;
 
@@ -283,7 +294,9 @@ cmd_status(const char *url, const char *id, bool json)
 
 		for (size_t i = 0; i < resp.nrollouts; i++)
 			json_array_append_new(arr, view_json(&resp.rollouts[i]));
-		root = id != NULL && resp.nrollouts == 1 ? json_incref(json_array_get(arr, 0)) : json_incref(arr);
+		root = id != NULL && resp.nrollouts == 1 ?
+		    json_incref(json_array_get(arr, 0)) :
+		    json_incref(arr);
 		text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 		if (text != NULL)
 			printf("%s\n", text);
@@ -336,7 +349,8 @@ cmd_wait(const char *url, const char *id, int64_t timeout_ms, bool quiet)
 			}
 			/* The coordinator may be restarting; keep following. */
 			if (!warned)
-				fprintf(stderr, "skein rollout wait: %s; retrying\n", err.msg);
+				fprintf(stderr,
+				    "skein rollout wait: %s; retrying\n", err.msg);
 			warned = true;
 		} else {
 			warned = false;
@@ -353,7 +367,9 @@ cmd_wait(const char *url, const char *id, int64_t timeout_ms, bool quiet)
 			}
 			fflush(stdout);
 			if (strcmp(v->state, "running") != 0) {
-				int rc = strcmp(v->state, "succeeded") == 0 ? CLI_OK : CLI_FAIL;
+				int rc = strcmp(v->state, "succeeded") == 0 ?
+				    CLI_OK :
+				    CLI_FAIL;
 
 				print_final(v);
 				sk_cli_response_fini(&resp);
@@ -362,7 +378,8 @@ cmd_wait(const char *url, const char *id, int64_t timeout_ms, bool quiet)
 			sk_cli_response_fini(&resp);
 		}
 		if (deadline && sk_mono_ms() > deadline) {
-			cli_errorf("rollout wait", "rollout %s still running after the timeout", id);
+			cli_errorf("rollout wait",
+			    "rollout %s still running after the timeout", id);
 			return CLI_FAIL;
 		}
 		sk_sleep_ms(200);
@@ -373,12 +390,12 @@ int
 cli_rollout(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"coordinator", required_argument, NULL, 'C'},
-		{"json", no_argument, NULL, 'j'},
-		{"timeout", required_argument, NULL, 't'},
-		{"quiet", no_argument, NULL, 'q'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+		{ "coordinator", required_argument, NULL, 'C' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
 	};
 	const char *url = getenv("SKEIN_COORDINATOR");
 	const char *sub;
@@ -421,7 +438,8 @@ cli_rollout(int argc, char **argv)
 	argc -= 1 + optind;
 	argv += 1 + optind;
 	if (url == NULL || url[0] == '\0') {
-		cli_errorf("rollout", "no coordinator: pass --coordinator URL or set SKEIN_COORDINATOR");
+		cli_errorf("rollout",
+		    "no coordinator: pass --coordinator URL or set SKEIN_COORDINATOR");
 		return CLI_USAGE;
 	}
 	if (strcmp(sub, "start") == 0 && argc == 1)

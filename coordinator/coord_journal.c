@@ -87,8 +87,8 @@ intact_record_after(int fd, off_t from, off_t end)
 
 		if (get_u32(buf + p + 4) != ~len || len > n - p - JOURNAL_HDR_LEN)
 			continue;
-		crypto_generichash(sum, sizeof(sum), buf + p + JOURNAL_HDR_LEN, len,
-		    NULL, 0);
+		crypto_generichash(
+		    sum, sizeof(sum), buf + p + JOURNAL_HDR_LEN, len, NULL, 0);
 		found = sodium_memcmp(sum, buf + p + 8, sizeof(sum)) == 0;
 	}
 	free(buf);
@@ -96,8 +96,7 @@ intact_record_after(int fd, off_t from, off_t end)
 }
 
 static void
-dispatch(const Skein__V1__JournalRecord *r, const coord_journal_visitor *v,
-    void *arg)
+dispatch(const Skein__V1__JournalRecord *r, const coord_journal_visitor *v, void *arg)
 {
 	const char *id = r->rollout_id ? r->rollout_id : "";
 
@@ -154,8 +153,8 @@ check_magic(coord_journal *j, off_t size, sk_err *err)
 		if (write(j->fd, JOURNAL_MAGIC, JOURNAL_MAGIC_LEN) !=
 			(ssize_t)JOURNAL_MAGIC_LEN ||
 		    fdatasync(j->fd) != 0)
-			return sk_err_errno(err, SK_EIO, errno, "create journal %s",
-			    j->path);
+			return sk_err_errno(
+			    err, SK_EIO, errno, "create journal %s", j->path);
 		return SK_OK;
 	}
 	if (read_full(j->fd, (uint8_t *)head, sizeof(head), &got) != 0)
@@ -163,7 +162,8 @@ check_magic(coord_journal *j, off_t size, sk_err *err)
 	if (got < sizeof(head) || memcmp(head, JOURNAL_MAGIC, sizeof(head)) != 0)
 		return sk_err_set(err, SK_EDECODE,
 		    "read journal %s: not a skein journal of format v1; refusing "
-		    "to use or change it", j->path);
+		    "to use or change it",
+		    j->path);
 	return SK_OK;
 }
 
@@ -194,7 +194,8 @@ replay(coord_journal *j, const coord_journal_visitor *v, void *arg, sk_err *err)
 		Skein__V1__JournalRecord *rec;
 
 		if (read_full(j->fd, hdr, sizeof(hdr), &got) != 0) {
-			rc = sk_err_errno(err, SK_EIO, errno, "read journal %s", j->path);
+			rc = sk_err_errno(
+			    err, SK_EIO, errno, "read journal %s", j->path);
 			goto out;
 		}
 		if (got < sizeof(hdr))
@@ -224,7 +225,8 @@ replay(coord_journal *j, const coord_journal_visitor *v, void *arg, sk_err *err)
 			goto out;
 		}
 		if (read_full(j->fd, buf, len, &got) != 0) {
-			rc = sk_err_errno(err, SK_EIO, errno, "read journal %s", j->path);
+			rc = sk_err_errno(
+			    err, SK_EIO, errno, "read journal %s", j->path);
 			goto out;
 		}
 		if (got < len)
@@ -253,7 +255,8 @@ replay(coord_journal *j, const coord_journal_visitor *v, void *arg, sk_err *err)
 		sk_warn("journal %s: cutting a torn final record (%lld bytes)",
 		    j->path, (long long)(st.st_size - off));
 		if (ftruncate(j->fd, off) != 0) {
-			rc = sk_err_errno(err, SK_EIO, errno, "truncate journal %s", j->path);
+			rc = sk_err_errno(
+			    err, SK_EIO, errno, "truncate journal %s", j->path);
 			goto out;
 		}
 	}
@@ -324,15 +327,16 @@ append(coord_journal *j, Skein__V1__JournalRecord *rec, sk_err *err)
 	protobuf_c_message_pack(&rec->base, buf + JOURNAL_HDR_LEN);
 	put_u32(buf, (uint32_t)len);
 	put_u32(buf + 4, ~(uint32_t)len);
-	crypto_generichash(buf + 8, JOURNAL_SUM_LEN, buf + JOURNAL_HDR_LEN, len,
-	    NULL, 0);
+	crypto_generichash(
+	    buf + 8, JOURNAL_SUM_LEN, buf + JOURNAL_HDR_LEN, len, NULL, 0);
 	while (done < total) {
 		ssize_t n = write(j->fd, buf + done, total - done);
 
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			rc = sk_err_errno(err, SK_EIO, errno, "append journal %s", j->path);
+			rc = sk_err_errno(
+			    err, SK_EIO, errno, "append journal %s", j->path);
 			break;
 		}
 		done += (size_t)n;

@@ -45,8 +45,8 @@ void coord_journal_close(coord_journal *j);
 
 /* Append one record and fsync. On failure the journal is unchanged
  * (a partial write is truncated away) and err says why. */
-int coord_journal_created(coord_journal *j, const char *rollout_id,
-    int64_t at_ms, const uint8_t *signed_plan, size_t len, sk_err *err) SK_WARN_UNUSED;
+int coord_journal_created(coord_journal *j, const char *rollout_id, int64_t at_ms,
+    const uint8_t *signed_plan, size_t len, sk_err *err) SK_WARN_UNUSED;
 int coord_journal_region(coord_journal *j, const char *rollout_id,
     const sk_region_view *v, sk_err *err) SK_WARN_UNUSED;
 int coord_journal_phase(coord_journal *j, const char *rollout_id,

@@ -82,7 +82,8 @@ coord_rollout_create(const char *id, sk_plan *plan, const uint8_t *signed_plan,
 	 * a coordinator restart and `skein rollout wait` never misses one. */
 	ro->next_event = (uint64_t)sk_now_us();
 	ro->signed_plan = malloc(len ? len : 1);
-	ro->regions = calloc(plan->nregions ? plan->nregions : 1, sizeof(*ro->regions));
+	ro->regions =
+	    calloc(plan->nregions ? plan->nregions : 1, sizeof(*ro->regions));
 	if (ro->signed_plan == NULL || ro->regions == NULL)
 		goto fail;
 	memcpy(ro->signed_plan, signed_plan, len);
@@ -97,7 +98,8 @@ coord_rollout_create(const char *id, sk_plan *plan, const uint8_t *signed_plan,
 		set_state(rr, COORD_R_PENDING, now_ms);
 		for (size_t p = 0; p < plan->nphases; p++)
 			for (size_t k = 0; k < plan->phases[p].nregions; k++)
-				if (strcmp(plan->phases[p].regions[k], plan->regions[i]) == 0)
+				if (strcmp(plan->phases[p].regions[k],
+					plan->regions[i]) == 0)
 					rr->phase = (uint32_t)p;
 	}
 	return ro;
@@ -201,8 +203,8 @@ journal_region(coord_rollout *ro, coord_region_run *rr, coord_journal *j, sk_err
 }
 
 int
-coord_rollout_dispatched(coord_rollout *ro, const char *region, coord_journal *j,
-    int64_t now_ms, sk_err *err)
+coord_rollout_dispatched(coord_rollout *ro, const char *region,
+    coord_journal *j, int64_t now_ms, sk_err *err)
 {
 	coord_region_run *rr = find_region(ro, region);
 
@@ -215,8 +217,7 @@ coord_rollout_dispatched(coord_rollout *ro, const char *region, coord_journal *j
 
 /* Halt or advance after a region finished. */
 static int
-advance(coord_rollout *ro, coord_journal *j, int64_t now_ms, bool *changed,
-    sk_err *err)
+advance(coord_rollout *ro, coord_journal *j, int64_t now_ms, bool *changed, sk_err *err)
 {
 	bool all_ok = true;
 	size_t total = 0, ok = 0;
@@ -231,7 +232,8 @@ advance(coord_rollout *ro, coord_journal *j, int64_t now_ms, bool *changed,
 		if (rr->state == COORD_R_FAILED || rr->state == COORD_R_REFUSED) {
 			char reason[SK_ERR_MSG_MAX];
 
-			snprintf(reason, sizeof(reason), "%.900s", rr->view.error.msg);
+			snprintf(reason, sizeof(reason), "%.900s",
+			    rr->view.error.msg);
 			if (coord_journal_finished(j, ro->id, "failed", reason,
 				now_ms, err) != SK_OK)
 				return err->code;
@@ -303,7 +305,8 @@ coord_rollout_report(coord_rollout *ro, const char *region, const sk_report *r,
 		rr->view.steps_done = 0;
 		rr->view.detail[0] = '\0';
 		set_state(rr, COORD_R_RUNNING, now);
-		coord_rollout_event(ro, region, "%s: plan verified and accepted", region);
+		coord_rollout_event(
+		    ro, region, "%s: plan verified and accepted", region);
 		break;
 	case SK_EV_PLAN_REFUSED:
 		rr->view.error = r->error;
@@ -315,9 +318,9 @@ coord_rollout_report(coord_rollout *ro, const char *region, const sk_report *r,
 		    r->error.code != SK_OK ? r->error.msg : r->detail);
 		if (rr->state < COORD_R_RUNNING)
 			set_state(rr, COORD_R_RUNNING, now);
-		coord_rollout_event(ro, region, "%s/%s: waiting (attempt %u): %s",
-		    region, r->database, r->attempt,
-		    r->error.code != SK_OK ? etext : r->detail);
+		coord_rollout_event(ro, region,
+		    "%s/%s: waiting (attempt %u): %s", region, r->database,
+		    r->attempt, r->error.code != SK_OK ? etext : r->detail);
 		break;
 	case SK_EV_DB_STARTED:
 		rr->view.detail[0] = '\0';
@@ -325,8 +328,8 @@ coord_rollout_report(coord_rollout *ro, const char *region, const sk_report *r,
 			set_state(rr, COORD_R_RUNNING, now);
 		break;
 	case SK_EV_STEP_STARTED:
-		coord_rollout_event(ro, region, "%s/%s: step %s started", region,
-		    r->database, r->step_id);
+		coord_rollout_event(ro, region, "%s/%s: step %s started",
+		    region, r->database, r->step_id);
 		break;
 	case SK_EV_STEP_FINISHED:
 		rr->view.steps_done++;
@@ -345,12 +348,12 @@ coord_rollout_report(coord_rollout *ro, const char *region, const sk_report *r,
 		    r->database, r->step_id);
 		break;
 	case SK_EV_STEP_FAILED:
-		coord_rollout_event(ro, region, "%s/%s: step %s failed: %s", region,
-		    r->database, r->step_id, etext);
+		coord_rollout_event(ro, region, "%s/%s: step %s failed: %s",
+		    region, r->database, r->step_id, etext);
 		break;
 	case SK_EV_DB_FINISHED:
-		coord_rollout_event(ro, region, "%s/%s: all steps done", region,
-		    r->database);
+		coord_rollout_event(
+		    ro, region, "%s/%s: all steps done", region, r->database);
 		break;
 	case SK_EV_DB_FAILED:
 		rr->view.error = r->error;
@@ -418,17 +421,18 @@ coord_rollout_replay_phase(coord_rollout *ro, uint32_t phase, int64_t at_ms)
 }
 
 void
-coord_rollout_replay_finished(coord_rollout *ro, const char *state,
-    const char *reason, int64_t at_ms)
+coord_rollout_replay_finished(
+    coord_rollout *ro, const char *state, const char *reason, int64_t at_ms)
 {
-	ro->state = strcmp(state, "succeeded") == 0 ? COORD_RO_SUCCEEDED : COORD_RO_FAILED;
+	ro->state = strcmp(state, "succeeded") == 0 ? COORD_RO_SUCCEEDED :
+						      COORD_RO_FAILED;
 	ro->finished_ms = at_ms;
 	snprintf(ro->reason, sizeof(ro->reason), "%s", reason);
 }
 
 int
-coord_rollout_view(const coord_rollout *ro, uint64_t since, sk_rollout_view *out,
-    sk_err *err)
+coord_rollout_view(
+    const coord_rollout *ro, uint64_t since, sk_rollout_view *out, sk_err *err)
 {
 	size_t first = 0;
 
@@ -436,7 +440,8 @@ coord_rollout_view(const coord_rollout *ro, uint64_t since, sk_rollout_view *out
 	snprintf(out->id, sizeof(out->id), "%s", ro->id);
 	snprintf(out->plan_id, sizeof(out->plan_id), "%s", ro->plan->id);
 	snprintf(out->plan_name, sizeof(out->plan_name), "%s", ro->plan->name);
-	snprintf(out->state, sizeof(out->state), "%s", coord_rollout_state_name(ro->state));
+	snprintf(out->state, sizeof(out->state), "%s",
+	    coord_rollout_state_name(ro->state));
 	snprintf(out->reason, sizeof(out->reason), "%s", ro->reason);
 	out->current_phase = ro->phase;
 	out->created_ms = ro->created_ms;
@@ -457,7 +462,8 @@ coord_rollout_view(const coord_rollout *ro, uint64_t since, sk_rollout_view *out
 		else
 			st = coord_rollout_state_name(ro->state);
 		snprintf(pv->state, sizeof(pv->state), "%s", st);
-		pv->regions = calloc(ro->plan->phases[p].nregions + 1, sizeof(*pv->regions));
+		pv->regions =
+		    calloc(ro->plan->phases[p].nregions + 1, sizeof(*pv->regions));
 		if (pv->regions == NULL)
 			goto oom;
 		for (size_t i = 0; i < ro->nregions; i++)

@@ -52,8 +52,8 @@ typedef struct coord_rollout {
 	sk_plan *plan;
 	uint8_t *signed_plan;
 	size_t signed_plan_len;
-	int state;           /* enum coord_rollout_state */
-	uint32_t phase;      /* current phase index */
+	int state;      /* enum coord_rollout_state */
+	uint32_t phase; /* current phase index */
 	int64_t created_ms;
 	int64_t finished_ms;
 	char reason[SK_ERR_MSG_MAX];
@@ -96,8 +96,8 @@ int coord_rollout_dispatched(coord_rollout *ro, const char *region,
  * phase (starting the next) or the rollout; each such change is journaled.
  * *changed is set when anything an agent should hear about changed (a new
  * phase started). Fails only if the journal cannot be written. */
-int coord_rollout_report(coord_rollout *ro, const char *region,
-    const sk_report *r, coord_journal *j, bool *changed, sk_err *err) SK_WARN_UNUSED;
+int coord_rollout_report(coord_rollout *ro, const char *region, const sk_report *r,
+    coord_journal *j, bool *changed, sk_err *err) SK_WARN_UNUSED;
 
 /* Finish what a crash may have interrupted: a coordinator killed between
  * journaling a region's last result and journaling the phase or rollout
@@ -109,18 +109,18 @@ int coord_rollout_settle(coord_rollout *ro, coord_journal *j, bool *changed,
     sk_err *err) SK_WARN_UNUSED;
 
 /* Note how many databases the agent of region manages (for progress). */
-void coord_rollout_note_databases(coord_rollout *ro, const char *region,
-    uint32_t ndatabases);
+void coord_rollout_note_databases(
+    coord_rollout *ro, const char *region, uint32_t ndatabases);
 
 /* Replay hooks: apply journaled records without journaling again. */
 void coord_rollout_replay_region(coord_rollout *ro, const sk_region_view *v);
 void coord_rollout_replay_phase(coord_rollout *ro, uint32_t phase, int64_t at_ms);
-void coord_rollout_replay_finished(coord_rollout *ro, const char *state,
-    const char *reason, int64_t at_ms);
+void coord_rollout_replay_finished(
+    coord_rollout *ro, const char *state, const char *reason, int64_t at_ms);
 
 /* Append a free-text event (also used by the server for notices). */
-void coord_rollout_event(coord_rollout *ro, const char *region,
-    const char *fmt, ...) SK_PRINTF(3, 4);
+void coord_rollout_event(coord_rollout *ro, const char *region, const char *fmt, ...)
+    SK_PRINTF(3, 4);
 
 /* Fill out with a snapshot of the rollout, including events whose seq is
  * greater than since. out owns its arrays (sk_rollout_view_fini). */

@@ -38,7 +38,7 @@ typedef struct parked {
 typedef struct agent_conn {
 	const sk_region *region;
 	uint64_t boot_id;
-	uint64_t last_seq;   /* highest report seq applied for boot_id */
+	uint64_t last_seq; /* highest report seq applied for boot_id */
 	int64_t last_seen_ms;
 	uint32_t ndatabases;
 	char running[8][SK_NAME_MAX];
@@ -149,8 +149,8 @@ replay_phase(void *arg, const char *id, uint32_t phase, int64_t at_ms)
 }
 
 static void
-replay_finished(void *arg, const char *id, const char *state, const char *reason,
-    int64_t at_ms)
+replay_finished(void *arg, const char *id, const char *state,
+    const char *reason, int64_t at_ms)
 {
 	coord_rollout *ro = find_rollout(arg, id);
 
@@ -199,7 +199,8 @@ open_socket(nng_socket *s, bool raw, const char *url, const char *what, sk_err *
 
 	rv = raw ? nng_rep0_open_raw(s) : nng_rep0_open(s);
 	if (rv != 0)
-		return sk_err_set(err, SK_ENET, "open %s socket: %s", what, nng_strerror(rv));
+		return sk_err_set(
+		    err, SK_ENET, "open %s socket: %s", what, nng_strerror(rv));
 	if ((rv = nng_socket_set_size(*s, NNG_OPT_RECVMAXSZ, RECV_MAX)) != 0 ||
 	    (rv = nng_socket_set_ms(*s, NNG_OPT_SENDTIMEO, 2000)) != 0) {
 		nng_close(*s);
@@ -208,8 +209,8 @@ open_socket(nng_socket *s, bool raw, const char *url, const char *what, sk_err *
 	}
 	if ((rv = nng_listen(*s, url, NULL, 0)) != 0) {
 		nng_close(*s);
-		return sk_err_set(err, SK_ENET, "listen on %s (%s): %s", url, what,
-		    nng_strerror(rv));
+		return sk_err_set(err, SK_ENET, "listen on %s (%s): %s", url,
+		    what, nng_strerror(rv));
 	}
 	return SK_OK;
 }
@@ -236,7 +237,8 @@ coord_server_create(const sk_coord_config *cfg, coord_server **out, sk_err *err)
 	if ((rc = sk_seckey_load(cfg->key, &srv->key, err)) != SK_OK)
 		goto fail;
 	for (size_t i = 0; i < cfg->nrelease_keys; i++)
-		if ((rc = sk_keyring_add_file(&srv->release, cfg->release_keys[i], err)) != SK_OK)
+		if ((rc = sk_keyring_add_file(
+			 &srv->release, cfg->release_keys[i], err)) != SK_OK)
 			goto fail;
 	if ((rc = sk_inventory_load(cfg->regions, &srv->inv, err)) != SK_OK)
 		goto fail;
@@ -332,8 +334,8 @@ agent_runs(const agent_conn *a, const char *rollout_id)
 
 /* Collect RUN commands for an agent; marks pending regions dispatched. */
 static int
-collect_commands(coord_server *srv, agent_conn *a, sk_command **cmds, size_t *n,
-    sk_err *err)
+collect_commands(
+    coord_server *srv, agent_conn *a, sk_command **cmds, size_t *n, sk_err *err)
 {
 	const char *region = a->region->name;
 
@@ -347,14 +349,16 @@ collect_commands(coord_server *srv, agent_conn *a, sk_command **cmds, size_t *n,
 		if (*cmds == NULL) {
 			*cmds = calloc(srv->nrollouts, sizeof(**cmds));
 			if (*cmds == NULL)
-				return sk_err_set(err, SK_ENOMEM, "reply to %s: out of memory", region);
+				return sk_err_set(err, SK_ENOMEM,
+				    "reply to %s: out of memory", region);
 		}
 		(*cmds)[*n].kind = SK_CMD_RUN_PLAN;
 		snprintf((*cmds)[*n].rollout_id, SK_ID_MAX, "%s", ro->id);
 		(*cmds)[*n].signed_plan = ro->signed_plan;
 		(*cmds)[*n].signed_plan_len = ro->signed_plan_len;
 		(*n)++;
-		if (coord_rollout_dispatched(ro, region, srv->journal, sk_now_ms(), err) != SK_OK)
+		if (coord_rollout_dispatched(
+			ro, region, srv->journal, sk_now_ms(), err) != SK_OK)
 			return err->code;
 	}
 	return SK_OK;
@@ -444,8 +448,8 @@ apply_reports(coord_server *srv, agent_conn *a, const sk_agent_msg *m)
 			continue; /* a resend we already applied */
 		ro = find_rollout(srv, r->rollout_id);
 		if (ro != NULL) {
-			coord_rollout_note_databases(ro, a->region->name,
-			    (uint32_t)m->ndatabases);
+			coord_rollout_note_databases(
+			    ro, a->region->name, (uint32_t)m->ndatabases);
 			if (coord_rollout_report(ro, a->region->name, r,
 				srv->journal, &changed, &err) != SK_OK) {
 				/* Not acked: the agent sends it again. */
@@ -480,7 +484,8 @@ handle_agent(coord_server *srv, nng_msg *msg)
 	}
 	if (sk_envelope_open(&payload, &plen, &signer, nng_msg_body(msg),
 		nng_msg_len(msg), SK_KIND_AGENT, &srv->agent_keys, &err) != SK_OK) {
-		sk_warn("refuse agent message (%zu bytes): %s", nng_msg_len(msg), err.msg);
+		sk_warn("refuse agent message (%zu bytes): %s",
+		    nng_msg_len(msg), err.msg);
 		return;
 	}
 	a = agent_by_key(srv, signer);
@@ -491,13 +496,14 @@ handle_agent(coord_server *srv, nng_msg *msg)
 	}
 	if (a == NULL || strcmp(m.region, a->region->name) != 0) {
 		sk_warn("refuse agent message: signed by the agent key of %s but "
-			"claims region %s", a ? a->region->name : "?", m.region);
+			"claims region %s",
+		    a ? a->region->name : "?", m.region);
 		goto out;
 	}
 	if (m.boot_id != a->boot_id) {
 		sk_info("agent %s connected (boot %016llx, %zu databases, version %s)",
-		    a->region->name, (unsigned long long)m.boot_id, m.ndatabases,
-		    m.version);
+		    a->region->name, (unsigned long long)m.boot_id,
+		    m.ndatabases, m.version);
 		a->boot_id = m.boot_id;
 		a->last_seq = 0;
 	}
@@ -512,8 +518,8 @@ handle_agent(coord_server *srv, nng_msg *msg)
 	if (collect_commands(srv, a, &cmds, &ncmds, &err) != SK_OK)
 		sk_log_err(SK_LOG_ERROR, &err);
 	if (ncmds > 0 || m.nreports > 0 || !m.wait) {
-		send_control(srv, a, nng_msg_header(msg), nng_msg_header_len(msg),
-		    m.nonce, m.boot_id, cmds, ncmds);
+		send_control(srv, a, nng_msg_header(msg),
+		    nng_msg_header_len(msg), m.nonce, m.boot_id, cmds, ncmds);
 	} else {
 		a->poll.used = true;
 		a->poll.header_len = nng_msg_header_len(msg);
@@ -557,14 +563,16 @@ start_rollout(coord_server *srv, const sk_cli_request *req, char *id_out, sk_err
 	if (plan->expires_unix <= now / 1000) {
 		rc = sk_err_set(err, SK_EEXPIRED,
 		    "start rollout of plan %s (%s): the plan expired %lld s ago",
-		    plan->name, plan->id, (long long)(now / 1000 - plan->expires_unix));
+		    plan->name, plan->id,
+		    (long long)(now / 1000 - plan->expires_unix));
 		goto out;
 	}
 	for (size_t i = 0; i < plan->nregions; i++) {
 		if (sk_inventory_find(&srv->inv, plan->regions[i]) == NULL) {
 			rc = sk_err_set(err, SK_EINVAL,
 			    "start rollout of plan %s: region %s is not in the "
-			    "inventory %s", plan->name, plan->regions[i], srv->inv.dir);
+			    "inventory %s",
+			    plan->name, plan->regions[i], srv->inv.dir);
 			goto out;
 		}
 	}
@@ -582,11 +590,12 @@ start_rollout(coord_server *srv, const sk_cli_request *req, char *id_out, sk_err
 		}
 	}
 	sk_random_id("r-", id, sizeof(id));
-	rc = coord_journal_created(srv->journal, id, now, req->signed_plan,
-	    req->signed_plan_len, err);
+	rc = coord_journal_created(
+	    srv->journal, id, now, req->signed_plan, req->signed_plan_len, err);
 	if (rc != SK_OK)
 		goto out;
-	ro = coord_rollout_create(id, plan, req->signed_plan, req->signed_plan_len, now);
+	ro = coord_rollout_create(
+	    id, plan, req->signed_plan, req->signed_plan_len, now);
 	plan = NULL;
 	if (ro == NULL) {
 		rc = sk_err_set(err, SK_ENOMEM, "start rollout: out of memory");
@@ -620,14 +629,15 @@ status(coord_server *srv, const sk_cli_request *req, sk_cli_response *resp, sk_e
 
 		if (req->rollout_id[0] && strcmp(req->rollout_id, ro->id) != 0)
 			continue;
-		if (coord_rollout_view(ro, req->rollout_id[0] ? req->events_since : UINT64_MAX,
+		if (coord_rollout_view(ro,
+			req->rollout_id[0] ? req->events_since : UINT64_MAX,
 			&resp->rollouts[n], err) != SK_OK)
 			return err->code;
 		resp->nrollouts = ++n;
 	}
 	if (req->rollout_id[0] && n == 0)
-		return sk_err_set(err, SK_ENOTFOUND, "rollout status: no rollout %s",
-		    req->rollout_id);
+		return sk_err_set(err, SK_ENOTFOUND,
+		    "rollout status: no rollout %s", req->rollout_id);
 	return SK_OK;
 }
 
@@ -675,7 +685,8 @@ recv_fd(nng_socket s, int *fd, sk_err *err)
 	int rv = nng_socket_get_int(s, NNG_OPT_RECVFD, fd);
 
 	if (rv != 0)
-		return sk_err_set(err, SK_ENET, "get receive descriptor: %s", nng_strerror(rv));
+		return sk_err_set(err, SK_ENET, "get receive descriptor: %s",
+		    nng_strerror(rv));
 	return SK_OK;
 }
 
@@ -702,8 +713,8 @@ coord_server_run(coord_server *srv, atomic_int *stop, sk_err *err)
 		nng_msg *msg;
 		int rv;
 
-		fds[0] = (struct pollfd){.fd = afd, .events = POLLIN};
-		fds[1] = (struct pollfd){.fd = cfd, .events = POLLIN};
+		fds[0] = (struct pollfd){ .fd = afd, .events = POLLIN };
+		fds[1] = (struct pollfd){ .fd = cfd, .events = POLLIN };
 		if (poll(fds, 2, 100) < 0 && errno != EINTR)
 			return sk_err_errno(err, SK_EIO, errno, "poll");
 		while ((rv = nng_recvmsg(srv->agent_sock, &msg, NNG_FLAG_NONBLOCK)) == 0) {

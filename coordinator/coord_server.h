@@ -26,8 +26,8 @@ typedef struct coord_server coord_server;
 /* Load keys and the region inventory, replay the journal in cfg->state
  * and bind both sockets. cfg must outlive the server. On success *out is
  * owned by the caller (coord_server_destroy). */
-int coord_server_create(const sk_coord_config *cfg, coord_server **out,
-    sk_err *err) SK_WARN_UNUSED;
+int coord_server_create(
+    const sk_coord_config *cfg, coord_server **out, sk_err *err) SK_WARN_UNUSED;
 
 /* Serve until *stop becomes non-zero (checked at least every 250 ms).
  * Returns SK_OK on a requested stop; an error only if the sockets fail. */

@@ -29,8 +29,8 @@ usage(FILE *out)
 
 /* A well-formed, correctly signed AgentMessage from key. */
 static int
-agent_envelope(const char *region, const sk_seckey *key, int kind, uint8_t **out,
-    size_t *len, sk_err *err)
+agent_envelope(const char *region, const sk_seckey *key, int kind,
+    uint8_t **out, size_t *len, sk_err *err)
 {
 	sk_agent_msg m;
 	uint8_t *payload = NULL;
@@ -52,12 +52,12 @@ int
 main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"url", required_argument, NULL, 'u'},
-		{"mode", required_argument, NULL, 'm'},
-		{"agent-key", required_argument, NULL, 'k'},
-		{"region", required_argument, NULL, 'r'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+		{ "url", required_argument, NULL, 'u' },
+		{ "mode", required_argument, NULL, 'm' },
+		{ "agent-key", required_argument, NULL, 'k' },
+		{ "region", required_argument, NULL, 'r' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
 	};
 	const char *url = NULL, *mode = NULL, *keyfile = NULL, *region = "af";
 	sk_seckey *key = NULL;
@@ -117,8 +117,10 @@ main(int argc, char **argv)
 				fprintf(stderr, "poke: %s\n", err.msg);
 				return 1;
 			}
-		} else if (keyfile == NULL || sk_seckey_load(keyfile, &key, &err) != SK_OK) {
-			fprintf(stderr, "poke: %s\n", keyfile ? err.msg : "--agent-key needed");
+		} else if (keyfile == NULL ||
+		    sk_seckey_load(keyfile, &key, &err) != SK_OK) {
+			fprintf(stderr, "poke: %s\n",
+			    keyfile ? err.msg : "--agent-key needed");
 			return 2;
 		}
 		if (agent_envelope(region, key, kind, &buf, &len, &err) != SK_OK) {
@@ -131,8 +133,8 @@ main(int argc, char **argv)
 			buf[len - 10] ^= 0x80; /* inside the trailing signature */
 		else if (strcmp(mode, "truncated") == 0)
 			len = len / 2;
-		else if (strcmp(mode, "unpinned") != 0 && strcmp(mode, "wrong-kind") != 0 &&
-		    strcmp(mode, "valid") != 0) {
+		else if (strcmp(mode, "unpinned") != 0 &&
+		    strcmp(mode, "wrong-kind") != 0 && strcmp(mode, "valid") != 0) {
 			usage(stderr);
 			return 2;
 		}

@@ -19,7 +19,13 @@
 #include "sk_util.h"
 #include "sk_wire.h"
 
-enum mode { MODE_RUN, MODE_STALE, MODE_REPLAY, MODE_GARBAGE, MODE_WRONG_REGION };
+enum mode {
+	MODE_RUN,
+	MODE_STALE,
+	MODE_REPLAY,
+	MODE_GARBAGE,
+	MODE_WRONG_REGION
+};
 
 typedef struct rogue {
 	nng_socket sock;
@@ -30,7 +36,7 @@ typedef struct rogue {
 	size_t plan_len;
 	char rollout[SK_ID_MAX];
 	uint64_t seq;
-	uint8_t *saved;     /* a control message kept for replay */
+	uint8_t *saved; /* a control message kept for replay */
 	size_t saved_len;
 	int replies;
 	int finals;
@@ -79,7 +85,8 @@ seal_control(rogue *r, const sk_agent_msg *am, uint64_t seq, bool with_run,
 	}
 	rc = sk_control_encode(&c, &payload, &plen, &err);
 	if (rc == SK_OK)
-		rc = sk_envelope_seal(out, len, SK_KIND_CONTROL, payload, plen, r->key, &err);
+		rc = sk_envelope_seal(
+		    out, len, SK_KIND_CONTROL, payload, plen, r->key, &err);
 	if (rc != SK_OK)
 		fprintf(stderr, "rogue: %s\n", err.msg);
 	free(payload);
@@ -125,8 +132,8 @@ handle(rogue *r, nng_msg *req)
 	uint8_t junk[256];
 
 	memset(&am, 0, sizeof(am));
-	if (sk_envelope_open(&payload, &plen, NULL, nng_msg_body(req), nng_msg_len(req),
-		SK_KIND_AGENT, &r->agents, &err) != SK_OK ||
+	if (sk_envelope_open(&payload, &plen, NULL, nng_msg_body(req),
+		nng_msg_len(req), SK_KIND_AGENT, &r->agents, &err) != SK_OK ||
 	    sk_agent_msg_decode(payload, plen, &am, &err) != SK_OK) {
 		fprintf(stderr, "rogue: bad agent message: %s\n", err.msg);
 		free(payload);
@@ -140,7 +147,8 @@ handle(rogue *r, nng_msg *req)
 			reply(r, req, out, olen);
 		break;
 	case MODE_WRONG_REGION:
-		if (seal_control(r, &am, next_seq(r), true, "elsewhere", &out, &olen) == SK_OK)
+		if (seal_control(r, &am, next_seq(r), true, "elsewhere", &out,
+			&olen) == SK_OK)
 			reply(r, req, out, olen);
 		break;
 	case MODE_STALE:
@@ -156,7 +164,8 @@ handle(rogue *r, nng_msg *req)
 		/* First answer carries a RUN; later answers replay it byte
 		 * for byte. */
 		if (r->saved == NULL) {
-			if (seal_control(r, &am, next_seq(r), true, am.region, &out, &olen) == SK_OK) {
+			if (seal_control(r, &am, next_seq(r), true, am.region,
+				&out, &olen) == SK_OK) {
 				r->saved = malloc(olen);
 				memcpy(r->saved, out, olen);
 				r->saved_len = olen;
@@ -179,25 +188,26 @@ handle(rogue *r, nng_msg *req)
 static void
 usage(FILE *out)
 {
-	fprintf(out, "usage: rogue_coordinator --listen URL --key COORD.key --agent-pub PUB\n"
-		     "    [--plan SIGNED --rollout ID] [--mode run|stale|replay|garbage|wrong-region]\n"
-		     "    [--finals N] [--seconds S]\n");
+	fprintf(out,
+	    "usage: rogue_coordinator --listen URL --key COORD.key --agent-pub PUB\n"
+	    "    [--plan SIGNED --rollout ID] [--mode run|stale|replay|garbage|wrong-region]\n"
+	    "    [--finals N] [--seconds S]\n");
 }
 
 int
 main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"listen", required_argument, NULL, 'l'},
-		{"key", required_argument, NULL, 'k'},
-		{"agent-pub", required_argument, NULL, 'a'},
-		{"plan", required_argument, NULL, 'p'},
-		{"rollout", required_argument, NULL, 'r'},
-		{"mode", required_argument, NULL, 'm'},
-		{"finals", required_argument, NULL, 'f'},
-		{"seconds", required_argument, NULL, 's'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+		{ "listen", required_argument, NULL, 'l' },
+		{ "key", required_argument, NULL, 'k' },
+		{ "agent-pub", required_argument, NULL, 'a' },
+		{ "plan", required_argument, NULL, 'p' },
+		{ "rollout", required_argument, NULL, 'r' },
+		{ "mode", required_argument, NULL, 'm' },
+		{ "finals", required_argument, NULL, 'f' },
+		{ "seconds", required_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
 	};
 	const char *listen = NULL, *key = NULL, *agent = NULL, *plan = NULL;
 	rogue r;
@@ -210,23 +220,49 @@ main(int argc, char **argv)
 	snprintf(r.rollout, sizeof(r.rollout), "r-rogue");
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
-		case 'l': listen = optarg; break;
-		case 'k': key = optarg; break;
-		case 'a': agent = optarg; break;
-		case 'p': plan = optarg; break;
-		case 'r': snprintf(r.rollout, sizeof(r.rollout), "%s", optarg); break;
-		case 'f': finals = atoi(optarg); break;
-		case 's': seconds = atoi(optarg); break;
-		case 'm':
-			if (strcmp(optarg, "run") == 0) r.mode = MODE_RUN;
-			else if (strcmp(optarg, "stale") == 0) r.mode = MODE_STALE;
-			else if (strcmp(optarg, "replay") == 0) r.mode = MODE_REPLAY;
-			else if (strcmp(optarg, "garbage") == 0) r.mode = MODE_GARBAGE;
-			else if (strcmp(optarg, "wrong-region") == 0) r.mode = MODE_WRONG_REGION;
-			else { usage(stderr); return 2; }
+		case 'l':
+			listen = optarg;
 			break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		case 'k':
+			key = optarg;
+			break;
+		case 'a':
+			agent = optarg;
+			break;
+		case 'p':
+			plan = optarg;
+			break;
+		case 'r':
+			snprintf(r.rollout, sizeof(r.rollout), "%s", optarg);
+			break;
+		case 'f':
+			finals = atoi(optarg);
+			break;
+		case 's':
+			seconds = atoi(optarg);
+			break;
+		case 'm':
+			if (strcmp(optarg, "run") == 0)
+				r.mode = MODE_RUN;
+			else if (strcmp(optarg, "stale") == 0)
+				r.mode = MODE_STALE;
+			else if (strcmp(optarg, "replay") == 0)
+				r.mode = MODE_REPLAY;
+			else if (strcmp(optarg, "garbage") == 0)
+				r.mode = MODE_GARBAGE;
+			else if (strcmp(optarg, "wrong-region") == 0)
+				r.mode = MODE_WRONG_REGION;
+			else {
+				usage(stderr);
+				return 2;
+			}
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
 		}
 	}
 	if (listen == NULL || key == NULL || agent == NULL) {
@@ -236,7 +272,8 @@ main(int argc, char **argv)
 	sk_log_init("rogue-coordinator", NULL);
 	if (sk_crypto_init(&err) != SK_OK || sk_seckey_load(key, &r.key, &err) != SK_OK ||
 	    sk_keyring_add_file(&r.agents, agent, &err) != SK_OK ||
-	    (plan != NULL && sk_file_read(plan, SK_ENVELOPE_MAX, &buf, &r.plan_len, &err) != SK_OK)) {
+	    (plan != NULL &&
+		sk_file_read(plan, SK_ENVELOPE_MAX, &buf, &r.plan_len, &err) != SK_OK)) {
 		fprintf(stderr, "rogue: %s\n", err.msg);
 		return 1;
 	}

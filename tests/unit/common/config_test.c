@@ -19,11 +19,11 @@
 #include "sk_config.h"
 #include "sk_key.h"
 
-#define assert_msg(err, sub)                                                   \
-	do {                                                                   \
-		if (strstr((err)->msg, (sub)) == NULL)                         \
-			fail_msg("message \"%s\" lacks \"%s\"", (err)->msg, (sub)); \
-	} while (0)
+#define assert_msg(err, sub)                                \
+do {                                                        \
+if (strstr((err)->msg, (sub)) == NULL)                      \
+fail_msg("message \"%s\" lacks \"%s\"", (err)->msg, (sub)); \
+} while (0)
 
 static char tmpdir[64];
 
@@ -111,8 +111,8 @@ test_agent_config_loads_every_key(void **state)
 	assert_string_equal(cfg.release_keys[1], "/etc/skein/release-2025.pub");
 	assert_int_equal(cfg.ndatabases, 2);
 	assert_string_equal(cfg.databases[0].name, "accounts");
-	assert_string_equal(cfg.databases[0].conninfo,
-	    "host=/run/postgresql dbname=accounts");
+	assert_string_equal(
+	    cfg.databases[0].conninfo, "host=/run/postgresql dbname=accounts");
 	assert_string_equal(cfg.databases[1].name, "ledger");
 	assert_string_equal(cfg.state, "/var/lib/skein");
 	assert_int_equal(cfg.poll_ms, 250);
@@ -143,61 +143,64 @@ test_agent_config_defaults(void **state)
 	sk_agent_config_fini(&cfg);
 }
 
-#define AGENT_HEAD                                                             \
-	"region: af\n"                                                         \
-	"coordinator: tcp://127.0.0.1:7400\n"                                  \
-	"key: agent.key\n"                                                     \
-	"coordinator_key: coordinator.pub\n"
+#define AGENT_HEAD                        \
+"region: af\n"                            \
+    "coordinator: tcp://127.0.0.1:7400\n" \
+    "key: agent.key\n"                    \
+    "coordinator_key: coordinator.pub\n"
 
 static const struct {
 	const char *text;
 	const char *want;
 } agent_bad[] = {
-	{AGENT_HEAD "release_keys: [r.pub]\ndatabases: [{name: a, conninfo: x}]\n"
-	    "pol_ms: 5\n",
+	{ AGENT_HEAD "release_keys: [r.pub]\ndatabases: [{name: a, conninfo: x}]\n"
+		     "pol_ms: 5\n",
 	    "agent.yaml:7:1: unknown key \"pol_ms\" (allowed: region, coordinator, key, "
-	    "coordinator_key, release_keys, databases, state, poll_ms, parallel)"},
-	{"coordinator: tcp://127.0.0.1:7400\nkey: a\ncoordinator_key: c\n"
-	    "release_keys: [r]\ndatabases: [{name: a, conninfo: x}]\n",
-	    "agent.yaml:1:1: missing required key \"region\""},
-	{"region: 'a b'\ncoordinator: tcp://h:1\nkey: a\ncoordinator_key: c\n"
-	    "release_keys: [r]\ndatabases: [{name: a, conninfo: x}]\n",
-	    "agent.yaml:1:9: region: \"a b\" is not a valid region name"},
-	{AGENT_HEAD "release_keys: []\ndatabases: [{name: a, conninfo: x}]\n",
+	    "coordinator_key, release_keys, databases, state, poll_ms, parallel)" },
+	{ "coordinator: tcp://127.0.0.1:7400\nkey: a\ncoordinator_key: c\n"
+	  "release_keys: [r]\ndatabases: [{name: a, conninfo: x}]\n",
+	    "agent.yaml:1:1: missing required key \"region\"" },
+	{ "region: 'a b'\ncoordinator: tcp://h:1\nkey: a\ncoordinator_key: c\n"
+	  "release_keys: [r]\ndatabases: [{name: a, conninfo: x}]\n",
+	    "agent.yaml:1:9: region: \"a b\" is not a valid region name" },
+	{ AGENT_HEAD "release_keys: []\ndatabases: [{name: a, conninfo: x}]\n",
 	    "agent.yaml:5:15: release_keys: expected a list of release public key "
-	    "paths, got an empty list"},
-	{AGENT_HEAD "release_keys: r.pub\ndatabases: [{name: a, conninfo: x}]\n",
+	    "paths, got an empty list" },
+	{ AGENT_HEAD "release_keys: r.pub\ndatabases: [{name: a, conninfo: x}]\n",
 	    "agent.yaml:5:15: release_keys: expected a list of release public key "
-	    "paths, got a string \"r.pub\""},
-	{AGENT_HEAD "release_keys: [r]\ndatabases: []\n",
-	    "agent.yaml:6:12: databases: expected a list of databases, got an empty list"},
-	{AGENT_HEAD "release_keys: [r]\n",
-	    "agent.yaml:1:1: missing required key \"databases\""},
-	{AGENT_HEAD "release_keys: [r]\ndatabases:\n  name: a\n  conninfo: x\n",
+	    "paths, got a string \"r.pub\"" },
+	{ AGENT_HEAD "release_keys: [r]\ndatabases: []\n",
+	    "agent.yaml:6:12: databases: expected a list of databases, got an empty list" },
+	{ AGENT_HEAD "release_keys: [r]\n",
+	    "agent.yaml:1:1: missing required key \"databases\"" },
+	{ AGENT_HEAD "release_keys: [r]\ndatabases:\n  name: a\n  conninfo: x\n",
 	    "agent.yaml:7:3: databases: expected a list of databases, each with name "
-	    "and conninfo, got a mapping"},
-	{AGENT_HEAD "release_keys: [r]\ndatabases:\n  - name: a\n",
-	    "agent.yaml:7:5: databases[0]: missing required key \"conninfo\""},
-	{AGENT_HEAD "release_keys: [r]\ndatabases:\n  - name: a\n    conninfo: x\n"
-	    "  - name: a\n    conninfo: y\n",
+	    "and conninfo, got a mapping" },
+	{ AGENT_HEAD "release_keys: [r]\ndatabases:\n  - name: a\n",
+	    "agent.yaml:7:5: databases[0]: missing required key \"conninfo\"" },
+	{ AGENT_HEAD "release_keys: [r]\ndatabases:\n  - name: a\n    conninfo: x\n"
+		     "  - name: a\n    conninfo: y\n",
 	    "agent.yaml:9:11: databases[1].name: duplicate database \"a\" (first at "
-	    "line 7, column 11)"},
-	{AGENT_HEAD "release_keys: [r]\ndatabases:\n  - name: .hidden\n    conninfo: x\n",
-	    "agent.yaml:7:11: databases[0].name: \".hidden\" is not a valid database name"},
-	{AGENT_HEAD "release_keys: [r]\ndatabases:\n  - name: a\n    conninfo: x\n"
-	    "    user: y\n",
-	    "agent.yaml:9:5: databases[0]: unknown key \"user\" (allowed: name, conninfo)"},
-	{AGENT_HEAD "release_keys: [r]\ndatabases: [{name: a, conninfo: x}]\npoll_ms: 5\n",
-	    "agent.yaml:7:10: poll_ms: expected an integer from 10 to 60000, got \"5\""},
-	{AGENT_HEAD "release_keys: [r]\ndatabases: [{name: a, conninfo: x}]\nparallel: 65\n",
-	    "agent.yaml:7:11: parallel: expected an integer from 1 to 64, got \"65\""},
-	{"region: af\ncoordinator: localhost\nkey: a\ncoordinator_key: c\n"
-	    "release_keys: [r]\ndatabases: [{name: a, conninfo: x}]\n",
-	    "agent.yaml:2:14: coordinator: expected an nng URL"},
-	{AGENT_HEAD "key: again\n", "agent.yaml:5:1: duplicate key \"key\" (first at "
-	    "line 3, column 1)"},
-	{AGENT_HEAD "release_keys: [r\n", "agent.yaml:6:1: did not find expected ',' or ']'"},
-	{"- region: af\n", "agent.yaml:1:1: expected a mapping of agent settings, got a list"},
+	    "line 7, column 11)" },
+	{ AGENT_HEAD "release_keys: [r]\ndatabases:\n  - name: .hidden\n    conninfo: x\n",
+	    "agent.yaml:7:11: databases[0].name: \".hidden\" is not a valid database name" },
+	{ AGENT_HEAD "release_keys: [r]\ndatabases:\n  - name: a\n    conninfo: x\n"
+		     "    user: y\n",
+	    "agent.yaml:9:5: databases[0]: unknown key \"user\" (allowed: name, conninfo)" },
+	{ AGENT_HEAD "release_keys: [r]\ndatabases: [{name: a, conninfo: x}]\npoll_ms: 5\n",
+	    "agent.yaml:7:10: poll_ms: expected an integer from 10 to 60000, got \"5\"" },
+	{ AGENT_HEAD "release_keys: [r]\ndatabases: [{name: a, conninfo: x}]\nparallel: 65\n",
+	    "agent.yaml:7:11: parallel: expected an integer from 1 to 64, got \"65\"" },
+	{ "region: af\ncoordinator: localhost\nkey: a\ncoordinator_key: c\n"
+	  "release_keys: [r]\ndatabases: [{name: a, conninfo: x}]\n",
+	    "agent.yaml:2:14: coordinator: expected an nng URL" },
+	{ AGENT_HEAD "key: again\n",
+	    "agent.yaml:5:1: duplicate key \"key\" (first at "
+	    "line 3, column 1)" },
+	{ AGENT_HEAD "release_keys: [r\n",
+	    "agent.yaml:6:1: did not find expected ',' or ']'" },
+	{ "- region: af\n",
+	    "agent.yaml:1:1: expected a mapping of agent settings, got a list" },
 };
 
 static void
@@ -215,8 +218,8 @@ test_agent_config_rejects_bad_files(void **state)
 		sk_err_clear(&err);
 		assert_int_equal(sk_agent_config_load(path, &cfg, &err), SK_EINVAL);
 		if (strstr(err.msg, agent_bad[i].want) == NULL)
-			fail_msg("case %zu: message \"%s\" lacks \"%s\"", i, err.msg,
-			    agent_bad[i].want);
+			fail_msg("case %zu: message \"%s\" lacks \"%s\"", i,
+			    err.msg, agent_bad[i].want);
 		assert_true(strncmp(err.msg, path, strlen(path)) == 0);
 		assert_memory_equal(&cfg, &before, sizeof(cfg));
 	}
@@ -230,8 +233,8 @@ test_agent_config_missing_file(void **state)
 
 	(void)state;
 	memset(&cfg, 0, sizeof(cfg));
-	assert_int_equal(sk_agent_config_load("/nonexistent/agent.yaml", &cfg, &err),
-	    SK_EIO);
+	assert_int_equal(
+	    sk_agent_config_load("/nonexistent/agent.yaml", &cfg, &err), SK_EIO);
 	assert_msg(&err, "/nonexistent/agent.yaml");
 	assert_null(cfg.path);
 }
@@ -273,7 +276,8 @@ test_coord_config_rejects_bad_files(void **state)
 	memcpy(&before, &cfg, sizeof(cfg));
 	data_path(path, sizeof(path), "configs/coordinator-typo.yaml");
 	assert_int_equal(sk_coord_config_load(path, &cfg, &err), SK_EINVAL);
-	assert_msg(&err, "coordinator-typo.yaml:3:1: unknown key \"regoins\" (allowed: "
+	assert_msg(&err,
+	    "coordinator-typo.yaml:3:1: unknown key \"regoins\" (allowed: "
 	    "listen, control, regions, key, release_keys, state)");
 	assert_memory_equal(&cfg, &before, sizeof(cfg));
 
@@ -310,8 +314,7 @@ gen_key(const char *name, sk_pubkey *pub)
 }
 
 static void
-write_region(const char *file, const char *name, const char *residency,
-    const char *key)
+write_region(const char *file, const char *name, const char *residency, const char *key)
 {
 	char text[512], rel[128], path[512];
 
@@ -418,8 +421,10 @@ test_inventory_rejects_bad_region_files(void **state)
 
 	write_region("af.yaml", "af", "af", "../keys/af.pub");
 	write_region("india.yaml", "in", "in", "../keys/in.pub");
-	snprintf(want, sizeof(want), "%s/india.yaml:1:7: name: region \"in\" is "
-	    "defined in india.yaml: rename the file to in.yaml", dir);
+	snprintf(want, sizeof(want),
+	    "%s/india.yaml:1:7: name: region \"in\" is "
+	    "defined in india.yaml: rename the file to in.yaml",
+	    dir);
 	inventory_fails(dir, SK_EINVAL, want);
 	remove(strcat(strcpy(want, dir), "/india.yaml"));
 
@@ -429,22 +434,28 @@ test_inventory_rejects_bad_region_files(void **state)
 	inventory_fails(dir, SK_EIO, "keys/missing.pub");
 
 	write_region("in.yaml", "in", "'in dia'", "../keys/in.pub");
-	snprintf(want, sizeof(want), "%s/in.yaml:2:12: residency: \"in dia\" is not "
-	    "a valid residency name", dir);
+	snprintf(want, sizeof(want),
+	    "%s/in.yaml:2:12: residency: \"in dia\" is not "
+	    "a valid residency name",
+	    dir);
 	inventory_fails(dir, SK_EINVAL, want);
 
 	write_region("in.yaml", "in", "in", "../keys/af.pub");
 	inventory_fails(dir, SK_EINVAL, "regions af and in share agent key");
 
 	write_region("in.yaml", "in", "in\nagent_keys: x", "../keys/in.pub");
-	snprintf(want, sizeof(want), "%s/in.yaml:3:1: unknown key \"agent_keys\" "
-	    "(allowed: name, residency, agent_key)", dir);
+	snprintf(want, sizeof(want),
+	    "%s/in.yaml:3:1: unknown key \"agent_keys\" "
+	    "(allowed: name, residency, agent_key)",
+	    dir);
 	inventory_fails(dir, SK_EINVAL, want);
 
 	write_region("in.yaml", "in", "in", "../keys/in.pub");
 	write_region("ksa.yaml", "ksa", "ksa", "");
-	snprintf(want, sizeof(want), "%s/ksa.yaml:3:11: agent_key: expected a string, "
-	    "got null", dir);
+	snprintf(want, sizeof(want),
+	    "%s/ksa.yaml:3:11: agent_key: expected a string, "
+	    "got null",
+	    dir);
 	inventory_fails(dir, SK_EINVAL, want);
 }
 
@@ -454,19 +465,18 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_agent_config_loads_every_key),
 		cmocka_unit_test(test_agent_config_defaults),
-		cmocka_unit_test_setup_teardown(test_agent_config_rejects_bad_files,
-		    setup_tmp, teardown_tmp),
+		cmocka_unit_test_setup_teardown(
+		    test_agent_config_rejects_bad_files, setup_tmp, teardown_tmp),
 		cmocka_unit_test(test_agent_config_missing_file),
 		cmocka_unit_test(test_coord_config_loads_and_resolves_paths),
-		cmocka_unit_test_setup_teardown(test_coord_config_rejects_bad_files,
+		cmocka_unit_test_setup_teardown(
+		    test_coord_config_rejects_bad_files, setup_tmp, teardown_tmp),
+		cmocka_unit_test_setup_teardown(test_inventory_loads_sorted_regions_with_keys,
 		    setup_tmp, teardown_tmp),
 		cmocka_unit_test_setup_teardown(
-		    test_inventory_loads_sorted_regions_with_keys, setup_tmp,
-		    teardown_tmp),
-		cmocka_unit_test_setup_teardown(test_inventory_rejects_bad_directories,
-		    setup_tmp, teardown_tmp),
-		cmocka_unit_test_setup_teardown(test_inventory_rejects_bad_region_files,
-		    setup_tmp, teardown_tmp),
+		    test_inventory_rejects_bad_directories, setup_tmp, teardown_tmp),
+		cmocka_unit_test_setup_teardown(
+		    test_inventory_rejects_bad_region_files, setup_tmp, teardown_tmp),
 	};
 	sk_err err;
 

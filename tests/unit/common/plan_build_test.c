@@ -19,18 +19,18 @@
 
 #define NOW 1795000000
 
-#define assert_msg(err, sub)                                                   \
-	do {                                                                   \
-		if (strstr((err)->msg, (sub)) == NULL)                         \
-			fail_msg("message \"%s\" lacks \"%s\"", (err)->msg, (sub)); \
-	} while (0)
+#define assert_msg(err, sub)                                \
+do {                                                        \
+if (strstr((err)->msg, (sub)) == NULL)                      \
+fail_msg("message \"%s\" lacks \"%s\"", (err)->msg, (sub)); \
+} while (0)
 
 /* Sorted by name, as sk_inventory_load leaves it. */
 static sk_region test_regions[] = {
-	{.name = (char *)"af", .residency = (char *)"af"},
-	{.name = (char *)"in", .residency = (char *)"in"},
-	{.name = (char *)"in2", .residency = (char *)"in"},
-	{.name = (char *)"ksa", .residency = (char *)"ksa"},
+	{ .name = (char *)"af", .residency = (char *)"af" },
+	{ .name = (char *)"in", .residency = (char *)"in" },
+	{ .name = (char *)"in2", .residency = (char *)"in" },
+	{ .name = (char *)"ksa", .residency = (char *)"ksa" },
 };
 static const sk_inventory test_inv = {
 	.dir = (char *)"regions",
@@ -167,10 +167,10 @@ test_plan_build_quickstart_resolves_residency(void **state)
 	assert_string_equal(plan->steps[0].revert, "DROP TABLE accounts;\n");
 	assert_non_null(strstr(plan->steps[0].verify, "pg_tables"));
 	assert_string_equal(plan->steps[0].sql_path, "0001_create_accounts.sql");
-	assert_string_equal(plan->steps[0].revert_path,
-	    "0001_create_accounts.revert.sql");
-	assert_string_equal(plan->steps[0].verify_path,
-	    "0001_create_accounts.verify.sql");
+	assert_string_equal(
+	    plan->steps[0].revert_path, "0001_create_accounts.revert.sql");
+	assert_string_equal(
+	    plan->steps[0].verify_path, "0001_create_accounts.verify.sql");
 	sk_step_checksum(&plan->steps[0], sum);
 	assert_memory_equal(plan->steps[0].checksum, sum, SK_CHECKSUM_LEN);
 
@@ -182,8 +182,8 @@ test_plan_build_quickstart_resolves_residency(void **state)
 	assert_null(plan->steps[1].verify);
 	sk_step_checksum(&plan->steps[1], sum);
 	assert_memory_equal(plan->steps[1].checksum, sum, SK_CHECKSUM_LEN);
-	assert_memory_not_equal(plan->steps[0].checksum, plan->steps[1].checksum,
-	    SK_CHECKSUM_LEN);
+	assert_memory_not_equal(
+	    plan->steps[0].checksum, plan->steps[1].checksum, SK_CHECKSUM_LEN);
 	sk_plan_destroy(plan);
 }
 
@@ -228,7 +228,8 @@ test_plan_build_by_name_needs_no_inventory(void **state)
 	/* With an inventory, a region it lacks is refused. */
 	build_fails("by-name", &test_inv, SK_EINVAL,
 	    "plan.yaml:5:19: phases[0].regions[1]: phase all names region "
-	    "\"eu-west\", which is not in the inventory regions", NULL);
+	    "\"eu-west\", which is not in the inventory regions",
+	    NULL);
 }
 
 static void
@@ -237,10 +238,12 @@ test_plan_build_rejects_bad_plan_dirs(void **state)
 	(void)state;
 	build_fails("malformed", &test_inv, SK_EINVAL,
 	    "plans/malformed/plan.yaml:5:6: did not find expected ',' or ']' "
-	    "while parsing a flow sequence that started at line 4, column 14", NULL);
+	    "while parsing a flow sequence that started at line 4, column 14",
+	    NULL);
 	build_fails("wrong-type", &test_inv, SK_EINVAL,
 	    "plan.yaml:7:7: phases[1].regions: expected a list of region names, "
-	    "got a mapping", NULL);
+	    "got a mapping",
+	    NULL);
 	build_fails("missing-sql", &test_inv, SK_EIO,
 	    "plans/missing-sql/plan.yaml:9:10: steps[1].sql: ",
 	    "plans/missing-sql/s2.sql: No such file or directory");
@@ -255,29 +258,33 @@ test_plan_build_rejects_bad_plan_dirs(void **state)
 	    "s1.revert.sql is not valid UTF-8 (byte offset 11)");
 	build_fails("unknown-region", &test_inv, SK_EINVAL,
 	    "plan.yaml:4:19: phases[0].regions[1]: phase all names region \"mars\", "
-	    "which is not in the inventory regions", NULL);
+	    "which is not in the inventory regions",
+	    NULL);
 	build_fails("two-phases", &test_inv, SK_EINVAL,
 	    "plan.yaml:5:5: phases[1]: region in is in phase canary and in phase "
-	    "rest", NULL);
+	    "rest",
+	    NULL);
 	build_fails("dup-step", &test_inv, SK_EINVAL,
 	    "plan.yaml:8:9: steps[1].id: duplicate step id \"s1\" (first at line 6, "
-	    "column 9)", NULL);
+	    "column 9)",
+	    NULL);
 	build_fails("quickstart", NULL, SK_EINVAL,
 	    "plan.yaml:9:16: phases[1].residency: phase rest selects by residency: "
-	    "pass --regions DIR so the plan names its regions", NULL);
+	    "pass --regions DIR so the plan names its regions",
+	    NULL);
 	build_fails("no-such-plan", &test_inv, SK_EIO, "no-such-plan/plan.yaml", NULL);
 }
 
 static void
 test_plan_build_rejects_residency_matching_nothing(void **state)
 {
-	sk_inventory small = {.dir = (char *)"r", .regions = test_regions,
-	    .nregions = 3};
+	sk_inventory small = { .dir = (char *)"r", .regions = test_regions, .nregions = 3 };
 
 	(void)state;
 	build_fails("quickstart", &small, SK_EINVAL,
 	    "plan.yaml:9:21: phases[1].residency[1]: residency \"ksa\" matches no "
-	    "region in the inventory r", NULL);
+	    "region in the inventory r",
+	    NULL);
 }
 
 #define PHASES "phases:\n  - name: all\n    regions: [af]\n"
@@ -287,56 +294,56 @@ static const struct {
 	const char *yaml;
 	const char *want;
 } bad_plans[] = {
-	{"name: p\n" PHASES STEPS "    revrt: s1.sql\n",
+	{ "name: p\n" PHASES STEPS "    revrt: s1.sql\n",
 	    "plan.yaml:8:5: steps[0]: unknown key \"revrt\" (allowed: id, sql, "
-	    "revert, verify, transaction)"},
-	{"name: p\nowner: me\n" PHASES STEPS,
-	    "plan.yaml:2:1: unknown key \"owner\" (allowed: name, expires, phases, steps)"},
-	{"name: p\n" PHASES STEPS "name: q\n",
-	    "plan.yaml:8:1: duplicate key \"name\" (first at line 1, column 1)"},
-	{"name: p\n" PHASES "steps:\n  - id: s1\n    sql: s1.sql\n    sql: s2.sql\n",
-	    "plan.yaml:8:5: steps[0]: duplicate key \"sql\" (first at line 7, column 5)"},
-	{"name: 'my plan'\n" PHASES STEPS,
-	    "plan.yaml:1:7: name: \"my plan\" is not a valid plan name"},
-	{PHASES STEPS, "plan.yaml:1:1: missing required key \"name\""},
-	{"name: p\n" PHASES "steps:\n  - id: -s1\n    sql: s1.sql\n",
-	    "plan.yaml:6:9: steps[0].id: \"-s1\" is not a valid step name"},
-	{"name: p\nexpires: 3 weeks\n" PHASES STEPS,
-	    "plan.yaml:2:10: expires: parse duration \"3 weeks\""},
-	{"name: p\nexpires: 0s\n" PHASES STEPS, "plan.yaml:2:10: expires: "},
-	{"name: p\nexpires: [72h]\n" PHASES STEPS,
-	    "plan.yaml:2:10: expires: expected a string, got a list"},
-	{"name: p\nphases:\n  - name: all\n    regions: [af]\n"
-	    "  - name: all\n    regions: [in]\n" STEPS,
-	    "plan.yaml:5:11: phases[1].name: duplicate phase name \"all\""},
-	{"name: p\nphases:\n  - name: all\n" STEPS,
-	    "plan.yaml:3:5: phases[0]: phase all needs regions, residency or both"},
-	{"name: p\nphases:\n  - name: all\n    regions: []\n" STEPS,
-	    "plan.yaml:3:5: phases[0]: phase all selects no regions"},
-	{"name: p\nphases:\n  - name: all\n    regions: af\n" STEPS,
+	    "revert, verify, transaction)" },
+	{ "name: p\nowner: me\n" PHASES STEPS,
+	    "plan.yaml:2:1: unknown key \"owner\" (allowed: name, expires, phases, steps)" },
+	{ "name: p\n" PHASES STEPS "name: q\n",
+	    "plan.yaml:8:1: duplicate key \"name\" (first at line 1, column 1)" },
+	{ "name: p\n" PHASES "steps:\n  - id: s1\n    sql: s1.sql\n    sql: s2.sql\n",
+	    "plan.yaml:8:5: steps[0]: duplicate key \"sql\" (first at line 7, column 5)" },
+	{ "name: 'my plan'\n" PHASES STEPS,
+	    "plan.yaml:1:7: name: \"my plan\" is not a valid plan name" },
+	{ PHASES STEPS, "plan.yaml:1:1: missing required key \"name\"" },
+	{ "name: p\n" PHASES "steps:\n  - id: -s1\n    sql: s1.sql\n",
+	    "plan.yaml:6:9: steps[0].id: \"-s1\" is not a valid step name" },
+	{ "name: p\nexpires: 3 weeks\n" PHASES STEPS,
+	    "plan.yaml:2:10: expires: parse duration \"3 weeks\"" },
+	{ "name: p\nexpires: 0s\n" PHASES STEPS, "plan.yaml:2:10: expires: " },
+	{ "name: p\nexpires: [72h]\n" PHASES STEPS,
+	    "plan.yaml:2:10: expires: expected a string, got a list" },
+	{ "name: p\nphases:\n  - name: all\n    regions: [af]\n"
+	  "  - name: all\n    regions: [in]\n" STEPS,
+	    "plan.yaml:5:11: phases[1].name: duplicate phase name \"all\"" },
+	{ "name: p\nphases:\n  - name: all\n" STEPS,
+	    "plan.yaml:3:5: phases[0]: phase all needs regions, residency or both" },
+	{ "name: p\nphases:\n  - name: all\n    regions: []\n" STEPS,
+	    "plan.yaml:3:5: phases[0]: phase all selects no regions" },
+	{ "name: p\nphases:\n  - name: all\n    regions: af\n" STEPS,
 	    "plan.yaml:4:14: phases[0].regions: expected a list of region names, got "
-	    "a string \"af\""},
-	{"name: p\nphases:\n  - name: all\n    regions: [af, 'a/b']\n" STEPS,
-	    "plan.yaml:4:19: phases[0].regions[1]: \"a/b\" is not a valid region name"},
-	{"name: p\nphases:\n  - name: all\n    regions: [af]\n    residency: [eu]\n"
-	    STEPS,
-	    "plan.yaml:5:17: phases[0].residency[0]: residency \"eu\" matches no region"},
-	{"name: p\nphases: []\n" STEPS,
-	    "plan.yaml:2:9: phases: expected a list of phases, got an empty list"},
-	{"name: p\nphases:\n  - all\n" STEPS,
+	    "a string \"af\"" },
+	{ "name: p\nphases:\n  - name: all\n    regions: [af, 'a/b']\n" STEPS,
+	    "plan.yaml:4:19: phases[0].regions[1]: \"a/b\" is not a valid region name" },
+	{ "name: p\nphases:\n  - name: all\n    regions: [af]\n    residency: [eu]\n" STEPS,
+	    "plan.yaml:5:17: phases[0].residency[0]: residency \"eu\" matches no region" },
+	{ "name: p\nphases: []\n" STEPS,
+	    "plan.yaml:2:9: phases: expected a list of phases, got an empty list" },
+	{ "name: p\nphases:\n  - all\n" STEPS,
 	    "plan.yaml:3:5: phases[0]: expected a phase mapping with name and regions "
-	    "or residency, got a string \"all\""},
-	{"name: p\n" PHASES, "plan.yaml:1:1: missing required key \"steps\""},
-	{"name: p\n" PHASES "steps:\n  s1: s1.sql\n",
-	    "plan.yaml:6:3: steps: expected a list of steps, got a mapping"},
-	{"name: p\n" PHASES "steps:\n  - id: s1\n",
-	    "plan.yaml:6:5: steps[0]: missing required key \"sql\""},
-	{"name: p\n" PHASES STEPS "    transaction: maybe\n",
+	    "or residency, got a string \"all\"" },
+	{ "name: p\n" PHASES, "plan.yaml:1:1: missing required key \"steps\"" },
+	{ "name: p\n" PHASES "steps:\n  s1: s1.sql\n",
+	    "plan.yaml:6:3: steps: expected a list of steps, got a mapping" },
+	{ "name: p\n" PHASES "steps:\n  - id: s1\n",
+	    "plan.yaml:6:5: steps[0]: missing required key \"sql\"" },
+	{ "name: p\n" PHASES STEPS "    transaction: maybe\n",
 	    "plan.yaml:8:18: steps[0].transaction: expected true or false, got a "
-	    "string \"maybe\""},
-	{"name: p\n" PHASES "steps:\n  - id: s1\n    sql: sub\n",
-	    "plan.yaml:7:10: steps[0].sql: read SQL file "},
-	{"name: p\n" PHASES "steps:\n  - id: s1\n    sql: sub\n", "/sub: not a regular file"},
+	    "string \"maybe\"" },
+	{ "name: p\n" PHASES "steps:\n  - id: s1\n    sql: sub\n",
+	    "plan.yaml:7:10: steps[0].sql: read SQL file " },
+	{ "name: p\n" PHASES "steps:\n  - id: s1\n    sql: sub\n",
+	    "/sub: not a regular file" },
 };
 
 static void
@@ -355,12 +362,12 @@ test_plan_build_rejects_bad_plan_yaml(void **state)
 
 		write_tmp("plan.yaml", bad_plans[i].yaml, strlen(bad_plans[i].yaml));
 		sk_err_clear(&err);
-		assert_int_equal(sk_plan_build(tmpdir, &test_inv, NOW, &plan, &err),
-		    SK_EINVAL);
+		assert_int_equal(
+		    sk_plan_build(tmpdir, &test_inv, NOW, &plan, &err), SK_EINVAL);
 		assert_ptr_equal(plan, sentinel);
 		if (strstr(err.msg, bad_plans[i].want) == NULL)
-			fail_msg("case %zu: message \"%s\" lacks \"%s\"", i, err.msg,
-			    bad_plans[i].want);
+			fail_msg("case %zu: message \"%s\" lacks \"%s\"", i,
+			    err.msg, bad_plans[i].want);
 		assert_true(strncmp(err.msg, tmpdir, strlen(tmpdir)) == 0);
 	}
 }
@@ -379,8 +386,10 @@ test_plan_build_rejects_sql_over_8mib(void **state)
 	memcpy(text, "SELECT 1;", 9);
 	write_tmp("s1.sql", text, big);
 	write_tmp("plan.yaml", yaml, sizeof(yaml) - 1);
-	snprintf(want, sizeof(want), "plan.yaml:7:10: steps[0].sql: read SQL file "
-	    "%s/s1.sql: 8388609 bytes is more than the 8388608 byte limit", tmpdir);
+	snprintf(want, sizeof(want),
+	    "plan.yaml:7:10: steps[0].sql: read SQL file "
+	    "%s/s1.sql: 8388609 bytes is more than the 8388608 byte limit",
+	    tmpdir);
 	build_fails_dir(tmpdir, &test_inv, SK_EINVAL, want, NULL);
 	/* Exactly 8 MiB is accepted. */
 	write_tmp("s1.sql", text, big - 1);
@@ -405,10 +414,10 @@ main(void)
 		cmocka_unit_test(test_plan_build_by_name_needs_no_inventory),
 		cmocka_unit_test(test_plan_build_rejects_bad_plan_dirs),
 		cmocka_unit_test(test_plan_build_rejects_residency_matching_nothing),
-		cmocka_unit_test_setup_teardown(test_plan_build_rejects_bad_plan_yaml,
-		    setup_tmp, teardown_tmp),
-		cmocka_unit_test_setup_teardown(test_plan_build_rejects_sql_over_8mib,
-		    setup_tmp, teardown_tmp),
+		cmocka_unit_test_setup_teardown(
+		    test_plan_build_rejects_bad_plan_yaml, setup_tmp, teardown_tmp),
+		cmocka_unit_test_setup_teardown(
+		    test_plan_build_rejects_sql_over_8mib, setup_tmp, teardown_tmp),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

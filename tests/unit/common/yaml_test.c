@@ -13,11 +13,11 @@
 
 #include "sk_yaml.h"
 
-#define assert_msg(err, sub)                                                   \
-	do {                                                                   \
-		if (strstr((err)->msg, (sub)) == NULL)                         \
-			fail_msg("message \"%s\" lacks \"%s\"", (err)->msg, (sub)); \
-	} while (0)
+#define assert_msg(err, sub)                                \
+do {                                                        \
+if (strstr((err)->msg, (sub)) == NULL)                      \
+fail_msg("message \"%s\" lacks \"%s\"", (err)->msg, (sub)); \
+} while (0)
 
 static sk_yaml_doc *
 parse_ok(const char *text)
@@ -149,8 +149,8 @@ test_yaml_rejects_duplicate_keys(void **state)
 	parse_fails("{a: 1, a: 2}\n", "t.yaml:1:8: duplicate key \"a\"");
 	/* Many keys take the sorted path; the earliest repeat is reported. */
 	for (int i = 0; i < 200; i++)
-		used += (size_t)snprintf(big + used, sizeof(big) - used, "k%03d: %d\n",
-		    i, i);
+		used += (size_t)snprintf(
+		    big + used, sizeof(big) - used, "k%03d: %d\n", i, i);
 	snprintf(big + used, sizeof(big) - used, "k150: x\nk007: y\nk150: z\n");
 	parse_fails(big, "t.yaml:201:1: duplicate key \"k150\" (first at line 151");
 }
@@ -173,8 +173,8 @@ test_yaml_rejects_documents_over_limit(void **state)
 	snprintf(path, sizeof(path), "%s/big.yaml", dir);
 	f = fopen(path, "w");
 	assert_non_null(f);
-	assert_int_equal(fwrite(text, 1, SK_YAML_MAX_BYTES + 1, f),
-	    SK_YAML_MAX_BYTES + 1);
+	assert_int_equal(
+	    fwrite(text, 1, SK_YAML_MAX_BYTES + 1, f), SK_YAML_MAX_BYTES + 1);
 	fclose(f);
 	assert_int_equal(sk_yaml_load(path, &doc, &err), SK_EINVAL);
 	assert_null(doc);
@@ -185,8 +185,8 @@ test_yaml_rejects_documents_over_limit(void **state)
 	text[2] = ' ';
 	text[3] = '1';
 	text[4] = '\n';
-	assert_int_equal(sk_yaml_parse("t.yaml", text, SK_YAML_MAX_BYTES, &doc, &err),
-	    SK_OK);
+	assert_int_equal(
+	    sk_yaml_parse("t.yaml", text, SK_YAML_MAX_BYTES, &doc, &err), SK_OK);
 	sk_yaml_destroy(doc);
 	unlink(path);
 	rmdir(dir);
@@ -268,7 +268,8 @@ test_yaml_string_accessors(void **state)
 		       "num: 12\n"
 		       "bad: -x\n");
 	root = sk_yaml_root(doc);
-	assert_int_equal(sk_yaml_string(root, "name", SK_YAML_REQUIRED, &s, &err), SK_OK);
+	assert_int_equal(
+	    sk_yaml_string(root, "name", SK_YAML_REQUIRED, &s, &err), SK_OK);
 	assert_string_equal(s, "demo");
 	free(s);
 	s = (char *)"untouched";
@@ -283,23 +284,25 @@ test_yaml_string_accessors(void **state)
 	assert_null(s);
 
 	s = (char *)"untouched";
-	assert_int_equal(sk_yaml_string(root, "absent", SK_YAML_REQUIRED, &s, &err),
-	    SK_EINVAL);
+	assert_int_equal(
+	    sk_yaml_string(root, "absent", SK_YAML_REQUIRED, &s, &err), SK_EINVAL);
 	assert_string_equal(s, "untouched");
 	assert_string_equal(err.msg, "t.yaml:1:1: missing required key \"absent\"");
-	assert_int_equal(sk_yaml_string(root, "nothing", SK_YAML_REQUIRED, &s, &err),
-	    SK_EINVAL);
+	assert_int_equal(
+	    sk_yaml_string(root, "nothing", SK_YAML_REQUIRED, &s, &err), SK_EINVAL);
 	assert_string_equal(err.msg, "t.yaml:3:9: nothing: expected a string, got null");
 	assert_int_equal(sk_yaml_string(root, "empty",
-	    SK_YAML_REQUIRED | SK_YAML_NONEMPTY, &s, &err), SK_EINVAL);
+			     SK_YAML_REQUIRED | SK_YAML_NONEMPTY, &s, &err),
+	    SK_EINVAL);
 	assert_string_equal(err.msg,
 	    "t.yaml:2:8: empty: expected a string, got an empty string");
-	assert_int_equal(sk_yaml_string(root, "list", SK_YAML_REQUIRED, &s, &err),
-	    SK_EINVAL);
+	assert_int_equal(
+	    sk_yaml_string(root, "list", SK_YAML_REQUIRED, &s, &err), SK_EINVAL);
 	assert_string_equal(err.msg, "t.yaml:5:7: list: expected a string, got a list");
-	assert_int_equal(sk_yaml_string(root, "nul", SK_YAML_REQUIRED, &s, &err),
-	    SK_EINVAL);
-	assert_msg(&err, "t.yaml:6:6: nul: expected a string, got a string holding a NUL");
+	assert_int_equal(
+	    sk_yaml_string(root, "nul", SK_YAML_REQUIRED, &s, &err), SK_EINVAL);
+	assert_msg(&err,
+	    "t.yaml:6:6: nul: expected a string, got a string holding a NUL");
 	assert_int_equal(sk_yaml_name(root, "bad", "region", &s, &err), SK_EINVAL);
 	assert_msg(&err, "t.yaml:8:6: bad: \"-x\" is not a valid region name");
 	assert_string_equal(s, "untouched");
@@ -329,42 +332,49 @@ test_yaml_string_list_accessor(void **state)
 		       "none: []\n");
 	root = sk_yaml_root(doc);
 	assert_int_equal(sk_yaml_string_list(root, "flow", SK_YAML_REQUIRED,
-	    "region names", &list, &n, &err), SK_OK);
+			     "region names", &list, &n, &err),
+	    SK_OK);
 	assert_int_equal(n, 2);
 	assert_string_equal(list[0], "af");
 	assert_string_equal(list[1], "in");
 	sk_yaml_strings_free(list, n);
 	assert_int_equal(sk_yaml_string_list(root, "block", SK_YAML_REQUIRED,
-	    "region names", &list, &n, &err), SK_OK);
+			     "region names", &list, &n, &err),
+	    SK_OK);
 	assert_int_equal(n, 1);
 	assert_string_equal(list[0], "ksa");
 	sk_yaml_strings_free(list, n);
-	assert_int_equal(sk_yaml_string_list(root, "absent", 0, "region names",
-	    &list, &n, &err), SK_OK);
+	assert_int_equal(
+	    sk_yaml_string_list(root, "absent", 0, "region names", &list, &n, &err),
+	    SK_OK);
 	assert_null(list);
 	assert_int_equal(n, 0);
 
 	list = (char **)&list;
 	n = 99;
 	assert_int_equal(sk_yaml_string_list(root, "map", SK_YAML_REQUIRED,
-	    "region names", &list, &n, &err), SK_EINVAL);
+			     "region names", &list, &n, &err),
+	    SK_EINVAL);
 	assert_string_equal(err.msg,
 	    "t.yaml:6:3: map: expected a list of region names, got a mapping");
 	assert_int_equal(sk_yaml_string_list(root, "scalar", SK_YAML_REQUIRED,
-	    "region names", &list, &n, &err), SK_EINVAL);
+			     "region names", &list, &n, &err),
+	    SK_EINVAL);
 	assert_string_equal(err.msg,
 	    "t.yaml:4:9: scalar: expected a list of region names, got a string \"af\"");
 	assert_int_equal(sk_yaml_string_list(root, "nested", SK_YAML_REQUIRED,
-	    "region names", &list, &n, &err), SK_EINVAL);
-	assert_string_equal(err.msg,
-	    "t.yaml:7:13: nested[1]: expected a string, got a list");
-	assert_int_equal(sk_yaml_string_list(root, "none",
-	    SK_YAML_REQUIRED | SK_YAML_NONEMPTY, "region names", &list, &n, &err),
+			     "region names", &list, &n, &err),
+	    SK_EINVAL);
+	assert_string_equal(
+	    err.msg, "t.yaml:7:13: nested[1]: expected a string, got a list");
+	assert_int_equal(sk_yaml_string_list(root, "none", SK_YAML_REQUIRED | SK_YAML_NONEMPTY,
+			     "region names", &list, &n, &err),
 	    SK_EINVAL);
 	assert_string_equal(err.msg,
 	    "t.yaml:8:7: none: expected a list of region names, got an empty list");
 	assert_int_equal(sk_yaml_string_list(root, "absent", SK_YAML_REQUIRED,
-	    "region names", &list, &n, &err), SK_EINVAL);
+			     "region names", &list, &n, &err),
+	    SK_EINVAL);
 	assert_ptr_equal(list, (char **)&list);
 	assert_int_equal(n, 99);
 	sk_yaml_destroy(doc);
@@ -380,8 +390,9 @@ test_yaml_bool_and_int_accessors(void **state)
 	sk_err err;
 
 	(void)state;
-	doc = parse_ok("t: true\nf: False\ny: yes\nn: NO\nm: maybe\nl: [1]\n"
-		       "i: 500\nneg: -3\nhex: 0x10\nsp: ' 12'\nbig: 99999999999999999999\n");
+	doc = parse_ok(
+	    "t: true\nf: False\ny: yes\nn: NO\nm: maybe\nl: [1]\n"
+	    "i: 500\nneg: -3\nhex: 0x10\nsp: ' 12'\nbig: 99999999999999999999\n");
 	root = sk_yaml_root(doc);
 	assert_int_equal(sk_yaml_bool(root, "t", false, &b, &err), SK_OK);
 	assert_true(b);
@@ -423,7 +434,7 @@ test_yaml_bool_and_int_accessors(void **state)
 static void
 test_yaml_check_keys_names_unknown_and_allowed(void **state)
 {
-	static const char *const allowed[] = {"name", "regions", "residency", NULL};
+	static const char *const allowed[] = { "name", "regions", "residency", NULL };
 	sk_yaml_doc *doc;
 	const sk_yaml_node *p0;
 	sk_err err;
@@ -432,7 +443,8 @@ test_yaml_check_keys_names_unknown_and_allowed(void **state)
 	doc = parse_ok("phases:\n  - name: a\n    regoins: [af]\n");
 	p0 = sk_yaml_get(sk_yaml_root(doc), "phases")->items[0];
 	assert_int_equal(sk_yaml_check_keys(p0, allowed, &err), SK_EINVAL);
-	assert_string_equal(err.msg, "t.yaml:3:5: phases[0]: unknown key \"regoins\" "
+	assert_string_equal(err.msg,
+	    "t.yaml:3:5: phases[0]: unknown key \"regoins\" "
 	    "(allowed: name, regions, residency)");
 	sk_yaml_destroy(doc);
 	doc = parse_ok("name: a\nresidency: [x]\n");
@@ -450,15 +462,18 @@ test_yaml_expect_describes_what_it_got(void **state)
 	(void)state;
 	doc = parse_ok("phases:\n  - name: a\n  - {name: b}\n");
 	root = sk_yaml_root(doc);
-	assert_int_equal(sk_yaml_expect(root, SK_YAML_MAPPING, "a mapping", &err), SK_OK);
+	assert_int_equal(
+	    sk_yaml_expect(root, SK_YAML_MAPPING, "a mapping", &err), SK_OK);
 	assert_int_equal(sk_yaml_expect(sk_yaml_get(root, "phases")->items[1],
-	    SK_YAML_SEQUENCE, "a list of region names", &err), SK_EINVAL);
+			     SK_YAML_SEQUENCE, "a list of region names", &err),
+	    SK_EINVAL);
 	assert_string_equal(err.msg,
 	    "t.yaml:3:5: phases[1]: expected a list of region names, got a mapping");
 	sk_yaml_destroy(doc);
 	doc = parse_ok("~\n");
-	assert_int_equal(sk_yaml_expect(sk_yaml_root(doc), SK_YAML_MAPPING,
-	    "a mapping", &err), SK_EINVAL);
+	assert_int_equal(
+	    sk_yaml_expect(sk_yaml_root(doc), SK_YAML_MAPPING, "a mapping", &err),
+	    SK_EINVAL);
 	assert_string_equal(err.msg, "t.yaml:1:1: expected a mapping, got null");
 	sk_yaml_destroy(doc);
 }
