@@ -179,6 +179,17 @@ sk__cleanup() {
 		kill -TERM "$pid" 2>/dev/null
 	done
 	sk__stop_all
+	# Daemons built with sanitizers report on stderr, which is their log:
+	# a report fails the test even when everything else passed.
+	local log
+	for log in "$SK_WORK"/logs/*.log; do
+		[[ -e "$log" ]] || continue
+		if grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$log"; then
+			sk__err "sanitizer report in $(basename "$log"):"
+			grep -E -A40 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$log" | head -80 >&2
+			status=1
+		fi
+	done
 	"$SK_PGCLUSTER" stopall "$SK_WORK/pg" >/dev/null 2>&1 ||
 		sk__err "cleanup: pgcluster.sh stopall $SK_WORK/pg failed"
 	if [[ -n "$SK__WATCHDOG_PID" ]]; then
