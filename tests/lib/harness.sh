@@ -125,7 +125,9 @@ sk_attach() {
 
 sk__arm() {
 	SK__CLEANED=0
-	trap 'sk__cleanup' EXIT
+	# Exiting from the trap is what lets cleanup turn a pass into a
+	# failure (a sanitizer report in a daemon's log).
+	trap 'sk__cleanup; exit $?' EXIT
 	trap 'sk__on_signal INT 130' INT
 	trap 'sk__on_signal TERM 143' TERM
 	trap 'sk__on_signal HUP 129' HUP
