@@ -122,7 +122,7 @@ test_ensure_creates_schema_version_1_and_is_idempotent(void **state)
 	assert_int_equal(PQtransactionStatus(conn), PQTRANS_IDLE);
 	assert_string_equal(scalar(conn,
 				"SELECT count(*) FROM pg_locks "
-				"WHERE locktype = 'advisory'",
+				"WHERE locktype = 'advisory' AND pid = pg_backend_pid()",
 				buf, sizeof(buf)),
 	    "0");
 	drop_db(conn, name);
