@@ -560,6 +560,7 @@ build_request(agent_session *s, uint8_t nonce[SK_NONCE_LEN], uint8_t **sealed,
 	pthread_mutex_unlock(&s->mu);
 	m.running = running;
 	m.wait = m.nreports == 0;
+	m.hold_ms = (uint32_t)s->cfg->poll_ms;
 
 	if ((rc = sk_agent_msg_encode(&m, &payload, &plen, err)) == SK_OK)
 		rc = sk_envelope_seal(

@@ -178,6 +178,7 @@ sk_agent_msg_encode(const sk_agent_msg *m, uint8_t **out, size_t *len, sk_err *e
 	pb.nonce.len = SK_NONCE_LEN;
 	pb.boot_id = m->boot_id;
 	pb.wait = m->wait;
+	pb.hold_ms = m->hold_ms;
 	pb.version = (char *)m->version;
 	if (m->nreports > 0) {
 		reps = calloc(m->nreports, sizeof(*reps));
@@ -268,6 +269,7 @@ sk_agent_msg_decode(const uint8_t *buf, size_t len, sk_agent_msg *out, sk_err *e
 	memcpy(out->nonce, pb->nonce.data, SK_NONCE_LEN);
 	out->boot_id = pb->boot_id;
 	out->wait = pb->wait;
+	out->hold_ms = pb->hold_ms;
 	copy_text(out->version, sizeof(out->version), pb->version);
 	if (pb->n_reports > WIRE_MAX_REPORTS) {
 		rc = sk_err_set(err, SK_EDECODE,

@@ -65,6 +65,7 @@ typedef struct sk_agent_msg {
 	uint8_t nonce[SK_NONCE_LEN];
 	uint64_t boot_id;
 	bool wait;
+	uint32_t hold_ms; /* with wait: how long the poll may be held */
 	sk_report *reports;
 	size_t nreports;
 	char version[32];

@@ -526,7 +526,9 @@ handle_agent(coord_server *srv, nng_msg *msg)
 		memcpy(a->poll.header, nng_msg_header(msg), a->poll.header_len);
 		memcpy(a->poll.nonce, m.nonce, SK_NONCE_LEN);
 		a->poll.boot_id = m.boot_id;
-		a->poll.deadline_ms = sk_mono_ms() + COORD_POLL_HOLD_MS;
+		a->poll.deadline_ms = sk_mono_ms() +
+		    (m.hold_ms < COORD_POLL_HOLD_MAX_MS ? m.hold_ms :
+							  COORD_POLL_HOLD_MAX_MS);
 	}
 	if (changed)
 		wake_all(srv);

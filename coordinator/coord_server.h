@@ -4,8 +4,9 @@
  *   listen   a raw REP socket the agents dial. Each request is a signed
  *            AgentMessage (reports plus a poll); the reply is a signed
  *            Control message (acks plus RUN commands). A poll with nothing
- *            to say is parked, up to COORD_POLL_HOLD_MS, so that a new
- *            phase reaches agents at once rather than at the next poll.
+ *            to say is parked for as long as the agent asked (its
+ *            poll_ms, at most COORD_POLL_HOLD_MAX_MS), so that a new phase
+ *            reaches agents at once rather than at the next poll.
  *   control  a REP socket for the skein CLI (start, status).
  *
  * Bad input on either socket (garbage, bad signatures, unknown keys,
@@ -19,7 +20,9 @@
 #include "sk_config.h"
 #include "sk_err.h"
 
-#define COORD_POLL_HOLD_MS 1000
+/* Longest an idle poll is held, whatever the agent asks for (its
+ * `poll_ms`); the agent waits a grace period longer for the answer. */
+#define COORD_POLL_HOLD_MAX_MS 60000
 
 typedef struct coord_server coord_server;
 

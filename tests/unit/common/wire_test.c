@@ -148,6 +148,7 @@ sample_agent_msg(sk_agent_msg *m, sk_report reports[3],
 	memcpy(m->nonce, sample_nonce, SK_NONCE_LEN);
 	m->boot_id = 0xfedcba9876543210ULL;
 	m->wait = true;
+	m->hold_ms = 1500;
 	snprintf(m->version, sizeof(m->version), "0.3.1");
 	sample_report(&reports[0], 1, SK_EV_PLAN_ACCEPTED);
 	sample_report(&reports[1], 2, SK_EV_STEP_FAILED);
@@ -490,6 +491,7 @@ test_agent_msg_round_trips_reports_with_sqlstate_errors(void **state)
 	assert_string_equal(out.region, "ksa");
 	assert_memory_equal(out.nonce, sample_nonce, SK_NONCE_LEN);
 	assert_int_equal(out.boot_id, 0xfedcba9876543210ULL);
+	assert_int_equal(out.hold_ms, 1500);
 	assert_true(out.wait);
 	assert_string_equal(out.version, "0.3.1");
 	assert_int_equal(out.nreports, 3);
