@@ -146,9 +146,33 @@ load_databases(const sk_yaml_node *root, sk_agent_config *cfg, sk_err *err)
 	return SK_OK;
 }
 
+/* Parse the YAML file at path, record the path in *path_out, and hand the
+ * document's root to load, which fills cfg. The document is freed either
+ * way; on failure cfg may be partly filled and the caller finalises it. */
 static int
-load_agent(const char *path, const sk_yaml_node *root, sk_agent_config *cfg, sk_err *err)
+load_file(const char *path,
+    int (*load)(const char *, const sk_yaml_node *, void *, sk_err *),
+    void *cfg, char **path_out, sk_err *err)
 {
+	sk_yaml_doc *doc = NULL;
+	int rc;
+
+	rc = sk_yaml_load(path, &doc, err);
+	if (rc != SK_OK)
+		return rc;
+	*path_out = sk_strdup(path);
+	if (*path_out == NULL)
+		rc = oom(err, path);
+	else
+		rc = load(path, sk_yaml_root(doc), cfg, err);
+	sk_yaml_destroy(doc);
+	return rc;
+}
+
+static int
+load_agent(const char *path, const sk_yaml_node *root, void *arg, sk_err *err)
+{
+	sk_agent_config *cfg = arg;
 	int64_t v;
 	int rc;
 
@@ -187,22 +211,11 @@ int
 sk_agent_config_load(const char *path, sk_agent_config *out, sk_err *err)
 {
 	sk_agent_config cfg;
-	sk_yaml_doc *doc = NULL;
-	int rc;
 
 	memset(&cfg, 0, sizeof(cfg));
-	rc = sk_yaml_load(path, &doc, err);
-	if (rc != SK_OK)
-		return rc;
-	cfg.path = sk_strdup(path);
-	if (cfg.path == NULL)
-		rc = oom(err, path);
-	else
-		rc = load_agent(path, sk_yaml_root(doc), &cfg, err);
-	sk_yaml_destroy(doc);
-	if (rc != SK_OK) {
+	if (load_file(path, load_agent, &cfg, &cfg.path, err) != SK_OK) {
 		sk_agent_config_fini(&cfg);
-		return rc;
+		return err->code;
 	}
 	*out = cfg;
 	return SK_OK;
@@ -229,8 +242,9 @@ sk_agent_config_fini(sk_agent_config *cfg)
 }
 
 static int
-load_coord(const char *path, const sk_yaml_node *root, sk_coord_config *cfg, sk_err *err)
+load_coord(const char *path, const sk_yaml_node *root, void *arg, sk_err *err)
 {
+	sk_coord_config *cfg = arg;
 	int rc;
 
 	rc = sk_yaml_expect(
@@ -259,22 +273,11 @@ int
 sk_coord_config_load(const char *path, sk_coord_config *out, sk_err *err)
 {
 	sk_coord_config cfg;
-	sk_yaml_doc *doc = NULL;
-	int rc;
 
 	memset(&cfg, 0, sizeof(cfg));
-	rc = sk_yaml_load(path, &doc, err);
-	if (rc != SK_OK)
-		return rc;
-	cfg.path = sk_strdup(path);
-	if (cfg.path == NULL)
-		rc = oom(err, path);
-	else
-		rc = load_coord(path, sk_yaml_root(doc), &cfg, err);
-	sk_yaml_destroy(doc);
-	if (rc != SK_OK) {
+	if (load_file(path, load_coord, &cfg, &cfg.path, err) != SK_OK) {
 		sk_coord_config_fini(&cfg);
-		return rc;
+		return err->code;
 	}
 	*out = cfg;
 	return SK_OK;
