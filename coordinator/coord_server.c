@@ -21,6 +21,7 @@
 #include "sk_wire.h"
 
 #define HEADER_MAX 64
+#define RUNNING_MAX 64 /* rollouts an agent may report running at once */
 #define SEQ_RESERVE_US (60LL * 1000 * 1000)
 #define RECV_MAX (SK_ENVELOPE_MAX + 64 * 1024)
 
@@ -41,7 +42,7 @@ typedef struct agent_conn {
 	uint64_t last_seq; /* highest report seq applied for boot_id */
 	int64_t last_seen_ms;
 	uint32_t ndatabases;
-	char running[8][SK_NAME_MAX];
+	char running[RUNNING_MAX][SK_NAME_MAX];
 	size_t nrunning;
 	parked poll;
 } agent_conn;
@@ -510,7 +511,7 @@ handle_agent(coord_server *srv, nng_msg *msg)
 	a->last_seen_ms = sk_now_ms();
 	a->ndatabases = (uint32_t)m.ndatabases;
 	a->nrunning = 0;
-	for (size_t i = 0; i < m.nrunning && i < 8; i++)
+	for (size_t i = 0; i < m.nrunning && i < RUNNING_MAX; i++)
 		snprintf(a->running[a->nrunning++], SK_NAME_MAX, "%s", m.running[i]);
 	changed = apply_reports(srv, a, &m);
 	/* A newer poll supersedes a parked one: answer the old one empty. */
