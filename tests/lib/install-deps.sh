@@ -16,7 +16,7 @@ SK_DEPS_BUILD=(
 	libcmocka-dev libyaml-dev libpq-dev libjansson-dev
 )
 # Real clusters for the integration tests, the demo and the benchmark.
-SK_DEPS_PG=(postgresql postgresql-client)
+SK_DEPS_PG=(postgresql postgresql-client iproute2) # iproute2: ss, to find free ports
 # The style check in tests/run.
 SK_DEPS_FORMAT=(clang-format)
 
