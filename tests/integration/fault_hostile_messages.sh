@@ -29,6 +29,8 @@ sk_assert_contains "$log" "refuse agent message (1024 bytes): open envelope: not
 sk_assert_contains "$log" "control request refused: decode request" "garbage on the control socket"
 sk_assert_contains "$log" "bad signature for key" "flipped bytes"
 sk_assert_contains "$log" "is not a pinned key" "unpinned key"
+sk_assert_contains "$log" "refuse agent message (16778240 bytes)" "an oversized agent message"
+sk_assert_contains "$log" "control request refused: decode request: not a valid CliRequest (16778240 bytes)" "an oversized control request"
 sk_assert_contains "$log" "where agent was expected" "wrong kind"
 sk_assert_contains "$log" "signed by the agent key of af but claims region ksa" "an agent key claiming another region"
 [[ $(grep -c 'refuse agent message' <<<"$log") -ge 8 ]] || sk_fail "not every hostile agent message was refused: $log"
