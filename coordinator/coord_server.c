@@ -557,6 +557,10 @@ start_rollout(coord_server *srv, const sk_cli_request *req, char *id_out, sk_err
 	    req->signed_plan_len, SK_KIND_PLAN, &srv->release, err);
 	if (rc != SK_OK) {
 		sk_err_wrap(err, "start rollout");
+		if (rc == SK_EDECODE)
+			snprintf(err->hint, sizeof(err->hint),
+			    "rollout start takes a signed plan: skein plan sign "
+			    "PLAN --key RELEASE.key -o SIGNED");
 		goto out;
 	}
 	if ((rc = sk_plan_decode(payload, plen, &plan, err)) != SK_OK) {

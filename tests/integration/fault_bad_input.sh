@@ -58,6 +58,7 @@ sk_write_plan "$plans/ok" ok 1h "$SK_TWO_PHASES" "0001_ok=SELECT 1;"
 signed=$(sk_sign_plan "$plans/ok" ok)
 expect_fail out sk_skein rollout start "$plans/ok.plan"
 sk_assert_contains "$out" "envelope" "an unsigned plan is refused"
+sk_assert_contains "$out" "hint: rollout start takes a signed plan" "and the operator is told what to do"
 cp "$signed" "$plans/tampered.signed"
 printf '\x01' | dd of="$plans/tampered.signed" bs=1 seek=40 conv=notrunc status=none
 expect_fail out "$skein" plan verify "$plans/tampered.signed" --pub "$SK_WORK/keys/release.pub"
