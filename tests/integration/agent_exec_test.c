@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "pgfixture.h"
+
 #include <arpa/inet.h>
 #include <inttypes.h>
 #include <netinet/in.h>
@@ -933,29 +935,13 @@ static int
 setup_fixture(void **state)
 {
 	const char *dir = getenv("SKEIN_PGFIXTURE");
-	char path[600], buf[16];
-	size_t n;
-	FILE *f;
 
 	(void)state;
-	if (dir == NULL) {
-		fprintf(stderr, "SKEIN_PGFIXTURE is not set: run through ctest\n");
+	if (pgfixture_port(fixture_port, sizeof(fixture_port)) != 0)
 		return -1;
-	}
 	snprintf(scratch_parent, sizeof(scratch_parent), "%s", dir);
 	if (strrchr(scratch_parent, '/') != NULL)
 		*strrchr(scratch_parent, '/') = '\0';
-	snprintf(path, sizeof(path), "%s/port", dir);
-	f = fopen(path, "r");
-	if (f == NULL) {
-		fprintf(stderr, "read %s: no fixture cluster\n", path);
-		return -1;
-	}
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	buf[strcspn(buf, "\r\n")] = '\0';
-	snprintf(fixture_port, sizeof(fixture_port), "%s", buf);
 	return 0;
 }
 
