@@ -139,26 +139,6 @@ db_drop(const char *name)
 	PQfinish(c);
 }
 
-/* A TCP port on 127.0.0.1 with nothing listening (the kernel picked it
- * free a moment ago). */
-static int
-free_port(void)
-{
-	struct sockaddr_in a;
-	socklen_t alen = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
-
-	assert_true(fd >= 0);
-	memset(&a, 0, sizeof(a));
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &alen), 0);
-	port = ntohs(a.sin_port);
-	close(fd);
-	return port;
-}
-
 /* ---- helpers: plans ---------------------------------------------------- */
 
 typedef struct step_spec {
@@ -707,7 +687,7 @@ test_down_database_waits_while_the_other_succeeds_then_applies(void **state)
 	(void)state;
 	collector_init(&c);
 	db_create("up", name, sizeof(name), ci, sizeof(ci));
-	snprintf(port, sizeof(port), "%d", free_port());
+	snprintf(port, sizeof(port), "%d", pgfixture_free_port());
 	snprintf(down_ci, sizeof(down_ci),
 	    "host=127.0.0.1 port=%s user=postgres dbname=postgres", port);
 	dbs[0].name = "down";
@@ -767,7 +747,8 @@ test_stop_abandons_a_down_database_without_failing_it(void **state)
 	collector_init(&c);
 	atomic_init(&stop, 0);
 	snprintf(down_ci, sizeof(down_ci),
-	    "host=127.0.0.1 port=%d user=postgres dbname=postgres", free_port());
+	    "host=127.0.0.1 port=%d user=postgres dbname=postgres",
+	    pgfixture_free_port());
 	db.name = "down";
 	db.conninfo = down_ci;
 	async_start(&a, plan, opts_for(&db, 1, &c, &stop));

@@ -346,24 +346,6 @@ test_pg_error_carries_sqlstate_detail_and_hint(void **state)
 	drop_db(conn, name);
 }
 
-static int
-free_port(void)
-{
-	struct sockaddr_in a;
-	socklen_t alen = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
-
-	assert_true(fd >= 0);
-	memset(&a, 0, sizeof(a));
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &alen), 0);
-	port = ntohs(a.sin_port);
-	close(fd);
-	return port;
-}
-
 static void
 test_pg_connect_error_never_shows_the_password(void **state)
 {
@@ -375,7 +357,7 @@ test_pg_connect_error_never_shows_the_password(void **state)
 	snprintf(ci, sizeof(ci),
 	    "host=127.0.0.1 port=%d user=postgres "
 	    "password=Sekr1tPass dbname=app",
-	    free_port());
+	    pgfixture_free_port());
 	assert_int_equal(sk_pg_connect(ci, "t", &conn, &err), SK_ECONN);
 	assert_null(conn);
 	assert_true(sk_pg_err_is_connection(&err));
@@ -389,8 +371,8 @@ test_pg_connect_error_never_shows_the_password(void **state)
 	assert_null(strstr(err.msg, "Sekr1tPass"));
 	assert_null(strstr(err.msg, "bogus"));
 
-	snprintf(ci, sizeof(ci),
-	    "postgresql://postgres:Sekr1tPass@127.0.0.1:%d/app", free_port());
+	snprintf(ci, sizeof(ci), "postgresql://postgres:Sekr1tPass@127.0.0.1:%d/app",
+	    pgfixture_free_port());
 	assert_int_equal(sk_pg_connect(ci, "t", &conn, &err), SK_ECONN);
 	assert_null(strstr(err.msg, "Sekr1tPass"));
 }
