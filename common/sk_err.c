@@ -21,6 +21,11 @@ static const char *const code_names[SK_ECODE_MAX] = {
 	[SK_ENOTFOUND] = "notfound",
 	[SK_ESTATE] = "state",
 	[SK_ETIMEOUT] = "timeout",
+	[SK_ECHECK] = "check",
+	[SK_ELOCK] = "lock",
+	[SK_EPREFLIGHT] = "preflight",
+	[SK_EBACKUP] = "backup",
+	[SK_ELINT] = "lint",
 };
 
 void

@@ -30,6 +30,11 @@ enum sk_code {
 	SK_ENOTFOUND,
 	SK_ESTATE, /* operation not valid in the current state */
 	SK_ETIMEOUT,
+	SK_ECHECK,     /* a pre or post check did not hold */
+	SK_ELOCK,      /* lock timeouts outlasted the retry limit */
+	SK_EPREFLIGHT, /* a preflight check blocked the database */
+	SK_EBACKUP,    /* the backup could not be taken or verified */
+	SK_ELINT,      /* an unwaived error-severity lint finding */
 	SK_ECODE_MAX
 };
 

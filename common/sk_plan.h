@@ -22,6 +22,59 @@ enum sk_step_kind {
 	SK_STEP_SQL = 1,
 };
 
+/* What a check expects (proto CheckExpect). */
+enum sk_check_expect {
+	SK_EXPECT_COMPARE = 1, /* first column of the single row <op> value */
+	SK_EXPECT_NO_ROWS = 2, /* the query returns no rows */
+	SK_EXPECT_FAILS = 3,   /* the statement fails with sqlstate */
+};
+
+/* A check with an expectation. op is one of "=", "!=", "<", "<=", ">",
+ * ">=" (COMPARE only); value is compared as a number when both sides parse
+ * as numbers, else as text, with true/false matching PostgreSQL's t/f.
+ * sqlstate (FAILS only) is five characters. */
+typedef struct sk_check {
+	char *name;
+	char *sql;
+	int expect;     /* enum sk_check_expect */
+	char *op;       /* COMPARE; NULL otherwise */
+	char *value;    /* COMPARE; NULL otherwise */
+	char *sqlstate; /* FAILS; NULL otherwise */
+	char *path; /* the check's SQL file when it came from one, else NULL */
+} sk_check;
+
+/* A lint rule waived for one step, with the author's reason. */
+typedef struct sk_waiver {
+	char *rule;
+	char *reason;
+} sk_waiver;
+
+/* A ledger prerequisite: plan (and step, when not NULL) recorded. */
+typedef struct sk_prereq {
+	char *plan;
+	char *step; /* NULL: any step of plan */
+} sk_prereq;
+
+/* Checks an agent runs on each database before touching it. Zero or NULL
+ * fields are not checked. */
+typedef struct sk_preflight {
+	uint32_t min_server_version; /* server_version_num, e.g. 150000 */
+	char **roles;
+	size_t nroles;
+	char **extensions;
+	size_t nextensions;
+	int64_t max_transaction_age_ms;
+	double max_connections_share; /* (0, 1] */
+	sk_prereq *requires;
+	size_t nrequires;
+} sk_preflight;
+
+/* Defaults of plan.yaml's `defaults:` when it does not set them. */
+#define SK_DEFAULT_LOCK_TIMEOUT_MS 3000
+#define SK_DEFAULT_STATEMENT_TIMEOUT_MS (30 * 60 * 1000)
+#define SK_DEFAULT_LOCK_RETRIES 5
+#define SK_DEFAULT_RETRY_BACKOFF_MS 1000
+
 typedef struct sk_step {
 	char *id;
 	int kind; /* enum sk_step_kind */
@@ -33,6 +86,27 @@ typedef struct sk_step {
 	char *sql_path; /* as written in plan.yaml */
 	char *revert_path;
 	char *verify_path;
+	sk_check *pre; /* in the step's transaction, before its SQL */
+	size_t npre;
+	sk_check *post; /* in the step's transaction, after its SQL */
+	size_t npost;
+	/* Effective limits: plan defaults with the step's overrides. 0 means
+	 * no limit for the timeouts. */
+	int64_t lock_timeout_ms;
+	int64_t statement_timeout_ms;
+	uint32_t lock_retries; /* further attempts after a lock timeout */
+	int64_t retry_backoff_ms;
+	sk_waiver *waivers;
+	size_t nwaivers;
+	/* Index names (as written, maybe schema-qualified) the step creates
+	 * with CREATE INDEX CONCURRENTLY; filled by plan build from the
+	 * parse tree. */
+	char **concurrent_indexes;
+	size_t nconcurrent_indexes;
+	/* SHA-256 of the raw SQL (format-1 checksum), accepted in place of
+	 * checksum when matching ledger rows written before normalized
+	 * checksums. */
+	uint8_t text_checksum[SK_CHECKSUM_LEN];
 } sk_step;
 
 typedef struct sk_phase {
@@ -41,6 +115,10 @@ typedef struct sk_phase {
 	size_t nregions;
 	char **residency; /* as written, when the phase selected by residency */
 	size_t nresidency;
+	sk_check *pre; /* per database, before the phase's first step */
+	size_t npre;
+	sk_check *post; /* per database, after the phase's last step */
+	size_t npost;
 } sk_phase;
 
 typedef struct sk_plan {
@@ -54,15 +132,23 @@ typedef struct sk_plan {
 	size_t nsteps;
 	char **regions; /* union of the phases' regions, in phase order */
 	size_t nregions;
+	sk_preflight preflight;
+	bool backup; /* pg_dump -Fc before the first change in each database */
 } sk_plan;
 
 /* Free a plan and everything it owns. Accepts NULL. */
 void sk_plan_destroy(sk_plan *plan);
 
-/* Compute a step's checksum from its content (kind, transaction mode and
- * SQL text). Revert and verify scripts are not part of it: editing them is
- * not drift. */
-void sk_step_checksum(const sk_step *step, uint8_t out[SK_CHECKSUM_LEN]);
+/* Compute a step's checksum from its content: kind, transaction mode and
+ * the SQL's statements as PostgreSQL's parser sees them (sk_sql_normalize),
+ * so that whitespace and comments are not part of it. Revert, verify and
+ * checks are not part of it either: editing them is not drift. Fails with
+ * SK_EINVAL, naming the parser's message, when the SQL does not parse. */
+int sk_step_checksum(const sk_step *step, uint8_t out[SK_CHECKSUM_LEN],
+    sk_err *err) SK_WARN_UNUSED;
+
+/* The format-1 checksum: the same fields with the raw SQL text. */
+void sk_step_text_checksum(const sk_step *step, uint8_t out[SK_CHECKSUM_LEN]);
 
 /* Serialize plan to protobuf. *out is malloc'ed (caller frees). */
 int sk_plan_encode(const sk_plan *plan, uint8_t **out, size_t *out_len,

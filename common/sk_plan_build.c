@@ -201,7 +201,10 @@ load_steps(const char *yaml_path, const sk_yaml_node *root, sk_plan *plan, sk_er
 		if (rc != SK_OK)
 			return rc;
 		st->no_transaction = !tx;
-		sk_step_checksum(st, st->checksum);
+		rc = sk_step_checksum(st, st->checksum, err);
+		if (rc != SK_OK)
+			return rc;
+		sk_step_text_checksum(st, st->text_checksum);
 	}
 	return SK_OK;
 }

@@ -26,7 +26,27 @@ static const char *const event_names[SK_EV_MAX] = {
 	[SK_EV_PLAN_SUCCEEDED] = "plan-succeeded",
 	[SK_EV_PLAN_FAILED] = "plan-failed",
 	[SK_EV_PROGRESS] = "progress",
+	[SK_EV_CHECK] = "check",
+	[SK_EV_LOCK_WAIT] = "lock-wait",
+	[SK_EV_BACKUP] = "backup",
+	[SK_EV_STEP_REVERTED] = "step-reverted",
+	[SK_EV_STEP_REHEARSED] = "step-rehearsed",
+	[SK_EV_STEP_NOT_REHEARSABLE] = "step-not-rehearsable",
 };
+
+static const char *const mode_names[SK_MODE_MAX] = {
+	[SK_MODE_APPLY] = "apply",
+	[SK_MODE_REHEARSE] = "rehearse",
+	[SK_MODE_ROLLBACK] = "rollback",
+};
+
+const char *
+sk_mode_name(int mode)
+{
+	if (mode < 0 || mode >= SK_MODE_MAX)
+		return "unknown";
+	return mode_names[mode];
+}
 
 const char *
 sk_event_name(int event)

@@ -35,11 +35,57 @@ enum sk_event {
 	SK_EV_PLAN_SUCCEEDED = 11,
 	SK_EV_PLAN_FAILED = 12,
 	SK_EV_PROGRESS = 13,
+	SK_EV_CHECK = 14,     /* report.check holds the result */
+	SK_EV_LOCK_WAIT = 15, /* report.blockers say who blocks the step */
+	SK_EV_BACKUP = 16,    /* report.backup describes it */
+	SK_EV_STEP_REVERTED = 17,
+	SK_EV_STEP_REHEARSED = 18,
+	SK_EV_STEP_NOT_REHEARSABLE = 19,
 	SK_EV_MAX
 };
 
+/* How a rollout runs its plan (proto RolloutMode). */
+enum sk_mode {
+	SK_MODE_APPLY = 0,
+	SK_MODE_REHEARSE = 1, /* run and roll back: change nothing */
+	SK_MODE_ROLLBACK = 2, /* run the reverts of completed steps */
+	SK_MODE_MAX
+};
+
+/* "apply", "rehearse", "rollback"; "unknown" out of range. */
+const char *sk_mode_name(int mode);
+
 /* "plan-accepted", "step-finished", ...; "unknown" out of range. */
 const char *sk_event_name(int event);
+
+/* A check's result, as reported (SK_EV_CHECK). */
+typedef struct sk_check_result {
+	char name[SK_NAME_MAX];
+	char when[16]; /* "preflight", "pre", "post" */
+	bool passed;
+	char seen[256];     /* the value seen, "no rows", or a SQLSTATE */
+	char expected[256]; /* e.g. "= 0", "no rows", "fails with 23514" */
+} sk_check_result;
+
+/* A session that blocks a step (pg_blocking_pids), as reported. */
+typedef struct sk_blocker {
+	int32_t pid;
+	char state[32];
+	int64_t age_ms;  /* age of its transaction */
+	char query[160]; /* the start of its query */
+	char user[SK_NAME_MAX];
+	char application[SK_NAME_MAX];
+} sk_blocker;
+
+#define SK_BLOCKERS_MAX 4
+
+/* A verified backup, as reported (SK_EV_BACKUP). */
+typedef struct sk_backup_info {
+	char path[512];
+	int64_t size;
+	int64_t duration_ms;
+	char restore_command[1024];
+} sk_backup_info;
 
 /* One progress event from an agent. Plain value: copy freely. */
 typedef struct sk_report {
@@ -58,7 +104,21 @@ typedef struct sk_report {
 	uint32_t attempt;
 	char detail[256];
 	sk_err error; /* code SK_OK when the event carries no error */
+	bool has_check;
+	sk_check_result check; /* SK_EV_CHECK */
+	size_t nblockers;
+	sk_blocker blockers[SK_BLOCKERS_MAX]; /* SK_EV_LOCK_WAIT, STEP_FAILED */
+	bool has_backup;
+	sk_backup_info backup; /* SK_EV_BACKUP */
+	uint32_t lock_waits;   /* STEP_*: lock timeouts so far in the step */
+	int64_t lock_wait_ms;  /* STEP_*: time spent in them */
 } sk_report;
+
+/* A report together with the region it came from. */
+typedef struct sk_region_report {
+	char region[SK_NAME_MAX];
+	sk_report report;
+} sk_region_report;
 
 typedef struct sk_agent_msg {
 	char region[SK_NAME_MAX];
@@ -82,6 +142,7 @@ typedef struct sk_command {
 	char rollout_id[SK_ID_MAX];
 	uint8_t *signed_plan;
 	size_t signed_plan_len;
+	int mode; /* enum sk_mode */
 } sk_command;
 
 typedef struct sk_control {
@@ -147,15 +208,25 @@ typedef struct sk_rollout_view {
 	sk_event_view *events;
 	size_t nevents;
 	char reason[SK_ERR_MSG_MAX];
+	int mode;                   /* enum sk_mode */
+	char of_rollout[SK_ID_MAX]; /* SK_MODE_ROLLBACK: the rollout undone */
 } sk_rollout_view;
 
-enum sk_cli_op { SK_CLI_START = 1, SK_CLI_STATUS = 2 };
+enum sk_cli_op {
+	SK_CLI_START = 1,
+	SK_CLI_STATUS = 2,
+	SK_CLI_ROLLBACK = 3,
+	SK_CLI_REPORT = 4,
+};
 
 typedef struct sk_cli_request {
 	int op;
 	uint8_t *signed_plan; /* SK_CLI_START */
 	size_t signed_plan_len;
-	char rollout_id[SK_ID_MAX]; /* SK_CLI_STATUS; "" for all */
+	int mode; /* SK_CLI_START: SK_MODE_APPLY or SK_MODE_REHEARSE */
+	/* SK_CLI_STATUS ("" for all), SK_CLI_ROLLBACK, SK_CLI_REPORT */
+	char rollout_id[SK_ID_MAX];
+	char region[SK_NAME_MAX]; /* SK_CLI_ROLLBACK: "" for every region */
 	uint64_t events_since;
 } sk_cli_request;
 
@@ -165,6 +236,10 @@ typedef struct sk_cli_response {
 	char rollout_id[SK_ID_MAX];
 	sk_rollout_view *rollouts;
 	size_t nrollouts;
+	sk_region_report *reports; /* SK_CLI_REPORT: in arrival order */
+	size_t nreports;
+	uint8_t *signed_plan; /* SK_CLI_REPORT: the rollout's signed plan */
+	size_t signed_plan_len;
 } sk_cli_response;
 
 int sk_cli_request_encode(const sk_cli_request *m, uint8_t **out, size_t *len,
@@ -185,5 +260,11 @@ int sk_region_view_encode(const sk_region_view *v, uint8_t **out, size_t *len,
     sk_err *err) SK_WARN_UNUSED;
 int sk_region_view_decode(const uint8_t *buf, size_t len, sk_region_view *out,
     sk_err *err) SK_WARN_UNUSED;
+
+/* Encode/decode a region report (the coordinator journals these). */
+int sk_region_report_encode(const sk_region_report *r, uint8_t **out,
+    size_t *len, sk_err *err) SK_WARN_UNUSED;
+int sk_region_report_decode(const uint8_t *buf, size_t len,
+    sk_region_report *out, sk_err *err) SK_WARN_UNUSED;
 
 #endif

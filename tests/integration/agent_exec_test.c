@@ -169,7 +169,7 @@ plan_make(const char *name, const char *id, const step_spec *specs, size_t n)
 		if (s->verify != NULL)
 			s->verify_path = sk_strdup("verify/check.sql");
 		s->no_transaction = specs[i].no_transaction;
-		sk_step_checksum(s, s->checksum);
+		sk_step_text_checksum(s, s->checksum);
 	}
 	return p;
 }

@@ -171,7 +171,7 @@ test_plan_build_quickstart_resolves_residency(void **state)
 	    plan->steps[0].revert_path, "0001_create_accounts.revert.sql");
 	assert_string_equal(
 	    plan->steps[0].verify_path, "0001_create_accounts.verify.sql");
-	sk_step_checksum(&plan->steps[0], sum);
+	sk_step_text_checksum(&plan->steps[0], sum);
 	assert_memory_equal(plan->steps[0].checksum, sum, SK_CHECKSUM_LEN);
 
 	assert_string_equal(plan->steps[1].id, "0002_accounts_email_idx");
@@ -180,7 +180,7 @@ test_plan_build_quickstart_resolves_residency(void **state)
 	assert_null(plan->steps[1].revert);
 	assert_null(plan->steps[1].revert_path);
 	assert_null(plan->steps[1].verify);
-	sk_step_checksum(&plan->steps[1], sum);
+	sk_step_text_checksum(&plan->steps[1], sum);
 	assert_memory_equal(plan->steps[1].checksum, sum, SK_CHECKSUM_LEN);
 	assert_memory_not_equal(
 	    plan->steps[0].checksum, plan->steps[1].checksum, SK_CHECKSUM_LEN);

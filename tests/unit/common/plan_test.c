@@ -49,7 +49,7 @@ set_step(sk_step *s, const char *id, const char *sql, bool notx, const char *rev
 	sprintf(s->sql_path, "%s.sql", id);
 	s->revert_path = revert ? sk_strdup("revert.sql") : NULL;
 	s->verify_path = NULL;
-	sk_step_checksum(s, s->checksum);
+	sk_step_text_checksum(s, s->checksum);
 }
 
 /* Two phases (canary: af; rest: in, ksa by residency), two steps. */
@@ -180,12 +180,12 @@ test_step_checksum_matches_canonical_form(void **state)
 	(void)state;
 	/* Pinned values, computed independently as SHA-256 of
 	 * "skein-step-v1\0" "1\0" "tx\0" "SELECT 1" (and "notx"). */
-	sk_step_checksum(&s, sum);
+	sk_step_text_checksum(&s, sum);
 	sk_hex(sum, sizeof(sum), hex);
 	assert_string_equal(hex,
 	    "5732c4ffa18683b3e442f2b6efcadf7d60da3ef7c911e7b598281c07b06a1362");
 	s.no_transaction = true;
-	sk_step_checksum(&s, sum);
+	sk_step_text_checksum(&s, sum);
 	sk_hex(sum, sizeof(sum), hex);
 	assert_string_equal(hex,
 	    "9b37827f53adb3337523e5f5ad7de4e966af462f8c47ce06ccc5090d0daeafaa");
@@ -198,20 +198,20 @@ test_step_checksum_changes_with_sql_and_mode_only(void **state)
 	uint8_t a[SK_CHECKSUM_LEN], b[SK_CHECKSUM_LEN];
 
 	(void)state;
-	sk_step_checksum(&s, a);
+	sk_step_text_checksum(&s, a);
 	s.sql = "ALTER TABLE t ADD c bigint;";
-	sk_step_checksum(&s, b);
+	sk_step_text_checksum(&s, b);
 	assert_memory_not_equal(a, b, SK_CHECKSUM_LEN);
 	s.sql = "ALTER TABLE t ADD c int; ";
-	sk_step_checksum(&s, b);
+	sk_step_text_checksum(&s, b);
 	assert_memory_not_equal(a, b, SK_CHECKSUM_LEN);
 	s.sql = "ALTER TABLE t ADD c int;";
 	s.no_transaction = true;
-	sk_step_checksum(&s, b);
+	sk_step_text_checksum(&s, b);
 	assert_memory_not_equal(a, b, SK_CHECKSUM_LEN);
 	s.no_transaction = false;
 	s.kind = 2;
-	sk_step_checksum(&s, b);
+	sk_step_text_checksum(&s, b);
 	assert_memory_not_equal(a, b, SK_CHECKSUM_LEN);
 	/* Revert, verify, id and paths are not content: editing them is not
 	 * drift. */
@@ -220,7 +220,7 @@ test_step_checksum_changes_with_sql_and_mode_only(void **state)
 	s.verify = "SELECT c FROM t";
 	s.id = "renamed";
 	s.sql_path = "elsewhere.sql";
-	sk_step_checksum(&s, b);
+	sk_step_text_checksum(&s, b);
 	assert_memory_equal(a, b, SK_CHECKSUM_LEN);
 }
 
@@ -412,12 +412,12 @@ test_decode_rejects_empty_or_inconsistent_structure(void **state)
 
 	p = make_plan();
 	p->steps[0].kind = 2;
-	sk_step_checksum(&p->steps[0], p->steps[0].checksum);
+	sk_step_text_checksum(&p->steps[0], p->steps[0].checksum);
 	expect_decode_fails(p, SK_EINVAL, "unknown kind 2");
 
 	p = make_plan();
 	p->steps[0].sql[0] = '\0';
-	sk_step_checksum(&p->steps[0], p->steps[0].checksum);
+	sk_step_text_checksum(&p->steps[0], p->steps[0].checksum);
 	expect_decode_fails(p, SK_EINVAL, "has no SQL");
 }
 

@@ -85,7 +85,7 @@ make_plan(const char *const *phases)
 	plan->steps[1].sql_path = dup_str("0002_backfill.sql");
 	plan->steps[1].revert_path = dup_str("0002_backfill.revert.sql");
 	for (size_t s = 0; s < plan->nsteps; s++)
-		sk_step_checksum(&plan->steps[s], plan->steps[s].checksum);
+		sk_step_text_checksum(&plan->steps[s], plan->steps[s].checksum);
 	return plan;
 }
 
