@@ -13,10 +13,13 @@
 SK_DEPS_BUILD=(
 	cmake build-essential pkg-config
 	libnng-dev libprotobuf-c-dev protobuf-c-compiler libsodium-dev
-	libcmocka-dev libyaml-dev libpq-dev libjansson-dev
+	libcmocka-dev libyaml-dev libpq-dev libjansson-dev libpg-query-dev
 )
-# Real clusters for the integration tests, the demo and the benchmark.
-SK_DEPS_PG=(postgresql postgresql-client iproute2) # iproute2: ss, to find free ports
+# Real clusters for the integration tests, the demo and the benchmarks
+# (pgbench, used by bench/ddl-lock, ships in the server package
+# postgresql-15); pgbouncer for the transaction-pooling test; iproute2 for
+# ss, to find free ports.
+SK_DEPS_PG=(postgresql postgresql-client pgbouncer iproute2)
 # The style check in tests/run.
 SK_DEPS_FORMAT=(clang-format)
 
@@ -97,7 +100,8 @@ if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
 usage: tests/lib/install-deps.sh [--with-format] [--dry-run]
 
 Install the Debian packages skein needs (build tools and libraries,
-PostgreSQL server and client), asking apt only for what is missing.
+PostgreSQL server and client, PgBouncer), asking apt only for what is
+missing.
   --with-format  also clang-format, for the style check in tests/run
   --dry-run      say what would be installed, install nothing
 As root apt-get runs directly; otherwise through sudo.

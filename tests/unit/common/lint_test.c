@@ -1,0 +1,763 @@
+/* lint_test: every lint rule firing on the statement it is about and
+ * staying quiet on its safe counterpart; waivers (waived errors do not
+ * block, unknown rules are refused, unused waivers are warned about);
+ * lines, order and output. Plans are built in memory, not from YAML. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "sk_lint.h"
+#include "sk_util.h"
+
+typedef struct spec {
+	const char *sql;
+	bool notx;
+	const char *waive; /* rule id or NULL */
+	const char *reason;
+} spec;
+
+/* A plan of n steps "s1".."sN" with sql_path "sN.sql". */
+static sk_plan *
+make_plan(const spec *specs, size_t n)
+{
+	sk_plan *p = calloc(1, sizeof(*p));
+
+	assert_non_null(p);
+	p->name = sk_strdup("lint-test");
+	p->steps = calloc(n, sizeof(*p->steps));
+	assert_non_null(p->steps);
+	p->nsteps = n;
+	for (size_t i = 0; i < n; i++) {
+		sk_step *s = &p->steps[i];
+		char id[32];
+
+		snprintf(id, sizeof(id), "s%zu", i + 1);
+		s->id = sk_strdup(id);
+		s->kind = SK_STEP_SQL;
+		s->sql = sk_strdup(specs[i].sql);
+		s->no_transaction = specs[i].notx;
+		s->sql_path = malloc(strlen(id) + 5);
+		assert_non_null(s->sql_path);
+		sprintf(s->sql_path, "%s.sql", id);
+		if (specs[i].waive != NULL) {
+			s->waivers = calloc(1, sizeof(*s->waivers));
+			assert_non_null(s->waivers);
+			s->waivers[0].rule = sk_strdup(specs[i].waive);
+			s->waivers[0].reason = sk_strdup(specs[i].reason);
+			s->nwaivers = 1;
+		}
+	}
+	return p;
+}
+
+typedef struct result {
+	sk_lint_finding *f;
+	size_t n;
+} result;
+
+static result
+lint_specs(const spec *specs, size_t n)
+{
+	sk_plan *p = make_plan(specs, n);
+	result r = { NULL, 0 };
+	sk_err err;
+
+	if (sk_lint_plan(p, &r.f, &r.n, &err) != SK_OK)
+		fail_msg("lint: %s", err.msg);
+	sk_plan_destroy(p);
+	return r;
+}
+
+static size_t
+count_rule(const result *r, const char *rule)
+{
+	size_t c = 0;
+
+	for (size_t i = 0; i < r->n; i++)
+		if (strcmp(r->f[i].rule->id, rule) == 0)
+			c++;
+	return c;
+}
+
+static const sk_lint_finding *
+find_rule(const result *r, const char *rule)
+{
+	for (size_t i = 0; i < r->n; i++)
+		if (strcmp(r->f[i].rule->id, rule) == 0)
+			return &r->f[i];
+	return NULL;
+}
+
+/* sql as the only step (tx unless notx) fires rule, unwaived. */
+static void
+fires(const char *sql, bool notx, const char *rule)
+{
+	spec s[] = { { sql, notx, NULL, NULL } };
+	result r = lint_specs(s, 1);
+	const sk_lint_finding *f = find_rule(&r, rule);
+
+	if (f == NULL)
+		fail_msg("%s did not fire on: %s", rule, sql);
+	assert_false(f->waived);
+	assert_string_equal(f->step, "s1");
+	assert_string_equal(f->file, "s1.sql");
+	assert_true(f->line >= 1);
+	sk_lint_findings_free(r.f, r.n);
+}
+
+static void
+quiet(const char *sql, bool notx, const char *rule)
+{
+	spec s[] = { { sql, notx, NULL, NULL } };
+	result r = lint_specs(s, 1);
+
+	if (count_rule(&r, rule) != 0)
+		fail_msg("%s fired on: %s (%s)", rule, sql, find_rule(&r, rule)->message);
+	sk_lint_findings_free(r.f, r.n);
+}
+
+/* Step 1 runs first, then step 2; count rule's findings. */
+static size_t
+two_steps(const char *first, const char *second, bool notx2, const char *rule)
+{
+	spec s[] = { { first, false, NULL, NULL }, { second, notx2, NULL, NULL } };
+	result r = lint_specs(s, 2);
+	size_t c = count_rule(&r, rule);
+
+	sk_lint_findings_free(r.f, r.n);
+	return c;
+}
+
+static void
+test_rule_table_is_complete_and_unique(void **state)
+{
+	size_t n;
+	const sk_lint_rule *rules = sk_lint_rules(&n);
+	static const char *const required[] = { "rename-in-one-step", "drop-column",
+		"drop-table", "index-not-concurrent", "concurrent-index-unnamed",
+		"constraint-not-valid", "alter-column-type",
+		"tenant-table-without-rls", "non-transactional-in-transaction",
+		"transaction-control", "session-set", "unused-waiver", NULL };
+
+	(void)state;
+	for (size_t i = 0; i < n; i++) {
+		assert_non_null(rules[i].id);
+		assert_true(rules[i].severity == SK_LINT_ERROR ||
+		    rules[i].severity == SK_LINT_WARNING);
+		assert_true(strlen(rules[i].summary) > 10);
+		assert_true(strlen(rules[i].fix) > 10);
+		assert_int_equal(strspn(rules[i].id, "abcdefghijklmnopqrstuvwxyz-"),
+		    strlen(rules[i].id));
+		for (size_t j = 0; j < i; j++)
+			assert_string_not_equal(rules[i].id, rules[j].id);
+		assert_ptr_equal(sk_lint_rule_find(rules[i].id), &rules[i]);
+	}
+	for (size_t i = 0; required[i] != NULL; i++)
+		assert_non_null(sk_lint_rule_find(required[i]));
+	assert_int_equal(sk_lint_rule_find("drop-column")->severity, SK_LINT_ERROR);
+	assert_null(sk_lint_rule_find("no-such-rule"));
+	assert_null(sk_lint_rule_find(NULL));
+}
+
+static void
+test_rename_in_one_step(void **state)
+{
+	(void)state;
+	fires("ALTER TABLE clients RENAME COLUMN status TO state", false,
+	    "rename-in-one-step");
+	fires("ALTER TABLE clients RENAME status TO state", false, "rename-in-one-step");
+	fires("ALTER TABLE clients RENAME TO customers", false, "rename-in-one-step");
+	fires("ALTER VIEW v RENAME TO w", false, "rename-in-one-step");
+	quiet("ALTER INDEX clients_idx RENAME TO clients_tenant_idx", false,
+	    "rename-in-one-step");
+	quiet("ALTER TABLE clients RENAME CONSTRAINT a TO b", false,
+	    "rename-in-one-step");
+	quiet("ALTER TABLE clients ADD COLUMN state text", false, "rename-in-one-step");
+}
+
+static void
+test_drop_column_and_drop_table(void **state)
+{
+	(void)state;
+	fires("ALTER TABLE clients DROP COLUMN legacy", false, "drop-column");
+	fires("ALTER TABLE clients ADD COLUMN a int, DROP COLUMN IF EXISTS b",
+	    false, "drop-column");
+	quiet("ALTER TABLE clients DROP CONSTRAINT clients_check", false, "drop-column");
+	fires("DROP TABLE clients", false, "drop-table");
+	fires("DROP TABLE IF EXISTS app.clients CASCADE", false, "drop-table");
+	quiet("DROP INDEX clients_idx", false, "drop-table");
+	quiet("DROP VIEW clients_view", false, "drop-table");
+	/* Words in a string are not statements. */
+	quiet("SELECT 'DROP TABLE clients'", false, "drop-table");
+}
+
+static void
+test_index_not_concurrent_only_on_existing_tables(void **state)
+{
+	(void)state;
+	fires("CREATE INDEX clients_idx ON clients (tenant_id)", false,
+	    "index-not-concurrent");
+	quiet("CREATE INDEX CONCURRENTLY clients_idx ON clients (tenant_id)",
+	    true, "index-not-concurrent");
+	/* Created earlier in the same step, or in an earlier step. */
+	quiet("CREATE TABLE t (a int); CREATE INDEX t_a ON t (a)", false,
+	    "index-not-concurrent");
+	assert_int_equal(two_steps("CREATE TABLE app.t (a int)",
+			     "CREATE INDEX t_a ON t (a)", false, "index-not-concurrent"),
+	    0);
+	assert_int_equal(two_steps("CREATE TABLE t (a int)", "CREATE INDEX t_a ON app.t (a)",
+			     false, "index-not-concurrent"),
+	    0);
+	/* Another schema's table of that name existed before. */
+	assert_int_equal(
+	    two_steps("CREATE TABLE app.t (a int)",
+		"CREATE INDEX t_a ON other.t (a)", false, "index-not-concurrent"),
+	    1);
+	/* A later step's table does not count for an earlier step. */
+	{
+		spec s[] = { { "CREATE INDEX t_a ON t (a)", false, NULL, NULL },
+			{ "CREATE TABLE t (a int)", false, NULL, NULL } };
+		result r = lint_specs(s, 2);
+
+		assert_int_equal(count_rule(&r, "index-not-concurrent"), 1);
+		assert_string_equal(find_rule(&r, "index-not-concurrent")->step, "s1");
+		sk_lint_findings_free(r.f, r.n);
+	}
+}
+
+static void
+test_concurrent_index_unnamed(void **state)
+{
+	(void)state;
+	fires("CREATE INDEX CONCURRENTLY ON clients (tenant_id)", true,
+	    "concurrent-index-unnamed");
+	quiet("CREATE INDEX CONCURRENTLY IF NOT EXISTS clients_idx ON clients "
+	      "(tenant_id)",
+	    true, "concurrent-index-unnamed");
+	/* Unnamed but not concurrent: nothing to find after an interrupt. */
+	quiet("CREATE TABLE t (a int); CREATE INDEX ON t (a)", false,
+	    "concurrent-index-unnamed");
+}
+
+static void
+test_constraint_not_valid(void **state)
+{
+	(void)state;
+	fires("ALTER TABLE orders ADD CONSTRAINT orders_client_fk FOREIGN KEY "
+	      "(client_id) REFERENCES clients (id)",
+	    false, "constraint-not-valid");
+	fires("ALTER TABLE orders ADD CONSTRAINT amount_positive CHECK (amount > 0)",
+	    false, "constraint-not-valid");
+	quiet("ALTER TABLE orders ADD CONSTRAINT orders_client_fk FOREIGN KEY "
+	      "(client_id) REFERENCES clients (id) NOT VALID",
+	    false, "constraint-not-valid");
+	quiet("ALTER TABLE orders ADD CONSTRAINT amount_positive CHECK (amount > 0) "
+	      "NOT VALID; ALTER TABLE orders VALIDATE CONSTRAINT amount_positive",
+	    false, "constraint-not-valid");
+	assert_int_equal(two_steps("CREATE TABLE orders (amount int)",
+			     "ALTER TABLE orders ADD CONSTRAINT p CHECK (amount > 0)",
+			     false, "constraint-not-valid"),
+	    0);
+	/* Constraints written inside CREATE TABLE are not ADD CONSTRAINT. */
+	quiet("CREATE TABLE orders (amount int CHECK (amount > 0))", false,
+	    "constraint-not-valid");
+}
+
+static void
+test_alter_column_type(void **state)
+{
+	(void)state;
+	fires("ALTER TABLE orders ALTER COLUMN amount TYPE bigint", false,
+	    "alter-column-type");
+	fires("ALTER TABLE orders ALTER amount SET DATA TYPE numeric(12,2)",
+	    false, "alter-column-type");
+	quiet("ALTER TABLE orders ALTER COLUMN amount SET DEFAULT 0", false,
+	    "alter-column-type");
+	assert_int_equal(two_steps("CREATE TABLE orders (amount int)",
+			     "ALTER TABLE orders ALTER COLUMN amount TYPE bigint",
+			     false, "alter-column-type"),
+	    0);
+}
+
+static void
+test_tenant_table_without_rls(void **state)
+{
+	(void)state;
+	fires("CREATE TABLE invoices (id int, tenant_id uuid NOT NULL)", false,
+	    "tenant-table-without-rls");
+	fires("CREATE TABLE rooms (id int, community_id bigint)", false,
+	    "tenant-table-without-rls");
+	/* RLS without a policy, or a policy without RLS, is not enough. */
+	fires("CREATE TABLE invoices (tenant_id uuid);"
+	      "ALTER TABLE invoices ENABLE ROW LEVEL SECURITY",
+	    false, "tenant-table-without-rls");
+	fires("CREATE TABLE invoices (tenant_id uuid);"
+	      "CREATE POLICY p ON invoices USING (tenant_id = "
+	      "current_setting('app.tenant_id')::uuid)",
+	    false, "tenant-table-without-rls");
+	/* A CHECK on another column does not count. */
+	fires("CREATE TABLE invoices (tenant_id uuid, n int CHECK (n > 0))",
+	    false, "tenant-table-without-rls");
+	/* RLS and a policy on it, in the same step. */
+	quiet("CREATE TABLE invoices (tenant_id uuid);"
+	      "ALTER TABLE invoices ENABLE ROW LEVEL SECURITY;"
+	      "CREATE POLICY p ON invoices USING (tenant_id = "
+	      "current_setting('app.tenant_id')::uuid)",
+	    false, "tenant-table-without-rls");
+	/* Or a CHECK naming the tenant column: column, table or ALTER. */
+	quiet("CREATE TABLE invoices (tenant_id uuid CHECK (tenant_id IS NOT NULL))",
+	    false, "tenant-table-without-rls");
+	quiet("CREATE TABLE invoices (tenant_id uuid, CONSTRAINT t CHECK "
+	      "(tenant_id <> '00000000-0000-0000-0000-000000000000'))",
+	    false, "tenant-table-without-rls");
+	quiet("CREATE TABLE invoices (tenant_id uuid);"
+	      "ALTER TABLE invoices ADD CONSTRAINT t CHECK (tenant_id IS NOT NULL)",
+	    false, "tenant-table-without-rls");
+	quiet("CREATE TABLE invoices (id int, amount int)", false,
+	    "tenant-table-without-rls");
+	quiet("CREATE TEMPORARY TABLE scratch (tenant_id uuid) ON COMMIT DROP",
+	    false, "tenant-table-without-rls");
+	/* The policy in a later step is too late: the gate is per step. */
+	assert_int_equal(two_steps("CREATE TABLE invoices (tenant_id uuid)",
+			     "ALTER TABLE invoices ENABLE ROW LEVEL SECURITY;"
+			     "CREATE POLICY p ON invoices USING (true)",
+			     false, "tenant-table-without-rls"),
+	    1);
+}
+
+static void
+test_non_transactional_in_transaction(void **state)
+{
+	static const char *const stmts[] = {
+		"CREATE INDEX CONCURRENTLY IF NOT EXISTS i ON t (a)",
+		"DROP INDEX CONCURRENTLY IF EXISTS i",
+		"REINDEX INDEX CONCURRENTLY i",
+		"VACUUM t",
+		"CREATE DATABASE other",
+		"ALTER SYSTEM SET work_mem = '64MB'",
+		"ALTER TABLE t DETACH PARTITION t_2020 CONCURRENTLY",
+		NULL,
+	};
+
+	(void)state;
+	for (size_t i = 0; stmts[i] != NULL; i++) {
+		fires(stmts[i], false, "non-transactional-in-transaction");
+		quiet(stmts[i], true, "non-transactional-in-transaction");
+	}
+	quiet("ANALYZE t", false, "non-transactional-in-transaction");
+	quiet("REINDEX (CONCURRENTLY false) INDEX i", false,
+	    "non-transactional-in-transaction");
+}
+
+static void
+test_transaction_control_in_any_step(void **state)
+{
+	static const char *const stmts[] = { "BEGIN", "START TRANSACTION",
+		"COMMIT", "ROLLBACK", "SAVEPOINT a", "RELEASE SAVEPOINT a",
+		"ROLLBACK TO SAVEPOINT a", "PREPARE TRANSACTION 'x'", NULL };
+
+	(void)state;
+	for (size_t i = 0; stmts[i] != NULL; i++) {
+		fires(stmts[i], false, "transaction-control");
+		fires(stmts[i], true, "transaction-control");
+	}
+	quiet("SET TRANSACTION ISOLATION LEVEL SERIALIZABLE", false,
+	    "transaction-control");
+}
+
+static void
+test_session_set(void **state)
+{
+	(void)state;
+	fires("SET lock_timeout = '5s'", false, "session-set");
+	fires("SET SESSION statement_timeout = 0", false, "session-set");
+	fires("SET search_path TO app, public", true, "session-set");
+	fires("SET ROLE migrator", false, "session-set");
+	fires("RESET lock_timeout", false, "session-set");
+	fires("RESET ALL", false, "session-set");
+	fires("SELECT set_config('search_path', 'app', false)", false, "session-set");
+	fires("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY", false,
+	    "session-set");
+	quiet("SET LOCAL lock_timeout = '5s'", false, "session-set");
+	quiet("SELECT set_config('search_path', 'app', true)", false, "session-set");
+	quiet("SET TRANSACTION ISOLATION LEVEL SERIALIZABLE", false, "session-set");
+}
+
+static void
+test_warning_rules(void **state)
+{
+	(void)state;
+	fires("ALTER TABLE t ADD COLUMN created timestamptz DEFAULT clock_timestamp()",
+	    false, "add-column-rewrite");
+	fires("ALTER TABLE t ADD COLUMN id bigserial", false, "add-column-rewrite");
+	quiet("ALTER TABLE t ADD COLUMN created timestamptz DEFAULT now()",
+	    false, "add-column-rewrite");
+	quiet("ALTER TABLE t ADD COLUMN status text NOT NULL DEFAULT 'active'",
+	    false, "add-column-rewrite");
+	fires("ALTER TABLE t ALTER COLUMN a SET NOT NULL", false, "set-not-null");
+	quiet("CREATE TABLE t (a int); ALTER TABLE t ALTER COLUMN a SET NOT NULL",
+	    false, "set-not-null");
+	fires("ALTER TABLE t ADD CONSTRAINT t_a_key UNIQUE (a)", false,
+	    "constraint-builds-index");
+	quiet("ALTER TABLE t ADD CONSTRAINT t_a_key UNIQUE USING INDEX t_a_idx",
+	    false, "constraint-builds-index");
+	fires("LISTEN events", false, "session-state");
+	fires("CREATE TEMP TABLE scratch (a int)", false, "session-state");
+	quiet("CREATE TEMP TABLE scratch (a int) ON COMMIT DROP", false, "session-state");
+	{
+		spec s[] = { { "ALTER TABLE t ALTER COLUMN a SET NOT NULL",
+		    false, NULL, NULL } };
+		result r = lint_specs(s, 1);
+
+		assert_int_equal(r.n, 1);
+		assert_int_equal(r.f[0].rule->severity, SK_LINT_WARNING);
+		assert_int_equal(sk_lint_blocking(r.f, r.n), 0);
+		sk_lint_findings_free(r.f, r.n);
+	}
+}
+
+static void
+test_findings_have_lines_in_step_order(void **state)
+{
+	spec s[] = {
+		{ "-- step one\nSELECT 1;\n\nALTER TABLE a\n  DROP COLUMN b;\n"
+		  "DROP TABLE c;\n",
+		    false, NULL, NULL },
+		{ "SET x = 1", false, NULL, NULL },
+	};
+	result r = lint_specs(s, 2);
+
+	(void)state;
+	assert_int_equal(r.n, 3);
+	assert_string_equal(r.f[0].rule->id, "drop-column");
+	assert_int_equal(r.f[0].line, 4);
+	assert_string_equal(r.f[0].message, "drops column b of a");
+	assert_string_equal(r.f[1].rule->id, "drop-table");
+	assert_int_equal(r.f[1].line, 6);
+	assert_string_equal(r.f[2].rule->id, "session-set");
+	assert_string_equal(r.f[2].step, "s2");
+	assert_int_equal(sk_lint_blocking(r.f, r.n), 3);
+	sk_lint_findings_free(r.f, r.n);
+
+	/* A clean plan has no findings and no array. */
+	{
+		spec ok[] = { { "CREATE TABLE t (a int)", false, NULL, NULL } };
+
+		r = lint_specs(ok, 1);
+		assert_int_equal(r.n, 0);
+		assert_null(r.f);
+	}
+}
+
+static void
+test_waiver_marks_finding_and_unblocks(void **state)
+{
+	spec s[] = { { "ALTER TABLE clients DROP COLUMN legacy", false,
+	    "drop-column", "unused since release 41" } };
+	result r = lint_specs(s, 1);
+
+	(void)state;
+	assert_int_equal(r.n, 1);
+	assert_true(r.f[0].waived);
+	assert_string_equal(r.f[0].reason, "unused since release 41");
+	assert_int_equal(sk_lint_blocking(r.f, r.n), 0);
+	sk_lint_findings_free(r.f, r.n);
+
+	/* The waiver covers its own step only. */
+	{
+		spec two[] = { { "SELECT 1", false, "drop-column", "r" },
+			{ "ALTER TABLE clients DROP COLUMN legacy", false, NULL, NULL } };
+
+		r = lint_specs(two, 2);
+		assert_int_equal(count_rule(&r, "drop-column"), 1);
+		assert_false(find_rule(&r, "drop-column")->waived);
+		assert_int_equal(sk_lint_blocking(r.f, r.n), 1);
+		assert_int_equal(count_rule(&r, "unused-waiver"), 1);
+		sk_lint_findings_free(r.f, r.n);
+	}
+}
+
+static void
+test_unused_waiver_is_a_warning(void **state)
+{
+	spec s[] = { { "CREATE TABLE t (a int)", false, "drop-table", "just in case" } };
+	result r = lint_specs(s, 1);
+
+	(void)state;
+	assert_int_equal(r.n, 1);
+	assert_string_equal(r.f[0].rule->id, "unused-waiver");
+	assert_int_equal(r.f[0].rule->severity, SK_LINT_WARNING);
+	assert_string_equal(r.f[0].file, "plan.yaml");
+	assert_int_equal(r.f[0].line, 0);
+	assert_string_equal(r.f[0].message,
+	    "step s1 waives drop-table, which does not fire in it");
+	assert_int_equal(sk_lint_blocking(r.f, r.n), 0);
+	sk_lint_findings_free(r.f, r.n);
+}
+
+static void
+test_unknown_waiver_rule_is_refused(void **state)
+{
+	spec s[] = { { "ALTER TABLE t DROP COLUMN a", false, "drop-colum", "typo" } };
+	sk_plan *p = make_plan(s, 1);
+	sk_lint_finding *sentinel = (sk_lint_finding *)&sentinel;
+	sk_lint_finding *f = sentinel;
+	size_t n = 77;
+	sk_err err;
+
+	(void)state;
+	assert_int_equal(sk_lint_plan(p, &f, &n, &err), SK_EINVAL);
+	assert_string_equal(
+	    err.msg, "lint plan: step s1 waives unknown rule \"drop-colum\"");
+	assert_non_null(strstr(err.hint, "--rules"));
+	/* Nothing handed out. */
+	assert_ptr_equal(f, sentinel);
+	assert_int_equal(n, 77);
+	sk_plan_destroy(p);
+}
+
+static void
+test_unparsable_sql_fails_the_lint_with_file_and_line(void **state)
+{
+	spec s[] = { { "SELECT 1;\nALTER TABEL t ADD a int;", false, NULL, NULL } };
+	sk_plan *p = make_plan(s, 1);
+	sk_lint_finding *f = NULL;
+	size_t n = 0;
+	sk_err err;
+
+	(void)state;
+	assert_int_equal(sk_lint_plan(p, &f, &n, &err), SK_EINVAL);
+	assert_string_equal(err.msg, "s1.sql:2: syntax error at or near \"TABEL\"");
+	assert_null(f);
+	sk_plan_destroy(p);
+}
+
+static void
+test_print_text_and_json(void **state)
+{
+	spec s[] = {
+		{ "ALTER TABLE clients DROP COLUMN legacy", false,
+		    "drop-column", "gone since 41" },
+		{ "\nRESET ALL", false, NULL, NULL },
+	};
+	result r = lint_specs(s, 2);
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&buf, &len);
+	json_t *root, *list;
+	sk_err err;
+
+	(void)state;
+	assert_non_null(out);
+	sk_lint_print(out, "plans/x", r.f, r.n);
+	sk_lint_print_summary(out, r.f, r.n);
+	fclose(out);
+	assert_string_equal(buf,
+	    "plans/x/s1.sql:1: error drop-column: drops column legacy of clients\n"
+	    "  fix: stop reading and writing the column in a release first, then "
+	    "drop it in a later plan with a waiver saying so\n"
+	    "  waived (reason: gone since 41)\n"
+	    "plans/x/s2.sql:2: error session-set: RESET ALL lasts for the "
+	    "session, not the transaction\n"
+	    "  fix: SET LOCAL (or set_config(..., true)) in a transactional "
+	    "step; timeouts belong in plan.yaml\n"
+	    "lint: 2 errors, 0 warnings, 1 waived; 1 blocking\n");
+	free(buf);
+
+	out = open_memstream(&buf, &len);
+	assert_non_null(out);
+	assert_int_equal(sk_lint_print_json(out, "plans/x", r.f, r.n, &err), SK_OK);
+	fclose(out);
+	root = json_loads(buf, 0, NULL);
+	assert_non_null(root);
+	list = json_object_get(root, "findings");
+	assert_int_equal(json_array_size(list), 2);
+	assert_string_equal(
+	    json_string_value(json_object_get(json_array_get(list, 0), "file")),
+	    "plans/x/s1.sql");
+	assert_true(json_is_true(json_object_get(json_array_get(list, 0), "waived")));
+	assert_string_equal(
+	    json_string_value(json_object_get(json_array_get(list, 0), "reason")),
+	    "gone since 41");
+	assert_true(json_is_null(json_object_get(json_array_get(list, 1), "reason")));
+	assert_int_equal(json_integer_value(json_object_get(root, "blocking")), 1);
+	assert_int_equal(json_integer_value(json_object_get(root, "errors")), 2);
+	json_decref(root);
+	free(buf);
+	sk_lint_findings_free(r.f, r.n);
+}
+
+/* A plan directory in a fresh temporary directory: plan.yaml naming one
+ * step 0001_s with sql, and waiver_yaml (may be "") appended to it. */
+static void
+write_plan_dir(char *dir, size_t len, const char *sql, const char *waiver_yaml)
+{
+	char path[512];
+	FILE *f;
+
+	snprintf(dir, len, "/tmp/skein-lint-test-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/plan.yaml", dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fprintf(f,
+	    "name: lintbuild\nphases:\n  - name: one\n    regions: [af]\n"
+	    "steps:\n  - id: 0001_s\n    sql: 0001_s.sql\n%s",
+	    waiver_yaml);
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/0001_s.sql", dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(sql, f);
+	fclose(f);
+}
+
+static void
+remove_plan_dir(const char *dir)
+{
+	char path[512];
+
+	snprintf(path, sizeof(path), "%s/plan.yaml", dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/0001_s.sql", dir);
+	unlink(path);
+	rmdir(dir);
+}
+
+static void
+test_build_refuses_unwaived_error_and_returns_findings(void **state)
+{
+	char dir[64], want[256];
+	sk_plan *sentinel = (sk_plan *)&sentinel, *plan = sentinel;
+	sk_lint_finding *f = NULL;
+	size_t n = 0;
+	sk_err err;
+
+	(void)state;
+	write_plan_dir(dir, sizeof(dir),
+	    "-- retire it\nALTER TABLE clients DROP COLUMN legacy;\n", "");
+	assert_int_equal(
+	    sk_plan_build_lint(dir, NULL, 1800000000, &plan, &f, &n, &err), SK_ELINT);
+	assert_ptr_equal(plan, sentinel);
+	snprintf(want, sizeof(want),
+	    "build plan %s: 1 lint error not waived: drop-column (%s/0001_s.sql:2)",
+	    dir, dir);
+	assert_string_equal(err.msg, want);
+	assert_int_equal(n, 1);
+	assert_string_equal(f[0].rule->id, "drop-column");
+	assert_int_equal(f[0].line, 2);
+	sk_lint_findings_free(f, n);
+	/* sk_plan_build refuses it the same way. */
+	assert_int_equal(sk_plan_build(dir, NULL, 1800000000, &plan, &err), SK_ELINT);
+	assert_ptr_equal(plan, sentinel);
+	remove_plan_dir(dir);
+
+	/* Waived: the plan builds, carries the waiver, and the finding is
+	 * still handed back, marked. */
+	write_plan_dir(dir, sizeof(dir), "ALTER TABLE clients DROP COLUMN legacy;\n",
+	    "    waive:\n      - rule: drop-column\n        reason: unused since 41\n");
+	assert_int_equal(
+	    sk_plan_build_lint(dir, NULL, 1800000000, &plan, &f, &n, &err), SK_OK);
+	assert_int_equal(n, 1);
+	assert_true(f[0].waived);
+	assert_string_equal(f[0].reason, "unused since 41");
+	assert_int_equal(plan->steps[0].nwaivers, 1);
+	assert_string_equal(plan->steps[0].waivers[0].reason, "unused since 41");
+	sk_lint_findings_free(f, n);
+	sk_plan_destroy(plan);
+	remove_plan_dir(dir);
+}
+
+static void
+test_build_names_syntax_error_file_and_line(void **state)
+{
+	char dir[64], want[256];
+	sk_plan *sentinel = (sk_plan *)&sentinel, *plan = sentinel;
+	sk_lint_finding *f = (sk_lint_finding *)&f;
+	size_t n = 5;
+	sk_err err;
+
+	(void)state;
+	write_plan_dir(dir, sizeof(dir), "SELECT 1;\n\nCREATE TABEL t (a int);\n", "");
+	assert_int_equal(
+	    sk_plan_build_lint(dir, NULL, 1800000000, &plan, &f, &n, &err), SK_EINVAL);
+	snprintf(want, sizeof(want),
+	    "%s/0001_s.sql:3: syntax error at or near \"TABEL\"", dir);
+	assert_string_equal(err.msg, want);
+	assert_ptr_equal(plan, sentinel);
+	assert_null(f);
+	assert_int_equal(n, 0);
+	remove_plan_dir(dir);
+
+	/* Comments alone are no step. */
+	write_plan_dir(dir, sizeof(dir), "-- TODO\n", "");
+	assert_int_equal(sk_plan_build(dir, NULL, 1800000000, &plan, &err), SK_EINVAL);
+	assert_non_null(strstr(err.msg, "no SQL statement in it, only comments"));
+	remove_plan_dir(dir);
+
+	/* A waiver of an unknown rule is refused at its line in plan.yaml. */
+	write_plan_dir(dir, sizeof(dir), "SELECT 1;\n",
+	    "    waive:\n      - rule: drop-colum\n        reason: typo\n");
+	assert_int_equal(sk_plan_build(dir, NULL, 1800000000, &plan, &err), SK_EINVAL);
+	assert_non_null(strstr(err.msg, "plan.yaml:9:"));
+	assert_non_null(strstr(err.msg, "unknown lint rule \"drop-colum\""));
+	remove_plan_dir(dir);
+}
+
+static void
+test_build_fills_concurrent_indexes(void **state)
+{
+	char dir[64];
+	sk_plan *plan = NULL;
+	sk_err err;
+
+	(void)state;
+	write_plan_dir(dir, sizeof(dir),
+	    "CREATE INDEX CONCURRENTLY IF NOT EXISTS a_idx ON app.a (x);\n",
+	    "    transaction: false\n");
+	if (sk_plan_build(dir, NULL, 1800000000, &plan, &err) != SK_OK)
+		fail_msg("build: %s", err.msg);
+	assert_int_equal(plan->steps[0].nconcurrent_indexes, 1);
+	assert_string_equal(plan->steps[0].concurrent_indexes[0], "app.a_idx");
+	assert_true(plan->steps[0].no_transaction);
+	sk_plan_destroy(plan);
+	remove_plan_dir(dir);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_rule_table_is_complete_and_unique),
+		cmocka_unit_test(test_rename_in_one_step),
+		cmocka_unit_test(test_drop_column_and_drop_table),
+		cmocka_unit_test(test_index_not_concurrent_only_on_existing_tables),
+		cmocka_unit_test(test_concurrent_index_unnamed),
+		cmocka_unit_test(test_constraint_not_valid),
+		cmocka_unit_test(test_alter_column_type),
+		cmocka_unit_test(test_tenant_table_without_rls),
+		cmocka_unit_test(test_non_transactional_in_transaction),
+		cmocka_unit_test(test_transaction_control_in_any_step),
+		cmocka_unit_test(test_session_set),
+		cmocka_unit_test(test_warning_rules),
+		cmocka_unit_test(test_findings_have_lines_in_step_order),
+		cmocka_unit_test(test_waiver_marks_finding_and_unblocks),
+		cmocka_unit_test(test_unused_waiver_is_a_warning),
+		cmocka_unit_test(test_unknown_waiver_rule_is_refused),
+		cmocka_unit_test(test_unparsable_sql_fails_the_lint_with_file_and_line),
+		cmocka_unit_test(test_print_text_and_json),
+		cmocka_unit_test(test_build_refuses_unwaived_error_and_returns_findings),
+		cmocka_unit_test(test_build_names_syntax_error_file_and_line),
+		cmocka_unit_test(test_build_fills_concurrent_indexes),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
