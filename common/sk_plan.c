@@ -1,22 +1,23 @@
-/* sk_plan: the plan's protobuf codec, its validation, step checksums and
- * its human and JSON descriptions. Building a plan from a directory lives
- * in sk_plan_build.c. Decoding is the gate every agent passes a plan
+/* sk_plan: the plan's protobuf codec, its validation and step checksums.
+ * Building a plan from a directory lives in sk_plan_build.c, describing
+ * one in sk_plan_print.c. Decoding is the gate every agent passes a plan
  * through, so it checks everything the rest of skein assumes. */
 #include "sk_plan.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-#include <jansson.h>
 #include <sodium.h>
 
+#include "sk_sql.h"
 #include "sk_util.h"
 #include "skein.pb-c.h"
 
-/* The domain of a step checksum; bump it only with a new ledger format. */
+/* The domains of step checksums; bump them only with a new ledger format.
+ * v1 hashes the raw SQL text (sk_step_text_checksum), v2 the statements
+ * as sk_sql_normalize gives them (sk_step_checksum). */
 static const char checksum_domain[] = "skein-step-v1";
+static const char checksum_domain_v2[] = "skein-step-v2";
 
 static void
 free_strv(char **v, size_t n)
@@ -28,15 +29,60 @@ free_strv(char **v, size_t n)
 	free(v);
 }
 
+static void
+free_checks(sk_check *c, size_t n)
+{
+	if (c == NULL)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		free(c[i].name);
+		free(c[i].sql);
+		free(c[i].op);
+		free(c[i].value);
+		free(c[i].sqlstate);
+		free(c[i].path);
+	}
+	free(c);
+}
+
+static void
+free_waivers(sk_waiver *w, size_t n)
+{
+	if (w == NULL)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		free(w[i].rule);
+		free(w[i].reason);
+	}
+	free(w);
+}
+
+static void
+free_preflight(sk_preflight *pf)
+{
+	free_strv(pf->roles, pf->nroles);
+	free_strv(pf->extensions, pf->nextensions);
+	if (pf->requires != NULL)
+		for (size_t i = 0; i < pf->nrequires; i++) {
+			free(pf->requires[i].plan);
+			free(pf->requires[i].step);
+		}
+	free(pf->requires);
+}
+
 void
 sk_plan_destroy(sk_plan *plan)
 {
 	if (plan == NULL)
 		return;
 	for (size_t i = 0; i < plan->nphases; i++) {
-		free(plan->phases[i].name);
-		free_strv(plan->phases[i].regions, plan->phases[i].nregions);
-		free_strv(plan->phases[i].residency, plan->phases[i].nresidency);
+		sk_phase *ph = &plan->phases[i];
+
+		free(ph->name);
+		free_strv(ph->regions, ph->nregions);
+		free_strv(ph->residency, ph->nresidency);
+		free_checks(ph->pre, ph->npre);
+		free_checks(ph->post, ph->npost);
 	}
 	free(plan->phases);
 	for (size_t i = 0; i < plan->nsteps; i++) {
@@ -49,9 +95,14 @@ sk_plan_destroy(sk_plan *plan)
 		free(s->sql_path);
 		free(s->revert_path);
 		free(s->verify_path);
+		free_checks(s->pre, s->npre);
+		free_checks(s->post, s->npost);
+		free_waivers(s->waivers, s->nwaivers);
+		free_strv(s->concurrent_indexes, s->nconcurrent_indexes);
 	}
 	free(plan->steps);
 	free_strv(plan->regions, plan->nregions);
+	free_preflight(&plan->preflight);
 	free(plan->id);
 	free(plan->name);
 	free(plan);
@@ -80,9 +131,26 @@ sk_step_text_checksum(const sk_step *step, uint8_t out[SK_CHECKSUM_LEN])
 int
 sk_step_checksum(const sk_step *step, uint8_t out[SK_CHECKSUM_LEN], sk_err *err)
 {
-	/* Until the parser-normalized checksum lands this is the text one. */
-	(void)err;
-	sk_step_text_checksum(step, out);
+	crypto_hash_sha256_state st;
+	char kind[24], *norm = NULL;
+	const char *mode = step->no_transaction ? "notx" : "tx";
+	int rc;
+
+	rc = sk_sql_normalize(step->sql ? step->sql : "",
+	    step->sql_path ? step->sql_path : step->id, &norm, err);
+	if (rc != SK_OK)
+		return rc;
+	/* As in the text checksum, NUL separators keep the fields apart; the
+	 * domain's own NUL (sizeof) ends it. */
+	snprintf(kind, sizeof(kind), "%d", step->kind);
+	crypto_hash_sha256_init(&st);
+	crypto_hash_sha256_update(&st, (const uint8_t *)checksum_domain_v2,
+	    sizeof(checksum_domain_v2));
+	crypto_hash_sha256_update(&st, (const uint8_t *)kind, strlen(kind) + 1);
+	crypto_hash_sha256_update(&st, (const uint8_t *)mode, strlen(mode) + 1);
+	crypto_hash_sha256_update(&st, (const uint8_t *)norm, strlen(norm));
+	crypto_hash_sha256_final(&st, out);
+	free(norm);
 	return SK_OK;
 }
 
@@ -93,21 +161,105 @@ pb_str(const char *s)
 	return (char *)(uintptr_t)(s != NULL ? s : protobuf_c_empty_string);
 }
 
+/* The protobuf structs the encoder fills borrow the plan's strings and
+ * live in these pools, sized up front, so one free releases each kind. */
+typedef struct pb_pool {
+	Skein__V1__Check *checks;
+	Skein__V1__Check **check_ptrs;
+	size_t nchecks;
+	Skein__V1__Waiver *waivers;
+	Skein__V1__Waiver **waiver_ptrs;
+	size_t nwaivers;
+} pb_pool;
+
+static Skein__V1__Check **
+pool_checks(pb_pool *pool, const sk_check *c, size_t n)
+{
+	Skein__V1__Check **first = &pool->check_ptrs[pool->nchecks];
+
+	for (size_t i = 0; i < n; i++) {
+		Skein__V1__Check *pc = &pool->checks[pool->nchecks];
+
+		skein__v1__check__init(pc);
+		pc->name = pb_str(c[i].name);
+		pc->sql = pb_str(c[i].sql);
+		pc->expect = (Skein__V1__CheckExpect)c[i].expect;
+		pc->op = pb_str(c[i].op);
+		pc->value = pb_str(c[i].value);
+		pc->sqlstate = pb_str(c[i].sqlstate);
+		pool->check_ptrs[pool->nchecks++] = pc;
+	}
+	return first;
+}
+
+static Skein__V1__Waiver **
+pool_waivers(pb_pool *pool, const sk_waiver *w, size_t n)
+{
+	Skein__V1__Waiver **first = &pool->waiver_ptrs[pool->nwaivers];
+
+	for (size_t i = 0; i < n; i++) {
+		Skein__V1__Waiver *pw = &pool->waivers[pool->nwaivers];
+
+		skein__v1__waiver__init(pw);
+		pw->rule = pb_str(w[i].rule);
+		pw->reason = pb_str(w[i].reason);
+		pool->waiver_ptrs[pool->nwaivers++] = pw;
+	}
+	return first;
+}
+
+static bool
+all_zero(const uint8_t *b, size_t n)
+{
+	uint8_t acc = 0;
+
+	for (size_t i = 0; i < n; i++)
+		acc |= b[i];
+	return acc == 0;
+}
+
+static bool
+preflight_empty(const sk_preflight *pf)
+{
+	return pf->min_server_version == 0 && pf->nroles == 0 &&
+	    pf->nextensions == 0 && pf->max_transaction_age_ms == 0 &&
+	    pf->max_connections_share == 0 && pf->nrequires == 0;
+}
+
 int
 sk_plan_encode(const sk_plan *plan, uint8_t **out, size_t *out_len, sk_err *err)
 {
 	Skein__V1__Plan pb = SKEIN__V1__PLAN__INIT;
+	Skein__V1__Preflight pf = SKEIN__V1__PREFLIGHT__INIT;
 	Skein__V1__Phase *phases = NULL, **phase_ptrs = NULL;
 	Skein__V1__Step *steps = NULL, **step_ptrs = NULL;
+	Skein__V1__Prerequisite *reqs = NULL, **req_ptrs = NULL;
+	pb_pool pool = { 0 };
+	size_t nchecks = 0, nwaivers = 0;
 	uint8_t *buf = NULL;
 	size_t len;
 	int rc;
 
+	for (size_t i = 0; i < plan->nphases; i++)
+		nchecks += plan->phases[i].npre + plan->phases[i].npost;
+	for (size_t i = 0; i < plan->nsteps; i++) {
+		nchecks += plan->steps[i].npre + plan->steps[i].npost;
+		nwaivers += plan->steps[i].nwaivers;
+	}
 	phases = calloc(plan->nphases + 1, sizeof(*phases));
 	phase_ptrs = calloc(plan->nphases + 1, sizeof(*phase_ptrs));
 	steps = calloc(plan->nsteps + 1, sizeof(*steps));
 	step_ptrs = calloc(plan->nsteps + 1, sizeof(*step_ptrs));
-	if (phases == NULL || phase_ptrs == NULL || steps == NULL || step_ptrs == NULL) {
+	reqs = calloc(plan->preflight.nrequires + 1, sizeof(*reqs));
+	req_ptrs = calloc(plan->preflight.nrequires + 1, sizeof(*req_ptrs));
+	pool.checks = calloc(nchecks + 1, sizeof(*pool.checks));
+	pool.check_ptrs = calloc(nchecks + 1, sizeof(*pool.check_ptrs));
+	pool.waivers = calloc(nwaivers + 1, sizeof(*pool.waivers));
+	pool.waiver_ptrs = calloc(nwaivers + 1, sizeof(*pool.waiver_ptrs));
+	if (phases == NULL || phase_ptrs == NULL || steps == NULL ||
+	    step_ptrs == NULL || reqs == NULL || req_ptrs == NULL ||
+	    pool.checks == NULL || pool.check_ptrs == NULL ||
+	    pool.waivers == NULL || pool.waiver_ptrs == NULL) {
 		rc = sk_err_set(err, SK_ENOMEM, "encode plan %s: out of memory",
 		    plan->name ? plan->name : "");
 		goto out;
@@ -122,6 +274,10 @@ sk_plan_encode(const sk_plan *plan, uint8_t **out, size_t *out_len, sk_err *err)
 		phases[i].regions = ph->regions;
 		phases[i].n_residency = ph->nresidency;
 		phases[i].residency = ph->residency;
+		phases[i].n_pre = ph->npre;
+		phases[i].pre = pool_checks(&pool, ph->pre, ph->npre);
+		phases[i].n_post = ph->npost;
+		phases[i].post = pool_checks(&pool, ph->post, ph->npost);
 		phase_ptrs[i] = &phases[i];
 	}
 	for (size_t i = 0; i < plan->nsteps; i++) {
@@ -139,6 +295,24 @@ sk_plan_encode(const sk_plan *plan, uint8_t **out, size_t *out_len, sk_err *err)
 		steps[i].sql_path = pb_str(s->sql_path);
 		steps[i].revert_path = pb_str(s->revert_path);
 		steps[i].verify_path = pb_str(s->verify_path);
+		steps[i].n_pre = s->npre;
+		steps[i].pre = pool_checks(&pool, s->pre, s->npre);
+		steps[i].n_post = s->npost;
+		steps[i].post = pool_checks(&pool, s->post, s->npost);
+		steps[i].lock_timeout_ms = s->lock_timeout_ms;
+		steps[i].statement_timeout_ms = s->statement_timeout_ms;
+		steps[i].lock_retries = s->lock_retries;
+		steps[i].retry_backoff_ms = s->retry_backoff_ms;
+		steps[i].n_waivers = s->nwaivers;
+		steps[i].waivers = pool_waivers(&pool, s->waivers, s->nwaivers);
+		steps[i].n_concurrent_indexes = s->nconcurrent_indexes;
+		steps[i].concurrent_indexes = s->concurrent_indexes;
+		/* All zero means "not computed": left off the wire. */
+		if (!all_zero(s->text_checksum, SK_CHECKSUM_LEN)) {
+			steps[i].text_checksum.data =
+			    (uint8_t *)(uintptr_t)s->text_checksum;
+			steps[i].text_checksum.len = SK_CHECKSUM_LEN;
+		}
 		step_ptrs[i] = &steps[i];
 	}
 	pb.format = SK_PLAN_FORMAT;
@@ -152,6 +326,27 @@ sk_plan_encode(const sk_plan *plan, uint8_t **out, size_t *out_len, sk_err *err)
 	pb.steps = step_ptrs;
 	pb.n_regions = plan->nregions;
 	pb.regions = plan->regions;
+	pb.backup = plan->backup;
+	if (!preflight_empty(&plan->preflight)) {
+		const sk_preflight *p = &plan->preflight;
+
+		pf.min_server_version = p->min_server_version;
+		pf.n_roles = p->nroles;
+		pf.roles = p->roles;
+		pf.n_extensions = p->nextensions;
+		pf.extensions = p->extensions;
+		pf.max_transaction_age_ms = p->max_transaction_age_ms;
+		pf.max_connections_share = p->max_connections_share;
+		for (size_t i = 0; i < p->nrequires; i++) {
+			skein__v1__prerequisite__init(&reqs[i]);
+			reqs[i].plan = pb_str(p->requires[i].plan);
+			reqs[i].step = pb_str(p->requires[i].step);
+			req_ptrs[i] = &reqs[i];
+		}
+		pf.n_requires = p->nrequires;
+		pf.requires = req_ptrs;
+		pb.preflight = &pf;
+	}
 
 	len = skein__v1__plan__get_packed_size(&pb);
 	buf = malloc(len > 0 ? len : 1);
@@ -169,6 +364,12 @@ out:
 	free(phase_ptrs);
 	free(steps);
 	free(step_ptrs);
+	free(reqs);
+	free(req_ptrs);
+	free(pool.checks);
+	free(pool.check_ptrs);
+	free(pool.waivers);
+	free(pool.waiver_ptrs);
 	return rc;
 }
 
@@ -239,6 +440,223 @@ check_names(char *const *v, size_t n, const char *what, const char *plan, sk_err
 	return SK_OK;
 }
 
+static bool
+op_valid(const char *op)
+{
+	static const char *const ops[] = { "=", "!=", "<", "<=", ">", ">=" };
+
+	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
+		if (strcmp(op, ops[i]) == 0)
+			return true;
+	return false;
+}
+
+/* Five characters of 0-9 A-Z, as PostgreSQL's SQLSTATEs are. */
+static bool
+sqlstate_valid(const char *s)
+{
+	return s != NULL && strlen(s) == 5 &&
+	    strspn(s, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ") == 5;
+}
+
+/* A lint rule id: [a-z0-9-]+. */
+static bool
+rule_valid(const char *s)
+{
+	return s != NULL && s[0] != '\0' &&
+	    strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-") == strlen(s);
+}
+
+static bool
+blank(const char *s)
+{
+	return s == NULL || strspn(s, " \t\r\n\f\v") == strlen(s);
+}
+
+/* The checks of one list: owner ("step s1", "phase canary") and when
+ * ("pre", "post") name them in messages. */
+static int
+validate_checks(Skein__V1__Check *const *c, size_t n, const char *owner,
+    const char *when, const char *plan, sk_err *err)
+{
+	char what[160];
+	char **names;
+	int rc;
+
+	if (n == 0)
+		return SK_OK;
+	names = malloc(n * sizeof(*names));
+	if (names == NULL)
+		return sk_err_set(err, SK_ENOMEM, "decode plan %s: out of memory", plan);
+	for (size_t i = 0; i < n; i++)
+		names[i] = c[i]->name;
+	snprintf(what, sizeof(what), "%s %s-check name", owner, when);
+	rc = check_names(names, n, what, plan, err);
+	free(names);
+	if (rc != SK_OK)
+		return rc;
+	for (size_t i = 0; i < n; i++) {
+		const Skein__V1__Check *k = c[i];
+		bool has_op = k->op != NULL && k->op[0] != '\0';
+		bool has_value = k->value != NULL && k->value[0] != '\0';
+		bool has_state = k->sqlstate != NULL && k->sqlstate[0] != '\0';
+
+		if (blank(k->sql))
+			return sk_err_set(err, SK_EINVAL,
+			    "decode plan %s: %s %s-check %s has no SQL", plan,
+			    owner, when, k->name);
+		switch (k->expect) {
+		case SKEIN__V1__CHECK_EXPECT__CHECK_EXPECT_COMPARE:
+			if (!has_op || !op_valid(k->op))
+				return sk_err_set(err, SK_EINVAL,
+				    "decode plan %s: %s %s-check %s compares with "
+				    "operator \"%.8s\" (expected one of =, !=, <, <=, >, >=)",
+				    plan, owner, when, k->name, has_op ? k->op : "");
+			if (!has_value)
+				return sk_err_set(err, SK_EINVAL,
+				    "decode plan %s: %s %s-check %s compares with an "
+				    "empty value",
+				    plan, owner, when, k->name);
+			if (has_state)
+				return sk_err_set(err, SK_EINVAL,
+				    "decode plan %s: %s %s-check %s compares a value but "
+				    "also names a SQLSTATE",
+				    plan, owner, when, k->name);
+			break;
+		case SKEIN__V1__CHECK_EXPECT__CHECK_EXPECT_NO_ROWS:
+			if (has_op || has_value || has_state)
+				return sk_err_set(err, SK_EINVAL,
+				    "decode plan %s: %s %s-check %s expects no rows but "
+				    "also has an operator, value or SQLSTATE",
+				    plan, owner, when, k->name);
+			break;
+		case SKEIN__V1__CHECK_EXPECT__CHECK_EXPECT_FAILS:
+			if (!sqlstate_valid(k->sqlstate))
+				return sk_err_set(err, SK_EINVAL,
+				    "decode plan %s: %s %s-check %s expects a failure "
+				    "with SQLSTATE \"%.16s\" (expected five characters of "
+				    "0-9 A-Z)",
+				    plan, owner, when, k->name,
+				    has_state ? k->sqlstate : "");
+			if (has_op || has_value)
+				return sk_err_set(err, SK_EINVAL,
+				    "decode plan %s: %s %s-check %s expects a failure but "
+				    "also has an operator or value",
+				    plan, owner, when, k->name);
+			break;
+		default:
+			return sk_err_set(err, SK_EINVAL,
+			    "decode plan %s: %s %s-check %s has unknown expectation %d",
+			    plan, owner, when, k->name, (int)k->expect);
+		}
+	}
+	return SK_OK;
+}
+
+/* A step's checks, limits, waivers and the rest of what format 1 added. */
+static int
+validate_step_extras(const Skein__V1__Step *s, const char *plan, sk_err *err)
+{
+	char owner[96];
+	int rc;
+
+	snprintf(owner, sizeof(owner), "step %s", s->id);
+	rc = validate_checks(s->pre, s->n_pre, owner, "pre", plan, err);
+	if (rc == SK_OK)
+		rc = validate_checks(s->post, s->n_post, owner, "post", plan, err);
+	if (rc != SK_OK)
+		return rc;
+	if (s->lock_timeout_ms < 0 || s->statement_timeout_ms < 0 ||
+	    s->retry_backoff_ms < 0)
+		return sk_err_set(err, SK_EINVAL,
+		    "decode plan %s: step %s has a negative limit (lock_timeout "
+		    "%" PRId64 " ms, statement_timeout %" PRId64 " ms, retry_backoff "
+		    "%" PRId64 " ms)",
+		    plan, s->id, s->lock_timeout_ms, s->statement_timeout_ms,
+		    s->retry_backoff_ms);
+	if (s->lock_retries > SK_LOCK_RETRIES_MAX)
+		return sk_err_set(err, SK_EINVAL,
+		    "decode plan %s: step %s has lock_retries %" PRIu32 " (at most %d)",
+		    plan, s->id, s->lock_retries, SK_LOCK_RETRIES_MAX);
+	for (size_t j = 0; j < s->n_waivers; j++) {
+		const Skein__V1__Waiver *w = s->waivers[j];
+
+		if (!rule_valid(w->rule))
+			return sk_err_set(err, SK_EINVAL,
+			    "decode plan %s: step %s waives rule \"%.64s\" (expected "
+			    "a rule id of a-z 0-9 -)",
+			    plan, s->id, w->rule);
+		if (blank(w->reason))
+			return sk_err_set(err, SK_EINVAL,
+			    "decode plan %s: step %s waives rule %s without a reason",
+			    plan, s->id, w->rule);
+	}
+	for (size_t j = 0; j < s->n_concurrent_indexes; j++)
+		if (blank(s->concurrent_indexes[j]))
+			return sk_err_set(err, SK_EINVAL,
+			    "decode plan %s: step %s lists an empty concurrent index name",
+			    plan, s->id);
+	if (s->text_checksum.len != 0) {
+		sk_step tmp = { 0 };
+		uint8_t sum[SK_CHECKSUM_LEN];
+
+		tmp.kind = (int)s->kind;
+		tmp.sql = s->sql;
+		tmp.no_transaction = s->no_transaction;
+		sk_step_text_checksum(&tmp, sum);
+		if (s->text_checksum.len != SK_CHECKSUM_LEN ||
+		    sodium_memcmp(sum, s->text_checksum.data, SK_CHECKSUM_LEN) != 0)
+			return sk_err_set(err, SK_EINVAL,
+			    "decode plan %s: step %s text checksum does not match "
+			    "its content",
+			    plan, s->id);
+	}
+	return SK_OK;
+}
+
+static int
+validate_preflight(const Skein__V1__Preflight *pf, const char *plan, sk_err *err)
+{
+	if (pf == NULL)
+		return SK_OK;
+	for (size_t i = 0; i < pf->n_roles; i++)
+		if (blank(pf->roles[i]))
+			return sk_err_set(err, SK_EINVAL,
+			    "decode plan %s: preflight lists an empty role name",
+			    plan);
+	for (size_t i = 0; i < pf->n_extensions; i++)
+		if (blank(pf->extensions[i]))
+			return sk_err_set(err, SK_EINVAL,
+			    "decode plan %s: preflight lists an empty extension name",
+			    plan);
+	if (pf->max_transaction_age_ms < 0)
+		return sk_err_set(err, SK_EINVAL,
+		    "decode plan %s: preflight max_transaction_age %" PRId64
+		    " ms is negative",
+		    plan, pf->max_transaction_age_ms);
+	/* Written so that NaN fails too. */
+	if (!(pf->max_connections_share >= 0 && pf->max_connections_share <= 1))
+		return sk_err_set(err, SK_EINVAL,
+		    "decode plan %s: preflight max_connections share %g is not "
+		    "between 0 and 1",
+		    plan, pf->max_connections_share);
+	for (size_t i = 0; i < pf->n_requires; i++) {
+		const Skein__V1__Prerequisite *r = pf->requires[i];
+
+		if (!sk_name_valid(r->plan))
+			return sk_err_set(err, SK_EINVAL,
+			    "decode plan %s: preflight requires invalid plan name "
+			    "\"%.64s\"",
+			    plan, r->plan);
+		if (r->step[0] != '\0' && !sk_name_valid(r->step))
+			return sk_err_set(err, SK_EINVAL,
+			    "decode plan %s: preflight requires plan %s step with "
+			    "invalid name \"%.64s\"",
+			    plan, r->plan, r->step);
+	}
+	return SK_OK;
+}
+
 /* Everything sk_plan_decode promises about a plan, on the protobuf. */
 static int
 validate(const Skein__V1__Plan *pb, sk_err *err)
@@ -268,6 +686,9 @@ validate(const Skein__V1__Plan *pb, sk_err *err)
 		return sk_err_set(err, SK_EINVAL, "decode plan %s: no steps", name);
 	if (pb->n_phases == 0)
 		return sk_err_set(err, SK_EINVAL, "decode plan %s: no phases", name);
+	rc = validate_preflight(pb->preflight, name, err);
+	if (rc != SK_OK)
+		return rc;
 
 	ids = malloc(pb->n_steps * sizeof(*ids));
 	if (ids == NULL)
@@ -305,6 +726,9 @@ validate(const Skein__V1__Plan *pb, sk_err *err)
 			    name, s->id);
 			goto out;
 		}
+		rc = validate_step_extras(s, name, err);
+		if (rc != SK_OK)
+			goto out;
 	}
 	rc = check_names(ids, pb->n_steps, "step id", name, err);
 	if (rc != SK_OK)
@@ -348,6 +772,13 @@ validate(const Skein__V1__Plan *pb, sk_err *err)
 				    name, ph->name, ph->regions[j]);
 				goto out;
 			}
+		snprintf(what, sizeof(what), "phase %s", ph->name);
+		rc = validate_checks(ph->pre, ph->n_pre, what, "pre", name, err);
+		if (rc == SK_OK)
+			rc = validate_checks(
+			    ph->post, ph->n_post, what, "post", name, err);
+		if (rc != SK_OK)
+			goto out;
 		nused += ph->n_regions;
 	}
 	rc = check_names(ids, pb->n_phases, "phase name", name, err);
@@ -408,6 +839,93 @@ dup_strv(char *const *v, size_t n, bool *oom)
 	return d;
 }
 
+/* Copies of n protobuf checks; NULL for none. Sets *oom. */
+static sk_check *
+dup_checks(Skein__V1__Check *const *c, size_t n, size_t *out_n, bool *oom)
+{
+	sk_check *d;
+
+	*out_n = 0;
+	if (n == 0)
+		return NULL;
+	d = calloc(n, sizeof(*d));
+	if (d == NULL) {
+		*oom = true;
+		return NULL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		d[i].name = dup_str(c[i]->name, false, oom);
+		d[i].sql = dup_str(c[i]->sql, false, oom);
+		d[i].expect = (int)c[i]->expect;
+		d[i].op = dup_str(c[i]->op, true, oom);
+		d[i].value = dup_str(c[i]->value, true, oom);
+		d[i].sqlstate = dup_str(c[i]->sqlstate, true, oom);
+	}
+	*out_n = n;
+	return d;
+}
+
+static sk_waiver *
+dup_waivers(Skein__V1__Waiver *const *w, size_t n, size_t *out_n, bool *oom)
+{
+	sk_waiver *d;
+
+	*out_n = 0;
+	if (n == 0)
+		return NULL;
+	d = calloc(n, sizeof(*d));
+	if (d == NULL) {
+		*oom = true;
+		return NULL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		d[i].rule = dup_str(w[i]->rule, false, oom);
+		d[i].reason = dup_str(w[i]->reason, false, oom);
+	}
+	*out_n = n;
+	return d;
+}
+
+/* dup_strv that leaves NULL and 0 for an empty list. */
+static char **
+dup_strv_n(char *const *v, size_t n, size_t *out_n, bool *oom)
+{
+	char **d;
+
+	*out_n = 0;
+	if (n == 0)
+		return NULL;
+	d = dup_strv(v, n, oom);
+	if (d != NULL)
+		*out_n = n;
+	return d;
+}
+
+static void
+dup_preflight(const Skein__V1__Preflight *pf, sk_preflight *out, bool *oom)
+{
+	if (pf == NULL)
+		return;
+	out->min_server_version = pf->min_server_version;
+	out->roles = dup_strv_n(pf->roles, pf->n_roles, &out->nroles, oom);
+	out->extensions =
+	    dup_strv_n(pf->extensions, pf->n_extensions, &out->nextensions, oom);
+	out->max_transaction_age_ms = pf->max_transaction_age_ms;
+	out->max_connections_share = pf->max_connections_share;
+	if (pf->n_requires == 0)
+		return;
+	out->requires = calloc(pf->n_requires, sizeof(*out->requires));
+	if (out->requires == NULL) {
+		*oom = true;
+		return;
+	}
+	out->nrequires = pf->n_requires;
+	for (size_t i = 0; i < pf->n_requires; i++) {
+		out->requires[i].plan = dup_str(pf->requires[i] -> plan, false, oom);
+		out->requires[i].step = dup_str(pf->requires[i] -> step, true, oom);
+	}
+}
+
 int
 sk_plan_decode(const uint8_t *buf, size_t len, sk_plan **out, sk_err *err)
 {
@@ -436,6 +954,8 @@ sk_plan_decode(const uint8_t *buf, size_t len, sk_plan **out, sk_err *err)
 	plan->name = dup_str(pb->name, false, &oom);
 	plan->created_unix = pb->created_unix;
 	plan->expires_unix = pb->expires_unix;
+	plan->backup = pb->backup;
+	dup_preflight(pb->preflight, &plan->preflight, &oom);
 	plan->regions = dup_strv(pb->regions, pb->n_regions, &oom);
 	if (plan->regions != NULL)
 		plan->nregions = pb->n_regions;
@@ -456,6 +976,8 @@ sk_plan_decode(const uint8_t *buf, size_t len, sk_plan **out, sk_err *err)
 		p->residency = dup_strv(ph->residency, ph->n_residency, &oom);
 		if (p->residency != NULL)
 			p->nresidency = ph->n_residency;
+		p->pre = dup_checks(ph->pre, ph->n_pre, &p->npre, &oom);
+		p->post = dup_checks(ph->post, ph->n_post, &p->npost, &oom);
 	}
 	plan->steps = calloc(pb->n_steps, sizeof(*plan->steps));
 	if (plan->steps == NULL) {
@@ -477,6 +999,19 @@ sk_plan_decode(const uint8_t *buf, size_t len, sk_plan **out, sk_err *err)
 		s->sql_path = dup_str(ps->sql_path, true, &oom);
 		s->revert_path = dup_str(ps->revert_path, true, &oom);
 		s->verify_path = dup_str(ps->verify_path, true, &oom);
+		s->pre = dup_checks(ps->pre, ps->n_pre, &s->npre, &oom);
+		s->post = dup_checks(ps->post, ps->n_post, &s->npost, &oom);
+		s->lock_timeout_ms = ps->lock_timeout_ms;
+		s->statement_timeout_ms = ps->statement_timeout_ms;
+		s->lock_retries = ps->lock_retries;
+		s->retry_backoff_ms = ps->retry_backoff_ms;
+		s->waivers =
+		    dup_waivers(ps->waivers, ps->n_waivers, &s->nwaivers, &oom);
+		s->concurrent_indexes = dup_strv_n(ps->concurrent_indexes,
+		    ps->n_concurrent_indexes, &s->nconcurrent_indexes, &oom);
+		/* Validated: absent, or SK_CHECKSUM_LEN bytes. */
+		if (ps->text_checksum.len == SK_CHECKSUM_LEN)
+			memcpy(s->text_checksum, ps->text_checksum.data, SK_CHECKSUM_LEN);
 	}
 out:
 	if (oom)
@@ -499,189 +1034,4 @@ sk_plan_addresses(const sk_plan *plan, const char *region)
 		if (strcmp(plan->regions[i], region) == 0)
 			return true;
 	return false;
-}
-
-/* UTC ISO-8601 of a unix time, "@<n>" if the C library cannot show it. */
-static void
-iso_utc(int64_t t, char *buf, size_t len)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if ((int64_t)tt != t || gmtime_r(&tt, &tm) == NULL ||
-	    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		snprintf(buf, len, "@%" PRId64, t);
-}
-
-static void
-print_list(FILE *out, char *const *v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		fprintf(out, "%s%s", i ? ", " : "", v[i]);
-	if (n == 0)
-		fputs("(none)", out);
-}
-
-void
-sk_plan_print(FILE *out, const sk_plan *plan, const char *signer_hex)
-{
-	char created[40], expires[40];
-	int64_t left = plan->expires_unix - (int64_t)time(NULL);
-
-	iso_utc(plan->created_unix, created, sizeof(created));
-	iso_utc(plan->expires_unix, expires, sizeof(expires));
-	fprintf(out, "plan     %s (%s)\n", plan->name, plan->id);
-	fprintf(out, "created  %s\n", created);
-	if (left <= 0)
-		fprintf(out, "expires  %s (EXPIRED)\n", expires);
-	else if (left < 60)
-		fprintf(out, "expires  %s (expires in <1m)\n", expires);
-	else
-		fprintf(out, "expires  %s (expires in %" PRId64 "h%02" PRId64 "m)\n",
-		    expires, left / 3600, left % 3600 / 60);
-	if (signer_hex != NULL)
-		fprintf(out, "signer   %s\n", signer_hex);
-	fputs("regions  ", out);
-	print_list(out, plan->regions, plan->nregions);
-	fprintf(out, "\nphases   %zu\n", plan->nphases);
-	for (size_t i = 0; i < plan->nphases; i++) {
-		const sk_phase *ph = &plan->phases[i];
-
-		fprintf(out, "  %zu. %s: ", i + 1, ph->name);
-		print_list(out, ph->regions, ph->nregions);
-		if (ph->nresidency > 0) {
-			fputs(" (residency ", out);
-			print_list(out, ph->residency, ph->nresidency);
-			fputc(')', out);
-		}
-		fputc('\n', out);
-	}
-	fprintf(out, "steps    %zu\n", plan->nsteps);
-	for (size_t i = 0; i < plan->nsteps; i++) {
-		const sk_step *s = &plan->steps[i];
-		char hex[2 * SK_CHECKSUM_LEN + 1];
-
-		sk_hex(s->checksum, SK_CHECKSUM_LEN, hex);
-		fprintf(out, "  %zu. %s  %s  checksum %.16s\n", i + 1, s->id,
-		    s->no_transaction ? "no transaction" : "in a transaction", hex);
-		fprintf(out, "     sql %s, revert %s, verify %s\n",
-		    s->sql_path ? s->sql_path : "(inline)",
-		    s->revert ? (s->revert_path ? s->revert_path : "(inline)") : "none",
-		    s->verify ? (s->verify_path ? s->verify_path : "(inline)") : "none");
-	}
-}
-
-/* A JSON string of s; null for NULL. Text that is not UTF-8 (SQL may be
- * in any encoding) is shown with '?' for each non-ASCII byte rather than
- * failing the whole description. */
-static json_t *
-jstr(const char *s)
-{
-	json_t *j;
-	char *copy;
-
-	if (s == NULL)
-		return json_null();
-	j = json_string(s);
-	if (j != NULL)
-		return j;
-	copy = sk_strdup(s);
-	if (copy == NULL)
-		return NULL;
-	for (char *p = copy; *p != '\0'; p++)
-		if ((unsigned char)*p >= 0x80)
-			*p = '?';
-	j = json_string(copy);
-	free(copy);
-	return j;
-}
-
-static json_t *
-jstrv(char *const *v, size_t n)
-{
-	json_t *a = json_array();
-	int bad = 0;
-
-	if (a == NULL)
-		return NULL;
-	for (size_t i = 0; i < n; i++)
-		bad |= json_array_append_new(a, jstr(v[i]));
-	if (bad) {
-		json_decref(a);
-		return NULL;
-	}
-	return a;
-}
-
-int
-sk_plan_print_json(FILE *out, const sk_plan *plan, const char *signer_hex, sk_err *err)
-{
-	json_t *root = json_object(), *phases = json_array(), *steps = json_array();
-	int bad = 0;
-
-	if (root == NULL || phases == NULL || steps == NULL) {
-		json_decref(root);
-		json_decref(phases);
-		json_decref(steps);
-		return sk_err_set(err, SK_ENOMEM, "describe plan: out of memory");
-	}
-	/* Each *_set_new takes its value even on failure (and fails on a
-	 * NULL value), so one flag collects every allocation failure. */
-	bad |= json_object_set_new(root, "format", json_integer(SK_PLAN_FORMAT));
-	bad |= json_object_set_new(root, "id", jstr(plan->id));
-	bad |= json_object_set_new(root, "name", jstr(plan->name));
-	bad |= json_object_set_new(root, "created", json_integer(plan->created_unix));
-	bad |= json_object_set_new(root, "expires", json_integer(plan->expires_unix));
-	for (size_t i = 0; i < plan->nphases; i++) {
-		const sk_phase *ph = &plan->phases[i];
-		json_t *o = json_object();
-
-		if (o != NULL) {
-			bad |= json_object_set_new(o, "name", jstr(ph->name));
-			bad |= json_object_set_new(
-			    o, "regions", jstrv(ph->regions, ph->nregions));
-			bad |= json_object_set_new(o, "residency",
-			    jstrv(ph->residency, ph->nresidency));
-		}
-		bad |= json_array_append_new(phases, o);
-	}
-	for (size_t i = 0; i < plan->nsteps; i++) {
-		const sk_step *s = &plan->steps[i];
-		json_t *o = json_object();
-		char hex[2 * SK_CHECKSUM_LEN + 1];
-
-		sk_hex(s->checksum, SK_CHECKSUM_LEN, hex);
-		if (o != NULL) {
-			bad |= json_object_set_new(o, "id", jstr(s->id));
-			bad |= json_object_set_new(o, "kind",
-			    jstr(s->kind == SK_STEP_SQL ? "sql" : "unknown"));
-			bad |= json_object_set_new(
-			    o, "transaction", json_boolean(!s->no_transaction));
-			bad |= json_object_set_new(o, "checksum", jstr(hex));
-			bad |= json_object_set_new(o, "sql", jstr(s->sql));
-			bad |= json_object_set_new(o, "revert", jstr(s->revert));
-			bad |= json_object_set_new(o, "verify", jstr(s->verify));
-			bad |= json_object_set_new(o, "sql_path", jstr(s->sql_path));
-			bad |= json_object_set_new(
-			    o, "revert_path", jstr(s->revert_path));
-			bad |= json_object_set_new(
-			    o, "verify_path", jstr(s->verify_path));
-		}
-		bad |= json_array_append_new(steps, o);
-	}
-	bad |= json_object_set_new(root, "phases", phases);
-	bad |= json_object_set_new(root, "steps", steps);
-	bad |= json_object_set_new(
-	    root, "regions", jstrv(plan->regions, plan->nregions));
-	if (signer_hex != NULL)
-		bad |= json_object_set_new(root, "signer", jstr(signer_hex));
-	if (bad) {
-		json_decref(root);
-		return sk_err_set(err, SK_ENOMEM, "describe plan: out of memory");
-	}
-	bad = json_dumpf(root, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	json_decref(root);
-	if (bad != 0 || fputc('\n', out) == EOF)
-		return sk_err_set(err, SK_EIO, "describe plan: cannot write output");
-	return SK_OK;
 }

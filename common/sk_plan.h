@@ -74,6 +74,7 @@ typedef struct sk_preflight {
 #define SK_DEFAULT_STATEMENT_TIMEOUT_MS (30 * 60 * 1000)
 #define SK_DEFAULT_LOCK_RETRIES 5
 #define SK_DEFAULT_RETRY_BACKOFF_MS 1000
+#define SK_LOCK_RETRIES_MAX 100 /* lock_retries accepted in plan.yaml and on decode */
 
 typedef struct sk_step {
 	char *id;
@@ -150,14 +151,24 @@ int sk_step_checksum(const sk_step *step, uint8_t out[SK_CHECKSUM_LEN],
 /* The format-1 checksum: the same fields with the raw SQL text. */
 void sk_step_text_checksum(const sk_step *step, uint8_t out[SK_CHECKSUM_LEN]);
 
+/* The human form of c's expectation into buf: "= 0", ">= 1", "no rows",
+ * "fails with 23514". Always NUL-terminates (truncating). */
+void sk_check_expect_format(const sk_check *c, char *buf, size_t len);
+
 /* Serialize plan to protobuf. *out is malloc'ed (caller frees). */
 int sk_plan_encode(const sk_plan *plan, uint8_t **out, size_t *out_len,
     sk_err *err) SK_WARN_UNUSED;
 
 /* Parse and validate a protobuf plan: format, non-empty id and name, valid
- * unique step ids and phase names, every step's checksum matching its
- * content, every phase region listed in regions. On success *out is owned
- * by the caller; on failure nothing is allocated. */
+ * unique step ids and phase names, every step's checksum (and text
+ * checksum, when present) matching its content, every phase region listed
+ * in regions; checks with valid names unique within their list, non-empty
+ * SQL and a consistent expectation; limits >= 0 and lock_retries at most
+ * SK_LOCK_RETRIES_MAX; waivers with a rule id and a reason; a preflight
+ * with max_connections_share in [0, 1] and valid prerequisite names.
+ * Check paths are not carried: decoded checks have path NULL. A step
+ * whose plan carried no text checksum has it all zero. On success *out is
+ * owned by the caller; on failure nothing is allocated. */
 int sk_plan_decode(const uint8_t *buf, size_t len, sk_plan **out, sk_err *err) SK_WARN_UNUSED;
 
 /* True if the plan addresses region. */
@@ -167,7 +178,11 @@ bool sk_plan_addresses(const sk_plan *plan, const char *region);
  * resolved against inv (which may be NULL only if no phase uses
  * residency; a phase naming a region absent from a non-NULL inv is an
  * error). now_unix is the creation time. Errors name the file, and for
- * YAML the line and column. On success *out is owned by the caller. */
+ * YAML the line and column, for SQL the line and the parser's message.
+ * Every SQL text must parse, and the plan must pass the lint: an unwaived
+ * error-severity finding fails with SK_ELINT (sk_plan_build_lint in
+ * sk_lint.h also returns the findings). On success *out is owned by the
+ * caller. */
 int sk_plan_build(const char *dir, const sk_inventory *inv, int64_t now_unix,
     sk_plan **out, sk_err *err) SK_WARN_UNUSED;
 

@@ -11,6 +11,8 @@
 
 #define WIRE_MAX_REPORTS 4096
 #define WIRE_MAX_ITEMS 4096
+/* Reports in one CliResponse: a whole rollout's history. */
+#define WIRE_MAX_RESPONSE_REPORTS (WIRE_MAX_ITEMS * 16)
 
 static const char *const event_names[SK_EV_MAX] = {
 	[SK_EV_PLAN_ACCEPTED] = "plan-accepted",
@@ -129,9 +131,23 @@ error_from_pb(sk_err *e, const Skein__V1__Error *pb)
 
 /* ---- reports and agent messages --------------------------------------- */
 
+/* Storage for one report's protobuf form while it is being packed; the
+ * protobuf structs borrow the report's strings. */
+typedef struct report_store {
+	Skein__V1__Report rep;
+	Skein__V1__Error error;
+	Skein__V1__CheckResult check;
+	Skein__V1__Blocker blockers[SK_BLOCKERS_MAX];
+	Skein__V1__Blocker *blockerp[SK_BLOCKERS_MAX];
+	Skein__V1__Backup backup;
+} report_store;
+
 static void
-report_to_pb(Skein__V1__Report *pb, Skein__V1__Error *pe, const sk_report *r)
+report_to_pb(report_store *s, const sk_report *r)
 {
+	Skein__V1__Report *pb = &s->rep;
+	size_t nb = r->nblockers < SK_BLOCKERS_MAX ? r->nblockers : SK_BLOCKERS_MAX;
+
 	skein__v1__report__init(pb);
 	pb->seq = r->seq;
 	pb->rollout_id = (char *)r->rollout_id;
@@ -147,12 +163,49 @@ report_to_pb(Skein__V1__Report *pb, Skein__V1__Error *pe, const sk_report *r)
 	pb->batch = r->batch;
 	pb->rate = r->rate;
 	pb->eta_ms = r->eta_ms;
+	pb->lock_waits = r->lock_waits;
+	pb->lock_wait_ms = r->lock_wait_ms;
 	if (r->error.code != SK_OK) {
-		error_to_pb(pe, &r->error);
-		pb->error = pe;
+		error_to_pb(&s->error, &r->error);
+		pb->error = &s->error;
+	}
+	if (r->has_check) {
+		skein__v1__check_result__init(&s->check);
+		s->check.name = (char *)r->check.name;
+		s->check.when = (char *)r->check.when;
+		s->check.passed = r->check.passed;
+		s->check.seen = (char *)r->check.seen;
+		s->check.expected = (char *)r->check.expected;
+		pb->check = &s->check;
+	}
+	for (size_t i = 0; i < nb; i++) {
+		Skein__V1__Blocker *b = &s->blockers[i];
+
+		skein__v1__blocker__init(b);
+		b->pid = r->blockers[i].pid;
+		b->state = (char *)r->blockers[i].state;
+		b->age_ms = r->blockers[i].age_ms;
+		b->query = (char *)r->blockers[i].query;
+		b->user = (char *)r->blockers[i].user;
+		b->application = (char *)r->blockers[i].application;
+		s->blockerp[i] = b;
+	}
+	pb->n_blockers = nb;
+	pb->blockers = nb > 0 ? s->blockerp : NULL;
+	if (r->has_backup) {
+		skein__v1__backup__init(&s->backup);
+		s->backup.path = (char *)r->backup.path;
+		s->backup.size = r->backup.size;
+		s->backup.duration_ms = r->backup.duration_ms;
+		s->backup.restore_command = (char *)r->backup.restore_command;
+		pb->backup = &s->backup;
 	}
 }
 
+/* A report from the wire. Identifiers that do not fit are refused, free
+ * text is truncated, and blockers past SK_BLOCKERS_MAX are dropped: the
+ * first ones are the ones an operator acts on, and a report is not worth
+ * refusing for an over-long list. */
 static int
 report_from_pb(sk_report *r, const Skein__V1__Report *pb, sk_err *err)
 {
@@ -176,8 +229,42 @@ report_from_pb(sk_report *r, const Skein__V1__Report *pb, sk_err *err)
 	r->rate = pb->rate;
 	r->eta_ms = pb->eta_ms;
 	r->attempt = pb->attempt;
+	r->lock_waits = pb->lock_waits;
+	r->lock_wait_ms = pb->lock_wait_ms;
 	copy_text(r->detail, sizeof(r->detail), pb->detail);
 	error_from_pb(&r->error, pb->error);
+	if (pb->check != NULL) {
+		r->has_check = true;
+		if (copy_id(r->check.name, sizeof(r->check.name),
+			pb->check->name, "check name", err) != SK_OK)
+			return err->code;
+		copy_text(r->check.when, sizeof(r->check.when), pb->check->when);
+		r->check.passed = pb->check->passed;
+		copy_text(r->check.seen, sizeof(r->check.seen), pb->check->seen);
+		copy_text(r->check.expected, sizeof(r->check.expected),
+		    pb->check->expected);
+	}
+	r->nblockers =
+	    pb->n_blockers < SK_BLOCKERS_MAX ? pb->n_blockers : SK_BLOCKERS_MAX;
+	for (size_t i = 0; i < r->nblockers; i++) {
+		const Skein__V1__Blocker *pbb = pb->blockers[i];
+		sk_blocker *b = &r->blockers[i];
+
+		b->pid = pbb->pid;
+		b->age_ms = pbb->age_ms;
+		copy_text(b->state, sizeof(b->state), pbb->state);
+		copy_text(b->query, sizeof(b->query), pbb->query);
+		copy_text(b->user, sizeof(b->user), pbb->user);
+		copy_text(b->application, sizeof(b->application), pbb->application);
+	}
+	if (pb->backup != NULL) {
+		r->has_backup = true;
+		copy_text(r->backup.path, sizeof(r->backup.path), pb->backup->path);
+		r->backup.size = pb->backup->size;
+		r->backup.duration_ms = pb->backup->duration_ms;
+		copy_text(r->backup.restore_command,
+		    sizeof(r->backup.restore_command), pb->backup->restore_command);
+	}
 	return SK_OK;
 }
 
@@ -185,8 +272,8 @@ int
 sk_agent_msg_encode(const sk_agent_msg *m, uint8_t **out, size_t *len, sk_err *err)
 {
 	Skein__V1__AgentMessage pb;
-	Skein__V1__Report *reps = NULL, **repp = NULL;
-	Skein__V1__Error *errs = NULL;
+	report_store *reps = NULL;
+	Skein__V1__Report **repp = NULL;
 	char **dbs = NULL, **running = NULL;
 	int rc = SK_ENOMEM;
 
@@ -203,12 +290,11 @@ sk_agent_msg_encode(const sk_agent_msg *m, uint8_t **out, size_t *len, sk_err *e
 	if (m->nreports > 0) {
 		reps = calloc(m->nreports, sizeof(*reps));
 		repp = calloc(m->nreports, sizeof(*repp));
-		errs = calloc(m->nreports, sizeof(*errs));
-		if (reps == NULL || repp == NULL || errs == NULL)
+		if (reps == NULL || repp == NULL)
 			goto out;
 		for (size_t i = 0; i < m->nreports; i++) {
-			report_to_pb(&reps[i], &errs[i], &m->reports[i]);
-			repp[i] = &reps[i];
+			report_to_pb(&reps[i], &m->reports[i]);
+			repp[i] = &reps[i].rep;
 		}
 		pb.n_reports = m->nreports;
 		pb.reports = repp;
@@ -235,7 +321,6 @@ out:
 		sk_err_set(err, SK_ENOMEM, "encode agent message: out of memory");
 	free(reps);
 	free(repp);
-	free(errs);
 	free(dbs);
 	free(running);
 	return rc;
@@ -369,6 +454,7 @@ sk_control_encode(const sk_control *m, uint8_t **out, size_t *len, sk_err *err)
 			cmds[i].rollout_id = (char *)m->commands[i].rollout_id;
 			cmds[i].signed_plan.data = m->commands[i].signed_plan;
 			cmds[i].signed_plan.len = m->commands[i].signed_plan_len;
+			cmds[i].mode = (Skein__V1__RolloutMode)m->commands[i].mode;
 			cmdp[i] = &cmds[i];
 		}
 		pb.n_commands = m->ncommands;
@@ -421,6 +507,13 @@ sk_control_decode(const uint8_t *buf, size_t len, sk_control *out, sk_err *err)
 			const Skein__V1__Command *pc = pb->commands[i];
 
 			c->kind = (int)pc->kind;
+			c->mode = (int)pc->mode;
+			if (c->mode < 0 || c->mode >= SK_MODE_MAX) {
+				rc = sk_err_set(err, SK_EDECODE,
+				    "decode control: command %zu has unknown mode %d",
+				    i, c->mode);
+				goto out;
+			}
 			rc = copy_id(c->rollout_id, sizeof(c->rollout_id),
 			    pc->rollout_id, "rollout id", err);
 			if (rc != SK_OK)
@@ -520,20 +613,96 @@ sk_region_view_decode(const uint8_t *buf, size_t len, sk_region_view *out, sk_er
 	return rc;
 }
 
+static int
+region_report_from_pb(
+    sk_region_report *out, const Skein__V1__RegionReport *pb, sk_err *err)
+{
+	memset(out, 0, sizeof(*out));
+	if (copy_id(out->region, sizeof(out->region), pb->region, "region", err) != SK_OK)
+		return err->code;
+	if (pb->report == NULL)
+		return sk_err_set(err, SK_EDECODE,
+		    "decode region report: region %s has no report", out->region);
+	return report_from_pb(&out->report, pb->report, err);
+}
+
+int
+sk_region_report_encode(
+    const sk_region_report *r, uint8_t **out, size_t *len, sk_err *err)
+{
+	Skein__V1__RegionReport pb;
+	report_store *rep = calloc(1, sizeof(*rep));
+	int rc;
+
+	if (rep == NULL)
+		return sk_err_set(err, SK_ENOMEM, "encode region report: out of memory");
+	skein__v1__region_report__init(&pb);
+	pb.region = (char *)r->region;
+	report_to_pb(rep, &r->report);
+	pb.report = &rep->rep;
+	rc = pack_msg(&pb.base, out, len, err);
+	free(rep);
+	return rc;
+}
+
+int
+sk_region_report_decode(
+    const uint8_t *buf, size_t len, sk_region_report *out, sk_err *err)
+{
+	Skein__V1__RegionReport *pb;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	pb = skein__v1__region_report__unpack(NULL, len, buf);
+	if (pb == NULL)
+		return sk_err_set(err, SK_EDECODE,
+		    "decode region report: not a valid RegionReport (%zu bytes)", len);
+	rc = region_report_from_pb(out, pb, err);
+	skein__v1__region_report__free_unpacked(pb, NULL);
+	if (rc != SK_OK)
+		memset(out, 0, sizeof(*out));
+	return rc;
+}
+
+static int
+mode_check(int mode, const char *what, sk_err *err)
+{
+	if (mode < 0 || mode >= SK_MODE_MAX)
+		return sk_err_set(
+		    err, SK_EDECODE, "decode %s: unknown mode %d", what, mode);
+	return SK_OK;
+}
+
 int
 sk_cli_request_encode(const sk_cli_request *m, uint8_t **out, size_t *len, sk_err *err)
 {
 	Skein__V1__CliRequest pb;
+	Skein__V1__RollbackRequest rb;
 
 	skein__v1__cli_request__init(&pb);
 	pb.events_since = m->events_since;
-	if (m->op == SK_CLI_START) {
+	switch (m->op) {
+	case SK_CLI_START:
 		pb.op_case = SKEIN__V1__CLI_REQUEST__OP_START_SIGNED_PLAN;
 		pb.start_signed_plan.data = m->signed_plan;
 		pb.start_signed_plan.len = m->signed_plan_len;
-	} else {
+		pb.start_mode = (Skein__V1__RolloutMode)m->mode;
+		break;
+	case SK_CLI_ROLLBACK:
+		skein__v1__rollback_request__init(&rb);
+		rb.rollout_id = (char *)m->rollout_id;
+		rb.region = (char *)m->region;
+		pb.op_case = SKEIN__V1__CLI_REQUEST__OP_ROLLBACK;
+		pb.rollback = &rb;
+		break;
+	case SK_CLI_REPORT:
+		pb.op_case = SKEIN__V1__CLI_REQUEST__OP_REPORT_ROLLOUT_ID;
+		pb.report_rollout_id = (char *)m->rollout_id;
+		break;
+	default:
 		pb.op_case = SKEIN__V1__CLI_REQUEST__OP_STATUS_ROLLOUT_ID;
 		pb.status_rollout_id = (char *)m->rollout_id;
+		break;
 	}
 	return pack_msg(&pb.base, out, len, err);
 }
@@ -553,6 +722,13 @@ sk_cli_request_decode(const uint8_t *buf, size_t len, sk_cli_request *out, sk_er
 	switch (pb->op_case) {
 	case SKEIN__V1__CLI_REQUEST__OP_START_SIGNED_PLAN:
 		out->op = SK_CLI_START;
+		out->mode = (int)pb->start_mode;
+		rc = mode_check(out->mode, "request", err);
+		if (rc == SK_OK && out->mode == SK_MODE_ROLLBACK)
+			rc = sk_err_set(err, SK_EDECODE,
+			    "decode request: a start cannot be in rollback mode");
+		if (rc != SK_OK)
+			break;
 		out->signed_plan = malloc(pb->start_signed_plan.len + 1);
 		if (out->signed_plan == NULL) {
 			rc = sk_err_set(err, SK_ENOMEM, "decode request: out of memory");
@@ -566,6 +742,24 @@ sk_cli_request_decode(const uint8_t *buf, size_t len, sk_cli_request *out, sk_er
 		out->op = SK_CLI_STATUS;
 		rc = copy_id(out->rollout_id, sizeof(out->rollout_id),
 		    pb->status_rollout_id, "rollout id", err);
+		break;
+	case SKEIN__V1__CLI_REQUEST__OP_ROLLBACK:
+		out->op = SK_CLI_ROLLBACK;
+		if (pb->rollback == NULL) {
+			rc = sk_err_set(
+			    err, SK_EDECODE, "decode request: empty rollback");
+			break;
+		}
+		rc = copy_id(out->rollout_id, sizeof(out->rollout_id),
+		    pb->rollback->rollout_id, "rollout id", err);
+		if (rc == SK_OK)
+			rc = copy_id(out->region, sizeof(out->region),
+			    pb->rollback->region, "region", err);
+		break;
+	case SKEIN__V1__CLI_REQUEST__OP_REPORT_ROLLOUT_ID:
+		out->op = SK_CLI_REPORT;
+		rc = copy_id(out->rollout_id, sizeof(out->rollout_id),
+		    pb->report_rollout_id, "rollout id", err);
 		break;
 	default:
 		rc = sk_err_set(err, SK_EDECODE, "decode request: no operation");
@@ -626,6 +820,8 @@ view_to_pb(view_store *s, const sk_rollout_view *v)
 	s->rv.created_unix_ms = v->created_ms;
 	s->rv.finished_unix_ms = v->finished_ms;
 	s->rv.reason = (char *)v->reason;
+	s->rv.mode = (Skein__V1__RolloutMode)v->mode;
+	s->rv.of_rollout = (char *)v->of_rollout;
 	for (size_t i = 0; i < v->nphases; i++)
 		nregions += v->phases[i].nregions;
 	s->phases = calloc(v->nphases + 1, sizeof(*s->phases));
@@ -677,6 +873,8 @@ sk_cli_response_encode(const sk_cli_response *m, uint8_t **out, size_t *len, sk_
 	Skein__V1__Error pe;
 	view_store *stores = NULL;
 	Skein__V1__RolloutView **rvp = NULL;
+	Skein__V1__RegionReport *rrs = NULL, **rrp = NULL;
+	report_store *reps = NULL;
 	int rc = SK_OK;
 
 	skein__v1__cli_response__init(&pb);
@@ -709,12 +907,35 @@ sk_cli_response_encode(const sk_cli_response *m, uint8_t **out, size_t *len, sk_
 		pb.rollouts = rvp;
 		pb.n_rollouts = m->nrollouts;
 	}
+	if (m->nreports > 0) {
+		rrs = calloc(m->nreports, sizeof(*rrs));
+		rrp = calloc(m->nreports, sizeof(*rrp));
+		reps = calloc(m->nreports, sizeof(*reps));
+		if (rrs == NULL || rrp == NULL || reps == NULL) {
+			rc = sk_err_set(err, SK_ENOMEM, "encode response: out of memory");
+			goto out;
+		}
+		for (size_t i = 0; i < m->nreports; i++) {
+			skein__v1__region_report__init(&rrs[i]);
+			rrs[i].region = (char *)m->reports[i].region;
+			report_to_pb(&reps[i], &m->reports[i].report);
+			rrs[i].report = &reps[i].rep;
+			rrp[i] = &rrs[i];
+		}
+		pb.reports = rrp;
+		pb.n_reports = m->nreports;
+	}
+	pb.signed_plan.data = m->signed_plan;
+	pb.signed_plan.len = m->signed_plan_len;
 	rc = pack_msg(&pb.base, out, len, err);
+out:
 	for (size_t i = 0; stores != NULL && i < m->nrollouts; i++)
 		view_store_fini(&stores[i]);
-out:
 	free(stores);
 	free(rvp);
+	free(rrs);
+	free(rrp);
+	free(reps);
 	return rc;
 }
 
@@ -727,6 +948,12 @@ view_from_pb(sk_rollout_view *v, const Skein__V1__RolloutView *pb, sk_err *err)
 		return err->code;
 	copy_text(v->plan_name, sizeof(v->plan_name), pb->plan_name);
 	copy_text(v->state, sizeof(v->state), pb->state);
+	if (copy_id(v->of_rollout, sizeof(v->of_rollout), pb->of_rollout,
+		"rollout id", err) != SK_OK)
+		return err->code;
+	v->mode = (int)pb->mode;
+	if (mode_check(v->mode, "rollout view", err) != SK_OK)
+		return err->code;
 	copy_text(v->reason, sizeof(v->reason), pb->reason);
 	v->current_phase = pb->current_phase;
 	v->created_ms = pb->created_unix_ms;
@@ -814,6 +1041,35 @@ sk_cli_response_decode(const uint8_t *buf, size_t len, sk_cli_response *out, sk_
 				goto out;
 		}
 	}
+	if (pb->n_reports > WIRE_MAX_RESPONSE_REPORTS) {
+		rc = sk_err_set(err, SK_EDECODE,
+		    "decode response: %zu reports, at most %d", pb->n_reports,
+		    WIRE_MAX_RESPONSE_REPORTS);
+		goto out;
+	}
+	if (pb->n_reports > 0) {
+		out->reports = calloc(pb->n_reports, sizeof(*out->reports));
+		if (out->reports == NULL) {
+			rc = sk_err_set(err, SK_ENOMEM, "decode response: out of memory");
+			goto out;
+		}
+		out->nreports = pb->n_reports;
+		for (size_t i = 0; i < pb->n_reports; i++) {
+			rc = region_report_from_pb(
+			    &out->reports[i], pb->reports[i], err);
+			if (rc != SK_OK)
+				goto out;
+		}
+	}
+	if (pb->signed_plan.len > 0) {
+		out->signed_plan = malloc(pb->signed_plan.len);
+		if (out->signed_plan == NULL) {
+			rc = sk_err_set(err, SK_ENOMEM, "decode response: out of memory");
+			goto out;
+		}
+		memcpy(out->signed_plan, pb->signed_plan.data, pb->signed_plan.len);
+		out->signed_plan_len = pb->signed_plan.len;
+	}
 out:
 	skein__v1__cli_response__free_unpacked(pb, NULL);
 	if (rc != SK_OK)
@@ -843,6 +1099,12 @@ sk_cli_response_fini(sk_cli_response *m)
 	for (size_t i = 0; i < m->nrollouts; i++)
 		sk_rollout_view_fini(&m->rollouts[i]);
 	free(m->rollouts);
+	free(m->reports);
+	free(m->signed_plan);
 	m->rollouts = NULL;
 	m->nrollouts = 0;
+	m->reports = NULL;
+	m->nreports = 0;
+	m->signed_plan = NULL;
+	m->signed_plan_len = 0;
 }

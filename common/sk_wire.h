@@ -77,6 +77,9 @@ typedef struct sk_blocker {
 	char application[SK_NAME_MAX];
 } sk_blocker;
 
+/* Blockers kept per report. A report arriving with more keeps the first
+ * SK_BLOCKERS_MAX and drops the rest (it is not refused); encoding sends
+ * at most SK_BLOCKERS_MAX whatever nblockers says. */
 #define SK_BLOCKERS_MAX 4
 
 /* A verified backup, as reported (SK_EV_BACKUP). */

@@ -1,6 +1,7 @@
-/* cli_plan: `skein plan build|sign|verify|show`. Each subcommand parses
- * its own options and leaves the work to sk_plan, sk_key and sk_envelope;
- * this file only moves bytes between files and those modules. */
+/* cli_plan: `skein plan build|lint|sign|verify|show`. Each subcommand
+ * parses its own options and leaves the work to sk_plan, sk_lint, sk_key
+ * and sk_envelope; this file only moves bytes between files and those
+ * modules. */
 #include <dirent.h>
 #include <getopt.h>
 #include <stdbool.h>
@@ -15,6 +16,7 @@
 #include "sk_config.h"
 #include "sk_envelope.h"
 #include "sk_key.h"
+#include "sk_lint.h"
 #include "sk_plan.h"
 #include "sk_util.h"
 
@@ -26,6 +28,8 @@ plan_usage(FILE *out)
 	    "\n"
 	    "Usage:\n"
 	    "  skein plan build PLAN_DIR -o FILE [--regions DIR]\n"
+	    "  skein plan lint PLAN_DIR [--regions DIR] [--json]\n"
+	    "  skein plan lint --rules\n"
 	    "  skein plan sign FILE --key KEY -o SIGNED\n"
 	    "  skein plan verify SIGNED --pub PUB [--pub PUB ...]\n"
 	    "  skein plan show FILE [--json]\n"
@@ -38,6 +42,10 @@ build_usage(FILE *out)
 {
 	fprintf(out,
 	    "Read PLAN_DIR/plan.yaml and its SQL files into an unsigned plan.\n"
+	    "Every SQL file must parse, and the plan must pass the lint (see\n"
+	    "\"skein plan lint --help\"): findings are printed on stderr, and an\n"
+	    "error-severity finding the step does not waive fails the build\n"
+	    "and writes no plan.\n"
 	    "\n"
 	    "Usage:\n"
 	    "  skein plan build PLAN_DIR -o FILE [--regions DIR]\n"
@@ -48,6 +56,37 @@ build_usage(FILE *out)
 	    "                       residency (default: ./regions if it holds\n"
 	    "                       *.yaml files)\n"
 	    "  -h, --help           show this help and exit\n");
+}
+
+static void
+lint_usage(FILE *out)
+{
+	fprintf(out,
+	    "Check PLAN_DIR's SQL against skein's migration rules, with\n"
+	    "PostgreSQL's own parser. Each finding is printed as\n"
+	    "  FILE:LINE: SEVERITY RULE: message\n"
+	    "    fix: what to do instead\n"
+	    "and, when the step waives the rule in plan.yaml (waive: with rule\n"
+	    "and reason), \"waived (reason: ...)\". \"skein plan build\" runs the\n"
+	    "same lint and refuses a plan with an unwaived error.\n"
+	    "\n"
+	    "Usage:\n"
+	    "  skein plan lint PLAN_DIR [--regions DIR] [--json]\n"
+	    "  skein plan lint --rules\n"
+	    "\n"
+	    "Options:\n"
+	    "  -r, --regions DIR    region inventory, as for plan build\n"
+	    "                       (default: ./regions if it holds *.yaml)\n"
+	    "  -j, --json           print the findings as one JSON object\n"
+	    "      --rules          list the rules and exit\n"
+	    "  -h, --help           show this help and exit\n"
+	    "\n"
+	    "Exit status: 0 when no unwaived error, 1 when there is one or the\n"
+	    "plan cannot be read, 2 for a usage error. docs/lint.md explains\n"
+	    "each rule.\n"
+	    "\n"
+	    "Rules:\n");
+	sk_lint_print_rules(out);
 }
 
 static void
@@ -189,6 +228,97 @@ plural(size_t n, const char *one, const char *many)
 	return n == 1 ? one : many;
 }
 
+/* The inventory at regions, or at ./regions when regions is NULL and
+ * that directory holds *.yaml files: an inventory beside the operator is
+ * the common layout; without one, only phases that name their regions
+ * can be built. *have is false when there is none. */
+static int
+load_inventory(const char *regions, sk_inventory *inv, bool *have, sk_err *err)
+{
+	struct stat st;
+
+	*have = false;
+	if (regions == NULL && stat("regions", &st) == 0 &&
+	    S_ISDIR(st.st_mode) && dir_has_yaml("regions"))
+		regions = "regions";
+	if (regions == NULL)
+		return SK_OK;
+	if (sk_inventory_load(regions, inv, err) != SK_OK)
+		return err->code;
+	*have = true;
+	return SK_OK;
+}
+
+static int
+plan_lint(int argc, char **argv)
+{
+	enum { OPT_RULES = 256 };
+	static const struct option longopts[] = {
+		{ "regions", required_argument, NULL, 'r' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "rules", no_argument, NULL, OPT_RULES },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *cmd = "plan lint", *regions = NULL, *dir;
+	sk_inventory inv;
+	bool have_inv = false, json = false;
+	sk_lint_finding *f = NULL;
+	size_t n = 0;
+	sk_plan *plan = NULL;
+	sk_err err;
+	int c, brc, rc = CLI_FAIL;
+
+	memset(&inv, 0, sizeof(inv));
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":r:jh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'r':
+			regions = optarg;
+			break;
+		case 'j':
+			json = true;
+			break;
+		case OPT_RULES:
+			sk_lint_print_rules(stdout);
+			return CLI_OK;
+		case 'h':
+			lint_usage(stdout);
+			return CLI_OK;
+		default:
+			return bad_option(cmd, c, argv, lint_usage);
+		}
+	}
+	dir = one_operand(cmd, argc, argv, "PLAN_DIR", lint_usage);
+	if (dir == NULL)
+		return CLI_USAGE;
+	if (load_inventory(regions, &inv, &have_inv, &err) != SK_OK)
+		return fail(cmd, &err);
+	brc = sk_plan_build_lint(dir, have_inv ? &inv : NULL,
+	    (int64_t)time(NULL), &plan, &f, &n, &err);
+	if (brc != SK_OK && brc != SK_ELINT) {
+		rc = fail(cmd, &err);
+		goto out;
+	}
+	if (json) {
+		if (sk_lint_print_json(stdout, dir, f, n, &err) != SK_OK) {
+			rc = fail(cmd, &err);
+			goto out;
+		}
+	} else {
+		sk_lint_print(stdout, dir, f, n);
+		sk_lint_print_summary(stdout, f, n);
+	}
+	rc = brc == SK_OK ? CLI_OK : CLI_FAIL;
+out:
+	sk_lint_findings_free(f, n);
+	sk_plan_destroy(plan);
+	if (have_inv)
+		sk_inventory_fini(&inv);
+	return rc;
+}
+
 static int
 plan_build(int argc, char **argv)
 {
@@ -203,11 +333,12 @@ plan_build(int argc, char **argv)
 	sk_inventory inv;
 	bool have_inv = false;
 	sk_plan *plan = NULL;
+	sk_lint_finding *f = NULL;
+	size_t n = 0;
 	uint8_t *buf = NULL;
 	size_t len = 0;
-	struct stat st;
 	sk_err err;
-	int c, rc = CLI_FAIL;
+	int c, brc, rc = CLI_FAIL;
 
 	memset(&inv, 0, sizeof(inv));
 	optind = 1;
@@ -235,21 +366,17 @@ plan_build(int argc, char **argv)
 		build_usage(stderr);
 		return CLI_USAGE;
 	}
-	/* An inventory beside the operator is the common layout; without
-	 * one, only phases that name their regions can be built. */
-	if (regions == NULL && stat("regions", &st) == 0 &&
-	    S_ISDIR(st.st_mode) && dir_has_yaml("regions"))
-		regions = "regions";
-	if (regions != NULL) {
-		if (sk_inventory_load(regions, &inv, &err) != SK_OK) {
-			rc = fail(cmd, &err);
-			goto out;
-		}
-		have_inv = true;
+	if (load_inventory(regions, &inv, &have_inv, &err) != SK_OK)
+		return fail(cmd, &err);
+	/* Findings go to stderr whether or not they block: stdout stays the
+	 * one line that says what was built. */
+	brc = sk_plan_build_lint(dir, have_inv ? &inv : NULL,
+	    (int64_t)time(NULL), &plan, &f, &n, &err);
+	if (n > 0) {
+		sk_lint_print(stderr, dir, f, n);
+		sk_lint_print_summary(stderr, f, n);
 	}
-	if (sk_plan_build(dir, have_inv ? &inv : NULL, (int64_t)time(NULL),
-		&plan, &err) != SK_OK ||
-	    sk_plan_encode(plan, &buf, &len, &err) != SK_OK ||
+	if (brc != SK_OK || sk_plan_encode(plan, &buf, &len, &err) != SK_OK ||
 	    sk_file_write_atomic(out_path, buf, len, 0644, &err) != SK_OK) {
 		rc = fail(cmd, &err);
 		goto out;
@@ -263,6 +390,7 @@ plan_build(int argc, char **argv)
 	rc = CLI_OK;
 out:
 	free(buf);
+	sk_lint_findings_free(f, n);
 	sk_plan_destroy(plan);
 	if (have_inv)
 		sk_inventory_fini(&inv);
@@ -545,6 +673,8 @@ cli_plan(int argc, char **argv)
 	/* Each subcommand sees itself as argv[0]. */
 	if (strcmp(sub, "build") == 0)
 		return plan_build(argc - 1, argv + 1);
+	if (strcmp(sub, "lint") == 0)
+		return plan_lint(argc - 1, argv + 1);
 	if (strcmp(sub, "sign") == 0)
 		return plan_sign(argc - 1, argv + 1);
 	if (strcmp(sub, "verify") == 0)

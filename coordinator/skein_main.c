@@ -15,6 +15,7 @@ usage(FILE *out)
 	    "Usage:\n"
 	    "  skein keygen --out DIR/NAME            create NAME.key and NAME.pub\n"
 	    "  skein plan build PLAN_DIR -o FILE      read plan.yaml and its SQL into a plan\n"
+	    "  skein plan lint PLAN_DIR               check the plan's SQL against the rules\n"
 	    "  skein plan sign FILE --key KEY -o OUT  sign a plan with a release key\n"
 	    "  skein plan verify SIGNED --pub PUB     check a signed plan's signature\n"
 	    "  skein plan show FILE [--json]          describe a plan or signed plan\n"

@@ -171,7 +171,11 @@ test_plan_build_quickstart_resolves_residency(void **state)
 	    plan->steps[0].revert_path, "0001_create_accounts.revert.sql");
 	assert_string_equal(
 	    plan->steps[0].verify_path, "0001_create_accounts.verify.sql");
-	sk_step_text_checksum(&plan->steps[0], sum);
+	{
+		sk_err err;
+
+		assert_int_equal(sk_step_checksum(&plan->steps[0], sum, &err), SK_OK);
+	}
 	assert_memory_equal(plan->steps[0].checksum, sum, SK_CHECKSUM_LEN);
 
 	assert_string_equal(plan->steps[1].id, "0002_accounts_email_idx");
@@ -180,7 +184,11 @@ test_plan_build_quickstart_resolves_residency(void **state)
 	assert_null(plan->steps[1].revert);
 	assert_null(plan->steps[1].revert_path);
 	assert_null(plan->steps[1].verify);
-	sk_step_text_checksum(&plan->steps[1], sum);
+	{
+		sk_err err;
+
+		assert_int_equal(sk_step_checksum(&plan->steps[1], sum, &err), SK_OK);
+	}
 	assert_memory_equal(plan->steps[1].checksum, sum, SK_CHECKSUM_LEN);
 	assert_memory_not_equal(
 	    plan->steps[0].checksum, plan->steps[1].checksum, SK_CHECKSUM_LEN);
@@ -296,9 +304,11 @@ static const struct {
 } bad_plans[] = {
 	{ "name: p\n" PHASES STEPS "    revrt: s1.sql\n",
 	    "plan.yaml:8:5: steps[0]: unknown key \"revrt\" (allowed: id, sql, "
-	    "revert, verify, transaction)" },
+	    "revert, verify, transaction, pre, post, lock_timeout, "
+	    "statement_timeout, lock_retries, retry_backoff, waive)" },
 	{ "name: p\nowner: me\n" PHASES STEPS,
-	    "plan.yaml:2:1: unknown key \"owner\" (allowed: name, expires, phases, steps)" },
+	    "plan.yaml:2:1: unknown key \"owner\" (allowed: name, expires, "
+	    "defaults, backup, preflight, phases, steps)" },
 	{ "name: p\n" PHASES STEPS "name: q\n",
 	    "plan.yaml:8:1: duplicate key \"name\" (first at line 1, column 1)" },
 	{ "name: p\n" PHASES "steps:\n  - id: s1\n    sql: s1.sql\n    sql: s2.sql\n",
@@ -344,6 +354,171 @@ static const struct {
 	    "plan.yaml:7:10: steps[0].sql: read SQL file " },
 	{ "name: p\n" PHASES "steps:\n  - id: s1\n    sql: sub\n",
 	    "/sub: not a regular file" },
+	/* defaults: */
+	{ "name: p\ndefaults:\n  lock_timout: 3s\n" PHASES STEPS,
+	    "plan.yaml:3:3: defaults: unknown key \"lock_timout\" (allowed: "
+	    "lock_timeout, statement_timeout, lock_retries, retry_backoff)" },
+	{ "name: p\ndefaults:\n  lock_timeout: 3 secs\n" PHASES STEPS,
+	    "plan.yaml:3:17: defaults.lock_timeout: parse duration \"3 secs\"" },
+	{ "name: p\ndefaults:\n  lock_timeout: -3s\n" PHASES STEPS,
+	    "plan.yaml:3:17: defaults.lock_timeout: parse duration \"-3s\"" },
+	{ "name: p\ndefaults:\n  retry_backoff: 0ms\n" PHASES STEPS,
+	    "plan.yaml:3:18: defaults.retry_backoff: expected a duration greater "
+	    "than zero, got \"0ms\"" },
+	{ "name: p\ndefaults:\n  lock_retries: -1\n" PHASES STEPS,
+	    "plan.yaml:3:17: defaults.lock_retries: expected an integer from 0 to "
+	    "100, got \"-1\"" },
+	{ "name: p\ndefaults: 3s\n" PHASES STEPS,
+	    "plan.yaml:2:11: defaults: expected a mapping of lock_timeout, " },
+	/* per-step limits */
+	{ "name: p\n" PHASES STEPS "    statement_timeout: forever\n",
+	    "plan.yaml:8:24: steps[0].statement_timeout: parse duration "
+	    "\"forever\"" },
+	{ "name: p\n" PHASES STEPS "    retry_backoff: 0\n",
+	    "plan.yaml:8:20: steps[0].retry_backoff: expected a duration greater "
+	    "than zero, got \"0\"" },
+	{ "name: p\n" PHASES STEPS "    lock_retries: 101\n",
+	    "plan.yaml:8:19: steps[0].lock_retries: expected an integer from 0 to "
+	    "100, got \"101\"" },
+	{ "name: p\n" PHASES STEPS "    lock_retries: 2.5\n",
+	    "plan.yaml:8:19: steps[0].lock_retries: expected an integer from 0 to "
+	    "100, got \"2.5\"" },
+	{ "name: p\n" PHASES STEPS "    lock_timeout: [3s]\n",
+	    "plan.yaml:8:19: steps[0].lock_timeout: expected a duration such as "
+	    "3s, 30m or 0 for no limit, got a list" },
+	/* backup: */
+	{ "name: p\nbackup: sometimes\n" PHASES STEPS,
+	    "plan.yaml:2:9: backup: expected true or false, got a string "
+	    "\"sometimes\"" },
+	/* preflight: */
+	{ "name: p\npreflight:\n  max_connections: 120%\n" PHASES STEPS,
+	    "plan.yaml:3:20: preflight.max_connections: expected a share of "
+	    "max_connections above 0 and at most 100% (e.g. 80% or 0.8), got "
+	    "\"120%\"" },
+	{ "name: p\npreflight:\n  max_connections: 0%\n" PHASES STEPS,
+	    "plan.yaml:3:20: preflight.max_connections: expected a share of "
+	    "max_connections above 0" },
+	{ "name: p\npreflight:\n  max_connections: 1.5\n" PHASES STEPS,
+	    "plan.yaml:3:20: preflight.max_connections: expected a share of "
+	    "max_connections above 0 and at most 100% (e.g. 80% or 0.8), got "
+	    "\"1.5\"" },
+	{ "name: p\npreflight:\n  max_connections: 80 %\n" PHASES STEPS,
+	    "plan.yaml:3:20: preflight.max_connections: expected a share" },
+	{ "name: p\npreflight:\n  server_version: fifteen\n" PHASES STEPS,
+	    "plan.yaml:3:19: preflight.server_version: expected a PostgreSQL "
+	    "version such as \"15\", \"15.2\" or \"9.6\", got \"fifteen\"" },
+	{ "name: p\npreflight:\n  server_version: \"15.2.1\"\n" PHASES STEPS,
+	    "plan.yaml:3:19: preflight.server_version: expected a PostgreSQL "
+	    "version" },
+	{ "name: p\npreflight:\n  max_transaction_age: 5 min\n" PHASES STEPS,
+	    "plan.yaml:3:24: preflight.max_transaction_age: parse duration "
+	    "\"5 min\"" },
+	{ "name: p\npreflight:\n  roles: app_rw\n" PHASES STEPS,
+	    "plan.yaml:3:10: preflight.roles: expected a list of role names, got a "
+	    "string \"app_rw\"" },
+	{ "name: p\npreflight:\n  extensions: ['']\n" PHASES STEPS,
+	    "plan.yaml:3:16: preflight.extensions[0]: expected a string, got an "
+	    "empty string" },
+	{ "name: p\npreflight:\n  require: []\n" PHASES STEPS,
+	    "plan.yaml:3:3: preflight: unknown key \"require\" (allowed: "
+	    "server_version, roles, extensions, max_transaction_age, "
+	    "max_connections, requires)" },
+	{ "name: p\npreflight:\n  requires:\n    - step: s1\n" PHASES STEPS,
+	    "plan.yaml:4:7: preflight.requires[0]: missing required key \"plan\"" },
+	{ "name: p\npreflight:\n  requires:\n    - plan: 'a b'\n" PHASES STEPS,
+	    "plan.yaml:4:13: preflight.requires[0].plan: \"a b\" is not a valid "
+	    "plan name" },
+	{ "name: p\npreflight:\n  requires:\n    - plan: base\n      stp: s1\n" PHASES STEPS,
+	    "plan.yaml:5:7: preflight.requires[0]: unknown key \"stp\" (allowed: "
+	    "plan, step)" },
+	/* checks */
+	{ "name: p\n" PHASES STEPS "    pre:\n      - name: c\n        sql: SELECT 1\n        expect: 0\n"
+	  "        expct: 1\n",
+	    "plan.yaml:12:9: steps[0].pre[0]: unknown key \"expct\" (allowed: name, "
+	    "sql, file, expect, no_rows, fails_with)" },
+	{ "name: p\n" PHASES STEPS "    pre:\n      - name: c\n        sql: SELECT 1\n        file: c.sql\n"
+	  "        expect: 0\n",
+	    "plan.yaml:11:15: steps[0].pre[0].file: check c has both sql and "
+	    "file: give one" },
+	{ "name: p\n" PHASES STEPS "    pre:\n      - name: c\n        expect: 0\n",
+	    "plan.yaml:9:9: steps[0].pre[0]: check c needs sql (inline SQL) or "
+	    "file (a SQL file)" },
+	{ "name: p\n" PHASES STEPS "    post:\n      - name: c\n        sql: SELECT 1\n",
+	    "plan.yaml:9:9: steps[0].post[0]: check c has no expectation: give one "
+	    "of expect, no_rows: true or fails_with" },
+	{ "name: p\n" PHASES STEPS "    pre:\n      - name: c\n        sql: SELECT 1\n        expect: 0\n"
+	  "        fails_with: 23514\n",
+	    "plan.yaml:12:21: steps[0].pre[0].fails_with: check c has both expect "
+	    "and fails_with: give exactly one expectation" },
+	{ "name: p\n" PHASES STEPS "    pre:\n      - name: c\n        sql: SELECT 1\n        no_rows: true\n"
+	  "        expect: 1\n",
+	    "plan.yaml:11:18: steps[0].pre[0].no_rows: check c has both expect and "
+	    "no_rows: give exactly one expectation" },
+	{ "name: p\n" PHASES STEPS "    post:\n      - name: c\n        sql: INSERT INTO t VALUES (1)\n"
+	  "        fails_with: 2351\n",
+	    "plan.yaml:11:21: steps[0].post[0].fails_with: fails_with \"2351\" is "
+	    "not a SQLSTATE (five characters of 0-9 A-Z, e.g. 23514)" },
+	{ "name: p\n" PHASES STEPS "    post:\n      - name: c\n        sql: INSERT INTO t VALUES (1)\n"
+	  "        fails_with: check_violaton\n",
+	    "plan.yaml:11:21: steps[0].post[0].fails_with: fails_with "
+	    "\"check_violaton\" is not a SQLSTATE" },
+	{ "name: p\n" PHASES STEPS "    post:\n      - name: c\n        sql: INSERT INTO t VALUES (1)\n"
+	  "        fails_with: 23514x\n",
+	    "plan.yaml:11:21: steps[0].post[0].fails_with: fails_with \"23514x\" is "
+	    "not a SQLSTATE" },
+	{ "name: p\n" PHASES STEPS "    pre:\n      - name: c\n        sql: SELECT 1\n        expect: 0\n"
+	  "      - name: c\n        sql: SELECT 2\n        expect: 0\n",
+	    "plan.yaml:12:15: steps[0].pre[1].name: duplicate check name \"c\" "
+	    "(first at line 9, column 15)" },
+	{ "name: p\n" PHASES STEPS
+	  "    pre:\n      - name: 'c d'\n        sql: SELECT 1\n        expect: 0\n",
+	    "plan.yaml:9:15: steps[0].pre[0].name: \"c d\" is not a valid check "
+	    "name" },
+	{ "name: p\n" PHASES STEPS
+	  "    pre:\n      - name: c\n        sql: SELECT 1\n        expect: '>='\n",
+	    "plan.yaml:11:17: steps[0].pre[0].expect: expect \">=\" has no value to "
+	    "compare with" },
+	{ "name: p\n" PHASES STEPS
+	  "    pre:\n      - name: c\n        sql: SELECT 1\n        expect: ''\n",
+	    "plan.yaml:11:17: steps[0].pre[0].expect: expect \"\" has no value to "
+	    "compare with" },
+	{ "name: p\n" PHASES STEPS
+	  "    pre:\n      - name: c\n        sql: SELECT 1\n        no_rows: false\n",
+	    "plan.yaml:11:18: steps[0].pre[0].no_rows: no_rows can only be true" },
+	{ "name: p\n" PHASES STEPS
+	  "    pre:\n      - name: c\n        sql: '  '\n        expect: 0\n",
+	    "plan.yaml:10:14: steps[0].pre[0].sql: check c has empty SQL" },
+	{ "name: p\n" PHASES STEPS "    pre: {name: c}\n",
+	    "plan.yaml:8:10: steps[0].pre: expected a list of checks, got a "
+	    "mapping" },
+	{ "name: p\nphases:\n  - name: all\n    regions: [af]\n    post:\n"
+	  "      - name: c\n        sql: SELECT 1\n" STEPS,
+	    "plan.yaml:6:9: phases[0].post[0]: check c has no expectation" },
+	{ "name: p\nphases:\n  - name: all\n    regions: [af]\n    pre: [x]\n" STEPS,
+	    "plan.yaml:5:11: phases[0].pre[0]: expected a check mapping with name, "
+	    "sql or file, and expect, no_rows or fails_with, got a string \"x\"" },
+	/* waive: */
+	{ "name: p\n" PHASES STEPS "    waive:\n      - rule: drop-column\n",
+	    "plan.yaml:9:9: steps[0].waive[0]: waiver of rule drop-column needs a "
+	    "reason: say why the step is safe anyway" },
+	{ "name: p\n" PHASES STEPS
+	  "    waive:\n      - rule: drop-column\n        reason: ' '\n",
+	    "plan.yaml:10:17: steps[0].waive[0].reason: waiver of rule drop-column "
+	    "has an empty reason" },
+	{ "name: p\n" PHASES STEPS
+	  "    waive:\n      - rule: Drop_Column\n        reason: why\n",
+	    "plan.yaml:9:15: steps[0].waive[0].rule: \"Drop_Column\" is not a lint "
+	    "rule id (a-z 0-9 -, e.g. drop-column)" },
+	{ "name: p\n" PHASES STEPS "    waive:\n      - reason: why\n",
+	    "plan.yaml:9:9: steps[0].waive[0]: missing required key \"rule\"" },
+	{ "name: p\n" PHASES STEPS "    waive:\n      - rule: drop-column\n"
+	  "        reason: x\n      - rule: drop-column\n        reason: y\n",
+	    "plan.yaml:11:15: steps[0].waive[1].rule: rule drop-column is waived "
+	    "twice in step s1" },
+	{ "name: p\n" PHASES STEPS
+	  "    waive:\n      - rule: a\n        reason: x\n        why: y\n",
+	    "plan.yaml:11:9: steps[0].waive[0]: unknown key \"why\" (allowed: rule, "
+	    "reason)" },
 };
 
 static void
@@ -405,6 +580,300 @@ test_plan_build_rejects_sql_over_8mib(void **state)
 	free(text);
 }
 
+static sk_plan *
+build_tmp_ok(const char *yaml)
+{
+	sk_plan *plan = NULL;
+	sk_err err;
+
+	write_tmp("plan.yaml", yaml, strlen(yaml));
+	if (sk_plan_build(tmpdir, &test_inv, NOW, &plan, &err) != SK_OK)
+		fail_msg("build: %s", err.msg);
+	assert_non_null(plan);
+	return plan;
+}
+
+static const char full_yaml[] = "name: full\n"
+				"defaults:\n"
+				"  lock_timeout: 2s\n"
+				"  statement_timeout: 10m\n"
+				"  lock_retries: 7\n"
+				"  retry_backoff: 250ms\n"
+				"backup: true\n"
+				"preflight:\n"
+				"  server_version: \"15.2\"\n"
+				"  roles: [app_rw, app_ro]\n"
+				"  extensions: [pgcrypto]\n"
+				"  max_transaction_age: 5m\n"
+				"  max_connections: 80%\n"
+				"  requires:\n"
+				"    - plan: base\n"
+				"      step: 0026_api_keys\n"
+				"    - plan: other\n"
+				"phases:\n"
+				"  - name: canary\n"
+				"    regions: [af]\n"
+				"    pre:\n"
+				"      - name: no_long_tx\n"
+				"        sql: SELECT count(*) FROM pg_stat_activity\n"
+				"        expect: 0\n"
+				"    post:\n"
+				"      - name: orders_ok\n"
+				"        file: checks/orders_ok.sql\n"
+				"        no_rows: true\n"
+				"  - name: rest\n"
+				"    regions: [in]\n"
+				"steps:\n"
+				"  - id: s1\n"
+				"    sql: s1.sql\n"
+				"    lock_timeout: 0\n"
+				"    retry_backoff: 1s\n"
+				"    pre:\n"
+				"      - name: big\n"
+				"        sql: SELECT count(*) FROM t\n"
+				"        expect: \">= 1\"\n"
+				"      - name: ne\n"
+				"        sql: SELECT 1\n"
+				"        expect: \"<>abc \"\n"
+				"    post:\n"
+				"      - name: rejects\n"
+				"        sql: INSERT INTO t VALUES (-1)\n"
+				"        fails_with: check_violation\n"
+				"      - name: rejects2\n"
+				"        sql: INSERT INTO t VALUES (NULL)\n"
+				"        fails_with: 23502\n"
+				"      - name: custom\n"
+				"        sql: SELECT f()\n"
+				"        fails_with: P0001\n"
+				"    waive:\n"
+				"      - rule: drop-column\n"
+				"        reason: \"nobody reads it since v12\"\n"
+				"  - id: s2\n"
+				"    sql: s1.sql\n"
+				"    transaction: false\n"
+				"    statement_timeout: 0s\n"
+				"    lock_retries: 0\n";
+
+static void
+assert_check(const sk_check *c, const char *name, const char *sql, int expect,
+    const char *op, const char *value, const char *sqlstate)
+{
+	assert_string_equal(c->name, name);
+	assert_string_equal(c->sql, sql);
+	assert_int_equal(c->expect, expect);
+	if (op == NULL)
+		assert_null(c->op);
+	else
+		assert_string_equal(c->op, op);
+	if (value == NULL)
+		assert_null(c->value);
+	else
+		assert_string_equal(c->value, value);
+	if (sqlstate == NULL)
+		assert_null(c->sqlstate);
+	else
+		assert_string_equal(c->sqlstate, sqlstate);
+}
+
+static void
+test_plan_build_reads_every_safety_key(void **state)
+{
+	char sub[256];
+	sk_plan *plan, *back = NULL;
+	const sk_step *s1, *s2;
+	const sk_preflight *pf;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	sk_err err;
+
+	(void)state;
+	snprintf(sub, sizeof(sub), "%s/checks", tmpdir);
+	assert_int_equal(mkdir(sub, 0700), 0);
+	write_tmp("s1.sql", "SELECT 1;\n", 10);
+	write_tmp("checks/orders_ok.sql", "SELECT 1 WHERE false;\n", 22);
+	plan = build_tmp_ok(full_yaml);
+
+	assert_true(plan->backup);
+	pf = &plan->preflight;
+	assert_int_equal(pf->min_server_version, 150002);
+	assert_int_equal(pf->nroles, 2);
+	assert_string_equal(pf->roles[0], "app_rw");
+	assert_string_equal(pf->roles[1], "app_ro");
+	assert_int_equal(pf->nextensions, 1);
+	assert_string_equal(pf->extensions[0], "pgcrypto");
+	assert_int_equal(pf->max_transaction_age_ms, 5 * 60 * 1000);
+	assert_true(pf->max_connections_share > 0.7999 &&
+	    pf->max_connections_share < 0.8001);
+	assert_int_equal(pf->nrequires, 2);
+	assert_string_equal(pf->requires[0].plan, "base");
+	assert_string_equal(pf->requires[0].step, "0026_api_keys");
+	assert_string_equal(pf->requires[1].plan, "other");
+	assert_null(pf->requires[1].step);
+
+	assert_int_equal(plan->phases[0].npre, 1);
+	assert_check(&plan->phases[0].pre[0], "no_long_tx",
+	    "SELECT count(*) FROM pg_stat_activity", SK_EXPECT_COMPARE, "=",
+	    "0", NULL);
+	assert_null(plan->phases[0].pre[0].path);
+	assert_int_equal(plan->phases[0].npost, 1);
+	assert_check(&plan->phases[0].post[0], "orders_ok",
+	    "SELECT 1 WHERE false;\n", SK_EXPECT_NO_ROWS, NULL, NULL, NULL);
+	assert_string_equal(plan->phases[0].post[0].path, "checks/orders_ok.sql");
+	assert_int_equal(plan->phases[1].npre, 0);
+	assert_null(plan->phases[1].pre);
+	assert_int_equal(plan->phases[1].npost, 0);
+
+	s1 = &plan->steps[0];
+	assert_int_equal(s1->lock_timeout_ms, 0); /* overridden: none */
+	assert_int_equal(s1->statement_timeout_ms, 600000); /* defaults */
+	assert_int_equal(s1->lock_retries, 7);
+	assert_int_equal(s1->retry_backoff_ms, 1000);
+	assert_int_equal(s1->npre, 2);
+	assert_check(&s1->pre[0], "big", "SELECT count(*) FROM t",
+	    SK_EXPECT_COMPARE, ">=", "1", NULL);
+	assert_check(&s1->pre[1], "ne", "SELECT 1", SK_EXPECT_COMPARE,
+	    "!=", "abc", NULL);
+	assert_int_equal(s1->npost, 3);
+	assert_check(&s1->post[0], "rejects", "INSERT INTO t VALUES (-1)",
+	    SK_EXPECT_FAILS, NULL, NULL, "23514");
+	assert_check(&s1->post[1], "rejects2", "INSERT INTO t VALUES (NULL)",
+	    SK_EXPECT_FAILS, NULL, NULL, "23502");
+	assert_check(&s1->post[2], "custom", "SELECT f()", SK_EXPECT_FAILS,
+	    NULL, NULL, "P0001");
+	assert_int_equal(s1->nwaivers, 1);
+	assert_string_equal(s1->waivers[0].rule, "drop-column");
+	assert_string_equal(s1->waivers[0].reason, "nobody reads it since v12");
+
+	s2 = &plan->steps[1];
+	assert_true(s2->no_transaction);
+	assert_int_equal(s2->lock_timeout_ms, 2000);
+	assert_int_equal(s2->statement_timeout_ms, 0);
+	assert_int_equal(s2->lock_retries, 0);
+	assert_int_equal(s2->retry_backoff_ms, 250);
+	assert_int_equal(s2->npre + s2->npost + s2->nwaivers, 0);
+
+	/* The built plan passes the decoder's validation and survives it. */
+	assert_int_equal(sk_plan_encode(plan, &buf, &len, &err), SK_OK);
+	if (sk_plan_decode(buf, len, &back, &err) != SK_OK)
+		fail_msg("decode: %s", err.msg);
+	assert_int_equal(back->steps[0].npost, 3);
+	assert_string_equal(back->steps[0].post[0].sqlstate, "23514");
+	assert_int_equal(back->steps[1].retry_backoff_ms, 250);
+	assert_int_equal(back->preflight.min_server_version, 150002);
+	assert_true(back->backup);
+	free(buf);
+	sk_plan_destroy(back);
+	sk_plan_destroy(plan);
+}
+
+static void
+test_plan_build_defaults_without_safety_keys(void **state)
+{
+	static const char yaml[] = "name: p\n" PHASES STEPS;
+	sk_plan *plan;
+
+	(void)state;
+	write_tmp("s1.sql", "SELECT 1;\n", 10);
+	plan = build_tmp_ok(yaml);
+	assert_false(plan->backup);
+	assert_int_equal(plan->preflight.min_server_version, 0);
+	assert_int_equal(plan->preflight.nroles, 0);
+	assert_int_equal(plan->preflight.nrequires, 0);
+	assert_true(plan->preflight.max_connections_share == 0);
+	assert_int_equal(plan->steps[0].lock_timeout_ms, SK_DEFAULT_LOCK_TIMEOUT_MS);
+	assert_int_equal(plan->steps[0].statement_timeout_ms,
+	    SK_DEFAULT_STATEMENT_TIMEOUT_MS);
+	assert_int_equal(plan->steps[0].lock_retries, SK_DEFAULT_LOCK_RETRIES);
+	assert_int_equal(plan->steps[0].retry_backoff_ms, SK_DEFAULT_RETRY_BACKOFF_MS);
+	assert_int_equal(plan->steps[0].npre + plan->steps[0].npost, 0);
+	assert_int_equal(plan->steps[0].nwaivers, 0);
+	assert_int_equal(plan->phases[0].npre + plan->phases[0].npost, 0);
+	sk_plan_destroy(plan);
+}
+
+/* Spellings of server_version, max_connections and expect. */
+static void
+test_plan_build_accepts_value_spellings(void **state)
+{
+	static const struct {
+		const char *version;
+		uint32_t num;
+	} versions[] = { { "15", 150000 }, { "\"15\"", 150000 }, { "15.2", 150002 },
+		{ "\"9.6\"", 90600 }, { "9.6.3", 90603 }, { "16.10", 160010 } };
+	static const struct {
+		const char *share;
+		double want;
+	} shares[] = { { "80%", 0.8 }, { "0.8", 0.8 }, { "100%", 1.0 },
+		{ "1", 1.0 }, { "12.5%", 0.125 } };
+	static const struct {
+		const char *expect, *op, *value;
+	} expects[] = { { "0", "=", "0" }, { "true", "=", "true" },
+		{ "\"= abc\"", "=", "abc" }, { "\"!= 0\"", "!=", "0" },
+		{ "\"< 5\"", "<", "5" }, { "\"<=5\"", "<=", "5" },
+		{ "\"> -1\"", ">", "-1" }, { "\"<> x y\"", "!=", "x y" },
+		{ "'>= 1.5'", ">=", "1.5" } };
+	char yaml[512];
+
+	(void)state;
+	write_tmp("s1.sql", "SELECT 1;\n", 10);
+	for (size_t i = 0; i < sizeof(versions) / sizeof(versions[0]); i++) {
+		sk_plan *plan;
+
+		snprintf(yaml, sizeof(yaml),
+		    "name: p\npreflight:\n  server_version: %s\n" PHASES STEPS,
+		    versions[i].version);
+		plan = build_tmp_ok(yaml);
+		assert_int_equal(plan->preflight.min_server_version, versions[i].num);
+		sk_plan_destroy(plan);
+	}
+	for (size_t i = 0; i < sizeof(shares) / sizeof(shares[0]); i++) {
+		sk_plan *plan;
+		double d;
+
+		snprintf(yaml, sizeof(yaml),
+		    "name: p\npreflight:\n  max_connections: %s\n" PHASES STEPS,
+		    shares[i].share);
+		plan = build_tmp_ok(yaml);
+		d = plan->preflight.max_connections_share - shares[i].want;
+		assert_true(d > -1e-9 && d < 1e-9);
+		sk_plan_destroy(plan);
+	}
+	for (size_t i = 0; i < sizeof(expects) / sizeof(expects[0]); i++) {
+		sk_plan *plan;
+
+		snprintf(yaml, sizeof(yaml),
+		    "name: p\n" PHASES STEPS "    pre:\n      - name: c\n        sql: SELECT 1\n"
+		    "        expect: %s\n",
+		    expects[i].expect);
+		plan = build_tmp_ok(yaml);
+		assert_check(&plan->steps[0].pre[0], "c", "SELECT 1",
+		    SK_EXPECT_COMPARE, expects[i].op, expects[i].value, NULL);
+		sk_plan_destroy(plan);
+	}
+}
+
+static void
+test_plan_build_check_file_must_exist(void **state)
+{
+	static const char yaml[] = "name: p\n" PHASES STEPS
+				   "    post:\n      - name: c\n        file: nope.sql\n"
+				   "        no_rows: true\n";
+	char want[256];
+
+	(void)state;
+	write_tmp("s1.sql", "SELECT 1;\n", 10);
+	write_tmp("plan.yaml", yaml, sizeof(yaml) - 1);
+	snprintf(want, sizeof(want),
+	    "plan.yaml:10:15: steps[0].post[0].file: read SQL file %s/nope.sql: "
+	    "No such file or directory",
+	    tmpdir);
+	build_fails_dir(tmpdir, &test_inv, SK_EIO, want, NULL);
+	/* An empty check file is refused like an empty step file. */
+	write_tmp("nope.sql", "\n  \n", 4);
+	build_fails_dir(tmpdir, &test_inv, SK_EINVAL,
+	    "plan.yaml:10:15: steps[0].post[0].file: SQL file ", "nope.sql is empty");
+}
+
 int
 main(void)
 {
@@ -418,6 +887,14 @@ main(void)
 		    test_plan_build_rejects_bad_plan_yaml, setup_tmp, teardown_tmp),
 		cmocka_unit_test_setup_teardown(
 		    test_plan_build_rejects_sql_over_8mib, setup_tmp, teardown_tmp),
+		cmocka_unit_test_setup_teardown(
+		    test_plan_build_reads_every_safety_key, setup_tmp, teardown_tmp),
+		cmocka_unit_test_setup_teardown(test_plan_build_defaults_without_safety_keys,
+		    setup_tmp, teardown_tmp),
+		cmocka_unit_test_setup_teardown(
+		    test_plan_build_accepts_value_spellings, setup_tmp, teardown_tmp),
+		cmocka_unit_test_setup_teardown(
+		    test_plan_build_check_file_must_exist, setup_tmp, teardown_tmp),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -139,6 +139,50 @@ sample_report(sk_report *r, uint64_t seq, int event)
 	snprintf(r->detail, sizeof(r->detail), "batch 42 of 100");
 }
 
+/* The safety payloads: a check result, blockers with lock-wait counts,
+ * a backup. */
+static void
+add_check(sk_report *r)
+{
+	r->has_check = true;
+	snprintf(r->check.name, sizeof(r->check.name), "no_negative_amounts");
+	snprintf(r->check.when, sizeof(r->check.when), "post");
+	r->check.passed = false;
+	snprintf(r->check.seen, sizeof(r->check.seen), "3");
+	snprintf(r->check.expected, sizeof(r->check.expected), "= 0");
+}
+
+static void
+add_blockers(sk_report *r, size_t n)
+{
+	r->nblockers = n;
+	for (size_t i = 0; i < n; i++) {
+		sk_blocker *b = &r->blockers[i];
+
+		b->pid = 4711 + (int32_t)i;
+		snprintf(b->state, sizeof(b->state), "idle in transaction");
+		b->age_ms = 3600000 + (int64_t)i;
+		snprintf(b->query, sizeof(b->query),
+		    "UPDATE accounts SET n = n + %zu", i);
+		snprintf(b->user, sizeof(b->user), "app_rw");
+		snprintf(b->application, sizeof(b->application), "billing-worker");
+	}
+	r->lock_waits = 3;
+	r->lock_wait_ms = 9000;
+}
+
+static void
+add_backup(sk_report *r)
+{
+	r->has_backup = true;
+	snprintf(r->backup.path, sizeof(r->backup.path),
+	    "/var/lib/skein/backups/accounts-ro-1.dump");
+	r->backup.size = 123456789012;
+	r->backup.duration_ms = 65000;
+	snprintf(r->backup.restore_command, sizeof(r->backup.restore_command),
+	    "pg_restore --clean -d accounts /var/lib/skein/backups/accounts-ro-1.dump");
+}
+
 static void
 sample_agent_msg(sk_agent_msg *m, sk_report reports[3],
     char dbs[2][SK_NAME_MAX], char running[1][SK_NAME_MAX])
@@ -157,6 +201,9 @@ sample_agent_msg(sk_agent_msg *m, sk_report reports[3],
 	    "relation \"accounts\" is locked by pid 4711", "retry off-peak");
 	sample_report(&reports[2], 3, SK_EV_PLAN_FAILED);
 	set_err(&reports[2].error, SK_EDRIFT, "", "step 0001 changed", "", "");
+	add_check(&reports[0]);
+	add_blockers(&reports[1], 2);
+	add_backup(&reports[2]);
 	snprintf(dbs[0], SK_NAME_MAX, "accounts");
 	snprintf(dbs[1], SK_NAME_MAX, "billing");
 	snprintf(running[0], SK_NAME_MAX, "ro-20240501-0001");
@@ -206,6 +253,8 @@ sample_control(sk_control *c, sk_command cmds[3])
 	cmds[1].signed_plan_len = sizeof(plan_b);
 	cmds[2].kind = SK_CMD_RUN_PLAN;
 	snprintf(cmds[2].rollout_id, sizeof(cmds[2].rollout_id), "ro-empty");
+	cmds[1].mode = SK_MODE_REHEARSE;
+	cmds[2].mode = SK_MODE_ROLLBACK;
 	c->commands = cmds;
 	c->ncommands = 3;
 }
@@ -232,6 +281,7 @@ typedef struct sample_views {
 	sk_phase_view phases[2];
 	sk_event_view events[3];
 	sk_rollout_view rollouts[2];
+	sk_region_report reports[3];
 } sample_views;
 
 static void
@@ -278,6 +328,21 @@ sample_response(sk_cli_response *r, sample_views *s)
 	snprintf(s->rollouts[1].plan_id, sizeof(s->rollouts[1].plan_id), "plan-2");
 	snprintf(s->rollouts[1].state, sizeof(s->rollouts[1].state), "running");
 	s->rollouts[1].current_phase = 1;
+	s->rollouts[1].mode = SK_MODE_ROLLBACK;
+	snprintf(s->rollouts[1].of_rollout, sizeof(s->rollouts[1].of_rollout), "ro-1");
+	snprintf(s->reports[0].region, sizeof(s->reports[0].region), "af");
+	sample_report(&s->reports[0].report, 1, SK_EV_CHECK);
+	add_check(&s->reports[0].report);
+	snprintf(s->reports[1].region, sizeof(s->reports[1].region), "af");
+	sample_report(&s->reports[1].report, 2, SK_EV_LOCK_WAIT);
+	add_blockers(&s->reports[1].report, SK_BLOCKERS_MAX);
+	snprintf(s->reports[2].region, sizeof(s->reports[2].region), "in");
+	sample_report(&s->reports[2].report, 1, SK_EV_BACKUP);
+	add_backup(&s->reports[2].report);
+	r->reports = s->reports;
+	r->nreports = 3;
+	r->signed_plan = plan_b;
+	r->signed_plan_len = sizeof(plan_b);
 	r->ok = true;
 	snprintf(r->rollout_id, sizeof(r->rollout_id), "ro-1");
 	r->rollouts = s->rollouts;
@@ -294,6 +359,30 @@ encode_sample_response(size_t *len)
 
 	sample_response(&r, &s);
 	assert_int_equal(sk_cli_response_encode(&r, &buf, len, &err), SK_OK);
+	return buf;
+}
+
+static void
+sample_region_report(sk_region_report *r)
+{
+	memset(r, 0, sizeof(*r));
+	snprintf(r->region, sizeof(r->region), "ksa");
+	sample_report(&r->report, 17, SK_EV_STEP_FAILED);
+	set_err(&r->report.error, SK_ECHECK, "", "post-check failed", "", "");
+	add_check(&r->report);
+	add_blockers(&r->report, 1);
+	add_backup(&r->report);
+}
+
+static uint8_t *
+encode_sample_region_report(size_t *len)
+{
+	sk_region_report r;
+	uint8_t *buf = NULL;
+	sk_err err;
+
+	sample_region_report(&r);
+	assert_int_equal(sk_region_report_encode(&r, &buf, len, &err), SK_OK);
 	return buf;
 }
 
@@ -369,8 +458,10 @@ try_cli_request(const uint8_t *buf, size_t len, sk_err *err)
 		assert_null(q.signed_plan);
 		assert_int_equal(q.signed_plan_len, 0);
 	} else {
-		assert_true(q.op == SK_CLI_START || q.op == SK_CLI_STATUS);
+		assert_in_range(q.op, SK_CLI_START, SK_CLI_REPORT);
+		assert_in_range(q.mode, 0, SK_MODE_MAX - 1);
 		assert_true(fits(q.rollout_id, sizeof(q.rollout_id)));
+		assert_true(fits(q.region, sizeof(q.region)));
 		if (q.op == SK_CLI_START)
 			assert_non_null(q.signed_plan);
 	}
@@ -389,8 +480,18 @@ try_cli_response(const uint8_t *buf, size_t len, sk_err *err)
 	if (rc != SK_OK) {
 		assert_null(r.rollouts);
 		assert_int_equal(r.nrollouts, 0);
+		assert_null(r.reports);
+		assert_int_equal(r.nreports, 0);
+		assert_null(r.signed_plan);
+		assert_int_equal(r.signed_plan_len, 0);
 	} else {
 		assert_true(fits(r.rollout_id, sizeof(r.rollout_id)));
+		assert_true(r.nreports == 0 || r.reports != NULL);
+		assert_true(r.signed_plan_len == 0 || r.signed_plan != NULL);
+		for (size_t i = 0; i < r.nreports; i++) {
+			assert_true(fits(r.reports[i].region, SK_NAME_MAX));
+			assert_true(r.reports[i].report.nblockers <= SK_BLOCKERS_MAX);
+		}
 		assert_true(r.nrollouts == 0 || r.rollouts != NULL);
 		for (size_t i = 0; i < r.nrollouts; i++) {
 			const sk_rollout_view *v = &r.rollouts[i];
@@ -414,6 +515,30 @@ try_cli_response(const uint8_t *buf, size_t len, sk_err *err)
 	sk_cli_response_fini(&r);
 	sk_cli_response_fini(&r);
 	assert_null(r.rollouts);
+	assert_null(r.reports);
+	assert_null(r.signed_plan);
+	return rc;
+}
+
+static int
+try_region_report(const uint8_t *buf, size_t len, sk_err *err)
+{
+	sk_region_report r;
+	int rc;
+
+	memset(&r, 0x5a, sizeof(r));
+	rc = sk_region_report_decode(buf, len, &r, err);
+	if (rc == SK_OK) {
+		assert_true(fits(r.region, sizeof(r.region)));
+		assert_in_range(r.report.event, 1, SK_EV_MAX - 1);
+		assert_true(r.report.nblockers <= SK_BLOCKERS_MAX);
+		assert_true(fits(r.report.check.name, SK_NAME_MAX));
+		assert_true(fits(r.report.check.seen, sizeof(r.report.check.seen)));
+		assert_true(fits(r.report.backup.path, sizeof(r.report.backup.path)));
+		for (size_t i = 0; i < r.report.nblockers; i++)
+			assert_true(fits(r.report.blockers[i].query,
+			    sizeof(r.report.blockers[i].query)));
+	}
 	return rc;
 }
 
@@ -447,6 +572,7 @@ static const struct decoder {
 	{ "cli request", try_cli_request },
 	{ "cli response", try_cli_response },
 	{ "region view", try_region_view },
+	{ "region report", try_region_report },
 };
 
 #define NDECODERS (sizeof(decoders) / sizeof(decoders[0]))
@@ -471,6 +597,29 @@ assert_report_equal(const sk_report *a, const sk_report *b)
 	assert_int_equal(a->attempt, b->attempt);
 	assert_string_equal(a->detail, b->detail);
 	assert_err_equal(&a->error, &b->error);
+	assert_int_equal(a->has_check, b->has_check);
+	assert_string_equal(a->check.name, b->check.name);
+	assert_string_equal(a->check.when, b->check.when);
+	assert_int_equal(a->check.passed, b->check.passed);
+	assert_string_equal(a->check.seen, b->check.seen);
+	assert_string_equal(a->check.expected, b->check.expected);
+	assert_int_equal(a->nblockers, b->nblockers);
+	for (size_t i = 0; i < b->nblockers; i++) {
+		assert_int_equal(a->blockers[i].pid, b->blockers[i].pid);
+		assert_string_equal(a->blockers[i].state, b->blockers[i].state);
+		assert_int_equal(a->blockers[i].age_ms, b->blockers[i].age_ms);
+		assert_string_equal(a->blockers[i].query, b->blockers[i].query);
+		assert_string_equal(a->blockers[i].user, b->blockers[i].user);
+		assert_string_equal(
+		    a->blockers[i].application, b->blockers[i].application);
+	}
+	assert_int_equal(a->has_backup, b->has_backup);
+	assert_string_equal(a->backup.path, b->backup.path);
+	assert_int_equal(a->backup.size, b->backup.size);
+	assert_int_equal(a->backup.duration_ms, b->backup.duration_ms);
+	assert_string_equal(a->backup.restore_command, b->backup.restore_command);
+	assert_int_equal(a->lock_waits, b->lock_waits);
+	assert_int_equal(a->lock_wait_ms, b->lock_wait_ms);
 }
 
 static void
@@ -500,6 +649,18 @@ test_agent_msg_round_trips_reports_with_sqlstate_errors(void **state)
 	assert_string_equal(out.reports[1].error.sqlstate, "55P03");
 	assert_int_equal(out.reports[1].error.code, SK_ESQL);
 	assert_int_equal(out.reports[0].error.code, SK_OK);
+	assert_true(out.reports[0].has_check);
+	assert_string_equal(out.reports[0].check.name, "no_negative_amounts");
+	assert_false(out.reports[0].check.passed);
+	assert_false(out.reports[0].has_backup);
+	assert_int_equal(out.reports[0].nblockers, 0);
+	assert_int_equal(out.reports[1].nblockers, 2);
+	assert_int_equal(out.reports[1].blockers[1].pid, 4712);
+	assert_int_equal(out.reports[1].lock_waits, 3);
+	assert_int_equal(out.reports[1].lock_wait_ms, 9000);
+	assert_false(out.reports[1].has_check);
+	assert_true(out.reports[2].has_backup);
+	assert_int_equal(out.reports[2].backup.size, 123456789012);
 	assert_int_equal(out.ndatabases, 2);
 	assert_string_equal(out.databases[0], "accounts");
 	assert_string_equal(out.databases[1], "billing");
@@ -556,6 +717,7 @@ test_control_round_trips_commands_with_signed_plans(void **state)
 	assert_int_equal(out.ncommands, 3);
 	for (size_t i = 0; i < 3; i++) {
 		assert_int_equal(out.commands[i].kind, SK_CMD_RUN_PLAN);
+		assert_int_equal(out.commands[i].mode, cmds[i].mode);
 		assert_string_equal(out.commands[i].rollout_id, cmds[i].rollout_id);
 		assert_int_equal(
 		    out.commands[i].signed_plan_len, cmds[i].signed_plan_len);
@@ -670,6 +832,8 @@ test_cli_response_round_trips_rollout_views(void **state)
 		assert_int_equal(a->created_ms, b->created_ms);
 		assert_int_equal(a->finished_ms, b->finished_ms);
 		assert_string_equal(a->reason, b->reason);
+		assert_int_equal(a->mode, b->mode);
+		assert_string_equal(a->of_rollout, b->of_rollout);
 		assert_int_equal(a->nphases, b->nphases);
 		assert_int_equal(a->nevents, b->nevents);
 		for (size_t p = 0; p < a->nphases; p++) {
@@ -690,8 +854,23 @@ test_cli_response_round_trips_rollout_views(void **state)
 	assert_string_equal(out.rollouts[0].phases[0].regions[0].error.sqlstate, "23505");
 	assert_null(out.rollouts[1].phases);
 	assert_null(out.rollouts[1].events);
+	assert_int_equal(out.rollouts[0].mode, SK_MODE_APPLY);
+	assert_int_equal(out.rollouts[1].mode, SK_MODE_ROLLBACK);
+	assert_string_equal(out.rollouts[1].of_rollout, "ro-1");
+	assert_int_equal(out.nreports, 3);
+	for (size_t i = 0; i < 3; i++) {
+		assert_string_equal(out.reports[i].region, s.reports[i].region);
+		assert_report_equal(&out.reports[i].report, &s.reports[i].report);
+	}
+	assert_int_equal(out.reports[1].report.nblockers, SK_BLOCKERS_MAX);
+	assert_int_equal(out.signed_plan_len, sizeof(plan_b));
+	assert_memory_equal(out.signed_plan, plan_b, sizeof(plan_b));
 	sk_cli_response_fini(&out);
 	assert_null(out.rollouts);
+	assert_null(out.reports);
+	assert_int_equal(out.nreports, 0);
+	assert_null(out.signed_plan);
+	assert_int_equal(out.signed_plan_len, 0);
 	free(buf);
 }
 
@@ -714,6 +893,9 @@ test_cli_response_round_trips_error(void **state)
 	assert_err_equal(&out.error, &in.error);
 	assert_int_equal(out.nrollouts, 0);
 	assert_null(out.rollouts);
+	assert_int_equal(out.nreports, 0);
+	assert_null(out.reports);
+	assert_null(out.signed_plan);
 	sk_cli_response_fini(&out);
 	free(buf);
 }
@@ -809,6 +991,7 @@ test_decoders_survive_mutated_valid_messages(void **state)
 	sample_region(&v, "af", "running");
 	set_err(&v.error, SK_ESQL, "55P03", "lock timeout", "", "");
 	assert_int_equal(sk_region_view_encode(&v, &valid[4], &vlen[4], &err), SK_OK);
+	valid[5] = encode_sample_region_report(&vlen[5]);
 
 	rng_state = FUZZ_SEED ^ 0xabcdef;
 	for (size_t d = 0; d < NDECODERS; d++) {
@@ -944,6 +1127,25 @@ test_decoders_refuse_every_truncation(void **state)
 	set_err(&v.error, SK_ESQL, "55P03", "lock timeout", "", "");
 	assert_int_equal(sk_region_view_encode(&v, &buf, &len, &err), SK_OK);
 	check_every_truncation("region view", try_region_view, buf, len);
+	free(buf);
+
+	buf = encode_sample_region_report(&len);
+	check_every_truncation("region report", try_region_report, buf, len);
+	free(buf);
+
+	/* The new request operations. */
+	memset(&q, 0, sizeof(q));
+	q.op = SK_CLI_ROLLBACK;
+	snprintf(q.rollout_id, sizeof(q.rollout_id), "ro-20240501-0001");
+	snprintf(q.region, sizeof(q.region), "ksa");
+	assert_int_equal(sk_cli_request_encode(&q, &buf, &len, &err), SK_OK);
+	check_every_truncation("rollback request", try_cli_request, buf, len);
+	free(buf);
+	memset(&q, 0, sizeof(q));
+	q.op = SK_CLI_REPORT;
+	snprintf(q.rollout_id, sizeof(q.rollout_id), "ro-20240501-0001");
+	assert_int_equal(sk_cli_request_encode(&q, &buf, &len, &err), SK_OK);
+	check_every_truncation("report request", try_cli_request, buf, len);
 	free(buf);
 }
 
@@ -1402,6 +1604,417 @@ test_failed_decode_leaves_no_allocations(void **state)
 }
 
 static void
+test_cli_request_round_trips_rollback_report_and_modes(void **state)
+{
+	static const int modes[] = { SK_MODE_APPLY, SK_MODE_REHEARSE };
+	sk_cli_request in, out;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	sk_err err;
+
+	(void)state;
+	for (size_t i = 0; i < 2; i++) {
+		memset(&in, 0, sizeof(in));
+		in.op = SK_CLI_START;
+		in.signed_plan = plan_a;
+		in.signed_plan_len = sizeof(plan_a);
+		in.mode = modes[i];
+		assert_int_equal(sk_cli_request_encode(&in, &buf, &len, &err), SK_OK);
+		assert_int_equal(sk_cli_request_decode(buf, len, &out, &err), SK_OK);
+		assert_int_equal(out.op, SK_CLI_START);
+		assert_int_equal(out.mode, modes[i]);
+		assert_memory_equal(out.signed_plan, plan_a, sizeof(plan_a));
+		sk_cli_request_fini(&out);
+		free(buf);
+	}
+
+	memset(&in, 0, sizeof(in));
+	in.op = SK_CLI_ROLLBACK;
+	snprintf(in.rollout_id, sizeof(in.rollout_id), "ro-20240501-0001");
+	snprintf(in.region, sizeof(in.region), "ksa");
+	in.events_since = 12;
+	assert_int_equal(sk_cli_request_encode(&in, &buf, &len, &err), SK_OK);
+	memset(&out, 0x5a, sizeof(out));
+	assert_int_equal(sk_cli_request_decode(buf, len, &out, &err), SK_OK);
+	assert_int_equal(out.op, SK_CLI_ROLLBACK);
+	assert_string_equal(out.rollout_id, "ro-20240501-0001");
+	assert_string_equal(out.region, "ksa");
+	assert_int_equal(out.events_since, 12);
+	assert_null(out.signed_plan);
+	sk_cli_request_fini(&out);
+	free(buf);
+
+	/* No region: every region the rollout reached. */
+	in.region[0] = '\0';
+	assert_int_equal(sk_cli_request_encode(&in, &buf, &len, &err), SK_OK);
+	assert_int_equal(sk_cli_request_decode(buf, len, &out, &err), SK_OK);
+	assert_int_equal(out.op, SK_CLI_ROLLBACK);
+	assert_string_equal(out.region, "");
+	sk_cli_request_fini(&out);
+	free(buf);
+
+	memset(&in, 0, sizeof(in));
+	in.op = SK_CLI_REPORT;
+	snprintf(in.rollout_id, sizeof(in.rollout_id), "ro-7");
+	assert_int_equal(sk_cli_request_encode(&in, &buf, &len, &err), SK_OK);
+	assert_int_equal(sk_cli_request_decode(buf, len, &out, &err), SK_OK);
+	assert_int_equal(out.op, SK_CLI_REPORT);
+	assert_string_equal(out.rollout_id, "ro-7");
+	assert_string_equal(out.region, "");
+	sk_cli_request_fini(&out);
+	free(buf);
+}
+
+static void
+test_region_report_round_trips(void **state)
+{
+	sk_region_report in, out;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	sk_err err;
+
+	(void)state;
+	sample_region_report(&in);
+	assert_int_equal(sk_region_report_encode(&in, &buf, &len, &err), SK_OK);
+	memset(&out, 0x5a, sizeof(out));
+	assert_int_equal(sk_region_report_decode(buf, len, &out, &err), SK_OK);
+	assert_string_equal(out.region, "ksa");
+	assert_report_equal(&out.report, &in.report);
+	assert_int_equal(out.report.error.code, SK_ECHECK);
+	free(buf);
+
+	/* A plain report: the optional payloads stay absent. */
+	memset(&in, 0, sizeof(in));
+	snprintf(in.region, sizeof(in.region), "af");
+	sample_report(&in.report, 1, SK_EV_STEP_FINISHED);
+	assert_int_equal(sk_region_report_encode(&in, &buf, &len, &err), SK_OK);
+	memset(&out, 0x5a, sizeof(out));
+	assert_int_equal(sk_region_report_decode(buf, len, &out, &err), SK_OK);
+	assert_report_equal(&out.report, &in.report);
+	assert_false(out.report.has_check);
+	assert_false(out.report.has_backup);
+	assert_int_equal(out.report.nblockers, 0);
+	free(buf);
+}
+
+static void
+test_region_report_refuses_missing_report(void **state)
+{
+	Skein__V1__RegionReport rr;
+	Skein__V1__Report rep;
+	sk_region_report out;
+	uint8_t *buf;
+	size_t len;
+	sk_err err;
+
+	(void)state;
+	skein__v1__region_report__init(&rr);
+	rr.region = (char *)"af";
+	buf = pack_pb(&rr.base, &len);
+	sk_err_clear(&err);
+	assert_int_equal(try_region_report(buf, len, &err), SK_EDECODE);
+	assert_non_null(strstr(err.msg, "has no report"));
+	free(buf);
+	/* An unknown event inside is refused like in an agent message. */
+	skein__v1__report__init(&rep);
+	rep.event = (Skein__V1__ReportEvent)SK_EV_MAX;
+	rr.report = &rep;
+	buf = pack_pb(&rr.base, &len);
+	memset(&out, 0x5a, sizeof(out));
+	assert_int_equal(sk_region_report_decode(buf, len, &out, &err), SK_EDECODE);
+	assert_non_null(strstr(err.msg, "unknown event"));
+	assert_string_equal(out.region, "");
+	free(buf);
+}
+
+/* More blockers than SK_BLOCKERS_MAX on the wire: the first ones are kept,
+ * the rest dropped, and the report is not refused. */
+static void
+test_report_keeps_first_blockers_when_wire_has_more(void **state)
+{
+	Skein__V1__RegionReport rr;
+	Skein__V1__Report rep;
+	Skein__V1__Blocker bl[SK_BLOCKERS_MAX + 3], *blp[SK_BLOCKERS_MAX + 3];
+	sk_region_report out;
+	uint8_t *buf;
+	size_t len;
+	sk_err err;
+
+	(void)state;
+	skein__v1__region_report__init(&rr);
+	rr.region = (char *)"af";
+	skein__v1__report__init(&rep);
+	rep.event = SKEIN__V1__REPORT_EVENT__REPORT_EVENT_LOCK_WAIT;
+	for (size_t i = 0; i < SK_BLOCKERS_MAX + 3; i++) {
+		skein__v1__blocker__init(&bl[i]);
+		bl[i].pid = 100 + (int32_t)i;
+		bl[i].query = (char *)"SELECT pg_sleep(1000)";
+		blp[i] = &bl[i];
+	}
+	rep.blockers = blp;
+	rep.n_blockers = SK_BLOCKERS_MAX + 3;
+	rr.report = &rep;
+	buf = pack_pb(&rr.base, &len);
+	assert_int_equal(sk_region_report_decode(buf, len, &out, &err), SK_OK);
+	assert_int_equal(out.report.nblockers, SK_BLOCKERS_MAX);
+	for (size_t i = 0; i < SK_BLOCKERS_MAX; i++) {
+		assert_int_equal(out.report.blockers[i].pid, 100 + (int32_t)i);
+		assert_string_equal(
+		    out.report.blockers[i].query, "SELECT pg_sleep(1000)");
+	}
+	free(buf);
+
+	/* And an sk_report claiming more than it holds encodes only those. */
+	{
+		sk_region_report in;
+
+		memset(&in, 0, sizeof(in));
+		snprintf(in.region, sizeof(in.region), "af");
+		sample_report(&in.report, 1, SK_EV_LOCK_WAIT);
+		add_blockers(&in.report, SK_BLOCKERS_MAX);
+		in.report.nblockers = SK_BLOCKERS_MAX + 10;
+		assert_int_equal(sk_region_report_encode(&in, &buf, &len, &err), SK_OK);
+		assert_int_equal(sk_region_report_decode(buf, len, &out, &err), SK_OK);
+		assert_int_equal(out.report.nblockers, SK_BLOCKERS_MAX);
+		free(buf);
+	}
+}
+
+static void
+test_decoders_refuse_unknown_modes(void **state)
+{
+	static const int bad[] = { SK_MODE_MAX, 7, -1 };
+	Skein__V1__Control ctl;
+	Skein__V1__Command cmd, *cmdp[1] = { &cmd };
+	Skein__V1__CliRequest req;
+	Skein__V1__CliResponse resp;
+	Skein__V1__RolloutView rv, *rvp[1] = { &rv };
+	uint8_t *buf;
+	size_t len;
+	sk_err err;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		skein__v1__control__init(&ctl);
+		ctl.region = (char *)"af";
+		ctl.nonce.data = (uint8_t *)sample_nonce;
+		ctl.nonce.len = SK_NONCE_LEN;
+		skein__v1__command__init(&cmd);
+		cmd.kind = SKEIN__V1__COMMAND_KIND__COMMAND_KIND_RUN_PLAN;
+		cmd.rollout_id = (char *)"ro-1";
+		cmd.mode = (Skein__V1__RolloutMode)bad[i];
+		ctl.commands = cmdp;
+		ctl.n_commands = 1;
+		buf = pack_pb(&ctl.base, &len);
+		sk_err_clear(&err);
+		assert_int_equal(try_control(buf, len, &err), SK_EDECODE);
+		assert_non_null(strstr(err.msg, "unknown mode"));
+		free(buf);
+
+		skein__v1__cli_request__init(&req);
+		req.op_case = SKEIN__V1__CLI_REQUEST__OP_START_SIGNED_PLAN;
+		req.start_signed_plan.data = plan_a;
+		req.start_signed_plan.len = sizeof(plan_a);
+		req.start_mode = (Skein__V1__RolloutMode)bad[i];
+		buf = pack_pb(&req.base, &len);
+		sk_err_clear(&err);
+		assert_int_equal(try_cli_request(buf, len, &err), SK_EDECODE);
+		assert_non_null(strstr(err.msg, "unknown mode"));
+		free(buf);
+
+		skein__v1__cli_response__init(&resp);
+		skein__v1__rollout_view__init(&rv);
+		rv.id = (char *)"ro-1";
+		rv.mode = (Skein__V1__RolloutMode)bad[i];
+		resp.rollouts = rvp;
+		resp.n_rollouts = 1;
+		buf = pack_pb(&resp.base, &len);
+		sk_err_clear(&err);
+		assert_int_equal(try_cli_response(buf, len, &err), SK_EDECODE);
+		assert_non_null(strstr(err.msg, "unknown mode"));
+		free(buf);
+	}
+	/* A start in rollback mode is not a thing: rollback is its own op. */
+	skein__v1__cli_request__init(&req);
+	req.op_case = SKEIN__V1__CLI_REQUEST__OP_START_SIGNED_PLAN;
+	req.start_signed_plan.data = plan_a;
+	req.start_signed_plan.len = sizeof(plan_a);
+	req.start_mode = SKEIN__V1__ROLLOUT_MODE__ROLLOUT_MODE_ROLLBACK;
+	buf = pack_pb(&req.base, &len);
+	sk_err_clear(&err);
+	assert_int_equal(try_cli_request(buf, len, &err), SK_EDECODE);
+	assert_non_null(strstr(err.msg, "rollback mode"));
+	free(buf);
+}
+
+static void
+test_new_fields_refuse_overlong_identifiers(void **state)
+{
+	char *id = repeat_char('w', 100);
+	char ok_id[] = "ok";
+	Skein__V1__AgentMessage am;
+	Skein__V1__Report rep, *repp[1] = { &rep };
+	Skein__V1__CheckResult cr;
+	Skein__V1__CliRequest req;
+	Skein__V1__RollbackRequest rb;
+	Skein__V1__CliResponse resp;
+	Skein__V1__RolloutView rv, *rvp[1] = { &rv };
+	Skein__V1__RegionReport rr, *rrp[1] = { &rr };
+	Skein__V1__Report rep2;
+	long_id_case cases[8];
+	size_t n = 0, accepted;
+
+	(void)state;
+	agent_base(&am, &rep, repp, ok_id);
+	skein__v1__check_result__init(&cr);
+	cr.name = id;
+	rep.check = &cr;
+	add_case(&cases[n++], "check result name", try_agent_msg, &am.base);
+
+	skein__v1__cli_request__init(&req);
+	skein__v1__rollback_request__init(&rb);
+	req.op_case = SKEIN__V1__CLI_REQUEST__OP_ROLLBACK;
+	req.rollback = &rb;
+	rb.rollout_id = id;
+	add_case(&cases[n++], "rollback rollout id", try_cli_request, &req.base);
+	rb.rollout_id = ok_id;
+	rb.region = id;
+	add_case(&cases[n++], "rollback region", try_cli_request, &req.base);
+	skein__v1__cli_request__init(&req);
+	req.op_case = SKEIN__V1__CLI_REQUEST__OP_REPORT_ROLLOUT_ID;
+	req.report_rollout_id = id;
+	add_case(&cases[n++], "report rollout id", try_cli_request, &req.base);
+
+	skein__v1__cli_response__init(&resp);
+	skein__v1__rollout_view__init(&rv);
+	rv.id = ok_id;
+	rv.of_rollout = id;
+	resp.rollouts = rvp;
+	resp.n_rollouts = 1;
+	add_case(&cases[n++], "rollout view of_rollout", try_cli_response, &resp.base);
+
+	skein__v1__cli_response__init(&resp);
+	skein__v1__region_report__init(&rr);
+	skein__v1__report__init(&rep2);
+	rep2.event = SKEIN__V1__REPORT_EVENT__REPORT_EVENT_CHECK;
+	rr.region = id;
+	rr.report = &rep2;
+	resp.reports = rrp;
+	resp.n_reports = 1;
+	add_case(&cases[n++], "response report region", try_cli_response, &resp.base);
+	add_case(&cases[n++], "region report region", try_region_report, &rr.base);
+	rr.region = ok_id;
+	rep2.step_id = id;
+	add_case(&cases[n++], "region report step id", try_region_report, &rr.base);
+
+	assert_int_equal(n, sizeof(cases) / sizeof(cases[0]));
+	accepted = run_long_id_cases(cases, n);
+	free(id);
+	assert_int_equal(accepted, 0);
+}
+
+static void
+test_new_free_text_is_truncated_not_refused(void **state)
+{
+	char *text = repeat_char('t', 2000);
+	Skein__V1__RegionReport rr;
+	Skein__V1__Report rep;
+	Skein__V1__CheckResult cr;
+	Skein__V1__Blocker bl, *blp[1] = { &bl };
+	Skein__V1__Backup bk;
+	sk_region_report out;
+	uint8_t *buf;
+	size_t len;
+	sk_err err;
+
+	(void)state;
+	skein__v1__region_report__init(&rr);
+	rr.region = (char *)"af";
+	skein__v1__report__init(&rep);
+	rep.event = SKEIN__V1__REPORT_EVENT__REPORT_EVENT_CHECK;
+	skein__v1__check_result__init(&cr);
+	cr.name = (char *)"c";
+	cr.when = text;
+	cr.seen = text;
+	cr.expected = text;
+	rep.check = &cr;
+	skein__v1__blocker__init(&bl);
+	bl.state = text;
+	bl.query = text;
+	bl.user = text;
+	bl.application = text;
+	rep.blockers = blp;
+	rep.n_blockers = 1;
+	skein__v1__backup__init(&bk);
+	bk.path = text;
+	bk.restore_command = text;
+	rep.backup = &bk;
+	rr.report = &rep;
+	buf = pack_pb(&rr.base, &len);
+	assert_int_equal(sk_region_report_decode(buf, len, &out, &err), SK_OK);
+	assert_int_equal(
+	    strlen(out.report.check.when), sizeof(out.report.check.when) - 1);
+	assert_int_equal(
+	    strlen(out.report.check.seen), sizeof(out.report.check.seen) - 1);
+	assert_int_equal(strlen(out.report.check.expected),
+	    sizeof(out.report.check.expected) - 1);
+	assert_int_equal(strlen(out.report.blockers[0].state),
+	    sizeof(out.report.blockers[0].state) - 1);
+	assert_int_equal(strlen(out.report.blockers[0].query),
+	    sizeof(out.report.blockers[0].query) - 1);
+	assert_int_equal(strlen(out.report.blockers[0].user),
+	    sizeof(out.report.blockers[0].user) - 1);
+	assert_int_equal(strlen(out.report.blockers[0].application),
+	    sizeof(out.report.blockers[0].application) - 1);
+	assert_int_equal(
+	    strlen(out.report.backup.path), sizeof(out.report.backup.path) - 1);
+	assert_int_equal(strlen(out.report.backup.restore_command),
+	    sizeof(out.report.backup.restore_command) - 1);
+	assert_true(out.report.has_check);
+	assert_true(out.report.has_backup);
+	free(buf);
+	free(text);
+}
+
+/* A response whose second report is bad frees the reports it copied. */
+static void
+test_failed_response_decode_frees_reports(void **state)
+{
+	char *id = repeat_char('v', 100);
+	Skein__V1__CliResponse resp;
+	Skein__V1__RegionReport r0, r1, *rrp[2] = { &r0, &r1 };
+	Skein__V1__Report rep;
+	uint8_t *buf;
+	size_t len;
+	sk_err err;
+
+	(void)state;
+	skein__v1__cli_response__init(&resp);
+	skein__v1__report__init(&rep);
+	rep.event = SKEIN__V1__REPORT_EVENT__REPORT_EVENT_STEP_FINISHED;
+	skein__v1__region_report__init(&r0);
+	r0.region = (char *)"af";
+	r0.report = &rep;
+	skein__v1__region_report__init(&r1);
+	r1.region = id;
+	r1.report = &rep;
+	resp.reports = rrp;
+	resp.n_reports = 2;
+	resp.signed_plan.data = plan_a;
+	resp.signed_plan.len = sizeof(plan_a);
+	buf = pack_pb(&resp.base, &len);
+	assert_int_equal(try_cli_response(buf, len, &err), SK_EDECODE);
+	free(buf);
+	/* The second region report without a report. */
+	r1.region = (char *)"in";
+	r1.report = NULL;
+	buf = pack_pb(&resp.base, &len);
+	assert_int_equal(try_cli_response(buf, len, &err), SK_EDECODE);
+	free(buf);
+	free(id);
+}
+
+static void
 test_event_names_cover_every_event(void **state)
 {
 	(void)state;
@@ -1438,6 +2051,14 @@ main(void)
 		cmocka_unit_test(test_agent_msg_refuses_unknown_report_event),
 		cmocka_unit_test(test_cli_request_refuses_missing_operation),
 		cmocka_unit_test(test_failed_decode_leaves_no_allocations),
+		cmocka_unit_test(test_cli_request_round_trips_rollback_report_and_modes),
+		cmocka_unit_test(test_region_report_round_trips),
+		cmocka_unit_test(test_region_report_refuses_missing_report),
+		cmocka_unit_test(test_report_keeps_first_blockers_when_wire_has_more),
+		cmocka_unit_test(test_decoders_refuse_unknown_modes),
+		cmocka_unit_test(test_new_fields_refuse_overlong_identifiers),
+		cmocka_unit_test(test_new_free_text_is_truncated_not_refused),
+		cmocka_unit_test(test_failed_response_decode_frees_reports),
 		cmocka_unit_test(test_event_names_cover_every_event),
 	};
 

@@ -1,7 +1,11 @@
 /* rollout_test: the rollout phase state machine over a real journal.
  * Canary first, the next phase only after every region of the previous one
  * succeeded, a halt on the first failure or refusal, stray reports ignored,
- * and a restart that rebuilds the same rollout from the journal. */
+ * and a restart that rebuilds the same rollout from the journal. The
+ * other modes: a rehearsal asks every region at once and never halts
+ * early; a rollback runs phases in reverse, only where the original
+ * reached, and refuses regions it cannot undo. Kept reports survive a
+ * restart, resends are not kept twice, and memory is bounded. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -85,7 +89,9 @@ make_plan(const char *const *phases)
 	plan->steps[1].sql_path = dup_str("0002_backfill.sql");
 	plan->steps[1].revert_path = dup_str("0002_backfill.revert.sql");
 	for (size_t s = 0; s < plan->nsteps; s++)
-		sk_step_text_checksum(&plan->steps[s], plan->steps[s].checksum);
+		assert_int_equal(sk_step_checksum(&plan->steps[s],
+				     plan->steps[s].checksum, NULL),
+		    SK_OK);
 	return plan;
 }
 
@@ -98,6 +104,7 @@ typedef struct fixture {
 	char dir[64];
 	coord_journal *j;
 	coord_rollout *ro;
+	coord_rollout *orig; /* the rollout a rollback test rolls back */
 } fixture;
 
 static int
@@ -124,6 +131,7 @@ teardown(void **state)
 	int rc;
 
 	coord_rollout_destroy(f->ro);
+	coord_rollout_destroy(f->orig);
 	coord_journal_close(f->j);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
 	rc = system(cmd);
@@ -132,21 +140,27 @@ teardown(void **state)
 }
 
 /* Journal "created", build the rollout and start phase 0, as the server
- * does. */
+ * does. origin NULL: apply. */
 static coord_rollout *
-start_rollout(fixture *f, const char *const *phases)
+start_mode(fixture *f, const char *const *phases, const coord_origin *origin)
 {
 	sk_err err;
 
 	assert_int_equal(coord_journal_open(f->dir, NULL, NULL, &f->j, &err), SK_OK);
 	assert_int_equal(coord_journal_created(f->j, "ro-1", NOW_MS,
-			     signed_plan, sizeof(signed_plan), &err),
+			     signed_plan, sizeof(signed_plan), origin, &err),
 	    SK_OK);
 	f->ro = coord_rollout_create("ro-1", make_plan(phases), signed_plan,
-	    sizeof(signed_plan), NOW_MS);
+	    sizeof(signed_plan), origin, NOW_MS);
 	assert_non_null(f->ro);
 	assert_int_equal(coord_rollout_start(f->ro, f->j, NOW_MS, &err), SK_OK);
 	return f->ro;
+}
+
+static coord_rollout *
+start_rollout(fixture *f, const char *const *phases)
+{
+	return start_mode(f, phases, NULL);
 }
 
 static const coord_region_run *
@@ -465,14 +479,25 @@ typedef struct rebuild {
 } rebuild;
 
 static void
-rb_created(void *arg, const char *id, int64_t at_ms, const uint8_t *plan, size_t len)
+rb_created(void *arg, const char *id, int64_t at_ms, const uint8_t *plan,
+    size_t len, const coord_origin *origin)
 {
 	rebuild *b = arg;
 
 	assert_null(b->ro);
-	b->ro = coord_rollout_create(id, make_plan(b->phases), plan, len, at_ms);
+	b->ro = coord_rollout_create(id, make_plan(b->phases), plan, len, origin, at_ms);
 	assert_non_null(b->ro);
 	b->created++;
+}
+
+static void
+rb_report(void *arg, const char *id, const sk_region_report *r)
+{
+	rebuild *b = arg;
+
+	assert_non_null(b->ro);
+	assert_string_equal(id, b->ro->id);
+	coord_rollout_keep_report(b->ro, r->region, &r->report);
 }
 
 static void
@@ -513,6 +538,7 @@ static const coord_journal_visitor rebuilder = {
 	.region = rb_region,
 	.phase = rb_phase,
 	.finished = rb_finished,
+	.report = rb_report,
 };
 
 /* Close the live journal, reopen it with a visitor that rebuilds the
@@ -802,6 +828,505 @@ test_rollout_view_of_halted_rollout_marks_later_phases_not_started(void **state)
 	sk_rollout_view_fini(&v);
 }
 
+/* ---- rehearsal ---------------------------------------------------------- */
+
+static const coord_origin rehearse_origin = { .mode = SK_MODE_REHEARSE, .of_rollout = "" };
+
+static void
+test_rehearsal_asks_every_region_at_once(void **state)
+{
+	fixture *f = *state;
+	coord_rollout *ro = start_mode(f, three_phases, &rehearse_origin);
+
+	assert_int_equal(ro->mode, SK_MODE_REHEARSE);
+	assert_int_equal(ro->nphases, 3);
+	assert_true(coord_rollout_wants(ro, "af"));
+	assert_true(coord_rollout_wants(ro, "in"));
+	assert_true(coord_rollout_wants(ro, "ksa"));
+	assert_false(coord_rollout_wants(ro, "eu"));
+	assert_non_null(strstr(ro->events[0].text, "every region at once"));
+
+	/* The last phase's region reports before the canary: not ignored. */
+	dispatch(f, "ksa");
+	assert_false(report(f, "ksa", SK_EV_PLAN_ACCEPTED));
+	assert_int_equal(region(ro, "ksa")->state, COORD_R_RUNNING);
+	assert_false(report(f, "ksa", SK_EV_STEP_REHEARSED));
+	assert_int_equal(region(ro, "ksa")->view.steps_done, 1);
+	assert_false(report(f, "ksa", SK_EV_PLAN_SUCCEEDED));
+	assert_int_equal(region(ro, "ksa")->state, COORD_R_SUCCEEDED);
+	assert_string_equal(region(ro, "ksa")->view.state, "ready");
+	assert_int_equal(ro->state, COORD_RO_RUNNING);
+	/* Finished regions are not asked again; the others still are. */
+	assert_false(coord_rollout_wants(ro, "ksa"));
+	assert_true(coord_rollout_wants(ro, "af"));
+}
+
+static void
+test_rehearsal_never_halts_early_and_ends_blocked(void **state)
+{
+	fixture *f = *state;
+	coord_rollout *ro = start_mode(f, two_phases, &rehearse_origin);
+	sk_rollout_view v;
+	sk_err err;
+
+	/* The canary is BLOCKED: a rehearsal goes on everywhere. */
+	dispatch(f, "af");
+	assert_false(report_err(f, "af", SK_EV_PLAN_FAILED, SK_ECHECK, "",
+	    "rehearse in af/accounts: pre check no_orphans: saw 3, expected = 0"));
+	assert_int_equal(region(ro, "af")->state, COORD_R_FAILED);
+	assert_string_equal(region(ro, "af")->view.state, "blocked");
+	assert_int_equal(ro->state, COORD_RO_RUNNING);
+	assert_true(coord_rollout_wants(ro, "in"));
+	assert_true(coord_rollout_wants(ro, "ksa"));
+	assert_false(run_region_to_success(f, "in"));
+	assert_int_equal(ro->state, COORD_RO_RUNNING);
+	assert_false(run_region_to_success(f, "ksa"));
+
+	assert_int_equal(ro->state, COORD_RO_BLOCKED);
+	assert_true(ro->finished_ms > 0);
+	assert_non_null(strstr(ro->reason, "blocked in 1/3 regions (af)"));
+	assert_non_null(strstr(ro->reason, "no_orphans"));
+	assert_int_equal(coord_rollout_view(ro, 0, &v, &err), SK_OK);
+	assert_string_equal(v.state, "blocked");
+	assert_int_equal(v.mode, SK_MODE_REHEARSE);
+	assert_string_equal(v.phases[0].state, "blocked");
+	assert_string_equal(v.phases[1].state, "ready");
+	assert_string_equal(v.phases[1].regions[0].state, "ready");
+	sk_rollout_view_fini(&v);
+}
+
+static void
+test_rehearsal_is_ready_when_every_region_is_and_survives_replay(void **state)
+{
+	fixture *f = *state;
+	coord_rollout *ro = start_mode(f, two_phases, &rehearse_origin), *again;
+
+	assert_false(run_region_to_success(f, "in"));
+	assert_false(run_region_to_success(f, "af"));
+	assert_int_equal(ro->state, COORD_RO_RUNNING);
+	assert_false(run_region_to_success(f, "ksa"));
+	assert_int_equal(ro->state, COORD_RO_READY);
+	assert_string_equal(coord_rollout_state_name(ro->state), "ready");
+
+	again = rebuild_from_journal(f, two_phases);
+	assert_same_rollout(ro, again);
+	assert_int_equal(again->mode, SK_MODE_REHEARSE);
+	assert_int_equal(again->state, COORD_RO_READY);
+	assert_int_equal(region(again, "af")->state, COORD_R_SUCCEEDED);
+	assert_string_equal(region(again, "af")->view.state, "ready");
+	coord_rollout_destroy(again);
+}
+
+/* A rehearsal whose last report reached the journal but not its end. */
+static void
+test_rehearsal_replay_after_crash_still_ends(void **state)
+{
+	fixture *f = *state;
+	coord_rollout *again;
+	off_t before;
+
+	start_mode(f, two_phases, &rehearse_origin);
+	assert_false(run_region_to_success(f, "af"));
+	assert_false(run_region_to_success(f, "in"));
+	dispatch(f, "ksa");
+	assert_false(report(f, "ksa", SK_EV_PLAN_ACCEPTED));
+	before = journal_size(f);
+	assert_false(report_err(f, "ksa", SK_EV_PLAN_FAILED, SK_ESQL, "42P01",
+	    "rehearse step 0002_backfill in ksa/accounts: relation does not exist"));
+	again = rebuild_after(f, two_phases, before);
+	assert_int_equal(again->state, COORD_RO_RUNNING);
+	settle(f, again);
+	assert_int_equal(again->state, COORD_RO_BLOCKED);
+	assert_non_null(strstr(again->reason, "ksa"));
+	coord_rollout_destroy(again);
+}
+
+/* ---- rollback ----------------------------------------------------------- */
+
+/* Build the rollback of f->ro in regions (as the server does), make it
+ * f->ro and keep the original in f->orig. */
+static coord_rollout *
+start_rollback(fixture *f, const char *region, const char *const *phases)
+{
+	const char **names = NULL;
+	size_t n = 0;
+	coord_origin origin;
+	sk_err err;
+
+	assert_int_equal(coord_rollout_rollback_regions(f->ro, region, &names, &n, &err),
+	    SK_OK);
+	origin = (coord_origin){ .mode = SK_MODE_ROLLBACK,
+		.of_rollout = f->ro->id,
+		.only_regions = names,
+		.nonly_regions = n };
+	assert_int_equal(coord_journal_created(f->j, "rb-1", NOW_MS + 10,
+			     signed_plan, sizeof(signed_plan), &origin, &err),
+	    SK_OK);
+	f->orig = f->ro;
+	f->ro = coord_rollout_create("rb-1", make_plan(phases), signed_plan,
+	    sizeof(signed_plan), &origin, NOW_MS + 10);
+	free(names);
+	assert_non_null(f->ro);
+	assert_int_equal(coord_rollout_start(f->ro, f->j, NOW_MS + 10, &err), SK_OK);
+	return f->ro;
+}
+
+/* af (canary) and in succeeded, ksa failed: all three reached. */
+static void
+apply_three_phases_last_fails(fixture *f)
+{
+	start_rollout(f, three_phases);
+	assert_true(run_region_to_success(f, "af"));
+	assert_true(run_region_to_success(f, "in"));
+	dispatch(f, "ksa");
+	assert_false(report_err(f, "ksa", SK_EV_PLAN_FAILED, SK_ESQL, "55P03",
+	    LOCK_TIMEOUT_MSG));
+	assert_int_equal(f->ro->state, COORD_RO_FAILED);
+}
+
+static void
+test_rollback_runs_phases_in_reverse_canary_last(void **state)
+{
+	fixture *f = *state;
+	coord_rollout *rb;
+
+	apply_three_phases_last_fails(f);
+	rb = start_rollback(f, NULL, three_phases);
+	assert_int_equal(rb->mode, SK_MODE_ROLLBACK);
+	assert_string_equal(rb->of_rollout, "ro-1");
+	assert_int_equal(rb->nregions, 3);
+	assert_int_equal(rb->nphases, 3);
+	assert_string_equal(rb->phases[0]->name, "last");
+	assert_string_equal(rb->phases[2]->name, "canary");
+	assert_non_null(strstr(rb->events[0].text, "rollback of ro-1"));
+
+	assert_true(coord_rollout_wants(rb, "ksa"));
+	assert_false(coord_rollout_wants(rb, "in"));
+	assert_false(coord_rollout_wants(rb, "af"));
+	dispatch(f, "ksa");
+	assert_false(report(f, "ksa", SK_EV_PLAN_ACCEPTED));
+	assert_false(report(f, "ksa", SK_EV_STEP_REVERTED));
+	assert_int_equal(region(rb, "ksa")->view.steps_done, 1);
+	assert_true(report(f, "ksa", SK_EV_PLAN_SUCCEEDED));
+	assert_true(coord_rollout_wants(rb, "in"));
+	assert_false(coord_rollout_wants(rb, "af"));
+	assert_true(run_region_to_success(f, "in"));
+	assert_true(coord_rollout_wants(rb, "af"));
+	assert_false(run_region_to_success(f, "af"));
+	assert_int_equal(rb->state, COORD_RO_SUCCEEDED);
+}
+
+static void
+test_rollback_only_where_the_original_reached(void **state)
+{
+	fixture *f = *state;
+	coord_rollout *rb;
+	sk_rollout_view v;
+	sk_err err;
+
+	/* The canary failed: in and ksa were never sent the plan. */
+	start_rollout(f, three_phases);
+	dispatch(f, "af");
+	assert_false(report_err(
+	    f, "af", SK_EV_PLAN_FAILED, SK_ESQL, "55P03", LOCK_TIMEOUT_MSG));
+	rb = start_rollback(f, NULL, three_phases);
+	assert_int_equal(rb->nregions, 1);
+	assert_string_equal(rb->regions[0].view.name, "af");
+	assert_int_equal(rb->nphases, 1);
+	assert_string_equal(rb->phases[0]->name, "canary");
+	assert_true(coord_rollout_wants(rb, "af"));
+	assert_false(coord_rollout_wants(rb, "in"));
+	assert_false(coord_rollout_wants(rb, "ksa"));
+	assert_int_equal(coord_rollout_view(rb, 0, &v, &err), SK_OK);
+	assert_int_equal(v.nphases, 1);
+	assert_int_equal(v.mode, SK_MODE_ROLLBACK);
+	assert_string_equal(v.of_rollout, "ro-1");
+	sk_rollout_view_fini(&v);
+	assert_false(run_region_to_success(f, "af"));
+	assert_int_equal(rb->state, COORD_RO_SUCCEEDED);
+}
+
+static void
+test_rollback_of_one_region(void **state)
+{
+	fixture *f = *state;
+	coord_rollout *rb;
+
+	apply_three_phases_last_fails(f);
+	rb = start_rollback(f, "in", three_phases);
+	assert_int_equal(rb->nregions, 1);
+	assert_string_equal(rb->regions[0].view.name, "in");
+	assert_int_equal(rb->nphases, 1);
+	assert_string_equal(rb->phases[0]->name, "rest");
+	assert_false(coord_rollout_wants(rb, "af"));
+	assert_false(coord_rollout_wants(rb, "ksa"));
+	assert_false(run_region_to_success(f, "in"));
+	assert_int_equal(rb->state, COORD_RO_SUCCEEDED);
+}
+
+static void
+test_rollback_halts_at_first_failure_canary_untouched(void **state)
+{
+	fixture *f = *state;
+	coord_rollout *rb;
+
+	apply_three_phases_last_fails(f);
+	rb = start_rollback(f, NULL, three_phases);
+	dispatch(f, "ksa");
+	assert_false(report_err(f, "ksa", SK_EV_PLAN_FAILED, SK_ESQL, "2BP01",
+	    "revert step 0002_backfill in ksa/accounts: cannot drop column"));
+	assert_int_equal(rb->state, COORD_RO_FAILED);
+	assert_non_null(strstr(rb->reason, "cannot drop column"));
+	assert_false(coord_rollout_wants(rb, "in"));
+	assert_false(coord_rollout_wants(rb, "af"));
+	assert_int_equal(region(rb, "af")->state, COORD_R_PENDING);
+}
+
+static void
+test_rollback_refuses_what_it_cannot_undo(void **state)
+{
+	fixture *f = *state;
+	const char **names = (const char **)&names;
+	coord_rollout *reh;
+	size_t n = 99;
+	off_t size;
+	sk_err err;
+
+	start_rollout(f, three_phases);
+	/* Still running. */
+	sk_err_clear(&err);
+	assert_int_equal(coord_rollout_rollback_regions(f->ro, NULL, &names, &n, &err),
+	    SK_ESTATE);
+	assert_null(names);
+	assert_int_equal(n, 0);
+	assert_non_null(strstr(err.msg, "still running"));
+	assert_non_null(strstr(err.hint, "skein rollout wait ro-1"));
+
+	dispatch(f, "af");
+	assert_false(report_err(
+	    f, "af", SK_EV_PLAN_FAILED, SK_ESQL, "55P03", LOCK_TIMEOUT_MSG));
+	size = journal_size(f);
+	/* A region the plan does not have: named, with the plan's regions. */
+	assert_int_equal(coord_rollout_rollback_regions(f->ro, "eu", &names, &n, &err),
+	    SK_EINVAL);
+	assert_null(names);
+	assert_non_null(strstr(err.msg, "region eu"));
+	assert_non_null(strstr(err.msg, "af, in, ksa"));
+	/* A region of the plan the rollout never reached. */
+	assert_int_equal(coord_rollout_rollback_regions(f->ro, "ksa", &names, &n, &err),
+	    SK_ESTATE);
+	assert_non_null(strstr(err.msg, "never ran there"));
+	assert_int_equal(journal_size(f), size);
+
+	/* A rehearsal changed nothing; a rollback is not rolled back. */
+	reh = coord_rollout_create("reh-1", make_plan(three_phases), signed_plan,
+	    sizeof(signed_plan), &rehearse_origin, NOW_MS);
+	assert_non_null(reh);
+	reh->state = COORD_RO_READY;
+	assert_int_equal(coord_rollout_rollback_regions(reh, NULL, &names, &n, &err),
+	    SK_ESTATE);
+	assert_non_null(strstr(err.msg, "rehearsal"));
+	coord_rollout_destroy(reh);
+	start_rollback(f, NULL, three_phases);
+	assert_false(run_region_to_success(f, "af"));
+	assert_int_equal(coord_rollout_rollback_regions(f->ro, NULL, &names, &n, &err),
+	    SK_ESTATE);
+	assert_non_null(strstr(err.msg, "itself the rollback of ro-1"));
+}
+
+static void
+test_rollback_replays_mode_regions_and_order(void **state)
+{
+	fixture *f = *state;
+	coord_rollout *rb, *again;
+	coord_journal *j = NULL;
+	rebuild b = { .phases = three_phases };
+	sk_err err;
+
+	apply_three_phases_last_fails(f);
+	/* Start from an empty journal holding only the rollback. */
+	coord_journal_close(f->j);
+	f->j = NULL;
+	{
+		char cmd[160];
+
+		snprintf(cmd, sizeof(cmd), "rm -f '%s/journal'", f->dir);
+		assert_int_equal(system(cmd), 0);
+	}
+	assert_int_equal(coord_journal_open(f->dir, NULL, NULL, &f->j, &err), SK_OK);
+	rb = start_rollback(f, "in", three_phases);
+	dispatch(f, "in");
+	assert_false(report(f, "in", SK_EV_PLAN_ACCEPTED));
+	coord_journal_close(f->j);
+	f->j = NULL;
+	assert_int_equal(coord_journal_open(f->dir, &rebuilder, &b, &j, &err), SK_OK);
+	f->j = j;
+	again = b.ro;
+	assert_non_null(again);
+	assert_int_equal(again->mode, SK_MODE_ROLLBACK);
+	assert_string_equal(again->of_rollout, "ro-1");
+	assert_int_equal(again->nregions, 1);
+	assert_string_equal(again->regions[0].view.name, "in");
+	assert_int_equal(again->nphases, 1);
+	assert_int_equal(region(again, "in")->state, COORD_R_RUNNING);
+	assert_true(coord_rollout_wants(again, "in"));
+	assert_false(coord_rollout_wants(again, "af"));
+	(void)rb;
+	coord_rollout_destroy(again);
+}
+
+/* ---- kept reports ------------------------------------------------------- */
+
+static void
+make_report(sk_report *r, uint64_t seq, int event, const char *step)
+{
+	memset(r, 0, sizeof(*r));
+	r->seq = seq;
+	r->event = event;
+	snprintf(r->rollout_id, sizeof(r->rollout_id), "ro-1");
+	snprintf(r->plan_id, sizeof(r->plan_id), "plan-7f3a");
+	snprintf(r->database, sizeof(r->database), "accounts");
+	snprintf(r->step_id, sizeof(r->step_id), "%s", step);
+	r->at_ms = NOW_MS + (int64_t)seq;
+	r->duration_ms = 10 * (int64_t)seq;
+}
+
+/* Journal a batch and keep it, as the server does. */
+static void
+keep_batch(fixture *f, const char *reg, const sk_report *rs, size_t n)
+{
+	sk_region_report reps[8];
+	coord_journal_report recs[8];
+	size_t m = 0;
+	sk_err err;
+
+	assert_true(n <= 8);
+	for (size_t i = 0; i < n; i++) {
+		if (coord_rollout_report_is_duplicate(f->ro, reg, &rs[i]))
+			continue;
+		snprintf(reps[m].region, sizeof(reps[m].region), "%s", reg);
+		reps[m].report = rs[i];
+		recs[m].rollout_id = f->ro->id;
+		recs[m].report = &reps[m];
+		m++;
+	}
+	assert_int_equal(coord_journal_reports(f->j, recs, m, &err), SK_OK);
+	for (size_t i = 0; i < m; i++)
+		coord_rollout_keep_report(f->ro, reg, &reps[i].report);
+}
+
+static void
+test_reports_are_kept_in_order_and_survive_replay(void **state)
+{
+	fixture *f = *state;
+	coord_rollout *ro = start_rollout(f, two_phases), *again;
+	sk_region_report *a = NULL, *b = NULL;
+	size_t na = 0, nb = 0;
+	sk_report rs[4];
+	sk_err err;
+
+	make_report(&rs[0], 1, SK_EV_STEP_STARTED, "0001_add_region");
+	make_report(&rs[1], 2, SK_EV_CHECK, "0001_add_region");
+	rs[1].has_check = true;
+	snprintf(rs[1].check.name, sizeof(rs[1].check.name), "no_nulls");
+	snprintf(rs[1].check.seen, sizeof(rs[1].check.seen), "0");
+	rs[1].check.passed = true;
+	make_report(&rs[2], 3, SK_EV_STEP_FINISHED, "0001_add_region");
+	make_report(&rs[3], 4, SK_EV_STEP_FINISHED, "0002_backfill");
+	keep_batch(f, "af", rs, 3);
+	keep_batch(f, "in", rs + 3, 1);
+	/* A report from a region the rollout does not have is not kept. */
+	coord_rollout_keep_report(ro, "eu", &rs[0]);
+	assert_int_equal(ro->nkept, 4);
+
+	assert_int_equal(coord_rollout_reports(ro, &a, &na, &err), SK_OK);
+	assert_int_equal(na, 4);
+	assert_string_equal(a[0].region, "af");
+	assert_int_equal(a[0].report.event, SK_EV_STEP_STARTED);
+	assert_true(a[1].report.has_check);
+	assert_string_equal(a[1].report.check.name, "no_nulls");
+	assert_string_equal(a[3].region, "in");
+	assert_string_equal(a[3].report.step_id, "0002_backfill");
+	assert_int_equal(a[3].report.duration_ms, 40);
+
+	again = rebuild_from_journal(f, two_phases);
+	assert_int_equal(coord_rollout_reports(again, &b, &nb, &err), SK_OK);
+	assert_int_equal(nb, na);
+	for (size_t i = 0; i < na; i++) {
+		assert_string_equal(a[i].region, b[i].region);
+		assert_int_equal(a[i].report.seq, b[i].report.seq);
+		assert_int_equal(a[i].report.event, b[i].report.event);
+		assert_int_equal(a[i].report.at_ms, b[i].report.at_ms);
+		assert_string_equal(a[i].report.step_id, b[i].report.step_id);
+	}
+	assert_string_equal(b[1].report.check.name, "no_nulls");
+	/* After the restart a resend is still recognized. */
+	assert_true(coord_rollout_report_is_duplicate(again, "af", &rs[1]));
+	assert_false(coord_rollout_report_is_duplicate(again, "in", &rs[1]));
+	free(a);
+	free(b);
+	coord_rollout_destroy(again);
+}
+
+static void
+test_reports_resent_are_not_kept_twice(void **state)
+{
+	fixture *f = *state;
+	coord_rollout *ro = start_rollout(f, two_phases);
+	sk_report rs[3], reboot;
+	off_t size;
+
+	make_report(&rs[0], 5, SK_EV_STEP_STARTED, "0001_add_region");
+	make_report(&rs[1], 6, SK_EV_STEP_FINISHED, "0001_add_region");
+	make_report(&rs[2], 7, SK_EV_STEP_STARTED, "0002_backfill");
+	keep_batch(f, "af", rs, 2);
+	size = journal_size(f);
+	/* The coordinator died before acknowledging: all three come again. */
+	keep_batch(f, "af", rs, 3);
+	assert_int_equal(ro->nkept, 3);
+	assert_true(journal_size(f) > size);
+	size = journal_size(f);
+	keep_batch(f, "af", rs, 3);
+	assert_int_equal(ro->nkept, 3);
+	assert_int_equal(journal_size(f), size);
+	/* An agent restart numbers from 1 again: new reports, kept. */
+	make_report(&reboot, 1, SK_EV_STEP_STARTED, "0002_backfill");
+	reboot.at_ms = NOW_MS + 100000;
+	assert_false(coord_rollout_report_is_duplicate(ro, "af", &reboot));
+	keep_batch(f, "af", &reboot, 1);
+	assert_int_equal(ro->nkept, 4);
+}
+
+static void
+test_reports_beyond_the_limit_are_counted_not_kept(void **state)
+{
+	fixture *f = *state;
+	coord_rollout *ro = start_rollout(f, two_phases);
+	sk_report r;
+	size_t nevents;
+	bool noted = false;
+
+	/* Progress stops being kept at half the limit ... */
+	for (uint64_t i = 1; i <= COORD_REPORTS_MAX / 2 + 10; i++) {
+		make_report(&r, i, SK_EV_PROGRESS, "0002_backfill");
+		coord_rollout_keep_report(ro, "af", &r);
+	}
+	assert_int_equal(ro->nkept, COORD_REPORTS_MAX / 2);
+	assert_int_equal(ro->reports_dropped, 10);
+	/* ... outcomes at the limit. */
+	nevents = ro->nevents;
+	for (uint64_t i = 1; i <= COORD_REPORTS_MAX; i++) {
+		make_report(&r, 100000 + i, SK_EV_STEP_FINISHED, "0002_backfill");
+		coord_rollout_keep_report(ro, "in", &r);
+	}
+	assert_int_equal(ro->nkept, COORD_REPORTS_MAX);
+	assert_int_equal(ro->reports_dropped, 10 + COORD_REPORTS_MAX / 2);
+	for (size_t i = 0; i < ro->nevents; i++)
+		noted |= strstr(ro->events[i].text, "counted, not kept") != NULL;
+	assert_true(noted);
+	assert_int_equal(ro->nevents, nevents); /* said once, at the first drop */
+}
+
 int
 main(void)
 {
@@ -823,6 +1348,19 @@ main(void)
 		T(test_rollout_replay_after_crash_before_finished_record_still_halts),
 		T(test_rollout_view_has_phases_regions_and_events_after_since),
 		T(test_rollout_view_of_halted_rollout_marks_later_phases_not_started),
+		T(test_rehearsal_asks_every_region_at_once),
+		T(test_rehearsal_never_halts_early_and_ends_blocked),
+		T(test_rehearsal_is_ready_when_every_region_is_and_survives_replay),
+		T(test_rehearsal_replay_after_crash_still_ends),
+		T(test_rollback_runs_phases_in_reverse_canary_last),
+		T(test_rollback_only_where_the_original_reached),
+		T(test_rollback_of_one_region),
+		T(test_rollback_halts_at_first_failure_canary_untouched),
+		T(test_rollback_refuses_what_it_cannot_undo),
+		T(test_rollback_replays_mode_regions_and_order),
+		T(test_reports_are_kept_in_order_and_survive_replay),
+		T(test_reports_resent_are_not_kept_twice),
+		T(test_reports_beyond_the_limit_are_counted_not_kept),
 #undef T
 	};
 

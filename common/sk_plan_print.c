@@ -1,0 +1,488 @@
+/* sk_plan_print: a plan described for people (sk_plan_print) and for
+ * machines (sk_plan_print_json), checks, limits, waivers, preflight and
+ * backup included. */
+#include "sk_plan.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "sk_util.h"
+
+static bool
+all_zero(const uint8_t *b, size_t n)
+{
+	uint8_t acc = 0;
+
+	for (size_t i = 0; i < n; i++)
+		acc |= b[i];
+	return acc == 0;
+}
+
+static bool
+preflight_empty(const sk_preflight *pf)
+{
+	return pf->min_server_version == 0 && pf->nroles == 0 &&
+	    pf->nextensions == 0 && pf->max_transaction_age_ms == 0 &&
+	    pf->max_connections_share == 0 && pf->nrequires == 0;
+}
+
+void
+sk_check_expect_format(const sk_check *c, char *buf, size_t len)
+{
+	switch (c->expect) {
+	case SK_EXPECT_COMPARE:
+		snprintf(buf, len, "%s %s", c->op ? c->op : "?",
+		    c->value ? c->value : "");
+		break;
+	case SK_EXPECT_NO_ROWS:
+		snprintf(buf, len, "no rows");
+		break;
+	case SK_EXPECT_FAILS:
+		snprintf(buf, len, "fails with %s", c->sqlstate ? c->sqlstate : "?");
+		break;
+	default:
+		snprintf(buf, len, "unknown expectation %d", c->expect);
+		break;
+	}
+}
+
+/* UTC ISO-8601 of a unix time, "@<n>" if the C library cannot show it. */
+static void
+iso_utc(int64_t t, char *buf, size_t len)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if ((int64_t)tt != t || gmtime_r(&tt, &tm) == NULL ||
+	    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(buf, len, "@%" PRId64, t);
+}
+
+static void
+print_list(FILE *out, char *const *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		fprintf(out, "%s%s", i ? ", " : "", v[i]);
+	if (n == 0)
+		fputs("(none)", out);
+}
+
+static void
+print_checks(FILE *out, const char *when, const sk_check *c, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		char want[320];
+
+		sk_check_expect_format(&c[i], want, sizeof(want));
+		fprintf(out, "     %s-check %s: expects %s", when, c[i].name, want);
+		if (c[i].path != NULL)
+			fprintf(out, " (%s)", c[i].path);
+		fputc('\n', out);
+	}
+}
+
+/* A limit in milliseconds for people: "none" for 0. */
+static void
+limit_format(int64_t ms, char *buf, size_t len)
+{
+	if (ms <= 0)
+		snprintf(buf, len, "none");
+	else
+		sk_duration_format(ms, buf, len);
+}
+
+/* server_version_num as PostgreSQL writes the version: 150000 -> "15",
+ * 150002 -> "15.2", 90600 -> "9.6.0". */
+static void
+server_version_format(uint32_t v, char *buf, size_t len)
+{
+	if (v >= 100000 && v % 10000 == 0)
+		snprintf(buf, len, "%" PRIu32, v / 10000);
+	else if (v >= 100000)
+		snprintf(buf, len, "%" PRIu32 ".%" PRIu32, v / 10000, v % 10000);
+	else
+		snprintf(buf, len, "%" PRIu32 ".%" PRIu32 ".%" PRIu32,
+		    v / 10000, v / 100 % 100, v % 100);
+}
+
+static void
+print_preflight(FILE *out, const sk_preflight *pf)
+{
+	char buf[64];
+
+	if (preflight_empty(pf)) {
+		fputs("preflight none\n", out);
+		return;
+	}
+	fputs("preflight\n", out);
+	if (pf->min_server_version != 0) {
+		server_version_format(pf->min_server_version, buf, sizeof(buf));
+		fprintf(out, "  server version >= %s (%" PRIu32 ")\n", buf,
+		    pf->min_server_version);
+	}
+	if (pf->nroles > 0) {
+		fputs("  roles ", out);
+		print_list(out, pf->roles, pf->nroles);
+		fputc('\n', out);
+	}
+	if (pf->nextensions > 0) {
+		fputs("  extensions ", out);
+		print_list(out, pf->extensions, pf->nextensions);
+		fputc('\n', out);
+	}
+	if (pf->max_transaction_age_ms > 0) {
+		sk_duration_format(pf->max_transaction_age_ms, buf, sizeof(buf));
+		fprintf(out, "  max transaction age %s\n", buf);
+	}
+	if (pf->max_connections_share > 0)
+		fprintf(out, "  max connections %g%%\n",
+		    pf->max_connections_share * 100);
+	for (size_t i = 0; i < pf->nrequires; i++) {
+		if (pf->requires[i].step != NULL)
+			fprintf(out, "  requires plan %s step %s\n",
+			    pf->requires[i].plan, pf->requires[i].step);
+		else
+			fprintf(out, "  requires plan %s (any step)\n",
+			    pf->requires[i].plan);
+	}
+}
+
+static void
+print_step(FILE *out, size_t i, const sk_step *s)
+{
+	char hex[2 * SK_CHECKSUM_LEN + 1];
+	char lt[32], st[32], bo[32];
+
+	sk_hex(s->checksum, SK_CHECKSUM_LEN, hex);
+	fprintf(out, "  %zu. %s  %s  checksum %.16s\n", i + 1, s->id,
+	    s->no_transaction ? "no transaction" : "in a transaction", hex);
+	fprintf(out, "     sql %s, revert %s, verify %s\n",
+	    s->sql_path ? s->sql_path : "(inline)",
+	    s->revert ? (s->revert_path ? s->revert_path : "(inline)") : "none",
+	    s->verify ? (s->verify_path ? s->verify_path : "(inline)") : "none");
+	limit_format(s->lock_timeout_ms, lt, sizeof(lt));
+	limit_format(s->statement_timeout_ms, st, sizeof(st));
+	limit_format(s->retry_backoff_ms, bo, sizeof(bo));
+	fprintf(out,
+	    "     lock_timeout %s, statement_timeout %s, lock_retries %" PRIu32
+	    ", retry_backoff %s\n",
+	    lt, st, s->lock_retries, bo);
+	print_checks(out, "pre", s->pre, s->npre);
+	print_checks(out, "post", s->post, s->npost);
+	for (size_t k = 0; k < s->nwaivers; k++)
+		fprintf(out, "     waives %s: %s\n", s->waivers[k].rule,
+		    s->waivers[k].reason);
+	if (s->nconcurrent_indexes > 0) {
+		fputs("     concurrent indexes ", out);
+		print_list(out, s->concurrent_indexes, s->nconcurrent_indexes);
+		fputc('\n', out);
+	}
+}
+
+void
+sk_plan_print(FILE *out, const sk_plan *plan, const char *signer_hex)
+{
+	char created[40], expires[40];
+	int64_t left = plan->expires_unix - (int64_t)time(NULL);
+
+	iso_utc(plan->created_unix, created, sizeof(created));
+	iso_utc(plan->expires_unix, expires, sizeof(expires));
+	fprintf(out, "plan     %s (%s)\n", plan->name, plan->id);
+	fprintf(out, "created  %s\n", created);
+	if (left <= 0)
+		fprintf(out, "expires  %s (EXPIRED)\n", expires);
+	else if (left < 60)
+		fprintf(out, "expires  %s (expires in <1m)\n", expires);
+	else
+		fprintf(out, "expires  %s (expires in %" PRId64 "h%02" PRId64 "m)\n",
+		    expires, left / 3600, left % 3600 / 60);
+	if (signer_hex != NULL)
+		fprintf(out, "signer   %s\n", signer_hex);
+	fputs("regions  ", out);
+	print_list(out, plan->regions, plan->nregions);
+	fprintf(out, "\nbackup   %s\n",
+	    plan->backup ? "yes (pg_dump -Fc before the first change in each "
+			   "database)" :
+			   "no");
+	print_preflight(out, &plan->preflight);
+	fprintf(out, "phases   %zu\n", plan->nphases);
+	for (size_t i = 0; i < plan->nphases; i++) {
+		const sk_phase *ph = &plan->phases[i];
+
+		fprintf(out, "  %zu. %s: ", i + 1, ph->name);
+		print_list(out, ph->regions, ph->nregions);
+		if (ph->nresidency > 0) {
+			fputs(" (residency ", out);
+			print_list(out, ph->residency, ph->nresidency);
+			fputc(')', out);
+		}
+		fputc('\n', out);
+		print_checks(out, "pre", ph->pre, ph->npre);
+		print_checks(out, "post", ph->post, ph->npost);
+	}
+	fprintf(out, "steps    %zu\n", plan->nsteps);
+	for (size_t i = 0; i < plan->nsteps; i++)
+		print_step(out, i, &plan->steps[i]);
+}
+
+/* A JSON string of s; null for NULL. Text that is not UTF-8 (SQL may be
+ * in any encoding) is shown with '?' for each non-ASCII byte rather than
+ * failing the whole description. */
+static json_t *
+jstr(const char *s)
+{
+	json_t *j;
+	char *copy;
+
+	if (s == NULL)
+		return json_null();
+	j = json_string(s);
+	if (j != NULL)
+		return j;
+	copy = sk_strdup(s);
+	if (copy == NULL)
+		return NULL;
+	for (char *p = copy; *p != '\0'; p++)
+		if ((unsigned char)*p >= 0x80)
+			*p = '?';
+	j = json_string(copy);
+	free(copy);
+	return j;
+}
+
+static json_t *
+jstrv(char *const *v, size_t n)
+{
+	json_t *a = json_array();
+	int bad = 0;
+
+	if (a == NULL)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		bad |= json_array_append_new(a, jstr(v[i]));
+	if (bad) {
+		json_decref(a);
+		return NULL;
+	}
+	return a;
+}
+
+static const char *
+expect_name(int expect)
+{
+	switch (expect) {
+	case SK_EXPECT_COMPARE:
+		return "compare";
+	case SK_EXPECT_NO_ROWS:
+		return "no_rows";
+	case SK_EXPECT_FAILS:
+		return "fails";
+	default:
+		return "unknown";
+	}
+}
+
+static json_t *
+jchecks(const sk_check *c, size_t n)
+{
+	json_t *a = json_array();
+	int bad = 0;
+
+	if (a == NULL)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		json_t *o = json_object();
+		char want[320];
+
+		sk_check_expect_format(&c[i], want, sizeof(want));
+		if (o != NULL) {
+			bad |= json_object_set_new(o, "name", jstr(c[i].name));
+			bad |= json_object_set_new(o, "sql", jstr(c[i].sql));
+			bad |= json_object_set_new(o, "path", jstr(c[i].path));
+			bad |= json_object_set_new(
+			    o, "expect", jstr(expect_name(c[i].expect)));
+			bad |= json_object_set_new(o, "op", jstr(c[i].op));
+			bad |= json_object_set_new(o, "value", jstr(c[i].value));
+			bad |= json_object_set_new(o, "sqlstate", jstr(c[i].sqlstate));
+			bad |= json_object_set_new(o, "expected", jstr(want));
+		}
+		bad |= json_array_append_new(a, o);
+	}
+	if (bad) {
+		json_decref(a);
+		return NULL;
+	}
+	return a;
+}
+
+static json_t *
+jwaivers(const sk_waiver *w, size_t n)
+{
+	json_t *a = json_array();
+	int bad = 0;
+
+	if (a == NULL)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		json_t *o = json_object();
+
+		if (o != NULL) {
+			bad |= json_object_set_new(o, "rule", jstr(w[i].rule));
+			bad |= json_object_set_new(o, "reason", jstr(w[i].reason));
+		}
+		bad |= json_array_append_new(a, o);
+	}
+	if (bad) {
+		json_decref(a);
+		return NULL;
+	}
+	return a;
+}
+
+static json_t *
+jpreflight(const sk_preflight *pf)
+{
+	json_t *o = json_object(), *reqs = json_array();
+	int bad = 0;
+
+	if (o == NULL || reqs == NULL) {
+		json_decref(o);
+		json_decref(reqs);
+		return NULL;
+	}
+	bad |= json_object_set_new(
+	    o, "min_server_version", json_integer(pf->min_server_version));
+	bad |= json_object_set_new(o, "roles", jstrv(pf->roles, pf->nroles));
+	bad |= json_object_set_new(
+	    o, "extensions", jstrv(pf->extensions, pf->nextensions));
+	bad |= json_object_set_new(o, "max_transaction_age_ms",
+	    json_integer(pf->max_transaction_age_ms));
+	bad |= json_object_set_new(
+	    o, "max_connections_share", json_real(pf->max_connections_share));
+	for (size_t i = 0; i < pf->nrequires; i++) {
+		json_t *r = json_object();
+
+		if (r != NULL) {
+			bad |= json_object_set_new(
+			    r, "plan", jstr(pf->requires[i].plan));
+			bad |= json_object_set_new(
+			    r, "step", jstr(pf->requires[i].step));
+		}
+		bad |= json_array_append_new(reqs, r);
+	}
+	bad |= json_object_set_new(o, "requires", reqs);
+	if (bad) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* The format-1 additions to a step's JSON object. */
+static int
+jstep_extras(json_t *o, const sk_step *s)
+{
+	char hex[2 * SK_CHECKSUM_LEN + 1];
+	int bad = 0;
+
+	bad |= json_object_set_new(o, "pre", jchecks(s->pre, s->npre));
+	bad |= json_object_set_new(o, "post", jchecks(s->post, s->npost));
+	bad |= json_object_set_new(
+	    o, "lock_timeout_ms", json_integer(s->lock_timeout_ms));
+	bad |= json_object_set_new(
+	    o, "statement_timeout_ms", json_integer(s->statement_timeout_ms));
+	bad |= json_object_set_new(o, "lock_retries", json_integer(s->lock_retries));
+	bad |= json_object_set_new(
+	    o, "retry_backoff_ms", json_integer(s->retry_backoff_ms));
+	bad |= json_object_set_new(o, "waivers", jwaivers(s->waivers, s->nwaivers));
+	bad |= json_object_set_new(o, "concurrent_indexes",
+	    jstrv(s->concurrent_indexes, s->nconcurrent_indexes));
+	sk_hex(s->text_checksum, SK_CHECKSUM_LEN, hex);
+	bad |= json_object_set_new(o, "text_checksum",
+	    all_zero(s->text_checksum, SK_CHECKSUM_LEN) ? json_null() : jstr(hex));
+	return bad;
+}
+
+int
+sk_plan_print_json(FILE *out, const sk_plan *plan, const char *signer_hex, sk_err *err)
+{
+	json_t *root = json_object(), *phases = json_array(), *steps = json_array();
+	int bad = 0;
+
+	if (root == NULL || phases == NULL || steps == NULL) {
+		json_decref(root);
+		json_decref(phases);
+		json_decref(steps);
+		return sk_err_set(err, SK_ENOMEM, "describe plan: out of memory");
+	}
+	/* Each *_set_new takes its value even on failure (and fails on a
+	 * NULL value), so one flag collects every allocation failure. */
+	bad |= json_object_set_new(root, "format", json_integer(SK_PLAN_FORMAT));
+	bad |= json_object_set_new(root, "id", jstr(plan->id));
+	bad |= json_object_set_new(root, "name", jstr(plan->name));
+	bad |= json_object_set_new(root, "created", json_integer(plan->created_unix));
+	bad |= json_object_set_new(root, "expires", json_integer(plan->expires_unix));
+	for (size_t i = 0; i < plan->nphases; i++) {
+		const sk_phase *ph = &plan->phases[i];
+		json_t *o = json_object();
+
+		if (o != NULL) {
+			bad |= json_object_set_new(o, "name", jstr(ph->name));
+			bad |= json_object_set_new(
+			    o, "regions", jstrv(ph->regions, ph->nregions));
+			bad |= json_object_set_new(o, "residency",
+			    jstrv(ph->residency, ph->nresidency));
+			bad |= json_object_set_new(
+			    o, "pre", jchecks(ph->pre, ph->npre));
+			bad |= json_object_set_new(
+			    o, "post", jchecks(ph->post, ph->npost));
+		}
+		bad |= json_array_append_new(phases, o);
+	}
+	for (size_t i = 0; i < plan->nsteps; i++) {
+		const sk_step *s = &plan->steps[i];
+		json_t *o = json_object();
+		char hex[2 * SK_CHECKSUM_LEN + 1];
+
+		sk_hex(s->checksum, SK_CHECKSUM_LEN, hex);
+		if (o != NULL) {
+			bad |= json_object_set_new(o, "id", jstr(s->id));
+			bad |= json_object_set_new(o, "kind",
+			    jstr(s->kind == SK_STEP_SQL ? "sql" : "unknown"));
+			bad |= json_object_set_new(
+			    o, "transaction", json_boolean(!s->no_transaction));
+			bad |= json_object_set_new(o, "checksum", jstr(hex));
+			bad |= json_object_set_new(o, "sql", jstr(s->sql));
+			bad |= json_object_set_new(o, "revert", jstr(s->revert));
+			bad |= json_object_set_new(o, "verify", jstr(s->verify));
+			bad |= json_object_set_new(o, "sql_path", jstr(s->sql_path));
+			bad |= json_object_set_new(
+			    o, "revert_path", jstr(s->revert_path));
+			bad |= json_object_set_new(
+			    o, "verify_path", jstr(s->verify_path));
+			bad |= jstep_extras(o, s);
+		}
+		bad |= json_array_append_new(steps, o);
+	}
+	bad |= json_object_set_new(root, "phases", phases);
+	bad |= json_object_set_new(root, "steps", steps);
+	bad |= json_object_set_new(
+	    root, "regions", jstrv(plan->regions, plan->nregions));
+	bad |= json_object_set_new(root, "backup", json_boolean(plan->backup));
+	bad |= json_object_set_new(root, "preflight", jpreflight(&plan->preflight));
+	if (signer_hex != NULL)
+		bad |= json_object_set_new(root, "signer", jstr(signer_hex));
+	if (bad) {
+		json_decref(root);
+		return sk_err_set(err, SK_ENOMEM, "describe plan: out of memory");
+	}
+	bad = json_dumpf(root, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	json_decref(root);
+	if (bad != 0 || fputc('\n', out) == EOF)
+		return sk_err_set(err, SK_EIO, "describe plan: cannot write output");
+	return SK_OK;
+}
