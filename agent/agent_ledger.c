@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "sk_pg.h"
+#include "sk_util.h"
 
 /* upgrades[v] takes the ledger from version v - 1 to v. Append only: a
  * released entry is never edited, because databases already ran it. */
@@ -51,6 +52,55 @@ static const char *const upgrades[AGENT_LEDGER_VERSION + 1] = {
 	      "CREATE INDEX events_step_idx ON skein.events (plan_name, step_id);\n"
 	      "COMMENT ON SCHEMA skein IS 'skein migration ledger; managed by "
 	      "skein-agent, do not edit';\n",
+	[2] = "ALTER TABLE skein.steps\n"
+	      "  ADD COLUMN attempts integer,\n"
+	      "  ADD COLUMN lock_waits integer,\n"
+	      "  ADD COLUMN lock_wait_ms bigint,\n"
+	      "  ADD COLUMN blockers text;\n"
+	      "CREATE TABLE skein.checks (\n"
+	      "  id bigserial PRIMARY KEY,\n"
+	      "  at timestamptz NOT NULL DEFAULT pg_catalog.now(),\n"
+	      "  plan_name text,\n"
+	      "  plan_id text,\n"
+	      "  rollout_id text,\n"
+	      "  region text,\n"
+	      "  database text,\n"
+	      "  phase text,\n"
+	      "  step_id text,\n"
+	      "  mode text NOT NULL,\n"
+	      "  \"when\" text NOT NULL,\n"
+	      "  name text NOT NULL,\n"
+	      "  passed boolean NOT NULL,\n"
+	      "  seen text,\n"
+	      "  expected text\n"
+	      ");\n"
+	      "CREATE INDEX checks_rollout_idx ON skein.checks (rollout_id);\n"
+	      "CREATE TABLE skein.backups (\n"
+	      "  id bigserial PRIMARY KEY,\n"
+	      "  at timestamptz NOT NULL DEFAULT pg_catalog.now(),\n"
+	      "  plan_name text,\n"
+	      "  plan_id text,\n"
+	      "  rollout_id text,\n"
+	      "  region text,\n"
+	      "  database text,\n"
+	      "  path text NOT NULL,\n"
+	      "  size bigint NOT NULL,\n"
+	      "  duration_ms bigint NOT NULL,\n"
+	      "  restore_command text NOT NULL\n"
+	      ");\n"
+	      "CREATE TABLE skein.reverts (\n"
+	      "  id bigserial PRIMARY KEY,\n"
+	      "  at timestamptz NOT NULL DEFAULT pg_catalog.now(),\n"
+	      "  plan_name text NOT NULL,\n"
+	      "  step_id text NOT NULL,\n"
+	      "  checksum text NOT NULL,\n"
+	      "  applied_rollout_id text,\n"
+	      "  applied_at timestamptz,\n"
+	      "  rollout_id text,\n"
+	      "  region text,\n"
+	      "  duration_ms bigint\n"
+	      ");\n"
+	      "CREATE INDEX reverts_step_idx ON skein.reverts (plan_name, step_id);\n",
 };
 
 /* "" and NULL both become SQL NULL. */
@@ -71,6 +121,26 @@ rollback(PGconn *conn)
 		return;
 	res = PQexec(conn, "ROLLBACK");
 	PQclear(res);
+}
+
+/* Whether table (schema-qualified, a constant) exists. Asking the catalog
+ * first keeps readers from raising 42P01 on a database without a ledger,
+ * which would abort the caller's transaction. */
+static int
+has_table(PGconn *conn, const char *what, const char *table, bool *present, sk_err *err)
+{
+	const char *params[1] = { table };
+	PGresult *res = NULL;
+	int rc;
+
+	*present = false;
+	rc = sk_pg_execp(conn, what,
+	    "SELECT pg_catalog.to_regclass($1) IS NOT NULL", 1, params, &res, err);
+	if (rc != SK_OK)
+		return rc;
+	*present = PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	PQclear(res);
+	return SK_OK;
 }
 
 int
@@ -198,6 +268,7 @@ agent_ledger_lookup(PGconn *conn, const char *plan_name, const char *step_id,
 {
 	const char *params[2] = { plan_name, step_id };
 	PGresult *res = NULL;
+	bool present;
 	char what[160];
 	int rc;
 
@@ -205,6 +276,9 @@ agent_ledger_lookup(PGconn *conn, const char *plan_name, const char *step_id,
 	hex[0] = '\0';
 	snprintf(what, sizeof(what), "look up step %s of plan %s in the ledger",
 	    step_id, plan_name);
+	rc = has_table(conn, what, "skein.steps", &present, err);
+	if (rc != SK_OK || !present)
+		return rc;
 	rc = sk_pg_execp(conn, what,
 	    "SELECT checksum FROM skein.steps WHERE plan_name = $1 AND step_id = $2",
 	    2, params, &res, err);
@@ -230,7 +304,8 @@ int
 agent_ledger_record_step(PGconn *conn, const agent_ledger_step *s, sk_err *err)
 {
 	char started[32], finished[32], duration[24], rows[24], what[160];
-	const char *params[12];
+	char attempts[16], lock_waits[16], lock_wait_ms[24];
+	const char *params[16];
 
 	ms_text(s->started_ms, started, sizeof(started));
 	ms_text(s->finished_ms, finished, sizeof(finished));
@@ -250,16 +325,25 @@ agent_ledger_record_step(PGconn *conn, const agent_ledger_step *s, sk_err *err)
 	params[10] = duration;
 	/* An unknown count is NULL rather than a made-up number. */
 	params[11] = s->rows >= 0 ? rows : NULL;
+	snprintf(attempts, sizeof(attempts), "%" PRIu32, s->attempts);
+	snprintf(lock_waits, sizeof(lock_waits), "%" PRIu32, s->lock_waits);
+	snprintf(lock_wait_ms, sizeof(lock_wait_ms), "%" PRId64,
+	    s->lock_wait_ms > 0 ? s->lock_wait_ms : 0);
+	params[12] = s->attempts > 0 ? attempts : NULL;
+	params[13] = lock_waits;
+	params[14] = lock_wait_ms;
+	params[15] = nullable(s->blockers);
 	snprintf(what, sizeof(what), "record step %s of plan %s in the ledger",
 	    s->step_id, s->plan_name);
 	return sk_pg_execp(conn, what,
 	    "INSERT INTO skein.steps (plan_name, step_id, checksum, plan_id, "
 	    "rollout_id, region, kind, transactional, started_at, finished_at, "
-	    "duration_ms, rows) VALUES ($1, $2, $3, $4, $5, $6, $7, "
+	    "duration_ms, rows, attempts, lock_waits, lock_wait_ms, blockers) "
+	    "VALUES ($1, $2, $3, $4, $5, $6, $7, "
 	    "$8::boolean, pg_catalog.to_timestamp($9::double precision), "
 	    "pg_catalog.to_timestamp($10::double precision), $11::bigint, "
-	    "$12::bigint)",
-	    12, params, NULL, err);
+	    "$12::bigint, $13::integer, $14::integer, $15::bigint, $16)",
+	    16, params, NULL, err);
 }
 
 int
@@ -282,4 +366,172 @@ agent_ledger_record_event(PGconn *conn, const agent_ledger_event *ev, sk_err *er
 	    "step_id, event, sqlstate, message, detail) "
 	    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
 	    9, params, NULL, err);
+}
+
+int
+agent_ledger_exists(PGconn *conn, bool *exists, int *version, sk_err *err)
+{
+	int v = 0, rc;
+
+	*exists = false;
+	if (version != NULL)
+		*version = 0;
+	rc = agent_ledger_version(conn, &v, err);
+	if (rc != SK_OK)
+		return rc;
+	*exists = v > 0;
+	if (version != NULL)
+		*version = v;
+	return SK_OK;
+}
+
+void
+agent_ledger_strings_free(char **list, size_t n)
+{
+	if (list == NULL)
+		return;
+	for (size_t i = 0; i < n; i++)
+		free(list[i]);
+	free(list);
+}
+
+int
+agent_ledger_applied(PGconn *conn, const char *plan_name, char ***step_ids,
+    size_t *n, sk_err *err)
+{
+	const char *params[1] = { plan_name };
+	PGresult *res = NULL;
+	char what[160];
+	char **list = NULL;
+	bool present;
+	int rc, rows;
+
+	*step_ids = NULL;
+	*n = 0;
+	snprintf(what, sizeof(what), "list recorded steps of plan %s", plan_name);
+	rc = has_table(conn, what, "skein.steps", &present, err);
+	if (rc != SK_OK || !present)
+		return rc;
+	rc = sk_pg_execp(conn, what,
+	    "SELECT step_id FROM skein.steps WHERE plan_name = $1 "
+	    "ORDER BY finished_at NULLS FIRST, started_at NULLS FIRST, step_id",
+	    1, params, &res, err);
+	if (rc != SK_OK)
+		return rc;
+	rows = PQntuples(res);
+	if (rows > 0) {
+		list = calloc((size_t)rows, sizeof(*list));
+		if (list == NULL) {
+			PQclear(res);
+			return sk_err_set(err, SK_ENOMEM, "%s: out of memory", what);
+		}
+	}
+	for (int i = 0; i < rows; i++) {
+		list[i] = sk_strdup(PQgetvalue(res, i, 0));
+		if (list[i] == NULL) {
+			agent_ledger_strings_free(list, (size_t)i);
+			PQclear(res);
+			return sk_err_set(err, SK_ENOMEM, "%s: out of memory", what);
+		}
+	}
+	PQclear(res);
+	*step_ids = list;
+	*n = (size_t)rows;
+	return SK_OK;
+}
+
+int
+agent_ledger_record_check(PGconn *conn, const agent_ledger_check *c, sk_err *err)
+{
+	const sk_check_result *r = c->result;
+	const char *params[13];
+	char what[160];
+
+	if (r == NULL)
+		return sk_err_set(err, SK_EINVAL, "record check: no result");
+	params[0] = nullable(c->plan_name);
+	params[1] = nullable(c->plan_id);
+	params[2] = nullable(c->rollout_id);
+	params[3] = nullable(c->region);
+	params[4] = nullable(c->database);
+	params[5] = nullable(c->phase);
+	params[6] = nullable(c->step_id);
+	params[7] = nullable(c->mode) ? c->mode : "apply";
+	params[8] = r->when;
+	params[9] = r->name;
+	params[10] = r->passed ? "true" : "false";
+	params[11] = nullable(r->seen);
+	params[12] = nullable(r->expected);
+	snprintf(what, sizeof(what), "record check %s (%s) in the ledger",
+	    r->name, r->when);
+	return sk_pg_execp(conn, what,
+	    "INSERT INTO skein.checks (plan_name, plan_id, rollout_id, region, "
+	    "database, phase, step_id, mode, \"when\", name, passed, seen, "
+	    "expected) VALUES ($1, $2, $3, $4, "
+	    "coalesce($5, pg_catalog.current_database()), $6, $7, $8, $9, $10, "
+	    "$11::boolean, $12, $13)",
+	    13, params, NULL, err);
+}
+
+int
+agent_ledger_record_backup(PGconn *conn, const char *plan_name, const char *plan_id,
+    const char *rollout_id, const char *region, const sk_backup_info *b, sk_err *err)
+{
+	char size[24], duration[24];
+	const char *params[8];
+
+	snprintf(size, sizeof(size), "%" PRId64, b->size);
+	snprintf(duration, sizeof(duration), "%" PRId64, b->duration_ms);
+	params[0] = nullable(plan_name);
+	params[1] = nullable(plan_id);
+	params[2] = nullable(rollout_id);
+	params[3] = nullable(region);
+	params[4] = b->path;
+	params[5] = size;
+	params[6] = duration;
+	params[7] = b->restore_command;
+	return sk_pg_execp(conn, "record backup in the ledger",
+	    "INSERT INTO skein.backups (plan_name, plan_id, rollout_id, region, "
+	    "database, path, size, duration_ms, restore_command) VALUES ($1, $2, "
+	    "$3, $4, pg_catalog.current_database(), $5, $6::bigint, $7::bigint, "
+	    "$8)",
+	    8, params, NULL, err);
+}
+
+int
+agent_ledger_revert_step(PGconn *conn, const char *plan_name, const char *step_id,
+    const char *rollout_id, const char *region, int64_t duration_ms, sk_err *err)
+{
+	char duration[24], what[160];
+	const char *params[5];
+	PGresult *res = NULL;
+	int rc, moved;
+
+	snprintf(duration, sizeof(duration), "%" PRId64, duration_ms);
+	params[0] = plan_name;
+	params[1] = step_id;
+	params[2] = nullable(rollout_id);
+	params[3] = nullable(region);
+	params[4] = duration_ms >= 0 ? duration : NULL;
+	snprintf(what, sizeof(what),
+	    "record revert of step %s of plan %s in the ledger", step_id, plan_name);
+	/* One statement: the row leaves skein.steps exactly when it reaches
+	 * skein.reverts. */
+	rc = sk_pg_execp(conn, what,
+	    "WITH moved AS (DELETE FROM skein.steps "
+	    "  WHERE plan_name = $1 AND step_id = $2 "
+	    "  RETURNING plan_name, step_id, checksum, rollout_id, finished_at) "
+	    "INSERT INTO skein.reverts (plan_name, step_id, checksum, "
+	    "  applied_rollout_id, applied_at, rollout_id, region, duration_ms) "
+	    "SELECT plan_name, step_id, checksum, rollout_id, finished_at, $3, $4, "
+	    "  $5::bigint FROM moved RETURNING id",
+	    5, params, &res, err);
+	if (rc != SK_OK)
+		return rc;
+	moved = PQntuples(res);
+	PQclear(res);
+	if (moved == 0)
+		return sk_err_set(err, SK_ENOTFOUND,
+		    "%s: the step is not recorded as applied", what);
+	return SK_OK;
 }

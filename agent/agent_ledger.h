@@ -2,14 +2,27 @@
  * steps ran there (DESIGN.md decision 5).
  *
  * The ledger lives in schema `skein`, which the agent creates and upgrades
- * itself:
+ * itself (version 2):
  *
- *   skein.meta   (key text PRIMARY KEY, value text)   -- 'schema_version'
- *   skein.steps  (plan_name, step_id, checksum, plan_id, rollout_id, region,
- *                 kind, transactional, started_at, finished_at, duration_ms,
- *                 rows, PRIMARY KEY (plan_name, step_id))
- *   skein.events (id bigserial, at, plan_name, plan_id, rollout_id, region,
- *                 step_id, event, sqlstate, message, detail)
+ *   skein.meta    (key text PRIMARY KEY, value text)   -- 'schema_version'
+ *   skein.steps   (plan_name, step_id, checksum, plan_id, rollout_id,
+ *                  region, kind, transactional, started_at, finished_at,
+ *                  duration_ms, rows, attempts, lock_waits, lock_wait_ms,
+ *                  blockers, PRIMARY KEY (plan_name, step_id))
+ *   skein.events  (id bigserial, at, plan_name, plan_id, rollout_id, region,
+ *                  step_id, event, sqlstate, message, detail)
+ *   skein.checks  (id bigserial, at, plan_name, plan_id, rollout_id, region,
+ *                  database, phase, step_id, mode, "when", name, passed,
+ *                  seen, expected)                      -- v2
+ *   skein.backups (id bigserial, at, plan_name, plan_id, rollout_id, region,
+ *                  database, path, size, duration_ms, restore_command) -- v2
+ *   skein.reverts (id bigserial, at, plan_name, step_id, checksum,
+ *                  applied_rollout_id, applied_at, rollout_id, region,
+ *                  duration_ms)                         -- v2
+ *
+ * skein.steps holds the steps whose effects are in the database now: a
+ * rollback moves a step's row to skein.reverts in the revert's own
+ * transaction, so the step can be applied again later.
  *
  * A step is identified by (plan name, step id) and fingerprinted by the hex
  * of its checksum. A transactional step's row is inserted in the step's own
@@ -25,15 +38,17 @@
 #define AGENT_LEDGER_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <libpq-fe.h>
 
 #include "sk_err.h"
 #include "sk_plan.h"
+#include "sk_wire.h"
 
 /* The ledger schema version this agent creates and understands. */
-#define AGENT_LEDGER_VERSION 1
+#define AGENT_LEDGER_VERSION 2
 
 /* The session advisory lock that one agent holds on a database while it
  * applies a plan there: "skeinldg" as a big-endian 64-bit integer. The
@@ -56,7 +71,11 @@ typedef struct agent_ledger_step {
 	bool transactional;
 	int64_t started_ms; /* wall clock, ms since the epoch */
 	int64_t finished_ms;
-	int64_t rows; /* < 0: unknown, stored as NULL */
+	int64_t rows;         /* < 0: unknown, stored as NULL */
+	uint32_t attempts;    /* times started; 0: unknown, stored as NULL */
+	uint32_t lock_waits;  /* lock timeouts met before it succeeded */
+	int64_t lock_wait_ms; /* time spent in them */
+	const char *blockers; /* agent_blockers_format of the last blockers */
 } agent_ledger_step;
 
 /* One row of skein.events. Strings are borrowed; NULL or "" is stored as
@@ -72,6 +91,15 @@ typedef struct agent_ledger_event {
 	const char *message;
 	const char *detail;
 } agent_ledger_event;
+
+/* One check result for skein.checks. Strings are borrowed; NULL or "" is
+ * stored as NULL. */
+typedef struct agent_ledger_check {
+	const char *plan_name, *plan_id, *rollout_id, *region, *phase, *step_id;
+	const sk_check_result *result;
+	const char *database; /* agent.yaml's name; NULL: current_database() */
+	const char *mode;     /* "apply" (when NULL) or "rollback" */
+} agent_ledger_check;
 
 /* Create the ledger schema, or upgrade it to AGENT_LEDGER_VERSION. Each
  * upgrade runs in its own transaction together with the new
@@ -89,9 +117,16 @@ int agent_ledger_ensure(PGconn *conn, int *version, sk_err *err) SK_WARN_UNUSED;
  * SK_ESTATE if skein.meta exists but its version is missing or garbled. */
 int agent_ledger_version(PGconn *conn, int *version, sk_err *err) SK_WARN_UNUSED;
 
+/* Whether the database has a ledger, and its version (0 without one;
+ * version may be NULL). Read-only: never creates anything, so rehearsal
+ * can use it. SK_ESTATE for a garbled skein.meta, as agent_ledger_version. */
+int agent_ledger_exists(PGconn *conn, bool *exists, int *version, sk_err *err) SK_WARN_UNUSED;
+
 /* Look up the recorded checksum of (plan_name, step_id). On success
  * *found tells whether a row exists and, if so, hex receives its checksum
- * (truncated to AGENT_LEDGER_HEX_LEN - 1 characters). */
+ * (truncated to AGENT_LEDGER_HEX_LEN - 1 characters). A database without
+ * a ledger has no rows: *found is false, nothing is created, and an open
+ * transaction stays usable. */
 int agent_ledger_lookup(PGconn *conn, const char *plan_name, const char *step_id,
     bool *found, char hex[AGENT_LEDGER_HEX_LEN], sk_err *err) SK_WARN_UNUSED;
 
@@ -100,6 +135,37 @@ int agent_ledger_lookup(PGconn *conn, const char *plan_name, const char *step_id
  * second row for the same (plan_name, step_id) fails with SQLSTATE 23505. */
 int agent_ledger_record_step(
     PGconn *conn, const agent_ledger_step *step, sk_err *err) SK_WARN_UNUSED;
+
+/* The step ids of plan_name recorded in skein.steps, in the order they
+ * finished (for rollback, which reverts them last first). None, without
+ * error, when the database has no ledger. On success *step_ids is a new
+ * array of new strings (free with agent_ledger_strings_free; NULL when
+ * *n is 0); on failure *step_ids is NULL and *n 0. */
+int agent_ledger_applied(PGconn *conn, const char *plan_name, char ***step_ids,
+    size_t *n, sk_err *err) SK_WARN_UNUSED;
+
+/* Free n strings and the array. Accepts NULL. */
+void agent_ledger_strings_free(char **list, size_t n);
+
+/* Insert one check result into skein.checks, in whatever transaction is
+ * open (it then commits or rolls back with it) or on its own. */
+int agent_ledger_record_check(
+    PGconn *conn, const agent_ledger_check *c, sk_err *err) SK_WARN_UNUSED;
+
+/* Insert a verified backup into skein.backups (on its own or in the open
+ * transaction); its database column is current_database(). */
+int agent_ledger_record_backup(PGconn *conn, const char *plan_name,
+    const char *plan_id, const char *rollout_id, const char *region,
+    const sk_backup_info *b, sk_err *err) SK_WARN_UNUSED;
+
+/* Record that step_id of plan_name was reverted by rollout_id (the
+ * rollback's) in duration_ms: in the caller's open transaction (the one
+ * that ran the revert script), move the step's row from skein.steps to
+ * skein.reverts, keeping its checksum and the rollout that applied it.
+ * SK_ENOTFOUND, changing nothing, when the step is not recorded. */
+int agent_ledger_revert_step(PGconn *conn, const char *plan_name,
+    const char *step_id, const char *rollout_id, const char *region,
+    int64_t duration_ms, sk_err *err) SK_WARN_UNUSED;
 
 /* Insert an event row. Call it outside any transaction that failed (an
  * aborted transaction rejects every statement until ROLLBACK). */

@@ -14,8 +14,9 @@
 
 static const char *const agent_keys[] = { "region", "coordinator", "key",
 	"coordinator_key", "release_keys", "databases", "state", "poll_ms",
-	"parallel", NULL };
-static const char *const database_keys[] = { "name", "conninfo", NULL };
+	"parallel", "backup_dir", "pg_dump", "pg_restore", NULL };
+static const char *const database_keys[] = { "name", "conninfo",
+	"backup_conninfo", "pooler", NULL };
 static const char *const coord_keys[] = { "listen", "control", "regions", "key",
 	"release_keys", "state", NULL };
 static const char *const region_keys[] = { "name", "residency", "agent_key", NULL };
@@ -96,6 +97,59 @@ path_list(const char *file, const sk_yaml_node *map, const char *key,
 	return SK_OK;
 }
 
+/* A program to run: a bare name stays as it is (exec looks it up in
+ * PATH); a name with a '/' is a path, resolved against the file's
+ * directory. Absent gives a copy of dflt. */
+static int
+program_field(const char *file, const sk_yaml_node *map, const char *key,
+    const char *dflt, char **out, sk_err *err)
+{
+	char *s = NULL;
+	int rc;
+
+	rc = sk_yaml_string(map, key, SK_YAML_NONEMPTY, &s, err);
+	if (rc != SK_OK)
+		return rc;
+	if (s == NULL) {
+		*out = sk_strdup(dflt);
+	} else if (strchr(s, '/') == NULL) {
+		*out = s;
+		s = NULL;
+	} else {
+		*out = sk_path_relative_to(file, s);
+	}
+	free(s);
+	return *out ? SK_OK : oom(err, file);
+}
+
+static int
+pooler_field(const sk_yaml_node *map, sk_pooler *out, sk_err *err)
+{
+	char *s = NULL;
+	int rc;
+
+	rc = sk_yaml_string(map, "pooler", 0, &s, err);
+	if (rc != SK_OK)
+		return rc;
+	if (s == NULL || strcmp(s, "none") == 0)
+		*out = SK_POOLER_NONE;
+	else if (strcmp(s, "transaction") == 0)
+		*out = SK_POOLER_TRANSACTION;
+	else
+		rc = sk_yaml_error(err, SK_EINVAL, sk_yaml_get(map, "pooler"),
+		    "expected none or transaction (PgBouncer transaction "
+		    "pooling), got \"%.80s\"",
+		    s);
+	free(s);
+	return rc;
+}
+
+const char *
+sk_pooler_name(sk_pooler p)
+{
+	return p == SK_POOLER_TRANSACTION ? "transaction" : "none";
+}
+
 static int
 load_databases(const sk_yaml_node *root, sk_agent_config *cfg, sk_err *err)
 {
@@ -130,6 +184,14 @@ load_databases(const sk_yaml_node *root, sk_agent_config *cfg, sk_err *err)
 		if (rc == SK_OK)
 			rc = sk_yaml_string(item, "conninfo",
 			    SK_YAML_REQUIRED | SK_YAML_NONEMPTY, &db->conninfo, err);
+		if (rc == SK_OK)
+			rc = sk_yaml_string(item, "backup_conninfo",
+			    SK_YAML_NONEMPTY, &db->backup_conninfo, err);
+		if (rc == SK_OK && db->backup_conninfo == NULL &&
+		    (db->backup_conninfo = sk_strdup(db->conninfo)) == NULL)
+			rc = oom(err, cfg->path);
+		if (rc == SK_OK)
+			rc = pooler_field(item, &db->pooler, err);
 		if (rc != SK_OK)
 			return rc;
 		for (size_t j = 0; j < i; j++) {
@@ -204,6 +266,14 @@ load_agent(const char *path, const sk_yaml_node *root, void *arg, sk_err *err)
 		rc = sk_yaml_int(root, "parallel", 4, 1, 64, &v, err);
 	if (rc == SK_OK)
 		cfg->parallel = (int)v;
+	if (rc == SK_OK)
+		rc = path_field(path, root, "backup_dir", 0, &cfg->backup_dir, err);
+	if (rc == SK_OK)
+		rc = program_field(
+		    path, root, "pg_dump", "pg_dump", &cfg->pg_dump, err);
+	if (rc == SK_OK)
+		rc = program_field(path, root, "pg_restore", "pg_restore",
+		    &cfg->pg_restore, err);
 	return rc;
 }
 
@@ -235,9 +305,13 @@ sk_agent_config_fini(sk_agent_config *cfg)
 	for (size_t i = 0; i < cfg->ndatabases; i++) {
 		free(cfg->databases[i].name);
 		free(cfg->databases[i].conninfo);
+		free(cfg->databases[i].backup_conninfo);
 	}
 	free(cfg->databases);
 	free(cfg->state);
+	free(cfg->backup_dir);
+	free(cfg->pg_dump);
+	free(cfg->pg_restore);
 	memset(cfg, 0, sizeof(*cfg));
 }
 

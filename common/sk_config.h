@@ -1,8 +1,9 @@
 /* sk_config: the YAML files operators write for daemons and inventories.
  *
  *   agent.yaml        region, coordinator, key, coordinator_key,
- *                     release_keys, databases [{name, conninfo}], state,
- *                     poll_ms, parallel
+ *                     release_keys, databases [{name, conninfo,
+ *                     backup_conninfo, pooler}], state, poll_ms, parallel,
+ *                     backup_dir, pg_dump, pg_restore
  *   coordinator.yaml  listen, control, regions, key, release_keys, state
  *   regions/NAME.yaml name, residency, agent_key
  *
@@ -23,9 +24,21 @@
 #include "sk_err.h"
 #include "sk_key.h"
 
+/* How the agent reaches a database. */
+typedef enum sk_pooler {
+	SK_POOLER_NONE = 0,    /* a direct connection: session state is kept */
+	SK_POOLER_TRANSACTION, /* PgBouncer transaction pooling: no session
+	                        * state (no session SETs, advisory locks or
+	                        * prepared statements) survives a transaction */
+} sk_pooler;
+
 typedef struct sk_db_config {
 	char *name;
 	char *conninfo;
+	/* Conninfo pg_dump uses for backups; a copy of conninfo when not
+	 * set (e.g. a direct connection when conninfo goes through a pooler). */
+	char *backup_conninfo;
+	sk_pooler pooler; /* default SK_POOLER_NONE */
 } sk_db_config;
 
 typedef struct sk_agent_config {
@@ -40,7 +53,13 @@ typedef struct sk_agent_config {
 	size_t ndatabases;
 	char *state; /* state directory; default: <file dir>/state */
 	int64_t poll_ms; /* idle long-poll hold asked of the coordinator; default 1000 */
-	int parallel; /* databases applied at once; default 4 */
+	int parallel;     /* databases applied at once; default 4 */
+	char *backup_dir; /* where backups are written; NULL when not set */
+	/* Programs run for backups: a bare name ("pg_dump") is looked up in
+	 * PATH, a name with a '/' is resolved against the file's directory.
+	 * Defaults "pg_dump" and "pg_restore". */
+	char *pg_dump;
+	char *pg_restore;
 } sk_agent_config;
 
 typedef struct sk_coord_config {
@@ -82,5 +101,8 @@ void sk_inventory_fini(sk_inventory *inv);
 
 /* The region called name, or NULL. */
 const sk_region *sk_inventory_find(const sk_inventory *inv, const char *name);
+
+/* "none" or "transaction", for messages and logs. */
+const char *sk_pooler_name(sk_pooler p);
 
 #endif

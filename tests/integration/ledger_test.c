@@ -99,7 +99,7 @@ scalar(PGconn *conn, const char *sql, char *buf, size_t len)
 }
 
 static void
-test_ensure_creates_schema_version_1_and_is_idempotent(void **state)
+test_ensure_creates_the_current_schema_and_is_idempotent(void **state)
 {
 	char name[64], buf[64];
 	PGconn *conn = fresh_db(name, sizeof(name));
@@ -119,7 +119,7 @@ test_ensure_creates_schema_version_1_and_is_idempotent(void **state)
 				"SELECT count(*) FROM pg_tables "
 				"WHERE schemaname = 'skein'",
 				buf, sizeof(buf)),
-	    "3");
+	    "6");
 	/* No transaction or lock left behind. */
 	assert_int_equal(PQtransactionStatus(conn), PQTRANS_IDLE);
 	assert_string_equal(scalar(conn,
@@ -377,6 +377,334 @@ test_pg_connect_error_never_shows_the_password(void **state)
 	assert_null(strstr(err.msg, "Sekr1tPass"));
 }
 
+/* The schema a version-1 agent created, verbatim: databases in the field
+ * have exactly this. */
+static const char v1_ddl[] =
+    "CREATE SCHEMA IF NOT EXISTS skein;\n"
+    "CREATE TABLE skein.meta (key text PRIMARY KEY, value text NOT NULL);\n"
+    "CREATE TABLE skein.steps (\n"
+    "  plan_name text NOT NULL, step_id text NOT NULL, checksum text NOT NULL,\n"
+    "  plan_id text, rollout_id text, region text, kind text,\n"
+    "  transactional boolean NOT NULL, started_at timestamptz,\n"
+    "  finished_at timestamptz, duration_ms bigint, rows bigint,\n"
+    "  PRIMARY KEY (plan_name, step_id));\n"
+    "CREATE TABLE skein.events (\n"
+    "  id bigserial PRIMARY KEY,\n"
+    "  at timestamptz NOT NULL DEFAULT pg_catalog.now(),\n"
+    "  plan_name text, plan_id text, rollout_id text, region text,\n"
+    "  step_id text, event text NOT NULL, sqlstate text, message text,\n"
+    "  detail text);\n"
+    "CREATE INDEX events_step_idx ON skein.events (plan_name, step_id);\n"
+    "INSERT INTO skein.meta VALUES ('schema_version', '1');\n";
+
+static void
+test_upgrade_from_version_1_keeps_rows(void **state)
+{
+	char name[64], hex[AGENT_LEDGER_HEX_LEN], buf[160];
+	PGconn *conn = fresh_db(name, sizeof(name));
+	agent_ledger_step row;
+	bool found = false;
+	int before = -1, v = -1;
+	sk_err err;
+
+	(void)state;
+	assert_int_equal(sk_pg_exec(conn, "v1", v1_ddl, NULL, &err), SK_OK);
+	assert_int_equal(sk_pg_exec(conn, "v1 rows",
+			     "INSERT INTO skein.steps (plan_name, step_id, checksum, "
+			     "rollout_id, transactional, duration_ms, rows) "
+			     "VALUES ('p', 's1', 'aa', 'r-old', true, 12, 3);"
+			     "INSERT INTO skein.events (plan_name, event) "
+			     "VALUES ('p', 'drift')",
+			     NULL, &err),
+	    SK_OK);
+	assert_int_equal(agent_ledger_ensure(conn, &before, &err), SK_OK);
+	assert_int_equal(before, 1);
+	assert_int_equal(agent_ledger_version(conn, &v, &err), SK_OK);
+	assert_int_equal(v, 2);
+	assert_int_equal(agent_ledger_lookup(conn, "p", "s1", &found, hex, &err), SK_OK);
+	assert_true(found);
+	assert_string_equal(hex, "aa");
+	assert_string_equal(scalar(conn,
+				"SELECT rollout_id || ',' || duration_ms || ',' || rows "
+				"|| ',' || (attempts IS NULL) || ',' || "
+				"(blockers IS NULL) FROM skein.steps",
+				buf, sizeof(buf)),
+	    "r-old,12,3,true,true");
+	assert_string_equal(
+	    scalar(conn, "SELECT event FROM skein.events", buf, sizeof(buf)), "drift");
+	assert_string_equal(scalar(conn,
+				"SELECT count(*) FROM pg_tables "
+				"WHERE schemaname = 'skein'",
+				buf, sizeof(buf)),
+	    "6");
+
+	/* A new step lands beside the old one with the new columns. */
+	memset(&row, 0, sizeof(row));
+	row.plan_name = "p";
+	row.step_id = "s2";
+	row.checksum_hex = "bb";
+	row.rows = -1;
+	row.attempts = 2;
+	assert_int_equal(agent_ledger_record_step(conn, &row, &err), SK_OK);
+	assert_string_equal(
+	    scalar(conn, "SELECT count(*) FROM skein.steps", buf, sizeof(buf)), "2");
+	drop_db(conn, name);
+}
+
+static void
+test_upgrade_failure_keeps_version_1(void **state)
+{
+	char name[64], buf[64];
+	PGconn *conn = fresh_db(name, sizeof(name));
+	sk_err err;
+
+	(void)state;
+	assert_int_equal(sk_pg_exec(conn, "v1", v1_ddl, NULL, &err), SK_OK);
+	/* Someone else's table in the way of version 2. */
+	assert_int_equal(sk_pg_exec(conn, "squat",
+			     "CREATE TABLE skein.checks (x int)", NULL, &err),
+	    SK_OK);
+	assert_int_equal(agent_ledger_ensure(conn, NULL, &err), SK_ESQL);
+	assert_contains(err.msg, "upgrade ledger to version 2: ");
+	assert_string_equal(
+	    scalar(conn, "SELECT value FROM skein.meta", buf, sizeof(buf)), "1");
+	assert_string_equal(scalar(conn,
+				"SELECT count(*) FROM information_schema.columns "
+				"WHERE table_schema = 'skein' AND table_name = "
+				"'steps' AND column_name = 'attempts'",
+				buf, sizeof(buf)),
+	    "0");
+	drop_db(conn, name);
+}
+
+static void
+test_reads_without_a_ledger_create_nothing(void **state)
+{
+	char name[64], hex[AGENT_LEDGER_HEX_LEN], buf[64];
+	PGconn *conn = fresh_db(name, sizeof(name));
+	char **ids = (char **)1;
+	bool found = true, exists = true;
+	size_t n = 9;
+	int v = -1;
+	sk_err err;
+
+	(void)state;
+	/* Inside a transaction, as rehearsal runs: it must stay usable. */
+	assert_int_equal(sk_pg_exec(conn, "begin", "BEGIN", NULL, &err), SK_OK);
+	assert_int_equal(agent_ledger_exists(conn, &exists, &v, &err), SK_OK);
+	assert_false(exists);
+	assert_int_equal(v, 0);
+	assert_int_equal(agent_ledger_exists(conn, &exists, NULL, &err), SK_OK);
+	assert_int_equal(agent_ledger_lookup(conn, "p", "s1", &found, hex, &err), SK_OK);
+	assert_false(found);
+	assert_int_equal(agent_ledger_applied(conn, "p", &ids, &n, &err), SK_OK);
+	assert_null(ids);
+	assert_int_equal(n, 0);
+	assert_int_equal(PQtransactionStatus(conn), PQTRANS_INTRANS);
+	assert_int_equal(sk_pg_exec(conn, "commit", "COMMIT", NULL, &err), SK_OK);
+	assert_string_equal(
+	    scalar(conn, "SELECT count(*) FROM pg_namespace WHERE nspname = 'skein'",
+		buf, sizeof(buf)),
+	    "0");
+
+	assert_int_equal(agent_ledger_ensure(conn, NULL, &err), SK_OK);
+	assert_int_equal(agent_ledger_exists(conn, &exists, &v, &err), SK_OK);
+	assert_true(exists);
+	assert_int_equal(v, AGENT_LEDGER_VERSION);
+	drop_db(conn, name);
+}
+
+static void
+record(PGconn *conn, const char *plan, const char *step, const char *hex,
+    const char *rollout, int64_t finished_ms)
+{
+	agent_ledger_step row;
+	sk_err err;
+
+	memset(&row, 0, sizeof(row));
+	row.plan_name = plan;
+	row.step_id = step;
+	row.checksum_hex = hex;
+	row.rollout_id = rollout;
+	row.region = "af";
+	row.transactional = true;
+	row.started_ms = finished_ms - 10;
+	row.finished_ms = finished_ms;
+	row.rows = -1;
+	if (agent_ledger_record_step(conn, &row, &err) != SK_OK) {
+		print_error("%s\n", err.msg);
+		fail();
+	}
+}
+
+static void
+test_record_step_v2_columns(void **state)
+{
+	char name[64], buf[256];
+	PGconn *conn = fresh_db(name, sizeof(name));
+	agent_ledger_step row;
+	sk_err err;
+
+	(void)state;
+	assert_int_equal(agent_ledger_ensure(conn, NULL, &err), SK_OK);
+	memset(&row, 0, sizeof(row));
+	row.plan_name = "p";
+	row.step_id = "s1";
+	row.checksum_hex = "cc";
+	row.rows = 0;
+	row.attempts = 3;
+	row.lock_waits = 2;
+	row.lock_wait_ms = 6100;
+	row.blockers = "pid 123 (idle in transaction for 41s, user app)";
+	assert_int_equal(agent_ledger_record_step(conn, &row, &err), SK_OK);
+	assert_string_equal(scalar(conn,
+				"SELECT attempts || ',' || lock_waits || ',' || "
+				"lock_wait_ms || ',' || blockers FROM skein.steps",
+				buf, sizeof(buf)),
+	    "3,2,6100,pid 123 (idle in transaction for 41s, user app)");
+	drop_db(conn, name);
+}
+
+static void
+test_revert_step_moves_the_row(void **state)
+{
+	char name[64], hex[AGENT_LEDGER_HEX_LEN], buf[256];
+	PGconn *conn = fresh_db(name, sizeof(name));
+	char **ids = NULL;
+	bool found = true;
+	size_t n = 0;
+	sk_err err;
+
+	(void)state;
+	assert_int_equal(agent_ledger_ensure(conn, NULL, &err), SK_OK);
+	record(conn, "p", "s2", "b2", "r-apply", INT64_C(1700000002000));
+	record(conn, "p", "s1", "b1", "r-apply", INT64_C(1700000001000));
+	record(conn, "other", "s1", "o1", "r-x", INT64_C(1700000000000));
+	assert_int_equal(agent_ledger_applied(conn, "p", &ids, &n, &err), SK_OK);
+	assert_int_equal(n, 2);
+	assert_string_equal(ids[0], "s1"); /* finished first */
+	assert_string_equal(ids[1], "s2");
+	agent_ledger_strings_free(ids, n);
+	agent_ledger_strings_free(NULL, 0);
+
+	/* Rolled back with its transaction: nothing moves. */
+	assert_int_equal(sk_pg_exec(conn, "begin", "BEGIN", NULL, &err), SK_OK);
+	assert_int_equal(
+	    agent_ledger_revert_step(conn, "p", "s2", "r-back", "af", 40, &err), SK_OK);
+	assert_int_equal(sk_pg_exec(conn, "rollback", "ROLLBACK", NULL, &err), SK_OK);
+	assert_int_equal(agent_ledger_lookup(conn, "p", "s2", &found, hex, &err), SK_OK);
+	assert_true(found);
+	assert_string_equal(
+	    scalar(conn, "SELECT count(*) FROM skein.reverts", buf, sizeof(buf)), "0");
+
+	assert_int_equal(sk_pg_exec(conn, "begin", "BEGIN", NULL, &err), SK_OK);
+	assert_int_equal(
+	    agent_ledger_revert_step(conn, "p", "s2", "r-back", "af", 40, &err), SK_OK);
+	assert_int_equal(sk_pg_exec(conn, "commit", "COMMIT", NULL, &err), SK_OK);
+	assert_int_equal(agent_ledger_lookup(conn, "p", "s2", &found, hex, &err), SK_OK);
+	assert_false(found);
+	assert_string_equal(scalar(conn,
+				"SELECT plan_name || ',' || step_id || ',' || checksum "
+				"|| ',' || applied_rollout_id || ',' || rollout_id || "
+				"',' || region || ',' || duration_ms || ',' || "
+				"extract(epoch FROM applied_at)::bigint "
+				"FROM skein.reverts",
+				buf, sizeof(buf)),
+	    "p,s2,b2,r-apply,r-back,af,40,1700000002");
+	assert_int_equal(agent_ledger_applied(conn, "p", &ids, &n, &err), SK_OK);
+	assert_int_equal(n, 1);
+	assert_string_equal(ids[0], "s1");
+	agent_ledger_strings_free(ids, n);
+
+	/* Not recorded (any more): SK_ENOTFOUND, nothing changed. */
+	assert_int_equal(
+	    agent_ledger_revert_step(conn, "p", "s2", "r-back", "af", 1, &err),
+	    SK_ENOTFOUND);
+	assert_contains(err.msg, "record revert of step s2 of plan p in the ledger: ");
+	assert_string_equal(
+	    scalar(conn, "SELECT count(*) FROM skein.reverts", buf, sizeof(buf)), "1");
+	assert_string_equal(
+	    scalar(conn, "SELECT count(*) FROM skein.steps", buf, sizeof(buf)), "2");
+
+	/* Reverted, the step can be applied again. */
+	record(conn, "p", "s2", "b2", "r-again", INT64_C(1700000003000));
+	assert_int_equal(agent_ledger_lookup(conn, "p", "s2", &found, hex, &err), SK_OK);
+	assert_true(found);
+	drop_db(conn, name);
+}
+
+static void
+test_record_check_and_backup(void **state)
+{
+	char name[64], buf[2048], want[2048];
+	PGconn *conn = fresh_db(name, sizeof(name));
+	agent_ledger_check c;
+	sk_check_result res;
+	sk_backup_info b;
+	sk_err err;
+
+	(void)state;
+	assert_int_equal(agent_ledger_ensure(conn, NULL, &err), SK_OK);
+	memset(&res, 0, sizeof(res));
+	snprintf(res.name, sizeof(res.name), "no_orphans");
+	snprintf(res.when, sizeof(res.when), "post");
+	snprintf(res.seen, sizeof(res.seen), "3");
+	snprintf(res.expected, sizeof(res.expected), "= 0");
+	memset(&c, 0, sizeof(c));
+	c.plan_name = "p";
+	c.plan_id = "id-1";
+	c.rollout_id = "r-1";
+	c.region = "af";
+	c.phase = "canary";
+	c.step_id = "s1";
+	c.result = &res;
+	/* In a transaction that rolls back, the row goes with it. */
+	assert_int_equal(sk_pg_exec(conn, "begin", "BEGIN", NULL, &err), SK_OK);
+	assert_int_equal(agent_ledger_record_check(conn, &c, &err), SK_OK);
+	assert_int_equal(sk_pg_exec(conn, "rollback", "ROLLBACK", NULL, &err), SK_OK);
+	assert_string_equal(
+	    scalar(conn, "SELECT count(*) FROM skein.checks", buf, sizeof(buf)), "0");
+	assert_int_equal(agent_ledger_record_check(conn, &c, &err), SK_OK);
+	res.passed = true;
+	c.step_id = NULL;
+	c.mode = "rollback";
+	c.database = "accounts";
+	assert_int_equal(agent_ledger_record_check(conn, &c, &err), SK_OK);
+	snprintf(want, sizeof(want),
+	    "p,id-1,r-1,af,%s,canary,s1,apply,post,no_orphans,f,3,= 0 | "
+	    "p,id-1,r-1,af,accounts,canary,-,rollback,post,no_orphans,t,3,= 0",
+	    name);
+	assert_string_equal(
+	    scalar(conn,
+		"SELECT string_agg(concat_ws(',', plan_name, plan_id, rollout_id, "
+		"region, database, phase, coalesce(step_id, '-'), mode, \"when\", "
+		"name, passed, seen, expected), ' | ' ORDER BY id) FROM skein.checks",
+		buf, sizeof(buf)),
+	    want);
+	assert_int_equal(
+	    agent_ledger_record_check(conn, &(agent_ledger_check){ 0 }, &err), SK_EINVAL);
+
+	memset(&b, 0, sizeof(b));
+	snprintf(b.path, sizeof(b.path),
+	    "/var/backups/af_app_p_r-1_20260101T000000Z.dump");
+	b.size = 123456;
+	b.duration_ms = 789;
+	snprintf(b.restore_command, sizeof(b.restore_command),
+	    "pg_restore --clean --if-exists --no-owner -d 'dbname=app' "
+	    "'/var/backups/af_app_p_r-1_20260101T000000Z.dump'");
+	assert_int_equal(
+	    agent_ledger_record_backup(conn, "p", "id-1", "r-1", "af", &b, &err), SK_OK);
+	snprintf(want, sizeof(want), "p,id-1,r-1,af,%s,%s,123456,789,%s", name,
+	    b.path, b.restore_command);
+	assert_string_equal(scalar(conn,
+				"SELECT concat_ws(',', plan_name, plan_id, rollout_id, region, "
+				"database, path, size, duration_ms, restore_command) "
+				"FROM skein.backups",
+				buf, sizeof(buf)),
+	    want);
+	drop_db(conn, name);
+}
+
 static int
 setup_fixture(void **state)
 {
@@ -388,7 +716,13 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_ensure_creates_schema_version_1_and_is_idempotent),
+		cmocka_unit_test(test_ensure_creates_the_current_schema_and_is_idempotent),
+		cmocka_unit_test(test_upgrade_from_version_1_keeps_rows),
+		cmocka_unit_test(test_upgrade_failure_keeps_version_1),
+		cmocka_unit_test(test_reads_without_a_ledger_create_nothing),
+		cmocka_unit_test(test_record_step_v2_columns),
+		cmocka_unit_test(test_revert_step_moves_the_row),
+		cmocka_unit_test(test_record_check_and_backup),
 		cmocka_unit_test(test_ensure_refuses_a_newer_ledger),
 		cmocka_unit_test(test_garbled_schema_version_is_an_error),
 		cmocka_unit_test(test_foreign_skein_table_fails_upgrade_and_changes_nothing),

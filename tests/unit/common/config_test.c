@@ -136,10 +136,70 @@ test_agent_config_defaults(void **state)
 	assert_string_equal(cfg.state, want);
 	assert_int_equal(cfg.poll_ms, 1000);
 	assert_int_equal(cfg.parallel, 4);
+	assert_null(cfg.backup_dir);
+	assert_string_equal(cfg.pg_dump, "pg_dump");
+	assert_string_equal(cfg.pg_restore, "pg_restore");
 	data_path(want, sizeof(want), "configs/release.pub");
 	assert_string_equal(cfg.release_keys[0], want);
 	assert_int_equal(cfg.ndatabases, 1);
 	assert_string_equal(cfg.databases[0].conninfo, "dbname=main");
+	assert_string_equal(cfg.databases[0].backup_conninfo, "dbname=main");
+	assert_int_equal(cfg.databases[0].pooler, SK_POOLER_NONE);
+	sk_agent_config_fini(&cfg);
+}
+
+/* backup_dir resolves against the file's directory; a bare program name
+ * stays a name for PATH lookup, a relative path resolves like backup_dir;
+ * backup_conninfo defaults per database to its conninfo. */
+static void
+test_agent_config_backup_and_pooler_keys(void **state)
+{
+	char path[512], want[512];
+	sk_agent_config cfg;
+	sk_err err;
+
+	(void)state;
+	write_tmp(path, sizeof(path), "agent.yaml",
+	    "region: af\ncoordinator: tcp://127.0.0.1:7400\nkey: agent.key\n"
+	    "coordinator_key: coordinator.pub\nrelease_keys: [r.pub]\n"
+	    "databases:\n"
+	    "  - name: main\n"
+	    "    conninfo: host=pgbouncer port=6432 dbname=main\n"
+	    "    backup_conninfo: host=db1 port=5432 dbname=main\n"
+	    "    pooler: transaction\n"
+	    "  - name: side\n"
+	    "    conninfo: dbname=side\n"
+	    "    pooler: none\n"
+	    "backup_dir: backups\n"
+	    "pg_dump: bin/pg_dump\n"
+	    "pg_restore: pg_restore15\n");
+	assert_int_equal(sk_agent_config_load(path, &cfg, &err), SK_OK);
+	snprintf(want, sizeof(want), "%s/backups", tmpdir);
+	assert_string_equal(cfg.backup_dir, want);
+	snprintf(want, sizeof(want), "%s/bin/pg_dump", tmpdir);
+	assert_string_equal(cfg.pg_dump, want);
+	assert_string_equal(cfg.pg_restore, "pg_restore15");
+	assert_int_equal(cfg.ndatabases, 2);
+	assert_string_equal(
+	    cfg.databases[0].backup_conninfo, "host=db1 port=5432 dbname=main");
+	assert_int_equal(cfg.databases[0].pooler, SK_POOLER_TRANSACTION);
+	assert_string_equal(cfg.databases[1].backup_conninfo, "dbname=side");
+	assert_int_equal(cfg.databases[1].pooler, SK_POOLER_NONE);
+	assert_string_equal(sk_pooler_name(cfg.databases[0].pooler), "transaction");
+	assert_string_equal(sk_pooler_name(cfg.databases[1].pooler), "none");
+	sk_agent_config_fini(&cfg);
+	assert_null(cfg.backup_dir);
+	assert_null(cfg.pg_dump);
+
+	write_tmp(path, sizeof(path), "agent.yaml",
+	    "region: af\ncoordinator: tcp://127.0.0.1:7400\nkey: agent.key\n"
+	    "coordinator_key: coordinator.pub\nrelease_keys: [r.pub]\n"
+	    "databases: [{name: a, conninfo: x}]\n"
+	    "backup_dir: /var/backups/skein\npg_dump: /usr/lib/postgresql/15/bin/pg_dump\n");
+	assert_int_equal(sk_agent_config_load(path, &cfg, &err), SK_OK);
+	assert_string_equal(cfg.backup_dir, "/var/backups/skein");
+	assert_string_equal(cfg.pg_dump, "/usr/lib/postgresql/15/bin/pg_dump");
+	assert_string_equal(cfg.pg_restore, "pg_restore");
 	sk_agent_config_fini(&cfg);
 }
 
@@ -156,7 +216,8 @@ static const struct {
 	{ AGENT_HEAD "release_keys: [r.pub]\ndatabases: [{name: a, conninfo: x}]\n"
 		     "pol_ms: 5\n",
 	    "agent.yaml:7:1: unknown key \"pol_ms\" (allowed: region, coordinator, key, "
-	    "coordinator_key, release_keys, databases, state, poll_ms, parallel)" },
+	    "coordinator_key, release_keys, databases, state, poll_ms, parallel, "
+	    "backup_dir, pg_dump, pg_restore)" },
 	{ "coordinator: tcp://127.0.0.1:7400\nkey: a\ncoordinator_key: c\n"
 	  "release_keys: [r]\ndatabases: [{name: a, conninfo: x}]\n",
 	    "agent.yaml:1:1: missing required key \"region\"" },
@@ -186,7 +247,8 @@ static const struct {
 	    "agent.yaml:7:11: databases[0].name: \".hidden\" is not a valid database name" },
 	{ AGENT_HEAD "release_keys: [r]\ndatabases:\n  - name: a\n    conninfo: x\n"
 		     "    user: y\n",
-	    "agent.yaml:9:5: databases[0]: unknown key \"user\" (allowed: name, conninfo)" },
+	    "agent.yaml:9:5: databases[0]: unknown key \"user\" (allowed: name, conninfo, "
+	    "backup_conninfo, pooler)" },
 	{ AGENT_HEAD "release_keys: [r]\ndatabases: [{name: a, conninfo: x}]\npoll_ms: 5\n",
 	    "agent.yaml:7:10: poll_ms: expected an integer from 10 to 60000, got \"5\"" },
 	{ AGENT_HEAD "release_keys: [r]\ndatabases: [{name: a, conninfo: x}]\nparallel: 65\n",
@@ -199,6 +261,28 @@ static const struct {
 	    "line 3, column 1)" },
 	{ AGENT_HEAD "release_keys: [r\n",
 	    "agent.yaml:6:1: did not find expected ',' or ']'" },
+	{ AGENT_HEAD "release_keys: [r]\ndatabases:\n  - name: a\n    conninfo: x\n"
+		     "    pooler: session\n",
+	    "agent.yaml:9:13: databases[0].pooler: expected none or transaction "
+	    "(PgBouncer transaction pooling), got \"session\"" },
+	{ AGENT_HEAD "release_keys: [r]\ndatabases:\n  - name: a\n    conninfo: x\n"
+		     "    pooler: [transaction]\n",
+	    "agent.yaml:9:13: databases[0].pooler: expected a string, got a list" },
+	{ AGENT_HEAD "release_keys: [r]\ndatabases:\n  - name: a\n    conninfo: x\n"
+		     "    backup_conninfo: ''\n",
+	    "agent.yaml:9:22: databases[0].backup_conninfo: " },
+	{ AGENT_HEAD "release_keys: [r]\ndatabases: [{name: a, conninfo: x}]\n"
+		     "backup_dir: ''\n",
+	    "agent.yaml:7:13: backup_dir: " },
+	{ AGENT_HEAD "release_keys: [r]\ndatabases: [{name: a, conninfo: x}]\n"
+		     "backup_dir: [a, b]\n",
+	    "agent.yaml:7:13: backup_dir: expected a string, got a list" },
+	{ AGENT_HEAD "release_keys: [r]\ndatabases: [{name: a, conninfo: x}]\n"
+		     "pg_dump: ''\n",
+	    "agent.yaml:7:10: pg_dump: " },
+	{ AGENT_HEAD "release_keys: [r]\ndatabases: [{name: a, conninfo: x}]\n"
+		     "pg_restore: {path: x}\n",
+	    "agent.yaml:7:13: pg_restore: expected a string, got a mapping" },
 	{ "- region: af\n",
 	    "agent.yaml:1:1: expected a mapping of agent settings, got a list" },
 };
@@ -468,6 +552,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_agent_config_rejects_bad_files, setup_tmp, teardown_tmp),
 		cmocka_unit_test(test_agent_config_missing_file),
+		cmocka_unit_test_setup_teardown(test_agent_config_backup_and_pooler_keys,
+		    setup_tmp, teardown_tmp),
 		cmocka_unit_test(test_coord_config_loads_and_resolves_paths),
 		cmocka_unit_test_setup_teardown(
 		    test_coord_config_rejects_bad_files, setup_tmp, teardown_tmp),

@@ -1,0 +1,52 @@
+/* agent_locks: the lock discipline of a step: transaction-local lock and
+ * statement timeouts (SET LOCAL only, so that skein works through
+ * PgBouncer transaction pooling), and who blocks a waiting step
+ * (pg_blocking_pids), for the progress stream and error messages.
+ *
+ * Functions are as thread-safe as the connection they are given (one
+ * thread per connection); the formatting helpers are pure.
+ */
+#ifndef AGENT_LOCKS_H
+#define AGENT_LOCKS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <libpq-fe.h>
+
+#include "sk_err.h"
+#include "sk_wire.h"
+
+/* SET LOCAL lock_timeout and statement_timeout (0 = no limit, i.e. '0')
+ * in the caller's open transaction, through set_config(..., true). Fails
+ * with SK_ESTATE outside a transaction (a local setting would vanish at
+ * once), SK_EINVAL for a negative value, SK_ESQL/SK_ECONN on database
+ * errors. */
+int agent_set_local_timeouts(PGconn *conn, int64_t lock_timeout_ms,
+    int64_t statement_timeout_ms, sk_err *err) SK_WARN_UNUSED;
+
+/* The sessions blocking backend pid (pg_blocking_pids joined with
+ * pg_stat_activity): pid, state, transaction age, usename,
+ * application_name, first 150 chars of the query with whitespace
+ * collapsed; at most max, oldest transaction first. A prepared
+ * transaction holding the lock appears as pid 0 with state "prepared
+ * transaction". A session holding only a session-level lock outside any
+ * transaction gets the age of its current state instead. Run on a
+ * connection other than pid's. *n is 0 when nothing blocks pid (or pid
+ * does not exist). Without pg_read_all_stats, other users' sessions show
+ * an empty state and "<insufficient privilege>" as query. SK_ESQL/SK_ECONN
+ * on database errors. */
+int agent_blockers(PGconn *conn, int pid, sk_blocker *out, size_t max,
+    size_t *n, sk_err *err) SK_WARN_UNUSED;
+
+/* One line naming blockers for error messages: "pid 123 (idle in
+ * transaction for 41s, user app, query: UPDATE ...)" joined with "; ";
+ * ", application NAME" follows the user when the session set one. "" when
+ * n is 0. Always NUL-terminates buf (len > 0), truncating if needed. */
+void agent_blockers_format(const sk_blocker *b, size_t n, char *buf, size_t len);
+
+/* True when err is a lock timeout (SQLSTATE 55P03 lock_not_available). */
+bool agent_err_is_lock_timeout(const sk_err *err);
+
+#endif

@@ -1,0 +1,483 @@
+/* agent_check against real PostgreSQL: every kind of check passing and
+ * failing, what each reports as seen and expected, query errors, and a
+ * FAILS check never leaving anything behind. Uses the shared `pg` fixture
+ * cluster (SKEIN_PGFIXTURE). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "pgfixture.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libpq-fe.h>
+
+#include "agent_check.h"
+#include "sk_pg.h"
+
+static char fixture_port[16];
+static int db_counter;
+static char db_name[64];
+static PGconn *conn;
+
+#define assert_contains(hay, needle)                                \
+do {                                                                \
+const char *h_ = (hay), *n_ = (needle);                             \
+if (h_ == NULL || strstr(h_, n_) == NULL) {                         \
+print_error("expected \"%s\" in \"%s\"\n", n_, h_ ? h_ : "(null)"); \
+fail();                                                             \
+}                                                                   \
+} while (0)
+
+static PGconn *
+connect_to(const char *db)
+{
+	char ci[256];
+	PGconn *c = NULL;
+	sk_err err;
+
+	snprintf(ci, sizeof(ci),
+	    "host=127.0.0.1 port=%s user=postgres dbname=%s", fixture_port, db);
+	if (sk_pg_connect(ci, "check-test", &c, &err) != SK_OK) {
+		print_error("%s\n", err.msg);
+		fail();
+	}
+	return c;
+}
+
+static void
+exec_ok(PGconn *c, const char *sql)
+{
+	sk_err err;
+
+	if (sk_pg_exec(c, "test", sql, NULL, &err) != SK_OK) {
+		print_error("%s: %s\n", sql, err.msg);
+		fail();
+	}
+}
+
+static const char *
+scalar(PGconn *c, const char *sql, char *buf, size_t len)
+{
+	PGresult *res = NULL;
+	sk_err err;
+
+	if (sk_pg_exec(c, "query", sql, &res, &err) != SK_OK) {
+		print_error("%s\n", err.msg);
+		fail();
+	}
+	snprintf(buf, len, "%s", PQntuples(res) > 0 ? PQgetvalue(res, 0, 0) : "<none>");
+	PQclear(res);
+	return buf;
+}
+
+/* Each test gets a fresh database with table t (id int primary key, n int
+ * CHECK (n >= 0)) holding three rows, and an open transaction. */
+static int
+setup_db(void **state)
+{
+	char sql[160];
+	PGconn *admin;
+
+	(void)state;
+	admin = connect_to("postgres");
+	snprintf(db_name, sizeof(db_name), "it_check_%ld_%d", (long)getpid(),
+	    ++db_counter);
+	snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s", db_name);
+	exec_ok(admin, sql);
+	snprintf(sql, sizeof(sql), "CREATE DATABASE %s", db_name);
+	exec_ok(admin, sql);
+	PQfinish(admin);
+	conn = connect_to(db_name);
+	exec_ok(conn,
+	    "CREATE TABLE t (id int PRIMARY KEY, n int CONSTRAINT n_nonneg "
+	    "CHECK (n >= 0), label text);"
+	    "INSERT INTO t VALUES (1, 10, 'a'), (2, 20, 'b'), (3, 30, NULL)");
+	exec_ok(conn, "BEGIN");
+	return 0;
+}
+
+static int
+teardown_db(void **state)
+{
+	char sql[160];
+	PGconn *admin;
+
+	(void)state;
+	PQfinish(conn);
+	conn = NULL;
+	admin = connect_to("postgres");
+	snprintf(sql, sizeof(sql), "DROP DATABASE %s WITH (FORCE)", db_name);
+	exec_ok(admin, sql);
+	PQfinish(admin);
+	return 0;
+}
+
+static sk_check
+compare(const char *sql, const char *op, const char *value)
+{
+	sk_check c;
+
+	memset(&c, 0, sizeof(c));
+	c.name = "c";
+	c.sql = (char *)sql;
+	c.expect = SK_EXPECT_COMPARE;
+	c.op = (char *)op;
+	c.value = (char *)value;
+	return c;
+}
+
+static void
+eval_ok(const sk_check *c, sk_check_result *res)
+{
+	sk_err err;
+
+	sk_err_clear(&err);
+	if (agent_check_eval(conn, c, "pre", res, &err) != SK_OK) {
+		print_error("eval %s: %s\n", c->sql, err.msg);
+		fail();
+	}
+	assert_int_equal(PQtransactionStatus(conn), PQTRANS_INTRANS);
+}
+
+static void
+test_compare_passes_and_fails_with_seen_value(void **state)
+{
+	sk_check c;
+	sk_check_result res;
+
+	(void)state;
+	c = compare("SELECT count(*) FROM t WHERE n < 0", "=", "0");
+	c.name = "no_negative";
+	eval_ok(&c, &res);
+	assert_true(res.passed);
+	assert_string_equal(res.name, "no_negative");
+	assert_string_equal(res.when, "pre");
+	assert_string_equal(res.seen, "0");
+	assert_string_equal(res.expected, "= 0");
+
+	c = compare("SELECT count(*) FROM t", "=", "0");
+	eval_ok(&c, &res);
+	assert_false(res.passed);
+	assert_string_equal(res.seen, "3");
+
+	/* Every operator, numerically: 10 < 9 would hold as text. */
+	c = compare("SELECT 10", "<", "9");
+	eval_ok(&c, &res);
+	assert_false(res.passed);
+	c = compare("SELECT 10", ">", "9");
+	eval_ok(&c, &res);
+	assert_true(res.passed);
+	c = compare("SELECT 10", ">=", "10.0");
+	eval_ok(&c, &res);
+	assert_true(res.passed);
+	c = compare("SELECT 10", "<=", "9.99");
+	eval_ok(&c, &res);
+	assert_false(res.passed);
+	c = compare("SELECT 10", "!=", "10");
+	eval_ok(&c, &res);
+	assert_false(res.passed);
+	c = compare("SELECT 10", "!=", "11");
+	eval_ok(&c, &res);
+	assert_true(res.passed);
+	/* Beyond a double's precision. */
+	c = compare("SELECT 9007199254740993::bigint", ">", "9007199254740992");
+	eval_ok(&c, &res);
+	assert_true(res.passed);
+	c = compare("SELECT 1.50::numeric", "=", "1.5");
+	eval_ok(&c, &res);
+	assert_true(res.passed);
+	c = compare("SELECT -0.5::numeric", "<", "0");
+	eval_ok(&c, &res);
+	assert_true(res.passed);
+	c = compare("SELECT 1e6::float8", "=", "1000000");
+	eval_ok(&c, &res);
+	assert_true(res.passed);
+
+	/* Text, and booleans written as true/false. */
+	c = compare("SELECT label FROM t WHERE id = 1", "=", "a");
+	eval_ok(&c, &res);
+	assert_true(res.passed);
+	c = compare("SELECT label FROM t WHERE id = 2", "=", "a");
+	eval_ok(&c, &res);
+	assert_false(res.passed);
+	assert_string_equal(res.seen, "b");
+	c = compare("SELECT EXISTS (SELECT 1 FROM t)", "=", "true");
+	eval_ok(&c, &res);
+	assert_true(res.passed);
+	assert_string_equal(res.seen, "t");
+	c = compare("SELECT EXISTS (SELECT 1 FROM t WHERE n > 100)", "=", "true");
+	eval_ok(&c, &res);
+	assert_false(res.passed);
+	assert_string_equal(res.seen, "f");
+	c = compare("SELECT EXISTS (SELECT 1 FROM t WHERE n > 100)", "=", "false");
+	eval_ok(&c, &res);
+	assert_true(res.passed);
+}
+
+static void
+test_compare_needs_exactly_one_non_null_row(void **state)
+{
+	sk_check c;
+	sk_check_result res;
+
+	(void)state;
+	c = compare("SELECT n FROM t WHERE id > 1", "=", "20");
+	eval_ok(&c, &res);
+	assert_false(res.passed);
+	assert_string_equal(res.seen, "2 rows");
+	c = compare("SELECT n FROM t WHERE id > 99", "=", "20");
+	eval_ok(&c, &res);
+	assert_false(res.passed);
+	assert_string_equal(res.seen, "no rows");
+	c = compare("SELECT label FROM t WHERE id = 3", "!=", "x");
+	eval_ok(&c, &res);
+	assert_false(res.passed);
+	assert_string_equal(res.seen, "NULL");
+}
+
+static void
+test_no_rows_passes_and_fails(void **state)
+{
+	sk_check c;
+	sk_check_result res;
+
+	(void)state;
+	memset(&c, 0, sizeof(c));
+	c.name = "orphans";
+	c.expect = SK_EXPECT_NO_ROWS;
+	c.sql = "SELECT id FROM t WHERE n > 100";
+	eval_ok(&c, &res);
+	assert_true(res.passed);
+	assert_string_equal(res.seen, "no rows");
+	assert_string_equal(res.expected, "no rows");
+
+	c.sql = "SELECT id FROM t WHERE n >= 20";
+	eval_ok(&c, &res);
+	assert_false(res.passed);
+	assert_string_equal(res.seen, "2 rows");
+	c.sql = "SELECT id FROM t WHERE n = 20";
+	eval_ok(&c, &res);
+	assert_false(res.passed);
+	assert_string_equal(res.seen, "1 row");
+}
+
+static sk_check
+fails(const char *sql, const char *sqlstate)
+{
+	sk_check c;
+
+	memset(&c, 0, sizeof(c));
+	c.name = "constraint";
+	c.expect = SK_EXPECT_FAILS;
+	c.sql = (char *)sql;
+	c.sqlstate = (char *)sqlstate;
+	return c;
+}
+
+static void
+test_fails_passes_with_the_expected_sqlstate(void **state)
+{
+	char buf[32];
+	sk_check c;
+	sk_check_result res;
+
+	(void)state;
+	c = fails("INSERT INTO t VALUES (4, -1, 'neg')", "23514");
+	eval_ok(&c, &res);
+	assert_true(res.passed);
+	assert_string_equal(res.expected, "fails with 23514");
+	assert_contains(res.seen, "23514: ");
+	assert_contains(res.seen, "n_nonneg");
+	/* The caller's transaction goes on, with nothing of the check. */
+	assert_string_equal(
+	    scalar(conn, "SELECT count(*) FROM t", buf, sizeof(buf)), "3");
+
+	c = fails("INSERT INTO t VALUES (1, 5, 'dup')", "23505");
+	eval_ok(&c, &res);
+	assert_true(res.passed);
+	assert_contains(res.seen, "23505: duplicate key");
+}
+
+static void
+test_fails_that_succeeds_fails_and_leaves_no_row(void **state)
+{
+	char buf[32];
+	sk_check c;
+	sk_check_result res;
+	sk_err err;
+
+	(void)state;
+	c = fails("INSERT INTO t VALUES (5, 50, 'allowed')", "23514");
+	eval_ok(&c, &res);
+	assert_false(res.passed);
+	assert_string_equal(res.seen, "succeeded");
+	assert_string_equal(
+	    scalar(conn, "SELECT count(*) FROM t WHERE id = 5", buf, sizeof(buf)), "0");
+	/* Still nothing after the caller commits. */
+	exec_ok(conn, "COMMIT");
+	assert_string_equal(
+	    scalar(conn, "SELECT count(*) FROM t WHERE id = 5", buf, sizeof(buf)), "0");
+
+	assert_int_equal(agent_check_fail(&err, &res), SK_ECHECK);
+	assert_int_equal(err.code, SK_ECHECK);
+	assert_string_equal(err.msg,
+	    "check constraint (pre) failed: expected fails with 23514, saw succeeded");
+	exec_ok(conn, "BEGIN");
+}
+
+static void
+test_fails_with_another_sqlstate_fails(void **state)
+{
+	char buf[32];
+	sk_check c;
+	sk_check_result res;
+
+	(void)state;
+	/* A duplicate key where a check violation was expected: the test did
+	 * not test the constraint it names. */
+	c = fails("INSERT INTO t VALUES (1, 5, 'dup')", "23514");
+	eval_ok(&c, &res);
+	assert_false(res.passed);
+	assert_contains(res.seen, "23505: ");
+	c = fails("INSERT INTO missing VALUES (1)", "23514");
+	eval_ok(&c, &res);
+	assert_false(res.passed);
+	assert_contains(res.seen, "42P01: ");
+	assert_string_equal(
+	    scalar(conn, "SELECT count(*) FROM t", buf, sizeof(buf)), "3");
+}
+
+static void
+test_fails_outside_a_transaction_changes_nothing(void **state)
+{
+	char buf[32];
+	sk_check c;
+	sk_check_result res;
+	sk_err err;
+
+	(void)state;
+	exec_ok(conn, "COMMIT");
+	c = fails("INSERT INTO t VALUES (6, 60, 'x')", "23514");
+	assert_int_equal(agent_check_eval(conn, &c, "post", &res, &err), SK_OK);
+	assert_false(res.passed);
+	assert_int_equal(PQtransactionStatus(conn), PQTRANS_IDLE);
+	assert_string_equal(
+	    scalar(conn, "SELECT count(*) FROM t", buf, sizeof(buf)), "3");
+	exec_ok(conn, "BEGIN");
+}
+
+static void
+test_query_error_is_reported_and_aborts(void **state)
+{
+	sk_check c;
+	sk_check_result res;
+	sk_err err;
+
+	(void)state;
+	c = compare("SELECT count(*) FROM nowhere", "=", "0");
+	c.name = "bad_query";
+	sk_err_clear(&err);
+	assert_int_equal(agent_check_eval(conn, &c, "post", &res, &err), SK_ESQL);
+	assert_false(res.passed);
+	assert_string_equal(res.name, "bad_query");
+	assert_string_equal(res.when, "post");
+	assert_contains(res.seen, "error 42P01: ");
+	assert_contains(res.seen, "nowhere");
+	assert_string_equal(err.sqlstate, "42P01");
+	assert_contains(err.msg, "run check bad_query (post): ");
+	assert_int_equal(PQtransactionStatus(conn), PQTRANS_INERROR);
+
+	/* In an aborted transaction, a FAILS check cannot even start. */
+	c = fails("INSERT INTO t VALUES (7, -1, 'x')", "23514");
+	assert_int_equal(agent_check_eval(conn, &c, "post", &res, &err), SK_ESQL);
+	assert_false(res.passed);
+	assert_string_equal(err.sqlstate, "25P02");
+	exec_ok(conn, "ROLLBACK");
+	exec_ok(conn, "BEGIN");
+}
+
+static void
+test_malformed_checks_are_refused(void **state)
+{
+	sk_check c;
+	sk_check_result res;
+	sk_err err;
+
+	(void)state;
+	c = compare("SELECT 1", "~", "1");
+	assert_int_equal(agent_check_eval(conn, &c, "pre", &res, &err), SK_EINVAL);
+	assert_false(res.passed);
+	assert_contains(err.msg, "comparison \"~ 1\"");
+	c = fails("SELECT 1", "235");
+	assert_int_equal(agent_check_eval(conn, &c, "pre", &res, &err), SK_EINVAL);
+	assert_false(res.passed);
+	c.expect = 42;
+	assert_int_equal(agent_check_eval(conn, &c, "pre", &res, &err), SK_EINVAL);
+	c = compare(NULL, "=", "1");
+	assert_int_equal(agent_check_eval(conn, &c, "pre", &res, &err), SK_EINVAL);
+	assert_contains(err.msg, "run check c (pre): no SQL");
+	assert_int_equal(PQtransactionStatus(conn), PQTRANS_INTRANS);
+}
+
+static void
+test_compare_function(void **state)
+{
+	bool ok = true;
+
+	(void)state;
+	assert_false(agent_check_compare("1", "=~", "1", &ok));
+	assert_false(ok);
+	assert_true(agent_check_compare("007", "=", "7", &ok));
+	assert_true(ok);
+	assert_true(agent_check_compare("-0", "=", "0", &ok));
+	assert_true(ok);
+	assert_true(agent_check_compare("-2", "<", "-1", &ok));
+	assert_true(ok);
+	assert_true(agent_check_compare("-2.5", "<", "-2.25", &ok));
+	assert_true(ok);
+	assert_true(agent_check_compare("abc", "<", "abd", &ok));
+	assert_true(ok);
+	assert_true(agent_check_compare("NaN", "=", "NaN", &ok));
+	assert_true(ok);
+	assert_true(agent_check_compare(NULL, "!=", "x", &ok));
+	assert_false(ok);
+	assert_true(agent_check_compare("f", "<", "true", &ok));
+	assert_true(ok);
+	assert_true(agent_check_compare("t", "<>", "TRUE", &ok));
+	assert_false(ok);
+}
+
+static int
+setup_fixture(void **state)
+{
+	(void)state;
+	return pgfixture_port(fixture_port, sizeof(fixture_port));
+}
+
+#define DB_TEST(f) cmocka_unit_test_setup_teardown(f, setup_db, teardown_db)
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		DB_TEST(test_compare_passes_and_fails_with_seen_value),
+		DB_TEST(test_compare_needs_exactly_one_non_null_row),
+		DB_TEST(test_no_rows_passes_and_fails),
+		DB_TEST(test_fails_passes_with_the_expected_sqlstate),
+		DB_TEST(test_fails_that_succeeds_fails_and_leaves_no_row),
+		DB_TEST(test_fails_with_another_sqlstate_fails),
+		DB_TEST(test_fails_outside_a_transaction_changes_nothing),
+		DB_TEST(test_query_error_is_reported_and_aborts),
+		DB_TEST(test_malformed_checks_are_refused),
+		cmocka_unit_test(test_compare_function),
+	};
+
+	return cmocka_run_group_tests(tests, setup_fixture, NULL);
+}

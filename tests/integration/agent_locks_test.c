@@ -1,0 +1,340 @@
+/* agent_locks against real PostgreSQL: transaction-local timeouts, a lock
+ * timeout recognised as such, and the sessions blocking a waiting step
+ * named with pid, state, user, application and query. Uses the shared
+ * `pg` fixture cluster (SKEIN_PGFIXTURE). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "pgfixture.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libpq-fe.h>
+
+#include "agent_locks.h"
+#include "sk_pg.h"
+
+static char fixture_port[16];
+static int db_counter;
+static char db_name[64];
+static PGconn *conn;
+
+#define assert_contains(hay, needle)                                \
+do {                                                                \
+const char *h_ = (hay), *n_ = (needle);                             \
+if (h_ == NULL || strstr(h_, n_) == NULL) {                         \
+print_error("expected \"%s\" in \"%s\"\n", n_, h_ ? h_ : "(null)"); \
+fail();                                                             \
+}                                                                   \
+} while (0)
+
+static PGconn *
+connect_as(const char *db, const char *app)
+{
+	char ci[256];
+	PGconn *c = NULL;
+	sk_err err;
+
+	snprintf(ci, sizeof(ci),
+	    "host=127.0.0.1 port=%s user=postgres dbname=%s", fixture_port, db);
+	if (sk_pg_connect(ci, app, &c, &err) != SK_OK) {
+		print_error("%s\n", err.msg);
+		fail();
+	}
+	return c;
+}
+
+static void
+exec_ok(PGconn *c, const char *sql)
+{
+	sk_err err;
+
+	if (sk_pg_exec(c, "test", sql, NULL, &err) != SK_OK) {
+		print_error("%s: %s\n", sql, err.msg);
+		fail();
+	}
+}
+
+static const char *
+scalar(PGconn *c, const char *sql, char *buf, size_t len)
+{
+	PGresult *res = NULL;
+	sk_err err;
+
+	if (sk_pg_exec(c, "query", sql, &res, &err) != SK_OK) {
+		print_error("%s\n", err.msg);
+		fail();
+	}
+	snprintf(buf, len, "%s", PQntuples(res) > 0 ? PQgetvalue(res, 0, 0) : "<none>");
+	PQclear(res);
+	return buf;
+}
+
+static int
+pid_of(PGconn *c)
+{
+	char buf[16];
+
+	return atoi(scalar(c, "SELECT pg_backend_pid()", buf, sizeof(buf)));
+}
+
+static int
+setup_db(void **state)
+{
+	char sql[160];
+	PGconn *admin;
+
+	(void)state;
+	admin = connect_as("postgres", "locks-test");
+	snprintf(db_name, sizeof(db_name), "it_locks_%ld_%d", (long)getpid(),
+	    ++db_counter);
+	snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s", db_name);
+	exec_ok(admin, sql);
+	snprintf(sql, sizeof(sql), "CREATE DATABASE %s", db_name);
+	exec_ok(admin, sql);
+	PQfinish(admin);
+	conn = connect_as(db_name, "locks-test");
+	exec_ok(conn, "CREATE TABLE t (id int); INSERT INTO t VALUES (1)");
+	return 0;
+}
+
+static int
+teardown_db(void **state)
+{
+	char sql[160];
+	PGconn *admin;
+
+	(void)state;
+	PQfinish(conn);
+	conn = NULL;
+	admin = connect_as("postgres", "locks-test");
+	snprintf(sql, sizeof(sql), "DROP DATABASE %s WITH (FORCE)", db_name);
+	exec_ok(admin, sql);
+	PQfinish(admin);
+	return 0;
+}
+
+static void
+test_timeouts_are_local_to_the_transaction(void **state)
+{
+	char buf[32];
+	sk_err err;
+
+	(void)state;
+	assert_int_equal(agent_set_local_timeouts(conn, 3000, 0, &err), SK_ESTATE);
+	assert_contains(err.msg, "not inside an open transaction");
+	assert_string_equal(scalar(conn, "SHOW lock_timeout", buf, sizeof(buf)), "0");
+
+	exec_ok(conn, "SET statement_timeout = '1h'");
+	exec_ok(conn, "BEGIN");
+	assert_int_equal(agent_set_local_timeouts(conn, -1, 0, &err), SK_EINVAL);
+	assert_int_equal(agent_set_local_timeouts(conn, 3000, 0, &err), SK_OK);
+	assert_string_equal(scalar(conn, "SHOW lock_timeout", buf, sizeof(buf)), "3s");
+	assert_string_equal(
+	    scalar(conn, "SHOW statement_timeout", buf, sizeof(buf)), "0");
+	assert_int_equal(agent_set_local_timeouts(conn, 250, 1800000, &err), SK_OK);
+	assert_string_equal(scalar(conn, "SHOW lock_timeout", buf, sizeof(buf)), "250ms");
+	assert_string_equal(
+	    scalar(conn, "SHOW statement_timeout", buf, sizeof(buf)), "30min");
+	exec_ok(conn, "COMMIT");
+	/* Nothing outlives the transaction: the session's own values are back. */
+	assert_string_equal(scalar(conn, "SHOW lock_timeout", buf, sizeof(buf)), "0");
+	assert_string_equal(
+	    scalar(conn, "SHOW statement_timeout", buf, sizeof(buf)), "1h");
+}
+
+static void
+test_lock_timeout_is_recognised(void **state)
+{
+	PGconn *holder = connect_as(db_name, "holder");
+	sk_err err;
+
+	(void)state;
+	exec_ok(holder, "BEGIN; LOCK TABLE t IN ACCESS EXCLUSIVE MODE");
+	exec_ok(conn, "BEGIN");
+	assert_int_equal(agent_set_local_timeouts(conn, 200, 0, &err), SK_OK);
+	assert_int_equal(
+	    sk_pg_exec(conn, "read t", "SELECT * FROM t", NULL, &err), SK_ESQL);
+	assert_string_equal(err.sqlstate, "55P03");
+	assert_true(agent_err_is_lock_timeout(&err));
+	exec_ok(conn, "ROLLBACK");
+	exec_ok(holder, "ROLLBACK");
+	PQfinish(holder);
+
+	/* Other errors are not lock timeouts. */
+	assert_int_equal(
+	    sk_pg_exec(conn, "read", "SELECT * FROM nope", NULL, &err), SK_ESQL);
+	assert_false(agent_err_is_lock_timeout(&err));
+	sk_err_clear(&err);
+	assert_false(agent_err_is_lock_timeout(&err));
+	assert_false(agent_err_is_lock_timeout(NULL));
+}
+
+/* Wait until pid waits for a lock. */
+static void
+wait_for_lock_wait(int pid)
+{
+	char sql[160], buf[16];
+
+	snprintf(sql, sizeof(sql),
+	    "SELECT count(*) FROM pg_stat_activity WHERE pid = %d "
+	    "AND wait_event_type = 'Lock'",
+	    pid);
+	for (int i = 0; i < 200; i++) {
+		if (strcmp(scalar(conn, sql, buf, sizeof(buf)), "1") == 0)
+			return;
+		usleep(25 * 1000);
+	}
+	fail_msg("pid %d never waited for a lock", pid);
+}
+
+static void
+drain(PGconn *c)
+{
+	PGresult *r;
+
+	while ((r = PQgetResult(c)) != NULL)
+		PQclear(r);
+}
+
+static void
+test_blockers_name_the_holder(void **state)
+{
+	PGconn *holder = connect_as(db_name, "holder-app");
+	PGconn *waiter = connect_as(db_name, "waiter");
+	int hpid = pid_of(holder), wpid = pid_of(waiter);
+	sk_blocker b[SK_BLOCKERS_MAX];
+	char line[512], want[128];
+	size_t n = 99;
+	sk_err err;
+
+	(void)state;
+	/* Nothing blocks an idle session. */
+	assert_int_equal(
+	    agent_blockers(conn, wpid, b, SK_BLOCKERS_MAX, &n, &err), SK_OK);
+	assert_int_equal(n, 0);
+
+	exec_ok(holder, "BEGIN");
+	exec_ok(holder, "LOCK TABLE t\n\t IN   ACCESS EXCLUSIVE MODE");
+	usleep(1100 * 1000);
+	assert_int_equal(PQsendQuery(waiter, "SELECT count(*) FROM t"), 1);
+	wait_for_lock_wait(wpid);
+
+	assert_int_equal(
+	    agent_blockers(conn, wpid, b, SK_BLOCKERS_MAX, &n, &err), SK_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(b[0].pid, hpid);
+	assert_string_equal(b[0].state, "idle in transaction");
+	assert_true(b[0].age_ms >= 1000);
+	assert_true(b[0].age_ms < 60000);
+	assert_string_equal(b[0].user, "postgres");
+	assert_string_equal(b[0].application, "holder-app");
+	assert_string_equal(b[0].query, "LOCK TABLE t IN ACCESS EXCLUSIVE MODE");
+
+	agent_blockers_format(b, n, line, sizeof(line));
+	snprintf(want, sizeof(want), "pid %d (idle in transaction for ", hpid);
+	assert_contains(line, want);
+	assert_contains(line,
+	    "s, user postgres, application holder-app, "
+	    "query: LOCK TABLE t IN ACCESS EXCLUSIVE MODE)");
+
+	exec_ok(holder, "ROLLBACK");
+	drain(waiter);
+	PQfinish(holder);
+	PQfinish(waiter);
+}
+
+static void
+test_blockers_oldest_first_and_limited(void **state)
+{
+	PGconn *old = connect_as(db_name, "old");
+	PGconn *young = connect_as(db_name, "young");
+	PGconn *waiter = connect_as(db_name, "waiter");
+	int opid = pid_of(old), ypid = pid_of(young), wpid = pid_of(waiter);
+	sk_blocker b[SK_BLOCKERS_MAX];
+	size_t n = 0;
+	sk_err err;
+
+	(void)state;
+	exec_ok(old, "BEGIN; SELECT * FROM t");
+	usleep(50 * 1000);
+	exec_ok(young, "BEGIN; SELECT * FROM t");
+	assert_int_equal(PQsendQuery(waiter, "ALTER TABLE t ADD COLUMN x int"), 1);
+	wait_for_lock_wait(wpid);
+
+	assert_int_equal(
+	    agent_blockers(conn, wpid, b, SK_BLOCKERS_MAX, &n, &err), SK_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(b[0].pid, opid);
+	assert_int_equal(b[1].pid, ypid);
+	assert_true(b[0].age_ms >= b[1].age_ms);
+	assert_int_equal(agent_blockers(conn, wpid, b, 1, &n, &err), SK_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(b[0].pid, opid);
+	assert_int_equal(agent_blockers(conn, wpid, b, 0, &n, &err), SK_OK);
+	assert_int_equal(n, 0);
+
+	exec_ok(old, "ROLLBACK");
+	exec_ok(young, "ROLLBACK");
+	drain(waiter);
+	PQfinish(old);
+	PQfinish(young);
+	PQfinish(waiter);
+}
+
+static void
+test_blockers_format(void **state)
+{
+	sk_blocker b[2];
+	char line[256], tiny[24];
+
+	(void)state;
+	memset(b, 0, sizeof(b));
+	b[0].pid = 123;
+	snprintf(b[0].state, sizeof(b[0].state), "idle in transaction");
+	b[0].age_ms = 41000;
+	snprintf(b[0].user, sizeof(b[0].user), "app");
+	snprintf(b[0].query, sizeof(b[0].query), "UPDATE accounts SET x = 1");
+	b[1].pid = 0;
+	snprintf(b[1].state, sizeof(b[1].state), "prepared transaction");
+	b[1].age_ms = -1;
+	agent_blockers_format(b, 2, line, sizeof(line));
+	assert_string_equal(line,
+	    "pid 123 (idle in transaction for 41s, user app, query: UPDATE "
+	    "accounts SET x = 1); pid 0 (prepared transaction)");
+	agent_blockers_format(b, 0, line, sizeof(line));
+	assert_string_equal(line, "");
+	agent_blockers_format(b, 2, tiny, sizeof(tiny));
+	assert_int_equal(strlen(tiny), sizeof(tiny) - 1);
+	assert_true(strncmp(tiny, "pid 123 (idle in", 16) == 0);
+}
+
+static int
+setup_fixture(void **state)
+{
+	(void)state;
+	return pgfixture_port(fixture_port, sizeof(fixture_port));
+}
+
+#define DB_TEST(f) cmocka_unit_test_setup_teardown(f, setup_db, teardown_db)
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		DB_TEST(test_timeouts_are_local_to_the_transaction),
+		DB_TEST(test_lock_timeout_is_recognised),
+		DB_TEST(test_blockers_name_the_holder),
+		DB_TEST(test_blockers_oldest_first_and_limited),
+		cmocka_unit_test(test_blockers_format),
+	};
+
+	return cmocka_run_group_tests(tests, setup_fixture, NULL);
+}

@@ -1,0 +1,467 @@
+/* agent_preflight against real PostgreSQL: each preflight check passing
+ * and failing (server version, roles, extensions, a long transaction from
+ * a second connection, connection share, ledger prerequisites), the error
+ * naming every failing check, and preflight creating nothing. Uses the
+ * shared `pg` fixture cluster (SKEIN_PGFIXTURE). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "pgfixture.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libpq-fe.h>
+
+#include "agent_ledger.h"
+#include "agent_preflight.h"
+#include "sk_pg.h"
+
+static char fixture_port[16];
+static int db_counter;
+static char db_name[64];
+static PGconn *conn;
+
+#define assert_contains(hay, needle)                                \
+do {                                                                \
+const char *h_ = (hay), *n_ = (needle);                             \
+if (h_ == NULL || strstr(h_, n_) == NULL) {                         \
+print_error("expected \"%s\" in \"%s\"\n", n_, h_ ? h_ : "(null)"); \
+fail();                                                             \
+}                                                                   \
+} while (0)
+
+static PGconn *
+connect_to(const char *db)
+{
+	char ci[256];
+	PGconn *c = NULL;
+	sk_err err;
+
+	snprintf(ci, sizeof(ci),
+	    "host=127.0.0.1 port=%s user=postgres dbname=%s", fixture_port, db);
+	if (sk_pg_connect(ci, "preflight-test", &c, &err) != SK_OK) {
+		print_error("%s\n", err.msg);
+		fail();
+	}
+	return c;
+}
+
+static void
+exec_ok(PGconn *c, const char *sql)
+{
+	sk_err err;
+
+	if (sk_pg_exec(c, "test", sql, NULL, &err) != SK_OK) {
+		print_error("%s: %s\n", sql, err.msg);
+		fail();
+	}
+}
+
+static const char *
+scalar(PGconn *c, const char *sql, char *buf, size_t len)
+{
+	PGresult *res = NULL;
+	sk_err err;
+
+	if (sk_pg_exec(c, "query", sql, &res, &err) != SK_OK) {
+		print_error("%s\n", err.msg);
+		fail();
+	}
+	snprintf(buf, len, "%s", PQntuples(res) > 0 ? PQgetvalue(res, 0, 0) : "<none>");
+	PQclear(res);
+	return buf;
+}
+
+static int
+setup_db(void **state)
+{
+	char sql[160];
+	PGconn *admin;
+
+	(void)state;
+	admin = connect_to("postgres");
+	snprintf(db_name, sizeof(db_name), "it_preflight_%ld_%d",
+	    (long)getpid(), ++db_counter);
+	snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s", db_name);
+	exec_ok(admin, sql);
+	snprintf(sql, sizeof(sql), "CREATE DATABASE %s", db_name);
+	exec_ok(admin, sql);
+	PQfinish(admin);
+	conn = connect_to(db_name);
+	return 0;
+}
+
+static int
+teardown_db(void **state)
+{
+	char sql[160];
+	PGconn *admin;
+
+	(void)state;
+	PQfinish(conn);
+	conn = NULL;
+	admin = connect_to("postgres");
+	snprintf(sql, sizeof(sql), "DROP DATABASE %s WITH (FORCE)", db_name);
+	exec_ok(admin, sql);
+	PQfinish(admin);
+	return 0;
+}
+
+/* What the callback saw. */
+typedef struct seen {
+	sk_check_result r[16];
+	size_t n;
+} seen;
+
+static void
+collect(void *arg, const sk_check_result *res)
+{
+	seen *s = arg;
+
+	assert_true(s->n < 16);
+	s->r[s->n++] = *res;
+}
+
+static const sk_check_result *
+find(const seen *s, const char *name)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (strcmp(s->r[i].name, name) == 0)
+			return &s->r[i];
+	print_error("no result named %s\n", name);
+	fail();
+	return NULL;
+}
+
+static void
+test_all_checks_pass(void **state)
+{
+	char *roles[] = { "postgres" };
+	char *exts[] = { "plpgsql" };
+	sk_preflight pf;
+	seen s;
+	sk_err err;
+
+	(void)state;
+	memset(&pf, 0, sizeof(pf));
+	memset(&s, 0, sizeof(s));
+	pf.min_server_version = 90600;
+	pf.roles = roles;
+	pf.nroles = 1;
+	pf.extensions = exts;
+	pf.nextensions = 1;
+	pf.max_transaction_age_ms = 3600 * 1000;
+	pf.max_connections_share = 0.9;
+	assert_int_equal(agent_preflight_run(conn, &pf, collect, &s, &err), SK_OK);
+	assert_int_equal(s.n, 5);
+	assert_string_equal(s.r[0].name, "server_version");
+	assert_string_equal(s.r[1].name, "role:postgres");
+	assert_string_equal(s.r[2].name, "extension:plpgsql");
+	assert_string_equal(s.r[3].name, "transaction_age");
+	assert_string_equal(s.r[4].name, "connections");
+	for (size_t i = 0; i < s.n; i++) {
+		assert_true(s.r[i].passed);
+		assert_string_equal(s.r[i].when, "preflight");
+	}
+	assert_contains(s.r[0].seen, "(150");
+	assert_string_equal(s.r[0].expected, ">= 9.6.0 (90600)");
+	assert_contains(s.r[2].seen, "installed (");
+	assert_contains(s.r[4].seen, "/200 (");
+	assert_string_equal(s.r[4].expected, "< 90% of max_connections");
+	/* No callback is fine; nothing to check is fine. */
+	assert_int_equal(agent_preflight_run(conn, &pf, NULL, NULL, &err), SK_OK);
+	memset(&pf, 0, sizeof(pf));
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(agent_preflight_run(conn, &pf, collect, &s, &err), SK_OK);
+	assert_int_equal(s.n, 0);
+}
+
+static void
+test_failing_checks_are_all_named(void **state)
+{
+	char *roles[] = { "postgres", "app_owner_missing" };
+	char *exts[] = { "plpgsql", "no_such_extension" };
+	const sk_check_result *r;
+	sk_preflight pf;
+	seen s;
+	sk_err err;
+
+	(void)state;
+	memset(&pf, 0, sizeof(pf));
+	memset(&s, 0, sizeof(s));
+	pf.min_server_version = 990000;
+	pf.roles = roles;
+	pf.nroles = 2;
+	pf.extensions = exts;
+	pf.nextensions = 2;
+	pf.max_connections_share = 0.001; /* we alone are 1/200 */
+	assert_int_equal(
+	    agent_preflight_run(conn, &pf, collect, &s, &err), SK_EPREFLIGHT);
+	assert_int_equal(s.n, 6);
+	r = find(&s, "server_version");
+	assert_false(r->passed);
+	assert_contains(r->seen, "15.");
+	assert_string_equal(r->expected, ">= 99.0 (990000)");
+	assert_true(find(&s, "role:postgres")->passed);
+	r = find(&s, "role:app_owner_missing");
+	assert_false(r->passed);
+	assert_string_equal(r->seen, "missing");
+	assert_true(find(&s, "extension:plpgsql")->passed);
+	r = find(&s, "extension:no_such_extension");
+	assert_false(r->passed);
+	assert_string_equal(r->seen, "not installed (not available on the server)");
+	r = find(&s, "connections");
+	assert_false(r->passed);
+	assert_contains(r->seen, "/200 (");
+
+	assert_int_equal(err.code, SK_EPREFLIGHT);
+	assert_contains(err.msg, "preflight: 4 checks failed: ");
+	assert_contains(err.msg, "server_version: expected >= 99.0 (990000), saw 15.");
+	assert_contains(err.msg, "role:app_owner_missing: expected exists, saw missing");
+	assert_contains(err.msg, "extension:no_such_extension: expected installed");
+	assert_contains(err.msg, "connections: expected < 0.1% of max_connections, saw ");
+	assert_null(strstr(err.msg, "role:postgres"));
+}
+
+static void
+test_extension_available_but_not_installed(void **state)
+{
+	char buf[16];
+	char *exts[] = { "pg_trgm" };
+	sk_preflight pf;
+	seen s;
+	sk_err err;
+
+	(void)state;
+	if (strcmp(scalar(conn,
+		       "SELECT count(*) FROM pg_available_extensions "
+		       "WHERE name = 'pg_trgm'",
+		       buf, sizeof(buf)),
+		"1") != 0)
+		skip();
+	memset(&pf, 0, sizeof(pf));
+	memset(&s, 0, sizeof(s));
+	pf.extensions = exts;
+	pf.nextensions = 1;
+	assert_int_equal(
+	    agent_preflight_run(conn, &pf, collect, &s, &err), SK_EPREFLIGHT);
+	assert_contains(s.r[0].seen, "not installed (available: ");
+	exec_ok(conn, "CREATE EXTENSION pg_trgm");
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(agent_preflight_run(conn, &pf, collect, &s, &err), SK_OK);
+	assert_true(s.r[0].passed);
+}
+
+static void
+test_long_transaction_from_another_session_blocks(void **state)
+{
+	char pid[16], want[64];
+	PGconn *other = connect_to("postgres");
+	const sk_check_result *r;
+	sk_preflight pf;
+	seen s;
+	sk_err err;
+
+	(void)state;
+	scalar(other, "SELECT pg_backend_pid()", pid, sizeof(pid));
+	exec_ok(other, "BEGIN; SELECT pg_catalog.txid_current()");
+	usleep(1200 * 1000);
+	memset(&pf, 0, sizeof(pf));
+	pf.max_transaction_age_ms = 500;
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(
+	    agent_preflight_run(conn, &pf, collect, &s, &err), SK_EPREFLIGHT);
+	r = find(&s, "transaction_age");
+	assert_false(r->passed);
+	snprintf(want, sizeof(want),
+	    "(pid %s, idle in transaction, user postgres)", pid);
+	assert_contains(r->seen, want);
+	assert_string_equal(r->expected, "no transaction older than 500ms");
+	assert_contains(err.msg,
+	    "transaction_age: expected no transaction older than 500ms, saw ");
+
+	/* A generous limit passes with the same transaction open. */
+	pf.max_transaction_age_ms = 3600 * 1000;
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(agent_preflight_run(conn, &pf, collect, &s, &err), SK_OK);
+	assert_contains(s.r[0].seen, want);
+
+	/* Once it ends, there is none (our own transaction never counts). */
+	exec_ok(other, "COMMIT");
+	pf.max_transaction_age_ms = 500;
+	exec_ok(conn, "BEGIN");
+	usleep(700 * 1000);
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(agent_preflight_run(conn, &pf, collect, &s, &err), SK_OK);
+	exec_ok(conn, "COMMIT");
+	PQfinish(other);
+}
+
+/* A role without pg_read_all_stats cannot see other roles' transactions:
+ * the check says so rather than pass in silence; with the grant it sees
+ * them. Connections are counted either way. */
+static void
+test_unprivileged_role_is_told_what_it_cannot_see(void **state)
+{
+	char ci[256], want[96], pid[16];
+	PGconn *other = connect_to("postgres"), *limited = NULL;
+	const sk_check_result *r;
+	sk_preflight pf;
+	seen s;
+	sk_err err;
+	long used;
+
+	(void)state;
+	exec_ok(conn,
+	    "DROP ROLE IF EXISTS sk_pf_limited; "
+	    "CREATE ROLE sk_pf_limited LOGIN");
+	snprintf(ci, sizeof(ci), "host=127.0.0.1 port=%s user=sk_pf_limited dbname=%s",
+	    fixture_port, db_name);
+	assert_int_equal(sk_pg_connect(ci, "preflight-test", &limited, &err), SK_OK);
+	scalar(other, "SELECT pg_backend_pid()", pid, sizeof(pid));
+	exec_ok(other, "BEGIN; SELECT pg_catalog.txid_current()");
+	usleep(700 * 1000);
+
+	memset(&pf, 0, sizeof(pf));
+	pf.max_transaction_age_ms = 500;
+	pf.max_connections_share = 1.0;
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(agent_preflight_run(limited, &pf, collect, &s, &err), SK_OK);
+	r = find(&s, "transaction_age");
+	assert_true(r->passed);
+	assert_contains(r->seen, "no open transaction; ");
+	assert_contains(r->seen, "of other roles not visible without pg_read_all_stats");
+	/* The test's own postgres sessions are counted, unseen or not. */
+	r = find(&s, "connections");
+	used = strtol(r->seen, NULL, 10);
+	assert_true(used >= 3);
+
+	exec_ok(conn, "GRANT pg_read_all_stats TO sk_pf_limited");
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(agent_preflight_run(limited, &pf, collect, &s, &err),
+	    SK_EPREFLIGHT);
+	r = find(&s, "transaction_age");
+	assert_false(r->passed);
+	snprintf(want, sizeof(want),
+	    "(pid %s, idle in transaction, user postgres)", pid);
+	assert_contains(r->seen, want);
+	assert_null(strstr(r->seen, "not visible"));
+
+	exec_ok(other, "COMMIT");
+	PQfinish(other);
+	PQfinish(limited);
+	exec_ok(conn, "DROP ROLE sk_pf_limited");
+}
+
+static void
+test_requires_reads_the_ledger_and_creates_none(void **state)
+{
+	char buf[16];
+	sk_prereq reqs[3] = {
+		{ .plan = "base", .step = NULL },
+		{ .plan = "base", .step = "s1" },
+		{ .plan = "base", .step = "s2" },
+	};
+	agent_ledger_step row;
+	const sk_check_result *r;
+	sk_preflight pf;
+	seen s;
+	sk_err err;
+
+	(void)state;
+	memset(&pf, 0, sizeof(pf));
+	pf.requires = reqs;
+	pf.nrequires = 2;
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(
+	    agent_preflight_run(conn, &pf, collect, &s, &err), SK_EPREFLIGHT);
+	r = find(&s, "requires:base");
+	assert_false(r->passed);
+	assert_string_equal(r->seen, "no ledger in this database");
+	assert_false(find(&s, "requires:base/s1")->passed);
+	assert_contains(err.msg,
+	    "requires:base: expected recorded in the ledger, saw no ledger");
+	/* Nothing was created. */
+	assert_string_equal(
+	    scalar(conn, "SELECT count(*) FROM pg_namespace WHERE nspname = 'skein'",
+		buf, sizeof(buf)),
+	    "0");
+
+	assert_int_equal(agent_ledger_ensure(conn, NULL, &err), SK_OK);
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(
+	    agent_preflight_run(conn, &pf, collect, &s, &err), SK_EPREFLIGHT);
+	assert_string_equal(find(&s, "requires:base")->seen, "not recorded");
+
+	memset(&row, 0, sizeof(row));
+	row.plan_name = "base";
+	row.step_id = "s1";
+	row.checksum_hex = "ab";
+	row.rows = -1;
+	assert_int_equal(agent_ledger_record_step(conn, &row, &err), SK_OK);
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(agent_preflight_run(conn, &pf, collect, &s, &err), SK_OK);
+	assert_string_equal(find(&s, "requires:base")->seen, "1 step recorded");
+	assert_string_equal(find(&s, "requires:base/s1")->seen, "recorded");
+
+	pf.nrequires = 3;
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(
+	    agent_preflight_run(conn, &pf, collect, &s, &err), SK_EPREFLIGHT);
+	r = find(&s, "requires:base/s2");
+	assert_false(r->passed);
+	assert_string_equal(r->seen, "not recorded");
+	assert_contains(err.msg, "1 check failed: requires:base/s2");
+}
+
+static void
+test_lost_connection_is_an_error(void **state)
+{
+	char pid[16], sql[96];
+	PGconn *admin = connect_to("postgres");
+	sk_preflight pf;
+	sk_err err;
+
+	(void)state;
+	scalar(conn, "SELECT pg_backend_pid()", pid, sizeof(pid));
+	snprintf(sql, sizeof(sql), "SELECT pg_terminate_backend(%s)", pid);
+	exec_ok(admin, sql);
+	PQfinish(admin);
+	usleep(100 * 1000);
+	memset(&pf, 0, sizeof(pf));
+	pf.min_server_version = 90600;
+	assert_int_equal(agent_preflight_run(conn, &pf, NULL, NULL, &err), SK_ECONN);
+	assert_contains(err.msg, "preflight server_version: ");
+}
+
+static int
+setup_fixture(void **state)
+{
+	(void)state;
+	return pgfixture_port(fixture_port, sizeof(fixture_port));
+}
+
+#define DB_TEST(f) cmocka_unit_test_setup_teardown(f, setup_db, teardown_db)
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		DB_TEST(test_all_checks_pass),
+		DB_TEST(test_failing_checks_are_all_named),
+		DB_TEST(test_extension_available_but_not_installed),
+		DB_TEST(test_long_transaction_from_another_session_blocks),
+		DB_TEST(test_unprivileged_role_is_told_what_it_cannot_see),
+		DB_TEST(test_requires_reads_the_ledger_and_creates_none),
+		DB_TEST(test_lost_connection_is_an_error),
+	};
+
+	return cmocka_run_group_tests(tests, setup_fixture, NULL);
+}
