@@ -1,94 +1,65 @@
-/* agent_exec: runs a plan's steps against each managed database, one
- * thread and one connection per database, with the ledger deciding what
- * still has to run.
+/* agent_exec: runs a plan against each managed database, one thread and
+ * one connection per database, with the ledger deciding what still has to
+ * run. This file holds the per-database walk: session, drift and the
+ * order of things. Preflight, phase checks and the backup are in
+ * agent_exec_guard.c; how one step runs (lock timeouts, retries,
+ * blockers, non-transactional steps) is in agent_exec_step.c.
  *
  * Recovery is by reconnecting and re-reading the ledger, never by
  * remembering: when a connection is lost the server rolls back the open
  * transaction, so a transactional step either committed together with its
  * ledger row or left no trace. A non-transactional step that was
  * interrupted (its SQL ran, its ledger row was not yet written) is run
- * again, which is why such steps must be idempotent (CREATE INDEX
- * CONCURRENTLY IF NOT EXISTS, ...). A failing verify script fails its step
- * with SK_ESTATE; a failing statement with SK_ESQL and its SQLSTATE.
+ * again, which is why such steps must be idempotent; an INVALID index an
+ * interrupted CREATE INDEX CONCURRENTLY left behind is dropped first.
  *
  * When *stop is set, a database waiting for its server or for the ledger
  * lock gives up at once and a database applying steps stops before its
  * next step (the running one is finished). Such a database emits no
  * DB_FAILED: the plan resumes from the ledger when it runs again.
  */
-#include "agent_exec.h"
+#include "agent_exec_int.h"
 
 #include <inttypes.h>
-#include <pthread.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent_ledger.h"
+#include "agent_locks.h"
 #include "sk_log.h"
-#include "sk_pg.h"
 #include "sk_util.h"
 
 #define DEFAULT_RETRY_MIN_MS 500
 #define DEFAULT_RETRY_MAX_MS 10000
 /* How often a sleeping database looks at *stop. */
 #define STOP_POLL_MS 50
-
-typedef struct exec_run exec_run;
-
-/* One database's run: owned by the worker thread handling it. */
-typedef struct db_run {
-	exec_run *run;
-	const sk_db_config *db;
-	PGconn *conn;
-	bool *recorded;     /* per step: in the ledger with our checksum */
-	uint32_t *attempts; /* per step: times started in this run */
-	uint64_t rng;
-	uint32_t conn_attempt; /* connection attempts so far */
-	int64_t delay_ms;      /* next connection backoff */
-	bool stopped;
-	/* A step cut off by a lost connection, recorded in the ledger's
-	 * events once we are connected again. */
-	bool interrupted;
-	char interrupted_step[SK_NAME_MAX];
-	sk_err interrupted_err;
-	int rc;
-	sk_err err;
-} db_run;
-
-/* What every worker shares. Only `next` changes, under mu. */
-struct exec_run {
-	const sk_plan *plan;
-	const agent_exec_opts *opts;
-	int64_t retry_min_ms;
-	int64_t retry_max_ms;
-	char appname[SK_NAME_MAX + 16];
-	char lock_key[24];
-	char lock_classid[16];
-	char lock_objid[16];
-	char (*hex)[AGENT_LEDGER_HEX_LEN]; /* per step */
-	db_run *dbs;
-	pthread_mutex_t mu;
-	size_t next;
-};
+/* Backoff while another session holds the ledger lock of a pooled
+ * database (taken per transaction). */
+#define XACT_LOCK_RETRY_MIN_MS 100
+#define XACT_LOCK_RETRY_MAX_MS 2000
 
 /* ---- small helpers ------------------------------------------------------ */
 
 static bool
-stop_requested(const exec_run *run)
+stop_set(atomic_int *stop)
 {
-	return run->opts->stop != NULL && atomic_load(run->opts->stop) != 0;
+	return stop != NULL && atomic_load(stop) != 0;
+}
+
+bool
+exec_stop_requested(const exec_run *run)
+{
+	return stop_set(run->opts->stop);
 }
 
 /* Sleep ms in short slices; returns true if *stop was set meanwhile. */
 static bool
-sleep_or_stop(const exec_run *run, int64_t ms)
+sleep_unless_stopped(atomic_int *stop, int64_t ms)
 {
 	int64_t until = sk_mono_ms() + ms;
 	int64_t left;
 
-	while (!stop_requested(run)) {
+	while (!stop_set(stop)) {
 		left = until - sk_mono_ms();
 		if (left <= 0)
 			return false;
@@ -97,82 +68,112 @@ sleep_or_stop(const exec_run *run, int64_t ms)
 	return true;
 }
 
-/* xorshift64: jitter only needs to keep agents from retrying in step. */
-static uint64_t
-next_random(db_run *d)
+bool
+exec_sleep_or_stop(const exec_run *run, int64_t ms)
 {
-	d->rng ^= d->rng << 13;
-	d->rng ^= d->rng >> 7;
-	d->rng ^= d->rng << 17;
-	return d->rng;
+	return sleep_unless_stopped(run->opts->stop, ms);
 }
 
-/* A delay between half and all of *delay, then double *delay up to the
- * cap: exponential backoff with jitter. */
-static int64_t
-backoff(db_run *d, int64_t *delay)
+/* xorshift64: jitter only needs to keep agents from retrying in step. */
+static uint64_t
+xorshift(uint64_t *state)
 {
-	int64_t cur = *delay, half = cur / 2;
-	int64_t ms = half + (int64_t)(next_random(d) % (uint64_t)(cur - half + 1));
+	uint64_t x = *state != 0 ? *state : 0x9e3779b97f4a7c15u;
 
-	*delay = cur >= d->run->retry_max_ms / 2 ? d->run->retry_max_ms : cur * 2;
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	*state = x;
+	return x;
+}
+
+/* A delay between half and all of *delay, then double *delay up to cap:
+ * exponential backoff with jitter. */
+static int64_t
+jittered(uint64_t *rng, int64_t *delay, int64_t cap)
+{
+	int64_t cur = *delay > 0 ? *delay : 1, half = cur / 2;
+	int64_t ms = half + (int64_t)(xorshift(rng) % (uint64_t)(cur - half + 1));
+
+	*delay = cur >= cap / 2 ? cap : cur * 2;
 	return ms;
 }
 
-static void
-emit(db_run *d, int event, const char *step_id, uint32_t attempt,
-    int64_t duration_ms, int64_t rows, const char *detail, const sk_err *err)
+int64_t
+exec_backoff(db_run *d, int64_t *delay, int64_t cap)
 {
+	return jittered(&d->rng, delay, cap);
+}
+
+static int64_t
+backoff(db_run *d, int64_t *delay)
+{
+	return jittered(&d->rng, delay, d->run->retry_max_ms);
+}
+
+/* The report callback of agent_db_ctx: stamp r with what identifies this
+ * database's run and send it. */
+static void
+ctx_emit(void *arg, sk_report *r)
+{
+	db_run *d = arg;
 	const agent_exec_opts *o = d->run->opts;
-	sk_report r;
 
 	if (o->report == NULL)
 		return;
-	memset(&r, 0, sizeof(r));
-	r.event = event;
-	snprintf(r.rollout_id, sizeof(r.rollout_id), "%s",
+	snprintf(r->rollout_id, sizeof(r->rollout_id), "%s",
 	    o->rollout_id != NULL ? o->rollout_id : "");
-	snprintf(r.plan_id, sizeof(r.plan_id), "%s",
+	snprintf(r->plan_id, sizeof(r->plan_id), "%s",
 	    d->run->plan->id != NULL ? d->run->plan->id : "");
-	snprintf(r.database, sizeof(r.database), "%s", d->db->name);
-	snprintf(r.step_id, sizeof(r.step_id), "%s", step_id != NULL ? step_id : "");
-	r.at_ms = sk_now_ms();
+	snprintf(r->database, sizeof(r->database), "%s", d->db->name);
+	if (r->at_ms == 0)
+		r->at_ms = sk_now_ms();
+	o->report(o->report_arg, r);
+}
+
+void
+exec_report_init(sk_report *r, int event, const char *step_id, uint32_t attempt)
+{
+	memset(r, 0, sizeof(*r));
+	r->event = event;
+	snprintf(r->step_id, sizeof(r->step_id), "%s", step_id != NULL ? step_id : "");
+	r->attempt = attempt;
+	sk_err_clear(&r->error);
+}
+
+void
+exec_send(db_run *d, sk_report *r)
+{
+	ctx_emit(d, r);
+}
+
+void
+exec_emit(db_run *d, int event, const char *step_id, uint32_t attempt,
+    int64_t duration_ms, int64_t rows, const char *detail, const sk_err *err)
+{
+	sk_report r;
+
+	exec_report_init(&r, event, step_id, attempt);
 	r.duration_ms = duration_ms;
 	r.rows = rows;
-	r.attempt = attempt;
 	if (detail != NULL)
 		snprintf(r.detail, sizeof(r.detail), "%s", detail);
 	if (err != NULL)
 		r.error = *err;
-	else
-		sk_err_clear(&r.error);
-	o->report(o->report_arg, &r);
+	exec_send(d, &r);
 }
 
-/* PQcmdTuples when it is a number, else -1. */
-static int64_t
-result_rows(PGresult *res)
-{
-	const char *s = res != NULL ? PQcmdTuples(res) : "";
-	char *end;
-	long long n;
-
-	if (s[0] == '\0')
-		return -1;
-	n = strtoll(s, &end, 10);
-	return *end == '\0' && n >= 0 ? (int64_t)n : -1;
-}
-
-static void
-disconnect(db_run *d)
+void
+exec_disconnect(db_run *d)
 {
 	PQfinish(d->conn);
 	d->conn = NULL;
+	PQfinish(d->monitor);
+	d->monitor = NULL;
 }
 
-/* Best-effort ROLLBACK of whatever transaction is open. */
-static void
-abort_tx(PGconn *conn)
+void
+agent_tx_rollback(PGconn *conn)
 {
 	PGresult *res;
 
@@ -183,10 +184,8 @@ abort_tx(PGconn *conn)
 	PQclear(res);
 }
 
-/* Record an event in the ledger; a failure to do so is logged, not
- * returned, because the error being recorded matters more. */
-static void
-record_event(db_run *d, const char *event, const char *step_id, const sk_err *cause)
+void
+exec_record_event(db_run *d, const char *event, const char *step_id, const sk_err *cause)
 {
 	const exec_run *run = d->run;
 	agent_ledger_event ev;
@@ -210,6 +209,106 @@ record_event(db_run *d, const char *event, const char *step_id, const sk_err *ca
 		    step_id != NULL ? step_id : "-", run->opts->region,
 		    d->db->name, err.msg);
 	}
+}
+
+/* ---- transactions ------------------------------------------------------- */
+
+int
+agent_tx_begin(const agent_db_ctx *ctx, const sk_step *step, sk_err *err)
+{
+	char key_text[24];
+	const char *key[1] = { key_text };
+	int64_t delay = XACT_LOCK_RETRY_MIN_MS;
+	uint64_t rng = (uint64_t)sk_now_us() | 1;
+	uint32_t tries = 0;
+	PGresult *res = NULL;
+	sk_report r;
+	bool got;
+	int rc;
+
+	snprintf(key_text, sizeof(key_text), "%" PRId64, AGENT_LEDGER_LOCK_KEY);
+	for (;;) {
+		rc = sk_pg_exec(ctx->conn, "begin transaction", "BEGIN", NULL, err);
+		if (rc != SK_OK)
+			return rc;
+		if (!ctx->pooled)
+			break;
+		/* Through a transaction pooler the session lock would stay
+		 * with a server connection other clients then use; the
+		 * transaction's own lock goes away with it. */
+		rc = sk_pg_execp(ctx->conn, "take ledger lock",
+		    "SELECT pg_catalog.pg_try_advisory_xact_lock($1::bigint)",
+		    1, key, &res, err);
+		if (rc != SK_OK)
+			goto fail;
+		got = PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+		PQclear(res);
+		res = NULL;
+		if (got) {
+			rc = sk_pg_exec(ctx->conn, "set search_path",
+			    "SET LOCAL search_path = public", NULL, err);
+			if (rc != SK_OK)
+				goto fail;
+			break;
+		}
+		agent_tx_rollback(ctx->conn);
+		if (ctx->emit != NULL) {
+			memset(&r, 0, sizeof(r));
+			r.event = SK_EV_DB_WAITING;
+			r.attempt = ++tries;
+			snprintf(r.detail, sizeof(r.detail),
+			    "ledger lock held by another session");
+			ctx->emit(ctx->emit_arg, &r);
+		}
+		if (sleep_unless_stopped(ctx->stop,
+			jittered(&rng, &delay, XACT_LOCK_RETRY_MAX_MS)))
+			return sk_err_set(err, SK_ESTATE,
+			    "begin transaction in %s/%s: stopped while the ledger "
+			    "lock was held by another session",
+			    ctx->region, ctx->database);
+	}
+	if (step != NULL) {
+		rc = agent_set_local_timeouts(ctx->conn, step->lock_timeout_ms,
+		    step->statement_timeout_ms, err);
+		if (rc != SK_OK)
+			goto fail;
+	}
+	return SK_OK;
+fail:
+	PQclear(res);
+	agent_tx_rollback(ctx->conn);
+	return rc;
+}
+
+/* The context handed to the modes and to agent_tx_begin, for d's current
+ * connection. */
+const agent_db_ctx *
+exec_ctx(db_run *d)
+{
+	exec_run *run = d->run;
+	agent_db_ctx *c = &d->ctx;
+
+	memset(c, 0, sizeof(*c));
+	c->conn = d->conn;
+	c->plan = run->plan;
+	c->phase = run->phase;
+	c->region = run->opts->region;
+	c->database = d->db->name;
+	c->rollout_id = run->opts->rollout_id;
+	c->hex = (const char(*)[AGENT_LEDGER_HEX_LEN])run->hex;
+	c->text_hex = (const char(*)[AGENT_LEDGER_HEX_LEN])run->text_hex;
+	c->pooled = d->pooled;
+	c->stop = run->opts->stop;
+	c->emit = ctx_emit;
+	c->emit_arg = d;
+	c->conninfo = d->db->conninfo;
+	return c;
+}
+
+int
+exec_begin(db_run *d, const sk_step *step, sk_err *err)
+{
+	return agent_tx_begin(exec_ctx(d), step, err);
 }
 
 /* ---- getting a usable session ------------------------------------------ */
@@ -259,14 +358,27 @@ take_lock(db_run *d, sk_err *err)
 			    "ledger lock held by another session");
 		PQclear(res);
 		res = NULL;
-		emit(d, SK_EV_DB_WAITING, NULL, ++tries, 0, 0, detail, NULL);
-		if (sleep_or_stop(run, backoff(d, &delay))) {
+		exec_emit(d, SK_EV_DB_WAITING, NULL, ++tries, 0, 0, detail, NULL);
+		if (exec_sleep_or_stop(run, backoff(d, &delay))) {
 			d->stopped = true;
 			return sk_err_set(err, SK_ESTATE,
-			    "apply plan %s in %s/%s: stopped while waiting: %s",
-			    run->plan->name, run->opts->region, d->db->name, detail);
+			    "%s plan %s in %s/%s: stopped while waiting: %s",
+			    run->verb, run->plan->name, run->opts->region,
+			    d->db->name, detail);
 		}
 	}
+}
+
+/* Make sure the ledger is there: created or upgraded when applying or
+ * rolling back; only read when rehearsing, which must change nothing. */
+static int
+prepare_ledger(db_run *d, sk_err *err)
+{
+	bool exists;
+
+	if (d->run->opts->mode != SK_MODE_REHEARSE)
+		return agent_ledger_ensure(d->conn, NULL, err);
+	return agent_ledger_exists(d->conn, &exists, NULL, err);
 }
 
 /* Connect (retrying while the server is unreachable), take the lock and
@@ -281,138 +393,56 @@ open_session(db_run *d, sk_err *err)
 	int rc;
 
 	for (;;) {
-		if (stop_requested(run)) {
+		if (exec_stop_requested(run)) {
 			d->stopped = true;
 			return sk_err_set(err, SK_ESTATE,
-			    "apply plan %s in %s/%s: stopped before completion",
+			    "%s plan %s in %s/%s: stopped before completion", run->verb,
 			    run->plan->name, run->opts->region, d->db->name);
 		}
 		d->conn_attempt++;
-		rc = sk_pg_connect(d->db->conninfo, run->appname, &d->conn, err);
-		if (rc == SK_OK)
+		if (d->pooled)
+			rc = sk_pg_connect_pooled(
+			    d->db->conninfo, run->appname, &d->conn, err);
+		else
+			rc = sk_pg_connect(
+			    d->db->conninfo, run->appname, &d->conn, err);
+		/* Through a pooler every transaction takes the lock itself
+		 * (agent_tx_begin); waiting for it once here reports a held
+		 * lock instead of blocking in the ledger upgrade. */
+		if (rc == SK_OK && !d->pooled)
 			rc = take_lock(d, err);
+		else if (rc == SK_OK && (rc = exec_begin(d, NULL, err)) == SK_OK)
+			agent_tx_rollback(d->conn);
+		if (d->pooled && rc == SK_ESTATE && exec_stop_requested(run))
+			d->stopped = true;
 		if (rc == SK_OK)
-			rc = agent_ledger_ensure(d->conn, NULL, err);
+			rc = prepare_ledger(d, err);
 		if (rc == SK_OK) {
 			d->delay_ms = run->retry_min_ms;
 			return SK_OK;
 		}
-		disconnect(d);
+		exec_disconnect(d);
 		if (d->stopped)
 			return rc;
-		sk_err_wrap(err, "apply plan %s in %s/%s", run->plan->name,
-		    run->opts->region, d->db->name);
+		sk_err_wrap(err, "%s plan %s in %s/%s", run->verb,
+		    run->plan->name, run->opts->region, d->db->name);
 		if (!sk_pg_err_is_connection(err))
 			return rc;
 		ms = backoff(d, &d->delay_ms);
 		snprintf(detail, sizeof(detail), "retrying in %" PRId64 " ms", ms);
-		emit(d, SK_EV_DB_WAITING, NULL, d->conn_attempt, 0, 0, detail, err);
-		if (sleep_or_stop(run, ms)) {
+		exec_emit(d, SK_EV_DB_WAITING, NULL, d->conn_attempt, 0, 0,
+		    detail, err);
+		if (exec_sleep_or_stop(run, ms)) {
 			d->stopped = true;
 			return sk_err_set(err, SK_ESTATE,
-			    "apply plan %s in %s/%s: stopped while waiting for the database",
-			    run->plan->name, run->opts->region, d->db->name);
+			    "%s plan %s in %s/%s: stopped while waiting for the database",
+			    run->verb, run->plan->name, run->opts->region,
+			    d->db->name);
 		}
 	}
 }
 
-/* ---- steps -------------------------------------------------------------- */
-
-/* Run step's verify script on the open connection: it must not fail and
- * the first column of every row it returns must be true. */
-static int
-run_verify(db_run *d, const sk_step *step, sk_err *err)
-{
-	const char *name = step->verify_path != NULL ? step->verify_path : "script";
-	PGresult *res = NULL;
-	char what[SK_NAME_MAX + 64];
-	int rc;
-
-	snprintf(what, sizeof(what), "verify %s", name);
-	rc = sk_pg_exec(d->conn, what, step->verify, &res, err);
-	if (rc != SK_OK)
-		return rc;
-	for (int i = 0; i < PQntuples(res); i++) {
-		if (PQnfields(res) < 1 || PQgetisnull(res, i, 0) ||
-		    strcmp(PQgetvalue(res, i, 0), "t") != 0) {
-			rc = sk_err_set(err, SK_ESTATE,
-			    "verify %s returned false in row %d (%s = %.64s)", name,
-			    i + 1, PQnfields(res) < 1 ? "?" : PQfname(res, 0),
-			    PQnfields(res) < 1         ? "no columns" :
-				PQgetisnull(res, i, 0) ? "NULL" :
-							 PQgetvalue(res, i, 0));
-			break;
-		}
-	}
-	PQclear(res);
-	return rc;
-}
-
-/* Apply step i: its SQL, its verify script and its ledger row, in one
- * transaction unless the step is marked no_transaction. */
-static int
-apply_step(db_run *d, size_t i, int64_t *rows, sk_err *err)
-{
-	exec_run *run = d->run;
-	const sk_step *step = &run->plan->steps[i];
-	bool tx = !step->no_transaction;
-	agent_ledger_step row;
-	PGresult *res = NULL;
-	int64_t started = sk_now_ms();
-	int rc;
-
-	*rows = -1;
-	if (tx) {
-		rc = sk_pg_exec(d->conn, NULL, "BEGIN", NULL, err);
-		if (rc != SK_OK)
-			goto out;
-	}
-	rc = sk_pg_exec(d->conn, NULL, step->sql != NULL ? step->sql : "", &res, err);
-	if (rc != SK_OK)
-		goto out;
-	*rows = result_rows(res);
-	PQclear(res);
-	res = NULL;
-	/* The ledger row must commit with the step's effects; SQL that ends
-	 * the transaction itself (or opens one) breaks that promise. */
-	if (PQtransactionStatus(d->conn) != (tx ? PQTRANS_INTRANS : PQTRANS_IDLE)) {
-		rc = sk_err_set(err, SK_EINVAL,
-		    tx ? "the step's SQL ended its transaction; remove COMMIT/ROLLBACK "
-			 "or mark the step no_transaction" :
-			 "the step's SQL left a transaction open; remove BEGIN");
-		goto out;
-	}
-	if (step->verify != NULL) {
-		rc = run_verify(d, step, err);
-		if (rc != SK_OK)
-			goto out;
-	}
-	memset(&row, 0, sizeof(row));
-	row.plan_name = run->plan->name;
-	row.step_id = step->id;
-	row.checksum_hex = run->hex[i];
-	row.plan_id = run->plan->id;
-	row.rollout_id = run->opts->rollout_id;
-	row.region = run->opts->region;
-	row.kind = "sql";
-	row.transactional = tx;
-	row.started_ms = started;
-	row.finished_ms = sk_now_ms();
-	row.rows = *rows;
-	rc = agent_ledger_record_step(d->conn, &row, err);
-	if (rc != SK_OK)
-		goto out;
-	if (tx)
-		rc = sk_pg_exec(d->conn, NULL, "COMMIT", NULL, err);
-out:
-	PQclear(res);
-	if (rc != SK_OK) {
-		abort_tx(d->conn);
-		sk_err_wrap(err, "apply step %s in %s/%s", step->id,
-		    run->opts->region, d->db->name);
-	}
-	return rc;
-}
+/* ---- the walk ----------------------------------------------------------- */
 
 /* Fail the database with drift if any step is recorded with another
  * checksum; fill d->recorded. Checking every step before running any
@@ -434,7 +464,10 @@ check_ledger(db_run *d, sk_err *err)
 			return sk_err_wrap(err, "apply plan %s in %s/%s",
 			    run->plan->name, run->opts->region, d->db->name);
 		d->recorded[i] = found;
-		if (!found || strcmp(hex, run->hex[i]) == 0)
+		/* A row written before normalized checksums carries the
+		 * format-1 checksum of the same SQL. */
+		if (!found || strcmp(hex, run->hex[i]) == 0 ||
+		    (run->text_hex[i][0] != '\0' && strcmp(hex, run->text_hex[i]) == 0))
 			continue;
 		sk_err_set(err, SK_EDRIFT,
 		    "apply step %s in %s/%s: drift: ledger has checksum %.16s... but "
@@ -445,63 +478,99 @@ check_ledger(db_run *d, sk_err *err)
 		snprintf(err->hint, sizeof(err->hint),
 		    "a step that ran is never changed: restore its SQL, or add the "
 		    "change as a new step with a new id");
-		record_event(d, "drift", step->id, err);
-		emit(d, SK_EV_STEP_FAILED, step->id, 0, 0, 0, NULL, err);
+		exec_record_event(d, "drift", step->id, err);
+		exec_emit(d, SK_EV_STEP_FAILED, step->id, 0, 0, 0, NULL, err);
 		return SK_EDRIFT;
 	}
 	return SK_OK;
 }
 
+/* Index of the first step not in the ledger, or nsteps. */
+static size_t
+first_pending(const db_run *d)
+{
+	size_t i = 0;
+
+	while (i < d->run->plan->nsteps && d->recorded[i])
+		i++;
+	return i;
+}
+
 /* Walk the plan on an open session. Returns SK_OK when every step is in
- * the ledger; a connection error means "reconnect and walk again". */
+ * the ledger and the phase's post-checks hold; a connection error means
+ * "reconnect and walk again". */
 static int
 walk_steps(db_run *d, sk_err *err)
 {
 	exec_run *run = d->run;
-	int64_t t0, rows;
+	const sk_plan *plan = run->plan;
+	const sk_phase *ph = run->phase;
+	size_t first;
 	int rc;
 
+	if (!d->preflight_done) {
+		rc = exec_run_preflight(d, err);
+		if (rc != SK_OK)
+			return rc;
+		d->preflight_done = true;
+	}
 	rc = check_ledger(d, err);
 	if (rc != SK_OK)
 		return rc;
-	for (size_t i = 0; i < run->plan->nsteps; i++) {
-		const sk_step *step = &run->plan->steps[i];
+	first = first_pending(d);
+	if (first < plan->nsteps) {
+		if (ph != NULL && !d->phase_pre_done) {
+			rc = exec_run_phase_checks(d, ph->pre, ph->npre, "pre",
+			    &plan->steps[first], err);
+			if (rc != SK_OK)
+				return rc;
+			d->phase_pre_done = true;
+		}
+		if (plan->backup && !d->backup_done) {
+			rc = exec_take_backup(d, err);
+			if (rc != SK_OK)
+				return rc;
+		}
+	}
+	for (size_t i = 0; i < plan->nsteps; i++) {
+		const sk_step *step = &plan->steps[i];
 
 		if (d->recorded[i]) {
-			emit(d, SK_EV_STEP_SKIPPED, step->id, d->attempts[i], 0,
-			    0, "already in the ledger", NULL);
+			exec_emit(d, SK_EV_STEP_SKIPPED, step->id,
+			    d->attempts[i], 0, 0, "already in the ledger", NULL);
 			continue;
 		}
-		if (stop_requested(run)) {
+		if (exec_stop_requested(run)) {
 			d->stopped = true;
 			return sk_err_set(err, SK_ESTATE,
 			    "apply plan %s in %s/%s: stopped before step %s",
-			    run->plan->name, run->opts->region, d->db->name,
-			    step->id);
+			    plan->name, run->opts->region, d->db->name, step->id);
 		}
-		d->attempts[i]++;
-		emit(d, SK_EV_STEP_STARTED, step->id, d->attempts[i], 0, 0, NULL, NULL);
-		t0 = sk_mono_ms();
-		rc = apply_step(d, i, &rows, err);
-		if (rc == SK_OK) {
-			d->recorded[i] = true;
-			emit(d, SK_EV_STEP_FINISHED, step->id, d->attempts[i],
-			    sk_mono_ms() - t0, rows < 0 ? 0 : rows, NULL, NULL);
-			continue;
-		}
-		if (sk_pg_err_is_connection(err)) {
-			d->interrupted = true;
-			snprintf(d->interrupted_step,
-			    sizeof(d->interrupted_step), "%s", step->id);
-			d->interrupted_err = *err;
+		rc = exec_step(d, i, err);
+		if (rc != SK_OK)
 			return rc;
-		}
-		record_event(d, "step-failed", step->id, err);
-		emit(d, SK_EV_STEP_FAILED, step->id, d->attempts[i],
-		    sk_mono_ms() - t0, 0, NULL, err);
-		return rc;
+		d->recorded[i] = true;
 	}
+	/* Always, even when every step was already in the ledger: an agent
+	 * stopped after the last step must not skip them on its restart. */
+	if (ph != NULL && plan->nsteps > 0)
+		return exec_run_phase_checks(d, ph->post, ph->npost, "post",
+		    &plan->steps[plan->nsteps - 1], err);
 	return SK_OK;
+}
+
+/* Hand the open session to the mode's walk. */
+static int
+walk(db_run *d, sk_err *err)
+{
+	switch (d->run->opts->mode) {
+	case SK_MODE_REHEARSE:
+		return agent_rehearse_db(exec_ctx(d), err);
+	case SK_MODE_ROLLBACK:
+		return agent_rollback_db(exec_ctx(d), err);
+	default:
+		return walk_steps(d, err);
+	}
 }
 
 static void
@@ -510,7 +579,7 @@ release_lock(db_run *d)
 	const char *key[1] = { d->run->lock_key };
 	sk_err err;
 
-	if (d->conn == NULL || PQstatus(d->conn) != CONNECTION_OK)
+	if (d->pooled || d->conn == NULL || PQstatus(d->conn) != CONNECTION_OK)
 		return;
 	/* Closing the session would release it too; unlocking first keeps
 	 * the lock's lifetime obvious in pg_locks. */
@@ -532,8 +601,8 @@ run_database(db_run *d)
 	if (d->db->conninfo == NULL || parsed == NULL) {
 		/* Not quoted: a conninfo may hold a password. */
 		rc = sk_err_set(&d->err, SK_EINVAL,
-		    "apply plan %s in %s/%s: the database's conninfo does not parse",
-		    run->plan->name, run->opts->region, d->db->name);
+		    "%s plan %s in %s/%s: the database's conninfo does not parse",
+		    run->verb, run->plan->name, run->opts->region, d->db->name);
 		goto fail;
 	}
 	PQconninfoFree(parsed);
@@ -545,43 +614,46 @@ run_database(db_run *d)
 				goto out;
 			goto fail;
 		}
-		if (d->interrupted) {
-			record_event(d, "step-interrupted", d->interrupted_step,
-			    &d->interrupted_err);
+		if (d->interrupted && run->opts->mode != SK_MODE_REHEARSE) {
+			exec_record_event(d, "step-interrupted",
+			    d->interrupted_step, &d->interrupted_err);
 			d->interrupted = false;
 		}
-		emit(d, SK_EV_DB_STARTED, NULL, d->conn_attempt, 0, 0, NULL, NULL);
-		rc = walk_steps(d, &d->err);
+		exec_emit(d, SK_EV_DB_STARTED, NULL, d->conn_attempt, 0, 0,
+		    run->opts->mode != SK_MODE_APPLY ? sk_mode_name(run->opts->mode) : NULL,
+		    NULL);
+		rc = walk(d, &d->err);
 		if (rc == SK_OK) {
 			release_lock(d);
-			emit(d, SK_EV_DB_FINISHED, NULL, d->conn_attempt,
+			exec_emit(d, SK_EV_DB_FINISHED, NULL, d->conn_attempt,
 			    sk_mono_ms() - t0, 0, NULL, NULL);
 			goto out;
 		}
-		if (d->stopped)
+		if (d->stopped || exec_stop_requested(run))
 			goto out;
 		if (!sk_pg_err_is_connection(&d->err))
 			goto fail;
 		/* The server rolled back whatever was open; the ledger will
 		 * say where to pick up. */
-		disconnect(d);
-		emit(d, SK_EV_DB_WAITING,
+		exec_disconnect(d);
+		exec_emit(d, SK_EV_DB_WAITING,
 		    d->interrupted ? d->interrupted_step : NULL, d->conn_attempt,
 		    0, 0, "connection lost; reconnecting", &d->err);
-		if (sleep_or_stop(run, backoff(d, &d->delay_ms))) {
+		if (exec_sleep_or_stop(run, backoff(d, &d->delay_ms))) {
 			d->stopped = true;
 			rc = sk_err_set(&d->err, SK_ESTATE,
-			    "apply plan %s in %s/%s: stopped while reconnecting",
-			    run->plan->name, run->opts->region, d->db->name);
+			    "%s plan %s in %s/%s: stopped while reconnecting",
+			    run->verb, run->plan->name, run->opts->region,
+			    d->db->name);
 			goto out;
 		}
 	}
 fail:
-	emit(d, SK_EV_DB_FAILED, NULL, d->conn_attempt, sk_mono_ms() - t0, 0,
-	    NULL, &d->err);
+	exec_emit(d, SK_EV_DB_FAILED, NULL, d->conn_attempt, sk_mono_ms() - t0,
+	    0, NULL, &d->err);
 	sk_log_err(SK_LOG_ERROR, &d->err);
 out:
-	disconnect(d);
+	exec_disconnect(d);
 	d->rc = rc;
 }
 
@@ -608,6 +680,9 @@ check_args(const sk_plan *plan, const agent_exec_opts *opts, sk_err *err)
 {
 	if (plan == NULL || opts == NULL || plan->name == NULL || opts->region == NULL)
 		return sk_err_set(err, SK_EINVAL, "apply plan: no plan or options");
+	if (opts->mode < 0 || opts->mode >= SK_MODE_MAX)
+		return sk_err_set(err, SK_EINVAL,
+		    "apply plan %s: unknown mode %d", plan->name, opts->mode);
 	if (opts->ndatabases > 0 && opts->databases == NULL)
 		return sk_err_set(
 		    err, SK_EINVAL, "apply plan %s: no databases", plan->name);
@@ -623,9 +698,32 @@ check_args(const sk_plan *plan, const agent_exec_opts *opts, sk_err *err)
 	return SK_OK;
 }
 
+/* The first phase that runs in region, or NULL. */
+static const sk_phase *
+phase_of(const sk_plan *plan, const char *region)
+{
+	for (size_t i = 0; i < plan->nphases; i++)
+		for (size_t k = 0; k < plan->phases[i].nregions; k++)
+			if (plan->phases[i].regions[k] != NULL &&
+			    strcmp(plan->phases[i].regions[k], region) == 0)
+				return &plan->phases[i];
+	return NULL;
+}
+
+static bool
+all_zero(const uint8_t *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (b[i] != 0)
+			return false;
+	return true;
+}
+
 int
 agent_exec_run(const sk_plan *plan, const agent_exec_opts *opts, sk_err *err)
 {
+	static const char *const verbs[SK_MODE_MAX] = { "apply", "rehearse",
+		"roll back" };
 	exec_run run;
 	pthread_t *threads = NULL;
 	size_t nthreads, started = 0;
@@ -641,6 +739,8 @@ agent_exec_run(const sk_plan *plan, const agent_exec_opts *opts, sk_err *err)
 	memset(&run, 0, sizeof(run));
 	run.plan = plan;
 	run.opts = opts;
+	run.verb = verbs[opts->mode];
+	run.phase = phase_of(plan, opts->region);
 	run.retry_min_ms =
 	    opts->retry_min_ms > 0 ? opts->retry_min_ms : DEFAULT_RETRY_MIN_MS;
 	run.retry_max_ms =
@@ -648,6 +748,8 @@ agent_exec_run(const sk_plan *plan, const agent_exec_opts *opts, sk_err *err)
 	if (run.retry_max_ms < run.retry_min_ms)
 		run.retry_max_ms = run.retry_min_ms;
 	snprintf(run.appname, sizeof(run.appname), "skein-agent/%s", opts->region);
+	snprintf(run.monitor_appname, sizeof(run.monitor_appname),
+	    "skein-agent/%s/monitor", opts->region);
 	key = (uint64_t)AGENT_LEDGER_LOCK_KEY;
 	snprintf(run.lock_key, sizeof(run.lock_key), "%" PRId64, AGENT_LEDGER_LOCK_KEY);
 	snprintf(run.lock_classid, sizeof(run.lock_classid), "%" PRIu32,
@@ -657,19 +759,25 @@ agent_exec_run(const sk_plan *plan, const agent_exec_opts *opts, sk_err *err)
 	pthread_mutex_init(&run.mu, NULL);
 
 	run.hex = calloc(plan->nsteps + 1, sizeof(*run.hex));
+	run.text_hex = calloc(plan->nsteps + 1, sizeof(*run.text_hex));
 	run.dbs = calloc(opts->ndatabases, sizeof(*run.dbs));
-	if (run.hex == NULL || run.dbs == NULL) {
+	if (run.hex == NULL || run.text_hex == NULL || run.dbs == NULL) {
 		rc = sk_err_set(
 		    err, SK_ENOMEM, "apply plan %s: out of memory", plan->name);
 		goto out;
 	}
-	for (size_t i = 0; i < plan->nsteps; i++)
+	for (size_t i = 0; i < plan->nsteps; i++) {
 		sk_hex(plan->steps[i].checksum, SK_CHECKSUM_LEN, run.hex[i]);
+		if (!all_zero(plan->steps[i].text_checksum, SK_CHECKSUM_LEN))
+			sk_hex(plan->steps[i].text_checksum, SK_CHECKSUM_LEN,
+			    run.text_hex[i]);
+	}
 	for (size_t i = 0; i < opts->ndatabases; i++) {
 		db_run *d = &run.dbs[i];
 
 		d->run = &run;
 		d->db = &opts->databases[i];
+		d->pooled = d->db->pooler == SK_POOLER_TRANSACTION;
 		d->delay_ms = run.retry_min_ms;
 		d->rng = (uint64_t)sk_now_us() ^
 		    ((uint64_t)(i + 1) * 0x9e3779b97f4a7c15u);
@@ -716,6 +824,7 @@ out:
 	free(threads);
 	free(run.dbs);
 	free(run.hex);
+	free(run.text_hex);
 	pthread_mutex_destroy(&run.mu);
 	return rc;
 }

@@ -3,18 +3,35 @@
  *
  * For each database (up to `parallel` at once, one connection and thread
  * each) the executor connects, retrying with capped exponential backoff
- * while the database is unreachable; takes skein's session advisory lock;
- * creates or upgrades the `skein` ledger schema; then walks the steps in
- * order. A step already in the ledger with the same checksum is skipped;
- * with another checksum the database fails with SK_EDRIFT naming both
- * checksums. A transactional step runs with its verify script and its
- * ledger row in one transaction. The first failing step stops that
- * database; other databases continue.
+ * while the database is unreachable; takes skein's session advisory lock
+ * (direct connections; through a transaction pooler every transaction
+ * takes it instead); creates or upgrades the `skein` ledger schema; then,
+ * in apply mode:
+ *
+ *   1. runs the plan's preflight checks (SK_EPREFLIGHT: nothing applied);
+ *   2. refuses drift: a step in the ledger with another checksum fails the
+ *      database with SK_EDRIFT naming both checksums;
+ *   3. if a step still has to run: the pre-checks of the region's phase
+ *      (SK_ECHECK), then the backup the plan asks for (SK_EBACKUP);
+ *   4. walks the steps in order, skipping those in the ledger. A
+ *      transactional step runs with SET LOCAL lock_timeout and
+ *      statement_timeout, its pre-checks, SQL, verify script, post-checks
+ *      and ledger row in one transaction, retrying lock timeouts with
+ *      backoff (SK_ELOCK when they outlast lock_retries); a
+ *      non-transactional step runs outside one and rebuilds an INVALID
+ *      index left by an interrupted CREATE INDEX CONCURRENTLY;
+ *   5. runs the phase's post-checks (SK_ECHECK).
+ *
+ * The first failure stops that database; other databases continue. In
+ * rehearse and rollback mode the open session goes to agent_rehearse_db or
+ * agent_rollback_db (agent_modes.h) instead, and a rehearsal never creates
+ * or upgrades the ledger.
  *
  * Progress is emitted through the report callback (DB_WAITING, DB_STARTED,
- * STEP_STARTED, STEP_FINISHED, STEP_SKIPPED, STEP_FAILED, DB_FINISHED,
- * DB_FAILED). The callback may be called from several threads at once and
- * must be thread-safe; it must not block for long.
+ * STEP_STARTED, STEP_FINISHED, STEP_SKIPPED, STEP_FAILED, CHECK, LOCK_WAIT,
+ * BACKUP, DB_FINISHED, DB_FAILED). The callback may be called from several
+ * threads at once and must be thread-safe; it must not block for long.
+ * docs/safety.md describes how a step runs.
  */
 #ifndef AGENT_EXEC_H
 #define AGENT_EXEC_H
@@ -40,6 +57,13 @@ typedef struct agent_exec_opts {
 	atomic_int *stop;     /* set non-zero to abandon retries; may be NULL */
 	int64_t retry_min_ms; /* first backoff; 0 means 500 */
 	int64_t retry_max_ms; /* backoff cap; 0 means 10000 */
+	int mode;             /* enum sk_mode; 0 is SK_MODE_APPLY */
+	/* Backups (plan->backup): the directory they go to (NULL: a plan that
+	 * asks for one fails with SK_EBACKUP) and the programs to run (NULL:
+	 * "pg_dump", "pg_restore" from PATH). */
+	const char *backup_dir;
+	const char *pg_dump;
+	const char *pg_restore;
 } agent_exec_opts;
 
 /* Apply plan to every database in opts. Blocks until each database has

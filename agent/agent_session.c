@@ -34,6 +34,7 @@ typedef struct run_entry {
 	int state;
 	sk_report final; /* PLAN_SUCCEEDED, PLAN_FAILED or PLAN_REFUSED */
 	sk_plan *plan;
+	int mode; /* enum sk_mode, from the RUN command */
 	pthread_t thread;
 	bool joinable;
 	struct agent_session *session;
@@ -199,6 +200,10 @@ run_thread(void *arg)
 	opts.report = exec_report;
 	opts.report_arg = s;
 	opts.stop = s->stop;
+	opts.mode = e->mode;
+	opts.backup_dir = s->cfg->backup_dir;
+	opts.pg_dump = s->cfg->pg_dump;
+	opts.pg_restore = s->cfg->pg_restore;
 	sk_err_clear(&err);
 	rc = agent_exec_run(e->plan, &opts, &err);
 	if (atomic_load(s->stop)) {
@@ -213,8 +218,8 @@ run_thread(void *arg)
 	e->state = RUN_DONE;
 	pthread_mutex_unlock(&s->mu);
 	if (rc == SK_OK)
-		sk_info("rollout %s: plan %s applied to %zu databases",
-		    e->rollout_id, e->plan->name, s->cfg->ndatabases);
+		sk_info("rollout %s: plan %s done (%s) in %zu databases", e->rollout_id,
+		    e->plan->name, sk_mode_name(e->mode), s->cfg->ndatabases);
 	else
 		sk_log_err(SK_LOG_ERROR, &err);
 	enqueue(s, &e->final);
@@ -324,10 +329,12 @@ handle_run(agent_session *s, const sk_command *cmd)
 		return;
 	}
 	e->plan = plan;
+	e->mode = cmd->mode;
 	e->state = RUN_RUNNING;
 	pthread_mutex_unlock(&s->mu);
-	sk_info("rollout %s: running plan %s (%s), %zu steps on %zu databases",
-	    cmd->rollout_id, plan->name, plan->id, plan->nsteps, s->cfg->ndatabases);
+	sk_info("rollout %s: running plan %s (%s, %s), %zu steps on %zu databases",
+	    cmd->rollout_id, plan->name, plan->id, sk_mode_name(cmd->mode),
+	    plan->nsteps, s->cfg->ndatabases);
 	final_report(&r, SK_EV_PLAN_ACCEPTED, cmd->rollout_id, plan, 0, NULL);
 	enqueue(s, &r);
 	if (pthread_create(&e->thread, NULL, run_thread, e) != 0) {

@@ -27,7 +27,8 @@ usage(FILE *out)
 	    "  -V, --version       show the version\n"
 	    "\n"
 	    "agent.yaml keys: region, coordinator, key, coordinator_key,\n"
-	    "release_keys, databases, state, poll_ms, parallel.\n"
+	    "release_keys, databases (name, conninfo, backup_conninfo, pooler),\n"
+	    "state, poll_ms, parallel, backup_dir, pg_dump, pg_restore.\n"
 	    "See docs/formats.md.\n");
 }
 

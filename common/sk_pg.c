@@ -133,8 +133,9 @@ connect_error(sk_err *err, const char *conninfo, PGconn *conn)
 	return sk_err_set(err, SK_ECONN, "connect to database: %s", text);
 }
 
-int
-sk_pg_connect(const char *conninfo, const char *appname, PGconn **out, sk_err *err)
+static int
+connect_with(const char *conninfo, const char *appname, bool set_path,
+    PGconn **out, sk_err *err)
 {
 	/* Keywords are applied in order, later ones winning: the timeout comes
 	 * before the expanded conninfo so that the caller's own setting wins;
@@ -168,14 +169,30 @@ sk_pg_connect(const char *conninfo, const char *appname, PGconn **out, sk_err *e
 	}
 	/* After connecting rather than through `options`, so that options the
 	 * operator put in conninfo (statement_timeout, ...) survive. */
-	rc = sk_pg_exec(conn, "set search_path",
-	    "SELECT pg_catalog.set_config('search_path', 'public', false)", NULL, err);
+	rc = set_path ?
+	    sk_pg_exec(conn, "set search_path",
+		"SELECT pg_catalog.set_config('search_path', 'public', false)",
+		NULL, err) :
+	    SK_OK;
 	if (rc != SK_OK) {
 		PQfinish(conn);
 		return rc;
 	}
 	*out = conn;
 	return SK_OK;
+}
+
+int
+sk_pg_connect(const char *conninfo, const char *appname, PGconn **out, sk_err *err)
+{
+	return connect_with(conninfo, appname, true, out, err);
+}
+
+int
+sk_pg_connect_pooled(
+    const char *conninfo, const char *appname, PGconn **out, sk_err *err)
+{
+	return connect_with(conninfo, appname, false, out, err);
 }
 
 int

@@ -19,6 +19,13 @@
 int sk_pg_connect(const char *conninfo, const char *appname, PGconn **out,
     sk_err *err) SK_WARN_UNUSED;
 
+/* sk_pg_connect for a connection through a transaction-pooling PgBouncer:
+ * the same, except that it sets no session state (no search_path), since
+ * a session setting would leak to whichever client gets the server
+ * connection next. Callers SET LOCAL search_path in each transaction. */
+int sk_pg_connect_pooled(const char *conninfo, const char *appname,
+    PGconn **out, sk_err *err) SK_WARN_UNUSED;
+
 /* Run sql (possibly several statements, simple query protocol). If out is
  * not NULL the last result is stored there for the caller to PQclear;
  * otherwise it is cleared here. On a database error sets err to SK_ESQL

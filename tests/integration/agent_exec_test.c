@@ -169,9 +169,63 @@ plan_make(const char *name, const char *id, const step_spec *specs, size_t n)
 		if (s->verify != NULL)
 			s->verify_path = sk_strdup("verify/check.sql");
 		s->no_transaction = specs[i].no_transaction;
-		sk_step_text_checksum(s, s->checksum);
+		assert_int_equal(sk_step_checksum(s, s->checksum, NULL), SK_OK);
 	}
 	return p;
+}
+
+/* Append a check to a step's or phase's list. */
+static void
+check_add(sk_check **list, size_t *n, const char *name, const char *sql,
+    int expect, const char *op, const char *value, const char *sqlstate)
+{
+	sk_check *grown = realloc(*list, (*n + 1) * sizeof(**list));
+	sk_check *c;
+
+	assert_non_null(grown);
+	*list = grown;
+	c = &grown[(*n)++];
+	memset(c, 0, sizeof(*c));
+	c->name = sk_strdup(name);
+	c->sql = sk_strdup(sql);
+	c->expect = expect;
+	c->op = sk_strdup(op);
+	c->value = sk_strdup(value);
+	c->sqlstate = sk_strdup(sqlstate);
+}
+
+/* Give plan one phase "main" running in REGION. */
+static sk_phase *
+phase_add(sk_plan *p)
+{
+	p->phases = calloc(1, sizeof(*p->phases));
+	assert_non_null(p->phases);
+	p->nphases = 1;
+	p->phases[0].name = sk_strdup("main");
+	p->phases[0].regions = calloc(1, sizeof(char *));
+	assert_non_null(p->phases[0].regions);
+	p->phases[0].regions[0] = sk_strdup(REGION);
+	p->phases[0].nregions = 1;
+	return &p->phases[0];
+}
+
+/* Name the indexes a step creates concurrently. */
+static void
+step_indexes(sk_step *s, const char *name)
+{
+	s->concurrent_indexes = calloc(1, sizeof(char *));
+	assert_non_null(s->concurrent_indexes);
+	s->concurrent_indexes[0] = sk_strdup(name);
+	s->nconcurrent_indexes = 1;
+}
+
+static void
+step_limits(sk_step *s, int64_t lock_ms, uint32_t retries, int64_t backoff_ms)
+{
+	s->lock_timeout_ms = lock_ms;
+	s->statement_timeout_ms = 60000;
+	s->lock_retries = retries;
+	s->retry_backoff_ms = backoff_ms;
 }
 
 /* ---- helpers: reports -------------------------------------------------- */
@@ -344,10 +398,11 @@ test_steps_applied_once_and_recorded(void **state)
 
 	assert_int_equal(sql_long(name, "SELECT count(*) FROM items"), 1);
 	assert_int_equal(sql_long(name, "SELECT count(*) FROM skein.steps"), 2);
+	snprintf(want, sizeof(want), "%d", AGENT_LEDGER_VERSION);
 	assert_string_equal(
 	    sql_text(name, "SELECT value FROM skein.meta WHERE key = 'schema_version'",
 		buf, sizeof(buf)),
-	    "1");
+	    want);
 	hex_of(&plan->steps[1], hex);
 	snprintf(want, sizeof(want), "%s,true,1,plan-1,ro-test,r1", hex);
 	assert_string_equal(
@@ -912,6 +967,1024 @@ test_many_databases_apply_in_parallel(void **state)
 	sk_plan_destroy(plan);
 }
 
+/* ---- checks, locks, indexes, preflight, backups ------------------------- */
+
+/* The number of reports matching event and db whose check has name. */
+static size_t
+count_checks(collector *c, const char *db, const char *name, bool passed, sk_report *out)
+{
+	size_t hits = 0;
+
+	pthread_mutex_lock(&c->mu);
+	for (size_t i = 0; i < c->n; i++) {
+		const sk_report *r = &c->r[i];
+
+		if (r->event != SK_EV_CHECK || strcmp(r->database, db) != 0 ||
+		    !r->has_check || strcmp(r->check.name, name) != 0 ||
+		    r->check.passed != passed)
+			continue;
+		if (hits++ == 0 && out != NULL)
+			*out = *r;
+	}
+	pthread_mutex_unlock(&c->mu);
+	return hits;
+}
+
+static void
+test_passing_checks_are_reported_and_recorded_with_the_step(void **state)
+{
+	static const step_spec steps[] = {
+		{ "0001_orders", "CREATE TABLE orders (id int, amount int)", NULL, false },
+		{ "0002_seed", "INSERT INTO orders VALUES (1, 10), (2, 20)", NULL, false },
+	};
+	char name[64], ci[256], buf[256];
+	sk_plan *plan = plan_make("checked", "plan-ck", steps, 2);
+	sk_step *s = &plan->steps[1];
+	collector c;
+	sk_db_config db;
+	agent_exec_opts o;
+	sk_report r;
+	sk_err err;
+
+	(void)state;
+	check_add(&s->pre, &s->npre, "empty_before",
+	    "SELECT count(*) FROM orders", SK_EXPECT_COMPARE, "=", "0", NULL);
+	check_add(&s->post, &s->npost, "two_rows",
+	    "SELECT count(*) FROM orders", SK_EXPECT_COMPARE, "=", "2", NULL);
+	check_add(&s->post, &s->npost, "no_negative",
+	    "SELECT id FROM orders WHERE amount < 0", SK_EXPECT_NO_ROWS, NULL,
+	    NULL, NULL);
+	collector_init(&c);
+	db_create("ckok", name, sizeof(name), ci, sizeof(ci));
+	memset(&db, 0, sizeof(db));
+	db.name = name;
+	db.conninfo = ci;
+	o = opts_for(&db, 1, &c, NULL);
+	if (agent_exec_run(plan, &o, &err) != SK_OK)
+		report_fail("run", err.msg);
+
+	assert_int_equal(count_checks(&c, name, "empty_before", true, &r), 1);
+	assert_string_equal(r.step_id, "0002_seed");
+	assert_string_equal(r.check.when, "pre");
+	assert_string_equal(r.check.seen, "0");
+	assert_int_equal(count_checks(&c, name, "two_rows", true, &r), 1);
+	assert_string_equal(r.check.when, "post");
+	assert_string_equal(r.check.seen, "2");
+	assert_int_equal(count_checks(&c, name, "no_negative", true, NULL), 1);
+	/* Recorded in the step's own transaction, with what was seen. */
+	assert_string_equal(sql_text(name,
+				"SELECT string_agg(step_id || ':' || \"when\" || ':' "
+				"|| name || ':' || passed || ':' || seen, ',' ORDER BY id) "
+				"FROM skein.checks",
+				buf, sizeof(buf)),
+	    "0002_seed:pre:empty_before:true:0,0002_seed:post:two_rows:true:2,"
+	    "0002_seed:post:no_negative:true:no rows");
+	assert_int_equal(sql_long(name, "SELECT count(*) FROM orders"), 2);
+
+	db_drop(name);
+	collector_fini(&c);
+	sk_plan_destroy(plan);
+}
+
+static void
+test_failing_pre_check_blocks_the_step_and_applies_nothing(void **state)
+{
+	static const step_spec steps[] = {
+		{ "0001_add_col", "ALTER TABLE accounts ADD COLUMN region text",
+		    NULL, false },
+		{ "0002_later", "CREATE TABLE later_one (x int)", NULL, false },
+	};
+	char name[64], ci[256], buf[256];
+	sk_plan *plan = plan_make("blocked", "plan-b", steps, 2);
+	sk_step *s = &plan->steps[0];
+	collector c;
+	sk_db_config db;
+	agent_exec_opts o;
+	sk_report r;
+	sk_err err;
+	PGconn *setup;
+
+	(void)state;
+	check_add(&s->pre, &s->npre, "no_orphans",
+	    "SELECT count(*) FROM accounts WHERE owner IS NULL",
+	    SK_EXPECT_COMPARE, "=", "0", NULL);
+	collector_init(&c);
+	db_create("ckpre", name, sizeof(name), ci, sizeof(ci));
+	setup = connect_port(fixture_port, name);
+	exec_on(setup,
+	    "CREATE TABLE accounts (id int, owner text);"
+	    "INSERT INTO accounts VALUES (1, NULL), (2, NULL), (3, 'x')");
+	PQfinish(setup);
+	memset(&db, 0, sizeof(db));
+	db.name = name;
+	db.conninfo = ci;
+	o = opts_for(&db, 1, &c, NULL);
+	assert_int_equal(agent_exec_run(plan, &o, &err), SK_ECHECK);
+	assert_contains(err.msg, "apply step 0001_add_col in r1/");
+	assert_contains(err.msg, "no_orphans");
+	assert_contains(err.msg, "saw 2");
+
+	/* Nothing applied: no column, no later step, no ledger row. */
+	assert_int_equal(sql_long(name,
+			     "SELECT count(*) FROM information_schema.columns "
+			     "WHERE table_name = 'accounts'"),
+	    2);
+	assert_string_equal(sql_text(name, "SELECT to_regclass('public.later_one')",
+				buf, sizeof(buf)),
+	    "");
+	assert_int_equal(sql_long(name, "SELECT count(*) FROM skein.steps"), 0);
+	/* The result outlived the rolled-back transaction. */
+	assert_string_equal(sql_text(name,
+				"SELECT name || ':' || passed || ':' || seen "
+				"|| ':' || expected FROM skein.checks",
+				buf, sizeof(buf)),
+	    "no_orphans:false:2:= 0");
+	assert_int_equal(count_checks(&c, name, "no_orphans", false, &r), 1);
+	assert_string_equal(r.check.seen, "2");
+	assert_int_equal(
+	    find_report(&c, SK_EV_STEP_FAILED, name, "0001_add_col", &r), 1);
+	assert_int_equal(r.error.code, SK_ECHECK);
+	assert_int_equal(
+	    find_report(&c, SK_EV_STEP_STARTED, name, "0002_later", NULL), 0);
+
+	db_drop(name);
+	collector_fini(&c);
+	sk_plan_destroy(plan);
+}
+
+static void
+test_failing_post_check_rolls_the_step_back(void **state)
+{
+	static const step_spec steps[] = {
+		{ "0001_table", "CREATE TABLE widgets (id int)", NULL, false },
+		{ "0002_fill",
+		    "CREATE TABLE widget_log (x int); "
+		    "INSERT INTO widgets VALUES (1), (2), (3)",
+		    NULL, false },
+	};
+	char name[64], ci[256], buf[128];
+	sk_plan *plan = plan_make("postfail", "plan-pf", steps, 2);
+	sk_step *s = &plan->steps[1];
+	collector c;
+	sk_db_config db;
+	agent_exec_opts o;
+	sk_err err;
+
+	(void)state;
+	check_add(&s->post, &s->npost, "at_most_two",
+	    "SELECT count(*) FROM widgets", SK_EXPECT_COMPARE, "<=", "2", NULL);
+	collector_init(&c);
+	db_create("ckpost", name, sizeof(name), ci, sizeof(ci));
+	memset(&db, 0, sizeof(db));
+	db.name = name;
+	db.conninfo = ci;
+	o = opts_for(&db, 1, &c, NULL);
+	assert_int_equal(agent_exec_run(plan, &o, &err), SK_ECHECK);
+	assert_contains(err.msg, "apply step 0002_fill in r1/");
+	assert_contains(err.msg, "at_most_two");
+	assert_contains(err.msg, "saw 3");
+	assert_string_equal(sql_text(name, "SELECT to_regclass('public.widget_log')",
+				buf, sizeof(buf)),
+	    "");
+	assert_int_equal(sql_long(name, "SELECT count(*) FROM widgets"), 0);
+	assert_string_equal(sql_text(name, "SELECT string_agg(step_id, ',') FROM skein.steps",
+				buf, sizeof(buf)),
+	    "0001_table");
+	assert_string_equal(sql_text(name,
+				"SELECT step_id || ':' || name || ':' || passed "
+				"FROM skein.checks",
+				buf, sizeof(buf)),
+	    "0002_fill:at_most_two:false");
+
+	db_drop(name);
+	collector_fini(&c);
+	sk_plan_destroy(plan);
+}
+
+static void
+test_constraint_test_that_succeeds_fails_the_step_and_leaves_no_row(void **state)
+{
+	static const step_spec steps[] = {
+		{ "0001_table", "CREATE TABLE ledger_lines (id int, amount int)",
+		    NULL, false },
+		/* Meant to forbid negative amounts, but the CHECK is wrong. */
+		{ "0002_constraint",
+		    "ALTER TABLE ledger_lines ADD CONSTRAINT amount_positive "
+		    "CHECK (amount > -100)",
+		    NULL, false },
+	};
+	char name[64], ci[256];
+	sk_plan *plan = plan_make("constraint", "plan-ct", steps, 2);
+	sk_step *s = &plan->steps[1];
+	collector c;
+	sk_db_config db;
+	agent_exec_opts o;
+	sk_report r;
+	sk_err err;
+
+	(void)state;
+	check_add(&s->post, &s->npost, "negative_refused",
+	    "INSERT INTO ledger_lines VALUES (1, -5)", SK_EXPECT_FAILS, NULL,
+	    NULL, "23514");
+	collector_init(&c);
+	db_create("ckfails", name, sizeof(name), ci, sizeof(ci));
+	memset(&db, 0, sizeof(db));
+	db.name = name;
+	db.conninfo = ci;
+	o = opts_for(&db, 1, &c, NULL);
+	assert_int_equal(agent_exec_run(plan, &o, &err), SK_ECHECK);
+	assert_contains(err.msg, "negative_refused");
+	assert_contains(err.msg, "fails with 23514");
+	assert_int_equal(count_checks(&c, name, "negative_refused", false, &r), 1);
+	assert_contains(r.check.seen, "succeeded");
+	/* The row the test inserted is gone, and so is the constraint. */
+	assert_int_equal(sql_long(name, "SELECT count(*) FROM ledger_lines"), 0);
+	assert_int_equal(sql_long(name,
+			     "SELECT count(*) FROM pg_constraint "
+			     "WHERE conname = 'amount_positive'"),
+	    0);
+	assert_int_equal(sql_long(name,
+			     "SELECT count(*) FROM skein.steps "
+			     "WHERE step_id = '0002_constraint'"),
+	    0);
+
+	db_drop(name);
+	collector_fini(&c);
+	sk_plan_destroy(plan);
+}
+
+static void
+test_phase_checks_guard_the_database(void **state)
+{
+	static const step_spec steps[] = {
+		{ "0001_table", "CREATE TABLE phased (x int)", NULL, false },
+	};
+	char name[64], ci[256], buf[128];
+	sk_plan *plan = plan_make("phased", "plan-ph", steps, 1);
+	sk_phase *ph = phase_add(plan);
+	collector c;
+	sk_db_config db;
+	agent_exec_opts o;
+	sk_report r;
+	sk_err err;
+	PGconn *setup;
+
+	(void)state;
+	check_add(&ph->pre, &ph->npre, "maintenance_off",
+	    "SELECT count(*) FROM maintenance", SK_EXPECT_COMPARE, "=", "0", NULL);
+	check_add(&ph->post, &ph->npost, "phased_exists",
+	    "SELECT to_regclass('public.phased') IS NOT NULL",
+	    SK_EXPECT_COMPARE, "=", "true", NULL);
+	collector_init(&c);
+	db_create("phase", name, sizeof(name), ci, sizeof(ci));
+	setup = connect_port(fixture_port, name);
+	exec_on(setup,
+	    "CREATE TABLE maintenance (x int); INSERT INTO maintenance VALUES (1)");
+	memset(&db, 0, sizeof(db));
+	db.name = name;
+	db.conninfo = ci;
+	o = opts_for(&db, 1, &c, NULL);
+
+	/* Pre-check fails: nothing runs. */
+	assert_int_equal(agent_exec_run(plan, &o, &err), SK_ECHECK);
+	assert_contains(err.msg, "phase main pre-check");
+	assert_contains(err.msg, "maintenance_off");
+	assert_string_equal(
+	    sql_text(name, "SELECT to_regclass('public.phased')", buf, sizeof(buf)), "");
+	assert_int_equal(count_checks(&c, name, "maintenance_off", false, &r), 1);
+	assert_string_equal(r.step_id, "");
+	assert_string_equal(r.detail, "main");
+	assert_int_equal(find_report(&c, SK_EV_STEP_STARTED, name, NULL, NULL), 0);
+	assert_string_equal(sql_text(name,
+				"SELECT phase || ':' || coalesce(step_id, '-') || ':' "
+				"|| name || ':' || passed FROM skein.checks",
+				buf, sizeof(buf)),
+	    "main:-:maintenance_off:false");
+
+	/* Once it holds, the step runs and the post-check passes. */
+	exec_on(setup, "DELETE FROM maintenance");
+	collector_fini(&c);
+	collector_init(&c);
+	if (agent_exec_run(plan, &o, &err) != SK_OK)
+		report_fail("second run", err.msg);
+	assert_int_equal(count_checks(&c, name, "phased_exists", true, NULL), 1);
+
+	/* A post-check that no longer holds fails even a complete database. */
+	exec_on(setup, "DROP TABLE phased");
+	collector_fini(&c);
+	collector_init(&c);
+	assert_int_equal(agent_exec_run(plan, &o, &err), SK_ECHECK);
+	assert_contains(err.msg, "phase main post-check");
+	assert_int_equal(find_report(&c, SK_EV_DB_FAILED, name, NULL, &r), 1);
+	assert_int_equal(r.error.code, SK_ECHECK);
+
+	PQfinish(setup);
+	db_drop(name);
+	collector_fini(&c);
+	sk_plan_destroy(plan);
+}
+
+/* Reads a table over and over while a step retries, keeping the worst
+ * latency: if the step's lock request queued readers behind it for long,
+ * this would see it. */
+typedef struct reader {
+	pthread_t thread;
+	char ci[256];
+	atomic_int stop;
+	int64_t worst_ms;
+	int failures;
+	int reads;
+	char last_error[256];
+} reader;
+
+static void *
+reader_main(void *arg)
+{
+	reader *rd = arg;
+	PGconn *c = PQconnectdb(rd->ci);
+
+	if (PQstatus(c) != CONNECTION_OK) {
+		rd->failures++;
+		PQfinish(c);
+		return NULL;
+	}
+	PQclear(PQexec(c, "SET statement_timeout = '2s'"));
+	while (!atomic_load(&rd->stop)) {
+		int64_t t0 = sk_mono_ms(), ms;
+		PGresult *r = PQexec(c, "SELECT count(*) FROM hot");
+
+		ms = sk_mono_ms() - t0;
+		if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+			rd->failures++;
+			snprintf(rd->last_error, sizeof(rd->last_error), "%s",
+			    PQresultErrorMessage(r));
+		}
+		PQclear(r);
+		if (ms > rd->worst_ms)
+			rd->worst_ms = ms;
+		rd->reads++;
+		sk_sleep_ms(10);
+	}
+	PQfinish(c);
+	return NULL;
+}
+
+static void
+test_lock_timeout_retries_then_gives_up_naming_the_blocker(void **state)
+{
+	static const step_spec steps[] = {
+		{ "0001_table", "CREATE TABLE hot (id int)", NULL, false },
+		{ "0002_alter", "ALTER TABLE hot ADD COLUMN flag bool", NULL, false },
+	};
+	char name[64], ci[256], want[64], buf[512];
+	sk_plan *plan = plan_make("locked", "plan-lk", steps, 2);
+	sk_db_config db;
+	collector c;
+	agent_exec_opts o;
+	sk_report r;
+	sk_err err;
+	PGconn *holder;
+	reader rd;
+	int64_t t0, took;
+
+	(void)state;
+	step_limits(&plan->steps[1], 200, 2, 50);
+	collector_init(&c);
+	db_create("lockto", name, sizeof(name), ci, sizeof(ci));
+	memset(&db, 0, sizeof(db));
+	db.name = name;
+	db.conninfo = ci;
+	o = opts_for(&db, 1, &c, NULL);
+	/* Step 1 only, so that the table exists for the holder. */
+	plan->nsteps = 1;
+	if (agent_exec_run(plan, &o, &err) != SK_OK)
+		report_fail("first run", err.msg);
+	plan->nsteps = 2;
+	collector_fini(&c);
+	collector_init(&c);
+
+	holder = connect_port(fixture_port, name);
+	exec_on(holder, "BEGIN; LOCK TABLE hot IN ACCESS SHARE MODE");
+	memset(&rd, 0, sizeof(rd));
+	snprintf(rd.ci, sizeof(rd.ci), "%s", ci);
+	atomic_init(&rd.stop, 0);
+	assert_int_equal(pthread_create(&rd.thread, NULL, reader_main, &rd), 0);
+
+	t0 = sk_mono_ms();
+	assert_int_equal(agent_exec_run(plan, &o, &err), SK_ELOCK);
+	took = sk_mono_ms() - t0;
+	atomic_store(&rd.stop, 1);
+	pthread_join(rd.thread, NULL);
+
+	snprintf(want, sizeof(want), "blocked by pid %d", PQbackendPID(holder));
+	assert_contains(err.msg, "apply step 0002_alter in r1/");
+	assert_contains(err.msg, "gave up after 3 lock timeouts of 200 ms");
+	assert_contains(err.msg, want);
+	assert_contains(err.msg, "idle in transaction");
+	assert_contains(err.msg, "LOCK TABLE hot");
+	assert_string_equal(err.sqlstate, "55P03");
+	/* Three attempts of 200 ms plus two short pauses: bounded. */
+	assert_true(took >= 600);
+	assert_true(took < 3000);
+
+	assert_int_equal(
+	    find_report(&c, SK_EV_STEP_FAILED, name, "0002_alter", &r), 1);
+	assert_int_equal(r.attempt, 3);
+	assert_int_equal(r.lock_waits, 3);
+	assert_true(r.lock_wait_ms >= 600);
+	assert_true(r.nblockers >= 1);
+	assert_int_equal(r.blockers[0].pid, PQbackendPID(holder));
+	assert_int_equal(r.error.code, SK_ELOCK);
+	assert_true(find_report(&c, SK_EV_LOCK_WAIT, name, "0002_alter", &r) >= 3);
+	assert_int_equal(r.blockers[0].pid, PQbackendPID(holder));
+	assert_string_equal(r.blockers[0].state, "idle in transaction");
+
+	/* No queue built up: readers waited at most about one lock_timeout. */
+	if (rd.failures != 0)
+		report_fail("reader", rd.last_error);
+	assert_true(rd.reads > 5);
+	if (rd.worst_ms >= 200 + 300) {
+		snprintf(buf, sizeof(buf), "worst read %" PRId64 " ms", rd.worst_ms);
+		report_fail("queue behind the step", buf);
+	}
+	/* The column is not there and the failure is on record. */
+	assert_int_equal(sql_long(name,
+			     "SELECT count(*) FROM information_schema.columns "
+			     "WHERE table_name = 'hot' AND column_name = 'flag'"),
+	    0);
+	assert_string_equal(sql_text(name,
+				"SELECT step_id || ',' || sqlstate FROM skein.events "
+				"WHERE event = 'step-failed'",
+				buf, sizeof(buf)),
+	    "0002_alter,55P03");
+
+	exec_on(holder, "ROLLBACK");
+	PQfinish(holder);
+	db_drop(name);
+	collector_fini(&c);
+	sk_plan_destroy(plan);
+}
+
+/* Releases the holder's lock after a delay. */
+typedef struct releaser {
+	pthread_t thread;
+	PGconn *holder;
+	int64_t after_ms;
+} releaser;
+
+static void *
+releaser_main(void *arg)
+{
+	releaser *rl = arg;
+
+	sk_sleep_ms(rl->after_ms);
+	PQclear(PQexec(rl->holder, "ROLLBACK"));
+	return NULL;
+}
+
+static void
+test_lock_timeout_retry_succeeds_once_the_lock_frees(void **state)
+{
+	static const step_spec steps[] = {
+		{ "0001_table", "CREATE TABLE warm (id int)", NULL, false },
+		{ "0002_alter", "ALTER TABLE warm ADD COLUMN note text", NULL, false },
+	};
+	char name[64], ci[256], buf[512], want[32];
+	sk_plan *plan = plan_make("unlocked", "plan-ul", steps, 2);
+	sk_db_config db;
+	collector c;
+	agent_exec_opts o;
+	sk_report r;
+	sk_err err;
+	releaser rl;
+
+	(void)state;
+	step_limits(&plan->steps[1], 150, 10, 50);
+	collector_init(&c);
+	db_create("lockok", name, sizeof(name), ci, sizeof(ci));
+	memset(&db, 0, sizeof(db));
+	db.name = name;
+	db.conninfo = ci;
+	o = opts_for(&db, 1, &c, NULL);
+	plan->nsteps = 1;
+	if (agent_exec_run(plan, &o, &err) != SK_OK)
+		report_fail("first run", err.msg);
+	plan->nsteps = 2;
+
+	memset(&rl, 0, sizeof(rl));
+	rl.holder = connect_port(fixture_port, name);
+	rl.after_ms = 500;
+	exec_on(rl.holder, "BEGIN; LOCK TABLE warm IN ACCESS SHARE MODE");
+	snprintf(want, sizeof(want), "pid %d", PQbackendPID(rl.holder));
+	assert_int_equal(pthread_create(&rl.thread, NULL, releaser_main, &rl), 0);
+	if (agent_exec_run(plan, &o, &err) != SK_OK)
+		report_fail("run", err.msg);
+	pthread_join(rl.thread, NULL);
+
+	assert_int_equal(
+	    find_report(&c, SK_EV_STEP_FINISHED, name, "0002_alter", &r), 1);
+	assert_true(r.lock_waits >= 1);
+	assert_int_equal(r.attempt, r.lock_waits + 1);
+	assert_true(r.lock_wait_ms >= 150);
+	assert_int_equal(sql_long(name,
+			     "SELECT count(*) FROM information_schema.columns "
+			     "WHERE table_name = 'warm' AND column_name = 'note'"),
+	    1);
+	/* The ledger keeps how hard it was. */
+	snprintf(buf, sizeof(buf),
+	    "SELECT (attempts = lock_waits + 1 AND lock_waits >= 1 AND "
+	    "lock_wait_ms >= 150 AND blockers LIKE '%%%s%%')::text "
+	    "FROM skein.steps WHERE step_id = '0002_alter'",
+	    want);
+	assert_string_equal(sql_text(name, buf, buf, sizeof(buf)), "true");
+
+	PQfinish(rl.holder);
+	db_drop(name);
+	collector_fini(&c);
+	sk_plan_destroy(plan);
+}
+
+static void
+test_invalid_index_left_by_an_interrupted_build_is_rebuilt(void **state)
+{
+	static const step_spec steps[] = {
+		{ "0001_index",
+		    "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "
+		    "users_email_key ON users (email)",
+		    NULL, true },
+	};
+	char name[64], ci[256];
+	sk_plan *plan = plan_make("cic", "plan-cic", steps, 1);
+	sk_db_config db;
+	collector c;
+	agent_exec_opts o;
+	sk_report r;
+	sk_err err;
+	PGconn *setup;
+
+	(void)state;
+	step_indexes(&plan->steps[0], "users_email_key");
+	collector_init(&c);
+	db_create("cic", name, sizeof(name), ci, sizeof(ci));
+	setup = connect_port(fixture_port, name);
+	exec_on(setup,
+	    "CREATE TABLE users (id int, email text);"
+	    "INSERT INTO users VALUES (1, 'a'), (2, 'a'), (3, 'b')");
+	memset(&db, 0, sizeof(db));
+	db.name = name;
+	db.conninfo = ci;
+	o = opts_for(&db, 1, &c, NULL);
+
+	/* Duplicates: the build fails and leaves an INVALID index. */
+	assert_int_equal(agent_exec_run(plan, &o, &err), SK_ESQL);
+	assert_string_equal(err.sqlstate, "23505");
+	assert_int_equal(
+	    sql_long(name, "SELECT count(*) FROM pg_index WHERE NOT indisvalid"), 1);
+	assert_int_equal(sql_long(name, "SELECT count(*) FROM skein.steps"), 0);
+
+	/* Once the data is fixed, IF NOT EXISTS alone would keep the broken
+	 * index; the agent drops it and builds it again. */
+	exec_on(setup, "DELETE FROM users WHERE id = 2");
+	collector_fini(&c);
+	collector_init(&c);
+	if (agent_exec_run(plan, &o, &err) != SK_OK)
+		report_fail("second run", err.msg);
+	assert_int_equal(
+	    sql_long(name, "SELECT count(*) FROM pg_index WHERE NOT indisvalid"), 0);
+	assert_int_equal(sql_long(name,
+			     "SELECT count(*) FROM pg_index i JOIN pg_class c "
+			     "ON c.oid = i.indexrelid WHERE c.relname = "
+			     "'users_email_key' AND i.indisvalid AND i.indisunique"),
+	    1);
+	assert_int_equal(
+	    find_report(&c, SK_EV_STEP_FINISHED, name, "0001_index", &r), 1);
+	assert_contains(r.detail, "dropped INVALID index public.users_email_key");
+	assert_int_equal(
+	    sql_long(name, "SELECT count(*) FROM skein.steps WHERE NOT transactional"),
+	    1);
+
+	PQfinish(setup);
+	db_drop(name);
+	collector_fini(&c);
+	sk_plan_destroy(plan);
+}
+
+static void
+test_invalid_index_marked_by_hand_is_detected_and_rebuilt(void **state)
+{
+	static const step_spec steps[] = {
+		{ "0001_index",
+		    "CREATE INDEX CONCURRENTLY IF NOT EXISTS items_v_idx "
+		    "ON items (v)",
+		    NULL, true },
+	};
+	char name[64], ci[256];
+	sk_plan *plan = plan_make("cic2", "plan-cic2", steps, 1);
+	sk_db_config db;
+	collector c;
+	agent_exec_opts o;
+	sk_report r;
+	sk_err err;
+	PGconn *setup;
+
+	(void)state;
+	step_indexes(&plan->steps[0], "items_v_idx");
+	collector_init(&c);
+	db_create("cicinv", name, sizeof(name), ci, sizeof(ci));
+	setup = connect_port(fixture_port, name);
+	exec_on(setup,
+	    "CREATE TABLE items (id int, v text);"
+	    "CREATE INDEX items_v_idx ON items (v);"
+	    "UPDATE pg_index SET indisvalid = false "
+	    "WHERE indexrelid = 'items_v_idx'::regclass");
+	PQfinish(setup);
+	memset(&db, 0, sizeof(db));
+	db.name = name;
+	db.conninfo = ci;
+	o = opts_for(&db, 1, &c, NULL);
+	if (agent_exec_run(plan, &o, &err) != SK_OK)
+		report_fail("run", err.msg);
+	assert_int_equal(
+	    sql_long(name, "SELECT count(*) FROM pg_index WHERE NOT indisvalid"), 0);
+	assert_int_equal(
+	    sql_long(name, "SELECT count(*) FROM pg_indexes WHERE indexname = 'items_v_idx'"),
+	    1);
+	assert_int_equal(
+	    find_report(&c, SK_EV_STEP_FINISHED, name, "0001_index", &r), 1);
+	assert_contains(r.detail, "dropped INVALID index");
+
+	db_drop(name);
+	collector_fini(&c);
+	sk_plan_destroy(plan);
+}
+
+static void
+test_built_index_without_ledger_row_is_recorded_not_rebuilt(void **state)
+{
+	/* No IF NOT EXISTS: running it again would fail with 42P07. */
+	static const step_spec steps[] = {
+		{ "0001_index", "CREATE INDEX CONCURRENTLY done_v_idx ON done (v)",
+		    NULL, true },
+	};
+	char name[64], ci[256], before[32], after[32];
+	sk_plan *plan = plan_make("cic3", "plan-cic3", steps, 1);
+	sk_db_config db;
+	collector c;
+	agent_exec_opts o;
+	sk_report r;
+	sk_err err;
+	PGconn *setup;
+
+	(void)state;
+	step_indexes(&plan->steps[0], "done_v_idx");
+	collector_init(&c);
+	db_create("cicdone", name, sizeof(name), ci, sizeof(ci));
+	setup = connect_port(fixture_port, name);
+	exec_on(setup,
+	    "CREATE TABLE done (id int, v text);"
+	    "CREATE INDEX done_v_idx ON done (v)");
+	PQfinish(setup);
+	sql_text(name, "SELECT 'done_v_idx'::regclass::oid", before, sizeof(before));
+	memset(&db, 0, sizeof(db));
+	db.name = name;
+	db.conninfo = ci;
+	o = opts_for(&db, 1, &c, NULL);
+	if (agent_exec_run(plan, &o, &err) != SK_OK)
+		report_fail("run", err.msg);
+	/* The same index (same oid): it was not built again. */
+	sql_text(name, "SELECT 'done_v_idx'::regclass::oid", after, sizeof(after));
+	assert_string_equal(before, after);
+	assert_int_equal(sql_long(name, "SELECT count(*) FROM skein.steps"), 1);
+	assert_int_equal(
+	    find_report(&c, SK_EV_STEP_FINISHED, name, "0001_index", &r), 1);
+	assert_contains(r.detail, "not run again");
+
+	db_drop(name);
+	collector_fini(&c);
+	sk_plan_destroy(plan);
+}
+
+static void
+test_concurrent_index_lock_timeout_is_retried_and_rebuilt(void **state)
+{
+	static const step_spec steps[] = {
+		{ "0001_index",
+		    "CREATE INDEX CONCURRENTLY IF NOT EXISTS busy_v_idx "
+		    "ON busy (v)",
+		    NULL, true },
+	};
+	char name[64], ci[256];
+	sk_plan *plan = plan_make("cic4", "plan-cic4", steps, 1);
+	sk_db_config db;
+	collector c;
+	agent_exec_opts o;
+	sk_report r;
+	sk_err err;
+	releaser rl;
+
+	(void)state;
+	step_indexes(&plan->steps[0], "busy_v_idx");
+	step_limits(&plan->steps[0], 200, 20, 50);
+	collector_init(&c);
+	db_create("cicbusy", name, sizeof(name), ci, sizeof(ci));
+	memset(&rl, 0, sizeof(rl));
+	rl.holder = connect_port(fixture_port, name);
+	rl.after_ms = 900;
+	exec_on(rl.holder,
+	    "CREATE TABLE busy (id int, v text);"
+	    "INSERT INTO busy SELECT g, g::text FROM generate_series(1, 100) g");
+	/* A writer whose transaction stays open: the build waits for it
+	 * after creating the index, and times out. */
+	exec_on(rl.holder, "BEGIN; INSERT INTO busy VALUES (0, 'x')");
+	memset(&db, 0, sizeof(db));
+	db.name = name;
+	db.conninfo = ci;
+	o = opts_for(&db, 1, &c, NULL);
+	assert_int_equal(pthread_create(&rl.thread, NULL, releaser_main, &rl), 0);
+	if (agent_exec_run(plan, &o, &err) != SK_OK)
+		report_fail("run", err.msg);
+	pthread_join(rl.thread, NULL);
+
+	assert_int_equal(
+	    find_report(&c, SK_EV_STEP_FINISHED, name, "0001_index", &r), 1);
+	assert_true(r.lock_waits >= 1);
+	assert_int_equal(r.attempt, r.lock_waits + 1);
+	assert_contains(r.detail, "dropped INVALID index public.busy_v_idx");
+	assert_true(find_report(&c, SK_EV_LOCK_WAIT, name, "0001_index", &r) >= 1);
+	assert_int_equal(r.blockers[0].pid, PQbackendPID(rl.holder));
+	assert_int_equal(
+	    sql_long(name, "SELECT count(*) FROM pg_index WHERE NOT indisvalid"), 0);
+	assert_int_equal(
+	    sql_long(name, "SELECT count(*) FROM pg_indexes WHERE indexname = 'busy_v_idx'"),
+	    1);
+	assert_int_equal(sql_long(name, "SELECT count(*) FROM skein.steps"), 1);
+
+	PQfinish(rl.holder);
+	db_drop(name);
+	collector_fini(&c);
+	sk_plan_destroy(plan);
+}
+
+static void
+test_preflight_failure_blocks_the_database_and_names_the_check(void **state)
+{
+	static const step_spec steps[] = {
+		{ "0001_table", "CREATE TABLE never_made (x int)", NULL, false },
+	};
+	char name[64], ci[256], buf[256];
+	sk_plan *plan = plan_make("preflight", "plan-pre", steps, 1);
+	collector c;
+	sk_db_config db;
+	agent_exec_opts o;
+	sk_report r;
+	sk_err err;
+
+	(void)state;
+	plan->preflight.min_server_version = 990000;
+	plan->preflight.extensions = calloc(1, sizeof(char *));
+	assert_non_null(plan->preflight.extensions);
+	plan->preflight.extensions[0] = sk_strdup("plpgsql");
+	plan->preflight.nextensions = 1;
+	collector_init(&c);
+	db_create("pre", name, sizeof(name), ci, sizeof(ci));
+	memset(&db, 0, sizeof(db));
+	db.name = name;
+	db.conninfo = ci;
+	o = opts_for(&db, 1, &c, NULL);
+	assert_int_equal(agent_exec_run(plan, &o, &err), SK_EPREFLIGHT);
+	assert_contains(err.msg, "apply plan preflight in r1/");
+	assert_contains(err.msg, "preflight blocked");
+	assert_contains(err.msg, "server_version");
+	assert_string_equal(sql_text(name, "SELECT to_regclass('public.never_made')",
+				buf, sizeof(buf)),
+	    "");
+	assert_int_equal(count_checks(&c, name, "server_version", false, &r), 1);
+	assert_string_equal(r.check.when, "preflight");
+	assert_int_equal(count_checks(&c, name, "extension:plpgsql", true, NULL), 1);
+	assert_int_equal(find_report(&c, SK_EV_DB_FAILED, name, NULL, &r), 1);
+	assert_int_equal(r.error.code, SK_EPREFLIGHT);
+	assert_contains(r.error.msg, "server_version");
+	assert_int_equal(find_report(&c, SK_EV_STEP_STARTED, name, NULL, NULL), 0);
+	assert_string_equal(sql_text(name,
+				"SELECT string_agg(name || ':' || passed, ',' ORDER BY name) "
+				"FROM skein.checks WHERE \"when\" = 'preflight'",
+				buf, sizeof(buf)),
+	    "extension:plpgsql:true,server_version:false");
+
+	db_drop(name);
+	collector_fini(&c);
+	sk_plan_destroy(plan);
+}
+
+static char backup_root[128];
+
+static int
+teardown_backups(void **state)
+{
+	char cmd[700];
+
+	(void)state;
+	if (backup_root[0] != '\0') {
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", backup_root);
+		if (system(cmd) != 0)
+			print_error("could not remove %s\n", backup_root);
+		backup_root[0] = '\0';
+	}
+	return 0;
+}
+
+static void
+test_backup_is_taken_verified_and_recorded_before_the_first_change(void **state)
+{
+	static const step_spec steps[] = {
+		{ "0001_table", "CREATE TABLE after_backup (x int)", NULL, false },
+	};
+	char name[64], ci[256], buf[1024], path[600], want[640];
+	sk_plan *plan = plan_make("backed", "plan-bk", steps, 1);
+	collector c;
+	sk_db_config db;
+	agent_exec_opts o;
+	sk_report r;
+	sk_err err;
+	struct stat st;
+
+	(void)state;
+	plan->backup = true;
+	snprintf(backup_root, sizeof(backup_root), "/tmp/h4-backups-%ld",
+	    (long)getpid());
+	assert_int_equal(mkdir(backup_root, 0700), 0);
+	collector_init(&c);
+	db_create("bk", name, sizeof(name), ci, sizeof(ci));
+	memset(&db, 0, sizeof(db));
+	db.name = name;
+	db.conninfo = ci;
+	o = opts_for(&db, 1, &c, NULL);
+	o.backup_dir = backup_root;
+	if (agent_exec_run(plan, &o, &err) != SK_OK)
+		report_fail("run", err.msg);
+
+	assert_int_equal(find_report(&c, SK_EV_BACKUP, name, NULL, &r), 1);
+	assert_true(r.has_backup);
+	assert_true(r.backup.size > 0);
+	assert_contains(r.backup.path, backup_root);
+	assert_contains(r.backup.restore_command, "pg_restore");
+	assert_int_equal(stat(r.backup.path, &st), 0);
+	assert_int_equal((int64_t)st.st_size, r.backup.size);
+	snprintf(path, sizeof(path), "%s", r.backup.path);
+	snprintf(want, sizeof(want), "%s,%" PRId64, path, r.backup.size);
+	assert_string_equal(sql_text(name,
+				"SELECT path || ',' || size FROM skein.backups "
+				"WHERE plan_name = 'backed'",
+				buf, sizeof(buf)),
+	    want);
+	/* The dump was taken before the step: it does not hold the table. */
+	snprintf(buf, sizeof(buf),
+	    "pg_restore --list '%s' | grep -c after_backup", path);
+	assert_int_not_equal(system(buf), 0);
+	snprintf(buf, sizeof(buf), "pg_restore --list '%s' >/dev/null", path);
+	assert_int_equal(system(buf), 0);
+
+	/* A rerun with nothing left to do takes no second backup. */
+	collector_fini(&c);
+	collector_init(&c);
+	if (agent_exec_run(plan, &o, &err) != SK_OK)
+		report_fail("rerun", err.msg);
+	assert_int_equal(find_report(&c, SK_EV_BACKUP, name, NULL, NULL), 0);
+	assert_int_equal(sql_long(name, "SELECT count(*) FROM skein.backups"), 1);
+
+	db_drop(name);
+	collector_fini(&c);
+	sk_plan_destroy(plan);
+}
+
+static void
+test_failing_backup_stops_the_database_before_any_step(void **state)
+{
+	static const step_spec steps[] = {
+		{ "0001_table", "CREATE TABLE not_after_failed_backup (x int)",
+		    NULL, false },
+	};
+	char name[64], ci[256], bad_ci[300], buf[256];
+	sk_plan *plan = plan_make("nobackup", "plan-nb", steps, 1);
+	collector c;
+	sk_db_config db;
+	agent_exec_opts o;
+	sk_report r;
+	sk_err err;
+	PGconn *setup;
+
+	(void)state;
+	plan->backup = true;
+	snprintf(backup_root, sizeof(backup_root), "/tmp/h4-backups-%ld",
+	    (long)getpid());
+	assert_int_equal(mkdir(backup_root, 0700), 0);
+	collector_init(&c);
+	db_create("bkfail", name, sizeof(name), ci, sizeof(ci));
+	memset(&db, 0, sizeof(db));
+	db.name = name;
+	db.conninfo = ci;
+	o = opts_for(&db, 1, &c, NULL);
+
+	/* No backup_dir at all. */
+	assert_int_equal(agent_exec_run(plan, &o, &err), SK_EBACKUP);
+	assert_contains(err.msg, "plan asks for a backup; agent.yaml sets no backup_dir");
+	assert_int_equal(find_report(&c, SK_EV_DB_FAILED, name, NULL, &r), 1);
+	assert_int_equal(r.error.code, SK_EBACKUP);
+
+	/* A role that may not read a table: pg_dump's own reason. */
+	setup = connect_port(fixture_port, name);
+	exec_on(setup, "CREATE TABLE secret (x int)");
+	exec_on(setup,
+	    "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE "
+	    "rolname = 'h4_weak') THEN CREATE ROLE h4_weak LOGIN; END IF; END $$");
+	exec_on(setup, "REVOKE ALL ON secret FROM PUBLIC");
+	PQfinish(setup);
+	snprintf(bad_ci, sizeof(bad_ci),
+	    "host=127.0.0.1 port=%s user=h4_weak dbname=%s", fixture_port, name);
+	db.backup_conninfo = bad_ci;
+	o.backup_dir = backup_root;
+	collector_fini(&c);
+	collector_init(&c);
+	assert_int_equal(agent_exec_run(plan, &o, &err), SK_EBACKUP);
+	assert_contains(err.msg, "permission denied");
+	assert_int_equal(find_report(&c, SK_EV_STEP_STARTED, name, NULL, NULL), 0);
+	assert_int_equal(find_report(&c, SK_EV_BACKUP, name, NULL, NULL), 0);
+
+	/* Nothing changed, nothing recorded, no dump left behind. */
+	assert_string_equal(
+	    sql_text(name, "SELECT to_regclass('public.not_after_failed_backup')",
+		buf, sizeof(buf)),
+	    "");
+	assert_int_equal(sql_long(name, "SELECT count(*) FROM skein.steps"), 0);
+	assert_int_equal(sql_long(name, "SELECT count(*) FROM skein.backups"), 0);
+	snprintf(buf, sizeof(buf), "test -z \"$(ls -A '%s')\"", backup_root);
+	assert_int_equal(system(buf), 0);
+
+	db_drop(name);
+	collector_fini(&c);
+	sk_plan_destroy(plan);
+}
+
+static void
+test_pooled_database_takes_the_lock_per_transaction(void **state)
+{
+	static const step_spec steps[] = {
+		{ "0001_table", "CREATE TABLE pooled_t (x int)", NULL, false },
+		{ "0002_index",
+		    "CREATE INDEX CONCURRENTLY IF NOT EXISTS pooled_x_idx "
+		    "ON public.pooled_t (x)",
+		    NULL, true },
+	};
+	char name[64], ci[256], sql[128], want[64], buf[64];
+	sk_plan *plan = plan_make("pooled", "plan-po", steps, 2);
+	sk_db_config db;
+	collector c;
+	async_run a;
+	sk_report r;
+	PGconn *holder;
+
+	(void)state;
+	step_indexes(&plan->steps[1], "pooled_x_idx");
+	collector_init(&c);
+	db_create("pool", name, sizeof(name), ci, sizeof(ci));
+	holder = connect_port(fixture_port, name);
+	snprintf(sql, sizeof(sql), "SELECT pg_advisory_lock(%" PRId64 ")",
+	    AGENT_LEDGER_LOCK_KEY);
+	exec_on(holder, sql);
+
+	memset(&db, 0, sizeof(db));
+	db.name = name;
+	db.conninfo = ci;
+	db.pooler = SK_POOLER_TRANSACTION;
+	async_start(&a, plan, opts_for(&db, 1, &c, NULL));
+	/* Every transaction needs the ledger lock: the step waits. */
+	assert_true(wait_report(&c, SK_EV_DB_WAITING, name, NULL, &r));
+	snprintf(want, sizeof(want), "ledger lock held by another session");
+	assert_string_equal(r.detail, want);
+	sk_sleep_ms(300);
+	assert_false(atomic_load(&a.done));
+	assert_string_equal(sql_text(name, "SELECT to_regclass('public.pooled_t')",
+				buf, sizeof(buf)),
+	    "");
+
+	snprintf(sql, sizeof(sql), "SELECT pg_advisory_unlock(%" PRId64 ")",
+	    AGENT_LEDGER_LOCK_KEY);
+	exec_on(holder, sql);
+	if (async_join(&a) != SK_OK)
+		report_fail("run", a.err.msg);
+	assert_string_equal(sql_text(name, "SELECT to_regclass('public.pooled_t')",
+				buf, sizeof(buf)),
+	    "pooled_t");
+	assert_int_equal(
+	    sql_long(name, "SELECT count(*) FROM pg_index WHERE NOT indisvalid"), 0);
+	assert_int_equal(sql_long(name, "SELECT count(*) FROM skein.steps"), 2);
+
+	PQfinish(holder);
+	db_drop(name);
+	collector_fini(&c);
+	sk_plan_destroy(plan);
+}
+
 static int
 setup_fixture(void **state)
 {
@@ -944,6 +2017,28 @@ main(void)
 		cmocka_unit_test(test_held_ledger_lock_waits_then_proceeds_when_released),
 		cmocka_unit_test(test_connection_lost_mid_step_resumes_from_the_ledger),
 		cmocka_unit_test(test_many_databases_apply_in_parallel),
+		cmocka_unit_test(
+		    test_passing_checks_are_reported_and_recorded_with_the_step),
+		cmocka_unit_test(test_failing_pre_check_blocks_the_step_and_applies_nothing),
+		cmocka_unit_test(test_failing_post_check_rolls_the_step_back),
+		cmocka_unit_test(
+		    test_constraint_test_that_succeeds_fails_the_step_and_leaves_no_row),
+		cmocka_unit_test(test_phase_checks_guard_the_database),
+		cmocka_unit_test(test_lock_timeout_retries_then_gives_up_naming_the_blocker),
+		cmocka_unit_test(test_lock_timeout_retry_succeeds_once_the_lock_frees),
+		cmocka_unit_test(test_invalid_index_left_by_an_interrupted_build_is_rebuilt),
+		cmocka_unit_test(test_invalid_index_marked_by_hand_is_detected_and_rebuilt),
+		cmocka_unit_test(
+		    test_built_index_without_ledger_row_is_recorded_not_rebuilt),
+		cmocka_unit_test(test_concurrent_index_lock_timeout_is_retried_and_rebuilt),
+		cmocka_unit_test(
+		    test_preflight_failure_blocks_the_database_and_names_the_check),
+		cmocka_unit_test_teardown(
+		    test_backup_is_taken_verified_and_recorded_before_the_first_change,
+		    teardown_backups),
+		cmocka_unit_test_teardown(test_failing_backup_stops_the_database_before_any_step,
+		    teardown_backups),
+		cmocka_unit_test(test_pooled_database_takes_the_lock_per_transaction),
 	};
 
 	return cmocka_run_group_tests(tests, setup_fixture, NULL);

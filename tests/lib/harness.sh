@@ -546,6 +546,46 @@ sk_psql() {
 	"$SK_PGCLUSTER" psql "$SK_WORK/pg" "$1" "$2" -At -c "$3" </dev/null
 }
 
+# sk_session NAME CLUSTER DB: an interactive psql session kept open in the
+# background (application_name NAME), tracked like a daemon (sk_stop NAME
+# or the cleanup ends it), fed SQL with sk_session_send. For tests that
+# need a transaction held open while something else runs.
+sk_session() {
+	sk__need_work || return 1
+	local name=$1 cluster=$2 db=$3 fifo="$SK_WORK/pids/$1.fifo"
+	rm -f "$fifo"
+	mkfifo "$fifo" || {
+		sk__err "start session $name: mkfifo $fifo failed"
+		return 1
+	}
+	# Opened read-write, the fifo never reports EOF to psql between
+	# writers. Output (errors too) goes to logs/NAME.log.
+	# shellcheck disable=SC2016 # expanded by the inner bash
+	PGAPPNAME=$name sk__spawn "$name" bash -c 'exec 3<>"$0" && exec "$1" psql "$2" "$3" "$4" -At -v ON_ERROR_STOP=0 <&3' \
+		"$fifo" "$SK_PGCLUSTER" "$SK_WORK/pg" "$cluster" "$db"
+}
+
+# sk_session_send NAME SQL: queue SQL (end it with ';') in the session.
+sk_session_send() {
+	sk__need_work || return 1
+	printf '%s\n' "$2" >"$SK_WORK/pids/$1.fifo"
+}
+
+# sk_session_pid CLUSTER DB NAME: the backend pid of session NAME, once it
+# has connected (waits up to 10s); empty if it never did.
+sk_session_pid() {
+	local i pid
+	for ((i = 0; i < 100; i++)); do
+		pid=$(sk_psql "$1" "$2" "select pid from pg_stat_activity where application_name = '$3' limit 1")
+		if [[ -n "$pid" ]]; then
+			echo "$pid"
+			return 0
+		fi
+		sleep 0.1
+	done
+	return 1
+}
+
 # ---------------------------------------------------------------------------
 # Keys, inventory, configs
 

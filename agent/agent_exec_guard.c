@@ -1,0 +1,232 @@
+/* agent_exec_guard: what the agent does in a database before it changes
+ * anything and after its last step: the plan's preflight checks, the
+ * phase's pre- and post-checks and the backup, and the reporting and
+ * recording of check results that steps share (docs/safety.md).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent_backup.h"
+#include "agent_check.h"
+#include "agent_exec_int.h"
+#include "agent_preflight.h"
+#include "sk_log.h"
+
+/* ---- checks: reporting and recording ------------------------------------ */
+
+void
+exec_emit_check(db_run *d, const char *step_id, const sk_check_result *res)
+{
+	const sk_phase *ph = d->run->phase;
+	sk_report r;
+
+	exec_report_init(&r, SK_EV_CHECK, step_id, 0);
+	r.has_check = true;
+	r.check = *res;
+	/* A check of no step (preflight, phase) says where it belongs. */
+	if (ph != NULL && ph->name != NULL)
+		snprintf(r.detail, sizeof(r.detail), "%s", ph->name);
+	exec_send(d, &r);
+}
+
+int
+exec_record_check(
+    db_run *d, const char *step_id, const sk_check_result *res, sk_err *err)
+{
+	const exec_run *run = d->run;
+	agent_ledger_check c;
+
+	memset(&c, 0, sizeof(c));
+	c.plan_name = run->plan->name;
+	c.plan_id = run->plan->id;
+	c.rollout_id = run->opts->rollout_id;
+	c.region = run->opts->region;
+	c.phase = run->phase != NULL ? run->phase->name : NULL;
+	c.step_id = step_id;
+	c.result = res;
+	c.database = d->db->name;
+	c.mode = "apply";
+	return agent_ledger_record_check(d->conn, &c, err);
+}
+
+/* Record results outside a transaction (after a rollback); a failure is
+ * logged: the error that made us roll back matters more. */
+void
+exec_record_checks_after(
+    db_run *d, const char *step_id, const sk_check_result *res, size_t n)
+{
+	sk_err err;
+
+	if (d->conn == NULL || PQstatus(d->conn) != CONNECTION_OK)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		sk_err_clear(&err);
+		if (exec_record_check(d, step_id, &res[i], &err) != SK_OK) {
+			sk_warn("record check %s in %s/%s: %s", res[i].name,
+			    d->run->opts->region, d->db->name, err.msg);
+			return;
+		}
+	}
+}
+
+/* ---- before the first change ------------------------------------------- */
+
+typedef struct preflight_sink {
+	db_run *d;
+	sk_check_result *res;
+	size_t n, cap;
+} preflight_sink;
+
+static void
+preflight_result(void *arg, const sk_check_result *res)
+{
+	preflight_sink *s = arg;
+	sk_check_result *grown;
+
+	exec_emit_check(s->d, NULL, res);
+	if (s->n == s->cap) {
+		size_t cap = s->cap != 0 ? s->cap * 2 : 8;
+
+		grown = realloc(s->res, cap * sizeof(*grown));
+		if (grown == NULL)
+			return;
+		s->res = grown;
+		s->cap = cap;
+	}
+	s->res[s->n++] = *res;
+}
+
+/* The plan's preflight checks; every result is reported and recorded.
+ * SK_EPREFLIGHT naming the failed checks when any did not hold. */
+int
+exec_run_preflight(db_run *d, sk_err *err)
+{
+	exec_run *run = d->run;
+	preflight_sink sink;
+	sk_err rec;
+	int rc;
+
+	memset(&sink, 0, sizeof(sink));
+	sink.d = d;
+	rc = agent_preflight_run(
+	    d->conn, &run->plan->preflight, preflight_result, &sink, err);
+	for (size_t i = 0; i < sink.n; i++) {
+		sk_err_clear(&rec);
+		if (exec_record_check(d, NULL, &sink.res[i], &rec) != SK_OK) {
+			/* A ledger that cannot be written will fail the first
+			 * step too, with the same cause. */
+			sk_warn("record preflight check %s in %s/%s: %s",
+			    sink.res[i].name, run->opts->region, d->db->name,
+			    rec.msg);
+			break;
+		}
+	}
+	if (rc == SK_EPREFLIGHT) {
+		/* agent_preflight_run names every failed check and its value. */
+		sk_err_wrap(err, "apply plan %s in %s/%s: preflight blocked",
+		    run->plan->name, run->opts->region, d->db->name);
+		if (err != NULL)
+			snprintf(err->hint, sizeof(err->hint),
+			    "nothing was applied; fix what the check names and "
+			    "run the plan again");
+	} else if (rc != SK_OK) {
+		sk_err_wrap(err, "apply plan %s in %s/%s: preflight",
+		    run->plan->name, run->opts->region, d->db->name);
+	}
+	free(sink.res);
+	return rc;
+}
+
+/* Evaluate a phase's checks in a transaction that is rolled back, report
+ * and record every result. SK_ECHECK when one did not hold. */
+int
+exec_run_phase_checks(db_run *d, const sk_check *checks, size_t n,
+    const char *when, const sk_step *limits, sk_err *err)
+{
+	exec_run *run = d->run;
+	sk_check_result *res;
+	size_t done = 0, failed = n;
+	int rc;
+
+	if (n == 0)
+		return SK_OK;
+	res = calloc(n, sizeof(*res));
+	if (res == NULL)
+		return sk_err_set(err, SK_ENOMEM, "apply plan %s in %s/%s: out of memory",
+		    run->plan->name, run->opts->region, d->db->name);
+	rc = exec_begin(d, limits, err);
+	for (; rc == SK_OK && done < n; done++) {
+		rc = agent_check_eval(d->conn, &checks[done], when, &res[done], err);
+		if (rc != SK_OK)
+			break;
+		exec_emit_check(d, NULL, &res[done]);
+		if (!res[done].passed && failed == n)
+			failed = done;
+	}
+	agent_tx_rollback(d->conn);
+	if (rc == SK_OK) {
+		exec_record_checks_after(d, NULL, res, done);
+		if (failed < n) {
+			agent_check_fail(err, &res[failed]);
+			rc = SK_ECHECK;
+		}
+	}
+	if (rc != SK_OK)
+		sk_err_wrap(err, "apply plan %s in %s/%s: phase %s %s-check",
+		    run->plan->name, run->opts->region, d->db->name,
+		    run->phase->name, when);
+	free(res);
+	return rc;
+}
+
+/* The backup the plan asks for, before the first change; reported and
+ * recorded. SK_EBACKUP with the tool's reason when it fails. */
+int
+exec_take_backup(db_run *d, sk_err *err)
+{
+	exec_run *run = d->run;
+	const agent_exec_opts *o = run->opts;
+	agent_backup_opts bo;
+	sk_backup_info info;
+	sk_report r;
+	int rc;
+
+	if (o->backup_dir == NULL || o->backup_dir[0] == '\0') {
+		sk_err_set(err, SK_EBACKUP,
+		    "back up %s/%s before plan %s: plan asks for a backup; "
+		    "agent.yaml sets no backup_dir",
+		    o->region, d->db->name, run->plan->name);
+		snprintf(err->hint, sizeof(err->hint),
+		    "set backup_dir in agent.yaml to a directory with room for a "
+		    "pg_dump of the database");
+		return SK_EBACKUP;
+	}
+	memset(&bo, 0, sizeof(bo));
+	bo.dir = o->backup_dir;
+	bo.pg_dump = o->pg_dump;
+	bo.pg_restore = o->pg_restore;
+	bo.conninfo = d->db->backup_conninfo != NULL ? d->db->backup_conninfo :
+						       d->db->conninfo;
+	bo.region = o->region;
+	bo.database = d->db->name;
+	bo.plan_name = run->plan->name;
+	bo.rollout_id = o->rollout_id;
+	memset(&info, 0, sizeof(info));
+	rc = agent_backup_take(&bo, &info, err);
+	if (rc != SK_OK)
+		return rc;
+	exec_report_init(&r, SK_EV_BACKUP, NULL, 0);
+	r.has_backup = true;
+	r.backup = info;
+	r.duration_ms = info.duration_ms;
+	snprintf(r.detail, sizeof(r.detail), "%.250s", info.path);
+	exec_send(d, &r);
+	rc = agent_ledger_record_backup(d->conn, run->plan->name, run->plan->id,
+	    o->rollout_id, o->region, &info, err);
+	if (rc != SK_OK)
+		return sk_err_wrap(
+		    err, "record backup of %s/%s", o->region, d->db->name);
+	d->backup_done = true;
+	return SK_OK;
+}

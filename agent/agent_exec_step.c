@@ -1,0 +1,824 @@
+/* agent_exec_step: how one step runs (docs/safety.md).
+ *
+ * A transactional step is one transaction: the ledger lock (pooled),
+ * SET LOCAL lock_timeout and statement_timeout, pre-checks, the SQL, the
+ * verify script, post-checks, the ledger row and the check results, then
+ * COMMIT. The SQL is sent asynchronously so that the thread can watch it
+ * while it waits: a second "monitor" connection reads pg_blocking_pids of
+ * the step's backend and reports who blocks it. A lock timeout rolls the
+ * transaction back and retries after a jittered, doubling pause, up to
+ * lock_retries times; since the step gives up its lock request after
+ * lock_timeout, sessions queued behind it wait at most that long.
+ *
+ * A non-transactional step (CREATE INDEX CONCURRENTLY, ...) runs its
+ * statements one by one outside a transaction, with its checks and its
+ * ledger row in transactions of their own. An INVALID index that an
+ * interrupted CREATE INDEX CONCURRENTLY left behind is dropped first, and
+ * every index the step creates must be valid afterwards.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent_check.h"
+#include "agent_exec_int.h"
+#include "agent_locks.h"
+#include "sk_log.h"
+#include "sk_sql.h"
+#include "sk_util.h"
+
+/* The first look at a waiting statement, and how often after that. */
+#define WATCH_FIRST_MS 200
+#define WATCH_EVERY_MS 1000
+/* Cap of the pause between lock-timeout retries. */
+#define LOCK_BACKOFF_MAX_MS 30000
+/* How long a monitor that failed to connect is left alone. */
+#define MONITOR_RETRY_MS 5000
+
+/* An index the step creates concurrently, as found in the catalog. */
+enum index_state { INDEX_ABSENT, INDEX_VALID, INDEX_INVALID };
+
+/* One step's run, across its attempts. */
+typedef struct step_run {
+	db_run *d;
+	size_t i;
+	const sk_step *step;
+	uint32_t lock_waits;
+	int64_t lock_wait_ms;
+	sk_blocker blockers[SK_BLOCKERS_MAX]; /* the last non-empty list */
+	size_t nblockers;
+	sk_check_result *res; /* the current attempt's check results */
+	size_t nres;
+	int64_t rows;
+	int64_t started_ms;      /* wall clock, first attempt */
+	char note[256];          /* what the step did besides its SQL */
+	bool recorded_meanwhile; /* pooled: another agent ran it meanwhile */
+} step_run;
+
+/* ---- watching a running statement -------------------------------------- */
+
+/* The first look comes before lock_timeout fires, so that even a short
+ * timeout gets its blocker named. */
+static int64_t
+first_watch_ms(const sk_step *step)
+{
+	int64_t ms = WATCH_FIRST_MS;
+
+	if (step->lock_timeout_ms > 0 && step->lock_timeout_ms / 2 < ms)
+		ms = step->lock_timeout_ms / 2;
+	return ms < 20 ? 20 : ms;
+}
+
+static void
+emit_lock_wait(step_run *s, const char *detail, const sk_err *err)
+{
+	db_run *d = s->d;
+	sk_report r;
+
+	exec_report_init(&r, SK_EV_LOCK_WAIT, s->step->id, d->attempts[s->i]);
+	r.nblockers = s->nblockers;
+	memcpy(r.blockers, s->blockers, s->nblockers * sizeof(*s->blockers));
+	r.lock_waits = s->lock_waits;
+	r.lock_wait_ms = s->lock_wait_ms;
+	if (detail != NULL)
+		snprintf(r.detail, sizeof(r.detail), "%s", detail);
+	else
+		agent_blockers_format(
+		    s->blockers, s->nblockers, r.detail, sizeof(r.detail));
+	if (err != NULL)
+		r.error = *err;
+	exec_send(d, &r);
+}
+
+/* Ask the monitor connection who blocks pid; report it when someone does.
+ * Every failure here is only logged: watching must never fail a step. */
+static void
+watch(step_run *s, int pid)
+{
+	db_run *d = s->d;
+	sk_blocker list[SK_BLOCKERS_MAX];
+	size_t n = 0;
+	sk_err err;
+	int rc;
+
+	if (pid <= 0)
+		return;
+	if (d->monitor == NULL) {
+		if (sk_mono_ms() < d->monitor_retry_at)
+			return;
+		if (d->pooled)
+			rc = sk_pg_connect_pooled(d->db->conninfo,
+			    d->run->monitor_appname, &d->monitor, &err);
+		else
+			rc = sk_pg_connect(d->db->conninfo,
+			    d->run->monitor_appname, &d->monitor, &err);
+		if (rc != SK_OK) {
+			sk_debug("watch step %s in %s/%s: %s", s->step->id,
+			    d->run->opts->region, d->db->name, err.msg);
+			d->monitor_retry_at = sk_mono_ms() + MONITOR_RETRY_MS;
+			return;
+		}
+	}
+	if (agent_blockers(d->monitor, pid, list, SK_BLOCKERS_MAX, &n, &err) != SK_OK) {
+		sk_debug("watch step %s in %s/%s: %s", s->step->id,
+		    d->run->opts->region, d->db->name, err.msg);
+		if (PQstatus(d->monitor) != CONNECTION_OK) {
+			PQfinish(d->monitor);
+			d->monitor = NULL;
+		}
+		return;
+	}
+	if (n == 0)
+		return;
+	memcpy(s->blockers, list, n * sizeof(*list));
+	s->nblockers = n;
+	emit_lock_wait(s, NULL, NULL);
+}
+
+/* Leave a connection stuck in COPY usable again: a step's SQL has no
+ * client side to feed or drain it. */
+static void
+abandon_copy(PGconn *conn, PGresult *res)
+{
+	char *buf;
+
+	if (PQresultStatus(res) == PGRES_COPY_IN)
+		(void)PQputCopyEnd(
+		    conn, "COPY FROM STDIN is not supported in a skein step");
+	else if (PQresultStatus(res) == PGRES_COPY_OUT)
+		while (PQgetCopyData(conn, &buf, 0) > 0)
+			PQfreemem(buf);
+}
+
+/* Run sql like sk_pg_exec, but wait on the socket so that the statement
+ * can be watched (pid: its backend; 0 for none). On success *out holds
+ * the last result (NULL for an empty string) for the caller to clear. */
+static int
+run_watched(step_run *s, const char *what, const char *sql, int pid,
+    PGresult **out, sk_err *err)
+{
+	PGconn *conn = s->d->conn;
+	PGresult *res, *last = NULL;
+	struct pollfd pfd;
+	bool copy = false;
+	int64_t next = sk_mono_ms() + first_watch_ms(s->step), now;
+	int rc = SK_OK;
+
+	*out = NULL;
+	if (!PQsendQuery(conn, sql))
+		return sk_pg_error(err, conn, NULL, what);
+	for (;;) {
+		if (!PQconsumeInput(conn)) {
+			rc = sk_pg_error(err, conn, NULL, what);
+			goto out;
+		}
+		while (!PQisBusy(conn)) {
+			res = PQgetResult(conn);
+			if (res == NULL)
+				goto done;
+			switch (PQresultStatus(res)) {
+			case PGRES_COPY_IN:
+			case PGRES_COPY_OUT:
+			case PGRES_COPY_BOTH:
+				abandon_copy(conn, res);
+				copy = true;
+				PQclear(res);
+				continue;
+			default:
+				break;
+			}
+			/* The server runs nothing after an error; keep it. */
+			if (last != NULL && PQresultStatus(last) == PGRES_FATAL_ERROR) {
+				PQclear(res);
+				continue;
+			}
+			PQclear(last);
+			last = res;
+		}
+		now = sk_mono_ms();
+		if (now >= next) {
+			watch(s, pid);
+			next = sk_mono_ms() + WATCH_EVERY_MS;
+			continue;
+		}
+		pfd.fd = PQsocket(conn);
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		if (pfd.fd < 0) {
+			rc = sk_pg_error(err, conn, NULL, what);
+			goto out;
+		}
+		if (poll(&pfd, 1, (int)(next - now)) < 0 && errno != EINTR) {
+			rc = sk_err_errno(err, SK_ECONN, errno, "%s: wait for the server",
+			    what != NULL ? what : "run SQL");
+			goto out;
+		}
+	}
+done:
+	if (last == NULL || PQresultStatus(last) == PGRES_COMMAND_OK ||
+	    PQresultStatus(last) == PGRES_TUPLES_OK ||
+	    PQresultStatus(last) == PGRES_EMPTY_QUERY) {
+		if (copy) {
+			rc = sk_err_set(err, SK_ESQL,
+			    "%s: COPY to or from the client is not supported",
+			    what != NULL ? what : "run SQL");
+			goto out;
+		}
+		*out = last;
+		return SK_OK;
+	}
+	rc = sk_pg_error(err, conn, last, what);
+out:
+	PQclear(last);
+	return rc;
+}
+
+/* ---- the pieces of an attempt ------------------------------------------- */
+
+/* PQcmdTuples when it is a number, else -1. */
+static int64_t
+result_rows(PGresult *res)
+{
+	const char *s = res != NULL ? PQcmdTuples(res) : "";
+	char *end;
+	long long n;
+
+	if (s[0] == '\0')
+		return -1;
+	n = strtoll(s, &end, 10);
+	return *end == '\0' && n >= 0 ? (int64_t)n : -1;
+}
+
+/* Run step's verify script on the open connection: it must not fail and
+ * the first column of every row it returns must be true. */
+static int
+run_verify(db_run *d, const sk_step *step, sk_err *err)
+{
+	const char *name = step->verify_path != NULL ? step->verify_path : "script";
+	PGresult *res = NULL;
+	char what[SK_NAME_MAX + 64];
+	int rc;
+
+	snprintf(what, sizeof(what), "verify %s", name);
+	rc = sk_pg_exec(d->conn, what, step->verify, &res, err);
+	if (rc != SK_OK)
+		return rc;
+	for (int i = 0; i < PQntuples(res); i++) {
+		if (PQnfields(res) < 1 || PQgetisnull(res, i, 0) ||
+		    strcmp(PQgetvalue(res, i, 0), "t") != 0) {
+			rc = sk_err_set(err, SK_ESTATE,
+			    "verify %s returned false in row %d (%s = %.64s)", name,
+			    i + 1, PQnfields(res) < 1 ? "?" : PQfname(res, 0),
+			    PQnfields(res) < 1         ? "no columns" :
+				PQgetisnull(res, i, 0) ? "NULL" :
+							 PQgetvalue(res, i, 0));
+			break;
+		}
+	}
+	PQclear(res);
+	return rc;
+}
+
+/* Evaluate checks in the open transaction, reporting each result and
+ * keeping it in s->res. All are evaluated; SK_ECHECK (for the first that
+ * did not hold) when any failed. */
+static int
+eval_checks(step_run *s, const sk_check *checks, size_t n, const char *when, sk_err *err)
+{
+	size_t failed = SIZE_MAX;
+	int rc;
+
+	for (size_t k = 0; k < n; k++) {
+		sk_check_result *res = &s->res[s->nres];
+
+		rc = agent_check_eval(s->d->conn, &checks[k], when, res, err);
+		if (rc != SK_OK) {
+			/* Its query failed: the value seen names the error. */
+			exec_emit_check(s->d, s->step->id, res);
+			s->nres++;
+			return rc;
+		}
+		exec_emit_check(s->d, s->step->id, res);
+		if (!res->passed && failed == SIZE_MAX)
+			failed = s->nres;
+		s->nres++;
+	}
+	if (failed != SIZE_MAX)
+		return agent_check_fail(err, &s->res[failed]);
+	return SK_OK;
+}
+
+/* The step's ledger row and its check results, in the open transaction
+ * (or, outside one, each committing on its own). */
+static int
+record_done(step_run *s, bool transactional, sk_err *err)
+{
+	db_run *d = s->d;
+	exec_run *run = d->run;
+	char blockers[512];
+	agent_ledger_step row;
+	int rc;
+
+	agent_blockers_format(s->blockers, s->nblockers, blockers, sizeof(blockers));
+	memset(&row, 0, sizeof(row));
+	row.plan_name = run->plan->name;
+	row.step_id = s->step->id;
+	row.checksum_hex = run->hex[s->i];
+	row.plan_id = run->plan->id;
+	row.rollout_id = run->opts->rollout_id;
+	row.region = run->opts->region;
+	row.kind = "sql";
+	row.transactional = transactional;
+	row.started_ms = s->started_ms;
+	row.finished_ms = sk_now_ms();
+	row.rows = s->rows;
+	row.attempts = d->attempts[s->i];
+	row.lock_waits = s->lock_waits;
+	row.lock_wait_ms = s->lock_wait_ms;
+	row.blockers = blockers[0] != '\0' ? blockers : NULL;
+	rc = agent_ledger_record_step(d->conn, &row, err);
+	for (size_t k = 0; rc == SK_OK && k < s->nres; k++)
+		rc = exec_record_check(d, s->step->id, &s->res[k], err);
+	return rc;
+}
+
+/* The backend pid of the open transaction: through a pooler,
+ * PQbackendPID names PgBouncer's own, not the server's. */
+static int
+backend_pid(db_run *d, int *pid, sk_err *err)
+{
+	PGresult *res = NULL;
+	int rc;
+
+	rc = sk_pg_exec(d->conn, "find backend pid",
+	    "SELECT pg_catalog.pg_backend_pid()", &res, err);
+	if (rc != SK_OK)
+		return rc;
+	*pid = PQntuples(res) == 1 ? atoi(PQgetvalue(res, 0, 0)) : 0;
+	PQclear(res);
+	return SK_OK;
+}
+
+/* Through a pooler no session lock keeps other agents out between our
+ * transactions, so each step looks at the ledger again under the lock its
+ * transaction holds: a step another agent recorded meanwhile is done. */
+static int
+recheck_ledger(step_run *s, sk_err *err)
+{
+	db_run *d = s->d;
+	exec_run *run = d->run;
+	char hex[AGENT_LEDGER_HEX_LEN];
+	bool found = false;
+	int rc;
+
+	if (!d->pooled)
+		return SK_OK;
+	rc = agent_ledger_lookup(
+	    d->conn, run->plan->name, s->step->id, &found, hex, err);
+	if (rc != SK_OK || !found)
+		return rc;
+	if (strcmp(hex, run->hex[s->i]) != 0 && strcmp(hex, run->text_hex[s->i]) != 0)
+		return sk_err_set(err, SK_EDRIFT,
+		    "drift: another agent recorded the step meanwhile with "
+		    "checksum %.16s... but the plan has %.16s...",
+		    hex, run->hex[s->i]);
+	s->recorded_meanwhile = true;
+	return SK_OK;
+}
+
+/* ---- a transactional attempt -------------------------------------------- */
+
+static int
+tx_attempt(step_run *s, sk_err *err)
+{
+	db_run *d = s->d;
+	const sk_step *step = s->step;
+	PGresult *res = NULL;
+	int pid = 0, rc;
+
+	rc = exec_begin(d, step, err);
+	if (rc != SK_OK)
+		return rc;
+	rc = backend_pid(d, &pid, err);
+	if (rc == SK_OK)
+		rc = recheck_ledger(s, err);
+	if (rc == SK_OK && s->recorded_meanwhile) {
+		agent_tx_rollback(d->conn);
+		return SK_OK;
+	}
+	if (rc == SK_OK)
+		rc = eval_checks(s, step->pre, step->npre, "pre", err);
+	if (rc == SK_OK)
+		rc = run_watched(s, NULL, step->sql != NULL ? step->sql : "",
+		    pid, &res, err);
+	if (rc != SK_OK)
+		goto out;
+	s->rows = result_rows(res);
+	PQclear(res);
+	res = NULL;
+	/* The ledger row must commit with the step's effects; SQL that ends
+	 * the transaction itself breaks that promise. */
+	if (PQtransactionStatus(d->conn) != PQTRANS_INTRANS) {
+		rc = sk_err_set(err, SK_EINVAL,
+		    "the step's SQL ended its transaction; remove COMMIT/ROLLBACK "
+		    "or mark the step no_transaction");
+		goto out;
+	}
+	if (step->verify != NULL)
+		rc = run_verify(d, step, err);
+	if (rc == SK_OK)
+		rc = eval_checks(s, step->post, step->npost, "post", err);
+	if (rc == SK_OK)
+		rc = record_done(s, true, err);
+	if (rc == SK_OK)
+		rc = sk_pg_exec(d->conn, "commit", "COMMIT", NULL, err);
+out:
+	PQclear(res);
+	if (rc != SK_OK)
+		agent_tx_rollback(d->conn);
+	return rc;
+}
+
+/* ---- a non-transactional attempt ---------------------------------------- */
+
+/* Look up each index the step creates concurrently, in the open
+ * transaction. names[k] receives the schema-qualified, quoted name. */
+static int
+find_indexes(step_run *s, int *state, char (*names)[2 * SK_NAME_MAX + 8], sk_err *err)
+{
+	const sk_step *step = s->step;
+	PGresult *res = NULL;
+	int rc;
+
+	for (size_t k = 0; k < step->nconcurrent_indexes; k++) {
+		const char *param[1] = { step->concurrent_indexes[k] };
+
+		rc = sk_pg_execp(s->d->conn, "look up index",
+		    "SELECT i.indisvalid, pg_catalog.quote_ident(n.nspname) || '.' "
+		    "|| pg_catalog.quote_ident(c.relname) "
+		    "FROM pg_catalog.pg_index i "
+		    "JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid "
+		    "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+		    "WHERE i.indexrelid = pg_catalog.to_regclass($1)",
+		    1, param, &res, err);
+		if (rc != SK_OK)
+			return rc;
+		state[k] = INDEX_ABSENT;
+		names[k][0] = '\0';
+		if (PQntuples(res) == 1) {
+			state[k] = strcmp(PQgetvalue(res, 0, 0), "t") == 0 ?
+			    INDEX_VALID :
+			    INDEX_INVALID;
+			snprintf(names[k], sizeof(names[k]), "%s",
+			    PQgetvalue(res, 0, 1));
+		}
+		PQclear(res);
+		res = NULL;
+	}
+	return SK_OK;
+}
+
+/* Session lock_timeout and statement_timeout for the statements that run
+ * outside a transaction (direct connections only: through a pooler a
+ * session setting would outlive us on someone else's connection). */
+static int
+set_session_timeouts(db_run *d, const sk_step *step, sk_err *err)
+{
+	char lock[32], stmt[32];
+	const char *params[2] = { lock, stmt };
+
+	snprintf(lock, sizeof(lock), "%" PRId64 "ms", step->lock_timeout_ms);
+	snprintf(stmt, sizeof(stmt), "%" PRId64 "ms", step->statement_timeout_ms);
+	return sk_pg_execp(d->conn, "set timeouts",
+	    "SELECT pg_catalog.set_config('lock_timeout', $1, false), "
+	    "pg_catalog.set_config('statement_timeout', $2, false)",
+	    2, params, NULL, err);
+}
+
+static void
+reset_session_timeouts(db_run *d)
+{
+	PGresult *res;
+
+	if (d->conn == NULL || PQstatus(d->conn) != CONNECTION_OK)
+		return;
+	res = PQexec(d->conn, "RESET lock_timeout; RESET statement_timeout");
+	PQclear(res);
+}
+
+/* The step's statements, one by one: PostgreSQL runs a string of several
+ * statements as one implicit transaction, which CREATE INDEX
+ * CONCURRENTLY refuses. *only_cic tells whether each of them is a CREATE
+ * INDEX CONCURRENTLY. */
+static int
+split_step(const sk_step *step, sk_sql_script **script, bool *only_cic, sk_err *err)
+{
+	int rc;
+
+	*only_cic = false;
+	rc = sk_sql_parse(
+	    step->sql != NULL ? step->sql : "", step->sql_path, script, err);
+	if (rc != SK_OK)
+		return rc;
+	*only_cic = (*script)->nstmts > 0;
+	for (size_t k = 0; k < (*script)->nstmts; k++) {
+		const sk_sql_stmt *st = &(*script)->stmts[k];
+		bool cic = false;
+
+		for (size_t o = 0; o < st->nops; o++)
+			if (st->ops[o].kind == SK_SQL_CREATE_INDEX && st->ops[o].concurrent)
+				cic = true;
+		if (!cic)
+			*only_cic = false;
+	}
+	return SK_OK;
+}
+
+/* Run the statements outside a transaction, watched. */
+static int
+run_outside(step_run *s, const sk_sql_script *script, sk_err *err)
+{
+	db_run *d = s->d;
+	PGresult *res = NULL;
+	/* Through a pooler the backend is not ours to name. */
+	int pid = d->pooled ? 0 : PQbackendPID(d->conn);
+	int rc = SK_OK;
+
+	for (size_t k = 0; rc == SK_OK && k < script->nstmts; k++) {
+		rc = run_watched(s, NULL, script->stmts[k].text, pid, &res, err);
+		if (rc == SK_OK && result_rows(res) >= 0)
+			s->rows = (s->rows < 0 ? 0 : s->rows) + result_rows(res);
+		PQclear(res);
+		res = NULL;
+		if (rc == SK_OK && PQtransactionStatus(d->conn) != PQTRANS_IDLE)
+			rc = sk_err_set(err, SK_EINVAL,
+			    "the step's SQL left a transaction open; remove BEGIN");
+	}
+	agent_tx_rollback(d->conn);
+	return rc;
+}
+
+/* Add "what arg" to the step's note, "; "-separated. */
+static void
+append_note(step_run *s, const char *what, const char *arg)
+{
+	size_t used = strlen(s->note);
+	char line[sizeof(s->note)];
+
+	/* A retry that does the same again says it once. */
+	snprintf(line, sizeof(line), "%s%s", what, arg);
+	if (strstr(s->note, line) != NULL)
+		return;
+	if (used < sizeof(s->note))
+		snprintf(s->note + used, sizeof(s->note) - used, "%s%s%s",
+		    used > 0 ? "; " : "", what, arg);
+}
+
+static int
+notx_attempt(step_run *s, sk_err *err)
+{
+	db_run *d = s->d;
+	const sk_step *step = s->step;
+	size_t nidx = step->nconcurrent_indexes;
+	char(*names)[2 * SK_NAME_MAX + 8] = NULL;
+	sk_sql_script *script = NULL;
+	int *state = NULL;
+	bool only_cic = false, all_valid = nidx > 0, timeouts_set = false;
+	char sql[2 * SK_NAME_MAX + 64];
+	int rc;
+
+	names = calloc(nidx + 1, sizeof(*names));
+	state = calloc(nidx + 1, sizeof(*state));
+	if (names == NULL || state == NULL) {
+		rc = sk_err_set(err, SK_ENOMEM, "out of memory");
+		goto out;
+	}
+	rc = split_step(step, &script, &only_cic, err);
+	if (rc != SK_OK)
+		goto out;
+
+	/* Pre-checks and the catalog, in a transaction of their own. */
+	rc = exec_begin(d, step, err);
+	if (rc != SK_OK)
+		goto out;
+	rc = recheck_ledger(s, err);
+	if (rc == SK_OK && !s->recorded_meanwhile)
+		rc = eval_checks(s, step->pre, step->npre, "pre", err);
+	if (rc == SK_OK && !s->recorded_meanwhile)
+		rc = find_indexes(s, state, names, err);
+	agent_tx_rollback(d->conn);
+	if (rc != SK_OK || s->recorded_meanwhile)
+		goto out;
+
+	/* The drops and the statements wait for locks too. */
+	if (!d->pooled) {
+		rc = set_session_timeouts(d, step, err);
+		if (rc != SK_OK)
+			goto out;
+		timeouts_set = true;
+	}
+	for (size_t k = 0; k < nidx; k++) {
+		if (state[k] != INDEX_VALID)
+			all_valid = false;
+		if (state[k] != INDEX_INVALID)
+			continue;
+		/* Left by an interrupted CREATE INDEX CONCURRENTLY: unusable,
+		 * yet it makes IF NOT EXISTS skip the build. */
+		append_note(s, "dropped INVALID index ", names[k]);
+		sk_info("step %s in %s/%s: dropping INVALID index %s left by an "
+			"interrupted run",
+		    step->id, d->run->opts->region, d->db->name, names[k]);
+		snprintf(sql, sizeof(sql),
+		    "DROP INDEX CONCURRENTLY IF EXISTS %s", names[k]);
+		rc = sk_pg_exec(d->conn, "drop INVALID index", sql, NULL, err);
+		if (rc != SK_OK)
+			goto out;
+	}
+	if (only_cic && all_valid) {
+		/* Built by a run that died before its ledger row. */
+		append_note(s, "every index already exists and is valid; ",
+		    "not run again");
+	} else {
+		rc = run_outside(s, script, err);
+		if (rc != SK_OK)
+			goto out;
+	}
+	if (timeouts_set) {
+		reset_session_timeouts(d);
+		timeouts_set = false;
+	}
+
+	/* Verify, post-checks and the ledger row commit together. */
+	rc = exec_begin(d, step, err);
+	if (rc != SK_OK)
+		goto out;
+	if (nidx > 0)
+		rc = find_indexes(s, state, names, err);
+	for (size_t k = 0; rc == SK_OK && k < nidx; k++)
+		if (state[k] != INDEX_VALID)
+			rc = sk_err_set(err, SK_ESTATE, "index %s is %s after the step",
+			    step->concurrent_indexes[k],
+			    state[k] == INDEX_ABSENT ? "missing" : "INVALID");
+	if (rc == SK_OK && step->verify != NULL)
+		rc = run_verify(d, step, err);
+	if (rc == SK_OK)
+		rc = eval_checks(s, step->post, step->npost, "post", err);
+	if (rc == SK_OK)
+		rc = record_done(s, false, err);
+	if (rc == SK_OK)
+		rc = sk_pg_exec(d->conn, "commit", "COMMIT", NULL, err);
+	if (rc != SK_OK)
+		agent_tx_rollback(d->conn);
+out:
+	if (timeouts_set)
+		reset_session_timeouts(d);
+	sk_sql_script_destroy(script);
+	free(names);
+	free(state);
+	return rc;
+}
+
+/* ---- the step ----------------------------------------------------------- */
+
+static void
+emit_step(step_run *s, int event, int64_t duration_ms, const sk_err *err)
+{
+	sk_report r;
+
+	exec_report_init(&r, event, s->step->id, s->d->attempts[s->i]);
+	r.duration_ms = duration_ms;
+	r.rows = s->rows < 0 ? 0 : s->rows;
+	r.lock_waits = s->lock_waits;
+	r.lock_wait_ms = s->lock_wait_ms;
+	if (event == SK_EV_STEP_FAILED || event == SK_EV_STEP_FINISHED) {
+		r.nblockers = s->nblockers;
+		memcpy(r.blockers, s->blockers, s->nblockers * sizeof(*s->blockers));
+	}
+	if (s->note[0] != '\0')
+		snprintf(r.detail, sizeof(r.detail), "%s", s->note);
+	if (err != NULL)
+		r.error = *err;
+	exec_send(s->d, &r);
+}
+
+/* The error of a step whose lock timeouts outlasted its retries:
+ * SK_ELOCK naming the sessions last seen blocking it. */
+static int
+give_up(step_run *s, sk_err *err)
+{
+	db_run *d = s->d;
+	char who[SK_ERR_MSG_MAX / 2], sqlstate[6];
+
+	snprintf(sqlstate, sizeof(sqlstate), "%s", err->sqlstate);
+	agent_blockers_format(s->blockers, s->nblockers, who, sizeof(who));
+	sk_err_set(err, SK_ELOCK,
+	    "apply step %s in %s/%s: gave up after %" PRIu32
+	    " lock timeouts of %" PRId64 " ms; %s%s",
+	    s->step->id, d->run->opts->region, d->db->name, s->lock_waits,
+	    s->step->lock_timeout_ms, who[0] != '\0' ? "blocked by " : "",
+	    who[0] != '\0' ? who : "the blocking session was not seen");
+	snprintf(err->sqlstate, sizeof(err->sqlstate), "%s", sqlstate);
+	snprintf(err->detail, sizeof(err->detail),
+	    "%" PRIu32 " attempts, %" PRId64 " ms spent waiting for locks",
+	    d->attempts[s->i], s->lock_wait_ms);
+	snprintf(err->hint, sizeof(err->hint),
+	    "end or wait out the blocking session (pg_stat_activity), or run the "
+	    "step when the table is quieter; raise lock_retries only if waiting "
+	    "longer is acceptable");
+	return SK_ELOCK;
+}
+
+int
+exec_step(db_run *d, size_t i, sk_err *err)
+{
+	exec_run *run = d->run;
+	const sk_step *step = &run->plan->steps[i];
+	int64_t t0 = sk_mono_ms(), attempt_t0, delay, pause;
+	size_t nchecks = step->npre + step->npost;
+	char detail[256];
+	step_run s;
+	int rc;
+
+	memset(&s, 0, sizeof(s));
+	s.d = d;
+	s.i = i;
+	s.step = step;
+	s.rows = -1;
+	s.started_ms = sk_now_ms();
+	s.res = calloc(nchecks + 1, sizeof(*s.res));
+	if (s.res == NULL)
+		return sk_err_set(err, SK_ENOMEM, "apply step %s in %s/%s: out of memory",
+		    step->id, run->opts->region, d->db->name);
+	delay = step->retry_backoff_ms > 0 ? step->retry_backoff_ms : 1;
+
+	d->attempts[i]++;
+	emit_step(&s, SK_EV_STEP_STARTED, 0, NULL);
+	for (;;) {
+		s.nres = 0;
+		s.rows = -1;
+		attempt_t0 = sk_mono_ms();
+		rc = step->no_transaction ? notx_attempt(&s, err) :
+					    tx_attempt(&s, err);
+		if (rc == SK_OK || sk_pg_err_is_connection(err) ||
+		    !agent_err_is_lock_timeout(err))
+			break;
+		s.lock_waits++;
+		s.lock_wait_ms += sk_mono_ms() - attempt_t0;
+		if (s.lock_waits > step->lock_retries) {
+			rc = give_up(&s, err);
+			break;
+		}
+		pause = exec_backoff(d, &delay, LOCK_BACKOFF_MAX_MS);
+		snprintf(detail, sizeof(detail),
+		    "lock timeout after %" PRId64 " ms (%" PRIu32 " of %" PRIu32
+		    " retries used); retrying in %" PRId64 " ms",
+		    step->lock_timeout_ms, s.lock_waits, step->lock_retries, pause);
+		emit_lock_wait(&s, detail, err);
+		if (exec_sleep_or_stop(run, pause)) {
+			d->stopped = true;
+			rc = sk_err_set(err, SK_ESTATE,
+			    "apply plan %s in %s/%s: stopped while step %s waited "
+			    "to retry a lock timeout",
+			    run->plan->name, run->opts->region, d->db->name,
+			    step->id);
+			goto out;
+		}
+		d->attempts[i]++;
+	}
+	if (rc == SK_OK && s.recorded_meanwhile) {
+		snprintf(s.note, sizeof(s.note), "recorded meanwhile by another agent");
+		emit_step(&s, SK_EV_STEP_SKIPPED, sk_mono_ms() - t0, NULL);
+		goto out;
+	}
+	if (rc == SK_OK) {
+		emit_step(&s, SK_EV_STEP_FINISHED, sk_mono_ms() - t0, NULL);
+		goto out;
+	}
+	if (err->code == SK_ESTATE && exec_stop_requested(run)) {
+		/* Stopped while waiting for the pooled ledger lock: the plan
+		 * resumes from the ledger next time. */
+		d->stopped = true;
+		goto out;
+	}
+	if (err->code != SK_ELOCK)
+		sk_err_wrap(err, "apply step %s in %s/%s", step->id,
+		    run->opts->region, d->db->name);
+	if (sk_pg_err_is_connection(err)) {
+		/* Nothing can be recorded now; the next session will. */
+		d->interrupted = true;
+		snprintf(d->interrupted_step, sizeof(d->interrupted_step), "%s",
+		    step->id);
+		d->interrupted_err = *err;
+		goto out;
+	}
+	/* The transaction is gone: record what the checks saw, and why. */
+	exec_record_checks_after(d, step->id, s.res, s.nres);
+	exec_record_event(d, "step-failed", step->id, err);
+	emit_step(&s, SK_EV_STEP_FAILED, sk_mono_ms() - t0, err);
+out:
+	free(s.res);
+	return rc;
+}

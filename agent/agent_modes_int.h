@@ -1,0 +1,108 @@
+/* agent_modes_int: what agent_modes.c (reporting, watching a running
+ * statement, checks) shares with agent_rehearse.c and agent_rollback.c.
+ * Internal to the modes: nothing else includes it. One mode_run per
+ * database and call; used by that call's thread only.
+ */
+#ifndef AGENT_MODES_INT_H
+#define AGENT_MODES_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <libpq-fe.h>
+
+#include "agent_modes.h"
+
+/* One database's rehearsal or rollback. */
+typedef struct mode_run {
+	const agent_db_ctx *c;
+	char appname[SK_NAME_MAX + 32];
+	/* Opened on the first long wait to ask who blocks us; never holds a
+	 * transaction. Not retried once it failed: watching is a courtesy
+	 * and must never fail a step. */
+	PGconn *monitor;
+	bool monitor_failed;
+	uint64_t rng;
+	/* The step running now, for what watching reports. */
+	const sk_step *step;
+	uint32_t attempt;
+	uint32_t lock_waits;
+	int64_t lock_wait_ms;
+	sk_blocker blockers[SK_BLOCKERS_MAX]; /* the last non-empty list */
+	size_t nblockers;
+} mode_run;
+
+void mode_init(mode_run *m, const agent_db_ctx *c);
+/* Close the monitor connection, if any. */
+void mode_fini(mode_run *m);
+
+/* SK_EINVAL unless c is complete (connection, plan with step ids, hex
+ * per step, region, database); SK_ESTATE when c->conn is inside a
+ * transaction. verb ("rehearse", "roll back") starts the message. */
+int mode_check_ctx(const agent_db_ctx *c, const char *verb, sk_err *err) SK_WARN_UNUSED;
+
+/* Whether *c->stop is set. */
+bool mode_stopped(const agent_db_ctx *c);
+
+/* Sleep ms in short slices; returns true if *c->stop was set meanwhile. */
+bool mode_sleep_or_stop(const agent_db_ctx *c, int64_t ms);
+
+/* A delay between half and all of *delay, then double *delay up to cap:
+ * exponential backoff with jitter. */
+int64_t mode_backoff(uint64_t *rng, int64_t *delay, int64_t cap);
+
+/* Report event through c->emit. rows < 0 is sent as 0; the step's lock
+ * waits go with every event, its blockers with STEP_FAILED and
+ * STEP_REVERTED. detail and err may be NULL. */
+void mode_emit(const mode_run *m, int event, const char *step_id, uint32_t attempt,
+    int64_t duration_ms, int64_t rows, const char *detail, const sk_err *err);
+
+/* Report a check result (SK_EV_CHECK); detail names the phase. */
+void mode_emit_check(
+    const mode_run *m, const char *step_id, const sk_check_result *res);
+
+/* Report SK_EV_LOCK_WAIT for m->step with m's blockers; detail NULL means
+ * the blockers, formatted. */
+void mode_emit_lock_wait(const mode_run *m, const char *detail, const sk_err *err);
+
+/* PQcmdTuples of res when it is a number, else -1. */
+int64_t mode_rows(PGresult *res);
+
+/* The server pid of the session's open transaction: through a pooler
+ * PQbackendPID names PgBouncer's own, so the server is asked. */
+int mode_backend_pid(const agent_db_ctx *c, int *pid, sk_err *err) SK_WARN_UNUSED;
+
+/* Run sql on c->conn like sk_pg_exec, waiting on the socket so that the
+ * statement can be watched: after a while (before m->step's
+ * lock_timeout), a monitor connection asks who blocks pid (0: nobody to
+ * ask about) and reports it (SK_EV_LOCK_WAIT, m->blockers). On success
+ * *out holds the last result (NULL for an empty string) for the caller
+ * to clear. Errors as sk_pg_exec. */
+int mode_run_watched(mode_run *m, const char *what, const char *sql, int pid,
+    PGresult **out, sk_err *err) SK_WARN_UNUSED;
+
+/* Turn err, a lock timeout, into SK_ELOCK: "WHAT; blocked by pid ..." (the
+ * blockers the monitor saw last). Keeps SQLSTATE 55P03. */
+void mode_lock_error(const mode_run *m, const char *what, sk_err *err);
+
+/* Fail with SK_EINVAL ("WHAT:LINE: COMMIT would end or split skein's
+ * transaction") when sql holds transaction control (COMMIT, ROLLBACK,
+ * SAVEPOINT, PREPARE TRANSACTION, ...). In a rehearsal such a statement
+ * would commit or abandon the transaction everything relies on being
+ * rolled back, and run what follows it for real; in a revert it would
+ * commit the revert apart from its ledger change. A script that does not
+ * parse fails too (sk_sql_parse's error). NULL sql passes. */
+int mode_refuse_tx_control(const char *sql, const char *what, sk_err *err) SK_WARN_UNUSED;
+
+/* Evaluate checks in the open transaction, reporting each result. All are
+ * evaluated; SK_ECHECK for the first that did not hold. A check whose
+ * query fails returns that error (the transaction is then aborted). */
+int mode_eval_checks(mode_run *m, const char *step_id, const sk_check *checks,
+    size_t n, const char *when, sk_err *err) SK_WARN_UNUSED;
+
+/* Run step's verify script: it must not fail and the first column of
+ * every row it returns must be true (as the apply walk does); SK_ESTATE
+ * naming the row otherwise. */
+int mode_verify(const mode_run *m, const sk_step *step, sk_err *err) SK_WARN_UNUSED;
+
+#endif
