@@ -12,6 +12,13 @@
 #ifndef CLI_H
 #define CLI_H
 
+#include <stddef.h>
+#include <stdio.h>
+
+#include "sk_err.h"
+#include "sk_plan.h"
+#include "sk_wire.h"
+
 #define CLI_OK 0
 #define CLI_FAIL 1
 #define CLI_USAGE 2
@@ -19,11 +26,46 @@
 /* skein keygen --out DIR/NAME */
 int cli_keygen(int argc, char **argv);
 
-/* skein plan build|sign|verify|show ... */
+/* skein plan build|lint|sign|verify|show ... */
 int cli_plan(int argc, char **argv);
 
-/* skein rollout start|status|wait ... */
+/* skein rollout start|status|wait|rollback|report ... */
 int cli_rollout(int argc, char **argv);
+
+/* ---- the execution record (cli_report.c) ------------------------------ */
+
+/* What a rollout's record is built from: the coordinator's answer to a
+ * report request. Everything is borrowed and must outlive the call. */
+typedef struct cli_report_src {
+	const sk_rollout_view *view; /* its events are notes on the record */
+	const sk_plan *plan; /* decoded signed plan; NULL if unreadable */
+	const sk_region_report *reports; /* in arrival order */
+	size_t nreports;
+} cli_report_src;
+
+/* Print the record as a Markdown document (per region, database and step:
+ * times, attempts, lock waits and blockers, rows, checks, the backup and
+ * its restore command, the verdict; the plan's waivers). Returns SK_OK,
+ * SK_ENOMEM, or SK_EIO when out cannot be written. */
+int cli_report_md(FILE *out, const cli_report_src *src, sk_err *err) SK_WARN_UNUSED;
+
+/* The same content as one JSON object (keys documented in
+ * docs/operations.md). Same errors as cli_report_md. */
+int cli_report_json(FILE *out, const cli_report_src *src, sk_err *err) SK_WARN_UNUSED;
+
+/* Counts of a rehearsal's verdicts, by region. */
+typedef struct cli_verdicts {
+	size_t ready;
+	size_t blocked; /* BLOCKED, or refused the plan */
+	size_t silent;  /* no verdict yet: never answered or still running */
+	size_t total;
+} cli_verdicts;
+
+/* Print a rehearsal's verdict per region and database: READY, or BLOCKED
+ * with every reason (failed checks with the value seen, failed statements
+ * with SQLSTATE, blockers), the steps that cannot be rehearsed, and the
+ * regions that gave no verdict; then one summary line. Fills *counts. */
+void cli_rehearsal_print(FILE *out, const cli_report_src *src, cli_verdicts *counts);
 
 /* Print "skein <cmd>: <message>" on stderr; used by every subcommand so
  * that errors look alike. */

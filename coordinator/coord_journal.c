@@ -1,6 +1,8 @@
 /* coord_journal: length-prefixed, checksummed, fsync'ed protobuf records.
  * The cost is one fsync per transition; transitions are per region and
- * phase, not per step, so a rollout writes a few records per region. */
+ * phase, not per step, so a rollout writes a few records per region.
+ * Agent reports are many more (a few per step and database), so they are
+ * written a whole agent message at a time, with one fsync. */
 #include "coord_journal.h"
 
 #include <errno.h>
@@ -101,11 +103,42 @@ dispatch(const Skein__V1__JournalRecord *r, const coord_journal_visitor *v, void
 	const char *id = r->rollout_id ? r->rollout_id : "";
 
 	switch (r->rec_case) {
-	case SKEIN__V1__JOURNAL_RECORD__REC_CREATED_SIGNED_PLAN:
+	case SKEIN__V1__JOURNAL_RECORD__REC_CREATED_SIGNED_PLAN: {
+		coord_origin o = {
+			.mode = (int)r->mode,
+			.of_rollout = r->of_rollout ? r->of_rollout : "",
+			.only_regions = (const char *const *)r->only_regions,
+			.nonly_regions = r->n_only_regions,
+		};
+
 		if (v->created)
 			v->created(arg, id, r->at_unix_ms,
-			    r->created_signed_plan.data, r->created_signed_plan.len);
+			    r->created_signed_plan.data,
+			    r->created_signed_plan.len, &o);
 		break;
+	}
+	case SKEIN__V1__JOURNAL_RECORD__REC_REPORT: {
+		sk_region_report rr;
+		uint8_t *buf = NULL;
+		size_t len = 0;
+		sk_err err;
+
+		if (v->report == NULL || r->report == NULL)
+			break;
+		len = protobuf_c_message_get_packed_size(&r->report->base);
+		buf = malloc(len + 1);
+		if (buf == NULL)
+			break;
+		protobuf_c_message_pack(&r->report->base, buf);
+		if (sk_region_report_decode(buf, len, &rr, &err) == SK_OK)
+			v->report(arg, id, &rr);
+		else
+			sk_warn("journal: skipping an unreadable report of rollout "
+				"%s: %s",
+			    id, err.msg);
+		free(buf);
+		break;
+	}
 	case SKEIN__V1__JOURNAL_RECORD__REC_REGION: {
 		sk_region_view rv;
 		uint8_t *buf = NULL;
@@ -313,22 +346,28 @@ coord_journal_close(coord_journal *j)
 	free(j);
 }
 
-static int
-append(coord_journal *j, Skein__V1__JournalRecord *rec, sk_err *err)
+/* Frame rec (length, complement, checksum, payload) at buf + *off; buf
+ * has room for JOURNAL_HDR_LEN + packed size. */
+static void
+frame(const Skein__V1__JournalRecord *rec, uint8_t *buf, size_t *off)
 {
 	size_t len = protobuf_c_message_get_packed_size(&rec->base);
-	size_t total = JOURNAL_HDR_LEN + len;
-	uint8_t *buf = malloc(total);
+	uint8_t *p = buf + *off;
+
+	protobuf_c_message_pack(&rec->base, p + JOURNAL_HDR_LEN);
+	put_u32(p, (uint32_t)len);
+	put_u32(p + 4, ~(uint32_t)len);
+	crypto_generichash(p + 8, JOURNAL_SUM_LEN, p + JOURNAL_HDR_LEN, len, NULL, 0);
+	*off += JOURNAL_HDR_LEN + len;
+}
+
+/* Write total bytes of framed records and fsync; all or nothing. */
+static int
+write_synced(coord_journal *j, const uint8_t *buf, size_t total, sk_err *err)
+{
 	size_t done = 0;
 	int rc = SK_OK;
 
-	if (buf == NULL)
-		return sk_err_set(err, SK_ENOMEM, "append journal: out of memory");
-	protobuf_c_message_pack(&rec->base, buf + JOURNAL_HDR_LEN);
-	put_u32(buf, (uint32_t)len);
-	put_u32(buf + 4, ~(uint32_t)len);
-	crypto_generichash(
-	    buf + 8, JOURNAL_SUM_LEN, buf + JOURNAL_HDR_LEN, len, NULL, 0);
 	while (done < total) {
 		ssize_t n = write(j->fd, buf + done, total - done);
 
@@ -350,6 +389,22 @@ append(coord_journal *j, Skein__V1__JournalRecord *rec, sk_err *err)
 	} else {
 		j->size += (off_t)total;
 	}
+	return rc;
+}
+
+static int
+append(coord_journal *j, Skein__V1__JournalRecord *rec, sk_err *err)
+{
+	size_t total =
+	    JOURNAL_HDR_LEN + protobuf_c_message_get_packed_size(&rec->base);
+	uint8_t *buf = malloc(total);
+	size_t off = 0;
+	int rc;
+
+	if (buf == NULL)
+		return sk_err_set(err, SK_ENOMEM, "append journal: out of memory");
+	frame(rec, buf, &off);
+	rc = write_synced(j, buf, off, err);
 	free(buf);
 	return rc;
 }
@@ -364,7 +419,7 @@ record_init(Skein__V1__JournalRecord *r, const char *rollout_id, int64_t at_ms)
 
 int
 coord_journal_created(coord_journal *j, const char *rollout_id, int64_t at_ms,
-    const uint8_t *signed_plan, size_t len, sk_err *err)
+    const uint8_t *signed_plan, size_t len, const coord_origin *origin, sk_err *err)
 {
 	Skein__V1__JournalRecord r;
 
@@ -372,6 +427,12 @@ coord_journal_created(coord_journal *j, const char *rollout_id, int64_t at_ms,
 	r.rec_case = SKEIN__V1__JOURNAL_RECORD__REC_CREATED_SIGNED_PLAN;
 	r.created_signed_plan.data = (uint8_t *)signed_plan;
 	r.created_signed_plan.len = len;
+	if (origin != NULL) {
+		r.mode = (Skein__V1__RolloutMode)origin->mode;
+		r.of_rollout = (char *)(origin->of_rollout ? origin->of_rollout : "");
+		r.only_regions = (char **)origin->only_regions;
+		r.n_only_regions = origin->nonly_regions;
+	}
 	return append(j, &r, err);
 }
 
@@ -434,4 +495,60 @@ coord_journal_seq(coord_journal *j, uint64_t reserved, sk_err *err)
 	r.rec_case = SKEIN__V1__JOURNAL_RECORD__REC_CONTROL_SEQ_RESERVED;
 	r.control_seq_reserved = reserved;
 	return append(j, &r, err);
+}
+
+int
+coord_journal_reports(
+    coord_journal *j, const coord_journal_report *recs, size_t n, sk_err *err)
+{
+	Skein__V1__RegionReport **pb = NULL;
+	Skein__V1__JournalRecord *r = NULL;
+	uint8_t *buf = NULL;
+	size_t total = 0, off = 0;
+	int rc = SK_OK;
+
+	if (n == 0)
+		return SK_OK;
+	pb = calloc(n, sizeof(*pb));
+	r = calloc(n, sizeof(*r));
+	if (pb == NULL || r == NULL) {
+		rc = sk_err_set(err, SK_ENOMEM, "append journal: out of memory");
+		goto out;
+	}
+	/* Encode through the codec, then embed the decoded protobuf, as for
+	 * region views. */
+	for (size_t i = 0; i < n; i++) {
+		uint8_t *enc = NULL;
+		size_t len = 0;
+
+		if ((rc = sk_region_report_encode(recs[i].report, &enc, &len, err)) != SK_OK)
+			goto out;
+		pb[i] = skein__v1__region_report__unpack(NULL, len, enc);
+		free(enc);
+		if (pb[i] == NULL) {
+			rc = sk_err_set(err, SK_ENOMEM, "append journal: out of memory");
+			goto out;
+		}
+		record_init(&r[i], recs[i].rollout_id, recs[i].report->report.at_ms);
+		r[i].rec_case = SKEIN__V1__JOURNAL_RECORD__REC_REPORT;
+		r[i].report = pb[i];
+		total += JOURNAL_HDR_LEN +
+		    protobuf_c_message_get_packed_size(&r[i].base);
+	}
+	buf = malloc(total);
+	if (buf == NULL) {
+		rc = sk_err_set(err, SK_ENOMEM, "append journal: out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++)
+		frame(&r[i], buf, &off);
+	rc = write_synced(j, buf, off, err);
+out:
+	for (size_t i = 0; pb != NULL && i < n; i++)
+		if (pb[i] != NULL)
+			skein__v1__region_report__free_unpacked(pb[i], NULL);
+	free(pb);
+	free(r);
+	free(buf);
+	return rc;
 }

@@ -5,7 +5,8 @@
  * records, each a 4-byte little-endian length, its bitwise complement, a
  * 16-byte BLAKE2b checksum of the payload, and a protobuf JournalRecord.
  * Each append is fsync'ed before it returns, so a transition
- * the coordinator acted on survives kill -9. A torn final record (the
+ * the coordinator acted on survives kill -9; a batch of reports is written
+ * with one write and one fsync. A torn final record (the
  * process died mid-write) is detected by its length or checksum and cut off
  * at replay; damage before the final record is an error, never skipped.
  *
@@ -22,16 +23,34 @@
 
 typedef struct coord_journal coord_journal;
 
+/* How a rollout came to be (JournalRecord mode, of_rollout,
+ * only_regions). All pointers are borrowed. */
+typedef struct coord_origin {
+	int mode;               /* enum sk_mode */
+	const char *of_rollout; /* SK_MODE_ROLLBACK: the rollout undone; else "" */
+	/* SK_MODE_ROLLBACK: the regions the rollback runs in; else none. */
+	const char *const *only_regions;
+	size_t nonly_regions;
+} coord_origin;
+
+/* One report to journal: the rollout it belongs to, and the report with
+ * its region. Borrowed. */
+typedef struct coord_journal_report {
+	const char *rollout_id;
+	const sk_region_report *report;
+} coord_journal_report;
+
 /* Called for each record during replay, in order. Any callback may be
  * NULL. `arg` is the replay argument. */
 typedef struct coord_journal_visitor {
 	void (*created)(void *arg, const char *rollout_id, int64_t at_ms,
-	    const uint8_t *signed_plan, size_t len);
+	    const uint8_t *signed_plan, size_t len, const coord_origin *origin);
 	void (*region)(void *arg, const char *rollout_id, const sk_region_view *v);
 	void (*phase)(void *arg, const char *rollout_id, uint32_t phase, int64_t at_ms);
 	void (*finished)(void *arg, const char *rollout_id, const char *state,
 	    const char *reason, int64_t at_ms);
 	void (*seq)(void *arg, uint64_t reserved);
+	void (*report)(void *arg, const char *rollout_id, const sk_region_report *r);
 } coord_journal_visitor;
 
 /* Open (creating if needed) the journal in dir, replay every intact record
@@ -45,8 +64,9 @@ void coord_journal_close(coord_journal *j);
 
 /* Append one record and fsync. On failure the journal is unchanged
  * (a partial write is truncated away) and err says why. */
-int coord_journal_created(coord_journal *j, const char *rollout_id, int64_t at_ms,
-    const uint8_t *signed_plan, size_t len, sk_err *err) SK_WARN_UNUSED;
+int coord_journal_created(coord_journal *j, const char *rollout_id,
+    int64_t at_ms, const uint8_t *signed_plan, size_t len,
+    const coord_origin *origin, sk_err *err) SK_WARN_UNUSED;
 int coord_journal_region(coord_journal *j, const char *rollout_id,
     const sk_region_view *v, sk_err *err) SK_WARN_UNUSED;
 int coord_journal_phase(coord_journal *j, const char *rollout_id,
@@ -54,5 +74,11 @@ int coord_journal_phase(coord_journal *j, const char *rollout_id,
 int coord_journal_finished(coord_journal *j, const char *rollout_id,
     const char *state, const char *reason, int64_t at_ms, sk_err *err) SK_WARN_UNUSED;
 int coord_journal_seq(coord_journal *j, uint64_t reserved, sk_err *err) SK_WARN_UNUSED;
+
+/* Append n report records with one write and one fsync: all of them or,
+ * on failure, none (the partial write is truncated away). n == 0 writes
+ * nothing. origin of coord_journal_created may be NULL (apply). */
+int coord_journal_reports(coord_journal *j, const coord_journal_report *recs,
+    size_t n, sk_err *err) SK_WARN_UNUSED;
 
 #endif

@@ -25,6 +25,8 @@ static const char *const rollout_state_names[] = {
 	[COORD_RO_RUNNING] = "running",
 	[COORD_RO_SUCCEEDED] = "succeeded",
 	[COORD_RO_FAILED] = "failed",
+	[COORD_RO_READY] = "ready",
+	[COORD_RO_BLOCKED] = "blocked",
 };
 
 const char *
@@ -38,7 +40,7 @@ coord_region_state_name(int state)
 const char *
 coord_rollout_state_name(int state)
 {
-	if (state < COORD_RO_RUNNING || state > COORD_RO_FAILED)
+	if (state < COORD_RO_RUNNING || state > COORD_RO_BLOCKED)
 		return "unknown";
 	return rollout_state_names[state];
 }
@@ -46,10 +48,26 @@ coord_rollout_state_name(int state)
 static int
 region_state_from_name(const char *name)
 {
+	if (strcmp(name, "ready") == 0)
+		return COORD_R_SUCCEEDED;
+	if (strcmp(name, "blocked") == 0)
+		return COORD_R_FAILED;
 	for (int i = COORD_R_PENDING; i <= COORD_R_REFUSED; i++)
 		if (strcmp(region_state_names[i], name) == 0)
 			return i;
 	return COORD_R_PENDING;
+}
+
+/* A region's state as shown and journaled: a rehearsal's regions end
+ * "ready" or "blocked", since nothing succeeded in changing anything. */
+static const char *
+region_state_text(int mode, int state)
+{
+	if (mode == SK_MODE_REHEARSE && state == COORD_R_SUCCEEDED)
+		return "ready";
+	if (mode == SK_MODE_REHEARSE && state == COORD_R_FAILED)
+		return "blocked";
+	return coord_region_state_name(state);
 }
 
 static bool
@@ -59,51 +77,107 @@ region_done(int state)
 }
 
 static void
-set_state(coord_region_run *rr, int state, int64_t now_ms)
+set_state(const coord_rollout *ro, coord_region_run *rr, int state, int64_t now_ms)
 {
 	rr->state = state;
 	snprintf(rr->view.state, sizeof(rr->view.state), "%s",
-	    coord_region_state_name(state));
+	    region_state_text(ro->mode, state));
 	rr->view.updated_ms = now_ms;
+}
+
+static bool
+in_list(const char *const *list, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(list[i], name) == 0)
+			return true;
+	return false;
+}
+
+/* Index of the plan phase holding region (the last one, if several). */
+static size_t
+plan_phase_of(const sk_plan *plan, const char *region)
+{
+	size_t at = 0;
+
+	for (size_t p = 0; p < plan->nphases; p++)
+		for (size_t k = 0; k < plan->phases[p].nregions; k++)
+			if (strcmp(plan->phases[p].regions[k], region) == 0)
+				at = p;
+	return at;
 }
 
 coord_rollout *
 coord_rollout_create(const char *id, sk_plan *plan, const uint8_t *signed_plan,
-    size_t len, int64_t now_ms)
+    size_t len, const coord_origin *origin, int64_t now_ms)
 {
 	coord_rollout *ro = calloc(1, sizeof(*ro));
+	bool rollback;
+	size_t *order = NULL; /* plan phase index of each ro->phases entry */
 
 	if (ro == NULL)
 		goto fail;
 	ro->plan = plan;
 	snprintf(ro->id, sizeof(ro->id), "%s", id);
 	ro->created_ms = now_ms;
+	ro->mode = origin != NULL && origin->mode > SK_MODE_APPLY &&
+		origin->mode < SK_MODE_MAX ?
+	    origin->mode :
+	    SK_MODE_APPLY;
+	rollback = ro->mode == SK_MODE_ROLLBACK;
+	if (rollback && origin->of_rollout != NULL)
+		snprintf(ro->of_rollout, sizeof(ro->of_rollout), "%s",
+		    origin->of_rollout);
 	/* Event numbers start from the clock so that they keep rising across
 	 * a coordinator restart and `skein rollout wait` never misses one. */
 	ro->next_event = (uint64_t)sk_now_us();
 	ro->signed_plan = malloc(len ? len : 1);
 	ro->regions =
 	    calloc(plan->nregions ? plan->nregions : 1, sizeof(*ro->regions));
-	if (ro->signed_plan == NULL || ro->regions == NULL)
+	ro->phases = calloc(plan->nphases ? plan->nphases : 1, sizeof(*ro->phases));
+	order = calloc(plan->nphases ? plan->nphases : 1, sizeof(*order));
+	if (ro->signed_plan == NULL || ro->regions == NULL ||
+	    ro->phases == NULL || order == NULL)
 		goto fail;
 	memcpy(ro->signed_plan, signed_plan, len);
 	ro->signed_plan_len = len;
-	ro->nregions = plan->nregions;
 	for (size_t i = 0; i < plan->nregions; i++) {
-		coord_region_run *rr = &ro->regions[i];
+		coord_region_run *rr;
 
+		if (rollback &&
+		    !in_list(origin->only_regions, origin->nonly_regions,
+			plan->regions[i]))
+			continue;
+		rr = &ro->regions[ro->nregions++];
 		snprintf(rr->view.name, sizeof(rr->view.name), "%s", plan->regions[i]);
 		rr->view.steps_total = (uint32_t)plan->nsteps;
 		rr->ndatabases = 1;
-		set_state(rr, COORD_R_PENDING, now_ms);
-		for (size_t p = 0; p < plan->nphases; p++)
-			for (size_t k = 0; k < plan->phases[p].nregions; k++)
-				if (strcmp(plan->phases[p].regions[k],
-					plan->regions[i]) == 0)
-					rr->phase = (uint32_t)p;
+		set_state(ro, rr, COORD_R_PENDING, now_ms);
+		rr->phase = (uint32_t)plan_phase_of(plan, plan->regions[i]);
 	}
+	/* The run order of phases: the plan's, or reversed for a rollback,
+	 * keeping only phases with a region of this rollout. */
+	for (size_t k = 0; k < plan->nphases; k++) {
+		size_t p = rollback ? plan->nphases - 1 - k : k;
+		bool used = !rollback;
+
+		for (size_t i = 0; !used && i < ro->nregions; i++)
+			used = ro->regions[i].phase == p;
+		if (!used)
+			continue;
+		order[ro->nphases] = p;
+		ro->phases[ro->nphases++] = &plan->phases[p];
+	}
+	for (size_t i = 0; i < ro->nregions; i++)
+		for (size_t k = 0; k < ro->nphases; k++)
+			if (order[k] == ro->regions[i].phase) {
+				ro->regions[i].phase = (uint32_t)k;
+				break;
+			}
+	free(order);
 	return ro;
 fail:
+	free(order);
 	if (ro == NULL)
 		sk_plan_destroy(plan);
 	coord_rollout_destroy(ro);
@@ -118,17 +192,26 @@ coord_rollout_destroy(coord_rollout *ro)
 	sk_plan_destroy(ro->plan);
 	free(ro->signed_plan);
 	free(ro->regions);
+	free(ro->phases);
 	free(ro->events);
+	free(ro->arena);
+	free(ro->kept);
 	free(ro);
 }
 
-static coord_region_run *
-find_region(coord_rollout *ro, const char *name)
+coord_region_run *
+coord_rollout_region(const coord_rollout *ro, const char *name)
 {
 	for (size_t i = 0; i < ro->nregions; i++)
 		if (strcmp(ro->regions[i].view.name, name) == 0)
 			return &ro->regions[i];
 	return NULL;
+}
+
+static coord_region_run *
+find_region(coord_rollout *ro, const char *name)
+{
+	return coord_rollout_region(ro, name);
 }
 
 void
@@ -161,15 +244,28 @@ coord_rollout_event(coord_rollout *ro, const char *region, const char *fmt, ...)
 static void
 phase_event(coord_rollout *ro, uint32_t phase)
 {
-	const sk_phase *p = &ro->plan->phases[phase];
 	char list[512] = "";
 	size_t off = 0;
+	bool all = ro->mode == SK_MODE_REHEARSE;
 
-	for (size_t i = 0; i < p->nregions && off < sizeof(list); i++)
-		off += (size_t)snprintf(list + off, sizeof(list) - off, "%s%s",
-		    i ? ", " : "", p->regions[i]);
-	coord_rollout_event(ro, NULL, "phase %u/%zu %s started: %s", phase + 1,
-	    ro->plan->nphases, p->name, list);
+	if (phase >= ro->nphases)
+		return;
+	for (size_t i = 0; i < ro->nregions && off < sizeof(list); i++)
+		if (all || ro->regions[i].phase == phase)
+			off += (size_t)snprintf(list + off, sizeof(list) - off,
+			    "%s%s", off ? ", " : "", ro->regions[i].view.name);
+	if (ro->mode == SK_MODE_REHEARSE)
+		coord_rollout_event(ro, NULL,
+		    "rehearsal started in every region at once: %s (every "
+		    "change is rolled back)",
+		    list);
+	else if (ro->mode == SK_MODE_ROLLBACK)
+		coord_rollout_event(ro, NULL,
+		    "rollback of %s: phase %u/%zu %s started: %s", ro->of_rollout,
+		    phase + 1, ro->nphases, ro->phases[phase]->name, list);
+	else
+		coord_rollout_event(ro, NULL, "phase %u/%zu %s started: %s",
+		    phase + 1, ro->nphases, ro->phases[phase]->name, list);
 }
 
 int
@@ -191,9 +287,16 @@ coord_rollout_wants(const coord_rollout *ro, const char *region)
 		const coord_region_run *rr = &ro->regions[i];
 
 		if (strcmp(rr->view.name, region) == 0)
-			return rr->phase == ro->phase && !region_done(rr->state);
+			return !region_done(rr->state) &&
+			    (ro->mode == SK_MODE_REHEARSE || rr->phase == ro->phase);
 	}
 	return false;
+}
+
+bool
+coord_rollout_has_region(const coord_rollout *ro, const char *region)
+{
+	return find_region((coord_rollout *)ro, region) != NULL;
 }
 
 static int
@@ -210,9 +313,65 @@ coord_rollout_dispatched(coord_rollout *ro, const char *region,
 
 	if (rr == NULL || rr->state != COORD_R_PENDING)
 		return SK_OK;
-	set_state(rr, COORD_R_DISPATCHED, now_ms);
-	coord_rollout_event(ro, region, "%s: plan sent to agent", region);
+	set_state(ro, rr, COORD_R_DISPATCHED, now_ms);
+	coord_rollout_event(ro, region, "%s: plan sent to agent (%s)", region,
+	    sk_mode_name(ro->mode));
 	return journal_region(ro, rr, j, err);
+}
+
+/* Journal and record the end of the rollout. */
+static int
+finish(coord_rollout *ro, coord_journal *j, int state, const char *reason,
+    int64_t now_ms, sk_err *err)
+{
+	if (coord_journal_finished(j, ro->id, coord_rollout_state_name(state),
+		reason, now_ms, err) != SK_OK)
+		return err->code;
+	ro->state = state;
+	ro->finished_ms = now_ms;
+	snprintf(ro->reason, sizeof(ro->reason), "%s", reason);
+	return SK_OK;
+}
+
+/* A rehearsal ends once every region answered: ready or blocked. */
+static int
+advance_rehearsal(coord_rollout *ro, coord_journal *j, int64_t now_ms, sk_err *err)
+{
+	char reason[SK_ERR_MSG_MAX] = "";
+	size_t nblocked = 0, off = 0;
+	const coord_region_run *first = NULL;
+
+	for (size_t i = 0; i < ro->nregions; i++) {
+		const coord_region_run *rr = &ro->regions[i];
+
+		if (!region_done(rr->state))
+			return SK_OK;
+		if (rr->state == COORD_R_SUCCEEDED)
+			continue;
+		if (first == NULL)
+			first = rr;
+		nblocked++;
+	}
+	if (nblocked == 0) {
+		if (finish(ro, j, COORD_RO_READY, "", now_ms, err) != SK_OK)
+			return err->code;
+		coord_rollout_event(ro, NULL, "rehearsal: READY in %zu/%zu regions",
+		    ro->nregions, ro->nregions);
+		return SK_OK;
+	}
+	off = (size_t)snprintf(reason, sizeof(reason),
+	    "blocked in %zu/%zu regions", nblocked, ro->nregions);
+	for (size_t i = 0, k = 0; i < ro->nregions && off < sizeof(reason); i++)
+		if (ro->regions[i].state != COORD_R_SUCCEEDED)
+			off += (size_t)snprintf(reason + off, sizeof(reason) - off,
+			    "%s%s", k++ ? ", " : " (", ro->regions[i].view.name);
+	if (off < sizeof(reason))
+		snprintf(reason + off, sizeof(reason) - off, "): %s: %.700s",
+		    first->view.name, first->view.error.msg);
+	if (finish(ro, j, COORD_RO_BLOCKED, reason, now_ms, err) != SK_OK)
+		return err->code;
+	coord_rollout_event(ro, NULL, "rehearsal %s", reason);
+	return SK_OK;
 }
 
 /* Halt or advance after a region finished. */
@@ -220,10 +379,13 @@ static int
 advance(coord_rollout *ro, coord_journal *j, int64_t now_ms, bool *changed, sk_err *err)
 {
 	bool all_ok = true;
-	size_t total = 0, ok = 0;
+	size_t ok = 0;
+	const char *what = ro->mode == SK_MODE_ROLLBACK ? "rollback" : "rollout";
 
 	if (ro->state != COORD_RO_RUNNING)
 		return SK_OK;
+	if (ro->mode == SK_MODE_REHEARSE)
+		return advance_rehearsal(ro, j, now_ms, err);
 	for (size_t i = 0; i < ro->nregions; i++) {
 		coord_region_run *rr = &ro->regions[i];
 
@@ -234,15 +396,11 @@ advance(coord_rollout *ro, coord_journal *j, int64_t now_ms, bool *changed, sk_e
 
 			snprintf(reason, sizeof(reason), "%.900s",
 			    rr->view.error.msg);
-			if (coord_journal_finished(j, ro->id, "failed", reason,
-				now_ms, err) != SK_OK)
+			if (finish(ro, j, COORD_RO_FAILED, reason, now_ms, err) != SK_OK)
 				return err->code;
-			ro->state = COORD_RO_FAILED;
-			ro->finished_ms = now_ms;
-			snprintf(ro->reason, sizeof(ro->reason), "%s", reason);
 			coord_rollout_event(ro, NULL,
-			    "rollout halted in phase %s: %s; later phases not started",
-			    ro->plan->phases[ro->phase].name, reason);
+			    "%s halted in phase %s: %s; later phases not started",
+			    what, ro->phases[ro->phase]->name, reason);
 			return SK_OK;
 		}
 		if (rr->state != COORD_R_SUCCEEDED)
@@ -250,7 +408,7 @@ advance(coord_rollout *ro, coord_journal *j, int64_t now_ms, bool *changed, sk_e
 	}
 	if (!all_ok)
 		return SK_OK;
-	if (ro->phase + 1 < ro->plan->nphases) {
+	if (ro->phase + 1 < ro->nphases) {
 		if (coord_journal_phase(j, ro->id, ro->phase + 1, now_ms, err) != SK_OK)
 			return err->code;
 		ro->phase++;
@@ -258,15 +416,12 @@ advance(coord_rollout *ro, coord_journal *j, int64_t now_ms, bool *changed, sk_e
 		*changed = true;
 		return SK_OK;
 	}
-	if (coord_journal_finished(j, ro->id, "succeeded", "", now_ms, err) != SK_OK)
+	if (finish(ro, j, COORD_RO_SUCCEEDED, "", now_ms, err) != SK_OK)
 		return err->code;
-	ro->state = COORD_RO_SUCCEEDED;
-	ro->finished_ms = now_ms;
-	for (size_t i = 0; i < ro->nregions; i++) {
-		total++;
+	for (size_t i = 0; i < ro->nregions; i++)
 		ok += ro->regions[i].state == COORD_R_SUCCEEDED;
-	}
-	coord_rollout_event(ro, NULL, "rollout succeeded in %zu/%zu regions", ok, total);
+	coord_rollout_event(ro, NULL, "%s succeeded in %zu/%zu regions", what,
+	    ok, ro->nregions);
 	return SK_OK;
 }
 
@@ -279,6 +434,68 @@ err_text(const sk_err *e, char *buf, size_t len)
 		snprintf(buf, len, "%s", e->msg);
 }
 
+/* Progress text for the events that only the newer agents send. */
+static void
+report_event_extra(coord_rollout *ro, coord_region_run *rr, const char *region,
+    const sk_report *r, const char *dur)
+{
+	switch (r->event) {
+	case SK_EV_CHECK:
+		/* Passing checks are in the report; only a failure is news. */
+		if (r->has_check && !r->check.passed)
+			coord_rollout_event(ro, region,
+			    "%s/%s: %s check %s%s%s failed: saw %s, expected %s",
+			    region, r->database, r->check.when, r->check.name,
+			    r->step_id[0] ? " of step " : "", r->step_id,
+			    r->check.seen, r->check.expected);
+		break;
+	case SK_EV_LOCK_WAIT:
+		if (r->nblockers > 0) {
+			const sk_blocker *b = &r->blockers[0];
+
+			snprintf(rr->view.detail, sizeof(rr->view.detail),
+			    "waiting for a lock held by pid %d (%s)", b->pid,
+			    b->state);
+			coord_rollout_event(ro, region,
+			    "%s/%s: step %s waits for a lock (attempt %u): pid "
+			    "%d (%s, user %s) holds it: %.120s",
+			    region, r->database, r->step_id, r->attempt, b->pid,
+			    b->state, b->user, b->query);
+		} else {
+			coord_rollout_event(ro, region,
+			    "%s/%s: step %s waits for a lock (attempt %u)",
+			    region, r->database, r->step_id, r->attempt);
+		}
+		break;
+	case SK_EV_BACKUP:
+		if (r->has_backup)
+			coord_rollout_event(ro, region,
+			    "%s/%s: backup %s (%lld bytes) taken and verified",
+			    region, r->database, r->backup.path,
+			    (long long)r->backup.size);
+		break;
+	case SK_EV_STEP_REVERTED:
+		rr->view.steps_done++;
+		coord_rollout_event(ro, region, "%s/%s: step %s reverted in %s",
+		    region, r->database, r->step_id, dur);
+		break;
+	case SK_EV_STEP_REHEARSED:
+		rr->view.steps_done++;
+		coord_rollout_event(ro, region,
+		    "%s/%s: step %s rehearsed in %s (rolled back)", region,
+		    r->database, r->step_id, dur);
+		break;
+	case SK_EV_STEP_NOT_REHEARSABLE:
+		rr->view.steps_done++;
+		coord_rollout_event(ro, region,
+		    "%s/%s: step %s cannot be rehearsed%s%s", region,
+		    r->database, r->step_id, r->detail[0] ? ": " : "", r->detail);
+		break;
+	default:
+		break;
+	}
+}
+
 int
 coord_rollout_report(coord_rollout *ro, const char *region, const sk_report *r,
     coord_journal *j, bool *changed, sk_err *err)
@@ -287,10 +504,11 @@ coord_rollout_report(coord_rollout *ro, const char *region, const sk_report *r,
 	int64_t now = sk_now_ms();
 	char etext[SK_ERR_MSG_MAX + 32];
 	char dur[32];
+	bool rehearse = ro->mode == SK_MODE_REHEARSE;
 	int before;
 
 	*changed = false;
-	if (rr == NULL || region_done(rr->state) || rr->phase > ro->phase)
+	if (rr == NULL || region_done(rr->state) || (!rehearse && rr->phase > ro->phase))
 		return SK_OK;
 	before = rr->state;
 	err_text(&r->error, etext, sizeof(etext));
@@ -304,20 +522,20 @@ coord_rollout_report(coord_rollout *ro, const char *region, const sk_report *r,
 	case SK_EV_PLAN_ACCEPTED:
 		rr->view.steps_done = 0;
 		rr->view.detail[0] = '\0';
-		set_state(rr, COORD_R_RUNNING, now);
+		set_state(ro, rr, COORD_R_RUNNING, now);
 		coord_rollout_event(
 		    ro, region, "%s: plan verified and accepted", region);
 		break;
 	case SK_EV_PLAN_REFUSED:
 		rr->view.error = r->error;
-		set_state(rr, COORD_R_REFUSED, now);
+		set_state(ro, rr, COORD_R_REFUSED, now);
 		coord_rollout_event(ro, region, "%s: plan refused: %s", region, etext);
 		break;
 	case SK_EV_DB_WAITING:
 		snprintf(rr->view.detail, sizeof(rr->view.detail), "waiting: %.240s",
 		    r->error.code != SK_OK ? r->error.msg : r->detail);
 		if (rr->state < COORD_R_RUNNING)
-			set_state(rr, COORD_R_RUNNING, now);
+			set_state(ro, rr, COORD_R_RUNNING, now);
 		coord_rollout_event(ro, region,
 		    "%s/%s: waiting (attempt %u): %s", region, r->database,
 		    r->attempt, r->error.code != SK_OK ? etext : r->detail);
@@ -325,14 +543,16 @@ coord_rollout_report(coord_rollout *ro, const char *region, const sk_report *r,
 	case SK_EV_DB_STARTED:
 		rr->view.detail[0] = '\0';
 		if (rr->state < COORD_R_RUNNING)
-			set_state(rr, COORD_R_RUNNING, now);
+			set_state(ro, rr, COORD_R_RUNNING, now);
 		break;
 	case SK_EV_STEP_STARTED:
+		rr->view.detail[0] = '\0';
 		coord_rollout_event(ro, region, "%s/%s: step %s started",
 		    region, r->database, r->step_id);
 		break;
 	case SK_EV_STEP_FINISHED:
 		rr->view.steps_done++;
+		rr->view.detail[0] = '\0';
 		if (r->rows > 0)
 			coord_rollout_event(ro, region,
 			    "%s/%s: step %s applied in %s (%lld rows)", region,
@@ -352,24 +572,42 @@ coord_rollout_report(coord_rollout *ro, const char *region, const sk_report *r,
 		    region, r->database, r->step_id, etext);
 		break;
 	case SK_EV_DB_FINISHED:
-		coord_rollout_event(
-		    ro, region, "%s/%s: all steps done", region, r->database);
+		if (rehearse)
+			coord_rollout_event(
+			    ro, region, "%s/%s: READY", region, r->database);
+		else if (ro->mode == SK_MODE_ROLLBACK)
+			coord_rollout_event(ro, region,
+			    "%s/%s: every completed step reverted", region,
+			    r->database);
+		else
+			coord_rollout_event(ro, region, "%s/%s: all steps done",
+			    region, r->database);
 		break;
 	case SK_EV_DB_FAILED:
 		rr->view.error = r->error;
+		if (rehearse)
+			coord_rollout_event(ro, region, "%s/%s: BLOCKED: %s",
+			    region, r->database, etext);
 		break;
 	case SK_EV_PLAN_SUCCEEDED:
 		rr->view.error.code = SK_OK;
 		rr->view.detail[0] = '\0';
-		set_state(rr, COORD_R_SUCCEEDED, now);
-		coord_rollout_event(ro, region, "%s: succeeded in %s", region, dur);
+		set_state(ro, rr, COORD_R_SUCCEEDED, now);
+		if (rehearse)
+			coord_rollout_event(ro, region,
+			    "%s: READY (every database) in %s", region, dur);
+		else
+			coord_rollout_event(
+			    ro, region, "%s: succeeded in %s", region, dur);
 		break;
 	case SK_EV_PLAN_FAILED:
 		rr->view.error = r->error;
-		set_state(rr, COORD_R_FAILED, now);
-		coord_rollout_event(ro, region, "%s: failed: %s", region, etext);
+		set_state(ro, rr, COORD_R_FAILED, now);
+		coord_rollout_event(ro, region, "%s: %s: %s", region,
+		    rehearse ? "BLOCKED" : "failed", etext);
 		break;
 	default:
+		report_event_extra(ro, rr, region, r, dur);
 		break;
 	}
 	if (rr->state == before)
@@ -399,6 +637,88 @@ coord_rollout_note_databases(coord_rollout *ro, const char *region, uint32_t nda
 	rr->view.steps_total = (uint32_t)ro->plan->nsteps * ndatabases;
 }
 
+/* ---- rollback ----------------------------------------------------------- */
+
+static bool
+reached(int state)
+{
+	return state != COORD_R_PENDING && state != COORD_R_REFUSED;
+}
+
+int
+coord_rollout_rollback_regions(const coord_rollout *ro, const char *region,
+    const char ***out, size_t *n, sk_err *err)
+{
+	const char **list;
+
+	*out = NULL;
+	*n = 0;
+	if (ro->mode == SK_MODE_REHEARSE)
+		return sk_err_set(err, SK_ESTATE,
+		    "roll back rollout %s: it is a rehearsal, which changed "
+		    "nothing; there is nothing to roll back",
+		    ro->id);
+	if (ro->mode == SK_MODE_ROLLBACK)
+		return sk_err_set(err, SK_ESTATE,
+		    "roll back rollout %s: it is itself the rollback of %s; to "
+		    "apply the change again, start the plan again",
+		    ro->id, ro->of_rollout);
+	if (ro->state == COORD_RO_RUNNING) {
+		sk_err_set(err, SK_ESTATE,
+		    "roll back rollout %s: it is still running", ro->id);
+		snprintf(err->hint, sizeof(err->hint),
+		    "wait for it to end (skein rollout wait %s), then roll it back",
+		    ro->id);
+		return err->code;
+	}
+	list = calloc(ro->nregions ? ro->nregions : 1, sizeof(*list));
+	if (list == NULL)
+		return sk_err_set(err, SK_ENOMEM,
+		    "roll back rollout %s: out of memory", ro->id);
+	if (region != NULL && region[0] != '\0') {
+		const coord_region_run *rr = find_region((coord_rollout *)ro, region);
+
+		if (rr == NULL) {
+			char names[512] = "";
+			size_t off = 0;
+
+			for (size_t i = 0;
+			     i < ro->plan->nregions && off < sizeof(names); i++)
+				off += (size_t)snprintf(names + off,
+				    sizeof(names) - off, "%s%s", i ? ", " : "",
+				    ro->plan->regions[i]);
+			free(list);
+			return sk_err_set(err, SK_EINVAL,
+			    "roll back rollout %s in region %s: plan %s has no "
+			    "region %s (its regions: %s)",
+			    ro->id, region, ro->plan->name, region, names);
+		}
+		if (!reached(rr->state)) {
+			free(list);
+			return sk_err_set(err, SK_ESTATE,
+			    "roll back rollout %s in region %s: the rollout never "
+			    "ran there (%s), so there is nothing to undo",
+			    ro->id, region, rr->view.state);
+		}
+		list[(*n)++] = rr->view.name;
+	} else {
+		for (size_t i = 0; i < ro->nregions; i++)
+			if (reached(ro->regions[i].state))
+				list[(*n)++] = ro->regions[i].view.name;
+		if (*n == 0) {
+			free(list);
+			return sk_err_set(err, SK_ESTATE,
+			    "roll back rollout %s: it reached no region, so there "
+			    "is nothing to undo",
+			    ro->id);
+		}
+	}
+	*out = list;
+	return SK_OK;
+}
+
+/* ---- replay ------------------------------------------------------------- */
+
 void
 coord_rollout_replay_region(coord_rollout *ro, const sk_region_view *v)
 {
@@ -416,7 +736,7 @@ void
 coord_rollout_replay_phase(coord_rollout *ro, uint32_t phase, int64_t at_ms)
 {
 	(void)at_ms;
-	if (phase < ro->plan->nphases)
+	if (phase < ro->nphases)
 		ro->phase = phase;
 }
 
@@ -424,10 +744,36 @@ void
 coord_rollout_replay_finished(
     coord_rollout *ro, const char *state, const char *reason, int64_t at_ms)
 {
-	ro->state = strcmp(state, "succeeded") == 0 ? COORD_RO_SUCCEEDED :
-						      COORD_RO_FAILED;
+	ro->state = COORD_RO_FAILED;
+	for (int s = COORD_RO_SUCCEEDED; s <= COORD_RO_BLOCKED; s++)
+		if (strcmp(state, rollout_state_names[s]) == 0)
+			ro->state = s;
 	ro->finished_ms = at_ms;
 	snprintf(ro->reason, sizeof(ro->reason), "%s", reason);
+}
+
+/* ---- view --------------------------------------------------------------- */
+
+static const char *
+phase_state(const coord_rollout *ro, size_t p)
+{
+	if (ro->mode == SK_MODE_REHEARSE) {
+		bool done = true, blocked = false;
+
+		for (size_t i = 0; i < ro->nregions; i++) {
+			if (ro->regions[i].phase != p)
+				continue;
+			done &= region_done(ro->regions[i].state);
+			blocked |= region_done(ro->regions[i].state) &&
+			    ro->regions[i].state != COORD_R_SUCCEEDED;
+		}
+		return !done ? "running" : blocked ? "blocked" : "ready";
+	}
+	if (p < ro->phase)
+		return "succeeded";
+	if (p > ro->phase)
+		return ro->state == COORD_RO_FAILED ? "not-started" : "pending";
+	return coord_rollout_state_name(ro->state);
 }
 
 int
@@ -443,27 +789,21 @@ coord_rollout_view(
 	snprintf(out->state, sizeof(out->state), "%s",
 	    coord_rollout_state_name(ro->state));
 	snprintf(out->reason, sizeof(out->reason), "%s", ro->reason);
+	out->mode = ro->mode;
+	snprintf(out->of_rollout, sizeof(out->of_rollout), "%s", ro->of_rollout);
 	out->current_phase = ro->phase;
 	out->created_ms = ro->created_ms;
 	out->finished_ms = ro->finished_ms;
-	out->phases = calloc(ro->plan->nphases, sizeof(*out->phases));
+	out->phases = calloc(ro->nphases ? ro->nphases : 1, sizeof(*out->phases));
 	if (out->phases == NULL)
 		goto oom;
-	out->nphases = ro->plan->nphases;
-	for (size_t p = 0; p < ro->plan->nphases; p++) {
+	out->nphases = ro->nphases;
+	for (size_t p = 0; p < ro->nphases; p++) {
 		sk_phase_view *pv = &out->phases[p];
-		const char *st;
 
-		snprintf(pv->name, sizeof(pv->name), "%s", ro->plan->phases[p].name);
-		if (p < ro->phase)
-			st = "succeeded";
-		else if (p > ro->phase)
-			st = ro->state == COORD_RO_FAILED ? "not-started" : "pending";
-		else
-			st = coord_rollout_state_name(ro->state);
-		snprintf(pv->state, sizeof(pv->state), "%s", st);
-		pv->regions =
-		    calloc(ro->plan->phases[p].nregions + 1, sizeof(*pv->regions));
+		snprintf(pv->name, sizeof(pv->name), "%s", ro->phases[p]->name);
+		snprintf(pv->state, sizeof(pv->state), "%s", phase_state(ro, p));
+		pv->regions = calloc(ro->nregions + 1, sizeof(*pv->regions));
 		if (pv->regions == NULL)
 			goto oom;
 		for (size_t i = 0; i < ro->nregions; i++)

@@ -1,15 +1,32 @@
 /* coord_rollout: one rollout of a signed plan, phase by phase.
  *
  * A rollout moves its regions through pending -> dispatched -> running ->
- * succeeded | failed | refused, driven by agent reports. A phase starts
- * only when every region of the previous phase succeeded; the first region
- * that fails or refuses halts the rollout (state "failed"): regions of
- * later phases stay pending and are never told to run. Regions of the
- * failing phase that are already running finish and keep reporting.
+ * succeeded | failed | refused, driven by agent reports. How phases gate
+ * each other depends on the rollout's mode (enum sk_mode):
+ *
+ *   apply     A phase starts only when every region of the previous phase
+ *             succeeded; the first region that fails or refuses halts the
+ *             rollout (state "failed"): regions of later phases stay
+ *             pending and are never told to run. Regions of the failing
+ *             phase that are already running finish and keep reporting.
+ *   rehearse  Every region is told at once (a rehearsal changes nothing,
+ *             so there is nothing for a canary to protect) and nothing
+ *             halts early: the rollout ends when every region has
+ *             answered, "ready" if every region succeeded (every database
+ *             READY), else "blocked". Region states read "ready" and
+ *             "blocked" instead of "succeeded" and "failed".
+ *   rollback  Created from a finished apply rollout with the same signed
+ *             plan; runs only in the regions that rollout reached (or the
+ *             one region asked for), phases in reverse order (the canary
+ *             last), and halts at the first failure like apply.
+ *
+ * Every report an agent sends for the rollout is also kept, in arrival
+ * order, for `skein rollout report` (see coord_rollout_keep_report).
  *
  * Every state change a restart must see is written to the journal before
  * the function that made it returns; progress inside a region (which step)
- * is not journaled: the agent reports it again.
+ * is not journaled as state: the agent reports it again. Kept reports are
+ * journaled by the caller (coord_journal_reports) before they are kept.
  *
  * Not thread-safe: owned by the coordinator's event loop.
  */
@@ -38,13 +55,35 @@ enum coord_rollout_state {
 	COORD_RO_RUNNING,
 	COORD_RO_SUCCEEDED,
 	COORD_RO_FAILED,
+	COORD_RO_READY,   /* rehearse: every region READY */
+	COORD_RO_BLOCKED, /* rehearse: some region BLOCKED or refused */
 };
+
+/* At most this many reports are kept per rollout; later ones are counted
+ * (coord_rollout.reports_dropped) and the report says so. A decoded report
+ * is about 6 KB in a `rollout report` answer, so this bounds that answer
+ * near 300 MB; 50000 is some 1000 databases at 50 reports each. Progress
+ * reports are kept only up to half of it, so that a long step's progress
+ * cannot crowd out the outcomes. */
+#define COORD_REPORTS_MAX 50000
+
+/* A kept report: where its encoded RegionReport lies in the arena, and
+ * what duplicate detection compares. */
+typedef struct coord_kept {
+	size_t off;
+	uint32_t len;
+	uint64_t seq;
+	int64_t at_ms;
+	int event;
+	size_t prev; /* 1 + index of the region's previous kept report; 0: none */
+} coord_kept;
 
 typedef struct coord_region_run {
 	sk_region_view view; /* name, state text, step, error, counters */
 	int state;           /* enum coord_region_state */
 	uint32_t phase;      /* index of the phase the region belongs to */
 	uint32_t ndatabases; /* as last reported by the agent */
+	size_t last_kept;    /* 1 + index of its latest kept report; 0: none */
 } coord_region_run;
 
 typedef struct coord_rollout {
@@ -52,8 +91,15 @@ typedef struct coord_rollout {
 	sk_plan *plan;
 	uint8_t *signed_plan;
 	size_t signed_plan_len;
-	int state;      /* enum coord_rollout_state */
-	uint32_t phase; /* current phase index */
+	int mode;                   /* enum sk_mode */
+	char of_rollout[SK_ID_MAX]; /* SK_MODE_ROLLBACK: the rollout undone */
+	int state;                  /* enum coord_rollout_state */
+	/* The phases in the order this rollout runs them: the plan's order,
+	 * or for a rollback the reverse, without phases that have none of
+	 * the rollback's regions. Borrowed from plan. */
+	const sk_phase **phases;
+	size_t nphases;
+	uint32_t phase; /* current index into phases */
 	int64_t created_ms;
 	int64_t finished_ms;
 	char reason[SK_ERR_MSG_MAX];
@@ -63,17 +109,65 @@ typedef struct coord_rollout {
 	size_t nevents;
 	size_t events_cap;
 	uint64_t next_event;
+	/* Kept reports: encoded sk_region_reports in one arena. */
+	uint8_t *arena;
+	size_t arena_len, arena_cap;
+	coord_kept *kept;
+	size_t nkept, kept_cap;
+	uint64_t reports_dropped; /* over COORD_REPORTS_MAX, not kept */
 } coord_rollout;
 
 const char *coord_region_state_name(int state);
 const char *coord_rollout_state_name(int state);
 
 /* Create a rollout in phase 0, regions pending. Takes ownership of plan;
- * copies signed_plan. Does not journal (the caller journals "created" and
- * then calls coord_rollout_start). Returns NULL when out of memory, in
- * which case plan has been destroyed. */
+ * copies signed_plan and origin (NULL: apply). For a rollback, only the
+ * regions in origin->only_regions take part (names the plan does not have
+ * are ignored). Does not journal (the caller journals "created" with the
+ * same origin and then calls coord_rollout_start). Returns NULL when out
+ * of memory, in which case plan has been destroyed. */
 coord_rollout *coord_rollout_create(const char *id, sk_plan *plan,
-    const uint8_t *signed_plan, size_t len, int64_t now_ms);
+    const uint8_t *signed_plan, size_t len, const coord_origin *origin,
+    int64_t now_ms);
+
+/* The regions a rollback of ro must run in, in plan order: region alone
+ * (it must be one of ro's plan, and ro must have reached it), or, when
+ * region is NULL or "", every region ro reached (dispatched, running,
+ * succeeded or failed: a region that was never sent the plan, or refused
+ * it, has nothing to undo). ro must be a finished apply rollout. Fails
+ * with SK_ESTATE (running, not an apply, reached no region), SK_EINVAL
+ * (region not in the plan) or SK_ENOMEM, naming the rollout and region.
+ * On success *out is an array of *n names borrowed from ro (free only the
+ * array). */
+int coord_rollout_rollback_regions(const coord_rollout *ro, const char *region,
+    const char ***out, size_t *n, sk_err *err) SK_WARN_UNUSED;
+
+/* Kept reports (coord_reports.c). */
+
+/* True if a report from region with r's seq, time and event was already
+ * kept (an agent resends what the coordinator did not acknowledge, e.g.
+ * when it died between journaling and answering). Checks the most recent
+ * kept reports only: resends are never older than that. */
+bool coord_rollout_report_is_duplicate(
+    const coord_rollout *ro, const char *region, const sk_report *r);
+
+/* True if region takes part in the rollout. */
+bool coord_rollout_has_region(const coord_rollout *ro, const char *region);
+
+/* The run of region, or NULL if it does not take part. */
+coord_region_run *coord_rollout_region(const coord_rollout *ro, const char *name);
+
+/* Keep a report from region (already journaled, or being replayed).
+ * Reports from regions not in the rollout are ignored; beyond
+ * COORD_REPORTS_MAX (or when out of memory) the report is only counted in
+ * reports_dropped. */
+void coord_rollout_keep_report(
+    coord_rollout *ro, const char *region, const sk_report *r);
+
+/* Every kept report, in arrival order, decoded into a new array *out of
+ * *n entries (caller frees with free()). Fails only when out of memory. */
+int coord_rollout_reports(const coord_rollout *ro, sk_region_report **out,
+    size_t *n, sk_err *err) SK_WARN_UNUSED;
 
 /* Free. Accepts NULL. */
 void coord_rollout_destroy(coord_rollout *ro);
@@ -83,7 +177,8 @@ int coord_rollout_start(coord_rollout *ro, coord_journal *j, int64_t now_ms,
     sk_err *err) SK_WARN_UNUSED;
 
 /* True if region must be told to run this rollout now: the rollout is
- * running, region is in the current phase and has not finished. */
+ * running, region has not finished, and region is in the current phase
+ * (apply, rollback) or in any phase (rehearse). */
 bool coord_rollout_wants(const coord_rollout *ro, const char *region);
 
 /* Note that a RUN command went to region: pending -> dispatched
@@ -91,8 +186,9 @@ bool coord_rollout_wants(const coord_rollout *ro, const char *region);
 int coord_rollout_dispatched(coord_rollout *ro, const char *region,
     coord_journal *j, int64_t now_ms, sk_err *err) SK_WARN_UNUSED;
 
-/* Apply one agent report from region. Reports for regions not in the plan
- * or for regions already finished are ignored. May finish the region, the
+/* Apply one agent report from region to the state machine (keeping it is
+ * coord_rollout_keep_report's job). Reports for regions not in the
+ * rollout or already finished are ignored. May finish the region, the
  * phase (starting the next) or the rollout; each such change is journaled.
  * *changed is set when anything an agent should hear about changed (a new
  * phase started). Fails only if the journal cannot be written. */

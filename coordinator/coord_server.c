@@ -1,7 +1,8 @@
-/* coord_server: the coordinator's sockets, agent sessions and CLI requests,
- * in one single-threaded poll(2) loop over nng's receive descriptors. One
- * thread means rollout state needs no locks; every handler is short (no
- * database work happens here), so one thread keeps up with many agents. */
+/* coord_server: the coordinator's sockets, agent sessions and the loop
+ * that also serves CLI requests (coord_control.c), in one single-threaded
+ * poll(2) loop over nng's receive descriptors. One thread means rollout
+ * state needs no locks; every handler is short (no database work happens
+ * here), so one thread keeps up with many agents. */
 #include "coord_server.h"
 
 #include <errno.h>
@@ -13,6 +14,7 @@
 
 #include "coord_journal.h"
 #include "coord_rollout.h"
+#include "coord_server_int.h"
 #include "sk_envelope.h"
 #include "sk_key.h"
 #include "sk_log.h"
@@ -20,56 +22,13 @@
 #include "sk_util.h"
 #include "sk_wire.h"
 
-#define HEADER_MAX 64
-#define RUNNING_MAX 64 /* rollouts an agent may report running at once */
 #define SEQ_RESERVE_US (60LL * 1000 * 1000)
 #define RECV_MAX (SK_ENVELOPE_MAX + 64 * 1024)
 
-/* A long poll waiting for something to say. */
-typedef struct parked {
-	bool used;
-	uint8_t header[HEADER_MAX]; /* raw REP backtrace of the request */
-	size_t header_len;
-	uint8_t nonce[SK_NONCE_LEN];
-	uint64_t boot_id;
-	int64_t deadline_ms;
-} parked;
-
-/* What the coordinator knows of one region's agent. */
-typedef struct agent_conn {
-	const sk_region *region;
-	uint64_t boot_id;
-	uint64_t last_seq; /* highest report seq applied for boot_id */
-	int64_t last_seen_ms;
-	uint32_t ndatabases;
-	char running[RUNNING_MAX][SK_NAME_MAX];
-	size_t nrunning;
-	parked poll;
-} agent_conn;
-
-struct coord_server {
-	const sk_coord_config *cfg;
-	sk_seckey *key;
-	sk_keyring release;
-	sk_keyring agent_keys;
-	sk_inventory inv;
-	coord_journal *journal;
-	coord_rollout **rollouts;
-	size_t nrollouts;
-	size_t rollouts_cap;
-	agent_conn *agents; /* one per inventory region, same order */
-	nng_socket agent_sock;
-	nng_socket cli_sock;
-	bool agent_open;
-	bool cli_open;
-	uint64_t seq_last;
-	uint64_t seq_reserved;
-};
-
 /* ---- rollouts ----------------------------------------------------------- */
 
-static coord_rollout *
-find_rollout(coord_server *srv, const char *id)
+coord_rollout *
+coord_server_find_rollout(coord_server *srv, const char *id)
 {
 	for (size_t i = 0; i < srv->nrollouts; i++)
 		if (strcmp(srv->rollouts[i]->id, id) == 0)
@@ -77,8 +36,8 @@ find_rollout(coord_server *srv, const char *id)
 	return NULL;
 }
 
-static int
-add_rollout(coord_server *srv, coord_rollout *ro, sk_err *err)
+int
+coord_server_add_rollout(coord_server *srv, coord_rollout *ro, sk_err *err)
 {
 	if (srv->nrollouts == srv->rollouts_cap) {
 		size_t cap = srv->rollouts_cap ? srv->rollouts_cap * 2 : 8;
@@ -94,8 +53,9 @@ add_rollout(coord_server *srv, coord_rollout *ro, sk_err *err)
 }
 
 /* Decode a signed plan that was verified when it was accepted. */
-static int
-plan_from_signed(const uint8_t *buf, size_t len, sk_plan **plan, sk_err *err)
+int
+coord_server_plan_from_signed(
+    const uint8_t *buf, size_t len, sk_plan **plan, sk_err *err)
 {
 	uint8_t *payload = NULL;
 	size_t plen = 0;
@@ -113,28 +73,38 @@ plan_from_signed(const uint8_t *buf, size_t len, sk_plan **plan, sk_err *err)
 /* ---- journal replay ----------------------------------------------------- */
 
 static void
-replay_created(void *arg, const char *id, int64_t at_ms, const uint8_t *sp, size_t len)
+replay_created(void *arg, const char *id, int64_t at_ms, const uint8_t *sp,
+    size_t len, const coord_origin *origin)
 {
 	coord_server *srv = arg;
 	sk_plan *plan = NULL;
 	coord_rollout *ro;
 	sk_err err;
 
-	if (plan_from_signed(sp, len, &plan, &err) != SK_OK) {
+	if (coord_server_plan_from_signed(sp, len, &plan, &err) != SK_OK) {
 		sk_error("replay rollout %s: %s", id, err.msg);
 		return;
 	}
-	ro = coord_rollout_create(id, plan, sp, len, at_ms);
-	if (ro == NULL || add_rollout(srv, ro, &err) != SK_OK) {
+	ro = coord_rollout_create(id, plan, sp, len, origin, at_ms);
+	if (ro == NULL || coord_server_add_rollout(srv, ro, &err) != SK_OK) {
 		sk_error("replay rollout %s: out of memory", id);
 		coord_rollout_destroy(ro);
 	}
 }
 
 static void
+replay_report(void *arg, const char *id, const sk_region_report *r)
+{
+	coord_rollout *ro = coord_server_find_rollout(arg, id);
+
+	if (ro != NULL)
+		coord_rollout_keep_report(ro, r->region, &r->report);
+}
+
+static void
 replay_region(void *arg, const char *id, const sk_region_view *v)
 {
-	coord_rollout *ro = find_rollout(arg, id);
+	coord_rollout *ro = coord_server_find_rollout(arg, id);
 
 	if (ro != NULL)
 		coord_rollout_replay_region(ro, v);
@@ -143,7 +113,7 @@ replay_region(void *arg, const char *id, const sk_region_view *v)
 static void
 replay_phase(void *arg, const char *id, uint32_t phase, int64_t at_ms)
 {
-	coord_rollout *ro = find_rollout(arg, id);
+	coord_rollout *ro = coord_server_find_rollout(arg, id);
 
 	if (ro != NULL)
 		coord_rollout_replay_phase(ro, phase, at_ms);
@@ -153,7 +123,7 @@ static void
 replay_finished(void *arg, const char *id, const char *state,
     const char *reason, int64_t at_ms)
 {
-	coord_rollout *ro = find_rollout(arg, id);
+	coord_rollout *ro = coord_server_find_rollout(arg, id);
 
 	if (ro != NULL)
 		coord_rollout_replay_finished(ro, state, reason, at_ms);
@@ -225,6 +195,7 @@ coord_server_create(const sk_coord_config *cfg, coord_server **out, sk_err *err)
 		.phase = replay_phase,
 		.finished = replay_finished,
 		.seq = replay_seq,
+		.report = replay_report,
 	};
 	coord_server *srv;
 	size_t running = 0;
@@ -357,6 +328,7 @@ collect_commands(
 		snprintf((*cmds)[*n].rollout_id, SK_ID_MAX, "%s", ro->id);
 		(*cmds)[*n].signed_plan = ro->signed_plan;
 		(*cmds)[*n].signed_plan_len = ro->signed_plan_len;
+		(*cmds)[*n].mode = ro->mode;
 		(*n)++;
 		if (coord_rollout_dispatched(
 			ro, region, srv->journal, sk_now_ms(), err) != SK_OK)
@@ -427,31 +399,73 @@ release_poll(coord_server *srv, agent_conn *a, bool force)
 	free(cmds);
 }
 
-static void
-wake_all(coord_server *srv)
+void
+coord_server_wake_all(coord_server *srv)
 {
 	for (size_t i = 0; i < srv->inv.nregions; i++)
 		release_poll(srv, &srv->agents[i], false);
 }
 
+/* Apply an agent message's reports. The new ones (above the last
+ * acknowledged seq) of known rollouts are first journaled in one batch and
+ * kept for `rollout report`, then fed to the state machines in order. If
+ * the batch cannot be journaled nothing is acknowledged and the agent
+ * sends the reports again. */
 static bool
 apply_reports(coord_server *srv, agent_conn *a, const sk_agent_msg *m)
 {
+	const char *region = a->region->name;
+	coord_journal_report *recs = NULL;
+	sk_region_report *reps = NULL;
+	coord_rollout **ros = NULL;
+	bool *keep = NULL;
 	bool any_change = false;
+	size_t n = 0;
+	sk_err err;
 
+	if (m->nreports == 0)
+		return false;
+	recs = calloc(m->nreports, sizeof(*recs));
+	reps = calloc(m->nreports, sizeof(*reps));
+	ros = calloc(m->nreports, sizeof(*ros));
+	keep = calloc(m->nreports, sizeof(*keep));
+	if (recs == NULL || reps == NULL || ros == NULL || keep == NULL) {
+		sk_error("reports from %s: out of memory; not acknowledged", region);
+		goto out;
+	}
 	for (size_t i = 0; i < m->nreports; i++) {
 		const sk_report *r = &m->reports[i];
-		coord_rollout *ro;
-		bool changed = false;
-		sk_err err;
 
 		if (r->seq <= a->last_seq)
 			continue; /* a resend we already applied */
-		ro = find_rollout(srv, r->rollout_id);
-		if (ro != NULL) {
+		ros[i] = coord_server_find_rollout(srv, r->rollout_id);
+		if (ros[i] == NULL || !coord_rollout_has_region(ros[i], region) ||
+		    coord_rollout_report_is_duplicate(ros[i], region, r))
+			continue;
+		keep[i] = true;
+		snprintf(reps[n].region, sizeof(reps[n].region), "%s", region);
+		reps[n].report = *r;
+		recs[n].rollout_id = ros[i]->id;
+		recs[n].report = &reps[n];
+		n++;
+	}
+	if (coord_journal_reports(srv->journal, recs, n, &err) != SK_OK) {
+		sk_log_err(SK_LOG_ERROR, &err);
+		goto out;
+	}
+	for (size_t i = 0; i < m->nreports; i++)
+		if (keep[i])
+			coord_rollout_keep_report(ros[i], region, &m->reports[i]);
+	for (size_t i = 0; i < m->nreports; i++) {
+		const sk_report *r = &m->reports[i];
+		bool changed = false;
+
+		if (r->seq <= a->last_seq)
+			continue;
+		if (ros[i] != NULL) {
 			coord_rollout_note_databases(
-			    ro, a->region->name, (uint32_t)m->ndatabases);
-			if (coord_rollout_report(ro, a->region->name, r,
+			    ros[i], region, (uint32_t)m->ndatabases);
+			if (coord_rollout_report(ros[i], region, r,
 				srv->journal, &changed, &err) != SK_OK) {
 				/* Not acked: the agent sends it again. */
 				sk_log_err(SK_LOG_ERROR, &err);
@@ -461,6 +475,11 @@ apply_reports(coord_server *srv, agent_conn *a, const sk_agent_msg *m)
 		a->last_seq = r->seq;
 		any_change |= changed;
 	}
+out:
+	free(recs);
+	free(reps);
+	free(ros);
+	free(keep);
 	return any_change;
 }
 
@@ -532,156 +551,11 @@ handle_agent(coord_server *srv, nng_msg *msg)
 							  COORD_POLL_HOLD_MAX_MS);
 	}
 	if (changed)
-		wake_all(srv);
+		coord_server_wake_all(srv);
 out:
 	free(cmds);
 	free(payload);
 	sk_agent_msg_fini(&m);
-}
-
-/* ---- CLI ---------------------------------------------------------------- */
-
-static int
-start_rollout(coord_server *srv, const sk_cli_request *req, char *id_out, sk_err *err)
-{
-	uint8_t *payload = NULL;
-	size_t plen = 0;
-	const sk_pubkey *signer = NULL;
-	sk_plan *plan = NULL;
-	coord_rollout *ro = NULL;
-	char id[SK_ID_MAX];
-	int64_t now = sk_now_ms();
-	int rc;
-
-	rc = sk_envelope_open(&payload, &plen, &signer, req->signed_plan,
-	    req->signed_plan_len, SK_KIND_PLAN, &srv->release, err);
-	if (rc != SK_OK) {
-		sk_err_wrap(err, "start rollout");
-		if (rc == SK_EDECODE)
-			snprintf(err->hint, sizeof(err->hint),
-			    "rollout start takes a signed plan: skein plan sign "
-			    "PLAN --key RELEASE.key -o SIGNED");
-		goto out;
-	}
-	if ((rc = sk_plan_decode(payload, plen, &plan, err)) != SK_OK) {
-		sk_err_wrap(err, "start rollout");
-		goto out;
-	}
-	if (plan->expires_unix <= now / 1000) {
-		rc = sk_err_set(err, SK_EEXPIRED,
-		    "start rollout of plan %s (%s): the plan expired %lld s ago",
-		    plan->name, plan->id,
-		    (long long)(now / 1000 - plan->expires_unix));
-		goto out;
-	}
-	for (size_t i = 0; i < plan->nregions; i++) {
-		if (sk_inventory_find(&srv->inv, plan->regions[i]) == NULL) {
-			rc = sk_err_set(err, SK_EINVAL,
-			    "start rollout of plan %s: region %s is not in the "
-			    "inventory %s",
-			    plan->name, plan->regions[i], srv->inv.dir);
-			goto out;
-		}
-	}
-	for (size_t i = 0; i < srv->nrollouts; i++) {
-		coord_rollout *other = srv->rollouts[i];
-
-		/* Starting the same signed plan again is answered with the
-		 * rollout already under way (or done); only a failed one may be
-		 * retried with a new rollout. */
-		if (strcmp(other->plan->id, plan->id) == 0 &&
-		    other->state != COORD_RO_FAILED) {
-			snprintf(id_out, SK_ID_MAX, "%s", other->id);
-			rc = SK_OK;
-			goto out;
-		}
-	}
-	sk_random_id("r-", id, sizeof(id));
-	rc = coord_journal_created(
-	    srv->journal, id, now, req->signed_plan, req->signed_plan_len, err);
-	if (rc != SK_OK)
-		goto out;
-	ro = coord_rollout_create(
-	    id, plan, req->signed_plan, req->signed_plan_len, now);
-	plan = NULL;
-	if (ro == NULL) {
-		rc = sk_err_set(err, SK_ENOMEM, "start rollout: out of memory");
-		goto out;
-	}
-	if ((rc = coord_rollout_start(ro, srv->journal, now, err)) != SK_OK ||
-	    (rc = add_rollout(srv, ro, err)) != SK_OK)
-		goto out;
-	sk_info("rollout %s started: plan %s (%s), %zu phases, %zu regions", id,
-	    ro->plan->name, ro->plan->id, ro->plan->nphases, ro->nregions);
-	snprintf(id_out, SK_ID_MAX, "%s", id);
-	ro = NULL;
-	wake_all(srv);
-out:
-	coord_rollout_destroy(ro);
-	sk_plan_destroy(plan);
-	free(payload);
-	return rc;
-}
-
-static int
-status(coord_server *srv, const sk_cli_request *req, sk_cli_response *resp, sk_err *err)
-{
-	size_t n = 0;
-
-	resp->rollouts = calloc(srv->nrollouts + 1, sizeof(*resp->rollouts));
-	if (resp->rollouts == NULL)
-		return sk_err_set(err, SK_ENOMEM, "rollout status: out of memory");
-	for (size_t i = 0; i < srv->nrollouts; i++) {
-		coord_rollout *ro = srv->rollouts[i];
-
-		if (req->rollout_id[0] && strcmp(req->rollout_id, ro->id) != 0)
-			continue;
-		if (coord_rollout_view(ro,
-			req->rollout_id[0] ? req->events_since : UINT64_MAX,
-			&resp->rollouts[n], err) != SK_OK)
-			return err->code;
-		resp->nrollouts = ++n;
-	}
-	if (req->rollout_id[0] && n == 0)
-		return sk_err_set(err, SK_ENOTFOUND,
-		    "rollout status: no rollout %s", req->rollout_id);
-	return SK_OK;
-}
-
-static void
-handle_cli(coord_server *srv, nng_msg *msg)
-{
-	sk_cli_request req;
-	sk_cli_response resp;
-	uint8_t *out = NULL;
-	size_t olen = 0;
-	sk_err err;
-	int rc, rv;
-
-	memset(&resp, 0, sizeof(resp));
-	sk_err_clear(&err);
-	rc = sk_cli_request_decode(nng_msg_body(msg), nng_msg_len(msg), &req, &err);
-	if (rc == SK_OK) {
-		if (req.op == SK_CLI_START)
-			rc = start_rollout(srv, &req, resp.rollout_id, &err);
-		else
-			rc = status(srv, &req, &resp, &err);
-		sk_cli_request_fini(&req);
-	}
-	if (rc != SK_OK) {
-		sk_warn("control request refused: %s", err.msg);
-		resp.error = err;
-	}
-	resp.ok = rc == SK_OK;
-	nng_msg_clear(msg);
-	if (sk_cli_response_encode(&resp, &out, &olen, &err) != SK_OK ||
-	    (rv = nng_msg_append(msg, out, olen)) != 0 ||
-	    (rv = nng_sendmsg(srv->cli_sock, msg, 0)) != 0) {
-		sk_warn("reply to control request failed");
-		nng_msg_free(msg);
-	}
-	free(out);
-	sk_cli_response_fini(&resp);
 }
 
 /* ---- loop --------------------------------------------------------------- */
@@ -731,7 +605,7 @@ coord_server_run(coord_server *srv, atomic_int *stop, sk_err *err)
 		if (rv != NNG_EAGAIN && rv != NNG_ETIMEDOUT)
 			sk_warn("receive from agents: %s", nng_strerror(rv));
 		while ((rv = nng_recvmsg(srv->cli_sock, &msg, NNG_FLAG_NONBLOCK)) == 0)
-			handle_cli(srv, msg); /* reuses msg for the reply */
+			coord_control_handle(srv, msg); /* reuses msg for the reply */
 		if (rv != NNG_EAGAIN && rv != NNG_ETIMEDOUT)
 			sk_warn("receive from control clients: %s", nng_strerror(rv));
 		expire_polls(srv);

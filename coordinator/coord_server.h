@@ -7,7 +7,8 @@
  *            to say is parked for as long as the agent asked (its
  *            poll_ms, at most COORD_POLL_HOLD_MAX_MS), so that a new phase
  *            reaches agents at once rather than at the next poll.
- *   control  a REP socket for the skein CLI (start, status).
+ *   control  a REP socket for the skein CLI (start, status, rollback,
+ *            report).
  *
  * Bad input on either socket (garbage, bad signatures, unknown keys,
  * oversized messages) is logged and dropped; the loop keeps serving.

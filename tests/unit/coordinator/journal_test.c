@@ -1,7 +1,9 @@
 /* journal_test: the coordinator journal replays what was appended, in
- * order and intact, across reopens; cuts a torn tail (the process died
- * mid-write) and nothing else; refuses damage before the tail without
- * touching the file; and fails cleanly where it cannot write. */
+ * order and intact, across reopens (including a rollout's mode, what it
+ * rolls back, and batches of agent reports); cuts a torn tail (the process
+ * died mid-write) and nothing else; refuses damage before the tail without
+ * touching the file; and fails cleanly where it cannot write, leaving no
+ * part of a failed batch behind. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -9,7 +11,9 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -25,7 +29,14 @@
 
 /* ---- a visitor that records what it is shown --------------------------- */
 
-enum rec_kind { REC_CREATED = 1, REC_REGION, REC_PHASE, REC_FINISHED, REC_SEQ };
+enum rec_kind {
+	REC_CREATED = 1,
+	REC_REGION,
+	REC_PHASE,
+	REC_FINISHED,
+	REC_SEQ,
+	REC_REPORT
+};
 
 typedef struct rec {
 	int kind;
@@ -38,6 +49,11 @@ typedef struct rec {
 	char state[32];
 	char reason[256];
 	uint64_t seq;
+	int mode;
+	char of_rollout[SK_ID_MAX];
+	char only[4][SK_NAME_MAX];
+	size_t nonly;
+	sk_region_report report;
 } rec;
 
 typedef struct recorder {
@@ -60,7 +76,7 @@ rec_next(recorder *r, int kind, const char *rollout_id)
 
 static void
 on_created(void *arg, const char *rollout_id, int64_t at_ms,
-    const uint8_t *signed_plan, size_t len)
+    const uint8_t *signed_plan, size_t len, const coord_origin *origin)
 {
 	rec *x = rec_next(arg, REC_CREATED, rollout_id);
 
@@ -68,6 +84,22 @@ on_created(void *arg, const char *rollout_id, int64_t at_ms,
 	assert_true(len <= sizeof(x->plan));
 	memcpy(x->plan, signed_plan, len);
 	x->plan_len = len;
+	assert_non_null(origin);
+	x->mode = origin->mode;
+	snprintf(x->of_rollout, sizeof(x->of_rollout), "%s", origin->of_rollout);
+	assert_true(origin->nonly_regions <= 4);
+	for (size_t i = 0; i < origin->nonly_regions; i++)
+		snprintf(x->only[i], sizeof(x->only[i]), "%s",
+		    origin->only_regions[i]);
+	x->nonly = origin->nonly_regions;
+}
+
+static void
+on_report(void *arg, const char *rollout_id, const sk_region_report *r)
+{
+	rec *x = rec_next(arg, REC_REPORT, rollout_id);
+
+	x->report = *r;
 }
 
 static void
@@ -112,6 +144,7 @@ static const coord_journal_visitor record_all = {
 	.phase = on_phase,
 	.finished = on_finished,
 	.seq = on_seq,
+	.report = on_report,
 };
 
 /* ---- fixture ------------------------------------------------------------ */
@@ -215,7 +248,7 @@ write_five(const char *dir, off_t ends[5])
 	snprintf(path, sizeof(path), "%s/journal", dir);
 	assert_int_equal(coord_journal_open(dir, NULL, NULL, &j, &err), SK_OK);
 	assert_int_equal(coord_journal_created(j, "ro-1", 1714550400000,
-			     plan_bytes, sizeof(plan_bytes), &err),
+			     plan_bytes, sizeof(plan_bytes), NULL, &err),
 	    SK_OK);
 	ends[0] = file_size(path);
 	sample_view(&v, "af", "failed");
@@ -273,6 +306,9 @@ test_journal_replays_records_in_order_with_contents(void **state)
 	assert_int_equal(x->at_ms, 1714550400000);
 	assert_int_equal(x->plan_len, sizeof(plan_bytes));
 	assert_memory_equal(x->plan, plan_bytes, sizeof(plan_bytes));
+	assert_int_equal(x->mode, SK_MODE_APPLY);
+	assert_string_equal(x->of_rollout, "");
+	assert_int_equal(x->nonly, 0);
 
 	x = &r.recs[1];
 	assert_int_equal(x->kind, REC_REGION);
@@ -609,6 +645,183 @@ test_journal_refuses_a_file_of_another_format_and_leaves_it(void **state)
 	free(after);
 }
 
+/* ---- modes and reports -------------------------------------------------- */
+
+static void
+test_journal_replays_mode_of_rollout_and_only_regions(void **state)
+{
+	fixture *f = *state;
+	static const char *const only[] = { "in", "ksa" };
+	coord_origin rehearse = { .mode = SK_MODE_REHEARSE, .of_rollout = "" };
+	coord_origin rollback = {
+		.mode = SK_MODE_ROLLBACK,
+		.of_rollout = "r-original",
+		.only_regions = only,
+		.nonly_regions = 2,
+	};
+	coord_journal *j = NULL;
+	recorder r;
+	sk_err err;
+
+	assert_int_equal(coord_journal_open(f->dir, NULL, NULL, &j, &err), SK_OK);
+	assert_int_equal(coord_journal_created(j, "r-rehearse", 1714550400000,
+			     plan_bytes, sizeof(plan_bytes), &rehearse, &err),
+	    SK_OK);
+	assert_int_equal(coord_journal_created(j, "r-rollback", 1714550401000,
+			     plan_bytes, sizeof(plan_bytes), &rollback, &err),
+	    SK_OK);
+	coord_journal_close(j);
+
+	replay_into(f->dir, &r);
+	assert_int_equal(r.n, 2);
+	assert_int_equal(r.recs[0].kind, REC_CREATED);
+	assert_string_equal(r.recs[0].rollout_id, "r-rehearse");
+	assert_int_equal(r.recs[0].mode, SK_MODE_REHEARSE);
+	assert_int_equal(r.recs[0].nonly, 0);
+	assert_string_equal(r.recs[1].rollout_id, "r-rollback");
+	assert_int_equal(r.recs[1].mode, SK_MODE_ROLLBACK);
+	assert_string_equal(r.recs[1].of_rollout, "r-original");
+	assert_int_equal(r.recs[1].nonly, 2);
+	assert_string_equal(r.recs[1].only[0], "in");
+	assert_string_equal(r.recs[1].only[1], "ksa");
+	assert_int_equal(r.recs[1].plan_len, sizeof(plan_bytes));
+	assert_memory_equal(r.recs[1].plan, plan_bytes, sizeof(plan_bytes));
+}
+
+static void
+sample_report(sk_region_report *rr, const char *region, uint64_t seq, int event)
+{
+	sk_report *r = &rr->report;
+
+	memset(rr, 0, sizeof(*rr));
+	snprintf(rr->region, sizeof(rr->region), "%s", region);
+	r->seq = seq;
+	r->event = event;
+	snprintf(r->rollout_id, sizeof(r->rollout_id), "ro-1");
+	snprintf(r->plan_id, sizeof(r->plan_id), "plan-7f3a");
+	snprintf(r->database, sizeof(r->database), "accounts");
+	snprintf(r->step_id, sizeof(r->step_id), "0002_backfill");
+	r->at_ms = 1714550400000 + (int64_t)seq;
+	r->duration_ms = 1500;
+	r->rows = 42;
+}
+
+/* Three reports of one agent message: one batch, replayed in order with
+ * their check, blockers and backup intact. */
+static void
+test_journal_replays_a_batch_of_reports_in_order(void **state)
+{
+	fixture *f = *state;
+	sk_region_report reps[3];
+	coord_journal_report recs[3];
+	coord_journal *j = NULL;
+	off_t before;
+	recorder r;
+	sk_err err;
+
+	sample_report(&reps[0], "af", 7, SK_EV_CHECK);
+	reps[0].report.has_check = true;
+	snprintf(reps[0].report.check.name, sizeof(reps[0].report.check.name),
+	    "no_orphans");
+	snprintf(reps[0].report.check.when, sizeof(reps[0].report.check.when), "pre");
+	snprintf(reps[0].report.check.seen, sizeof(reps[0].report.check.seen), "3");
+	snprintf(reps[0].report.check.expected,
+	    sizeof(reps[0].report.check.expected), "= 0");
+	sample_report(&reps[1], "af", 8, SK_EV_LOCK_WAIT);
+	reps[1].report.nblockers = 1;
+	reps[1].report.blockers[0].pid = 4242;
+	snprintf(reps[1].report.blockers[0].state,
+	    sizeof(reps[1].report.blockers[0].state), "idle in transaction");
+	snprintf(reps[1].report.blockers[0].query,
+	    sizeof(reps[1].report.blockers[0].query), "UPDATE accounts SET x = 1");
+	reps[1].report.lock_waits = 2;
+	reps[1].report.lock_wait_ms = 6000;
+	sample_report(&reps[2], "af", 9, SK_EV_BACKUP);
+	reps[2].report.has_backup = true;
+	snprintf(reps[2].report.backup.path, sizeof(reps[2].report.backup.path),
+	    "/backups/accounts.dump");
+	reps[2].report.backup.size = 123456;
+	snprintf(reps[2].report.backup.restore_command,
+	    sizeof(reps[2].report.backup.restore_command),
+	    "pg_restore -d accounts --clean --if-exists /backups/accounts.dump");
+	for (int i = 0; i < 3; i++) {
+		recs[i].rollout_id = "ro-1";
+		recs[i].report = &reps[i];
+	}
+
+	assert_int_equal(coord_journal_open(f->dir, NULL, NULL, &j, &err), SK_OK);
+	before = file_size(f->path);
+	assert_int_equal(coord_journal_reports(j, recs, 0, &err), SK_OK);
+	assert_int_equal(file_size(f->path), before);
+	assert_int_equal(coord_journal_reports(j, recs, 3, &err), SK_OK);
+	assert_true(file_size(f->path) > before);
+	coord_journal_close(j);
+
+	replay_into(f->dir, &r);
+	assert_int_equal(r.n, 3);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(r.recs[i].kind, REC_REPORT);
+		assert_string_equal(r.recs[i].rollout_id, "ro-1");
+		assert_string_equal(r.recs[i].report.region, "af");
+		assert_int_equal(r.recs[i].report.report.seq, 7 + i);
+		assert_int_equal(r.recs[i].report.report.at_ms, reps[i].report.at_ms);
+		assert_string_equal(r.recs[i].report.report.step_id, "0002_backfill");
+	}
+	assert_true(r.recs[0].report.report.has_check);
+	assert_string_equal(r.recs[0].report.report.check.seen, "3");
+	assert_string_equal(r.recs[0].report.report.check.expected, "= 0");
+	assert_int_equal(r.recs[1].report.report.nblockers, 1);
+	assert_int_equal(r.recs[1].report.report.blockers[0].pid, 4242);
+	assert_int_equal(r.recs[1].report.report.lock_wait_ms, 6000);
+	assert_true(r.recs[2].report.report.has_backup);
+	assert_string_equal(r.recs[2].report.report.backup.restore_command,
+	    "pg_restore -d accounts --clean --if-exists /backups/accounts.dump");
+}
+
+/* A batch the disk cannot take (here: the file size limit) fails as a
+ * whole: no report of it replays, the file is as before, and the next
+ * append works. */
+static void
+test_journal_failed_batch_leaves_nothing_behind(void **state)
+{
+	fixture *f = *state;
+	sk_region_report reps[40];
+	coord_journal_report recs[40];
+	coord_journal *j = NULL;
+	struct rlimit old, lim;
+	off_t before;
+	recorder r;
+	sk_err err;
+
+	for (int i = 0; i < 40; i++) {
+		sample_report(&reps[i], "in", (uint64_t)i + 1, SK_EV_STEP_FINISHED);
+		memset(reps[i].report.detail, 'x', sizeof(reps[i].report.detail) - 1);
+		recs[i].rollout_id = "ro-1";
+		recs[i].report = &reps[i];
+	}
+	assert_int_equal(coord_journal_open(f->dir, NULL, NULL, &j, &err), SK_OK);
+	assert_int_equal(coord_journal_reports(j, recs, 1, &err), SK_OK);
+	before = file_size(f->path);
+
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+	lim = old;
+	lim.rlim_cur = (rlim_t)before + 4000; /* part of the batch fits */
+	signal(SIGXFSZ, SIG_IGN);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	sk_err_clear(&err);
+	assert_int_equal(coord_journal_reports(j, recs + 1, 39, &err), SK_EIO);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+	assert_non_null(strstr(err.msg, "journal"));
+	assert_int_equal(file_size(f->path), before);
+
+	assert_int_equal(coord_journal_reports(j, recs + 1, 1, &err), SK_OK);
+	coord_journal_close(j);
+	replay_into(f->dir, &r);
+	assert_int_equal(r.n, 2);
+	assert_int_equal(r.recs[0].report.report.seq, 1);
+	assert_int_equal(r.recs[1].report.report.seq, 2);
+}
+
 int
 main(void)
 {
@@ -637,6 +850,12 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_journal_opens_with_null_visitor_and_keeps_records,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_journal_replays_mode_of_rollout_and_only_regions, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_journal_replays_a_batch_of_reports_in_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_journal_failed_batch_leaves_nothing_behind, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

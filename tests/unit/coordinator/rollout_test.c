@@ -830,7 +830,8 @@ test_rollout_view_of_halted_rollout_marks_later_phases_not_started(void **state)
 
 /* ---- rehearsal ---------------------------------------------------------- */
 
-static const coord_origin rehearse_origin = { .mode = SK_MODE_REHEARSE, .of_rollout = "" };
+static const coord_origin rehearse_origin = { .mode = SK_MODE_REHEARSE,
+	.of_rollout = "" };
 
 static void
 test_rehearsal_asks_every_region_at_once(void **state)
@@ -953,8 +954,8 @@ start_rollback(fixture *f, const char *region, const char *const *phases)
 	coord_origin origin;
 	sk_err err;
 
-	assert_int_equal(coord_rollout_rollback_regions(f->ro, region, &names, &n, &err),
-	    SK_OK);
+	assert_int_equal(
+	    coord_rollout_rollback_regions(f->ro, region, &names, &n, &err), SK_OK);
 	origin = (coord_origin){ .mode = SK_MODE_ROLLBACK,
 		.of_rollout = f->ro->id,
 		.only_regions = names,
@@ -979,8 +980,8 @@ apply_three_phases_last_fails(fixture *f)
 	assert_true(run_region_to_success(f, "af"));
 	assert_true(run_region_to_success(f, "in"));
 	dispatch(f, "ksa");
-	assert_false(report_err(f, "ksa", SK_EV_PLAN_FAILED, SK_ESQL, "55P03",
-	    LOCK_TIMEOUT_MSG));
+	assert_false(report_err(
+	    f, "ksa", SK_EV_PLAN_FAILED, SK_ESQL, "55P03", LOCK_TIMEOUT_MSG));
 	assert_int_equal(f->ro->state, COORD_RO_FAILED);
 }
 
@@ -1095,8 +1096,8 @@ test_rollback_refuses_what_it_cannot_undo(void **state)
 	start_rollout(f, three_phases);
 	/* Still running. */
 	sk_err_clear(&err);
-	assert_int_equal(coord_rollout_rollback_regions(f->ro, NULL, &names, &n, &err),
-	    SK_ESTATE);
+	assert_int_equal(
+	    coord_rollout_rollback_regions(f->ro, NULL, &names, &n, &err), SK_ESTATE);
 	assert_null(names);
 	assert_int_equal(n, 0);
 	assert_non_null(strstr(err.msg, "still running"));
@@ -1107,30 +1108,30 @@ test_rollback_refuses_what_it_cannot_undo(void **state)
 	    f, "af", SK_EV_PLAN_FAILED, SK_ESQL, "55P03", LOCK_TIMEOUT_MSG));
 	size = journal_size(f);
 	/* A region the plan does not have: named, with the plan's regions. */
-	assert_int_equal(coord_rollout_rollback_regions(f->ro, "eu", &names, &n, &err),
-	    SK_EINVAL);
+	assert_int_equal(
+	    coord_rollout_rollback_regions(f->ro, "eu", &names, &n, &err), SK_EINVAL);
 	assert_null(names);
 	assert_non_null(strstr(err.msg, "region eu"));
 	assert_non_null(strstr(err.msg, "af, in, ksa"));
 	/* A region of the plan the rollout never reached. */
-	assert_int_equal(coord_rollout_rollback_regions(f->ro, "ksa", &names, &n, &err),
-	    SK_ESTATE);
+	assert_int_equal(
+	    coord_rollout_rollback_regions(f->ro, "ksa", &names, &n, &err), SK_ESTATE);
 	assert_non_null(strstr(err.msg, "never ran there"));
 	assert_int_equal(journal_size(f), size);
 
 	/* A rehearsal changed nothing; a rollback is not rolled back. */
-	reh = coord_rollout_create("reh-1", make_plan(three_phases), signed_plan,
-	    sizeof(signed_plan), &rehearse_origin, NOW_MS);
+	reh = coord_rollout_create("reh-1", make_plan(three_phases),
+	    signed_plan, sizeof(signed_plan), &rehearse_origin, NOW_MS);
 	assert_non_null(reh);
 	reh->state = COORD_RO_READY;
-	assert_int_equal(coord_rollout_rollback_regions(reh, NULL, &names, &n, &err),
-	    SK_ESTATE);
+	assert_int_equal(
+	    coord_rollout_rollback_regions(reh, NULL, &names, &n, &err), SK_ESTATE);
 	assert_non_null(strstr(err.msg, "rehearsal"));
 	coord_rollout_destroy(reh);
 	start_rollback(f, NULL, three_phases);
 	assert_false(run_region_to_success(f, "af"));
-	assert_int_equal(coord_rollout_rollback_regions(f->ro, NULL, &names, &n, &err),
-	    SK_ESTATE);
+	assert_int_equal(
+	    coord_rollout_rollback_regions(f->ro, NULL, &names, &n, &err), SK_ESTATE);
 	assert_non_null(strstr(err.msg, "itself the rollback of ro-1"));
 }
 

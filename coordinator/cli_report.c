@@ -1,0 +1,541 @@
+/* cli_report: the execution record of a rollout (`skein rollout report`)
+ * and a rehearsal's verdicts (`skein rollout start --rehearse`), built from
+ * the reports the coordinator kept. The reports are folded into a cli_rep_model
+ * (region -> database -> step) once; the verdict lines (here), Markdown
+ * (cli_report_md.c) and JSON (cli_report_json.c) are printers over it. */
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+#include "cli_report_int.h"
+#include "sk_util.h"
+
+/* ---- model -------------------------------------------------------------- */
+
+static bool
+grow(cli_rep_model *m, void **p, size_t *cap, size_t need, size_t size)
+{
+	size_t c = *cap ? *cap : 8;
+	void *n;
+
+	if (need <= *cap)
+		return true;
+	while (c < need)
+		c *= 2;
+	n = realloc(*p, c * size);
+	if (n == NULL) {
+		m->oom = true;
+		return false;
+	}
+	*p = n;
+	*cap = c;
+	return true;
+}
+
+static void
+rvec_push(cli_rep_model *m, cli_rep_rvec *v, const sk_report *r)
+{
+	if (grow(m, (void **)&v->v, &v->cap, v->n + 1, sizeof(*v->v)))
+		v->v[v->n++] = r;
+}
+
+static cli_rep_region *
+region_get(cli_rep_model *m, const char *name, const char *phase,
+    const sk_region_view *view)
+{
+	cli_rep_region *g;
+
+	for (size_t i = 0; i < m->nregions; i++)
+		if (strcmp(m->regions[i].name, name) == 0)
+			return &m->regions[i];
+	if (!grow(m, (void **)&m->regions, &m->cap, m->nregions + 1, sizeof(*m->regions)))
+		return NULL;
+	g = &m->regions[m->nregions++];
+	memset(g, 0, sizeof(*g));
+	g->name = name;
+	g->phase = phase;
+	g->view = view;
+	return g;
+}
+
+static cli_rep_step *
+step_get(cli_rep_model *m, cli_rep_db *d, const char *id)
+{
+	cli_rep_step *s;
+
+	for (size_t i = 0; i < d->nsteps; i++)
+		if (strcmp(d->steps[i].id, id) == 0)
+			return &d->steps[i];
+	if (!grow(m, (void **)&d->steps, &d->cap, d->nsteps + 1, sizeof(*d->steps)))
+		return NULL;
+	s = &d->steps[d->nsteps++];
+	memset(s, 0, sizeof(*s));
+	s->id = id;
+	return s;
+}
+
+static cli_rep_db *
+db_get(cli_rep_model *m, cli_rep_region *g, const char *name)
+{
+	const sk_plan *plan = m->src->plan;
+	cli_rep_db *d;
+
+	for (size_t i = 0; i < g->ndbs; i++)
+		if (strcmp(g->dbs[i].name, name) == 0)
+			return &g->dbs[i];
+	if (!grow(m, (void **)&g->dbs, &g->cap, g->ndbs + 1, sizeof(*g->dbs)))
+		return NULL;
+	d = &g->dbs[g->ndbs++];
+	memset(d, 0, sizeof(*d));
+	d->name = name;
+	/* Apply and rehearse walk the plan in order: list every step, so
+	 * that the ones never reached show. A rollback lists what it did, in
+	 * the order it did it (newest step first). */
+	if (plan != NULL && m->mode != SK_MODE_ROLLBACK)
+		for (size_t i = 0; i < plan->nsteps; i++)
+			(void)step_get(m, d, plan->steps[i].id);
+	return d;
+}
+
+static void
+step_end(cli_rep_step *s, const sk_report *r, const char *result)
+{
+	s->result = result;
+	s->end_ms = r->at_ms;
+	s->duration_ms = r->duration_ms;
+	if (s->start_ms == 0 && r->at_ms > 0)
+		s->start_ms = r->at_ms - r->duration_ms;
+	if (r->rows > 0)
+		s->rows = r->rows;
+	if (r->lock_waits > s->lock_waits)
+		s->lock_waits = r->lock_waits;
+	if (r->lock_wait_ms > s->lock_wait_ms)
+		s->lock_wait_ms = r->lock_wait_ms;
+}
+
+static void
+fold_step(cli_rep_model *m, cli_rep_db *d, const sk_report *r)
+{
+	cli_rep_step *s = step_get(m, d, r->step_id);
+
+	if (s == NULL)
+		return;
+	if (r->attempt > s->attempts)
+		s->attempts = r->attempt;
+	switch (r->event) {
+	case SK_EV_STEP_STARTED:
+		if (s->start_ms == 0)
+			s->start_ms = r->at_ms;
+		if (s->result == NULL)
+			s->result = "started";
+		break;
+	case SK_EV_STEP_FINISHED:
+		step_end(s, r, "applied");
+		break;
+	case SK_EV_STEP_SKIPPED:
+		step_end(s, r, "skipped");
+		break;
+	case SK_EV_STEP_FAILED:
+		step_end(s, r, "failed");
+		s->error = &r->error;
+		if (r->nblockers > 0)
+			rvec_push(m, &s->waits, r);
+		break;
+	case SK_EV_STEP_REVERTED:
+		step_end(s, r, "reverted");
+		break;
+	case SK_EV_STEP_REHEARSED:
+		step_end(s, r, "rehearsed");
+		break;
+	case SK_EV_STEP_NOT_REHEARSABLE:
+		step_end(s, r, "not-rehearsable");
+		s->detail = r->detail;
+		break;
+	case SK_EV_LOCK_WAIT:
+		s->wait_events++;
+		if (r->lock_waits > s->lock_waits)
+			s->lock_waits = r->lock_waits;
+		if (r->lock_wait_ms > s->lock_wait_ms)
+			s->lock_wait_ms = r->lock_wait_ms;
+		if (r->nblockers > 0)
+			rvec_push(m, &s->waits, r);
+		break;
+	case SK_EV_CHECK:
+		rvec_push(m, &s->checks, r);
+		break;
+	case SK_EV_PROGRESS:
+		if (s->result == NULL || strcmp(s->result, "started") == 0)
+			s->rows = r->rows;
+		break;
+	default:
+		break;
+	}
+}
+
+static void
+fold_db(cli_rep_model *m, cli_rep_db *d, const sk_report *r)
+{
+	switch (r->event) {
+	case SK_EV_DB_STARTED:
+		if (d->start_ms == 0)
+			d->start_ms = r->at_ms;
+		return;
+	case SK_EV_DB_FINISHED:
+	case SK_EV_DB_FAILED:
+		d->end_event = r->event;
+		d->end_ms = r->at_ms;
+		d->error = r->event == SK_EV_DB_FAILED ? &r->error : NULL;
+		if (d->start_ms == 0 && r->duration_ms > 0)
+			d->start_ms = r->at_ms - r->duration_ms;
+		return;
+	case SK_EV_BACKUP:
+		if (r->has_backup)
+			d->backup = r;
+		return;
+	case SK_EV_CHECK:
+		/* A check of a step the plan has (or the report names) belongs
+		 * to the step; preflight and phase checks to the database. */
+		if (r->step_id[0] != '\0' && strcmp(r->check.when, "preflight") != 0)
+			break;
+		rvec_push(m, &d->checks, r);
+		return;
+	default:
+		if (r->step_id[0] == '\0')
+			return;
+		break;
+	}
+	fold_step(m, d, r);
+}
+
+void
+cli_rep_build(cli_rep_model *m, const cli_report_src *src)
+{
+	const sk_rollout_view *v = src->view;
+
+	memset(m, 0, sizeof(*m));
+	m->src = src;
+	m->mode = v->mode;
+	for (size_t p = 0; p < v->nphases; p++)
+		for (size_t i = 0; i < v->phases[p].nregions; i++)
+			(void)region_get(m, v->phases[p].regions[i].name,
+			    v->phases[p].name, &v->phases[p].regions[i]);
+	for (size_t i = 0; i < src->nreports; i++) {
+		const sk_region_report *rr = &src->reports[i];
+		const sk_report *r = &rr->report;
+		cli_rep_region *g = region_get(m, rr->region, "", NULL);
+		cli_rep_db *d;
+
+		if (g == NULL)
+			continue;
+		switch (r->event) {
+		case SK_EV_PLAN_ACCEPTED:
+			if (g->accepted_ms == 0)
+				g->accepted_ms = r->at_ms;
+			continue;
+		case SK_EV_PLAN_REFUSED:
+		case SK_EV_PLAN_SUCCEEDED:
+		case SK_EV_PLAN_FAILED:
+			g->final = r;
+			continue;
+		default:
+			break;
+		}
+		if (r->database[0] == '\0' || (d = db_get(m, g, r->database)) == NULL)
+			continue;
+		fold_db(m, d, r);
+	}
+}
+
+void
+cli_rep_free(cli_rep_model *m)
+{
+	for (size_t i = 0; i < m->nregions; i++) {
+		cli_rep_region *g = &m->regions[i];
+
+		for (size_t k = 0; k < g->ndbs; k++) {
+			cli_rep_db *d = &g->dbs[k];
+
+			for (size_t s = 0; s < d->nsteps; s++) {
+				free(d->steps[s].checks.v);
+				free(d->steps[s].waits.v);
+			}
+			free(d->steps);
+			free(d->checks.v);
+		}
+		free(g->dbs);
+	}
+	free(m->regions);
+}
+
+/* Attempts as reported; a step that ran without saying so ran once, one
+ * that was skipped or never reached did not run. */
+uint32_t
+cli_rep_step_attempts(const cli_rep_step *st)
+{
+	if (st->attempts > 0)
+		return st->attempts;
+	if (st->result == NULL || strcmp(st->result, "skipped") == 0 ||
+	    strcmp(st->result, "not-rehearsable") == 0)
+		return 0;
+	return 1;
+}
+
+uint32_t
+cli_rep_step_lock_waits(const cli_rep_step *st)
+{
+	return st->lock_waits > st->wait_events ? st->lock_waits :
+						  (uint32_t)st->wait_events;
+}
+
+/* ---- verdicts and reasons ----------------------------------------------- */
+
+const char *
+cli_rep_db_verdict(int mode, const cli_rep_db *d)
+{
+	static const char *const v[SK_MODE_MAX][3] = {
+		[SK_MODE_APPLY] = { "applied", "failed", "incomplete" },
+		[SK_MODE_REHEARSE] = { "READY", "BLOCKED", "no verdict" },
+		[SK_MODE_ROLLBACK] = { "rolled back", "rollback failed", "incomplete" },
+	};
+	int k = d->end_event == SK_EV_DB_FINISHED ? 0 :
+	    d->end_event == SK_EV_DB_FAILED       ? 1 :
+						    2;
+
+	if (mode < 0 || mode >= SK_MODE_MAX)
+		mode = SK_MODE_APPLY;
+	return v[mode][k];
+}
+
+const char *
+cli_rep_region_verdict(int mode, const cli_rep_region *g)
+{
+	const char *state = g->view ? g->view->state : "";
+
+	if (mode != SK_MODE_REHEARSE)
+		return state[0] ? state : "unknown";
+	if (strcmp(state, "ready") == 0 || strcmp(state, "succeeded") == 0)
+		return "READY";
+	if (strcmp(state, "blocked") == 0 || strcmp(state, "failed") == 0 ||
+	    strcmp(state, "refused") == 0)
+		return "BLOCKED";
+	return "no verdict";
+}
+
+void
+cli_rep_err_line(const sk_err *e, char *buf, size_t len)
+{
+	/* Agents often name the SQLSTATE in the message already. */
+	if (e->sqlstate[0] && strstr(e->msg, e->sqlstate) == NULL)
+		snprintf(buf, len, "%s (SQLSTATE %s)", e->msg, e->sqlstate);
+	else
+		snprintf(buf, len, "%s", e->msg);
+}
+
+void
+cli_rep_blocker_line(const char *step, const sk_blocker *b, char *buf, size_t len)
+{
+	char age[32];
+
+	sk_duration_format(b->age_ms, age, sizeof(age));
+	snprintf(buf, len,
+	    "step %s blocked by pid %d (%s, transaction %s old, user %s, "
+	    "application %s): %s",
+	    step, b->pid, b->state[0] ? b->state : "?", age, b->user[0] ? b->user : "?",
+	    b->application[0] ? b->application : "-", b->query);
+}
+
+static void
+check_line(const sk_report *r, char *buf, size_t len)
+{
+	const sk_check_result *c = &r->check;
+
+	snprintf(buf, len, "%s check %s%s%s: saw %s, expected %s", c->when,
+	    c->name, r->step_id[0] ? " of step " : "", r->step_id,
+	    c->seen[0] ? c->seen : "nothing", c->expected);
+}
+
+/* Every reason a database failed or is BLOCKED, most specific first:
+ * failed checks with the value seen, failed statements with SQLSTATE,
+ * the sessions that blocked a step; the database's own error when none of
+ * those explains it. */
+void
+cli_rep_db_reasons(const cli_rep_db *d, cli_rep_emit_fn emit, void *arg)
+{
+	char buf[2048];
+	size_t n = 0;
+
+	for (size_t i = 0; i < d->checks.n; i++)
+		if (!d->checks.v[i]->check.passed) {
+			check_line(d->checks.v[i], buf, sizeof(buf));
+			emit(arg, buf);
+			n++;
+		}
+	for (size_t s = 0; s < d->nsteps; s++) {
+		const cli_rep_step *st = &d->steps[s];
+
+		bool check_failed = false;
+
+		for (size_t i = 0; i < st->checks.n; i++)
+			if (!st->checks.v[i]->check.passed) {
+				check_line(st->checks.v[i], buf, sizeof(buf));
+				emit(arg, buf);
+				check_failed = true;
+				n++;
+			}
+		/* A step failed by its own check: the check line says it all. */
+		if (st->error != NULL && st->error->code != SK_OK &&
+		    !(check_failed && st->error->code == SK_ECHECK)) {
+			char e[SK_ERR_MSG_MAX + 32];
+
+			cli_rep_err_line(st->error, e, sizeof(e));
+			snprintf(buf, sizeof(buf), "step %s failed: %s", st->id, e);
+			emit(arg, buf);
+			n++;
+		}
+	}
+	for (size_t s = 0; s < d->nsteps; s++) {
+		const cli_rep_step *st = &d->steps[s];
+		const cli_rep_rvec *w = &st->waits;
+
+		/* The latest report names who blocked the step last. */
+		if (w->n == 0 || st->error == NULL)
+			continue;
+		for (size_t b = 0; b < w->v[w->n - 1]->nblockers; b++) {
+			cli_rep_blocker_line(st->id,
+			    &w->v[w->n - 1]->blockers[b], buf, sizeof(buf));
+			emit(arg, buf);
+			n++;
+		}
+	}
+	if (n == 0 && d->error != NULL && d->error->code != SK_OK) {
+		cli_rep_err_line(d->error, buf, sizeof(buf));
+		emit(arg, buf);
+	}
+}
+
+/* ---- time --------------------------------------------------------------- */
+
+void
+cli_rep_fmt_iso(int64_t ms, char *buf, size_t len)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+	char s[32];
+
+	if (ms <= 0) {
+		snprintf(buf, len, "-");
+		return;
+	}
+	gmtime_r(&t, &tm);
+	strftime(s, sizeof(s), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf, len, "%s.%03dZ", s, (int)(ms % 1000));
+}
+
+void
+cli_rep_fmt_dur(int64_t ms, char *buf, size_t len)
+{
+	if (ms <= 0)
+		snprintf(buf, len, ms == 0 ? "0ms" : "-");
+	else
+		sk_duration_format(ms, buf, len);
+}
+
+/* ---- rehearsal verdicts ------------------------------------------------- */
+
+static void
+emit_indented(void *arg, const char *text)
+{
+	fprintf(arg, "      - %s\n", text);
+}
+
+static void
+print_not_rehearsable(FILE *out, const cli_rep_db *d)
+{
+	for (size_t s = 0; s < d->nsteps; s++)
+		if (d->steps[s].result != NULL &&
+		    strcmp(d->steps[s].result, "not-rehearsable") == 0)
+			fprintf(out, "      not rehearsable: step %s%s%s\n",
+			    d->steps[s].id,
+			    d->steps[s].detail && d->steps[s].detail[0] ? ": " : "",
+			    d->steps[s].detail ? d->steps[s].detail : "");
+}
+
+void
+cli_rehearsal_print(FILE *out, const cli_report_src *src, cli_verdicts *counts)
+{
+	const sk_rollout_view *v = src->view;
+	char names[512] = "", silent[512] = "";
+	size_t off = 0, soff = 0;
+	cli_rep_model m;
+
+	memset(counts, 0, sizeof(*counts));
+	cli_rep_build(&m, src);
+	fprintf(out, "rehearsal %s of plan %s (%s):\n", v->id, v->plan_name, v->plan_id);
+	for (size_t i = 0; i < m.nregions; i++) {
+		const cli_rep_region *g = &m.regions[i];
+		const char *verdict = cli_rep_region_verdict(SK_MODE_REHEARSE, g);
+		const char *state = g->view ? g->view->state : "";
+
+		counts->total++;
+		if (strcmp(verdict, "READY") == 0) {
+			counts->ready++;
+		} else if (strcmp(verdict, "BLOCKED") == 0) {
+			counts->blocked++;
+			if (off < sizeof(names))
+				off += (size_t)snprintf(names + off,
+				    sizeof(names) - off, "%s%s",
+				    off ? ", " : "", g->name);
+		} else {
+			counts->silent++;
+			if (soff < sizeof(silent))
+				soff += (size_t)snprintf(silent + soff,
+				    sizeof(silent) - soff, "%s%s",
+				    soff ? ", " : "", g->name);
+		}
+		if (strcmp(state, "refused") == 0 && g->view != NULL) {
+			char e[SK_ERR_MSG_MAX + 32];
+
+			cli_rep_err_line(&g->view->error, e, sizeof(e));
+			fprintf(out, "  %s: BLOCKED: the agent refused the plan: %s\n",
+			    g->name, e);
+			continue;
+		}
+		if (strcmp(verdict, "no verdict") == 0) {
+			fprintf(out, "  %s: NO VERDICT: %s\n", g->name,
+			    strcmp(state, "pending") == 0 ||
+				    strcmp(state, "dispatched") == 0 ?
+				"the agent never took the plan (is it connected?)" :
+				"still running");
+		}
+		if (g->ndbs == 0 && strcmp(verdict, "no verdict") != 0) {
+			fprintf(out, "  %s: %s (no database reported)\n",
+			    g->name, verdict);
+			if (strcmp(verdict, "BLOCKED") == 0 &&
+			    g->view != NULL && g->view->error.msg[0])
+				fprintf(out, "      - %s\n", g->view->error.msg);
+		}
+		for (size_t k = 0; k < g->ndbs; k++) {
+			const cli_rep_db *d = &g->dbs[k];
+			const char *dv = cli_rep_db_verdict(SK_MODE_REHEARSE, d);
+
+			fprintf(out, "  %s/%s: %s\n", g->name, d->name, dv);
+			if (strcmp(dv, "BLOCKED") == 0)
+				cli_rep_db_reasons(d, emit_indented, out);
+			print_not_rehearsable(out, d);
+		}
+	}
+	if (counts->blocked > 0)
+		fprintf(out, "rehearsal %s: BLOCKED in %zu/%zu regions (%s)",
+		    v->id, counts->blocked, counts->total, names);
+	else
+		fprintf(out, "rehearsal %s: READY in %zu/%zu regions", v->id,
+		    counts->ready, counts->total);
+	if (counts->silent > 0)
+		fprintf(out, "; no verdict from %zu (%s)", counts->silent, silent);
+	fputc('\n', out);
+	cli_rep_free(&m);
+}

@@ -1,0 +1,93 @@
+/* cli_report_int: the model the execution record is printed from, shared
+ * by cli_report.c (the model and the rehearsal verdicts), cli_report_md.c
+ * and cli_report_json.c. Not part of the CLI's interface (cli.h).
+ *
+ * The model borrows everything from the cli_report_src it was built from
+ * (report strings, errors, checks): it must not outlive it.
+ */
+#ifndef CLI_REPORT_INT_H
+#define CLI_REPORT_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cli.h"
+
+/* A growable array of borrowed reports. */
+typedef struct cli_rep_rvec {
+	const sk_report **v;
+	size_t n, cap;
+} cli_rep_rvec;
+
+typedef struct cli_rep_step {
+	const char *id;
+	const char *result; /* NULL: never reached */
+	int64_t start_ms, end_ms, duration_ms;
+	uint32_t attempts, lock_waits;
+	int64_t lock_wait_ms, rows;
+	const sk_err *error;
+	const char *detail; /* why it cannot be rehearsed */
+	size_t wait_events; /* LOCK_WAIT reports */
+	cli_rep_rvec checks;
+	cli_rep_rvec waits; /* reports carrying blockers */
+} cli_rep_step;
+
+typedef struct cli_rep_db {
+	const char *name;
+	int64_t start_ms, end_ms;
+	int end_event; /* SK_EV_DB_FINISHED, SK_EV_DB_FAILED or 0 */
+	const sk_err *error;
+	const sk_report *backup;
+	cli_rep_rvec checks; /* preflight and phase checks */
+	cli_rep_step *steps;
+	size_t nsteps, cap;
+} cli_rep_db;
+
+typedef struct cli_rep_region {
+	const char *name;
+	const char *phase;
+	const sk_region_view *view; /* NULL for a region only reports name */
+	const sk_report *final;     /* PLAN_SUCCEEDED, PLAN_FAILED or REFUSED */
+	int64_t accepted_ms;
+	cli_rep_db *dbs;
+	size_t ndbs, cap;
+} cli_rep_region;
+
+typedef struct cli_rep_model {
+	const cli_report_src *src;
+	int mode;
+	cli_rep_region *regions;
+	size_t nregions, cap;
+	bool oom;
+} cli_rep_model;
+
+/* Fold src's reports into m, regions in the view's phase order. Out of
+ * memory leaves m partial with m->oom set. Free with cli_rep_free. */
+void cli_rep_build(cli_rep_model *m, const cli_report_src *src);
+void cli_rep_free(cli_rep_model *m);
+
+/* A step's attempts and lock waits as the record shows them. */
+uint32_t cli_rep_step_attempts(const cli_rep_step *st);
+uint32_t cli_rep_step_lock_waits(const cli_rep_step *st);
+
+/* "applied", "BLOCKED", "rolled back", ... for a database in mode. */
+const char *cli_rep_db_verdict(int mode, const cli_rep_db *d);
+
+/* The region's state, or for a rehearsal READY, BLOCKED or "no verdict". */
+const char *cli_rep_region_verdict(int mode, const cli_rep_region *g);
+
+typedef void (*cli_rep_emit_fn)(void *arg, const char *text);
+
+/* Every reason a database failed or is BLOCKED, one sentence each. */
+void cli_rep_db_reasons(const cli_rep_db *d, cli_rep_emit_fn emit, void *arg);
+
+/* One-line texts: an error with its SQLSTATE, a blocking session. */
+void cli_rep_err_line(const sk_err *e, char *buf, size_t len);
+void cli_rep_blocker_line(const char *step, const sk_blocker *b, char *buf, size_t len);
+
+/* "2024-05-01T08:00:00.000Z" ("-" for 0); a duration ("-" below 0). */
+void cli_rep_fmt_iso(int64_t ms, char *buf, size_t len);
+void cli_rep_fmt_dur(int64_t ms, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,268 @@
+/* cli_report_md: the execution record as a Markdown document, written for
+ * an operator to paste into a change record (the log the seed runbook
+ * 002 asks them to write by hand). */
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "cli_report_int.h"
+
+/* ---- Markdown ----------------------------------------------------------- */
+
+/* A table cell: no pipes or line breaks. */
+static void
+md_cell(FILE *out, const char *s)
+{
+	fputs(" ", out);
+	for (; s != NULL && *s; s++) {
+		if (*s == '|')
+			fputs("\\|", out);
+		else if (*s == '\n' || *s == '\r')
+			fputc(' ', out);
+		else
+			fputc(*s, out);
+	}
+	fputs(" |", out);
+}
+
+static void
+emit_md_item(void *arg, const char *text)
+{
+	fprintf(arg, "- %s\n", text);
+}
+
+static const char *
+mode_title(int mode)
+{
+	return mode == SK_MODE_REHEARSE ? "rehearsal (every change rolled back)" :
+	    mode == SK_MODE_ROLLBACK    ? "rollback" :
+					  "apply";
+}
+
+static void
+md_header(FILE *out, const cli_report_src *src, const cli_rep_model *m)
+{
+	const sk_rollout_view *v = src->view;
+	char a[40], b[40], d[32];
+
+	cli_rep_fmt_iso(v->created_ms, a, sizeof(a));
+	cli_rep_fmt_iso(v->finished_ms, b, sizeof(b));
+	cli_rep_fmt_dur(v->finished_ms > 0 ? v->finished_ms - v->created_ms : -1,
+	    d, sizeof(d));
+	fprintf(out, "# Execution record: rollout %s\n\n", v->id);
+	fprintf(out, "| Field | Value |\n|---|---|\n");
+	fprintf(out, "| Rollout | %s |\n", v->id);
+	fprintf(out, "| Mode | %s |\n", mode_title(v->mode));
+	if (v->mode == SK_MODE_ROLLBACK)
+		fprintf(out, "| Rolls back | %s |\n", v->of_rollout);
+	fprintf(out, "| Plan |");
+	md_cell(out, v->plan_name);
+	fprintf(out, "\n| Plan id | %s |\n", v->plan_id);
+	fprintf(out, "| State | %s |\n", v->state);
+	fprintf(out, "| Started | %s |\n| Finished | %s |\n| Duration | %s |\n",
+	    a, b, d);
+	fprintf(out, "| Regions |");
+	{
+		char list[1024] = "";
+		size_t off = 0;
+
+		for (size_t i = 0; i < m->nregions && off < sizeof(list); i++)
+			off += (size_t)snprintf(list + off, sizeof(list) - off,
+			    "%s%s", i ? ", " : "", m->regions[i].name);
+		md_cell(out, list);
+	}
+	fputc('\n', out);
+	if (v->reason[0]) {
+		fprintf(out, "| %s |",
+		    v->mode == SK_MODE_REHEARSE ? "Blocked" : "Halted");
+		md_cell(out, v->reason);
+		fputc('\n', out);
+	}
+	fputc('\n', out);
+	for (size_t i = 0; i < v->nevents; i++)
+		fprintf(out, "> Note: %s\n\n", v->events[i].text);
+}
+
+static void
+md_waivers(FILE *out, const sk_plan *plan)
+{
+	size_t n = 0;
+
+	fprintf(out, "## Waivers\n\n");
+	if (plan == NULL) {
+		fprintf(out, "The signed plan could not be read; waivers unknown.\n\n");
+		return;
+	}
+	for (size_t s = 0; s < plan->nsteps; s++)
+		n += plan->steps[s].nwaivers;
+	if (n == 0) {
+		fprintf(out, "No lint rule is waived in this plan.\n\n");
+		return;
+	}
+	fprintf(out, "| Step | Rule | Reason |\n|---|---|---|\n");
+	for (size_t s = 0; s < plan->nsteps; s++)
+		for (size_t w = 0; w < plan->steps[s].nwaivers; w++) {
+			fprintf(out, "|");
+			md_cell(out, plan->steps[s].id);
+			md_cell(out, plan->steps[s].waivers[w].rule);
+			md_cell(out, plan->steps[s].waivers[w].reason);
+			fputc('\n', out);
+		}
+	fputc('\n', out);
+}
+
+static void
+md_check_row(FILE *out, const sk_report *r)
+{
+	const sk_check_result *c = &r->check;
+
+	fprintf(out, "|");
+	md_cell(out, c->name);
+	md_cell(out, c->when);
+	md_cell(out, r->step_id[0] ? r->step_id : "-");
+	md_cell(out, c->seen);
+	md_cell(out, c->expected);
+	md_cell(out, c->passed ? "pass" : "FAIL");
+	fputc('\n', out);
+}
+
+static void
+md_db(FILE *out, int mode, const cli_rep_db *d)
+{
+	char a[40], b[40], dur[32];
+	size_t nchecks = d->checks.n, nreverted = 0, nnr = 0;
+	bool any_blocker = false;
+
+	cli_rep_fmt_iso(d->start_ms, a, sizeof(a));
+	cli_rep_fmt_iso(d->end_ms, b, sizeof(b));
+	cli_rep_fmt_dur(d->start_ms > 0 && d->end_ms > 0 ? d->end_ms - d->start_ms : -1,
+	    dur, sizeof(dur));
+	fprintf(out, "### Database %s: %s\n\n", d->name, cli_rep_db_verdict(mode, d));
+	fprintf(out, "- Started: %s\n- Finished: %s\n- Duration: %s\n", a, b, dur);
+	if (d->backup != NULL) {
+		const sk_backup_info *k = &d->backup->backup;
+		char took[32];
+
+		cli_rep_fmt_dur(k->duration_ms, took, sizeof(took));
+		fprintf(out, "- Backup: `%s`, %lld bytes, taken in %s\n",
+		    k->path, (long long)k->size, took);
+		fprintf(out, "- Restore command:\n\n```sh\n%s\n```\n",
+		    k->restore_command);
+	} else {
+		fprintf(out, "- Backup: none\n");
+	}
+	fputc('\n', out);
+	if (d->end_event == SK_EV_DB_FAILED) {
+		fprintf(out, "%s:\n\n",
+		    mode == SK_MODE_REHEARSE ? "Blocked because" : "Failed because");
+		cli_rep_db_reasons(d, emit_md_item, out);
+		fputc('\n', out);
+	}
+	for (size_t s = 0; s < d->nsteps; s++)
+		nchecks += d->steps[s].checks.n;
+	if (nchecks > 0) {
+		fprintf(out,
+		    "| Check | When | Step | Seen | Expected | Result |\n"
+		    "|---|---|---|---|---|---|\n");
+		for (size_t i = 0; i < d->checks.n; i++)
+			md_check_row(out, d->checks.v[i]);
+		for (size_t s = 0; s < d->nsteps; s++)
+			for (size_t i = 0; i < d->steps[s].checks.n; i++)
+				md_check_row(out, d->steps[s].checks.v[i]);
+		fputc('\n', out);
+	} else {
+		fprintf(out, "No checks ran.\n\n");
+	}
+	fprintf(out,
+	    "| Step | Result | Start | End | Duration | Attempts | "
+	    "Lock waits | Lock wait time | Rows |\n"
+	    "|---|---|---|---|---|---|---|---|---|\n");
+	for (size_t s = 0; s < d->nsteps; s++) {
+		const cli_rep_step *st = &d->steps[s];
+		char lw[32];
+
+		cli_rep_fmt_iso(st->start_ms, a, sizeof(a));
+		cli_rep_fmt_iso(st->end_ms, b, sizeof(b));
+		cli_rep_fmt_dur(
+		    st->end_ms > 0 ? st->duration_ms : -1, dur, sizeof(dur));
+		cli_rep_fmt_dur(st->lock_wait_ms, lw, sizeof(lw));
+		nreverted += st->result && strcmp(st->result, "reverted") == 0;
+		fprintf(out, "|");
+		md_cell(out, st->id);
+		md_cell(out, st->result ? st->result : "not-run");
+		fprintf(out, " %s | %s | %s | %u | %u | %s | %lld |\n", a, b,
+		    dur, cli_rep_step_attempts(st), cli_rep_step_lock_waits(st),
+		    lw, (long long)st->rows);
+		any_blocker |= st->waits.n > 0;
+	}
+	fputc('\n', out);
+	if (mode == SK_MODE_ROLLBACK)
+		fprintf(out, "Steps reverted: %zu\n\n", nreverted);
+	for (size_t s = 0; s < d->nsteps; s++)
+		if (d->steps[s].result &&
+		    strcmp(d->steps[s].result, "not-rehearsable") == 0) {
+			fprintf(out, "- Not rehearsable: step %s%s%s\n",
+			    d->steps[s].id,
+			    d->steps[s].detail && d->steps[s].detail[0] ? ": " : "",
+			    d->steps[s].detail ? d->steps[s].detail : "");
+			nnr++;
+		}
+	if (nnr > 0)
+		fputc('\n', out);
+	if (any_blocker) {
+		fprintf(out, "Blockers seen while waiting for locks:\n\n");
+		for (size_t s = 0; s < d->nsteps; s++)
+			for (size_t i = 0; i < d->steps[s].waits.n; i++)
+				for (size_t k = 0;
+				     k < d->steps[s].waits.v[i]->nblockers; k++) {
+					char line[1024];
+
+					cli_rep_blocker_line(d->steps[s].id,
+					    &d->steps[s].waits.v[i]->blockers[k],
+					    line, sizeof(line));
+					fprintf(out, "- %s\n", line);
+				}
+		fputc('\n', out);
+	}
+}
+
+int
+cli_report_md(FILE *out, const cli_report_src *src, sk_err *err)
+{
+	cli_rep_model m;
+	int rc = SK_OK;
+
+	cli_rep_build(&m, src);
+	if (m.oom) {
+		cli_rep_free(&m);
+		return sk_err_set(err, SK_ENOMEM, "rollout report: out of memory");
+	}
+	md_header(out, src, &m);
+	md_waivers(out, src->plan);
+	for (size_t i = 0; i < m.nregions; i++) {
+		const cli_rep_region *g = &m.regions[i];
+
+		fprintf(out, "## Region %s", g->name);
+		if (g->phase[0])
+			fprintf(out, " (phase %s)", g->phase);
+		fprintf(out, ": %s\n\n", cli_rep_region_verdict(src->view->mode, g));
+		if (g->view != NULL && g->view->error.code != SK_OK &&
+		    g->view->error.msg[0]) {
+			char e[SK_ERR_MSG_MAX + 32];
+
+			cli_rep_err_line(&g->view->error, e, sizeof(e));
+			fprintf(out, "Error: %s\n\n", e);
+		}
+		if (g->ndbs == 0)
+			fprintf(out, "No database reported.\n\n");
+		for (size_t k = 0; k < g->ndbs; k++)
+			md_db(out, src->view->mode, &g->dbs[k]);
+	}
+	fprintf(out, "---\n%zu reports.\n", src->nreports);
+	if (fflush(out) != 0 || ferror(out))
+		rc = sk_err_set(err, SK_EIO, "rollout report: cannot write the output");
+	cli_rep_free(&m);
+	return rc;
+}

@@ -1,0 +1,386 @@
+/* coord_control: the requests of the skein CLI on the control socket:
+ * start (apply or rehearse), rollback, report and status. Each is answered
+ * at once; every state change is journaled before the answer. */
+#include <nng/nng.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coord_journal.h"
+#include "coord_rollout.h"
+#include "coord_server_int.h"
+#include "sk_envelope.h"
+#include "sk_log.h"
+#include "sk_plan.h"
+#include "sk_util.h"
+#include "sk_wire.h"
+
+static bool
+rolled_back(const coord_server *srv, const coord_rollout *ro)
+{
+	for (size_t i = 0; i < srv->nrollouts; i++)
+		if (srv->rollouts[i]->mode == SK_MODE_ROLLBACK &&
+		    strcmp(srv->rollouts[i]->of_rollout, ro->id) == 0)
+			return true;
+	return false;
+}
+
+/* A running rollout of mode over the plan named plan_name (any build of
+ * it: the ledger keys steps by plan name), or NULL. An apply and a
+ * rollback of the same plan must not run at once: each would undo or
+ * redo what the other does, in an order nobody chose. */
+static coord_rollout *
+running_of_plan(coord_server *srv, const char *plan_name, int mode)
+{
+	for (size_t i = 0; i < srv->nrollouts; i++)
+		if (srv->rollouts[i]->state == COORD_RO_RUNNING &&
+		    srv->rollouts[i]->mode == mode &&
+		    strcmp(srv->rollouts[i]->plan->name, plan_name) == 0)
+			return srv->rollouts[i];
+	return NULL;
+}
+
+/* The rollout that starting plan_id in mode again is answered with, or
+ * NULL for a new one. Apply: the newest apply of the plan while it runs,
+ * or once it succeeded unless it was rolled back since (a failed or
+ * rolled-back apply may be run again as a new rollout). Rehearse: a
+ * rehearsal of the plan still running; a finished one is history, and a
+ * new rehearsal looks at the databases as they are now. */
+static coord_rollout *
+same_plan_rollout(coord_server *srv, const char *plan_id, int mode)
+{
+	for (size_t i = srv->nrollouts; i-- > 0;) {
+		coord_rollout *other = srv->rollouts[i];
+
+		if (other->mode != mode || strcmp(other->plan->id, plan_id) != 0)
+			continue;
+		if (other->state == COORD_RO_RUNNING)
+			return other;
+		if (mode == SK_MODE_REHEARSE)
+			continue;
+		if (other->state == COORD_RO_SUCCEEDED && !rolled_back(srv, other))
+			return other;
+		return NULL;
+	}
+	return NULL;
+}
+
+static int
+start_rollout(coord_server *srv, const sk_cli_request *req, char *id_out, sk_err *err)
+{
+	uint8_t *payload = NULL;
+	size_t plen = 0;
+	const sk_pubkey *signer = NULL;
+	sk_plan *plan = NULL;
+	coord_rollout *ro = NULL;
+	coord_rollout *same;
+	char id[SK_ID_MAX];
+	int64_t now = sk_now_ms();
+	int mode = req->mode;
+	coord_origin origin = { .mode = mode, .of_rollout = "" };
+	int rc;
+
+	if (mode != SK_MODE_APPLY && mode != SK_MODE_REHEARSE) {
+		rc = sk_err_set(err, SK_EINVAL,
+		    "start rollout: a plan is applied or rehearsed, not started "
+		    "in mode %s",
+		    sk_mode_name(mode));
+		snprintf(err->hint, sizeof(err->hint),
+		    "to roll a rollout back: skein rollout rollback ID");
+		return rc;
+	}
+	rc = sk_envelope_open(&payload, &plen, &signer, req->signed_plan,
+	    req->signed_plan_len, SK_KIND_PLAN, &srv->release, err);
+	if (rc != SK_OK) {
+		sk_err_wrap(err, "start rollout");
+		if (rc == SK_EDECODE)
+			snprintf(err->hint, sizeof(err->hint),
+			    "rollout start takes a signed plan: skein plan sign "
+			    "PLAN --key RELEASE.key -o SIGNED");
+		goto out;
+	}
+	if ((rc = sk_plan_decode(payload, plen, &plan, err)) != SK_OK) {
+		sk_err_wrap(err, "start rollout");
+		goto out;
+	}
+	if (plan->expires_unix <= now / 1000) {
+		rc = sk_err_set(err, SK_EEXPIRED,
+		    "start rollout of plan %s (%s): the plan expired %lld s ago",
+		    plan->name, plan->id,
+		    (long long)(now / 1000 - plan->expires_unix));
+		goto out;
+	}
+	for (size_t i = 0; i < plan->nregions; i++) {
+		if (sk_inventory_find(&srv->inv, plan->regions[i]) == NULL) {
+			rc = sk_err_set(err, SK_EINVAL,
+			    "start rollout of plan %s: region %s is not in the "
+			    "inventory %s",
+			    plan->name, plan->regions[i], srv->inv.dir);
+			goto out;
+		}
+	}
+	same = same_plan_rollout(srv, plan->id, mode);
+	if (same != NULL) {
+		snprintf(id_out, SK_ID_MAX, "%s", same->id);
+		rc = SK_OK;
+		goto out;
+	}
+	if (mode == SK_MODE_APPLY &&
+	    (same = running_of_plan(srv, plan->name, SK_MODE_ROLLBACK)) != NULL) {
+		rc = sk_err_set(err, SK_ESTATE,
+		    "start rollout of plan %s: rollback %s of it is running",
+		    plan->name, same->id);
+		snprintf(err->hint, sizeof(err->hint),
+		    "wait for it (skein rollout wait %s), then start the plan again",
+		    same->id);
+		goto out;
+	}
+	sk_random_id("r-", id, sizeof(id));
+	rc = coord_journal_created(srv->journal, id, now, req->signed_plan,
+	    req->signed_plan_len, &origin, err);
+	if (rc != SK_OK)
+		goto out;
+	ro = coord_rollout_create(
+	    id, plan, req->signed_plan, req->signed_plan_len, &origin, now);
+	plan = NULL;
+	if (ro == NULL) {
+		rc = sk_err_set(err, SK_ENOMEM, "start rollout: out of memory");
+		goto out;
+	}
+	if ((rc = coord_rollout_start(ro, srv->journal, now, err)) != SK_OK ||
+	    (rc = coord_server_add_rollout(srv, ro, err)) != SK_OK)
+		goto out;
+	sk_info("rollout %s started (%s): plan %s (%s), %zu phases, %zu regions",
+	    id, sk_mode_name(mode), ro->plan->name, ro->plan->id,
+	    ro->plan->nphases, ro->nregions);
+	snprintf(id_out, SK_ID_MAX, "%s", id);
+	ro = NULL;
+	coord_server_wake_all(srv);
+out:
+	coord_rollout_destroy(ro);
+	sk_plan_destroy(plan);
+	free(payload);
+	return rc;
+}
+
+static bool
+same_regions(const coord_rollout *ro, const char *const *names, size_t n)
+{
+	if (ro->nregions != n)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!coord_rollout_has_region(ro, names[i]))
+			return false;
+	return true;
+}
+
+/* Start the rollback of a finished apply rollout: the same signed plan in
+ * mode rollback, in the regions it reached (or req->region). */
+static int
+rollback_rollout(coord_server *srv, const sk_cli_request *req, char *id_out, sk_err *err)
+{
+	coord_rollout *orig = coord_server_find_rollout(srv, req->rollout_id),
+		      *ro = NULL;
+	const char **names = NULL;
+	size_t n = 0;
+	sk_plan *plan = NULL;
+	coord_origin origin;
+	char id[SK_ID_MAX];
+	int64_t now = sk_now_ms();
+	int rc;
+
+	if (orig == NULL) {
+		rc = sk_err_set(err, SK_ENOTFOUND,
+		    "roll back rollout %s: no such rollout", req->rollout_id);
+		snprintf(err->hint, sizeof(err->hint),
+		    "skein rollout status lists the rollouts");
+		return rc;
+	}
+	if ((rc = coord_rollout_rollback_regions(
+		 orig, req->region, &names, &n, err)) != SK_OK)
+		return rc;
+	for (size_t i = 0; i < srv->nrollouts; i++) {
+		coord_rollout *other = srv->rollouts[i];
+
+		if (other->mode != SK_MODE_ROLLBACK ||
+		    strcmp(other->of_rollout, orig->id) != 0 ||
+		    other->state != COORD_RO_RUNNING)
+			continue;
+		if (same_regions(other, names, n)) {
+			snprintf(id_out, SK_ID_MAX, "%s", other->id);
+			rc = SK_OK;
+		} else {
+			rc = sk_err_set(err, SK_ESTATE,
+			    "roll back rollout %s: rollback %s of it is still running",
+			    orig->id, other->id);
+			snprintf(err->hint, sizeof(err->hint),
+			    "wait for it (skein rollout wait %s), then roll back again",
+			    other->id);
+		}
+		goto out;
+	}
+	if ((ro = running_of_plan(srv, orig->plan->name, SK_MODE_APPLY)) != NULL) {
+		rc = sk_err_set(err, SK_ESTATE,
+		    "roll back rollout %s: rollout %s of plan %s is running",
+		    orig->id, ro->id, orig->plan->name);
+		snprintf(err->hint, sizeof(err->hint),
+		    "wait for it (skein rollout wait %s), then roll back", ro->id);
+		ro = NULL;
+		goto out;
+	}
+	if ((rc = coord_server_plan_from_signed(orig->signed_plan,
+		 orig->signed_plan_len, &plan, err)) != SK_OK)
+		goto out;
+	origin = (coord_origin){
+		.mode = SK_MODE_ROLLBACK,
+		.of_rollout = orig->id,
+		.only_regions = names,
+		.nonly_regions = n,
+	};
+	sk_random_id("r-", id, sizeof(id));
+	rc = coord_journal_created(srv->journal, id, now, orig->signed_plan,
+	    orig->signed_plan_len, &origin, err);
+	if (rc != SK_OK)
+		goto out;
+	ro = coord_rollout_create(
+	    id, plan, orig->signed_plan, orig->signed_plan_len, &origin, now);
+	plan = NULL;
+	if (ro == NULL) {
+		rc = sk_err_set(err, SK_ENOMEM,
+		    "roll back rollout %s: out of memory", orig->id);
+		goto out;
+	}
+	if ((rc = coord_rollout_start(ro, srv->journal, now, err)) != SK_OK ||
+	    (rc = coord_server_add_rollout(srv, ro, err)) != SK_OK)
+		goto out;
+	sk_info("rollout %s started: rollback of %s (plan %s), %zu regions, "
+		"%zu phases in reverse",
+	    id, orig->id, ro->plan->name, ro->nregions, ro->nphases);
+	snprintf(id_out, SK_ID_MAX, "%s", id);
+	ro = NULL;
+	coord_server_wake_all(srv);
+out:
+	coord_rollout_destroy(ro);
+	sk_plan_destroy(plan);
+	free(names);
+	return rc;
+}
+
+/* Everything `skein rollout report` needs: the rollout's view (its events
+ * replaced by notes about the report itself), every kept report and the
+ * signed plan. */
+static int
+report(coord_server *srv, const sk_cli_request *req, sk_cli_response *resp, sk_err *err)
+{
+	coord_rollout *ro = coord_server_find_rollout(srv, req->rollout_id);
+	sk_rollout_view *v;
+
+	if (ro == NULL) {
+		sk_err_set(err, SK_ENOTFOUND, "rollout report: no rollout %s",
+		    req->rollout_id);
+		snprintf(err->hint, sizeof(err->hint),
+		    "skein rollout status lists the rollouts");
+		return err->code;
+	}
+	resp->rollouts = calloc(1, sizeof(*resp->rollouts));
+	resp->signed_plan = malloc(ro->signed_plan_len ? ro->signed_plan_len : 1);
+	if (resp->rollouts == NULL || resp->signed_plan == NULL)
+		return sk_err_set(err, SK_ENOMEM, "rollout report: out of memory");
+	memcpy(resp->signed_plan, ro->signed_plan, ro->signed_plan_len);
+	resp->signed_plan_len = ro->signed_plan_len;
+	if (coord_rollout_view(ro, UINT64_MAX, &resp->rollouts[0], err) != SK_OK)
+		return err->code;
+	resp->nrollouts = 1;
+	v = &resp->rollouts[0];
+	if (ro->reports_dropped > 0) {
+		v->events = calloc(1, sizeof(*v->events));
+		if (v->events == NULL)
+			return sk_err_set(
+			    err, SK_ENOMEM, "rollout report: out of memory");
+		v->nevents = 1;
+		v->events[0].at_ms = sk_now_ms();
+		snprintf(v->events[0].text, sizeof(v->events[0].text),
+		    "%llu reports were not kept: a rollout keeps at most %d "
+		    "(progress reports at most %d); this record is incomplete",
+		    (unsigned long long)ro->reports_dropped, COORD_REPORTS_MAX,
+		    COORD_REPORTS_MAX / 2);
+	}
+	return coord_rollout_reports(ro, &resp->reports, &resp->nreports, err);
+}
+
+static int
+status(coord_server *srv, const sk_cli_request *req, sk_cli_response *resp, sk_err *err)
+{
+	size_t n = 0;
+
+	resp->rollouts = calloc(srv->nrollouts + 1, sizeof(*resp->rollouts));
+	if (resp->rollouts == NULL)
+		return sk_err_set(err, SK_ENOMEM, "rollout status: out of memory");
+	for (size_t i = 0; i < srv->nrollouts; i++) {
+		coord_rollout *ro = srv->rollouts[i];
+
+		if (req->rollout_id[0] && strcmp(req->rollout_id, ro->id) != 0)
+			continue;
+		if (coord_rollout_view(ro,
+			req->rollout_id[0] ? req->events_since : UINT64_MAX,
+			&resp->rollouts[n], err) != SK_OK)
+			return err->code;
+		resp->nrollouts = ++n;
+	}
+	if (req->rollout_id[0] && n == 0)
+		return sk_err_set(err, SK_ENOTFOUND,
+		    "rollout status: no rollout %s", req->rollout_id);
+	return SK_OK;
+}
+
+void
+coord_control_handle(coord_server *srv, nng_msg *msg)
+{
+	sk_cli_request req;
+	sk_cli_response resp;
+	uint8_t *out = NULL;
+	size_t olen = 0;
+	sk_err err;
+	int rc, rv;
+
+	memset(&resp, 0, sizeof(resp));
+	sk_err_clear(&err);
+	rc = sk_cli_request_decode(nng_msg_body(msg), nng_msg_len(msg), &req, &err);
+	if (rc == SK_OK) {
+		switch (req.op) {
+		case SK_CLI_START:
+			rc = start_rollout(srv, &req, resp.rollout_id, &err);
+			break;
+		case SK_CLI_ROLLBACK:
+			rc = rollback_rollout(srv, &req, resp.rollout_id, &err);
+			break;
+		case SK_CLI_REPORT:
+			rc = report(srv, &req, &resp, &err);
+			break;
+		case SK_CLI_STATUS:
+			rc = status(srv, &req, &resp, &err);
+			break;
+		default:
+			rc = sk_err_set(&err, SK_EINVAL,
+			    "control request: unknown operation %d", req.op);
+			break;
+		}
+		sk_cli_request_fini(&req);
+	}
+	if (rc != SK_OK) {
+		sk_warn("control request refused: %s", err.msg);
+		resp.error = err;
+	}
+	resp.ok = rc == SK_OK;
+	nng_msg_clear(msg);
+	if (sk_cli_response_encode(&resp, &out, &olen, &err) != SK_OK ||
+	    (rv = nng_msg_append(msg, out, olen)) != 0 ||
+	    (rv = nng_sendmsg(srv->cli_sock, msg, 0)) != 0) {
+		sk_warn("reply to control request failed");
+		nng_msg_free(msg);
+	}
+	free(out);
+	sk_cli_response_fini(&resp);
+}

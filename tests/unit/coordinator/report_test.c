@@ -1,0 +1,645 @@
+/* report_test: the execution record and the rehearsal verdicts, printed
+ * from a fixed list of reports: the Markdown has the lines an operator
+ * pastes into a change record (steps with times, attempts, lock waits,
+ * rows; checks with values; the backup and its exact restore command;
+ * waivers; reasons for a failure), the JSON has the same content under
+ * stable keys, and the rehearsal says READY, BLOCKED with every reason,
+ * or that a region gave no verdict. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "cli.h"
+#include "sk_err.h"
+#include "sk_plan.h"
+#include "sk_util.h"
+#include "sk_wire.h"
+
+#define T0 1714550400000 /* 2024-05-01T08:00:00Z */
+
+/* ---- fixed input -------------------------------------------------------- */
+
+static char *
+dup_str(const char *s)
+{
+	char *d = sk_strdup(s);
+
+	assert_non_null(d);
+	return d;
+}
+
+static sk_plan *
+make_plan(void)
+{
+	static const char *const ids[] = { "0001_add_region", "0002_backfill",
+		"0003_index" };
+	sk_plan *plan = calloc(1, sizeof(*plan));
+
+	assert_non_null(plan);
+	plan->id = dup_str("plan-7f3a");
+	plan->name = dup_str("add-region-column");
+	plan->steps = calloc(3, sizeof(*plan->steps));
+	assert_non_null(plan->steps);
+	plan->nsteps = 3;
+	for (size_t i = 0; i < 3; i++) {
+		plan->steps[i].id = dup_str(ids[i]);
+		plan->steps[i].kind = SK_STEP_SQL;
+		plan->steps[i].sql = dup_str("SELECT 1;");
+	}
+	plan->steps[1].waivers = calloc(1, sizeof(sk_waiver));
+	assert_non_null(plan->steps[1].waivers);
+	plan->steps[1].nwaivers = 1;
+	plan->steps[1].waivers[0].rule = dup_str("SK104");
+	plan->steps[1].waivers[0].reason =
+	    dup_str("the table has 200 rows | small enough");
+	return plan;
+}
+
+typedef struct input {
+	sk_rollout_view view;
+	sk_phase_view phases[2];
+	sk_region_view regions[3];
+	sk_event_view note;
+	sk_region_report reps[64];
+	size_t n;
+	sk_plan *plan;
+	cli_report_src src;
+} input;
+
+static sk_report *
+add(input *in, const char *region, const char *db, const char *step, int event, int64_t at)
+{
+	sk_region_report *rr;
+
+	assert_true(in->n < 64);
+	rr = &in->reps[in->n++];
+	memset(rr, 0, sizeof(*rr));
+	snprintf(rr->region, sizeof(rr->region), "%s", region);
+	rr->report.seq = in->n;
+	rr->report.event = event;
+	snprintf(rr->report.rollout_id, sizeof(rr->report.rollout_id), "%s",
+	    in->view.id);
+	snprintf(rr->report.database, sizeof(rr->report.database), "%s", db);
+	snprintf(rr->report.step_id, sizeof(rr->report.step_id), "%s", step);
+	rr->report.at_ms = T0 + at;
+	return &rr->report;
+}
+
+static void
+check(sk_report *r, const char *name, const char *when, bool passed,
+    const char *seen, const char *expected)
+{
+	r->has_check = true;
+	snprintf(r->check.name, sizeof(r->check.name), "%s", name);
+	snprintf(r->check.when, sizeof(r->check.when), "%s", when);
+	r->check.passed = passed;
+	snprintf(r->check.seen, sizeof(r->check.seen), "%s", seen);
+	snprintf(r->check.expected, sizeof(r->check.expected), "%s", expected);
+}
+
+static void
+set_err(sk_err *e, int code, const char *sqlstate, const char *msg)
+{
+	e->code = code;
+	snprintf(e->sqlstate, sizeof(e->sqlstate), "%s", sqlstate);
+	snprintf(e->msg, sizeof(e->msg), "%s", msg);
+}
+
+static void
+set_error(sk_report *r, int code, const char *sqlstate, const char *msg)
+{
+	set_err(&r->error, code, sqlstate, msg);
+}
+
+static void
+region_view(sk_region_view *v, const char *name, const char *state)
+{
+	memset(v, 0, sizeof(*v));
+	snprintf(v->name, sizeof(v->name), "%s", name);
+	snprintf(v->state, sizeof(v->state), "%s", state);
+}
+
+/* Two phases: canary af, then in and ksa. */
+static void
+setup_view(input *in, int mode, const char *id, const char *state,
+    const char *af, const char *rin, const char *ksa)
+{
+	memset(in, 0, sizeof(*in));
+	snprintf(in->view.id, sizeof(in->view.id), "%s", id);
+	snprintf(in->view.plan_id, sizeof(in->view.plan_id), "plan-7f3a");
+	snprintf(in->view.plan_name, sizeof(in->view.plan_name), "add-region-column");
+	snprintf(in->view.state, sizeof(in->view.state), "%s", state);
+	in->view.mode = mode;
+	in->view.created_ms = T0;
+	in->view.finished_ms = T0 + 12000;
+	region_view(&in->regions[0], "af", af);
+	region_view(&in->regions[1], "in", rin);
+	region_view(&in->regions[2], "ksa", ksa);
+	snprintf(in->phases[0].name, sizeof(in->phases[0].name), "canary");
+	in->phases[0].regions = &in->regions[0];
+	in->phases[0].nregions = 1;
+	snprintf(in->phases[1].name, sizeof(in->phases[1].name), "rest");
+	in->phases[1].regions = &in->regions[1];
+	in->phases[1].nregions = 2;
+	in->view.phases = in->phases;
+	in->view.nphases = 2;
+	in->plan = make_plan();
+}
+
+static void
+finish_src(input *in)
+{
+	in->src = (cli_report_src){ .view = &in->view,
+		.plan = in->plan,
+		.reports = in->reps,
+		.nreports = in->n };
+}
+
+/* An apply: af applied every step (a backup, checks, a lock wait behind
+ * an idle transaction); in failed at step 2 on a lock timeout; ksa was
+ * never reached. */
+static void
+apply_input(input *in)
+{
+	sk_report *r;
+
+	setup_view(in, SK_MODE_APPLY, "r-test", "failed", "succeeded", "failed",
+	    "pending");
+	snprintf(in->view.reason, sizeof(in->view.reason),
+	    "apply step 0002_backfill in in/app: lock timeout after 3 attempts");
+	set_err(&in->regions[1].error, SK_ELOCK, "55P03",
+	    "apply step 0002_backfill in in/app: lock timeout after 3 attempts");
+
+	add(in, "af", "", "", SK_EV_PLAN_ACCEPTED, 500);
+	add(in, "af", "app", "", SK_EV_DB_STARTED, 1000);
+	check(add(in, "af", "app", "", SK_EV_CHECK, 1010), "server_version",
+	    "preflight", true, "150004", ">= 150000");
+	r = add(in, "af", "app", "", SK_EV_BACKUP, 1900);
+	r->has_backup = true;
+	snprintf(r->backup.path, sizeof(r->backup.path), "/backups/app-r-test.dump");
+	r->backup.size = 123456;
+	r->backup.duration_ms = 1200;
+	snprintf(r->backup.restore_command, sizeof(r->backup.restore_command),
+	    "pg_restore --clean --if-exists -d 'dbname=app' /backups/app-r-test.dump");
+	add(in, "af", "app", "0001_add_region", SK_EV_STEP_STARTED, 2000);
+	check(add(in, "af", "app", "0001_add_region", SK_EV_CHECK, 2010),
+	    "no_orphans", "pre", true, "0", "= 0");
+	r = add(in, "af", "app", "0001_add_region", SK_EV_STEP_FINISHED, 2250);
+	r->duration_ms = 250;
+	r->attempt = 1;
+	add(in, "af", "app", "0002_backfill", SK_EV_STEP_STARTED, 3000);
+	r = add(in, "af", "app", "0002_backfill", SK_EV_LOCK_WAIT, 6000);
+	r->attempt = 1;
+	r->lock_waits = 1;
+	r->lock_wait_ms = 3000;
+	r->nblockers = 1;
+	r->blockers[0].pid = 4242;
+	snprintf(r->blockers[0].state, sizeof(r->blockers[0].state),
+	    "idle in transaction");
+	r->blockers[0].age_ms = 45000;
+	snprintf(r->blockers[0].query, sizeof(r->blockers[0].query),
+	    "UPDATE accounts SET x = 1");
+	snprintf(r->blockers[0].user, sizeof(r->blockers[0].user), "app");
+	snprintf(r->blockers[0].application, sizeof(r->blockers[0].application), "psql");
+	r = add(in, "af", "app", "0002_backfill", SK_EV_STEP_FINISHED, 10500);
+	r->duration_ms = 7500;
+	r->attempt = 3;
+	r->lock_waits = 2;
+	r->lock_wait_ms = 6000;
+	r->rows = 200;
+	check(add(in, "af", "app", "0002_backfill", SK_EV_CHECK, 10400),
+	    "all_backfilled", "post", true, "0", "= 0");
+	r = add(in, "af", "app", "0003_index", SK_EV_STEP_SKIPPED, 10600);
+	add(in, "af", "app", "", SK_EV_DB_FINISHED, 10700);
+	add(in, "af", "", "", SK_EV_PLAN_SUCCEEDED, 10800);
+
+	add(in, "in", "", "", SK_EV_PLAN_ACCEPTED, 11000);
+	add(in, "in", "app", "", SK_EV_DB_STARTED, 11000);
+	add(in, "in", "app", "0001_add_region", SK_EV_STEP_STARTED, 11000);
+	r = add(in, "in", "app", "0001_add_region", SK_EV_STEP_FINISHED, 11100);
+	r->duration_ms = 100;
+	r = add(in, "in", "app", "0002_backfill", SK_EV_STEP_FAILED, 11900);
+	r->duration_ms = 800;
+	r->attempt = 3;
+	r->lock_waits = 3;
+	r->lock_wait_ms = 750;
+	set_error(r, SK_ELOCK, "55P03",
+	    "apply step 0002_backfill in in/app: lock timeout after 3 attempts");
+	r->nblockers = 1;
+	r->blockers[0].pid = 777;
+	snprintf(r->blockers[0].state, sizeof(r->blockers[0].state), "active");
+	r->blockers[0].age_ms = 90000;
+	snprintf(r->blockers[0].query, sizeof(r->blockers[0].query),
+	    "LOCK TABLE accounts");
+	r = add(in, "in", "app", "", SK_EV_DB_FAILED, 11950);
+	set_error(r, SK_ELOCK, "55P03",
+	    "apply step 0002_backfill in in/app: lock timeout after 3 attempts");
+	r = add(in, "in", "", "", SK_EV_PLAN_FAILED, 12000);
+	set_error(r, SK_ELOCK, "55P03",
+	    "apply step 0002_backfill in in/app: lock timeout after 3 attempts");
+	finish_src(in);
+}
+
+/* ---- helpers ------------------------------------------------------------ */
+
+/* Run printer into a string (caller frees). */
+static char *
+capture_md(const cli_report_src *src)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *fp = open_memstream(&buf, &len);
+	sk_err err;
+
+	assert_non_null(fp);
+	assert_int_equal(cli_report_md(fp, src, &err), SK_OK);
+	fclose(fp);
+	return buf;
+}
+
+static json_t *
+capture_json(const cli_report_src *src)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *fp = open_memstream(&buf, &len);
+	json_error_t jerr;
+	json_t *root;
+	sk_err err;
+
+	assert_non_null(fp);
+	assert_int_equal(cli_report_json(fp, src, &err), SK_OK);
+	fclose(fp);
+	root = json_loads(buf, 0, &jerr);
+	if (root == NULL)
+		fail_msg("report JSON does not parse: %s\n%s", jerr.text, buf);
+	free(buf);
+	return root;
+}
+
+#define assert_has_line(text, line)                            \
+do {                                                           \
+if (!has_line((text), (line)))                                 \
+fail_msg("line not found: [%s]\n--- in:\n%s", (line), (text)); \
+} while (0)
+
+static bool
+has_line(const char *text, const char *line)
+{
+	size_t n = strlen(line);
+
+	for (const char *p = text; p != NULL && *p; p = strchr(p, '\n')) {
+		if (*p == '\n')
+			p++;
+		if (strncmp(p, line, n) == 0 && (p[n] == '\n' || p[n] == '\0'))
+			return true;
+	}
+	return false;
+}
+
+static void
+free_input(input *in)
+{
+	sk_plan_destroy(in->plan);
+}
+
+/* ---- tests -------------------------------------------------------------- */
+
+static void
+test_report_md_has_every_step_check_backup_and_waiver(void **state)
+{
+	input *in = calloc(1, sizeof(*in));
+	char *md;
+
+	(void)state;
+	assert_non_null(in);
+	apply_input(in);
+	md = capture_md(&in->src);
+
+	assert_has_line(md, "# Execution record: rollout r-test");
+	assert_has_line(md, "| Mode | apply |");
+	assert_has_line(md, "| Plan | add-region-column |");
+	assert_has_line(md, "| State | failed |");
+	assert_has_line(md, "| Started | 2024-05-01T08:00:00.000Z |");
+	assert_has_line(md, "| Duration | 12s |");
+	assert_has_line(md, "| Regions | af, in, ksa |");
+	assert_has_line(md,
+	    "| Halted | apply step 0002_backfill in in/app: lock timeout after 3 attempts |");
+	/* The waiver, its pipe escaped. */
+	assert_has_line(md,
+	    "| 0002_backfill | SK104 | the table has 200 rows \\| small enough |");
+
+	assert_has_line(md, "## Region af (phase canary): succeeded");
+	assert_has_line(md, "### Database app: applied");
+	assert_has_line(md, "- Started: 2024-05-01T08:00:01.000Z");
+	assert_has_line(md, "- Finished: 2024-05-01T08:00:10.700Z");
+	assert_has_line(md,
+	    "- Backup: `/backups/app-r-test.dump`, 123456 bytes, taken in 1.2s");
+	/* The restore command, exactly, on a line of its own. */
+	assert_has_line(md,
+	    "pg_restore --clean --if-exists -d 'dbname=app' /backups/app-r-test.dump");
+	assert_has_line(md,
+	    "| server_version | preflight | - | 150004 | >= 150000 | pass |");
+	assert_has_line(md, "| no_orphans | pre | 0001_add_region | 0 | = 0 | pass |");
+	assert_has_line(md, "| all_backfilled | post | 0002_backfill | 0 | = 0 | pass |");
+	assert_has_line(md,
+	    "| 0001_add_region | applied | 2024-05-01T08:00:02.000Z | "
+	    "2024-05-01T08:00:02.250Z | 250ms | 1 | 0 | 0ms | 0 |");
+	assert_has_line(md,
+	    "| 0002_backfill | applied | 2024-05-01T08:00:03.000Z | "
+	    "2024-05-01T08:00:10.500Z | 7.5s | 3 | 2 | 6s | 200 |");
+	assert_has_line(md,
+	    "| 0003_index | skipped | 2024-05-01T08:00:10.600Z | "
+	    "2024-05-01T08:00:10.600Z | 0ms | 0 | 0 | 0ms | 0 |");
+	assert_has_line(md,
+	    "- step 0002_backfill blocked by pid 4242 (idle in transaction, "
+	    "transaction 45s old, user app, application psql): UPDATE accounts SET x = 1");
+
+	/* The failed region: why, with SQLSTATE and the blocker; the step
+	 * never reached is listed as such. */
+	assert_has_line(md, "## Region in (phase rest): failed");
+	assert_has_line(md, "### Database app: failed");
+	assert_has_line(md, "Failed because:");
+	assert_has_line(md,
+	    "- step 0002_backfill failed: apply step 0002_backfill in in/app: lock "
+	    "timeout after 3 attempts (SQLSTATE 55P03)");
+	assert_has_line(md,
+	    "- step 0002_backfill blocked by pid 777 (active, transaction 1m30s old, "
+	    "user ?, application -): LOCK TABLE accounts");
+	assert_has_line(md, "| 0003_index | not-run | - | - | - | 0 | 0 | 0ms | 0 |");
+	assert_has_line(md, "## Region ksa (phase rest): pending");
+	assert_has_line(md, "No database reported.");
+	free(md);
+	free_input(in);
+	free(in);
+}
+
+static void
+test_report_json_has_the_same_content_under_stable_keys(void **state)
+{
+	input *in = calloc(1, sizeof(*in));
+	json_t *root, *ro, *af, *db, *step, *w, *inr, *reasons;
+
+	(void)state;
+	assert_non_null(in);
+	apply_input(in);
+	root = capture_json(&in->src);
+
+	assert_int_equal(json_integer_value(json_object_get(root, "format")), 1);
+	ro = json_object_get(root, "rollout");
+	assert_string_equal(json_string_value(json_object_get(ro, "id")), "r-test");
+	assert_string_equal(json_string_value(json_object_get(ro, "mode")), "apply");
+	assert_string_equal(json_string_value(json_object_get(ro, "state")), "failed");
+	assert_int_equal(json_integer_value(json_object_get(ro, "duration_ms")), 12000);
+	w = json_array_get(json_object_get(root, "waivers"), 0);
+	assert_string_equal(
+	    json_string_value(json_object_get(w, "step")), "0002_backfill");
+	assert_string_equal(json_string_value(json_object_get(w, "rule")), "SK104");
+	assert_int_equal(json_array_size(json_object_get(root, "regions")), 3);
+
+	af = json_array_get(json_object_get(root, "regions"), 0);
+	assert_string_equal(json_string_value(json_object_get(af, "name")), "af");
+	assert_string_equal(json_string_value(json_object_get(af, "phase")), "canary");
+	assert_string_equal(
+	    json_string_value(json_object_get(af, "verdict")), "succeeded");
+	assert_true(json_is_null(json_object_get(af, "error")));
+	db = json_array_get(json_object_get(af, "databases"), 0);
+	assert_string_equal(json_string_value(json_object_get(db, "name")), "app");
+	assert_string_equal(json_string_value(json_object_get(db, "verdict")), "applied");
+	assert_int_equal(json_integer_value(json_object_get(db, "duration_ms")), 9700);
+	assert_string_equal(json_string_value(json_object_get(
+				json_object_get(db, "backup"), "restore_command")),
+	    "pg_restore --clean --if-exists -d 'dbname=app' /backups/app-r-test.dump");
+	assert_int_equal(json_integer_value(json_object_get(
+			     json_object_get(db, "backup"), "size")),
+	    123456);
+	assert_string_equal(
+	    json_string_value(json_object_get(
+		json_array_get(json_object_get(db, "checks"), 0), "when")),
+	    "preflight");
+	assert_int_equal(json_array_size(json_object_get(db, "steps")), 3);
+	step = json_array_get(json_object_get(db, "steps"), 1);
+	assert_string_equal(
+	    json_string_value(json_object_get(step, "id")), "0002_backfill");
+	assert_string_equal(
+	    json_string_value(json_object_get(step, "result")), "applied");
+	assert_int_equal(json_integer_value(json_object_get(step, "attempts")), 3);
+	assert_int_equal(json_integer_value(json_object_get(step, "lock_waits")), 2);
+	assert_int_equal(
+	    json_integer_value(json_object_get(step, "lock_wait_ms")), 6000);
+	assert_int_equal(json_integer_value(json_object_get(step, "rows")), 200);
+	assert_int_equal(json_integer_value(json_object_get(step, "duration_ms")), 7500);
+	assert_int_equal(
+	    json_integer_value(json_object_get(
+		json_array_get(json_object_get(step, "blockers"), 0), "pid")),
+	    4242);
+	assert_string_equal(
+	    json_string_value(json_object_get(
+		json_array_get(json_object_get(step, "checks"), 0), "name")),
+	    "all_backfilled");
+
+	inr = json_array_get(json_object_get(root, "regions"), 1);
+	assert_string_equal(json_string_value(json_object_get(
+				json_object_get(inr, "error"), "sqlstate")),
+	    "55P03");
+	db = json_array_get(json_object_get(inr, "databases"), 0);
+	assert_string_equal(json_string_value(json_object_get(db, "verdict")), "failed");
+	reasons = json_object_get(db, "reasons");
+	assert_true(json_array_size(reasons) >= 2);
+	assert_non_null(strstr(
+	    json_string_value(json_array_get(reasons, 0)), "(SQLSTATE 55P03)"));
+	step = json_array_get(json_object_get(db, "steps"), 2);
+	assert_string_equal(
+	    json_string_value(json_object_get(step, "result")), "not-run");
+	assert_true(json_is_null(json_object_get(db, "backup")));
+	assert_int_equal(json_integer_value(json_object_get(root, "reports")),
+	    (json_int_t)in->n);
+	json_decref(root);
+	free_input(in);
+	free(in);
+}
+
+/* A rehearsal: af READY with a step that cannot be rehearsed; in BLOCKED
+ * by a failed check and a failed statement; ksa never took the plan. */
+static void
+rehearsal_input(input *in)
+{
+	sk_report *r;
+
+	setup_view(in, SK_MODE_REHEARSE, "r-reh", "running", "ready", "blocked",
+	    "dispatched");
+	add(in, "af", "app", "", SK_EV_DB_STARTED, 100);
+	r = add(in, "af", "app", "0001_add_region", SK_EV_STEP_REHEARSED, 200);
+	r->duration_ms = 50;
+	add(in, "af", "app", "0002_backfill", SK_EV_STEP_REHEARSED, 300);
+	r = add(in, "af", "app", "0003_index", SK_EV_STEP_NOT_REHEARSABLE, 310);
+	snprintf(r->detail, sizeof(r->detail),
+	    "runs outside a transaction (CREATE INDEX CONCURRENTLY)");
+	add(in, "af", "app", "", SK_EV_DB_FINISHED, 320);
+	add(in, "af", "", "", SK_EV_PLAN_SUCCEEDED, 330);
+
+	check(add(in, "in", "app", "0001_add_region", SK_EV_CHECK, 400),
+	    "no_orphans", "pre", false, "3", "= 0");
+	r = add(in, "in", "app", "0002_backfill", SK_EV_STEP_FAILED, 500);
+	set_error(r, SK_ESQL, "42P01", "relation \"accounts\" does not exist");
+	r = add(in, "in", "app", "", SK_EV_DB_FAILED, 510);
+	set_error(r, SK_ECHECK, "", "rehearse in in/app: pre check no_orphans: saw 3");
+	r = add(in, "in", "", "", SK_EV_PLAN_FAILED, 520);
+	set_error(r, SK_ECHECK, "", "rehearse in in/app: pre check no_orphans: saw 3");
+	finish_src(in);
+}
+
+static void
+test_rehearsal_prints_ready_blocked_reasons_and_silent_regions(void **state)
+{
+	input *in = calloc(1, sizeof(*in));
+	cli_verdicts counts;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *fp;
+
+	(void)state;
+	assert_non_null(in);
+	rehearsal_input(in);
+	fp = open_memstream(&buf, &len);
+	assert_non_null(fp);
+	cli_rehearsal_print(fp, &in->src, &counts);
+	fclose(fp);
+
+	assert_int_equal(counts.total, 3);
+	assert_int_equal(counts.ready, 1);
+	assert_int_equal(counts.blocked, 1);
+	assert_int_equal(counts.silent, 1);
+	assert_has_line(buf, "rehearsal r-reh of plan add-region-column (plan-7f3a):");
+	assert_has_line(buf, "  af/app: READY");
+	assert_has_line(buf,
+	    "      not rehearsable: step 0003_index: runs outside a transaction "
+	    "(CREATE INDEX CONCURRENTLY)");
+	assert_has_line(buf, "  in/app: BLOCKED");
+	assert_has_line(buf,
+	    "      - pre check no_orphans of step 0001_add_region: saw 3, expected = 0");
+	assert_has_line(buf,
+	    "      - step 0002_backfill failed: relation \"accounts\" does not "
+	    "exist (SQLSTATE 42P01)");
+	assert_has_line(buf,
+	    "  ksa: NO VERDICT: the agent never took the plan (is it connected?)");
+	assert_has_line(buf,
+	    "rehearsal r-reh: BLOCKED in 1/3 regions (in); no verdict from 1 (ksa)");
+	free(buf);
+
+	/* Everyone READY: the summary says so and nothing is BLOCKED. */
+	snprintf(in->regions[1].state, sizeof(in->regions[1].state), "ready");
+	snprintf(in->regions[2].state, sizeof(in->regions[2].state), "ready");
+	in->n = 6; /* af's reports only */
+	finish_src(in);
+	fp = open_memstream(&buf, &len);
+	assert_non_null(fp);
+	cli_rehearsal_print(fp, &in->src, &counts);
+	fclose(fp);
+	assert_int_equal(counts.ready, 3);
+	assert_int_equal(counts.blocked + counts.silent, 0);
+	assert_has_line(buf, "rehearsal r-reh: READY in 3/3 regions");
+	assert_null(strstr(buf, "BLOCKED"));
+	free(buf);
+	free_input(in);
+	free(in);
+}
+
+static void
+test_report_md_of_rehearsal_and_rollback(void **state)
+{
+	input *in = calloc(1, sizeof(*in));
+	sk_report *r;
+	json_t *root, *db;
+	char *md;
+
+	(void)state;
+	assert_non_null(in);
+	rehearsal_input(in);
+	md = capture_md(&in->src);
+	assert_has_line(md, "| Mode | rehearsal (every change rolled back) |");
+	assert_has_line(md, "## Region af (phase canary): READY");
+	assert_has_line(md, "### Database app: READY");
+	assert_has_line(md, "## Region in (phase rest): BLOCKED");
+	assert_has_line(md, "### Database app: BLOCKED");
+	assert_has_line(md, "Blocked because:");
+	assert_has_line(md,
+	    "- pre check no_orphans of step 0001_add_region: saw 3, expected = 0");
+	assert_has_line(md, "| no_orphans | pre | 0001_add_region | 3 | = 0 | FAIL |");
+	assert_has_line(md,
+	    "- Not rehearsable: step 0003_index: runs outside a transaction "
+	    "(CREATE INDEX CONCURRENTLY)");
+	free(md);
+	root = capture_json(&in->src);
+	db = json_array_get(
+	    json_object_get(json_array_get(json_object_get(root, "regions"), 0),
+		"databases"),
+	    0);
+	assert_string_equal(json_string_value(json_object_get(db, "verdict")), "READY");
+	assert_string_equal(
+	    json_string_value(json_object_get(
+		json_array_get(json_object_get(db, "not_rehearsable"), 0), "step")),
+	    "0003_index");
+	json_decref(root);
+	free_input(in);
+
+	/* A rollback: what was reverted, newest first, and what it undoes. */
+	setup_view(in, SK_MODE_ROLLBACK, "r-back", "succeeded", "succeeded",
+	    "pending", "pending");
+	snprintf(in->view.of_rollout, sizeof(in->view.of_rollout), "r-test");
+	in->note.at_ms = T0;
+	snprintf(in->note.text, sizeof(in->note.text),
+	    "12 reports were not kept: a rollout keeps at most 50000");
+	in->view.events = &in->note;
+	in->view.nevents = 1;
+	r = add(in, "af", "app", "0002_backfill", SK_EV_STEP_REVERTED, 100);
+	r->duration_ms = 40;
+	r = add(in, "af", "app", "0001_add_region", SK_EV_STEP_REVERTED, 200);
+	r->duration_ms = 30;
+	add(in, "af", "app", "", SK_EV_DB_FINISHED, 210);
+	finish_src(in);
+	md = capture_md(&in->src);
+	assert_has_line(md, "| Mode | rollback |");
+	assert_has_line(md, "| Rolls back | r-test |");
+	assert_has_line(md,
+	    "> Note: 12 reports were not kept: a rollout keeps at most 50000");
+	assert_has_line(md, "### Database app: rolled back");
+	assert_has_line(md, "Steps reverted: 2");
+	assert_non_null(strstr(md, "| 0002_backfill | reverted |"));
+	assert_true(strstr(md, "| 0002_backfill | reverted |") <
+	    strstr(md, "| 0001_add_region | reverted |"));
+	assert_null(strstr(md, "0003_index")); /* a rollback lists what it did */
+	free(md);
+	root = capture_json(&in->src);
+	assert_string_equal(json_string_value(json_object_get(
+				json_object_get(root, "rollout"), "of_rollout")),
+	    "r-test");
+	assert_string_equal(
+	    json_string_value(json_array_get(json_object_get(root, "notes"), 0)),
+	    "12 reports were not kept: a rollout keeps at most 50000");
+	json_decref(root);
+	free_input(in);
+	free(in);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_report_md_has_every_step_check_backup_and_waiver),
+		cmocka_unit_test(test_report_json_has_the_same_content_under_stable_keys),
+		cmocka_unit_test(
+		    test_rehearsal_prints_ready_blocked_reasons_and_silent_regions),
+		cmocka_unit_test(test_report_md_of_rehearsal_and_rollback),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
