@@ -1,0 +1,1 @@
+DROP INDEX CONCURRENTLY IF EXISTS tenants_client_id_idx;

@@ -1,0 +1,2 @@
+DROP TABLE IF EXISTS usage_records;
+DROP TABLE IF EXISTS invoices;
