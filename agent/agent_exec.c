@@ -26,13 +26,12 @@
 #include <string.h>
 
 #include "agent_locks.h"
+#include "agent_stmt.h"
 #include "sk_log.h"
 #include "sk_util.h"
 
 #define DEFAULT_RETRY_MIN_MS 500
 #define DEFAULT_RETRY_MAX_MS 10000
-/* How often a sleeping database looks at *stop. */
-#define STOP_POLL_MS 50
 /* Backoff while another session holds the ledger lock of a pooled
  * database (taken per transaction). */
 #define XACT_LOCK_RETRY_MIN_MS 100
@@ -40,75 +39,28 @@
 
 /* ---- small helpers ------------------------------------------------------ */
 
-static bool
-stop_set(atomic_int *stop)
-{
-	return stop != NULL && atomic_load(stop) != 0;
-}
-
 bool
 exec_stop_requested(const exec_run *run)
 {
-	return stop_set(run->opts->stop);
-}
-
-/* Sleep ms in short slices; returns true if *stop was set meanwhile. */
-static bool
-sleep_unless_stopped(atomic_int *stop, int64_t ms)
-{
-	int64_t until = sk_mono_ms() + ms;
-	int64_t left;
-
-	while (!stop_set(stop)) {
-		left = until - sk_mono_ms();
-		if (left <= 0)
-			return false;
-		sk_sleep_ms(left < STOP_POLL_MS ? left : STOP_POLL_MS);
-	}
-	return true;
+	return agent_stop_set(run->opts->stop);
 }
 
 bool
 exec_sleep_or_stop(const exec_run *run, int64_t ms)
 {
-	return sleep_unless_stopped(run->opts->stop, ms);
-}
-
-/* xorshift64: jitter only needs to keep agents from retrying in step. */
-static uint64_t
-xorshift(uint64_t *state)
-{
-	uint64_t x = *state != 0 ? *state : 0x9e3779b97f4a7c15u;
-
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	*state = x;
-	return x;
-}
-
-/* A delay between half and all of *delay, then double *delay up to cap:
- * exponential backoff with jitter. */
-static int64_t
-jittered(uint64_t *rng, int64_t *delay, int64_t cap)
-{
-	int64_t cur = *delay > 0 ? *delay : 1, half = cur / 2;
-	int64_t ms = half + (int64_t)(xorshift(rng) % (uint64_t)(cur - half + 1));
-
-	*delay = cur >= cap / 2 ? cap : cur * 2;
-	return ms;
+	return agent_sleep_or_stop(run->opts->stop, ms);
 }
 
 int64_t
 exec_backoff(db_run *d, int64_t *delay, int64_t cap)
 {
-	return jittered(&d->rng, delay, cap);
+	return agent_backoff(&d->rng, delay, cap);
 }
 
 static int64_t
 backoff(db_run *d, int64_t *delay)
 {
-	return jittered(&d->rng, delay, d->run->retry_max_ms);
+	return agent_backoff(&d->rng, delay, d->run->retry_max_ms);
 }
 
 /* The report callback of agent_db_ctx: stamp r with what identifies this
@@ -132,16 +84,6 @@ ctx_emit(void *arg, sk_report *r)
 }
 
 void
-exec_report_init(sk_report *r, int event, const char *step_id, uint32_t attempt)
-{
-	memset(r, 0, sizeof(*r));
-	r->event = event;
-	snprintf(r->step_id, sizeof(r->step_id), "%s", step_id != NULL ? step_id : "");
-	r->attempt = attempt;
-	sk_err_clear(&r->error);
-}
-
-void
 exec_send(db_run *d, sk_report *r)
 {
 	ctx_emit(d, r);
@@ -153,7 +95,7 @@ exec_emit(db_run *d, int event, const char *step_id, uint32_t attempt,
 {
 	sk_report r;
 
-	exec_report_init(&r, event, step_id, attempt);
+	agent_report_init(&r, event, step_id, attempt);
 	r.duration_ms = duration_ms;
 	r.rows = rows;
 	if (detail != NULL)
@@ -260,8 +202,8 @@ agent_tx_begin(const agent_db_ctx *ctx, const sk_step *step, sk_err *err)
 			    "ledger lock held by another session");
 			ctx->emit(ctx->emit_arg, &r);
 		}
-		if (sleep_unless_stopped(ctx->stop,
-			jittered(&rng, &delay, XACT_LOCK_RETRY_MAX_MS)))
+		if (agent_sleep_or_stop(ctx->stop,
+			agent_backoff(&rng, &delay, XACT_LOCK_RETRY_MAX_MS)))
 			return sk_err_set(err, SK_ESTATE,
 			    "begin transaction in %s/%s: stopped while the ledger "
 			    "lock was held by another session",

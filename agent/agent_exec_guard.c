@@ -18,15 +18,9 @@
 void
 exec_emit_check(db_run *d, const char *step_id, const sk_check_result *res)
 {
-	const sk_phase *ph = d->run->phase;
 	sk_report r;
 
-	exec_report_init(&r, SK_EV_CHECK, step_id, 0);
-	r.has_check = true;
-	r.check = *res;
-	/* A check of no step (preflight, phase) says where it belongs. */
-	if (ph != NULL && ph->name != NULL)
-		snprintf(r.detail, sizeof(r.detail), "%s", ph->name);
+	agent_report_check(&r, step_id, res, d->run->phase);
 	exec_send(d, &r);
 }
 
@@ -216,7 +210,7 @@ exec_take_backup(db_run *d, sk_err *err)
 	rc = agent_backup_take(&bo, &info, err);
 	if (rc != SK_OK)
 		return rc;
-	exec_report_init(&r, SK_EV_BACKUP, NULL, 0);
+	agent_report_init(&r, SK_EV_BACKUP, NULL, 0);
 	r.has_backup = true;
 	r.backup = info;
 	r.duration_ms = info.duration_ms;

@@ -72,7 +72,6 @@ struct exec_run {
 bool exec_stop_requested(const exec_run *run);
 bool exec_sleep_or_stop(const exec_run *run, int64_t ms);
 int64_t exec_backoff(db_run *d, int64_t *delay, int64_t cap);
-void exec_report_init(sk_report *r, int event, const char *step_id, uint32_t attempt);
 void exec_send(db_run *d, sk_report *r);
 void exec_emit(db_run *d, int event, const char *step_id, uint32_t attempt,
     int64_t duration_ms, int64_t rows, const char *detail, const sk_err *err);

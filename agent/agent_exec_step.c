@@ -16,9 +16,7 @@
  * interrupted CREATE INDEX CONCURRENTLY left behind is dropped first, and
  * every index the step creates must be valid afterwards.
  */
-#include <errno.h>
 #include <inttypes.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,13 +24,11 @@
 #include "agent_check.h"
 #include "agent_exec_int.h"
 #include "agent_locks.h"
+#include "agent_stmt.h"
 #include "sk_log.h"
 #include "sk_sql.h"
 #include "sk_util.h"
 
-/* The first look at a waiting statement, and how often after that. */
-#define WATCH_FIRST_MS 200
-#define WATCH_EVERY_MS 1000
 /* Cap of the pause between lock-timeout retries. */
 #define LOCK_BACKOFF_MAX_MS 30000
 /* How long a monitor that failed to connect is left alone. */
@@ -60,25 +56,13 @@ typedef struct step_run {
 
 /* ---- watching a running statement -------------------------------------- */
 
-/* The first look comes before lock_timeout fires, so that even a short
- * timeout gets its blocker named. */
-static int64_t
-first_watch_ms(const sk_step *step)
-{
-	int64_t ms = WATCH_FIRST_MS;
-
-	if (step->lock_timeout_ms > 0 && step->lock_timeout_ms / 2 < ms)
-		ms = step->lock_timeout_ms / 2;
-	return ms < 20 ? 20 : ms;
-}
-
 static void
 emit_lock_wait(step_run *s, const char *detail, const sk_err *err)
 {
 	db_run *d = s->d;
 	sk_report r;
 
-	exec_report_init(&r, SK_EV_LOCK_WAIT, s->step->id, d->attempts[s->i]);
+	agent_report_init(&r, SK_EV_LOCK_WAIT, s->step->id, d->attempts[s->i]);
 	r.nblockers = s->nblockers;
 	memcpy(r.blockers, s->blockers, s->nblockers * sizeof(*s->blockers));
 	r.lock_waits = s->lock_waits;
@@ -96,8 +80,9 @@ emit_lock_wait(step_run *s, const char *detail, const sk_err *err)
 /* Ask the monitor connection who blocks pid; report it when someone does.
  * Every failure here is only logged: watching must never fail a step. */
 static void
-watch(step_run *s, int pid)
+watch(void *arg, int pid)
 {
+	step_run *s = arg;
 	db_run *d = s->d;
 	sk_blocker list[SK_BLOCKERS_MAX];
 	size_t n = 0;
@@ -138,149 +123,15 @@ watch(step_run *s, int pid)
 	emit_lock_wait(s, NULL, NULL);
 }
 
-/* Leave a connection stuck in COPY usable again: a step's SQL has no
- * client side to feed or drain it. */
-static void
-abandon_copy(PGconn *conn, PGresult *res)
-{
-	char *buf;
-
-	if (PQresultStatus(res) == PGRES_COPY_IN)
-		(void)PQputCopyEnd(
-		    conn, "COPY FROM STDIN is not supported in a skein step");
-	else if (PQresultStatus(res) == PGRES_COPY_OUT)
-		while (PQgetCopyData(conn, &buf, 0) > 0)
-			PQfreemem(buf);
-}
-
-/* Run sql like sk_pg_exec, but wait on the socket so that the statement
- * can be watched (pid: its backend; 0 for none). On success *out holds
- * the last result (NULL for an empty string) for the caller to clear. */
+/* agent_stmt_run on the step's connection, watched (pid: its backend;
+ * 0 for none). */
 static int
-run_watched(step_run *s, const char *what, const char *sql, int pid,
-    PGresult **out, sk_err *err)
+run_watched(step_run *s, const char *sql, int pid, PGresult **out, sk_err *err)
 {
-	PGconn *conn = s->d->conn;
-	PGresult *res, *last = NULL;
-	struct pollfd pfd;
-	bool copy = false;
-	int64_t next = sk_mono_ms() + first_watch_ms(s->step), now;
-	int rc = SK_OK;
-
-	*out = NULL;
-	if (!PQsendQuery(conn, sql))
-		return sk_pg_error(err, conn, NULL, what);
-	for (;;) {
-		if (!PQconsumeInput(conn)) {
-			rc = sk_pg_error(err, conn, NULL, what);
-			goto out;
-		}
-		while (!PQisBusy(conn)) {
-			res = PQgetResult(conn);
-			if (res == NULL)
-				goto done;
-			switch (PQresultStatus(res)) {
-			case PGRES_COPY_IN:
-			case PGRES_COPY_OUT:
-			case PGRES_COPY_BOTH:
-				abandon_copy(conn, res);
-				copy = true;
-				PQclear(res);
-				continue;
-			default:
-				break;
-			}
-			/* The server runs nothing after an error; keep it. */
-			if (last != NULL && PQresultStatus(last) == PGRES_FATAL_ERROR) {
-				PQclear(res);
-				continue;
-			}
-			PQclear(last);
-			last = res;
-		}
-		now = sk_mono_ms();
-		if (now >= next) {
-			watch(s, pid);
-			next = sk_mono_ms() + WATCH_EVERY_MS;
-			continue;
-		}
-		pfd.fd = PQsocket(conn);
-		pfd.events = POLLIN;
-		pfd.revents = 0;
-		if (pfd.fd < 0) {
-			rc = sk_pg_error(err, conn, NULL, what);
-			goto out;
-		}
-		if (poll(&pfd, 1, (int)(next - now)) < 0 && errno != EINTR) {
-			rc = sk_err_errno(err, SK_ECONN, errno, "%s: wait for the server",
-			    what != NULL ? what : "run SQL");
-			goto out;
-		}
-	}
-done:
-	if (last == NULL || PQresultStatus(last) == PGRES_COMMAND_OK ||
-	    PQresultStatus(last) == PGRES_TUPLES_OK ||
-	    PQresultStatus(last) == PGRES_EMPTY_QUERY) {
-		if (copy) {
-			rc = sk_err_set(err, SK_ESQL,
-			    "%s: COPY to or from the client is not supported",
-			    what != NULL ? what : "run SQL");
-			goto out;
-		}
-		*out = last;
-		return SK_OK;
-	}
-	rc = sk_pg_error(err, conn, last, what);
-out:
-	PQclear(last);
-	return rc;
+	return agent_stmt_run(s->d->conn, NULL, sql, s->step, pid, watch, s, out, err);
 }
 
 /* ---- the pieces of an attempt ------------------------------------------- */
-
-/* PQcmdTuples when it is a number, else -1. */
-static int64_t
-result_rows(PGresult *res)
-{
-	const char *s = res != NULL ? PQcmdTuples(res) : "";
-	char *end;
-	long long n;
-
-	if (s[0] == '\0')
-		return -1;
-	n = strtoll(s, &end, 10);
-	return *end == '\0' && n >= 0 ? (int64_t)n : -1;
-}
-
-/* Run step's verify script on the open connection: it must not fail and
- * the first column of every row it returns must be true. */
-static int
-run_verify(db_run *d, const sk_step *step, sk_err *err)
-{
-	const char *name = step->verify_path != NULL ? step->verify_path : "script";
-	PGresult *res = NULL;
-	char what[SK_NAME_MAX + 64];
-	int rc;
-
-	snprintf(what, sizeof(what), "verify %s", name);
-	rc = sk_pg_exec(d->conn, what, step->verify, &res, err);
-	if (rc != SK_OK)
-		return rc;
-	for (int i = 0; i < PQntuples(res); i++) {
-		if (PQnfields(res) < 1 || PQgetisnull(res, i, 0) ||
-		    strcmp(PQgetvalue(res, i, 0), "t") != 0) {
-			rc = sk_err_set(err, SK_ESTATE,
-			    "verify %s returned false in row %d (%s = %.64s)", name,
-			    i + 1, PQnfields(res) < 1 ? "?" : PQfname(res, 0),
-			    PQnfields(res) < 1         ? "no columns" :
-				PQgetisnull(res, i, 0) ? "NULL" :
-							 PQgetvalue(res, i, 0));
-			break;
-		}
-	}
-	PQclear(res);
-	return rc;
-}
 
 /* Evaluate checks in the open transaction, reporting each result and
  * keeping it in s->res. All are evaluated; SK_ECHECK (for the first that
@@ -412,11 +263,10 @@ tx_attempt(step_run *s, sk_err *err)
 	if (rc == SK_OK)
 		rc = eval_checks(s, step->pre, step->npre, "pre", err);
 	if (rc == SK_OK)
-		rc = run_watched(s, NULL, step->sql != NULL ? step->sql : "",
-		    pid, &res, err);
+		rc = run_watched(s, step->sql != NULL ? step->sql : "", pid, &res, err);
 	if (rc != SK_OK)
 		goto out;
-	s->rows = result_rows(res);
+	s->rows = agent_stmt_rows(res);
 	PQclear(res);
 	res = NULL;
 	/* The ledger row must commit with the step's effects; SQL that ends
@@ -428,7 +278,7 @@ tx_attempt(step_run *s, sk_err *err)
 		goto out;
 	}
 	if (step->verify != NULL)
-		rc = run_verify(d, step, err);
+		rc = agent_stmt_verify(d->conn, step, err);
 	if (rc == SK_OK)
 		rc = eval_checks(s, step->post, step->npost, "post", err);
 	if (rc == SK_OK)
@@ -481,34 +331,6 @@ find_indexes(step_run *s, int *state, char (*names)[2 * SK_NAME_MAX + 8], sk_err
 	return SK_OK;
 }
 
-/* Session lock_timeout and statement_timeout for the statements that run
- * outside a transaction (direct connections only: through a pooler a
- * session setting would outlive us on someone else's connection). */
-static int
-set_session_timeouts(db_run *d, const sk_step *step, sk_err *err)
-{
-	char lock[32], stmt[32];
-	const char *params[2] = { lock, stmt };
-
-	snprintf(lock, sizeof(lock), "%" PRId64 "ms", step->lock_timeout_ms);
-	snprintf(stmt, sizeof(stmt), "%" PRId64 "ms", step->statement_timeout_ms);
-	return sk_pg_execp(d->conn, "set timeouts",
-	    "SELECT pg_catalog.set_config('lock_timeout', $1, false), "
-	    "pg_catalog.set_config('statement_timeout', $2, false)",
-	    2, params, NULL, err);
-}
-
-static void
-reset_session_timeouts(db_run *d)
-{
-	PGresult *res;
-
-	if (d->conn == NULL || PQstatus(d->conn) != CONNECTION_OK)
-		return;
-	res = PQexec(d->conn, "RESET lock_timeout; RESET statement_timeout");
-	PQclear(res);
-}
-
 /* The step's statements, one by one: PostgreSQL runs a string of several
  * statements as one implicit transaction, which CREATE INDEX
  * CONCURRENTLY refuses. *only_cic tells whether each of them is a CREATE
@@ -548,9 +370,9 @@ run_outside(step_run *s, const sk_sql_script *script, sk_err *err)
 	int rc = SK_OK;
 
 	for (size_t k = 0; rc == SK_OK && k < script->nstmts; k++) {
-		rc = run_watched(s, NULL, script->stmts[k].text, pid, &res, err);
-		if (rc == SK_OK && result_rows(res) >= 0)
-			s->rows = (s->rows < 0 ? 0 : s->rows) + result_rows(res);
+		rc = run_watched(s, script->stmts[k].text, pid, &res, err);
+		if (rc == SK_OK && agent_stmt_rows(res) >= 0)
+			s->rows = (s->rows < 0 ? 0 : s->rows) + agent_stmt_rows(res);
 		PQclear(res);
 		res = NULL;
 		if (rc == SK_OK && PQtransactionStatus(d->conn) != PQTRANS_IDLE)
@@ -615,7 +437,8 @@ notx_attempt(step_run *s, sk_err *err)
 
 	/* The drops and the statements wait for locks too. */
 	if (!d->pooled) {
-		rc = set_session_timeouts(d, step, err);
+		rc = agent_set_session_timeouts(d->conn, step->lock_timeout_ms,
+		    step->statement_timeout_ms, err);
 		if (rc != SK_OK)
 			goto out;
 		timeouts_set = true;
@@ -647,7 +470,7 @@ notx_attempt(step_run *s, sk_err *err)
 			goto out;
 	}
 	if (timeouts_set) {
-		reset_session_timeouts(d);
+		agent_reset_session_timeouts(d->conn);
 		timeouts_set = false;
 	}
 
@@ -663,7 +486,7 @@ notx_attempt(step_run *s, sk_err *err)
 			    step->concurrent_indexes[k],
 			    state[k] == INDEX_ABSENT ? "missing" : "INVALID");
 	if (rc == SK_OK && step->verify != NULL)
-		rc = run_verify(d, step, err);
+		rc = agent_stmt_verify(d->conn, step, err);
 	if (rc == SK_OK)
 		rc = eval_checks(s, step->post, step->npost, "post", err);
 	if (rc == SK_OK)
@@ -674,7 +497,7 @@ notx_attempt(step_run *s, sk_err *err)
 		agent_tx_rollback(d->conn);
 out:
 	if (timeouts_set)
-		reset_session_timeouts(d);
+		agent_reset_session_timeouts(d->conn);
 	sk_sql_script_destroy(script);
 	free(names);
 	free(state);
@@ -688,7 +511,7 @@ emit_step(step_run *s, int event, int64_t duration_ms, const sk_err *err)
 {
 	sk_report r;
 
-	exec_report_init(&r, event, s->step->id, s->d->attempts[s->i]);
+	agent_report_init(&r, event, s->step->id, s->d->attempts[s->i]);
 	r.duration_ms = duration_ms;
 	r.rows = s->rows < 0 ? 0 : s->rows;
 	r.lock_waits = s->lock_waits;

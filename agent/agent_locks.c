@@ -12,22 +12,15 @@
 #include "sk_pg.h"
 #include "sk_util.h"
 
-int
-agent_set_local_timeouts(PGconn *conn, int64_t lock_timeout_ms,
-    int64_t statement_timeout_ms, sk_err *err)
+/* set_config of lock_timeout and statement_timeout, transaction-local or
+ * for the session. */
+static int
+set_timeouts(PGconn *conn, const char *what, int64_t lock_timeout_ms,
+    int64_t statement_timeout_ms, bool local, sk_err *err)
 {
 	char lock[32], stmt[32];
 	const char *params[2] = { lock, stmt };
 
-	if (lock_timeout_ms < 0 || statement_timeout_ms < 0)
-		return sk_err_set(err, SK_EINVAL,
-		    "set step timeouts: negative timeout (lock %" PRId64
-		    "ms, statement %" PRId64 "ms)",
-		    lock_timeout_ms, statement_timeout_ms);
-	if (PQtransactionStatus(conn) != PQTRANS_INTRANS)
-		return sk_err_set(err, SK_ESTATE,
-		    "set step timeouts: not inside an open transaction "
-		    "(SET LOCAL would not last)");
 	/* "0" disables the limit; "<n>ms" is exact whatever the unit. */
 	if (lock_timeout_ms == 0)
 		snprintf(lock, sizeof(lock), "0");
@@ -37,10 +30,48 @@ agent_set_local_timeouts(PGconn *conn, int64_t lock_timeout_ms,
 		snprintf(stmt, sizeof(stmt), "0");
 	else
 		snprintf(stmt, sizeof(stmt), "%" PRId64 "ms", statement_timeout_ms);
-	return sk_pg_execp(conn, "set step timeouts",
-	    "SELECT pg_catalog.set_config('lock_timeout', $1, true), "
-	    "pg_catalog.set_config('statement_timeout', $2, true)",
+	return sk_pg_execp(conn, what,
+	    local ? "SELECT pg_catalog.set_config('lock_timeout', $1, true), "
+		    "pg_catalog.set_config('statement_timeout', $2, true)" :
+		    "SELECT pg_catalog.set_config('lock_timeout', $1, false), "
+		    "pg_catalog.set_config('statement_timeout', $2, false)",
 	    2, params, NULL, err);
+}
+
+int
+agent_set_local_timeouts(PGconn *conn, int64_t lock_timeout_ms,
+    int64_t statement_timeout_ms, sk_err *err)
+{
+	if (lock_timeout_ms < 0 || statement_timeout_ms < 0)
+		return sk_err_set(err, SK_EINVAL,
+		    "set step timeouts: negative timeout (lock %" PRId64
+		    "ms, statement %" PRId64 "ms)",
+		    lock_timeout_ms, statement_timeout_ms);
+	if (PQtransactionStatus(conn) != PQTRANS_INTRANS)
+		return sk_err_set(err, SK_ESTATE,
+		    "set step timeouts: not inside an open transaction "
+		    "(SET LOCAL would not last)");
+	return set_timeouts(conn, "set step timeouts", lock_timeout_ms,
+	    statement_timeout_ms, true, err);
+}
+
+int
+agent_set_session_timeouts(PGconn *conn, int64_t lock_timeout_ms,
+    int64_t statement_timeout_ms, sk_err *err)
+{
+	return set_timeouts(conn, "set timeouts", lock_timeout_ms,
+	    statement_timeout_ms, false, err);
+}
+
+void
+agent_reset_session_timeouts(PGconn *conn)
+{
+	PGresult *res;
+
+	if (conn == NULL || PQstatus(conn) != CONNECTION_OK)
+		return;
+	res = PQexec(conn, "RESET lock_timeout; RESET statement_timeout");
+	PQclear(res);
 }
 
 /* Copy at most len - 1 bytes of src without cutting a UTF-8 character. */

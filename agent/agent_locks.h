@@ -26,6 +26,17 @@
 int agent_set_local_timeouts(PGconn *conn, int64_t lock_timeout_ms,
     int64_t statement_timeout_ms, sk_err *err) SK_WARN_UNUSED;
 
+/* Session lock_timeout and statement_timeout, for statements that run
+ * outside a transaction (CREATE INDEX CONCURRENTLY, ...). Direct
+ * connections only: through a pooler a session setting would outlive us
+ * on another client's server connection. SK_ESQL/SK_ECONN on database
+ * errors. */
+int agent_set_session_timeouts(PGconn *conn, int64_t lock_timeout_ms,
+    int64_t statement_timeout_ms, sk_err *err) SK_WARN_UNUSED;
+
+/* Best-effort RESET of both; does nothing on a NULL or broken conn. */
+void agent_reset_session_timeouts(PGconn *conn);
+
 /* The sessions blocking backend pid (pg_blocking_pids joined with
  * pg_stat_activity): pid, state, transaction age, usename,
  * application_name, first 150 chars of the query with whitespace

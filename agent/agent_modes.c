@@ -7,57 +7,28 @@
  */
 #include "agent_modes_int.h"
 
-#include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "agent_check.h"
 #include "agent_locks.h"
+#include "agent_stmt.h"
 #include "sk_log.h"
 #include "sk_pg.h"
 #include "sk_sql.h"
 #include "sk_util.h"
 
-/* The first look at a waiting statement, and how often after that. */
-#define WATCH_FIRST_MS 200
-#define WATCH_EVERY_MS 1000
-/* How often a sleeping database looks at *stop. */
-#define STOP_POLL_MS 50
-
 bool
 mode_stopped(const agent_db_ctx *c)
 {
-	return c->stop != NULL && atomic_load(c->stop) != 0;
+	return agent_stop_set(c->stop);
 }
 
 bool
 mode_sleep_or_stop(const agent_db_ctx *c, int64_t ms)
 {
-	int64_t until = sk_mono_ms() + ms, left;
-
-	while (!mode_stopped(c)) {
-		left = until - sk_mono_ms();
-		if (left <= 0)
-			return false;
-		sk_sleep_ms(left < STOP_POLL_MS ? left : STOP_POLL_MS);
-	}
-	return true;
-}
-
-int64_t
-mode_backoff(uint64_t *rng, int64_t *delay, int64_t cap)
-{
-	int64_t cur = *delay > 0 ? *delay : 1, half = cur / 2;
-	uint64_t x = *rng != 0 ? *rng : 0x9e3779b97f4a7c15u;
-
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	*rng = x;
-	*delay = cur >= cap / 2 ? cap : cur * 2;
-	return half + (int64_t)(x % (uint64_t)(cur - half + 1));
+	return agent_sleep_or_stop(c->stop, ms);
 }
 
 void
@@ -96,14 +67,26 @@ mode_check_ctx(const agent_db_ctx *c, const char *verb, sk_err *err)
 	return SK_OK;
 }
 
-static void
-report_init(sk_report *r, int event, const char *step_id, uint32_t attempt)
+void
+agent_report_init(sk_report *r, int event, const char *step_id, uint32_t attempt)
 {
 	memset(r, 0, sizeof(*r));
 	r->event = event;
 	snprintf(r->step_id, sizeof(r->step_id), "%s", step_id != NULL ? step_id : "");
 	r->attempt = attempt;
 	sk_err_clear(&r->error);
+}
+
+void
+agent_report_check(sk_report *r, const char *step_id,
+    const sk_check_result *res, const sk_phase *phase)
+{
+	agent_report_init(r, SK_EV_CHECK, step_id, 0);
+	r->has_check = true;
+	r->check = *res;
+	/* A check of no step (preflight, phase) says where it belongs. */
+	if (phase != NULL && phase->name != NULL)
+		snprintf(r->detail, sizeof(r->detail), "%s", phase->name);
 }
 
 static void
@@ -119,7 +102,7 @@ mode_emit(const mode_run *m, int event, const char *step_id, uint32_t attempt,
 {
 	sk_report r;
 
-	report_init(&r, event, step_id, attempt);
+	agent_report_init(&r, event, step_id, attempt);
 	r.duration_ms = duration_ms;
 	r.rows = rows < 0 ? 0 : rows;
 	r.lock_waits = m->lock_waits;
@@ -138,15 +121,9 @@ mode_emit(const mode_run *m, int event, const char *step_id, uint32_t attempt,
 void
 mode_emit_check(const mode_run *m, const char *step_id, const sk_check_result *res)
 {
-	const sk_phase *ph = m->c->phase;
 	sk_report r;
 
-	report_init(&r, SK_EV_CHECK, step_id, 0);
-	r.has_check = true;
-	r.check = *res;
-	/* As the apply walk does: a check of no step says its phase. */
-	if (ph != NULL && ph->name != NULL)
-		snprintf(r.detail, sizeof(r.detail), "%s", ph->name);
+	agent_report_check(&r, step_id, res, m->c->phase);
 	send_report(m, &r);
 }
 
@@ -155,7 +132,7 @@ mode_emit_lock_wait(const mode_run *m, const char *detail, const sk_err *err)
 {
 	sk_report r;
 
-	report_init(&r, SK_EV_LOCK_WAIT, m->step->id, m->attempt);
+	agent_report_init(&r, SK_EV_LOCK_WAIT, m->step->id, m->attempt);
 	r.nblockers = m->nblockers;
 	memcpy(r.blockers, m->blockers, m->nblockers * sizeof(*m->blockers));
 	r.lock_waits = m->lock_waits;
@@ -168,19 +145,6 @@ mode_emit_lock_wait(const mode_run *m, const char *detail, const sk_err *err)
 	if (err != NULL)
 		r.error = *err;
 	send_report(m, &r);
-}
-
-int64_t
-mode_rows(PGresult *res)
-{
-	const char *s = res != NULL ? PQcmdTuples(res) : "";
-	char *end;
-	long long n;
-
-	if (s[0] == '\0')
-		return -1;
-	n = strtoll(s, &end, 10);
-	return *end == '\0' && n >= 0 ? (int64_t)n : -1;
 }
 
 int
@@ -202,23 +166,11 @@ mode_backend_pid(const agent_db_ctx *c, int *pid, sk_err *err)
 	return SK_OK;
 }
 
-/* The first look comes before lock_timeout fires, so that even a short
- * timeout gets its blocker named: once the statement has failed, nobody
- * waits for the lock any more and pg_blocking_pids has nothing to say. */
-static int64_t
-first_watch_ms(const sk_step *step)
-{
-	int64_t ms = WATCH_FIRST_MS;
-
-	if (step != NULL && step->lock_timeout_ms > 0 && step->lock_timeout_ms / 2 < ms)
-		ms = step->lock_timeout_ms / 2;
-	return ms < 20 ? 20 : ms;
-}
-
 /* Ask the monitor who blocks pid and report it when someone does. */
 static void
-watch(mode_run *m, int pid)
+watch(void *arg, int pid)
 {
+	mode_run *m = arg;
 	const agent_db_ctx *c = m->c;
 	sk_blocker list[SK_BLOCKERS_MAX];
 	size_t n = 0;
@@ -255,99 +207,11 @@ watch(mode_run *m, int pid)
 	mode_emit_lock_wait(m, NULL, NULL);
 }
 
-/* Leave a connection stuck in COPY usable again: plan SQL has no client
- * side to feed or drain it. */
-static void
-abandon_copy(PGconn *conn, PGresult *res)
-{
-	char *buf;
-
-	if (PQresultStatus(res) == PGRES_COPY_IN)
-		(void)PQputCopyEnd(
-		    conn, "COPY FROM STDIN is not supported in a skein step");
-	else if (PQresultStatus(res) == PGRES_COPY_OUT)
-		while (PQgetCopyData(conn, &buf, 0) > 0)
-			PQfreemem(buf);
-}
-
 int
 mode_run_watched(mode_run *m, const char *what, const char *sql, int pid,
     PGresult **out, sk_err *err)
 {
-	PGconn *conn = m->c->conn;
-	PGresult *res, *last = NULL;
-	struct pollfd pfd;
-	bool copy = false;
-	int64_t next = sk_mono_ms() + first_watch_ms(m->step), now;
-	int rc = SK_OK;
-
-	*out = NULL;
-	if (!PQsendQuery(conn, sql))
-		return sk_pg_error(err, conn, NULL, what);
-	for (;;) {
-		if (!PQconsumeInput(conn)) {
-			rc = sk_pg_error(err, conn, NULL, what);
-			goto out;
-		}
-		while (!PQisBusy(conn)) {
-			res = PQgetResult(conn);
-			if (res == NULL)
-				goto done;
-			switch (PQresultStatus(res)) {
-			case PGRES_COPY_IN:
-			case PGRES_COPY_OUT:
-			case PGRES_COPY_BOTH:
-				abandon_copy(conn, res);
-				copy = true;
-				PQclear(res);
-				continue;
-			default:
-				break;
-			}
-			/* The server runs nothing after an error; keep it. */
-			if (last != NULL && PQresultStatus(last) == PGRES_FATAL_ERROR) {
-				PQclear(res);
-				continue;
-			}
-			PQclear(last);
-			last = res;
-		}
-		now = sk_mono_ms();
-		if (now >= next) {
-			watch(m, pid);
-			next = sk_mono_ms() + WATCH_EVERY_MS;
-			continue;
-		}
-		pfd.fd = PQsocket(conn);
-		pfd.events = POLLIN;
-		pfd.revents = 0;
-		if (pfd.fd < 0) {
-			rc = sk_pg_error(err, conn, NULL, what);
-			goto out;
-		}
-		if (poll(&pfd, 1, (int)(next - now)) < 0 && errno != EINTR) {
-			rc = sk_err_errno(err, SK_ECONN, errno, "%s: wait for the server",
-			    what != NULL ? what : "run SQL");
-			goto out;
-		}
-	}
-done:
-	if (last == NULL || PQresultStatus(last) == PGRES_COMMAND_OK ||
-	    PQresultStatus(last) == PGRES_TUPLES_OK ||
-	    PQresultStatus(last) == PGRES_EMPTY_QUERY) {
-		if (copy) {
-			rc = sk_err_set(err, SK_ESQL,
-			    "%s: COPY to or from the client is not supported",
-			    what != NULL ? what : "run SQL");
-			goto out;
-		}
-		*out = last;
-		return SK_OK;
-	}
-	rc = sk_pg_error(err, conn, last, what);
-out:
-	PQclear(last);
-	return rc;
+	return agent_stmt_run(m->c->conn, what, sql, m->step, pid, watch, m, out, err);
 }
 
 void
@@ -417,32 +281,4 @@ mode_eval_checks(mode_run *m, const char *step_id, const sk_check *checks,
 		}
 	}
 	return failed ? agent_check_fail(err, &first) : SK_OK;
-}
-
-int
-mode_verify(const mode_run *m, const sk_step *step, sk_err *err)
-{
-	const char *name = step->verify_path != NULL ? step->verify_path : "script";
-	PGresult *res = NULL;
-	char what[SK_NAME_MAX + 64];
-	int rc;
-
-	snprintf(what, sizeof(what), "verify %s", name);
-	rc = sk_pg_exec(m->c->conn, what, step->verify, &res, err);
-	if (rc != SK_OK)
-		return rc;
-	for (int i = 0; i < PQntuples(res); i++) {
-		if (PQnfields(res) < 1 || PQgetisnull(res, i, 0) ||
-		    strcmp(PQgetvalue(res, i, 0), "t") != 0) {
-			rc = sk_err_set(err, SK_ESTATE,
-			    "verify %s returned false in row %d (%s = %.64s)", name,
-			    i + 1, PQnfields(res) < 1 ? "?" : PQfname(res, 0),
-			    PQnfields(res) < 1         ? "no columns" :
-				PQgetisnull(res, i, 0) ? "NULL" :
-							 PQgetvalue(res, i, 0));
-			break;
-		}
-	}
-	PQclear(res);
-	return rc;
 }

@@ -29,6 +29,15 @@
  * it. Thread-safe; does not block for long. */
 typedef void (*agent_emit_fn)(void *arg, sk_report *r);
 
+/* Clear r and set its event, step id (NULL: none) and attempt: the start
+ * of every report an agent sends. */
+void agent_report_init(sk_report *r, int event, const char *step_id, uint32_t attempt);
+
+/* Start r as the SK_EV_CHECK report of res; its detail names phase (when
+ * not NULL), so that a check of no step says where it belongs. */
+void agent_report_check(sk_report *r, const char *step_id,
+    const sk_check_result *res, const sk_phase *phase);
+
 /* One database's session as agent_exec hands it over. Everything is
  * borrowed and lives until the call returns. */
 typedef struct agent_db_ctx {

@@ -47,10 +47,6 @@ bool mode_stopped(const agent_db_ctx *c);
 /* Sleep ms in short slices; returns true if *c->stop was set meanwhile. */
 bool mode_sleep_or_stop(const agent_db_ctx *c, int64_t ms);
 
-/* A delay between half and all of *delay, then double *delay up to cap:
- * exponential backoff with jitter. */
-int64_t mode_backoff(uint64_t *rng, int64_t *delay, int64_t cap);
-
 /* Report event through c->emit. rows < 0 is sent as 0; the step's lock
  * waits go with every event, its blockers with STEP_FAILED and
  * STEP_REVERTED. detail and err may be NULL. */
@@ -65,19 +61,14 @@ void mode_emit_check(
  * the blockers, formatted. */
 void mode_emit_lock_wait(const mode_run *m, const char *detail, const sk_err *err);
 
-/* PQcmdTuples of res when it is a number, else -1. */
-int64_t mode_rows(PGresult *res);
-
 /* The server pid of the session's open transaction: through a pooler
  * PQbackendPID names PgBouncer's own, so the server is asked. */
 int mode_backend_pid(const agent_db_ctx *c, int *pid, sk_err *err) SK_WARN_UNUSED;
 
-/* Run sql on c->conn like sk_pg_exec, waiting on the socket so that the
- * statement can be watched: after a while (before m->step's
- * lock_timeout), a monitor connection asks who blocks pid (0: nobody to
- * ask about) and reports it (SK_EV_LOCK_WAIT, m->blockers). On success
- * *out holds the last result (NULL for an empty string) for the caller
- * to clear. Errors as sk_pg_exec. */
+/* agent_stmt_run on c->conn, watched for m->step: a monitor connection
+ * asks who blocks pid (0: nobody to ask about) and reports it
+ * (SK_EV_LOCK_WAIT, m->blockers). The verify script, the rows of a result
+ * and the retry backoff are agent_stmt's (agent_stmt.h). */
 int mode_run_watched(mode_run *m, const char *what, const char *sql, int pid,
     PGresult **out, sk_err *err) SK_WARN_UNUSED;
 
@@ -99,10 +90,5 @@ int mode_refuse_tx_control(const char *sql, const char *what, sk_err *err) SK_WA
  * query fails returns that error (the transaction is then aborted). */
 int mode_eval_checks(mode_run *m, const char *step_id, const sk_check *checks,
     size_t n, const char *when, sk_err *err) SK_WARN_UNUSED;
-
-/* Run step's verify script: it must not fail and the first column of
- * every row it returns must be true (as the apply walk does); SK_ESTATE
- * naming the row otherwise. */
-int mode_verify(const mode_run *m, const sk_step *step, sk_err *err) SK_WARN_UNUSED;
 
 #endif

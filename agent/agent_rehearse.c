@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "agent_locks.h"
+#include "agent_stmt.h"
 #include "agent_preflight.h"
 #include "sk_pg.h"
 #include "sk_sql.h"
@@ -145,7 +146,7 @@ rehearse_step(mode_run *m, size_t i, int pid, sk_err *err)
 			    "the blocking session is gone",
 			    step->lock_retries);
 		}
-		rows = mode_rows(res);
+		rows = agent_stmt_rows(res);
 		PQclear(res);
 		res = NULL;
 		/* refuse_tx_control saw to it; this is the last line of
@@ -154,7 +155,7 @@ rehearse_step(mode_run *m, size_t i, int pid, sk_err *err)
 			rc = sk_err_set(err, SK_ESTATE,
 			    "the step's SQL ended the rehearsal's transaction");
 		if (rc == SK_OK && step->verify != NULL)
-			rc = mode_verify(m, step, err);
+			rc = agent_stmt_verify(c->conn, step, err);
 		if (rc == SK_OK)
 			rc = mode_eval_checks(
 			    m, step->id, step->post, step->npost, "post", err);

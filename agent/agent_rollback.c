@@ -14,6 +14,7 @@
 
 #include "agent_ledger.h"
 #include "agent_locks.h"
+#include "agent_stmt.h"
 #include "sk_log.h"
 #include "sk_pg.h"
 #include "sk_sql.h"
@@ -119,34 +120,6 @@ rollback_preconditions(mode_run *m, bool *recorded, sk_err *err)
 	return SK_ESTATE;
 }
 
-/* Session timeouts for statements outside a transaction (direct
- * connections only: through a pooler a session setting would outlive us
- * on another client's server connection). */
-static int
-set_session_timeouts(const agent_db_ctx *c, const sk_step *step, sk_err *err)
-{
-	char lock[32], stmt[32];
-	const char *params[2] = { lock, stmt };
-
-	snprintf(lock, sizeof(lock), "%" PRId64 "ms", step->lock_timeout_ms);
-	snprintf(stmt, sizeof(stmt), "%" PRId64 "ms", step->statement_timeout_ms);
-	return sk_pg_execp(c->conn, "set timeouts",
-	    "SELECT pg_catalog.set_config('lock_timeout', $1, false), "
-	    "pg_catalog.set_config('statement_timeout', $2, false)",
-	    2, params, NULL, err);
-}
-
-static void
-reset_session_timeouts(const agent_db_ctx *c)
-{
-	PGresult *res;
-
-	if (PQstatus(c->conn) != CONNECTION_OK)
-		return;
-	res = PQexec(c->conn, "RESET lock_timeout; RESET statement_timeout");
-	PQclear(res);
-}
-
 /* The ledger change of a revert, in the open transaction or (outside
  * one) in its own. */
 static int
@@ -186,7 +159,7 @@ revert_in_tx(mode_run *m, const sk_step *step, int64_t *rows, sk_err *err)
 	if (rc == SK_OK)
 		rc = mode_run_watched(m, NULL, step->revert, pid, &res, err);
 	if (rc == SK_OK) {
-		*rows = mode_rows(res);
+		*rows = agent_stmt_rows(res);
 		if (PQtransactionStatus(c->conn) != PQTRANS_INTRANS)
 			rc = sk_err_set(err, SK_ESTATE,
 			    "the revert script ended its transaction");
@@ -219,11 +192,12 @@ revert_outside(mode_run *m, const sk_step *step, int64_t *rows, sk_err *err)
 	if (rc != SK_OK)
 		return rc;
 	if (!c->pooled)
-		rc = set_session_timeouts(c, step, err);
+		rc = agent_set_session_timeouts(c->conn, step->lock_timeout_ms,
+		    step->statement_timeout_ms, err);
 	for (size_t k = 0; rc == SK_OK && k < script->nstmts; k++) {
 		rc = mode_run_watched(m, NULL, script->stmts[k].text, pid, &res, err);
-		if (rc == SK_OK && mode_rows(res) >= 0)
-			*rows = (*rows < 0 ? 0 : *rows) + mode_rows(res);
+		if (rc == SK_OK && agent_stmt_rows(res) >= 0)
+			*rows = (*rows < 0 ? 0 : *rows) + agent_stmt_rows(res);
 		PQclear(res);
 		res = NULL;
 		if (rc == SK_OK && PQtransactionStatus(c->conn) != PQTRANS_IDLE)
@@ -232,7 +206,7 @@ revert_outside(mode_run *m, const sk_step *step, int64_t *rows, sk_err *err)
 	}
 	agent_tx_rollback(c->conn);
 	if (!c->pooled)
-		reset_session_timeouts(c);
+		agent_reset_session_timeouts(c->conn);
 	sk_sql_script_destroy(script);
 	if (rc == SK_OK)
 		rc = record_revert(m, step, sk_mono_ms() - t0, err);
@@ -307,7 +281,7 @@ revert_step(mode_run *m, size_t i, sk_err *err)
 			    "again: the reverts already done stay done");
 			break;
 		}
-		pause = mode_backoff(&m->rng, &delay, LOCK_BACKOFF_MAX_MS);
+		pause = agent_backoff(&m->rng, &delay, LOCK_BACKOFF_MAX_MS);
 		snprintf(detail, sizeof(detail),
 		    "lock timeout after %" PRId64 " ms (%" PRIu32 " of %" PRIu32
 		    " retries used); retrying in %" PRId64 " ms",

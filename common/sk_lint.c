@@ -9,8 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
-
+#include "sk_json.h"
 #include "sk_sql.h"
 #include "sk_util.h"
 
@@ -645,27 +644,6 @@ sk_lint_print_summary(FILE *out, const sk_lint_finding *f, size_t n)
 	    warnings == 1 ? "warning" : "warnings", waived, sk_lint_blocking(f, n));
 }
 
-/* A JSON string of s; bytes past ASCII become '?' if s is not UTF-8 (a
- * message cut short in the middle of a character). */
-static json_t *
-jstr(const char *s)
-{
-	json_t *j;
-	char *copy;
-
-	if (s == NULL)
-		return json_null();
-	j = json_string(s);
-	if (j != NULL || (copy = sk_strdup(s)) == NULL)
-		return j;
-	for (char *p = copy; *p != '\0'; p++)
-		if ((unsigned char)*p >= 0x80)
-			*p = '?';
-	j = json_string(copy);
-	free(copy);
-	return j;
-}
-
 int
 sk_lint_print_json(
     FILE *out, const char *dir, const sk_lint_finding *f, size_t n, sk_err *err)
@@ -685,17 +663,21 @@ sk_lint_print_json(
 
 		display_path(dir, f[i].file, path, sizeof(path));
 		if (o != NULL) {
-			bad |= json_object_set_new(o, "rule", jstr(f[i].rule->id));
+			bad |= json_object_set_new(
+			    o, "rule", sk_json_str(f[i].rule->id));
 			bad |= json_object_set_new(o, "severity",
-			    jstr(severity_name(f[i].rule->severity)));
-			bad |= json_object_set_new(o, "step", jstr(f[i].step));
-			bad |= json_object_set_new(o, "file", jstr(path));
+			    sk_json_str(severity_name(f[i].rule->severity)));
+			bad |= json_object_set_new(o, "step", sk_json_str(f[i].step));
+			bad |= json_object_set_new(o, "file", sk_json_str(path));
 			bad |= json_object_set_new(o, "line", json_integer(f[i].line));
-			bad |= json_object_set_new(o, "message", jstr(f[i].message));
-			bad |= json_object_set_new(o, "fix", jstr(f[i].rule->fix));
+			bad |= json_object_set_new(
+			    o, "message", sk_json_str(f[i].message));
+			bad |= json_object_set_new(
+			    o, "fix", sk_json_str(f[i].rule->fix));
 			bad |= json_object_set_new(
 			    o, "waived", json_boolean(f[i].waived));
-			bad |= json_object_set_new(o, "reason", jstr(f[i].reason));
+			bad |= json_object_set_new(
+			    o, "reason", sk_json_str(f[i].reason));
 		}
 		bad |= json_array_append_new(list, o);
 	}

@@ -209,18 +209,18 @@ pool_waivers(pb_pool *pool, const sk_waiver *w, size_t n)
 	return first;
 }
 
-static bool
-all_zero(const uint8_t *b, size_t n)
+bool
+sk_step_has_text_checksum(const sk_step *step)
 {
 	uint8_t acc = 0;
 
-	for (size_t i = 0; i < n; i++)
-		acc |= b[i];
-	return acc == 0;
+	for (size_t i = 0; i < SK_CHECKSUM_LEN; i++)
+		acc |= step->text_checksum[i];
+	return acc != 0;
 }
 
-static bool
-preflight_empty(const sk_preflight *pf)
+bool
+sk_preflight_empty(const sk_preflight *pf)
 {
 	return pf->min_server_version == 0 && pf->nroles == 0 &&
 	    pf->nextensions == 0 && pf->max_transaction_age_ms == 0 &&
@@ -309,7 +309,7 @@ sk_plan_encode(const sk_plan *plan, uint8_t **out, size_t *out_len, sk_err *err)
 		steps[i].n_concurrent_indexes = s->nconcurrent_indexes;
 		steps[i].concurrent_indexes = s->concurrent_indexes;
 		/* All zero means "not computed": left off the wire. */
-		if (!all_zero(s->text_checksum, SK_CHECKSUM_LEN)) {
+		if (sk_step_has_text_checksum(s)) {
 			steps[i].text_checksum.data =
 			    (uint8_t *)(uintptr_t)s->text_checksum;
 			steps[i].text_checksum.len = SK_CHECKSUM_LEN;
@@ -328,7 +328,7 @@ sk_plan_encode(const sk_plan *plan, uint8_t **out, size_t *out_len, sk_err *err)
 	pb.n_regions = plan->nregions;
 	pb.regions = plan->regions;
 	pb.backup = plan->backup;
-	if (!preflight_empty(&plan->preflight)) {
+	if (!sk_preflight_empty(&plan->preflight)) {
 		const sk_preflight *p = &plan->preflight;
 
 		pf.min_server_version = p->min_server_version;
@@ -840,20 +840,30 @@ dup_strv(char *const *v, size_t n, bool *oom)
 	return d;
 }
 
+/* Zeroed room for copies of n items of size bytes: NULL for none and,
+ * setting *oom, when out of memory. */
+static void *
+dup_alloc(size_t n, size_t size, bool *oom)
+{
+	void *d;
+
+	if (n == 0)
+		return NULL;
+	d = calloc(n, size);
+	if (d == NULL)
+		*oom = true;
+	return d;
+}
+
 /* Copies of n protobuf checks; NULL for none. Sets *oom. */
 static sk_check *
 dup_checks(Skein__V1__Check *const *c, size_t n, size_t *out_n, bool *oom)
 {
-	sk_check *d;
+	sk_check *d = dup_alloc(n, sizeof(*d), oom);
 
 	*out_n = 0;
-	if (n == 0)
+	if (d == NULL)
 		return NULL;
-	d = calloc(n, sizeof(*d));
-	if (d == NULL) {
-		*oom = true;
-		return NULL;
-	}
 	for (size_t i = 0; i < n; i++) {
 		d[i].name = dup_str(c[i]->name, false, oom);
 		d[i].sql = dup_str(c[i]->sql, false, oom);
@@ -870,16 +880,11 @@ dup_checks(Skein__V1__Check *const *c, size_t n, size_t *out_n, bool *oom)
 static sk_waiver *
 dup_waivers(Skein__V1__Waiver *const *w, size_t n, size_t *out_n, bool *oom)
 {
-	sk_waiver *d;
+	sk_waiver *d = dup_alloc(n, sizeof(*d), oom);
 
 	*out_n = 0;
-	if (n == 0)
+	if (d == NULL)
 		return NULL;
-	d = calloc(n, sizeof(*d));
-	if (d == NULL) {
-		*oom = true;
-		return NULL;
-	}
 	for (size_t i = 0; i < n; i++) {
 		d[i].rule = dup_str(w[i]->rule, false, oom);
 		d[i].reason = dup_str(w[i]->reason, false, oom);
@@ -914,13 +919,9 @@ dup_preflight(const Skein__V1__Preflight *pf, sk_preflight *out, bool *oom)
 	    dup_strv_n(pf->extensions, pf->n_extensions, &out->nextensions, oom);
 	out->max_transaction_age_ms = pf->max_transaction_age_ms;
 	out->max_connections_share = pf->max_connections_share;
-	if (pf->n_requires == 0)
+	out->requires = dup_alloc(pf->n_requires, sizeof(*out->requires), oom);
+	if (out->requires == NULL)
 		return;
-	out->requires = calloc(pf->n_requires, sizeof(*out->requires));
-	if (out->requires == NULL) {
-		*oom = true;
-		return;
-	}
 	out->nrequires = pf->n_requires;
 	for (size_t i = 0; i < pf->n_requires; i++) {
 		out->requires[i].plan = dup_str(pf->requires[i] -> plan, false, oom);

@@ -74,7 +74,8 @@ typedef struct sk_preflight {
 #define SK_DEFAULT_STATEMENT_TIMEOUT_MS (30 * 60 * 1000)
 #define SK_DEFAULT_LOCK_RETRIES 5
 #define SK_DEFAULT_RETRY_BACKOFF_MS 1000
-#define SK_LOCK_RETRIES_MAX 100 /* lock_retries accepted in plan.yaml and on decode */
+#define SK_LOCK_RETRIES_MAX \
+100 /* lock_retries accepted in plan.yaml and on decode */
 
 typedef struct sk_step {
 	char *id;
@@ -150,6 +151,13 @@ int sk_step_checksum(const sk_step *step, uint8_t out[SK_CHECKSUM_LEN],
 
 /* The format-1 checksum: the same fields with the raw SQL text. */
 void sk_step_text_checksum(const sk_step *step, uint8_t out[SK_CHECKSUM_LEN]);
+
+/* Whether step carries a format-1 text checksum (decoded plans that had
+ * none leave it all zero). */
+bool sk_step_has_text_checksum(const sk_step *step);
+
+/* Whether pf asks for nothing (no preflight section). */
+bool sk_preflight_empty(const sk_preflight *pf);
 
 /* The human form of c's expectation into buf: "= 0", ">= 1", "no rows",
  * "fails with 23514". Always NUL-terminates (truncating). */

@@ -8,27 +8,8 @@
 #include <string.h>
 #include <time.h>
 
-#include <jansson.h>
-
+#include "sk_json.h"
 #include "sk_util.h"
-
-static bool
-all_zero(const uint8_t *b, size_t n)
-{
-	uint8_t acc = 0;
-
-	for (size_t i = 0; i < n; i++)
-		acc |= b[i];
-	return acc == 0;
-}
-
-static bool
-preflight_empty(const sk_preflight *pf)
-{
-	return pf->min_server_version == 0 && pf->nroles == 0 &&
-	    pf->nextensions == 0 && pf->max_transaction_age_ms == 0 &&
-	    pf->max_connections_share == 0 && pf->nrequires == 0;
-}
 
 void
 sk_check_expect_format(const sk_check *c, char *buf, size_t len)
@@ -114,7 +95,7 @@ print_preflight(FILE *out, const sk_preflight *pf)
 {
 	char buf[64];
 
-	if (preflight_empty(pf)) {
+	if (sk_preflight_empty(pf)) {
 		fputs("preflight none\n", out);
 		return;
 	}
@@ -229,31 +210,6 @@ sk_plan_print(FILE *out, const sk_plan *plan, const char *signer_hex)
 		print_step(out, i, &plan->steps[i]);
 }
 
-/* A JSON string of s; null for NULL. Text that is not UTF-8 (SQL may be
- * in any encoding) is shown with '?' for each non-ASCII byte rather than
- * failing the whole description. */
-static json_t *
-jstr(const char *s)
-{
-	json_t *j;
-	char *copy;
-
-	if (s == NULL)
-		return json_null();
-	j = json_string(s);
-	if (j != NULL)
-		return j;
-	copy = sk_strdup(s);
-	if (copy == NULL)
-		return NULL;
-	for (char *p = copy; *p != '\0'; p++)
-		if ((unsigned char)*p >= 0x80)
-			*p = '?';
-	j = json_string(copy);
-	free(copy);
-	return j;
-}
-
 static json_t *
 jstrv(char *const *v, size_t n)
 {
@@ -263,7 +219,7 @@ jstrv(char *const *v, size_t n)
 	if (a == NULL)
 		return NULL;
 	for (size_t i = 0; i < n; i++)
-		bad |= json_array_append_new(a, jstr(v[i]));
+		bad |= json_array_append_new(a, sk_json_str(v[i]));
 	if (bad) {
 		json_decref(a);
 		return NULL;
@@ -300,15 +256,16 @@ jchecks(const sk_check *c, size_t n)
 
 		sk_check_expect_format(&c[i], want, sizeof(want));
 		if (o != NULL) {
-			bad |= json_object_set_new(o, "name", jstr(c[i].name));
-			bad |= json_object_set_new(o, "sql", jstr(c[i].sql));
-			bad |= json_object_set_new(o, "path", jstr(c[i].path));
+			bad |= json_object_set_new(o, "name", sk_json_str(c[i].name));
+			bad |= json_object_set_new(o, "sql", sk_json_str(c[i].sql));
+			bad |= json_object_set_new(o, "path", sk_json_str(c[i].path));
 			bad |= json_object_set_new(
-			    o, "expect", jstr(expect_name(c[i].expect)));
-			bad |= json_object_set_new(o, "op", jstr(c[i].op));
-			bad |= json_object_set_new(o, "value", jstr(c[i].value));
-			bad |= json_object_set_new(o, "sqlstate", jstr(c[i].sqlstate));
-			bad |= json_object_set_new(o, "expected", jstr(want));
+			    o, "expect", sk_json_str(expect_name(c[i].expect)));
+			bad |= json_object_set_new(o, "op", sk_json_str(c[i].op));
+			bad |= json_object_set_new(o, "value", sk_json_str(c[i].value));
+			bad |= json_object_set_new(
+			    o, "sqlstate", sk_json_str(c[i].sqlstate));
+			bad |= json_object_set_new(o, "expected", sk_json_str(want));
 		}
 		bad |= json_array_append_new(a, o);
 	}
@@ -331,8 +288,9 @@ jwaivers(const sk_waiver *w, size_t n)
 		json_t *o = json_object();
 
 		if (o != NULL) {
-			bad |= json_object_set_new(o, "rule", jstr(w[i].rule));
-			bad |= json_object_set_new(o, "reason", jstr(w[i].reason));
+			bad |= json_object_set_new(o, "rule", sk_json_str(w[i].rule));
+			bad |= json_object_set_new(
+			    o, "reason", sk_json_str(w[i].reason));
 		}
 		bad |= json_array_append_new(a, o);
 	}
@@ -368,9 +326,9 @@ jpreflight(const sk_preflight *pf)
 
 		if (r != NULL) {
 			bad |= json_object_set_new(
-			    r, "plan", jstr(pf->requires[i].plan));
+			    r, "plan", sk_json_str(pf->requires[i].plan));
 			bad |= json_object_set_new(
-			    r, "step", jstr(pf->requires[i].step));
+			    r, "step", sk_json_str(pf->requires[i].step));
 		}
 		bad |= json_array_append_new(reqs, r);
 	}
@@ -403,7 +361,7 @@ jstep_extras(json_t *o, const sk_step *s)
 	    jstrv(s->concurrent_indexes, s->nconcurrent_indexes));
 	sk_hex(s->text_checksum, SK_CHECKSUM_LEN, hex);
 	bad |= json_object_set_new(o, "text_checksum",
-	    all_zero(s->text_checksum, SK_CHECKSUM_LEN) ? json_null() : jstr(hex));
+	    !sk_step_has_text_checksum(s) ? json_null() : sk_json_str(hex));
 	return bad;
 }
 
@@ -422,8 +380,8 @@ sk_plan_print_json(FILE *out, const sk_plan *plan, const char *signer_hex, sk_er
 	/* Each *_set_new takes its value even on failure (and fails on a
 	 * NULL value), so one flag collects every allocation failure. */
 	bad |= json_object_set_new(root, "format", json_integer(SK_PLAN_FORMAT));
-	bad |= json_object_set_new(root, "id", jstr(plan->id));
-	bad |= json_object_set_new(root, "name", jstr(plan->name));
+	bad |= json_object_set_new(root, "id", sk_json_str(plan->id));
+	bad |= json_object_set_new(root, "name", sk_json_str(plan->name));
 	bad |= json_object_set_new(root, "created", json_integer(plan->created_unix));
 	bad |= json_object_set_new(root, "expires", json_integer(plan->expires_unix));
 	for (size_t i = 0; i < plan->nphases; i++) {
@@ -431,7 +389,7 @@ sk_plan_print_json(FILE *out, const sk_plan *plan, const char *signer_hex, sk_er
 		json_t *o = json_object();
 
 		if (o != NULL) {
-			bad |= json_object_set_new(o, "name", jstr(ph->name));
+			bad |= json_object_set_new(o, "name", sk_json_str(ph->name));
 			bad |= json_object_set_new(
 			    o, "regions", jstrv(ph->regions, ph->nregions));
 			bad |= json_object_set_new(o, "residency",
@@ -450,20 +408,21 @@ sk_plan_print_json(FILE *out, const sk_plan *plan, const char *signer_hex, sk_er
 
 		sk_hex(s->checksum, SK_CHECKSUM_LEN, hex);
 		if (o != NULL) {
-			bad |= json_object_set_new(o, "id", jstr(s->id));
+			bad |= json_object_set_new(o, "id", sk_json_str(s->id));
 			bad |= json_object_set_new(o, "kind",
-			    jstr(s->kind == SK_STEP_SQL ? "sql" : "unknown"));
+			    sk_json_str(s->kind == SK_STEP_SQL ? "sql" : "unknown"));
 			bad |= json_object_set_new(
 			    o, "transaction", json_boolean(!s->no_transaction));
-			bad |= json_object_set_new(o, "checksum", jstr(hex));
-			bad |= json_object_set_new(o, "sql", jstr(s->sql));
-			bad |= json_object_set_new(o, "revert", jstr(s->revert));
-			bad |= json_object_set_new(o, "verify", jstr(s->verify));
-			bad |= json_object_set_new(o, "sql_path", jstr(s->sql_path));
+			bad |= json_object_set_new(o, "checksum", sk_json_str(hex));
+			bad |= json_object_set_new(o, "sql", sk_json_str(s->sql));
+			bad |= json_object_set_new(o, "revert", sk_json_str(s->revert));
+			bad |= json_object_set_new(o, "verify", sk_json_str(s->verify));
 			bad |= json_object_set_new(
-			    o, "revert_path", jstr(s->revert_path));
+			    o, "sql_path", sk_json_str(s->sql_path));
 			bad |= json_object_set_new(
-			    o, "verify_path", jstr(s->verify_path));
+			    o, "revert_path", sk_json_str(s->revert_path));
+			bad |= json_object_set_new(
+			    o, "verify_path", sk_json_str(s->verify_path));
 			bad |= jstep_extras(o, s);
 		}
 		bad |= json_array_append_new(steps, o);
@@ -475,7 +434,7 @@ sk_plan_print_json(FILE *out, const sk_plan *plan, const char *signer_hex, sk_er
 	bad |= json_object_set_new(root, "backup", json_boolean(plan->backup));
 	bad |= json_object_set_new(root, "preflight", jpreflight(&plan->preflight));
 	if (signer_hex != NULL)
-		bad |= json_object_set_new(root, "signer", jstr(signer_hex));
+		bad |= json_object_set_new(root, "signer", sk_json_str(signer_hex));
 	if (bad) {
 		json_decref(root);
 		return sk_err_set(err, SK_ENOMEM, "describe plan: out of memory");

@@ -33,19 +33,9 @@
 #include "sk_pg.h"
 
 static char fixture_port[16];
-static int db_counter;
 static char db_name[64];
 static char tmpdir[64];
 static PGconn *conn;
-
-#define assert_contains(hay, needle)                                \
-do {                                                                \
-const char *h_ = (hay), *n_ = (needle);                             \
-if (h_ == NULL || strstr(h_, n_) == NULL) {                         \
-print_error("expected \"%s\" in \"%s\"\n", n_, h_ ? h_ : "(null)"); \
-fail();                                                             \
-}                                                                   \
-} while (0)
 
 static void
 conninfo(char *buf, size_t len, const char *db, const char *user)
@@ -57,66 +47,7 @@ conninfo(char *buf, size_t len, const char *db, const char *user)
 static PGconn *
 connect_to(const char *db)
 {
-	char ci[256];
-	PGconn *c = NULL;
-	sk_err err;
-
-	conninfo(ci, sizeof(ci), db, "postgres");
-	if (sk_pg_connect(ci, "backup-test", &c, &err) != SK_OK) {
-		print_error("%s\n", err.msg);
-		fail();
-	}
-	return c;
-}
-
-static void
-exec_ok(PGconn *c, const char *sql)
-{
-	sk_err err;
-
-	if (sk_pg_exec(c, "test", sql, NULL, &err) != SK_OK) {
-		print_error("%s: %s\n", sql, err.msg);
-		fail();
-	}
-}
-
-static const char *
-scalar(PGconn *c, const char *sql, char *buf, size_t len)
-{
-	PGresult *res = NULL;
-	sk_err err;
-
-	if (sk_pg_exec(c, "query", sql, &res, &err) != SK_OK) {
-		print_error("%s\n", err.msg);
-		fail();
-	}
-	snprintf(buf, len, "%s", PQntuples(res) > 0 ? PQgetvalue(res, 0, 0) : "<none>");
-	PQclear(res);
-	return buf;
-}
-
-static void
-create_db(const char *name)
-{
-	char sql[160];
-	PGconn *admin = connect_to("postgres");
-
-	snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)", name);
-	exec_ok(admin, sql);
-	snprintf(sql, sizeof(sql), "CREATE DATABASE %s", name);
-	exec_ok(admin, sql);
-	PQfinish(admin);
-}
-
-static void
-drop_db(const char *name)
-{
-	char sql[160];
-	PGconn *admin = connect_to("postgres");
-
-	snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)", name);
-	exec_ok(admin, sql);
-	PQfinish(admin);
+	return pgfixture_connect(fixture_port, db, "backup-test");
 }
 
 static int
@@ -132,11 +63,9 @@ static int
 setup_db(void **state)
 {
 	(void)state;
-	snprintf(db_name, sizeof(db_name), "it_backup_%ld_%d", (long)getpid(),
-	    ++db_counter);
-	create_db(db_name);
+	pgfixture_create_db(fixture_port, "backup", db_name, sizeof(db_name));
 	conn = connect_to(db_name);
-	exec_ok(conn,
+	pgfixture_exec(conn,
 	    "CREATE TABLE accounts (id int PRIMARY KEY, owner text NOT NULL);"
 	    "INSERT INTO accounts SELECT g, 'owner ' || g FROM "
 	    "generate_series(1, 500) g;"
@@ -153,7 +82,7 @@ teardown_db(void **state)
 	(void)state;
 	PQfinish(conn);
 	conn = NULL;
-	drop_db(db_name);
+	pgfixture_drop_db(fixture_port, db_name);
 	return nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
 }
 
@@ -273,26 +202,28 @@ test_backup_verifies_and_restores(void **state)
 	    info.restore_command + strlen(info.restore_command) - strlen(text), text);
 
 	/* The restore command, run as printed, undoes later changes... */
-	exec_ok(conn, "DELETE FROM accounts WHERE id > 10; DROP TABLE secret");
+	pgfixture_exec(conn, "DELETE FROM accounts WHERE id > 10; DROP TABLE secret");
 	snprintf(cmd, sizeof(cmd), "%s 2>&1", info.restore_command);
 	assert_int_equal(run(cmd), 0);
+	assert_string_equal(pgfixture_scalar(conn, "SELECT count(*) FROM accounts",
+				buf, sizeof(buf)),
+	    "500");
 	assert_string_equal(
-	    scalar(conn, "SELECT count(*) FROM accounts", buf, sizeof(buf)), "500");
-	assert_string_equal(
-	    scalar(conn, "SELECT k FROM secret", buf, sizeof(buf)), "s");
+	    pgfixture_scalar(conn, "SELECT k FROM secret", buf, sizeof(buf)), "s");
 
 	/* ...and fills a fresh, empty database. */
 	PQfinish(conn);
-	create_db(db_name);
+	pgfixture_recreate_db(fixture_port, db_name);
 	conn = connect_to(db_name);
-	assert_string_equal(
-	    scalar(conn, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'",
-		buf, sizeof(buf)),
+	assert_string_equal(pgfixture_scalar(conn,
+				"SELECT count(*) FROM pg_tables WHERE schemaname = 'public'",
+				buf, sizeof(buf)),
 	    "0");
 	assert_int_equal(run(cmd), 0);
-	assert_string_equal(
-	    scalar(conn, "SELECT count(*) FROM accounts", buf, sizeof(buf)), "500");
-	assert_string_equal(scalar(conn, "SELECT owner FROM accounts WHERE id = 42",
+	assert_string_equal(pgfixture_scalar(conn, "SELECT count(*) FROM accounts",
+				buf, sizeof(buf)),
+	    "500");
+	assert_string_equal(pgfixture_scalar(conn, "SELECT owner FROM accounts WHERE id = 42",
 				buf, sizeof(buf)),
 	    "owner 42");
 }
@@ -371,7 +302,7 @@ test_permission_denied_says_why(void **state)
 	    "DROP ROLE IF EXISTS sk_backup_limited; "
 	    "CREATE ROLE sk_backup_limited LOGIN; "
 	    "GRANT SELECT ON accounts TO sk_backup_limited");
-	exec_ok(conn, sql);
+	pgfixture_exec(conn, sql);
 	conninfo(ci, sizeof(ci), db_name, "sk_backup_limited");
 	opts_for(&o, tmpdir, ci);
 	memset(&info, 0x5a, sizeof(info));
@@ -382,7 +313,7 @@ test_permission_denied_says_why(void **state)
 	assert_int_equal(count_entries(tmpdir), 0);
 	assert_string_equal(info.path, "");
 	assert_int_equal(info.size, 0);
-	exec_ok(conn,
+	pgfixture_exec(conn,
 	    "REVOKE ALL ON accounts FROM sk_backup_limited; "
 	    "DROP ROLE sk_backup_limited");
 }
@@ -404,7 +335,7 @@ test_no_space_says_why_and_leaves_no_file(void **state)
 		skip();
 	}
 	/* About 2.5 MB of incompressible text: far more than 64k. */
-	exec_ok(conn,
+	pgfixture_exec(conn,
 	    "CREATE TABLE big AS SELECT g, md5(random()::text) || "
 	    "md5(random()::text) || md5(random()::text) || md5(random()::text) "
 	    "AS v FROM generate_series(1, 20000) g");

@@ -22,100 +22,32 @@
 #include "sk_pg.h"
 
 static char fixture_port[16];
-static int db_counter;
 static char db_name[64];
 static PGconn *conn;
-
-#define assert_contains(hay, needle)                                \
-do {                                                                \
-const char *h_ = (hay), *n_ = (needle);                             \
-if (h_ == NULL || strstr(h_, n_) == NULL) {                         \
-print_error("expected \"%s\" in \"%s\"\n", n_, h_ ? h_ : "(null)"); \
-fail();                                                             \
-}                                                                   \
-} while (0)
-
-static PGconn *
-connect_to(const char *db)
-{
-	char ci[256];
-	PGconn *c = NULL;
-	sk_err err;
-
-	snprintf(ci, sizeof(ci),
-	    "host=127.0.0.1 port=%s user=postgres dbname=%s", fixture_port, db);
-	if (sk_pg_connect(ci, "check-test", &c, &err) != SK_OK) {
-		print_error("%s\n", err.msg);
-		fail();
-	}
-	return c;
-}
-
-static void
-exec_ok(PGconn *c, const char *sql)
-{
-	sk_err err;
-
-	if (sk_pg_exec(c, "test", sql, NULL, &err) != SK_OK) {
-		print_error("%s: %s\n", sql, err.msg);
-		fail();
-	}
-}
-
-static const char *
-scalar(PGconn *c, const char *sql, char *buf, size_t len)
-{
-	PGresult *res = NULL;
-	sk_err err;
-
-	if (sk_pg_exec(c, "query", sql, &res, &err) != SK_OK) {
-		print_error("%s\n", err.msg);
-		fail();
-	}
-	snprintf(buf, len, "%s", PQntuples(res) > 0 ? PQgetvalue(res, 0, 0) : "<none>");
-	PQclear(res);
-	return buf;
-}
 
 /* Each test gets a fresh database with table t (id int primary key, n int
  * CHECK (n >= 0)) holding three rows, and an open transaction. */
 static int
 setup_db(void **state)
 {
-	char sql[160];
-	PGconn *admin;
-
 	(void)state;
-	admin = connect_to("postgres");
-	snprintf(db_name, sizeof(db_name), "it_check_%ld_%d", (long)getpid(),
-	    ++db_counter);
-	snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s", db_name);
-	exec_ok(admin, sql);
-	snprintf(sql, sizeof(sql), "CREATE DATABASE %s", db_name);
-	exec_ok(admin, sql);
-	PQfinish(admin);
-	conn = connect_to(db_name);
-	exec_ok(conn,
+	pgfixture_create_db(fixture_port, "check", db_name, sizeof(db_name));
+	conn = pgfixture_connect(fixture_port, db_name, "check-test");
+	pgfixture_exec(conn,
 	    "CREATE TABLE t (id int PRIMARY KEY, n int CONSTRAINT n_nonneg "
 	    "CHECK (n >= 0), label text);"
 	    "INSERT INTO t VALUES (1, 10, 'a'), (2, 20, 'b'), (3, 30, NULL)");
-	exec_ok(conn, "BEGIN");
+	pgfixture_exec(conn, "BEGIN");
 	return 0;
 }
 
 static int
 teardown_db(void **state)
 {
-	char sql[160];
-	PGconn *admin;
-
 	(void)state;
 	PQfinish(conn);
 	conn = NULL;
-	admin = connect_to("postgres");
-	snprintf(sql, sizeof(sql), "DROP DATABASE %s WITH (FORCE)", db_name);
-	exec_ok(admin, sql);
-	PQfinish(admin);
+	pgfixture_drop_db(fixture_port, db_name);
 	return 0;
 }
 
@@ -297,7 +229,7 @@ test_fails_passes_with_the_expected_sqlstate(void **state)
 	assert_contains(res.seen, "n_nonneg");
 	/* The caller's transaction goes on, with nothing of the check. */
 	assert_string_equal(
-	    scalar(conn, "SELECT count(*) FROM t", buf, sizeof(buf)), "3");
+	    pgfixture_scalar(conn, "SELECT count(*) FROM t", buf, sizeof(buf)), "3");
 
 	c = fails("INSERT INTO t VALUES (1, 5, 'dup')", "23505");
 	eval_ok(&c, &res);
@@ -318,18 +250,20 @@ test_fails_that_succeeds_fails_and_leaves_no_row(void **state)
 	eval_ok(&c, &res);
 	assert_false(res.passed);
 	assert_string_equal(res.seen, "succeeded");
-	assert_string_equal(
-	    scalar(conn, "SELECT count(*) FROM t WHERE id = 5", buf, sizeof(buf)), "0");
+	assert_string_equal(pgfixture_scalar(conn, "SELECT count(*) FROM t WHERE id = 5",
+				buf, sizeof(buf)),
+	    "0");
 	/* Still nothing after the caller commits. */
-	exec_ok(conn, "COMMIT");
-	assert_string_equal(
-	    scalar(conn, "SELECT count(*) FROM t WHERE id = 5", buf, sizeof(buf)), "0");
+	pgfixture_exec(conn, "COMMIT");
+	assert_string_equal(pgfixture_scalar(conn, "SELECT count(*) FROM t WHERE id = 5",
+				buf, sizeof(buf)),
+	    "0");
 
 	assert_int_equal(agent_check_fail(&err, &res), SK_ECHECK);
 	assert_int_equal(err.code, SK_ECHECK);
 	assert_string_equal(err.msg,
 	    "check constraint (pre) failed: expected fails with 23514, saw succeeded");
-	exec_ok(conn, "BEGIN");
+	pgfixture_exec(conn, "BEGIN");
 }
 
 static void
@@ -351,7 +285,7 @@ test_fails_with_another_sqlstate_fails(void **state)
 	assert_false(res.passed);
 	assert_contains(res.seen, "42P01: ");
 	assert_string_equal(
-	    scalar(conn, "SELECT count(*) FROM t", buf, sizeof(buf)), "3");
+	    pgfixture_scalar(conn, "SELECT count(*) FROM t", buf, sizeof(buf)), "3");
 }
 
 static void
@@ -363,14 +297,14 @@ test_fails_outside_a_transaction_changes_nothing(void **state)
 	sk_err err;
 
 	(void)state;
-	exec_ok(conn, "COMMIT");
+	pgfixture_exec(conn, "COMMIT");
 	c = fails("INSERT INTO t VALUES (6, 60, 'x')", "23514");
 	assert_int_equal(agent_check_eval(conn, &c, "post", &res, &err), SK_OK);
 	assert_false(res.passed);
 	assert_int_equal(PQtransactionStatus(conn), PQTRANS_IDLE);
 	assert_string_equal(
-	    scalar(conn, "SELECT count(*) FROM t", buf, sizeof(buf)), "3");
-	exec_ok(conn, "BEGIN");
+	    pgfixture_scalar(conn, "SELECT count(*) FROM t", buf, sizeof(buf)), "3");
+	pgfixture_exec(conn, "BEGIN");
 }
 
 static void
@@ -399,8 +333,8 @@ test_query_error_is_reported_and_aborts(void **state)
 	assert_int_equal(agent_check_eval(conn, &c, "post", &res, &err), SK_ESQL);
 	assert_false(res.passed);
 	assert_string_equal(err.sqlstate, "25P02");
-	exec_ok(conn, "ROLLBACK");
-	exec_ok(conn, "BEGIN");
+	pgfixture_exec(conn, "ROLLBACK");
+	pgfixture_exec(conn, "BEGIN");
 }
 
 static void

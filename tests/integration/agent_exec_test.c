@@ -32,7 +32,6 @@
 #define WAIT_MS 30000
 
 static char fixture_port[16];
-static int db_counter;
 
 /* ---- helpers: the fixture cluster -------------------------------------- */
 
@@ -43,100 +42,12 @@ report_fail(const char *what, const char *text)
 	fail();
 }
 
-#define assert_contains(hay, needle)                                \
-do {                                                                \
-const char *h_ = (hay), *n_ = (needle);                             \
-if (h_ == NULL || strstr(h_, n_) == NULL) {                         \
-print_error("expected \"%s\" in \"%s\"\n", n_, h_ ? h_ : "(null)"); \
-fail();                                                             \
-}                                                                   \
-} while (0)
-
-static PGconn *
-connect_port(const char *port, const char *db)
-{
-	char ci[256];
-	PGconn *c;
-
-	snprintf(ci, sizeof(ci),
-	    "host=127.0.0.1 port=%s user=postgres dbname=%s", port, db);
-	c = PQconnectdb(ci);
-	if (PQstatus(c) != CONNECTION_OK)
-		report_fail("connect", PQerrorMessage(c));
-	return c;
-}
-
-static void
-exec_on(PGconn *c, const char *sql)
-{
-	PGresult *r = PQexec(c, sql);
-
-	if (PQresultStatus(r) != PGRES_COMMAND_OK &&
-	    PQresultStatus(r) != PGRES_TUPLES_OK) {
-		print_error("sql: %s\n", sql);
-		report_fail("exec", PQresultErrorMessage(r));
-	}
-	PQclear(r);
-}
-
-/* First column of the first row as text ("" for NULL, "<none>" for no
- * row), into buf. */
-static const char *
-sql_text_port(const char *port, const char *db, const char *sql, char *buf, size_t len)
-{
-	PGconn *c = connect_port(port, db);
-	PGresult *r = PQexec(c, sql);
-
-	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-		print_error("sql: %s\n", sql);
-		report_fail("query", PQresultErrorMessage(r));
-	}
-	snprintf(buf, len, "%s", PQntuples(r) > 0 ? PQgetvalue(r, 0, 0) : "<none>");
-	PQclear(r);
-	PQfinish(c);
-	return buf;
-}
-
-static const char *
-sql_text(const char *db, const char *sql, char *buf, size_t len)
-{
-	return sql_text_port(fixture_port, db, sql, buf, len);
-}
-
-static long
-sql_long(const char *db, const char *sql)
-{
-	char buf[64];
-
-	return strtol(sql_text(db, sql, buf, sizeof(buf)), NULL, 10);
-}
-
 /* A fresh database with a unique name; its conninfo goes to conninfo. */
 static void
 db_create(const char *tag, char *name, size_t nlen, char *conninfo, size_t clen)
 {
-	PGconn *c = connect_port(fixture_port, "postgres");
-	char sql[256];
-
-	snprintf(name, nlen, "it_%s_%ld_%d", tag, (long)getpid(), ++db_counter);
-	snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s", name);
-	exec_on(c, sql);
-	snprintf(sql, sizeof(sql), "CREATE DATABASE %s", name);
-	exec_on(c, sql);
-	PQfinish(c);
-	snprintf(conninfo, clen,
-	    "host=127.0.0.1 port=%s user=postgres dbname=%s", fixture_port, name);
-}
-
-static void
-db_drop(const char *name)
-{
-	PGconn *c = connect_port(fixture_port, "postgres");
-	char sql[512];
-
-	snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)", name);
-	exec_on(c, sql);
-	PQfinish(c);
+	pgfixture_create_db(fixture_port, tag, name, nlen);
+	pgfixture_conninfo(conninfo, clen, fixture_port, name);
 }
 
 /* ---- helpers: plans ---------------------------------------------------- */
@@ -396,17 +307,20 @@ test_steps_applied_once_and_recorded(void **state)
 	if (agent_exec_run(plan, &o, &err) != SK_OK)
 		report_fail("run", err.msg);
 
-	assert_int_equal(sql_long(name, "SELECT count(*) FROM items"), 1);
-	assert_int_equal(sql_long(name, "SELECT count(*) FROM skein.steps"), 2);
+	assert_int_equal(
+	    pgfixture_long_db(fixture_port, name, "SELECT count(*) FROM items"), 1);
+	assert_int_equal(pgfixture_long_db(fixture_port, name,
+			     "SELECT count(*) FROM skein.steps"),
+	    2);
 	snprintf(want, sizeof(want), "%d", AGENT_LEDGER_VERSION);
-	assert_string_equal(
-	    sql_text(name, "SELECT value FROM skein.meta WHERE key = 'schema_version'",
-		buf, sizeof(buf)),
+	assert_string_equal(pgfixture_scalar_db(fixture_port, name,
+				"SELECT value FROM skein.meta WHERE key = 'schema_version'",
+				buf, sizeof(buf)),
 	    want);
 	hex_of(&plan->steps[1], hex);
 	snprintf(want, sizeof(want), "%s,true,1,plan-1,ro-test,r1", hex);
 	assert_string_equal(
-	    sql_text(name,
+	    pgfixture_scalar_db(fixture_port, name,
 		"SELECT checksum || ',' || transactional "
 		"|| ',' || rows || ',' || plan_id || ',' || rollout_id || ',' || region "
 		"FROM skein.steps WHERE plan_name = 'shop' AND step_id = '0002_seed'",
@@ -426,14 +340,14 @@ test_steps_applied_once_and_recorded(void **state)
 	assert_int_equal(r.error.code, SK_OK);
 	/* The lock was given back: nobody holds it in this database any more
 	 * (other tests run beside this one in the same cluster). */
-	assert_int_equal(sql_long(name,
+	assert_int_equal(pgfixture_long_db(fixture_port, name,
 			     "SELECT count(*) FROM pg_locks "
 			     "WHERE locktype = 'advisory' AND database = "
 			     "(SELECT oid FROM pg_database "
 			     "WHERE datname = current_database())"),
 	    0);
 
-	db_drop(name);
+	pgfixture_drop_db(fixture_port, name);
 	collector_fini(&c);
 	sk_plan_destroy(plan);
 }
@@ -466,17 +380,18 @@ test_rerun_skips_every_step_and_sql_runs_once(void **state)
 	if (agent_exec_run(plan2, &o, &err) != SK_OK)
 		report_fail("second run", err.msg);
 
-	assert_int_equal(sql_long(name, "SELECT count(*) FROM hits"), 1);
+	assert_int_equal(
+	    pgfixture_long_db(fixture_port, name, "SELECT count(*) FROM hits"), 1);
 	assert_int_equal(find_report(&c2, SK_EV_STEP_SKIPPED, name, NULL, NULL), 2);
 	assert_int_equal(find_report(&c2, SK_EV_STEP_STARTED, name, NULL, NULL), 0);
 	assert_int_equal(find_report(&c2, SK_EV_DB_FINISHED, name, NULL, NULL), 1);
 	/* The ledger still names the plan id that actually ran the steps. */
-	assert_int_equal(sql_long(name,
+	assert_int_equal(pgfixture_long_db(fixture_port, name,
 			     "SELECT count(*) FROM skein.steps "
 			     "WHERE plan_id = 'plan-a'"),
 	    2);
 
-	db_drop(name);
+	pgfixture_drop_db(fixture_port, name);
 	collector_fini(&c1);
 	collector_fini(&c2);
 	sk_plan_destroy(plan1);
@@ -517,19 +432,24 @@ test_failing_step_rolls_back_and_reports_sqlstate(void **state)
 	assert_contains(err.msg, "no_such_table");
 	/* No partial schema, later steps untouched, only step 1 recorded. */
 	assert_string_equal(
-	    sql_text(name, "SELECT to_regclass('public.partial')", buf, sizeof(buf)), "");
+	    pgfixture_scalar_db(fixture_port, name,
+		"SELECT to_regclass('public.partial')", buf, sizeof(buf)),
+	    "");
 	assert_string_equal(
-	    sql_text(name, "SELECT to_regclass('public.later')", buf, sizeof(buf)), "");
-	assert_string_equal(sql_text(name, "SELECT to_regclass('public.first_ok')",
-				buf, sizeof(buf)),
+	    pgfixture_scalar_db(fixture_port, name,
+		"SELECT to_regclass('public.later')", buf, sizeof(buf)),
+	    "");
+	assert_string_equal(
+	    pgfixture_scalar_db(fixture_port, name,
+		"SELECT to_regclass('public.first_ok')", buf, sizeof(buf)),
 	    "first_ok");
-	assert_string_equal(sql_text(name,
+	assert_string_equal(pgfixture_scalar_db(fixture_port, name,
 				"SELECT string_agg(step_id, ',') "
 				"FROM skein.steps",
 				buf, sizeof(buf)),
 	    "0001_ok");
 	/* The failure outlived its rolled-back transaction. */
-	assert_string_equal(sql_text(name,
+	assert_string_equal(pgfixture_scalar_db(fixture_port, name,
 				"SELECT step_id || ',' || event || ',' "
 				"|| sqlstate FROM skein.events",
 				buf, sizeof(buf)),
@@ -544,7 +464,7 @@ test_failing_step_rolls_back_and_reports_sqlstate(void **state)
 	    find_report(&c, SK_EV_STEP_STARTED, name, "0003_later", NULL), 0);
 	assert_int_equal(find_report(&c, SK_EV_DB_FINISHED, name, NULL, NULL), 0);
 
-	db_drop(name);
+	pgfixture_drop_db(fixture_port, name);
 	collector_fini(&c);
 	sk_plan_destroy(plan);
 }
@@ -589,21 +509,22 @@ test_drift_is_refused_with_both_checksums_and_nothing_applied(void **state)
 	assert_contains(err.msg, want);
 	assert_contains(err.detail, old_hex);
 	assert_contains(err.detail, new_hex);
-	assert_string_equal(
-	    sql_text(name, "SELECT to_regclass('public.more')", buf, sizeof(buf)), "");
-	assert_int_equal(sql_long(name,
+	assert_string_equal(pgfixture_scalar_db(fixture_port, name,
+				"SELECT to_regclass('public.more')", buf, sizeof(buf)),
+	    "");
+	assert_int_equal(pgfixture_long_db(fixture_port, name,
 			     "SELECT count(*) FROM information_schema.columns "
 			     "WHERE table_name = 'drifty'"),
 	    1);
-	assert_string_equal(
-	    sql_text(name, "SELECT checksum FROM skein.steps", buf, sizeof(buf)),
+	assert_string_equal(pgfixture_scalar_db(fixture_port, name,
+				"SELECT checksum FROM skein.steps", buf, sizeof(buf)),
 	    old_hex);
 	assert_int_equal(find_report(&c, SK_EV_DB_FAILED, name, NULL, &r), 1);
 	assert_int_equal(r.error.code, SK_EDRIFT);
 	assert_int_equal(
 	    find_report(&c, SK_EV_STEP_STARTED, name, "0002_more", NULL), 0);
 
-	db_drop(name);
+	pgfixture_drop_db(fixture_port, name);
 	collector_fini(&c);
 	sk_plan_destroy(p1);
 	sk_plan_destroy(p2);
@@ -636,12 +557,16 @@ test_verify_returning_false_fails_step_and_rolls_back(void **state)
 	assert_contains(err.msg, "row 1");
 	assert_contains(err.msg, "two_rows");
 	assert_string_equal(
-	    sql_text(name, "SELECT to_regclass('public.checked')", buf, sizeof(buf)), "");
-	assert_int_equal(sql_long(name, "SELECT count(*) FROM skein.steps"), 0);
+	    pgfixture_scalar_db(fixture_port, name,
+		"SELECT to_regclass('public.checked')", buf, sizeof(buf)),
+	    "");
+	assert_int_equal(pgfixture_long_db(fixture_port, name,
+			     "SELECT count(*) FROM skein.steps"),
+	    0);
 	assert_int_equal(
 	    find_report(&c, SK_EV_STEP_FAILED, name, "0001_fill", NULL), 1);
 
-	db_drop(name);
+	pgfixture_drop_db(fixture_port, name);
 	collector_fini(&c);
 	sk_plan_destroy(plan);
 }
@@ -669,23 +594,23 @@ test_non_transactional_step_runs_outside_a_transaction(void **state)
 	o = opts_for(&db, 1, &c, NULL);
 	if (agent_exec_run(plan, &o, &err) != SK_OK)
 		report_fail("run", err.msg);
-	assert_string_equal(sql_text(name,
+	assert_string_equal(pgfixture_scalar_db(fixture_port, name,
 				"SELECT indexname FROM pg_indexes "
 				"WHERE tablename = 'big'",
 				buf, sizeof(buf)),
 	    "big_v_idx");
-	assert_string_equal(sql_text(name,
+	assert_string_equal(pgfixture_scalar_db(fixture_port, name,
 				"SELECT transactional FROM skein.steps "
 				"WHERE step_id = '0002_index'",
 				buf, sizeof(buf)),
 	    "f");
-	assert_string_equal(sql_text(name,
+	assert_string_equal(pgfixture_scalar_db(fixture_port, name,
 				"SELECT transactional FROM skein.steps "
 				"WHERE step_id = '0001_table'",
 				buf, sizeof(buf)),
 	    "t");
 
-	db_drop(name);
+	pgfixture_drop_db(fixture_port, name);
 	collector_fini(&c);
 	sk_plan_destroy(plan);
 }
@@ -756,7 +681,8 @@ test_down_database_waits_while_the_other_succeeds_then_applies(void **state)
 	assert_int_equal(r.error.code, SK_ECONN);
 	assert_contains(r.error.msg, "apply plan late in r1/down");
 	assert_false(atomic_load(&a.done));
-	assert_int_equal(sql_long(name, "SELECT count(*) FROM landed"), 0);
+	assert_int_equal(
+	    pgfixture_long_db(fixture_port, name, "SELECT count(*) FROM landed"), 0);
 
 	/* Bring a server up on the port the agent keeps trying: it must
 	 * notice without help and apply the plan there. */
@@ -775,11 +701,11 @@ test_down_database_waits_while_the_other_succeeds_then_applies(void **state)
 	assert_int_equal(find_report(&c, SK_EV_DB_FINISHED, "down", NULL, NULL), 1);
 	assert_int_equal(find_report(&c, SK_EV_DB_FAILED, "down", NULL, NULL), 0);
 	assert_string_equal(
-	    sql_text_port(port, "postgres",
+	    pgfixture_scalar_db(port, "postgres",
 		"SELECT to_regclass('public.landed')", buf, sizeof(buf)),
 	    "landed");
 
-	db_drop(name);
+	pgfixture_drop_db(fixture_port, name);
 	collector_fini(&c);
 	sk_plan_destroy(plan);
 }
@@ -837,10 +763,10 @@ test_held_ledger_lock_waits_then_proceeds_when_released(void **state)
 	(void)state;
 	collector_init(&c);
 	db_create("lock", name, sizeof(name), ci, sizeof(ci));
-	holder = connect_port(fixture_port, name);
+	holder = pgfixture_connect(fixture_port, name, NULL);
 	snprintf(sql, sizeof(sql), "SELECT pg_advisory_lock(%" PRId64 ")",
 	    AGENT_LEDGER_LOCK_KEY);
-	exec_on(holder, sql);
+	pgfixture_exec(holder, sql);
 
 	db.name = name;
 	db.conninfo = ci;
@@ -851,22 +777,24 @@ test_held_ledger_lock_waits_then_proceeds_when_released(void **state)
 	assert_string_equal(r.detail, want);
 	sk_sleep_ms(300);
 	assert_false(atomic_load(&a.done));
-	assert_string_equal(sql_text(name, "SELECT to_regclass('public.locked_out')",
-				buf, sizeof(buf)),
+	assert_string_equal(
+	    pgfixture_scalar_db(fixture_port, name,
+		"SELECT to_regclass('public.locked_out')", buf, sizeof(buf)),
 	    "");
 
 	snprintf(sql, sizeof(sql), "SELECT pg_advisory_unlock(%" PRId64 ")",
 	    AGENT_LEDGER_LOCK_KEY);
-	exec_on(holder, sql);
+	pgfixture_exec(holder, sql);
 	if (async_join(&a) != SK_OK)
 		report_fail("run", a.err.msg);
-	assert_string_equal(sql_text(name, "SELECT to_regclass('public.locked_out')",
-				buf, sizeof(buf)),
+	assert_string_equal(
+	    pgfixture_scalar_db(fixture_port, name,
+		"SELECT to_regclass('public.locked_out')", buf, sizeof(buf)),
 	    "locked_out");
 	assert_int_equal(find_report(&c, SK_EV_DB_FINISHED, name, NULL, NULL), 1);
 
 	PQfinish(holder);
-	db_drop(name);
+	pgfixture_drop_db(fixture_port, name);
 	collector_fini(&c);
 	sk_plan_destroy(plan);
 }
@@ -899,15 +827,19 @@ test_connection_lost_mid_step_resumes_from_the_ledger(void **state)
 	    "FROM pg_stat_activity WHERE datname = '%s' AND application_name = "
 	    "'skein-agent/r1'",
 	    name);
-	assert_string_equal(sql_text(name, sql, buf, sizeof(buf)), "1");
+	assert_string_equal(
+	    pgfixture_scalar_db(fixture_port, name, sql, buf, sizeof(buf)), "1");
 
 	if (async_join(&a) != SK_OK)
 		report_fail("run", a.err.msg);
-	assert_int_equal(sql_long(name, "SELECT count(*) FROM resumed"), 1);
-	assert_int_equal(sql_long(name, "SELECT count(*) FROM skein.steps"), 2);
+	assert_int_equal(
+	    pgfixture_long_db(fixture_port, name, "SELECT count(*) FROM resumed"), 1);
+	assert_int_equal(pgfixture_long_db(fixture_port, name,
+			     "SELECT count(*) FROM skein.steps"),
+	    2);
 	/* libpq may report the termination (57P01) or just the closed
 	 * socket (no SQLSTATE); either way the attempt is on record. */
-	assert_string_equal(sql_text(name,
+	assert_string_equal(pgfixture_scalar_db(fixture_port, name,
 				"SELECT step_id || ',' || event || ',' || "
 				"coalesce(sqlstate, '57P01') FROM skein.events",
 				buf, sizeof(buf)),
@@ -923,7 +855,7 @@ test_connection_lost_mid_step_resumes_from_the_ledger(void **state)
 	    find_report(&c, SK_EV_STEP_SKIPPED, name, "0001_table", NULL), 1);
 	assert_int_equal(find_report(&c, SK_EV_DB_FAILED, name, NULL, NULL), 0);
 
-	db_drop(name);
+	pgfixture_drop_db(fixture_port, name);
 	collector_fini(&c);
 	sk_plan_destroy(plan);
 }
@@ -957,11 +889,13 @@ test_many_databases_apply_in_parallel(void **state)
 	if (agent_exec_run(plan, &o, &err) != SK_OK)
 		report_fail("run", err.msg);
 	for (int i = 0; i < NDB; i++) {
-		assert_int_equal(sql_long(names[i], "SELECT count(*) FROM fan"), 10);
+		assert_int_equal(pgfixture_long_db(fixture_port, names[i],
+				     "SELECT count(*) FROM fan"),
+		    10);
 		assert_int_equal(
 		    find_report(&c, SK_EV_STEP_FINISHED, names[i], "0002_row", &r), 1);
 		assert_int_equal(r.rows, 10);
-		db_drop(names[i]);
+		pgfixture_drop_db(fixture_port, names[i]);
 	}
 	collector_fini(&c);
 	sk_plan_destroy(plan);
@@ -1032,16 +966,17 @@ test_passing_checks_are_reported_and_recorded_with_the_step(void **state)
 	assert_string_equal(r.check.seen, "2");
 	assert_int_equal(count_checks(&c, name, "no_negative", true, NULL), 1);
 	/* Recorded in the step's own transaction, with what was seen. */
-	assert_string_equal(sql_text(name,
+	assert_string_equal(pgfixture_scalar_db(fixture_port, name,
 				"SELECT string_agg(step_id || ':' || \"when\" || ':' "
 				"|| name || ':' || passed || ':' || seen, ',' ORDER BY id) "
 				"FROM skein.checks",
 				buf, sizeof(buf)),
 	    "0002_seed:pre:empty_before:true:0,0002_seed:post:two_rows:true:2,"
 	    "0002_seed:post:no_negative:true:no rows");
-	assert_int_equal(sql_long(name, "SELECT count(*) FROM orders"), 2);
+	assert_int_equal(
+	    pgfixture_long_db(fixture_port, name, "SELECT count(*) FROM orders"), 2);
 
-	db_drop(name);
+	pgfixture_drop_db(fixture_port, name);
 	collector_fini(&c);
 	sk_plan_destroy(plan);
 }
@@ -1070,8 +1005,8 @@ test_failing_pre_check_blocks_the_step_and_applies_nothing(void **state)
 	    SK_EXPECT_COMPARE, "=", "0", NULL);
 	collector_init(&c);
 	db_create("ckpre", name, sizeof(name), ci, sizeof(ci));
-	setup = connect_port(fixture_port, name);
-	exec_on(setup,
+	setup = pgfixture_connect(fixture_port, name, NULL);
+	pgfixture_exec(setup,
 	    "CREATE TABLE accounts (id int, owner text);"
 	    "INSERT INTO accounts VALUES (1, NULL), (2, NULL), (3, 'x')");
 	PQfinish(setup);
@@ -1085,16 +1020,19 @@ test_failing_pre_check_blocks_the_step_and_applies_nothing(void **state)
 	assert_contains(err.msg, "saw 2");
 
 	/* Nothing applied: no column, no later step, no ledger row. */
-	assert_int_equal(sql_long(name,
+	assert_int_equal(pgfixture_long_db(fixture_port, name,
 			     "SELECT count(*) FROM information_schema.columns "
 			     "WHERE table_name = 'accounts'"),
 	    2);
-	assert_string_equal(sql_text(name, "SELECT to_regclass('public.later_one')",
-				buf, sizeof(buf)),
+	assert_string_equal(
+	    pgfixture_scalar_db(fixture_port, name,
+		"SELECT to_regclass('public.later_one')", buf, sizeof(buf)),
 	    "");
-	assert_int_equal(sql_long(name, "SELECT count(*) FROM skein.steps"), 0);
+	assert_int_equal(pgfixture_long_db(fixture_port, name,
+			     "SELECT count(*) FROM skein.steps"),
+	    0);
 	/* The result outlived the rolled-back transaction. */
-	assert_string_equal(sql_text(name,
+	assert_string_equal(pgfixture_scalar_db(fixture_port, name,
 				"SELECT name || ':' || passed || ':' || seen "
 				"|| ':' || expected FROM skein.checks",
 				buf, sizeof(buf)),
@@ -1107,7 +1045,7 @@ test_failing_pre_check_blocks_the_step_and_applies_nothing(void **state)
 	assert_int_equal(
 	    find_report(&c, SK_EV_STEP_STARTED, name, "0002_later", NULL), 0);
 
-	db_drop(name);
+	pgfixture_drop_db(fixture_port, name);
 	collector_fini(&c);
 	sk_plan_destroy(plan);
 }
@@ -1143,20 +1081,23 @@ test_failing_post_check_rolls_the_step_back(void **state)
 	assert_contains(err.msg, "apply step 0002_fill in r1/");
 	assert_contains(err.msg, "at_most_two");
 	assert_contains(err.msg, "saw 3");
-	assert_string_equal(sql_text(name, "SELECT to_regclass('public.widget_log')",
-				buf, sizeof(buf)),
+	assert_string_equal(
+	    pgfixture_scalar_db(fixture_port, name,
+		"SELECT to_regclass('public.widget_log')", buf, sizeof(buf)),
 	    "");
-	assert_int_equal(sql_long(name, "SELECT count(*) FROM widgets"), 0);
-	assert_string_equal(sql_text(name, "SELECT string_agg(step_id, ',') FROM skein.steps",
+	assert_int_equal(
+	    pgfixture_long_db(fixture_port, name, "SELECT count(*) FROM widgets"), 0);
+	assert_string_equal(pgfixture_scalar_db(fixture_port, name,
+				"SELECT string_agg(step_id, ',') FROM skein.steps",
 				buf, sizeof(buf)),
 	    "0001_table");
-	assert_string_equal(sql_text(name,
+	assert_string_equal(pgfixture_scalar_db(fixture_port, name,
 				"SELECT step_id || ':' || name || ':' || passed "
 				"FROM skein.checks",
 				buf, sizeof(buf)),
 	    "0002_fill:at_most_two:false");
 
-	db_drop(name);
+	pgfixture_drop_db(fixture_port, name);
 	collector_fini(&c);
 	sk_plan_destroy(plan);
 }
@@ -1198,17 +1139,19 @@ test_constraint_test_that_succeeds_fails_the_step_and_leaves_no_row(void **state
 	assert_int_equal(count_checks(&c, name, "negative_refused", false, &r), 1);
 	assert_contains(r.check.seen, "succeeded");
 	/* The row the test inserted is gone, and so is the constraint. */
-	assert_int_equal(sql_long(name, "SELECT count(*) FROM ledger_lines"), 0);
-	assert_int_equal(sql_long(name,
+	assert_int_equal(pgfixture_long_db(fixture_port, name,
+			     "SELECT count(*) FROM ledger_lines"),
+	    0);
+	assert_int_equal(pgfixture_long_db(fixture_port, name,
 			     "SELECT count(*) FROM pg_constraint "
 			     "WHERE conname = 'amount_positive'"),
 	    0);
-	assert_int_equal(sql_long(name,
+	assert_int_equal(pgfixture_long_db(fixture_port, name,
 			     "SELECT count(*) FROM skein.steps "
 			     "WHERE step_id = '0002_constraint'"),
 	    0);
 
-	db_drop(name);
+	pgfixture_drop_db(fixture_port, name);
 	collector_fini(&c);
 	sk_plan_destroy(plan);
 }
@@ -1237,8 +1180,8 @@ test_phase_checks_guard_the_database(void **state)
 	    SK_EXPECT_COMPARE, "=", "true", NULL);
 	collector_init(&c);
 	db_create("phase", name, sizeof(name), ci, sizeof(ci));
-	setup = connect_port(fixture_port, name);
-	exec_on(setup,
+	setup = pgfixture_connect(fixture_port, name, NULL);
+	pgfixture_exec(setup,
 	    "CREATE TABLE maintenance (x int); INSERT INTO maintenance VALUES (1)");
 	memset(&db, 0, sizeof(db));
 	db.name = name;
@@ -1250,19 +1193,21 @@ test_phase_checks_guard_the_database(void **state)
 	assert_contains(err.msg, "phase main pre-check");
 	assert_contains(err.msg, "maintenance_off");
 	assert_string_equal(
-	    sql_text(name, "SELECT to_regclass('public.phased')", buf, sizeof(buf)), "");
+	    pgfixture_scalar_db(fixture_port, name,
+		"SELECT to_regclass('public.phased')", buf, sizeof(buf)),
+	    "");
 	assert_int_equal(count_checks(&c, name, "maintenance_off", false, &r), 1);
 	assert_string_equal(r.step_id, "");
 	assert_string_equal(r.detail, "main");
 	assert_int_equal(find_report(&c, SK_EV_STEP_STARTED, name, NULL, NULL), 0);
-	assert_string_equal(sql_text(name,
+	assert_string_equal(pgfixture_scalar_db(fixture_port, name,
 				"SELECT phase || ':' || coalesce(step_id, '-') || ':' "
 				"|| name || ':' || passed FROM skein.checks",
 				buf, sizeof(buf)),
 	    "main:-:maintenance_off:false");
 
 	/* Once it holds, the step runs and the post-check passes. */
-	exec_on(setup, "DELETE FROM maintenance");
+	pgfixture_exec(setup, "DELETE FROM maintenance");
 	collector_fini(&c);
 	collector_init(&c);
 	if (agent_exec_run(plan, &o, &err) != SK_OK)
@@ -1270,7 +1215,7 @@ test_phase_checks_guard_the_database(void **state)
 	assert_int_equal(count_checks(&c, name, "phased_exists", true, NULL), 1);
 
 	/* A post-check that no longer holds fails even a complete database. */
-	exec_on(setup, "DROP TABLE phased");
+	pgfixture_exec(setup, "DROP TABLE phased");
 	collector_fini(&c);
 	collector_init(&c);
 	assert_int_equal(agent_exec_run(plan, &o, &err), SK_ECHECK);
@@ -1279,7 +1224,7 @@ test_phase_checks_guard_the_database(void **state)
 	assert_int_equal(r.error.code, SK_ECHECK);
 
 	PQfinish(setup);
-	db_drop(name);
+	pgfixture_drop_db(fixture_port, name);
 	collector_fini(&c);
 	sk_plan_destroy(plan);
 }
@@ -1363,8 +1308,8 @@ test_lock_timeout_retries_then_gives_up_naming_the_blocker(void **state)
 	collector_fini(&c);
 	collector_init(&c);
 
-	holder = connect_port(fixture_port, name);
-	exec_on(holder, "BEGIN; LOCK TABLE hot IN ACCESS SHARE MODE");
+	holder = pgfixture_connect(fixture_port, name, NULL);
+	pgfixture_exec(holder, "BEGIN; LOCK TABLE hot IN ACCESS SHARE MODE");
 	memset(&rd, 0, sizeof(rd));
 	snprintf(rd.ci, sizeof(rd.ci), "%s", ci);
 	atomic_init(&rd.stop, 0);
@@ -1408,19 +1353,19 @@ test_lock_timeout_retries_then_gives_up_naming_the_blocker(void **state)
 		report_fail("queue behind the step", buf);
 	}
 	/* The column is not there and the failure is on record. */
-	assert_int_equal(sql_long(name,
+	assert_int_equal(pgfixture_long_db(fixture_port, name,
 			     "SELECT count(*) FROM information_schema.columns "
 			     "WHERE table_name = 'hot' AND column_name = 'flag'"),
 	    0);
-	assert_string_equal(sql_text(name,
+	assert_string_equal(pgfixture_scalar_db(fixture_port, name,
 				"SELECT step_id || ',' || sqlstate FROM skein.events "
 				"WHERE event = 'step-failed'",
 				buf, sizeof(buf)),
 	    "0002_alter,55P03");
 
-	exec_on(holder, "ROLLBACK");
+	pgfixture_exec(holder, "ROLLBACK");
 	PQfinish(holder);
-	db_drop(name);
+	pgfixture_drop_db(fixture_port, name);
 	collector_fini(&c);
 	sk_plan_destroy(plan);
 }
@@ -1472,9 +1417,9 @@ test_lock_timeout_retry_succeeds_once_the_lock_frees(void **state)
 	plan->nsteps = 2;
 
 	memset(&rl, 0, sizeof(rl));
-	rl.holder = connect_port(fixture_port, name);
+	rl.holder = pgfixture_connect(fixture_port, name, NULL);
 	rl.after_ms = 500;
-	exec_on(rl.holder, "BEGIN; LOCK TABLE warm IN ACCESS SHARE MODE");
+	pgfixture_exec(rl.holder, "BEGIN; LOCK TABLE warm IN ACCESS SHARE MODE");
 	snprintf(want, sizeof(want), "pid %d", PQbackendPID(rl.holder));
 	assert_int_equal(pthread_create(&rl.thread, NULL, releaser_main, &rl), 0);
 	if (agent_exec_run(plan, &o, &err) != SK_OK)
@@ -1486,7 +1431,7 @@ test_lock_timeout_retry_succeeds_once_the_lock_frees(void **state)
 	assert_true(r.lock_waits >= 1);
 	assert_int_equal(r.attempt, r.lock_waits + 1);
 	assert_true(r.lock_wait_ms >= 150);
-	assert_int_equal(sql_long(name,
+	assert_int_equal(pgfixture_long_db(fixture_port, name,
 			     "SELECT count(*) FROM information_schema.columns "
 			     "WHERE table_name = 'warm' AND column_name = 'note'"),
 	    1);
@@ -1496,10 +1441,11 @@ test_lock_timeout_retry_succeeds_once_the_lock_frees(void **state)
 	    "lock_wait_ms >= 150 AND blockers LIKE '%%%s%%')::text "
 	    "FROM skein.steps WHERE step_id = '0002_alter'",
 	    want);
-	assert_string_equal(sql_text(name, buf, buf, sizeof(buf)), "true");
+	assert_string_equal(
+	    pgfixture_scalar_db(fixture_port, name, buf, buf, sizeof(buf)), "true");
 
 	PQfinish(rl.holder);
-	db_drop(name);
+	pgfixture_drop_db(fixture_port, name);
 	collector_fini(&c);
 	sk_plan_destroy(plan);
 }
@@ -1526,8 +1472,8 @@ test_invalid_index_left_by_an_interrupted_build_is_rebuilt(void **state)
 	step_indexes(&plan->steps[0], "users_email_key");
 	collector_init(&c);
 	db_create("cic", name, sizeof(name), ci, sizeof(ci));
-	setup = connect_port(fixture_port, name);
-	exec_on(setup,
+	setup = pgfixture_connect(fixture_port, name, NULL);
+	pgfixture_exec(setup,
 	    "CREATE TABLE users (id int, email text);"
 	    "INSERT INTO users VALUES (1, 'a'), (2, 'a'), (3, 'b')");
 	memset(&db, 0, sizeof(db));
@@ -1538,20 +1484,24 @@ test_invalid_index_left_by_an_interrupted_build_is_rebuilt(void **state)
 	/* Duplicates: the build fails and leaves an INVALID index. */
 	assert_int_equal(agent_exec_run(plan, &o, &err), SK_ESQL);
 	assert_string_equal(err.sqlstate, "23505");
-	assert_int_equal(
-	    sql_long(name, "SELECT count(*) FROM pg_index WHERE NOT indisvalid"), 1);
-	assert_int_equal(sql_long(name, "SELECT count(*) FROM skein.steps"), 0);
+	assert_int_equal(pgfixture_long_db(fixture_port, name,
+			     "SELECT count(*) FROM pg_index WHERE NOT indisvalid"),
+	    1);
+	assert_int_equal(pgfixture_long_db(fixture_port, name,
+			     "SELECT count(*) FROM skein.steps"),
+	    0);
 
 	/* Once the data is fixed, IF NOT EXISTS alone would keep the broken
 	 * index; the agent drops it and builds it again. */
-	exec_on(setup, "DELETE FROM users WHERE id = 2");
+	pgfixture_exec(setup, "DELETE FROM users WHERE id = 2");
 	collector_fini(&c);
 	collector_init(&c);
 	if (agent_exec_run(plan, &o, &err) != SK_OK)
 		report_fail("second run", err.msg);
-	assert_int_equal(
-	    sql_long(name, "SELECT count(*) FROM pg_index WHERE NOT indisvalid"), 0);
-	assert_int_equal(sql_long(name,
+	assert_int_equal(pgfixture_long_db(fixture_port, name,
+			     "SELECT count(*) FROM pg_index WHERE NOT indisvalid"),
+	    0);
+	assert_int_equal(pgfixture_long_db(fixture_port, name,
 			     "SELECT count(*) FROM pg_index i JOIN pg_class c "
 			     "ON c.oid = i.indexrelid WHERE c.relname = "
 			     "'users_email_key' AND i.indisvalid AND i.indisunique"),
@@ -1559,12 +1509,12 @@ test_invalid_index_left_by_an_interrupted_build_is_rebuilt(void **state)
 	assert_int_equal(
 	    find_report(&c, SK_EV_STEP_FINISHED, name, "0001_index", &r), 1);
 	assert_contains(r.detail, "dropped INVALID index public.users_email_key");
-	assert_int_equal(
-	    sql_long(name, "SELECT count(*) FROM skein.steps WHERE NOT transactional"),
+	assert_int_equal(pgfixture_long_db(fixture_port, name,
+			     "SELECT count(*) FROM skein.steps WHERE NOT transactional"),
 	    1);
 
 	PQfinish(setup);
-	db_drop(name);
+	pgfixture_drop_db(fixture_port, name);
 	collector_fini(&c);
 	sk_plan_destroy(plan);
 }
@@ -1591,8 +1541,8 @@ test_invalid_index_marked_by_hand_is_detected_and_rebuilt(void **state)
 	step_indexes(&plan->steps[0], "items_v_idx");
 	collector_init(&c);
 	db_create("cicinv", name, sizeof(name), ci, sizeof(ci));
-	setup = connect_port(fixture_port, name);
-	exec_on(setup,
+	setup = pgfixture_connect(fixture_port, name, NULL);
+	pgfixture_exec(setup,
 	    "CREATE TABLE items (id int, v text);"
 	    "CREATE INDEX items_v_idx ON items (v);"
 	    "UPDATE pg_index SET indisvalid = false "
@@ -1604,16 +1554,18 @@ test_invalid_index_marked_by_hand_is_detected_and_rebuilt(void **state)
 	o = opts_for(&db, 1, &c, NULL);
 	if (agent_exec_run(plan, &o, &err) != SK_OK)
 		report_fail("run", err.msg);
+	assert_int_equal(pgfixture_long_db(fixture_port, name,
+			     "SELECT count(*) FROM pg_index WHERE NOT indisvalid"),
+	    0);
 	assert_int_equal(
-	    sql_long(name, "SELECT count(*) FROM pg_index WHERE NOT indisvalid"), 0);
-	assert_int_equal(
-	    sql_long(name, "SELECT count(*) FROM pg_indexes WHERE indexname = 'items_v_idx'"),
+	    pgfixture_long_db(fixture_port, name,
+		"SELECT count(*) FROM pg_indexes WHERE indexname = 'items_v_idx'"),
 	    1);
 	assert_int_equal(
 	    find_report(&c, SK_EV_STEP_FINISHED, name, "0001_index", &r), 1);
 	assert_contains(r.detail, "dropped INVALID index");
 
-	db_drop(name);
+	pgfixture_drop_db(fixture_port, name);
 	collector_fini(&c);
 	sk_plan_destroy(plan);
 }
@@ -1639,12 +1591,13 @@ test_built_index_without_ledger_row_is_recorded_not_rebuilt(void **state)
 	step_indexes(&plan->steps[0], "done_v_idx");
 	collector_init(&c);
 	db_create("cicdone", name, sizeof(name), ci, sizeof(ci));
-	setup = connect_port(fixture_port, name);
-	exec_on(setup,
+	setup = pgfixture_connect(fixture_port, name, NULL);
+	pgfixture_exec(setup,
 	    "CREATE TABLE done (id int, v text);"
 	    "CREATE INDEX done_v_idx ON done (v)");
 	PQfinish(setup);
-	sql_text(name, "SELECT 'done_v_idx'::regclass::oid", before, sizeof(before));
+	pgfixture_scalar_db(fixture_port, name,
+	    "SELECT 'done_v_idx'::regclass::oid", before, sizeof(before));
 	memset(&db, 0, sizeof(db));
 	db.name = name;
 	db.conninfo = ci;
@@ -1652,14 +1605,17 @@ test_built_index_without_ledger_row_is_recorded_not_rebuilt(void **state)
 	if (agent_exec_run(plan, &o, &err) != SK_OK)
 		report_fail("run", err.msg);
 	/* The same index (same oid): it was not built again. */
-	sql_text(name, "SELECT 'done_v_idx'::regclass::oid", after, sizeof(after));
+	pgfixture_scalar_db(fixture_port, name,
+	    "SELECT 'done_v_idx'::regclass::oid", after, sizeof(after));
 	assert_string_equal(before, after);
-	assert_int_equal(sql_long(name, "SELECT count(*) FROM skein.steps"), 1);
+	assert_int_equal(pgfixture_long_db(fixture_port, name,
+			     "SELECT count(*) FROM skein.steps"),
+	    1);
 	assert_int_equal(
 	    find_report(&c, SK_EV_STEP_FINISHED, name, "0001_index", &r), 1);
 	assert_contains(r.detail, "not run again");
 
-	db_drop(name);
+	pgfixture_drop_db(fixture_port, name);
 	collector_fini(&c);
 	sk_plan_destroy(plan);
 }
@@ -1688,14 +1644,14 @@ test_concurrent_index_lock_timeout_is_retried_and_rebuilt(void **state)
 	collector_init(&c);
 	db_create("cicbusy", name, sizeof(name), ci, sizeof(ci));
 	memset(&rl, 0, sizeof(rl));
-	rl.holder = connect_port(fixture_port, name);
+	rl.holder = pgfixture_connect(fixture_port, name, NULL);
 	rl.after_ms = 900;
-	exec_on(rl.holder,
+	pgfixture_exec(rl.holder,
 	    "CREATE TABLE busy (id int, v text);"
 	    "INSERT INTO busy SELECT g, g::text FROM generate_series(1, 100) g");
 	/* A writer whose transaction stays open: the build waits for it
 	 * after creating the index, and times out. */
-	exec_on(rl.holder, "BEGIN; INSERT INTO busy VALUES (0, 'x')");
+	pgfixture_exec(rl.holder, "BEGIN; INSERT INTO busy VALUES (0, 'x')");
 	memset(&db, 0, sizeof(db));
 	db.name = name;
 	db.conninfo = ci;
@@ -1712,15 +1668,19 @@ test_concurrent_index_lock_timeout_is_retried_and_rebuilt(void **state)
 	assert_contains(r.detail, "dropped INVALID index public.busy_v_idx");
 	assert_true(find_report(&c, SK_EV_LOCK_WAIT, name, "0001_index", &r) >= 1);
 	assert_int_equal(r.blockers[0].pid, PQbackendPID(rl.holder));
+	assert_int_equal(pgfixture_long_db(fixture_port, name,
+			     "SELECT count(*) FROM pg_index WHERE NOT indisvalid"),
+	    0);
 	assert_int_equal(
-	    sql_long(name, "SELECT count(*) FROM pg_index WHERE NOT indisvalid"), 0);
-	assert_int_equal(
-	    sql_long(name, "SELECT count(*) FROM pg_indexes WHERE indexname = 'busy_v_idx'"),
+	    pgfixture_long_db(fixture_port, name,
+		"SELECT count(*) FROM pg_indexes WHERE indexname = 'busy_v_idx'"),
 	    1);
-	assert_int_equal(sql_long(name, "SELECT count(*) FROM skein.steps"), 1);
+	assert_int_equal(pgfixture_long_db(fixture_port, name,
+			     "SELECT count(*) FROM skein.steps"),
+	    1);
 
 	PQfinish(rl.holder);
-	db_drop(name);
+	pgfixture_drop_db(fixture_port, name);
 	collector_fini(&c);
 	sk_plan_destroy(plan);
 }
@@ -1755,8 +1715,9 @@ test_preflight_failure_blocks_the_database_and_names_the_check(void **state)
 	assert_contains(err.msg, "apply plan preflight in r1/");
 	assert_contains(err.msg, "preflight blocked");
 	assert_contains(err.msg, "server_version");
-	assert_string_equal(sql_text(name, "SELECT to_regclass('public.never_made')",
-				buf, sizeof(buf)),
+	assert_string_equal(
+	    pgfixture_scalar_db(fixture_port, name,
+		"SELECT to_regclass('public.never_made')", buf, sizeof(buf)),
 	    "");
 	assert_int_equal(count_checks(&c, name, "server_version", false, &r), 1);
 	assert_string_equal(r.check.when, "preflight");
@@ -1765,13 +1726,13 @@ test_preflight_failure_blocks_the_database_and_names_the_check(void **state)
 	assert_int_equal(r.error.code, SK_EPREFLIGHT);
 	assert_contains(r.error.msg, "server_version");
 	assert_int_equal(find_report(&c, SK_EV_STEP_STARTED, name, NULL, NULL), 0);
-	assert_string_equal(sql_text(name,
+	assert_string_equal(pgfixture_scalar_db(fixture_port, name,
 				"SELECT string_agg(name || ':' || passed, ',' ORDER BY name) "
 				"FROM skein.checks WHERE \"when\" = 'preflight'",
 				buf, sizeof(buf)),
 	    "extension:plpgsql:true,server_version:false");
 
-	db_drop(name);
+	pgfixture_drop_db(fixture_port, name);
 	collector_fini(&c);
 	sk_plan_destroy(plan);
 }
@@ -1832,7 +1793,7 @@ test_backup_is_taken_verified_and_recorded_before_the_first_change(void **state)
 	assert_int_equal((int64_t)st.st_size, r.backup.size);
 	snprintf(path, sizeof(path), "%s", r.backup.path);
 	snprintf(want, sizeof(want), "%s,%" PRId64, path, r.backup.size);
-	assert_string_equal(sql_text(name,
+	assert_string_equal(pgfixture_scalar_db(fixture_port, name,
 				"SELECT path || ',' || size FROM skein.backups "
 				"WHERE plan_name = 'backed'",
 				buf, sizeof(buf)),
@@ -1850,9 +1811,11 @@ test_backup_is_taken_verified_and_recorded_before_the_first_change(void **state)
 	if (agent_exec_run(plan, &o, &err) != SK_OK)
 		report_fail("rerun", err.msg);
 	assert_int_equal(find_report(&c, SK_EV_BACKUP, name, NULL, NULL), 0);
-	assert_int_equal(sql_long(name, "SELECT count(*) FROM skein.backups"), 1);
+	assert_int_equal(pgfixture_long_db(fixture_port, name,
+			     "SELECT count(*) FROM skein.backups"),
+	    1);
 
-	db_drop(name);
+	pgfixture_drop_db(fixture_port, name);
 	collector_fini(&c);
 	sk_plan_destroy(plan);
 }
@@ -1892,12 +1855,12 @@ test_failing_backup_stops_the_database_before_any_step(void **state)
 	assert_int_equal(r.error.code, SK_EBACKUP);
 
 	/* A role that may not read a table: pg_dump's own reason. */
-	setup = connect_port(fixture_port, name);
-	exec_on(setup, "CREATE TABLE secret (x int)");
-	exec_on(setup,
+	setup = pgfixture_connect(fixture_port, name, NULL);
+	pgfixture_exec(setup, "CREATE TABLE secret (x int)");
+	pgfixture_exec(setup,
 	    "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE "
 	    "rolname = 'h4_weak') THEN CREATE ROLE h4_weak LOGIN; END IF; END $$");
-	exec_on(setup, "REVOKE ALL ON secret FROM PUBLIC");
+	pgfixture_exec(setup, "REVOKE ALL ON secret FROM PUBLIC");
 	PQfinish(setup);
 	snprintf(bad_ci, sizeof(bad_ci),
 	    "host=127.0.0.1 port=%s user=h4_weak dbname=%s", fixture_port, name);
@@ -1911,16 +1874,20 @@ test_failing_backup_stops_the_database_before_any_step(void **state)
 	assert_int_equal(find_report(&c, SK_EV_BACKUP, name, NULL, NULL), 0);
 
 	/* Nothing changed, nothing recorded, no dump left behind. */
-	assert_string_equal(
-	    sql_text(name, "SELECT to_regclass('public.not_after_failed_backup')",
-		buf, sizeof(buf)),
+	assert_string_equal(pgfixture_scalar_db(fixture_port, name,
+				"SELECT to_regclass('public.not_after_failed_backup')",
+				buf, sizeof(buf)),
 	    "");
-	assert_int_equal(sql_long(name, "SELECT count(*) FROM skein.steps"), 0);
-	assert_int_equal(sql_long(name, "SELECT count(*) FROM skein.backups"), 0);
+	assert_int_equal(pgfixture_long_db(fixture_port, name,
+			     "SELECT count(*) FROM skein.steps"),
+	    0);
+	assert_int_equal(pgfixture_long_db(fixture_port, name,
+			     "SELECT count(*) FROM skein.backups"),
+	    0);
 	snprintf(buf, sizeof(buf), "test -z \"$(ls -A '%s')\"", backup_root);
 	assert_int_equal(system(buf), 0);
 
-	db_drop(name);
+	pgfixture_drop_db(fixture_port, name);
 	collector_fini(&c);
 	sk_plan_destroy(plan);
 }
@@ -1947,10 +1914,10 @@ test_pooled_database_takes_the_lock_per_transaction(void **state)
 	step_indexes(&plan->steps[1], "pooled_x_idx");
 	collector_init(&c);
 	db_create("pool", name, sizeof(name), ci, sizeof(ci));
-	holder = connect_port(fixture_port, name);
+	holder = pgfixture_connect(fixture_port, name, NULL);
 	snprintf(sql, sizeof(sql), "SELECT pg_advisory_lock(%" PRId64 ")",
 	    AGENT_LEDGER_LOCK_KEY);
-	exec_on(holder, sql);
+	pgfixture_exec(holder, sql);
 
 	memset(&db, 0, sizeof(db));
 	db.name = name;
@@ -1963,24 +1930,29 @@ test_pooled_database_takes_the_lock_per_transaction(void **state)
 	assert_string_equal(r.detail, want);
 	sk_sleep_ms(300);
 	assert_false(atomic_load(&a.done));
-	assert_string_equal(sql_text(name, "SELECT to_regclass('public.pooled_t')",
-				buf, sizeof(buf)),
+	assert_string_equal(
+	    pgfixture_scalar_db(fixture_port, name,
+		"SELECT to_regclass('public.pooled_t')", buf, sizeof(buf)),
 	    "");
 
 	snprintf(sql, sizeof(sql), "SELECT pg_advisory_unlock(%" PRId64 ")",
 	    AGENT_LEDGER_LOCK_KEY);
-	exec_on(holder, sql);
+	pgfixture_exec(holder, sql);
 	if (async_join(&a) != SK_OK)
 		report_fail("run", a.err.msg);
-	assert_string_equal(sql_text(name, "SELECT to_regclass('public.pooled_t')",
-				buf, sizeof(buf)),
+	assert_string_equal(
+	    pgfixture_scalar_db(fixture_port, name,
+		"SELECT to_regclass('public.pooled_t')", buf, sizeof(buf)),
 	    "pooled_t");
-	assert_int_equal(
-	    sql_long(name, "SELECT count(*) FROM pg_index WHERE NOT indisvalid"), 0);
-	assert_int_equal(sql_long(name, "SELECT count(*) FROM skein.steps"), 2);
+	assert_int_equal(pgfixture_long_db(fixture_port, name,
+			     "SELECT count(*) FROM pg_index WHERE NOT indisvalid"),
+	    0);
+	assert_int_equal(pgfixture_long_db(fixture_port, name,
+			     "SELECT count(*) FROM skein.steps"),
+	    2);
 
 	PQfinish(holder);
-	db_drop(name);
+	pgfixture_drop_db(fixture_port, name);
 	collector_fini(&c);
 	sk_plan_destroy(plan);
 }

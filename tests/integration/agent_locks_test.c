@@ -22,59 +22,13 @@
 #include "sk_pg.h"
 
 static char fixture_port[16];
-static int db_counter;
 static char db_name[64];
 static PGconn *conn;
-
-#define assert_contains(hay, needle)                                \
-do {                                                                \
-const char *h_ = (hay), *n_ = (needle);                             \
-if (h_ == NULL || strstr(h_, n_) == NULL) {                         \
-print_error("expected \"%s\" in \"%s\"\n", n_, h_ ? h_ : "(null)"); \
-fail();                                                             \
-}                                                                   \
-} while (0)
 
 static PGconn *
 connect_as(const char *db, const char *app)
 {
-	char ci[256];
-	PGconn *c = NULL;
-	sk_err err;
-
-	snprintf(ci, sizeof(ci),
-	    "host=127.0.0.1 port=%s user=postgres dbname=%s", fixture_port, db);
-	if (sk_pg_connect(ci, app, &c, &err) != SK_OK) {
-		print_error("%s\n", err.msg);
-		fail();
-	}
-	return c;
-}
-
-static void
-exec_ok(PGconn *c, const char *sql)
-{
-	sk_err err;
-
-	if (sk_pg_exec(c, "test", sql, NULL, &err) != SK_OK) {
-		print_error("%s: %s\n", sql, err.msg);
-		fail();
-	}
-}
-
-static const char *
-scalar(PGconn *c, const char *sql, char *buf, size_t len)
-{
-	PGresult *res = NULL;
-	sk_err err;
-
-	if (sk_pg_exec(c, "query", sql, &res, &err) != SK_OK) {
-		print_error("%s\n", err.msg);
-		fail();
-	}
-	snprintf(buf, len, "%s", PQntuples(res) > 0 ? PQgetvalue(res, 0, 0) : "<none>");
-	PQclear(res);
-	return buf;
+	return pgfixture_connect(fixture_port, db, app);
 }
 
 static int
@@ -82,42 +36,26 @@ pid_of(PGconn *c)
 {
 	char buf[16];
 
-	return atoi(scalar(c, "SELECT pg_backend_pid()", buf, sizeof(buf)));
+	return atoi(pgfixture_scalar(c, "SELECT pg_backend_pid()", buf, sizeof(buf)));
 }
 
 static int
 setup_db(void **state)
 {
-	char sql[160];
-	PGconn *admin;
-
 	(void)state;
-	admin = connect_as("postgres", "locks-test");
-	snprintf(db_name, sizeof(db_name), "it_locks_%ld_%d", (long)getpid(),
-	    ++db_counter);
-	snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s", db_name);
-	exec_ok(admin, sql);
-	snprintf(sql, sizeof(sql), "CREATE DATABASE %s", db_name);
-	exec_ok(admin, sql);
-	PQfinish(admin);
+	pgfixture_create_db(fixture_port, "locks", db_name, sizeof(db_name));
 	conn = connect_as(db_name, "locks-test");
-	exec_ok(conn, "CREATE TABLE t (id int); INSERT INTO t VALUES (1)");
+	pgfixture_exec(conn, "CREATE TABLE t (id int); INSERT INTO t VALUES (1)");
 	return 0;
 }
 
 static int
 teardown_db(void **state)
 {
-	char sql[160];
-	PGconn *admin;
-
 	(void)state;
 	PQfinish(conn);
 	conn = NULL;
-	admin = connect_as("postgres", "locks-test");
-	snprintf(sql, sizeof(sql), "DROP DATABASE %s WITH (FORCE)", db_name);
-	exec_ok(admin, sql);
-	PQfinish(admin);
+	pgfixture_drop_db(fixture_port, db_name);
 	return 0;
 }
 
@@ -130,24 +68,28 @@ test_timeouts_are_local_to_the_transaction(void **state)
 	(void)state;
 	assert_int_equal(agent_set_local_timeouts(conn, 3000, 0, &err), SK_ESTATE);
 	assert_contains(err.msg, "not inside an open transaction");
-	assert_string_equal(scalar(conn, "SHOW lock_timeout", buf, sizeof(buf)), "0");
+	assert_string_equal(
+	    pgfixture_scalar(conn, "SHOW lock_timeout", buf, sizeof(buf)), "0");
 
-	exec_ok(conn, "SET statement_timeout = '1h'");
-	exec_ok(conn, "BEGIN");
+	pgfixture_exec(conn, "SET statement_timeout = '1h'");
+	pgfixture_exec(conn, "BEGIN");
 	assert_int_equal(agent_set_local_timeouts(conn, -1, 0, &err), SK_EINVAL);
 	assert_int_equal(agent_set_local_timeouts(conn, 3000, 0, &err), SK_OK);
-	assert_string_equal(scalar(conn, "SHOW lock_timeout", buf, sizeof(buf)), "3s");
 	assert_string_equal(
-	    scalar(conn, "SHOW statement_timeout", buf, sizeof(buf)), "0");
+	    pgfixture_scalar(conn, "SHOW lock_timeout", buf, sizeof(buf)), "3s");
+	assert_string_equal(
+	    pgfixture_scalar(conn, "SHOW statement_timeout", buf, sizeof(buf)), "0");
 	assert_int_equal(agent_set_local_timeouts(conn, 250, 1800000, &err), SK_OK);
-	assert_string_equal(scalar(conn, "SHOW lock_timeout", buf, sizeof(buf)), "250ms");
 	assert_string_equal(
-	    scalar(conn, "SHOW statement_timeout", buf, sizeof(buf)), "30min");
-	exec_ok(conn, "COMMIT");
+	    pgfixture_scalar(conn, "SHOW lock_timeout", buf, sizeof(buf)), "250ms");
+	assert_string_equal(
+	    pgfixture_scalar(conn, "SHOW statement_timeout", buf, sizeof(buf)), "30min");
+	pgfixture_exec(conn, "COMMIT");
 	/* Nothing outlives the transaction: the session's own values are back. */
-	assert_string_equal(scalar(conn, "SHOW lock_timeout", buf, sizeof(buf)), "0");
 	assert_string_equal(
-	    scalar(conn, "SHOW statement_timeout", buf, sizeof(buf)), "1h");
+	    pgfixture_scalar(conn, "SHOW lock_timeout", buf, sizeof(buf)), "0");
+	assert_string_equal(
+	    pgfixture_scalar(conn, "SHOW statement_timeout", buf, sizeof(buf)), "1h");
 }
 
 static void
@@ -157,15 +99,15 @@ test_lock_timeout_is_recognised(void **state)
 	sk_err err;
 
 	(void)state;
-	exec_ok(holder, "BEGIN; LOCK TABLE t IN ACCESS EXCLUSIVE MODE");
-	exec_ok(conn, "BEGIN");
+	pgfixture_exec(holder, "BEGIN; LOCK TABLE t IN ACCESS EXCLUSIVE MODE");
+	pgfixture_exec(conn, "BEGIN");
 	assert_int_equal(agent_set_local_timeouts(conn, 200, 0, &err), SK_OK);
 	assert_int_equal(
 	    sk_pg_exec(conn, "read t", "SELECT * FROM t", NULL, &err), SK_ESQL);
 	assert_string_equal(err.sqlstate, "55P03");
 	assert_true(agent_err_is_lock_timeout(&err));
-	exec_ok(conn, "ROLLBACK");
-	exec_ok(holder, "ROLLBACK");
+	pgfixture_exec(conn, "ROLLBACK");
+	pgfixture_exec(holder, "ROLLBACK");
 	PQfinish(holder);
 
 	/* Other errors are not lock timeouts. */
@@ -188,7 +130,7 @@ wait_for_lock_wait(int pid)
 	    "AND wait_event_type = 'Lock'",
 	    pid);
 	for (int i = 0; i < 200; i++) {
-		if (strcmp(scalar(conn, sql, buf, sizeof(buf)), "1") == 0)
+		if (strcmp(pgfixture_scalar(conn, sql, buf, sizeof(buf)), "1") == 0)
 			return;
 		usleep(25 * 1000);
 	}
@@ -221,8 +163,8 @@ test_blockers_name_the_holder(void **state)
 	    agent_blockers(conn, wpid, b, SK_BLOCKERS_MAX, &n, &err), SK_OK);
 	assert_int_equal(n, 0);
 
-	exec_ok(holder, "BEGIN");
-	exec_ok(holder, "LOCK TABLE t\n\t IN   ACCESS EXCLUSIVE MODE");
+	pgfixture_exec(holder, "BEGIN");
+	pgfixture_exec(holder, "LOCK TABLE t\n\t IN   ACCESS EXCLUSIVE MODE");
 	usleep(1100 * 1000);
 	assert_int_equal(PQsendQuery(waiter, "SELECT count(*) FROM t"), 1);
 	wait_for_lock_wait(wpid);
@@ -245,7 +187,7 @@ test_blockers_name_the_holder(void **state)
 	    "s, user postgres, application holder-app, "
 	    "query: LOCK TABLE t IN ACCESS EXCLUSIVE MODE)");
 
-	exec_ok(holder, "ROLLBACK");
+	pgfixture_exec(holder, "ROLLBACK");
 	drain(waiter);
 	PQfinish(holder);
 	PQfinish(waiter);
@@ -263,9 +205,9 @@ test_blockers_oldest_first_and_limited(void **state)
 	sk_err err;
 
 	(void)state;
-	exec_ok(old, "BEGIN; SELECT * FROM t");
+	pgfixture_exec(old, "BEGIN; SELECT * FROM t");
 	usleep(50 * 1000);
-	exec_ok(young, "BEGIN; SELECT * FROM t");
+	pgfixture_exec(young, "BEGIN; SELECT * FROM t");
 	assert_int_equal(PQsendQuery(waiter, "ALTER TABLE t ADD COLUMN x int"), 1);
 	wait_for_lock_wait(wpid);
 
@@ -281,8 +223,8 @@ test_blockers_oldest_first_and_limited(void **state)
 	assert_int_equal(agent_blockers(conn, wpid, b, 0, &n, &err), SK_OK);
 	assert_int_equal(n, 0);
 
-	exec_ok(old, "ROLLBACK");
-	exec_ok(young, "ROLLBACK");
+	pgfixture_exec(old, "ROLLBACK");
+	pgfixture_exec(young, "ROLLBACK");
 	drain(waiter);
 	PQfinish(old);
 	PQfinish(young);

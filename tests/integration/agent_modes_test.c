@@ -32,7 +32,6 @@
 #define REGION "r1"
 
 static char fixture_port[16];
-static int db_counter;
 
 /* ---- helpers: the fixture cluster -------------------------------------- */
 
@@ -43,108 +42,18 @@ report_fail(const char *what, const char *text)
 	fail();
 }
 
-#define assert_contains(hay, needle)                                \
-do {                                                                \
-const char *h_ = (hay), *n_ = (needle);                             \
-if (h_ == NULL || strstr(h_, n_) == NULL) {                         \
-print_error("expected \"%s\" in \"%s\"\n", n_, h_ ? h_ : "(null)"); \
-fail();                                                             \
-}                                                                   \
-} while (0)
-
-static PGconn *
-connect_db(const char *db)
-{
-	char ci[256];
-	PGconn *c;
-
-	snprintf(ci, sizeof(ci),
-	    "host=127.0.0.1 port=%s user=postgres dbname=%s", fixture_port, db);
-	c = PQconnectdb(ci);
-	if (PQstatus(c) != CONNECTION_OK)
-		report_fail("connect", PQerrorMessage(c));
-	return c;
-}
-
-static void
-exec_on(PGconn *c, const char *sql)
-{
-	PGresult *r = PQexec(c, sql);
-
-	if (PQresultStatus(r) != PGRES_COMMAND_OK &&
-	    PQresultStatus(r) != PGRES_TUPLES_OK) {
-		print_error("sql: %s\n", sql);
-		report_fail("exec", PQresultErrorMessage(r));
-	}
-	PQclear(r);
-}
-
-static void
-exec_db(const char *db, const char *sql)
-{
-	PGconn *c = connect_db(db);
-
-	exec_on(c, sql);
-	PQfinish(c);
-}
-
-/* First column of the first row ("" for NULL, "<none>" for no row). */
-static const char *
-sql_text(const char *db, const char *sql, char *buf, size_t len)
-{
-	PGconn *c = connect_db(db);
-	PGresult *r = PQexec(c, sql);
-
-	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-		print_error("sql: %s\n", sql);
-		report_fail("query", PQresultErrorMessage(r));
-	}
-	snprintf(buf, len, "%s", PQntuples(r) > 0 ? PQgetvalue(r, 0, 0) : "<none>");
-	PQclear(r);
-	PQfinish(c);
-	return buf;
-}
-
-static long
-sql_long(const char *db, const char *sql)
-{
-	char buf[64];
-
-	return strtol(sql_text(db, sql, buf, sizeof(buf)), NULL, 10);
-}
-
 /* A fresh database holding `items` (3 rows, a serial id); its conninfo
  * goes to conninfo. */
 static void
 db_create(const char *tag, char *name, size_t nlen, char *conninfo, size_t clen)
 {
-	PGconn *c = connect_db("postgres");
-	char sql[256];
-
-	snprintf(name, nlen, "it_%s_%ld_%d", tag, (long)getpid(), ++db_counter);
-	snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s", name);
-	exec_on(c, sql);
-	snprintf(sql, sizeof(sql), "CREATE DATABASE %s", name);
-	exec_on(c, sql);
-	PQfinish(c);
-	snprintf(conninfo, clen,
-	    "host=127.0.0.1 port=%s user=postgres dbname=%s", fixture_port, name);
-	exec_db(name,
+	pgfixture_create_db(fixture_port, tag, name, nlen);
+	pgfixture_conninfo(conninfo, clen, fixture_port, name);
+	pgfixture_exec_db(fixture_port, name,
 	    "CREATE TABLE items (id serial PRIMARY KEY, name text NOT "
 	    "NULL, price int);"
 	    "INSERT INTO items (name, price) VALUES ('a', 10), ('b', "
 	    "20), ('c', 30)");
-}
-
-static void
-db_drop(const char *name)
-{
-	PGconn *c = connect_db("postgres");
-	char sql[512];
-
-	snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)", name);
-	exec_on(c, sql);
-	PQfinish(c);
 }
 
 /* Every table's row count and a hash of its rows, one line per table,
@@ -210,7 +119,7 @@ snapshot(const char *db, const char *exclude)
 	assert_true(len > 100);
 	out[len] = '\0';
 	drop_restrict_lines(out);
-	c = connect_db(db);
+	c = pgfixture_connect(fixture_port, db, NULL);
 	r = PQexec(c, content_sql);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK)
 		report_fail("content", PQresultErrorMessage(r));
@@ -275,7 +184,8 @@ has_skein_schema(const char *db)
 {
 	char buf[16];
 
-	return strcmp(sql_text(db, "SELECT pg_catalog.to_regnamespace('skein') IS NOT NULL",
+	return strcmp(pgfixture_scalar_db(fixture_port, db,
+			  "SELECT pg_catalog.to_regnamespace('skein') IS NOT NULL",
 			  buf, sizeof(buf)),
 		   "t") == 0;
 }
@@ -517,7 +427,7 @@ session_open(session *s, const sk_plan *plan, const char *db, const char *ci,
 		report_fail("connect", err.msg);
 	snprintf(sql, sizeof(sql), "SELECT pg_catalog.pg_advisory_lock(%" PRId64 ")",
 	    AGENT_LEDGER_LOCK_KEY);
-	exec_on(s->conn, sql);
+	pgfixture_exec(s->conn, sql);
 	s->hex = calloc(plan->nsteps + 1, sizeof(*s->hex));
 	s->text_hex = calloc(plan->nsteps + 1, sizeof(*s->text_hex));
 	assert_non_null(s->hex);
@@ -677,12 +587,13 @@ test_rehearsal_of_a_good_plan_is_ready_and_changes_nothing(void **state)
 
 	after = snapshot(name, NULL);
 	assert_same_snapshot(before, after);
-	assert_int_equal(sql_long(name, "SELECT count(*) FROM items"), 3);
+	assert_int_equal(
+	    pgfixture_long_db(fixture_port, name, "SELECT count(*) FROM items"), 3);
 	assert_false(has_skein_schema(name));
 
 	free(before);
 	free(after);
-	db_drop(name);
+	pgfixture_drop_db(fixture_port, name);
 	collector_fini(&c);
 	sk_plan_destroy(plan);
 }
@@ -731,7 +642,7 @@ test_rehearsal_of_a_failing_step_is_blocked_and_changes_nothing(void **state)
 
 	free(before);
 	free(after);
-	db_drop(name);
+	pgfixture_drop_db(fixture_port, name);
 	collector_fini(&c);
 	sk_plan_destroy(plan);
 }
@@ -770,12 +681,13 @@ test_rehearsal_of_a_failing_post_check_names_the_check_and_value(void **state)
 
 	after = snapshot(name, NULL);
 	assert_same_snapshot(before, after);
-	assert_int_equal(
-	    sql_long(name, "SELECT count(*) FROM items WHERE price IS NULL"), 0);
+	assert_int_equal(pgfixture_long_db(fixture_port, name,
+			     "SELECT count(*) FROM items WHERE price IS NULL"),
+	    0);
 
 	free(before);
 	free(after);
-	db_drop(name);
+	pgfixture_drop_db(fixture_port, name);
 	collector_fini(&c);
 	sk_plan_destroy(plan);
 }
@@ -823,7 +735,7 @@ test_non_transactional_step_is_listed_as_not_rehearsable(void **state)
 
 	after = snapshot(name, NULL);
 	assert_same_snapshot(before, after);
-	assert_string_equal(sql_text(name,
+	assert_string_equal(pgfixture_scalar_db(fixture_port, name,
 				"SELECT coalesce(pg_catalog.to_regclass("
 				"'items_name_idx')::text, 'none')",
 				buf, sizeof(buf)),
@@ -831,7 +743,7 @@ test_non_transactional_step_is_listed_as_not_rehearsable(void **state)
 
 	free(before);
 	free(after);
-	db_drop(name);
+	pgfixture_drop_db(fixture_port, name);
 	collector_fini(&c);
 	sk_plan_destroy(plan);
 }
@@ -895,7 +807,7 @@ test_rehearsal_skips_applied_steps_and_refuses_drift_without_writing(void **stat
 
 	free(before);
 	free(after);
-	db_drop(name);
+	pgfixture_drop_db(fixture_port, name);
 	sk_plan_destroy(p1);
 	sk_plan_destroy(p2);
 	sk_plan_destroy(p3);
@@ -922,10 +834,10 @@ test_rehearsal_lock_timeout_is_blocked_naming_the_blocker(void **state)
 	collector_init(&c, name);
 	before = snapshot(name, NULL);
 
-	blocker = connect_db(name);
-	exec_on(blocker, "SET application_name = 'blocker'");
-	exec_on(blocker, "BEGIN");
-	exec_on(blocker, "LOCK TABLE items IN ACCESS SHARE MODE");
+	blocker = pgfixture_connect(fixture_port, name, NULL);
+	pgfixture_exec(blocker, "SET application_name = 'blocker'");
+	pgfixture_exec(blocker, "BEGIN");
+	pgfixture_exec(blocker, "LOCK TABLE items IN ACCESS SHARE MODE");
 	snprintf(pid, sizeof(pid), "pid %d", PQbackendPID(blocker));
 
 	assert_int_equal(rehearse(plan, name, ci, &c, &err), SK_ELOCK);
@@ -941,14 +853,14 @@ test_rehearsal_lock_timeout_is_blocked_naming_the_blocker(void **state)
 	assert_int_equal(find_report(&c, SK_EV_STEP_FAILED, "0001_sku", &r), 1);
 	assert_int_equal(r.attempt, 1);
 
-	exec_on(blocker, "ROLLBACK");
+	pgfixture_exec(blocker, "ROLLBACK");
 	PQfinish(blocker);
 	after = snapshot(name, NULL);
 	assert_same_snapshot(before, after);
 
 	free(before);
 	free(after);
-	db_drop(name);
+	pgfixture_drop_db(fixture_port, name);
 	collector_fini(&c);
 	sk_plan_destroy(plan);
 }
@@ -991,7 +903,7 @@ test_transaction_control_in_a_step_is_refused_before_anything_runs(void **state)
 
 	after = snapshot(name, NULL);
 	assert_same_snapshot(before, after);
-	assert_string_equal(sql_text(name,
+	assert_string_equal(pgfixture_scalar_db(fixture_port, name,
 				"SELECT count(*) FROM pg_catalog.pg_class WHERE "
 				"relname IN ('leak', 'leak2', 'fine')",
 				buf, sizeof(buf)),
@@ -999,7 +911,7 @@ test_transaction_control_in_a_step_is_refused_before_anything_runs(void **state)
 
 	free(before);
 	free(after);
-	db_drop(name);
+	pgfixture_drop_db(fixture_port, name);
 	collector_fini(&c);
 	sk_plan_destroy(plan);
 	sk_plan_destroy(plan2);
@@ -1042,7 +954,7 @@ test_preflight_failure_is_a_reason_and_the_steps_are_still_rehearsed(void **stat
 
 	free(before);
 	free(after);
-	db_drop(name);
+	pgfixture_drop_db(fixture_port, name);
 	collector_fini(&c);
 	sk_plan_destroy(plan);
 }
@@ -1076,7 +988,8 @@ test_rollback_reverts_in_reverse_order_and_the_plan_applies_again(void **state)
 	db_create("rb", name, sizeof(name), ci, sizeof(ci));
 	before = snapshot(name, "--exclude-schema=skein");
 	apply(plan, name, ci);
-	assert_int_equal(sql_long(name, "SELECT count(*) FROM orders"), 2);
+	assert_int_equal(
+	    pgfixture_long_db(fixture_port, name, "SELECT count(*) FROM orders"), 2);
 
 	collector_init(&c, name);
 	if (rollback(plan, name, ci, &c, &err) != SK_OK)
@@ -1092,11 +1005,11 @@ test_rollback_reverts_in_reverse_order_and_the_plan_applies_again(void **state)
 	after = snapshot(name, "--exclude-schema=skein");
 	assert_same_snapshot(before, after);
 	free(after);
-	assert_int_equal(sql_long(name,
+	assert_int_equal(pgfixture_long_db(fixture_port, name,
 			     "SELECT count(*) FROM skein.steps "
 			     "WHERE plan_name = 'shop'"),
 	    0);
-	assert_string_equal(sql_text(name,
+	assert_string_equal(pgfixture_scalar_db(fixture_port, name,
 				"SELECT string_agg(step_id || '/' || rollout_id || "
 				"'/' || applied_rollout_id, ',' ORDER BY id) "
 				"FROM skein.reverts",
@@ -1106,8 +1019,9 @@ test_rollback_reverts_in_reverse_order_and_the_plan_applies_again(void **state)
 
 	/* Applying again applies again. */
 	apply(plan, name, ci);
-	assert_int_equal(sql_long(name, "SELECT count(*) FROM orders"), 2);
-	assert_int_equal(sql_long(name,
+	assert_int_equal(
+	    pgfixture_long_db(fixture_port, name, "SELECT count(*) FROM orders"), 2);
+	assert_int_equal(pgfixture_long_db(fixture_port, name,
 			     "SELECT count(*) FROM skein.steps "
 			     "WHERE plan_name = 'shop'"),
 	    3);
@@ -1119,11 +1033,13 @@ test_rollback_reverts_in_reverse_order_and_the_plan_applies_again(void **state)
 	collector_fini(&c);
 	after = snapshot(name, "--exclude-schema=skein");
 	assert_same_snapshot(before, after);
-	assert_int_equal(sql_long(name, "SELECT count(*) FROM skein.reverts"), 6);
+	assert_int_equal(pgfixture_long_db(fixture_port, name,
+			     "SELECT count(*) FROM skein.reverts"),
+	    6);
 
 	free(before);
 	free(after);
-	db_drop(name);
+	pgfixture_drop_db(fixture_port, name);
 	sk_plan_destroy(plan);
 }
 
@@ -1157,12 +1073,16 @@ test_rollback_refuses_when_a_recorded_step_has_no_revert(void **state)
 
 	after = snapshot(name, NULL);
 	assert_same_snapshot(before, after);
-	assert_int_equal(sql_long(name, "SELECT count(*) FROM skein.steps"), 3);
-	assert_int_equal(sql_long(name, "SELECT count(*) FROM skein.reverts"), 0);
+	assert_int_equal(pgfixture_long_db(fixture_port, name,
+			     "SELECT count(*) FROM skein.steps"),
+	    3);
+	assert_int_equal(pgfixture_long_db(fixture_port, name,
+			     "SELECT count(*) FROM skein.reverts"),
+	    0);
 
 	free(before);
 	free(after);
-	db_drop(name);
+	pgfixture_drop_db(fixture_port, name);
 	collector_fini(&c);
 	sk_plan_destroy(plan);
 }
@@ -1209,11 +1129,13 @@ test_rollback_refuses_drift_and_steps_missing_from_the_plan(void **state)
 
 	after = snapshot(name, NULL);
 	assert_same_snapshot(before, after);
-	assert_int_equal(sql_long(name, "SELECT count(*) FROM skein.steps"), 3);
+	assert_int_equal(pgfixture_long_db(fixture_port, name,
+			     "SELECT count(*) FROM skein.steps"),
+	    3);
 
 	free(before);
 	free(after);
-	db_drop(name);
+	pgfixture_drop_db(fixture_port, name);
 	sk_plan_destroy(plan);
 	sk_plan_destroy(older);
 	sk_plan_destroy(other);
@@ -1249,27 +1171,28 @@ test_failing_revert_stops_and_keeps_the_earlier_reverts(void **state)
 	assert_int_equal(find_report(&c, SK_EV_STEP_STARTED, "0001_orders", NULL), 0);
 
 	/* 0003's revert stays committed; 0002's left no trace. */
-	assert_int_equal(sql_long(name, "SELECT count(*) FROM orders"), 0);
-	assert_int_equal(sql_long(name,
+	assert_int_equal(
+	    pgfixture_long_db(fixture_port, name, "SELECT count(*) FROM orders"), 0);
+	assert_int_equal(pgfixture_long_db(fixture_port, name,
 			     "SELECT count(*) FROM information_schema.columns "
 			     "WHERE table_name = 'orders' AND column_name = 'note'"),
 	    1);
-	assert_string_equal(sql_text(name,
+	assert_string_equal(pgfixture_scalar_db(fixture_port, name,
 				"SELECT string_agg(step_id, ',' ORDER BY step_id) "
 				"FROM skein.steps",
 				buf, sizeof(buf)),
 	    "0001_orders,0002_note");
-	assert_string_equal(
-	    sql_text(name, "SELECT string_agg(step_id, ',') FROM skein.reverts",
-		buf, sizeof(buf)),
+	assert_string_equal(pgfixture_scalar_db(fixture_port, name,
+				"SELECT string_agg(step_id, ',') FROM skein.reverts",
+				buf, sizeof(buf)),
 	    "0003_seed");
-	assert_string_equal(sql_text(name,
+	assert_string_equal(pgfixture_scalar_db(fixture_port, name,
 				"SELECT step_id || ',' || event || ',' || sqlstate "
 				"FROM skein.events WHERE event = 'revert-failed'",
 				buf, sizeof(buf)),
 	    "0002_note,revert-failed,42P01");
 
-	db_drop(name);
+	pgfixture_drop_db(fixture_port, name);
 	collector_fini(&c);
 	sk_plan_destroy(plan);
 }
@@ -1296,9 +1219,9 @@ test_non_transactional_revert_runs_outside_a_transaction(void **state)
 	(void)state;
 	db_create("cicrev", name, sizeof(name), ci, sizeof(ci));
 	apply(plan, name, ci);
-	assert_string_equal(
-	    sql_text(name, "SELECT pg_catalog.to_regclass('orders_qty_idx')::text",
-		buf, sizeof(buf)),
+	assert_string_equal(pgfixture_scalar_db(fixture_port, name,
+				"SELECT pg_catalog.to_regclass('orders_qty_idx')::text",
+				buf, sizeof(buf)),
 	    "orders_qty_idx");
 
 	collector_init(&c, name);
@@ -1308,15 +1231,19 @@ test_non_transactional_revert_runs_outside_a_transaction(void **state)
 		report_fail("rollback", err.msg);
 	assert_string_equal(steps_of(&c, SK_EV_STEP_REVERTED, buf, sizeof(buf)),
 	    "0002_index,0001_orders");
-	assert_string_equal(sql_text(name,
+	assert_string_equal(pgfixture_scalar_db(fixture_port, name,
 				"SELECT coalesce(pg_catalog.to_regclass('orders')"
 				"::text, 'none')",
 				buf, sizeof(buf)),
 	    "none");
-	assert_int_equal(sql_long(name, "SELECT count(*) FROM skein.steps"), 0);
-	assert_int_equal(sql_long(name, "SELECT count(*) FROM skein.reverts"), 2);
+	assert_int_equal(pgfixture_long_db(fixture_port, name,
+			     "SELECT count(*) FROM skein.steps"),
+	    0);
+	assert_int_equal(pgfixture_long_db(fixture_port, name,
+			     "SELECT count(*) FROM skein.reverts"),
+	    2);
 
-	db_drop(name);
+	pgfixture_drop_db(fixture_port, name);
 	collector_fini(&c);
 	sk_plan_destroy(plan);
 }
@@ -1361,9 +1288,9 @@ test_rollback_retries_lock_timeouts_then_gives_up_naming_the_blocker(void **stat
 	plan->steps[0].lock_retries = 2;
 
 	before = snapshot(name, "--exclude-schema=skein");
-	blocker = connect_db(name);
-	exec_on(blocker, "BEGIN");
-	exec_on(blocker, "LOCK TABLE orders IN ACCESS SHARE MODE");
+	blocker = pgfixture_connect(fixture_port, name, NULL);
+	pgfixture_exec(blocker, "BEGIN");
+	pgfixture_exec(blocker, "LOCK TABLE orders IN ACCESS SHARE MODE");
 	snprintf(pid, sizeof(pid), "pid %d", PQbackendPID(blocker));
 
 	/* A lock that never frees: 1 + 2 attempts, then SK_ELOCK. */
@@ -1383,14 +1310,19 @@ test_rollback_retries_lock_timeouts_then_gives_up_naming_the_blocker(void **stat
 	/* It gave up its lock request: nothing queues behind it, and the
 	 * database is as it was but for the event. */
 	assert_int_equal(
-	    sql_long(name, "SELECT count(*) FROM pg_catalog.pg_locks WHERE NOT granted"),
+	    pgfixture_long_db(fixture_port, name,
+		"SELECT count(*) FROM pg_catalog.pg_locks WHERE NOT granted"),
 	    0);
 	after = snapshot(name, "--exclude-schema=skein");
 	assert_same_snapshot(before, after);
 	free(after);
-	assert_int_equal(sql_long(name, "SELECT count(*) FROM skein.steps"), 1);
-	assert_int_equal(sql_long(name, "SELECT count(*) FROM skein.reverts"), 0);
-	assert_int_equal(sql_long(name,
+	assert_int_equal(pgfixture_long_db(fixture_port, name,
+			     "SELECT count(*) FROM skein.steps"),
+	    1);
+	assert_int_equal(pgfixture_long_db(fixture_port, name,
+			     "SELECT count(*) FROM skein.reverts"),
+	    0);
+	assert_int_equal(pgfixture_long_db(fixture_port, name,
 			     "SELECT count(*) FROM skein.events WHERE "
 			     "event = 'revert-failed' AND sqlstate = '55P03'"),
 	    1);
@@ -1408,16 +1340,18 @@ test_rollback_retries_lock_timeouts_then_gives_up_naming_the_blocker(void **stat
 	assert_int_equal(find_report(&c, SK_EV_STEP_REVERTED, "0001_orders", &r), 1);
 	assert_true(r.lock_waits >= 1);
 	assert_true(r.attempt >= 2);
-	assert_string_equal(sql_text(name,
+	assert_string_equal(pgfixture_scalar_db(fixture_port, name,
 				"SELECT coalesce(pg_catalog.to_regclass('orders')"
 				"::text, 'none')",
 				buf, sizeof(buf)),
 	    "none");
-	assert_int_equal(sql_long(name, "SELECT count(*) FROM skein.reverts"), 1);
+	assert_int_equal(pgfixture_long_db(fixture_port, name,
+			     "SELECT count(*) FROM skein.reverts"),
+	    1);
 
 	PQfinish(blocker);
 	free(before);
-	db_drop(name);
+	pgfixture_drop_db(fixture_port, name);
 	collector_fini(&c);
 	sk_plan_destroy(plan);
 }
@@ -1492,8 +1426,10 @@ test_executor_hands_rehearse_and_rollback_to_the_modes(void **state)
 	free(after);
 	free(before);
 	before = snapshot(name, NULL);
-	assert_int_equal(sql_long(name, "SELECT count(*) FROM skein.steps"), 0);
-	assert_string_equal(sql_text(name,
+	assert_int_equal(pgfixture_long_db(fixture_port, name,
+			     "SELECT count(*) FROM skein.steps"),
+	    0);
+	assert_string_equal(pgfixture_scalar_db(fixture_port, name,
 				"SELECT coalesce(pg_catalog.to_regclass('orders')"
 				"::text, 'none')",
 				buf, sizeof(buf)),
@@ -1512,7 +1448,7 @@ test_executor_hands_rehearse_and_rollback_to_the_modes(void **state)
 	free(base);
 	free(before);
 	free(after);
-	db_drop(name);
+	pgfixture_drop_db(fixture_port, name);
 	sk_plan_destroy(ok);
 	sk_plan_destroy(ko);
 }

@@ -24,76 +24,20 @@
 #include "sk_pg.h"
 
 static char fixture_port[16];
-static int db_counter;
 static char db_name[64];
 static PGconn *conn;
-
-#define assert_contains(hay, needle)                                \
-do {                                                                \
-const char *h_ = (hay), *n_ = (needle);                             \
-if (h_ == NULL || strstr(h_, n_) == NULL) {                         \
-print_error("expected \"%s\" in \"%s\"\n", n_, h_ ? h_ : "(null)"); \
-fail();                                                             \
-}                                                                   \
-} while (0)
 
 static PGconn *
 connect_to(const char *db)
 {
-	char ci[256];
-	PGconn *c = NULL;
-	sk_err err;
-
-	snprintf(ci, sizeof(ci),
-	    "host=127.0.0.1 port=%s user=postgres dbname=%s", fixture_port, db);
-	if (sk_pg_connect(ci, "preflight-test", &c, &err) != SK_OK) {
-		print_error("%s\n", err.msg);
-		fail();
-	}
-	return c;
-}
-
-static void
-exec_ok(PGconn *c, const char *sql)
-{
-	sk_err err;
-
-	if (sk_pg_exec(c, "test", sql, NULL, &err) != SK_OK) {
-		print_error("%s: %s\n", sql, err.msg);
-		fail();
-	}
-}
-
-static const char *
-scalar(PGconn *c, const char *sql, char *buf, size_t len)
-{
-	PGresult *res = NULL;
-	sk_err err;
-
-	if (sk_pg_exec(c, "query", sql, &res, &err) != SK_OK) {
-		print_error("%s\n", err.msg);
-		fail();
-	}
-	snprintf(buf, len, "%s", PQntuples(res) > 0 ? PQgetvalue(res, 0, 0) : "<none>");
-	PQclear(res);
-	return buf;
+	return pgfixture_connect(fixture_port, db, "preflight-test");
 }
 
 static int
 setup_db(void **state)
 {
-	char sql[160];
-	PGconn *admin;
-
 	(void)state;
-	admin = connect_to("postgres");
-	snprintf(db_name, sizeof(db_name), "it_preflight_%ld_%d",
-	    (long)getpid(), ++db_counter);
-	snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s", db_name);
-	exec_ok(admin, sql);
-	snprintf(sql, sizeof(sql), "CREATE DATABASE %s", db_name);
-	exec_ok(admin, sql);
-	PQfinish(admin);
+	pgfixture_create_db(fixture_port, "preflight", db_name, sizeof(db_name));
 	conn = connect_to(db_name);
 	return 0;
 }
@@ -101,16 +45,10 @@ setup_db(void **state)
 static int
 teardown_db(void **state)
 {
-	char sql[160];
-	PGconn *admin;
-
 	(void)state;
 	PQfinish(conn);
 	conn = NULL;
-	admin = connect_to("postgres");
-	snprintf(sql, sizeof(sql), "DROP DATABASE %s WITH (FORCE)", db_name);
-	exec_ok(admin, sql);
-	PQfinish(admin);
+	pgfixture_drop_db(fixture_port, db_name);
 	return 0;
 }
 
@@ -240,7 +178,7 @@ test_extension_available_but_not_installed(void **state)
 	sk_err err;
 
 	(void)state;
-	if (strcmp(scalar(conn,
+	if (strcmp(pgfixture_scalar(conn,
 		       "SELECT count(*) FROM pg_available_extensions "
 		       "WHERE name = 'pg_trgm'",
 		       buf, sizeof(buf)),
@@ -253,7 +191,7 @@ test_extension_available_but_not_installed(void **state)
 	assert_int_equal(
 	    agent_preflight_run(conn, &pf, collect, &s, &err), SK_EPREFLIGHT);
 	assert_contains(s.r[0].seen, "not installed (available: ");
-	exec_ok(conn, "CREATE EXTENSION pg_trgm");
+	pgfixture_exec(conn, "CREATE EXTENSION pg_trgm");
 	memset(&s, 0, sizeof(s));
 	assert_int_equal(agent_preflight_run(conn, &pf, collect, &s, &err), SK_OK);
 	assert_true(s.r[0].passed);
@@ -270,8 +208,8 @@ test_long_transaction_from_another_session_blocks(void **state)
 	sk_err err;
 
 	(void)state;
-	scalar(other, "SELECT pg_backend_pid()", pid, sizeof(pid));
-	exec_ok(other, "BEGIN; SELECT pg_catalog.txid_current()");
+	pgfixture_scalar(other, "SELECT pg_backend_pid()", pid, sizeof(pid));
+	pgfixture_exec(other, "BEGIN; SELECT pg_catalog.txid_current()");
 	usleep(1200 * 1000);
 	memset(&pf, 0, sizeof(pf));
 	pf.max_transaction_age_ms = 500;
@@ -294,13 +232,13 @@ test_long_transaction_from_another_session_blocks(void **state)
 	assert_contains(s.r[0].seen, want);
 
 	/* Once it ends, there is none (our own transaction never counts). */
-	exec_ok(other, "COMMIT");
+	pgfixture_exec(other, "COMMIT");
 	pf.max_transaction_age_ms = 500;
-	exec_ok(conn, "BEGIN");
+	pgfixture_exec(conn, "BEGIN");
 	usleep(700 * 1000);
 	memset(&s, 0, sizeof(s));
 	assert_int_equal(agent_preflight_run(conn, &pf, collect, &s, &err), SK_OK);
-	exec_ok(conn, "COMMIT");
+	pgfixture_exec(conn, "COMMIT");
 	PQfinish(other);
 }
 
@@ -319,14 +257,14 @@ test_unprivileged_role_is_told_what_it_cannot_see(void **state)
 	long used;
 
 	(void)state;
-	exec_ok(conn,
+	pgfixture_exec(conn,
 	    "DROP ROLE IF EXISTS sk_pf_limited; "
 	    "CREATE ROLE sk_pf_limited LOGIN");
 	snprintf(ci, sizeof(ci), "host=127.0.0.1 port=%s user=sk_pf_limited dbname=%s",
 	    fixture_port, db_name);
 	assert_int_equal(sk_pg_connect(ci, "preflight-test", &limited, &err), SK_OK);
-	scalar(other, "SELECT pg_backend_pid()", pid, sizeof(pid));
-	exec_ok(other, "BEGIN; SELECT pg_catalog.txid_current()");
+	pgfixture_scalar(other, "SELECT pg_backend_pid()", pid, sizeof(pid));
+	pgfixture_exec(other, "BEGIN; SELECT pg_catalog.txid_current()");
 	usleep(700 * 1000);
 
 	memset(&pf, 0, sizeof(pf));
@@ -343,7 +281,7 @@ test_unprivileged_role_is_told_what_it_cannot_see(void **state)
 	used = strtol(r->seen, NULL, 10);
 	assert_true(used >= 3);
 
-	exec_ok(conn, "GRANT pg_read_all_stats TO sk_pf_limited");
+	pgfixture_exec(conn, "GRANT pg_read_all_stats TO sk_pf_limited");
 	memset(&s, 0, sizeof(s));
 	assert_int_equal(agent_preflight_run(limited, &pf, collect, &s, &err),
 	    SK_EPREFLIGHT);
@@ -354,10 +292,10 @@ test_unprivileged_role_is_told_what_it_cannot_see(void **state)
 	assert_contains(r->seen, want);
 	assert_null(strstr(r->seen, "not visible"));
 
-	exec_ok(other, "COMMIT");
+	pgfixture_exec(other, "COMMIT");
 	PQfinish(other);
 	PQfinish(limited);
-	exec_ok(conn, "DROP ROLE sk_pf_limited");
+	pgfixture_exec(conn, "DROP ROLE sk_pf_limited");
 }
 
 static void
@@ -389,9 +327,9 @@ test_requires_reads_the_ledger_and_creates_none(void **state)
 	assert_contains(err.msg,
 	    "requires:base: expected recorded in the ledger, saw no ledger");
 	/* Nothing was created. */
-	assert_string_equal(
-	    scalar(conn, "SELECT count(*) FROM pg_namespace WHERE nspname = 'skein'",
-		buf, sizeof(buf)),
+	assert_string_equal(pgfixture_scalar(conn,
+				"SELECT count(*) FROM pg_namespace WHERE nspname = 'skein'",
+				buf, sizeof(buf)),
 	    "0");
 
 	assert_int_equal(agent_ledger_ensure(conn, NULL, &err), SK_OK);
@@ -430,9 +368,9 @@ test_lost_connection_is_an_error(void **state)
 	sk_err err;
 
 	(void)state;
-	scalar(conn, "SELECT pg_backend_pid()", pid, sizeof(pid));
+	pgfixture_scalar(conn, "SELECT pg_backend_pid()", pid, sizeof(pid));
 	snprintf(sql, sizeof(sql), "SELECT pg_terminate_backend(%s)", pid);
-	exec_ok(admin, sql);
+	pgfixture_exec(admin, sql);
 	PQfinish(admin);
 	usleep(100 * 1000);
 	memset(&pf, 0, sizeof(pf));

@@ -25,77 +25,20 @@
 #include "sk_pg.h"
 
 static char fixture_port[16];
-static int db_counter;
-
-#define assert_contains(hay, needle)                                \
-do {                                                                \
-const char *h_ = (hay), *n_ = (needle);                             \
-if (h_ == NULL || strstr(h_, n_) == NULL) {                         \
-print_error("expected \"%s\" in \"%s\"\n", n_, h_ ? h_ : "(null)"); \
-fail();                                                             \
-}                                                                   \
-} while (0)
 
 /* A new database and a connection to it made by sk_pg_connect. */
 static PGconn *
 fresh_db(char *name, size_t len)
 {
-	char ci[256], sql[160];
-	PGconn *conn = NULL;
-	sk_err err;
-
-	snprintf(ci, sizeof(ci),
-	    "host=127.0.0.1 port=%s user=postgres dbname=postgres", fixture_port);
-	if (sk_pg_connect(ci, "ledger-test", &conn, &err) != SK_OK) {
-		print_error("%s\n", err.msg);
-		fail();
-	}
-	snprintf(name, len, "it_ledger_%ld_%d", (long)getpid(), ++db_counter);
-	snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s", name);
-	assert_int_equal(sk_pg_exec(conn, "drop", sql, NULL, &err), SK_OK);
-	snprintf(sql, sizeof(sql), "CREATE DATABASE %s", name);
-	assert_int_equal(sk_pg_exec(conn, "create", sql, NULL, &err), SK_OK);
-	PQfinish(conn);
-
-	snprintf(ci, sizeof(ci), "postgresql://postgres@127.0.0.1:%s/%s",
-	    fixture_port, name);
-	conn = NULL;
-	if (sk_pg_connect(ci, "skein-agent/test", &conn, &err) != SK_OK) {
-		print_error("%s\n", err.msg);
-		fail();
-	}
-	return conn;
+	pgfixture_create_db(fixture_port, "ledger", name, len);
+	return pgfixture_connect(fixture_port, name, "skein-agent/test");
 }
 
 static void
 drop_db(PGconn *conn, const char *name)
 {
-	char ci[256], sql[160];
-	PGconn *admin = NULL;
-	sk_err err;
-
 	PQfinish(conn);
-	snprintf(ci, sizeof(ci),
-	    "host=127.0.0.1 port=%s user=postgres dbname=postgres", fixture_port);
-	assert_int_equal(sk_pg_connect(ci, "ledger-test", &admin, &err), SK_OK);
-	snprintf(sql, sizeof(sql), "DROP DATABASE %s WITH (FORCE)", name);
-	assert_int_equal(sk_pg_exec(admin, "drop", sql, NULL, &err), SK_OK);
-	PQfinish(admin);
-}
-
-static const char *
-scalar(PGconn *conn, const char *sql, char *buf, size_t len)
-{
-	PGresult *res = NULL;
-	sk_err err;
-
-	if (sk_pg_exec(conn, "query", sql, &res, &err) != SK_OK) {
-		print_error("%s\n", err.msg);
-		fail();
-	}
-	snprintf(buf, len, "%s", PQntuples(res) > 0 ? PQgetvalue(res, 0, 0) : "<none>");
-	PQclear(res);
-	return buf;
+	pgfixture_drop_db(fixture_port, name);
 }
 
 static void
@@ -115,14 +58,14 @@ test_ensure_creates_the_current_schema_and_is_idempotent(void **state)
 	assert_int_equal(v, AGENT_LEDGER_VERSION);
 	assert_int_equal(agent_ledger_ensure(conn, &before, &err), SK_OK);
 	assert_int_equal(before, AGENT_LEDGER_VERSION);
-	assert_string_equal(scalar(conn,
+	assert_string_equal(pgfixture_scalar(conn,
 				"SELECT count(*) FROM pg_tables "
 				"WHERE schemaname = 'skein'",
 				buf, sizeof(buf)),
 	    "6");
 	/* No transaction or lock left behind. */
 	assert_int_equal(PQtransactionStatus(conn), PQTRANS_IDLE);
-	assert_string_equal(scalar(conn,
+	assert_string_equal(pgfixture_scalar(conn,
 				"SELECT count(*) FROM pg_locks "
 				"WHERE locktype = 'advisory' AND pid = pg_backend_pid()",
 				buf, sizeof(buf)),
@@ -147,8 +90,9 @@ test_ensure_refuses_a_newer_ledger(void **state)
 	assert_int_equal(agent_ledger_ensure(conn, NULL, &err), SK_ESTATE);
 	assert_contains(err.msg, "ledger version 99");
 	assert_contains(err.msg, "upgrade skein-agent");
-	assert_string_equal(
-	    scalar(conn, "SELECT value FROM skein.meta", buf, sizeof(buf)), "99");
+	assert_string_equal(pgfixture_scalar(conn,
+				"SELECT value FROM skein.meta", buf, sizeof(buf)),
+	    "99");
 	drop_db(conn, name);
 }
 
@@ -194,7 +138,7 @@ test_foreign_skein_table_fails_upgrade_and_changes_nothing(void **state)
 	assert_string_equal(err.sqlstate, "42P07");
 	assert_contains(err.msg, "upgrade ledger to version 1: ");
 	assert_int_equal(PQtransactionStatus(conn), PQTRANS_IDLE);
-	assert_string_equal(scalar(conn, "SELECT to_regclass('skein.meta') IS NULL",
+	assert_string_equal(pgfixture_scalar(conn, "SELECT to_regclass('skein.meta') IS NULL",
 				buf, sizeof(buf)),
 	    "t");
 	drop_db(conn, name);
@@ -233,7 +177,7 @@ test_record_and_look_up_steps(void **state)
 	assert_true(found);
 	assert_string_equal(hex, "00ff");
 	assert_string_equal(
-	    scalar(conn,
+	    pgfixture_scalar(conn,
 		"SELECT duration_ms || ',' || "
 		"coalesce(rows::text, 'null') || ',' || coalesce(rollout_id, 'null') || "
 		"',' || extract(epoch FROM started_at)::numeric(16,3) FROM skein.steps",
@@ -289,7 +233,7 @@ test_record_event_stores_null_for_empty_fields(void **state)
 	ev.message = "apply step s2 in af/app: it's \"quoted\"; DROP TABLE x; --";
 	assert_int_equal(agent_ledger_record_event(conn, &ev, &err), SK_OK);
 	assert_string_equal(
-	    scalar(conn,
+	    pgfixture_scalar(conn,
 		"SELECT event || ',' || (sqlstate IS NULL) "
 		"|| ',' || (at IS NOT NULL) || ',' || message FROM skein.events",
 		buf, sizeof(buf)),
@@ -424,15 +368,16 @@ test_upgrade_from_version_1_keeps_rows(void **state)
 	assert_int_equal(agent_ledger_lookup(conn, "p", "s1", &found, hex, &err), SK_OK);
 	assert_true(found);
 	assert_string_equal(hex, "aa");
-	assert_string_equal(scalar(conn,
+	assert_string_equal(pgfixture_scalar(conn,
 				"SELECT rollout_id || ',' || duration_ms || ',' || rows "
 				"|| ',' || (attempts IS NULL) || ',' || "
 				"(blockers IS NULL) FROM skein.steps",
 				buf, sizeof(buf)),
 	    "r-old,12,3,true,true");
-	assert_string_equal(
-	    scalar(conn, "SELECT event FROM skein.events", buf, sizeof(buf)), "drift");
-	assert_string_equal(scalar(conn,
+	assert_string_equal(pgfixture_scalar(conn, "SELECT event FROM skein.events",
+				buf, sizeof(buf)),
+	    "drift");
+	assert_string_equal(pgfixture_scalar(conn,
 				"SELECT count(*) FROM pg_tables "
 				"WHERE schemaname = 'skein'",
 				buf, sizeof(buf)),
@@ -446,8 +391,9 @@ test_upgrade_from_version_1_keeps_rows(void **state)
 	row.rows = -1;
 	row.attempts = 2;
 	assert_int_equal(agent_ledger_record_step(conn, &row, &err), SK_OK);
-	assert_string_equal(
-	    scalar(conn, "SELECT count(*) FROM skein.steps", buf, sizeof(buf)), "2");
+	assert_string_equal(pgfixture_scalar(conn, "SELECT count(*) FROM skein.steps",
+				buf, sizeof(buf)),
+	    "2");
 	drop_db(conn, name);
 }
 
@@ -466,9 +412,10 @@ test_upgrade_failure_keeps_version_1(void **state)
 	    SK_OK);
 	assert_int_equal(agent_ledger_ensure(conn, NULL, &err), SK_ESQL);
 	assert_contains(err.msg, "upgrade ledger to version 2: ");
-	assert_string_equal(
-	    scalar(conn, "SELECT value FROM skein.meta", buf, sizeof(buf)), "1");
-	assert_string_equal(scalar(conn,
+	assert_string_equal(pgfixture_scalar(conn,
+				"SELECT value FROM skein.meta", buf, sizeof(buf)),
+	    "1");
+	assert_string_equal(pgfixture_scalar(conn,
 				"SELECT count(*) FROM information_schema.columns "
 				"WHERE table_schema = 'skein' AND table_name = "
 				"'steps' AND column_name = 'attempts'",
@@ -502,9 +449,9 @@ test_reads_without_a_ledger_create_nothing(void **state)
 	assert_int_equal(n, 0);
 	assert_int_equal(PQtransactionStatus(conn), PQTRANS_INTRANS);
 	assert_int_equal(sk_pg_exec(conn, "commit", "COMMIT", NULL, &err), SK_OK);
-	assert_string_equal(
-	    scalar(conn, "SELECT count(*) FROM pg_namespace WHERE nspname = 'skein'",
-		buf, sizeof(buf)),
+	assert_string_equal(pgfixture_scalar(conn,
+				"SELECT count(*) FROM pg_namespace WHERE nspname = 'skein'",
+				buf, sizeof(buf)),
 	    "0");
 
 	assert_int_equal(agent_ledger_ensure(conn, NULL, &err), SK_OK);
@@ -557,7 +504,7 @@ test_record_step_v2_columns(void **state)
 	row.lock_wait_ms = 6100;
 	row.blockers = "pid 123 (idle in transaction for 41s, user app)";
 	assert_int_equal(agent_ledger_record_step(conn, &row, &err), SK_OK);
-	assert_string_equal(scalar(conn,
+	assert_string_equal(pgfixture_scalar(conn,
 				"SELECT attempts || ',' || lock_waits || ',' || "
 				"lock_wait_ms || ',' || blockers FROM skein.steps",
 				buf, sizeof(buf)),
@@ -594,8 +541,9 @@ test_revert_step_moves_the_row(void **state)
 	assert_int_equal(sk_pg_exec(conn, "rollback", "ROLLBACK", NULL, &err), SK_OK);
 	assert_int_equal(agent_ledger_lookup(conn, "p", "s2", &found, hex, &err), SK_OK);
 	assert_true(found);
-	assert_string_equal(
-	    scalar(conn, "SELECT count(*) FROM skein.reverts", buf, sizeof(buf)), "0");
+	assert_string_equal(pgfixture_scalar(conn, "SELECT count(*) FROM skein.reverts",
+				buf, sizeof(buf)),
+	    "0");
 
 	assert_int_equal(sk_pg_exec(conn, "begin", "BEGIN", NULL, &err), SK_OK);
 	assert_int_equal(
@@ -603,7 +551,7 @@ test_revert_step_moves_the_row(void **state)
 	assert_int_equal(sk_pg_exec(conn, "commit", "COMMIT", NULL, &err), SK_OK);
 	assert_int_equal(agent_ledger_lookup(conn, "p", "s2", &found, hex, &err), SK_OK);
 	assert_false(found);
-	assert_string_equal(scalar(conn,
+	assert_string_equal(pgfixture_scalar(conn,
 				"SELECT plan_name || ',' || step_id || ',' || checksum "
 				"|| ',' || applied_rollout_id || ',' || rollout_id || "
 				"',' || region || ',' || duration_ms || ',' || "
@@ -621,10 +569,12 @@ test_revert_step_moves_the_row(void **state)
 	    agent_ledger_revert_step(conn, "p", "s2", "r-back", "af", 1, &err),
 	    SK_ENOTFOUND);
 	assert_contains(err.msg, "record revert of step s2 of plan p in the ledger: ");
-	assert_string_equal(
-	    scalar(conn, "SELECT count(*) FROM skein.reverts", buf, sizeof(buf)), "1");
-	assert_string_equal(
-	    scalar(conn, "SELECT count(*) FROM skein.steps", buf, sizeof(buf)), "2");
+	assert_string_equal(pgfixture_scalar(conn, "SELECT count(*) FROM skein.reverts",
+				buf, sizeof(buf)),
+	    "1");
+	assert_string_equal(pgfixture_scalar(conn, "SELECT count(*) FROM skein.steps",
+				buf, sizeof(buf)),
+	    "2");
 
 	/* Reverted, the step can be applied again. */
 	record(conn, "p", "s2", "b2", "r-again", INT64_C(1700000003000));
@@ -662,8 +612,9 @@ test_record_check_and_backup(void **state)
 	assert_int_equal(sk_pg_exec(conn, "begin", "BEGIN", NULL, &err), SK_OK);
 	assert_int_equal(agent_ledger_record_check(conn, &c, &err), SK_OK);
 	assert_int_equal(sk_pg_exec(conn, "rollback", "ROLLBACK", NULL, &err), SK_OK);
-	assert_string_equal(
-	    scalar(conn, "SELECT count(*) FROM skein.checks", buf, sizeof(buf)), "0");
+	assert_string_equal(pgfixture_scalar(conn, "SELECT count(*) FROM skein.checks",
+				buf, sizeof(buf)),
+	    "0");
 	assert_int_equal(agent_ledger_record_check(conn, &c, &err), SK_OK);
 	res.passed = true;
 	c.step_id = NULL;
@@ -675,7 +626,7 @@ test_record_check_and_backup(void **state)
 	    "p,id-1,r-1,af,accounts,canary,-,rollback,post,no_orphans,t,3,= 0",
 	    name);
 	assert_string_equal(
-	    scalar(conn,
+	    pgfixture_scalar(conn,
 		"SELECT string_agg(concat_ws(',', plan_name, plan_id, rollout_id, "
 		"region, database, phase, coalesce(step_id, '-'), mode, \"when\", "
 		"name, passed, seen, expected), ' | ' ORDER BY id) FROM skein.checks",
@@ -696,7 +647,7 @@ test_record_check_and_backup(void **state)
 	    agent_ledger_record_backup(conn, "p", "id-1", "r-1", "af", &b, &err), SK_OK);
 	snprintf(want, sizeof(want), "p,id-1,r-1,af,%s,%s,123456,789,%s", name,
 	    b.path, b.restore_command);
-	assert_string_equal(scalar(conn,
+	assert_string_equal(pgfixture_scalar(conn,
 				"SELECT concat_ws(',', plan_name, plan_id, rollout_id, region, "
 				"database, path, size, duration_ms, restore_command) "
 				"FROM skein.backups",
