@@ -69,14 +69,16 @@ verdict_add(verdict *v, const char *step_id, const sk_err *e)
 		v->first = *e;
 	else if (e->sqlstate[0] != '\0' && strstr(e->msg, e->sqlstate) == NULL)
 		snprintf(state, sizeof(state), " (%s)", e->sqlstate);
-	if (used + 1 < sizeof(v->text))
-		snprintf(v->text + used, sizeof(v->text) - used, "%s%s%s%s%s",
-		    used > 0 ? "; " : "", step_id != NULL ? "step " : "",
-		    step_id != NULL ? step_id : "", step_id != NULL ? ": " : "",
-		    e->msg);
+	/* The reasons are a summary: truncating a long list is fine. */
+	if (used + 1 < sizeof(v->text) &&
+	    snprintf(v->text + used, sizeof(v->text) - used, "%s%s%s%s%s",
+		used > 0 ? "; " : "", step_id != NULL ? "step " : "",
+		step_id != NULL ? step_id : "", step_id != NULL ? ": " : "", e->msg) < 0)
+		return;
 	used = strlen(v->text);
-	if (used + 1 < sizeof(v->text))
-		snprintf(v->text + used, sizeof(v->text) - used, "%s", state);
+	if (used + 1 < sizeof(v->text) &&
+	    snprintf(v->text + used, sizeof(v->text) - used, "%s", state) < 0)
+		return;
 }
 
 static void

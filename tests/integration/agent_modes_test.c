@@ -554,7 +554,7 @@ test_rehearsal_of_a_good_plan_is_ready_and_changes_nothing(void **state)
 	};
 	char name[64], ci[256], *before, *after;
 	sk_plan *plan = plan_make("shop", "plan-good", steps, 3);
-	sk_check_result cr;
+	sk_check_result cr = { 0 };
 	collector c;
 	sk_report r;
 	sk_err err;
@@ -658,7 +658,7 @@ test_rehearsal_of_a_failing_post_check_names_the_check_and_value(void **state)
 	};
 	char name[64], ci[256], *before, *after;
 	sk_plan *plan = plan_make("shop", "plan-post", steps, 1);
-	sk_check_result cr;
+	sk_check_result cr = { 0 };
 	collector c;
 	sk_err err;
 
@@ -710,7 +710,7 @@ test_non_transactional_step_is_listed_as_not_rehearsable(void **state)
 	};
 	char name[64], ci[256], buf[64], *before, *after;
 	sk_plan *plan = plan_make("shop", "plan-cic", steps, 3);
-	sk_check_result cr;
+	sk_check_result cr = { 0 };
 	collector c;
 	sk_report r;
 	sk_err err;
@@ -926,7 +926,7 @@ test_preflight_failure_is_a_reason_and_the_steps_are_still_rehearsed(void **stat
 	};
 	char name[64], ci[256], *before, *after;
 	sk_plan *plan = plan_make("shop", "plan-pf", steps, 2);
-	sk_check_result cr;
+	sk_check_result cr = { 0 };
 	collector c;
 	sk_err err;
 

@@ -82,7 +82,10 @@ pgfixture_free_port(void)
 static inline void
 pgfixture_conninfo(char *buf, size_t len, const char *port, const char *db)
 {
-	snprintf(buf, len, "host=127.0.0.1 port=%s user=postgres dbname=%s", port, db);
+	int n = snprintf(buf, len,
+	    "host=127.0.0.1 port=%s user=postgres dbname=%s", port, db);
+
+	assert_true(n > 0 && (size_t)n < len);
 }
 
 /* Connect to db as postgres through sk_pg_connect, with application_name
@@ -167,9 +170,11 @@ pgfixture_long_db(const char *port, const char *db, const char *sql)
 static inline void
 pgfixture_drop_db(const char *port, const char *name)
 {
-	char sql[160];
+	char sql[512];
+	int n = snprintf(
+	    sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)", name);
 
-	snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)", name);
+	assert_true(n > 0 && (size_t)n < sizeof(sql));
 	pgfixture_exec_db(port, "postgres", sql);
 }
 
@@ -177,10 +182,12 @@ pgfixture_drop_db(const char *port, const char *name)
 static inline void
 pgfixture_recreate_db(const char *port, const char *name)
 {
-	char sql[160];
+	char sql[512];
+	int n;
 
 	pgfixture_drop_db(port, name);
-	snprintf(sql, sizeof(sql), "CREATE DATABASE %s", name);
+	n = snprintf(sql, sizeof(sql), "CREATE DATABASE %s", name);
+	assert_true(n > 0 && (size_t)n < sizeof(sql));
 	pgfixture_exec_db(port, "postgres", sql);
 }
 
