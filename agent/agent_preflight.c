@@ -158,12 +158,17 @@ check_transaction_age(preflight *p, int64_t max_ms, sk_err *err)
 	int rc;
 
 	result_init(&res, "transaction_age");
-	/* Without pg_read_all_stats, other roles' sessions show no
-	 * backend_type and no xact_start: count them, so that a pass that
-	 * could not see everything says so. */
+	/* Only sessions in this database: a transaction elsewhere in the
+	 * cluster holds no lock the plan's steps can wait for (formats.md:
+	 * "no transaction in the database"). datid is shown for every
+	 * session, whatever our role may see. Without pg_read_all_stats,
+	 * other roles' sessions show no backend_type and no xact_start:
+	 * count them, so that a pass that could not see everything says so. */
 	rc = sk_pg_exec(p->conn, "preflight transaction_age",
 	    "WITH a AS (SELECT * FROM pg_catalog.pg_stat_activity "
-	    "           WHERE pid <> pg_catalog.pg_backend_pid()), "
+	    "           WHERE pid <> pg_catalog.pg_backend_pid() "
+	    "             AND datid = (SELECT oid FROM pg_catalog.pg_database "
+	    "               WHERE datname = pg_catalog.current_database())), "
 	    "oldest AS (SELECT pid, (extract(epoch FROM "
 	    "             pg_catalog.clock_timestamp() - xact_start) * 1000)::bigint "
 	    "             AS age_ms, coalesce(state, '') AS state, "

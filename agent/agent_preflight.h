@@ -29,9 +29,11 @@ typedef void (*agent_check_fn)(void *arg, const sk_check_result *res);
  * fields of pf are not checked.
  *
  * transaction_age: the oldest open transaction among client backends
- * other than our own (pg_stat_activity.xact_start, backend_type = 'client
- * backend'); seen says its age and pid; passes when no transaction is
- * older than pf->max_transaction_age_ms. The agent's role needs
+ * connected to conn's database, other than our own
+ * (pg_stat_activity.xact_start, backend_type = 'client backend'; other
+ * databases' sessions hold no lock a step here waits for); seen says its
+ * age and pid; passes when no transaction is older than
+ * pf->max_transaction_age_ms. The agent's role needs
  * pg_read_all_stats (or pg_monitor) to see other roles' transactions.
  * connections: client backends in pg_stat_activity vs max_connections,
  * passes when count/max < share; seen "12/100 (12%)". requires: a row in

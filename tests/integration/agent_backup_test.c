@@ -292,18 +292,20 @@ test_concurrent_backups(void **state)
 static void
 test_permission_denied_says_why(void **state)
 {
-	char ci[256], sql[256];
+	char ci[256], sql[512], role[64];
 	agent_backup_opts o;
 	sk_backup_info info;
 	sk_err err;
 
 	(void)state;
+	/* Roles are cluster-wide: one name per test process. */
+	snprintf(role, sizeof(role), "sk_backup_limited_%ld", (long)getpid());
 	snprintf(sql, sizeof(sql),
-	    "DROP ROLE IF EXISTS sk_backup_limited; "
-	    "CREATE ROLE sk_backup_limited LOGIN; "
-	    "GRANT SELECT ON accounts TO sk_backup_limited");
+	    "DROP ROLE IF EXISTS %s; CREATE ROLE %s LOGIN; "
+	    "GRANT SELECT ON accounts TO %s",
+	    role, role, role);
 	pgfixture_exec(conn, sql);
-	conninfo(ci, sizeof(ci), db_name, "sk_backup_limited");
+	conninfo(ci, sizeof(ci), db_name, role);
 	opts_for(&o, tmpdir, ci);
 	memset(&info, 0x5a, sizeof(info));
 	assert_int_equal(agent_backup_take(&o, &info, &err), SK_EBACKUP);
@@ -313,9 +315,9 @@ test_permission_denied_says_why(void **state)
 	assert_int_equal(count_entries(tmpdir), 0);
 	assert_string_equal(info.path, "");
 	assert_int_equal(info.size, 0);
-	pgfixture_exec(conn,
-	    "REVOKE ALL ON accounts FROM sk_backup_limited; "
-	    "DROP ROLE sk_backup_limited");
+	snprintf(sql, sizeof(sql),
+	    "REVOKE ALL ON accounts FROM %s; DROP ROLE %s", role, role);
+	pgfixture_exec(conn, sql);
 }
 
 static void

@@ -813,6 +813,8 @@ test_connection_lost_mid_step_resumes_from_the_ledger(void **state)
 	collector c;
 	async_run a;
 	sk_report r;
+	PGconn *admin;
+	int64_t until;
 
 	(void)state;
 	collector_init(&c);
@@ -821,14 +823,22 @@ test_connection_lost_mid_step_resumes_from_the_ledger(void **state)
 	db.conninfo = ci;
 	async_start(&a, plan, opts_for(&db, 1, &c, NULL));
 	assert_true(wait_report(&c, SK_EV_STEP_STARTED, name, "0002_slow", NULL));
-	sk_sleep_ms(400);
+	/* End the agent's session while it is inside the step's pg_sleep:
+	 * wait for that (bounded) rather than guess how long it takes to get
+	 * there on a loaded machine. */
 	snprintf(sql, sizeof(sql),
 	    "SELECT count(pg_terminate_backend(pid)) "
 	    "FROM pg_stat_activity WHERE datname = '%s' AND application_name = "
-	    "'skein-agent/r1'",
+	    "'skein-agent/r1' AND wait_event = 'PgSleep'",
 	    name);
-	assert_string_equal(
-	    pgfixture_scalar_db(fixture_port, name, sql, buf, sizeof(buf)), "1");
+	admin = pgfixture_connect(fixture_port, name, NULL);
+	until = sk_mono_ms() + WAIT_MS;
+	while (strcmp(pgfixture_scalar(admin, sql, buf, sizeof(buf)), "1") != 0) {
+		assert_string_equal(buf, "0");
+		assert_true(sk_mono_ms() < until);
+		sk_sleep_ms(20);
+	}
+	PQfinish(admin);
 
 	if (async_join(&a) != SK_OK)
 		report_fail("run", a.err.msg);
@@ -1827,7 +1837,7 @@ test_failing_backup_stops_the_database_before_any_step(void **state)
 		{ "0001_table", "CREATE TABLE not_after_failed_backup (x int)",
 		    NULL, false },
 	};
-	char name[64], ci[256], bad_ci[300], buf[256];
+	char name[64], ci[256], bad_ci[300], buf[256], role[64];
 	sk_plan *plan = plan_make("nobackup", "plan-nb", steps, 1);
 	collector c;
 	sk_db_config db;
@@ -1854,16 +1864,18 @@ test_failing_backup_stops_the_database_before_any_step(void **state)
 	assert_int_equal(find_report(&c, SK_EV_DB_FAILED, name, NULL, &r), 1);
 	assert_int_equal(r.error.code, SK_EBACKUP);
 
-	/* A role that may not read a table: pg_dump's own reason. */
+	/* A role that may not read a table: pg_dump's own reason. Roles are
+	 * cluster-wide: one name per test process. */
+	snprintf(role, sizeof(role), "h4_weak_%ld", (long)getpid());
 	setup = pgfixture_connect(fixture_port, name, NULL);
 	pgfixture_exec(setup, "CREATE TABLE secret (x int)");
-	pgfixture_exec(setup,
-	    "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE "
-	    "rolname = 'h4_weak') THEN CREATE ROLE h4_weak LOGIN; END IF; END $$");
+	snprintf(buf, sizeof(buf),
+	    "DROP ROLE IF EXISTS %s; CREATE ROLE %s LOGIN", role, role);
+	pgfixture_exec(setup, buf);
 	pgfixture_exec(setup, "REVOKE ALL ON secret FROM PUBLIC");
 	PQfinish(setup);
 	snprintf(bad_ci, sizeof(bad_ci),
-	    "host=127.0.0.1 port=%s user=h4_weak dbname=%s", fixture_port, name);
+	    "host=127.0.0.1 port=%s user=%s dbname=%s", fixture_port, role, name);
 	db.backup_conninfo = bad_ci;
 	o.backup_dir = backup_root;
 	collector_fini(&c);
@@ -1888,6 +1900,8 @@ test_failing_backup_stops_the_database_before_any_step(void **state)
 	assert_int_equal(system(buf), 0);
 
 	pgfixture_drop_db(fixture_port, name);
+	snprintf(buf, sizeof(buf), "DROP ROLE %s", role);
+	pgfixture_exec_db(fixture_port, "postgres", buf);
 	collector_fini(&c);
 	sk_plan_destroy(plan);
 }

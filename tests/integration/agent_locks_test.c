@@ -119,7 +119,8 @@ test_lock_timeout_is_recognised(void **state)
 	assert_false(agent_err_is_lock_timeout(NULL));
 }
 
-/* Wait until pid waits for a lock. */
+/* Wait until pid waits for a lock (up to 30 s: a loaded machine running
+ * other test programs can be slow to get the query there). */
 static void
 wait_for_lock_wait(int pid)
 {
@@ -129,7 +130,7 @@ wait_for_lock_wait(int pid)
 	    "SELECT count(*) FROM pg_stat_activity WHERE pid = %d "
 	    "AND wait_event_type = 'Lock'",
 	    pid);
-	for (int i = 0; i < 200; i++) {
+	for (int i = 0; i < 1200; i++) {
 		if (strcmp(pgfixture_scalar(conn, sql, buf, sizeof(buf)), "1") == 0)
 			return;
 		usleep(25 * 1000);

@@ -197,17 +197,24 @@ test_extension_available_but_not_installed(void **state)
 	assert_true(s.r[0].passed);
 }
 
+/* Only this database's sessions count: an older transaction in another
+ * database of the cluster (here "postgres"; in CI, other test programs')
+ * holds no lock a step here could wait for. */
 static void
 test_long_transaction_from_another_session_blocks(void **state)
 {
-	char pid[16], want[64];
-	PGconn *other = connect_to("postgres");
+	char pid[16], want[64], elsewhere_pid[16], not_want[64];
+	PGconn *other = connect_to(db_name), *elsewhere = connect_to("postgres");
 	const sk_check_result *r;
 	sk_preflight pf;
 	seen s;
 	sk_err err;
 
 	(void)state;
+	pgfixture_scalar(elsewhere, "SELECT pg_backend_pid()", elsewhere_pid,
+	    sizeof(elsewhere_pid));
+	pgfixture_exec(elsewhere, "BEGIN; SELECT pg_catalog.txid_current()");
+	snprintf(not_want, sizeof(not_want), "(pid %s,", elsewhere_pid);
 	pgfixture_scalar(other, "SELECT pg_backend_pid()", pid, sizeof(pid));
 	pgfixture_exec(other, "BEGIN; SELECT pg_catalog.txid_current()");
 	usleep(1200 * 1000);
@@ -221,6 +228,7 @@ test_long_transaction_from_another_session_blocks(void **state)
 	snprintf(want, sizeof(want),
 	    "(pid %s, idle in transaction, user postgres)", pid);
 	assert_contains(r->seen, want);
+	assert_null(strstr(r->seen, not_want));
 	assert_string_equal(r->expected, "no transaction older than 500ms");
 	assert_contains(err.msg,
 	    "transaction_age: expected no transaction older than 500ms, saw ");
@@ -231,14 +239,18 @@ test_long_transaction_from_another_session_blocks(void **state)
 	assert_int_equal(agent_preflight_run(conn, &pf, collect, &s, &err), SK_OK);
 	assert_contains(s.r[0].seen, want);
 
-	/* Once it ends, there is none (our own transaction never counts). */
+	/* Once it ends, there is none (our own transaction never counts, nor
+	 * the one still open, older than the limit, in another database). */
 	pgfixture_exec(other, "COMMIT");
 	pf.max_transaction_age_ms = 500;
 	pgfixture_exec(conn, "BEGIN");
 	usleep(700 * 1000);
 	memset(&s, 0, sizeof(s));
 	assert_int_equal(agent_preflight_run(conn, &pf, collect, &s, &err), SK_OK);
+	assert_contains(find(&s, "transaction_age")->seen, "no open transaction");
 	pgfixture_exec(conn, "COMMIT");
+	pgfixture_exec(elsewhere, "COMMIT");
+	PQfinish(elsewhere);
 	PQfinish(other);
 }
 
@@ -248,8 +260,8 @@ test_long_transaction_from_another_session_blocks(void **state)
 static void
 test_unprivileged_role_is_told_what_it_cannot_see(void **state)
 {
-	char ci[256], want[96], pid[16];
-	PGconn *other = connect_to("postgres"), *limited = NULL;
+	char ci[256], want[96], pid[16], role[64], sql[256];
+	PGconn *other = connect_to(db_name), *limited = NULL;
 	const sk_check_result *r;
 	sk_preflight pf;
 	seen s;
@@ -257,11 +269,13 @@ test_unprivileged_role_is_told_what_it_cannot_see(void **state)
 	long used;
 
 	(void)state;
-	pgfixture_exec(conn,
-	    "DROP ROLE IF EXISTS sk_pf_limited; "
-	    "CREATE ROLE sk_pf_limited LOGIN");
-	snprintf(ci, sizeof(ci), "host=127.0.0.1 port=%s user=sk_pf_limited dbname=%s",
-	    fixture_port, db_name);
+	/* Roles are cluster-wide: one name per test process. */
+	snprintf(role, sizeof(role), "sk_pf_limited_%ld", (long)getpid());
+	snprintf(sql, sizeof(sql),
+	    "DROP ROLE IF EXISTS %s; CREATE ROLE %s LOGIN", role, role);
+	pgfixture_exec(conn, sql);
+	snprintf(ci, sizeof(ci), "host=127.0.0.1 port=%s user=%s dbname=%s",
+	    fixture_port, role, db_name);
 	assert_int_equal(sk_pg_connect(ci, "preflight-test", &limited, &err), SK_OK);
 	pgfixture_scalar(other, "SELECT pg_backend_pid()", pid, sizeof(pid));
 	pgfixture_exec(other, "BEGIN; SELECT pg_catalog.txid_current()");
@@ -281,7 +295,8 @@ test_unprivileged_role_is_told_what_it_cannot_see(void **state)
 	used = strtol(r->seen, NULL, 10);
 	assert_true(used >= 3);
 
-	pgfixture_exec(conn, "GRANT pg_read_all_stats TO sk_pf_limited");
+	snprintf(sql, sizeof(sql), "GRANT pg_read_all_stats TO %s", role);
+	pgfixture_exec(conn, sql);
 	memset(&s, 0, sizeof(s));
 	assert_int_equal(agent_preflight_run(limited, &pf, collect, &s, &err),
 	    SK_EPREFLIGHT);
@@ -295,7 +310,8 @@ test_unprivileged_role_is_told_what_it_cannot_see(void **state)
 	pgfixture_exec(other, "COMMIT");
 	PQfinish(other);
 	PQfinish(limited);
-	pgfixture_exec(conn, "DROP ROLE sk_pf_limited");
+	snprintf(sql, sizeof(sql), "DROP ROLE %s", role);
+	pgfixture_exec(conn, sql);
 }
 
 static void
@@ -362,17 +378,26 @@ test_requires_reads_the_ledger_and_creates_none(void **state)
 static void
 test_lost_connection_is_an_error(void **state)
 {
-	char pid[16], sql[96];
+	char pid[16], sql[128], buf[16];
 	PGconn *admin = connect_to("postgres");
 	sk_preflight pf;
 	sk_err err;
+	int waited_ms = 0;
 
 	(void)state;
 	pgfixture_scalar(conn, "SELECT pg_backend_pid()", pid, sizeof(pid));
 	snprintf(sql, sizeof(sql), "SELECT pg_terminate_backend(%s)", pid);
 	pgfixture_exec(admin, sql);
+	/* The backend is gone only once it has handled the signal: wait for
+	 * that (a loaded machine can take a while) instead of guessing. */
+	snprintf(sql, sizeof(sql),
+	    "SELECT count(*) FROM pg_catalog.pg_stat_activity WHERE pid = %s", pid);
+	while (strcmp(pgfixture_scalar(admin, sql, buf, sizeof(buf)), "0") != 0) {
+		assert_true(waited_ms < 30 * 1000);
+		usleep(20 * 1000);
+		waited_ms += 20;
+	}
 	PQfinish(admin);
-	usleep(100 * 1000);
 	memset(&pf, 0, sizeof(pf));
 	pf.min_server_version = 90600;
 	assert_int_equal(agent_preflight_run(conn, &pf, NULL, NULL, &err), SK_ECONN);
