@@ -1,7 +1,8 @@
 /* sk_wire: the codec between skein's own structs and the protobuf wire
  * contract (proto/skein.proto) for agent<->coordinator and CLI<->coordinator
- * messages. Generated protobuf-c types never leave sk_wire.c, sk_plan.c and
- * sk_envelope.c.
+ * messages. Generated protobuf-c types stay inside the codec modules:
+ * sk_wire*.c, sk_plan.c, sk_plan_validate.c, sk_envelope.c and the
+ * coordinator's journal.
  *
  * Ownership, for every type here: a struct filled by a _decode function
  * owns its arrays; the matching _fini frees them and accepts NULL. Encode

@@ -1,5 +1,7 @@
 /* coord_rollout: the phase state machine. Pure logic over the journal, so
- * that it can be unit tested without sockets. */
+ * that it can be unit tested without sockets. What a rollout answers
+ * without changing (its view, what a rollback would undo) is in
+ * coord_rollout_query.c. */
 #include "coord_rollout.h"
 
 #include <stdarg.h>
@@ -7,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "coord_rollout_int.h"
 #include "sk_log.h"
 #include "sk_util.h"
 
@@ -70,8 +73,8 @@ region_state_text(int mode, int state)
 	return coord_region_state_name(state);
 }
 
-static bool
-region_done(int state)
+bool
+rollout_region_done(int state)
 {
 	return state >= COORD_R_SUCCEEDED;
 }
@@ -287,7 +290,7 @@ coord_rollout_wants(const coord_rollout *ro, const char *region)
 		const coord_region_run *rr = &ro->regions[i];
 
 		if (strcmp(rr->view.name, region) == 0)
-			return !region_done(rr->state) &&
+			return !rollout_region_done(rr->state) &&
 			    (ro->mode == SK_MODE_REHEARSE || rr->phase == ro->phase);
 	}
 	return false;
@@ -344,7 +347,7 @@ advance_rehearsal(coord_rollout *ro, coord_journal *j, int64_t now_ms, sk_err *e
 	for (size_t i = 0; i < ro->nregions; i++) {
 		const coord_region_run *rr = &ro->regions[i];
 
-		if (!region_done(rr->state))
+		if (!rollout_region_done(rr->state))
 			return SK_OK;
 		if (rr->state == COORD_R_SUCCEEDED)
 			continue;
@@ -508,7 +511,8 @@ coord_rollout_report(coord_rollout *ro, const char *region, const sk_report *r,
 	int before;
 
 	*changed = false;
-	if (rr == NULL || region_done(rr->state) || (!rehearse && rr->phase > ro->phase))
+	if (rr == NULL || rollout_region_done(rr->state) ||
+	    (!rehearse && rr->phase > ro->phase))
 		return SK_OK;
 	before = rr->state;
 	err_text(&r->error, etext, sizeof(etext));
@@ -614,7 +618,7 @@ coord_rollout_report(coord_rollout *ro, const char *region, const sk_report *r,
 		return SK_OK;
 	if (journal_region(ro, rr, j, err) != SK_OK)
 		return err->code;
-	if (region_done(rr->state))
+	if (rollout_region_done(rr->state))
 		return advance(ro, j, now, changed, err);
 	return SK_OK;
 }
@@ -635,86 +639,6 @@ coord_rollout_note_databases(coord_rollout *ro, const char *region, uint32_t nda
 		return;
 	rr->ndatabases = ndatabases;
 	rr->view.steps_total = (uint32_t)ro->plan->nsteps * ndatabases;
-}
-
-/* ---- rollback ----------------------------------------------------------- */
-
-static bool
-reached(int state)
-{
-	return state != COORD_R_PENDING && state != COORD_R_REFUSED;
-}
-
-int
-coord_rollout_rollback_regions(const coord_rollout *ro, const char *region,
-    const char ***out, size_t *n, sk_err *err)
-{
-	const char **list;
-
-	*out = NULL;
-	*n = 0;
-	if (ro->mode == SK_MODE_REHEARSE)
-		return sk_err_set(err, SK_ESTATE,
-		    "roll back rollout %s: it is a rehearsal, which changed "
-		    "nothing; there is nothing to roll back",
-		    ro->id);
-	if (ro->mode == SK_MODE_ROLLBACK)
-		return sk_err_set(err, SK_ESTATE,
-		    "roll back rollout %s: it is itself the rollback of %s; to "
-		    "apply the change again, start the plan again",
-		    ro->id, ro->of_rollout);
-	if (ro->state == COORD_RO_RUNNING) {
-		sk_err_set(err, SK_ESTATE,
-		    "roll back rollout %s: it is still running", ro->id);
-		snprintf(err->hint, sizeof(err->hint),
-		    "wait for it to end (skein rollout wait %s), then roll it back",
-		    ro->id);
-		return err->code;
-	}
-	list = calloc(ro->nregions ? ro->nregions : 1, sizeof(*list));
-	if (list == NULL)
-		return sk_err_set(err, SK_ENOMEM,
-		    "roll back rollout %s: out of memory", ro->id);
-	if (region != NULL && region[0] != '\0') {
-		const coord_region_run *rr = find_region((coord_rollout *)ro, region);
-
-		if (rr == NULL) {
-			char names[512] = "";
-			size_t off = 0;
-
-			for (size_t i = 0;
-			     i < ro->plan->nregions && off < sizeof(names); i++)
-				off += (size_t)snprintf(names + off,
-				    sizeof(names) - off, "%s%s", i ? ", " : "",
-				    ro->plan->regions[i]);
-			free(list);
-			return sk_err_set(err, SK_EINVAL,
-			    "roll back rollout %s in region %s: plan %s has no "
-			    "region %s (its regions: %s)",
-			    ro->id, region, ro->plan->name, region, names);
-		}
-		if (!reached(rr->state)) {
-			free(list);
-			return sk_err_set(err, SK_ESTATE,
-			    "roll back rollout %s in region %s: the rollout never "
-			    "ran there (%s), so there is nothing to undo",
-			    ro->id, region, rr->view.state);
-		}
-		list[(*n)++] = rr->view.name;
-	} else {
-		for (size_t i = 0; i < ro->nregions; i++)
-			if (reached(ro->regions[i].state))
-				list[(*n)++] = ro->regions[i].view.name;
-		if (*n == 0) {
-			free(list);
-			return sk_err_set(err, SK_ESTATE,
-			    "roll back rollout %s: it reached no region, so there "
-			    "is nothing to undo",
-			    ro->id);
-		}
-	}
-	*out = list;
-	return SK_OK;
 }
 
 /* ---- replay ------------------------------------------------------------- */
@@ -750,78 +674,4 @@ coord_rollout_replay_finished(
 			ro->state = s;
 	ro->finished_ms = at_ms;
 	snprintf(ro->reason, sizeof(ro->reason), "%s", reason);
-}
-
-/* ---- view --------------------------------------------------------------- */
-
-static const char *
-phase_state(const coord_rollout *ro, size_t p)
-{
-	if (ro->mode == SK_MODE_REHEARSE) {
-		bool done = true, blocked = false;
-
-		for (size_t i = 0; i < ro->nregions; i++) {
-			if (ro->regions[i].phase != p)
-				continue;
-			done &= region_done(ro->regions[i].state);
-			blocked |= region_done(ro->regions[i].state) &&
-			    ro->regions[i].state != COORD_R_SUCCEEDED;
-		}
-		return !done ? "running" : blocked ? "blocked" : "ready";
-	}
-	if (p < ro->phase)
-		return "succeeded";
-	if (p > ro->phase)
-		return ro->state == COORD_RO_FAILED ? "not-started" : "pending";
-	return coord_rollout_state_name(ro->state);
-}
-
-int
-coord_rollout_view(
-    const coord_rollout *ro, uint64_t since, sk_rollout_view *out, sk_err *err)
-{
-	size_t first = 0;
-
-	memset(out, 0, sizeof(*out));
-	snprintf(out->id, sizeof(out->id), "%s", ro->id);
-	snprintf(out->plan_id, sizeof(out->plan_id), "%s", ro->plan->id);
-	snprintf(out->plan_name, sizeof(out->plan_name), "%s", ro->plan->name);
-	snprintf(out->state, sizeof(out->state), "%s",
-	    coord_rollout_state_name(ro->state));
-	snprintf(out->reason, sizeof(out->reason), "%s", ro->reason);
-	out->mode = ro->mode;
-	snprintf(out->of_rollout, sizeof(out->of_rollout), "%s", ro->of_rollout);
-	out->current_phase = ro->phase;
-	out->created_ms = ro->created_ms;
-	out->finished_ms = ro->finished_ms;
-	out->phases = calloc(ro->nphases ? ro->nphases : 1, sizeof(*out->phases));
-	if (out->phases == NULL)
-		goto oom;
-	out->nphases = ro->nphases;
-	for (size_t p = 0; p < ro->nphases; p++) {
-		sk_phase_view *pv = &out->phases[p];
-
-		snprintf(pv->name, sizeof(pv->name), "%s", ro->phases[p]->name);
-		snprintf(pv->state, sizeof(pv->state), "%s", phase_state(ro, p));
-		pv->regions = calloc(ro->nregions + 1, sizeof(*pv->regions));
-		if (pv->regions == NULL)
-			goto oom;
-		for (size_t i = 0; i < ro->nregions; i++)
-			if (ro->regions[i].phase == p)
-				pv->regions[pv->nregions++] = ro->regions[i].view;
-	}
-	while (first < ro->nevents && ro->events[first].seq <= since)
-		first++;
-	if (first < ro->nevents) {
-		out->events = malloc((ro->nevents - first) * sizeof(*out->events));
-		if (out->events == NULL)
-			goto oom;
-		memcpy(out->events, ro->events + first,
-		    (ro->nevents - first) * sizeof(*out->events));
-		out->nevents = ro->nevents - first;
-	}
-	return SK_OK;
-oom:
-	sk_rollout_view_fini(out);
-	return sk_err_set(err, SK_ENOMEM, "describe rollout %s: out of memory", ro->id);
 }

@@ -1,0 +1,57 @@
+/* sk_plan_build_int: what the files of plan build share: sk_plan_build.c
+ * (plan, limits, steps, phases, lint), sk_plan_build_sql.c (SQL files),
+ * sk_plan_build_checks.c (checks and waivers) and sk_plan_build_preflight.c.
+ * Internal to plan build: nothing outside those files includes it.
+ * Errors are reported at their line and column in plan.yaml. */
+#ifndef SK_PLAN_BUILD_INT_H
+#define SK_PLAN_BUILD_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sk_err.h"
+#include "sk_plan.h"
+#include "sk_sql.h"
+#include "sk_yaml.h"
+
+/* Fills err with "build plan PATH: out of memory"; returns SK_ENOMEM. */
+int build_oom(sk_err *err, const char *path);
+
+/* True when map[key] is there and not null. */
+bool build_present(const sk_yaml_node *map, const char *key);
+
+/* True when s is empty or only white space. */
+bool build_blank(const char *s);
+
+/* map[key] as a duration in ms. Absent or null gives dflt; zero is
+ * accepted (as 0) only when zero_ok. */
+int build_yaml_duration(const sk_yaml_node *map, const char *key, bool zero_ok,
+    int64_t dflt, int64_t *out, sk_err *err);
+
+/* Parse sql, named name in messages; refuses SQL of comments only. When
+ * out is not NULL it receives the script, which the caller destroys. */
+int build_parse_sql(
+    const char *name, const char *sql, sk_sql_script **out, sk_err *err);
+
+/* build_parse_sql on the file rel of plan.yaml at yaml_path. */
+int build_parse_sql_file(const char *yaml_path, const char *rel,
+    const char *sql, sk_sql_script **out, sk_err *err);
+
+/* An optional SQL file reference item[key], read and parsed: *rel and
+ * *sql (caller frees) stay NULL when absent. */
+int build_step_script(const char *yaml_path, const sk_yaml_node *item,
+    const char *key, int flags, char **rel, char **sql, sk_err *err);
+
+/* map[key] as a list of checks into *out / *n (NULL / 0 when absent).
+ * On failure what was loaded stays in *out / *n for the plan to free. */
+int build_checks(const char *yaml_path, const sk_yaml_node *map,
+    const char *key, sk_check **out, size_t *n, sk_err *err);
+
+/* map's waive: list into st->waivers / st->nwaivers. */
+int build_waivers(const sk_yaml_node *map, sk_step *st, sk_err *err);
+
+/* root's preflight: mapping into *pf; absent leaves *pf untouched. */
+int build_preflight(const sk_yaml_node *root, sk_preflight *pf, sk_err *err);
+
+#endif

@@ -1,0 +1,576 @@
+/* sk_wire_cli: the CLI's messages to and from the coordinator (requests,
+ * responses with rollout and region views) and the region reports they
+ * carry (which the journal keeps too), in protobuf-c form, decoded at the
+ * edge like every other message (see sk_wire.c). */
+#include "sk_wire.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "sk_wire_int.h"
+#include "skein.pb-c.h"
+
+/* Reports in one CliResponse: a whole rollout's history. */
+#define WIRE_MAX_RESPONSE_REPORTS (WIRE_MAX_ITEMS * 16)
+
+/* ---- CLI views ---------------------------------------------------------- */
+
+static void
+region_to_pb(Skein__V1__RegionView *pb, Skein__V1__Error *pe, const sk_region_view *v)
+{
+	skein__v1__region_view__init(pb);
+	pb->name = (char *)v->name;
+	pb->state = (char *)v->state;
+	pb->step = (char *)v->step;
+	pb->database = (char *)v->database;
+	pb->updated_unix_ms = v->updated_ms;
+	pb->steps_done = v->steps_done;
+	pb->steps_total = v->steps_total;
+	pb->detail = (char *)v->detail;
+	if (v->error.code != SK_OK) {
+		wire_error_to_pb(pe, &v->error);
+		pb->error = pe;
+	}
+}
+
+static int
+region_from_pb(sk_region_view *v, const Skein__V1__RegionView *pb, sk_err *err)
+{
+	memset(v, 0, sizeof(*v));
+	if (wire_copy_id(v->name, sizeof(v->name), pb->name, "region", err) != SK_OK)
+		return err->code;
+	if (wire_copy_id(v->step, sizeof(v->step), pb->step, "step id", err) != SK_OK ||
+	    wire_copy_id(v->database, sizeof(v->database), pb->database,
+		"database name", err) != SK_OK)
+		return err->code;
+	wire_copy_text(v->state, sizeof(v->state), pb->state);
+	wire_copy_text(v->detail, sizeof(v->detail), pb->detail);
+	v->updated_ms = pb->updated_unix_ms;
+	v->steps_done = pb->steps_done;
+	v->steps_total = pb->steps_total;
+	wire_error_from_pb(&v->error, pb->error);
+	return SK_OK;
+}
+
+int
+sk_region_view_encode(const sk_region_view *v, uint8_t **out, size_t *len, sk_err *err)
+{
+	Skein__V1__RegionView pb;
+	Skein__V1__Error pe;
+
+	region_to_pb(&pb, &pe, v);
+	return wire_pack_msg(&pb.base, out, len, err);
+}
+
+int
+sk_region_view_decode(const uint8_t *buf, size_t len, sk_region_view *out, sk_err *err)
+{
+	Skein__V1__RegionView *pb;
+	int rc;
+
+	pb = skein__v1__region_view__unpack(NULL, len, buf);
+	if (pb == NULL)
+		return sk_err_set(err, SK_EDECODE, "decode region view: invalid bytes");
+	rc = region_from_pb(out, pb, err);
+	skein__v1__region_view__free_unpacked(pb, NULL);
+	return rc;
+}
+
+static int
+region_report_from_pb(
+    sk_region_report *out, const Skein__V1__RegionReport *pb, sk_err *err)
+{
+	memset(out, 0, sizeof(*out));
+	if (wire_copy_id(out->region, sizeof(out->region), pb->region, "region",
+		err) != SK_OK)
+		return err->code;
+	if (pb->report == NULL)
+		return sk_err_set(err, SK_EDECODE,
+		    "decode region report: region %s has no report", out->region);
+	return wire_report_from_pb(&out->report, pb->report, err);
+}
+
+int
+sk_region_report_encode(
+    const sk_region_report *r, uint8_t **out, size_t *len, sk_err *err)
+{
+	Skein__V1__RegionReport pb;
+	report_store *rep = calloc(1, sizeof(*rep));
+	int rc;
+
+	if (rep == NULL)
+		return sk_err_set(err, SK_ENOMEM, "encode region report: out of memory");
+	skein__v1__region_report__init(&pb);
+	pb.region = (char *)r->region;
+	wire_report_to_pb(rep, &r->report);
+	pb.report = &rep->rep;
+	rc = wire_pack_msg(&pb.base, out, len, err);
+	free(rep);
+	return rc;
+}
+
+int
+sk_region_report_decode(
+    const uint8_t *buf, size_t len, sk_region_report *out, sk_err *err)
+{
+	Skein__V1__RegionReport *pb;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	pb = skein__v1__region_report__unpack(NULL, len, buf);
+	if (pb == NULL)
+		return sk_err_set(err, SK_EDECODE,
+		    "decode region report: not a valid RegionReport (%zu bytes)", len);
+	rc = region_report_from_pb(out, pb, err);
+	skein__v1__region_report__free_unpacked(pb, NULL);
+	if (rc != SK_OK)
+		memset(out, 0, sizeof(*out));
+	return rc;
+}
+
+static int
+mode_check(int mode, const char *what, sk_err *err)
+{
+	if (mode < 0 || mode >= SK_MODE_MAX)
+		return sk_err_set(
+		    err, SK_EDECODE, "decode %s: unknown mode %d", what, mode);
+	return SK_OK;
+}
+
+int
+sk_cli_request_encode(const sk_cli_request *m, uint8_t **out, size_t *len, sk_err *err)
+{
+	Skein__V1__CliRequest pb;
+	Skein__V1__RollbackRequest rb;
+
+	skein__v1__cli_request__init(&pb);
+	pb.events_since = m->events_since;
+	switch (m->op) {
+	case SK_CLI_START:
+		pb.op_case = SKEIN__V1__CLI_REQUEST__OP_START_SIGNED_PLAN;
+		pb.start_signed_plan.data = m->signed_plan;
+		pb.start_signed_plan.len = m->signed_plan_len;
+		pb.start_mode = (Skein__V1__RolloutMode)m->mode;
+		break;
+	case SK_CLI_ROLLBACK:
+		skein__v1__rollback_request__init(&rb);
+		rb.rollout_id = (char *)m->rollout_id;
+		rb.region = (char *)m->region;
+		pb.op_case = SKEIN__V1__CLI_REQUEST__OP_ROLLBACK;
+		pb.rollback = &rb;
+		break;
+	case SK_CLI_REPORT:
+		pb.op_case = SKEIN__V1__CLI_REQUEST__OP_REPORT_ROLLOUT_ID;
+		pb.report_rollout_id = (char *)m->rollout_id;
+		break;
+	default:
+		pb.op_case = SKEIN__V1__CLI_REQUEST__OP_STATUS_ROLLOUT_ID;
+		pb.status_rollout_id = (char *)m->rollout_id;
+		break;
+	}
+	return wire_pack_msg(&pb.base, out, len, err);
+}
+
+int
+sk_cli_request_decode(const uint8_t *buf, size_t len, sk_cli_request *out, sk_err *err)
+{
+	Skein__V1__CliRequest *pb;
+	int rc = SK_OK;
+
+	memset(out, 0, sizeof(*out));
+	pb = skein__v1__cli_request__unpack(NULL, len, buf);
+	if (pb == NULL)
+		return sk_err_set(err, SK_EDECODE,
+		    "decode request: not a valid CliRequest (%zu bytes)", len);
+	out->events_since = pb->events_since;
+	switch (pb->op_case) {
+	case SKEIN__V1__CLI_REQUEST__OP_START_SIGNED_PLAN:
+		out->op = SK_CLI_START;
+		out->mode = (int)pb->start_mode;
+		rc = mode_check(out->mode, "request", err);
+		if (rc == SK_OK && out->mode == SK_MODE_ROLLBACK)
+			rc = sk_err_set(err, SK_EDECODE,
+			    "decode request: a start cannot be in rollback mode");
+		if (rc != SK_OK)
+			break;
+		out->signed_plan = malloc(pb->start_signed_plan.len + 1);
+		if (out->signed_plan == NULL) {
+			rc = sk_err_set(err, SK_ENOMEM, "decode request: out of memory");
+			break;
+		}
+		memcpy(out->signed_plan, pb->start_signed_plan.data,
+		    pb->start_signed_plan.len);
+		out->signed_plan_len = pb->start_signed_plan.len;
+		break;
+	case SKEIN__V1__CLI_REQUEST__OP_STATUS_ROLLOUT_ID:
+		out->op = SK_CLI_STATUS;
+		rc = wire_copy_id(out->rollout_id, sizeof(out->rollout_id),
+		    pb->status_rollout_id, "rollout id", err);
+		break;
+	case SKEIN__V1__CLI_REQUEST__OP_ROLLBACK:
+		out->op = SK_CLI_ROLLBACK;
+		if (pb->rollback == NULL) {
+			rc = sk_err_set(
+			    err, SK_EDECODE, "decode request: empty rollback");
+			break;
+		}
+		rc = wire_copy_id(out->rollout_id, sizeof(out->rollout_id),
+		    pb->rollback->rollout_id, "rollout id", err);
+		if (rc == SK_OK)
+			rc = wire_copy_id(out->region, sizeof(out->region),
+			    pb->rollback->region, "region", err);
+		break;
+	case SKEIN__V1__CLI_REQUEST__OP_REPORT_ROLLOUT_ID:
+		out->op = SK_CLI_REPORT;
+		rc = wire_copy_id(out->rollout_id, sizeof(out->rollout_id),
+		    pb->report_rollout_id, "rollout id", err);
+		break;
+	default:
+		rc = sk_err_set(err, SK_EDECODE, "decode request: no operation");
+		break;
+	}
+	skein__v1__cli_request__free_unpacked(pb, NULL);
+	if (rc != SK_OK)
+		sk_cli_request_fini(out);
+	return rc;
+}
+
+void
+sk_cli_request_fini(sk_cli_request *m)
+{
+	if (m == NULL)
+		return;
+	free(m->signed_plan);
+	m->signed_plan = NULL;
+	m->signed_plan_len = 0;
+}
+
+/* Storage for one rollout's protobuf view while it is being packed. */
+typedef struct view_store {
+	Skein__V1__RolloutView rv;
+	Skein__V1__PhaseView *phases;
+	Skein__V1__PhaseView **phasep;
+	Skein__V1__RegionView *regions;
+	Skein__V1__RegionView **regionp;
+	Skein__V1__Error *errors;
+	Skein__V1__EventView *events;
+	Skein__V1__EventView **eventp;
+} view_store;
+
+static void
+view_store_fini(view_store *s)
+{
+	free(s->phases);
+	free(s->phasep);
+	free(s->regions);
+	free(s->regionp);
+	free(s->errors);
+	free(s->events);
+	free(s->eventp);
+}
+
+static int
+view_to_pb(view_store *s, const sk_rollout_view *v)
+{
+	size_t nregions = 0, r = 0;
+
+	memset(s, 0, sizeof(*s));
+	skein__v1__rollout_view__init(&s->rv);
+	s->rv.id = (char *)v->id;
+	s->rv.plan_id = (char *)v->plan_id;
+	s->rv.plan_name = (char *)v->plan_name;
+	s->rv.state = (char *)v->state;
+	s->rv.current_phase = v->current_phase;
+	s->rv.created_unix_ms = v->created_ms;
+	s->rv.finished_unix_ms = v->finished_ms;
+	s->rv.reason = (char *)v->reason;
+	s->rv.mode = (Skein__V1__RolloutMode)v->mode;
+	s->rv.of_rollout = (char *)v->of_rollout;
+	for (size_t i = 0; i < v->nphases; i++)
+		nregions += v->phases[i].nregions;
+	s->phases = calloc(v->nphases + 1, sizeof(*s->phases));
+	s->phasep = calloc(v->nphases + 1, sizeof(*s->phasep));
+	s->regions = calloc(nregions + 1, sizeof(*s->regions));
+	s->regionp = calloc(nregions + 1, sizeof(*s->regionp));
+	s->errors = calloc(nregions + 1, sizeof(*s->errors));
+	s->events = calloc(v->nevents + 1, sizeof(*s->events));
+	s->eventp = calloc(v->nevents + 1, sizeof(*s->eventp));
+	if (!s->phases || !s->phasep || !s->regions || !s->regionp ||
+	    !s->errors || !s->events || !s->eventp)
+		return SK_ENOMEM;
+	for (size_t i = 0; i < v->nphases; i++) {
+		Skein__V1__PhaseView *p = &s->phases[i];
+
+		skein__v1__phase_view__init(p);
+		p->name = (char *)v->phases[i].name;
+		p->state = (char *)v->phases[i].state;
+		p->regions = &s->regionp[r];
+		p->n_regions = v->phases[i].nregions;
+		for (size_t j = 0; j < v->phases[i].nregions; j++, r++) {
+			region_to_pb(&s->regions[r], &s->errors[r],
+			    &v->phases[i].regions[j]);
+			s->regionp[r] = &s->regions[r];
+		}
+		s->phasep[i] = p;
+	}
+	s->rv.phases = s->phasep;
+	s->rv.n_phases = v->nphases;
+	for (size_t i = 0; i < v->nevents; i++) {
+		Skein__V1__EventView *e = &s->events[i];
+
+		skein__v1__event_view__init(e);
+		e->seq = v->events[i].seq;
+		e->at_unix_ms = v->events[i].at_ms;
+		e->region = (char *)v->events[i].region;
+		e->text = (char *)v->events[i].text;
+		s->eventp[i] = e;
+	}
+	s->rv.events = s->eventp;
+	s->rv.n_events = v->nevents;
+	return SK_OK;
+}
+
+int
+sk_cli_response_encode(const sk_cli_response *m, uint8_t **out, size_t *len, sk_err *err)
+{
+	Skein__V1__CliResponse pb;
+	Skein__V1__Error pe;
+	view_store *stores = NULL;
+	Skein__V1__RolloutView **rvp = NULL;
+	Skein__V1__RegionReport *rrs = NULL, **rrp = NULL;
+	report_store *reps = NULL;
+	int rc = SK_OK;
+
+	skein__v1__cli_response__init(&pb);
+	pb.ok = m->ok;
+	pb.rollout_id = (char *)m->rollout_id;
+	if (m->error.code != SK_OK) {
+		wire_error_to_pb(&pe, &m->error);
+		pb.error = &pe;
+	}
+	if (m->nrollouts > 0) {
+		stores = calloc(m->nrollouts, sizeof(*stores));
+		rvp = calloc(m->nrollouts, sizeof(*rvp));
+		if (stores == NULL || rvp == NULL) {
+			rc = sk_err_set(err, SK_ENOMEM, "encode response: out of memory");
+			goto out;
+		}
+		for (size_t i = 0; i < m->nrollouts; i++) {
+			if (view_to_pb(&stores[i], &m->rollouts[i]) != SK_OK) {
+				rc = sk_err_set(err, SK_ENOMEM,
+				    "encode response: out of memory");
+				view_store_fini(&stores[i]);
+				for (size_t j = 0; j < i; j++)
+					view_store_fini(&stores[j]);
+				free(stores);
+				stores = NULL;
+				goto out;
+			}
+			rvp[i] = &stores[i].rv;
+		}
+		pb.rollouts = rvp;
+		pb.n_rollouts = m->nrollouts;
+	}
+	if (m->nreports > 0) {
+		rrs = calloc(m->nreports, sizeof(*rrs));
+		rrp = calloc(m->nreports, sizeof(*rrp));
+		reps = calloc(m->nreports, sizeof(*reps));
+		if (rrs == NULL || rrp == NULL || reps == NULL) {
+			rc = sk_err_set(err, SK_ENOMEM, "encode response: out of memory");
+			goto out;
+		}
+		for (size_t i = 0; i < m->nreports; i++) {
+			skein__v1__region_report__init(&rrs[i]);
+			rrs[i].region = (char *)m->reports[i].region;
+			wire_report_to_pb(&reps[i], &m->reports[i].report);
+			rrs[i].report = &reps[i].rep;
+			rrp[i] = &rrs[i];
+		}
+		pb.reports = rrp;
+		pb.n_reports = m->nreports;
+	}
+	pb.signed_plan.data = m->signed_plan;
+	pb.signed_plan.len = m->signed_plan_len;
+	rc = wire_pack_msg(&pb.base, out, len, err);
+out:
+	for (size_t i = 0; stores != NULL && i < m->nrollouts; i++)
+		view_store_fini(&stores[i]);
+	free(stores);
+	free(rvp);
+	free(rrs);
+	free(rrp);
+	free(reps);
+	return rc;
+}
+
+static int
+view_from_pb(sk_rollout_view *v, const Skein__V1__RolloutView *pb, sk_err *err)
+{
+	memset(v, 0, sizeof(*v));
+	if (wire_copy_id(v->id, sizeof(v->id), pb->id, "rollout id", err) != SK_OK ||
+	    wire_copy_id(v->plan_id, sizeof(v->plan_id), pb->plan_id, "plan id",
+		err) != SK_OK)
+		return err->code;
+	wire_copy_text(v->plan_name, sizeof(v->plan_name), pb->plan_name);
+	wire_copy_text(v->state, sizeof(v->state), pb->state);
+	if (wire_copy_id(v->of_rollout, sizeof(v->of_rollout), pb->of_rollout,
+		"rollout id", err) != SK_OK)
+		return err->code;
+	v->mode = (int)pb->mode;
+	if (mode_check(v->mode, "rollout view", err) != SK_OK)
+		return err->code;
+	wire_copy_text(v->reason, sizeof(v->reason), pb->reason);
+	v->current_phase = pb->current_phase;
+	v->created_ms = pb->created_unix_ms;
+	v->finished_ms = pb->finished_unix_ms;
+	if (pb->n_phases > WIRE_MAX_ITEMS || pb->n_events > WIRE_MAX_ITEMS * 16)
+		return sk_err_set(err, SK_EDECODE, "decode rollout view: too large");
+	if (pb->n_phases > 0) {
+		v->phases = calloc(pb->n_phases, sizeof(*v->phases));
+		if (v->phases == NULL)
+			return sk_err_set(err, SK_ENOMEM,
+			    "decode rollout view: out of memory");
+		v->nphases = pb->n_phases;
+	}
+	for (size_t i = 0; i < pb->n_phases; i++) {
+		const Skein__V1__PhaseView *pp = pb->phases[i];
+		sk_phase_view *p = &v->phases[i];
+
+		if (wire_copy_id(p->name, sizeof(p->name), pp->name,
+			"phase name", err) != SK_OK)
+			return err->code;
+		wire_copy_text(p->state, sizeof(p->state), pp->state);
+		if (pp->n_regions > WIRE_MAX_ITEMS)
+			return sk_err_set(
+			    err, SK_EDECODE, "decode rollout view: too large");
+		if (pp->n_regions == 0)
+			continue;
+		p->regions = calloc(pp->n_regions, sizeof(*p->regions));
+		if (p->regions == NULL)
+			return sk_err_set(err, SK_ENOMEM,
+			    "decode rollout view: out of memory");
+		p->nregions = pp->n_regions;
+		for (size_t j = 0; j < pp->n_regions; j++)
+			if (region_from_pb(&p->regions[j], pp->regions[j], err) != SK_OK)
+				return err->code;
+	}
+	if (pb->n_events > 0) {
+		v->events = calloc(pb->n_events, sizeof(*v->events));
+		if (v->events == NULL)
+			return sk_err_set(err, SK_ENOMEM,
+			    "decode rollout view: out of memory");
+		v->nevents = pb->n_events;
+	}
+	for (size_t i = 0; i < pb->n_events; i++) {
+		v->events[i].seq = pb->events[i]->seq;
+		v->events[i].at_ms = pb->events[i]->at_unix_ms;
+		if (wire_copy_id(v->events[i].region, sizeof(v->events[i].region),
+			pb->events[i]->region, "region", err) != SK_OK)
+			return err->code;
+		wire_copy_text(v->events[i].text, sizeof(v->events[i].text),
+		    pb->events[i]->text);
+	}
+	return SK_OK;
+}
+
+int
+sk_cli_response_decode(const uint8_t *buf, size_t len, sk_cli_response *out, sk_err *err)
+{
+	Skein__V1__CliResponse *pb;
+	int rc = SK_OK;
+
+	memset(out, 0, sizeof(*out));
+	pb = skein__v1__cli_response__unpack(NULL, len, buf);
+	if (pb == NULL)
+		return sk_err_set(err, SK_EDECODE,
+		    "decode response: not a valid CliResponse (%zu bytes)", len);
+	out->ok = pb->ok;
+	wire_error_from_pb(&out->error, pb->error);
+	rc = wire_copy_id(out->rollout_id, sizeof(out->rollout_id),
+	    pb->rollout_id, "rollout id", err);
+	if (rc != SK_OK)
+		goto out;
+	if (pb->n_rollouts > WIRE_MAX_ITEMS) {
+		rc = sk_err_set(err, SK_EDECODE, "decode response: too many rollouts");
+		goto out;
+	}
+	if (pb->n_rollouts > 0) {
+		out->rollouts = calloc(pb->n_rollouts, sizeof(*out->rollouts));
+		if (out->rollouts == NULL) {
+			rc = sk_err_set(err, SK_ENOMEM, "decode response: out of memory");
+			goto out;
+		}
+		out->nrollouts = pb->n_rollouts;
+		for (size_t i = 0; i < pb->n_rollouts; i++) {
+			rc = view_from_pb(&out->rollouts[i], pb->rollouts[i], err);
+			if (rc != SK_OK)
+				goto out;
+		}
+	}
+	if (pb->n_reports > WIRE_MAX_RESPONSE_REPORTS) {
+		rc = sk_err_set(err, SK_EDECODE,
+		    "decode response: %zu reports, at most %d", pb->n_reports,
+		    WIRE_MAX_RESPONSE_REPORTS);
+		goto out;
+	}
+	if (pb->n_reports > 0) {
+		out->reports = calloc(pb->n_reports, sizeof(*out->reports));
+		if (out->reports == NULL) {
+			rc = sk_err_set(err, SK_ENOMEM, "decode response: out of memory");
+			goto out;
+		}
+		out->nreports = pb->n_reports;
+		for (size_t i = 0; i < pb->n_reports; i++) {
+			rc = region_report_from_pb(
+			    &out->reports[i], pb->reports[i], err);
+			if (rc != SK_OK)
+				goto out;
+		}
+	}
+	if (pb->signed_plan.len > 0) {
+		out->signed_plan = malloc(pb->signed_plan.len);
+		if (out->signed_plan == NULL) {
+			rc = sk_err_set(err, SK_ENOMEM, "decode response: out of memory");
+			goto out;
+		}
+		memcpy(out->signed_plan, pb->signed_plan.data, pb->signed_plan.len);
+		out->signed_plan_len = pb->signed_plan.len;
+	}
+out:
+	skein__v1__cli_response__free_unpacked(pb, NULL);
+	if (rc != SK_OK)
+		sk_cli_response_fini(out);
+	return rc;
+}
+
+void
+sk_rollout_view_fini(sk_rollout_view *v)
+{
+	if (v == NULL)
+		return;
+	for (size_t i = 0; i < v->nphases; i++)
+		free(v->phases[i].regions);
+	free(v->phases);
+	free(v->events);
+	v->phases = NULL;
+	v->events = NULL;
+	v->nphases = v->nevents = 0;
+}
+
+void
+sk_cli_response_fini(sk_cli_response *m)
+{
+	if (m == NULL)
+		return;
+	for (size_t i = 0; i < m->nrollouts; i++)
+		sk_rollout_view_fini(&m->rollouts[i]);
+	free(m->rollouts);
+	free(m->reports);
+	free(m->signed_plan);
+	m->rollouts = NULL;
+	m->nrollouts = 0;
+	m->reports = NULL;
+	m->nreports = 0;
+	m->signed_plan = NULL;
+	m->signed_plan_len = 0;
+}

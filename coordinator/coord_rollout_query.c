@@ -1,0 +1,164 @@
+/* coord_rollout_query: what a rollout answers without changing: which
+ * regions a rollback of it would undo, and the view `skein rollout status`
+ * shows. Read-only over the state coord_rollout.c keeps. */
+#include "coord_rollout.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coord_rollout_int.h"
+
+/* ---- rollback ----------------------------------------------------------- */
+
+static bool
+reached(int state)
+{
+	return state != COORD_R_PENDING && state != COORD_R_REFUSED;
+}
+
+int
+coord_rollout_rollback_regions(const coord_rollout *ro, const char *region,
+    const char ***out, size_t *n, sk_err *err)
+{
+	const char **list;
+
+	*out = NULL;
+	*n = 0;
+	if (ro->mode == SK_MODE_REHEARSE)
+		return sk_err_set(err, SK_ESTATE,
+		    "roll back rollout %s: it is a rehearsal, which changed "
+		    "nothing; there is nothing to roll back",
+		    ro->id);
+	if (ro->mode == SK_MODE_ROLLBACK)
+		return sk_err_set(err, SK_ESTATE,
+		    "roll back rollout %s: it is itself the rollback of %s; to "
+		    "apply the change again, start the plan again",
+		    ro->id, ro->of_rollout);
+	if (ro->state == COORD_RO_RUNNING) {
+		sk_err_set(err, SK_ESTATE,
+		    "roll back rollout %s: it is still running", ro->id);
+		snprintf(err->hint, sizeof(err->hint),
+		    "wait for it to end (skein rollout wait %s), then roll it back",
+		    ro->id);
+		return err->code;
+	}
+	list = calloc(ro->nregions ? ro->nregions : 1, sizeof(*list));
+	if (list == NULL)
+		return sk_err_set(err, SK_ENOMEM,
+		    "roll back rollout %s: out of memory", ro->id);
+	if (region != NULL && region[0] != '\0') {
+		const coord_region_run *rr = coord_rollout_region(ro, region);
+
+		if (rr == NULL) {
+			char names[512] = "";
+			size_t off = 0;
+
+			for (size_t i = 0;
+			     i < ro->plan->nregions && off < sizeof(names); i++)
+				off += (size_t)snprintf(names + off,
+				    sizeof(names) - off, "%s%s", i ? ", " : "",
+				    ro->plan->regions[i]);
+			free(list);
+			return sk_err_set(err, SK_EINVAL,
+			    "roll back rollout %s in region %s: plan %s has no "
+			    "region %s (its regions: %s)",
+			    ro->id, region, ro->plan->name, region, names);
+		}
+		if (!reached(rr->state)) {
+			free(list);
+			return sk_err_set(err, SK_ESTATE,
+			    "roll back rollout %s in region %s: the rollout never "
+			    "ran there (%s), so there is nothing to undo",
+			    ro->id, region, rr->view.state);
+		}
+		list[(*n)++] = rr->view.name;
+	} else {
+		for (size_t i = 0; i < ro->nregions; i++)
+			if (reached(ro->regions[i].state))
+				list[(*n)++] = ro->regions[i].view.name;
+		if (*n == 0) {
+			free(list);
+			return sk_err_set(err, SK_ESTATE,
+			    "roll back rollout %s: it reached no region, so there "
+			    "is nothing to undo",
+			    ro->id);
+		}
+	}
+	*out = list;
+	return SK_OK;
+}
+
+/* ---- view --------------------------------------------------------------- */
+
+static const char *
+phase_state(const coord_rollout *ro, size_t p)
+{
+	if (ro->mode == SK_MODE_REHEARSE) {
+		bool done = true, blocked = false;
+
+		for (size_t i = 0; i < ro->nregions; i++) {
+			if (ro->regions[i].phase != p)
+				continue;
+			done &= rollout_region_done(ro->regions[i].state);
+			blocked |= rollout_region_done(ro->regions[i].state) &&
+			    ro->regions[i].state != COORD_R_SUCCEEDED;
+		}
+		return !done ? "running" : blocked ? "blocked" : "ready";
+	}
+	if (p < ro->phase)
+		return "succeeded";
+	if (p > ro->phase)
+		return ro->state == COORD_RO_FAILED ? "not-started" : "pending";
+	return coord_rollout_state_name(ro->state);
+}
+
+int
+coord_rollout_view(
+    const coord_rollout *ro, uint64_t since, sk_rollout_view *out, sk_err *err)
+{
+	size_t first = 0;
+
+	memset(out, 0, sizeof(*out));
+	snprintf(out->id, sizeof(out->id), "%s", ro->id);
+	snprintf(out->plan_id, sizeof(out->plan_id), "%s", ro->plan->id);
+	snprintf(out->plan_name, sizeof(out->plan_name), "%s", ro->plan->name);
+	snprintf(out->state, sizeof(out->state), "%s",
+	    coord_rollout_state_name(ro->state));
+	snprintf(out->reason, sizeof(out->reason), "%s", ro->reason);
+	out->mode = ro->mode;
+	snprintf(out->of_rollout, sizeof(out->of_rollout), "%s", ro->of_rollout);
+	out->current_phase = ro->phase;
+	out->created_ms = ro->created_ms;
+	out->finished_ms = ro->finished_ms;
+	out->phases = calloc(ro->nphases ? ro->nphases : 1, sizeof(*out->phases));
+	if (out->phases == NULL)
+		goto oom;
+	out->nphases = ro->nphases;
+	for (size_t p = 0; p < ro->nphases; p++) {
+		sk_phase_view *pv = &out->phases[p];
+
+		snprintf(pv->name, sizeof(pv->name), "%s", ro->phases[p]->name);
+		snprintf(pv->state, sizeof(pv->state), "%s", phase_state(ro, p));
+		pv->regions = calloc(ro->nregions + 1, sizeof(*pv->regions));
+		if (pv->regions == NULL)
+			goto oom;
+		for (size_t i = 0; i < ro->nregions; i++)
+			if (ro->regions[i].phase == p)
+				pv->regions[pv->nregions++] = ro->regions[i].view;
+	}
+	while (first < ro->nevents && ro->events[first].seq <= since)
+		first++;
+	if (first < ro->nevents) {
+		out->events = malloc((ro->nevents - first) * sizeof(*out->events));
+		if (out->events == NULL)
+			goto oom;
+		memcpy(out->events, ro->events + first,
+		    (ro->nevents - first) * sizeof(*out->events));
+		out->nevents = ro->nevents - first;
+	}
+	return SK_OK;
+oom:
+	sk_rollout_view_fini(out);
+	return sk_err_set(err, SK_ENOMEM, "describe rollout %s: out of memory", ro->id);
+}
