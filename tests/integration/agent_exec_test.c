@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "pgfixture.h"
+#include "reports.h"
 
 #include <arpa/inet.h>
 #include <inttypes.h>
@@ -48,6 +49,18 @@ db_create(const char *tag, char *name, size_t nlen, char *conninfo, size_t clen)
 {
 	pgfixture_create_db(fixture_port, tag, name, nlen);
 	pgfixture_conninfo(conninfo, clen, fixture_port, name);
+}
+
+/* The agent's configuration of one database: name and conninfo only. */
+static sk_db_config
+db_config(char *name, char *conninfo)
+{
+	sk_db_config db;
+
+	memset(&db, 0, sizeof(db));
+	db.name = name;
+	db.conninfo = conninfo;
+	return db;
 }
 
 /* ---- helpers: plans ---------------------------------------------------- */
@@ -141,81 +154,6 @@ step_limits(sk_step *s, int64_t lock_ms, uint32_t retries, int64_t backoff_ms)
 
 /* ---- helpers: reports -------------------------------------------------- */
 
-typedef struct collector {
-	pthread_mutex_t mu;
-	sk_report *r;
-	size_t n, cap;
-} collector;
-
-static void
-collect(void *arg, const sk_report *rep)
-{
-	collector *c = arg;
-
-	pthread_mutex_lock(&c->mu);
-	if (c->n == c->cap) {
-		size_t cap = c->cap ? c->cap * 2 : 32;
-		sk_report *nr = realloc(c->r, cap * sizeof(*nr));
-
-		if (nr == NULL) {
-			pthread_mutex_unlock(&c->mu);
-			return;
-		}
-		c->r = nr;
-		c->cap = cap;
-	}
-	c->r[c->n++] = *rep;
-	pthread_mutex_unlock(&c->mu);
-}
-
-static void
-collector_init(collector *c)
-{
-	memset(c, 0, sizeof(*c));
-	pthread_mutex_init(&c->mu, NULL);
-}
-
-static void
-collector_fini(collector *c)
-{
-	free(c->r);
-	pthread_mutex_destroy(&c->mu);
-}
-
-/* The first report matching event, db and (if not NULL) step, copied to
- * out (may be NULL). Returns how many match. */
-static size_t
-find_report(collector *c, int event, const char *db, const char *step, sk_report *out)
-{
-	size_t hits = 0;
-
-	pthread_mutex_lock(&c->mu);
-	for (size_t i = 0; i < c->n; i++) {
-		const sk_report *r = &c->r[i];
-
-		if (r->event != event || strcmp(r->database, db) != 0 ||
-		    (step != NULL && strcmp(r->step_id, step) != 0))
-			continue;
-		if (hits++ == 0 && out != NULL)
-			*out = *r;
-	}
-	pthread_mutex_unlock(&c->mu);
-	return hits;
-}
-
-static bool
-wait_report(collector *c, int event, const char *db, const char *step, sk_report *out)
-{
-	int64_t until = sk_mono_ms() + WAIT_MS;
-
-	while (sk_mono_ms() < until) {
-		if (find_report(c, event, db, step, out) > 0)
-			return true;
-		sk_sleep_ms(20);
-	}
-	return false;
-}
-
 static agent_exec_opts
 opts_for(const sk_db_config *dbs, size_t n, collector *c, atomic_int *stop)
 {
@@ -298,7 +236,7 @@ test_steps_applied_once_and_recorded(void **state)
 	sk_err err;
 
 	(void)state;
-	collector_init(&c);
+	collector_init(&c, NULL);
 	db_create("once", name, sizeof(name), ci, sizeof(ci));
 	db.name = name;
 	db.conninfo = ci;
@@ -368,8 +306,8 @@ test_rerun_skips_every_step_and_sql_runs_once(void **state)
 	sk_err err;
 
 	(void)state;
-	collector_init(&c1);
-	collector_init(&c2);
+	collector_init(&c1, NULL);
+	collector_init(&c2, NULL);
 	db_create("rerun", name, sizeof(name), ci, sizeof(ci));
 	db.name = name;
 	db.conninfo = ci;
@@ -417,7 +355,7 @@ test_failing_step_rolls_back_and_reports_sqlstate(void **state)
 	int rc;
 
 	(void)state;
-	collector_init(&c);
+	collector_init(&c, NULL);
 	db_create("fail", name, sizeof(name), ci, sizeof(ci));
 	db.name = name;
 	db.conninfo = ci;
@@ -490,7 +428,7 @@ test_drift_is_refused_with_both_checksums_and_nothing_applied(void **state)
 	sk_err err;
 
 	(void)state;
-	collector_init(&c);
+	collector_init(&c, NULL);
 	db_create("drift", name, sizeof(name), ci, sizeof(ci));
 	db.name = name;
 	db.conninfo = ci;
@@ -546,7 +484,7 @@ test_verify_returning_false_fails_step_and_rolls_back(void **state)
 	sk_err err;
 
 	(void)state;
-	collector_init(&c);
+	collector_init(&c, NULL);
 	db_create("verify", name, sizeof(name), ci, sizeof(ci));
 	db.name = name;
 	db.conninfo = ci;
@@ -587,7 +525,7 @@ test_non_transactional_step_runs_outside_a_transaction(void **state)
 	sk_err err;
 
 	(void)state;
-	collector_init(&c);
+	collector_init(&c, NULL);
 	db_create("notx", name, sizeof(name), ci, sizeof(ci));
 	db.name = name;
 	db.conninfo = ci;
@@ -665,7 +603,7 @@ test_down_database_waits_while_the_other_succeeds_then_applies(void **state)
 	FILE *f;
 
 	(void)state;
-	collector_init(&c);
+	collector_init(&c, NULL);
 	db_create("up", name, sizeof(name), ci, sizeof(ci));
 	snprintf(port, sizeof(port), "%d", pgfixture_free_port());
 	snprintf(down_ci, sizeof(down_ci),
@@ -725,7 +663,7 @@ test_stop_abandons_a_down_database_without_failing_it(void **state)
 	int64_t t0;
 
 	(void)state;
-	collector_init(&c);
+	collector_init(&c, NULL);
 	atomic_init(&stop, 0);
 	snprintf(down_ci, sizeof(down_ci),
 	    "host=127.0.0.1 port=%d user=postgres dbname=postgres",
@@ -761,7 +699,7 @@ test_held_ledger_lock_waits_then_proceeds_when_released(void **state)
 	PGconn *holder;
 
 	(void)state;
-	collector_init(&c);
+	collector_init(&c, NULL);
 	db_create("lock", name, sizeof(name), ci, sizeof(ci));
 	holder = pgfixture_connect(fixture_port, name, NULL);
 	snprintf(sql, sizeof(sql), "SELECT pg_advisory_lock(%" PRId64 ")",
@@ -817,7 +755,7 @@ test_connection_lost_mid_step_resumes_from_the_ledger(void **state)
 	int64_t until;
 
 	(void)state;
-	collector_init(&c);
+	collector_init(&c, NULL);
 	db_create("resume", name, sizeof(name), ci, sizeof(ci));
 	db.name = name;
 	db.conninfo = ci;
@@ -888,7 +826,7 @@ test_many_databases_apply_in_parallel(void **state)
 	sk_err err;
 
 	(void)state;
-	collector_init(&c);
+	collector_init(&c, NULL);
 	for (int i = 0; i < NDB; i++) {
 		db_create("fan", names[i], sizeof(names[i]), cis[i], sizeof(cis[i]));
 		dbs[i].name = names[i];
@@ -958,11 +896,9 @@ test_passing_checks_are_reported_and_recorded_with_the_step(void **state)
 	check_add(&s->post, &s->npost, "no_negative",
 	    "SELECT id FROM orders WHERE amount < 0", SK_EXPECT_NO_ROWS, NULL,
 	    NULL, NULL);
-	collector_init(&c);
+	collector_init(&c, NULL);
 	db_create("ckok", name, sizeof(name), ci, sizeof(ci));
-	memset(&db, 0, sizeof(db));
-	db.name = name;
-	db.conninfo = ci;
+	db = db_config(name, ci);
 	o = opts_for(&db, 1, &c, NULL);
 	if (agent_exec_run(plan, &o, &err) != SK_OK)
 		report_fail("run", err.msg);
@@ -1013,16 +949,14 @@ test_failing_pre_check_blocks_the_step_and_applies_nothing(void **state)
 	check_add(&s->pre, &s->npre, "no_orphans",
 	    "SELECT count(*) FROM accounts WHERE owner IS NULL",
 	    SK_EXPECT_COMPARE, "=", "0", NULL);
-	collector_init(&c);
+	collector_init(&c, NULL);
 	db_create("ckpre", name, sizeof(name), ci, sizeof(ci));
 	setup = pgfixture_connect(fixture_port, name, NULL);
 	pgfixture_exec(setup,
 	    "CREATE TABLE accounts (id int, owner text);"
 	    "INSERT INTO accounts VALUES (1, NULL), (2, NULL), (3, 'x')");
 	PQfinish(setup);
-	memset(&db, 0, sizeof(db));
-	db.name = name;
-	db.conninfo = ci;
+	db = db_config(name, ci);
 	o = opts_for(&db, 1, &c, NULL);
 	assert_int_equal(agent_exec_run(plan, &o, &err), SK_ECHECK);
 	assert_contains(err.msg, "apply step 0001_add_col in r1/");
@@ -1081,11 +1015,9 @@ test_failing_post_check_rolls_the_step_back(void **state)
 	(void)state;
 	check_add(&s->post, &s->npost, "at_most_two",
 	    "SELECT count(*) FROM widgets", SK_EXPECT_COMPARE, "<=", "2", NULL);
-	collector_init(&c);
+	collector_init(&c, NULL);
 	db_create("ckpost", name, sizeof(name), ci, sizeof(ci));
-	memset(&db, 0, sizeof(db));
-	db.name = name;
-	db.conninfo = ci;
+	db = db_config(name, ci);
 	o = opts_for(&db, 1, &c, NULL);
 	assert_int_equal(agent_exec_run(plan, &o, &err), SK_ECHECK);
 	assert_contains(err.msg, "apply step 0002_fill in r1/");
@@ -1137,11 +1069,9 @@ test_constraint_test_that_succeeds_fails_the_step_and_leaves_no_row(void **state
 	check_add(&s->post, &s->npost, "negative_refused",
 	    "INSERT INTO ledger_lines VALUES (1, -5)", SK_EXPECT_FAILS, NULL,
 	    NULL, "23514");
-	collector_init(&c);
+	collector_init(&c, NULL);
 	db_create("ckfails", name, sizeof(name), ci, sizeof(ci));
-	memset(&db, 0, sizeof(db));
-	db.name = name;
-	db.conninfo = ci;
+	db = db_config(name, ci);
 	o = opts_for(&db, 1, &c, NULL);
 	assert_int_equal(agent_exec_run(plan, &o, &err), SK_ECHECK);
 	assert_contains(err.msg, "negative_refused");
@@ -1188,14 +1118,12 @@ test_phase_checks_guard_the_database(void **state)
 	check_add(&ph->post, &ph->npost, "phased_exists",
 	    "SELECT to_regclass('public.phased') IS NOT NULL",
 	    SK_EXPECT_COMPARE, "=", "true", NULL);
-	collector_init(&c);
+	collector_init(&c, NULL);
 	db_create("phase", name, sizeof(name), ci, sizeof(ci));
 	setup = pgfixture_connect(fixture_port, name, NULL);
 	pgfixture_exec(setup,
 	    "CREATE TABLE maintenance (x int); INSERT INTO maintenance VALUES (1)");
-	memset(&db, 0, sizeof(db));
-	db.name = name;
-	db.conninfo = ci;
+	db = db_config(name, ci);
 	o = opts_for(&db, 1, &c, NULL);
 
 	/* Pre-check fails: nothing runs. */
@@ -1219,7 +1147,7 @@ test_phase_checks_guard_the_database(void **state)
 	/* Once it holds, the step runs and the post-check passes. */
 	pgfixture_exec(setup, "DELETE FROM maintenance");
 	collector_fini(&c);
-	collector_init(&c);
+	collector_init(&c, NULL);
 	if (agent_exec_run(plan, &o, &err) != SK_OK)
 		report_fail("second run", err.msg);
 	assert_int_equal(count_checks(&c, name, "phased_exists", true, NULL), 1);
@@ -1227,7 +1155,7 @@ test_phase_checks_guard_the_database(void **state)
 	/* A post-check that no longer holds fails even a complete database. */
 	pgfixture_exec(setup, "DROP TABLE phased");
 	collector_fini(&c);
-	collector_init(&c);
+	collector_init(&c, NULL);
 	assert_int_equal(agent_exec_run(plan, &o, &err), SK_ECHECK);
 	assert_contains(err.msg, "phase main post-check");
 	assert_int_equal(find_report(&c, SK_EV_DB_FAILED, name, NULL, &r), 1);
@@ -1304,11 +1232,9 @@ test_lock_timeout_retries_then_gives_up_naming_the_blocker(void **state)
 
 	(void)state;
 	step_limits(&plan->steps[1], 200, 2, 50);
-	collector_init(&c);
+	collector_init(&c, NULL);
 	db_create("lockto", name, sizeof(name), ci, sizeof(ci));
-	memset(&db, 0, sizeof(db));
-	db.name = name;
-	db.conninfo = ci;
+	db = db_config(name, ci);
 	o = opts_for(&db, 1, &c, NULL);
 	/* Step 1 only, so that the table exists for the holder. */
 	plan->nsteps = 1;
@@ -1316,7 +1242,7 @@ test_lock_timeout_retries_then_gives_up_naming_the_blocker(void **state)
 		report_fail("first run", err.msg);
 	plan->nsteps = 2;
 	collector_fini(&c);
-	collector_init(&c);
+	collector_init(&c, NULL);
 
 	holder = pgfixture_connect(fixture_port, name, NULL);
 	pgfixture_exec(holder, "BEGIN; LOCK TABLE hot IN ACCESS SHARE MODE");
@@ -1380,23 +1306,6 @@ test_lock_timeout_retries_then_gives_up_naming_the_blocker(void **state)
 	sk_plan_destroy(plan);
 }
 
-/* Releases the holder's lock after a delay. */
-typedef struct releaser {
-	pthread_t thread;
-	PGconn *holder;
-	int64_t after_ms;
-} releaser;
-
-static void *
-releaser_main(void *arg)
-{
-	releaser *rl = arg;
-
-	sk_sleep_ms(rl->after_ms);
-	PQclear(PQexec(rl->holder, "ROLLBACK"));
-	return NULL;
-}
-
 static void
 test_lock_timeout_retry_succeeds_once_the_lock_frees(void **state)
 {
@@ -1411,30 +1320,27 @@ test_lock_timeout_retry_succeeds_once_the_lock_frees(void **state)
 	agent_exec_opts o;
 	sk_report r;
 	sk_err err;
-	releaser rl;
+	rollback_later rl;
+	PGconn *holder;
 
 	(void)state;
 	step_limits(&plan->steps[1], 150, 10, 50);
-	collector_init(&c);
+	collector_init(&c, NULL);
 	db_create("lockok", name, sizeof(name), ci, sizeof(ci));
-	memset(&db, 0, sizeof(db));
-	db.name = name;
-	db.conninfo = ci;
+	db = db_config(name, ci);
 	o = opts_for(&db, 1, &c, NULL);
 	plan->nsteps = 1;
 	if (agent_exec_run(plan, &o, &err) != SK_OK)
 		report_fail("first run", err.msg);
 	plan->nsteps = 2;
 
-	memset(&rl, 0, sizeof(rl));
-	rl.holder = pgfixture_connect(fixture_port, name, NULL);
-	rl.after_ms = 500;
-	pgfixture_exec(rl.holder, "BEGIN; LOCK TABLE warm IN ACCESS SHARE MODE");
-	snprintf(want, sizeof(want), "pid %d", PQbackendPID(rl.holder));
-	assert_int_equal(pthread_create(&rl.thread, NULL, releaser_main, &rl), 0);
+	holder = pgfixture_connect(fixture_port, name, NULL);
+	pgfixture_exec(holder, "BEGIN; LOCK TABLE warm IN ACCESS SHARE MODE");
+	snprintf(want, sizeof(want), "pid %d", PQbackendPID(holder));
+	rollback_later_start(&rl, holder, 500);
 	if (agent_exec_run(plan, &o, &err) != SK_OK)
 		report_fail("run", err.msg);
-	pthread_join(rl.thread, NULL);
+	rollback_later_join(&rl);
 
 	assert_int_equal(
 	    find_report(&c, SK_EV_STEP_FINISHED, name, "0002_alter", &r), 1);
@@ -1454,7 +1360,7 @@ test_lock_timeout_retry_succeeds_once_the_lock_frees(void **state)
 	assert_string_equal(
 	    pgfixture_scalar_db(fixture_port, name, buf, buf, sizeof(buf)), "true");
 
-	PQfinish(rl.holder);
+	PQfinish(holder);
 	pgfixture_drop_db(fixture_port, name);
 	collector_fini(&c);
 	sk_plan_destroy(plan);
@@ -1480,15 +1386,13 @@ test_invalid_index_left_by_an_interrupted_build_is_rebuilt(void **state)
 
 	(void)state;
 	step_indexes(&plan->steps[0], "users_email_key");
-	collector_init(&c);
+	collector_init(&c, NULL);
 	db_create("cic", name, sizeof(name), ci, sizeof(ci));
 	setup = pgfixture_connect(fixture_port, name, NULL);
 	pgfixture_exec(setup,
 	    "CREATE TABLE users (id int, email text);"
 	    "INSERT INTO users VALUES (1, 'a'), (2, 'a'), (3, 'b')");
-	memset(&db, 0, sizeof(db));
-	db.name = name;
-	db.conninfo = ci;
+	db = db_config(name, ci);
 	o = opts_for(&db, 1, &c, NULL);
 
 	/* Duplicates: the build fails and leaves an INVALID index. */
@@ -1505,7 +1409,7 @@ test_invalid_index_left_by_an_interrupted_build_is_rebuilt(void **state)
 	 * index; the agent drops it and builds it again. */
 	pgfixture_exec(setup, "DELETE FROM users WHERE id = 2");
 	collector_fini(&c);
-	collector_init(&c);
+	collector_init(&c, NULL);
 	if (agent_exec_run(plan, &o, &err) != SK_OK)
 		report_fail("second run", err.msg);
 	assert_int_equal(pgfixture_long_db(fixture_port, name,
@@ -1549,7 +1453,7 @@ test_invalid_index_marked_by_hand_is_detected_and_rebuilt(void **state)
 
 	(void)state;
 	step_indexes(&plan->steps[0], "items_v_idx");
-	collector_init(&c);
+	collector_init(&c, NULL);
 	db_create("cicinv", name, sizeof(name), ci, sizeof(ci));
 	setup = pgfixture_connect(fixture_port, name, NULL);
 	pgfixture_exec(setup,
@@ -1558,9 +1462,7 @@ test_invalid_index_marked_by_hand_is_detected_and_rebuilt(void **state)
 	    "UPDATE pg_index SET indisvalid = false "
 	    "WHERE indexrelid = 'items_v_idx'::regclass");
 	PQfinish(setup);
-	memset(&db, 0, sizeof(db));
-	db.name = name;
-	db.conninfo = ci;
+	db = db_config(name, ci);
 	o = opts_for(&db, 1, &c, NULL);
 	if (agent_exec_run(plan, &o, &err) != SK_OK)
 		report_fail("run", err.msg);
@@ -1599,7 +1501,7 @@ test_built_index_without_ledger_row_is_recorded_not_rebuilt(void **state)
 
 	(void)state;
 	step_indexes(&plan->steps[0], "done_v_idx");
-	collector_init(&c);
+	collector_init(&c, NULL);
 	db_create("cicdone", name, sizeof(name), ci, sizeof(ci));
 	setup = pgfixture_connect(fixture_port, name, NULL);
 	pgfixture_exec(setup,
@@ -1608,9 +1510,7 @@ test_built_index_without_ledger_row_is_recorded_not_rebuilt(void **state)
 	PQfinish(setup);
 	pgfixture_scalar_db(fixture_port, name,
 	    "SELECT 'done_v_idx'::regclass::oid", before, sizeof(before));
-	memset(&db, 0, sizeof(db));
-	db.name = name;
-	db.conninfo = ci;
+	db = db_config(name, ci);
 	o = opts_for(&db, 1, &c, NULL);
 	if (agent_exec_run(plan, &o, &err) != SK_OK)
 		report_fail("run", err.msg);
@@ -1646,30 +1546,27 @@ test_concurrent_index_lock_timeout_is_retried_and_rebuilt(void **state)
 	agent_exec_opts o;
 	sk_report r;
 	sk_err err;
-	releaser rl;
+	rollback_later rl;
+	PGconn *holder;
 
 	(void)state;
 	step_indexes(&plan->steps[0], "busy_v_idx");
 	step_limits(&plan->steps[0], 200, 20, 50);
-	collector_init(&c);
+	collector_init(&c, NULL);
 	db_create("cicbusy", name, sizeof(name), ci, sizeof(ci));
-	memset(&rl, 0, sizeof(rl));
-	rl.holder = pgfixture_connect(fixture_port, name, NULL);
-	rl.after_ms = 900;
-	pgfixture_exec(rl.holder,
+	holder = pgfixture_connect(fixture_port, name, NULL);
+	pgfixture_exec(holder,
 	    "CREATE TABLE busy (id int, v text);"
 	    "INSERT INTO busy SELECT g, g::text FROM generate_series(1, 100) g");
 	/* A writer whose transaction stays open: the build waits for it
 	 * after creating the index, and times out. */
-	pgfixture_exec(rl.holder, "BEGIN; INSERT INTO busy VALUES (0, 'x')");
-	memset(&db, 0, sizeof(db));
-	db.name = name;
-	db.conninfo = ci;
+	pgfixture_exec(holder, "BEGIN; INSERT INTO busy VALUES (0, 'x')");
+	db = db_config(name, ci);
 	o = opts_for(&db, 1, &c, NULL);
-	assert_int_equal(pthread_create(&rl.thread, NULL, releaser_main, &rl), 0);
+	rollback_later_start(&rl, holder, 900);
 	if (agent_exec_run(plan, &o, &err) != SK_OK)
 		report_fail("run", err.msg);
-	pthread_join(rl.thread, NULL);
+	rollback_later_join(&rl);
 
 	assert_int_equal(
 	    find_report(&c, SK_EV_STEP_FINISHED, name, "0001_index", &r), 1);
@@ -1677,7 +1574,7 @@ test_concurrent_index_lock_timeout_is_retried_and_rebuilt(void **state)
 	assert_int_equal(r.attempt, r.lock_waits + 1);
 	assert_contains(r.detail, "dropped INVALID index public.busy_v_idx");
 	assert_true(find_report(&c, SK_EV_LOCK_WAIT, name, "0001_index", &r) >= 1);
-	assert_int_equal(r.blockers[0].pid, PQbackendPID(rl.holder));
+	assert_int_equal(r.blockers[0].pid, PQbackendPID(holder));
 	assert_int_equal(pgfixture_long_db(fixture_port, name,
 			     "SELECT count(*) FROM pg_index WHERE NOT indisvalid"),
 	    0);
@@ -1689,7 +1586,7 @@ test_concurrent_index_lock_timeout_is_retried_and_rebuilt(void **state)
 			     "SELECT count(*) FROM skein.steps"),
 	    1);
 
-	PQfinish(rl.holder);
+	PQfinish(holder);
 	pgfixture_drop_db(fixture_port, name);
 	collector_fini(&c);
 	sk_plan_destroy(plan);
@@ -1715,11 +1612,9 @@ test_preflight_failure_blocks_the_database_and_names_the_check(void **state)
 	assert_non_null(plan->preflight.extensions);
 	plan->preflight.extensions[0] = sk_strdup("plpgsql");
 	plan->preflight.nextensions = 1;
-	collector_init(&c);
+	collector_init(&c, NULL);
 	db_create("pre", name, sizeof(name), ci, sizeof(ci));
-	memset(&db, 0, sizeof(db));
-	db.name = name;
-	db.conninfo = ci;
+	db = db_config(name, ci);
 	o = opts_for(&db, 1, &c, NULL);
 	assert_int_equal(agent_exec_run(plan, &o, &err), SK_EPREFLIGHT);
 	assert_contains(err.msg, "apply plan preflight in r1/");
@@ -1784,11 +1679,9 @@ test_backup_is_taken_verified_and_recorded_before_the_first_change(void **state)
 	snprintf(backup_root, sizeof(backup_root), "/tmp/h4-backups-%ld",
 	    (long)getpid());
 	assert_int_equal(mkdir(backup_root, 0700), 0);
-	collector_init(&c);
+	collector_init(&c, NULL);
 	db_create("bk", name, sizeof(name), ci, sizeof(ci));
-	memset(&db, 0, sizeof(db));
-	db.name = name;
-	db.conninfo = ci;
+	db = db_config(name, ci);
 	o = opts_for(&db, 1, &c, NULL);
 	o.backup_dir = backup_root;
 	if (agent_exec_run(plan, &o, &err) != SK_OK)
@@ -1817,7 +1710,7 @@ test_backup_is_taken_verified_and_recorded_before_the_first_change(void **state)
 
 	/* A rerun with nothing left to do takes no second backup. */
 	collector_fini(&c);
-	collector_init(&c);
+	collector_init(&c, NULL);
 	if (agent_exec_run(plan, &o, &err) != SK_OK)
 		report_fail("rerun", err.msg);
 	assert_int_equal(find_report(&c, SK_EV_BACKUP, name, NULL, NULL), 0);
@@ -1851,11 +1744,9 @@ test_failing_backup_stops_the_database_before_any_step(void **state)
 	snprintf(backup_root, sizeof(backup_root), "/tmp/h4-backups-%ld",
 	    (long)getpid());
 	assert_int_equal(mkdir(backup_root, 0700), 0);
-	collector_init(&c);
+	collector_init(&c, NULL);
 	db_create("bkfail", name, sizeof(name), ci, sizeof(ci));
-	memset(&db, 0, sizeof(db));
-	db.name = name;
-	db.conninfo = ci;
+	db = db_config(name, ci);
 	o = opts_for(&db, 1, &c, NULL);
 
 	/* No backup_dir at all. */
@@ -1879,7 +1770,7 @@ test_failing_backup_stops_the_database_before_any_step(void **state)
 	db.backup_conninfo = bad_ci;
 	o.backup_dir = backup_root;
 	collector_fini(&c);
-	collector_init(&c);
+	collector_init(&c, NULL);
 	assert_int_equal(agent_exec_run(plan, &o, &err), SK_EBACKUP);
 	assert_contains(err.msg, "permission denied");
 	assert_int_equal(find_report(&c, SK_EV_STEP_STARTED, name, NULL, NULL), 0);
@@ -1926,16 +1817,14 @@ test_pooled_database_takes_the_lock_per_transaction(void **state)
 
 	(void)state;
 	step_indexes(&plan->steps[1], "pooled_x_idx");
-	collector_init(&c);
+	collector_init(&c, NULL);
 	db_create("pool", name, sizeof(name), ci, sizeof(ci));
 	holder = pgfixture_connect(fixture_port, name, NULL);
 	snprintf(sql, sizeof(sql), "SELECT pg_advisory_lock(%" PRId64 ")",
 	    AGENT_LEDGER_LOCK_KEY);
 	pgfixture_exec(holder, sql);
 
-	memset(&db, 0, sizeof(db));
-	db.name = name;
-	db.conninfo = ci;
+	db = db_config(name, ci);
 	db.pooler = SK_POOLER_TRANSACTION;
 	async_start(&a, plan, opts_for(&db, 1, &c, NULL));
 	/* Every transaction needs the ledger lock: the step waits. */

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "pgfixture.h"
+#include "reports.h"
 
 #include <inttypes.h>
 #include <pthread.h>
@@ -294,34 +295,6 @@ plan_phase(sk_plan *p, const check_spec *pre, const check_spec *post)
 
 /* ---- helpers: reports -------------------------------------------------- */
 
-typedef struct collector {
-	pthread_mutex_t mu;
-	char db[64];
-	sk_report *r;
-	size_t n, cap;
-} collector;
-
-static void
-collect(void *arg, const sk_report *rep)
-{
-	collector *c = arg;
-
-	pthread_mutex_lock(&c->mu);
-	if (c->n == c->cap) {
-		size_t cap = c->cap ? c->cap * 2 : 32;
-		sk_report *nr = realloc(c->r, cap * sizeof(*nr));
-
-		if (nr == NULL) {
-			pthread_mutex_unlock(&c->mu);
-			return;
-		}
-		c->r = nr;
-		c->cap = cap;
-	}
-	c->r[c->n++] = *rep;
-	pthread_mutex_unlock(&c->mu);
-}
-
 /* agent_db_ctx's emit: stamp like agent_exec does, then keep. */
 static void
 ctx_emit(void *arg, sk_report *r)
@@ -332,42 +305,6 @@ ctx_emit(void *arg, sk_report *r)
 	if (r->at_ms == 0)
 		r->at_ms = sk_now_ms();
 	collect(c, r);
-}
-
-static void
-collector_init(collector *c, const char *db)
-{
-	memset(c, 0, sizeof(*c));
-	pthread_mutex_init(&c->mu, NULL);
-	snprintf(c->db, sizeof(c->db), "%s", db);
-}
-
-static void
-collector_fini(collector *c)
-{
-	free(c->r);
-	pthread_mutex_destroy(&c->mu);
-}
-
-/* How many reports match event and (if not NULL) step; the first is
- * copied to out (may be NULL). */
-static size_t
-find_report(collector *c, int event, const char *step, sk_report *out)
-{
-	size_t hits = 0;
-
-	pthread_mutex_lock(&c->mu);
-	for (size_t i = 0; i < c->n; i++) {
-		const sk_report *r = &c->r[i];
-
-		if (r->event != event ||
-		    (step != NULL && strcmp(r->step_id, step) != 0))
-			continue;
-		if (hits++ == 0 && out != NULL)
-			*out = *r;
-	}
-	pthread_mutex_unlock(&c->mu);
-	return hits;
 }
 
 /* The CHECK report of the check called name. */
@@ -455,33 +392,34 @@ session_close(session *s)
 	free(s->text_hex);
 }
 
+/* Run fn (agent_rehearse_db or agent_rollback_db) on a fresh session as
+ * rollout `rollout`; whatever the verdict, the session is left outside a
+ * transaction. */
 static int
-rehearse(const sk_plan *plan, const char *db, const char *ci, collector *c, sk_err *err)
+run_session(int (*fn)(const agent_db_ctx *, sk_err *), const char *rollout,
+    const sk_plan *plan, const char *db, const char *ci, collector *c, sk_err *err)
 {
 	session s;
 	int rc;
 
-	session_open(&s, plan, db, ci, c, "ro-rehearse");
+	session_open(&s, plan, db, ci, c, rollout);
 	sk_err_clear(err);
-	rc = agent_rehearse_db(&s.ctx, err);
-	/* Whatever the verdict, the session is left outside a transaction. */
+	rc = fn(&s.ctx, err);
 	assert_int_equal(PQtransactionStatus(s.conn), PQTRANS_IDLE);
 	session_close(&s);
 	return rc;
 }
 
 static int
+rehearse(const sk_plan *plan, const char *db, const char *ci, collector *c, sk_err *err)
+{
+	return run_session(agent_rehearse_db, "ro-rehearse", plan, db, ci, c, err);
+}
+
+static int
 rollback(const sk_plan *plan, const char *db, const char *ci, collector *c, sk_err *err)
 {
-	session s;
-	int rc;
-
-	session_open(&s, plan, db, ci, c, "ro-rollback");
-	sk_err_clear(err);
-	rc = agent_rollback_db(&s.ctx, err);
-	assert_int_equal(PQtransactionStatus(s.conn), PQTRANS_IDLE);
-	session_close(&s);
-	return rc;
+	return run_session(agent_rollback_db, "ro-rollback", plan, db, ci, c, err);
 }
 
 /* Run plan with the real executor in mode; reports go to c (may be
@@ -568,13 +506,14 @@ test_rehearsal_of_a_good_plan_is_ready_and_changes_nothing(void **state)
 	if (rehearse(plan, name, ci, &c, &err) != SK_OK)
 		report_fail("rehearse", err.msg);
 
-	assert_int_equal(find_report(&c, SK_EV_STEP_REHEARSED, NULL, NULL), 3);
-	assert_int_equal(find_report(&c, SK_EV_STEP_REHEARSED, "0003_seed", &r), 1);
+	assert_int_equal(find_report(&c, SK_EV_STEP_REHEARSED, NULL, NULL, NULL), 3);
+	assert_int_equal(
+	    find_report(&c, SK_EV_STEP_REHEARSED, NULL, "0003_seed", &r), 1);
 	assert_int_equal(r.rows, 2);
 	assert_string_equal(r.database, name);
-	assert_int_equal(find_report(&c, SK_EV_STEP_FAILED, NULL, NULL), 0);
+	assert_int_equal(find_report(&c, SK_EV_STEP_FAILED, NULL, NULL, NULL), 0);
 	/* Every check ran inside the rehearsal and held. */
-	assert_int_equal(find_report(&c, SK_EV_CHECK, NULL, NULL), 5);
+	assert_int_equal(find_report(&c, SK_EV_CHECK, NULL, NULL, NULL), 5);
 	assert_true(find_check(&c, "orders_empty", &cr));
 	assert_true(cr.passed);
 	assert_string_equal(cr.when, "post");
@@ -628,13 +567,15 @@ test_rehearsal_of_a_failing_step_is_blocked_and_changes_nothing(void **state)
 	assert_contains(err.msg, "skuu");
 
 	assert_int_equal(
-	    find_report(&c, SK_EV_STEP_REHEARSED, "0001_orders", NULL), 1);
-	assert_int_equal(find_report(&c, SK_EV_STEP_FAILED, "0002_sku", &r), 1);
+	    find_report(&c, SK_EV_STEP_REHEARSED, NULL, "0001_orders", NULL), 1);
+	assert_int_equal(find_report(&c, SK_EV_STEP_FAILED, NULL, "0002_sku", &r), 1);
 	assert_string_equal(r.error.sqlstate, "42703");
 	assert_contains(r.error.msg, "rehearse step 0002_sku");
 	/* Later steps build on the failed one: not rehearsed. */
-	assert_int_equal(find_report(&c, SK_EV_STEP_REHEARSED, "0003_seed", NULL), 0);
-	assert_int_equal(find_report(&c, SK_EV_STEP_FAILED, "0003_seed", NULL), 0);
+	assert_int_equal(
+	    find_report(&c, SK_EV_STEP_REHEARSED, NULL, "0003_seed", NULL), 0);
+	assert_int_equal(
+	    find_report(&c, SK_EV_STEP_FAILED, NULL, "0003_seed", NULL), 0);
 
 	after = snapshot(name, NULL);
 	assert_same_snapshot(before, after);
@@ -676,8 +617,8 @@ test_rehearsal_of_a_failing_post_check_names_the_check_and_value(void **state)
 	assert_false(cr.passed);
 	assert_string_equal(cr.seen, "1");
 	assert_int_equal(
-	    find_report(&c, SK_EV_STEP_FAILED, "0001_clear_price", NULL), 1);
-	assert_int_equal(find_report(&c, SK_EV_STEP_REHEARSED, NULL, NULL), 0);
+	    find_report(&c, SK_EV_STEP_FAILED, NULL, "0001_clear_price", NULL), 1);
+	assert_int_equal(find_report(&c, SK_EV_STEP_REHEARSED, NULL, NULL, NULL), 0);
 
 	after = snapshot(name, NULL);
 	assert_same_snapshot(before, after);
@@ -724,7 +665,7 @@ test_non_transactional_step_is_listed_as_not_rehearsable(void **state)
 	if (rehearse(plan, name, ci, &c, &err) != SK_OK)
 		report_fail("rehearse", err.msg);
 	assert_int_equal(
-	    find_report(&c, SK_EV_STEP_NOT_REHEARSABLE, "0002_index", &r), 1);
+	    find_report(&c, SK_EV_STEP_NOT_REHEARSABLE, NULL, "0002_index", &r), 1);
 	assert_contains(r.detail, "CREATE INDEX CONCURRENTLY");
 	assert_contains(r.detail, "not rehearsed");
 	assert_string_equal(steps_of(&c, SK_EV_STEP_REHEARSED, buf, sizeof(buf)),
@@ -784,10 +725,12 @@ test_rehearsal_skips_applied_steps_and_refuses_drift_without_writing(void **stat
 	collector_init(&c, name);
 	if (rehearse(p2, name, ci, &c, &err) != SK_OK)
 		report_fail("rehearse", err.msg);
-	assert_int_equal(find_report(&c, SK_EV_STEP_SKIPPED, "0001_orders", NULL), 1);
-	assert_int_equal(find_report(&c, SK_EV_STEP_REHEARSED, "0002_seed", NULL), 1);
 	assert_int_equal(
-	    find_report(&c, SK_EV_STEP_REHEARSED, "0001_orders", NULL), 0);
+	    find_report(&c, SK_EV_STEP_SKIPPED, NULL, "0001_orders", NULL), 1);
+	assert_int_equal(
+	    find_report(&c, SK_EV_STEP_REHEARSED, NULL, "0002_seed", NULL), 1);
+	assert_int_equal(
+	    find_report(&c, SK_EV_STEP_REHEARSED, NULL, "0001_orders", NULL), 0);
 	collector_fini(&c);
 	/* Not a row in skein.steps, .events or .checks. */
 	after = snapshot(name, NULL);
@@ -798,9 +741,10 @@ test_rehearsal_skips_applied_steps_and_refuses_drift_without_writing(void **stat
 	assert_int_equal(rehearse(p3, name, ci, &c, &err), SK_EDRIFT);
 	assert_contains(err.msg, "BLOCKED");
 	assert_contains(err.msg, "step 0001_orders: drift");
-	assert_int_equal(find_report(&c, SK_EV_STEP_FAILED, "0001_orders", &r), 1);
+	assert_int_equal(
+	    find_report(&c, SK_EV_STEP_FAILED, NULL, "0001_orders", &r), 1);
 	assert_int_equal(r.error.code, SK_EDRIFT);
-	assert_int_equal(find_report(&c, SK_EV_STEP_REHEARSED, NULL, NULL), 0);
+	assert_int_equal(find_report(&c, SK_EV_STEP_REHEARSED, NULL, NULL, NULL), 0);
 	after = snapshot(name, NULL);
 	assert_same_snapshot(before, after);
 	collector_fini(&c);
@@ -846,11 +790,11 @@ test_rehearsal_lock_timeout_is_blocked_naming_the_blocker(void **state)
 	assert_contains(err.msg, "step 0001_sku");
 	assert_contains(err.msg, "lock timeout");
 	assert_contains(err.msg, pid);
-	assert_true(find_report(&c, SK_EV_LOCK_WAIT, "0001_sku", &r) >= 1);
+	assert_true(find_report(&c, SK_EV_LOCK_WAIT, NULL, "0001_sku", &r) >= 1);
 	assert_true(r.nblockers >= 1);
 	assert_int_equal(r.blockers[0].pid, PQbackendPID(blocker));
 	/* Tried once: no retry in a rehearsal. */
-	assert_int_equal(find_report(&c, SK_EV_STEP_FAILED, "0001_sku", &r), 1);
+	assert_int_equal(find_report(&c, SK_EV_STEP_FAILED, NULL, "0001_sku", &r), 1);
 	assert_int_equal(r.attempt, 1);
 
 	pgfixture_exec(blocker, "ROLLBACK");
@@ -895,7 +839,7 @@ test_transaction_control_in_a_step_is_refused_before_anything_runs(void **state)
 	assert_contains(err.msg, "step 0001_leak");
 	assert_contains(err.msg, "step.sql:2");
 	assert_contains(err.msg, "COMMIT");
-	assert_int_equal(find_report(&c, SK_EV_STEP_REHEARSED, NULL, NULL), 0);
+	assert_int_equal(find_report(&c, SK_EV_STEP_REHEARSED, NULL, NULL, NULL), 0);
 
 	assert_int_equal(rehearse(plan2, name, ci, &c, &err), SK_EINVAL);
 	assert_contains(err.msg, "check sneaky");
@@ -945,8 +889,10 @@ test_preflight_failure_is_a_reason_and_the_steps_are_still_rehearsed(void **stat
 	assert_true(find_check(&c, "server_version", &cr));
 	assert_false(cr.passed);
 	assert_string_equal(cr.when, "preflight");
-	assert_int_equal(find_report(&c, SK_EV_STEP_REHEARSED, "0001_sku", NULL), 1);
-	assert_int_equal(find_report(&c, SK_EV_STEP_FAILED, "0002_bad", NULL), 1);
+	assert_int_equal(
+	    find_report(&c, SK_EV_STEP_REHEARSED, NULL, "0001_sku", NULL), 1);
+	assert_int_equal(
+	    find_report(&c, SK_EV_STEP_FAILED, NULL, "0002_bad", NULL), 1);
 
 	after = snapshot(name, NULL);
 	assert_same_snapshot(before, after);
@@ -996,9 +942,10 @@ test_rollback_reverts_in_reverse_order_and_the_plan_applies_again(void **state)
 		report_fail("rollback", err.msg);
 	assert_string_equal(steps_of(&c, SK_EV_STEP_REVERTED, buf, sizeof(buf)),
 	    "0003_seed,0002_note,0001_orders");
-	assert_int_equal(find_report(&c, SK_EV_STEP_REVERTED, "0003_seed", &r), 1);
+	assert_int_equal(
+	    find_report(&c, SK_EV_STEP_REVERTED, NULL, "0003_seed", &r), 1);
 	assert_int_equal(r.rows, 2);
-	assert_int_equal(find_report(&c, SK_EV_STEP_FAILED, NULL, NULL), 0);
+	assert_int_equal(find_report(&c, SK_EV_STEP_FAILED, NULL, NULL, NULL), 0);
 	collector_fini(&c);
 
 	/* The database is as before the plan; the ledger says why. */
@@ -1068,8 +1015,8 @@ test_rollback_refuses_when_a_recorded_step_has_no_revert(void **state)
 	assert_contains(err.msg, "refused");
 	assert_contains(err.msg, "no revert script for step 0002_seed, 0003_more");
 	assert_contains(err.hint, "nothing was reverted");
-	assert_int_equal(find_report(&c, SK_EV_STEP_REVERTED, NULL, NULL), 0);
-	assert_int_equal(find_report(&c, SK_EV_STEP_STARTED, NULL, NULL), 0);
+	assert_int_equal(find_report(&c, SK_EV_STEP_REVERTED, NULL, NULL, NULL), 0);
+	assert_int_equal(find_report(&c, SK_EV_STEP_STARTED, NULL, NULL, NULL), 0);
 
 	after = snapshot(name, NULL);
 	assert_same_snapshot(before, after);
@@ -1123,8 +1070,8 @@ test_rollback_refuses_drift_and_steps_missing_from_the_plan(void **state)
 	assert_int_equal(rollback(older, name, ci, &c, &err), SK_ESTATE);
 	assert_contains(err.msg, "recorded but not in this plan: step 0003_seed");
 	assert_contains(err.hint, "roll back with the plan that applied them");
-	assert_int_equal(find_report(&c, SK_EV_STEP_STARTED, NULL, NULL), 0);
-	assert_int_equal(find_report(&c, SK_EV_STEP_REVERTED, NULL, NULL), 0);
+	assert_int_equal(find_report(&c, SK_EV_STEP_STARTED, NULL, NULL, NULL), 0);
+	assert_int_equal(find_report(&c, SK_EV_STEP_REVERTED, NULL, NULL, NULL), 0);
 	collector_fini(&c);
 
 	after = snapshot(name, NULL);
@@ -1166,9 +1113,10 @@ test_failing_revert_stops_and_keeps_the_earlier_reverts(void **state)
 	assert_contains(err.msg, name);
 	assert_string_equal(
 	    steps_of(&c, SK_EV_STEP_REVERTED, buf, sizeof(buf)), "0003_seed");
-	assert_int_equal(find_report(&c, SK_EV_STEP_FAILED, "0002_note", &r), 1);
+	assert_int_equal(find_report(&c, SK_EV_STEP_FAILED, NULL, "0002_note", &r), 1);
 	assert_string_equal(r.error.sqlstate, "42P01");
-	assert_int_equal(find_report(&c, SK_EV_STEP_STARTED, "0001_orders", NULL), 0);
+	assert_int_equal(
+	    find_report(&c, SK_EV_STEP_STARTED, NULL, "0001_orders", NULL), 0);
 
 	/* 0003's revert stays committed; 0002's left no trace. */
 	assert_int_equal(
@@ -1248,22 +1196,6 @@ test_non_transactional_revert_runs_outside_a_transaction(void **state)
 	sk_plan_destroy(plan);
 }
 
-typedef struct release_later {
-	PGconn *conn;
-	int64_t after_ms;
-	pthread_t thread;
-} release_later;
-
-static void *
-release_main(void *arg)
-{
-	release_later *rl = arg;
-
-	sk_sleep_ms(rl->after_ms);
-	PQclear(PQexec(rl->conn, "ROLLBACK"));
-	return NULL;
-}
-
 static void
 test_rollback_retries_lock_timeouts_then_gives_up_naming_the_blocker(void **state)
 {
@@ -1274,7 +1206,7 @@ test_rollback_retries_lock_timeouts_then_gives_up_naming_the_blocker(void **stat
 	};
 	char name[64], ci[256], pid[16], buf[64], *before, *after;
 	sk_plan *plan = plan_make("shop", "plan-rblock", steps, 1);
-	release_later rl;
+	rollback_later rl;
 	PGconn *blocker;
 	collector c;
 	sk_report r;
@@ -1301,10 +1233,11 @@ test_rollback_retries_lock_timeouts_then_gives_up_naming_the_blocker(void **stat
 	assert_contains(err.msg, "roll back step 0001_orders");
 	assert_contains(err.msg, "gave up after 3 lock timeouts");
 	assert_contains(err.msg, pid);
-	assert_int_equal(find_report(&c, SK_EV_STEP_FAILED, "0001_orders", &r), 1);
+	assert_int_equal(
+	    find_report(&c, SK_EV_STEP_FAILED, NULL, "0001_orders", &r), 1);
 	assert_int_equal(r.attempt, 3);
 	assert_int_equal(r.lock_waits, 3);
-	assert_true(find_report(&c, SK_EV_LOCK_WAIT, "0001_orders", &r) >= 2);
+	assert_true(find_report(&c, SK_EV_LOCK_WAIT, NULL, "0001_orders", &r) >= 2);
 	assert_int_equal(r.blockers[0].pid, PQbackendPID(blocker));
 	collector_fini(&c);
 	/* It gave up its lock request: nothing queues behind it, and the
@@ -1333,15 +1266,14 @@ test_rollback_retries_lock_timeouts_then_gives_up_naming_the_blocker(void **stat
 
 	/* A lock that frees within the retries: reverted. */
 	plan->steps[0].lock_retries = 50;
-	rl.conn = blocker;
-	rl.after_ms = 1500;
-	assert_int_equal(pthread_create(&rl.thread, NULL, release_main, &rl), 0);
+	rollback_later_start(&rl, blocker, 1500);
 	collector_init(&c, name);
 	err.code = SK_OK;
 	if (rollback(plan, name, ci, &c, &err) != SK_OK)
 		report_fail("rollback", err.msg);
-	pthread_join(rl.thread, NULL);
-	assert_int_equal(find_report(&c, SK_EV_STEP_REVERTED, "0001_orders", &r), 1);
+	rollback_later_join(&rl);
+	assert_int_equal(
+	    find_report(&c, SK_EV_STEP_REVERTED, NULL, "0001_orders", &r), 1);
 	assert_true(r.lock_waits >= 1);
 	assert_true(r.attempt >= 2);
 	assert_string_equal(pgfixture_scalar_db(fixture_port, name,
@@ -1396,8 +1328,9 @@ test_executor_hands_rehearse_and_rollback_to_the_modes(void **state)
 		report_fail("rehearse", err.msg);
 	assert_string_equal(steps_of(&c, SK_EV_STEP_REHEARSED, buf, sizeof(buf)),
 	    "0001_orders,0002_seed");
-	assert_int_equal(find_report(&c, SK_EV_DB_FINISHED, NULL, NULL), 1);
-	assert_int_equal(find_report(&c, SK_EV_STEP_REHEARSED, "0001_orders", &r), 1);
+	assert_int_equal(find_report(&c, SK_EV_DB_FINISHED, NULL, NULL, NULL), 1);
+	assert_int_equal(
+	    find_report(&c, SK_EV_STEP_REHEARSED, NULL, "0001_orders", &r), 1);
 	assert_string_equal(r.database, name);
 	assert_string_equal(r.rollout_id, "ro-exec");
 	collector_fini(&c);
@@ -1405,7 +1338,7 @@ test_executor_hands_rehearse_and_rollback_to_the_modes(void **state)
 	/* BLOCKED: DB_FAILED with the reason. */
 	collector_init(&c, name);
 	assert_int_equal(run_exec(ko, name, ci, SK_MODE_REHEARSE, &c, &err), SK_ESQL);
-	assert_int_equal(find_report(&c, SK_EV_DB_FAILED, NULL, &r), 1);
+	assert_int_equal(find_report(&c, SK_EV_DB_FAILED, NULL, NULL, &r), 1);
 	assert_contains(r.error.msg, "BLOCKED");
 	assert_contains(r.error.msg, "step 0002_seed");
 	assert_string_equal(r.error.sqlstate, "23505");
@@ -1423,7 +1356,7 @@ test_executor_hands_rehearse_and_rollback_to_the_modes(void **state)
 		report_fail("rollback", err.msg);
 	assert_string_equal(steps_of(&c, SK_EV_STEP_REVERTED, buf, sizeof(buf)),
 	    "0002_seed,0001_orders");
-	assert_int_equal(find_report(&c, SK_EV_DB_FINISHED, NULL, NULL), 1);
+	assert_int_equal(find_report(&c, SK_EV_DB_FINISHED, NULL, NULL, NULL), 1);
 	collector_fini(&c);
 	after = snapshot(name, "--exclude-schema=skein");
 	assert_same_snapshot(base, after);
@@ -1443,8 +1376,8 @@ test_executor_hands_rehearse_and_rollback_to_the_modes(void **state)
 	collector_init(&c, name);
 	if (run_exec(ok, name, ci, SK_MODE_ROLLBACK, &c, &err) != SK_OK)
 		report_fail("rollback", err.msg);
-	assert_int_equal(find_report(&c, SK_EV_STEP_REVERTED, NULL, NULL), 0);
-	assert_int_equal(find_report(&c, SK_EV_STEP_SKIPPED, NULL, NULL), 2);
+	assert_int_equal(find_report(&c, SK_EV_STEP_REVERTED, NULL, NULL, NULL), 0);
+	assert_int_equal(find_report(&c, SK_EV_STEP_SKIPPED, NULL, NULL, NULL), 2);
 	collector_fini(&c);
 	after = snapshot(name, NULL);
 	assert_same_snapshot(before, after);

@@ -100,19 +100,9 @@ done
 
 # A preflight that requires a plan that never ran: nothing applied.
 plan2="$SK_WORK/plans/prereq-src"
-mkdir -p "$plan2"
-cat >"$plan2/plan.yaml" <<'EOF'
-name: needs-base
-expires: 1h
-preflight:
+sk_plan_yaml "$plan2" needs-base 'preflight:
   requires:
-    - {plan: base-schema, step: 0009_base}
-phases:
-  - name: canary
-    regions: [af]
-  - name: rest
-    regions: [in, ksa]
-steps:
+    - {plan: base-schema, step: 0009_base}' <<'EOF'
   - id: 0001_extra
     sql: 0001_extra.sql
 EOF

@@ -32,13 +32,6 @@ SK_AGENT_EXTRA="backup_dir: $SK_WORK/backups"
 export SK_AGENT_EXTRA
 sk_deploy_three
 
-# The database's schema without skein's own (pg_dump's \restrict lines
-# carry a random key and differ on every run).
-schema_dump() {
-	pg_dump "$(sk_conninfo "$(sk_region_cluster "$1")" "$1_app")" \
-		--schema-only --exclude-schema=skein | grep -v '^\\\(un\)\?restrict '
-}
-
 # owner_sql REGION SQL: as the migration user, "ERROR:  SQLSTATE" on failure.
 owner_sql() {
 	"$SK_PGCLUSTER" psql "$SK_WORK/pg" "$(sk_region_cluster "$1")" "$1_app" \
@@ -83,7 +76,7 @@ declare -A before data
 for r in af in ksa; do
 	"$SK_PGCLUSTER" psql "$SK_WORK/pg" "$(sk_region_cluster "$r")" "${r}_app" \
 		-q -v ON_ERROR_STOP=1 <"$EX/fixture/seed.sql" || sk_fail "$r: loading the seed data failed"
-	before[$r]=$(schema_dump "$r")
+	before[$r]=$(sk_schema_dump "$r" --exclude-schema=skein)
 	data[$r]=$(base_data "$r")
 done
 
@@ -93,11 +86,7 @@ id=$(sk_skein rollout start "$signed")
 [[ "$id" == r-* ]] || sk_fail "rollout start printed '$id', not a rollout id"
 out=$(sk_skein rollout wait "$id") || sk_fail "rollout wait failed: $out"
 sk_assert_eq "rollout $id: succeeded in 3/3 regions" "$(tail -n 1 <<<"$out")" "final line"
-canary_done=$(grep -n 'af: succeeded' <<<"$out" | head -1 | cut -d: -f1)
-rest_start=$(grep -n 'phase 2/2 rest started' <<<"$out" | head -1 | cut -d: -f1)
-if [[ -z "$canary_done" || -z "$rest_start" ]] || ((canary_done > rest_start)); then
-	sk_fail "the rest started before the canary succeeded: $out"
-fi
+sk_assert_canary_first "$out"
 
 for r in af in ksa; do
 	sk_assert_eq 6 "$(sk_rpsql "$r" "select count(*) from skein.steps where plan_name = '$PLAN'")" "$r: 6 steps in the ledger"
@@ -177,11 +166,8 @@ for r in af in ksa; do
 	sk_assert_eq "" "$(sk_rpsql "$r" "select to_regclass('public.clients')")" "$r: clients gone"
 	sk_assert_eq 0 "$(sk_rpsql "$r" "select count(*) from information_schema.columns where table_schema = 'public' and column_name in ('client_id', 'subscription_id')")" \
 		"$r: client_id / subscription_id gone"
-	after=$(schema_dump "$r")
-	if [[ "$after" != "${before[$r]}" ]]; then
-		diff <(echo "${before[$r]}") <(echo "$after") >&2 || true
-		sk_fail "$r: the schema after the rollback differs from before the rollout"
-	fi
+	sk_assert_same_dump "${before[$r]}" "$(sk_schema_dump "$r" --exclude-schema=skein)" \
+		"$r: the schema after the rollback differs from before the rollout"
 	sk_assert_eq "${data[$r]}" "$(base_data "$r")" "$r: tenant-scoped data survives the rollback"
 done
 echo "PASS example_000"

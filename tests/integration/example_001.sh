@@ -31,13 +31,6 @@ SK_AGENT_EXTRA="backup_dir: $SK_WORK/backups"
 export SK_AGENT_EXTRA
 sk_deploy_three
 
-# The database's schema without skein's own (pg_dump's \restrict lines
-# carry a random key and differ on every run).
-schema_dump() {
-	pg_dump "$(sk_conninfo "$(sk_region_cluster "$1")" "$1_app")" \
-		--schema-only --exclude-schema=skein | grep -v '^\\\(un\)\?restrict '
-}
-
 # app_sql REGION COMMUNITY SQL: SQL in one transaction as arrakis_app with
 # app.community_id set locally (COMMUNITY "" leaves it unset), as the
 # application does through PgBouncer; prints the result, fails on error
@@ -88,7 +81,7 @@ for c in $(printf '%s\n' "${SK_REGION_CLUSTERS[@]}" | sort -u); do
 done
 declare -A before
 for r in af in ksa; do
-	before[$r]=$(schema_dump "$r")
+	before[$r]=$(sk_schema_dump "$r" --exclude-schema=skein)
 done
 
 # --- The rollout -----------------------------------------------------------
@@ -97,11 +90,7 @@ id=$(sk_skein rollout start "$signed")
 [[ "$id" == r-* ]] || sk_fail "rollout start printed '$id', not a rollout id"
 out=$(sk_skein rollout wait "$id") || sk_fail "rollout wait failed: $out"
 sk_assert_eq "rollout $id: succeeded in 3/3 regions" "$(tail -n 1 <<<"$out")" "final line"
-canary_done=$(grep -n 'af: succeeded' <<<"$out" | head -1 | cut -d: -f1)
-rest_start=$(grep -n 'phase 2/2 rest started' <<<"$out" | head -1 | cut -d: -f1)
-if [[ -z "$canary_done" || -z "$rest_start" ]] || ((canary_done > rest_start)); then
-	sk_fail "the rest started before the canary succeeded: $out"
-fi
+sk_assert_canary_first "$out"
 
 for r in af in ksa; do
 	sk_assert_eq 4 "$(sk_rpsql "$r" "select count(*) from skein.steps where plan_name = '$PLAN'")" "$r: 4 steps in the ledger"
@@ -216,11 +205,8 @@ for r in af in ksa; do
 	sk_assert_eq 0 "$(sk_rpsql "$r" "select count(*) from skein.steps where plan_name = '$PLAN'")" "$r: no step of the plan left in the ledger"
 	sk_assert_eq 4 "$(sk_rpsql "$r" "select count(*) from skein.reverts where plan_name = '$PLAN'")" "$r: four reverts recorded"
 	sk_assert_eq "" "$(sk_rpsql "$r" "select to_regnamespace('app')")" "$r: app schema gone"
-	after=$(schema_dump "$r")
-	if [[ "$after" != "${before[$r]}" ]]; then
-		diff <(echo "${before[$r]}") <(echo "$after") >&2 || true
-		sk_fail "$r: the schema after the rollback differs from before the rollout"
-	fi
+	sk_assert_same_dump "${before[$r]}" "$(sk_schema_dump "$r" --exclude-schema=skein)" \
+		"$r: the schema after the rollback differs from before the rollout"
 	sk_assert_eq 1 "$(sk_rpsql "$r" "select count(*) from pg_roles where rolname = 'arrakis_app'")" "$r: the role is the operator's, not the plan's"
 done
 echo "PASS example_001"

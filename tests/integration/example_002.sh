@@ -33,13 +33,6 @@ SK_AGENT_EXTRA="backup_dir: $SK_WORK/backups"
 export SK_AGENT_EXTRA
 sk_deploy_three
 
-# The database's schema without skein's own (pg_dump's \restrict lines
-# carry a random key and differ on every run).
-schema_dump() {
-	pg_dump "$(sk_conninfo "$(sk_region_cluster "$1")" "$1_app")" \
-		--schema-only --exclude-schema=skein | grep -v '^\\\(un\)\?restrict '
-}
-
 # owner_sql REGION SQL: as the migration user, "ERROR:  ..." on failure.
 owner_sql() {
 	"$SK_PGCLUSTER" psql "$SK_WORK/pg" "$(sk_region_cluster "$1")" "$1_app" \
@@ -61,7 +54,7 @@ done
 
 # --- Pre-checks stop a migration that would fail -------------------------
 sk_rpsql af "UPDATE domains SET name = 'Logistics' WHERE name = 'logistics'" >/dev/null
-bad_before=$(schema_dump af)
+bad_before=$(sk_schema_dump af --exclude-schema=skein)
 early=$(sk_sign_plan "$EX" mandate-008-dirty-data)
 id0=$(sk_skein rollout start "$early")
 if out0=$(sk_skein rollout wait "$id0"); then
@@ -69,7 +62,7 @@ if out0=$(sk_skein rollout wait "$id0"); then
 fi
 sk_assert_contains "$out0" "domain_names_not_slugs" "the failing pre-check is named"
 sk_assert_contains "$out0" "failed in phase canary" "the canary is where it stops"
-sk_assert_eq "$bad_before" "$(schema_dump af)" "af: nothing changed by the blocked migration"
+sk_assert_eq "$bad_before" "$(sk_schema_dump af --exclude-schema=skein)" "af: nothing changed by the blocked migration"
 sk_assert_eq 0 "$(sk_rpsql af "select count(*) from skein.steps where plan_name = '$PLAN'")" "af: nothing in the ledger"
 for r in in ksa; do
 	sk_assert_eq 1 "$(sk_rpsql "$r" "select count(*) from information_schema.columns where table_name = 'domains' and column_name = 'domain_id'")" "$r: untouched"
@@ -79,7 +72,7 @@ sk_rpsql af "UPDATE domains SET name = 'logistics' WHERE name = 'Logistics'" >/d
 
 declare -A before map ids
 for r in af in ksa; do
-	before[$r]=$(schema_dump "$r")
+	before[$r]=$(sk_schema_dump "$r" --exclude-schema=skein)
 	map[$r]=$(domain_map "$r" name domain_id)
 	ids[$r]=$(sk_rpsql "$r" "select string_agg(organization_id || '/' || name || '=' || domain_id, ',' order by domain_id) from domains")
 done
@@ -90,11 +83,7 @@ id=$(sk_skein rollout start "$signed")
 [[ "$id" == r-* ]] || sk_fail "rollout start printed '$id', not a rollout id"
 out=$(sk_skein rollout wait "$id") || sk_fail "rollout wait failed: $out"
 sk_assert_eq "rollout $id: succeeded in 3/3 regions" "$(tail -n 1 <<<"$out")" "final line"
-canary_done=$(grep -n 'af: succeeded' <<<"$out" | head -1 | cut -d: -f1)
-rest_start=$(grep -n 'phase 2/2 rest started' <<<"$out" | head -1 | cut -d: -f1)
-if [[ -z "$canary_done" || -z "$rest_start" ]] || ((canary_done > rest_start)); then
-	sk_fail "the rest started before the canary succeeded: $out"
-fi
+sk_assert_canary_first "$out"
 
 for r in af in ksa; do
 	# Post-migration verification (the runbook's schema is "mandate"; the
@@ -171,11 +160,8 @@ sk_assert_contains "$(tail -n 1 <<<"$rb")" "succeeded" "rollback final line"
 for r in af in ksa; do
 	sk_assert_eq 0 "$(sk_rpsql "$r" "select count(*) from skein.steps where plan_name = '$PLAN'")" "$r: no step of 008 left in the ledger"
 	sk_assert_eq 0 "$(sk_rpsql "$r" "select count(*) from migration_log where migration_version = 8")" "$r: migration_log row gone"
-	after=$(schema_dump "$r")
-	if [[ "$after" != "${before[$r]}" ]]; then
-		diff <(echo "${before[$r]}") <(echo "$after") >&2 || true
-		sk_fail "$r: the schema after the rollback differs from before the rollout"
-	fi
+	sk_assert_same_dump "${before[$r]}" "$(sk_schema_dump "$r" --exclude-schema=skein)" \
+		"$r: the schema after the rollback differs from before the rollout"
 	# The original identifiers are back; the domain and scope written
 	# after the migration survive with a fresh domain_id.
 	now_ids=$(sk_rpsql "$r" "select string_agg(organization_id || '/' || name || '=' || domain_id, ',' order by domain_id) from domains where name <> 'test-domain'")

@@ -28,17 +28,7 @@ done
 
 # write_plan DIR NAME TABLE: a plan that backs up, then creates TABLE.
 write_plan() {
-	mkdir -p "$1"
-	cat >"$1/plan.yaml" <<EOF
-name: $2
-expires: 1h
-backup: true
-phases:
-  - name: canary
-    regions: [af]
-  - name: rest
-    regions: [in, ksa]
-steps:
+	sk_plan_yaml "$1" "$2" 'backup: true' <<EOF
   - id: 0001_create_$3
     sql: 0001.sql
 EOF

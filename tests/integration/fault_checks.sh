@@ -33,16 +33,7 @@ done
 
 # ---- (a) a pre-check that fails ----------------------------------------
 plan="$SK_WORK/plans/pre-src"
-mkdir -p "$plan"
-cat >"$plan/plan.yaml" <<'EOF'
-name: owners
-expires: 1h
-phases:
-  - name: canary
-    regions: [af]
-  - name: rest
-    regions: [in, ksa]
-steps:
+sk_plan_yaml "$plan" owners <<'EOF'
   - id: 0001_owner_region
     sql: 0001_owner_region.sql
     pre:
@@ -83,16 +74,7 @@ sk_assert_contains "$report" "every_account_has_owner" "(a) report names the che
 
 # ---- (b) a post-check that fails ---------------------------------------
 plan="$SK_WORK/plans/post-src"
-mkdir -p "$plan"
-cat >"$plan/plan.yaml" <<'EOF'
-name: audit
-expires: 1h
-phases:
-  - name: canary
-    regions: [af]
-  - name: rest
-    regions: [in, ksa]
-steps:
+sk_plan_yaml "$plan" audit <<'EOF'
   - id: 0001_audit_table
     sql: 0001_audit_table.sql
     post:
@@ -132,16 +114,7 @@ done
 
 # ---- (c) a constraint test that unexpectedly succeeds -------------------
 plan="$SK_WORK/plans/constraint-src"
-mkdir -p "$plan"
-cat >"$plan/plan.yaml" <<'EOF'
-name: amounts
-expires: 1h
-phases:
-  - name: canary
-    regions: [af]
-  - name: rest
-    regions: [in, ksa]
-steps:
+sk_plan_yaml "$plan" amounts <<'EOF'
   - id: 0001_amount_not_negative
     sql: 0001_amount_not_negative.sql
     post:

@@ -18,16 +18,7 @@ for r in af in ksa; do
 done
 
 plan="$SK_WORK/plans/cic-src"
-mkdir -p "$plan"
-cat >"$plan/plan.yaml" <<'EOF'
-name: events-kind-index
-expires: 1h
-phases:
-  - name: canary
-    regions: [af]
-  - name: rest
-    regions: [in, ksa]
-steps:
+sk_plan_yaml "$plan" events-kind-index <<'EOF'
   - id: 0001_events_kind_idx
     sql: 0001_events_kind_idx.sql
     transaction: false

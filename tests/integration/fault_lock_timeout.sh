@@ -18,16 +18,7 @@ for r in af in ksa; do
 done
 
 plan="$SK_WORK/plans/flag-src"
-mkdir -p "$plan"
-cat >"$plan/plan.yaml" <<'EOF'
-name: hot-flag
-expires: 1h
-phases:
-  - name: canary
-    regions: [af]
-  - name: rest
-    regions: [in, ksa]
-steps:
+sk_plan_yaml "$plan" hot-flag <<'EOF'
   - id: 0001_add_flag
     sql: 0001_add_flag.sql
     lock_timeout: 300ms

@@ -12,23 +12,6 @@ set -euo pipefail
 sk_setup fault_rehearse_blocked
 sk_deploy_three
 
-pgbin=${PGBIN:-$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)}
-count_sql="SELECT coalesce(string_agg(format('%s=%s', c.oid::regclass,
-    (xpath('/row/n/text()', query_to_xml(format('SELECT count(*) AS n FROM %s',
-      c.oid::regclass), false, true, '')))[1]::text), ' ' ORDER BY c.oid::regclass::text), 'none')
-  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
- WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema')"
-
-# snapshot REGION: the schema and the row counts of REGION's database.
-# pg_dump's \restrict and \unrestrict lines carry a random key per dump.
-snapshot() {
-	local port
-	port=$(sk_cluster_port "$(sk_region_cluster "$1")")
-	"$pgbin/pg_dump" --schema-only -h 127.0.0.1 -p "$port" -U postgres -d "$1_app" |
-		grep -Ev '^\\(un)?restrict '
-	sk_rpsql "$1" "$count_sql"
-}
-
 for r in af in ksa; do
 	sk_rpsql "$r" "CREATE TABLE accounts (id int PRIMARY KEY, name text NOT NULL);
 		INSERT INTO accounts SELECT g, 'acct-' || g FROM generate_series(1, 20) g;" >/dev/null
@@ -37,16 +20,7 @@ done
 sk_rpsql in "INSERT INTO accounts VALUES (99, 'bad')" >/dev/null
 
 plan="$SK_WORK/plans/failing-src"
-mkdir -p "$plan"
-cat >"$plan/plan.yaml" <<'EOF'
-name: failing
-expires: 1h
-phases:
-  - name: canary
-    regions: [af]
-  - name: rest
-    regions: [in, ksa]
-steps:
+sk_plan_yaml "$plan" failing <<'EOF'
   - id: 0001_create_clients
     sql: 0001_create_clients.sql
   - id: 0002_update_accounts
@@ -65,7 +39,7 @@ signed=$(sk_sign_plan "$plan" failing)
 
 declare -A before
 for r in af in ksa; do
-	before[$r]=$(snapshot "$r")
+	before[$r]=$(sk_db_snapshot "$r")
 done
 
 set +e
@@ -88,7 +62,7 @@ sk_assert_contains "$out" "- pre check no_bad_accounts of step 0002_update_accou
 
 # Nothing changed anywhere: not the schema, not a row, not the ledger.
 for r in af in ksa; do
-	sk_assert_eq "${before[$r]}" "$(snapshot "$r")" "$r: schema and row counts after the rehearsal"
+	sk_assert_eq "${before[$r]}" "$(sk_db_snapshot "$r")" "$r: schema and row counts after the rehearsal"
 	sk_assert_eq "" "$(sk_rpsql "$r" "SELECT to_regclass('public.clients')")" "$r: no clients table left"
 done
 sk_assert_eq "acct-1" "$(sk_rpsql af "SELECT name FROM accounts WHERE id = 1")" "af: the rehearsed UPDATE was rolled back"

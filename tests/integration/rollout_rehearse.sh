@@ -14,40 +14,13 @@ set -euo pipefail
 sk_setup rollout_rehearse
 sk_deploy_three
 
-pgbin=${PGBIN:-$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)}
-# Every table of the database (the skein ledger too) with its row count.
-count_sql="SELECT coalesce(string_agg(format('%s=%s', c.oid::regclass,
-    (xpath('/row/n/text()', query_to_xml(format('SELECT count(*) AS n FROM %s',
-      c.oid::regclass), false, true, '')))[1]::text), ' ' ORDER BY c.oid::regclass::text), 'none')
-  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
- WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema')"
-
-# snapshot REGION: the schema and the row counts of REGION's database.
-# pg_dump's \restrict and \unrestrict lines carry a random key per dump.
-snapshot() {
-	local port
-	port=$(sk_cluster_port "$(sk_region_cluster "$1")")
-	"$pgbin/pg_dump" --schema-only -h 127.0.0.1 -p "$port" -U postgres -d "$1_app" |
-		grep -Ev '^\\(un)?restrict '
-	sk_rpsql "$1" "$count_sql"
-}
-
 for r in af in ksa; do
 	sk_rpsql "$r" "CREATE TABLE accounts (id int PRIMARY KEY, name text NOT NULL);
 		INSERT INTO accounts SELECT g, 'acct-' || g FROM generate_series(1, 50) g;" >/dev/null
 done
 
 plan="$SK_WORK/plans/good-src"
-mkdir -p "$plan"
-cat >"$plan/plan.yaml" <<'EOF'
-name: good
-expires: 1h
-phases:
-  - name: canary
-    regions: [af]
-  - name: rest
-    regions: [in, ksa]
-steps:
+sk_plan_yaml "$plan" good <<'EOF'
   - id: 0001_create_clients
     sql: 0001_create_clients.sql
     post:
@@ -75,7 +48,7 @@ signed=$(sk_sign_plan "$plan" good)
 
 declare -A before
 for r in af in ksa; do
-	before[$r]=$(snapshot "$r")
+	before[$r]=$(sk_db_snapshot "$r")
 done
 
 # 1. READY everywhere, per region and database; nothing changed.
@@ -89,7 +62,7 @@ done
 sk_assert_eq 3 "$(grep -c 'not rehearsable: step 0003_index_region' <<<"$out")" "the non-transactional step is named in every database"
 [[ "$out" != *BLOCKED* ]] || sk_fail "something is BLOCKED: $out"
 for r in af in ksa; do
-	sk_assert_eq "${before[$r]}" "$(snapshot "$r")" "$r: schema and row counts after the rehearsal"
+	sk_assert_eq "${before[$r]}" "$(sk_db_snapshot "$r")" "$r: schema and row counts after the rehearsal"
 	sk_assert_eq "" "$(sk_rpsql "$r" "SELECT to_regclass('public.clients')")" "$r: no clients table"
 done
 status=$(sk_skein rollout status "$id" --json)
@@ -123,7 +96,7 @@ sk_start_agent ksa
 out=$(sk_skein rollout wait "$id2" --timeout 60s) || sk_fail "the rehearsal did not finish once ksa was back: $out"
 sk_assert_eq "rehearsal $id2: READY in 3/3 regions" "$(tail -n 1 <<<"$out")" "rehearsal after ksa came back"
 for r in af in ksa; do
-	sk_assert_eq "${before[$r]}" "$(snapshot "$r")" "$r: unchanged by the second rehearsal"
+	sk_assert_eq "${before[$r]}" "$(sk_db_snapshot "$r")" "$r: unchanged by the second rehearsal"
 done
 
 # 3. Bad input: a file that is not a signed plan; nothing started.
@@ -146,11 +119,11 @@ done
 
 # 5. Rehearsing an applied plan: READY, nothing to run, nothing changed.
 for r in af in ksa; do
-	before[$r]=$(snapshot "$r")
+	before[$r]=$(sk_db_snapshot "$r")
 done
 out=$(sk_skein rollout start --rehearse "$signed" 2>&1) || sk_fail "rehearsing an applied plan failed: $out"
 sk_assert_contains "$(tail -n 1 <<<"$out")" "READY in 3/3 regions" "rehearsal of the applied plan"
 for r in af in ksa; do
-	sk_assert_eq "${before[$r]}" "$(snapshot "$r")" "$r: unchanged by rehearsing the applied plan"
+	sk_assert_eq "${before[$r]}" "$(sk_db_snapshot "$r")" "$r: unchanged by rehearsing the applied plan"
 done
 echo "PASS rollout_rehearse"

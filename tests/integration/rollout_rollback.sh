@@ -26,17 +26,7 @@ for r in af in ksa; do
 done
 
 plan="$SK_WORK/plans/rb-src"
-mkdir -p "$plan"
-cat >"$plan/plan.yaml" <<'EOF'
-name: rb
-expires: 1h
-backup: true
-phases:
-  - name: canary
-    regions: [af]
-  - name: rest
-    regions: [in, ksa]
-steps:
+sk_plan_yaml "$plan" rb 'backup: true' <<'EOF'
   - id: 0001_create_clients
     sql: 0001_create_clients.sql
     revert: 0001_create_clients.revert.sql

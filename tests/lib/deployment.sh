@@ -76,3 +76,63 @@ SK_TWO_PHASES='  - name: canary
     regions: [af]
   - name: rest
     regions: [in, ksa]'
+
+# sk_plan_yaml DIR NAME [TOP]: write DIR/plan.yaml with NAME, expires 1h,
+# the lines TOP (e.g. "backup: true"), the usual two phases and "steps:",
+# then the step list read from stdin.
+sk_plan_yaml() {
+	mkdir -p "$1"
+	{
+		echo "name: $2"
+		echo "expires: 1h"
+		[[ -z "${3:-}" ]] || printf '%s\n' "$3"
+		echo "phases:"
+		printf '%s\n' "$SK_TWO_PHASES"
+		echo "steps:"
+		cat
+	} >"$1/plan.yaml"
+}
+
+# sk_schema_dump REGION [PG_DUMP_ARG...]: pg_dump --schema-only of REGION's
+# app database, without the \restrict and \unrestrict lines (they carry a
+# random key per dump).
+sk_schema_dump() {
+	local r=$1 pgbin dump
+	shift
+	pgbin=${PGBIN:-$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)}
+	dump=$("$pgbin/pg_dump" "$(sk_conninfo "$(sk_region_cluster "$r")" "${r}_app")" --schema-only "$@") ||
+		{ echo "sk_schema_dump: pg_dump of ${r}_app failed" >&2; return 1; }
+	[[ -n "$dump" ]] || { echo "sk_schema_dump: pg_dump of ${r}_app printed nothing" >&2; return 1; }
+	grep -Ev '^\\(un)?restrict ' <<<"$dump"
+}
+
+# sk_db_snapshot REGION: the schema and the row count of every table (the
+# skein ledger's too) of REGION's database, for "nothing changed" checks.
+sk_db_snapshot() {
+	sk_schema_dump "$1" || return 1
+	sk_rpsql "$1" "SELECT coalesce(string_agg(format('%s=%s', c.oid::regclass,
+	    (xpath('/row/n/text()', query_to_xml(format('SELECT count(*) AS n FROM %s',
+	      c.oid::regclass), false, true, '')))[1]::text), ' ' ORDER BY c.oid::regclass::text), 'none')
+	  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+	 WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema')"
+}
+
+# sk_assert_same_dump BEFORE AFTER MESSAGE: fail with MESSAGE and the diff
+# unless the two dumps are the same.
+sk_assert_same_dump() {
+	if [[ "$2" != "$1" ]]; then
+		diff <(echo "$1") <(echo "$2") >&2 || true
+		sk_fail "$3"
+	fi
+}
+
+# sk_assert_canary_first OUT: in `rollout wait` output OUT, the canary af
+# succeeded before phase 2 started.
+sk_assert_canary_first() {
+	local canary_done rest_start
+	canary_done=$(grep -n 'af: succeeded' <<<"$1" | head -1 | cut -d: -f1)
+	rest_start=$(grep -n 'phase 2/2 rest started' <<<"$1" | head -1 | cut -d: -f1)
+	if [[ -z "$canary_done" || -z "$rest_start" ]] || ((canary_done > rest_start)); then
+		sk_fail "the rest started before the canary succeeded: $1"
+	fi
+}

@@ -542,6 +542,23 @@ try_region_report(const uint8_t *buf, size_t len, sk_err *err)
 	return rc;
 }
 
+/* Pack m and check that try refuses it with SK_EDECODE and (if why is
+ * not NULL) a message containing why. */
+static void
+expect_edecode(int (*try)(const uint8_t *, size_t, sk_err *),
+    const ProtobufCMessage *m, const char *why)
+{
+	size_t len;
+	uint8_t *buf = pack_pb(m, &len);
+	sk_err err;
+
+	sk_err_clear(&err);
+	assert_int_equal(try(buf, len, &err), SK_EDECODE);
+	if (why != NULL)
+		assert_non_null(strstr(err.msg, why));
+	free(buf);
+}
+
 static int
 try_region_view(const uint8_t *buf, size_t len, sk_err *err)
 {
@@ -1454,11 +1471,7 @@ test_decoders_refuse_wrong_nonce_length(void **state)
 		ctl.region = (char *)"af";
 		ctl.nonce.data = nonce;
 		ctl.nonce.len = lens[i];
-		buf = pack_pb(&ctl.base, &len);
-		sk_err_clear(&err);
-		assert_int_equal(try_control(buf, len, &err), SK_EDECODE);
-		assert_non_null(strstr(err.msg, "nonce"));
-		free(buf);
+		expect_edecode(try_control, &ctl.base, "nonce");
 	}
 }
 
@@ -1468,9 +1481,6 @@ test_agent_msg_refuses_unknown_report_event(void **state)
 	static const int events[] = { 0, SK_EV_MAX, 99, -1 };
 	Skein__V1__AgentMessage am;
 	Skein__V1__Report good, bad, *repp[2] = { &good, &bad };
-	uint8_t *buf;
-	size_t len;
-	sk_err err;
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(events) / sizeof(events[0]); i++) {
@@ -1485,11 +1495,7 @@ test_agent_msg_refuses_unknown_report_event(void **state)
 		/* The bad report second: the first was already copied out. */
 		am.reports = repp;
 		am.n_reports = 2;
-		buf = pack_pb(&am.base, &len);
-		sk_err_clear(&err);
-		assert_int_equal(try_agent_msg(buf, len, &err), SK_EDECODE);
-		assert_non_null(strstr(err.msg, "unknown event"));
-		free(buf);
+		expect_edecode(try_agent_msg, &am.base, "unknown event");
 	}
 }
 
@@ -1497,18 +1503,11 @@ static void
 test_cli_request_refuses_missing_operation(void **state)
 {
 	Skein__V1__CliRequest req;
-	uint8_t *buf;
-	size_t len;
-	sk_err err;
 
 	(void)state;
 	skein__v1__cli_request__init(&req);
 	req.events_since = 5;
-	buf = pack_pb(&req.base, &len);
-	sk_err_clear(&err);
-	assert_int_equal(try_cli_request(buf, len, &err), SK_EDECODE);
-	assert_non_null(strstr(err.msg, "no operation"));
-	free(buf);
+	expect_edecode(try_cli_request, &req.base, "no operation");
 }
 
 /* A refusal late in a message, after arrays were allocated for earlier
@@ -1527,9 +1526,6 @@ test_failed_decode_leaves_no_allocations(void **state)
 	Skein__V1__Report rep, *repp[1] = { &rep };
 	char *dbs[2] = { (char *)"accounts", id };
 	uint8_t plan[64] = { 1, 2, 3 };
-	uint8_t *buf;
-	size_t len;
-	sk_err err;
 
 	(void)state;
 	/* Control: first command carries a signed plan, second a bad id. */
@@ -1545,9 +1541,7 @@ test_failed_decode_leaves_no_allocations(void **state)
 	c1.rollout_id = id;
 	ctl.commands = cmdp;
 	ctl.n_commands = 2;
-	buf = pack_pb(&ctl.base, &len);
-	assert_int_equal(try_control(buf, len, &err), SK_EDECODE);
-	free(buf);
+	expect_edecode(try_control, &ctl.base, NULL);
 
 	/* Response: the first rollout has phases and regions, the second
 	 * region of its phase is bad. */
@@ -1569,15 +1563,11 @@ test_failed_decode_leaves_no_allocations(void **state)
 	rv1.id = (char *)"ro-2";
 	resp.rollouts = rvp;
 	resp.n_rollouts = 2;
-	buf = pack_pb(&resp.base, &len);
-	assert_int_equal(try_cli_response(buf, len, &err), SK_EDECODE);
-	free(buf);
+	expect_edecode(try_cli_response, &resp.base, NULL);
 	/* ... and a bad second rollout after a good first one. */
 	r1.name = (char *)"in";
 	rv1.id = id;
-	buf = pack_pb(&resp.base, &len);
-	assert_int_equal(try_cli_response(buf, len, &err), SK_EDECODE);
-	free(buf);
+	expect_edecode(try_cli_response, &resp.base, NULL);
 
 	/* Agent message: reports copied, then a bad database name. */
 	skein__v1__agent_message__init(&am);
@@ -1590,16 +1580,12 @@ test_failed_decode_leaves_no_allocations(void **state)
 	am.n_reports = 1;
 	am.databases = dbs;
 	am.n_databases = 2;
-	buf = pack_pb(&am.base, &len);
-	assert_int_equal(try_agent_msg(buf, len, &err), SK_EDECODE);
-	free(buf);
+	expect_edecode(try_agent_msg, &am.base, NULL);
 	/* ... or good databases and a bad running id. */
 	dbs[1] = (char *)"billing";
 	am.running = &id;
 	am.n_running = 1;
-	buf = pack_pb(&am.base, &len);
-	assert_int_equal(try_agent_msg(buf, len, &err), SK_EDECODE);
-	free(buf);
+	expect_edecode(try_agent_msg, &am.base, NULL);
 	free(id);
 }
 
@@ -1710,11 +1696,7 @@ test_region_report_refuses_missing_report(void **state)
 	(void)state;
 	skein__v1__region_report__init(&rr);
 	rr.region = (char *)"af";
-	buf = pack_pb(&rr.base, &len);
-	sk_err_clear(&err);
-	assert_int_equal(try_region_report(buf, len, &err), SK_EDECODE);
-	assert_non_null(strstr(err.msg, "has no report"));
-	free(buf);
+	expect_edecode(try_region_report, &rr.base, "has no report");
 	/* An unknown event inside is refused like in an agent message. */
 	skein__v1__report__init(&rep);
 	rep.event = (Skein__V1__ReportEvent)SK_EV_MAX;
@@ -1789,9 +1771,6 @@ test_decoders_refuse_unknown_modes(void **state)
 	Skein__V1__CliRequest req;
 	Skein__V1__CliResponse resp;
 	Skein__V1__RolloutView rv, *rvp[1] = { &rv };
-	uint8_t *buf;
-	size_t len;
-	sk_err err;
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -1805,22 +1784,14 @@ test_decoders_refuse_unknown_modes(void **state)
 		cmd.mode = (Skein__V1__RolloutMode)bad[i];
 		ctl.commands = cmdp;
 		ctl.n_commands = 1;
-		buf = pack_pb(&ctl.base, &len);
-		sk_err_clear(&err);
-		assert_int_equal(try_control(buf, len, &err), SK_EDECODE);
-		assert_non_null(strstr(err.msg, "unknown mode"));
-		free(buf);
+		expect_edecode(try_control, &ctl.base, "unknown mode");
 
 		skein__v1__cli_request__init(&req);
 		req.op_case = SKEIN__V1__CLI_REQUEST__OP_START_SIGNED_PLAN;
 		req.start_signed_plan.data = plan_a;
 		req.start_signed_plan.len = sizeof(plan_a);
 		req.start_mode = (Skein__V1__RolloutMode)bad[i];
-		buf = pack_pb(&req.base, &len);
-		sk_err_clear(&err);
-		assert_int_equal(try_cli_request(buf, len, &err), SK_EDECODE);
-		assert_non_null(strstr(err.msg, "unknown mode"));
-		free(buf);
+		expect_edecode(try_cli_request, &req.base, "unknown mode");
 
 		skein__v1__cli_response__init(&resp);
 		skein__v1__rollout_view__init(&rv);
@@ -1828,11 +1799,7 @@ test_decoders_refuse_unknown_modes(void **state)
 		rv.mode = (Skein__V1__RolloutMode)bad[i];
 		resp.rollouts = rvp;
 		resp.n_rollouts = 1;
-		buf = pack_pb(&resp.base, &len);
-		sk_err_clear(&err);
-		assert_int_equal(try_cli_response(buf, len, &err), SK_EDECODE);
-		assert_non_null(strstr(err.msg, "unknown mode"));
-		free(buf);
+		expect_edecode(try_cli_response, &resp.base, "unknown mode");
 	}
 	/* A start in rollback mode is not a thing: rollback is its own op. */
 	skein__v1__cli_request__init(&req);
@@ -1840,11 +1807,7 @@ test_decoders_refuse_unknown_modes(void **state)
 	req.start_signed_plan.data = plan_a;
 	req.start_signed_plan.len = sizeof(plan_a);
 	req.start_mode = SKEIN__V1__ROLLOUT_MODE__ROLLOUT_MODE_ROLLBACK;
-	buf = pack_pb(&req.base, &len);
-	sk_err_clear(&err);
-	assert_int_equal(try_cli_request(buf, len, &err), SK_EDECODE);
-	assert_non_null(strstr(err.msg, "rollback mode"));
-	free(buf);
+	expect_edecode(try_cli_request, &req.base, "rollback mode");
 }
 
 static void
@@ -1984,9 +1947,6 @@ test_failed_response_decode_frees_reports(void **state)
 	Skein__V1__CliResponse resp;
 	Skein__V1__RegionReport r0, r1, *rrp[2] = { &r0, &r1 };
 	Skein__V1__Report rep;
-	uint8_t *buf;
-	size_t len;
-	sk_err err;
 
 	(void)state;
 	skein__v1__cli_response__init(&resp);
@@ -2002,15 +1962,11 @@ test_failed_response_decode_frees_reports(void **state)
 	resp.n_reports = 2;
 	resp.signed_plan.data = plan_a;
 	resp.signed_plan.len = sizeof(plan_a);
-	buf = pack_pb(&resp.base, &len);
-	assert_int_equal(try_cli_response(buf, len, &err), SK_EDECODE);
-	free(buf);
+	expect_edecode(try_cli_response, &resp.base, NULL);
 	/* The second region report without a report. */
 	r1.region = (char *)"in";
 	r1.report = NULL;
-	buf = pack_pb(&resp.base, &len);
-	assert_int_equal(try_cli_response(buf, len, &err), SK_EDECODE);
-	free(buf);
+	expect_edecode(try_cli_response, &resp.base, NULL);
 	free(id);
 }
 
