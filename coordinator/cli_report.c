@@ -156,7 +156,8 @@ fold_step(cli_rep_model *m, cli_rep_db *d, const sk_report *r)
 		s->detail = r->detail;
 		break;
 	case SK_EV_LOCK_WAIT:
-		s->wait_events++;
+		/* Sent while a step waits and again after each lock timeout;
+		 * each carries the step's count of lock timeouts so far. */
 		if (r->lock_waits > s->lock_waits)
 			s->lock_waits = r->lock_waits;
 		if (r->lock_wait_ms > s->lock_wait_ms)
@@ -276,19 +277,18 @@ cli_rep_free(cli_rep_model *m)
 uint32_t
 cli_rep_step_attempts(const cli_rep_step *st)
 {
-	if (st->attempts > 0)
-		return st->attempts;
 	if (st->result == NULL || strcmp(st->result, "skipped") == 0 ||
 	    strcmp(st->result, "not-rehearsable") == 0)
 		return 0;
-	return 1;
+	return st->attempts > 0 ? st->attempts : 1;
 }
 
 uint32_t
 cli_rep_step_lock_waits(const cli_rep_step *st)
 {
-	return st->lock_waits > st->wait_events ? st->lock_waits :
-						  (uint32_t)st->wait_events;
+	/* The lock timeouts the agent counted, not the LOCK_WAIT reports:
+	 * an attempt sends several while it waits. */
+	return st->lock_waits;
 }
 
 /* ---- verdicts and reasons ----------------------------------------------- */

@@ -14,6 +14,11 @@
 
 #include "cli.h"
 
+/* The note on the record of a rollout that has not ended. */
+#define CLI_REPORT_RUNNING_NOTE                                    \
+"the rollout is still running: this record is partial; report it " \
+    "again once `skein rollout wait` has returned"
+
 /* A growable array of borrowed reports. */
 typedef struct cli_rep_rvec {
 	const sk_report **v;
@@ -28,7 +33,6 @@ typedef struct cli_rep_step {
 	int64_t lock_wait_ms, rows;
 	const sk_err *error;
 	const char *detail; /* why it cannot be rehearsed */
-	size_t wait_events; /* LOCK_WAIT reports */
 	cli_rep_rvec checks;
 	cli_rep_rvec waits; /* reports carrying blockers */
 } cli_rep_step;

@@ -196,6 +196,8 @@ j_report(const cli_report_src *src, const cli_rep_model *m)
 		json_array_append_new(regions, r);
 	}
 	json_object_set_new(root, "regions", regions);
+	if (strcmp(v->state, "running") == 0)
+		json_array_append_new(notes, json_string(CLI_REPORT_RUNNING_NOTE));
 	for (size_t i = 0; i < v->nevents; i++)
 		json_array_append_new(notes, json_string(v->events[i].text));
 	json_object_set_new(root, "notes", notes);

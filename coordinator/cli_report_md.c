@@ -81,6 +81,8 @@ md_header(FILE *out, const cli_report_src *src, const cli_rep_model *m)
 		fputc('\n', out);
 	}
 	fputc('\n', out);
+	if (strcmp(v->state, "running") == 0)
+		fprintf(out, "> Note: %s\n\n", CLI_REPORT_RUNNING_NOTE);
 	for (size_t i = 0; i < v->nevents; i++)
 		fprintf(out, "> Note: %s\n\n", v->events[i].text);
 }

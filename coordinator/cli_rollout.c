@@ -297,6 +297,11 @@ run(const char *sub, const opts *o, int argc, char **argv)
 
 		if (o->region || o->wait || o->has_timeout || o->quiet)
 			return misplaced(sub, "that option", report_usage);
+		if (o->json && o->format && strcmp(o->format, "json") != 0) {
+			cli_errorf("rollout",
+			    "report: --json and --format %s disagree", o->format);
+			return CLI_USAGE;
+		}
 		if (strcmp(format, "md") != 0 && strcmp(format, "json") != 0) {
 			cli_errorf("rollout",
 			    "report --format: '%s' is neither md nor json", format);
@@ -358,7 +363,8 @@ cli_rollout(int argc, char **argv)
 	sub = argv[1];
 	sub_usage = usage_of(sub);
 	optind = 1;
-	while ((c = getopt_long(argc - 1, argv + 1, "C:jt:qh", longopts, NULL)) != -1) {
+	opterr = 0; /* the messages below name the command */
+	while ((c = getopt_long(argc - 1, argv + 1, ":C:jt:qh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'C':
 			o.url = optarg;
@@ -396,7 +402,18 @@ cli_rollout(int argc, char **argv)
 		case 'h':
 			sub_usage(stdout);
 			return CLI_OK;
+		case ':':
+			cli_errorf("rollout", "%s: %s needs a value", sub,
+			    argv[optind] ? argv[optind] : "an option");
+			sub_usage(stderr);
+			return CLI_USAGE;
 		default:
+			if (optopt != 0 && optopt != '?')
+				cli_errorf("rollout", "%s: unknown option -%c",
+				    sub, optopt);
+			else
+				cli_errorf("rollout", "%s: unknown option %s",
+				    sub, argv[optind] ? argv[optind] : "?");
 			sub_usage(stderr);
 			return CLI_USAGE;
 		}

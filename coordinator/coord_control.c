@@ -176,6 +176,61 @@ same_regions(const coord_rollout *ro, const char *const *names, size_t n)
 	return true;
 }
 
+/* Refuse a rollback that would not undo what orig did: a later apply of
+ * the plan (any build of it) has written the ledger since, so reverting
+ * "the steps the ledger holds" would undo that one; or a rollback of orig
+ * already succeeded in every region asked for. */
+static int
+rollback_needed(const coord_server *srv, const coord_rollout *orig,
+    const char *const *names, size_t n, sk_err *err)
+{
+	const coord_rollout *done = NULL;
+	size_t covered = 0;
+
+	for (size_t i = 0; i < srv->nrollouts; i++) {
+		const coord_rollout *other = srv->rollouts[i];
+
+		if (other == orig || other->mode != SK_MODE_APPLY ||
+		    other->created_ms < orig->created_ms ||
+		    strcmp(other->plan->name, orig->plan->name) != 0)
+			continue;
+		sk_err_set(err, SK_ESTATE,
+		    "roll back rollout %s: rollout %s of plan %s started after "
+		    "it, so the ledger now holds what that one did",
+		    orig->id, other->id, orig->plan->name);
+		snprintf(err->hint, sizeof(err->hint),
+		    "roll back the newest rollout of the plan: skein rollout "
+		    "rollback %s",
+		    other->id);
+		return err->code;
+	}
+	for (size_t k = 0; k < n; k++) {
+		for (size_t i = 0; i < srv->nrollouts; i++) {
+			const coord_rollout *other = srv->rollouts[i];
+
+			if (other->mode == SK_MODE_ROLLBACK &&
+			    other->state == COORD_RO_SUCCEEDED &&
+			    strcmp(other->of_rollout, orig->id) == 0 &&
+			    coord_rollout_has_region(other, names[k])) {
+				done = other;
+				covered++;
+				break;
+			}
+		}
+	}
+	if (n > 0 && covered == n) {
+		sk_err_set(err, SK_ESTATE,
+		    "roll back rollout %s: rollback %s already undid it%s%s; "
+		    "there is nothing left to undo",
+		    orig->id, done->id, n == 1 ? " in region " : "",
+		    n == 1 ? names[0] : " in every region it reached");
+		snprintf(err->hint, sizeof(err->hint),
+		    "skein rollout report %s shows what it reverted", done->id);
+		return err->code;
+	}
+	return SK_OK;
+}
+
 /* Start the rollback of a finished apply rollout: the same signed plan in
  * mode rollback, in the regions it reached (or req->region). */
 static int
@@ -219,6 +274,22 @@ rollback_rollout(coord_server *srv, const sk_cli_request *req, char *id_out, sk_
 			    "wait for it (skein rollout wait %s), then roll back again",
 			    other->id);
 		}
+		goto out;
+	}
+	if ((rc = rollback_needed(srv, orig, names, n, err)) != SK_OK)
+		goto out;
+	/* Agents refuse an expired plan, a rollback's too: say so now rather
+	 * than start a rollback that every region refuses. */
+	if (orig->plan->expires_unix <= now / 1000) {
+		rc = sk_err_set(err, SK_EEXPIRED,
+		    "roll back rollout %s: its plan %s (%s) expired %lld s ago, "
+		    "and agents refuse an expired plan",
+		    orig->id, orig->plan->name, orig->plan->id,
+		    (long long)(now / 1000 - orig->plan->expires_unix));
+		snprintf(err->hint, sizeof(err->hint),
+		    "build and sign the same plan directory again, start it "
+		    "(nothing runs: its steps are in the ledger), then roll that "
+		    "rollout back");
 		goto out;
 	}
 	if ((ro = running_of_plan(srv, orig->plan->name, SK_MODE_APPLY)) != NULL) {
@@ -278,8 +349,7 @@ report(coord_server *srv, const sk_cli_request *req, sk_cli_response *resp, sk_e
 	sk_rollout_view *v;
 
 	if (ro == NULL) {
-		sk_err_set(err, SK_ENOTFOUND, "rollout report: no rollout %s",
-		    req->rollout_id);
+		sk_err_set(err, SK_ENOTFOUND, "no rollout %s", req->rollout_id);
 		snprintf(err->hint, sizeof(err->hint),
 		    "skein rollout status lists the rollouts");
 		return err->code;
@@ -329,9 +399,12 @@ status(coord_server *srv, const sk_cli_request *req, sk_cli_response *resp, sk_e
 			return err->code;
 		resp->nrollouts = ++n;
 	}
-	if (req->rollout_id[0] && n == 0)
-		return sk_err_set(err, SK_ENOTFOUND,
-		    "rollout status: no rollout %s", req->rollout_id);
+	if (req->rollout_id[0] && n == 0) {
+		sk_err_set(err, SK_ENOTFOUND, "no rollout %s", req->rollout_id);
+		snprintf(err->hint, sizeof(err->hint),
+		    "skein rollout status lists the rollouts");
+		return err->code;
+	}
 	return SK_OK;
 }
 
