@@ -31,6 +31,7 @@ enum {
 	R_ADD_COLUMN_REWRITE,
 	R_SET_NOT_NULL,
 	R_SESSION_STATE,
+	R_TABLE_REWRITE,
 	R_UNUSED_WAIVER,
 	R_COUNT
 };
@@ -50,10 +51,10 @@ static const sk_lint_rule rules[R_COUNT] = {
 	    "stop using the table in a release first (and keep a backup), then "
 	    "drop it in a later plan with a waiver saying so" },
 	[R_INDEX_NOT_CONCURRENT] = { "index-not-concurrent", SK_LINT_ERROR,
-	    "CREATE INDEX without CONCURRENTLY on an existing table blocks its "
-	    "writes for the whole build",
-	    "CREATE INDEX CONCURRENTLY IF NOT EXISTS name ... in a step with "
-	    "transaction: false" },
+	    "CREATE INDEX or REINDEX without CONCURRENTLY on an existing table "
+	    "blocks its writes for the whole build",
+	    "CREATE INDEX CONCURRENTLY IF NOT EXISTS name ... (or REINDEX ... "
+	    "CONCURRENTLY) in a step with transaction: false" },
 	[R_INDEX_UNNAMED] = { "concurrent-index-unnamed", SK_LINT_ERROR,
 	    "CREATE INDEX CONCURRENTLY without a name: an INVALID index left by "
 	    "an interrupted build cannot be found and rebuilt",
@@ -109,6 +110,12 @@ static const sk_lint_rule rules[R_COUNT] = {
 	    "table that outlives the transaction leaves state on a pooled "
 	    "connection",
 	    "leave it out of migrations; give temporary tables ON COMMIT DROP" },
+	[R_TABLE_REWRITE] = { "table-rewrite", SK_LINT_ERROR,
+	    "VACUUM FULL, CLUSTER or ALTER TABLE SET TABLESPACE|LOGGED|UNLOGGED "
+	    "rewrites an existing table under an ACCESS EXCLUSIVE lock that "
+	    "blocks its reads and writes",
+	    "leave it out of the migration (pg_repack or a maintenance window), "
+	    "or waive the rule saying why the table is small or idle" },
 	[R_UNUSED_WAIVER] = { "unused-waiver", SK_LINT_WARNING,
 	    "a step waives a rule that does not fire in it",
 	    "remove the waiver, or check that it is on the right step" },
@@ -145,6 +152,8 @@ typedef struct lint {
 	size_t *order; /* step index of each finding, for sorting */
 	table_ref *created;
 	size_t ncreated, capcreated;
+	table_ref *indexes; /* indexes the plan creates: schema, name */
+	size_t nindexes, capindexes;
 	bool oom;
 } lint;
 
@@ -169,32 +178,48 @@ created(const lint *l, const sk_sql_op *op)
 	return false;
 }
 
+/* Whether the plan created the index schema.name earlier. */
+static bool
+index_created(const lint *l, const char *schema, const char *name)
+{
+	for (size_t i = 0; i < l->nindexes; i++)
+		if (same_table(l->indexes[i].schema, l->indexes[i].table, schema, name))
+			return true;
+	return false;
+}
+
 static void
-remember(lint *l, const char *schema, const char *table)
+remember_in(lint *l, table_ref **v, size_t *n, size_t *cap, const char *schema,
+    const char *table)
 {
 	if (table == NULL)
 		return;
-	if (l->ncreated == l->capcreated) {
-		size_t cap = l->capcreated ? 2 * l->capcreated : 8;
-		table_ref *t = realloc(l->created, cap * sizeof(*t));
+	if (*n == *cap) {
+		size_t ncap = *cap ? 2 * *cap : 8;
+		table_ref *t = realloc(*v, ncap * sizeof(*t));
 
 		if (t == NULL) {
 			l->oom = true;
 			return;
 		}
-		l->created = t;
-		l->capcreated = cap;
+		*v = t;
+		*cap = ncap;
 	}
-	l->created[l->ncreated].schema = sk_strdup(schema);
-	l->created[l->ncreated].table = sk_strdup(table);
-	if ((schema != NULL && l->created[l->ncreated].schema == NULL) ||
-	    l->created[l->ncreated].table == NULL) {
-		free(l->created[l->ncreated].schema);
-		free(l->created[l->ncreated].table);
+	(*v)[*n].schema = sk_strdup(schema);
+	(*v)[*n].table = sk_strdup(table);
+	if ((schema != NULL && (*v)[*n].schema == NULL) || (*v)[*n].table == NULL) {
+		free((*v)[*n].schema);
+		free((*v)[*n].table);
 		l->oom = true;
 		return;
 	}
-	l->ncreated++;
+	(*n)++;
+}
+
+static void
+remember(lint *l, const char *schema, const char *table)
+{
+	remember_in(l, &l->created, &l->ncreated, &l->capcreated, schema, table);
 }
 
 static void add(lint *l, size_t step_index, const sk_step *st, int rule,
@@ -336,7 +361,10 @@ lint_op(lint *l, size_t si, const sk_step *st, const sk_sql_stmt *stmt,
 		if (op->concurrent && op->name == NULL)
 			add(l, si, st, R_INDEX_UNNAMED, file, line,
 			    "CREATE INDEX CONCURRENTLY on %s has no name", t);
-		if (!op->concurrent && existing)
+		/* ON ONLY a partitioned table builds nothing: the way to
+		 * index one (CONCURRENTLY is refused on it) is ON ONLY the
+		 * parent, CONCURRENTLY on each partition, ATTACH. */
+		if (!op->concurrent && !op->only && existing)
 			add(l, si, st, R_INDEX_NOT_CONCURRENT, file, line,
 			    "CREATE INDEX %s on %s without CONCURRENTLY, and %s "
 			    "is not created by this plan",
@@ -345,7 +373,15 @@ lint_op(lint *l, size_t si, const sk_step *st, const sk_sql_stmt *stmt,
 	case SK_SQL_ADD_CONSTRAINT:
 		if (!existing)
 			break;
-		if ((op->contype == SK_SQL_CON_CHECK || op->contype == SK_SQL_CON_FOREIGN) &&
+		if (op->column != NULL &&
+		    (op->contype == SK_SQL_CON_CHECK || op->contype == SK_SQL_CON_FOREIGN))
+			add(l, si, st, R_CONSTRAINT_NOT_VALID, file, line,
+			    "adds column %s to %s with a %s constraint, which "
+			    "PostgreSQL validates at once (NOT VALID is not "
+			    "possible there), and %s is not created by this plan",
+			    op->column, t, contype_name(op->contype), t);
+		else if ((op->contype == SK_SQL_CON_CHECK ||
+			     op->contype == SK_SQL_CON_FOREIGN) &&
 		    !op->not_valid)
 			add(l, si, st, R_CONSTRAINT_NOT_VALID, file, line,
 			    "adds %s constraint %s to %s without NOT VALID, and "
@@ -355,10 +391,44 @@ lint_op(lint *l, size_t si, const sk_step *st, const sk_sql_stmt *stmt,
 		if ((op->contype == SK_SQL_CON_UNIQUE || op->contype == SK_SQL_CON_EXCLUDE) &&
 		    !op->using_index)
 			add(l, si, st, R_CONSTRAINT_INDEX, file, line,
-			    "adds %s constraint %s to %s, building its index "
+			    "adds %s constraint %s to %s%s%s, building its index "
 			    "under lock",
-			    contype_name(op->contype),
-			    op->name ? op->name : "(unnamed)", t);
+			    contype_name(op->contype), op->name ? op->name : "(unnamed)",
+			    t, op->column ? " with column " : "",
+			    op->column ? op->column : "");
+		break;
+	case SK_SQL_REINDEX:
+		if (op->concurrent)
+			break;
+		if (strcmp(op->what, "INDEX") == 0) {
+			if (!index_created(l, op->schema, op->name))
+				add(l, si, st, R_INDEX_NOT_CONCURRENT, file, line,
+				    "REINDEX INDEX %s%s%s without CONCURRENTLY, and "
+				    "the index is not created by this plan",
+				    op->schema ? op->schema : "",
+				    op->schema ? "." : "", op->name ? op->name : "?");
+		} else if (op->table == NULL || existing) {
+			add(l, si, st, R_INDEX_NOT_CONCURRENT, file, line,
+			    "REINDEX %s %s without CONCURRENTLY%s", op->what,
+			    op->table    ? t :
+				op->name ? op->name :
+					   "",
+			    op->table ? ", and the table is not created by this "
+					"plan" :
+					"");
+		}
+		break;
+	case SK_SQL_REWRITE:
+		if (op->table == NULL)
+			add(l, si, st, R_TABLE_REWRITE, file, line,
+			    "%s of every table rewrites each under an ACCESS "
+			    "EXCLUSIVE lock",
+			    op->what);
+		else if (existing)
+			add(l, si, st, R_TABLE_REWRITE, file, line,
+			    "%s rewrites %s under an ACCESS EXCLUSIVE lock, and %s "
+			    "is not created by this plan",
+			    op->what, t, t);
 		break;
 	case SK_SQL_ALTER_COLUMN_TYPE:
 		if (existing)
@@ -485,6 +555,9 @@ lint_step(lint *l, size_t si, const sk_step *st, sk_err *err)
 			lint_op(l, si, st, stmt, op);
 			if (op->kind == SK_SQL_CREATE_TABLE)
 				remember(l, op->schema, op->table);
+			else if (op->kind == SK_SQL_CREATE_INDEX)
+				remember_in(l, &l->indexes, &l->nindexes,
+				    &l->capindexes, op->schema, op->name);
 			else if (op->kind == SK_SQL_RENAME_TABLE && created(l, op))
 				remember(l, op->schema, op->name);
 		}
@@ -502,6 +575,11 @@ lint_fini(lint *l)
 		free(l->created[i].table);
 	}
 	free(l->created);
+	for (size_t i = 0; i < l->nindexes; i++) {
+		free(l->indexes[i].schema);
+		free(l->indexes[i].table);
+	}
+	free(l->indexes);
 	free(l->order);
 }
 

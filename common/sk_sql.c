@@ -178,15 +178,40 @@ folds(const PgQuery__ScanToken *t, const char *sql)
 	    (t->token == PG_QUERY__TOKEN__IDENT && sql[t->start] != '"');
 }
 
-/* Index of the first token at or after off. */
+/* The length of the case-insensitive prefix of a quoted token in
+ * sql[start, end): the E, B, X, N or U& before E'...', B'...', U&"..." and
+ * the like, which PostgreSQL reads the same in either case; 0 when the
+ * token does not start with letters (or '&') and a quote. */
+static size_t
+quote_prefix(const char *sql, size_t start, size_t end)
+{
+	size_t i = start;
+
+	while (i < end && i - start < 2 &&
+	    ((sql[i] >= 'a' && sql[i] <= 'z') ||
+		(sql[i] >= 'A' && sql[i] <= 'Z') || sql[i] == '&'))
+		i++;
+	return i > start && i < end && (sql[i] == '\'' || sql[i] == '"') ? i - start : 0;
+}
+
+/* Index of the first token at or after off. A binary search (scan()
+ * checked that starts never decrease): a linear one from token 0 for
+ * every statement made a file of many statements quadratic, minutes for
+ * a few MiB of INSERTs. */
 static size_t
 first_token(const PgQuery__ScanResult *s, size_t off)
 {
-	size_t k = 0;
+	size_t lo = 0, hi = s->n_tokens;
 
-	while (k < s->n_tokens && (size_t)s->tokens[k]->start < off)
-		k++;
-	return k;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if ((size_t)s->tokens[mid]->start < off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
 }
 
 static void
@@ -208,7 +233,14 @@ normalize_range(buf *b, const char *sql, const PgQuery__ScanResult *s, range r)
 			buf_add(b, " ", 1);
 		first = false;
 		if (!folds(t, sql)) {
-			buf_add(b, sql + start, e - start);
+			size_t pre = quote_prefix(sql, start, e);
+
+			for (size_t i = start; i < start + pre; i++) {
+				char c = sql_ascii_lower(sql[i]);
+
+				buf_add(b, &c, 1);
+			}
+			buf_add(b, sql + start + pre, e - start - pre);
 			continue;
 		}
 		for (size_t i = start; i < e; i++) {

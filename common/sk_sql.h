@@ -25,7 +25,9 @@ enum sk_sql_op_kind {
 	 * checked: the columns its CHECK constraints name; what:
 	 * "temporary" for a temporary table, else NULL. */
 	SK_SQL_CREATE_TABLE = 1,
-	/* CREATE INDEX. name: the index (NULL when unnamed); concurrent. */
+	/* CREATE INDEX. name: the index (NULL when unnamed); concurrent;
+	 * only: CREATE INDEX ON ONLY (on a partitioned table, an invalid
+	 * index on the parent alone, nothing built). */
 	SK_SQL_CREATE_INDEX,
 	SK_SQL_DROP_TABLE,
 	SK_SQL_DROP_COLUMN, /* column */
@@ -36,7 +38,9 @@ enum sk_sql_op_kind {
 	SK_SQL_RENAME_COLUMN,
 	/* ALTER TABLE ADD CONSTRAINT. contype; name: the constraint (NULL
 	 * when unnamed); not_valid; using_index (ADD ... USING INDEX);
-	 * checked: the columns a CHECK names. */
+	 * checked: the columns a CHECK names. Also one per CHECK,
+	 * REFERENCES, UNIQUE, PRIMARY KEY written on an ADD COLUMN (column:
+	 * the new column), which PostgreSQL validates or indexes at once. */
 	SK_SQL_ADD_CONSTRAINT,
 	SK_SQL_ALTER_COLUMN_TYPE, /* column */
 	/* ALTER TABLE ADD COLUMN. column; rewrites: the new column forces
@@ -58,6 +62,15 @@ enum sk_sql_op_kind {
 	 * DECLARE ... WITH HOLD, DISCARD, a temporary table that outlives
 	 * the transaction. what: the command. */
 	SK_SQL_SESSION_STATE,
+	/* REINDEX. what: "TABLE", "INDEX", "SCHEMA", "DATABASE" or "SYSTEM";
+	 * concurrent; for INDEX, schema and name name the index (table is
+	 * NULL); for TABLE, schema and table name the table. */
+	SK_SQL_REINDEX,
+	/* A statement that rewrites a whole table under an ACCESS EXCLUSIVE
+	 * lock: VACUUM FULL, CLUSTER, ALTER TABLE SET TABLESPACE|LOGGED|
+	 * UNLOGGED. what: the command; table NULL when it names no table
+	 * (VACUUM FULL or CLUSTER of the whole database). */
+	SK_SQL_REWRITE,
 };
 
 enum sk_sql_contype {
@@ -77,6 +90,7 @@ typedef struct sk_sql_op {
 	char *what;
 	int contype; /* enum sk_sql_contype */
 	bool concurrent;
+	bool only;
 	bool not_valid;
 	bool using_index;
 	bool rewrites;
@@ -116,8 +130,9 @@ void sk_sql_script_destroy(sk_sql_script *script);
 /* The canonical form of sql that a step checksum hashes: each statement's
  * tokens, as PostgreSQL's scanner splits them, joined by one space, each
  * statement followed by ";\n". Comments and the white space between
- * tokens are left out; keywords and unquoted identifiers are lower-cased
- * (PostgreSQL folds them too); every other byte of every token is kept,
+ * tokens are left out; keywords, unquoted identifiers and the prefix of
+ * a quoted constant (E'', B'', X'', U&"") are lower-cased (PostgreSQL
+ * reads them in either case); every other byte of every token is kept,
  * so any change to a constant, an identifier, an operator or a
  * dollar-quoted body changes it. Tokens, unlike parse trees, do not change
  * shape between libpg_query versions, so a checksum stays the same when

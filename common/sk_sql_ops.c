@@ -287,6 +287,8 @@ create_index(ctx *c, json_t *b)
 		return;
 	OP(c, op)->name = dup(c, str(b, "idxname"));
 	OP(c, op)->concurrent = flag(b, "concurrent");
+	/* The parser sets inh unless ONLY was written. */
+	OP(c, op)->only = rel != NULL && !flag(rel, "inh");
 	if (flag(b, "concurrent"))
 		add_op(c, SK_SQL_NO_TX, rel, "CREATE INDEX CONCURRENTLY");
 }
@@ -406,6 +408,36 @@ contype(json_t *con)
 	return SK_SQL_CON_OTHER;
 }
 
+/* The constraints written on a column that ADD COLUMN adds: PostgreSQL
+ * checks a CHECK or REFERENCES against every existing row (no NOT VALID
+ * is possible there) and builds the index of UNIQUE or PRIMARY KEY, all
+ * under the ADD COLUMN's ACCESS EXCLUSIVE lock. Each becomes an
+ * ADD_CONSTRAINT op naming the column. */
+static void
+column_constraints(ctx *c, json_t *rel, json_t *cd)
+{
+	json_t *con;
+	size_t i;
+
+	json_array_foreach(sql_get(cd, "constraints"), i, con)
+	{
+		json_t *k = sql_get(con, "Constraint");
+		int type = contype(k);
+		long op;
+
+		if (type == SK_SQL_CON_OTHER)
+			continue;
+		op = add_op(c, SK_SQL_ADD_CONSTRAINT, rel, NULL);
+		if (op < 0)
+			return;
+		OP(c, op)->column = dup(c, str(cd, "colname"));
+		OP(c, op)->name = dup(c, str(k, "conname"));
+		OP(c, op)->contype = type;
+		OP(c, op)->not_valid = flag(k, "skip_validation");
+		check_refs(c, op, k);
+	}
+}
+
 static void
 alter_cmd(ctx *c, json_t *rel, json_t *cmd)
 {
@@ -423,6 +455,7 @@ alter_cmd(ctx *c, json_t *rel, json_t *cmd)
 			OP(c, op)->column = dup(c, str(cd, "colname"));
 			OP(c, op)->rewrites = rw != NULL;
 		}
+		column_constraints(c, rel, cd);
 		return;
 	}
 	if (is(cmd, "subtype", "AT_AddConstraint")) {
@@ -452,6 +485,12 @@ alter_cmd(ctx *c, json_t *rel, json_t *cmd)
 		op = add_op(c, SK_SQL_SET_NOT_NULL, rel, NULL);
 	else if (is(cmd, "subtype", "AT_EnableRowSecurity"))
 		add_op(c, SK_SQL_ENABLE_RLS, rel, NULL);
+	else if (is(cmd, "subtype", "AT_SetTableSpace"))
+		add_op(c, SK_SQL_REWRITE, rel, "ALTER TABLE ... SET TABLESPACE");
+	else if (is(cmd, "subtype", "AT_SetLogged"))
+		add_op(c, SK_SQL_REWRITE, rel, "ALTER TABLE ... SET LOGGED");
+	else if (is(cmd, "subtype", "AT_SetUnLogged"))
+		add_op(c, SK_SQL_REWRITE, rel, "ALTER TABLE ... SET UNLOGGED");
 	if (op >= 0)
 		OP(c, op)->column = dup(c, col);
 }
@@ -517,26 +556,81 @@ variable_set(ctx *c, json_t *b)
 	add_op(c, SK_SQL_SESSION_SET, NULL, what);
 }
 
-static void
-reindex(ctx *c, json_t *b)
+/* True when the option list opts (DefElem nodes) holds name, set: with
+ * no argument or one that is not false ("FULL", "FULL true"). */
+static bool
+option_on(json_t *opts, const char *name)
 {
 	json_t *p;
 	size_t i;
 
-	if (is(b, "kind", "REINDEX_OBJECT_SYSTEM"))
-		add_op(c, SK_SQL_NO_TX, NULL, "REINDEX SYSTEM");
-	else if (is(b, "kind", "REINDEX_OBJECT_DATABASE"))
-		add_op(c, SK_SQL_NO_TX, NULL, "REINDEX DATABASE");
-	json_array_foreach(sql_get(b, "params"), i, p)
+	json_array_foreach(opts, i, p)
 	{
 		json_t *d = sql_get(p, "DefElem");
 
-		if (is(d, "defname", "concurrently") &&
-		    (sql_get(d, "arg") == NULL || !false_const(sql_get(d, "arg")))) {
-			add_op(c, SK_SQL_NO_TX, sql_get(b, "relation"),
-			    "REINDEX ... CONCURRENTLY");
-			return;
-		}
+		if (is(d, "defname", name) &&
+		    (sql_get(d, "arg") == NULL || !false_const(sql_get(d, "arg"))))
+			return true;
+	}
+	return false;
+}
+
+static void
+reindex(ctx *c, json_t *b)
+{
+	static const char *const kinds[][2] = {
+		{ "REINDEX_OBJECT_INDEX", "INDEX" },
+		{ "REINDEX_OBJECT_TABLE", "TABLE" },
+		{ "REINDEX_OBJECT_SCHEMA", "SCHEMA" },
+		{ "REINDEX_OBJECT_SYSTEM", "SYSTEM" },
+		{ "REINDEX_OBJECT_DATABASE", "DATABASE" },
+	};
+	json_t *rel = sql_get(b, "relation");
+	bool conc = option_on(sql_get(b, "params"), "concurrently");
+	const char *what = "?";
+	long op;
+
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (is(b, "kind", kinds[i][0]))
+			what = kinds[i][1];
+	/* PostgreSQL refuses REINDEX SCHEMA, SYSTEM and DATABASE in a
+	 * transaction block (each table gets a transaction of its own). */
+	if (strcmp(what, "SCHEMA") == 0)
+		add_op(c, SK_SQL_NO_TX, NULL, "REINDEX SCHEMA");
+	else if (strcmp(what, "SYSTEM") == 0)
+		add_op(c, SK_SQL_NO_TX, NULL, "REINDEX SYSTEM");
+	else if (strcmp(what, "DATABASE") == 0)
+		add_op(c, SK_SQL_NO_TX, NULL, "REINDEX DATABASE");
+	if (conc)
+		add_op(c, SK_SQL_NO_TX, rel, "REINDEX ... CONCURRENTLY");
+	op = add_op(c, SK_SQL_REINDEX, strcmp(what, "INDEX") == 0 ? NULL : rel, what);
+	if (op < 0)
+		return;
+	OP(c, op)->concurrent = conc;
+	if (strcmp(what, "INDEX") == 0) {
+		OP(c, op)->schema = dup(c, str(rel, "schemaname"));
+		OP(c, op)->name = dup(c, str(rel, "relname"));
+	} else if (rel == NULL) {
+		OP(c, op)->name = dup(c, str(b, "name"));
+	}
+}
+
+/* VACUUM FULL: one rewrite per table named, or one without a table. */
+static void
+vacuum(ctx *c, json_t *b)
+{
+	json_t *r;
+	size_t i;
+
+	add_op(c, SK_SQL_NO_TX, NULL, "VACUUM");
+	if (!option_on(sql_get(b, "options"), "full"))
+		return;
+	if (json_array_size(sql_get(b, "rels")) == 0)
+		add_op(c, SK_SQL_REWRITE, NULL, "VACUUM FULL");
+	json_array_foreach(sql_get(b, "rels"), i, r)
+	{
+		add_op(c, SK_SQL_REWRITE,
+		    sql_get(sql_get(r, "VacuumRelation"), "relation"), "VACUUM FULL");
 	}
 }
 
@@ -561,6 +655,10 @@ static const char *const no_tx_stmts[][2] = {
 	{ "CreateTableSpaceStmt", "CREATE TABLESPACE" },
 	{ "DropTableSpaceStmt", "DROP TABLESPACE" },
 };
+
+/* Statements that store expressions rather than evaluate them. */
+static const char *const definitions[] = { "ViewStmt", "CreateFunctionStmt",
+	"CreatePolicyStmt", "AlterPolicyStmt", "CreateTrigStmt", "RuleStmt" };
 
 static void
 stmt_ops(ctx *c, json_t *stmt)
@@ -602,10 +700,12 @@ stmt_ops(ctx *c, json_t *stmt)
 	else if (strcmp(type, "ReindexStmt") == 0)
 		reindex(c, b);
 	else if (strcmp(type, "VacuumStmt") == 0 && flag(b, "is_vacuumcmd"))
-		add_op(c, SK_SQL_NO_TX, NULL, "VACUUM");
-	else if (strcmp(type, "ClusterStmt") == 0 && sql_get(b, "relation") == NULL)
-		add_op(c, SK_SQL_NO_TX, NULL, "CLUSTER without a table");
-	else if (strcmp(type, "ListenStmt") == 0)
+		vacuum(c, b);
+	else if (strcmp(type, "ClusterStmt") == 0) {
+		if (sql_get(b, "relation") == NULL)
+			add_op(c, SK_SQL_NO_TX, NULL, "CLUSTER without a table");
+		add_op(c, SK_SQL_REWRITE, sql_get(b, "relation"), "CLUSTER");
+	} else if (strcmp(type, "ListenStmt") == 0)
 		add_op(c, SK_SQL_SESSION_STATE, NULL, "LISTEN");
 	else if (strcmp(type, "PrepareStmt") == 0)
 		add_op(c, SK_SQL_SESSION_STATE, NULL, "PREPARE");
@@ -620,6 +720,12 @@ stmt_ops(ctx *c, json_t *stmt)
 	for (size_t i = 0; i < sizeof(no_tx_stmts) / sizeof(no_tx_stmts[0]); i++)
 		if (strcmp(type, no_tx_stmts[i][0]) == 0)
 			add_op(c, SK_SQL_NO_TX, NULL, no_tx_stmts[i][1]);
+	/* set_config(..., false) runs when the statement does, not when a
+	 * definition holding it (a view, a function's defaults, a policy, a
+	 * trigger's WHEN, a rule) is created. */
+	for (size_t i = 0; i < sizeof(definitions) / sizeof(definitions[0]); i++)
+		if (strcmp(type, definitions[i]) == 0)
+			return;
 	walk(stmt, "FuncCall", visit_set_config, c);
 }
 

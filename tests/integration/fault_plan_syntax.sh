@@ -68,6 +68,24 @@ sk_assert_eq 1 "$rc" "plan lint --json exit status on an unwaived error"
 sk_assert_contains "$out" '"rule": "drop-column"' "the JSON names the rule"
 sk_assert_contains "$out" '"blocking": 1' "the JSON counts it"
 
+# A foreign key written on ADD COLUMN validates every existing row at
+# once: the lint names it (it used to let it through), and VACUUM FULL in
+# a transaction: false step is a table rewrite.
+sk_write_plan "$plans/addfk" addfk 1h "$SK_TWO_PHASES" \
+	"0001_fk=ALTER TABLE orders
+  ADD COLUMN note text,
+  ADD COLUMN client_id bigint REFERENCES clients (id);"
+run_rc out rc "$skein" plan lint "$plans/addfk" --regions "$regions"
+sk_assert_eq 1 "$rc" "plan lint exit status on ADD COLUMN ... REFERENCES"
+sk_assert_contains "$out" "$plans/addfk/0001_fk.sql:1: error constraint-not-valid: adds column client_id to orders with a FOREIGN KEY constraint" \
+	"the finding names the column and the rule"
+sk_write_plan "$plans/vacfull" vacfull 1h "$SK_TWO_PHASES" "0001_vac=VACUUM FULL orders;"
+printf '    transaction: false\n' >>"$plans/vacfull/plan.yaml"
+run_rc out rc "$skein" plan build "$plans/vacfull" -o "$plans/vacfull.plan" --regions "$regions"
+sk_assert_eq 1 "$rc" "plan build exit status on VACUUM FULL"
+sk_assert_contains "$out" "table-rewrite" "the build names the rule"
+[[ ! -e "$plans/vacfull.plan" ]] || sk_fail "a build refused by table-rewrite wrote its output"
+
 # A waiver naming a rule that does not exist is refused at its line.
 cp -r "$plans/drop" "$plans/typo"
 printf '    waive:\n      - rule: drop-colum\n        reason: typo\n' >>"$plans/typo/plan.yaml"
@@ -100,7 +118,7 @@ sk_assert_eq 0 "$rc" "plan lint --rules exit status"
 for rule in rename-in-one-step drop-column drop-table index-not-concurrent \
 	concurrent-index-unnamed constraint-not-valid alter-column-type \
 	tenant-table-without-rls non-transactional-in-transaction \
-	transaction-control session-set; do
+	transaction-control session-set table-rewrite; do
 	sk_assert_contains "$out" "$rule" "plan lint --rules lists $rule"
 done
 run_rc out rc "$skein" plan lint

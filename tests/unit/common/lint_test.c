@@ -732,6 +732,122 @@ test_build_fills_concurrent_indexes(void **state)
 	remove_plan_dir(dir);
 }
 
+/* QA: common safe migration SQL that must not fire. */
+static void
+test_qa_safe_migrations_stay_quiet(void **state)
+{
+	static const char *const blocking[] = { "index-not-concurrent",
+		"constraint-not-valid", "session-set", "drop-table",
+		"transaction-control", "add-column-rewrite", "table-rewrite", NULL };
+	static const char *const safe[] = { /* NOT VALID, then VALIDATE in the same step. */
+		"ALTER TABLE ONLY public.orders ADD CONSTRAINT o_fk FOREIGN KEY "
+		"(c) REFERENCES clients (id) NOT VALID; ALTER TABLE ONLY orders "
+		"VALIDATE CONSTRAINT o_fk",
+		"ALTER TABLE orders ADD COLUMN status text NOT NULL DEFAULT 'new'",
+		"ALTER TABLE \"Orders\" ADD COLUMN n int DEFAULT 0",
+		/* The partitioned-parent pattern: ON ONLY builds nothing. */
+		"CREATE INDEX IF NOT EXISTS m_at ON ONLY metrics (at)",
+		"CREATE TABLE metrics_2026 PARTITION OF metrics FOR VALUES FROM "
+		"('2026-01-01') TO ('2027-01-01'); CREATE INDEX m26_at ON "
+		"metrics_2026 (at)",
+		"DO $$ BEGIN EXECUTE 'DROP TABLE x; SET search_path = a'; END $$",
+		"CREATE FUNCTION f() RETURNS void LANGUAGE sql AS $$ SET x.y = 1; "
+		"$$",
+		"CREATE FUNCTION g() RETURNS void LANGUAGE plpgsql AS 'begin "
+		"commit; end'",
+		"SET LOCAL lock_timeout = '1s'",
+		"SELECT set_config('app.tenant', 'x', true)",
+		"-- DROP TABLE clients;\n/* SET search_path = x */ SELECT 1",
+		"CREATE VIEW v AS SELECT set_config('a.b', 'x', false)",
+		"VACUUM (FULL false, ANALYZE) orders", NULL
+	};
+
+	(void)state;
+	for (size_t i = 0; safe[i] != NULL; i++)
+		for (size_t k = 0; blocking[k] != NULL; k++)
+			quiet(safe[i], strncmp(safe[i], "VACUUM", 6) == 0,
+			    blocking[k]);
+	/* IF NOT EXISTS in an earlier step, index and constraint later. */
+	assert_int_equal(two_steps("CREATE TABLE IF NOT EXISTS app.events (a int)",
+			     "CREATE INDEX events_a ON events (a); ALTER TABLE "
+			     "\"app\".events ADD CONSTRAINT a_pos CHECK (a > 0)",
+			     false, "index-not-concurrent"),
+	    0);
+	assert_int_equal(two_steps("CREATE TABLE IF NOT EXISTS app.events (a int)",
+			     "ALTER TABLE ONLY events ADD CONSTRAINT a_pos CHECK (a > 0)",
+			     false, "constraint-not-valid"),
+	    0);
+	/* Quoted names are case-sensitive: "Events" is not events. */
+	assert_int_equal(
+	    two_steps("CREATE TABLE \"Events\" (a int)",
+		"CREATE INDEX e_a ON events (a)", false, "index-not-concurrent"),
+	    1);
+	assert_int_equal(two_steps("CREATE TABLE \"Events\" (a int)",
+			     "CREATE INDEX e_a ON \"Events\" (a)", false,
+			     "index-not-concurrent"),
+	    0);
+}
+
+/* QA: dangerous SQL the lint used to let through. */
+static void
+test_qa_missed_dangers_fire(void **state)
+{
+	(void)state;
+	/* ADD COLUMN ... REFERENCES / CHECK validates at once. */
+	fires("ALTER TABLE orders ADD COLUMN client_id bigint REFERENCES clients (id)",
+	    false, "constraint-not-valid");
+	fires("ALTER TABLE orders ADD COLUMN qty int CHECK (qty > 0)", false,
+	    "constraint-not-valid");
+	fires("ALTER TABLE orders ADD COLUMN ref text UNIQUE", false,
+	    "constraint-builds-index");
+	quiet("CREATE TABLE orders (a int); ALTER TABLE orders ADD COLUMN c "
+	      "bigint REFERENCES clients (id)",
+	    false, "constraint-not-valid");
+	/* The second of two subcommands is the dangerous one. */
+	fires("ALTER TABLE orders ADD COLUMN n int, ADD CONSTRAINT n_pos CHECK (n > 0)",
+	    false, "constraint-not-valid");
+	fires("ALTER TABLE orders ALTER COLUMN a SET DEFAULT 1, ALTER COLUMN b "
+	      "TYPE bigint",
+	    false, "alter-column-type");
+	/* CREATE UNIQUE INDEX and REINDEX without CONCURRENTLY. */
+	fires("CREATE UNIQUE INDEX o_ref ON orders (ref)", false, "index-not-concurrent");
+	fires("REINDEX TABLE orders", false, "index-not-concurrent");
+	fires("REINDEX INDEX app.orders_ref", false, "index-not-concurrent");
+	quiet("REINDEX (CONCURRENTLY) INDEX app.orders_ref", true,
+	    "index-not-concurrent");
+	fires("REINDEX INDEX CONCURRENTLY orders_ref", false,
+	    "non-transactional-in-transaction");
+	fires("REINDEX SCHEMA app", true, "index-not-concurrent");
+	fires("REINDEX SCHEMA app", false, "non-transactional-in-transaction");
+	quiet("CREATE TABLE t (a int); CREATE INDEX t_a ON t (a); REINDEX INDEX t_a; "
+	      "REINDEX TABLE t",
+	    false, "index-not-concurrent");
+	/* Whole-table rewrites. */
+	fires("VACUUM FULL orders", true, "table-rewrite");
+	fires("VACUUM (FULL, ANALYZE)", true, "table-rewrite");
+	fires("CLUSTER orders USING orders_pkey", false, "table-rewrite");
+	fires("ALTER TABLE orders SET TABLESPACE fast", false, "table-rewrite");
+	fires("ALTER TABLE orders SET UNLOGGED", false, "table-rewrite");
+	quiet("CREATE TABLE t (a int); ALTER TABLE t SET LOGGED", false, "table-rewrite");
+	quiet("VACUUM ANALYZE orders", true, "table-rewrite");
+	/* DROP TABLE IF EXISTS, renames through ALTER VIEW. */
+	fires("DROP TABLE IF EXISTS orders", false, "drop-table");
+	fires("ALTER VIEW v RENAME TO v2", false, "rename-in-one-step");
+	{
+		spec s[] = { { "VACUUM FULL orders", true, NULL, NULL } };
+		result r = lint_specs(s, 1);
+		const sk_lint_finding *f = find_rule(&r, "table-rewrite");
+
+		assert_non_null(f);
+		assert_int_equal(f->rule->severity, SK_LINT_ERROR);
+		assert_string_equal(f->message,
+		    "VACUUM FULL rewrites orders under an ACCESS EXCLUSIVE lock, and "
+		    "orders is not created by this plan");
+		assert_int_equal(sk_lint_blocking(r.f, r.n), 1);
+		sk_lint_findings_free(r.f, r.n);
+	}
+}
+
 int
 main(void)
 {
@@ -757,6 +873,8 @@ main(void)
 		cmocka_unit_test(test_build_refuses_unwaived_error_and_returns_findings),
 		cmocka_unit_test(test_build_names_syntax_error_file_and_line),
 		cmocka_unit_test(test_build_fills_concurrent_indexes),
+		cmocka_unit_test(test_qa_safe_migrations_stay_quiet),
+		cmocka_unit_test(test_qa_missed_dangers_fire),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -316,6 +317,172 @@ test_concurrent_index_names_are_regclass_ready(void **state)
 	sk_sql_script_destroy(sc);
 }
 
+/* QA: quoted-constant prefixes fold like keywords; every other edit a
+ * reviewer could make to a constant, an identifier or a body counts. */
+static void
+test_normalize_prefixes_and_literal_forms(void **state)
+{
+	(void)state;
+	/* E'', B'', X'', U&'' and U&"" read the same in either case. */
+	norm_compare("SELECT E'a\\nb'", "select e'a\\nb'", true);
+	norm_compare("SELECT B'101', X'1F'", "SELECT b'101', x'1F'", true);
+	norm_compare("SELECT U&\"d\\0061t\" FROM t",
+	    "SELECT u&\"d\\0061t\" FROM t", true);
+	norm_compare("SELECT U&'d'", "SELECT u&'d'", true);
+	/* But their contents do not fold, and E'' is not ''. */
+	norm_compare("SELECT X'1F'", "SELECT X'1f'", false);
+	norm_compare("SELECT E'\\n'", "SELECT '\\n'", false);
+	/* Numeric forms are different constants (numeric keeps scale). */
+	norm_compare("SELECT 1.0", "SELECT 1.00", false);
+	norm_compare("SELECT 1e3", "SELECT 1000", false);
+	/* Dollar-quote tags and bodies, quoted identifiers' case. */
+	norm_compare("SELECT $a$x$a$", "SELECT $b$x$b$", false);
+	norm_compare("SELECT $$E'x'$$", "SELECT $$e'x'$$", false);
+	norm_compare("SELECT \"Foo\".x FROM \"Foo\"",
+	    "SELECT \"foo\".x FROM \"foo\"", false);
+	/* Statement order is a change. */
+	norm_compare("SELECT 1; SELECT 2", "SELECT 2; SELECT 1", false);
+}
+
+/* Seconds to parse and normalize n copies of one INSERT; checks the
+ * statement count and the last statement's line and text. */
+static double
+time_inserts(size_t n)
+{
+	const char *row = "INSERT INTO items (id, name) VALUES (12345, 'item');\n";
+	size_t len = strlen(row);
+	char *sql = malloc(n * len + 1), *norm = NULL;
+	sk_sql_script *sc = NULL;
+	struct timespec t0, t1;
+	sk_err err;
+
+	assert_non_null(sql);
+	for (size_t i = 0; i < n; i++)
+		memcpy(sql + i * len, row, len);
+	sql[n * len] = '\0';
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(sk_sql_parse(sql, "big.sql", &sc, &err), SK_OK);
+	assert_int_equal(sk_sql_normalize(sql, "big.sql", &norm, &err), SK_OK);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	assert_int_equal(sc->nstmts, n);
+	assert_int_equal(sc->stmts[n - 1].line, (int)n);
+	assert_string_equal(sc->stmts[n - 1].text,
+	    "INSERT INTO items (id, name) VALUES (12345, 'item')");
+	sk_sql_script_destroy(sc);
+	free(norm);
+	free(sql);
+	return (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+}
+
+/* QA: splitting was quadratic in the number of statements (a linear
+ * token search per statement): 5 MiB of INSERTs took minutes. Four times
+ * the statements must take about four times as long, not sixteen; a
+ * ratio, so that a slow machine or valgrind does not matter. */
+static void
+test_many_statements_are_linear(void **state)
+{
+	double small, big;
+
+	(void)state;
+	small = time_inserts(5000);
+	big = time_inserts(20000);
+	if (big > 10.0 * small && big > 0.5)
+		fail_msg("5000 statements: %.3f s, 20000: %.3f s (ratio %.1f)",
+		    small, big, big / small);
+}
+
+/* QA: syntax errors at the end, in a dollar-quoted body and after
+ * multi-byte characters are reported at the right line. */
+static void
+test_syntax_error_lines_at_edges(void **state)
+{
+	sk_sql_script *sc = NULL;
+	sk_err err;
+
+	(void)state;
+	assert_int_equal(
+	    sk_sql_parse("SELECT 1;\nSELECT (\n\n  \n", "t.sql", &sc, &err), SK_EINVAL);
+	assert_string_equal(err.msg, "t.sql:2: syntax error at end of input");
+	assert_int_equal(sk_sql_parse("SELECT 1;\nCREATE FUNCTION f() RETURNS int "
+				      "AS $$\nSELECT 1\n",
+			     "t.sql", &sc, &err),
+	    SK_EINVAL);
+	assert_contains(err.msg, "t.sql:2: syntax error: unterminated dollar-quoted");
+	assert_int_equal(sk_sql_parse("SELECT '\xc3\xa9\xc3\xa9\xc3\xa9', "
+				      "'\xc4\x80\xc4\x80';\nSELECT '\xc3\xbc' FRM t;\n",
+			     "t.sql", &sc, &err),
+	    SK_EINVAL);
+	assert_string_equal(err.msg, "t.sql:2: syntax error at or near \"t\"");
+	assert_contains(err.detail, "line 2: SELECT '\xc3\xbc' FRM t;");
+	assert_int_equal(sk_sql_parse("-- \xc3\xa9\xc3\xa9\n/* \xc3\xbc */ SELECT 1;\n\n"
+				      "SELEC 2;",
+			     "t.sql", &sc, &err),
+	    SK_EINVAL);
+	assert_string_equal(err.msg, "t.sql:4: syntax error at or near \"SELEC\"");
+	assert_null(sc);
+}
+
+/* QA: facts the lint was missing. */
+static void
+test_facts_added_by_qa(void **state)
+{
+	sk_sql_script *sc;
+	const sk_sql_op *op;
+
+	(void)state;
+	/* CREATE INDEX ON ONLY. */
+	op = one_op(&sc, "CREATE INDEX p_a ON ONLY parent (a)", SK_SQL_CREATE_INDEX);
+	assert_true(op->only);
+	sk_sql_script_destroy(sc);
+	op = one_op(&sc, "CREATE INDEX p_a ON parent (a)", SK_SQL_CREATE_INDEX);
+	assert_false(op->only);
+	sk_sql_script_destroy(sc);
+	/* Constraints written on ADD COLUMN. */
+	op = one_op(&sc, "ALTER TABLE t ADD COLUMN c bigint REFERENCES x (id)",
+	    SK_SQL_ADD_CONSTRAINT);
+	assert_int_equal(op->contype, SK_SQL_CON_FOREIGN);
+	assert_string_equal(op->column, "c");
+	assert_string_equal(op->table, "t");
+	sk_sql_script_destroy(sc);
+	op = one_op(&sc, "ALTER TABLE t ADD COLUMN c int DEFAULT 0", SK_SQL_ADD_COLUMN);
+	assert_int_equal(sc->stmts[0].nops, 1);
+	sk_sql_script_destroy(sc);
+	/* REINDEX. */
+	op = one_op(&sc, "REINDEX INDEX app.i", SK_SQL_REINDEX);
+	assert_string_equal(op->what, "INDEX");
+	assert_string_equal(op->name, "i");
+	assert_string_equal(op->schema, "app");
+	assert_null(op->table);
+	assert_false(op->concurrent);
+	sk_sql_script_destroy(sc);
+	op = one_op(&sc, "REINDEX (CONCURRENTLY) TABLE t", SK_SQL_REINDEX);
+	assert_true(op->concurrent);
+	assert_string_equal(op->table, "t");
+	sk_sql_script_destroy(sc);
+	op = one_op(&sc, "REINDEX SCHEMA app", SK_SQL_NO_TX);
+	assert_string_equal(op->what, "REINDEX SCHEMA");
+	sk_sql_script_destroy(sc);
+	/* Rewrites. */
+	op = one_op(&sc, "VACUUM (FULL) t", SK_SQL_REWRITE);
+	assert_string_equal(op->table, "t");
+	sk_sql_script_destroy(sc);
+	sc = parse_ok("VACUUM (FULL false) t; VACUUM t");
+	for (size_t i = 0; i < sc->nstmts; i++)
+		for (size_t k = 0; k < sc->stmts[i].nops; k++)
+			assert_int_not_equal(sc->stmts[i].ops[k].kind, SK_SQL_REWRITE);
+	sk_sql_script_destroy(sc);
+	op = one_op(&sc, "CLUSTER t USING i", SK_SQL_REWRITE);
+	assert_string_equal(op->table, "t");
+	sk_sql_script_destroy(sc);
+	op = one_op(&sc, "ALTER TABLE t SET TABLESPACE fast", SK_SQL_REWRITE);
+	assert_string_equal(op->what, "ALTER TABLE ... SET TABLESPACE");
+	sk_sql_script_destroy(sc);
+	/* set_config(..., false) stored in a definition runs later, if ever. */
+	sc = parse_ok("CREATE VIEW v AS SELECT set_config('a.b', 'x', false)");
+	assert_int_equal(sc->stmts[0].nops, 0);
+	sk_sql_script_destroy(sc);
+}
+
 int
 main(void)
 {
@@ -327,6 +494,10 @@ main(void)
 		cmocka_unit_test(test_step_checksum_is_normalized_and_pinned),
 		cmocka_unit_test(test_facts_come_from_the_parse_tree),
 		cmocka_unit_test(test_concurrent_index_names_are_regclass_ready),
+		cmocka_unit_test(test_normalize_prefixes_and_literal_forms),
+		cmocka_unit_test(test_many_statements_are_linear),
+		cmocka_unit_test(test_syntax_error_lines_at_edges),
+		cmocka_unit_test(test_facts_added_by_qa),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
