@@ -34,7 +34,9 @@ plan_usage(FILE *out)
 	    "  skein plan verify SIGNED --pub PUB [--pub PUB ...]\n"
 	    "  skein plan show FILE [--json]\n"
 	    "\n"
-	    "Run \"skein plan COMMAND --help\" for a command's options.\n");
+	    "Run \"skein plan COMMAND --help\" for a command's options.\n"
+	    "\n"
+	    "Exit status: 0 success; 1 the operation failed; 2 usage error.\n");
 }
 
 static void
@@ -55,7 +57,13 @@ build_usage(FILE *out)
 	    "  -r, --regions DIR    region inventory for phases that select by\n"
 	    "                       residency (default: ./regions if it holds\n"
 	    "                       *.yaml files)\n"
-	    "  -h, --help           show this help and exit\n");
+	    "  -h, --help           show this help and exit\n"
+	    "\n"
+	    "Example:\n"
+	    "  skein plan build plans/0042-add-col -o q.plan --regions regions\n"
+	    "\n"
+	    "Exit status: 0 written; 1 unreadable plan, SQL that does not parse or\n"
+	    "an unwaived lint error (nothing written); 2 usage.\n");
 }
 
 static void
@@ -81,6 +89,10 @@ lint_usage(FILE *out)
 	    "      --rules          list the rules and exit\n"
 	    "  -h, --help           show this help and exit\n"
 	    "\n"
+	    "Examples:\n"
+	    "  skein plan lint plans/0042-add-col --regions regions\n"
+	    "  skein plan lint plans/0042-add-col --json\n"
+	    "\n"
 	    "Exit status: 0 when no unwaived error, 1 when there is one or the\n"
 	    "plan cannot be read, 2 for a usage error. docs/lint.md explains\n"
 	    "each rule.\n"
@@ -101,7 +113,13 @@ sign_usage(FILE *out)
 	    "Options:\n"
 	    "  -k, --key KEY        release secret key (NAME.key, mode 0600)\n"
 	    "  -o, --out SIGNED     where to write the signed plan\n"
-	    "  -h, --help           show this help and exit\n");
+	    "  -h, --help           show this help and exit\n"
+	    "\n"
+	    "Example:\n"
+	    "  skein plan sign q.plan --key keys/release.key -o q.signed\n"
+	    "\n"
+	    "Exit status: 0 signed; 1 invalid, expired or already signed plan, or\n"
+	    "unreadable key; 2 usage.\n");
 }
 
 static void
@@ -116,7 +134,13 @@ verify_usage(FILE *out)
 	    "\n"
 	    "Options:\n"
 	    "  -p, --pub PUB        a trusted release public key (repeatable)\n"
-	    "  -h, --help           show this help and exit\n");
+	    "  -h, --help           show this help and exit\n"
+	    "\n"
+	    "Example:\n"
+	    "  skein plan verify q.signed --pub keys/release.pub\n"
+	    "\n"
+	    "Exit status: 0 valid; 1 bad signature, unknown key, invalid or\n"
+	    "expired plan; 2 usage.\n");
 }
 
 static void
@@ -131,7 +155,13 @@ show_usage(FILE *out)
 	    "\n"
 	    "Options:\n"
 	    "  -j, --json           print one JSON object instead of text\n"
-	    "  -h, --help           show this help and exit\n");
+	    "  -h, --help           show this help and exit\n"
+	    "\n"
+	    "Examples:\n"
+	    "  skein plan show q.signed\n"
+	    "  skein plan show q.plan --json\n"
+	    "\n"
+	    "Exit status: 0 shown; 1 unreadable file; 2 usage.\n");
 }
 
 /* Report a getopt failure for cmd and return the usage exit code. */

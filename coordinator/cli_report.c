@@ -43,6 +43,43 @@ rvec_push(cli_rep_model *m, cli_rep_rvec *v, const sk_report *r)
 		v->v[v->n++] = r;
 }
 
+/* Note r's blockers on s: a pid already named updates its entry (the
+ * latest state and age, last seen, one more sighting), a new one is added.
+ * The agent repeats LOCK_WAIT while a step waits, naming the same sessions
+ * each time: the record lists each once. */
+static void
+note_blockers(cli_rep_model *m, cli_rep_step *s, const sk_report *r)
+{
+	size_t nb = r->nblockers < SK_BLOCKERS_MAX ? r->nblockers : SK_BLOCKERS_MAX;
+
+	rvec_push(m, &s->waits, r);
+	for (size_t k = 0; k < nb; k++) {
+		const sk_blocker *b = &r->blockers[k];
+		cli_rep_blocker *e = NULL;
+
+		for (size_t i = 0; i < s->nblockers; i++)
+			if (s->blockers[i].b->pid == b->pid) {
+				e = &s->blockers[i];
+				break;
+			}
+		if (e == NULL) {
+			if (!grow(m, (void **)&s->blockers, &s->bcap,
+				s->nblockers + 1, sizeof(*s->blockers)))
+				return;
+			e = &s->blockers[s->nblockers++];
+			e->first_ms = r->at_ms;
+			e->last_ms = r->at_ms;
+			e->seen = 0;
+		}
+		e->b = b;
+		if (r->at_ms < e->first_ms)
+			e->first_ms = r->at_ms;
+		if (r->at_ms > e->last_ms)
+			e->last_ms = r->at_ms;
+		e->seen++;
+	}
+}
+
 static cli_rep_region *
 region_get(cli_rep_model *m, const char *name, const char *phase,
     const sk_region_view *view)
@@ -143,7 +180,7 @@ fold_step(cli_rep_model *m, cli_rep_db *d, const sk_report *r)
 		step_end(s, r, "failed");
 		s->error = &r->error;
 		if (r->nblockers > 0)
-			rvec_push(m, &s->waits, r);
+			note_blockers(m, s, r);
 		break;
 	case SK_EV_STEP_REVERTED:
 		step_end(s, r, "reverted");
@@ -163,7 +200,7 @@ fold_step(cli_rep_model *m, cli_rep_db *d, const sk_report *r)
 		if (r->lock_wait_ms > s->lock_wait_ms)
 			s->lock_wait_ms = r->lock_wait_ms;
 		if (r->nblockers > 0)
-			rvec_push(m, &s->waits, r);
+			note_blockers(m, s, r);
 		break;
 	case SK_EV_CHECK:
 		rvec_push(m, &s->checks, r);
@@ -263,6 +300,7 @@ cli_rep_free(cli_rep_model *m)
 			for (size_t s = 0; s < d->nsteps; s++) {
 				free(d->steps[s].checks.v);
 				free(d->steps[s].waits.v);
+				free(d->steps[s].blockers);
 			}
 			free(d->steps);
 			free(d->checks.v);

@@ -25,6 +25,15 @@ typedef struct cli_rep_rvec {
 	size_t n, cap;
 } cli_rep_rvec;
 
+/* A session that blocked a step, once per pid however many lock-wait
+ * reports named it: the latest report's view of it (state, age, query),
+ * when it was first and last named, and in how many reports. */
+typedef struct cli_rep_blocker {
+	const sk_blocker *b;
+	int64_t first_ms, last_ms;
+	uint32_t seen;
+} cli_rep_blocker;
+
 typedef struct cli_rep_step {
 	const char *id;
 	const char *result; /* NULL: never reached */
@@ -34,7 +43,9 @@ typedef struct cli_rep_step {
 	const sk_err *error;
 	const char *detail; /* why it cannot be rehearsed */
 	cli_rep_rvec checks;
-	cli_rep_rvec waits; /* reports carrying blockers */
+	cli_rep_rvec waits;        /* reports carrying blockers */
+	cli_rep_blocker *blockers; /* de-duplicated by pid, first seen first */
+	size_t nblockers, bcap;
 } cli_rep_step;
 
 typedef struct cli_rep_db {

@@ -75,14 +75,17 @@ j_step(const cli_rep_step *st)
 	for (size_t i = 0; i < st->checks.n; i++)
 		json_array_append_new(checks, j_check(st->checks.v[i]));
 	json_object_set_new(o, "checks", checks);
-	for (size_t i = 0; i < st->waits.n; i++)
-		for (size_t k = 0; k < st->waits.v[i]->nblockers; k++) {
-			json_t *b = j_blocker(&st->waits.v[i]->blockers[k]);
+	/* Once per pid (see cli_rep_blocker): at_ms is when it was first
+	 * named, last_seen_ms the last time, seen in how many reports. */
+	for (size_t i = 0; i < st->nblockers; i++) {
+		const cli_rep_blocker *e = &st->blockers[i];
+		json_t *b = j_blocker(e->b);
 
-			json_object_set_new(
-			    b, "at_ms", json_integer(st->waits.v[i]->at_ms));
-			json_array_append_new(blockers, b);
-		}
+		json_object_set_new(b, "at_ms", json_integer(e->first_ms));
+		json_object_set_new(b, "last_seen_ms", json_integer(e->last_ms));
+		json_object_set_new(b, "seen", json_integer(e->seen));
+		json_array_append_new(blockers, b);
+	}
 	json_object_set_new(o, "blockers", blockers);
 	json_object_set_new(o, "error", j_err(st->error));
 	json_object_set_new(o, "detail", json_string(st->detail ? st->detail : ""));

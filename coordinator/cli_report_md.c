@@ -197,7 +197,7 @@ md_db(FILE *out, int mode, const cli_rep_db *d)
 		fprintf(out, " %s | %s | %s | %u | %u | %s | %lld |\n", a, b,
 		    dur, cli_rep_step_attempts(st), cli_rep_step_lock_waits(st),
 		    lw, (long long)st->rows);
-		any_blocker |= st->waits.n > 0;
+		any_blocker |= st->nblockers > 0;
 	}
 	fputc('\n', out);
 	if (mode == SK_MODE_ROLLBACK)
@@ -215,17 +215,25 @@ md_db(FILE *out, int mode, const cli_rep_db *d)
 		fputc('\n', out);
 	if (any_blocker) {
 		fprintf(out, "Blockers seen while waiting for locks:\n\n");
+		/* Each blocking session once per step, however many
+		 * lock-wait reports named it; with when it was named first
+		 * and last if more than once. */
 		for (size_t s = 0; s < d->nsteps; s++)
-			for (size_t i = 0; i < d->steps[s].waits.n; i++)
-				for (size_t k = 0;
-				     k < d->steps[s].waits.v[i]->nblockers; k++) {
-					char line[1024];
+			for (size_t i = 0; i < d->steps[s].nblockers; i++) {
+				const cli_rep_blocker *e = &d->steps[s].blockers[i];
+				char line[1024];
 
-					cli_rep_blocker_line(d->steps[s].id,
-					    &d->steps[s].waits.v[i]->blockers[k],
-					    line, sizeof(line));
-					fprintf(out, "- %s\n", line);
+				cli_rep_blocker_line(
+				    d->steps[s].id, e->b, line, sizeof(line));
+				fprintf(out, "- %s", line);
+				if (e->seen > 1) {
+					cli_rep_fmt_iso(e->first_ms, a, sizeof(a));
+					cli_rep_fmt_iso(e->last_ms, b, sizeof(b));
+					fprintf(out, " (seen %u times, %s to %s)",
+					    e->seen, a, b);
 				}
+				fputc('\n', out);
+			}
 		fputc('\n', out);
 	}
 }

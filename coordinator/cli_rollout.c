@@ -94,7 +94,10 @@ usage(FILE *out)
 	    "                                         the execution record\n"
 	    "\n"
 	    "Every command takes --coordinator URL (default: $SKEIN_COORDINATOR).\n"
-	    "Run \"skein rollout COMMAND --help\" for a command's options.\n");
+	    "Run \"skein rollout COMMAND --help\" for a command's options.\n"
+	    "\n"
+	    "Exit status: 0 success; 1 the operation failed (see each command);\n"
+	    "2 usage error.\n");
 }
 
 static void
@@ -123,6 +126,10 @@ start_usage(FILE *out)
 	    "  --coordinator URL  the coordinator's control URL\n"
 	    "  -h, --help         show this help\n"
 	    "\n"
+	    "Examples:\n"
+	    "  skein rollout start plan.signed\n"
+	    "  skein rollout start --rehearse plan.signed --timeout 20m\n"
+	    "\n"
 	    "Exit status: 0 started (rehearse: READY everywhere); 1 refused,\n"
 	    "unreachable, or (rehearse) any region BLOCKED or silent; 2 usage.\n");
 }
@@ -139,7 +146,14 @@ status_usage(FILE *out)
 	    "Options:\n"
 	    "  --json             print JSON\n"
 	    "  --coordinator URL  the coordinator's control URL\n"
-	    "  -h, --help         show this help\n");
+	    "  -h, --help         show this help\n"
+	    "\n"
+	    "Examples:\n"
+	    "  skein rollout status\n"
+	    "  skein rollout status r-abc --json\n"
+	    "\n"
+	    "Exit status: 0 shown (whatever the rollout's state); 1 unknown\n"
+	    "rollout or coordinator unreachable; 2 usage.\n");
 }
 
 static void
@@ -157,8 +171,12 @@ wait_usage(FILE *out)
 	    "  --coordinator URL  the coordinator's control URL\n"
 	    "  -h, --help         show this help\n"
 	    "\n"
+	    "Example:\n"
+	    "  skein rollout wait r-abc --timeout 30m\n"
+	    "\n"
 	    "Exit status: 0 when the rollout succeeded (a rehearsal: READY), 1 when\n"
-	    "it failed, halted or was BLOCKED, or the timeout passed.\n");
+	    "it failed, halted or was BLOCKED, the timeout passed or the\n"
+	    "coordinator is unreachable; 2 usage.\n");
 }
 
 static void
@@ -182,6 +200,10 @@ rollback_usage(FILE *out)
 	    "  --coordinator URL  the coordinator's control URL\n"
 	    "  -h, --help         show this help\n"
 	    "\n"
+	    "Examples:\n"
+	    "  skein rollout rollback r-abc --wait\n"
+	    "  skein rollout rollback r-abc --region af --wait\n"
+	    "\n"
 	    "Exit status: 0 started (with --wait: succeeded); 1 refused, unreachable\n"
 	    "or (with --wait) failed; 2 usage.\n");
 }
@@ -204,7 +226,14 @@ report_usage(FILE *out)
 	    "  --format F         md (default) or json\n"
 	    "  --json             same as --format json\n"
 	    "  --coordinator URL  the coordinator's control URL\n"
-	    "  -h, --help         show this help\n");
+	    "  -h, --help         show this help\n"
+	    "\n"
+	    "Examples:\n"
+	    "  skein rollout report r-abc > change-record.md\n"
+	    "  skein rollout report r-abc --format json\n"
+	    "\n"
+	    "Exit status: 0 printed (whatever the rollout's outcome); 1 unknown\n"
+	    "rollout or coordinator unreachable; 2 usage.\n");
 }
 
 /* ---- dispatch ----------------------------------------------------------- */

@@ -83,6 +83,11 @@ static void
 set_state(const coord_rollout *ro, coord_region_run *rr, int state, int64_t now_ms)
 {
 	rr->state = state;
+	/* The detail says what a running region is doing now ("waiting for
+	 * a lock held by pid ..."): an ended region is doing nothing; its
+	 * error, if any, is in view.error. */
+	if (rollout_region_done(state))
+		rr->view.detail[0] = '\0';
 	snprintf(rr->view.state, sizeof(rr->view.state), "%s",
 	    region_state_text(ro->mode, state));
 	rr->view.updated_ms = now_ms;
@@ -479,17 +484,20 @@ report_event_extra(coord_rollout *ro, coord_region_run *rr, const char *region,
 		break;
 	case SK_EV_STEP_REVERTED:
 		rr->view.steps_done++;
+		rr->view.detail[0] = '\0';
 		coord_rollout_event(ro, region, "%s/%s: step %s reverted in %s",
 		    region, r->database, r->step_id, dur);
 		break;
 	case SK_EV_STEP_REHEARSED:
 		rr->view.steps_done++;
+		rr->view.detail[0] = '\0';
 		coord_rollout_event(ro, region,
 		    "%s/%s: step %s rehearsed in %s (rolled back)", region,
 		    r->database, r->step_id, dur);
 		break;
 	case SK_EV_STEP_NOT_REHEARSABLE:
 		rr->view.steps_done++;
+		rr->view.detail[0] = '\0';
 		coord_rollout_event(ro, region,
 		    "%s/%s: step %s cannot be rehearsed%s%s", region,
 		    r->database, r->step_id, r->detail[0] ? ": " : "", r->detail);
@@ -567,15 +575,21 @@ coord_rollout_report(coord_rollout *ro, const char *region, const sk_report *r,
 		break;
 	case SK_EV_STEP_SKIPPED:
 		rr->view.steps_done++;
+		rr->view.detail[0] = '\0';
 		coord_rollout_event(ro, region,
 		    "%s/%s: step %s already applied (ledger), skipped", region,
 		    r->database, r->step_id);
 		break;
 	case SK_EV_STEP_FAILED:
+		/* No longer waiting: the failure is the news (and the
+		 * region's error once the agent reports the plan failed). */
+		snprintf(rr->view.detail, sizeof(rr->view.detail),
+		    "step %.64s failed: %.160s", r->step_id, r->error.msg);
 		coord_rollout_event(ro, region, "%s/%s: step %s failed: %s",
 		    region, r->database, r->step_id, etext);
 		break;
 	case SK_EV_DB_FINISHED:
+		rr->view.detail[0] = '\0';
 		if (rehearse)
 			coord_rollout_event(
 			    ro, region, "%s/%s: READY", region, r->database);
@@ -589,6 +603,7 @@ coord_rollout_report(coord_rollout *ro, const char *region, const sk_report *r,
 		break;
 	case SK_EV_DB_FAILED:
 		rr->view.error = r->error;
+		rr->view.detail[0] = '\0';
 		if (rehearse)
 			coord_rollout_event(ro, region, "%s/%s: BLOCKED: %s",
 			    region, r->database, etext);
@@ -652,6 +667,8 @@ coord_rollout_replay_region(coord_rollout *ro, const sk_region_view *v)
 		return;
 	rr->view = *v;
 	rr->state = region_state_from_name(v->state);
+	if (rollout_region_done(rr->state))
+		rr->view.detail[0] = '\0';
 	/* A region that was running when the coordinator stopped is asked
 	 * again; the agent's ledger makes the repeat harmless. */
 }

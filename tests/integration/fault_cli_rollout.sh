@@ -52,6 +52,14 @@ for sub in "" start status wait rollback report; do
 	# shellcheck disable=SC2086 # "" means no subcommand
 	out=$("$skein" rollout $sub --help 2>/dev/null) || sk_fail "rollout $sub --help failed"
 	sk_assert_contains "$out" "Usage:" "rollout $sub --help prints its usage"
+	sk_assert_contains "$out" "Exit status: 0" "rollout $sub --help states its exit codes"
+	[ -z "$sub" ] || sk_assert_contains "$out" "Example" "rollout $sub --help has an example"
+done
+for sub in "" build lint sign verify show; do
+	# shellcheck disable=SC2086 # "" means no subcommand
+	out=$("$skein" plan $sub --help 2>/dev/null) || sk_fail "plan $sub --help failed"
+	sk_assert_contains "$out" "Exit status: 0" "plan $sub --help states its exit codes"
+	[ -z "$sub" ] || sk_assert_contains "$out" "Example" "plan $sub --help has an example"
 done
 out=$("$skein" rollout rollback --help)
 sk_assert_contains "$out" "--region R" "rollback --help names --region"

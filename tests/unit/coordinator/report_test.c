@@ -633,6 +633,116 @@ test_report_md_of_rehearsal_and_rollback(void **state)
 	free(in);
 }
 
+/* The agent repeats LOCK_WAIT while a step waits, naming the same
+ * sessions each time: the record names each blocking pid once per step,
+ * with its latest state, when it was first and last seen and how often. */
+static sk_report *
+lock_wait(input *in, const char *region, const char *step, int64_t at,
+    int32_t pid, int64_t age_ms, const char *state)
+{
+	sk_report *r = add(in, region, "app", step, SK_EV_LOCK_WAIT, at);
+
+	r->nblockers = 1;
+	r->blockers[0].pid = pid;
+	r->blockers[0].age_ms = age_ms;
+	snprintf(r->blockers[0].state, sizeof(r->blockers[0].state), "%s", state);
+	snprintf(r->blockers[0].query, sizeof(r->blockers[0].query),
+	    "UPDATE accounts SET x = 1");
+	snprintf(r->blockers[0].user, sizeof(r->blockers[0].user), "app");
+	snprintf(r->blockers[0].application, sizeof(r->blockers[0].application), "psql");
+	return r;
+}
+
+static size_t
+count_substr(const char *text, const char *needle)
+{
+	size_t n = 0;
+
+	for (const char *p = strstr(text, needle); p != NULL; p = strstr(p + 1, needle))
+		n++;
+	return n;
+}
+
+static void
+test_report_blockers_are_listed_once_per_pid(void **state)
+{
+	input *in = calloc(1, sizeof(*in));
+	json_t *root, *steps, *bl, *b;
+	sk_report *r;
+	char *md;
+
+	(void)state;
+	assert_non_null(in);
+	apply_input(in);
+	/* af/0002_backfill: apply_input named pid 4242 once at +6s; three
+	 * more reports name it again (older each time), one names 5151 too. */
+	in->n--; /* re-add the plan's last report after the extra waits */
+	lock_wait(in, "af", "0002_backfill", 7000, 4242, 46000, "idle in transaction");
+	r = lock_wait(in, "af", "0002_backfill", 8000, 4242, 47000,
+	    "idle in transaction");
+	r->nblockers = 2;
+	r->blockers[1].pid = 5151;
+	r->blockers[1].age_ms = 1000;
+	snprintf(r->blockers[1].state, sizeof(r->blockers[1].state), "active");
+	snprintf(r->blockers[1].query, sizeof(r->blockers[1].query), "SELECT 1");
+	lock_wait(in, "af", "0002_backfill", 9000, 4242, 48000, "active");
+	/* the same pid blocking a different step is listed for that step */
+	lock_wait(in, "af", "0003_index", 10550, 4242, 49000, "active");
+	r = add(in, "in", "", "", SK_EV_PLAN_FAILED, 12000);
+	set_error(r, SK_ELOCK, "55P03",
+	    "apply step 0002_backfill in in/app: lock timeout after 3 attempts");
+	finish_src(in);
+
+	md = capture_md(&in->src);
+	/* Once for 0002_backfill, its latest state and age, first and last
+	 * time; once for 0003_index; 5151 once without a range. */
+	assert_int_equal(
+	    count_substr(md, "step 0002_backfill blocked by pid 4242"), 1);
+	assert_has_line(md,
+	    "- step 0002_backfill blocked by pid 4242 (active, transaction 48s "
+	    "old, user app, application psql): UPDATE accounts SET x = 1 (seen 4 "
+	    "times, 2024-05-01T08:00:06.000Z to 2024-05-01T08:00:09.000Z)");
+	assert_int_equal(count_substr(md, "step 0003_index blocked by pid 4242"), 1);
+	assert_int_equal(count_substr(md, "blocked by pid 5151"), 1);
+	assert_has_line(md,
+	    "- step 0002_backfill blocked by pid 5151 (active, transaction 1s "
+	    "old, user ?, application -): SELECT 1");
+	/* The failed region's blocker is still a reason and listed once. */
+	assert_int_equal(count_substr(md, "blocked by pid 777"), 2);
+	free(md);
+
+	root = capture_json(&in->src);
+	steps = json_object_get(
+	    json_array_get(
+		json_object_get(json_array_get(json_object_get(root, "regions"), 0),
+		    "databases"),
+		0),
+	    "steps");
+	bl = json_object_get(json_array_get(steps, 1), "blockers");
+	assert_int_equal(json_array_size(bl), 2);
+	b = json_array_get(bl, 0);
+	assert_int_equal(json_integer_value(json_object_get(b, "pid")), 4242);
+	assert_int_equal(json_integer_value(json_object_get(b, "seen")), 4);
+	assert_int_equal(json_integer_value(json_object_get(b, "at_ms")), T0 + 6000);
+	assert_int_equal(
+	    json_integer_value(json_object_get(b, "last_seen_ms")), T0 + 9000);
+	assert_int_equal(json_integer_value(json_object_get(b, "age_ms")), 48000);
+	assert_string_equal(json_string_value(json_object_get(b, "state")), "active");
+	b = json_array_get(bl, 1);
+	assert_int_equal(json_integer_value(json_object_get(b, "pid")), 5151);
+	assert_int_equal(json_integer_value(json_object_get(b, "seen")), 1);
+	assert_int_equal(json_integer_value(json_object_get(b, "at_ms")), T0 + 8000);
+	assert_int_equal(
+	    json_integer_value(json_object_get(b, "last_seen_ms")), T0 + 8000);
+	bl = json_object_get(json_array_get(steps, 2), "blockers");
+	assert_int_equal(json_array_size(bl), 1);
+	assert_int_equal(
+	    json_integer_value(json_object_get(json_array_get(bl, 0), "pid")), 4242);
+	json_decref(root);
+	free_input(in);
+	free(in);
+}
+
 int
 main(void)
 {
@@ -642,6 +752,7 @@ main(void)
 		cmocka_unit_test(
 		    test_rehearsal_prints_ready_blocked_reasons_and_silent_regions),
 		cmocka_unit_test(test_report_md_of_rehearsal_and_rollback),
+		cmocka_unit_test(test_report_blockers_are_listed_once_per_pid),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1328,6 +1328,100 @@ test_reports_beyond_the_limit_are_counted_not_kept(void **state)
 	assert_int_equal(ro->nevents, nevents); /* said once, at the first drop */
 }
 
+/* A lock-wait report naming pid as the blocker. */
+static void
+report_lock_wait(fixture *f, const char *reg, int32_t pid)
+{
+	sk_report r;
+	bool changed = true;
+	sk_err err;
+
+	memset(&r, 0, sizeof(r));
+	r.seq = 1;
+	r.event = SK_EV_LOCK_WAIT;
+	snprintf(r.rollout_id, sizeof(r.rollout_id), "ro-1");
+	snprintf(r.plan_id, sizeof(r.plan_id), "plan-7f3a");
+	snprintf(r.database, sizeof(r.database), "accounts");
+	snprintf(r.step_id, sizeof(r.step_id), "0002_backfill");
+	r.attempt = 1;
+	r.nblockers = 1;
+	r.blockers[0].pid = pid;
+	snprintf(r.blockers[0].state, sizeof(r.blockers[0].state), "idle in transaction");
+	assert_int_equal(
+	    coord_rollout_report(f->ro, reg, &r, f->j, &changed, &err), SK_OK);
+	assert_false(changed);
+}
+
+/* The region's detail says what it waits for while it waits, and no
+ * longer once the step is over or the region has ended: `rollout status`
+ * must not show a failed or finished region waiting for a lock. */
+static void
+test_rollout_lock_wait_detail_is_cleared_when_the_wait_is_over(void **state)
+{
+	fixture *f = *state;
+	coord_rollout *ro = start_rollout(f, two_phases);
+	sk_rollout_view v;
+	sk_err err;
+
+	dispatch(f, "af");
+	assert_false(report(f, "af", SK_EV_PLAN_ACCEPTED));
+	report_lock_wait(f, "af", 4242);
+	assert_string_equal(region(ro, "af")->view.detail,
+	    "waiting for a lock held by pid 4242 (idle in transaction)");
+	/* The step went through: nothing is waited for. */
+	assert_false(report(f, "af", SK_EV_STEP_FINISHED));
+	assert_string_equal(region(ro, "af")->view.detail, "");
+	report_lock_wait(f, "af", 4242);
+	assert_false(report(f, "af", SK_EV_STEP_SKIPPED));
+	assert_string_equal(region(ro, "af")->view.detail, "");
+	/* The step failed: the detail says so, not that it still waits. */
+	report_lock_wait(f, "af", 4343);
+	assert_false(report_err(
+	    f, "af", SK_EV_STEP_FAILED, SK_ELOCK, "55P03", LOCK_TIMEOUT_MSG));
+	assert_null(strstr(region(ro, "af")->view.detail, "waiting"));
+	assert_non_null(strstr(region(ro, "af")->view.detail,
+	    "step 0002_backfill failed: " LOCK_TIMEOUT_MSG));
+	/* The region failed: no detail; the error is in view.error. */
+	assert_false(report_err(
+	    f, "af", SK_EV_PLAN_FAILED, SK_ELOCK, "55P03", LOCK_TIMEOUT_MSG));
+	assert_int_equal(region(ro, "af")->state, COORD_R_FAILED);
+	assert_string_equal(region(ro, "af")->view.detail, "");
+	assert_string_equal(region(ro, "af")->view.error.msg, LOCK_TIMEOUT_MSG);
+	assert_int_equal(coord_rollout_view(ro, 0, &v, &err), SK_OK);
+	assert_string_equal(v.phases[0].regions[0].name, "af");
+	assert_string_equal(v.phases[0].regions[0].state, "failed");
+	assert_string_equal(v.phases[0].regions[0].detail, "");
+	sk_rollout_view_fini(&v);
+}
+
+/* A region that ends straight from a lock wait (the agent's last word
+ * was the wait, then the plan's outcome) shows no wait either. */
+static void
+test_rollout_lock_wait_detail_is_cleared_when_the_region_ends(void **state)
+{
+	fixture *f = *state;
+	coord_rollout *ro = start_rollout(f, three_phases);
+
+	dispatch(f, "af");
+	assert_false(report(f, "af", SK_EV_PLAN_ACCEPTED));
+	report_lock_wait(f, "af", 4242);
+	assert_true(report(f, "af", SK_EV_PLAN_SUCCEEDED));
+	assert_int_equal(region(ro, "af")->state, COORD_R_SUCCEEDED);
+	assert_string_equal(region(ro, "af")->view.detail, "");
+
+	dispatch(f, "in");
+	assert_false(report(f, "in", SK_EV_PLAN_ACCEPTED));
+	report_lock_wait(f, "in", 5151);
+	assert_non_null(strstr(region(ro, "in")->view.detail, "pid 5151"));
+	assert_false(report_err(
+	    f, "in", SK_EV_PLAN_FAILED, SK_ELOCK, "55P03", LOCK_TIMEOUT_MSG));
+	assert_string_equal(region(ro, "in")->view.detail, "");
+	assert_int_equal(ro->state, COORD_RO_FAILED);
+	/* Reports after the end change nothing, a late wait included. */
+	report_lock_wait(f, "in", 5151);
+	assert_string_equal(region(ro, "in")->view.detail, "");
+}
+
 int
 main(void)
 {
@@ -1349,6 +1443,8 @@ main(void)
 		T(test_rollout_replay_after_crash_before_finished_record_still_halts),
 		T(test_rollout_view_has_phases_regions_and_events_after_since),
 		T(test_rollout_view_of_halted_rollout_marks_later_phases_not_started),
+		T(test_rollout_lock_wait_detail_is_cleared_when_the_wait_is_over),
+		T(test_rollout_lock_wait_detail_is_cleared_when_the_region_ends),
 		T(test_rehearsal_asks_every_region_at_once),
 		T(test_rehearsal_never_halts_early_and_ends_blocked),
 		T(test_rehearsal_is_ready_when_every_region_is_and_survives_replay),
