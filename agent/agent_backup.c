@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdbool.h>
@@ -22,9 +23,15 @@
 
 #include <libpq-fe.h>
 
+#include "agent_stmt.h"
 #include "sk_util.h"
 
 extern char **environ;
+
+/* How often a running tool's *stop is looked at, and how long a stopped
+ * tool gets between SIGTERM and SIGKILL. */
+#define STOP_POLL_MS 100
+#define STOP_GRACE_MS 5000
 
 /* How much of a tool's stderr is kept: its last lines carry the error. */
 #define STDERR_TAIL 8192
@@ -35,6 +42,8 @@ extern char **environ;
 typedef struct tool_run {
 	int spawn_errno; /* posix_spawn failure, else 0 */
 	int status;      /* waitpid status */
+	bool stopped;    /* *stop was set: the tool was terminated */
+	bool reaped;     /* its status was already collected */
 	char tail[STDERR_TAIL + 1];
 	size_t tail_len;
 } tool_run;
@@ -207,14 +216,43 @@ child_env(const char *password, char **pw_entry)
 	return env;
 }
 
-/* Keep the last STDERR_TAIL bytes read from fd until EOF. */
+/* Keep the last STDERR_TAIL bytes read from fd until EOF. While it runs,
+ * look at *stop (may be NULL) every STOP_POLL_MS: once it is set, ask pid
+ * to end (SIGTERM), and force it (SIGKILL) after STOP_GRACE_MS, so that a
+ * slow dump cannot hold up the agent's shutdown. */
 static void
-read_tail(int fd, tool_run *t)
+read_tail(int fd, pid_t pid, atomic_int *stop, tool_run *t)
 {
 	char chunk[STDERR_TAIL / 2]; /* one read never overflows the tail */
+	int64_t kill_at = 0;
+	struct pollfd pfd;
 	ssize_t r;
 
 	for (;;) {
+		if (!t->stopped && agent_stop_set(stop)) {
+			t->stopped = true;
+			(void)kill(pid, SIGTERM);
+			kill_at = sk_mono_ms() + STOP_GRACE_MS;
+		} else if (kill_at != 0 && sk_mono_ms() >= kill_at) {
+			(void)kill(pid, SIGKILL);
+			kill_at = 0;
+		}
+		pfd.fd = fd;
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		if (poll(&pfd, 1, STOP_POLL_MS) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (pfd.revents == 0) {
+			/* Ended, but a child of its own may hold the pipe. */
+			if (t->stopped && waitpid(pid, &t->status, WNOHANG) == pid) {
+				t->reaped = true;
+				break;
+			}
+			continue;
+		}
 		r = read(fd, chunk, sizeof(chunk));
 		if (r < 0 && errno == EINTR)
 			continue;
@@ -233,9 +271,10 @@ read_tail(int fd, tool_run *t)
 }
 
 /* Run argv[0] (looked up in PATH when it has no '/') with stdin and stdout
- * on /dev/null and stderr captured, and wait for it. */
+ * on /dev/null and stderr captured, and wait for it (or, once *stop is
+ * set, end it). */
 static void
-run_tool(char *const argv[], char *const envp[], tool_run *t)
+run_tool(char *const argv[], char *const envp[], atomic_int *stop, tool_run *t)
 {
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
@@ -280,9 +319,9 @@ run_tool(char *const argv[], char *const envp[], tool_run *t)
 		t->spawn_errno = rc;
 		return;
 	}
-	read_tail(pipefd[0], t);
+	read_tail(pipefd[0], pid, stop, t);
 	close(pipefd[0]);
-	while (waitpid(pid, &t->status, 0) < 0) {
+	while (!t->reaped && waitpid(pid, &t->status, 0) < 0) {
 		if (errno != EINTR) {
 			t->spawn_errno = errno;
 			return;
@@ -403,6 +442,18 @@ tool_error(sk_err *err, const char *what, const char *tool, const tool_run *t,
 	tail_lines(t, secret, said, sizeof(said));
 	return sk_err_set(err, SK_EBACKUP, "%s: %s %s%s%s", what, tool, how,
 	    said[0] != '\0' ? ": " : "", said);
+}
+
+/* The agent is stopping: the tool was ended, the dump is thrown away. */
+static int
+stopped_error(sk_err *err, const char *what, const char *tool)
+{
+	sk_err_set(err, SK_ESTATE,
+	    "%s: stopped while %s ran; the partial dump was removed", what, tool);
+	if (err != NULL)
+		snprintf(err->hint, sizeof(err->hint),
+		    "nothing was applied; the next run takes the backup again");
+	return SK_ESTATE;
 }
 
 /* "20260102T030405Z" for now, UTC. */
@@ -549,7 +600,11 @@ agent_backup_take(const agent_backup_opts *o, sk_backup_info *info, sk_err *err)
 		char *argv[] = { (char *)pg_dump, "--format=custom", "--no-password",
 			lockwait, "--file", tmp, "--dbname", safe, NULL };
 
-		run_tool(argv, env, t);
+		run_tool(argv, env, o->stop, t);
+	}
+	if (t->stopped) {
+		rc = stopped_error(err, what, pg_dump);
+		goto out;
 	}
 	if (!tool_ok(t)) {
 		rc = tool_error(err, what, pg_dump, t, password);
@@ -558,7 +613,11 @@ agent_backup_take(const agent_backup_opts *o, sk_backup_info *info, sk_err *err)
 	{
 		char *argv[] = { (char *)pg_restore, "--list", tmp, NULL };
 
-		run_tool(argv, env, t);
+		run_tool(argv, env, o->stop, t);
+	}
+	if (t->stopped) {
+		rc = stopped_error(err, what, pg_restore);
+		goto out;
 	}
 	if (!tool_ok(t)) {
 		char verify[300];

@@ -9,6 +9,7 @@
 #ifndef AGENT_BACKUP_H
 #define AGENT_BACKUP_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -26,6 +27,7 @@ typedef struct agent_backup_opts {
 	const char *pg_restore; /* default "pg_restore" */
 	const char *conninfo;   /* the database's (backup_conninfo if set) */
 	const char *region, *database, *plan_name, *rollout_id;
+	atomic_int *stop; /* may be NULL; once set, a running tool is ended */
 } agent_backup_opts;
 
 /* pg_dump -Fc to DIR/<region>_<database>_<plan>_<rollout>_<UTC
@@ -42,7 +44,9 @@ typedef struct agent_backup_opts {
  * On any failure returns SK_EBACKUP with the tool's own error (last lines
  * of its stderr, e.g. "No space left on device", "permission denied for
  * table x") and the exit status in the message, and leaves no file
- * behind; *info is then zeroed. */
+ * behind; *info is then zeroed. When o->stop becomes non-zero while a
+ * tool runs, the tool gets SIGTERM (SIGKILL 5 s later), no file is left
+ * and SK_ESTATE says the backup was stopped. */
 int agent_backup_take(const agent_backup_opts *o, sk_backup_info *info,
     sk_err *err) SK_WARN_UNUSED;
 

@@ -13,8 +13,35 @@
 
 #include "sk_pg.h"
 
+/* The length of the well-formed UTF-8 character at s (1 to 4), or 0 when
+ * s does not start one (a stray continuation byte, a lead byte whose
+ * continuation bytes are missing or cut off by the end of the string). */
+static size_t
+utf8_len(const unsigned char *s)
+{
+	size_t clen;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		clen = 2;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		clen = 3;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		clen = 4;
+	else
+		return 0;
+	for (size_t i = 1; i < clen; i++)
+		if ((s[i] & 0xc0) != 0x80) /* also stops at the NUL */
+			return 0;
+	return clen;
+}
+
 /* Copy src into dst (len bytes), folding line breaks and tabs into single
- * spaces and never cutting a UTF-8 character in half. */
+ * spaces, never cutting a UTF-8 character in half and never reading past
+ * src's end. A byte that does not start a well-formed UTF-8 character
+ * (a value from a SQL_ASCII database, say) becomes '?', so that what is
+ * reported and recorded is always valid UTF-8. */
 static void
 copy_text(char *dst, size_t len, const char *src)
 {
@@ -22,26 +49,26 @@ copy_text(char *dst, size_t len, const char *src)
 
 	if (len == 0)
 		return;
-	for (; src != NULL && *src != '\0'; src++) {
+	for (; src != NULL && *src != '\0';) {
 		unsigned char c = (unsigned char)*src;
-		size_t clen = 1;
+		size_t clen = utf8_len((const unsigned char *)src);
 
 		if (c == '\n' || c == '\r' || c == '\t') {
 			if (n > 0 && dst[n - 1] != ' ' && n + 1 < len)
 				dst[n++] = ' ';
+			src++;
 			continue;
 		}
-		if (c >= 0xf0)
-			clen = 4;
-		else if (c >= 0xe0)
-			clen = 3;
-		else if (c >= 0xc0)
-			clen = 2;
-		if (n + clen >= len)
+		if (n + (clen == 0 ? 1 : clen) >= len)
 			break;
-		for (size_t i = 0; i < clen && src[i] != '\0'; i++)
-			dst[n++] = src[i];
-		src += clen - 1;
+		if (clen == 0) {
+			dst[n++] = '?';
+			src++;
+			continue;
+		}
+		memcpy(dst + n, src, clen);
+		n += clen;
+		src += clen;
 	}
 	dst[n] = '\0';
 }
@@ -163,6 +190,7 @@ agent_check_compare(const char *seen, const char *op, const char *value, bool *o
 {
 	decimal a, b;
 	double x, y;
+	bool seen_num, value_num;
 	int c;
 
 	*ok = false;
@@ -171,6 +199,14 @@ agent_check_compare(const char *seen, const char *op, const char *value, bool *o
 	*ok = false;
 	if (seen == NULL || value == NULL)
 		return true; /* NULL matches nothing */
+	seen_num = parse_decimal(seen, &a) || parse_exp(seen, &x);
+	value_num = parse_decimal(value, &b) || parse_exp(value, &y);
+	if (seen_num != value_num) {
+		/* A number against a non-number ("abc" > 0, "" = 0, "NaN" >
+		 * 0): compared as text, any word would sort above any digit
+		 * and pass. Whatever the operator, the check does not hold. */
+		return true;
+	}
 	if (parse_decimal(seen, &a) && parse_decimal(value, &b)) {
 		c = decimal_cmp(&a, &b);
 	} else if (parse_exp(seen, &x) && parse_exp(value, &y)) {
@@ -237,8 +273,11 @@ eval_query(PGconn *conn, const sk_check *check, sk_check_result *res, sk_err *er
 	if (check->expect == SK_EXPECT_NO_ROWS) {
 		seen_rows(res, n);
 		res->passed = n == 0;
-	} else if (n != 1 || PQnfields(pr) < 1) {
+	} else if (n != 1) {
 		seen_rows(res, n);
+		res->passed = false;
+	} else if (PQnfields(pr) < 1) {
+		snprintf(res->seen, sizeof(res->seen), "1 row with no columns");
 		res->passed = false;
 	} else if (PQgetisnull(pr, 0, 0)) {
 		snprintf(res->seen, sizeof(res->seen), "NULL");
@@ -269,6 +308,19 @@ control(PGconn *conn, const char *sql, sk_check_result *res, sk_err *err)
 	return SK_OK;
 }
 
+/* Errors that come from concurrency or limits, not from the statement's
+ * own effect. */
+static bool
+transient(const sk_err *e)
+{
+	static const char *const codes[] = { "55P03", "57014", "40P01", "40001" };
+
+	for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
+		if (strcmp(e->sqlstate, codes[i]) == 0)
+			return true;
+	return false;
+}
+
 static int
 eval_fails(PGconn *conn, const sk_check *check, sk_check_result *res, sk_err *err)
 {
@@ -289,6 +341,16 @@ eval_fails(PGconn *conn, const sk_check *check, sk_check_result *res, sk_err *er
 		snprintf(seen, sizeof(seen), "succeeded");
 		passed = false;
 	} else if (sk_pg_err_is_connection(&e)) {
+		res->passed = false;
+		seen_error(res, &e);
+		rc = eval_error(err, &e, res);
+		goto out;
+	} else if (transient(&e) &&
+	    (check->sqlstate == NULL || strcasecmp(e.sqlstate, check->sqlstate) != 0)) {
+		/* A lock timeout, statement timeout, deadlock or
+		 * serialization failure says nothing about the constraint
+		 * under test: an evaluation error (a lock timeout is retried
+		 * with the step), not a check that saw the wrong SQLSTATE. */
 		res->passed = false;
 		seen_error(res, &e);
 		rc = eval_error(err, &e, res);
@@ -333,10 +395,12 @@ agent_check_eval(PGconn *conn, const sk_check *check, const char *when,
 	}
 	switch (check->expect) {
 	case SK_EXPECT_COMPARE: {
+		char text[sizeof(res->expected) * 8];
 		bool ignored;
 
-		snprintf(res->expected, sizeof(res->expected), "%s %s",
-		    check->op ? check->op : "?", check->value ? check->value : "?");
+		snprintf(text, sizeof(text), "%s %s", check->op ? check->op : "?",
+		    check->value ? check->value : "?");
+		copy_text(res->expected, sizeof(res->expected), text);
 		if (check->value == NULL ||
 		    !agent_check_compare("0", check->op, "0", &ignored)) {
 			snprintf(res->seen, sizeof(res->seen), "not evaluated");

@@ -18,11 +18,14 @@
 /* Evaluate check inside the caller's open transaction. COMPARE and
  * NO_ROWS run the query; COMPARE needs exactly one row and compares its
  * first column with check->value using check->op (numerically when both
- * parse as numbers, else as text; "true"/"false" match t/f; a NULL never
+ * parse as numbers, else as text; a number against a non-number never
+ * holds, whatever the operator; "true"/"false" match t/f; a NULL never
  * matches). FAILS runs the statement between SAVEPOINT skein_check and
  * ROLLBACK TO SAVEPOINT skein_check (then RELEASE), so whatever it did is
  * undone whether it failed or not; it passes when it fails with
- * check->sqlstate. Called outside a transaction, FAILS wraps itself in
+ * check->sqlstate; a lock timeout, statement timeout, deadlock or
+ * serialization failure (55P03, 57014, 40P01, 40001) other than the one
+ * expected is an evaluation error, as for a query. Called outside a transaction, FAILS wraps itself in
  * BEGIN ... ROLLBACK instead.
  *
  * Fills *res in every case (name, when, passed, seen, expected: e.g. seen

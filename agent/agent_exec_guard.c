@@ -206,10 +206,15 @@ exec_take_backup(db_run *d, sk_err *err)
 	bo.database = d->db->name;
 	bo.plan_name = run->plan->name;
 	bo.rollout_id = o->rollout_id;
+	bo.stop = o->stop;
 	memset(&info, 0, sizeof(info));
 	rc = agent_backup_take(&bo, &info, err);
-	if (rc != SK_OK)
+	if (rc != SK_OK) {
+		/* A shutdown ended the dump: the plan resumes next time. */
+		if (exec_stop_requested(run))
+			d->stopped = true;
 		return rc;
+	}
 	agent_report_init(&r, SK_EV_BACKUP, NULL, 0);
 	r.has_backup = true;
 	r.backup = info;

@@ -126,9 +126,11 @@ watch(void *arg, int pid)
 /* agent_stmt_run on the step's connection, watched (pid: its backend;
  * 0 for none). */
 static int
-run_watched(step_run *s, const char *sql, int pid, PGresult **out, sk_err *err)
+run_watched(step_run *s, const char *sql, int pid, PGresult **out,
+    int64_t *rows, sk_err *err)
 {
-	return agent_stmt_run(s->d->conn, NULL, sql, s->step, pid, watch, s, out, err);
+	return agent_stmt_run(
+	    s->d->conn, NULL, sql, s->step, pid, watch, s, out, rows, err);
 }
 
 /* ---- the pieces of an attempt ------------------------------------------- */
@@ -248,6 +250,7 @@ tx_attempt(step_run *s, sk_err *err)
 	db_run *d = s->d;
 	const sk_step *step = s->step;
 	PGresult *res = NULL;
+	int64_t rows = -1;
 	int pid = 0, rc;
 
 	rc = exec_begin(d, step, err);
@@ -263,10 +266,11 @@ tx_attempt(step_run *s, sk_err *err)
 	if (rc == SK_OK)
 		rc = eval_checks(s, step->pre, step->npre, "pre", err);
 	if (rc == SK_OK)
-		rc = run_watched(s, step->sql != NULL ? step->sql : "", pid, &res, err);
+		rc = run_watched(s, step->sql != NULL ? step->sql : "", pid,
+		    &res, &rows, err);
 	if (rc != SK_OK)
 		goto out;
-	s->rows = agent_stmt_rows(res);
+	s->rows = rows;
 	PQclear(res);
 	res = NULL;
 	/* The ledger row must commit with the step's effects; SQL that ends
@@ -359,30 +363,6 @@ split_step(const sk_step *step, sk_sql_script **script, bool *only_cic, sk_err *
 	return SK_OK;
 }
 
-/* Run the statements outside a transaction, watched. */
-static int
-run_outside(step_run *s, const sk_sql_script *script, sk_err *err)
-{
-	db_run *d = s->d;
-	PGresult *res = NULL;
-	/* Through a pooler the backend is not ours to name. */
-	int pid = d->pooled ? 0 : PQbackendPID(d->conn);
-	int rc = SK_OK;
-
-	for (size_t k = 0; rc == SK_OK && k < script->nstmts; k++) {
-		rc = run_watched(s, script->stmts[k].text, pid, &res, err);
-		if (rc == SK_OK && agent_stmt_rows(res) >= 0)
-			s->rows = (s->rows < 0 ? 0 : s->rows) + agent_stmt_rows(res);
-		PQclear(res);
-		res = NULL;
-		if (rc == SK_OK && PQtransactionStatus(d->conn) != PQTRANS_IDLE)
-			rc = sk_err_set(err, SK_EINVAL,
-			    "the step's SQL left a transaction open; remove BEGIN");
-	}
-	agent_tx_rollback(d->conn);
-	return rc;
-}
-
 /* Add "what arg" to the step's note, "; "-separated. */
 static void
 append_note(step_run *s, const char *what, const char *arg)
@@ -397,6 +377,69 @@ append_note(step_run *s, const char *what, const char *arg)
 	if (used < sizeof(s->note))
 		snprintf(s->note + used, sizeof(s->note) - used, "%s%s%s",
 		    used > 0 ? "; " : "", what, arg);
+}
+
+/* The index statement k of script creates concurrently: its position in
+ * the step's concurrent_indexes (counted as sk_sql_concurrent_indexes
+ * lists them), or SIZE_MAX when the statement is not a lone, named CREATE
+ * INDEX CONCURRENTLY, or when the count does not match the plan's list. */
+static size_t
+cic_index_of(const sk_step *step, const sk_sql_script *script, size_t k)
+{
+	size_t seen = 0, found = SIZE_MAX, creates = 0;
+
+	for (size_t i = 0; i < script->nstmts; i++)
+		for (size_t o = 0; o < script->stmts[i].nops; o++) {
+			const sk_sql_op *op = &script->stmts[i].ops[o];
+
+			if (i == k && op->kind == SK_SQL_CREATE_INDEX)
+				creates++;
+			if (op->kind != SK_SQL_CREATE_INDEX ||
+			    !op->concurrent || op->name == NULL)
+				continue;
+			if (i == k)
+				found = seen;
+			seen++;
+		}
+	if (creates != 1 || seen != step->nconcurrent_indexes)
+		return SIZE_MAX;
+	return found;
+}
+
+/* Run the statements outside a transaction, watched. A CREATE INDEX
+ * CONCURRENTLY whose index a previous, interrupted run already built
+ * (state INDEX_VALID) is not run again: without IF NOT EXISTS it would
+ * fail. */
+static int
+run_outside(step_run *s, const sk_sql_script *script, const int *state,
+    const char (*names)[2 * SK_NAME_MAX + 8], sk_err *err)
+{
+	db_run *d = s->d;
+	PGresult *res = NULL;
+	/* Through a pooler the backend is not ours to name. */
+	int pid = d->pooled ? 0 : PQbackendPID(d->conn);
+	int64_t rows;
+	int rc = SK_OK;
+
+	for (size_t k = 0; rc == SK_OK && k < script->nstmts; k++) {
+		size_t x = cic_index_of(s->step, script, k);
+
+		if (x != SIZE_MAX && state[x] == INDEX_VALID) {
+			append_note(s,
+			    "index already valid, not built again: ", names[x]);
+			continue;
+		}
+		rc = run_watched(s, script->stmts[k].text, pid, &res, &rows, err);
+		if (rc == SK_OK && rows >= 0)
+			s->rows = (s->rows < 0 ? 0 : s->rows) + rows;
+		PQclear(res);
+		res = NULL;
+		if (rc == SK_OK && PQtransactionStatus(d->conn) != PQTRANS_IDLE)
+			rc = sk_err_set(err, SK_EINVAL,
+			    "the step's SQL left a transaction open; remove BEGIN");
+	}
+	agent_tx_rollback(d->conn);
+	return rc;
 }
 
 static int
@@ -465,7 +508,8 @@ notx_attempt(step_run *s, sk_err *err)
 		append_note(s, "every index already exists and is valid; ",
 		    "not run again");
 	} else {
-		rc = run_outside(s, script, err);
+		rc = run_outside(s, script, state,
+		    (const char(*)[2 * SK_NAME_MAX + 8]) names, err);
 		if (rc != SK_OK)
 			goto out;
 	}
@@ -537,12 +581,22 @@ give_up(step_run *s, sk_err *err)
 
 	snprintf(sqlstate, sizeof(sqlstate), "%s", err->sqlstate);
 	agent_blockers_format(s->blockers, s->nblockers, who, sizeof(who));
-	sk_err_set(err, SK_ELOCK,
-	    "apply step %s in %s/%s: gave up after %" PRIu32
-	    " lock timeouts of %" PRId64 " ms; %s%s",
-	    s->step->id, d->run->opts->region, d->db->name, s->lock_waits,
-	    s->step->lock_timeout_ms, who[0] != '\0' ? "blocked by " : "",
-	    who[0] != '\0' ? who : "the blocking session was not seen");
+	if (agent_err_is_lock_timeout(err))
+		sk_err_set(err, SK_ELOCK,
+		    "apply step %s in %s/%s: gave up after %" PRIu32
+		    " lock timeout%s of %" PRId64 " ms; %s%s",
+		    s->step->id, d->run->opts->region, d->db->name,
+		    s->lock_waits, s->lock_waits == 1 ? "" : "s",
+		    s->step->lock_timeout_ms, who[0] != '\0' ? "blocked by " : "",
+		    who[0] != '\0' ? who : "the blocking session was not seen");
+	else
+		sk_err_set(err, SK_ELOCK,
+		    "apply step %s in %s/%s: gave up after %" PRIu32
+		    " lock conflicts, the last a %s (%s); %s%s",
+		    s->step->id, d->run->opts->region, d->db->name,
+		    s->lock_waits, agent_err_conflict_name(err), sqlstate,
+		    who[0] != '\0' ? "last blocked by " : "",
+		    who[0] != '\0' ? who : "no blocking session seen");
 	snprintf(err->sqlstate, sizeof(err->sqlstate), "%s", sqlstate);
 	snprintf(err->detail, sizeof(err->detail),
 	    "%" PRIu32 " attempts, %" PRId64 " ms spent waiting for locks",
@@ -586,7 +640,7 @@ exec_step(db_run *d, size_t i, sk_err *err)
 		rc = step->no_transaction ? notx_attempt(&s, err) :
 					    tx_attempt(&s, err);
 		if (rc == SK_OK || sk_pg_err_is_connection(err) ||
-		    !agent_err_is_lock_timeout(err))
+		    !agent_err_is_retryable(err))
 			break;
 		s.lock_waits++;
 		s.lock_wait_ms += sk_mono_ms() - attempt_t0;
@@ -595,10 +649,18 @@ exec_step(db_run *d, size_t i, sk_err *err)
 			break;
 		}
 		pause = exec_backoff(d, &delay, LOCK_BACKOFF_MAX_MS);
-		snprintf(detail, sizeof(detail),
-		    "lock timeout after %" PRId64 " ms (%" PRIu32 " of %" PRIu32
-		    " retries used); retrying in %" PRId64 " ms",
-		    step->lock_timeout_ms, s.lock_waits, step->lock_retries, pause);
+		if (agent_err_is_lock_timeout(err))
+			snprintf(detail, sizeof(detail),
+			    "lock timeout after %" PRId64 " ms (%" PRIu32 " of %" PRIu32
+			    " retries used); retrying in %" PRId64 " ms",
+			    step->lock_timeout_ms, s.lock_waits,
+			    step->lock_retries, pause);
+		else
+			snprintf(detail, sizeof(detail),
+			    "%s (%s) (%" PRIu32 " of %" PRIu32
+			    " retries used); retrying in %" PRId64 " ms",
+			    agent_err_conflict_name(err), err->sqlstate,
+			    s.lock_waits, step->lock_retries, pause);
 		emit_lock_wait(&s, detail, err);
 		if (exec_sleep_or_stop(run, pause)) {
 			d->stopped = true;
@@ -629,6 +691,13 @@ exec_step(db_run *d, size_t i, sk_err *err)
 	if (err->code != SK_ELOCK)
 		sk_err_wrap(err, "apply step %s in %s/%s", step->id,
 		    run->opts->region, d->db->name);
+	if (strcmp(err->sqlstate, "57014") == 0 && err->hint[0] == '\0')
+		/* Not retried: the same work would take as long again. */
+		snprintf(err->hint, sizeof(err->hint),
+		    "a statement of the step ran longer than its statement_timeout "
+		    "(%" PRId64 " ms) and was cancelled; it is not retried. Raise "
+		    "statement_timeout for the step, or split the work",
+		    step->statement_timeout_ms);
 	if (sk_pg_err_is_connection(err)) {
 		/* Nothing can be recorded now; the next session will. */
 		d->interrupted = true;

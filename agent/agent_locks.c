@@ -209,3 +209,26 @@ agent_err_is_lock_timeout(const sk_err *err)
 {
 	return err != NULL && strcmp(err->sqlstate, "55P03") == 0;
 }
+
+bool
+agent_err_is_retryable(const sk_err *err)
+{
+	return agent_err_is_lock_timeout(err) ||
+	    (err != NULL &&
+		(strcmp(err->sqlstate, "40P01") == 0 ||
+		    strcmp(err->sqlstate, "40001") == 0));
+}
+
+const char *
+agent_err_conflict_name(const sk_err *err)
+{
+	if (err == NULL)
+		return "error";
+	if (strcmp(err->sqlstate, "55P03") == 0)
+		return "lock timeout";
+	if (strcmp(err->sqlstate, "40P01") == 0)
+		return "deadlock";
+	if (strcmp(err->sqlstate, "40001") == 0)
+		return "serialization failure";
+	return "error";
+}

@@ -60,4 +60,13 @@ void agent_blockers_format(const sk_blocker *b, size_t n, char *buf, size_t len)
 /* True when err is a lock timeout (SQLSTATE 55P03 lock_not_available). */
 bool agent_err_is_lock_timeout(const sk_err *err);
 
+/* Whether err is a concurrency failure that rolled the whole transaction
+ * back and is worth another attempt: a lock timeout (55P03), a deadlock
+ * (40P01, PostgreSQL chose this transaction as the victim) or a
+ * serialization failure (40001). A statement timeout (57014) is not. */
+bool agent_err_is_retryable(const sk_err *err);
+
+/* "lock timeout", "deadlock", "serialization failure" (or "error"). */
+const char *agent_err_conflict_name(const sk_err *err);
+
 #endif

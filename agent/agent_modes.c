@@ -209,9 +209,10 @@ watch(void *arg, int pid)
 
 int
 mode_run_watched(mode_run *m, const char *what, const char *sql, int pid,
-    PGresult **out, sk_err *err)
+    PGresult **out, int64_t *rows, sk_err *err)
 {
-	return agent_stmt_run(m->c->conn, what, sql, m->step, pid, watch, m, out, err);
+	return agent_stmt_run(
+	    m->c->conn, what, sql, m->step, pid, watch, m, out, rows, err);
 }
 
 void

@@ -70,7 +70,7 @@ int mode_backend_pid(const agent_db_ctx *c, int *pid, sk_err *err) SK_WARN_UNUSE
  * (SK_EV_LOCK_WAIT, m->blockers). The verify script, the rows of a result
  * and the retry backoff are agent_stmt's (agent_stmt.h). */
 int mode_run_watched(mode_run *m, const char *what, const char *sql, int pid,
-    PGresult **out, sk_err *err) SK_WARN_UNUSED;
+    PGresult **out, int64_t *rows, sk_err *err) SK_WARN_UNUSED;
 
 /* Turn err, a lock timeout, into SK_ELOCK: "WHAT; blocked by pid ..." (the
  * blockers the monitor saw last). Keeps SQLSTATE 55P03. */

@@ -135,7 +135,7 @@ rehearse_step(mode_run *m, size_t i, int pid, sk_err *err)
 		rc = mode_eval_checks(m, step->id, step->pre, step->npre, "pre", err);
 	if (rc == SK_OK && !step->no_transaction) {
 		rc = mode_run_watched(m, NULL,
-		    step->sql != NULL ? step->sql : "", pid, &res, err);
+		    step->sql != NULL ? step->sql : "", pid, &res, &rows, err);
 		if (rc != SK_OK && agent_err_is_lock_timeout(err)) {
 			snprintf(detail, sizeof(detail),
 			    "lock timeout after %" PRId64 " ms",
@@ -148,7 +148,6 @@ rehearse_step(mode_run *m, size_t i, int pid, sk_err *err)
 			    "the blocking session is gone",
 			    step->lock_retries);
 		}
-		rows = agent_stmt_rows(res);
 		PQclear(res);
 		res = NULL;
 		/* refuse_tx_control saw to it; this is the last line of

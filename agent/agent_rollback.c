@@ -157,9 +157,8 @@ revert_in_tx(mode_run *m, const sk_step *step, int64_t *rows, sk_err *err)
 	rc = mode_backend_pid(c, &pid, err);
 	t0 = sk_mono_ms();
 	if (rc == SK_OK)
-		rc = mode_run_watched(m, NULL, step->revert, pid, &res, err);
+		rc = mode_run_watched(m, NULL, step->revert, pid, &res, rows, err);
 	if (rc == SK_OK) {
-		*rows = agent_stmt_rows(res);
 		if (PQtransactionStatus(c->conn) != PQTRANS_INTRANS)
 			rc = sk_err_set(err, SK_ESTATE,
 			    "the revert script ended its transaction");
@@ -185,7 +184,7 @@ revert_outside(mode_run *m, const sk_step *step, int64_t *rows, sk_err *err)
 	sk_sql_script *script = NULL;
 	PGresult *res = NULL;
 	int pid = c->pooled ? 0 : PQbackendPID(c->conn);
-	int64_t t0 = sk_mono_ms();
+	int64_t t0 = sk_mono_ms(), n;
 	int rc;
 
 	rc = sk_sql_parse(step->revert, step->revert_path, &script, err);
@@ -195,9 +194,10 @@ revert_outside(mode_run *m, const sk_step *step, int64_t *rows, sk_err *err)
 		rc = agent_set_session_timeouts(c->conn, step->lock_timeout_ms,
 		    step->statement_timeout_ms, err);
 	for (size_t k = 0; rc == SK_OK && k < script->nstmts; k++) {
-		rc = mode_run_watched(m, NULL, script->stmts[k].text, pid, &res, err);
-		if (rc == SK_OK && agent_stmt_rows(res) >= 0)
-			*rows = (*rows < 0 ? 0 : *rows) + agent_stmt_rows(res);
+		rc = mode_run_watched(
+		    m, NULL, script->stmts[k].text, pid, &res, &n, err);
+		if (rc == SK_OK && n >= 0)
+			*rows = (*rows < 0 ? 0 : *rows) + n;
 		PQclear(res);
 		res = NULL;
 		if (rc == SK_OK && PQtransactionStatus(c->conn) != PQTRANS_IDLE)
@@ -266,14 +266,21 @@ revert_step(mode_run *m, size_t i, sk_err *err)
 		rc = step->no_transaction ? revert_outside(m, step, &rows, err) :
 					    revert_in_tx(m, step, &rows, err);
 		if (rc == SK_OK || sk_pg_err_is_connection(err) ||
-		    !agent_err_is_lock_timeout(err))
+		    !agent_err_is_retryable(err))
 			break;
 		m->lock_waits++;
 		m->lock_wait_ms += sk_mono_ms() - attempt_t0;
 		if (m->lock_waits > step->lock_retries) {
-			snprintf(what, sizeof(what),
-			    "gave up after %" PRIu32 " lock timeouts of %" PRId64 " ms",
-			    m->lock_waits, step->lock_timeout_ms);
+			if (agent_err_is_lock_timeout(err))
+				snprintf(what, sizeof(what),
+				    "gave up after %" PRIu32
+				    " lock timeouts of %" PRId64 " ms",
+				    m->lock_waits, step->lock_timeout_ms);
+			else
+				snprintf(what, sizeof(what),
+				    "gave up after %" PRIu32
+				    " lock conflicts, the last a %s",
+				    m->lock_waits, agent_err_conflict_name(err));
 			mode_lock_error(m, what, err);
 			rc = err->code;
 			snprintf(err->hint, sizeof(err->hint),
@@ -282,10 +289,18 @@ revert_step(mode_run *m, size_t i, sk_err *err)
 			break;
 		}
 		pause = agent_backoff(&m->rng, &delay, LOCK_BACKOFF_MAX_MS);
-		snprintf(detail, sizeof(detail),
-		    "lock timeout after %" PRId64 " ms (%" PRIu32 " of %" PRIu32
-		    " retries used); retrying in %" PRId64 " ms",
-		    step->lock_timeout_ms, m->lock_waits, step->lock_retries, pause);
+		if (agent_err_is_lock_timeout(err))
+			snprintf(detail, sizeof(detail),
+			    "lock timeout after %" PRId64 " ms (%" PRIu32 " of %" PRIu32
+			    " retries used); retrying in %" PRId64 " ms",
+			    step->lock_timeout_ms, m->lock_waits,
+			    step->lock_retries, pause);
+		else
+			snprintf(detail, sizeof(detail),
+			    "%s (%s) (%" PRIu32 " of %" PRIu32
+			    " retries used); retrying in %" PRId64 " ms",
+			    agent_err_conflict_name(err), err->sqlstate,
+			    m->lock_waits, step->lock_retries, pause);
 		mode_emit_lock_wait(m, detail, err);
 		if (mode_sleep_or_stop(c, pause))
 			return sk_err_set(err, SK_ESTATE,

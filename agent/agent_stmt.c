@@ -48,9 +48,20 @@ abandon_copy(PGconn *conn, PGresult *res)
 			PQfreemem(buf);
 }
 
+/* Add res's rows to *sum (-1: none counted yet). */
+static void
+add_rows(int64_t *sum, PGresult *res)
+{
+	int64_t n = agent_stmt_rows(res);
+
+	if (sum != NULL && n >= 0)
+		*sum = (*sum < 0 ? 0 : *sum) + n;
+}
+
 int
-agent_stmt_run(PGconn *conn, const char *what, const char *sql, const sk_step *step,
-    int pid, agent_stmt_watch_fn watch, void *arg, PGresult **out, sk_err *err)
+agent_stmt_run(PGconn *conn, const char *what, const char *sql,
+    const sk_step *step, int pid, agent_stmt_watch_fn watch, void *arg,
+    PGresult **out, int64_t *rows, sk_err *err)
 {
 	PGresult *res, *last = NULL;
 	struct pollfd pfd;
@@ -59,6 +70,8 @@ agent_stmt_run(PGconn *conn, const char *what, const char *sql, const sk_step *s
 	int rc = SK_OK;
 
 	*out = NULL;
+	if (rows != NULL)
+		*rows = -1;
 	if (!PQsendQuery(conn, sql))
 		return sk_pg_error(err, conn, NULL, what);
 	for (;;) {
@@ -86,6 +99,9 @@ agent_stmt_run(PGconn *conn, const char *what, const char *sql, const sk_step *s
 				PQclear(res);
 				continue;
 			}
+			/* Every statement's rows count, not only the last's. */
+			if (PQresultStatus(res) != PGRES_FATAL_ERROR)
+				add_rows(rows, res);
 			PQclear(last);
 			last = res;
 		}
@@ -125,6 +141,8 @@ done:
 	rc = sk_pg_error(err, conn, last, what);
 out:
 	PQclear(last);
+	if (rows != NULL)
+		*rows = -1;
 	return rc;
 }
 
@@ -136,6 +154,11 @@ agent_stmt_rows(PGresult *res)
 	long long n;
 
 	if (s[0] == '\0')
+		return -1;
+	/* A SELECT's count is rows returned, not rows changed. (CREATE
+	 * TABLE AS and SELECT INTO, which write theirs, are COMMAND_OK.) */
+	if (PQresultStatus(res) == PGRES_TUPLES_OK &&
+	    strncmp(PQcmdStatus(res), "SELECT", 6) == 0)
 		return -1;
 	n = strtoll(s, &end, 10);
 	return *end == '\0' && n >= 0 ? (int64_t)n : -1;

@@ -29,12 +29,15 @@ typedef void (*agent_stmt_watch_fn)(void *arg, int pid);
  * watch may be NULL (nothing is watched). COPY to or from the client is
  * abandoned and fails with SK_ESQL. On success *out holds the last result
  * (NULL for an empty string) for the caller to clear; on failure *out is
- * NULL. Errors as sk_pg_exec, what naming the operation. */
+ * NULL. rows (may be NULL) receives the rows changed by all of sql's
+ * statements together (agent_stmt_rows of each), -1 when none reports a
+ * count or on failure. Errors as sk_pg_exec, what naming the operation. */
 int agent_stmt_run(PGconn *conn, const char *what, const char *sql,
     const sk_step *step, int pid, agent_stmt_watch_fn watch, void *arg,
-    PGresult **out, sk_err *err) SK_WARN_UNUSED;
+    PGresult **out, int64_t *rows, sk_err *err) SK_WARN_UNUSED;
 
-/* PQcmdTuples of res when it is a number, else -1 (also for NULL). */
+/* PQcmdTuples of res when it is a number, else -1 (also for NULL, and
+ * for a SELECT, whose count is of rows returned, not changed). */
 int64_t agent_stmt_rows(PGresult *res);
 
 /* Run step's verify script on conn: it must not fail and the first

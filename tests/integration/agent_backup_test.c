@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <ftw.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <libpq-fe.h>
@@ -451,6 +453,117 @@ test_bad_setups_are_refused(void **state)
 	assert_null(strstr(err.msg, "Sekr1t"));
 }
 
+typedef struct stop_later {
+	pthread_t thread;
+	atomic_int *stop;
+	int ms;
+} stop_later;
+
+static void *
+stop_later_main(void *arg)
+{
+	stop_later *sl = arg;
+
+	usleep((useconds_t)sl->ms * 1000);
+	atomic_store(sl->stop, 1);
+	return NULL;
+}
+
+/* A dump that takes very long while the agent is asked to stop: the tool
+ * is ended, no file is left, and the call returns soon (the agent's
+ * shutdown does not wait for the dump). One that ignores SIGTERM is
+ * killed after the grace period. */
+static void
+test_stop_ends_a_slow_dump(void **state)
+{
+	char ci[256], fake[128];
+	agent_backup_opts o;
+	sk_backup_info info;
+	sk_err err;
+	atomic_int stop;
+	stop_later sl;
+	struct timespec t0, t1;
+	double took;
+
+	(void)state;
+	conninfo(ci, sizeof(ci), db_name, "postgres");
+	snprintf(fake, sizeof(fake), "%s/pg_dump_slow", tmpdir);
+	/* Writes to the --file it was given, then takes forever. */
+	write_script(fake,
+	    "#!/bin/sh\nwhile [ $# -gt 0 ]; do "
+	    "[ \"$1\" = --file ] && echo partial > \"$2\"; shift; done\n"
+	    "exec sleep 600\n");
+	opts_for(&o, tmpdir, ci);
+	o.pg_dump = fake;
+	atomic_init(&stop, 0);
+	o.stop = &stop;
+	sl.stop = &stop;
+	sl.ms = 300;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(pthread_create(&sl.thread, NULL, stop_later_main, &sl), 0);
+	assert_int_equal(agent_backup_take(&o, &info, &err), SK_ESTATE);
+	pthread_join(sl.thread, NULL);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	took = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	assert_true(took < 3.0);
+	assert_contains(err.msg, "back up af/app: stopped while");
+	assert_contains(err.msg, "pg_dump_slow ran");
+	assert_string_equal(info.path, "");
+	assert_int_equal(count_entries(tmpdir), 1); /* the script only */
+
+	/* Deaf to SIGTERM: SIGKILL after the grace period. */
+	snprintf(fake, sizeof(fake), "%s/pg_dump_deaf", tmpdir);
+	write_script(fake,
+	    "#!/bin/sh\ntrap '' TERM\n"
+	    "i=0; while [ $i -lt 600 ]; do sleep 1; i=$((i+1)); done\n");
+	opts_for(&o, tmpdir, ci);
+	o.pg_dump = fake;
+	atomic_store(&stop, 0);
+	o.stop = &stop;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(pthread_create(&sl.thread, NULL, stop_later_main, &sl), 0);
+	assert_int_equal(agent_backup_take(&o, &info, &err), SK_ESTATE);
+	pthread_join(sl.thread, NULL);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	took = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	assert_true(took < 9.0);
+	assert_int_equal(count_entries(tmpdir), 2); /* the scripts only */
+}
+
+/* The backup directory is a file; pg_dump is not in PATH. */
+static void
+test_dir_is_a_file_and_pg_dump_not_in_path(void **state)
+{
+	char ci[256], file[128], *old_path;
+	agent_backup_opts o;
+	sk_backup_info info;
+	sk_err err;
+	FILE *f;
+
+	(void)state;
+	conninfo(ci, sizeof(ci), db_name, "postgres");
+	snprintf(file, sizeof(file), "%s/plain", tmpdir);
+	f = fopen(file, "w");
+	assert_non_null(f);
+	fclose(f);
+	opts_for(&o, file, ci);
+	assert_int_equal(agent_backup_take(&o, &info, &err), SK_EBACKUP);
+	assert_contains(err.msg, "is not a directory");
+	assert_int_equal(count_entries(tmpdir), 1);
+
+	old_path = getenv("PATH") != NULL ? strdup(getenv("PATH")) : NULL;
+	setenv("PATH", "/nonexistent", 1);
+	opts_for(&o, tmpdir, ci);
+	assert_int_equal(agent_backup_take(&o, &info, &err), SK_EBACKUP);
+	if (old_path != NULL) {
+		setenv("PATH", old_path, 1);
+		free(old_path);
+	}
+	assert_contains(err.msg, "run pg_dump: No such file or directory");
+	assert_contains(err.hint, "install PostgreSQL's client tools");
+	assert_int_equal(count_entries(tmpdir), 1);
+}
+
 static void
 test_shell_quote(void **state)
 {
@@ -491,6 +604,8 @@ main(void)
 		DB_TEST(test_read_only_directory_says_why),
 		DB_TEST(test_bad_setups_are_refused),
 		cmocka_unit_test(test_shell_quote),
+		DB_TEST(test_stop_ends_a_slow_dump),
+		DB_TEST(test_dir_is_a_file_and_pg_dump_not_in_path),
 	};
 
 	return cmocka_run_group_tests(tests, setup_fixture, NULL);

@@ -388,6 +388,215 @@ test_compare_function(void **state)
 	assert_false(ok);
 }
 
+/* A number against a non-number never holds: compared as text, "abc" or
+ * "NaN" would sort above "0" and a "> 0" check would pass. */
+static void
+test_compare_number_against_text_never_holds(void **state)
+{
+	const char *ops[] = { "=", "!=", "<", "<=", ">", ">=" };
+	sk_check c;
+	sk_check_result res;
+	bool ok = true;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
+		assert_true(agent_check_compare("abc", ops[i], "0", &ok));
+		assert_false(ok);
+		assert_true(agent_check_compare("NaN", ops[i], "0", &ok));
+		assert_false(ok);
+		assert_true(agent_check_compare("", ops[i], "0", &ok));
+		assert_false(ok);
+		assert_true(agent_check_compare("5", ops[i], "abc", &ok));
+		assert_false(ok);
+	}
+	/* Numbers still compare as numbers, in any notation. */
+	assert_true(agent_check_compare("10", ">", "9", &ok));
+	assert_true(ok);
+	assert_true(agent_check_compare("10", ">", "9.5", &ok));
+	assert_true(ok);
+	assert_true(agent_check_compare("1e+06", "=", "1000000", &ok));
+	assert_true(ok);
+	assert_true(agent_check_compare(
+	    "99999999999999999999", ">", "99999999999999999998", &ok));
+	assert_true(ok);
+
+	/* Through the database: a text column against a number fails. */
+	c = compare("SELECT label FROM t WHERE id = 1", ">", "0");
+	eval_ok(&c, &res);
+	assert_false(res.passed);
+	assert_string_equal(res.seen, "a");
+	c = compare("SELECT 'NaN'::numeric", ">", "0");
+	eval_ok(&c, &res);
+	assert_false(res.passed);
+	/* "10" vs "9" from a query: numeric, not text order. */
+	c = compare("SELECT '10'::text", ">", "9");
+	eval_ok(&c, &res);
+	assert_true(res.passed);
+	/* Booleans. */
+	c = compare("SELECT count(*) > 2 FROM t", "=", "true");
+	eval_ok(&c, &res);
+	assert_true(res.passed);
+	assert_string_equal(res.seen, "t");
+	c = compare("SELECT false", "=", "TRUE");
+	eval_ok(&c, &res);
+	assert_false(res.passed);
+}
+
+static void
+test_compare_zero_columns_says_so(void **state)
+{
+	sk_check c;
+	sk_check_result res;
+
+	(void)state;
+	c = compare("SELECT", "=", "0");
+	eval_ok(&c, &res);
+	assert_false(res.passed);
+	assert_string_equal(res.seen, "1 row with no columns");
+	c = compare("SELECT 1, 2", "=", "1"); /* first column counts */
+	eval_ok(&c, &res);
+	assert_true(res.passed);
+}
+
+/* True when s is well-formed UTF-8. */
+static bool
+valid_utf8(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	while (*p != '\0') {
+		size_t n = *p < 0x80 ? 1 :
+		    *p >= 0xf0       ? 4 :
+		    *p >= 0xe0       ? 3 :
+		    *p >= 0xc2       ? 2 :
+				       0;
+
+		if (n == 0)
+			return false;
+		for (size_t i = 1; i < n; i++)
+			if ((p[i] & 0xc0) != 0x80)
+				return false;
+		p += n;
+	}
+	return true;
+}
+
+/* Long values are cut for the report on a character boundary; bytes that
+ * are not UTF-8 (a LATIN1 client encoding here, a SQL_ASCII database in
+ * real life) are never read past and never reported as broken UTF-8. The
+ * comparison uses the whole value. */
+static void
+test_long_and_non_utf8_values_are_cut_safely(void **state)
+{
+	sk_check c;
+	sk_check_result res;
+
+	(void)state;
+	c = compare("SELECT repeat('\xc3\xa9', 5000)", "!=", "x");
+	eval_ok(&c, &res);
+	assert_true(res.passed);
+	assert_true(strlen(res.seen) > 200 && strlen(res.seen) < sizeof(res.seen));
+	assert_true(valid_utf8(res.seen));
+	assert_int_equal(strlen(res.seen) % 2, 0);
+
+	/* The expected value is cut the same way. */
+	{
+		char *value = malloc(3001);
+
+		assert_non_null(value);
+		for (int i = 0; i < 1500; i++)
+			memcpy(value + 2 * i, "\xc3\xa9", 2);
+		value[3000] = '\0';
+		c = compare("SELECT 1", "=", value);
+		eval_ok(&c, &res);
+		assert_false(res.passed);
+		assert_true(valid_utf8(res.expected));
+		assert_true(strncmp(res.expected, "= \xc3\xa9", 4) == 0);
+		free(value);
+	}
+
+	/* 'caf\xc3\xa9' arrives as "caf\xe9": a lead byte with its
+	 * continuation missing, at the very end of the value. */
+	pgfixture_exec(conn, "SET LOCAL client_encoding = 'LATIN1'");
+	c = compare("SELECT 'caf' || chr(233)", "=", "caf\xe9");
+	eval_ok(&c, &res);
+	assert_true(res.passed);
+	assert_string_equal(res.seen, "caf?");
+	c = compare("SELECT 'caf' || chr(233) || ' au lait'", "=", "x");
+	eval_ok(&c, &res);
+	assert_false(res.passed);
+	assert_string_equal(res.seen, "caf? au lait");
+	pgfixture_exec(conn, "SET LOCAL client_encoding = 'UTF8'");
+}
+
+/* The constraint under test raised the right SQLSTATE, but a function
+ * caught it: the statement succeeded, so the check fails (and nothing it
+ * did is left). */
+static void
+test_fails_caught_inside_a_function_fails(void **state)
+{
+	char buf[32];
+	sk_check c;
+	sk_check_result res;
+
+	(void)state;
+	c = fails("DO $$BEGIN INSERT INTO t VALUES (7, 1, 'kept'); "
+		  "INSERT INTO t VALUES (8, -1, 'neg'); "
+		  "EXCEPTION WHEN check_violation THEN "
+		  "INSERT INTO t VALUES (9, 1, 'caught'); END$$",
+	    "23514");
+	eval_ok(&c, &res);
+	assert_false(res.passed);
+	assert_string_equal(res.seen, "succeeded");
+	assert_string_equal(
+	    pgfixture_scalar(conn, "SELECT count(*) FROM t", buf, sizeof(buf)), "3");
+}
+
+/* A constraint test stuck behind a lock: the lock timeout is an
+ * evaluation error carrying 55P03 (the step retries it), not a check that
+ * "saw the wrong SQLSTATE". Expecting 55P03 itself still works. */
+static void
+test_fails_lock_timeout_is_an_error_not_a_verdict(void **state)
+{
+	PGconn *holder;
+	char buf[32];
+	sk_check c;
+	sk_check_result res;
+	sk_err err;
+
+	(void)state;
+	holder = pgfixture_connect(fixture_port, db_name, "check-holder");
+	pgfixture_exec(holder, "BEGIN; LOCK TABLE t IN ACCESS EXCLUSIVE MODE");
+	pgfixture_exec(conn, "SET LOCAL lock_timeout = '100ms'");
+
+	c = fails("INSERT INTO t VALUES (4, -1, 'neg')", "23514");
+	sk_err_clear(&err);
+	assert_int_not_equal(agent_check_eval(conn, &c, "post", &res, &err), SK_OK);
+	assert_string_equal(err.sqlstate, "55P03");
+	assert_contains(err.msg, "run check constraint (post)");
+	assert_false(res.passed);
+	assert_contains(res.seen, "error 55P03");
+	pgfixture_exec(conn, "ROLLBACK; BEGIN; SET LOCAL lock_timeout = '100ms'");
+
+	c = fails("INSERT INTO t VALUES (4, -1, 'neg')", "55P03");
+	eval_ok(&c, &res);
+	assert_true(res.passed);
+
+	/* A statement timeout likewise. */
+	pgfixture_exec(holder, "ROLLBACK");
+	pgfixture_exec(conn, "SET LOCAL statement_timeout = '100ms'");
+	c = fails("SELECT pg_sleep(5)", "23514");
+	sk_err_clear(&err);
+	assert_int_not_equal(agent_check_eval(conn, &c, "post", &res, &err), SK_OK);
+	assert_string_equal(err.sqlstate, "57014");
+	assert_false(res.passed);
+	pgfixture_exec(conn, "ROLLBACK");
+	assert_string_equal(
+	    pgfixture_scalar(conn, "SELECT count(*) FROM t", buf, sizeof(buf)), "3");
+	pgfixture_exec(conn, "BEGIN");
+	PQfinish(holder);
+}
+
 static int
 setup_fixture(void **state)
 {
@@ -411,6 +620,11 @@ main(void)
 		DB_TEST(test_query_error_is_reported_and_aborts),
 		DB_TEST(test_malformed_checks_are_refused),
 		cmocka_unit_test(test_compare_function),
+		DB_TEST(test_compare_number_against_text_never_holds),
+		DB_TEST(test_compare_zero_columns_says_so),
+		DB_TEST(test_long_and_non_utf8_values_are_cut_safely),
+		DB_TEST(test_fails_caught_inside_a_function_fails),
+		DB_TEST(test_fails_lock_timeout_is_an_error_not_a_verdict),
 	};
 
 	return cmocka_run_group_tests(tests, setup_fixture, NULL);

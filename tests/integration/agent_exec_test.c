@@ -27,6 +27,7 @@
 
 #include "agent_exec.h"
 #include "agent_ledger.h"
+#include "sk_sql.h"
 #include "sk_util.h"
 
 #define REGION "r1"
@@ -238,8 +239,7 @@ test_steps_applied_once_and_recorded(void **state)
 	(void)state;
 	collector_init(&c, NULL);
 	db_create("once", name, sizeof(name), ci, sizeof(ci));
-	db.name = name;
-	db.conninfo = ci;
+	db = db_config(name, ci);
 	o = opts_for(&db, 1, &c, NULL);
 	sk_err_clear(&err);
 	if (agent_exec_run(plan, &o, &err) != SK_OK)
@@ -309,8 +309,7 @@ test_rerun_skips_every_step_and_sql_runs_once(void **state)
 	collector_init(&c1, NULL);
 	collector_init(&c2, NULL);
 	db_create("rerun", name, sizeof(name), ci, sizeof(ci));
-	db.name = name;
-	db.conninfo = ci;
+	db = db_config(name, ci);
 	o = opts_for(&db, 1, &c1, NULL);
 	if (agent_exec_run(plan1, &o, &err) != SK_OK)
 		report_fail("first run", err.msg);
@@ -357,8 +356,7 @@ test_failing_step_rolls_back_and_reports_sqlstate(void **state)
 	(void)state;
 	collector_init(&c, NULL);
 	db_create("fail", name, sizeof(name), ci, sizeof(ci));
-	db.name = name;
-	db.conninfo = ci;
+	db = db_config(name, ci);
 	o = opts_for(&db, 1, &c, NULL);
 	rc = agent_exec_run(plan, &o, &err);
 
@@ -430,8 +428,7 @@ test_drift_is_refused_with_both_checksums_and_nothing_applied(void **state)
 	(void)state;
 	collector_init(&c, NULL);
 	db_create("drift", name, sizeof(name), ci, sizeof(ci));
-	db.name = name;
-	db.conninfo = ci;
+	db = db_config(name, ci);
 	o = opts_for(&db, 1, &c, NULL);
 	if (agent_exec_run(p1, &o, &err) != SK_OK)
 		report_fail("first run", err.msg);
@@ -486,8 +483,7 @@ test_verify_returning_false_fails_step_and_rolls_back(void **state)
 	(void)state;
 	collector_init(&c, NULL);
 	db_create("verify", name, sizeof(name), ci, sizeof(ci));
-	db.name = name;
-	db.conninfo = ci;
+	db = db_config(name, ci);
 	o = opts_for(&db, 1, &c, NULL);
 	assert_int_not_equal(agent_exec_run(plan, &o, &err), SK_OK);
 	assert_contains(err.msg, "apply step 0001_fill in r1/");
@@ -527,8 +523,7 @@ test_non_transactional_step_runs_outside_a_transaction(void **state)
 	(void)state;
 	collector_init(&c, NULL);
 	db_create("notx", name, sizeof(name), ci, sizeof(ci));
-	db.name = name;
-	db.conninfo = ci;
+	db = db_config(name, ci);
 	o = opts_for(&db, 1, &c, NULL);
 	if (agent_exec_run(plan, &o, &err) != SK_OK)
 		report_fail("run", err.msg);
@@ -608,10 +603,8 @@ test_down_database_waits_while_the_other_succeeds_then_applies(void **state)
 	snprintf(port, sizeof(port), "%d", pgfixture_free_port());
 	snprintf(down_ci, sizeof(down_ci),
 	    "host=127.0.0.1 port=%s user=postgres dbname=postgres", port);
-	dbs[0].name = "down";
-	dbs[0].conninfo = down_ci;
-	dbs[1].name = name;
-	dbs[1].conninfo = ci;
+	dbs[0] = db_config("down", down_ci);
+	dbs[1] = db_config(name, ci);
 	async_start(&a, plan, opts_for(dbs, 2, &c, NULL));
 
 	assert_true(wait_report(&c, SK_EV_DB_FINISHED, name, NULL, NULL));
@@ -668,8 +661,7 @@ test_stop_abandons_a_down_database_without_failing_it(void **state)
 	snprintf(down_ci, sizeof(down_ci),
 	    "host=127.0.0.1 port=%d user=postgres dbname=postgres",
 	    pgfixture_free_port());
-	db.name = "down";
-	db.conninfo = down_ci;
+	db = db_config("down", down_ci);
 	async_start(&a, plan, opts_for(&db, 1, &c, &stop));
 	assert_true(wait_report(&c, SK_EV_DB_WAITING, "down", NULL, NULL));
 	t0 = sk_mono_ms();
@@ -706,8 +698,7 @@ test_held_ledger_lock_waits_then_proceeds_when_released(void **state)
 	    AGENT_LEDGER_LOCK_KEY);
 	pgfixture_exec(holder, sql);
 
-	db.name = name;
-	db.conninfo = ci;
+	db = db_config(name, ci);
 	async_start(&a, plan, opts_for(&db, 1, &c, NULL));
 	assert_true(wait_report(&c, SK_EV_DB_WAITING, name, NULL, &r));
 	snprintf(want, sizeof(want), "ledger lock held by pid %d",
@@ -757,8 +748,7 @@ test_connection_lost_mid_step_resumes_from_the_ledger(void **state)
 	(void)state;
 	collector_init(&c, NULL);
 	db_create("resume", name, sizeof(name), ci, sizeof(ci));
-	db.name = name;
-	db.conninfo = ci;
+	db = db_config(name, ci);
 	async_start(&a, plan, opts_for(&db, 1, &c, NULL));
 	assert_true(wait_report(&c, SK_EV_STEP_STARTED, name, "0002_slow", NULL));
 	/* End the agent's session while it is inside the step's pg_sleep:
@@ -829,8 +819,7 @@ test_many_databases_apply_in_parallel(void **state)
 	collector_init(&c, NULL);
 	for (int i = 0; i < NDB; i++) {
 		db_create("fan", names[i], sizeof(names[i]), cis[i], sizeof(cis[i]));
-		dbs[i].name = names[i];
-		dbs[i].conninfo = cis[i];
+		dbs[i] = db_config(names[i], cis[i]);
 	}
 	o = opts_for(dbs, NDB, &c, NULL);
 	o.parallel = 3;
@@ -1860,6 +1849,447 @@ test_pooled_database_takes_the_lock_per_transaction(void **state)
 	sk_plan_destroy(plan);
 }
 
+/* rows counts the rows every statement of the step changed, not only the
+ * last statement's, and a SELECT's rows are not rows changed. */
+static void
+test_rows_count_every_statement_and_no_selects(void **state)
+{
+	static const step_spec steps[] = {
+		{ "0001_multi",
+		    "CREATE TABLE r (n int); "
+		    "INSERT INTO r SELECT generate_series(1, 5); "
+		    "UPDATE r SET n = n + 10 WHERE n <= 2; "
+		    "SELECT * FROM r",
+		    NULL, false },
+		{ "0002_select", "SELECT generate_series(1, 100)", NULL, false },
+		{ "0003_cic", "CREATE INDEX CONCURRENTLY r_n ON r (n)", NULL, true },
+	};
+	char name[64], ci[256], buf[64];
+	sk_plan *plan = plan_make("rows", "plan-rows", steps, 3);
+	sk_db_config db;
+	collector c;
+	agent_exec_opts o;
+	sk_report r;
+	sk_err err;
+
+	(void)state;
+	step_indexes(&plan->steps[2], "r_n");
+	collector_init(&c, NULL);
+	db_create("rows", name, sizeof(name), ci, sizeof(ci));
+	db = db_config(name, ci);
+	o = opts_for(&db, 1, &c, NULL);
+	if (agent_exec_run(plan, &o, &err) != SK_OK)
+		report_fail("run", err.msg);
+	assert_int_equal(
+	    find_report(&c, SK_EV_STEP_FINISHED, name, "0001_multi", &r), 1);
+	assert_int_equal(r.rows, 7);
+	assert_int_equal(
+	    find_report(&c, SK_EV_STEP_FINISHED, name, "0002_select", &r), 1);
+	assert_int_equal(r.rows, 0);
+	assert_string_equal(pgfixture_scalar_db(fixture_port, name,
+				"SELECT string_agg(step_id || '=' || "
+				"coalesce(rows::text, 'none'), ',' "
+				"ORDER BY step_id) FROM skein.steps",
+				buf, sizeof(buf)),
+	    "0001_multi=7,0002_select=none,0003_cic=none");
+
+	pgfixture_drop_db(fixture_port, name);
+	collector_fini(&c);
+	sk_plan_destroy(plan);
+}
+
+/* statement_timeout (57014) is not a lock timeout: no retry, a clear
+ * error, nothing applied. */
+static void
+test_statement_timeout_fails_at_once_without_retry(void **state)
+{
+	static const step_spec steps[] = {
+		{ "0001_slow", "CREATE TABLE slow (n int); SELECT pg_sleep(5)",
+		    NULL, false },
+	};
+	char name[64], ci[256];
+	sk_plan *plan = plan_make("slow", "plan-slow", steps, 1);
+	sk_db_config db;
+	collector c;
+	agent_exec_opts o;
+	sk_report r;
+	sk_err err;
+	int64_t t0, took;
+
+	(void)state;
+	step_limits(&plan->steps[0], 1000, 5, 50);
+	plan->steps[0].statement_timeout_ms = 300;
+	collector_init(&c, NULL);
+	db_create("stmtto", name, sizeof(name), ci, sizeof(ci));
+	db = db_config(name, ci);
+	o = opts_for(&db, 1, &c, NULL);
+	t0 = sk_mono_ms();
+	assert_int_equal(agent_exec_run(plan, &o, &err), SK_ESQL);
+	took = sk_mono_ms() - t0;
+	assert_string_equal(err.sqlstate, "57014");
+	assert_contains(err.msg, "apply step 0001_slow");
+	assert_contains(err.msg, "statement timeout");
+	assert_contains(err.hint, "statement_timeout (300 ms)");
+	assert_true(took < 3000);
+	assert_int_equal(find_report(&c, SK_EV_STEP_FAILED, name, "0001_slow", &r), 1);
+	assert_int_equal(r.attempt, 1);
+	assert_int_equal(r.lock_waits, 0);
+	assert_int_equal(find_report(&c, SK_EV_LOCK_WAIT, name, NULL, NULL), 0);
+	assert_int_equal(pgfixture_long_db(fixture_port, name,
+			     "SELECT count(*) FROM pg_class WHERE relname = 'slow'"),
+	    0);
+
+	pgfixture_drop_db(fixture_port, name);
+	collector_fini(&c);
+	sk_plan_destroy(plan);
+}
+
+/* lock_retries 0: one attempt, then SK_ELOCK naming the blocker. A lock
+ * timeout in a post-check is retried and reported like one in the SQL,
+ * and the step's SQL is rolled back with it. */
+static void
+test_lock_retries_zero_and_post_check_lock_timeout(void **state)
+{
+	static const step_spec steps[] = {
+		{ "0001_tables", "CREATE TABLE a (n int); CREATE TABLE b (n int)",
+		    NULL, false },
+		{ "0002_alter", "ALTER TABLE a ADD COLUMN m int", NULL, false },
+	};
+	char name[64], ci[256], want[64];
+	sk_plan *plan = plan_make("zero", "plan-zero", steps, 2);
+	sk_db_config db;
+	collector c;
+	agent_exec_opts o;
+	sk_report r;
+	sk_err err;
+	PGconn *holder;
+
+	(void)state;
+	collector_init(&c, NULL);
+	db_create("zero", name, sizeof(name), ci, sizeof(ci));
+	db = db_config(name, ci);
+	o = opts_for(&db, 1, &c, NULL);
+	plan->nsteps = 1;
+	if (agent_exec_run(plan, &o, &err) != SK_OK)
+		report_fail("first run", err.msg);
+	plan->nsteps = 2;
+	collector_fini(&c);
+	collector_init(&c, NULL);
+
+	holder = pgfixture_connect(fixture_port, name, NULL);
+	snprintf(want, sizeof(want), "blocked by pid %d", PQbackendPID(holder));
+
+	/* The SQL waits: one attempt only. */
+	step_limits(&plan->steps[1], 200, 0, 50);
+	pgfixture_exec(holder, "BEGIN; LOCK TABLE a IN ACCESS SHARE MODE");
+	assert_int_equal(agent_exec_run(plan, &o, &err), SK_ELOCK);
+	assert_contains(err.msg, "gave up after 1 lock timeout of 200 ms");
+	assert_contains(err.msg, want);
+	assert_int_equal(
+	    find_report(&c, SK_EV_STEP_FAILED, name, "0002_alter", &r), 1);
+	assert_int_equal(r.attempt, 1);
+	assert_int_equal(r.lock_waits, 1);
+	pgfixture_exec(holder, "ROLLBACK");
+
+	/* The post-check waits: retried, then given up; the column the SQL
+	 * added is rolled back with it. */
+	collector_fini(&c);
+	collector_init(&c, NULL);
+	step_limits(&plan->steps[1], 200, 1, 50);
+	check_add(&plan->steps[1].post, &plan->steps[1].npost, "b_empty",
+	    "SELECT count(*) FROM b", SK_EXPECT_COMPARE, "=", "0", NULL);
+	pgfixture_exec(holder, "BEGIN; LOCK TABLE b IN ACCESS EXCLUSIVE MODE");
+	assert_int_equal(agent_exec_run(plan, &o, &err), SK_ELOCK);
+	assert_string_equal(err.sqlstate, "55P03");
+	assert_contains(err.msg, "gave up after 2 lock timeouts of 200 ms");
+	assert_int_equal(
+	    find_report(&c, SK_EV_STEP_FAILED, name, "0002_alter", &r), 1);
+	assert_int_equal(r.attempt, 2);
+	pgfixture_exec(holder, "ROLLBACK");
+	assert_int_equal(pgfixture_long_db(fixture_port, name,
+			     "SELECT count(*) FROM information_schema.columns "
+			     "WHERE table_name = 'a' AND column_name = 'm'"),
+	    0);
+	assert_int_equal(pgfixture_long_db(fixture_port, name,
+			     "SELECT count(*) FROM skein.steps "
+			     "WHERE step_id = '0002_alter'"),
+	    0);
+
+	PQfinish(holder);
+	pgfixture_drop_db(fixture_port, name);
+	collector_fini(&c);
+	sk_plan_destroy(plan);
+}
+
+/* A deadlock (40P01) in which PostgreSQL picks the step as the victim
+ * rolled the step's transaction back: it is retried like a lock timeout
+ * and succeeds once the other transaction is done. */
+static void
+test_deadlock_victim_step_is_retried(void **state)
+{
+	static const step_spec steps[] = {
+		{ "0001_tables", "CREATE TABLE da (n int); CREATE TABLE db (n int)",
+		    NULL, false },
+		{ "0002_both",
+		    "LOCK TABLE da IN ACCESS EXCLUSIVE MODE; "
+		    "LOCK TABLE db IN ACCESS EXCLUSIVE MODE; "
+		    "ALTER TABLE da ADD COLUMN m int",
+		    NULL, false },
+	};
+	char name[64], ci[256];
+	sk_plan *plan = plan_make("deadlock", "plan-dl", steps, 2);
+	sk_db_config db;
+	collector c;
+	agent_exec_opts o;
+	sk_report r;
+	sk_err err;
+	async_run a;
+	PGconn *holder, *probe;
+	PGresult *res;
+	int64_t until;
+
+	(void)state;
+	collector_init(&c, NULL);
+	db_create("deadlk", name, sizeof(name), ci, sizeof(ci));
+	db = db_config(name, ci);
+	o = opts_for(&db, 1, &c, NULL);
+	plan->nsteps = 1;
+	if (agent_exec_run(plan, &o, &err) != SK_OK)
+		report_fail("first run", err.msg);
+	plan->nsteps = 2;
+	collector_fini(&c);
+	collector_init(&c, NULL);
+	/* Long enough that the deadlock is found, not timed out. */
+	step_limits(&plan->steps[1], 20000, 3, 50);
+
+	holder = pgfixture_connect(fixture_port, name, NULL);
+	probe = pgfixture_connect(fixture_port, name, NULL);
+	/* The step's backend finds the deadlock first (deadlock_timeout 1s
+	 * by default), so the step is the victim. */
+	pgfixture_exec(holder,
+	    "SET deadlock_timeout = '60s'; BEGIN; "
+	    "LOCK TABLE db IN ACCESS EXCLUSIVE MODE");
+	async_start(&a, plan, o);
+	/* Wait until the step holds da and waits for db. */
+	until = sk_mono_ms() + WAIT_MS;
+	for (;;) {
+		char buf[16];
+
+		pgfixture_scalar(probe,
+		    "SELECT count(*) FROM pg_locks WHERE NOT granted AND "
+		    "relation = 'db'::regclass",
+		    buf, sizeof(buf));
+		if (strcmp(buf, "1") == 0)
+			break;
+		assert_true(sk_mono_ms() < until);
+		sk_sleep_ms(20);
+	}
+	/* Close the cycle: the holder now wants da. */
+	assert_int_equal(
+	    PQsendQuery(holder, "LOCK TABLE da IN ACCESS EXCLUSIVE MODE"), 1);
+	while ((res = PQgetResult(holder)) != NULL) {
+		if (PQresultStatus(res) != PGRES_COMMAND_OK)
+			report_fail("holder", PQresultErrorMessage(res));
+		PQclear(res);
+	}
+	pgfixture_exec(holder, "ROLLBACK");
+	if (async_join(&a) != SK_OK)
+		report_fail("run", a.err.msg);
+
+	assert_int_equal(
+	    find_report(&c, SK_EV_STEP_FINISHED, name, "0002_both", &r), 1);
+	assert_int_equal(r.attempt, 2);
+	assert_int_equal(r.lock_waits, 1);
+	assert_true(find_report(&c, SK_EV_LOCK_WAIT, name, "0002_both", &r) >= 1);
+	assert_int_equal(pgfixture_long_db(fixture_port, name,
+			     "SELECT count(*) FROM information_schema.columns "
+			     "WHERE table_name = 'da' AND column_name = 'm'"),
+	    1);
+
+	PQfinish(holder);
+	PQfinish(probe);
+	pgfixture_drop_db(fixture_port, name);
+	collector_fini(&c);
+	sk_plan_destroy(plan);
+}
+
+/* skein's advisory lock is per database (pg_locks.database): held in one
+ * database of a cluster, it holds up only that one; the agent's other
+ * database on the same cluster applies meanwhile. */
+static void
+test_ledger_lock_is_per_database_on_one_cluster(void **state)
+{
+	static const step_spec steps[] = {
+		{ "0001_table", "CREATE TABLE per_db (x int)", NULL, false },
+	};
+	char na[64], nb[64], cia[256], cib[256], sql[128], buf[64];
+	sk_plan *plan = plan_make("perdb", "plan-pd", steps, 1);
+	sk_db_config dbs[2];
+	collector c;
+	async_run a;
+	sk_report r;
+	PGconn *holder;
+
+	(void)state;
+	collector_init(&c, NULL);
+	db_create("pda", na, sizeof(na), cia, sizeof(cia));
+	db_create("pdb", nb, sizeof(nb), cib, sizeof(cib));
+	holder = pgfixture_connect(fixture_port, na, NULL);
+	snprintf(sql, sizeof(sql), "SELECT pg_advisory_lock(%" PRId64 ")",
+	    AGENT_LEDGER_LOCK_KEY);
+	pgfixture_exec(holder, sql);
+	dbs[0] = db_config(na, cia);
+	dbs[1] = db_config(nb, cib);
+	async_start(&a, plan, opts_for(dbs, 2, &c, NULL));
+	assert_true(wait_report(&c, SK_EV_DB_FINISHED, nb, NULL, &r));
+	assert_true(wait_report(&c, SK_EV_DB_WAITING, na, NULL, &r));
+	assert_false(atomic_load(&a.done));
+	assert_string_equal(
+	    pgfixture_scalar_db(fixture_port, na,
+		"SELECT to_regclass('public.per_db')", buf, sizeof(buf)),
+	    "");
+	assert_string_equal(
+	    pgfixture_scalar_db(fixture_port, nb,
+		"SELECT to_regclass('public.per_db')", buf, sizeof(buf)),
+	    "per_db");
+	PQfinish(holder);
+	if (async_join(&a) != SK_OK)
+		report_fail("run", a.err.msg);
+	assert_string_equal(
+	    pgfixture_scalar_db(fixture_port, na,
+		"SELECT to_regclass('public.per_db')", buf, sizeof(buf)),
+	    "per_db");
+
+	pgfixture_drop_db(fixture_port, na);
+	pgfixture_drop_db(fixture_port, nb);
+	collector_fini(&c);
+	sk_plan_destroy(plan);
+}
+
+/* A step may SET LOCAL search_path (even to a schema with tables named
+ * like the ledger's); the ledger row and check results written after its
+ * SQL still land in skein.*, and the session's search_path is untouched
+ * afterwards. */
+static void
+test_set_local_search_path_in_a_step_keeps_the_ledger_right(void **state)
+{
+	static const step_spec steps[] = {
+		{ "0001_app",
+		    "CREATE SCHEMA app; SET LOCAL search_path = app; "
+		    "CREATE TABLE steps (x int); CREATE TABLE checks (x int); "
+		    "CREATE TABLE events (x int)",
+		    NULL, false },
+		{ "0002_plain", "CREATE TABLE plain (x int)", NULL, false },
+	};
+	char name[64], ci[256], buf[128];
+	sk_plan *plan = plan_make("paths", "plan-sp", steps, 2);
+	sk_db_config db;
+	collector c;
+	agent_exec_opts o;
+	sk_err err;
+
+	(void)state;
+	check_add(&plan->steps[0].post, &plan->steps[0].npost, "app_steps_empty",
+	    "SELECT count(*) FROM steps", SK_EXPECT_COMPARE, "=", "0", NULL);
+	collector_init(&c, NULL);
+	db_create("spath", name, sizeof(name), ci, sizeof(ci));
+	db = db_config(name, ci);
+	o = opts_for(&db, 1, &c, NULL);
+	if (agent_exec_run(plan, &o, &err) != SK_OK)
+		report_fail("run", err.msg);
+	assert_string_equal(pgfixture_scalar_db(fixture_port, name,
+				"SELECT string_agg(step_id, ',' ORDER BY step_id) "
+				"FROM skein.steps",
+				buf, sizeof(buf)),
+	    "0001_app,0002_plain");
+	assert_int_equal(pgfixture_long_db(fixture_port, name,
+			     "SELECT count(*) FROM skein.checks "
+			     "WHERE name = 'app_steps_empty' AND passed"),
+	    1);
+	assert_int_equal(pgfixture_long_db(fixture_port, name,
+			     "SELECT (SELECT count(*) FROM app.steps) + "
+			     "(SELECT count(*) FROM app.checks)"),
+	    0);
+	/* The next step ran with the session's own search_path. */
+	assert_string_equal(
+	    pgfixture_scalar_db(fixture_port, name,
+		"SELECT to_regclass('public.plain')", buf, sizeof(buf)),
+	    "plain");
+
+	pgfixture_drop_db(fixture_port, name);
+	collector_fini(&c);
+	sk_plan_destroy(plan);
+}
+
+/* Two CREATE INDEX CONCURRENTLY without IF NOT EXISTS, on a
+ * schema-qualified table, one index name quoted: an interrupted run built
+ * the first (valid) and left the second INVALID. The rerun keeps the
+ * first (running it again would fail with 42P07), rebuilds the second. */
+static void
+test_two_cic_first_valid_second_invalid_completes(void **state)
+{
+	static const step_spec steps[] = {
+		{ "0001_indexes",
+		    "CREATE INDEX CONCURRENTLY \"Items V\" ON app.items (v);\n"
+		    "CREATE INDEX CONCURRENTLY items_id_idx ON app.items (id)",
+		    NULL, true },
+	};
+	char name[64], ci[256];
+	sk_plan *plan = plan_make("cic3", "plan-cic3", steps, 1);
+	sk_sql_script *script = NULL;
+	sk_db_config db;
+	collector c;
+	agent_exec_opts o;
+	sk_report r;
+	sk_err err;
+	PGconn *setup;
+
+	(void)state;
+	assert_int_equal(
+	    sk_sql_parse(plan->steps[0].sql, "x.sql", &script, &err), SK_OK);
+	assert_int_equal(sk_sql_concurrent_indexes(script, &plan->steps[0].concurrent_indexes,
+			     &plan->steps[0].nconcurrent_indexes, &err),
+	    SK_OK);
+	sk_sql_script_destroy(script);
+	assert_int_equal(plan->steps[0].nconcurrent_indexes, 2);
+	assert_string_equal(plan->steps[0].concurrent_indexes[0], "app.\"Items V\"");
+	collector_init(&c, NULL);
+	db_create("cic2x", name, sizeof(name), ci, sizeof(ci));
+	setup = pgfixture_connect(fixture_port, name, NULL);
+	pgfixture_exec(setup,
+	    "CREATE SCHEMA app; CREATE TABLE app.items (id int, v text);"
+	    "INSERT INTO app.items VALUES (1, 'a');"
+	    "CREATE INDEX \"Items V\" ON app.items (v);"
+	    "CREATE INDEX items_id_idx ON app.items (id);"
+	    "UPDATE pg_index SET indisvalid = false "
+	    "WHERE indexrelid = 'app.items_id_idx'::regclass");
+	PQfinish(setup);
+	db = db_config(name, ci);
+	o = opts_for(&db, 1, &c, NULL);
+	if (agent_exec_run(plan, &o, &err) != SK_OK)
+		report_fail("run", err.msg);
+	assert_int_equal(pgfixture_long_db(fixture_port, name,
+			     "SELECT count(*) FROM pg_index i JOIN pg_class c "
+			     "ON c.oid = i.indexrelid WHERE i.indisvalid AND "
+			     "c.relname IN ('Items V', 'items_id_idx')"),
+	    2);
+	assert_int_equal(pgfixture_long_db(fixture_port, name,
+			     "SELECT count(*) FROM pg_index WHERE NOT indisvalid"),
+	    0);
+	assert_int_equal(
+	    find_report(&c, SK_EV_STEP_FINISHED, name, "0001_indexes", &r), 1);
+	assert_contains(r.detail, "dropped INVALID index app.items_id_idx");
+	assert_contains(
+	    r.detail, "index already valid, not built again: app.\"Items V\"");
+	assert_int_equal(pgfixture_long_db(fixture_port, name,
+			     "SELECT count(*) FROM skein.steps"),
+	    1);
+
+	pgfixture_drop_db(fixture_port, name);
+	collector_fini(&c);
+	sk_plan_destroy(plan);
+}
+
 static int
 setup_fixture(void **state)
 {
@@ -1914,6 +2344,14 @@ main(void)
 		cmocka_unit_test_teardown(test_failing_backup_stops_the_database_before_any_step,
 		    teardown_backups),
 		cmocka_unit_test(test_pooled_database_takes_the_lock_per_transaction),
+		cmocka_unit_test(test_rows_count_every_statement_and_no_selects),
+		cmocka_unit_test(test_statement_timeout_fails_at_once_without_retry),
+		cmocka_unit_test(test_lock_retries_zero_and_post_check_lock_timeout),
+		cmocka_unit_test(test_deadlock_victim_step_is_retried),
+		cmocka_unit_test(test_ledger_lock_is_per_database_on_one_cluster),
+		cmocka_unit_test(
+		    test_set_local_search_path_in_a_step_keeps_the_ledger_right),
+		cmocka_unit_test(test_two_cic_first_valid_second_invalid_completes),
 	};
 
 	return cmocka_run_group_tests(tests, setup_fixture, NULL);

@@ -369,8 +369,15 @@ session_open(session *s, const sk_plan *plan, const char *db, const char *ci,
 	s->text_hex = calloc(plan->nsteps + 1, sizeof(*s->text_hex));
 	assert_non_null(s->hex);
 	assert_non_null(s->text_hex);
-	for (size_t i = 0; i < plan->nsteps; i++)
+	for (size_t i = 0; i < plan->nsteps; i++) {
+		static const uint8_t zero[SK_CHECKSUM_LEN];
+
 		sk_hex(plan->steps[i].checksum, SK_CHECKSUM_LEN, s->hex[i]);
+		/* As the executor does: a step with a format-1 text checksum. */
+		if (memcmp(plan->steps[i].text_checksum, zero, SK_CHECKSUM_LEN) != 0)
+			sk_hex(plan->steps[i].text_checksum, SK_CHECKSUM_LEN,
+			    s->text_hex[i]);
+	}
 	s->ctx.conn = s->conn;
 	s->ctx.plan = plan;
 	s->ctx.phase = plan->nphases > 0 ? &plan->phases[0] : NULL;
@@ -1088,6 +1095,75 @@ test_rollback_refuses_drift_and_steps_missing_from_the_plan(void **state)
 	sk_plan_destroy(other);
 }
 
+/* A step recorded by an older agent carries the format-1 text checksum:
+ * a rehearsal skips it and a rollback reverts it (neither is drift); a
+ * checksum that is neither is drift. */
+static void
+test_format1_text_checksum_is_rolled_back_not_drift(void **state)
+{
+	char name[64], ci[256], sql[256], hex[AGENT_LEDGER_HEX_LEN];
+	sk_plan *plan = plan_make("shop", "plan-f1", three_steps, 3);
+	collector c;
+	sk_err err;
+
+	(void)state;
+	/* The plan as a current build makes it: normalized checksums, with
+	 * the text checksum beside them. */
+	for (size_t i = 0; i < plan->nsteps; i++) {
+		sk_step *st = &plan->steps[i];
+
+		sk_step_text_checksum(st, st->text_checksum);
+		assert_int_equal(sk_step_checksum(st, st->checksum, NULL), SK_OK);
+		assert_true(
+		    memcmp(st->checksum, st->text_checksum, SK_CHECKSUM_LEN) != 0);
+	}
+	db_create("fmt1", name, sizeof(name), ci, sizeof(ci));
+	apply(plan, name, ci);
+	/* An older agent recorded every step with its text checksum. */
+	for (size_t i = 0; i < plan->nsteps; i++) {
+		sk_hex(plan->steps[i].text_checksum, SK_CHECKSUM_LEN, hex);
+		snprintf(sql, sizeof(sql),
+		    "UPDATE skein.steps SET checksum = '%s' WHERE step_id = '%s'",
+		    hex, plan->steps[i].id);
+		pgfixture_exec_db(fixture_port, name, sql);
+	}
+
+	collector_init(&c, name);
+	if (rehearse(plan, name, ci, &c, &err) != SK_OK)
+		report_fail("rehearse", err.msg);
+	assert_int_equal(find_report(&c, SK_EV_STEP_SKIPPED, NULL, NULL, NULL), 3);
+	collector_fini(&c);
+
+	/* One garbled row: drift, nothing reverted. */
+	pgfixture_exec_db(fixture_port, name,
+	    "UPDATE skein.steps SET checksum = repeat('0', 64) "
+	    "WHERE step_id = '0001_orders'");
+	collector_init(&c, name);
+	assert_int_equal(rollback(plan, name, ci, &c, &err), SK_EDRIFT);
+	assert_int_equal(find_report(&c, SK_EV_STEP_REVERTED, NULL, NULL, NULL), 0);
+	collector_fini(&c);
+	sk_hex(plan->steps[0].text_checksum, SK_CHECKSUM_LEN, hex);
+	snprintf(sql, sizeof(sql),
+	    "UPDATE skein.steps SET checksum = '%s' WHERE step_id = '0001_orders'",
+	    hex);
+	pgfixture_exec_db(fixture_port, name, sql);
+
+	collector_init(&c, name);
+	if (rollback(plan, name, ci, &c, &err) != SK_OK)
+		report_fail("rollback", err.msg);
+	assert_int_equal(find_report(&c, SK_EV_STEP_REVERTED, NULL, NULL, NULL), 3);
+	collector_fini(&c);
+	assert_int_equal(pgfixture_long_db(fixture_port, name,
+			     "SELECT count(*) FROM skein.steps"),
+	    0);
+	assert_int_equal(pgfixture_long_db(fixture_port, name,
+			     "SELECT count(*) FROM pg_class WHERE relname = 'orders'"),
+	    0);
+
+	pgfixture_drop_db(fixture_port, name);
+	sk_plan_destroy(plan);
+}
+
 static void
 test_failing_revert_stops_and_keeps_the_earlier_reverts(void **state)
 {
@@ -1419,6 +1495,7 @@ main(void)
 		cmocka_unit_test(test_rollback_refuses_when_a_recorded_step_has_no_revert),
 		cmocka_unit_test(
 		    test_rollback_refuses_drift_and_steps_missing_from_the_plan),
+		cmocka_unit_test(test_format1_text_checksum_is_rolled_back_not_drift),
 		cmocka_unit_test(test_failing_revert_stops_and_keeps_the_earlier_reverts),
 		cmocka_unit_test(test_non_transactional_revert_runs_outside_a_transaction),
 		cmocka_unit_test(
