@@ -385,16 +385,6 @@ agent_ledger_exists(PGconn *conn, bool *exists, int *version, sk_err *err)
 	return SK_OK;
 }
 
-void
-agent_ledger_strings_free(char **list, size_t n)
-{
-	if (list == NULL)
-		return;
-	for (size_t i = 0; i < n; i++)
-		free(list[i]);
-	free(list);
-}
-
 int
 agent_ledger_applied(PGconn *conn, const char *plan_name, char ***step_ids,
     size_t *n, sk_err *err)
@@ -429,7 +419,7 @@ agent_ledger_applied(PGconn *conn, const char *plan_name, char ***step_ids,
 	for (int i = 0; i < rows; i++) {
 		list[i] = sk_strdup(PQgetvalue(res, i, 0));
 		if (list[i] == NULL) {
-			agent_ledger_strings_free(list, (size_t)i);
+			sk_strv_free(list, (size_t)i);
 			PQclear(res);
 			return sk_err_set(err, SK_ENOMEM, "%s: out of memory", what);
 		}

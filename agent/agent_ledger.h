@@ -139,13 +139,10 @@ int agent_ledger_record_step(
 /* The step ids of plan_name recorded in skein.steps, in the order they
  * finished (for rollback, which reverts them last first). None, without
  * error, when the database has no ledger. On success *step_ids is a new
- * array of new strings (free with agent_ledger_strings_free; NULL when
+ * array of new strings (free with sk_strv_free; NULL when
  * *n is 0); on failure *step_ids is NULL and *n 0. */
 int agent_ledger_applied(PGconn *conn, const char *plan_name, char ***step_ids,
     size_t *n, sk_err *err) SK_WARN_UNUSED;
-
-/* Free n strings and the array. Accepts NULL. */
-void agent_ledger_strings_free(char **list, size_t n);
 
 /* Insert one check result into skein.checks, in whatever transaction is
  * open (it then commits or rolls back with it) or on its own. */

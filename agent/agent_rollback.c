@@ -67,7 +67,7 @@ rollback_preconditions(mode_run *m, bool *recorded, sk_err *err)
 		else
 			recorded[idx] = true;
 	}
-	agent_ledger_strings_free(ids, n);
+	sk_strv_free(ids, n);
 	for (size_t i = 0; rc == SK_OK && i < plan->nsteps; i++) {
 		const sk_step *step = &plan->steps[i];
 		char what[SK_NAME_MAX + 32];

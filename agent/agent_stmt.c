@@ -33,21 +33,6 @@ first_watch_ms(const sk_step *step)
 	return ms < 20 ? 20 : ms;
 }
 
-/* Leave a connection stuck in COPY usable again: a step's SQL has no
- * client side to feed or drain it. */
-static void
-abandon_copy(PGconn *conn, PGresult *res)
-{
-	char *buf;
-
-	if (PQresultStatus(res) == PGRES_COPY_IN)
-		(void)PQputCopyEnd(
-		    conn, "COPY FROM STDIN is not supported in a skein step");
-	else if (PQresultStatus(res) == PGRES_COPY_OUT)
-		while (PQgetCopyData(conn, &buf, 0) > 0)
-			PQfreemem(buf);
-}
-
 /* Add res's rows to *sum (-1: none counted yet). */
 static void
 add_rows(int64_t *sum, PGresult *res)
@@ -87,7 +72,7 @@ agent_stmt_run(PGconn *conn, const char *what, const char *sql,
 			case PGRES_COPY_IN:
 			case PGRES_COPY_OUT:
 			case PGRES_COPY_BOTH:
-				abandon_copy(conn, res);
+				sk_pg_abandon_copy(conn, res);
 				copy = true;
 				PQclear(res);
 				continue;

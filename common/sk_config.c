@@ -86,7 +86,7 @@ path_list(const char *file, const sk_yaml_node *map, const char *key,
 		char *abs = sk_path_relative_to(file, list[i]);
 
 		if (abs == NULL) {
-			sk_yaml_strings_free(list, count);
+			sk_strv_free(list, count);
 			return oom(err, file);
 		}
 		free(list[i]);
@@ -301,7 +301,7 @@ sk_agent_config_fini(sk_agent_config *cfg)
 	free(cfg->coordinator);
 	free(cfg->key);
 	free(cfg->coordinator_key);
-	sk_yaml_strings_free(cfg->release_keys, cfg->nrelease_keys);
+	sk_strv_free(cfg->release_keys, cfg->nrelease_keys);
 	for (size_t i = 0; i < cfg->ndatabases; i++) {
 		free(cfg->databases[i].name);
 		free(cfg->databases[i].conninfo);
@@ -367,7 +367,7 @@ sk_coord_config_fini(sk_coord_config *cfg)
 	free(cfg->control);
 	free(cfg->regions);
 	free(cfg->key);
-	sk_yaml_strings_free(cfg->release_keys, cfg->nrelease_keys);
+	sk_strv_free(cfg->release_keys, cfg->nrelease_keys);
 	free(cfg->state);
 	memset(cfg, 0, sizeof(*cfg));
 }
@@ -501,7 +501,7 @@ list_region_files(const char *dir, char ***out, size_t *n, sk_err *err)
 		    "load region inventory %s: no region files (*.yaml) in the directory",
 		    dir);
 	if (rc != SK_OK) {
-		sk_yaml_strings_free(names, count);
+		sk_strv_free(names, count);
 		return rc;
 	}
 	qsort(names, count, sizeof(*names), name_cmp);
@@ -564,7 +564,7 @@ sk_inventory_load(const char *dir, sk_inventory *out, sk_err *err)
 	qsort(inv.regions, inv.nregions, sizeof(*inv.regions), region_cmp);
 	rc = check_inventory(&inv, err);
 out:
-	sk_yaml_strings_free(files, nfiles);
+	sk_strv_free(files, nfiles);
 	if (rc != SK_OK) {
 		sk_inventory_fini(&inv);
 		return rc;

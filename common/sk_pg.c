@@ -241,10 +241,9 @@ sk_pg_error(sk_err *err, PGconn *conn, const PGresult *res, const char *what)
 
 /* Leave a connection stuck in COPY usable again: the plan's SQL has no
  * client side to feed or drain a COPY, so such a statement is an error. */
-static void
-abandon_copy(PGconn *conn, PGresult *res)
+void
+sk_pg_abandon_copy(PGconn *conn, const PGresult *res)
 {
-	PGresult *next;
 	char *buf;
 
 	if (PQresultStatus(res) == PGRES_COPY_IN)
@@ -253,6 +252,15 @@ abandon_copy(PGconn *conn, PGresult *res)
 	else if (PQresultStatus(res) == PGRES_COPY_OUT)
 		while (PQgetCopyData(conn, &buf, 0) > 0)
 			PQfreemem(buf);
+}
+
+/* End a COPY the server started and drop the results that follow. */
+static void
+abandon_copy(PGconn *conn, PGresult *res)
+{
+	PGresult *next;
+
+	sk_pg_abandon_copy(conn, res);
 	while ((next = PQgetResult(conn)) != NULL)
 		PQclear(next);
 }

@@ -39,6 +39,11 @@ int sk_pg_exec(PGconn *conn, const char *what, const char *sql, PGresult **out,
 int sk_pg_execp(PGconn *conn, const char *what, const char *sql, int nparams,
     const char *const *params, PGresult **out, sk_err *err) SK_WARN_UNUSED;
 
+/* Leave a connection that res put into COPY usable again (a step's SQL
+ * has no client side to feed or drain it): end COPY IN with an error,
+ * drain COPY OUT. The caller still collects the results that follow. */
+void sk_pg_abandon_copy(PGconn *conn, const PGresult *res);
+
 /* Fill err from a failed result (or from conn if res is NULL). */
 int sk_pg_error(sk_err *err, PGconn *conn, const PGresult *res, const char *what);
 

@@ -22,16 +22,6 @@ static const char checksum_domain[] = "skein-step-v1";
 static const char checksum_domain_v2[] = "skein-step-v2";
 
 static void
-free_strv(char **v, size_t n)
-{
-	if (v == NULL)
-		return;
-	for (size_t i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
-static void
 free_checks(sk_check *c, size_t n)
 {
 	if (c == NULL)
@@ -62,8 +52,8 @@ free_waivers(sk_waiver *w, size_t n)
 static void
 free_preflight(sk_preflight *pf)
 {
-	free_strv(pf->roles, pf->nroles);
-	free_strv(pf->extensions, pf->nextensions);
+	sk_strv_free(pf->roles, pf->nroles);
+	sk_strv_free(pf->extensions, pf->nextensions);
 	if (pf->requires != NULL)
 		for (size_t i = 0; i < pf->nrequires; i++) {
 			free(pf->requires[i].plan);
@@ -81,8 +71,8 @@ sk_plan_destroy(sk_plan *plan)
 		sk_phase *ph = &plan->phases[i];
 
 		free(ph->name);
-		free_strv(ph->regions, ph->nregions);
-		free_strv(ph->residency, ph->nresidency);
+		sk_strv_free(ph->regions, ph->nregions);
+		sk_strv_free(ph->residency, ph->nresidency);
 		free_checks(ph->pre, ph->npre);
 		free_checks(ph->post, ph->npost);
 	}
@@ -100,10 +90,10 @@ sk_plan_destroy(sk_plan *plan)
 		free_checks(s->pre, s->npre);
 		free_checks(s->post, s->npost);
 		free_waivers(s->waivers, s->nwaivers);
-		free_strv(s->concurrent_indexes, s->nconcurrent_indexes);
+		sk_strv_free(s->concurrent_indexes, s->nconcurrent_indexes);
 	}
 	free(plan->steps);
-	free_strv(plan->regions, plan->nregions);
+	sk_strv_free(plan->regions, plan->nregions);
 	free_preflight(&plan->preflight);
 	free(plan->id);
 	free(plan->name);

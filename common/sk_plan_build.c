@@ -309,7 +309,7 @@ phase_by_name(const sk_yaml_node *item, const sk_inventory *inv, sk_phase *ph,
 		else if (phase_add(ph, names[k]) != SK_OK)
 			rc = build_oom(err, item->file);
 	}
-	sk_yaml_strings_free(names, n);
+	sk_strv_free(names, n);
 	return rc;
 }
 

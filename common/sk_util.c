@@ -526,3 +526,13 @@ sk_name_valid(const char *s)
 	}
 	return n > 0;
 }
+
+void
+sk_strv_free(char **v, size_t n)
+{
+	if (v == NULL)
+		return;
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}

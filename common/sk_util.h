@@ -59,6 +59,9 @@ void sk_random_id(const char *prefix, char *out, size_t outlen);
 /* strdup that returns NULL for NULL. */
 char *sk_strdup(const char *s);
 
+/* Free n strings and the array that holds them. Accepts NULL. */
+void sk_strv_free(char **v, size_t n);
+
 /* True if s is a safe identifier: 1..63 chars of [A-Za-z0-9_.-], not
  * starting with '.' or '-'. Used for region, database, step and plan
  * names so that they can appear in file names and log lines. */

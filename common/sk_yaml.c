@@ -627,16 +627,6 @@ sk_yaml_name(const sk_yaml_node *map, const char *key, const char *what,
 	return SK_OK;
 }
 
-void
-sk_yaml_strings_free(char **list, size_t n)
-{
-	if (list == NULL)
-		return;
-	for (size_t i = 0; i < n; i++)
-		free(list[i]);
-	free(list);
-}
-
 int
 sk_yaml_string_list(const sk_yaml_node *map, const char *key, int flags,
     const char *what, char ***out, size_t *n, sk_err *err)
@@ -665,7 +655,7 @@ sk_yaml_string_list(const sk_yaml_node *map, const char *key, int flags,
 		rc = sk_yaml_node_string(
 		    v->items[i], SK_YAML_NONEMPTY, "a string", &list[i], err);
 		if (rc != SK_OK) {
-			sk_yaml_strings_free(list, i);
+			sk_strv_free(list, i);
 			return rc;
 		}
 	}

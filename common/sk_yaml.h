@@ -148,7 +148,4 @@ int sk_yaml_bool(const sk_yaml_node *map, const char *key, bool dflt, bool *out,
 int sk_yaml_int(const sk_yaml_node *map, const char *key, int64_t dflt,
     int64_t min, int64_t max, int64_t *out, sk_err *err) SK_WARN_UNUSED;
 
-/* Free n strings and the array. Accepts NULL. */
-void sk_yaml_strings_free(char **list, size_t n);
-
 #endif

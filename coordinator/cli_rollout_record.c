@@ -16,9 +16,14 @@
 /* How long `start --rehearse` waits for every region's verdict. */
 #define REHEARSE_TIMEOUT_MS (10LL * 60 * 1000)
 
-/* Ask for everything `report` and the rehearsal verdict are built from. */
+static sk_plan *plan_of(const sk_cli_response *resp);
+
+/* Ask for everything `report` and the rehearsal verdict are built from,
+ * and point src at it: resp owns the reports, *plan (maybe NULL) is the
+ * decoded plan; the caller frees both. */
 static int
-fetch_report(const char *url, const char *id, sk_cli_response *resp, sk_err *err)
+fetch_record(const char *url, const char *id, sk_cli_response *resp,
+    sk_plan **plan, cli_report_src *src, sk_err *err)
 {
 	sk_cli_request req;
 
@@ -37,6 +42,11 @@ fetch_report(const char *url, const char *id, sk_cli_response *resp, sk_err *err
 		return sk_err_set(err, SK_EDECODE,
 		    "rollout report %s: the coordinator sent no rollout", id);
 	}
+	*plan = plan_of(resp);
+	*src = (cli_report_src){ .view = &resp->rollouts[0],
+		.plan = *plan,
+		.reports = resp->reports,
+		.nreports = resp->nreports };
 	return SK_OK;
 }
 
@@ -77,15 +87,10 @@ rollout_cmd_report(const char *url, const char *id, const char *format)
 	sk_err err;
 	int rc;
 
-	if (fetch_report(url, id, &resp, &err) != SK_OK) {
+	if (fetch_record(url, id, &resp, &plan, &src, &err) != SK_OK) {
 		rollout_print_err("rollout report", &err);
 		return CLI_FAIL;
 	}
-	plan = plan_of(&resp);
-	src = (cli_report_src){ .view = &resp.rollouts[0],
-		.plan = plan,
-		.reports = resp.reports,
-		.nreports = resp.nreports };
 	rc = strcmp(format, "json") == 0 ? cli_report_json(stdout, &src, &err) :
 					   cli_report_md(stdout, &src, &err);
 	if (rc != SK_OK)
@@ -120,15 +125,10 @@ rollout_cmd_rehearse(const char *url, const char *path, int64_t timeout_ms)
 		rollout_print_err("rollout start --rehearse", &err);
 		return CLI_FAIL;
 	}
-	if (fetch_report(url, id, &resp, &err) != SK_OK) {
+	if (fetch_record(url, id, &resp, &plan, &src, &err) != SK_OK) {
 		rollout_print_err("rollout start --rehearse", &err);
 		return CLI_FAIL;
 	}
-	plan = plan_of(&resp);
-	src = (cli_report_src){ .view = &resp.rollouts[0],
-		.plan = plan,
-		.reports = resp.reports,
-		.nreports = resp.nreports };
 	cli_rehearsal_print(stdout, &src, &counts);
 	if (rc == SK_ETIMEOUT) {
 		sk_duration_format(timeout_ms > 0 ? timeout_ms : REHEARSE_TIMEOUT_MS,

@@ -67,6 +67,39 @@ same_plan_rollout(coord_server *srv, const char *plan_id, int mode)
 	return NULL;
 }
 
+/* Journal a new rollout of *plan (which it takes), create it, start its
+ * first phase and hand it to the server. On success its id is in id_out
+ * and *out points at it (owned by the server). */
+static int
+launch(coord_server *srv, sk_plan **plan, const uint8_t *signed_plan,
+    size_t signed_len, const coord_origin *origin, int64_t now, char *id_out,
+    const coord_rollout **out, sk_err *err)
+{
+	char id[SK_ID_MAX];
+	coord_rollout *ro;
+	int rc;
+
+	sk_random_id("r-", id, sizeof(id));
+	rc = coord_journal_created(
+	    srv->journal, id, now, signed_plan, signed_len, origin, err);
+	if (rc != SK_OK)
+		return rc;
+	ro = coord_rollout_create(id, *plan, signed_plan, signed_len, origin, now);
+	*plan = NULL;
+	if (ro == NULL)
+		return sk_err_set(
+		    err, SK_ENOMEM, "start rollout %s: out of memory", id);
+	if ((rc = coord_rollout_start(ro, srv->journal, now, err)) != SK_OK ||
+	    (rc = coord_server_add_rollout(srv, ro, err)) != SK_OK) {
+		coord_rollout_destroy(ro);
+		return rc;
+	}
+	snprintf(id_out, SK_ID_MAX, "%s", id);
+	*out = ro;
+	coord_server_wake_all(srv);
+	return SK_OK;
+}
+
 static int
 start_rollout(coord_server *srv, const sk_cli_request *req, char *id_out, sk_err *err)
 {
@@ -74,9 +107,8 @@ start_rollout(coord_server *srv, const sk_cli_request *req, char *id_out, sk_err
 	size_t plen = 0;
 	const sk_pubkey *signer = NULL;
 	sk_plan *plan = NULL;
-	coord_rollout *ro = NULL;
+	const coord_rollout *ro;
 	coord_rollout *same;
-	char id[SK_ID_MAX];
 	int64_t now = sk_now_ms();
 	int mode = req->mode;
 	coord_origin origin = { .mode = mode, .of_rollout = "" };
@@ -137,29 +169,14 @@ start_rollout(coord_server *srv, const sk_cli_request *req, char *id_out, sk_err
 		    same->id);
 		goto out;
 	}
-	sk_random_id("r-", id, sizeof(id));
-	rc = coord_journal_created(srv->journal, id, now, req->signed_plan,
-	    req->signed_plan_len, &origin, err);
+	rc = launch(srv, &plan, req->signed_plan, req->signed_plan_len, &origin,
+	    now, id_out, &ro, err);
 	if (rc != SK_OK)
 		goto out;
-	ro = coord_rollout_create(
-	    id, plan, req->signed_plan, req->signed_plan_len, &origin, now);
-	plan = NULL;
-	if (ro == NULL) {
-		rc = sk_err_set(err, SK_ENOMEM, "start rollout: out of memory");
-		goto out;
-	}
-	if ((rc = coord_rollout_start(ro, srv->journal, now, err)) != SK_OK ||
-	    (rc = coord_server_add_rollout(srv, ro, err)) != SK_OK)
-		goto out;
 	sk_info("rollout %s started (%s): plan %s (%s), %zu phases, %zu regions",
-	    id, sk_mode_name(mode), ro->plan->name, ro->plan->id,
+	    id_out, sk_mode_name(mode), ro->plan->name, ro->plan->id,
 	    ro->plan->nphases, ro->nregions);
-	snprintf(id_out, SK_ID_MAX, "%s", id);
-	ro = NULL;
-	coord_server_wake_all(srv);
 out:
-	coord_rollout_destroy(ro);
 	sk_plan_destroy(plan);
 	free(payload);
 	return rc;
@@ -236,13 +253,12 @@ rollback_needed(const coord_server *srv, const coord_rollout *orig,
 static int
 rollback_rollout(coord_server *srv, const sk_cli_request *req, char *id_out, sk_err *err)
 {
-	coord_rollout *orig = coord_server_find_rollout(srv, req->rollout_id),
-		      *ro = NULL;
+	coord_rollout *orig = coord_server_find_rollout(srv, req->rollout_id);
+	const coord_rollout *ro;
 	const char **names = NULL;
 	size_t n = 0;
 	sk_plan *plan = NULL;
 	coord_origin origin;
-	char id[SK_ID_MAX];
 	int64_t now = sk_now_ms();
 	int rc;
 
@@ -310,30 +326,14 @@ rollback_rollout(coord_server *srv, const sk_cli_request *req, char *id_out, sk_
 		.only_regions = names,
 		.nonly_regions = n,
 	};
-	sk_random_id("r-", id, sizeof(id));
-	rc = coord_journal_created(srv->journal, id, now, orig->signed_plan,
-	    orig->signed_plan_len, &origin, err);
+	rc = launch(srv, &plan, orig->signed_plan, orig->signed_plan_len,
+	    &origin, now, id_out, &ro, err);
 	if (rc != SK_OK)
-		goto out;
-	ro = coord_rollout_create(
-	    id, plan, orig->signed_plan, orig->signed_plan_len, &origin, now);
-	plan = NULL;
-	if (ro == NULL) {
-		rc = sk_err_set(err, SK_ENOMEM,
-		    "roll back rollout %s: out of memory", orig->id);
-		goto out;
-	}
-	if ((rc = coord_rollout_start(ro, srv->journal, now, err)) != SK_OK ||
-	    (rc = coord_server_add_rollout(srv, ro, err)) != SK_OK)
 		goto out;
 	sk_info("rollout %s started: rollback of %s (plan %s), %zu regions, "
 		"%zu phases in reverse",
-	    id, orig->id, ro->plan->name, ro->nregions, ro->nphases);
-	snprintf(id_out, SK_ID_MAX, "%s", id);
-	ro = NULL;
-	coord_server_wake_all(srv);
+	    id_out, orig->id, ro->plan->name, ro->nregions, ro->nphases);
 out:
-	coord_rollout_destroy(ro);
 	sk_plan_destroy(plan);
 	free(names);
 	return rc;

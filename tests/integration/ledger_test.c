@@ -23,6 +23,7 @@
 
 #include "agent_ledger.h"
 #include "sk_pg.h"
+#include "sk_util.h"
 
 static char fixture_port[16];
 
@@ -531,8 +532,8 @@ test_revert_step_moves_the_row(void **state)
 	assert_int_equal(n, 2);
 	assert_string_equal(ids[0], "s1"); /* finished first */
 	assert_string_equal(ids[1], "s2");
-	agent_ledger_strings_free(ids, n);
-	agent_ledger_strings_free(NULL, 0);
+	sk_strv_free(ids, n);
+	sk_strv_free(NULL, 0);
 
 	/* Rolled back with its transaction: nothing moves. */
 	assert_int_equal(sk_pg_exec(conn, "begin", "BEGIN", NULL, &err), SK_OK);
@@ -562,7 +563,7 @@ test_revert_step_moves_the_row(void **state)
 	assert_int_equal(agent_ledger_applied(conn, "p", &ids, &n, &err), SK_OK);
 	assert_int_equal(n, 1);
 	assert_string_equal(ids[0], "s1");
-	agent_ledger_strings_free(ids, n);
+	sk_strv_free(ids, n);
 
 	/* Not recorded (any more): SK_ENOTFOUND, nothing changed. */
 	assert_int_equal(

@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include "sk_util.h"
 #include "sk_yaml.h"
 
 #define assert_msg(err, sub)                                \
@@ -337,13 +338,13 @@ test_yaml_string_list_accessor(void **state)
 	assert_int_equal(n, 2);
 	assert_string_equal(list[0], "af");
 	assert_string_equal(list[1], "in");
-	sk_yaml_strings_free(list, n);
+	sk_strv_free(list, n);
 	assert_int_equal(sk_yaml_string_list(root, "block", SK_YAML_REQUIRED,
 			     "region names", &list, &n, &err),
 	    SK_OK);
 	assert_int_equal(n, 1);
 	assert_string_equal(list[0], "ksa");
-	sk_yaml_strings_free(list, n);
+	sk_strv_free(list, n);
 	assert_int_equal(
 	    sk_yaml_string_list(root, "absent", 0, "region names", &list, &n, &err),
 	    SK_OK);
