@@ -19,18 +19,21 @@ enum {
 	R_RENAME,
 	R_DROP_COLUMN,
 	R_DROP_TABLE,
+	R_TRUNCATE,
 	R_INDEX_NOT_CONCURRENT,
 	R_INDEX_UNNAMED,
 	R_CONSTRAINT_NOT_VALID,
 	R_ALTER_TYPE,
 	R_TENANT_RLS,
 	R_NO_TX,
+	R_LOCK_NO_TX,
 	R_TX_CONTROL,
 	R_SESSION_SET,
 	R_CONSTRAINT_INDEX,
 	R_ADD_COLUMN_REWRITE,
 	R_SET_NOT_NULL,
 	R_SESSION_STATE,
+	R_RENAME_INDEX,
 	R_TABLE_REWRITE,
 	R_UNUSED_WAIVER,
 	R_COUNT
@@ -50,6 +53,11 @@ static const sk_lint_rule rules[R_COUNT] = {
 	    "drops a table: its data is gone and code still reading it fails",
 	    "stop using the table in a release first (and keep a backup), then "
 	    "drop it in a later plan with a waiver saying so" },
+	[R_TRUNCATE] = { "truncate", SK_LINT_ERROR,
+	    "TRUNCATE of a table the plan did not create: its rows are gone "
+	    "and code still reading them finds none",
+	    "delete the rows in batches in a backfill step, or waive the rule "
+	    "saying why the data is not needed" },
 	[R_INDEX_NOT_CONCURRENT] = { "index-not-concurrent", SK_LINT_ERROR,
 	    "CREATE INDEX or REINDEX without CONCURRENTLY on an existing table "
 	    "blocks its writes for the whole build",
@@ -78,6 +86,11 @@ static const sk_lint_rule rules[R_COUNT] = {
 	    "a statement PostgreSQL refuses inside a transaction block, in a "
 	    "transactional step",
 	    "move it to a step of its own with transaction: false" },
+	[R_LOCK_NO_TX] = { "lock-outside-transaction", SK_LINT_ERROR,
+	    "LOCK TABLE in a transaction: false step: PostgreSQL refuses it "
+	    "outside a transaction block, so the step fails",
+	    "move it into a transactional step, with the statements it "
+	    "protects" },
 	[R_TX_CONTROL] = { "transaction-control", SK_LINT_ERROR,
 	    "BEGIN, COMMIT, ROLLBACK, SAVEPOINT and the like in a step: skein "
 	    "owns the step's transaction",
@@ -110,6 +123,12 @@ static const sk_lint_rule rules[R_COUNT] = {
 	    "table that outlives the transaction leaves state on a pooled "
 	    "connection",
 	    "leave it out of migrations; give temporary tables ON COMMIT DROP" },
+	[R_RENAME_INDEX] = { "rename-index-or-constraint", SK_LINT_WARNING,
+	    "renames an index or a table constraint: ON CONFLICT ON CONSTRAINT "
+	    "with the old name fails mid-rollout (an index backing a "
+	    "constraint shares its name)",
+	    "keep the old name, or release code that no longer names it (ON "
+	    "CONFLICT (columns)) first and rename in a later plan" },
 	[R_TABLE_REWRITE] = { "table-rewrite", SK_LINT_ERROR,
 	    "VACUUM FULL, CLUSTER or ALTER TABLE SET TABLESPACE|LOGGED|UNLOGGED "
 	    "rewrites an existing table under an ACCESS EXCLUSIVE lock that "
@@ -357,6 +376,39 @@ lint_op(lint *l, size_t si, const sk_step *st, const sk_sql_stmt *stmt,
 	case SK_SQL_DROP_TABLE:
 		add(l, si, st, R_DROP_TABLE, file, line, "drops table %s", t);
 		break;
+	case SK_SQL_TRUNCATE:
+		if (existing)
+			add(l, si, st, R_TRUNCATE, file, line,
+			    "truncates table %s%s, and %s is not created by this "
+			    "plan",
+			    t,
+			    op->what ? " with CASCADE, which also empties every "
+				       "table referencing it" :
+				       "",
+			    t);
+		break;
+	case SK_SQL_LOCK_TABLE:
+		if (st->no_transaction)
+			add(l, si, st, R_LOCK_NO_TX, file, line,
+			    "LOCK TABLE %s can only be used in a transaction "
+			    "block, and step %s has transaction: false",
+			    t, st->id);
+		break;
+	case SK_SQL_RENAME_INDEX:
+		if (!index_created(l, op->schema, op->table))
+			add(l, si, st, R_RENAME_INDEX, file, line,
+			    "renames index %s to %s, and the index is not "
+			    "created by this plan",
+			    t, op->name ? op->name : "?");
+		break;
+	case SK_SQL_RENAME_CONSTRAINT:
+		if (existing)
+			add(l, si, st, R_RENAME_INDEX, file, line,
+			    "renames constraint %s of %s to %s, and %s is not "
+			    "created by this plan",
+			    op->what ? op->what : "?", t,
+			    op->name ? op->name : "?", t);
+		break;
 	case SK_SQL_CREATE_INDEX:
 		if (op->concurrent && op->name == NULL)
 			add(l, si, st, R_INDEX_UNNAMED, file, line,
@@ -560,6 +612,10 @@ lint_step(lint *l, size_t si, const sk_step *st, sk_err *err)
 				    &l->capindexes, op->schema, op->name);
 			else if (op->kind == SK_SQL_RENAME_TABLE && created(l, op))
 				remember(l, op->schema, op->name);
+			else if (op->kind == SK_SQL_RENAME_INDEX &&
+			    index_created(l, op->schema, op->table))
+				remember_in(l, &l->indexes, &l->nindexes,
+				    &l->capindexes, op->schema, op->name);
 		}
 	}
 	lint_tenant(l, si, st, sc);

@@ -71,6 +71,18 @@ enum sk_sql_op_kind {
 	 * UNLOGGED. what: the command; table NULL when it names no table
 	 * (VACUUM FULL or CLUSTER of the whole database). */
 	SK_SQL_REWRITE,
+	/* TRUNCATE: one per table named. what: "CASCADE" when TRUNCATE ...
+	 * CASCADE (which empties the tables referencing it too), else NULL. */
+	SK_SQL_TRUNCATE,
+	/* LOCK [TABLE]: one per statement; schema and table name the first
+	 * table named. PostgreSQL refuses it outside a transaction block. */
+	SK_SQL_LOCK_TABLE,
+	/* ALTER INDEX ... RENAME TO. schema and table name the index (as
+	 * RENAME_TABLE names the table); name: the new name. */
+	SK_SQL_RENAME_INDEX,
+	/* ALTER TABLE ... RENAME CONSTRAINT a TO b. what: the constraint's
+	 * current name (a); name: the new one (b). */
+	SK_SQL_RENAME_CONSTRAINT,
 };
 
 enum sk_sql_contype {

@@ -1,7 +1,8 @@
 /* sk_sql_ops: the facts the lint reads from a statement, found in
  * libpg_query's JSON parse tree by node type: tables created, altered,
- * dropped or renamed, indexes, constraints, defaults that rewrite, and
- * what cannot run in a transaction or leaves session state behind. */
+ * dropped, truncated, locked or renamed, indexes, constraints, defaults
+ * that rewrite, and what cannot run in a transaction or leaves session
+ * state behind. */
 #include "sk_sql.h"
 
 #include <stdint.h>
@@ -330,6 +331,18 @@ rename_stmt(ctx *c, json_t *b)
 	json_t *rel = sql_get(b, "relation");
 	long op;
 
+	if (is(b, "renameType", "OBJECT_INDEX")) {
+		op = add_op(c, SK_SQL_RENAME_INDEX, rel, NULL);
+		if (op >= 0)
+			OP(c, op)->name = dup(c, str(b, "newname"));
+		return;
+	}
+	if (is(b, "renameType", "OBJECT_TABCONSTRAINT")) {
+		op = add_op(c, SK_SQL_RENAME_CONSTRAINT, rel, str(b, "subname"));
+		if (op >= 0)
+			OP(c, op)->name = dup(c, str(b, "newname"));
+		return;
+	}
 	if (is(b, "renameType", "OBJECT_COLUMN")) {
 		op = add_op(c, SK_SQL_RENAME_COLUMN, rel, NULL);
 		if (op < 0)
@@ -615,6 +628,20 @@ reindex(ctx *c, json_t *b)
 	}
 }
 
+/* TRUNCATE: one op per table named. */
+static void
+truncate_stmt(ctx *c, json_t *b)
+{
+	const char *cascade = is(b, "behavior", "DROP_CASCADE") ? "CASCADE" : NULL;
+	json_t *r;
+	size_t i;
+
+	json_array_foreach(sql_get(b, "relations"), i, r)
+	{
+		add_op(c, SK_SQL_TRUNCATE, sql_get(r, "RangeVar"), cascade);
+	}
+}
+
 /* VACUUM FULL: one rewrite per table named, or one without a table. */
 static void
 vacuum(ctx *c, json_t *b)
@@ -705,7 +732,13 @@ stmt_ops(ctx *c, json_t *stmt)
 		if (sql_get(b, "relation") == NULL)
 			add_op(c, SK_SQL_NO_TX, NULL, "CLUSTER without a table");
 		add_op(c, SK_SQL_REWRITE, sql_get(b, "relation"), "CLUSTER");
-	} else if (strcmp(type, "ListenStmt") == 0)
+	} else if (strcmp(type, "TruncateStmt") == 0)
+		truncate_stmt(c, b);
+	else if (strcmp(type, "LockStmt") == 0)
+		add_op(c, SK_SQL_LOCK_TABLE,
+		    sql_get(json_array_get(sql_get(b, "relations"), 0), "RangeVar"),
+		    "LOCK TABLE");
+	else if (strcmp(type, "ListenStmt") == 0)
 		add_op(c, SK_SQL_SESSION_STATE, NULL, "LISTEN");
 	else if (strcmp(type, "PrepareStmt") == 0)
 		add_op(c, SK_SQL_SESSION_STATE, NULL, "PREPARE");

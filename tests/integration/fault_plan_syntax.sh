@@ -86,6 +86,27 @@ sk_assert_eq 1 "$rc" "plan build exit status on VACUUM FULL"
 sk_assert_contains "$out" "table-rewrite" "the build names the rule"
 [[ ! -e "$plans/vacfull.plan" ]] || sk_fail "a build refused by table-rewrite wrote its output"
 
+# TRUNCATE of a table the plan did not create loses its rows (of the one
+# it creates, it does not fire); LOCK TABLE in a transaction: false step
+# fails at run time; renaming a constraint only warns.
+sk_write_plan "$plans/trunc" trunc 1h "$SK_TWO_PHASES" \
+	"0001_trunc=CREATE TABLE scratch (id int);
+TRUNCATE scratch;
+TRUNCATE orders;
+ALTER TABLE orders RENAME CONSTRAINT orders_ref_key TO orders_ref_uniq;" \
+	"0002_lock=LOCK TABLE orders;"
+printf '    transaction: false\n' >>"$plans/trunc/plan.yaml"
+run_rc out rc "$skein" plan lint "$plans/trunc" --regions "$regions"
+sk_assert_eq 1 "$rc" "plan lint exit status on TRUNCATE and LOCK TABLE"
+sk_assert_contains "$out" "$plans/trunc/0001_trunc.sql:3: error truncate: truncates table orders, and orders is not created by this plan" \
+	"TRUNCATE of an existing table is named at its line"
+[[ "$out" != *"truncates table scratch"* ]] || sk_fail "TRUNCATE of the plan's own table fired: $out"
+sk_assert_contains "$out" "$plans/trunc/0002_lock.sql:1: error lock-outside-transaction: LOCK TABLE orders can only be used in a transaction block" \
+	"LOCK TABLE in a transaction: false step is named"
+sk_assert_contains "$out" "$plans/trunc/0001_trunc.sql:4: warning rename-index-or-constraint: renames constraint orders_ref_key of orders" \
+	"a constraint rename is a warning"
+sk_assert_contains "$out" "2 errors, 1 warning, 0 waived; 2 blocking" "only the two errors block"
+
 # A waiver naming a rule that does not exist is refused at its line.
 cp -r "$plans/drop" "$plans/typo"
 printf '    waive:\n      - rule: drop-colum\n        reason: typo\n' >>"$plans/typo/plan.yaml"
@@ -118,7 +139,8 @@ sk_assert_eq 0 "$rc" "plan lint --rules exit status"
 for rule in rename-in-one-step drop-column drop-table index-not-concurrent \
 	concurrent-index-unnamed constraint-not-valid alter-column-type \
 	tenant-table-without-rls non-transactional-in-transaction \
-	transaction-control session-set table-rewrite; do
+	transaction-control session-set table-rewrite truncate \
+	lock-outside-transaction rename-index-or-constraint; do
 	sk_assert_contains "$out" "$rule" "plan lint --rules lists $rule"
 done
 run_rc out rc "$skein" plan lint

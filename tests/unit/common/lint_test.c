@@ -145,7 +145,8 @@ test_rule_table_is_complete_and_unique(void **state)
 		"drop-table", "index-not-concurrent", "concurrent-index-unnamed",
 		"constraint-not-valid", "alter-column-type",
 		"tenant-table-without-rls", "non-transactional-in-transaction",
-		"transaction-control", "session-set", "unused-waiver", NULL };
+		"transaction-control", "session-set", "unused-waiver", "truncate",
+		"lock-outside-transaction", "rename-index-or-constraint", NULL };
 
 	(void)state;
 	for (size_t i = 0; i < n; i++) {
@@ -163,6 +164,11 @@ test_rule_table_is_complete_and_unique(void **state)
 	for (size_t i = 0; required[i] != NULL; i++)
 		assert_non_null(sk_lint_rule_find(required[i]));
 	assert_int_equal(sk_lint_rule_find("drop-column")->severity, SK_LINT_ERROR);
+	assert_int_equal(sk_lint_rule_find("truncate")->severity, SK_LINT_ERROR);
+	assert_int_equal(sk_lint_rule_find("lock-outside-transaction")->severity,
+	    SK_LINT_ERROR);
+	assert_int_equal(sk_lint_rule_find("rename-index-or-constraint")->severity,
+	    SK_LINT_WARNING);
 	assert_null(sk_lint_rule_find("no-such-rule"));
 	assert_null(sk_lint_rule_find(NULL));
 }
@@ -197,6 +203,96 @@ test_drop_column_and_drop_table(void **state)
 	quiet("DROP VIEW clients_view", false, "drop-table");
 	/* Words in a string are not statements. */
 	quiet("SELECT 'DROP TABLE clients'", false, "drop-table");
+}
+
+/* TRUNCATE loses the rows of a table the plan did not create; of one an
+ * earlier statement of the plan created, it does not fire. */
+static void
+test_truncate(void **state)
+{
+	spec s[] = { { "TRUNCATE app.clients, orders CASCADE", false, NULL, NULL } };
+	result r = lint_specs(s, 1);
+
+	(void)state;
+	assert_int_equal(count_rule(&r, "truncate"), 2);
+	assert_string_equal(r.f[0].message,
+	    "truncates table app.clients with CASCADE, which also empties "
+	    "every table referencing it, and app.clients is not created by "
+	    "this plan");
+	assert_int_equal(sk_lint_blocking(r.f, r.n), 2);
+	sk_lint_findings_free(r.f, r.n);
+	fires("TRUNCATE TABLE clients", false, "truncate");
+	fires("TRUNCATE ONLY clients RESTART IDENTITY", true, "truncate");
+	assert_int_equal(two_steps("CREATE TABLE scratch (id int)",
+			     "TRUNCATE scratch", false, "truncate"),
+	    0);
+	assert_int_equal(two_steps("CREATE TABLE scratch (id int)",
+			     "TRUNCATE scratch, clients", false, "truncate"),
+	    1);
+	quiet("CREATE TABLE scratch (id int); TRUNCATE scratch", false, "truncate");
+	quiet("DELETE FROM clients WHERE id < 1000", false, "truncate");
+	quiet("SELECT 'TRUNCATE clients'", false, "truncate");
+}
+
+/* LOCK TABLE fails outside a transaction block (one statement at a time,
+ * as a transaction: false step runs), not inside a transactional step. */
+static void
+test_lock_outside_transaction(void **state)
+{
+	spec s[] = { { "LOCK TABLE clients, orders IN SHARE MODE", true, NULL, NULL } };
+	result r = lint_specs(s, 1);
+
+	(void)state;
+	assert_int_equal(count_rule(&r, "lock-outside-transaction"), 1);
+	assert_string_equal(r.f[0].message,
+	    "LOCK TABLE clients can only be used in a transaction block, and "
+	    "step s1 has transaction: false");
+	sk_lint_findings_free(r.f, r.n);
+	fires("LOCK clients", true, "lock-outside-transaction");
+	quiet("LOCK TABLE clients IN ACCESS EXCLUSIVE MODE", false,
+	    "lock-outside-transaction");
+	quiet("LOCK TABLE clients; ALTER TABLE clients ADD COLUMN a int", false,
+	    "lock-outside-transaction");
+	quiet("SELECT * FROM clients FOR UPDATE", true, "lock-outside-transaction");
+}
+
+/* Renaming an index or a constraint breaks ON CONFLICT ON CONSTRAINT with
+ * the old name (an index backing a constraint renames it too): a
+ * warning, quiet on what the plan itself created. */
+static void
+test_rename_index_or_constraint(void **state)
+{
+	spec s[] = { { "ALTER TABLE clients RENAME CONSTRAINT clients_email_key "
+		       "TO clients_email_uniq",
+	    false, NULL, NULL } };
+	result r = lint_specs(s, 1);
+
+	(void)state;
+	assert_int_equal(count_rule(&r, "rename-index-or-constraint"), 1);
+	assert_string_equal(r.f[0].message,
+	    "renames constraint clients_email_key of clients to "
+	    "clients_email_uniq, and clients is not created by this plan");
+	assert_int_equal(sk_lint_blocking(r.f, r.n), 0);
+	sk_lint_findings_free(r.f, r.n);
+	fires("ALTER INDEX clients_email_key RENAME TO clients_email_idx",
+	    false, "rename-index-or-constraint");
+	fires("ALTER INDEX IF EXISTS app.clients_idx RENAME TO clients_idx2",
+	    false, "rename-index-or-constraint");
+	assert_int_equal(two_steps("CREATE TABLE t (id int, k int)",
+			     "ALTER TABLE t RENAME CONSTRAINT t_k TO t_k2",
+			     false, "rename-index-or-constraint"),
+	    0);
+	/* An index the plan created, also under its new name. */
+	assert_int_equal(
+	    two_steps("CREATE INDEX i ON t (a); ALTER INDEX i RENAME TO j",
+		"ALTER INDEX j RENAME TO k", false, "rename-index-or-constraint"),
+	    0);
+	quiet("ALTER INDEX clients_idx SET (fillfactor = 90)", false,
+	    "rename-index-or-constraint");
+	quiet("ALTER TABLE clients RENAME COLUMN a TO b", false,
+	    "rename-index-or-constraint");
+	quiet("ALTER SEQUENCE clients_id_seq RENAME TO c_seq", false,
+	    "rename-index-or-constraint");
 }
 
 static void
@@ -855,6 +951,9 @@ main(void)
 		cmocka_unit_test(test_rule_table_is_complete_and_unique),
 		cmocka_unit_test(test_rename_in_one_step),
 		cmocka_unit_test(test_drop_column_and_drop_table),
+		cmocka_unit_test(test_truncate),
+		cmocka_unit_test(test_lock_outside_transaction),
+		cmocka_unit_test(test_rename_index_or_constraint),
 		cmocka_unit_test(test_index_not_concurrent_only_on_existing_tables),
 		cmocka_unit_test(test_concurrent_index_unnamed),
 		cmocka_unit_test(test_constraint_not_valid),
