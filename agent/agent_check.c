@@ -11,7 +11,18 @@
 #include <string.h>
 #include <strings.h>
 
+#include "agent_stmt.h"
 #include "sk_pg.h"
+
+/* Run a check's statement, watched by w when given. */
+static int
+run_check_sql(PGconn *conn, const char *sql, const agent_check_watch *w,
+    PGresult **out, sk_err *err)
+{
+	return agent_stmt_run(conn, NULL, sql, w != NULL ? w->limits : NULL,
+	    w != NULL ? w->pid : 0, w != NULL ? w->fn : NULL,
+	    w != NULL ? w->arg : NULL, out, NULL, err);
+}
 
 /* The length of the well-formed UTF-8 character at s (1 to 4), or 0 when
  * s does not start one (a stray continuation byte, a lead byte whose
@@ -257,14 +268,15 @@ seen_rows(sk_check_result *res, int n)
 }
 
 static int
-eval_query(PGconn *conn, const sk_check *check, sk_check_result *res, sk_err *err)
+eval_query(PGconn *conn, const sk_check *check, const agent_check_watch *w,
+    sk_check_result *res, sk_err *err)
 {
 	PGresult *pr = NULL;
 	sk_err e;
 	int n, rc;
 
 	sk_err_clear(&e);
-	rc = sk_pg_exec(conn, NULL, check->sql, &pr, &e);
+	rc = run_check_sql(conn, check->sql, w, &pr, &e);
 	if (rc != SK_OK) {
 		seen_error(res, &e);
 		return eval_error(err, &e, res);
@@ -322,9 +334,11 @@ transient(const sk_err *e)
 }
 
 static int
-eval_fails(PGconn *conn, const sk_check *check, sk_check_result *res, sk_err *err)
+eval_fails(PGconn *conn, const sk_check *check, const agent_check_watch *w,
+    sk_check_result *res, sk_err *err)
 {
 	bool own_tx = PQtransactionStatus(conn) == PQTRANS_IDLE;
+	PGresult *pr = NULL;
 	bool passed;
 	char seen[sizeof(res->seen)];
 	sk_err e;
@@ -336,7 +350,8 @@ eval_fails(PGconn *conn, const sk_check *check, sk_check_result *res, sk_err *er
 	if (rc != SK_OK)
 		goto out;
 	sk_err_clear(&e);
-	rc = sk_pg_exec(conn, NULL, check->sql, NULL, &e);
+	rc = run_check_sql(conn, check->sql, w, &pr, &e);
+	PQclear(pr);
 	if (rc == SK_OK) {
 		snprintf(seen, sizeof(seen), "succeeded");
 		passed = false;
@@ -374,9 +389,7 @@ eval_fails(PGconn *conn, const sk_check *check, sk_check_result *res, sk_err *er
 	}
 out:
 	if (own_tx && PQtransactionStatus(conn) != PQTRANS_IDLE) {
-		PGresult *pr = PQexec(conn, "ROLLBACK");
-
-		PQclear(pr);
+		PQclear(PQexec(conn, "ROLLBACK"));
 	}
 	return rc;
 }
@@ -384,6 +397,13 @@ out:
 int
 agent_check_eval(PGconn *conn, const sk_check *check, const char *when,
     sk_check_result *res, sk_err *err)
+{
+	return agent_check_eval_watched(conn, check, when, NULL, res, err);
+}
+
+int
+agent_check_eval_watched(PGconn *conn, const sk_check *check, const char *when,
+    const agent_check_watch *w, sk_check_result *res, sk_err *err)
 {
 	memset(res, 0, sizeof(*res));
 	copy_text(res->name, sizeof(res->name), check->name ? check->name : "");
@@ -410,11 +430,11 @@ agent_check_eval(PGconn *conn, const sk_check *check, const char *when,
 			    res->name, res->when, check->op ? check->op : "",
 			    check->value ? check->value : "");
 		}
-		return eval_query(conn, check, res, err);
+		return eval_query(conn, check, w, res, err);
 	}
 	case SK_EXPECT_NO_ROWS:
 		snprintf(res->expected, sizeof(res->expected), "no rows");
-		return eval_query(conn, check, res, err);
+		return eval_query(conn, check, w, res, err);
 	case SK_EXPECT_FAILS:
 		snprintf(res->expected, sizeof(res->expected), "fails with %s",
 		    check->sqlstate ? check->sqlstate : "?");
@@ -426,7 +446,7 @@ agent_check_eval(PGconn *conn, const sk_check *check, const char *when,
 			    res->name, res->when,
 			    check->sqlstate ? check->sqlstate : "");
 		}
-		return eval_fails(conn, check, res, err);
+		return eval_fails(conn, check, w, res, err);
 	default:
 		snprintf(res->seen, sizeof(res->seen), "not evaluated");
 		return sk_err_set(err, SK_EINVAL,

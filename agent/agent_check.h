@@ -11,9 +11,23 @@
 
 #include <libpq-fe.h>
 
+#include "agent_stmt.h"
 #include "sk_err.h"
 #include "sk_plan.h"
 #include "sk_wire.h"
+
+/* Who watches a check's statement while it waits for a lock, the way a
+ * step's SQL is watched (agent_stmt_run): fn(arg, pid) asks a monitor
+ * connection who blocks pid, the backend of the check's transaction (0:
+ * nobody to ask about). limits (may be NULL: default timing) is the step
+ * whose lock_timeout is in force, so that the first look comes before
+ * it fires. */
+typedef struct agent_check_watch {
+	const sk_step *limits;
+	int pid;
+	agent_stmt_watch_fn fn;
+	void *arg;
+} agent_check_watch;
 
 /* Evaluate check inside the caller's open transaction. COMPARE and
  * NO_ROWS run the query; COMPARE needs exactly one row and compares its
@@ -39,6 +53,11 @@
  * well-formed (unknown expect or op). */
 int agent_check_eval(PGconn *conn, const sk_check *check, const char *when,
     sk_check_result *res, sk_err *err) SK_WARN_UNUSED;
+
+/* agent_check_eval with the check's statement watched by w (may be NULL:
+ * not watched) while it runs. */
+int agent_check_eval_watched(PGconn *conn, const sk_check *check, const char *when,
+    const agent_check_watch *w, sk_check_result *res, sk_err *err) SK_WARN_UNUSED;
 
 /* Set err to SK_ECHECK: "check NAME (WHEN) failed: expected EXPECTED, saw
  * SEEN"; returns SK_ECHECK. */

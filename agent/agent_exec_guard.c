@@ -150,21 +150,19 @@ exec_run_phase_checks(db_run *d, const sk_check *checks, size_t n,
 		return sk_err_set(err, SK_ENOMEM, "apply plan %s in %s/%s: out of memory",
 		    run->plan->name, run->opts->region, d->db->name);
 	rc = exec_begin(d, limits, err);
+	/* A check whose query fails is reported and recorded too: its value
+	 * seen names the error. */
 	for (; rc == SK_OK && done < n; done++) {
 		rc = agent_check_eval(d->conn, &checks[done], when, &res[done], err);
-		if (rc != SK_OK)
-			break;
 		exec_emit_check(d, NULL, &res[done]);
-		if (!res[done].passed && failed == n)
+		if (rc == SK_OK && !res[done].passed && failed == n)
 			failed = done;
 	}
 	agent_tx_rollback(d->conn);
-	if (rc == SK_OK) {
-		exec_record_checks_after(d, NULL, res, done);
-		if (failed < n) {
-			agent_check_fail(err, &res[failed]);
-			rc = SK_ECHECK;
-		}
+	exec_record_checks_after(d, NULL, res, done);
+	if (rc == SK_OK && failed < n) {
+		agent_check_fail(err, &res[failed]);
+		rc = SK_ECHECK;
 	}
 	if (rc != SK_OK)
 		sk_err_wrap(err, "apply plan %s in %s/%s: phase %s %s-check",

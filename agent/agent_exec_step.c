@@ -3,9 +3,10 @@
  * A transactional step is one transaction: the ledger lock (pooled),
  * SET LOCAL lock_timeout and statement_timeout, pre-checks, the SQL, the
  * verify script, post-checks, the ledger row and the check results, then
- * COMMIT. The SQL is sent asynchronously so that the thread can watch it
- * while it waits: a second "monitor" connection reads pg_blocking_pids of
- * the step's backend and reports who blocks it. A lock timeout rolls the
+ * COMMIT. The SQL, and each check's statement, is sent asynchronously so
+ * that the thread can watch it while it waits: a second "monitor"
+ * connection reads pg_blocking_pids of the step's backend and reports who
+ * blocks it. A lock timeout rolls the
  * transaction back and retries after a jittered, doubling pause, up to
  * lock_retries times; since the step gives up its lock request after
  * lock_timeout, sessions queued behind it wait at most that long.
@@ -136,18 +137,22 @@ run_watched(step_run *s, const char *sql, int pid, PGresult **out,
 /* ---- the pieces of an attempt ------------------------------------------- */
 
 /* Evaluate checks in the open transaction, reporting each result and
- * keeping it in s->res. All are evaluated; SK_ECHECK (for the first that
- * did not hold) when any failed. */
+ * keeping it in s->res; each check's statement is watched like the step's
+ * SQL (pid: the transaction's backend). All are evaluated; SK_ECHECK (for
+ * the first that did not hold) when any failed. */
 static int
-eval_checks(step_run *s, const sk_check *checks, size_t n, const char *when, sk_err *err)
+eval_checks(step_run *s, const sk_check *checks, size_t n, const char *when,
+    int pid, sk_err *err)
 {
+	agent_check_watch w = { s->step, pid, watch, s };
 	size_t failed = SIZE_MAX;
 	int rc;
 
 	for (size_t k = 0; k < n; k++) {
 		sk_check_result *res = &s->res[s->nres];
 
-		rc = agent_check_eval(s->d->conn, &checks[k], when, res, err);
+		rc = agent_check_eval_watched(
+		    s->d->conn, &checks[k], when, &w, res, err);
 		if (rc != SK_OK) {
 			/* Its query failed: the value seen names the error. */
 			exec_emit_check(s->d, s->step->id, res);
@@ -264,7 +269,7 @@ tx_attempt(step_run *s, sk_err *err)
 		return SK_OK;
 	}
 	if (rc == SK_OK)
-		rc = eval_checks(s, step->pre, step->npre, "pre", err);
+		rc = eval_checks(s, step->pre, step->npre, "pre", pid, err);
 	if (rc == SK_OK)
 		rc = run_watched(s, step->sql != NULL ? step->sql : "", pid,
 		    &res, &rows, err);
@@ -284,7 +289,7 @@ tx_attempt(step_run *s, sk_err *err)
 	if (step->verify != NULL)
 		rc = agent_stmt_verify(d->conn, step, err);
 	if (rc == SK_OK)
-		rc = eval_checks(s, step->post, step->npost, "post", err);
+		rc = eval_checks(s, step->post, step->npost, "post", pid, err);
 	if (rc == SK_OK)
 		rc = record_done(s, true, err);
 	if (rc == SK_OK)
@@ -453,7 +458,7 @@ notx_attempt(step_run *s, sk_err *err)
 	int *state = NULL;
 	bool only_cic = false, all_valid = nidx > 0, timeouts_set = false;
 	char sql[2 * SK_NAME_MAX + 64];
-	int rc;
+	int pid = 0, rc;
 
 	names = calloc(nidx + 1, sizeof(*names));
 	state = calloc(nidx + 1, sizeof(*state));
@@ -469,9 +474,11 @@ notx_attempt(step_run *s, sk_err *err)
 	rc = exec_begin(d, step, err);
 	if (rc != SK_OK)
 		goto out;
-	rc = recheck_ledger(s, err);
+	rc = backend_pid(d, &pid, err);
+	if (rc == SK_OK)
+		rc = recheck_ledger(s, err);
 	if (rc == SK_OK && !s->recorded_meanwhile)
-		rc = eval_checks(s, step->pre, step->npre, "pre", err);
+		rc = eval_checks(s, step->pre, step->npre, "pre", pid, err);
 	if (rc == SK_OK && !s->recorded_meanwhile)
 		rc = find_indexes(s, state, names, err);
 	agent_tx_rollback(d->conn);
@@ -522,7 +529,8 @@ notx_attempt(step_run *s, sk_err *err)
 	rc = exec_begin(d, step, err);
 	if (rc != SK_OK)
 		goto out;
-	if (nidx > 0)
+	rc = backend_pid(d, &pid, err);
+	if (rc == SK_OK && nidx > 0)
 		rc = find_indexes(s, state, names, err);
 	for (size_t k = 0; rc == SK_OK && k < nidx; k++)
 		if (state[k] != INDEX_VALID)
@@ -532,7 +540,7 @@ notx_attempt(step_run *s, sk_err *err)
 	if (rc == SK_OK && step->verify != NULL)
 		rc = agent_stmt_verify(d->conn, step, err);
 	if (rc == SK_OK)
-		rc = eval_checks(s, step->post, step->npost, "post", err);
+		rc = eval_checks(s, step->post, step->npost, "post", pid, err);
 	if (rc == SK_OK)
 		rc = record_done(s, false, err);
 	if (rc == SK_OK)

@@ -7,6 +7,7 @@
  */
 #include "agent_modes_int.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -132,7 +133,8 @@ mode_emit_lock_wait(const mode_run *m, const char *detail, const sk_err *err)
 {
 	sk_report r;
 
-	agent_report_init(&r, SK_EV_LOCK_WAIT, m->step->id, m->attempt);
+	agent_report_init(&r, SK_EV_LOCK_WAIT, m->step != NULL ? m->step->id : NULL,
+	    m->step != NULL ? m->attempt : 0);
 	r.nblockers = m->nblockers;
 	memcpy(r.blockers, m->blockers, m->nblockers * sizeof(*m->blockers));
 	r.lock_waits = m->lock_waits;
@@ -186,15 +188,17 @@ watch(void *arg, int pid)
 		else
 			rc = sk_pg_connect(c->conninfo, m->appname, &m->monitor, &err);
 		if (rc != SK_OK) {
-			sk_debug("watch step %s in %s/%s: %s", m->step->id,
-			    c->region, c->database, err.msg);
+			sk_debug("watch step %s in %s/%s: %s",
+			    m->step != NULL ? m->step->id : "-", c->region,
+			    c->database, err.msg);
 			m->monitor_failed = true;
 			return;
 		}
 	}
 	if (agent_blockers(m->monitor, pid, list, SK_BLOCKERS_MAX, &n, &err) != SK_OK) {
-		sk_debug("watch step %s in %s/%s: %s", m->step->id, c->region,
-		    c->database, err.msg);
+		sk_debug("watch step %s in %s/%s: %s",
+		    m->step != NULL ? m->step->id : "-", c->region, c->database,
+		    err.msg);
 		PQfinish(m->monitor);
 		m->monitor = NULL;
 		m->monitor_failed = true;
@@ -263,17 +267,28 @@ mode_refuse_tx_control(const char *sql, const char *what, sk_err *err)
 
 int
 mode_eval_checks(mode_run *m, const char *step_id, const sk_check *checks,
-    size_t n, const char *when, sk_err *err)
+    size_t n, const char *when, const sk_step *limits, int pid, sk_err *err)
 {
+	agent_check_watch w = { limits, pid, watch, m };
 	sk_check_result res, first;
 	bool failed = false;
+	char what[SK_NAME_MAX + 96];
 	int rc;
 
 	memset(&first, 0, sizeof(first));
 	for (size_t k = 0; k < n; k++) {
 		memset(&res, 0, sizeof(res));
-		rc = agent_check_eval(m->c->conn, &checks[k], when, &res, err);
+		rc = agent_check_eval_watched(
+		    m->c->conn, &checks[k], when, &w, &res, err);
 		mode_emit_check(m, step_id, &res);
+		if (rc != SK_OK && err != NULL && agent_err_is_lock_timeout(err)) {
+			snprintf(what, sizeof(what),
+			    "check %s (%s): lock timeout after %" PRId64 " ms",
+			    res.name, res.when,
+			    limits != NULL ? limits->lock_timeout_ms : 0);
+			mode_lock_error(m, what, err);
+			return err->code;
+		}
 		if (rc != SK_OK)
 			return rc;
 		if (!res.passed && !failed) {

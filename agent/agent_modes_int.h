@@ -57,8 +57,8 @@ void mode_emit(const mode_run *m, int event, const char *step_id, uint32_t attem
 void mode_emit_check(
     const mode_run *m, const char *step_id, const sk_check_result *res);
 
-/* Report SK_EV_LOCK_WAIT for m->step with m's blockers; detail NULL means
- * the blockers, formatted. */
+/* Report SK_EV_LOCK_WAIT for m->step (NULL: no step, a phase's checks)
+ * with m's blockers; detail NULL means the blockers, formatted. */
 void mode_emit_lock_wait(const mode_run *m, const char *detail, const sk_err *err);
 
 /* The server pid of the session's open transaction: through a pooler
@@ -85,10 +85,17 @@ void mode_lock_error(const mode_run *m, const char *what, sk_err *err);
  * parse fails too (sk_sql_parse's error). NULL sql passes. */
 int mode_refuse_tx_control(const char *sql, const char *what, sk_err *err) SK_WARN_UNUSED;
 
-/* Evaluate checks in the open transaction, reporting each result. All are
- * evaluated; SK_ECHECK for the first that did not hold. A check whose
- * query fails returns that error (the transaction is then aborted). */
+/* Evaluate checks in the open transaction, reporting each result; each
+ * check's statement is watched like a step's SQL (pid: the transaction's
+ * backend, 0 for none; limits: the step whose lock_timeout is in force,
+ * NULL for default timing). All are evaluated; SK_ECHECK for the first
+ * that did not hold. A check whose query fails returns that error (the
+ * transaction is then aborted); a lock timeout becomes SK_ELOCK, "check
+ * NAME (WHEN): lock timeout after N ms; blocked by pid ..." (SQLSTATE
+ * 55P03 kept). m->step is the step the checks belong to (NULL: a phase's
+ * checks). */
 int mode_eval_checks(mode_run *m, const char *step_id, const sk_check *checks,
-    size_t n, const char *when, sk_err *err) SK_WARN_UNUSED;
+    size_t n, const char *when, const sk_step *limits, int pid,
+    sk_err *err) SK_WARN_UNUSED;
 
 #endif

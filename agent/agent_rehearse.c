@@ -87,20 +87,27 @@ on_preflight(void *arg, const sk_check_result *res)
 	mode_emit_check(arg, NULL, res);
 }
 
-/* Phase checks in the rehearsal's transaction, under limits' timeouts. */
+/* Phase checks in the rehearsal's transaction, under limits' timeouts,
+ * watched (pid: the transaction's backend). */
 static int
 phase_checks(mode_run *m, const sk_check *checks, size_t n, const char *when,
-    const sk_step *limits, sk_err *err)
+    const sk_step *limits, int pid, sk_err *err)
 {
 	const agent_db_ctx *c = m->c;
 	int rc;
 
 	if (n == 0)
 		return SK_OK;
+	m->step = NULL;
+	m->nblockers = 0;
 	rc = agent_set_local_timeouts(c->conn, limits->lock_timeout_ms,
 	    limits->statement_timeout_ms, err);
 	if (rc == SK_OK)
-		rc = mode_eval_checks(m, NULL, checks, n, when, err);
+		rc = mode_eval_checks(m, NULL, checks, n, when, limits, pid, err);
+	if (rc == SK_ELOCK)
+		snprintf(err->hint, sizeof(err->hint),
+		    "a rehearsal does not retry lock timeouts; rehearse again "
+		    "when the blocking session is gone");
 	if (rc != SK_OK)
 		sk_err_wrap(err, "phase %s %s-check",
 		    c->phase->name != NULL ? c->phase->name : "-", when);
@@ -132,7 +139,8 @@ rehearse_step(mode_run *m, size_t i, int pid, sk_err *err)
 	/* A non-transactional step's pre-checks still tell something: they
 	 * see what the earlier steps did. Its SQL and post-checks cannot. */
 	if (rc == SK_OK)
-		rc = mode_eval_checks(m, step->id, step->pre, step->npre, "pre", err);
+		rc = mode_eval_checks(
+		    m, step->id, step->pre, step->npre, "pre", step, pid, err);
 	if (rc == SK_OK && !step->no_transaction) {
 		rc = mode_run_watched(m, NULL,
 		    step->sql != NULL ? step->sql : "", pid, &res, &rows, err);
@@ -158,9 +166,16 @@ rehearse_step(mode_run *m, size_t i, int pid, sk_err *err)
 		if (rc == SK_OK && step->verify != NULL)
 			rc = agent_stmt_verify(c->conn, step, err);
 		if (rc == SK_OK)
-			rc = mode_eval_checks(
-			    m, step->id, step->post, step->npost, "post", err);
+			rc = mode_eval_checks(m, step->id, step->post,
+			    step->npost, "post", step, pid, err);
 	}
+	if (rc == SK_ELOCK && err->hint[0] == '\0')
+		/* A check's lock timeout (the SQL's has its hint already). */
+		snprintf(err->hint, sizeof(err->hint),
+		    "a rehearsal does not retry lock timeouts (the apply "
+		    "retries up to %" PRIu32 " times); rehearse again when "
+		    "the blocking session is gone",
+		    step->lock_retries);
 	if (rc == SK_OK)
 		rc = sk_pg_exec(c->conn, "release savepoint",
 		    "RELEASE SAVEPOINT skein_rehearse", NULL, err);
@@ -325,7 +340,7 @@ rehearse_steps(mode_run *m, const bool *recorded, verdict *v, sk_err *err)
 		rc = mode_backend_pid(c, &pid, &e);
 	if (rc == SK_OK && first < plan->nsteps && ph != NULL)
 		rc = phase_checks(
-		    m, ph->pre, ph->npre, "pre", &plan->steps[first], &e);
+		    m, ph->pre, ph->npre, "pre", &plan->steps[first], pid, &e);
 	if (rc != SK_OK)
 		goto fail;
 
@@ -368,7 +383,7 @@ rehearse_steps(mode_run *m, const bool *recorded, verdict *v, sk_err *err)
 	/* As in apply: even when every step was already in the ledger. */
 	if (ph != NULL && plan->nsteps > 0) {
 		rc = phase_checks(m, ph->post, ph->npost, "post",
-		    &plan->steps[plan->nsteps - 1], &e);
+		    &plan->steps[plan->nsteps - 1], pid, &e);
 		if (rc != SK_OK)
 			goto fail;
 	}

@@ -29,7 +29,17 @@ usage(FILE *out)
 	    "agent.yaml keys: region, coordinator, key, coordinator_key,\n"
 	    "release_keys, databases (name, conninfo, backup_conninfo, pooler),\n"
 	    "state, poll_ms, parallel, backup_dir, pg_dump, pg_restore.\n"
-	    "See docs/formats.md.\n");
+	    "  pooler: transaction  conninfo goes through PgBouncer in transaction\n"
+	    "                       mode: no session state, the ledger lock is taken\n"
+	    "                       in every transaction, no timeouts or blocker\n"
+	    "                       watch for transaction: false steps\n"
+	    "  backup_dir           where plans with backup: true write a verified\n"
+	    "                       pg_dump -Fc before their first change (required\n"
+	    "                       by such plans); pg_dump connects with\n"
+	    "                       backup_conninfo (default conninfo), which must\n"
+	    "                       be direct when conninfo goes through a pooler\n"
+	    "See docs/formats.md (configuration) and docs/safety.md (what the\n"
+	    "agent does in a database, backups, pooled mode).\n");
 }
 
 int

@@ -1991,8 +1991,9 @@ test_lock_retries_zero_and_post_check_lock_timeout(void **state)
 	assert_int_equal(r.lock_waits, 1);
 	pgfixture_exec(holder, "ROLLBACK");
 
-	/* The post-check waits: retried, then given up; the column the SQL
-	 * added is rolled back with it. */
+	/* The post-check waits: retried, then given up, naming the session
+	 * that holds the lock (the check is watched like the SQL); the
+	 * column the SQL added is rolled back with it. */
 	collector_fini(&c);
 	collector_init(&c, NULL);
 	step_limits(&plan->steps[1], 200, 1, 50);
@@ -2002,9 +2003,26 @@ test_lock_retries_zero_and_post_check_lock_timeout(void **state)
 	assert_int_equal(agent_exec_run(plan, &o, &err), SK_ELOCK);
 	assert_string_equal(err.sqlstate, "55P03");
 	assert_contains(err.msg, "gave up after 2 lock timeouts of 200 ms");
+	assert_contains(err.msg, want);
+	assert_null(strstr(err.msg, "was not seen"));
 	assert_int_equal(
 	    find_report(&c, SK_EV_STEP_FAILED, name, "0002_alter", &r), 1);
 	assert_int_equal(r.attempt, 2);
+	assert_int_equal(r.error.code, SK_ELOCK);
+	assert_true(r.nblockers >= 1);
+	assert_int_equal(r.blockers[0].pid, PQbackendPID(holder));
+	/* The watcher's reports name the holder: the first LOCK_WAIT (a
+	 * sample taken before the lock timeout) carries it, and a sample's
+	 * detail spells it out. */
+	assert_true(find_report(&c, SK_EV_LOCK_WAIT, name, "0002_alter", &r) >= 2);
+	assert_true(r.nblockers >= 1);
+	assert_int_equal(r.blockers[0].pid, PQbackendPID(holder));
+	assert_true(count_detail(&c, SK_EV_LOCK_WAIT, name, "0002_alter",
+			want + strlen("blocked by ")) >= 1);
+	assert_int_equal(find_report(&c, SK_EV_CHECK, name, "0002_alter", &r), 2);
+	assert_string_equal(r.check.name, "b_empty");
+	assert_false(r.check.passed);
+	assert_contains(r.check.seen, "55P03");
 	pgfixture_exec(holder, "ROLLBACK");
 	assert_int_equal(pgfixture_long_db(fixture_port, name,
 			     "SELECT count(*) FROM information_schema.columns "

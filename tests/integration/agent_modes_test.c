@@ -816,6 +816,70 @@ test_rehearsal_lock_timeout_is_blocked_naming_the_blocker(void **state)
 	sk_plan_destroy(plan);
 }
 
+/* A check that waits for a lock is watched like the step's SQL: the
+ * BLOCKED reason and a LOCK_WAIT report name the session holding it. */
+static void
+test_rehearsal_check_lock_timeout_names_the_blocker(void **state)
+{
+	static const step_spec steps[] = {
+		{ .id = "0001_notes",
+		    .sql = "CREATE TABLE notes (id int)",
+		    .pre = { { "items_present", "SELECT count(*) FROM items",
+			SK_EXPECT_COMPARE, ">", "0", NULL } } },
+	};
+	char name[64], ci[256], pid[16], *before, *after;
+	sk_plan *plan = plan_make("shop", "plan-chklock", steps, 1);
+	PGconn *blocker;
+	collector c;
+	sk_report r;
+	sk_err err;
+
+	(void)state;
+	/* Room for the monitor to connect on a busy machine. */
+	plan->steps[0].lock_timeout_ms = 1500;
+	plan->steps[0].lock_retries = 5; /* a rehearsal does not use them */
+	db_create("chklock", name, sizeof(name), ci, sizeof(ci));
+	collector_init(&c, name);
+	before = snapshot(name, NULL);
+
+	blocker = pgfixture_connect(fixture_port, name, NULL);
+	pgfixture_exec(blocker, "BEGIN");
+	pgfixture_exec(blocker, "LOCK TABLE items IN ACCESS EXCLUSIVE MODE");
+	snprintf(pid, sizeof(pid), "pid %d", PQbackendPID(blocker));
+
+	assert_int_equal(rehearse(plan, name, ci, &c, &err), SK_ELOCK);
+	assert_string_equal(err.sqlstate, "55P03");
+	assert_contains(err.msg, "BLOCKED");
+	assert_contains(err.msg, "step 0001_notes");
+	assert_contains(err.msg, "check items_present (pre): lock timeout after 1500 ms");
+	assert_contains(err.msg, pid);
+	assert_null(strstr(err.msg, "was not seen"));
+	assert_contains(err.hint, "does not retry lock timeouts");
+	assert_true(find_report(&c, SK_EV_LOCK_WAIT, NULL, "0001_notes", &r) >= 1);
+	assert_true(r.nblockers >= 1);
+	assert_int_equal(r.blockers[0].pid, PQbackendPID(blocker));
+	assert_contains(r.detail, pid);
+	assert_int_equal(find_report(&c, SK_EV_CHECK, NULL, "0001_notes", &r), 1);
+	assert_false(r.check.passed);
+	assert_contains(r.check.seen, "55P03");
+	assert_int_equal(
+	    find_report(&c, SK_EV_STEP_FAILED, NULL, "0001_notes", &r), 1);
+	assert_true(r.nblockers >= 1);
+	assert_int_equal(r.blockers[0].pid, PQbackendPID(blocker));
+	assert_int_equal(find_report(&c, SK_EV_STEP_REHEARSED, NULL, NULL, NULL), 0);
+
+	pgfixture_exec(blocker, "ROLLBACK");
+	PQfinish(blocker);
+	after = snapshot(name, NULL);
+	assert_same_snapshot(before, after);
+
+	free(before);
+	free(after);
+	pgfixture_drop_db(fixture_port, name);
+	collector_fini(&c);
+	sk_plan_destroy(plan);
+}
+
 static void
 test_transaction_control_in_a_step_is_refused_before_anything_runs(void **state)
 {
@@ -1486,6 +1550,7 @@ main(void)
 		cmocka_unit_test(
 		    test_rehearsal_skips_applied_steps_and_refuses_drift_without_writing),
 		cmocka_unit_test(test_rehearsal_lock_timeout_is_blocked_naming_the_blocker),
+		cmocka_unit_test(test_rehearsal_check_lock_timeout_names_the_blocker),
 		cmocka_unit_test(
 		    test_transaction_control_in_a_step_is_refused_before_anything_runs),
 		cmocka_unit_test(

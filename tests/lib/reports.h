@@ -91,6 +91,27 @@ find_report(collector *c, int event, const char *db, const char *step, sk_report
 	return hits;
 }
 
+/* How many reports match event, db and step (as find_report) and have
+ * needle in their detail. */
+static inline size_t
+count_detail(collector *c, int event, const char *db, const char *step, const char *needle)
+{
+	size_t hits = 0;
+
+	pthread_mutex_lock(&c->mu);
+	for (size_t i = 0; i < c->n; i++) {
+		const sk_report *r = &c->r[i];
+
+		if (r->event != event || (db != NULL && strcmp(r->database, db) != 0) ||
+		    (step != NULL && strcmp(r->step_id, step) != 0))
+			continue;
+		if (strstr(r->detail, needle) != NULL)
+			hits++;
+	}
+	pthread_mutex_unlock(&c->mu);
+	return hits;
+}
+
 /* find_report, polling for up to REPORT_WAIT_MS until one matches. */
 static inline bool
 wait_report(collector *c, int event, const char *db, const char *step, sk_report *out)
