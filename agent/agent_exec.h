@@ -12,7 +12,9 @@
  *   2. refuses drift: a step in the ledger with another checksum fails the
  *      database with SK_EDRIFT naming both checksums;
  *   3. if a step still has to run: the pre-checks of the region's phase
- *      (SK_ECHECK), then the backup the plan asks for (SK_EBACKUP);
+ *      (SK_ECHECK; watched and retried like a step's checks under the
+ *      first pending step's limits, SK_ELOCK), then the backup the plan
+ *      asks for (SK_EBACKUP);
  *   4. walks the steps in order, skipping those in the ledger. A
  *      transactional step runs with SET LOCAL lock_timeout and
  *      statement_timeout, its pre-checks, SQL, verify script, post-checks
@@ -20,7 +22,8 @@
  *      backoff (SK_ELOCK when they outlast lock_retries); a
  *      non-transactional step runs outside one and rebuilds an INVALID
  *      index left by an interrupted CREATE INDEX CONCURRENTLY;
- *   5. runs the phase's post-checks (SK_ECHECK).
+ *   5. runs the phase's post-checks after the steps committed (SK_ECHECK;
+ *      watched and retried under the last step's limits, SK_ELOCK).
  *
  * The first failure stops that database; other databases continue. In
  * rehearse and rollback mode the open session goes to agent_rehearse_db or

@@ -132,15 +132,17 @@ exec_run_preflight(db_run *d, sk_err *err)
 	return rc;
 }
 
-/* Evaluate a phase's checks in a transaction that is rolled back, report
- * and record every result. SK_ECHECK when one did not hold. */
+/* Evaluate a phase's checks in a transaction that is rolled back,
+ * watched and retried like a step's (exec_phase_checks), and record the
+ * last attempt's results. SK_ECHECK when one did not hold, SK_ELOCK when
+ * lock timeouts outlasted limits' lock_retries. */
 int
 exec_run_phase_checks(db_run *d, const sk_check *checks, size_t n,
     const char *when, const sk_step *limits, sk_err *err)
 {
 	exec_run *run = d->run;
 	sk_check_result *res;
-	size_t done = 0, failed = n;
+	size_t done = 0;
 	int rc;
 
 	if (n == 0)
@@ -149,21 +151,10 @@ exec_run_phase_checks(db_run *d, const sk_check *checks, size_t n,
 	if (res == NULL)
 		return sk_err_set(err, SK_ENOMEM, "apply plan %s in %s/%s: out of memory",
 		    run->plan->name, run->opts->region, d->db->name);
-	rc = exec_begin(d, limits, err);
 	/* A check whose query fails is reported and recorded too: its value
 	 * seen names the error. */
-	for (; rc == SK_OK && done < n; done++) {
-		rc = agent_check_eval(d->conn, &checks[done], when, &res[done], err);
-		exec_emit_check(d, NULL, &res[done]);
-		if (rc == SK_OK && !res[done].passed && failed == n)
-			failed = done;
-	}
-	agent_tx_rollback(d->conn);
+	rc = exec_phase_checks(d, checks, n, when, limits, res, &done, err);
 	exec_record_checks_after(d, NULL, res, done);
-	if (rc == SK_OK && failed < n) {
-		agent_check_fail(err, &res[failed]);
-		rc = SK_ECHECK;
-	}
 	if (rc != SK_OK)
 		sk_err_wrap(err, "apply plan %s in %s/%s: phase %s %s-check",
 		    run->plan->name, run->opts->region, d->db->name,

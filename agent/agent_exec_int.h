@@ -1,6 +1,8 @@
-/* agent_exec_int: what agent_exec.c (the per-database walk) and
- * agent_exec_step.c (running one step) share. Internal to the executor:
- * nothing outside those two files includes it.
+/* agent_exec_int: what agent_exec.c (the per-database walk),
+ * agent_exec_guard.c (preflight, phase checks, backup) and
+ * agent_exec_step.c (running one step, and the phase checks' watched,
+ * retried attempts) share. Internal to the executor: nothing outside
+ * those three files includes it.
  */
 #ifndef AGENT_EXEC_INT_H
 #define AGENT_EXEC_INT_H
@@ -87,9 +89,10 @@ const agent_db_ctx *exec_ctx(db_run *d);
 int exec_begin(db_run *d, const sk_step *step, sk_err *err) SK_WARN_UNUSED;
 
 /* agent_exec_guard.c: the plan's preflight (SK_EPREFLIGHT naming every
- * failed check); the region's phase checks in a rolled-back transaction
- * with the limits of step `limits` (SK_ECHECK); the backup (SK_EBACKUP).
- * Each reports and records what it saw. */
+ * failed check); the region's phase checks with the limits of step
+ * `limits`, watched and retried as exec_phase_checks says (SK_ECHECK,
+ * SK_ELOCK); the backup (SK_EBACKUP). Each reports and records what it
+ * saw. */
 int exec_run_preflight(db_run *d, sk_err *err) SK_WARN_UNUSED;
 int exec_run_phase_checks(db_run *d, const sk_check *checks, size_t n,
     const char *when, const sk_step *limits, sk_err *err) SK_WARN_UNUSED;
@@ -100,5 +103,19 @@ int exec_take_backup(db_run *d, sk_err *err) SK_WARN_UNUSED;
  * STEP_FINISHED or STEP_FAILED). On a lost connection it records nothing,
  * sets d->interrupted and returns the connection error. */
 int exec_step(db_run *d, size_t i, sk_err *err) SK_WARN_UNUSED;
+
+/* agent_exec_step.c: evaluate the phase's checks (n of them, `when` "pre"
+ * or "post") the way a step's are: in a transaction that is always rolled
+ * back, under the lock and statement timeouts of step limits, each
+ * statement watched for blockers (LOCK_WAIT without a step id), every
+ * result reported (CHECK); a lock timeout, deadlock or serialization
+ * failure is retried with limits' backoff up to its lock_retries, then
+ * SK_ELOCK naming the blockers. res (n entries) receives the last
+ * attempt's results, *nres how many; the caller records them and names
+ * the phase in the error. SK_ECHECK for the first check that did not
+ * hold; SK_ESTATE with d->stopped set when stopped between attempts. */
+int exec_phase_checks(db_run *d, const sk_check *checks, size_t n,
+    const char *when, const sk_step *limits, sk_check_result *res, size_t *nres,
+    sk_err *err) SK_WARN_UNUSED;
 
 #endif

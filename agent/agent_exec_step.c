@@ -16,6 +16,10 @@
  * ledger row in transactions of their own. An INVALID index that an
  * interrupted CREATE INDEX CONCURRENTLY left behind is dropped first, and
  * every index the step creates must be valid afterwards.
+ *
+ * A phase's pre- and post-checks go through the same attempts loop
+ * (exec_phase_checks): watched like a step's checks and retried on a lock
+ * timeout under the limits of the first or last step.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -38,11 +42,18 @@
 /* An index the step creates concurrently, as found in the catalog. */
 enum index_state { INDEX_ABSENT, INDEX_VALID, INDEX_INVALID };
 
-/* One step's run, across its attempts. */
+/* One step's run, across its attempts; or a phase's checks, run the same
+ * way under the limits of one of the plan's steps. */
 typedef struct step_run {
 	db_run *d;
 	size_t i;
-	const sk_step *step;
+	const sk_step *step; /* the step; for phase checks: whose limits apply */
+	const char *id;      /* the step id reported; NULL for phase checks */
+	uint32_t *attempt;   /* &d->attempts[i], or the phase checks' own */
+	char what[SK_NAME_MAX + 32]; /* "step ID" or "phase P pre-check" */
+	const sk_check *checks;      /* phase checks only */
+	size_t nchecks;
+	const char *when;
 	uint32_t lock_waits;
 	int64_t lock_wait_ms;
 	sk_blocker blockers[SK_BLOCKERS_MAX]; /* the last non-empty list */
@@ -63,7 +74,7 @@ emit_lock_wait(step_run *s, const char *detail, const sk_err *err)
 	db_run *d = s->d;
 	sk_report r;
 
-	agent_report_init(&r, SK_EV_LOCK_WAIT, s->step->id, d->attempts[s->i]);
+	agent_report_init(&r, SK_EV_LOCK_WAIT, s->id, *s->attempt);
 	r.nblockers = s->nblockers;
 	memcpy(r.blockers, s->blockers, s->nblockers * sizeof(*s->blockers));
 	r.lock_waits = s->lock_waits;
@@ -102,15 +113,15 @@ watch(void *arg, int pid)
 			rc = sk_pg_connect(d->db->conninfo,
 			    d->run->monitor_appname, &d->monitor, &err);
 		if (rc != SK_OK) {
-			sk_debug("watch step %s in %s/%s: %s", s->step->id,
+			sk_debug("watch %s in %s/%s: %s", s->what,
 			    d->run->opts->region, d->db->name, err.msg);
 			d->monitor_retry_at = sk_mono_ms() + MONITOR_RETRY_MS;
 			return;
 		}
 	}
 	if (agent_blockers(d->monitor, pid, list, SK_BLOCKERS_MAX, &n, &err) != SK_OK) {
-		sk_debug("watch step %s in %s/%s: %s", s->step->id,
-		    d->run->opts->region, d->db->name, err.msg);
+		sk_debug("watch %s in %s/%s: %s", s->what, d->run->opts->region,
+		    d->db->name, err.msg);
 		if (PQstatus(d->monitor) != CONNECTION_OK) {
 			PQfinish(d->monitor);
 			d->monitor = NULL;
@@ -155,11 +166,11 @@ eval_checks(step_run *s, const sk_check *checks, size_t n, const char *when,
 		    s->d->conn, &checks[k], when, &w, res, err);
 		if (rc != SK_OK) {
 			/* Its query failed: the value seen names the error. */
-			exec_emit_check(s->d, s->step->id, res);
+			exec_emit_check(s->d, s->id, res);
 			s->nres++;
 			return rc;
 		}
-		exec_emit_check(s->d, s->step->id, res);
+		exec_emit_check(s->d, s->id, res);
 		if (!res->passed && failed == SIZE_MAX)
 			failed = s->nres;
 		s->nres++;
@@ -579,41 +590,109 @@ emit_step(step_run *s, int event, int64_t duration_ms, const sk_err *err)
 	exec_send(s->d, &r);
 }
 
-/* The error of a step whose lock timeouts outlasted its retries:
- * SK_ELOCK naming the sessions last seen blocking it. */
+/* "apply step ID in REGION/DB" before err's message, for a step; a phase's
+ * checks leave it to their caller, which names the phase. */
+static void
+wrap_step(step_run *s, sk_err *err)
+{
+	if (s->id != NULL)
+		sk_err_wrap(err, "apply step %s in %s/%s", s->id,
+		    s->d->run->opts->region, s->d->db->name);
+}
+
+/* The error of a step (or phase checks) whose lock timeouts outlasted
+ * its retries: SK_ELOCK naming the sessions last seen blocking it. */
 static int
 give_up(step_run *s, sk_err *err)
 {
-	db_run *d = s->d;
 	char who[SK_ERR_MSG_MAX / 2], sqlstate[6];
 
 	snprintf(sqlstate, sizeof(sqlstate), "%s", err->sqlstate);
 	agent_blockers_format(s->blockers, s->nblockers, who, sizeof(who));
 	if (agent_err_is_lock_timeout(err))
 		sk_err_set(err, SK_ELOCK,
-		    "apply step %s in %s/%s: gave up after %" PRIu32
-		    " lock timeout%s of %" PRId64 " ms; %s%s",
-		    s->step->id, d->run->opts->region, d->db->name,
+		    "gave up after %" PRIu32 " lock timeout%s of %" PRId64 " ms; %s%s",
 		    s->lock_waits, s->lock_waits == 1 ? "" : "s",
 		    s->step->lock_timeout_ms, who[0] != '\0' ? "blocked by " : "",
 		    who[0] != '\0' ? who : "the blocking session was not seen");
 	else
 		sk_err_set(err, SK_ELOCK,
-		    "apply step %s in %s/%s: gave up after %" PRIu32
-		    " lock conflicts, the last a %s (%s); %s%s",
-		    s->step->id, d->run->opts->region, d->db->name,
+		    "gave up after %" PRIu32 " lock conflicts, the last a %s "
+		    "(%s); %s%s",
 		    s->lock_waits, agent_err_conflict_name(err), sqlstate,
 		    who[0] != '\0' ? "last blocked by " : "",
 		    who[0] != '\0' ? who : "no blocking session seen");
+	wrap_step(s, err);
 	snprintf(err->sqlstate, sizeof(err->sqlstate), "%s", sqlstate);
 	snprintf(err->detail, sizeof(err->detail),
 	    "%" PRIu32 " attempts, %" PRId64 " ms spent waiting for locks",
-	    d->attempts[s->i], s->lock_wait_ms);
-	snprintf(err->hint, sizeof(err->hint),
-	    "end or wait out the blocking session (pg_stat_activity), or run the "
-	    "step when the table is quieter; raise lock_retries only if waiting "
-	    "longer is acceptable");
+	    *s->attempt, s->lock_wait_ms);
+	if (s->id != NULL)
+		snprintf(err->hint, sizeof(err->hint),
+		    "end or wait out the blocking session (pg_stat_activity), or "
+		    "run the step when the table is quieter; raise lock_retries "
+		    "only if waiting longer is acceptable");
+	else
+		snprintf(err->hint, sizeof(err->hint),
+		    "end or wait out the blocking session (pg_stat_activity) and "
+		    "run the plan again; the %s uses the lock_timeout and "
+		    "lock_retries of step %s",
+		    s->what, s->step->id);
 	return SK_ELOCK;
+}
+
+/* Run attempt until it succeeds or fails for good. A lock timeout,
+ * deadlock or serialization failure (the attempt rolled its transaction
+ * back) counts a lock wait, is reported as LOCK_WAIT and is retried after
+ * a jittered, doubling pause from the step's retry_backoff, up to its
+ * lock_retries; past them SK_ELOCK (give_up). A stop requested during a
+ * pause sets d->stopped and returns SK_ESTATE. s->nres and s->rows are
+ * those of the last attempt. */
+static int
+run_attempts(step_run *s, int (*attempt)(step_run *, sk_err *), sk_err *err)
+{
+	db_run *d = s->d;
+	const sk_step *lim = s->step;
+	int64_t attempt_t0, pause;
+	int64_t delay = lim->retry_backoff_ms > 0 ? lim->retry_backoff_ms : 1;
+	char detail[256];
+	int rc;
+
+	for (;;) {
+		s->nres = 0;
+		s->rows = -1;
+		attempt_t0 = sk_mono_ms();
+		rc = attempt(s, err);
+		if (rc == SK_OK || sk_pg_err_is_connection(err) ||
+		    !agent_err_is_retryable(err))
+			return rc;
+		s->lock_waits++;
+		s->lock_wait_ms += sk_mono_ms() - attempt_t0;
+		if (s->lock_waits > lim->lock_retries)
+			return give_up(s, err);
+		pause = exec_backoff(d, &delay, LOCK_BACKOFF_MAX_MS);
+		if (agent_err_is_lock_timeout(err))
+			snprintf(detail, sizeof(detail),
+			    "lock timeout after %" PRId64 " ms (%" PRIu32 " of %" PRIu32
+			    " retries used); retrying in %" PRId64 " ms",
+			    lim->lock_timeout_ms, s->lock_waits,
+			    lim->lock_retries, pause);
+		else
+			snprintf(detail, sizeof(detail),
+			    "%s (%s) (%" PRIu32 " of %" PRIu32
+			    " retries used); retrying in %" PRId64 " ms",
+			    agent_err_conflict_name(err), err->sqlstate,
+			    s->lock_waits, lim->lock_retries, pause);
+		emit_lock_wait(s, detail, err);
+		if (exec_sleep_or_stop(d->run, pause)) {
+			d->stopped = true;
+			sk_err_set(err, SK_ESTATE,
+			    "stopped while waiting to retry a lock timeout");
+			wrap_step(s, err);
+			return SK_ESTATE;
+		}
+		(*s->attempt)++;
+	}
 }
 
 int
@@ -621,9 +700,8 @@ exec_step(db_run *d, size_t i, sk_err *err)
 {
 	exec_run *run = d->run;
 	const sk_step *step = &run->plan->steps[i];
-	int64_t t0 = sk_mono_ms(), attempt_t0, delay, pause;
+	int64_t t0 = sk_mono_ms();
 	size_t nchecks = step->npre + step->npost;
-	char detail[256];
 	step_run s;
 	int rc;
 
@@ -631,56 +709,21 @@ exec_step(db_run *d, size_t i, sk_err *err)
 	s.d = d;
 	s.i = i;
 	s.step = step;
+	s.id = step->id;
+	s.attempt = &d->attempts[i];
+	snprintf(s.what, sizeof(s.what), "step %s", step->id);
 	s.rows = -1;
 	s.started_ms = sk_now_ms();
 	s.res = calloc(nchecks + 1, sizeof(*s.res));
 	if (s.res == NULL)
 		return sk_err_set(err, SK_ENOMEM, "apply step %s in %s/%s: out of memory",
 		    step->id, run->opts->region, d->db->name);
-	delay = step->retry_backoff_ms > 0 ? step->retry_backoff_ms : 1;
 
 	d->attempts[i]++;
 	emit_step(&s, SK_EV_STEP_STARTED, 0, NULL);
-	for (;;) {
-		s.nres = 0;
-		s.rows = -1;
-		attempt_t0 = sk_mono_ms();
-		rc = step->no_transaction ? notx_attempt(&s, err) :
-					    tx_attempt(&s, err);
-		if (rc == SK_OK || sk_pg_err_is_connection(err) ||
-		    !agent_err_is_retryable(err))
-			break;
-		s.lock_waits++;
-		s.lock_wait_ms += sk_mono_ms() - attempt_t0;
-		if (s.lock_waits > step->lock_retries) {
-			rc = give_up(&s, err);
-			break;
-		}
-		pause = exec_backoff(d, &delay, LOCK_BACKOFF_MAX_MS);
-		if (agent_err_is_lock_timeout(err))
-			snprintf(detail, sizeof(detail),
-			    "lock timeout after %" PRId64 " ms (%" PRIu32 " of %" PRIu32
-			    " retries used); retrying in %" PRId64 " ms",
-			    step->lock_timeout_ms, s.lock_waits,
-			    step->lock_retries, pause);
-		else
-			snprintf(detail, sizeof(detail),
-			    "%s (%s) (%" PRIu32 " of %" PRIu32
-			    " retries used); retrying in %" PRId64 " ms",
-			    agent_err_conflict_name(err), err->sqlstate,
-			    s.lock_waits, step->lock_retries, pause);
-		emit_lock_wait(&s, detail, err);
-		if (exec_sleep_or_stop(run, pause)) {
-			d->stopped = true;
-			rc = sk_err_set(err, SK_ESTATE,
-			    "apply plan %s in %s/%s: stopped while step %s waited "
-			    "to retry a lock timeout",
-			    run->plan->name, run->opts->region, d->db->name,
-			    step->id);
-			goto out;
-		}
-		d->attempts[i]++;
-	}
+	rc = run_attempts(&s, step->no_transaction ? notx_attempt : tx_attempt, err);
+	if (d->stopped)
+		goto out;
 	if (rc == SK_OK && s.recorded_meanwhile) {
 		snprintf(s.note, sizeof(s.note), "recorded meanwhile by another agent");
 		emit_step(&s, SK_EV_STEP_SKIPPED, sk_mono_ms() - t0, NULL);
@@ -697,8 +740,7 @@ exec_step(db_run *d, size_t i, sk_err *err)
 		goto out;
 	}
 	if (err->code != SK_ELOCK)
-		sk_err_wrap(err, "apply step %s in %s/%s", step->id,
-		    run->opts->region, d->db->name);
+		wrap_step(&s, err);
 	if (strcmp(err->sqlstate, "57014") == 0 && err->hint[0] == '\0')
 		/* Not retried: the same work would take as long again. */
 		snprintf(err->hint, sizeof(err->hint),
@@ -720,5 +762,49 @@ exec_step(db_run *d, size_t i, sk_err *err)
 	emit_step(&s, SK_EV_STEP_FAILED, sk_mono_ms() - t0, err);
 out:
 	free(s.res);
+	return rc;
+}
+
+/* ---- a phase's checks --------------------------------------------------- */
+
+/* One attempt: the checks in a transaction that is always rolled back. */
+static int
+phase_attempt(step_run *s, sk_err *err)
+{
+	db_run *d = s->d;
+	int pid = 0, rc;
+
+	rc = exec_begin(d, s->step, err);
+	if (rc != SK_OK)
+		return rc;
+	rc = backend_pid(d, &pid, err);
+	if (rc == SK_OK)
+		rc = eval_checks(s, s->checks, s->nchecks, s->when, pid, err);
+	agent_tx_rollback(d->conn);
+	return rc;
+}
+
+int
+exec_phase_checks(db_run *d, const sk_check *checks, size_t n, const char *when,
+    const sk_step *limits, sk_check_result *res, size_t *nres, sk_err *err)
+{
+	const sk_phase *ph = d->run->phase;
+	uint32_t attempt = 1;
+	step_run s;
+	int rc;
+
+	memset(&s, 0, sizeof(s));
+	s.d = d;
+	s.step = limits;
+	s.attempt = &attempt;
+	snprintf(s.what, sizeof(s.what), "phase %s %s-check",
+	    ph != NULL && ph->name != NULL ? ph->name : "-", when);
+	s.checks = checks;
+	s.nchecks = n;
+	s.when = when;
+	s.res = res;
+	s.rows = -1;
+	rc = run_attempts(&s, phase_attempt, err);
+	*nres = s.nres;
 	return rc;
 }

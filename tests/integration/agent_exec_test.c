@@ -2308,6 +2308,212 @@ test_two_cic_first_valid_second_invalid_completes(void **state)
 	sk_plan_destroy(plan);
 }
 
+/* Phase checks in an apply are watched and retried like a step's, under
+ * the limits of the first (pre) or last (post) step. A post-check waiting
+ * for a lock that frees after its first lock timeout is retried, and the
+ * database succeeds. */
+static void
+test_phase_post_check_lock_timeout_is_retried_until_the_lock_frees(void **state)
+{
+	static const step_spec steps[] = {
+		{ "0001_table", "CREATE TABLE phase_made (x int)", NULL, false },
+	};
+	char name[64], ci[256], buf[256], pid[32];
+	sk_plan *plan = plan_make("phretry", "plan-phr", steps, 1);
+	sk_phase *ph = phase_add(plan);
+	sk_db_config db;
+	collector c;
+	agent_exec_opts o;
+	async_run a;
+	sk_report r;
+	PGconn *holder;
+	int64_t until;
+
+	(void)state;
+	step_limits(&plan->steps[0], 200, 20, 50);
+	check_add(&ph->post, &ph->npost, "audit_empty",
+	    "SELECT count(*) FROM audit_log", SK_EXPECT_COMPARE, "=", "0", NULL);
+	collector_init(&c, NULL);
+	db_create("phretry", name, sizeof(name), ci, sizeof(ci));
+	db = db_config(name, ci);
+	o = opts_for(&db, 1, &c, NULL);
+	holder = pgfixture_connect(fixture_port, name, NULL);
+	pgfixture_exec(holder, "CREATE TABLE audit_log (n int)");
+	pgfixture_exec(holder, "BEGIN; LOCK TABLE audit_log IN ACCESS EXCLUSIVE MODE");
+	snprintf(pid, sizeof(pid), "pid %d", PQbackendPID(holder));
+
+	async_start(&a, plan, o);
+	/* Let go only once the post-check has timed out at least once. */
+	until = sk_mono_ms() + WAIT_MS;
+	while (count_detail(&c, SK_EV_LOCK_WAIT, name, "",
+		   "lock timeout after 200 ms") == 0 &&
+	    !atomic_load(&a.done) && sk_mono_ms() < until)
+		sk_sleep_ms(10);
+	pgfixture_exec(holder, "ROLLBACK");
+	if (async_join(&a) != SK_OK)
+		report_fail("run", a.err.msg);
+
+	/* The step committed before the post-check ran. */
+	assert_int_equal(
+	    find_report(&c, SK_EV_STEP_FINISHED, name, "0001_table", &r), 1);
+	assert_int_equal(r.lock_waits, 0);
+	assert_int_equal(find_report(&c, SK_EV_DB_FINISHED, name, NULL, NULL), 1);
+	/* The waits were the phase check's: reported without a step, the
+	 * sampled ones naming the holder, one per lock timeout saying so. */
+	assert_true(count_detail(&c, SK_EV_LOCK_WAIT, name, "",
+			"lock timeout after 200 ms") >= 1);
+	assert_true(count_detail(&c, SK_EV_LOCK_WAIT, name, "", pid) >= 1);
+	assert_int_equal(count_detail(&c, SK_EV_LOCK_WAIT, name, "0001_table", ""), 0);
+	assert_true(find_report(&c, SK_EV_LOCK_WAIT, name, "", &r) >= 1);
+	assert_true(r.nblockers >= 1);
+	assert_int_equal(r.blockers[0].pid, PQbackendPID(holder));
+	/* The timed-out attempt's result was reported, then the passing one;
+	 * only the last attempt's is on record. */
+	assert_true(count_checks(&c, name, "audit_empty", false, &r) >= 1);
+	assert_contains(r.check.seen, "55P03");
+	assert_string_equal(r.step_id, "");
+	assert_int_equal(count_checks(&c, name, "audit_empty", true, &r), 1);
+	assert_string_equal(pgfixture_scalar_db(fixture_port, name,
+				"SELECT string_agg(name || ':' || passed, ',') "
+				"FROM skein.checks WHERE phase = 'main'",
+				buf, sizeof(buf)),
+	    "audit_empty:true");
+	assert_int_equal(
+	    pgfixture_long_db(fixture_port, name,
+		"SELECT count(*) FROM skein.steps WHERE step_id = '0001_table'"),
+	    1);
+
+	PQfinish(holder);
+	pgfixture_drop_db(fixture_port, name);
+	collector_fini(&c);
+	sk_plan_destroy(plan);
+}
+
+/* A lock that never frees: past lock_retries the phase check fails the
+ * database with SK_ELOCK naming the holder. A pre-check blocked so leaves
+ * nothing applied; a post-check runs after the steps committed, so they
+ * stay, and the next run completes once the lock is gone. */
+static void
+test_phase_check_lock_held_forever_gives_up_naming_the_holder(void **state)
+{
+	static const step_spec steps[] = {
+		{ "0001_table", "CREATE TABLE phase_kept (x int)", NULL, false },
+		{ "0002_index", "CREATE INDEX phase_kept_x ON phase_kept (x)",
+		    NULL, false },
+	};
+	char name[64], ci[256], buf[256], want[64];
+	sk_plan *plan = plan_make("phheld", "plan-phh", steps, 2);
+	sk_phase *ph = phase_add(plan);
+	sk_db_config db;
+	collector c;
+	agent_exec_opts o;
+	sk_report r;
+	sk_err err;
+	PGconn *holder;
+	int64_t t0, took;
+
+	(void)state;
+	/* The pre-checks run under the first step's limits, the post-checks
+	 * under the last's. */
+	step_limits(&plan->steps[0], 150, 1, 50);
+	step_limits(&plan->steps[1], 200, 2, 50);
+	check_add(&ph->pre, &ph->npre, "gate_open", "SELECT count(*) FROM gate",
+	    SK_EXPECT_COMPARE, "=", "0", NULL);
+	check_add(&ph->post, &ph->npost, "audit_empty",
+	    "SELECT count(*) FROM audit_log", SK_EXPECT_COMPARE, "=", "0", NULL);
+	collector_init(&c, NULL);
+	db_create("phheld", name, sizeof(name), ci, sizeof(ci));
+	db = db_config(name, ci);
+	o = opts_for(&db, 1, &c, NULL);
+	holder = pgfixture_connect(fixture_port, name, NULL);
+	pgfixture_exec(holder,
+	    "CREATE TABLE gate (n int); CREATE TABLE audit_log (n int)");
+	snprintf(want, sizeof(want), "blocked by pid %d", PQbackendPID(holder));
+
+	/* Pre-check blocked: two attempts of 150 ms, nothing applied. */
+	pgfixture_exec(holder, "BEGIN; LOCK TABLE gate IN ACCESS EXCLUSIVE MODE");
+	assert_int_equal(agent_exec_run(plan, &o, &err), SK_ELOCK);
+	assert_contains(err.msg, "phase main pre-check");
+	assert_contains(err.msg, "gave up after 2 lock timeouts of 150 ms");
+	assert_contains(err.msg, want);
+	assert_string_equal(err.sqlstate, "55P03");
+	assert_contains(err.hint, "of step 0001_table");
+	assert_int_equal(find_report(&c, SK_EV_STEP_STARTED, name, NULL, NULL), 0);
+	assert_true(count_detail(&c, SK_EV_LOCK_WAIT, name, "",
+			want + strlen("blocked by ")) >= 1);
+	assert_int_equal(count_checks(&c, name, "gate_open", false, NULL), 2);
+	assert_int_equal(
+	    pgfixture_long_db(fixture_port, name,
+		"SELECT count(*) FROM pg_class WHERE relname = 'phase_kept'"),
+	    0);
+	assert_int_equal(pgfixture_long_db(fixture_port, name,
+			     "SELECT count(*) FROM skein.steps"),
+	    0);
+	pgfixture_exec(holder, "ROLLBACK");
+
+	/* Post-check blocked: three attempts of 200 ms (the last step's). */
+	collector_fini(&c);
+	collector_init(&c, NULL);
+	pgfixture_exec(holder, "BEGIN; LOCK TABLE audit_log IN ACCESS EXCLUSIVE MODE");
+	t0 = sk_mono_ms();
+	assert_int_equal(agent_exec_run(plan, &o, &err), SK_ELOCK);
+	took = sk_mono_ms() - t0;
+	assert_contains(err.msg, "apply plan phheld in r1/");
+	assert_contains(err.msg,
+	    "phase main post-check: gave up after 3 lock timeouts of 200 ms");
+	assert_contains(err.msg, want);
+	assert_contains(err.msg, "idle in transaction");
+	assert_string_equal(err.sqlstate, "55P03");
+	assert_contains(err.detail, "3 attempts");
+	assert_contains(err.hint, "of step 0002_index");
+	assert_true(took >= 600);
+	assert_true(took < 10000);
+	assert_int_equal(find_report(&c, SK_EV_DB_FAILED, name, NULL, &r), 1);
+	assert_int_equal(r.error.code, SK_ELOCK);
+	assert_contains(r.error.msg, want);
+	assert_true(find_report(&c, SK_EV_LOCK_WAIT, name, "", &r) >= 3);
+	assert_true(r.nblockers >= 1);
+	assert_int_equal(r.blockers[0].pid, PQbackendPID(holder));
+	assert_string_equal(r.blockers[0].state, "idle in transaction");
+	assert_int_equal(
+	    count_detail(&c, SK_EV_LOCK_WAIT, name, "", "lock timeout after 200 ms"), 2);
+	assert_true(count_detail(&c, SK_EV_LOCK_WAIT, name, "",
+			want + strlen("blocked by ")) >= 1);
+	assert_int_equal(count_checks(&c, name, "audit_empty", false, &r), 3);
+	assert_contains(r.check.seen, "55P03");
+	/* The steps committed and stay; the last attempt's result is on
+	 * record. */
+	assert_int_equal(find_report(&c, SK_EV_STEP_FINISHED, name, NULL, NULL), 2);
+	assert_int_equal(pgfixture_long_db(fixture_port, name,
+			     "SELECT count(*) FROM skein.steps"),
+	    2);
+	assert_int_equal(pgfixture_long_db(fixture_port, name,
+			     "SELECT count(*) FROM pg_class WHERE relname IN "
+			     "('phase_kept', 'phase_kept_x')"),
+	    2);
+	assert_string_equal(pgfixture_scalar_db(fixture_port, name,
+				"SELECT string_agg(passed::text || ':' || left(seen, 5), ',') "
+				"FROM skein.checks WHERE name = 'audit_empty'",
+				buf, sizeof(buf)),
+	    "false:error");
+	pgfixture_exec(holder, "ROLLBACK");
+
+	/* Once the lock is gone the post-checks hold and nothing runs twice. */
+	collector_fini(&c);
+	collector_init(&c, NULL);
+	if (agent_exec_run(plan, &o, &err) != SK_OK)
+		report_fail("run after the lock freed", err.msg);
+	assert_int_equal(find_report(&c, SK_EV_STEP_SKIPPED, name, NULL, NULL), 2);
+	assert_int_equal(find_report(&c, SK_EV_STEP_STARTED, name, NULL, NULL), 0);
+	assert_int_equal(count_checks(&c, name, "audit_empty", true, NULL), 1);
+	assert_int_equal(find_report(&c, SK_EV_LOCK_WAIT, name, NULL, NULL), 0);
+
+	PQfinish(holder);
+	pgfixture_drop_db(fixture_port, name);
+	collector_fini(&c);
+	sk_plan_destroy(plan);
+}
+
 static int
 setup_fixture(void **state)
 {
@@ -2370,6 +2576,10 @@ main(void)
 		cmocka_unit_test(
 		    test_set_local_search_path_in_a_step_keeps_the_ledger_right),
 		cmocka_unit_test(test_two_cic_first_valid_second_invalid_completes),
+		cmocka_unit_test(
+		    test_phase_post_check_lock_timeout_is_retried_until_the_lock_frees),
+		cmocka_unit_test(
+		    test_phase_check_lock_held_forever_gives_up_naming_the_holder),
 	};
 
 	return cmocka_run_group_tests(tests, setup_fixture, NULL);
