@@ -185,6 +185,21 @@ typedef struct sk_region_view {
 	char detail[256];
 } sk_region_view;
 
+/* One database of a region, as its agent last reported it: a region runs
+ * its databases in parallel, so its one detail cannot say what each does.
+ * Plain value. */
+typedef struct sk_database_view {
+	char region[SK_NAME_MAX];
+	char name[SK_NAME_MAX];
+	char state[16]; /* "waiting", "running", "done", "failed" */
+	char step[SK_NAME_MAX];
+	uint32_t steps_done;
+	uint32_t steps_total;
+	char detail[256];
+	int64_t updated_ms;
+	int32_t blocker_pid; /* waiting for a lock: its first blocker; else 0 */
+} sk_database_view;
+
 typedef struct sk_phase_view {
 	char name[SK_NAME_MAX];
 	char state[16];
@@ -214,6 +229,10 @@ typedef struct sk_rollout_view {
 	char reason[SK_ERR_MSG_MAX];
 	int mode;                   /* enum sk_mode */
 	char of_rollout[SK_ID_MAX]; /* SK_MODE_ROLLBACK: the rollout undone */
+	/* The databases of every region that has not ended, region by region
+	 * (empty from a coordinator that predates them). */
+	sk_database_view *databases;
+	size_t ndatabases;
 } sk_rollout_view;
 
 enum sk_cli_op {

@@ -245,6 +245,39 @@ sk_cli_request_fini(sk_cli_request *m)
 	m->signed_plan_len = 0;
 }
 
+static Skein__V1__DatabaseView *
+database_to_pb(Skein__V1__DatabaseView *pb, const sk_database_view *d)
+{
+	skein__v1__database_view__init(pb);
+	pb->region = (char *)d->region;
+	pb->name = (char *)d->name;
+	pb->state = (char *)d->state;
+	pb->step = (char *)d->step;
+	pb->steps_done = d->steps_done;
+	pb->steps_total = d->steps_total;
+	pb->detail = (char *)d->detail;
+	pb->updated_unix_ms = d->updated_ms;
+	pb->blocker_pid = d->blocker_pid;
+	return pb;
+}
+
+static int
+database_from_pb(sk_database_view *d, const Skein__V1__DatabaseView *pb, sk_err *err)
+{
+	memset(d, 0, sizeof(*d));
+	if (wire_copy_id(d->region, sizeof(d->region), pb->region, "region", err) != SK_OK ||
+	    wire_copy_id(d->name, sizeof(d->name), pb->name, "database name", err) != SK_OK ||
+	    wire_copy_id(d->step, sizeof(d->step), pb->step, "step id", err) != SK_OK)
+		return err->code;
+	wire_copy_text(d->state, sizeof(d->state), pb->state);
+	wire_copy_text(d->detail, sizeof(d->detail), pb->detail);
+	d->steps_done = pb->steps_done;
+	d->steps_total = pb->steps_total;
+	d->updated_ms = pb->updated_unix_ms;
+	d->blocker_pid = pb->blocker_pid;
+	return SK_OK;
+}
+
 /* Storage for one rollout's protobuf view while it is being packed. */
 typedef struct view_store {
 	Skein__V1__RolloutView rv;
@@ -255,6 +288,8 @@ typedef struct view_store {
 	Skein__V1__Error *errors;
 	Skein__V1__EventView *events;
 	Skein__V1__EventView **eventp;
+	Skein__V1__DatabaseView *dbs;
+	Skein__V1__DatabaseView **dbp;
 } view_store;
 
 static void
@@ -267,6 +302,8 @@ view_store_fini(view_store *s)
 	free(s->errors);
 	free(s->events);
 	free(s->eventp);
+	free(s->dbs);
+	free(s->dbp);
 }
 
 static int
@@ -295,8 +332,10 @@ view_to_pb(view_store *s, const sk_rollout_view *v)
 	s->errors = calloc(nregions + 1, sizeof(*s->errors));
 	s->events = calloc(v->nevents + 1, sizeof(*s->events));
 	s->eventp = calloc(v->nevents + 1, sizeof(*s->eventp));
+	s->dbs = calloc(v->ndatabases + 1, sizeof(*s->dbs));
+	s->dbp = calloc(v->ndatabases + 1, sizeof(*s->dbp));
 	if (!s->phases || !s->phasep || !s->regions || !s->regionp ||
-	    !s->errors || !s->events || !s->eventp)
+	    !s->errors || !s->events || !s->eventp || !s->dbs || !s->dbp)
 		return SK_ENOMEM;
 	for (size_t i = 0; i < v->nphases; i++) {
 		Skein__V1__PhaseView *p = &s->phases[i];
@@ -327,6 +366,10 @@ view_to_pb(view_store *s, const sk_rollout_view *v)
 	}
 	s->rv.events = s->eventp;
 	s->rv.n_events = v->nevents;
+	for (size_t i = 0; i < v->ndatabases; i++)
+		s->dbp[i] = database_to_pb(&s->dbs[i], &v->databases[i]);
+	s->rv.databases = s->dbp;
+	s->rv.n_databases = v->ndatabases;
 	return SK_OK;
 }
 
@@ -423,8 +466,19 @@ view_from_pb(sk_rollout_view *v, const Skein__V1__RolloutView *pb, sk_err *err)
 	v->current_phase = pb->current_phase;
 	v->created_ms = pb->created_unix_ms;
 	v->finished_ms = pb->finished_unix_ms;
-	if (pb->n_phases > WIRE_MAX_ITEMS || pb->n_events > WIRE_MAX_ITEMS * 16)
+	if (pb->n_phases > WIRE_MAX_ITEMS || pb->n_events > WIRE_MAX_ITEMS * 16 ||
+	    pb->n_databases > WIRE_MAX_ITEMS * 16)
 		return sk_err_set(err, SK_EDECODE, "decode rollout view: too large");
+	if (pb->n_databases > 0) {
+		v->databases = calloc(pb->n_databases, sizeof(*v->databases));
+		if (v->databases == NULL)
+			return sk_err_set(err, SK_ENOMEM,
+			    "decode rollout view: out of memory");
+		v->ndatabases = pb->n_databases;
+	}
+	for (size_t i = 0; i < pb->n_databases; i++)
+		if (database_from_pb(&v->databases[i], pb->databases[i], err) != SK_OK)
+			return err->code;
 	if (pb->n_phases > 0) {
 		v->phases = calloc(pb->n_phases, sizeof(*v->phases));
 		if (v->phases == NULL)
@@ -552,9 +606,11 @@ sk_rollout_view_fini(sk_rollout_view *v)
 		free(v->phases[i].regions);
 	free(v->phases);
 	free(v->events);
+	free(v->databases);
 	v->phases = NULL;
 	v->events = NULL;
-	v->nphases = v->nevents = 0;
+	v->databases = NULL;
+	v->nphases = v->nevents = v->ndatabases = 0;
 }
 
 void

@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "sk_err.h"
 #include "sk_wire.h"
@@ -30,6 +31,10 @@ int rollout_start(
  * SK_ETIMEOUT when the deadline passed; other codes are final errors. */
 int rollout_follow(const char *url, const char *id, int64_t deadline,
     bool quiet, sk_cli_response *resp, sk_err *err);
+
+/* Print v as `skein rollout status` shows it: phases, regions and, under
+ * a region running several databases, one line per database not done. */
+void rollout_print_view(FILE *out, const sk_rollout_view *v);
 
 /* The subcommands; each prints its own errors and returns a CLI_* exit
  * status (cli.h). */

@@ -61,8 +61,41 @@ finished_ok(const char *state)
 	return strcmp(state, "succeeded") == 0 || strcmp(state, "ready") == 0;
 }
 
+/* How many databases of region the view lists (only regions that have
+ * not ended have them). */
+static size_t
+region_databases(const sk_rollout_view *v, const char *region)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < v->ndatabases; i++)
+		n += strcmp(v->databases[i].region, region) == 0;
+	return n;
+}
+
+/* One line per database of region that has not ended: its steps, its
+ * current step and what it waits for. */
 static void
-print_view(FILE *out, const sk_rollout_view *v)
+print_databases(FILE *out, const sk_rollout_view *v, const char *region)
+{
+	for (size_t i = 0; i < v->ndatabases; i++) {
+		const sk_database_view *d = &v->databases[i];
+
+		if (strcmp(d->region, region) != 0 || strcmp(d->state, "done") == 0 ||
+		    strcmp(d->state, "failed") == 0)
+			continue;
+		fprintf(out, "      %-12s %-10s %u/%u steps", d->name, d->state,
+		    d->steps_done, d->steps_total);
+		if (d->step[0])
+			fprintf(out, "  at %s", d->step);
+		if (d->detail[0])
+			fprintf(out, "  %s", d->detail);
+		fputc('\n', out);
+	}
+}
+
+void
+rollout_print_view(FILE *out, const sk_rollout_view *v)
 {
 	char created[32], finished[32], took[32], note[96];
 
@@ -88,14 +121,19 @@ print_view(FILE *out, const sk_rollout_view *v)
 		    ph->name, ph->state);
 		for (size_t r = 0; r < ph->nregions; r++) {
 			const sk_region_view *rv = &ph->regions[r];
+			/* Several databases run in parallel: each gets its
+			 * own line; the region's detail sums them up. */
+			bool several = region_databases(v, rv->name) > 1;
 
 			fprintf(out, "    %-12s %-10s %u/%u steps", rv->name,
 			    rv->state, rv->steps_done, rv->steps_total);
-			if (rv->step[0] && !finished_ok(rv->state))
+			if (rv->step[0] && !finished_ok(rv->state) && !several)
 				fprintf(out, "  at %s/%s", rv->database, rv->step);
 			if (rv->detail[0])
 				fprintf(out, "  %s", rv->detail);
 			fputc('\n', out);
+			if (several)
+				print_databases(out, v, rv->name);
 			if (rv->error.code != SK_OK && rv->error.msg[0]) {
 				fprintf(out, "      error: %s", rv->error.msg);
 				if (rv->error.sqlstate[0])
@@ -105,6 +143,32 @@ print_view(FILE *out, const sk_rollout_view *v)
 			}
 		}
 	}
+}
+
+/* Every database of region the view lists, ended or not. */
+static json_t *
+databases_json(const sk_rollout_view *v, const char *region)
+{
+	json_t *arr = json_array();
+
+	for (size_t i = 0; i < v->ndatabases; i++) {
+		const sk_database_view *d = &v->databases[i];
+		json_t *o;
+
+		if (strcmp(d->region, region) != 0)
+			continue;
+		o = json_object();
+		json_object_set_new(o, "name", json_string(d->name));
+		json_object_set_new(o, "state", json_string(d->state));
+		json_object_set_new(o, "step", json_string(d->step));
+		json_object_set_new(o, "steps_done", json_integer(d->steps_done));
+		json_object_set_new(o, "steps_total", json_integer(d->steps_total));
+		json_object_set_new(o, "detail", json_string(d->detail));
+		json_object_set_new(o, "blocker_pid", json_integer(d->blocker_pid));
+		json_object_set_new(o, "updated_ms", json_integer(d->updated_ms));
+		json_array_append_new(arr, o);
+	}
+	return arr;
 }
 
 static json_t *
@@ -142,6 +206,8 @@ view_json(const sk_rollout_view *v)
 			json_object_set_new(ro, "detail", json_string(rv->detail));
 			json_object_set_new(
 			    ro, "updated_ms", json_integer(rv->updated_ms));
+			json_object_set_new(
+			    ro, "databases", databases_json(v, rv->name));
 			if (rv->error.code != SK_OK) {
 				json_t *e = json_object();
 
@@ -268,7 +334,7 @@ rollout_cmd_status(const char *url, const char *id, bool json)
 		printf("no rollouts\n");
 	} else {
 		for (size_t i = 0; i < resp.nrollouts; i++)
-			print_view(stdout, &resp.rollouts[i]);
+			rollout_print_view(stdout, &resp.rollouts[i]);
 	}
 	sk_cli_response_fini(&resp);
 	return CLI_OK;
@@ -282,7 +348,7 @@ print_final(const sk_rollout_view *v)
 	region_counts(v, &ok, &total);
 	if (v->mode == SK_MODE_REHEARSE) {
 		if (strcmp(v->state, "ready") != 0)
-			print_view(stdout, v);
+			rollout_print_view(stdout, v);
 		if (strcmp(v->state, "ready") == 0)
 			printf("rehearsal %s: READY in %zu/%zu regions\n",
 			    v->id, ok, total);
@@ -295,7 +361,7 @@ print_final(const sk_rollout_view *v)
 		printf("rollout %s: succeeded in %zu/%zu regions\n", v->id, ok, total);
 		return;
 	}
-	print_view(stdout, v);
+	rollout_print_view(stdout, v);
 	printf("rollout %s: %s in phase %s (%zu/%zu regions succeeded): %s\n",
 	    v->id, v->state,
 	    v->current_phase < v->nphases ? v->phases[v->current_phase].name : "?",

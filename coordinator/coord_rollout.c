@@ -199,6 +199,8 @@ coord_rollout_destroy(coord_rollout *ro)
 		return;
 	sk_plan_destroy(ro->plan);
 	free(ro->signed_plan);
+	for (size_t i = 0; ro->regions != NULL && i < ro->nregions; i++)
+		free(ro->regions[i].dbs);
 	free(ro->regions);
 	free(ro->phases);
 	free(ro->events);
@@ -507,6 +509,145 @@ report_event_extra(coord_rollout *ro, coord_region_run *rr, const char *region,
 	}
 }
 
+/* ---- per-database progress ---------------------------------------------- */
+
+/* The entry for database name, added (state "running") if new; NULL when
+ * the region already tracks COORD_DATABASES_MAX or memory is short. */
+static sk_database_view *
+db_entry(coord_rollout *ro, coord_region_run *rr, const char *name)
+{
+	sk_database_view *d;
+
+	for (size_t i = 0; i < rr->ndbs; i++)
+		if (strcmp(rr->dbs[i].name, name) == 0)
+			return &rr->dbs[i];
+	if (rr->ndbs >= COORD_DATABASES_MAX)
+		return NULL;
+	if (rr->ndbs == rr->dbs_cap) {
+		size_t cap = rr->dbs_cap ? rr->dbs_cap * 2 : 4;
+		sk_database_view *n = realloc(rr->dbs, cap * sizeof(*n));
+
+		if (n == NULL)
+			return NULL; /* progress is a convenience; state is unaffected */
+		rr->dbs = n;
+		rr->dbs_cap = cap;
+	}
+	d = &rr->dbs[rr->ndbs++];
+	memset(d, 0, sizeof(*d));
+	snprintf(d->region, sizeof(d->region), "%s", rr->view.name);
+	snprintf(d->name, sizeof(d->name), "%s", name);
+	snprintf(d->state, sizeof(d->state), "running");
+	d->steps_total = (uint32_t)ro->plan->nsteps;
+	return d;
+}
+
+/* Apply report r to the database it names. */
+static void
+db_note(coord_rollout *ro, coord_region_run *rr, const sk_report *r, int64_t now)
+{
+	sk_database_view *d;
+
+	if (r->event == SK_EV_PLAN_ACCEPTED) {
+		rr->ndbs = 0; /* a new run of the plan in this region */
+		return;
+	}
+	if (r->database[0] == '\0' || (d = db_entry(ro, rr, r->database)) == NULL)
+		return;
+	d->updated_ms = now;
+	if (r->step_id[0])
+		snprintf(d->step, sizeof(d->step), "%s", r->step_id);
+	switch (r->event) {
+	case SK_EV_DB_WAITING:
+		snprintf(d->state, sizeof(d->state), "waiting");
+		snprintf(d->detail, sizeof(d->detail), "waiting: %.240s",
+		    r->error.code != SK_OK ? r->error.msg : r->detail);
+		d->blocker_pid = 0;
+		break;
+	case SK_EV_DB_STARTED:
+	case SK_EV_STEP_STARTED:
+	case SK_EV_PROGRESS:
+		/* A step that reports progress holds its locks. */
+		snprintf(d->state, sizeof(d->state), "running");
+		d->detail[0] = '\0';
+		d->blocker_pid = 0;
+		break;
+	case SK_EV_STEP_FINISHED:
+	case SK_EV_STEP_SKIPPED:
+	case SK_EV_STEP_REVERTED:
+	case SK_EV_STEP_REHEARSED:
+	case SK_EV_STEP_NOT_REHEARSABLE:
+		d->steps_done++;
+		d->detail[0] = '\0';
+		d->blocker_pid = 0;
+		break;
+	case SK_EV_LOCK_WAIT:
+		snprintf(d->state, sizeof(d->state), "running");
+		if (r->nblockers > 0) {
+			d->blocker_pid = r->blockers[0].pid;
+			snprintf(d->detail, sizeof(d->detail),
+			    "waiting for a lock held by pid %d (%s)",
+			    r->blockers[0].pid, r->blockers[0].state);
+		} else {
+			d->blocker_pid = 0;
+			snprintf(d->detail, sizeof(d->detail), "waiting for a lock");
+		}
+		break;
+	case SK_EV_STEP_FAILED:
+		snprintf(d->detail, sizeof(d->detail),
+		    "step %.64s failed: %.160s", r->step_id, r->error.msg);
+		d->blocker_pid = 0;
+		break;
+	case SK_EV_DB_FINISHED:
+		snprintf(d->state, sizeof(d->state), "done");
+		d->detail[0] = '\0';
+		d->blocker_pid = 0;
+		break;
+	case SK_EV_DB_FAILED:
+		snprintf(d->state, sizeof(d->state), "failed");
+		snprintf(d->detail, sizeof(d->detail), "%.250s", r->error.msg);
+		d->blocker_pid = 0;
+		break;
+	default:
+		break;
+	}
+}
+
+/* The detail of a running region with several databases: how many are
+ * done, and how many wait for what, e.g. "1 of 3 databases done, 1
+ * waiting for a lock". (With one database, the detail is that
+ * database's, as the report switch sets it.) */
+static void
+region_summary(coord_region_run *rr)
+{
+	size_t total = rr->ndatabases > rr->ndbs ? rr->ndatabases : rr->ndbs;
+	size_t done = 0, failed = 0, locked = 0, waiting = 0, off;
+	char *buf = rr->view.detail;
+	size_t len = sizeof(rr->view.detail);
+
+	if (total <= 1 || rollout_region_done(rr->state))
+		return;
+	for (size_t i = 0; i < rr->ndbs; i++) {
+		const sk_database_view *d = &rr->dbs[i];
+
+		if (strcmp(d->state, "done") == 0)
+			done++;
+		else if (strcmp(d->state, "failed") == 0)
+			failed++;
+		else if (strcmp(d->state, "waiting") == 0)
+			waiting++;
+		else if (strncmp(d->detail, "waiting for a lock", 18) == 0)
+			locked++;
+	}
+	off = (size_t)snprintf(buf, len, "%zu of %zu databases done", done, total);
+	if (failed && off < len)
+		off += (size_t)snprintf(buf + off, len - off, ", %zu failed", failed);
+	if (locked && off < len)
+		off += (size_t)snprintf(
+		    buf + off, len - off, ", %zu waiting for a lock", locked);
+	if (waiting && off < len)
+		snprintf(buf + off, len - off, ", %zu waiting to start", waiting);
+}
+
 int
 coord_rollout_report(coord_rollout *ro, const char *region, const sk_report *r,
     coord_journal *j, bool *changed, sk_err *err)
@@ -530,6 +671,7 @@ coord_rollout_report(coord_rollout *ro, const char *region, const sk_report *r,
 	if (r->step_id[0])
 		snprintf(rr->view.step, sizeof(rr->view.step), "%s", r->step_id);
 	rr->view.updated_ms = now;
+	db_note(ro, rr, r, now);
 	switch (r->event) {
 	case SK_EV_PLAN_ACCEPTED:
 		rr->view.steps_done = 0;
@@ -629,6 +771,7 @@ coord_rollout_report(coord_rollout *ro, const char *region, const sk_report *r,
 		report_event_extra(ro, rr, region, r, dur);
 		break;
 	}
+	region_summary(rr);
 	if (rr->state == before)
 		return SK_OK;
 	if (journal_region(ro, rr, j, err) != SK_OK)

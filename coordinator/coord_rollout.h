@@ -84,7 +84,17 @@ typedef struct coord_region_run {
 	uint32_t phase;      /* index of the phase the region belongs to */
 	uint32_t ndatabases; /* as last reported by the agent */
 	size_t last_kept;    /* 1 + index of its latest kept report; 0: none */
+	/* Each database the agent reported on in this run, as last reported
+	 * (it runs them in parallel; view.detail sums them up when there are
+	 * several). Not journaled: like the current step, it is progress,
+	 * which the agent reports again. At most COORD_DATABASES_MAX. */
+	sk_database_view *dbs;
+	size_t ndbs, dbs_cap;
 } coord_region_run;
+
+/* Databases tracked per region for `skein rollout status`; reports for
+ * more still drive the region, they are only not listed one by one. */
+#define COORD_DATABASES_MAX 4096
 
 typedef struct coord_rollout {
 	char id[SK_ID_MAX];

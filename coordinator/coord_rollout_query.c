@@ -113,6 +113,33 @@ phase_state(const coord_rollout *ro, size_t p)
 	return coord_rollout_state_name(ro->state);
 }
 
+/* The databases of every region that has not ended, in region order: an
+ * ended region's outcome is its state and error. */
+static int
+view_databases(const coord_rollout *ro, sk_rollout_view *out)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < ro->nregions; i++)
+		if (!rollout_region_done(ro->regions[i].state))
+			n += ro->regions[i].ndbs;
+	if (n == 0)
+		return SK_OK;
+	out->databases = malloc(n * sizeof(*out->databases));
+	if (out->databases == NULL)
+		return SK_ENOMEM;
+	for (size_t i = 0; i < ro->nregions; i++) {
+		const coord_region_run *rr = &ro->regions[i];
+
+		if (rollout_region_done(rr->state) || rr->ndbs == 0)
+			continue;
+		memcpy(out->databases + out->ndatabases, rr->dbs,
+		    rr->ndbs * sizeof(*rr->dbs));
+		out->ndatabases += rr->ndbs;
+	}
+	return SK_OK;
+}
+
 int
 coord_rollout_view(
     const coord_rollout *ro, uint64_t since, sk_rollout_view *out, sk_err *err)
@@ -147,6 +174,8 @@ coord_rollout_view(
 			if (ro->regions[i].phase == p)
 				pv->regions[pv->nregions++] = ro->regions[i].view;
 	}
+	if (view_databases(ro, out) != SK_OK)
+		goto oom;
 	while (first < ro->nevents && ro->events[first].seq <= since)
 		first++;
 	if (first < ro->nevents) {

@@ -59,6 +59,14 @@ prober=$!
 
 t0=$SECONDS
 id=$(sk_skein rollout start "$signed")
+# While the step waits, status shows the waiting database and its blocker.
+status_waits() {
+	local st
+	st=$(sk_skein rollout status "$id") || return 1
+	grep -q "at app/0001_add_flag  waiting for a lock held by pid $holder_pid" <<<"$st" &&
+		sk_skein rollout status "$id" --json | grep -q "\"blocker_pid\": $holder_pid"
+}
+sk_wait_until 10 status_waits || sk_fail "status never showed database app waiting for pid $holder_pid: $(sk_skein rollout status "$id")"
 if out=$(sk_skein rollout wait "$id"); then
 	touch "$stopfile"
 	wait "$prober" || true

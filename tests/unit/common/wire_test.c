@@ -282,6 +282,7 @@ typedef struct sample_views {
 	sk_event_view events[3];
 	sk_rollout_view rollouts[2];
 	sk_region_report reports[3];
+	sk_database_view dbs[2];
 } sample_views;
 
 static void
@@ -330,6 +331,23 @@ sample_response(sk_cli_response *r, sample_views *s)
 	s->rollouts[1].current_phase = 1;
 	s->rollouts[1].mode = SK_MODE_ROLLBACK;
 	snprintf(s->rollouts[1].of_rollout, sizeof(s->rollouts[1].of_rollout), "ro-1");
+	/* Two databases of one region, one waiting for a lock. */
+	for (size_t i = 0; i < 2; i++) {
+		sk_database_view *d = &s->dbs[i];
+
+		snprintf(d->region, sizeof(d->region), "in");
+		snprintf(d->name, sizeof(d->name), i == 0 ? "accounts" : "billing");
+		snprintf(d->state, sizeof(d->state), "running");
+		snprintf(d->step, sizeof(d->step), i == 0 ? "0001_add" : "0002_backfill");
+		d->steps_done = (uint32_t)i;
+		d->steps_total = 2;
+		d->updated_ms = 1714550400000 + (int64_t)i;
+	}
+	snprintf(s->dbs[0].detail, sizeof(s->dbs[0].detail),
+	    "waiting for a lock held by pid 4242 (idle in transaction)");
+	s->dbs[0].blocker_pid = 4242;
+	s->rollouts[1].databases = s->dbs;
+	s->rollouts[1].ndatabases = 2;
 	snprintf(s->reports[0].region, sizeof(s->reports[0].region), "af");
 	sample_report(&s->reports[0].report, 1, SK_EV_CHECK);
 	add_check(&s->reports[0].report);
@@ -853,6 +871,21 @@ test_cli_response_round_trips_rollout_views(void **state)
 		assert_string_equal(a->of_rollout, b->of_rollout);
 		assert_int_equal(a->nphases, b->nphases);
 		assert_int_equal(a->nevents, b->nevents);
+		assert_int_equal(a->ndatabases, b->ndatabases);
+		for (size_t d = 0; d < a->ndatabases; d++) {
+			const sk_database_view *x = &a->databases[d],
+					       *y = &b->databases[d];
+
+			assert_string_equal(x->region, y->region);
+			assert_string_equal(x->name, y->name);
+			assert_string_equal(x->state, y->state);
+			assert_string_equal(x->step, y->step);
+			assert_int_equal(x->steps_done, y->steps_done);
+			assert_int_equal(x->steps_total, y->steps_total);
+			assert_string_equal(x->detail, y->detail);
+			assert_int_equal(x->updated_ms, y->updated_ms);
+			assert_int_equal(x->blocker_pid, y->blocker_pid);
+		}
 		for (size_t p = 0; p < a->nphases; p++) {
 			assert_string_equal(a->phases[p].name, b->phases[p].name);
 			assert_string_equal(a->phases[p].state, b->phases[p].state);
@@ -871,6 +904,8 @@ test_cli_response_round_trips_rollout_views(void **state)
 	assert_string_equal(out.rollouts[0].phases[0].regions[0].error.sqlstate, "23505");
 	assert_null(out.rollouts[1].phases);
 	assert_null(out.rollouts[1].events);
+	assert_null(out.rollouts[0].databases);
+	assert_int_equal(out.rollouts[1].databases[0].blocker_pid, 4242);
 	assert_int_equal(out.rollouts[0].mode, SK_MODE_APPLY);
 	assert_int_equal(out.rollouts[1].mode, SK_MODE_ROLLBACK);
 	assert_string_equal(out.rollouts[1].of_rollout, "ro-1");

@@ -1422,6 +1422,138 @@ test_rollout_lock_wait_detail_is_cleared_when_the_region_ends(void **state)
 	assert_string_equal(region(ro, "in")->view.detail, "");
 }
 
+/* A report for database db of region reg; pid > 0 makes it name a
+ * blocker (SK_EV_LOCK_WAIT). */
+static void
+report_db(fixture *f, const char *reg, const char *db, int event,
+    const char *step, int32_t pid)
+{
+	sk_report r;
+	bool changed = true;
+	sk_err err;
+
+	memset(&r, 0, sizeof(r));
+	r.seq = 1;
+	r.event = event;
+	snprintf(r.rollout_id, sizeof(r.rollout_id), "ro-1");
+	snprintf(r.database, sizeof(r.database), "%s", db);
+	snprintf(r.step_id, sizeof(r.step_id), "%s", step);
+	if (pid > 0) {
+		r.nblockers = 1;
+		r.blockers[0].pid = pid;
+		snprintf(r.blockers[0].state, sizeof(r.blockers[0].state),
+		    "idle in transaction");
+	}
+	assert_int_equal(
+	    coord_rollout_report(f->ro, reg, &r, f->j, &changed, &err), SK_OK);
+}
+
+static const sk_database_view *
+view_db(const sk_rollout_view *v, const char *reg, const char *db)
+{
+	for (size_t i = 0; i < v->ndatabases; i++)
+		if (strcmp(v->databases[i].region, reg) == 0 &&
+		    strcmp(v->databases[i].name, db) == 0)
+			return &v->databases[i];
+	return NULL;
+}
+
+/* Two databases of one region run in parallel: one waits for a lock
+ * while the other moves on. The other's step ending must not erase the
+ * wait: each database keeps its own step and detail, and the region's
+ * detail sums them up. */
+static void
+test_rollout_two_databases_keep_their_own_progress(void **state)
+{
+	fixture *f = *state;
+	coord_rollout *ro = start_rollout(f, two_phases);
+	sk_rollout_view v;
+	sk_err err;
+	const sk_database_view *a, *b;
+
+	dispatch(f, "af");
+	coord_rollout_note_databases(ro, "af", 2);
+	assert_false(report(f, "af", SK_EV_PLAN_ACCEPTED));
+	report_db(f, "af", "accounts", SK_EV_STEP_STARTED, "0001_add", 0);
+	report_db(f, "af", "billing", SK_EV_STEP_STARTED, "0001_add", 0);
+	report_db(f, "af", "accounts", SK_EV_LOCK_WAIT, "0001_add", 4242);
+	/* billing finishes its first step and starts the next one. */
+	report_db(f, "af", "billing", SK_EV_STEP_FINISHED, "0001_add", 0);
+	report_db(f, "af", "billing", SK_EV_STEP_STARTED, "0002_backfill", 0);
+	assert_string_equal(region(ro, "af")->view.detail,
+	    "0 of 2 databases done, 1 waiting for a lock");
+
+	assert_int_equal(coord_rollout_view(ro, 0, &v, &err), SK_OK);
+	assert_int_equal(v.ndatabases, 2);
+	a = view_db(&v, "af", "accounts");
+	b = view_db(&v, "af", "billing");
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_string_equal(a->state, "running");
+	assert_string_equal(a->step, "0001_add");
+	assert_int_equal(a->steps_done, 0);
+	assert_int_equal(a->steps_total, 2);
+	assert_int_equal(a->blocker_pid, 4242);
+	assert_string_equal(a->detail,
+	    "waiting for a lock held by pid 4242 (idle in transaction)");
+	assert_string_equal(b->state, "running");
+	assert_string_equal(b->step, "0002_backfill");
+	assert_int_equal(b->steps_done, 1);
+	assert_int_equal(b->blocker_pid, 0);
+	assert_string_equal(b->detail, "");
+	sk_rollout_view_fini(&v);
+
+	/* billing is done; accounts still waits. */
+	report_db(f, "af", "billing", SK_EV_STEP_FINISHED, "0002_backfill", 0);
+	report_db(f, "af", "billing", SK_EV_DB_FINISHED, "", 0);
+	assert_string_equal(region(ro, "af")->view.detail,
+	    "1 of 2 databases done, 1 waiting for a lock");
+	/* The wait is over once accounts' step ends. */
+	report_db(f, "af", "accounts", SK_EV_STEP_FINISHED, "0001_add", 0);
+	assert_string_equal(region(ro, "af")->view.detail, "1 of 2 databases done");
+	assert_int_equal(coord_rollout_view(ro, 0, &v, &err), SK_OK);
+	a = view_db(&v, "af", "accounts");
+	assert_non_null(a);
+	assert_int_equal(a->blocker_pid, 0);
+	assert_string_equal(a->detail, "");
+	assert_string_equal(view_db(&v, "af", "billing")->state, "done");
+	sk_rollout_view_fini(&v);
+
+	/* A failed database is counted as such. */
+	report_db(f, "af", "accounts", SK_EV_DB_FAILED, "0002_backfill", 0);
+	assert_string_equal(
+	    region(ro, "af")->view.detail, "1 of 2 databases done, 1 failed");
+	/* The region ended: no detail, and no databases in the view. */
+	assert_false(report_err(
+	    f, "af", SK_EV_PLAN_FAILED, SK_ELOCK, "55P03", LOCK_TIMEOUT_MSG));
+	assert_string_equal(region(ro, "af")->view.detail, "");
+	assert_int_equal(coord_rollout_view(ro, 0, &v, &err), SK_OK);
+	assert_int_equal(v.ndatabases, 0);
+	assert_null(v.databases);
+	sk_rollout_view_fini(&v);
+}
+
+/* A new run of the plan in a region (the agent accepted it again, e.g.
+ * after a coordinator restart) starts its databases' progress afresh. */
+static void
+test_rollout_databases_restart_with_the_plan(void **state)
+{
+	fixture *f = *state;
+	coord_rollout *ro = start_rollout(f, two_phases);
+
+	dispatch(f, "af");
+	coord_rollout_note_databases(ro, "af", 3);
+	assert_false(report(f, "af", SK_EV_PLAN_ACCEPTED));
+	report_db(f, "af", "accounts", SK_EV_DB_FINISHED, "", 0);
+	report_db(f, "af", "billing", SK_EV_DB_WAITING, "", 0);
+	assert_string_equal(region(ro, "af")->view.detail,
+	    "1 of 3 databases done, 1 waiting to start");
+	assert_int_equal(region(ro, "af")->ndbs, 2);
+	assert_false(report(f, "af", SK_EV_PLAN_ACCEPTED));
+	assert_int_equal(region(ro, "af")->ndbs, 0);
+	assert_string_equal(region(ro, "af")->view.detail, "0 of 3 databases done");
+}
+
 int
 main(void)
 {
@@ -1445,6 +1577,8 @@ main(void)
 		T(test_rollout_view_of_halted_rollout_marks_later_phases_not_started),
 		T(test_rollout_lock_wait_detail_is_cleared_when_the_wait_is_over),
 		T(test_rollout_lock_wait_detail_is_cleared_when_the_region_ends),
+		T(test_rollout_two_databases_keep_their_own_progress),
+		T(test_rollout_databases_restart_with_the_plan),
 		T(test_rehearsal_asks_every_region_at_once),
 		T(test_rehearsal_never_halts_early_and_ends_blocked),
 		T(test_rehearsal_is_ready_when_every_region_is_and_survives_replay),
