@@ -467,14 +467,16 @@ report_event_extra(coord_rollout *ro, coord_region_run *rr, const char *region,
 			    "waiting for a lock held by pid %d (%s)", b->pid,
 			    b->state);
 			coord_rollout_event(ro, region,
-			    "%s/%s: step %s waits for a lock (attempt %u): pid "
+			    "%s/%s: %s%s waits for a lock (attempt %u): pid "
 			    "%d (%s, user %s) holds it: %.120s",
-			    region, r->database, r->step_id, r->attempt, b->pid,
-			    b->state, b->user, b->query);
+			    region, r->database,
+			    r->step_id[0] ? "step " : "phase checks", r->step_id,
+			    r->attempt, b->pid, b->state, b->user, b->query);
 		} else {
 			coord_rollout_event(ro, region,
-			    "%s/%s: step %s waits for a lock (attempt %u)",
-			    region, r->database, r->step_id, r->attempt);
+			    "%s/%s: %s%s waits for a lock (attempt %u)", region,
+			    r->database, r->step_id[0] ? "step " : "phase checks",
+			    r->step_id, r->attempt);
 		}
 		break;
 	case SK_EV_BACKUP:
