@@ -671,18 +671,8 @@ run_attempts(step_run *s, int (*attempt)(step_run *, sk_err *), sk_err *err)
 		if (s->lock_waits > lim->lock_retries)
 			return give_up(s, err);
 		pause = exec_backoff(d, &delay, LOCK_BACKOFF_MAX_MS);
-		if (agent_err_is_lock_timeout(err))
-			snprintf(detail, sizeof(detail),
-			    "lock timeout after %" PRId64 " ms (%" PRIu32 " of %" PRIu32
-			    " retries used); retrying in %" PRId64 " ms",
-			    lim->lock_timeout_ms, s->lock_waits,
-			    lim->lock_retries, pause);
-		else
-			snprintf(detail, sizeof(detail),
-			    "%s (%s) (%" PRIu32 " of %" PRIu32
-			    " retries used); retrying in %" PRId64 " ms",
-			    agent_err_conflict_name(err), err->sqlstate,
-			    s->lock_waits, lim->lock_retries, pause);
+		agent_lock_retry_detail(detail, sizeof(detail), err,
+		    lim->lock_timeout_ms, s->lock_waits, lim->lock_retries, pause);
 		emit_lock_wait(s, detail, err);
 		if (exec_sleep_or_stop(d->run, pause)) {
 			d->stopped = true;

@@ -232,3 +232,20 @@ agent_err_conflict_name(const sk_err *err)
 		return "serialization failure";
 	return "error";
 }
+
+void
+agent_lock_retry_detail(char *buf, size_t len, const sk_err *err,
+    int64_t lock_timeout_ms, uint32_t used, uint32_t retries, int64_t pause_ms)
+{
+	if (agent_err_is_lock_timeout(err))
+		snprintf(buf, len,
+		    "lock timeout after %" PRId64 " ms (%" PRIu32 " of %" PRIu32
+		    " retries used); retrying in %" PRId64 " ms",
+		    lock_timeout_ms, used, retries, pause_ms);
+	else
+		snprintf(buf, len,
+		    "%s (%s) (%" PRIu32 " of %" PRIu32
+		    " retries used); retrying in %" PRId64 " ms",
+		    agent_err_conflict_name(err), err->sqlstate, used, retries,
+		    pause_ms);
+}

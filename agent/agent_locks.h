@@ -69,4 +69,10 @@ bool agent_err_is_retryable(const sk_err *err);
 /* "lock timeout", "deadlock", "serialization failure" (or "error"). */
 const char *agent_err_conflict_name(const sk_err *err);
 
+/* The detail of a lock-wait report about to retry after err (a lock
+ * timeout of lock_timeout_ms or another lock conflict): how many of
+ * retries are used and the pause before the next attempt. */
+void agent_lock_retry_detail(char *buf, size_t len, const sk_err *err,
+    int64_t lock_timeout_ms, uint32_t used, uint32_t retries, int64_t pause_ms);
+
 #endif

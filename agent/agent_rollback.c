@@ -289,18 +289,8 @@ revert_step(mode_run *m, size_t i, sk_err *err)
 			break;
 		}
 		pause = agent_backoff(&m->rng, &delay, LOCK_BACKOFF_MAX_MS);
-		if (agent_err_is_lock_timeout(err))
-			snprintf(detail, sizeof(detail),
-			    "lock timeout after %" PRId64 " ms (%" PRIu32 " of %" PRIu32
-			    " retries used); retrying in %" PRId64 " ms",
-			    step->lock_timeout_ms, m->lock_waits,
-			    step->lock_retries, pause);
-		else
-			snprintf(detail, sizeof(detail),
-			    "%s (%s) (%" PRIu32 " of %" PRIu32
-			    " retries used); retrying in %" PRId64 " ms",
-			    agent_err_conflict_name(err), err->sqlstate,
-			    m->lock_waits, step->lock_retries, pause);
+		agent_lock_retry_detail(detail, sizeof(detail), err,
+		    step->lock_timeout_ms, m->lock_waits, step->lock_retries, pause);
 		mode_emit_lock_wait(m, detail, err);
 		if (mode_sleep_or_stop(c, pause))
 			return sk_err_set(err, SK_ESTATE,
