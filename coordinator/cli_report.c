@@ -43,12 +43,13 @@ rvec_push(cli_rep_model *m, cli_rep_rvec *v, const sk_report *r)
 		v->v[v->n++] = r;
 }
 
-/* Note r's blockers on s: a pid already named updates its entry (the
- * latest state and age, last seen, one more sighting), a new one is added.
- * The agent repeats LOCK_WAIT while a step waits, naming the same sessions
- * each time: the record lists each once. */
+/* Note r's blockers on l (a step's or the phase checks'): a pid already
+ * named updates its entry (the latest state and age, last seen, one more
+ * sighting), a new one is added. The agent repeats LOCK_WAIT while a step
+ * or phase check waits, naming the same sessions each time: the record
+ * lists each once. */
 static void
-note_blockers(cli_rep_model *m, cli_rep_step *s, const sk_report *r)
+note_blockers(cli_rep_model *m, cli_rep_locks *s, const sk_report *r)
 {
 	size_t nb = r->nblockers < SK_BLOCKERS_MAX ? r->nblockers : SK_BLOCKERS_MAX;
 
@@ -148,10 +149,10 @@ step_end(cli_rep_step *s, const sk_report *r, const char *result)
 		s->start_ms = r->at_ms - r->duration_ms;
 	if (r->rows > 0)
 		s->rows = r->rows;
-	if (r->lock_waits > s->lock_waits)
-		s->lock_waits = r->lock_waits;
-	if (r->lock_wait_ms > s->lock_wait_ms)
-		s->lock_wait_ms = r->lock_wait_ms;
+	if (r->lock_waits > s->locks.lock_waits)
+		s->locks.lock_waits = r->lock_waits;
+	if (r->lock_wait_ms > s->locks.lock_wait_ms)
+		s->locks.lock_wait_ms = r->lock_wait_ms;
 }
 
 static void
@@ -180,7 +181,7 @@ fold_step(cli_rep_model *m, cli_rep_db *d, const sk_report *r)
 		step_end(s, r, "failed");
 		s->error = &r->error;
 		if (r->nblockers > 0)
-			note_blockers(m, s, r);
+			note_blockers(m, &s->locks, r);
 		break;
 	case SK_EV_STEP_REVERTED:
 		step_end(s, r, "reverted");
@@ -195,12 +196,12 @@ fold_step(cli_rep_model *m, cli_rep_db *d, const sk_report *r)
 	case SK_EV_LOCK_WAIT:
 		/* Sent while a step waits and again after each lock timeout;
 		 * each carries the step's count of lock timeouts so far. */
-		if (r->lock_waits > s->lock_waits)
-			s->lock_waits = r->lock_waits;
-		if (r->lock_wait_ms > s->lock_wait_ms)
-			s->lock_wait_ms = r->lock_wait_ms;
+		if (r->lock_waits > s->locks.lock_waits)
+			s->locks.lock_waits = r->lock_waits;
+		if (r->lock_wait_ms > s->locks.lock_wait_ms)
+			s->locks.lock_wait_ms = r->lock_wait_ms;
 		if (r->nblockers > 0)
-			note_blockers(m, s, r);
+			note_blockers(m, &s->locks, r);
 		break;
 	case SK_EV_CHECK:
 		rvec_push(m, &s->checks, r);
@@ -212,6 +213,32 @@ fold_step(cli_rep_model *m, cli_rep_db *d, const sk_report *r)
 	default:
 		break;
 	}
+}
+
+/* A LOCK_WAIT without a step: a phase's pre- or post-checks waited. Each
+ * run of them (the pre-checks, then the post-checks) counts its lock
+ * timeouts and their time from 0, every report carrying the run's totals
+ * so far: a count that falls starts the next run, and what each report
+ * adds to its run's counts is added to the database's. */
+static void
+fold_phase_lock_wait(cli_rep_model *m, cli_rep_db *d, const sk_report *r)
+{
+	cli_rep_locks *l = &d->phase_locks;
+
+	if (r->lock_waits < d->run_lock_waits || r->lock_wait_ms < d->run_lock_wait_ms) {
+		d->run_lock_waits = 0;
+		d->run_lock_wait_ms = 0;
+	}
+	if (r->lock_waits > d->run_lock_waits) {
+		l->lock_waits += r->lock_waits - d->run_lock_waits;
+		d->run_lock_waits = r->lock_waits;
+	}
+	if (r->lock_wait_ms > d->run_lock_wait_ms) {
+		l->lock_wait_ms += r->lock_wait_ms - d->run_lock_wait_ms;
+		d->run_lock_wait_ms = r->lock_wait_ms;
+	}
+	if (r->nblockers > 0)
+		note_blockers(m, l, r);
 }
 
 static void
@@ -240,6 +267,11 @@ fold_db(cli_rep_model *m, cli_rep_db *d, const sk_report *r)
 		if (r->step_id[0] != '\0' && strcmp(r->check.when, "preflight") != 0)
 			break;
 		rvec_push(m, &d->checks, r);
+		return;
+	case SK_EV_LOCK_WAIT:
+		if (r->step_id[0] != '\0')
+			break;
+		fold_phase_lock_wait(m, d, r);
 		return;
 	default:
 		if (r->step_id[0] == '\0')
@@ -299,11 +331,13 @@ cli_rep_free(cli_rep_model *m)
 
 			for (size_t s = 0; s < d->nsteps; s++) {
 				free(d->steps[s].checks.v);
-				free(d->steps[s].waits.v);
-				free(d->steps[s].blockers);
+				free(d->steps[s].locks.waits.v);
+				free(d->steps[s].locks.blockers);
 			}
 			free(d->steps);
 			free(d->checks.v);
+			free(d->phase_locks.waits.v);
+			free(d->phase_locks.blockers);
 		}
 		free(g->dbs);
 	}
@@ -326,7 +360,15 @@ cli_rep_step_lock_waits(const cli_rep_step *st)
 {
 	/* The lock timeouts the agent counted, not the LOCK_WAIT reports:
 	 * an attempt sends several while it waits. */
-	return st->lock_waits;
+	return st->locks.lock_waits;
+}
+
+bool
+cli_rep_db_has_phase_locks(const cli_rep_db *d)
+{
+	const cli_rep_locks *l = &d->phase_locks;
+
+	return l->lock_waits > 0 || l->lock_wait_ms > 0 || l->nblockers > 0;
 }
 
 /* ---- verdicts and reasons ----------------------------------------------- */
@@ -380,9 +422,10 @@ cli_rep_blocker_line(const char *step, const sk_blocker *b, char *buf, size_t le
 
 	sk_duration_format(b->age_ms, age, sizeof(age));
 	snprintf(buf, len,
-	    "step %s blocked by pid %d (%s, transaction %s old, user %s, "
+	    "%s%s blocked by pid %d (%s, transaction %s old, user %s, "
 	    "application %s): %s",
-	    step, b->pid, b->state[0] ? b->state : "?", age, b->user[0] ? b->user : "?",
+	    step != NULL ? "step " : "phase checks", step != NULL ? step : "",
+	    b->pid, b->state[0] ? b->state : "?", age, b->user[0] ? b->user : "?",
 	    b->application[0] ? b->application : "-", b->query);
 }
 
@@ -437,7 +480,7 @@ cli_rep_db_reasons(const cli_rep_db *d, cli_rep_emit_fn emit, void *arg)
 	}
 	for (size_t s = 0; s < d->nsteps; s++) {
 		const cli_rep_step *st = &d->steps[s];
-		const cli_rep_rvec *w = &st->waits;
+		const cli_rep_rvec *w = &st->locks.waits;
 
 		/* The latest report names who blocked the step last. */
 		if (w->n == 0 || st->error == NULL)

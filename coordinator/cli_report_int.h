@@ -34,18 +34,27 @@ typedef struct cli_rep_blocker {
 	uint32_t seen;
 } cli_rep_blocker;
 
+/* The lock waits of a step, or of a database's phase checks (reported
+ * without a step id): the lock timeouts met and the time spent in them,
+ * and the sessions that blocked them. */
+typedef struct cli_rep_locks {
+	uint32_t lock_waits;
+	int64_t lock_wait_ms;
+	cli_rep_rvec waits;        /* reports carrying blockers */
+	cli_rep_blocker *blockers; /* de-duplicated by pid, first seen first */
+	size_t nblockers, bcap;
+} cli_rep_locks;
+
 typedef struct cli_rep_step {
 	const char *id;
 	const char *result; /* NULL: never reached */
 	int64_t start_ms, end_ms, duration_ms;
-	uint32_t attempts, lock_waits;
-	int64_t lock_wait_ms, rows;
+	uint32_t attempts;
+	int64_t rows;
 	const sk_err *error;
 	const char *detail; /* why it cannot be rehearsed */
 	cli_rep_rvec checks;
-	cli_rep_rvec waits;        /* reports carrying blockers */
-	cli_rep_blocker *blockers; /* de-duplicated by pid, first seen first */
-	size_t nblockers, bcap;
+	cli_rep_locks locks;
 } cli_rep_step;
 
 typedef struct cli_rep_db {
@@ -55,6 +64,11 @@ typedef struct cli_rep_db {
 	const sk_err *error;
 	const sk_report *backup;
 	cli_rep_rvec checks; /* preflight and phase checks */
+	/* The phase checks' lock waits, summed over their runs (pre, post):
+	 * each run counts from 0; run_* are the current run's counts. */
+	cli_rep_locks phase_locks;
+	uint32_t run_lock_waits;
+	int64_t run_lock_wait_ms;
 	cli_rep_step *steps;
 	size_t nsteps, cap;
 } cli_rep_db;
@@ -86,6 +100,9 @@ void cli_rep_free(cli_rep_model *m);
 uint32_t cli_rep_step_attempts(const cli_rep_step *st);
 uint32_t cli_rep_step_lock_waits(const cli_rep_step *st);
 
+/* Whether the database's phase checks waited for a lock or were blocked. */
+bool cli_rep_db_has_phase_locks(const cli_rep_db *d);
+
 /* "applied", "BLOCKED", "rolled back", ... for a database in mode. */
 const char *cli_rep_db_verdict(int mode, const cli_rep_db *d);
 
@@ -99,6 +116,7 @@ void cli_rep_db_reasons(const cli_rep_db *d, cli_rep_emit_fn emit, void *arg);
 
 /* One-line texts: an error with its SQLSTATE, a blocking session. */
 void cli_rep_err_line(const sk_err *e, char *buf, size_t len);
+/* step NULL: "phase checks blocked by ...". */
 void cli_rep_blocker_line(const char *step, const sk_blocker *b, char *buf, size_t len);
 
 /* "2024-05-01T08:00:00.000Z" ("-" for 0); a duration ("-" below 0). */

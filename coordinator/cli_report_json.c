@@ -56,10 +56,29 @@ j_blocker(const sk_blocker *b)
 	return o;
 }
 
+/* Once per pid (see cli_rep_blocker): at_ms is when it was first named,
+ * last_seen_ms the last time, seen in how many reports. */
+static json_t *
+j_blockers(const cli_rep_locks *l)
+{
+	json_t *blockers = json_array();
+
+	for (size_t i = 0; i < l->nblockers; i++) {
+		const cli_rep_blocker *e = &l->blockers[i];
+		json_t *b = j_blocker(e->b);
+
+		json_object_set_new(b, "at_ms", json_integer(e->first_ms));
+		json_object_set_new(b, "last_seen_ms", json_integer(e->last_ms));
+		json_object_set_new(b, "seen", json_integer(e->seen));
+		json_array_append_new(blockers, b);
+	}
+	return blockers;
+}
+
 static json_t *
 j_step(const cli_rep_step *st)
 {
-	json_t *o = json_object(), *checks = json_array(), *blockers = json_array();
+	json_t *o = json_object(), *checks = json_array();
 
 	json_object_set_new(o, "id", json_string(st->id));
 	json_object_set_new(
@@ -70,23 +89,12 @@ j_step(const cli_rep_step *st)
 	json_object_set_new(o, "attempts", json_integer(cli_rep_step_attempts(st)));
 	json_object_set_new(
 	    o, "lock_waits", json_integer(cli_rep_step_lock_waits(st)));
-	json_object_set_new(o, "lock_wait_ms", json_integer(st->lock_wait_ms));
+	json_object_set_new(o, "lock_wait_ms", json_integer(st->locks.lock_wait_ms));
 	json_object_set_new(o, "rows", json_integer(st->rows));
 	for (size_t i = 0; i < st->checks.n; i++)
 		json_array_append_new(checks, j_check(st->checks.v[i]));
 	json_object_set_new(o, "checks", checks);
-	/* Once per pid (see cli_rep_blocker): at_ms is when it was first
-	 * named, last_seen_ms the last time, seen in how many reports. */
-	for (size_t i = 0; i < st->nblockers; i++) {
-		const cli_rep_blocker *e = &st->blockers[i];
-		json_t *b = j_blocker(e->b);
-
-		json_object_set_new(b, "at_ms", json_integer(e->first_ms));
-		json_object_set_new(b, "last_seen_ms", json_integer(e->last_ms));
-		json_object_set_new(b, "seen", json_integer(e->seen));
-		json_array_append_new(blockers, b);
-	}
-	json_object_set_new(o, "blockers", blockers);
+	json_object_set_new(o, "blockers", j_blockers(&st->locks));
 	json_object_set_new(o, "error", j_err(st->error));
 	json_object_set_new(o, "detail", json_string(st->detail ? st->detail : ""));
 	return o;
@@ -128,6 +136,19 @@ j_db(int mode, const cli_rep_db *d)
 	for (size_t i = 0; i < d->checks.n; i++)
 		json_array_append_new(checks, j_check(d->checks.v[i]));
 	json_object_set_new(o, "checks", checks);
+	/* The phase checks' lock waits (outside any step); null if none. */
+	if (cli_rep_db_has_phase_locks(d)) {
+		json_t *p = json_object();
+
+		json_object_set_new(
+		    p, "lock_waits", json_integer(d->phase_locks.lock_waits));
+		json_object_set_new(p, "lock_wait_ms",
+		    json_integer(d->phase_locks.lock_wait_ms));
+		json_object_set_new(p, "blockers", j_blockers(&d->phase_locks));
+		json_object_set_new(o, "phase_lock_waits", p);
+	} else {
+		json_object_set_new(o, "phase_lock_waits", json_null());
+	}
 	for (size_t s = 0; s < d->nsteps; s++) {
 		json_array_append_new(steps, j_step(&d->steps[s]));
 		if (d->steps[s].result &&

@@ -130,6 +130,28 @@ md_check_row(FILE *out, const sk_report *r)
 	fputc('\n', out);
 }
 
+/* The sessions that blocked a step (step: its id) or the phase checks
+ * (step NULL), each once however many lock-wait reports named it; with
+ * when it was named first and last if more than once. */
+static void
+md_blockers(FILE *out, const char *step, const cli_rep_locks *l)
+{
+	char a[40], b[40], line[1024];
+
+	for (size_t i = 0; i < l->nblockers; i++) {
+		const cli_rep_blocker *e = &l->blockers[i];
+
+		cli_rep_blocker_line(step, e->b, line, sizeof(line));
+		fprintf(out, "- %s", line);
+		if (e->seen > 1) {
+			cli_rep_fmt_iso(e->first_ms, a, sizeof(a));
+			cli_rep_fmt_iso(e->last_ms, b, sizeof(b));
+			fprintf(out, " (seen %u times, %s to %s)", e->seen, a, b);
+		}
+		fputc('\n', out);
+	}
+}
+
 static void
 md_db(FILE *out, int mode, const cli_rep_db *d)
 {
@@ -189,7 +211,7 @@ md_db(FILE *out, int mode, const cli_rep_db *d)
 		cli_rep_fmt_iso(st->end_ms, b, sizeof(b));
 		cli_rep_fmt_dur(
 		    st->end_ms > 0 ? st->duration_ms : -1, dur, sizeof(dur));
-		cli_rep_fmt_dur(st->lock_wait_ms, lw, sizeof(lw));
+		cli_rep_fmt_dur(st->locks.lock_wait_ms, lw, sizeof(lw));
 		nreverted += st->result && strcmp(st->result, "reverted") == 0;
 		fprintf(out, "|");
 		md_cell(out, st->id);
@@ -197,7 +219,7 @@ md_db(FILE *out, int mode, const cli_rep_db *d)
 		fprintf(out, " %s | %s | %s | %u | %u | %s | %lld |\n", a, b,
 		    dur, cli_rep_step_attempts(st), cli_rep_step_lock_waits(st),
 		    lw, (long long)st->rows);
-		any_blocker |= st->nblockers > 0;
+		any_blocker |= st->locks.nblockers > 0;
 	}
 	fputc('\n', out);
 	if (mode == SK_MODE_ROLLBACK)
@@ -215,26 +237,29 @@ md_db(FILE *out, int mode, const cli_rep_db *d)
 		fputc('\n', out);
 	if (any_blocker) {
 		fprintf(out, "Blockers seen while waiting for locks:\n\n");
-		/* Each blocking session once per step, however many
-		 * lock-wait reports named it; with when it was named first
-		 * and last if more than once. */
 		for (size_t s = 0; s < d->nsteps; s++)
-			for (size_t i = 0; i < d->steps[s].nblockers; i++) {
-				const cli_rep_blocker *e = &d->steps[s].blockers[i];
-				char line[1024];
-
-				cli_rep_blocker_line(
-				    d->steps[s].id, e->b, line, sizeof(line));
-				fprintf(out, "- %s", line);
-				if (e->seen > 1) {
-					cli_rep_fmt_iso(e->first_ms, a, sizeof(a));
-					cli_rep_fmt_iso(e->last_ms, b, sizeof(b));
-					fprintf(out, " (seen %u times, %s to %s)",
-					    e->seen, a, b);
-				}
-				fputc('\n', out);
-			}
+			md_blockers(out, d->steps[s].id, &d->steps[s].locks);
 		fputc('\n', out);
+	}
+	if (cli_rep_db_has_phase_locks(d)) {
+		const cli_rep_locks *l = &d->phase_locks;
+		char lw[32];
+
+		/* The phase's pre- and post-checks wait for locks outside
+		 * any step: their lock timeouts, the time spent in them and
+		 * who blocked them. */
+		cli_rep_fmt_dur(l->lock_wait_ms, lw, sizeof(lw));
+		fprintf(out,
+		    "Phase checks waited for locks: %u lock waits, %s lock wait "
+		    "time.\n\n",
+		    l->lock_waits, lw);
+		if (l->nblockers > 0) {
+			fprintf(out,
+			    "Blockers seen while phase checks waited "
+			    "for locks:\n\n");
+			md_blockers(out, NULL, l);
+			fputc('\n', out);
+		}
 	}
 }
 

@@ -743,6 +743,129 @@ test_report_blockers_are_listed_once_per_pid(void **state)
 	free(in);
 }
 
+/* A phase's pre- and post-checks wait for locks outside any step: the
+ * agent sends their LOCK_WAIT reports without a step id. The record shows
+ * them under the database (the lock timeouts of the pre- and post-check
+ * runs added up, each blocking pid once); a database whose phase checks
+ * never waited shows nothing of it. */
+static void
+test_report_phase_check_lock_waits_under_the_database(void **state)
+{
+	input *in = calloc(1, sizeof(*in));
+	json_t *root, *dbs, *p, *bl, *b;
+	sk_report *r;
+	char *md;
+
+	(void)state;
+	assert_non_null(in);
+
+	/* Without step-less lock waits: nothing new in md or json. */
+	apply_input(in);
+	md = capture_md(&in->src);
+	assert_null(strstr(md, "Phase checks"));
+	assert_null(strstr(md, "phase checks blocked"));
+	free(md);
+	root = capture_json(&in->src);
+	for (size_t i = 0; i < 2; i++) {
+		dbs = json_object_get(
+		    json_array_get(json_object_get(root, "regions"), i), "databases");
+		assert_int_equal(json_array_size(dbs), 1);
+		p = json_object_get(json_array_get(dbs, 0), "phase_lock_waits");
+		assert_non_null(p);
+		assert_true(json_is_null(p));
+	}
+	json_decref(root);
+	free_input(in);
+
+	/* af/app: the pre-checks are blocked by pid 4242 (named while they
+	 * wait, then after a 2s lock timeout), the post-checks by pid 5151
+	 * (one 500ms lock timeout; their counts start again from 0). */
+	apply_input(in);
+	in->n--; /* re-add the plan's last report after the waits */
+	r = lock_wait(in, "af", "", 1500, 4242, 5000, "idle in transaction");
+	r->attempt = 1;
+	r = lock_wait(in, "af", "", 1800, 4242, 7000, "idle in transaction");
+	r->attempt = 1;
+	r->lock_waits = 1;
+	r->lock_wait_ms = 2000;
+	r = lock_wait(in, "af", "", 10650, 5151, 1000, "active");
+	r->attempt = 1;
+	r->lock_waits = 1;
+	r->lock_wait_ms = 500;
+	r = add(in, "in", "", "", SK_EV_PLAN_FAILED, 12000);
+	set_error(r, SK_ELOCK, "55P03",
+	    "apply step 0002_backfill in in/app: lock timeout after 3 attempts");
+	finish_src(in);
+
+	md = capture_md(&in->src);
+	assert_has_line(md,
+	    "Phase checks waited for locks: 2 lock waits, 2.5s lock wait time.");
+	assert_int_equal(count_substr(md, "Phase checks waited for locks"), 1);
+	assert_int_equal(count_substr(md, "phase checks blocked by pid 4242"), 1);
+	assert_has_line(md,
+	    "- phase checks blocked by pid 4242 (idle in transaction, "
+	    "transaction 7s old, user app, application psql): UPDATE accounts "
+	    "SET x = 1 (seen 2 times, 2024-05-01T08:00:01.500Z to "
+	    "2024-05-01T08:00:01.800Z)");
+	assert_int_equal(count_substr(md, "phase checks blocked by pid 5151"), 1);
+	assert_has_line(md,
+	    "- phase checks blocked by pid 5151 (active, transaction 1s old, "
+	    "user app, application psql): UPDATE accounts SET x = 1");
+	/* Under af/app, not under in/app, and no step took them. */
+	assert_true(strstr(md, "Phase checks waited") < strstr(md, "## Region in"));
+	assert_int_equal(
+	    count_substr(md, "step 0002_backfill blocked by pid 4242"), 1);
+	assert_null(strstr(md, "step 0002_backfill blocked by pid 5151"));
+	assert_has_line(md,
+	    "| 0001_add_region | applied | 2024-05-01T08:00:02.000Z | "
+	    "2024-05-01T08:00:02.250Z | 250ms | 1 | 0 | 0ms | 0 |");
+	free(md);
+
+	root = capture_json(&in->src);
+	dbs = json_object_get(
+	    json_array_get(json_object_get(root, "regions"), 0), "databases");
+	p = json_object_get(json_array_get(dbs, 0), "phase_lock_waits");
+	assert_true(json_is_object(p));
+	assert_int_equal(json_integer_value(json_object_get(p, "lock_waits")), 2);
+	assert_int_equal(json_integer_value(json_object_get(p, "lock_wait_ms")), 2500);
+	bl = json_object_get(p, "blockers");
+	assert_int_equal(json_array_size(bl), 2);
+	b = json_array_get(bl, 0);
+	assert_int_equal(json_integer_value(json_object_get(b, "pid")), 4242);
+	assert_string_equal(json_string_value(json_object_get(b, "state")),
+	    "idle in transaction");
+	assert_int_equal(json_integer_value(json_object_get(b, "age_ms")), 7000);
+	assert_string_equal(json_string_value(json_object_get(b, "query")),
+	    "UPDATE accounts SET x = 1");
+	assert_string_equal(json_string_value(json_object_get(b, "user")), "app");
+	assert_string_equal(
+	    json_string_value(json_object_get(b, "application")), "psql");
+	assert_int_equal(json_integer_value(json_object_get(b, "at_ms")), T0 + 1500);
+	assert_int_equal(
+	    json_integer_value(json_object_get(b, "last_seen_ms")), T0 + 1800);
+	assert_int_equal(json_integer_value(json_object_get(b, "seen")), 2);
+	assert_int_equal(json_object_size(b), 9);
+	b = json_array_get(bl, 1);
+	assert_int_equal(json_integer_value(json_object_get(b, "pid")), 5151);
+	assert_int_equal(json_integer_value(json_object_get(b, "seen")), 1);
+	assert_int_equal(json_integer_value(json_object_get(b, "at_ms")), T0 + 10650);
+	assert_int_equal(
+	    json_integer_value(json_object_get(b, "last_seen_ms")), T0 + 10650);
+	/* The steps' lock waits are unchanged. */
+	b = json_array_get(json_object_get(json_array_get(dbs, 0), "steps"), 1);
+	assert_int_equal(json_integer_value(json_object_get(b, "lock_waits")), 2);
+	assert_int_equal(json_integer_value(json_object_get(b, "lock_wait_ms")), 6000);
+	assert_int_equal(json_array_size(json_object_get(b, "blockers")), 1);
+	/* in/app's phase checks never waited. */
+	dbs = json_object_get(
+	    json_array_get(json_object_get(root, "regions"), 1), "databases");
+	assert_true(json_is_null(
+	    json_object_get(json_array_get(dbs, 0), "phase_lock_waits")));
+	json_decref(root);
+	free_input(in);
+	free(in);
+}
+
 int
 main(void)
 {
@@ -753,6 +876,7 @@ main(void)
 		    test_rehearsal_prints_ready_blocked_reasons_and_silent_regions),
 		cmocka_unit_test(test_report_md_of_rehearsal_and_rollback),
 		cmocka_unit_test(test_report_blockers_are_listed_once_per_pid),
+		cmocka_unit_test(test_report_phase_check_lock_waits_under_the_database),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
