@@ -588,16 +588,21 @@ apply_waivers(lint *l, size_t si, const sk_step *st, size_t first, sk_err *err)
 }
 
 static int
-lint_step(lint *l, size_t si, const sk_step *st, sk_err *err)
+lint_step(lint *l, size_t si, const sk_step *st, const sk_sql_script *parsed,
+    sk_err *err)
 {
-	sk_sql_script *sc = NULL;
+	sk_sql_script *own = NULL;
+	const sk_sql_script *sc = parsed;
 	size_t first = l->n;
 	int rc;
 
-	rc = sk_sql_parse(st->sql ? st->sql : "",
-	    st->sql_path ? st->sql_path : st->id, &sc, err);
-	if (rc != SK_OK)
-		return rc;
+	if (sc == NULL) {
+		rc = sk_sql_parse(st->sql ? st->sql : "",
+		    st->sql_path ? st->sql_path : st->id, &own, err);
+		if (rc != SK_OK)
+			return rc;
+		sc = own;
+	}
 	for (size_t i = 0; i < sc->nstmts; i++) {
 		const sk_sql_stmt *stmt = &sc->stmts[i];
 
@@ -619,7 +624,7 @@ lint_step(lint *l, size_t si, const sk_step *st, sk_err *err)
 		}
 	}
 	lint_tenant(l, si, st, sc);
-	sk_sql_script_destroy(sc);
+	sk_sql_script_destroy(own);
 	return apply_waivers(l, si, st, first, err);
 }
 
@@ -664,11 +669,19 @@ sort_findings(lint *l)
 int
 sk_lint_plan(const sk_plan *plan, sk_lint_finding **out, size_t *n, sk_err *err)
 {
+	return sk_lint_plan_parsed(plan, NULL, out, n, err);
+}
+
+int
+sk_lint_plan_parsed(const sk_plan *plan, sk_sql_script *const *scripts,
+    sk_lint_finding **out, size_t *n, sk_err *err)
+{
 	lint l = { 0 };
 	int rc = SK_OK;
 
 	for (size_t i = 0; i < plan->nsteps && rc == SK_OK && !l.oom; i++)
-		rc = lint_step(&l, i, &plan->steps[i], err);
+		rc = lint_step(&l, i, &plan->steps[i],
+		    scripts != NULL ? scripts[i] : NULL, err);
 	if (rc == SK_OK && l.oom)
 		rc = sk_err_set(err, SK_ENOMEM, "lint plan %s: out of memory",
 		    plan->name ? plan->name : "");

@@ -17,6 +17,7 @@
 
 #include "sk_err.h"
 #include "sk_plan.h"
+#include "sk_sql.h"
 
 enum sk_lint_severity {
 	SK_LINT_WARNING = 1,
@@ -62,6 +63,12 @@ const sk_lint_rule *sk_lint_rule_find(const char *id);
  * even blocking ones, is not a failure: see sk_lint_blocking. */
 int sk_lint_plan(const sk_plan *plan, sk_lint_finding **out, size_t *n,
     sk_err *err) SK_WARN_UNUSED;
+
+/* sk_lint_plan with the steps' SQL already parsed: scripts[i] (borrowed;
+ * NULL, or a NULL scripts, means parse it here) is step i's
+ * sk_sql_parse result, so that plan build parses each file once. */
+int sk_lint_plan_parsed(const sk_plan *plan, sk_sql_script *const *scripts,
+    sk_lint_finding **out, size_t *n, sk_err *err) SK_WARN_UNUSED;
 
 /* Free n findings and the array. Accepts NULL. */
 void sk_lint_findings_free(sk_lint_finding *f, size_t n);

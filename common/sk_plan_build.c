@@ -162,18 +162,17 @@ build_blank(const char *s)
 }
 
 /* What plan build learns from a step's parsed SQL: the indexes it builds
- * concurrently (for the agent's INVALID-index check) and its checksums. */
+ * concurrently (for the agent's INVALID-index check) and its checksums.
+ * The parsed script goes to *sc for the lint. */
 static int
-step_sql(const char *yaml_path, sk_step *st, sk_err *err)
+step_sql(const char *yaml_path, sk_step *st, sk_sql_script **sc, sk_err *err)
 {
-	sk_sql_script *sc = NULL;
 	int rc;
 
-	rc = build_parse_sql_file(yaml_path, st->sql_path, st->sql, &sc, err);
+	rc = build_parse_sql_file(yaml_path, st->sql_path, st->sql, sc, err);
 	if (rc == SK_OK)
-		rc = sk_sql_concurrent_indexes(
-		    sc, &st->concurrent_indexes, &st->nconcurrent_indexes, err);
-	sk_sql_script_destroy(sc);
+		rc = sk_sql_concurrent_indexes(*sc, &st->concurrent_indexes,
+		    &st->nconcurrent_indexes, err);
 	if (rc == SK_OK)
 		rc = sk_step_checksum(st, st->checksum, err);
 	if (rc == SK_OK)
@@ -183,7 +182,7 @@ step_sql(const char *yaml_path, sk_step *st, sk_err *err)
 
 static int
 load_steps(const char *yaml_path, const sk_yaml_node *root, const limits *dflt,
-    sk_plan *plan, sk_err *err)
+    sk_plan *plan, sk_sql_script ***scripts, sk_err *err)
 {
 	const sk_yaml_node *list = sk_yaml_get(root, "steps");
 	int rc;
@@ -198,7 +197,8 @@ load_steps(const char *yaml_path, const sk_yaml_node *root, const limits *dflt,
 		return sk_yaml_error(err, SK_EINVAL, list,
 		    "expected a list of steps, got an empty list");
 	plan->steps = calloc(list->nitems, sizeof(*plan->steps));
-	if (plan->steps == NULL)
+	*scripts = calloc(list->nitems, sizeof(**scripts));
+	if (plan->steps == NULL || *scripts == NULL)
 		return build_oom(err, yaml_path);
 	for (size_t i = 0; i < list->nitems; i++) {
 		const sk_yaml_node *item = list->items[i];
@@ -255,7 +255,7 @@ load_steps(const char *yaml_path, const sk_yaml_node *root, const limits *dflt,
 		st->statement_timeout_ms = lim.statement_timeout_ms;
 		st->lock_retries = (uint32_t)lim.lock_retries;
 		st->retry_backoff_ms = lim.retry_backoff_ms;
-		rc = step_sql(yaml_path, st, err);
+		rc = step_sql(yaml_path, st, &(*scripts)[i], err);
 		if (rc != SK_OK)
 			return rc;
 	}
@@ -447,8 +447,8 @@ load_phases(const char *yaml_path, const sk_yaml_node *root,
 }
 
 static int
-load_plan(const char *yaml_path, const sk_yaml_node *root,
-    const sk_inventory *inv, int64_t now_unix, sk_plan *plan, sk_err *err)
+load_plan(const char *yaml_path, const sk_yaml_node *root, const sk_inventory *inv,
+    int64_t now_unix, sk_plan *plan, sk_sql_script ***scripts, sk_err *err)
 {
 	char id[sizeof("p-") + 12];
 	char *expires = NULL;
@@ -484,7 +484,7 @@ load_plan(const char *yaml_path, const sk_yaml_node *root,
 	if (rc == SK_OK)
 		rc = load_phases(yaml_path, root, inv, plan, err);
 	if (rc == SK_OK)
-		rc = load_steps(yaml_path, root, &dflt, plan, err);
+		rc = load_steps(yaml_path, root, &dflt, plan, scripts, err);
 	if (rc != SK_OK)
 		return rc;
 	sk_random_id("p-", id, sizeof(id));
@@ -500,14 +500,14 @@ load_plan(const char *yaml_path, const sk_yaml_node *root,
 /* Lint plan; an unwaived error fails with SK_ELINT naming the first
  * ones. The findings go to *findings when it is not NULL. */
 static int
-lint(const char *dir, const sk_plan *plan, sk_lint_finding **findings,
-    size_t *nfindings, sk_err *err)
+lint(const char *dir, const sk_plan *plan, sk_sql_script *const *scripts,
+    sk_lint_finding **findings, size_t *nfindings, sk_err *err)
 {
 	sk_lint_finding *f = NULL;
 	size_t n = 0, blocking, shown = 0, len;
 	int rc;
 
-	rc = sk_lint_plan(plan, &f, &n, err);
+	rc = sk_lint_plan_parsed(plan, scripts, &f, &n, err);
 	if (rc != SK_OK)
 		return rc;
 	blocking = sk_lint_blocking(f, n);
@@ -554,6 +554,7 @@ sk_plan_build_lint(const char *dir, const sk_inventory *inv, int64_t now_unix,
 {
 	sk_yaml_doc *doc = NULL;
 	sk_plan *plan = NULL;
+	sk_sql_script **scripts = NULL; /* per step, parsed once for the lint */
 	char *yaml_path;
 	int rc;
 
@@ -573,10 +574,15 @@ sk_plan_build_lint(const char *dir, const sk_inventory *inv, int64_t now_unix,
 		rc = build_oom(err, yaml_path);
 		goto out;
 	}
-	rc = load_plan(yaml_path, sk_yaml_root(doc), inv, now_unix, plan, err);
+	rc = load_plan(
+	    yaml_path, sk_yaml_root(doc), inv, now_unix, plan, &scripts, err);
 	if (rc == SK_OK)
-		rc = lint(dir, plan, findings, nfindings, err);
+		rc = lint(dir, plan, scripts, findings, nfindings, err);
 out:
+	if (scripts != NULL)
+		for (size_t i = 0; i < plan->nsteps; i++)
+			sk_sql_script_destroy(scripts[i]);
+	free(scripts);
 	sk_yaml_destroy(doc);
 	free(yaml_path);
 	if (rc != SK_OK) {
