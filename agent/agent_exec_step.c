@@ -214,23 +214,6 @@ record_done(step_run *s, bool transactional, sk_err *err)
 	return rc;
 }
 
-/* The backend pid of the open transaction: through a pooler,
- * PQbackendPID names PgBouncer's own, not the server's. */
-static int
-backend_pid(db_run *d, int *pid, sk_err *err)
-{
-	PGresult *res = NULL;
-	int rc;
-
-	rc = sk_pg_exec(d->conn, "find backend pid",
-	    "SELECT pg_catalog.pg_backend_pid()", &res, err);
-	if (rc != SK_OK)
-		return rc;
-	*pid = PQntuples(res) == 1 ? atoi(PQgetvalue(res, 0, 0)) : 0;
-	PQclear(res);
-	return SK_OK;
-}
-
 /* Through a pooler no session lock keeps other agents out between our
  * transactions, so each step looks at the ledger again under the lock its
  * transaction holds: a step another agent recorded meanwhile is done. */
@@ -272,7 +255,7 @@ tx_attempt(step_run *s, sk_err *err)
 	rc = exec_begin(d, step, err);
 	if (rc != SK_OK)
 		return rc;
-	rc = backend_pid(d, &pid, err);
+	rc = agent_backend_pid(d->conn, d->pooled, &pid, err);
 	if (rc == SK_OK)
 		rc = recheck_ledger(s, err);
 	if (rc == SK_OK && s->recorded_meanwhile) {
@@ -485,7 +468,7 @@ notx_attempt(step_run *s, sk_err *err)
 	rc = exec_begin(d, step, err);
 	if (rc != SK_OK)
 		goto out;
-	rc = backend_pid(d, &pid, err);
+	rc = agent_backend_pid(d->conn, d->pooled, &pid, err);
 	if (rc == SK_OK)
 		rc = recheck_ledger(s, err);
 	if (rc == SK_OK && !s->recorded_meanwhile)
@@ -540,7 +523,7 @@ notx_attempt(step_run *s, sk_err *err)
 	rc = exec_begin(d, step, err);
 	if (rc != SK_OK)
 		goto out;
-	rc = backend_pid(d, &pid, err);
+	rc = agent_backend_pid(d->conn, d->pooled, &pid, err);
 	if (rc == SK_OK && nidx > 0)
 		rc = find_indexes(s, state, names, err);
 	for (size_t k = 0; rc == SK_OK && k < nidx; k++)
@@ -767,7 +750,7 @@ phase_attempt(step_run *s, sk_err *err)
 	rc = exec_begin(d, s->step, err);
 	if (rc != SK_OK)
 		return rc;
-	rc = backend_pid(d, &pid, err);
+	rc = agent_backend_pid(d->conn, d->pooled, &pid, err);
 	if (rc == SK_OK)
 		rc = eval_checks(s, s->checks, s->nchecks, s->when, pid, err);
 	agent_tx_rollback(d->conn);

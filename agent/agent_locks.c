@@ -249,3 +249,22 @@ agent_lock_retry_detail(char *buf, size_t len, const sk_err *err,
 		    agent_err_conflict_name(err), err->sqlstate, used, retries,
 		    pause_ms);
 }
+
+int
+agent_backend_pid(PGconn *conn, bool pooled, int *pid, sk_err *err)
+{
+	PGresult *res = NULL;
+	int rc;
+
+	if (!pooled) {
+		*pid = PQbackendPID(conn);
+		return SK_OK;
+	}
+	rc = sk_pg_exec(conn, "find backend pid",
+	    "SELECT pg_catalog.pg_backend_pid()", &res, err);
+	if (rc != SK_OK)
+		return rc;
+	*pid = PQntuples(res) == 1 ? atoi(PQgetvalue(res, 0, 0)) : 0;
+	PQclear(res);
+	return SK_OK;
+}

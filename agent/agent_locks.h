@@ -57,6 +57,11 @@ int agent_blockers(PGconn *conn, int pid, sk_blocker *out, size_t max,
  * n is 0. Always NUL-terminates buf (len > 0), truncating if needed. */
 void agent_blockers_format(const sk_blocker *b, size_t n, char *buf, size_t len);
 
+/* The server backend pid of conn's session (of its open transaction when
+ * pooled: through PgBouncer PQbackendPID names the pooler's, so the
+ * server is asked). */
+int agent_backend_pid(PGconn *conn, bool pooled, int *pid, sk_err *err) SK_WARN_UNUSED;
+
 /* True when err is a lock timeout (SQLSTATE 55P03 lock_not_available). */
 bool agent_err_is_lock_timeout(const sk_err *err);
 

@@ -149,25 +149,6 @@ mode_emit_lock_wait(const mode_run *m, const char *detail, const sk_err *err)
 	send_report(m, &r);
 }
 
-int
-mode_backend_pid(const agent_db_ctx *c, int *pid, sk_err *err)
-{
-	PGresult *res = NULL;
-	int rc;
-
-	if (!c->pooled) {
-		*pid = PQbackendPID(c->conn);
-		return SK_OK;
-	}
-	rc = sk_pg_exec(c->conn, "find backend pid",
-	    "SELECT pg_catalog.pg_backend_pid()", &res, err);
-	if (rc != SK_OK)
-		return rc;
-	*pid = PQntuples(res) == 1 ? atoi(PQgetvalue(res, 0, 0)) : 0;
-	PQclear(res);
-	return SK_OK;
-}
-
 /* Ask the monitor who blocks pid and report it when someone does. */
 static void
 watch(void *arg, int pid)

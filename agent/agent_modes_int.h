@@ -61,10 +61,6 @@ void mode_emit_check(
  * with m's blockers; detail NULL means the blockers, formatted. */
 void mode_emit_lock_wait(const mode_run *m, const char *detail, const sk_err *err);
 
-/* The server pid of the session's open transaction: through a pooler
- * PQbackendPID names PgBouncer's own, so the server is asked. */
-int mode_backend_pid(const agent_db_ctx *c, int *pid, sk_err *err) SK_WARN_UNUSED;
-
 /* agent_stmt_run on c->conn, watched for m->step: a monitor connection
  * asks who blocks pid (0: nobody to ask about) and reports it
  * (SK_EV_LOCK_WAIT, m->blockers). The verify script, the rows of a result

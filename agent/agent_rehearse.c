@@ -337,7 +337,7 @@ rehearse_steps(mode_run *m, const bool *recorded, verdict *v, sk_err *err)
 	sk_err_clear(&e);
 	rc = agent_tx_begin(c, NULL, &e);
 	if (rc == SK_OK)
-		rc = mode_backend_pid(c, &pid, &e);
+		rc = agent_backend_pid(c->conn, c->pooled, &pid, &e);
 	if (rc == SK_OK && first < plan->nsteps && ph != NULL)
 		rc = phase_checks(
 		    m, ph->pre, ph->npre, "pre", &plan->steps[first], pid, &e);

@@ -154,7 +154,7 @@ revert_in_tx(mode_run *m, const sk_step *step, int64_t *rows, sk_err *err)
 	rc = agent_tx_begin(c, step, err);
 	if (rc != SK_OK)
 		return rc;
-	rc = mode_backend_pid(c, &pid, err);
+	rc = agent_backend_pid(c->conn, c->pooled, &pid, err);
 	t0 = sk_mono_ms();
 	if (rc == SK_OK)
 		rc = mode_run_watched(m, NULL, step->revert, pid, &res, rows, err);
