@@ -15,6 +15,7 @@
 #include <jansson.h>
 
 #include "sk_lint.h"
+#include "sk_plan_build.h"
 #include "sk_util.h"
 
 typedef struct spec {

@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "sk_plan.h"
+#include "sk_plan_build.h"
 
 #define NOW 1795000000
 

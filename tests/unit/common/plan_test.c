@@ -15,6 +15,7 @@
 #include <sodium.h>
 
 #include "sk_plan.h"
+#include "sk_plan_print.h"
 #include "sk_util.h"
 #include "skein.pb-c.h"
 

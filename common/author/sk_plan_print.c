@@ -1,7 +1,7 @@
 /* sk_plan_print: a plan described for people (sk_plan_print) and for
  * machines (sk_plan_print_json), checks, limits, waivers, preflight and
  * backup included. */
-#include "sk_plan.h"
+#include "sk_plan_print.h"
 
 #include <inttypes.h>
 #include <stdlib.h>

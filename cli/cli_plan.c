@@ -18,6 +18,8 @@
 #include "sk_key.h"
 #include "sk_lint.h"
 #include "sk_plan.h"
+#include "sk_plan_build.h"
+#include "sk_plan_print.h"
 #include "sk_util.h"
 
 static void

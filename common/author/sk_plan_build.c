@@ -4,7 +4,7 @@
  * for SQL at its line in the SQL file; then the plan is linted. This file
  * holds the plan, its limits, steps and phases; SQL files, checks and
  * waivers, and preflight have files of their own (sk_plan_build_int.h). */
-#include "sk_plan.h"
+#include "sk_plan_build.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -12,7 +12,6 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "sk_config.h"
 #include "sk_err.h"
 
 #define SK_PLAN_FORMAT 1
@@ -181,27 +180,5 @@ int sk_plan_decode(const uint8_t *buf, size_t len, sk_plan **out, sk_err *err) S
 
 /* True if the plan addresses region. */
 bool sk_plan_addresses(const sk_plan *plan, const char *region);
-
-/* Build a plan from dir/plan.yaml. Phases that select by residency are
- * resolved against inv (which may be NULL only if no phase uses
- * residency; a phase naming a region absent from a non-NULL inv is an
- * error). now_unix is the creation time. Errors name the file, and for
- * YAML the line and column, for SQL the line and the parser's message.
- * Every SQL text must parse, and the plan must pass the lint: an unwaived
- * error-severity finding fails with SK_ELINT (sk_plan_build_lint in
- * sk_lint.h also returns the findings). On success *out is owned by the
- * caller. */
-int sk_plan_build(const char *dir, const sk_inventory *inv, int64_t now_unix,
-    sk_plan **out, sk_err *err) SK_WARN_UNUSED;
-
-/* Print a human-readable description of the plan. If signer_hex is not
- * NULL the plan was read from a signed envelope with that signer. */
-void sk_plan_print(FILE *out, const sk_plan *plan, const char *signer_hex);
-
-/* Print the plan as one JSON object (with a "signer" member when
- * signer_hex is not NULL). Returns SK_OK or SK_ENOMEM, or SK_EIO when out
- * cannot be written. */
-int sk_plan_print_json(FILE *out, const sk_plan *plan, const char *signer_hex,
-    sk_err *err) SK_WARN_UNUSED;
 
 #endif

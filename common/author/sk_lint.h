@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "sk_config.h"
 #include "sk_err.h"
 #include "sk_plan.h"
 #include "sk_sql.h"
