@@ -102,17 +102,14 @@ in_list(const char *const *list, size_t n, const char *name)
 	return false;
 }
 
-/* Index of the plan phase holding region (the last one, if several). */
+/* Index of the plan phase holding region (sk_plan_phase_of: the agent
+ * asks the same function); 0 when none does, which decode refuses. */
 static size_t
 plan_phase_of(const sk_plan *plan, const char *region)
 {
-	size_t at = 0;
+	const sk_phase *ph = sk_plan_phase_of(plan, region);
 
-	for (size_t p = 0; p < plan->nphases; p++)
-		for (size_t k = 0; k < plan->phases[p].nregions; k++)
-			if (strcmp(plan->phases[p].regions[k], region) == 0)
-				at = p;
-	return at;
+	return ph != NULL ? (size_t)(ph - plan->phases) : 0;
 }
 
 coord_rollout *

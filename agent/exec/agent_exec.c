@@ -640,18 +640,6 @@ check_args(const sk_plan *plan, const agent_exec_opts *opts, sk_err *err)
 	return SK_OK;
 }
 
-/* The first phase that runs in region, or NULL. */
-static const sk_phase *
-phase_of(const sk_plan *plan, const char *region)
-{
-	for (size_t i = 0; i < plan->nphases; i++)
-		for (size_t k = 0; k < plan->phases[i].nregions; k++)
-			if (plan->phases[i].regions[k] != NULL &&
-			    strcmp(plan->phases[i].regions[k], region) == 0)
-				return &plan->phases[i];
-	return NULL;
-}
-
 static bool
 all_zero(const uint8_t *b, size_t n)
 {
@@ -682,7 +670,7 @@ agent_exec_run(const sk_plan *plan, const agent_exec_opts *opts, sk_err *err)
 	run.plan = plan;
 	run.opts = opts;
 	run.verb = verbs[opts->mode];
-	run.phase = phase_of(plan, opts->region);
+	run.phase = sk_plan_phase_of(plan, opts->region);
 	run.retry_min_ms =
 	    opts->retry_min_ms > 0 ? opts->retry_min_ms : DEFAULT_RETRY_MIN_MS;
 	run.retry_max_ms =

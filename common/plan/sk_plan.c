@@ -1,6 +1,7 @@
-/* sk_plan: the plan's protobuf codec and step checksums. Building a plan
- * from a directory lives in sk_plan_build.c, describing one in
- * sk_plan_print.c. Decoding is the gate every agent passes a plan
+/* sk_plan: the plan's protobuf codec and the questions asked of a plan
+ * (which regions, which phase). Step checksums are in sk_step.c; building
+ * a plan from a directory and describing one are plan authoring
+ * (common/author). Decoding is the gate every agent passes a plan
  * through, so it checks everything the rest of skein assumes: those
  * checks are in sk_plan_validate.c. */
 #include "sk_plan.h"
@@ -14,12 +15,6 @@
 #include "sk_sql.h"
 #include "sk_util.h"
 #include "skein.pb-c.h"
-
-/* The domains of step checksums; bump them only with a new ledger format.
- * v1 hashes the raw SQL text (sk_step_text_checksum), v2 the statements
- * as sk_sql_normalize gives them (sk_step_checksum). */
-static const char checksum_domain[] = "skein-step-v1";
-static const char checksum_domain_v2[] = "skein-step-v2";
 
 static void
 free_checks(sk_check *c, size_t n)
@@ -100,52 +95,6 @@ sk_plan_destroy(sk_plan *plan)
 	free(plan);
 }
 
-void
-sk_step_text_checksum(const sk_step *step, uint8_t out[SK_CHECKSUM_LEN])
-{
-	crypto_hash_sha256_state st;
-	char kind[24];
-	const char *mode = step->no_transaction ? "notx" : "tx";
-	const char *sql = step->sql ? step->sql : "";
-
-	/* NUL separators keep the fields apart: no SQL text can make one
-	 * step's canonical bytes equal to another kind's or mode's. */
-	snprintf(kind, sizeof(kind), "%d", step->kind);
-	crypto_hash_sha256_init(&st);
-	crypto_hash_sha256_update(
-	    &st, (const uint8_t *)checksum_domain, sizeof(checksum_domain));
-	crypto_hash_sha256_update(&st, (const uint8_t *)kind, strlen(kind) + 1);
-	crypto_hash_sha256_update(&st, (const uint8_t *)mode, strlen(mode) + 1);
-	crypto_hash_sha256_update(&st, (const uint8_t *)sql, strlen(sql));
-	crypto_hash_sha256_final(&st, out);
-}
-
-int
-sk_step_checksum(const sk_step *step, uint8_t out[SK_CHECKSUM_LEN], sk_err *err)
-{
-	crypto_hash_sha256_state st;
-	char kind[24], *norm = NULL;
-	const char *mode = step->no_transaction ? "notx" : "tx";
-	int rc;
-
-	rc = sk_sql_normalize(step->sql ? step->sql : "",
-	    step->sql_path ? step->sql_path : step->id, &norm, err);
-	if (rc != SK_OK)
-		return rc;
-	/* As in the text checksum, NUL separators keep the fields apart; the
-	 * domain's own NUL (sizeof) ends it. */
-	snprintf(kind, sizeof(kind), "%d", step->kind);
-	crypto_hash_sha256_init(&st);
-	crypto_hash_sha256_update(&st, (const uint8_t *)checksum_domain_v2,
-	    sizeof(checksum_domain_v2));
-	crypto_hash_sha256_update(&st, (const uint8_t *)kind, strlen(kind) + 1);
-	crypto_hash_sha256_update(&st, (const uint8_t *)mode, strlen(mode) + 1);
-	crypto_hash_sha256_update(&st, (const uint8_t *)norm, strlen(norm));
-	crypto_hash_sha256_final(&st, out);
-	free(norm);
-	return SK_OK;
-}
-
 /* protobuf-c wants non-const char * and "" for absent proto3 strings. */
 static char *
 pb_str(const char *s)
@@ -199,16 +148,6 @@ pool_waivers(pb_pool *pool, const sk_waiver *w, size_t n)
 		pool->waiver_ptrs[pool->nwaivers++] = pw;
 	}
 	return first;
-}
-
-bool
-sk_step_has_text_checksum(const sk_step *step)
-{
-	uint8_t acc = 0;
-
-	for (size_t i = 0; i < SK_CHECKSUM_LEN; i++)
-		acc |= step->text_checksum[i];
-	return acc != 0;
 }
 
 bool
@@ -591,4 +530,17 @@ sk_plan_addresses(const sk_plan *plan, const char *region)
 		if (strcmp(plan->regions[i], region) == 0)
 			return true;
 	return false;
+}
+
+const sk_phase *
+sk_plan_phase_of(const sk_plan *plan, const char *region)
+{
+	if (plan == NULL || region == NULL)
+		return NULL;
+	for (size_t p = 0; p < plan->nphases; p++)
+		for (size_t k = 0; k < plan->phases[p].nregions; k++)
+			if (plan->phases[p].regions[k] != NULL &&
+			    strcmp(plan->phases[p].regions[k], region) == 0)
+				return &plan->phases[p];
+	return NULL;
 }

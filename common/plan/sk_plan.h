@@ -181,4 +181,11 @@ int sk_plan_decode(const uint8_t *buf, size_t len, sk_plan **out, sk_err *err) S
 /* True if the plan addresses region. */
 bool sk_plan_addresses(const sk_plan *plan, const char *region);
 
+/* The phase that runs in region, or NULL when no phase lists it (or plan
+ * or region is NULL). A region belongs to one phase: plan build and
+ * sk_plan_decode both refuse a plan that lists one in two, so the agent
+ * and the coordinator, which both ask this function, always agree. The
+ * result points into plan. */
+const sk_phase *sk_plan_phase_of(const sk_plan *plan, const char *region);
+
 #endif

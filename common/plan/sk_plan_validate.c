@@ -297,6 +297,30 @@ validate_preflight(const Skein__V1__Preflight *pf, const char *plan, sk_err *err
 }
 
 /* Everything sk_plan_decode promises about a plan, on the protobuf. */
+/* SK_EINVAL naming the first two phases that list region. */
+static int
+region_in_two_phases(const Skein__V1__Plan *pb, const char *region,
+    const char *name, sk_err *err)
+{
+	const char *seen[2] = { NULL, NULL };
+	size_t n = 0;
+
+	for (size_t i = 0; i < pb->n_phases && n < 2; i++)
+		for (size_t j = 0; j < pb->phases[i]->n_regions; j++)
+			if (strcmp(pb->phases[i]->regions[j], region) == 0) {
+				seen[n++] = pb->phases[i]->name;
+				break;
+			}
+	if (n < 2) /* listed twice in one phase: check_names refuses that */
+		seen[1] = seen[0];
+	sk_err_set(err, SK_EINVAL,
+	    "decode plan %s: region %s is in phase %s and in phase %s; a region "
+	    "belongs to one phase",
+	    name, region, seen[0] != NULL ? seen[0] : "-",
+	    seen[1] != NULL ? seen[1] : "-");
+	return SK_EINVAL;
+}
+
 int
 plan_validate(const Skein__V1__Plan *pb, sk_err *err)
 {
@@ -435,6 +459,13 @@ plan_validate(const Skein__V1__Plan *pb, sk_err *err)
 		for (size_t j = 0; j < pb->phases[i]->n_regions; j++)
 			used[nused++] = pb->phases[i]->regions[j];
 	qsort(used, nused, sizeof(*used), cmp_str);
+	/* A region in two phases would be run by the first phase on the
+	 * agent's reading and the last on another's: refuse it. */
+	for (size_t i = 1; i < nused; i++)
+		if (strcmp(used[i - 1], used[i]) == 0) {
+			rc = region_in_two_phases(pb, used[i], name, err);
+			goto out;
+		}
 	for (size_t i = 0; i < pb->n_regions; i++)
 		if (!sorted_contains(used, nused, pb->regions[i])) {
 			rc = sk_err_set(err, SK_EINVAL,

@@ -789,6 +789,46 @@ test_decode_rejects_empty_or_inconsistent_structure(void **state)
 	expect_decode_fails(p, SK_EINVAL, "has no SQL");
 }
 
+/* The agent and the coordinator both ask sk_plan_phase_of which phase a
+ * region is in; a signed plan listing a region in two phases would let
+ * them disagree (first against last), so decode refuses it. */
+static void
+test_decode_rejects_region_in_two_phases(void **state)
+{
+	sk_plan *p = make_plan();
+
+	(void)state;
+	sk_strv_free(p->phases[1].regions, p->phases[1].nregions);
+	p->phases[1].regions = strv(&p->phases[1].nregions, "in", "af", "ksa", NULL);
+	expect_decode_fails(p, SK_EINVAL,
+	    "region af is in phase canary and in phase rest; a region belongs "
+	    "to one phase");
+}
+
+static void
+test_phase_of_names_the_one_phase_of_a_region(void **state)
+{
+	sk_plan *p = make_plan(), *out = NULL;
+	size_t len = 0;
+	uint8_t *buf;
+	sk_err err;
+
+	(void)state;
+	assert_ptr_equal(sk_plan_phase_of(p, "af"), &p->phases[0]);
+	assert_ptr_equal(sk_plan_phase_of(p, "ksa"), &p->phases[1]);
+	assert_null(sk_plan_phase_of(p, "eu"));
+	assert_null(sk_plan_phase_of(p, NULL));
+	assert_null(sk_plan_phase_of(NULL, "af"));
+	/* The same answer after the round trip every agent makes. */
+	buf = encode(p, &len);
+	assert_int_equal(sk_plan_decode(buf, len, &out, &err), SK_OK);
+	assert_string_equal(sk_plan_phase_of(out, "in")->name, "rest");
+	assert_string_equal(sk_plan_phase_of(out, "af")->name, "canary");
+	free(buf);
+	sk_plan_destroy(out);
+	sk_plan_destroy(p);
+}
+
 static void
 test_decode_rejects_truncated_and_random_bytes(void **state)
 {
@@ -1110,6 +1150,8 @@ main(void)
 		cmocka_unit_test(test_decode_rejects_format_2),
 		cmocka_unit_test(test_decode_rejects_expiry_not_after_creation),
 		cmocka_unit_test(test_decode_rejects_empty_or_inconsistent_structure),
+		cmocka_unit_test(test_decode_rejects_region_in_two_phases),
+		cmocka_unit_test(test_phase_of_names_the_one_phase_of_a_region),
 		cmocka_unit_test(test_decode_rejects_truncated_and_random_bytes),
 		cmocka_unit_test(test_print_describes_plan_for_humans),
 		cmocka_unit_test(test_print_shows_safety_fields),
