@@ -84,6 +84,7 @@ sk_plan_destroy(sk_plan *plan)
 		free(s->verify_path);
 		free_checks(s->pre, s->npre);
 		free_checks(s->post, s->npost);
+		free_checks(s->checks, s->nchecks);
 		free_waivers(s->waivers, s->nwaivers);
 		sk_strv_free(s->concurrent_indexes, s->nconcurrent_indexes);
 	}
@@ -165,6 +166,7 @@ sk_plan_encode(const sk_plan *plan, uint8_t **out, size_t *out_len, sk_err *err)
 	Skein__V1__Preflight pf = SKEIN__V1__PREFLIGHT__INIT;
 	Skein__V1__Phase *phases = NULL, **phase_ptrs = NULL;
 	Skein__V1__Step *steps = NULL, **step_ptrs = NULL;
+	Skein__V1__CheckBody *bodies = NULL;
 	Skein__V1__Prerequisite *reqs = NULL, **req_ptrs = NULL;
 	pb_pool pool = { 0 };
 	size_t nchecks = 0, nwaivers = 0;
@@ -175,13 +177,15 @@ sk_plan_encode(const sk_plan *plan, uint8_t **out, size_t *out_len, sk_err *err)
 	for (size_t i = 0; i < plan->nphases; i++)
 		nchecks += plan->phases[i].npre + plan->phases[i].npost;
 	for (size_t i = 0; i < plan->nsteps; i++) {
-		nchecks += plan->steps[i].npre + plan->steps[i].npost;
+		nchecks += plan->steps[i].npre + plan->steps[i].npost +
+		    plan->steps[i].nchecks;
 		nwaivers += plan->steps[i].nwaivers;
 	}
 	phases = calloc(plan->nphases + 1, sizeof(*phases));
 	phase_ptrs = calloc(plan->nphases + 1, sizeof(*phase_ptrs));
 	steps = calloc(plan->nsteps + 1, sizeof(*steps));
 	step_ptrs = calloc(plan->nsteps + 1, sizeof(*step_ptrs));
+	bodies = calloc(plan->nsteps + 1, sizeof(*bodies));
 	reqs = calloc(plan->preflight.nrequires + 1, sizeof(*reqs));
 	req_ptrs = calloc(plan->preflight.nrequires + 1, sizeof(*req_ptrs));
 	pool.checks = calloc(nchecks + 1, sizeof(*pool.checks));
@@ -189,8 +193,8 @@ sk_plan_encode(const sk_plan *plan, uint8_t **out, size_t *out_len, sk_err *err)
 	pool.waivers = calloc(nwaivers + 1, sizeof(*pool.waivers));
 	pool.waiver_ptrs = calloc(nwaivers + 1, sizeof(*pool.waiver_ptrs));
 	if (phases == NULL || phase_ptrs == NULL || steps == NULL ||
-	    step_ptrs == NULL || reqs == NULL || req_ptrs == NULL ||
-	    pool.checks == NULL || pool.check_ptrs == NULL ||
+	    step_ptrs == NULL || bodies == NULL || reqs == NULL ||
+	    req_ptrs == NULL || pool.checks == NULL || pool.check_ptrs == NULL ||
 	    pool.waivers == NULL || pool.waiver_ptrs == NULL) {
 		rc = sk_err_set(err, SK_ENOMEM, "encode plan %s: out of memory",
 		    plan->name ? plan->name : "");
@@ -245,6 +249,13 @@ sk_plan_encode(const sk_plan *plan, uint8_t **out, size_t *out_len, sk_err *err)
 			    (uint8_t *)(uintptr_t)s->text_checksum;
 			steps[i].text_checksum.len = SK_CHECKSUM_LEN;
 		}
+		if (s->kind == SK_STEP_CHECK) {
+			skein__v1__check_body__init(&bodies[i]);
+			bodies[i].n_checks = s->nchecks;
+			bodies[i].checks = pool_checks(&pool, s->checks, s->nchecks);
+			steps[i].body_case = SKEIN__V1__STEP__BODY_CHECK;
+			steps[i].check = &bodies[i];
+		}
 		step_ptrs[i] = &steps[i];
 	}
 	pb.format = SK_PLAN_FORMAT;
@@ -296,6 +307,7 @@ out:
 	free(phase_ptrs);
 	free(steps);
 	free(step_ptrs);
+	free(bodies);
 	free(reqs);
 	free(req_ptrs);
 	free(pool.checks);
@@ -487,7 +499,7 @@ sk_plan_decode(const uint8_t *buf, size_t len, sk_plan **out, sk_err *err)
 
 		s->id = dup_str(ps->id, false, &oom);
 		s->kind = (int)ps->kind;
-		s->sql = dup_str(ps->sql, false, &oom);
+		s->sql = dup_str(ps->sql, true, &oom);
 		s->revert = dup_str(ps->revert, true, &oom);
 		s->verify = dup_str(ps->verify, true, &oom);
 		s->no_transaction = ps->no_transaction;
@@ -508,6 +520,18 @@ sk_plan_decode(const uint8_t *buf, size_t len, sk_plan **out, sk_err *err)
 		/* Validated: absent, or SK_CHECKSUM_LEN bytes. */
 		if (ps->text_checksum.len == SK_CHECKSUM_LEN)
 			memcpy(s->text_checksum, ps->text_checksum.data, SK_CHECKSUM_LEN);
+		if (ps->body_case == SKEIN__V1__STEP__BODY_CHECK)
+			s->checks = dup_checks(ps->check->checks,
+			    ps->check->n_checks, &s->nchecks, &oom);
+	}
+	/* Checksums on the decoded steps, so that each kind hashes what it
+	 * holds the way plan build did. */
+	for (size_t i = 0; !oom && i < plan->nsteps; i++) {
+		rc = sk_step_verify_checksum(&plan->steps[i], err);
+		if (rc != SK_OK) {
+			sk_err_wrap(err, "decode plan %s", plan->name);
+			goto out;
+		}
 	}
 out:
 	if (oom)

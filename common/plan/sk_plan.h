@@ -17,8 +17,13 @@
 #define SK_PLAN_FORMAT 1
 #define SK_CHECKSUM_LEN 32
 
+/* What a step does. The wire's StepKind; each kind's rules (what a step of
+ * it must hold, its checksum) are one row of sk_step.c's table, and each
+ * kind has one file in the agent (agent/kinds/). A SQL step with
+ * no_transaction runs as the agent's "concurrent" kind. */
 enum sk_step_kind {
-	SK_STEP_SQL = 1,
+	SK_STEP_SQL = 1,   /* SQL in the step's transaction (or outside one) */
+	SK_STEP_CHECK = 2, /* only checks (sk_step.checks) */
 };
 
 /* What a check expects (proto CheckExpect). */
@@ -76,10 +81,14 @@ typedef struct sk_preflight {
 #define SK_LOCK_RETRIES_MAX \
 100 /* lock_retries accepted in plan.yaml and on decode */
 
+/* A step. Every kind has the id, limits, revert, pre/post checks and
+ * waivers; the SQL fields (sql, no_transaction, sql_path,
+ * concurrent_indexes, text_checksum) are kind SQL's body, checks kind
+ * CHECK's. */
 typedef struct sk_step {
 	char *id;
-	int kind; /* enum sk_step_kind */
-	char *sql;
+	int kind;     /* enum sk_step_kind */
+	char *sql;    /* SQL: the statements; NULL for other kinds */
 	char *revert; /* NULL when absent */
 	char *verify; /* NULL when absent */
 	bool no_transaction;
@@ -108,6 +117,10 @@ typedef struct sk_step {
 	 * checksum when matching ledger rows written before normalized
 	 * checksums. */
 	uint8_t text_checksum[SK_CHECKSUM_LEN];
+	/* CHECK: the checks that are the step's content, reported with when
+	 * "check". */
+	sk_check *checks;
+	size_t nchecks;
 } sk_step;
 
 typedef struct sk_phase {
@@ -140,20 +153,42 @@ typedef struct sk_plan {
 /* Free a plan and everything it owns. Accepts NULL. */
 void sk_plan_destroy(sk_plan *plan);
 
-/* Compute a step's checksum from its content: kind, transaction mode and
- * the SQL's statements as PostgreSQL's parser sees them (sk_sql_normalize),
- * so that whitespace and comments are not part of it. Revert, verify and
- * checks are not part of it either: editing them is not drift. Fails with
- * SK_EINVAL, naming the parser's message, when the SQL does not parse. */
+/* The name of kind as plan.yaml writes it ("sql", "check"), or NULL for
+ * a kind this skein does not know. */
+const char *sk_step_kind_name(int kind);
+
+/* The kind plan.yaml's name stands for; 0 when there is none. */
+int sk_step_kind_by_name(const char *name);
+
+/* What a step of its kind must hold beyond what every step holds (SQL:
+ * non-empty SQL and no checks body; CHECK: at least one check, no SQL,
+ * verify, concurrent indexes or text checksum, and in a transaction).
+ * SK_EINVAL saying what is wrong, unprefixed ("has no SQL"); SK_EINVAL
+ * "has unknown kind N" for a kind that is not in the table. */
+int sk_step_validate(const sk_step *step, sk_err *err) SK_WARN_UNUSED;
+
+/* Compute a step's checksum from its content, as its kind defines it. SQL:
+ * kind, transaction mode and the SQL's statements as PostgreSQL's parser
+ * sees them (sk_sql_normalize), so that whitespace and comments are not
+ * part of it; revert, verify and pre/post checks are not part of it
+ * either: editing them is not drift. CHECK: the checks (names, normalized
+ * SQL, expectations). Fails with SK_EINVAL, naming the parser's message,
+ * when SQL does not parse, or for an unknown kind. */
 int sk_step_checksum(const sk_step *step, uint8_t out[SK_CHECKSUM_LEN],
     sk_err *err) SK_WARN_UNUSED;
 
-/* The format-1 checksum: the same fields with the raw SQL text. */
+/* The format-1 checksum: the same fields with the raw SQL text (kind SQL
+ * only; the others have none). */
 void sk_step_text_checksum(const sk_step *step, uint8_t out[SK_CHECKSUM_LEN]);
 
 /* Whether step carries a format-1 text checksum (decoded plans that had
  * none leave it all zero). */
 bool sk_step_has_text_checksum(const sk_step *step);
+
+/* SK_OK when step's checksum (and text checksum, when it has one) match
+ * its content; else SK_EINVAL "step ID checksum does not match its
+ * content", or sk_step_checksum's error prefixed with "step ID". */
+int sk_step_verify_checksum(const sk_step *step, sk_err *err) SK_WARN_UNUSED;
 
 /* Whether pf asks for nothing (no preflight section). */
 bool sk_preflight_empty(const sk_preflight *pf);

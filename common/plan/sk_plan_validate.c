@@ -235,20 +235,42 @@ validate_step_extras(const Skein__V1__Step *s, const char *plan, sk_err *err)
 			return sk_err_set(err, SK_EINVAL,
 			    "decode plan %s: step %s lists an empty concurrent index name",
 			    plan, s->id);
-	if (s->text_checksum.len != 0) {
-		sk_step tmp = { 0 };
-		uint8_t sum[SK_CHECKSUM_LEN];
+	if (s->text_checksum.len != 0 && s->text_checksum.len != SK_CHECKSUM_LEN)
+		return sk_err_set(err, SK_EINVAL,
+		    "decode plan %s: step %s text checksum does not match its "
+		    "content",
+		    plan, s->id);
+	return SK_OK;
+}
 
-		tmp.kind = (int)s->kind;
-		tmp.sql = s->sql;
-		tmp.no_transaction = s->no_transaction;
-		sk_step_text_checksum(&tmp, sum);
-		if (s->text_checksum.len != SK_CHECKSUM_LEN ||
-		    sodium_memcmp(sum, s->text_checksum.data, SK_CHECKSUM_LEN) != 0)
-			return sk_err_set(err, SK_EINVAL,
-			    "decode plan %s: step %s text checksum does not match "
-			    "its content",
-			    plan, s->id);
+/* The kind's own rules (sk_step_validate) on the fields that tell them;
+ * the checksum is verified on the decoded step (sk_step_verify_checksum). */
+static int
+validate_kind(const Skein__V1__Step *s, const char *plan, sk_err *err)
+{
+	bool body_check = s->body_case == SKEIN__V1__STEP__BODY_CHECK;
+	sk_step tmp = { 0 };
+	int rc;
+
+	tmp.id = s->id;
+	tmp.kind = (int)s->kind;
+	tmp.sql = s->sql;
+	tmp.verify = s->verify[0] != '\0' ? s->verify : NULL;
+	tmp.no_transaction = s->no_transaction;
+	tmp.nconcurrent_indexes = s->n_concurrent_indexes;
+	/* Any non-zero byte: "has a text checksum". */
+	if (s->text_checksum.len > 0)
+		tmp.text_checksum[0] = 1;
+	tmp.nchecks = body_check ? s->check->n_checks : 0;
+	rc = sk_step_validate(&tmp, err);
+	if (rc != SK_OK)
+		return sk_err_wrap(err, "decode plan %s: step %s", plan, s->id);
+	if (body_check) {
+		char what[128];
+
+		snprintf(what, sizeof(what), "step %s", s->id);
+		return validate_checks(s->check->checks, s->check->n_checks,
+		    what, "check", plan, err);
 	}
 	return SK_OK;
 }
@@ -296,7 +318,6 @@ validate_preflight(const Skein__V1__Preflight *pf, const char *plan, sk_err *err
 	return SK_OK;
 }
 
-/* Everything sk_plan_decode promises about a plan, on the protobuf. */
 /* SK_EINVAL naming the first two phases that list region. */
 static int
 region_in_two_phases(const Skein__V1__Plan *pb, const char *region,
@@ -321,6 +342,7 @@ region_in_two_phases(const Skein__V1__Plan *pb, const char *region,
 	return SK_EINVAL;
 }
 
+/* Everything sk_plan_decode promises about a plan, on the protobuf. */
 int
 plan_validate(const Skein__V1__Plan *pb, sk_err *err)
 {
@@ -358,32 +380,13 @@ plan_validate(const Skein__V1__Plan *pb, sk_err *err)
 		return sk_err_set(err, SK_ENOMEM, "decode plan %s: out of memory", name);
 	for (size_t i = 0; i < pb->n_steps; i++) {
 		const Skein__V1__Step *s = pb->steps[i];
-		sk_step tmp = { 0 };
-		uint8_t sum[SK_CHECKSUM_LEN];
-
 		ids[i] = s->id;
 		if (!sk_name_valid(s->id))
 			continue; /* reported by check_names below */
-		if (s->kind != SKEIN__V1__STEP_KIND__STEP_KIND_SQL) {
-			rc = sk_err_set(err, SK_EINVAL,
-			    "decode plan %s: step %s has unknown kind %d", name,
-			    s->id, (int)s->kind);
+		rc = validate_kind(s, name, err);
+		if (rc != SK_OK)
 			goto out;
-		}
-		if (s->sql == NULL || s->sql[0] == '\0') {
-			rc = sk_err_set(err, SK_EINVAL,
-			    "decode plan %s: step %s has no SQL", name, s->id);
-			goto out;
-		}
-		tmp.kind = (int)s->kind;
-		tmp.sql = s->sql;
-		tmp.no_transaction = s->no_transaction;
-		if (sk_step_checksum(&tmp, sum, err) != SK_OK) {
-			rc = sk_err_wrap(err, "decode plan %s: step %s", name, s->id);
-			goto out;
-		}
-		if (s->checksum.len != SK_CHECKSUM_LEN ||
-		    sodium_memcmp(sum, s->checksum.data, SK_CHECKSUM_LEN) != 0) {
+		if (s->checksum.len != SK_CHECKSUM_LEN) {
 			rc = sk_err_set(err, SK_EINVAL,
 			    "decode plan %s: step %s checksum does not match its content",
 			    name, s->id);

@@ -1,6 +1,9 @@
-/* sk_step: what a step is, apart from the plan that holds it: its
- * checksum, the fingerprint the ledger keeps so that a step that ran is
- * never run again and never changed. */
+/* sk_step: what a step is, apart from the plan that holds it: the rules
+ * of each kind (one row of `kinds` per kind: its name in plan.yaml, what a
+ * step of it must hold, its checksum) and the checksum, the fingerprint
+ * the ledger keeps so that a step that ran is never run again and never
+ * changed. Adding a kind adds a row here and a file in agent/kinds/
+ * (docs/adding-a-step-kind.md). */
 #include "sk_plan.h"
 
 #include <stdio.h>
@@ -15,6 +18,105 @@
  * as sk_sql_normalize gives them (sk_step_checksum). */
 static const char checksum_domain[] = "skein-step-v1";
 static const char checksum_domain_v2[] = "skein-step-v2";
+
+static int sql_validate(const sk_step *step, sk_err *err);
+static int sql_checksum(const sk_step *step, uint8_t out[SK_CHECKSUM_LEN], sk_err *err);
+static int check_validate(const sk_step *step, sk_err *err);
+static int check_checksum(
+    const sk_step *step, uint8_t out[SK_CHECKSUM_LEN], sk_err *err);
+
+/* One kind's rules. */
+typedef struct step_kind {
+	int kind;
+	const char *name;
+	int (*validate)(const sk_step *step, sk_err *err);
+	int (*checksum)(const sk_step *step, uint8_t out[SK_CHECKSUM_LEN], sk_err *err);
+} step_kind;
+
+static const step_kind kinds[] = {
+	{ SK_STEP_SQL, "sql", sql_validate, sql_checksum },
+	{ SK_STEP_CHECK, "check", check_validate, check_checksum },
+};
+
+static const step_kind *
+kind_of(int kind)
+{
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (kinds[i].kind == kind)
+			return &kinds[i];
+	return NULL;
+}
+
+const char *
+sk_step_kind_name(int kind)
+{
+	const step_kind *k = kind_of(kind);
+
+	return k != NULL ? k->name : NULL;
+}
+
+int
+sk_step_kind_by_name(const char *name)
+{
+	for (size_t i = 0; name != NULL && i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (strcmp(kinds[i].name, name) == 0)
+			return kinds[i].kind;
+	return 0;
+}
+
+int
+sk_step_validate(const sk_step *step, sk_err *err)
+{
+	const step_kind *k = kind_of(step->kind);
+
+	if (k == NULL)
+		return sk_err_set(err, SK_EINVAL, "has unknown kind %d", step->kind);
+	return k->validate(step, err);
+}
+
+int
+sk_step_checksum(const sk_step *step, uint8_t out[SK_CHECKSUM_LEN], sk_err *err)
+{
+	const step_kind *k = kind_of(step->kind);
+
+	if (k == NULL)
+		return sk_err_set(err, SK_EINVAL, "step %s has unknown kind %d",
+		    step->id != NULL ? step->id : "-", step->kind);
+	return k->checksum(step, out, err);
+}
+
+int
+sk_step_verify_checksum(const sk_step *step, sk_err *err)
+{
+	uint8_t sum[SK_CHECKSUM_LEN];
+	const char *id = step->id != NULL ? step->id : "-";
+
+	if (sk_step_checksum(step, sum, err) != SK_OK)
+		return sk_err_wrap(err, "step %s", id);
+	if (sodium_memcmp(sum, step->checksum, SK_CHECKSUM_LEN) != 0)
+		return sk_err_set(err, SK_EINVAL,
+		    "step %s checksum does not match its content", id);
+	if (!sk_step_has_text_checksum(step))
+		return SK_OK;
+	sk_step_text_checksum(step, sum);
+	if (sodium_memcmp(sum, step->text_checksum, SK_CHECKSUM_LEN) != 0)
+		return sk_err_set(err, SK_EINVAL,
+		    "step %s text checksum does not match its content", id);
+	return SK_OK;
+}
+
+/* ---- kind sql ------------------------------------------------------------ */
+
+static int
+sql_validate(const sk_step *step, sk_err *err)
+{
+	if (step->sql == NULL || step->sql[0] == '\0')
+		return sk_err_set(err, SK_EINVAL, "has no SQL");
+	if (step->nchecks > 0)
+		return sk_err_set(err, SK_EINVAL,
+		    "is of kind sql but carries the checks of a check step");
+	return SK_OK;
+}
 
 void
 sk_step_text_checksum(const sk_step *step, uint8_t out[SK_CHECKSUM_LEN])
@@ -36,8 +138,8 @@ sk_step_text_checksum(const sk_step *step, uint8_t out[SK_CHECKSUM_LEN])
 	crypto_hash_sha256_final(&st, out);
 }
 
-int
-sk_step_checksum(const sk_step *step, uint8_t out[SK_CHECKSUM_LEN], sk_err *err)
+static int
+sql_checksum(const sk_step *step, uint8_t out[SK_CHECKSUM_LEN], sk_err *err)
 {
 	crypto_hash_sha256_state st;
 	char kind[24], *norm = NULL;
@@ -72,3 +174,63 @@ sk_step_has_text_checksum(const sk_step *step)
 	return acc != 0;
 }
 
+/* ---- kind check ---------------------------------------------------------- */
+
+static int
+check_validate(const sk_step *step, sk_err *err)
+{
+	if (step->nchecks == 0)
+		return sk_err_set(err, SK_EINVAL, "is a check step without checks");
+	if (step->sql != NULL && step->sql[0] != '\0')
+		return sk_err_set(err, SK_EINVAL,
+		    "is a check step but has SQL; its checks are its content");
+	if (step->verify != NULL || step->no_transaction ||
+	    step->nconcurrent_indexes > 0 || sk_step_has_text_checksum(step))
+		return sk_err_set(err, SK_EINVAL,
+		    "is a check step but has fields of a SQL step (verify, "
+		    "transaction: false, concurrent indexes or a text checksum)");
+	return SK_OK;
+}
+
+/* Hash s and its NUL, so that fields cannot run into each other. */
+static void
+hash_field(crypto_hash_sha256_state *st, const char *s)
+{
+	const char *v = s != NULL ? s : "";
+
+	crypto_hash_sha256_update(st, (const uint8_t *)v, strlen(v) + 1);
+}
+
+static int
+check_checksum(const sk_step *step, uint8_t out[SK_CHECKSUM_LEN], sk_err *err)
+{
+	static const char domain[] = "skein-step-check-v1";
+	crypto_hash_sha256_state st;
+	char kind[24], expect[24];
+	int rc;
+
+	snprintf(kind, sizeof(kind), "%d", step->kind);
+	crypto_hash_sha256_init(&st);
+	crypto_hash_sha256_update(&st, (const uint8_t *)domain, sizeof(domain));
+	hash_field(&st, kind);
+	for (size_t i = 0; i < step->nchecks; i++) {
+		const sk_check *c = &step->checks[i];
+		char *norm = NULL;
+
+		/* Whitespace and comments in a check's SQL are not drift. */
+		rc = sk_sql_normalize(c->sql != NULL ? c->sql : "",
+		    c->path != NULL ? c->path : c->name, &norm, err);
+		if (rc != SK_OK)
+			return rc;
+		snprintf(expect, sizeof(expect), "%d", c->expect);
+		hash_field(&st, c->name);
+		hash_field(&st, norm);
+		hash_field(&st, expect);
+		hash_field(&st, c->op);
+		hash_field(&st, c->value);
+		hash_field(&st, c->sqlstate);
+		free(norm);
+	}
+	crypto_hash_sha256_final(&st, out);
+	return SK_OK;
+}

@@ -777,16 +777,131 @@ test_decode_rejects_empty_or_inconsistent_structure(void **state)
 	expect_decode_fails(p, SK_EINVAL, "phase canary addresses no regions");
 
 	p = make_plan();
-	p->steps[0].kind = 2;
-	assert_int_equal(
-	    sk_step_checksum(&p->steps[0], p->steps[0].checksum, NULL), SK_OK);
-	expect_decode_fails(p, SK_EINVAL, "unknown kind 2");
+	p->steps[0].kind = 99;
+	expect_decode_fails(p, SK_EINVAL, "step 0001_add_column: has unknown kind 99");
 
 	p = make_plan();
 	p->steps[0].sql[0] = '\0';
 	assert_int_equal(
 	    sk_step_checksum(&p->steps[0], p->steps[0].checksum, NULL), SK_OK);
 	expect_decode_fails(p, SK_EINVAL, "has no SQL");
+}
+
+static void
+free_check_list(sk_check *c, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(c[i].name);
+		free(c[i].sql);
+		free(c[i].op);
+		free(c[i].value);
+		free(c[i].sqlstate);
+		free(c[i].path);
+	}
+	free(c);
+}
+
+/* Turn step i of p into a check step with one check. */
+static void
+make_check_step(sk_plan *p, size_t i)
+{
+	sk_step *st = &p->steps[i];
+	sk_err err;
+
+	free(st->sql);
+	st->sql = NULL;
+	free(st->verify);
+	st->verify = NULL;
+	st->no_transaction = false;
+	memset(st->text_checksum, 0, SK_CHECKSUM_LEN);
+	st->kind = SK_STEP_CHECK;
+	st->checks = calloc(1, sizeof(*st->checks));
+	assert_non_null(st->checks);
+	st->nchecks = 1;
+	set_check(&st->checks[0], "no_orphans",
+	    "SELECT count(*) FROM orders WHERE region IS NULL",
+	    SK_EXPECT_COMPARE, "=", "0", NULL);
+	if (sk_step_checksum(st, st->checksum, &err) != SK_OK)
+		fail_msg("checksum: %s", err.msg);
+}
+
+static void
+test_check_step_round_trips_and_its_checks_are_its_content(void **state)
+{
+	sk_plan *p = make_plan(), *out = NULL;
+	uint8_t before[SK_CHECKSUM_LEN], *buf;
+	size_t len = 0;
+	sk_err err;
+
+	(void)state;
+	make_check_step(p, 1);
+	assert_string_equal(sk_step_kind_name(SK_STEP_CHECK), "check");
+	assert_int_equal(sk_step_kind_by_name("check"), SK_STEP_CHECK);
+	assert_int_equal(sk_step_kind_by_name("backfill"), 0);
+	buf = encode(p, &len);
+	assert_int_equal(sk_plan_decode(buf, len, &out, &err), SK_OK);
+	assert_int_equal(out->steps[1].kind, SK_STEP_CHECK);
+	assert_null(out->steps[1].sql);
+	assert_int_equal(out->steps[1].nchecks, 1);
+	assert_string_equal(out->steps[1].checks[0].name, "no_orphans");
+	assert_string_equal(out->steps[1].checks[0].value, "0");
+	assert_memory_equal(
+	    out->steps[1].checksum, p->steps[1].checksum, SK_CHECKSUM_LEN);
+	free(buf);
+	sk_plan_destroy(out);
+
+	/* A changed expectation is another step; whitespace is not. */
+	memcpy(before, p->steps[1].checksum, SK_CHECKSUM_LEN);
+	free(p->steps[1].checks[0].value);
+	p->steps[1].checks[0].value = sk_strdup("1");
+	assert_int_equal(
+	    sk_step_checksum(&p->steps[1], p->steps[1].checksum, &err), SK_OK);
+	assert_memory_not_equal(before, p->steps[1].checksum, SK_CHECKSUM_LEN);
+	free(p->steps[1].checks[0].value);
+	p->steps[1].checks[0].value = sk_strdup("0");
+	free(p->steps[1].checks[0].sql);
+	p->steps[1].checks[0].sql =
+	    sk_strdup("select count(*)\n  from orders where region is null -- x");
+	assert_int_equal(
+	    sk_step_checksum(&p->steps[1], p->steps[1].checksum, &err), SK_OK);
+	assert_memory_equal(before, p->steps[1].checksum, SK_CHECKSUM_LEN);
+	/* Its content tampered with after signing: refused. */
+	free(p->steps[1].checks[0].op);
+	p->steps[1].checks[0].op = sk_strdup("!=");
+	expect_decode_fails(p, SK_EINVAL,
+	    "step 0002_index checksum does not match its content");
+}
+
+static void
+test_decode_rejects_a_step_that_breaks_its_kind(void **state)
+{
+	sk_plan *p;
+
+	(void)state;
+	p = make_plan();
+	make_check_step(p, 1);
+	p->steps[1].sql = sk_strdup("SELECT 1");
+	expect_decode_fails(p, SK_EINVAL, "step 0002_index: is a check step but has SQL");
+
+	p = make_plan();
+	make_check_step(p, 1);
+	free_check_list(p->steps[1].checks, p->steps[1].nchecks);
+	p->steps[1].checks = NULL;
+	p->steps[1].nchecks = 0;
+	expect_decode_fails(
+	    p, SK_EINVAL, "step 0002_index: is a check step without checks");
+
+	p = make_plan();
+	make_check_step(p, 1);
+	p->steps[1].no_transaction = true;
+	expect_decode_fails(p, SK_EINVAL,
+	    "step 0002_index: is a check step but has fields of a SQL step");
+
+	p = make_plan();
+	make_check_step(p, 1);
+	free(p->steps[1].checks[0].sql);
+	p->steps[1].checks[0].sql = sk_strdup("");
+	expect_decode_fails(p, SK_EINVAL, "check no_orphans");
 }
 
 /* The agent and the coordinator both ask sk_plan_phase_of which phase a
@@ -1151,6 +1266,8 @@ main(void)
 		cmocka_unit_test(test_decode_rejects_expiry_not_after_creation),
 		cmocka_unit_test(test_decode_rejects_empty_or_inconsistent_structure),
 		cmocka_unit_test(test_decode_rejects_region_in_two_phases),
+		cmocka_unit_test(test_check_step_round_trips_and_its_checks_are_its_content),
+		cmocka_unit_test(test_decode_rejects_a_step_that_breaks_its_kind),
 		cmocka_unit_test(test_phase_of_names_the_one_phase_of_a_region),
 		cmocka_unit_test(test_decode_rejects_truncated_and_random_bytes),
 		cmocka_unit_test(test_print_describes_plan_for_humans),
