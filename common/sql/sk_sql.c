@@ -51,19 +51,6 @@ buf_add(buf *b, const char *s, size_t n)
 	b->p[b->len] = '\0';
 }
 
-bool
-sql_is_space(char c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' ||
-	    c == '\v';
-}
-
-char
-sql_ascii_lower(char c)
-{
-	return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
-}
-
 /* ---- errors ------------------------------------------------------------ */
 
 /* A parser error as "FILE:LINE: ...". libpg_query's cursorpos counts

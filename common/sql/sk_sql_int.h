@@ -1,6 +1,7 @@
-/* sk_sql_int: what sk_sql.c (splitting, normalizing, scripts) and
- * sk_sql_ops.c (the lint's facts from the parse tree) share. Internal to
- * the SQL module: nothing outside those two files includes it. */
+/* sk_sql_int: what sk_sql.c (splitting, normalizing, scripts),
+ * sk_sql_ops.c (the lint's facts from the parse tree) and sk_sql_chars.c
+ * (characters as the scanner sees them) share. Internal to the SQL
+ * module: nothing outside those files includes it. */
 #ifndef SK_SQL_INT_H
 #define SK_SQL_INT_H
 
