@@ -1,9 +1,10 @@
 /* agent_exec: runs a plan against each managed database, one thread and
  * one connection per database, with the ledger deciding what still has to
  * run. This file holds the per-database walk: session, drift and the
- * order of things. Preflight, phase checks and the backup are in
- * agent_exec_guard.c; how one step runs (lock timeouts, retries,
- * blockers, non-transactional steps) is in agent_exec_step.c.
+ * order of things; the modes as data (apply, rehearse, rollback).
+ * Preflight and the backup are in agent_exec_guard.c; a step goes through
+ * its kind (agent/kinds/) and the retry engine in agent_exec_step.c; the
+ * context every part shares is made in agent_exec_db.c.
  *
  * Recovery is by reconnecting and re-reading the ledger, never by
  * remembering: when a connection is lost the server rolls back the open
@@ -25,232 +26,22 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent_kinds.h"
 #include "agent_locks.h"
+#include "agent_modes.h"
 #include "agent_stmt.h"
 #include "sk_log.h"
 #include "sk_util.h"
 
 #define DEFAULT_RETRY_MIN_MS 500
 #define DEFAULT_RETRY_MAX_MS 10000
-/* Backoff while another session holds the ledger lock of a pooled
- * database (taken per transaction). */
-#define XACT_LOCK_RETRY_MIN_MS 100
-#define XACT_LOCK_RETRY_MAX_MS 2000
 
 /* ---- small helpers ------------------------------------------------------ */
-
-bool
-exec_stop_requested(const exec_run *run)
-{
-	return agent_stop_set(run->opts->stop);
-}
-
-bool
-exec_sleep_or_stop(const exec_run *run, int64_t ms)
-{
-	return agent_sleep_or_stop(run->opts->stop, ms);
-}
-
-int64_t
-exec_backoff(db_run *d, int64_t *delay, int64_t cap)
-{
-	return agent_backoff(&d->rng, delay, cap);
-}
 
 static int64_t
 backoff(db_run *d, int64_t *delay)
 {
 	return agent_backoff(&d->rng, delay, d->run->retry_max_ms);
-}
-
-/* The report callback of agent_db_ctx: stamp r with what identifies this
- * database's run and send it. */
-static void
-ctx_emit(void *arg, sk_report *r)
-{
-	db_run *d = arg;
-	const agent_exec_opts *o = d->run->opts;
-
-	if (o->report == NULL)
-		return;
-	snprintf(r->rollout_id, sizeof(r->rollout_id), "%s",
-	    o->rollout_id != NULL ? o->rollout_id : "");
-	snprintf(r->plan_id, sizeof(r->plan_id), "%s",
-	    d->run->plan->id != NULL ? d->run->plan->id : "");
-	snprintf(r->database, sizeof(r->database), "%s", d->db->name);
-	if (r->at_ms == 0)
-		r->at_ms = sk_now_ms();
-	o->report(o->report_arg, r);
-}
-
-void
-exec_send(db_run *d, sk_report *r)
-{
-	ctx_emit(d, r);
-}
-
-void
-exec_emit(db_run *d, int event, const char *step_id, uint32_t attempt,
-    int64_t duration_ms, int64_t rows, const char *detail, const sk_err *err)
-{
-	sk_report r;
-
-	agent_report_init(&r, event, step_id, attempt);
-	r.duration_ms = duration_ms;
-	r.rows = rows;
-	if (detail != NULL)
-		snprintf(r.detail, sizeof(r.detail), "%s", detail);
-	if (err != NULL)
-		r.error = *err;
-	exec_send(d, &r);
-}
-
-void
-exec_disconnect(db_run *d)
-{
-	PQfinish(d->conn);
-	d->conn = NULL;
-	PQfinish(d->monitor);
-	d->monitor = NULL;
-}
-
-void
-agent_tx_rollback(PGconn *conn)
-{
-	PGresult *res;
-
-	if (conn == NULL || PQstatus(conn) != CONNECTION_OK ||
-	    PQtransactionStatus(conn) == PQTRANS_IDLE)
-		return;
-	res = PQexec(conn, "ROLLBACK");
-	PQclear(res);
-}
-
-void
-exec_record_event(db_run *d, const char *event, const char *step_id, const sk_err *cause)
-{
-	const exec_run *run = d->run;
-	agent_ledger_event ev;
-	sk_err err;
-
-	if (d->conn == NULL || PQstatus(d->conn) != CONNECTION_OK)
-		return;
-	memset(&ev, 0, sizeof(ev));
-	ev.plan_name = run->plan->name;
-	ev.plan_id = run->plan->id;
-	ev.rollout_id = run->opts->rollout_id;
-	ev.region = run->opts->region;
-	ev.step_id = step_id;
-	ev.event = event;
-	ev.sqlstate = cause->sqlstate;
-	ev.message = cause->msg;
-	ev.detail = cause->detail;
-	sk_err_clear(&err);
-	if (agent_ledger_record_event(d->conn, &ev, &err) != SK_OK) {
-		sk_warn("record %s event for step %s in %s/%s: %s", event,
-		    step_id != NULL ? step_id : "-", run->opts->region,
-		    d->db->name, err.msg);
-	}
-}
-
-/* ---- transactions ------------------------------------------------------- */
-
-int
-agent_tx_begin(const agent_db_ctx *ctx, const sk_step *step, sk_err *err)
-{
-	char key_text[24];
-	const char *key[1] = { key_text };
-	int64_t delay = XACT_LOCK_RETRY_MIN_MS;
-	uint64_t rng = (uint64_t)sk_now_us() | 1;
-	uint32_t tries = 0;
-	PGresult *res = NULL;
-	sk_report r;
-	bool got;
-	int rc;
-
-	snprintf(key_text, sizeof(key_text), "%" PRId64, AGENT_LEDGER_LOCK_KEY);
-	for (;;) {
-		rc = sk_pg_exec(ctx->conn, "begin transaction", "BEGIN", NULL, err);
-		if (rc != SK_OK)
-			return rc;
-		if (!ctx->pooled)
-			break;
-		/* Through a transaction pooler the session lock would stay
-		 * with a server connection other clients then use; the
-		 * transaction's own lock goes away with it. */
-		rc = sk_pg_execp(ctx->conn, "take ledger lock",
-		    "SELECT pg_catalog.pg_try_advisory_xact_lock($1::bigint)",
-		    1, key, &res, err);
-		if (rc != SK_OK)
-			goto fail;
-		got = PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
-		PQclear(res);
-		res = NULL;
-		if (got) {
-			rc = sk_pg_exec(ctx->conn, "set search_path",
-			    "SET LOCAL search_path = public", NULL, err);
-			if (rc != SK_OK)
-				goto fail;
-			break;
-		}
-		agent_tx_rollback(ctx->conn);
-		if (ctx->emit != NULL) {
-			memset(&r, 0, sizeof(r));
-			r.event = SK_EV_DB_WAITING;
-			r.attempt = ++tries;
-			snprintf(r.detail, sizeof(r.detail),
-			    "ledger lock held by another session");
-			ctx->emit(ctx->emit_arg, &r);
-		}
-		if (agent_sleep_or_stop(ctx->stop,
-			agent_backoff(&rng, &delay, XACT_LOCK_RETRY_MAX_MS)))
-			return sk_err_set(err, SK_ESTATE,
-			    "begin transaction in %s/%s: stopped while the ledger "
-			    "lock was held by another session",
-			    ctx->region, ctx->database);
-	}
-	if (step != NULL) {
-		rc = agent_set_local_timeouts(ctx->conn, step->lock_timeout_ms,
-		    step->statement_timeout_ms, err);
-		if (rc != SK_OK)
-			goto fail;
-	}
-	return SK_OK;
-fail:
-	PQclear(res);
-	agent_tx_rollback(ctx->conn);
-	return rc;
-}
-
-/* The context handed to the modes and to agent_tx_begin, for d's current
- * connection. */
-const agent_db_ctx *
-exec_ctx(db_run *d)
-{
-	exec_run *run = d->run;
-	agent_db_ctx *c = &d->ctx;
-
-	memset(c, 0, sizeof(*c));
-	c->conn = d->conn;
-	c->plan = run->plan;
-	c->phase = run->phase;
-	c->region = run->opts->region;
-	c->database = d->db->name;
-	c->rollout_id = run->opts->rollout_id;
-	c->hex = (const char(*)[AGENT_LEDGER_HEX_LEN])run->hex;
-	c->text_hex = (const char(*)[AGENT_LEDGER_HEX_LEN])run->text_hex;
-	c->pooled = d->pooled;
-	c->stop = run->opts->stop;
-	c->emit = ctx_emit;
-	c->emit_arg = d;
-	c->conninfo = d->db->conninfo;
-	return c;
-}
-
-int
-exec_begin(db_run *d, const sk_step *step, sk_err *err)
-{
-	return agent_tx_begin(exec_ctx(d), step, err);
 }
 
 /* ---- getting a usable session ------------------------------------------ */
@@ -305,7 +96,7 @@ take_lock(db_run *d, sk_err *err)
 			d->stopped = true;
 			return sk_err_set(err, SK_ESTATE,
 			    "%s plan %s in %s/%s: stopped while waiting: %s",
-			    run->verb, run->plan->name, run->opts->region,
+			    run->mode->verb, run->plan->name, run->opts->region,
 			    d->db->name, detail);
 		}
 	}
@@ -318,7 +109,7 @@ prepare_ledger(db_run *d, sk_err *err)
 {
 	bool exists;
 
-	if (d->run->opts->mode != SK_MODE_REHEARSE)
+	if (d->run->mode->writes_ledger)
 		return agent_ledger_ensure(d->conn, NULL, err);
 	return agent_ledger_exists(d->conn, &exists, NULL, err);
 }
@@ -338,8 +129,9 @@ open_session(db_run *d, sk_err *err)
 		if (exec_stop_requested(run)) {
 			d->stopped = true;
 			return sk_err_set(err, SK_ESTATE,
-			    "%s plan %s in %s/%s: stopped before completion", run->verb,
-			    run->plan->name, run->opts->region, d->db->name);
+			    "%s plan %s in %s/%s: stopped before completion",
+			    run->mode->verb, run->plan->name, run->opts->region,
+			    d->db->name);
 		}
 		d->conn_attempt++;
 		if (d->pooled)
@@ -353,7 +145,8 @@ open_session(db_run *d, sk_err *err)
 		 * lock instead of blocking in the ledger upgrade. */
 		if (rc == SK_OK && !d->pooled)
 			rc = take_lock(d, err);
-		else if (rc == SK_OK && (rc = exec_begin(d, NULL, err)) == SK_OK)
+		else if (rc == SK_OK &&
+		    (rc = agent_tx_begin(exec_ctx(d), NULL, err)) == SK_OK)
 			agent_tx_rollback(d->conn);
 		if (d->pooled && rc == SK_ESTATE && exec_stop_requested(run))
 			d->stopped = true;
@@ -366,7 +159,7 @@ open_session(db_run *d, sk_err *err)
 		exec_disconnect(d);
 		if (d->stopped)
 			return rc;
-		sk_err_wrap(err, "%s plan %s in %s/%s", run->verb,
+		sk_err_wrap(err, "%s plan %s in %s/%s", run->mode->verb,
 		    run->plan->name, run->opts->region, d->db->name);
 		if (!sk_pg_err_is_connection(err))
 			return rc;
@@ -378,7 +171,7 @@ open_session(db_run *d, sk_err *err)
 			d->stopped = true;
 			return sk_err_set(err, SK_ESTATE,
 			    "%s plan %s in %s/%s: stopped while waiting for the database",
-			    run->verb, run->plan->name, run->opts->region,
+			    run->mode->verb, run->plan->name, run->opts->region,
 			    d->db->name);
 		}
 	}
@@ -420,7 +213,7 @@ check_ledger(db_run *d, sk_err *err)
 		snprintf(err->hint, sizeof(err->hint),
 		    "a step that ran is never changed: restore its SQL, or add the "
 		    "change as a new step with a new id");
-		exec_record_event(d, "drift", step->id, err);
+		agent_db_record_event(exec_ctx(d), "drift", step->id, err);
 		exec_emit(d, SK_EV_STEP_FAILED, step->id, 0, 0, 0, NULL, err);
 		return SK_EDRIFT;
 	}
@@ -501,19 +294,25 @@ walk_steps(db_run *d, sk_err *err)
 	return SK_OK;
 }
 
-/* Hand the open session to the mode's walk. */
 static int
-walk(db_run *d, sk_err *err)
+rehearse_walk(db_run *d, sk_err *err)
 {
-	switch (d->run->opts->mode) {
-	case SK_MODE_REHEARSE:
-		return agent_rehearse_db(exec_ctx(d), err);
-	case SK_MODE_ROLLBACK:
-		return agent_rollback_db(exec_ctx(d), err);
-	default:
-		return walk_steps(d, err);
-	}
+	return agent_rehearse_db(exec_ctx(d), err);
 }
+
+static int
+rollback_walk(db_run *d, sk_err *err)
+{
+	return agent_rollback_db(exec_ctx(d), err);
+}
+
+/* The modes, indexed by sk_mode. A rehearsal must change nothing, not
+ * even the ledger's version. */
+static const exec_mode modes[SK_MODE_MAX] = {
+	[SK_MODE_APPLY] = { "apply", true, walk_steps },
+	[SK_MODE_REHEARSE] = { "rehearse", false, rehearse_walk },
+	[SK_MODE_ROLLBACK] = { "roll back", true, rollback_walk },
+};
 
 static void
 release_lock(db_run *d)
@@ -544,7 +343,7 @@ run_database(db_run *d)
 		/* Not quoted: a conninfo may hold a password. */
 		rc = sk_err_set(&d->err, SK_EINVAL,
 		    "%s plan %s in %s/%s: the database's conninfo does not parse",
-		    run->verb, run->plan->name, run->opts->region, d->db->name);
+		    run->mode->verb, run->plan->name, run->opts->region, d->db->name);
 		goto fail;
 	}
 	PQconninfoFree(parsed);
@@ -556,15 +355,15 @@ run_database(db_run *d)
 				goto out;
 			goto fail;
 		}
-		if (d->interrupted && run->opts->mode != SK_MODE_REHEARSE) {
-			exec_record_event(d, "step-interrupted",
+		if (d->interrupted && run->mode->writes_ledger) {
+			agent_db_record_event(exec_ctx(d), "step-interrupted",
 			    d->interrupted_step, &d->interrupted_err);
 			d->interrupted = false;
 		}
 		exec_emit(d, SK_EV_DB_STARTED, NULL, d->conn_attempt, 0, 0,
 		    run->opts->mode != SK_MODE_APPLY ? sk_mode_name(run->opts->mode) : NULL,
 		    NULL);
-		rc = walk(d, &d->err);
+		rc = run->mode->walk(d, &d->err);
 		if (rc == SK_OK) {
 			release_lock(d);
 			exec_emit(d, SK_EV_DB_FINISHED, NULL, d->conn_attempt,
@@ -585,7 +384,7 @@ run_database(db_run *d)
 			d->stopped = true;
 			rc = sk_err_set(&d->err, SK_ESTATE,
 			    "%s plan %s in %s/%s: stopped while reconnecting",
-			    run->verb, run->plan->name, run->opts->region,
+			    run->mode->verb, run->plan->name, run->opts->region,
 			    d->db->name);
 			goto out;
 		}
@@ -628,10 +427,24 @@ check_args(const sk_plan *plan, const agent_exec_opts *opts, sk_err *err)
 	if (opts->ndatabases > 0 && opts->databases == NULL)
 		return sk_err_set(
 		    err, SK_EINVAL, "apply plan %s: no databases", plan->name);
-	for (size_t i = 0; i < plan->nsteps; i++)
+	for (size_t i = 0; i < plan->nsteps; i++) {
 		if (plan->steps[i].id == NULL)
 			return sk_err_set(err, SK_EINVAL,
 			    "apply plan %s: step %zu has no id", plan->name, i + 1);
+		/* Decode refuses kinds it does not know; an agent built
+		 * without a kind's file must refuse it before running any
+		 * step, not halfway through the plan. */
+		if (agent_step_kind_of(&plan->steps[i]) == NULL) {
+			sk_err_set(err, SK_EINVAL,
+			    "apply plan %s: step %s is of kind %d, which this agent "
+			    "does not know",
+			    plan->name, plan->steps[i].id, plan->steps[i].kind);
+			if (err != NULL)
+				snprintf(err->hint, sizeof(err->hint),
+				    "upgrade skein-agent");
+			return SK_EINVAL;
+		}
+	}
 	for (size_t i = 0; i < opts->ndatabases; i++)
 		if (opts->databases[i].name == NULL)
 			return sk_err_set(err, SK_EINVAL,
@@ -652,8 +465,6 @@ all_zero(const uint8_t *b, size_t n)
 int
 agent_exec_run(const sk_plan *plan, const agent_exec_opts *opts, sk_err *err)
 {
-	static const char *const verbs[SK_MODE_MAX] = { "apply", "rehearse",
-		"roll back" };
 	exec_run run;
 	pthread_t *threads = NULL;
 	size_t nthreads, started = 0;
@@ -669,7 +480,7 @@ agent_exec_run(const sk_plan *plan, const agent_exec_opts *opts, sk_err *err)
 	memset(&run, 0, sizeof(run));
 	run.plan = plan;
 	run.opts = opts;
-	run.verb = verbs[opts->mode];
+	run.mode = &modes[opts->mode];
 	run.phase = sk_plan_phase_of(plan, opts->region);
 	run.retry_min_ms =
 	    opts->retry_min_ms > 0 ? opts->retry_min_ms : DEFAULT_RETRY_MIN_MS;
@@ -678,8 +489,6 @@ agent_exec_run(const sk_plan *plan, const agent_exec_opts *opts, sk_err *err)
 	if (run.retry_max_ms < run.retry_min_ms)
 		run.retry_max_ms = run.retry_min_ms;
 	snprintf(run.appname, sizeof(run.appname), "skein-agent/%s", opts->region);
-	snprintf(run.monitor_appname, sizeof(run.monitor_appname),
-	    "skein-agent/%s/monitor", opts->region);
 	key = (uint64_t)AGENT_LEDGER_LOCK_KEY;
 	snprintf(run.lock_key, sizeof(run.lock_key), "%" PRId64, AGENT_LEDGER_LOCK_KEY);
 	snprintf(run.lock_classid, sizeof(run.lock_classid), "%" PRIu32,
@@ -709,6 +518,8 @@ agent_exec_run(const sk_plan *plan, const agent_exec_opts *opts, sk_err *err)
 		d->db = &opts->databases[i];
 		d->pooled = d->db->pooler == SK_POOLER_TRANSACTION;
 		d->delay_ms = run.retry_min_ms;
+		agent_watch_init(&d->watch, d->db->conninfo, d->pooled,
+		    opts->region, d->db->name);
 		d->rng = (uint64_t)sk_now_us() ^
 		    ((uint64_t)(i + 1) * 0x9e3779b97f4a7c15u);
 		if (d->rng == 0)

@@ -1,7 +1,7 @@
 /* agent_exec_guard: what the agent does in a database before it changes
- * anything and after its last step: the plan's preflight checks, the
- * phase's pre- and post-checks and the backup, and the reporting and
- * recording of check results that steps share (docs/safety.md).
+ * anything: the plan's preflight checks and the backup (docs/safety.md).
+ * The phase's checks run through the retry engine like a step's
+ * (agent_exec_step.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,57 +12,6 @@
 #include "agent_exec_int.h"
 #include "agent_preflight.h"
 #include "sk_log.h"
-
-/* ---- checks: reporting and recording ------------------------------------ */
-
-void
-exec_emit_check(db_run *d, const char *step_id, const sk_check_result *res)
-{
-	sk_report r;
-
-	agent_report_check(&r, step_id, res, d->run->phase);
-	exec_send(d, &r);
-}
-
-int
-exec_record_check(
-    db_run *d, const char *step_id, const sk_check_result *res, sk_err *err)
-{
-	const exec_run *run = d->run;
-	agent_ledger_check c;
-
-	memset(&c, 0, sizeof(c));
-	c.plan_name = run->plan->name;
-	c.plan_id = run->plan->id;
-	c.rollout_id = run->opts->rollout_id;
-	c.region = run->opts->region;
-	c.phase = run->phase != NULL ? run->phase->name : NULL;
-	c.step_id = step_id;
-	c.result = res;
-	c.database = d->db->name;
-	c.mode = "apply";
-	return agent_ledger_record_check(d->conn, &c, err);
-}
-
-/* Record results outside a transaction (after a rollback); a failure is
- * logged: the error that made us roll back matters more. */
-void
-exec_record_checks_after(
-    db_run *d, const char *step_id, const sk_check_result *res, size_t n)
-{
-	sk_err err;
-
-	if (d->conn == NULL || PQstatus(d->conn) != CONNECTION_OK)
-		return;
-	for (size_t i = 0; i < n; i++) {
-		sk_err_clear(&err);
-		if (exec_record_check(d, step_id, &res[i], &err) != SK_OK) {
-			sk_warn("record check %s in %s/%s: %s", res[i].name,
-			    d->run->opts->region, d->db->name, err.msg);
-			return;
-		}
-	}
-}
 
 /* ---- before the first change ------------------------------------------- */
 
@@ -78,7 +27,7 @@ preflight_result(void *arg, const sk_check_result *res)
 	preflight_sink *s = arg;
 	sk_check_result *grown;
 
-	exec_emit_check(s->d, NULL, res);
+	agent_db_emit_check(exec_ctx(s->d), NULL, res);
 	if (s->n == s->cap) {
 		size_t cap = s->cap != 0 ? s->cap * 2 : 8;
 
@@ -107,7 +56,8 @@ exec_run_preflight(db_run *d, sk_err *err)
 	    d->conn, &run->plan->preflight, preflight_result, &sink, err);
 	for (size_t i = 0; i < sink.n; i++) {
 		sk_err_clear(&rec);
-		if (exec_record_check(d, NULL, &sink.res[i], &rec) != SK_OK) {
+		if (agent_db_record_check(exec_ctx(d), NULL, "apply",
+			&sink.res[i], &rec) != SK_OK) {
 			/* A ledger that cannot be written will fail the first
 			 * step too, with the same cause. */
 			sk_warn("record preflight check %s in %s/%s: %s",
@@ -129,37 +79,6 @@ exec_run_preflight(db_run *d, sk_err *err)
 		    run->plan->name, run->opts->region, d->db->name);
 	}
 	free(sink.res);
-	return rc;
-}
-
-/* Evaluate a phase's checks in a transaction that is rolled back,
- * watched and retried like a step's (exec_phase_checks), and record the
- * last attempt's results. SK_ECHECK when one did not hold, SK_ELOCK when
- * lock timeouts outlasted limits' lock_retries. */
-int
-exec_run_phase_checks(db_run *d, const sk_check *checks, size_t n,
-    const char *when, const sk_step *limits, sk_err *err)
-{
-	exec_run *run = d->run;
-	sk_check_result *res;
-	size_t done = 0;
-	int rc;
-
-	if (n == 0)
-		return SK_OK;
-	res = calloc(n, sizeof(*res));
-	if (res == NULL)
-		return sk_err_set(err, SK_ENOMEM, "apply plan %s in %s/%s: out of memory",
-		    run->plan->name, run->opts->region, d->db->name);
-	/* A check whose query fails is reported and recorded too: its value
-	 * seen names the error. */
-	rc = exec_phase_checks(d, checks, n, when, limits, res, &done, err);
-	exec_record_checks_after(d, NULL, res, done);
-	if (rc != SK_OK)
-		sk_err_wrap(err, "apply plan %s in %s/%s: phase %s %s-check",
-		    run->plan->name, run->opts->region, d->db->name,
-		    run->phase->name, when);
-	free(res);
 	return rc;
 }
 

@@ -1,5 +1,5 @@
-/* agent_stmt: running a step's SQL the way apply (agent_exec_step.c),
- * rehearsal (agent_rehearse.c) and rollback (agent_rollback.c) all do: a
+/* agent_stmt: running a step's SQL the way every mode and kind does
+ * (through the retry engine, agent_retry.h): a
  * statement sent asynchronously so that the thread can watch who blocks
  * it while it waits, the verify script, and the jittered backoff between
  * lock-timeout retries. Functions are as thread-safe as the connection

@@ -6,16 +6,17 @@
  * to the ledger, which is not even created. docs/safety.md, "Rehearsal
  * and rollback", says what a rehearsal can still change (sequences).
  */
-#include "agent_modes_int.h"
+#include "agent_modes.h"
 
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent_kinds.h"
 #include "agent_locks.h"
-#include "agent_stmt.h"
 #include "agent_preflight.h"
+#include "agent_step.h"
 #include "sk_pg.h"
 #include "sk_sql.h"
 #include "sk_util.h"
@@ -27,35 +28,6 @@ typedef struct verdict {
 	sk_err first;
 	char text[SK_ERR_MSG_MAX];
 } verdict;
-
-/* Why a step cannot be rehearsed, for STEP_NOT_REHEARSABLE. */
-static void
-not_rehearsable_detail(const sk_step *step, bool pre_checked, char *buf, size_t len)
-{
-	sk_sql_script *script = NULL;
-	const char *what = NULL;
-	sk_err err;
-
-	if (sk_sql_parse(step->sql != NULL ? step->sql : "", step->sql_path,
-		&script, &err) == SK_OK) {
-		for (size_t k = 0; what == NULL && k < script->nstmts; k++)
-			for (size_t o = 0; o < script->stmts[k].nops; o++)
-				if (script->stmts[k].ops[o].kind == SK_SQL_NO_TX &&
-				    script->stmts[k].ops[o].what != NULL) {
-					what = script->stmts[k].ops[o].what;
-					break;
-				}
-	}
-	if (what != NULL)
-		snprintf(buf, len, "%s cannot run in a transaction; not rehearsed%s",
-		    what, pre_checked ? " (its pre-checks were)" : "");
-	else
-		snprintf(buf, len,
-		    "the step runs outside a transaction (transaction: false); "
-		    "not rehearsed%s",
-		    pre_checked ? " (its pre-checks were)" : "");
-	sk_sql_script_destroy(script);
-}
 
 static void
 verdict_add(verdict *v, const char *step_id, const sk_err *e)
@@ -84,26 +56,40 @@ verdict_add(verdict *v, const char *step_id, const sk_err *e)
 static void
 on_preflight(void *arg, const sk_check_result *res)
 {
-	mode_emit_check(arg, NULL, res);
+	agent_db_emit_check(arg, NULL, res);
+}
+
+/* The hint of a lock timeout in a rehearsal. */
+static void
+no_retry_hint(sk_err *err, const sk_step *limits)
+{
+	if (err->hint[0] == '\0')
+		snprintf(err->hint, sizeof(err->hint),
+		    "a rehearsal does not retry lock timeouts (the apply "
+		    "retries up to %" PRIu32 " times); rehearse again when "
+		    "the blocking session is gone",
+		    limits->lock_retries);
 }
 
 /* Phase checks in the rehearsal's transaction, under limits' timeouts,
  * watched (pid: the transaction's backend). */
 static int
-phase_checks(mode_run *m, const sk_check *checks, size_t n, const char *when,
-    const sk_step *limits, int pid, sk_err *err)
+phase_checks(const agent_db_ctx *c, const sk_check *checks, size_t n,
+    const char *when, const sk_step *limits, int pid, sk_err *err)
 {
-	const agent_db_ctx *c = m->c;
+	agent_step_run s;
 	int rc;
 
 	if (n == 0)
 		return SK_OK;
-	m->step = NULL;
-	m->nblockers = 0;
+	rc = agent_step_run_init(&s, c, SIZE_MAX, limits, true, err);
+	if (rc != SK_OK)
+		return rc;
+	s.pid = pid;
 	rc = agent_set_local_timeouts(c->conn, limits->lock_timeout_ms,
 	    limits->statement_timeout_ms, err);
 	if (rc == SK_OK)
-		rc = mode_eval_checks(m, NULL, checks, n, when, limits, pid, err);
+		rc = agent_step_checks(&s, checks, n, when, err);
 	if (rc == SK_ELOCK)
 		snprintf(err->hint, sizeof(err->hint),
 		    "a rehearsal does not retry lock timeouts; rehearse again "
@@ -111,24 +97,22 @@ phase_checks(mode_run *m, const sk_check *checks, size_t n, const char *when,
 	if (rc != SK_OK)
 		sk_err_wrap(err, "phase %s %s-check",
 		    c->phase->name != NULL ? c->phase->name : "-", when);
+	agent_step_run_fini(&s);
 	return rc;
 }
 
-/* Rehearse step i inside the open transaction, under a savepoint. On
- * failure err says why, unwrapped (the caller adds the step). */
+/* Rehearse s's step inside the open transaction, under a savepoint,
+ * through its kind. On failure err says why, unwrapped (the caller adds
+ * the step). */
 static int
-rehearse_step(mode_run *m, size_t i, int pid, sk_err *err)
+rehearse_step(agent_step_run *s, const agent_step_kind *kind, sk_err *err)
 {
-	const agent_db_ctx *c = m->c;
-	const sk_step *step = &c->plan->steps[i];
-	PGresult *res = NULL;
-	int64_t t0 = sk_mono_ms(), rows = -1;
+	const agent_db_ctx *c = s->c;
+	const sk_step *step = s->step;
+	int64_t t0 = sk_mono_ms();
 	char detail[256];
 	int rc;
 
-	m->step = step;
-	m->attempt = 1;
-	m->nblockers = 0;
 	/* The savepoint scopes the step's SET LOCAL; it also keeps what a
 	 * FAILS check rolls back to its own. */
 	rc = sk_pg_exec(
@@ -136,58 +120,25 @@ rehearse_step(mode_run *m, size_t i, int pid, sk_err *err)
 	if (rc == SK_OK)
 		rc = agent_set_local_timeouts(c->conn, step->lock_timeout_ms,
 		    step->statement_timeout_ms, err);
-	/* A non-transactional step's pre-checks still tell something: they
-	 * see what the earlier steps did. Its SQL and post-checks cannot. */
+	/* A step that cannot be rehearsed still has its pre-checks tell
+	 * something: they see what the earlier steps did. */
 	if (rc == SK_OK)
-		rc = mode_eval_checks(
-		    m, step->id, step->pre, step->npre, "pre", step, pid, err);
-	if (rc == SK_OK && !step->no_transaction) {
-		rc = mode_run_watched(m, NULL,
-		    step->sql != NULL ? step->sql : "", pid, &res, &rows, err);
-		if (rc != SK_OK && agent_err_is_lock_timeout(err)) {
-			snprintf(detail, sizeof(detail),
-			    "lock timeout after %" PRId64 " ms",
-			    step->lock_timeout_ms);
-			mode_lock_error(m, detail, err);
-			rc = err->code;
-			snprintf(err->hint, sizeof(err->hint),
-			    "a rehearsal does not retry lock timeouts (the apply "
-			    "retries up to %" PRIu32 " times); rehearse again when "
-			    "the blocking session is gone",
-			    step->lock_retries);
-		}
-		PQclear(res);
-		res = NULL;
-		/* refuse_tx_control saw to it; this is the last line of
-		 * defence, and it comes too late to undo anything. */
-		if (rc == SK_OK && PQtransactionStatus(c->conn) != PQTRANS_INTRANS)
-			rc = sk_err_set(err, SK_ESTATE,
-			    "the step's SQL ended the rehearsal's transaction");
-		if (rc == SK_OK && step->verify != NULL)
-			rc = agent_stmt_verify(c->conn, step, err);
-		if (rc == SK_OK)
-			rc = mode_eval_checks(m, step->id, step->post,
-			    step->npost, "post", step, pid, err);
-	}
-	if (rc == SK_ELOCK && err->hint[0] == '\0')
-		/* A check's lock timeout (the SQL's has its hint already). */
-		snprintf(err->hint, sizeof(err->hint),
-		    "a rehearsal does not retry lock timeouts (the apply "
-		    "retries up to %" PRIu32 " times); rehearse again when "
-		    "the blocking session is gone",
-		    step->lock_retries);
+		rc = agent_step_checks(s, step->pre, step->npre, "pre", err);
+	if (rc == SK_OK && kind->rehearse != NULL)
+		rc = kind->rehearse(s, err);
+	if (rc == SK_ELOCK)
+		no_retry_hint(err, step);
 	if (rc == SK_OK)
 		rc = sk_pg_exec(c->conn, "release savepoint",
 		    "RELEASE SAVEPOINT skein_rehearse", NULL, err);
 	if (rc != SK_OK)
 		return rc;
-	if (step->no_transaction) {
-		not_rehearsable_detail(step, step->npre > 0, detail, sizeof(detail));
-		mode_emit(m, SK_EV_STEP_NOT_REHEARSABLE, step->id, 1, 0, 0,
-		    detail, NULL);
+	if (kind->rehearse == NULL) {
+		kind->describe(step, step->npre > 0, detail, sizeof(detail));
+		s->rows = -1;
+		agent_step_emit(s, SK_EV_STEP_NOT_REHEARSABLE, 0, detail, NULL);
 	} else {
-		mode_emit(m, SK_EV_STEP_REHEARSED, step->id, 1,
-		    sk_mono_ms() - t0, rows, NULL, NULL);
+		agent_step_emit(s, SK_EV_STEP_REHEARSED, sk_mono_ms() - t0, NULL, NULL);
 	}
 	return SK_OK;
 }
@@ -200,7 +151,7 @@ scan_script(verdict *v, const char *step_id, const char *sql, const char *what,
 	sk_err e;
 
 	sk_err_clear(&e);
-	if (mode_refuse_tx_control(sql, what, &e) != SK_OK) {
+	if (agent_step_refuse_tx_control(sql, what, &e) != SK_OK) {
 		verdict_add(v, step_id, &e);
 		*clean = false;
 	}
@@ -219,14 +170,29 @@ scan_checks(verdict *v, const char *step_id, const sk_check *checks, size_t n,
 	}
 }
 
-/* Check that every script the rehearsal would send is free of transaction
- * control, adding a reason for each that is not. Returns whether all
- * were clean. */
-static bool
-scripts_clean(mode_run *m, const bool *recorded, verdict *v)
+/* What a kind's scripts callback scans into. */
+typedef struct scan {
+	verdict *v;
+	const char *step_id;
+	bool *clean;
+} scan;
+
+static void
+scan_one(void *arg, const char *sql, const char *what)
 {
-	const sk_plan *plan = m->c->plan;
-	const sk_phase *ph = m->c->phase;
+	scan *sc = arg;
+
+	scan_script(sc->v, sc->step_id, sql, what, sc->clean);
+}
+
+/* Check that every script the rehearsal would send is free of transaction
+ * control, and that this agent knows every step's kind, adding a reason
+ * for each that is not. Returns whether all were clean. */
+static bool
+scripts_clean(const agent_db_ctx *c, const bool *recorded, verdict *v)
+{
+	const sk_plan *plan = c->plan;
+	const sk_phase *ph = c->phase;
 	bool clean = true;
 
 	if (ph != NULL) {
@@ -234,18 +200,25 @@ scripts_clean(mode_run *m, const bool *recorded, verdict *v)
 		scan_checks(v, NULL, ph->post, ph->npost, &clean);
 	}
 	for (size_t i = 0; i < plan->nsteps; i++) {
-		const sk_step *s = &plan->steps[i];
+		const sk_step *st = &plan->steps[i];
+		const agent_step_kind *kind = agent_step_kind_of(st);
+		scan sc = { v, st->id, &clean };
 
 		if (recorded[i])
 			continue;
-		scan_checks(v, s->id, s->pre, s->npre, &clean);
-		if (s->no_transaction)
+		if (kind == NULL) {
+			sk_err e;
+
+			sk_err_set(&e, SK_EINVAL,
+			    "this agent does not know step kind %d", st->kind);
+			snprintf(e.hint, sizeof(e.hint), "upgrade skein-agent");
+			verdict_add(v, st->id, &e);
+			clean = false;
 			continue;
-		scan_script(v, s->id, s->sql,
-		    s->sql_path != NULL ? s->sql_path : "SQL", &clean);
-		scan_script(v, s->id, s->verify,
-		    s->verify_path != NULL ? s->verify_path : "verify", &clean);
-		scan_checks(v, s->id, s->post, s->npost, &clean);
+		}
+		scan_checks(v, st->id, st->pre, st->npre, &clean);
+		if (kind->scripts != NULL)
+			kind->scripts(st, scan_one, &sc);
 	}
 	return clean;
 }
@@ -255,9 +228,9 @@ scripts_clean(mode_run *m, const bool *recorded, verdict *v)
  * (the apply would refuse both before changing anything) and clear
  * *runnable. Returns SK_OK unless the database could not be asked. */
 static int
-read_ledger(mode_run *m, bool *recorded, verdict *v, bool *runnable, sk_err *err)
+read_ledger(const agent_db_ctx *c, bool *recorded, verdict *v, bool *runnable,
+    sk_err *err)
 {
-	const agent_db_ctx *c = m->c;
 	const sk_plan *plan = c->plan;
 	char hex[AGENT_LEDGER_HEX_LEN];
 	bool exists = false, found;
@@ -310,7 +283,7 @@ read_ledger(mode_run *m, bool *recorded, verdict *v, bool *runnable, sk_err *err
 		verdict_add(v, step->id, &e);
 		sk_err_wrap(&e, "rehearse step %s in %s/%s", step->id,
 		    c->region, c->database);
-		mode_emit(m, SK_EV_STEP_FAILED, step->id, 0, 0, 0, NULL, &e);
+		agent_db_emit(c, SK_EV_STEP_FAILED, step->id, 0, 0, 0, NULL, &e);
 		*runnable = false;
 	}
 	return SK_OK;
@@ -322,12 +295,12 @@ read_ledger(mode_run *m, bool *recorded, verdict *v, bool *runnable, sk_err *err
  * error only for what ends the rehearsal itself (a lost connection, a
  * stop); the caller rolls back. */
 static int
-rehearse_steps(mode_run *m, const bool *recorded, verdict *v, sk_err *err)
+rehearse_steps(const agent_db_ctx *c, const bool *recorded, verdict *v, sk_err *err)
 {
-	const agent_db_ctx *c = m->c;
 	const sk_plan *plan = c->plan;
 	const sk_phase *ph = c->phase;
 	char skipped[160] = "";
+	agent_step_run s;
 	size_t first = 0;
 	int pid = 0, rc;
 	sk_err e;
@@ -340,7 +313,7 @@ rehearse_steps(mode_run *m, const bool *recorded, verdict *v, sk_err *err)
 		rc = agent_backend_pid(c->conn, c->pooled, &pid, &e);
 	if (rc == SK_OK && first < plan->nsteps && ph != NULL)
 		rc = phase_checks(
-		    m, ph->pre, ph->npre, "pre", &plan->steps[first], pid, &e);
+		    c, ph->pre, ph->npre, "pre", &plan->steps[first], pid, &e);
 	if (rc != SK_OK)
 		goto fail;
 
@@ -348,30 +321,37 @@ rehearse_steps(mode_run *m, const bool *recorded, verdict *v, sk_err *err)
 		const sk_step *step = &plan->steps[i];
 
 		if (recorded[i]) {
-			mode_emit(m, SK_EV_STEP_SKIPPED, step->id, 0, 0, 0,
+			agent_db_emit(c, SK_EV_STEP_SKIPPED, step->id, 0, 0, 0,
 			    "already in the ledger", NULL);
 			continue;
 		}
-		if (mode_stopped(c))
+		if (agent_db_stopped(c))
 			return sk_err_set(
 			    err, SK_ESTATE, "stopped before step %s", step->id);
-		m->lock_waits = 0;
-		m->lock_wait_ms = 0;
-		rc = rehearse_step(m, i, pid, &e);
+		rc = agent_step_run_init(&s, c, i, NULL, true, &e);
+		if (rc != SK_OK)
+			goto fail;
+		s.pid = pid;
+		rc = rehearse_step(&s, agent_step_kind_of(step), &e);
 		if (rc != SK_OK) {
 			if (skipped[0] != '\0' && e.hint[0] == '\0')
 				snprintf(e.hint, sizeof(e.hint),
 				    "not rehearsed before this step: %s; if the "
 				    "step depends on them, the rehearsal cannot tell",
 				    skipped);
-			if (sk_pg_err_is_connection(&e))
+			if (sk_pg_err_is_connection(&e)) {
+				agent_step_run_fini(&s);
 				goto fail;
+			}
 			verdict_add(v, step->id, &e);
 			sk_err_wrap(&e, "rehearse step %s in %s/%s", step->id,
 			    c->region, c->database);
-			mode_emit(m, SK_EV_STEP_FAILED, step->id, 1, 0, 0, NULL, &e);
+			s.rows = -1;
+			agent_step_emit(&s, SK_EV_STEP_FAILED, 0, NULL, &e);
+			agent_step_run_fini(&s);
 			return SK_OK;
 		}
+		agent_step_run_fini(&s);
 		if (step->no_transaction) {
 			size_t used = strlen(skipped);
 
@@ -382,7 +362,7 @@ rehearse_steps(mode_run *m, const bool *recorded, verdict *v, sk_err *err)
 	}
 	/* As in apply: even when every step was already in the ledger. */
 	if (ph != NULL && plan->nsteps > 0) {
-		rc = phase_checks(m, ph->post, ph->npost, "post",
+		rc = phase_checks(c, ph->post, ph->npost, "post",
 		    &plan->steps[plan->nsteps - 1], pid, &e);
 		if (rc != SK_OK)
 			goto fail;
@@ -400,29 +380,36 @@ fail:
 }
 
 int
-agent_rehearse_db(const agent_db_ctx *c, sk_err *err)
+agent_rehearse_db(const agent_db_ctx *ctx, sk_err *err)
 {
-	mode_run m;
+	agent_db_ctx local;
+	const agent_db_ctx *c = &local;
+	agent_watch watch;
 	verdict v;
 	bool *recorded = NULL, runnable = true;
 	sk_err e;
 	int rc;
 
-	rc = mode_check_ctx(c, "rehearse", err);
+	rc = agent_db_ctx_check(ctx, "rehearse", err);
 	if (rc != SK_OK)
 		return rc;
-	mode_init(&m, c);
+	/* Called without the executor's monitor: keep one of our own. */
+	local = *ctx;
+	agent_watch_init(&watch, ctx->conninfo, ctx->pooled, ctx->region, ctx->database);
+	if (local.watch == NULL)
+		local.watch = &watch;
 	memset(&v, 0, sizeof(v));
 	recorded = calloc(c->plan->nsteps + 1, sizeof(*recorded));
-	if (recorded == NULL)
-		return sk_err_set(err, SK_ENOMEM,
-		    "rehearse plan %s in %s/%s: out of memory", c->plan->name,
-		    c->region, c->database);
+	if (recorded == NULL) {
+		rc = sk_err_set(err, SK_ENOMEM, "out of memory");
+		goto out;
+	}
 
 	/* Preflight first, like apply; a failure is a reason, and the steps
 	 * are still rehearsed so that the verdict lists all there is. */
 	sk_err_clear(&e);
-	rc = agent_preflight_run(c->conn, &c->plan->preflight, on_preflight, &m, &e);
+	rc = agent_preflight_run(
+	    c->conn, &c->plan->preflight, on_preflight, &local, &e);
 	if (rc != SK_OK) {
 		if (sk_pg_err_is_connection(&e)) {
 			*err = e;
@@ -431,15 +418,15 @@ agent_rehearse_db(const agent_db_ctx *c, sk_err *err)
 		verdict_add(&v, NULL, &e);
 		rc = SK_OK;
 	}
-	rc = read_ledger(&m, recorded, &v, &runnable, err);
+	rc = read_ledger(c, recorded, &v, &runnable, err);
 	if (rc != SK_OK)
 		goto out;
-	if (runnable && scripts_clean(&m, recorded, &v))
-		rc = rehearse_steps(&m, recorded, &v, err);
+	if (runnable && scripts_clean(c, recorded, &v))
+		rc = rehearse_steps(c, recorded, &v, err);
 out:
 	/* The one thing a rehearsal must always do. */
 	agent_tx_rollback(c->conn);
-	mode_fini(&m);
+	agent_watch_fini(&watch);
 	free(recorded);
 	if (rc != SK_OK)
 		return sk_err_wrap(err, "rehearse plan %s in %s/%s",

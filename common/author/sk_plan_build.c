@@ -21,9 +21,9 @@ static const char *const plan_keys[] = { "name", "expires", "defaults",
 	"backup", "preflight", "phases", "steps", NULL };
 static const char *const phase_keys[] = { "name", "regions", "residency", "pre",
 	"post", NULL };
-static const char *const step_keys[] = { "id", "sql", "revert", "verify",
-	"transaction", "pre", "post", "lock_timeout", "statement_timeout",
-	"lock_retries", "retry_backoff", "waive", NULL };
+static const char *const step_keys[] = { "id", "kind", "sql", "revert",
+	"verify", "transaction", "pre", "post", "checks", "lock_timeout",
+	"statement_timeout", "lock_retries", "retry_backoff", "waive", NULL };
 static const char *const limit_keys[] = { "lock_timeout", "statement_timeout",
 	"lock_retries", "retry_backoff", NULL };
 
@@ -34,80 +34,6 @@ typedef struct limits {
 	int64_t lock_retries;
 	int64_t retry_backoff_ms;
 } limits;
-
-int
-build_oom(sk_err *err, const char *path)
-{
-	return sk_err_set(err, SK_ENOMEM, "build plan %s: out of memory", path);
-}
-
-bool
-build_present(const sk_yaml_node *map, const char *key)
-{
-	const sk_yaml_node *v = sk_yaml_get(map, key);
-
-	return v != NULL && !sk_yaml_is_null(v);
-}
-
-/* True for a duration of zero written with or without a unit: "0",
- * "0s", "0ms", "0.0m". sk_duration_parse refuses zero on purpose. */
-static bool
-zero_duration(const char *t)
-{
-	static const char *const units[] = { "", "ms", "s", "m", "h", "d" };
-	size_t n = strspn(t, "0");
-
-	if (n == 0)
-		return false;
-	t += n;
-	if (*t == '.') {
-		t++;
-		n = strspn(t, "0");
-		if (n == 0)
-			return false;
-		t += n;
-	}
-	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
-		if (strcmp(t, units[i]) == 0)
-			return true;
-	return false;
-}
-
-/* map[key] as a duration in ms. Absent or null gives dflt; zero is
- * accepted (as 0) only when zero_ok. */
-int
-build_yaml_duration(const sk_yaml_node *map, const char *key, bool zero_ok,
-    int64_t dflt, int64_t *out, sk_err *err)
-{
-	const sk_yaml_node *node = sk_yaml_get(map, key);
-	char *text = NULL;
-	int rc;
-
-	if (node == NULL || sk_yaml_is_null(node)) {
-		*out = dflt;
-		return SK_OK;
-	}
-	rc = sk_yaml_node_string(node, SK_YAML_NONEMPTY,
-	    zero_ok ? "a duration such as 3s, 30m or 0 for no limit" :
-		      "a duration such as 500ms, 1s or 5m",
-	    &text, err);
-	if (rc != SK_OK)
-		return rc;
-	if (zero_duration(text)) {
-		rc = zero_ok ?
-		    SK_OK :
-		    sk_yaml_error(err, SK_EINVAL, node,
-			"expected a duration greater than zero, got \"%s\"", text);
-		*out = 0;
-	} else {
-		rc = sk_duration_parse(text, out, err);
-		if (rc != SK_OK)
-			sk_err_wrap(err, "%s:%d:%d: %s", node->file, node->line,
-			    node->col, node->path);
-	}
-	free(text);
-	return rc;
-}
 
 /* map's limit keys over base into *out. */
 static int
@@ -155,12 +81,6 @@ load_defaults(const sk_yaml_node *root, limits *out, sk_err *err)
 	return rc;
 }
 
-bool
-build_blank(const char *s)
-{
-	return strspn(s, " \t\r\n\f\v") == strlen(s);
-}
-
 /* What plan build learns from a step's parsed SQL: the indexes it builds
  * concurrently (for the agent's INVALID-index check) and its checksums.
  * The parsed script goes to *sc for the lint. */
@@ -177,6 +97,29 @@ step_sql(const char *yaml_path, sk_step *st, sk_sql_script **sc, sk_err *err)
 		rc = sk_step_checksum(st, st->checksum, err);
 	if (rc == SK_OK)
 		sk_step_text_checksum(st, st->text_checksum);
+	return rc;
+}
+
+/* item's kind: ("sql" when absent) into st->kind. */
+static int
+step_kind(const sk_yaml_node *item, sk_step *st, sk_err *err)
+{
+	const sk_yaml_node *node = sk_yaml_get(item, "kind");
+	char *name = NULL;
+	int rc;
+
+	st->kind = SK_STEP_SQL;
+	if (node == NULL || sk_yaml_is_null(node))
+		return SK_OK;
+	rc = sk_yaml_node_string(
+	    node, SK_YAML_NONEMPTY, "a step kind: sql or check", &name, err);
+	if (rc != SK_OK)
+		return rc;
+	st->kind = sk_step_kind_by_name(name);
+	if (st->kind == 0)
+		rc = sk_yaml_error(err, SK_EINVAL, node,
+		    "unknown step kind \"%s\" (expected sql or check)", name);
+	free(name);
 	return rc;
 }
 
@@ -213,8 +156,9 @@ load_steps(const char *yaml_path, const sk_yaml_node *root, const limits *dflt,
 		if (rc != SK_OK)
 			return rc;
 		plan->nsteps = i + 1;
-		st->kind = SK_STEP_SQL;
-		rc = sk_yaml_name(item, "id", "step", &st->id, err);
+		rc = step_kind(item, st, err);
+		if (rc == SK_OK)
+			rc = sk_yaml_name(item, "id", "step", &st->id, err);
 		if (rc != SK_OK)
 			return rc;
 		for (size_t j = 0; j < i; j++) {
@@ -227,7 +171,10 @@ load_steps(const char *yaml_path, const sk_yaml_node *root, const limits *dflt,
 			    "duplicate step id \"%s\" (first at line %d, column %d)",
 			    st->id, first->line, first->col);
 		}
-		rc = build_step_script(yaml_path, item, "sql", SK_YAML_REQUIRED,
+		/* Only a SQL step has SQL; its kind's rules (sk_step_validate)
+		 * refuse what a kind must not have, below. */
+		rc = build_step_script(yaml_path, item, "sql",
+		    st->kind == SK_STEP_SQL ? SK_YAML_REQUIRED : 0,
 		    &st->sql_path, &st->sql, err);
 		if (rc == SK_OK)
 			rc = build_step_script(yaml_path, item, "revert", 0,
@@ -248,6 +195,9 @@ load_steps(const char *yaml_path, const sk_yaml_node *root, const limits *dflt,
 			rc = build_checks(yaml_path, item, "post", &st->post,
 			    &st->npost, err);
 		if (rc == SK_OK)
+			rc = build_checks(yaml_path, item, "checks",
+			    &st->checks, &st->nchecks, err);
+		if (rc == SK_OK)
 			rc = build_waivers(item, st, err);
 		if (rc != SK_OK)
 			return rc;
@@ -255,7 +205,17 @@ load_steps(const char *yaml_path, const sk_yaml_node *root, const limits *dflt,
 		st->statement_timeout_ms = lim.statement_timeout_ms;
 		st->lock_retries = (uint32_t)lim.lock_retries;
 		st->retry_backoff_ms = lim.retry_backoff_ms;
-		rc = step_sql(yaml_path, st, &(*scripts)[i], err);
+		if (sk_step_validate(st, err) != SK_OK) {
+			char why[SK_ERR_MSG_MAX];
+
+			snprintf(why, sizeof(why), "%s", err->msg);
+			return sk_yaml_error(
+			    err, SK_EINVAL, item, "step %s %s", st->id, why);
+		}
+		if (st->kind == SK_STEP_SQL)
+			rc = step_sql(yaml_path, st, &(*scripts)[i], err);
+		else
+			rc = sk_step_checksum(st, st->checksum, err);
 		if (rc != SK_OK)
 			return rc;
 	}

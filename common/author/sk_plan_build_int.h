@@ -1,6 +1,7 @@
 /* sk_plan_build_int: what the files of plan build share: sk_plan_build.c
  * (plan, limits, steps, phases, lint), sk_plan_build_sql.c (SQL files),
- * sk_plan_build_checks.c (checks and waivers) and sk_plan_build_preflight.c.
+ * sk_plan_build_checks.c (checks and waivers), sk_plan_build_preflight.c
+ * and sk_plan_build_yaml.c (the helpers they all use).
  * Internal to plan build: nothing outside those files includes it.
  * Errors are reported at their line and column in plan.yaml. */
 #ifndef SK_PLAN_BUILD_INT_H

@@ -53,13 +53,13 @@ print_list(FILE *out, char *const *v, size_t n)
 }
 
 static void
-print_checks(FILE *out, const char *when, const sk_check *c, size_t n)
+print_checks(FILE *out, const char *what, const sk_check *c, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		char want[320];
 
 		sk_check_expect_format(&c[i], want, sizeof(want));
-		fprintf(out, "     %s-check %s: expects %s", when, c[i].name, want);
+		fprintf(out, "     %s %s: expects %s", what, c[i].name, want);
 		if (c[i].path != NULL)
 			fprintf(out, " (%s)", c[i].path);
 		fputc('\n', out);
@@ -139,12 +139,19 @@ print_step(FILE *out, size_t i, const sk_step *s)
 	char lt[32], st[32], bo[32];
 
 	sk_hex(s->checksum, SK_CHECKSUM_LEN, hex);
-	fprintf(out, "  %zu. %s  %s  checksum %.16s\n", i + 1, s->id,
-	    s->no_transaction ? "no transaction" : "in a transaction", hex);
-	fprintf(out, "     sql %s, revert %s, verify %s\n",
-	    s->sql_path ? s->sql_path : "(inline)",
-	    s->revert ? (s->revert_path ? s->revert_path : "(inline)") : "none",
-	    s->verify ? (s->verify_path ? s->verify_path : "(inline)") : "none");
+	if (s->kind != SK_STEP_SQL) {
+		fprintf(out, "  %zu. %s  %s step  checksum %.16s\n", i + 1, s->id,
+		    sk_step_kind_name(s->kind) != NULL ? sk_step_kind_name(s->kind) :
+							 "unknown",
+		    hex);
+	} else {
+		fprintf(out, "  %zu. %s  %s  checksum %.16s\n", i + 1, s->id,
+		    s->no_transaction ? "no transaction" : "in a transaction", hex);
+		fprintf(out, "     sql %s, revert %s, verify %s\n",
+		    s->sql_path ? s->sql_path : "(inline)",
+		    s->revert ? (s->revert_path ? s->revert_path : "(inline)") : "none",
+		    s->verify ? (s->verify_path ? s->verify_path : "(inline)") : "none");
+	}
 	limit_format(s->lock_timeout_ms, lt, sizeof(lt));
 	limit_format(s->statement_timeout_ms, st, sizeof(st));
 	limit_format(s->retry_backoff_ms, bo, sizeof(bo));
@@ -152,8 +159,9 @@ print_step(FILE *out, size_t i, const sk_step *s)
 	    "     lock_timeout %s, statement_timeout %s, lock_retries %" PRIu32
 	    ", retry_backoff %s\n",
 	    lt, st, s->lock_retries, bo);
-	print_checks(out, "pre", s->pre, s->npre);
-	print_checks(out, "post", s->post, s->npost);
+	print_checks(out, "pre-check", s->pre, s->npre);
+	print_checks(out, "check", s->checks, s->nchecks);
+	print_checks(out, "post-check", s->post, s->npost);
 	for (size_t k = 0; k < s->nwaivers; k++)
 		fprintf(out, "     waives %s: %s\n", s->waivers[k].rule,
 		    s->waivers[k].reason);
@@ -202,8 +210,8 @@ sk_plan_print(FILE *out, const sk_plan *plan, const char *signer_hex)
 			fputc(')', out);
 		}
 		fputc('\n', out);
-		print_checks(out, "pre", ph->pre, ph->npre);
-		print_checks(out, "post", ph->post, ph->npost);
+		print_checks(out, "pre-check", ph->pre, ph->npre);
+		print_checks(out, "post-check", ph->post, ph->npost);
 	}
 	fprintf(out, "steps    %zu\n", plan->nsteps);
 	for (size_t i = 0; i < plan->nsteps; i++)
@@ -349,6 +357,7 @@ jstep_extras(json_t *o, const sk_step *s)
 
 	bad |= json_object_set_new(o, "pre", jchecks(s->pre, s->npre));
 	bad |= json_object_set_new(o, "post", jchecks(s->post, s->npost));
+	bad |= json_object_set_new(o, "checks", jchecks(s->checks, s->nchecks));
 	bad |= json_object_set_new(
 	    o, "lock_timeout_ms", json_integer(s->lock_timeout_ms));
 	bad |= json_object_set_new(
@@ -410,7 +419,9 @@ sk_plan_print_json(FILE *out, const sk_plan *plan, const char *signer_hex, sk_er
 		if (o != NULL) {
 			bad |= json_object_set_new(o, "id", sk_json_str(s->id));
 			bad |= json_object_set_new(o, "kind",
-			    sk_json_str(s->kind == SK_STEP_SQL ? "sql" : "unknown"));
+			    sk_json_str(sk_step_kind_name(s->kind) != NULL ?
+				    sk_step_kind_name(s->kind) :
+				    "unknown"));
 			bad |= json_object_set_new(
 			    o, "transaction", json_boolean(!s->no_transaction));
 			bad |= json_object_set_new(o, "checksum", sk_json_str(hex));

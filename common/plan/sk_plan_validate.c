@@ -256,6 +256,7 @@ validate_kind(const Skein__V1__Step *s, const char *plan, sk_err *err)
 	tmp.kind = (int)s->kind;
 	tmp.sql = s->sql;
 	tmp.verify = s->verify[0] != '\0' ? s->verify : NULL;
+	tmp.revert = s->revert[0] != '\0' ? s->revert : NULL;
 	tmp.no_transaction = s->no_transaction;
 	tmp.nconcurrent_indexes = s->n_concurrent_indexes;
 	/* Any non-zero byte: "has a text checksum". */

@@ -184,6 +184,10 @@ check_validate(const sk_step *step, sk_err *err)
 	if (step->sql != NULL && step->sql[0] != '\0')
 		return sk_err_set(err, SK_EINVAL,
 		    "is a check step but has SQL; its checks are its content");
+	if (step->revert != NULL)
+		return sk_err_set(err, SK_EINVAL,
+		    "is a check step with a revert script; a check step changes "
+		    "nothing to revert");
 	if (step->verify != NULL || step->no_transaction ||
 	    step->nconcurrent_indexes > 0 || sk_step_has_text_checksum(step))
 		return sk_err_set(err, SK_EINVAL,

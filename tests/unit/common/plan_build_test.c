@@ -304,8 +304,8 @@ static const struct {
 	const char *want;
 } bad_plans[] = {
 	{ "name: p\n" PHASES STEPS "    revrt: s1.sql\n",
-	    "plan.yaml:8:5: steps[0]: unknown key \"revrt\" (allowed: id, sql, "
-	    "revert, verify, transaction, pre, post, lock_timeout, "
+	    "plan.yaml:8:5: steps[0]: unknown key \"revrt\" (allowed: id, kind, "
+	    "sql, revert, verify, transaction, pre, post, checks, lock_timeout, "
 	    "statement_timeout, lock_retries, retry_backoff, waive)" },
 	{ "name: p\nowner: me\n" PHASES STEPS,
 	    "plan.yaml:2:1: unknown key \"owner\" (allowed: name, expires, "
@@ -875,6 +875,59 @@ test_plan_build_check_file_must_exist(void **state)
 	    "plan.yaml:10:15: steps[0].post[0].file: SQL file ", "nope.sql is empty");
 }
 
+/* kind: check, a step whose checks are its content. */
+static void
+test_plan_build_check_step(void **state)
+{
+	static const char yaml[] =
+	    "name: p\n" PHASES STEPS "  - id: s2\n    kind: check\n    checks:\n"
+	    "      - name: seeded\n        sql: SELECT count(*) FROM t\n"
+	    "        expect: \">= 1\"\n";
+	static const struct {
+		const char *step;
+		const char *want;
+	} bad[] = {
+		{ "  - id: s2\n    kind: backfil\n    sql: s1.sql\n",
+		    "plan.yaml:9:11: steps[1].kind: unknown step kind \"backfil\" (expected sql or "
+		    "check)" },
+		{ "  - id: s2\n    kind: check\n",
+		    "plan.yaml:8:5: steps[1]: step s2 is a check step without checks" },
+		{ "  - id: s2\n    kind: check\n    sql: s1.sql\n    checks:\n"
+		  "      - name: c\n        sql: SELECT 1\n        expect: \"= 1\"\n",
+		    "step s2 is a check step but has SQL" },
+		{ "  - id: s2\n    kind: check\n    revert: s1.sql\n    checks:\n"
+		  "      - name: c\n        sql: SELECT 1\n        expect: \"= 1\"\n",
+		    "step s2 is a check step with a revert script" },
+		{ "  - id: s2\n    kind: sql\n    sql: s1.sql\n    checks:\n"
+		  "      - name: c\n        sql: SELECT 1\n        expect: \"= 1\"\n",
+		    "step s2 is of kind sql but carries the checks of a check step" },
+	};
+	char text[1024];
+	sk_plan *plan = NULL;
+	sk_err err;
+
+	(void)state;
+	write_tmp("s1.sql", "CREATE TABLE t (id int);\n", 25);
+	write_tmp("plan.yaml", yaml, sizeof(yaml) - 1);
+	if (sk_plan_build(tmpdir, &test_inv, NOW, &plan, &err) != SK_OK)
+		fail_msg("build: %s", err.msg);
+	assert_int_equal(plan->steps[0].kind, SK_STEP_SQL);
+	assert_int_equal(plan->steps[1].kind, SK_STEP_CHECK);
+	assert_null(plan->steps[1].sql);
+	assert_int_equal(plan->steps[1].nchecks, 1);
+	assert_string_equal(plan->steps[1].checks[0].name, "seeded");
+	assert_string_equal(plan->steps[1].checks[0].op, ">=");
+	assert_int_equal(sk_step_verify_checksum(&plan->steps[1], &err), SK_OK);
+	sk_plan_destroy(plan);
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text), "name: p\n" PHASES STEPS "%s",
+		    bad[i].step);
+		write_tmp("plan.yaml", text, strlen(text));
+		build_fails_dir(tmpdir, &test_inv, SK_EINVAL, bad[i].want, NULL);
+	}
+}
+
 int
 main(void)
 {
@@ -896,6 +949,8 @@ main(void)
 		    test_plan_build_accepts_value_spellings, setup_tmp, teardown_tmp),
 		cmocka_unit_test_setup_teardown(
 		    test_plan_build_check_file_must_exist, setup_tmp, teardown_tmp),
+		cmocka_unit_test_setup_teardown(
+		    test_plan_build_check_step, setup_tmp, teardown_tmp),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,86 @@
+/* agent_kind_check: a step that only runs checks — the step holds when
+ * they do. Its checks (when "check") run in one transaction with its pre-
+ * and post-checks and its ledger row; they change nothing, so the
+ * transaction writes only the ledger, and a rollback has nothing to undo
+ * but the ledger row. A failing check fails the step and leaves no row,
+ * so the plan stops there, as it would on a failing post-check.
+ */
+#include "agent_kinds.h"
+
+#include <stdio.h>
+
+#include "sk_util.h"
+
+static int
+check_apply(agent_step_run *s, sk_err *err)
+{
+	const sk_step *step = s->step;
+	int rc;
+
+	rc = agent_step_begin_apply(s, err);
+	if (rc != SK_OK)
+		return rc;
+	if (s->recorded_meanwhile) {
+		agent_tx_rollback(s->c->conn);
+		return SK_OK;
+	}
+	rc = agent_step_checks(s, step->pre, step->npre, "pre", err);
+	if (rc == SK_OK)
+		rc = agent_step_checks(s, step->checks, step->nchecks, "check", err);
+	if (rc == SK_OK)
+		rc = agent_step_checks(s, step->post, step->npost, "post", err);
+	if (rc == SK_OK)
+		rc = agent_step_record(s, true, err);
+	if (rc == SK_OK)
+		rc = agent_step_commit(s, err);
+	if (rc != SK_OK)
+		agent_tx_rollback(s->c->conn);
+	return rc;
+}
+
+static int
+check_rehearse(agent_step_run *s, sk_err *err)
+{
+	const sk_step *step = s->step;
+	int rc;
+
+	rc = agent_step_checks(s, step->checks, step->nchecks, "check", err);
+	if (rc == SK_OK)
+		rc = agent_step_checks(s, step->post, step->npost, "post", err);
+	return rc;
+}
+
+static void
+check_scripts(const sk_step *step,
+    void (*fn)(void *arg, const char *sql, const char *what), void *arg)
+{
+	const sk_check *lists[2] = { step->checks, step->post };
+	size_t n[2] = { step->nchecks, step->npost };
+	char what[SK_NAME_MAX + 16];
+
+	for (size_t l = 0; l < 2; l++)
+		for (size_t k = 0; k < n[l]; k++) {
+			snprintf(what, sizeof(what), "check %s",
+			    lists[l][k].name != NULL ? lists[l][k].name : "-");
+			fn(arg, lists[l][k].sql, what);
+		}
+}
+
+/* Nothing to undo but the ledger row, so that the plan can be applied
+ * again after the rollback. */
+static int
+check_revert(agent_step_run *s, sk_err *err)
+{
+	return agent_step_record_revert(s, 0, err);
+}
+
+const agent_step_kind agent_kind_check = {
+	.name = "check",
+	.transactional = true,
+	.apply = check_apply,
+	.rehearse = check_rehearse,
+	.describe = NULL,
+	.scripts = check_scripts,
+	.needs_revert = false,
+	.revert = check_revert,
+};

@@ -1,0 +1,120 @@
+/* agent_kind_sql: a step of SQL that runs in one transaction together
+ * with its checks, its verify script and its ledger row, so that it runs
+ * exactly once (docs/safety.md). Its revert runs the same way, with the
+ * ledger change.
+ */
+#include "agent_kinds.h"
+
+#include <stdio.h>
+
+#include "agent_stmt.h"
+#include "sk_util.h"
+
+static int
+sql_apply(agent_step_run *s, sk_err *err)
+{
+	const sk_step *step = s->step;
+	PGconn *conn = s->c->conn;
+	int rc;
+
+	rc = agent_step_begin_apply(s, err);
+	if (rc != SK_OK)
+		return rc;
+	if (s->recorded_meanwhile) {
+		agent_tx_rollback(conn);
+		return SK_OK;
+	}
+	rc = agent_step_checks(s, step->pre, step->npre, "pre", err);
+	if (rc == SK_OK)
+		rc = agent_step_sql(s, step->sql, err);
+	/* The ledger row must commit with the step's effects; SQL that ends
+	 * the transaction itself breaks that promise. */
+	if (rc == SK_OK && PQtransactionStatus(conn) != PQTRANS_INTRANS)
+		rc = sk_err_set(err, SK_EINVAL,
+		    "the step's SQL ended its transaction; remove COMMIT/ROLLBACK "
+		    "or mark the step no_transaction");
+	if (rc == SK_OK && step->verify != NULL)
+		rc = agent_stmt_verify(conn, step, err);
+	if (rc == SK_OK)
+		rc = agent_step_checks(s, step->post, step->npost, "post", err);
+	if (rc == SK_OK)
+		rc = agent_step_record(s, true, err);
+	if (rc == SK_OK)
+		rc = agent_step_commit(s, err);
+	if (rc != SK_OK)
+		agent_tx_rollback(conn);
+	return rc;
+}
+
+static int
+sql_rehearse(agent_step_run *s, sk_err *err)
+{
+	const sk_step *step = s->step;
+	PGconn *conn = s->c->conn;
+	int rc;
+
+	rc = agent_step_sql(s, step->sql, err);
+	/* The rehearsal refused transaction control before it began; this
+	 * is the last line of defence, and it comes too late to undo
+	 * anything. */
+	if (rc == SK_OK && PQtransactionStatus(conn) != PQTRANS_INTRANS)
+		rc = sk_err_set(err, SK_ESTATE,
+		    "the step's SQL ended the rehearsal's transaction");
+	if (rc == SK_OK && step->verify != NULL)
+		rc = agent_stmt_verify(conn, step, err);
+	if (rc == SK_OK)
+		rc = agent_step_checks(s, step->post, step->npost, "post", err);
+	return rc;
+}
+
+static void
+sql_scripts(const sk_step *step,
+    void (*fn)(void *arg, const char *sql, const char *what), void *arg)
+{
+	char what[SK_NAME_MAX + 16];
+
+	fn(arg, step->sql, step->sql_path != NULL ? step->sql_path : "SQL");
+	fn(arg, step->verify, step->verify_path != NULL ? step->verify_path : "verify");
+	for (size_t k = 0; k < step->npost; k++) {
+		snprintf(what, sizeof(what), "check %s",
+		    step->post[k].name != NULL ? step->post[k].name : "-");
+		fn(arg, step->post[k].sql, what);
+	}
+}
+
+/* The revert script and the ledger change commit together or not at
+ * all. */
+static int
+sql_revert(agent_step_run *s, sk_err *err)
+{
+	PGconn *conn = s->c->conn;
+	int64_t t0;
+	int rc;
+
+	rc = agent_step_begin(s, err);
+	if (rc != SK_OK)
+		return rc;
+	t0 = sk_mono_ms();
+	rc = agent_step_sql(s, s->step->revert, err);
+	if (rc == SK_OK && PQtransactionStatus(conn) != PQTRANS_INTRANS)
+		rc = sk_err_set(
+		    err, SK_ESTATE, "the revert script ended its transaction");
+	if (rc == SK_OK)
+		rc = agent_step_record_revert(s, sk_mono_ms() - t0, err);
+	if (rc == SK_OK)
+		rc = agent_step_commit(s, err);
+	if (rc != SK_OK)
+		agent_tx_rollback(conn);
+	return rc;
+}
+
+const agent_step_kind agent_kind_sql = {
+	.name = "sql",
+	.transactional = true,
+	.apply = sql_apply,
+	.rehearse = sql_rehearse,
+	.describe = NULL,
+	.scripts = sql_scripts,
+	.needs_revert = true,
+	.revert = sql_revert,
+};

@@ -1,0 +1,23 @@
+/* agent_kinds: the step kinds this agent knows, one file each, and the
+ * one place that says which kind runs a step. Adding a kind adds a file
+ * here, a row below and a row in common/plan/sk_step.c
+ * (docs/adding-a-step-kind.md).
+ */
+#ifndef AGENT_KINDS_H
+#define AGENT_KINDS_H
+
+#include "agent_step.h"
+#include "sk_plan.h"
+
+/* SQL in the step's transaction with its checks and ledger row. */
+extern const agent_step_kind agent_kind_sql;
+/* SQL outside a transaction (CREATE INDEX CONCURRENTLY, ...). */
+extern const agent_step_kind agent_kind_concurrent;
+/* Checks only: the step holds when they do. */
+extern const agent_step_kind agent_kind_check;
+
+/* The kind that runs step (a SQL step with no_transaction runs as
+ * "concurrent"), or NULL for a kind this agent does not know. */
+const agent_step_kind *agent_step_kind_of(const sk_step *step);
+
+#endif
