@@ -669,3 +669,29 @@ out:
 	free(t);
 	return rc;
 }
+
+void
+agent_backup_public_command(const char *pg_restore, const char *conninfo,
+    const sk_backup_info *info, char *cmd, size_t len)
+{
+	PQconninfoOption *opts =
+	    PQconninfoParse(conninfo != NULL ? conninfo : "", NULL);
+	const char *dbname = NULL;
+	char only[SK_NAME_MAX + 16];
+
+	for (PQconninfoOption *o = opts; o != NULL && o->keyword != NULL; o++)
+		if (strcmp(o->keyword, "dbname") == 0 && o->val != NULL)
+			dbname = o->val;
+	/* A dbname that is itself a connection string or URI says more than
+	 * a name: leave it to PGDATABASE. */
+	if (dbname != NULL && strpbrk(dbname, "=/:@ ") == NULL)
+		snprintf(only, sizeof(only), "dbname=%.*s", SK_NAME_MAX, dbname);
+	else
+		snprintf(only, sizeof(only), "dbname=");
+	if (!restore_command(pg_restore != NULL ? pg_restore : "pg_restore",
+		only, info->path, cmd, len))
+		snprintf(cmd, len,
+		    "pg_restore --clean --if-exists --no-owner -d "
+		    "DBNAME BACKUP_FILE");
+	PQconninfoFree(opts);
+}

@@ -50,6 +50,15 @@ typedef struct agent_backup_opts {
 int agent_backup_take(const agent_backup_opts *o, sk_backup_info *info,
     sk_err *err) SK_WARN_UNUSED;
 
+/* The restore command of info as it may leave the region, into cmd (len
+ * bytes): the same pg_restore invocation with a connection string that
+ * holds only the database's name (dbname from conninfo), since host,
+ * port and user do not leave the agent; whoever restores runs it with
+ * PGHOST/PGPORT/PGUSER of the region. pg_restore NULL: "pg_restore". The
+ * full command is in skein.backups. */
+void agent_backup_public_command(const char *pg_restore, const char *conninfo,
+    const sk_backup_info *info, char *cmd, size_t len);
+
 /* Append s to buf (len bytes, NUL-terminated) quoted for a POSIX shell:
  * unchanged when it holds only [A-Za-z0-9_./:=@%+,-] and is not empty,
  * else in single quotes with each ' written as '\''. Returns false (buf

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "agent_redact.h"
 #include "agent_stmt.h"
 #include "sk_pg.h"
 
@@ -406,6 +407,7 @@ agent_check_eval_watched(PGconn *conn, const sk_check *check, const char *when,
     const agent_check_watch *w, sk_check_result *res, sk_err *err)
 {
 	memset(res, 0, sizeof(*res));
+	res->report_value = check->report_value;
 	copy_text(res->name, sizeof(res->name), check->name ? check->name : "");
 	copy_text(res->when, sizeof(res->when), when ? when : "");
 	if (check->sql == NULL || check->sql[0] == '\0') {
@@ -458,6 +460,11 @@ agent_check_eval_watched(PGconn *conn, const sk_check *check, const char *when,
 int
 agent_check_fail(sk_err *err, const sk_check_result *res)
 {
+	char seen[sizeof(res->seen)];
+
+	/* The message crosses to the coordinator: the value goes as
+	 * agent_redact_seen leaves it (skein.checks has it whole). */
+	agent_redact_seen(res, seen, sizeof(seen));
 	return sk_err_set(err, SK_ECHECK, "check %s (%s) failed: expected %s, saw %s",
-	    res->name, res->when, res->expected, res->seen);
+	    res->name, res->when, res->expected, seen);
 }

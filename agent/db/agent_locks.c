@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent_redact.h"
 #include "sk_pg.h"
 #include "sk_util.h"
 
@@ -136,6 +137,9 @@ agent_blockers(
 		copy_utf8(b->application, sizeof(b->application),
 		    PQgetvalue(res, i, 4));
 		copy_utf8(b->query, sizeof(b->query), PQgetvalue(res, i, 5));
+		/* Another session's query may carry its rows' values; only its
+		 * shape leaves the region. */
+		agent_redact_sql(b->query);
 		*n = (size_t)i + 1;
 	}
 	PQclear(res);

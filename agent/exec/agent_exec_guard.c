@@ -126,6 +126,8 @@ exec_take_backup(db_run *d, sk_err *err)
 	agent_report_init(&r, SK_EV_BACKUP, NULL, 0);
 	r.has_backup = true;
 	r.backup = info;
+	agent_backup_public_command(o->pg_restore, bo.conninfo, &info,
+	    r.backup.restore_command, sizeof(r.backup.restore_command));
 	r.duration_ms = info.duration_ms;
 	snprintf(r.detail, sizeof(r.detail), "%.250s", info.path);
 	exec_send(d, &r);

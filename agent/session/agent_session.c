@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "agent_exec.h"
+#include "agent_redact.h"
 #include "sk_envelope.h"
 #include "sk_key.h"
 #include "sk_log.h"
@@ -99,6 +100,9 @@ enqueue(agent_session *s, const sk_report *r)
 		s->outcap = cap;
 	}
 	s->outbox[s->nout] = *r;
+	/* The outbox is the way out of the region: what may quote row
+	 * values stays behind (the ledger has it whole). */
+	agent_redact_report(&s->outbox[s->nout], s->cfg->region);
 	s->outbox[s->nout].seq = ++s->next_seq;
 	if (s->outbox[s->nout].at_ms == 0)
 		s->outbox[s->nout].at_ms = sk_now_ms();

@@ -12,7 +12,7 @@
 #include "sk_yaml.h"
 
 static const char *const check_keys[] = { "name", "sql", "file", "expect",
-	"no_rows", "fails_with", NULL };
+	"no_rows", "fails_with", "report_value", NULL };
 static const char *const waiver_keys[] = { "rule", "reason", NULL };
 
 /* Condition names fails_with accepts, with their SQLSTATEs (PostgreSQL's
@@ -227,6 +227,9 @@ build_checks(const char *yaml_path, const sk_yaml_node *map, const char *key,
 			    c->name, first->line, first->col);
 		}
 		rc = load_check(yaml_path, item, c, err);
+		if (rc == SK_OK)
+			rc = sk_yaml_bool(
+			    item, "report_value", false, &c->report_value, err);
 		if (rc != SK_OK)
 			return rc;
 	}

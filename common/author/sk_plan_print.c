@@ -62,6 +62,8 @@ print_checks(FILE *out, const char *what, const sk_check *c, size_t n)
 		fprintf(out, "     %s %s: expects %s", what, c[i].name, want);
 		if (c[i].path != NULL)
 			fprintf(out, " (%s)", c[i].path);
+		if (c[i].report_value)
+			fputs(", reports its value", out);
 		fputc('\n', out);
 	}
 }
@@ -274,6 +276,8 @@ jchecks(const sk_check *c, size_t n)
 			bad |= json_object_set_new(
 			    o, "sqlstate", sk_json_str(c[i].sqlstate));
 			bad |= json_object_set_new(o, "expected", sk_json_str(want));
+			bad |= json_object_set_new(
+			    o, "report_value", json_boolean(c[i].report_value));
 		}
 		bad |= json_array_append_new(a, o);
 	}

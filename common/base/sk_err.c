@@ -39,6 +39,7 @@ sk_err_clear(sk_err *err)
 	err->msg[0] = '\0';
 	err->detail[0] = '\0';
 	err->hint[0] = '\0';
+	err->db_detail = false;
 }
 
 static void

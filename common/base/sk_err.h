@@ -8,6 +8,8 @@
 #ifndef SK_ERR_H
 #define SK_ERR_H
 
+#include <stdbool.h>
+
 #include <stdarg.h>
 #include <stddef.h>
 
@@ -47,6 +49,10 @@ typedef struct sk_err {
 	char msg[SK_ERR_MSG_MAX];
 	char detail[SK_ERR_MSG_MAX / 2];
 	char hint[SK_ERR_MSG_MAX / 2];
+	/* detail is the database's DETAIL, which may quote row values
+	 * ("Key (email)=(...) already exists"): it stays in the region (the
+	 * agent withholds it from the control plane). Not on the wire. */
+	bool db_detail;
 } sk_err;
 
 /* Reset err to SK_OK with empty strings. Accepts NULL. */

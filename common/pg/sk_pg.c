@@ -232,8 +232,10 @@ sk_pg_error(sk_err *err, PGconn *conn, const PGresult *res, const char *what)
 		return code;
 	if (state != NULL)
 		snprintf(err->sqlstate, sizeof(err->sqlstate), "%s", state);
-	if (detail != NULL)
+	if (detail != NULL) {
 		copy_flat(err->detail, sizeof(err->detail), detail);
+		err->db_detail = err->detail[0] != '\0';
+	}
 	if (hint != NULL)
 		copy_flat(err->hint, sizeof(err->hint), hint);
 	return code;

@@ -130,6 +130,7 @@ pool_checks(pb_pool *pool, const sk_check *c, size_t n)
 		pc->value = pb_str(c[i].value);
 		pc->sqlstate = pb_str(c[i].sqlstate);
 		pc->path = pb_str(c[i].path);
+		pc->report_value = c[i].report_value;
 		pool->check_ptrs[pool->nchecks++] = pc;
 	}
 	return first;
@@ -377,6 +378,7 @@ dup_checks(Skein__V1__Check *const *c, size_t n, size_t *out_n, bool *oom)
 		d[i].value = dup_str(c[i]->value, true, oom);
 		d[i].sqlstate = dup_str(c[i]->sqlstate, true, oom);
 		d[i].path = dup_str(c[i]->path, true, oom);
+		d[i].report_value = c[i]->report_value;
 	}
 	*out_n = n;
 	return d;

@@ -45,6 +45,10 @@ typedef struct sk_check {
 	char *value;    /* COMPARE; NULL otherwise */
 	char *sqlstate; /* FAILS; NULL otherwise */
 	char *path; /* the check's SQL file when it came from one, else NULL */
+	/* The value seen may cross to the coordinator even when it is not a
+	 * figure (plan.yaml report_value: true); otherwise only figures do
+	 * (agent/db/agent_redact.h). */
+	bool report_value;
 } sk_check;
 
 /* A lint rule waived for one step, with the author's reason. */

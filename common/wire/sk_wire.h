@@ -66,6 +66,9 @@ typedef struct sk_check_result {
 	bool passed;
 	char seen[256];     /* the value seen, "no rows", or a SQLSTATE */
 	char expected[256]; /* e.g. "= 0", "no rows", "fails with 23514" */
+	/* The check opted in to report its value (sk_check.report_value):
+	 * seen may leave the region whatever it is. Not on the wire. */
+	bool report_value;
 } sk_check_result;
 
 /* A session that blocks a step (pg_blocking_pids), as reported. */

@@ -19,7 +19,7 @@ SK_DEPS_BUILD=(
 # (pgbench, used by bench/ddl-lock, ships in the server package
 # postgresql-15); pgbouncer for the transaction-pooling test; iproute2 for
 # ss, to find free ports.
-SK_DEPS_PG=(postgresql postgresql-client pgbouncer iproute2)
+SK_DEPS_PG=(postgresql postgresql-client pgbouncer iproute2 tcpdump)
 # The style check in tests/run.
 SK_DEPS_FORMAT=(clang-format)
 

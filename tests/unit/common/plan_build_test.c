@@ -436,7 +436,7 @@ static const struct {
 	{ "name: p\n" PHASES STEPS "    pre:\n      - name: c\n        sql: SELECT 1\n        expect: 0\n"
 	  "        expct: 1\n",
 	    "plan.yaml:12:9: steps[0].pre[0]: unknown key \"expct\" (allowed: name, "
-	    "sql, file, expect, no_rows, fails_with)" },
+	    "sql, file, expect, no_rows, fails_with, report_value)" },
 	{ "name: p\n" PHASES STEPS "    pre:\n      - name: c\n        sql: SELECT 1\n        file: c.sql\n"
 	  "        expect: 0\n",
 	    "plan.yaml:11:15: steps[0].pre[0].file: check c has both sql and "

@@ -136,6 +136,7 @@ make_full_plan(void)
 	set_check(&s0->pre[0], "big", "SELECT count(*) FROM orders",
 	    SK_EXPECT_COMPARE, ">=", "1", NULL);
 	set_check(&s0->pre[1], "ne", "SELECT 'x'", SK_EXPECT_COMPARE, "!=", "abc", NULL);
+	s0->pre[1].report_value = true;
 	s0->post = calloc(1, sizeof(*s0->post));
 	s0->npost = 1;
 	set_check(&s0->post[0], "rejects", "INSERT INTO orders VALUES (-1)",
@@ -180,6 +181,7 @@ assert_checks_equal(const sk_check *a, const sk_check *b, size_t n)
 		else
 			assert_string_equal(a[i].sqlstate, b[i].sqlstate);
 		assert_null(a[i].path); /* not carried on the wire */
+		assert_int_equal(a[i].report_value, b[i].report_value);
 	}
 }
 
