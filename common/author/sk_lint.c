@@ -9,35 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sk_json.h"
+#include "sk_lint_int.h"
 #include "sk_sql.h"
 #include "sk_util.h"
 
 const char *const sk_lint_tenant_columns[] = { "tenant_id", "community_id", NULL };
-
-enum {
-	R_RENAME,
-	R_DROP_COLUMN,
-	R_DROP_TABLE,
-	R_TRUNCATE,
-	R_INDEX_NOT_CONCURRENT,
-	R_INDEX_UNNAMED,
-	R_CONSTRAINT_NOT_VALID,
-	R_ALTER_TYPE,
-	R_TENANT_RLS,
-	R_NO_TX,
-	R_LOCK_NO_TX,
-	R_TX_CONTROL,
-	R_SESSION_SET,
-	R_CONSTRAINT_INDEX,
-	R_ADD_COLUMN_REWRITE,
-	R_SET_NOT_NULL,
-	R_SESSION_STATE,
-	R_RENAME_INDEX,
-	R_TABLE_REWRITE,
-	R_UNUSED_WAIVER,
-	R_COUNT
-};
 
 static const sk_lint_rule rules[R_COUNT] = {
 	[R_RENAME] = { "rename-in-one-step", SK_LINT_ERROR,
@@ -158,51 +134,42 @@ sk_lint_rule_find(const char *id)
 	return NULL;
 }
 
+const sk_lint_rule *
+lint_rule(int r)
+{
+	return &rules[r];
+}
+
 /* ---- state while walking a plan ----------------------------------------- */
-
-typedef struct table_ref {
-	char *schema; /* NULL: unqualified */
-	char *table;
-} table_ref;
-
-typedef struct lint {
-	sk_lint_finding *f;
-	size_t n, cap;
-	size_t *order; /* step index of each finding, for sorting */
-	table_ref *created;
-	size_t ncreated, capcreated;
-	table_ref *indexes; /* indexes the plan creates: schema, name */
-	size_t nindexes, capindexes;
-	bool oom;
-} lint;
 
 /* Two names denote the same table when their own names match and their
  * schemas do, or either was written unqualified: without a catalog, the
  * lint leans towards "created by this plan", i.e. towards not firing. */
-static bool
-same_table(const char *s1, const char *t1, const char *s2, const char *t2)
+bool
+lint_same_table(const char *s1, const char *t1, const char *s2, const char *t2)
 {
 	if (t1 == NULL || t2 == NULL || strcmp(t1, t2) != 0)
 		return false;
 	return s1 == NULL || s2 == NULL || strcmp(s1, s2) == 0;
 }
 
-static bool
-created(const lint *l, const sk_sql_op *op)
+bool
+lint_created(const lint *l, const sk_sql_op *op)
 {
 	for (size_t i = 0; i < l->ncreated; i++)
-		if (same_table(l->created[i].schema, l->created[i].table,
+		if (lint_same_table(l->created[i].schema, l->created[i].table,
 			op->schema, op->table))
 			return true;
 	return false;
 }
 
 /* Whether the plan created the index schema.name earlier. */
-static bool
-index_created(const lint *l, const char *schema, const char *name)
+bool
+lint_index_created(const lint *l, const char *schema, const char *name)
 {
 	for (size_t i = 0; i < l->nindexes; i++)
-		if (same_table(l->indexes[i].schema, l->indexes[i].table, schema, name))
+		if (lint_same_table(l->indexes[i].schema, l->indexes[i].table,
+			schema, name))
 			return true;
 	return false;
 }
@@ -241,12 +208,9 @@ remember(lint *l, const char *schema, const char *table)
 	remember_in(l, &l->created, &l->ncreated, &l->capcreated, schema, table);
 }
 
-static void add(lint *l, size_t step_index, const sk_step *st, int rule,
-    const char *file, int line, const char *fmt, ...) SK_PRINTF(7, 8);
-
-static void
-add(lint *l, size_t step_index, const sk_step *st, int rule, const char *file,
-    int line, const char *fmt, ...)
+void
+lint_add(lint *l, size_t step_index, const sk_step *st, int rule,
+    const char *file, int line, const char *fmt, ...)
 {
 	sk_lint_finding *f;
 	char msg[1024];
@@ -284,271 +248,6 @@ add(lint *l, size_t step_index, const sk_step *st, int rule, const char *file,
 		l->oom = true;
 }
 
-/* ---- the rules ------------------------------------------------------------- */
-
-static const char *
-tenant_column(const sk_sql_op *op)
-{
-	for (size_t i = 0; i < op->ncolumns; i++)
-		for (size_t k = 0; sk_lint_tenant_columns[k] != NULL; k++)
-			if (strcmp(op->columns[i], sk_lint_tenant_columns[k]) == 0)
-				return op->columns[i];
-	return NULL;
-}
-
-static bool
-has(char *const *v, size_t n, const char *s)
-{
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(v[i], s) == 0)
-			return true;
-	return false;
-}
-
-/* Whether the step protects table (of CREATE TABLE op ct) with RLS and a
- * policy, or with a CHECK naming col. */
-static bool
-tenant_protected(const sk_sql_script *sc, const sk_sql_op *ct, const char *col)
-{
-	bool rls = false, policy = false;
-
-	if (has(ct->checked, ct->nchecked, col))
-		return true;
-	for (size_t i = 0; i < sc->nstmts; i++)
-		for (size_t k = 0; k < sc->stmts[i].nops; k++) {
-			const sk_sql_op *op = &sc->stmts[i].ops[k];
-
-			if (!same_table(op->schema, op->table, ct->schema, ct->table))
-				continue;
-			if (op->kind == SK_SQL_ENABLE_RLS)
-				rls = true;
-			else if (op->kind == SK_SQL_CREATE_POLICY)
-				policy = true;
-			else if (op->kind == SK_SQL_ADD_CONSTRAINT &&
-			    op->contype == SK_SQL_CON_CHECK &&
-			    has(op->checked, op->nchecked, col))
-				return true;
-		}
-	return rls && policy;
-}
-
-static const char *
-contype_name(int contype)
-{
-	switch (contype) {
-	case SK_SQL_CON_CHECK:
-		return "CHECK";
-	case SK_SQL_CON_FOREIGN:
-		return "FOREIGN KEY";
-	case SK_SQL_CON_UNIQUE:
-		return "UNIQUE/PRIMARY KEY";
-	case SK_SQL_CON_EXCLUDE:
-		return "EXCLUDE";
-	default:
-		return "";
-	}
-}
-
-/* One op of one statement: every rule that looks at a single op. */
-static void
-lint_op(lint *l, size_t si, const sk_step *st, const sk_sql_stmt *stmt,
-    const sk_sql_op *op)
-{
-	const char *file = st->sql_path;
-	int line = stmt->line;
-	bool existing = !created(l, op);
-	char t[300];
-
-	sk_sql_op_table(op, t, sizeof(t));
-	switch (op->kind) {
-	case SK_SQL_RENAME_TABLE:
-		add(l, si, st, R_RENAME, file, line, "renames %s %s to %s",
-		    op->what ? op->what : "table", t, op->name ? op->name : "?");
-		break;
-	case SK_SQL_RENAME_COLUMN:
-		add(l, si, st, R_RENAME, file, line, "renames column %s of %s to %s",
-		    op->column ? op->column : "?", t, op->name ? op->name : "?");
-		break;
-	case SK_SQL_DROP_COLUMN:
-		add(l, si, st, R_DROP_COLUMN, file, line,
-		    "drops column %s of %s", op->column ? op->column : "?", t);
-		break;
-	case SK_SQL_DROP_TABLE:
-		add(l, si, st, R_DROP_TABLE, file, line, "drops table %s", t);
-		break;
-	case SK_SQL_TRUNCATE:
-		if (existing)
-			add(l, si, st, R_TRUNCATE, file, line,
-			    "truncates table %s%s, and %s is not created by this "
-			    "plan",
-			    t,
-			    op->what ? " with CASCADE, which also empties every "
-				       "table referencing it" :
-				       "",
-			    t);
-		break;
-	case SK_SQL_LOCK_TABLE:
-		if (st->no_transaction)
-			add(l, si, st, R_LOCK_NO_TX, file, line,
-			    "LOCK TABLE %s can only be used in a transaction "
-			    "block, and step %s has transaction: false",
-			    t, st->id);
-		break;
-	case SK_SQL_RENAME_INDEX:
-		if (!index_created(l, op->schema, op->table))
-			add(l, si, st, R_RENAME_INDEX, file, line,
-			    "renames index %s to %s, and the index is not "
-			    "created by this plan",
-			    t, op->name ? op->name : "?");
-		break;
-	case SK_SQL_RENAME_CONSTRAINT:
-		if (existing)
-			add(l, si, st, R_RENAME_INDEX, file, line,
-			    "renames constraint %s of %s to %s, and %s is not "
-			    "created by this plan",
-			    op->what ? op->what : "?", t,
-			    op->name ? op->name : "?", t);
-		break;
-	case SK_SQL_CREATE_INDEX:
-		if (op->concurrent && op->name == NULL)
-			add(l, si, st, R_INDEX_UNNAMED, file, line,
-			    "CREATE INDEX CONCURRENTLY on %s has no name", t);
-		/* ON ONLY a partitioned table builds nothing: the way to
-		 * index one (CONCURRENTLY is refused on it) is ON ONLY the
-		 * parent, CONCURRENTLY on each partition, ATTACH. */
-		if (!op->concurrent && !op->only && existing)
-			add(l, si, st, R_INDEX_NOT_CONCURRENT, file, line,
-			    "CREATE INDEX %s on %s without CONCURRENTLY, and %s "
-			    "is not created by this plan",
-			    op->name ? op->name : "(unnamed)", t, t);
-		break;
-	case SK_SQL_ADD_CONSTRAINT:
-		if (!existing)
-			break;
-		if (op->column != NULL &&
-		    (op->contype == SK_SQL_CON_CHECK || op->contype == SK_SQL_CON_FOREIGN))
-			add(l, si, st, R_CONSTRAINT_NOT_VALID, file, line,
-			    "adds column %s to %s with a %s constraint, which "
-			    "PostgreSQL validates at once (NOT VALID is not "
-			    "possible there), and %s is not created by this plan",
-			    op->column, t, contype_name(op->contype), t);
-		else if ((op->contype == SK_SQL_CON_CHECK ||
-			     op->contype == SK_SQL_CON_FOREIGN) &&
-		    !op->not_valid)
-			add(l, si, st, R_CONSTRAINT_NOT_VALID, file, line,
-			    "adds %s constraint %s to %s without NOT VALID, and "
-			    "%s is not created by this plan",
-			    contype_name(op->contype),
-			    op->name ? op->name : "(unnamed)", t, t);
-		if ((op->contype == SK_SQL_CON_UNIQUE || op->contype == SK_SQL_CON_EXCLUDE) &&
-		    !op->using_index)
-			add(l, si, st, R_CONSTRAINT_INDEX, file, line,
-			    "adds %s constraint %s to %s%s%s, building its index "
-			    "under lock",
-			    contype_name(op->contype), op->name ? op->name : "(unnamed)",
-			    t, op->column ? " with column " : "",
-			    op->column ? op->column : "");
-		break;
-	case SK_SQL_REINDEX:
-		if (op->concurrent)
-			break;
-		if (strcmp(op->what, "INDEX") == 0) {
-			if (!index_created(l, op->schema, op->name))
-				add(l, si, st, R_INDEX_NOT_CONCURRENT, file, line,
-				    "REINDEX INDEX %s%s%s without CONCURRENTLY, and "
-				    "the index is not created by this plan",
-				    op->schema ? op->schema : "",
-				    op->schema ? "." : "", op->name ? op->name : "?");
-		} else if (op->table == NULL || existing) {
-			add(l, si, st, R_INDEX_NOT_CONCURRENT, file, line,
-			    "REINDEX %s %s without CONCURRENTLY%s", op->what,
-			    op->table    ? t :
-				op->name ? op->name :
-					   "",
-			    op->table ? ", and the table is not created by this "
-					"plan" :
-					"");
-		}
-		break;
-	case SK_SQL_REWRITE:
-		if (op->table == NULL)
-			add(l, si, st, R_TABLE_REWRITE, file, line,
-			    "%s of every table rewrites each under an ACCESS "
-			    "EXCLUSIVE lock",
-			    op->what);
-		else if (existing)
-			add(l, si, st, R_TABLE_REWRITE, file, line,
-			    "%s rewrites %s under an ACCESS EXCLUSIVE lock, and %s "
-			    "is not created by this plan",
-			    op->what, t, t);
-		break;
-	case SK_SQL_ALTER_COLUMN_TYPE:
-		if (existing)
-			add(l, si, st, R_ALTER_TYPE, file, line,
-			    "changes the type of column %s of %s",
-			    op->column ? op->column : "?", t);
-		break;
-	case SK_SQL_ADD_COLUMN:
-		if (existing && op->rewrites)
-			add(l, si, st, R_ADD_COLUMN_REWRITE, file, line,
-			    "adds column %s to %s with %s, which rewrites the "
-			    "table",
-			    op->column ? op->column : "?", t, op->what);
-		break;
-	case SK_SQL_SET_NOT_NULL:
-		if (existing)
-			add(l, si, st, R_SET_NOT_NULL, file, line,
-			    "sets column %s of %s NOT NULL",
-			    op->column ? op->column : "?", t);
-		break;
-	case SK_SQL_NO_TX:
-		if (!st->no_transaction)
-			add(l, si, st, R_NO_TX, file, line,
-			    "%s cannot run inside a transaction block, and step "
-			    "%s runs in one",
-			    op->what, st->id);
-		break;
-	case SK_SQL_TX_CONTROL:
-		add(l, si, st, R_TX_CONTROL, file, line,
-		    "%s: skein begins and ends the step's transaction", op->what);
-		break;
-	case SK_SQL_SESSION_SET:
-		add(l, si, st, R_SESSION_SET, file, line,
-		    "%s lasts for the session, not the transaction", op->what);
-		break;
-	case SK_SQL_SESSION_STATE:
-		add(l, si, st, R_SESSION_STATE, file, line,
-		    "%s leaves state on the connection", op->what);
-		break;
-	default:
-		break;
-	}
-}
-
-static void
-lint_tenant(lint *l, size_t si, const sk_step *st, const sk_sql_script *sc)
-{
-	for (size_t i = 0; i < sc->nstmts; i++)
-		for (size_t k = 0; k < sc->stmts[i].nops; k++) {
-			const sk_sql_op *op = &sc->stmts[i].ops[k];
-			const char *col = tenant_column(op);
-			char t[300];
-
-			/* A temporary table is no tenant data store. */
-			if (op->kind != SK_SQL_CREATE_TABLE || col == NULL ||
-			    op->what != NULL || tenant_protected(sc, op, col))
-				continue;
-			sk_sql_op_table(op, t, sizeof(t));
-			add(l, si, st, R_TENANT_RLS, st->sql_path, sc->stmts[i].line,
-			    "creates table %s with tenant column %s but neither "
-			    "row-level security with a policy nor a CHECK on %s "
-			    "in step %s",
-			    t, col, col, st->id);
-		}
-}
-
-/* Mark the step's findings (from index first on) its waivers name, and
- * report the waivers that did not match. */
 static int
 apply_waivers(lint *l, size_t si, const sk_step *st, size_t first, sk_err *err)
 {
@@ -580,7 +279,7 @@ apply_waivers(lint *l, size_t si, const sk_step *st, size_t first, sk_err *err)
 				l->oom = true;
 		}
 		if (!used)
-			add(l, si, st, R_UNUSED_WAIVER, "plan.yaml", 0,
+			lint_add(l, si, st, R_UNUSED_WAIVER, "plan.yaml", 0,
 			    "step %s waives %s, which does not fire in it",
 			    st->id, wv->rule);
 	}
@@ -615,10 +314,10 @@ lint_step(lint *l, size_t si, const sk_step *st, const sk_sql_script *parsed,
 			else if (op->kind == SK_SQL_CREATE_INDEX)
 				remember_in(l, &l->indexes, &l->nindexes,
 				    &l->capindexes, op->schema, op->name);
-			else if (op->kind == SK_SQL_RENAME_TABLE && created(l, op))
+			else if (op->kind == SK_SQL_RENAME_TABLE && lint_created(l, op))
 				remember(l, op->schema, op->name);
 			else if (op->kind == SK_SQL_RENAME_INDEX &&
-			    index_created(l, op->schema, op->table))
+			    lint_index_created(l, op->schema, op->table))
 				remember_in(l, &l->indexes, &l->nindexes,
 				    &l->capindexes, op->schema, op->name);
 		}
@@ -722,137 +421,4 @@ sk_lint_blocking(const sk_lint_finding *f, size_t n)
 		if (f[i].rule->severity == SK_LINT_ERROR && !f[i].waived)
 			b++;
 	return b;
-}
-
-/* ---- output ---------------------------------------------------------------- */
-
-static const char *
-severity_name(int s)
-{
-	return s == SK_LINT_ERROR ? "error" : "warning";
-}
-
-/* dir/file for display; file alone when dir is NULL or "." */
-static void
-display_path(const char *dir, const char *file, char *buf, size_t len)
-{
-	if (dir == NULL || strcmp(dir, ".") == 0 || file[0] == '/')
-		snprintf(buf, len, "%s", file);
-	else
-		snprintf(buf, len, "%s%s%s", dir,
-		    dir[0] != '\0' && dir[strlen(dir) - 1] == '/' ? "" : "/", file);
-}
-
-void
-sk_lint_print(FILE *out, const char *dir, const sk_lint_finding *f, size_t n)
-{
-	char path[1024];
-
-	for (size_t i = 0; i < n; i++) {
-		display_path(dir, f[i].file, path, sizeof(path));
-		if (f[i].line > 0)
-			fprintf(out, "%s:%d: ", path, f[i].line);
-		else
-			fprintf(out, "%s: ", path);
-		fprintf(out, "%s %s: %s\n", severity_name(f[i].rule->severity),
-		    f[i].rule->id, f[i].message);
-		fprintf(out, "  fix: %s\n", f[i].rule->fix);
-		if (f[i].waived)
-			fprintf(out, "  waived (reason: %s)\n", f[i].reason);
-	}
-}
-
-static void
-count(const sk_lint_finding *f, size_t n, size_t *errors, size_t *warnings, size_t *waived)
-{
-	*errors = *warnings = *waived = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (f[i].rule->severity == SK_LINT_ERROR)
-			(*errors)++;
-		else
-			(*warnings)++;
-		if (f[i].waived)
-			(*waived)++;
-	}
-}
-
-void
-sk_lint_print_summary(FILE *out, const sk_lint_finding *f, size_t n)
-{
-	size_t errors, warnings, waived;
-
-	count(f, n, &errors, &warnings, &waived);
-	if (n == 0) {
-		fprintf(out, "lint: no findings\n");
-		return;
-	}
-	fprintf(out, "lint: %zu %s, %zu %s, %zu waived; %zu blocking\n", errors,
-	    errors == 1 ? "error" : "errors", warnings,
-	    warnings == 1 ? "warning" : "warnings", waived, sk_lint_blocking(f, n));
-}
-
-int
-sk_lint_print_json(
-    FILE *out, const char *dir, const sk_lint_finding *f, size_t n, sk_err *err)
-{
-	json_t *root = json_object(), *list = json_array();
-	size_t errors, warnings, waived;
-	char path[1024];
-	int bad = 0;
-
-	if (root == NULL || list == NULL) {
-		json_decref(root);
-		json_decref(list);
-		return sk_err_set(err, SK_ENOMEM, "print lint findings: out of memory");
-	}
-	for (size_t i = 0; i < n; i++) {
-		json_t *o = json_object();
-
-		display_path(dir, f[i].file, path, sizeof(path));
-		if (o != NULL) {
-			bad |= json_object_set_new(
-			    o, "rule", sk_json_str(f[i].rule->id));
-			bad |= json_object_set_new(o, "severity",
-			    sk_json_str(severity_name(f[i].rule->severity)));
-			bad |= json_object_set_new(o, "step", sk_json_str(f[i].step));
-			bad |= json_object_set_new(o, "file", sk_json_str(path));
-			bad |= json_object_set_new(o, "line", json_integer(f[i].line));
-			bad |= json_object_set_new(
-			    o, "message", sk_json_str(f[i].message));
-			bad |= json_object_set_new(
-			    o, "fix", sk_json_str(f[i].rule->fix));
-			bad |= json_object_set_new(
-			    o, "waived", json_boolean(f[i].waived));
-			bad |= json_object_set_new(
-			    o, "reason", sk_json_str(f[i].reason));
-		}
-		bad |= json_array_append_new(list, o);
-	}
-	count(f, n, &errors, &warnings, &waived);
-	bad |= json_object_set_new(root, "findings", list);
-	bad |= json_object_set_new(root, "errors", json_integer((json_int_t)errors));
-	bad |= json_object_set_new(
-	    root, "warnings", json_integer((json_int_t)warnings));
-	bad |= json_object_set_new(root, "waived", json_integer((json_int_t)waived));
-	bad |= json_object_set_new(
-	    root, "blocking", json_integer((json_int_t)sk_lint_blocking(f, n)));
-	if (bad) {
-		json_decref(root);
-		return sk_err_set(err, SK_ENOMEM, "print lint findings: out of memory");
-	}
-	bad = json_dumpf(root, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	json_decref(root);
-	if (bad != 0 || fputc('\n', out) == EOF)
-		return sk_err_set(
-		    err, SK_EIO, "print lint findings: cannot write output");
-	return SK_OK;
-}
-
-void
-sk_lint_print_rules(FILE *out)
-{
-	for (size_t i = 0; i < R_COUNT; i++)
-		fprintf(out, "%-34s %-7s %s\n%34s fix: %s\n", rules[i].id,
-		    severity_name(rules[i].severity), rules[i].summary, "",
-		    rules[i].fix);
 }
