@@ -111,6 +111,87 @@ static const sk_lint_rule rules[R_COUNT] = {
 	    "blocks its reads and writes",
 	    "leave it out of the migration (pg_repack or a maintenance window), "
 	    "or waive the rule saying why the table is small or idle" },
+	[R_VALIDATE_SAME_TX] = { "validate-in-same-transaction", SK_LINT_ERROR,
+	    "VALIDATE CONSTRAINT in the transaction that added the constraint "
+	    "NOT VALID: the scan runs under the ADD's lock, which blocks "
+	    "writes, and NOT VALID gains nothing",
+	    "VALIDATE in a later step (or put the ADD in a transaction: false "
+	    "step, where each statement commits on its own)" },
+	[R_DROP_INDEX] = { "drop-index-not-concurrent", SK_LINT_ERROR,
+	    "DROP INDEX without CONCURRENTLY on an index the plan did not "
+	    "create locks its table ACCESS EXCLUSIVE, blocking reads and writes",
+	    "DROP INDEX CONCURRENTLY IF EXISTS name in a step with "
+	    "transaction: false" },
+	[R_DETACH_PARTITION] = { "detach-partition-not-concurrent", SK_LINT_ERROR,
+	    "DETACH PARTITION without CONCURRENTLY locks the whole partitioned "
+	    "table ACCESS EXCLUSIVE, blocking its reads and writes",
+	    "ALTER TABLE ... DETACH PARTITION ... CONCURRENTLY (PostgreSQL 14+) "
+	    "in a step with transaction: false" },
+	[R_NOT_NULL_NO_DEFAULT] = { "not-null-column-without-default", SK_LINT_ERROR,
+	    "ADD COLUMN ... NOT NULL without a default on an existing table: "
+	    "PostgreSQL refuses it as soon as the table has a row",
+	    "add the column with a constant DEFAULT (no rewrite since "
+	    "PostgreSQL 11), or nullable, backfill, then the SET NOT NULL "
+	    "recipe" },
+	[R_DROP_DATABASE] = { "drop-database", SK_LINT_ERROR,
+	    "DROP DATABASE: every table in it is gone",
+	    "leave it out of migrations; drop a database by hand, after a "
+	    "backup, or waive the rule saying why" },
+	[R_ALTER_DOMAIN] = { "alter-domain-constraint", SK_LINT_ERROR,
+	    "ALTER DOMAIN ... ADD CONSTRAINT (without NOT VALID), VALIDATE "
+	    "CONSTRAINT or SET NOT NULL checks every column of the domain in "
+	    "every table, blocking their writes",
+	    "put the rule on each table as CHECK ... NOT VALID and VALIDATE it "
+	    "in a later step, or waive saying the tables are small" },
+	[R_LONG_IDENTIFIER] = { "identifier-too-long", SK_LINT_ERROR,
+	    "an identifier longer than 63 bytes: PostgreSQL silently keeps "
+	    "only the first 63, so the object's name is not the one written",
+	    "shorten the name to 63 bytes or fewer" },
+	[R_UPDATE_TWICE] = { "update-column-twice", SK_LINT_ERROR,
+	    "the same column assigned twice in one UPDATE (or ON CONFLICT DO "
+	    "UPDATE): PostgreSQL refuses the statement",
+	    "assign each column once" },
+	[R_DROP_NOT_NULL] = { "drop-not-null", SK_LINT_WARNING,
+	    "ALTER COLUMN ... DROP NOT NULL on an existing table: code "
+	    "deployed before it may assume the column is never NULL",
+	    "release readers that handle NULL first, then drop NOT NULL in a "
+	    "later plan (waive the rule saying so)" },
+	[R_NOT_IDEMPOTENT] = { "non-idempotent-without-transaction", SK_LINT_WARNING,
+	    "a statement without IF [NOT] EXISTS in a transaction: false step: "
+	    "skein runs the step again after a crash, and it then fails",
+	    "write IF NOT EXISTS (CREATE TABLE|INDEX, ADD COLUMN, ADD VALUE) or "
+	    "IF EXISTS (DROP TABLE|INDEX|COLUMN)" },
+	[R_CREATE_DOMAIN] = { "create-domain-check", SK_LINT_WARNING,
+	    "CREATE DOMAIN with a CHECK: changing the check later means ALTER "
+	    "DOMAIN, which scans every table using the domain under lock",
+	    "a plain type with a CHECK constraint on each table's column, which "
+	    "can be replaced NOT VALID and validated later" },
+	[R_ENUM_ORDER] = { "enum-value-order", SK_LINT_WARNING,
+	    "ALTER TYPE ... ADD VALUE without BEFORE or AFTER puts the value "
+	    "last in the enum's sort order",
+	    "say BEFORE or AFTER when code sorts or compares the enum; waive "
+	    "the rule when the order does not matter" },
+	[R_PREFER_TEXT_CHAR] = { "prefer-text-over-char", SK_LINT_WARNING,
+	    "char(n) pads values with blanks, compares them trimmed, and is "
+	    "no faster than text",
+	    "text (with a CHECK on length(col) if the length matters)" },
+	[R_PREFER_TEXT_VARCHAR] = { "prefer-text-over-varchar", SK_LINT_WARNING,
+	    "varchar(n): changing n later is an ALTER COLUMN TYPE under an "
+	    "ACCESS EXCLUSIVE lock (shortening it rescans the table)",
+	    "text with CHECK (length(col) <= n), which can be swapped NOT VALID "
+	    "and validated without blocking writes" },
+	[R_PREFER_BIGINT] = { "prefer-bigint", SK_LINT_WARNING,
+	    "an integer or smallint key (or serial): it overflows at 2^31 (or "
+	    "2^15), and widening it later rewrites the table",
+	    "bigint (bigint GENERATED ALWAYS AS IDENTITY for a generated key)" },
+	[R_PREFER_IDENTITY] = { "prefer-identity", SK_LINT_WARNING,
+	    "serial, bigserial or smallserial: a sequence owned by a default, "
+	    "with loose permissions and copies that share it",
+	    "bigint GENERATED ALWAYS AS IDENTITY (or BY DEFAULT)" },
+	[R_PREFER_TIMESTAMPTZ] = { "prefer-timestamptz", SK_LINT_WARNING,
+	    "timestamp without time zone stores wall-clock time: values "
+	    "written from different time zones cannot be compared",
+	    "timestamptz (timestamp with time zone)" },
 	[R_UNUSED_WAIVER] = { "unused-waiver", SK_LINT_WARNING,
 	    "a step waives a rule that does not fire in it",
 	    "remove the waiver, or check that it is on the right step" },
@@ -209,6 +290,47 @@ remember(lint *l, const char *schema, const char *table)
 }
 
 void
+lint_con_add(lint *l, lint_con **v, size_t *n, size_t *cap, const lint_con *con)
+{
+	lint_con *c;
+
+	if (l->oom)
+		return;
+	if (*n == *cap) {
+		size_t ncap = *cap ? 2 * *cap : 8;
+		lint_con *nv = realloc(*v, ncap * sizeof(*nv));
+
+		if (nv == NULL) {
+			l->oom = true;
+			return;
+		}
+		*v = nv;
+		*cap = ncap;
+	}
+	c = &(*v)[*n];
+	*c = *con;
+	c->schema = sk_strdup(con->schema);
+	c->table = sk_strdup(con->table);
+	c->name = sk_strdup(con->name);
+	c->column = sk_strdup(con->column);
+	(*n)++;
+	if ((con->schema && !c->schema) || (con->table && !c->table) ||
+	    (con->name && !c->name) || (con->column && !c->column))
+		l->oom = true;
+}
+
+void
+lint_cons_clear(lint_con *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].schema);
+		free(v[i].table);
+		free(v[i].name);
+		free(v[i].column);
+	}
+}
+
+void
 lint_add(lint *l, size_t step_index, const sk_step *st, int rule,
     const char *file, int line, const char *fmt, ...)
 {
@@ -295,6 +417,11 @@ lint_step(lint *l, size_t si, const sk_step *st, const sk_sql_script *parsed,
 	size_t first = l->n;
 	int rc;
 
+	/* A step is one transaction at most: what it added NOT VALID is
+	 * committed by the time the next step validates it. */
+	lint_cons_clear(l->pending, l->npending);
+	l->npending = 0;
+
 	if (sc == NULL) {
 		rc = sk_sql_parse(st->sql ? st->sql : "",
 		    st->sql_path ? st->sql_path : st->id, &own, err);
@@ -309,6 +436,8 @@ lint_step(lint *l, size_t si, const sk_step *st, const sk_sql_script *parsed,
 			const sk_sql_op *op = &stmt->ops[k];
 
 			lint_op(l, si, st, stmt, op);
+			lint_types(l, si, st, stmt, op);
+			lint_track(l, st, stmt, op);
 			if (op->kind == SK_SQL_CREATE_TABLE)
 				remember(l, op->schema, op->table);
 			else if (op->kind == SK_SQL_CREATE_INDEX)
@@ -340,6 +469,10 @@ lint_fini(lint *l)
 		free(l->indexes[i].table);
 	}
 	free(l->indexes);
+	lint_cons_clear(l->pending, l->npending);
+	free(l->pending);
+	lint_cons_clear(l->proofs, l->nproofs);
+	free(l->proofs);
 	free(l->order);
 }
 
@@ -378,6 +511,7 @@ sk_lint_plan_parsed(const sk_plan *plan, sk_sql_script *const *scripts,
 	lint l = { 0 };
 	int rc = SK_OK;
 
+	l.server_version = plan->preflight.min_server_version;
 	for (size_t i = 0; i < plan->nsteps && rc == SK_OK && !l.oom; i++)
 		rc = lint_step(&l, i, &plan->steps[i],
 		    scripts != NULL ? scripts[i] : NULL, err);

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "sk_lint.h"
 #include "sk_sql.h"
@@ -33,6 +34,23 @@ enum {
 	R_SESSION_STATE,
 	R_RENAME_INDEX,
 	R_TABLE_REWRITE,
+	R_VALIDATE_SAME_TX,
+	R_DROP_INDEX,
+	R_DETACH_PARTITION,
+	R_NOT_NULL_NO_DEFAULT,
+	R_DROP_DATABASE,
+	R_ALTER_DOMAIN,
+	R_LONG_IDENTIFIER,
+	R_UPDATE_TWICE,
+	R_DROP_NOT_NULL,
+	R_NOT_IDEMPOTENT,
+	R_CREATE_DOMAIN,
+	R_ENUM_ORDER,
+	R_PREFER_TEXT_CHAR,
+	R_PREFER_TEXT_VARCHAR,
+	R_PREFER_BIGINT,
+	R_PREFER_IDENTITY,
+	R_PREFER_TIMESTAMPTZ,
 	R_UNUSED_WAIVER,
 	R_COUNT
 };
@@ -42,6 +60,20 @@ typedef struct table_ref {
 	char *table;
 } table_ref;
 
+/* A constraint the walk remembers: one added NOT VALID in the current
+ * transaction (for validate-in-same-transaction), or a CHECK that proves
+ * column NOT NULL (for set-not-null). */
+typedef struct lint_con {
+	char *schema;
+	char *table;
+	char *name;   /* NULL when unnamed */
+	char *column; /* the column proven NOT NULL; NULL for pending ones */
+	int contype;  /* enum sk_sql_contype */
+	int line;     /* where it was added */
+	bool valid;   /* validated: by its ADD or a later VALIDATE */
+	bool dropped;
+} lint_con;
+
 typedef struct lint {
 	sk_lint_finding *f;
 	size_t n, cap;
@@ -50,6 +82,15 @@ typedef struct lint {
 	size_t ncreated, capcreated;
 	table_ref *indexes; /* indexes the plan creates: schema, name */
 	size_t nindexes, capindexes;
+	/* NOT VALID constraints added earlier in the current step, when it
+	 * is transactional and the table is not the plan's own. */
+	lint_con *pending;
+	size_t npending, cappending;
+	lint_con *proofs; /* CHECKs proving a column NOT NULL, plan-wide */
+	size_t nproofs, capproofs;
+	/* preflight.server_version: the lowest server the plan runs on, as
+	 * server_version_num; 0 when the plan does not say. */
+	uint32_t server_version;
 	bool oom;
 } lint;
 
@@ -71,8 +112,23 @@ bool lint_index_created(const lint *l, const char *schema, const char *name);
 void lint_add(lint *l, size_t step_index, const sk_step *st, int rule,
     const char *file, int line, const char *fmt, ...) SK_PRINTF(7, 8);
 
+/* Remember con (its strings copied) in *v; l->oom on failure. */
+void lint_con_add(lint *l, lint_con **v, size_t *n, size_t *cap, const lint_con *con);
+
+/* Free n remembered constraints' strings (not the array). */
+void lint_cons_clear(lint_con *v, size_t n);
+
 /* sk_lint_rules.c: every rule that looks at one op. */
 void lint_op(lint *l, size_t si, const sk_step *st, const sk_sql_stmt *stmt,
+    const sk_sql_op *op);
+
+/* sk_lint_rules.c: after lint_op, what the walk remembers of op for the
+ * ops that follow it (NOT VALID constraints, NOT NULL proofs). */
+void lint_track(
+    lint *l, const sk_step *st, const sk_sql_stmt *stmt, const sk_sql_op *op);
+
+/* sk_lint_types.c: the prefer-* rules on a COLUMN_TYPE op. */
+void lint_types(lint *l, size_t si, const sk_step *st, const sk_sql_stmt *stmt,
     const sk_sql_op *op);
 
 /* sk_lint_rules.c: tenant-table-without-rls over a whole step. */

@@ -1,6 +1,7 @@
 /* sk_lint_rules: the rules that judge one op of one statement (and the
  * tenant rule, which looks at a whole step), given what the plan has
  * created so far. docs/lint.md says why each rule exists. */
+#include <stdio.h>
 #include <string.h>
 
 #include "sk_lint_int.h"
@@ -68,6 +69,285 @@ contype_name(int contype)
 	}
 }
 
+/* A finding of non-idempotent-without-transaction when op, in a
+ * transaction: false step, lacks IF [NOT] EXISTS (guard). */
+static void
+not_idempotent(lint *l, size_t si, const sk_step *st, const sk_sql_stmt *stmt,
+    const sk_sql_op *op, const char *cmd, const char *guard)
+{
+	char t[300];
+
+	if (!st->no_transaction || op->if_exists)
+		return;
+	if (op->kind == SK_SQL_CREATE_INDEX || op->kind == SK_SQL_DROP_INDEX)
+		snprintf(t, sizeof(t), "%s%s%s", op->schema ? op->schema : "",
+		    op->schema ? "." : "", op->name ? op->name : "(unnamed)");
+	else if (op->kind == SK_SQL_ENUM_ADD_VALUE)
+		snprintf(t, sizeof(t), "'%s' to %s", op->what ? op->what : "?",
+		    op->name ? op->name : "?");
+	else if (op->column != NULL)
+		snprintf(t, sizeof(t), "%s of %s", op->column,
+		    op->table ? op->table : "?");
+	else
+		sk_sql_op_table(op, t, sizeof(t));
+	lint_add(l, si, st, R_NOT_IDEMPOTENT, st->sql_path, stmt->line,
+	    "%s %s without %s in step %s, which has transaction: false: run "
+	    "again after a crash, it fails",
+	    cmd, t, guard, st->id);
+}
+
+/* ", and preflight.server_version is 11" style note for messages. */
+static const char *
+version_note(const lint *l, char *buf, size_t len)
+{
+	if (l->server_version >= 100000)
+		snprintf(buf, len, "%u", l->server_version / 10000);
+	else
+		snprintf(buf, len, "%u.%u", l->server_version / 10000,
+		    (l->server_version / 100) % 100);
+	return buf;
+}
+
+/* ADD COLUMN on a table the plan did not create: a rewrite (a volatile
+ * default, a function the lint does not know, any default before 11),
+ * or NOT NULL with no default, which fails on a table with rows. */
+static void
+add_column(lint *l, size_t si, const sk_step *st, const sk_sql_stmt *stmt,
+    const sk_sql_op *op, const char *t)
+{
+	const char *col = op->column ? op->column : "?";
+	char v[16];
+
+	if (op->rewrites)
+		lint_add(l, si, st, R_ADD_COLUMN_REWRITE, st->sql_path, stmt->line,
+		    "adds column %s to %s with %s, which rewrites the "
+		    "table",
+		    col, t, op->what);
+	else if (op->name != NULL)
+		lint_add(l, si, st, R_ADD_COLUMN_REWRITE, st->sql_path, stmt->line,
+		    "adds column %s to %s with a default that calls %s(), "
+		    "which the lint cannot tell is not volatile (a volatile "
+		    "default rewrites the table)",
+		    col, t, op->name);
+	else if (op->has_default && l->server_version != 0 && l->server_version < 110000)
+		lint_add(l, si, st, R_ADD_COLUMN_REWRITE, st->sql_path, stmt->line,
+		    "adds column %s to %s with a default, which rewrites the "
+		    "table before PostgreSQL 11 (preflight.server_version is "
+		    "%s)",
+		    col, t, version_note(l, v, sizeof(v)));
+	if (op->not_null && !op->has_default)
+		lint_add(l, si, st, R_NOT_NULL_NO_DEFAULT, st->sql_path, stmt->line,
+		    "adds column %s to %s NOT NULL without a default: PostgreSQL "
+		    "refuses it if %s has a row (column contains null values), "
+		    "and %s is not created by this plan",
+		    col, t, t, t);
+}
+
+/* The remembered CHECK proving op's column NOT NULL, validated and not
+ * dropped, or NULL. */
+static const lint_con *
+not_null_proof(const lint *l, const sk_sql_op *op)
+{
+	for (size_t i = 0; i < l->nproofs; i++) {
+		const lint_con *p = &l->proofs[i];
+
+		if (p->valid && !p->dropped && op->column != NULL &&
+		    strcmp(p->column, op->column) == 0 &&
+		    lint_same_table(p->schema, p->table, op->schema, op->table))
+			return p;
+	}
+	return NULL;
+}
+
+/* SET NOT NULL scans the table, unless (PostgreSQL 12+) a validated
+ * CHECK (col IS NOT NULL) proves it: skein's own fix must not fire. A
+ * plan that names no server version is taken to run on 12 or later. */
+static void
+set_not_null(lint *l, size_t si, const sk_step *st, const sk_sql_stmt *stmt,
+    const sk_sql_op *op, const char *t)
+{
+	const lint_con *p = not_null_proof(l, op);
+	const char *col = op->column ? op->column : "?";
+	char v[16];
+
+	if (p == NULL)
+		lint_add(l, si, st, R_SET_NOT_NULL, st->sql_path, stmt->line,
+		    "sets column %s of %s NOT NULL", col, t);
+	else if (l->server_version != 0 && l->server_version < 120000)
+		lint_add(l, si, st, R_SET_NOT_NULL, st->sql_path, stmt->line,
+		    "sets column %s of %s NOT NULL; CHECK %s proves it, but "
+		    "PostgreSQL before 12 scans anyway (preflight.server_version "
+		    "is %s)",
+		    col, t, p->name ? p->name : "(unnamed)",
+		    version_note(l, v, sizeof(v)));
+}
+
+/* The NOT VALID constraint added earlier in this transaction that op
+ * (a VALIDATE CONSTRAINT) validates, or NULL. An unnamed one may be the
+ * one: its generated name is not known. */
+static const lint_con *
+pending_for(const lint *l, const sk_sql_op *op)
+{
+	for (size_t i = 0; i < l->npending; i++) {
+		const lint_con *p = &l->pending[i];
+
+		if (lint_same_table(p->schema, p->table, op->schema, op->table) &&
+		    (p->name == NULL ||
+			(op->name != NULL && strcmp(p->name, op->name) == 0)))
+			return p;
+	}
+	return NULL;
+}
+
+/* The ops of the rules added after the first set. */
+static void
+lint_op_later(lint *l, size_t si, const sk_step *st, const sk_sql_stmt *stmt,
+    const sk_sql_op *op, bool existing, const char *t)
+{
+	const char *file = st->sql_path, *name = op->name ? op->name : "?";
+	const lint_con *p;
+	int line = stmt->line;
+	char v[16];
+
+	switch (op->kind) {
+	case SK_SQL_VALIDATE_CONSTRAINT:
+		p = st->no_transaction ? NULL : pending_for(l, op);
+		if (p != NULL)
+			lint_add(l, si, st, R_VALIDATE_SAME_TX, file, line,
+			    "validates constraint %s of %s in the transaction "
+			    "of step %s, which added it NOT VALID at line %d: "
+			    "the scan runs under the ADD's %s lock",
+			    name, t, st->id, p->line,
+			    p->contype == SK_SQL_CON_FOREIGN ?
+				"SHARE ROW EXCLUSIVE (on both tables)" :
+				"ACCESS EXCLUSIVE");
+		break;
+	case SK_SQL_DROP_INDEX: {
+		char ix[300];
+
+		snprintf(ix, sizeof(ix), "%s%s%s", op->schema ? op->schema : "",
+		    op->schema ? "." : "", name);
+		if (!op->concurrent && !lint_index_created(l, op->schema, op->name))
+			lint_add(l, si, st, R_DROP_INDEX, file, line,
+			    "drops index %s without CONCURRENTLY, and the index "
+			    "is not created by this plan",
+			    ix);
+		not_idempotent(l, si, st, stmt, op,
+		    op->concurrent ? "DROP INDEX CONCURRENTLY" : "DROP INDEX",
+		    "IF EXISTS");
+		break;
+	}
+	case SK_SQL_DETACH_PARTITION:
+		if (!op->concurrent && existing)
+			lint_add(l, si, st, R_DETACH_PARTITION, file, line,
+			    "detaches partition %s from %s without CONCURRENTLY%s%s%s",
+			    name, t,
+			    l->server_version != 0 && l->server_version < 140000 ?
+				" (CONCURRENTLY needs PostgreSQL 14; "
+				"preflight.server_version is " :
+				"",
+			    l->server_version != 0 && l->server_version < 140000 ?
+				version_note(l, v, sizeof(v)) :
+				"",
+			    l->server_version != 0 && l->server_version < 140000 ? ")" : "");
+		break;
+	case SK_SQL_DROP_NOT_NULL:
+		if (existing)
+			lint_add(l, si, st, R_DROP_NOT_NULL, file, line,
+			    "drops NOT NULL from column %s of %s, and %s is not "
+			    "created by this plan",
+			    op->column ? op->column : "?", t, t);
+		break;
+	case SK_SQL_DROP_DATABASE:
+		lint_add(l, si, st, R_DROP_DATABASE, file, line,
+		    "drops database %s", name);
+		break;
+	case SK_SQL_DOMAIN_CONSTRAINT:
+		if (strcmp(op->what, "CREATE DOMAIN ... CHECK") == 0)
+			lint_add(l, si, st, R_CREATE_DOMAIN, file, line,
+			    "creates domain %s with a CHECK", name);
+		else if (!op->not_valid)
+			lint_add(l, si, st, R_ALTER_DOMAIN, file, line,
+			    "%s on domain %s checks every column of that type "
+			    "in every table, each under a SHARE lock",
+			    op->what, name);
+		break;
+	case SK_SQL_ENUM_ADD_VALUE:
+		if (!op->positioned)
+			lint_add(l, si, st, R_ENUM_ORDER, file, line,
+			    "adds value '%s' to %s without BEFORE or AFTER: "
+			    "it sorts after every other value",
+			    op->what ? op->what : "?", name);
+		if (!st->no_transaction && l->server_version != 0 &&
+		    l->server_version < 120000)
+			lint_add(l, si, st, R_NO_TX, file, line,
+			    "ALTER TYPE ... ADD VALUE cannot run inside a "
+			    "transaction block before PostgreSQL 12 "
+			    "(preflight.server_version is %s), and step %s runs "
+			    "in one",
+			    version_note(l, v, sizeof(v)), st->id);
+		not_idempotent(l, si, st, stmt, op, "ALTER TYPE ... ADD VALUE",
+		    "IF NOT EXISTS");
+		break;
+	case SK_SQL_LONG_IDENTIFIER:
+		lint_add(l, si, st, R_LONG_IDENTIFIER, file, line,
+		    "identifier \"%.63s...\" is %zu bytes long: PostgreSQL "
+		    "keeps the first 63",
+		    op->what, strlen(op->what));
+		break;
+	case SK_SQL_DUPLICATE_ASSIGNMENT:
+		lint_add(l, si, st, R_UPDATE_TWICE, file, line,
+		    "%s on %s assigns column %s twice (PostgreSQL refuses "
+		    "multiple assignments to the same column)",
+		    op->what, t, op->column ? op->column : "?");
+		break;
+	default:
+		break;
+	}
+}
+
+void
+lint_track(lint *l, const sk_step *st, const sk_sql_stmt *stmt, const sk_sql_op *op)
+{
+	lint_con con = { op->schema, op->table, op->name, NULL, op->contype,
+		stmt->line, false, false };
+
+	switch (op->kind) {
+	case SK_SQL_ADD_CONSTRAINT:
+		/* Each statement of a transaction: false step commits on
+		 * its own; on the plan's own tables nothing waits. */
+		if (op->not_valid && op->column == NULL &&
+		    !st->no_transaction && !lint_created(l, op) &&
+		    (op->contype == SK_SQL_CON_CHECK || op->contype == SK_SQL_CON_FOREIGN))
+			lint_con_add(
+			    l, &l->pending, &l->npending, &l->cappending, &con);
+		break;
+	case SK_SQL_CHECK_NOT_NULL:
+		con.column = op->column;
+		con.contype = SK_SQL_CON_CHECK;
+		con.valid = !op->not_valid;
+		lint_con_add(l, &l->proofs, &l->nproofs, &l->capproofs, &con);
+		break;
+	case SK_SQL_VALIDATE_CONSTRAINT:
+	case SK_SQL_DROP_CONSTRAINT:
+		for (size_t i = 0; i < l->nproofs; i++) {
+			lint_con *p = &l->proofs[i];
+
+			if (p->name == NULL || op->name == NULL ||
+			    strcmp(p->name, op->name) != 0 ||
+			    !lint_same_table(p->schema, p->table, op->schema, op->table))
+				continue;
+			if (op->kind == SK_SQL_VALIDATE_CONSTRAINT)
+				p->valid = true;
+			else
+				p->dropped = true;
+		}
+		break;
+	default:
+		break;
+	}
+}
+
 /* One op of one statement: every rule that looks at a single op. */
 void
 lint_op(lint *l, size_t si, const sk_step *st, const sk_sql_stmt *stmt,
@@ -91,9 +371,17 @@ lint_op(lint *l, size_t si, const sk_step *st, const sk_sql_stmt *stmt,
 	case SK_SQL_DROP_COLUMN:
 		lint_add(l, si, st, R_DROP_COLUMN, file, line,
 		    "drops column %s of %s", op->column ? op->column : "?", t);
+		not_idempotent(l, si, st, stmt, op, "DROP COLUMN", "IF EXISTS");
 		break;
 	case SK_SQL_DROP_TABLE:
 		lint_add(l, si, st, R_DROP_TABLE, file, line, "drops table %s", t);
+		not_idempotent(l, si, st, stmt, op, "DROP TABLE", "IF EXISTS");
+		break;
+	case SK_SQL_CREATE_TABLE:
+		/* A temporary table goes with the session that made it. */
+		if (op->what == NULL)
+			not_idempotent(l, si, st, stmt, op, "CREATE TABLE",
+			    "IF NOT EXISTS");
 		break;
 	case SK_SQL_TRUNCATE:
 		if (existing)
@@ -129,6 +417,9 @@ lint_op(lint *l, size_t si, const sk_step *st, const sk_sql_stmt *stmt,
 			    op->name ? op->name : "?", t);
 		break;
 	case SK_SQL_CREATE_INDEX:
+		not_idempotent(l, si, st, stmt, op,
+		    op->concurrent ? "CREATE INDEX CONCURRENTLY" : "CREATE INDEX",
+		    "IF NOT EXISTS");
 		if (op->concurrent && op->name == NULL)
 			lint_add(l, si, st, R_INDEX_UNNAMED, file, line,
 			    "CREATE INDEX CONCURRENTLY on %s has no name", t);
@@ -208,17 +499,13 @@ lint_op(lint *l, size_t si, const sk_step *st, const sk_sql_stmt *stmt,
 			    op->column ? op->column : "?", t);
 		break;
 	case SK_SQL_ADD_COLUMN:
-		if (existing && op->rewrites)
-			lint_add(l, si, st, R_ADD_COLUMN_REWRITE, file, line,
-			    "adds column %s to %s with %s, which rewrites the "
-			    "table",
-			    op->column ? op->column : "?", t, op->what);
+		if (existing)
+			add_column(l, si, st, stmt, op, t);
+		not_idempotent(l, si, st, stmt, op, "ADD COLUMN", "IF NOT EXISTS");
 		break;
 	case SK_SQL_SET_NOT_NULL:
 		if (existing)
-			lint_add(l, si, st, R_SET_NOT_NULL, file, line,
-			    "sets column %s of %s NOT NULL",
-			    op->column ? op->column : "?", t);
+			set_not_null(l, si, st, stmt, op, t);
 		break;
 	case SK_SQL_NO_TX:
 		if (!st->no_transaction)
@@ -240,6 +527,7 @@ lint_op(lint *l, size_t si, const sk_step *st, const sk_sql_stmt *stmt,
 		    "%s leaves state on the connection", op->what);
 		break;
 	default:
+		lint_op_later(l, si, st, stmt, op, existing, t);
 		break;
 	}
 }
