@@ -425,8 +425,10 @@ lint_step(lint *l, size_t si, const sk_step *st, const sk_sql_script *parsed,
 	if (sc == NULL) {
 		rc = sk_sql_parse(st->sql ? st->sql : "",
 		    st->sql_path ? st->sql_path : st->id, &own, err);
-		if (rc != SK_OK)
+		if (rc != SK_OK) {
+			sk_lint_hint_syntax(err);
 			return rc;
+		}
 		sc = own;
 	}
 	for (size_t i = 0; i < sc->nstmts; i++) {
@@ -555,4 +557,55 @@ sk_lint_blocking(const sk_lint_finding *f, size_t n)
 		if (f[i].rule->severity == SK_LINT_ERROR && !f[i].waived)
 			b++;
 	return b;
+}
+
+void
+sk_lint_hint_syntax(sk_err *err)
+{
+	if (err == NULL || err->code != SK_EINVAL || err->hint[0] != '\0' ||
+	    strstr(err->msg, ": syntax error") == NULL)
+		return;
+	/* The parser is PostgreSQL's, pinned to the libpg_query release
+	 * skein is built with: a newer server's syntax is foreign to it.
+	 * Every step is parsed at build and again by the agent, so no
+	 * waiver or transaction: false can carry such a statement; a DO
+	 * block can, as a string, when it may run in a transaction. */
+	snprintf(err->hint, sizeof(err->hint),
+	    "skein reads SQL with the parser of PostgreSQL %s: syntax added "
+	    "in a later release (REPACK, say) is a syntax error here, and no "
+	    "waiver or transaction: false changes that, as every step is "
+	    "parsed at build and run time. If the statement may run inside a "
+	    "transaction, write it as DO $$ BEGIN EXECUTE '...'; END $$ (the "
+	    "lint does not look into it: review it by hand); otherwise run it "
+	    "outside skein",
+	    sk_sql_parser_version());
+}
+
+int
+sk_lint_files(const char *const *paths, const char *const *sqls, size_t n,
+    const sk_lint_options *opt, sk_lint_finding **out, size_t *nout, sk_err *err)
+{
+	sk_plan plan;
+	int rc = SK_OK;
+
+	memset(&plan, 0, sizeof(plan));
+	plan.name = (char *)"(files)";
+	plan.preflight.min_server_version = opt ? opt->server_version : 0;
+	plan.steps = calloc(n > 0 ? n : 1, sizeof(*plan.steps));
+	if (plan.steps == NULL)
+		return sk_err_set(err, SK_ENOMEM, "lint files: out of memory");
+	plan.nsteps = n;
+	/* The steps borrow the caller's strings: nothing here frees them. */
+	for (size_t i = 0; i < n; i++) {
+		sk_step *st = &plan.steps[i];
+
+		st->id = (char *)paths[i];
+		st->kind = SK_STEP_SQL;
+		st->sql = (char *)sqls[i];
+		st->sql_path = (char *)paths[i];
+		st->no_transaction = opt ? opt->no_transaction : false;
+	}
+	rc = sk_lint_plan(&plan, out, nout, err);
+	free(plan.steps);
+	return rc;
 }

@@ -118,6 +118,13 @@ void lint_con_add(lint *l, lint_con **v, size_t *n, size_t *cap, const lint_con 
 /* Free n remembered constraints' strings (not the array). */
 void lint_cons_clear(lint_con *v, size_t n);
 
+/* sk_lint_print.c: "error" or "warning". */
+const char *lint_severity_name(int severity);
+
+/* sk_lint_print.c: dir/file for display into buf; file alone when dir
+ * is NULL or "." or file is absolute. */
+void lint_display_path(const char *dir, const char *file, char *buf, size_t len);
+
 /* sk_lint_rules.c: every rule that looks at one op. */
 void lint_op(lint *l, size_t si, const sk_step *st, const sk_sql_stmt *stmt,
     const sk_sql_op *op);

@@ -6,15 +6,14 @@
 #include "sk_json.h"
 #include "sk_lint_int.h"
 
-static const char *
-severity_name(int s)
+const char *
+lint_severity_name(int s)
 {
 	return s == SK_LINT_ERROR ? "error" : "warning";
 }
 
-/* dir/file for display; file alone when dir is NULL or "." */
-static void
-display_path(const char *dir, const char *file, char *buf, size_t len)
+void
+lint_display_path(const char *dir, const char *file, char *buf, size_t len)
 {
 	if (dir == NULL || strcmp(dir, ".") == 0 || file[0] == '/')
 		snprintf(buf, len, "%s", file);
@@ -29,12 +28,12 @@ sk_lint_print(FILE *out, const char *dir, const sk_lint_finding *f, size_t n)
 	char path[1024];
 
 	for (size_t i = 0; i < n; i++) {
-		display_path(dir, f[i].file, path, sizeof(path));
+		lint_display_path(dir, f[i].file, path, sizeof(path));
 		if (f[i].line > 0)
 			fprintf(out, "%s:%d: ", path, f[i].line);
 		else
 			fprintf(out, "%s: ", path);
-		fprintf(out, "%s %s: %s\n", severity_name(f[i].rule->severity),
+		fprintf(out, "%s %s: %s\n", lint_severity_name(f[i].rule->severity),
 		    f[i].rule->id, f[i].message);
 		fprintf(out, "  fix: %s\n", f[i].rule->fix);
 		if (f[i].waived)
@@ -88,12 +87,12 @@ sk_lint_print_json(
 	for (size_t i = 0; i < n; i++) {
 		json_t *o = json_object();
 
-		display_path(dir, f[i].file, path, sizeof(path));
+		lint_display_path(dir, f[i].file, path, sizeof(path));
 		if (o != NULL) {
 			bad |= json_object_set_new(
 			    o, "rule", sk_json_str(f[i].rule->id));
 			bad |= json_object_set_new(o, "severity",
-			    sk_json_str(severity_name(f[i].rule->severity)));
+			    sk_json_str(lint_severity_name(f[i].rule->severity)));
 			bad |= json_object_set_new(o, "step", sk_json_str(f[i].step));
 			bad |= json_object_set_new(o, "file", sk_json_str(path));
 			bad |= json_object_set_new(o, "line", json_integer(f[i].line));
@@ -136,6 +135,6 @@ sk_lint_print_rules(FILE *out)
 
 	for (size_t i = 0; i < n; i++)
 		fprintf(out, "%-34s %-7s %s\n%34s fix: %s\n", rules[i].id,
-		    severity_name(rules[i].severity), rules[i].summary, "",
+		    lint_severity_name(rules[i].severity), rules[i].summary, "",
 		    rules[i].fix);
 }

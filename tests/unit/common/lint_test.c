@@ -1437,6 +1437,176 @@ test_set_not_null_after_validated_check_is_quiet(void **state)
 	}
 }
 
+/* The SARIF 2.1.0 structure, checked with jansson: what the standard
+ * requires of a log, a run, a tool, a rule and a result, and what skein
+ * promises on top (every rule listed, ruleIndex naming ruleId, a waiver
+ * as an external suppression). tests/integration/lint_cli.sh runs a
+ * JSON-schema validator over the CLI's output as well. */
+static void
+test_print_sarif_is_sarif_2_1_0(void **state)
+{
+	spec s[] = {
+		{ "ALTER TABLE clients DROP COLUMN legacy", false,
+		    "drop-column", "gone since 41" },
+		{ "\nALTER TABLE t ALTER COLUMN a DROP NOT NULL", false, NULL, NULL },
+		{ "SELECT 1", false, "truncate", "stale" },
+	};
+	result r = lint_specs(s, 3);
+	char *buf = NULL;
+	size_t len = 0, nrules;
+	const sk_lint_rule *rules = sk_lint_rules(&nrules);
+	FILE *out = open_memstream(&buf, &len);
+	json_t *root, *run, *driver, *jrules, *results;
+	sk_err err;
+
+	(void)state;
+	assert_non_null(out);
+	assert_int_equal(sk_lint_print_sarif(out, "plans/x y", r.f, r.n, &err), SK_OK);
+	fclose(out);
+	root = json_loads(buf, 0, NULL);
+	assert_non_null(root);
+	assert_string_equal(json_string_value(json_object_get(root, "version")), "2.1.0");
+	assert_non_null(strstr(json_string_value(json_object_get(root, "$schema")),
+	    "sarif-schema-2.1.0.json"));
+	assert_int_equal(json_array_size(json_object_get(root, "runs")), 1);
+	run = json_array_get(json_object_get(root, "runs"), 0);
+	driver = json_object_get(json_object_get(run, "tool"), "driver");
+	assert_string_equal(json_string_value(json_object_get(driver, "name")), "skein");
+	jrules = json_object_get(driver, "rules");
+	assert_int_equal(json_array_size(jrules), nrules);
+	for (size_t i = 0; i < nrules; i++) {
+		json_t *jr = json_array_get(jrules, i);
+		const char *level = json_string_value(json_object_get(
+		    json_object_get(jr, "defaultConfiguration"), "level"));
+
+		assert_string_equal(
+		    json_string_value(json_object_get(jr, "id")), rules[i].id);
+		assert_string_equal(level,
+		    rules[i].severity == SK_LINT_ERROR ? "error" : "warning");
+		assert_non_null(json_string_value(json_object_get(
+		    json_object_get(jr, "shortDescription"), "text")));
+	}
+	results = json_object_get(run, "results");
+	assert_int_equal(json_array_size(results), r.n);
+	for (size_t i = 0; i < r.n; i++) {
+		json_t *res = json_array_get(results, i);
+		json_t *phys = json_object_get(
+		    json_array_get(json_object_get(res, "locations"), 0),
+		    "physicalLocation");
+		json_t *region = json_object_get(phys, "region");
+		size_t idx =
+		    (size_t)json_integer_value(json_object_get(res, "ruleIndex"));
+		const char *level = json_string_value(json_object_get(res, "level"));
+
+		assert_non_null(json_string_value(
+		    json_object_get(json_object_get(res, "message"), "text")));
+		assert_string_equal(json_string_value(json_object_get(res, "ruleId")),
+		    r.f[i].rule->id);
+		assert_true(idx < nrules);
+		assert_string_equal(rules[idx].id, r.f[i].rule->id);
+		assert_true(strcmp(level, "error") == 0 ||
+		    strcmp(level, "warning") == 0);
+		/* A line when known, never 0; no region without one. */
+		if (r.f[i].line > 0)
+			assert_int_equal(
+			    json_integer_value(json_object_get(region, "startLine")),
+			    r.f[i].line);
+		else
+			assert_null(region);
+		assert_int_equal(json_object_get(res, "suppressions") != NULL,
+		    r.f[i].waived);
+	}
+	/* The waived drop-column, with its reason, and the path encoded. */
+	{
+		json_t *res = json_array_get(results, 0);
+		json_t *sup = json_array_get(json_object_get(res, "suppressions"), 0);
+
+		assert_string_equal(
+		    json_string_value(json_object_get(sup, "kind")), "external");
+		assert_string_equal(
+		    json_string_value(json_object_get(sup, "justification")),
+		    "gone since 41");
+		assert_string_equal(
+		    json_string_value(json_object_get(
+			json_object_get(
+			    json_object_get(
+				json_array_get(json_object_get(res, "locations"), 0),
+				"physicalLocation"),
+			    "artifactLocation"),
+			"uri")),
+		    "plans/x%20y/s1.sql");
+	}
+	json_decref(root);
+	free(buf);
+
+	/* GitHub: one workflow command per finding, escaped. */
+	out = open_memstream(&buf, &len);
+	assert_non_null(out);
+	sk_lint_print_github(out, "plans/x", r.f, r.n);
+	fclose(out);
+	assert_non_null(strstr(buf,
+	    "::notice file=plans/x/s1.sql,line=1,title=skein lint drop-column "
+	    "(waived)::drops column legacy of clients%0Afix: "));
+	assert_non_null(strstr(buf,
+	    "::warning file=plans/x/s2.sql,line=2,title=skein lint "
+	    "drop-not-null::drops NOT NULL from column a of t"));
+	/* The unused waiver is on plan.yaml, with no line. */
+	assert_non_null(strstr(buf,
+	    "::warning file=plans/x/plan.yaml,title=skein lint unused-waiver::"));
+	free(buf);
+	sk_lint_findings_free(r.f, r.n);
+}
+
+static void
+test_lint_files_and_syntax_hint(void **state)
+{
+	const char *paths[] = { "a.sql", "b.sql" };
+	const char *sqls[] = { "CREATE TABLE t (a int)", "CREATE INDEX t_a ON t (a)" };
+	const char *bad[] = { "SELECT 1;\nREPACK t;" };
+	sk_lint_options opt = { false, 0 };
+	sk_lint_finding *f = NULL;
+	size_t n = 9;
+	sk_err err;
+
+	(void)state;
+	/* In order: b's index is on a's new table. */
+	assert_int_equal(sk_lint_files(paths, sqls, 2, &opt, &f, &n, &err), SK_OK);
+	assert_int_equal(n, 0);
+	assert_int_equal(
+	    sk_lint_files(paths + 1, sqls + 1, 1, &opt, &f, &n, &err), SK_OK);
+	assert_int_equal(n, 1);
+	assert_string_equal(f[0].rule->id, "index-not-concurrent");
+	assert_string_equal(f[0].file, "b.sql");
+	sk_lint_findings_free(f, n);
+	opt.no_transaction = true;
+	assert_int_equal(
+	    sk_lint_files(paths + 1, sqls + 1, 1, &opt, &f, &n, &err), SK_OK);
+	{
+		result res = { f, n };
+
+		assert_int_equal(n, 2);
+		assert_int_equal(count_rule(&res, "index-not-concurrent"), 1);
+		assert_int_equal(
+		    count_rule(&res, "non-idempotent-without-transaction"), 1);
+	}
+	sk_lint_findings_free(f, n);
+	/* Newer syntax: the file and line, and a hint naming the parser's
+	 * PostgreSQL and the escape. */
+	f = NULL;
+	n = 5;
+	assert_int_equal(sk_lint_files(paths, bad, 1, &opt, &f, &n, &err), SK_EINVAL);
+	assert_string_equal(err.msg, "a.sql:2: syntax error at or near \"REPACK\"");
+	assert_non_null(strstr(err.hint, "parser of PostgreSQL 15"));
+	assert_non_null(strstr(err.hint, "DO $$ BEGIN EXECUTE"));
+	assert_null(f);
+	assert_int_equal(n, 5);
+	/* Only syntax errors get the hint. */
+	sk_err_set(&err, SK_EINVAL, "plan.yaml:3:1: something else");
+	sk_lint_hint_syntax(&err);
+	assert_string_equal(err.hint, "");
+	sk_lint_hint_syntax(NULL);
+}
+
 int
 main(void)
 {
@@ -1479,6 +1649,8 @@ main(void)
 		cmocka_unit_test(test_domains_and_enums),
 		cmocka_unit_test(test_identifier_too_long_and_update_twice),
 		cmocka_unit_test(test_set_not_null_after_validated_check_is_quiet),
+		cmocka_unit_test(test_print_sarif_is_sarif_2_1_0),
+		cmocka_unit_test(test_lint_files_and_syntax_hint),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
