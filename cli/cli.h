@@ -7,7 +7,7 @@
  *      coordinator, invalid plan); the reason is on stderr
  *   2  usage error (unknown option, missing argument)
  *
- * argv[0] is the subcommand name ("keygen", "plan", "rollout").
+ * argv[0] is the subcommand name ("keygen", "plan", "rollout", "lint").
  */
 #ifndef CLI_H
 #define CLI_H
@@ -16,6 +16,7 @@
 #include <stdio.h>
 
 #include "sk_err.h"
+#include "sk_lint.h"
 #include "sk_plan.h"
 #include "sk_wire.h"
 
@@ -31,6 +32,27 @@ int cli_plan(int argc, char **argv);
 
 /* skein rollout start|status|wait|rollback|report ... */
 int cli_rollout(int argc, char **argv);
+
+/* skein lint [--format F] [--no-transaction] [--server-version V]
+ * FILE.sql ...: the plan lint on bare SQL files (cli_lint.c). */
+int cli_lint(int argc, char **argv);
+
+/* ---- lint output, shared by "plan lint" and "lint" (cli_lint.c) ---- */
+
+enum cli_lint_format {
+	CLI_LINT_TEXT = 0,
+	CLI_LINT_JSON,
+	CLI_LINT_SARIF,
+	CLI_LINT_GITHUB,
+};
+
+/* The format named name ("text", "json", "sarif", "github"), or -1. */
+int cli_lint_format(const char *name);
+
+/* Print n findings in format (text ends with the summary line); paths
+ * are shown relative to dir when it is not NULL. SK_ENOMEM or SK_EIO. */
+int cli_lint_output(FILE *out, int format, const char *dir,
+    const sk_lint_finding *f, size_t n, sk_err *err) SK_WARN_UNUSED;
 
 /* ---- the execution record (cli_report.c) ------------------------------ */
 

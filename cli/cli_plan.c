@@ -30,7 +30,7 @@ plan_usage(FILE *out)
 	    "\n"
 	    "Usage:\n"
 	    "  skein plan build PLAN_DIR -o FILE [--regions DIR]\n"
-	    "  skein plan lint PLAN_DIR [--regions DIR] [--json]\n"
+	    "  skein plan lint PLAN_DIR [--regions DIR] [--format FORMAT]\n"
 	    "  skein plan lint --rules\n"
 	    "  skein plan sign FILE --key KEY -o SIGNED\n"
 	    "  skein plan verify SIGNED --pub PUB [--pub PUB ...]\n"
@@ -81,19 +81,24 @@ lint_usage(FILE *out)
 	    "same lint and refuses a plan with an unwaived error.\n"
 	    "\n"
 	    "Usage:\n"
-	    "  skein plan lint PLAN_DIR [--regions DIR] [--json]\n"
+	    "  skein plan lint PLAN_DIR [--regions DIR] [--format FORMAT]\n"
 	    "  skein plan lint --rules\n"
 	    "\n"
 	    "Options:\n"
 	    "  -r, --regions DIR    region inventory, as for plan build\n"
 	    "                       (default: ./regions if it holds *.yaml)\n"
-	    "  -j, --json           print the findings as one JSON object\n"
+	    "  -f, --format FORMAT  text (default), json (one object), sarif\n"
+	    "                       (a SARIF 2.1.0 log) or github (workflow\n"
+	    "                       annotations: ::error file=F,line=L::...)\n"
+	    "  -j, --json           the same as --format json\n"
 	    "      --rules          list the rules and exit\n"
 	    "  -h, --help           show this help and exit\n"
 	    "\n"
 	    "Examples:\n"
 	    "  skein plan lint plans/0042-add-col --regions regions\n"
-	    "  skein plan lint plans/0042-add-col --json\n"
+	    "  skein plan lint plans/0042-add-col --format sarif > lint.sarif\n"
+	    "\n"
+	    "For SQL files outside a plan, see \"skein lint --help\".\n"
 	    "\n"
 	    "Exit status: 0 when no unwaived error, 1 when there is one or the\n"
 	    "plan cannot be read, 2 for a usage error. docs/lint.md explains\n"
@@ -287,6 +292,7 @@ plan_lint(int argc, char **argv)
 	enum { OPT_RULES = 256 };
 	static const struct option longopts[] = {
 		{ "regions", required_argument, NULL, 'r' },
+		{ "format", required_argument, NULL, 'f' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "rules", no_argument, NULL, OPT_RULES },
 		{ "help", no_argument, NULL, 'h' },
@@ -294,7 +300,8 @@ plan_lint(int argc, char **argv)
 	};
 	const char *cmd = "plan lint", *regions = NULL, *dir;
 	sk_inventory inv;
-	bool have_inv = false, json = false;
+	bool have_inv = false;
+	int format = CLI_LINT_TEXT;
 	sk_lint_finding *f = NULL;
 	size_t n = 0;
 	sk_plan *plan = NULL;
@@ -304,13 +311,24 @@ plan_lint(int argc, char **argv)
 	memset(&inv, 0, sizeof(inv));
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":r:jh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":r:f:jh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'r':
 			regions = optarg;
 			break;
+		case 'f':
+			format = cli_lint_format(optarg);
+			if (format < 0) {
+				cli_errorf(cmd,
+				    "unknown format \"%s\" (text, json, sarif or "
+				    "github)",
+				    optarg);
+				lint_usage(stderr);
+				return CLI_USAGE;
+			}
+			break;
 		case 'j':
-			json = true;
+			format = CLI_LINT_JSON;
 			break;
 		case OPT_RULES:
 			sk_lint_print_rules(stdout);
@@ -330,17 +348,13 @@ plan_lint(int argc, char **argv)
 	brc = sk_plan_build_lint(dir, have_inv ? &inv : NULL,
 	    (int64_t)time(NULL), &plan, &f, &n, &err);
 	if (brc != SK_OK && brc != SK_ELINT) {
+		sk_lint_hint_syntax(&err);
 		rc = fail(cmd, &err);
 		goto out;
 	}
-	if (json) {
-		if (sk_lint_print_json(stdout, dir, f, n, &err) != SK_OK) {
-			rc = fail(cmd, &err);
-			goto out;
-		}
-	} else {
-		sk_lint_print(stdout, dir, f, n);
-		sk_lint_print_summary(stdout, f, n);
+	if (cli_lint_output(stdout, format, dir, f, n, &err) != SK_OK) {
+		rc = fail(cmd, &err);
+		goto out;
 	}
 	rc = brc == SK_OK ? CLI_OK : CLI_FAIL;
 out:
@@ -410,6 +424,7 @@ plan_build(int argc, char **argv)
 	}
 	if (brc != SK_OK || sk_plan_encode(plan, &buf, &len, &err) != SK_OK ||
 	    sk_file_write_atomic(out_path, buf, len, 0644, &err) != SK_OK) {
+		sk_lint_hint_syntax(&err);
 		rc = fail(cmd, &err);
 		goto out;
 	}

@@ -16,6 +16,7 @@ usage(FILE *out)
 	    "  skein keygen --out DIR/NAME            create NAME.key and NAME.pub\n"
 	    "  skein plan build PLAN_DIR -o FILE      read plan.yaml and its SQL into a plan\n"
 	    "  skein plan lint PLAN_DIR               check the plan's SQL against the rules\n"
+	    "  skein lint FILE.sql ...                the same rules on bare SQL files\n"
 	    "  skein plan sign FILE --key KEY -o OUT  sign a plan with a release key\n"
 	    "  skein plan verify SIGNED --pub PUB     check a signed plan's signature\n"
 	    "  skein plan show FILE [--json]          describe a plan or signed plan\n"
@@ -60,6 +61,8 @@ main(int argc, char **argv)
 		return cli_plan(argc - 1, argv + 1);
 	if (strcmp(argv[1], "rollout") == 0)
 		return cli_rollout(argc - 1, argv + 1);
+	if (strcmp(argv[1], "lint") == 0)
+		return cli_lint(argc - 1, argv + 1);
 	cli_errorf(argv[1], "unknown command");
 	usage(stderr);
 	return CLI_USAGE;

@@ -9,35 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sk_json.h"
+#include "sk_lint_int.h"
 #include "sk_sql.h"
 #include "sk_util.h"
 
 const char *const sk_lint_tenant_columns[] = { "tenant_id", "community_id", NULL };
-
-enum {
-	R_RENAME,
-	R_DROP_COLUMN,
-	R_DROP_TABLE,
-	R_TRUNCATE,
-	R_INDEX_NOT_CONCURRENT,
-	R_INDEX_UNNAMED,
-	R_CONSTRAINT_NOT_VALID,
-	R_ALTER_TYPE,
-	R_TENANT_RLS,
-	R_NO_TX,
-	R_LOCK_NO_TX,
-	R_TX_CONTROL,
-	R_SESSION_SET,
-	R_CONSTRAINT_INDEX,
-	R_ADD_COLUMN_REWRITE,
-	R_SET_NOT_NULL,
-	R_SESSION_STATE,
-	R_RENAME_INDEX,
-	R_TABLE_REWRITE,
-	R_UNUSED_WAIVER,
-	R_COUNT
-};
 
 static const sk_lint_rule rules[R_COUNT] = {
 	[R_RENAME] = { "rename-in-one-step", SK_LINT_ERROR,
@@ -135,6 +111,87 @@ static const sk_lint_rule rules[R_COUNT] = {
 	    "blocks its reads and writes",
 	    "leave it out of the migration (pg_repack or a maintenance window), "
 	    "or waive the rule saying why the table is small or idle" },
+	[R_VALIDATE_SAME_TX] = { "validate-in-same-transaction", SK_LINT_ERROR,
+	    "VALIDATE CONSTRAINT in the transaction that added the constraint "
+	    "NOT VALID: the scan runs under the ADD's lock, which blocks "
+	    "writes, and NOT VALID gains nothing",
+	    "VALIDATE in a later step (or put the ADD in a transaction: false "
+	    "step, where each statement commits on its own)" },
+	[R_DROP_INDEX] = { "drop-index-not-concurrent", SK_LINT_ERROR,
+	    "DROP INDEX without CONCURRENTLY on an index the plan did not "
+	    "create locks its table ACCESS EXCLUSIVE, blocking reads and writes",
+	    "DROP INDEX CONCURRENTLY IF EXISTS name in a step with "
+	    "transaction: false" },
+	[R_DETACH_PARTITION] = { "detach-partition-not-concurrent", SK_LINT_ERROR,
+	    "DETACH PARTITION without CONCURRENTLY locks the whole partitioned "
+	    "table ACCESS EXCLUSIVE, blocking its reads and writes",
+	    "ALTER TABLE ... DETACH PARTITION ... CONCURRENTLY (PostgreSQL 14+) "
+	    "in a step with transaction: false" },
+	[R_NOT_NULL_NO_DEFAULT] = { "not-null-column-without-default", SK_LINT_ERROR,
+	    "ADD COLUMN ... NOT NULL without a default on an existing table: "
+	    "PostgreSQL refuses it as soon as the table has a row",
+	    "add the column with a constant DEFAULT (no rewrite since "
+	    "PostgreSQL 11), or nullable, backfill, then the SET NOT NULL "
+	    "recipe" },
+	[R_DROP_DATABASE] = { "drop-database", SK_LINT_ERROR,
+	    "DROP DATABASE: every table in it is gone",
+	    "leave it out of migrations; drop a database by hand, after a "
+	    "backup, or waive the rule saying why" },
+	[R_ALTER_DOMAIN] = { "alter-domain-constraint", SK_LINT_ERROR,
+	    "ALTER DOMAIN ... ADD CONSTRAINT (without NOT VALID), VALIDATE "
+	    "CONSTRAINT or SET NOT NULL checks every column of the domain in "
+	    "every table, blocking their writes",
+	    "put the rule on each table as CHECK ... NOT VALID and VALIDATE it "
+	    "in a later step, or waive saying the tables are small" },
+	[R_LONG_IDENTIFIER] = { "identifier-too-long", SK_LINT_ERROR,
+	    "an identifier longer than 63 bytes: PostgreSQL silently keeps "
+	    "only the first 63, so the object's name is not the one written",
+	    "shorten the name to 63 bytes or fewer" },
+	[R_UPDATE_TWICE] = { "update-column-twice", SK_LINT_ERROR,
+	    "the same column assigned twice in one UPDATE (or ON CONFLICT DO "
+	    "UPDATE): PostgreSQL refuses the statement",
+	    "assign each column once" },
+	[R_DROP_NOT_NULL] = { "drop-not-null", SK_LINT_WARNING,
+	    "ALTER COLUMN ... DROP NOT NULL on an existing table: code "
+	    "deployed before it may assume the column is never NULL",
+	    "release readers that handle NULL first, then drop NOT NULL in a "
+	    "later plan (waive the rule saying so)" },
+	[R_NOT_IDEMPOTENT] = { "non-idempotent-without-transaction", SK_LINT_WARNING,
+	    "a statement without IF [NOT] EXISTS in a transaction: false step: "
+	    "skein runs the step again after a crash, and it then fails",
+	    "write IF NOT EXISTS (CREATE TABLE|INDEX, ADD COLUMN, ADD VALUE) or "
+	    "IF EXISTS (DROP TABLE|INDEX|COLUMN)" },
+	[R_CREATE_DOMAIN] = { "create-domain-check", SK_LINT_WARNING,
+	    "CREATE DOMAIN with a CHECK: changing the check later means ALTER "
+	    "DOMAIN, which scans every table using the domain under lock",
+	    "a plain type with a CHECK constraint on each table's column, which "
+	    "can be replaced NOT VALID and validated later" },
+	[R_ENUM_ORDER] = { "enum-value-order", SK_LINT_WARNING,
+	    "ALTER TYPE ... ADD VALUE without BEFORE or AFTER puts the value "
+	    "last in the enum's sort order",
+	    "say BEFORE or AFTER when code sorts or compares the enum; waive "
+	    "the rule when the order does not matter" },
+	[R_PREFER_TEXT_CHAR] = { "prefer-text-over-char", SK_LINT_WARNING,
+	    "char(n) pads values with blanks, compares them trimmed, and is "
+	    "no faster than text",
+	    "text (with a CHECK on length(col) if the length matters)" },
+	[R_PREFER_TEXT_VARCHAR] = { "prefer-text-over-varchar", SK_LINT_WARNING,
+	    "varchar(n): changing n later is an ALTER COLUMN TYPE under an "
+	    "ACCESS EXCLUSIVE lock (shortening it rescans the table)",
+	    "text with CHECK (length(col) <= n), which can be swapped NOT VALID "
+	    "and validated without blocking writes" },
+	[R_PREFER_BIGINT] = { "prefer-bigint", SK_LINT_WARNING,
+	    "an integer or smallint key (or serial): it overflows at 2^31 (or "
+	    "2^15), and widening it later rewrites the table",
+	    "bigint (bigint GENERATED ALWAYS AS IDENTITY for a generated key)" },
+	[R_PREFER_IDENTITY] = { "prefer-identity", SK_LINT_WARNING,
+	    "serial, bigserial or smallserial: a sequence owned by a default, "
+	    "with loose permissions and copies that share it",
+	    "bigint GENERATED ALWAYS AS IDENTITY (or BY DEFAULT)" },
+	[R_PREFER_TIMESTAMPTZ] = { "prefer-timestamptz", SK_LINT_WARNING,
+	    "timestamp without time zone stores wall-clock time: values "
+	    "written from different time zones cannot be compared",
+	    "timestamptz (timestamp with time zone)" },
 	[R_UNUSED_WAIVER] = { "unused-waiver", SK_LINT_WARNING,
 	    "a step waives a rule that does not fire in it",
 	    "remove the waiver, or check that it is on the right step" },
@@ -158,51 +215,42 @@ sk_lint_rule_find(const char *id)
 	return NULL;
 }
 
+const sk_lint_rule *
+lint_rule(int r)
+{
+	return &rules[r];
+}
+
 /* ---- state while walking a plan ----------------------------------------- */
-
-typedef struct table_ref {
-	char *schema; /* NULL: unqualified */
-	char *table;
-} table_ref;
-
-typedef struct lint {
-	sk_lint_finding *f;
-	size_t n, cap;
-	size_t *order; /* step index of each finding, for sorting */
-	table_ref *created;
-	size_t ncreated, capcreated;
-	table_ref *indexes; /* indexes the plan creates: schema, name */
-	size_t nindexes, capindexes;
-	bool oom;
-} lint;
 
 /* Two names denote the same table when their own names match and their
  * schemas do, or either was written unqualified: without a catalog, the
  * lint leans towards "created by this plan", i.e. towards not firing. */
-static bool
-same_table(const char *s1, const char *t1, const char *s2, const char *t2)
+bool
+lint_same_table(const char *s1, const char *t1, const char *s2, const char *t2)
 {
 	if (t1 == NULL || t2 == NULL || strcmp(t1, t2) != 0)
 		return false;
 	return s1 == NULL || s2 == NULL || strcmp(s1, s2) == 0;
 }
 
-static bool
-created(const lint *l, const sk_sql_op *op)
+bool
+lint_created(const lint *l, const sk_sql_op *op)
 {
 	for (size_t i = 0; i < l->ncreated; i++)
-		if (same_table(l->created[i].schema, l->created[i].table,
+		if (lint_same_table(l->created[i].schema, l->created[i].table,
 			op->schema, op->table))
 			return true;
 	return false;
 }
 
 /* Whether the plan created the index schema.name earlier. */
-static bool
-index_created(const lint *l, const char *schema, const char *name)
+bool
+lint_index_created(const lint *l, const char *schema, const char *name)
 {
 	for (size_t i = 0; i < l->nindexes; i++)
-		if (same_table(l->indexes[i].schema, l->indexes[i].table, schema, name))
+		if (lint_same_table(l->indexes[i].schema, l->indexes[i].table,
+			schema, name))
 			return true;
 	return false;
 }
@@ -241,12 +289,50 @@ remember(lint *l, const char *schema, const char *table)
 	remember_in(l, &l->created, &l->ncreated, &l->capcreated, schema, table);
 }
 
-static void add(lint *l, size_t step_index, const sk_step *st, int rule,
-    const char *file, int line, const char *fmt, ...) SK_PRINTF(7, 8);
+void
+lint_con_add(lint *l, lint_con **v, size_t *n, size_t *cap, const lint_con *con)
+{
+	lint_con *c;
 
-static void
-add(lint *l, size_t step_index, const sk_step *st, int rule, const char *file,
-    int line, const char *fmt, ...)
+	if (l->oom)
+		return;
+	if (*n == *cap) {
+		size_t ncap = *cap ? 2 * *cap : 8;
+		lint_con *nv = realloc(*v, ncap * sizeof(*nv));
+
+		if (nv == NULL) {
+			l->oom = true;
+			return;
+		}
+		*v = nv;
+		*cap = ncap;
+	}
+	c = &(*v)[*n];
+	*c = *con;
+	c->schema = sk_strdup(con->schema);
+	c->table = sk_strdup(con->table);
+	c->name = sk_strdup(con->name);
+	c->column = sk_strdup(con->column);
+	(*n)++;
+	if ((con->schema && !c->schema) || (con->table && !c->table) ||
+	    (con->name && !c->name) || (con->column && !c->column))
+		l->oom = true;
+}
+
+void
+lint_cons_clear(lint_con *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].schema);
+		free(v[i].table);
+		free(v[i].name);
+		free(v[i].column);
+	}
+}
+
+void
+lint_add(lint *l, size_t step_index, const sk_step *st, int rule,
+    const char *file, int line, const char *fmt, ...)
 {
 	sk_lint_finding *f;
 	char msg[1024];
@@ -284,271 +370,6 @@ add(lint *l, size_t step_index, const sk_step *st, int rule, const char *file,
 		l->oom = true;
 }
 
-/* ---- the rules ------------------------------------------------------------- */
-
-static const char *
-tenant_column(const sk_sql_op *op)
-{
-	for (size_t i = 0; i < op->ncolumns; i++)
-		for (size_t k = 0; sk_lint_tenant_columns[k] != NULL; k++)
-			if (strcmp(op->columns[i], sk_lint_tenant_columns[k]) == 0)
-				return op->columns[i];
-	return NULL;
-}
-
-static bool
-has(char *const *v, size_t n, const char *s)
-{
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(v[i], s) == 0)
-			return true;
-	return false;
-}
-
-/* Whether the step protects table (of CREATE TABLE op ct) with RLS and a
- * policy, or with a CHECK naming col. */
-static bool
-tenant_protected(const sk_sql_script *sc, const sk_sql_op *ct, const char *col)
-{
-	bool rls = false, policy = false;
-
-	if (has(ct->checked, ct->nchecked, col))
-		return true;
-	for (size_t i = 0; i < sc->nstmts; i++)
-		for (size_t k = 0; k < sc->stmts[i].nops; k++) {
-			const sk_sql_op *op = &sc->stmts[i].ops[k];
-
-			if (!same_table(op->schema, op->table, ct->schema, ct->table))
-				continue;
-			if (op->kind == SK_SQL_ENABLE_RLS)
-				rls = true;
-			else if (op->kind == SK_SQL_CREATE_POLICY)
-				policy = true;
-			else if (op->kind == SK_SQL_ADD_CONSTRAINT &&
-			    op->contype == SK_SQL_CON_CHECK &&
-			    has(op->checked, op->nchecked, col))
-				return true;
-		}
-	return rls && policy;
-}
-
-static const char *
-contype_name(int contype)
-{
-	switch (contype) {
-	case SK_SQL_CON_CHECK:
-		return "CHECK";
-	case SK_SQL_CON_FOREIGN:
-		return "FOREIGN KEY";
-	case SK_SQL_CON_UNIQUE:
-		return "UNIQUE/PRIMARY KEY";
-	case SK_SQL_CON_EXCLUDE:
-		return "EXCLUDE";
-	default:
-		return "";
-	}
-}
-
-/* One op of one statement: every rule that looks at a single op. */
-static void
-lint_op(lint *l, size_t si, const sk_step *st, const sk_sql_stmt *stmt,
-    const sk_sql_op *op)
-{
-	const char *file = st->sql_path;
-	int line = stmt->line;
-	bool existing = !created(l, op);
-	char t[300];
-
-	sk_sql_op_table(op, t, sizeof(t));
-	switch (op->kind) {
-	case SK_SQL_RENAME_TABLE:
-		add(l, si, st, R_RENAME, file, line, "renames %s %s to %s",
-		    op->what ? op->what : "table", t, op->name ? op->name : "?");
-		break;
-	case SK_SQL_RENAME_COLUMN:
-		add(l, si, st, R_RENAME, file, line, "renames column %s of %s to %s",
-		    op->column ? op->column : "?", t, op->name ? op->name : "?");
-		break;
-	case SK_SQL_DROP_COLUMN:
-		add(l, si, st, R_DROP_COLUMN, file, line,
-		    "drops column %s of %s", op->column ? op->column : "?", t);
-		break;
-	case SK_SQL_DROP_TABLE:
-		add(l, si, st, R_DROP_TABLE, file, line, "drops table %s", t);
-		break;
-	case SK_SQL_TRUNCATE:
-		if (existing)
-			add(l, si, st, R_TRUNCATE, file, line,
-			    "truncates table %s%s, and %s is not created by this "
-			    "plan",
-			    t,
-			    op->what ? " with CASCADE, which also empties every "
-				       "table referencing it" :
-				       "",
-			    t);
-		break;
-	case SK_SQL_LOCK_TABLE:
-		if (st->no_transaction)
-			add(l, si, st, R_LOCK_NO_TX, file, line,
-			    "LOCK TABLE %s can only be used in a transaction "
-			    "block, and step %s has transaction: false",
-			    t, st->id);
-		break;
-	case SK_SQL_RENAME_INDEX:
-		if (!index_created(l, op->schema, op->table))
-			add(l, si, st, R_RENAME_INDEX, file, line,
-			    "renames index %s to %s, and the index is not "
-			    "created by this plan",
-			    t, op->name ? op->name : "?");
-		break;
-	case SK_SQL_RENAME_CONSTRAINT:
-		if (existing)
-			add(l, si, st, R_RENAME_INDEX, file, line,
-			    "renames constraint %s of %s to %s, and %s is not "
-			    "created by this plan",
-			    op->what ? op->what : "?", t,
-			    op->name ? op->name : "?", t);
-		break;
-	case SK_SQL_CREATE_INDEX:
-		if (op->concurrent && op->name == NULL)
-			add(l, si, st, R_INDEX_UNNAMED, file, line,
-			    "CREATE INDEX CONCURRENTLY on %s has no name", t);
-		/* ON ONLY a partitioned table builds nothing: the way to
-		 * index one (CONCURRENTLY is refused on it) is ON ONLY the
-		 * parent, CONCURRENTLY on each partition, ATTACH. */
-		if (!op->concurrent && !op->only && existing)
-			add(l, si, st, R_INDEX_NOT_CONCURRENT, file, line,
-			    "CREATE INDEX %s on %s without CONCURRENTLY, and %s "
-			    "is not created by this plan",
-			    op->name ? op->name : "(unnamed)", t, t);
-		break;
-	case SK_SQL_ADD_CONSTRAINT:
-		if (!existing)
-			break;
-		if (op->column != NULL &&
-		    (op->contype == SK_SQL_CON_CHECK || op->contype == SK_SQL_CON_FOREIGN))
-			add(l, si, st, R_CONSTRAINT_NOT_VALID, file, line,
-			    "adds column %s to %s with a %s constraint, which "
-			    "PostgreSQL validates at once (NOT VALID is not "
-			    "possible there), and %s is not created by this plan",
-			    op->column, t, contype_name(op->contype), t);
-		else if ((op->contype == SK_SQL_CON_CHECK ||
-			     op->contype == SK_SQL_CON_FOREIGN) &&
-		    !op->not_valid)
-			add(l, si, st, R_CONSTRAINT_NOT_VALID, file, line,
-			    "adds %s constraint %s to %s without NOT VALID, and "
-			    "%s is not created by this plan",
-			    contype_name(op->contype),
-			    op->name ? op->name : "(unnamed)", t, t);
-		if ((op->contype == SK_SQL_CON_UNIQUE || op->contype == SK_SQL_CON_EXCLUDE) &&
-		    !op->using_index)
-			add(l, si, st, R_CONSTRAINT_INDEX, file, line,
-			    "adds %s constraint %s to %s%s%s, building its index "
-			    "under lock",
-			    contype_name(op->contype), op->name ? op->name : "(unnamed)",
-			    t, op->column ? " with column " : "",
-			    op->column ? op->column : "");
-		break;
-	case SK_SQL_REINDEX:
-		if (op->concurrent)
-			break;
-		if (strcmp(op->what, "INDEX") == 0) {
-			if (!index_created(l, op->schema, op->name))
-				add(l, si, st, R_INDEX_NOT_CONCURRENT, file, line,
-				    "REINDEX INDEX %s%s%s without CONCURRENTLY, and "
-				    "the index is not created by this plan",
-				    op->schema ? op->schema : "",
-				    op->schema ? "." : "", op->name ? op->name : "?");
-		} else if (op->table == NULL || existing) {
-			add(l, si, st, R_INDEX_NOT_CONCURRENT, file, line,
-			    "REINDEX %s %s without CONCURRENTLY%s", op->what,
-			    op->table    ? t :
-				op->name ? op->name :
-					   "",
-			    op->table ? ", and the table is not created by this "
-					"plan" :
-					"");
-		}
-		break;
-	case SK_SQL_REWRITE:
-		if (op->table == NULL)
-			add(l, si, st, R_TABLE_REWRITE, file, line,
-			    "%s of every table rewrites each under an ACCESS "
-			    "EXCLUSIVE lock",
-			    op->what);
-		else if (existing)
-			add(l, si, st, R_TABLE_REWRITE, file, line,
-			    "%s rewrites %s under an ACCESS EXCLUSIVE lock, and %s "
-			    "is not created by this plan",
-			    op->what, t, t);
-		break;
-	case SK_SQL_ALTER_COLUMN_TYPE:
-		if (existing)
-			add(l, si, st, R_ALTER_TYPE, file, line,
-			    "changes the type of column %s of %s",
-			    op->column ? op->column : "?", t);
-		break;
-	case SK_SQL_ADD_COLUMN:
-		if (existing && op->rewrites)
-			add(l, si, st, R_ADD_COLUMN_REWRITE, file, line,
-			    "adds column %s to %s with %s, which rewrites the "
-			    "table",
-			    op->column ? op->column : "?", t, op->what);
-		break;
-	case SK_SQL_SET_NOT_NULL:
-		if (existing)
-			add(l, si, st, R_SET_NOT_NULL, file, line,
-			    "sets column %s of %s NOT NULL",
-			    op->column ? op->column : "?", t);
-		break;
-	case SK_SQL_NO_TX:
-		if (!st->no_transaction)
-			add(l, si, st, R_NO_TX, file, line,
-			    "%s cannot run inside a transaction block, and step "
-			    "%s runs in one",
-			    op->what, st->id);
-		break;
-	case SK_SQL_TX_CONTROL:
-		add(l, si, st, R_TX_CONTROL, file, line,
-		    "%s: skein begins and ends the step's transaction", op->what);
-		break;
-	case SK_SQL_SESSION_SET:
-		add(l, si, st, R_SESSION_SET, file, line,
-		    "%s lasts for the session, not the transaction", op->what);
-		break;
-	case SK_SQL_SESSION_STATE:
-		add(l, si, st, R_SESSION_STATE, file, line,
-		    "%s leaves state on the connection", op->what);
-		break;
-	default:
-		break;
-	}
-}
-
-static void
-lint_tenant(lint *l, size_t si, const sk_step *st, const sk_sql_script *sc)
-{
-	for (size_t i = 0; i < sc->nstmts; i++)
-		for (size_t k = 0; k < sc->stmts[i].nops; k++) {
-			const sk_sql_op *op = &sc->stmts[i].ops[k];
-			const char *col = tenant_column(op);
-			char t[300];
-
-			/* A temporary table is no tenant data store. */
-			if (op->kind != SK_SQL_CREATE_TABLE || col == NULL ||
-			    op->what != NULL || tenant_protected(sc, op, col))
-				continue;
-			sk_sql_op_table(op, t, sizeof(t));
-			add(l, si, st, R_TENANT_RLS, st->sql_path, sc->stmts[i].line,
-			    "creates table %s with tenant column %s but neither "
-			    "row-level security with a policy nor a CHECK on %s "
-			    "in step %s",
-			    t, col, col, st->id);
-		}
-}
-
-/* Mark the step's findings (from index first on) its waivers name, and
- * report the waivers that did not match. */
 static int
 apply_waivers(lint *l, size_t si, const sk_step *st, size_t first, sk_err *err)
 {
@@ -580,7 +401,7 @@ apply_waivers(lint *l, size_t si, const sk_step *st, size_t first, sk_err *err)
 				l->oom = true;
 		}
 		if (!used)
-			add(l, si, st, R_UNUSED_WAIVER, "plan.yaml", 0,
+			lint_add(l, si, st, R_UNUSED_WAIVER, "plan.yaml", 0,
 			    "step %s waives %s, which does not fire in it",
 			    st->id, wv->rule);
 	}
@@ -596,11 +417,18 @@ lint_step(lint *l, size_t si, const sk_step *st, const sk_sql_script *parsed,
 	size_t first = l->n;
 	int rc;
 
+	/* A step is one transaction at most: what it added NOT VALID is
+	 * committed by the time the next step validates it. */
+	lint_cons_clear(l->pending, l->npending);
+	l->npending = 0;
+
 	if (sc == NULL) {
 		rc = sk_sql_parse(st->sql ? st->sql : "",
 		    st->sql_path ? st->sql_path : st->id, &own, err);
-		if (rc != SK_OK)
+		if (rc != SK_OK) {
+			sk_lint_hint_syntax(err);
 			return rc;
+		}
 		sc = own;
 	}
 	for (size_t i = 0; i < sc->nstmts; i++) {
@@ -610,15 +438,17 @@ lint_step(lint *l, size_t si, const sk_step *st, const sk_sql_script *parsed,
 			const sk_sql_op *op = &stmt->ops[k];
 
 			lint_op(l, si, st, stmt, op);
+			lint_types(l, si, st, stmt, op);
+			lint_track(l, st, stmt, op);
 			if (op->kind == SK_SQL_CREATE_TABLE)
 				remember(l, op->schema, op->table);
 			else if (op->kind == SK_SQL_CREATE_INDEX)
 				remember_in(l, &l->indexes, &l->nindexes,
 				    &l->capindexes, op->schema, op->name);
-			else if (op->kind == SK_SQL_RENAME_TABLE && created(l, op))
+			else if (op->kind == SK_SQL_RENAME_TABLE && lint_created(l, op))
 				remember(l, op->schema, op->name);
 			else if (op->kind == SK_SQL_RENAME_INDEX &&
-			    index_created(l, op->schema, op->table))
+			    lint_index_created(l, op->schema, op->table))
 				remember_in(l, &l->indexes, &l->nindexes,
 				    &l->capindexes, op->schema, op->name);
 		}
@@ -641,6 +471,10 @@ lint_fini(lint *l)
 		free(l->indexes[i].table);
 	}
 	free(l->indexes);
+	lint_cons_clear(l->pending, l->npending);
+	free(l->pending);
+	lint_cons_clear(l->proofs, l->nproofs);
+	free(l->proofs);
 	free(l->order);
 }
 
@@ -679,6 +513,7 @@ sk_lint_plan_parsed(const sk_plan *plan, sk_sql_script *const *scripts,
 	lint l = { 0 };
 	int rc = SK_OK;
 
+	l.server_version = plan->preflight.min_server_version;
 	for (size_t i = 0; i < plan->nsteps && rc == SK_OK && !l.oom; i++)
 		rc = lint_step(&l, i, &plan->steps[i],
 		    scripts != NULL ? scripts[i] : NULL, err);
@@ -724,135 +559,53 @@ sk_lint_blocking(const sk_lint_finding *f, size_t n)
 	return b;
 }
 
-/* ---- output ---------------------------------------------------------------- */
-
-static const char *
-severity_name(int s)
-{
-	return s == SK_LINT_ERROR ? "error" : "warning";
-}
-
-/* dir/file for display; file alone when dir is NULL or "." */
-static void
-display_path(const char *dir, const char *file, char *buf, size_t len)
-{
-	if (dir == NULL || strcmp(dir, ".") == 0 || file[0] == '/')
-		snprintf(buf, len, "%s", file);
-	else
-		snprintf(buf, len, "%s%s%s", dir,
-		    dir[0] != '\0' && dir[strlen(dir) - 1] == '/' ? "" : "/", file);
-}
-
 void
-sk_lint_print(FILE *out, const char *dir, const sk_lint_finding *f, size_t n)
+sk_lint_hint_syntax(sk_err *err)
 {
-	char path[1024];
-
-	for (size_t i = 0; i < n; i++) {
-		display_path(dir, f[i].file, path, sizeof(path));
-		if (f[i].line > 0)
-			fprintf(out, "%s:%d: ", path, f[i].line);
-		else
-			fprintf(out, "%s: ", path);
-		fprintf(out, "%s %s: %s\n", severity_name(f[i].rule->severity),
-		    f[i].rule->id, f[i].message);
-		fprintf(out, "  fix: %s\n", f[i].rule->fix);
-		if (f[i].waived)
-			fprintf(out, "  waived (reason: %s)\n", f[i].reason);
-	}
-}
-
-static void
-count(const sk_lint_finding *f, size_t n, size_t *errors, size_t *warnings, size_t *waived)
-{
-	*errors = *warnings = *waived = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (f[i].rule->severity == SK_LINT_ERROR)
-			(*errors)++;
-		else
-			(*warnings)++;
-		if (f[i].waived)
-			(*waived)++;
-	}
-}
-
-void
-sk_lint_print_summary(FILE *out, const sk_lint_finding *f, size_t n)
-{
-	size_t errors, warnings, waived;
-
-	count(f, n, &errors, &warnings, &waived);
-	if (n == 0) {
-		fprintf(out, "lint: no findings\n");
+	if (err == NULL || err->code != SK_EINVAL || err->hint[0] != '\0' ||
+	    strstr(err->msg, ": syntax error") == NULL)
 		return;
-	}
-	fprintf(out, "lint: %zu %s, %zu %s, %zu waived; %zu blocking\n", errors,
-	    errors == 1 ? "error" : "errors", warnings,
-	    warnings == 1 ? "warning" : "warnings", waived, sk_lint_blocking(f, n));
+	/* The parser is PostgreSQL's, pinned to the libpg_query release
+	 * skein is built with: a newer server's syntax is foreign to it.
+	 * Every step is parsed at build and again by the agent, so no
+	 * waiver or transaction: false can carry such a statement; a DO
+	 * block can, as a string, when it may run in a transaction. */
+	snprintf(err->hint, sizeof(err->hint),
+	    "skein reads SQL with the parser of PostgreSQL %s: syntax added "
+	    "in a later release (REPACK, say) is a syntax error here, and no "
+	    "waiver or transaction: false changes that, as every step is "
+	    "parsed at build and run time. If the statement may run inside a "
+	    "transaction, write it as DO $$ BEGIN EXECUTE '...'; END $$ (the "
+	    "lint does not look into it: review it by hand); otherwise run it "
+	    "outside skein",
+	    sk_sql_parser_version());
 }
 
 int
-sk_lint_print_json(
-    FILE *out, const char *dir, const sk_lint_finding *f, size_t n, sk_err *err)
+sk_lint_files(const char *const *paths, const char *const *sqls, size_t n,
+    const sk_lint_options *opt, sk_lint_finding **out, size_t *nout, sk_err *err)
 {
-	json_t *root = json_object(), *list = json_array();
-	size_t errors, warnings, waived;
-	char path[1024];
-	int bad = 0;
+	sk_plan plan;
+	int rc = SK_OK;
 
-	if (root == NULL || list == NULL) {
-		json_decref(root);
-		json_decref(list);
-		return sk_err_set(err, SK_ENOMEM, "print lint findings: out of memory");
-	}
+	memset(&plan, 0, sizeof(plan));
+	plan.name = (char *)"(files)";
+	plan.preflight.min_server_version = opt ? opt->server_version : 0;
+	plan.steps = calloc(n > 0 ? n : 1, sizeof(*plan.steps));
+	if (plan.steps == NULL)
+		return sk_err_set(err, SK_ENOMEM, "lint files: out of memory");
+	plan.nsteps = n;
+	/* The steps borrow the caller's strings: nothing here frees them. */
 	for (size_t i = 0; i < n; i++) {
-		json_t *o = json_object();
+		sk_step *st = &plan.steps[i];
 
-		display_path(dir, f[i].file, path, sizeof(path));
-		if (o != NULL) {
-			bad |= json_object_set_new(
-			    o, "rule", sk_json_str(f[i].rule->id));
-			bad |= json_object_set_new(o, "severity",
-			    sk_json_str(severity_name(f[i].rule->severity)));
-			bad |= json_object_set_new(o, "step", sk_json_str(f[i].step));
-			bad |= json_object_set_new(o, "file", sk_json_str(path));
-			bad |= json_object_set_new(o, "line", json_integer(f[i].line));
-			bad |= json_object_set_new(
-			    o, "message", sk_json_str(f[i].message));
-			bad |= json_object_set_new(
-			    o, "fix", sk_json_str(f[i].rule->fix));
-			bad |= json_object_set_new(
-			    o, "waived", json_boolean(f[i].waived));
-			bad |= json_object_set_new(
-			    o, "reason", sk_json_str(f[i].reason));
-		}
-		bad |= json_array_append_new(list, o);
+		st->id = (char *)paths[i];
+		st->kind = SK_STEP_SQL;
+		st->sql = (char *)sqls[i];
+		st->sql_path = (char *)paths[i];
+		st->no_transaction = opt ? opt->no_transaction : false;
 	}
-	count(f, n, &errors, &warnings, &waived);
-	bad |= json_object_set_new(root, "findings", list);
-	bad |= json_object_set_new(root, "errors", json_integer((json_int_t)errors));
-	bad |= json_object_set_new(
-	    root, "warnings", json_integer((json_int_t)warnings));
-	bad |= json_object_set_new(root, "waived", json_integer((json_int_t)waived));
-	bad |= json_object_set_new(
-	    root, "blocking", json_integer((json_int_t)sk_lint_blocking(f, n)));
-	if (bad) {
-		json_decref(root);
-		return sk_err_set(err, SK_ENOMEM, "print lint findings: out of memory");
-	}
-	bad = json_dumpf(root, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	json_decref(root);
-	if (bad != 0 || fputc('\n', out) == EOF)
-		return sk_err_set(
-		    err, SK_EIO, "print lint findings: cannot write output");
-	return SK_OK;
-}
-
-void
-sk_lint_print_rules(FILE *out)
-{
-	for (size_t i = 0; i < R_COUNT; i++)
-		fprintf(out, "%-34s %-7s %s\n%34s fix: %s\n", rules[i].id,
-		    severity_name(rules[i].severity), rules[i].summary, "",
-		    rules[i].fix);
+	rc = sk_lint_plan(&plan, out, nout, err);
+	free(plan.steps);
+	return rc;
 }

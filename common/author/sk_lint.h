@@ -93,6 +93,45 @@ int sk_lint_print_json(FILE *out, const char *dir, const sk_lint_finding *f,
 /* The rule table: id, severity, explanation and fix of each. */
 void sk_lint_print_rules(FILE *out);
 
+/* Findings as a SARIF 2.1.0 log: one run of the tool "skein" whose
+ * driver lists every rule (id, summary, fix, default level), and one
+ * result per finding (ruleId, ruleIndex, level, message with the fix,
+ * the file as a relative URI and the line when known); a waived
+ * finding carries an external suppression with the waiver's reason.
+ * SK_ENOMEM or SK_EIO. */
+int sk_lint_print_sarif(FILE *out, const char *dir, const sk_lint_finding *f,
+    size_t n, sk_err *err) SK_WARN_UNUSED;
+
+/* Findings as GitHub Actions workflow commands, one line each:
+ * "::error file=F,line=L,title=skein lint RULE::message%0Afix: ..." (or
+ * ::warning; a waived finding is a ::notice with its reason), escaped as
+ * the runner expects. */
+void sk_lint_print_github(
+    FILE *out, const char *dir, const sk_lint_finding *f, size_t n);
+
+/* When err holds a syntax error from sk_sql_parse (SK_EINVAL with the
+ * parser's "FILE:LINE: syntax error" message), fill an empty err->hint
+ * with the PostgreSQL version whose grammar skein reads and what to do
+ * with syntax newer than that. Anything else is left as it is. Accepts
+ * NULL. */
+void sk_lint_hint_syntax(sk_err *err);
+
+/* Options for sk_lint_files. */
+typedef struct sk_lint_options {
+	bool no_transaction;     /* lint every file as transaction: false */
+	uint32_t server_version; /* server_version_num; 0: not known */
+} sk_lint_options;
+
+/* Lint bare SQL files, outside a plan: each file is a step (id and file:
+ * its path as given), in the order given, so a table created by an
+ * earlier file counts as the plan's own. sqls[i] is the text of
+ * paths[i]. Same rules, findings and ownership as sk_lint_plan, without
+ * waivers. Fails, with nothing allocated, with SK_EINVAL when a file
+ * does not parse (FILE:LINE:, and the syntax hint), or SK_ENOMEM. */
+int sk_lint_files(const char *const *paths, const char *const *sqls, size_t n,
+    const sk_lint_options *opt, sk_lint_finding **out, size_t *nout,
+    sk_err *err) SK_WARN_UNUSED;
+
 /* sk_plan_build, then check every SQL text of the plan with the parser
  * and lint its steps (implemented in sk_plan_build.c). On success *out is
  * the plan. When findings is not NULL, *findings and *nfindings receive

@@ -83,6 +83,45 @@ enum sk_sql_op_kind {
 	/* ALTER TABLE ... RENAME CONSTRAINT a TO b. what: the constraint's
 	 * current name (a); name: the new one (b). */
 	SK_SQL_RENAME_CONSTRAINT,
+	/* ALTER TABLE ... VALIDATE CONSTRAINT name. */
+	SK_SQL_VALIDATE_CONSTRAINT,
+	/* ALTER TABLE ... DROP CONSTRAINT name. */
+	SK_SQL_DROP_CONSTRAINT,
+	/* DROP INDEX: one per index named. schema and name name the index
+	 * (table is NULL); concurrent; if_exists. */
+	SK_SQL_DROP_INDEX,
+	/* ALTER TABLE parent DETACH PARTITION name; concurrent. */
+	SK_SQL_DETACH_PARTITION,
+	SK_SQL_DROP_NOT_NULL, /* ALTER COLUMN column DROP NOT NULL */
+	SK_SQL_DROP_DATABASE, /* name: the database */
+	/* A column type that a type rule is about, written in CREATE
+	 * TABLE, ADD COLUMN or ALTER COLUMN ... TYPE: char(n), varchar(n),
+	 * timestamp, a serial, or integer or smallint as a key. column;
+	 * what: the type's own name as the parser resolves it ("bpchar"
+	 * for char(n), "varchar", "timestamp", "serial", "int4" for
+	 * integer, "int2"); sized: a length or precision was written; key:
+	 * the column is a primary key, an identity or a serial. Not for
+	 * temporary tables. */
+	SK_SQL_COLUMN_TYPE,
+	/* A CHECK constraint, added by ALTER TABLE, that proves column NOT
+	 * NULL (col IS NOT NULL, alone or ANDed with more): name: the
+	 * constraint (NULL when unnamed); not_valid. */
+	SK_SQL_CHECK_NOT_NULL,
+	/* CREATE DOMAIN with a CHECK, ALTER DOMAIN ... ADD CONSTRAINT,
+	 * VALIDATE CONSTRAINT or SET NOT NULL. name: the domain (schema
+	 * too, when written); what: the command; not_valid. */
+	SK_SQL_DOMAIN_CONSTRAINT,
+	/* ALTER TYPE ... ADD VALUE. name: the type (schema too, when
+	 * written); what: the new label; positioned: BEFORE or AFTER was
+	 * written; if_exists: IF NOT EXISTS. */
+	SK_SQL_ENUM_ADD_VALUE,
+	/* An identifier longer than 63 bytes, which PostgreSQL truncates
+	 * (with a NOTICE only). what: the identifier as written (the parse
+	 * tree holds it truncated already, so this comes from the tokens). */
+	SK_SQL_LONG_IDENTIFIER,
+	/* The same column assigned twice by one UPDATE or ON CONFLICT DO
+	 * UPDATE (PostgreSQL refuses it). column; what: the command. */
+	SK_SQL_DUPLICATE_ASSIGNMENT,
 };
 
 enum sk_sql_contype {
@@ -106,6 +145,19 @@ typedef struct sk_sql_op {
 	bool not_valid;
 	bool using_index;
 	bool rewrites;
+	/* Added for the later rules; each documented at the kinds above.
+	 * ADD_COLUMN also sets not_null (NOT NULL or PRIMARY KEY written),
+	 * has_default (a default other than NULL, an identity, a serial or
+	 * a generated column) and, in name, a function its default calls
+	 * that is not known to be stable or immutable (a user function).
+	 * if_exists: IF [NOT] EXISTS on CREATE TABLE, CREATE INDEX, ADD
+	 * COLUMN, DROP TABLE, DROP INDEX, DROP COLUMN, ADD VALUE. */
+	bool if_exists;
+	bool not_null;
+	bool has_default;
+	bool key;
+	bool sized;
+	bool positioned;
 	char **columns;
 	size_t ncolumns;
 	char **checked;
@@ -162,6 +214,10 @@ int sk_sql_normalize(
  * array); *n may be 0. Fails only with SK_ENOMEM. */
 int sk_sql_concurrent_indexes(const sk_sql_script *script, char ***names,
     size_t *n, sk_err *err) SK_WARN_UNUSED;
+
+/* The PostgreSQL version whose grammar the parser reads, e.g. "15.1":
+ * SQL written for a later version may not parse. Static storage. */
+const char *sk_sql_parser_version(void);
 
 /* "schema.table" or "table" of an op, into buf (truncated to len). */
 void sk_sql_op_table(const sk_sql_op *op, char *buf, size_t len);

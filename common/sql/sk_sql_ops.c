@@ -2,7 +2,8 @@
  * libpg_query's JSON parse tree by node type: tables created, altered,
  * dropped, truncated, locked or renamed, indexes, constraints, defaults
  * that rewrite, and what cannot run in a transaction or leaves session
- * state behind. */
+ * state behind. The facts of the later rules (types, domains, enums,
+ * long identifiers) are in sk_sql_facts.c. */
 #include "sk_sql.h"
 
 #include <stdint.h>
@@ -148,11 +149,7 @@ false_const(json_t *n)
 
 /* ---- ops ---------------------------------------------------------------- */
 
-typedef struct ctx {
-	sk_sql_stmt *st;
-	size_t cap;
-	bool oom;
-} ctx;
+typedef sql_ctx ctx;
 
 static char *
 dup(ctx *c, const char *s)
@@ -220,6 +217,49 @@ add_op(ctx *c, int kind, json_t *rv, const char *what)
 
 #define OP(c, i) (&(c)->st->ops[i])
 
+/* The helpers above, for sk_sql_facts.c (see sk_sql_int.h). */
+const char *
+sql_str(json_t *o, const char *key)
+{
+	return str(o, key);
+}
+
+bool
+sql_flag(json_t *o, const char *key)
+{
+	return flag(o, key);
+}
+
+bool
+sql_is(json_t *o, const char *key, const char *value)
+{
+	return is(o, key, value);
+}
+
+const char *
+sql_last_name(json_t *list)
+{
+	return last_name(list);
+}
+
+char *
+sql_dup(sql_ctx *c, const char *s)
+{
+	return dup(c, s);
+}
+
+long
+sql_op_add(sql_ctx *c, int kind, json_t *rv, const char *what)
+{
+	return add_op(c, kind, rv, what);
+}
+
+void
+sql_walk(json_t *j, const char *type, sql_visit_fn f, void *arg)
+{
+	walk(j, type, f, arg);
+}
+
 typedef struct refs {
 	ctx *c;
 	long op;
@@ -244,6 +284,30 @@ check_refs(ctx *c, long op, json_t *con)
 		walk(sql_get(con, "raw_expr"), "ColumnRef", visit_colref, &r);
 }
 
+/* Whether the table elements elts hold PRIMARY KEY (..., col, ...). */
+static bool
+table_key(json_t *elts, const char *col)
+{
+	json_t *e, *k;
+	size_t i, j;
+
+	json_array_foreach(elts, i, e)
+	{
+		json_t *con = sql_get(e, "Constraint");
+
+		if (!is(con, "contype", "CONSTR_PRIMARY") || col == NULL)
+			continue;
+		json_array_foreach(sql_get(con, "keys"), j, k)
+		{
+			const char *name = string_node(k);
+
+			if (name != NULL && strcmp(name, col) == 0)
+				return true;
+		}
+	}
+	return false;
+}
+
 static void
 create_table(ctx *c, json_t *b)
 {
@@ -254,11 +318,16 @@ create_table(ctx *c, json_t *b)
 
 	if (op < 0)
 		return;
+	OP(c, op)->if_exists = flag(b, "if_not_exists");
 	json_array_foreach(sql_get(b, "tableElts"), i, e)
 	{
 		json_t *cd = sql_get(e, "ColumnDef");
 
 		if (cd != NULL) {
+			if (!temp)
+				sql_column_type(c, rel, cd,
+				    table_key(sql_get(b, "tableElts"),
+					str(cd, "colname")));
 			strv_add(c, &OP(c, op)->columns, &OP(c, op)->ncolumns,
 			    str(cd, "colname"));
 			json_array_foreach(sql_get(cd, "constraints"), j, con)
@@ -288,6 +357,7 @@ create_index(ctx *c, json_t *b)
 		return;
 	OP(c, op)->name = dup(c, str(b, "idxname"));
 	OP(c, op)->concurrent = flag(b, "concurrent");
+	OP(c, op)->if_exists = flag(b, "if_not_exists");
 	/* The parser sets inh unless ONLY was written. */
 	OP(c, op)->only = rel != NULL && !flag(rel, "inh");
 	if (flag(b, "concurrent"))
@@ -300,22 +370,31 @@ drop(ctx *c, json_t *b)
 	json_t *o;
 	size_t i;
 
-	if (is(b, "removeType", "OBJECT_INDEX") && flag(b, "concurrent"))
+	bool index = is(b, "removeType", "OBJECT_INDEX");
+
+	if (index && flag(b, "concurrent"))
 		add_op(c, SK_SQL_NO_TX, NULL, "DROP INDEX CONCURRENTLY");
-	if (!is(b, "removeType", "OBJECT_TABLE"))
+	if (!index && !is(b, "removeType", "OBJECT_TABLE"))
 		return;
 	json_array_foreach(sql_get(b, "objects"), i, o)
 	{
 		json_t *items = sql_get(sql_get(o, "List"), "items");
 		size_t n = json_array_size(items);
-		long op = add_op(c, SK_SQL_DROP_TABLE, NULL, NULL);
+		long op = add_op(c,
+		    index ? SK_SQL_DROP_INDEX : SK_SQL_DROP_TABLE, NULL, NULL);
 
 		if (op < 0)
 			return;
-		OP(c, op)->table = dup(c, last_name(items));
+		/* A dropped index is named like REINDEX INDEX names it. */
+		if (index)
+			OP(c, op)->name = dup(c, last_name(items));
+		else
+			OP(c, op)->table = dup(c, last_name(items));
 		if (n >= 2)
 			OP(c, op)->schema =
 			    dup(c, string_node(json_array_get(items, n - 2)));
+		OP(c, op)->if_exists = flag(b, "missing_ok");
+		OP(c, op)->concurrent = flag(b, "concurrent");
 	}
 }
 
@@ -467,7 +546,10 @@ alter_cmd(ctx *c, json_t *rel, json_t *cmd)
 		if (op >= 0) {
 			OP(c, op)->column = dup(c, str(cd, "colname"));
 			OP(c, op)->rewrites = rw != NULL;
+			OP(c, op)->if_exists = flag(cmd, "missing_ok");
+			sql_add_column_facts(c, op, cd);
 		}
+		sql_column_type(c, rel, cd, false);
 		column_constraints(c, rel, cd);
 		return;
 	}
@@ -482,18 +564,49 @@ alter_cmd(ctx *c, json_t *rel, json_t *cmd)
 		OP(c, op)->not_valid = flag(con, "skip_validation");
 		OP(c, op)->using_index = str(con, "indexname") != NULL;
 		check_refs(c, op, con);
+		sql_check_not_null(c, rel, con);
 		return;
 	}
 	if (is(cmd, "subtype", "AT_DetachPartition")) {
-		if (flag(sql_get(def, "PartitionCmd"), "concurrent"))
+		json_t *pc = sql_get(def, "PartitionCmd");
+
+		if (flag(pc, "concurrent"))
 			add_op(c, SK_SQL_NO_TX, rel,
 			    "ALTER TABLE ... DETACH PARTITION CONCURRENTLY");
+		op = add_op(c, SK_SQL_DETACH_PARTITION, rel, NULL);
+		if (op >= 0) {
+			OP(c, op)->name = dup(c, str(sql_get(pc, "name"), "relname"));
+			OP(c, op)->concurrent = flag(pc, "concurrent");
+		}
 		return;
 	}
-	if (is(cmd, "subtype", "AT_DropColumn"))
+	if (is(cmd, "subtype", "AT_ValidateConstraint") ||
+	    is(cmd, "subtype", "AT_DropConstraint")) {
+		op = add_op(c,
+		    is(cmd, "subtype", "AT_ValidateConstraint") ?
+			SK_SQL_VALIDATE_CONSTRAINT :
+			SK_SQL_DROP_CONSTRAINT,
+		    rel, NULL);
+		if (op >= 0)
+			OP(c, op)->name = dup(c, col);
+		return;
+	}
+	if (is(cmd, "subtype", "AT_DropColumn")) {
 		op = add_op(c, SK_SQL_DROP_COLUMN, rel, NULL);
-	else if (is(cmd, "subtype", "AT_AlterColumnType"))
+		if (op >= 0)
+			OP(c, op)->if_exists = flag(cmd, "missing_ok");
+	} else if (is(cmd, "subtype", "AT_AlterColumnType")) {
 		op = add_op(c, SK_SQL_ALTER_COLUMN_TYPE, rel, NULL);
+		/* The new type; the ColumnDef carries no name here. */
+		if (op >= 0) {
+			long t = (long)c->st->nops;
+
+			sql_column_type(c, rel, sql_get(def, "ColumnDef"), false);
+			if ((long)c->st->nops > t)
+				OP(c, t)->column = dup(c, col);
+		}
+	} else if (is(cmd, "subtype", "AT_DropNotNull"))
+		op = add_op(c, SK_SQL_DROP_NOT_NULL, rel, NULL);
 	else if (is(cmd, "subtype", "AT_SetNotNull"))
 		op = add_op(c, SK_SQL_SET_NOT_NULL, rel, NULL);
 	else if (is(cmd, "subtype", "AT_EnableRowSecurity"))
@@ -753,6 +866,8 @@ stmt_ops(ctx *c, json_t *stmt)
 	for (size_t i = 0; i < sizeof(no_tx_stmts) / sizeof(no_tx_stmts[0]); i++)
 		if (strcmp(type, no_tx_stmts[i][0]) == 0)
 			add_op(c, SK_SQL_NO_TX, NULL, no_tx_stmts[i][1]);
+	sql_stmt_facts(c, type, b);
+	sql_long_identifiers(c);
 	/* set_config(..., false) runs when the statement does, not when a
 	 * definition holding it (a view, a function's defaults, a policy, a
 	 * trigger's WHEN, a rule) is created. */

@@ -18,8 +18,10 @@ SK_DEPS_BUILD=(
 # Real clusters for the integration tests, the demo and the benchmarks
 # (pgbench, used by bench/ddl-lock, ships in the server package
 # postgresql-15); pgbouncer for the transaction-pooling test; iproute2 for
-# ss, to find free ports.
-SK_DEPS_PG=(postgresql postgresql-client pgbouncer iproute2 tcpdump)
+# ss, to find free ports; tcpdump for the packet capture of
+# fault_private_detail.sh; python3-jsonschema checks the lint's SARIF
+# output (tests/integration/lint_cli.sh).
+SK_DEPS_PG=(postgresql postgresql-client pgbouncer iproute2 tcpdump python3-jsonschema)
 # The style check in tests/run.
 SK_DEPS_FORMAT=(clang-format)
 

@@ -945,6 +945,668 @@ test_qa_missed_dangers_fire(void **state)
 	}
 }
 
+/* ---- issue 14: the rules added for parity with squawk ---------------- */
+
+/* Like lint_specs, with preflight.server_version set to version. */
+static result
+lint_specs_version(const spec *specs, size_t n, uint32_t version)
+{
+	sk_plan *p = make_plan(specs, n);
+	result r = { NULL, 0 };
+	sk_err err;
+
+	p->preflight.min_server_version = version;
+	if (sk_lint_plan(p, &r.f, &r.n, &err) != SK_OK)
+		fail_msg("lint: %s", err.msg);
+	sk_plan_destroy(p);
+	return r;
+}
+
+/* How often rule fires on sql as the only step, on a server version. */
+static size_t
+count_on(const char *sql, bool notx, uint32_t version, const char *rule)
+{
+	spec s[] = { { sql, notx, NULL, NULL } };
+	result r = lint_specs_version(s, 1, version);
+	size_t c = count_rule(&r, rule);
+
+	sk_lint_findings_free(r.f, r.n);
+	return c;
+}
+
+static void
+test_new_rules_are_in_the_table_with_their_severity(void **state)
+{
+	static const struct {
+		const char *id;
+		int severity;
+	} want[] = {
+		{ "validate-in-same-transaction", SK_LINT_ERROR },
+		{ "drop-index-not-concurrent", SK_LINT_ERROR },
+		{ "detach-partition-not-concurrent", SK_LINT_ERROR },
+		{ "not-null-column-without-default", SK_LINT_ERROR },
+		{ "drop-database", SK_LINT_ERROR },
+		{ "alter-domain-constraint", SK_LINT_ERROR },
+		{ "identifier-too-long", SK_LINT_ERROR },
+		{ "update-column-twice", SK_LINT_ERROR },
+		{ "drop-not-null", SK_LINT_WARNING },
+		{ "non-idempotent-without-transaction", SK_LINT_WARNING },
+		{ "create-domain-check", SK_LINT_WARNING },
+		{ "enum-value-order", SK_LINT_WARNING },
+		{ "prefer-text-over-char", SK_LINT_WARNING },
+		{ "prefer-text-over-varchar", SK_LINT_WARNING },
+		{ "prefer-bigint", SK_LINT_WARNING },
+		{ "prefer-identity", SK_LINT_WARNING },
+		{ "prefer-timestamptz", SK_LINT_WARNING },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		const sk_lint_rule *r = sk_lint_rule_find(want[i].id);
+
+		if (r == NULL)
+			fail_msg("rule %s is missing", want[i].id);
+		assert_int_equal(r->severity, want[i].severity);
+	}
+}
+
+static void
+test_validate_in_same_transaction(void **state)
+{
+	(void)state;
+	/* CHECK and FOREIGN KEY, validated in the transaction that added
+	 * them NOT VALID. */
+	fires("ALTER TABLE orders ADD CONSTRAINT qty_pos CHECK (qty > 0) NOT "
+	      "VALID;\nALTER TABLE orders VALIDATE CONSTRAINT qty_pos",
+	    false, "validate-in-same-transaction");
+	fires("ALTER TABLE orders ADD CONSTRAINT o_fk FOREIGN KEY (c) "
+	      "REFERENCES clients (id) NOT VALID, VALIDATE CONSTRAINT o_fk",
+	    false, "validate-in-same-transaction");
+	fires("ALTER TABLE app.orders ADD CHECK (qty > 0) NOT VALID; ALTER "
+	      "TABLE orders VALIDATE CONSTRAINT orders_qty_check",
+	    false, "validate-in-same-transaction");
+	/* Safe: VALIDATE in a later step; in a transaction: false step
+	 * (each statement commits); another constraint or table; the
+	 * plan's own table. */
+	assert_int_equal(two_steps("ALTER TABLE orders ADD CONSTRAINT qty_pos CHECK (qty > "
+				   "0) NOT VALID",
+			     "ALTER TABLE orders VALIDATE CONSTRAINT qty_pos",
+			     false, "validate-in-same-transaction"),
+	    0);
+	quiet("ALTER TABLE orders ADD CONSTRAINT qty_pos CHECK (qty > 0) NOT "
+	      "VALID;\nALTER TABLE orders VALIDATE CONSTRAINT qty_pos",
+	    true, "validate-in-same-transaction");
+	quiet("ALTER TABLE orders ADD CONSTRAINT a CHECK (qty > 0) NOT VALID;\n"
+	      "ALTER TABLE orders VALIDATE CONSTRAINT b",
+	    false, "validate-in-same-transaction");
+	quiet("ALTER TABLE orders ADD CONSTRAINT a CHECK (qty > 0) NOT VALID;\n"
+	      "ALTER TABLE clients VALIDATE CONSTRAINT a",
+	    false, "validate-in-same-transaction");
+	quiet("CREATE TABLE orders (qty int); ALTER TABLE orders ADD "
+	      "CONSTRAINT a CHECK (qty > 0) NOT VALID; ALTER TABLE orders "
+	      "VALIDATE CONSTRAINT a",
+	    false, "validate-in-same-transaction");
+	{
+		spec s[] = { { "ALTER TABLE orders ADD CONSTRAINT o_fk FOREIGN "
+			       "KEY (c) REFERENCES clients (id) NOT VALID;\n\n"
+			       "ALTER TABLE orders VALIDATE CONSTRAINT o_fk",
+		    false, NULL, NULL } };
+		result r = lint_specs(s, 1);
+		const sk_lint_finding *f =
+		    find_rule(&r, "validate-in-same-transaction");
+
+		assert_non_null(f);
+		assert_int_equal(f->line, 3);
+		assert_string_equal(f->message,
+		    "validates constraint o_fk of orders in the transaction of "
+		    "step s1, which added it NOT VALID at line 1: the scan runs "
+		    "under the ADD's SHARE ROW EXCLUSIVE (on both tables) lock");
+		assert_int_equal(sk_lint_blocking(r.f, r.n), 1);
+		sk_lint_findings_free(r.f, r.n);
+	}
+}
+
+static void
+test_drop_index_and_detach_partition_not_concurrent(void **state)
+{
+	(void)state;
+	fires("DROP INDEX orders_ref_idx", false, "drop-index-not-concurrent");
+	fires("DROP INDEX IF EXISTS app.orders_ref_idx, b_idx", false,
+	    "drop-index-not-concurrent");
+	quiet("DROP INDEX CONCURRENTLY IF EXISTS orders_ref_idx", true,
+	    "drop-index-not-concurrent");
+	/* The plan's own index. */
+	quiet("CREATE TABLE t (a int); CREATE INDEX t_a ON t (a); DROP INDEX t_a",
+	    false, "drop-index-not-concurrent");
+	assert_int_equal(count_on("DROP INDEX a_idx, b_idx", false, 0,
+			     "drop-index-not-concurrent"),
+	    2);
+	fires("ALTER TABLE metrics DETACH PARTITION metrics_2020", false,
+	    "detach-partition-not-concurrent");
+	quiet("ALTER TABLE metrics DETACH PARTITION metrics_2020 CONCURRENTLY",
+	    true, "detach-partition-not-concurrent");
+	quiet("CREATE TABLE m (at date) PARTITION BY RANGE (at); ALTER TABLE m "
+	      "DETACH PARTITION m_2020",
+	    false, "detach-partition-not-concurrent");
+	{
+		spec s[] = { { "ALTER TABLE m DETACH PARTITION m1", false, NULL, NULL } };
+		result r = lint_specs_version(s, 1, 130000);
+		const sk_lint_finding *f =
+		    find_rule(&r, "detach-partition-not-concurrent");
+
+		assert_non_null(f);
+		assert_string_equal(f->message,
+		    "detaches partition m1 from m without CONCURRENTLY "
+		    "(CONCURRENTLY needs PostgreSQL 14; "
+		    "preflight.server_version is 13)");
+		sk_lint_findings_free(r.f, r.n);
+	}
+}
+
+static void
+test_add_column_not_null_without_default(void **state)
+{
+	(void)state;
+	fires("ALTER TABLE clients ADD COLUMN region text NOT NULL", false,
+	    "not-null-column-without-default");
+	fires("ALTER TABLE clients ADD COLUMN code int PRIMARY KEY", false,
+	    "not-null-column-without-default");
+	fires("ALTER TABLE clients ADD COLUMN region text NOT NULL DEFAULT NULL",
+	    false, "not-null-column-without-default");
+	quiet("ALTER TABLE clients ADD COLUMN region text NOT NULL DEFAULT 'eu'",
+	    false, "not-null-column-without-default");
+	quiet("ALTER TABLE clients ADD COLUMN region text", false,
+	    "not-null-column-without-default");
+	quiet("ALTER TABLE clients ADD COLUMN n bigint GENERATED ALWAYS AS "
+	      "IDENTITY NOT NULL",
+	    false, "not-null-column-without-default");
+	quiet("CREATE TABLE clients (id int); ALTER TABLE clients ADD COLUMN "
+	      "region text NOT NULL",
+	    false, "not-null-column-without-default");
+}
+
+static void
+test_drop_not_null(void **state)
+{
+	(void)state;
+	fires("ALTER TABLE clients ALTER COLUMN region DROP NOT NULL", false,
+	    "drop-not-null");
+	quiet("CREATE TABLE clients (region text NOT NULL); ALTER TABLE "
+	      "clients ALTER COLUMN region DROP NOT NULL",
+	    false, "drop-not-null");
+	quiet("ALTER TABLE clients ALTER COLUMN region SET NOT NULL", false,
+	    "drop-not-null");
+	assert_int_equal(sk_lint_rule_find("drop-not-null")->severity, SK_LINT_WARNING);
+}
+
+static void
+test_non_idempotent_without_transaction(void **state)
+{
+	static const char *const risky[] = {
+		"ALTER TABLE clients ADD COLUMN region text",
+		"CREATE INDEX CONCURRENTLY clients_region ON clients (region)",
+		"DROP INDEX CONCURRENTLY clients_region",
+		"CREATE TABLE audit (id bigint)",
+		"DROP TABLE audit",
+		"ALTER TABLE clients DROP COLUMN legacy",
+		"ALTER TYPE mood ADD VALUE 'meh' AFTER 'ok'",
+		NULL,
+	};
+	static const char *const robust[] = {
+		"ALTER TABLE clients ADD COLUMN IF NOT EXISTS region text",
+		"CREATE INDEX CONCURRENTLY IF NOT EXISTS clients_region ON "
+		"clients (region)",
+		"DROP INDEX CONCURRENTLY IF EXISTS clients_region",
+		"CREATE TABLE IF NOT EXISTS audit (id bigint)",
+		"DROP TABLE IF EXISTS audit",
+		"ALTER TABLE clients DROP COLUMN IF EXISTS legacy",
+		"ALTER TYPE mood ADD VALUE IF NOT EXISTS 'meh' AFTER 'ok'",
+		"CREATE TEMP TABLE scratch (a int) ON COMMIT DROP",
+		NULL,
+	};
+
+	(void)state;
+	for (size_t i = 0; risky[i] != NULL; i++) {
+		fires(risky[i], true, "non-idempotent-without-transaction");
+		/* A transactional step is all or nothing: no re-run. */
+		quiet(risky[i], false, "non-idempotent-without-transaction");
+	}
+	for (size_t i = 0; robust[i] != NULL; i++)
+		quiet(robust[i], true, "non-idempotent-without-transaction");
+}
+
+static void
+test_add_column_default_rewrites_by_server_version(void **state)
+{
+	(void)state;
+	/* A user function may be volatile. */
+	fires("ALTER TABLE t ADD COLUMN code text DEFAULT make_code()", false,
+	    "add-column-rewrite");
+	fires("ALTER TABLE t ADD COLUMN code text DEFAULT app.make_code(1)",
+	    false, "add-column-rewrite");
+	quiet("ALTER TABLE t ADD COLUMN code text DEFAULT lower('X')", false,
+	    "add-column-rewrite");
+	quiet("CREATE TABLE t (a int); ALTER TABLE t ADD COLUMN code text "
+	      "DEFAULT make_code()",
+	    false, "add-column-rewrite");
+	/* A constant default: cheap from 11, a rewrite before. */
+	assert_int_equal(count_on("ALTER TABLE t ADD COLUMN n int DEFAULT 0",
+			     false, 100000, "add-column-rewrite"),
+	    1);
+	assert_int_equal(count_on("ALTER TABLE t ADD COLUMN n int DEFAULT 0",
+			     false, 110000, "add-column-rewrite"),
+	    0);
+	assert_int_equal(count_on("ALTER TABLE t ADD COLUMN n int DEFAULT 0",
+			     false, 0, "add-column-rewrite"),
+	    0);
+	assert_int_equal(count_on("ALTER TABLE t ADD COLUMN n int DEFAULT NULL",
+			     false, 100000, "add-column-rewrite"),
+	    0);
+	{
+		spec s[] = { { "ALTER TABLE t ADD COLUMN n int DEFAULT 0",
+		    false, NULL, NULL } };
+		result r = lint_specs_version(s, 1, 90600);
+
+		assert_int_equal(r.n, 1);
+		assert_string_equal(r.f[0].message,
+		    "adds column n to t with a default, which rewrites the "
+		    "table before PostgreSQL 11 (preflight.server_version is "
+		    "9.6)");
+		sk_lint_findings_free(r.f, r.n);
+	}
+}
+
+static void
+test_drop_database_in_any_step(void **state)
+{
+	(void)state;
+	fires("DROP DATABASE legacy", true, "drop-database");
+	fires("DROP DATABASE IF EXISTS legacy", false, "drop-database");
+	quiet("CREATE DATABASE legacy", true, "drop-database");
+	quiet("DROP SCHEMA legacy", true, "drop-database");
+}
+
+static void
+test_type_choices_warn(void **state)
+{
+	(void)state;
+	fires("CREATE TABLE t (code char(3))", false, "prefer-text-over-char");
+	fires("ALTER TABLE t ADD COLUMN code character(2)", false,
+	    "prefer-text-over-char");
+	quiet("CREATE TABLE t (code text)", false, "prefer-text-over-char");
+	quiet("CREATE TABLE t (flag \"char\")", false, "prefer-text-over-char");
+	fires("CREATE TABLE t (name varchar(100))", false, "prefer-text-over-varchar");
+	fires("ALTER TABLE t ALTER COLUMN name TYPE character varying(200)",
+	    false, "prefer-text-over-varchar");
+	quiet("CREATE TABLE t (name varchar)", false, "prefer-text-over-varchar");
+	quiet("CREATE TABLE t (name text CHECK (length(name) <= 100))", false,
+	    "prefer-text-over-varchar");
+	fires("CREATE TABLE t (id integer PRIMARY KEY)", false, "prefer-bigint");
+	fires("CREATE TABLE t (id int, PRIMARY KEY (id))", false, "prefer-bigint");
+	fires("CREATE TABLE t (id smallint GENERATED ALWAYS AS IDENTITY)",
+	    false, "prefer-bigint");
+	fires("CREATE TABLE t (id serial)", false, "prefer-bigint");
+	quiet("CREATE TABLE t (id bigint PRIMARY KEY, qty int)", false, "prefer-bigint");
+	quiet("CREATE TABLE t (id bigserial)", false, "prefer-bigint");
+	fires("CREATE TABLE t (id bigserial PRIMARY KEY)", false, "prefer-identity");
+	fires("ALTER TABLE t ADD COLUMN n smallserial", false, "prefer-identity");
+	quiet("CREATE TABLE t (id bigint GENERATED ALWAYS AS IDENTITY)", false,
+	    "prefer-identity");
+	fires("CREATE TABLE t (at timestamp)", false, "prefer-timestamptz");
+	fires("ALTER TABLE t ADD COLUMN at timestamp(3) without time zone",
+	    false, "prefer-timestamptz");
+	quiet("CREATE TABLE t (at timestamptz, b timestamp with time zone)",
+	    false, "prefer-timestamptz");
+	/* Temporary tables are scratch space. */
+	quiet("CREATE TEMP TABLE s (at timestamp, c char(2)) ON COMMIT DROP",
+	    false, "prefer-timestamptz");
+	{
+		spec s[] = { { "CREATE TABLE t (id serial PRIMARY KEY, c "
+			       "char(2), at timestamp)",
+		    false, NULL, NULL } };
+		result r = lint_specs(s, 1);
+
+		/* prefer-bigint, prefer-identity, char, timestamptz: all
+		 * warnings, none blocks. */
+		assert_int_equal(r.n, 4);
+		assert_int_equal(sk_lint_blocking(r.f, r.n), 0);
+		assert_string_equal(find_rule(&r, "prefer-bigint")->message,
+		    "key column id of t is serial");
+		sk_lint_findings_free(r.f, r.n);
+	}
+}
+
+static void
+test_domains_and_enums(void **state)
+{
+	(void)state;
+	fires("CREATE DOMAIN email AS text CHECK (VALUE LIKE '%@%')", false,
+	    "create-domain-check");
+	quiet("CREATE DOMAIN email AS text", false, "create-domain-check");
+	quiet("CREATE DOMAIN email AS text NOT NULL", false, "create-domain-check");
+	fires("ALTER DOMAIN email ADD CONSTRAINT has_at CHECK (VALUE LIKE "
+	      "'%@%')",
+	    false, "alter-domain-constraint");
+	fires("ALTER DOMAIN email VALIDATE CONSTRAINT has_at", false,
+	    "alter-domain-constraint");
+	fires("ALTER DOMAIN email SET NOT NULL", false, "alter-domain-constraint");
+	quiet("ALTER DOMAIN email ADD CONSTRAINT has_at CHECK (VALUE LIKE "
+	      "'%@%') NOT VALID",
+	    false, "alter-domain-constraint");
+	quiet("ALTER DOMAIN email DROP CONSTRAINT has_at", false,
+	    "alter-domain-constraint");
+	fires("ALTER TYPE mood ADD VALUE 'meh'", false, "enum-value-order");
+	quiet("ALTER TYPE mood ADD VALUE 'meh' BEFORE 'ok'", false, "enum-value-order");
+	quiet("ALTER TYPE mood ADD VALUE IF NOT EXISTS 'meh' AFTER 'sad'",
+	    false, "enum-value-order");
+	quiet("ALTER TYPE mood RENAME VALUE 'sad' TO 'blue'", false, "enum-value-order");
+	/* Before PostgreSQL 12, ADD VALUE cannot run in a transaction. */
+	assert_int_equal(count_on("ALTER TYPE mood ADD VALUE 'meh' AFTER 'ok'",
+			     false, 110000, "non-transactional-in-transaction"),
+	    1);
+	assert_int_equal(count_on("ALTER TYPE mood ADD VALUE 'meh' AFTER 'ok'",
+			     false, 120000, "non-transactional-in-transaction"),
+	    0);
+	assert_int_equal(count_on("ALTER TYPE mood ADD VALUE 'meh' AFTER 'ok'",
+			     true, 110000, "non-transactional-in-transaction"),
+	    0);
+}
+
+static void
+test_identifier_too_long_and_update_twice(void **state)
+{
+	/* 64 and 63 bytes. */
+	static const char *const long_name =
+	    "a_very_long_index_name_that_goes_on_and_on_and_on_beyond_63_wxyz";
+	static const char *const ok_name =
+	    "a_very_long_index_name_that_goes_on_and_on_and_on_beyond_63_wxy";
+	char sql[512];
+
+	(void)state;
+	assert_int_equal(strlen(long_name), 64);
+	snprintf(sql, sizeof(sql),
+	    "CREATE TABLE t (a int); CREATE INDEX %s ON "
+	    "t (a)",
+	    long_name);
+	fires(sql, false, "identifier-too-long");
+	snprintf(sql, sizeof(sql),
+	    "ALTER TABLE t ADD CONSTRAINT \"%s\" CHECK "
+	    "(a > 0) NOT VALID",
+	    long_name);
+	fires(sql, false, "identifier-too-long");
+	snprintf(sql, sizeof(sql),
+	    "CREATE TABLE t (a int); CREATE INDEX %s ON "
+	    "t (a)",
+	    ok_name);
+	quiet(sql, false, "identifier-too-long");
+	/* A long string is no identifier. */
+	snprintf(sql, sizeof(sql), "SELECT '%s%s'", long_name, long_name);
+	quiet(sql, false, "identifier-too-long");
+	/* Multi-byte: 32 two-byte characters are 64 bytes. */
+	quiet("CREATE TABLE \"\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+	      "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+	      "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+	      "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+	      "\xc3\xa9\" (a int)",
+	    false, "identifier-too-long");
+	fires("CREATE TABLE \"\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+	      "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+	      "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+	      "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+	      "\xc3\xa9\xc3\xa9\" (a int)",
+	    false, "identifier-too-long");
+
+	fires("UPDATE clients SET status = 'a', region = 'eu', status = 'b'",
+	    false, "update-column-twice");
+	fires("UPDATE clients SET (status, region) = ('a', 'eu'), status = 'b'",
+	    false, "update-column-twice");
+	fires("INSERT INTO clients (id) VALUES (1) ON CONFLICT (id) DO UPDATE "
+	      "SET n = 1, n = 2",
+	    false, "update-column-twice");
+	quiet("UPDATE clients SET status = 'a', region = 'eu'", false,
+	    "update-column-twice");
+	quiet("UPDATE clients SET tags[1] = 'a', tags[2] = 'b'", false,
+	    "update-column-twice");
+}
+
+static void
+test_set_not_null_after_validated_check_is_quiet(void **state)
+{
+	static const char *const add =
+	    "ALTER TABLE clients ADD CONSTRAINT region_nn CHECK (region IS "
+	    "NOT NULL) NOT VALID";
+	static const char *const validate =
+	    "ALTER TABLE clients VALIDATE CONSTRAINT region_nn";
+	static const char *const set =
+	    "ALTER TABLE clients ALTER COLUMN region SET NOT NULL";
+
+	(void)state;
+	/* skein's own recipe: NOT VALID, VALIDATE in a later step, SET NOT
+	 * NULL. */
+	{
+		spec s[] = { { add, false, NULL, NULL },
+			{ validate, false, NULL, NULL }, { set, false, NULL, NULL } };
+		result r = lint_specs(s, 3);
+
+		assert_int_equal(count_rule(&r, "set-not-null"), 0);
+		sk_lint_findings_free(r.f, r.n);
+		r = lint_specs_version(s, 3, 120000);
+		assert_int_equal(count_rule(&r, "set-not-null"), 0);
+		sk_lint_findings_free(r.f, r.n);
+		/* PostgreSQL 11 scans anyway. */
+		r = lint_specs_version(s, 3, 110000);
+		assert_int_equal(count_rule(&r, "set-not-null"), 1);
+		assert_string_equal(find_rule(&r, "set-not-null")->message,
+		    "sets column region of clients NOT NULL; CHECK region_nn "
+		    "proves it, but PostgreSQL before 12 scans anyway "
+		    "(preflight.server_version is 11)");
+		sk_lint_findings_free(r.f, r.n);
+	}
+	/* An AND still proves it; validated in the same statement too. */
+	assert_int_equal(two_steps("ALTER TABLE clients ADD CONSTRAINT c CHECK "
+				   "(region IS NOT NULL AND region <> '')",
+			     set, false, "set-not-null"),
+	    0);
+	/* Not validated, another column, another table, an OR, dropped
+	 * before: the scan happens. */
+	assert_int_equal(two_steps(add, set, false, "set-not-null"), 1);
+	assert_int_equal(two_steps("ALTER TABLE clients ADD CONSTRAINT c CHECK (tier IS NOT "
+				   "NULL)",
+			     set, false, "set-not-null"),
+	    1);
+	assert_int_equal(two_steps("ALTER TABLE orders ADD CONSTRAINT c CHECK (region IS NOT "
+				   "NULL)",
+			     set, false, "set-not-null"),
+	    1);
+	assert_int_equal(two_steps("ALTER TABLE clients ADD CONSTRAINT c CHECK (region IS NOT "
+				   "NULL OR tier > 1)",
+			     set, false, "set-not-null"),
+	    1);
+	assert_int_equal(two_steps("ALTER TABLE clients ADD CONSTRAINT c CHECK (region IS NOT "
+				   "NULL); ALTER TABLE clients DROP CONSTRAINT c",
+			     set, false, "set-not-null"),
+	    1);
+	/* SET NOT NULL before the VALIDATE still scans. */
+	{
+		spec s[] = { { add, false, NULL, NULL }, { set, false, NULL, NULL },
+			{ validate, false, NULL, NULL } };
+		result r = lint_specs(s, 3);
+
+		assert_int_equal(count_rule(&r, "set-not-null"), 1);
+		sk_lint_findings_free(r.f, r.n);
+	}
+}
+
+/* The SARIF 2.1.0 structure, checked with jansson: what the standard
+ * requires of a log, a run, a tool, a rule and a result, and what skein
+ * promises on top (every rule listed, ruleIndex naming ruleId, a waiver
+ * as an external suppression). tests/integration/lint_cli.sh runs a
+ * JSON-schema validator over the CLI's output as well. */
+static void
+test_print_sarif_is_sarif_2_1_0(void **state)
+{
+	spec s[] = {
+		{ "ALTER TABLE clients DROP COLUMN legacy", false,
+		    "drop-column", "gone since 41" },
+		{ "\nALTER TABLE t ALTER COLUMN a DROP NOT NULL", false, NULL, NULL },
+		{ "SELECT 1", false, "truncate", "stale" },
+	};
+	result r = lint_specs(s, 3);
+	char *buf = NULL;
+	size_t len = 0, nrules;
+	const sk_lint_rule *rules = sk_lint_rules(&nrules);
+	FILE *out = open_memstream(&buf, &len);
+	json_t *root, *run, *driver, *jrules, *results;
+	sk_err err;
+
+	(void)state;
+	assert_non_null(out);
+	assert_int_equal(sk_lint_print_sarif(out, "plans/x y", r.f, r.n, &err), SK_OK);
+	fclose(out);
+	root = json_loads(buf, 0, NULL);
+	assert_non_null(root);
+	assert_string_equal(json_string_value(json_object_get(root, "version")), "2.1.0");
+	assert_non_null(strstr(json_string_value(json_object_get(root, "$schema")),
+	    "sarif-schema-2.1.0.json"));
+	assert_int_equal(json_array_size(json_object_get(root, "runs")), 1);
+	run = json_array_get(json_object_get(root, "runs"), 0);
+	driver = json_object_get(json_object_get(run, "tool"), "driver");
+	assert_string_equal(json_string_value(json_object_get(driver, "name")), "skein");
+	jrules = json_object_get(driver, "rules");
+	assert_int_equal(json_array_size(jrules), nrules);
+	for (size_t i = 0; i < nrules; i++) {
+		json_t *jr = json_array_get(jrules, i);
+		const char *level = json_string_value(json_object_get(
+		    json_object_get(jr, "defaultConfiguration"), "level"));
+
+		assert_string_equal(
+		    json_string_value(json_object_get(jr, "id")), rules[i].id);
+		assert_string_equal(level,
+		    rules[i].severity == SK_LINT_ERROR ? "error" : "warning");
+		assert_non_null(json_string_value(json_object_get(
+		    json_object_get(jr, "shortDescription"), "text")));
+	}
+	results = json_object_get(run, "results");
+	assert_int_equal(json_array_size(results), r.n);
+	for (size_t i = 0; i < r.n; i++) {
+		json_t *res = json_array_get(results, i);
+		json_t *phys = json_object_get(
+		    json_array_get(json_object_get(res, "locations"), 0),
+		    "physicalLocation");
+		json_t *region = json_object_get(phys, "region");
+		size_t idx =
+		    (size_t)json_integer_value(json_object_get(res, "ruleIndex"));
+		const char *level = json_string_value(json_object_get(res, "level"));
+
+		assert_non_null(json_string_value(
+		    json_object_get(json_object_get(res, "message"), "text")));
+		assert_string_equal(json_string_value(json_object_get(res, "ruleId")),
+		    r.f[i].rule->id);
+		assert_true(idx < nrules);
+		assert_string_equal(rules[idx].id, r.f[i].rule->id);
+		assert_true(strcmp(level, "error") == 0 ||
+		    strcmp(level, "warning") == 0);
+		/* A line when known, never 0; no region without one. */
+		if (r.f[i].line > 0)
+			assert_int_equal(
+			    json_integer_value(json_object_get(region, "startLine")),
+			    r.f[i].line);
+		else
+			assert_null(region);
+		assert_int_equal(json_object_get(res, "suppressions") != NULL,
+		    r.f[i].waived);
+	}
+	/* The waived drop-column, with its reason, and the path encoded. */
+	{
+		json_t *res = json_array_get(results, 0);
+		json_t *sup = json_array_get(json_object_get(res, "suppressions"), 0);
+
+		assert_string_equal(
+		    json_string_value(json_object_get(sup, "kind")), "external");
+		assert_string_equal(
+		    json_string_value(json_object_get(sup, "justification")),
+		    "gone since 41");
+		assert_string_equal(
+		    json_string_value(json_object_get(
+			json_object_get(
+			    json_object_get(
+				json_array_get(json_object_get(res, "locations"), 0),
+				"physicalLocation"),
+			    "artifactLocation"),
+			"uri")),
+		    "plans/x%20y/s1.sql");
+	}
+	json_decref(root);
+	free(buf);
+
+	/* GitHub: one workflow command per finding, escaped. */
+	out = open_memstream(&buf, &len);
+	assert_non_null(out);
+	sk_lint_print_github(out, "plans/x", r.f, r.n);
+	fclose(out);
+	assert_non_null(strstr(buf,
+	    "::notice file=plans/x/s1.sql,line=1,title=skein lint drop-column "
+	    "(waived)::drops column legacy of clients%0Afix: "));
+	assert_non_null(strstr(buf,
+	    "::warning file=plans/x/s2.sql,line=2,title=skein lint "
+	    "drop-not-null::drops NOT NULL from column a of t"));
+	/* The unused waiver is on plan.yaml, with no line. */
+	assert_non_null(strstr(buf,
+	    "::warning file=plans/x/plan.yaml,title=skein lint unused-waiver::"));
+	free(buf);
+	sk_lint_findings_free(r.f, r.n);
+}
+
+static void
+test_lint_files_and_syntax_hint(void **state)
+{
+	const char *paths[] = { "a.sql", "b.sql" };
+	const char *sqls[] = { "CREATE TABLE t (a int)", "CREATE INDEX t_a ON t (a)" };
+	const char *bad[] = { "SELECT 1;\nREPACK t;" };
+	sk_lint_options opt = { false, 0 };
+	sk_lint_finding *f = NULL;
+	size_t n = 9;
+	sk_err err;
+
+	(void)state;
+	/* In order: b's index is on a's new table. */
+	assert_int_equal(sk_lint_files(paths, sqls, 2, &opt, &f, &n, &err), SK_OK);
+	assert_int_equal(n, 0);
+	assert_int_equal(
+	    sk_lint_files(paths + 1, sqls + 1, 1, &opt, &f, &n, &err), SK_OK);
+	assert_int_equal(n, 1);
+	assert_string_equal(f[0].rule->id, "index-not-concurrent");
+	assert_string_equal(f[0].file, "b.sql");
+	sk_lint_findings_free(f, n);
+	opt.no_transaction = true;
+	assert_int_equal(
+	    sk_lint_files(paths + 1, sqls + 1, 1, &opt, &f, &n, &err), SK_OK);
+	{
+		result res = { f, n };
+
+		assert_int_equal(n, 2);
+		assert_int_equal(count_rule(&res, "index-not-concurrent"), 1);
+		assert_int_equal(
+		    count_rule(&res, "non-idempotent-without-transaction"), 1);
+	}
+	sk_lint_findings_free(f, n);
+	/* Newer syntax: the file and line, and a hint naming the parser's
+	 * PostgreSQL and the escape. */
+	f = NULL;
+	n = 5;
+	assert_int_equal(sk_lint_files(paths, bad, 1, &opt, &f, &n, &err), SK_EINVAL);
+	assert_string_equal(err.msg, "a.sql:2: syntax error at or near \"REPACK\"");
+	assert_non_null(strstr(err.hint, "parser of PostgreSQL 15"));
+	assert_non_null(strstr(err.hint, "DO $$ BEGIN EXECUTE"));
+	assert_null(f);
+	assert_int_equal(n, 5);
+	/* Only syntax errors get the hint. */
+	sk_err_set(&err, SK_EINVAL, "plan.yaml:3:1: something else");
+	sk_lint_hint_syntax(&err);
+	assert_string_equal(err.hint, "");
+	sk_lint_hint_syntax(NULL);
+}
+
 int
 main(void)
 {
@@ -975,6 +1637,20 @@ main(void)
 		cmocka_unit_test(test_build_fills_concurrent_indexes),
 		cmocka_unit_test(test_qa_safe_migrations_stay_quiet),
 		cmocka_unit_test(test_qa_missed_dangers_fire),
+		cmocka_unit_test(test_new_rules_are_in_the_table_with_their_severity),
+		cmocka_unit_test(test_validate_in_same_transaction),
+		cmocka_unit_test(test_drop_index_and_detach_partition_not_concurrent),
+		cmocka_unit_test(test_add_column_not_null_without_default),
+		cmocka_unit_test(test_drop_not_null),
+		cmocka_unit_test(test_non_idempotent_without_transaction),
+		cmocka_unit_test(test_add_column_default_rewrites_by_server_version),
+		cmocka_unit_test(test_drop_database_in_any_step),
+		cmocka_unit_test(test_type_choices_warn),
+		cmocka_unit_test(test_domains_and_enums),
+		cmocka_unit_test(test_identifier_too_long_and_update_twice),
+		cmocka_unit_test(test_set_not_null_after_validated_check_is_quiet),
+		cmocka_unit_test(test_print_sarif_is_sarif_2_1_0),
+		cmocka_unit_test(test_lint_files_and_syntax_hint),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
