@@ -1,7 +1,9 @@
 /* sk_lint_int: what the lint's files share: the rule indexes, the state
  * kept while a plan is walked, and the helpers that add findings and ask
- * what the plan created. sk_lint.c walks and waives, sk_lint_rules.c
- * judges each op, sk_lint_print.c writes the findings out. Internal to
+ * what the plan created. sk_lint.c walks and waives, sk_lint_catalog.c
+ * holds the rules, sk_lint_state.c what the walk remembers and the
+ * findings, sk_lint_rules.c and sk_lint_types.c judge each op,
+ * sk_lint_print.c and sk_lint_sarif.c write the findings out. Internal to
  * the lint: nothing outside common/author/sk_lint*.c includes it. */
 #ifndef SK_LINT_INT_H
 #define SK_LINT_INT_H
@@ -94,8 +96,10 @@ typedef struct lint {
 	bool oom;
 } lint;
 
-/* The rule at index r (an R_* value). */
+/* sk_lint_catalog.c: the rule at index r (an R_* value). */
 const sk_lint_rule *lint_rule(int r);
+
+/* sk_lint_state.c, from here to lint_cons_clear. */
 
 /* Whether two (schema, name) pairs may name the same relation: their
  * own names match and their schemas do, or either is unqualified. */
@@ -117,6 +121,15 @@ void lint_con_add(lint *l, lint_con **v, size_t *n, size_t *cap, const lint_con 
 
 /* Free n remembered constraints' strings (not the array). */
 void lint_cons_clear(lint_con *v, size_t n);
+
+/* Remember the table schema.table as created by the plan; l->oom on
+ * failure. */
+void lint_remember(lint *l, const char *schema, const char *table);
+
+/* Remember schema.name in the list *v (n entries, cap allocated);
+ * l->oom on failure. */
+void lint_remember_in(lint *l, table_ref **v, size_t *n, size_t *cap,
+    const char *schema, const char *name);
 
 /* sk_lint_print.c: "error" or "warning". */
 const char *lint_severity_name(int severity);

@@ -1,7 +1,8 @@
 /* sk_sql_int: what sk_sql.c (splitting, normalizing, scripts),
- * sk_sql_ops.c (the lint's facts from the parse tree) and sk_sql_chars.c
- * (characters as the scanner sees them) share. Internal to the SQL
- * module: nothing outside those files includes it. */
+ * sk_sql_ops.c and sk_sql_facts.c (the lint's facts from the parse tree),
+ * sk_sql_tree.c (reading the tree) and sk_sql_chars.c (characters as the
+ * scanner sees them) share. Internal to the SQL module: nothing outside
+ * those files includes it. */
 #ifndef SK_SQL_INT_H
 #define SK_SQL_INT_H
 
@@ -17,16 +18,13 @@ bool sql_is_space(char c);
 /* c in lower case when it is an ASCII letter; other bytes unchanged. */
 char sql_ascii_lower(char c);
 
-/* o[key] when o is an object, else NULL; borrowed from o. */
-json_t *sql_get(json_t *o, const char *key);
-
 /* The ops of one statement's parse tree stmt into st->ops / st->nops.
  * SK_ENOMEM when memory ran out (what was added stays for the script's
  * destroy to free). st->text must be set: identifiers are read from its
  * tokens too. */
 int sql_stmt_ops(sk_sql_stmt *st, json_t *stmt);
 
-/* ---- shared by sk_sql_ops.c and sk_sql_facts.c ---------------------- */
+/* ---- sk_sql_tree.c: the parse tree, for sk_sql_ops.c and sk_sql_facts.c */
 
 /* The statement whose ops are being added; oom once memory ran out. */
 typedef struct sql_ctx {
@@ -34,6 +32,9 @@ typedef struct sql_ctx {
 	size_t cap;
 	bool oom;
 } sql_ctx;
+
+/* o[key] when o is an object, else NULL; borrowed from o. */
+json_t *sql_get(json_t *o, const char *key);
 
 /* o[key] as a string, bool flag, or string compare; NULL/false when
  * absent. */
