@@ -5,10 +5,12 @@
 # lints bare files with the same rules and documented exit codes. SQL
 # newer than the parser says which PostgreSQL it understands.
 #
-# The schema below is written here, not the OASIS one: no Debian package
-# ships sarif-schema-2.1.0.json. It holds what SARIF 2.1.0 requires of
-# the objects skein writes (required properties, value sets, types) and
-# refuses property names that SARIF does not define for them.
+# Each log is validated against two schemas: the OASIS SARIF 2.1.0 schema
+# (sarif-2.1.0-rtm.5.json, draft-04) as Microsoft's @microsoft/jest-sarif
+# package ships it — no Debian package does, so it comes from the npm
+# registry, once per build tree — and a stricter one written below, which
+# also refuses property names that SARIF does not define for the objects
+# skein writes.
 set -euo pipefail
 . "${SKEIN_SRC:?}/tests/lib/harness.sh"
 . "$SKEIN_SRC/tests/lib/deployment.sh"
@@ -32,6 +34,18 @@ run_rc() {
 
 python3 -c 'import jsonschema' 2>/dev/null ||
 	sk_fail "python3-jsonschema is missing (tests/lib/install-deps.sh installs it)"
+
+official_dir=$SKEIN_BIN/sarif-schema
+official=$official_dir/package/lib/schemas/sarif-2.1.0-rtm.5.json
+if [[ ! -s "$official" ]]; then
+	command -v npm >/dev/null || sk_fail "npm is missing: it fetches the OASIS SARIF schema"
+	mkdir -p "$official_dir"
+	(cd "$official_dir" && npm pack --silent @microsoft/jest-sarif@1.0.0-beta.0 >/dev/null &&
+		tar xzf microsoft-jest-sarif-1.0.0-beta.0.tgz) ||
+		sk_fail "could not fetch the SARIF 2.1.0 schema (npm pack @microsoft/jest-sarif)"
+fi
+grep -q '"Static Analysis Results Format (SARIF) Version 2.1.0-rtm.5 JSON Schema"' "$official" ||
+	sk_fail "$official is not the SARIF 2.1.0 schema"
 
 cat >"$SK_WORK/sarif-2.1.0-minimal.json" <<'EOF'
 {
@@ -177,11 +191,14 @@ EOF
 # validate FILE: the SARIF log against the schema, and the references
 # the schema cannot express (ruleIndex names the rule ruleId names).
 validate() {
-	python3 - "$SK_WORK/sarif-2.1.0-minimal.json" "$1" <<'EOF'
+	python3 - "$SK_WORK/sarif-2.1.0-minimal.json" "$1" "$official" <<'EOF'
 import json, sys
 import jsonschema
 schema = json.load(open(sys.argv[1]))
 log = json.load(open(sys.argv[2]))
+oasis = json.load(open(sys.argv[3]))
+jsonschema.Draft4Validator.check_schema(oasis)
+jsonschema.Draft4Validator(oasis).validate(log)
 jsonschema.Draft7Validator.check_schema(schema)
 jsonschema.Draft7Validator(schema).validate(log)
 for run in log["runs"]:
