@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,12 +14,15 @@
 #include "sk_yaml.h"
 
 static const char *const agent_keys[] = { "region", "coordinator", "key",
-	"coordinator_key", "release_keys", "databases", "state", "poll_ms",
-	"parallel", "backup_dir", "pg_dump", "pg_restore", NULL };
+	"coordinator_key", "release_keys", "databases", "state", "poll_ms", "parallel",
+	"backup_dir", "pg_dump", "pg_restore", "tls", "insecure_transport", NULL };
 static const char *const database_keys[] = { "name", "conninfo",
 	"backup_conninfo", "pooler", NULL };
 static const char *const coord_keys[] = { "listen", "control", "regions", "key",
-	"release_keys", "state", NULL };
+	"release_keys", "state", "tls", "insecure_transport", "operators",
+	"insecure_local", NULL };
+static const char *const tls_keys[] = { "ca", "cert", "key", "server_name", NULL };
+static const char *const operator_keys[] = { "name", "key", "role", NULL };
 static const char *const region_keys[] = { "name", "residency", "agent_key", NULL };
 
 static int
@@ -120,6 +124,54 @@ program_field(const char *file, const sk_yaml_node *map, const char *key,
 	}
 	free(s);
 	return *out ? SK_OK : oom(err, file);
+}
+
+/* root's tls: mapping (absent: all NULL); paths against the file. */
+static int
+tls_field(const char *path, const sk_yaml_node *root, sk_tls_config *tls, sk_err *err)
+{
+	const sk_yaml_node *m = sk_yaml_get(root, "tls");
+	int rc;
+
+	if (m == NULL || sk_yaml_is_null(m))
+		return SK_OK;
+	rc = sk_yaml_expect(m, SK_YAML_MAPPING, "a mapping of ca, cert, key", err);
+	if (rc == SK_OK)
+		rc = sk_yaml_check_keys(m, tls_keys, err);
+	if (rc == SK_OK)
+		rc = path_field(path, m, "ca", 0, &tls->ca, err);
+	if (rc == SK_OK)
+		rc = path_field(path, m, "cert", 0, &tls->cert, err);
+	if (rc == SK_OK)
+		rc = path_field(path, m, "key", 0, &tls->key, err);
+	if (rc == SK_OK)
+		rc = sk_yaml_string(
+		    m, "server_name", SK_YAML_NONEMPTY, &tls->server_name, err);
+	return rc;
+}
+
+static void
+tls_fini(sk_tls_config *tls)
+{
+	free(tls->ca);
+	free(tls->cert);
+	free(tls->key);
+	free(tls->server_name);
+	memset(tls, 0, sizeof(*tls));
+}
+
+/* sk_config_transport_check on root[key], the error at its line. */
+static int
+transport_field(const sk_yaml_node *root, const char *key, const char *url,
+    const sk_tls_config *tls, bool need_ca, bool insecure, sk_err *err)
+{
+	const sk_yaml_node *node = sk_yaml_get(root, key);
+	int rc;
+
+	rc = sk_config_transport_check(url, tls, need_ca, insecure, key, err);
+	if (rc != SK_OK && node != NULL)
+		sk_err_wrap(err, "%s:%d:%d", node->file, node->line, node->col);
+	return rc;
 }
 
 static int
@@ -274,6 +326,16 @@ load_agent(const char *path, const sk_yaml_node *root, void *arg, sk_err *err)
 	if (rc == SK_OK)
 		rc = program_field(path, root, "pg_restore", "pg_restore",
 		    &cfg->pg_restore, err);
+	if (rc == SK_OK)
+		rc = tls_field(path, root, &cfg->tls, err);
+	if (rc == SK_OK)
+		rc = sk_yaml_bool(root, "insecure_transport", false,
+		    &cfg->insecure_transport, err);
+	/* The agent dials out: it checks the coordinator's certificate
+	 * (ca) and shows its own (cert, key). */
+	if (rc == SK_OK)
+		rc = transport_field(root, "coordinator", cfg->coordinator,
+		    &cfg->tls, true, cfg->insecure_transport, err);
 	return rc;
 }
 
@@ -312,7 +374,83 @@ sk_agent_config_fini(sk_agent_config *cfg)
 	free(cfg->backup_dir);
 	free(cfg->pg_dump);
 	free(cfg->pg_restore);
+	tls_fini(&cfg->tls);
 	memset(cfg, 0, sizeof(*cfg));
+}
+
+/* operators: [{name, key, role}], each name and key once. Required,
+ * unless insecure_local says the control socket takes unsigned
+ * requests. */
+static int
+load_operators(const char *path, const sk_yaml_node *root, sk_coord_config *cfg,
+    sk_err *err)
+{
+	const sk_yaml_node *list = sk_yaml_get(root, "operators");
+	char *role = NULL;
+	int rc;
+
+	if (list == NULL || sk_yaml_is_null(list)) {
+		if (cfg->insecure_local)
+			return SK_OK;
+		rc = sk_yaml_error(err, SK_EINVAL, root,
+		    "no operators: every command on the control socket is signed by "
+		    "an operator key this file pins");
+		if (err != NULL)
+			snprintf(err->hint, sizeof(err->hint),
+			    "skein keygen --out ops/NAME, then add operators: [{name: NAME, "
+			    "key: ops/NAME.pub, role: admin}] (docs/operations.md); "
+			    "insecure_local: true accepts unsigned commands, for a local "
+			    "test setup only");
+		return rc;
+	}
+	rc = sk_yaml_expect(list, SK_YAML_SEQUENCE, "a list of operators", err);
+	if (rc != SK_OK)
+		return rc;
+	cfg->operators = calloc(list->nitems + 1, sizeof(*cfg->operators));
+	if (cfg->operators == NULL)
+		return oom(err, path);
+	for (size_t i = 0; i < list->nitems; i++) {
+		const sk_yaml_node *item = list->items[i];
+		sk_operator *op = &cfg->operators[i];
+
+		rc = sk_yaml_expect(item, SK_YAML_MAPPING,
+		    "an operator mapping with name, key and role", err);
+		if (rc == SK_OK)
+			rc = sk_yaml_check_keys(item, operator_keys, err);
+		if (rc != SK_OK)
+			return rc;
+		cfg->noperators = i + 1;
+		rc = sk_yaml_name(item, "name", "operator", &op->name, err);
+		if (rc == SK_OK)
+			rc = path_field(path, item, "key", SK_YAML_REQUIRED,
+			    &op->key_path, err);
+		if (rc == SK_OK)
+			rc = sk_yaml_string(item, "role",
+			    SK_YAML_REQUIRED | SK_YAML_NONEMPTY, &role, err);
+		if (rc != SK_OK)
+			return rc;
+		op->role = sk_role_from_name(role);
+		free(role);
+		role = NULL;
+		if (op->role == 0)
+			return sk_yaml_error(err, SK_EINVAL, sk_yaml_get(item, "role"),
+			    "expected a role: viewer, operator, approver or admin");
+		rc = sk_pubkey_load(op->key_path, &op->key, err);
+		if (rc != SK_OK)
+			return sk_err_wrap(err, "%s:%d:%d: operators[%zu].key",
+			    item->file, item->line, item->col, i);
+		for (size_t j = 0; j < i; j++) {
+			const sk_operator *o = &cfg->operators[j];
+
+			if (strcmp(o->name, op->name) == 0 ||
+			    memcmp(o->key.id, op->key.id, SK_KEY_ID_LEN) == 0)
+				return sk_yaml_error(err, SK_EINVAL, item,
+				    "operator %s has the name or key of operator %s: "
+				    "each person has a key of their own",
+				    op->name, o->name);
+		}
+	}
+	return SK_OK;
 }
 
 static int
@@ -340,6 +478,24 @@ load_coord(const char *path, const sk_yaml_node *root, void *arg, sk_err *err)
 	if (rc == SK_OK)
 		rc = path_field(
 		    path, root, "state", SK_YAML_REQUIRED, &cfg->state, err);
+	if (rc == SK_OK)
+		rc = tls_field(path, root, &cfg->tls, err);
+	if (rc == SK_OK)
+		rc = sk_yaml_bool(root, "insecure_transport", false,
+		    &cfg->insecure_transport, err);
+	/* Agents must show a certificate of the CA (mutual TLS); the CLI
+	 * checks the coordinator's, and proves who it is by signing. */
+	if (rc == SK_OK)
+		rc = transport_field(root, "listen", cfg->listen, &cfg->tls,
+		    true, cfg->insecure_transport, err);
+	if (rc == SK_OK)
+		rc = transport_field(root, "control", cfg->control, &cfg->tls,
+		    false, cfg->insecure_transport, err);
+	if (rc == SK_OK)
+		rc = sk_yaml_bool(
+		    root, "insecure_local", false, &cfg->insecure_local, err);
+	if (rc == SK_OK)
+		rc = load_operators(path, root, cfg, err);
 	return rc;
 }
 
@@ -369,6 +525,12 @@ sk_coord_config_fini(sk_coord_config *cfg)
 	free(cfg->key);
 	sk_strv_free(cfg->release_keys, cfg->nrelease_keys);
 	free(cfg->state);
+	tls_fini(&cfg->tls);
+	for (size_t i = 0; i < cfg->noperators; i++) {
+		free(cfg->operators[i].name);
+		free(cfg->operators[i].key_path);
+	}
+	free(cfg->operators);
 	memset(cfg, 0, sizeof(*cfg));
 }
 

@@ -3,8 +3,10 @@
  *   agent.yaml        region, coordinator, key, coordinator_key,
  *                     release_keys, databases [{name, conninfo,
  *                     backup_conninfo, pooler}], state, poll_ms, parallel,
- *                     backup_dir, pg_dump, pg_restore
- *   coordinator.yaml  listen, control, regions, key, release_keys, state
+ *                     backup_dir, pg_dump, pg_restore, tls, insecure_transport
+ *   coordinator.yaml  listen, control, regions, key, release_keys, state,
+ *                     tls, insecure_transport, operators [{name, key,
+ *                     role}], insecure_local
  *   regions/NAME.yaml name, residency, agent_key
  *
  * Relative paths inside a file are resolved against that file's directory;
@@ -18,6 +20,7 @@
 #ifndef SK_CONFIG_H
 #define SK_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -41,6 +44,33 @@ typedef struct sk_db_config {
 	sk_pooler pooler; /* default SK_POOLER_NONE */
 } sk_db_config;
 
+/* TLS of an nng tls+tcp:// endpoint; paths resolved against the file. */
+typedef struct sk_tls_config {
+	char *ca; /* PEM CA certificate(s) the peer's certificate must chain to */
+	char *cert; /* PEM certificate (chain) we present */
+	char *key;  /* PEM private key of cert */
+	/* Dialers: the name the server's certificate must carry; NULL: the
+	 * host of the URL. */
+	char *server_name;
+} sk_tls_config;
+
+/* What an operator key may do on the control socket. Each role includes
+ * viewer; admin includes operator. */
+typedef enum sk_role {
+	SK_ROLE_VIEWER = 1, /* status, report, list */
+	SK_ROLE_OPERATOR,   /* + start, rehearse, pause, resume */
+	SK_ROLE_APPROVER,   /* + approve a phase */
+	SK_ROLE_ADMIN,      /* + rollback, abort: everything */
+} sk_role;
+
+/* A person, by name, key and role (coordinator.yaml operators). */
+typedef struct sk_operator {
+	char *name;
+	char *key_path;
+	sk_pubkey key;
+	sk_role role;
+} sk_operator;
+
 typedef struct sk_agent_config {
 	char *path; /* the file it was loaded from */
 	char *region;
@@ -60,6 +90,9 @@ typedef struct sk_agent_config {
 	 * Defaults "pg_dump" and "pg_restore". */
 	char *pg_dump;
 	char *pg_restore;
+	sk_tls_config tls; /* with a tls+tcp:// coordinator URL */
+	/* Allows plain tcp:// to a non-loopback address (refused otherwise). */
+	bool insecure_transport;
 } sk_agent_config;
 
 typedef struct sk_coord_config {
@@ -71,6 +104,15 @@ typedef struct sk_coord_config {
 	char **release_keys;
 	size_t nrelease_keys;
 	char *state; /* journal directory */
+	/* For tls+tcp:// listen and control URLs; listen also needs tls.ca,
+	 * to authenticate agents by their certificates. */
+	sk_tls_config tls;
+	bool insecure_transport; /* see sk_agent_config */
+	sk_operator *operators;  /* the keys allowed on the control socket */
+	size_t noperators;
+	/* Accepts unsigned control requests (a local test setup only; the
+	 * coordinator warns at every start). */
+	bool insecure_local;
 } sk_coord_config;
 
 typedef struct sk_region {
@@ -104,5 +146,27 @@ const sk_region *sk_inventory_find(const sk_inventory *inv, const char *name);
 
 /* "none" or "transaction", for messages and logs. */
 const char *sk_pooler_name(sk_pooler p);
+
+/* "viewer", "operator", "approver", "admin" ("unknown" otherwise), and
+ * back (0 for an unknown name). */
+const char *sk_role_name(sk_role role);
+sk_role sk_role_from_name(const char *name);
+
+/* Whether role may do what needs `need` (every role may view; admin may
+ * do what operator may; approver may view and approve). */
+bool sk_role_allows(sk_role role, sk_role need);
+
+/* The transport policy for url (a listen or dial URL of a daemon): a
+ * tls+tcp:// URL needs tls's cert and key (and its ca when need_ca: the
+ * peer must show a certificate too, or a dialer checks the server's); a
+ * plain tcp:// URL to an address other than loopback (127.0.0.0/8,
+ * localhost, [::1]) is refused unless insecure. SK_EINVAL naming what key
+ * (in `what`, e.g. "coordinator.yaml listen") to add. */
+int sk_config_transport_check(const char *url, const sk_tls_config *tls,
+    bool need_ca, bool insecure, const char *what, sk_err *err) SK_WARN_UNUSED;
+
+/* Find the operator whose key has id, or NULL. */
+const sk_operator *sk_coord_operator_find(
+    const sk_coord_config *cfg, const uint8_t id[SK_KEY_ID_LEN]);
 
 #endif

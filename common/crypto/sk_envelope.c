@@ -9,11 +9,21 @@
 #include "sk_util.h"
 #include "skein.pb-c.h"
 
-/* Domain prefixes include their terminating NUL, so no prefix is a prefix
- * of another kind's prefix followed by payload bytes. */
-static const char dom_plan[] = "skein/v1/plan";
-static const char dom_control[] = "skein/v1/control";
-static const char dom_agent[] = "skein/v1/agent";
+/* Each kind's domain prefix and name, indexed by kind. Prefixes include
+ * their terminating NUL, so no prefix is a prefix of another kind's prefix
+ * followed by payload bytes. */
+static const struct {
+	const char *domain;
+	size_t len;
+	const char *name;
+} kinds[] = {
+	[SK_KIND_PLAN] = { "skein/v1/plan", sizeof("skein/v1/plan"), "plan" },
+	[SK_KIND_CONTROL] = { "skein/v1/control", sizeof("skein/v1/control"),
+	    "control" },
+	[SK_KIND_AGENT] = { "skein/v1/agent", sizeof("skein/v1/agent"), "agent" },
+	[SK_KIND_OPERATOR] = { "skein/v1/operator", sizeof("skein/v1/operator"),
+	    "operator" },
+};
 
 /* Room the envelope's own fields need beyond the payload: tags, lengths,
  * kind, signer and signature. Generous on purpose. */
@@ -22,35 +32,22 @@ static const char dom_agent[] = "skein/v1/agent";
 static const char *
 kind_domain(int kind, size_t *len)
 {
-	switch (kind) {
-	case SK_KIND_PLAN:
-		*len = sizeof(dom_plan);
-		return dom_plan;
-	case SK_KIND_CONTROL:
-		*len = sizeof(dom_control);
-		return dom_control;
-	case SK_KIND_AGENT:
-		*len = sizeof(dom_agent);
-		return dom_agent;
-	default:
+	if (kind <= 0 || (size_t)kind >= sizeof(kinds) / sizeof(kinds[0]) ||
+	    kinds[kind].domain == NULL) {
 		*len = 0;
 		return NULL;
 	}
+	*len = kinds[kind].len;
+	return kinds[kind].domain;
 }
 
 static const char *
 kind_name(int kind)
 {
-	switch (kind) {
-	case SK_KIND_PLAN:
-		return "plan";
-	case SK_KIND_CONTROL:
-		return "control";
-	case SK_KIND_AGENT:
-		return "agent";
-	default:
+	if (kind <= 0 || (size_t)kind >= sizeof(kinds) / sizeof(kinds[0]) ||
+	    kinds[kind].name == NULL)
 		return "unknown";
-	}
+	return kinds[kind].name;
 }
 
 /* domain(kind) || payload as a new buffer, the bytes a signature covers. */

@@ -4,7 +4,7 @@
  * The signature covers a domain-separation prefix for the kind followed by
  * the payload, so a signature made for one kind of message can never be
  * replayed as another ("skein/v1/plan\0", "skein/v1/control\0",
- * "skein/v1/agent\0"). Envelopes larger than SK_ENVELOPE_MAX are refused
+ * "skein/v1/agent\0", "skein/v1/operator\0"). Envelopes larger than SK_ENVELOPE_MAX are refused
  * before any parsing.
  */
 #ifndef SK_ENVELOPE_H
@@ -20,6 +20,7 @@ enum sk_kind {
 	SK_KIND_PLAN = 1,
 	SK_KIND_CONTROL = 2,
 	SK_KIND_AGENT = 3,
+	SK_KIND_OPERATOR = 4, /* a person's command to the coordinator */
 };
 
 #define SK_ENVELOPE_MAX (16u * 1024u * 1024u)

@@ -256,6 +256,28 @@ typedef struct sk_cli_request {
 	uint64_t events_since;
 } sk_cli_request;
 
+/* An operator's signed command (proto OperatorRequest): the encoded
+ * sk_cli_request, when it was made and a nonce. It travels sealed in an
+ * SK_KIND_OPERATOR envelope. */
+#define SK_NONCE_LEN 16
+typedef struct sk_operator_request {
+	uint8_t *request; /* an encoded sk_cli_request; owned */
+	size_t request_len;
+	int64_t at_ms;
+	uint8_t nonce[SK_NONCE_LEN];
+} sk_operator_request;
+
+/* Encode m; *out is malloc'ed (caller frees). Decode: SK_EDECODE for
+ * bytes that are not an OperatorRequest, a nonce that is not
+ * SK_NONCE_LEN bytes or a request over SK_CLI_REQUEST_MAX; on success
+ * out->request is owned by out (sk_operator_request_fini frees it). */
+#define SK_CLI_REQUEST_MAX (16u * 1024u * 1024u)
+int sk_operator_request_encode(const sk_operator_request *m, uint8_t **out,
+    size_t *len, sk_err *err) SK_WARN_UNUSED;
+int sk_operator_request_decode(const uint8_t *buf, size_t len,
+    sk_operator_request *out, sk_err *err) SK_WARN_UNUSED;
+void sk_operator_request_fini(sk_operator_request *m);
+
 typedef struct sk_cli_response {
 	bool ok;
 	sk_err error;

@@ -630,3 +630,75 @@ sk_cli_response_fini(sk_cli_response *m)
 	m->signed_plan = NULL;
 	m->signed_plan_len = 0;
 }
+
+/* ---- operator requests ---------------------------------------------------- */
+
+int
+sk_operator_request_encode(
+    const sk_operator_request *m, uint8_t **out, size_t *len, sk_err *err)
+{
+	Skein__V1__OperatorRequest pb = SKEIN__V1__OPERATOR_REQUEST__INIT;
+	uint8_t *buf;
+	size_t n;
+
+	pb.request.data = m->request;
+	pb.request.len = m->request_len;
+	pb.at_unix_ms = m->at_ms;
+	pb.nonce.data = (uint8_t *)(uintptr_t)m->nonce;
+	pb.nonce.len = SK_NONCE_LEN;
+	n = skein__v1__operator_request__get_packed_size(&pb);
+	buf = malloc(n > 0 ? n : 1);
+	if (buf == NULL)
+		return sk_err_set(err, SK_ENOMEM, "encode operator request: out of memory");
+	skein__v1__operator_request__pack(&pb, buf);
+	*out = buf;
+	*len = n;
+	return SK_OK;
+}
+
+int
+sk_operator_request_decode(
+    const uint8_t *buf, size_t len, sk_operator_request *out, sk_err *err)
+{
+	Skein__V1__OperatorRequest *pb;
+	int rc = SK_OK;
+
+	memset(out, 0, sizeof(*out));
+	pb = skein__v1__operator_request__unpack(NULL, len, buf);
+	if (pb == NULL)
+		return sk_err_set(err, SK_EDECODE,
+		    "decode operator request: not a valid OperatorRequest (%zu bytes)",
+		    len);
+	if (pb->nonce.len != SK_NONCE_LEN) {
+		rc = sk_err_set(err, SK_EDECODE,
+		    "decode operator request: nonce of %zu bytes (want %d)",
+		    pb->nonce.len, SK_NONCE_LEN);
+		goto out;
+	}
+	if (pb->request.len == 0 || pb->request.len > SK_CLI_REQUEST_MAX) {
+		rc = sk_err_set(err, SK_EDECODE,
+		    "decode operator request: request of %zu bytes", pb->request.len);
+		goto out;
+	}
+	out->request = malloc(pb->request.len);
+	if (out->request == NULL) {
+		rc = sk_err_set(err, SK_ENOMEM, "decode operator request: out of memory");
+		goto out;
+	}
+	memcpy(out->request, pb->request.data, pb->request.len);
+	out->request_len = pb->request.len;
+	out->at_ms = pb->at_unix_ms;
+	memcpy(out->nonce, pb->nonce.data, SK_NONCE_LEN);
+out:
+	skein__v1__operator_request__free_unpacked(pb, NULL);
+	return rc;
+}
+
+void
+sk_operator_request_fini(sk_operator_request *m)
+{
+	if (m == NULL)
+		return;
+	free(m->request);
+	memset(m, 0, sizeof(*m));
+}

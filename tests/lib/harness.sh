@@ -589,12 +589,13 @@ sk_session_pid() {
 # ---------------------------------------------------------------------------
 # Keys, inventory, configs
 
-# sk_keys: the release key (signs plans) and the coordinator key.
+# sk_keys: the release key (signs plans), the coordinator key and the
+# operator key "admin" (signs every CLI command; pinned with role admin).
 sk_keys() {
 	sk__need_work || return 1
 	local skein k
 	skein=$(sk__bin skein) || return 1
-	for k in release coordinator; do
+	for k in release coordinator admin; do
 		[[ -e "$SK_WORK/keys/$k.key" ]] && continue
 		"$skein" keygen --out "$SK_WORK/keys/$k" >/dev/null || {
 			sk__err "create the $k key: skein keygen failed"
@@ -697,6 +698,8 @@ sk_coordinator_config() {
 		echo "key: ../keys/coordinator.key"
 		echo "release_keys: [../keys/release.pub]"
 		echo "state: state"
+		echo "operators:"
+		echo "  - {name: admin, key: ../keys/admin.pub, role: admin}"
 		if [[ -n "${SK_COORDINATOR_EXTRA:-}" ]]; then
 			printf '%s\n' "$SK_COORDINATOR_EXTRA"
 		fi
@@ -768,17 +771,19 @@ sk_start_agent() {
 # CLI
 
 # sk_skein ARGS...: run the skein CLI against this deployment's coordinator
-# (SKEIN_COORDINATOR is set, and `rollout` commands get --coordinator).
-# Stdout and the exit status are the CLI's.
+# as operator admin (SKEIN_COORDINATOR and SKEIN_KEY are set, and `rollout`
+# commands get --coordinator). Stdout and the exit status are the CLI's.
 sk_skein() {
 	sk__need_work || return 1
 	local skein
 	skein=$(sk__bin skein) || return 1
 	sk__coord_ports || return 1
 	if [[ "${1:-}" == rollout ]]; then
-		SKEIN_COORDINATOR=$SK_CONTROL_URL sk__run_fg "$skein" "$@" --coordinator "$SK_CONTROL_URL"
+		SKEIN_KEY=${SKEIN_KEY:-$SK_WORK/keys/admin.key} SKEIN_COORDINATOR=$SK_CONTROL_URL \
+			sk__run_fg "$skein" "$@" --coordinator "$SK_CONTROL_URL"
 	else
-		SKEIN_COORDINATOR=$SK_CONTROL_URL sk__run_fg "$skein" "$@"
+		SKEIN_KEY=${SKEIN_KEY:-$SK_WORK/keys/admin.key} SKEIN_COORDINATOR=$SK_CONTROL_URL \
+			sk__run_fg "$skein" "$@"
 	fi
 }
 

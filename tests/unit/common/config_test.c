@@ -117,6 +117,13 @@ test_agent_config_loads_every_key(void **state)
 	assert_string_equal(cfg.state, "/var/lib/skein");
 	assert_int_equal(cfg.poll_ms, 250);
 	assert_int_equal(cfg.parallel, 2);
+	assert_string_equal(cfg.tls.ca, "/etc/skein/tls/ca.crt");
+	data_path(want, sizeof(want), "configs/tls/agent-af.crt");
+	assert_string_equal(cfg.tls.cert, want);
+	data_path(want, sizeof(want), "configs/tls/agent-af.key");
+	assert_string_equal(cfg.tls.key, want);
+	assert_string_equal(cfg.tls.server_name, "coordinator.example.net");
+	assert_false(cfg.insecure_transport);
 	sk_agent_config_fini(&cfg);
 	assert_null(cfg.region);
 	sk_agent_config_fini(NULL);
@@ -217,7 +224,7 @@ static const struct {
 		     "pol_ms: 5\n",
 	    "agent.yaml:7:1: unknown key \"pol_ms\" (allowed: region, coordinator, key, "
 	    "coordinator_key, release_keys, databases, state, poll_ms, parallel, "
-	    "backup_dir, pg_dump, pg_restore)" },
+	    "backup_dir, pg_dump, pg_restore, tls, insecure_transport)" },
 	{ "coordinator: tcp://127.0.0.1:7400\nkey: a\ncoordinator_key: c\n"
 	  "release_keys: [r]\ndatabases: [{name: a, conninfo: x}]\n",
 	    "agent.yaml:1:1: missing required key \"region\"" },
@@ -333,7 +340,7 @@ test_coord_config_loads_and_resolves_paths(void **state)
 	(void)state;
 	data_path(path, sizeof(path), "configs/coordinator.yaml");
 	assert_int_equal(sk_coord_config_load(path, &cfg, &err), SK_OK);
-	assert_string_equal(cfg.listen, "tcp://0.0.0.0:7400");
+	assert_string_equal(cfg.listen, "tls+tcp://0.0.0.0:7400");
 	assert_string_equal(cfg.control, "ipc:///run/skein/control.sock");
 	data_path(want, sizeof(want), "configs/../regions");
 	assert_string_equal(cfg.regions, want);
@@ -344,6 +351,11 @@ test_coord_config_loads_and_resolves_paths(void **state)
 	assert_string_equal(cfg.release_keys[0], want);
 	data_path(want, sizeof(want), "configs/state");
 	assert_string_equal(cfg.state, want);
+	data_path(want, sizeof(want), "configs/tls/ca.crt");
+	assert_string_equal(cfg.tls.ca, want);
+	assert_string_equal(cfg.tls.key, "/etc/skein/tls/coordinator.key");
+	assert_true(cfg.insecure_local);
+	assert_int_equal(cfg.noperators, 0);
 	sk_coord_config_fini(&cfg);
 	sk_coord_config_fini(NULL);
 }
@@ -362,7 +374,8 @@ test_coord_config_rejects_bad_files(void **state)
 	assert_int_equal(sk_coord_config_load(path, &cfg, &err), SK_EINVAL);
 	assert_msg(&err,
 	    "coordinator-typo.yaml:3:1: unknown key \"regoins\" (allowed: "
-	    "listen, control, regions, key, release_keys, state)");
+	    "listen, control, regions, key, release_keys, state, tls, "
+	    "insecure_transport, operators, insecure_local)");
 	assert_memory_equal(&cfg, &before, sizeof(cfg));
 
 	write_tmp(path, sizeof(path), "coordinator.yaml",
@@ -543,6 +556,141 @@ test_inventory_rejects_bad_region_files(void **state)
 	inventory_fails(dir, SK_EINVAL, want);
 }
 
+#define COORD_HEAD                                              \
+"listen: tcp://127.0.0.1:7400\ncontrol: tcp://127.0.0.1:7401\n" \
+    "regions: r\nkey: k\nrelease_keys: [a]\nstate: s\n"
+
+/* Load text as coordinator.yaml expecting failure with want; cfg is
+ * untouched. */
+static void
+coord_fails_with(int code, const char *text, const char *want)
+{
+	char path[512];
+	sk_coord_config cfg, before;
+	sk_err err;
+
+	memset(&cfg, 0x5A, sizeof(cfg));
+	memcpy(&before, &cfg, sizeof(cfg));
+	write_tmp(path, sizeof(path), "coordinator.yaml", text);
+	sk_err_clear(&err);
+	if (sk_coord_config_load(path, &cfg, &err) != code)
+		fail_msg("load: want code %d, got: %s", code, err.msg);
+	assert_msg(&err, want);
+	assert_memory_equal(&cfg, &before, sizeof(cfg));
+}
+
+static void
+coord_fails(const char *text, const char *want)
+{
+	coord_fails_with(SK_EINVAL, text, want);
+}
+
+static void
+test_coord_config_pins_operators_with_roles(void **state)
+{
+	char path[512];
+	sk_pubkey alice, bob;
+	sk_coord_config cfg;
+	const sk_operator *op;
+	sk_err err;
+
+	(void)state;
+	gen_key("alice", &alice);
+	gen_key("bob", &bob);
+	write_tmp(path, sizeof(path), "coordinator.yaml",
+	    COORD_HEAD "operators:\n"
+		       "  - {name: alice, key: keys/alice.pub, role: admin}\n"
+		       "  - {name: bob, key: keys/bob.pub, role: viewer}\n");
+	if (sk_coord_config_load(path, &cfg, &err) != SK_OK)
+		fail_msg("load: %s", err.msg);
+	assert_int_equal(cfg.noperators, 2);
+	assert_false(cfg.insecure_local);
+	op = sk_coord_operator_find(&cfg, bob.id);
+	assert_non_null(op);
+	assert_string_equal(op->name, "bob");
+	assert_int_equal(op->role, SK_ROLE_VIEWER);
+	assert_memory_equal(op->key.pk, bob.pk, SK_PUBKEY_LEN);
+	assert_int_equal(sk_coord_operator_find(&cfg, alice.id)->role, SK_ROLE_ADMIN);
+	sk_coord_config_fini(&cfg);
+
+	/* The role lattice. */
+	assert_true(sk_role_allows(SK_ROLE_VIEWER, SK_ROLE_VIEWER));
+	assert_false(sk_role_allows(SK_ROLE_VIEWER, SK_ROLE_OPERATOR));
+	assert_true(sk_role_allows(SK_ROLE_OPERATOR, SK_ROLE_OPERATOR));
+	assert_false(sk_role_allows(SK_ROLE_OPERATOR, SK_ROLE_ADMIN));
+	assert_false(sk_role_allows(SK_ROLE_APPROVER, SK_ROLE_OPERATOR));
+	assert_true(sk_role_allows(SK_ROLE_APPROVER, SK_ROLE_APPROVER));
+	assert_true(sk_role_allows(SK_ROLE_ADMIN, SK_ROLE_APPROVER));
+	assert_false(sk_role_allows((sk_role)0, SK_ROLE_VIEWER));
+	assert_string_equal(sk_role_name(SK_ROLE_APPROVER), "approver");
+	assert_int_equal(sk_role_from_name("admin"), SK_ROLE_ADMIN);
+	assert_int_equal(sk_role_from_name("root"), 0);
+
+	/* What is refused, each at its line. */
+	coord_fails(COORD_HEAD, "coordinator.yaml:1:1: no operators: every command");
+	coord_fails(COORD_HEAD
+	    "operators:\n  - {name: eve, key: keys/alice.pub, role: root}\n",
+	    "coordinator.yaml:8:44: operators[0].role: expected a role: viewer, "
+	    "operator, approver or admin");
+	coord_fails(COORD_HEAD "operators:\n"
+			       "  - {name: alice, key: keys/alice.pub, role: admin}\n"
+			       "  - {name: alias, key: keys/alice.pub, role: viewer}\n",
+	    "operator alias has the name or key of operator alice");
+	coord_fails_with(SK_EIO,
+	    COORD_HEAD "operators:\n  - {name: carol, key: keys/carol.pub, role: admin}\n",
+	    "operators[0].key");
+}
+
+static void
+test_transport_policy_refuses_plain_tcp_beyond_loopback(void **state)
+{
+	sk_tls_config none = { 0 },
+		      server = { NULL, (char *)"c.crt", (char *)"c.key", NULL };
+	sk_err err;
+
+	(void)state;
+	assert_int_equal(sk_config_transport_check("tcp://127.0.0.1:1", &none,
+			     true, false, "listen", &err),
+	    SK_OK);
+	assert_int_equal(sk_config_transport_check("tcp://localhost:1", &none,
+			     true, false, "listen", &err),
+	    SK_OK);
+	assert_int_equal(sk_config_transport_check("tcp://[::1]:1", &none, true,
+			     false, "listen", &err),
+	    SK_OK);
+	assert_int_equal(sk_config_transport_check("ipc:///run/x", &none, true,
+			     false, "control", &err),
+	    SK_OK);
+	assert_int_equal(sk_config_transport_check("tcp://10.1.2.3:7400", &none,
+			     true, false, "listen", &err),
+	    SK_EINVAL);
+	assert_msg(&err, "listen: tcp://10.1.2.3:7400 is plain TCP to 10.1.2.3");
+	assert_non_null(strstr(err.hint, "insecure_transport: true"));
+	assert_int_equal(sk_config_transport_check(
+			     "tcp://:7400", &none, true, false, "listen", &err),
+	    SK_EINVAL);
+	assert_int_equal(sk_config_transport_check("tcp://10.1.2.3:7400", &none,
+			     true, true, "listen", &err),
+	    SK_OK);
+	assert_int_equal(sk_config_transport_check("tls+tcp://10.1.2.3:7400",
+			     &none, false, false, "control", &err),
+	    SK_EINVAL);
+	assert_msg(&err, "tls: sets no cert and key");
+	assert_int_equal(sk_config_transport_check("tls+tcp://10.1.2.3:7400",
+			     &server, true, false, "listen", &err),
+	    SK_EINVAL);
+	assert_msg(&err, "sets no ca to check the peer's certificate against");
+	assert_int_equal(sk_config_transport_check("tls+tcp://10.1.2.3:7400",
+			     &server, false, false, "control", &err),
+	    SK_OK);
+
+	/* In a file, at the URL's line. */
+	coord_fails("listen: tcp://0.0.0.0:7400\ncontrol: tcp://127.0.0.1:7401\n"
+		    "regions: r\nkey: k\nrelease_keys: [a]\nstate: s\n"
+		    "insecure_local: true\n",
+	    "coordinator.yaml:1:9: listen: tcp://0.0.0.0:7400 is plain TCP");
+}
+
 int
 main(void)
 {
@@ -555,6 +703,11 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_agent_config_backup_and_pooler_keys,
 		    setup_tmp, teardown_tmp),
 		cmocka_unit_test(test_coord_config_loads_and_resolves_paths),
+		cmocka_unit_test_setup_teardown(test_coord_config_pins_operators_with_roles,
+		    setup_tmp, teardown_tmp),
+		cmocka_unit_test_setup_teardown(
+		    test_transport_policy_refuses_plain_tcp_beyond_loopback,
+		    setup_tmp, teardown_tmp),
 		cmocka_unit_test_setup_teardown(
 		    test_coord_config_rejects_bad_files, setup_tmp, teardown_tmp),
 		cmocka_unit_test_setup_teardown(test_inventory_loads_sorted_regions_with_keys,

@@ -1,0 +1,36 @@
+/* sk_transport: listening and dialing nng sockets the way skein's policy
+ * says (docs/security.md): tls+tcp:// with the configured certificates —
+ * mutual authentication where the listener asks for it — and plain TCP
+ * only where sk_config_transport_check let it through.
+ */
+#ifndef SK_TRANSPORT_H
+#define SK_TRANSPORT_H
+
+#include <stdbool.h>
+
+#include <nng/nng.h>
+
+#include "sk_config.h"
+#include "sk_err.h"
+
+/* Start listening on url with s. For tls+tcp://: present tls->cert and
+ * tls->key, and when require_peer, accept only dialers that present a
+ * certificate signed by tls->ca (mutual authentication); TLS 1.2 or
+ * later. Other URLs: a plain nng_listen. SK_EINVAL for a missing TLS
+ * file name, SK_EIO for a file that cannot be read or is not PEM, SK_ENET
+ * for nng's refusal (address in use, ...), each naming the URL. */
+int sk_transport_listen(nng_socket s, const char *url, const sk_tls_config *tls,
+    bool require_peer, sk_err *err) SK_WARN_UNUSED;
+
+/* Dial url from s; flags as nng_dial's (NNG_FLAG_NONBLOCK: keep trying in
+ * the background). For tls+tcp://: the server's certificate must be
+ * signed by tls->ca and carry tls->server_name (NULL: the URL's host);
+ * tls->cert and tls->key, when set, are presented to it. Errors as
+ * sk_transport_listen. */
+int sk_transport_dial(nng_socket s, const char *url, const sk_tls_config *tls,
+    int flags, sk_err *err) SK_WARN_UNUSED;
+
+/* Whether url is a TLS URL (tls+tcp://, tls+tcp4://, tls+tcp6://). */
+bool sk_transport_is_tls(const char *url);
+
+#endif
