@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "cli_coord.h"
 #include "cli_rollout_int.h"
 #include "sk_envelope.h"
 #include "sk_util.h"
@@ -250,7 +251,7 @@ rollout_start(const char *url, const char *path, int mode, char *id_out, sk_err 
 	req.signed_plan = (uint8_t *)buf;
 	req.signed_plan_len = len;
 	req.mode = mode;
-	rc = rollout_call(url, &req, &resp, err);
+	rc = cli_coord_call(url, &req, &resp, err);
 	free(buf);
 	if (rc != SK_OK)
 		return rc;
@@ -271,7 +272,7 @@ rollout_cmd_start(const char *url, const char *path)
 	sk_err err;
 
 	if (rollout_start(url, path, SK_MODE_APPLY, id, &err) != SK_OK) {
-		rollout_print_err("rollout start", &err);
+		cli_coord_print_err("rollout start", &err);
 		return CLI_FAIL;
 	}
 	printf("%s\n", id);
@@ -288,7 +289,7 @@ fetch(const char *url, const char *id, uint64_t since, sk_cli_response *resp,
 	req.op = SK_CLI_STATUS;
 	snprintf(req.rollout_id, sizeof(req.rollout_id), "%s", id ? id : "");
 	req.events_since = since;
-	if (rollout_call(url, &req, resp, err) != SK_OK)
+	if (cli_coord_call(url, &req, resp, err) != SK_OK)
 		return err->code;
 	if (!resp->ok) {
 		*err = resp->error;
@@ -311,7 +312,7 @@ rollout_cmd_status(const char *url, const char *id, bool json)
 	sk_err err;
 
 	if (fetch(url, id, 0, &resp, &err) != SK_OK) {
-		rollout_print_err("rollout status", &err);
+		cli_coord_print_err("rollout status", &err);
 		return CLI_FAIL;
 	}
 	if (json) {
@@ -386,10 +387,6 @@ print_events(const sk_rollout_view *v, uint64_t *since, bool quiet)
 	fflush(stdout);
 }
 
-/* Follow rollout id until it leaves "running" or the deadline (0: none)
- * passes. A coordinator that cannot be reached is retried: it may be
- * restarting. On SK_OK *resp holds the last answer (sk_cli_response_fini);
- * SK_ETIMEOUT when the deadline passed; other codes are final errors. */
 int
 rollout_follow(const char *url, const char *id, int64_t deadline, bool quiet,
     sk_cli_response *resp, sk_err *err)
@@ -428,7 +425,7 @@ rollout_cmd_wait(const char *url, const char *id, int64_t timeout_ms, bool quiet
 	int rc;
 
 	if (rollout_follow(url, id, deadline, quiet, &resp, &err) != SK_OK) {
-		rollout_print_err("rollout wait", &err);
+		cli_coord_print_err("rollout wait", &err);
 		return CLI_FAIL;
 	}
 	rc = finished_ok(resp.rollouts[0].state) ? CLI_OK : CLI_FAIL;
