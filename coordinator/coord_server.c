@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "coord_journal.h"
+#include "coord_narrate.h"
 #include "coord_rollout.h"
 #include "coord_server_int.h"
 #include "sk_envelope.h"
