@@ -214,15 +214,23 @@ coord_rollout_wants(const coord_rollout *ro, const char *region)
 	    !coord_region_done(rr->state) && in_turn(ro, rr);
 }
 
-/* Journal rr as the status view shows it. */
+/* Journal rr's state and figures: never its words, which are derived. */
 static int
 journal_region(coord_rollout *ro, const coord_region_run *rr, coord_journal *j,
     sk_err *err)
 {
-	sk_region_view v;
+	coord_region_record rec;
 
-	coord_narrate_region(ro, rr, &v);
-	return coord_journal_region(j, ro->id, &v, err);
+	memset(&rec, 0, sizeof(rec));
+	snprintf(rec.name, sizeof(rec.name), "%s", rr->name);
+	rec.state = rr->state;
+	rec.error = rr->error;
+	snprintf(rec.step, sizeof(rec.step), "%s", rr->progress.step);
+	snprintf(rec.database, sizeof(rec.database), "%s", rr->progress.database);
+	rec.steps_done = rr->progress.steps_done;
+	rec.steps_total = rr->progress.steps_total;
+	rec.at_ms = rr->updated_ms;
+	return coord_journal_region(j, ro->id, &rec, err);
 }
 
 int
@@ -381,37 +389,23 @@ coord_rollout_note_databases(coord_rollout *ro, const char *region, uint32_t nda
 
 /* ---- replay ------------------------------------------------------------- */
 
-/* The state a journaled view names: any mode's name of any state ("ready"
- * is a rehearsal's succeeded); pending if none. */
-static int
-state_named(const char *name)
-{
-	for (int mode = 0; mode < SK_MODE_MAX; mode++) {
-		const coord_mode *m = coord_mode_of(mode);
-
-		for (int s = 0; m != NULL && s < COORD_R_MAX; s++)
-			if (strcmp(coord_mode_region_state_name(m, s), name) == 0)
-				return s;
-	}
-	return COORD_R_PENDING;
-}
-
 void
-coord_rollout_replay_region(coord_rollout *ro, const sk_region_view *v)
+coord_rollout_replay_region(coord_rollout *ro, const coord_region_record *rec)
 {
-	coord_region_run *rr = coord_rollout_region(ro, v->name);
+	coord_region_run *rr = coord_rollout_region(ro, rec->name);
 
 	if (rr == NULL)
 		return;
 	/* A region that was running when the coordinator stopped is asked
 	 * again; the agent's ledger makes the repeat harmless, and its
 	 * reports bring its progress back. */
-	set_state(rr, state_named(v->state), v->updated_ms);
-	rr->error = v->error;
-	snprintf(rr->progress.step, sizeof(rr->progress.step), "%s", v->step);
-	snprintf(rr->progress.database, sizeof(rr->progress.database), "%s", v->database);
-	rr->progress.steps_done = v->steps_done;
-	rr->progress.steps_total = v->steps_total;
+	set_state(rr, rec->state, rec->at_ms);
+	rr->error = rec->error;
+	snprintf(rr->progress.step, sizeof(rr->progress.step), "%s", rec->step);
+	snprintf(rr->progress.database, sizeof(rr->progress.database), "%s",
+	    rec->database);
+	rr->progress.steps_done = rec->steps_done;
+	rr->progress.steps_total = rec->steps_total;
 }
 
 void

@@ -26,8 +26,8 @@
  * report an agent sends is also kept, in arrival order, for `skein
  * rollout report` (coord_reports.c).
  *
- * Every state change a restart must see is written to the journal before
- * the function that made it returns;
+ * Every state change a restart must see is written to the journal (as
+ * state, coord_region_record) before the function that made it returns;
  * progress inside a region is not journaled: the agent reports it again.
  * Kept reports are journaled by the caller (coord_journal_reports) before
  * they are kept.
@@ -209,11 +209,9 @@ void coord_rollout_note_databases(
     coord_rollout *ro, const char *region, uint32_t ndatabases);
 
 /* Replay hooks: apply journaled records without journaling again.
- * Records for regions not in the rollout are ignored; a state name no
- * mode gives reads as pending, a finished state name the coordinator does
- * not know as "failed". A journaled region's detail is not read back: it
- * is progress, which the agent reports again. */
-void coord_rollout_replay_region(coord_rollout *ro, const sk_region_view *v);
+ * Records for regions not in the rollout are ignored; a finished state
+ * name the coordinator does not know reads as "failed". */
+void coord_rollout_replay_region(coord_rollout *ro, const coord_region_record *rec);
 void coord_rollout_replay_phase(coord_rollout *ro, uint32_t phase, int64_t at_ms);
 void coord_rollout_replay_finished(
     coord_rollout *ro, const char *state, const char *reason, int64_t at_ms);

@@ -103,12 +103,12 @@ replay_report(void *arg, const char *id, const sk_region_report *r)
 }
 
 static void
-replay_region(void *arg, const char *id, const sk_region_view *v)
+replay_region(void *arg, const char *id, const coord_region_record *rec)
 {
 	coord_rollout *ro = coord_server_find_rollout(arg, id);
 
 	if (ro != NULL)
-		coord_rollout_replay_region(ro, v);
+		coord_rollout_replay_region(ro, rec);
 }
 
 static void

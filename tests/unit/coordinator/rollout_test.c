@@ -514,13 +514,13 @@ rb_report(void *arg, const char *id, const sk_region_report *r)
 }
 
 static void
-rb_region(void *arg, const char *id, const sk_region_view *v)
+rb_region(void *arg, const char *id, const coord_region_record *rec)
 {
 	rebuild *b = arg;
 
 	assert_non_null(b->ro);
 	assert_string_equal(id, b->ro->id);
-	coord_rollout_replay_region(b->ro, v);
+	coord_rollout_replay_region(b->ro, rec);
 	b->other++;
 }
 
@@ -1438,6 +1438,62 @@ test_rollout_lock_wait_detail_is_cleared_when_the_region_ends(void **state)
 	assert_string_equal(shown(ro, "in")->detail, "");
 }
 
+/* True if the journal file holds text anywhere. */
+static bool
+journal_has(const fixture *f, const char *text)
+{
+	char path[128];
+	size_t n = strlen(text), len;
+	char *buf;
+	FILE *fp;
+	bool found = false;
+
+	snprintf(path, sizeof(path), "%s/journal", f->dir);
+	fp = fopen(path, "rb");
+	assert_non_null(fp);
+	len = (size_t)journal_size(f);
+	buf = malloc(len + 1);
+	assert_non_null(buf);
+	assert_int_equal(fread(buf, 1, len, fp), len);
+	fclose(fp);
+	for (size_t i = 0; !found && i + n <= len; i++)
+		found = memcmp(buf + i, text, n) == 0;
+	free(buf);
+	return found;
+}
+
+/* What a region waits for is progress, shown but never journaled: the
+ * journal holds the region's state (a rehearsal's "ready" too) and its
+ * error, not the words status prints. */
+static void
+test_rollout_journal_holds_state_not_display_text(void **state)
+{
+	fixture *f = *state;
+	coord_rollout *ro = start_mode(f, two_phases, &rehearse_origin);
+	sk_report r;
+	bool changed;
+	sk_err err;
+
+	dispatch(f, "af");
+	memset(&r, 0, sizeof(r));
+	r.seq = 1;
+	r.event = SK_EV_DB_WAITING;
+	snprintf(r.database, sizeof(r.database), "accounts");
+	snprintf(r.detail, sizeof(r.detail), "too many clients already");
+	assert_int_equal(
+	    coord_rollout_report(ro, "af", &r, f->j, &changed, &err), SK_OK);
+	/* The wait moved the region to running: journaled, and shown. */
+	assert_int_equal(region(ro, "af")->state, COORD_R_RUNNING);
+	assert_string_equal(shown(ro, "af")->detail, "waiting: too many clients already");
+	report_lock_wait(f, "af", 4242);
+	assert_false(report(f, "af", SK_EV_PLAN_SUCCEEDED));
+	assert_string_equal(shown(ro, "af")->state, "ready");
+	assert_false(journal_has(f, "waiting"));
+	assert_false(journal_has(f, "pid 4242"));
+	assert_false(journal_has(f, "ready"));
+	assert_true(journal_has(f, "af"));
+}
+
 /* A report for database db of region reg; pid > 0 makes it name a
  * blocker (SK_EV_LOCK_WAIT). */
 static void
@@ -1594,6 +1650,7 @@ main(void)
 		T(test_rollout_lock_wait_detail_is_cleared_when_the_region_ends),
 		T(test_rollout_two_databases_keep_their_own_progress),
 		T(test_rollout_databases_restart_with_the_plan),
+		T(test_rollout_journal_holds_state_not_display_text),
 		T(test_rehearsal_asks_every_region_at_once),
 		T(test_rehearsal_never_halts_early_and_ends_blocked),
 		T(test_rehearsal_is_ready_when_every_region_is_and_survives_replay),
