@@ -67,29 +67,30 @@ same_plan_rollout(coord_server *srv, const char *plan_id, int mode)
 	return NULL;
 }
 
-/* Journal a new rollout of *plan (which it takes), create it, start its
- * first phase and hand it to the server. On success its id is in id_out
- * and *out points at it (owned by the server). */
+/* Create a rollout of *plan, journal it, start its first phase and hand
+ * it to the server. On success the rollout owns the plan (*plan is NULL),
+ * its id is in id_out and *out points at it (owned by the server). On
+ * failure nothing was added and *plan, unless NULL, is still the
+ * caller's. A rollout that cannot be created is not journaled, so that a
+ * restart does not bring it to life. */
 static int
 launch(coord_server *srv, sk_plan **plan, const uint8_t *signed_plan,
     size_t signed_len, const coord_origin *origin, int64_t now, char *id_out,
     const coord_rollout **out, sk_err *err)
 {
 	char id[SK_ID_MAX];
-	coord_rollout *ro;
+	coord_rollout *ro = NULL;
 	int rc;
 
 	sk_random_id("r-", id, sizeof(id));
-	rc = coord_journal_created(
-	    srv->journal, id, now, signed_plan, signed_len, origin, err);
+	rc = coord_rollout_create(
+	    id, *plan, signed_plan, signed_len, origin, now, &ro, err);
 	if (rc != SK_OK)
 		return rc;
-	ro = coord_rollout_create(id, *plan, signed_plan, signed_len, origin, now);
 	*plan = NULL;
-	if (ro == NULL)
-		return sk_err_set(
-		    err, SK_ENOMEM, "start rollout %s: out of memory", id);
-	if ((rc = coord_rollout_start(ro, srv->journal, now, err)) != SK_OK ||
+	if ((rc = coord_journal_created(srv->journal, id, now, signed_plan,
+		 signed_len, origin, err)) != SK_OK ||
+	    (rc = coord_rollout_start(ro, srv->journal, now, err)) != SK_OK ||
 	    (rc = coord_server_add_rollout(srv, ro, err)) != SK_OK) {
 		coord_rollout_destroy(ro);
 		return rc;

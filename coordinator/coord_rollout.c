@@ -110,29 +110,61 @@ order_phases(coord_rollout *ro, size_t *order)
 			}
 }
 
-coord_rollout *
-coord_rollout_create(const char *id, sk_plan *plan, const uint8_t *signed_plan,
-    size_t len, const coord_origin *origin, int64_t now_ms)
+/* Refuse what create cannot make a rollout of; nothing is allocated. */
+static int
+check_create(const char *id, const sk_plan *plan, const coord_origin *origin,
+    const coord_mode *m, sk_err *err)
 {
-	int mode = origin != NULL && origin->mode > SK_MODE_APPLY &&
-		origin->mode < SK_MODE_MAX ?
-	    origin->mode :
-	    SK_MODE_APPLY;
-	coord_rollout *ro = calloc(1, sizeof(*ro));
-	size_t *order = NULL; /* plan phase index of each ro->phases entry */
+	int mode = origin != NULL ? origin->mode : SK_MODE_APPLY;
 
+	if (strlen(id) >= SK_ID_MAX)
+		return sk_err_set(err, SK_EINVAL,
+		    "create rollout %.*s...: the id is %zu bytes, the most is %d",
+		    16, id, strlen(id), SK_ID_MAX - 1);
+	if (m == NULL)
+		return sk_err_set(err, SK_EINVAL,
+		    "create rollout %s of plan %s: mode %d is not one this "
+		    "coordinator knows",
+		    id, plan->name, mode);
+	if (m->only_named_regions) {
+		for (size_t i = 0; i < plan->nregions; i++)
+			if (in_list(origin->only_regions, origin->nonly_regions,
+				plan->regions[i]))
+				return SK_OK;
+		return sk_err_set(err, SK_EINVAL,
+		    "create %s %s of plan %s: it names none of the plan's "
+		    "regions, so it has nowhere to run",
+		    m->noun, id, plan->name);
+	}
+	return SK_OK;
+}
+
+int
+coord_rollout_create(const char *id, sk_plan *plan, const uint8_t *signed_plan,
+    size_t len, const coord_origin *origin, int64_t now_ms, coord_rollout **out,
+    sk_err *err)
+{
+	const coord_mode *m =
+	    coord_mode_of(origin != NULL ? origin->mode : SK_MODE_APPLY);
+	coord_rollout *ro = NULL;
+	size_t *order = NULL; /* plan phase index of each ro->phases entry */
+	int rc;
+
+	*out = NULL;
+	if ((rc = check_create(id, plan, origin, m, err)) != SK_OK)
+		return rc;
+	ro = calloc(1, sizeof(*ro));
 	if (ro == NULL)
-		goto fail;
-	ro->plan = plan;
+		goto oom;
 	snprintf(ro->id, sizeof(ro->id), "%s", id);
 	ro->created_ms = now_ms;
-	ro->mode = mode;
-	ro->rules = coord_mode_of(mode);
-	if (ro->rules->effect == COORD_EFFECT_UNDO && origin->of_rollout != NULL)
+	ro->mode = m->mode;
+	ro->rules = m;
+	if (m->effect == COORD_EFFECT_UNDO && origin->of_rollout != NULL)
 		snprintf(ro->of_rollout, sizeof(ro->of_rollout), "%s",
 		    origin->of_rollout);
 	/* Event numbers start from the clock so that they keep rising across
-	 * a coordinator restart and `skein rollout wait` never misses one. */
+   * a coordinator restart and `skein rollout wait` never misses one. */
 	ro->next_event = (uint64_t)sk_now_us();
 	ro->signed_plan = malloc(len ? len : 1);
 	ro->regions =
@@ -141,19 +173,22 @@ coord_rollout_create(const char *id, sk_plan *plan, const uint8_t *signed_plan,
 	order = calloc(plan->nphases ? plan->nphases : 1, sizeof(*order));
 	if (ro->signed_plan == NULL || ro->regions == NULL ||
 	    ro->phases == NULL || order == NULL)
-		goto fail;
+		goto oom;
 	memcpy(ro->signed_plan, signed_plan, len);
 	ro->signed_plan_len = len;
+	/* Borrowed until success: the plan stays the caller's on failure. */
+	ro->plan = plan;
 	add_regions(ro, origin, now_ms);
 	order_phases(ro, order);
 	free(order);
-	return ro;
-fail:
+	*out = ro;
+	return SK_OK;
+oom:
 	free(order);
-	if (ro == NULL)
-		sk_plan_destroy(plan);
+	if (ro != NULL)
+		ro->plan = NULL;
 	coord_rollout_destroy(ro);
-	return NULL;
+	return sk_err_set(err, SK_ENOMEM, "create rollout %s: out of memory", id);
 }
 
 void
@@ -397,8 +432,8 @@ coord_rollout_replay_region(coord_rollout *ro, const coord_region_record *rec)
 	if (rr == NULL)
 		return;
 	/* A region that was running when the coordinator stopped is asked
-	 * again; the agent's ledger makes the repeat harmless, and its
-	 * reports bring its progress back. */
+   * again; the agent's ledger makes the repeat harmless, and its
+   * reports bring its progress back. */
 	set_state(rr, rec->state, rec->at_ms);
 	rr->error = rec->error;
 	snprintf(rr->progress.step, sizeof(rr->progress.step), "%s", rec->step);

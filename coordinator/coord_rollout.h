@@ -113,16 +113,20 @@ typedef struct coord_rollout {
 	uint64_t reports_dropped; /* over COORD_REPORTS_MAX, not kept */
 } coord_rollout;
 
-/* Create rollout id of plan in phase 0, its regions pending. Takes
- * ownership of plan; copies signed_plan and origin (NULL: apply). A mode
- * whose row runs only named regions (rollback) takes the regions of
- * origin->only_regions (names the plan does not have are ignored). Does
- * not journal (the caller journals "created" with the same origin and
- * then calls coord_rollout_start). Returns NULL when out of memory, in
- * which case plan has been destroyed. */
-coord_rollout *coord_rollout_create(const char *id, sk_plan *plan,
+/* Create rollout id of plan in phase 0, its regions pending. origin NULL
+ * means apply. A mode whose row runs only named regions (rollback) takes
+ * the regions of origin->only_regions that the plan has. Copies id,
+ * signed_plan and origin. Does not journal (the caller journals "created"
+ * with the same origin and then calls coord_rollout_start).
+ *
+ * On success *out is the caller's (coord_rollout_destroy) and owns plan.
+ * On failure *out is NULL, plan is still the caller's, untouched, and err
+ * says why: SK_EINVAL for an id of SK_ID_MAX bytes or more, a mode the
+ * coordinator does not know, or a rollback whose regions the plan has
+ * none of; SK_ENOMEM. */
+int coord_rollout_create(const char *id, sk_plan *plan,
     const uint8_t *signed_plan, size_t len, const coord_origin *origin,
-    int64_t now_ms);
+    int64_t now_ms, coord_rollout **out, sk_err *err) SK_WARN_UNUSED;
 
 /* Free ro and its plan. Accepts NULL. */
 void coord_rollout_destroy(coord_rollout *ro);

@@ -79,16 +79,20 @@ replay_created(void *arg, const char *id, int64_t at_ms, const uint8_t *sp,
 {
 	coord_server *srv = arg;
 	sk_plan *plan = NULL;
-	coord_rollout *ro;
+	coord_rollout *ro = NULL;
 	sk_err err;
 
 	if (coord_server_plan_from_signed(sp, len, &plan, &err) != SK_OK) {
 		sk_error("replay rollout %s: %s", id, err.msg);
 		return;
 	}
-	ro = coord_rollout_create(id, plan, sp, len, origin, at_ms);
-	if (ro == NULL || coord_server_add_rollout(srv, ro, &err) != SK_OK) {
-		sk_error("replay rollout %s: out of memory", id);
+	if (coord_rollout_create(id, plan, sp, len, origin, at_ms, &ro, &err) != SK_OK) {
+		sk_error("journal replay: %s; its records are ignored", err.msg);
+		sk_plan_destroy(plan);
+		return;
+	}
+	if (coord_server_add_rollout(srv, ro, &err) != SK_OK) {
+		sk_error("replay rollout %s: %s", id, err.msg);
 		coord_rollout_destroy(ro);
 	}
 }

@@ -151,8 +151,9 @@ start_mode(fixture *f, const char *const *phases, const coord_origin *origin)
 	assert_int_equal(coord_journal_created(f->j, "ro-1", NOW_MS,
 			     signed_plan, sizeof(signed_plan), origin, &err),
 	    SK_OK);
-	f->ro = coord_rollout_create("ro-1", make_plan(phases), signed_plan,
-	    sizeof(signed_plan), origin, NOW_MS);
+	assert_int_equal(coord_rollout_create("ro-1", make_plan(phases), signed_plan,
+			     sizeof(signed_plan), origin, NOW_MS, &f->ro, &err),
+	    SK_OK);
 	assert_non_null(f->ro);
 	assert_int_equal(coord_rollout_start(f->ro, f->j, NOW_MS, &err), SK_OK);
 	return f->ro;
@@ -483,6 +484,67 @@ test_rollout_ignores_reports_for_unknown_and_finished_regions(void **state)
 	assert_int_equal(journal_size(f), size);
 }
 
+/* A rollout that cannot be made leaves the plan with the caller, intact,
+ * and says why: the caller destroys it once (ASan catches a double free
+ * or a use after free), and nothing is half-made. */
+static void
+test_rollout_create_failure_leaves_the_plan_with_the_caller(void **state)
+{
+	static const char *const eu[] = { "eu" };
+	const coord_origin unknown_mode = { .mode = 7, .of_rollout = "" };
+	const coord_origin rollback_nowhere = { .mode = SK_MODE_ROLLBACK,
+		.of_rollout = "ro-1",
+		.only_regions = eu,
+		.nonly_regions = 1 };
+	char long_id[SK_ID_MAX + 8];
+	sk_plan *plan = make_plan(two_phases);
+	coord_rollout *ro = (coord_rollout *)&ro;
+	sk_err err;
+
+	(void)state;
+	memset(long_id, 'r', sizeof(long_id) - 1);
+	long_id[sizeof(long_id) - 1] = '\0';
+	sk_err_clear(&err);
+	assert_int_equal(coord_rollout_create(long_id, plan, signed_plan,
+			     sizeof(signed_plan), NULL, NOW_MS, &ro, &err),
+	    SK_EINVAL);
+	assert_null(ro);
+	assert_int_equal(err.code, SK_EINVAL);
+	assert_non_null(strstr(err.msg, "the id is 71 bytes, the most is 63"));
+
+	ro = (coord_rollout *)&ro;
+	assert_int_equal(coord_rollout_create("ro-1", plan, signed_plan,
+			     sizeof(signed_plan), &unknown_mode, NOW_MS, &ro, &err),
+	    SK_EINVAL);
+	assert_null(ro);
+	assert_non_null(
+	    strstr(err.msg, "create rollout ro-1 of plan add-region-column"));
+	assert_non_null(strstr(err.msg, "mode 7 is not one this coordinator knows"));
+
+	assert_int_equal(coord_rollout_create("rb-1", plan, signed_plan,
+			     sizeof(signed_plan), &rollback_nowhere, NOW_MS, &ro, &err),
+	    SK_EINVAL);
+	assert_null(ro);
+	assert_non_null(strstr(err.msg, "create rollback rb-1"));
+	assert_non_null(strstr(err.msg, "none of the plan's regions"));
+
+	/* Still the caller's and whole: it can still make a rollout. */
+	assert_string_equal(plan->name, "add-region-column");
+	assert_int_equal(plan->nregions, 3);
+	assert_int_equal(coord_rollout_create("ro-1", plan, signed_plan,
+			     sizeof(signed_plan), NULL, NOW_MS, &ro, &err),
+	    SK_OK);
+	assert_non_null(ro);
+	assert_ptr_equal(ro->plan, plan);
+	coord_rollout_destroy(ro); /* frees the plan: it owned it */
+
+	plan = make_plan(two_phases);
+	assert_int_equal(coord_rollout_create(long_id, plan, signed_plan,
+			     sizeof(signed_plan), NULL, NOW_MS, &ro, &err),
+	    SK_EINVAL);
+	sk_plan_destroy(plan);
+}
+
 /* ---- replay ------------------------------------------------------------- */
 
 typedef struct rebuild {
@@ -496,9 +558,12 @@ rb_created(void *arg, const char *id, int64_t at_ms, const uint8_t *plan,
     size_t len, const coord_origin *origin)
 {
 	rebuild *b = arg;
+	sk_err err;
 
 	assert_null(b->ro);
-	b->ro = coord_rollout_create(id, make_plan(b->phases), plan, len, origin, at_ms);
+	assert_int_equal(coord_rollout_create(id, make_plan(b->phases), plan,
+			     len, origin, at_ms, &b->ro, &err),
+	    SK_OK);
 	assert_non_null(b->ro);
 	b->created++;
 }
@@ -980,8 +1045,9 @@ start_rollback(fixture *f, const char *region, const char *const *phases)
 			     signed_plan, sizeof(signed_plan), &origin, &err),
 	    SK_OK);
 	f->orig = f->ro;
-	f->ro = coord_rollout_create("rb-1", make_plan(phases), signed_plan,
-	    sizeof(signed_plan), &origin, NOW_MS + 10);
+	assert_int_equal(coord_rollout_create("rb-1", make_plan(phases), signed_plan,
+			     sizeof(signed_plan), &origin, NOW_MS + 10, &f->ro, &err),
+	    SK_OK);
 	free(names);
 	assert_non_null(f->ro);
 	assert_int_equal(coord_rollout_start(f->ro, f->j, NOW_MS + 10, &err), SK_OK);
@@ -1136,8 +1202,10 @@ test_rollback_refuses_what_it_cannot_undo(void **state)
 	assert_int_equal(journal_size(f), size);
 
 	/* A rehearsal changed nothing; a rollback is not rolled back. */
-	reh = coord_rollout_create("reh-1", make_plan(three_phases),
-	    signed_plan, sizeof(signed_plan), &rehearse_origin, NOW_MS);
+	assert_int_equal(
+	    coord_rollout_create("reh-1", make_plan(three_phases), signed_plan,
+		sizeof(signed_plan), &rehearse_origin, NOW_MS, &reh, &err),
+	    SK_OK);
 	assert_non_null(reh);
 	reh->state = COORD_RO_READY;
 	assert_int_equal(
@@ -1639,6 +1707,7 @@ main(void)
 		T(test_rollout_refusal_counts_as_failure),
 		T(test_rollout_failure_in_later_phase_lets_running_peer_finish),
 		T(test_rollout_ignores_reports_for_unknown_and_finished_regions),
+		T(test_rollout_create_failure_leaves_the_plan_with_the_caller),
 		T(test_rollout_replay_rebuilds_running_rollout_in_second_phase),
 		T(test_rollout_replay_rebuilds_halted_rollout),
 		T(test_rollout_replay_rebuilds_succeeded_rollout),
