@@ -164,7 +164,7 @@ coord_rollout_create(const char *id, sk_plan *plan, const uint8_t *signed_plan,
 		snprintf(ro->of_rollout, sizeof(ro->of_rollout), "%s",
 		    origin->of_rollout);
 	/* Event numbers start from the clock so that they keep rising across
-   * a coordinator restart and `skein rollout wait` never misses one. */
+	 * a coordinator restart and `skein rollout wait` never misses one. */
 	ro->next_event = (uint64_t)sk_now_us();
 	ro->signed_plan = malloc(len ? len : 1);
 	ro->regions =
@@ -432,8 +432,8 @@ coord_rollout_replay_region(coord_rollout *ro, const coord_region_record *rec)
 	if (rr == NULL)
 		return;
 	/* A region that was running when the coordinator stopped is asked
-   * again; the agent's ledger makes the repeat harmless, and its
-   * reports bring its progress back. */
+	 * again; the agent's ledger makes the repeat harmless, and its
+	 * reports bring its progress back. */
 	set_state(rr, rec->state, rec->at_ms);
 	rr->error = rec->error;
 	snprintf(rr->progress.step, sizeof(rr->progress.step), "%s", rec->step);
