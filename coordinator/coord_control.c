@@ -1,5 +1,7 @@
 /* coord_control: the CLI's requests. Each is answered at once; every
- * state change is journaled before the answer. */
+ * state change is journaled before the answer. What a mode allows (being
+ * started, rolled back, run beside another) is read from its row
+ * (coord_mode), never from the mode itself. */
 #include "coord_control.h"
 
 #include <stdbool.h>
@@ -9,6 +11,7 @@
 #include <string.h>
 
 #include "coord_journal.h"
+#include "coord_mode.h"
 #include "coord_registry.h"
 #include "coord_rollout.h"
 #include "coord_signed_plan.h"
@@ -19,52 +22,58 @@
 #include "sk_util.h"
 #include "sk_wire.h"
 
+/* True if a run that undoes ro exists. */
 static bool
 rolled_back(const coord_control_ctx *ctx, const coord_rollout *ro)
 {
-	for (size_t i = 0; i < ctx->rollouts->n; i++)
-		if (ctx->rollouts->v[i]->mode == SK_MODE_ROLLBACK &&
-		    strcmp(ctx->rollouts->v[i]->of_rollout, ro->id) == 0)
+	for (size_t i = 0; i < ctx->rollouts->n; i++) {
+		const coord_rollout *other = ctx->rollouts->v[i];
+
+		if (other->rules->effect == COORD_EFFECT_UNDO &&
+		    strcmp(other->of_rollout, ro->id) == 0)
 			return true;
+	}
 	return false;
 }
 
-/* A running rollout of mode over the plan named plan_name (any build of
- * it: the ledger keys steps by plan name), or NULL. An apply and a
- * rollback of the same plan must not run at once: each would undo or
- * redo what the other does, in an order nobody chose. */
+/* A running rollout over the plan named plan_name (any build of it: the
+ * ledger keys steps by plan name) that a run in mode m must not run
+ * beside (coord_mode_conflict), or NULL. */
 static coord_rollout *
-running_of_plan(const coord_control_ctx *ctx, const char *plan_name, int mode)
+conflicting_run(
+    const coord_control_ctx *ctx, const char *plan_name, const coord_mode *m)
 {
 	for (size_t i = 0; i < ctx->rollouts->n; i++) {
 		coord_rollout *other = ctx->rollouts->v[i];
 
-		if (other->state == COORD_RO_RUNNING && other->mode == mode &&
+		if (other->state == COORD_RO_RUNNING &&
+		    coord_mode_conflict(m, other->rules) &&
 		    strcmp(other->plan->name, plan_name) == 0)
 			return other;
 	}
 	return NULL;
 }
 
-/* The rollout that starting plan_id in mode again is answered with, or
- * NULL for a new one. Apply: the newest apply of the plan while it runs,
- * or once it succeeded unless it was rolled back since (a failed or
- * rolled-back apply may be run again as a new rollout). Rehearse: a
- * rehearsal of the plan still running; a finished one is history, and a
- * new rehearsal looks at the databases as they are now. */
+/* The rollout that starting plan_id in mode m again is answered with, or
+ * NULL for a new one: the newest run of the plan in m while it runs; or,
+ * for a mode that answers again, once it succeeded unless it was undone
+ * since (a failed or rolled-back apply may be run again as a new
+ * rollout). For the others a finished run is history: a new rehearsal
+ * looks at the databases as they are now. */
 static coord_rollout *
-same_plan_rollout(const coord_control_ctx *ctx, const char *plan_id, int mode)
+same_plan_rollout(
+    const coord_control_ctx *ctx, const char *plan_id, const coord_mode *m)
 {
 	for (size_t i = ctx->rollouts->n; i-- > 0;) {
 		coord_rollout *other = ctx->rollouts->v[i];
 
-		if (other->mode != mode || strcmp(other->plan->id, plan_id) != 0)
+		if (other->rules != m || strcmp(other->plan->id, plan_id) != 0)
 			continue;
 		if (other->state == COORD_RO_RUNNING)
 			return other;
-		if (mode == SK_MODE_REHEARSE)
+		if (!m->answers_again)
 			continue;
-		if (other->state == COORD_RO_SUCCEEDED && !rolled_back(ctx, other))
+		if (other->state == m->ok_state && !rolled_back(ctx, other))
 			return other;
 		return NULL;
 	}
@@ -119,10 +128,11 @@ start_rollout(const coord_control_ctx *ctx, const sk_cli_request *req,
 	coord_rollout *same;
 	int64_t now = sk_now_ms();
 	int mode = req->mode;
+	const coord_mode *m = coord_mode_of(mode);
 	coord_origin origin = { .mode = mode, .of_rollout = "" };
 	int rc;
 
-	if (mode != SK_MODE_APPLY && mode != SK_MODE_REHEARSE) {
+	if (m == NULL || !m->startable) {
 		rc = sk_err_set(err, SK_EINVAL,
 		    "start rollout: a plan is applied or rehearsed, not started "
 		    "in mode %s",
@@ -161,17 +171,16 @@ start_rollout(const coord_control_ctx *ctx, const sk_cli_request *req,
 			goto out;
 		}
 	}
-	same = same_plan_rollout(ctx, plan->id, mode);
+	same = same_plan_rollout(ctx, plan->id, m);
 	if (same != NULL) {
 		snprintf(id_out, SK_ID_MAX, "%s", same->id);
 		rc = SK_OK;
 		goto out;
 	}
-	if (mode == SK_MODE_APPLY &&
-	    (same = running_of_plan(ctx, plan->name, SK_MODE_ROLLBACK)) != NULL) {
+	if ((same = conflicting_run(ctx, plan->name, m)) != NULL) {
 		rc = sk_err_set(err, SK_ESTATE,
-		    "start rollout of plan %s: rollback %s of it is running",
-		    plan->name, same->id);
+		    "start rollout of plan %s: %s %s of it is running",
+		    plan->name, same->rules->noun, same->id);
 		snprintf(err->hint, sizeof(err->hint),
 		    "wait for it (skein rollout wait %s), then start the plan again",
 		    same->id);
@@ -215,7 +224,7 @@ rollback_needed(const coord_control_ctx *ctx, const coord_rollout *orig,
 	for (size_t i = 0; i < ctx->rollouts->n; i++) {
 		const coord_rollout *other = ctx->rollouts->v[i];
 
-		if (other == orig || other->mode != SK_MODE_APPLY ||
+		if (other == orig || other->rules->effect != COORD_EFFECT_APPLY ||
 		    other->created_ms < orig->created_ms ||
 		    strcmp(other->plan->name, orig->plan->name) != 0)
 			continue;
@@ -233,8 +242,8 @@ rollback_needed(const coord_control_ctx *ctx, const coord_rollout *orig,
 		for (size_t i = 0; i < ctx->rollouts->n; i++) {
 			const coord_rollout *other = ctx->rollouts->v[i];
 
-			if (other->mode == SK_MODE_ROLLBACK &&
-			    other->state == COORD_RO_SUCCEEDED &&
+			if (other->rules->effect == COORD_EFFECT_UNDO &&
+			    other->state == other->rules->ok_state &&
 			    strcmp(other->of_rollout, orig->id) == 0 &&
 			    coord_rollout_has_region(other, names[k])) {
 				done = other;
@@ -284,7 +293,7 @@ rollback_rollout(const coord_control_ctx *ctx, const sk_cli_request *req,
 	for (size_t i = 0; i < ctx->rollouts->n; i++) {
 		coord_rollout *other = ctx->rollouts->v[i];
 
-		if (other->mode != SK_MODE_ROLLBACK ||
+		if (other->rules->effect != COORD_EFFECT_UNDO ||
 		    strcmp(other->of_rollout, orig->id) != 0 ||
 		    other->state != COORD_RO_RUNNING)
 			continue;
@@ -317,10 +326,11 @@ rollback_rollout(const coord_control_ctx *ctx, const sk_cli_request *req,
 		    "rollout back");
 		goto out;
 	}
-	if ((ro = running_of_plan(ctx, orig->plan->name, SK_MODE_APPLY)) != NULL) {
+	if ((ro = conflicting_run(ctx, orig->plan->name,
+		 coord_mode_of(SK_MODE_ROLLBACK))) != NULL) {
 		rc = sk_err_set(err, SK_ESTATE,
-		    "roll back rollout %s: rollout %s of plan %s is running",
-		    orig->id, ro->id, orig->plan->name);
+		    "roll back rollout %s: %s %s of plan %s is running",
+		    orig->id, ro->rules->noun, ro->id, orig->plan->name);
 		snprintf(err->hint, sizeof(err->hint),
 		    "wait for it (skein rollout wait %s), then roll back", ro->id);
 		ro = NULL;
