@@ -1,4 +1,4 @@
-/* cli: the `skein` operator command. skein_main.c dispatches the first
+/* cli: the `skein` operator command. main.c dispatches the first
  * argument to one of these; each parses its own options with getopt_long,
  * answers --help on stdout with exit 0, and returns the process exit code:
  *

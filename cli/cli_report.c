@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "cli_mode.h"
 #include "cli_report_int.h"
 #include "sk_util.h"
 
@@ -133,7 +134,7 @@ db_get(cli_rep_model *m, cli_rep_region *g, const char *name)
 	/* Apply and rehearse walk the plan in order: list every step, so
 	 * that the ones never reached show. A rollback lists what it did, in
 	 * the order it did it (newest step first). */
-	if (plan != NULL && m->mode != SK_MODE_ROLLBACK)
+	if (plan != NULL && !cli_mode_of(m->mode)->steps_as_run)
 		for (size_t i = 0; i < plan->nsteps; i++)
 			(void)step_get(m, d, plan->steps[i].id);
 	return d;
@@ -373,36 +374,35 @@ cli_rep_db_has_phase_locks(const cli_rep_db *d)
 
 /* ---- verdicts and reasons ----------------------------------------------- */
 
+int
+cli_rep_db_outcome(const cli_rep_db *d)
+{
+	return d->end_event == SK_EV_DB_FINISHED ? CLI_OUT_OK :
+	    d->end_event == SK_EV_DB_FAILED      ? CLI_OUT_FAILED :
+						   CLI_OUT_NONE;
+}
+
 const char *
 cli_rep_db_verdict(int mode, const cli_rep_db *d)
 {
-	static const char *const v[SK_MODE_MAX][3] = {
-		[SK_MODE_APPLY] = { "applied", "failed", "incomplete" },
-		[SK_MODE_REHEARSE] = { "READY", "BLOCKED", "no verdict" },
-		[SK_MODE_ROLLBACK] = { "rolled back", "rollback failed", "incomplete" },
-	};
-	int k = d->end_event == SK_EV_DB_FINISHED ? 0 :
-	    d->end_event == SK_EV_DB_FAILED       ? 1 :
-						    2;
+	return cli_mode_of(mode)->verdict[cli_rep_db_outcome(d)];
+}
 
-	if (mode < 0 || mode >= SK_MODE_MAX)
-		mode = SK_MODE_APPLY;
-	return v[mode][k];
+int
+cli_rep_region_outcome(const cli_rep_region *g)
+{
+	return cli_state_outcome(g->view ? g->view->state : "");
 }
 
 const char *
 cli_rep_region_verdict(int mode, const cli_rep_region *g)
 {
+	const cli_mode *m = cli_mode_of(mode);
 	const char *state = g->view ? g->view->state : "";
 
-	if (mode != SK_MODE_REHEARSE)
+	if (!m->verdicts)
 		return state[0] ? state : "unknown";
-	if (strcmp(state, "ready") == 0 || strcmp(state, "succeeded") == 0)
-		return "READY";
-	if (strcmp(state, "blocked") == 0 || strcmp(state, "failed") == 0 ||
-	    strcmp(state, "refused") == 0)
-		return "BLOCKED";
-	return "no verdict";
+	return m->verdict[cli_rep_region_outcome(g)];
 }
 
 void
@@ -551,20 +551,23 @@ cli_rehearsal_print(FILE *out, const cli_report_src *src, cli_verdicts *counts)
 	const sk_rollout_view *v = src->view;
 	char names[512] = "", silent[512] = "";
 	size_t off = 0, soff = 0;
+	const cli_mode *mode = cli_mode_of(SK_MODE_REHEARSE);
 	cli_rep_model m;
 
 	memset(counts, 0, sizeof(*counts));
 	cli_rep_build(&m, src);
-	fprintf(out, "rehearsal %s of plan %s (%s):\n", v->id, v->plan_name, v->plan_id);
+	fprintf(out, "%s %s of plan %s (%s):\n", mode->label, v->id,
+	    v->plan_name, v->plan_id);
 	for (size_t i = 0; i < m.nregions; i++) {
 		const cli_rep_region *g = &m.regions[i];
-		const char *verdict = cli_rep_region_verdict(SK_MODE_REHEARSE, g);
+		int outcome = cli_rep_region_outcome(g);
+		const char *verdict = mode->verdict[outcome];
 		const char *state = g->view ? g->view->state : "";
 
 		counts->total++;
-		if (strcmp(verdict, "READY") == 0) {
+		if (outcome == CLI_OUT_OK) {
 			counts->ready++;
-		} else if (strcmp(verdict, "BLOCKED") == 0) {
+		} else if (outcome == CLI_OUT_FAILED) {
 			counts->blocked++;
 			if (off < sizeof(names))
 				off += (size_t)snprintf(names + off,
@@ -585,36 +588,38 @@ cli_rehearsal_print(FILE *out, const cli_report_src *src, cli_verdicts *counts)
 			    g->name, e);
 			continue;
 		}
-		if (strcmp(verdict, "no verdict") == 0) {
+		if (outcome == CLI_OUT_NONE) {
 			fprintf(out, "  %s: NO VERDICT: %s\n", g->name,
 			    strcmp(state, "pending") == 0 ||
 				    strcmp(state, "dispatched") == 0 ?
 				"the agent never took the plan (is it connected?)" :
 				"still running");
 		}
-		if (g->ndbs == 0 && strcmp(verdict, "no verdict") != 0) {
+		if (g->ndbs == 0 && outcome != CLI_OUT_NONE) {
 			fprintf(out, "  %s: %s (no database reported)\n",
 			    g->name, verdict);
-			if (strcmp(verdict, "BLOCKED") == 0 &&
-			    g->view != NULL && g->view->error.msg[0])
+			if (outcome == CLI_OUT_FAILED && g->view != NULL &&
+			    g->view->error.msg[0])
 				fprintf(out, "      - %s\n", g->view->error.msg);
 		}
 		for (size_t k = 0; k < g->ndbs; k++) {
 			const cli_rep_db *d = &g->dbs[k];
-			const char *dv = cli_rep_db_verdict(SK_MODE_REHEARSE, d);
+			int dout = cli_rep_db_outcome(d);
 
-			fprintf(out, "  %s/%s: %s\n", g->name, d->name, dv);
-			if (strcmp(dv, "BLOCKED") == 0)
+			fprintf(out, "  %s/%s: %s\n", g->name, d->name,
+			    mode->verdict[dout]);
+			if (dout == CLI_OUT_FAILED)
 				cli_rep_db_reasons(d, emit_indented, out);
 			print_not_rehearsable(out, d);
 		}
 	}
 	if (counts->blocked > 0)
-		fprintf(out, "rehearsal %s: BLOCKED in %zu/%zu regions (%s)",
-		    v->id, counts->blocked, counts->total, names);
+		fprintf(out, "%s %s: %s in %zu/%zu regions (%s)", mode->label,
+		    v->id, mode->verdict[CLI_OUT_FAILED], counts->blocked,
+		    counts->total, names);
 	else
-		fprintf(out, "rehearsal %s: READY in %zu/%zu regions", v->id,
-		    counts->ready, counts->total);
+		fprintf(out, "%s %s: %s in %zu/%zu regions", mode->label, v->id,
+		    mode->verdict[CLI_OUT_OK], counts->ready, counts->total);
 	if (counts->silent > 0)
 		fprintf(out, "; no verdict from %zu (%s)", counts->silent, silent);
 	fputc('\n', out);

@@ -103,10 +103,20 @@ uint32_t cli_rep_step_lock_waits(const cli_rep_step *st);
 /* Whether the database's phase checks waited for a lock or were blocked. */
 bool cli_rep_db_has_phase_locks(const cli_rep_db *d);
 
-/* "applied", "BLOCKED", "rolled back", ... for a database in mode. */
+/* How a database came out (enum cli_outcome): finished, failed, or not
+ * yet (incomplete). */
+int cli_rep_db_outcome(const cli_rep_db *d);
+
+/* "applied", "BLOCKED", "rolled back", ... for a database in mode: its
+ * outcome in the mode's words (cli_mode). */
 const char *cli_rep_db_verdict(int mode, const cli_rep_db *d);
 
-/* The region's state, or for a rehearsal READY, BLOCKED or "no verdict". */
+/* How a region came out (enum cli_outcome), from its state. */
+int cli_rep_region_outcome(const cli_rep_region *g);
+
+/* The region's state, or for a mode whose regions get verdicts its
+ * outcome in the mode's words (a rehearsal: READY, BLOCKED, "no
+ * verdict"). */
 const char *cli_rep_region_verdict(int mode, const cli_rep_region *g);
 
 typedef void (*cli_rep_emit_fn)(void *arg, const char *text);

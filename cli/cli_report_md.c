@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_mode.h"
 #include "cli_report_int.h"
 
 /* ---- Markdown ----------------------------------------------------------- */
@@ -33,18 +34,11 @@ emit_md_item(void *arg, const char *text)
 	fprintf(arg, "- %s\n", text);
 }
 
-static const char *
-mode_title(int mode)
-{
-	return mode == SK_MODE_REHEARSE ? "rehearsal (every change rolled back)" :
-	    mode == SK_MODE_ROLLBACK    ? "rollback" :
-					  "apply";
-}
-
 static void
 md_header(FILE *out, const cli_report_src *src, const cli_rep_model *m)
 {
 	const sk_rollout_view *v = src->view;
+	const cli_mode *mode = cli_mode_of(v->mode);
 	char a[40], b[40], d[32];
 
 	cli_rep_fmt_iso(v->created_ms, a, sizeof(a));
@@ -54,8 +48,8 @@ md_header(FILE *out, const cli_report_src *src, const cli_rep_model *m)
 	fprintf(out, "# Execution record: rollout %s\n\n", v->id);
 	fprintf(out, "| Field | Value |\n|---|---|\n");
 	fprintf(out, "| Rollout | %s |\n", v->id);
-	fprintf(out, "| Mode | %s |\n", mode_title(v->mode));
-	if (v->mode == SK_MODE_ROLLBACK)
+	fprintf(out, "| Mode | %s |\n", mode->title);
+	if (mode->undoes)
 		fprintf(out, "| Rolls back | %s |\n", v->of_rollout);
 	fprintf(out, "| Plan |");
 	md_cell(out, v->plan_name);
@@ -75,8 +69,7 @@ md_header(FILE *out, const cli_report_src *src, const cli_rep_model *m)
 	}
 	fputc('\n', out);
 	if (v->reason[0]) {
-		fprintf(out, "| %s |",
-		    v->mode == SK_MODE_REHEARSE ? "Blocked" : "Halted");
+		fprintf(out, "| %s |", mode->halted);
 		md_cell(out, v->reason);
 		fputc('\n', out);
 	}
@@ -179,8 +172,7 @@ md_db(FILE *out, int mode, const cli_rep_db *d)
 	}
 	fputc('\n', out);
 	if (d->end_event == SK_EV_DB_FAILED) {
-		fprintf(out, "%s:\n\n",
-		    mode == SK_MODE_REHEARSE ? "Blocked because" : "Failed because");
+		fprintf(out, "%s:\n\n", cli_mode_of(mode)->failed_because);
 		cli_rep_db_reasons(d, emit_md_item, out);
 		fputc('\n', out);
 	}
@@ -222,7 +214,7 @@ md_db(FILE *out, int mode, const cli_rep_db *d)
 		any_blocker |= st->locks.nblockers > 0;
 	}
 	fputc('\n', out);
-	if (mode == SK_MODE_ROLLBACK)
+	if (cli_mode_of(mode)->undoes)
 		fprintf(out, "Steps reverted: %zu\n\n", nreverted);
 	for (size_t s = 0; s < d->nsteps; s++)
 		if (d->steps[s].result &&

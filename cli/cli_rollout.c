@@ -1,12 +1,12 @@
 /* cli_rollout: `skein rollout start|status|wait|rollback|report`, the
- * operator's view of the coordinator over its control socket: options,
- * usage and the request/reply exchange. start, status and wait live in
- * cli_rollout_watch.c; report, rehearse and rollback in
- * cli_rollout_record.c. The record and the rehearsal verdicts are
- * formatted by cli_report.c. */
+ * operator's view of the coordinator: options, usage and dispatch. start,
+ * status and wait live in cli_rollout_watch.c; report, rehearse and
+ * rollback in cli_rollout_record.c; the exchange with the coordinator in
+ * cli_coord.c. The record and the rehearsal verdicts are formatted by
+ * cli_report.c. */
 #include <getopt.h>
-#include <nng/nng.h>
-#include <nng/protocol/reqrep0/req.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,64 +15,6 @@
 #include "cli_rollout_int.h"
 #include "sk_util.h"
 #include "sk_wire.h"
-
-#define CLI_TIMEOUT_MS 10000
-
-/* ---- transport ---------------------------------------------------------- */
-
-/* One request/reply exchange with the coordinator. On success *resp is
- * filled (sk_cli_response_fini) and reflects the coordinator's answer,
- * which may itself be an error (resp->ok false). */
-int
-rollout_call(const char *url, const sk_cli_request *req, sk_cli_response *resp,
-    sk_err *err)
-{
-	nng_socket sock;
-	uint8_t *out = NULL;
-	size_t olen = 0;
-	nng_msg *msg = NULL;
-	int rv, rc = SK_OK;
-
-	if ((rv = nng_req0_open(&sock)) != 0)
-		return sk_err_set(err, SK_ENET, "open socket: %s", nng_strerror(rv));
-	nng_socket_set_ms(sock, NNG_OPT_RECVTIMEO, CLI_TIMEOUT_MS);
-	nng_socket_set_ms(sock, NNG_OPT_SENDTIMEO, CLI_TIMEOUT_MS);
-	nng_socket_set_size(sock, NNG_OPT_RECVMAXSZ, 64u * 1024u * 1024u);
-	if ((rv = nng_dial(sock, url, NULL, 0)) != 0) {
-		rc = sk_err_set(err, SK_ENET, "reach coordinator at %s: %s",
-		    url, nng_strerror(rv));
-		snprintf(err->hint, sizeof(err->hint),
-		    "is skein-coordinator running, and is this its `control` URL?");
-		goto out;
-	}
-	if ((rc = sk_cli_request_encode(req, &out, &olen, err)) != SK_OK)
-		goto out;
-	if ((rv = nng_send(sock, out, olen, 0)) != 0 ||
-	    (rv = nng_recvmsg(sock, &msg, 0)) != 0) {
-		rc = sk_err_set(err, SK_ENET, "talk to coordinator at %s: %s",
-		    url, nng_strerror(rv));
-		goto out;
-	}
-	rc = sk_cli_response_decode(nng_msg_body(msg), nng_msg_len(msg), resp, err);
-out:
-	nng_msg_free(msg);
-	free(out);
-	nng_close(sock);
-	return rc;
-}
-
-void
-rollout_print_err(const char *cmd, const sk_err *e)
-{
-	if (e->sqlstate[0])
-		cli_errorf(cmd, "%s (SQLSTATE %s)", e->msg, e->sqlstate);
-	else
-		cli_errorf(cmd, "%s", e->msg);
-	if (e->detail[0])
-		fprintf(stderr, "  detail: %s\n", e->detail);
-	if (e->hint[0])
-		fprintf(stderr, "  hint: %s\n", e->hint);
-}
 
 /* ---- usage -------------------------------------------------------------- */
 

@@ -1,7 +1,9 @@
-/* cli_rollout_int: what the files of `skein rollout` share: the exchange
- * with the coordinator (cli_rollout.c) and the subcommands that
- * cli_rollout.c dispatches to (cli_rollout_watch.c, cli_rollout_record.c).
- * Internal to the rollout command: nothing else includes it. */
+/* cli_rollout_int: what the files of `skein rollout` share: the
+ * subcommands cli_rollout.c dispatches to, and the start, follow and
+ * printing of cli_rollout_watch.c that cli_rollout_record.c builds on.
+ * Calls point one way: cli_rollout.c -> cli_rollout_record.c ->
+ * cli_rollout_watch.c -> cli_coord.c (the exchange with the coordinator).
+ * Internal to the rollout command (and its tests). */
 #ifndef CLI_ROLLOUT_INT_H
 #define CLI_ROLLOUT_INT_H
 
@@ -12,25 +14,20 @@
 #include "sk_err.h"
 #include "sk_wire.h"
 
-/* One request/reply exchange with the coordinator. On success *resp is
- * filled (sk_cli_response_fini) and reflects the coordinator's answer,
- * which may itself be an error (resp->ok false). */
-int rollout_call(const char *url, const sk_cli_request *req,
-    sk_cli_response *resp, sk_err *err);
-
-/* Print e as "skein CMD: message" with its detail and hint, to stderr. */
-void rollout_print_err(const char *cmd, const sk_err *e);
-
 /* Send the signed plan at path to start a rollout in mode; its id goes
- * to id_out (SK_ID_MAX bytes). A refusal comes back in err. */
-int rollout_start(
-    const char *url, const char *path, int mode, char *id_out, sk_err *err);
+ * to id_out (SK_ID_MAX bytes). Fails when the file cannot be read, the
+ * coordinator cannot be reached, or it refuses (err is its refusal). */
+int rollout_start(const char *url, const char *path, int mode, char *id_out,
+    sk_err *err) SK_WARN_UNUSED;
 
-/* Follow rollout id until it leaves "running" or the deadline (0: none)
- * passes. On SK_OK *resp holds the last answer (sk_cli_response_fini);
- * SK_ETIMEOUT when the deadline passed; other codes are final errors. */
+/* Follow rollout id, printing its events unless quiet, until it leaves
+ * "running" or the deadline (a sk_mono_ms time; 0: none) passes. A
+ * coordinator that cannot be reached is retried: it may be restarting. On
+ * SK_OK *resp holds the last answer (sk_cli_response_fini); SK_ETIMEOUT
+ * when the deadline passed; other codes are final errors. *resp holds
+ * nothing unless SK_OK. */
 int rollout_follow(const char *url, const char *id, int64_t deadline,
-    bool quiet, sk_cli_response *resp, sk_err *err);
+    bool quiet, sk_cli_response *resp, sk_err *err) SK_WARN_UNUSED;
 
 /* Print v as `skein rollout status` shows it: phases, regions and, under
  * a region running several databases, one line per database not done. */

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_coord.h"
 #include "cli_rollout_int.h"
 #include "sk_envelope.h"
 #include "sk_key.h"
@@ -30,7 +31,7 @@ fetch_record(const char *url, const char *id, sk_cli_response *resp,
 	memset(&req, 0, sizeof(req));
 	req.op = SK_CLI_REPORT;
 	snprintf(req.rollout_id, sizeof(req.rollout_id), "%s", id);
-	if (rollout_call(url, &req, resp, err) != SK_OK)
+	if (cli_coord_call(url, &req, resp, err) != SK_OK)
 		return err->code;
 	if (!resp->ok) {
 		*err = resp->error;
@@ -88,13 +89,13 @@ rollout_cmd_report(const char *url, const char *id, const char *format)
 	int rc;
 
 	if (fetch_record(url, id, &resp, &plan, &src, &err) != SK_OK) {
-		rollout_print_err("rollout report", &err);
+		cli_coord_print_err("rollout report", &err);
 		return CLI_FAIL;
 	}
 	rc = strcmp(format, "json") == 0 ? cli_report_json(stdout, &src, &err) :
 					   cli_report_md(stdout, &src, &err);
 	if (rc != SK_OK)
-		rollout_print_err("rollout report", &err);
+		cli_coord_print_err("rollout report", &err);
 	sk_plan_destroy(plan);
 	sk_cli_response_fini(&resp);
 	return rc == SK_OK ? CLI_OK : CLI_FAIL;
@@ -114,7 +115,7 @@ rollout_cmd_rehearse(const char *url, const char *path, int64_t timeout_ms)
 	int rc;
 
 	if (rollout_start(url, path, SK_MODE_REHEARSE, id, &err) != SK_OK) {
-		rollout_print_err("rollout start --rehearse", &err);
+		cli_coord_print_err("rollout start --rehearse", &err);
 		return CLI_FAIL;
 	}
 	fprintf(stderr, "rehearsal %s started; waiting for every region\n", id);
@@ -122,11 +123,11 @@ rollout_cmd_rehearse(const char *url, const char *path, int64_t timeout_ms)
 	if (rc == SK_OK) {
 		sk_cli_response_fini(&resp);
 	} else if (rc != SK_ETIMEOUT) {
-		rollout_print_err("rollout start --rehearse", &err);
+		cli_coord_print_err("rollout start --rehearse", &err);
 		return CLI_FAIL;
 	}
 	if (fetch_record(url, id, &resp, &plan, &src, &err) != SK_OK) {
-		rollout_print_err("rollout start --rehearse", &err);
+		cli_coord_print_err("rollout start --rehearse", &err);
 		return CLI_FAIL;
 	}
 	cli_rehearsal_print(stdout, &src, &counts);
@@ -156,12 +157,12 @@ rollout_cmd_rollback(const char *url, const char *id, const char *region,
 	req.op = SK_CLI_ROLLBACK;
 	snprintf(req.rollout_id, sizeof(req.rollout_id), "%s", id);
 	snprintf(req.region, sizeof(req.region), "%s", region ? region : "");
-	if (rollout_call(url, &req, &resp, &err) != SK_OK) {
-		rollout_print_err("rollout rollback", &err);
+	if (cli_coord_call(url, &req, &resp, &err) != SK_OK) {
+		cli_coord_print_err("rollout rollback", &err);
 		return CLI_FAIL;
 	}
 	if (!resp.ok) {
-		rollout_print_err("rollout rollback", &resp.error);
+		cli_coord_print_err("rollout rollback", &resp.error);
 		sk_cli_response_fini(&resp);
 		return CLI_FAIL;
 	}

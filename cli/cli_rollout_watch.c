@@ -8,6 +8,8 @@
 #include <time.h>
 
 #include "cli.h"
+#include "cli_coord.h"
+#include "cli_mode.h"
 #include "cli_rollout_int.h"
 #include "sk_envelope.h"
 #include "sk_util.h"
@@ -29,36 +31,36 @@ fmt_time(int64_t ms, char *buf, size_t len)
 	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+/* True if a region or a rollout in state ended well. */
+static bool
+finished_ok(const char *state)
+{
+	return cli_state_outcome(state) == CLI_OUT_OK;
+}
+
 static void
 region_counts(const sk_rollout_view *v, size_t *ok, size_t *total)
 {
 	*ok = *total = 0;
 	for (size_t p = 0; p < v->nphases; p++)
 		for (size_t r = 0; r < v->phases[p].nregions; r++) {
-			const char *st = v->phases[p].regions[r].state;
-
 			(*total)++;
-			*ok += strcmp(st, "succeeded") == 0 ||
-			    strcmp(st, "ready") == 0;
+			*ok += finished_ok(v->phases[p].regions[r].state);
 		}
 }
 
-/* " (rehearsal)", " (rollback of r-...)" or "" */
+/* " (rehearsal)", " (rollback of r-...)" or "": the mode's label. */
 static void
 mode_note(const sk_rollout_view *v, char *buf, size_t len)
 {
-	if (v->mode == SK_MODE_REHEARSE)
-		snprintf(buf, len, " (rehearsal)");
-	else if (v->mode == SK_MODE_ROLLBACK)
-		snprintf(buf, len, " (rollback of %s)", v->of_rollout);
-	else
-		buf[0] = '\0';
-}
+	const cli_mode *m = cli_mode_of(v->mode);
 
-static bool
-finished_ok(const char *state)
-{
-	return strcmp(state, "succeeded") == 0 || strcmp(state, "ready") == 0;
+	if (m->label == NULL)
+		buf[0] = '\0';
+	else if (m->undoes)
+		snprintf(buf, len, " (%s of %s)", m->label, v->of_rollout);
+	else
+		snprintf(buf, len, " (%s)", m->label);
 }
 
 /* How many databases of region the view lists (only regions that have
@@ -250,7 +252,7 @@ rollout_start(const char *url, const char *path, int mode, char *id_out, sk_err 
 	req.signed_plan = (uint8_t *)buf;
 	req.signed_plan_len = len;
 	req.mode = mode;
-	rc = rollout_call(url, &req, &resp, err);
+	rc = cli_coord_call(url, &req, &resp, err);
 	free(buf);
 	if (rc != SK_OK)
 		return rc;
@@ -271,7 +273,7 @@ rollout_cmd_start(const char *url, const char *path)
 	sk_err err;
 
 	if (rollout_start(url, path, SK_MODE_APPLY, id, &err) != SK_OK) {
-		rollout_print_err("rollout start", &err);
+		cli_coord_print_err("rollout start", &err);
 		return CLI_FAIL;
 	}
 	printf("%s\n", id);
@@ -288,7 +290,7 @@ fetch(const char *url, const char *id, uint64_t since, sk_cli_response *resp,
 	req.op = SK_CLI_STATUS;
 	snprintf(req.rollout_id, sizeof(req.rollout_id), "%s", id ? id : "");
 	req.events_since = since;
-	if (rollout_call(url, &req, resp, err) != SK_OK)
+	if (cli_coord_call(url, &req, resp, err) != SK_OK)
 		return err->code;
 	if (!resp->ok) {
 		*err = resp->error;
@@ -311,7 +313,7 @@ rollout_cmd_status(const char *url, const char *id, bool json)
 	sk_err err;
 
 	if (fetch(url, id, 0, &resp, &err) != SK_OK) {
-		rollout_print_err("rollout status", &err);
+		cli_coord_print_err("rollout status", &err);
 		return CLI_FAIL;
 	}
 	if (json) {
@@ -343,29 +345,32 @@ rollout_cmd_status(const char *url, const char *id, bool json)
 static void
 print_final(const sk_rollout_view *v)
 {
-	size_t ok, total;
+	const cli_mode *m = cli_mode_of(v->mode);
+	bool ok = finished_ok(v->state);
+	size_t nok, total;
 
-	region_counts(v, &ok, &total);
-	if (v->mode == SK_MODE_REHEARSE) {
-		if (strcmp(v->state, "ready") != 0)
+	region_counts(v, &nok, &total);
+	if (m->verdicts) {
+		if (!ok)
 			rollout_print_view(stdout, v);
-		if (strcmp(v->state, "ready") == 0)
-			printf("rehearsal %s: READY in %zu/%zu regions\n",
-			    v->id, ok, total);
+		if (ok)
+			printf("%s %s: %s in %zu/%zu regions\n", m->label,
+			    v->id, m->verdict[CLI_OUT_OK], nok, total);
 		else /* the reason reads "blocked in 1/3 regions (in): ..." */
-			printf("rehearsal %s: %s\n", v->id,
-			    v->reason[0] ? v->reason : "blocked");
+			printf("%s %s: %s\n", m->label, v->id,
+			    v->reason[0] ? v->reason : v->state);
 		return;
 	}
-	if (strcmp(v->state, "succeeded") == 0) {
-		printf("rollout %s: succeeded in %zu/%zu regions\n", v->id, ok, total);
+	if (ok) {
+		printf("rollout %s: %s in %zu/%zu regions\n", v->id, v->state,
+		    nok, total);
 		return;
 	}
 	rollout_print_view(stdout, v);
 	printf("rollout %s: %s in phase %s (%zu/%zu regions succeeded): %s\n",
 	    v->id, v->state,
 	    v->current_phase < v->nphases ? v->phases[v->current_phase].name : "?",
-	    ok, total, v->reason);
+	    nok, total, v->reason);
 }
 
 static void
@@ -386,10 +391,6 @@ print_events(const sk_rollout_view *v, uint64_t *since, bool quiet)
 	fflush(stdout);
 }
 
-/* Follow rollout id until it leaves "running" or the deadline (0: none)
- * passes. A coordinator that cannot be reached is retried: it may be
- * restarting. On SK_OK *resp holds the last answer (sk_cli_response_fini);
- * SK_ETIMEOUT when the deadline passed; other codes are final errors. */
 int
 rollout_follow(const char *url, const char *id, int64_t deadline, bool quiet,
     sk_cli_response *resp, sk_err *err)
@@ -428,7 +429,7 @@ rollout_cmd_wait(const char *url, const char *id, int64_t timeout_ms, bool quiet
 	int rc;
 
 	if (rollout_follow(url, id, deadline, quiet, &resp, &err) != SK_OK) {
-		rollout_print_err("rollout wait", &err);
+		cli_coord_print_err("rollout wait", &err);
 		return CLI_FAIL;
 	}
 	rc = finished_ok(resp.rollouts[0].state) ? CLI_OK : CLI_FAIL;

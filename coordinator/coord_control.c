@@ -1,7 +1,9 @@
-/* coord_control: the requests of the skein CLI on the control socket:
- * start (apply or rehearse), rollback, report and status. Each is answered
- * at once; every state change is journaled before the answer. */
-#include <nng/nng.h>
+/* coord_control: the CLI's requests. Each is answered at once; every
+ * state change is journaled before the answer. What a mode allows (being
+ * started, rolled back, run beside another) is read from its row
+ * (coord_mode), never from the mode itself. */
+#include "coord_control.h"
+
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -9,99 +11,114 @@
 #include <string.h>
 
 #include "coord_journal.h"
+#include "coord_mode.h"
+#include "coord_registry.h"
 #include "coord_rollout.h"
-#include "coord_server_int.h"
+#include "coord_signed_plan.h"
+#include "coord_state.h"
 #include "sk_envelope.h"
 #include "sk_log.h"
 #include "sk_plan.h"
 #include "sk_util.h"
 #include "sk_wire.h"
 
+/* True if a run that undoes ro exists. */
 static bool
-rolled_back(const coord_server *srv, const coord_rollout *ro)
+rolled_back(const coord_control_ctx *ctx, const coord_rollout *ro)
 {
-	for (size_t i = 0; i < srv->nrollouts; i++)
-		if (srv->rollouts[i]->mode == SK_MODE_ROLLBACK &&
-		    strcmp(srv->rollouts[i]->of_rollout, ro->id) == 0)
+	for (size_t i = 0; i < ctx->rollouts->n; i++) {
+		const coord_rollout *other = ctx->rollouts->v[i];
+
+		if (other->rules->effect == COORD_EFFECT_UNDO &&
+		    strcmp(other->of_rollout, ro->id) == 0)
 			return true;
+	}
 	return false;
 }
 
-/* A running rollout of mode over the plan named plan_name (any build of
- * it: the ledger keys steps by plan name), or NULL. An apply and a
- * rollback of the same plan must not run at once: each would undo or
- * redo what the other does, in an order nobody chose. */
+/* A running rollout over the plan named plan_name (any build of it: the
+ * ledger keys steps by plan name) that a run in mode m must not run
+ * beside (coord_mode_conflict), or NULL. */
 static coord_rollout *
-running_of_plan(coord_server *srv, const char *plan_name, int mode)
+conflicting_run(
+    const coord_control_ctx *ctx, const char *plan_name, const coord_mode *m)
 {
-	for (size_t i = 0; i < srv->nrollouts; i++)
-		if (srv->rollouts[i]->state == COORD_RO_RUNNING &&
-		    srv->rollouts[i]->mode == mode &&
-		    strcmp(srv->rollouts[i]->plan->name, plan_name) == 0)
-			return srv->rollouts[i];
+	for (size_t i = 0; i < ctx->rollouts->n; i++) {
+		coord_rollout *other = ctx->rollouts->v[i];
+
+		if (other->state == COORD_RO_RUNNING &&
+		    coord_mode_conflict(m, other->rules) &&
+		    strcmp(other->plan->name, plan_name) == 0)
+			return other;
+	}
 	return NULL;
 }
 
-/* The rollout that starting plan_id in mode again is answered with, or
- * NULL for a new one. Apply: the newest apply of the plan while it runs,
- * or once it succeeded unless it was rolled back since (a failed or
- * rolled-back apply may be run again as a new rollout). Rehearse: a
- * rehearsal of the plan still running; a finished one is history, and a
- * new rehearsal looks at the databases as they are now. */
+/* The rollout that starting plan_id in mode m again is answered with, or
+ * NULL for a new one: the newest run of the plan in m while it runs; or,
+ * for a mode that answers again, once it succeeded unless it was undone
+ * since (a failed or rolled-back apply may be run again as a new
+ * rollout). For the others a finished run is history: a new rehearsal
+ * looks at the databases as they are now. */
 static coord_rollout *
-same_plan_rollout(coord_server *srv, const char *plan_id, int mode)
+same_plan_rollout(
+    const coord_control_ctx *ctx, const char *plan_id, const coord_mode *m)
 {
-	for (size_t i = srv->nrollouts; i-- > 0;) {
-		coord_rollout *other = srv->rollouts[i];
+	for (size_t i = ctx->rollouts->n; i-- > 0;) {
+		coord_rollout *other = ctx->rollouts->v[i];
 
-		if (other->mode != mode || strcmp(other->plan->id, plan_id) != 0)
+		if (other->rules != m || strcmp(other->plan->id, plan_id) != 0)
 			continue;
 		if (other->state == COORD_RO_RUNNING)
 			return other;
-		if (mode == SK_MODE_REHEARSE)
+		if (!m->answers_again)
 			continue;
-		if (other->state == COORD_RO_SUCCEEDED && !rolled_back(srv, other))
+		if (other->state == m->ok_state && !rolled_back(ctx, other))
 			return other;
 		return NULL;
 	}
 	return NULL;
 }
 
-/* Journal a new rollout of *plan (which it takes), create it, start its
- * first phase and hand it to the server. On success its id is in id_out
- * and *out points at it (owned by the server). */
+/* Create a rollout of *plan, journal it, start its first phase and add
+ * it to the rollouts. On success the rollout owns the plan (*plan is
+ * NULL), its id is in id_out, *out points at it (owned by the registry)
+ * and *started is set. On failure nothing was added and *plan, unless
+ * NULL, is still the caller's. A rollout that cannot be created is not
+ * journaled, so that a restart does not bring it to life. */
 static int
-launch(coord_server *srv, sk_plan **plan, const uint8_t *signed_plan,
+launch(const coord_control_ctx *ctx, sk_plan **plan, const uint8_t *signed_plan,
     size_t signed_len, const coord_origin *origin, int64_t now, char *id_out,
-    const coord_rollout **out, sk_err *err)
+    const coord_rollout **out, bool *started, sk_err *err)
 {
 	char id[SK_ID_MAX];
-	coord_rollout *ro;
+	coord_rollout *ro = NULL;
 	int rc;
 
 	sk_random_id("r-", id, sizeof(id));
-	rc = coord_journal_created(
-	    srv->journal, id, now, signed_plan, signed_len, origin, err);
+	rc = coord_rollout_create(
+	    id, *plan, signed_plan, signed_len, origin, now, &ro, err);
 	if (rc != SK_OK)
 		return rc;
-	ro = coord_rollout_create(id, *plan, signed_plan, signed_len, origin, now);
 	*plan = NULL;
-	if (ro == NULL)
-		return sk_err_set(
-		    err, SK_ENOMEM, "start rollout %s: out of memory", id);
-	if ((rc = coord_rollout_start(ro, srv->journal, now, err)) != SK_OK ||
-	    (rc = coord_server_add_rollout(srv, ro, err)) != SK_OK) {
+	/* Room first: once journaled, the rollout must be held. */
+	if ((rc = coord_registry_reserve(ctx->rollouts, err)) != SK_OK ||
+	    (rc = coord_journal_created(ctx->journal, id, now, signed_plan,
+		 signed_len, origin, err)) != SK_OK ||
+	    (rc = coord_rollout_start(ro, ctx->journal, now, err)) != SK_OK ||
+	    (rc = coord_registry_add(ctx->rollouts, ro, err)) != SK_OK) {
 		coord_rollout_destroy(ro);
 		return rc;
 	}
 	snprintf(id_out, SK_ID_MAX, "%s", id);
 	*out = ro;
-	coord_server_wake_all(srv);
+	*started = true;
 	return SK_OK;
 }
 
 static int
-start_rollout(coord_server *srv, const sk_cli_request *req, char *id_out, sk_err *err)
+start_rollout(const coord_control_ctx *ctx, const sk_cli_request *req,
+    char *id_out, bool *started, sk_err *err)
 {
 	uint8_t *payload = NULL;
 	size_t plen = 0;
@@ -111,10 +128,11 @@ start_rollout(coord_server *srv, const sk_cli_request *req, char *id_out, sk_err
 	coord_rollout *same;
 	int64_t now = sk_now_ms();
 	int mode = req->mode;
+	const coord_mode *m = coord_mode_of(mode);
 	coord_origin origin = { .mode = mode, .of_rollout = "" };
 	int rc;
 
-	if (mode != SK_MODE_APPLY && mode != SK_MODE_REHEARSE) {
+	if (m == NULL || !m->startable) {
 		rc = sk_err_set(err, SK_EINVAL,
 		    "start rollout: a plan is applied or rehearsed, not started "
 		    "in mode %s",
@@ -124,7 +142,7 @@ start_rollout(coord_server *srv, const sk_cli_request *req, char *id_out, sk_err
 		return rc;
 	}
 	rc = sk_envelope_open(&payload, &plen, &signer, req->signed_plan,
-	    req->signed_plan_len, SK_KIND_PLAN, &srv->release, err);
+	    req->signed_plan_len, SK_KIND_PLAN, ctx->release, err);
 	if (rc != SK_OK) {
 		sk_err_wrap(err, "start rollout");
 		if (rc == SK_EDECODE)
@@ -145,32 +163,31 @@ start_rollout(coord_server *srv, const sk_cli_request *req, char *id_out, sk_err
 		goto out;
 	}
 	for (size_t i = 0; i < plan->nregions; i++) {
-		if (sk_inventory_find(&srv->inv, plan->regions[i]) == NULL) {
+		if (sk_inventory_find(ctx->inv, plan->regions[i]) == NULL) {
 			rc = sk_err_set(err, SK_EINVAL,
 			    "start rollout of plan %s: region %s is not in the "
 			    "inventory %s",
-			    plan->name, plan->regions[i], srv->inv.dir);
+			    plan->name, plan->regions[i], ctx->inv->dir);
 			goto out;
 		}
 	}
-	same = same_plan_rollout(srv, plan->id, mode);
+	same = same_plan_rollout(ctx, plan->id, m);
 	if (same != NULL) {
 		snprintf(id_out, SK_ID_MAX, "%s", same->id);
 		rc = SK_OK;
 		goto out;
 	}
-	if (mode == SK_MODE_APPLY &&
-	    (same = running_of_plan(srv, plan->name, SK_MODE_ROLLBACK)) != NULL) {
+	if ((same = conflicting_run(ctx, plan->name, m)) != NULL) {
 		rc = sk_err_set(err, SK_ESTATE,
-		    "start rollout of plan %s: rollback %s of it is running",
-		    plan->name, same->id);
+		    "start rollout of plan %s: %s %s of it is running",
+		    plan->name, same->rules->noun, same->id);
 		snprintf(err->hint, sizeof(err->hint),
 		    "wait for it (skein rollout wait %s), then start the plan again",
 		    same->id);
 		goto out;
 	}
-	rc = launch(srv, &plan, req->signed_plan, req->signed_plan_len, &origin,
-	    now, id_out, &ro, err);
+	rc = launch(ctx, &plan, req->signed_plan, req->signed_plan_len, &origin,
+	    now, id_out, &ro, started, err);
 	if (rc != SK_OK)
 		goto out;
 	sk_info("rollout %s started (%s): plan %s (%s), %zu phases, %zu regions",
@@ -198,16 +215,16 @@ same_regions(const coord_rollout *ro, const char *const *names, size_t n)
  * "the steps the ledger holds" would undo that one; or a rollback of orig
  * already succeeded in every region asked for. */
 static int
-rollback_needed(const coord_server *srv, const coord_rollout *orig,
+rollback_needed(const coord_control_ctx *ctx, const coord_rollout *orig,
     const char *const *names, size_t n, sk_err *err)
 {
 	const coord_rollout *done = NULL;
 	size_t covered = 0;
 
-	for (size_t i = 0; i < srv->nrollouts; i++) {
-		const coord_rollout *other = srv->rollouts[i];
+	for (size_t i = 0; i < ctx->rollouts->n; i++) {
+		const coord_rollout *other = ctx->rollouts->v[i];
 
-		if (other == orig || other->mode != SK_MODE_APPLY ||
+		if (other == orig || other->rules->effect != COORD_EFFECT_APPLY ||
 		    other->created_ms < orig->created_ms ||
 		    strcmp(other->plan->name, orig->plan->name) != 0)
 			continue;
@@ -222,11 +239,11 @@ rollback_needed(const coord_server *srv, const coord_rollout *orig,
 		return err->code;
 	}
 	for (size_t k = 0; k < n; k++) {
-		for (size_t i = 0; i < srv->nrollouts; i++) {
-			const coord_rollout *other = srv->rollouts[i];
+		for (size_t i = 0; i < ctx->rollouts->n; i++) {
+			const coord_rollout *other = ctx->rollouts->v[i];
 
-			if (other->mode == SK_MODE_ROLLBACK &&
-			    other->state == COORD_RO_SUCCEEDED &&
+			if (other->rules->effect == COORD_EFFECT_UNDO &&
+			    other->state == other->rules->ok_state &&
 			    strcmp(other->of_rollout, orig->id) == 0 &&
 			    coord_rollout_has_region(other, names[k])) {
 				done = other;
@@ -251,9 +268,10 @@ rollback_needed(const coord_server *srv, const coord_rollout *orig,
 /* Start the rollback of a finished apply rollout: the same signed plan in
  * mode rollback, in the regions it reached (or req->region). */
 static int
-rollback_rollout(coord_server *srv, const sk_cli_request *req, char *id_out, sk_err *err)
+rollback_rollout(const coord_control_ctx *ctx, const sk_cli_request *req,
+    char *id_out, bool *started, sk_err *err)
 {
-	coord_rollout *orig = coord_server_find_rollout(srv, req->rollout_id);
+	coord_rollout *orig = coord_registry_find(ctx->rollouts, req->rollout_id);
 	const coord_rollout *ro;
 	const char **names = NULL;
 	size_t n = 0;
@@ -272,10 +290,10 @@ rollback_rollout(coord_server *srv, const sk_cli_request *req, char *id_out, sk_
 	if ((rc = coord_rollout_rollback_regions(
 		 orig, req->region, &names, &n, err)) != SK_OK)
 		return rc;
-	for (size_t i = 0; i < srv->nrollouts; i++) {
-		coord_rollout *other = srv->rollouts[i];
+	for (size_t i = 0; i < ctx->rollouts->n; i++) {
+		coord_rollout *other = ctx->rollouts->v[i];
 
-		if (other->mode != SK_MODE_ROLLBACK ||
+		if (other->rules->effect != COORD_EFFECT_UNDO ||
 		    strcmp(other->of_rollout, orig->id) != 0 ||
 		    other->state != COORD_RO_RUNNING)
 			continue;
@@ -292,7 +310,7 @@ rollback_rollout(coord_server *srv, const sk_cli_request *req, char *id_out, sk_
 		}
 		goto out;
 	}
-	if ((rc = rollback_needed(srv, orig, names, n, err)) != SK_OK)
+	if ((rc = rollback_needed(ctx, orig, names, n, err)) != SK_OK)
 		goto out;
 	/* Agents refuse an expired plan, a rollback's too: say so now rather
 	 * than start a rollback that every region refuses. */
@@ -308,16 +326,17 @@ rollback_rollout(coord_server *srv, const sk_cli_request *req, char *id_out, sk_
 		    "rollout back");
 		goto out;
 	}
-	if ((ro = running_of_plan(srv, orig->plan->name, SK_MODE_APPLY)) != NULL) {
+	if ((ro = conflicting_run(ctx, orig->plan->name,
+		 coord_mode_of(SK_MODE_ROLLBACK))) != NULL) {
 		rc = sk_err_set(err, SK_ESTATE,
-		    "roll back rollout %s: rollout %s of plan %s is running",
-		    orig->id, ro->id, orig->plan->name);
+		    "roll back rollout %s: %s %s of plan %s is running",
+		    orig->id, ro->rules->noun, ro->id, orig->plan->name);
 		snprintf(err->hint, sizeof(err->hint),
 		    "wait for it (skein rollout wait %s), then roll back", ro->id);
 		ro = NULL;
 		goto out;
 	}
-	if ((rc = coord_server_plan_from_signed(orig->signed_plan,
+	if ((rc = coord_signed_plan_decode(orig->signed_plan,
 		 orig->signed_plan_len, &plan, err)) != SK_OK)
 		goto out;
 	origin = (coord_origin){
@@ -326,8 +345,8 @@ rollback_rollout(coord_server *srv, const sk_cli_request *req, char *id_out, sk_
 		.only_regions = names,
 		.nonly_regions = n,
 	};
-	rc = launch(srv, &plan, orig->signed_plan, orig->signed_plan_len,
-	    &origin, now, id_out, &ro, err);
+	rc = launch(ctx, &plan, orig->signed_plan, orig->signed_plan_len,
+	    &origin, now, id_out, &ro, started, err);
 	if (rc != SK_OK)
 		goto out;
 	sk_info("rollout %s started: rollback of %s (plan %s), %zu regions, "
@@ -343,9 +362,10 @@ out:
  * replaced by notes about the report itself), every kept report and the
  * signed plan. */
 static int
-report(coord_server *srv, const sk_cli_request *req, sk_cli_response *resp, sk_err *err)
+report(const coord_control_ctx *ctx, const sk_cli_request *req,
+    sk_cli_response *resp, sk_err *err)
 {
-	coord_rollout *ro = coord_server_find_rollout(srv, req->rollout_id);
+	coord_rollout *ro = coord_registry_find(ctx->rollouts, req->rollout_id);
 	sk_rollout_view *v;
 
 	if (ro == NULL) {
@@ -381,15 +401,16 @@ report(coord_server *srv, const sk_cli_request *req, sk_cli_response *resp, sk_e
 }
 
 static int
-status(coord_server *srv, const sk_cli_request *req, sk_cli_response *resp, sk_err *err)
+status(const coord_control_ctx *ctx, const sk_cli_request *req,
+    sk_cli_response *resp, sk_err *err)
 {
 	size_t n = 0;
 
-	resp->rollouts = calloc(srv->nrollouts + 1, sizeof(*resp->rollouts));
+	resp->rollouts = calloc(ctx->rollouts->n + 1, sizeof(*resp->rollouts));
 	if (resp->rollouts == NULL)
 		return sk_err_set(err, SK_ENOMEM, "rollout status: out of memory");
-	for (size_t i = 0; i < srv->nrollouts; i++) {
-		coord_rollout *ro = srv->rollouts[i];
+	for (size_t i = 0; i < ctx->rollouts->n; i++) {
+		coord_rollout *ro = ctx->rollouts->v[i];
 
 		if (req->rollout_id[0] && strcmp(req->rollout_id, ro->id) != 0)
 			continue;
@@ -408,52 +429,50 @@ status(coord_server *srv, const sk_cli_request *req, sk_cli_response *resp, sk_e
 	return SK_OK;
 }
 
-void
-coord_control_handle(coord_server *srv, nng_msg *msg)
+int
+coord_control_answer(const coord_control_ctx *ctx, const uint8_t *msg, size_t len,
+    uint8_t **reply, size_t *reply_len, coord_control_effect *effect, sk_err *err)
 {
 	sk_cli_request req;
 	sk_cli_response resp;
-	uint8_t *out = NULL;
-	size_t olen = 0;
-	sk_err err;
-	int rc, rv;
+	sk_err rerr;
+	int rc;
 
+	*reply = NULL;
+	*reply_len = 0;
+	memset(effect, 0, sizeof(*effect));
 	memset(&resp, 0, sizeof(resp));
-	sk_err_clear(&err);
-	rc = sk_cli_request_decode(nng_msg_body(msg), nng_msg_len(msg), &req, &err);
+	sk_err_clear(&rerr);
+	rc = sk_cli_request_decode(msg, len, &req, &rerr);
 	if (rc == SK_OK) {
 		switch (req.op) {
 		case SK_CLI_START:
-			rc = start_rollout(srv, &req, resp.rollout_id, &err);
+			rc = start_rollout(ctx, &req, resp.rollout_id,
+			    &effect->started, &rerr);
 			break;
 		case SK_CLI_ROLLBACK:
-			rc = rollback_rollout(srv, &req, resp.rollout_id, &err);
+			rc = rollback_rollout(ctx, &req, resp.rollout_id,
+			    &effect->started, &rerr);
 			break;
 		case SK_CLI_REPORT:
-			rc = report(srv, &req, &resp, &err);
+			rc = report(ctx, &req, &resp, &rerr);
 			break;
 		case SK_CLI_STATUS:
-			rc = status(srv, &req, &resp, &err);
+			rc = status(ctx, &req, &resp, &rerr);
 			break;
 		default:
-			rc = sk_err_set(&err, SK_EINVAL,
+			rc = sk_err_set(&rerr, SK_EINVAL,
 			    "control request: unknown operation %d", req.op);
 			break;
 		}
 		sk_cli_request_fini(&req);
 	}
 	if (rc != SK_OK) {
-		sk_warn("control request refused: %s", err.msg);
-		resp.error = err;
+		sk_warn("control request refused: %s", rerr.msg);
+		resp.error = rerr;
 	}
 	resp.ok = rc == SK_OK;
-	nng_msg_clear(msg);
-	if (sk_cli_response_encode(&resp, &out, &olen, &err) != SK_OK ||
-	    (rv = nng_msg_append(msg, out, olen)) != 0 ||
-	    (rv = nng_sendmsg(srv->cli_sock, msg, 0)) != 0) {
-		sk_warn("reply to control request failed");
-		nng_msg_free(msg);
-	}
-	free(out);
+	rc = sk_cli_response_encode(&resp, reply, reply_len, err);
 	sk_cli_response_fini(&resp);
+	return rc;
 }

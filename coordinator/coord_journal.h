@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "coord_state.h"
 #include "sk_err.h"
 #include "sk_wire.h"
 
@@ -33,6 +34,20 @@ typedef struct coord_origin {
 	size_t nonly_regions;
 } coord_origin;
 
+/* A region's run as journaled when its state changes: the state and its
+ * figures. What it waits for and its databases are progress, not
+ * journaled: the agent reports them again. */
+typedef struct coord_region_record {
+	char name[SK_NAME_MAX];
+	int state;    /* enum coord_region_state */
+	sk_err error; /* why it failed or was refused; code SK_OK: none */
+	char step[SK_NAME_MAX];     /* the last step reported */
+	char database[SK_NAME_MAX]; /* the database of the last report */
+	uint32_t steps_done;
+	uint32_t steps_total;
+	int64_t at_ms; /* when it changed */
+} coord_region_record;
+
 /* One report to journal: the rollout it belongs to, and the report with
  * its region. Borrowed. */
 typedef struct coord_journal_report {
@@ -45,7 +60,11 @@ typedef struct coord_journal_report {
 typedef struct coord_journal_visitor {
 	void (*created)(void *arg, const char *rollout_id, int64_t at_ms,
 	    const uint8_t *signed_plan, size_t len, const coord_origin *origin);
-	void (*region)(void *arg, const char *rollout_id, const sk_region_view *v);
+	/* Also for the records of journals written before region records
+	 * held state (a RegionView: its state name is read back, its detail
+	 * text dropped). */
+	void (*region)(
+	    void *arg, const char *rollout_id, const coord_region_record *rec);
 	void (*phase)(void *arg, const char *rollout_id, uint32_t phase, int64_t at_ms);
 	void (*finished)(void *arg, const char *rollout_id, const char *state,
 	    const char *reason, int64_t at_ms);
@@ -63,12 +82,14 @@ int coord_journal_open(const char *dir, const coord_journal_visitor *visitor,
 void coord_journal_close(coord_journal *j);
 
 /* Append one record and fsync. On failure the journal is unchanged
- * (a partial write is truncated away) and err says why. */
+ * (a partial write is truncated away) and err says why. Everything passed
+ * is borrowed. origin of coord_journal_created may be NULL (apply).
+ * coord_journal_region writes a RegionRun record (state and figures). */
 int coord_journal_created(coord_journal *j, const char *rollout_id,
     int64_t at_ms, const uint8_t *signed_plan, size_t len,
     const coord_origin *origin, sk_err *err) SK_WARN_UNUSED;
 int coord_journal_region(coord_journal *j, const char *rollout_id,
-    const sk_region_view *v, sk_err *err) SK_WARN_UNUSED;
+    const coord_region_record *rec, sk_err *err) SK_WARN_UNUSED;
 int coord_journal_phase(coord_journal *j, const char *rollout_id,
     uint32_t phase, int64_t at_ms, sk_err *err) SK_WARN_UNUSED;
 int coord_journal_finished(coord_journal *j, const char *rollout_id,
@@ -77,7 +98,7 @@ int coord_journal_seq(coord_journal *j, uint64_t reserved, sk_err *err) SK_WARN_
 
 /* Append n report records with one write and one fsync: all of them or,
  * on failure, none (the partial write is truncated away). n == 0 writes
- * nothing. origin of coord_journal_created may be NULL (apply). */
+ * nothing. */
 int coord_journal_reports(coord_journal *j, const coord_journal_report *recs,
     size_t n, sk_err *err) SK_WARN_UNUSED;
 

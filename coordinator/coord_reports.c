@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "coord_narrate.h"
 #include "coord_rollout.h"
 #include "sk_log.h"
 #include "sk_wire.h"

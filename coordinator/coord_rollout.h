@@ -1,32 +1,36 @@
-/* coord_rollout: one rollout of a signed plan, phase by phase.
+/* coord_rollout: one rollout of a signed plan, and its state machine.
  *
  * A rollout moves its regions through pending -> dispatched -> running ->
- * succeeded | failed | refused, driven by agent reports. How phases gate
- * each other depends on the rollout's mode (enum sk_mode):
+ * succeeded | failed | refused (coord_state), driven by agent reports.
+ * How phases gate each other is its mode's row (coord_mode):
  *
- *   apply     A phase starts only when every region of the previous phase
- *             succeeded; the first region that fails or refuses halts the
- *             rollout (state "failed"): regions of later phases stay
- *             pending and are never told to run. Regions of the failing
- *             phase that are already running finish and keep reporting.
- *   rehearse  Every region is told at once (a rehearsal changes nothing,
- *             so there is nothing for a canary to protect) and nothing
+ *   phase by phase (apply, rollback)  A phase starts only when every
+ *             region of the previous phase succeeded; the first region
+ *             that fails or refuses halts the rollout (its mode's failed
+ *             state): regions of later phases stay pending and are never
+ *             told to run. Regions of the failing phase that are already
+ *             running finish and keep reporting.
+ *   all at once (rehearse)  Every region is told at once and nothing
  *             halts early: the rollout ends when every region has
- *             answered, "ready" if every region succeeded (every database
- *             READY), else "blocked". Region states read "ready" and
- *             "blocked" instead of "succeeded" and "failed".
- *   rollback  Created from a finished apply rollout with the same signed
- *             plan; runs only in the regions that rollout reached (or the
- *             one region asked for), phases in reverse order (the canary
- *             last), and halts at the first failure like apply.
+ *             answered, in its mode's ok state if every region succeeded
+ *             (for a rehearsal "ready": every database READY), else its
+ *             failed state ("blocked").
  *
- * Every report an agent sends for the rollout is also kept, in arrival
- * order, for `skein rollout report` (see coord_rollout_keep_report).
+ * A rollback is created from a finished apply rollout with the same
+ * signed plan; it runs only in the regions named by its origin, phases in
+ * reverse order (the canary last).
  *
- * Every state change a restart must see is written to the journal before
- * the function that made it returns; progress inside a region (which step)
- * is not journaled as state: the agent reports it again. Kept reports are
- * journaled by the caller (coord_journal_reports) before they are kept.
+ * The rollout keeps state and figures: region states and errors here,
+ * each region's progress in coord_progress. The words people read (its
+ * events, the status view) are derived from them by coord_narrate; every
+ * report an agent sends is also kept, in arrival order, for `skein
+ * rollout report` (coord_reports.c).
+ *
+ * Every state change a restart must see is written to the journal (as
+ * state, coord_region_record) before the function that made it returns;
+ * progress inside a region is not journaled: the agent reports it again.
+ * Kept reports are journaled by the caller (coord_journal_reports) before
+ * they are kept.
  *
  * Not thread-safe: owned by the coordinator's event loop.
  */
@@ -38,26 +42,12 @@
 #include <stdint.h>
 
 #include "coord_journal.h"
+#include "coord_mode.h"
+#include "coord_progress.h"
+#include "coord_state.h"
 #include "sk_err.h"
 #include "sk_plan.h"
 #include "sk_wire.h"
-
-enum coord_region_state {
-	COORD_R_PENDING,
-	COORD_R_DISPATCHED,
-	COORD_R_RUNNING,
-	COORD_R_SUCCEEDED,
-	COORD_R_FAILED,
-	COORD_R_REFUSED,
-};
-
-enum coord_rollout_state {
-	COORD_RO_RUNNING,
-	COORD_RO_SUCCEEDED,
-	COORD_RO_FAILED,
-	COORD_RO_READY,   /* rehearse: every region READY */
-	COORD_RO_BLOCKED, /* rehearse: some region BLOCKED or refused */
-};
 
 /* At most this many reports are kept per rollout; later ones are counted
  * (coord_rollout.reports_dropped) and the report says so. A decoded report
@@ -79,22 +69,14 @@ typedef struct coord_kept {
 } coord_kept;
 
 typedef struct coord_region_run {
-	sk_region_view view; /* name, state text, step, error, counters */
-	int state;           /* enum coord_region_state */
-	uint32_t phase;      /* index of the phase the region belongs to */
-	uint32_t ndatabases; /* as last reported by the agent */
-	size_t last_kept;    /* 1 + index of its latest kept report; 0: none */
-	/* Each database the agent reported on in this run, as last reported
-	 * (it runs them in parallel; view.detail sums them up when there are
-	 * several). Not journaled: like the current step, it is progress,
-	 * which the agent reports again. At most COORD_DATABASES_MAX. */
-	sk_database_view *dbs;
-	size_t ndbs, dbs_cap;
+	char name[SK_NAME_MAX];
+	int state;               /* enum coord_region_state */
+	uint32_t phase;          /* index into the rollout's phases */
+	sk_err error;            /* why it failed or was refused; SK_OK: none */
+	int64_t updated_ms;      /* its latest report or state change */
+	coord_progress progress; /* how far it got: not journaled */
+	size_t last_kept; /* 1 + index of its latest kept report; 0: none */
 } coord_region_run;
-
-/* Databases tracked per region for `skein rollout status`; reports for
- * more still drive the region, they are only not listed one by one. */
-#define COORD_DATABASES_MAX 4096
 
 typedef struct coord_rollout {
 	char id[SK_ID_MAX];
@@ -102,19 +84,23 @@ typedef struct coord_rollout {
 	uint8_t *signed_plan;
 	size_t signed_plan_len;
 	int mode;                   /* enum sk_mode */
-	char of_rollout[SK_ID_MAX]; /* SK_MODE_ROLLBACK: the rollout undone */
+	const coord_mode *rules;    /* what mode means: coord_mode_of(mode) */
+	char of_rollout[SK_ID_MAX]; /* COORD_EFFECT_UNDO: the rollout undone */
 	int state;                  /* enum coord_rollout_state */
-	/* The phases in the order this rollout runs them: the plan's order,
-	 * or for a rollback the reverse, without phases that have none of
-	 * the rollback's regions. Borrowed from plan. */
+	/* The phases in the order this rollout runs them (the plan's, or
+	 * reversed for a mode that says so), without phases that have none
+	 * of its regions. Borrowed from plan. */
 	const sk_phase **phases;
 	size_t nphases;
 	uint32_t phase; /* current index into phases */
 	int64_t created_ms;
 	int64_t finished_ms;
+	/* Why it ended other than well: the failing region's error, or
+	 * which regions were blocked and why; "" otherwise. Journaled. */
 	char reason[SK_ERR_MSG_MAX];
 	coord_region_run *regions; /* plan->regions order */
 	size_t nregions;
+	/* Its events, oldest first (written by coord_narrate). */
 	sk_event_view *events;
 	size_t nevents;
 	size_t events_cap;
@@ -127,30 +113,41 @@ typedef struct coord_rollout {
 	uint64_t reports_dropped; /* over COORD_REPORTS_MAX, not kept */
 } coord_rollout;
 
-const char *coord_region_state_name(int state);
-const char *coord_rollout_state_name(int state);
-
-/* Create a rollout in phase 0, regions pending. Takes ownership of plan;
- * copies signed_plan and origin (NULL: apply). For a rollback, only the
- * regions in origin->only_regions take part (names the plan does not have
- * are ignored). Does not journal (the caller journals "created" with the
- * same origin and then calls coord_rollout_start). Returns NULL when out
- * of memory, in which case plan has been destroyed. */
-coord_rollout *coord_rollout_create(const char *id, sk_plan *plan,
+/* Create rollout id of plan in phase 0, its regions pending. origin NULL
+ * means apply. A mode whose row runs only named regions (rollback) takes
+ * the regions of origin->only_regions that the plan has. Copies id,
+ * signed_plan and origin. Does not journal (the caller journals "created"
+ * with the same origin and then calls coord_rollout_start).
+ *
+ * On success *out is the caller's (coord_rollout_destroy) and owns plan.
+ * On failure *out is NULL, plan is still the caller's, untouched, and err
+ * says why: SK_EINVAL for an id of SK_ID_MAX bytes or more, a mode the
+ * coordinator does not know, or a rollback whose regions the plan has
+ * none of; SK_ENOMEM. */
+int coord_rollout_create(const char *id, sk_plan *plan,
     const uint8_t *signed_plan, size_t len, const coord_origin *origin,
-    int64_t now_ms);
+    int64_t now_ms, coord_rollout **out, sk_err *err) SK_WARN_UNUSED;
+
+/* Free ro and its plan. Accepts NULL. */
+void coord_rollout_destroy(coord_rollout *ro);
 
 /* The regions a rollback of ro must run in, in plan order: region alone
  * (it must be one of ro's plan, and ro must have reached it), or, when
- * region is NULL or "", every region ro reached (dispatched, running,
- * succeeded or failed: a region that was never sent the plan, or refused
- * it, has nothing to undo). ro must be a finished apply rollout. Fails
- * with SK_ESTATE (running, not an apply, reached no region), SK_EINVAL
- * (region not in the plan) or SK_ENOMEM, naming the rollout and region.
- * On success *out is an array of *n names borrowed from ro (free only the
- * array). */
+ * region is NULL or "", every region ro reached (coord_region_reached: a
+ * region that was never sent the plan, or refused it, has nothing to
+ * undo). Only a finished rollout whose mode applies changes can be rolled
+ * back. Fails with SK_ESTATE (running, a mode that changed nothing or
+ * undoes, reached no region), SK_EINVAL (region not in the plan) or
+ * SK_ENOMEM, naming the rollout and region; *out is then NULL. On success
+ * *out is an array of *n names borrowed from ro (free only the array). */
 int coord_rollout_rollback_regions(const coord_rollout *ro, const char *region,
     const char ***out, size_t *n, sk_err *err) SK_WARN_UNUSED;
+
+/* True if region takes part in the rollout. */
+bool coord_rollout_has_region(const coord_rollout *ro, const char *region);
+
+/* The run of region name, or NULL if it does not take part. */
+coord_region_run *coord_rollout_region(const coord_rollout *ro, const char *name);
 
 /* Kept reports (coord_reports.c). */
 
@@ -160,12 +157,6 @@ int coord_rollout_rollback_regions(const coord_rollout *ro, const char *region,
  * kept reports only: resends are never older than that. */
 bool coord_rollout_report_is_duplicate(
     const coord_rollout *ro, const char *region, const sk_report *r);
-
-/* True if region takes part in the rollout. */
-bool coord_rollout_has_region(const coord_rollout *ro, const char *region);
-
-/* The run of region, or NULL if it does not take part. */
-coord_region_run *coord_rollout_region(const coord_rollout *ro, const char *name);
 
 /* Keep a report from region (already journaled, or being replayed).
  * Reports from regions not in the rollout are ignored; beyond
@@ -179,27 +170,29 @@ void coord_rollout_keep_report(
 int coord_rollout_reports(const coord_rollout *ro, sk_region_report **out,
     size_t *n, sk_err *err) SK_WARN_UNUSED;
 
-/* Free. Accepts NULL. */
-void coord_rollout_destroy(coord_rollout *ro);
+/* The state machine. */
 
-/* Journal and record the start of phase 0. */
+/* Journal and record the start of phase 0. Fails only if the journal
+ * cannot be written; ro is then unchanged. */
 int coord_rollout_start(coord_rollout *ro, coord_journal *j, int64_t now_ms,
     sk_err *err) SK_WARN_UNUSED;
 
 /* True if region must be told to run this rollout now: the rollout is
  * running, region has not finished, and region is in the current phase
- * (apply, rollback) or in any phase (rehearse). */
+ * (or in any phase, for a mode that runs all at once). */
 bool coord_rollout_wants(const coord_rollout *ro, const char *region);
 
 /* Note that a RUN command went to region: pending -> dispatched
- * (journaled). No-op in any other state. */
+ * (journaled). No-op in any other state. Fails only if the journal cannot
+ * be written. */
 int coord_rollout_dispatched(coord_rollout *ro, const char *region,
     coord_journal *j, int64_t now_ms, sk_err *err) SK_WARN_UNUSED;
 
-/* Apply one agent report from region to the state machine (keeping it is
- * coord_rollout_keep_report's job). Reports for regions not in the
- * rollout or already finished are ignored. May finish the region, the
- * phase (starting the next) or the rollout; each such change is journaled.
+/* Apply one agent report from region to the state machine and the
+ * region's progress (keeping it is coord_rollout_keep_report's job).
+ * Reports for regions not in the rollout, already finished, or (phase by
+ * phase) of a later phase are ignored. May finish the region, the phase
+ * (starting the next) or the rollout; each such change is journaled.
  * *changed is set when anything an agent should hear about changed (a new
  * phase started). Fails only if the journal cannot be written. */
 int coord_rollout_report(coord_rollout *ro, const char *region, const sk_report *r,
@@ -214,22 +207,23 @@ int coord_rollout_report(coord_rollout *ro, const char *region, const sk_report 
 int coord_rollout_settle(coord_rollout *ro, coord_journal *j, bool *changed,
     sk_err *err) SK_WARN_UNUSED;
 
-/* Note how many databases the agent of region manages (for progress). */
+/* Note how many databases the agent of region manages (for progress);
+ * 0 or a region not in the rollout: no-op. */
 void coord_rollout_note_databases(
     coord_rollout *ro, const char *region, uint32_t ndatabases);
 
-/* Replay hooks: apply journaled records without journaling again. */
-void coord_rollout_replay_region(coord_rollout *ro, const sk_region_view *v);
+/* Replay hooks: apply journaled records without journaling again.
+ * Records for regions not in the rollout are ignored; a finished state
+ * name the coordinator does not know reads as "failed". */
+void coord_rollout_replay_region(coord_rollout *ro, const coord_region_record *rec);
 void coord_rollout_replay_phase(coord_rollout *ro, uint32_t phase, int64_t at_ms);
 void coord_rollout_replay_finished(
     coord_rollout *ro, const char *state, const char *reason, int64_t at_ms);
 
-/* Append a free-text event (also used by the server for notices). */
-void coord_rollout_event(coord_rollout *ro, const char *region, const char *fmt, ...)
-    SK_PRINTF(3, 4);
-
-/* Fill out with a snapshot of the rollout, including events whose seq is
- * greater than since. out owns its arrays (sk_rollout_view_fini). */
+/* Fill out with a snapshot of the rollout as `skein rollout status` shows
+ * it (coord_rollout_query.c), including events whose seq is greater than
+ * since. On success out owns its arrays (sk_rollout_view_fini); on
+ * failure (SK_ENOMEM) out holds nothing. */
 int coord_rollout_view(const coord_rollout *ro, uint64_t since,
     sk_rollout_view *out, sk_err *err) SK_WARN_UNUSED;
 

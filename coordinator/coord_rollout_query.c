@@ -1,20 +1,34 @@
 /* coord_rollout_query: what a rollout answers without changing: which
  * regions a rollback of it would undo, and the view `skein rollout status`
- * shows. Read-only over the state coord_rollout.c keeps. */
+ * shows (its words from coord_narrate). Read-only over the state
+ * coord_rollout.c keeps. */
 #include "coord_rollout.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "coord_rollout_int.h"
+#include "coord_mode.h"
+#include "coord_narrate.h"
+#include "coord_state.h"
 
 /* ---- rollback ----------------------------------------------------------- */
 
-static bool
-reached(int state)
+/* Refuse a rollback of a rollout whose mode applied nothing to undo. */
+static int
+not_undoable(const coord_rollout *ro, sk_err *err)
 {
-	return state != COORD_R_PENDING && state != COORD_R_REFUSED;
+	const coord_mode *m = ro->rules;
+
+	if (m->effect == COORD_EFFECT_NONE)
+		return sk_err_set(err, SK_ESTATE,
+		    "roll back rollout %s: it is a %s, which changed "
+		    "nothing; there is nothing to roll back",
+		    ro->id, m->noun);
+	return sk_err_set(err, SK_ESTATE,
+	    "roll back rollout %s: it is itself the %s of %s; to "
+	    "apply the change again, start the plan again",
+	    ro->id, m->noun, ro->of_rollout);
 }
 
 int
@@ -25,16 +39,8 @@ coord_rollout_rollback_regions(const coord_rollout *ro, const char *region,
 
 	*out = NULL;
 	*n = 0;
-	if (ro->mode == SK_MODE_REHEARSE)
-		return sk_err_set(err, SK_ESTATE,
-		    "roll back rollout %s: it is a rehearsal, which changed "
-		    "nothing; there is nothing to roll back",
-		    ro->id);
-	if (ro->mode == SK_MODE_ROLLBACK)
-		return sk_err_set(err, SK_ESTATE,
-		    "roll back rollout %s: it is itself the rollback of %s; to "
-		    "apply the change again, start the plan again",
-		    ro->id, ro->of_rollout);
+	if (ro->rules->effect != COORD_EFFECT_APPLY)
+		return not_undoable(ro, err);
 	if (ro->state == COORD_RO_RUNNING) {
 		sk_err_set(err, SK_ESTATE,
 		    "roll back rollout %s: it is still running", ro->id);
@@ -65,18 +71,19 @@ coord_rollout_rollback_regions(const coord_rollout *ro, const char *region,
 			    "region %s (its regions: %s)",
 			    ro->id, region, ro->plan->name, region, names);
 		}
-		if (!reached(rr->state)) {
+		if (!coord_region_reached(rr->state)) {
 			free(list);
 			return sk_err_set(err, SK_ESTATE,
 			    "roll back rollout %s in region %s: the rollout never "
 			    "ran there (%s), so there is nothing to undo",
-			    ro->id, region, rr->view.state);
+			    ro->id, region,
+			    coord_mode_region_state_name(ro->rules, rr->state));
 		}
-		list[(*n)++] = rr->view.name;
+		list[(*n)++] = rr->name;
 	} else {
 		for (size_t i = 0; i < ro->nregions; i++)
-			if (reached(ro->regions[i].state))
-				list[(*n)++] = ro->regions[i].view.name;
+			if (coord_region_reached(ro->regions[i].state))
+				list[(*n)++] = ro->regions[i].name;
 		if (*n == 0) {
 			free(list);
 			return sk_err_set(err, SK_ESTATE,
@@ -91,28 +98,6 @@ coord_rollout_rollback_regions(const coord_rollout *ro, const char *region,
 
 /* ---- view --------------------------------------------------------------- */
 
-static const char *
-phase_state(const coord_rollout *ro, size_t p)
-{
-	if (ro->mode == SK_MODE_REHEARSE) {
-		bool done = true, blocked = false;
-
-		for (size_t i = 0; i < ro->nregions; i++) {
-			if (ro->regions[i].phase != p)
-				continue;
-			done &= rollout_region_done(ro->regions[i].state);
-			blocked |= rollout_region_done(ro->regions[i].state) &&
-			    ro->regions[i].state != COORD_R_SUCCEEDED;
-		}
-		return !done ? "running" : blocked ? "blocked" : "ready";
-	}
-	if (p < ro->phase)
-		return "succeeded";
-	if (p > ro->phase)
-		return ro->state == COORD_RO_FAILED ? "not-started" : "pending";
-	return coord_rollout_state_name(ro->state);
-}
-
 /* The databases of every region that has not ended, in region order: an
  * ended region's outcome is its state and error. */
 static int
@@ -121,8 +106,8 @@ view_databases(const coord_rollout *ro, sk_rollout_view *out)
 	size_t n = 0;
 
 	for (size_t i = 0; i < ro->nregions; i++)
-		if (!rollout_region_done(ro->regions[i].state))
-			n += ro->regions[i].ndbs;
+		if (!coord_region_done(ro->regions[i].state))
+			n += ro->regions[i].progress.ndbs;
 	if (n == 0)
 		return SK_OK;
 	out->databases = malloc(n * sizeof(*out->databases));
@@ -131,11 +116,11 @@ view_databases(const coord_rollout *ro, sk_rollout_view *out)
 	for (size_t i = 0; i < ro->nregions; i++) {
 		const coord_region_run *rr = &ro->regions[i];
 
-		if (rollout_region_done(rr->state) || rr->ndbs == 0)
+		if (coord_region_done(rr->state))
 			continue;
-		memcpy(out->databases + out->ndatabases, rr->dbs,
-		    rr->ndbs * sizeof(*rr->dbs));
-		out->ndatabases += rr->ndbs;
+		for (size_t k = 0; k < rr->progress.ndbs; k++)
+			coord_narrate_database(rr, &rr->progress.dbs[k],
+			    &out->databases[out->ndatabases++]);
 	}
 	return SK_OK;
 }
@@ -166,13 +151,15 @@ coord_rollout_view(
 		sk_phase_view *pv = &out->phases[p];
 
 		snprintf(pv->name, sizeof(pv->name), "%s", ro->phases[p]->name);
-		snprintf(pv->state, sizeof(pv->state), "%s", phase_state(ro, p));
+		snprintf(pv->state, sizeof(pv->state), "%s",
+		    coord_narrate_phase_state(ro, p));
 		pv->regions = calloc(ro->nregions + 1, sizeof(*pv->regions));
 		if (pv->regions == NULL)
 			goto oom;
 		for (size_t i = 0; i < ro->nregions; i++)
 			if (ro->regions[i].phase == p)
-				pv->regions[pv->nregions++] = ro->regions[i].view;
+				coord_narrate_region(ro, &ro->regions[i],
+				    &pv->regions[pv->nregions++]);
 	}
 	if (view_databases(ro, out) != SK_OK)
 		goto oom;

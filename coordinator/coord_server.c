@@ -1,20 +1,27 @@
 /* coord_server: the coordinator's sockets, agent sessions and the loop
- * that also serves CLI requests (coord_control.c), in one single-threaded
- * poll(2) loop over nng's receive descriptors. One thread means rollout
- * state needs no locks; every handler is short (no database work happens
- * here), so one thread keeps up with many agents. */
+ * that also serves CLI requests (answered by coord_control.c), in one
+ * single-threaded poll(2) loop over nng's receive descriptors. One thread
+ * means rollout state needs no locks; every handler is short (no database
+ * work happens here), so one thread keeps up with many agents. */
 #include "coord_server.h"
 
 #include <errno.h>
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/rep.h>
 #include <poll.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "coord_control.h"
 #include "coord_journal.h"
+#include "coord_narrate.h"
+#include "coord_registry.h"
 #include "coord_rollout.h"
-#include "coord_server_int.h"
+#include "coord_signed_plan.h"
+#include "sk_config.h"
 #include "sk_envelope.h"
 #include "sk_key.h"
 #include "sk_log.h"
@@ -25,50 +32,47 @@
 #define SEQ_RESERVE_US (60LL * 1000 * 1000)
 #define RECV_MAX (SK_ENVELOPE_MAX + 64 * 1024)
 
-/* ---- rollouts ----------------------------------------------------------- */
+#define HEADER_MAX 64
+#define RUNNING_MAX 64 /* rollouts an agent may report running at once */
 
-coord_rollout *
-coord_server_find_rollout(coord_server *srv, const char *id)
-{
-	for (size_t i = 0; i < srv->nrollouts; i++)
-		if (strcmp(srv->rollouts[i]->id, id) == 0)
-			return srv->rollouts[i];
-	return NULL;
-}
+/* A long poll waiting for something to say. */
+typedef struct parked {
+	bool used;
+	uint8_t header[HEADER_MAX]; /* raw REP backtrace of the request */
+	size_t header_len;
+	uint8_t nonce[SK_NONCE_LEN];
+	uint64_t boot_id;
+	int64_t deadline_ms;
+} parked;
 
-int
-coord_server_add_rollout(coord_server *srv, coord_rollout *ro, sk_err *err)
-{
-	if (srv->nrollouts == srv->rollouts_cap) {
-		size_t cap = srv->rollouts_cap ? srv->rollouts_cap * 2 : 8;
-		coord_rollout **n = realloc(srv->rollouts, cap * sizeof(*n));
+/* What the coordinator knows of one region's agent. */
+typedef struct agent_conn {
+	const sk_region *region;
+	uint64_t boot_id;
+	uint64_t last_seq; /* highest report seq applied for boot_id */
+	int64_t last_seen_ms;
+	uint32_t ndatabases;
+	char running[RUNNING_MAX][SK_NAME_MAX];
+	size_t nrunning;
+	parked poll;
+} agent_conn;
 
-		if (n == NULL)
-			return sk_err_set(err, SK_ENOMEM, "add rollout: out of memory");
-		srv->rollouts = n;
-		srv->rollouts_cap = cap;
-	}
-	srv->rollouts[srv->nrollouts++] = ro;
-	return SK_OK;
-}
-
-/* Decode a signed plan that was verified when it was accepted. */
-int
-coord_server_plan_from_signed(
-    const uint8_t *buf, size_t len, sk_plan **plan, sk_err *err)
-{
-	uint8_t *payload = NULL;
-	size_t plen = 0;
-	uint8_t signer[SK_KEY_ID_LEN];
-	int kind, rc;
-
-	rc = sk_envelope_peek(&payload, &plen, &kind, signer, buf, len, err);
-	if (rc != SK_OK)
-		return rc;
-	rc = sk_plan_decode(payload, plen, plan, err);
-	free(payload);
-	return rc;
-}
+struct coord_server {
+	const sk_coord_config *cfg;
+	sk_seckey *key;
+	sk_keyring release;
+	sk_keyring agent_keys;
+	sk_inventory inv;
+	coord_journal *journal;
+	coord_registry rollouts;
+	agent_conn *agents; /* one per inventory region, same order */
+	nng_socket agent_sock;
+	nng_socket cli_sock;
+	bool agent_open;
+	bool cli_open;
+	uint64_t seq_last;
+	uint64_t seq_reserved;
+};
 
 /* ---- journal replay ----------------------------------------------------- */
 
@@ -78,16 +82,20 @@ replay_created(void *arg, const char *id, int64_t at_ms, const uint8_t *sp,
 {
 	coord_server *srv = arg;
 	sk_plan *plan = NULL;
-	coord_rollout *ro;
+	coord_rollout *ro = NULL;
 	sk_err err;
 
-	if (coord_server_plan_from_signed(sp, len, &plan, &err) != SK_OK) {
+	if (coord_signed_plan_decode(sp, len, &plan, &err) != SK_OK) {
 		sk_error("replay rollout %s: %s", id, err.msg);
 		return;
 	}
-	ro = coord_rollout_create(id, plan, sp, len, origin, at_ms);
-	if (ro == NULL || coord_server_add_rollout(srv, ro, &err) != SK_OK) {
-		sk_error("replay rollout %s: out of memory", id);
+	if (coord_rollout_create(id, plan, sp, len, origin, at_ms, &ro, &err) != SK_OK) {
+		sk_error("journal replay: %s; its records are ignored", err.msg);
+		sk_plan_destroy(plan);
+		return;
+	}
+	if (coord_registry_add(&srv->rollouts, ro, &err) != SK_OK) {
+		sk_error("replay rollout %s: %s", id, err.msg);
 		coord_rollout_destroy(ro);
 	}
 }
@@ -95,25 +103,28 @@ replay_created(void *arg, const char *id, int64_t at_ms, const uint8_t *sp,
 static void
 replay_report(void *arg, const char *id, const sk_region_report *r)
 {
-	coord_rollout *ro = coord_server_find_rollout(arg, id);
+	coord_server *srv = arg;
+	coord_rollout *ro = coord_registry_find(&srv->rollouts, id);
 
 	if (ro != NULL)
 		coord_rollout_keep_report(ro, r->region, &r->report);
 }
 
 static void
-replay_region(void *arg, const char *id, const sk_region_view *v)
+replay_region(void *arg, const char *id, const coord_region_record *rec)
 {
-	coord_rollout *ro = coord_server_find_rollout(arg, id);
+	coord_server *srv = arg;
+	coord_rollout *ro = coord_registry_find(&srv->rollouts, id);
 
 	if (ro != NULL)
-		coord_rollout_replay_region(ro, v);
+		coord_rollout_replay_region(ro, rec);
 }
 
 static void
 replay_phase(void *arg, const char *id, uint32_t phase, int64_t at_ms)
 {
-	coord_rollout *ro = coord_server_find_rollout(arg, id);
+	coord_server *srv = arg;
+	coord_rollout *ro = coord_registry_find(&srv->rollouts, id);
 
 	if (ro != NULL)
 		coord_rollout_replay_phase(ro, phase, at_ms);
@@ -123,7 +134,8 @@ static void
 replay_finished(void *arg, const char *id, const char *state,
     const char *reason, int64_t at_ms)
 {
-	coord_rollout *ro = coord_server_find_rollout(arg, id);
+	coord_server *srv = arg;
+	coord_rollout *ro = coord_registry_find(&srv->rollouts, id);
 
 	if (ro != NULL)
 		coord_rollout_replay_finished(ro, state, reason, at_ms);
@@ -229,24 +241,23 @@ coord_server_create(const sk_coord_config *cfg, coord_server **out, sk_err *err)
 	if (rc != SK_OK)
 		goto fail;
 	srv->seq_last = srv->seq_reserved;
-	for (size_t i = 0; i < srv->nrollouts; i++) {
+	for (size_t i = 0; i < srv->rollouts.n; i++) {
+		coord_rollout *ro = srv->rollouts.v[i];
 		bool changed;
 
-		if (srv->rollouts[i]->state != COORD_RO_RUNNING)
+		if (ro->state != COORD_RO_RUNNING)
 			continue;
-		if ((rc = coord_rollout_settle(srv->rollouts[i], srv->journal,
-			 &changed, err)) != SK_OK)
+		if ((rc = coord_rollout_settle(ro, srv->journal, &changed, err)) != SK_OK)
 			goto fail;
-		if (srv->rollouts[i]->state != COORD_RO_RUNNING)
+		if (ro->state != COORD_RO_RUNNING)
 			continue;
 		running++;
-		coord_rollout_event(srv->rollouts[i], NULL,
-		    "coordinator restarted; resuming phase %u",
-		    srv->rollouts[i]->phase + 1);
+		coord_rollout_event(ro, NULL,
+		    "coordinator restarted; resuming phase %u", ro->phase + 1);
 	}
-	if (srv->nrollouts > 0)
+	if (srv->rollouts.n > 0)
 		sk_info("journal replayed: %zu rollouts, %zu still running",
-		    srv->nrollouts, running);
+		    srv->rollouts.n, running);
 	if ((rc = open_socket(&srv->agent_sock, true, cfg->listen, "agent", err)) != SK_OK)
 		goto fail;
 	srv->agent_open = true;
@@ -271,9 +282,7 @@ coord_server_destroy(coord_server *srv)
 		nng_close(srv->agent_sock);
 	if (srv->cli_open)
 		nng_close(srv->cli_sock);
-	for (size_t i = 0; i < srv->nrollouts; i++)
-		coord_rollout_destroy(srv->rollouts[i]);
-	free(srv->rollouts);
+	coord_registry_fini(&srv->rollouts);
 	free(srv->agents);
 	coord_journal_close(srv->journal);
 	sk_inventory_fini(&srv->inv);
@@ -313,13 +322,13 @@ collect_commands(
 
 	*cmds = NULL;
 	*n = 0;
-	for (size_t i = 0; i < srv->nrollouts; i++) {
-		coord_rollout *ro = srv->rollouts[i];
+	for (size_t i = 0; i < srv->rollouts.n; i++) {
+		coord_rollout *ro = srv->rollouts.v[i];
 
 		if (!coord_rollout_wants(ro, region) || agent_runs(a, ro->id))
 			continue;
 		if (*cmds == NULL) {
-			*cmds = calloc(srv->nrollouts, sizeof(**cmds));
+			*cmds = calloc(srv->rollouts.n, sizeof(**cmds));
 			if (*cmds == NULL)
 				return sk_err_set(err, SK_ENOMEM,
 				    "reply to %s: out of memory", region);
@@ -399,8 +408,9 @@ release_poll(coord_server *srv, agent_conn *a, bool force)
 	free(cmds);
 }
 
-void
-coord_server_wake_all(coord_server *srv)
+/* Answer every parked agent poll that now has a command to carry. */
+static void
+wake_all(coord_server *srv)
 {
 	for (size_t i = 0; i < srv->inv.nregions; i++)
 		release_poll(srv, &srv->agents[i], false);
@@ -438,7 +448,7 @@ apply_reports(coord_server *srv, agent_conn *a, const sk_agent_msg *m)
 
 		if (r->seq <= a->last_seq)
 			continue; /* a resend we already applied */
-		ros[i] = coord_server_find_rollout(srv, r->rollout_id);
+		ros[i] = coord_registry_find(&srv->rollouts, r->rollout_id);
 		if (ros[i] == NULL || !coord_rollout_has_region(ros[i], region) ||
 		    coord_rollout_report_is_duplicate(ros[i], region, r))
 			continue;
@@ -551,11 +561,45 @@ handle_agent(coord_server *srv, nng_msg *msg)
 							  COORD_POLL_HOLD_MAX_MS);
 	}
 	if (changed)
-		coord_server_wake_all(srv);
+		wake_all(srv);
 out:
 	free(cmds);
 	free(payload);
 	sk_agent_msg_fini(&m);
+}
+
+/* ---- the CLI ----------------------------------------------------------- */
+
+/* Answer one request from the control socket with msg (reused for the
+ * reply, or freed). A rollout the request started may give parked polls
+ * a command: they are answered before the CLI is. */
+static void
+handle_cli(coord_server *srv, nng_msg *msg)
+{
+	const coord_control_ctx ctx = {
+		.rollouts = &srv->rollouts,
+		.journal = srv->journal,
+		.release = &srv->release,
+		.inv = &srv->inv,
+	};
+	coord_control_effect effect;
+	uint8_t *out = NULL;
+	size_t olen = 0;
+	sk_err err;
+	int rv;
+
+	if (coord_control_answer(&ctx, nng_msg_body(msg), nng_msg_len(msg),
+		&out, &olen, &effect, &err) != SK_OK)
+		sk_log_err(SK_LOG_ERROR, &err);
+	if (effect.started)
+		wake_all(srv);
+	nng_msg_clear(msg);
+	if (out == NULL || (rv = nng_msg_append(msg, out, olen)) != 0 ||
+	    (rv = nng_sendmsg(srv->cli_sock, msg, 0)) != 0) {
+		sk_warn("reply to control request failed");
+		nng_msg_free(msg);
+	}
+	free(out);
 }
 
 /* ---- loop --------------------------------------------------------------- */
@@ -605,7 +649,7 @@ coord_server_run(coord_server *srv, atomic_int *stop, sk_err *err)
 		if (rv != NNG_EAGAIN && rv != NNG_ETIMEDOUT)
 			sk_warn("receive from agents: %s", nng_strerror(rv));
 		while ((rv = nng_recvmsg(srv->cli_sock, &msg, NNG_FLAG_NONBLOCK)) == 0)
-			coord_control_handle(srv, msg); /* reuses msg for the reply */
+			handle_cli(srv, msg); /* reuses msg for the reply */
 		if (rv != NNG_EAGAIN && rv != NNG_ETIMEDOUT)
 			sk_warn("receive from control clients: %s", nng_strerror(rv));
 		expire_polls(srv);

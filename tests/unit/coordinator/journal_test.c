@@ -1,9 +1,11 @@
 /* journal_test: the coordinator journal replays what was appended, in
  * order and intact, across reopens (including a rollout's mode, what it
- * rolls back, and batches of agent reports); cuts a torn tail (the process
- * died mid-write) and nothing else; refuses damage before the tail without
- * touching the file; and fails cleanly where it cannot write, leaving no
- * part of a failed batch behind. */
+ * rolls back, region states, and batches of agent reports); still replays
+ * the region records of journals written before they held state (a
+ * RegionView); cuts a torn tail (the process died mid-write) and nothing
+ * else; refuses damage before the tail without touching the file; and
+ * fails cleanly where it cannot write, leaving no part of a failed batch
+ * behind. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -18,11 +20,14 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <sodium.h>
 
 #include "coord_journal.h"
+#include "coord_state.h"
 #include "sk_err.h"
 #include "sk_util.h"
 #include "sk_wire.h"
+#include "skein.pb-c.h"
 
 #define HDR_LEN 24 /* length, its complement, 16-byte checksum */
 #define MAX_RECS 16
@@ -44,7 +49,7 @@ typedef struct rec {
 	int64_t at_ms;
 	uint8_t plan[64];
 	size_t plan_len;
-	sk_region_view view;
+	coord_region_record region;
 	uint32_t phase;
 	char state[32];
 	char reason[256];
@@ -103,11 +108,11 @@ on_report(void *arg, const char *rollout_id, const sk_region_report *r)
 }
 
 static void
-on_region(void *arg, const char *rollout_id, const sk_region_view *v)
+on_region(void *arg, const char *rollout_id, const coord_region_record *r)
 {
 	rec *x = rec_next(arg, REC_REGION, rollout_id);
 
-	x->view = *v;
+	x->region = *r;
 }
 
 static void
@@ -222,17 +227,16 @@ static const uint8_t plan_bytes[] = { 'S', 'K', 0x00, 0x01, 0xff, 0x80, 'p',
 	'l', 'a', 'n' };
 
 static void
-sample_view(sk_region_view *v, const char *name, const char *state)
+sample_region(coord_region_record *r, const char *name, int state)
 {
-	memset(v, 0, sizeof(*v));
-	snprintf(v->name, sizeof(v->name), "%s", name);
-	snprintf(v->state, sizeof(v->state), "%s", state);
-	snprintf(v->step, sizeof(v->step), "0002_backfill");
-	snprintf(v->database, sizeof(v->database), "accounts");
-	v->updated_ms = 1714550401000;
-	v->steps_done = 1;
-	v->steps_total = 2;
-	snprintf(v->detail, sizeof(v->detail), "waiting: lock");
+	memset(r, 0, sizeof(*r));
+	snprintf(r->name, sizeof(r->name), "%s", name);
+	r->state = state;
+	snprintf(r->step, sizeof(r->step), "0002_backfill");
+	snprintf(r->database, sizeof(r->database), "accounts");
+	r->at_ms = 1714550401000;
+	r->steps_done = 1;
+	r->steps_total = 2;
 }
 
 /* Open, append the five kinds of record, close. ends[i] is the file offset
@@ -241,7 +245,7 @@ static void
 write_five(const char *dir, off_t ends[5])
 {
 	coord_journal *j = NULL;
-	sk_region_view v;
+	coord_region_record v;
 	char path[128];
 	sk_err err;
 
@@ -251,7 +255,7 @@ write_five(const char *dir, off_t ends[5])
 			     plan_bytes, sizeof(plan_bytes), NULL, &err),
 	    SK_OK);
 	ends[0] = file_size(path);
-	sample_view(&v, "af", "failed");
+	sample_region(&v, "af", COORD_R_FAILED);
 	v.error.code = SK_ESQL;
 	snprintf(v.error.sqlstate, sizeof(v.error.sqlstate), "55P03");
 	snprintf(v.error.msg, sizeof(v.error.msg),
@@ -313,19 +317,18 @@ test_journal_replays_records_in_order_with_contents(void **state)
 	x = &r.recs[1];
 	assert_int_equal(x->kind, REC_REGION);
 	assert_string_equal(x->rollout_id, "ro-1");
-	assert_string_equal(x->view.name, "af");
-	assert_string_equal(x->view.state, "failed");
-	assert_string_equal(x->view.step, "0002_backfill");
-	assert_string_equal(x->view.database, "accounts");
-	assert_int_equal(x->view.updated_ms, 1714550401000);
-	assert_int_equal(x->view.steps_done, 1);
-	assert_int_equal(x->view.steps_total, 2);
-	assert_string_equal(x->view.detail, "waiting: lock");
-	assert_int_equal(x->view.error.code, SK_ESQL);
-	assert_string_equal(x->view.error.sqlstate, "55P03");
-	assert_string_equal(x->view.error.msg,
+	assert_string_equal(x->region.name, "af");
+	assert_int_equal(x->region.state, COORD_R_FAILED);
+	assert_string_equal(x->region.step, "0002_backfill");
+	assert_string_equal(x->region.database, "accounts");
+	assert_int_equal(x->region.at_ms, 1714550401000);
+	assert_int_equal(x->region.steps_done, 1);
+	assert_int_equal(x->region.steps_total, 2);
+	assert_int_equal(x->region.error.code, SK_ESQL);
+	assert_string_equal(x->region.error.sqlstate, "55P03");
+	assert_string_equal(x->region.error.msg,
 	    "apply step 0002_backfill in af: lock timeout after 5 attempts (55P03)");
-	assert_string_equal(x->view.error.hint, "retry off-peak");
+	assert_string_equal(x->region.error.hint, "retry off-peak");
 
 	x = &r.recs[2];
 	assert_int_equal(x->kind, REC_PHASE);
@@ -688,6 +691,170 @@ test_journal_replays_mode_of_rollout_and_only_regions(void **state)
 	assert_memory_equal(r.recs[1].plan, plan_bytes, sizeof(plan_bytes));
 }
 
+/* ---- journals written before region records held state ----------------- */
+
+static void
+put_le32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+	p[2] = (uint8_t)(v >> 16);
+	p[3] = (uint8_t)(v >> 24);
+}
+
+/* Append rec to the journal file at path, framed as every coordinator
+ * writes records (length, its complement, BLAKE2b-128, payload); a new
+ * file starts with the format line. */
+static void
+append_raw(const char *path, const Skein__V1__JournalRecord *record)
+{
+	size_t len = protobuf_c_message_get_packed_size(&record->base);
+	uint8_t *buf = malloc(HDR_LEN + len);
+	struct stat st;
+	bool fresh = stat(path, &st) != 0;
+	FILE *fp;
+
+	assert_non_null(buf);
+	protobuf_c_message_pack(&record->base, buf + HDR_LEN);
+	put_le32(buf, (uint32_t)len);
+	put_le32(buf + 4, ~(uint32_t)len);
+	crypto_generichash(buf + 8, 16, buf + HDR_LEN, len, NULL, 0);
+	fp = fopen(path, "ab");
+	assert_non_null(fp);
+	if (fresh)
+		assert_int_equal(fputs("skein-journal v1\n", fp) >= 0, 1);
+	assert_int_equal(fwrite(buf, 1, HDR_LEN + len, fp), HDR_LEN + len);
+	assert_int_equal(fclose(fp), 0);
+	free(buf);
+}
+
+/* A region record as coordinators wrote it before RegionRun: the CLI's
+ * view of the region (JournalRecord.region), its state by the name the
+ * rollout's mode gave it, with the detail text of the moment. */
+static void
+append_legacy_region(const char *path, const char *name, const char *state,
+    const char *detail, const char *error, int64_t at_ms)
+{
+	Skein__V1__JournalRecord r;
+	Skein__V1__RegionView v;
+	Skein__V1__Error e;
+
+	skein__v1__journal_record__init(&r);
+	skein__v1__region_view__init(&v);
+	skein__v1__error__init(&e);
+	v.name = (char *)name;
+	v.state = (char *)state;
+	v.step = "0002_backfill";
+	v.database = "accounts";
+	v.updated_unix_ms = at_ms;
+	v.steps_done = 1;
+	v.steps_total = 4;
+	v.detail = (char *)detail;
+	if (error != NULL) {
+		e.code = "sql";
+		e.sqlstate = "55P03";
+		e.message = (char *)error;
+		v.error = &e;
+	}
+	r.rollout_id = "r-old";
+	r.at_unix_ms = at_ms;
+	r.rec_case = SKEIN__V1__JOURNAL_RECORD__REC_REGION;
+	r.region = &v;
+	append_raw(path, &r);
+}
+
+/* A journal of the old format: its region records come to the visitor as
+ * state (a rehearsal's "ready" and "blocked" too), with their errors and
+ * figures; their display text is dropped; a name no mode gives reads as
+ * pending. New records append after them and replay in order. */
+static void
+test_journal_replays_region_views_of_journals_before_region_runs(void **state)
+{
+	fixture *f = *state;
+	Skein__V1__JournalRecord created;
+	coord_journal *j = NULL;
+	coord_region_record now;
+	recorder r;
+	sk_err err;
+
+	skein__v1__journal_record__init(&created);
+	created.rollout_id = "r-old";
+	created.at_unix_ms = 1714550400000;
+	created.rec_case = SKEIN__V1__JOURNAL_RECORD__REC_CREATED_SIGNED_PLAN;
+	created.created_signed_plan.data = (uint8_t *)plan_bytes;
+	created.created_signed_plan.len = sizeof(plan_bytes);
+	created.mode = SKEIN__V1__ROLLOUT_MODE__ROLLOUT_MODE_REHEARSE;
+	append_raw(f->path, &created);
+	append_legacy_region(f->path, "af", "ready", "", NULL, 1714550401000);
+	append_legacy_region(f->path, "in", "blocked", "",
+	    "rehearse step 0002_backfill in in: lock timeout", 1714550402000);
+	append_legacy_region(f->path, "ksa", "running",
+	    "waiting for a lock held by pid 4242 (idle in transaction)", NULL,
+	    1714550403000);
+	append_legacy_region(f->path, "eu", "halfway", "", NULL, 1714550404000);
+
+	assert_int_equal(coord_journal_open(f->dir, NULL, NULL, &j, &err), SK_OK);
+	sample_region(&now, "af", COORD_R_REFUSED);
+	assert_int_equal(coord_journal_region(j, "r-old", &now, &err), SK_OK);
+	coord_journal_close(j);
+
+	replay_into(f->dir, &r);
+	assert_int_equal(r.n, 6);
+	assert_int_equal(r.recs[0].kind, REC_CREATED);
+	assert_int_equal(r.recs[0].mode, SK_MODE_REHEARSE);
+	for (size_t i = 1; i < 6; i++) {
+		assert_int_equal(r.recs[i].kind, REC_REGION);
+		assert_string_equal(r.recs[i].rollout_id, "r-old");
+	}
+	assert_string_equal(r.recs[1].region.name, "af");
+	assert_int_equal(r.recs[1].region.state, COORD_R_SUCCEEDED);
+	assert_int_equal(r.recs[1].region.error.code, SK_OK);
+	assert_int_equal(r.recs[1].region.at_ms, 1714550401000);
+	assert_string_equal(r.recs[1].region.step, "0002_backfill");
+	assert_string_equal(r.recs[1].region.database, "accounts");
+	assert_int_equal(r.recs[1].region.steps_done, 1);
+	assert_int_equal(r.recs[1].region.steps_total, 4);
+	assert_int_equal(r.recs[2].region.state, COORD_R_FAILED);
+	assert_int_equal(r.recs[2].region.error.code, SK_ESQL);
+	assert_string_equal(r.recs[2].region.error.sqlstate, "55P03");
+	assert_string_equal(r.recs[2].region.error.msg,
+	    "rehearse step 0002_backfill in in: lock timeout");
+	assert_string_equal(r.recs[3].region.name, "ksa");
+	assert_int_equal(r.recs[3].region.state, COORD_R_RUNNING);
+	assert_string_equal(r.recs[4].region.name, "eu");
+	assert_int_equal(r.recs[4].region.state, COORD_R_PENDING);
+	/* The record appended by this coordinator, after the old ones. */
+	assert_string_equal(r.recs[5].region.name, "af");
+	assert_int_equal(r.recs[5].region.state, COORD_R_REFUSED);
+	assert_int_equal(r.recs[5].region.at_ms, 1714550401000);
+}
+
+/* Every region state survives the journal as itself, whatever a mode
+ * calls it. */
+static void
+test_journal_keeps_every_region_state(void **state)
+{
+	fixture *f = *state;
+	coord_journal *j = NULL;
+	coord_region_record v;
+	recorder r;
+	sk_err err;
+
+	assert_int_equal(coord_journal_open(f->dir, NULL, NULL, &j, &err), SK_OK);
+	for (int s = 0; s < COORD_R_MAX; s++) {
+		sample_region(&v, "af", s);
+		assert_int_equal(coord_journal_region(j, "ro-1", &v, &err), SK_OK);
+	}
+	coord_journal_close(j);
+	replay_into(f->dir, &r);
+	assert_int_equal(r.n, COORD_R_MAX);
+	for (int s = 0; s < COORD_R_MAX; s++) {
+		assert_int_equal(r.recs[s].kind, REC_REGION);
+		assert_int_equal(r.recs[s].region.state, s);
+		assert_int_equal(r.recs[s].region.error.code, SK_OK);
+	}
+}
+
 static void
 sample_report(sk_region_report *rr, const char *region, uint64_t seq, int event)
 {
@@ -856,6 +1023,11 @@ main(void)
 		    test_journal_replays_a_batch_of_reports_in_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_journal_failed_batch_leaves_nothing_behind, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_journal_replays_region_views_of_journals_before_region_runs,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_journal_keeps_every_region_state, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

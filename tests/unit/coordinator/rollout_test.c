@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include "coord_journal.h"
+#include "coord_narrate.h"
 #include "coord_rollout.h"
 #include "sk_err.h"
 #include "sk_plan.h"
@@ -150,8 +151,9 @@ start_mode(fixture *f, const char *const *phases, const coord_origin *origin)
 	assert_int_equal(coord_journal_created(f->j, "ro-1", NOW_MS,
 			     signed_plan, sizeof(signed_plan), origin, &err),
 	    SK_OK);
-	f->ro = coord_rollout_create("ro-1", make_plan(phases), signed_plan,
-	    sizeof(signed_plan), origin, NOW_MS);
+	assert_int_equal(coord_rollout_create("ro-1", make_plan(phases), signed_plan,
+			     sizeof(signed_plan), origin, NOW_MS, &f->ro, &err),
+	    SK_OK);
 	assert_non_null(f->ro);
 	assert_int_equal(coord_rollout_start(f->ro, f->j, NOW_MS, &err), SK_OK);
 	return f->ro;
@@ -167,10 +169,22 @@ static const coord_region_run *
 region(const coord_rollout *ro, const char *name)
 {
 	for (size_t i = 0; i < ro->nregions; i++)
-		if (strcmp(ro->regions[i].view.name, name) == 0)
+		if (strcmp(ro->regions[i].name, name) == 0)
 			return &ro->regions[i];
 	fail_msg("no region %s in rollout", name);
 	return NULL;
+}
+
+/* The region as `skein rollout status` shows it: its state's name in the
+ * rollout's mode, its error, figures and detail, rendered from its state.
+ * Valid until the next call. */
+static const sk_region_view *
+shown(const coord_rollout *ro, const char *name)
+{
+	static sk_region_view v;
+
+	coord_narrate_region(ro, region(ro, name), &v);
+	return &v;
 }
 
 static off_t
@@ -260,8 +274,8 @@ test_rollout_phase0_wants_only_canary_regions(void **state)
 	assert_int_equal(region(ro, "ksa")->phase, 1);
 	for (size_t i = 0; i < ro->nregions; i++) {
 		assert_int_equal(ro->regions[i].state, COORD_R_PENDING);
-		assert_string_equal(ro->regions[i].view.state, "pending");
-		assert_int_equal(ro->regions[i].view.steps_total, 2);
+		assert_string_equal(shown(ro, ro->regions[i].name)->state, "pending");
+		assert_int_equal(shown(ro, ro->regions[i].name)->steps_total, 2);
 	}
 	assert_int_equal(ro->signed_plan_len, sizeof(signed_plan));
 	assert_memory_equal(ro->signed_plan, signed_plan, sizeof(signed_plan));
@@ -277,7 +291,7 @@ test_rollout_dispatch_moves_pending_to_dispatched_once(void **state)
 	size = journal_size(f);
 	dispatch(f, "af");
 	assert_int_equal(region(ro, "af")->state, COORD_R_DISPATCHED);
-	assert_string_equal(region(ro, "af")->view.state, "dispatched");
+	assert_string_equal(shown(ro, "af")->state, "dispatched");
 	assert_true(journal_size(f) > size);
 	/* Dispatched is not finished: still wanted until it reports. */
 	assert_true(coord_rollout_wants(ro, "af"));
@@ -304,10 +318,10 @@ test_rollout_canary_success_starts_next_phase(void **state)
 	dispatch(f, "af");
 	assert_false(report(f, "af", SK_EV_PLAN_ACCEPTED));
 	assert_int_equal(region(ro, "af")->state, COORD_R_RUNNING);
-	assert_string_equal(region(ro, "af")->view.state, "running");
+	assert_string_equal(shown(ro, "af")->state, "running");
 	assert_false(report(f, "af", SK_EV_STEP_FINISHED));
 	assert_false(report(f, "af", SK_EV_STEP_FINISHED));
-	assert_int_equal(region(ro, "af")->view.steps_done, 2);
+	assert_int_equal(shown(ro, "af")->steps_done, 2);
 	assert_int_equal(ro->phase, 0);
 
 	assert_true(report(f, "af", SK_EV_PLAN_SUCCEEDED));
@@ -342,7 +356,7 @@ test_rollout_succeeds_only_when_every_region_of_last_phase_succeeds(void **state
 	assert_string_equal(ro->reason, "");
 	for (size_t i = 0; i < ro->nregions; i++) {
 		assert_int_equal(ro->regions[i].state, COORD_R_SUCCEEDED);
-		assert_false(coord_rollout_wants(ro, ro->regions[i].view.name));
+		assert_false(coord_rollout_wants(ro, ro->regions[i].name));
 	}
 }
 
@@ -377,10 +391,10 @@ test_rollout_halts_on_canary_failure(void **state)
 	    f, "af", SK_EV_PLAN_FAILED, SK_ESQL, "55P03", LOCK_TIMEOUT_MSG));
 	af = region(ro, "af");
 	assert_int_equal(af->state, COORD_R_FAILED);
-	assert_string_equal(af->view.state, "failed");
-	assert_int_equal(af->view.error.code, SK_ESQL);
-	assert_string_equal(af->view.error.sqlstate, "55P03");
-	assert_string_equal(af->view.error.msg, LOCK_TIMEOUT_MSG);
+	assert_string_equal(shown(ro, "af")->state, "failed");
+	assert_int_equal(af->error.code, SK_ESQL);
+	assert_string_equal(af->error.sqlstate, "55P03");
+	assert_string_equal(af->error.msg, LOCK_TIMEOUT_MSG);
 	assert_int_equal(ro->state, COORD_RO_FAILED);
 	assert_int_equal(ro->phase, 0);
 	assert_true(ro->finished_ms > 0);
@@ -408,8 +422,8 @@ test_rollout_refusal_counts_as_failure(void **state)
 	assert_false(report_err(f, "af", SK_EV_PLAN_REFUSED, SK_ECRYPTO, "",
 	    "verify plan: signer 3f2a9c1d is not pinned"));
 	assert_int_equal(region(ro, "af")->state, COORD_R_REFUSED);
-	assert_string_equal(region(ro, "af")->view.state, "refused");
-	assert_int_equal(region(ro, "af")->view.error.code, SK_ECRYPTO);
+	assert_string_equal(shown(ro, "af")->state, "refused");
+	assert_int_equal(region(ro, "af")->error.code, SK_ECRYPTO);
 	assert_int_equal(ro->state, COORD_RO_FAILED);
 	assert_non_null(strstr(ro->reason, "signer 3f2a9c1d is not pinned"));
 	assert_false(coord_rollout_wants(ro, "in"));
@@ -442,7 +456,7 @@ test_rollout_failure_in_later_phase_lets_running_peer_finish(void **state)
 	assert_int_equal(region(ro, "ksa")->state, COORD_R_SUCCEEDED);
 	assert_int_equal(ro->state, COORD_RO_FAILED);
 	assert_string_equal(ro->reason, reason);
-	assert_string_equal(region(ro, "in")->view.error.sqlstate, "23505");
+	assert_string_equal(region(ro, "in")->error.sqlstate, "23505");
 }
 
 static void
@@ -463,11 +477,72 @@ test_rollout_ignores_reports_for_unknown_and_finished_regions(void **state)
 	assert_false(report(f, "af", SK_EV_PLAN_ACCEPTED));
 
 	assert_int_equal(region(ro, "af")->state, COORD_R_SUCCEEDED);
-	assert_int_equal(region(ro, "af")->view.error.code, SK_OK);
+	assert_int_equal(region(ro, "af")->error.code, SK_OK);
 	assert_int_equal(ro->state, COORD_RO_RUNNING);
 	assert_int_equal(ro->phase, 1);
 	assert_int_equal(ro->nevents, nevents);
 	assert_int_equal(journal_size(f), size);
+}
+
+/* A rollout that cannot be made leaves the plan with the caller, intact,
+ * and says why: the caller destroys it once (ASan catches a double free
+ * or a use after free), and nothing is half-made. */
+static void
+test_rollout_create_failure_leaves_the_plan_with_the_caller(void **state)
+{
+	static const char *const eu[] = { "eu" };
+	const coord_origin unknown_mode = { .mode = 7, .of_rollout = "" };
+	const coord_origin rollback_nowhere = { .mode = SK_MODE_ROLLBACK,
+		.of_rollout = "ro-1",
+		.only_regions = eu,
+		.nonly_regions = 1 };
+	char long_id[SK_ID_MAX + 8];
+	sk_plan *plan = make_plan(two_phases);
+	coord_rollout *ro = (coord_rollout *)&ro;
+	sk_err err;
+
+	(void)state;
+	memset(long_id, 'r', sizeof(long_id) - 1);
+	long_id[sizeof(long_id) - 1] = '\0';
+	sk_err_clear(&err);
+	assert_int_equal(coord_rollout_create(long_id, plan, signed_plan,
+			     sizeof(signed_plan), NULL, NOW_MS, &ro, &err),
+	    SK_EINVAL);
+	assert_null(ro);
+	assert_int_equal(err.code, SK_EINVAL);
+	assert_non_null(strstr(err.msg, "the id is 71 bytes, the most is 63"));
+
+	ro = (coord_rollout *)&ro;
+	assert_int_equal(coord_rollout_create("ro-1", plan, signed_plan,
+			     sizeof(signed_plan), &unknown_mode, NOW_MS, &ro, &err),
+	    SK_EINVAL);
+	assert_null(ro);
+	assert_non_null(
+	    strstr(err.msg, "create rollout ro-1 of plan add-region-column"));
+	assert_non_null(strstr(err.msg, "mode 7 is not one this coordinator knows"));
+
+	assert_int_equal(coord_rollout_create("rb-1", plan, signed_plan,
+			     sizeof(signed_plan), &rollback_nowhere, NOW_MS, &ro, &err),
+	    SK_EINVAL);
+	assert_null(ro);
+	assert_non_null(strstr(err.msg, "create rollback rb-1"));
+	assert_non_null(strstr(err.msg, "none of the plan's regions"));
+
+	/* Still the caller's and whole: it can still make a rollout. */
+	assert_string_equal(plan->name, "add-region-column");
+	assert_int_equal(plan->nregions, 3);
+	assert_int_equal(coord_rollout_create("ro-1", plan, signed_plan,
+			     sizeof(signed_plan), NULL, NOW_MS, &ro, &err),
+	    SK_OK);
+	assert_non_null(ro);
+	assert_ptr_equal(ro->plan, plan);
+	coord_rollout_destroy(ro); /* frees the plan: it owned it */
+
+	plan = make_plan(two_phases);
+	assert_int_equal(coord_rollout_create(long_id, plan, signed_plan,
+			     sizeof(signed_plan), NULL, NOW_MS, &ro, &err),
+	    SK_EINVAL);
+	sk_plan_destroy(plan);
 }
 
 /* ---- replay ------------------------------------------------------------- */
@@ -483,9 +558,12 @@ rb_created(void *arg, const char *id, int64_t at_ms, const uint8_t *plan,
     size_t len, const coord_origin *origin)
 {
 	rebuild *b = arg;
+	sk_err err;
 
 	assert_null(b->ro);
-	b->ro = coord_rollout_create(id, make_plan(b->phases), plan, len, origin, at_ms);
+	assert_int_equal(coord_rollout_create(id, make_plan(b->phases), plan,
+			     len, origin, at_ms, &b->ro, &err),
+	    SK_OK);
 	assert_non_null(b->ro);
 	b->created++;
 }
@@ -501,13 +579,13 @@ rb_report(void *arg, const char *id, const sk_region_report *r)
 }
 
 static void
-rb_region(void *arg, const char *id, const sk_region_view *v)
+rb_region(void *arg, const char *id, const coord_region_record *rec)
 {
 	rebuild *b = arg;
 
 	assert_non_null(b->ro);
 	assert_string_equal(id, b->ro->id);
-	coord_rollout_replay_region(b->ro, v);
+	coord_rollout_replay_region(b->ro, rec);
 	b->other++;
 }
 
@@ -598,14 +676,17 @@ assert_same_rollout(const coord_rollout *a, const coord_rollout *b)
 	assert_int_equal(a->nregions, b->nregions);
 	for (size_t i = 0; i < a->nregions; i++) {
 		const coord_region_run *x = &a->regions[i], *y = &b->regions[i];
+		sk_region_view xv, yv;
 
-		assert_string_equal(x->view.name, y->view.name);
+		coord_narrate_region(a, x, &xv);
+		coord_narrate_region(b, y, &yv);
+		assert_string_equal(x->name, y->name);
 		assert_int_equal(x->state, y->state);
-		assert_string_equal(x->view.state, y->view.state);
+		assert_string_equal(xv.state, yv.state);
 		assert_int_equal(x->phase, y->phase);
-		assert_int_equal(x->view.error.code, y->view.error.code);
-		assert_string_equal(x->view.error.sqlstate, y->view.error.sqlstate);
-		assert_string_equal(x->view.error.msg, y->view.error.msg);
+		assert_int_equal(x->error.code, y->error.code);
+		assert_string_equal(x->error.sqlstate, y->error.sqlstate);
+		assert_string_equal(x->error.msg, y->error.msg);
 	}
 }
 
@@ -646,7 +727,7 @@ test_rollout_replay_rebuilds_halted_rollout(void **state)
 	assert_int_equal(again->state, COORD_RO_FAILED);
 	assert_int_equal(again->finished_ms, ro->finished_ms);
 	assert_non_null(strstr(again->reason, LOCK_TIMEOUT_MSG));
-	assert_string_equal(region(again, "af")->view.error.sqlstate, "55P03");
+	assert_string_equal(region(again, "af")->error.sqlstate, "55P03");
 	assert_false(coord_rollout_wants(again, "in"));
 	coord_rollout_destroy(again);
 }
@@ -684,7 +765,7 @@ static bool
 can_progress(const coord_rollout *ro)
 {
 	for (size_t i = 0; i < ro->nregions; i++)
-		if (coord_rollout_wants(ro, ro->regions[i].view.name))
+		if (coord_rollout_wants(ro, ro->regions[i].name))
 			return true;
 	return false;
 }
@@ -852,10 +933,10 @@ test_rehearsal_asks_every_region_at_once(void **state)
 	assert_false(report(f, "ksa", SK_EV_PLAN_ACCEPTED));
 	assert_int_equal(region(ro, "ksa")->state, COORD_R_RUNNING);
 	assert_false(report(f, "ksa", SK_EV_STEP_REHEARSED));
-	assert_int_equal(region(ro, "ksa")->view.steps_done, 1);
+	assert_int_equal(shown(ro, "ksa")->steps_done, 1);
 	assert_false(report(f, "ksa", SK_EV_PLAN_SUCCEEDED));
 	assert_int_equal(region(ro, "ksa")->state, COORD_R_SUCCEEDED);
-	assert_string_equal(region(ro, "ksa")->view.state, "ready");
+	assert_string_equal(shown(ro, "ksa")->state, "ready");
 	assert_int_equal(ro->state, COORD_RO_RUNNING);
 	/* Finished regions are not asked again; the others still are. */
 	assert_false(coord_rollout_wants(ro, "ksa"));
@@ -875,7 +956,7 @@ test_rehearsal_never_halts_early_and_ends_blocked(void **state)
 	assert_false(report_err(f, "af", SK_EV_PLAN_FAILED, SK_ECHECK, "",
 	    "rehearse in af/accounts: pre check no_orphans: saw 3, expected = 0"));
 	assert_int_equal(region(ro, "af")->state, COORD_R_FAILED);
-	assert_string_equal(region(ro, "af")->view.state, "blocked");
+	assert_string_equal(shown(ro, "af")->state, "blocked");
 	assert_int_equal(ro->state, COORD_RO_RUNNING);
 	assert_true(coord_rollout_wants(ro, "in"));
 	assert_true(coord_rollout_wants(ro, "ksa"));
@@ -914,7 +995,7 @@ test_rehearsal_is_ready_when_every_region_is_and_survives_replay(void **state)
 	assert_int_equal(again->mode, SK_MODE_REHEARSE);
 	assert_int_equal(again->state, COORD_RO_READY);
 	assert_int_equal(region(again, "af")->state, COORD_R_SUCCEEDED);
-	assert_string_equal(region(again, "af")->view.state, "ready");
+	assert_string_equal(shown(again, "af")->state, "ready");
 	coord_rollout_destroy(again);
 }
 
@@ -964,8 +1045,9 @@ start_rollback(fixture *f, const char *region, const char *const *phases)
 			     signed_plan, sizeof(signed_plan), &origin, &err),
 	    SK_OK);
 	f->orig = f->ro;
-	f->ro = coord_rollout_create("rb-1", make_plan(phases), signed_plan,
-	    sizeof(signed_plan), &origin, NOW_MS + 10);
+	assert_int_equal(coord_rollout_create("rb-1", make_plan(phases), signed_plan,
+			     sizeof(signed_plan), &origin, NOW_MS + 10, &f->ro, &err),
+	    SK_OK);
 	free(names);
 	assert_non_null(f->ro);
 	assert_int_equal(coord_rollout_start(f->ro, f->j, NOW_MS + 10, &err), SK_OK);
@@ -1007,7 +1089,7 @@ test_rollback_runs_phases_in_reverse_canary_last(void **state)
 	dispatch(f, "ksa");
 	assert_false(report(f, "ksa", SK_EV_PLAN_ACCEPTED));
 	assert_false(report(f, "ksa", SK_EV_STEP_REVERTED));
-	assert_int_equal(region(rb, "ksa")->view.steps_done, 1);
+	assert_int_equal(shown(rb, "ksa")->steps_done, 1);
 	assert_true(report(f, "ksa", SK_EV_PLAN_SUCCEEDED));
 	assert_true(coord_rollout_wants(rb, "in"));
 	assert_false(coord_rollout_wants(rb, "af"));
@@ -1032,7 +1114,7 @@ test_rollback_only_where_the_original_reached(void **state)
 	    f, "af", SK_EV_PLAN_FAILED, SK_ESQL, "55P03", LOCK_TIMEOUT_MSG));
 	rb = start_rollback(f, NULL, three_phases);
 	assert_int_equal(rb->nregions, 1);
-	assert_string_equal(rb->regions[0].view.name, "af");
+	assert_string_equal(rb->regions[0].name, "af");
 	assert_int_equal(rb->nphases, 1);
 	assert_string_equal(rb->phases[0]->name, "canary");
 	assert_true(coord_rollout_wants(rb, "af"));
@@ -1056,7 +1138,7 @@ test_rollback_of_one_region(void **state)
 	apply_three_phases_last_fails(f);
 	rb = start_rollback(f, "in", three_phases);
 	assert_int_equal(rb->nregions, 1);
-	assert_string_equal(rb->regions[0].view.name, "in");
+	assert_string_equal(rb->regions[0].name, "in");
 	assert_int_equal(rb->nphases, 1);
 	assert_string_equal(rb->phases[0]->name, "rest");
 	assert_false(coord_rollout_wants(rb, "af"));
@@ -1120,8 +1202,10 @@ test_rollback_refuses_what_it_cannot_undo(void **state)
 	assert_int_equal(journal_size(f), size);
 
 	/* A rehearsal changed nothing; a rollback is not rolled back. */
-	reh = coord_rollout_create("reh-1", make_plan(three_phases),
-	    signed_plan, sizeof(signed_plan), &rehearse_origin, NOW_MS);
+	assert_int_equal(
+	    coord_rollout_create("reh-1", make_plan(three_phases), signed_plan,
+		sizeof(signed_plan), &rehearse_origin, NOW_MS, &reh, &err),
+	    SK_OK);
 	assert_non_null(reh);
 	reh->state = COORD_RO_READY;
 	assert_int_equal(
@@ -1167,7 +1251,7 @@ test_rollback_replays_mode_regions_and_order(void **state)
 	assert_int_equal(again->mode, SK_MODE_ROLLBACK);
 	assert_string_equal(again->of_rollout, "ro-1");
 	assert_int_equal(again->nregions, 1);
-	assert_string_equal(again->regions[0].view.name, "in");
+	assert_string_equal(again->regions[0].name, "in");
 	assert_int_equal(again->nphases, 1);
 	assert_int_equal(region(again, "in")->state, COORD_R_RUNNING);
 	assert_true(coord_rollout_wants(again, "in"));
@@ -1366,27 +1450,27 @@ test_rollout_lock_wait_detail_is_cleared_when_the_wait_is_over(void **state)
 	dispatch(f, "af");
 	assert_false(report(f, "af", SK_EV_PLAN_ACCEPTED));
 	report_lock_wait(f, "af", 4242);
-	assert_string_equal(region(ro, "af")->view.detail,
+	assert_string_equal(shown(ro, "af")->detail,
 	    "waiting for a lock held by pid 4242 (idle in transaction)");
 	/* The step went through: nothing is waited for. */
 	assert_false(report(f, "af", SK_EV_STEP_FINISHED));
-	assert_string_equal(region(ro, "af")->view.detail, "");
+	assert_string_equal(shown(ro, "af")->detail, "");
 	report_lock_wait(f, "af", 4242);
 	assert_false(report(f, "af", SK_EV_STEP_SKIPPED));
-	assert_string_equal(region(ro, "af")->view.detail, "");
+	assert_string_equal(shown(ro, "af")->detail, "");
 	/* The step failed: the detail says so, not that it still waits. */
 	report_lock_wait(f, "af", 4343);
 	assert_false(report_err(
 	    f, "af", SK_EV_STEP_FAILED, SK_ELOCK, "55P03", LOCK_TIMEOUT_MSG));
-	assert_null(strstr(region(ro, "af")->view.detail, "waiting"));
-	assert_non_null(strstr(region(ro, "af")->view.detail,
+	assert_null(strstr(shown(ro, "af")->detail, "waiting"));
+	assert_non_null(strstr(shown(ro, "af")->detail,
 	    "step 0002_backfill failed: " LOCK_TIMEOUT_MSG));
-	/* The region failed: no detail; the error is in view.error. */
+	/* The region failed: no detail; the error is in its view's error. */
 	assert_false(report_err(
 	    f, "af", SK_EV_PLAN_FAILED, SK_ELOCK, "55P03", LOCK_TIMEOUT_MSG));
 	assert_int_equal(region(ro, "af")->state, COORD_R_FAILED);
-	assert_string_equal(region(ro, "af")->view.detail, "");
-	assert_string_equal(region(ro, "af")->view.error.msg, LOCK_TIMEOUT_MSG);
+	assert_string_equal(shown(ro, "af")->detail, "");
+	assert_string_equal(region(ro, "af")->error.msg, LOCK_TIMEOUT_MSG);
 	assert_int_equal(coord_rollout_view(ro, 0, &v, &err), SK_OK);
 	assert_string_equal(v.phases[0].regions[0].name, "af");
 	assert_string_equal(v.phases[0].regions[0].state, "failed");
@@ -1407,19 +1491,75 @@ test_rollout_lock_wait_detail_is_cleared_when_the_region_ends(void **state)
 	report_lock_wait(f, "af", 4242);
 	assert_true(report(f, "af", SK_EV_PLAN_SUCCEEDED));
 	assert_int_equal(region(ro, "af")->state, COORD_R_SUCCEEDED);
-	assert_string_equal(region(ro, "af")->view.detail, "");
+	assert_string_equal(shown(ro, "af")->detail, "");
 
 	dispatch(f, "in");
 	assert_false(report(f, "in", SK_EV_PLAN_ACCEPTED));
 	report_lock_wait(f, "in", 5151);
-	assert_non_null(strstr(region(ro, "in")->view.detail, "pid 5151"));
+	assert_non_null(strstr(shown(ro, "in")->detail, "pid 5151"));
 	assert_false(report_err(
 	    f, "in", SK_EV_PLAN_FAILED, SK_ELOCK, "55P03", LOCK_TIMEOUT_MSG));
-	assert_string_equal(region(ro, "in")->view.detail, "");
+	assert_string_equal(shown(ro, "in")->detail, "");
 	assert_int_equal(ro->state, COORD_RO_FAILED);
 	/* Reports after the end change nothing, a late wait included. */
 	report_lock_wait(f, "in", 5151);
-	assert_string_equal(region(ro, "in")->view.detail, "");
+	assert_string_equal(shown(ro, "in")->detail, "");
+}
+
+/* True if the journal file holds text anywhere. */
+static bool
+journal_has(const fixture *f, const char *text)
+{
+	char path[128];
+	size_t n = strlen(text), len;
+	char *buf;
+	FILE *fp;
+	bool found = false;
+
+	snprintf(path, sizeof(path), "%s/journal", f->dir);
+	fp = fopen(path, "rb");
+	assert_non_null(fp);
+	len = (size_t)journal_size(f);
+	buf = malloc(len + 1);
+	assert_non_null(buf);
+	assert_int_equal(fread(buf, 1, len, fp), len);
+	fclose(fp);
+	for (size_t i = 0; !found && i + n <= len; i++)
+		found = memcmp(buf + i, text, n) == 0;
+	free(buf);
+	return found;
+}
+
+/* What a region waits for is progress, shown but never journaled: the
+ * journal holds the region's state (a rehearsal's "ready" too) and its
+ * error, not the words status prints. */
+static void
+test_rollout_journal_holds_state_not_display_text(void **state)
+{
+	fixture *f = *state;
+	coord_rollout *ro = start_mode(f, two_phases, &rehearse_origin);
+	sk_report r;
+	bool changed;
+	sk_err err;
+
+	dispatch(f, "af");
+	memset(&r, 0, sizeof(r));
+	r.seq = 1;
+	r.event = SK_EV_DB_WAITING;
+	snprintf(r.database, sizeof(r.database), "accounts");
+	snprintf(r.detail, sizeof(r.detail), "too many clients already");
+	assert_int_equal(
+	    coord_rollout_report(ro, "af", &r, f->j, &changed, &err), SK_OK);
+	/* The wait moved the region to running: journaled, and shown. */
+	assert_int_equal(region(ro, "af")->state, COORD_R_RUNNING);
+	assert_string_equal(shown(ro, "af")->detail, "waiting: too many clients already");
+	report_lock_wait(f, "af", 4242);
+	assert_false(report(f, "af", SK_EV_PLAN_SUCCEEDED));
+	assert_string_equal(shown(ro, "af")->state, "ready");
+	assert_false(journal_has(f, "waiting"));
+	assert_false(journal_has(f, "pid 4242"));
+	assert_false(journal_has(f, "ready"));
+	assert_true(journal_has(f, "af"));
 }
 
 /* A report for database db of region reg; pid > 0 makes it name a
@@ -1480,7 +1620,7 @@ test_rollout_two_databases_keep_their_own_progress(void **state)
 	/* billing finishes its first step and starts the next one. */
 	report_db(f, "af", "billing", SK_EV_STEP_FINISHED, "0001_add", 0);
 	report_db(f, "af", "billing", SK_EV_STEP_STARTED, "0002_backfill", 0);
-	assert_string_equal(region(ro, "af")->view.detail,
+	assert_string_equal(shown(ro, "af")->detail,
 	    "0 of 2 databases done, 1 waiting for a lock");
 
 	assert_int_equal(coord_rollout_view(ro, 0, &v, &err), SK_OK);
@@ -1506,11 +1646,11 @@ test_rollout_two_databases_keep_their_own_progress(void **state)
 	/* billing is done; accounts still waits. */
 	report_db(f, "af", "billing", SK_EV_STEP_FINISHED, "0002_backfill", 0);
 	report_db(f, "af", "billing", SK_EV_DB_FINISHED, "", 0);
-	assert_string_equal(region(ro, "af")->view.detail,
+	assert_string_equal(shown(ro, "af")->detail,
 	    "1 of 2 databases done, 1 waiting for a lock");
 	/* The wait is over once accounts' step ends. */
 	report_db(f, "af", "accounts", SK_EV_STEP_FINISHED, "0001_add", 0);
-	assert_string_equal(region(ro, "af")->view.detail, "1 of 2 databases done");
+	assert_string_equal(shown(ro, "af")->detail, "1 of 2 databases done");
 	assert_int_equal(coord_rollout_view(ro, 0, &v, &err), SK_OK);
 	a = view_db(&v, "af", "accounts");
 	assert_non_null(a);
@@ -1521,12 +1661,11 @@ test_rollout_two_databases_keep_their_own_progress(void **state)
 
 	/* A failed database is counted as such. */
 	report_db(f, "af", "accounts", SK_EV_DB_FAILED, "0002_backfill", 0);
-	assert_string_equal(
-	    region(ro, "af")->view.detail, "1 of 2 databases done, 1 failed");
+	assert_string_equal(shown(ro, "af")->detail, "1 of 2 databases done, 1 failed");
 	/* The region ended: no detail, and no databases in the view. */
 	assert_false(report_err(
 	    f, "af", SK_EV_PLAN_FAILED, SK_ELOCK, "55P03", LOCK_TIMEOUT_MSG));
-	assert_string_equal(region(ro, "af")->view.detail, "");
+	assert_string_equal(shown(ro, "af")->detail, "");
 	assert_int_equal(coord_rollout_view(ro, 0, &v, &err), SK_OK);
 	assert_int_equal(v.ndatabases, 0);
 	assert_null(v.databases);
@@ -1546,12 +1685,12 @@ test_rollout_databases_restart_with_the_plan(void **state)
 	assert_false(report(f, "af", SK_EV_PLAN_ACCEPTED));
 	report_db(f, "af", "accounts", SK_EV_DB_FINISHED, "", 0);
 	report_db(f, "af", "billing", SK_EV_DB_WAITING, "", 0);
-	assert_string_equal(region(ro, "af")->view.detail,
+	assert_string_equal(shown(ro, "af")->detail,
 	    "1 of 3 databases done, 1 waiting to start");
-	assert_int_equal(region(ro, "af")->ndbs, 2);
+	assert_int_equal(region(ro, "af")->progress.ndbs, 2);
 	assert_false(report(f, "af", SK_EV_PLAN_ACCEPTED));
-	assert_int_equal(region(ro, "af")->ndbs, 0);
-	assert_string_equal(region(ro, "af")->view.detail, "0 of 3 databases done");
+	assert_int_equal(region(ro, "af")->progress.ndbs, 0);
+	assert_string_equal(shown(ro, "af")->detail, "0 of 3 databases done");
 }
 
 int
@@ -1568,6 +1707,7 @@ main(void)
 		T(test_rollout_refusal_counts_as_failure),
 		T(test_rollout_failure_in_later_phase_lets_running_peer_finish),
 		T(test_rollout_ignores_reports_for_unknown_and_finished_regions),
+		T(test_rollout_create_failure_leaves_the_plan_with_the_caller),
 		T(test_rollout_replay_rebuilds_running_rollout_in_second_phase),
 		T(test_rollout_replay_rebuilds_halted_rollout),
 		T(test_rollout_replay_rebuilds_succeeded_rollout),
@@ -1579,6 +1719,7 @@ main(void)
 		T(test_rollout_lock_wait_detail_is_cleared_when_the_region_ends),
 		T(test_rollout_two_databases_keep_their_own_progress),
 		T(test_rollout_databases_restart_with_the_plan),
+		T(test_rollout_journal_holds_state_not_display_text),
 		T(test_rehearsal_asks_every_region_at_once),
 		T(test_rehearsal_never_halts_early_and_ends_blocked),
 		T(test_rehearsal_is_ready_when_every_region_is_and_survives_replay),

@@ -2,7 +2,7 @@
  * running several databases gets one line per database that has not
  * ended (its step and what it waits for), under a region line whose
  * detail sums them up; a region with one database keeps its single line;
- * an ended region lists no databases. */
+ * an ended region lists no databases; the header names the mode. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -174,12 +174,43 @@ test_status_without_databases_prints_the_region_line(void **state)
 	free(text);
 }
 
+/* The header line says which mode the rollout runs in, from the mode's
+ * row: nothing for an apply, what it undoes for a rollback; a mode this
+ * CLI does not know reads as an apply. */
+static void
+test_status_marks_a_rollout_with_its_mode(void **state)
+{
+	static const struct {
+		int mode;
+		const char *head;
+	} cases[] = {
+		{ SK_MODE_APPLY, "rollout ro-1  plan" },
+		{ SK_MODE_REHEARSE, "rollout ro-1 (rehearsal)  plan" },
+		{ SK_MODE_ROLLBACK, "rollout ro-1 (rollback of r-0)  plan" },
+		{ SK_MODE_MAX + 3, "rollout ro-1  plan" },
+	};
+	sample s;
+
+	(void)state;
+	make_sample(&s);
+	snprintf(s.view.of_rollout, sizeof(s.view.of_rollout), "r-0");
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *text;
+
+		s.view.mode = cases[i].mode;
+		text = printed(&s.view);
+		assert_memory_equal(text, cases[i].head, strlen(cases[i].head));
+		free(text);
+	}
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_status_lists_each_running_database_under_its_region),
 		cmocka_unit_test(test_status_without_databases_prints_the_region_line),
+		cmocka_unit_test(test_status_marks_a_rollout_with_its_mode),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

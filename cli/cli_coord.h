@@ -1,0 +1,24 @@
+/* cli_coord: the CLI's exchange with the coordinator's control socket
+ * (one request, one answer) and how the coordinator's refusals are
+ * printed. The `skein rollout` subcommands build on it; it calls none of
+ * them. */
+#ifndef CLI_COORD_H
+#define CLI_COORD_H
+
+#include "sk_err.h"
+#include "sk_wire.h"
+
+/* Send req to the coordinator at url and wait for its answer (at most
+ * 10 s each way). On SK_OK *resp is filled (sk_cli_response_fini) and is
+ * the coordinator's answer, which may itself be a refusal (resp->ok false,
+ * resp->error says why). Fails with SK_ENET (unreachable, with a hint),
+ * SK_EDECODE (an answer that is not one) or SK_ENOMEM; *resp then holds
+ * nothing. */
+int cli_coord_call(const char *url, const sk_cli_request *req,
+    sk_cli_response *resp, sk_err *err) SK_WARN_UNUSED;
+
+/* Print e on stderr as "skein CMD: message (SQLSTATE x)", then its
+ * detail and hint on lines of their own. */
+void cli_coord_print_err(const char *cmd, const sk_err *e);
+
+#endif

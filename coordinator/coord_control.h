@@ -1,0 +1,49 @@
+/* coord_control: the requests of the skein CLI (start in apply or
+ * rehearse mode, rollback, report, status), answered from the rollouts,
+ * the journal and the coordinator's configuration. Sockets are the
+ * server's: control takes an encoded request and gives back an encoded
+ * answer and what changed, and the server acts on that (wakes the agents
+ * a new rollout has work for).
+ *
+ * Not thread-safe: runs on the coordinator's loop, like the rollouts it
+ * reads and changes.
+ */
+#ifndef COORD_CONTROL_H
+#define COORD_CONTROL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "coord_journal.h"
+#include "coord_registry.h"
+#include "sk_config.h"
+#include "sk_err.h"
+#include "sk_key.h"
+
+/* What a request may use: borrowed from the server for one call. */
+typedef struct coord_control_ctx {
+	coord_registry *rollouts;  /* a started rollout is added here */
+	coord_journal *journal;    /* every change is journaled before */
+	const sk_keyring *release; /* keys a plan to start must be signed by */
+	const sk_inventory *inv;   /* regions a plan may address */
+} coord_control_ctx;
+
+/* What answering a request changed, for the caller to act on. */
+typedef struct coord_control_effect {
+	/* A rollout started: agents waiting in a poll may now have a
+	 * command to carry. */
+	bool started;
+} coord_control_effect;
+
+/* Answer the encoded CLI request req (len bytes, any bytes: garbage is
+ * refused in the answer). On SK_OK *reply is the encoded answer
+ * (malloc'ed, the caller frees it) of *reply_len bytes, which says
+ * whether the request was done or why not, and *effect says what
+ * changed. Fails (*reply NULL) only when the answer cannot be encoded
+ * (SK_ENOMEM); what the request changed is then still in *effect. */
+int coord_control_answer(const coord_control_ctx *ctx, const uint8_t *req,
+    size_t len, uint8_t **reply, size_t *reply_len,
+    coord_control_effect *effect, sk_err *err) SK_WARN_UNUSED;
+
+#endif
