@@ -18,11 +18,9 @@ static const struct {
 	const char *name;
 } kinds[] = {
 	[SK_KIND_PLAN] = { "skein/v1/plan", sizeof("skein/v1/plan"), "plan" },
-	[SK_KIND_CONTROL] = { "skein/v1/control", sizeof("skein/v1/control"),
-	    "control" },
+	[SK_KIND_CONTROL] = { "skein/v1/control", sizeof("skein/v1/control"), "control" },
 	[SK_KIND_AGENT] = { "skein/v1/agent", sizeof("skein/v1/agent"), "agent" },
-	[SK_KIND_OPERATOR] = { "skein/v1/operator", sizeof("skein/v1/operator"),
-	    "operator" },
+	[SK_KIND_OPERATOR] = { "skein/v1/operator", sizeof("skein/v1/operator"), "operator" },
 };
 
 /* Room the envelope's own fields need beyond the payload: tags, lengths,

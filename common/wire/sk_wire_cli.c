@@ -649,7 +649,8 @@ sk_operator_request_encode(
 	n = skein__v1__operator_request__get_packed_size(&pb);
 	buf = malloc(n > 0 ? n : 1);
 	if (buf == NULL)
-		return sk_err_set(err, SK_ENOMEM, "encode operator request: out of memory");
+		return sk_err_set(
+		    err, SK_ENOMEM, "encode operator request: out of memory");
 	skein__v1__operator_request__pack(&pb, buf);
 	*out = buf;
 	*len = n;
