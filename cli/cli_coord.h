@@ -5,11 +5,29 @@
 #ifndef CLI_COORD_H
 #define CLI_COORD_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
 #include "sk_err.h"
 #include "sk_wire.h"
 
+/* Use the operator key at path (borrowed; NULL: look again) for every
+ * request after this: `--key FILE`. */
+void cli_coord_set_key(const char *path);
+
+/* Where the operator key is looked for, in order: cli_coord_set_key's
+ * path, $SKEIN_KEY, then $XDG_CONFIG_HOME/skein/operator.key (or
+ * ~/.config/skein/operator.key) when that file exists. Writes the path to
+ * buf and where it came from ("--key", "SKEIN_KEY", "the default path")
+ * to *source; false when none applies. */
+bool cli_coord_key_path(char *buf, size_t len, const char **source);
+
 /* Send req to the coordinator at url and wait for its answer (at most
- * 10 s each way). On SK_OK *resp is filled (sk_cli_response_fini) and is
+ * 10 s each way). The request is signed by the operator key
+ * (cli_coord_key_path), with the time and a fresh nonce, in an operator
+ * envelope; without a key it goes unsigned, which only a coordinator with
+ * insecure_local takes (the refusal then says where a key is looked
+ * for). A key that cannot be read fails with its error and source. On SK_OK *resp is filled (sk_cli_response_fini) and is
  * the coordinator's answer, which may itself be a refusal (resp->ok false,
  * resp->error says why). Fails with SK_ENET (unreachable, with a hint),
  * SK_EDECODE (an answer that is not one) or SK_ENOMEM; *resp then holds

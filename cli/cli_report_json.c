@@ -180,6 +180,8 @@ j_report(const cli_report_src *src, const cli_rep_model *m)
 	json_object_set_new(ro, "id", json_string(v->id));
 	json_object_set_new(ro, "mode", json_string(sk_mode_name(v->mode)));
 	json_object_set_new(ro, "of_rollout", json_string(v->of_rollout));
+	json_object_set_new(ro, "started_by", json_string(v->started_by));
+	json_object_set_new(ro, "started_by_key", json_string(v->started_by_key));
 	json_object_set_new(ro, "plan_id", json_string(v->plan_id));
 	json_object_set_new(ro, "plan_name", json_string(v->plan_name));
 	json_object_set_new(ro, "state", json_string(v->state));

@@ -55,6 +55,9 @@ md_header(FILE *out, const cli_report_src *src, const cli_rep_model *m)
 	md_cell(out, v->plan_name);
 	fprintf(out, "\n| Plan id | %s |\n", v->plan_id);
 	fprintf(out, "| State | %s |\n", v->state);
+	if (v->started_by[0] != '\0')
+		fprintf(out, "| Started by | %s (key %s) |\n", v->started_by,
+		    v->started_by_key[0] != '\0' ? v->started_by_key : "none: unsigned");
 	fprintf(out, "| Started | %s |\n| Finished | %s |\n| Duration | %s |\n",
 	    a, b, d);
 	fprintf(out, "| Regions |");

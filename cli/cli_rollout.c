@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_coord.h"
 #include "cli_rollout_int.h"
 #include "sk_util.h"
 #include "sk_wire.h"
@@ -35,7 +36,11 @@ usage(FILE *out)
 	    "  skein rollout report ID [--format md|json]\n"
 	    "                                         the execution record\n"
 	    "\n"
-	    "Every command takes --coordinator URL (default: $SKEIN_COORDINATOR).\n"
+	    "Every command takes --coordinator URL (default: $SKEIN_COORDINATOR)\n"
+	    "and --key FILE, the operator key that signs it (default: $SKEIN_KEY,\n"
+	    "then ~/.config/skein/operator.key). The coordinator pins operator\n"
+	    "keys with roles: viewer (status, report), operator (start), admin\n"
+	    "(rollback).\n"
 	    "Run \"skein rollout COMMAND --help\" for a command's options.\n"
 	    "\n"
 	    "Exit status: 0 success; 1 the operation failed (see each command);\n"
@@ -180,7 +185,7 @@ report_usage(FILE *out)
 
 /* ---- dispatch ----------------------------------------------------------- */
 
-enum { OPT_REHEARSE = 256, OPT_REGION, OPT_WAIT, OPT_FORMAT };
+enum { OPT_REHEARSE = 256, OPT_REGION, OPT_WAIT, OPT_FORMAT, OPT_KEY };
 
 typedef struct opts {
 	const char *url;
@@ -318,6 +323,7 @@ cli_rollout(int argc, char **argv)
 		{ "region", required_argument, NULL, OPT_REGION },
 		{ "wait", no_argument, NULL, OPT_WAIT },
 		{ "format", required_argument, NULL, OPT_FORMAT },
+		{ "key", required_argument, NULL, OPT_KEY },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -369,6 +375,9 @@ cli_rollout(int argc, char **argv)
 			break;
 		case OPT_FORMAT:
 			o.format = optarg;
+			break;
+		case OPT_KEY:
+			cli_coord_set_key(optarg);
 			break;
 		case 'h':
 			sub_usage(stdout);

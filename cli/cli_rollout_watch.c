@@ -108,10 +108,12 @@ rollout_print_view(FILE *out, const sk_rollout_view *v)
 	    v->plan_name, v->plan_id, v->state);
 	if (v->finished_ms > 0) {
 		sk_duration_format(v->finished_ms - v->created_ms, took, sizeof(took));
-		fprintf(out, "  started %s, finished %s (%s)\n", created,
+		fprintf(out, "  started %s%s%s, finished %s (%s)\n", created,
+		    v->started_by[0] != '\0' ? " by " : "", v->started_by,
 		    finished, took);
 	} else {
-		fprintf(out, "  started %s, phase %u/%zu\n", created,
+		fprintf(out, "  started %s%s%s, phase %u/%zu\n", created,
+		    v->started_by[0] != '\0' ? " by " : "", v->started_by,
 		    v->current_phase + 1, v->nphases);
 	}
 	if (v->reason[0])
@@ -184,6 +186,8 @@ view_json(const sk_rollout_view *v)
 	json_object_set_new(o, "state", json_string(v->state));
 	json_object_set_new(o, "mode", json_string(sk_mode_name(v->mode)));
 	json_object_set_new(o, "of_rollout", json_string(v->of_rollout));
+	json_object_set_new(o, "started_by", json_string(v->started_by));
+	json_object_set_new(o, "started_by_key", json_string(v->started_by_key));
 	json_object_set_new(o, "current_phase", json_integer(v->current_phase));
 	json_object_set_new(o, "created_ms", json_integer(v->created_ms));
 	json_object_set_new(o, "finished_ms", json_integer(v->finished_ms));

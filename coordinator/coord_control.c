@@ -118,7 +118,7 @@ launch(const coord_control_ctx *ctx, sk_plan **plan, const uint8_t *signed_plan,
 
 static int
 start_rollout(const coord_control_ctx *ctx, const sk_cli_request *req,
-    char *id_out, bool *started, sk_err *err)
+    const coord_actor *actor, char *id_out, bool *started, sk_err *err)
 {
 	uint8_t *payload = NULL;
 	size_t plen = 0;
@@ -129,7 +129,10 @@ start_rollout(const coord_control_ctx *ctx, const sk_cli_request *req,
 	int64_t now = sk_now_ms();
 	int mode = req->mode;
 	const coord_mode *m = coord_mode_of(mode);
-	coord_origin origin = { .mode = mode, .of_rollout = "" };
+	coord_origin origin = { .mode = mode,
+		.of_rollout = "",
+		.actor = actor->name,
+		.actor_key = actor->key_id };
 	int rc;
 
 	if (m == NULL || !m->startable) {
@@ -190,9 +193,10 @@ start_rollout(const coord_control_ctx *ctx, const sk_cli_request *req,
 	    now, id_out, &ro, started, err);
 	if (rc != SK_OK)
 		goto out;
-	sk_info("rollout %s started (%s): plan %s (%s), %zu phases, %zu regions",
-	    id_out, sk_mode_name(mode), ro->plan->name, ro->plan->id,
-	    ro->plan->nphases, ro->nregions);
+	sk_info("rollout %s started (%s) by %s: plan %s (%s), %zu phases, %zu "
+		"regions",
+	    id_out, sk_mode_name(mode), actor->name, ro->plan->name,
+	    ro->plan->id, ro->plan->nphases, ro->nregions);
 out:
 	sk_plan_destroy(plan);
 	free(payload);
@@ -269,7 +273,7 @@ rollback_needed(const coord_control_ctx *ctx, const coord_rollout *orig,
  * mode rollback, in the regions it reached (or req->region). */
 static int
 rollback_rollout(const coord_control_ctx *ctx, const sk_cli_request *req,
-    char *id_out, bool *started, sk_err *err)
+    const coord_actor *actor, char *id_out, bool *started, sk_err *err)
 {
 	coord_rollout *orig = coord_registry_find(ctx->rollouts, req->rollout_id);
 	const coord_rollout *ro;
@@ -344,14 +348,16 @@ rollback_rollout(const coord_control_ctx *ctx, const sk_cli_request *req,
 		.of_rollout = orig->id,
 		.only_regions = names,
 		.nonly_regions = n,
+		.actor = actor->name,
+		.actor_key = actor->key_id,
 	};
 	rc = launch(ctx, &plan, orig->signed_plan, orig->signed_plan_len,
 	    &origin, now, id_out, &ro, started, err);
 	if (rc != SK_OK)
 		goto out;
-	sk_info("rollout %s started: rollback of %s (plan %s), %zu regions, "
-		"%zu phases in reverse",
-	    id_out, orig->id, ro->plan->name, ro->nregions, ro->nphases);
+	sk_info("rollout %s started by %s: rollback of %s (plan %s), %zu "
+		"regions, %zu phases in reverse",
+	    id_out, actor->name, orig->id, ro->plan->name, ro->nregions, ro->nphases);
 out:
 	sk_plan_destroy(plan);
 	free(names);
@@ -429,12 +435,45 @@ status(const coord_control_ctx *ctx, const sk_cli_request *req,
 	return SK_OK;
 }
 
+/* Journal a refused request (within the rate coord_auth allows) and log
+ * it: who (as far as known), what, and why. */
+static void
+refused(const coord_control_ctx *ctx, int64_t now, int op,
+    const coord_actor *actor, const sk_err *why)
+{
+	char reason[SK_ERR_MSG_MAX + 64];
+	uint64_t dropped = 0;
+	sk_err err;
+
+	sk_warn("control request %s refused (operator %s, key %s): %s",
+	    sk_cli_op_name(op), actor->name[0] != '\0' ? actor->name : "unknown",
+	    actor->key_id[0] != '\0' ? actor->key_id : "none", why->msg);
+	if (!coord_auth_journal_refusal(ctx->auth, now, &dropped))
+		return;
+	if (dropped > 0)
+		snprintf(reason, sizeof(reason),
+		    "%s (and %llu more refusals not "
+		    "journaled)",
+		    why->msg, (unsigned long long)dropped);
+	else
+		snprintf(reason, sizeof(reason), "%s", why->msg);
+	sk_err_clear(&err);
+	if (coord_journal_refused(ctx->journal, now, sk_cli_op_name(op),
+		actor->name, actor->key_id, reason, &err) != SK_OK)
+		sk_error("journal a refused request: %s", err.msg);
+}
+
 int
 coord_control_answer(const coord_control_ctx *ctx, const uint8_t *msg, size_t len,
     uint8_t **reply, size_t *reply_len, coord_control_effect *effect, sk_err *err)
 {
 	sk_cli_request req;
 	sk_cli_response resp;
+	coord_actor actor;
+	uint8_t *raw = NULL;
+	size_t rawlen = 0;
+	int64_t now = sk_now_ms();
+	bool decoded = false;
 	sk_err rerr;
 	int rc;
 
@@ -442,17 +481,29 @@ coord_control_answer(const coord_control_ctx *ctx, const uint8_t *msg, size_t le
 	*reply_len = 0;
 	memset(effect, 0, sizeof(*effect));
 	memset(&resp, 0, sizeof(resp));
+	memset(&req, 0, sizeof(req));
 	sk_err_clear(&rerr);
-	rc = sk_cli_request_decode(msg, len, &req, &rerr);
+	rc = coord_auth_open(ctx->auth, msg, len, now, &raw, &rawlen, &actor, &rerr);
 	if (rc == SK_OK) {
+		rc = sk_cli_request_decode(raw, rawlen, &req, &rerr);
+		decoded = rc == SK_OK;
+	}
+	if (rc == SK_OK)
+		rc = coord_auth_allow(&actor, req.op, &rerr);
+	if (rc != SK_OK) {
+		/* Not signed, stale, replayed, garbage or beyond the role:
+		 * nothing changes, and the journal says who tried. */
+		refused(ctx, now, decoded ? req.op : coord_auth_claimed_op(msg, len),
+		    &actor, &rerr);
+	} else {
 		switch (req.op) {
 		case SK_CLI_START:
-			rc = start_rollout(ctx, &req, resp.rollout_id,
+			rc = start_rollout(ctx, &req, &actor, resp.rollout_id,
 			    &effect->started, &rerr);
 			break;
 		case SK_CLI_ROLLBACK:
-			rc = rollback_rollout(ctx, &req, resp.rollout_id,
-			    &effect->started, &rerr);
+			rc = rollback_rollout(ctx, &req, &actor,
+			    resp.rollout_id, &effect->started, &rerr);
 			break;
 		case SK_CLI_REPORT:
 			rc = report(ctx, &req, &resp, &rerr);
@@ -465,12 +516,14 @@ coord_control_answer(const coord_control_ctx *ctx, const uint8_t *msg, size_t le
 			    "control request: unknown operation %d", req.op);
 			break;
 		}
+		if (rc != SK_OK)
+			sk_warn("control request refused: %s", rerr.msg);
+	}
+	if (decoded)
 		sk_cli_request_fini(&req);
-	}
-	if (rc != SK_OK) {
-		sk_warn("control request refused: %s", rerr.msg);
+	free(raw);
+	if (rc != SK_OK)
 		resp.error = rerr;
-	}
 	resp.ok = rc == SK_OK;
 	rc = sk_cli_response_encode(&resp, reply, reply_len, err);
 	sk_cli_response_fini(&resp);

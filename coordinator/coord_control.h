@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "coord_auth.h"
 #include "coord_journal.h"
 #include "coord_registry.h"
 #include "sk_config.h"
@@ -27,6 +28,7 @@ typedef struct coord_control_ctx {
 	coord_journal *journal;    /* every change is journaled before */
 	const sk_keyring *release; /* keys a plan to start must be signed by */
 	const sk_inventory *inv;   /* regions a plan may address */
+	coord_auth *auth;          /* who may ask what (nonces remembered) */
 } coord_control_ctx;
 
 /* What answering a request changed, for the caller to act on. */
@@ -36,8 +38,13 @@ typedef struct coord_control_effect {
 	bool started;
 } coord_control_effect;
 
-/* Answer the encoded CLI request req (len bytes, any bytes: garbage is
- * refused in the answer). On SK_OK *reply is the encoded answer
+/* Answer req (len bytes, any bytes: garbage is refused in the answer),
+ * an operator's signed request (coord_auth.h) or, with insecure_local, an
+ * encoded CLI request. A request that is not signed by a pinned operator,
+ * stale, replayed or beyond the signer's role is refused and journaled
+ * (coord_journal_refused; at most COORD_AUTH_REFUSALS_PER_MIN a minute,
+ * counted beyond that) and changes nothing; the operator who started a
+ * rollout is journaled with it. On SK_OK *reply is the encoded answer
  * (malloc'ed, the caller frees it) of *reply_len bytes, which says
  * whether the request was done or why not, and *effect says what
  * changed. Fails (*reply NULL) only when the answer cannot be encoded

@@ -236,6 +236,8 @@ dispatch(const Skein__V1__JournalRecord *r, const coord_journal_visitor *v, void
 			.of_rollout = r->of_rollout ? r->of_rollout : "",
 			.only_regions = (const char *const *)r->only_regions,
 			.nonly_regions = r->n_only_regions,
+			.actor = r->actor ? r->actor : "",
+			.actor_key = r->actor_key ? r->actor_key : "",
 		};
 
 		if (v->created)
@@ -244,6 +246,12 @@ dispatch(const Skein__V1__JournalRecord *r, const coord_journal_visitor *v, void
 			    r->created_signed_plan.len, &o);
 		break;
 	}
+	case SKEIN__V1__JOURNAL_RECORD__REC_REFUSED_OP:
+		if (v->refused)
+			v->refused(arg, r->at_unix_ms, r->refused_op,
+			    r->actor ? r->actor : "", r->actor_key ? r->actor_key : "",
+			    r->reason ? r->reason : "");
+		break;
 	case SKEIN__V1__JOURNAL_RECORD__REC_REPORT: {
 		sk_region_report rr;
 		uint8_t *buf = NULL;
@@ -432,6 +440,23 @@ out:
 	return rc;
 }
 
+/* Give path mode when group or others may read or write it. */
+static int
+private_mode(const char *path, mode_t mode, sk_err *err)
+{
+	struct stat st;
+
+	if (stat(path, &st) != 0)
+		return sk_err_errno(err, SK_EIO, errno, "stat %s", path);
+	if ((st.st_mode & 077) == 0)
+		return SK_OK;
+	sk_warn("%s was mode %04o: made %04o (only the coordinator reads it)",
+	    path, (unsigned)(st.st_mode & 07777), (unsigned)mode);
+	if (chmod(path, mode) != 0)
+		return sk_err_errno(err, SK_EIO, errno, "chmod %s", path);
+	return SK_OK;
+}
+
 int
 coord_journal_open(const char *dir, const coord_journal_visitor *visitor,
     void *arg, coord_journal **out, sk_err *err)
@@ -442,6 +467,11 @@ coord_journal_open(const char *dir, const coord_journal_visitor *visitor,
 
 	*out = NULL;
 	if (sk_mkdir_p(dir, 0700, err) != SK_OK)
+		return err->code;
+	/* The journal holds every signed plan and who did what: only the
+	 * coordinator's user reads it (docs/security.md). A directory made
+	 * looser by hand is tightened, saying so. */
+	if (private_mode(dir, 0700, err) != SK_OK)
 		return err->code;
 	j = calloc(1, sizeof(*j));
 	if (j == NULL)
@@ -454,6 +484,10 @@ coord_journal_open(const char *dir, const coord_journal_visitor *visitor,
 	j->fd = open(j->path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (j->fd < 0) {
 		rc = sk_err_errno(err, SK_EIO, errno, "open journal %s", j->path);
+		coord_journal_close(j);
+		return rc;
+	}
+	if ((rc = private_mode(j->path, 0600, err)) != SK_OK) {
 		coord_journal_close(j);
 		return rc;
 	}
@@ -563,7 +597,24 @@ coord_journal_created(coord_journal *j, const char *rollout_id, int64_t at_ms,
 		r.of_rollout = (char *)(origin->of_rollout ? origin->of_rollout : "");
 		r.only_regions = (char **)origin->only_regions;
 		r.n_only_regions = origin->nonly_regions;
+		r.actor = (char *)(origin->actor ? origin->actor : "");
+		r.actor_key = (char *)(origin->actor_key ? origin->actor_key : "");
 	}
+	return append(j, &r, err);
+}
+
+int
+coord_journal_refused(coord_journal *j, int64_t at_ms, const char *op,
+    const char *actor, const char *actor_key, const char *reason, sk_err *err)
+{
+	Skein__V1__JournalRecord r;
+
+	record_init(&r, "", at_ms);
+	r.rec_case = SKEIN__V1__JOURNAL_RECORD__REC_REFUSED_OP;
+	r.refused_op = (char *)(op != NULL ? op : "");
+	r.actor = (char *)(actor != NULL ? actor : "");
+	r.actor_key = (char *)(actor_key != NULL ? actor_key : "");
+	r.reason = (char *)(reason != NULL ? reason : "");
 	return append(j, &r, err);
 }
 

@@ -32,6 +32,10 @@ typedef struct coord_origin {
 	/* SK_MODE_ROLLBACK: the regions the rollback runs in; else none. */
 	const char *const *only_regions;
 	size_t nonly_regions;
+	/* The operator who started it and their key id (hex); NULL or "":
+	 * not recorded (a journal from before operators). */
+	const char *actor;
+	const char *actor_key;
 } coord_origin;
 
 /* A region's run as journaled when its state changes: the state and its
@@ -70,6 +74,8 @@ typedef struct coord_journal_visitor {
 	    const char *reason, int64_t at_ms);
 	void (*seq)(void *arg, uint64_t reserved);
 	void (*report)(void *arg, const char *rollout_id, const sk_region_report *r);
+	void (*refused)(void *arg, int64_t at_ms, const char *op,
+	    const char *actor, const char *actor_key, const char *reason);
 } coord_journal_visitor;
 
 /* Open (creating if needed) the journal in dir, replay every intact record
@@ -95,6 +101,13 @@ int coord_journal_phase(coord_journal *j, const char *rollout_id,
 int coord_journal_finished(coord_journal *j, const char *rollout_id,
     const char *state, const char *reason, int64_t at_ms, sk_err *err) SK_WARN_UNUSED;
 int coord_journal_seq(coord_journal *j, uint64_t reserved, sk_err *err) SK_WARN_UNUSED;
+
+/* A control request refused: its operation (or "unknown"), whoever it
+ * named (actor, actor_key: "" unknown) and why. An audit record: replay
+ * hands it to the visitor's refused and changes nothing. */
+int coord_journal_refused(coord_journal *j, int64_t at_ms, const char *op,
+    const char *actor, const char *actor_key, const char *reason,
+    sk_err *err) SK_WARN_UNUSED;
 
 /* Append n report records with one write and one fsync: all of them or,
  * on failure, none (the partial write is truncated away). n == 0 writes

@@ -163,6 +163,10 @@ coord_rollout_create(const char *id, sk_plan *plan, const uint8_t *signed_plan,
 	if (m->effect == COORD_EFFECT_UNDO && origin->of_rollout != NULL)
 		snprintf(ro->of_rollout, sizeof(ro->of_rollout), "%s",
 		    origin->of_rollout);
+	snprintf(ro->started_by, sizeof(ro->started_by), "%s",
+	    origin != NULL && origin->actor != NULL ? origin->actor : "");
+	snprintf(ro->started_by_key, sizeof(ro->started_by_key), "%s",
+	    origin != NULL && origin->actor_key != NULL ? origin->actor_key : "");
 	/* Event numbers start from the clock so that they keep rising across
 	 * a coordinator restart and `skein rollout wait` never misses one. */
 	ro->next_event = (uint64_t)sk_now_us();

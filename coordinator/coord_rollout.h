@@ -86,7 +86,9 @@ typedef struct coord_rollout {
 	int mode;                   /* enum sk_mode */
 	const coord_mode *rules;    /* what mode means: coord_mode_of(mode) */
 	char of_rollout[SK_ID_MAX]; /* COORD_EFFECT_UNDO: the rollout undone */
-	int state;                  /* enum coord_rollout_state */
+	char started_by[SK_NAME_MAX];     /* the operator; "" not recorded */
+	char started_by_key[SK_NAME_MAX]; /* their key id, hex */
+	int state;                        /* enum coord_rollout_state */
 	/* The phases in the order this rollout runs them (the plan's, or
 	 * reversed for a mode that says so), without phases that have none
 	 * of its regions. Borrowed from plan. */

@@ -140,6 +140,9 @@ coord_rollout_view(
 	snprintf(out->reason, sizeof(out->reason), "%s", ro->reason);
 	out->mode = ro->mode;
 	snprintf(out->of_rollout, sizeof(out->of_rollout), "%s", ro->of_rollout);
+	snprintf(out->started_by, sizeof(out->started_by), "%s", ro->started_by);
+	snprintf(out->started_by_key, sizeof(out->started_by_key), "%s",
+	    ro->started_by_key);
 	out->current_phase = ro->phase;
 	out->created_ms = ro->created_ms;
 	out->finished_ms = ro->finished_ms;

@@ -65,6 +65,7 @@ struct coord_server {
 	sk_inventory inv;
 	coord_journal *journal;
 	coord_registry rollouts;
+	coord_auth auth;    /* who may ask what on the control socket */
 	agent_conn *agents; /* one per inventory region, same order */
 	nng_socket agent_sock;
 	nng_socket cli_sock;
@@ -218,6 +219,13 @@ coord_server_create(const sk_coord_config *cfg, coord_server **out, sk_err *err)
 	if (srv == NULL)
 		return sk_err_set(err, SK_ENOMEM, "start coordinator: out of memory");
 	srv->cfg = cfg;
+	if ((rc = coord_auth_init(&srv->auth, cfg, sk_now_ms(), err)) != SK_OK)
+		goto fail;
+	if (cfg->insecure_local)
+		sk_warn("insecure_local: true in %s: the control socket %s takes "
+			"UNSIGNED commands from anyone who can reach it (start, "
+			"roll back); use it for a local test setup only",
+		    cfg->path != NULL ? cfg->path : "coordinator.yaml", cfg->control);
 	if ((rc = sk_seckey_load(cfg->key, &srv->key, err)) != SK_OK)
 		goto fail;
 	for (size_t i = 0; i < cfg->nrelease_keys; i++)
@@ -264,8 +272,9 @@ coord_server_create(const sk_coord_config *cfg, coord_server **out, sk_err *err)
 	if ((rc = open_socket(&srv->cli_sock, false, cfg->control, "control", err)) != SK_OK)
 		goto fail;
 	srv->cli_open = true;
-	sk_info("serving agents on %s and the CLI on %s (%zu regions)",
-	    cfg->listen, cfg->control, srv->inv.nregions);
+	sk_info("serving agents on %s and the CLI on %s (%zu regions, %zu "
+		"operators)",
+	    cfg->listen, cfg->control, srv->inv.nregions, cfg->noperators);
 	*out = srv;
 	return SK_OK;
 fail:
@@ -288,6 +297,7 @@ coord_server_destroy(coord_server *srv)
 	sk_inventory_fini(&srv->inv);
 	sk_keyring_fini(&srv->release);
 	sk_keyring_fini(&srv->agent_keys);
+	coord_auth_fini(&srv->auth);
 	sk_seckey_destroy(srv->key);
 	free(srv);
 }
@@ -581,6 +591,7 @@ handle_cli(coord_server *srv, nng_msg *msg)
 		.journal = srv->journal,
 		.release = &srv->release,
 		.inv = &srv->inv,
+		.auth = &srv->auth,
 	};
 	coord_control_effect effect;
 	uint8_t *out = NULL;

@@ -236,6 +236,8 @@ typedef struct sk_rollout_view {
 	 * (empty from a coordinator that predates them). */
 	sk_database_view *databases;
 	size_t ndatabases;
+	char started_by[SK_NAME_MAX];     /* the operator; "local" unsigned */
+	char started_by_key[SK_NAME_MAX]; /* that operator's key id, hex */
 } sk_rollout_view;
 
 enum sk_cli_op {
@@ -244,6 +246,9 @@ enum sk_cli_op {
 	SK_CLI_ROLLBACK = 3,
 	SK_CLI_REPORT = 4,
 };
+
+/* "start", "status", "rollback", "report"; "unknown" otherwise. */
+const char *sk_cli_op_name(int op);
 
 typedef struct sk_cli_request {
 	int op;

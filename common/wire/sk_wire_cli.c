@@ -323,6 +323,8 @@ view_to_pb(view_store *s, const sk_rollout_view *v)
 	s->rv.reason = (char *)v->reason;
 	s->rv.mode = (Skein__V1__RolloutMode)v->mode;
 	s->rv.of_rollout = (char *)v->of_rollout;
+	s->rv.started_by = (char *)v->started_by;
+	s->rv.started_by_key = (char *)v->started_by_key;
 	for (size_t i = 0; i < v->nphases; i++)
 		nregions += v->phases[i].nregions;
 	s->phases = calloc(v->nphases + 1, sizeof(*s->phases));
@@ -463,6 +465,8 @@ view_from_pb(sk_rollout_view *v, const Skein__V1__RolloutView *pb, sk_err *err)
 	if (mode_check(v->mode, "rollout view", err) != SK_OK)
 		return err->code;
 	wire_copy_text(v->reason, sizeof(v->reason), pb->reason);
+	wire_copy_text(v->started_by, sizeof(v->started_by), pb->started_by);
+	wire_copy_text(v->started_by_key, sizeof(v->started_by_key), pb->started_by_key);
 	v->current_phase = pb->current_phase;
 	v->created_ms = pb->created_unix_ms;
 	v->finished_ms = pb->finished_unix_ms;
@@ -702,4 +706,20 @@ sk_operator_request_fini(sk_operator_request *m)
 		return;
 	free(m->request);
 	memset(m, 0, sizeof(*m));
+}
+
+const char *
+sk_cli_op_name(int op)
+{
+	static const char *const names[] = {
+		[SK_CLI_START] = "start",
+		[SK_CLI_STATUS] = "status",
+		[SK_CLI_ROLLBACK] = "rollback",
+		[SK_CLI_REPORT] = "report",
+	};
+
+	if (op <= 0 || (size_t)op >= sizeof(names) / sizeof(names[0]) ||
+	    names[op] == NULL)
+		return "unknown";
+	return names[op];
 }

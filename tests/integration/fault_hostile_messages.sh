@@ -26,11 +26,12 @@ done
 sk_running coordinator || sk_fail "the coordinator died"
 log=$(cat "$SK_WORK/logs/coordinator.log")
 sk_assert_contains "$log" "refuse agent message (1024 bytes): open envelope: not a valid envelope" "random bytes"
-sk_assert_contains "$log" "control request refused: decode request" "garbage on the control socket"
+sk_assert_contains "$log" "control request unknown refused (operator unknown, key none): not a signed operator request" "garbage on the control socket"
 sk_assert_contains "$log" "bad signature for key" "flipped bytes"
 sk_assert_contains "$log" "is not a pinned key" "unpinned key"
 sk_assert_contains "$log" "refuse agent message (16778240 bytes)" "an oversized agent message"
-sk_assert_contains "$log" "control request refused: decode request: not a valid CliRequest (16778240 bytes)" "an oversized control request"
+[[ $(grep -c 'control request unknown refused' <<<"$log") -ge 2 ]] ||
+	sk_fail "garbage and an oversized control request were not both refused: $log"
 sk_assert_contains "$log" "where agent was expected" "wrong kind"
 sk_assert_contains "$log" "signed by the agent key of af but claims region ksa" "an agent key claiming another region"
 [[ $(grep -c 'refuse agent message' <<<"$log") -ge 8 ]] || sk_fail "not every hostile agent message was refused: $log"

@@ -590,7 +590,8 @@ sk_session_pid() {
 # Keys, inventory, configs
 
 # sk_keys: the release key (signs plans), the coordinator key and the
-# operator key "admin" (signs every CLI command; pinned with role admin).
+# operator key "admin" (signs every CLI command; pinned with role admin),
+# exported as SKEIN_KEY for every skein command the test runs.
 sk_keys() {
 	sk__need_work || return 1
 	local skein k
@@ -602,6 +603,7 @@ sk_keys() {
 			return 1
 		}
 	done
+	export SKEIN_KEY=$SK_WORK/keys/admin.key
 }
 
 # sk_region NAME RESIDENCY: the agent's key pair and regions/NAME.yaml.

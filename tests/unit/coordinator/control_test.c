@@ -1,9 +1,14 @@
-/* control_test: the CLI's requests answered without a socket: garbage and
- * a mode `start` does not take are refused (by the codec, before the
- * control's own check) with nothing changed; a signed
- * plan starts a rollout, journaled and held, and the answer says it
- * started (the server then wakes the agents); starting it again answers
- * with the same rollout and starts nothing; status lists it. */
+/* control_test: the CLI's requests answered without a socket. Every
+ * request is an operator's signed request (coord_auth.h), as the skein
+ * CLI sends them: garbage and a mode `start` does not take are refused
+ * (by the codec, before the control's own check), journaled as refusals,
+ * with nothing else changed; a signed plan starts a rollout, journaled
+ * with who started it, and the answer says it started (the server then
+ * wakes the agents); starting it again answers with the same rollout and
+ * starts nothing; status lists it. Then the doors: unsigned, unknown,
+ * tampered, replayed, stale, pre-restart, future and role-exceeding
+ * requests are each refused with a clear error, journaled, and change
+ * nothing; insecure_local takes an unsigned request as "local". */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -15,7 +20,9 @@
 #include <sys/stat.h>
 
 #include <cmocka.h>
+#include <sodium.h>
 
+#include "coord_auth.h"
 #include "coord_control.h"
 #include "coord_journal.h"
 #include "coord_registry.h"
@@ -34,6 +41,11 @@ typedef struct fixture {
 	coord_registry rollouts;
 	coord_journal *journal;
 	coord_control_ctx ctx;
+	/* Operators admin, op (operator), viewer; and a key nobody pinned. */
+	sk_seckey *admin, *op, *viewer, *stranger;
+	sk_operator operators[3];
+	sk_coord_config cfg;
+	coord_auth auth;
 } fixture;
 
 static char *
@@ -122,10 +134,34 @@ setup(void **state)
 	f->inv.nregions = 3;
 	if (coord_journal_open(f->dir, NULL, NULL, &f->journal, &err) != SK_OK)
 		return -1;
+	{
+		sk_seckey **keys[4] = { &f->admin, &f->op, &f->viewer, &f->stranger };
+		static const char *const who[4] = { "admin", "op", "viewer", "stranger" };
+		static const sk_role roles[3] = { SK_ROLE_ADMIN,
+			SK_ROLE_OPERATOR, SK_ROLE_VIEWER };
+
+		for (size_t i = 0; i < 4; i++) {
+			snprintf(base, sizeof(base), "%s/%s", f->dir, who[i]);
+			snprintf(key, sizeof(key), "%s.key", base);
+			if (sk_key_generate(base, &err) != SK_OK ||
+			    sk_seckey_load(key, keys[i], &err) != SK_OK)
+				return -1;
+			if (i == 3)
+				break;
+			f->operators[i].name = (char *)who[i];
+			f->operators[i].role = roles[i];
+			f->operators[i].key = *sk_seckey_public(*keys[i]);
+		}
+	}
+	f->cfg.operators = f->operators;
+	f->cfg.noperators = 3;
+	if (coord_auth_init(&f->auth, &f->cfg, sk_now_ms() - 1000, &err) != SK_OK)
+		return -1;
 	f->ctx = (coord_control_ctx){ .rollouts = &f->rollouts,
 		.journal = f->journal,
 		.release = &f->release,
-		.inv = &f->inv };
+		.inv = &f->inv,
+		.auth = &f->auth };
 	*state = f;
 	return 0;
 }
@@ -141,6 +177,11 @@ teardown(void **state)
 	coord_journal_close(f->journal);
 	sk_keyring_fini(&f->release);
 	sk_seckey_destroy(f->release_key);
+	coord_auth_fini(&f->auth);
+	sk_seckey_destroy(f->admin);
+	sk_seckey_destroy(f->op);
+	sk_seckey_destroy(f->viewer);
+	sk_seckey_destroy(f->stranger);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
 	rc = system(cmd);
 	free(f);
@@ -158,22 +199,119 @@ journal_size(const fixture *f)
 	return st.st_size;
 }
 
-/* Answer req (encoded here) and decode the answer into resp. */
-static coord_control_effect
-ask(fixture *f, const sk_cli_request *req, sk_cli_response *resp)
+/* What the journal holds, replayed: rollouts created (and by whom, the
+ * last one), and requests refused (and the last one's reason and actor). */
+typedef struct journal_counts {
+	int created, refused;
+	char actor[64], actor_key[32], op[32], reason[1100];
+} journal_counts;
+
+static void
+count_created(void *arg, const char *id, int64_t at, const uint8_t *sp,
+    size_t len, const coord_origin *o)
 {
-	uint8_t *buf = NULL, *reply = NULL;
-	size_t len = 0, rlen = 0;
+	journal_counts *c = arg;
+
+	(void)id;
+	(void)at;
+	(void)sp;
+	(void)len;
+	c->created++;
+	snprintf(c->actor, sizeof(c->actor), "%s", o->actor);
+	snprintf(c->actor_key, sizeof(c->actor_key), "%s", o->actor_key);
+}
+
+static void
+count_refused(void *arg, int64_t at, const char *op, const char *actor,
+    const char *key, const char *reason)
+{
+	journal_counts *c = arg;
+
+	(void)at;
+	c->refused++;
+	snprintf(c->op, sizeof(c->op), "%s", op);
+	snprintf(c->actor, sizeof(c->actor), "%s", actor);
+	snprintf(c->actor_key, sizeof(c->actor_key), "%s", key);
+	snprintf(c->reason, sizeof(c->reason), "%s", reason);
+}
+
+static journal_counts
+journal_read(const fixture *f)
+{
+	static const coord_journal_visitor v = { .created = count_created,
+		.refused = count_refused };
+	journal_counts c;
+	coord_journal *j = NULL;
+	sk_err err;
+
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(coord_journal_open(f->dir, &v, &c, &j, &err), SK_OK);
+	coord_journal_close(j);
+	return c;
+}
+
+/* req as key signs it, made at at_ms with nonce (NULL: a fresh one). */
+static uint8_t *
+sign(const sk_cli_request *req, const sk_seckey *key, int64_t at_ms,
+    const uint8_t *nonce, size_t *len)
+{
+	sk_operator_request orq;
+	uint8_t *body = NULL, *sealed = NULL;
+	size_t blen = 0;
+	sk_err err;
+
+	memset(&orq, 0, sizeof(orq));
+	assert_int_equal(
+	    sk_cli_request_encode(req, &orq.request, &orq.request_len, &err), SK_OK);
+	orq.at_ms = at_ms;
+	if (nonce != NULL)
+		memcpy(orq.nonce, nonce, SK_NONCE_LEN);
+	else
+		randombytes_buf(orq.nonce, SK_NONCE_LEN);
+	assert_int_equal(sk_operator_request_encode(&orq, &body, &blen, &err), SK_OK);
+	assert_int_equal(
+	    sk_envelope_seal(&sealed, len, SK_KIND_OPERATOR, body, blen, key, &err),
+	    SK_OK);
+	free(orq.request);
+	free(body);
+	return sealed;
+}
+
+/* Answer the bytes msg, decoding the answer into resp. */
+static coord_control_effect
+answer(fixture *f, const uint8_t *msg, size_t len, sk_cli_response *resp)
+{
+	uint8_t *reply = NULL;
+	size_t rlen = 0;
 	coord_control_effect effect;
 	sk_err err;
 
-	assert_int_equal(sk_cli_request_encode(req, &buf, &len, &err), SK_OK);
 	assert_int_equal(
-	    coord_control_answer(&f->ctx, buf, len, &reply, &rlen, &effect, &err), SK_OK);
+	    coord_control_answer(&f->ctx, msg, len, &reply, &rlen, &effect, &err), SK_OK);
 	assert_int_equal(sk_cli_response_decode(reply, rlen, resp, &err), SK_OK);
-	free(buf);
 	free(reply);
 	return effect;
+}
+
+/* Answer req signed by key now, decoding the answer into resp. */
+static coord_control_effect
+ask_as(fixture *f, const sk_seckey *key, const sk_cli_request *req, sk_cli_response *resp)
+{
+	uint8_t *buf;
+	size_t len = 0;
+	coord_control_effect effect;
+
+	buf = sign(req, key, sk_now_ms(), NULL, &len);
+	effect = answer(f, buf, len, resp);
+	free(buf);
+	return effect;
+}
+
+/* As operator admin. */
+static coord_control_effect
+ask(fixture *f, const sk_cli_request *req, sk_cli_response *resp)
+{
+	return ask_as(f, f->admin, req, resp);
 }
 
 static coord_control_effect
@@ -200,7 +338,7 @@ test_control_refuses_garbage_and_changes_nothing(void **state)
 	size_t rlen = 0;
 	coord_control_effect effect = { .started = true };
 	sk_cli_response resp;
-	off_t size = journal_size(f);
+	journal_counts c;
 	sk_err err;
 
 	assert_int_equal(coord_control_answer(&f->ctx, garbage, sizeof(garbage),
@@ -209,11 +347,17 @@ test_control_refuses_garbage_and_changes_nothing(void **state)
 	assert_false(effect.started);
 	assert_int_equal(sk_cli_response_decode(reply, rlen, &resp, &err), SK_OK);
 	assert_false(resp.ok);
-	assert_int_equal(resp.error.code, SK_EDECODE);
+	assert_int_equal(resp.error.code, SK_ECRYPTO);
+	assert_non_null(strstr(resp.error.msg, "not a signed operator request"));
 	sk_cli_response_fini(&resp);
 	free(reply);
 	assert_int_equal(f->rollouts.n, 0);
-	assert_int_equal(journal_size(f), size);
+	/* The refusal is on record; nothing else is. */
+	c = journal_read(f);
+	assert_int_equal(c.created, 0);
+	assert_int_equal(c.refused, 1);
+	assert_string_equal(c.op, "unknown");
+	assert_non_null(strstr(c.reason, "not a signed operator request"));
 }
 
 static void
@@ -221,7 +365,6 @@ test_control_start_refuses_a_mode_it_does_not_start(void **state)
 {
 	fixture *f = *state;
 	sk_cli_response resp;
-	off_t size = journal_size(f);
 
 	assert_false(start(f, SK_MODE_ROLLBACK, &resp).started);
 	assert_false(resp.ok);
@@ -232,7 +375,8 @@ test_control_start_refuses_a_mode_it_does_not_start(void **state)
 	assert_non_null(strstr(resp.error.msg, "unknown mode 7"));
 	sk_cli_response_fini(&resp);
 	assert_int_equal(f->rollouts.n, 0);
-	assert_int_equal(journal_size(f), size);
+	assert_int_equal(journal_read(f).created, 0);
+	assert_int_equal(journal_read(f).refused, 2);
 }
 
 static void
@@ -251,6 +395,16 @@ test_control_start_says_it_started_and_again_starts_nothing(void **state)
 	assert_int_equal(f->rollouts.n, 1);
 	assert_string_equal(f->rollouts.v[0]->id, id);
 	assert_true(journal_size(f) > size);
+	/* Who started it is journaled with it. */
+	{
+		journal_counts c = journal_read(f);
+		char hex[2 * SK_KEY_ID_LEN + 1];
+
+		sk_hex(sk_seckey_public(f->admin)->id, SK_KEY_ID_LEN, hex);
+		assert_int_equal(c.created, 1);
+		assert_string_equal(c.actor, "admin");
+		assert_string_equal(c.actor_key, hex);
+	}
 
 	/* The same plan again, while it runs: the same rollout. */
 	size = journal_size(f);
@@ -277,7 +431,170 @@ test_control_start_says_it_started_and_again_starts_nothing(void **state)
 	assert_string_equal(resp.rollouts[0].id, id);
 	assert_string_equal(resp.rollouts[0].state, "running");
 	assert_string_equal(resp.rollouts[0].phases[0].regions[0].state, "pending");
+	assert_string_equal(resp.rollouts[0].started_by, "admin");
 	sk_cli_response_fini(&resp);
+}
+
+/* Answer msg expecting a refusal of code mentioning what; then nothing was
+ * started and the journal holds one more refusal. */
+static void
+expect_refused(fixture *f, const uint8_t *msg, size_t len, int code, const char *what)
+{
+	int before = journal_read(f).refused;
+	size_t nrollouts = f->rollouts.n;
+	sk_cli_response resp;
+
+	assert_false(answer(f, msg, len, &resp).started);
+	assert_false(resp.ok);
+	if (resp.error.code != code || strstr(resp.error.msg, what) == NULL)
+		fail_msg("want %s containing \"%s\", got %s: %s", sk_code_name(code),
+		    what, sk_code_name(resp.error.code), resp.error.msg);
+	sk_cli_response_fini(&resp);
+	assert_int_equal(f->rollouts.n, nrollouts);
+	assert_int_equal(journal_read(f).refused, before + 1);
+}
+
+static void
+test_control_refuses_every_request_it_cannot_trust(void **state)
+{
+	fixture *f = *state;
+	sk_cli_request start_req, status_req;
+	uint8_t nonce[SK_NONCE_LEN], *msg;
+	size_t len = 0;
+	int64_t now = sk_now_ms();
+	sk_cli_response resp;
+	journal_counts c;
+	sk_err err;
+
+	memset(&start_req, 0, sizeof(start_req));
+	start_req.op = SK_CLI_START;
+	start_req.mode = SK_MODE_APPLY;
+	start_req.signed_plan = signed_plan(f, &start_req.signed_plan_len);
+	memset(&status_req, 0, sizeof(status_req));
+	status_req.op = SK_CLI_STATUS;
+
+	/* Unsigned (a request as the pre-operator CLI sent it). */
+	assert_int_equal(sk_cli_request_encode(&start_req, &msg, &len, &err), SK_OK);
+	expect_refused(f, msg, len, SK_ECRYPTO, "not a signed operator request");
+	free(msg);
+	/* Signed by a key nobody pinned: refused, journaled with its id. */
+	msg = sign(&start_req, f->stranger, now, NULL, &len);
+	expect_refused(f, msg, len, SK_ECRYPTO, "");
+	c = journal_read(f);
+	{
+		char hex[2 * SK_KEY_ID_LEN + 1];
+
+		sk_hex(sk_seckey_public(f->stranger)->id, SK_KEY_ID_LEN, hex);
+		assert_string_equal(c.actor_key, hex);
+	}
+	free(msg);
+	/* A flipped bit in an admin's request. */
+	msg = sign(&start_req, f->admin, now, NULL, &len);
+	msg[len - 10] ^= 0x04;
+	expect_refused(f, msg, len, SK_ECRYPTO, "");
+	free(msg);
+	/* Too old, from before this coordinator started, from the future. */
+	msg = sign(&start_req, f->admin, now - COORD_AUTH_WINDOW_MS - 5000, NULL, &len);
+	expect_refused(f, msg, len, SK_EEXPIRED, "a request is good for 60 s");
+	free(msg);
+	msg = sign(&start_req, f->admin, f->auth.boot_ms - 500, NULL, &len);
+	expect_refused(f, msg, len, SK_EEXPIRED, "made before this coordinator started");
+	free(msg);
+	msg = sign(&start_req, f->admin, now + 5 * COORD_AUTH_WINDOW_MS, NULL, &len);
+	expect_refused(f, msg, len, SK_EREFUSED, "in the future");
+	free(msg);
+	/* Beyond the role: a viewer may look, not start; an operator may
+	 * start, not roll back. */
+	msg = sign(&start_req, f->viewer, now, NULL, &len);
+	expect_refused(f, msg, len, SK_EREFUSED,
+	    "operator viewer (viewer) may not start: that needs role operator");
+	free(msg);
+	c = journal_read(f);
+	assert_string_equal(c.actor, "viewer");
+	assert_string_equal(c.op, "start");
+	assert_false(ask_as(f, f->viewer, &status_req, &resp).started);
+	assert_true(resp.ok);
+	sk_cli_response_fini(&resp);
+	{
+		sk_cli_request rb;
+
+		memset(&rb, 0, sizeof(rb));
+		rb.op = SK_CLI_ROLLBACK;
+		snprintf(rb.rollout_id, sizeof(rb.rollout_id), "r-anything");
+		msg = sign(&rb, f->op, now, NULL, &len);
+		expect_refused(f, msg, len, SK_EREFUSED, "needs role admin");
+		free(msg);
+	}
+	assert_int_equal(journal_read(f).created, 0);
+
+	/* The same request twice: the second is a replay. */
+	randombytes_buf(nonce, sizeof(nonce));
+	msg = sign(&start_req, f->op, now, nonce, &len);
+	assert_true(answer(f, msg, len, &resp).started);
+	assert_true(resp.ok);
+	sk_cli_response_fini(&resp);
+	expect_refused(f, msg, len, SK_EREFUSED, "replayed");
+	free(msg);
+	c = journal_read(f);
+	assert_int_equal(c.created, 1);
+	assert_string_equal(c.actor, "op"); /* the last record: the replay */
+	free(start_req.signed_plan);
+}
+
+static void
+test_control_insecure_local_takes_unsigned_requests_as_local(void **state)
+{
+	fixture *f = *state;
+	sk_cli_request req;
+	uint8_t *msg = NULL;
+	size_t len = 0;
+	sk_cli_response resp;
+	sk_err err;
+
+	f->cfg.insecure_local = true;
+	memset(&req, 0, sizeof(req));
+	req.op = SK_CLI_START;
+	req.mode = SK_MODE_APPLY;
+	req.signed_plan = signed_plan(f, &req.signed_plan_len);
+	assert_int_equal(sk_cli_request_encode(&req, &msg, &len, &err), SK_OK);
+	assert_true(answer(f, msg, len, &resp).started);
+	assert_true(resp.ok);
+	sk_cli_response_fini(&resp);
+	assert_string_equal(journal_read(f).actor, "local");
+	assert_string_equal(f->rollouts.v[0]->started_by, "local");
+	free(msg);
+	free(req.signed_plan);
+	/* Signed requests are still checked. */
+	memset(&req, 0, sizeof(req));
+	req.op = SK_CLI_STATUS;
+	msg = sign(&req, f->stranger, sk_now_ms(), NULL, &len);
+	expect_refused(f, msg, len, SK_ECRYPTO, "");
+	free(msg);
+}
+
+static void
+test_control_a_flood_of_refusals_is_journaled_in_bounds(void **state)
+{
+	fixture *f = *state;
+	static const uint8_t garbage[] = { 0xff, 0x00, 0x13 };
+	sk_cli_response resp;
+	journal_counts c;
+
+	for (int i = 0; i < COORD_AUTH_REFUSALS_PER_MIN + 40; i++) {
+		answer(f, garbage, sizeof(garbage), &resp);
+		assert_false(resp.ok);
+		sk_cli_response_fini(&resp);
+	}
+	c = journal_read(f);
+	assert_int_equal(c.refused, COORD_AUTH_REFUSALS_PER_MIN);
+	/* A minute later the count of those not journaled comes with the
+	 * next refusal. */
+	f->auth.refusals_since -= 61 * 1000;
+	answer(f, garbage, sizeof(garbage), &resp);
+	sk_cli_response_fini(&resp);
+	c = journal_read(f);
+	assert_int_equal(c.refused, COORD_AUTH_REFUSALS_PER_MIN + 1);
+	assert_non_null(strstr(c.reason, "and 40 more refusals not journaled"));
 }
 
 int
@@ -288,6 +605,9 @@ main(void)
 		T(test_control_refuses_garbage_and_changes_nothing),
 		T(test_control_start_refuses_a_mode_it_does_not_start),
 		T(test_control_start_says_it_started_and_again_starts_nothing),
+		T(test_control_refuses_every_request_it_cannot_trust),
+		T(test_control_insecure_local_takes_unsigned_requests_as_local),
+		T(test_control_a_flood_of_refusals_is_journaled_in_bounds),
 #undef T
 	};
 
