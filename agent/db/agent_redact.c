@@ -189,6 +189,28 @@ agent_redact_seen(const sk_check_result *res, char *out, size_t len)
 	snprintf(out, len, "%s", AGENT_REDACTED);
 }
 
+/* Mask, in place, where a database is in libpq's connection errors
+ * (`connection to server at "10.0.0.5", port 5432 failed`, `on socket
+ * "/run/postgresql/.s.PGSQL.5432"`): every "..." and the port number. */
+static void
+redact_conn_message(char *msg)
+{
+	char *p;
+
+	/* Quoted hosts and socket paths: as class 22 values are. */
+	agent_redact_message(msg, "22");
+	for (p = strstr(msg, "port "); p != NULL; p = strstr(p + 1, "port ")) {
+		char *d = p + 5, *end = d;
+
+		while (isdigit((unsigned char)*end))
+			end++;
+		if (end > d) {
+			*d = '?';
+			memmove(d + 1, end, strlen(end) + 1);
+		}
+	}
+}
+
 void
 agent_redact_report(sk_report *r, const char *region)
 {
@@ -201,6 +223,9 @@ agent_redact_report(sk_report *r, const char *region)
 		r->error.db_detail = false;
 	}
 	agent_redact_message(r->error.msg, r->error.sqlstate);
+	/* Host, port and user stay with the agent (they are the conninfo). */
+	if (r->error.code == SK_ECONN)
+		redact_conn_message(r->error.msg);
 	if (r->has_check) {
 		char seen[sizeof(r->check.seen)];
 

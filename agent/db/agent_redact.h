@@ -38,7 +38,8 @@ void agent_redact_seen(const sk_check_result *res, char *out, size_t len);
 
 /* Make r fit to leave the region: the database's DETAIL replaced by a
  * line saying where it is (region and database), values in class-22
- * messages masked, a check's seen as agent_redact_seen leaves it. */
+ * messages masked, the host, socket and port of a connection error
+ * (SK_ECONN) masked, a check's seen as agent_redact_seen leaves it. */
 void agent_redact_report(sk_report *r, const char *region);
 
 #endif

@@ -122,6 +122,19 @@ test_report_loses_the_database_detail_and_keeps_its_own(void **state)
 	assert_string_equal(r.check.seen, AGENT_REDACTED);
 	assert_string_equal(r.error.sqlstate, "23505");
 
+	/* Where the database is stays with the agent. */
+	memset(&r, 0, sizeof(r));
+	sk_err_set(&r.error, SK_ECONN,
+	    "connect: connection to server at \"10.0.0.5\", port 5432 failed: "
+	    "Connection refused");
+	agent_redact_report(&r, "af");
+	assert_string_equal(r.error.msg,
+	    "connect: connection to server at \"?\", port ? failed: Connection refused");
+	sk_err_set(&r.error, SK_ECONN,
+	    "connection to server on socket \"/run/postgresql/.s.PGSQL.5432\" failed");
+	agent_redact_report(&r, "af");
+	assert_string_equal(r.error.msg, "connection to server on socket \"?\" failed");
+
 	/* skein's own detail (attempts, checksums) is not the database's. */
 	memset(&r, 0, sizeof(r));
 	sk_err_set(&r.error, SK_ELOCK, "gave up");
