@@ -515,7 +515,8 @@ sk_plan_build_lint(const char *dir, const sk_inventory *inv, int64_t now_unix,
 	sk_yaml_doc *doc = NULL;
 	sk_plan *plan = NULL;
 	sk_sql_script **scripts = NULL; /* per step, parsed once for the lint */
-	char *yaml_path;
+	char *yaml_path, *text = NULL;
+	size_t len = 0;
 	int rc;
 
 	if (findings != NULL) {
@@ -526,7 +527,13 @@ sk_plan_build_lint(const char *dir, const sk_inventory *inv, int64_t now_unix,
 	yaml_path = sk_path_join(dir, "plan.yaml");
 	if (yaml_path == NULL)
 		return build_oom(err, dir);
-	rc = sk_yaml_load(yaml_path, &doc, err);
+	/* plan.yaml too is only read as a regular file inside dir: a FIFO
+	 * there must not hang a CI job, a link must not read /etc. */
+	rc = sk_file_read_in_dir(
+	    dir, "plan.yaml", "plan file", SK_YAML_MAX_BYTES, &text, &len, err);
+	if (rc == SK_OK)
+		rc = sk_yaml_parse(yaml_path, text, len, &doc, err);
+	free(text);
 	if (rc != SK_OK)
 		goto out;
 	plan = calloc(1, sizeof(*plan));
