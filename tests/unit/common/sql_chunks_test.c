@@ -1,8 +1,12 @@
-/* sql_chunks_test: the normalized form a step checksum hashes
- * (sk_sql_normalize) must never change for SQL that already exists: every
- * signed plan and every agent's ledger holds checksums of it. The
- * examples' SQL files and a few texts that are hard to split are pinned
- * here to the bytes the normalizer gave when they were first recorded. */
+/* sql_chunks_test: sk_sql_parse and sk_sql_normalize hand libpg_query a
+ * chunk of whole statements at a time (sql_chunk_bytes). Whatever the
+ * chunk size, they must give what one parse of the whole text gives: the
+ * same statements with the same lines, offsets, texts and facts, the same
+ * normalized bytes (every signed plan and every agent's ledger holds
+ * checksums of them: the examples' SQL and a few texts hard to split are
+ * pinned to the bytes recorded before chunking), and the same first error
+ * at the same line of the whole file, also when a chunk ends inside a
+ * BEGIN ATOMIC body, whose semicolons are not inside quotes. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +19,7 @@
 #include <sodium.h>
 
 #include "sk_sql.h"
+#include "sk_sql_int.h"
 #include "sk_util.h"
 
 /* SHA-256 of sk_sql_normalize's output for each file under examples/,
@@ -212,12 +217,334 @@ test_normalize_tricky_texts_unchanged(void **state)
 	}
 }
 
+/* ---- chunks against one parse -------------------------------------------- */
+
+/* One chunk for the whole text: what sk_sql_* did before chunks. */
+#define WHOLE ((size_t)-1)
+
+/* A parse, a normalization or their error, as text to compare. */
+typedef struct outcome {
+	char *parsed; /* every statement's line, offset, text and ops */
+	char *norm;
+	char err_parse[2 * SK_ERR_MSG_MAX];
+	char err_norm[2 * SK_ERR_MSG_MAX];
+} outcome;
+
+static void
+add(char **s, size_t *len, const char *fmt, ...)
+{
+	va_list ap;
+	char piece[512];
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(piece, sizeof(piece), fmt, ap);
+	va_end(ap);
+	assert_true(n >= 0 && (size_t)n < sizeof(piece));
+	*s = realloc(*s, *len + (size_t)n + 1);
+	assert_non_null(*s);
+	memcpy(*s + *len, piece, (size_t)n + 1);
+	*len += (size_t)n;
+}
+
+static const char *
+or_dash(const char *s)
+{
+	return s != NULL ? s : "-";
+}
+
+static outcome
+run_with(const char *sql, size_t chunk)
+{
+	size_t saved = sql_chunk_bytes, len = 0;
+	sk_sql_script *sc = NULL;
+	outcome o = { 0 };
+	sk_err err;
+
+	sql_chunk_bytes = chunk;
+	sk_err_clear(&err);
+	if (sk_sql_parse(sql, "t.sql", &sc, &err) == SK_OK) {
+		add(&o.parsed, &len, "%zu statements\n", sc->nstmts);
+		for (size_t i = 0; i < sc->nstmts; i++) {
+			const sk_sql_stmt *st = &sc->stmts[i];
+			size_t tl = strlen(st->text);
+
+			/* The text itself, compared in full, then its ops. */
+			o.parsed = realloc(o.parsed, len + tl + 64);
+			assert_non_null(o.parsed);
+			len += (size_t)sprintf(o.parsed + len, "%d %zu %zu [",
+			    st->line, st->offset, st->nops);
+			memcpy(o.parsed + len, st->text, tl + 1);
+			len += tl;
+			add(&o.parsed, &len, "]\n");
+			for (size_t k = 0; k < st->nops; k++) {
+				const sk_sql_op *op = &st->ops[k];
+
+				add(&o.parsed, &len,
+				    "  op %d %s.%s %s %s %s %d%d%d%d%d\n", op->kind,
+				    or_dash(op->schema), or_dash(op->table),
+				    or_dash(op->column), or_dash(op->name),
+				    or_dash(op->what), op->concurrent, op->only,
+				    op->not_valid, op->using_index, op->rewrites);
+			}
+		}
+		sk_sql_script_destroy(sc);
+	} else {
+		assert_null(sc);
+		snprintf(o.err_parse, sizeof(o.err_parse), "%d %s | %s",
+		    err.code, err.msg, err.detail);
+	}
+	sk_err_clear(&err);
+	if (sk_sql_normalize(sql, "t.sql", &o.norm, &err) != SK_OK)
+		snprintf(o.err_norm, sizeof(o.err_norm), "%d %s | %s", err.code,
+		    err.msg, err.detail);
+	sql_chunk_bytes = saved;
+	return o;
+}
+
+static void
+outcome_fini(outcome *o)
+{
+	free(o->parsed);
+	free(o->norm);
+}
+
+/* sql must come out of chunks of every size as out of one parse; the
+ * one-parse outcome goes to *whole_out when it is not NULL. */
+static void
+same_as_whole(const char *what, const char *sql, outcome *whole_out)
+{
+	static const size_t sizes[] = { 1, 40, 200, 4096, 256 * 1024 };
+	outcome whole = run_with(sql, WHOLE);
+
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		outcome o = run_with(sql, sizes[i]);
+
+		if ((whole.parsed == NULL) != (o.parsed == NULL) ||
+		    (whole.parsed != NULL && strcmp(whole.parsed, o.parsed) != 0))
+			fail_msg("%s, chunks of %zu: statements differ:\n%s\n--- one "
+				 "parse:\n%s",
+			    what, sizes[i], o.parsed ? o.parsed : o.err_parse,
+			    whole.parsed ? whole.parsed : whole.err_parse);
+		if ((whole.norm == NULL) != (o.norm == NULL) ||
+		    (whole.norm != NULL && strcmp(whole.norm, o.norm) != 0))
+			fail_msg("%s, chunks of %zu: normalized form differs",
+			    what, sizes[i]);
+		if (strcmp(whole.err_parse, o.err_parse) != 0 ||
+		    strcmp(whole.err_norm, o.err_norm) != 0)
+			fail_msg("%s, chunks of %zu: errors differ:\n%s\n%s\n--- one "
+				 "parse:\n%s\n%s",
+			    what, sizes[i], o.err_parse, o.err_norm,
+			    whole.err_parse, whole.err_norm);
+		outcome_fini(&o);
+	}
+	if (whole_out != NULL)
+		*whole_out = whole;
+	else
+		outcome_fini(&whole);
+}
+
+static char *
+read_example(const char *rel)
+{
+	char path[1024], *text = NULL;
+	sk_err err;
+
+	examples_path(path, sizeof(path), rel);
+	if (sk_file_read(path, 1 << 20, &text, NULL, &err) != SK_OK)
+		fail_msg("%s", err.msg);
+	return text;
+}
+
+/* Every example file, cut short or not, and all of them one after
+ * another, give the same statements, facts, normalized form or error in
+ * chunks of any size. */
+static void
+test_chunks_give_what_one_parse_gives_for_the_examples(void **state)
+{
+	char *all = NULL;
+	size_t len = 0;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(pinned) / sizeof(pinned[0]); i++) {
+		char *text = read_example(pinned[i].path);
+		size_t tl = strlen(text);
+
+		same_as_whole(pinned[i].path, text, NULL);
+		/* Cut short at eight places: errors in quotes, comments,
+		 * bodies and at the end, from whichever chunk. */
+		for (size_t k = 1; k <= 8; k++) {
+			char *cut = sk_strdup(text);
+
+			assert_non_null(cut);
+			cut[tl * k / 9] = '\0';
+			same_as_whole(pinned[i].path, cut, NULL);
+			free(cut);
+		}
+		all = realloc(all, len + tl + 2);
+		assert_non_null(all);
+		memcpy(all + len, text, tl);
+		len += tl;
+		all[len++] = '\n';
+		all[len] = '\0';
+		free(text);
+	}
+	same_as_whole("all examples", all, NULL);
+	free(all);
+	for (size_t i = 0; i < sizeof(tricky) / sizeof(tricky[0]); i++)
+		same_as_whole(tricky[i].sql, tricky[i].sql, NULL);
+}
+
+/* SQL-standard bodies: the scanner ends a statement at each of their
+ * ';', so small chunks end inside them; each body stays one statement,
+ * at its line, however many ';' it holds and wherever the chunk ends. */
+static void
+test_chunks_keep_begin_atomic_bodies_whole(void **state)
+{
+	static const char sql[] =
+	    "CREATE TABLE t (a int);\n"
+	    "CREATE FUNCTION f(a int) RETURNS int LANGUAGE sql\n"
+	    "BEGIN ATOMIC\n"
+	    "  SELECT a + 1;\n  SELECT a + 2;\n  SELECT a + 3;\n  SELECT a + 4;\n"
+	    "  SELECT a + 5;\n  SELECT a + 6;\n  SELECT a + 7;\n  SELECT a + 8;\n"
+	    "END;\n"
+	    "CREATE PROCEDURE p() LANGUAGE sql BEGIN ATOMIC INSERT INTO t VALUES "
+	    "(1); INSERT INTO t VALUES (2); END;\n"
+	    "-- \xc3\xa9t\xc3\xa9\n"
+	    "CREATE FUNCTION g() RETURNS int LANGUAGE sql BEGIN ATOMIC ; SELECT "
+	    "'a;b'; SELECT $$;$$::int; END;\n"
+	    "CREATE INDEX CONCURRENTLY t_a ON t (a);\n";
+	outcome whole;
+
+	(void)state;
+	same_as_whole("BEGIN ATOMIC", sql, &whole);
+	assert_non_null(whole.parsed);
+	assert_true(strncmp(whole.parsed, "5 statements\n", 13) == 0);
+	assert_non_null(strstr(whole.parsed, "\n2 24 0 [CREATE FUNCTION f"));
+	assert_non_null(strstr(whole.parsed, "  SELECT a + 8;\nEND]\n"));
+	assert_non_null(strstr(whole.parsed, "\n13 "));
+	assert_non_null(strstr(whole.parsed, "\n15 "));
+	assert_non_null(strstr(whole.parsed, "\n16 "));
+	outcome_fini(&whole);
+}
+
+/* The first error of the whole text, at its line in the whole file, from
+ * whichever chunk holds it; and a chunk that ends inside a body is not
+ * an error. */
+static void
+test_chunks_report_the_first_error_at_its_line(void **state)
+{
+	static const struct {
+		const char *sql;
+		const char *msg; /* what one parse says, at the whole file's line */
+	} bad[] = {
+		{ "SELECT 1;\nSELECT 2;\n-- \xc3\xa9\xc3\xa9\nSELECT '\xc3\xbc';\n"
+		  "SELEC 3;\nSELECT 4;\n",
+		    "t.sql:5: syntax error at or near \"SELEC\"" },
+		{ "SELECT 1;\nCREATE FUNCTION f() RETURNS int LANGUAGE sql\n"
+		  "BEGIN ATOMIC\n  SELECT 1;\n  SELEC 2;\nEND;\nSELECT 3;\n",
+		    "t.sql:5: syntax error at or near \"SELEC\"" },
+		{ "SELECT 1;\nCREATE FUNCTION f() RETURNS int LANGUAGE sql\n"
+		  "BEGIN ATOMIC\n  SELECT 1;\n  SELECT 2;\n\n",
+		    "t.sql:5: syntax error at end of input" },
+		{ "SELECT 1;\nSELECT '\xc3\xa9;\nSELECT 2;\n",
+		    "t.sql:2: syntax error: unterminated quoted string" },
+		{ "SELECT 1;\nSELEC 2;\nSELECT 'open;\n",
+		    "t.sql:2: syntax error at or near \"SELEC\"" },
+		{ "SELECT 1;\nSELECT 2 FROM;\n/* open\n",
+		    "t.sql:2: syntax error at or near \";\"" },
+		{ "SELECT 1;\nSELECT 2;\nSELECT 3 /* open\n",
+		    "t.sql:3: syntax error: unterminated /* comment" },
+		{ "SELECT 1;\nCREATE RULE r AS ON INSERT TO t DO ALSO (INSERT INTO "
+		  "u VALUES (1); INSERT INTO u VALUES (2));\nSELECT (1;\nSELECT 2;\n",
+		    "t.sql:3: syntax error at or near \";\"" },
+		{ ") SELECT 1;\nSELECT 2;\n", "t.sql:1: syntax error at or near \")\"" },
+		{ "SELECT 1;\nSELECT $q$ body;\n",
+		    "t.sql:2: syntax error: unterminated "
+		    "dollar-quoted string" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		outcome whole;
+
+		same_as_whole(bad[i].sql, bad[i].sql, &whole);
+		if (strstr(whole.err_parse, bad[i].msg) == NULL ||
+		    strstr(whole.err_norm, bad[i].msg) == NULL)
+			fail_msg("case %zu: \"%s\" / \"%s\" lack \"%s\"", i,
+			    whole.err_parse, whole.err_norm, bad[i].msg);
+		outcome_fini(&whole);
+	}
+}
+
+/* A text of many chunks at the default size: hundreds of statements
+ * before and after bodies, multi-byte characters and an error near the
+ * end, against one parse. */
+static void
+test_chunks_of_a_big_text(void **state)
+{
+	const size_t n = 14000;
+	char *sql = NULL, *bad;
+	size_t len = 0;
+	outcome whole;
+
+	(void)state;
+	for (size_t i = 0; i < n; i++) {
+		add(&sql, &len,
+		    "INSERT INTO t (id, note) VALUES (%zu, 'r\xc3\xa9sum\xc3\xa9 "
+		    "%zu; not an end');\n",
+		    i, i);
+		if (i % 997 == 0)
+			add(&sql, &len,
+			    "CREATE FUNCTION f%zu(a int) RETURNS int LANGUAGE sql\n"
+			    "BEGIN ATOMIC\n  SELECT a;\n  SELECT a + 1;\nEND;\n",
+			    i);
+	}
+	assert_true(len > 3 * 256 * 1024);
+	whole = run_with(sql, WHOLE);
+	{
+		outcome o = run_with(sql, 256 * 1024);
+
+		assert_non_null(o.parsed);
+		assert_string_equal(o.parsed, whole.parsed);
+		assert_string_equal(o.norm, whole.norm);
+		outcome_fini(&o);
+	}
+	outcome_fini(&whole);
+	/* The same text with an error on its last line but one. */
+	bad = malloc(len + 32);
+	assert_non_null(bad);
+	memcpy(bad, sql, len);
+	strcpy(bad + len, "SELEC 1;\nSELECT 2;\n");
+	{
+		outcome o = run_with(bad, 256 * 1024);
+		char want[64];
+		size_t lines = 0;
+
+		for (size_t i = 0; i < len; i++)
+			lines += sql[i] == '\n';
+		snprintf(want, sizeof(want),
+		    "t.sql:%zu: syntax error at or near", lines + 1);
+		assert_null(o.parsed);
+		if (strstr(o.err_parse, want) == NULL)
+			fail_msg("\"%s\" lacks \"%s\"", o.err_parse, want);
+		assert_non_null(strstr(o.err_parse, "| line "));
+		outcome_fini(&o);
+	}
+	free(bad);
+	free(sql);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_normalize_examples_unchanged),
 		cmocka_unit_test(test_normalize_tricky_texts_unchanged),
+		cmocka_unit_test(test_chunks_give_what_one_parse_gives_for_the_examples),
+		cmocka_unit_test(test_chunks_keep_begin_atomic_bodies_whole),
+		cmocka_unit_test(test_chunks_report_the_first_error_at_its_line),
+		cmocka_unit_test(test_chunks_of_a_big_text),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
