@@ -161,10 +161,10 @@ build_parse_sql_file(const char *yaml_path, const char *rel, const char *sql,
 	return rc;
 }
 
-/* An optional SQL reference: leaves both outputs NULL when absent. */
+/* An optional SQL reference: leaves every output NULL when absent. */
 int
-build_step_script(const char *yaml_path, const sk_yaml_node *item,
-    const char *key, int flags, char **rel, char **sql, sk_err *err)
+build_step_script(const char *yaml_path, const sk_yaml_node *item, const char *key,
+    int flags, char **rel, char **sql, sk_sql_script **sc, sk_err *err)
 {
 	int rc;
 
@@ -173,6 +173,6 @@ build_step_script(const char *yaml_path, const sk_yaml_node *item,
 		return rc;
 	rc = read_sql(yaml_path, sk_yaml_get(item, key), *rel, sql, err);
 	if (rc == SK_OK)
-		rc = build_parse_sql_file(yaml_path, *rel, *sql, NULL, err);
+		rc = build_parse_sql_file(yaml_path, *rel, *sql, sc, err);
 	return rc;
 }
