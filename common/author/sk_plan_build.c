@@ -81,18 +81,16 @@ load_defaults(const sk_yaml_node *root, limits *out, sk_err *err)
 	return rc;
 }
 
-/* What plan build learns from a step's parsed SQL: the indexes it builds
- * concurrently (for the agent's INVALID-index check) and its checksums.
- * The parsed script goes to *sc for the lint. */
+/* What plan build learns from a step's SQL, parsed once into sc (kept
+ * for the lint): the indexes it builds concurrently (for the agent's
+ * INVALID-index check) and its checksums. */
 static int
-step_sql(const char *yaml_path, sk_step *st, sk_sql_script **sc, sk_err *err)
+step_sql(sk_step *st, const sk_sql_script *sc, sk_err *err)
 {
 	int rc;
 
-	rc = build_parse_sql_file(yaml_path, st->sql_path, st->sql, sc, err);
-	if (rc == SK_OK)
-		rc = sk_sql_concurrent_indexes(*sc, &st->concurrent_indexes,
-		    &st->nconcurrent_indexes, err);
+	rc = sk_sql_concurrent_indexes(
+	    sc, &st->concurrent_indexes, &st->nconcurrent_indexes, err);
 	if (rc == SK_OK)
 		rc = sk_step_checksum(st, st->checksum, err);
 	if (rc == SK_OK)
@@ -175,13 +173,13 @@ load_steps(const char *yaml_path, const sk_yaml_node *root, const limits *dflt,
 		 * refuse what a kind must not have, below. */
 		rc = build_step_script(yaml_path, item, "sql",
 		    st->kind == SK_STEP_SQL ? SK_YAML_REQUIRED : 0,
-		    &st->sql_path, &st->sql, err);
+		    &st->sql_path, &st->sql, &(*scripts)[i], err);
 		if (rc == SK_OK)
 			rc = build_step_script(yaml_path, item, "revert", 0,
-			    &st->revert_path, &st->revert, err);
+			    &st->revert_path, &st->revert, NULL, err);
 		if (rc == SK_OK)
 			rc = build_step_script(yaml_path, item, "verify", 0,
-			    &st->verify_path, &st->verify, err);
+			    &st->verify_path, &st->verify, NULL, err);
 		if (rc == SK_OK)
 			rc = sk_yaml_bool(item, "transaction", true, &tx, err);
 		if (rc != SK_OK)
@@ -213,7 +211,7 @@ load_steps(const char *yaml_path, const sk_yaml_node *root, const limits *dflt,
 			    err, SK_EINVAL, item, "step %s %s", st->id, why);
 		}
 		if (st->kind == SK_STEP_SQL)
-			rc = step_sql(yaml_path, st, &(*scripts)[i], err);
+			rc = step_sql(st, (*scripts)[i], err);
 		else
 			rc = sk_step_checksum(st, st->checksum, err);
 		if (rc != SK_OK)
@@ -515,7 +513,8 @@ sk_plan_build_lint(const char *dir, const sk_inventory *inv, int64_t now_unix,
 	sk_yaml_doc *doc = NULL;
 	sk_plan *plan = NULL;
 	sk_sql_script **scripts = NULL; /* per step, parsed once for the lint */
-	char *yaml_path;
+	char *yaml_path, *text = NULL;
+	size_t len = 0;
 	int rc;
 
 	if (findings != NULL) {
@@ -526,7 +525,13 @@ sk_plan_build_lint(const char *dir, const sk_inventory *inv, int64_t now_unix,
 	yaml_path = sk_path_join(dir, "plan.yaml");
 	if (yaml_path == NULL)
 		return build_oom(err, dir);
-	rc = sk_yaml_load(yaml_path, &doc, err);
+	/* plan.yaml too is only read as a regular file inside dir: a FIFO
+	 * there must not hang a CI job, a link must not read /etc. */
+	rc = sk_file_read_in_dir(
+	    dir, "plan.yaml", "plan file", SK_YAML_MAX_BYTES, &text, &len, err);
+	if (rc == SK_OK)
+		rc = sk_yaml_parse(yaml_path, text, len, &doc, err);
+	free(text);
 	if (rc != SK_OK)
 		goto out;
 	plan = calloc(1, sizeof(*plan));

@@ -177,7 +177,7 @@ load_check(const char *yaml_path, const sk_yaml_node *item, sk_check *c, sk_err 
 			    node->file, node->line, node->col, c->name);
 	} else {
 		rc = build_step_script(
-		    yaml_path, item, "file", 0, &c->path, &c->sql, err);
+		    yaml_path, item, "file", 0, &c->path, &c->sql, NULL, err);
 		if (rc != SK_OK)
 			return rc;
 	}

@@ -40,9 +40,11 @@ int build_parse_sql_file(const char *yaml_path, const char *rel,
     const char *sql, sk_sql_script **out, sk_err *err);
 
 /* An optional SQL file reference item[key], read and parsed: *rel and
- * *sql (caller frees) stay NULL when absent. */
-int build_step_script(const char *yaml_path, const sk_yaml_node *item,
-    const char *key, int flags, char **rel, char **sql, sk_err *err);
+ * *sql (caller frees) stay NULL when absent. When sc is not NULL it
+ * receives the parsed script (caller destroys), so that a file is parsed
+ * once. */
+int build_step_script(const char *yaml_path, const sk_yaml_node *item, const char *key,
+    int flags, char **rel, char **sql, sk_sql_script **sc, sk_err *err);
 
 /* map[key] as a list of checks into *out / *n (NULL / 0 when absent).
  * On failure what was loaded stays in *out / *n for the plan to free. */

@@ -1,12 +1,11 @@
 /* sk_plan_build_sql: the SQL files a plan names, read with care (regular
- * files only, size-capped, UTF-8, no NUL) and parsed as PostgreSQL would,
- * so that a typo is reported at its line before the plan is signed. */
+ * files inside the plan directory only, size-capped, UTF-8, no NUL) and
+ * parsed as PostgreSQL would, so that a typo is reported at its line
+ * before the plan is signed. */
 #include "sk_plan.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "sk_plan_build_int.h"
 #include "sk_sql.h"
@@ -57,41 +56,44 @@ utf8_invalid_at(const unsigned char *s, size_t len)
 	return len;
 }
 
-/* Read the SQL file rel (relative to plan.yaml) named by node. Errors
- * carry both the file's path and the line:col of the reference. */
+/* The plan directory: where yaml_path (DIR/plan.yaml) lives. */
+static char *
+plan_dir_of(const char *yaml_path)
+{
+	const char *slash = strrchr(yaml_path, '/');
+	size_t n = slash == NULL ? 0 : (size_t)(slash - yaml_path);
+	char *dir;
+
+	if (slash == NULL)
+		return sk_strdup(".");
+	dir = malloc(n + 2);
+	if (dir == NULL)
+		return NULL;
+	memcpy(dir, yaml_path, n == 0 ? 1 : n); /* "/plan.yaml" lives in "/" */
+	dir[n == 0 ? 1 : n] = '\0';
+	return dir;
+}
+
+/* Read the SQL file rel named by node. The plan may come from anyone (a
+ * pull request): only a regular file inside the plan directory is read
+ * (sk_file_read_in_dir), so that nothing from elsewhere on the machine
+ * can be signed into the plan or quoted in a message. Errors carry the
+ * line:col of the reference and the path as written. */
 static int
 read_sql(const char *yaml_path, const sk_yaml_node *node, const char *rel,
     char **out, sk_err *err)
 {
-	char *path, *text = NULL;
+	char *dir, *path = NULL, *text = NULL;
 	size_t len = 0, bad;
-	struct stat st;
 	int rc;
 
+	dir = plan_dir_of(yaml_path);
 	path = sk_path_relative_to(yaml_path, rel);
-	if (path == NULL)
-		return build_oom(err, yaml_path);
-	/* stat before open: opening a FIFO someone left there would block. */
-	if (stat(path, &st) != 0) {
-		int e = errno;
-
-		rc = sk_yaml_error(err, SK_EIO, node, "read SQL file %s: %s",
-		    path, strerror(e));
-		err->cause = e;
+	if (dir == NULL || path == NULL) {
+		rc = build_oom(err, yaml_path);
 		goto out;
 	}
-	if (!S_ISREG(st.st_mode)) {
-		rc = sk_yaml_error(err, SK_EINVAL, node,
-		    "read SQL file %s: not a regular file", path);
-		goto out;
-	}
-	if (st.st_size > SQL_MAX_BYTES) {
-		rc = sk_yaml_error(err, SK_EINVAL, node,
-		    "read SQL file %s: %lld bytes is more than the %d byte limit",
-		    path, (long long)st.st_size, SQL_MAX_BYTES);
-		goto out;
-	}
-	rc = sk_file_read(path, SQL_MAX_BYTES, &text, &len, err);
+	rc = sk_file_read_in_dir(dir, rel, "SQL file", SQL_MAX_BYTES, &text, &len, err);
 	if (rc != SK_OK) {
 		sk_err_wrap(err, "%s:%d:%d: %s", node->file, node->line,
 		    node->col, node->path);
@@ -118,6 +120,7 @@ read_sql(const char *yaml_path, const sk_yaml_node *node, const char *rel,
 out:
 	free(text);
 	free(path);
+	free(dir);
 	return rc;
 }
 
@@ -158,10 +161,10 @@ build_parse_sql_file(const char *yaml_path, const char *rel, const char *sql,
 	return rc;
 }
 
-/* An optional SQL reference: leaves both outputs NULL when absent. */
+/* An optional SQL reference: leaves every output NULL when absent. */
 int
-build_step_script(const char *yaml_path, const sk_yaml_node *item,
-    const char *key, int flags, char **rel, char **sql, sk_err *err)
+build_step_script(const char *yaml_path, const sk_yaml_node *item, const char *key,
+    int flags, char **rel, char **sql, sk_sql_script **sc, sk_err *err)
 {
 	int rc;
 
@@ -170,6 +173,6 @@ build_step_script(const char *yaml_path, const sk_yaml_node *item,
 		return rc;
 	rc = read_sql(yaml_path, sk_yaml_get(item, key), *rel, sql, err);
 	if (rc == SK_OK)
-		rc = build_parse_sql_file(yaml_path, *rel, *sql, NULL, err);
+		rc = build_parse_sql_file(yaml_path, *rel, *sql, sc, err);
 	return rc;
 }

@@ -201,12 +201,72 @@ sk_duration_format(int64_t ms, char *buf, size_t len)
 	}
 }
 
+/* Read fd to end of file into a new NUL-terminated buffer, never more
+ * than max + 1 bytes: size is only a hint (pipes, /proc, a file still
+ * growing). Messages read "read WHAT PATH: ...". */
+static int
+read_fd(int fd, off_t size, size_t max, const char *what, const char *path,
+    char **out, size_t *out_len, sk_err *err)
+{
+	char *buf = NULL;
+	size_t cap, len = 0;
+	int rc;
+
+	cap = size > 0 ? (size_t)size + 1 : 4096;
+	if (cap > max + 1)
+		cap = max + 1;
+	buf = malloc(cap + 1);
+	if (buf == NULL)
+		return sk_err_set(
+		    err, SK_ENOMEM, "read %s %s: out of memory", what, path);
+	for (;;) {
+		ssize_t n;
+
+		if (len == cap) {
+			char *nbuf;
+
+			if (len > max)
+				break;
+			cap = cap * 2 > max + 1 ? max + 1 : cap * 2;
+			nbuf = realloc(buf, cap + 1);
+			if (nbuf == NULL) {
+				rc = sk_err_set(err, SK_ENOMEM,
+				    "read %s %s: out of memory", what, path);
+				goto out;
+			}
+			buf = nbuf;
+		}
+		n = read(fd, buf + len, cap - len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			rc = sk_err_errno(err, SK_EIO, errno, "read %s %s", what, path);
+			goto out;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	if (len > max) {
+		rc = sk_err_set(err, SK_EINVAL,
+		    "read %s %s: larger than the limit of %zu bytes", what, path, max);
+		goto out;
+	}
+	buf[len] = '\0';
+	*out = buf;
+	buf = NULL;
+	if (out_len != NULL)
+		*out_len = len;
+	rc = SK_OK;
+out:
+	free(buf);
+	return rc;
+}
+
 int
 sk_file_read(const char *path, size_t max, char **out, size_t *out_len, sk_err *err)
 {
 	struct stat st;
-	char *buf = NULL;
-	size_t cap, len = 0;
 	int fd, rc;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -226,58 +286,182 @@ sk_file_read(const char *path, size_t max, char **out, size_t *out_len, sk_err *
 		    path, (long long)st.st_size, max);
 		goto out;
 	}
-	/* st_size is only a hint (pipes, /proc, a file still growing): read
-	 * to end of file, never past max + 1 bytes. */
-	cap = st.st_size > 0 ? (size_t)st.st_size + 1 : 4096;
-	if (cap > max + 1)
-		cap = max + 1;
-	buf = malloc(cap + 1);
-	if (buf == NULL) {
-		rc = sk_err_set(err, SK_ENOMEM, "read file %s: out of memory", path);
-		goto out;
-	}
-	for (;;) {
-		ssize_t n;
-
-		if (len == cap) {
-			char *nbuf;
-
-			if (len > max)
-				break;
-			cap = cap * 2 > max + 1 ? max + 1 : cap * 2;
-			nbuf = realloc(buf, cap + 1);
-			if (nbuf == NULL) {
-				rc = sk_err_set(err, SK_ENOMEM,
-				    "read file %s: out of memory", path);
-				goto out;
-			}
-			buf = nbuf;
-		}
-		n = read(fd, buf + len, cap - len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			rc = sk_err_errno(err, SK_EIO, errno, "read file %s", path);
-			goto out;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	if (len > max) {
-		rc = sk_err_set(err, SK_EINVAL,
-		    "read file %s: larger than the limit of %zu bytes", path, max);
-		goto out;
-	}
-	buf[len] = '\0';
-	*out = buf;
-	buf = NULL;
-	if (out_len != NULL)
-		*out_len = len;
-	rc = SK_OK;
+	rc = read_fd(fd, st.st_size, max, "file", path, out, out_len, err);
 out:
-	free(buf);
 	close(fd);
+	return rc;
+}
+
+/* What a file that is not a regular file is, for messages. */
+static const char *
+file_kind(mode_t mode)
+{
+	if (S_ISDIR(mode))
+		return "a directory";
+	if (S_ISFIFO(mode))
+		return "a FIFO";
+	if (S_ISSOCK(mode))
+		return "a socket";
+	if (S_ISCHR(mode))
+		return "a character device";
+	if (S_ISBLK(mode))
+		return "a block device";
+	return "a special file";
+}
+
+/* True when rel, read as written, climbs above where it starts: "..",
+ * "a/../../b". Such a path is refused before the file system is asked
+ * anything about it. */
+static bool
+climbs_out(const char *rel)
+{
+	long depth = 0;
+
+	while (*rel != '\0') {
+		size_t len = strcspn(rel, "/");
+
+		if (len == 2 && rel[0] == '.' && rel[1] == '.') {
+			if (--depth < 0)
+				return true;
+		} else if (len > 0 && !(len == 1 && rel[0] == '.')) {
+			depth++;
+		}
+		rel += len;
+		rel += strspn(rel, "/");
+	}
+	return false;
+}
+
+/* Open resolved, a path realpath gave that lies strictly inside root
+ * (itself from realpath), one component at a time from root without
+ * following a symbolic link anywhere: what is opened is the file realpath
+ * checked, even if a directory on the way was swapped for a link since.
+ * The last component is opened O_NONBLOCK, so that a FIFO or a device
+ * cannot make the open wait. -1 with errno set on failure. */
+static int
+open_beneath(const char *root, const char *resolved)
+{
+	size_t n = strlen(root);
+	char *rest = sk_strdup(resolved + (n == 1 ? 1 : n + 1));
+	char *p, *slash;
+	int dfd, fd = -1, e;
+
+	if (rest == NULL) {
+		errno = ENOMEM;
+		return -1;
+	}
+	dfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	for (p = rest; dfd >= 0; p = slash + 1) {
+		int next;
+
+		slash = strchr(p, '/');
+		if (slash == NULL) {
+			fd = openat(dfd, p,
+			    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+			break;
+		}
+		*slash = '\0';
+		next = openat(dfd, p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		e = errno;
+		close(dfd);
+		errno = e;
+		dfd = next;
+	}
+	e = errno;
+	if (dfd >= 0)
+		close(dfd);
+	free(rest);
+	errno = e;
+	return fd;
+}
+
+int
+sk_file_read_in_dir(const char *dir, const char *rel, const char *what,
+    size_t max, char **out, size_t *out_len, sk_err *err)
+{
+	char *path = NULL, *root = NULL, *joined = NULL, *resolved = NULL;
+	struct stat st;
+	size_t n;
+	int fd = -1, rc;
+
+	path = rel[0] == '/' ? sk_strdup(rel) : sk_path_join(dir, rel);
+	if (path == NULL)
+		return sk_err_set(
+		    err, SK_ENOMEM, "read %s %s: out of memory", what, rel);
+	/* A plan names its files relative to itself, so that it reads the
+	 * same wherever it is checked out. */
+	if (rel[0] == '/' || rel[0] == '\0') {
+		rc = sk_err_set(err, SK_EINVAL,
+		    "read %s %s: not a path relative to the directory %s", what,
+		    path, dir);
+		goto out;
+	}
+	if (climbs_out(rel)) {
+		rc = sk_err_set(err, SK_EINVAL,
+		    "read %s %s: it climbs out of the directory %s with \"..\"",
+		    what, path, dir);
+		goto out;
+	}
+	root = realpath(dir, NULL);
+	if (root == NULL) {
+		rc = sk_err_errno(err, SK_EIO, errno, "read %s %s", what, path);
+		goto out;
+	}
+	joined = sk_path_join(root, rel);
+	if (joined == NULL) {
+		rc = sk_err_set(err, SK_ENOMEM, "read %s %s: out of memory", what, path);
+		goto out;
+	}
+	resolved = realpath(joined, NULL);
+	if (resolved == NULL) {
+		rc = sk_err_errno(err, SK_EIO, errno, "read %s %s", what, path);
+		goto out;
+	}
+	/* Inside: root itself, or below it. A link that stays inside is
+	 * fine; one that leaves, or ".." that climbs out, is refused before
+	 * anything is opened, so nothing of the file can reach a message. */
+	n = strlen(root);
+	if (strcmp(resolved, root) != 0 &&
+	    !(strncmp(resolved, root, n) == 0 && (n == 1 || resolved[n] == '/'))) {
+		rc = sk_err_set(err, SK_EINVAL,
+		    "read %s %s: it resolves to a file outside the directory %s",
+		    what, path, dir);
+		goto out;
+	}
+	if (strcmp(resolved, root) == 0) {
+		rc = sk_err_set(err, SK_EINVAL,
+		    "read %s %s: is a directory, not a regular file", what, path);
+		goto out;
+	}
+	fd = open_beneath(root, resolved);
+	if (fd < 0) {
+		rc = sk_err_errno(err, SK_EIO, errno, "read %s %s", what, path);
+		goto out;
+	}
+	/* The descriptor, not the name: what is read is what was checked. */
+	if (fstat(fd, &st) != 0) {
+		rc = sk_err_errno(err, SK_EIO, errno, "read %s %s", what, path);
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		rc = sk_err_set(err, SK_EINVAL, "read %s %s: is %s, not a regular file",
+		    what, path, file_kind(st.st_mode));
+		goto out;
+	}
+	if ((uint64_t)st.st_size > max) {
+		rc = sk_err_set(err, SK_EINVAL,
+		    "read %s %s: %lld bytes is more than the %zu byte limit",
+		    what, path, (long long)st.st_size, max);
+		goto out;
+	}
+	rc = read_fd(fd, st.st_size, max, what, path, out, out_len, err);
+out:
+	if (fd >= 0)
+		close(fd);
+	free(resolved);
+	free(joined);
+	free(root);
+	free(path);
 	return rc;
 }
 

@@ -32,6 +32,23 @@ void sk_duration_format(int64_t ms, char *buf, size_t len);
 int sk_file_read(const char *path, size_t max, char **out, size_t *out_len,
     sk_err *err) SK_WARN_UNUSED;
 
+/* Read the regular file rel, named relative to the directory dir, as a
+ * directory someone else wrote must be read (a plan from a pull request):
+ * rel must be relative and must resolve, symbolic links followed, to a
+ * file inside dir (a link that stays inside is fine; one that leaves, or
+ * ".." that climbs out, is refused before anything is opened); the file
+ * is opened from dir without following links and without blocking (a
+ * FIFO or a device never makes it wait), and refused unless fstat of the
+ * open descriptor says it is a regular file of at most max bytes; at most
+ * max + 1 bytes are read. what names the file in messages, which read
+ * "read WHAT DIR/REL: <cause>" (REL as given when absolute) and never
+ * quote the file's content. Fails with SK_EIO when the file cannot be
+ * reached or read (err->cause is the errno), SK_EINVAL when it is
+ * refused, SK_ENOMEM. On success *out is a new NUL-terminated buffer the
+ * caller frees, *out_len (may be NULL) its length without the NUL. */
+int sk_file_read_in_dir(const char *dir, const char *rel, const char *what,
+    size_t max, char **out, size_t *out_len, sk_err *err) SK_WARN_UNUSED;
+
 /* Write data to path atomically: a temporary file in the same directory,
  * fsync, rename, fsync of the directory. mode is the new file's mode
  * (e.g. 0600). On failure the old file, if any, is unchanged. */

@@ -7,10 +7,17 @@
 #define SK_SQL_INT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include <jansson.h>
 
 #include "sk_sql.h"
+
+/* About how many bytes of whole statements sk_sql_parse and
+ * sk_sql_normalize hand libpg_query at once (sk_sql.c): their memory
+ * follows it, not the file's size. Tests lower it to cut between every
+ * two statements. */
+extern size_t sql_chunk_bytes;
 
 /* True for the white space PostgreSQL's scanner skips. */
 bool sql_is_space(char c);

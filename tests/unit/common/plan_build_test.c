@@ -354,7 +354,7 @@ static const struct {
 	{ "name: p\n" PHASES "steps:\n  - id: s1\n    sql: sub\n",
 	    "plan.yaml:7:10: steps[0].sql: read SQL file " },
 	{ "name: p\n" PHASES "steps:\n  - id: s1\n    sql: sub\n",
-	    "/sub: not a regular file" },
+	    "/sub: is a directory, not a regular file" },
 	/* defaults: */
 	{ "name: p\ndefaults:\n  lock_timout: 3s\n" PHASES STEPS,
 	    "plan.yaml:3:3: defaults: unknown key \"lock_timout\" (allowed: "
@@ -928,6 +928,147 @@ test_plan_build_check_step(void **state)
 	}
 }
 
+/* Build tmpdir expecting code and every non-NULL substring, with nothing
+ * of /etc/passwd in the message, detail or hint. */
+static void
+hostile_fails(int code, const char *sub1, const char *sub2)
+{
+	sk_plan *sentinel = (sk_plan *)&sentinel;
+	sk_plan *plan = sentinel;
+	sk_err err;
+
+	sk_err_clear(&err);
+	assert_int_equal(sk_plan_build(tmpdir, &test_inv, NOW, &plan, &err), code);
+	assert_ptr_equal(plan, sentinel);
+	assert_msg(&err, sub1);
+	if (sub2 != NULL)
+		assert_msg(&err, sub2);
+	if (strstr(err.msg, "root:") != NULL ||
+	    strstr(err.detail, "root:") != NULL || strstr(err.hint, "root:") != NULL)
+		fail_msg("the error quotes /etc/passwd: %s | %s", err.msg, err.detail);
+}
+
+static void
+tmp_path(char *buf, size_t len, const char *name)
+{
+	snprintf(buf, len, "%s/%s", tmpdir, name);
+}
+
+/* A plan directory from a pull request is hostile: only regular files
+ * inside it are read, and what is refused is refused before it is read. */
+static void
+test_plan_build_reads_only_regular_files_inside_the_plan(void **state)
+{
+	static const char yaml_fmt[] =
+	    "name: p\n" PHASES "steps:\n  - id: s1\n    sql: %s\n";
+	char yaml[512], path[512], want[512];
+	sk_plan *plan = NULL;
+	sk_err err;
+
+	(void)state;
+	write_tmp("s1.sql", "CREATE TABLE t (id int);\n", 25);
+
+	/* sql: an absolute path, even to a file that would parse. */
+	snprintf(yaml, sizeof(yaml), yaml_fmt, "/etc/passwd");
+	write_tmp("plan.yaml", yaml, strlen(yaml));
+	hostile_fails(SK_EINVAL,
+	    "plan.yaml:7:10: steps[0].sql: read SQL file /etc/passwd: not a path "
+	    "relative to the directory",
+	    NULL);
+
+	/* sql: climbing out with "..". */
+	snprintf(yaml, sizeof(yaml), yaml_fmt, "../../../etc/hostname");
+	write_tmp("plan.yaml", yaml, strlen(yaml));
+	snprintf(want, sizeof(want),
+	    "plan.yaml:7:10: steps[0].sql: read SQL file %s/../../../etc/hostname: "
+	    "it climbs out of the directory",
+	    tmpdir);
+	hostile_fails(SK_EINVAL, want, NULL);
+
+	/* A link inside the plan to a file outside it. */
+	tmp_path(path, sizeof(path), "passwd.sql");
+	assert_int_equal(symlink("/etc/passwd", path), 0);
+	snprintf(yaml, sizeof(yaml), yaml_fmt, "passwd.sql");
+	write_tmp("plan.yaml", yaml, strlen(yaml));
+	hostile_fails(SK_EINVAL, "plan.yaml:7:10: steps[0].sql: read SQL file ",
+	    "/passwd.sql: it resolves to a file outside the directory");
+
+	/* A link that stays inside is fine. */
+	tmp_path(path, sizeof(path), "alias.sql");
+	assert_int_equal(symlink("s1.sql", path), 0);
+	snprintf(yaml, sizeof(yaml), yaml_fmt, "alias.sql");
+	write_tmp("plan.yaml", yaml, strlen(yaml));
+	if (sk_plan_build(tmpdir, &test_inv, NOW, &plan, &err) != SK_OK)
+		fail_msg("build through a link inside: %s", err.msg);
+	assert_string_equal(plan->steps[0].sql, "CREATE TABLE t (id int);\n");
+	sk_plan_destroy(plan);
+
+	/* A FIFO as a SQL file: refused at once, never waited on. */
+	tmp_path(path, sizeof(path), "fifo.sql");
+	assert_int_equal(mkfifo(path, 0644), 0);
+	snprintf(yaml, sizeof(yaml), yaml_fmt, "fifo.sql");
+	write_tmp("plan.yaml", yaml, strlen(yaml));
+	hostile_fails(SK_EINVAL, "plan.yaml:7:10: steps[0].sql: read SQL file ",
+	    "/fifo.sql: is a FIFO, not a regular file");
+
+	/* A directory as a SQL file. */
+	tmp_path(path, sizeof(path), "dir.sql");
+	assert_int_equal(mkdir(path, 0755), 0);
+	snprintf(yaml, sizeof(yaml), yaml_fmt, "dir.sql");
+	write_tmp("plan.yaml", yaml, strlen(yaml));
+	hostile_fails(SK_EINVAL, "plan.yaml:7:10: steps[0].sql: read SQL file ",
+	    "/dir.sql: is a directory, not a regular file");
+
+	/* 1 GiB (sparse): refused by its size before a byte is read. */
+	write_tmp("huge.sql", "", 0);
+	tmp_path(path, sizeof(path), "huge.sql");
+	assert_int_equal(truncate(path, (off_t)1 << 30), 0);
+	snprintf(yaml, sizeof(yaml), yaml_fmt, "huge.sql");
+	write_tmp("plan.yaml", yaml, strlen(yaml));
+	hostile_fails(SK_EINVAL, "plan.yaml:7:10: steps[0].sql: read SQL file ",
+	    "/huge.sql: 1073741824 bytes is more than the 8388608 byte limit");
+
+	/* A check file and a revert script are held to the same rules. */
+	snprintf(yaml, sizeof(yaml), "name: p\n" PHASES STEPS "    revert: passwd.sql\n");
+	write_tmp("plan.yaml", yaml, strlen(yaml));
+	hostile_fails(SK_EINVAL, "plan.yaml:8:13: steps[0].revert: read SQL file ",
+	    "it resolves to a file outside the directory");
+	snprintf(yaml, sizeof(yaml),
+	    "name: p\n" PHASES STEPS "    post:\n      - name: c\n        file: /etc/passwd\n"
+	    "        no_rows: true\n");
+	write_tmp("plan.yaml", yaml, strlen(yaml));
+	hostile_fails(SK_EINVAL,
+	    "plan.yaml:10:15: steps[0].post[0].file: read SQL file /etc/passwd: ",
+	    "not a path relative to the directory");
+}
+
+/* plan.yaml itself: a FIFO must not hang the build, a link must not
+ * leave the plan directory. */
+static void
+test_plan_build_refuses_a_hostile_plan_yaml(void **state)
+{
+	char path[512];
+
+	(void)state;
+	tmp_path(path, sizeof(path), "plan.yaml");
+	assert_int_equal(mkfifo(path, 0644), 0);
+	hostile_fails(SK_EINVAL, "read plan file ",
+	    "/plan.yaml: is a FIFO, not a regular file");
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(symlink("/etc/passwd", path), 0);
+	hostile_fails(SK_EINVAL, "read plan file ",
+	    "/plan.yaml: it resolves to a file outside the directory");
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(mkdir(path, 0755), 0);
+	hostile_fails(SK_EINVAL, "read plan file ",
+	    "/plan.yaml: is a directory, not a regular file");
+	assert_int_equal(rmdir(path), 0);
+	write_tmp("plan.yaml", "", 0);
+	assert_int_equal(truncate(path, (off_t)1 << 30), 0);
+	hostile_fails(SK_EINVAL, "read plan file ",
+	    "/plan.yaml: 1073741824 bytes is more than the 1048576 byte limit");
+}
+
 int
 main(void)
 {
@@ -951,6 +1092,11 @@ main(void)
 		    test_plan_build_check_file_must_exist, setup_tmp, teardown_tmp),
 		cmocka_unit_test_setup_teardown(
 		    test_plan_build_check_step, setup_tmp, teardown_tmp),
+		cmocka_unit_test_setup_teardown(
+		    test_plan_build_reads_only_regular_files_inside_the_plan,
+		    setup_tmp, teardown_tmp),
+		cmocka_unit_test_setup_teardown(test_plan_build_refuses_a_hostile_plan_yaml,
+		    setup_tmp, teardown_tmp),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -249,6 +249,117 @@ test_file_read_enforces_limit_and_names_path(void **state)
 	free(missing);
 }
 
+/* Write data to dir/name. */
+static void
+put(const char *dir, const char *name, const char *data)
+{
+	char *path = sk_path_join(dir, name);
+	sk_err err;
+
+	assert_int_equal(
+	    sk_file_write_atomic(path, data, strlen(data), 0644, &err), SK_OK);
+	free(path);
+}
+
+/* sk_file_read_in_dir on rel must fail with code, name rel and want, and
+ * never quote what the file outside the directory holds. */
+static void
+in_dir_fails(const char *dir, const char *rel, int code, const char *want)
+{
+	char *data = NULL;
+	sk_err err;
+
+	sk_err_clear(&err);
+	assert_int_equal(
+	    sk_file_read_in_dir(dir, rel, "SQL file", 1024, &data, NULL, &err), code);
+	assert_null(data);
+	if (strstr(err.msg, rel) == NULL || strstr(err.msg, want) == NULL)
+		fail_msg("\"%s\" lacks \"%s\" or \"%s\"", err.msg, rel, want);
+	assert_null(strstr(err.msg, "root:x"));
+	assert_null(strstr(err.detail, "root:x"));
+}
+
+static void
+test_file_read_in_dir_reads_only_regular_files_inside(void **state)
+{
+	char *plan = sk_path_join(tmpdir, "plan");
+	char *sub = sk_path_join(tmpdir, "plan/sub");
+	char *outside = sk_path_join(tmpdir, "outside");
+	char *secret = sk_path_join(tmpdir, "outside/secret.sql");
+	char *link_out = sk_path_join(tmpdir, "plan/evil.sql");
+	char *link_in = sk_path_join(tmpdir, "plan/alias.sql");
+	char *link_dir = sk_path_join(tmpdir, "plan/up");
+	char *fifo = sk_path_join(tmpdir, "plan/fifo.sql");
+	char *big = sk_path_join(tmpdir, "plan/big.sql");
+	char *data = NULL;
+	size_t len = 0;
+	sk_err err;
+
+	(void)state;
+	assert_int_equal(sk_mkdir_p(sub, 0755, &err), SK_OK);
+	assert_int_equal(sk_mkdir_p(outside, 0755, &err), SK_OK);
+	put(plan, "a.sql", "SELECT 1;\n");
+	put(sub, "b.sql", "SELECT 2;\n");
+	put(outside, "secret.sql", "SELECT 'root:x:0:0';\n");
+	assert_int_equal(symlink(secret, link_out), 0);
+	assert_int_equal(symlink("sub/b.sql", link_in), 0);
+	assert_int_equal(symlink("../outside", link_dir), 0);
+	assert_int_equal(mkfifo(fifo, 0644), 0);
+
+	/* Inside, directly, in a subdirectory, or through a link that stays. */
+	assert_int_equal(
+	    sk_file_read_in_dir(plan, "a.sql", "SQL file", 1024, &data, &len, &err),
+	    SK_OK);
+	assert_string_equal(data, "SELECT 1;\n");
+	assert_int_equal(len, 10);
+	free(data);
+	data = NULL;
+	assert_int_equal(sk_file_read_in_dir(plan, "./sub/../sub/b.sql",
+			     "SQL file", 1024, &data, NULL, &err),
+	    SK_OK);
+	assert_string_equal(data, "SELECT 2;\n");
+	free(data);
+	data = NULL;
+	assert_int_equal(sk_file_read_in_dir(plan, "alias.sql", "SQL file",
+			     1024, &data, NULL, &err),
+	    SK_OK);
+	assert_string_equal(data, "SELECT 2;\n");
+	free(data);
+	data = NULL;
+
+	/* Out: absolute, "..", a link to a file or a directory outside. */
+	in_dir_fails(plan, secret, SK_EINVAL, "not a path relative to the directory");
+	in_dir_fails(plan, "../outside/secret.sql", SK_EINVAL, "climbs out");
+	in_dir_fails(plan, "sub/../../outside/secret.sql", SK_EINVAL, "climbs out");
+	in_dir_fails(plan, "evil.sql", SK_EINVAL, "outside the directory");
+	in_dir_fails(plan, "up/secret.sql", SK_EINVAL, "outside the directory");
+	/* Not regular files: refused without blocking on the FIFO. */
+	in_dir_fails(plan, "fifo.sql", SK_EINVAL, "is a FIFO, not a regular file");
+	in_dir_fails(plan, "sub", SK_EINVAL, "is a directory, not a regular file");
+	in_dir_fails(plan, ".", SK_EINVAL, "is a directory, not a regular file");
+	in_dir_fails(plan, "missing.sql", SK_EIO, "No such file or directory");
+
+	/* Over the limit by its size, before a byte is read: a sparse 1 GiB
+	 * file costs nothing to refuse. */
+	put(plan, "big.sql", "");
+	assert_int_equal(truncate(big, (off_t)1 << 30), 0);
+	in_dir_fails(plan, "big.sql", SK_EINVAL,
+	    "1073741824 bytes is more than the 1024 byte limit");
+	/* A directory that is not there names the file asked for. */
+	in_dir_fails(outside, "../nowhere/x.sql", SK_EINVAL, "climbs out");
+	in_dir_fails(sub, "b.sql/x", SK_EIO, "Not a directory");
+
+	free(plan);
+	free(sub);
+	free(outside);
+	free(secret);
+	free(link_out);
+	free(link_in);
+	free(link_dir);
+	free(fifo);
+	free(big);
+}
+
 static void
 test_mkdir_p_creates_parents_and_refuses_a_file(void **state)
 {
@@ -378,6 +489,9 @@ main(void)
 		    test_atomic_write_failure_leaves_target_and_no_temp,
 		    setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_file_read_enforces_limit_and_names_path,
+		    setup_dir, teardown_dir),
+		cmocka_unit_test_setup_teardown(
+		    test_file_read_in_dir_reads_only_regular_files_inside,
 		    setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_mkdir_p_creates_parents_and_refuses_a_file,
 		    setup_dir, teardown_dir),
