@@ -23,7 +23,9 @@
 # one client certificate per agent, made once per world by
 # deploy/tls/make-certs; SKEIN_TLS_CA is exported for the CLI.
 # SK_PLAIN_TCP=1 (set before the first config is written) makes a world
-# of plain tcp:// on loopback instead, for a test that must read the wire.
+# of plain tcp:// on loopback instead, for a test that must read the wire
+# (fault_private_detail.sh); in the environment it runs the suite without
+# TLS, to compare (fault_tls.sh keeps TLS).
 #
 # Environment:
 #   SKEIN_SRC   source tree (default: two levels above this file)
