@@ -16,9 +16,13 @@
 #include "cli.h"
 #include "sk_envelope.h"
 #include "sk_key.h"
+#include "sk_transport.h"
 #include "sk_util.h"
 
 #define CLI_TIMEOUT_MS 10000
+
+/* For tls+tcp:// URLs (cli_coord_tls); borrowed strings. */
+static sk_tls_config coord_tls;
 
 static const char *key_flag;
 
@@ -112,11 +116,17 @@ cli_coord_call(const char *url, const sk_cli_request *req,
 	nng_socket_set_ms(sock, NNG_OPT_RECVTIMEO, CLI_TIMEOUT_MS);
 	nng_socket_set_ms(sock, NNG_OPT_SENDTIMEO, CLI_TIMEOUT_MS);
 	nng_socket_set_size(sock, NNG_OPT_RECVMAXSZ, 64u * 1024u * 1024u);
-	if ((rv = nng_dial(sock, url, NULL, 0)) != 0) {
-		rc = sk_err_set(err, SK_ENET, "reach coordinator at %s: %s",
-		    url, nng_strerror(rv));
-		snprintf(err->hint, sizeof(err->hint),
-		    "is skein-coordinator running, and is this its `control` URL?");
+	if ((rc = sk_transport_dial(sock, url, &coord_tls, 0, err)) != SK_OK) {
+		sk_err_wrap(err, "reach coordinator");
+		if (rc == SK_ECRYPTO)
+			snprintf(err->hint, sizeof(err->hint),
+			    "--tls-ca (SKEIN_TLS_CA) must be the CA that signed the "
+			    "coordinator's certificate, and the URL's host (or "
+			    "--tls-server-name) a name it carries");
+		else if (rc == SK_ENET)
+			snprintf(err->hint, sizeof(err->hint),
+			    "is skein-coordinator running, and is this its `control` "
+			    "URL (tls+tcp:// when it uses TLS)?");
 		goto out;
 	}
 	if ((rc = seal(req, &out, &olen, &signed_req, err)) != SK_OK)
@@ -157,4 +167,10 @@ cli_coord_print_err(const char *cmd, const sk_err *e)
 		fprintf(stderr, "  detail: %s\n", e->detail);
 	if (e->hint[0])
 		fprintf(stderr, "  hint: %s\n", e->hint);
+}
+
+void
+cli_coord_tls(const struct sk_tls_config *tls)
+{
+	coord_tls = *tls;
 }

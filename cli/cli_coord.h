@@ -39,4 +39,17 @@ int cli_coord_call(const char *url, const sk_cli_request *req,
  * detail and hint on lines of their own. */
 void cli_coord_print_err(const char *cmd, const sk_err *e);
 
+struct sk_tls_config;
+
+/* Use tls for every exchange with a tls+tcp:// URL from now on: tls->ca
+ * is the CA the coordinator's certificate must chain to, tls->cert and
+ * tls->key an optional client certificate, tls->server_name the name the
+ * coordinator's certificate must carry (NULL: the URL's host). The
+ * strings are borrowed and must outlive the exchanges (argv, the
+ * environment). Not thread-safe: call before the first exchange. Over
+ * TLS, cli_coord_call can also fail with SK_ECRYPTO (the handshake
+ * failed; with a hint) and SK_EINVAL or SK_EIO (a TLS file is missing or
+ * unreadable). */
+void cli_coord_tls(const struct sk_tls_config *tls);
+
 #endif

@@ -14,10 +14,21 @@
 #include "cli.h"
 #include "cli_coord.h"
 #include "cli_rollout_int.h"
+#include "sk_transport.h"
 #include "sk_util.h"
 #include "sk_wire.h"
 
 /* ---- usage -------------------------------------------------------------- */
+
+/* The TLS options every subcommand takes, for a tls+tcp:// coordinator. */
+static const char tls_help[] =
+    "  --tls-ca FILE      the CA certificate that signed the coordinator's\n"
+    "                     (needed with a tls+tcp:// URL; $SKEIN_TLS_CA)\n"
+    "  --tls-server-name NAME  the name its certificate must carry\n"
+    "                     (default: the URL's host; $SKEIN_TLS_SERVER_NAME)\n"
+    "  --tls-cert FILE, --tls-key FILE  a client certificate and its key,\n"
+    "                     for a control socket that asks for one\n"
+    "                     ($SKEIN_TLS_CERT, $SKEIN_TLS_KEY)\n";
 
 static void
 usage(FILE *out)
@@ -40,11 +51,14 @@ usage(FILE *out)
 	    "and --key FILE, the operator key that signs it (default: $SKEIN_KEY,\n"
 	    "then ~/.config/skein/operator.key). The coordinator pins operator\n"
 	    "keys with roles: viewer (status, report), operator (start), admin\n"
-	    "(rollback).\n"
+	    "(rollback). A tls+tcp:// URL also needs the CA that signed the\n"
+	    "coordinator's certificate (docs/operations.md, \"TLS\"):\n"
+	    "\n%s\n"
 	    "Run \"skein rollout COMMAND --help\" for a command's options.\n"
 	    "\n"
 	    "Exit status: 0 success; 1 the operation failed (see each command);\n"
-	    "2 usage error.\n");
+	    "2 usage error.\n",
+	    tls_help);
 }
 
 static void
@@ -70,7 +84,7 @@ start_usage(FILE *out)
 	    "  --rehearse         rehearse instead of applying\n"
 	    "  --timeout D        (rehearse) stop waiting after D (default 10m) and\n"
 	    "                     name the regions that gave no verdict\n"
-	    "  --coordinator URL  the coordinator's control URL\n"
+	    "  --coordinator URL  the coordinator's control URL\n%s"
 	    "  -h, --help         show this help\n"
 	    "\n"
 	    "Examples:\n"
@@ -78,7 +92,8 @@ start_usage(FILE *out)
 	    "  skein rollout start --rehearse plan.signed --timeout 20m\n"
 	    "\n"
 	    "Exit status: 0 started (rehearse: READY everywhere); 1 refused,\n"
-	    "unreachable, or (rehearse) any region BLOCKED or silent; 2 usage.\n");
+	    "unreachable, or (rehearse) any region BLOCKED or silent; 2 usage.\n",
+	    tls_help);
 }
 
 static void
@@ -92,7 +107,7 @@ status_usage(FILE *out)
 	    "\n"
 	    "Options:\n"
 	    "  --json             print JSON\n"
-	    "  --coordinator URL  the coordinator's control URL\n"
+	    "  --coordinator URL  the coordinator's control URL\n%s"
 	    "  -h, --help         show this help\n"
 	    "\n"
 	    "Examples:\n"
@@ -100,7 +115,8 @@ status_usage(FILE *out)
 	    "  skein rollout status r-abc --json\n"
 	    "\n"
 	    "Exit status: 0 shown (whatever the rollout's state); 1 unknown\n"
-	    "rollout or coordinator unreachable; 2 usage.\n");
+	    "rollout or coordinator unreachable; 2 usage.\n",
+	    tls_help);
 }
 
 static void
@@ -115,7 +131,7 @@ wait_usage(FILE *out)
 	    "Options:\n"
 	    "  --timeout D        give up after a duration such as 30m\n"
 	    "  --quiet            print only the final line\n"
-	    "  --coordinator URL  the coordinator's control URL\n"
+	    "  --coordinator URL  the coordinator's control URL\n%s"
 	    "  -h, --help         show this help\n"
 	    "\n"
 	    "Example:\n"
@@ -123,7 +139,8 @@ wait_usage(FILE *out)
 	    "\n"
 	    "Exit status: 0 when the rollout succeeded (a rehearsal: READY), 1 when\n"
 	    "it failed, halted or was BLOCKED, the timeout passed or the\n"
-	    "coordinator is unreachable; 2 usage.\n");
+	    "coordinator is unreachable; 2 usage.\n",
+	    tls_help);
 }
 
 static void
@@ -144,7 +161,7 @@ rollback_usage(FILE *out)
 	    "  --wait             follow the rollback to its end, like rollout wait\n"
 	    "  --timeout D        (wait) give up after D\n"
 	    "  --quiet            (wait) print only the final line\n"
-	    "  --coordinator URL  the coordinator's control URL\n"
+	    "  --coordinator URL  the coordinator's control URL\n%s"
 	    "  -h, --help         show this help\n"
 	    "\n"
 	    "Examples:\n"
@@ -152,7 +169,8 @@ rollback_usage(FILE *out)
 	    "  skein rollout rollback r-abc --region af --wait\n"
 	    "\n"
 	    "Exit status: 0 started (with --wait: succeeded); 1 refused, unreachable\n"
-	    "or (with --wait) failed; 2 usage.\n");
+	    "or (with --wait) failed; 2 usage.\n",
+	    tls_help);
 }
 
 static void
@@ -172,7 +190,7 @@ report_usage(FILE *out)
 	    "Options:\n"
 	    "  --format F         md (default) or json\n"
 	    "  --json             same as --format json\n"
-	    "  --coordinator URL  the coordinator's control URL\n"
+	    "  --coordinator URL  the coordinator's control URL\n%s"
 	    "  -h, --help         show this help\n"
 	    "\n"
 	    "Examples:\n"
@@ -180,12 +198,23 @@ report_usage(FILE *out)
 	    "  skein rollout report r-abc --format json\n"
 	    "\n"
 	    "Exit status: 0 printed (whatever the rollout's outcome); 1 unknown\n"
-	    "rollout or coordinator unreachable; 2 usage.\n");
+	    "rollout or coordinator unreachable; 2 usage.\n",
+	    tls_help);
 }
 
 /* ---- dispatch ----------------------------------------------------------- */
 
-enum { OPT_REHEARSE = 256, OPT_REGION, OPT_WAIT, OPT_FORMAT, OPT_KEY };
+enum {
+	OPT_REHEARSE = 256,
+	OPT_REGION,
+	OPT_WAIT,
+	OPT_FORMAT,
+	OPT_KEY,
+	OPT_TLS_CA,
+	OPT_TLS_CERT,
+	OPT_TLS_KEY,
+	OPT_TLS_SERVER_NAME,
+};
 
 typedef struct opts {
 	const char *url;
@@ -292,6 +321,34 @@ run(const char *sub, const opts *o, int argc, char **argv)
 	return CLI_USAGE;
 }
 
+/* Check the TLS settings for url and hand them to cli_coord. An empty
+ * value (SKEIN_TLS_CA= in the environment) counts as none. */
+static int
+tls_settings(sk_tls_config *tls, const char *url)
+{
+	char **files[] = { &tls->ca, &tls->cert, &tls->key, &tls->server_name };
+
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+		if (*files[i] != NULL && (*files[i])[0] == '\0')
+			*files[i] = NULL;
+	if (sk_transport_is_tls(url) && tls->ca == NULL) {
+		cli_errorf("rollout",
+		    "the coordinator's URL %s is TLS but no CA certificate is "
+		    "given to check its certificate against: pass --tls-ca FILE "
+		    "or set SKEIN_TLS_CA",
+		    url);
+		return CLI_USAGE;
+	}
+	if ((tls->cert == NULL) != (tls->key == NULL)) {
+		cli_errorf("rollout",
+		    "--tls-cert and --tls-key (SKEIN_TLS_CERT, SKEIN_TLS_KEY) go "
+		    "together: a certificate and its private key");
+		return CLI_USAGE;
+	}
+	cli_coord_tls(tls);
+	return CLI_OK;
+}
+
 static void (*usage_of(const char *sub))(FILE *)
 {
 	static const struct {
@@ -324,14 +381,24 @@ cli_rollout(int argc, char **argv)
 		{ "wait", no_argument, NULL, OPT_WAIT },
 		{ "format", required_argument, NULL, OPT_FORMAT },
 		{ "key", required_argument, NULL, OPT_KEY },
+		{ "tls-ca", required_argument, NULL, OPT_TLS_CA },
+		{ "tls-cert", required_argument, NULL, OPT_TLS_CERT },
+		{ "tls-key", required_argument, NULL, OPT_TLS_KEY },
+		{ "tls-server-name", required_argument, NULL, OPT_TLS_SERVER_NAME },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	opts o = { .url = getenv("SKEIN_COORDINATOR") };
+	sk_tls_config tls = {
+		.ca = getenv("SKEIN_TLS_CA"),
+		.cert = getenv("SKEIN_TLS_CERT"),
+		.key = getenv("SKEIN_TLS_KEY"),
+		.server_name = getenv("SKEIN_TLS_SERVER_NAME"),
+	};
 	void (*sub_usage)(FILE *);
 	const char *sub;
 	sk_err err;
-	int c;
+	int c, rc;
 
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
 		usage(argc < 2 ? stderr : stdout);
@@ -379,6 +446,18 @@ cli_rollout(int argc, char **argv)
 		case OPT_KEY:
 			cli_coord_set_key(optarg);
 			break;
+		case OPT_TLS_CA:
+			tls.ca = optarg;
+			break;
+		case OPT_TLS_CERT:
+			tls.cert = optarg;
+			break;
+		case OPT_TLS_KEY:
+			tls.key = optarg;
+			break;
+		case OPT_TLS_SERVER_NAME:
+			tls.server_name = optarg;
+			break;
 		case 'h':
 			sub_usage(stdout);
 			return CLI_OK;
@@ -410,5 +489,7 @@ cli_rollout(int argc, char **argv)
 		    "no coordinator: pass --coordinator URL or set SKEIN_COORDINATOR");
 		return CLI_USAGE;
 	}
+	if ((rc = tls_settings(&tls, o.url)) != CLI_OK)
+		return rc;
 	return run(sub, &o, argc, argv);
 }

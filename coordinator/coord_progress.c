@@ -40,7 +40,8 @@ hold_cause(coord_hold_info *h, int kind, const char *step, const char *cause)
 	hold_none(h);
 	h->kind = kind;
 	snprintf(h->step, sizeof(h->step), "%s", step);
-	snprintf(h->cause, sizeof(h->cause), "%s", cause);
+	/* A cause is a one-line summary: cut to the field on purpose. */
+	snprintf(h->cause, sizeof(h->cause), "%.*s", (int)sizeof(h->cause) - 1, cause);
 }
 
 /* A lock wait; the blocker is the first the agent named, if any. */

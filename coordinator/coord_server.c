@@ -26,6 +26,7 @@
 #include "sk_key.h"
 #include "sk_log.h"
 #include "sk_plan.h"
+#include "sk_transport.h"
 #include "sk_util.h"
 #include "sk_wire.h"
 
@@ -176,8 +177,11 @@ next_seq(coord_server *srv, uint64_t *out, sk_err *err)
 
 /* ---- setup -------------------------------------------------------------- */
 
+/* Open and listen: over TLS when url is tls+tcp://, where require_peer
+ * (the agents' socket) admits only certificates of tls.ca. */
 static int
-open_socket(nng_socket *s, bool raw, const char *url, const char *what, sk_err *err)
+open_socket(nng_socket *s, bool raw, const char *url, const sk_tls_config *tls,
+    bool require_peer, const char *what, sk_err *err)
 {
 	int rv;
 
@@ -191,10 +195,9 @@ open_socket(nng_socket *s, bool raw, const char *url, const char *what, sk_err *
 		return sk_err_set(err, SK_ENET, "configure %s socket: %s", what,
 		    nng_strerror(rv));
 	}
-	if ((rv = nng_listen(*s, url, NULL, 0)) != 0) {
+	if (sk_transport_listen(*s, url, tls, require_peer, err) != SK_OK) {
 		nng_close(*s);
-		return sk_err_set(err, SK_ENET, "listen on %s (%s): %s", url,
-		    what, nng_strerror(rv));
+		return sk_err_wrap(err, "open %s socket", what);
 	}
 	return SK_OK;
 }
@@ -266,10 +269,14 @@ coord_server_create(const sk_coord_config *cfg, coord_server **out, sk_err *err)
 	if (srv->rollouts.n > 0)
 		sk_info("journal replayed: %zu rollouts, %zu still running",
 		    srv->rollouts.n, running);
-	if ((rc = open_socket(&srv->agent_sock, true, cfg->listen, "agent", err)) != SK_OK)
+	/* Agents must show a certificate of the CA (mutual TLS); the CLI
+	 * checks ours, and who the operator is comes from the signature. */
+	if ((rc = open_socket(&srv->agent_sock, true, cfg->listen, &cfg->tls,
+		 true, "agent", err)) != SK_OK)
 		goto fail;
 	srv->agent_open = true;
-	if ((rc = open_socket(&srv->cli_sock, false, cfg->control, "control", err)) != SK_OK)
+	if ((rc = open_socket(&srv->cli_sock, false, cfg->control, &cfg->tls,
+		 false, "control", err)) != SK_OK)
 		goto fail;
 	srv->cli_open = true;
 	sk_info("serving agents on %s and the CLI on %s (%zu regions, %zu "

@@ -20,6 +20,7 @@
 #include "sk_key.h"
 #include "sk_log.h"
 #include "sk_plan.h"
+#include "sk_transport.h"
 #include "sk_util.h"
 #include "sk_wire.h"
 
@@ -488,10 +489,11 @@ agent_session_create(const sk_agent_config *cfg, agent_session **out, sk_err *er
 		goto fail;
 	}
 	/* Non-blocking dial: the coordinator may come up later; nng keeps
-	 * redialing with backoff. */
-	if ((rv = nng_dial(s->sock, cfg->coordinator, NULL, NNG_FLAG_NONBLOCK)) != 0) {
-		rc = sk_err_set(err, SK_ENET, "dial coordinator %s: %s",
-		    cfg->coordinator, nng_strerror(rv));
+	 * redialing with backoff. Over TLS it checks the coordinator's
+	 * certificate against tls.ca and shows ours. */
+	if ((rc = sk_transport_dial(s->sock, cfg->coordinator, &cfg->tls,
+		 NNG_FLAG_NONBLOCK, err)) != SK_OK) {
+		sk_err_wrap(err, "start agent");
 		goto fail;
 	}
 	sk_info("agent for region %s: %zu databases, dialing %s", cfg->region,

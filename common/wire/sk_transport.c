@@ -1,9 +1,12 @@
 /* sk_transport: nng listeners and dialers with skein's TLS policy
  * (sk_transport.h). nng on Debian 12 is built with mbedTLS; a config is
  * built here from the PEM files and handed to the endpoint, which keeps
- * its own reference. */
+ * its own reference. Failed handshakes, which nng 1.5 only counts, are
+ * logged from those counts. */
 #include "sk_transport.h"
 
+#include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +14,7 @@
 #include <nng/supplemental/tls/tls.h>
 #include <sodium.h>
 
+#include "sk_log.h"
 #include "sk_util.h"
 
 /* Certificates and keys are small; anything larger is not one. */
@@ -135,6 +139,110 @@ url_host(const char *url, char *host, size_t len)
 	snprintf(host, len, "%.*s", (int)(end - h), h);
 }
 
+/* ---- failed handshakes ---------------------------------------------------
+ * nng 1.5 tells nobody when a TLS handshake fails: no pipe is made, so no
+ * pipe event fires, and a background dial quietly tries again. It does
+ * count the failures in the endpoint's statistics ("auth": NNG_EPEERAUTH
+ * or NNG_ECRYPTO, which is also what a peer that does not speak TLS
+ * causes). A watcher per TLS endpoint reads that count every second on
+ * nng's timer (no thread of ours) and logs a warning when it rose, at most
+ * every 30 s, so a misconfigured peer redialing does not flood the log.
+ * It ends itself once the endpoint is closed. */
+
+#define WATCH_EVERY_MS 1000
+#define WATCH_LOG_MS 30000
+
+typedef struct watch {
+	nng_aio *aio;
+	bool listener;     /* else a dialer */
+	int id;            /* nng_listener_id / nng_dialer_id */
+	uint64_t reported; /* failures already logged */
+	int64_t logged_ms; /* when the last warning went out; 0: never */
+	char url[];
+} watch;
+
+/* The endpoint's count of failed handshakes, or -1 once it is gone.
+ * (nng_stat_find_listener is not used: in 1.5 it finds the first
+ * listener of any id.) */
+static int64_t
+watch_failures(const watch *w)
+{
+	nng_stat *all = NULL, *ep;
+	int64_t n = -1;
+
+	if (nng_stats_get(&all) != 0)
+		return 0; /* out of memory: try again next time */
+	for (ep = nng_stat_child(all); ep != NULL; ep = nng_stat_next(ep)) {
+		nng_stat *id = nng_stat_find(ep, "id"), *auth;
+
+		if (strcmp(nng_stat_name(ep), w->listener ? "listener" : "dialer") != 0 ||
+		    id == NULL || nng_stat_value(id) != (uint64_t)w->id)
+			continue;
+		auth = nng_stat_find(ep, "auth");
+		n = auth != NULL ? (int64_t)nng_stat_value(auth) : 0;
+		break;
+	}
+	nng_stats_free(all);
+	return n;
+}
+
+static void
+watch_cb(void *arg)
+{
+	watch *w = arg;
+	int64_t n, now;
+
+	n = nng_aio_result(w->aio) == 0 ? watch_failures(w) : -1;
+	if (n < 0) {
+		/* Closed (or nng shutting down): the reaper frees the aio,
+		 * which cannot be freed from its own callback. */
+		nng_aio_reap(w->aio);
+		free(w);
+		return;
+	}
+	now = sk_mono_ms();
+	if ((uint64_t)n > w->reported &&
+	    (w->logged_ms == 0 || now - w->logged_ms >= WATCH_LOG_MS)) {
+		uint64_t fresh = (uint64_t)n - w->reported;
+
+		if (w->listener)
+			sk_warn("listen on %s: refused %" PRIu64 " connection%s in "
+				"the TLS handshake (a client certificate missing or "
+				"not signed by tls.ca, a client that does not trust "
+				"ours, or a client not speaking TLS)",
+			    w->url, fresh, fresh == 1 ? "" : "s");
+		else
+			sk_warn("dial %s: the TLS handshake failed %" PRIu64
+				" time%s (the server's certificate is not signed "
+				"by tls.ca or does not carry the server name, or "
+				"the server refused our certificate); retrying",
+			    w->url, fresh, fresh == 1 ? "" : "s");
+		w->reported = (uint64_t)n;
+		w->logged_ms = now;
+	}
+	nng_sleep_aio(WATCH_EVERY_MS, w->aio);
+}
+
+/* Start watching a TLS endpoint. Best effort: without memory it is simply
+ * not watched. */
+static void
+watch_start(bool listener, int id, const char *url)
+{
+	size_t len = strlen(url) + 1;
+	watch *w = calloc(1, sizeof(*w) + len);
+
+	if (w == NULL)
+		return;
+	w->listener = listener;
+	w->id = id;
+	memcpy(w->url, url, len);
+	if (nng_aio_alloc(&w->aio, watch_cb, w) != 0) {
+		free(w);
+		return;
+	}
+	nng_sleep_aio(WATCH_EVERY_MS, w->aio);
+}
+
 int
 sk_transport_listen(nng_socket s, const char *url, const sk_tls_config *tls,
     bool require_peer, sk_err *err)
@@ -163,6 +271,7 @@ sk_transport_listen(nng_socket s, const char *url, const sk_tls_config *tls,
 		nng_listener_close(l);
 		return nng_fail(err, rv, "listen on", url);
 	}
+	watch_start(true, nng_listener_id(l), url);
 	return SK_OK;
 }
 
@@ -196,9 +305,26 @@ sk_transport_dial(nng_socket s, const char *url, const sk_tls_config *tls,
 	nng_tls_config_free(cfg);
 	if (rv == 0)
 		rv = nng_dialer_start(d, flags);
+	if (rv == NNG_ECRYPTO || rv == NNG_EPEERAUTH) {
+		/* Only a blocking dial sees the handshake: a wrong setting
+		 * on one side or the other, which retrying will not fix. */
+		nng_dialer_close(d);
+		sk_err_set(err, SK_ECRYPTO,
+		    "dial %s: the TLS handshake failed: the server's "
+		    "certificate is not signed by the CA in %s or does not "
+		    "carry the name %s, or the server refused our certificate "
+		    "(%s)",
+		    url, tls->ca, tls->server_name != NULL ? tls->server_name : host,
+		    nng_strerror(rv));
+		if (err != NULL)
+			err->cause = rv;
+		return SK_ECRYPTO;
+	}
 	if (rv != 0) {
 		nng_dialer_close(d);
 		return nng_fail(err, rv, "dial", url);
 	}
+	if (flags & NNG_FLAG_NONBLOCK)
+		watch_start(false, nng_dialer_id(d), url);
 	return SK_OK;
 }

@@ -16,9 +16,12 @@
 /* Start listening on url with s. For tls+tcp://: present tls->cert and
  * tls->key, and when require_peer, accept only dialers that present a
  * certificate signed by tls->ca (mutual authentication); TLS 1.2 or
- * later. Other URLs: a plain nng_listen. SK_EINVAL for a missing TLS
- * file name, SK_EIO for a file that cannot be read or is not PEM, SK_ENET
- * for nng's refusal (address in use, ...), each naming the URL. */
+ * later. A connection whose handshake fails is closed and the listener
+ * goes on; such refusals are logged as a warning (at most every 30 s,
+ * with their count), from an nng timer callback. Other URLs: a plain
+ * nng_listen. SK_EINVAL for a missing TLS file name, SK_EIO for a file
+ * that cannot be read or is not PEM, SK_ENET for nng's refusal (address
+ * in use, ...), each naming the URL. */
 int sk_transport_listen(nng_socket s, const char *url, const sk_tls_config *tls,
     bool require_peer, sk_err *err) SK_WARN_UNUSED;
 
@@ -26,7 +29,9 @@ int sk_transport_listen(nng_socket s, const char *url, const sk_tls_config *tls,
  * the background). For tls+tcp://: the server's certificate must be
  * signed by tls->ca and carry tls->server_name (NULL: the URL's host);
  * tls->cert and tls->key, when set, are presented to it. Errors as
- * sk_transport_listen. */
+ * sk_transport_listen, and SK_ECRYPTO when a blocking dial's handshake
+ * fails (retrying will not help). A background dial's failed handshakes
+ * are logged as the listener's are, and retried. */
 int sk_transport_dial(nng_socket s, const char *url, const sk_tls_config *tls,
     int flags, sk_err *err) SK_WARN_UNUSED;
 

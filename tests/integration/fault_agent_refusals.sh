@@ -58,10 +58,13 @@ for r in in ksa; do
 done
 
 # 3. A rogue coordinator with the coordinator's key, talking to a fresh agent
-#    for region af that manages a fresh database.
+#    for region af that manages a fresh database. Over TLS it has the
+#    coordinator's certificate too: the agent's checks are what is tested.
 sk_db pg rogue_app
 rport=$(sk_free_port)
-sed -e "s|^coordinator: .*|coordinator: \"tcp://127.0.0.1:$rport\"|" \
+rurl="${SK_LISTEN_URL%%://*}://127.0.0.1:$rport"
+sk_tls_opts coordinator
+sed -e "s|^coordinator: .*|coordinator: \"$rurl\"|" \
 	-e "s|^state: .*|state: rogue.state|" -e "s|dbname=af_app|dbname=rogue_app|" \
 	"$SK_WORK/agents/af.yaml" >"$SK_WORK/agents/rogueaf.yaml"
 grep -q rogue_app "$SK_WORK/agents/rogueaf.yaml" || sk_fail "could not point the rogue agent at rogue_app"
@@ -75,7 +78,7 @@ af_plan=$(sk_sign_plan "$SK_WORK/plans/af-src" afplan)
 run_rogue() { # run_rogue MODE PLAN FINALS SECONDS: prints the rogue's output
 	local mode=$1 plan=$2 finals=$3 secs=$4 out
 	sk_start_agent rogueaf
-	out=$("$rogue" --listen "tcp://127.0.0.1:$rport" --key "$SK_WORK/keys/coordinator.key" \
+	out=$("$rogue" --listen "$rurl" "${SK_TLS_OPTS[@]}" --key "$SK_WORK/keys/coordinator.key" \
 		--agent-pub "$SK_WORK/keys/agent-af.pub" --plan "$plan" --mode "$mode" \
 		--finals "$finals" --seconds "$secs" 2>&1 || true)
 	sk_running agent-rogueaf || sk_fail "the agent died during the $mode test"

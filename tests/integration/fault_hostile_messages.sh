@@ -13,15 +13,18 @@ sk_setup fault_hostile_messages
 sk_deploy_three
 poke=$SKEIN_BIN/tests/poke
 key=$SK_WORK/keys/agent-af.key
+# Over TLS with af's certificate: the bytes reach the coordinator's own
+# checks (fault_tls.sh tests the peers TLS turns away).
+sk_tls_opts af
 
 for mode in random empty oversized; do
-	"$poke" --url "$SK_LISTEN_URL" --mode "$mode" >/dev/null
-	"$poke" --url "$SK_CONTROL_URL" --mode "$mode" >/dev/null
+	"$poke" --url "$SK_LISTEN_URL" --mode "$mode" "${SK_TLS_OPTS[@]}" >/dev/null
+	"$poke" --url "$SK_CONTROL_URL" --mode "$mode" "${SK_TLS_OPTS[@]}" >/dev/null
 done
 for mode in flip-payload flip-signature unpinned wrong-kind truncated; do
-	"$poke" --url "$SK_LISTEN_URL" --mode "$mode" --agent-key "$key" --region af >/dev/null
+	"$poke" --url "$SK_LISTEN_URL" --mode "$mode" --agent-key "$key" --region af "${SK_TLS_OPTS[@]}" >/dev/null
 done
-"$poke" --url "$SK_LISTEN_URL" --mode valid --agent-key "$key" --region ksa >/dev/null
+"$poke" --url "$SK_LISTEN_URL" --mode valid --agent-key "$key" --region ksa "${SK_TLS_OPTS[@]}" >/dev/null
 
 sk_running coordinator || sk_fail "the coordinator died"
 log=$(cat "$SK_WORK/logs/coordinator.log")

@@ -13,6 +13,9 @@ set -euo pipefail
 
 sk_setup fault_private_detail
 command -v tcpdump >/dev/null || sk_fail "tcpdump is not installed (tests/lib/install-deps.sh installs it)"
+# Plain TCP: the capture must show what the agents send, which TLS would
+# hide (fault_tls.sh checks that it does).
+SK_PLAIN_TCP=1
 sk_deploy_three
 
 secret=alice.private@af.example

@@ -15,8 +15,17 @@
 #   id=$(sk_skein rollout start "$signed"); sk_skein rollout wait "$id"
 #
 # Layout of $SK_WORK (world-traversable, so the `postgres` user can reach
-# its clusters): pg/ (pgcluster.sh clusters), keys/, regions/, agents/,
-# coordinator/, plans/, logs/NAME.log, pids/NAME.pid.
+# its clusters): pg/ (pgcluster.sh clusters), keys/, tls/ (certificates),
+# regions/, agents/, coordinator/, plans/, logs/NAME.log, pids/NAME.pid.
+#
+# Transport: every world runs over TLS. The configs get tls+tcp:// URLs
+# and tls: sections; tls/ holds a CA, the coordinator's certificate and
+# one client certificate per agent, made once per world by
+# deploy/tls/make-certs; SKEIN_TLS_CA is exported for the CLI.
+# SK_PLAIN_TCP=1 (set before the first config is written) makes a world
+# of plain tcp:// on loopback instead, for a test that must read the wire
+# (fault_private_detail.sh); in the environment it runs the suite without
+# TLS, to compare (fault_tls.sh keeps TLS).
 #
 # Environment:
 #   SKEIN_SRC   source tree (default: two levels above this file)
@@ -29,6 +38,7 @@
 #   SK_READY_TIMEOUT  seconds sk_start_coordinator waits (default 30)
 #   SK_WATCH_DAEMONS=0  let a CLI command run on when a daemon has died
 #               (by default the harness stops it and shows that log)
+#   SK_PLAIN_TCP=1  plain tcp:// instead of TLS (see Transport above)
 #
 # Functions print nothing on success unless they return data on stdout;
 # failures print "harness: <what>: <why>" on stderr and return non-zero.
@@ -624,17 +634,63 @@ agent_key: $(sk__yq "../keys/agent-$name.pub")
 EOF
 }
 
-# The coordinator's two ports, chosen once per work dir.
+# ---------------------------------------------------------------------------
+# TLS
+
+# True unless this world runs plain TCP (SK_PLAIN_TCP=1).
+sk_tls_on() {
+	[[ "${SK_PLAIN_TCP:-0}" != 1 ]]
+}
+
+# sk_tls_certs [REGION...]: the world's CA and the coordinator's
+# certificate in $SK_WORK/tls, and a client certificate for each REGION's
+# agent; what exists already is kept (deploy/tls/make-certs).
+sk_tls_certs() {
+	sk__need_work || return 1
+	local r args=()
+	for r in "$@"; do
+		args+=(--agent "$r")
+	done
+	"$SKEIN_SRC/deploy/tls/make-certs" "$SK_WORK/tls" "${args[@]}" >/dev/null || {
+		sk__err "make TLS certificates in $SK_WORK/tls: deploy/tls/make-certs failed"
+		return 1
+	}
+}
+
+# sk_tls_opts WHO: set the array SK_TLS_OPTS to the --tls-ca, --tls-cert
+# and --tls-key options of WHO (a region's agent, or "coordinator") for a
+# test tool (tests/tools/poke, rogue_coordinator); empty in a plain-TCP
+# world. Usage: sk_tls_opts af; "$poke" ... "${SK_TLS_OPTS[@]}"
+sk_tls_opts() {
+	SK_TLS_OPTS=()
+	sk_tls_on || return 0
+	local name=coordinator
+	if [[ "$1" == coordinator ]]; then
+		sk_tls_certs || return 1
+	else
+		name="agent-$1"
+		sk_tls_certs "$1" || return 1
+	fi
+	SK_TLS_OPTS=(--tls-ca "$SK_WORK/tls/ca.crt" --tls-cert "$SK_WORK/tls/$name.crt"
+		--tls-key "$SK_WORK/tls/$name.key")
+}
+
+# The coordinator's two ports, chosen once per work dir, and its URLs.
 sk__coord_ports() {
-	local f="$SK_WORK/coordinator/ports"
+	local f="$SK_WORK/coordinator/ports" scheme=tcp
 	if [[ ! -s "$f" ]]; then
 		local l c
 		l=$(sk_free_port) && c=$(sk_free_port) || return 1
 		echo "$l $c" >"$f"
 	fi
 	read -r SK_LISTEN_PORT SK_CONTROL_PORT <"$f"
-	SK_LISTEN_URL="tcp://127.0.0.1:$SK_LISTEN_PORT"
-	SK_CONTROL_URL="tcp://127.0.0.1:$SK_CONTROL_PORT"
+	if sk_tls_on; then
+		scheme=tls+tcp
+		SKEIN_TLS_CA="$SK_WORK/tls/ca.crt"
+		export SKEIN_TLS_CA
+	fi
+	SK_LISTEN_URL="$scheme://127.0.0.1:$SK_LISTEN_PORT"
+	SK_CONTROL_URL="$scheme://127.0.0.1:$SK_CONTROL_PORT"
 	export SK_LISTEN_URL SK_CONTROL_URL
 }
 
@@ -650,6 +706,9 @@ sk_agent_config() {
 		return 1
 	fi
 	sk__coord_ports || return 1
+	if sk_tls_on; then
+		sk_tls_certs "$region" || return 1
+	fi
 	local f="$SK_WORK/agents/$region.yaml"
 	{
 		echo "region: $(sk__yq "$region")"
@@ -660,6 +719,12 @@ sk_agent_config() {
 		echo "state: $(sk__yq "$region.state")"
 		echo "poll_ms: ${SK_AGENT_POLL_MS:-200}"
 		echo "parallel: ${SK_AGENT_PARALLEL:-4}"
+		if sk_tls_on; then
+			echo "tls:"
+			echo "  ca: ../tls/ca.crt"
+			echo "  cert: $(sk__yq "../tls/agent-$region.crt")"
+			echo "  key: $(sk__yq "../tls/agent-$region.key")"
+		fi
 		echo "databases:"
 	} >"$f"
 	for spec in "$@"; do
@@ -693,6 +758,9 @@ sk_agent_config() {
 sk_coordinator_config() {
 	sk__need_work || return 1
 	sk__coord_ports || return 1
+	if sk_tls_on; then
+		sk_tls_certs || return 1
+	fi
 	{
 		echo "listen: $(sk__yq "$SK_LISTEN_URL")"
 		echo "control: $(sk__yq "$SK_CONTROL_URL")"
@@ -700,6 +768,12 @@ sk_coordinator_config() {
 		echo "key: ../keys/coordinator.key"
 		echo "release_keys: [../keys/release.pub]"
 		echo "state: state"
+		if sk_tls_on; then
+			echo "tls:"
+			echo "  ca: ../tls/ca.crt"
+			echo "  cert: ../tls/coordinator.crt"
+			echo "  key: ../tls/coordinator.key"
+		fi
 		echo "operators:"
 		echo "  - {name: admin, key: ../keys/admin.pub, role: admin}"
 		if [[ -n "${SK_COORDINATOR_EXTRA:-}" ]]; then
@@ -773,8 +847,9 @@ sk_start_agent() {
 # CLI
 
 # sk_skein ARGS...: run the skein CLI against this deployment's coordinator
-# as operator admin (SKEIN_COORDINATOR and SKEIN_KEY are set, and `rollout`
-# commands get --coordinator). Stdout and the exit status are the CLI's.
+# as operator admin (SKEIN_COORDINATOR, SKEIN_KEY and, over TLS,
+# SKEIN_TLS_CA are set, and `rollout` commands get --coordinator). Stdout
+# and the exit status are the CLI's.
 sk_skein() {
 	sk__need_work || return 1
 	local skein

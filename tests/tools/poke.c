@@ -13,6 +13,7 @@
 
 #include "sk_envelope.h"
 #include "sk_key.h"
+#include "sk_transport.h"
 #include "sk_util.h"
 #include "sk_wire.h"
 
@@ -21,10 +22,13 @@ usage(FILE *out)
 {
 	fprintf(out,
 	    "usage: poke --url URL --mode MODE [--agent-key KEY --region R]\n"
+	    "            [--tls-ca CA --tls-cert CRT --tls-key KEY]\n"
 	    "modes: random (1 KiB of random bytes), empty, oversized (16 MiB + 1 KiB),\n"
 	    "       flip-payload, flip-signature, unpinned, wrong-kind, truncated,\n"
 	    "       valid (the last six build a signed AgentMessage first: they need\n"
-	    "       --agent-key and --region)\n");
+	    "       --agent-key and --region)\n"
+	    "a tls+tcp:// URL needs --tls-ca (and the listen socket a client\n"
+	    "certificate: --tls-cert, --tls-key)\n");
 }
 
 /* A well-formed, correctly signed AgentMessage from key. */
@@ -56,10 +60,14 @@ main(int argc, char **argv)
 		{ "mode", required_argument, NULL, 'm' },
 		{ "agent-key", required_argument, NULL, 'k' },
 		{ "region", required_argument, NULL, 'r' },
+		{ "tls-ca", required_argument, NULL, 'a' },
+		{ "tls-cert", required_argument, NULL, 'c' },
+		{ "tls-key", required_argument, NULL, 'y' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *url = NULL, *mode = NULL, *keyfile = NULL, *region = "af";
+	sk_tls_config tls = { 0 };
 	sk_seckey *key = NULL;
 	uint8_t *buf = NULL;
 	size_t len = 0;
@@ -77,6 +85,12 @@ main(int argc, char **argv)
 			keyfile = optarg;
 		else if (c == 'r')
 			region = optarg;
+		else if (c == 'a')
+			tls.ca = optarg;
+		else if (c == 'c')
+			tls.cert = optarg;
+		else if (c == 'y')
+			tls.key = optarg;
 		else if (c == 'h') {
 			usage(stdout);
 			return 0;
@@ -144,9 +158,15 @@ main(int argc, char **argv)
 	}
 	if ((rv = nng_req0_open(&sock)) != 0 ||
 	    (rv = nng_socket_set_ms(sock, NNG_OPT_RECVTIMEO, 1500)) != 0 ||
-	    (rv = nng_socket_set_ms(sock, NNG_OPT_SENDTIMEO, 1500)) != 0 ||
-	    (rv = nng_dial(sock, url, NULL, 0)) != 0 ||
-	    (rv = nng_send(sock, buf, len, 0)) != 0) {
+	    (rv = nng_socket_set_ms(sock, NNG_OPT_SENDTIMEO, 1500)) != 0) {
+		fprintf(stderr, "poke: %s: %s\n", url, nng_strerror(rv));
+		return 1;
+	}
+	if (sk_transport_dial(sock, url, &tls, 0, &err) != SK_OK) {
+		fprintf(stderr, "poke: %s\n", err.msg);
+		return 1;
+	}
+	if ((rv = nng_send(sock, buf, len, 0)) != 0) {
 		fprintf(stderr, "poke: %s: %s\n", url, nng_strerror(rv));
 		return 1;
 	}

@@ -16,6 +16,7 @@
 #include "sk_envelope.h"
 #include "sk_key.h"
 #include "sk_log.h"
+#include "sk_transport.h"
 #include "sk_util.h"
 #include "sk_wire.h"
 
@@ -191,7 +192,9 @@ usage(FILE *out)
 	fprintf(out,
 	    "usage: rogue_coordinator --listen URL --key COORD.key --agent-pub PUB\n"
 	    "    [--plan SIGNED --rollout ID] [--mode run|stale|replay|garbage|wrong-region]\n"
-	    "    [--finals N] [--seconds S]\n");
+	    "    [--finals N] [--seconds S] [--tls-ca CA --tls-cert CRT --tls-key KEY]\n"
+	    "A tls+tcp:// URL needs the three TLS files; agents must show a\n"
+	    "certificate of the CA.\n");
 }
 
 int
@@ -206,10 +209,14 @@ main(int argc, char **argv)
 		{ "mode", required_argument, NULL, 'm' },
 		{ "finals", required_argument, NULL, 'f' },
 		{ "seconds", required_argument, NULL, 's' },
+		{ "tls-ca", required_argument, NULL, 'A' },
+		{ "tls-cert", required_argument, NULL, 'C' },
+		{ "tls-key", required_argument, NULL, 'Y' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *listen = NULL, *key = NULL, *agent = NULL, *plan = NULL;
+	sk_tls_config tls = { 0 };
 	rogue r;
 	int finals = 1, seconds = 20, c, rv;
 	int64_t deadline;
@@ -240,6 +247,15 @@ main(int argc, char **argv)
 			break;
 		case 's':
 			seconds = atoi(optarg);
+			break;
+		case 'A':
+			tls.ca = optarg;
+			break;
+		case 'C':
+			tls.cert = optarg;
+			break;
+		case 'Y':
+			tls.key = optarg;
 			break;
 		case 'm':
 			if (strcmp(optarg, "run") == 0)
@@ -279,9 +295,12 @@ main(int argc, char **argv)
 	}
 	r.plan = (uint8_t *)buf;
 	if ((rv = nng_rep0_open_raw(&r.sock)) != 0 ||
-	    (rv = nng_socket_set_ms(r.sock, NNG_OPT_RECVTIMEO, 200)) != 0 ||
-	    (rv = nng_listen(r.sock, listen, NULL, 0)) != 0) {
+	    (rv = nng_socket_set_ms(r.sock, NNG_OPT_RECVTIMEO, 200)) != 0) {
 		fprintf(stderr, "rogue: listen %s: %s\n", listen, nng_strerror(rv));
+		return 1;
+	}
+	if (sk_transport_listen(r.sock, listen, &tls, true, &err) != SK_OK) {
+		fprintf(stderr, "rogue: %s\n", err.msg);
 		return 1;
 	}
 	deadline = sk_mono_ms() + (int64_t)seconds * 1000;

@@ -1,7 +1,8 @@
 /* Unit tests of sk_transport: REQ/REP over tls+tcp:// on loopback with
  * certificates made by deploy/tls/make-certs — mutual TLS works, and a
  * peer with the wrong certificate, no certificate, the wrong name, or
- * plain TCP on the TLS port gets nothing while the listener keeps serving.
+ * plain TCP on the TLS port gets nothing while the listener keeps serving;
+ * failed handshakes are logged on both sides.
  */
 #define _XOPEN_SOURCE 700 /* nftw */
 #include <stdarg.h>
@@ -10,6 +11,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <fcntl.h>
 #include <ftw.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -181,9 +183,13 @@ test_wrong_certificates_get_nothing_and_the_listener_lives(void **state)
 	t.cert = NULL;
 	t.key = NULL;
 	assert_false(exchange(url, &t, &err));
-	/* A server we do not trust (our CA is the other one). */
+	/* A server we do not trust (our CA is the other one): a blocking
+	 * dial says so, as an authentication failure, not a network one. */
 	t = agent_tls("other/");
+	sk_err_clear(&err);
 	assert_false(exchange(url, &t, &err));
+	assert_int_equal(err.code, SK_ECRYPTO);
+	assert_non_null(strstr(err.msg, "the TLS handshake failed"));
 	/* The right server under the wrong name. */
 	t = good = agent_tls("");
 	t.server_name = (char *)"coordinator.example.net";
@@ -230,6 +236,77 @@ test_bad_tls_files_are_named(void **state)
 	nng_close(s);
 }
 
+/* Whether the file at path holds needle (read whole; it is small). */
+static bool
+file_has(const char *path, const char *needle)
+{
+	char buf[16384];
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	if (f == NULL)
+		return false;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	return strstr(buf, needle) != NULL;
+}
+
+static void
+test_failed_handshakes_are_logged_on_both_sides(void **state)
+{
+	sk_tls_config server, t;
+	nng_socket s, d;
+	char url2[64];
+	const char *log = p(7, "stderr.log");
+	int saved, fd, port, i;
+	bool listened = false;
+	sk_err err;
+
+	(void)state;
+	/* A listener of its own: the shared one may have logged its
+	 * refusals already, and logs again only after 30 s. */
+	assert_int_equal(nng_rep0_open(&s), 0);
+	memset(&server, 0, sizeof(server));
+	server.ca = (char *)p(0, "ca.crt");
+	server.cert = (char *)p(1, "coordinator.crt");
+	server.key = (char *)p(2, "coordinator.key");
+	port = 20000 + (int)((getpid() + 7919) % 20000);
+	for (int tries = 0; tries < 50 && !listened; tries++, port++) {
+		snprintf(url2, sizeof(url2), "tls+tcp://127.0.0.1:%d", port);
+		listened = sk_transport_listen(s, url2, &server, true, &err) == SK_OK;
+	}
+	assert_true(listened);
+	fflush(stderr);
+	saved = dup(STDERR_FILENO);
+	fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(saved >= 0 && fd >= 0);
+	dup2(fd, STDERR_FILENO);
+	close(fd);
+	/* An agent whose certificate is of another CA, dialing in the
+	 * background as the agent does. */
+	t = agent_tls("other/");
+	t.ca = (char *)p(6, "ca.crt");
+	assert_int_equal(nng_req0_open(&d), 0);
+	nng_socket_set_ms(d, NNG_OPT_RECONNMINT, 100);
+	nng_socket_set_ms(d, NNG_OPT_RECONNMAXT, 200);
+	assert_int_equal(sk_transport_dial(d, url2, &t, NNG_FLAG_NONBLOCK, &err), SK_OK);
+	for (i = 0; i < 100; i++) {
+		if (file_has(log, "in the TLS handshake (") &&
+		    file_has(log, "the TLS handshake failed"))
+			break;
+		usleep(50 * 1000);
+	}
+	nng_close(d);
+	nng_close(s);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	assert_true(file_has(log, "listen on tls+tcp://127.0.0.1:"));
+	assert_true(
+	    file_has(log, "in the TLS handshake (a client certificate missing"));
+	assert_true(file_has(log, "the TLS handshake failed"));
+}
+
 int
 main(void)
 {
@@ -237,6 +314,7 @@ main(void)
 		cmocka_unit_test(test_mutual_tls_exchange_works),
 		cmocka_unit_test(test_wrong_certificates_get_nothing_and_the_listener_lives),
 		cmocka_unit_test(test_bad_tls_files_are_named),
+		cmocka_unit_test(test_failed_handshakes_are_logged_on_both_sides),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
