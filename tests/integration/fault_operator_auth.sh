@@ -35,6 +35,12 @@ snapshot() { for r in af in ksa; do sk_rpsql "$r" "select string_agg(column_name
 before=$(snapshot)
 sk_assert_contains "$before" "note" "the admin's rollout applied"
 
+# The CA certificate is public: nobody may reach it (traverse, not list,
+# the test's directories; every key file stays 0600).
+chmod 0711 "$SK_WORK" "$(dirname "$SKEIN_TLS_CA")"
+chmod 0644 "$SKEIN_TLS_CA"
+ca_copy=$SKEIN_TLS_CA
+
 # run_as USER [VAR=VALUE...] -- ARGS...: the skein CLI as USER; prints
 # its stdout and stderr, keeps going on failure (the status in $rc).
 run_as() {
@@ -45,7 +51,8 @@ run_as() {
 	shift
 	rc=0
 	out=$(cd / && runuser -u "$user" -- env -i PATH=/usr/bin:/bin HOME=/nonexistent \
-		SKEIN_COORDINATOR="$SK_CONTROL_URL" "${envs[@]}" "$skein" "$@" 2>&1) || rc=$?
+		SKEIN_COORDINATOR="$SK_CONTROL_URL" SKEIN_TLS_CA="$ca_copy" "${envs[@]}" \
+		"$skein" "$@" 2>&1) || rc=$?
 }
 
 # 1. nobody, no key at all.
