@@ -19,6 +19,10 @@ CHAOS_ROWS=${CHAOS_ROWS:-1000}
 CHAOS_HORIZON_MS=${CHAOS_HORIZON_MS:-7000}
 # How long a trial's rollout may take once the last fault is over.
 CHAOS_WAIT=${CHAOS_WAIT:-120s}
+# At most this many faults a trial (at least one).
+CHAOS_FAULTS_MAX=${CHAOS_FAULTS_MAX:-3}
+# A partition lasts at least 2 s and less than this (keep it above 2000).
+CHAOS_PARTITION_MS=${CHAOS_PARTITION_MS:-6000}
 # netns or sigstop: how a partition is made (chaos_world_up decides).
 CHAOS_PARTITION=""
 # Faults counted by what their target was doing (chaos__where).
@@ -106,8 +110,7 @@ chaos_world_up() {
 	done
 	chaos_reference || return 1
 	echo "chaos: world up in $SK_WORK: regions ${CHAOS_REGIONS[*]}, databases" \
-		"${CHAOS_DBS[*]} each, partition by $CHAOS_PARTITION" \
-		"${SK_NETNS_ADDR:+(coordinator on $SK_NETNS_ADDR, agents in namespaces)}"
+		"${CHAOS_DBS[*]} each, partition by $CHAOS_PARTITION${SK_NETNS_ADDR:+ (coordinator on $SK_NETNS_ADDR, agents in namespaces)}"
 }
 
 # chaos_world_down: stop everything and remove the work dir. Returns 1
@@ -325,19 +328,19 @@ chaos_reference() {
 
 CHAOS_KINDS=(kill9-agent kill9-coordinator pg-restart partition)
 
-# chaos_schedule: 1 to 3 faults drawn from RANDOM (seed it first) into
-# CHAOS_EVENTS ("MS ACTION ARG FAULT" lines, sorted; FAULT is the fault's
-# index on the event that starts it, - on the one that ends it),
-# CHAOS_FAULTS (what happened, for the trial's line) and
-# CHAOS_FAULT_KINDS. Faults on one
-# target (an agent, the coordinator, a cluster, a region's link) do not
-# overlap: a later one starts 0.3 s after the earlier one ends.
+# chaos_schedule: 1 to CHAOS_FAULTS_MAX faults drawn from RANDOM (seed it
+# first) into CHAOS_EVENTS ("MS ACTION ARG FAULT" lines, sorted; FAULT is
+# the fault's index on the event that starts it, - on the one that ends
+# it), CHAOS_FAULTS (what happened, for the trial's line) and
+# CHAOS_FAULT_KINDS. Faults on one target (an agent, the coordinator, a
+# cluster, a region's link) do not overlap: a later one starts 0.3 s after
+# the earlier one ends.
 chaos_schedule() {
 	local n i kind r t d key lo hi lines=()
 	local -A busy=()
 	CHAOS_FAULTS=()
 	CHAOS_FAULT_KINDS=()
-	n=$((1 + RANDOM % 3))
+	n=$((1 + RANDOM % CHAOS_FAULTS_MAX))
 	for ((i = 0; i < n; i++)); do
 		kind=${CHAOS_KINDS[RANDOM % ${#CHAOS_KINDS[@]}]}
 		r=${CHAOS_REGIONS[RANDOM % ${#CHAOS_REGIONS[@]}]}
@@ -357,7 +360,7 @@ chaos_schedule() {
 		kill9-agent) key="agent-$r" d=$((RANDOM % 3000)) ;;
 		kill9-coordinator) key=coordinator d=$((RANDOM % 3000)) r="" ;;
 		pg-restart) key="pg-$r" d=$((RANDOM % 2000)) ;;
-		partition) key="net-$r" d=$((2000 + RANDOM % 4000)) ;;
+		partition) key="net-$r" d=$((2000 + RANDOM % (CHAOS_PARTITION_MS - 2000))) ;;
 		esac
 		if [[ -n "${busy[$key]:-}" ]] && ((t < busy[$key] + 300)); then
 			t=$((busy[$key] + 300))
@@ -373,6 +376,11 @@ chaos_schedule() {
 		CHAOS_FAULT_KINDS+=("$kind")
 	done
 	mapfile -t CHAOS_EVENTS < <(printf '%s\n' "${lines[@]}" | sort -n -s -k1,1)
+}
+
+# chaos_faults_line: CHAOS_FAULTS in the order they struck, comma-separated.
+chaos_faults_line() {
+	printf '%s\n' "${CHAOS_FAULTS[@]}" | sort -t@ -k2 -n | paste -sd, -
 }
 
 # chaos__act ACTION ARG: one event.
