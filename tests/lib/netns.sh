@@ -230,8 +230,15 @@ sk_netns_region() {
 # The control socket (the CLI's) stays on loopback.
 sk_netns_coordinator_config() {
 	[[ -n "$SK_NETNS_ADDR" ]] || sk_netns_bridge || return 1
+	if sk_tls_on; then
+		# The coordinator's certificate must name the bridge's address,
+		# which the agents dial: made before sk_tls_certs would make one
+		# for loopback only.
+		"$SKEIN_SRC/deploy/tls/make-certs" "$SK_WORK/tls" --name localhost \
+			--name 127.0.0.1 --name "$SK_NETNS_ADDR" >/dev/null || return 1
+	fi
 	sk_coordinator_config || return 1
-	sed -i -E "s|^listen: .*|listen: 'tcp://$SK_NETNS_ADDR:$SK_LISTEN_PORT'|" \
+	sed -i -E "s#^listen: '?(tls\+tcp|tcp)://[^:]*:.*#listen: '\1://$SK_NETNS_ADDR:$SK_LISTEN_PORT'#" \
 		"$SK_WORK/coordinator/coordinator.yaml"
 }
 
@@ -244,7 +251,7 @@ sk_netns_agent_config() {
 	[[ -n "$SK_NETNS_ADDR" ]] || sk_netns_bridge || return 1
 	sk_agent_config "$@" || return 1
 	local f="$SK_WORK/agents/$region.yaml"
-	sed -i -E "s|^coordinator: .*|coordinator: 'tcp://$SK_NETNS_ADDR:$SK_LISTEN_PORT'|" "$f"
+	sed -i -E "s#^coordinator: '?(tls\+tcp|tcp)://[^:]*:.*#coordinator: '\1://$SK_NETNS_ADDR:$SK_LISTEN_PORT'#" "$f"
 	shift
 	for spec in "$@"; do
 		spec=${spec#*=}
