@@ -31,7 +31,7 @@ usage(FILE *out)
 	    "                                         print READY/BLOCKED verdicts\n"
 	    "  skein rollout status [ID] [--json]     where each region is\n"
 	    "  skein rollout wait ID [--timeout D]    follow a rollout to its end\n"
-	    "  skein rollout rollback ID [--region R] [--wait]\n"
+	    "  skein rollout rollback ID [--region R] [--no-backup] [--wait]\n"
 	    "                                         revert what a rollout applied\n"
 	    "  skein rollout report ID [--format md|json]\n"
 	    "                                         the execution record\n"
@@ -136,11 +136,19 @@ rollback_usage(FILE *out)
 	    "failure. Each revert is recorded in the region's ledger. Prints the id\n"
 	    "of the rollback, itself a rollout (status, wait and report take it).\n"
 	    "\n"
+	    "A revert can drop data (a DROP TABLE undoes a CREATE TABLE), so before\n"
+	    "its first revert each agent takes a pg_dump of the database, reads it\n"
+	    "back and records it (agent.yaml backup_dir); an agent without a\n"
+	    "backup_dir refuses, reverting nothing. --no-backup skips the backup and\n"
+	    "is journaled with your name, as is the plan's rollback_backup: false.\n"
+	    "\n"
 	    "Usage:\n"
-	    "  skein rollout rollback ID [--region R] [--wait [--timeout D] [--quiet]]\n"
+	    "  skein rollout rollback ID [--region R] [--no-backup]\n"
+	    "                        [--wait [--timeout D] [--quiet]]\n"
 	    "\n"
 	    "Options:\n"
 	    "  --region R         only region R (a region of the rollout's plan)\n"
+	    "  --no-backup        revert without backing the databases up first\n"
 	    "  --wait             follow the rollback to its end, like rollout wait\n"
 	    "  --timeout D        (wait) give up after D\n"
 	    "  --quiet            (wait) print only the final line\n"
@@ -150,6 +158,7 @@ rollback_usage(FILE *out)
 	    "Examples:\n"
 	    "  skein rollout rollback r-abc --wait\n"
 	    "  skein rollout rollback r-abc --region af --wait\n"
+	    "  skein rollout rollback r-abc --no-backup   # nothing to lose\n"
 	    "\n"
 	    "Exit status: 0 started (with --wait: succeeded); 1 refused, unreachable\n"
 	    "or (with --wait) failed; 2 usage.\n");
@@ -186,10 +195,13 @@ report_usage(FILE *out)
 /* ---- dispatch ----------------------------------------------------------- */
 
 enum { OPT_REHEARSE = 256, OPT_REGION, OPT_WAIT, OPT_FORMAT, OPT_KEY };
+/* The flags that let a destructive command skip a safeguard. */
+enum { OPT_NO_BACKUP = 320 };
 
 typedef struct opts {
 	const char *url;
 	bool json, quiet, rehearse, wait;
+	bool no_backup; /* rollback: no backup before the first revert */
 	bool has_timeout;
 	int64_t timeout_ms;
 	const char *region;
@@ -223,9 +235,10 @@ run(const char *sub, const opts *o, int argc, char **argv)
 	int rc;
 
 	if (strcmp(sub, "start") == 0) {
-		if (o->region || o->wait || o->format || o->json || o->quiet)
+		if (o->region || o->wait || o->format || o->json || o->quiet || o->no_backup)
 			return misplaced(sub,
-			    "--region, --wait, --format, --json or --quiet",
+			    "--region, --wait, --format, --json, --quiet or "
+			    "--no-backup",
 			    start_usage);
 		if (o->has_timeout && !o->rehearse)
 			return misplaced(
@@ -238,6 +251,8 @@ run(const char *sub, const opts *o, int argc, char **argv)
 	}
 	if (o->rehearse)
 		return misplaced(sub, "--rehearse (only start does)", usage);
+	if (o->no_backup && strcmp(sub, "rollback") != 0)
+		return misplaced(sub, "--no-backup (only rollback does)", usage);
 	if (strcmp(sub, "status") == 0) {
 		if (o->region || o->wait || o->format || o->has_timeout || o->quiet)
 			return misplaced(sub, "that option", status_usage);
@@ -263,8 +278,8 @@ run(const char *sub, const opts *o, int argc, char **argv)
 			    "--timeout or --quiet without --wait", rollback_usage);
 		if ((rc = one_id(sub, argc, argv, rollback_usage)) != CLI_OK)
 			return rc;
-		return rollout_cmd_rollback(o->url, argv[0], o->region, o->wait,
-		    o->timeout_ms, o->quiet);
+		return rollout_cmd_rollback(o->url, argv[0], o->region,
+		    o->no_backup, o->wait, o->timeout_ms, o->quiet);
 	}
 	if (strcmp(sub, "report") == 0) {
 		const char *format = o->format ? o->format :
@@ -322,6 +337,7 @@ cli_rollout(int argc, char **argv)
 		{ "rehearse", no_argument, NULL, OPT_REHEARSE },
 		{ "region", required_argument, NULL, OPT_REGION },
 		{ "wait", no_argument, NULL, OPT_WAIT },
+		{ "no-backup", no_argument, NULL, OPT_NO_BACKUP },
 		{ "format", required_argument, NULL, OPT_FORMAT },
 		{ "key", required_argument, NULL, OPT_KEY },
 		{ "help", no_argument, NULL, 'h' },
@@ -372,6 +388,9 @@ cli_rollout(int argc, char **argv)
 			break;
 		case OPT_WAIT:
 			o.wait = true;
+			break;
+		case OPT_NO_BACKUP:
+			o.no_backup = true;
 			break;
 		case OPT_FORMAT:
 			o.format = optarg;

@@ -41,6 +41,6 @@ int rollout_cmd_wait(const char *url, const char *id, int64_t timeout_ms, bool q
 int rollout_cmd_report(const char *url, const char *id, const char *format);
 int rollout_cmd_rehearse(const char *url, const char *path, int64_t timeout_ms);
 int rollout_cmd_rollback(const char *url, const char *id, const char *region,
-    bool wait, int64_t timeout_ms, bool quiet);
+    bool no_backup, bool wait, int64_t timeout_ms, bool quiet);
 
 #endif

@@ -350,14 +350,19 @@ rollback_rollout(const coord_control_ctx *ctx, const sk_cli_request *req,
 		.nonly_regions = n,
 		.actor = actor->name,
 		.actor_key = actor->key_id,
+		.no_backup = req->no_backup,
 	};
 	rc = launch(ctx, &plan, orig->signed_plan, orig->signed_plan_len,
 	    &origin, now, id_out, &ro, started, err);
 	if (rc != SK_OK)
 		goto out;
 	sk_info("rollout %s started by %s: rollback of %s (plan %s), %zu "
-		"regions, %zu phases in reverse",
-	    id_out, actor->name, orig->id, ro->plan->name, ro->nregions, ro->nphases);
+		"regions, %zu phases in reverse, %s",
+	    id_out, actor->name, orig->id, ro->plan->name, ro->nregions, ro->nphases,
+	    req->no_backup ? "no backup (--no-backup)" :
+		ro->plan->no_rollback_backup ?
+			     "no backup (the plan's rollback_backup: false)" :
+			     "each database backed up before its first revert");
 out:
 	sk_plan_destroy(plan);
 	free(names);

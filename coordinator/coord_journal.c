@@ -238,6 +238,7 @@ dispatch(const Skein__V1__JournalRecord *r, const coord_journal_visitor *v, void
 			.nonly_regions = r->n_only_regions,
 			.actor = r->actor ? r->actor : "",
 			.actor_key = r->actor_key ? r->actor_key : "",
+			.no_backup = r->no_backup,
 		};
 
 		if (v->created)
@@ -599,6 +600,7 @@ coord_journal_created(coord_journal *j, const char *rollout_id, int64_t at_ms,
 		r.n_only_regions = origin->nonly_regions;
 		r.actor = (char *)(origin->actor ? origin->actor : "");
 		r.actor_key = (char *)(origin->actor_key ? origin->actor_key : "");
+		r.no_backup = origin->no_backup;
 	}
 	return append(j, &r, err);
 }

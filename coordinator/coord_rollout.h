@@ -88,7 +88,10 @@ typedef struct coord_rollout {
 	char of_rollout[SK_ID_MAX]; /* COORD_EFFECT_UNDO: the rollout undone */
 	char started_by[SK_NAME_MAX];     /* the operator; "" not recorded */
 	char started_by_key[SK_NAME_MAX]; /* their key id, hex */
-	int state;                        /* enum coord_rollout_state */
+	/* COORD_EFFECT_UNDO: started_by said --no-backup; carried to the
+	 * agents in the RUN command. Journaled. */
+	bool no_backup;
+	int state; /* enum coord_rollout_state */
 	/* The phases in the order this rollout runs them (the plan's, or
 	 * reversed for a mode that says so), without phases that have none
 	 * of its regions. Borrowed from plan. */

@@ -143,6 +143,10 @@ coord_rollout_view(
 	snprintf(out->started_by, sizeof(out->started_by), "%s", ro->started_by);
 	snprintf(out->started_by_key, sizeof(out->started_by_key), "%s",
 	    ro->started_by_key);
+	if (ro->rules->effect == COORD_EFFECT_UNDO) {
+		out->no_backup = ro->no_backup;
+		out->plan_no_rollback_backup = ro->plan->no_rollback_backup;
+	}
 	out->current_phase = ro->phase;
 	out->created_ms = ro->created_ms;
 	out->finished_ms = ro->finished_ms;

@@ -348,6 +348,7 @@ collect_commands(
 		(*cmds)[*n].signed_plan = ro->signed_plan;
 		(*cmds)[*n].signed_plan_len = ro->signed_plan_len;
 		(*cmds)[*n].mode = ro->mode;
+		(*cmds)[*n].no_backup = ro->no_backup;
 		(*n)++;
 		if (coord_rollout_dispatched(
 			ro, region, srv->journal, sk_now_ms(), err) != SK_OK)

@@ -150,6 +150,9 @@ typedef struct sk_command {
 	uint8_t *signed_plan;
 	size_t signed_plan_len;
 	int mode; /* enum sk_mode */
+	/* SK_MODE_ROLLBACK: the operator said --no-backup: no backup of a
+	 * database before its first revert. */
+	bool no_backup;
 } sk_command;
 
 typedef struct sk_control {
@@ -238,6 +241,11 @@ typedef struct sk_rollout_view {
 	size_t ndatabases;
 	char started_by[SK_NAME_MAX];     /* the operator; "local" unsigned */
 	char started_by_key[SK_NAME_MAX]; /* that operator's key id, hex */
+	/* SK_MODE_ROLLBACK: no backup before the first revert, because
+	 * started_by said --no-backup, or the plan says rollback_backup:
+	 * false. */
+	bool no_backup;
+	bool plan_no_rollback_backup;
 } sk_rollout_view;
 
 enum sk_cli_op {
@@ -258,6 +266,7 @@ typedef struct sk_cli_request {
 	/* SK_CLI_STATUS ("" for all), SK_CLI_ROLLBACK, SK_CLI_REPORT */
 	char rollout_id[SK_ID_MAX];
 	char region[SK_NAME_MAX]; /* SK_CLI_ROLLBACK: "" for every region */
+	bool no_backup; /* SK_CLI_ROLLBACK: no backup before the reverts */
 	uint64_t events_since;
 } sk_cli_request;
 

@@ -156,6 +156,7 @@ sk_cli_request_encode(const sk_cli_request *m, uint8_t **out, size_t *len, sk_er
 		skein__v1__rollback_request__init(&rb);
 		rb.rollout_id = (char *)m->rollout_id;
 		rb.region = (char *)m->region;
+		rb.no_backup = m->no_backup;
 		pb.op_case = SKEIN__V1__CLI_REQUEST__OP_ROLLBACK;
 		pb.rollback = &rb;
 		break;
@@ -219,6 +220,7 @@ sk_cli_request_decode(const uint8_t *buf, size_t len, sk_cli_request *out, sk_er
 		if (rc == SK_OK)
 			rc = wire_copy_id(out->region, sizeof(out->region),
 			    pb->rollback->region, "region", err);
+		out->no_backup = pb->rollback->no_backup;
 		break;
 	case SKEIN__V1__CLI_REQUEST__OP_REPORT_ROLLOUT_ID:
 		out->op = SK_CLI_REPORT;
@@ -325,6 +327,8 @@ view_to_pb(view_store *s, const sk_rollout_view *v)
 	s->rv.of_rollout = (char *)v->of_rollout;
 	s->rv.started_by = (char *)v->started_by;
 	s->rv.started_by_key = (char *)v->started_by_key;
+	s->rv.no_backup = v->no_backup;
+	s->rv.plan_no_rollback_backup = v->plan_no_rollback_backup;
 	for (size_t i = 0; i < v->nphases; i++)
 		nregions += v->phases[i].nregions;
 	s->phases = calloc(v->nphases + 1, sizeof(*s->phases));
@@ -467,6 +471,8 @@ view_from_pb(sk_rollout_view *v, const Skein__V1__RolloutView *pb, sk_err *err)
 	wire_copy_text(v->reason, sizeof(v->reason), pb->reason);
 	wire_copy_text(v->started_by, sizeof(v->started_by), pb->started_by);
 	wire_copy_text(v->started_by_key, sizeof(v->started_by_key), pb->started_by_key);
+	v->no_backup = pb->no_backup;
+	v->plan_no_rollback_backup = pb->plan_no_rollback_backup;
 	v->current_phase = pb->current_phase;
 	v->created_ms = pb->created_unix_ms;
 	v->finished_ms = pb->finished_unix_ms;
@@ -718,8 +724,7 @@ sk_cli_op_name(int op)
 		[SK_CLI_REPORT] = "report",
 	};
 
-	if (op <= 0 || (size_t)op >= sizeof(names) / sizeof(names[0]) ||
-	    names[op] == NULL)
+	if (op <= 0 || (size_t)op >= sizeof(names) / sizeof(names[0]) || names[op] == NULL)
 		return "unknown";
 	return names[op];
 }

@@ -18,7 +18,9 @@ set -euo pipefail
 . "$SKEIN_SRC/tests/lib/deployment.sh"
 
 sk_setup fault_cli_rollout
-sk_deploy_three
+# A rollback backs each database up before its first revert.
+mkdir -p "$SK_WORK/backups"
+SK_AGENT_EXTRA="backup_dir: $SK_WORK/backups" sk_deploy_three
 skein=$SKEIN_BIN/skein
 for r in af in ksa; do
 	sk_rpsql "$r" "CREATE TABLE accounts (id int PRIMARY KEY, name text NOT NULL);

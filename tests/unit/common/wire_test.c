@@ -255,6 +255,7 @@ sample_control(sk_control *c, sk_command cmds[3])
 	snprintf(cmds[2].rollout_id, sizeof(cmds[2].rollout_id), "ro-empty");
 	cmds[1].mode = SK_MODE_REHEARSE;
 	cmds[2].mode = SK_MODE_ROLLBACK;
+	cmds[2].no_backup = true;
 	c->commands = cmds;
 	c->ncommands = 3;
 }
@@ -331,6 +332,8 @@ sample_response(sk_cli_response *r, sample_views *s)
 	s->rollouts[1].current_phase = 1;
 	s->rollouts[1].mode = SK_MODE_ROLLBACK;
 	snprintf(s->rollouts[1].of_rollout, sizeof(s->rollouts[1].of_rollout), "ro-1");
+	s->rollouts[1].no_backup = true;
+	s->rollouts[1].plan_no_rollback_backup = true;
 	/* Two databases of one region, one waiting for a lock. */
 	for (size_t i = 0; i < 2; i++) {
 		sk_database_view *d = &s->dbs[i];
@@ -753,6 +756,7 @@ test_control_round_trips_commands_with_signed_plans(void **state)
 	for (size_t i = 0; i < 3; i++) {
 		assert_int_equal(out.commands[i].kind, SK_CMD_RUN_PLAN);
 		assert_int_equal(out.commands[i].mode, cmds[i].mode);
+		assert_int_equal(out.commands[i].no_backup, i == 2);
 		assert_string_equal(out.commands[i].rollout_id, cmds[i].rollout_id);
 		assert_int_equal(
 		    out.commands[i].signed_plan_len, cmds[i].signed_plan_len);
@@ -869,6 +873,8 @@ test_cli_response_round_trips_rollout_views(void **state)
 		assert_string_equal(a->reason, b->reason);
 		assert_int_equal(a->mode, b->mode);
 		assert_string_equal(a->of_rollout, b->of_rollout);
+		assert_int_equal(a->no_backup, b->no_backup);
+		assert_int_equal(a->plan_no_rollback_backup, b->plan_no_rollback_backup);
 		assert_int_equal(a->nphases, b->nphases);
 		assert_int_equal(a->nevents, b->nevents);
 		assert_int_equal(a->ndatabases, b->ndatabases);
@@ -1661,16 +1667,19 @@ test_cli_request_round_trips_rollback_report_and_modes(void **state)
 	assert_string_equal(out.rollout_id, "ro-20240501-0001");
 	assert_string_equal(out.region, "ksa");
 	assert_int_equal(out.events_since, 12);
+	assert_false(out.no_backup);
 	assert_null(out.signed_plan);
 	sk_cli_request_fini(&out);
 	free(buf);
 
-	/* No region: every region the rollout reached. */
+	/* No region: every region the rollout reached; --no-backup. */
 	in.region[0] = '\0';
+	in.no_backup = true;
 	assert_int_equal(sk_cli_request_encode(&in, &buf, &len, &err), SK_OK);
 	assert_int_equal(sk_cli_request_decode(buf, len, &out, &err), SK_OK);
 	assert_int_equal(out.op, SK_CLI_ROLLBACK);
 	assert_string_equal(out.region, "");
+	assert_true(out.no_backup);
 	sk_cli_request_fini(&out);
 	free(buf);
 

@@ -26,6 +26,7 @@
 #include "coord_control.h"
 #include "coord_journal.h"
 #include "coord_registry.h"
+#include "coord_rollout.h"
 #include "sk_envelope.h"
 #include "sk_key.h"
 #include "sk_plan.h"
@@ -204,6 +205,9 @@ journal_size(const fixture *f)
 typedef struct journal_counts {
 	int created, refused;
 	char actor[64], actor_key[32], op[32], reason[1100];
+	/* The last rollout created: its mode and what its origin says. */
+	int mode;
+	bool no_backup;
 } journal_counts;
 
 static void
@@ -219,6 +223,8 @@ count_created(void *arg, const char *id, int64_t at, const uint8_t *sp,
 	c->created++;
 	snprintf(c->actor, sizeof(c->actor), "%s", o->actor);
 	snprintf(c->actor_key, sizeof(c->actor_key), "%s", o->actor_key);
+	c->mode = o->mode;
+	c->no_backup = o->no_backup;
 }
 
 static void
@@ -327,6 +333,58 @@ start(fixture *f, int mode, sk_cli_response *resp)
 	effect = ask(f, &req, resp);
 	free(req.signed_plan);
 	return effect;
+}
+
+/* End rollout ro well in every region, as agents' reports would. */
+static void
+finish_ok(coord_rollout *ro)
+{
+	for (size_t i = 0; i < ro->nregions; i++)
+		ro->regions[i].state = COORD_R_SUCCEEDED;
+	ro->state = ro->rules->ok_state;
+	ro->finished_ms = sk_now_ms();
+}
+
+/* Start and finish an apply of the plan; its id into id. */
+static void
+applied(fixture *f, char *id)
+{
+	sk_cli_response resp;
+
+	assert_true(start(f, SK_MODE_APPLY, &resp).started);
+	assert_true(resp.ok);
+	snprintf(id, SK_ID_MAX, "%s", resp.rollout_id);
+	sk_cli_response_fini(&resp);
+	finish_ok(coord_registry_find(&f->rollouts, id));
+}
+
+/* Ask, as key, to roll back rollout id (region: "" for all). */
+static coord_control_effect
+roll_back(fixture *f, const sk_seckey *key, const char *id, const char *region,
+    bool no_backup, sk_cli_response *resp)
+{
+	sk_cli_request req;
+
+	memset(&req, 0, sizeof(req));
+	req.op = SK_CLI_ROLLBACK;
+	snprintf(req.rollout_id, sizeof(req.rollout_id), "%s", id);
+	snprintf(req.region, sizeof(req.region), "%s", region);
+	req.no_backup = no_backup;
+	return ask_as(f, key, &req, resp);
+}
+
+/* The view of rollout id as status shows it; caller finis it. */
+static void
+view_of(fixture *f, const char *id, sk_cli_response *resp)
+{
+	sk_cli_request req;
+
+	memset(&req, 0, sizeof(req));
+	req.op = SK_CLI_STATUS;
+	snprintf(req.rollout_id, sizeof(req.rollout_id), "%s", id);
+	assert_false(ask(f, &req, resp).started);
+	assert_true(resp->ok);
+	assert_int_equal(resp->nrollouts, 1);
 }
 
 static void
@@ -541,6 +599,64 @@ test_control_refuses_every_request_it_cannot_trust(void **state)
 	free(start_req.signed_plan);
 }
 
+/* A rollback backs every database up before its first revert unless
+ * the command says --no-backup: that decision travels with the rollback
+ * (journaled with who said it, shown in its view, carried to the agents
+ * in its RUN command). */
+static void
+test_control_rollback_journals_no_backup_with_who_said_it(void **state)
+{
+	fixture *f = *state;
+	char id[SK_ID_MAX], rb1[SK_ID_MAX], rb2[SK_ID_MAX];
+	sk_cli_response resp;
+	journal_counts c;
+	coord_rollout *ro;
+
+	applied(f, id);
+
+	/* Without --no-backup: the agents back up. */
+	assert_true(roll_back(f, f->admin, id, "in", false, &resp).started);
+	assert_true(resp.ok);
+	snprintf(rb1, sizeof(rb1), "%s", resp.rollout_id);
+	sk_cli_response_fini(&resp);
+	ro = coord_registry_find(&f->rollouts, rb1);
+	assert_non_null(ro);
+	assert_false(ro->no_backup);
+	c = journal_read(f);
+	assert_int_equal(c.mode, SK_MODE_ROLLBACK);
+	assert_false(c.no_backup);
+	view_of(f, rb1, &resp);
+	assert_false(resp.rollouts[0].no_backup);
+	assert_false(resp.rollouts[0].plan_no_rollback_backup);
+	sk_cli_response_fini(&resp);
+	finish_ok(ro);
+
+	/* With it: journaled with the admin who said it, and in the view. */
+	assert_true(roll_back(f, f->admin, id, "", true, &resp).started);
+	assert_true(resp.ok);
+	snprintf(rb2, sizeof(rb2), "%s", resp.rollout_id);
+	sk_cli_response_fini(&resp);
+	ro = coord_registry_find(&f->rollouts, rb2);
+	assert_non_null(ro);
+	assert_true(ro->no_backup);
+	c = journal_read(f);
+	assert_int_equal(c.created, 3);
+	assert_int_equal(c.mode, SK_MODE_ROLLBACK);
+	assert_true(c.no_backup);
+	assert_string_equal(c.actor, "admin");
+	view_of(f, rb2, &resp);
+	assert_true(resp.rollouts[0].no_backup);
+	assert_string_equal(resp.rollouts[0].started_by, "admin");
+	assert_string_equal(resp.rollouts[0].of_rollout, id);
+	sk_cli_response_fini(&resp);
+
+	/* An apply says nothing about backups before reverts. */
+	view_of(f, id, &resp);
+	assert_false(resp.rollouts[0].no_backup);
+	assert_false(resp.rollouts[0].plan_no_rollback_backup);
+	sk_cli_response_fini(&resp);
+}
+
 static void
 test_control_insecure_local_takes_unsigned_requests_as_local(void **state)
 {
@@ -606,6 +722,7 @@ main(void)
 		T(test_control_start_refuses_a_mode_it_does_not_start),
 		T(test_control_start_says_it_started_and_again_starts_nothing),
 		T(test_control_refuses_every_request_it_cannot_trust),
+		T(test_control_rollback_journals_no_backup_with_who_said_it),
 		T(test_control_insecure_local_takes_unsigned_requests_as_local),
 		T(test_control_a_flood_of_refusals_is_journaled_in_bounds),
 #undef T

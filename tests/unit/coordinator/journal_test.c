@@ -58,6 +58,7 @@ typedef struct rec {
 	char of_rollout[SK_ID_MAX];
 	char only[4][SK_NAME_MAX];
 	size_t nonly;
+	bool no_backup;
 	sk_region_report report;
 } rec;
 
@@ -97,6 +98,7 @@ on_created(void *arg, const char *rollout_id, int64_t at_ms,
 		snprintf(x->only[i], sizeof(x->only[i]), "%s",
 		    origin->only_regions[i]);
 	x->nonly = origin->nonly_regions;
+	x->no_backup = origin->no_backup;
 }
 
 static void
@@ -661,6 +663,9 @@ test_journal_replays_mode_of_rollout_and_only_regions(void **state)
 		.of_rollout = "r-original",
 		.only_regions = only,
 		.nonly_regions = 2,
+		.actor = "vera",
+		.actor_key = "00112233aabbccdd",
+		.no_backup = true,
 	};
 	coord_journal *j = NULL;
 	recorder r;
@@ -681,7 +686,10 @@ test_journal_replays_mode_of_rollout_and_only_regions(void **state)
 	assert_string_equal(r.recs[0].rollout_id, "r-rehearse");
 	assert_int_equal(r.recs[0].mode, SK_MODE_REHEARSE);
 	assert_int_equal(r.recs[0].nonly, 0);
+	assert_false(r.recs[0].no_backup);
 	assert_string_equal(r.recs[1].rollout_id, "r-rollback");
+	/* The --no-backup of the rollback is on record with it. */
+	assert_true(r.recs[1].no_backup);
 	assert_int_equal(r.recs[1].mode, SK_MODE_ROLLBACK);
 	assert_string_equal(r.recs[1].of_rollout, "r-original");
 	assert_int_equal(r.recs[1].nonly, 2);
