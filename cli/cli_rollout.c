@@ -26,7 +26,7 @@ usage(FILE *out)
 	    "Start, follow, roll back and record rollouts on the coordinator.\n"
 	    "\n"
 	    "Usage:\n"
-	    "  skein rollout start SIGNED             start a rollout; prints its id\n"
+	    "  skein rollout start SIGNED [--reapply] start a rollout; prints its id\n"
 	    "  skein rollout start --rehearse SIGNED  rehearse it everywhere and\n"
 	    "                                         print READY/BLOCKED verdicts\n"
 	    "  skein rollout status [ID] [--json]     where each region is\n"
@@ -55,6 +55,10 @@ start_usage(FILE *out)
 	    "Starting the same signed plan again prints the same id while that\n"
 	    "rollout runs or after it succeeded (unless it was rolled back).\n"
 	    "\n"
+	    "A plan whose latest apply was rolled back is applied again only with\n"
+	    "--reapply: it re-creates what the rollback removed, but not the data\n"
+	    "the reverts dropped. The coordinator journals who said --reapply.\n"
+	    "\n"
 	    "With --rehearse, every region runs every transactional step and its\n"
 	    "checks in a transaction that is rolled back: nothing changes in any\n"
 	    "database. The command waits for every region and prints, per region\n"
@@ -63,10 +67,11 @@ start_usage(FILE *out)
 	    "and the steps that cannot be rehearsed (non-transactional ones).\n"
 	    "\n"
 	    "Usage:\n"
-	    "  skein rollout start SIGNED [--coordinator URL]\n"
+	    "  skein rollout start SIGNED [--reapply] [--coordinator URL]\n"
 	    "  skein rollout start --rehearse SIGNED [--timeout D] [--coordinator URL]\n"
 	    "\n"
 	    "Options:\n"
+	    "  --reapply          apply a plan whose latest apply was rolled back\n"
 	    "  --rehearse         rehearse instead of applying\n"
 	    "  --timeout D        (rehearse) stop waiting after D (default 10m) and\n"
 	    "                     name the regions that gave no verdict\n"
@@ -75,6 +80,7 @@ start_usage(FILE *out)
 	    "\n"
 	    "Examples:\n"
 	    "  skein rollout start plan.signed\n"
+	    "  skein rollout start plan.signed --reapply   # after a rollback\n"
 	    "  skein rollout start --rehearse plan.signed --timeout 20m\n"
 	    "\n"
 	    "Exit status: 0 started (rehearse: READY everywhere); 1 refused,\n"
@@ -196,12 +202,13 @@ report_usage(FILE *out)
 
 enum { OPT_REHEARSE = 256, OPT_REGION, OPT_WAIT, OPT_FORMAT, OPT_KEY };
 /* The flags that let a destructive command skip a safeguard. */
-enum { OPT_NO_BACKUP = 320 };
+enum { OPT_NO_BACKUP = 320, OPT_REAPPLY };
 
 typedef struct opts {
 	const char *url;
 	bool json, quiet, rehearse, wait;
 	bool no_backup; /* rollback: no backup before the first revert */
+	bool reapply;   /* start: apply a plan whose last apply was undone */
 	bool has_timeout;
 	int64_t timeout_ms;
 	const char *region;
@@ -243,12 +250,19 @@ run(const char *sub, const opts *o, int argc, char **argv)
 		if (o->has_timeout && !o->rehearse)
 			return misplaced(
 			    sub, "--timeout without --rehearse", start_usage);
+		if (o->reapply && o->rehearse)
+			return misplaced(sub,
+			    "--reapply with --rehearse (a rehearsal changes "
+			    "nothing)",
+			    start_usage);
 		if ((rc = one_id(sub, argc, argv, start_usage)) != CLI_OK)
 			return rc;
 		return o->rehearse ?
 		    rollout_cmd_rehearse(o->url, argv[0], o->timeout_ms) :
-		    rollout_cmd_start(o->url, argv[0]);
+		    rollout_cmd_start(o->url, argv[0], o->reapply);
 	}
+	if (o->reapply)
+		return misplaced(sub, "--reapply (only start does)", usage);
 	if (o->rehearse)
 		return misplaced(sub, "--rehearse (only start does)", usage);
 	if (o->no_backup && strcmp(sub, "rollback") != 0)
@@ -338,6 +352,7 @@ cli_rollout(int argc, char **argv)
 		{ "region", required_argument, NULL, OPT_REGION },
 		{ "wait", no_argument, NULL, OPT_WAIT },
 		{ "no-backup", no_argument, NULL, OPT_NO_BACKUP },
+		{ "reapply", no_argument, NULL, OPT_REAPPLY },
 		{ "format", required_argument, NULL, OPT_FORMAT },
 		{ "key", required_argument, NULL, OPT_KEY },
 		{ "help", no_argument, NULL, 'h' },
@@ -391,6 +406,9 @@ cli_rollout(int argc, char **argv)
 			break;
 		case OPT_NO_BACKUP:
 			o.no_backup = true;
+			break;
+		case OPT_REAPPLY:
+			o.reapply = true;
 			break;
 		case OPT_FORMAT:
 			o.format = optarg;

@@ -114,7 +114,7 @@ rollout_cmd_rehearse(const char *url, const char *path, int64_t timeout_ms)
 	sk_err err;
 	int rc;
 
-	if (rollout_start(url, path, SK_MODE_REHEARSE, id, &err) != SK_OK) {
+	if (rollout_start(url, path, SK_MODE_REHEARSE, false, id, &err) != SK_OK) {
 		cli_coord_print_err("rollout start --rehearse", &err);
 		return CLI_FAIL;
 	}

@@ -241,7 +241,8 @@ view_json(const sk_rollout_view *v)
 /* ---- subcommands -------------------------------------------------------- */
 
 int
-rollout_start(const char *url, const char *path, int mode, char *id_out, sk_err *err)
+rollout_start(const char *url, const char *path, int mode, bool reapply,
+    char *id_out, sk_err *err)
 {
 	sk_cli_request req;
 	sk_cli_response resp;
@@ -256,6 +257,7 @@ rollout_start(const char *url, const char *path, int mode, char *id_out, sk_err 
 	req.signed_plan = (uint8_t *)buf;
 	req.signed_plan_len = len;
 	req.mode = mode;
+	req.reapply = reapply;
 	rc = cli_coord_call(url, &req, &resp, err);
 	free(buf);
 	if (rc != SK_OK)
@@ -271,12 +273,12 @@ rollout_start(const char *url, const char *path, int mode, char *id_out, sk_err 
 }
 
 int
-rollout_cmd_start(const char *url, const char *path)
+rollout_cmd_start(const char *url, const char *path, bool reapply)
 {
 	char id[SK_ID_MAX];
 	sk_err err;
 
-	if (rollout_start(url, path, SK_MODE_APPLY, id, &err) != SK_OK) {
+	if (rollout_start(url, path, SK_MODE_APPLY, reapply, id, &err) != SK_OK) {
 		cli_coord_print_err("rollout start", &err);
 		return CLI_FAIL;
 	}

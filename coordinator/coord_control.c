@@ -80,6 +80,66 @@ same_plan_rollout(
 	return NULL;
 }
 
+/* The latest apply of the plan named plan_name (any build of it: the
+ * ledger keys steps by plan name) if a rollback of it was started since,
+ * with *undo that rollback (the newest); else NULL. Applying the plan
+ * again re-creates what that rollback removed, and a revert may have
+ * dropped data the new apply does not bring back: it needs --reapply. */
+static const coord_rollout *
+latest_apply_undone(const coord_control_ctx *ctx, const char *plan_name,
+    const coord_rollout **undo)
+{
+	const coord_rollout *latest = NULL;
+
+	*undo = NULL;
+	for (size_t i = 0; i < ctx->rollouts->n; i++) {
+		const coord_rollout *other = ctx->rollouts->v[i];
+
+		if (other->rules->effect == COORD_EFFECT_APPLY &&
+		    strcmp(other->plan->name, plan_name) == 0 &&
+		    (latest == NULL || other->created_ms >= latest->created_ms))
+			latest = other;
+	}
+	for (size_t i = 0; latest != NULL && i < ctx->rollouts->n; i++) {
+		const coord_rollout *other = ctx->rollouts->v[i];
+
+		if (other->rules->effect == COORD_EFFECT_UNDO &&
+		    strcmp(other->of_rollout, latest->id) == 0)
+			*undo = other;
+	}
+	return *undo != NULL ? latest : NULL;
+}
+
+/* Refuse to apply plan again after its latest apply was rolled back,
+ * unless the operator said --reapply; then origin says so (journaled
+ * with the rollout and its actor). */
+static int
+reapply_decision(const coord_control_ctx *ctx, const sk_cli_request *req,
+    const coord_mode *m, const sk_plan *plan, coord_origin *origin, sk_err *err)
+{
+	const coord_rollout *undone, *undo;
+
+	if (m->effect != COORD_EFFECT_APPLY ||
+	    (undone = latest_apply_undone(ctx, plan->name, &undo)) == NULL)
+		return SK_OK;
+	if (!req->reapply) {
+		sk_err_set(err, SK_ESTATE,
+		    "start rollout of plan %s: its latest apply, rollout %s, was "
+		    "rolled back (%s %s by %s); applying it again re-creates what "
+		    "that rollback removed, without the data it may have dropped",
+		    plan->name, undone->id, undo->rules->noun, undo->id,
+		    undo->started_by[0] != '\0' ? undo->started_by : "unknown");
+		snprintf(err->hint, sizeof(err->hint),
+		    "if that is what you mean, start it again with --reapply "
+		    "(journaled with your name): skein rollout start SIGNED "
+		    "--reapply");
+		return err->code;
+	}
+	origin->reapply = true;
+	origin->reapply_of = undone->id;
+	return SK_OK;
+}
+
 /* Create a rollout of *plan, journal it, start its first phase and add
  * it to the rollouts. On success the rollout owns the plan (*plan is
  * NULL), its id is in id_out, *out points at it (owned by the registry)
@@ -189,14 +249,17 @@ start_rollout(const coord_control_ctx *ctx, const sk_cli_request *req,
 		    same->id);
 		goto out;
 	}
+	if ((rc = reapply_decision(ctx, req, m, plan, &origin, err)) != SK_OK)
+		goto out;
 	rc = launch(ctx, &plan, req->signed_plan, req->signed_plan_len, &origin,
 	    now, id_out, &ro, started, err);
 	if (rc != SK_OK)
 		goto out;
 	sk_info("rollout %s started (%s) by %s: plan %s (%s), %zu phases, %zu "
-		"regions",
+		"regions%s%s",
 	    id_out, sk_mode_name(mode), actor->name, ro->plan->name,
-	    ro->plan->id, ro->plan->nphases, ro->nregions);
+	    ro->plan->id, ro->plan->nphases, ro->nregions,
+	    ro->reapply ? "; --reapply after the rollback of " : "", ro->reapply_of);
 out:
 	sk_plan_destroy(plan);
 	free(payload);

@@ -25,7 +25,8 @@
 typedef struct coord_journal coord_journal;
 
 /* How a rollout came to be (JournalRecord mode, of_rollout,
- * only_regions, actor, actor_key, no_backup): what was asked, by whom.
+ * only_regions, actor, actor_key, no_backup, reapply, reapply_of): what
+ * was asked, by whom.
  * All pointers are borrowed. */
 typedef struct coord_origin {
 	int mode;               /* enum sk_mode */
@@ -40,6 +41,10 @@ typedef struct coord_origin {
 	/* SK_MODE_ROLLBACK: the actor said --no-backup (the agents revert
 	 * without backing each database up first). */
 	bool no_backup;
+	/* SK_MODE_APPLY: the plan's latest apply, reapply_of, had been
+	 * rolled back, and the actor said --reapply. NULL or "": none. */
+	bool reapply;
+	const char *reapply_of;
 } coord_origin;
 
 /* A region's run as journaled when its state changes: the state and its

@@ -91,6 +91,10 @@ typedef struct coord_rollout {
 	/* COORD_EFFECT_UNDO: started_by said --no-backup; carried to the
 	 * agents in the RUN command. Journaled. */
 	bool no_backup;
+	/* COORD_EFFECT_APPLY: started_by said --reapply, the plan's latest
+	 * apply (reapply_of) having been rolled back. Journaled. */
+	bool reapply;
+	char reapply_of[SK_ID_MAX];
 	int state; /* enum coord_rollout_state */
 	/* The phases in the order this rollout runs them (the plan's, or
 	 * reversed for a mode that says so), without phases that have none

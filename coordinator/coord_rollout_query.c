@@ -147,6 +147,8 @@ coord_rollout_view(
 		out->no_backup = ro->no_backup;
 		out->plan_no_rollback_backup = ro->plan->no_rollback_backup;
 	}
+	out->reapply = ro->reapply;
+	snprintf(out->reapply_of, sizeof(out->reapply_of), "%s", ro->reapply_of);
 	out->current_phase = ro->phase;
 	out->created_ms = ro->created_ms;
 	out->finished_ms = ro->finished_ms;

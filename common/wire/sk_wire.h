@@ -246,6 +246,10 @@ typedef struct sk_rollout_view {
 	 * false. */
 	bool no_backup;
 	bool plan_no_rollback_backup;
+	/* SK_MODE_APPLY: started_by said --reapply, the plan's latest apply
+	 * (reapply_of) having been rolled back. */
+	bool reapply;
+	char reapply_of[SK_ID_MAX];
 } sk_rollout_view;
 
 enum sk_cli_op {
@@ -263,6 +267,9 @@ typedef struct sk_cli_request {
 	uint8_t *signed_plan; /* SK_CLI_START */
 	size_t signed_plan_len;
 	int mode; /* SK_CLI_START: SK_MODE_APPLY or SK_MODE_REHEARSE */
+	/* SK_CLI_START in SK_MODE_APPLY: apply a plan whose latest apply was
+	 * rolled back (--reapply). */
+	bool reapply;
 	/* SK_CLI_STATUS ("" for all), SK_CLI_ROLLBACK, SK_CLI_REPORT */
 	char rollout_id[SK_ID_MAX];
 	char region[SK_NAME_MAX]; /* SK_CLI_ROLLBACK: "" for every region */

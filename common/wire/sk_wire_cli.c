@@ -151,6 +151,7 @@ sk_cli_request_encode(const sk_cli_request *m, uint8_t **out, size_t *len, sk_er
 		pb.start_signed_plan.data = m->signed_plan;
 		pb.start_signed_plan.len = m->signed_plan_len;
 		pb.start_mode = (Skein__V1__RolloutMode)m->mode;
+		pb.reapply = m->reapply;
 		break;
 	case SK_CLI_ROLLBACK:
 		skein__v1__rollback_request__init(&rb);
@@ -188,6 +189,7 @@ sk_cli_request_decode(const uint8_t *buf, size_t len, sk_cli_request *out, sk_er
 	case SKEIN__V1__CLI_REQUEST__OP_START_SIGNED_PLAN:
 		out->op = SK_CLI_START;
 		out->mode = (int)pb->start_mode;
+		out->reapply = pb->reapply;
 		rc = mode_check(out->mode, "request", err);
 		if (rc == SK_OK && out->mode == SK_MODE_ROLLBACK)
 			rc = sk_err_set(err, SK_EDECODE,
@@ -329,6 +331,8 @@ view_to_pb(view_store *s, const sk_rollout_view *v)
 	s->rv.started_by_key = (char *)v->started_by_key;
 	s->rv.no_backup = v->no_backup;
 	s->rv.plan_no_rollback_backup = v->plan_no_rollback_backup;
+	s->rv.reapply = v->reapply;
+	s->rv.reapply_of = (char *)v->reapply_of;
 	for (size_t i = 0; i < v->nphases; i++)
 		nregions += v->phases[i].nregions;
 	s->phases = calloc(v->nphases + 1, sizeof(*s->phases));
@@ -473,6 +477,10 @@ view_from_pb(sk_rollout_view *v, const Skein__V1__RolloutView *pb, sk_err *err)
 	wire_copy_text(v->started_by_key, sizeof(v->started_by_key), pb->started_by_key);
 	v->no_backup = pb->no_backup;
 	v->plan_no_rollback_backup = pb->plan_no_rollback_backup;
+	v->reapply = pb->reapply;
+	if (wire_copy_id(v->reapply_of, sizeof(v->reapply_of), pb->reapply_of,
+		"rollout id", err) != SK_OK)
+		return err->code;
 	v->current_phase = pb->current_phase;
 	v->created_ms = pb->created_unix_ms;
 	v->finished_ms = pb->finished_unix_ms;

@@ -152,7 +152,7 @@ sk_assert_eq "$((n + 2))" "$(nrollouts)" "only the two real rollbacks started"
 for r in af in ksa; do
 	sk_assert_eq 0 "$(sk_rpsql "$r" "SELECT count(*) FROM information_schema.columns WHERE table_name = 'accounts' AND column_name = 'note'")" "$r rolled back"
 done
-again=$(sk_skein rollout start "$signed")
+again=$(sk_skein rollout start "$signed" --reapply)
 sk_skein rollout wait "$again" --quiet >/dev/null || sk_fail "applying again failed"
 after_apply=$(snapshot)
 expect 1 "rollout $again of plan cli started after it" "rollback of a superseded rollout" sk_skein rollout rollback "$id"

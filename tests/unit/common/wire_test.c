@@ -334,6 +334,8 @@ sample_response(sk_cli_response *r, sample_views *s)
 	snprintf(s->rollouts[1].of_rollout, sizeof(s->rollouts[1].of_rollout), "ro-1");
 	s->rollouts[1].no_backup = true;
 	s->rollouts[1].plan_no_rollback_backup = true;
+	s->rollouts[0].reapply = true;
+	snprintf(s->rollouts[0].reapply_of, sizeof(s->rollouts[0].reapply_of), "ro-0");
 	/* Two databases of one region, one waiting for a lock. */
 	for (size_t i = 0; i < 2; i++) {
 		sk_database_view *d = &s->dbs[i];
@@ -875,6 +877,8 @@ test_cli_response_round_trips_rollout_views(void **state)
 		assert_string_equal(a->of_rollout, b->of_rollout);
 		assert_int_equal(a->no_backup, b->no_backup);
 		assert_int_equal(a->plan_no_rollback_backup, b->plan_no_rollback_backup);
+		assert_int_equal(a->reapply, b->reapply);
+		assert_string_equal(a->reapply_of, b->reapply_of);
 		assert_int_equal(a->nphases, b->nphases);
 		assert_int_equal(a->nevents, b->nevents);
 		assert_int_equal(a->ndatabases, b->ndatabases);
@@ -1646,10 +1650,12 @@ test_cli_request_round_trips_rollback_report_and_modes(void **state)
 		in.signed_plan = plan_a;
 		in.signed_plan_len = sizeof(plan_a);
 		in.mode = modes[i];
+		in.reapply = i == 0;
 		assert_int_equal(sk_cli_request_encode(&in, &buf, &len, &err), SK_OK);
 		assert_int_equal(sk_cli_request_decode(buf, len, &out, &err), SK_OK);
 		assert_int_equal(out.op, SK_CLI_START);
 		assert_int_equal(out.mode, modes[i]);
+		assert_int_equal(out.reapply, i == 0);
 		assert_memory_equal(out.signed_plan, plan_a, sizeof(plan_a));
 		sk_cli_request_fini(&out);
 		free(buf);

@@ -207,7 +207,8 @@ typedef struct journal_counts {
 	char actor[64], actor_key[32], op[32], reason[1100];
 	/* The last rollout created: its mode and what its origin says. */
 	int mode;
-	bool no_backup;
+	bool no_backup, reapply;
+	char reapply_of[64];
 } journal_counts;
 
 static void
@@ -225,6 +226,8 @@ count_created(void *arg, const char *id, int64_t at, const uint8_t *sp,
 	snprintf(c->actor_key, sizeof(c->actor_key), "%s", o->actor_key);
 	c->mode = o->mode;
 	c->no_backup = o->no_backup;
+	c->reapply = o->reapply;
+	snprintf(c->reapply_of, sizeof(c->reapply_of), "%s", o->reapply_of);
 }
 
 static void
@@ -320,8 +323,9 @@ ask(fixture *f, const sk_cli_request *req, sk_cli_response *resp)
 	return ask_as(f, f->admin, req, resp);
 }
 
+/* Start the plan in mode as key, with --reapply when reapply. */
 static coord_control_effect
-start(fixture *f, int mode, sk_cli_response *resp)
+start_as(fixture *f, const sk_seckey *key, int mode, bool reapply, sk_cli_response *resp)
 {
 	sk_cli_request req;
 	coord_control_effect effect;
@@ -329,10 +333,17 @@ start(fixture *f, int mode, sk_cli_response *resp)
 	memset(&req, 0, sizeof(req));
 	req.op = SK_CLI_START;
 	req.mode = mode;
+	req.reapply = reapply;
 	req.signed_plan = signed_plan(f, &req.signed_plan_len);
-	effect = ask(f, &req, resp);
+	effect = ask_as(f, key, &req, resp);
 	free(req.signed_plan);
 	return effect;
+}
+
+static coord_control_effect
+start(fixture *f, int mode, sk_cli_response *resp)
+{
+	return start_as(f, f->admin, mode, false, resp);
 }
 
 /* End rollout ro well in every region, as agents' reports would. */
@@ -657,6 +668,82 @@ test_control_rollback_journals_no_backup_with_who_said_it(void **state)
 	sk_cli_response_fini(&resp);
 }
 
+/* Applying a plan again after its latest apply was rolled back needs
+ * --reapply; the decision is journaled with the rollout and who made
+ * it. Nothing else needs it: a rehearsal, or the plan once re-applied. */
+static void
+test_control_reapply_after_a_rollback_needs_the_flag(void **state)
+{
+	fixture *f = *state;
+	char id[SK_ID_MAX], rb[SK_ID_MAX], again[SK_ID_MAX];
+	sk_cli_response resp;
+	journal_counts c;
+	coord_rollout *ro;
+	size_t n;
+
+	/* Never rolled back: --reapply changes nothing and is not recorded. */
+	assert_true(start_as(f, f->op, SK_MODE_APPLY, true, &resp).started);
+	assert_true(resp.ok);
+	snprintf(id, sizeof(id), "%s", resp.rollout_id);
+	sk_cli_response_fini(&resp);
+	assert_false(journal_read(f).reapply);
+	ro = coord_registry_find(&f->rollouts, id);
+	assert_false(ro->reapply);
+	finish_ok(ro);
+
+	assert_true(roll_back(f, f->admin, id, "", false, &resp).started);
+	assert_true(resp.ok);
+	snprintf(rb, sizeof(rb), "%s", resp.rollout_id);
+	sk_cli_response_fini(&resp);
+	finish_ok(coord_registry_find(&f->rollouts, rb));
+
+	/* Without --reapply: refused, saying which rollback and how. */
+	n = f->rollouts.n;
+	c = journal_read(f);
+	assert_false(start_as(f, f->op, SK_MODE_APPLY, false, &resp).started);
+	assert_false(resp.ok);
+	assert_int_equal(resp.error.code, SK_ESTATE);
+	assert_non_null(strstr(resp.error.msg, "its latest apply, rollout "));
+	assert_non_null(strstr(resp.error.msg, id));
+	assert_non_null(strstr(resp.error.msg, "was rolled back (rollback "));
+	assert_non_null(strstr(resp.error.msg, rb));
+	assert_non_null(strstr(resp.error.msg, "by admin"));
+	assert_non_null(strstr(resp.error.hint, "--reapply"));
+	sk_cli_response_fini(&resp);
+	assert_int_equal(f->rollouts.n, n);
+	assert_int_equal(journal_read(f).created, c.created);
+
+	/* A rehearsal changes nothing: it needs no --reapply. */
+	assert_true(start(f, SK_MODE_REHEARSE, &resp).started);
+	assert_true(resp.ok);
+	sk_cli_response_fini(&resp);
+
+	/* With --reapply, by the operator op: applied, and on record. */
+	assert_true(start_as(f, f->op, SK_MODE_APPLY, true, &resp).started);
+	assert_true(resp.ok);
+	snprintf(again, sizeof(again), "%s", resp.rollout_id);
+	sk_cli_response_fini(&resp);
+	assert_string_not_equal(again, id);
+	c = journal_read(f);
+	assert_int_equal(c.mode, SK_MODE_APPLY);
+	assert_true(c.reapply);
+	assert_string_equal(c.reapply_of, id);
+	assert_string_equal(c.actor, "op");
+	view_of(f, again, &resp);
+	assert_true(resp.rollouts[0].reapply);
+	assert_string_equal(resp.rollouts[0].reapply_of, id);
+	assert_string_equal(resp.rollouts[0].started_by, "op");
+	sk_cli_response_fini(&resp);
+
+	/* The re-applied rollout is now the latest apply: starting the plan
+	 * again answers with it, no flag needed. */
+	finish_ok(coord_registry_find(&f->rollouts, again));
+	assert_false(start_as(f, f->op, SK_MODE_APPLY, false, &resp).started);
+	assert_true(resp.ok);
+	assert_string_equal(resp.rollout_id, again);
+	sk_cli_response_fini(&resp);
+}
+
 static void
 test_control_insecure_local_takes_unsigned_requests_as_local(void **state)
 {
@@ -723,6 +810,7 @@ main(void)
 		T(test_control_start_says_it_started_and_again_starts_nothing),
 		T(test_control_refuses_every_request_it_cannot_trust),
 		T(test_control_rollback_journals_no_backup_with_who_said_it),
+		T(test_control_reapply_after_a_rollback_needs_the_flag),
 		T(test_control_insecure_local_takes_unsigned_requests_as_local),
 		T(test_control_a_flood_of_refusals_is_journaled_in_bounds),
 #undef T
