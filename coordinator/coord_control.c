@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "coord_journal.h"
 #include "coord_mode.h"
@@ -140,6 +141,61 @@ reapply_decision(const coord_control_ctx *ctx, const sk_cli_request *req,
 	return SK_OK;
 }
 
+/* "2024-05-01T08:00:00Z" of a Unix time in ms. */
+static void
+fmt_utc(int64_t ms, char *buf, size_t len)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(buf, len, "%lld ms", (long long)ms);
+}
+
+/* Refuse a run of a mode limited per plan (a rehearsal, which holds its
+ * locks in every region while it runs) when another run of the plan (by
+ * name) in that mode started less than rehearsal_interval_ms ago, saying
+ * when the next is allowed. */
+static int
+rate_limit(const coord_control_ctx *ctx, const coord_mode *m,
+    const sk_plan *plan, int64_t now, sk_err *err)
+{
+	const coord_rollout *last = NULL;
+	char ago[32], every[32], wait[32], at[32];
+	int64_t next;
+
+	if (!m->limited_per_plan || ctx->rehearsal_interval_ms <= 0)
+		return SK_OK;
+	for (size_t i = 0; i < ctx->rollouts->n; i++) {
+		const coord_rollout *other = ctx->rollouts->v[i];
+
+		if (other->rules == m && strcmp(other->plan->name, plan->name) == 0 &&
+		    (last == NULL || other->created_ms >= last->created_ms))
+			last = other;
+	}
+	if (last == NULL || now - last->created_ms >= ctx->rehearsal_interval_ms)
+		return SK_OK;
+	next = last->created_ms + ctx->rehearsal_interval_ms;
+	/* Whole seconds: "in 4m12s", not "in 4m11.873s". */
+	sk_duration_format(
+	    now > last->created_ms ? (now - last->created_ms) / 1000 * 1000 : 0,
+	    ago, sizeof(ago));
+	sk_duration_format(ctx->rehearsal_interval_ms, every, sizeof(every));
+	sk_duration_format((next - now + 999) / 1000 * 1000, wait, sizeof(wait));
+	fmt_utc(next, at, sizeof(at));
+	sk_err_set(err, SK_ESTATE,
+	    "start %s of plan %s: %s %s of it started %s ago, and a plan gets "
+	    "at most one %s every %s (coordinator.yaml rehearsal_interval); "
+	    "the next is allowed at %s, in %s",
+	    m->noun, plan->name, m->noun, last->id, ago, m->noun, every, at, wait);
+	snprintf(err->hint, sizeof(err->hint),
+	    "a %s holds its locks in every region while it runs: read that "
+	    "one (skein rollout report %s), or start again after %s",
+	    m->noun, last->id, at);
+	return err->code;
+}
+
 /* Create a rollout of *plan, journal it, start its first phase and add
  * it to the rollouts. On success the rollout owns the plan (*plan is
  * NULL), its id is in id_out, *out points at it (owned by the registry)
@@ -249,7 +305,8 @@ start_rollout(const coord_control_ctx *ctx, const sk_cli_request *req,
 		    same->id);
 		goto out;
 	}
-	if ((rc = reapply_decision(ctx, req, m, plan, &origin, err)) != SK_OK)
+	if ((rc = rate_limit(ctx, m, plan, now, err)) != SK_OK ||
+	    (rc = reapply_decision(ctx, req, m, plan, &origin, err)) != SK_OK)
 		goto out;
 	rc = launch(ctx, &plan, req->signed_plan, req->signed_plan_len, &origin,
 	    now, id_out, &ro, started, err);

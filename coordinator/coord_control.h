@@ -29,6 +29,10 @@ typedef struct coord_control_ctx {
 	const sk_keyring *release; /* keys a plan to start must be signed by */
 	const sk_inventory *inv;   /* regions a plan may address */
 	coord_auth *auth;          /* who may ask what (nonces remembered) */
+	/* A run of a mode limited per plan (a rehearsal) is refused within
+	 * this long of the start of the plan's last one; 0: no limit
+	 * (coordinator.yaml rehearsal_interval). */
+	int64_t rehearsal_interval_ms;
 } coord_control_ctx;
 
 /* What answering a request changed, for the caller to act on. */

@@ -593,6 +593,7 @@ handle_cli(coord_server *srv, nng_msg *msg)
 		.release = &srv->release,
 		.inv = &srv->inv,
 		.auth = &srv->auth,
+		.rehearsal_interval_ms = srv->cfg->rehearsal_interval_ms,
 	};
 	coord_control_effect effect;
 	uint8_t *out = NULL;

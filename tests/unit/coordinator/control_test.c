@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include <cmocka.h>
 #include <sodium.h>
@@ -744,6 +745,78 @@ test_control_reapply_after_a_rollback_needs_the_flag(void **state)
 	sk_cli_response_fini(&resp);
 }
 
+/* Rehearsals hold locks in every region while they run: one per plan
+ * per rehearsal_interval. Within it a second is refused, saying when
+ * the next is allowed, and nothing starts; the same signed plan while
+ * the first runs is answered with it; applies are not limited; past the
+ * interval, or with no interval, a rehearsal starts. */
+static void
+test_control_rehearsals_of_a_plan_are_rate_limited(void **state)
+{
+	fixture *f = *state;
+	char id[SK_ID_MAX], at[32], want[64];
+	sk_cli_response resp;
+	coord_rollout *ro;
+	struct tm tm;
+	time_t t;
+	int created;
+	size_t n;
+
+	f->ctx.rehearsal_interval_ms = 5 * 60 * 1000;
+	assert_true(start(f, SK_MODE_REHEARSE, &resp).started);
+	assert_true(resp.ok);
+	snprintf(id, sizeof(id), "%s", resp.rollout_id);
+	sk_cli_response_fini(&resp);
+	ro = coord_registry_find(&f->rollouts, id);
+
+	/* While it runs: the same rehearsal. */
+	assert_false(start(f, SK_MODE_REHEARSE, &resp).started);
+	assert_true(resp.ok);
+	assert_string_equal(resp.rollout_id, id);
+	sk_cli_response_fini(&resp);
+
+	/* Ended, but within the interval: refused, nothing started. */
+	finish_ok(ro);
+	n = f->rollouts.n;
+	created = journal_read(f).created;
+	assert_false(start(f, SK_MODE_REHEARSE, &resp).started);
+	assert_false(resp.ok);
+	assert_int_equal(resp.error.code, SK_ESTATE);
+	t = (time_t)((ro->created_ms + f->ctx.rehearsal_interval_ms) / 1000);
+	assert_non_null(gmtime_r(&t, &tm));
+	assert_true(strftime(at, sizeof(at), "%Y-%m-%dT%H:%M:%SZ", &tm) > 0);
+	snprintf(want, sizeof(want), "the next is allowed at %s, in ", at);
+	if (strstr(resp.error.msg, want) == NULL ||
+	    strstr(resp.error.msg, "rehearsal_interval") == NULL ||
+	    strstr(resp.error.msg, id) == NULL)
+		fail_msg("want \"%s\", the rehearsal and the setting in: %s",
+		    want, resp.error.msg);
+	assert_non_null(strstr(resp.error.msg, "at most one rehearsal every 5m"));
+	assert_non_null(strstr(resp.error.hint, "skein rollout report"));
+	sk_cli_response_fini(&resp);
+	assert_int_equal(f->rollouts.n, n);
+	assert_int_equal(journal_read(f).created, created);
+
+	/* Applying is not rate-limited. */
+	assert_true(start(f, SK_MODE_APPLY, &resp).started);
+	assert_true(resp.ok);
+	sk_cli_response_fini(&resp);
+
+	/* Once the interval has passed, the next rehearsal starts. */
+	ro->created_ms -= f->ctx.rehearsal_interval_ms + 1;
+	assert_true(start(f, SK_MODE_REHEARSE, &resp).started);
+	assert_true(resp.ok);
+	assert_string_not_equal(resp.rollout_id, id);
+	finish_ok(coord_registry_find(&f->rollouts, resp.rollout_id));
+	sk_cli_response_fini(&resp);
+
+	/* rehearsal_interval: 0 is no limit. */
+	f->ctx.rehearsal_interval_ms = 0;
+	assert_true(start(f, SK_MODE_REHEARSE, &resp).started);
+	assert_true(resp.ok);
+	sk_cli_response_fini(&resp);
+}
+
 static void
 test_control_insecure_local_takes_unsigned_requests_as_local(void **state)
 {
@@ -811,6 +884,7 @@ main(void)
 		T(test_control_refuses_every_request_it_cannot_trust),
 		T(test_control_rollback_journals_no_backup_with_who_said_it),
 		T(test_control_reapply_after_a_rollback_needs_the_flag),
+		T(test_control_rehearsals_of_a_plan_are_rate_limited),
 		T(test_control_insecure_local_takes_unsigned_requests_as_local),
 		T(test_control_a_flood_of_refusals_is_journaled_in_bounds),
 #undef T
