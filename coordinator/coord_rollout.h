@@ -179,6 +179,14 @@ void coord_rollout_keep_report(
 int coord_rollout_reports(const coord_rollout *ro, sk_region_report **out,
     size_t *n, sk_err *err) SK_WARN_UNUSED;
 
+/* The verified backups among the kept reports, in arrival order, at most
+ * COORD_VIEW_BACKUPS_MAX (the report has every one), into a new array
+ * *out of *n entries (NULL and 0 when none; caller frees with free()).
+ * Fails only when out of memory. */
+#define COORD_VIEW_BACKUPS_MAX 1024
+int coord_rollout_backups(const coord_rollout *ro, sk_backup_view **out,
+    size_t *n, sk_err *err) SK_WARN_UNUSED;
+
 /* The state machine. */
 
 /* Journal and record the start of phase 0. Fails only if the journal

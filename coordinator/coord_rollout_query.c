@@ -170,7 +170,8 @@ coord_rollout_view(
 				coord_narrate_region(ro, &ro->regions[i],
 				    &pv->regions[pv->nregions++]);
 	}
-	if (view_databases(ro, out) != SK_OK)
+	if (view_databases(ro, out) != SK_OK ||
+	    coord_rollout_backups(ro, &out->backups, &out->nbackups, err) != SK_OK)
 		goto oom;
 	while (first < ro->nevents && ro->events[first].seq <= since)
 		first++;

@@ -206,6 +206,16 @@ typedef struct sk_database_view {
 	int32_t blocker_pid; /* waiting for a lock: its first blocker; else 0 */
 } sk_database_view;
 
+/* A verified backup of one database, as its agent reported it (the
+ * restore command is in the report). Plain value. */
+typedef struct sk_backup_view {
+	char region[SK_NAME_MAX];
+	char database[SK_NAME_MAX];
+	char path[512];
+	int64_t size;
+	int64_t at_ms;
+} sk_backup_view;
+
 typedef struct sk_phase_view {
 	char name[SK_NAME_MAX];
 	char state[16];
@@ -250,6 +260,9 @@ typedef struct sk_rollout_view {
 	 * (reapply_of) having been rolled back. */
 	bool reapply;
 	char reapply_of[SK_ID_MAX];
+	/* Every verified backup its agents reported, in arrival order. */
+	sk_backup_view *backups;
+	size_t nbackups;
 } sk_rollout_view;
 
 enum sk_cli_op {

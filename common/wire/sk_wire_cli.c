@@ -282,6 +282,32 @@ database_from_pb(sk_database_view *d, const Skein__V1__DatabaseView *pb, sk_err 
 	return SK_OK;
 }
 
+static Skein__V1__BackupView *
+backup_to_pb(Skein__V1__BackupView *pb, const sk_backup_view *b)
+{
+	skein__v1__backup_view__init(pb);
+	pb->region = (char *)b->region;
+	pb->database = (char *)b->database;
+	pb->path = (char *)b->path;
+	pb->size = b->size;
+	pb->at_unix_ms = b->at_ms;
+	return pb;
+}
+
+static int
+backup_from_pb(sk_backup_view *b, const Skein__V1__BackupView *pb, sk_err *err)
+{
+	memset(b, 0, sizeof(*b));
+	if (wire_copy_id(b->region, sizeof(b->region), pb->region, "region", err) != SK_OK ||
+	    wire_copy_id(b->database, sizeof(b->database), pb->database,
+		"database name", err) != SK_OK ||
+	    wire_copy_id(b->path, sizeof(b->path), pb->path, "backup path", err) != SK_OK)
+		return err->code;
+	b->size = pb->size;
+	b->at_ms = pb->at_unix_ms;
+	return SK_OK;
+}
+
 /* Storage for one rollout's protobuf view while it is being packed. */
 typedef struct view_store {
 	Skein__V1__RolloutView rv;
@@ -294,6 +320,8 @@ typedef struct view_store {
 	Skein__V1__EventView **eventp;
 	Skein__V1__DatabaseView *dbs;
 	Skein__V1__DatabaseView **dbp;
+	Skein__V1__BackupView *backups;
+	Skein__V1__BackupView **backupp;
 } view_store;
 
 static void
@@ -308,6 +336,8 @@ view_store_fini(view_store *s)
 	free(s->eventp);
 	free(s->dbs);
 	free(s->dbp);
+	free(s->backups);
+	free(s->backupp);
 }
 
 static int
@@ -344,8 +374,10 @@ view_to_pb(view_store *s, const sk_rollout_view *v)
 	s->eventp = calloc(v->nevents + 1, sizeof(*s->eventp));
 	s->dbs = calloc(v->ndatabases + 1, sizeof(*s->dbs));
 	s->dbp = calloc(v->ndatabases + 1, sizeof(*s->dbp));
-	if (!s->phases || !s->phasep || !s->regions || !s->regionp ||
-	    !s->errors || !s->events || !s->eventp || !s->dbs || !s->dbp)
+	s->backups = calloc(v->nbackups + 1, sizeof(*s->backups));
+	s->backupp = calloc(v->nbackups + 1, sizeof(*s->backupp));
+	if (!s->phases || !s->phasep || !s->regions || !s->regionp || !s->errors ||
+	    !s->events || !s->eventp || !s->dbs || !s->dbp || !s->backups || !s->backupp)
 		return SK_ENOMEM;
 	for (size_t i = 0; i < v->nphases; i++) {
 		Skein__V1__PhaseView *p = &s->phases[i];
@@ -380,6 +412,10 @@ view_to_pb(view_store *s, const sk_rollout_view *v)
 		s->dbp[i] = database_to_pb(&s->dbs[i], &v->databases[i]);
 	s->rv.databases = s->dbp;
 	s->rv.n_databases = v->ndatabases;
+	for (size_t i = 0; i < v->nbackups; i++)
+		s->backupp[i] = backup_to_pb(&s->backups[i], &v->backups[i]);
+	s->rv.backups = s->backupp;
+	s->rv.n_backups = v->nbackups;
 	return SK_OK;
 }
 
@@ -485,8 +521,19 @@ view_from_pb(sk_rollout_view *v, const Skein__V1__RolloutView *pb, sk_err *err)
 	v->created_ms = pb->created_unix_ms;
 	v->finished_ms = pb->finished_unix_ms;
 	if (pb->n_phases > WIRE_MAX_ITEMS || pb->n_events > WIRE_MAX_ITEMS * 16 ||
-	    pb->n_databases > WIRE_MAX_ITEMS * 16)
+	    pb->n_databases > WIRE_MAX_ITEMS * 16 ||
+	    pb->n_backups > WIRE_MAX_ITEMS * 16)
 		return sk_err_set(err, SK_EDECODE, "decode rollout view: too large");
+	if (pb->n_backups > 0) {
+		v->backups = calloc(pb->n_backups, sizeof(*v->backups));
+		if (v->backups == NULL)
+			return sk_err_set(err, SK_ENOMEM,
+			    "decode rollout view: out of memory");
+		v->nbackups = pb->n_backups;
+	}
+	for (size_t i = 0; i < pb->n_backups; i++)
+		if (backup_from_pb(&v->backups[i], pb->backups[i], err) != SK_OK)
+			return err->code;
 	if (pb->n_databases > 0) {
 		v->databases = calloc(pb->n_databases, sizeof(*v->databases));
 		if (v->databases == NULL)
@@ -625,10 +672,12 @@ sk_rollout_view_fini(sk_rollout_view *v)
 	free(v->phases);
 	free(v->events);
 	free(v->databases);
+	free(v->backups);
 	v->phases = NULL;
 	v->events = NULL;
 	v->databases = NULL;
-	v->nphases = v->nevents = v->ndatabases = 0;
+	v->backups = NULL;
+	v->nphases = v->nevents = v->ndatabases = v->nbackups = 0;
 }
 
 void

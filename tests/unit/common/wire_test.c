@@ -284,6 +284,7 @@ typedef struct sample_views {
 	sk_rollout_view rollouts[2];
 	sk_region_report reports[3];
 	sk_database_view dbs[2];
+	sk_backup_view backups[1];
 } sample_views;
 
 static void
@@ -334,6 +335,15 @@ sample_response(sk_cli_response *r, sample_views *s)
 	snprintf(s->rollouts[1].of_rollout, sizeof(s->rollouts[1].of_rollout), "ro-1");
 	s->rollouts[1].no_backup = true;
 	s->rollouts[1].plan_no_rollback_backup = true;
+	memset(s->backups, 0, sizeof(s->backups));
+	snprintf(s->backups[0].region, sizeof(s->backups[0].region), "in");
+	snprintf(s->backups[0].database, sizeof(s->backups[0].database), "accounts");
+	snprintf(s->backups[0].path, sizeof(s->backups[0].path),
+	    "/var/lib/skein/backups/in_accounts_p_ro-2_20240501T080000Z.dump");
+	s->backups[0].size = 1 << 20;
+	s->backups[0].at_ms = 1714550400123;
+	s->rollouts[1].backups = s->backups;
+	s->rollouts[1].nbackups = 1;
 	s->rollouts[0].reapply = true;
 	snprintf(s->rollouts[0].reapply_of, sizeof(s->rollouts[0].reapply_of), "ro-0");
 	/* Two databases of one region, one waiting for a lock. */
@@ -879,6 +889,15 @@ test_cli_response_round_trips_rollout_views(void **state)
 		assert_int_equal(a->plan_no_rollback_backup, b->plan_no_rollback_backup);
 		assert_int_equal(a->reapply, b->reapply);
 		assert_string_equal(a->reapply_of, b->reapply_of);
+		assert_int_equal(a->nbackups, b->nbackups);
+		for (size_t k = 0; k < a->nbackups; k++) {
+			assert_string_equal(a->backups[k].region, b->backups[k].region);
+			assert_string_equal(
+			    a->backups[k].database, b->backups[k].database);
+			assert_string_equal(a->backups[k].path, b->backups[k].path);
+			assert_int_equal(a->backups[k].size, b->backups[k].size);
+			assert_int_equal(a->backups[k].at_ms, b->backups[k].at_ms);
+		}
 		assert_int_equal(a->nphases, b->nphases);
 		assert_int_equal(a->nevents, b->nevents);
 		assert_int_equal(a->ndatabases, b->ndatabases);

@@ -640,6 +640,29 @@ test_control_rollback_journals_no_backup_with_who_said_it(void **state)
 	view_of(f, rb1, &resp);
 	assert_false(resp.rollouts[0].no_backup);
 	assert_false(resp.rollouts[0].plan_no_rollback_backup);
+	assert_int_equal(resp.rollouts[0].nbackups, 0);
+	sk_cli_response_fini(&resp);
+	/* The backup its agent reported is in its view: where it went. */
+	{
+		sk_report r;
+
+		memset(&r, 0, sizeof(r));
+		r.seq = 7;
+		r.event = SK_EV_BACKUP;
+		r.at_ms = sk_now_ms();
+		snprintf(r.rollout_id, sizeof(r.rollout_id), "%s", rb1);
+		snprintf(r.database, sizeof(r.database), "app");
+		r.has_backup = true;
+		snprintf(r.backup.path, sizeof(r.backup.path), "/b/in_app.dump");
+		r.backup.size = 4096;
+		coord_rollout_keep_report(ro, "in", &r);
+	}
+	view_of(f, rb1, &resp);
+	assert_int_equal(resp.rollouts[0].nbackups, 1);
+	assert_string_equal(resp.rollouts[0].backups[0].region, "in");
+	assert_string_equal(resp.rollouts[0].backups[0].database, "app");
+	assert_string_equal(resp.rollouts[0].backups[0].path, "/b/in_app.dump");
+	assert_int_equal(resp.rollouts[0].backups[0].size, 4096);
 	sk_cli_response_fini(&resp);
 	finish_ok(ro);
 
