@@ -65,6 +65,9 @@ for sub in "" build lint sign verify show; do
 done
 out=$("$skein" rollout rollback --help)
 sk_assert_contains "$out" "--region R" "rollback --help names --region"
+sk_assert_contains "$out" "--no-backup" "rollback --help names --no-backup"
+out=$("$skein" rollout start --help)
+sk_assert_contains "$out" "--reapply" "start --help names --reapply"
 out=$("$skein" rollout report --help)
 sk_assert_contains "$out" "--format F" "report --help names --format"
 
@@ -82,6 +85,10 @@ expect 2 "rollback does not take --timeout or --quiet without --wait" "rollback 
 expect 2 "'bad name' is not a region name" "--region with a bad name" sk_skein rollout rollback r-a --region "bad name"
 expect 2 "report does not take that option" "report --region" sk_skein rollout report r-a --region af
 expect 2 "status does not take --rehearse" "status --rehearse" sk_skein rollout status --rehearse
+expect 2 "start does not take --region, --wait, --format, --json, --quiet or --no-backup" "start --no-backup" sk_skein rollout start x --no-backup
+expect 2 "status does not take --no-backup (only rollback does)" "status --no-backup" sk_skein rollout status --no-backup
+expect 2 "start does not take --reapply with --rehearse" "start --rehearse --reapply" sk_skein rollout start --rehearse x --reapply
+expect 2 "rollback does not take --reapply (only start does)" "rollback --reapply" sk_skein rollout rollback r-a --reapply
 
 # 3. Unknown rollout: exit 1, named, with a hint.
 expect 1 "skein rollout report: no rollout r-nosuchrollout" "report of an unknown rollout" sk_skein rollout report r-nosuchrollout
