@@ -1,7 +1,10 @@
 /* coord_control: the CLI's requests. Each is answered at once; every
  * state change is journaled before the answer. What a mode allows (being
- * started, rolled back, run beside another) is read from its row
- * (coord_mode), never from the mode itself. */
+ * started, rolled back, run beside another, how often per plan) is read
+ * from its row (coord_mode), never from the mode itself. The safeguards
+ * an operator may set aside (a rollback's backup, re-applying a
+ * rolled-back plan) are journaled with the rollout and who set them
+ * aside. */
 #include "coord_control.h"
 
 #include <stdbool.h>

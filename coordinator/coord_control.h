@@ -48,7 +48,11 @@ typedef struct coord_control_effect {
  * stale, replayed or beyond the signer's role is refused and journaled
  * (coord_journal_refused; at most COORD_AUTH_REFUSALS_PER_MIN a minute,
  * counted beyond that) and changes nothing; the operator who started a
- * rollout is journaled with it. On SK_OK *reply is the encoded answer
+ * rollout is journaled with it, and so are a rollback's --no-backup and
+ * an apply's --reapply. A start is refused, changing nothing, when it
+ * applies a plan whose latest apply was rolled back without --reapply,
+ * or rehearses a plan within rehearsal_interval_ms of the start of its
+ * last rehearsal. On SK_OK *reply is the encoded answer
  * (malloc'ed, the caller frees it) of *reply_len bytes, which says
  * whether the request was done or why not, and *effect says what
  * changed. Fails (*reply NULL) only when the answer cannot be encoded
