@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_decision.h"
 #include "cli_report_int.h"
 
 /* ---- JSON --------------------------------------------------------------- */
@@ -186,6 +187,14 @@ j_report(const cli_report_src *src, const cli_rep_model *m)
 	json_object_set_new(ro, "plan_name", json_string(v->plan_name));
 	json_object_set_new(ro, "state", json_string(v->state));
 	json_object_set_new(ro, "reason", json_string(v->reason));
+	if (cli_decision_json(ro, v) != 0) {
+		json_decref(root);
+		json_decref(ro);
+		json_decref(waivers);
+		json_decref(regions);
+		json_decref(notes);
+		return NULL;
+	}
 	json_object_set_new(ro, "created_ms", json_integer(v->created_ms));
 	json_object_set_new(ro, "finished_ms", json_integer(v->finished_ms));
 	json_object_set_new(ro, "duration_ms",

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_decision.h"
 #include "cli_mode.h"
 #include "cli_report_int.h"
 
@@ -39,7 +40,7 @@ md_header(FILE *out, const cli_report_src *src, const cli_rep_model *m)
 {
 	const sk_rollout_view *v = src->view;
 	const cli_mode *mode = cli_mode_of(v->mode);
-	char a[40], b[40], d[32];
+	char a[40], b[40], d[32], line[512];
 
 	cli_rep_fmt_iso(v->created_ms, a, sizeof(a));
 	cli_rep_fmt_iso(v->finished_ms, b, sizeof(b));
@@ -58,6 +59,18 @@ md_header(FILE *out, const cli_report_src *src, const cli_rep_model *m)
 	if (v->started_by[0] != '\0')
 		fprintf(out, "| Started by | %s (key %s) |\n", v->started_by,
 		    v->started_by_key[0] != '\0' ? v->started_by_key : "none: unsigned");
+	cli_decision_backup(v, line, sizeof(line));
+	if (line[0] != '\0') {
+		fprintf(out, "| Backup before revert |");
+		md_cell(out, line);
+		fputc('\n', out);
+	}
+	cli_decision_reapply(v, line, sizeof(line));
+	if (line[0] != '\0') {
+		fprintf(out, "| Re-apply |");
+		md_cell(out, line);
+		fputc('\n', out);
+	}
 	fprintf(out, "| Started | %s |\n| Finished | %s |\n| Duration | %s |\n",
 	    a, b, d);
 	fprintf(out, "| Regions |");
@@ -149,8 +162,9 @@ md_blockers(FILE *out, const char *step, const cli_rep_locks *l)
 }
 
 static void
-md_db(FILE *out, int mode, const cli_rep_db *d)
+md_db(FILE *out, const sk_rollout_view *v, const cli_rep_db *d)
 {
+	int mode = v->mode;
 	char a[40], b[40], dur[32];
 	size_t nchecks = d->checks.n, nreverted = 0, nnr = 0;
 	bool any_blocker = false;
@@ -170,6 +184,11 @@ md_db(FILE *out, int mode, const cli_rep_db *d)
 		    k->path, (long long)k->size, took);
 		fprintf(out, "- Restore command:\n\n```sh\n%s\n```\n",
 		    k->restore_command);
+	} else if (cli_decision_backup_skipped(v)) {
+		char why[512];
+
+		cli_decision_backup(v, why, sizeof(why));
+		fprintf(out, "- Backup: none (%s)\n", why);
 	} else {
 		fprintf(out, "- Backup: none\n");
 	}
@@ -288,7 +307,7 @@ cli_report_md(FILE *out, const cli_report_src *src, sk_err *err)
 		if (g->ndbs == 0)
 			fprintf(out, "No database reported.\n\n");
 		for (size_t k = 0; k < g->ndbs; k++)
-			md_db(out, src->view->mode, &g->dbs[k]);
+			md_db(out, src->view, &g->dbs[k]);
 	}
 	fprintf(out, "---\n%zu reports.\n", src->nreports);
 	if (fflush(out) != 0 || ferror(out))

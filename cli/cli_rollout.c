@@ -37,12 +37,12 @@ usage(FILE *out)
 	    "Start, follow, roll back and record rollouts on the coordinator.\n"
 	    "\n"
 	    "Usage:\n"
-	    "  skein rollout start SIGNED             start a rollout; prints its id\n"
+	    "  skein rollout start SIGNED [--reapply] start a rollout; prints its id\n"
 	    "  skein rollout start --rehearse SIGNED  rehearse it everywhere and\n"
 	    "                                         print READY/BLOCKED verdicts\n"
 	    "  skein rollout status [ID] [--json]     where each region is\n"
 	    "  skein rollout wait ID [--timeout D]    follow a rollout to its end\n"
-	    "  skein rollout rollback ID [--region R] [--wait]\n"
+	    "  skein rollout rollback ID [--region R] [--no-backup] [--wait]\n"
 	    "                                         revert what a rollout applied\n"
 	    "  skein rollout report ID [--format md|json]\n"
 	    "                                         the execution record\n"
@@ -69,6 +69,10 @@ start_usage(FILE *out)
 	    "Starting the same signed plan again prints the same id while that\n"
 	    "rollout runs or after it succeeded (unless it was rolled back).\n"
 	    "\n"
+	    "A plan whose latest apply was rolled back is applied again only with\n"
+	    "--reapply: it re-creates what the rollback removed, but not the data\n"
+	    "the reverts dropped. The coordinator journals who said --reapply.\n"
+	    "\n"
 	    "With --rehearse, every region runs every transactional step and its\n"
 	    "checks in a transaction that is rolled back: nothing changes in any\n"
 	    "database. The command waits for every region and prints, per region\n"
@@ -77,10 +81,11 @@ start_usage(FILE *out)
 	    "and the steps that cannot be rehearsed (non-transactional ones).\n"
 	    "\n"
 	    "Usage:\n"
-	    "  skein rollout start SIGNED [--coordinator URL]\n"
+	    "  skein rollout start SIGNED [--reapply] [--coordinator URL]\n"
 	    "  skein rollout start --rehearse SIGNED [--timeout D] [--coordinator URL]\n"
 	    "\n"
 	    "Options:\n"
+	    "  --reapply          apply a plan whose latest apply was rolled back\n"
 	    "  --rehearse         rehearse instead of applying\n"
 	    "  --timeout D        (rehearse) stop waiting after D (default 10m) and\n"
 	    "                     name the regions that gave no verdict\n"
@@ -89,6 +94,7 @@ start_usage(FILE *out)
 	    "\n"
 	    "Examples:\n"
 	    "  skein rollout start plan.signed\n"
+	    "  skein rollout start plan.signed --reapply   # after a rollback\n"
 	    "  skein rollout start --rehearse plan.signed --timeout 20m\n"
 	    "\n"
 	    "Exit status: 0 started (rehearse: READY everywhere); 1 refused,\n"
@@ -153,11 +159,19 @@ rollback_usage(FILE *out)
 	    "failure. Each revert is recorded in the region's ledger. Prints the id\n"
 	    "of the rollback, itself a rollout (status, wait and report take it).\n"
 	    "\n"
+	    "A revert can drop data (a DROP TABLE undoes a CREATE TABLE), so before\n"
+	    "its first revert each agent takes a pg_dump of the database, reads it\n"
+	    "back and records it (agent.yaml backup_dir); an agent without a\n"
+	    "backup_dir refuses, reverting nothing. --no-backup skips the backup and\n"
+	    "is journaled with your name, as is the plan's rollback_backup: false.\n"
+	    "\n"
 	    "Usage:\n"
-	    "  skein rollout rollback ID [--region R] [--wait [--timeout D] [--quiet]]\n"
+	    "  skein rollout rollback ID [--region R] [--no-backup]\n"
+	    "                        [--wait [--timeout D] [--quiet]]\n"
 	    "\n"
 	    "Options:\n"
 	    "  --region R         only region R (a region of the rollout's plan)\n"
+	    "  --no-backup        revert without backing the databases up first\n"
 	    "  --wait             follow the rollback to its end, like rollout wait\n"
 	    "  --timeout D        (wait) give up after D\n"
 	    "  --quiet            (wait) print only the final line\n"
@@ -167,6 +181,7 @@ rollback_usage(FILE *out)
 	    "Examples:\n"
 	    "  skein rollout rollback r-abc --wait\n"
 	    "  skein rollout rollback r-abc --region af --wait\n"
+	    "  skein rollout rollback r-abc --no-backup   # nothing to lose\n"
 	    "\n"
 	    "Exit status: 0 started (with --wait: succeeded); 1 refused, unreachable\n"
 	    "or (with --wait) failed; 2 usage.\n",
@@ -215,10 +230,14 @@ enum {
 	OPT_TLS_KEY,
 	OPT_TLS_SERVER_NAME,
 };
+/* The flags that let a destructive command skip a safeguard. */
+enum { OPT_NO_BACKUP = 320, OPT_REAPPLY };
 
 typedef struct opts {
 	const char *url;
 	bool json, quiet, rehearse, wait;
+	bool no_backup; /* rollback: no backup before the first revert */
+	bool reapply;   /* start: apply a plan whose last apply was undone */
 	bool has_timeout;
 	int64_t timeout_ms;
 	const char *region;
@@ -252,21 +271,31 @@ run(const char *sub, const opts *o, int argc, char **argv)
 	int rc;
 
 	if (strcmp(sub, "start") == 0) {
-		if (o->region || o->wait || o->format || o->json || o->quiet)
+		if (o->region || o->wait || o->format || o->json || o->quiet || o->no_backup)
 			return misplaced(sub,
-			    "--region, --wait, --format, --json or --quiet",
+			    "--region, --wait, --format, --json, --quiet or "
+			    "--no-backup",
 			    start_usage);
 		if (o->has_timeout && !o->rehearse)
 			return misplaced(
 			    sub, "--timeout without --rehearse", start_usage);
+		if (o->reapply && o->rehearse)
+			return misplaced(sub,
+			    "--reapply with --rehearse (a rehearsal changes "
+			    "nothing)",
+			    start_usage);
 		if ((rc = one_id(sub, argc, argv, start_usage)) != CLI_OK)
 			return rc;
 		return o->rehearse ?
 		    rollout_cmd_rehearse(o->url, argv[0], o->timeout_ms) :
-		    rollout_cmd_start(o->url, argv[0]);
+		    rollout_cmd_start(o->url, argv[0], o->reapply);
 	}
+	if (o->reapply)
+		return misplaced(sub, "--reapply (only start does)", usage);
 	if (o->rehearse)
 		return misplaced(sub, "--rehearse (only start does)", usage);
+	if (o->no_backup && strcmp(sub, "rollback") != 0)
+		return misplaced(sub, "--no-backup (only rollback does)", usage);
 	if (strcmp(sub, "status") == 0) {
 		if (o->region || o->wait || o->format || o->has_timeout || o->quiet)
 			return misplaced(sub, "that option", status_usage);
@@ -292,8 +321,8 @@ run(const char *sub, const opts *o, int argc, char **argv)
 			    "--timeout or --quiet without --wait", rollback_usage);
 		if ((rc = one_id(sub, argc, argv, rollback_usage)) != CLI_OK)
 			return rc;
-		return rollout_cmd_rollback(o->url, argv[0], o->region, o->wait,
-		    o->timeout_ms, o->quiet);
+		return rollout_cmd_rollback(o->url, argv[0], o->region,
+		    o->no_backup, o->wait, o->timeout_ms, o->quiet);
 	}
 	if (strcmp(sub, "report") == 0) {
 		const char *format = o->format ? o->format :
@@ -379,6 +408,8 @@ cli_rollout(int argc, char **argv)
 		{ "rehearse", no_argument, NULL, OPT_REHEARSE },
 		{ "region", required_argument, NULL, OPT_REGION },
 		{ "wait", no_argument, NULL, OPT_WAIT },
+		{ "no-backup", no_argument, NULL, OPT_NO_BACKUP },
+		{ "reapply", no_argument, NULL, OPT_REAPPLY },
 		{ "format", required_argument, NULL, OPT_FORMAT },
 		{ "key", required_argument, NULL, OPT_KEY },
 		{ "tls-ca", required_argument, NULL, OPT_TLS_CA },
@@ -439,6 +470,12 @@ cli_rollout(int argc, char **argv)
 			break;
 		case OPT_WAIT:
 			o.wait = true;
+			break;
+		case OPT_NO_BACKUP:
+			o.no_backup = true;
+			break;
+		case OPT_REAPPLY:
+			o.reapply = true;
 			break;
 		case OPT_FORMAT:
 			o.format = optarg;

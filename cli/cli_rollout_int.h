@@ -14,11 +14,13 @@
 #include "sk_err.h"
 #include "sk_wire.h"
 
-/* Send the signed plan at path to start a rollout in mode; its id goes
- * to id_out (SK_ID_MAX bytes). Fails when the file cannot be read, the
- * coordinator cannot be reached, or it refuses (err is its refusal). */
-int rollout_start(const char *url, const char *path, int mode, char *id_out,
-    sk_err *err) SK_WARN_UNUSED;
+/* Send the signed plan at path to start a rollout in mode (with
+ * reapply: --reapply, applying a plan whose latest apply was rolled
+ * back); its id goes to id_out (SK_ID_MAX bytes). Fails when the file
+ * cannot be read, the coordinator cannot be reached, or it refuses (err
+ * is its refusal). */
+int rollout_start(const char *url, const char *path, int mode, bool reapply,
+    char *id_out, sk_err *err) SK_WARN_UNUSED;
 
 /* Follow rollout id, printing its events unless quiet, until it leaves
  * "running" or the deadline (a sk_mono_ms time; 0: none) passes. A
@@ -35,12 +37,12 @@ void rollout_print_view(FILE *out, const sk_rollout_view *v);
 
 /* The subcommands; each prints its own errors and returns a CLI_* exit
  * status (cli.h). */
-int rollout_cmd_start(const char *url, const char *path);
+int rollout_cmd_start(const char *url, const char *path, bool reapply);
 int rollout_cmd_status(const char *url, const char *id, bool json);
 int rollout_cmd_wait(const char *url, const char *id, int64_t timeout_ms, bool quiet);
 int rollout_cmd_report(const char *url, const char *id, const char *format);
 int rollout_cmd_rehearse(const char *url, const char *path, int64_t timeout_ms);
 int rollout_cmd_rollback(const char *url, const char *id, const char *region,
-    bool wait, int64_t timeout_ms, bool quiet);
+    bool no_backup, bool wait, int64_t timeout_ms, bool quiet);
 
 #endif

@@ -114,7 +114,7 @@ rollout_cmd_rehearse(const char *url, const char *path, int64_t timeout_ms)
 	sk_err err;
 	int rc;
 
-	if (rollout_start(url, path, SK_MODE_REHEARSE, id, &err) != SK_OK) {
+	if (rollout_start(url, path, SK_MODE_REHEARSE, false, id, &err) != SK_OK) {
 		cli_coord_print_err("rollout start --rehearse", &err);
 		return CLI_FAIL;
 	}
@@ -146,7 +146,7 @@ rollout_cmd_rehearse(const char *url, const char *path, int64_t timeout_ms)
 
 int
 rollout_cmd_rollback(const char *url, const char *id, const char *region,
-    bool wait, int64_t timeout_ms, bool quiet)
+    bool no_backup, bool wait, int64_t timeout_ms, bool quiet)
 {
 	sk_cli_request req;
 	sk_cli_response resp;
@@ -157,6 +157,7 @@ rollout_cmd_rollback(const char *url, const char *id, const char *region,
 	req.op = SK_CLI_ROLLBACK;
 	snprintf(req.rollout_id, sizeof(req.rollout_id), "%s", id);
 	snprintf(req.region, sizeof(req.region), "%s", region ? region : "");
+	req.no_backup = no_backup;
 	if (cli_coord_call(url, &req, &resp, &err) != SK_OK) {
 		cli_coord_print_err("rollout rollback", &err);
 		return CLI_FAIL;

@@ -9,6 +9,7 @@
 
 #include "cli.h"
 #include "cli_coord.h"
+#include "cli_decision.h"
 #include "cli_mode.h"
 #include "cli_rollout_int.h"
 #include "sk_envelope.h"
@@ -96,6 +97,27 @@ print_databases(FILE *out, const sk_rollout_view *v, const char *region)
 	}
 }
 
+/* The safeguards the rollout was started with and who set one aside: a
+ * rollback's backup before its first revert (with each backup its
+ * agents took), an apply's --reapply. */
+static void
+print_decisions(FILE *out, const sk_rollout_view *v)
+{
+	char line[512];
+
+	cli_decision_backup(v, line, sizeof(line));
+	if (line[0] != '\0') {
+		fprintf(out, "  backup before revert: %s\n", line);
+		for (size_t i = 0; i < v->nbackups; i++)
+			fprintf(out, "    %s/%s: %s (%lld bytes)\n",
+			    v->backups[i].region, v->backups[i].database,
+			    v->backups[i].path, (long long)v->backups[i].size);
+	}
+	cli_decision_reapply(v, line, sizeof(line));
+	if (line[0] != '\0')
+		fprintf(out, "  re-applied: %s\n", line);
+}
+
 void
 rollout_print_view(FILE *out, const sk_rollout_view *v)
 {
@@ -116,6 +138,7 @@ rollout_print_view(FILE *out, const sk_rollout_view *v)
 		    v->started_by[0] != '\0' ? " by " : "", v->started_by,
 		    v->current_phase + 1, v->nphases);
 	}
+	print_decisions(out, v);
 	if (v->reason[0])
 		fprintf(out, "  halted: %s\n", v->reason);
 	for (size_t p = 0; p < v->nphases; p++) {
@@ -175,6 +198,26 @@ databases_json(const sk_rollout_view *v, const char *region)
 	return arr;
 }
 
+/* Every backup the rollout's agents reported. */
+static json_t *
+backups_json(const sk_rollout_view *v)
+{
+	json_t *arr = json_array();
+
+	for (size_t i = 0; i < v->nbackups; i++) {
+		const sk_backup_view *b = &v->backups[i];
+		json_t *o = json_object();
+
+		json_object_set_new(o, "region", json_string(b->region));
+		json_object_set_new(o, "database", json_string(b->database));
+		json_object_set_new(o, "path", json_string(b->path));
+		json_object_set_new(o, "size", json_integer(b->size));
+		json_object_set_new(o, "at_ms", json_integer(b->at_ms));
+		json_array_append_new(arr, o);
+	}
+	return arr;
+}
+
 static json_t *
 view_json(const sk_rollout_view *v)
 {
@@ -192,6 +235,8 @@ view_json(const sk_rollout_view *v)
 	json_object_set_new(o, "created_ms", json_integer(v->created_ms));
 	json_object_set_new(o, "finished_ms", json_integer(v->finished_ms));
 	json_object_set_new(o, "reason", json_string(v->reason));
+	(void)cli_decision_json(o, v);
+	json_object_set_new(o, "backups", backups_json(v));
 	for (size_t p = 0; p < v->nphases; p++) {
 		json_t *ph = json_object(), *regions = json_array();
 
@@ -241,7 +286,8 @@ view_json(const sk_rollout_view *v)
 /* ---- subcommands -------------------------------------------------------- */
 
 int
-rollout_start(const char *url, const char *path, int mode, char *id_out, sk_err *err)
+rollout_start(const char *url, const char *path, int mode, bool reapply,
+    char *id_out, sk_err *err)
 {
 	sk_cli_request req;
 	sk_cli_response resp;
@@ -256,6 +302,7 @@ rollout_start(const char *url, const char *path, int mode, char *id_out, sk_err 
 	req.signed_plan = (uint8_t *)buf;
 	req.signed_plan_len = len;
 	req.mode = mode;
+	req.reapply = reapply;
 	rc = cli_coord_call(url, &req, &resp, err);
 	free(buf);
 	if (rc != SK_OK)
@@ -271,12 +318,12 @@ rollout_start(const char *url, const char *path, int mode, char *id_out, sk_err 
 }
 
 int
-rollout_cmd_start(const char *url, const char *path)
+rollout_cmd_start(const char *url, const char *path, bool reapply)
 {
 	char id[SK_ID_MAX];
 	sk_err err;
 
-	if (rollout_start(url, path, SK_MODE_APPLY, id, &err) != SK_OK) {
+	if (rollout_start(url, path, SK_MODE_APPLY, reapply, id, &err) != SK_OK) {
 		cli_coord_print_err("rollout start", &err);
 		return CLI_FAIL;
 	}

@@ -1,7 +1,10 @@
 /* coord_control: the CLI's requests. Each is answered at once; every
  * state change is journaled before the answer. What a mode allows (being
- * started, rolled back, run beside another) is read from its row
- * (coord_mode), never from the mode itself. */
+ * started, rolled back, run beside another, how often per plan) is read
+ * from its row (coord_mode), never from the mode itself. The safeguards
+ * an operator may set aside (a rollback's backup, re-applying a
+ * rolled-back plan) are journaled with the rollout and who set them
+ * aside. */
 #include "coord_control.h"
 
 #include <stdbool.h>
@@ -9,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "coord_journal.h"
 #include "coord_mode.h"
@@ -78,6 +82,121 @@ same_plan_rollout(
 		return NULL;
 	}
 	return NULL;
+}
+
+/* The latest apply of the plan named plan_name (any build of it: the
+ * ledger keys steps by plan name) if a rollback of it was started since,
+ * with *undo that rollback (the newest); else NULL. Applying the plan
+ * again re-creates what that rollback removed, and a revert may have
+ * dropped data the new apply does not bring back: it needs --reapply. */
+static const coord_rollout *
+latest_apply_undone(const coord_control_ctx *ctx, const char *plan_name,
+    const coord_rollout **undo)
+{
+	const coord_rollout *latest = NULL;
+
+	*undo = NULL;
+	for (size_t i = 0; i < ctx->rollouts->n; i++) {
+		const coord_rollout *other = ctx->rollouts->v[i];
+
+		if (other->rules->effect == COORD_EFFECT_APPLY &&
+		    strcmp(other->plan->name, plan_name) == 0 &&
+		    (latest == NULL || other->created_ms >= latest->created_ms))
+			latest = other;
+	}
+	for (size_t i = 0; latest != NULL && i < ctx->rollouts->n; i++) {
+		const coord_rollout *other = ctx->rollouts->v[i];
+
+		if (other->rules->effect == COORD_EFFECT_UNDO &&
+		    strcmp(other->of_rollout, latest->id) == 0)
+			*undo = other;
+	}
+	return *undo != NULL ? latest : NULL;
+}
+
+/* Refuse to apply plan again after its latest apply was rolled back,
+ * unless the operator said --reapply; then origin says so (journaled
+ * with the rollout and its actor). */
+static int
+reapply_decision(const coord_control_ctx *ctx, const sk_cli_request *req,
+    const coord_mode *m, const sk_plan *plan, coord_origin *origin, sk_err *err)
+{
+	const coord_rollout *undone, *undo;
+
+	if (m->effect != COORD_EFFECT_APPLY ||
+	    (undone = latest_apply_undone(ctx, plan->name, &undo)) == NULL)
+		return SK_OK;
+	if (!req->reapply) {
+		sk_err_set(err, SK_ESTATE,
+		    "start rollout of plan %s: its latest apply, rollout %s, was "
+		    "rolled back (%s %s by %s); applying it again re-creates what "
+		    "that rollback removed, without the data it may have dropped",
+		    plan->name, undone->id, undo->rules->noun, undo->id,
+		    undo->started_by[0] != '\0' ? undo->started_by : "unknown");
+		snprintf(err->hint, sizeof(err->hint),
+		    "if that is what you mean, start it again with --reapply "
+		    "(journaled with your name): skein rollout start SIGNED "
+		    "--reapply");
+		return err->code;
+	}
+	origin->reapply = true;
+	origin->reapply_of = undone->id;
+	return SK_OK;
+}
+
+/* "2024-05-01T08:00:00Z" of a Unix time in ms. */
+static void
+fmt_utc(int64_t ms, char *buf, size_t len)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(buf, len, "%lld ms", (long long)ms);
+}
+
+/* Refuse a run of a mode limited per plan (a rehearsal, which holds its
+ * locks in every region while it runs) when another run of the plan (by
+ * name) in that mode started less than rehearsal_interval_ms ago, saying
+ * when the next is allowed. */
+static int
+rate_limit(const coord_control_ctx *ctx, const coord_mode *m,
+    const sk_plan *plan, int64_t now, sk_err *err)
+{
+	const coord_rollout *last = NULL;
+	char ago[32], every[32], wait[32], at[32];
+	int64_t next;
+
+	if (!m->limited_per_plan || ctx->rehearsal_interval_ms <= 0)
+		return SK_OK;
+	for (size_t i = 0; i < ctx->rollouts->n; i++) {
+		const coord_rollout *other = ctx->rollouts->v[i];
+
+		if (other->rules == m && strcmp(other->plan->name, plan->name) == 0 &&
+		    (last == NULL || other->created_ms >= last->created_ms))
+			last = other;
+	}
+	if (last == NULL || now - last->created_ms >= ctx->rehearsal_interval_ms)
+		return SK_OK;
+	next = last->created_ms + ctx->rehearsal_interval_ms;
+	/* Whole seconds: "in 4m12s", not "in 4m11.873s". */
+	sk_duration_format(
+	    now > last->created_ms ? (now - last->created_ms) / 1000 * 1000 : 0,
+	    ago, sizeof(ago));
+	sk_duration_format(ctx->rehearsal_interval_ms, every, sizeof(every));
+	sk_duration_format((next - now + 999) / 1000 * 1000, wait, sizeof(wait));
+	fmt_utc(next, at, sizeof(at));
+	sk_err_set(err, SK_ESTATE,
+	    "start %s of plan %s: %s %s of it started %s ago, and a plan gets "
+	    "at most one %s every %s (coordinator.yaml rehearsal_interval); "
+	    "the next is allowed at %s, in %s",
+	    m->noun, plan->name, m->noun, last->id, ago, m->noun, every, at, wait);
+	snprintf(err->hint, sizeof(err->hint),
+	    "a %s holds its locks in every region while it runs: read that "
+	    "one (skein rollout report %s), or start again after %s",
+	    m->noun, last->id, at);
+	return err->code;
 }
 
 /* Create a rollout of *plan, journal it, start its first phase and add
@@ -189,14 +308,18 @@ start_rollout(const coord_control_ctx *ctx, const sk_cli_request *req,
 		    same->id);
 		goto out;
 	}
+	if ((rc = rate_limit(ctx, m, plan, now, err)) != SK_OK ||
+	    (rc = reapply_decision(ctx, req, m, plan, &origin, err)) != SK_OK)
+		goto out;
 	rc = launch(ctx, &plan, req->signed_plan, req->signed_plan_len, &origin,
 	    now, id_out, &ro, started, err);
 	if (rc != SK_OK)
 		goto out;
 	sk_info("rollout %s started (%s) by %s: plan %s (%s), %zu phases, %zu "
-		"regions",
+		"regions%s%s",
 	    id_out, sk_mode_name(mode), actor->name, ro->plan->name,
-	    ro->plan->id, ro->plan->nphases, ro->nregions);
+	    ro->plan->id, ro->plan->nphases, ro->nregions,
+	    ro->reapply ? "; --reapply after the rollback of " : "", ro->reapply_of);
 out:
 	sk_plan_destroy(plan);
 	free(payload);
@@ -350,14 +473,19 @@ rollback_rollout(const coord_control_ctx *ctx, const sk_cli_request *req,
 		.nonly_regions = n,
 		.actor = actor->name,
 		.actor_key = actor->key_id,
+		.no_backup = req->no_backup,
 	};
 	rc = launch(ctx, &plan, orig->signed_plan, orig->signed_plan_len,
 	    &origin, now, id_out, &ro, started, err);
 	if (rc != SK_OK)
 		goto out;
 	sk_info("rollout %s started by %s: rollback of %s (plan %s), %zu "
-		"regions, %zu phases in reverse",
-	    id_out, actor->name, orig->id, ro->plan->name, ro->nregions, ro->nphases);
+		"regions, %zu phases in reverse, %s",
+	    id_out, actor->name, orig->id, ro->plan->name, ro->nregions, ro->nphases,
+	    req->no_backup ? "no backup (--no-backup)" :
+		ro->plan->no_rollback_backup ?
+			     "no backup (the plan's rollback_backup: false)" :
+			     "each database backed up before its first revert");
 out:
 	sk_plan_destroy(plan);
 	free(names);

@@ -29,6 +29,10 @@ typedef struct coord_control_ctx {
 	const sk_keyring *release; /* keys a plan to start must be signed by */
 	const sk_inventory *inv;   /* regions a plan may address */
 	coord_auth *auth;          /* who may ask what (nonces remembered) */
+	/* A run of a mode limited per plan (a rehearsal) is refused within
+	 * this long of the start of the plan's last one; 0: no limit
+	 * (coordinator.yaml rehearsal_interval). */
+	int64_t rehearsal_interval_ms;
 } coord_control_ctx;
 
 /* What answering a request changed, for the caller to act on. */
@@ -44,7 +48,11 @@ typedef struct coord_control_effect {
  * stale, replayed or beyond the signer's role is refused and journaled
  * (coord_journal_refused; at most COORD_AUTH_REFUSALS_PER_MIN a minute,
  * counted beyond that) and changes nothing; the operator who started a
- * rollout is journaled with it. On SK_OK *reply is the encoded answer
+ * rollout is journaled with it, and so are a rollback's --no-backup and
+ * an apply's --reapply. A start is refused, changing nothing, when it
+ * applies a plan whose latest apply was rolled back without --reapply,
+ * or rehearses a plan within rehearsal_interval_ms of the start of its
+ * last rehearsal. On SK_OK *reply is the encoded answer
  * (malloc'ed, the caller frees it) of *reply_len bytes, which says
  * whether the request was done or why not, and *effect says what
  * changed. Fails (*reply NULL) only when the answer cannot be encoded

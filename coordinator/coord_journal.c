@@ -238,6 +238,9 @@ dispatch(const Skein__V1__JournalRecord *r, const coord_journal_visitor *v, void
 			.nonly_regions = r->n_only_regions,
 			.actor = r->actor ? r->actor : "",
 			.actor_key = r->actor_key ? r->actor_key : "",
+			.no_backup = r->no_backup,
+			.reapply = r->reapply,
+			.reapply_of = r->reapply_of ? r->reapply_of : "",
 		};
 
 		if (v->created)
@@ -599,6 +602,9 @@ coord_journal_created(coord_journal *j, const char *rollout_id, int64_t at_ms,
 		r.n_only_regions = origin->nonly_regions;
 		r.actor = (char *)(origin->actor ? origin->actor : "");
 		r.actor_key = (char *)(origin->actor_key ? origin->actor_key : "");
+		r.no_backup = origin->no_backup;
+		r.reapply = origin->reapply;
+		r.reapply_of = (char *)(origin->reapply_of ? origin->reapply_of : "");
 	}
 	return append(j, &r, err);
 }

@@ -25,7 +25,9 @@
 typedef struct coord_journal coord_journal;
 
 /* How a rollout came to be (JournalRecord mode, of_rollout,
- * only_regions). All pointers are borrowed. */
+ * only_regions, actor, actor_key, no_backup, reapply, reapply_of): what
+ * was asked, by whom.
+ * All pointers are borrowed. */
 typedef struct coord_origin {
 	int mode;               /* enum sk_mode */
 	const char *of_rollout; /* SK_MODE_ROLLBACK: the rollout undone; else "" */
@@ -36,6 +38,13 @@ typedef struct coord_origin {
 	 * not recorded (a journal from before operators). */
 	const char *actor;
 	const char *actor_key;
+	/* SK_MODE_ROLLBACK: the actor said --no-backup (the agents revert
+	 * without backing each database up first). */
+	bool no_backup;
+	/* SK_MODE_APPLY: the plan's latest apply, reapply_of, had been
+	 * rolled back, and the actor said --reapply. NULL or "": none. */
+	bool reapply;
+	const char *reapply_of;
 } coord_origin;
 
 /* A region's run as journaled when its state changes: the state and its

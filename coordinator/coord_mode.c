@@ -25,13 +25,15 @@ static const coord_mode rows[SK_MODE_MAX] = {
 	},
 	/* A rehearsal changes nothing, so there is no canary to protect:
 	 * every region at once, and nothing succeeds or fails, it is READY
-	 * or BLOCKED. */
+	 * or BLOCKED. It locks what its steps lock, everywhere, for as long
+	 * as it runs: rehearsals of a plan are rate-limited. */
 	[SK_MODE_REHEARSE] = {
 		.mode = SK_MODE_REHEARSE,
 		.noun = "rehearsal",
 		.pacing = COORD_PACE_ALL_AT_ONCE,
 		.effect = COORD_EFFECT_NONE,
 		.startable = true,
+		.limited_per_plan = true,
 		.ok_state = COORD_RO_READY,
 		.failed_state = COORD_RO_BLOCKED,
 		.region_succeeded = "ready",

@@ -43,6 +43,10 @@ typedef struct coord_mode {
 	 * answers with that run (unless it was undone since): running it
 	 * again would change nothing. Else a finished run is history. */
 	bool answers_again;
+	/* A run holds locks in every region at once (a rehearsal's ACCESS
+	 * EXCLUSIVE locks last as long as it does): a plan gets at most one
+	 * such run per coord_control_ctx.rehearsal_interval_ms. */
+	bool limited_per_plan;
 	bool reverse_phases;     /* runs the plan's phases last first */
 	bool only_named_regions; /* runs only in coord_origin.only_regions */
 	int ok_state;            /* enum coord_rollout_state: every region ok */

@@ -1,7 +1,8 @@
 /* coord_reports: the reports a rollout keeps for its execution record
  * (`skein rollout report`): encoded in one arena, in arrival order, with
- * a small index for spotting resends. A kept report costs its encoded
- * size (a few hundred bytes) plus an index entry. */
+ * a small index for spotting resends, and the backups among them that
+ * its status shows. A kept report costs its encoded size (a few hundred
+ * bytes) plus an index entry. */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -136,6 +137,55 @@ coord_rollout_reports(
 		else
 			sk_warn("report of rollout %s: kept report %zu: %s",
 			    ro->id, i, derr.msg);
+	}
+	*out = a;
+	*n = m;
+	return SK_OK;
+}
+
+int
+coord_rollout_backups(
+    const coord_rollout *ro, sk_backup_view **out, size_t *n, sk_err *err)
+{
+	sk_backup_view *a;
+	size_t m = 0, want = 0;
+
+	*out = NULL;
+	*n = 0;
+	for (size_t i = 0; i < ro->nkept; i++)
+		want += ro->kept[i].event == SK_EV_BACKUP;
+	if (want == 0)
+		return SK_OK;
+	if (want > COORD_VIEW_BACKUPS_MAX)
+		want = COORD_VIEW_BACKUPS_MAX;
+	a = calloc(want, sizeof(*a));
+	if (a == NULL)
+		return sk_err_set(err, SK_ENOMEM,
+		    "backups of rollout %s: out of memory", ro->id);
+	for (size_t i = 0; i < ro->nkept && m < want; i++) {
+		sk_region_report rr;
+		sk_err derr;
+
+		if (ro->kept[i].event != SK_EV_BACKUP)
+			continue;
+		if (sk_region_report_decode(ro->arena + ro->kept[i].off,
+			ro->kept[i].len, &rr, &derr) != SK_OK) {
+			sk_warn("backups of rollout %s: kept report %zu: %s",
+			    ro->id, i, derr.msg);
+			continue;
+		}
+		if (!rr.report.has_backup)
+			continue;
+		snprintf(a[m].region, sizeof(a[m].region), "%s", rr.region);
+		snprintf(a[m].database, sizeof(a[m].database), "%s", rr.report.database);
+		snprintf(a[m].path, sizeof(a[m].path), "%s", rr.report.backup.path);
+		a[m].size = rr.report.backup.size;
+		a[m].at_ms = rr.report.at_ms;
+		m++;
+	}
+	if (m == 0) {
+		free(a);
+		return SK_OK;
 	}
 	*out = a;
 	*n = m;

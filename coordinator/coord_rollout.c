@@ -163,6 +163,12 @@ coord_rollout_create(const char *id, sk_plan *plan, const uint8_t *signed_plan,
 	if (m->effect == COORD_EFFECT_UNDO && origin->of_rollout != NULL)
 		snprintf(ro->of_rollout, sizeof(ro->of_rollout), "%s",
 		    origin->of_rollout);
+	ro->no_backup = m->effect == COORD_EFFECT_UNDO && origin->no_backup;
+	if (m->effect == COORD_EFFECT_APPLY && origin != NULL && origin->reapply) {
+		ro->reapply = true;
+		snprintf(ro->reapply_of, sizeof(ro->reapply_of), "%s",
+		    origin->reapply_of != NULL ? origin->reapply_of : "");
+	}
 	snprintf(ro->started_by, sizeof(ro->started_by), "%s",
 	    origin != NULL && origin->actor != NULL ? origin->actor : "");
 	snprintf(ro->started_by_key, sizeof(ro->started_by_key), "%s",

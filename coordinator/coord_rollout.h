@@ -88,7 +88,14 @@ typedef struct coord_rollout {
 	char of_rollout[SK_ID_MAX]; /* COORD_EFFECT_UNDO: the rollout undone */
 	char started_by[SK_NAME_MAX];     /* the operator; "" not recorded */
 	char started_by_key[SK_NAME_MAX]; /* their key id, hex */
-	int state;                        /* enum coord_rollout_state */
+	/* COORD_EFFECT_UNDO: started_by said --no-backup; carried to the
+	 * agents in the RUN command. Journaled. */
+	bool no_backup;
+	/* COORD_EFFECT_APPLY: started_by said --reapply, the plan's latest
+	 * apply (reapply_of) having been rolled back. Journaled. */
+	bool reapply;
+	char reapply_of[SK_ID_MAX];
+	int state; /* enum coord_rollout_state */
 	/* The phases in the order this rollout runs them (the plan's, or
 	 * reversed for a mode that says so), without phases that have none
 	 * of its regions. Borrowed from plan. */
@@ -170,6 +177,14 @@ void coord_rollout_keep_report(
 /* Every kept report, in arrival order, decoded into a new array *out of
  * *n entries (caller frees with free()). Fails only when out of memory. */
 int coord_rollout_reports(const coord_rollout *ro, sk_region_report **out,
+    size_t *n, sk_err *err) SK_WARN_UNUSED;
+
+/* The verified backups among the kept reports, in arrival order, at most
+ * COORD_VIEW_BACKUPS_MAX (the report has every one), into a new array
+ * *out of *n entries (NULL and 0 when none; caller frees with free()).
+ * Fails only when out of memory. */
+#define COORD_VIEW_BACKUPS_MAX 1024
+int coord_rollout_backups(const coord_rollout *ro, sk_backup_view **out,
     size_t *n, sk_err *err) SK_WARN_UNUSED;
 
 /* The state machine. */

@@ -143,6 +143,12 @@ coord_rollout_view(
 	snprintf(out->started_by, sizeof(out->started_by), "%s", ro->started_by);
 	snprintf(out->started_by_key, sizeof(out->started_by_key), "%s",
 	    ro->started_by_key);
+	if (ro->rules->effect == COORD_EFFECT_UNDO) {
+		out->no_backup = ro->no_backup;
+		out->plan_no_rollback_backup = ro->plan->no_rollback_backup;
+	}
+	out->reapply = ro->reapply;
+	snprintf(out->reapply_of, sizeof(out->reapply_of), "%s", ro->reapply_of);
 	out->current_phase = ro->phase;
 	out->created_ms = ro->created_ms;
 	out->finished_ms = ro->finished_ms;
@@ -164,7 +170,8 @@ coord_rollout_view(
 				coord_narrate_region(ro, &ro->regions[i],
 				    &pv->regions[pv->nregions++]);
 	}
-	if (view_databases(ro, out) != SK_OK)
+	if (view_databases(ro, out) != SK_OK ||
+	    coord_rollout_backups(ro, &out->backups, &out->nbackups, err) != SK_OK)
 		goto oom;
 	while (first < ro->nevents && ro->events[first].seq <= since)
 		first++;

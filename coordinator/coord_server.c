@@ -355,6 +355,7 @@ collect_commands(
 		(*cmds)[*n].signed_plan = ro->signed_plan;
 		(*cmds)[*n].signed_plan_len = ro->signed_plan_len;
 		(*cmds)[*n].mode = ro->mode;
+		(*cmds)[*n].no_backup = ro->no_backup;
 		(*n)++;
 		if (coord_rollout_dispatched(
 			ro, region, srv->journal, sk_now_ms(), err) != SK_OK)
@@ -599,6 +600,7 @@ handle_cli(coord_server *srv, nng_msg *msg)
 		.release = &srv->release,
 		.inv = &srv->inv,
 		.auth = &srv->auth,
+		.rehearsal_interval_ms = srv->cfg->rehearsal_interval_ms,
 	};
 	coord_control_effect effect;
 	uint8_t *out = NULL;

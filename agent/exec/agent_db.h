@@ -57,6 +57,13 @@ typedef struct agent_db_ctx {
 	/* Who blocks a waiting statement: the database's monitor
 	 * connection, kept across steps. NULL: each mode call keeps its own. */
 	agent_watch *watch;
+	/* Rollback: what must happen before the first revert (the verified
+	 * backup of the database, or the reason there is none), called with
+	 * before_revert_arg once the rollback's preconditions held and there
+	 * is something to revert; SK_OK lets the reverts run, anything else
+	 * refuses the rollback with nothing reverted. NULL: nothing. */
+	int (*before_revert)(void *arg, sk_err *err);
+	void *before_revert_arg;
 } agent_db_ctx;
 
 /* SK_EINVAL unless c is complete (connection, plan with step ids, hex

@@ -300,10 +300,16 @@ rehearse_walk(db_run *d, sk_err *err)
 	return agent_rehearse_db(exec_ctx(d), err);
 }
 
+/* The rollback walks with the executor's guard: the backup before the
+ * first revert (agent_exec_guard.c). */
 static int
 rollback_walk(db_run *d, sk_err *err)
 {
-	return agent_rollback_db(exec_ctx(d), err);
+	agent_db_ctx c = *exec_ctx(d);
+
+	c.before_revert = exec_backup_before_revert;
+	c.before_revert_arg = d;
+	return agent_rollback_db(&c, err);
 }
 
 /* The modes, indexed by sk_mode. A rehearsal must change nothing, not

@@ -28,7 +28,9 @@
  * The first failure stops that database; other databases continue. In
  * rehearse and rollback mode the open session goes to agent_rehearse_db or
  * agent_rollback_db (agent_modes.h) instead, and a rehearsal never creates
- * or upgrades the ledger.
+ * or upgrades the ledger. A rollback backs the database up before its
+ * first revert (SK_EBACKUP, nothing reverted, when it cannot), unless
+ * opts->no_backup or the plan's no_rollback_backup says not to.
  *
  * Progress is emitted through the report callback (DB_WAITING, DB_STARTED,
  * STEP_STARTED, STEP_FINISHED, STEP_SKIPPED, STEP_FAILED, CHECK, LOCK_WAIT,
@@ -67,6 +69,10 @@ typedef struct agent_exec_opts {
 	const char *backup_dir;
 	const char *pg_dump;
 	const char *pg_restore;
+	/* Rollback: every database is backed up (verified, like a plan's
+	 * backup) before its first revert, unless the rollback command said
+	 * --no-backup (this) or the plan says rollback_backup: false. */
+	bool no_backup;
 } agent_exec_opts;
 
 /* Apply plan to every database in opts. Blocks until each database has

@@ -82,10 +82,33 @@ exec_run_preflight(db_run *d, sk_err *err)
 	return rc;
 }
 
-/* The backup the plan asks for, before the first change; reported and
- * recorded. SK_EBACKUP with the tool's reason when it fails. */
-int
-exec_take_backup(db_run *d, sk_err *err)
+/* Why a backup is taken, for what its errors say: a plan's before its
+ * first change, a rollback's before its first revert. */
+typedef struct backup_why {
+	const char *verb;   /* "apply", "roll back" */
+	const char *gerund; /* "applying", "rolling back" */
+	const char *asks;   /* who asks for it */
+	const char *other;  /* the hint's alternative to a backup_dir; "" */
+} backup_why;
+
+static const backup_why before_apply = {
+	"apply",
+	"applying",
+	"the plan asks for a backup",
+	"",
+};
+
+static const backup_why before_revert = {
+	"roll back",
+	"rolling back",
+	"a rollback backs each database up before its first revert",
+	", or roll back with --no-backup if what the reverts drop may be lost",
+};
+
+/* Take, verify, report and record the backup of d's database. SK_EBACKUP
+ * with the tool's reason (or a missing backup_dir) when it fails. */
+static int
+take_backup(db_run *d, const backup_why *why, sk_err *err)
 {
 	exec_run *run = d->run;
 	const agent_exec_opts *o = run->opts;
@@ -96,12 +119,13 @@ exec_take_backup(db_run *d, sk_err *err)
 
 	if (o->backup_dir == NULL || o->backup_dir[0] == '\0') {
 		sk_err_set(err, SK_EBACKUP,
-		    "back up %s/%s before plan %s: plan asks for a backup; "
-		    "agent.yaml sets no backup_dir",
-		    o->region, d->db->name, run->plan->name);
+		    "back up %s/%s before %s plan %s: %s; agent.yaml sets no "
+		    "backup_dir",
+		    o->region, d->db->name, why->gerund, run->plan->name, why->asks);
 		snprintf(err->hint, sizeof(err->hint),
 		    "set backup_dir in agent.yaml to a directory with room for a "
-		    "pg_dump of the database");
+		    "pg_dump of the database%s",
+		    why->other);
 		return SK_EBACKUP;
 	}
 	memset(&bo, 0, sizeof(bo));
@@ -121,6 +145,11 @@ exec_take_backup(db_run *d, sk_err *err)
 		/* A shutdown ended the dump: the plan resumes next time. */
 		if (exec_stop_requested(run))
 			d->stopped = true;
+		else if (err != NULL && err->hint[0] == '\0')
+			snprintf(err->hint, sizeof(err->hint),
+			    "nothing was changed; make room in %s (or fix what "
+			    "the error names) and %s again%s",
+			    o->backup_dir, why->verb, why->other);
 		return rc;
 	}
 	agent_report_init(&r, SK_EV_BACKUP, NULL, 0);
@@ -138,4 +167,31 @@ exec_take_backup(db_run *d, sk_err *err)
 		    err, "record backup of %s/%s", o->region, d->db->name);
 	d->backup_done = true;
 	return SK_OK;
+}
+
+/* The backup the plan asks for, before the first change; reported and
+ * recorded. SK_EBACKUP with the tool's reason when it fails. */
+int
+exec_take_backup(db_run *d, sk_err *err)
+{
+	return take_backup(d, &before_apply, err);
+}
+
+int
+exec_backup_before_revert(void *arg, sk_err *err)
+{
+	db_run *d = arg;
+	exec_run *run = d->run;
+
+	if (d->backup_done)
+		return SK_OK;
+	if (run->opts->no_backup || run->plan->no_rollback_backup) {
+		sk_info("roll back plan %s in %s/%s: no backup before the first "
+			"revert (%s)",
+		    run->plan->name, run->opts->region, d->db->name,
+		    run->opts->no_backup ? "the rollback said --no-backup" :
+					   "the plan says rollback_backup: false");
+		return SK_OK;
+	}
+	return take_backup(d, &before_revert, err);
 }

@@ -93,6 +93,14 @@ const agent_db_ctx *exec_ctx(db_run *d);
 int exec_run_preflight(db_run *d, sk_err *err) SK_WARN_UNUSED;
 int exec_take_backup(db_run *d, sk_err *err) SK_WARN_UNUSED;
 
+/* agent_exec_guard.c: agent_db_ctx.before_revert of a rollback (arg is
+ * the db_run): the verified backup of the database before its first
+ * revert, reported and recorded like a plan's backup, unless the
+ * rollback command said --no-backup or the plan says rollback_backup:
+ * false. SK_EBACKUP, with a hint, when it cannot be taken (no backup_dir
+ * included). */
+int exec_backup_before_revert(void *arg, sk_err *err) SK_WARN_UNUSED;
+
 /* agent_exec_step.c: apply step i (not in the ledger) through its kind
  * to completion, retrying lock conflicts, and report it (STEP_STARTED,
  * CHECK, LOCK_WAIT, STEP_FINISHED, STEP_SKIPPED or STEP_FAILED). On a

@@ -32,8 +32,10 @@ int agent_rehearse_db(const agent_db_ctx *ctx, sk_err *err) SK_WARN_UNUSED;
  * ledger, newest first, each through its kind with its ledger change,
  * reporting STEP_REVERTED. Refused before anything runs when a recorded
  * step has no revert script (and its kind needs one), was recorded with
- * another checksum, or is not in this plan. Returns SK_OK when every
- * completed step was reverted. */
+ * another checksum, or is not in this plan; then, when there is a step to
+ * revert, ctx->before_revert (the backup) runs, and its failure refuses
+ * the rollback too. Returns SK_OK when every completed step was
+ * reverted. */
 int agent_rollback_db(const agent_db_ctx *ctx, sk_err *err) SK_WARN_UNUSED;
 
 #endif

@@ -169,6 +169,22 @@ out:
 	return rc;
 }
 
+/* A revert drops what the step made, data included: when there is a
+ * step to revert, the context's guard (the backup) runs first, after the
+ * preconditions, so that a refused rollback never costs a backup and a
+ * failed backup reverts nothing. */
+static int
+before_first_revert(const agent_db_ctx *c, const bool *recorded, sk_err *err)
+{
+	bool any = false;
+
+	for (size_t i = 0; i < c->plan->nsteps && !any; i++)
+		any = recorded[i];
+	if (!any || c->before_revert == NULL)
+		return SK_OK;
+	return c->before_revert(c->before_revert_arg, err);
+}
+
 int
 agent_rollback_db(const agent_db_ctx *ctx, sk_err *err)
 {
@@ -192,6 +208,8 @@ agent_rollback_db(const agent_db_ctx *ctx, sk_err *err)
 	if (local.watch == NULL)
 		local.watch = &watch;
 	rc = rollback_preconditions(c, recorded, err);
+	if (rc == SK_OK)
+		rc = before_first_revert(c, recorded, err);
 	if (rc != SK_OK) {
 		sk_err_wrap(err, "roll back plan %s in %s/%s%s", c->plan->name,
 		    c->region, c->database,

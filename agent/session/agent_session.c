@@ -36,7 +36,8 @@ typedef struct run_entry {
 	int state;
 	sk_report final; /* PLAN_SUCCEEDED, PLAN_FAILED or PLAN_REFUSED */
 	sk_plan *plan;
-	int mode; /* enum sk_mode, from the RUN command */
+	int mode;       /* enum sk_mode, from the RUN command */
+	bool no_backup; /* rollback: --no-backup, from the RUN command */
 	pthread_t thread;
 	bool joinable;
 	struct agent_session *session;
@@ -206,6 +207,7 @@ run_thread(void *arg)
 	opts.report_arg = s;
 	opts.stop = s->stop;
 	opts.mode = e->mode;
+	opts.no_backup = e->no_backup;
 	opts.backup_dir = s->cfg->backup_dir;
 	opts.pg_dump = s->cfg->pg_dump;
 	opts.pg_restore = s->cfg->pg_restore;
@@ -335,11 +337,13 @@ handle_run(agent_session *s, const sk_command *cmd)
 	}
 	e->plan = plan;
 	e->mode = cmd->mode;
+	e->no_backup = cmd->no_backup;
 	e->state = RUN_RUNNING;
 	pthread_mutex_unlock(&s->mu);
-	sk_info("rollout %s: running plan %s (%s, %s), %zu steps on %zu databases",
+	sk_info("rollout %s: running plan %s (%s, %s%s), %zu steps on %zu "
+		"databases",
 	    cmd->rollout_id, plan->name, plan->id, sk_mode_name(cmd->mode),
-	    plan->nsteps, s->cfg->ndatabases);
+	    cmd->no_backup ? " --no-backup" : "", plan->nsteps, s->cfg->ndatabases);
 	final_report(&r, SK_EV_PLAN_ACCEPTED, cmd->rollout_id, plan, 0, NULL);
 	enqueue(s, &r);
 	if (pthread_create(&e->thread, NULL, run_thread, e) != 0) {

@@ -18,7 +18,7 @@
 #define DEFAULT_EXPIRY "72h"
 
 static const char *const plan_keys[] = { "name", "expires", "defaults",
-	"backup", "preflight", "phases", "steps", NULL };
+	"backup", "rollback_backup", "preflight", "phases", "steps", NULL };
 static const char *const phase_keys[] = { "name", "regions", "residency", "pre",
 	"post", NULL };
 static const char *const step_keys[] = { "id", "kind", "sql", "revert",
@@ -437,6 +437,14 @@ load_plan(const char *yaml_path, const sk_yaml_node *root, const sk_inventory *i
 	rc = load_defaults(root, &dflt, err);
 	if (rc == SK_OK)
 		rc = sk_yaml_bool(root, "backup", false, &plan->backup, err);
+	/* A rollback backs each database up before its first revert unless
+	 * the plan says otherwise (a plan whose reverts lose nothing). */
+	if (rc == SK_OK) {
+		bool rollback_backup = true;
+
+		rc = sk_yaml_bool(root, "rollback_backup", true, &rollback_backup, err);
+		plan->no_rollback_backup = !rollback_backup;
+	}
 	if (rc == SK_OK)
 		rc = build_preflight(root, &plan->preflight, err);
 	if (rc == SK_OK)

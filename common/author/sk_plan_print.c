@@ -199,6 +199,10 @@ sk_plan_print(FILE *out, const sk_plan *plan, const char *signer_hex)
 	    plan->backup ? "yes (pg_dump -Fc before the first change in each "
 			   "database)" :
 			   "no");
+	fprintf(out, "rollback %s\n",
+	    plan->no_rollback_backup ?
+		"reverts without a backup (rollback_backup: false)" :
+		"backs up each database before its first revert");
 	print_preflight(out, &plan->preflight);
 	fprintf(out, "phases   %zu\n", plan->nphases);
 	for (size_t i = 0; i < plan->nphases; i++) {
@@ -447,6 +451,8 @@ sk_plan_print_json(FILE *out, const sk_plan *plan, const char *signer_hex, sk_er
 	bad |= json_object_set_new(
 	    root, "regions", jstrv(plan->regions, plan->nregions));
 	bad |= json_object_set_new(root, "backup", json_boolean(plan->backup));
+	bad |= json_object_set_new(
+	    root, "rollback_backup", json_boolean(!plan->no_rollback_backup));
 	bad |= json_object_set_new(root, "preflight", jpreflight(&plan->preflight));
 	if (signer_hex != NULL)
 		bad |= json_object_set_new(root, "signer", sk_json_str(signer_hex));

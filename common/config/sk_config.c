@@ -20,7 +20,7 @@ static const char *const database_keys[] = { "name", "conninfo",
 	"backup_conninfo", "pooler", NULL };
 static const char *const coord_keys[] = { "listen", "control", "regions", "key",
 	"release_keys", "state", "tls", "insecure_transport", "operators",
-	"insecure_local", NULL };
+	"insecure_local", "rehearsal_interval", NULL };
 static const char *const tls_keys[] = { "ca", "cert", "key", "server_name", NULL };
 static const char *const operator_keys[] = { "name", "key", "role", NULL };
 static const char *const region_keys[] = { "name", "residency", "agent_key", NULL };
@@ -171,6 +171,29 @@ transport_field(const sk_yaml_node *root, const char *key, const char *url,
 	rc = sk_config_transport_check(url, tls, need_ca, insecure, key, err);
 	if (rc != SK_OK && node != NULL)
 		sk_err_wrap(err, "%s:%d:%d", node->file, node->line, node->col);
+	return rc;
+}
+
+/* map[key] as a duration ("5m", "90s"; "0" for none) into *out_ms;
+ * dflt_ms when absent. */
+static int
+duration_field(const sk_yaml_node *map, const char *key, int64_t dflt_ms,
+    int64_t *out_ms, sk_err *err)
+{
+	const sk_yaml_node *node = sk_yaml_get(map, key);
+	char *s = NULL;
+	int rc;
+
+	*out_ms = dflt_ms;
+	rc = sk_yaml_string(map, key, SK_YAML_NONEMPTY, &s, err);
+	if (rc != SK_OK || s == NULL)
+		return rc;
+	if (strcmp(s, "0") == 0)
+		*out_ms = 0;
+	else if ((rc = sk_duration_parse(s, out_ms, err)) != SK_OK)
+		sk_err_wrap(err, "%s:%d:%d: %s", node->file, node->line,
+		    node->col, key);
+	free(s);
 	return rc;
 }
 
@@ -496,6 +519,9 @@ load_coord(const char *path, const sk_yaml_node *root, void *arg, sk_err *err)
 		    root, "insecure_local", false, &cfg->insecure_local, err);
 	if (rc == SK_OK)
 		rc = load_operators(path, root, cfg, err);
+	if (rc == SK_OK)
+		rc = duration_field(root, "rehearsal_interval",
+		    SK_REHEARSAL_INTERVAL_MS, &cfg->rehearsal_interval_ms, err);
 	return rc;
 }
 

@@ -6,7 +6,7 @@
  *                     backup_dir, pg_dump, pg_restore, tls, insecure_transport
  *   coordinator.yaml  listen, control, regions, key, release_keys, state,
  *                     tls, insecure_transport, operators [{name, key,
- *                     role}], insecure_local
+ *                     role}], insecure_local, rehearsal_interval
  *   regions/NAME.yaml name, residency, agent_key
  *
  * Relative paths inside a file are resolved against that file's directory;
@@ -113,7 +113,14 @@ typedef struct sk_coord_config {
 	/* Accepts unsigned control requests (a local test setup only; the
 	 * coordinator warns at every start). */
 	bool insecure_local;
+	/* A rehearsal of a plan (by name) is refused within this long of the
+	 * last one's start; 0: no limit. Default SK_REHEARSAL_INTERVAL_MS. */
+	int64_t rehearsal_interval_ms;
 } sk_coord_config;
+
+/* A rehearsal holds ACCESS EXCLUSIVE locks in every region while it runs:
+ * by default at most one per plan every five minutes. */
+#define SK_REHEARSAL_INTERVAL_MS (5LL * 60 * 1000)
 
 typedef struct sk_region {
 	char *path;

@@ -271,6 +271,7 @@ sk_plan_encode(const sk_plan *plan, uint8_t **out, size_t *out_len, sk_err *err)
 	pb.n_regions = plan->nregions;
 	pb.regions = plan->regions;
 	pb.backup = plan->backup;
+	pb.no_rollback_backup = plan->no_rollback_backup;
 	if (!sk_preflight_empty(&plan->preflight)) {
 		const sk_preflight *p = &plan->preflight;
 
@@ -465,6 +466,7 @@ sk_plan_decode(const uint8_t *buf, size_t len, sk_plan **out, sk_err *err)
 	plan->created_unix = pb->created_unix;
 	plan->expires_unix = pb->expires_unix;
 	plan->backup = pb->backup;
+	plan->no_rollback_backup = pb->no_rollback_backup;
 	dup_preflight(pb->preflight, &plan->preflight, &oom);
 	plan->regions = dup_strv(pb->regions, pb->n_regions, &oom);
 	if (plan->regions != NULL)

@@ -152,6 +152,9 @@ typedef struct sk_plan {
 	size_t nregions;
 	sk_preflight preflight;
 	bool backup; /* pg_dump -Fc before the first change in each database */
+	/* plan.yaml rollback_backup: false: a rollback reverts without the
+	 * verified pg_dump taken of each database before its first revert. */
+	bool no_rollback_backup;
 } sk_plan;
 
 /* Free a plan and everything it owns. Accepts NULL. */

@@ -446,6 +446,7 @@ sk_control_encode(const sk_control *m, uint8_t **out, size_t *len, sk_err *err)
 			cmds[i].signed_plan.data = m->commands[i].signed_plan;
 			cmds[i].signed_plan.len = m->commands[i].signed_plan_len;
 			cmds[i].mode = (Skein__V1__RolloutMode)m->commands[i].mode;
+			cmds[i].no_backup = m->commands[i].no_backup;
 			cmdp[i] = &cmds[i];
 		}
 		pb.n_commands = m->ncommands;
@@ -499,6 +500,7 @@ sk_control_decode(const uint8_t *buf, size_t len, sk_control *out, sk_err *err)
 
 			c->kind = (int)pc->kind;
 			c->mode = (int)pc->mode;
+			c->no_backup = pc->no_backup;
 			if (c->mode < 0 || c->mode >= SK_MODE_MAX) {
 				rc = sk_err_set(err, SK_EDECODE,
 				    "decode control: command %zu has unknown mode %d",

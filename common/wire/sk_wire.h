@@ -150,6 +150,9 @@ typedef struct sk_command {
 	uint8_t *signed_plan;
 	size_t signed_plan_len;
 	int mode; /* enum sk_mode */
+	/* SK_MODE_ROLLBACK: the operator said --no-backup: no backup of a
+	 * database before its first revert. */
+	bool no_backup;
 } sk_command;
 
 typedef struct sk_control {
@@ -203,6 +206,16 @@ typedef struct sk_database_view {
 	int32_t blocker_pid; /* waiting for a lock: its first blocker; else 0 */
 } sk_database_view;
 
+/* A verified backup of one database, as its agent reported it (the
+ * restore command is in the report). Plain value. */
+typedef struct sk_backup_view {
+	char region[SK_NAME_MAX];
+	char database[SK_NAME_MAX];
+	char path[512];
+	int64_t size;
+	int64_t at_ms;
+} sk_backup_view;
+
 typedef struct sk_phase_view {
 	char name[SK_NAME_MAX];
 	char state[16];
@@ -238,6 +251,18 @@ typedef struct sk_rollout_view {
 	size_t ndatabases;
 	char started_by[SK_NAME_MAX];     /* the operator; "local" unsigned */
 	char started_by_key[SK_NAME_MAX]; /* that operator's key id, hex */
+	/* SK_MODE_ROLLBACK: no backup before the first revert, because
+	 * started_by said --no-backup, or the plan says rollback_backup:
+	 * false. */
+	bool no_backup;
+	bool plan_no_rollback_backup;
+	/* SK_MODE_APPLY: started_by said --reapply, the plan's latest apply
+	 * (reapply_of) having been rolled back. */
+	bool reapply;
+	char reapply_of[SK_ID_MAX];
+	/* Every verified backup its agents reported, in arrival order. */
+	sk_backup_view *backups;
+	size_t nbackups;
 } sk_rollout_view;
 
 enum sk_cli_op {
@@ -255,9 +280,13 @@ typedef struct sk_cli_request {
 	uint8_t *signed_plan; /* SK_CLI_START */
 	size_t signed_plan_len;
 	int mode; /* SK_CLI_START: SK_MODE_APPLY or SK_MODE_REHEARSE */
+	/* SK_CLI_START in SK_MODE_APPLY: apply a plan whose latest apply was
+	 * rolled back (--reapply). */
+	bool reapply;
 	/* SK_CLI_STATUS ("" for all), SK_CLI_ROLLBACK, SK_CLI_REPORT */
 	char rollout_id[SK_ID_MAX];
 	char region[SK_NAME_MAX]; /* SK_CLI_ROLLBACK: "" for every region */
+	bool no_backup; /* SK_CLI_ROLLBACK: no backup before the reverts */
 	uint64_t events_since;
 } sk_cli_request;
 

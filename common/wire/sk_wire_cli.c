@@ -151,11 +151,13 @@ sk_cli_request_encode(const sk_cli_request *m, uint8_t **out, size_t *len, sk_er
 		pb.start_signed_plan.data = m->signed_plan;
 		pb.start_signed_plan.len = m->signed_plan_len;
 		pb.start_mode = (Skein__V1__RolloutMode)m->mode;
+		pb.reapply = m->reapply;
 		break;
 	case SK_CLI_ROLLBACK:
 		skein__v1__rollback_request__init(&rb);
 		rb.rollout_id = (char *)m->rollout_id;
 		rb.region = (char *)m->region;
+		rb.no_backup = m->no_backup;
 		pb.op_case = SKEIN__V1__CLI_REQUEST__OP_ROLLBACK;
 		pb.rollback = &rb;
 		break;
@@ -187,6 +189,7 @@ sk_cli_request_decode(const uint8_t *buf, size_t len, sk_cli_request *out, sk_er
 	case SKEIN__V1__CLI_REQUEST__OP_START_SIGNED_PLAN:
 		out->op = SK_CLI_START;
 		out->mode = (int)pb->start_mode;
+		out->reapply = pb->reapply;
 		rc = mode_check(out->mode, "request", err);
 		if (rc == SK_OK && out->mode == SK_MODE_ROLLBACK)
 			rc = sk_err_set(err, SK_EDECODE,
@@ -219,6 +222,7 @@ sk_cli_request_decode(const uint8_t *buf, size_t len, sk_cli_request *out, sk_er
 		if (rc == SK_OK)
 			rc = wire_copy_id(out->region, sizeof(out->region),
 			    pb->rollback->region, "region", err);
+		out->no_backup = pb->rollback->no_backup;
 		break;
 	case SKEIN__V1__CLI_REQUEST__OP_REPORT_ROLLOUT_ID:
 		out->op = SK_CLI_REPORT;
@@ -278,6 +282,32 @@ database_from_pb(sk_database_view *d, const Skein__V1__DatabaseView *pb, sk_err 
 	return SK_OK;
 }
 
+static Skein__V1__BackupView *
+backup_to_pb(Skein__V1__BackupView *pb, const sk_backup_view *b)
+{
+	skein__v1__backup_view__init(pb);
+	pb->region = (char *)b->region;
+	pb->database = (char *)b->database;
+	pb->path = (char *)b->path;
+	pb->size = b->size;
+	pb->at_unix_ms = b->at_ms;
+	return pb;
+}
+
+static int
+backup_from_pb(sk_backup_view *b, const Skein__V1__BackupView *pb, sk_err *err)
+{
+	memset(b, 0, sizeof(*b));
+	if (wire_copy_id(b->region, sizeof(b->region), pb->region, "region", err) != SK_OK ||
+	    wire_copy_id(b->database, sizeof(b->database), pb->database,
+		"database name", err) != SK_OK ||
+	    wire_copy_id(b->path, sizeof(b->path), pb->path, "backup path", err) != SK_OK)
+		return err->code;
+	b->size = pb->size;
+	b->at_ms = pb->at_unix_ms;
+	return SK_OK;
+}
+
 /* Storage for one rollout's protobuf view while it is being packed. */
 typedef struct view_store {
 	Skein__V1__RolloutView rv;
@@ -290,6 +320,8 @@ typedef struct view_store {
 	Skein__V1__EventView **eventp;
 	Skein__V1__DatabaseView *dbs;
 	Skein__V1__DatabaseView **dbp;
+	Skein__V1__BackupView *backups;
+	Skein__V1__BackupView **backupp;
 } view_store;
 
 static void
@@ -304,6 +336,8 @@ view_store_fini(view_store *s)
 	free(s->eventp);
 	free(s->dbs);
 	free(s->dbp);
+	free(s->backups);
+	free(s->backupp);
 }
 
 static int
@@ -325,6 +359,10 @@ view_to_pb(view_store *s, const sk_rollout_view *v)
 	s->rv.of_rollout = (char *)v->of_rollout;
 	s->rv.started_by = (char *)v->started_by;
 	s->rv.started_by_key = (char *)v->started_by_key;
+	s->rv.no_backup = v->no_backup;
+	s->rv.plan_no_rollback_backup = v->plan_no_rollback_backup;
+	s->rv.reapply = v->reapply;
+	s->rv.reapply_of = (char *)v->reapply_of;
 	for (size_t i = 0; i < v->nphases; i++)
 		nregions += v->phases[i].nregions;
 	s->phases = calloc(v->nphases + 1, sizeof(*s->phases));
@@ -336,8 +374,10 @@ view_to_pb(view_store *s, const sk_rollout_view *v)
 	s->eventp = calloc(v->nevents + 1, sizeof(*s->eventp));
 	s->dbs = calloc(v->ndatabases + 1, sizeof(*s->dbs));
 	s->dbp = calloc(v->ndatabases + 1, sizeof(*s->dbp));
-	if (!s->phases || !s->phasep || !s->regions || !s->regionp ||
-	    !s->errors || !s->events || !s->eventp || !s->dbs || !s->dbp)
+	s->backups = calloc(v->nbackups + 1, sizeof(*s->backups));
+	s->backupp = calloc(v->nbackups + 1, sizeof(*s->backupp));
+	if (!s->phases || !s->phasep || !s->regions || !s->regionp || !s->errors ||
+	    !s->events || !s->eventp || !s->dbs || !s->dbp || !s->backups || !s->backupp)
 		return SK_ENOMEM;
 	for (size_t i = 0; i < v->nphases; i++) {
 		Skein__V1__PhaseView *p = &s->phases[i];
@@ -372,6 +412,10 @@ view_to_pb(view_store *s, const sk_rollout_view *v)
 		s->dbp[i] = database_to_pb(&s->dbs[i], &v->databases[i]);
 	s->rv.databases = s->dbp;
 	s->rv.n_databases = v->ndatabases;
+	for (size_t i = 0; i < v->nbackups; i++)
+		s->backupp[i] = backup_to_pb(&s->backups[i], &v->backups[i]);
+	s->rv.backups = s->backupp;
+	s->rv.n_backups = v->nbackups;
 	return SK_OK;
 }
 
@@ -467,12 +511,29 @@ view_from_pb(sk_rollout_view *v, const Skein__V1__RolloutView *pb, sk_err *err)
 	wire_copy_text(v->reason, sizeof(v->reason), pb->reason);
 	wire_copy_text(v->started_by, sizeof(v->started_by), pb->started_by);
 	wire_copy_text(v->started_by_key, sizeof(v->started_by_key), pb->started_by_key);
+	v->no_backup = pb->no_backup;
+	v->plan_no_rollback_backup = pb->plan_no_rollback_backup;
+	v->reapply = pb->reapply;
+	if (wire_copy_id(v->reapply_of, sizeof(v->reapply_of), pb->reapply_of,
+		"rollout id", err) != SK_OK)
+		return err->code;
 	v->current_phase = pb->current_phase;
 	v->created_ms = pb->created_unix_ms;
 	v->finished_ms = pb->finished_unix_ms;
 	if (pb->n_phases > WIRE_MAX_ITEMS || pb->n_events > WIRE_MAX_ITEMS * 16 ||
-	    pb->n_databases > WIRE_MAX_ITEMS * 16)
+	    pb->n_databases > WIRE_MAX_ITEMS * 16 ||
+	    pb->n_backups > WIRE_MAX_ITEMS * 16)
 		return sk_err_set(err, SK_EDECODE, "decode rollout view: too large");
+	if (pb->n_backups > 0) {
+		v->backups = calloc(pb->n_backups, sizeof(*v->backups));
+		if (v->backups == NULL)
+			return sk_err_set(err, SK_ENOMEM,
+			    "decode rollout view: out of memory");
+		v->nbackups = pb->n_backups;
+	}
+	for (size_t i = 0; i < pb->n_backups; i++)
+		if (backup_from_pb(&v->backups[i], pb->backups[i], err) != SK_OK)
+			return err->code;
 	if (pb->n_databases > 0) {
 		v->databases = calloc(pb->n_databases, sizeof(*v->databases));
 		if (v->databases == NULL)
@@ -611,10 +672,12 @@ sk_rollout_view_fini(sk_rollout_view *v)
 	free(v->phases);
 	free(v->events);
 	free(v->databases);
+	free(v->backups);
 	v->phases = NULL;
 	v->events = NULL;
 	v->databases = NULL;
-	v->nphases = v->nevents = v->ndatabases = 0;
+	v->backups = NULL;
+	v->nphases = v->nevents = v->ndatabases = v->nbackups = 0;
 }
 
 void
@@ -718,8 +781,7 @@ sk_cli_op_name(int op)
 		[SK_CLI_REPORT] = "report",
 	};
 
-	if (op <= 0 || (size_t)op >= sizeof(names) / sizeof(names[0]) ||
-	    names[op] == NULL)
+	if (op <= 0 || (size_t)op >= sizeof(names) / sizeof(names[0]) || names[op] == NULL)
 		return "unknown";
 	return names[op];
 }

@@ -429,11 +429,62 @@ rollback(const sk_plan *plan, const char *db, const char *ci, collector *c, sk_e
 	return run_session(agent_rollback_db, "ro-rollback", plan, db, ci, c, err);
 }
 
-/* Run plan with the real executor in mode; reports go to c (may be
- * NULL). */
+/* A rollback's before_revert that notes when it ran: how many steps of
+ * plan shop the ledger held then, and fails with rc when rc is not
+ * SK_OK (a backup that could not be taken). */
+typedef struct guard_probe {
+	const char *db;
+	int calls;
+	long steps_then;
+	int rc;
+} guard_probe;
+
 static int
-run_exec(const sk_plan *plan, const char *db, const char *ci, int mode,
-    collector *c, sk_err *err)
+probe_before_revert(void *arg, sk_err *err)
+{
+	guard_probe *g = arg;
+
+	g->calls++;
+	g->steps_then = pgfixture_long_db(fixture_port, g->db,
+	    "SELECT count(*) FROM skein.steps WHERE plan_name = 'shop'");
+	if (g->rc != SK_OK)
+		return sk_err_set(err, g->rc,
+		    "back up " REGION "/%s before rolling back plan shop: no "
+		    "space left",
+		    g->db);
+	return SK_OK;
+}
+
+/* rollback with g as the context's before_revert. */
+static int
+rollback_guarded(const sk_plan *plan, const char *db, const char *ci,
+    collector *c, guard_probe *g, sk_err *err)
+{
+	session s;
+	int rc;
+
+	session_open(&s, plan, db, ci, c, "ro-rollback");
+	s.ctx.before_revert = probe_before_revert;
+	s.ctx.before_revert_arg = g;
+	sk_err_clear(err);
+	rc = agent_rollback_db(&s.ctx, err);
+	assert_int_equal(PQtransactionStatus(s.conn), PQTRANS_IDLE);
+	session_close(&s);
+	return rc;
+}
+
+/* How a rollback through the executor is asked to back up: the
+ * agent's backup_dir (NULL: none set) and the command's --no-backup. */
+typedef struct backup_opts {
+	const char *dir;
+	bool no_backup;
+} backup_opts;
+
+/* Run plan with the real executor in mode, backing up as b says (NULL:
+ * no backup_dir, no --no-backup); reports go to c (may be NULL). */
+static int
+run_exec_backup(const sk_plan *plan, const char *db, const char *ci, int mode,
+    const backup_opts *b, collector *c, sk_err *err)
 {
 	sk_db_config cfg;
 	agent_exec_opts o;
@@ -451,8 +502,22 @@ run_exec(const sk_plan *plan, const char *db, const char *ci, int mode,
 	o.mode = mode;
 	o.report = c != NULL ? collect : NULL;
 	o.report_arg = c;
+	if (b != NULL) {
+		o.backup_dir = b->dir;
+		o.no_backup = b->no_backup;
+	}
 	sk_err_clear(err);
 	return agent_exec_run(plan, &o, err);
+}
+
+/* run_exec_backup without a backup_dir; a rollback says --no-backup. */
+static int
+run_exec(const sk_plan *plan, const char *db, const char *ci, int mode,
+    collector *c, sk_err *err)
+{
+	static const backup_opts none = { NULL, true };
+
+	return run_exec_backup(plan, db, ci, mode, &none, c, err);
 }
 
 /* Apply plan with the real executor, which must succeed. */
@@ -1530,6 +1595,232 @@ test_executor_hands_rehearse_and_rollback_to_the_modes(void **state)
 	sk_plan_destroy(ko);
 }
 
+/* ---- the backup before the first revert -------------------------------- */
+
+static void
+test_rollback_guard_runs_once_after_the_preconditions_before_any_revert(void **state)
+{
+	static const step_spec norevert[] = {
+		{ .id = "0001_orders", .sql = "CREATE TABLE orders (id int PRIMARY KEY)" },
+	};
+	char name[64], ci[256], buf[128], *before, *after;
+	sk_plan *plan = plan_make("shop", "plan-guard", three_steps, 3);
+	sk_plan *bare = plan_make("shop", "plan-bare", norevert, 1);
+	guard_probe g;
+	collector c;
+	sk_err err;
+
+	(void)state;
+	db_create("guard", name, sizeof(name), ci, sizeof(ci));
+	apply(plan, name, ci);
+	before = snapshot(name, NULL);
+
+	/* The guard fails (a backup that cannot be taken): refused, and not
+	 * one revert ran. */
+	memset(&g, 0, sizeof(g));
+	g.db = name;
+	g.rc = SK_EBACKUP;
+	collector_init(&c, name);
+	assert_int_equal(rollback_guarded(plan, name, ci, &c, &g, &err), SK_EBACKUP);
+	assert_int_equal(g.calls, 1);
+	assert_int_equal(g.steps_then, 3);
+	assert_contains(err.msg, "roll back plan shop in " REGION "/");
+	assert_contains(err.msg, ": refused: back up");
+	assert_contains(err.msg, "no space left");
+	assert_int_equal(find_report(&c, SK_EV_STEP_STARTED, NULL, NULL, NULL), 0);
+	assert_int_equal(find_report(&c, SK_EV_STEP_REVERTED, NULL, NULL, NULL), 0);
+	collector_fini(&c);
+	after = snapshot(name, NULL);
+	assert_same_snapshot(before, after);
+	free(after);
+
+	/* The guard holds: it ran once, before the first revert, and then
+	 * every step was reverted. */
+	g.calls = 0;
+	g.rc = SK_OK;
+	collector_init(&c, name);
+	if (rollback_guarded(plan, name, ci, &c, &g, &err) != SK_OK)
+		report_fail("rollback", err.msg);
+	assert_int_equal(g.calls, 1);
+	assert_int_equal(g.steps_then, 3);
+	assert_string_equal(steps_of(&c, SK_EV_STEP_REVERTED, buf, sizeof(buf)),
+	    "0003_seed,0002_note,0001_orders");
+	collector_fini(&c);
+
+	/* Nothing left to revert: nothing to back up either. */
+	g.calls = 0;
+	collector_init(&c, name);
+	if (rollback_guarded(plan, name, ci, &c, &g, &err) != SK_OK)
+		report_fail("rollback", err.msg);
+	assert_int_equal(g.calls, 0);
+	collector_fini(&c);
+
+	/* A rollback its preconditions refuse never gets as far as the
+	 * guard: a refused rollback costs no backup. */
+	apply(bare, name, ci);
+	g.calls = 0;
+	collector_init(&c, name);
+	assert_int_equal(rollback_guarded(bare, name, ci, &c, &g, &err), SK_ESTATE);
+	assert_contains(err.msg, "no revert script for step 0001_orders");
+	assert_int_equal(g.calls, 0);
+	collector_fini(&c);
+
+	free(before);
+	pgfixture_drop_db(fixture_port, name);
+	sk_plan_destroy(plan);
+	sk_plan_destroy(bare);
+}
+
+/* Files in dir. */
+static int
+files_in(const char *dir)
+{
+	char cmd[256], buf[32];
+	FILE *f;
+	int n = -1;
+
+	snprintf(cmd, sizeof(cmd), "ls -A '%s' | wc -l", dir);
+	f = popen(cmd, "r");
+	assert_non_null(f);
+	if (fgets(buf, sizeof(buf), f) != NULL)
+		n = atoi(buf);
+	pclose(f);
+	return n;
+}
+
+/* Index of the first report of event, or c->n. */
+static size_t
+first_of(collector *c, int event)
+{
+	size_t i;
+
+	pthread_mutex_lock(&c->mu);
+	for (i = 0; i < c->n && c->r[i].event != event; i++)
+		;
+	pthread_mutex_unlock(&c->mu);
+	return i;
+}
+
+static void
+test_executor_rollback_backs_up_before_the_first_revert(void **state)
+{
+	static const step_spec steps[] = {
+		{ .id = "0001_orders",
+		    .sql = "CREATE TABLE orders (id int PRIMARY KEY, qty int);"
+			   "INSERT INTO orders SELECT g, g FROM "
+			   "generate_series(1, 1002) g",
+		    .revert = "DROP TABLE orders" },
+	};
+	char name[64], ci[256], scratch[64], sci[256], dir[64], cmd[1024];
+	char buf[600], *before, *after;
+	sk_plan *plan = plan_make("shop", "plan-bk", steps, 1);
+	backup_opts b = { NULL, false };
+	collector c;
+	sk_report r;
+	sk_err err;
+	int rc;
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/sk-rbbackup-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	db_create("rbbk", name, sizeof(name), ci, sizeof(ci));
+	apply(plan, name, ci);
+	before = snapshot(name, NULL);
+
+	/* No backup_dir and no --no-backup: refused before any revert, with
+	 * what to do. */
+	collector_init(&c, name);
+	assert_int_equal(
+	    run_exec_backup(plan, name, ci, SK_MODE_ROLLBACK, &b, &c, &err), SK_EBACKUP);
+	assert_contains(err.msg, ": refused: back up " REGION "/");
+	assert_contains(err.msg, "before rolling back plan shop");
+	assert_contains(err.msg, "agent.yaml sets no backup_dir");
+	assert_contains(err.hint, "set backup_dir in agent.yaml");
+	assert_contains(err.hint, "--no-backup");
+	assert_int_equal(find_report(&c, SK_EV_DB_FAILED, NULL, NULL, NULL), 1);
+	assert_int_equal(find_report(&c, SK_EV_STEP_STARTED, NULL, NULL, NULL), 0);
+	collector_fini(&c);
+	after = snapshot(name, NULL);
+	assert_same_snapshot(before, after);
+	free(after);
+
+	/* With a backup_dir: a verified dump, reported and recorded before
+	 * the first revert, that restores the rows the revert dropped. */
+	b.dir = dir;
+	collector_init(&c, name);
+	if (run_exec_backup(plan, name, ci, SK_MODE_ROLLBACK, &b, &c, &err) != SK_OK)
+		report_fail("rollback", err.msg);
+	assert_int_equal(find_report(&c, SK_EV_BACKUP, NULL, NULL, &r), 1);
+	assert_true(r.has_backup);
+	assert_true(strncmp(r.backup.path, dir, strlen(dir)) == 0);
+	assert_contains(r.backup.path, "_shop_ro-exec_");
+	assert_true(r.backup.size > 0);
+	assert_contains(r.backup.restore_command, "pg_restore");
+	assert_true(first_of(&c, SK_EV_BACKUP) < first_of(&c, SK_EV_STEP_STARTED));
+	assert_int_equal(
+	    find_report(&c, SK_EV_STEP_REVERTED, NULL, "0001_orders", NULL), 1);
+	collector_fini(&c);
+	assert_int_equal(files_in(dir), 1);
+	snprintf(cmd, sizeof(cmd),
+	    "SELECT path || ' ' || rollout_id FROM skein.backups "
+	    "WHERE plan_name = 'shop'");
+	snprintf(buf, sizeof(buf), "%s ro-exec", r.backup.path);
+	{
+		char got[600];
+
+		assert_string_equal(
+		    pgfixture_scalar_db(fixture_port, name, cmd, got, sizeof(got)), buf);
+	}
+	assert_string_equal(pgfixture_scalar_db(fixture_port, name,
+				"SELECT coalesce(pg_catalog.to_regclass('orders')"
+				"::text, 'none')",
+				buf, sizeof(buf)),
+	    "none");
+	pgfixture_create_db(fixture_port, "rbscratch", scratch, sizeof(scratch));
+	pgfixture_conninfo(sci, sizeof(sci), fixture_port, scratch);
+	snprintf(cmd, sizeof(cmd), "pg_restore --no-owner -d '%s' '%s'", sci,
+	    r.backup.path);
+	rc = system(cmd);
+	assert_int_equal(rc, 0);
+	assert_int_equal(
+	    pgfixture_long_db(fixture_port, scratch, "SELECT count(*) FROM orders"),
+	    1002);
+	pgfixture_drop_db(fixture_port, scratch);
+
+	/* Nothing left to revert: no backup. */
+	collector_init(&c, name);
+	if (run_exec_backup(plan, name, ci, SK_MODE_ROLLBACK, &b, &c, &err) != SK_OK)
+		report_fail("rollback", err.msg);
+	assert_int_equal(find_report(&c, SK_EV_BACKUP, NULL, NULL, NULL), 0);
+	collector_fini(&c);
+	assert_int_equal(files_in(dir), 1);
+
+	/* --no-backup, and the plan's rollback_backup: false: reverted
+	 * without a dump, a backup_dir or not. */
+	for (int way = 0; way < 2; way++) {
+		apply(plan, name, ci);
+		b.no_backup = way == 0;
+		plan->no_rollback_backup = way == 1;
+		collector_init(&c, name);
+		if (run_exec_backup(plan, name, ci, SK_MODE_ROLLBACK, &b, &c, &err) != SK_OK)
+			report_fail("rollback", err.msg);
+		assert_int_equal(find_report(&c, SK_EV_BACKUP, NULL, NULL, NULL), 0);
+		assert_int_equal(
+		    find_report(&c, SK_EV_STEP_REVERTED, NULL, "0001_orders", NULL), 1);
+		collector_fini(&c);
+		assert_int_equal(files_in(dir), 1);
+	}
+	assert_int_equal(pgfixture_long_db(fixture_port, name,
+			     "SELECT count(*) FROM skein.backups"),
+	    1);
+
+	free(before);
+	pgfixture_drop_db(fixture_port, name);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+	sk_plan_destroy(plan);
+}
+
 static int
 setup_fixture(void **state)
 {
@@ -1562,6 +1853,9 @@ main(void)
 		    test_rollback_refuses_drift_and_steps_missing_from_the_plan),
 		cmocka_unit_test(test_format1_text_checksum_is_rolled_back_not_drift),
 		cmocka_unit_test(test_failing_revert_stops_and_keeps_the_earlier_reverts),
+		cmocka_unit_test(
+		    test_rollback_guard_runs_once_after_the_preconditions_before_any_revert),
+		cmocka_unit_test(test_executor_rollback_backs_up_before_the_first_revert),
 		cmocka_unit_test(test_non_transactional_revert_runs_outside_a_transaction),
 		cmocka_unit_test(
 		    test_rollback_retries_lock_timeouts_then_gives_up_naming_the_blocker),

@@ -18,7 +18,9 @@ set -euo pipefail
 . "$SKEIN_SRC/tests/lib/deployment.sh"
 
 sk_setup fault_cli_rollout
-sk_deploy_three
+# A rollback backs each database up before its first revert.
+mkdir -p "$SK_WORK/backups"
+SK_AGENT_EXTRA="backup_dir: $SK_WORK/backups" sk_deploy_three
 skein=$SKEIN_BIN/skein
 for r in af in ksa; do
 	sk_rpsql "$r" "CREATE TABLE accounts (id int PRIMARY KEY, name text NOT NULL);
@@ -63,6 +65,9 @@ for sub in "" build lint sign verify show; do
 done
 out=$("$skein" rollout rollback --help)
 sk_assert_contains "$out" "--region R" "rollback --help names --region"
+sk_assert_contains "$out" "--no-backup" "rollback --help names --no-backup"
+out=$("$skein" rollout start --help)
+sk_assert_contains "$out" "--reapply" "start --help names --reapply"
 out=$("$skein" rollout report --help)
 sk_assert_contains "$out" "--format F" "report --help names --format"
 
@@ -80,6 +85,10 @@ expect 2 "rollback does not take --timeout or --quiet without --wait" "rollback 
 expect 2 "'bad name' is not a region name" "--region with a bad name" sk_skein rollout rollback r-a --region "bad name"
 expect 2 "report does not take that option" "report --region" sk_skein rollout report r-a --region af
 expect 2 "status does not take --rehearse" "status --rehearse" sk_skein rollout status --rehearse
+expect 2 "start does not take --region, --wait, --format, --json, --quiet or --no-backup" "start --no-backup" sk_skein rollout start x --no-backup
+expect 2 "status does not take --no-backup (only rollback does)" "status --no-backup" sk_skein rollout status --no-backup
+expect 2 "start does not take --reapply with --rehearse" "start --rehearse --reapply" sk_skein rollout start --rehearse x --reapply
+expect 2 "rollback does not take --reapply (only start does)" "rollback --reapply" sk_skein rollout rollback r-a --reapply
 
 # 3. Unknown rollout: exit 1, named, with a hint.
 expect 1 "skein rollout report: no rollout r-nosuchrollout" "report of an unknown rollout" sk_skein rollout report r-nosuchrollout
@@ -150,7 +159,7 @@ sk_assert_eq "$((n + 2))" "$(nrollouts)" "only the two real rollbacks started"
 for r in af in ksa; do
 	sk_assert_eq 0 "$(sk_rpsql "$r" "SELECT count(*) FROM information_schema.columns WHERE table_name = 'accounts' AND column_name = 'note'")" "$r rolled back"
 done
-again=$(sk_skein rollout start "$signed")
+again=$(sk_skein rollout start "$signed" --reapply)
 sk_skein rollout wait "$again" --quiet >/dev/null || sk_fail "applying again failed"
 after_apply=$(snapshot)
 expect 1 "rollout $again of plan cli started after it" "rollback of a superseded rollout" sk_skein rollout rollback "$id"

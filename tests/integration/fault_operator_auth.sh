@@ -17,6 +17,9 @@ sk_keys
 for k in viewer op stranger; do "$skein" keygen --out "$SK_WORK/keys/$k" >/dev/null; done
 SK_COORDINATOR_EXTRA="  - {name: vera, key: ../keys/viewer.pub, role: viewer}
   - {name: otto, key: ../keys/op.pub, role: operator}"
+# A rollback backs each database up before its first revert.
+mkdir -p "$SK_WORK/backups"
+SK_AGENT_EXTRA="backup_dir: $SK_WORK/backups"
 sk_deploy_three
 
 for r in af in ksa; do sk_rpsql "$r" "create table accounts (id int primary key, balance int)" >/dev/null; done

@@ -12,7 +12,9 @@ set -euo pipefail
 . "$SKEIN_SRC/tests/lib/deployment.sh"
 
 sk_setup rollout_rehearse
-sk_deploy_three
+# This test rehearses one plan three times in a row: no rate limit
+# (rollout_rollback_safety.sh tests the limit).
+SK_COORDINATOR_EXTRA="rehearsal_interval: 0" sk_deploy_three
 
 for r in af in ksa; do
 	sk_rpsql "$r" "CREATE TABLE accounts (id int PRIMARY KEY, name text NOT NULL);

@@ -11,7 +11,7 @@
 #   - `rollout rollback ID` reverts everywhere, phases in reverse (the
 #     canary last): the objects are gone, skein.reverts has the rows,
 #     skein.steps has none of the plan;
-#   - starting the signed plan again applies it again.
+#   - starting the signed plan again with --reapply applies it again.
 set -euo pipefail
 . "${SKEIN_SRC:?}/tests/lib/harness.sh"
 . "$SKEIN_SRC/tests/lib/deployment.sh"
@@ -190,8 +190,9 @@ sk_assert_contains "$md" "| Rolls back | $id |" "rollback report names the origi
 [[ $(grep -c '^| 0003_drop_legacy | reverted |' <<<"$md") -eq 2 ]] || sk_fail "af and ksa reverted 0003 in this rollback: $md"
 sk_assert_contains "$md" "Steps reverted: 3" "the count of reverted steps"
 
-# 7. Apply again: a new rollout, everything back.
-again=$(sk_skein rollout start "$signed")
+# 7. Apply again (the plan was rolled back: --reapply): a new rollout,
+# everything back.
+again=$(sk_skein rollout start "$signed" --reapply)
 [[ "$again" != "$id" ]] || sk_fail "a rolled-back rollout must not be reused: $again"
 out=$(sk_skein rollout wait "$again") || sk_fail "applying again failed: $out"
 sk_assert_eq "rollout $again: succeeded in 3/3 regions" "$(tail -n 1 <<<"$out")" "apply again final line"

@@ -356,8 +356,52 @@ test_coord_config_loads_and_resolves_paths(void **state)
 	assert_string_equal(cfg.tls.key, "/etc/skein/tls/coordinator.key");
 	assert_true(cfg.insecure_local);
 	assert_int_equal(cfg.noperators, 0);
+	assert_int_equal(cfg.rehearsal_interval_ms, 90 * 1000);
 	sk_coord_config_fini(&cfg);
 	sk_coord_config_fini(NULL);
+}
+
+/* rehearsal_interval: 5m when absent, 0 for no limit, a duration
+ * otherwise; anything else names the line and changes nothing. */
+static void
+test_coord_config_rehearsal_interval(void **state)
+{
+	static const char base[] =
+	    "listen: tcp://127.0.0.1:7400\ncontrol: ipc:///tmp/c\nregions: r\n"
+	    "key: k\nrelease_keys: [a]\nstate: s\ninsecure_local: true\n";
+	static const struct {
+		const char *line;
+		int64_t want_ms;
+	} good[] = {
+		{ "", SK_REHEARSAL_INTERVAL_MS },
+		{ "rehearsal_interval: 0\n", 0 },
+		{ "rehearsal_interval: 1h30m\n", 90 * 60 * 1000 },
+	};
+	char path[512], text[512];
+	sk_coord_config cfg, before;
+	sk_err err;
+
+	(void)state;
+	assert_int_equal(SK_REHEARSAL_INTERVAL_MS, 5 * 60 * 1000);
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		snprintf(text, sizeof(text), "%s%s", base, good[i].line);
+		write_tmp(path, sizeof(path), "coordinator.yaml", text);
+		if (sk_coord_config_load(path, &cfg, &err) != SK_OK)
+			fail_msg("case %zu: %s", i, err.msg);
+		assert_int_equal(cfg.rehearsal_interval_ms, good[i].want_ms);
+		sk_coord_config_fini(&cfg);
+	}
+	snprintf(text, sizeof(text), "%srehearsal_interval: soon\n", base);
+	write_tmp(path, sizeof(path), "coordinator.yaml", text);
+	memset(&cfg, 0x5A, sizeof(cfg));
+	memcpy(&before, &cfg, sizeof(cfg));
+	assert_int_equal(sk_coord_config_load(path, &cfg, &err), SK_EINVAL);
+	assert_msg(&err, "coordinator.yaml:8:21: rehearsal_interval: parse duration");
+	assert_memory_equal(&cfg, &before, sizeof(cfg));
+	snprintf(text, sizeof(text), "%srehearsal_interval: -5m\n", base);
+	write_tmp(path, sizeof(path), "coordinator.yaml", text);
+	assert_int_equal(sk_coord_config_load(path, &cfg, &err), SK_EINVAL);
+	assert_memory_equal(&cfg, &before, sizeof(cfg));
 }
 
 static void
@@ -375,7 +419,7 @@ test_coord_config_rejects_bad_files(void **state)
 	assert_msg(&err,
 	    "coordinator-typo.yaml:3:1: unknown key \"regoins\" (allowed: "
 	    "listen, control, regions, key, release_keys, state, tls, "
-	    "insecure_transport, operators, insecure_local)");
+	    "insecure_transport, operators, insecure_local, rehearsal_interval)");
 	assert_memory_equal(&cfg, &before, sizeof(cfg));
 
 	write_tmp(path, sizeof(path), "coordinator.yaml",
@@ -710,6 +754,8 @@ main(void)
 		    setup_tmp, teardown_tmp),
 		cmocka_unit_test_setup_teardown(
 		    test_coord_config_rejects_bad_files, setup_tmp, teardown_tmp),
+		cmocka_unit_test_setup_teardown(
+		    test_coord_config_rehearsal_interval, setup_tmp, teardown_tmp),
 		cmocka_unit_test_setup_teardown(test_inventory_loads_sorted_regions_with_keys,
 		    setup_tmp, teardown_tmp),
 		cmocka_unit_test_setup_teardown(

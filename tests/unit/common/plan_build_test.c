@@ -309,7 +309,7 @@ static const struct {
 	    "statement_timeout, lock_retries, retry_backoff, waive)" },
 	{ "name: p\nowner: me\n" PHASES STEPS,
 	    "plan.yaml:2:1: unknown key \"owner\" (allowed: name, expires, "
-	    "defaults, backup, preflight, phases, steps)" },
+	    "defaults, backup, rollback_backup, preflight, phases, steps)" },
 	{ "name: p\n" PHASES STEPS "name: q\n",
 	    "plan.yaml:8:1: duplicate key \"name\" (first at line 1, column 1)" },
 	{ "name: p\n" PHASES "steps:\n  - id: s1\n    sql: s1.sql\n    sql: s2.sql\n",
@@ -391,6 +391,8 @@ static const struct {
 	{ "name: p\nbackup: sometimes\n" PHASES STEPS,
 	    "plan.yaml:2:9: backup: expected true or false, got a string "
 	    "\"sometimes\"" },
+	{ "name: p\nrollback_backup: [no]\n" PHASES STEPS,
+	    "plan.yaml:2:18: rollback_backup: expected true or false, got a list" },
 	/* preflight: */
 	{ "name: p\npreflight:\n  max_connections: 120%\n" PHASES STEPS,
 	    "plan.yaml:3:20: preflight.max_connections: expected a share of "
@@ -601,6 +603,7 @@ static const char full_yaml[] = "name: full\n"
 				"  lock_retries: 7\n"
 				"  retry_backoff: 250ms\n"
 				"backup: true\n"
+				"rollback_backup: false\n"
 				"preflight:\n"
 				"  server_version: \"15.2\"\n"
 				"  roles: [app_rw, app_ro]\n"
@@ -695,6 +698,7 @@ test_plan_build_reads_every_safety_key(void **state)
 	plan = build_tmp_ok(full_yaml);
 
 	assert_true(plan->backup);
+	assert_true(plan->no_rollback_backup);
 	pf = &plan->preflight;
 	assert_int_equal(pf->min_server_version, 150002);
 	assert_int_equal(pf->nroles, 2);
@@ -762,6 +766,7 @@ test_plan_build_reads_every_safety_key(void **state)
 	assert_int_equal(back->steps[1].retry_backoff_ms, 250);
 	assert_int_equal(back->preflight.min_server_version, 150002);
 	assert_true(back->backup);
+	assert_true(back->no_rollback_backup);
 	free(buf);
 	sk_plan_destroy(back);
 	sk_plan_destroy(plan);
@@ -777,6 +782,8 @@ test_plan_build_defaults_without_safety_keys(void **state)
 	write_tmp("s1.sql", "SELECT 1;\n", 10);
 	plan = build_tmp_ok(yaml);
 	assert_false(plan->backup);
+	/* A rollback backs up before its reverts unless the plan says not. */
+	assert_false(plan->no_rollback_backup);
 	assert_int_equal(plan->preflight.min_server_version, 0);
 	assert_int_equal(plan->preflight.nroles, 0);
 	assert_int_equal(plan->preflight.nrequires, 0);

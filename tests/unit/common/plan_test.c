@@ -111,6 +111,7 @@ make_full_plan(void)
 	sk_phase *ph = &p->phases[0];
 
 	p->backup = true;
+	p->no_rollback_backup = true;
 	p->preflight.min_server_version = 150002;
 	p->preflight.roles = strv(&p->preflight.nroles, "app_rw", "app_ro", NULL);
 	p->preflight.extensions = strv(&p->preflight.nextensions, "pgcrypto", NULL);
@@ -284,6 +285,7 @@ test_plan_round_trips_every_safety_field(void **state)
 	if (sk_plan_decode(buf, len, &q, &err) != SK_OK)
 		fail_msg("decode: %s", err.msg);
 	assert_true(q->backup);
+	assert_true(q->no_rollback_backup);
 	assert_int_equal(q->preflight.min_server_version, 150002);
 	assert_int_equal(q->preflight.nroles, 2);
 	assert_string_equal(q->preflight.roles[1], "app_ro");
@@ -1040,6 +1042,7 @@ test_print_shows_safety_fields(void **state)
 	char *text;
 	static const char *const want[] = {
 		"backup   yes",
+		"rollback reverts without a backup (rollback_backup: false)",
 		"server version >= 15.2 (150002)",
 		"roles app_rw, app_ro",
 		"extensions pgcrypto",
@@ -1082,6 +1085,9 @@ test_print_shows_safety_fields(void **state)
 	p = make_plan();
 	text = capture(sk_plan_print, p, NULL);
 	assert_non_null(strstr(text, "backup   no\n"));
+	assert_non_null(strstr(text,
+	    "rollback backs up each database before its "
+	    "first revert\n"));
 	assert_non_null(strstr(text, "preflight none\n"));
 	assert_null(strstr(text, "-check"));
 	free(text);
@@ -1156,6 +1162,7 @@ test_print_json_parses_and_has_the_fields(void **state)
 	assert_string_equal(json_string_value(json_object_get(s1, "verify_path")),
 	    "0002_verify.sql");
 	assert_true(json_is_false(json_object_get(root, "backup")));
+	assert_true(json_is_true(json_object_get(root, "rollback_backup")));
 	assert_int_equal(json_array_size(json_object_get(s0, "pre")), 0);
 	assert_true(json_is_null(json_object_get(s0, "text_checksum")));
 	json_decref(root);
@@ -1169,6 +1176,7 @@ test_print_json_parses_and_has_the_fields(void **state)
 	if (root == NULL)
 		fail_msg("JSON does not parse: %s: %s", jerr.text, text);
 	assert_true(json_is_true(json_object_get(root, "backup")));
+	assert_true(json_is_false(json_object_get(root, "rollback_backup")));
 	{
 		json_t *pf = json_object_get(root, "preflight");
 		json_t *req = json_array_get(json_object_get(pf, "requires"), 0);

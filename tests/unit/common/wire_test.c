@@ -255,6 +255,7 @@ sample_control(sk_control *c, sk_command cmds[3])
 	snprintf(cmds[2].rollout_id, sizeof(cmds[2].rollout_id), "ro-empty");
 	cmds[1].mode = SK_MODE_REHEARSE;
 	cmds[2].mode = SK_MODE_ROLLBACK;
+	cmds[2].no_backup = true;
 	c->commands = cmds;
 	c->ncommands = 3;
 }
@@ -283,6 +284,7 @@ typedef struct sample_views {
 	sk_rollout_view rollouts[2];
 	sk_region_report reports[3];
 	sk_database_view dbs[2];
+	sk_backup_view backups[1];
 } sample_views;
 
 static void
@@ -331,6 +333,19 @@ sample_response(sk_cli_response *r, sample_views *s)
 	s->rollouts[1].current_phase = 1;
 	s->rollouts[1].mode = SK_MODE_ROLLBACK;
 	snprintf(s->rollouts[1].of_rollout, sizeof(s->rollouts[1].of_rollout), "ro-1");
+	s->rollouts[1].no_backup = true;
+	s->rollouts[1].plan_no_rollback_backup = true;
+	memset(s->backups, 0, sizeof(s->backups));
+	snprintf(s->backups[0].region, sizeof(s->backups[0].region), "in");
+	snprintf(s->backups[0].database, sizeof(s->backups[0].database), "accounts");
+	snprintf(s->backups[0].path, sizeof(s->backups[0].path),
+	    "/var/lib/skein/backups/in_accounts_p_ro-2_20240501T080000Z.dump");
+	s->backups[0].size = 1 << 20;
+	s->backups[0].at_ms = 1714550400123;
+	s->rollouts[1].backups = s->backups;
+	s->rollouts[1].nbackups = 1;
+	s->rollouts[0].reapply = true;
+	snprintf(s->rollouts[0].reapply_of, sizeof(s->rollouts[0].reapply_of), "ro-0");
 	/* Two databases of one region, one waiting for a lock. */
 	for (size_t i = 0; i < 2; i++) {
 		sk_database_view *d = &s->dbs[i];
@@ -753,6 +768,7 @@ test_control_round_trips_commands_with_signed_plans(void **state)
 	for (size_t i = 0; i < 3; i++) {
 		assert_int_equal(out.commands[i].kind, SK_CMD_RUN_PLAN);
 		assert_int_equal(out.commands[i].mode, cmds[i].mode);
+		assert_int_equal(out.commands[i].no_backup, i == 2);
 		assert_string_equal(out.commands[i].rollout_id, cmds[i].rollout_id);
 		assert_int_equal(
 		    out.commands[i].signed_plan_len, cmds[i].signed_plan_len);
@@ -869,6 +885,19 @@ test_cli_response_round_trips_rollout_views(void **state)
 		assert_string_equal(a->reason, b->reason);
 		assert_int_equal(a->mode, b->mode);
 		assert_string_equal(a->of_rollout, b->of_rollout);
+		assert_int_equal(a->no_backup, b->no_backup);
+		assert_int_equal(a->plan_no_rollback_backup, b->plan_no_rollback_backup);
+		assert_int_equal(a->reapply, b->reapply);
+		assert_string_equal(a->reapply_of, b->reapply_of);
+		assert_int_equal(a->nbackups, b->nbackups);
+		for (size_t k = 0; k < a->nbackups; k++) {
+			assert_string_equal(a->backups[k].region, b->backups[k].region);
+			assert_string_equal(
+			    a->backups[k].database, b->backups[k].database);
+			assert_string_equal(a->backups[k].path, b->backups[k].path);
+			assert_int_equal(a->backups[k].size, b->backups[k].size);
+			assert_int_equal(a->backups[k].at_ms, b->backups[k].at_ms);
+		}
 		assert_int_equal(a->nphases, b->nphases);
 		assert_int_equal(a->nevents, b->nevents);
 		assert_int_equal(a->ndatabases, b->ndatabases);
@@ -1640,10 +1669,12 @@ test_cli_request_round_trips_rollback_report_and_modes(void **state)
 		in.signed_plan = plan_a;
 		in.signed_plan_len = sizeof(plan_a);
 		in.mode = modes[i];
+		in.reapply = i == 0;
 		assert_int_equal(sk_cli_request_encode(&in, &buf, &len, &err), SK_OK);
 		assert_int_equal(sk_cli_request_decode(buf, len, &out, &err), SK_OK);
 		assert_int_equal(out.op, SK_CLI_START);
 		assert_int_equal(out.mode, modes[i]);
+		assert_int_equal(out.reapply, i == 0);
 		assert_memory_equal(out.signed_plan, plan_a, sizeof(plan_a));
 		sk_cli_request_fini(&out);
 		free(buf);
@@ -1661,16 +1692,19 @@ test_cli_request_round_trips_rollback_report_and_modes(void **state)
 	assert_string_equal(out.rollout_id, "ro-20240501-0001");
 	assert_string_equal(out.region, "ksa");
 	assert_int_equal(out.events_since, 12);
+	assert_false(out.no_backup);
 	assert_null(out.signed_plan);
 	sk_cli_request_fini(&out);
 	free(buf);
 
-	/* No region: every region the rollout reached. */
+	/* No region: every region the rollout reached; --no-backup. */
 	in.region[0] = '\0';
+	in.no_backup = true;
 	assert_int_equal(sk_cli_request_encode(&in, &buf, &len, &err), SK_OK);
 	assert_int_equal(sk_cli_request_decode(buf, len, &out, &err), SK_OK);
 	assert_int_equal(out.op, SK_CLI_ROLLBACK);
 	assert_string_equal(out.region, "");
+	assert_true(out.no_backup);
 	sk_cli_request_fini(&out);
 	free(buf);
 

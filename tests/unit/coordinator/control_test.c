@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include <cmocka.h>
 #include <sodium.h>
@@ -26,6 +27,7 @@
 #include "coord_control.h"
 #include "coord_journal.h"
 #include "coord_registry.h"
+#include "coord_rollout.h"
 #include "sk_envelope.h"
 #include "sk_key.h"
 #include "sk_plan.h"
@@ -204,6 +206,10 @@ journal_size(const fixture *f)
 typedef struct journal_counts {
 	int created, refused;
 	char actor[64], actor_key[32], op[32], reason[1100];
+	/* The last rollout created: its mode and what its origin says. */
+	int mode;
+	bool no_backup, reapply;
+	char reapply_of[64];
 } journal_counts;
 
 static void
@@ -219,6 +225,10 @@ count_created(void *arg, const char *id, int64_t at, const uint8_t *sp,
 	c->created++;
 	snprintf(c->actor, sizeof(c->actor), "%s", o->actor);
 	snprintf(c->actor_key, sizeof(c->actor_key), "%s", o->actor_key);
+	c->mode = o->mode;
+	c->no_backup = o->no_backup;
+	c->reapply = o->reapply;
+	snprintf(c->reapply_of, sizeof(c->reapply_of), "%s", o->reapply_of);
 }
 
 static void
@@ -314,8 +324,9 @@ ask(fixture *f, const sk_cli_request *req, sk_cli_response *resp)
 	return ask_as(f, f->admin, req, resp);
 }
 
+/* Start the plan in mode as key, with --reapply when reapply. */
 static coord_control_effect
-start(fixture *f, int mode, sk_cli_response *resp)
+start_as(fixture *f, const sk_seckey *key, int mode, bool reapply, sk_cli_response *resp)
 {
 	sk_cli_request req;
 	coord_control_effect effect;
@@ -323,10 +334,69 @@ start(fixture *f, int mode, sk_cli_response *resp)
 	memset(&req, 0, sizeof(req));
 	req.op = SK_CLI_START;
 	req.mode = mode;
+	req.reapply = reapply;
 	req.signed_plan = signed_plan(f, &req.signed_plan_len);
-	effect = ask(f, &req, resp);
+	effect = ask_as(f, key, &req, resp);
 	free(req.signed_plan);
 	return effect;
+}
+
+static coord_control_effect
+start(fixture *f, int mode, sk_cli_response *resp)
+{
+	return start_as(f, f->admin, mode, false, resp);
+}
+
+/* End rollout ro well in every region, as agents' reports would. */
+static void
+finish_ok(coord_rollout *ro)
+{
+	for (size_t i = 0; i < ro->nregions; i++)
+		ro->regions[i].state = COORD_R_SUCCEEDED;
+	ro->state = ro->rules->ok_state;
+	ro->finished_ms = sk_now_ms();
+}
+
+/* Start and finish an apply of the plan; its id into id. */
+static void
+applied(fixture *f, char *id)
+{
+	sk_cli_response resp;
+
+	assert_true(start(f, SK_MODE_APPLY, &resp).started);
+	assert_true(resp.ok);
+	snprintf(id, SK_ID_MAX, "%s", resp.rollout_id);
+	sk_cli_response_fini(&resp);
+	finish_ok(coord_registry_find(&f->rollouts, id));
+}
+
+/* Ask, as key, to roll back rollout id (region: "" for all). */
+static coord_control_effect
+roll_back(fixture *f, const sk_seckey *key, const char *id, const char *region,
+    bool no_backup, sk_cli_response *resp)
+{
+	sk_cli_request req;
+
+	memset(&req, 0, sizeof(req));
+	req.op = SK_CLI_ROLLBACK;
+	snprintf(req.rollout_id, sizeof(req.rollout_id), "%s", id);
+	snprintf(req.region, sizeof(req.region), "%s", region);
+	req.no_backup = no_backup;
+	return ask_as(f, key, &req, resp);
+}
+
+/* The view of rollout id as status shows it; caller finis it. */
+static void
+view_of(fixture *f, const char *id, sk_cli_response *resp)
+{
+	sk_cli_request req;
+
+	memset(&req, 0, sizeof(req));
+	req.op = SK_CLI_STATUS;
+	snprintf(req.rollout_id, sizeof(req.rollout_id), "%s", id);
+	assert_false(ask(f, &req, resp).started);
+	assert_true(resp->ok);
+	assert_int_equal(resp->nrollouts, 1);
 }
 
 static void
@@ -541,6 +611,235 @@ test_control_refuses_every_request_it_cannot_trust(void **state)
 	free(start_req.signed_plan);
 }
 
+/* A rollback backs every database up before its first revert unless
+ * the command says --no-backup: that decision travels with the rollback
+ * (journaled with who said it, shown in its view, carried to the agents
+ * in its RUN command). */
+static void
+test_control_rollback_journals_no_backup_with_who_said_it(void **state)
+{
+	fixture *f = *state;
+	char id[SK_ID_MAX], rb1[SK_ID_MAX], rb2[SK_ID_MAX];
+	sk_cli_response resp;
+	journal_counts c;
+	coord_rollout *ro;
+
+	applied(f, id);
+
+	/* Without --no-backup: the agents back up. */
+	assert_true(roll_back(f, f->admin, id, "in", false, &resp).started);
+	assert_true(resp.ok);
+	snprintf(rb1, sizeof(rb1), "%s", resp.rollout_id);
+	sk_cli_response_fini(&resp);
+	ro = coord_registry_find(&f->rollouts, rb1);
+	assert_non_null(ro);
+	assert_false(ro->no_backup);
+	c = journal_read(f);
+	assert_int_equal(c.mode, SK_MODE_ROLLBACK);
+	assert_false(c.no_backup);
+	view_of(f, rb1, &resp);
+	assert_false(resp.rollouts[0].no_backup);
+	assert_false(resp.rollouts[0].plan_no_rollback_backup);
+	assert_int_equal(resp.rollouts[0].nbackups, 0);
+	sk_cli_response_fini(&resp);
+	/* The backup its agent reported is in its view: where it went. */
+	{
+		sk_report r;
+
+		memset(&r, 0, sizeof(r));
+		r.seq = 7;
+		r.event = SK_EV_BACKUP;
+		r.at_ms = sk_now_ms();
+		snprintf(r.rollout_id, sizeof(r.rollout_id), "%s", rb1);
+		snprintf(r.database, sizeof(r.database), "app");
+		r.has_backup = true;
+		snprintf(r.backup.path, sizeof(r.backup.path), "/b/in_app.dump");
+		r.backup.size = 4096;
+		coord_rollout_keep_report(ro, "in", &r);
+	}
+	view_of(f, rb1, &resp);
+	assert_int_equal(resp.rollouts[0].nbackups, 1);
+	assert_string_equal(resp.rollouts[0].backups[0].region, "in");
+	assert_string_equal(resp.rollouts[0].backups[0].database, "app");
+	assert_string_equal(resp.rollouts[0].backups[0].path, "/b/in_app.dump");
+	assert_int_equal(resp.rollouts[0].backups[0].size, 4096);
+	sk_cli_response_fini(&resp);
+	finish_ok(ro);
+
+	/* With it: journaled with the admin who said it, and in the view. */
+	assert_true(roll_back(f, f->admin, id, "", true, &resp).started);
+	assert_true(resp.ok);
+	snprintf(rb2, sizeof(rb2), "%s", resp.rollout_id);
+	sk_cli_response_fini(&resp);
+	ro = coord_registry_find(&f->rollouts, rb2);
+	assert_non_null(ro);
+	assert_true(ro->no_backup);
+	c = journal_read(f);
+	assert_int_equal(c.created, 3);
+	assert_int_equal(c.mode, SK_MODE_ROLLBACK);
+	assert_true(c.no_backup);
+	assert_string_equal(c.actor, "admin");
+	view_of(f, rb2, &resp);
+	assert_true(resp.rollouts[0].no_backup);
+	assert_string_equal(resp.rollouts[0].started_by, "admin");
+	assert_string_equal(resp.rollouts[0].of_rollout, id);
+	sk_cli_response_fini(&resp);
+
+	/* An apply says nothing about backups before reverts. */
+	view_of(f, id, &resp);
+	assert_false(resp.rollouts[0].no_backup);
+	assert_false(resp.rollouts[0].plan_no_rollback_backup);
+	sk_cli_response_fini(&resp);
+}
+
+/* Applying a plan again after its latest apply was rolled back needs
+ * --reapply; the decision is journaled with the rollout and who made
+ * it. Nothing else needs it: a rehearsal, or the plan once re-applied. */
+static void
+test_control_reapply_after_a_rollback_needs_the_flag(void **state)
+{
+	fixture *f = *state;
+	char id[SK_ID_MAX], rb[SK_ID_MAX], again[SK_ID_MAX];
+	sk_cli_response resp;
+	journal_counts c;
+	coord_rollout *ro;
+	size_t n;
+
+	/* Never rolled back: --reapply changes nothing and is not recorded. */
+	assert_true(start_as(f, f->op, SK_MODE_APPLY, true, &resp).started);
+	assert_true(resp.ok);
+	snprintf(id, sizeof(id), "%s", resp.rollout_id);
+	sk_cli_response_fini(&resp);
+	assert_false(journal_read(f).reapply);
+	ro = coord_registry_find(&f->rollouts, id);
+	assert_false(ro->reapply);
+	finish_ok(ro);
+
+	assert_true(roll_back(f, f->admin, id, "", false, &resp).started);
+	assert_true(resp.ok);
+	snprintf(rb, sizeof(rb), "%s", resp.rollout_id);
+	sk_cli_response_fini(&resp);
+	finish_ok(coord_registry_find(&f->rollouts, rb));
+
+	/* Without --reapply: refused, saying which rollback and how. */
+	n = f->rollouts.n;
+	c = journal_read(f);
+	assert_false(start_as(f, f->op, SK_MODE_APPLY, false, &resp).started);
+	assert_false(resp.ok);
+	assert_int_equal(resp.error.code, SK_ESTATE);
+	assert_non_null(strstr(resp.error.msg, "its latest apply, rollout "));
+	assert_non_null(strstr(resp.error.msg, id));
+	assert_non_null(strstr(resp.error.msg, "was rolled back (rollback "));
+	assert_non_null(strstr(resp.error.msg, rb));
+	assert_non_null(strstr(resp.error.msg, "by admin"));
+	assert_non_null(strstr(resp.error.hint, "--reapply"));
+	sk_cli_response_fini(&resp);
+	assert_int_equal(f->rollouts.n, n);
+	assert_int_equal(journal_read(f).created, c.created);
+
+	/* A rehearsal changes nothing: it needs no --reapply. */
+	assert_true(start(f, SK_MODE_REHEARSE, &resp).started);
+	assert_true(resp.ok);
+	sk_cli_response_fini(&resp);
+
+	/* With --reapply, by the operator op: applied, and on record. */
+	assert_true(start_as(f, f->op, SK_MODE_APPLY, true, &resp).started);
+	assert_true(resp.ok);
+	snprintf(again, sizeof(again), "%s", resp.rollout_id);
+	sk_cli_response_fini(&resp);
+	assert_string_not_equal(again, id);
+	c = journal_read(f);
+	assert_int_equal(c.mode, SK_MODE_APPLY);
+	assert_true(c.reapply);
+	assert_string_equal(c.reapply_of, id);
+	assert_string_equal(c.actor, "op");
+	view_of(f, again, &resp);
+	assert_true(resp.rollouts[0].reapply);
+	assert_string_equal(resp.rollouts[0].reapply_of, id);
+	assert_string_equal(resp.rollouts[0].started_by, "op");
+	sk_cli_response_fini(&resp);
+
+	/* The re-applied rollout is now the latest apply: starting the plan
+	 * again answers with it, no flag needed. */
+	finish_ok(coord_registry_find(&f->rollouts, again));
+	assert_false(start_as(f, f->op, SK_MODE_APPLY, false, &resp).started);
+	assert_true(resp.ok);
+	assert_string_equal(resp.rollout_id, again);
+	sk_cli_response_fini(&resp);
+}
+
+/* Rehearsals hold locks in every region while they run: one per plan
+ * per rehearsal_interval. Within it a second is refused, saying when
+ * the next is allowed, and nothing starts; the same signed plan while
+ * the first runs is answered with it; applies are not limited; past the
+ * interval, or with no interval, a rehearsal starts. */
+static void
+test_control_rehearsals_of_a_plan_are_rate_limited(void **state)
+{
+	fixture *f = *state;
+	char id[SK_ID_MAX], at[32], want[64];
+	sk_cli_response resp;
+	coord_rollout *ro;
+	struct tm tm;
+	time_t t;
+	int created;
+	size_t n;
+
+	f->ctx.rehearsal_interval_ms = 5 * 60 * 1000;
+	assert_true(start(f, SK_MODE_REHEARSE, &resp).started);
+	assert_true(resp.ok);
+	snprintf(id, sizeof(id), "%s", resp.rollout_id);
+	sk_cli_response_fini(&resp);
+	ro = coord_registry_find(&f->rollouts, id);
+
+	/* While it runs: the same rehearsal. */
+	assert_false(start(f, SK_MODE_REHEARSE, &resp).started);
+	assert_true(resp.ok);
+	assert_string_equal(resp.rollout_id, id);
+	sk_cli_response_fini(&resp);
+
+	/* Ended, but within the interval: refused, nothing started. */
+	finish_ok(ro);
+	n = f->rollouts.n;
+	created = journal_read(f).created;
+	assert_false(start(f, SK_MODE_REHEARSE, &resp).started);
+	assert_false(resp.ok);
+	assert_int_equal(resp.error.code, SK_ESTATE);
+	t = (time_t)((ro->created_ms + f->ctx.rehearsal_interval_ms) / 1000);
+	assert_non_null(gmtime_r(&t, &tm));
+	assert_true(strftime(at, sizeof(at), "%Y-%m-%dT%H:%M:%SZ", &tm) > 0);
+	snprintf(want, sizeof(want), "the next is allowed at %s, in ", at);
+	if (strstr(resp.error.msg, want) == NULL ||
+	    strstr(resp.error.msg, "rehearsal_interval") == NULL ||
+	    strstr(resp.error.msg, id) == NULL)
+		fail_msg("want \"%s\", the rehearsal and the setting in: %s",
+		    want, resp.error.msg);
+	assert_non_null(strstr(resp.error.msg, "at most one rehearsal every 5m"));
+	assert_non_null(strstr(resp.error.hint, "skein rollout report"));
+	sk_cli_response_fini(&resp);
+	assert_int_equal(f->rollouts.n, n);
+	assert_int_equal(journal_read(f).created, created);
+
+	/* Applying is not rate-limited. */
+	assert_true(start(f, SK_MODE_APPLY, &resp).started);
+	assert_true(resp.ok);
+	sk_cli_response_fini(&resp);
+
+	/* Once the interval has passed, the next rehearsal starts. */
+	ro->created_ms -= f->ctx.rehearsal_interval_ms + 1;
+	assert_true(start(f, SK_MODE_REHEARSE, &resp).started);
+	assert_true(resp.ok);
+	assert_string_not_equal(resp.rollout_id, id);
+	finish_ok(coord_registry_find(&f->rollouts, resp.rollout_id));
+	sk_cli_response_fini(&resp);
+
+	/* rehearsal_interval: 0 is no limit. */
+	f->ctx.rehearsal_interval_ms = 0;
+	assert_true(start(f, SK_MODE_REHEARSE, &resp).started);
+	assert_true(resp.ok);
+	sk_cli_response_fini(&resp);
+}
+
 static void
 test_control_insecure_local_takes_unsigned_requests_as_local(void **state)
 {
@@ -606,6 +905,9 @@ main(void)
 		T(test_control_start_refuses_a_mode_it_does_not_start),
 		T(test_control_start_says_it_started_and_again_starts_nothing),
 		T(test_control_refuses_every_request_it_cannot_trust),
+		T(test_control_rollback_journals_no_backup_with_who_said_it),
+		T(test_control_reapply_after_a_rollback_needs_the_flag),
+		T(test_control_rehearsals_of_a_plan_are_rate_limited),
 		T(test_control_insecure_local_takes_unsigned_requests_as_local),
 		T(test_control_a_flood_of_refusals_is_journaled_in_bounds),
 #undef T

@@ -58,6 +58,8 @@ typedef struct rec {
 	char of_rollout[SK_ID_MAX];
 	char only[4][SK_NAME_MAX];
 	size_t nonly;
+	bool no_backup, reapply;
+	char reapply_of[64];
 	sk_region_report report;
 } rec;
 
@@ -97,6 +99,9 @@ on_created(void *arg, const char *rollout_id, int64_t at_ms,
 		snprintf(x->only[i], sizeof(x->only[i]), "%s",
 		    origin->only_regions[i]);
 	x->nonly = origin->nonly_regions;
+	x->no_backup = origin->no_backup;
+	x->reapply = origin->reapply;
+	snprintf(x->reapply_of, sizeof(x->reapply_of), "%s", origin->reapply_of);
 }
 
 static void
@@ -656,11 +661,19 @@ test_journal_replays_mode_of_rollout_and_only_regions(void **state)
 	fixture *f = *state;
 	static const char *const only[] = { "in", "ksa" };
 	coord_origin rehearse = { .mode = SK_MODE_REHEARSE, .of_rollout = "" };
+	coord_origin reapply = { .mode = SK_MODE_APPLY,
+		.of_rollout = "",
+		.actor = "otto",
+		.reapply = true,
+		.reapply_of = "r-original" };
 	coord_origin rollback = {
 		.mode = SK_MODE_ROLLBACK,
 		.of_rollout = "r-original",
 		.only_regions = only,
 		.nonly_regions = 2,
+		.actor = "vera",
+		.actor_key = "00112233aabbccdd",
+		.no_backup = true,
 	};
 	coord_journal *j = NULL;
 	recorder r;
@@ -673,15 +686,27 @@ test_journal_replays_mode_of_rollout_and_only_regions(void **state)
 	assert_int_equal(coord_journal_created(j, "r-rollback", 1714550401000,
 			     plan_bytes, sizeof(plan_bytes), &rollback, &err),
 	    SK_OK);
+	assert_int_equal(coord_journal_created(j, "r-again", 1714550402000,
+			     plan_bytes, sizeof(plan_bytes), &reapply, &err),
+	    SK_OK);
 	coord_journal_close(j);
 
 	replay_into(f->dir, &r);
-	assert_int_equal(r.n, 2);
+	assert_int_equal(r.n, 3);
+	/* The --reapply of the apply is on record with it. */
+	assert_int_equal(r.recs[2].mode, SK_MODE_APPLY);
+	assert_true(r.recs[2].reapply);
+	assert_string_equal(r.recs[2].reapply_of, "r-original");
+	assert_false(r.recs[1].reapply);
+	assert_string_equal(r.recs[1].reapply_of, "");
 	assert_int_equal(r.recs[0].kind, REC_CREATED);
 	assert_string_equal(r.recs[0].rollout_id, "r-rehearse");
 	assert_int_equal(r.recs[0].mode, SK_MODE_REHEARSE);
 	assert_int_equal(r.recs[0].nonly, 0);
+	assert_false(r.recs[0].no_backup);
 	assert_string_equal(r.recs[1].rollout_id, "r-rollback");
+	/* The --no-backup of the rollback is on record with it. */
+	assert_true(r.recs[1].no_backup);
 	assert_int_equal(r.recs[1].mode, SK_MODE_ROLLBACK);
 	assert_string_equal(r.recs[1].of_rollout, "r-original");
 	assert_int_equal(r.recs[1].nonly, 2);

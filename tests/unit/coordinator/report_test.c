@@ -620,6 +620,11 @@ test_report_md_of_rehearsal_and_rollback(void **state)
 	assert_true(strstr(md, "| 0002_backfill | reverted |") <
 	    strstr(md, "| 0001_add_region | reverted |"));
 	assert_null(strstr(md, "0003_index")); /* a rollback lists what it did */
+	assert_has_line(md,
+	    "| Backup before revert | taken in each database "
+	    "before its first revert |");
+	assert_has_line(md, "- Backup: none");
+	assert_null(strstr(md, "| Re-apply |"));
 	free(md);
 	root = capture_json(&in->src);
 	assert_string_equal(json_string_value(json_object_get(
@@ -628,6 +633,138 @@ test_report_md_of_rehearsal_and_rollback(void **state)
 	assert_string_equal(
 	    json_string_value(json_array_get(json_object_get(root, "notes"), 0)),
 	    "12 reports were not kept: a rollout keeps at most 50000");
+	{
+		json_t *b = json_object_get(
+		    json_object_get(root, "rollout"), "backup_before_revert");
+
+		assert_true(json_is_false(json_object_get(b, "skipped")));
+		assert_string_equal(
+		    json_string_value(json_object_get(b, "skipped_by")), "");
+		assert_true(json_is_null(
+		    json_object_get(json_object_get(root, "rollout"), "reapply")));
+	}
+	json_decref(root);
+	free_input(in);
+	free(in);
+}
+
+/* The record shows each decision and who made it: a rollback's backup
+ * before its first revert (where, per database) or whose --no-backup or
+ * which plan setting skipped it; an apply's --reapply and by whom. */
+static void
+test_report_shows_backup_and_reapply_decisions_and_who_made_them(void **state)
+{
+	input *in = calloc(1, sizeof(*in));
+	json_t *root, *ro, *b, *db;
+	sk_report *r;
+	char *md;
+
+	(void)state;
+	assert_non_null(in);
+	/* A rollback whose agents backed up before reverting. */
+	setup_view(in, SK_MODE_ROLLBACK, "r-back", "succeeded", "succeeded",
+	    "pending", "pending");
+	snprintf(in->view.of_rollout, sizeof(in->view.of_rollout), "r-test");
+	snprintf(in->view.started_by, sizeof(in->view.started_by), "vera");
+	snprintf(in->view.started_by_key, sizeof(in->view.started_by_key),
+	    "0011223344556677");
+	r = add(in, "af", "app", "", SK_EV_BACKUP, 50);
+	r->has_backup = true;
+	snprintf(r->backup.path, sizeof(r->backup.path), "/b/af_app_rb.dump");
+	r->backup.size = 2048;
+	snprintf(r->backup.restore_command, sizeof(r->backup.restore_command),
+	    "pg_restore --clean --if-exists -d 'dbname=app' /b/af_app_rb.dump");
+	add(in, "af", "app", "0001_add_region", SK_EV_STEP_REVERTED, 100);
+	add(in, "af", "app", "", SK_EV_DB_FINISHED, 110);
+	finish_src(in);
+	md = capture_md(&in->src);
+	assert_has_line(md,
+	    "| Backup before revert | taken in each database "
+	    "before its first revert |");
+	assert_has_line(md, "- Backup: `/b/af_app_rb.dump`, 2048 bytes, taken in 0ms");
+	free(md);
+	root = capture_json(&in->src);
+	ro = json_object_get(root, "rollout");
+	b = json_object_get(ro, "backup_before_revert");
+	assert_true(json_is_false(json_object_get(b, "skipped")));
+	db = json_array_get(
+	    json_object_get(json_array_get(json_object_get(root, "regions"), 0),
+		"databases"),
+	    0);
+	assert_string_equal(
+	    json_string_value(json_object_get(json_object_get(db, "backup"), "path")),
+	    "/b/af_app_rb.dump");
+	json_decref(root);
+	free_input(in);
+
+	/* --no-backup: who said it, in the header and per database. */
+	setup_view(in, SK_MODE_ROLLBACK, "r-back", "succeeded", "succeeded",
+	    "pending", "pending");
+	snprintf(in->view.of_rollout, sizeof(in->view.of_rollout), "r-test");
+	snprintf(in->view.started_by, sizeof(in->view.started_by), "vera");
+	snprintf(in->view.started_by_key, sizeof(in->view.started_by_key),
+	    "0011223344556677");
+	in->view.no_backup = true;
+	add(in, "af", "app", "0001_add_region", SK_EV_STEP_REVERTED, 100);
+	add(in, "af", "app", "", SK_EV_DB_FINISHED, 110);
+	finish_src(in);
+	md = capture_md(&in->src);
+	assert_has_line(md,
+	    "| Backup before revert | skipped: --no-backup by vera "
+	    "(key 0011223344556677) |");
+	assert_has_line(md,
+	    "- Backup: none (skipped: --no-backup by vera (key "
+	    "0011223344556677))");
+	free(md);
+	root = capture_json(&in->src);
+	b = json_object_get(json_object_get(root, "rollout"), "backup_before_revert");
+	assert_true(json_is_true(json_object_get(b, "skipped")));
+	assert_string_equal(
+	    json_string_value(json_object_get(b, "skipped_by")), "--no-backup");
+	assert_string_equal(json_string_value(json_object_get(b, "operator")), "vera");
+	assert_string_equal(json_string_value(json_object_get(b, "operator_key")),
+	    "0011223344556677");
+	json_decref(root);
+
+	/* The plan's rollback_backup: false. */
+	in->view.no_backup = false;
+	in->view.plan_no_rollback_backup = true;
+	md = capture_md(&in->src);
+	assert_has_line(md,
+	    "| Backup before revert | skipped: the plan says "
+	    "rollback_backup: false |");
+	free(md);
+	root = capture_json(&in->src);
+	b = json_object_get(json_object_get(root, "rollout"), "backup_before_revert");
+	assert_true(json_is_true(json_object_get(b, "skipped")));
+	assert_string_equal(json_string_value(json_object_get(b, "skipped_by")),
+	    "rollback_backup: false");
+	assert_string_equal(json_string_value(json_object_get(b, "operator")), "");
+	json_decref(root);
+	free_input(in);
+
+	/* An apply with --reapply: by whom, after which rolled-back apply. */
+	apply_input(in);
+	snprintf(in->view.started_by, sizeof(in->view.started_by), "otto");
+	snprintf(in->view.started_by_key, sizeof(in->view.started_by_key),
+	    "8899aabbccddeeff");
+	in->view.reapply = true;
+	snprintf(in->view.reapply_of, sizeof(in->view.reapply_of), "r-old");
+	md = capture_md(&in->src);
+	assert_has_line(md,
+	    "| Re-apply | --reapply by otto (key 8899aabbccddeeff) "
+	    "after rollout r-old of the plan was rolled back |");
+	assert_null(strstr(md, "| Backup before revert |"));
+	free(md);
+	root = capture_json(&in->src);
+	ro = json_object_get(root, "rollout");
+	assert_true(json_is_null(json_object_get(ro, "backup_before_revert")));
+	assert_string_equal(json_string_value(json_object_get(
+				json_object_get(ro, "reapply"), "of_rollout")),
+	    "r-old");
+	assert_string_equal(json_string_value(json_object_get(
+				json_object_get(ro, "reapply"), "operator")),
+	    "otto");
 	json_decref(root);
 	free_input(in);
 	free(in);
@@ -875,6 +1012,8 @@ main(void)
 		cmocka_unit_test(
 		    test_rehearsal_prints_ready_blocked_reasons_and_silent_regions),
 		cmocka_unit_test(test_report_md_of_rehearsal_and_rollback),
+		cmocka_unit_test(
+		    test_report_shows_backup_and_reapply_decisions_and_who_made_them),
 		cmocka_unit_test(test_report_blockers_are_listed_once_per_pid),
 		cmocka_unit_test(test_report_phase_check_lock_waits_under_the_database),
 	};

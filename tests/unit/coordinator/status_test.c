@@ -204,6 +204,104 @@ test_status_marks_a_rollout_with_its_mode(void **state)
 	}
 }
 
+/* The text of the line that starts (after its indent) with prefix, to
+ * its end; NULL when none. */
+static char *
+line_starting(const char *text, const char *prefix, char *buf, size_t len)
+{
+	for (const char *p = text; p != NULL && *p; p = strchr(p, '\n')) {
+		const char *end;
+
+		while (*p == '\n' || *p == ' ')
+			p++;
+		if (strncmp(p, prefix, strlen(prefix)) != 0)
+			continue;
+		end = strchr(p, '\n');
+		snprintf(buf, len, "%.*s", (int)(end ? end - p : (long)strlen(p)), p);
+		return buf;
+	}
+	return NULL;
+}
+
+/* A rollback says whether its agents back up before the first revert,
+ * and where each backup went, or who skipped it; an apply with
+ * --reapply says so and who said it; other rollouts say neither. */
+static void
+test_status_shows_each_decision_and_who_made_it(void **state)
+{
+	sk_backup_view backups[2];
+	char line[600];
+	sample s;
+	char *text;
+
+	(void)state;
+	make_sample(&s);
+	snprintf(s.view.started_by, sizeof(s.view.started_by), "vera");
+	snprintf(s.view.started_by_key, sizeof(s.view.started_by_key),
+	    "0011223344556677");
+	text = printed(&s.view);
+	assert_null(strstr(text, "backup before revert"));
+	assert_null(strstr(text, "re-applied"));
+	free(text);
+
+	/* A rollback that backs up: where each backup went. */
+	s.view.mode = SK_MODE_ROLLBACK;
+	memset(backups, 0, sizeof(backups));
+	snprintf(backups[0].region, sizeof(backups[0].region), "af");
+	snprintf(backups[0].database, sizeof(backups[0].database), "app");
+	snprintf(backups[0].path, sizeof(backups[0].path), "/b/af_app.dump");
+	backups[0].size = 4096;
+	snprintf(backups[1].region, sizeof(backups[1].region), "in");
+	snprintf(backups[1].database, sizeof(backups[1].database), "app");
+	snprintf(backups[1].path, sizeof(backups[1].path), "/b/in_app.dump");
+	backups[1].size = 8192;
+	s.view.backups = backups;
+	s.view.nbackups = 2;
+	text = printed(&s.view);
+	assert_non_null(
+	    line_starting(text, "backup before revert:", line, sizeof(line)));
+	assert_string_equal(line,
+	    "backup before revert: taken in each database before its first revert");
+	assert_non_null(line_starting(text, "af/app:", line, sizeof(line)));
+	assert_string_equal(line, "af/app: /b/af_app.dump (4096 bytes)");
+	assert_non_null(line_starting(text, "in/app:", line, sizeof(line)));
+	assert_string_equal(line, "in/app: /b/in_app.dump (8192 bytes)");
+	free(text);
+
+	/* Skipped: by whose --no-backup, or by the plan. */
+	s.view.backups = NULL;
+	s.view.nbackups = 0;
+	s.view.no_backup = true;
+	text = printed(&s.view);
+	assert_non_null(
+	    line_starting(text, "backup before revert:", line, sizeof(line)));
+	assert_string_equal(line,
+	    "backup before revert: skipped: --no-backup by vera (key "
+	    "0011223344556677)");
+	free(text);
+	s.view.no_backup = false;
+	s.view.plan_no_rollback_backup = true;
+	text = printed(&s.view);
+	assert_non_null(
+	    line_starting(text, "backup before revert:", line, sizeof(line)));
+	assert_string_equal(line,
+	    "backup before revert: skipped: the plan says rollback_backup: false");
+	free(text);
+
+	/* An apply with --reapply. */
+	s.view.mode = SK_MODE_APPLY;
+	s.view.plan_no_rollback_backup = false;
+	s.view.reapply = true;
+	snprintf(s.view.reapply_of, sizeof(s.view.reapply_of), "r-old");
+	text = printed(&s.view);
+	assert_null(strstr(text, "backup before revert"));
+	assert_non_null(line_starting(text, "re-applied:", line, sizeof(line)));
+	assert_string_equal(line,
+	    "re-applied: --reapply by vera (key 0011223344556677) after rollout "
+	    "r-old of the plan was rolled back");
+	free(text);
+}
+
 int
 main(void)
 {
@@ -211,6 +309,7 @@ main(void)
 		cmocka_unit_test(test_status_lists_each_running_database_under_its_region),
 		cmocka_unit_test(test_status_without_databases_prints_the_region_line),
 		cmocka_unit_test(test_status_marks_a_rollout_with_its_mode),
+		cmocka_unit_test(test_status_shows_each_decision_and_who_made_it),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
