@@ -201,8 +201,9 @@ sk_cli_request_decode(const uint8_t *buf, size_t len, sk_cli_request *out, sk_er
 			rc = sk_err_set(err, SK_ENOMEM, "decode request: out of memory");
 			break;
 		}
-		memcpy(out->signed_plan, pb->start_signed_plan.data,
-		    pb->start_signed_plan.len);
+		if (pb->start_signed_plan.len > 0)
+			memcpy(out->signed_plan, pb->start_signed_plan.data,
+			    pb->start_signed_plan.len);
 		out->signed_plan_len = pb->start_signed_plan.len;
 		break;
 	case SKEIN__V1__CLI_REQUEST__OP_STATUS_ROLLOUT_ID:

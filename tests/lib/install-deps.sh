@@ -3,8 +3,8 @@
 # run its demo, asking apt only for what is missing. Shared by tests/run and
 # deploy/local/demo, so both install the same way.
 #
-# Sourced:  . tests/lib/install-deps.sh; sk_install_deps [--with-format]
-# Run:      tests/lib/install-deps.sh [--with-format] [--dry-run]
+# Sourced:  . tests/lib/install-deps.sh; sk_install_deps [--with-format] [--with-fuzz]
+# Run:      tests/lib/install-deps.sh [--with-format] [--with-fuzz] [--dry-run]
 #
 # As root apt-get runs directly; otherwise through sudo. `apt-get update`
 # runs only when something has to be installed.
@@ -24,6 +24,10 @@ SK_DEPS_BUILD=(
 SK_DEPS_PG=(postgresql postgresql-client pgbouncer iproute2 tcpdump python3-jsonschema)
 # The style check in tests/run.
 SK_DEPS_FORMAT=(clang-format)
+# The fuzz harnesses (tests/fuzz): clang, libFuzzer and the sanitizer
+# runtimes (libclang-rt-dev: libclang_rt.fuzzer*.a), llvm-symbolizer
+# (llvm) for readable stacks.
+SK_DEPS_FUZZ=(clang libclang-rt-dev llvm)
 
 # Print the names, out of the arguments, that dpkg does not show installed.
 sk_missing_packages() {
@@ -34,13 +38,14 @@ sk_missing_packages() {
 	done
 }
 
-# sk_install_deps [--with-format] [--dry-run]: install what is missing.
-# Returns non-zero, with a message on stderr, when apt fails.
+# sk_install_deps [--with-format] [--with-fuzz] [--dry-run]: install what
+# is missing. Returns non-zero, with a message on stderr, when apt fails.
 sk_install_deps() {
-	local with_format=0 dry_run=0 arg
+	local with_format=0 with_fuzz=0 dry_run=0 arg
 	for arg in "$@"; do
 		case "$arg" in
 		--with-format) with_format=1 ;;
+		--with-fuzz) with_fuzz=1 ;;
 		--dry-run) dry_run=1 ;;
 		*)
 			echo "install-deps: unknown option '$arg'" >&2
@@ -57,6 +62,7 @@ sk_install_deps() {
 
 	local wanted=("${SK_DEPS_BUILD[@]}" "${SK_DEPS_PG[@]}")
 	((with_format)) && wanted+=("${SK_DEPS_FORMAT[@]}")
+	((with_fuzz)) && wanted+=("${SK_DEPS_FUZZ[@]}")
 	local missing=()
 	mapfile -t missing < <(sk_missing_packages "${wanted[@]}")
 	if [[ ${#missing[@]} -eq 0 ]]; then
@@ -99,12 +105,13 @@ if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
 	case "${1:-}" in
 	-h | --help)
 		cat <<'EOF'
-usage: tests/lib/install-deps.sh [--with-format] [--dry-run]
+usage: tests/lib/install-deps.sh [--with-format] [--with-fuzz] [--dry-run]
 
 Install the Debian packages skein needs (build tools and libraries,
 PostgreSQL server and client, PgBouncer), asking apt only for what is
 missing.
   --with-format  also clang-format, for the style check in tests/run
+  --with-fuzz    also clang, libFuzzer and llvm, for tests/fuzz
   --dry-run      say what would be installed, install nothing
 As root apt-get runs directly; otherwise through sudo.
 EOF
