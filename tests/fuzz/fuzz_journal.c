@@ -56,7 +56,8 @@ on_created(void *arg, const char *rollout_id, int64_t at_ms,
 	size_t *sum = arg;
 
 	(void)at_ms;
-	*sum += fuzz_touch(rollout_id) + fuzz_touch(origin->of_rollout);
+	*sum += fuzz_touch(rollout_id) + fuzz_touch(origin->of_rollout) +
+	    fuzz_touch(origin->actor) + fuzz_touch(origin->actor_key);
 	for (size_t i = 0; i < len; i++)
 		*sum += signed_plan[i];
 	for (size_t i = 0; i < origin->nonly_regions; i++)
@@ -64,12 +65,23 @@ on_created(void *arg, const char *rollout_id, int64_t at_ms,
 }
 
 static void
-on_region(void *arg, const char *rollout_id, const sk_region_view *v)
+on_region(void *arg, const char *rollout_id, const coord_region_record *v)
 {
 	size_t *sum = arg;
 
 	*sum += fuzz_touch(rollout_id) + fuzz_touch(v->name) +
-	    fuzz_touch(v->state) + fuzz_touch(v->error.msg);
+	    (size_t)v->state + fuzz_touch(v->step) + fuzz_touch(v->error.msg);
+}
+
+static void
+on_refused(void *arg, int64_t at_ms, const char *op, const char *actor,
+    const char *actor_key, const char *reason)
+{
+	size_t *sum = arg;
+
+	(void)at_ms;
+	*sum += fuzz_touch(op) + fuzz_touch(actor) + fuzz_touch(actor_key) +
+	    fuzz_touch(reason);
 }
 
 static void
@@ -115,6 +127,7 @@ static const coord_journal_visitor visitor = {
 	.finished = on_finished,
 	.seq = on_seq,
 	.report = on_report,
+	.refused = on_refused,
 };
 
 /* ---- framing ------------------------------------------------------------ */

@@ -11,6 +11,7 @@
  * RUN_PLAN commands, START requests, REPORT responses and journal
  * "created" records. Run by tests/fuzz/make-corpus; never installed.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -256,6 +257,35 @@ controls(const seeds *s)
 
 /* ---- CLI requests and responses --------------------------------------- */
 
+/* The CLI request req as an operator sends it: an OperatorRequest, on
+ * its own and sealed in an operator envelope (the operator harness's
+ * seeds). */
+static void
+operator_seed(const seeds *s, const char *name, const uint8_t *req, size_t len)
+{
+	sk_operator_request orq;
+	uint8_t *body = NULL, *sealed = NULL;
+	size_t blen = 0, slen = 0;
+	char seal_name[80];
+	sk_err err;
+
+	memset(&orq, 0, sizeof(orq));
+	orq.request = (uint8_t *)(uintptr_t)req;
+	orq.request_len = len;
+	orq.at_ms = 1767225600000;
+	memset(orq.nonce, 0x5a, sizeof(orq.nonce));
+	if (sk_operator_request_encode(&orq, &body, &blen, &err) != SK_OK)
+		die("encode an operator request", &err);
+	put(s, "operator", name, body, blen);
+	if (sk_envelope_seal(&sealed, &slen, SK_KIND_OPERATOR, body, blen,
+		s->key, &err) != SK_OK)
+		die("seal an operator request", &err);
+	snprintf(seal_name, sizeof(seal_name), "sealed-%s", name);
+	put(s, "operator", seal_name, sealed, slen);
+	free(body);
+	free(sealed);
+}
+
 static void
 cli_requests(const seeds *s)
 {
@@ -291,6 +321,7 @@ cli_requests(const seeds *s)
 			die("encode a CLI request", &err);
 		snprintf(name, sizeof(name), "op-%d", op);
 		put(s, "cli_request", name, buf, len);
+		operator_seed(s, name, buf, len);
 		free(buf);
 	}
 }
@@ -308,6 +339,23 @@ region_view(sk_region_view *v, const char *name, const char *state)
 	v->steps_total = 3;
 	snprintf(v->detail, sizeof(v->detail), "running 0002 on accounts");
 	if (strcmp(state, "failed") == 0)
+		sk_err_set(&v->error, SK_ECHECK,
+		    "post check rows_without_status in af: 3, expected = 0");
+}
+
+/* A region's state as the coordinator journals it. */
+static void
+region_record(coord_region_record *v, const char *name, int state)
+{
+	memset(v, 0, sizeof(*v));
+	snprintf(v->name, sizeof(v->name), "%s", name);
+	v->state = state;
+	snprintf(v->step, sizeof(v->step), "0002_add_client_status");
+	snprintf(v->database, sizeof(v->database), "accounts");
+	v->at_ms = 1767225600000;
+	v->steps_done = 1;
+	v->steps_total = 3;
+	if (state == COORD_R_FAILED)
 		sk_err_set(&v->error, SK_ECHECK,
 		    "post check rows_without_status in af: 3, expected = 0");
 }
@@ -490,7 +538,7 @@ journal(const seeds *s, const char *dir)
 	};
 	coord_journal_report recs[3];
 	sk_region_report rr[3];
-	sk_region_view v;
+	coord_region_record v;
 	coord_journal *j = NULL;
 	char id[SK_ID_MAX];
 	sk_err err;
@@ -508,7 +556,7 @@ journal(const seeds *s, const char *dir)
 	snprintf(id, sizeof(id), "r-seed%02d", 0);
 	if (coord_journal_phase(j, id, 0, 1767225600001, &err) != SK_OK)
 		die("journal", &err);
-	region_view(&v, "af", "running");
+	region_record(&v, "af", COORD_R_RUNNING);
 	if (coord_journal_region(j, id, &v, &err) != SK_OK)
 		die("journal", &err);
 	for (size_t i = 0; i < 3; i++) {
@@ -524,7 +572,7 @@ journal(const seeds *s, const char *dir)
 	}
 	if (coord_journal_reports(j, recs, 3, &err) != SK_OK)
 		die("journal", &err);
-	region_view(&v, "af", "failed");
+	region_record(&v, "af", COORD_R_FAILED);
 	if (coord_journal_region(j, id, &v, &err) != SK_OK ||
 	    coord_journal_finished(j, id, "failed", "region af failed",
 		1767225600002, &err) != SK_OK)
