@@ -77,6 +77,7 @@ af_plan=$(sk_sign_plan "$SK_WORK/plans/af-src" afplan)
 
 run_rogue() { # run_rogue MODE PLAN FINALS SECONDS: prints the rogue's output
 	local mode=$1 plan=$2 finals=$3 secs=$4 out
+	echo "fault_agent_refusals: rogue coordinator, mode $mode ($(date +%T))" >&2
 	sk_start_agent rogueaf
 	out=$("$rogue" --listen "$rurl" "${SK_TLS_OPTS[@]}" --key "$SK_WORK/keys/coordinator.key" \
 		--agent-pub "$SK_WORK/keys/agent-af.pub" --plan "$plan" --mode "$mode" \
