@@ -69,9 +69,10 @@ expect_fail out sk_skein rollout start "$plans/rogue.signed"
 sk_assert_contains "$out" "not a pinned key" "a plan signed by an unpinned key is refused"
 
 # An expired plan: verify fails and the coordinator refuses it.
-sk_write_plan "$plans/short" short 1s "$SK_TWO_PHASES" "0001_ok=SELECT 1;"
+# 4 s: building and signing under ASan on a busy machine took over 1 s.
+sk_write_plan "$plans/short" short 4s "$SK_TWO_PHASES" "0001_ok=SELECT 1;"
 short=$(sk_sign_plan "$plans/short" short)
-sleep 2
+sleep 5
 expect_fail out "$skein" plan verify "$short" --pub "$SK_WORK/keys/release.pub"
 sk_assert_contains "$out" "expired" "verify reports expiry"
 expect_fail out sk_skein rollout start "$short"
