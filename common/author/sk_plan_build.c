@@ -23,7 +23,12 @@ static const char *const phase_keys[] = { "name", "regions", "residency", "pre",
 	"post", NULL };
 static const char *const step_keys[] = { "id", "kind", "sql", "revert",
 	"verify", "transaction", "pre", "post", "checks", "lock_timeout",
-	"statement_timeout", "lock_retries", "retry_backoff", "waive", NULL };
+	"statement_timeout", "lock_retries", "retry_backoff", "waive",
+	/* the data kinds' own, from here on: build_data_keys */
+	"table", "update", "where", "column", "type", "from", "using",
+	"reverse", "batch", "max_rows_per_second", "max_replication_lag",
+	"throttle_query", "autovacuum", "dead_man", "workers", NULL };
+const char *const *const build_data_keys = &step_keys[14];
 static const char *const limit_keys[] = { "lock_timeout", "statement_timeout",
 	"lock_retries", "retry_backoff", NULL };
 
@@ -109,14 +114,16 @@ step_kind(const sk_yaml_node *item, sk_step *st, sk_err *err)
 	st->kind = SK_STEP_SQL;
 	if (node == NULL || sk_yaml_is_null(node))
 		return SK_OK;
-	rc = sk_yaml_node_string(
-	    node, SK_YAML_NONEMPTY, "a step kind: sql or check", &name, err);
+	rc = sk_yaml_node_string(node, SK_YAML_NONEMPTY,
+	    "a step kind: sql, check, backfill, expand or contract", &name, err);
 	if (rc != SK_OK)
 		return rc;
 	st->kind = sk_step_kind_by_name(name);
 	if (st->kind == 0)
 		rc = sk_yaml_error(err, SK_EINVAL, node,
-		    "unknown step kind \"%s\" (expected sql or check)", name);
+		    "unknown step kind \"%s\" (expected sql, check, backfill, "
+		    "expand or contract)",
+		    name);
 	free(name);
 	return rc;
 }
@@ -197,6 +204,8 @@ load_steps(const char *yaml_path, const sk_yaml_node *root, const limits *dflt,
 			    &st->checks, &st->nchecks, err);
 		if (rc == SK_OK)
 			rc = build_waivers(item, st, err);
+		if (rc == SK_OK)
+			rc = build_data_body(item, st, err);
 		if (rc != SK_OK)
 			return rc;
 		st->lock_timeout_ms = lim.lock_timeout_ms;

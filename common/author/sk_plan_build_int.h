@@ -54,6 +54,14 @@ int build_checks(const char *yaml_path, const sk_yaml_node *map,
 /* map's waive: list into st->waivers / st->nwaivers. */
 int build_waivers(const sk_yaml_node *map, sk_step *st, sk_err *err);
 
+/* The keys only the data kinds' steps have (sk_plan_build.c). */
+extern const char *const *const build_data_keys;
+
+/* item's body for st->kind (set): backfill, expand or contract into
+ * st->backfill / st->expand; for any other kind, refuse the data kinds'
+ * keys. On failure what was loaded stays in st for the plan to free. */
+int build_data_body(const sk_yaml_node *item, sk_step *st, sk_err *err);
+
 /* root's preflight: mapping into *pf; absent leaves *pf untouched. */
 int build_preflight(const sk_yaml_node *root, sk_preflight *pf, sk_err *err);
 

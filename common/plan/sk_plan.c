@@ -86,6 +86,10 @@ sk_plan_destroy(sk_plan *plan)
 		free_checks(s->post, s->npost);
 		free_checks(s->checks, s->nchecks);
 		free_waivers(s->waivers, s->nwaivers);
+		sk_backfill_fini(s->backfill);
+		free(s->backfill);
+		sk_expand_fini(s->expand);
+		free(s->expand);
 		sk_strv_free(s->concurrent_indexes, s->nconcurrent_indexes);
 	}
 	free(plan->steps);
@@ -168,6 +172,7 @@ sk_plan_encode(const sk_plan *plan, uint8_t **out, size_t *out_len, sk_err *err)
 	Skein__V1__Phase *phases = NULL, **phase_ptrs = NULL;
 	Skein__V1__Step *steps = NULL, **step_ptrs = NULL;
 	Skein__V1__CheckBody *bodies = NULL;
+	pb_body *data_bodies = NULL;
 	Skein__V1__Prerequisite *reqs = NULL, **req_ptrs = NULL;
 	pb_pool pool = { 0 };
 	size_t nchecks = 0, nwaivers = 0;
@@ -187,6 +192,7 @@ sk_plan_encode(const sk_plan *plan, uint8_t **out, size_t *out_len, sk_err *err)
 	steps = calloc(plan->nsteps + 1, sizeof(*steps));
 	step_ptrs = calloc(plan->nsteps + 1, sizeof(*step_ptrs));
 	bodies = calloc(plan->nsteps + 1, sizeof(*bodies));
+	data_bodies = calloc(plan->nsteps + 1, sizeof(*data_bodies));
 	reqs = calloc(plan->preflight.nrequires + 1, sizeof(*reqs));
 	req_ptrs = calloc(plan->preflight.nrequires + 1, sizeof(*req_ptrs));
 	pool.checks = calloc(nchecks + 1, sizeof(*pool.checks));
@@ -194,7 +200,7 @@ sk_plan_encode(const sk_plan *plan, uint8_t **out, size_t *out_len, sk_err *err)
 	pool.waivers = calloc(nwaivers + 1, sizeof(*pool.waivers));
 	pool.waiver_ptrs = calloc(nwaivers + 1, sizeof(*pool.waiver_ptrs));
 	if (phases == NULL || phase_ptrs == NULL || steps == NULL ||
-	    step_ptrs == NULL || bodies == NULL || reqs == NULL ||
+	    step_ptrs == NULL || bodies == NULL || data_bodies == NULL || reqs == NULL ||
 	    req_ptrs == NULL || pool.checks == NULL || pool.check_ptrs == NULL ||
 	    pool.waivers == NULL || pool.waiver_ptrs == NULL) {
 		rc = sk_err_set(err, SK_ENOMEM, "encode plan %s: out of memory",
@@ -257,6 +263,7 @@ sk_plan_encode(const sk_plan *plan, uint8_t **out, size_t *out_len, sk_err *err)
 			steps[i].body_case = SKEIN__V1__STEP__BODY_CHECK;
 			steps[i].check = &bodies[i];
 		}
+		plan_body_to_pb(s, &data_bodies[i], &steps[i]);
 		step_ptrs[i] = &steps[i];
 	}
 	pb.format = SK_PLAN_FORMAT;
@@ -310,6 +317,7 @@ out:
 	free(steps);
 	free(step_ptrs);
 	free(bodies);
+	free(data_bodies);
 	free(reqs);
 	free(req_ptrs);
 	free(pool.checks);
@@ -527,6 +535,7 @@ sk_plan_decode(const uint8_t *buf, size_t len, sk_plan **out, sk_err *err)
 		if (ps->body_case == SKEIN__V1__STEP__BODY_CHECK)
 			s->checks = dup_checks(ps->check->checks,
 			    ps->check->n_checks, &s->nchecks, &oom);
+		plan_body_from_pb(ps, s, &oom);
 	}
 	/* Checksums on the decoded steps, so that each kind hashes what it
 	 * holds the way plan build did. */

@@ -24,6 +24,9 @@
 enum sk_step_kind {
 	SK_STEP_SQL = 1,   /* SQL in the step's transaction (or outside one) */
 	SK_STEP_CHECK = 2, /* only checks (sk_step.checks) */
+	SK_STEP_BACKFILL = 3, /* an UPDATE in batches (sk_step.backfill) */
+	SK_STEP_EXPAND = 4,   /* a new column kept in step with an old one */
+	SK_STEP_CONTRACT = 5, /* the end of an expand: the old column goes */
 };
 
 /* What a check expects (proto CheckExpect). */
@@ -85,6 +88,52 @@ typedef struct sk_preflight {
 #define SK_LOCK_RETRIES_MAX \
 100 /* lock_retries accepted in plan.yaml and on decode */
 
+/* Defaults and bounds of a backfill's batches (docs/backfills.md). */
+#define SK_BACKFILL_BATCH_MIN 100
+#define SK_BACKFILL_BATCH_MAX 50000
+#define SK_BACKFILL_TARGET_MS 200
+#define SK_BACKFILL_DEAD_MAN_MS 60000
+#define SK_BACKFILL_WORKERS_MAX 16
+#define SK_BACKFILL_BATCH_LIMIT 1000000 /* batch_max accepted at most */
+
+/* How a backfill runs: its batches and its throttles. Part of neither
+ * checksum: an operator may change them (and tunes some while it runs)
+ * without it being another step. */
+typedef struct sk_backfill_tuning {
+	int64_t batch_min; /* rows; 1 <= batch_min <= batch_max */
+	int64_t batch_max;
+	int64_t batch_target_ms;    /* a batch's duration the size aims at */
+	double max_rows_per_second; /* 0: no limit */
+	int64_t max_replication_lag_ms; /* 0: not watched */
+	char *throttle_query;   /* pauses while it returns true; NULL: none */
+	bool ignore_autovacuum; /* do not pause while autovacuum works on it */
+	int64_t dead_man_ms; /* pause when the coordinator is silent so long; 0: never */
+	uint32_t workers; /* connections working disjoint key ranges, >= 1 */
+} sk_backfill_tuning;
+
+/* BACKFILL's body: UPDATE table AS t <update> for the rows of each batch
+ * that match where. */
+typedef struct sk_backfill {
+	char *table;  /* as written: name or schema.name */
+	char *update; /* "SET ... [FROM ...]", no WHERE; the row is t */
+	char *where;  /* the rows that still need it; NULL: every row */
+	sk_backfill_tuning tuning;
+} sk_backfill;
+
+/* EXPAND's and CONTRACT's body. EXPAND adds column (of type) to table,
+ * keeps it in step with from through a trigger (new = forward(old row),
+ * and old = backward(new row) for writes that set only the new column),
+ * and backfills it; CONTRACT drops the trigger and from. */
+typedef struct sk_expand {
+	char *table;    /* as written: name or schema.name */
+	char *column;   /* the new column */
+	char *type;     /* EXPAND: its type as SQL */
+	char *from;     /* the old column */
+	char *forward;  /* EXPAND: the new value from the row; NULL: from */
+	char *backward; /* EXPAND: the old value from the row; NULL: none */
+	sk_backfill_tuning tuning; /* EXPAND: how its backfill runs */
+} sk_expand;
+
 /* A step. Every kind has the id, limits, revert, pre/post checks and
  * waivers; the SQL fields (sql, no_transaction, sql_path,
  * concurrent_indexes, text_checksum) are kind SQL's body, checks kind
@@ -125,6 +174,8 @@ typedef struct sk_step {
 	 * "check". */
 	sk_check *checks;
 	size_t nchecks;
+	sk_backfill *backfill; /* BACKFILL */
+	sk_expand *expand;     /* EXPAND, CONTRACT */
 } sk_step;
 
 typedef struct sk_phase {
@@ -196,6 +247,36 @@ bool sk_step_has_text_checksum(const sk_step *step);
  * its content; else SK_EINVAL "step ID checksum does not match its
  * content", or sk_step_checksum's error prefixed with "step ID". */
 int sk_step_verify_checksum(const sk_step *step, sk_err *err) SK_WARN_UNUSED;
+
+/* The tuning a backfill gets when plan.yaml says nothing. */
+void sk_backfill_tuning_default(sk_backfill_tuning *t);
+
+/* SK_EINVAL saying which tuning field is out of bounds ("batch_min 0 is
+ * not in [1, batch_max]"), unprefixed. */
+int sk_backfill_tuning_check(const sk_backfill_tuning *t, sk_err *err) SK_WARN_UNUSED;
+
+/* The statement of a backfill's batch: "UPDATE table AS t <update>
+ * WHERE (keycond) AND (<where>)", keycond being the agent's condition on
+ * the batch's key range ("true" to check a plan). table, update and where
+ * are checked with sk_sql_fragment_check first, so that none can end the
+ * statement or escape its place in it. *out is malloc'ed. SK_EINVAL
+ * naming the field for a fragment that escapes, or the parser's message
+ * ("update:LINE: syntax error ...") when the whole does not parse as one
+ * UPDATE — also when update holds a WHERE of its own. */
+int sk_backfill_statement(const sk_backfill *b, const char *keycond, char **out,
+    sk_err *err) SK_WARN_UNUSED;
+
+/* The backfill an EXPAND step runs: table, update "SET column =
+ * (forward)" and where "t.column IS DISTINCT FROM (forward)" (forward
+ * defaulting to "t.from"), and e's tuning, into *out; fini with
+ * sk_backfill_fini. SK_ENOMEM. */
+int sk_expand_backfill(const sk_expand *e, sk_backfill *out, sk_err *err) SK_WARN_UNUSED;
+
+/* Free what a backfill owns (not b itself). Accepts NULL. */
+void sk_backfill_fini(sk_backfill *b);
+
+/* Free what an expand owns (not e itself). Accepts NULL. */
+void sk_expand_fini(sk_expand *e);
 
 /* Whether pf asks for nothing (no preflight section). */
 bool sk_preflight_empty(const sk_preflight *pf);

@@ -1,11 +1,36 @@
-/* sk_plan_int: what sk_plan.c (the codec) and sk_plan_validate.c (what a
- * decoded plan must satisfy) share. Internal to the plan codec: nothing
- * outside those two files includes it, so protobuf-c types go no further. */
+/* sk_plan_int: what sk_plan.c (the codec), sk_plan_body.c (the bodies of
+ * the data kinds on the wire) and sk_plan_validate.c (what a decoded plan
+ * must satisfy) share. Internal to the plan codec: nothing outside those
+ * files includes it, so protobuf-c types go no further. */
 #ifndef SK_PLAN_INT_H
 #define SK_PLAN_INT_H
 
+#include <stdbool.h>
+
 #include "sk_err.h"
+#include "sk_plan.h"
 #include "skein.pb-c.h"
+
+/* The protobuf of a data kind's body while a step is encoded; it borrows
+ * the step's strings. */
+typedef struct pb_body {
+	Skein__V1__BackfillBody backfill;
+	Skein__V1__ExpandBody expand;
+	Skein__V1__BackfillTuning tuning;
+} pb_body;
+
+/* Point ps's body at s's backfill or expand (held in b); nothing for the
+ * other kinds. */
+void plan_body_to_pb(const sk_step *s, pb_body *b, Skein__V1__Step *ps);
+
+/* Copy ps's backfill or expand body into s (s->backfill / s->expand,
+ * owned by s); sets *oom when memory ran out. */
+void plan_body_from_pb(const Skein__V1__Step *ps, sk_step *s, bool *oom);
+
+/* The body of ps as s's fields, borrowing ps's strings (b and e hold
+ * them), so that sk_step_validate can judge a step before it is copied. */
+void plan_body_view(
+    const Skein__V1__Step *ps, sk_step *s, sk_backfill *b, sk_expand *e);
 
 /* Everything sk_plan_decode promises about a plan, on the protobuf:
  * SK_OK, or SK_EINVAL (SK_ENOMEM when out of memory) saying what is

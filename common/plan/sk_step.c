@@ -24,6 +24,13 @@ static int sql_checksum(const sk_step *step, uint8_t out[SK_CHECKSUM_LEN], sk_er
 static int check_validate(const sk_step *step, sk_err *err);
 static int check_checksum(
     const sk_step *step, uint8_t out[SK_CHECKSUM_LEN], sk_err *err);
+static int backfill_validate(const sk_step *step, sk_err *err);
+static int backfill_checksum(
+    const sk_step *step, uint8_t out[SK_CHECKSUM_LEN], sk_err *err);
+static int expand_validate(const sk_step *step, sk_err *err);
+static int contract_validate(const sk_step *step, sk_err *err);
+static int expand_checksum(
+    const sk_step *step, uint8_t out[SK_CHECKSUM_LEN], sk_err *err);
 
 /* One kind's rules. */
 typedef struct step_kind {
@@ -36,6 +43,9 @@ typedef struct step_kind {
 static const step_kind kinds[] = {
 	{ SK_STEP_SQL, "sql", sql_validate, sql_checksum },
 	{ SK_STEP_CHECK, "check", check_validate, check_checksum },
+	{ SK_STEP_BACKFILL, "backfill", backfill_validate, backfill_checksum },
+	{ SK_STEP_EXPAND, "expand", expand_validate, expand_checksum },
+	{ SK_STEP_CONTRACT, "contract", contract_validate, expand_checksum },
 };
 
 static const step_kind *
@@ -115,6 +125,9 @@ sql_validate(const sk_step *step, sk_err *err)
 	if (step->nchecks > 0)
 		return sk_err_set(err, SK_EINVAL,
 		    "is of kind sql but carries the checks of a check step");
+	if (step->backfill != NULL || step->expand != NULL)
+		return sk_err_set(err, SK_EINVAL,
+		    "is of kind sql but carries a backfill or expand body");
 	return SK_OK;
 }
 
@@ -176,6 +189,14 @@ sk_step_has_text_checksum(const sk_step *step)
 
 /* ---- kind check ---------------------------------------------------------- */
 
+/* Whether step has any field only a SQL step may have but its SQL. */
+static bool
+has_sql_fields(const sk_step *step)
+{
+	return step->verify != NULL || step->no_transaction ||
+	    step->nconcurrent_indexes > 0 || sk_step_has_text_checksum(step);
+}
+
 static int
 check_validate(const sk_step *step, sk_err *err)
 {
@@ -188,11 +209,13 @@ check_validate(const sk_step *step, sk_err *err)
 		return sk_err_set(err, SK_EINVAL,
 		    "is a check step with a revert script; a check step changes "
 		    "nothing to revert");
-	if (step->verify != NULL || step->no_transaction ||
-	    step->nconcurrent_indexes > 0 || sk_step_has_text_checksum(step))
+	if (has_sql_fields(step))
 		return sk_err_set(err, SK_EINVAL,
 		    "is a check step but has fields of a SQL step (verify, "
 		    "transaction: false, concurrent indexes or a text checksum)");
+	if (step->backfill != NULL || step->expand != NULL)
+		return sk_err_set(err, SK_EINVAL,
+		    "is a check step but carries a backfill or expand body");
 	return SK_OK;
 }
 
@@ -235,6 +258,193 @@ check_checksum(const sk_step *step, uint8_t out[SK_CHECKSUM_LEN], sk_err *err)
 		hash_field(&st, c->sqlstate);
 		free(norm);
 	}
+	crypto_hash_sha256_final(&st, out);
+	return SK_OK;
+}
+
+/* ---- kinds backfill, expand, contract -------------------------------- */
+
+/* What none of the data kinds may carry: SQL, checks, SQL-step fields
+ * and the other body. */
+static int
+data_kind_alone(const sk_step *step, const char *kind, bool backfill_body, sk_err *err)
+{
+	if ((step->sql != NULL && step->sql[0] != '\0') || has_sql_fields(step))
+		return sk_err_set(err, SK_EINVAL,
+		    "is a %s step but has fields of a SQL step (sql, verify, "
+		    "transaction: false)",
+		    kind);
+	if (step->nchecks > 0)
+		return sk_err_set(err, SK_EINVAL,
+		    "is a %s step but carries the checks of a check step", kind);
+	if (backfill_body ? step->expand != NULL : step->backfill != NULL)
+		return sk_err_set(err, SK_EINVAL,
+		    "is a %s step but carries the body of another kind", kind);
+	if (backfill_body ? step->backfill == NULL : step->expand == NULL)
+		return sk_err_set(err, SK_EINVAL, "is a %s step without its body", kind);
+	return SK_OK;
+}
+
+static int
+backfill_validate(const sk_step *step, sk_err *err)
+{
+	char *sql = NULL;
+	int rc;
+
+	rc = data_kind_alone(step, "backfill", true, err);
+	if (rc != SK_OK)
+		return rc;
+	if (step->backfill->table == NULL || step->backfill->table[0] == '\0')
+		return sk_err_set(err, SK_EINVAL, "is a backfill step without a table");
+	if (step->backfill->update == NULL || step->backfill->update[0] == '\0')
+		return sk_err_set(err, SK_EINVAL,
+		    "is a backfill step without an update (SET ...)");
+	rc = sk_backfill_statement(step->backfill, "true", &sql, err);
+	free(sql);
+	if (rc == SK_OK)
+		rc = sk_backfill_tuning_check(&step->backfill->tuning, err);
+	return rc;
+}
+
+/* A column name skein quotes itself: any characters but NUL, at most
+ * PostgreSQL's 63 bytes. */
+static int
+column_name(const char *name, const char *field, sk_err *err)
+{
+	if (name == NULL || name[0] == '\0')
+		return sk_err_set(err, SK_EINVAL, "needs %s (a column name)", field);
+	if (strlen(name) > 63)
+		return sk_err_set(err, SK_EINVAL,
+		    "%s \"%.40s...\" is longer than PostgreSQL's 63 bytes",
+		    field, name);
+	return SK_OK;
+}
+
+/* What expand and contract share: table, column, from. */
+static int
+expand_common(const sk_step *step, const char *kind, sk_err *err)
+{
+	const sk_expand *e;
+	int rc;
+
+	rc = data_kind_alone(step, kind, false, err);
+	if (rc != SK_OK)
+		return rc;
+	e = step->expand;
+	if (e->table == NULL || e->table[0] == '\0')
+		return sk_err_set(err, SK_EINVAL, "is an %s step without a table", kind);
+	rc = sk_sql_fragment_check(e->table, "table", err);
+	if (rc == SK_OK)
+		rc = column_name(e->column, "column", err);
+	if (rc == SK_OK)
+		rc = column_name(e->from, "from", err);
+	if (rc == SK_OK && strcmp(e->column, e->from) == 0)
+		rc = sk_err_set(err, SK_EINVAL,
+		    "column and from are both \"%s\": an expand keeps a new "
+		    "column in step with an old one",
+		    e->column);
+	return rc;
+}
+
+static int
+expand_validate(const sk_step *step, sk_err *err)
+{
+	const sk_expand *e = step->expand;
+	sk_backfill b;
+	char *sql = NULL;
+	int rc;
+
+	rc = expand_common(step, "expand", err);
+	if (rc != SK_OK)
+		return rc;
+	if (e->type == NULL || e->type[0] == '\0')
+		return sk_err_set(err, SK_EINVAL,
+		    "is an expand step without the new column's type");
+	if (step->revert != NULL)
+		return sk_err_set(err, SK_EINVAL,
+		    "is an expand step with a revert script; its rollback drops "
+		    "the trigger and the new column itself");
+	rc = sk_sql_fragment_check(e->type, "type", err);
+	if (rc == SK_OK)
+		rc = sk_sql_fragment_check(e->forward, "using", err);
+	if (rc == SK_OK)
+		rc = sk_sql_fragment_check(e->backward, "reverse", err);
+	if (rc == SK_OK)
+		rc = sk_backfill_tuning_check(&e->tuning, err);
+	if (rc != SK_OK)
+		return rc;
+	rc = sk_expand_backfill(e, &b, err);
+	if (rc != SK_OK)
+		return rc;
+	rc = sk_backfill_statement(&b, "true", &sql, err);
+	free(sql);
+	sk_backfill_fini(&b);
+	return rc;
+}
+
+static int
+contract_validate(const sk_step *step, sk_err *err)
+{
+	const sk_expand *e = step->expand;
+	int rc;
+
+	rc = expand_common(step, "contract", err);
+	if (rc != SK_OK)
+		return rc;
+	if (e->type != NULL || e->forward != NULL || e->backward != NULL)
+		return sk_err_set(err, SK_EINVAL,
+		    "is a contract step with type, using or reverse: those belong "
+		    "to the expand it ends");
+	return SK_OK;
+}
+
+/* Backfill: the batch statement, normalized (whitespace and comments are
+ * not drift); the tuning is not part of it. */
+static int
+backfill_checksum(const sk_step *step, uint8_t out[SK_CHECKSUM_LEN], sk_err *err)
+{
+	static const char domain[] = "skein-step-backfill-v1";
+	crypto_hash_sha256_state st;
+	char kind[24], *sql = NULL, *norm = NULL;
+	int rc;
+
+	rc = sk_backfill_statement(step->backfill, "true", &sql, err);
+	if (rc == SK_OK)
+		rc = sk_sql_normalize(sql, step->id, &norm, err);
+	free(sql);
+	if (rc != SK_OK)
+		return rc;
+	snprintf(kind, sizeof(kind), "%d", step->kind);
+	crypto_hash_sha256_init(&st);
+	crypto_hash_sha256_update(&st, (const uint8_t *)domain, sizeof(domain));
+	hash_field(&st, kind);
+	hash_field(&st, norm);
+	crypto_hash_sha256_final(&st, out);
+	free(norm);
+	return SK_OK;
+}
+
+/* Expand and contract: the columns and expressions as written; the
+ * kind keeps the two apart. */
+static int
+expand_checksum(const sk_step *step, uint8_t out[SK_CHECKSUM_LEN], sk_err *err)
+{
+	static const char domain[] = "skein-step-expand-v1";
+	const sk_expand *e = step->expand;
+	crypto_hash_sha256_state st;
+	char kind[24];
+
+	(void)err;
+	snprintf(kind, sizeof(kind), "%d", step->kind);
+	crypto_hash_sha256_init(&st);
+	crypto_hash_sha256_update(&st, (const uint8_t *)domain, sizeof(domain));
+	hash_field(&st, kind);
+	hash_field(&st, e->table);
+	hash_field(&st, e->column);
+	hash_field(&st, e->type);
+	hash_field(&st, e->from);
+	hash_field(&st, e->forward);
+	hash_field(&st, e->backward);
 	crypto_hash_sha256_final(&st, out);
 	return SK_OK;
 }

@@ -205,6 +205,14 @@ void sk_sql_script_destroy(sk_sql_script *script);
 int sk_sql_normalize(
     const char *sql, const char *file, char **out, sk_err *err) SK_WARN_UNUSED;
 
+/* Whether text, a fragment skein puts into a statement of its own (a
+ * backfill's update or where), stays where it is put: SK_EINVAL when it
+ * holds a ';', closes a parenthesis it did not open or leaves one open
+ * (outside quotes and comments, as PostgreSQL's scanner sees them), or
+ * does not scan (an unterminated quote: "WHAT:LINE: ..."). what names
+ * the fragment in messages. NULL text passes. */
+int sk_sql_fragment_check(const char *text, const char *what, sk_err *err) SK_WARN_UNUSED;
+
 /* The names of the indexes script creates with CREATE INDEX CONCURRENTLY,
  * in order, each in the form regclass input reads (to_regclass($1)): the
  * table's schema first when the table was written qualified, each part

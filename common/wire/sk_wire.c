@@ -153,6 +153,12 @@ wire_report_to_pb(report_store *s, const sk_report *r)
 	pb->eta_ms = r->eta_ms;
 	pb->lock_waits = r->lock_waits;
 	pb->lock_wait_ms = r->lock_wait_ms;
+	pb->rows_total = r->rows_total;
+	pb->rows_scanned = r->rows_scanned;
+	pb->batch_size = r->batch_size;
+	pb->throttle = (char *)r->throttle;
+	pb->throttled_ms = r->throttled_ms;
+	pb->throttled_by = (char *)r->throttled_by;
 	if (r->error.code != SK_OK) {
 		wire_error_to_pb(&s->error, &r->error);
 		pb->error = &s->error;
@@ -221,6 +227,12 @@ wire_report_from_pb(sk_report *r, const Skein__V1__Report *pb, sk_err *err)
 	r->attempt = pb->attempt;
 	r->lock_waits = pb->lock_waits;
 	r->lock_wait_ms = pb->lock_wait_ms;
+	r->rows_total = pb->rows_total;
+	r->rows_scanned = pb->rows_scanned;
+	r->batch_size = pb->batch_size;
+	r->throttled_ms = pb->throttled_ms;
+	wire_copy_text(r->throttle, sizeof(r->throttle), pb->throttle);
+	wire_copy_text(r->throttled_by, sizeof(r->throttled_by), pb->throttled_by);
 	wire_copy_text(r->detail, sizeof(r->detail), pb->detail);
 	wire_error_from_pb(&r->error, pb->error);
 	if (pb->check != NULL) {

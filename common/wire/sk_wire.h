@@ -119,6 +119,14 @@ typedef struct sk_report {
 	sk_backup_info backup; /* SK_EV_BACKUP */
 	uint32_t lock_waits;   /* STEP_*: lock timeouts so far in the step */
 	int64_t lock_wait_ms;  /* STEP_*: time spent in them */
+	/* A backfill's PROGRESS and STEP_FINISHED: rows are the rows changed,
+	 * batch the batches committed. */
+	int64_t rows_total;   /* rows in its key range, estimated at start */
+	int64_t rows_scanned; /* rows of the key range behind the checkpoint */
+	int64_t batch_size;   /* the current batch size */
+	char throttle[128];   /* why it is paused now; "" when running */
+	int64_t throttled_ms; /* time paused so far */
+	char throttled_by[160]; /* STEP_FINISHED: "rate=ms,lag=ms,..." */
 } sk_report;
 
 /* A report together with the region it came from. */

@@ -1,0 +1,176 @@
+/* sk_plan_body: the bodies of the data kinds (backfill, expand,
+ * contract) on the wire, both ways (sk_plan_int.h). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "sk_plan_int.h"
+#include "sk_util.h"
+
+/* protobuf-c wants non-const char * and "" for absent proto3 strings. */
+static char *
+pb_text(const char *s)
+{
+	return (char *)(uintptr_t)(s != NULL ? s : protobuf_c_empty_string);
+}
+
+static void
+tuning_to_pb(const sk_backfill_tuning *t, Skein__V1__BackfillTuning *pb)
+{
+	skein__v1__backfill_tuning__init(pb);
+	pb->batch_min = t->batch_min;
+	pb->batch_max = t->batch_max;
+	pb->batch_target_ms = t->batch_target_ms;
+	pb->max_rows_per_second = t->max_rows_per_second;
+	pb->max_replication_lag_ms = t->max_replication_lag_ms;
+	pb->throttle_query = pb_text(t->throttle_query);
+	pb->ignore_autovacuum = t->ignore_autovacuum;
+	pb->dead_man_ms = t->dead_man_ms;
+	pb->workers = t->workers;
+}
+
+void
+plan_body_to_pb(const sk_step *s, pb_body *b, Skein__V1__Step *ps)
+{
+	if (s->kind == SK_STEP_BACKFILL && s->backfill != NULL) {
+		skein__v1__backfill_body__init(&b->backfill);
+		b->backfill.table = pb_text(s->backfill->table);
+		b->backfill.update = pb_text(s->backfill->update);
+		b->backfill.where = pb_text(s->backfill->where);
+		tuning_to_pb(&s->backfill->tuning, &b->tuning);
+		b->backfill.tuning = &b->tuning;
+		ps->body_case = SKEIN__V1__STEP__BODY_BACKFILL;
+		ps->backfill = &b->backfill;
+	} else if ((s->kind == SK_STEP_EXPAND || s->kind == SK_STEP_CONTRACT) &&
+	    s->expand != NULL) {
+		const sk_expand *e = s->expand;
+
+		skein__v1__expand_body__init(&b->expand);
+		b->expand.table = pb_text(e->table);
+		b->expand.column = pb_text(e->column);
+		b->expand.type = pb_text(e->type);
+		b->expand.from = pb_text(e->from);
+		b->expand.forward = pb_text(e->forward);
+		b->expand.backward = pb_text(e->backward);
+		if (s->kind == SK_STEP_EXPAND) {
+			tuning_to_pb(&e->tuning, &b->tuning);
+			b->expand.tuning = &b->tuning;
+			ps->body_case = SKEIN__V1__STEP__BODY_EXPAND;
+			ps->expand = &b->expand;
+		} else {
+			ps->body_case = SKEIN__V1__STEP__BODY_CONTRACT;
+			ps->contract = &b->expand;
+		}
+	}
+}
+
+/* "" is absent. */
+static const char *
+opt(const char *s)
+{
+	return s != NULL && s[0] != '\0' ? s : NULL;
+}
+
+/* t from the wire, borrowing its strings; absent: the defaults. */
+static void
+tuning_view(const Skein__V1__BackfillTuning *pb, sk_backfill_tuning *t)
+{
+	sk_backfill_tuning_default(t);
+	if (pb == NULL)
+		return;
+	t->batch_min = pb->batch_min;
+	t->batch_max = pb->batch_max;
+	t->batch_target_ms = pb->batch_target_ms;
+	t->max_rows_per_second = pb->max_rows_per_second;
+	t->max_replication_lag_ms = pb->max_replication_lag_ms;
+	t->throttle_query = (char *)(uintptr_t)opt(pb->throttle_query);
+	t->ignore_autovacuum = pb->ignore_autovacuum;
+	t->dead_man_ms = pb->dead_man_ms;
+	t->workers = pb->workers;
+}
+
+void
+plan_body_view(const Skein__V1__Step *ps, sk_step *s, sk_backfill *b, sk_expand *e)
+{
+	const Skein__V1__ExpandBody *pe = NULL;
+
+	memset(b, 0, sizeof(*b));
+	memset(e, 0, sizeof(*e));
+	/* A body under the member of another kind is no body at all: the
+	 * kind's rules then say it is missing. */
+	if (ps->body_case == SKEIN__V1__STEP__BODY_BACKFILL &&
+	    ps->kind == SKEIN__V1__STEP_KIND__STEP_KIND_BACKFILL) {
+		b->table = (char *)(uintptr_t)opt(ps->backfill->table);
+		b->update = (char *)(uintptr_t)opt(ps->backfill->update);
+		b->where = (char *)(uintptr_t)opt(ps->backfill->where);
+		tuning_view(ps->backfill->tuning, &b->tuning);
+		s->backfill = b;
+		return;
+	}
+	if (ps->body_case == SKEIN__V1__STEP__BODY_EXPAND &&
+	    ps->kind == SKEIN__V1__STEP_KIND__STEP_KIND_EXPAND)
+		pe = ps->expand;
+	else if (ps->body_case == SKEIN__V1__STEP__BODY_CONTRACT &&
+	    ps->kind == SKEIN__V1__STEP_KIND__STEP_KIND_CONTRACT)
+		pe = ps->contract;
+	if (pe == NULL)
+		return;
+	e->table = (char *)(uintptr_t)opt(pe->table);
+	e->column = (char *)(uintptr_t)opt(pe->column);
+	e->type = (char *)(uintptr_t)opt(pe->type);
+	e->from = (char *)(uintptr_t)opt(pe->from);
+	e->forward = (char *)(uintptr_t)opt(pe->forward);
+	e->backward = (char *)(uintptr_t)opt(pe->backward);
+	tuning_view(pe->tuning, &e->tuning);
+	s->expand = e;
+}
+
+/* A copy of s (NULL stays NULL); sets *oom. */
+static char *
+copy(const char *s, bool *oom)
+{
+	char *d;
+
+	if (s == NULL)
+		return NULL;
+	d = sk_strdup(s);
+	if (d == NULL)
+		*oom = true;
+	return d;
+}
+
+void
+plan_body_from_pb(const Skein__V1__Step *ps, sk_step *s, bool *oom)
+{
+	sk_step view = { 0 };
+	sk_backfill b;
+	sk_expand e;
+
+	plan_body_view(ps, &view, &b, &e);
+	if (view.backfill != NULL) {
+		s->backfill = calloc(1, sizeof(*s->backfill));
+		if (s->backfill == NULL) {
+			*oom = true;
+			return;
+		}
+		*s->backfill = b;
+		s->backfill->table = copy(b.table, oom);
+		s->backfill->update = copy(b.update, oom);
+		s->backfill->where = copy(b.where, oom);
+		s->backfill->tuning.throttle_query =
+		    copy(b.tuning.throttle_query, oom);
+	} else if (view.expand != NULL) {
+		s->expand = calloc(1, sizeof(*s->expand));
+		if (s->expand == NULL) {
+			*oom = true;
+			return;
+		}
+		*s->expand = e;
+		s->expand->table = copy(e.table, oom);
+		s->expand->column = copy(e.column, oom);
+		s->expand->type = copy(e.type, oom);
+		s->expand->from = copy(e.from, oom);
+		s->expand->forward = copy(e.forward, oom);
+		s->expand->backward = copy(e.backward, oom);
+		s->expand->tuning.throttle_query = copy(e.tuning.throttle_query, oom);
+	}
+}
