@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "agent_control.h"
 #include "agent_ledger.h"
 #include "agent_watch.h"
 #include "sk_err.h"
@@ -64,6 +65,9 @@ typedef struct agent_db_ctx {
 	 * refuses the rollback with nothing reverted. NULL: nothing. */
 	int (*before_revert)(void *arg, sk_err *err);
 	void *before_revert_arg;
+	/* The session's word while the rollout runs (agent_control.h); NULL:
+	 * never paused or tuned, the coordinator always heard. */
+	agent_control *control;
 } agent_db_ctx;
 
 /* SK_EINVAL unless c is complete (connection, plan with step ids, hex

@@ -45,6 +45,7 @@
 #include <stddef.h>
 
 #include "sk_config.h"
+#include "agent_control.h"
 #include "sk_err.h"
 #include "sk_plan.h"
 #include "sk_wire.h"
@@ -73,6 +74,10 @@ typedef struct agent_exec_opts {
 	 * backup) before its first revert, unless the rollback command said
 	 * --no-backup (this) or the plan says rollback_backup: false. */
 	bool no_backup;
+	/* The session's word while it runs: pause, a backfill's new limits,
+	 * when the coordinator was last heard from. NULL: never paused,
+	 * never tuned, the coordinator always heard. */
+	agent_control *control;
 } agent_exec_opts;
 
 /* Apply plan to every database in opts. Blocks until each database has

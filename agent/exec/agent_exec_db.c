@@ -93,5 +93,6 @@ exec_ctx(db_run *d)
 	c->emit_arg = d;
 	c->conninfo = d->db->conninfo;
 	c->watch = &d->watch;
+	c->control = run->opts->control;
 	return c;
 }
