@@ -189,6 +189,8 @@ fold_step(cli_rep_model *m, cli_rep_db *d, const sk_report *r)
 		break;
 	case SK_EV_STEP_REHEARSED:
 		step_end(s, r, "rehearsed");
+		/* What the rehearsal learned, e.g. a backfill's estimate. */
+		s->detail = r->detail;
 		break;
 	case SK_EV_STEP_NOT_REHEARSABLE:
 		step_end(s, r, "not-rehearsable");

@@ -240,6 +240,12 @@ md_db(FILE *out, const sk_rollout_view *v, const cli_rep_db *d)
 		fprintf(out, "Steps reverted: %zu\n\n", nreverted);
 	for (size_t s = 0; s < d->nsteps; s++)
 		if (d->steps[s].result &&
+		    strcmp(d->steps[s].result, "rehearsed") == 0 &&
+		    d->steps[s].detail != NULL && d->steps[s].detail[0] != '\0')
+			fprintf(out, "- Rehearsed: step %s: %s\n", d->steps[s].id,
+			    d->steps[s].detail);
+	for (size_t s = 0; s < d->nsteps; s++)
+		if (d->steps[s].result &&
 		    strcmp(d->steps[s].result, "not-rehearsable") == 0) {
 			fprintf(out, "- Not rehearsable: step %s%s%s\n",
 			    d->steps[s].id,

@@ -19,6 +19,17 @@
  *   skein.reverts (id bigserial, at, plan_name, step_id, checksum,
  *                  applied_rollout_id, applied_at, rollout_id, region,
  *                  duration_ms)                         -- v2
+ *   skein.backfills (plan_name, step_id, worker, checksum, rollout_id,
+ *                  key_columns, range_lo, range_hi, last_key, done,
+ *                  rows_total, rows_done, rows_scanned, batches,
+ *                  throttled_ms, started_at, updated_at,
+ *                  PRIMARY KEY (plan_name, step_id, worker)) -- v3
+ *   skein.expansions (plan_name, step_id, relid, table_name, column_name,
+ *                  from_column, trigger_name, function_name, completed_at,
+ *                  contracted_at, PRIMARY KEY (plan_name, step_id)) -- v3
+ *
+ * skein.backfills holds each backfill's checkpoints (agent_checkpoint.h):
+ * one row per worker, advanced in the transaction of each batch.
  *
  * skein.steps holds the steps whose effects are in the database now: a
  * rollback moves a step's row to skein.reverts in the revert's own
@@ -48,7 +59,7 @@
 #include "sk_wire.h"
 
 /* The ledger schema version this agent creates and understands. */
-#define AGENT_LEDGER_VERSION 2
+#define AGENT_LEDGER_VERSION 3
 
 /* The session advisory lock that one agent holds on a database while it
  * applies a plan there: "skeinldg" as a big-endian 64-bit integer. The

@@ -297,6 +297,11 @@ agent_step_emit(agent_step_run *s, int event, int64_t duration_ms,
 		r.nblockers = a->nblockers;
 		memcpy(r.blockers, a->blockers, a->nblockers * sizeof(*a->blockers));
 	}
+	r.rows_scanned = s->rows_scanned;
+	r.batch = s->batches;
+	r.rows_total = s->rows_total;
+	r.throttled_ms = s->throttled_ms;
+	snprintf(r.throttled_by, sizeof(r.throttled_by), "%s", s->throttled_by);
 	if (detail == NULL && s->note[0] != '\0')
 		detail = s->note;
 	if (detail != NULL)

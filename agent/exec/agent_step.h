@@ -42,6 +42,14 @@ typedef struct agent_step_run {
 	int64_t started_ms; /* wall clock, first attempt */
 	char note[256];     /* what the step did besides its SQL */
 	bool recorded_meanwhile; /* pooled: another agent ran it meanwhile */
+	/* A backfill's figures, reported with STEP_FINISHED (and
+	 * STEP_REHEARSED): keys covered, batches, the estimated rows of its
+	 * key range, time it waited for throttles, by reason. */
+	int64_t rows_scanned;
+	int64_t batches;
+	int64_t rows_total;
+	int64_t throttled_ms;
+	char throttled_by[160];
 	/* A phase's checks (step NULL): which, and when ("pre", "post"). */
 	const sk_check *phase_checks;
 	size_t nphase_checks;

@@ -9,6 +9,8 @@ agent_step_kind_of(const sk_step *step)
 		return step->no_transaction ? &agent_kind_concurrent : &agent_kind_sql;
 	case SK_STEP_CHECK:
 		return &agent_kind_check;
+	case SK_STEP_BACKFILL:
+		return &agent_kind_backfill;
 	default:
 		return NULL;
 	}

@@ -15,6 +15,8 @@ extern const agent_step_kind agent_kind_sql;
 extern const agent_step_kind agent_kind_concurrent;
 /* Checks only: the step holds when they do. */
 extern const agent_step_kind agent_kind_check;
+/* An UPDATE in batches, resumable and throttled (agent_backfill.h). */
+extern const agent_step_kind agent_kind_backfill;
 
 /* The kind that runs step (a SQL step with no_transaction runs as
  * "concurrent"), or NULL for a kind this agent does not know. */
