@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "agent_backfill_int.h"
+#include "agent_failpoint.h"
 #include "agent_locks.h"
 #include "sk_log.h"
 #include "sk_pg.h"
@@ -125,8 +126,12 @@ batch_attempt(void *arg, sk_err *err)
 	rc = agent_checkpoint_advance(w->conn, &r->id, &r->key, w->cp->worker,
 	    &w->cp->last, &b->last, b->changed, b->keys, b->keys > 0,
 	    b->keys < b->size, 0, err);
-	if (rc == SK_OK)
+	if (rc == SK_OK) {
+		agent_failpoint("backfill-before-commit");
 		rc = sk_pg_exec(w->conn, "commit the batch", "COMMIT", NULL, err);
+	}
+	if (rc == SK_OK)
+		agent_failpoint("backfill-after-commit");
 out:
 	if (rc != SK_OK)
 		agent_tx_rollback(w->conn);

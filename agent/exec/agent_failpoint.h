@@ -1,0 +1,19 @@
+/* agent_failpoint: named points where a test can have the agent killed
+ * exactly there, to prove what survives a crash at the worst moment.
+ * SKEIN_FAILPOINT=NAME:N in the environment makes the Nth pass of this
+ * process through point NAME raise SIGKILL — the same death as kill -9,
+ * at an instant no outside signal can hit reliably. Unset (production),
+ * a pass costs one atomic load.
+ *
+ * Points: "backfill-before-commit" (a batch's UPDATE and checkpoint are
+ * done, its COMMIT not sent), "backfill-after-commit" (committed, the
+ * worker has not yet taken note).
+ */
+#ifndef AGENT_FAILPOINT_H
+#define AGENT_FAILPOINT_H
+
+/* Pass point name; dies when SKEIN_FAILPOINT names it and this is the
+ * pass it counts to. Thread-safe. */
+void agent_failpoint(const char *name);
+
+#endif
