@@ -126,8 +126,10 @@ agent_retry(agent_attempts *a, agent_attempt_fn attempt, void *arg, sk_err *err)
 	for (;;) {
 		t0 = sk_mono_ms();
 		rc = attempt(arg, err);
-		if (rc == SK_OK || sk_pg_err_is_connection(err) ||
-		    !agent_err_is_retryable(err))
+		/* SK_ELOCK is an engine's verdict (a backfill's batches run
+		 * through one of their own): not retried again. */
+		if (rc == SK_OK || rc == SK_ELOCK ||
+		    sk_pg_err_is_connection(err) || !agent_err_is_retryable(err))
 			return rc;
 		a->lock_waits++;
 		a->lock_wait_ms += sk_mono_ms() - t0;
