@@ -105,12 +105,16 @@ check(bf_run *r, bool in_tx, sk_err *err)
 	if (rc != SK_OK)
 		return rc;
 	if (!in_tx) {
-		rc = agent_tx_begin(c, r->s->a.limits, err);
+		rc = agent_step_begin(r->s, err);
 		if (rc != SK_OK)
 			return rc;
 	}
 	alone.where = NULL;
-	rc = explain(c->conn, &alone, "update", err);
+	if (!in_tx && r->s->step->npre > 0)
+		rc = agent_step_checks(
+		    r->s, r->s->step->pre, r->s->step->npre, "pre", err);
+	if (rc == SK_OK)
+		rc = explain(c->conn, &alone, "update", err);
 	if (rc == SK_OK && r->b->where != NULL)
 		rc = explain(c->conn, r->b, "where", err);
 	if (!in_tx)
@@ -418,7 +422,8 @@ figures(bf_run *r, const int64_t before[3])
 }
 
 int
-agent_backfill_apply(agent_step_run *s, const sk_backfill *b, sk_err *err)
+agent_backfill_apply(agent_step_run *s, const sk_backfill *b,
+    const agent_backfill_hooks *h, sk_err *err)
 {
 	const agent_db_ctx *c = s->c;
 	int64_t before[3] = { 0, 0, 0 };
@@ -460,6 +465,10 @@ agent_backfill_apply(agent_step_run *s, const sk_backfill *b, sk_err *err)
 		goto out;
 	}
 	rc = agent_step_begin(s, err);
+	if (rc == SK_OK)
+		rc = agent_step_checks(s, s->step->post, s->step->npost, "post", err);
+	if (rc == SK_OK && h != NULL && h->finish != NULL)
+		rc = h->finish(s, h->arg, err);
 	if (rc == SK_OK)
 		rc = agent_step_record(s, true, err);
 	if (rc == SK_OK)

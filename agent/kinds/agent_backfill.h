@@ -42,15 +42,28 @@ enum agent_bf_reason {
  * "query", "autovacuum", "rate"). */
 const char *agent_bf_reason_name(int reason);
 
-/* Apply b (step s->step's backfill) to completion, resuming from its
- * checkpoints, and write the step's ledger row. On success s->rows and
+/* What a kind built on the engine adds (an expand). */
+typedef struct agent_backfill_hooks {
+	/* In the transaction that writes the step's ledger row, after its
+	 * post-checks and before the row; NULL: nothing. */
+	int (*finish)(agent_step_run *s, void *arg, sk_err *err);
+	void *arg;
+} agent_backfill_hooks;
+
+/* Apply b (step s->step's backfill, or an expand's) to completion,
+ * resuming from its checkpoints: the step's pre-checks before anything
+ * (in a transaction rolled back), the batches, then in one transaction
+ * its post-checks, h's finish (h may be NULL) and its ledger row. A
+ * post-check that fails leaves the batches committed and the step not
+ * recorded: run again, it checks again. On success s->rows and
  * the step's backfill figures are set. A stop requested meanwhile sets
  * s->a.stopped and fails with SK_ESTATE at a batch boundary (resumed
  * later). SK_EINVAL for a table without a usable key or a fragment the
  * database refuses (an unknown column: "where: column ... does not
  * exist"), with nothing changed; a failed batch's error names its key
  * range and keeps its SQLSTATE, earlier batches staying committed. */
-int agent_backfill_apply(agent_step_run *s, const sk_backfill *b, sk_err *err) SK_WARN_UNUSED;
+int agent_backfill_apply(agent_step_run *s, const sk_backfill *b,
+    const agent_backfill_hooks *h, sk_err *err) SK_WARN_UNUSED;
 
 /* Rehearse b inside the rehearsal's open transaction: check it as apply
  * does, run its first batch (batch_min rows) and note in s->note the

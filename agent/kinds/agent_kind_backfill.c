@@ -15,7 +15,7 @@
 static int
 backfill_apply(agent_step_run *s, sk_err *err)
 {
-	return agent_backfill_apply(s, s->step->backfill, err);
+	return agent_backfill_apply(s, s->step->backfill, NULL, err);
 }
 
 static int
