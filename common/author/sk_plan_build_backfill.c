@@ -106,7 +106,7 @@ only_keys(const sk_yaml_node *item, const char *kind,
 		if (sk_yaml_get(item, foreign[k]) != NULL)
 			return sk_yaml_error(err, SK_EINVAL,
 			    sk_yaml_get(item, foreign[k]),
-			    "a %s step has no %s", kind, foreign[k]);
+			    "a step of kind %s has no %s", kind, foreign[k]);
 	return SK_OK;
 }
 
