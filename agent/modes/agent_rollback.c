@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent_checkpoint.h"
 #include "agent_kinds.h"
 #include "agent_ledger.h"
 #include "agent_locks.h"
@@ -234,6 +235,15 @@ agent_rollback_db(const agent_db_ctx *ctx, sk_err *err)
 		if (rc != SK_OK)
 			goto out;
 	}
+	/* A backfill the apply left unfinished has checkpoints but no step
+	 * to revert: forgotten too, so that an apply after the rollback
+	 * starts it over on whatever the reverts left. */
+	rc = agent_checkpoint_forget(c->conn, c->plan->name, NULL, err);
+	if (rc != SK_OK)
+		sk_err_wrap(err,
+		    "roll back plan %s in %s/%s: forget its backfill "
+		    "checkpoints",
+		    c->plan->name, c->region, c->database);
 out:
 	agent_tx_rollback(c->conn);
 	agent_watch_fini(&watch);

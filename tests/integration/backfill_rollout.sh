@@ -61,4 +61,15 @@ r = json.loads(sys.argv[1])
 text = json.dumps(r)
 assert '"bump"' in text, "the step is not in the report"
 PY
+
+# A rollback: the backfill has no revert script, so its rows stay as they
+# are; its ledger row moves to skein.reverts and its checkpoints go, so
+# that an apply after the rollback would start it over.
+out=$(sk_skein rollout rollback "$id" --no-backup --wait 2>&1) || sk_fail "the rollback failed: $out"
+for r in af in ksa; do
+	sk_assert_eq "0|0|1" "$(sk_rpsql "$r" "SELECT (SELECT count(*) FROM skein.steps WHERE plan_name = 'fill'),
+	    (SELECT count(*) FROM skein.backfills WHERE plan_name = 'fill'),
+	    (SELECT count(*) FROM skein.reverts WHERE plan_name = 'fill')")" "$r: the ledger after the rollback"
+	sk_assert_eq 20000 "$(sk_rpsql "$r" "SELECT count(*) FROM items WHERE n = 1")" "$r: rows left as they were"
+done
 echo "PASS backfill_rollout"
