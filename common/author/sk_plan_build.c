@@ -24,11 +24,11 @@ static const char *const phase_keys[] = { "name", "regions", "residency", "pre",
 static const char *const step_keys[] = { "id", "kind", "sql", "revert",
 	"verify", "transaction", "pre", "post", "checks", "lock_timeout",
 	"statement_timeout", "lock_retries", "retry_backoff", "waive",
-	/* the data kinds' own, from here on: build_data_keys */
+	/* the data kinds' own, from here on: data_keys */
 	"table", "update", "where", "column", "type", "from", "using",
 	"reverse", "batch", "max_rows_per_second", "max_replication_lag",
 	"throttle_query", "autovacuum", "dead_man", "workers", NULL };
-const char *const *const build_data_keys = &step_keys[14];
+static const char *const *const data_keys = &step_keys[14];
 static const char *const limit_keys[] = { "lock_timeout", "statement_timeout",
 	"lock_retries", "retry_backoff", NULL };
 
@@ -101,6 +101,22 @@ step_sql(sk_step *st, const sk_sql_script *sc, sk_err *err)
 	if (rc == SK_OK)
 		sk_step_text_checksum(st, st->text_checksum);
 	return rc;
+}
+
+/* item's body when st is of a data kind (build_data_body); any other
+ * kind must not carry the data kinds' keys. */
+static int
+data_body(const sk_yaml_node *item, sk_step *st, sk_err *err)
+{
+	if (build_is_data_kind(st->kind))
+		return build_data_body(item, st, err);
+	for (size_t k = 0; data_keys[k] != NULL; k++)
+		if (sk_yaml_get(item, data_keys[k]) != NULL)
+			return sk_yaml_error(err, SK_EINVAL,
+			    sk_yaml_get(item, data_keys[k]),
+			    "a step of kind %s has no %s",
+			    sk_step_kind_name(st->kind), data_keys[k]);
+	return SK_OK;
 }
 
 /* item's kind: ("sql" when absent) into st->kind. */
@@ -205,7 +221,7 @@ load_steps(const char *yaml_path, const sk_yaml_node *root, const limits *dflt,
 		if (rc == SK_OK)
 			rc = build_waivers(item, st, err);
 		if (rc == SK_OK)
-			rc = build_data_body(item, st, err);
+			rc = data_body(item, st, err);
 		if (rc != SK_OK)
 			return rc;
 		st->lock_timeout_ms = lim.lock_timeout_ms;

@@ -207,6 +207,13 @@ load_expand(const sk_yaml_node *item, sk_step *st, sk_err *err)
 	return rc;
 }
 
+bool
+build_is_data_kind(int kind)
+{
+	return kind == SK_STEP_BACKFILL || kind == SK_STEP_EXPAND ||
+	    kind == SK_STEP_CONTRACT;
+}
+
 int
 build_data_body(const sk_yaml_node *item, sk_step *st, sk_err *err)
 {
@@ -217,7 +224,8 @@ build_data_body(const sk_yaml_node *item, sk_step *st, sk_err *err)
 	case SK_STEP_CONTRACT:
 		return load_expand(item, st, err);
 	default:
-		return only_keys(
-		    item, sk_step_kind_name(st->kind), build_data_keys, err);
+		return sk_yaml_error(err, SK_EINVAL, item,
+		    "a step of kind %s has no body of a data kind",
+		    sk_step_kind_name(st->kind));
 	}
 }

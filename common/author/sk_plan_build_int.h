@@ -54,12 +54,14 @@ int build_checks(const char *yaml_path, const sk_yaml_node *map,
 /* map's waive: list into st->waivers / st->nwaivers. */
 int build_waivers(const sk_yaml_node *map, sk_step *st, sk_err *err);
 
-/* The keys only the data kinds' steps have (sk_plan_build.c). */
-extern const char *const *const build_data_keys;
+/* Whether kind is one of the data kinds (backfill, expand, contract),
+ * whose bodies build_data_body reads. */
+bool build_is_data_kind(int kind);
 
-/* item's body for st->kind (set): backfill, expand or contract into
- * st->backfill / st->expand; for any other kind, refuse the data kinds'
- * keys. On failure what was loaded stays in st for the plan to free. */
+/* item's body for st->kind (set), a data kind: backfill, expand or
+ * contract into st->backfill / st->expand (SK_EINVAL for another kind).
+ * On failure what was loaded stays in st for the plan to free. The
+ * caller refuses the data kinds' keys on steps of other kinds. */
 int build_data_body(const sk_yaml_node *item, sk_step *st, sk_err *err);
 
 /* root's preflight: mapping into *pf; absent leaves *pf untouched. */
