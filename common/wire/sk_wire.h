@@ -212,6 +212,20 @@ typedef struct sk_database_view {
 	char detail[256];
 	int64_t updated_ms;
 	int32_t blocker_pid; /* waiting for a lock: its first blocker; else 0 */
+	/* The backfill it runs now (a backfill or expand step), as its latest
+	 * PROGRESS report said; progress_step "" when none runs. Figures as
+	 * the agent sent them: a CLI checks them before it divides. */
+	char progress_step[SK_NAME_MAX];
+	char progress_kind[16]; /* "backfill", "expand" */
+	int64_t rows_done;      /* rows changed so far */
+	int64_t rows_total;     /* rows in the key range, estimated at start */
+	int64_t rows_scanned; /* rows of the key range behind the checkpoint */
+	double rate;          /* rows per second */
+	int64_t eta_ms;
+	int64_t batch_size;   /* the current batch size, rows */
+	int64_t batches;      /* batches committed */
+	char throttle[128];   /* why it is paused now; "" when running */
+	int64_t throttled_ms; /* time paused so far */
 } sk_database_view;
 
 /* A verified backup of one database, as its agent reported it (the

@@ -263,6 +263,17 @@ database_to_pb(Skein__V1__DatabaseView *pb, const sk_database_view *d)
 	pb->detail = (char *)d->detail;
 	pb->updated_unix_ms = d->updated_ms;
 	pb->blocker_pid = d->blocker_pid;
+	pb->progress_step = (char *)d->progress_step;
+	pb->progress_kind = (char *)d->progress_kind;
+	pb->rows_done = d->rows_done;
+	pb->rows_total = d->rows_total;
+	pb->rows_scanned = d->rows_scanned;
+	pb->rate = d->rate;
+	pb->eta_ms = d->eta_ms;
+	pb->batch_size = d->batch_size;
+	pb->batches = d->batches;
+	pb->throttle = (char *)d->throttle;
+	pb->throttled_ms = d->throttled_ms;
 	return pb;
 }
 
@@ -272,7 +283,9 @@ database_from_pb(sk_database_view *d, const Skein__V1__DatabaseView *pb, sk_err 
 	memset(d, 0, sizeof(*d));
 	if (wire_copy_id(d->region, sizeof(d->region), pb->region, "region", err) != SK_OK ||
 	    wire_copy_id(d->name, sizeof(d->name), pb->name, "database name", err) != SK_OK ||
-	    wire_copy_id(d->step, sizeof(d->step), pb->step, "step id", err) != SK_OK)
+	    wire_copy_id(d->step, sizeof(d->step), pb->step, "step id", err) != SK_OK ||
+	    wire_copy_id(d->progress_step, sizeof(d->progress_step),
+		pb->progress_step, "step id", err) != SK_OK)
 		return err->code;
 	wire_copy_text(d->state, sizeof(d->state), pb->state);
 	wire_copy_text(d->detail, sizeof(d->detail), pb->detail);
@@ -280,6 +293,16 @@ database_from_pb(sk_database_view *d, const Skein__V1__DatabaseView *pb, sk_err 
 	d->steps_total = pb->steps_total;
 	d->updated_ms = pb->updated_unix_ms;
 	d->blocker_pid = pb->blocker_pid;
+	wire_copy_text(d->progress_kind, sizeof(d->progress_kind), pb->progress_kind);
+	d->rows_done = pb->rows_done;
+	d->rows_total = pb->rows_total;
+	d->rows_scanned = pb->rows_scanned;
+	d->rate = pb->rate;
+	d->eta_ms = pb->eta_ms;
+	d->batch_size = pb->batch_size;
+	d->batches = pb->batches;
+	wire_copy_text(d->throttle, sizeof(d->throttle), pb->throttle);
+	d->throttled_ms = pb->throttled_ms;
 	return SK_OK;
 }
 

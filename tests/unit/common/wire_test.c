@@ -361,6 +361,20 @@ sample_response(sk_cli_response *r, sample_views *s)
 	snprintf(s->dbs[0].detail, sizeof(s->dbs[0].detail),
 	    "waiting for a lock held by pid 4242 (idle in transaction)");
 	s->dbs[0].blocker_pid = 4242;
+	/* billing runs a backfill, paused. */
+	snprintf(s->dbs[1].progress_step, sizeof(s->dbs[1].progress_step),
+	    "0002_backfill");
+	snprintf(s->dbs[1].progress_kind, sizeof(s->dbs[1].progress_kind), "backfill");
+	s->dbs[1].rows_done = 1100000;
+	s->dbs[1].rows_total = 2000000;
+	s->dbs[1].rows_scanned = 1160000;
+	s->dbs[1].rate = 24300.5;
+	s->dbs[1].eta_ms = 35000;
+	s->dbs[1].batch_size = 4800;
+	s->dbs[1].batches = 242;
+	snprintf(s->dbs[1].throttle, sizeof(s->dbs[1].throttle),
+	    "replication lag 12.3 s > 10 s");
+	s->dbs[1].throttled_ms = 81000;
 	s->rollouts[1].databases = s->dbs;
 	s->rollouts[1].ndatabases = 2;
 	snprintf(s->reports[0].region, sizeof(s->reports[0].region), "af");
@@ -914,6 +928,17 @@ test_cli_response_round_trips_rollout_views(void **state)
 			assert_string_equal(x->detail, y->detail);
 			assert_int_equal(x->updated_ms, y->updated_ms);
 			assert_int_equal(x->blocker_pid, y->blocker_pid);
+			assert_string_equal(x->progress_step, y->progress_step);
+			assert_string_equal(x->progress_kind, y->progress_kind);
+			assert_int_equal(x->rows_done, y->rows_done);
+			assert_int_equal(x->rows_total, y->rows_total);
+			assert_int_equal(x->rows_scanned, y->rows_scanned);
+			assert_true(x->rate == y->rate);
+			assert_int_equal(x->eta_ms, y->eta_ms);
+			assert_int_equal(x->batch_size, y->batch_size);
+			assert_int_equal(x->batches, y->batches);
+			assert_string_equal(x->throttle, y->throttle);
+			assert_int_equal(x->throttled_ms, y->throttled_ms);
 		}
 		for (size_t p = 0; p < a->nphases; p++) {
 			assert_string_equal(a->phases[p].name, b->phases[p].name);
