@@ -349,9 +349,43 @@ coord_narrate_region(
 		hold_text(&p->hold, out->detail, sizeof(out->detail));
 }
 
+/* The kind of step id in ro's plan as plan.yaml names it; "" when the
+ * plan has no such step. */
+static const char *
+step_kind_name(const coord_rollout *ro, const char *id)
+{
+	for (size_t i = 0; i < ro->plan->nsteps; i++)
+		if (strcmp(ro->plan->steps[i].id, id) == 0) {
+			const char *name = sk_step_kind_name(ro->plan->steps[i].kind);
+
+			return name != NULL ? name : "";
+		}
+	return "";
+}
+
+/* The backfill d runs, into its view: the agent's figures as they are. */
+static void
+backfill_view(const coord_rollout *ro, const coord_backfill *b, sk_database_view *out)
+{
+	if (b->step[0] == '\0')
+		return;
+	snprintf(out->progress_step, sizeof(out->progress_step), "%s", b->step);
+	snprintf(out->progress_kind, sizeof(out->progress_kind), "%s",
+	    step_kind_name(ro, b->step));
+	out->rows_done = b->rows;
+	out->rows_total = b->rows_total;
+	out->rows_scanned = b->rows_scanned;
+	out->rate = b->rate;
+	out->eta_ms = b->eta_ms;
+	out->batch_size = b->batch_size;
+	out->batches = b->batches;
+	snprintf(out->throttle, sizeof(out->throttle), "%s", b->throttle);
+	out->throttled_ms = b->throttled_ms;
+}
+
 void
-coord_narrate_database(const coord_region_run *rr, const coord_db_progress *d,
-    sk_database_view *out)
+coord_narrate_database(const coord_rollout *ro, const coord_region_run *rr,
+    const coord_db_progress *d, sk_database_view *out)
 {
 	memset(out, 0, sizeof(*out));
 	snprintf(out->region, sizeof(out->region), "%s", rr->name);
@@ -365,6 +399,7 @@ coord_narrate_database(const coord_region_run *rr, const coord_db_progress *d,
 	out->blocker_pid = d->hold.kind == COORD_HOLD_LOCK && d->hold.has_blocker ?
 	    d->hold.blocker_pid :
 	    0;
+	backfill_view(ro, &d->backfill, out);
 }
 
 const char *

@@ -55,8 +55,9 @@ void coord_narrate_blocked_reason(const coord_rollout *ro,
 void coord_narrate_region(
     const coord_rollout *ro, const coord_region_run *rr, sk_region_view *out);
 
-/* The status view of database d of region rr (a plain value). */
-void coord_narrate_database(const coord_region_run *rr,
+/* The status view of database d of region rr of ro (a plain value),
+ * with the backfill it runs, if any, and that step's kind in ro's plan. */
+void coord_narrate_database(const coord_rollout *ro, const coord_region_run *rr,
     const coord_db_progress *d, sk_database_view *out);
 
 /* The state of phase p (an index into ro->phases) as status shows it:

@@ -1,7 +1,8 @@
 /* coord_progress: folding agent reports into progress figures. A report
  * costs a scan of the region's databases (a few, at most
  * COORD_DATABASES_MAX); nothing here is journaled or allocates per report
- * beyond a new database's entry. */
+ * beyond a new database's entry. A backfill's PROGRESS reports (at most
+ * one a second per batch) overwrite one fixed-size entry each. */
 #include "coord_progress.h"
 
 #include <stdbool.h>
@@ -108,6 +109,50 @@ db_entry(coord_progress *p, const char *name)
 	return d;
 }
 
+/* A PROGRESS report of a step: its figures replace the database's,
+ * unless the step already ended there (a late report). */
+static void
+backfill_note(coord_db_progress *d, const sk_report *r)
+{
+	coord_backfill *b = &d->backfill;
+
+	if (r->step_id[0] == '\0' || strcmp(r->step_id, d->ended_step) == 0)
+		return;
+	memset(b, 0, sizeof(*b));
+	snprintf(b->step, sizeof(b->step), "%s", r->step_id);
+	b->rows = r->rows;
+	b->rows_total = r->rows_total;
+	b->rows_scanned = r->rows_scanned;
+	b->rate = r->rate;
+	b->eta_ms = r->eta_ms;
+	b->batch_size = r->batch_size;
+	b->batches = r->batch;
+	snprintf(b->throttle, sizeof(b->throttle), "%s", r->throttle);
+	b->throttled_ms = r->throttled_ms;
+	b->at_ms = r->at_ms;
+}
+
+/* Whether r ends the backfill d runs, if any: its step ends, another
+ * step starts, or the database stops. */
+static bool
+ends_backfill(const coord_db_progress *d, const sk_report *r)
+{
+	if (d->backfill.step[0] == '\0')
+		return false;
+	switch (r->event) {
+	case SK_EV_STEP_STARTED:
+		return strcmp(r->step_id, d->backfill.step) != 0;
+	case SK_EV_STEP_FAILED:
+	case SK_EV_DB_WAITING:
+	case SK_EV_DB_STARTED:
+	case SK_EV_DB_FINISHED:
+	case SK_EV_DB_FAILED:
+		return true;
+	default:
+		return ends_step(r->event);
+	}
+}
+
 /* Apply r to the database it names. */
 static void
 db_note(coord_progress *p, const sk_report *r, int64_t now_ms)
@@ -119,6 +164,12 @@ db_note(coord_progress *p, const sk_report *r, int64_t now_ms)
 	d->updated_ms = now_ms;
 	if (r->step_id[0])
 		snprintf(d->step, sizeof(d->step), "%s", r->step_id);
+	if (ends_backfill(d, r))
+		memset(&d->backfill, 0, sizeof(d->backfill));
+	if (r->event == SK_EV_STEP_STARTED && strcmp(r->step_id, d->ended_step) == 0)
+		d->ended_step[0] = '\0'; /* the step runs again */
+	if (ends_step(r->event) || r->event == SK_EV_STEP_FAILED)
+		snprintf(d->ended_step, sizeof(d->ended_step), "%s", r->step_id);
 	if (ends_step(r->event)) {
 		d->steps_done++;
 		hold_none(&d->hold);
@@ -129,10 +180,14 @@ db_note(coord_progress *p, const sk_report *r, int64_t now_ms)
 		d->state = COORD_DB_WAITING;
 		hold_cause(&d->hold, COORD_HOLD_START, "", waiting_cause(r));
 		break;
+	case SK_EV_PROGRESS:
+		backfill_note(d, r);
+		/* A step that reports progress holds its locks. */
+		d->state = COORD_DB_RUNNING;
+		hold_none(&d->hold);
+		break;
 	case SK_EV_DB_STARTED:
 	case SK_EV_STEP_STARTED:
-	case SK_EV_PROGRESS:
-		/* A step that reports progress holds its locks. */
 		d->state = COORD_DB_RUNNING;
 		hold_none(&d->hold);
 		break;
@@ -203,6 +258,7 @@ region_note(coord_progress *p, const sk_report *r)
 void
 coord_progress_note(coord_progress *p, const sk_report *r, int64_t now_ms)
 {
+	p->noted = true;
 	if (r->event == SK_EV_PLAN_ACCEPTED)
 		p->ndbs = 0; /* a new run of the plan in this region */
 	else

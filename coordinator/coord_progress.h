@@ -4,8 +4,10 @@
  * for). Figures and flags only: the words people read are coord_narrate's,
  * derived from these.
  *
- * Progress is not journaled: after a coordinator restart the agent
- * reports it again. Not thread-safe: owned by the coordinator's loop.
+ * Progress itself is not journaled, the reports it comes from are: a
+ * coordinator that restarts folds the journaled reports again
+ * (coord_rollout_replay_report), and the agent's later reports carry on
+ * from there. Not thread-safe: owned by the coordinator's loop.
  */
 #ifndef COORD_PROGRESS_H
 #define COORD_PROGRESS_H
@@ -46,6 +48,24 @@ typedef struct coord_hold_info {
 	char cause[256];        /* START, STEP_FAILED, FAILED: the agent's */
 } coord_hold_info;
 
+/* The backfill a database runs now (a backfill or expand step), as its
+ * latest PROGRESS report said: the agent's figures, kept as they came.
+ * step "" when none runs: the step's end (finished, failed, skipped...),
+ * the next step's start or the database's end clears it. */
+typedef struct coord_backfill {
+	char step[SK_NAME_MAX];
+	int64_t rows;         /* rows changed so far */
+	int64_t rows_total;   /* rows in the key range, estimated at start */
+	int64_t rows_scanned; /* rows of the key range behind the checkpoint */
+	double rate;          /* rows per second */
+	int64_t eta_ms;
+	int64_t batch_size;
+	int64_t batches;    /* batches committed */
+	char throttle[128]; /* why it is paused now; "" when running */
+	int64_t throttled_ms;
+	int64_t at_ms; /* the report's time, the agent's clock */
+} coord_backfill;
+
 /* One database of a region, as its agent last reported it. */
 typedef struct coord_db_progress {
 	char name[SK_NAME_MAX];
@@ -54,6 +74,11 @@ typedef struct coord_db_progress {
 	uint32_t steps_done;
 	coord_hold_info hold;
 	int64_t updated_ms;
+	coord_backfill backfill;
+	/* The step that last ended here: a PROGRESS report of it that comes
+	 * after its end (an agent's workers report on their own) is late,
+	 * not the start of another run. */
+	char ended_step[SK_NAME_MAX];
 } coord_db_progress;
 
 typedef struct coord_progress {
@@ -63,6 +88,7 @@ typedef struct coord_progress {
 	uint32_t steps_total;       /* the plan's steps times ndatabases */
 	uint32_t steps_per_db;      /* the plan's steps */
 	uint32_t ndatabases;        /* as the agent last said; 1 until then */
+	bool noted; /* a report was folded in (received or replayed) */
 	/* The region's own hold, as if it ran one database: the latest
 	 * report's, kept until a report says it is over. */
 	coord_hold_info hold;
@@ -89,9 +115,11 @@ void coord_progress_init(coord_progress *p, uint32_t steps_per_db);
 /* Free p's databases. Accepts NULL; p may be initialized again. */
 void coord_progress_fini(coord_progress *p);
 
-/* Apply agent report r, received at now_ms, to the figures. Never fails:
- * a database beyond COORD_DATABASES_MAX, or one that finds memory short,
- * is only not tracked one by one (the region's figures still move). */
+/* Apply agent report r, received at now_ms, to the figures. A PROGRESS
+ * report of a step becomes its database's backfill figures; the step's
+ * end or the next step's start clears them. Never fails: a database
+ * beyond COORD_DATABASES_MAX, or one that finds memory short, is only not
+ * tracked one by one (the region's figures still move). */
 void coord_progress_note(coord_progress *p, const sk_report *r, int64_t now_ms);
 
 /* Note that the agent manages n databases (0: not said; ignored). */

@@ -443,14 +443,36 @@ coord_rollout_replay_region(coord_rollout *ro, const coord_region_record *rec)
 		return;
 	/* A region that was running when the coordinator stopped is asked
 	 * again; the agent's ledger makes the repeat harmless, and its
-	 * reports bring its progress back. */
+	 * reports carry its progress on. */
 	set_state(rr, rec->state, rec->at_ms);
 	rr->error = rec->error;
+	/* The total counts the agent's databases, which no report says. */
+	rr->progress.steps_total = rec->steps_total;
+	/* The replayed reports rebuilt the rest, up to the last of them (a
+	 * record is journaled while its message's reports are folded, so it
+	 * can be behind them); a journal without reports has only this. */
+	if (rr->progress.noted)
+		return;
 	snprintf(rr->progress.step, sizeof(rr->progress.step), "%s", rec->step);
 	snprintf(rr->progress.database, sizeof(rr->progress.database), "%s",
 	    rec->database);
 	rr->progress.steps_done = rec->steps_done;
-	rr->progress.steps_total = rec->steps_total;
+}
+
+void
+coord_rollout_replay_report(coord_rollout *ro, const char *region, const sk_report *r)
+{
+	coord_region_run *rr = coord_rollout_region(ro, region);
+
+	/* What coord_rollout_report ignores, at the same point of the
+	 * journal (the region and phase records that follow a report are
+	 * not replayed yet). */
+	if (rr == NULL || coord_region_done(rr->state) ||
+	    (ro->rules->pacing == COORD_PACE_PHASES && rr->phase > ro->phase))
+		return;
+	if (r->at_ms > rr->updated_ms)
+		rr->updated_ms = r->at_ms;
+	coord_progress_note(&rr->progress, r, r->at_ms);
 }
 
 void

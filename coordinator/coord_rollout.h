@@ -28,9 +28,9 @@
  *
  * Every state change a restart must see is written to the journal (as
  * state, coord_region_record) before the function that made it returns;
- * progress inside a region is not journaled: the agent reports it again.
- * Kept reports are journaled by the caller (coord_journal_reports) before
- * they are kept.
+ * progress inside a region is not journaled itself: replay folds the
+ * journaled reports again (coord_rollout_replay_report). Kept reports are
+ * journaled by the caller (coord_journal_reports) before they are kept.
  *
  * Not thread-safe: owned by the coordinator's event loop.
  */
@@ -74,7 +74,7 @@ typedef struct coord_region_run {
 	uint32_t phase;          /* index into the rollout's phases */
 	sk_err error;            /* why it failed or was refused; SK_OK: none */
 	int64_t updated_ms;      /* its latest report or state change */
-	coord_progress progress; /* how far it got: not journaled */
+	coord_progress progress; /* how far it got: from the reports */
 	size_t last_kept; /* 1 + index of its latest kept report; 0: none */
 } coord_region_run;
 
@@ -233,6 +233,13 @@ void coord_rollout_note_databases(
  * Records for regions not in the rollout are ignored; a finished state
  * name the coordinator does not know reads as "failed". */
 void coord_rollout_replay_region(coord_rollout *ro, const coord_region_record *rec);
+/* A journaled report from region, folded into the region's progress as
+ * coord_rollout_report did when it came (the same reports are ignored),
+ * so that a restarted coordinator shows each database, and the backfill
+ * it runs, as before; states come from the region records. Call in
+ * journal order, beside coord_rollout_keep_report. */
+void coord_rollout_replay_report(
+    coord_rollout *ro, const char *region, const sk_report *r);
 void coord_rollout_replay_phase(coord_rollout *ro, uint32_t phase, int64_t at_ms);
 void coord_rollout_replay_finished(
     coord_rollout *ro, const char *state, const char *reason, int64_t at_ms);

@@ -119,7 +119,7 @@ view_databases(const coord_rollout *ro, sk_rollout_view *out)
 		if (coord_region_done(rr->state))
 			continue;
 		for (size_t k = 0; k < rr->progress.ndbs; k++)
-			coord_narrate_database(rr, &rr->progress.dbs[k],
+			coord_narrate_database(ro, rr, &rr->progress.dbs[k],
 			    &out->databases[out->ndatabases++]);
 	}
 	return SK_OK;

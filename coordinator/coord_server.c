@@ -108,8 +108,10 @@ replay_report(void *arg, const char *id, const sk_region_report *r)
 	coord_server *srv = arg;
 	coord_rollout *ro = coord_registry_find(&srv->rollouts, id);
 
-	if (ro != NULL)
-		coord_rollout_keep_report(ro, r->region, &r->report);
+	if (ro == NULL)
+		return;
+	coord_rollout_keep_report(ro, r->region, &r->report);
+	coord_rollout_replay_report(ro, r->region, &r->report);
 }
 
 static void

@@ -576,6 +576,7 @@ rb_report(void *arg, const char *id, const sk_region_report *r)
 	assert_non_null(b->ro);
 	assert_string_equal(id, b->ro->id);
 	coord_rollout_keep_report(b->ro, r->region, &r->report);
+	coord_rollout_replay_report(b->ro, r->region, &r->report);
 }
 
 static void
