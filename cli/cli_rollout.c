@@ -109,10 +109,16 @@ status_usage(FILE *out)
 	    "Show where each region of a rollout (or of every rollout) is.\n"
 	    "\n"
 	    "Usage:\n"
-	    "  skein rollout status [ID] [--json] [--coordinator URL]\n"
+	    "  skein rollout status [ID] [--json] [--no-color] [--coordinator URL]\n"
+	    "\n"
+	    "A database running a backfill gets a line of its own: on a terminal\n"
+	    "a bar, its percent, rows, rate and ETA (or why it is paused) and its\n"
+	    "batch size; elsewhere the same figures without the bar.\n"
 	    "\n"
 	    "Options:\n"
 	    "  --json             print JSON\n"
+	    "  --no-color         plain lines, no bars or escape codes, even on a\n"
+	    "                     terminal (also NO_COLOR=1 or TERM=dumb)\n"
 	    "  --coordinator URL  the coordinator's control URL\n%s"
 	    "  -h, --help         show this help\n"
 	    "\n"
@@ -132,11 +138,16 @@ wait_usage(FILE *out)
 	    "Follow a rollout, printing its progress, until it ends.\n"
 	    "\n"
 	    "Usage:\n"
-	    "  skein rollout wait ID [--timeout D] [--quiet] [--coordinator URL]\n"
+	    "  skein rollout wait ID [--timeout D] [--quiet] [--no-color]\n"
+	    "                     [--coordinator URL]\n"
+	    "\n"
+	    "Below the events, each backfill running has a bar redrawn as it\n"
+	    "moves (not a terminal: a plain line per database every 30 s).\n"
 	    "\n"
 	    "Options:\n"
 	    "  --timeout D        give up after a duration such as 30m\n"
 	    "  --quiet            print only the final line\n"
+	    "  --no-color         plain lines, no bars or escape codes\n"
 	    "  --coordinator URL  the coordinator's control URL\n%s"
 	    "  -h, --help         show this help\n"
 	    "\n"
@@ -167,7 +178,7 @@ rollback_usage(FILE *out)
 	    "\n"
 	    "Usage:\n"
 	    "  skein rollout rollback ID [--region R] [--no-backup]\n"
-	    "                        [--wait [--timeout D] [--quiet]]\n"
+	    "                        [--wait [--timeout D] [--quiet] [--no-color]]\n"
 	    "\n"
 	    "Options:\n"
 	    "  --region R         only region R (a region of the rollout's plan)\n"
@@ -175,6 +186,7 @@ rollback_usage(FILE *out)
 	    "  --wait             follow the rollback to its end, like rollout wait\n"
 	    "  --timeout D        (wait) give up after D\n"
 	    "  --quiet            (wait) print only the final line\n"
+	    "  --no-color         (wait) plain lines, no bars or escape codes\n"
 	    "  --coordinator URL  the coordinator's control URL\n%s"
 	    "  -h, --help         show this help\n"
 	    "\n"
@@ -229,6 +241,7 @@ enum {
 	OPT_TLS_CERT,
 	OPT_TLS_KEY,
 	OPT_TLS_SERVER_NAME,
+	OPT_NO_COLOR,
 };
 /* The flags that let a destructive command skip a safeguard. */
 enum { OPT_NO_BACKUP = 320, OPT_REAPPLY };
@@ -236,6 +249,7 @@ enum { OPT_NO_BACKUP = 320, OPT_REAPPLY };
 typedef struct opts {
 	const char *url;
 	bool json, quiet, rehearse, wait;
+	bool no_color;  /* status, wait: no bars or escape codes */
 	bool no_backup; /* rollback: no backup before the first revert */
 	bool reapply;   /* start: apply a plan whose last apply was undone */
 	bool has_timeout;
@@ -243,6 +257,9 @@ typedef struct opts {
 	const char *region;
 	const char *format;
 } opts;
+
+/* Where --no-color goes: only what shows progress. */
+#define NO_COLOR_ONLY "--no-color (only status, wait and rollback --wait do)"
 
 /* Options a subcommand does not take are usage errors, not silently
  * ignored: `rollout start --region af` must not start everywhere. */
@@ -276,6 +293,8 @@ run(const char *sub, const opts *o, int argc, char **argv)
 			    "--region, --wait, --format, --json, --quiet or "
 			    "--no-backup",
 			    start_usage);
+		if (o->no_color)
+			return misplaced(sub, NO_COLOR_ONLY, start_usage);
 		if (o->has_timeout && !o->rehearse)
 			return misplaced(
 			    sub, "--timeout without --rehearse", start_usage);
@@ -304,14 +323,16 @@ run(const char *sub, const opts *o, int argc, char **argv)
 			status_usage(stderr);
 			return CLI_USAGE;
 		}
-		return rollout_cmd_status(o->url, argc == 1 ? argv[0] : NULL, o->json);
+		return rollout_cmd_status(
+		    o->url, argc == 1 ? argv[0] : NULL, o->json, o->no_color);
 	}
 	if (strcmp(sub, "wait") == 0) {
 		if (o->region || o->wait || o->format || o->json)
 			return misplaced(sub, "that option", wait_usage);
 		if ((rc = one_id(sub, argc, argv, wait_usage)) != CLI_OK)
 			return rc;
-		return rollout_cmd_wait(o->url, argv[0], o->timeout_ms, o->quiet);
+		return rollout_cmd_wait(
+		    o->url, argv[0], o->timeout_ms, o->quiet, o->no_color);
 	}
 	if (strcmp(sub, "rollback") == 0) {
 		if (o->format || o->json)
@@ -319,10 +340,12 @@ run(const char *sub, const opts *o, int argc, char **argv)
 		if ((o->has_timeout || o->quiet) && !o->wait)
 			return misplaced(sub,
 			    "--timeout or --quiet without --wait", rollback_usage);
+		if (o->no_color && !o->wait)
+			return misplaced(sub, NO_COLOR_ONLY, rollback_usage);
 		if ((rc = one_id(sub, argc, argv, rollback_usage)) != CLI_OK)
 			return rc;
 		return rollout_cmd_rollback(o->url, argv[0], o->region,
-		    o->no_backup, o->wait, o->timeout_ms, o->quiet);
+		    o->no_backup, o->wait, o->timeout_ms, o->quiet, o->no_color);
 	}
 	if (strcmp(sub, "report") == 0) {
 		const char *format = o->format ? o->format :
@@ -331,6 +354,8 @@ run(const char *sub, const opts *o, int argc, char **argv)
 
 		if (o->region || o->wait || o->has_timeout || o->quiet)
 			return misplaced(sub, "that option", report_usage);
+		if (o->no_color)
+			return misplaced(sub, NO_COLOR_ONLY, report_usage);
 		if (o->json && o->format && strcmp(o->format, "json") != 0) {
 			cli_errorf("rollout",
 			    "report: --json and --format %s disagree", o->format);
@@ -416,6 +441,7 @@ cli_rollout(int argc, char **argv)
 		{ "tls-cert", required_argument, NULL, OPT_TLS_CERT },
 		{ "tls-key", required_argument, NULL, OPT_TLS_KEY },
 		{ "tls-server-name", required_argument, NULL, OPT_TLS_SERVER_NAME },
+		{ "no-color", no_argument, NULL, OPT_NO_COLOR },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -494,6 +520,9 @@ cli_rollout(int argc, char **argv)
 			break;
 		case OPT_TLS_SERVER_NAME:
 			tls.server_name = optarg;
+			break;
+		case OPT_NO_COLOR:
+			o.no_color = true;
 			break;
 		case 'h':
 			sub_usage(stdout);

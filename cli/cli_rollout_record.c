@@ -119,7 +119,7 @@ rollout_cmd_rehearse(const char *url, const char *path, int64_t timeout_ms)
 		return CLI_FAIL;
 	}
 	fprintf(stderr, "rehearsal %s started; waiting for every region\n", id);
-	rc = rollout_follow(url, id, deadline, true, &resp, &err);
+	rc = rollout_follow(url, id, deadline, true, true, &resp, &err);
 	if (rc == SK_OK) {
 		sk_cli_response_fini(&resp);
 	} else if (rc != SK_ETIMEOUT) {
@@ -146,7 +146,7 @@ rollout_cmd_rehearse(const char *url, const char *path, int64_t timeout_ms)
 
 int
 rollout_cmd_rollback(const char *url, const char *id, const char *region,
-    bool no_backup, bool wait, int64_t timeout_ms, bool quiet)
+    bool no_backup, bool wait, int64_t timeout_ms, bool quiet, bool no_color)
 {
 	sk_cli_request req;
 	sk_cli_response resp;
@@ -173,5 +173,5 @@ rollout_cmd_rollback(const char *url, const char *id, const char *region,
 	fflush(stdout);
 	if (!wait)
 		return CLI_OK;
-	return rollout_cmd_wait(url, rid, timeout_ms, quiet);
+	return rollout_cmd_wait(url, rid, timeout_ms, quiet, no_color);
 }

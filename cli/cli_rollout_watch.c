@@ -1,6 +1,8 @@
 /* cli_rollout_watch: `skein rollout start`, `status` and `wait`: send a
  * signed plan, then show the rollout's regions and events as they change,
- * for people or (--json) for machines, until it finishes. */
+ * for people or (--json) for machines, until it finishes; the backfills
+ * its databases run as bars on a terminal, plain lines elsewhere
+ * (cli_progress). */
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +13,7 @@
 #include "cli_coord.h"
 #include "cli_decision.h"
 #include "cli_mode.h"
+#include "cli_progress.h"
 #include "cli_rollout_int.h"
 #include "sk_envelope.h"
 #include "sk_util.h"
@@ -119,7 +122,7 @@ print_decisions(FILE *out, const sk_rollout_view *v)
 }
 
 void
-rollout_print_view(FILE *out, const sk_rollout_view *v)
+rollout_print_view(FILE *out, const sk_rollout_view *v, const cli_look *look)
 {
 	char created[32], finished[32], took[32], note[96];
 
@@ -170,6 +173,7 @@ rollout_print_view(FILE *out, const sk_rollout_view *v)
 			}
 		}
 	}
+	(void)cli_progress_print(out, v, look, "  ");
 }
 
 /* Every database of region the view lists, ended or not. */
@@ -193,6 +197,7 @@ databases_json(const sk_rollout_view *v, const char *region)
 		json_object_set_new(o, "detail", json_string(d->detail));
 		json_object_set_new(o, "blocker_pid", json_integer(d->blocker_pid));
 		json_object_set_new(o, "updated_ms", json_integer(d->updated_ms));
+		json_object_set_new(o, "backfill", cli_progress_json(d));
 		json_array_append_new(arr, o);
 	}
 	return arr;
@@ -358,9 +363,10 @@ fetch(const char *url, const char *id, uint64_t since, sk_cli_response *resp,
 }
 
 int
-rollout_cmd_status(const char *url, const char *id, bool json)
+rollout_cmd_status(const char *url, const char *id, bool json, bool no_color)
 {
 	sk_cli_response resp;
+	cli_look look;
 	sk_err err;
 
 	if (fetch(url, id, 0, &resp, &err) != SK_OK) {
@@ -386,8 +392,9 @@ rollout_cmd_status(const char *url, const char *id, bool json)
 	} else if (resp.nrollouts == 0) {
 		printf("no rollouts\n");
 	} else {
+		cli_look_of(&look, stdout, no_color);
 		for (size_t i = 0; i < resp.nrollouts; i++)
-			rollout_print_view(stdout, &resp.rollouts[i]);
+			rollout_print_view(stdout, &resp.rollouts[i], &look);
 	}
 	sk_cli_response_fini(&resp);
 	return CLI_OK;
@@ -403,7 +410,7 @@ print_final(const sk_rollout_view *v)
 	region_counts(v, &nok, &total);
 	if (m->verdicts) {
 		if (!ok)
-			rollout_print_view(stdout, v);
+			rollout_print_view(stdout, v, NULL);
 		if (ok)
 			printf("%s %s: %s in %zu/%zu regions\n", m->label,
 			    v->id, m->verdict[CLI_OUT_OK], nok, total);
@@ -417,7 +424,7 @@ print_final(const sk_rollout_view *v)
 		    nok, total);
 		return;
 	}
-	rollout_print_view(stdout, v);
+	rollout_print_view(stdout, v, NULL);
 	printf("rollout %s: %s in phase %s (%zu/%zu regions succeeded): %s\n",
 	    v->id, v->state,
 	    v->current_phase < v->nphases ? v->phases[v->current_phase].name : "?",
@@ -442,44 +449,103 @@ print_events(const sk_rollout_view *v, uint64_t *since, bool quiet)
 	fflush(stdout);
 }
 
+/* How often `wait` prints the backfills' lines when it cannot redraw
+ * them (not a terminal): a log line per database every 30 s. */
+#define PLAIN_PROGRESS_EVERY_MS 30000
+
+/* The backfill lines under the events while following: on a terminal a
+ * block redrawn after each answer (erased before anything else is
+ * printed), elsewhere plain lines now and then, stamped like events. */
+typedef struct follow_bars {
+	cli_look look;
+	bool show;       /* not --quiet */
+	size_t drawn;    /* lines of the block on the terminal now */
+	int64_t last_ms; /* plain: when the lines were last printed */
+} follow_bars;
+
+static void
+bars_erase(follow_bars *b)
+{
+	if (b->drawn > 0) {
+		/* Up to the block's first line, then clear to the end. */
+		printf("\033[%zuA\033[J", b->drawn);
+		fflush(stdout);
+	}
+	b->drawn = 0;
+}
+
+static void
+bars_draw(follow_bars *b, const sk_rollout_view *v)
+{
+	int64_t now = sk_mono_ms();
+	char ts[16];
+	time_t t;
+	struct tm tm;
+
+	if (!b->show)
+		return;
+	if (b->look.fancy) {
+		cli_look_of(&b->look, stdout, false); /* the width may change */
+		b->drawn = cli_progress_print(stdout, v, &b->look, "");
+	} else if (b->last_ms == 0 || now - b->last_ms >= PLAIN_PROGRESS_EVERY_MS) {
+		t = time(NULL);
+		gmtime_r(&t, &tm);
+		strftime(ts, sizeof(ts), "%H:%M:%S  ", &tm);
+		if (cli_progress_print(stdout, v, NULL, ts) > 0)
+			b->last_ms = now;
+	}
+	fflush(stdout);
+}
+
 int
 rollout_follow(const char *url, const char *id, int64_t deadline, bool quiet,
-    sk_cli_response *resp, sk_err *err)
+    bool no_color, sk_cli_response *resp, sk_err *err)
 {
+	follow_bars bars = { .show = !quiet };
 	uint64_t since = 0;
 	bool warned = false;
 
+	cli_look_of(&bars.look, stdout, no_color);
 	for (;;) {
 		if (fetch(url, id, since, resp, err) != SK_OK) {
-			if (err->code != SK_ENET)
+			if (err->code != SK_ENET) {
+				bars_erase(&bars);
 				return err->code;
-			if (!warned)
+			}
+			if (!warned) {
+				bars_erase(&bars);
 				fprintf(stderr, "skein rollout: %s; retrying\n",
 				    err->msg);
+			}
 			warned = true;
 		} else {
 			warned = false;
+			bars_erase(&bars);
 			print_events(&resp->rollouts[0], &since, quiet);
 			if (strcmp(resp->rollouts[0].state, "running") != 0)
 				return SK_OK;
+			bars_draw(&bars, &resp->rollouts[0]);
 			sk_cli_response_fini(resp);
 		}
-		if (deadline && sk_mono_ms() > deadline)
+		if (deadline && sk_mono_ms() > deadline) {
+			bars_erase(&bars);
 			return sk_err_set(err, SK_ETIMEOUT,
 			    "rollout %s still running after the timeout", id);
+		}
 		sk_sleep_ms(200);
 	}
 }
 
 int
-rollout_cmd_wait(const char *url, const char *id, int64_t timeout_ms, bool quiet)
+rollout_cmd_wait(const char *url, const char *id, int64_t timeout_ms,
+    bool quiet, bool no_color)
 {
 	int64_t deadline = timeout_ms > 0 ? sk_mono_ms() + timeout_ms : 0;
 	sk_cli_response resp;
 	sk_err err;
 	int rc;
 
-	if (rollout_follow(url, id, deadline, quiet, &resp, &err) != SK_OK) {
+	if (rollout_follow(url, id, deadline, quiet, no_color, &resp, &err) != SK_OK) {
 		cli_coord_print_err("rollout wait", &err);
 		return CLI_FAIL;
 	}

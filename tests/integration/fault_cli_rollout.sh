@@ -89,6 +89,9 @@ expect 2 "start does not take --region, --wait, --format, --json, --quiet or --n
 expect 2 "status does not take --no-backup (only rollback does)" "status --no-backup" sk_skein rollout status --no-backup
 expect 2 "start does not take --reapply with --rehearse" "start --rehearse --reapply" sk_skein rollout start --rehearse x --reapply
 expect 2 "rollback does not take --reapply (only start does)" "rollback --reapply" sk_skein rollout rollback r-a --reapply
+expect 2 "start does not take --no-color (only status, wait and rollback --wait do)" "start --no-color" sk_skein rollout start x --no-color
+expect 2 "rollback does not take --no-color (only status, wait and rollback --wait do)" "rollback --no-color" sk_skein rollout rollback r-a --no-color
+expect 2 "report does not take --no-color (only status, wait and rollback --wait do)" "report --no-color" sk_skein rollout report r-a --no-color
 
 # 3. Unknown rollout: exit 1, named, with a hint.
 expect 1 "skein rollout report: no rollout r-nosuchrollout" "report of an unknown rollout" sk_skein rollout report r-nosuchrollout

@@ -89,7 +89,7 @@ printed(const sk_rollout_view *v)
 	FILE *out = open_memstream(&text, &len);
 
 	assert_non_null(out);
-	rollout_print_view(out, v);
+	rollout_print_view(out, v, NULL);
 	assert_int_equal(fclose(out), 0);
 	return text;
 }

@@ -1,0 +1,373 @@
+/* cli_progress: a backfill's line, bar and JSON from a database's view.
+ * The figures come from an agent through the coordinator: each is checked
+ * before it is shown or divided by (negative, zero or not finite: left
+ * out), so a confused agent yields a shorter line, never a wrong one. */
+#include "cli_progress.h"
+
+#include <math.h> /* isfinite, a macro: no libm */
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "sk_err.h"
+#include "sk_json.h"
+#include "sk_util.h"
+
+#define BAR_MIN 10
+#define BAR_MAX 40
+#define GREEN "\033[32m"
+#define YELLOW "\033[33m"
+#define RESET "\033[0m"
+
+void
+cli_look_of(cli_look *look, FILE *out, bool no_color)
+{
+	const char *term = getenv("TERM"), *nc = getenv("NO_COLOR");
+	const char *cols = getenv("COLUMNS");
+	struct winsize ws;
+	int fd = out != NULL ? fileno(out) : -1;
+
+	look->fancy = !no_color && fd >= 0 && isatty(fd) && term != NULL &&
+	    term[0] != '\0' && strcmp(term, "dumb") != 0 &&
+	    (nc == NULL || nc[0] == '\0');
+	look->width = 80;
+	if (fd >= 0 && ioctl(fd, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+		look->width = ws.ws_col;
+	else if (cols != NULL && atoi(cols) > 0)
+		look->width = atoi(cols);
+}
+
+bool
+cli_progress_has(const sk_database_view *d)
+{
+	return d->progress_step[0] != '\0';
+}
+
+int
+cli_progress_percent(const sk_database_view *d)
+{
+	double pct;
+
+	if (d->rows_total <= 0)
+		return -1;
+	if (d->rows_scanned <= 0)
+		return 0;
+	if (d->rows_scanned >= d->rows_total)
+		return 99;
+	/* In double: rows_scanned * 100 may not fit in 64 bits. Cut, not
+	 * rounded: 99.6% is not done. */
+	pct = (double)d->rows_scanned * 100.0 / (double)d->rows_total;
+	return pct > 99 ? 99 : (int)pct;
+}
+
+/* ---- text --------------------------------------------------------------- */
+
+/* A bounded string being built: appends past its end are cut. */
+typedef struct sbuf {
+	char *p;
+	size_t len, off;
+} sbuf;
+
+static void sb_add(sbuf *s, const char *fmt, ...) SK_PRINTF(2, 3);
+
+static void
+sb_add(sbuf *s, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (s->off + 1 >= s->len)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(s->p + s->off, s->len - s->off, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		s->off += (size_t)n;
+	if (s->off >= s->len)
+		s->off = s->len - 1;
+}
+
+/* v with thousands separators, "1,160,000"; negative reads as 0. */
+static void
+fmt_count(int64_t v, char *buf, size_t len)
+{
+	char digits[32];
+	size_t n, k = 0;
+
+	snprintf(digits, sizeof(digits), "%lld", (long long)(v > 0 ? v : 0));
+	n = strlen(digits);
+	for (size_t i = 0; i < n && k + 2 < len; i++) {
+		if (i > 0 && (n - i) % 3 == 0)
+			buf[k++] = ',';
+		buf[k++] = digits[i];
+	}
+	buf[k] = '\0';
+}
+
+/* Whether rate is a figure to show. */
+static bool
+rate_known(double rate)
+{
+	return isfinite(rate) && rate > 0 && rate < 9e18;
+}
+
+/* v in three significant figures with a unit, "24.3k", "1.16M" (from
+ * 10,000 up; below, as fmt_count). For a terminal too narrow for the
+ * whole figures. */
+static void
+fmt_short(int64_t v, char *buf, size_t len)
+{
+	static const struct {
+		double div;
+		const char *unit;
+	} units[] = { { 1e3, "k" }, { 1e6, "M" }, { 1e9, "G" }, { 1e12, "T" },
+		{ 1e15, "P" } };
+	char num[32];
+
+	if (v < 10000) {
+		fmt_count(v, buf, len);
+		return;
+	}
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		/* The next unit once this one would round to 1000. */
+		if ((double)v / units[i].div >= 999.5 &&
+		    i + 1 < sizeof(units) / sizeof(units[0]))
+			continue;
+		snprintf(num, sizeof(num), "%.3g", (double)v / units[i].div);
+		snprintf(buf, len, "%s%s", num, units[i].unit);
+		return;
+	}
+}
+
+/* The figures after the bar, in display order; each may be left out
+ * when the terminal is narrow, in drop_order, the pause never (it is cut
+ * at the end instead). */
+enum { P_PCT, P_ROWS, P_CHANGED, P_RATE, P_PAUSED, P_ETA, P_BATCH, P_N };
+static const int drop_order[] = { P_BATCH, P_CHANGED, P_RATE, P_ETA };
+
+typedef struct pieces {
+	char text[P_N][192]; /* "" when d has no such figure */
+} pieces;
+
+/* d's figures as pieces, counts whole or (compact) short. */
+static void
+pieces_of(const sk_database_view *d, bool compact, pieces *p)
+{
+	void (*count)(int64_t, char *, size_t) = compact ? fmt_short : fmt_count;
+	int64_t scanned = d->rows_scanned > 0 ? d->rows_scanned : d->rows_done;
+	int pct = cli_progress_percent(d);
+	char a[32], b[32];
+
+	memset(p, 0, sizeof(*p));
+	if (pct >= 0)
+		snprintf(p->text[P_PCT], sizeof(p->text[P_PCT]), "%d%%", pct);
+	count(scanned, a, sizeof(a));
+	if (d->rows_total > 0) {
+		count(d->rows_total, b, sizeof(b));
+		snprintf(p->text[P_ROWS], sizeof(p->text[P_ROWS]), "%s/%s rows", a, b);
+	} else {
+		snprintf(p->text[P_ROWS], sizeof(p->text[P_ROWS]), "%s rows", a);
+	}
+	/* Rows the update changed, when the where clause skipped some. */
+	if (d->rows_done >= 0 && d->rows_scanned > 0 && d->rows_done != d->rows_scanned) {
+		count(d->rows_done, a, sizeof(a));
+		snprintf(p->text[P_CHANGED], sizeof(p->text[P_CHANGED]),
+		    "(%s changed)", a);
+	}
+	if (d->batch_size > 0) {
+		count(d->batch_size, a, sizeof(a));
+		snprintf(p->text[P_BATCH], sizeof(p->text[P_BATCH]), "batch %s", a);
+	}
+	if (d->throttle[0] != '\0') {
+		snprintf(p->text[P_PAUSED], sizeof(p->text[P_PAUSED]),
+		    "paused: %.160s", d->throttle);
+		return; /* paused: no rate, and an ETA that does not hold */
+	}
+	if (rate_known(d->rate) && d->rate < 10) {
+		snprintf(p->text[P_RATE], sizeof(p->text[P_RATE]),
+		    "%.1f rows/s", d->rate);
+	} else if (rate_known(d->rate)) {
+		count((int64_t)(d->rate + 0.5), a, sizeof(a));
+		snprintf(p->text[P_RATE], sizeof(p->text[P_RATE]), "%s rows/s", a);
+	}
+	if (d->eta_ms > 0) {
+		/* Whole seconds: a tenth of a second is noise here. */
+		int64_t sec = d->eta_ms / 1000 + (d->eta_ms % 1000 >= 500);
+
+		if (sec < 1)
+			snprintf(a, sizeof(a), "<1s");
+		else
+			sk_duration_format(sec * 1000, a, sizeof(a));
+		snprintf(p->text[P_ETA], sizeof(p->text[P_ETA]), "ETA %s", a);
+	}
+}
+
+/* The pieces of p, the first ndrop of drop_order left out, two spaces
+ * apart (the changed rows one space after the rows), into buf. */
+static void
+pieces_join(const pieces *p, size_t ndrop, char *buf, size_t len)
+{
+	sbuf s = { buf, len, 0 };
+
+	buf[0] = '\0';
+	for (int i = 0; i < P_N; i++) {
+		bool dropped = false;
+
+		for (size_t k = 0; k < ndrop; k++)
+			dropped |= drop_order[k] == i;
+		if (dropped || p->text[i][0] == '\0')
+			continue;
+		sb_add(&s, "%s%s",
+		    s.off == 0         ? "" :
+			i == P_CHANGED ? " " :
+					 "  ",
+		    p->text[i]);
+	}
+}
+
+/* The tail that fits in room columns beside fixed ones: the whole
+ * figures, else short ones with fewer and fewer of them, else the
+ * fewest, cut at room. With no room limit (plain) the whole figures. */
+static void
+tail_fit(const sk_database_view *d, bool limited, size_t fixed, size_t room,
+    char *buf, size_t len)
+{
+	pieces p;
+
+	pieces_of(d, false, &p);
+	pieces_join(&p, 0, buf, len);
+	if (!limited || fixed + strlen(buf) <= room)
+		return;
+	pieces_of(d, true, &p);
+	for (size_t ndrop = 0;; ndrop++) {
+		pieces_join(&p, ndrop, buf, len);
+		if (fixed + strlen(buf) <= room ||
+		    ndrop == sizeof(drop_order) / sizeof(drop_order[0]))
+			break;
+	}
+	if (fixed + strlen(buf) > room)
+		buf[room > fixed ? room - fixed : 0] = '\0';
+}
+
+/* The head's two parts: "region/db" and "kind step". */
+static void
+head_parts(const sk_database_view *d, char *name, size_t nlen, char *what, size_t wlen)
+{
+	snprintf(name, nlen, "%s/%s", d->region, d->name);
+	snprintf(what, wlen, "%s %s",
+	    d->progress_kind[0] != '\0' ? d->progress_kind : "backfill",
+	    d->progress_step);
+}
+
+void
+cli_progress_line(const sk_database_view *d, const cli_look *look,
+    size_t name_w, size_t what_w, char *buf, size_t len)
+{
+	char name[2 * SK_NAME_MAX + 2], what[SK_NAME_MAX + 24], tail[512];
+	sbuf s = { buf, len, 0 };
+	int pct = cli_progress_percent(d);
+	bool fancy = look != NULL && look->fancy;
+	size_t head_len, room;
+	int barw, filled;
+
+	if (len == 0)
+		return;
+	buf[0] = '\0';
+	head_parts(d, name, sizeof(name), what, sizeof(what));
+	sb_add(&s, "%-*s  %-*s", (int)name_w, name, (int)what_w, what);
+	head_len = s.off;
+	/* A terminal line takes width - 1 columns at most: the last one
+	 * wraps on some terminals, and a wrapped line breaks the redraw. */
+	room = fancy && look->width > 1 ? (size_t)look->width - 1 : 0;
+	if (!fancy || pct < 0) {
+		tail_fit(d, fancy, head_len + 2, room, tail, sizeof(tail));
+		sb_add(&s, "  %s", tail);
+		return;
+	}
+	/* "head  [bar]  tail": the bar gives way first, down to BAR_MIN,
+	 * then the figures. */
+	tail_fit(d, true, head_len + 6 + BAR_MIN, room, tail, sizeof(tail));
+	barw = room > head_len + 6 + strlen(tail) ?
+	    (int)(room - head_len - 6 - strlen(tail)) :
+	    BAR_MIN;
+	barw = barw < BAR_MIN ? BAR_MIN : barw > BAR_MAX ? BAR_MAX : barw;
+	filled = pct * barw / 100;
+	sb_add(&s, "  [%s", d->throttle[0] != '\0' ? YELLOW : GREEN);
+	for (int i = 0; i < filled; i++)
+		sb_add(&s, "#");
+	sb_add(&s, "%s", RESET);
+	for (int i = filled; i < barw; i++)
+		sb_add(&s, ".");
+	sb_add(&s, "]  %s", tail);
+}
+
+size_t
+cli_progress_print(FILE *out, const sk_rollout_view *v, const cli_look *look,
+    const char *prefix)
+{
+	char name[2 * SK_NAME_MAX + 2], what[SK_NAME_MAX + 24], line[1024];
+	size_t name_w = 0, what_w = 0, n = 0;
+
+	for (size_t i = 0; i < v->ndatabases; i++) {
+		if (!cli_progress_has(&v->databases[i]))
+			continue;
+		head_parts(&v->databases[i], name, sizeof(name), what, sizeof(what));
+		name_w = strlen(name) > name_w ? strlen(name) : name_w;
+		what_w = strlen(what) > what_w ? strlen(what) : what_w;
+	}
+	for (size_t i = 0; i < v->ndatabases; i++) {
+		cli_look fitted = { 0 };
+
+		if (!cli_progress_has(&v->databases[i]))
+			continue;
+		/* The prefix takes its columns from the line's. */
+		if (look != NULL) {
+			fitted = *look;
+			fitted.width -= (int)strlen(prefix);
+		}
+		cli_progress_line(&v->databases[i], look != NULL ? &fitted : NULL,
+		    name_w, what_w, line, sizeof(line));
+		fprintf(out, "%s%s\n", prefix, line);
+		n++;
+	}
+	return n;
+}
+
+/* ---- JSON --------------------------------------------------------------- */
+
+json_t *
+cli_progress_json(const sk_database_view *d)
+{
+	json_t *o;
+	int bad = 0;
+
+	if (!cli_progress_has(d))
+		return json_null();
+	o = json_object();
+	if (o == NULL)
+		return NULL;
+	bad |= json_object_set_new(o, "step", sk_json_str(d->progress_step));
+	bad |= json_object_set_new(o, "kind", sk_json_str(d->progress_kind));
+	bad |= json_object_set_new(o, "rows_done", json_integer(d->rows_done));
+	bad |= json_object_set_new(o, "rows_scanned", json_integer(d->rows_scanned));
+	bad |= json_object_set_new(o, "rows_total", json_integer(d->rows_total));
+	bad |= json_object_set_new(
+	    o, "percent", json_integer(cli_progress_percent(d)));
+	/* JSON has no NaN or infinity: a rate that is not a figure is 0. */
+	bad |= json_object_set_new(
+	    o, "rate", json_real(rate_known(d->rate) ? d->rate : 0.0));
+	bad |= json_object_set_new(o, "eta_ms", json_integer(d->eta_ms));
+	bad |= json_object_set_new(o, "batch_size", json_integer(d->batch_size));
+	bad |= json_object_set_new(o, "batches", json_integer(d->batches));
+	bad |= json_object_set_new(o, "paused", json_boolean(d->throttle[0] != '\0'));
+	bad |= json_object_set_new(o, "throttle", sk_json_str(d->throttle));
+	bad |= json_object_set_new(o, "throttled_ms", json_integer(d->throttled_ms));
+	if (bad) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}

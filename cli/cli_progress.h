@@ -1,0 +1,63 @@
+/* cli_progress: the backfills a rollout's databases run, as `skein rollout
+ * status` and `wait` show them: on a terminal one bar per database,
+ *
+ *   eu-1/app  backfill fill-domain  [#########.......]  58%  1,160,000/2,000,000 rows  24,300 rows/s  ETA 35s  batch 4,800
+ *
+ * elsewhere (a pipe, a file, --no-color, TERM=dumb) the same figures on
+ * a plain line without bar or escape codes, and in JSON as numbers. Each
+ * is derived from the database's view (sk_database_view) alone; nothing
+ * here talks to the coordinator.
+ */
+#ifndef CLI_PROGRESS_H
+#define CLI_PROGRESS_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "sk_wire.h"
+
+/* How the lines look on an output. */
+typedef struct cli_look {
+	bool fancy; /* a bar, and colours: a terminal that takes them */
+	int width;  /* columns a line must fit in (fancy only) */
+} cli_look;
+
+/* The look for out: fancy when out is a terminal, TERM is set and not
+ * "dumb", NO_COLOR is unset or empty and no_color (--no-color) is false;
+ * width from the terminal, else $COLUMNS, else 80. */
+void cli_look_of(cli_look *look, FILE *out, bool no_color);
+
+/* Whether d runs a backfill (a backfill or expand step) with figures to
+ * show. */
+bool cli_progress_has(const sk_database_view *d);
+
+/* How far d's backfill is through its key range, in percent of
+ * rows_total: 0 to 99, never 100 while it runs (rows_total is an
+ * estimate that rows_scanned may pass); -1 when no total is known. */
+int cli_progress_percent(const sk_database_view *d);
+
+/* The line of d's backfill (no newline) into buf, always terminated:
+ * "REGION/DB  KIND STEP", padded to name_w and what_w columns so that a
+ * block of lines aligns, then with look->fancy a bar fitted into
+ * look->width, and the figures: percent, rows scanned of the total (and
+ * changed, when fewer), rate and ETA, or "paused: WHY" while throttled,
+ * and the batch size. Figures the agent did not send (0, negative, not
+ * finite) are left out. A line without look, or not fancy, is plain. */
+void cli_progress_line(const sk_database_view *d, const cli_look *look,
+    size_t name_w, size_t what_w, char *buf, size_t len);
+
+/* Print the line of each database of v that runs a backfill, in the
+ * view's order, each after prefix (e.g. an indent or a time), aligned.
+ * look NULL: plain. Returns the number of lines printed. */
+size_t cli_progress_print(FILE *out, const sk_rollout_view *v,
+    const cli_look *look, const char *prefix);
+
+/* d's backfill as a JSON object of numbers (step, kind, rows_done,
+ * rows_scanned, rows_total, percent (-1: unknown), rate, eta_ms,
+ * batch_size, batches, paused, throttle, throttled_ms), or JSON null when
+ * it runs none. A new reference; NULL only when out of memory. */
+json_t *cli_progress_json(const sk_database_view *d);
+
+#endif
