@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "sk_err.h"
@@ -22,22 +23,31 @@
 #define YELLOW "\033[33m"
 #define RESET "\033[0m"
 
+/* The columns of the terminal out is, or 0 when it is none. */
+static int
+term_width(FILE *out)
+{
+	struct winsize ws;
+	int fd = out != NULL ? fileno(out) : -1;
+
+	if (fd >= 0 && ioctl(fd, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+		return ws.ws_col;
+	return 0;
+}
+
 void
 cli_look_of(cli_look *look, FILE *out, bool no_color)
 {
 	const char *term = getenv("TERM"), *nc = getenv("NO_COLOR");
 	const char *cols = getenv("COLUMNS");
-	struct winsize ws;
 	int fd = out != NULL ? fileno(out) : -1;
 
 	look->fancy = !no_color && fd >= 0 && isatty(fd) && term != NULL &&
 	    term[0] != '\0' && strcmp(term, "dumb") != 0 &&
 	    (nc == NULL || nc[0] == '\0');
-	look->width = 80;
-	if (fd >= 0 && ioctl(fd, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
-		look->width = ws.ws_col;
-	else if (cols != NULL && atoi(cols) > 0)
-		look->width = atoi(cols);
+	look->width = term_width(out);
+	if (look->width == 0)
+		look->width = cols != NULL && atoi(cols) > 0 ? atoi(cols) : 80;
 }
 
 bool
@@ -142,11 +152,12 @@ fmt_short(int64_t v, char *buf, size_t len)
 	}
 }
 
-/* The figures after the bar, in display order; each may be left out
- * when the terminal is narrow, in drop_order, the pause never (it is cut
- * at the end instead). */
+/* The figures after the bar, in display order. On a narrow terminal they
+ * are left out in drop_order, the least telling first; the percent and
+ * the pause never are (the pause is cut at the end instead: why it waits
+ * is the news). */
 enum { P_PCT, P_ROWS, P_CHANGED, P_RATE, P_PAUSED, P_ETA, P_BATCH, P_N };
-static const int drop_order[] = { P_BATCH, P_CHANGED, P_RATE, P_ETA };
+static const int drop_order[] = { P_BATCH, P_CHANGED, P_RATE, P_ETA, P_ROWS };
 
 typedef struct pieces {
 	char text[P_N][192]; /* "" when d has no such figure */
@@ -262,46 +273,91 @@ head_parts(const sk_database_view *d, char *name, size_t nlen, char *what, size_
 	    d->progress_step);
 }
 
-void
-cli_progress_line(const sk_database_view *d, const cli_look *look,
-    size_t name_w, size_t what_w, char *buf, size_t len)
+/* How a block of lines is laid out on a terminal: its heads padded to
+ * name_w and what_w, one bar width for all (so that the bars and the
+ * figures after them start in the same columns), room columns a line may
+ * take (0: plain, no limit). */
+typedef struct layout {
+	size_t name_w, what_w;
+	size_t room;
+	int barw;
+} layout;
+
+/* The bar width d's whole figures leave in lay->room, within the bounds;
+ * BAR_MAX when d has no bar. */
+static int
+bar_room(const sk_database_view *d, const layout *lay)
+{
+	char name[2 * SK_NAME_MAX + 2], what[SK_NAME_MAX + 24], tail[512];
+	size_t fixed;
+	pieces p;
+
+	if (cli_progress_percent(d) < 0)
+		return BAR_MAX;
+	head_parts(d, name, sizeof(name), what, sizeof(what));
+	fixed = (strlen(name) > lay->name_w ? strlen(name) : lay->name_w) + 2 +
+	    (strlen(what) > lay->what_w ? strlen(what) : lay->what_w) + 6;
+	pieces_of(d, false, &p);
+	pieces_join(&p, 0, tail, sizeof(tail));
+	if (lay->room <= fixed + strlen(tail) + BAR_MIN)
+		return BAR_MIN;
+	return lay->room - fixed - strlen(tail) > BAR_MAX ?
+	    BAR_MAX :
+	    (int)(lay->room - fixed - strlen(tail));
+}
+
+/* d's line laid out by lay into buf. */
+static void
+render(const sk_database_view *d, const layout *lay, char *buf, size_t len)
 {
 	char name[2 * SK_NAME_MAX + 2], what[SK_NAME_MAX + 24], tail[512];
 	sbuf s = { buf, len, 0 };
-	int pct = cli_progress_percent(d);
-	bool fancy = look != NULL && look->fancy;
-	size_t head_len, room;
-	int barw, filled;
+	int pct = cli_progress_percent(d), filled;
 
 	if (len == 0)
 		return;
 	buf[0] = '\0';
 	head_parts(d, name, sizeof(name), what, sizeof(what));
-	sb_add(&s, "%-*s  %-*s", (int)name_w, name, (int)what_w, what);
-	head_len = s.off;
-	/* A terminal line takes width - 1 columns at most: the last one
-	 * wraps on some terminals, and a wrapped line breaks the redraw. */
-	room = fancy && look->width > 1 ? (size_t)look->width - 1 : 0;
-	if (!fancy || pct < 0) {
-		tail_fit(d, fancy, head_len + 2, room, tail, sizeof(tail));
+	sb_add(&s, "%-*s  %-*s", (int)lay->name_w, name, (int)lay->what_w, what);
+	if (lay->room == 0 || pct < 0) {
+		tail_fit(d, lay->room > 0, s.off + 2, lay->room, tail, sizeof(tail));
 		sb_add(&s, "  %s", tail);
 		return;
 	}
-	/* "head  [bar]  tail": the bar gives way first, down to BAR_MIN,
-	 * then the figures. */
-	tail_fit(d, true, head_len + 6 + BAR_MIN, room, tail, sizeof(tail));
-	barw = room > head_len + 6 + strlen(tail) ?
-	    (int)(room - head_len - 6 - strlen(tail)) :
-	    BAR_MIN;
-	barw = barw < BAR_MIN ? BAR_MIN : barw > BAR_MAX ? BAR_MAX : barw;
-	filled = pct * barw / 100;
+	tail_fit(d, true, s.off + 6 + (size_t)lay->barw, lay->room, tail, sizeof(tail));
+	filled = pct * lay->barw / 100;
 	sb_add(&s, "  [%s", d->throttle[0] != '\0' ? YELLOW : GREEN);
 	for (int i = 0; i < filled; i++)
 		sb_add(&s, "#");
 	sb_add(&s, "%s", RESET);
-	for (int i = filled; i < barw; i++)
+	for (int i = filled; i < lay->barw; i++)
 		sb_add(&s, ".");
 	sb_add(&s, "]  %s", tail);
+}
+
+/* The layout of look for heads of name_w and what_w columns. A terminal
+ * line takes width - 1 columns at most: the last one wraps on some
+ * terminals, and a wrapped line breaks the redraw of `wait`. */
+static void
+layout_init(layout *lay, const cli_look *look, size_t name_w, size_t what_w)
+{
+	lay->name_w = name_w;
+	lay->what_w = what_w;
+	lay->room = look != NULL && look->fancy ?
+	    (look->width > 1 ? (size_t)look->width - 1 : 1) :
+	    0;
+	lay->barw = BAR_MAX;
+}
+
+void
+cli_progress_line(const sk_database_view *d, const cli_look *look,
+    size_t name_w, size_t what_w, char *buf, size_t len)
+{
+	layout lay;
+
+	layout_init(&lay, look, name_w, what_w);
+	lay.barw = bar_room(d, &lay);
+	render(d, &lay, buf, len);
 }
 
 size_t
@@ -310,6 +366,8 @@ cli_progress_print(FILE *out, const sk_rollout_view *v, const cli_look *look,
 {
 	char name[2 * SK_NAME_MAX + 2], what[SK_NAME_MAX + 24], line[1024];
 	size_t name_w = 0, what_w = 0, n = 0;
+	cli_look fitted = { 0 };
+	layout lay;
 
 	for (size_t i = 0; i < v->ndatabases; i++) {
 		if (!cli_progress_has(&v->databases[i]))
@@ -318,22 +376,74 @@ cli_progress_print(FILE *out, const sk_rollout_view *v, const cli_look *look,
 		name_w = strlen(name) > name_w ? strlen(name) : name_w;
 		what_w = strlen(what) > what_w ? strlen(what) : what_w;
 	}
-	for (size_t i = 0; i < v->ndatabases; i++) {
-		cli_look fitted = { 0 };
+	/* The prefix takes its columns from the lines'. */
+	if (look != NULL) {
+		fitted = *look;
+		fitted.width -= (int)strlen(prefix);
+	}
+	layout_init(&lay, look != NULL ? &fitted : NULL, name_w, what_w);
+	/* One bar width, the narrowest any line needs: each line then fits
+	 * its own figures after it. */
+	for (size_t i = 0; i < v->ndatabases; i++)
+		if (cli_progress_has(&v->databases[i])) {
+			int w = bar_room(&v->databases[i], &lay);
 
+			lay.barw = w < lay.barw ? w : lay.barw;
+		}
+	for (size_t i = 0; i < v->ndatabases; i++) {
 		if (!cli_progress_has(&v->databases[i]))
 			continue;
-		/* The prefix takes its columns from the line's. */
-		if (look != NULL) {
-			fitted = *look;
-			fitted.width -= (int)strlen(prefix);
-		}
-		cli_progress_line(&v->databases[i], look != NULL ? &fitted : NULL,
-		    name_w, what_w, line, sizeof(line));
+		render(&v->databases[i], &lay, line, sizeof(line));
 		fprintf(out, "%s%s\n", prefix, line);
 		n++;
 	}
 	return n;
+}
+
+/* ---- the block under `wait`'s events ------------------------------------ */
+
+void
+cli_progress_block_init(cli_progress_block *b, FILE *out, bool no_color)
+{
+	memset(b, 0, sizeof(*b));
+	b->out = out;
+	cli_look_of(&b->look, out, no_color);
+}
+
+void
+cli_progress_block_erase(cli_progress_block *b)
+{
+	if (b->drawn > 0) {
+		/* Up to the block's first line (each ends in a newline, so the
+		 * cursor is in column 0), then clear to the end. */
+		fprintf(b->out, "\033[%zuA\033[J", b->drawn);
+		fflush(b->out);
+	}
+	b->drawn = 0;
+}
+
+void
+cli_progress_block_draw(cli_progress_block *b, const sk_rollout_view *v, int64_t now_ms)
+{
+	char stamp[16];
+	time_t t;
+	struct tm tm;
+
+	if (b->look.fancy) {
+		int width = term_width(b->out); /* it may have been resized */
+
+		cli_progress_block_erase(b);
+		if (width > 0)
+			b->look.width = width;
+		b->drawn = cli_progress_print(b->out, v, &b->look, "");
+	} else if (b->last_ms == 0 || now_ms - b->last_ms >= CLI_PROGRESS_PLAIN_EVERY_MS) {
+		t = time(NULL);
+		gmtime_r(&t, &tm);
+		strftime(stamp, sizeof(stamp), "%H:%M:%S  ", &tm);
+		if (cli_progress_print(b->out, v, NULL, stamp) > 0)
+			b->last_ms = now_ms;
+	}
+	fflush(b->out);
 }
 
 /* ---- JSON --------------------------------------------------------------- */

@@ -14,6 +14,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "sk_wire.h"
@@ -53,6 +54,33 @@ void cli_progress_line(const sk_database_view *d, const cli_look *look,
  * look NULL: plain. Returns the number of lines printed. */
 size_t cli_progress_print(FILE *out, const sk_rollout_view *v,
     const cli_look *look, const char *prefix);
+
+/* The backfill lines `wait` keeps under the events it prints: on a
+ * terminal a block of bars drawn after each answer and erased (cursor up,
+ * clear to the end) before anything else is printed, so that it stays at
+ * the bottom; elsewhere plain lines, stamped with the time like the
+ * events, every CLI_PROGRESS_PLAIN_EVERY_MS, so that a log gets a line
+ * per database now and then rather than one per answer. */
+#define CLI_PROGRESS_PLAIN_EVERY_MS 30000
+typedef struct cli_progress_block {
+	FILE *out;
+	cli_look look;
+	size_t drawn;    /* lines of the block on the terminal now */
+	int64_t last_ms; /* plain: when lines were last printed; 0 never */
+} cli_progress_block;
+
+/* Start a block on out (cli_look_of with no_color). Nothing is
+ * printed. */
+void cli_progress_block_init(cli_progress_block *b, FILE *out, bool no_color);
+
+/* Erase the block from the terminal, if drawn; no-op otherwise. */
+void cli_progress_block_erase(cli_progress_block *b);
+
+/* Draw v's backfills at now_ms (a sk_mono_ms time): on a terminal the
+ * block again (erase it first), at its current width; elsewhere plain
+ * lines when CLI_PROGRESS_PLAIN_EVERY_MS have passed since the last. */
+void cli_progress_block_draw(
+    cli_progress_block *b, const sk_rollout_view *v, int64_t now_ms);
 
 /* d's backfill as a JSON object of numbers (step, kind, rows_done,
  * rows_scanned, rows_total, percent (-1: unknown), rate, eta_ms,

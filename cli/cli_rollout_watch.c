@@ -449,86 +449,40 @@ print_events(const sk_rollout_view *v, uint64_t *since, bool quiet)
 	fflush(stdout);
 }
 
-/* How often `wait` prints the backfills' lines when it cannot redraw
- * them (not a terminal): a log line per database every 30 s. */
-#define PLAIN_PROGRESS_EVERY_MS 30000
-
-/* The backfill lines under the events while following: on a terminal a
- * block redrawn after each answer (erased before anything else is
- * printed), elsewhere plain lines now and then, stamped like events. */
-typedef struct follow_bars {
-	cli_look look;
-	bool show;       /* not --quiet */
-	size_t drawn;    /* lines of the block on the terminal now */
-	int64_t last_ms; /* plain: when the lines were last printed */
-} follow_bars;
-
-static void
-bars_erase(follow_bars *b)
-{
-	if (b->drawn > 0) {
-		/* Up to the block's first line, then clear to the end. */
-		printf("\033[%zuA\033[J", b->drawn);
-		fflush(stdout);
-	}
-	b->drawn = 0;
-}
-
-static void
-bars_draw(follow_bars *b, const sk_rollout_view *v)
-{
-	int64_t now = sk_mono_ms();
-	char ts[16];
-	time_t t;
-	struct tm tm;
-
-	if (!b->show)
-		return;
-	if (b->look.fancy) {
-		cli_look_of(&b->look, stdout, false); /* the width may change */
-		b->drawn = cli_progress_print(stdout, v, &b->look, "");
-	} else if (b->last_ms == 0 || now - b->last_ms >= PLAIN_PROGRESS_EVERY_MS) {
-		t = time(NULL);
-		gmtime_r(&t, &tm);
-		strftime(ts, sizeof(ts), "%H:%M:%S  ", &tm);
-		if (cli_progress_print(stdout, v, NULL, ts) > 0)
-			b->last_ms = now;
-	}
-	fflush(stdout);
-}
-
 int
 rollout_follow(const char *url, const char *id, int64_t deadline, bool quiet,
     bool no_color, sk_cli_response *resp, sk_err *err)
 {
-	follow_bars bars = { .show = !quiet };
+	cli_progress_block bars;
 	uint64_t since = 0;
 	bool warned = false;
 
-	cli_look_of(&bars.look, stdout, no_color);
+	cli_progress_block_init(&bars, stdout, no_color);
 	for (;;) {
 		if (fetch(url, id, since, resp, err) != SK_OK) {
 			if (err->code != SK_ENET) {
-				bars_erase(&bars);
+				cli_progress_block_erase(&bars);
 				return err->code;
 			}
 			if (!warned) {
-				bars_erase(&bars);
+				cli_progress_block_erase(&bars);
 				fprintf(stderr, "skein rollout: %s; retrying\n",
 				    err->msg);
 			}
 			warned = true;
 		} else {
 			warned = false;
-			bars_erase(&bars);
+			cli_progress_block_erase(&bars);
 			print_events(&resp->rollouts[0], &since, quiet);
 			if (strcmp(resp->rollouts[0].state, "running") != 0)
 				return SK_OK;
-			bars_draw(&bars, &resp->rollouts[0]);
+			if (!quiet)
+				cli_progress_block_draw(
+				    &bars, &resp->rollouts[0], sk_mono_ms());
 			sk_cli_response_fini(resp);
 		}
 		if (deadline && sk_mono_ms() > deadline) {
-			bars_erase(&bars);
+			cli_progress_block_erase(&bars);
 			return sk_err_set(err, SK_ETIMEOUT,
 			    "rollout %s still running after the timeout", id);
 		}

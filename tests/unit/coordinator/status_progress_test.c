@@ -1,6 +1,7 @@
 /* status_progress_test: how `skein rollout status` and `wait` show the
  * backfills a rollout's databases run. On a terminal one bar per
- * database, fitted to the terminal's width with its figures; elsewhere
+ * database, fitted to the terminal's width with its figures (under
+ * `wait`'s events, a block redrawn in place); elsewhere
  * (a pipe, --no-color, TERM=dumb, NO_COLOR) the same figures on a plain
  * line with no bar characters and no escape codes; in JSON as numbers.
  * The percentage stays below 100 while the step runs, however far the
@@ -307,8 +308,9 @@ test_status_bar_is_fitted_to_the_terminal(void **state)
 }
 
 /* Narrower than the whole line: short figures, then fewer of them (the
- * batch, the rate, the ETA, in that order), never a bar under 10 and
- * never a line that wraps. */
+ * batch, the rate, the ETA, the rows, in that order; the percent and
+ * why it is paused stay), never a bar under 10 and never a line that
+ * wraps. */
 static void
 test_status_bar_narrow_terminal_keeps_the_bar_and_the_main_figures(void **state)
 {
@@ -319,7 +321,7 @@ test_status_bar_narrow_terminal_keeps_the_bar_and_the_main_figures(void **state)
 		{ 100, "]  58%  1.16M/2M rows  24.3k rows/s  ETA 35s" },
 		{ 80, "]  58%  1.16M/2M rows  ETA 35s" },
 		{ 70, "]  58%  1.16M/2M rows" },
-		{ 55, "]  58%  1.1" },
+		{ 55, "]  58%" },
 	};
 	sk_database_view d;
 	char line[1024];
@@ -345,7 +347,7 @@ test_status_bar_narrow_terminal_keeps_the_bar_and_the_main_figures(void **state)
 		cli_look tty = { .fancy = true, .width = 80 };
 
 		cli_progress_line(&d, &tty, 0, 0, line, sizeof(line));
-		assert_non_null(strstr(line, "]  58%  1.16M/2M rows  paused: repl"));
+		assert_non_null(strstr(line, "]  58%  paused: replication lag 12.3"));
 		assert_int_equal(visible(line), 79);
 	}
 }
@@ -435,6 +437,78 @@ test_status_look_follows_the_terminal_and_the_options(void **state)
 	close(master);
 }
 
+/* ---- wait: the block under the events ----------------------------------- */
+
+/* On a terminal the block is drawn, then erased (cursor up over its
+ * lines, clear to the end) before the next answer's events and drawn
+ * again: it stays at the bottom, one line per backfill. */
+static void
+test_wait_redraws_the_block_in_place_on_a_terminal(void **state)
+{
+	cli_progress_block b;
+	sample s;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&text, &len);
+
+	(void)state;
+	assert_non_null(out);
+	make_sample(&s);
+	cli_progress_block_init(&b, out, false);
+	assert_false(b.look.fancy); /* a memory stream is no terminal */
+	b.look.fancy = true;
+	b.look.width = 160;
+	cli_progress_block_draw(&b, &s.view, 1000);
+	assert_int_equal(b.drawn, 2);
+	fputs("12:00:01  an event\n", out);
+	cli_progress_block_draw(&b, &s.view, 1200); /* erases first */
+	cli_progress_block_erase(&b);
+	cli_progress_block_erase(&b); /* nothing left to erase */
+	assert_int_equal(fclose(out), 0);
+	/* bars, event, erase, bars, erase: the escapes come once per erase. */
+	{
+		const char *first = strstr(text, "\033[2A\033[J");
+		const char *event = strstr(text, "an event");
+
+		assert_non_null(first);
+		assert_non_null(event);
+		assert_true(event < first);
+		assert_non_null(strstr(first + 1, "\033[2A\033[J"));
+		assert_null(strstr(strstr(first + 1, "\033[2A\033[J") + 1, "\033[2A"));
+		assert_int_equal(count_char(text, '\n'), 2 + 1 + 2);
+	}
+	free(text);
+}
+
+/* Elsewhere the lines are printed, stamped, at most every 30 s; no
+ * escape codes. */
+static void
+test_wait_prints_plain_lines_now_and_then_elsewhere(void **state)
+{
+	cli_progress_block b;
+	sample s;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&text, &len);
+
+	(void)state;
+	assert_non_null(out);
+	make_sample(&s);
+	cli_progress_block_init(&b, out, false);
+	cli_progress_block_draw(&b, &s.view, 1000);
+	cli_progress_block_draw(&b, &s.view, 1000 + CLI_PROGRESS_PLAIN_EVERY_MS - 1);
+	cli_progress_block_erase(&b);
+	cli_progress_block_draw(&b, &s.view, 1000 + CLI_PROGRESS_PLAIN_EVERY_MS);
+	assert_int_equal(fclose(out), 0);
+	assert_int_equal(count_char(text, '\n'), 4);
+	assert_null(strchr(text, '\033'));
+	assert_null(strchr(text, '['));
+	/* "HH:MM:SS  eu-1/app ..." */
+	assert_int_equal(text[2], ':');
+	assert_memory_equal(text + 8, "  eu-1/app      backfill fill-domain  58%", 41);
+	free(text);
+}
+
 /* ---- JSON --------------------------------------------------------------- */
 
 static void
@@ -496,6 +570,8 @@ main(void)
 		    test_status_bar_narrow_terminal_keeps_the_bar_and_the_main_figures),
 		cmocka_unit_test(test_status_bar_paused_says_why_in_yellow),
 		cmocka_unit_test(test_status_look_follows_the_terminal_and_the_options),
+		cmocka_unit_test(test_wait_redraws_the_block_in_place_on_a_terminal),
+		cmocka_unit_test(test_wait_prints_plain_lines_now_and_then_elsewhere),
 		cmocka_unit_test(test_status_json_carries_the_figures_as_numbers),
 	};
 
