@@ -101,6 +101,16 @@ region_get(cli_rep_model *m, const char *name, const char *phase,
 	return g;
 }
 
+/* The kind of step id in plan; 0 when plan is NULL or has no such step. */
+static int
+plan_kind(const sk_plan *plan, const char *id)
+{
+	for (size_t i = 0; plan != NULL && i < plan->nsteps; i++)
+		if (strcmp(plan->steps[i].id, id) == 0)
+			return plan->steps[i].kind;
+	return 0;
+}
+
 static cli_rep_step *
 step_get(cli_rep_model *m, cli_rep_db *d, const char *id)
 {
@@ -114,6 +124,7 @@ step_get(cli_rep_model *m, cli_rep_db *d, const char *id)
 	s = &d->steps[d->nsteps++];
 	memset(s, 0, sizeof(*s));
 	s->id = id;
+	s->kind = plan_kind(m->src->plan, id);
 	return s;
 }
 
@@ -154,6 +165,13 @@ step_end(cli_rep_step *s, const sk_report *r, const char *result)
 		s->locks.lock_waits = r->lock_waits;
 	if (r->lock_wait_ms > s->locks.lock_wait_ms)
 		s->locks.lock_wait_ms = r->lock_wait_ms;
+	/* A backfill's totals (other kinds send none). */
+	if (r->batch > 0)
+		s->batches = r->batch;
+	if (r->throttled_ms > 0)
+		s->throttled_ms = r->throttled_ms;
+	if (r->throttled_by[0] != '\0')
+		s->throttled_by = r->throttled_by;
 }
 
 static void
@@ -210,8 +228,14 @@ fold_step(cli_rep_model *m, cli_rep_db *d, const sk_report *r)
 		rvec_push(m, &s->checks, r);
 		break;
 	case SK_EV_PROGRESS:
-		if (s->result == NULL || strcmp(s->result, "started") == 0)
+		if (s->result == NULL || strcmp(s->result, "started") == 0) {
+			/* Its start may be among the reports not kept. */
+			s->result = "started";
 			s->rows = r->rows;
+			s->batches = r->batch;
+			s->throttled_ms = r->throttled_ms;
+			s->progress_ms = r->at_ms;
+		}
 		break;
 	default:
 		break;

@@ -47,6 +47,7 @@ typedef struct cli_rep_locks {
 
 typedef struct cli_rep_step {
 	const char *id;
+	int kind; /* the plan's (enum sk_step_kind); 0: not in the plan */
 	const char *result; /* NULL: never reached */
 	int64_t start_ms, end_ms, duration_ms;
 	uint32_t attempts;
@@ -55,6 +56,14 @@ typedef struct cli_rep_step {
 	const char *detail; /* why it cannot be rehearsed */
 	cli_rep_rvec checks;
 	cli_rep_locks locks;
+	/* A backfill's (cli_rep_step_is_backfill): batches committed and
+	 * time paused, from its end's report or, while it runs, its latest
+	 * PROGRESS (at progress_ms); by what, "reason=ms,...", from its end
+	 * (NULL until then). */
+	int64_t batches;
+	int64_t throttled_ms;
+	const char *throttled_by;
+	int64_t progress_ms;
 } cli_rep_step;
 
 typedef struct cli_rep_db {
@@ -99,6 +108,35 @@ void cli_rep_free(cli_rep_model *m);
 /* A step's attempts and lock waits as the record shows them. */
 uint32_t cli_rep_step_attempts(const cli_rep_step *st);
 uint32_t cli_rep_step_lock_waits(const cli_rep_step *st);
+
+/* ---- backfills (cli_report_backfill.c) ---- */
+
+/* Whether st is a backfill: a backfill or expand step of the plan, or,
+ * for a step the plan does not name (unreadable plan), one whose reports
+ * carry batches or throttles. */
+bool cli_rep_step_is_backfill(const cli_rep_step *st);
+
+/* How long st's backfill ran: its duration once it ended, else from its
+ * start to its latest PROGRESS report; -1 unknown. */
+int64_t cli_rep_backfill_ms(const cli_rep_step *st);
+
+/* Its average rate in rows per second over that time; 0 unknown. */
+double cli_rep_backfill_rate(const cli_rep_step *st);
+
+/* One reason a backfill paused and for how long. */
+typedef struct cli_rep_throttle {
+	char reason[24]; /* "rate", "lag", "query", "autovacuum", ... */
+	int64_t ms;
+} cli_rep_throttle;
+
+#define CLI_REP_THROTTLES_MAX 16
+
+/* Parse a STEP_FINISHED's throttled_by, "rate=1200,lag=0,...", into out
+ * (at most max), in the agent's order: a pair that is not reason=ms (a
+ * reason of letters, digits, '_' or '-', up to 23 bytes; ms a
+ * non-negative integer) is skipped, as is a reason named again. NULL
+ * reads as "". Returns the number of pairs in out. */
+size_t cli_rep_throttles_parse(const char *by, cli_rep_throttle *out, size_t max);
 
 /* Whether the database's phase checks waited for a lock or were blocked. */
 bool cli_rep_db_has_phase_locks(const cli_rep_db *d);

@@ -76,6 +76,33 @@ j_blockers(const cli_rep_locks *l)
 	return blockers;
 }
 
+/* A backfill's figures (null for another kind): rows, duration_ms,
+ * batches, rows_per_second (its average), throttled_ms and throttled_by,
+ * an object of reason: ms in the agent's order (empty until its end). */
+static json_t *
+j_backfill(const cli_rep_step *st)
+{
+	cli_rep_throttle t[CLI_REP_THROTTLES_MAX];
+	size_t n;
+	json_t *o, *by;
+
+	if (!cli_rep_step_is_backfill(st))
+		return json_null();
+	o = json_object();
+	by = json_object();
+	n = cli_rep_throttles_parse(st->throttled_by, t, CLI_REP_THROTTLES_MAX);
+	for (size_t i = 0; i < n; i++)
+		json_object_set_new(by, t[i].reason, json_integer(t[i].ms));
+	json_object_set_new(o, "rows", json_integer(st->rows));
+	json_object_set_new(o, "duration_ms", json_integer(cli_rep_backfill_ms(st)));
+	json_object_set_new(o, "batches", json_integer(st->batches));
+	json_object_set_new(
+	    o, "rows_per_second", json_real(cli_rep_backfill_rate(st)));
+	json_object_set_new(o, "throttled_ms", json_integer(st->throttled_ms));
+	json_object_set_new(o, "throttled_by", by);
+	return o;
+}
+
 static json_t *
 j_step(const cli_rep_step *st)
 {
@@ -98,6 +125,7 @@ j_step(const cli_rep_step *st)
 	json_object_set_new(o, "blockers", j_blockers(&st->locks));
 	json_object_set_new(o, "error", j_err(st->error));
 	json_object_set_new(o, "detail", json_string(st->detail ? st->detail : ""));
+	json_object_set_new(o, "backfill", j_backfill(st));
 	return o;
 }
 

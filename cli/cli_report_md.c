@@ -124,6 +124,79 @@ md_waivers(FILE *out, const sk_plan *plan)
 	fputc('\n', out);
 }
 
+/* "rate 1.2s, autovacuum 3.4s": the reasons it paused for, in the
+ * agent's order, those that took no time left out; "-" for none or not
+ * said yet. */
+static void
+md_throttled_by(const cli_rep_step *st, char *buf, size_t len)
+{
+	cli_rep_throttle t[CLI_REP_THROTTLES_MAX];
+	size_t n = cli_rep_throttles_parse(st->throttled_by, t, CLI_REP_THROTTLES_MAX);
+	size_t off = 0;
+	char d[32];
+
+	snprintf(buf, len, "-");
+	for (size_t i = 0; i < n && off < len; i++) {
+		if (t[i].ms <= 0)
+			continue;
+		cli_rep_fmt_dur(t[i].ms, d, sizeof(d));
+		off += (size_t)snprintf(buf + off, len - off, "%s%s %s",
+		    off ? ", " : "", t[i].reason, d);
+	}
+}
+
+/* Each backfill that ran, per region and database: its rows, duration,
+ * batches, average rate and the time it paused, in total and by reason.
+ * Nothing when the plan has none that ran. */
+static void
+md_backfills(FILE *out, const cli_rep_model *m)
+{
+	bool any = false;
+
+	for (size_t i = 0; i < m->nregions; i++) {
+		const cli_rep_region *g = &m->regions[i];
+
+		for (size_t k = 0; k < g->ndbs; k++)
+			for (size_t s = 0; s < g->dbs[k].nsteps; s++) {
+				const cli_rep_step *st = &g->dbs[k].steps[s];
+				char dur[32], thr[32], by[256], rate[32];
+				double rps = cli_rep_backfill_rate(st);
+
+				if (!cli_rep_step_is_backfill(st) || st->result == NULL)
+					continue;
+				if (!any)
+					fprintf(out,
+					    "## Backfills\n\n"
+					    "| Region | Database | Step | Result | "
+					    "Rows | Duration | Batches | Rows/s | "
+					    "Throttled | Throttled by |\n"
+					    "|---|---|---|---|---|---|---|---|---|---|\n");
+				any = true;
+				cli_rep_fmt_dur(
+				    cli_rep_backfill_ms(st), dur, sizeof(dur));
+				cli_rep_fmt_dur(st->throttled_ms, thr, sizeof(thr));
+				md_throttled_by(st, by, sizeof(by));
+				if (rps <= 0)
+					snprintf(rate, sizeof(rate), "-");
+				else
+					snprintf(rate, sizeof(rate),
+					    rps < 10 ? "%.1f" : "%.0f", rps);
+				fprintf(out, "|");
+				md_cell(out, g->name);
+				md_cell(out, g->dbs[k].name);
+				md_cell(out, st->id);
+				md_cell(out, st->result);
+				fprintf(out, " %lld | %s | %lld | %s | %s |",
+				    (long long)st->rows, dur,
+				    (long long)st->batches, rate, thr);
+				md_cell(out, by);
+				fputc('\n', out);
+			}
+	}
+	if (any)
+		fputc('\n', out);
+}
+
 static void
 md_check_row(FILE *out, const sk_report *r)
 {
@@ -296,6 +369,7 @@ cli_report_md(FILE *out, const cli_report_src *src, sk_err *err)
 	}
 	md_header(out, src, &m);
 	md_waivers(out, src->plan);
+	md_backfills(out, &m);
 	for (size_t i = 0; i < m.nregions; i++) {
 		const cli_rep_region *g = &m.regions[i];
 
