@@ -1,6 +1,7 @@
 /* sk_plan_print: a plan described for people (sk_plan_print) and for
  * machines (sk_plan_print_json), checks, limits, waivers, preflight and
- * backup included. */
+ * backup included, and the bodies of the data kinds (backfill, expand,
+ * contract) with a backfill's tuning. */
 #include "sk_plan_print.h"
 
 #include <inttypes.h>
@@ -134,6 +135,87 @@ print_preflight(FILE *out, const sk_preflight *pf)
 	}
 }
 
+/* "     name text", a text of several lines going on under its first. */
+static void
+print_text(FILE *out, const char *name, const char *text)
+{
+	fprintf(out, "     %s ", name);
+	for (const char *p = text; *p != '\0'; p++) {
+		if (*p == '\r')
+			continue;
+		fputc(*p, out);
+		if (*p == '\n' && p[1] != '\0')
+			fprintf(out, "     %*s ", (int)strlen(name), "");
+	}
+	if (text[0] == '\0' || text[strlen(text) - 1] != '\n')
+		fputc('\n', out);
+}
+
+/* How a backfill runs, with plan.yaml's names: its batches, then its
+ * throttles ("none" for a limit that is not set). */
+static void
+print_tuning(FILE *out, const sk_backfill_tuning *t)
+{
+	char target[32], lag[32], dead[32];
+
+	sk_duration_format(t->batch_target_ms, target, sizeof(target));
+	limit_format(t->max_replication_lag_ms, lag, sizeof(lag));
+	if (t->dead_man_ms > 0)
+		sk_duration_format(t->dead_man_ms, dead, sizeof(dead));
+	else
+		snprintf(dead, sizeof(dead), "never");
+	fprintf(out,
+	    "     batch min %" PRId64 ", max %" PRId64 " rows, target %s; workers "
+	    "%" PRIu32 "\n",
+	    t->batch_min, t->batch_max, target, t->workers);
+	if (t->max_rows_per_second > 0)
+		fprintf(out, "     max_rows_per_second %.15g", t->max_rows_per_second);
+	else
+		fputs("     max_rows_per_second none", out);
+	fprintf(out, ", max_replication_lag %s, autovacuum %s, dead_man %s\n",
+	    lag, t->ignore_autovacuum ? "false" : "true (waits for it)", dead);
+	print_text(out, "throttle_query",
+	    t->throttle_query != NULL ? t->throttle_query : "none");
+}
+
+/* The body of a data kind's step. */
+static void
+print_data_body(FILE *out, const sk_step *s)
+{
+	const sk_expand *e = s->expand;
+
+	if (s->kind == SK_STEP_BACKFILL && s->backfill != NULL) {
+		print_text(out, "table", s->backfill->table);
+		print_text(out, "update", s->backfill->update);
+		print_text(out, "where",
+		    s->backfill->where != NULL ? s->backfill->where : "none (every row)");
+		print_tuning(out, &s->backfill->tuning);
+	} else if (s->kind == SK_STEP_EXPAND && e != NULL) {
+		fprintf(out, "     table %s, column %s %s, from %s\n", e->table,
+		    e->column, e->type != NULL ? e->type : "?", e->from);
+		if (e->forward != NULL)
+			print_text(out, "using", e->forward);
+		else
+			fprintf(out, "     using none (%s as it is)\n", e->from);
+		if (e->backward != NULL)
+			print_text(out, "reverse", e->backward);
+		else
+			fprintf(out,
+			    "     reverse none (a write of %s alone leaves %s as it "
+			    "is)\n",
+			    e->column, e->from);
+		print_tuning(out, &e->tuning);
+	} else if (s->kind == SK_STEP_CONTRACT && e != NULL) {
+		fprintf(out,
+		    "     table %s, column %s, from %s (dropped, with the trigger "
+		    "that kept %s in step)\n",
+		    e->table, e->column, e->from, e->column);
+	}
+	if (s->revert != NULL)
+		fprintf(out, "     revert %s\n",
+		    s->revert_path != NULL ? s->revert_path : "(inline)");
+}
+
 static void
 print_step(FILE *out, size_t i, const sk_step *s)
 {
@@ -146,6 +228,7 @@ print_step(FILE *out, size_t i, const sk_step *s)
 		    sk_step_kind_name(s->kind) != NULL ? sk_step_kind_name(s->kind) :
 							 "unknown",
 		    hex);
+		print_data_body(out, s);
 	} else {
 		fprintf(out, "  %zu. %s  %s  checksum %.16s\n", i + 1, s->id,
 		    s->no_transaction ? "no transaction" : "in a transaction", hex);
@@ -356,6 +439,77 @@ jpreflight(const sk_preflight *pf)
 	return o;
 }
 
+/* A backfill's tuning with plan.yaml's names (durations in ms). */
+static json_t *
+jtuning(const sk_backfill_tuning *t)
+{
+	json_t *o = json_object();
+	int bad = 0;
+
+	if (o == NULL)
+		return NULL;
+	bad |= json_object_set_new(o, "batch_min", json_integer(t->batch_min));
+	bad |= json_object_set_new(o, "batch_max", json_integer(t->batch_max));
+	bad |= json_object_set_new(
+	    o, "batch_target_ms", json_integer(t->batch_target_ms));
+	bad |= json_object_set_new(
+	    o, "max_rows_per_second", json_real(t->max_rows_per_second));
+	bad |= json_object_set_new(o, "max_replication_lag_ms",
+	    json_integer(t->max_replication_lag_ms));
+	bad |= json_object_set_new(o, "throttle_query", sk_json_str(t->throttle_query));
+	bad |= json_object_set_new(
+	    o, "autovacuum", json_boolean(!t->ignore_autovacuum));
+	bad |= json_object_set_new(o, "dead_man_ms", json_integer(t->dead_man_ms));
+	bad |= json_object_set_new(o, "workers", json_integer(t->workers));
+	if (bad) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* The body of a data kind's step as its kind's key wants it: backfill
+ * (table, update, where, tuning), expand (table, column, type, from,
+ * using, reverse, tuning) or contract (table, column, from); json null
+ * for a step of another kind. */
+static json_t *
+jdata_body(const sk_step *s, int kind)
+{
+	const sk_expand *e = s->expand;
+	json_t *o;
+	int bad = 0;
+
+	if (s->kind != kind ||
+	    (kind == SK_STEP_BACKFILL ? s->backfill == NULL : e == NULL))
+		return json_null();
+	if ((o = json_object()) == NULL)
+		return NULL;
+	if (kind == SK_STEP_BACKFILL) {
+		bad |= json_object_set_new(o, "table", sk_json_str(s->backfill->table));
+		bad |= json_object_set_new(
+		    o, "update", sk_json_str(s->backfill->update));
+		bad |= json_object_set_new(o, "where", sk_json_str(s->backfill->where));
+		bad |= json_object_set_new(o, "tuning", jtuning(&s->backfill->tuning));
+	} else {
+		bad |= json_object_set_new(o, "table", sk_json_str(e->table));
+		bad |= json_object_set_new(o, "column", sk_json_str(e->column));
+		if (kind == SK_STEP_EXPAND)
+			bad |= json_object_set_new(o, "type", sk_json_str(e->type));
+		bad |= json_object_set_new(o, "from", sk_json_str(e->from));
+		if (kind == SK_STEP_EXPAND) {
+			bad |= json_object_set_new(o, "using", sk_json_str(e->forward));
+			bad |= json_object_set_new(
+			    o, "reverse", sk_json_str(e->backward));
+			bad |= json_object_set_new(o, "tuning", jtuning(&e->tuning));
+		}
+	}
+	if (bad) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
 /* The format-1 additions to a step's JSON object. */
 static int
 jstep_extras(json_t *o, const sk_step *s)
@@ -379,6 +533,9 @@ jstep_extras(json_t *o, const sk_step *s)
 	sk_hex(s->text_checksum, SK_CHECKSUM_LEN, hex);
 	bad |= json_object_set_new(o, "text_checksum",
 	    !sk_step_has_text_checksum(s) ? json_null() : sk_json_str(hex));
+	bad |= json_object_set_new(o, "backfill", jdata_body(s, SK_STEP_BACKFILL));
+	bad |= json_object_set_new(o, "expand", jdata_body(s, SK_STEP_EXPAND));
+	bad |= json_object_set_new(o, "contract", jdata_body(s, SK_STEP_CONTRACT));
 	return bad;
 }
 
