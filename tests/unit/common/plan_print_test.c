@@ -45,10 +45,17 @@ text_of(const sk_plan *p)
 	size_t size = 0;
 	FILE *f = open_memstream(&text, &size);
 
+	char *copy;
+
 	assert_non_null(f);
 	sk_plan_print(f, p, NULL);
 	fclose(f);
-	return text;
+	/* A copy: inlined, GCC's -Wdangling-pointer (-O2) takes text for
+	 * the local whose address open_memstream was given. */
+	copy = strdup(text);
+	assert_non_null(copy);
+	free(text);
+	return copy;
 }
 
 static json_t *
@@ -144,8 +151,17 @@ test_show_expand_and_contract(void **state)
 	/* A SQL step has none of it. */
 	assert_lines(text, "1. 0001_add_domain",
 	    "  1. 0001_add_domain  in a transaction  checksum ");
-	assert_true(strstr(strstr(text, "1. 0001_add_domain"), "     table ") >
-	    strstr(text, "2. 0002_fill_domain"));
+	{
+		char one[1024];
+		const char *at = strstr(text, "1. 0001_add_domain");
+
+		/* Its lines, up to the next step's. */
+		snprintf(one, sizeof(one), "%s", at);
+		assert_non_null(strstr(one, "\n  2. "));
+		*strstr(one, "\n  2. ") = '\0';
+		assert_null(strstr(one, "table"));
+		assert_null(strstr(one, "batch"));
+	}
 	free(text);
 	sk_plan_destroy(p);
 }
