@@ -13,9 +13,16 @@
 bool
 cli_rep_step_is_backfill(const cli_rep_step *st)
 {
-	if (st->kind == SK_STEP_BACKFILL || st->kind == SK_STEP_EXPAND)
-		return true;
-	return st->kind == 0 && (st->batches > 0 || st->throttled_by != NULL);
+	static const char *const ran[] = { "applied", "failed", "started" };
+	bool backfill = st->kind == SK_STEP_BACKFILL || st->kind == SK_STEP_EXPAND ||
+	    (st->kind == 0 && (st->batches > 0 || st->throttled_by != NULL));
+
+	if (!backfill || st->result == NULL)
+		return false;
+	for (size_t i = 0; i < sizeof(ran) / sizeof(ran[0]); i++)
+		if (strcmp(st->result, ran[i]) == 0)
+			return true;
+	return false;
 }
 
 int64_t

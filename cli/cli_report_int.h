@@ -111,9 +111,11 @@ uint32_t cli_rep_step_lock_waits(const cli_rep_step *st);
 
 /* ---- backfills (cli_report_backfill.c) ---- */
 
-/* Whether st is a backfill: a backfill or expand step of the plan, or,
- * for a step the plan does not name (unreadable plan), one whose reports
- * carry batches or throttles. */
+/* Whether st is a backfill that ran, or runs, in its database: a
+ * backfill or expand step of the plan (or, for a step the plan does not
+ * name, one whose reports carry batches or throttles) that was applied,
+ * failed or started; not one skipped, rehearsed or reverted, whose
+ * figures are not a backfill's run. */
 bool cli_rep_step_is_backfill(const cli_rep_step *st);
 
 /* How long st's backfill ran: its duration once it ended, else from its

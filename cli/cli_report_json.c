@@ -76,7 +76,8 @@ j_blockers(const cli_rep_locks *l)
 	return blockers;
 }
 
-/* A backfill's figures (null for another kind): rows, duration_ms,
+/* A backfill's figures (null for another kind, or a backfill that did
+ * not run: skipped, rehearsed, reverted): rows, duration_ms,
  * batches, rows_per_second (its average), throttled_ms and throttled_by,
  * an object of reason: ms in the agent's order (empty until its end). */
 static json_t *

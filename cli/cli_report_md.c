@@ -162,7 +162,7 @@ md_backfills(FILE *out, const cli_rep_model *m)
 				char dur[32], thr[32], by[256], rate[32];
 				double rps = cli_rep_backfill_rate(st);
 
-				if (!cli_rep_step_is_backfill(st) || st->result == NULL)
+				if (!cli_rep_step_is_backfill(st))
 					continue;
 				if (!any)
 					fprintf(out,
@@ -312,11 +312,10 @@ md_db(FILE *out, const sk_rollout_view *v, const cli_rep_db *d)
 	if (cli_mode_of(mode)->undoes)
 		fprintf(out, "Steps reverted: %zu\n\n", nreverted);
 	for (size_t s = 0; s < d->nsteps; s++)
-		if (d->steps[s].result &&
-		    strcmp(d->steps[s].result, "rehearsed") == 0 &&
+		if (d->steps[s].result && strcmp(d->steps[s].result, "rehearsed") == 0 &&
 		    d->steps[s].detail != NULL && d->steps[s].detail[0] != '\0')
-			fprintf(out, "- Rehearsed: step %s: %s\n", d->steps[s].id,
-			    d->steps[s].detail);
+			fprintf(out, "- Rehearsed: step %s: %s\n",
+			    d->steps[s].id, d->steps[s].detail);
 	for (size_t s = 0; s < d->nsteps; s++)
 		if (d->steps[s].result &&
 		    strcmp(d->steps[s].result, "not-rehearsable") == 0) {

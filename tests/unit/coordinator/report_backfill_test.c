@@ -294,6 +294,47 @@ test_report_json_has_backfill_figures_under_stable_keys(void **state)
 	sk_plan_destroy(in.plan);
 }
 
+/* A rehearsal's backfill (its first batch, rolled back) and a rollback's
+ * revert of one are not runs of it: no row, and null in JSON. */
+static void
+test_report_backfill_rows_only_for_runs(void **state)
+{
+	input in;
+	sk_report *r;
+	char *md;
+	json_t *root, *steps;
+
+	(void)state;
+	make_input(&in);
+	in.n = 2; /* accepted, app started */
+	r = add(&in, "af", "app", "0002_fill", SK_EV_STEP_REHEARSED, 900);
+	r->rows = 133;
+	r->rows_scanned = 200;
+	r->rows_total = 2000000;
+	r->batch = 1;
+	r->duration_ms = 4;
+	snprintf(r->detail, sizeof(r->detail),
+	    "first batch: 133 rows changed of 200 in 4 ms");
+	in.src.nreports = in.n;
+	md = capture_md(&in.src);
+	assert_null(strstr(md, "Backfills"));
+	free(md);
+	root = capture_json(&in.src);
+	steps = json_object_get(
+	    json_array_get(
+		json_object_get(json_array_get(json_object_get(root, "regions"), 0),
+		    "databases"),
+		0),
+	    "steps");
+	assert_string_equal(
+	    json_string_value(json_object_get(json_array_get(steps, 1), "result")),
+	    "rehearsed");
+	assert_true(
+	    json_is_null(json_object_get(json_array_get(steps, 1), "backfill")));
+	json_decref(root);
+	sk_plan_destroy(in.plan);
+}
+
 /* The plan could not be read: steps that report batches are backfills
  * all the same. A plan of SQL steps only gets no section. */
 static void
@@ -358,6 +399,7 @@ main(void)
 		cmocka_unit_test(test_report_md_totals_each_backfill_per_database),
 		cmocka_unit_test(test_report_json_has_backfill_figures_under_stable_keys),
 		cmocka_unit_test(test_report_backfills_without_a_plan_and_without_backfills),
+		cmocka_unit_test(test_report_backfill_rows_only_for_runs),
 		cmocka_unit_test(test_report_throttled_by_parses_pairs_and_skips_nonsense),
 	};
 
