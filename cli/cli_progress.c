@@ -193,8 +193,9 @@ pieces_of(const sk_database_view *d, bool compact, pieces *p)
 		snprintf(p->text[P_BATCH], sizeof(p->text[P_BATCH]), "batch %s", a);
 	}
 	if (d->throttle[0] != '\0') {
-		snprintf(p->text[P_PAUSED], sizeof(p->text[P_PAUSED]),
-		    "paused: %.160s", d->throttle);
+		/* "paused by the operator" says so itself. */
+		snprintf(p->text[P_PAUSED], sizeof(p->text[P_PAUSED]), "%s%.160s",
+		    strncmp(d->throttle, "paused", 6) == 0 ? "" : "paused: ", d->throttle);
 		return; /* paused: no rate, and an ETA that does not hold */
 	}
 	if (rate_known(d->rate) && d->rate < 10) {

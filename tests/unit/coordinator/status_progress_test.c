@@ -341,6 +341,10 @@ test_status_bar_narrow_terminal_keeps_the_bar_and_the_main_figures(void **state)
 			count_char(line, '#') >=
 		    10);
 	}
+	/* A reason that says it is a pause is not told twice. */
+	snprintf(d.throttle, sizeof(d.throttle), "paused by the operator");
+	cli_progress_line(&d, NULL, 0, 0, line, sizeof(line));
+	assert_non_null(strstr(line, "rows  paused by the operator  batch"));
 	/* Paused on a narrow terminal: the reason is cut, not dropped. */
 	snprintf(d.throttle, sizeof(d.throttle), "replication lag 12.3 s > 10 s");
 	{
