@@ -327,10 +327,14 @@ render(const sk_database_view *d, const layout *lay, char *buf, size_t len)
 	}
 	tail_fit(d, true, s.off + 6 + (size_t)lay->barw, lay->room, tail, sizeof(tail));
 	filled = pct * lay->barw / 100;
-	sb_add(&s, "  [%s", d->throttle[0] != '\0' ? YELLOW : GREEN);
-	for (int i = 0; i < filled; i++)
-		sb_add(&s, "#");
-	sb_add(&s, "%s", RESET);
+	sb_add(&s, "  [");
+	if (filled > 0) {
+		/* Green while it runs, yellow while it is paused. */
+		sb_add(&s, "%s", d->throttle[0] != '\0' ? YELLOW : GREEN);
+		for (int i = 0; i < filled; i++)
+			sb_add(&s, "#");
+		sb_add(&s, "%s", RESET);
+	}
 	for (int i = filled; i < lay->barw; i++)
 		sb_add(&s, ".");
 	sb_add(&s, "]  %s", tail);
