@@ -41,11 +41,15 @@ int cli_progress_percent(const sk_database_view *d);
 
 /* The line of d's backfill (no newline) into buf, always terminated:
  * "REGION/DB  KIND STEP", padded to name_w and what_w columns so that a
- * block of lines aligns, then with look->fancy a bar fitted into
- * look->width, and the figures: percent, rows scanned of the total (and
- * changed, when fewer), rate and ETA, or "paused: WHY" while throttled,
- * and the batch size. Figures the agent did not send (0, negative, not
- * finite) are left out. A line without look, or not fancy, is plain. */
+ * block of lines aligns, then with look->fancy a bar (10 to 40 columns),
+ * and the figures: percent, rows scanned of the total (and changed, when
+ * fewer), rate and ETA, or "paused: WHY" while throttled, and the batch
+ * size. Figures the agent did not send (0, negative, not finite) are
+ * left out. A fancy line takes at most look->width - 1 columns: when the
+ * whole figures do not fit beside the narrowest bar, short counts
+ * ("1.16M") are used, then the batch size, changed rows, rate, ETA and
+ * rows are left out in that order, then the rest is cut at the end. A
+ * line without look, or not fancy, is plain and whole. */
 void cli_progress_line(const sk_database_view *d, const cli_look *look,
     size_t name_w, size_t what_w, char *buf, size_t len);
 
