@@ -10,6 +10,7 @@
 
 #include "agent_locks.h"
 #include "agent_stmt.h"
+#include "sk_log.h"
 #include "sk_pg.h"
 #include "sk_util.h"
 
@@ -291,6 +292,13 @@ wait_out_long_xacts(agent_attempts *a, int64_t deadline, int64_t budget, sk_err 
 	/* Each round waits for what the last look found, then looks
 	 * again: another long transaction may hold the tables too. */
 	while (long_xacts_now(a, w, &n) && n > 0) {
+		agent_long_wait_detail(
+		    detail, sizeof(detail), w, n, deadline - sk_mono_ms());
+		sk_info("%s %s in %s/%s: %s",
+		    a->step_id != NULL ? "step" : "phase checks",
+		    a->step_id != NULL ? a->step_id : "-",
+		    a->c->region != NULL ? a->c->region : "-",
+		    a->c->database != NULL ? a->c->database : "-", detail);
 		while (n > 0) {
 			now = sk_mono_ms();
 			set_blockers(a, w, n);
