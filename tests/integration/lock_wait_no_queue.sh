@@ -3,8 +3,9 @@
 # through a real coordinator and agent, on a direct connection (r1) and
 # through a transaction-pooling PgBouncer (r2):
 #
-#   A. A reader holds ACCESS SHARE on t for 4 s (psql: BEGIN; SELECT ...
-#      FROM t; pg_sleep). Half a second in, older than the step's
+#   A. A reader holds ACCESS SHARE on t (a psql session: BEGIN; SELECT
+#      ... FROM t; its transaction ends, with a SELECT saying when, once
+#      the test has looked). Half a second in, older than the step's
 #      lock_timeout (300ms), an ALTER TABLE t step starts. While the reader
 #      holds t, sampled eight times, nothing in the database waits in the
 #      lock queue (pg_locks, pg_stat_activity), no attempt timed out (the
@@ -105,19 +106,17 @@ nothing_queued() {
 # ---- A. A long reader, waited out without queueing ----------------------
 
 long_reader() {
-	local region=$1 db=$2 name=A-$1 out="$SK_WORK/reader-$1.out" signed id rpid i t0
+	local region=$1 db=$2 name=A-$1 reader=lockq-reader-$1 signed id rpid i t0
 	local ended landed before
 	signed=$(plan "a-$region" "$name" "$region" 30 200ms "ALTER TABLE t ADD COLUMN c int;")
 	before=$(lock_timeouts "$db")
-	PGAPPNAME=lockq-reader "$SK_PGCLUSTER" psql "$SK_WORK/pg" pg "$db" -X -At \
-		-c "BEGIN" -c "SELECT count(*) FROM t" -c "SELECT pg_sleep(4)" \
-		-c "SELECT 'ended ' || extract(epoch FROM clock_timestamp())" -c "COMMIT" \
-		>"$out" 2>&1 &
-	local reader=$!
-	sk_wait_until 10 is "$db" "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid)
-		WHERE a.application_name = 'lockq-reader' AND l.relation = 't'::regclass AND l.granted" 1 ||
-		sk_fail "$region: the reader never got its lock on t: $(cat "$out"; sk_psql pg "$db" "SELECT pid, application_name, state, wait_event_type, query FROM pg_stat_activity WHERE datname = current_database()")"
-	rpid=$(sk_psql pg "$db" "SELECT pid FROM pg_stat_activity WHERE application_name = 'lockq-reader'")
+	# The reader's transaction ends when the test says so (after the
+	# samples, however slow the machine), its last statement saying when.
+	sk_session "$reader" pg "$db"
+	sk_session_send "$reader" "BEGIN; SELECT count(*) FROM t;"
+	rpid=$(sk_session_pid pg "$db" "$reader") || sk_fail "$region: the reader never connected"
+	sk_wait_until 10 is "$db" "SELECT count(*) FROM pg_locks WHERE pid = $rpid AND relation = 't'::regclass AND granted" 1 ||
+		sk_fail "$region: the reader never got its lock on t"
 	sleep 0.5
 	id=$(sk_skein rollout start "$signed")
 	t0=$SECONDS
@@ -125,21 +124,23 @@ long_reader() {
 	status_waits() {
 		sk_skein rollout status "$id" | grep -q "waiting for a lock held by pid $rpid"
 	}
-	sk_wait_until 10 status_waits || sk_fail "$region: status never showed the wait for pid $rpid: $(sk_skein rollout status "$id")"
+	sk_wait_until 20 status_waits || sk_fail "$region: status never showed the wait for pid $rpid: $(sk_skein rollout status "$id")"
 	for ((i = 0; i < 8; i++)); do
 		nothing_queued "$db" || sk_fail "$region: sample $i: something waits in the lock queue:
 $(sk_psql pg "$db" "SELECT a.pid, a.application_name, l.mode, l.relation::regclass FROM pg_locks l JOIN pg_stat_activity a USING (pid) WHERE NOT l.granted")"
 		sleep 0.15
 	done
-	kill -0 "$reader" 2>/dev/null || sk_fail "$region: the reader ended before the samples were taken"
+	is "$db" "SELECT count(*) FROM pg_locks WHERE pid = $rpid AND relation = 't'::regclass AND granted" 1 ||
+		sk_fail "$region: the reader let go of t before the samples were taken"
 	grep -q "step 0001_step in $region/app: waiting for pid $rpid's transaction to end without queueing" \
 		"$SK_WORK/logs/agent-$region.log" || sk_fail "$region: the agent's log does not say it waits without queueing"
-	wait "$reader" || sk_fail "$region: the reader failed: $(cat "$out")"
+	sk_session_send "$reader" "SELECT 'ended ' || extract(epoch FROM clock_timestamp()); COMMIT;"
 	sk_skein rollout wait "$id" >"$SK_WORK/wait-$region.out" 2>&1 ||
 		sk_fail "$region: the step failed once the reader had ended: $(cat "$SK_WORK/wait-$region.out")"
-	((SECONDS - t0 < 30)) || sk_fail "$region: the rollout took $((SECONDS - t0)) s"
+	((SECONDS - t0 < 60)) || sk_fail "$region: the rollout took $((SECONDS - t0)) s"
 	sk_assert_eq "$before" "$(lock_timeouts "$db")" "$region: no attempt timed out (the reader was seen before the first)"
-	ended=$(sed -n 's/^ended //p' "$out")
+	sk_wait_until 10 grep -q "^ended " "$SK_WORK/logs/$reader.log" || sk_fail "$region: the reader never said when it ended"
+	ended=$(sed -n 's/^ended //p' "$SK_WORK/logs/$reader.log")
 	landed=$(sk_psql pg "$db" "SELECT extract(epoch FROM finished_at) FROM skein.steps WHERE plan_name = '$name'")
 	[[ -n "$ended" && -n "$landed" ]] || sk_fail "$region: no end of the reader ('$ended') or no ledger row ('$landed')"
 	awk -v e="$ended" -v l="$landed" 'BEGIN { exit !(l - e < 0.5 && l - e > -0.05) }' ||
@@ -148,6 +149,7 @@ $(sk_psql pg "$db" "SELECT a.pid, a.application_name, l.mode, l.relation::regcla
 	sk_assert_eq 1 "$(sk_psql pg "$db" "SELECT count(*) FROM information_schema.columns WHERE table_name = 't' AND column_name = 'c'")" \
 		"$region: column added"
 	sk_assert_eq "0" "$(sk_psql pg "$db" "SELECT lock_waits FROM skein.steps WHERE plan_name = '$name'")" "$region: no lock timeout on record"
+	sk_stop "$reader" >/dev/null
 }
 
 long_reader r1 app1
