@@ -152,9 +152,11 @@ typedef int (*agent_attempt_fn)(void *arg, sk_err *err);
  * "... lock conflicts, the last a deadlock (40P01); last blocked by
  * ..."), with the conflict's SQLSTATE and the detail "N attempts, M ms
  * spent waiting for locks". A long transaction that outlasts the retry
- * budget: SK_ELOCK "gave up after waiting D for a long transaction to end
- * without queueing (the retry budget of N attempts of T ms and their
- * backoff); blocked by ...", SQLSTATE 55P03. The caller adds where and a
+ * budget: SK_ELOCK "gave up after waiting D without queueing for a long
+ * transaction to end (the step's retry budget, B: N attempts of T ms and
+ * the backoff between them); blocked by ...", SQLSTATE 55P03, detail "K
+ * lock timeouts, M ms spent waiting for locks, U ms of them without
+ * queueing". The caller adds where and a
  * hint. A lost connection or another error is returned as it came. A stop
  * requested during a pause or a wait sets a->stopped and fails with
  * SK_ESTATE "stopped while waiting to retry a lock timeout" (or "... for
