@@ -36,36 +36,100 @@ agent_watch_fini(agent_watch *w)
 	w->monitor = NULL;
 }
 
-size_t
-agent_watch_blockers(agent_watch *w, int pid, sk_blocker *out, size_t max)
+/* The monitor connection, opened on first need; NULL while it cannot be
+ * (the failure is logged and the next try waits MONITOR_RETRY_MS). */
+static PGconn *
+monitor(agent_watch *w, const char *what)
 {
-	size_t n = 0;
 	sk_err err;
 	int rc;
 
-	if (pid <= 0 || w->conninfo == NULL)
-		return 0;
-	if (w->monitor == NULL) {
-		if (sk_mono_ms() < w->retry_at)
-			return 0;
-		if (w->pooled)
-			rc = sk_pg_connect_pooled(
-			    w->conninfo, w->appname, &w->monitor, &err);
-		else
-			rc = sk_pg_connect(w->conninfo, w->appname, &w->monitor, &err);
-		if (rc != SK_OK) {
-			sk_debug("watch pid %d in %s: %s", pid, w->where, err.msg);
-			w->retry_at = sk_mono_ms() + MONITOR_RETRY_MS;
-			return 0;
-		}
+	if (w->conninfo == NULL)
+		return NULL;
+	if (w->monitor != NULL)
+		return w->monitor;
+	if (sk_mono_ms() < w->retry_at)
+		return NULL;
+	if (w->pooled)
+		rc = sk_pg_connect_pooled(w->conninfo, w->appname, &w->monitor, &err);
+	else
+		rc = sk_pg_connect(w->conninfo, w->appname, &w->monitor, &err);
+	if (rc != SK_OK) {
+		sk_debug("%s in %s: %s", what, w->where, err.msg);
+		w->retry_at = sk_mono_ms() + MONITOR_RETRY_MS;
+		return NULL;
 	}
-	if (agent_blockers(w->monitor, pid, out, max, &n, &err) != SK_OK) {
-		sk_debug("watch pid %d in %s: %s", pid, w->where, err.msg);
-		if (PQstatus(w->monitor) != CONNECTION_OK) {
-			PQfinish(w->monitor);
-			w->monitor = NULL;
-		}
+	return w->monitor;
+}
+
+/* After a failed question: log it, and drop a broken connection (the
+ * next question opens another). */
+static void
+failed(agent_watch *w, const char *what, const sk_err *err)
+{
+	sk_debug("%s in %s: %s", what, w->where, err->msg);
+	if (w->monitor != NULL && PQstatus(w->monitor) != CONNECTION_OK) {
+		PQfinish(w->monitor);
+		w->monitor = NULL;
+	}
+}
+
+size_t
+agent_watch_blockers(agent_watch *w, int pid, sk_blocker *out, size_t max)
+{
+	char what[48];
+	PGconn *conn;
+	size_t n = 0;
+	sk_err err;
+
+	if (pid <= 0)
+		return 0;
+	snprintf(what, sizeof(what), "watch pid %d", pid);
+	conn = monitor(w, what);
+	if (conn == NULL)
+		return 0;
+	if (agent_blockers(conn, pid, out, max, &n, &err) != SK_OK) {
+		failed(w, what, &err);
 		return 0;
 	}
 	return n;
+}
+
+bool
+agent_watch_long_holders(agent_watch *w, const agent_lock_target *targets,
+    size_t nt, int64_t min_age_ms, agent_long_xact *out, size_t max, size_t *n)
+{
+	static const char what[] = "look for long transactions";
+	PGconn *conn = monitor(w, what);
+	sk_err err;
+
+	*n = 0;
+	if (conn == NULL)
+		return false;
+	if (agent_long_holders(conn, targets, nt, min_age_ms, out, max, n, &err) != SK_OK) {
+		failed(w, what, &err);
+		*n = 0;
+		return false;
+	}
+	return true;
+}
+
+bool
+agent_watch_open_xacts(agent_watch *w, const int *pids, const int64_t *starts,
+    size_t np, int64_t min_age_ms, agent_long_xact *out, size_t max, size_t *n)
+{
+	static const char what[] = "look at long transactions";
+	PGconn *conn = monitor(w, what);
+	sk_err err;
+
+	*n = 0;
+	if (conn == NULL)
+		return false;
+	if (agent_open_xacts(conn, pids, starts, np, min_age_ms, out, max, n,
+		&err) != SK_OK) {
+		failed(w, what, &err);
+		*n = 0;
+		return false;
+	}
+	return true;
 }

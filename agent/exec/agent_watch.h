@@ -1,9 +1,15 @@
 /* agent_watch: who blocks a waiting statement. A second, "monitor"
  * connection to the same database asks pg_blocking_pids about the
  * backend of the statement that waits, so that a lock wait is reported
- * with the session that causes it. Watching is a courtesy: it never fails
- * a step; a monitor that cannot connect is left alone for a while and
- * tried again.
+ * with the session that causes it; the retry engine also asks it about
+ * long transactions that hold a step's tables, before it queues for their
+ * locks (agent_retry.h). Watching is a courtesy: it never fails a step; a
+ * monitor that cannot connect is left alone for a while and tried again,
+ * and meanwhile the engine queues as it would without one.
+ *
+ * Through PgBouncer (pooled) the monitor goes through the pooler too: it
+ * runs single statements, each its own transaction, and what it reads
+ * (pg_locks, pg_stat_activity) is the same from every server connection.
  *
  * One agent_watch per database, used by that database's thread only.
  */
@@ -15,6 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "agent_locks.h"
 #include "sk_wire.h"
 
 typedef struct agent_watch {
@@ -42,5 +49,17 @@ void agent_watch_fini(agent_watch *w);
  * could not ask (logged at debug level; a failed connection is retried
  * after a pause). */
 size_t agent_watch_blockers(agent_watch *w, int pid, sk_blocker *out, size_t max);
+
+/* The long transactions holding a lock that conflicts with one of targets
+ * (agent_long_holders on the monitor) into out, *n of them. Returns false
+ * when the monitor could not ask (logged at debug level, as above); then
+ * *n is 0. */
+bool agent_watch_long_holders(agent_watch *w, const agent_lock_target *targets,
+    size_t nt, int64_t min_age_ms, agent_long_xact *out, size_t max, size_t *n);
+
+/* agent_open_xacts on the monitor. Returns false when the monitor could
+ * not ask (logged at debug level); then *n is 0. */
+bool agent_watch_open_xacts(agent_watch *w, const int *pids, const int64_t *starts,
+    size_t np, int64_t min_age_ms, agent_long_xact *out, size_t max, size_t *n);
 
 #endif

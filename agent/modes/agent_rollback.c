@@ -142,6 +142,9 @@ revert_step(const agent_db_ctx *c, size_t i, sk_err *err)
 	if (rc != SK_OK)
 		return sk_err_wrap(err, "roll back step %s in %s/%s", step->id,
 		    c->region, c->database);
+	/* The revert's tables, not the step's, are the ones to look at for
+	 * long transactions before each attempt. */
+	agent_attempts_lock_sql(&s.a, step->revert);
 	agent_step_emit(&s, SK_EV_STEP_STARTED, 0, "revert", NULL);
 	rc = agent_step_retry(&s, kind->revert, err);
 	if (s.a.stopped) {

@@ -16,8 +16,9 @@ static const sk_lint_rule rules[R_COUNT] = {
 	[R_RENAME] = { "rename-in-one-step", SK_LINT_ERROR,
 	    "renames a table or column in one step: code still using the old "
 	    "name breaks mid-rollout",
-	    "add the new column or table, backfill, switch readers and writers, "
-	    "drop the old one in a later plan" },
+	    "use kind: expand (adds the new column, a sync trigger and a "
+	    "backfill) and, in a later plan once every application version "
+	    "writes the new column, kind: contract; see docs/backfills.md" },
 	[R_DROP_COLUMN] = { "drop-column", SK_LINT_ERROR,
 	    "drops a column: its data is gone and code still reading it fails",
 	    "stop reading and writing the column in a release first, then drop "
@@ -48,8 +49,9 @@ static const sk_lint_rule rules[R_COUNT] = {
 	[R_ALTER_TYPE] = { "alter-column-type", SK_LINT_ERROR,
 	    "ALTER COLUMN ... TYPE rewrites or rescans the table under an ACCESS "
 	    "EXCLUSIVE lock and breaks code expecting the old type",
-	    "add a column of the new type, backfill, switch readers and writers, "
-	    "drop the old one in a later plan" },
+	    "use kind: expand (adds the new column, a sync trigger and a "
+	    "backfill) and, in a later plan once every application version "
+	    "writes the new column, kind: contract; see docs/backfills.md" },
 	[R_TENANT_RLS] = { "tenant-table-without-rls", SK_LINT_ERROR,
 	    "a new table with a tenant column and, in the same step, neither "
 	    "row-level security with a policy nor a CHECK on that column",

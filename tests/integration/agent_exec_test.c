@@ -1201,8 +1201,14 @@ reader_main(void *arg)
 	return NULL;
 }
 
+/* A lock that never frees, held by a transaction that outlives the
+ * step's lock_timeout: the step does not keep queueing behind it (at most
+ * one attempt, while the transaction is still young); it waits for it to
+ * end without queueing, and once the retry budget (three attempts of 200
+ * ms and pauses of up to 50 and 100 ms: 750 ms) is spent gives up with
+ * SK_ELOCK naming it. */
 static void
-test_lock_timeout_retries_then_gives_up_naming_the_blocker(void **state)
+test_long_lock_holder_waited_out_then_gives_up_naming_it(void **state)
 {
 	static const step_spec steps[] = {
 		{ "0001_table", "CREATE TABLE hot (id int)", NULL, false },
@@ -1248,26 +1254,36 @@ test_lock_timeout_retries_then_gives_up_naming_the_blocker(void **state)
 
 	snprintf(want, sizeof(want), "blocked by pid %d", PQbackendPID(holder));
 	assert_contains(err.msg, "apply step 0002_alter in r1/");
-	assert_contains(err.msg, "gave up after 3 lock timeouts of 200 ms");
+	assert_contains(err.msg,
+	    "without queueing for a long transaction to end (the step's retry "
+	    "budget, 750ms: 3 attempts of 200 ms");
 	assert_contains(err.msg, want);
 	assert_contains(err.msg, "idle in transaction");
 	assert_contains(err.msg, "LOCK TABLE hot");
 	assert_string_equal(err.sqlstate, "55P03");
-	/* Three attempts of 200 ms plus two short pauses: bounded. */
-	assert_true(took >= 600);
+	assert_contains(err.detail, "ms of them without queueing");
+	/* The budget, and not much more: bounded. */
+	assert_true(took >= 750);
 	assert_true(took < 3000);
 
+	/* One attempt at most (made while the holder was younger than
+	 * lock_timeout, if it was), then the wait. */
 	assert_int_equal(
 	    find_report(&c, SK_EV_STEP_FAILED, name, "0002_alter", &r), 1);
-	assert_int_equal(r.attempt, 3);
-	assert_int_equal(r.lock_waits, 3);
-	assert_true(r.lock_wait_ms >= 600);
+	assert_int_equal(r.attempt, 1);
+	assert_true(r.lock_waits <= 1);
+	assert_true(r.lock_wait_ms >= 700);
 	assert_true(r.nblockers >= 1);
 	assert_int_equal(r.blockers[0].pid, PQbackendPID(holder));
 	assert_int_equal(r.error.code, SK_ELOCK);
-	assert_true(find_report(&c, SK_EV_LOCK_WAIT, name, "0002_alter", &r) >= 3);
+	assert_true(find_report(&c, SK_EV_LOCK_WAIT, name, "0002_alter", &r) >= 1);
 	assert_int_equal(r.blockers[0].pid, PQbackendPID(holder));
 	assert_string_equal(r.blockers[0].state, "idle in transaction");
+	snprintf(buf, sizeof(buf),
+	    "waiting for pid %d's transaction to end "
+	    "without queueing",
+	    PQbackendPID(holder));
+	assert_true(count_detail(&c, SK_EV_LOCK_WAIT, name, "0002_alter", buf) >= 1);
 
 	/* No queue built up: readers waited at most about one lock_timeout. */
 	if (rd.failures != 0)
@@ -1945,8 +1961,9 @@ test_statement_timeout_fails_at_once_without_retry(void **state)
 }
 
 /* lock_retries 0: one attempt, then SK_ELOCK naming the blocker. A lock
- * timeout in a post-check is retried and reported like one in the SQL,
- * and the step's SQL is rolled back with it. */
+ * timeout in a post-check is reported like one in the SQL, its holder
+ * (by then a long transaction) waited for without queueing until the
+ * retry budget is spent, and the step's SQL is rolled back with it. */
 static void
 test_lock_retries_zero_and_post_check_lock_timeout(void **state)
 {
@@ -1979,11 +1996,13 @@ test_lock_retries_zero_and_post_check_lock_timeout(void **state)
 	holder = pgfixture_connect(fixture_port, name, NULL);
 	snprintf(want, sizeof(want), "blocked by pid %d", PQbackendPID(holder));
 
-	/* The SQL waits: one attempt only. */
-	step_limits(&plan->steps[1], 200, 0, 50);
+	/* The SQL waits: one attempt only. A lock_timeout the holder's
+	 * transaction is surely younger than when the step looks, so that
+	 * the step queues (and times out) rather than waits it out. */
+	step_limits(&plan->steps[1], 1000, 0, 50);
 	pgfixture_exec(holder, "BEGIN; LOCK TABLE a IN ACCESS SHARE MODE");
 	assert_int_equal(agent_exec_run(plan, &o, &err), SK_ELOCK);
-	assert_contains(err.msg, "gave up after 1 lock timeout of 200 ms");
+	assert_contains(err.msg, "gave up after 1 lock timeout of 1000 ms");
 	assert_contains(err.msg, want);
 	assert_int_equal(
 	    find_report(&c, SK_EV_STEP_FAILED, name, "0002_alter", &r), 1);
@@ -2002,12 +2021,15 @@ test_lock_retries_zero_and_post_check_lock_timeout(void **state)
 	pgfixture_exec(holder, "BEGIN; LOCK TABLE b IN ACCESS EXCLUSIVE MODE");
 	assert_int_equal(agent_exec_run(plan, &o, &err), SK_ELOCK);
 	assert_string_equal(err.sqlstate, "55P03");
-	assert_contains(err.msg, "gave up after 2 lock timeouts of 200 ms");
+	assert_contains(err.msg,
+	    "without queueing for a long transaction to end (the step's retry "
+	    "budget, 450ms: 2 attempts of 200 ms");
 	assert_contains(err.msg, want);
 	assert_null(strstr(err.msg, "was not seen"));
 	assert_int_equal(
 	    find_report(&c, SK_EV_STEP_FAILED, name, "0002_alter", &r), 1);
-	assert_int_equal(r.attempt, 2);
+	assert_int_equal(r.attempt, 1);
+	assert_int_equal(r.lock_waits, 1);
 	assert_int_equal(r.error.code, SK_ELOCK);
 	assert_true(r.nblockers >= 1);
 	assert_int_equal(r.blockers[0].pid, PQbackendPID(holder));
@@ -2019,7 +2041,10 @@ test_lock_retries_zero_and_post_check_lock_timeout(void **state)
 	assert_int_equal(r.blockers[0].pid, PQbackendPID(holder));
 	assert_true(count_detail(&c, SK_EV_LOCK_WAIT, name, "0002_alter",
 			want + strlen("blocked by ")) >= 1);
-	assert_int_equal(find_report(&c, SK_EV_CHECK, name, "0002_alter", &r), 2);
+	assert_true(count_detail(&c, SK_EV_LOCK_WAIT, name, "0002_alter",
+			"lock timeout after 200 ms (1 of 1 retries used); "
+			"retrying when pid") == 1);
+	assert_int_equal(find_report(&c, SK_EV_CHECK, name, "0002_alter", &r), 1);
 	assert_string_equal(r.check.name, "b_empty");
 	assert_false(r.check.passed);
 	assert_contains(r.check.seen, "55P03");
@@ -2389,7 +2414,9 @@ test_phase_post_check_lock_timeout_is_retried_until_the_lock_frees(void **state)
 	sk_plan_destroy(plan);
 }
 
-/* A lock that never frees: past lock_retries the phase check fails the
+/* A lock that never frees: the phase check times out once, waits for the
+ * holder (a long transaction by then) without queueing, and once the
+ * retry budget of the step whose limits apply is spent fails the
  * database with SK_ELOCK naming the holder. A pre-check blocked so leaves
  * nothing applied; a post-check runs after the steps committed, so they
  * stay, and the next run completes once the lock is gone. */
@@ -2430,18 +2457,21 @@ test_phase_check_lock_held_forever_gives_up_naming_the_holder(void **state)
 	    "CREATE TABLE gate (n int); CREATE TABLE audit_log (n int)");
 	snprintf(want, sizeof(want), "blocked by pid %d", PQbackendPID(holder));
 
-	/* Pre-check blocked: two attempts of 150 ms, nothing applied. */
+	/* Pre-check blocked: one attempt of 150 ms, then the wait up to the
+	 * budget (2 x 150 + 50 ms); nothing applied. */
 	pgfixture_exec(holder, "BEGIN; LOCK TABLE gate IN ACCESS EXCLUSIVE MODE");
 	assert_int_equal(agent_exec_run(plan, &o, &err), SK_ELOCK);
 	assert_contains(err.msg, "phase main pre-check");
-	assert_contains(err.msg, "gave up after 2 lock timeouts of 150 ms");
+	assert_contains(err.msg,
+	    "without queueing for a long transaction to end (the step's retry "
+	    "budget, 350ms: 2 attempts of 150 ms");
 	assert_contains(err.msg, want);
 	assert_string_equal(err.sqlstate, "55P03");
 	assert_contains(err.hint, "of step 0001_table");
 	assert_int_equal(find_report(&c, SK_EV_STEP_STARTED, name, NULL, NULL), 0);
 	assert_true(count_detail(&c, SK_EV_LOCK_WAIT, name, "",
 			want + strlen("blocked by ")) >= 1);
-	assert_int_equal(count_checks(&c, name, "gate_open", false, NULL), 2);
+	assert_int_equal(count_checks(&c, name, "gate_open", false, NULL), 1);
 	assert_int_equal(
 	    pgfixture_long_db(fixture_port, name,
 		"SELECT count(*) FROM pg_class WHERE relname = 'phase_kept'"),
@@ -2451,7 +2481,8 @@ test_phase_check_lock_held_forever_gives_up_naming_the_holder(void **state)
 	    0);
 	pgfixture_exec(holder, "ROLLBACK");
 
-	/* Post-check blocked: three attempts of 200 ms (the last step's). */
+	/* Post-check blocked: one attempt of 200 ms (the last step's
+	 * limits), then the wait up to their budget (3 x 200 + 50 + 100). */
 	collector_fini(&c);
 	collector_init(&c, NULL);
 	pgfixture_exec(holder, "BEGIN; LOCK TABLE audit_log IN ACCESS EXCLUSIVE MODE");
@@ -2459,14 +2490,16 @@ test_phase_check_lock_held_forever_gives_up_naming_the_holder(void **state)
 	assert_int_equal(agent_exec_run(plan, &o, &err), SK_ELOCK);
 	took = sk_mono_ms() - t0;
 	assert_contains(err.msg, "apply plan phheld in r1/");
+	assert_contains(err.msg, "phase main post-check: gave up after waiting");
 	assert_contains(err.msg,
-	    "phase main post-check: gave up after 3 lock timeouts of 200 ms");
+	    "without queueing for a long transaction to end (the step's retry "
+	    "budget, 750ms: 3 attempts of 200 ms");
 	assert_contains(err.msg, want);
 	assert_contains(err.msg, "idle in transaction");
 	assert_string_equal(err.sqlstate, "55P03");
-	assert_contains(err.detail, "3 attempts");
+	assert_contains(err.detail, "1 lock timeout,");
 	assert_contains(err.hint, "of step 0002_index");
-	assert_true(took >= 600);
+	assert_true(took >= 750);
 	assert_true(took < 10000);
 	assert_int_equal(find_report(&c, SK_EV_DB_FAILED, name, NULL, &r), 1);
 	assert_int_equal(r.error.code, SK_ELOCK);
@@ -2476,10 +2509,12 @@ test_phase_check_lock_held_forever_gives_up_naming_the_holder(void **state)
 	assert_int_equal(r.blockers[0].pid, PQbackendPID(holder));
 	assert_string_equal(r.blockers[0].state, "idle in transaction");
 	assert_int_equal(
-	    count_detail(&c, SK_EV_LOCK_WAIT, name, "", "lock timeout after 200 ms"), 2);
+	    count_detail(&c, SK_EV_LOCK_WAIT, name, "", "lock timeout after 200 ms"), 1);
 	assert_true(count_detail(&c, SK_EV_LOCK_WAIT, name, "",
 			want + strlen("blocked by ")) >= 1);
-	assert_int_equal(count_checks(&c, name, "audit_empty", false, &r), 3);
+	assert_true(count_detail(&c, SK_EV_LOCK_WAIT, name, "",
+			"transaction to end without queueing") >= 1);
+	assert_int_equal(count_checks(&c, name, "audit_empty", false, &r), 1);
 	assert_contains(r.check.seen, "55P03");
 	/* The steps committed and stay; the last attempt's result is on
 	 * record. */
@@ -2553,7 +2588,7 @@ main(void)
 		cmocka_unit_test(
 		    test_constraint_test_that_succeeds_fails_the_step_and_leaves_no_row),
 		cmocka_unit_test(test_phase_checks_guard_the_database),
-		cmocka_unit_test(test_lock_timeout_retries_then_gives_up_naming_the_blocker),
+		cmocka_unit_test(test_long_lock_holder_waited_out_then_gives_up_naming_it),
 		cmocka_unit_test(test_lock_timeout_retry_succeeds_once_the_lock_frees),
 		cmocka_unit_test(test_invalid_index_left_by_an_interrupted_build_is_rebuilt),
 		cmocka_unit_test(test_invalid_index_marked_by_hand_is_detected_and_rebuilt),

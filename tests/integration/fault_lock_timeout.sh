@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # A lock that never frees: a session sits idle in a transaction that read
-# the canary's table. The step (ALTER TABLE, lock_timeout 300ms, 3 retries)
-# gives up after its retry limit with an error that names the blocker's
-# pid, state and query; the rollout halts before phase 2. While the step
-# retried, reads and writes on the table from a third session never waited
-# much longer than lock_timeout: no lock queue built up behind the step.
+# the canary's table. The step (ALTER TABLE, lock_timeout 300ms, 3 retries,
+# backoff 500ms) sees a transaction older than its lock_timeout holding
+# the table and waits for it without queueing (after at most one attempt
+# while it was younger); once its retry budget (4 x 300 + 500 + 1000 +
+# 2000 ms = 4.7 s) is spent it gives up with an error that names the blocker's
+# pid, state and query; the rollout halts before phase 2. Meanwhile reads
+# and writes on the table from a third session never waited much longer
+# than lock_timeout: no lock queue built up behind the step.
 set -euo pipefail
 . "${SKEIN_SRC:?}/tests/lib/harness.sh"
 . "$SKEIN_SRC/tests/lib/deployment.sh"
@@ -23,7 +26,7 @@ sk_plan_yaml "$plan" hot-flag <<'EOF'
     sql: 0001_add_flag.sql
     lock_timeout: 300ms
     lock_retries: 3
-    retry_backoff: 200ms
+    retry_backoff: 500ms
 EOF
 echo "ALTER TABLE hot ADD COLUMN flag boolean;" >"$plan/0001_add_flag.sql"
 signed=$(sk_sign_plan "$plan" hot-flag)
@@ -77,7 +80,8 @@ touch "$stopfile"
 wait "$prober" || true
 
 sk_assert_contains "$(tail -n 1 <<<"$out")" "rollout $id: failed in phase canary" "halts in the canary"
-sk_assert_contains "$out" "gave up after 4 lock timeouts of 300 ms" "the error counts the lock timeouts"
+sk_assert_contains "$out" "without queueing for a long transaction to end (the step's retry budget, 4.7s: 4 attempts of 300 ms" \
+	"the error says the step waited out its retry budget"
 sk_assert_contains "$out" "blocked by pid $holder_pid" "the error names the blocker's pid"
 sk_assert_contains "$out" "idle in transaction" "the error names the blocker's state"
 sk_assert_contains "$out" "SELECT count(*) FROM hot" "the error names the blocker's query"

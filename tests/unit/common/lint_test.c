@@ -174,6 +174,26 @@ test_rule_table_is_complete_and_unique(void **state)
 	assert_null(sk_lint_rule_find(NULL));
 }
 
+/* A rename and a type change both point to the two-phase pattern: the
+ * expand kind now, the contract kind in a later plan. */
+static void
+test_rename_and_type_change_fix_points_to_expand_then_contract(void **state)
+{
+	static const char *const ids[] = { "rename-in-one-step", "alter-column-type" };
+	static const char want[] =
+	    "use kind: expand (adds the new column, a sync trigger and a "
+	    "backfill) and, in a later plan once every application version "
+	    "writes the new column, kind: contract; see docs/backfills.md";
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+		const sk_lint_rule *r = sk_lint_rule_find(ids[i]);
+
+		assert_non_null(r);
+		assert_string_equal(r->fix, want);
+	}
+}
+
 static void
 test_rename_in_one_step(void **state)
 {
@@ -1612,6 +1632,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rule_table_is_complete_and_unique),
+		cmocka_unit_test(
+		    test_rename_and_type_change_fix_points_to_expand_then_contract),
 		cmocka_unit_test(test_rename_in_one_step),
 		cmocka_unit_test(test_drop_column_and_drop_table),
 		cmocka_unit_test(test_truncate),
