@@ -129,13 +129,13 @@ oom:
 	return sk_err_set(err, SK_ENOMEM, "out of memory");
 }
 
-/* "(SELECT (\nexpr\n) FROM (SELECT (NEW).*) AS t)": expr sees the row as
- * t, by t.column or the bare column. The newlines keep a trailing "--"
+/* "(SELECT (expr\n) FROM (SELECT (NEW).*) AS t)": expr sees the row as t,
+ * by t.column or the bare column. The newline keeps a trailing "--"
  * comment in expr from eating the parenthesis. */
 static void
 put_eval(sqlbuf *b, const char *expr)
 {
-	put(b, "(SELECT (\n%s\n) FROM (SELECT (NEW).*) AS t)", expr);
+	put(b, "(SELECT (%s\n) FROM (SELECT (NEW).*) AS t)", expr);
 }
 
 /* "skein_fwd := forward; IF NEW.col IS DISTINCT FROM skein_fwd THEN
