@@ -3,7 +3,7 @@
 # (pgbench at a fixed rate, with a script of the test's own), on top of
 # harness.sh and deployment.sh. Source it after them.
 #
-#   sk_load_start NAME REGION SCRIPT [RATE] [CLIENTS]
+#   sk_load_start NAME REGION SCRIPT [RATE [CLIENTS [PGBENCH_ARG...]]]
 #   ...                                  # the rollout
 #   sk_load_stop NAME
 #
@@ -21,16 +21,18 @@ sk_pgbench() {
 	echo "$bin/pgbench"
 }
 
-# sk_load_start NAME REGION SCRIPT [RATE] [CLIENTS]: run pgbench's SCRIPT
-# (a file) against REGION's app database, RATE scripts a second in all
-# (default 100) over CLIENTS connections (default 2), until sk_load_stop.
-# Each statement of SCRIPT is a transaction of its own.
+# sk_load_start NAME REGION SCRIPT [RATE [CLIENTS [PGBENCH_ARG...]]]: run
+# pgbench's SCRIPT (a file) against REGION's app database, RATE scripts a
+# second in all (default 100) over CLIENTS connections (default 2), with
+# the further arguments (-D var=value), until sk_load_stop. Each
+# statement of SCRIPT is a transaction of its own.
 sk_load_start() {
 	local name=$1 r=$2 script=$3 rate=${4:-100} clients=${5:-2} pgbench port
+	shift $(($# < 5 ? $# : 5))
 	pgbench=$(sk_pgbench) || return 1
 	port=$(sk_cluster_port "$(sk_region_cluster "$r")") || return 1
 	sk__spawn "$name" "$pgbench" -n -h 127.0.0.1 -p "$port" -U postgres \
-		-f "$script" -c "$clients" -j "$clients" -R "$rate" -T 86400 "${r}_app"
+		-f "$script" -c "$clients" -j "$clients" -R "$rate" -T 86400 "$@" "${r}_app"
 }
 
 # sk_load_stop NAME: stop the load (fine if it has stopped already).
