@@ -11,6 +11,10 @@ agent_step_kind_of(const sk_step *step)
 		return &agent_kind_check;
 	case SK_STEP_BACKFILL:
 		return &agent_kind_backfill;
+	case SK_STEP_EXPAND:
+		return &agent_kind_expand;
+	case SK_STEP_CONTRACT:
+		return &agent_kind_contract;
 	default:
 		return NULL;
 	}

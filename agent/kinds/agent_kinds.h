@@ -17,6 +17,10 @@ extern const agent_step_kind agent_kind_concurrent;
 extern const agent_step_kind agent_kind_check;
 /* An UPDATE in batches, resumable and throttled (agent_backfill.h). */
 extern const agent_step_kind agent_kind_backfill;
+/* A new column kept in step with an old one by a trigger, backfilled. */
+extern const agent_step_kind agent_kind_expand;
+/* The end of an expand: its trigger and the old column dropped. */
+extern const agent_step_kind agent_kind_contract;
 
 /* The kind that runs step (a SQL step with no_transaction runs as
  * "concurrent"), or NULL for a kind this agent does not know. */

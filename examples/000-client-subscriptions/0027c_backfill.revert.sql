@@ -1,10 +1,8 @@
--- Unlink everything the backfill linked and delete what it created. The
--- operating-model tables are new in this plan, so every row in them is the
--- backfill's or was created since on top of it; the next revert drops them.
-UPDATE usage_records SET client_id = NULL, subscription_id = NULL
- WHERE client_id IS NOT NULL OR subscription_id IS NOT NULL;
-UPDATE invoices SET client_id = NULL, subscription_id = NULL
- WHERE client_id IS NOT NULL OR subscription_id IS NOT NULL;
+-- Unlink the tenants and delete what the backfill created (the billing
+-- rows were unlinked by the reverts of 0027c_link_usage and
+-- 0027c_link_invoices, which run first). The operating-model tables are
+-- new in this plan, so every row in them is the backfill's or was created
+-- since on top of it; the next revert drops them.
 UPDATE tenants SET client_id = NULL WHERE client_id IS NOT NULL;
 DELETE FROM entitlements;
 DELETE FROM service_subscriptions;

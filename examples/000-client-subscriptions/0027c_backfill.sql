@@ -1,8 +1,10 @@
 -- Migration 027, part 3: what the tenant bootstrap hook does for new
 -- tenants, done once for the existing ones: a default client, a
 -- tenant-workspace subscription and its tenant.workspace entitlement per
--- tenant, and the billing rows linked to them. Idempotent: only tenants
--- without a client are touched.
+-- tenant. Idempotent: only tenants without a client are touched. A row per
+-- tenant, in one transaction; the billing rows, which are many, are
+-- linked by the two backfill steps that follow (0027c_link_invoices,
+-- 0027c_link_usage), in batches.
 WITH todo AS (
     SELECT id AS tenant_id, name, gen_random_uuid() AS client_id
       FROM tenants
@@ -32,15 +34,3 @@ SELECT s.id, 'tenant.workspace', CASE WHEN s.status = 'active' THEN 'active' ELS
  WHERE s.offer_code = 'tenant-workspace'
    AND NOT EXISTS (SELECT 1 FROM entitlements e
                     WHERE e.subscription_id = s.id AND e.entitlement_key = 'tenant.workspace');
-
-UPDATE invoices i
-   SET client_id = t.client_id, subscription_id = s.id
-  FROM tenants t
-  JOIN service_subscriptions s ON s.tenant_id = t.id AND s.offer_code = 'tenant-workspace'
- WHERE i.tenant_id = t.id AND i.client_id IS NULL;
-
-UPDATE usage_records u
-   SET client_id = t.client_id, subscription_id = s.id
-  FROM tenants t
-  JOIN service_subscriptions s ON s.tenant_id = t.id AND s.offer_code = 'tenant-workspace'
- WHERE u.tenant_id = t.id AND u.client_id IS NULL;

@@ -89,7 +89,12 @@ sk_assert_eq "rollout $id: succeeded in 3/3 regions" "$(tail -n 1 <<<"$out")" "f
 sk_assert_canary_first "$out"
 
 for r in af in ksa; do
-	sk_assert_eq 6 "$(sk_rpsql "$r" "select count(*) from skein.steps where plan_name = '$PLAN'")" "$r: 6 steps in the ledger"
+	sk_assert_eq 8 "$(sk_rpsql "$r" "select count(*) from skein.steps where plan_name = '$PLAN'")" "$r: 8 steps in the ledger"
+	# The billing links ran as backfills, in batches with checkpoints.
+	sk_assert_eq "backfill|backfill|3|3" "$(sk_rpsql "$r" "select string_agg(kind, '|' order by step_id) || '|'
+	    || (select sum(rows_done) from skein.backfills where plan_name = '$PLAN' and step_id = '0027c_link_invoices') || '|'
+	    || (select sum(rows_done) from skein.backfills where plan_name = '$PLAN' and step_id = '0027c_link_usage')
+	    from skein.steps where plan_name = '$PLAN' and step_id like '0027c\_link\_%'")" "$r: the billing backfills"
 
 	# Database verification, the runbook's queries as written.
 	sk_assert_eq "clients|client_users|service_subscriptions|entitlements" \
@@ -137,9 +142,9 @@ for r in af in ksa; do
 	# Additive: the tenant-based shape and its rows are untouched.
 	sk_assert_eq "${data[$r]}" "$(base_data "$r")" "$r: tenant-scoped data unchanged"
 
-	# skein's own record: every check passed (per database: 7 step checks
+	# skein's own record: every check passed (per database: 8 step checks
 	# and 6 phase post-checks), and one verified backup.
-	sk_assert_eq "13|13" "$(sk_rpsql "$r" "select count(*) filter (where passed) || '|' || count(*) from skein.checks where plan_name = '$PLAN' and rollout_id = '$id' and \"when\" in ('pre', 'post')")" \
+	sk_assert_eq "14|14" "$(sk_rpsql "$r" "select count(*) filter (where passed) || '|' || count(*) from skein.checks where plan_name = '$PLAN' and rollout_id = '$id' and \"when\" in ('pre', 'post')")" \
 		"$r: checks in the ledger"
 	sk_assert_eq "1|1" "$(sk_rpsql "$r" "select count(*) filter (where passed) || '|' || count(*) from skein.checks where rollout_id = '$id' and \"when\" = 'preflight'")" \
 		"$r: preflight checks in the ledger"
@@ -152,7 +157,7 @@ done
 
 report=$(sk_skein rollout report "$id") || sk_fail "rollout report failed: $report"
 for needle in new_tables_exist tenants_without_client subscriptions_without_client \
-	entitlements_without_subscription tenants_missing_workspace billing_rows_unlinked \
+	entitlements_without_subscription tenants_missing_workspace billing_rows_unlinked invoices_unlinked \
 	link_foreign_keys_validated tenant_with_unknown_client_refused pg_restore; do
 	sk_assert_contains "$report" "$needle" "the report shows $needle"
 done

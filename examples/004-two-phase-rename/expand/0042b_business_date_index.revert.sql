@@ -1,0 +1,1 @@
+DROP INDEX CONCURRENTLY IF EXISTS report_runs_tenant_business_date_idx;
