@@ -8,6 +8,7 @@
 #   . "$SKEIN_SRC/tests/lib/harness.sh"
 #   sk_setup mytest                # work dir, cleanup trap, watchdog
 #   sk_cluster pg1; sk_db pg1 app  # PostgreSQL cluster + database
+#   sk_standby pg1s pg1            # a streaming hot standby of pg1
 #   sk_keys; sk_region af af       # release/coordinator keys; region af
 #   sk_agent_config af pg1:app
 #   sk_coordinator_config; sk_start_coordinator; sk_start_agent af
@@ -535,6 +536,28 @@ sk_cluster() {
 sk_cluster_port() {
 	sk__need_work || return 1
 	cat "$SK_WORK/pg/$1/port"
+}
+
+# sk_standby NAME PRIMARY: a hot standby cluster NAME streaming from the
+# started cluster PRIMARY (pgcluster.sh standby), once the primary's
+# pg_stat_replication shows it streaming (waits up to 60s). Cleanup stops
+# it like any cluster.
+sk_standby() {
+	sk__need_work || return 1
+	local name=$1 primary=$2 i
+	"$SK_PGCLUSTER" standby "$SK_WORK/pg" "$name" "$primary" >/dev/null || {
+		sk__err "start standby $name of $primary: pgcluster.sh standby failed"
+		return 1
+	}
+	for ((i = 0; i < 600; i++)); do
+		if [[ "$(sk_psql "$primary" postgres "SELECT state FROM pg_catalog.pg_stat_replication
+		    WHERE application_name = '$name'" 2>/dev/null)" == streaming ]]; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	sk__err "start standby $name of $primary: not streaming after 60s; see $SK_WORK/pg/$name/log"
+	return 1
 }
 
 # sk_db CLUSTER DB: create a database (fine if it exists).

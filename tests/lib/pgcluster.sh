@@ -11,6 +11,8 @@
 #   pgcluster.sh stop     DIR NAME        immediate stop; fine if not running
 #   pgcluster.sh stopall  DIR             stop every cluster under DIR
 #   pgcluster.sh restart  DIR NAME        stop and start on the same port
+#   pgcluster.sh standby  DIR NAME PRIMARY  a streaming standby of PRIMARY
+#                                         (pg_basebackup -R), started; prints port
 #   pgcluster.sh createdb DIR NAME DB     create DB unless it exists
 #   pgcluster.sh psql     DIR NAME DB [psql args...]
 #   pgcluster.sh conninfo DIR NAME DB     prints a libpq key=value conninfo
@@ -26,6 +28,7 @@ die() {
 usage() {
 	cat >&2 <<EOF
 usage: $prog start|stop|restart DIR NAME
+       $prog standby DIR NAME PRIMARY
        $prog stopall DIR
        $prog createdb|conninfo DIR NAME DB
        $prog psql DIR NAME DB [psql args...]
@@ -247,6 +250,35 @@ cmd_restart() {
 	cmd_start "$1" "$2"
 }
 
+# A hot standby of PRIMARY in DIR/NAME: a base backup over the primary's
+# replication connection (initdb's pg_hba.conf trusts local replication,
+# and wal_level replica and max_wal_senders are PostgreSQL's defaults),
+# with -R writing standby.signal and primary_conninfo (application_name
+# NAME, so the primary's pg_stat_replication names it). The copied
+# postgresql.conf includes skein_test.conf, which cmd_start rewrites with
+# the standby's own port and socket. Fails if DIR/NAME already holds a
+# cluster.
+cmd_standby() {
+	local dir name primary cdir pport
+	dir=$(abspath "$1")
+	name=$2
+	primary=$3
+	cdir="$dir/$name"
+	[[ ! -f "$cdir/data/PG_VERSION" ]] || die "make standby $cdir: it already holds a cluster"
+	pport=$(read_port "$dir/$primary")
+	make_dir "$dir"
+	if [[ ! -d "$cdir" ]]; then
+		mkdir "$cdir" 2>/dev/null || [[ -d "$cdir" ]] || die "create directory $cdir: mkdir failed"
+		chmod 700 "$cdir"
+	fi
+	chown "$run_user" "$cdir" 2>/dev/null || true
+	rm -rf "$cdir/data"
+	as_owner "$pgbin/pg_basebackup" -d "host=127.0.0.1 port=$pport user=postgres application_name=$name" \
+		-D "$cdir/data" -R -X stream -c fast -N >"$cdir/basebackup.log" 2>&1 ||
+		die "make standby $cdir of $primary: pg_basebackup failed; see $cdir/basebackup.log"
+	cmd_start "$dir" "$name"
+}
+
 run_psql() {
 	local cdir=$1 db=$2 port
 	shift 2
@@ -296,6 +328,12 @@ start | stop | restart)
 	[[ $# -eq 2 ]] || usage
 	valid_name "$2"
 	"cmd_$op" "$1" "$2"
+	;;
+standby)
+	[[ $# -eq 3 ]] || usage
+	valid_name "$2"
+	valid_name "$3"
+	cmd_standby "$1" "$2" "$3"
 	;;
 stopall)
 	[[ $# -eq 1 ]] || usage
