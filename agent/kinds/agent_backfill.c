@@ -452,6 +452,7 @@ agent_backfill_apply(agent_step_run *s, const sk_backfill *b,
 		if (r.cps[i].worker == 0)
 			r.rows_total = r.cps[i].rows_total;
 	}
+	memcpy(r.prior, before, sizeof(r.prior));
 	if (!all_done(&r))
 		rc = watch_workers(&r, err);
 	figures(&r, before);

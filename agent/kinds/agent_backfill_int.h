@@ -49,6 +49,9 @@ struct bf_run {
 	bf_worker *w;
 	size_t nw;
 	int64_t rows_total;
+	/* What earlier runs did, from the checkpoints as loaded: rows
+	 * changed, keys covered, batches. */
+	int64_t prior[3];
 	pthread_mutex_t mu;
 	/* Under mu: the limits in force (the plan's, tuned), the time before
 	 * which no batch may start (rate), time waited by reason. */

@@ -93,8 +93,12 @@ db_reason(bf_run *r, char *why, size_t len)
 
 	if (t->max_replication_lag_ms > 0 &&
 	    ask(conn, "replication lag",
+		/* replay_lag keeps its last value until new WAL comes or the
+		 * standby reports twice that it caught up: a standby that has
+		 * replayed all that was sent is not behind, whatever it says. */
 		"SELECT COALESCE(pg_catalog.max(EXTRACT(epoch FROM replay_lag)) * "
-		"1000, 0)::bigint FROM pg_catalog.pg_stat_replication",
+		"1000, 0)::bigint FROM pg_catalog.pg_stat_replication "
+		"WHERE replay_lsn IS NULL OR sent_lsn IS NULL OR replay_lsn < sent_lsn",
 		0, NULL, v, sizeof(v), &err) == SK_OK) {
 		int64_t lag = strtoll(v, NULL, 10);
 
@@ -121,6 +125,8 @@ db_reason(bf_run *r, char *why, size_t len)
 		"SELECT pg_catalog.count(*) FROM pg_catalog.pg_stat_progress_vacuum v "
 		"JOIN pg_catalog.pg_stat_activity a ON a.pid = v.pid "
 		"WHERE v.relid = pg_catalog.to_regclass($1) "
+		"AND v.datid = (SELECT d.oid FROM pg_catalog.pg_database d "
+		"WHERE d.datname = pg_catalog.current_database()) "
 		"AND a.backend_type = 'autovacuum worker'",
 		1, table, v, sizeof(v), &err) == SK_OK &&
 	    strtoll(v, NULL, 10) > 0) {
@@ -217,14 +223,16 @@ bf_emit_progress(bf_run *r, bf_progress *last)
 	last->at_ms = now;
 	last->scanned = scanned;
 	last->batches = atomic_load(&r->batches);
-	rep.rows = atomic_load(&r->rows_done);
-	rep.rows_scanned = scanned;
+	/* The whole backfill's figures, earlier runs included; the rate is
+	 * this run's. */
+	rep.rows = r->prior[0] + atomic_load(&r->rows_done);
+	rep.rows_scanned = r->prior[1] + scanned;
 	rep.rows_total = r->rows_total;
-	rep.batch = last->batches;
+	rep.batch = r->prior[2] + last->batches;
 	rep.rate = isfinite(last->rate) ? last->rate : 0;
-	if (rep.rate > 0 && r->rows_total > scanned)
-		rep.eta_ms =
-		    (int64_t)((double)(r->rows_total - scanned) * 1000.0 / rep.rate);
+	if (rep.rate > 0 && r->rows_total > rep.rows_scanned)
+		rep.eta_ms = (int64_t)((double)(r->rows_total - rep.rows_scanned) *
+		    1000.0 / rep.rate);
 	pthread_mutex_lock(&r->mu);
 	for (int k = AGENT_BF_OPERATOR; k < AGENT_BF_NREASONS; k++)
 		waited += r->waited_ms[k];

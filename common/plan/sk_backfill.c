@@ -155,8 +155,10 @@ sk_expand_backfill(const sk_expand *e, sk_backfill *out, sk_err *err)
 	out->where = malloc(len);
 	if (out->table == NULL || out->update == NULL || out->where == NULL)
 		goto oom;
-	snprintf(out->update, len, "SET %s = (%s)", col, fwd);
-	snprintf(out->where, len, "t.%s IS DISTINCT FROM (%s)", col, fwd);
+	/* Newlines keep a trailing "--" comment in forward from eating the
+	 * closing parenthesis. */
+	snprintf(out->update, len, "SET %s = (\n%s\n)", col, fwd);
+	snprintf(out->where, len, "t.%s IS DISTINCT FROM (\n%s\n)", col, fwd);
 	out->tuning = e->tuning;
 	out->tuning.throttle_query = NULL;
 	if (e->tuning.throttle_query != NULL) {

@@ -31,9 +31,9 @@ signed=$(sk_sign_plan "$plan" bump)
 
 # Restart af's agent, armed with failpoint $1 ("" for none).
 restart_af() {
-	if [[ -n "$1" ]]; then export SKEIN_FAILPOINT=$1; else unset SKEIN_FAILPOINT; fi
+	if [[ -n "$1" ]]; then export SKEIN_FAILPOINT=$1 SK_MAY_EXIT=1; else unset SKEIN_FAILPOINT; fi
 	sk_start_agent af
-	unset SKEIN_FAILPOINT
+	unset SKEIN_FAILPOINT SK_MAY_EXIT
 }
 # Wait for af's agent to die at its failpoint, and clear its pid file.
 wait_dead() {

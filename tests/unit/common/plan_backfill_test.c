@@ -321,8 +321,8 @@ test_expand_derives_its_backfill(void **state)
 	(void)state;
 	sk_backfill_tuning_default(&e.tuning);
 	assert_int_equal(sk_expand_backfill(&e, &b, &err), SK_OK);
-	assert_string_equal(b.update, "SET \"new\"\"col\" = (t.\"old\")");
-	assert_string_equal(b.where, "t.\"new\"\"col\" IS DISTINCT FROM (t.\"old\")");
+	assert_string_equal(b.update, "SET \"new\"\"col\" = (\nt.\"old\"\n)");
+	assert_string_equal(b.where, "t.\"new\"\"col\" IS DISTINCT FROM (\nt.\"old\"\n)");
 	sk_backfill_fini(&b);
 }
 
