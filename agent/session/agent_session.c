@@ -156,6 +156,28 @@ connect_coordinator(agent_session *s, sk_err *err)
 	return SK_OK;
 }
 
+/* Drop the connection to the coordinator and dial a new one. Called when
+ * a request went unanswered or could not be sent: after a partition,
+ * the old TCP connection stays up and the coordinator's retransmissions
+ * of what it sent into the partition back off up to two minutes, and
+ * every later reply queues behind them (tests/chaos/README.md,
+ * "Finding"); and a dial still waiting for a SYN answer retries on the
+ * same doubling schedule. A fresh socket and dial start both anew, so
+ * the agent talks again within a few seconds of the network coming back.
+ * A reply still in flight is lost: the coordinator answers the next
+ * request, and resends what the agent lacks (it lists what it runs). */
+static void
+redial(agent_session *s)
+{
+	sk_err err;
+
+	if (s->sock_open)
+		nng_close(s->sock);
+	s->sock_open = false;
+	if (connect_coordinator(s, &err) != SK_OK)
+		sk_log_err(SK_LOG_ERROR, &err); /* tried again next time */
+}
+
 int
 agent_session_create(const sk_agent_config *cfg, agent_session **out, sk_err *err)
 {
@@ -302,8 +324,12 @@ agent_session_run(agent_session *s, atomic_int *stop, sk_err *err)
 		nng_send_aio(s->sock, s->aio);
 		nng_aio_wait(s->aio);
 		if ((rv = nng_aio_result(s->aio)) != 0) {
+			/* No connection for REPLY_GRACE_MS (or none at all): a
+			 * dial may be stuck behind lost SYNs; start it anew. */
 			nng_msg_free(nng_aio_get_msg(s->aio));
-			sk_debug("send to coordinator: %s", nng_strerror(rv));
+			sk_debug("send to coordinator: %s; dialing again",
+			    nng_strerror(rv));
+			redial(s);
 			sk_sleep_ms(backoff);
 			backoff = backoff * 2 > 2000 ? 2000 : backoff * 2;
 			continue;
@@ -326,9 +352,11 @@ agent_session_run(agent_session *s, atomic_int *stop, sk_err *err)
 			continue;
 		if (rv != 0) {
 			if (was_connected)
-				sk_warn("no answer from coordinator %s: %s; retrying",
+				sk_warn("no answer from coordinator %s: %s; dropping "
+					"the connection and dialing again",
 				    s->cfg->coordinator, nng_strerror(rv));
 			was_connected = false;
+			redial(s);
 			sk_sleep_ms(backoff);
 			backoff = backoff * 2 > 2000 ? 2000 : backoff * 2;
 			continue;
