@@ -597,8 +597,14 @@ handle_agent(coord_server *srv, nng_msg *msg)
 		snprintf(a->running[a->nrunning++], SK_NAME_MAX, "%s", m.running[i]);
 	coord_opctl_peer_note(&a->ctl, &m);
 	changed = apply_reports(srv, a, &m);
-	/* A newer poll supersedes a parked one: answer the old one empty. */
-	release_poll(srv, a, true);
+	/* A newer request supersedes a parked poll, which the agent has
+	 * abandoned (REQ keeps one request): answer it empty, so that no
+	 * command is spent on a reply nobody reads. */
+	if (a->poll.used) {
+		a->poll.used = false;
+		send_control(srv, a, a->poll.header, a->poll.header_len,
+		    a->poll.nonce, a->poll.boot_id, NULL, 0);
+	}
 	if (collect_commands(srv, a, &cmds, &ncmds, &err) != SK_OK)
 		sk_log_err(SK_LOG_ERROR, &err);
 	if (ncmds > 0 || m.nreports > 0 || !m.wait) {
