@@ -329,11 +329,15 @@ run(const char *sub, const opts *o, int argc, char **argv)
 	int rc;
 
 	if (strcmp(sub, "start") == 0) {
-		if (o->region || o->wait || o->format || o->json || o->quiet ||
-		    o->no_backup || o->reason || !sk_tune_is_empty(&o->tune))
+		if (o->region || o->wait || o->format || o->json || o->quiet || o->no_backup)
 			return misplaced(sub,
-			    "--region, --wait, --format, --json, --quiet, "
-			    "--no-backup, --reason or a tune's option",
+			    "--region, --wait, --format, --json, --quiet or "
+			    "--no-backup",
+			    start_usage);
+		if (o->reason != NULL || !sk_tune_is_empty(&o->tune))
+			return misplaced(sub,
+			    "--reason or --max-rows-per-second, --batch-min, "
+			    "--batch-max (pause and tune do)",
 			    start_usage);
 		if (o->has_timeout && !o->rehearse)
 			return misplaced(
