@@ -131,10 +131,30 @@ load_hw(agent_session *s, sk_err *err)
 	return SK_OK;
 }
 
+/* Count the socket's connections (nng calls this from its own threads). */
+static void
+pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+	agent_session *s = arg;
+
+	(void)p;
+	if (ev == NNG_PIPE_EV_ADD_POST)
+		atomic_fetch_add(&s->pipes, 1);
+	else if (ev == NNG_PIPE_EV_REM_POST)
+		atomic_fetch_sub(&s->pipes, 1);
+}
+
 /* Open the REQ socket and dial the coordinator in the background: it
  * may come up later, and nng redials with backoff (100 ms to 2 s). Over
  * TLS the dial checks the coordinator's certificate against tls.ca and
- * shows ours. */
+ * shows ours.
+ *
+ * The REQ socket's own resend is off: the loop sends a new request when
+ * one goes unanswered. With it on, nng 1.5 resends on the connection at
+ * the moment the loop gives up on the reply and closes the socket, and a
+ * close that races a send in flight can wait forever for that send
+ * (tlstran_pipe_send_cb restarting a transfer on a closed aio), taking
+ * nng's reaper, and every later close and redial, with it. */
 static int
 connect_coordinator(agent_session *s, sk_err *err)
 {
@@ -143,11 +163,14 @@ connect_coordinator(agent_session *s, sk_err *err)
 	if ((rv = nng_req0_open(&s->sock)) != 0)
 		return sk_err_set(err, SK_ENET, "open socket: %s", nng_strerror(rv));
 	s->sock_open = true;
+	atomic_store(&s->pipes, 0);
 	if ((rv = nng_socket_set_size(s->sock, NNG_OPT_RECVMAXSZ, RECV_MAX)) != 0 ||
 	    (rv = nng_socket_set_ms(s->sock, NNG_OPT_REQ_RESENDTIME,
-		 s->cfg->poll_ms + REPLY_GRACE_MS)) != 0 ||
+		 NNG_DURATION_INFINITE)) != 0 ||
 	    (rv = nng_socket_set_ms(s->sock, NNG_OPT_RECONNMINT, 100)) != 0 ||
-	    (rv = nng_socket_set_ms(s->sock, NNG_OPT_RECONNMAXT, 2000)) != 0)
+	    (rv = nng_socket_set_ms(s->sock, NNG_OPT_RECONNMAXT, 2000)) != 0 ||
+	    (rv = nng_pipe_notify(s->sock, NNG_PIPE_EV_ADD_POST, pipe_event, s)) != 0 ||
+	    (rv = nng_pipe_notify(s->sock, NNG_PIPE_EV_REM_POST, pipe_event, s)) != 0)
 		return sk_err_set(
 		    err, SK_ENET, "configure socket: %s", nng_strerror(rv));
 	if (sk_transport_dial(s->sock, s->cfg->coordinator, &s->cfg->tls,
@@ -324,12 +347,13 @@ agent_session_run(agent_session *s, atomic_int *stop, sk_err *err)
 		nng_send_aio(s->sock, s->aio);
 		nng_aio_wait(s->aio);
 		if ((rv = nng_aio_result(s->aio)) != 0) {
-			/* No connection for REPLY_GRACE_MS (or none at all): a
-			 * dial may be stuck behind lost SYNs; start it anew. */
+			/* No connection for REPLY_GRACE_MS: a dial may be
+			 * stuck behind lost SYNs; start it anew. Not when one
+			 * has just come up (the request raced it). */
 			nng_msg_free(nng_aio_get_msg(s->aio));
-			sk_debug("send to coordinator: %s; dialing again",
-			    nng_strerror(rv));
-			redial(s);
+			sk_debug("send to coordinator: %s", nng_strerror(rv));
+			if (atomic_load(&s->pipes) == 0)
+				redial(s);
 			sk_sleep_ms(backoff);
 			backoff = backoff * 2 > 2000 ? 2000 : backoff * 2;
 			continue;

@@ -56,6 +56,7 @@ struct agent_session {
 	uint64_t hw; /* highest control seq accepted */
 	atomic_int *stop;
 	atomic_int waiting; /* a long poll is in flight */
+	atomic_int pipes;   /* connections of sock now (nng pipe events) */
 
 	pthread_mutex_t mu; /* guards everything below */
 	sk_report *outbox;

@@ -88,7 +88,7 @@ json=$(sk_skein rollout status "$id" --json)
 sk_assert_contains "$json" '"operator": "otto"' "status --json names who paused"
 sk_assert_contains "$json" '"reason": "replica lag in the canary"' "status --json says why"
 sk_assert_contains "$json" '"state": "running"' "a paused rollout is still running"
-events=$(sk_skein rollout wait "$id" --timeout 1s 2>&1 || true)
+events=$(sk_skein rollout wait "$id" --timeout 5s 2>&1 || true)
 sk_assert_contains "$events" "rollout paused by otto (replica lag in the canary)" "the pause is an event"
 
 # 2. Refusals change nothing.
