@@ -5,6 +5,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli_mode.h"
 
@@ -93,5 +94,66 @@ cli_decision_json(json_t *obj, const sk_rollout_view *v)
 	}
 	bad |= json_object_set_new(obj, "backup_before_revert", b);
 	bad |= json_object_set_new(obj, "reapply", r);
+	return bad ? -1 : 0;
+}
+
+void
+cli_decision_pause(const sk_rollout_view *v, char *buf, size_t len)
+{
+	time_t t = (time_t)(v->paused_ms / 1000);
+	struct tm tm;
+	char at[32] = "?";
+
+	if (!v->paused) {
+		snprintf(buf, len, "%s", "");
+		return;
+	}
+	if (gmtime_r(&t, &tm) != NULL)
+		strftime(at, sizeof(at), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	snprintf(buf, len, "by %s (%s%s) at %s%s%s",
+	    v->paused_by[0] != '\0' ? v->paused_by : "unknown",
+	    v->paused_by_key[0] != '\0' ? "key " : "unsigned", v->paused_by_key,
+	    at, v->pause_reason[0] != '\0' ? ": " : "", v->pause_reason);
+}
+
+void
+cli_decision_tune(const sk_rollout_view *v, char *buf, size_t len)
+{
+	if (!v->has_tune)
+		snprintf(buf, len, "%s", "");
+	else
+		sk_tune_format(&v->tune, buf, len);
+}
+
+int
+cli_decision_opctl_json(json_t *obj, const sk_rollout_view *v)
+{
+	json_t *p = json_null(), *t = json_null();
+	int bad = 0;
+
+	if (v->paused) {
+		p = json_object();
+		bad |= json_object_set_new(p, "operator", json_string(v->paused_by));
+		bad |= json_object_set_new(
+		    p, "operator_key", json_string(v->paused_by_key));
+		bad |= json_object_set_new(p, "at_ms", json_integer(v->paused_ms));
+		bad |= json_object_set_new(p, "reason", json_string(v->pause_reason));
+	}
+	if (v->has_tune) {
+		t = json_object();
+		if (v->tune.has_rate)
+			bad |= json_object_set_new(t, "max_rows_per_second",
+			    v->tune.max_rows_per_second > 0 ?
+				json_real(v->tune.max_rows_per_second) :
+				json_string("none"));
+		if (v->tune.batch_min > 0)
+			bad |= json_object_set_new(
+			    t, "batch_min", json_integer(v->tune.batch_min));
+		if (v->tune.batch_max > 0)
+			bad |= json_object_set_new(
+			    t, "batch_max", json_integer(v->tune.batch_max));
+	}
+	bad |= json_object_set_new(obj, "paused", p);
+	bad |= json_object_set_new(obj, "tune", t);
 	return bad ? -1 : 0;
 }

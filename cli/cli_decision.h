@@ -2,8 +2,9 @@
  * them aside: whether a rollback backs each database up before its
  * first revert (or who said --no-backup, or that the plan says
  * rollback_backup: false), and an apply's --reapply of a rolled-back
- * plan. Worded once, from the rollout's view, for `rollout status` and
- * the execution record (Markdown and JSON).
+ * plan; and what operators said to it while it runs (a pause, with who
+ * and why; every tune). Worded once, from the rollout's view, for
+ * `rollout status` and the execution record (Markdown and JSON).
  *
  * Pure functions of the view: thread-safe.
  */
@@ -29,6 +30,21 @@ void cli_decision_backup(const sk_rollout_view *v, char *buf, size_t len);
 /* An apply's --reapply into buf: "--reapply by NAME (key K) after rollout
  * R of the plan was rolled back"; "" when it was not one. */
 void cli_decision_reapply(const sk_rollout_view *v, char *buf, size_t len);
+
+/* A pause into buf: "by NAME (key K) at 2026-12-03T10:00:00Z: REASON"
+ * (no ": REASON" without one); "" when v is not paused. */
+void cli_decision_pause(const sk_rollout_view *v, char *buf, size_t len);
+
+/* Every tune so far into buf: "batch_max 2000, max_rows_per_second
+ * 500"; "" when never tuned. */
+void cli_decision_tune(const sk_rollout_view *v, char *buf, size_t len);
+
+/* The pause and the tune as keys of obj: "paused" (null unless paused:
+ * operator, operator_key, at_ms, reason) and "tune" (null unless tuned:
+ * max_rows_per_second, a number or "none", absent when never tuned;
+ * batch_min, batch_max, absent when never tuned). Returns 0, or -1 out
+ * of memory. */
+int cli_decision_opctl_json(json_t *obj, const sk_rollout_view *v);
 
 /* Both as keys of obj: "backup_before_revert" (null unless v reverts:
  * skipped, skipped_by — "--no-backup", "rollback_backup: false" or "" —

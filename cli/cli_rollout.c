@@ -1,7 +1,8 @@
-/* cli_rollout: `skein rollout start|status|wait|rollback|report`, the
- * operator's view of the coordinator: options, usage and dispatch. start,
- * status and wait live in cli_rollout_watch.c; report, rehearse and
- * rollback in cli_rollout_record.c; the exchange with the coordinator in
+/* cli_rollout: `skein rollout start|status|wait|pause|resume|tune|
+ * rollback|report`, the operator's view of the coordinator: options,
+ * usage and dispatch. start, status and wait live in cli_rollout_watch.c;
+ * report, rehearse and rollback in cli_rollout_record.c; pause, resume
+ * and tune in cli_rollout_opctl.c; the exchange with the coordinator in
  * cli_coord.c. The record and the rehearsal verdicts are formatted by
  * cli_report.c. */
 #include <getopt.h>
@@ -42,6 +43,12 @@ usage(FILE *out)
 	    "                                         print READY/BLOCKED verdicts\n"
 	    "  skein rollout status [ID] [--json]     where each region is\n"
 	    "  skein rollout wait ID [--timeout D]    follow a rollout to its end\n"
+	    "  skein rollout pause ID [--reason TEXT] hold it: running steps finish,\n"
+	    "                                         nothing new starts\n"
+	    "  skein rollout resume ID                go on after a pause\n"
+	    "  skein rollout tune ID [--max-rows-per-second N|none]\n"
+	    "                     [--batch-min N] [--batch-max N]\n"
+	    "                                         new limits for its backfills\n"
 	    "  skein rollout rollback ID [--region R] [--no-backup] [--wait]\n"
 	    "                                         revert what a rollout applied\n"
 	    "  skein rollout report ID [--format md|json]\n"
@@ -50,9 +57,10 @@ usage(FILE *out)
 	    "Every command takes --coordinator URL (default: $SKEIN_COORDINATOR)\n"
 	    "and --key FILE, the operator key that signs it (default: $SKEIN_KEY,\n"
 	    "then ~/.config/skein/operator.key). The coordinator pins operator\n"
-	    "keys with roles: viewer (status, report), operator (start), admin\n"
-	    "(rollback). A tls+tcp:// URL also needs the CA that signed the\n"
-	    "coordinator's certificate (docs/operations.md, \"TLS\"):\n"
+	    "keys with roles: viewer (status, report), operator (start, pause,\n"
+	    "resume, tune), admin (rollback). A tls+tcp:// URL also needs the CA\n"
+	    "that signed the coordinator's certificate (docs/operations.md,\n"
+	    "\"TLS\"):\n"
 	    "\n%s\n"
 	    "Run \"skein rollout COMMAND --help\" for a command's options.\n"
 	    "\n"
@@ -201,6 +209,24 @@ rollback_usage(FILE *out)
 }
 
 static void
+pause_usage(FILE *out)
+{
+	rollout_pause_usage(out, tls_help);
+}
+
+static void
+resume_usage(FILE *out)
+{
+	rollout_resume_usage(out, tls_help);
+}
+
+static void
+tune_usage(FILE *out)
+{
+	rollout_tune_usage(out, tls_help);
+}
+
+static void
 report_usage(FILE *out)
 {
 	fprintf(out,
@@ -247,6 +273,8 @@ enum {
 };
 /* The flags that let a destructive command skip a safeguard. */
 enum { OPT_NO_BACKUP = 320, OPT_REAPPLY };
+/* The values of pause and tune. */
+enum { OPT_REASON = 340, OPT_RATE, OPT_BATCH_MIN, OPT_BATCH_MAX };
 
 typedef struct opts {
 	const char *url;
@@ -258,6 +286,8 @@ typedef struct opts {
 	int64_t timeout_ms;
 	const char *region;
 	const char *format;
+	const char *reason; /* pause */
+	sk_tune tune;       /* tune: what the options change */
 } opts;
 
 /* Where --no-color goes: only what shows progress. */
@@ -284,6 +314,34 @@ one_id(const char *sub, int argc, char **argv, void (*sub_usage)(FILE *))
 	return CLI_USAGE;
 }
 
+/* pause, resume, tune: each takes one rollout ID and only its own
+ * options. */
+static int
+run_opctl(const char *sub, const opts *o, int argc, char **argv)
+{
+	void (*sub_usage)(FILE *) = strcmp(sub, "pause") == 0 ? pause_usage :
+	    strcmp(sub, "resume") == 0                        ? resume_usage :
+								tune_usage;
+	int rc;
+
+	if (o->region || o->wait || o->format || o->json || o->quiet || o->has_timeout)
+		return misplaced(sub, "that option", sub_usage);
+	if (o->reason != NULL && strcmp(sub, "pause") != 0)
+		return misplaced(sub, "--reason (only pause does)", sub_usage);
+	if (!sk_tune_is_empty(&o->tune) && strcmp(sub, "tune") != 0)
+		return misplaced(sub,
+		    "--max-rows-per-second, --batch-min or --batch-max (only "
+		    "tune does)",
+		    sub_usage);
+	if ((rc = one_id(sub, argc, argv, sub_usage)) != CLI_OK)
+		return rc;
+	if (strcmp(sub, "pause") == 0)
+		return rollout_cmd_pause(o->url, argv[0], o->reason);
+	if (strcmp(sub, "resume") == 0)
+		return rollout_cmd_resume(o->url, argv[0]);
+	return rollout_cmd_tune(o->url, argv[0], &o->tune);
+}
+
 static int
 run(const char *sub, const opts *o, int argc, char **argv)
 {
@@ -297,6 +355,11 @@ run(const char *sub, const opts *o, int argc, char **argv)
 			    start_usage);
 		if (o->no_color)
 			return misplaced(sub, NO_COLOR_ONLY, start_usage);
+		if (o->reason != NULL || !sk_tune_is_empty(&o->tune))
+			return misplaced(sub,
+			    "--reason or --max-rows-per-second, --batch-min, "
+			    "--batch-max (pause and tune do)",
+			    start_usage);
 		if (o->has_timeout && !o->rehearse)
 			return misplaced(
 			    sub, "--timeout without --rehearse", start_usage);
@@ -317,6 +380,16 @@ run(const char *sub, const opts *o, int argc, char **argv)
 		return misplaced(sub, "--rehearse (only start does)", usage);
 	if (o->no_backup && strcmp(sub, "rollback") != 0)
 		return misplaced(sub, "--no-backup (only rollback does)", usage);
+	if (strcmp(sub, "pause") == 0 || strcmp(sub, "resume") == 0 ||
+	    strcmp(sub, "tune") == 0)
+		return run_opctl(sub, o, argc, argv);
+	if (o->reason != NULL)
+		return misplaced(sub, "--reason (only pause does)", usage);
+	if (!sk_tune_is_empty(&o->tune))
+		return misplaced(sub,
+		    "--max-rows-per-second, --batch-min or --batch-max (only "
+		    "tune does)",
+		    usage);
 	if (strcmp(sub, "status") == 0) {
 		if (o->region || o->wait || o->format || o->has_timeout || o->quiet)
 			return misplaced(sub, "that option", status_usage);
@@ -416,6 +489,9 @@ static void (*usage_of(const char *sub))(FILE *)
 		{ "wait", wait_usage },
 		{ "rollback", rollback_usage },
 		{ "report", report_usage },
+		{ "pause", pause_usage },
+		{ "resume", resume_usage },
+		{ "tune", tune_usage },
 	};
 
 	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++)
@@ -438,6 +514,10 @@ cli_rollout(int argc, char **argv)
 		{ "no-backup", no_argument, NULL, OPT_NO_BACKUP },
 		{ "reapply", no_argument, NULL, OPT_REAPPLY },
 		{ "format", required_argument, NULL, OPT_FORMAT },
+		{ "reason", required_argument, NULL, OPT_REASON },
+		{ "max-rows-per-second", required_argument, NULL, OPT_RATE },
+		{ "batch-min", required_argument, NULL, OPT_BATCH_MIN },
+		{ "batch-max", required_argument, NULL, OPT_BATCH_MAX },
 		{ "key", required_argument, NULL, OPT_KEY },
 		{ "tls-ca", required_argument, NULL, OPT_TLS_CA },
 		{ "tls-cert", required_argument, NULL, OPT_TLS_CERT },
@@ -507,6 +587,23 @@ cli_rollout(int argc, char **argv)
 			break;
 		case OPT_FORMAT:
 			o.format = optarg;
+			break;
+		case OPT_REASON:
+			o.reason = optarg;
+			break;
+		case OPT_RATE:
+			if (rollout_parse_rate(optarg, &o.tune) != CLI_OK)
+				return CLI_USAGE;
+			break;
+		case OPT_BATCH_MIN:
+			if (rollout_parse_batch("--batch-min", optarg,
+				&o.tune.batch_min) != CLI_OK)
+				return CLI_USAGE;
+			break;
+		case OPT_BATCH_MAX:
+			if (rollout_parse_batch("--batch-max", optarg,
+				&o.tune.batch_max) != CLI_OK)
+				return CLI_USAGE;
 			break;
 		case OPT_KEY:
 			cli_coord_set_key(optarg);

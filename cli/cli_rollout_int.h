@@ -2,7 +2,9 @@
  * subcommands cli_rollout.c dispatches to, and the start, follow and
  * printing of cli_rollout_watch.c that cli_rollout_record.c builds on.
  * Calls point one way: cli_rollout.c -> cli_rollout_record.c ->
- * cli_rollout_watch.c -> cli_coord.c (the exchange with the coordinator).
+ * cli_rollout_watch.c -> cli_coord.c (the exchange with the coordinator);
+ * cli_rollout.c -> cli_rollout_opctl.c (pause, resume, tune) ->
+ * cli_coord.c.
  * Internal to the rollout command (and its tests). */
 #ifndef CLI_ROLLOUT_INT_H
 #define CLI_ROLLOUT_INT_H
@@ -51,5 +53,28 @@ int rollout_cmd_report(const char *url, const char *id, const char *format);
 int rollout_cmd_rehearse(const char *url, const char *path, int64_t timeout_ms);
 int rollout_cmd_rollback(const char *url, const char *id, const char *region,
     bool no_backup, bool wait, int64_t timeout_ms, bool quiet, bool no_color);
+
+/* cli_rollout_opctl.c: pause, resume, tune. reason may be NULL; a
+ * tune's values are checked with rollout_check_tune first. Each returns
+ * CLI_USAGE for an ID or value that cannot be sent. */
+int rollout_cmd_pause(const char *url, const char *id, const char *reason);
+int rollout_cmd_resume(const char *url, const char *id);
+int rollout_cmd_tune(const char *url, const char *id, const sk_tune *t);
+
+/* Their --help, with the TLS options' lines. */
+void rollout_pause_usage(FILE *out, const char *tls_help);
+void rollout_resume_usage(FILE *out, const char *tls_help);
+void rollout_tune_usage(FILE *out, const char *tls_help);
+
+/* The values of --max-rows-per-second (a positive number, or "none": no
+ * limit) and of --batch-min and --batch-max (named by opt; rows in [1,
+ * SK_BACKFILL_BATCH_LIMIT]) into t / *out. CLI_USAGE, with the error
+ * printed, for anything else (0, a negative, not a number). */
+int rollout_parse_rate(const char *arg, sk_tune *t);
+int rollout_parse_batch(const char *opt, const char *arg, int64_t *out);
+
+/* CLI_USAGE, with the error printed, for a tune that changes nothing or
+ * whose batch_min is above its batch_max. */
+int rollout_check_tune(const sk_tune *t);
 
 #endif

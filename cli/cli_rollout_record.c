@@ -28,6 +28,7 @@ fetch_record(const char *url, const char *id, sk_cli_response *resp,
 {
 	sk_cli_request req;
 
+	*plan = NULL;
 	memset(&req, 0, sizeof(req));
 	req.op = SK_CLI_REPORT;
 	snprintf(req.rollout_id, sizeof(req.rollout_id), "%s", id);

@@ -102,7 +102,7 @@ print_databases(FILE *out, const sk_rollout_view *v, const char *region)
 
 /* The safeguards the rollout was started with and who set one aside: a
  * rollback's backup before its first revert (with each backup its
- * agents took), an apply's --reapply. */
+ * agents took), an apply's --reapply; and its pause and tunes. */
 static void
 print_decisions(FILE *out, const sk_rollout_view *v)
 {
@@ -119,6 +119,12 @@ print_decisions(FILE *out, const sk_rollout_view *v)
 	cli_decision_reapply(v, line, sizeof(line));
 	if (line[0] != '\0')
 		fprintf(out, "  re-applied: %s\n", line);
+	cli_decision_pause(v, line, sizeof(line));
+	if (line[0] != '\0')
+		fprintf(out, "  paused: %s\n", line);
+	cli_decision_tune(v, line, sizeof(line));
+	if (line[0] != '\0')
+		fprintf(out, "  tuned: %s\n", line);
 }
 
 void
@@ -241,6 +247,7 @@ view_json(const sk_rollout_view *v)
 	json_object_set_new(o, "finished_ms", json_integer(v->finished_ms));
 	json_object_set_new(o, "reason", json_string(v->reason));
 	(void)cli_decision_json(o, v);
+	(void)cli_decision_opctl_json(o, v);
 	json_object_set_new(o, "backups", backups_json(v));
 	for (size_t p = 0; p < v->nphases; p++) {
 		json_t *ph = json_object(), *regions = json_array();

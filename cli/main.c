@@ -23,6 +23,8 @@ usage(FILE *out)
 	    "  skein rollout start SIGNED             start a rollout, print its id\n"
 	    "  skein rollout status [ID] [--json]     show where each region is\n"
 	    "  skein rollout wait ID                  follow a rollout until it ends\n"
+	    "  skein rollout pause ID [--reason TEXT] hold a rollout; resume ID goes on\n"
+	    "  skein rollout tune ID [--batch-max N]  new limits for its backfills\n"
 	    "  skein rollout start --rehearse SIGNED  rehearse everywhere: READY or BLOCKED\n"
 	    "  skein rollout rollback ID [--region R] run the reverts of a rollout\n"
 	    "  skein rollout report ID [--format F]   the execution record (md, json)\n"

@@ -194,6 +194,9 @@ coord_auth_needs(int op)
 	case SK_CLI_REPORT:
 		return SK_ROLE_VIEWER;
 	case SK_CLI_START:
+	case SK_CLI_PAUSE:
+	case SK_CLI_RESUME:
+	case SK_CLI_TUNE:
 		return SK_ROLE_OPERATOR;
 	default: /* rollback, and whatever is added before it is listed */
 		return SK_ROLE_ADMIN;

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "coord_opctl.h"
 #include "coord_journal.h"
 #include "coord_mode.h"
 #include "coord_registry.h"
@@ -534,6 +535,34 @@ report(const coord_control_ctx *ctx, const sk_cli_request *req,
 	return coord_rollout_reports(ro, &resp->reports, &resp->nreports, err);
 }
 
+/* Pause, resume or tune (coord_opctl), answered with the rollout's view
+ * (its events left out: status and wait have them). */
+static int
+opctl(const coord_control_ctx *ctx, const sk_cli_request *req, const coord_actor *actor,
+    sk_cli_response *resp, coord_control_effect *effect, sk_err *err)
+{
+	coord_rollout *ro = NULL;
+	bool phase_started = false;
+	int rc;
+
+	rc = coord_opctl_answer(ctx->rollouts, ctx->journal, req, actor,
+	    sk_now_ms(), &ro, &phase_started, err);
+	if (ro == NULL)
+		return rc;
+	effect->held = true;
+	snprintf(resp->rollout_id, sizeof(resp->rollout_id), "%s", ro->id);
+	if (rc != SK_OK)
+		return rc;
+	resp->rollouts = calloc(1, sizeof(*resp->rollouts));
+	if (resp->rollouts == NULL)
+		return sk_err_set(err, SK_ENOMEM, "%s rollout %s: out of memory",
+		    sk_cli_op_name(req->op), ro->id);
+	if (coord_rollout_view(ro, UINT64_MAX, &resp->rollouts[0], err) != SK_OK)
+		return err->code;
+	resp->nrollouts = 1;
+	return SK_OK;
+}
+
 static int
 status(const coord_control_ctx *ctx, const sk_cli_request *req,
     sk_cli_response *resp, sk_err *err)
@@ -638,6 +667,11 @@ coord_control_answer(const coord_control_ctx *ctx, const uint8_t *msg, size_t le
 			break;
 		case SK_CLI_STATUS:
 			rc = status(ctx, &req, &resp, &rerr);
+			break;
+		case SK_CLI_PAUSE:
+		case SK_CLI_RESUME:
+		case SK_CLI_TUNE:
+			rc = opctl(ctx, &req, &actor, &resp, effect, &rerr);
 			break;
 		default:
 			rc = sk_err_set(&rerr, SK_EINVAL,

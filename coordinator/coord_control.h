@@ -1,5 +1,6 @@
 /* coord_control: the requests of the skein CLI (start in apply or
- * rehearse mode, rollback, report, status), answered from the rollouts,
+ * rehearse mode, rollback, report, status; pause, resume and tune, which
+ * coord_opctl answers), answered from the rollouts,
  * the journal and the coordinator's configuration. Sockets are the
  * server's: control takes an encoded request and gives back an encoded
  * answer and what changed, and the server acts on that (wakes the agents
@@ -40,6 +41,9 @@ typedef struct coord_control_effect {
 	/* A rollout started: agents waiting in a poll may now have a
 	 * command to carry. */
 	bool started;
+	/* A rollout was paused, resumed or tuned (or a resume started its
+	 * next phase): the agents running it have something to hear. */
+	bool held;
 } coord_control_effect;
 
 /* Answer req (len bytes, any bytes: garbage is refused in the answer),
@@ -52,7 +56,9 @@ typedef struct coord_control_effect {
  * an apply's --reapply. A start is refused, changing nothing, when it
  * applies a plan whose latest apply was rolled back without --reapply,
  * or rehearses a plan within rehearsal_interval_ms of the start of its
- * last rehearsal. On SK_OK *reply is the encoded answer
+ * last rehearsal. A pause, resume or tune (coord_opctl_answer says what
+ * is refused) is journaled with its operator and answered with the
+ * rollout's view. On SK_OK *reply is the encoded answer
  * (malloc'ed, the caller frees it) of *reply_len bytes, which says
  * whether the request was done or why not, and *effect says what
  * changed. Fails (*reply NULL) only when the answer cannot be encoded

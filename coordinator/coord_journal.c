@@ -255,6 +255,23 @@ dispatch(const Skein__V1__JournalRecord *r, const coord_journal_visitor *v, void
 			    r->actor ? r->actor : "", r->actor_key ? r->actor_key : "",
 			    r->reason ? r->reason : "");
 		break;
+	case SKEIN__V1__JOURNAL_RECORD__REC_OPERATOR_CONTROL: {
+		const Skein__V1__OperatorControl *oc = r->operator_control;
+		coord_opctl_record h = { .actor = r->actor,
+			.actor_key = r->actor_key,
+			.reason = r->reason,
+			.at_ms = r->at_unix_ms };
+
+		if (v->opctl == NULL || oc == NULL)
+			break;
+		h.kind = (int)oc->kind;
+		if (oc->tune != NULL)
+			h.tune = (sk_tune){ oc->tune->max_rows_per_second_set,
+				oc->tune->max_rows_per_second,
+				oc->tune->batch_min, oc->tune->batch_max };
+		v->opctl(arg, id, &h);
+		break;
+	}
 	case SKEIN__V1__JOURNAL_RECORD__REC_REPORT: {
 		sk_region_report rr;
 		uint8_t *buf = NULL;
@@ -621,6 +638,33 @@ coord_journal_refused(coord_journal *j, int64_t at_ms, const char *op,
 	r.actor = (char *)(actor != NULL ? actor : "");
 	r.actor_key = (char *)(actor_key != NULL ? actor_key : "");
 	r.reason = (char *)(reason != NULL ? reason : "");
+	return append(j, &r, err);
+}
+
+int
+coord_journal_opctl(coord_journal *j, const char *rollout_id,
+    const coord_opctl_record *rec, sk_err *err)
+{
+	Skein__V1__JournalRecord r;
+	Skein__V1__OperatorControl oc;
+	Skein__V1__Tune t;
+
+	skein__v1__operator_control__init(&oc);
+	oc.kind = (Skein__V1__CommandKind)rec->kind;
+	if (rec->kind == SK_CMD_TUNE) {
+		skein__v1__tune__init(&t);
+		t.max_rows_per_second_set = rec->tune.has_rate;
+		t.max_rows_per_second = rec->tune.max_rows_per_second;
+		t.batch_min = rec->tune.batch_min;
+		t.batch_max = rec->tune.batch_max;
+		oc.tune = &t;
+	}
+	record_init(&r, rollout_id, rec->at_ms);
+	r.rec_case = SKEIN__V1__JOURNAL_RECORD__REC_OPERATOR_CONTROL;
+	r.operator_control = &oc;
+	r.actor = (char *)(rec->actor != NULL ? rec->actor : "");
+	r.actor_key = (char *)(rec->actor_key != NULL ? rec->actor_key : "");
+	r.reason = (char *)(rec->reason != NULL ? rec->reason : "");
 	return append(j, &r, err);
 }
 

@@ -68,6 +68,17 @@ typedef struct coord_journal_report {
 	const sk_region_report *report;
 } coord_journal_report;
 
+/* An operator's pause, resume or tune of a rollout, as journaled.
+ * Strings are borrowed; NULL reads as "". */
+typedef struct coord_opctl_record {
+	int kind;              /* SK_CMD_PAUSE, SK_CMD_RESUME or SK_CMD_TUNE */
+	const char *actor;     /* the operator who said it */
+	const char *actor_key; /* their key id (hex); "" unsigned */
+	const char *reason;    /* SK_CMD_PAUSE: why; "" none */
+	sk_tune tune;          /* SK_CMD_TUNE: what was asked (not merged) */
+	int64_t at_ms;
+} coord_opctl_record;
+
 /* Called for each record during replay, in order. Any callback may be
  * NULL. `arg` is the replay argument. */
 typedef struct coord_journal_visitor {
@@ -85,6 +96,8 @@ typedef struct coord_journal_visitor {
 	void (*report)(void *arg, const char *rollout_id, const sk_region_report *r);
 	void (*refused)(void *arg, int64_t at_ms, const char *op,
 	    const char *actor, const char *actor_key, const char *reason);
+	/* A pause, resume or tune (its strings live for the call). */
+	void (*opctl)(void *arg, const char *rollout_id, const coord_opctl_record *rec);
 } coord_journal_visitor;
 
 /* Open (creating if needed) the journal in dir, replay every intact record
@@ -117,6 +130,11 @@ int coord_journal_seq(coord_journal *j, uint64_t reserved, sk_err *err) SK_WARN_
 int coord_journal_refused(coord_journal *j, int64_t at_ms, const char *op,
     const char *actor, const char *actor_key, const char *reason,
     sk_err *err) SK_WARN_UNUSED;
+
+/* An operator paused, resumed or tuned rollout_id (rec). Replay hands
+ * it to the visitor's opctl, in order with the rollout's other records. */
+int coord_journal_opctl(coord_journal *j, const char *rollout_id,
+    const coord_opctl_record *rec, sk_err *err) SK_WARN_UNUSED;
 
 /* Append n report records with one write and one fsync: all of them or,
  * on failure, none (the partial write is truncated away). n == 0 writes

@@ -47,6 +47,10 @@ typedef struct coord_mode {
 	 * EXCLUSIVE locks last as long as it does): a plan gets at most one
 	 * such run per coord_control_ctx.rehearsal_interval_ms. */
 	bool limited_per_plan;
+	/* An operator may pause it (and resume, tune): the next phase and
+	 * step wait. Not a run that holds its locks everywhere while it
+	 * lasts (a rehearsal), which a pause would only make hold longer. */
+	bool pausable;
 	bool reverse_phases;     /* runs the plan's phases last first */
 	bool only_named_regions; /* runs only in coord_origin.only_regions */
 	int ok_state;            /* enum coord_rollout_state: every region ok */

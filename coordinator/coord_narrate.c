@@ -226,6 +226,38 @@ coord_narrate_report(coord_rollout *ro, const coord_region_run *rr, const sk_rep
 }
 
 void
+coord_narrate_opctl(coord_rollout *ro, const coord_opctl_record *rec)
+{
+	const char *who = rec->actor != NULL && rec->actor[0] ? rec->actor : "unknown";
+	char asked[160], merged[160];
+
+	switch (rec->kind) {
+	case SK_CMD_PAUSE:
+		coord_rollout_event(ro, NULL,
+		    "%s paused by %s%s%s%s: running steps finish, backfills stop "
+		    "at their next batch, and no step or phase starts until "
+		    "skein rollout resume %s",
+		    ro->rules->noun, who, rec->reason && rec->reason[0] ? " (" : "",
+		    rec->reason ? rec->reason : "",
+		    rec->reason && rec->reason[0] ? ")" : "", ro->id);
+		break;
+	case SK_CMD_RESUME:
+		coord_rollout_event(ro, NULL, "%s resumed by %s", ro->rules->noun, who);
+		break;
+	case SK_CMD_TUNE:
+		sk_tune_format(&rec->tune, asked, sizeof(asked));
+		sk_tune_format(&ro->ctl.tune, merged, sizeof(merged));
+		coord_rollout_event(ro, NULL,
+		    "%s tuned by %s: %s (every tune so far: %s); backfills take it "
+		    "at their next batch",
+		    ro->rules->noun, who, asked, merged);
+		break;
+	default:
+		break;
+	}
+}
+
+void
 coord_narrate_ended(coord_rollout *ro)
 {
 	const coord_mode *m = ro->rules;

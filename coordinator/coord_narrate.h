@@ -40,6 +40,11 @@ void coord_narrate_dispatched(coord_rollout *ro, const coord_region_run *rr);
 void coord_narrate_report(
     coord_rollout *ro, const coord_region_run *rr, const sk_report *r);
 
+/* An operator's pause, resume or tune of ro (rec, already applied):
+ * "paused by alice (reason): running steps finish, ...", "resumed by
+ * bob", "tuned by alice: batch_max 2000 (every tune: ...)". */
+void coord_narrate_opctl(coord_rollout *ro, const coord_opctl_record *rec);
+
 /* The end of ro, already recorded in ro->state and ro->reason:
  * "rollout succeeded in 3/3 regions", "rollout halted in phase canary:
  * ...", "rehearsal: READY in 3/3 regions". */

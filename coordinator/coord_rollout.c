@@ -255,7 +255,7 @@ coord_rollout_wants(const coord_rollout *ro, const char *region)
 {
 	const coord_region_run *rr = coord_rollout_region(ro, region);
 
-	return ro->state == COORD_RO_RUNNING && rr != NULL &&
+	return ro->state == COORD_RO_RUNNING && !ro->ctl.paused && rr != NULL &&
 	    !coord_region_done(rr->state) && in_turn(ro, rr);
 }
 
@@ -291,6 +291,19 @@ coord_rollout_dispatched(coord_rollout *ro, const char *region,
 	return journal_region(ro, rr, j, err);
 }
 
+/* A pause ends with the rollout: nobody can resume a finished one, and
+ * its regions still running (a halt lets them finish) must not wait
+ * forever. The agents hear it as a new control generation. Replay does
+ * the same after the finished record, so the count stays the same. */
+static void
+end_pause(coord_rollout *ro)
+{
+	if (!ro->ctl.paused)
+		return;
+	ro->ctl.paused = false;
+	ro->ctl.gen++;
+}
+
 /* Journal and record the end of the rollout in state, then say so. */
 static int
 finish(coord_rollout *ro, coord_journal *j, int state, const char *reason,
@@ -302,6 +315,7 @@ finish(coord_rollout *ro, coord_journal *j, int state, const char *reason,
 	ro->state = state;
 	ro->finished_ms = now_ms;
 	snprintf(ro->reason, sizeof(ro->reason), "%s", reason);
+	end_pause(ro);
 	coord_narrate_ended(ro);
 	return SK_OK;
 }
@@ -352,6 +366,8 @@ advance_phases(coord_rollout *ro, coord_journal *j, int64_t now_ms,
 	if (!all_ok)
 		return SK_OK;
 	if (ro->phase + 1 < ro->nphases) {
+		if (ro->ctl.paused)
+			return SK_OK; /* the next phase waits for the resume */
 		if (coord_journal_phase(j, ro->id, ro->phase + 1, now_ms, err) != SK_OK)
 			return err->code;
 		ro->phase++;
@@ -492,4 +508,5 @@ coord_rollout_replay_finished(
 	ro->state = s > COORD_RO_RUNNING ? s : COORD_RO_FAILED;
 	ro->finished_ms = at_ms;
 	snprintf(ro->reason, sizeof(ro->reason), "%s", reason);
+	end_pause(ro);
 }

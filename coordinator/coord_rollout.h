@@ -78,6 +78,26 @@ typedef struct coord_region_run {
 	size_t last_kept; /* 1 + index of its latest kept report; 0: none */
 } coord_region_run;
 
+/* What operators said to a running rollout (skein rollout pause, resume,
+ * tune; coord_opctl.c): journaled, and restored by replay. */
+typedef struct coord_opctl {
+	/* Paused: no region is told to run and no phase starts; the agents
+	 * hold before their next step (a backfill at its next batch). Ends
+	 * with a resume, or with the rollout. */
+	bool paused;
+	char paused_by[SK_NAME_MAX];     /* the operator */
+	char paused_by_key[SK_NAME_MAX]; /* their key id, hex; "" unsigned */
+	int64_t paused_ms;
+	char reason[SK_REASON_MAX]; /* as they said it; "" none */
+	bool tuned;
+	sk_tune tune; /* every tune so far, merged */
+	/* Bumped by each pause, resume and tune, and by the end of a paused
+	 * rollout: what the agents running it must have applied
+	 * (sk_command.control_gen). Replay counts the same records, so it
+	 * is the same after a restart. */
+	uint64_t gen;
+} coord_opctl;
+
 typedef struct coord_rollout {
 	char id[SK_ID_MAX];
 	sk_plan *plan;
@@ -120,6 +140,7 @@ typedef struct coord_rollout {
 	coord_kept *kept;
 	size_t nkept, kept_cap;
 	uint64_t reports_dropped; /* over COORD_REPORTS_MAX, not kept */
+	coord_opctl ctl;          /* pause and tune */
 } coord_rollout;
 
 /* Create rollout id of plan in phase 0, its regions pending. origin NULL
@@ -195,8 +216,8 @@ int coord_rollout_start(coord_rollout *ro, coord_journal *j, int64_t now_ms,
     sk_err *err) SK_WARN_UNUSED;
 
 /* True if region must be told to run this rollout now: the rollout is
- * running, region has not finished, and region is in the current phase
- * (or in any phase, for a mode that runs all at once). */
+ * running and not paused, region has not finished, and region is in the
+ * current phase (or in any phase, for a mode that runs all at once). */
 bool coord_rollout_wants(const coord_rollout *ro, const char *region);
 
 /* Note that a RUN command went to region: pending -> dispatched
@@ -209,7 +230,9 @@ int coord_rollout_dispatched(coord_rollout *ro, const char *region,
  * region's progress (keeping it is coord_rollout_keep_report's job).
  * Reports for regions not in the rollout, already finished, or (phase by
  * phase) of a later phase are ignored. May finish the region, the phase
- * (starting the next) or the rollout; each such change is journaled.
+ * (starting the next, unless the rollout is paused: then the next phase
+ * waits for coord_rollout_settle after the resume) or the rollout, which
+ * ends a pause; each such change is journaled.
  * *changed is set when anything an agent should hear about changed (a new
  * phase started). Fails only if the journal cannot be written. */
 int coord_rollout_report(coord_rollout *ro, const char *region, const sk_report *r,

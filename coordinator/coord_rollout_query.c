@@ -149,6 +149,19 @@ coord_rollout_view(
 	}
 	out->reapply = ro->reapply;
 	snprintf(out->reapply_of, sizeof(out->reapply_of), "%s", ro->reapply_of);
+	/* A pause ends with the rollout (coord_rollout.c), so paused is
+	 * only ever true while it runs. */
+	out->paused = ro->ctl.paused;
+	if (out->paused) {
+		snprintf(out->paused_by, sizeof(out->paused_by), "%s", ro->ctl.paused_by);
+		snprintf(out->paused_by_key, sizeof(out->paused_by_key), "%s",
+		    ro->ctl.paused_by_key);
+		out->paused_ms = ro->ctl.paused_ms;
+		snprintf(out->pause_reason, sizeof(out->pause_reason), "%s",
+		    ro->ctl.reason);
+	}
+	out->has_tune = ro->ctl.tuned;
+	out->tune = ro->ctl.tune;
 	out->current_phase = ro->phase;
 	out->created_ms = ro->created_ms;
 	out->finished_ms = ro->finished_ms;

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "coord_control.h"
+#include "coord_opctl.h"
 #include "coord_journal.h"
 #include "coord_narrate.h"
 #include "coord_registry.h"
@@ -55,6 +56,7 @@ typedef struct agent_conn {
 	uint32_t ndatabases;
 	char running[RUNNING_MAX][SK_NAME_MAX];
 	size_t nrunning;
+	coord_opctl_peer ctl; /* what it heard of pauses and tunes */
 	parked poll;
 } agent_conn;
 
@@ -146,6 +148,16 @@ replay_finished(void *arg, const char *id, const char *state,
 }
 
 static void
+replay_opctl(void *arg, const char *id, const coord_opctl_record *rec)
+{
+	coord_server *srv = arg;
+	coord_rollout *ro = coord_registry_find(&srv->rollouts, id);
+
+	if (ro != NULL)
+		coord_opctl_replay(ro, rec);
+}
+
+static void
 replay_seq(void *arg, uint64_t reserved)
 {
 	coord_server *srv = arg;
@@ -214,6 +226,7 @@ coord_server_create(const sk_coord_config *cfg, coord_server **out, sk_err *err)
 		.finished = replay_finished,
 		.seq = replay_seq,
 		.report = replay_report,
+		.opctl = replay_opctl,
 	};
 	coord_server *srv;
 	size_t running = 0;
@@ -265,8 +278,15 @@ coord_server_create(const sk_coord_config *cfg, coord_server **out, sk_err *err)
 		if (ro->state != COORD_RO_RUNNING)
 			continue;
 		running++;
-		coord_rollout_event(ro, NULL,
-		    "coordinator restarted; resuming phase %u", ro->phase + 1);
+		if (ro->ctl.paused)
+			coord_rollout_event(ro, NULL,
+			    "coordinator restarted; phase %u stays paused (by %s) "
+			    "until skein rollout resume %s",
+			    ro->phase + 1, ro->ctl.paused_by, ro->id);
+		else
+			coord_rollout_event(ro, NULL,
+			    "coordinator restarted; resuming phase %u",
+			    ro->phase + 1);
 	}
 	if (srv->rollouts.n > 0)
 		sk_info("journal replayed: %zu rollouts, %zu still running",
@@ -332,26 +352,40 @@ agent_runs(const agent_conn *a, const char *rollout_id)
 	return false;
 }
 
-/* Collect RUN commands for an agent; marks pending regions dispatched. */
+/* Collect commands for an agent: for a rollout it runs, the pause,
+ * resume or tune it has not applied (coord_opctl); for one it should run,
+ * RUN (marking a pending region dispatched). At most
+ * COORD_OPCTL_COMMANDS_MAX per rollout. */
 static int
 collect_commands(
     coord_server *srv, agent_conn *a, sk_command **cmds, size_t *n, sk_err *err)
 {
 	const char *region = a->region->name;
+	sk_command ctl[COORD_OPCTL_COMMANDS_MAX];
+	int64_t now = sk_mono_ms();
 
 	*cmds = NULL;
 	*n = 0;
 	for (size_t i = 0; i < srv->rollouts.n; i++) {
 		coord_rollout *ro = srv->rollouts.v[i];
+		bool runs = agent_runs(a, ro->id);
+		size_t nctl = runs ? coord_opctl_commands(&a->ctl, ro, now, ctl) : 0;
 
-		if (!coord_rollout_wants(ro, region) || agent_runs(a, ro->id))
+		if (nctl == 0 && (runs || !coord_rollout_wants(ro, region)))
 			continue;
 		if (*cmds == NULL) {
-			*cmds = calloc(srv->rollouts.n, sizeof(**cmds));
+			*cmds = calloc(srv->rollouts.n * COORD_OPCTL_COMMANDS_MAX,
+			    sizeof(**cmds));
 			if (*cmds == NULL)
 				return sk_err_set(err, SK_ENOMEM,
 				    "reply to %s: out of memory", region);
 		}
+		if (nctl > 0) {
+			memcpy(*cmds + *n, ctl, nctl * sizeof(*ctl));
+			*n += nctl;
+			continue;
+		}
+		coord_opctl_run_state(ro, &(*cmds)[*n]);
 		(*cmds)[*n].kind = SK_CMD_RUN_PLAN;
 		snprintf((*cmds)[*n].rollout_id, SK_ID_MAX, "%s", ro->id);
 		(*cmds)[*n].signed_plan = ro->signed_plan;
@@ -556,15 +590,23 @@ handle_agent(coord_server *srv, nng_msg *msg)
 		    m.ndatabases, m.version);
 		a->boot_id = m.boot_id;
 		a->last_seq = 0;
+		coord_opctl_peer_reset(&a->ctl);
 	}
 	a->last_seen_ms = sk_now_ms();
 	a->ndatabases = (uint32_t)m.ndatabases;
 	a->nrunning = 0;
 	for (size_t i = 0; i < m.nrunning && i < RUNNING_MAX; i++)
 		snprintf(a->running[a->nrunning++], SK_NAME_MAX, "%s", m.running[i]);
+	coord_opctl_peer_note(&a->ctl, &m);
 	changed = apply_reports(srv, a, &m);
-	/* A newer poll supersedes a parked one: answer the old one empty. */
-	release_poll(srv, a, true);
+	/* A newer request supersedes a parked poll, which the agent has
+	 * abandoned (REQ keeps one request): answer it empty, so that no
+	 * command is spent on a reply nobody reads. */
+	if (a->poll.used) {
+		a->poll.used = false;
+		send_control(srv, a, a->poll.header, a->poll.header_len,
+		    a->poll.nonce, a->poll.boot_id, NULL, 0);
+	}
 	if (collect_commands(srv, a, &cmds, &ncmds, &err) != SK_OK)
 		sk_log_err(SK_LOG_ERROR, &err);
 	if (ncmds > 0 || m.nreports > 0 || !m.wait) {
@@ -613,7 +655,9 @@ handle_cli(coord_server *srv, nng_msg *msg)
 	if (coord_control_answer(&ctx, nng_msg_body(msg), nng_msg_len(msg),
 		&out, &olen, &effect, &err) != SK_OK)
 		sk_log_err(SK_LOG_ERROR, &err);
-	if (effect.started)
+	/* Answered before the CLI is, so that a pause is on its way to the
+	 * agents by the time the operator reads that it was taken. */
+	if (effect.started || effect.held)
 		wake_all(srv);
 	nng_msg_clear(msg);
 	if (out == NULL || (rv = nng_msg_append(msg, out, olen)) != 0 ||

@@ -89,6 +89,37 @@ agent_db_sleep_or_stop(const agent_db_ctx *c, int64_t ms)
 	return agent_sleep_or_stop(c->stop, ms);
 }
 
+/* How often a paused database looks whether it may go on (and whether
+ * it must stop). */
+#define PAUSE_SLICE_MS 200
+
+int
+agent_db_hold_while_paused(
+    const agent_db_ctx *c, const char *verb, const char *step_id, sk_err *err)
+{
+	char detail[SK_NAME_MAX + 64];
+	int64_t t0 = sk_mono_ms();
+
+	if (!agent_control_paused(c->control))
+		return SK_OK;
+	snprintf(detail, sizeof(detail),
+	    "paused by the operator before step %s", step_id);
+	sk_info("%s %s/%s: %s", verb, c->region, c->database, detail);
+	agent_db_emit(c, SK_EV_DB_WAITING, NULL, 0, 0, 0, detail, NULL);
+	while (agent_control_paused(c->control)) {
+		if (agent_db_sleep_or_stop(c, PAUSE_SLICE_MS))
+			return sk_err_set(err, SK_ESTATE,
+			    "%s plan %s in %s/%s: stopped while paused before "
+			    "step %s",
+			    verb, c->plan->name, c->region, c->database, step_id);
+	}
+	snprintf(detail, sizeof(detail),
+	    "resumed by the operator before step %s", step_id);
+	sk_info("%s %s/%s: %s", verb, c->region, c->database, detail);
+	agent_db_emit(c, SK_EV_DB_STARTED, NULL, 0, sk_mono_ms() - t0, 0, detail, NULL);
+	return SK_OK;
+}
+
 /* ---- the context ------------------------------------------------------ */
 
 int

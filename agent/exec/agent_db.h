@@ -103,6 +103,17 @@ bool agent_db_stopped(const agent_db_ctx *c);
 /* Sleep ms in short slices; returns true if *c->stop was set meanwhile. */
 bool agent_db_sleep_or_stop(const agent_db_ctx *c, int64_t ms);
 
+/* Hold before step step_id (the next to run; verb "apply", "roll back"
+ * names what) while the operator has the rollout paused (c->control):
+ * the step before it has finished and none starts. Reports once that the
+ * database is paused (DB_WAITING, "paused by the operator before step
+ * X") and once that it goes on (DB_STARTED, with the time paused), and
+ * logs both. The session stays open, with skein's lock held. SK_OK at
+ * once when not paused; SK_ESTATE (a requested stop, no report) when
+ * *c->stop is set while paused. */
+int agent_db_hold_while_paused(const agent_db_ctx *c, const char *verb,
+    const char *step_id, sk_err *err) SK_WARN_UNUSED;
+
 /* Begin a transaction the way every transaction skein opens must start:
  * BEGIN; with c->pooled, pg_try_advisory_xact_lock on the ledger key and
  * SET LOCAL search_path = public (while another session holds the key the

@@ -1,7 +1,8 @@
 /* agent_exec: runs a plan against each managed database, one thread and
  * one connection per database, with the ledger deciding what still has to
- * run. This file holds the per-database walk: session, drift and the
- * order of things; the modes as data (apply, rehearse, rollback).
+ * run. This file holds the per-database walk: session, drift, the order
+ * of things and the operator's pause between steps; the modes as data
+ * (apply, rehearse, rollback).
  * Preflight and the backup are in agent_exec_guard.c; a step goes through
  * its kind (agent/kinds/) and the retry engine in agent_exec_step.c; the
  * context every part shares is made in agent_exec_db.c.
@@ -280,6 +281,11 @@ walk_steps(db_run *d, sk_err *err)
 			return sk_err_set(err, SK_ESTATE,
 			    "apply plan %s in %s/%s: stopped before step %s",
 			    plan->name, run->opts->region, d->db->name, step->id);
+		}
+		rc = agent_db_hold_while_paused(exec_ctx(d), "apply", step->id, err);
+		if (rc != SK_OK) {
+			d->stopped = true;
+			return rc;
 		}
 		rc = exec_step(d, i, err);
 		if (rc != SK_OK)

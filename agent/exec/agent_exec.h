@@ -25,6 +25,11 @@
  *   5. runs the phase's post-checks after the steps committed (SK_ECHECK;
  *      watched and retried under the last step's limits, SK_ELOCK).
  *
+ * While opts->control says the operator paused the rollout, a database
+ * finishes the step it is in and holds before its next one (apply and
+ * rollback alike), reporting DB_WAITING once and DB_STARTED when it goes
+ * on (agent_db_hold_while_paused); a backfill stops at its next batch.
+ *
  * The first failure stops that database; other databases continue. In
  * rehearse and rollback mode the open session goes to agent_rehearse_db or
  * agent_rollback_db (agent_modes.h) instead, and a rehearsal never creates

@@ -234,7 +234,9 @@ agent_rollback_db(const agent_db_ctx *ctx, sk_err *err)
 			    c->plan->name, c->region, c->database, step->id);
 			goto out;
 		}
-		rc = revert_step(c, k - 1, err);
+		rc = agent_db_hold_while_paused(c, "roll back", step->id, err);
+		if (rc == SK_OK)
+			rc = revert_step(c, k - 1, err);
 		if (rc != SK_OK)
 			goto out;
 	}

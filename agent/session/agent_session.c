@@ -1,7 +1,10 @@
-/* agent_session: outbox of progress reports, the request/reply loop with
- * the coordinator, and verification of RUN commands. One session thread
- * talks; one thread per running plan applies it. */
-#include "agent_session.h"
+/* agent_session: the request/reply loop with the coordinator: signed
+ * requests carrying the outbox's reports and what runs here, and signed
+ * control messages checked (key, region, nonce, sequence above the
+ * persisted high-water mark) before their commands go to the plan runs
+ * (agent_runs.c). One session thread talks; one thread per running plan
+ * applies it. */
+#include "agent_session_int.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -12,354 +15,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include "agent_exec.h"
-#include "agent_redact.h"
 #include "sk_envelope.h"
 #include "sk_key.h"
 #include "sk_log.h"
-#include "sk_plan.h"
 #include "sk_transport.h"
 #include "sk_util.h"
 #include "sk_wire.h"
 
-#define OUTBOX_MAX 100000
 #define REPORTS_PER_MESSAGE 256
 #define REPLY_GRACE_MS 5000
 #define RECV_MAX (SK_ENVELOPE_MAX + 64 * 1024)
-
-enum run_state { RUN_RUNNING, RUN_DONE };
-
-typedef struct run_entry {
-	char rollout_id[SK_ID_MAX];
-	int state;
-	sk_report final; /* PLAN_SUCCEEDED, PLAN_FAILED or PLAN_REFUSED */
-	sk_plan *plan;
-	int mode;       /* enum sk_mode, from the RUN command */
-	bool no_backup; /* rollback: --no-backup, from the RUN command */
-	pthread_t thread;
-	bool joinable;
-	struct agent_session *session;
-} run_entry;
-
-struct agent_session {
-	const sk_agent_config *cfg;
-	sk_seckey *key;
-	sk_keyring coordinator;
-	sk_keyring release;
-	nng_socket sock;
-	bool sock_open;
-	nng_aio *aio;
-	uint64_t boot_id;
-	char *hw_path;
-	uint64_t hw; /* highest control seq accepted */
-	atomic_int *stop;
-	atomic_int waiting; /* a long poll is in flight */
-
-	pthread_mutex_t mu; /* guards everything below */
-	sk_report *outbox;
-	size_t nout;
-	size_t outcap;
-	uint64_t next_seq;
-	bool outbox_full_logged;
-	run_entry **runs;
-	size_t nruns;
-	size_t runcap;
-};
-
-/* ---- outbox ------------------------------------------------------------- */
-
-/* Queue a report; thread-safe. The report is numbered here. */
-static void
-enqueue(agent_session *s, const sk_report *r)
-{
-	bool final = r->event == SK_EV_PLAN_SUCCEEDED ||
-	    r->event == SK_EV_PLAN_FAILED || r->event == SK_EV_PLAN_REFUSED;
-
-	pthread_mutex_lock(&s->mu);
-	if (s->nout >= OUTBOX_MAX && !final) {
-		/* Progress is droppable; outcomes are not. The ledger keeps
-		 * the truth either way. */
-		if (!s->outbox_full_logged)
-			sk_warn("report queue full (%d): dropping progress reports "
-				"until the coordinator is reachable",
-			    OUTBOX_MAX);
-		s->outbox_full_logged = true;
-		pthread_mutex_unlock(&s->mu);
-		return;
-	}
-	if (s->nout == s->outcap) {
-		size_t cap = s->outcap ? s->outcap * 2 : 64;
-		sk_report *n = realloc(s->outbox, cap * sizeof(*n));
-
-		if (n == NULL) {
-			pthread_mutex_unlock(&s->mu);
-			sk_error("queue report: out of memory");
-			return;
-		}
-		s->outbox = n;
-		s->outcap = cap;
-	}
-	s->outbox[s->nout] = *r;
-	/* The outbox is the way out of the region: what may quote row
-	 * values stays behind (the ledger has it whole). */
-	agent_redact_report(&s->outbox[s->nout], s->cfg->region);
-	s->outbox[s->nout].seq = ++s->next_seq;
-	if (s->outbox[s->nout].at_ms == 0)
-		s->outbox[s->nout].at_ms = sk_now_ms();
-	s->nout++;
-	pthread_mutex_unlock(&s->mu);
-	if (atomic_load(&s->waiting))
-		nng_aio_cancel(s->aio);
-}
-
-static void
-drop_acked(agent_session *s, uint64_t acked)
-{
-	size_t k = 0;
-
-	pthread_mutex_lock(&s->mu);
-	while (k < s->nout && s->outbox[k].seq <= acked)
-		k++;
-	if (k == 0) {
-		pthread_mutex_unlock(&s->mu);
-		return;
-	}
-	memmove(s->outbox, s->outbox + k, (s->nout - k) * sizeof(*s->outbox));
-	s->nout -= k;
-	if (k > 0)
-		s->outbox_full_logged = false;
-	pthread_mutex_unlock(&s->mu);
-}
-
-static void
-exec_report(void *arg, const sk_report *r)
-{
-	enqueue(arg, r);
-}
-
-/* ---- plan runs ---------------------------------------------------------- */
-
-static run_entry *
-find_run(agent_session *s, const char *rollout_id)
-{
-	for (size_t i = 0; i < s->nruns; i++)
-		if (strcmp(s->runs[i]->rollout_id, rollout_id) == 0)
-			return s->runs[i];
-	return NULL;
-}
-
-static run_entry *
-add_run(agent_session *s, const char *rollout_id)
-{
-	run_entry *e;
-
-	if (s->nruns == s->runcap) {
-		size_t cap = s->runcap ? s->runcap * 2 : 8;
-		run_entry **n = realloc(s->runs, cap * sizeof(*n));
-
-		if (n == NULL)
-			return NULL;
-		s->runs = n;
-		s->runcap = cap;
-	}
-	e = calloc(1, sizeof(*e));
-	if (e == NULL)
-		return NULL;
-	snprintf(e->rollout_id, sizeof(e->rollout_id), "%s", rollout_id);
-	e->session = s;
-	s->runs[s->nruns++] = e;
-	return e;
-}
-
-static void
-final_report(sk_report *r, int event, const char *rollout_id,
-    const sk_plan *plan, int64_t duration_ms, const sk_err *err)
-{
-	memset(r, 0, sizeof(*r));
-	r->event = event;
-	snprintf(r->rollout_id, sizeof(r->rollout_id), "%s", rollout_id);
-	if (plan != NULL)
-		snprintf(r->plan_id, sizeof(r->plan_id), "%s", plan->id);
-	r->duration_ms = duration_ms;
-	if (err != NULL)
-		r->error = *err;
-}
-
-static void *
-run_thread(void *arg)
-{
-	run_entry *e = arg;
-	agent_session *s = e->session;
-	agent_exec_opts opts;
-	int64_t t0 = sk_mono_ms();
-	sk_err err;
-	int rc;
-
-	memset(&opts, 0, sizeof(opts));
-	opts.region = s->cfg->region;
-	opts.rollout_id = e->rollout_id;
-	opts.databases = s->cfg->databases;
-	opts.ndatabases = s->cfg->ndatabases;
-	opts.parallel = s->cfg->parallel;
-	opts.report = exec_report;
-	opts.report_arg = s;
-	opts.stop = s->stop;
-	opts.mode = e->mode;
-	opts.no_backup = e->no_backup;
-	opts.backup_dir = s->cfg->backup_dir;
-	opts.pg_dump = s->cfg->pg_dump;
-	opts.pg_restore = s->cfg->pg_restore;
-	sk_err_clear(&err);
-	rc = agent_exec_run(e->plan, &opts, &err);
-	if (atomic_load(s->stop)) {
-		/* Interrupted by shutdown: the next start runs it again from
-		 * the ledger, so report nothing final now. */
-		sk_info("rollout %s interrupted by shutdown", e->rollout_id);
-		return NULL;
-	}
-	pthread_mutex_lock(&s->mu);
-	final_report(&e->final, rc == SK_OK ? SK_EV_PLAN_SUCCEEDED : SK_EV_PLAN_FAILED,
-	    e->rollout_id, e->plan, sk_mono_ms() - t0, rc == SK_OK ? NULL : &err);
-	e->state = RUN_DONE;
-	pthread_mutex_unlock(&s->mu);
-	if (rc == SK_OK)
-		sk_info("rollout %s: plan %s done (%s) in %zu databases", e->rollout_id,
-		    e->plan->name, sk_mode_name(e->mode), s->cfg->ndatabases);
-	else
-		sk_log_err(SK_LOG_ERROR, &err);
-	enqueue(s, &e->final);
-	return NULL;
-}
-
-static bool
-outbox_has_final(agent_session *s, const char *rollout_id)
-{
-	for (size_t i = 0; i < s->nout; i++)
-		if (strcmp(s->outbox[i].rollout_id, rollout_id) == 0 &&
-		    (s->outbox[i].event == SK_EV_PLAN_SUCCEEDED ||
-			s->outbox[i].event == SK_EV_PLAN_FAILED ||
-			s->outbox[i].event == SK_EV_PLAN_REFUSED))
-			return true;
-	return false;
-}
-
-/* Verify a signed plan for this region. On success *out owns the plan. */
-static int
-verify_plan(agent_session *s, const sk_command *cmd, sk_plan **out, sk_err *err)
-{
-	uint8_t *payload = NULL;
-	size_t plen = 0;
-	const sk_pubkey *signer = NULL;
-	sk_plan *plan = NULL;
-	int64_t now = sk_now_ms() / 1000;
-	char list[256] = "";
-	size_t off = 0;
-	int rc;
-
-	*out = NULL;
-	rc = sk_envelope_open(&payload, &plen, &signer, cmd->signed_plan,
-	    cmd->signed_plan_len, SK_KIND_PLAN, &s->release, err);
-	if (rc != SK_OK)
-		return sk_err_wrap(err, "verify plan of rollout %s in %s",
-		    cmd->rollout_id, s->cfg->region);
-	rc = sk_plan_decode(payload, plen, &plan, err);
-	free(payload);
-	if (rc != SK_OK)
-		return sk_err_wrap(err, "verify plan of rollout %s in %s",
-		    cmd->rollout_id, s->cfg->region);
-	if (plan->expires_unix <= now) {
-		rc = sk_err_set(err, SK_EEXPIRED,
-		    "verify plan %s (%s) in %s: expired %lld s ago; sign a new plan",
-		    plan->name, plan->id, s->cfg->region,
-		    (long long)(now - plan->expires_unix));
-		goto out;
-	}
-	if (!sk_plan_addresses(plan, s->cfg->region)) {
-		for (size_t i = 0; i < plan->nregions && off < sizeof(list); i++)
-			off += (size_t)snprintf(list + off, sizeof(list) - off,
-			    "%s%s", i ? ", " : "", plan->regions[i]);
-		rc = sk_err_set(err, SK_EREFUSED,
-		    "verify plan %s (%s) in %s: the plan addresses %s, not this region",
-		    plan->name, plan->id, s->cfg->region, list);
-		goto out;
-	}
-	*out = plan;
-	plan = NULL;
-	sk_debug("plan %s verified: signed by %s", (*out)->id, signer->name);
-out:
-	sk_plan_destroy(plan);
-	return rc;
-}
-
-static void
-handle_run(agent_session *s, const sk_command *cmd)
-{
-	run_entry *e;
-	sk_plan *plan = NULL;
-	sk_report r;
-	sk_err err;
-
-	pthread_mutex_lock(&s->mu);
-	e = find_run(s, cmd->rollout_id);
-	if (e != NULL) {
-		bool resend =
-		    e->state == RUN_DONE && !outbox_has_final(s, e->rollout_id);
-
-		pthread_mutex_unlock(&s->mu);
-		if (resend)
-			enqueue(s, &e->final);
-		return;
-	}
-	pthread_mutex_unlock(&s->mu);
-
-	if (verify_plan(s, cmd, &plan, &err) != SK_OK) {
-		sk_log_err(SK_LOG_WARN, &err);
-		final_report(&r, SK_EV_PLAN_REFUSED, cmd->rollout_id, NULL, 0, &err);
-		pthread_mutex_lock(&s->mu);
-		e = add_run(s, cmd->rollout_id);
-		if (e != NULL) {
-			e->state = RUN_DONE;
-			e->final = r;
-		}
-		pthread_mutex_unlock(&s->mu);
-		enqueue(s, &r);
-		return;
-	}
-	pthread_mutex_lock(&s->mu);
-	e = add_run(s, cmd->rollout_id);
-	if (e == NULL) {
-		pthread_mutex_unlock(&s->mu);
-		sk_plan_destroy(plan);
-		sk_error("run rollout %s: out of memory", cmd->rollout_id);
-		return;
-	}
-	e->plan = plan;
-	e->mode = cmd->mode;
-	e->no_backup = cmd->no_backup;
-	e->state = RUN_RUNNING;
-	pthread_mutex_unlock(&s->mu);
-	sk_info("rollout %s: running plan %s (%s, %s%s), %zu steps on %zu "
-		"databases",
-	    cmd->rollout_id, plan->name, plan->id, sk_mode_name(cmd->mode),
-	    cmd->no_backup ? " --no-backup" : "", plan->nsteps, s->cfg->ndatabases);
-	final_report(&r, SK_EV_PLAN_ACCEPTED, cmd->rollout_id, plan, 0, NULL);
-	enqueue(s, &r);
-	if (pthread_create(&e->thread, NULL, run_thread, e) != 0) {
-		sk_err_set(&err, SK_ENOMEM, "run rollout %s in %s: cannot start a thread",
-		    cmd->rollout_id, s->cfg->region);
-		pthread_mutex_lock(&s->mu);
-		e->state = RUN_DONE;
-		final_report(&e->final, SK_EV_PLAN_FAILED, cmd->rollout_id,
-		    plan, 0, &err);
-		r = e->final;
-		pthread_mutex_unlock(&s->mu);
-		enqueue(s, &r);
-		return;
-	}
-	e->joinable = true;
-}
 
 /* ---- control messages --------------------------------------------------- */
 
@@ -415,12 +81,22 @@ handle_control(agent_session *s, const uint8_t *buf, size_t len,
 		sk_log_err(SK_LOG_ERROR, &err);
 		goto out;
 	}
-	drop_acked(s, c.acked_report_seq);
+	agent_runs_heard(s);
+	agent_outbox_ack(s, c.acked_report_seq);
 	for (size_t i = 0; i < c.ncommands; i++) {
-		if (c.commands[i].kind == SK_CMD_RUN_PLAN)
-			handle_run(s, &c.commands[i]);
-		else
+		switch (c.commands[i].kind) {
+		case SK_CMD_RUN_PLAN:
+			agent_runs_start(s, &c.commands[i]);
+			break;
+		case SK_CMD_PAUSE:
+		case SK_CMD_RESUME:
+		case SK_CMD_TUNE:
+			agent_runs_opctl(s, &c.commands[i]);
+			break;
+		default:
 			sk_warn("ignore unknown command kind %d", c.commands[i].kind);
+			break;
+		}
 	}
 	ok = true;
 out:
@@ -455,6 +131,76 @@ load_hw(agent_session *s, sk_err *err)
 	return SK_OK;
 }
 
+/* Count the socket's connections (nng calls this from its own threads). */
+static void
+pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+	agent_session *s = arg;
+
+	(void)p;
+	if (ev == NNG_PIPE_EV_ADD_POST)
+		atomic_fetch_add(&s->pipes, 1);
+	else if (ev == NNG_PIPE_EV_REM_POST)
+		atomic_fetch_sub(&s->pipes, 1);
+}
+
+/* Open the REQ socket and dial the coordinator in the background: it
+ * may come up later, and nng redials with backoff (100 ms to 2 s). Over
+ * TLS the dial checks the coordinator's certificate against tls.ca and
+ * shows ours.
+ *
+ * The REQ socket's own resend is off: the loop sends a new request when
+ * one goes unanswered. With it on, nng 1.5 resends on the connection at
+ * the moment the loop gives up on the reply and closes the socket, and a
+ * close that races a send in flight can wait forever for that send
+ * (tlstran_pipe_send_cb restarting a transfer on a closed aio), taking
+ * nng's reaper, and every later close and redial, with it. */
+static int
+connect_coordinator(agent_session *s, sk_err *err)
+{
+	int rv;
+
+	if ((rv = nng_req0_open(&s->sock)) != 0)
+		return sk_err_set(err, SK_ENET, "open socket: %s", nng_strerror(rv));
+	s->sock_open = true;
+	atomic_store(&s->pipes, 0);
+	if ((rv = nng_socket_set_size(s->sock, NNG_OPT_RECVMAXSZ, RECV_MAX)) != 0 ||
+	    (rv = nng_socket_set_ms(s->sock, NNG_OPT_REQ_RESENDTIME,
+		 NNG_DURATION_INFINITE)) != 0 ||
+	    (rv = nng_socket_set_ms(s->sock, NNG_OPT_RECONNMINT, 100)) != 0 ||
+	    (rv = nng_socket_set_ms(s->sock, NNG_OPT_RECONNMAXT, 2000)) != 0 ||
+	    (rv = nng_pipe_notify(s->sock, NNG_PIPE_EV_ADD_POST, pipe_event, s)) != 0 ||
+	    (rv = nng_pipe_notify(s->sock, NNG_PIPE_EV_REM_POST, pipe_event, s)) != 0)
+		return sk_err_set(
+		    err, SK_ENET, "configure socket: %s", nng_strerror(rv));
+	if (sk_transport_dial(s->sock, s->cfg->coordinator, &s->cfg->tls,
+		NNG_FLAG_NONBLOCK, err) != SK_OK)
+		return err->code;
+	return SK_OK;
+}
+
+/* Drop the connection to the coordinator and dial a new one. Called when
+ * a request went unanswered or could not be sent: after a partition,
+ * the old TCP connection stays up and the coordinator's retransmissions
+ * of what it sent into the partition back off up to two minutes, and
+ * every later reply queues behind them (tests/chaos/README.md,
+ * "Finding"); and a dial still waiting for a SYN answer retries on the
+ * same doubling schedule. A fresh socket and dial start both anew, so
+ * the agent talks again within a few seconds of the network coming back.
+ * A reply still in flight is lost: the coordinator answers the next
+ * request, and resends what the agent lacks (it lists what it runs). */
+static void
+redial(agent_session *s)
+{
+	sk_err err;
+
+	if (s->sock_open)
+		nng_close(s->sock);
+	s->sock_open = false;
+	if (connect_coordinator(s, &err) != SK_OK)
+		sk_log_err(SK_LOG_ERROR, &err); /* tried again next time */
+}
+
 int
 agent_session_create(const sk_agent_config *cfg, agent_session **out, sk_err *err)
 {
@@ -477,26 +223,11 @@ agent_session_create(const sk_agent_config *cfg, agent_session **out, sk_err *er
 			goto fail;
 	if ((rc = load_hw(s, err)) != SK_OK)
 		goto fail;
-	if ((rv = nng_req0_open(&s->sock)) != 0) {
-		rc = sk_err_set(err, SK_ENET, "open socket: %s", nng_strerror(rv));
+	if ((rv = nng_aio_alloc(&s->aio, NULL, NULL)) != 0) {
+		rc = sk_err_set(err, SK_ENET, "start agent: %s", nng_strerror(rv));
 		goto fail;
 	}
-	s->sock_open = true;
-	if ((rv = nng_socket_set_size(s->sock, NNG_OPT_RECVMAXSZ, RECV_MAX)) != 0 ||
-	    (rv = nng_socket_set_ms(s->sock, NNG_OPT_REQ_RESENDTIME,
-		 cfg->poll_ms + REPLY_GRACE_MS)) != 0 ||
-	    (rv = nng_socket_set_ms(s->sock, NNG_OPT_RECONNMINT, 100)) != 0 ||
-	    (rv = nng_socket_set_ms(s->sock, NNG_OPT_RECONNMAXT, 2000)) != 0 ||
-	    (rv = nng_aio_alloc(&s->aio, NULL, NULL)) != 0) {
-		rc = sk_err_set(
-		    err, SK_ENET, "configure socket: %s", nng_strerror(rv));
-		goto fail;
-	}
-	/* Non-blocking dial: the coordinator may come up later; nng keeps
-	 * redialing with backoff. Over TLS it checks the coordinator's
-	 * certificate against tls.ca and shows ours. */
-	if ((rc = sk_transport_dial(s->sock, cfg->coordinator, &cfg->tls,
-		 NNG_FLAG_NONBLOCK, err)) != SK_OK) {
+	if ((rc = connect_coordinator(s, err)) != SK_OK) {
 		sk_err_wrap(err, "start agent");
 		goto fail;
 	}
@@ -518,13 +249,7 @@ agent_session_destroy(agent_session *s)
 		nng_aio_free(s->aio);
 	if (s->sock_open)
 		nng_close(s->sock);
-	for (size_t i = 0; i < s->nruns; i++) {
-		if (s->runs[i]->joinable)
-			pthread_join(s->runs[i]->thread, NULL);
-		sk_plan_destroy(s->runs[i]->plan);
-		free(s->runs[i]);
-	}
-	free(s->runs);
+	agent_runs_free(s);
 	free(s->outbox);
 	free(s->hw_path);
 	sk_keyring_fini(&s->coordinator);
@@ -543,7 +268,6 @@ build_request(agent_session *s, uint8_t nonce[SK_NONCE_LEN], uint8_t **sealed,
 	uint8_t *payload = NULL;
 	size_t plen = 0;
 	char(*dbs)[SK_NAME_MAX] = NULL;
-	char(*running)[SK_NAME_MAX] = NULL;
 	int rc = SK_OK;
 
 	memset(&m, 0, sizeof(m));
@@ -569,13 +293,8 @@ build_request(agent_session *s, uint8_t nonce[SK_NONCE_LEN], uint8_t **sealed,
 		else
 			m.nreports = 0;
 	}
-	running = calloc(s->nruns + 1, sizeof(*running));
-	for (size_t i = 0; running != NULL && i < s->nruns; i++)
-		if (s->runs[i]->state == RUN_RUNNING)
-			snprintf(running[m.nrunning++], SK_NAME_MAX, "%s",
-			    s->runs[i]->rollout_id);
+	agent_runs_list(s, &m);
 	pthread_mutex_unlock(&s->mu);
-	m.running = running;
 	m.wait = m.nreports == 0;
 	m.hold_ms = (uint32_t)s->cfg->poll_ms;
 
@@ -585,7 +304,8 @@ build_request(agent_session *s, uint8_t nonce[SK_NONCE_LEN], uint8_t **sealed,
 	free(payload);
 	free(m.reports);
 	free(dbs);
-	free(running);
+	free(m.running);
+	free(m.applied);
 	return rc;
 }
 
@@ -627,8 +347,13 @@ agent_session_run(agent_session *s, atomic_int *stop, sk_err *err)
 		nng_send_aio(s->sock, s->aio);
 		nng_aio_wait(s->aio);
 		if ((rv = nng_aio_result(s->aio)) != 0) {
+			/* No connection for REPLY_GRACE_MS: a dial may be
+			 * stuck behind lost SYNs; start it anew. Not when one
+			 * has just come up (the request raced it). */
 			nng_msg_free(nng_aio_get_msg(s->aio));
 			sk_debug("send to coordinator: %s", nng_strerror(rv));
+			if (atomic_load(&s->pipes) == 0)
+				redial(s);
 			sk_sleep_ms(backoff);
 			backoff = backoff * 2 > 2000 ? 2000 : backoff * 2;
 			continue;
@@ -651,9 +376,11 @@ agent_session_run(agent_session *s, atomic_int *stop, sk_err *err)
 			continue;
 		if (rv != 0) {
 			if (was_connected)
-				sk_warn("no answer from coordinator %s: %s; retrying",
+				sk_warn("no answer from coordinator %s: %s; dropping "
+					"the connection and dialing again",
 				    s->cfg->coordinator, nng_strerror(rv));
 			was_connected = false;
+			redial(s);
 			sk_sleep_ms(backoff);
 			backoff = backoff * 2 > 2000 ? 2000 : backoff * 2;
 			continue;
@@ -677,11 +404,6 @@ agent_session_run(agent_session *s, atomic_int *stop, sk_err *err)
 		}
 	}
 	sk_info("stopping: waiting for running plans to reach a safe point");
-	for (size_t i = 0; i < s->nruns; i++) {
-		if (s->runs[i]->joinable) {
-			pthread_join(s->runs[i]->thread, NULL);
-			s->runs[i]->joinable = false;
-		}
-	}
+	agent_runs_join(s);
 	return SK_OK;
 }

@@ -6,6 +6,7 @@
 #include "sk_transport.h"
 
 #include <inttypes.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -161,6 +162,11 @@ typedef struct watch {
 	char url[];
 } watch;
 
+/* When the last dialer's warning went out: shared by every dialer, since
+ * an agent that drops its connection and dials again (agent_session.c)
+ * makes a new dialer each time, and must not warn more often for it. */
+static atomic_llong dial_logged_ms;
+
 /* The endpoint's count of failed handshakes, or -1 once it is gone.
  * (nng_stat_find_listener is not used: in 1.5 it finds the first
  * listener of any id.) */
@@ -201,6 +207,8 @@ watch_cb(void *arg)
 		return;
 	}
 	now = sk_mono_ms();
+	if (!w->listener)
+		w->logged_ms = atomic_load(&dial_logged_ms);
 	if ((uint64_t)n > w->reported &&
 	    (w->logged_ms == 0 || now - w->logged_ms >= WATCH_LOG_MS)) {
 		uint64_t fresh = (uint64_t)n - w->reported;
@@ -219,6 +227,8 @@ watch_cb(void *arg)
 			    w->url, fresh, fresh == 1 ? "" : "s");
 		w->reported = (uint64_t)n;
 		w->logged_ms = now;
+		if (!w->listener)
+			atomic_store(&dial_logged_ms, now);
 	}
 	nng_sleep_aio(WATCH_EVERY_MS, w->aio);
 }

@@ -1,10 +1,14 @@
 /* sk_wire: converts between skein's own message structs and protobuf-c.
  * Everything that crosses a socket is decoded here, at the edge, into
  * fixed-size fields: identifiers that do not fit are refused, free text is
- * truncated. This file holds the shared helpers, agent messages and control
- * messages; sk_wire_cli.c holds the CLI's messages and region reports. */
+ * truncated. This file holds the shared helpers, tunes, agent messages and
+ * control messages; sk_wire_cli.c holds the CLI's messages and region
+ * reports, sk_wire_operator.c the operator's requests. */
 #include "sk_wire.h"
 
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -126,6 +130,81 @@ wire_error_from_pb(sk_err *e, const Skein__V1__Error *pb)
 	wire_copy_text(e->msg, sizeof(e->msg), pb->message);
 	wire_copy_text(e->detail, sizeof(e->detail), pb->detail);
 	wire_copy_text(e->hint, sizeof(e->hint), pb->hint);
+}
+
+/* ---- tunes -------------------------------------------------------------- */
+
+bool
+sk_tune_is_empty(const sk_tune *t)
+{
+	return !t->has_rate && t->batch_min == 0 && t->batch_max == 0;
+}
+
+void
+sk_tune_merge(sk_tune *into, const sk_tune *t)
+{
+	if (t->has_rate) {
+		into->has_rate = true;
+		into->max_rows_per_second = t->max_rows_per_second;
+	}
+	if (t->batch_min > 0)
+		into->batch_min = t->batch_min;
+	if (t->batch_max > 0)
+		into->batch_max = t->batch_max;
+}
+
+void
+sk_tune_format(const sk_tune *t, char *buf, size_t len)
+{
+	size_t off = 0;
+
+	buf[0] = '\0';
+	if (t->has_rate && t->max_rows_per_second > 0)
+		off += (size_t)snprintf(buf + off, len - off,
+		    "max_rows_per_second %g", t->max_rows_per_second);
+	else if (t->has_rate)
+		off += (size_t)snprintf(
+		    buf + off, len - off, "max_rows_per_second no limit");
+	if (t->batch_min > 0 && off < len)
+		off += (size_t)snprintf(buf + off, len - off,
+		    "%sbatch_min %" PRId64, off > 0 ? ", " : "", t->batch_min);
+	if (t->batch_max > 0 && off < len)
+		off += (size_t)snprintf(buf + off, len - off,
+		    "%sbatch_max %" PRId64, off > 0 ? ", " : "", t->batch_max);
+	if (off == 0)
+		snprintf(buf, len, "nothing");
+}
+
+void
+wire_tune_to_pb(Skein__V1__Tune *pb, const sk_tune *t)
+{
+	skein__v1__tune__init(pb);
+	pb->max_rows_per_second_set = t->has_rate;
+	pb->max_rows_per_second = t->has_rate ? t->max_rows_per_second : 0;
+	pb->batch_min = t->batch_min;
+	pb->batch_max = t->batch_max;
+}
+
+int
+wire_tune_from_pb(sk_tune *t, const Skein__V1__Tune *pb, const char *what, sk_err *err)
+{
+	memset(t, 0, sizeof(*t));
+	if (pb->batch_min < 0 || pb->batch_max < 0)
+		return sk_err_set(err, SK_EDECODE,
+		    "%s: a tune with a negative batch (%" PRId64 ", %" PRId64 ")",
+		    what, pb->batch_min, pb->batch_max);
+	/* NaN fails the comparison too. */
+	if (pb->max_rows_per_second_set &&
+	    !(pb->max_rows_per_second >= 0 && isfinite(pb->max_rows_per_second)))
+		return sk_err_set(err, SK_EDECODE,
+		    "%s: a tune whose max_rows_per_second is not 0 or a positive "
+		    "number",
+		    what);
+	t->has_rate = pb->max_rows_per_second_set;
+	t->max_rows_per_second = t->has_rate ? pb->max_rows_per_second : 0;
+	t->batch_min = pb->batch_min;
+	t->batch_max = pb->batch_max;
+	return SK_OK;
 }
 
 /* ---- reports and agent messages --------------------------------------- */
@@ -277,6 +356,7 @@ sk_agent_msg_encode(const sk_agent_msg *m, uint8_t **out, size_t *len, sk_err *e
 	Skein__V1__AgentMessage pb;
 	report_store *reps = NULL;
 	Skein__V1__Report **repp = NULL;
+	Skein__V1__RunControl *ctl = NULL, **ctlp = NULL;
 	char **dbs = NULL, **running = NULL;
 	int rc = SK_ENOMEM;
 
@@ -318,6 +398,20 @@ sk_agent_msg_encode(const sk_agent_msg *m, uint8_t **out, size_t *len, sk_err *e
 		pb.n_running = m->nrunning;
 		pb.running = running;
 	}
+	if (m->napplied > 0) {
+		ctl = calloc(m->napplied, sizeof(*ctl));
+		ctlp = calloc(m->napplied, sizeof(*ctlp));
+		if (ctl == NULL || ctlp == NULL)
+			goto out;
+		for (size_t i = 0; i < m->napplied; i++) {
+			skein__v1__run_control__init(&ctl[i]);
+			ctl[i].rollout_id = (char *)m->applied[i].rollout_id;
+			ctl[i].control_gen = m->applied[i].control_gen;
+			ctlp[i] = &ctl[i];
+		}
+		pb.n_applied = m->napplied;
+		pb.applied = ctlp;
+	}
 	rc = wire_pack_msg(&pb.base, out, len, err);
 out:
 	if (rc == SK_ENOMEM)
@@ -326,6 +420,8 @@ out:
 	free(repp);
 	free(dbs);
 	free(running);
+	free(ctl);
+	free(ctlp);
 	return rc;
 }
 
@@ -351,6 +447,28 @@ copy_names(char (**dst)[SK_NAME_MAX], size_t *n, char **src, size_t nsrc,
 		}
 	}
 	*n = nsrc;
+	return SK_OK;
+}
+
+/* The control generations an agent applied, one per rollout it runs. */
+static int
+copy_applied(sk_agent_msg *out, const Skein__V1__AgentMessage *pb, sk_err *err)
+{
+	if (pb->n_applied == 0)
+		return SK_OK;
+	if (pb->n_applied > WIRE_MAX_ITEMS)
+		return sk_err_set(err, SK_EDECODE,
+		    "decode agent message: %zu applied controls", pb->n_applied);
+	out->applied = calloc(pb->n_applied, sizeof(*out->applied));
+	if (out->applied == NULL)
+		return sk_err_set(err, SK_ENOMEM, "decode agent message: out of memory");
+	out->napplied = pb->n_applied;
+	for (size_t i = 0; i < pb->n_applied; i++) {
+		if (wire_copy_id(out->applied[i].rollout_id, SK_ID_MAX,
+			pb->applied[i]->rollout_id, "rollout id", err) != SK_OK)
+			return err->code;
+		out->applied[i].control_gen = pb->applied[i]->control_gen;
+	}
 	return SK_OK;
 }
 
@@ -405,6 +523,8 @@ sk_agent_msg_decode(const uint8_t *buf, size_t len, sk_agent_msg *out, sk_err *e
 		goto out;
 	rc = copy_names(&out->running, &out->nrunning, pb->running,
 	    pb->n_running, "rollout id", err);
+	if (rc == SK_OK)
+		rc = copy_applied(out, pb, err);
 out:
 	skein__v1__agent_message__free_unpacked(pb, NULL);
 	if (rc != SK_OK)
@@ -420,10 +540,12 @@ sk_agent_msg_fini(sk_agent_msg *m)
 	free(m->reports);
 	free(m->databases);
 	free(m->running);
+	free(m->applied);
 	m->reports = NULL;
 	m->databases = NULL;
 	m->running = NULL;
-	m->nreports = m->ndatabases = m->nrunning = 0;
+	m->applied = NULL;
+	m->nreports = m->ndatabases = m->nrunning = m->napplied = 0;
 }
 
 /* ---- control messages --------------------------------------------------- */
@@ -433,6 +555,7 @@ sk_control_encode(const sk_control *m, uint8_t **out, size_t *len, sk_err *err)
 {
 	Skein__V1__Control pb;
 	Skein__V1__Command *cmds = NULL, **cmdp = NULL;
+	Skein__V1__Tune *tunes = NULL;
 	int rc;
 
 	skein__v1__control__init(&pb);
@@ -445,9 +568,11 @@ sk_control_encode(const sk_control *m, uint8_t **out, size_t *len, sk_err *err)
 	if (m->ncommands > 0) {
 		cmds = calloc(m->ncommands, sizeof(*cmds));
 		cmdp = calloc(m->ncommands, sizeof(*cmdp));
-		if (cmds == NULL || cmdp == NULL) {
+		tunes = calloc(m->ncommands, sizeof(*tunes));
+		if (cmds == NULL || cmdp == NULL || tunes == NULL) {
 			free(cmds);
 			free(cmdp);
+			free(tunes);
 			return sk_err_set(
 			    err, SK_ENOMEM, "encode control: out of memory");
 		}
@@ -459,6 +584,13 @@ sk_control_encode(const sk_control *m, uint8_t **out, size_t *len, sk_err *err)
 			cmds[i].signed_plan.len = m->commands[i].signed_plan_len;
 			cmds[i].mode = (Skein__V1__RolloutMode)m->commands[i].mode;
 			cmds[i].no_backup = m->commands[i].no_backup;
+			cmds[i].control_gen = m->commands[i].control_gen;
+			cmds[i].actor = (char *)m->commands[i].actor;
+			cmds[i].reason = (char *)m->commands[i].reason;
+			if (m->commands[i].has_tune) {
+				wire_tune_to_pb(&tunes[i], &m->commands[i].tune);
+				cmds[i].tune = &tunes[i];
+			}
 			cmdp[i] = &cmds[i];
 		}
 		pb.n_commands = m->ncommands;
@@ -467,6 +599,7 @@ sk_control_encode(const sk_control *m, uint8_t **out, size_t *len, sk_err *err)
 	rc = wire_pack_msg(&pb.base, out, len, err);
 	free(cmds);
 	free(cmdp);
+	free(tunes);
 	return rc;
 }
 
@@ -513,6 +646,7 @@ sk_control_decode(const uint8_t *buf, size_t len, sk_control *out, sk_err *err)
 			c->kind = (int)pc->kind;
 			c->mode = (int)pc->mode;
 			c->no_backup = pc->no_backup;
+			c->control_gen = pc->control_gen;
 			if (c->mode < 0 || c->mode >= SK_MODE_MAX) {
 				rc = sk_err_set(err, SK_EDECODE,
 				    "decode control: command %zu has unknown mode %d",
@@ -521,8 +655,17 @@ sk_control_decode(const uint8_t *buf, size_t len, sk_control *out, sk_err *err)
 			}
 			rc = wire_copy_id(c->rollout_id, sizeof(c->rollout_id),
 			    pc->rollout_id, "rollout id", err);
+			if (rc == SK_OK)
+				rc = wire_copy_id(c->actor, sizeof(c->actor),
+				    pc->actor, "operator name", err);
+			if (rc == SK_OK && pc->tune != NULL) {
+				c->has_tune = true;
+				rc = wire_tune_from_pb(
+				    &c->tune, pc->tune, "decode control", err);
+			}
 			if (rc != SK_OK)
 				goto out;
+			wire_copy_text(c->reason, sizeof(c->reason), pc->reason);
 			if (pc->signed_plan.len > 0) {
 				c->signed_plan = malloc(pc->signed_plan.len);
 				if (c->signed_plan == NULL) {

@@ -135,6 +135,13 @@ typedef struct sk_region_report {
 	sk_report report;
 } sk_region_report;
 
+/* The operator's control generation an agent has applied to a rollout it
+ * runs (proto RunControl). */
+typedef struct sk_run_control {
+	char rollout_id[SK_ID_MAX];
+	uint64_t control_gen;
+} sk_run_control;
+
 typedef struct sk_agent_msg {
 	char region[SK_NAME_MAX];
 	uint8_t nonce[SK_NONCE_LEN];
@@ -148,9 +155,52 @@ typedef struct sk_agent_msg {
 	size_t ndatabases;
 	char (*running)[SK_NAME_MAX]; /* rollout ids; SK_ID_MAX == SK_NAME_MAX */
 	size_t nrunning;
+	/* For rollouts it runs: the control generation applied. */
+	sk_run_control *applied;
+	size_t napplied;
 } sk_agent_msg;
 
-enum sk_command_kind { SK_CMD_RUN_PLAN = 1 };
+/* PAUSE, RESUME and TUNE are the operator's word to a running rollout:
+ * state, carried with the rollout's control generation (see proto
+ * Command), so that applying one twice changes nothing. */
+enum sk_command_kind {
+	SK_CMD_RUN_PLAN = 1,
+	SK_CMD_PAUSE = 2,
+	SK_CMD_RESUME = 3,
+	SK_CMD_TUNE = 4,
+	SK_CMD_MAX
+};
+
+/* "run", "pause", "resume", "tune"; "unknown" otherwise. */
+const char *sk_command_name(int kind);
+
+/* A pause's reason as an operator wrote it, at most this many bytes
+ * (longer text is cut at the edge). */
+#define SK_REASON_MAX 256
+
+/* New limits for a rollout's backfills (skein rollout tune, proto Tune):
+ * a field at its "unchanged" value keeps what the plan or an earlier tune
+ * said; all zero (a memset) changes nothing. Decoders refuse negative
+ * batches and a rate that is negative or not a finite number. Plain
+ * value. */
+typedef struct sk_tune {
+	bool has_rate;              /* max_rows_per_second is set */
+	double max_rows_per_second; /* with has_rate: the limit; 0: no limit */
+	int64_t batch_min;          /* rows; 0: unchanged */
+	int64_t batch_max;          /* rows; 0: unchanged */
+} sk_tune;
+
+/* True if t changes nothing. */
+bool sk_tune_is_empty(const sk_tune *t);
+
+/* Merge t over into (fields of t at their "unchanged" value are
+ * skipped). */
+void sk_tune_merge(sk_tune *into, const sk_tune *t);
+
+/* t in words into buf (always terminated): "max_rows_per_second 500,
+ * batch_min 100, batch_max 2000" ("no limit" for a rate of 0), naming only
+ * what t changes; "nothing" for an empty tune. */
+void sk_tune_format(const sk_tune *t, char *buf, size_t len);
 
 typedef struct sk_command {
 	int kind;
@@ -161,6 +211,13 @@ typedef struct sk_command {
 	/* SK_MODE_ROLLBACK: the operator said --no-backup: no backup of a
 	 * database before its first revert. */
 	bool no_backup;
+	/* PAUSE, RESUME, TUNE and RUN_PLAN: the rollout's control
+	 * generation (0: never paused or tuned). */
+	uint64_t control_gen;
+	bool has_tune;
+	sk_tune tune;               /* TUNE (and RUN_PLAN): every tune merged */
+	char actor[SK_NAME_MAX];    /* PAUSE, RESUME, TUNE: who said it */
+	char reason[SK_REASON_MAX]; /* PAUSE: why */
 } sk_command;
 
 typedef struct sk_control {
@@ -285,6 +342,17 @@ typedef struct sk_rollout_view {
 	/* Every verified backup its agents reported, in arrival order. */
 	sk_backup_view *backups;
 	size_t nbackups;
+	/* skein rollout pause (shown while it runs): who paused it, when,
+	 * why. */
+	bool paused;
+	char paused_by[SK_NAME_MAX];
+	char paused_by_key[SK_NAME_MAX];
+	int64_t paused_ms;
+	char pause_reason[SK_REASON_MAX];
+	/* skein rollout tune: every tune so far, merged (has_tune false:
+	 * never tuned). */
+	bool has_tune;
+	sk_tune tune;
 } sk_rollout_view;
 
 enum sk_cli_op {
@@ -292,9 +360,13 @@ enum sk_cli_op {
 	SK_CLI_STATUS = 2,
 	SK_CLI_ROLLBACK = 3,
 	SK_CLI_REPORT = 4,
+	SK_CLI_PAUSE = 5,
+	SK_CLI_RESUME = 6,
+	SK_CLI_TUNE = 7,
 };
 
-/* "start", "status", "rollback", "report"; "unknown" otherwise. */
+/* "start", "status", "rollback", "report", "pause", "resume", "tune";
+ * "unknown" otherwise. */
 const char *sk_cli_op_name(int op);
 
 typedef struct sk_cli_request {
@@ -305,11 +377,14 @@ typedef struct sk_cli_request {
 	/* SK_CLI_START in SK_MODE_APPLY: apply a plan whose latest apply was
 	 * rolled back (--reapply). */
 	bool reapply;
-	/* SK_CLI_STATUS ("" for all), SK_CLI_ROLLBACK, SK_CLI_REPORT */
+	/* SK_CLI_STATUS ("" for all), SK_CLI_ROLLBACK, SK_CLI_REPORT,
+	 * SK_CLI_PAUSE, SK_CLI_RESUME, SK_CLI_TUNE */
 	char rollout_id[SK_ID_MAX];
 	char region[SK_NAME_MAX]; /* SK_CLI_ROLLBACK: "" for every region */
 	bool no_backup; /* SK_CLI_ROLLBACK: no backup before the reverts */
 	uint64_t events_since;
+	char reason[SK_REASON_MAX]; /* SK_CLI_PAUSE: --reason; "" none */
+	sk_tune tune;               /* SK_CLI_TUNE: what to change */
 } sk_cli_request;
 
 /* An operator's signed command (proto OperatorRequest): the encoded

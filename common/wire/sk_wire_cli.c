@@ -142,6 +142,7 @@ sk_cli_request_encode(const sk_cli_request *m, uint8_t **out, size_t *len, sk_er
 {
 	Skein__V1__CliRequest pb;
 	Skein__V1__RollbackRequest rb;
+	opctl_request_store opctl;
 
 	skein__v1__cli_request__init(&pb);
 	pb.events_since = m->events_since;
@@ -164,6 +165,11 @@ sk_cli_request_encode(const sk_cli_request *m, uint8_t **out, size_t *len, sk_er
 	case SK_CLI_REPORT:
 		pb.op_case = SKEIN__V1__CLI_REQUEST__OP_REPORT_ROLLOUT_ID;
 		pb.report_rollout_id = (char *)m->rollout_id;
+		break;
+	case SK_CLI_PAUSE:
+	case SK_CLI_RESUME:
+	case SK_CLI_TUNE:
+		wire_opctl_request_to_pb(&pb, &opctl, m);
 		break;
 	default:
 		pb.op_case = SKEIN__V1__CLI_REQUEST__OP_STATUS_ROLLOUT_ID;
@@ -230,8 +236,8 @@ sk_cli_request_decode(const uint8_t *buf, size_t len, sk_cli_request *out, sk_er
 		rc = wire_copy_id(out->rollout_id, sizeof(out->rollout_id),
 		    pb->report_rollout_id, "rollout id", err);
 		break;
-	default:
-		rc = sk_err_set(err, SK_EDECODE, "decode request: no operation");
+	default: /* pause, resume, tune; or none */
+		rc = wire_opctl_request_from_pb(out, pb, err);
 		break;
 	}
 	skein__v1__cli_request__free_unpacked(pb, NULL);
@@ -346,6 +352,7 @@ typedef struct view_store {
 	Skein__V1__DatabaseView **dbp;
 	Skein__V1__BackupView *backups;
 	Skein__V1__BackupView **backupp;
+	Skein__V1__Tune tune;
 } view_store;
 
 static void
@@ -387,6 +394,7 @@ view_to_pb(view_store *s, const sk_rollout_view *v)
 	s->rv.plan_no_rollback_backup = v->plan_no_rollback_backup;
 	s->rv.reapply = v->reapply;
 	s->rv.reapply_of = (char *)v->reapply_of;
+	wire_view_opctl_to_pb(&s->rv, &s->tune, v);
 	for (size_t i = 0; i < v->nphases; i++)
 		nregions += v->phases[i].nregions;
 	s->phases = calloc(v->nphases + 1, sizeof(*s->phases));
@@ -539,7 +547,8 @@ view_from_pb(sk_rollout_view *v, const Skein__V1__RolloutView *pb, sk_err *err)
 	v->plan_no_rollback_backup = pb->plan_no_rollback_backup;
 	v->reapply = pb->reapply;
 	if (wire_copy_id(v->reapply_of, sizeof(v->reapply_of), pb->reapply_of,
-		"rollout id", err) != SK_OK)
+		"rollout id", err) != SK_OK ||
+	    wire_view_opctl_from_pb(v, pb, err) != SK_OK)
 		return err->code;
 	v->current_phase = pb->current_phase;
 	v->created_ms = pb->created_unix_ms;
@@ -720,92 +729,4 @@ sk_cli_response_fini(sk_cli_response *m)
 	m->nreports = 0;
 	m->signed_plan = NULL;
 	m->signed_plan_len = 0;
-}
-
-/* ---- operator requests ---------------------------------------------------- */
-
-int
-sk_operator_request_encode(
-    const sk_operator_request *m, uint8_t **out, size_t *len, sk_err *err)
-{
-	Skein__V1__OperatorRequest pb = SKEIN__V1__OPERATOR_REQUEST__INIT;
-	uint8_t *buf;
-	size_t n;
-
-	pb.request.data = m->request;
-	pb.request.len = m->request_len;
-	pb.at_unix_ms = m->at_ms;
-	pb.nonce.data = (uint8_t *)(uintptr_t)m->nonce;
-	pb.nonce.len = SK_NONCE_LEN;
-	n = skein__v1__operator_request__get_packed_size(&pb);
-	buf = malloc(n > 0 ? n : 1);
-	if (buf == NULL)
-		return sk_err_set(
-		    err, SK_ENOMEM, "encode operator request: out of memory");
-	skein__v1__operator_request__pack(&pb, buf);
-	*out = buf;
-	*len = n;
-	return SK_OK;
-}
-
-int
-sk_operator_request_decode(
-    const uint8_t *buf, size_t len, sk_operator_request *out, sk_err *err)
-{
-	Skein__V1__OperatorRequest *pb;
-	int rc = SK_OK;
-
-	memset(out, 0, sizeof(*out));
-	pb = skein__v1__operator_request__unpack(NULL, len, buf);
-	if (pb == NULL)
-		return sk_err_set(err, SK_EDECODE,
-		    "decode operator request: not a valid OperatorRequest (%zu bytes)",
-		    len);
-	if (pb->nonce.len != SK_NONCE_LEN) {
-		rc = sk_err_set(err, SK_EDECODE,
-		    "decode operator request: nonce of %zu bytes (want %d)",
-		    pb->nonce.len, SK_NONCE_LEN);
-		goto out;
-	}
-	if (pb->request.len == 0 || pb->request.len > SK_CLI_REQUEST_MAX) {
-		rc = sk_err_set(err, SK_EDECODE,
-		    "decode operator request: request of %zu bytes", pb->request.len);
-		goto out;
-	}
-	out->request = malloc(pb->request.len);
-	if (out->request == NULL) {
-		rc = sk_err_set(err, SK_ENOMEM, "decode operator request: out of memory");
-		goto out;
-	}
-	memcpy(out->request, pb->request.data, pb->request.len);
-	out->request_len = pb->request.len;
-	out->at_ms = pb->at_unix_ms;
-	memcpy(out->nonce, pb->nonce.data, SK_NONCE_LEN);
-out:
-	skein__v1__operator_request__free_unpacked(pb, NULL);
-	return rc;
-}
-
-void
-sk_operator_request_fini(sk_operator_request *m)
-{
-	if (m == NULL)
-		return;
-	free(m->request);
-	memset(m, 0, sizeof(*m));
-}
-
-const char *
-sk_cli_op_name(int op)
-{
-	static const char *const names[] = {
-		[SK_CLI_START] = "start",
-		[SK_CLI_STATUS] = "status",
-		[SK_CLI_ROLLBACK] = "rollback",
-		[SK_CLI_REPORT] = "report",
-	};
-
-	if (op <= 0 || (size_t)op >= sizeof(names) / sizeof(names[0]) || names[op] == NULL)
-		return "unknown";
-	return names[op];
 }

@@ -1,7 +1,8 @@
-/* sk_wire_int: what sk_wire.c (agent and control messages) and
- * sk_wire_cli.c (CLI messages and region reports) share: the copy helpers
- * that refuse or truncate at the edge, and a report's protobuf form.
- * Internal to the codec: nothing outside those two files includes it, so
+/* sk_wire_int: what sk_wire.c (agent and control messages),
+ * sk_wire_cli.c (CLI messages and region reports) and sk_wire_operator.c
+ * (operator requests, pause and tune) share: the copy helpers that refuse
+ * or truncate at the edge, a report's and a tune's protobuf form.
+ * Internal to the codec: nothing outside those files includes it, so
  * protobuf-c types go no further. */
 #ifndef SK_WIRE_INT_H
 #define SK_WIRE_INT_H
@@ -45,5 +46,37 @@ void wire_report_to_pb(report_store *s, const sk_report *r);
 
 /* A report from the wire (see sk_wire.c for what is refused). */
 int wire_report_from_pb(sk_report *r, const Skein__V1__Report *pb, sk_err *err);
+
+/* A tune to the wire (pb borrows nothing), and from it: SK_EDECODE,
+ * prefixed with what, for a negative batch or a rate that is negative or
+ * not a finite number. */
+void wire_tune_to_pb(Skein__V1__Tune *pb, const sk_tune *t);
+int wire_tune_from_pb(
+    sk_tune *t, const Skein__V1__Tune *pb, const char *what, sk_err *err);
+
+/* Storage for the pause and tune requests of one CliRequest while it is
+ * being packed. */
+typedef struct opctl_request_store {
+	Skein__V1__PauseRequest pause;
+	Skein__V1__TuneRequest tune_req;
+	Skein__V1__Tune tune;
+} opctl_request_store;
+
+/* sk_wire_operator.c: the operator's word to a running rollout in a
+ * CliRequest. to_pb sets pb's op for m->op SK_CLI_PAUSE, SK_CLI_RESUME or
+ * SK_CLI_TUNE (pb borrows m's strings and s); from_pb reads one of those
+ * ops into out (SK_EDECODE when it is empty or does not fit). */
+void wire_opctl_request_to_pb(
+    Skein__V1__CliRequest *pb, opctl_request_store *s, const sk_cli_request *m);
+int wire_opctl_request_from_pb(
+    sk_cli_request *out, const Skein__V1__CliRequest *pb, sk_err *err);
+
+/* sk_wire_operator.c: a rollout view's pause and tune (pb borrows v's
+ * strings and tune), and back (SK_EDECODE as wire_tune_from_pb, or for
+ * an operator name that does not fit). */
+void wire_view_opctl_to_pb(Skein__V1__RolloutView *pb, Skein__V1__Tune *tune,
+    const sk_rollout_view *v);
+int wire_view_opctl_from_pb(
+    sk_rollout_view *v, const Skein__V1__RolloutView *pb, sk_err *err);
 
 #endif

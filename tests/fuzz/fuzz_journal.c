@@ -120,6 +120,17 @@ on_report(void *arg, const char *rollout_id, const sk_region_report *r)
 	    fuzz_touch(r->report.detail) + r->report.nblockers;
 }
 
+static void
+on_opctl(void *arg, const char *rollout_id, const coord_opctl_record *rec)
+{
+	size_t *sum = arg;
+
+	*sum += fuzz_touch(rollout_id) + (size_t)rec->kind +
+	    fuzz_touch(rec->actor) + fuzz_touch(rec->actor_key) +
+	    fuzz_touch(rec->reason) + (size_t)rec->tune.batch_min +
+	    (size_t)rec->tune.batch_max + (rec->tune.has_rate ? 1u : 0u);
+}
+
 static const coord_journal_visitor visitor = {
 	.created = on_created,
 	.region = on_region,
@@ -128,6 +139,7 @@ static const coord_journal_visitor visitor = {
 	.seq = on_seq,
 	.report = on_report,
 	.refused = on_refused,
+	.opctl = on_opctl,
 };
 
 /* ---- framing ------------------------------------------------------------ */

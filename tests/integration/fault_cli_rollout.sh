@@ -5,8 +5,11 @@
 # started, no database changes.
 #   - every subcommand answers --help (exit 0, on stdout);
 #   - usage errors (exit 2): unknown option, missing ID or option value,
-#     --format xml, --json with --format md, --timeout garbage;
-#   - refusals (exit 1): unknown rollout id, rollback of a running rollout,
+#     --format xml, --json with --format md, --timeout garbage; a pause,
+#     resume or tune with another's options, a tune of nothing, a batch
+#     or rate that is not a number in range, batch_min above batch_max;
+#   - refusals (exit 1): unknown rollout id (report, rollback, wait,
+#     pause, resume, tune), rollback of a running rollout,
 #     --region of a region not in the plan, rollback of a rehearsal,
 #     rollback twice, rollback of a rollout a later apply superseded,
 #     rehearsal and rollback of an expired plan;
@@ -50,7 +53,7 @@ nrollouts() { sk_skein rollout status | grep -c '^rollout ' || true; }
 snapshot() { for r in af in ksa; do sk_db_snapshot "$r"; done; }
 
 # 1. --help: every subcommand, exit 0, usage on stdout.
-for sub in "" start status wait rollback report; do
+for sub in "" start status wait rollback report pause resume tune; do
 	# shellcheck disable=SC2086 # "" means no subcommand
 	out=$("$skein" rollout $sub --help 2>/dev/null) || sk_fail "rollout $sub --help failed"
 	sk_assert_contains "$out" "Usage:" "rollout $sub --help prints its usage"
@@ -92,12 +95,30 @@ expect 2 "rollback does not take --reapply (only start does)" "rollback --reappl
 expect 2 "start does not take --no-color (only status, wait and rollback --wait do)" "start --no-color" sk_skein rollout start x --no-color
 expect 2 "rollback does not take --no-color (only status, wait and rollback --wait do)" "rollback --no-color" sk_skein rollout rollback r-a --no-color
 expect 2 "report does not take --no-color (only status, wait and rollback --wait do)" "report --no-color" sk_skein rollout report r-a --no-color
+expect 2 "pause takes exactly one rollout ID" "pause without an id" sk_skein rollout pause
+expect 2 "resume takes exactly one rollout ID" "resume of two ids" sk_skein rollout resume r-a r-b
+expect 2 "pause does not take --max-rows-per-second, --batch-min or --batch-max (only tune does)" "pause --batch-max" sk_skein rollout pause r-a --batch-max 5
+expect 2 "resume does not take --reason (only pause does)" "resume --reason" sk_skein rollout resume r-a --reason why
+expect 2 "start does not take --reason or --max-rows-per-second" "start --reason" sk_skein rollout start x --reason why
+expect 2 "status does not take --reason (only pause does)" "status --reason" sk_skein rollout status --reason why
+expect 2 "pause --reason: give it on one line" "a reason of two lines" sk_skein rollout pause r-a --reason "$(printf 'two\nlines')"
+expect 2 "tune: nothing to tune" "tune of nothing" sk_skein rollout tune r-a
+expect 2 "tune: --batch-min 10 is above --batch-max 5" "tune batch_min above batch_max" sk_skein rollout tune r-a --batch-min 10 --batch-max 5
+expect 2 "tune --batch-max: 'lots' is not a number of rows in [1, 1000000]" "tune --batch-max lots" sk_skein rollout tune r-a --batch-max lots
+expect 2 "tune --batch-min: '-3' is not a number of rows" "tune --batch-min -3" sk_skein rollout tune r-a --batch-min -3
+expect 2 "tune --batch-max: '2000000' is not a number of rows" "tune --batch-max too large" sk_skein rollout tune r-a --batch-max 2000000
+expect 2 "(none removes the limit; to stop, skein rollout pause)" "tune --max-rows-per-second 0" sk_skein rollout tune r-a --max-rows-per-second 0
+expect 2 "'-1' is not a positive number of rows a second" "tune a negative rate" sk_skein rollout tune r-a --max-rows-per-second -1
+expect 2 "tune --max-rows-per-second: 'nan' is not a positive number" "tune a rate of nan" sk_skein rollout tune r-a --max-rows-per-second nan
 
 # 3. Unknown rollout: exit 1, named, with a hint.
 expect 1 "skein rollout report: no rollout r-nosuchrollout" "report of an unknown rollout" sk_skein rollout report r-nosuchrollout
 expect 1 "hint: skein rollout status lists the rollouts" "report hint" sk_skein rollout report r-nosuchrollout
 expect 1 "roll back rollout r-nosuchrollout: no such rollout" "rollback of an unknown rollout" sk_skein rollout rollback r-nosuchrollout
 expect 1 "skein rollout wait: no rollout r-nosuchrollout" "wait for an unknown rollout" sk_skein rollout wait r-nosuchrollout
+expect 1 "skein rollout pause: pause rollout r-nosuchrollout: no such rollout" "pause of an unknown rollout" sk_skein rollout pause r-nosuchrollout
+expect 1 "resume rollout r-nosuchrollout: no such rollout" "resume of an unknown rollout" sk_skein rollout resume r-nosuchrollout
+expect 1 "tune rollout r-nosuchrollout: no such rollout" "tune of an unknown rollout" sk_skein rollout tune r-nosuchrollout --batch-max 100
 sk_assert_eq 0 "$(nrollouts)" "no rollout started by bad input"
 sk_assert_same_dump "$before" "$(snapshot)" "bad input changed a database"
 

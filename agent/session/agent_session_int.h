@@ -1,0 +1,118 @@
+/* agent_session_int: what the files of the agent's session share:
+ * agent_session.c (the request/reply loop with the coordinator, the
+ * checks on its control messages), agent_runs.c (the plans it runs, and
+ * the operator's pause, resume and tune of them) and agent_outbox.c (the
+ * reports waiting for the coordinator's acknowledgement). Calls point
+ * one way: agent_session.c -> agent_runs.c -> agent_outbox.c. Internal
+ * to the session: nothing else includes it.
+ */
+#ifndef AGENT_SESSION_INT_H
+#define AGENT_SESSION_INT_H
+
+#include <nng/nng.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "agent_control.h"
+#include "agent_session.h"
+#include "sk_config.h"
+#include "sk_key.h"
+#include "sk_plan.h"
+#include "sk_wire.h"
+
+enum run_state { RUN_RUNNING, RUN_DONE };
+
+typedef struct run_entry {
+	char rollout_id[SK_ID_MAX];
+	int state;
+	sk_report final; /* PLAN_SUCCEEDED, PLAN_FAILED or PLAN_REFUSED */
+	sk_plan *plan;
+	int mode;       /* enum sk_mode, from the RUN command */
+	bool no_backup; /* rollback: --no-backup, from the RUN command */
+	/* The session's word to the run (pause, tune, when the coordinator
+	 * was last heard from), and the operator's control generations
+	 * applied to it: pause state and tune (under the session's mu). */
+	agent_control control;
+	uint64_t control_gen;
+	uint64_t tune_gen;
+	pthread_t thread;
+	bool joinable;
+	struct agent_session *session;
+} run_entry;
+
+struct agent_session {
+	const sk_agent_config *cfg;
+	sk_seckey *key;
+	sk_keyring coordinator;
+	sk_keyring release;
+	nng_socket sock;
+	bool sock_open;
+	nng_aio *aio;
+	uint64_t boot_id;
+	char *hw_path;
+	uint64_t hw; /* highest control seq accepted */
+	atomic_int *stop;
+	atomic_int waiting; /* a long poll is in flight */
+	atomic_int pipes;   /* connections of sock now (nng pipe events) */
+
+	pthread_mutex_t mu; /* guards everything below */
+	sk_report *outbox;
+	size_t nout;
+	size_t outcap;
+	uint64_t next_seq;
+	bool outbox_full_logged;
+	run_entry **runs;
+	size_t nruns;
+	size_t runcap;
+};
+
+/* ---- agent_outbox.c ----------------------------------------------------- */
+
+/* Queue report r (copied, numbered and redacted here) for the
+ * coordinator, and cut a long poll short so that it goes out at once.
+ * Past OUTBOX_MAX queued reports, progress is dropped (with one warning)
+ * and outcomes are kept. Thread-safe; takes s->mu. */
+void agent_outbox_put(agent_session *s, const sk_report *r);
+
+/* Drop the queued reports up to seq acked (the coordinator has them).
+ * Takes s->mu. */
+void agent_outbox_ack(agent_session *s, uint64_t acked);
+
+/* True if a final report of rollout_id is queued. Call with s->mu held. */
+bool agent_outbox_has_final(const agent_session *s, const char *rollout_id);
+
+/* ---- agent_runs.c ------------------------------------------------------- */
+
+/* Act on a RUN command: verify its plan (release key, expiry, region) and
+ * run it in a thread of its own, in the rollout's control state (its
+ * tune); a refused plan is reported PLAN_REFUSED. Idempotent: a rollout
+ * already running is ignored, one already finished has its final report
+ * queued again. Takes s->mu. */
+void agent_runs_start(agent_session *s, const sk_command *cmd);
+
+/* Apply an operator's PAUSE, RESUME or TUNE to the running rollout cmd
+ * names, unless cmd is older than what the run applied (a repeat
+ * changes nothing); one this agent does not run is ignored (logged at
+ * debug). Takes s->mu. */
+void agent_runs_opctl(agent_session *s, const sk_command *cmd);
+
+/* The coordinator was heard from (a verified reply): tell every running
+ * plan (a backfill's dead-man pause ends). Takes s->mu. */
+void agent_runs_heard(agent_session *s);
+
+/* Fill m's running and applied lists with the rollouts running now and
+ * the control generation each applied (arrays malloc'ed: free them after
+ * encoding). Out of memory leaves both empty. Call with s->mu held. */
+void agent_runs_list(agent_session *s, sk_agent_msg *m);
+
+/* Wait for every plan thread to end (they stop at a safe point once
+ * *s->stop is set). */
+void agent_runs_join(agent_session *s);
+
+/* Join and free every run. */
+void agent_runs_free(agent_session *s);
+
+#endif

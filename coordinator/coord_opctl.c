@@ -1,0 +1,388 @@
+/* coord_opctl: pause, resume and tune of a running rollout, and the
+ * commands that bring its agents up to date (coord_opctl.h). The state is
+ * coord_rollout.ctl; the state machine reads it (a paused rollout
+ * dispatches nothing and starts no phase) and never calls in here. */
+#include "coord_opctl.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "coord_mode.h"
+#include "coord_narrate.h"
+#include "coord_state.h"
+#include "sk_log.h"
+#include "sk_plan.h"
+#include "sk_util.h"
+
+static const char *
+nz(const char *s)
+{
+	return s != NULL ? s : "";
+}
+
+/* ---- state -------------------------------------------------------------- */
+
+/* Apply rec to ro->ctl and bump its generation. */
+static void
+apply(coord_rollout *ro, const coord_opctl_record *rec)
+{
+	coord_opctl *h = &ro->ctl;
+
+	switch (rec->kind) {
+	case SK_CMD_PAUSE:
+		h->paused = true;
+		snprintf(h->paused_by, sizeof(h->paused_by), "%s", nz(rec->actor));
+		snprintf(h->paused_by_key, sizeof(h->paused_by_key), "%s",
+		    nz(rec->actor_key));
+		h->paused_ms = rec->at_ms;
+		snprintf(h->reason, sizeof(h->reason), "%s", nz(rec->reason));
+		break;
+	case SK_CMD_RESUME:
+		h->paused = false;
+		break;
+	default: /* SK_CMD_TUNE */
+		h->tuned = true;
+		sk_tune_merge(&h->tune, &rec->tune);
+		break;
+	}
+	h->gen++;
+}
+
+/* SK_EINVAL (unprefixed) for a batch out of [1, SK_BACKFILL_BATCH_LIMIT];
+ * 0 is "unchanged". Negative rates and batches never decode. */
+static int
+tune_bounds(const sk_tune *t, sk_err *err)
+{
+	if (t->batch_min < 0 || t->batch_min > SK_BACKFILL_BATCH_LIMIT ||
+	    t->batch_max < 0 || t->batch_max > SK_BACKFILL_BATCH_LIMIT)
+		return sk_err_set(err, SK_EINVAL,
+		    "a batch of %" PRId64 " or %" PRId64 " rows is not in [1, %d]",
+		    t->batch_min, t->batch_max, SK_BACKFILL_BATCH_LIMIT);
+	return SK_OK;
+}
+
+void
+coord_opctl_replay(coord_rollout *ro, const coord_opctl_record *rec)
+{
+	sk_err err;
+
+	if (rec->kind != SK_CMD_PAUSE && rec->kind != SK_CMD_RESUME &&
+	    rec->kind != SK_CMD_TUNE) {
+		sk_warn("journal: skipping an operator's command of kind %d on "
+			"rollout %s, which this coordinator does not know",
+		    rec->kind, ro->id);
+		return;
+	}
+	if (rec->kind == SK_CMD_TUNE && tune_bounds(&rec->tune, &err) != SK_OK) {
+		sk_warn("journal: skipping a tune of rollout %s: %s", ro->id, err.msg);
+		return;
+	}
+	apply(ro, rec);
+}
+
+void
+coord_opctl_run_state(const coord_rollout *ro, sk_command *run)
+{
+	run->control_gen = ro->ctl.gen;
+	run->has_tune = ro->ctl.tuned;
+	if (ro->ctl.tuned)
+		run->tune = ro->ctl.tune;
+}
+
+/* ---- requests ----------------------------------------------------------- */
+
+/* The rollout req names, if it may be paused, resumed or tuned (verb):
+ * known, running, of a mode that can be paused. */
+static coord_rollout *
+target(coord_registry *rollouts, const sk_cli_request *req, const char *verb,
+    sk_err *err)
+{
+	coord_rollout *ro = coord_registry_find(rollouts, req->rollout_id);
+
+	if (ro == NULL) {
+		sk_err_set(err, SK_ENOTFOUND, "%s rollout %s: no such rollout",
+		    verb, req->rollout_id);
+		snprintf(err->hint, sizeof(err->hint),
+		    "skein rollout status lists the rollouts");
+		return NULL;
+	}
+	if (ro->state != COORD_RO_RUNNING) {
+		sk_err_set(err, SK_ESTATE,
+		    "%s rollout %s: it has finished (%s); there is nothing to %s",
+		    verb, ro->id, coord_rollout_state_name(ro->state), verb);
+		snprintf(err->hint, sizeof(err->hint),
+		    "skein rollout status %s shows how it ended", ro->id);
+		return NULL;
+	}
+	if (!ro->rules->pausable) {
+		sk_err_set(err, SK_ESTATE,
+		    "%s %s %s: a %s cannot be paused or tuned: it runs in every "
+		    "region at once and holds its locks while it runs, so a pause "
+		    "would only hold them longer",
+		    verb, ro->rules->noun, ro->id, ro->rules->noun);
+		snprintf(err->hint, sizeof(err->hint),
+		    "let it end (skein rollout wait %s); it changes nothing", ro->id);
+		return NULL;
+	}
+	return ro;
+}
+
+/* "alice at 2026-12-03T10:00:00Z (reason)" of ro's pause into buf. */
+static void
+pause_words(const coord_rollout *ro, char *buf, size_t len)
+{
+	time_t t = (time_t)(ro->ctl.paused_ms / 1000);
+	struct tm tm;
+	char at[32] = "?";
+
+	if (gmtime_r(&t, &tm) != NULL)
+		strftime(at, sizeof(at), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	snprintf(buf, len, "%s at %s%s%s%s", ro->ctl.paused_by, at,
+	    ro->ctl.reason[0] ? " (" : "", ro->ctl.reason,
+	    ro->ctl.reason[0] ? ")" : "");
+}
+
+static int
+check_pause(const coord_rollout *ro, const sk_cli_request *req, sk_err *err)
+{
+	char by[SK_NAME_MAX + SK_REASON_MAX + 48];
+
+	if (ro->ctl.paused) {
+		pause_words(ro, by, sizeof(by));
+		sk_err_set(err, SK_ESTATE,
+		    "pause rollout %s: it is already paused, by %s", ro->id, by);
+		snprintf(err->hint, sizeof(err->hint),
+		    "skein rollout resume %s lets it go on", ro->id);
+		return SK_ESTATE;
+	}
+	for (const char *c = req->reason; *c != '\0'; c++) {
+		if ((unsigned char)*c < 0x20 || *c == 0x7f) {
+			sk_err_set(err, SK_EINVAL,
+			    "pause rollout %s: the reason holds a control "
+			    "character (a newline?)",
+			    ro->id);
+			snprintf(err->hint, sizeof(err->hint),
+			    "give the reason on one line: --reason TEXT");
+			return SK_EINVAL;
+		}
+	}
+	return SK_OK;
+}
+
+/* The batches step s runs with under tune t: the plan's, t's where it
+ * says. False for a step without a backfill. */
+static bool
+step_batches(const sk_step *s, const sk_tune *t, int64_t *min, int64_t *max)
+{
+	const sk_backfill_tuning *bt = NULL;
+
+	if (s->kind == SK_STEP_BACKFILL && s->backfill != NULL)
+		bt = &s->backfill->tuning;
+	else if (s->kind == SK_STEP_EXPAND && s->expand != NULL)
+		bt = &s->expand->tuning;
+	if (bt == NULL)
+		return false;
+	*min = t->batch_min > 0 ? t->batch_min : bt->batch_min;
+	*max = t->batch_max > 0 ? t->batch_max : bt->batch_max;
+	return true;
+}
+
+/* A tune must change something within bounds, the plan must have a
+ * backfill to take it, and no step may end up with batch_min above
+ * batch_max once it is merged with the earlier tunes. */
+static int
+check_tune(const coord_rollout *ro, const sk_cli_request *req, sk_err *err)
+{
+	sk_tune merged = ro->ctl.tune;
+	bool any = false;
+	int64_t min, max;
+	char words[160];
+
+	if (sk_tune_is_empty(&req->tune)) {
+		sk_err_set(err, SK_EINVAL, "tune rollout %s: nothing to tune", ro->id);
+		snprintf(err->hint, sizeof(err->hint),
+		    "say what changes: --max-rows-per-second N|none, --batch-min "
+		    "N, --batch-max N");
+		return SK_EINVAL;
+	}
+	if (tune_bounds(&req->tune, err) != SK_OK)
+		return sk_err_wrap(err, "tune rollout %s", ro->id);
+	sk_tune_merge(&merged, &req->tune);
+	for (size_t i = 0; i < ro->plan->nsteps; i++) {
+		const sk_step *s = &ro->plan->steps[i];
+
+		if (!step_batches(s, &merged, &min, &max))
+			continue;
+		any = true;
+		if (min <= max)
+			continue;
+		sk_tune_format(&merged, words, sizeof(words));
+		sk_err_set(err, SK_EINVAL,
+		    "tune rollout %s: step %s would run batches of at least %" PRId64
+		    " and at most %" PRId64 " rows: batch_min above batch_max "
+		    "(with the plan and earlier tunes: %s)",
+		    ro->id, s->id, min, max, words);
+		snprintf(err->hint, sizeof(err->hint),
+		    "give both, batch_min no larger than batch_max: --batch-min "
+		    "N --batch-max M");
+		return SK_EINVAL;
+	}
+	if (!any) {
+		sk_err_set(err, SK_ESTATE,
+		    "tune rollout %s: its plan %s has no backfill or expand step: "
+		    "nothing to tune",
+		    ro->id, ro->plan->name);
+		snprintf(err->hint, sizeof(err->hint),
+		    "a tune changes a backfill's batches and rate; to hold "
+		    "the rollout: skein rollout pause %s",
+		    ro->id);
+		return SK_ESTATE;
+	}
+	return SK_OK;
+}
+
+int
+coord_opctl_answer(coord_registry *rollouts, coord_journal *j,
+    const sk_cli_request *req, const coord_actor *actor, int64_t now_ms,
+    coord_rollout **out, bool *phase_started, sk_err *err)
+{
+	const char *verb = sk_cli_op_name(req->op);
+	coord_opctl_record rec = { .actor = actor->name,
+		.actor_key = actor->key_id,
+		.reason = "",
+		.at_ms = now_ms };
+	coord_rollout *ro;
+	char words[SK_REASON_MAX];
+	int rc;
+
+	*out = NULL;
+	*phase_started = false;
+	if ((ro = target(rollouts, req, verb, err)) == NULL)
+		return err->code;
+	switch (req->op) {
+	case SK_CLI_PAUSE:
+		rec.kind = SK_CMD_PAUSE;
+		rec.reason = req->reason;
+		rc = check_pause(ro, req, err);
+		break;
+	case SK_CLI_RESUME:
+		rec.kind = SK_CMD_RESUME;
+		rc = SK_OK;
+		if (!ro->ctl.paused) {
+			rc = sk_err_set(err, SK_ESTATE,
+			    "resume rollout %s: it is not paused", ro->id);
+			snprintf(err->hint, sizeof(err->hint),
+			    "skein rollout status %s shows where it is", ro->id);
+		}
+		break;
+	case SK_CLI_TUNE:
+		rec.kind = SK_CMD_TUNE;
+		rec.tune = req->tune;
+		rc = check_tune(ro, req, err);
+		break;
+	default:
+		return sk_err_set(err, SK_EINVAL,
+		    "control request: %s is not a pause, resume or tune", verb);
+	}
+	if (rc != SK_OK)
+		return rc;
+	if (coord_journal_opctl(j, ro->id, &rec, err) != SK_OK)
+		return sk_err_wrap(err, "%s rollout %s", verb, ro->id);
+	apply(ro, &rec);
+	coord_narrate_opctl(ro, &rec);
+	*out = ro;
+	if (rec.kind == SK_CMD_TUNE)
+		sk_tune_format(&ro->ctl.tune, words, sizeof(words));
+	else
+		snprintf(words, sizeof(words), "%s", rec.reason);
+	sk_info("rollout %s %s by %s (key %s)%s%s", ro->id,
+	    rec.kind == SK_CMD_PAUSE      ? "paused" :
+		rec.kind == SK_CMD_RESUME ? "resumed" :
+					    "tuned",
+	    actor->name, actor->key_id[0] ? actor->key_id : "none",
+	    words[0] ? ": " : "", words);
+	if (rec.kind != SK_CMD_RESUME)
+		return SK_OK;
+	/* The phase the pause held back starts now, if its regions are
+	 * done. */
+	if (coord_rollout_settle(ro, j, phase_started, err) != SK_OK)
+		return sk_err_wrap(err,
+		    "resume rollout %s: resumed, but its next phase could not "
+		    "start",
+		    ro->id);
+	return SK_OK;
+}
+
+/* ---- what an agent must hear -------------------------------------------- */
+
+void
+coord_opctl_peer_reset(coord_opctl_peer *p)
+{
+	memset(p, 0, sizeof(*p));
+}
+
+static coord_opctl_seen *
+seen(coord_opctl_peer *p, const char *rollout_id)
+{
+	for (size_t i = 0; i < p->n; i++)
+		if (strcmp(p->v[i].rollout_id, rollout_id) == 0)
+			return &p->v[i];
+	return NULL;
+}
+
+void
+coord_opctl_peer_note(coord_opctl_peer *p, const sk_agent_msg *m)
+{
+	coord_opctl_peer next;
+
+	memset(&next, 0, sizeof(next));
+	for (size_t i = 0; i < m->nrunning && next.n < COORD_OPCTL_PEER_MAX; i++) {
+		coord_opctl_seen *s = &next.v[next.n++];
+		const coord_opctl_seen *was = seen(p, m->running[i]);
+
+		if (was != NULL)
+			*s = *was;
+		snprintf(s->rollout_id, sizeof(s->rollout_id), "%s", m->running[i]);
+		s->applied = 0;
+		for (size_t k = 0; k < m->napplied; k++)
+			if (strcmp(m->applied[k].rollout_id, s->rollout_id) == 0)
+				s->applied = m->applied[k].control_gen;
+	}
+	*p = next;
+}
+
+size_t
+coord_opctl_commands(coord_opctl_peer *p, const coord_rollout *ro,
+    int64_t now_ms, sk_command *out)
+{
+	coord_opctl_seen *s = seen(p, ro->id);
+	const coord_opctl *h = &ro->ctl;
+	size_t n = 0;
+
+	if (s == NULL || h->gen == 0 || s->applied >= h->gen ||
+	    (s->sent == h->gen && now_ms - s->sent_ms < COORD_OPCTL_RESEND_MS))
+		return 0;
+	memset(out, 0, COORD_OPCTL_COMMANDS_MAX * sizeof(*out));
+	out[n].kind = h->paused ? SK_CMD_PAUSE : SK_CMD_RESUME;
+	if (h->paused) {
+		snprintf(out[n].actor, sizeof(out[n].actor), "%s", h->paused_by);
+		snprintf(out[n].reason, sizeof(out[n].reason), "%s", h->reason);
+	}
+	n++;
+	if (h->tuned) {
+		out[n].kind = SK_CMD_TUNE;
+		out[n].has_tune = true;
+		out[n].tune = h->tune;
+		n++;
+	}
+	for (size_t i = 0; i < n; i++) {
+		snprintf(out[i].rollout_id, sizeof(out[i].rollout_id), "%s", ro->id);
+		out[i].mode = ro->mode;
+		out[i].control_gen = h->gen;
+	}
+	s->sent = h->gen;
+	s->sent_ms = now_ms;
+	return n;
+}
