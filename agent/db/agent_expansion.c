@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent_ledger.h"
 #include "sk_pg.h"
 #include "sk_util.h"
 
@@ -42,25 +43,6 @@ static void
 copy(char *dst, size_t len, const char *src)
 {
 	snprintf(dst, len, "%s", src != NULL ? src : "");
-}
-
-/* Whether skein.expansions exists; asking the catalog first keeps a
- * rehearsal's transaction usable on a ledger without it. */
-static int
-has_ledger(PGconn *conn, bool *present, sk_err *err)
-{
-	PGresult *res = NULL;
-	int rc;
-
-	*present = false;
-	rc = sk_pg_exec(conn, "look for skein.expansions",
-	    "SELECT pg_catalog.to_regclass('skein.expansions') IS NOT NULL",
-	    &res, err);
-	if (rc == SK_OK)
-		*present = PQntuples(res) == 1 &&
-		    strcmp(PQgetvalue(res, 0, 0), "t") == 0;
-	PQclear(res);
-	return rc;
 }
 
 static void
@@ -138,7 +120,8 @@ agent_expansion_lookup(PGconn *conn, const char *plan_name, const char *step_id,
 
 	memset(out, 0, sizeof(*out));
 	*found = false;
-	rc = has_ledger(conn, &present, err);
+	rc = agent_ledger_has_table(conn, "look for skein.expansions",
+	    "skein.expansions", &present, err);
 	if (rc != SK_OK || !present)
 		return rc;
 	rc = sk_pg_execp(conn, "read skein.expansions",
@@ -166,7 +149,8 @@ agent_expansion_find(PGconn *conn, const char *table, const char *column,
 
 	memset(out, 0, sizeof(*out));
 	*found = false;
-	rc = has_ledger(conn, &present, err);
+	rc = agent_ledger_has_table(conn, "look for skein.expansions",
+	    "skein.expansions", &present, err);
 	if (rc != SK_OK || !present)
 		return rc;
 	rc = sk_pg_execp(conn, "read skein.expansions",

@@ -158,11 +158,9 @@ rollback(PGconn *conn)
 	PQclear(res);
 }
 
-/* Whether table (schema-qualified, a constant) exists. Asking the catalog
- * first keeps readers from raising 42P01 on a database without a ledger,
- * which would abort the caller's transaction. */
-static int
-has_table(PGconn *conn, const char *what, const char *table, bool *present, sk_err *err)
+int
+agent_ledger_has_table(PGconn *conn, const char *what, const char *table,
+    bool *present, sk_err *err)
 {
 	const char *params[1] = { table };
 	PGresult *res = NULL;
@@ -311,7 +309,7 @@ agent_ledger_lookup(PGconn *conn, const char *plan_name, const char *step_id,
 	hex[0] = '\0';
 	snprintf(what, sizeof(what), "look up step %s of plan %s in the ledger",
 	    step_id, plan_name);
-	rc = has_table(conn, what, "skein.steps", &present, err);
+	rc = agent_ledger_has_table(conn, what, "skein.steps", &present, err);
 	if (rc != SK_OK || !present)
 		return rc;
 	rc = sk_pg_execp(conn, what,
@@ -434,7 +432,7 @@ agent_ledger_applied(PGconn *conn, const char *plan_name, char ***step_ids,
 	*step_ids = NULL;
 	*n = 0;
 	snprintf(what, sizeof(what), "list recorded steps of plan %s", plan_name);
-	rc = has_table(conn, what, "skein.steps", &present, err);
+	rc = agent_ledger_has_table(conn, what, "skein.steps", &present, err);
 	if (rc != SK_OK || !present)
 		return rc;
 	rc = sk_pg_execp(conn, what,

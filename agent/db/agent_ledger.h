@@ -133,6 +133,13 @@ int agent_ledger_version(PGconn *conn, int *version, sk_err *err) SK_WARN_UNUSED
  * can use it. SK_ESTATE for a garbled skein.meta, as agent_ledger_version. */
 int agent_ledger_exists(PGconn *conn, bool *exists, int *version, sk_err *err) SK_WARN_UNUSED;
 
+/* Whether table (schema-qualified, e.g. "skein.expansions") exists,
+ * into *present; what names the question in errors. Asking the catalog
+ * first keeps readers from raising 42P01 on a database without (this
+ * version of) the ledger, which would abort the caller's transaction. */
+int agent_ledger_has_table(PGconn *conn, const char *what, const char *table,
+    bool *present, sk_err *err) SK_WARN_UNUSED;
+
 /* Look up the recorded checksum of (plan_name, step_id). On success
  * *found tells whether a row exists and, if so, hex receives its checksum
  * (truncated to AGENT_LEDGER_HEX_LEN - 1 characters). A database without

@@ -280,6 +280,34 @@ agent_step_record_revert(agent_step_run *s, int64_t duration_ms, sk_err *err)
 	return rc;
 }
 
+int
+agent_step_revert_with(agent_step_run *s,
+    int (*also)(agent_step_run *s, void *arg, sk_err *err), void *arg, sk_err *err)
+{
+	PGconn *conn = s->c->conn;
+	int64_t t0;
+	int rc;
+
+	rc = agent_step_begin(s, err);
+	if (rc != SK_OK)
+		return rc;
+	t0 = sk_mono_ms();
+	if (s->step->revert != NULL)
+		rc = agent_step_sql(s, s->step->revert, err);
+	if (rc == SK_OK && PQtransactionStatus(conn) != PQTRANS_INTRANS)
+		rc = sk_err_set(
+		    err, SK_ESTATE, "the revert script ended its transaction");
+	if (rc == SK_OK && also != NULL)
+		rc = also(s, arg, err);
+	if (rc == SK_OK)
+		rc = agent_step_record_revert(s, sk_mono_ms() - t0, err);
+	if (rc == SK_OK)
+		rc = agent_step_commit(s, err);
+	if (rc != SK_OK)
+		agent_tx_rollback(conn);
+	return rc;
+}
+
 void
 agent_step_emit(agent_step_run *s, int event, int64_t duration_ms,
     const char *detail, const sk_err *err)

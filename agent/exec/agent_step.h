@@ -156,6 +156,16 @@ int agent_step_commit(agent_step_run *s, sk_err *err) SK_WARN_UNUSED;
 int agent_step_record_revert(
     agent_step_run *s, int64_t duration_ms, sk_err *err) SK_WARN_UNUSED;
 
+/* One attempt at reverting, the way every kind's revert goes: in one
+ * transaction of the step's (agent_step_begin), the step's revert script
+ * when it has one (it must leave the transaction open), then also(s,
+ * arg, err) when not NULL (what the kind undoes beside it), the ledger
+ * change (agent_step_record_revert) and COMMIT. On failure everything is
+ * rolled back and the error returned. */
+int agent_step_revert_with(agent_step_run *s,
+    int (*also)(agent_step_run *s, void *arg, sk_err *err), void *arg,
+    sk_err *err) SK_WARN_UNUSED;
+
 /* Report event for the step with s's figures: rows, lock waits, and the
  * blockers with STEP_FINISHED, STEP_FAILED and STEP_REVERTED; detail
  * (NULL: s->note when set) and err may be NULL. */

@@ -29,31 +29,25 @@ key_strings(bf_run *r, sk_err *err)
 {
 	const agent_key *k = &r->key;
 	size_t len = 32;
-	char *v[3];
 
 	for (size_t i = 0; i < k->n; i++)
 		len += strlen(k->cols[i]) + 32;
-	for (int j = 0; j < 3; j++) {
-		v[j] = calloc(1, len);
-		if (v[j] == NULL) {
-			free(v[0]);
-			free(j > 1 ? v[1] : NULL);
-			return sk_err_set(err, SK_ENOMEM, "out of memory");
-		}
-	}
+	/* On failure run_fini frees what was allocated. */
+	r->key_cols = calloc(1, len);
+	r->key_desc = calloc(1, len);
+	r->key_text = calloc(1, len);
+	if (r->key_cols == NULL || r->key_desc == NULL || r->key_text == NULL)
+		return sk_err_set(err, SK_ENOMEM, "out of memory");
 	for (size_t i = 0; i < k->n; i++) {
 		const char *sep = i > 0 ? ", " : "";
+		size_t c = strlen(r->key_cols), d = strlen(r->key_desc),
+		       t = strlen(r->key_text);
 
-		snprintf(v[0] + strlen(v[0]), len - strlen(v[0]), "%s%s", sep,
-		    k->cols[i]);
-		snprintf(v[1] + strlen(v[1]), len - strlen(v[1]), "%s%s DESC",
-		    sep, k->cols[i]);
-		snprintf(v[2] + strlen(v[2]), len - strlen(v[2]),
-		    "%s%s::text AS skein_k%zu", sep, k->cols[i], i);
+		snprintf(r->key_cols + c, len - c, "%s%s", sep, k->cols[i]);
+		snprintf(r->key_desc + d, len - d, "%s%s DESC", sep, k->cols[i]);
+		snprintf(r->key_text + t, len - t, "%s%s::text AS skein_k%zu",
+		    sep, k->cols[i], i);
 	}
-	r->key_cols = v[0];
-	r->key_desc = v[1];
-	r->key_text = v[2];
 	return SK_OK;
 }
 
@@ -71,7 +65,7 @@ explain(PGconn *conn, const sk_backfill *b, const char *field, sk_err *err)
 	ex = malloc(strlen(sql) + 16);
 	if (ex == NULL) {
 		free(sql);
-		return sk_err_set(err, SK_EINVAL, "out of memory");
+		return sk_err_set(err, SK_ENOMEM, "out of memory");
 	}
 	snprintf(ex, strlen(sql) + 16, "EXPLAIN %s", sql);
 	rc = sk_pg_exec(conn, field, ex, NULL, err);
@@ -486,10 +480,10 @@ out:
 int
 agent_backfill_rehearse(agent_step_run *s, const sk_backfill *b, sk_err *err)
 {
-	agent_keyval hi = { 0 }, none = { 0 }, last = { 0 };
-	char *sql = NULL, *range = NULL, note[200];
-	PGresult *res = NULL;
-	int64_t keys = 0, changed = 0, t0, ms, per_batch, batches;
+	agent_keyval hi = { 0 }, none = { 0 };
+	bf_batch got = { 0 };
+	char note[200], what[96];
+	int64_t keys, changed, t0, ms, per_batch, batches;
 	double secs;
 	size_t nb = 0;
 	bf_run r;
@@ -508,25 +502,18 @@ agent_backfill_rehearse(agent_step_run *s, const sk_backfill *b, sk_err *err)
 		goto out;
 	}
 	t0 = sk_mono_ms();
-	sql = bf_batch_select(&r, s->c->conn, &none, &hi, r.bmin);
-	rc = sql == NULL ? sk_err_set(err, SK_ENOMEM, "out of memory") :
-			   agent_attempts_sql(&s->a, s->c->conn,
-			       "find the batch", sql, s->pid, &res, NULL, err);
-	if (rc == SK_OK && PQntuples(res) == 1) {
-		keys = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-		rc = agent_keyval_from(&last, &r.key, res, 0, 1, err);
+	rc = bf_batch_work(
+	    &r, &s->a, s->c->conn, s->pid, &none, &hi, r.bmin, &got, err);
+	/* A rehearsal does not retry: a lock timeout names its blocker. */
+	if (rc != SK_OK && agent_err_is_lock_timeout(err)) {
+		snprintf(what, sizeof(what), "lock timeout after %" PRId64 " ms",
+		    s->a.limits->lock_timeout_ms);
+		agent_attempts_lock_error(&s->a, what, err);
+		rc = err->code;
 	}
-	PQclear(res);
-	free(sql);
-	sql = NULL;
-	if (rc == SK_OK && keys > 0) {
-		range = agent_key_range(s->c->conn, &r.key, "t.", &none, &last);
-		rc = range == NULL ? sk_err_set(err, SK_ENOMEM, "out of memory") :
-				     sk_backfill_statement(b, range, &sql, err);
-		if (rc == SK_OK)
-			rc = agent_step_sql(s, sql, err);
-		changed = s->rows > 0 ? s->rows : 0;
-	}
+	keys = got.keys;
+	changed = got.changed;
+	s->rows = changed;
 	if (rc != SK_OK)
 		goto out;
 	ms = sk_mono_ms() - t0;
@@ -552,10 +539,8 @@ agent_backfill_rehearse(agent_step_run *s, const sk_backfill *b, sk_err *err)
 	s->batches = 1;
 	s->rows_scanned = keys;
 out:
-	free(sql);
-	free(range);
 	agent_keyval_fini(&hi);
-	agent_keyval_fini(&last);
+	agent_keyval_fini(&got.last);
 	run_fini(&r);
 	return rc;
 }

@@ -44,15 +44,56 @@ bf_batch_select(const bf_run *r, PGconn *conn, const agent_keyval *lo,
 	return sql;
 }
 
+int
+bf_batch_work(const bf_run *r, agent_attempts *a, PGconn *conn, int pid,
+    const agent_keyval *lo, const agent_keyval *hi, int64_t size, bf_batch *b,
+    sk_err *err)
+{
+	char *sql = NULL, *range = NULL, lo_text[72], hi_text[72];
+	PGresult *res = NULL;
+	int rc;
+
+	b->keys = 0;
+	b->changed = 0;
+	b->range[0] = '\0';
+	agent_keyval_fini(&b->last);
+	sql = bf_batch_select(r, conn, lo, hi, size);
+	if (sql == NULL)
+		return sk_err_set(err, SK_ENOMEM, "out of memory");
+	rc = agent_attempts_sql(a, conn, "find the batch", sql, pid, &res, NULL, err);
+	free(sql);
+	sql = NULL;
+	if (rc == SK_OK && PQntuples(res) == 1) {
+		b->keys = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+		rc = agent_keyval_from(&b->last, &r->key, res, 0, 1, err);
+	}
+	PQclear(res);
+	res = NULL;
+	if (rc != SK_OK || b->keys == 0)
+		return rc;
+	agent_keyval_format(lo, r->key.n, lo_text, sizeof(lo_text));
+	agent_keyval_format(&b->last, r->key.n, hi_text, sizeof(hi_text));
+	snprintf(b->range, sizeof(b->range), "after %s up to %s", lo_text, hi_text);
+	range = agent_key_range(conn, &r->key, "t.", lo, &b->last);
+	rc = range == NULL ? sk_err_set(err, SK_ENOMEM, "out of memory") :
+			     sk_backfill_statement(r->b, range, &sql, err);
+	free(range);
+	if (rc == SK_OK)
+		rc = agent_attempts_sql(
+		    a, conn, NULL, sql, pid, &res, &b->changed, err);
+	PQclear(res);
+	free(sql);
+	if (b->changed < 0)
+		b->changed = 0;
+	return rc;
+}
+
 /* What one attempt at a batch learned. */
 typedef struct batch {
 	bf_worker *w;
 	agent_attempts *a;
 	int64_t size;
-	int64_t keys;      /* keys in the batch (0: the range is done) */
-	int64_t changed;   /* rows the UPDATE changed */
-	agent_keyval last; /* the batch's last key */
-	char range[160];   /* "after (lo) up to (hi)", for errors */
+	bf_batch got;
 } batch;
 
 /* The range a batch starts after: its checkpoint, else its worker's
@@ -71,68 +112,24 @@ batch_attempt(void *arg, sk_err *err)
 	batch *b = arg;
 	bf_worker *w = b->w;
 	bf_run *r = w->run;
-	const agent_keyval *lo = batch_start(w);
-	char *sql = NULL, *range = NULL, lo_text[72], hi_text[72];
-	PGresult *res = NULL;
-	int pid = 0, rc;
+	int rc;
 
-	b->keys = 0;
-	b->changed = 0;
-	agent_keyval_fini(&b->last);
 	rc = agent_tx_begin(&w->ctx, &w->limits, err);
 	if (rc != SK_OK)
 		return rc;
-	if (!w->ctx.pooled)
-		pid = PQbackendPID(w->conn);
-	sql = bf_batch_select(r, w->conn, lo, &w->cp->hi, b->size);
-	if (sql == NULL) {
-		rc = sk_err_set(err, SK_ENOMEM, "out of memory");
-		goto out;
-	}
-	rc = agent_attempts_sql(
-	    b->a, w->conn, "find the batch", sql, pid, &res, NULL, err);
-	free(sql);
-	sql = NULL;
-	if (rc != SK_OK)
-		goto out;
-	if (PQntuples(res) == 1) {
-		b->keys = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-		rc = agent_keyval_from(&b->last, &r->key, res, 0, 1, err);
-	}
-	PQclear(res);
-	res = NULL;
-	if (rc != SK_OK)
-		goto out;
-	if (b->keys > 0) {
-		agent_keyval_format(lo, r->key.n, lo_text, sizeof(lo_text));
-		agent_keyval_format(&b->last, r->key.n, hi_text, sizeof(hi_text));
-		snprintf(b->range, sizeof(b->range), "after %s up to %s",
-		    lo_text, hi_text);
-		range = agent_key_range(w->conn, &r->key, "t.", lo, &b->last);
-		rc = range == NULL ? sk_err_set(err, SK_ENOMEM, "out of memory") :
-				     sk_backfill_statement(r->b, range, &sql, err);
-		free(range);
-		if (rc == SK_OK)
-			rc = agent_attempts_sql(b->a, w->conn, NULL, sql, pid,
-			    &res, &b->changed, err);
-		PQclear(res);
-		free(sql);
-		if (rc != SK_OK)
-			goto out;
-		if (b->changed < 0)
-			b->changed = 0;
-	}
+	rc = bf_batch_work(r, b->a, w->conn, w->ctx.pooled ? 0 : PQbackendPID(w->conn),
+	    batch_start(w), &w->cp->hi, b->size, &b->got, err);
 	/* A batch shorter than asked for reached the end of the range. */
-	rc = agent_checkpoint_advance(w->conn, &r->id, &r->key, w->cp->worker,
-	    &w->cp->last, &b->last, b->changed, b->keys, b->keys > 0,
-	    b->keys < b->size, 0, err);
+	if (rc == SK_OK)
+		rc = agent_checkpoint_advance(w->conn, &r->id, &r->key,
+		    w->cp->worker, &w->cp->last, &b->got.last, b->got.changed,
+		    b->got.keys, b->got.keys > 0, b->got.keys < b->size, 0, err);
 	if (rc == SK_OK) {
 		agent_failpoint("backfill-before-commit");
 		rc = sk_pg_exec(w->conn, "commit the batch", "COMMIT", NULL, err);
 	}
 	if (rc == SK_OK)
 		agent_failpoint("backfill-after-commit");
-out:
 	if (rc != SK_OK)
 		agent_tx_rollback(w->conn);
 	return rc;
@@ -171,9 +168,10 @@ wait_turn(bf_worker *w)
 	}
 }
 
-/* Take the limits the operator set since the last batch. */
+/* Keep the worker's batch size within the limits in force (the
+ * operator may have tuned them since its last batch). */
 static void
-take_tune(bf_worker *w)
+clamp_size(bf_worker *w)
 {
 	bf_run *r = w->run;
 
@@ -219,8 +217,8 @@ after_batch(bf_worker *w, int64_t started, int64_t keys, int64_t ms)
 static void
 batch_error(const batch *b, sk_err *err)
 {
-	if (b->range[0] != '\0')
-		sk_err_wrap(err, "batch of keys %s", b->range);
+	if (b->got.range[0] != '\0')
+		sk_err_wrap(err, "batch of keys %s", b->got.range);
 }
 
 /* Run batches until the range is done, the backfill must quit or a batch
@@ -241,25 +239,24 @@ run_batches(bf_worker *w)
 
 		if (!wait_turn(w))
 			break;
-		take_tune(w);
+		clamp_size(w);
 		agent_attempts_init(&a, &w->ctx, &w->limits, s->step->id);
 		b.a = &a;
 		b.size = w->size;
-		b.range[0] = '\0';
 		t0 = sk_mono_ms();
 		rc = agent_retry(&a, batch_attempt, &b, &w->err);
 		if (rc == SK_OK) {
-			w->cp->done = b.keys < b.size;
-			if (b.keys > 0) {
+			w->cp->done = b.got.keys < b.size;
+			if (b.got.keys > 0) {
 				agent_keyval_fini(&w->cp->last);
-				w->cp->last = b.last;
-				memset(&b.last, 0, sizeof(b.last));
+				w->cp->last = b.got.last;
+				memset(&b.got.last, 0, sizeof(b.got.last));
 			}
-			atomic_fetch_add(&r->rows_done, b.changed);
-			atomic_fetch_add(&r->rows_scanned, b.keys);
-			if (b.keys > 0)
+			atomic_fetch_add(&r->rows_done, b.got.changed);
+			atomic_fetch_add(&r->rows_scanned, b.got.keys);
+			if (b.got.keys > 0)
 				atomic_fetch_add(&r->batches, 1);
-			after_batch(w, t0, b.keys, sk_mono_ms() - t0);
+			after_batch(w, t0, b.got.keys, sk_mono_ms() - t0);
 			continue;
 		}
 		/* A batch that ran past its statement timeout is split. */
@@ -279,7 +276,7 @@ run_batches(bf_worker *w)
 		atomic_store(&r->quit, 1);
 		break;
 	}
-	agent_keyval_fini(&b.last);
+	agent_keyval_fini(&b.got.last);
 }
 
 void *

@@ -69,6 +69,22 @@ struct bf_run {
 	atomic_llong rows_done, rows_scanned, batches;
 };
 
+/* What a batch found and did. */
+typedef struct bf_batch {
+	int64_t keys;      /* keys in the batch (0: the range is done) */
+	int64_t changed;   /* rows the UPDATE changed */
+	agent_keyval last; /* the batch's last key (fini it) */
+	char range[160];   /* "after (lo) up to (hi)", for errors */
+} bf_batch;
+
+/* agent_backfill_batch.c: one batch's work in conn's open transaction
+ * (pid its backend, 0 unknown), watched through a: find the batch's last
+ * key, at most size keys after lo up to hi, and run the UPDATE over them
+ * (nothing when there are none). Errors as agent_attempts_sql. */
+int bf_batch_work(const bf_run *r, agent_attempts *a, PGconn *conn, int pid,
+    const agent_keyval *lo, const agent_keyval *hi, int64_t size, bf_batch *b,
+    sk_err *err);
+
 /* agent_backfill_batch.c: the worker's thread (arg: bf_worker). */
 void *bf_worker_main(void *arg);
 

@@ -132,6 +132,29 @@ contract_scripts(const sk_step *step,
 	}
 }
 
+/* After the revert script, in its transaction: when the script brought
+ * the old column back, the expand is open again (*(bool *)arg). */
+static int
+reopen_expand(agent_step_run *s, void *arg, sk_err *err)
+{
+	const sk_expand *e = s->step->expand;
+	bool *back = arg, found = false;
+	agent_expansion x;
+	int rc;
+
+	rc = agent_expansion_find(
+	    s->c->conn, e->table, e->column, e->from, true, &x, &found, err);
+	if (rc == SK_OK && found && x.contracted)
+		rc = agent_expansion_has_column(
+		    s->c->conn, x.relid, e->from, back, err);
+	if (rc == SK_OK && *back)
+		rc = agent_expansion_set_contracted(
+		    s->c->conn, x.plan_name, x.step_id, false, err);
+	if (rc == SK_OK && *back)
+		agent_step_note(s, "the expand is open again: plan ", x.plan_name);
+	return rc;
+}
+
 /* The revert script and the ledger change commit together. When the
  * script brought the old column back, the expand is open again (its
  * rollback may drop the new column); its trigger is not: the two columns
@@ -139,39 +162,9 @@ contract_scripts(const sk_step *step,
 static int
 contract_revert(agent_step_run *s, sk_err *err)
 {
-	const sk_expand *e = s->step->expand;
-	PGconn *conn = s->c->conn;
-	agent_expansion x;
-	bool found = false, back = false;
-	int64_t t0;
-	int rc;
+	bool back = false;
 
-	rc = agent_step_begin(s, err);
-	if (rc != SK_OK)
-		return rc;
-	t0 = sk_mono_ms();
-	if (s->step->revert != NULL)
-		rc = agent_step_sql(s, s->step->revert, err);
-	if (rc == SK_OK && PQtransactionStatus(conn) != PQTRANS_INTRANS)
-		rc = sk_err_set(
-		    err, SK_ESTATE, "the revert script ended its transaction");
-	if (rc == SK_OK)
-		rc = agent_expansion_find(
-		    conn, e->table, e->column, e->from, true, &x, &found, err);
-	if (rc == SK_OK && found && x.contracted)
-		rc = agent_expansion_has_column(conn, x.relid, e->from, &back, err);
-	if (rc == SK_OK && back)
-		rc = agent_expansion_set_contracted(
-		    conn, x.plan_name, x.step_id, false, err);
-	if (rc == SK_OK)
-		rc = agent_step_record_revert(s, sk_mono_ms() - t0, err);
-	if (rc == SK_OK)
-		rc = agent_step_commit(s, err);
-	if (rc != SK_OK)
-		agent_tx_rollback(conn);
-	else if (back)
-		agent_step_note(s, "the expand is open again: plan ", x.plan_name);
-	return rc;
+	return agent_step_revert_with(s, reopen_expand, &back, err);
 }
 
 const agent_step_kind agent_kind_contract = {

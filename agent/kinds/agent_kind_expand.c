@@ -491,25 +491,20 @@ expand_scripts(const sk_step *step,
 	sk_backfill_fini(&b);
 }
 
-/* Drop the trigger, the function and the new column, forget the row and
- * the checkpoints, and move the ledger row, in one transaction. Refused
- * once a contract dropped the old column: the new one holds the only
- * copy. */
+/* In the revert's transaction: drop the trigger, the function and the
+ * new column, forget the row and the checkpoints. Refused once a
+ * contract dropped the old column: the new one holds the only copy. */
 static int
-expand_revert(agent_step_run *s, sk_err *err)
+undo_expand(agent_step_run *s, void *arg, sk_err *err)
 {
 	const char *plan_name = s->c->plan->name, *id = s->step->id;
 	PGconn *conn = s->c->conn;
 	agent_expansion x;
 	char *sql = NULL;
-	int64_t t0;
 	bool found;
 	int rc;
 
-	rc = agent_step_begin(s, err);
-	if (rc != SK_OK)
-		return rc;
-	t0 = sk_mono_ms();
+	(void)arg;
 	rc = agent_expansion_lookup(conn, plan_name, id, true, &x, &found, err);
 	if (rc == SK_OK && !found) {
 		rc = sk_err_set(err, SK_ESTATE,
@@ -537,14 +532,16 @@ expand_revert(agent_step_run *s, sk_err *err)
 		rc = agent_expansion_forget(conn, plan_name, id, err);
 	if (rc == SK_OK)
 		rc = agent_checkpoint_forget(conn, plan_name, id, err);
-	if (rc == SK_OK)
-		rc = agent_step_record_revert(s, sk_mono_ms() - t0, err);
-	if (rc == SK_OK)
-		rc = agent_step_commit(s, err);
-	if (rc != SK_OK)
-		agent_tx_rollback(conn);
 	free(sql);
 	return rc;
+}
+
+/* What the expand added and its ledger row go in one transaction (an
+ * expand has no revert script: plan build refuses one). */
+static int
+expand_revert(agent_step_run *s, sk_err *err)
+{
+	return agent_step_revert_with(s, undo_expand, NULL, err);
 }
 
 const agent_step_kind agent_kind_expand = {

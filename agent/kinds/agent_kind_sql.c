@@ -87,25 +87,7 @@ sql_scripts(const sk_step *step,
 static int
 sql_revert(agent_step_run *s, sk_err *err)
 {
-	PGconn *conn = s->c->conn;
-	int64_t t0;
-	int rc;
-
-	rc = agent_step_begin(s, err);
-	if (rc != SK_OK)
-		return rc;
-	t0 = sk_mono_ms();
-	rc = agent_step_sql(s, s->step->revert, err);
-	if (rc == SK_OK && PQtransactionStatus(conn) != PQTRANS_INTRANS)
-		rc = sk_err_set(
-		    err, SK_ESTATE, "the revert script ended its transaction");
-	if (rc == SK_OK)
-		rc = agent_step_record_revert(s, sk_mono_ms() - t0, err);
-	if (rc == SK_OK)
-		rc = agent_step_commit(s, err);
-	if (rc != SK_OK)
-		agent_tx_rollback(conn);
-	return rc;
+	return agent_step_revert_with(s, NULL, NULL, err);
 }
 
 const agent_step_kind agent_kind_sql = {
