@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "sk_envelope.h"
 #include "sk_key.h"
@@ -294,8 +295,15 @@ main(int argc, char **argv)
 		return 1;
 	}
 	r.plan = (uint8_t *)buf;
+	/* Never outlive --seconds by much, whatever nng does: a reply to an
+	 * agent that redialled meanwhile, or nng_close waiting on such a
+	 * send, hung this tool (and fault_agent_refusals with it) now and
+	 * then. SIGALRM's default ends the process; the test then fails on
+	 * what it did not see, instead of timing out. */
+	alarm((unsigned)seconds + 10);
 	if ((rv = nng_rep0_open_raw(&r.sock)) != 0 ||
-	    (rv = nng_socket_set_ms(r.sock, NNG_OPT_RECVTIMEO, 200)) != 0) {
+	    (rv = nng_socket_set_ms(r.sock, NNG_OPT_RECVTIMEO, 200)) != 0 ||
+	    (rv = nng_socket_set_ms(r.sock, NNG_OPT_SENDTIMEO, 1000)) != 0) {
 		fprintf(stderr, "rogue: listen %s: %s\n", listen, nng_strerror(rv));
 		return 1;
 	}
