@@ -197,6 +197,8 @@ coord_auth_needs(int op)
 	case SK_CLI_PAUSE:
 	case SK_CLI_RESUME:
 	case SK_CLI_TUNE:
+	case SK_CLI_ABORT: /* stopline */
+	case SK_CLI_STOP:  /* stopline */
 		return SK_ROLE_OPERATOR;
 	default: /* rollback, and whatever is added before it is listed */
 		return SK_ROLE_ADMIN;

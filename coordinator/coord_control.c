@@ -316,6 +316,9 @@ start_rollout(const coord_control_ctx *ctx, const sk_cli_request *req,
 	    now, id_out, &ro, started, err);
 	if (rc != SK_OK)
 		goto out;
+	if (ctx->line != NULL) /* stopline: started while the line is stopped */
+		coord_line_adopt(ctx->line,
+		    coord_registry_find(ctx->rollouts, id_out), now, true);
 	sk_info("rollout %s started (%s) by %s: plan %s (%s), %zu phases, %zu "
 		"regions%s%s",
 	    id_out, sk_mode_name(mode), actor->name, ro->plan->name,
@@ -671,7 +674,12 @@ coord_control_answer(const coord_control_ctx *ctx, const uint8_t *msg, size_t le
 		case SK_CLI_PAUSE:
 		case SK_CLI_RESUME:
 		case SK_CLI_TUNE:
+		case SK_CLI_ABORT: /* stopline */
 			rc = opctl(ctx, &req, &actor, &resp, effect, &rerr);
+			break;
+		case SK_CLI_STOP: /* stopline */
+			rc = coord_line_answer(ctx->line, ctx->rollouts,
+			    ctx->journal, &req, &actor, now, &effect->held, &rerr);
 			break;
 		default:
 			rc = sk_err_set(&rerr, SK_EINVAL,
@@ -687,6 +695,10 @@ coord_control_answer(const coord_control_ctx *ctx, const uint8_t *msg, size_t le
 	if (rc != SK_OK)
 		resp.error = rerr;
 	resp.ok = rc == SK_OK;
+	if (ctx->line != NULL) { /* stopline: the line, with every answer */
+		resp.has_line = true;
+		coord_line_view(ctx->line, ctx->rollouts, &resp.line);
+	}
 	rc = sk_cli_response_encode(&resp, reply, reply_len, err);
 	sk_cli_response_fini(&resp);
 	return rc;

@@ -18,6 +18,7 @@
 
 #include "coord_auth.h"
 #include "coord_journal.h"
+#include "coord_line.h"
 #include "coord_registry.h"
 #include "sk_config.h"
 #include "sk_err.h"
@@ -34,6 +35,7 @@ typedef struct coord_control_ctx {
 	 * this long of the start of the plan's last one; 0: no limit
 	 * (coordinator.yaml rehearsal_interval). */
 	int64_t rehearsal_interval_ms;
+	coord_line *line; /* stopline: skein stop */
 } coord_control_ctx;
 
 /* What answering a request changed, for the caller to act on. */

@@ -265,11 +265,28 @@ dispatch(const Skein__V1__JournalRecord *r, const coord_journal_visitor *v, void
 		if (v->opctl == NULL || oc == NULL)
 			break;
 		h.kind = (int)oc->kind;
+		h.regions = (const char *const *)oc->regions;
+		h.nregions = oc->n_regions;
+		h.line = oc->line;
 		if (oc->tune != NULL)
 			h.tune = (sk_tune){ oc->tune->max_rows_per_second_set,
 				oc->tune->max_rows_per_second,
 				oc->tune->batch_min, oc->tune->batch_max };
 		v->opctl(arg, id, &h);
+		break;
+	}
+	case SKEIN__V1__JOURNAL_RECORD__REC_LINE_STOP: {
+		coord_line_record l = { .actor = r->actor,
+			.actor_key = r->actor_key,
+			.reason = r->reason,
+			.at_ms = r->at_unix_ms };
+
+		if (v->line == NULL || r->line_stop == NULL)
+			break;
+		l.stopped = r->line_stop->stopped;
+		l.except = (const char *const *)r->line_stop->except;
+		l.nexcept = r->line_stop->n_except;
+		v->line(arg, &l);
 		break;
 	}
 	case SKEIN__V1__JOURNAL_RECORD__REC_REPORT: {
@@ -659,9 +676,31 @@ coord_journal_opctl(coord_journal *j, const char *rollout_id,
 		t.batch_max = rec->tune.batch_max;
 		oc.tune = &t;
 	}
+	oc.regions = (char **)rec->regions;
+	oc.n_regions = rec->nregions;
+	oc.line = rec->line;
 	record_init(&r, rollout_id, rec->at_ms);
 	r.rec_case = SKEIN__V1__JOURNAL_RECORD__REC_OPERATOR_CONTROL;
 	r.operator_control = &oc;
+	r.actor = (char *)(rec->actor != NULL ? rec->actor : "");
+	r.actor_key = (char *)(rec->actor_key != NULL ? rec->actor_key : "");
+	r.reason = (char *)(rec->reason != NULL ? rec->reason : "");
+	return append(j, &r, err);
+}
+
+int
+coord_journal_line(coord_journal *j, const coord_line_record *rec, sk_err *err)
+{
+	Skein__V1__JournalRecord r;
+	Skein__V1__LineStop ls;
+
+	skein__v1__line_stop__init(&ls);
+	ls.stopped = rec->stopped;
+	ls.except = (char **)rec->except;
+	ls.n_except = rec->nexcept;
+	record_init(&r, "", rec->at_ms);
+	r.rec_case = SKEIN__V1__JOURNAL_RECORD__REC_LINE_STOP;
+	r.line_stop = &ls;
 	r.actor = (char *)(rec->actor != NULL ? rec->actor : "");
 	r.actor_key = (char *)(rec->actor_key != NULL ? rec->actor_key : "");
 	r.reason = (char *)(rec->reason != NULL ? rec->reason : "");

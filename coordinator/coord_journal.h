@@ -77,7 +77,25 @@ typedef struct coord_opctl_record {
 	const char *reason;    /* SK_CMD_PAUSE: why; "" none */
 	sk_tune tune;          /* SK_CMD_TUNE: what was asked (not merged) */
 	int64_t at_ms;
+	/* stopline: SK_CMD_PAUSE, SK_CMD_RESUME of these regions only
+	 * (none: the rollout; at most SK_OP_REGIONS_MAX); line: said by the
+	 * line stop (skein stop --all / --lift). */
+	const char *const *regions;
+	size_t nregions;
+	bool line;
 } coord_opctl_record;
+
+/* stopline: skein stop --all (stopped, with its exceptions) or --lift,
+ * as journaled. Strings borrowed; NULL reads as "". */
+typedef struct coord_line_record {
+	bool stopped;
+	const char *actor;
+	const char *actor_key;
+	const char *reason;
+	const char *const *except;
+	size_t nexcept;
+	int64_t at_ms;
+} coord_line_record;
 
 /* Called for each record during replay, in order. Any callback may be
  * NULL. `arg` is the replay argument. */
@@ -98,6 +116,8 @@ typedef struct coord_journal_visitor {
 	    const char *actor, const char *actor_key, const char *reason);
 	/* A pause, resume or tune (its strings live for the call). */
 	void (*opctl)(void *arg, const char *rollout_id, const coord_opctl_record *rec);
+	/* stopline: the line stopped or lifted (strings live for the call). */
+	void (*line)(void *arg, const coord_line_record *rec);
 } coord_journal_visitor;
 
 /* Open (creating if needed) the journal in dir, replay every intact record
@@ -135,6 +155,11 @@ int coord_journal_refused(coord_journal *j, int64_t at_ms, const char *op,
  * it to the visitor's opctl, in order with the rollout's other records. */
 int coord_journal_opctl(coord_journal *j, const char *rollout_id,
     const coord_opctl_record *rec, sk_err *err) SK_WARN_UNUSED;
+
+/* stopline: the line was stopped or lifted (rec). Replay hands it to
+ * the visitor's line, in order with the rollouts' records. */
+int coord_journal_line(coord_journal *j, const coord_line_record *rec,
+    sk_err *err) SK_WARN_UNUSED;
 
 /* Append n report records with one write and one fsync: all of them or,
  * on failure, none (the partial write is truncated away). n == 0 writes

@@ -152,6 +152,13 @@ narrate_aside(coord_rollout *ro, const char *region, const sk_report *r, const c
 		    "%s/%s: step %s cannot be rehearsed%s%s", region,
 		    r->database, r->step_id, r->detail[0] ? ": " : "", r->detail);
 		break;
+	case SK_EV_DEAD_MAN: /* stopline */
+		coord_rollout_event(ro, region,
+		    "%s/%s: dead-man pause: heard nothing from the coordinator, "
+		    "so held before step %s for %s%s%s",
+		    region, r->database, r->step_id, dur, r->detail[0] ? "; " : "",
+		    r->detail);
+		break;
 	default:
 		break;
 	}
@@ -225,24 +232,48 @@ coord_narrate_report(coord_rollout *ro, const coord_region_run *rr, const sk_rep
 	}
 }
 
+/* stopline: " in region af, in" for a scoped pause or resume; "". */
+static void
+scope_words(const coord_opctl_record *rec, char *buf, size_t len)
+{
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < rec->nregions && off < len; i++)
+		off += (size_t)snprintf(buf + off, len - off, "%s%s",
+		    i ? ", " : (rec->nregions > 1 ? " in regions " : " in region "),
+		    rec->regions[i]);
+}
+
 void
 coord_narrate_opctl(coord_rollout *ro, const coord_opctl_record *rec)
 {
 	const char *who = rec->actor != NULL && rec->actor[0] ? rec->actor : "unknown";
-	char asked[160], merged[160];
+	char asked[160], merged[160], scope[SK_OP_REGIONS_MAX * (SK_NAME_MAX + 2) + 16];
 
 	switch (rec->kind) {
 	case SK_CMD_PAUSE:
+		scope_words(rec, scope, sizeof(scope));
 		coord_rollout_event(ro, NULL,
-		    "%s paused by %s%s%s%s: running steps finish, backfills stop "
-		    "at their next batch, and no step or phase starts until "
-		    "skein rollout resume %s",
-		    ro->rules->noun, who, rec->reason && rec->reason[0] ? " (" : "",
+		    "%s%s %s by %s%s%s%s: running steps finish, backfills stop "
+		    "at their next batch, and no step or phase starts there until "
+		    "%s",
+		    ro->rules->noun, scope, rec->line ? "stopped" : "paused", who,
+		    rec->reason && rec->reason[0] ? " (" : "",
 		    rec->reason ? rec->reason : "",
-		    rec->reason && rec->reason[0] ? ")" : "", ro->id);
+		    rec->reason && rec->reason[0] ? ")" : "",
+		    rec->line ? "skein stop --lift" : "it is resumed");
 		break;
 	case SK_CMD_RESUME:
-		coord_rollout_event(ro, NULL, "%s resumed by %s", ro->rules->noun, who);
+		scope_words(rec, scope, sizeof(scope));
+		coord_rollout_event(ro, NULL, "%s%s resumed by %s%s", ro->rules->noun,
+		    scope, who, rec->line ? " (the line stop lifted)" : "");
+		break;
+	case SK_CMD_ABORT: /* stopline; its end is coord_narrate_ended's */
+		coord_rollout_event(ro, NULL, "%s aborted by %s%s%s%s", ro->rules->noun,
+		    who, rec->reason && rec->reason[0] ? " (" : "",
+		    rec->reason ? rec->reason : "",
+		    rec->reason && rec->reason[0] ? ")" : "");
 		break;
 	case SK_CMD_TUNE:
 		sk_tune_format(&rec->tune, asked, sizeof(asked));
@@ -273,7 +304,13 @@ coord_narrate_ended(coord_rollout *ro)
 			coord_rollout_event(ro, NULL, "%s %s", m->noun, ro->reason);
 		return;
 	}
-	if (ro->state == m->ok_state)
+	if (ro->state == COORD_RO_ABORTED) /* stopline */
+		coord_rollout_event(ro, NULL,
+		    "%s aborted in phase %s%s%s: running steps finish, nothing "
+		    "else starts; to undo what ran: skein rollout rollback %s",
+		    m->noun, ro->phases[ro->phase]->name, ro->reason[0] ? ": " : "",
+		    ro->reason, ro->id);
+	else if (ro->state == m->ok_state)
 		coord_rollout_event(ro, NULL, "%s %s in %zu/%zu regions",
 		    m->noun, m->verdict_ok, ok, ro->nregions);
 	else

@@ -6,6 +6,7 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -24,14 +25,75 @@ nz(const char *s)
 
 /* ---- state -------------------------------------------------------------- */
 
+/* stopline: note rec in ro's history (for status and report); a
+ * history that cannot grow keeps what it has. */
+static void
+remember(coord_rollout *ro, const coord_opctl_record *rec)
+{
+	coord_opctl *h = &ro->ctl;
+	sk_control_view *c;
+
+	if (h->nhist == h->hist_cap) {
+		size_t cap = h->hist_cap ? h->hist_cap * 2 : 8;
+		sk_control_view *v = realloc(h->hist, cap * sizeof(*v));
+
+		if (v == NULL)
+			return;
+		h->hist = v;
+		h->hist_cap = cap;
+	}
+	c = &h->hist[h->nhist++];
+	memset(c, 0, sizeof(*c));
+	c->kind = rec->kind;
+	snprintf(c->actor, sizeof(c->actor), "%s", nz(rec->actor));
+	snprintf(c->actor_key, sizeof(c->actor_key), "%s", nz(rec->actor_key));
+	snprintf(c->reason, sizeof(c->reason), "%s", nz(rec->reason));
+	c->at_ms = rec->at_ms;
+	c->line = rec->line;
+	for (size_t i = 0; i < rec->nregions && i < SK_OP_REGIONS_MAX; i++)
+		snprintf(c->regions[c->nregions++], SK_NAME_MAX, "%s",
+		    rec->regions[i]);
+}
+
+/* stopline: a pause or resume of some regions only. */
+static void
+apply_regions(coord_rollout *ro, const coord_opctl_record *rec)
+{
+	for (size_t i = 0; i < rec->nregions; i++) {
+		coord_region_run *rr = coord_rollout_region(ro, rec->regions[i]);
+
+		if (rr == NULL)
+			continue;
+		rr->paused = rec->kind == SK_CMD_PAUSE;
+		if (!rr->paused)
+			continue;
+		snprintf(rr->paused_by, sizeof(rr->paused_by), "%s", nz(rec->actor));
+		snprintf(rr->paused_by_key, sizeof(rr->paused_by_key), "%s",
+		    nz(rec->actor_key));
+		rr->paused_ms = rec->at_ms;
+		snprintf(rr->pause_reason, sizeof(rr->pause_reason), "%s",
+		    nz(rec->reason));
+	}
+}
+
 /* Apply rec to ro->ctl and bump its generation. */
 static void
 apply(coord_rollout *ro, const coord_opctl_record *rec)
 {
 	coord_opctl *h = &ro->ctl;
 
+	remember(ro, rec);
+	if (rec->nregions > 0 &&
+	    (rec->kind == SK_CMD_PAUSE || rec->kind == SK_CMD_RESUME)) {
+		apply_regions(ro, rec);
+		h->gen++;
+		return;
+	}
 	switch (rec->kind) {
+	case SK_CMD_ABORT: /* the end itself is coord_rollout_abort's */
+		break;
 	case SK_CMD_PAUSE:
+		h->by_line = rec->line;
 		h->paused = true;
 		snprintf(h->paused_by, sizeof(h->paused_by), "%s", nz(rec->actor));
 		snprintf(h->paused_by_key, sizeof(h->paused_by_key), "%s",
@@ -41,6 +103,7 @@ apply(coord_rollout *ro, const coord_opctl_record *rec)
 		break;
 	case SK_CMD_RESUME:
 		h->paused = false;
+		h->by_line = false;
 		break;
 	default: /* SK_CMD_TUNE */
 		h->tuned = true;
@@ -69,7 +132,7 @@ coord_opctl_replay(coord_rollout *ro, const coord_opctl_record *rec)
 	sk_err err;
 
 	if (rec->kind != SK_CMD_PAUSE && rec->kind != SK_CMD_RESUME &&
-	    rec->kind != SK_CMD_TUNE) {
+	    rec->kind != SK_CMD_TUNE && rec->kind != SK_CMD_ABORT) {
 		sk_warn("journal: skipping an operator's command of kind %d on "
 			"rollout %s, which this coordinator does not know",
 		    rec->kind, ro->id);
@@ -80,6 +143,11 @@ coord_opctl_replay(coord_rollout *ro, const coord_opctl_record *rec)
 		return;
 	}
 	apply(ro, rec);
+	/* An abort journals the rollout's end next; a coordinator killed
+	 * between the two ends it here (the end record, if any, repeats). */
+	if (rec->kind == SK_CMD_ABORT && ro->state == COORD_RO_RUNNING)
+		coord_rollout_replay_finished(
+		    ro, "aborted", nz(rec->reason), rec->at_ms);
 }
 
 void
@@ -144,11 +212,89 @@ pause_words(const coord_rollout *ro, char *buf, size_t len)
 	    ro->ctl.reason[0] ? ")" : "");
 }
 
+/* A reason on one line (SK_EINVAL naming verb and the rollout). */
+static int
+check_reason(const coord_rollout *ro, const char *verb, const char *reason, sk_err *err)
+{
+	for (const char *c = reason; *c != '\0'; c++) {
+		if ((unsigned char)*c < 0x20 || *c == 0x7f) {
+			sk_err_set(err, SK_EINVAL,
+			    "%s rollout %s: the reason holds a control "
+			    "character (a newline?)",
+			    verb, ro->id);
+			snprintf(err->hint, sizeof(err->hint),
+			    "give the reason on one line: --reason TEXT");
+			return SK_EINVAL;
+		}
+	}
+	return SK_OK;
+}
+
+/* stopline: a pause or resume of req's regions: each in the rollout,
+ * named once, paused (a resume) or not (a pause), and the rollout not
+ * paused as a whole (its resume would not resume them). */
+static int
+check_regions(const coord_rollout *ro, const sk_cli_request *req, sk_err *err)
+{
+	const char *verb = sk_cli_op_name(req->op);
+	bool pause = req->op == SK_CLI_PAUSE;
+
+	if (ro->ctl.paused) {
+		sk_err_set(err, SK_ESTATE,
+		    "%s rollout %s in region %s: the whole rollout is paused",
+		    verb, ro->id, req->regions[0]);
+		snprintf(err->hint, sizeof(err->hint),
+		    "resume it first (skein rollout resume %s), then pause regions",
+		    ro->id);
+		return SK_ESTATE;
+	}
+	for (size_t i = 0; i < req->nregions; i++) {
+		const coord_region_run *rr =
+		    coord_rollout_region(ro, req->regions[i]);
+
+		for (size_t k = 0; k < i; k++)
+			if (strcmp(req->regions[k], req->regions[i]) == 0)
+				return sk_err_set(err, SK_EINVAL,
+				    "%s rollout %s: region %s named twice",
+				    verb, ro->id, req->regions[i]);
+		if (rr == NULL) {
+			sk_err_set(err, SK_EINVAL,
+			    "%s rollout %s in region %s: the rollout has no "
+			    "region %s",
+			    verb, ro->id, req->regions[i], req->regions[i]);
+			snprintf(err->hint, sizeof(err->hint),
+			    "skein rollout status %s lists its regions", ro->id);
+			return SK_EINVAL;
+		}
+		if (rr->paused == pause) {
+			sk_err_set(err, SK_ESTATE, "%s rollout %s in region %s: %s",
+			    verb, ro->id, rr->name,
+			    pause ? "it is already paused there" :
+				    "it is not paused there");
+			snprintf(err->hint, sizeof(err->hint),
+			    "skein rollout status %s shows where it is", ro->id);
+			return SK_ESTATE;
+		}
+		if (pause && coord_region_done(rr->state)) {
+			sk_err_set(err, SK_ESTATE,
+			    "pause rollout %s in region %s: the region has finished "
+			    "(%s)",
+			    ro->id, rr->name, coord_region_state_name(rr->state));
+			snprintf(err->hint, sizeof(err->hint),
+			    "pause the regions that still run, or the whole rollout");
+			return SK_ESTATE;
+		}
+	}
+	return pause ? check_reason(ro, verb, req->reason, err) : SK_OK;
+}
+
 static int
 check_pause(const coord_rollout *ro, const sk_cli_request *req, sk_err *err)
 {
 	char by[SK_NAME_MAX + SK_REASON_MAX + 48];
 
+	if (req->nregions > 0)
+		return check_regions(ro, req, err);
 	if (ro->ctl.paused) {
 		pause_words(ro, by, sizeof(by));
 		sk_err_set(err, SK_ESTATE,
@@ -157,18 +303,7 @@ check_pause(const coord_rollout *ro, const sk_cli_request *req, sk_err *err)
 		    "skein rollout resume %s lets it go on", ro->id);
 		return SK_ESTATE;
 	}
-	for (const char *c = req->reason; *c != '\0'; c++) {
-		if ((unsigned char)*c < 0x20 || *c == 0x7f) {
-			sk_err_set(err, SK_EINVAL,
-			    "pause rollout %s: the reason holds a control "
-			    "character (a newline?)",
-			    ro->id);
-			snprintf(err->hint, sizeof(err->hint),
-			    "give the reason on one line: --reason TEXT");
-			return SK_EINVAL;
-		}
-	}
-	return SK_OK;
+	return check_reason(ro, "pause", req->reason, err);
 }
 
 /* The batches step s runs with under tune t: the plan's, t's where it
@@ -255,22 +390,35 @@ coord_opctl_answer(coord_registry *rollouts, coord_journal *j,
 		.at_ms = now_ms };
 	coord_rollout *ro;
 	char words[SK_REASON_MAX];
+	const char *regions[SK_OP_REGIONS_MAX];
 	int rc;
 
 	*out = NULL;
 	*phase_started = false;
 	if ((ro = target(rollouts, req, verb, err)) == NULL)
 		return err->code;
+	for (size_t i = 0; i < req->nregions && i < SK_OP_REGIONS_MAX; i++)
+		regions[i] = req->regions[i];
+	rec.regions = regions;
+	rec.nregions = req->nregions;
 	switch (req->op) {
 	case SK_CLI_PAUSE:
 		rec.kind = SK_CMD_PAUSE;
 		rec.reason = req->reason;
 		rc = check_pause(ro, req, err);
 		break;
+	case SK_CLI_ABORT: /* stopline */
+		rec.kind = SK_CMD_ABORT;
+		rec.reason = req->reason;
+		rec.nregions = 0;
+		rc = check_reason(ro, verb, req->reason, err);
+		break;
 	case SK_CLI_RESUME:
 		rec.kind = SK_CMD_RESUME;
 		rc = SK_OK;
-		if (!ro->ctl.paused) {
+		if (req->nregions > 0) {
+			rc = check_regions(ro, req, err);
+		} else if (!ro->ctl.paused) {
 			rc = sk_err_set(err, SK_ESTATE,
 			    "resume rollout %s: it is not paused", ro->id);
 			snprintf(err->hint, sizeof(err->hint),
@@ -293,6 +441,17 @@ coord_opctl_answer(coord_registry *rollouts, coord_journal *j,
 	apply(ro, &rec);
 	coord_narrate_opctl(ro, &rec);
 	*out = ro;
+	if (rec.kind == SK_CMD_ABORT) {
+		sk_info("rollout %s aborted by %s (key %s)%s%s", ro->id,
+		    actor->name, actor->key_id[0] ? actor->key_id : "none",
+		    rec.reason[0] ? ": " : "", rec.reason);
+		if (coord_rollout_abort(ro, j, rec.reason, now_ms, err) != SK_OK)
+			return sk_err_wrap(err,
+			    "abort rollout %s: its end could not be journaled "
+			    "(the abort is, and a restart ends it)",
+			    ro->id);
+		return SK_OK;
+	}
 	if (rec.kind == SK_CMD_TUNE)
 		sk_tune_format(&ro->ctl.tune, words, sizeof(words));
 	else
@@ -313,6 +472,22 @@ coord_opctl_answer(coord_registry *rollouts, coord_journal *j,
 		    "start",
 		    ro->id);
 	return SK_OK;
+}
+
+void
+coord_opctl_line(coord_rollout *ro, bool stop, const char *actor,
+    const char *actor_key, const char *reason, int64_t at_ms, bool narrate)
+{
+	coord_opctl_record rec = { .kind = stop ? SK_CMD_PAUSE : SK_CMD_RESUME,
+		.actor = actor,
+		.actor_key = actor_key,
+		.reason = stop ? reason : "",
+		.at_ms = at_ms,
+		.line = true };
+
+	apply(ro, &rec);
+	if (narrate)
+		coord_narrate_opctl(ro, &rec);
 }
 
 /* ---- what an agent must hear -------------------------------------------- */
@@ -338,6 +513,7 @@ coord_opctl_peer_note(coord_opctl_peer *p, const sk_agent_msg *m)
 	coord_opctl_peer next;
 
 	memset(&next, 0, sizeof(next));
+	snprintf(next.region, sizeof(next.region), "%s", m->region);
 	for (size_t i = 0; i < m->nrunning && next.n < COORD_OPCTL_PEER_MAX; i++) {
 		coord_opctl_seen *s = &next.v[next.n++];
 		const coord_opctl_seen *was = seen(p, m->running[i]);
@@ -359,16 +535,25 @@ coord_opctl_commands(coord_opctl_peer *p, const coord_rollout *ro,
 {
 	coord_opctl_seen *s = seen(p, ro->id);
 	const coord_opctl *h = &ro->ctl;
+	const coord_region_run *rr = coord_rollout_region(ro, p->region);
+	bool held = coord_rollout_held(ro, rr);
 	size_t n = 0;
 
 	if (s == NULL || h->gen == 0 || s->applied >= h->gen ||
 	    (s->sent == h->gen && now_ms - s->sent_ms < COORD_OPCTL_RESEND_MS))
 		return 0;
 	memset(out, 0, COORD_OPCTL_COMMANDS_MAX * sizeof(*out));
-	out[n].kind = h->paused ? SK_CMD_PAUSE : SK_CMD_RESUME;
+	/* stopline: an aborted rollout's agents finish their step and end;
+	 * a region paused on its own holds like a paused rollout. */
+	out[n].kind = ro->state == COORD_RO_ABORTED ? SK_CMD_ABORT :
+	    held                                    ? SK_CMD_PAUSE :
+						      SK_CMD_RESUME;
 	if (h->paused) {
 		snprintf(out[n].actor, sizeof(out[n].actor), "%s", h->paused_by);
 		snprintf(out[n].reason, sizeof(out[n].reason), "%s", h->reason);
+	} else if (held) {
+		snprintf(out[n].actor, sizeof(out[n].actor), "%s", rr->paused_by);
+		snprintf(out[n].reason, sizeof(out[n].reason), "%s", rr->pause_reason);
 	}
 	n++;
 	if (h->tuned) {

@@ -44,7 +44,14 @@
  * running). */
 #define COORD_OPCTL_PEER_MAX 64
 
-/* Answer req (op SK_CLI_PAUSE, SK_CLI_RESUME or SK_CLI_TUNE) from actor,
+/* stopline: SK_CLI_PAUSE and SK_CLI_RESUME with regions pause or resume
+ * only those (SK_EINVAL: not in the rollout, named twice; SK_ESTATE:
+ * already so, finished there, or the whole rollout is paused);
+ * SK_CLI_ABORT journals the abort and ends the rollout as aborted
+ * (coord_rollout_abort), refused as a pause is (unknown, finished, a
+ * mode that cannot be paused, a reason with a control character).
+ *
+ * Answer req (op SK_CLI_PAUSE, SK_CLI_RESUME or SK_CLI_TUNE) from actor,
  * whose role allows it, at now_ms: journal it, with actor, then apply it
  * and add its event. On SK_OK *out is the rollout (borrowed from
  * rollouts), and *phase_started says a resume started the phase the
@@ -72,6 +79,14 @@ void coord_opctl_replay(coord_rollout *ro, const coord_opctl_record *rec);
  * not dispatched: coord_rollout_wants.) */
 void coord_opctl_run_state(const coord_rollout *ro, sk_command *run);
 
+/* stopline: the line stop's pause (stop true) or resume of ro, said by
+ * actor (key actor_key) with reason at at_ms: applied like an operator's
+ * (history, generation) but not journaled: the line's record is
+ * (coord_line). narrate: add its event (not in replay). The caller
+ * checks that ro runs, may be paused, and is (not) paused. */
+void coord_opctl_line(coord_rollout *ro, bool stop, const char *actor,
+    const char *actor_key, const char *reason, int64_t at_ms, bool narrate);
+
 /* What one agent has heard of the rollouts it runs. */
 typedef struct coord_opctl_seen {
 	char rollout_id[SK_ID_MAX];
@@ -81,6 +96,7 @@ typedef struct coord_opctl_seen {
 } coord_opctl_seen;
 
 typedef struct coord_opctl_peer {
+	char region[SK_NAME_MAX]; /* stopline: the agent's (a scoped pause) */
 	coord_opctl_seen v[COORD_OPCTL_PEER_MAX];
 	size_t n;
 } coord_opctl_peer;

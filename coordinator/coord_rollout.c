@@ -215,6 +215,7 @@ coord_rollout_destroy(coord_rollout *ro)
 	free(ro->events);
 	free(ro->arena);
 	free(ro->kept);
+	free(ro->ctl.hist);
 	free(ro);
 }
 
@@ -256,7 +257,13 @@ coord_rollout_wants(const coord_rollout *ro, const char *region)
 	const coord_region_run *rr = coord_rollout_region(ro, region);
 
 	return ro->state == COORD_RO_RUNNING && !ro->ctl.paused && rr != NULL &&
-	    !coord_region_done(rr->state) && in_turn(ro, rr);
+	    !rr->paused && !coord_region_done(rr->state) && in_turn(ro, rr);
+}
+
+bool
+coord_rollout_held(const coord_rollout *ro, const coord_region_run *rr)
+{
+	return ro->ctl.paused || (rr != NULL && rr->paused);
 }
 
 /* Journal rr's state and figures: never its words, which are derived. */
@@ -298,9 +305,16 @@ coord_rollout_dispatched(coord_rollout *ro, const char *region,
 static void
 end_pause(coord_rollout *ro)
 {
-	if (!ro->ctl.paused)
+	bool any = ro->ctl.paused;
+
+	for (size_t i = 0; i < ro->nregions; i++) {
+		any |= ro->regions[i].paused;
+		ro->regions[i].paused = false;
+	}
+	if (!any)
 		return;
 	ro->ctl.paused = false;
+	ro->ctl.by_line = false;
 	ro->ctl.gen++;
 }
 
@@ -361,7 +375,7 @@ advance_phases(coord_rollout *ro, coord_journal *j, int64_t now_ms,
 			return finish(ro, j, ro->rules->failed_state, reason,
 			    now_ms, err);
 		}
-		all_ok &= coord_region_ok(rr->state);
+		all_ok &= coord_region_ok(rr->state) && !rr->paused;
 	}
 	if (!all_ok)
 		return SK_OK;
@@ -430,6 +444,13 @@ coord_rollout_report(coord_rollout *ro, const char *region, const sk_report *r,
 	if (coord_region_done(rr->state))
 		return advance(ro, j, now, changed, err);
 	return SK_OK;
+}
+
+int
+coord_rollout_abort(coord_rollout *ro, coord_journal *j, const char *reason,
+    int64_t now_ms, sk_err *err)
+{
+	return finish(ro, j, COORD_RO_ABORTED, reason, now_ms, err);
 }
 
 int

@@ -76,6 +76,15 @@ typedef struct coord_region_run {
 	int64_t updated_ms;      /* its latest report or state change */
 	coord_progress progress; /* how far it got: from the reports */
 	size_t last_kept; /* 1 + index of its latest kept report; 0: none */
+	/* stopline: paused on its own (skein rollout pause --region): it is
+	 * not told to run, its agent holds before its next step, and its
+	 * phase does not complete. Ends with a resume of it, or with the
+	 * rollout. Who, when, why. */
+	bool paused;
+	char paused_by[SK_NAME_MAX];
+	char paused_by_key[SK_NAME_MAX];
+	int64_t paused_ms;
+	char pause_reason[SK_REASON_MAX];
 } coord_region_run;
 
 /* What operators said to a running rollout (skein rollout pause, resume,
@@ -96,6 +105,13 @@ typedef struct coord_opctl {
 	 * (sk_command.control_gen). Replay counts the same records, so it
 	 * is the same after a restart. */
 	uint64_t gen;
+	/* stopline: the pause is the line stop's (skein stop --all); a
+	 * --lift resumes exactly these. */
+	bool by_line;
+	/* stopline: every pause, resume, tune and abort, oldest first (for
+	 * status and report; rebuilt by replay). */
+	sk_control_view *hist;
+	size_t nhist, hist_cap;
 } coord_opctl;
 
 typedef struct coord_rollout {
@@ -251,6 +267,17 @@ int coord_rollout_settle(coord_rollout *ro, coord_journal *j, bool *changed,
  * 0 or a region not in the rollout: no-op. */
 void coord_rollout_note_databases(
     coord_rollout *ro, const char *region, uint32_t ndatabases);
+
+/* stopline: end ro as aborted (journaled with reason): regions not
+ * started never start; running ones finish their step and report (their
+ * reports are still taken). Fails only if the journal cannot be written;
+ * ro is then unchanged. */
+int coord_rollout_abort(coord_rollout *ro, coord_journal *j, const char *reason,
+    int64_t now_ms, sk_err *err) SK_WARN_UNUSED;
+
+/* stopline: true if region rr of ro is held: the rollout or the region
+ * is paused. */
+bool coord_rollout_held(const coord_rollout *ro, const coord_region_run *rr);
 
 /* Replay hooks: apply journaled records without journaling again.
  * Records for regions not in the rollout are ignored; a finished state

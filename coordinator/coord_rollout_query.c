@@ -3,6 +3,7 @@
  * shows (its words from coord_narrate). Read-only over the state
  * coord_rollout.c keeps. */
 #include "coord_rollout.h"
+#include "coord_opctl_view.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,6 +48,21 @@ coord_rollout_rollback_regions(const coord_rollout *ro, const char *region,
 		snprintf(err->hint, sizeof(err->hint),
 		    "wait for it to end (skein rollout wait %s), then roll it back",
 		    ro->id);
+		return err->code;
+	}
+	for (size_t i = 0; ro->state == COORD_RO_ABORTED && i < ro->nregions; i++) {
+		/* stopline: an aborted rollout's running regions finish their
+		 * step first; what they leave is what the rollback undoes. */
+		const coord_region_run *rr = &ro->regions[i];
+
+		if (!coord_region_reached(rr->state) || coord_region_done(rr->state))
+			continue;
+		sk_err_set(err, SK_ESTATE,
+		    "roll back rollout %s: it was aborted, and region %s has not "
+		    "yet reported how its running step ended",
+		    ro->id, rr->name);
+		snprintf(err->hint, sizeof(err->hint),
+		    "wait a moment (skein rollout status %s), then roll back", ro->id);
 		return err->code;
 	}
 	list = calloc(ro->nregions ? ro->nregions : 1, sizeof(*list));
@@ -184,6 +200,7 @@ coord_rollout_view(
 				    &pv->regions[pv->nregions++]);
 	}
 	if (view_databases(ro, out) != SK_OK ||
+	    coord_opctl_view(ro, out, err) != SK_OK || /* stopline */
 	    coord_rollout_backups(ro, &out->backups, &out->nbackups, err) != SK_OK)
 		goto oom;
 	while (first < ro->nevents && ro->events[first].seq <= since)

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "coord_control.h"
+#include "coord_line.h"
 #include "coord_opctl.h"
 #include "coord_journal.h"
 #include "coord_narrate.h"
@@ -68,6 +69,7 @@ struct coord_server {
 	sk_inventory inv;
 	coord_journal *journal;
 	coord_registry rollouts;
+	coord_line line; /* stopline: skein stop */
 	coord_auth auth;    /* who may ask what on the control socket */
 	agent_conn *agents; /* one per inventory region, same order */
 	nng_socket agent_sock;
@@ -101,7 +103,10 @@ replay_created(void *arg, const char *id, int64_t at_ms, const uint8_t *sp,
 	if (coord_registry_add(&srv->rollouts, ro, &err) != SK_OK) {
 		sk_error("replay rollout %s: %s", id, err.msg);
 		coord_rollout_destroy(ro);
+		return;
 	}
+	/* stopline: started while the line was stopped: paused, as then. */
+	coord_line_adopt(&srv->line, ro, at_ms, false);
 }
 
 static void
@@ -155,6 +160,15 @@ replay_opctl(void *arg, const char *id, const coord_opctl_record *rec)
 
 	if (ro != NULL)
 		coord_opctl_replay(ro, rec);
+}
+
+/* stopline */
+static void
+replay_line(void *arg, const coord_line_record *rec)
+{
+	coord_server *srv = arg;
+
+	coord_line_replay(&srv->line, &srv->rollouts, rec);
 }
 
 static void
@@ -227,6 +241,7 @@ coord_server_create(const sk_coord_config *cfg, coord_server **out, sk_err *err)
 		.seq = replay_seq,
 		.report = replay_report,
 		.opctl = replay_opctl,
+		.line = replay_line,
 	};
 	coord_server *srv;
 	size_t running = 0;
@@ -645,6 +660,7 @@ handle_cli(coord_server *srv, nng_msg *msg)
 		.inv = &srv->inv,
 		.auth = &srv->auth,
 		.rehearsal_interval_ms = srv->cfg->rehearsal_interval_ms,
+		.line = &srv->line,
 	};
 	coord_control_effect effect;
 	uint8_t *out = NULL;

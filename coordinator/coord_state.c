@@ -24,6 +24,7 @@ static const char *const rollout_names[COORD_RO_MAX] = {
 	[COORD_RO_FAILED] = "failed",
 	[COORD_RO_READY] = "ready",
 	[COORD_RO_BLOCKED] = "blocked",
+	[COORD_RO_ABORTED] = "aborted",
 };
 
 static const struct region_row *

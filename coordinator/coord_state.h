@@ -26,6 +26,7 @@ enum coord_rollout_state {
 	COORD_RO_FAILED,
 	COORD_RO_READY,   /* rehearse: every region READY */
 	COORD_RO_BLOCKED, /* rehearse: some region BLOCKED or refused */
+	COORD_RO_ABORTED, /* stopline: skein rollout abort */
 	COORD_RO_MAX
 };
 

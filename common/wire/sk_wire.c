@@ -37,6 +37,7 @@ static const char *const event_names[SK_EV_MAX] = {
 	[SK_EV_STEP_REVERTED] = "step-reverted",
 	[SK_EV_STEP_REHEARSED] = "step-rehearsed",
 	[SK_EV_STEP_NOT_REHEARSABLE] = "step-not-rehearsable",
+	[SK_EV_DEAD_MAN] = "dead-man",
 };
 
 static const char *const mode_names[SK_MODE_MAX] = {

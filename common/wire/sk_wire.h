@@ -42,6 +42,7 @@ enum sk_event {
 	SK_EV_STEP_REVERTED = 17,
 	SK_EV_STEP_REHEARSED = 18,
 	SK_EV_STEP_NOT_REHEARSABLE = 19,
+	SK_EV_DEAD_MAN = 21, /* stopline: held while the coordinator was silent */
 	SK_EV_MAX
 };
 
@@ -168,6 +169,7 @@ enum sk_command_kind {
 	SK_CMD_PAUSE = 2,
 	SK_CMD_RESUME = 3,
 	SK_CMD_TUNE = 4,
+	SK_CMD_ABORT = 6, /* stopline: finish the running step; the run ends */
 	SK_CMD_MAX
 };
 
@@ -309,6 +311,67 @@ typedef struct sk_event_view {
 	char text[768];
 } sk_event_view;
 
+/* ---- stopline: scoped pause, abort, stop the line ---------------------- */
+
+/* Regions one pause or resume may name (--region, repeatable). */
+#define SK_OP_REGIONS_MAX 16
+/* Rollouts skein stop --all may except (--except, repeatable). */
+#define SK_LINE_EXCEPT_MAX 32
+/* Rollouts a line view names as held by the stop (more are counted). */
+#define SK_LINE_PAUSED_MAX 64
+
+/* One operator's word to a rollout (proto ControlView). Plain value. */
+typedef struct sk_control_view {
+	int kind; /* SK_CMD_PAUSE, SK_CMD_RESUME, SK_CMD_TUNE, SK_CMD_ABORT */
+	char actor[SK_NAME_MAX];
+	char actor_key[SK_NAME_MAX];
+	int64_t at_ms;
+	char reason[256];
+	char regions[SK_OP_REGIONS_MAX][SK_NAME_MAX]; /* scoped: these */
+	size_t nregions;
+	bool line; /* by skein stop --all / --lift */
+} sk_control_view;
+
+/* A region paused on its own (pause --region). Plain value. */
+typedef struct sk_region_pause_view {
+	char region[SK_NAME_MAX];
+	char by[SK_NAME_MAX];
+	char by_key[SK_NAME_MAX];
+	int64_t at_ms;
+	char reason[256];
+} sk_region_pause_view;
+
+/* What an aborted rollout left in one database. Plain value. */
+typedef struct sk_left_view {
+	char region[SK_NAME_MAX];
+	char database[SK_NAME_MAX];
+	char state[16]; /* waiting, running, done, failed */
+	uint32_t steps_done;
+	uint32_t steps_total;
+	char step[SK_NAME_MAX]; /* running when it stopped, or the last */
+	bool step_finished;
+} sk_left_view;
+
+/* Whether the line is stopped (skein stop; proto LineView). Plain
+ * value. */
+typedef struct sk_line_view {
+	bool stopped;
+	char by[SK_NAME_MAX];
+	char by_key[SK_NAME_MAX];
+	int64_t since_ms;
+	char reason[256];
+	char except[SK_LINE_EXCEPT_MAX][SK_ID_MAX];
+	size_t nexcept;
+	char paused[SK_LINE_PAUSED_MAX][SK_ID_MAX]; /* held by the stop */
+	size_t npaused;
+} sk_line_view;
+
+enum sk_stop_action {
+	SK_STOP_STATUS = 0,
+	SK_STOP_ALL = 1,
+	SK_STOP_LIFT = 2,
+};
+
 typedef struct sk_rollout_view {
 	char id[SK_ID_MAX];
 	char plan_id[SK_ID_MAX];
@@ -353,6 +416,16 @@ typedef struct sk_rollout_view {
 	 * never tuned). */
 	bool has_tune;
 	sk_tune tune;
+	/* stopline (sk_wire_stopline.c): every operator's word to it, oldest
+	 * first; the regions paused on their own; whether its pause is the
+	 * stopped line's; what an abort left. Arrays owned by the view. */
+	sk_control_view *controls;
+	size_t ncontrols;
+	sk_region_pause_view *region_pauses;
+	size_t nregion_pauses;
+	bool paused_by_line;
+	sk_left_view *left;
+	size_t nleft;
 } sk_rollout_view;
 
 enum sk_cli_op {
@@ -363,6 +436,8 @@ enum sk_cli_op {
 	SK_CLI_PAUSE = 5,
 	SK_CLI_RESUME = 6,
 	SK_CLI_TUNE = 7,
+	SK_CLI_ABORT = 10, /* stopline */
+	SK_CLI_STOP = 11,  /* stopline */
 };
 
 /* "start", "status", "rollback", "report", "pause", "resume", "tune";
@@ -385,6 +460,14 @@ typedef struct sk_cli_request {
 	uint64_t events_since;
 	char reason[SK_REASON_MAX]; /* SK_CLI_PAUSE: --reason; "" none */
 	sk_tune tune;               /* SK_CLI_TUNE: what to change */
+	/* stopline: SK_CLI_PAUSE, SK_CLI_RESUME --region (none: the whole
+	 * rollout); SK_CLI_ABORT takes rollout_id and reason; SK_CLI_STOP
+	 * its action, reason and exceptions. */
+	char regions[SK_OP_REGIONS_MAX][SK_NAME_MAX];
+	size_t nregions;
+	int stop_action; /* enum sk_stop_action */
+	char except[SK_LINE_EXCEPT_MAX][SK_ID_MAX];
+	size_t nexcept;
 } sk_cli_request;
 
 /* An operator's signed command (proto OperatorRequest): the encoded
@@ -419,6 +502,10 @@ typedef struct sk_cli_response {
 	size_t nreports;
 	uint8_t *signed_plan; /* SK_CLI_REPORT: the rollout's signed plan */
 	size_t signed_plan_len;
+	/* stopline: whether the line is stopped (SK_CLI_STOP, SK_CLI_STATUS);
+	 * has_line false from a coordinator that does not say. */
+	bool has_line;
+	sk_line_view line;
 } sk_cli_response;
 
 int sk_cli_request_encode(const sk_cli_request *m, uint8_t **out, size_t *len,

@@ -143,6 +143,7 @@ sk_cli_request_encode(const sk_cli_request *m, uint8_t **out, size_t *len, sk_er
 	Skein__V1__CliRequest pb;
 	Skein__V1__RollbackRequest rb;
 	opctl_request_store opctl;
+	stopline_request_store stopline;
 
 	skein__v1__cli_request__init(&pb);
 	pb.events_since = m->events_since;
@@ -170,6 +171,10 @@ sk_cli_request_encode(const sk_cli_request *m, uint8_t **out, size_t *len, sk_er
 	case SK_CLI_RESUME:
 	case SK_CLI_TUNE:
 		wire_opctl_request_to_pb(&pb, &opctl, m);
+		break;
+	case SK_CLI_ABORT:
+	case SK_CLI_STOP:
+		wire_stopline_request_to_pb(&pb, &stopline, m);
 		break;
 	default:
 		pb.op_case = SKEIN__V1__CLI_REQUEST__OP_STATUS_ROLLOUT_ID;
@@ -235,6 +240,10 @@ sk_cli_request_decode(const uint8_t *buf, size_t len, sk_cli_request *out, sk_er
 		out->op = SK_CLI_REPORT;
 		rc = wire_copy_id(out->rollout_id, sizeof(out->rollout_id),
 		    pb->report_rollout_id, "rollout id", err);
+		break;
+	case SKEIN__V1__CLI_REQUEST__OP_ABORT:
+	case SKEIN__V1__CLI_REQUEST__OP_STOP:
+		rc = wire_stopline_request_from_pb(out, pb, err);
 		break;
 	default: /* pause, resume, tune; or none */
 		rc = wire_opctl_request_from_pb(out, pb, err);
@@ -353,6 +362,7 @@ typedef struct view_store {
 	Skein__V1__BackupView *backups;
 	Skein__V1__BackupView **backupp;
 	Skein__V1__Tune tune;
+	stopline_view_store stopline;
 } view_store;
 
 static void
@@ -369,6 +379,7 @@ view_store_fini(view_store *s)
 	free(s->dbp);
 	free(s->backups);
 	free(s->backupp);
+	wire_view_stopline_store_fini(&s->stopline);
 }
 
 static int
@@ -395,6 +406,8 @@ view_to_pb(view_store *s, const sk_rollout_view *v)
 	s->rv.reapply = v->reapply;
 	s->rv.reapply_of = (char *)v->reapply_of;
 	wire_view_opctl_to_pb(&s->rv, &s->tune, v);
+	if (wire_view_stopline_to_pb(&s->stopline, &s->rv, v) != SK_OK)
+		return SK_ENOMEM;
 	for (size_t i = 0; i < v->nphases; i++)
 		nregions += v->phases[i].nregions;
 	s->phases = calloc(v->nphases + 1, sizeof(*s->phases));
@@ -460,9 +473,11 @@ sk_cli_response_encode(const sk_cli_response *m, uint8_t **out, size_t *len, sk_
 	Skein__V1__RolloutView **rvp = NULL;
 	Skein__V1__RegionReport *rrs = NULL, **rrp = NULL;
 	report_store *reps = NULL;
+	stopline_line_store line;
 	int rc = SK_OK;
 
 	skein__v1__cli_response__init(&pb);
+	wire_line_to_pb(&line, &pb, m);
 	pb.ok = m->ok;
 	pb.rollout_id = (char *)m->rollout_id;
 	if (m->error.code != SK_OK) {
@@ -548,7 +563,8 @@ view_from_pb(sk_rollout_view *v, const Skein__V1__RolloutView *pb, sk_err *err)
 	v->reapply = pb->reapply;
 	if (wire_copy_id(v->reapply_of, sizeof(v->reapply_of), pb->reapply_of,
 		"rollout id", err) != SK_OK ||
-	    wire_view_opctl_from_pb(v, pb, err) != SK_OK)
+	    wire_view_opctl_from_pb(v, pb, err) != SK_OK ||
+	    wire_view_stopline_from_pb(v, pb, err) != SK_OK)
 		return err->code;
 	v->current_phase = pb->current_phase;
 	v->created_ms = pb->created_unix_ms;
@@ -638,6 +654,8 @@ sk_cli_response_decode(const uint8_t *buf, size_t len, sk_cli_response *out, sk_
 		    "decode response: not a valid CliResponse (%zu bytes)", len);
 	out->ok = pb->ok;
 	wire_error_from_pb(&out->error, pb->error);
+	if ((rc = wire_line_from_pb(out, pb, err)) != SK_OK)
+		goto out;
 	rc = wire_copy_id(out->rollout_id, sizeof(out->rollout_id),
 	    pb->rollout_id, "rollout id", err);
 	if (rc != SK_OK)
@@ -706,6 +724,7 @@ sk_rollout_view_fini(sk_rollout_view *v)
 	free(v->events);
 	free(v->databases);
 	free(v->backups);
+	wire_view_stopline_fini(v);
 	v->phases = NULL;
 	v->events = NULL;
 	v->databases = NULL;

@@ -58,6 +58,7 @@ int wire_tune_from_pb(
  * being packed. */
 typedef struct opctl_request_store {
 	Skein__V1__PauseRequest pause;
+	char *regions[SK_OP_REGIONS_MAX]; /* stopline: --region */
 	Skein__V1__TuneRequest tune_req;
 	Skein__V1__Tune tune;
 } opctl_request_store;
@@ -78,5 +79,59 @@ void wire_view_opctl_to_pb(Skein__V1__RolloutView *pb, Skein__V1__Tune *tune,
     const sk_rollout_view *v);
 int wire_view_opctl_from_pb(
     sk_rollout_view *v, const Skein__V1__RolloutView *pb, sk_err *err);
+
+/* ---- stopline (sk_wire_stopline.c) ---------------------------------------- */
+
+/* Storage for an abort or stop request while it is being packed. */
+typedef struct stopline_request_store {
+	Skein__V1__AbortRequest abort;
+	Skein__V1__StopRequest stop;
+	char *regions[SK_OP_REGIONS_MAX];
+	char *except[SK_LINE_EXCEPT_MAX];
+} stopline_request_store;
+
+/* An abort or stop into pb (borrowing m's strings and s), and back
+ * (SK_EDECODE when empty, an unknown action, or an id that does not
+ * fit). */
+void wire_stopline_request_to_pb(Skein__V1__CliRequest *pb,
+    stopline_request_store *s, const sk_cli_request *m);
+int wire_stopline_request_from_pb(
+    sk_cli_request *out, const Skein__V1__CliRequest *pb, sk_err *err);
+/* A pause's --region list into out (SK_EDECODE beyond SK_OP_REGIONS_MAX). */
+int wire_pause_regions_from_pb(
+    sk_cli_request *out, const Skein__V1__PauseRequest *pb, sk_err *err);
+
+/* Storage for a view's controls, region pauses and leftovers. */
+typedef struct stopline_view_store {
+	Skein__V1__ControlView *ctl;
+	Skein__V1__ControlView **ctlp;
+	char **ctl_regions;
+	Skein__V1__RegionPauseView *rp;
+	Skein__V1__RegionPauseView **rpp;
+	Skein__V1__LeftView *left;
+	Skein__V1__LeftView **leftp;
+} stopline_view_store;
+
+/* v's stopline parts into rv (borrowing v and s); SK_ENOMEM (no err set)
+ * when s cannot be allocated; s must be finished either way. */
+int wire_view_stopline_to_pb(
+    stopline_view_store *s, Skein__V1__RolloutView *rv, const sk_rollout_view *v);
+void wire_view_stopline_store_fini(stopline_view_store *s);
+/* From the wire into v (which owns the arrays: wire_view_stopline_fini). */
+int wire_view_stopline_from_pb(
+    sk_rollout_view *v, const Skein__V1__RolloutView *pb, sk_err *err);
+void wire_view_stopline_fini(sk_rollout_view *v);
+
+/* Storage for an answer's line view. */
+typedef struct stopline_line_store {
+	Skein__V1__LineView lv;
+	char *except[SK_LINE_EXCEPT_MAX];
+	char *paused[SK_LINE_PAUSED_MAX];
+} stopline_line_store;
+
+/* m's line (with has_line) into pb, and back. */
+void wire_line_to_pb(stopline_line_store *s, Skein__V1__CliResponse *pb,
+    const sk_cli_response *m);
+int wire_line_from_pb(sk_cli_response *out, const Skein__V1__CliResponse *pb, sk_err *err);
 
 #endif

@@ -26,8 +26,24 @@ wire_opctl_request_to_pb(
 		s->pause.reason = (char *)m->reason;
 		pb->op_case = SKEIN__V1__CLI_REQUEST__OP_PAUSE;
 		pb->pause = &s->pause;
+		/* stopline: --region, and a scoped resume, which only a
+		 * PauseRequest can carry. */
+		for (size_t i = 0; i < m->nregions && i < SK_OP_REGIONS_MAX; i++)
+			s->regions[i] = (char *)m->regions[i];
+		s->pause.regions = s->regions;
+		s->pause.n_regions = m->nregions;
 		break;
 	case SK_CLI_RESUME:
+		if (m->nregions > 0) {
+			wire_opctl_request_to_pb(pb, s,
+			    &(sk_cli_request){ .op = SK_CLI_PAUSE });
+			s->pause.rollout_id = (char *)m->rollout_id;
+			s->pause.resume = true;
+			for (size_t i = 0; i < m->nregions && i < SK_OP_REGIONS_MAX; i++)
+				s->regions[i] = (char *)m->regions[i];
+			s->pause.n_regions = m->nregions;
+			break;
+		}
 		pb->op_case = SKEIN__V1__CLI_REQUEST__OP_RESUME_ROLLOUT_ID;
 		pb->resume_rollout_id = (char *)m->rollout_id;
 		break;
@@ -52,6 +68,13 @@ wire_opctl_request_from_pb(
 		if (pb->pause == NULL)
 			return sk_err_set(err, SK_EDECODE, "decode request: empty pause");
 		wire_copy_text(out->reason, sizeof(out->reason), pb->pause->reason);
+		if (wire_pause_regions_from_pb(out, pb->pause, err) != SK_OK)
+			return err->code;
+		if (pb->pause->resume && out->nregions == 0)
+			return sk_err_set(err, SK_EDECODE,
+			    "decode request: a resume in a pause names no region");
+		if (pb->pause->resume)
+			out->op = SK_CLI_RESUME;
 		return wire_copy_id(out->rollout_id, sizeof(out->rollout_id),
 		    pb->pause->rollout_id, "rollout id", err);
 	case SKEIN__V1__CLI_REQUEST__OP_RESUME_ROLLOUT_ID:
@@ -190,6 +213,8 @@ sk_cli_op_name(int op)
 		[SK_CLI_PAUSE] = "pause",
 		[SK_CLI_RESUME] = "resume",
 		[SK_CLI_TUNE] = "tune",
+		[SK_CLI_ABORT] = "abort",
+		[SK_CLI_STOP] = "stop",
 	};
 
 	if (op <= 0 || (size_t)op >= sizeof(names) / sizeof(names[0]) || names[op] == NULL)
@@ -205,6 +230,7 @@ sk_command_name(int kind)
 		[SK_CMD_PAUSE] = "pause",
 		[SK_CMD_RESUME] = "resume",
 		[SK_CMD_TUNE] = "tune",
+		[SK_CMD_ABORT] = "abort",
 	};
 
 	if (kind <= 0 || kind >= SK_CMD_MAX || names[kind] == NULL)
