@@ -33,6 +33,9 @@ int cli_plan(int argc, char **argv);
 /* skein rollout start|status|wait|rollback|report ... */
 int cli_rollout(int argc, char **argv);
 
+/* stopline: skein stop [--all|--lift|--status] (cli_stopline.c). */
+int cli_stop(int argc, char **argv);
+
 /* skein lint [--format F] [--no-transaction] [--server-version V]
  * FILE.sql ...: the plan lint on bare SQL files (cli_lint.c). */
 int cli_lint(int argc, char **argv);

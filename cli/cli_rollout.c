@@ -293,6 +293,23 @@ typedef struct opts {
 /* Where --no-color goes: only what shows progress. */
 #define NO_COLOR_ONLY "--no-color (only status, wait and rollback --wait do)"
 
+/* stopline */
+static void
+abort_usage(FILE *out)
+{
+	fprintf(out,
+	    "Abort a running rollout: it ends as \"aborted\"; running regions\n"
+	    "finish their current step and start no other, pending regions never\n"
+	    "start. The answer says what it left in each region and database and\n"
+	    "the command to roll back. Needs role operator.\n"
+	    "\n"
+	    "Usage:\n"
+	    "  skein rollout abort ID [--reason TEXT] [--coordinator URL]\n"
+	    "\n"
+	    "Exit status: 0 aborted; 1 refused (unknown or finished rollout, a\n"
+	    "role below operator) or unreachable; 2 usage.\n");
+}
+
 /* Options a subcommand does not take are usage errors, not silently
  * ignored: `rollout start --region af` must not start everywhere. */
 static int
@@ -324,6 +341,11 @@ run_opctl(const char *sub, const opts *o, int argc, char **argv)
 								tune_usage;
 	int rc;
 
+	if (o->region && strcmp(sub, "tune") != 0 && !o->wait && !o->format &&
+	    !o->json && !o->quiet && !o->has_timeout &&
+	    one_id(sub, argc, argv, sub_usage) == CLI_OK) /* stopline */
+		return rollout_cmd_region(o->url, argv[0], strcmp(sub, "pause") == 0,
+		    o->region, o->reason);
 	if (o->region || o->wait || o->format || o->json || o->quiet || o->has_timeout)
 		return misplaced(sub, "that option", sub_usage);
 	if (o->reason != NULL && strcmp(sub, "pause") != 0)
@@ -383,6 +405,14 @@ run(const char *sub, const opts *o, int argc, char **argv)
 	if (strcmp(sub, "pause") == 0 || strcmp(sub, "resume") == 0 ||
 	    strcmp(sub, "tune") == 0)
 		return run_opctl(sub, o, argc, argv);
+	if (strcmp(sub, "abort") == 0) { /* stopline */
+		if (o->region || o->wait || o->format || o->json || o->quiet ||
+		    o->has_timeout || !sk_tune_is_empty(&o->tune))
+			return misplaced(sub, "that option", usage);
+		if ((rc = one_id(sub, argc, argv, abort_usage)) != CLI_OK)
+			return rc;
+		return rollout_cmd_abort(o->url, argv[0], o->reason);
+	}
 	if (o->reason != NULL)
 		return misplaced(sub, "--reason (only pause does)", usage);
 	if (!sk_tune_is_empty(&o->tune))
@@ -492,6 +522,7 @@ static void (*usage_of(const char *sub))(FILE *)
 		{ "pause", pause_usage },
 		{ "resume", resume_usage },
 		{ "tune", tune_usage },
+		{ "abort", abort_usage }, /* stopline */
 	};
 
 	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++)

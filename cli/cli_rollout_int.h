@@ -59,6 +59,14 @@ int rollout_cmd_rollback(const char *url, const char *id, const char *region,
  * CLI_USAGE for an ID or value that cannot be sent. */
 int rollout_cmd_pause(const char *url, const char *id, const char *reason);
 int rollout_cmd_resume(const char *url, const char *id);
+
+/* stopline (cli_stopline.c): abort (printing what it left), a pause or
+ * resume of one region, and what an aborted rollout's view says it left
+ * (with the rollback command). Exit codes as the other commands. */
+int rollout_cmd_abort(const char *url, const char *id, const char *reason);
+int rollout_cmd_region(const char *url, const char *id, bool pause,
+    const char *region, const char *reason);
+void cli_print_left(FILE *out, const sk_rollout_view *v);
 int rollout_cmd_tune(const char *url, const char *id, const sk_tune *t);
 
 /* Their --help, with the TLS options' lines. */

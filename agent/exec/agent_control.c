@@ -14,6 +14,32 @@ agent_control_init(agent_control *c)
 	pthread_mutex_init(&c->mu, NULL);
 	c->tune = unchanged;
 	c->tune_seq = 0;
+	atomic_init(&c->aborted, 0);
+	atomic_init(&c->dead_man_ms, 0);
+}
+
+void
+agent_control_set_aborted(agent_control *c)
+{
+	atomic_store(&c->aborted, 1);
+}
+
+bool
+agent_control_aborted(agent_control *c)
+{
+	return c != NULL && atomic_load(&c->aborted) != 0;
+}
+
+void
+agent_control_set_dead_man(agent_control *c, int64_t ms)
+{
+	atomic_store(&c->dead_man_ms, ms > 0 ? ms : 0);
+}
+
+int64_t
+agent_control_dead_man(agent_control *c)
+{
+	return c != NULL ? atomic_load(&c->dead_man_ms) : 0;
 }
 
 void

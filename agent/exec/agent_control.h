@@ -27,6 +27,10 @@ typedef struct agent_control {
 	pthread_mutex_t mu;
 	agent_tune tune;   /* under mu: every tune so far, merged */
 	uint64_t tune_seq; /* under mu: bumped by each tune */
+	/* stopline: the operator aborted the rollout; and the dead-man
+	 * limit of every step (agent.yaml dead_man; 0 off). */
+	atomic_int aborted;
+	atomic_llong dead_man_ms;
 } agent_control;
 
 /* Not paused, nothing tuned, heard from now. */
@@ -38,6 +42,16 @@ void agent_control_set_paused(agent_control *c, bool paused);
 
 /* Whether the operator paused the rollout; false for NULL c. */
 bool agent_control_paused(agent_control *c);
+
+/* stopline: the rollout was aborted: no step starts. Set, never
+ * cleared. aborted: false for NULL c. */
+void agent_control_set_aborted(agent_control *c);
+bool agent_control_aborted(agent_control *c);
+
+/* stopline: no step starts while the coordinator has been silent for
+ * longer than ms (0: never; the default). dead_man: 0 for NULL c. */
+void agent_control_set_dead_man(agent_control *c, int64_t ms);
+int64_t agent_control_dead_man(agent_control *c);
 
 /* The coordinator answered now. */
 void agent_control_heard(agent_control *c);

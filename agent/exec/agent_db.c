@@ -93,6 +93,50 @@ agent_db_sleep_or_stop(const agent_db_ctx *c, int64_t ms)
  * it must stop). */
 #define PAUSE_SLICE_MS 200
 
+/* stopline: true while the coordinator has been silent past the
+ * dead-man limit. */
+static bool
+dead_man_silent(const agent_db_ctx *c)
+{
+	int64_t dead = agent_control_dead_man(c->control);
+
+	return dead > 0 && agent_control_silence_ms(c->control) > dead;
+}
+
+/* stopline: hold before step_id while the coordinator is silent past
+ * the dead-man limit; once it is heard again, report how long
+ * (SK_EV_DEAD_MAN). SK_ESTATE when stopped meanwhile. */
+static int
+hold_dead_man(const agent_db_ctx *c, const char *verb, const char *step_id, sk_err *err)
+{
+	int64_t t0 = sk_mono_ms(), wall0 = sk_now_ms(), silent;
+	char detail[160];
+
+	if (!dead_man_silent(c))
+		return SK_OK;
+	silent = agent_control_silence_ms(c->control);
+	sk_warn("%s %s/%s: the coordinator has been silent for %" PRId64
+		" s (dead_man %" PRId64 " s): holding before step %s",
+	    verb, c->region, c->database, silent / 1000,
+	    agent_control_dead_man(c->control) / 1000, step_id);
+	while (dead_man_silent(c) && !agent_control_aborted(c->control)) {
+		if (agent_db_sleep_or_stop(c, PAUSE_SLICE_MS))
+			return sk_err_set(err, SK_ESTATE,
+			    "%s plan %s in %s/%s: stopped in a dead-man pause "
+			    "before step %s",
+			    verb, c->plan->name, c->region, c->database, step_id);
+	}
+	snprintf(detail, sizeof(detail),
+	    "held from %" PRId64 " (unix ms), the coordinator silent %" PRId64
+	    " s before",
+	    wall0, silent / 1000);
+	sk_info("%s %s/%s: heard the coordinator again after a dead-man pause "
+		"of %" PRId64 " ms before step %s",
+	    verb, c->region, c->database, sk_mono_ms() - t0, step_id);
+	agent_db_emit(c, SK_EV_DEAD_MAN, step_id, 0, sk_mono_ms() - t0, 0, detail, NULL);
+	return SK_OK;
+}
+
 int
 agent_db_hold_while_paused(
     const agent_db_ctx *c, const char *verb, const char *step_id, sk_err *err)
@@ -100,19 +144,31 @@ agent_db_hold_while_paused(
 	char detail[SK_NAME_MAX + 64];
 	int64_t t0 = sk_mono_ms();
 
+	if (hold_dead_man(c, verb, step_id, err) != SK_OK)
+		return err->code;
+	if (agent_control_aborted(c->control))
+		return sk_err_set(err, SK_EREFUSED,
+		    "%s plan %s in %s/%s: aborted by the operator before step %s",
+		    verb, c->plan->name, c->region, c->database, step_id);
 	if (!agent_control_paused(c->control))
 		return SK_OK;
 	snprintf(detail, sizeof(detail),
 	    "paused by the operator before step %s", step_id);
 	sk_info("%s %s/%s: %s", verb, c->region, c->database, detail);
 	agent_db_emit(c, SK_EV_DB_WAITING, NULL, 0, 0, 0, detail, NULL);
-	while (agent_control_paused(c->control)) {
+	while (agent_control_paused(c->control) &&
+	    !agent_control_aborted(c->control)) {
 		if (agent_db_sleep_or_stop(c, PAUSE_SLICE_MS))
 			return sk_err_set(err, SK_ESTATE,
 			    "%s plan %s in %s/%s: stopped while paused before "
 			    "step %s",
 			    verb, c->plan->name, c->region, c->database, step_id);
 	}
+	if (agent_control_aborted(c->control)) /* stopline */
+		return sk_err_set(err, SK_EREFUSED,
+		    "%s plan %s in %s/%s: aborted by the operator while paused "
+		    "before step %s",
+		    verb, c->plan->name, c->region, c->database, step_id);
 	snprintf(detail, sizeof(detail),
 	    "resumed by the operator before step %s", step_id);
 	sk_info("%s %s/%s: %s", verb, c->region, c->database, detail);

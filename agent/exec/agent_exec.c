@@ -284,7 +284,9 @@ walk_steps(db_run *d, sk_err *err)
 		}
 		rc = agent_db_hold_while_paused(exec_ctx(d), "apply", step->id, err);
 		if (rc != SK_OK) {
-			d->stopped = true;
+			/* stopline: an abort fails the database (reported), a
+			 * stop does not. */
+			d->stopped = rc != SK_EREFUSED;
 			return rc;
 		}
 		rc = exec_step(d, i, err);

@@ -47,6 +47,7 @@ add_run(agent_session *s, const char *rollout_id)
 	if (e == NULL)
 		return NULL;
 	agent_control_init(&e->control);
+	agent_control_set_dead_man(&e->control, s->cfg->dead_man_ms); /* stopline */
 	snprintf(e->rollout_id, sizeof(e->rollout_id), "%s", rollout_id);
 	e->session = s;
 	s->runs[s->nruns++] = e;
@@ -277,6 +278,8 @@ agent_runs_opctl(agent_session *s, const sk_command *cmd)
 			apply_tune(&e->control, &cmd->tune);
 			e->tune_gen = cmd->control_gen;
 		}
+	} else if (cmd->kind == SK_CMD_ABORT) { /* stopline */
+		agent_control_set_aborted(&e->control);
 	} else {
 		agent_control_set_paused(&e->control, cmd->kind == SK_CMD_PAUSE);
 	}
@@ -287,6 +290,10 @@ agent_runs_opctl(agent_session *s, const sk_command *cmd)
 			"step starts until it is resumed",
 		    cmd->rollout_id, cmd->actor[0] ? cmd->actor : "an operator",
 		    cmd->reason[0] ? ": " : "", cmd->reason);
+	else if (cmd->kind == SK_CMD_ABORT)
+		sk_info("rollout %s aborted by %s: the running step finishes, no "
+			"other starts",
+		    cmd->rollout_id, cmd->actor[0] ? cmd->actor : "an operator");
 	else if (was != now)
 		sk_info("rollout %s resumed", cmd->rollout_id);
 	else if (cmd->kind == SK_CMD_TUNE && cmd->has_tune) {

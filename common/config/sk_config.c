@@ -15,7 +15,8 @@
 
 static const char *const agent_keys[] = { "region", "coordinator", "key",
 	"coordinator_key", "release_keys", "databases", "state", "poll_ms", "parallel",
-	"backup_dir", "pg_dump", "pg_restore", "tls", "insecure_transport", NULL };
+	"backup_dir", "pg_dump", "pg_restore", "tls", "insecure_transport",
+	"dead_man", NULL };
 static const char *const database_keys[] = { "name", "conninfo",
 	"backup_conninfo", "pooler", NULL };
 static const char *const coord_keys[] = { "listen", "control", "regions", "key",
@@ -337,6 +338,13 @@ load_agent(const char *path, const sk_yaml_node *root, void *arg, sk_err *err)
 		rc = oom(err, path);
 	if (rc == SK_OK)
 		rc = sk_yaml_int(root, "poll_ms", 1000, 10, 60000, &cfg->poll_ms, err);
+	if (rc == SK_OK) /* stopline */
+		rc = duration_field(root, "dead_man", 60000, &cfg->dead_man_ms, err);
+	if (rc == SK_OK && cfg->dead_man_ms > 0 && cfg->dead_man_ms <= cfg->poll_ms)
+		rc = sk_err_set(err, SK_EINVAL,
+		    "%s: dead_man %lld ms must be longer than poll_ms %lld ms (or 0, "
+		    "off): an idle poll is that silent",
+		    path, (long long)cfg->dead_man_ms, (long long)cfg->poll_ms);
 	if (rc == SK_OK)
 		rc = sk_yaml_int(root, "parallel", 4, 1, 64, &v, err);
 	if (rc == SK_OK)

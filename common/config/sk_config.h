@@ -93,6 +93,9 @@ typedef struct sk_agent_config {
 	sk_tls_config tls; /* with a tls+tcp:// coordinator URL */
 	/* Allows plain tcp:// to a non-loopback address (refused otherwise). */
 	bool insecure_transport;
+	/* stopline: no step starts while the coordinator has been silent
+	 * this long (dead_man; default 60 s; 0 off). */
+	int64_t dead_man_ms;
 } sk_agent_config;
 
 typedef struct sk_coord_config {
