@@ -456,7 +456,9 @@ coord_opctl_answer(coord_registry *rollouts, coord_journal *j,
 		sk_tune_format(&ro->ctl.tune, words, sizeof(words));
 	else
 		snprintf(words, sizeof(words), "%s", rec.reason);
-	sk_info("rollout %s %s by %s (key %s)%s%s", ro->id,
+	sk_info("rollout %s%s%s %s by %s (key %s)%s%s", ro->id,
+	    rec.nregions > 0 ? " in region " : "",
+	    rec.nregions > 0 ? rec.regions[0] : "",
 	    rec.kind == SK_CMD_PAUSE      ? "paused" :
 		rec.kind == SK_CMD_RESUME ? "resumed" :
 					    "tuned",

@@ -142,6 +142,7 @@ test_agent_config_defaults(void **state)
 	data_path(want, sizeof(want), "configs/state");
 	assert_string_equal(cfg.state, want);
 	assert_int_equal(cfg.poll_ms, 1000);
+	assert_int_equal(cfg.dead_man_ms, 60000); /* stopline */
 	assert_int_equal(cfg.parallel, 4);
 	assert_null(cfg.backup_dir);
 	assert_string_equal(cfg.pg_dump, "pg_dump");
@@ -224,7 +225,8 @@ static const struct {
 		     "pol_ms: 5\n",
 	    "agent.yaml:7:1: unknown key \"pol_ms\" (allowed: region, coordinator, key, "
 	    "coordinator_key, release_keys, databases, state, poll_ms, parallel, "
-	    "backup_dir, pg_dump, pg_restore, tls, insecure_transport)" },
+	    "backup_dir, pg_dump, pg_restore, tls, insecure_transport, "
+	    "dead_man)" },
 	{ "coordinator: tcp://127.0.0.1:7400\nkey: a\ncoordinator_key: c\n"
 	  "release_keys: [r]\ndatabases: [{name: a, conninfo: x}]\n",
 	    "agent.yaml:1:1: missing required key \"region\"" },
@@ -258,6 +260,14 @@ static const struct {
 	    "backup_conninfo, pooler)" },
 	{ AGENT_HEAD "release_keys: [r]\ndatabases: [{name: a, conninfo: x}]\npoll_ms: 5\n",
 	    "agent.yaml:7:10: poll_ms: expected an integer from 10 to 60000, got \"5\"" },
+	/* stopline: a dead_man an idle poll would trip, and one that is no
+	 * duration. */
+	{ AGENT_HEAD "release_keys: [r]\ndatabases: [{name: a, conninfo: x}]\n"
+		     "dead_man: 500ms\n",
+	    "dead_man 500 ms must be longer than poll_ms 1000 ms" },
+	{ AGENT_HEAD "release_keys: [r]\ndatabases: [{name: a, conninfo: x}]\n"
+		     "dead_man: soon\n",
+	    "dead_man" },
 	{ AGENT_HEAD "release_keys: [r]\ndatabases: [{name: a, conninfo: x}]\nparallel: 65\n",
 	    "agent.yaml:7:11: parallel: expected an integer from 1 to 64, got \"65\"" },
 	{ "region: af\ncoordinator: localhost\nkey: a\ncoordinator_key: c\n"
