@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_control.h"
 #include "cli_decision.h"
 #include "cli_mode.h"
 #include "cli_report_int.h"
@@ -369,6 +370,7 @@ cli_report_md(FILE *out, const cli_report_src *src, sk_err *err)
 	md_header(out, src, &m);
 	md_waivers(out, src->plan);
 	md_backfills(out, &m);
+	cli_control_md(out, src->view); /* stopline */
 	for (size_t i = 0; i < m.nregions; i++) {
 		const cli_rep_region *g = &m.regions[i];
 

@@ -310,6 +310,19 @@ abort_usage(FILE *out)
 	    "role below operator) or unreachable; 2 usage.\n");
 }
 
+/* stopline */
+static void
+list_usage(FILE *out)
+{
+	fprintf(out,
+	    "List every rollout: id, plan, mode, state, current phase, age, who\n"
+	    "started it, and what it waits for (a pause and by whom, the stopped\n"
+	    "line, an abort, the regions running). Needs role viewer.\n"
+	    "\n"
+	    "Usage:\n"
+	    "  skein rollout list [--json] [--coordinator URL]\n");
+}
+
 /* Options a subcommand does not take are usage errors, not silently
  * ignored: `rollout start --region af` must not start everywhere. */
 static int
@@ -405,6 +418,12 @@ run(const char *sub, const opts *o, int argc, char **argv)
 	if (strcmp(sub, "pause") == 0 || strcmp(sub, "resume") == 0 ||
 	    strcmp(sub, "tune") == 0)
 		return run_opctl(sub, o, argc, argv);
+	if (strcmp(sub, "list") == 0) { /* stopline */
+		if (o->region || o->wait || o->format || o->quiet || o->has_timeout ||
+		    o->reason || !sk_tune_is_empty(&o->tune) || argc != 0)
+			return misplaced(sub, "that option or argument", list_usage);
+		return rollout_cmd_list(o->url, o->json);
+	}
 	if (strcmp(sub, "abort") == 0) { /* stopline */
 		if (o->region || o->wait || o->format || o->json || o->quiet ||
 		    o->has_timeout || !sk_tune_is_empty(&o->tune))
@@ -523,6 +542,7 @@ static void (*usage_of(const char *sub))(FILE *)
 		{ "resume", resume_usage },
 		{ "tune", tune_usage },
 		{ "abort", abort_usage }, /* stopline */
+		{ "list", list_usage },   /* stopline */
 	};
 
 	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++)

@@ -61,12 +61,15 @@ int rollout_cmd_pause(const char *url, const char *id, const char *reason);
 int rollout_cmd_resume(const char *url, const char *id);
 
 /* stopline (cli_stopline.c): abort (printing what it left), a pause or
- * resume of one region, and what an aborted rollout's view says it left
- * (with the rollback command). Exit codes as the other commands. */
+ * resume of one region. Exit codes as the other commands. */
 int rollout_cmd_abort(const char *url, const char *id, const char *reason);
 int rollout_cmd_region(const char *url, const char *id, bool pause,
     const char *region, const char *reason);
-void cli_print_left(FILE *out, const sk_rollout_view *v);
+
+/* stopline (cli_rollout_list.c): skein rollout list [--json]; and what
+ * a rollout waits for, in words, into buf ("" for nothing). */
+int rollout_cmd_list(const char *url, bool json);
+void cli_waits_for(const sk_rollout_view *v, char *buf, size_t len);
 int rollout_cmd_tune(const char *url, const char *id, const sk_tune *t);
 
 /* Their --help, with the TLS options' lines. */

@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "cli_coord.h"
+#include "cli_control.h"
 #include "cli_decision.h"
 #include "cli_mode.h"
 #include "cli_progress.h"
@@ -125,6 +126,7 @@ print_decisions(FILE *out, const sk_rollout_view *v)
 	cli_decision_tune(v, line, sizeof(line));
 	if (line[0] != '\0')
 		fprintf(out, "  tuned: %s\n", line);
+	cli_control_print(out, v); /* stopline */
 }
 
 void
@@ -248,6 +250,7 @@ view_json(const sk_rollout_view *v)
 	json_object_set_new(o, "reason", json_string(v->reason));
 	(void)cli_decision_json(o, v);
 	(void)cli_decision_opctl_json(o, v);
+	(void)cli_control_json(o, v); /* stopline */
 	json_object_set_new(o, "backups", backups_json(v));
 	for (size_t p = 0; p < v->nphases; p++) {
 		json_t *ph = json_object(), *regions = json_array();

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "cli_control.h"
 #include "cli_coord.h"
 #include "cli_rollout_int.h"
 #include "sk_util.h"
@@ -83,38 +84,6 @@ one_line(const char *cmd, const char *reason, size_t cap)
 	return CLI_OK;
 }
 
-void
-cli_print_left(FILE *out, const sk_rollout_view *v)
-{
-	fprintf(out, "what it left:\n");
-	for (size_t p = 0; p < v->nphases; p++)
-		for (size_t i = 0; i < v->phases[p].nregions; i++) {
-			const sk_region_view *r = &v->phases[p].regions[i];
-			size_t shown = 0;
-
-			for (size_t k = 0; k < v->nleft; k++) {
-				const sk_left_view *l = &v->left[k];
-
-				if (strcmp(l->region, r->name) != 0)
-					continue;
-				shown++;
-				fprintf(out, "  %s/%s: %u/%u steps done%s%s%s%s\n",
-				    l->region, l->database, l->steps_done, l->steps_total,
-				    l->step[0] ? "; step " : "", l->step,
-				    l->step[0] ?
-					(l->step_finished ? " finished" : " was running") :
-					"",
-				    strcmp(l->state, "running") == 0 ?
-					" (still finishing its step)" :
-					"");
-			}
-			if (shown == 0)
-				fprintf(out, "  %s: %s, nothing ran there\n",
-				    r->name, r->state);
-		}
-	fprintf(out, "to undo what ran: skein rollout rollback %s\n", v->id);
-}
-
 int
 rollout_cmd_abort(const char *url, const char *id, const char *reason)
 {
@@ -137,7 +106,7 @@ rollout_cmd_abort(const char *url, const char *id, const char *reason)
 	printf("rollout %s aborted: running steps finish, nothing else starts\n",
 	    resp.rollout_id);
 	if (resp.nrollouts > 0)
-		cli_print_left(stdout, &resp.rollouts[0]);
+		cli_control_print_left(stdout, &resp.rollouts[0]);
 	sk_cli_response_fini(&resp);
 	return CLI_OK;
 }

@@ -30,6 +30,7 @@ usage(FILE *out)
 	    "  skein rollout report ID [--format F]   the execution record (md, json)\n"
 	    "  skein rollout abort ID [--reason TEXT] end it: running steps finish\n"
 	    "  skein stop --all|--lift|--status       stop the line, lift it, show it\n"
+	    "  skein rollout list [--json]            every rollout and what it waits for\n"
 	    "\n"
 	    "Run \"skein COMMAND --help\" for a command's options.\n"
 	    "Rollout commands reach the coordinator at --coordinator URL or\n"

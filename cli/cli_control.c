@@ -1,0 +1,219 @@
+/* cli_control: operators' word to a rollout, in words (cli_control.h). */
+#include "cli_control.h"
+
+#include <inttypes.h>
+#include <string.h>
+#include <time.h>
+
+static void
+utc(int64_t ms, char *buf, size_t len)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+
+	snprintf(buf, len, "?");
+	if (gmtime_r(&t, &tm) != NULL)
+		strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+const char *
+cli_control_action(const sk_control_view *c)
+{
+	switch (c->kind) {
+	case SK_CMD_PAUSE:
+		return c->line ? "stop" : "pause";
+	case SK_CMD_RESUME:
+		return c->line ? "lift" : "resume";
+	case SK_CMD_TUNE:
+		return "tune";
+	case SK_CMD_ABORT:
+		return "abort";
+	default:
+		return "unknown";
+	}
+}
+
+/* "af, in" of c's regions into buf; "" for the whole rollout. */
+static void
+regions(const sk_control_view *c, char *buf, size_t len)
+{
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < c->nregions && off < len; i++)
+		off += (size_t)snprintf(
+		    buf + off, len - off, "%s%s", i ? ", " : "", c->regions[i]);
+}
+
+void
+cli_control_print_left(FILE *out, const sk_rollout_view *v)
+{
+	fprintf(out, "  what it left:\n");
+	for (size_t p = 0; p < v->nphases; p++)
+		for (size_t i = 0; i < v->phases[p].nregions; i++) {
+			const sk_region_view *r = &v->phases[p].regions[i];
+			size_t shown = 0;
+
+			for (size_t k = 0; k < v->nleft; k++) {
+				const sk_left_view *l = &v->left[k];
+
+				if (strcmp(l->region, r->name) != 0)
+					continue;
+				shown++;
+				fprintf(out, "    %s/%s: %u/%u steps done", l->region,
+				    l->database, l->steps_done, l->steps_total);
+				if (l->step[0] != '\0')
+					fprintf(out, "; step %s %s", l->step,
+					    l->step_finished ? "finished" :
+							       "was running");
+				if (strcmp(l->state, "running") == 0 ||
+				    strcmp(l->state, "waiting") == 0)
+					fprintf(out, " (still ending it)");
+				fputc('\n', out);
+			}
+			if (shown == 0)
+				fprintf(out, "    %s: %s, nothing ran there\n",
+				    r->name, r->state);
+		}
+	fprintf(out, "  to roll back what ran: skein rollout rollback %s\n", v->id);
+}
+
+void
+cli_control_print(FILE *out, const sk_rollout_view *v)
+{
+	char at[32], where[SK_OP_REGIONS_MAX * (SK_NAME_MAX + 2)];
+
+	if (v->paused && v->paused_by_line)
+		fprintf(out,
+		    "  stopped by %s%s%s (the line is stopped: skein stop "
+		    "--lift)\n",
+		    v->paused_by, v->pause_reason[0] ? ": " : "", v->pause_reason);
+	for (size_t i = 0; i < v->nregion_pauses; i++) {
+		const sk_region_pause_view *p = &v->region_pauses[i];
+
+		utc(p->at_ms, at, sizeof(at));
+		fprintf(out, "  paused in %s: by %s (%s%s) at %s%s%s\n",
+		    p->region, p->by, p->by_key[0] ? "key " : "unsigned",
+		    p->by_key, at, p->reason[0] ? ": " : "", p->reason);
+	}
+	for (size_t i = 0; i < v->ncontrols; i++) {
+		const sk_control_view *c = &v->controls[i];
+
+		utc(c->at_ms, at, sizeof(at));
+		regions(c, where, sizeof(where));
+		fprintf(out, "  control: %s%s%s by %s (%s%s) at %s%s%s\n",
+		    cli_control_action(c), where[0] ? " in " : "", where,
+		    c->actor, c->actor_key[0] ? "key " : "unsigned",
+		    c->actor_key, at, c->reason[0] ? ": " : "", c->reason);
+	}
+	if (strcmp(v->state, "aborted") == 0)
+		cli_control_print_left(out, v);
+}
+
+int
+cli_control_json(json_t *obj, const sk_rollout_view *v)
+{
+	json_t *ctl = json_array(), *rp = json_array(), *left = json_array();
+	int bad = ctl == NULL || rp == NULL || left == NULL;
+
+	for (size_t i = 0; !bad && i < v->ncontrols; i++) {
+		const sk_control_view *c = &v->controls[i];
+		json_t *o = json_object(), *regs = json_array();
+
+		for (size_t k = 0; k < c->nregions; k++)
+			bad |= json_array_append_new(
+			    regs, json_string(c->regions[k]));
+		bad |= json_object_set_new(
+		    o, "action", json_string(cli_control_action(c)));
+		bad |= json_object_set_new(o, "operator", json_string(c->actor));
+		bad |= json_object_set_new(
+		    o, "operator_key", json_string(c->actor_key));
+		bad |= json_object_set_new(o, "at_ms", json_integer(c->at_ms));
+		bad |= json_object_set_new(o, "reason", json_string(c->reason));
+		bad |= json_object_set_new(o, "regions", regs);
+		bad |= json_array_append_new(ctl, o);
+	}
+	for (size_t i = 0; !bad && i < v->nregion_pauses; i++) {
+		const sk_region_pause_view *p = &v->region_pauses[i];
+		json_t *o = json_object();
+
+		bad |= json_object_set_new(o, "region", json_string(p->region));
+		bad |= json_object_set_new(o, "operator", json_string(p->by));
+		bad |= json_object_set_new(o, "operator_key", json_string(p->by_key));
+		bad |= json_object_set_new(o, "at_ms", json_integer(p->at_ms));
+		bad |= json_object_set_new(o, "reason", json_string(p->reason));
+		bad |= json_array_append_new(rp, o);
+	}
+	for (size_t i = 0; !bad && i < v->nleft; i++) {
+		const sk_left_view *l = &v->left[i];
+		json_t *o = json_object();
+
+		bad |= json_object_set_new(o, "region", json_string(l->region));
+		bad |= json_object_set_new(o, "database", json_string(l->database));
+		bad |= json_object_set_new(o, "state", json_string(l->state));
+		bad |= json_object_set_new(
+		    o, "steps_done", json_integer(l->steps_done));
+		bad |= json_object_set_new(
+		    o, "steps_total", json_integer(l->steps_total));
+		bad |= json_object_set_new(o, "step", json_string(l->step));
+		bad |= json_object_set_new(
+		    o, "step_finished", json_boolean(l->step_finished));
+		bad |= json_array_append_new(left, o);
+	}
+	bad |= json_object_set_new(obj, "control", ctl);
+	bad |= json_object_set_new(obj, "region_pauses", rp);
+	bad |= json_object_set_new(obj, "paused_by_line",
+	    json_boolean(v->paused && v->paused_by_line));
+	bad |= json_object_set_new(obj, "left", left);
+	if (strcmp(v->state, "aborted") == 0) {
+		char cmd[SK_ID_MAX + 32];
+
+		snprintf(cmd, sizeof(cmd), "skein rollout rollback %s", v->id);
+		bad |= json_object_set_new(obj, "rollback_command", json_string(cmd));
+	}
+	return bad ? -1 : 0;
+}
+
+/* s in a table cell: '|' and newlines would break the row. */
+static void
+cell(FILE *out, const char *s)
+{
+	fputc(' ', out);
+	for (; *s != '\0'; s++)
+		fputs(*s == '|'    ? "\\|" :
+			*s == '\n' ? " " :
+				     (char[2]){ *s, 0 },
+		    out);
+	fputs(" |", out);
+}
+
+void
+cli_control_md(FILE *out, const sk_rollout_view *v)
+{
+	char at[32], where[SK_OP_REGIONS_MAX * (SK_NAME_MAX + 2)];
+
+	if (v->ncontrols == 0)
+		return;
+	fprintf(out,
+	    "## Control\n\n| Action | Regions | Operator | Key | Time | "
+	    "Reason |\n|---|---|---|---|---|---|\n");
+	for (size_t i = 0; i < v->ncontrols; i++) {
+		const sk_control_view *c = &v->controls[i];
+
+		utc(c->at_ms, at, sizeof(at));
+		regions(c, where, sizeof(where));
+		fprintf(out, "| %s | %s |", cli_control_action(c),
+		    where[0] ? where : "all");
+		cell(out, c->actor);
+		fprintf(out, " %s | %s |",
+		    c->actor_key[0] ? c->actor_key : "unsigned", at);
+		cell(out, c->reason);
+		fputc('\n', out);
+	}
+	fputc('\n', out);
+	if (strcmp(v->state, "aborted") == 0) {
+		fprintf(out, "Aborted. What it left:\n\n```\n");
+		cli_control_print_left(out, v);
+		fprintf(out, "```\n\n");
+	}
+}
