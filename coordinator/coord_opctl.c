@@ -550,7 +550,16 @@ coord_opctl_commands(coord_opctl_peer *p, const coord_rollout *ro,
 	out[n].kind = ro->state == COORD_RO_ABORTED ? SK_CMD_ABORT :
 	    held                                    ? SK_CMD_PAUSE :
 						      SK_CMD_RESUME;
-	if (h->paused) {
+	if (out[n].kind == SK_CMD_ABORT) {
+		for (size_t i = h->nhist; i > 0; i--)
+			if (h->hist[i - 1].kind == SK_CMD_ABORT) {
+				snprintf(out[n].actor, sizeof(out[n].actor),
+				    "%s", h->hist[i - 1].actor);
+				snprintf(out[n].reason, sizeof(out[n].reason),
+				    "%s", h->hist[i - 1].reason);
+				break;
+			}
+	} else if (h->paused) {
 		snprintf(out[n].actor, sizeof(out[n].actor), "%s", h->paused_by);
 		snprintf(out[n].reason, sizeof(out[n].reason), "%s", h->reason);
 	} else if (held) {

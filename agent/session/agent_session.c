@@ -91,6 +91,7 @@ handle_control(agent_session *s, const uint8_t *buf, size_t len,
 		case SK_CMD_PAUSE:
 		case SK_CMD_RESUME:
 		case SK_CMD_TUNE:
+		case SK_CMD_ABORT: /* stopline */
 			agent_runs_opctl(s, &c.commands[i]);
 			break;
 		default:
