@@ -14,6 +14,7 @@
 #include "cli_control.h"
 #include "cli_coord.h"
 #include "cli_rollout_int.h"
+#include "sk_config.h"
 #include "sk_util.h"
 #include "sk_wire.h"
 
@@ -166,6 +167,8 @@ stop_usage(FILE *out)
 	    "Options:\n"
 	    "  --coordinator URL  the coordinator's control URL\n"
 	    "  --key FILE         the operator's key\n"
+	    "  --tls-ca, --tls-cert, --tls-key, --tls-server-name  as for skein\n"
+	    "                     rollout (SKEIN_TLS_CA, ...)\n"
 	    "  -h, --help         show this help\n"
 	    "\n"
 	    "Exit status: 0 done; 1 refused (already stopped, not stopped, an\n"
@@ -223,7 +226,11 @@ cli_stop(int argc, char **argv)
 		OPT_STATUS,
 		OPT_REASON,
 		OPT_EXCEPT,
-		OPT_KEY
+		OPT_KEY,
+		OPT_TLS_CA,
+		OPT_TLS_CERT,
+		OPT_TLS_KEY,
+		OPT_TLS_NAME
 	};
 	static const struct option longopts[] = {
 		{ "all", no_argument, NULL, OPT_ALL },
@@ -234,6 +241,10 @@ cli_stop(int argc, char **argv)
 		{ "coordinator", required_argument, NULL, 'C' },
 		{ "key", required_argument, NULL, OPT_KEY },
 		{ "json", no_argument, NULL, 'j' },
+		{ "tls-ca", required_argument, NULL, OPT_TLS_CA },
+		{ "tls-cert", required_argument, NULL, OPT_TLS_CERT },
+		{ "tls-key", required_argument, NULL, OPT_TLS_KEY },
+		{ "tls-server-name", required_argument, NULL, OPT_TLS_NAME },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -242,6 +253,15 @@ cli_stop(int argc, char **argv)
 	sk_cli_response resp;
 	int c, rc, nactions = 0;
 	bool json = false;
+	/* As skein rollout takes them: options over the environment; an
+	 * empty value is none. */
+	sk_tls_config tls = {
+		.ca = getenv("SKEIN_TLS_CA"),
+		.cert = getenv("SKEIN_TLS_CERT"),
+		.key = getenv("SKEIN_TLS_KEY"),
+		.server_name = getenv("SKEIN_TLS_SERVER_NAME"),
+	};
+	char **files[] = { &tls.ca, &tls.cert, &tls.key, &tls.server_name };
 
 	memset(&req, 0, sizeof(req));
 	req.op = SK_CLI_STOP;
@@ -284,6 +304,18 @@ cli_stop(int argc, char **argv)
 		case 'j':
 			json = true;
 			break;
+		case OPT_TLS_CA:
+			tls.ca = optarg;
+			break;
+		case OPT_TLS_CERT:
+			tls.cert = optarg;
+			break;
+		case OPT_TLS_KEY:
+			tls.key = optarg;
+			break;
+		case OPT_TLS_NAME:
+			tls.server_name = optarg;
+			break;
 		case 'h':
 			stop_usage(stdout);
 			return CLI_OK;
@@ -309,6 +341,10 @@ cli_stop(int argc, char **argv)
 	}
 	if ((rc = one_line("stop", reason, sizeof(req.reason))) != CLI_OK)
 		return rc;
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+		if (*files[i] != NULL && (*files[i])[0] == '\0')
+			*files[i] = NULL;
+	cli_coord_tls(&tls);
 	snprintf(req.reason, sizeof(req.reason), "%s", reason ? reason : "");
 	if ((rc = call("stop", url, &req, &resp)) != CLI_OK)
 		return rc;
