@@ -541,8 +541,8 @@ static void (*usage_of(const char *sub))(FILE *)
 		{ "pause", pause_usage },
 		{ "resume", resume_usage },
 		{ "tune", tune_usage },
-		{ "abort", abort_usage }, /* stopline */
-		{ "list", list_usage },   /* stopline */
+		{ "abort", abort_usage },
+		{ "list", list_usage },
 	};
 
 	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++)
