@@ -217,8 +217,7 @@ j_report(const cli_report_src *src, const cli_rep_model *m)
 	json_object_set_new(ro, "plan_name", json_string(v->plan_name));
 	json_object_set_new(ro, "state", json_string(v->state));
 	json_object_set_new(ro, "reason", json_string(v->reason));
-	if (cli_decision_json(ro, v) != 0 ||
-	    cli_control_json(ro, v) != 0) { /* stopline */
+	if (cli_decision_json(ro, v) != 0 || cli_control_json(ro, v) != 0) { /* stopline */
 		json_decref(root);
 		json_decref(ro);
 		json_decref(waivers);

@@ -357,8 +357,8 @@ run_opctl(const char *sub, const opts *o, int argc, char **argv)
 	if (o->region && strcmp(sub, "tune") != 0 && !o->wait && !o->format &&
 	    !o->json && !o->quiet && !o->has_timeout &&
 	    one_id(sub, argc, argv, sub_usage) == CLI_OK) /* stopline */
-		return rollout_cmd_region(o->url, argv[0], strcmp(sub, "pause") == 0,
-		    o->region, o->reason);
+		return rollout_cmd_region(o->url, argv[0],
+		    strcmp(sub, "pause") == 0, o->region, o->reason);
 	if (o->region || o->wait || o->format || o->json || o->quiet || o->has_timeout)
 		return misplaced(sub, "that option", sub_usage);
 	if (o->reason != NULL && strcmp(sub, "pause") != 0)

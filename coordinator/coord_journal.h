@@ -158,8 +158,8 @@ int coord_journal_opctl(coord_journal *j, const char *rollout_id,
 
 /* stopline: the line was stopped or lifted (rec). Replay hands it to
  * the visitor's line, in order with the rollouts' records. */
-int coord_journal_line(coord_journal *j, const coord_line_record *rec,
-    sk_err *err) SK_WARN_UNUSED;
+int coord_journal_line(
+    coord_journal *j, const coord_line_record *rec, sk_err *err) SK_WARN_UNUSED;
 
 /* Append n report records with one write and one fsync: all of them or,
  * on failure, none (the partial write is truncated away). n == 0 writes

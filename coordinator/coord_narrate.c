@@ -156,8 +156,8 @@ narrate_aside(coord_rollout *ro, const char *region, const sk_report *r, const c
 		coord_rollout_event(ro, region,
 		    "%s/%s: dead-man pause: heard nothing from the coordinator, "
 		    "so held before step %s for %s%s%s",
-		    region, r->database, r->step_id, dur, r->detail[0] ? "; " : "",
-		    r->detail);
+		    region, r->database, r->step_id, dur,
+		    r->detail[0] ? "; " : "", r->detail);
 		break;
 	default:
 		break;
@@ -249,7 +249,8 @@ void
 coord_narrate_opctl(coord_rollout *ro, const coord_opctl_record *rec)
 {
 	const char *who = rec->actor != NULL && rec->actor[0] ? rec->actor : "unknown";
-	char asked[160], merged[160], scope[SK_OP_REGIONS_MAX * (SK_NAME_MAX + 2) + 16];
+	char asked[160], merged[160],
+	    scope[SK_OP_REGIONS_MAX * (SK_NAME_MAX + 2) + 16];
 
 	switch (rec->kind) {
 	case SK_CMD_PAUSE:
@@ -258,8 +259,8 @@ coord_narrate_opctl(coord_rollout *ro, const coord_opctl_record *rec)
 		    "%s%s %s by %s%s%s%s: running steps finish, backfills stop "
 		    "at their next batch, and no step or phase starts there until "
 		    "%s",
-		    ro->rules->noun, scope, rec->line ? "stopped" : "paused", who,
-		    rec->reason && rec->reason[0] ? " (" : "",
+		    ro->rules->noun, scope, rec->line ? "stopped" : "paused",
+		    who, rec->reason && rec->reason[0] ? " (" : "",
 		    rec->reason ? rec->reason : "",
 		    rec->reason && rec->reason[0] ? ")" : "",
 		    rec->line ? "skein stop --lift" : "it is resumed");
@@ -270,8 +271,8 @@ coord_narrate_opctl(coord_rollout *ro, const coord_opctl_record *rec)
 		    scope, who, rec->line ? " (the line stop lifted)" : "");
 		break;
 	case SK_CMD_ABORT: /* stopline; its end is coord_narrate_ended's */
-		coord_rollout_event(ro, NULL, "%s aborted by %s%s%s%s", ro->rules->noun,
-		    who, rec->reason && rec->reason[0] ? " (" : "",
+		coord_rollout_event(ro, NULL, "%s aborted by %s%s%s%s",
+		    ro->rules->noun, who, rec->reason && rec->reason[0] ? " (" : "",
 		    rec->reason ? rec->reason : "",
 		    rec->reason && rec->reason[0] ? ")" : "");
 		break;
@@ -308,8 +309,8 @@ coord_narrate_ended(coord_rollout *ro)
 		coord_rollout_event(ro, NULL,
 		    "%s aborted in phase %s%s%s: running steps finish, nothing "
 		    "else starts; to undo what ran: skein rollout rollback %s",
-		    m->noun, ro->phases[ro->phase]->name, ro->reason[0] ? ": " : "",
-		    ro->reason, ro->id);
+		    m->noun, ro->phases[ro->phase]->name,
+		    ro->reason[0] ? ": " : "", ro->reason, ro->id);
 	else if (ro->state == m->ok_state)
 		coord_rollout_event(ro, NULL, "%s %s in %zu/%zu regions",
 		    m->noun, m->verdict_ok, ok, ro->nregions);

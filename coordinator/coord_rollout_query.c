@@ -62,7 +62,8 @@ coord_rollout_rollback_regions(const coord_rollout *ro, const char *region,
 		    "yet reported how its running step ended",
 		    ro->id, rr->name);
 		snprintf(err->hint, sizeof(err->hint),
-		    "wait a moment (skein rollout status %s), then roll back", ro->id);
+		    "wait a moment (skein rollout status %s), then roll back",
+		    ro->id);
 		return err->code;
 	}
 	list = calloc(ro->nregions ? ro->nregions : 1, sizeof(*list));

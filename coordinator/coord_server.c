@@ -69,7 +69,7 @@ struct coord_server {
 	sk_inventory inv;
 	coord_journal *journal;
 	coord_registry rollouts;
-	coord_line line; /* stopline: skein stop */
+	coord_line line;    /* stopline: skein stop */
 	coord_auth auth;    /* who may ask what on the control socket */
 	agent_conn *agents; /* one per inventory region, same order */
 	nng_socket agent_sock;

@@ -127,8 +127,7 @@ hold_dead_man(const agent_db_ctx *c, const char *verb, const char *step_id, sk_e
 			    verb, c->plan->name, c->region, c->database, step_id);
 	}
 	snprintf(detail, sizeof(detail),
-	    "held from %" PRId64 " (unix ms), the coordinator silent %" PRId64
-	    " s before",
+	    "held from %" PRId64 " (unix ms), the coordinator silent %" PRId64 " s before",
 	    wall0, silent / 1000);
 	sk_info("%s %s/%s: heard the coordinator again after a dead-man pause "
 		"of %" PRId64 " ms before step %s",
@@ -156,8 +155,7 @@ agent_db_hold_while_paused(
 	    "paused by the operator before step %s", step_id);
 	sk_info("%s %s/%s: %s", verb, c->region, c->database, detail);
 	agent_db_emit(c, SK_EV_DB_WAITING, NULL, 0, 0, 0, detail, NULL);
-	while (agent_control_paused(c->control) &&
-	    !agent_control_aborted(c->control)) {
+	while (agent_control_paused(c->control) && !agent_control_aborted(c->control)) {
 		if (agent_db_sleep_or_stop(c, PAUSE_SLICE_MS))
 			return sk_err_set(err, SK_ESTATE,
 			    "%s plan %s in %s/%s: stopped while paused before "

@@ -14,9 +14,9 @@
 #include "sk_yaml.h"
 
 static const char *const agent_keys[] = { "region", "coordinator", "key",
-	"coordinator_key", "release_keys", "databases", "state", "poll_ms", "parallel",
-	"backup_dir", "pg_dump", "pg_restore", "tls", "insecure_transport",
-	"dead_man", NULL };
+	"coordinator_key", "release_keys", "databases", "state", "poll_ms",
+	"parallel", "backup_dir", "pg_dump", "pg_restore", "tls",
+	"insecure_transport", "dead_man", NULL };
 static const char *const database_keys[] = { "name", "conninfo",
 	"backup_conninfo", "pooler", NULL };
 static const char *const coord_keys[] = { "listen", "control", "regions", "key",

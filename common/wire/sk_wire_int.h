@@ -114,8 +114,8 @@ typedef struct stopline_view_store {
 
 /* v's stopline parts into rv (borrowing v and s); SK_ENOMEM (no err set)
  * when s cannot be allocated; s must be finished either way. */
-int wire_view_stopline_to_pb(
-    stopline_view_store *s, Skein__V1__RolloutView *rv, const sk_rollout_view *v);
+int wire_view_stopline_to_pb(stopline_view_store *s, Skein__V1__RolloutView *rv,
+    const sk_rollout_view *v);
 void wire_view_stopline_store_fini(stopline_view_store *s);
 /* From the wire into v (which owns the arrays: wire_view_stopline_fini). */
 int wire_view_stopline_from_pb(
@@ -132,6 +132,7 @@ typedef struct stopline_line_store {
 /* m's line (with has_line) into pb, and back. */
 void wire_line_to_pb(stopline_line_store *s, Skein__V1__CliResponse *pb,
     const sk_cli_response *m);
-int wire_line_from_pb(sk_cli_response *out, const Skein__V1__CliResponse *pb, sk_err *err);
+int wire_line_from_pb(
+    sk_cli_response *out, const Skein__V1__CliResponse *pb, sk_err *err);
 
 #endif

@@ -35,11 +35,12 @@ wire_opctl_request_to_pb(
 		break;
 	case SK_CLI_RESUME:
 		if (m->nregions > 0) {
-			wire_opctl_request_to_pb(pb, s,
-			    &(sk_cli_request){ .op = SK_CLI_PAUSE });
+			wire_opctl_request_to_pb(
+			    pb, s, &(sk_cli_request){ .op = SK_CLI_PAUSE });
 			s->pause.rollout_id = (char *)m->rollout_id;
 			s->pause.resume = true;
-			for (size_t i = 0; i < m->nregions && i < SK_OP_REGIONS_MAX; i++)
+			for (size_t i = 0;
+			     i < m->nregions && i < SK_OP_REGIONS_MAX; i++)
 				s->regions[i] = (char *)m->regions[i];
 			s->pause.n_regions = m->nregions;
 			break;
