@@ -288,6 +288,9 @@ typedef struct opts {
 	const char *format;
 	const char *reason; /* pause */
 	sk_tune tune;       /* tune: what the options change */
+	/* stopline: every --region (pause and resume take several). */
+	const char *regions[SK_OP_REGIONS_MAX];
+	size_t nregions;
 } opts;
 
 /* Where --no-color goes: only what shows progress. */
@@ -358,7 +361,7 @@ run_opctl(const char *sub, const opts *o, int argc, char **argv)
 	    !o->json && !o->quiet && !o->has_timeout &&
 	    one_id(sub, argc, argv, sub_usage) == CLI_OK) /* stopline */
 		return rollout_cmd_region(o->url, argv[0],
-		    strcmp(sub, "pause") == 0, o->region, o->reason);
+		    strcmp(sub, "pause") == 0, o->regions, o->nregions, o->reason);
 	if (o->region || o->wait || o->format || o->json || o->quiet || o->has_timeout)
 		return misplaced(sub, "that option", sub_usage);
 	if (o->reason != NULL && strcmp(sub, "pause") != 0)
@@ -626,6 +629,12 @@ cli_rollout(int argc, char **argv)
 				return CLI_USAGE;
 			}
 			o.region = optarg;
+			if (o.nregions == SK_OP_REGIONS_MAX) {
+				cli_errorf("rollout", "--region: at most %d",
+				    SK_OP_REGIONS_MAX);
+				return CLI_USAGE;
+			}
+			o.regions[o.nregions++] = optarg;
 			break;
 		case OPT_WAIT:
 			o.wait = true;

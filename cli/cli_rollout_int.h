@@ -64,7 +64,7 @@ int rollout_cmd_resume(const char *url, const char *id);
  * resume of one region. Exit codes as the other commands. */
 int rollout_cmd_abort(const char *url, const char *id, const char *reason);
 int rollout_cmd_region(const char *url, const char *id, bool pause,
-    const char *region, const char *reason);
+    const char *const *regions, size_t nregions, const char *reason);
 
 /* stopline (cli_rollout_list.c): skein rollout list [--json]; and what
  * a rollout waits for, in words, into buf ("" for nothing). */

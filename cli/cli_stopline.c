@@ -114,34 +114,41 @@ rollout_cmd_abort(const char *url, const char *id, const char *reason)
 
 int
 rollout_cmd_region(const char *url, const char *id, bool pause,
-    const char *region, const char *reason)
+    const char *const *regions, size_t nregions, const char *reason)
 {
 	sk_cli_request req;
 	sk_cli_response resp;
 	const char *cmd = pause ? "rollout pause" : "rollout resume";
+	char names[SK_OP_REGIONS_MAX * (SK_NAME_MAX + 2)] = "";
+	size_t off = 0;
 	int rc;
 
 	memset(&req, 0, sizeof(req));
 	req.op = pause ? SK_CLI_PAUSE : SK_CLI_RESUME;
-	if (strlen(id) >= sizeof(req.rollout_id) || strlen(region) >= SK_NAME_MAX) {
-		cli_errorf(cmd, "'%.20s' is not a rollout ID or region", id);
+	if (strlen(id) >= sizeof(req.rollout_id)) {
+		cli_errorf(cmd, "'%.20s...' is not a rollout ID", id);
 		return CLI_USAGE;
 	}
 	if ((rc = one_line(cmd, reason, sizeof(req.reason))) != CLI_OK)
 		return rc;
 	snprintf(req.rollout_id, sizeof(req.rollout_id), "%s", id);
 	snprintf(req.reason, sizeof(req.reason), "%s", reason ? reason : "");
-	snprintf(req.regions[0], SK_NAME_MAX, "%s", region);
-	req.nregions = 1;
+	for (size_t i = 0; i < nregions && i < SK_OP_REGIONS_MAX; i++) {
+		snprintf(req.regions[req.nregions++], SK_NAME_MAX, "%s", regions[i]);
+		off += (size_t)snprintf(names + off, sizeof(names) - off,
+		    "%s%s", i ? ", " : "", regions[i]);
+	}
 	if ((rc = call(cmd, url, &req, &resp)) != CLI_OK)
 		return rc;
 	if (pause)
-		printf("rollout %s paused in region %s: its running step finishes "
-		       "and no step starts there, nor does its phase complete, "
-		       "until skein rollout resume %s --region %s\n",
-		    resp.rollout_id, region, resp.rollout_id, region);
+		printf("rollout %s paused in %s %s: a running step finishes and "
+		       "no step starts there, nor does its phase complete, until "
+		       "skein rollout resume %s --region ...\n",
+		    resp.rollout_id, nregions > 1 ? "regions" : "region", names,
+		    resp.rollout_id);
 	else
-		printf("rollout %s resumed in region %s\n", resp.rollout_id, region);
+		printf("rollout %s resumed in %s %s\n", resp.rollout_id,
+		    nregions > 1 ? "regions" : "region", names);
 	sk_cli_response_fini(&resp);
 	return CLI_OK;
 }

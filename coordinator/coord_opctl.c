@@ -248,15 +248,16 @@ check_regions(const coord_rollout *ro, const sk_cli_request *req, sk_err *err)
 		    ro->id);
 		return SK_ESTATE;
 	}
-	for (size_t i = 0; i < req->nregions; i++) {
-		const coord_region_run *rr =
-		    coord_rollout_region(ro, req->regions[i]);
-
+	for (size_t i = 0; i < req->nregions; i++)
 		for (size_t k = 0; k < i; k++)
 			if (strcmp(req->regions[k], req->regions[i]) == 0)
 				return sk_err_set(err, SK_EINVAL,
 				    "%s rollout %s: region %s named twice",
 				    verb, ro->id, req->regions[i]);
+	for (size_t i = 0; i < req->nregions; i++) {
+		const coord_region_run *rr =
+		    coord_rollout_region(ro, req->regions[i]);
+
 		if (rr == NULL) {
 			sk_err_set(err, SK_EINVAL,
 			    "%s rollout %s in region %s: the rollout has no "

@@ -64,7 +64,8 @@ sk_assert_contains "$(pauses)" '"region":"af","operator":"otto"' "status --json:
 sk_assert_contains "$(sk_skein rollout list)" "pause in af by otto" "list: waits for af's pause"
 
 # ksa, of the later phase, paused too.
-as_op rollout pause "$id" --region ksa --reason "ksa freeze" >/dev/null || sk_fail "otto could not pause ksa"
+out=$(as_op rollout pause "$id" --region ksa --reason "ksa freeze") || sk_fail "otto could not pause ksa: $out"
+sk_assert_contains "$out" "paused in region ksa" "the pause of ksa answers"
 
 # 2. Refusals change nothing.
 before="$(ledgers)$(pauses)"
@@ -76,6 +77,8 @@ if out=$(as_op rollout pause "$id" --region mars 2>&1); then sk_fail "a pause of
 sk_assert_contains "$out" "the rollout has no region mars" "an unknown region"
 if out=$(as_op rollout pause "$id" --region af 2>&1); then sk_fail "a second pause of af was taken: $out"; fi
 sk_assert_contains "$out" "it is already paused there" "a second pause of af"
+if out=$(as_op rollout pause "$id" --region in --region in 2>&1); then sk_fail "a pause naming in twice was taken: $out"; fi
+sk_assert_contains "$out" "region in named twice" "a region named twice"
 if out=$(as_op rollout resume "$id" --region in 2>&1); then sk_fail "a resume of in was taken: $out"; fi
 sk_assert_contains "$out" "it is not paused there" "a resume of a region not paused"
 sk_assert_eq "$before" "$(ledgers)$(pauses)" "refusals changed nothing"
