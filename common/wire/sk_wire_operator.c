@@ -35,14 +35,18 @@ wire_opctl_request_to_pb(
 		break;
 	case SK_CLI_RESUME:
 		if (m->nregions > 0) {
-			wire_opctl_request_to_pb(
-			    pb, s, &(sk_cli_request){ .op = SK_CLI_PAUSE });
+			/* A scoped resume, carried as a PauseRequest. */
+			skein__v1__pause_request__init(&s->pause);
 			s->pause.rollout_id = (char *)m->rollout_id;
+			s->pause.reason = (char *)m->reason;
 			s->pause.resume = true;
 			for (size_t i = 0;
 			     i < m->nregions && i < SK_OP_REGIONS_MAX; i++)
 				s->regions[i] = (char *)m->regions[i];
+			s->pause.regions = s->regions;
 			s->pause.n_regions = m->nregions;
+			pb->op_case = SKEIN__V1__CLI_REQUEST__OP_PAUSE;
+			pb->pause = &s->pause;
 			break;
 		}
 		pb->op_case = SKEIN__V1__CLI_REQUEST__OP_RESUME_ROLLOUT_ID;
