@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "coord_mode.h"
 #include "coord_state.h"
@@ -115,6 +116,25 @@ narrate_lock_wait(coord_rollout *ro, const char *region, const sk_report *r)
 }
 
 /* The events of what a database does beside its steps' outcomes. */
+/* stopline: an agent held its next step while it heard nothing from
+ * the coordinator: since when (the report's time less how long), for
+ * how long, and (its detail) before which step. */
+static void
+narrate_dead_man(coord_rollout *ro, const char *region, const sk_report *r,
+    const char *dur)
+{
+	time_t t = (time_t)((r->at_ms - r->duration_ms) / 1000);
+	struct tm tm;
+	char since[32] = "?";
+
+	if (gmtime_r(&t, &tm) != NULL)
+		strftime(since, sizeof(since), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	coord_rollout_event(ro, region,
+	    "%s/%s: dead-man pause: heard nothing from the coordinator, so "
+	    "held from %s for %s%s%s",
+	    region, r->database, since, dur, r->detail[0] ? ", " : "", r->detail);
+}
+
 static void
 narrate_aside(coord_rollout *ro, const char *region, const sk_report *r, const char *dur)
 {
@@ -153,11 +173,7 @@ narrate_aside(coord_rollout *ro, const char *region, const sk_report *r, const c
 		    r->database, r->step_id, r->detail[0] ? ": " : "", r->detail);
 		break;
 	case SK_EV_DEAD_MAN: /* stopline */
-		coord_rollout_event(ro, region,
-		    "%s/%s: dead-man pause: heard nothing from the coordinator, "
-		    "so held before step %s for %s%s%s",
-		    region, r->database, r->step_id, dur,
-		    r->detail[0] ? "; " : "", r->detail);
+		narrate_dead_man(ro, region, r, dur);
 		break;
 	default:
 		break;

@@ -109,7 +109,7 @@ dead_man_silent(const agent_db_ctx *c)
 static int
 hold_dead_man(const agent_db_ctx *c, const char *verb, const char *step_id, sk_err *err)
 {
-	int64_t t0 = sk_mono_ms(), wall0 = sk_now_ms(), silent;
+	int64_t t0 = sk_mono_ms(), silent;
 	char detail[160];
 
 	if (!dead_man_silent(c))
@@ -126,13 +126,14 @@ hold_dead_man(const agent_db_ctx *c, const char *verb, const char *step_id, sk_e
 			    "before step %s",
 			    verb, c->plan->name, c->region, c->database, step_id);
 	}
-	snprintf(detail, sizeof(detail),
-	    "held from %" PRId64 " (unix ms), the coordinator silent %" PRId64 " s before",
-	    wall0, silent / 1000);
+	/* The step goes in the detail, not step_id: it has not started, and
+	 * the coordinator's progress reads step_id as the database's step. */
+	snprintf(detail, sizeof(detail), "before step %s (silent %" PRId64 " s when it began)",
+	    step_id, silent / 1000);
 	sk_info("%s %s/%s: heard the coordinator again after a dead-man pause "
 		"of %" PRId64 " ms before step %s",
 	    verb, c->region, c->database, sk_mono_ms() - t0, step_id);
-	agent_db_emit(c, SK_EV_DEAD_MAN, step_id, 0, sk_mono_ms() - t0, 0, detail, NULL);
+	agent_db_emit(c, SK_EV_DEAD_MAN, NULL, 0, sk_mono_ms() - t0, 0, detail, NULL);
 	return SK_OK;
 }
 
