@@ -4,6 +4,7 @@
  * of every rollout (SK_CLI_STATUS without an id). */
 #include <inttypes.h>
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
