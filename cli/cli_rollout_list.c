@@ -17,6 +17,15 @@
 
 /* ---- what a rollout waits for -------------------------------------------- */
 
+static bool
+region_paused(const sk_rollout_view *v, const char *name)
+{
+	for (size_t i = 0; i < v->nregion_pauses; i++)
+		if (strcmp(v->region_pauses[i].region, name) == 0)
+			return true;
+	return false;
+}
+
 /* What v waits for, in words, into buf ("" when it waits for nothing:
  * it has ended well or badly). One place, so that each new kind of wait
  * (a gate's soak, an approval, a window) is one more branch here. */
@@ -66,8 +75,9 @@ cli_waits_for(const sk_rollout_view *v, char *buf, size_t len)
 		for (size_t i = 0; i < ph->nregions && off < len; i++) {
 			const char *s = ph->regions[i].state;
 
-			if (strcmp(s, "running") != 0 &&
-			    strcmp(s, "dispatched") != 0 && strcmp(s, "pending") != 0)
+			if ((strcmp(s, "running") != 0 && strcmp(s, "dispatched") != 0 &&
+				strcmp(s, "pending") != 0) ||
+			    region_paused(v, ph->regions[i].name))
 				continue;
 			off += (size_t)snprintf(buf + off, len - off, "%s%s",
 			    n++ ? ", " : (off ? "; regions running: " : "regions running: "),

@@ -179,7 +179,7 @@ test_waits_for_says_what_a_rollout_waits_for(void **state)
 	v.region_pauses = &rp;
 	v.nregion_pauses = 1;
 	cli_waits_for(&v, buf, sizeof(buf));
-	assert_string_equal(buf, "pause in in by vera; regions running: af, in");
+	assert_string_equal(buf, "pause in in by vera; regions running: af");
 
 	view(&v, &ph, rv, "aborted", "running", "pending");
 	cli_waits_for(&v, buf, sizeof(buf));
