@@ -649,7 +649,12 @@ coord_control_answer(const coord_control_ctx *ctx, const uint8_t *msg, size_t le
 		decoded = rc == SK_OK;
 	}
 	if (rc == SK_OK)
-		rc = coord_auth_allow(&actor, req.op, &rerr);
+		/* stopline: looking at the line is a viewer's, like status. */
+		rc = coord_auth_allow(&actor,
+		    req.op == SK_CLI_STOP && req.stop_action == SK_STOP_STATUS ?
+			SK_CLI_STATUS :
+			req.op,
+		    &rerr);
 	if (rc != SK_OK) {
 		/* Not signed, stale, replayed, garbage or beyond the role:
 		 * nothing changes, and the journal says who tried. */

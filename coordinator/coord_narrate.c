@@ -120,8 +120,8 @@ narrate_lock_wait(coord_rollout *ro, const char *region, const sk_report *r)
  * the coordinator: since when (the report's time less how long), for
  * how long, and (its detail) before which step. */
 static void
-narrate_dead_man(coord_rollout *ro, const char *region, const sk_report *r,
-    const char *dur)
+narrate_dead_man(
+    coord_rollout *ro, const char *region, const sk_report *r, const char *dur)
 {
 	time_t t = (time_t)((r->at_ms - r->duration_ms) / 1000);
 	struct tm tm;

@@ -128,8 +128,9 @@ hold_dead_man(const agent_db_ctx *c, const char *verb, const char *step_id, sk_e
 	}
 	/* The step goes in the detail, not step_id: it has not started, and
 	 * the coordinator's progress reads step_id as the database's step. */
-	snprintf(detail, sizeof(detail), "before step %s (silent %" PRId64 " s when it began)",
-	    step_id, silent / 1000);
+	snprintf(detail, sizeof(detail),
+	    "before step %s (silent %" PRId64 " s when it began)", step_id,
+	    silent / 1000);
 	sk_info("%s %s/%s: heard the coordinator again after a dead-man pause "
 		"of %" PRId64 " ms before step %s",
 	    verb, c->region, c->database, sk_mono_ms() - t0, step_id);

@@ -6,8 +6,8 @@
 # coordinator killed with -9 while stopped comes back stopped, the same
 # rollouts paused; `skein stop --lift` resumes exactly the rollouts the
 # stop paused, not the one otto paused himself. A viewer's and an
-# unsigned stop or lift, a second stop, a lift of a running line and an
-# unknown --except are refused and change nothing.
+# unsigned stop, a second stop, a lift of a running line and an unknown
+# --except are refused and change nothing; a viewer may look.
 set -euo pipefail
 . "${SKEIN_SRC:?}/tests/lib/harness.sh"
 . "$SKEIN_SRC/tests/lib/deployment.sh"
@@ -60,6 +60,7 @@ b=$(sk_skein rollout start "$sb")
 # 1. Refusals change nothing.
 before=$(as_op stop)
 sk_assert_contains "$before" "the line runs (not stopped)" "skein stop shows a running line"
+sk_assert_contains "$(as_viewer stop --status)" "the line runs (not stopped)" "a viewer may look at the line"
 if out=$(as_viewer stop --all 2>&1); then sk_fail "a viewer stopped the line: $out"; fi
 sk_assert_contains "$out" "operator vera (viewer) may not stop: that needs role operator" "the viewer's stop"
 if out=$(unsigned stop --all 2>&1); then sk_fail "an unsigned stop was taken: $out"; fi

@@ -680,8 +680,15 @@ test_stop_pauses_all_but_excepted_and_lift_resumes_only_those(void **state)
 
 	assert_true(opctl(f, f->op, SK_CLI_PAUSE, c, "mine", NULL, &resp).held);
 	sk_cli_response_fini(&resp);
-	/* Status of a running line; lift of a running line: refused. */
+	/* A viewer may look at the line, not stop it; a lift of a running
+	 * line is refused. */
 	e = stop(f, f->viewer, SK_STOP_STATUS, NULL, NULL, &resp);
+	assert_true(resp.ok);
+	assert_true(resp.has_line);
+	assert_false(resp.line.stopped);
+	assert_false(e.held);
+	sk_cli_response_fini(&resp);
+	e = stop(f, f->viewer, SK_STOP_ALL, NULL, NULL, &resp);
 	expect_refusal(&resp, e, SK_EREFUSED, "needs role operator");
 	e = stop(f, f->op, SK_STOP_LIFT, NULL, NULL, &resp);
 	expect_refusal(&resp, e, SK_ESTATE, "not stopped");
