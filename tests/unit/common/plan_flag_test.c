@@ -209,7 +209,7 @@ test_flag_step_mistakes_are_refused_where_they_are(void **state)
 		{ "  - id: f\n    kind: flag\n    flag: x\n    value: true\n"
 		  "    table: t\n",
 		    NULL, "a step of kind flag has no table" },
-		{ "  - id: f\n    sql: SELECT 1\n    flag: x\n", NULL,
+		{ "  - id: f\n    sql: s1.sql\n    flag: x\n", NULL,
 		    "a step of kind sql has no flag" },
 	};
 	sk_err err;
