@@ -42,6 +42,8 @@ enum sk_event {
 	SK_EV_STEP_REVERTED = 17,
 	SK_EV_STEP_REHEARSED = 18,
 	SK_EV_STEP_NOT_REHEARSABLE = 19,
+	/* 20, 21: other branches (gates, stopline) */
+	SK_EV_FLAG = 22, /* flags: report.flag holds the flip */
 	SK_EV_MAX
 };
 
@@ -94,6 +96,19 @@ typedef struct sk_backup_info {
 	char restore_command[1024];
 } sk_backup_info;
 
+/* flags: one flip of a feature flag in one database, as reported
+ * (SK_EV_FLAG). Values longer than the fields are cut. */
+typedef struct sk_flag_report {
+	char name[SK_NAME_MAX];
+	bool every_tenant; /* the every-tenant row; else tenant */
+	char tenant[128];
+	bool old_absent; /* the flag was not set before; else old_value */
+	char old_value[128];
+	bool new_absent; /* the flip removed it (a revert); else new_value */
+	char new_value[128];
+	bool reverted; /* the flip undid a flag step's */
+} sk_flag_report;
+
 /* One progress event from an agent. Plain value: copy freely. */
 typedef struct sk_report {
 	uint64_t seq;
@@ -127,6 +142,11 @@ typedef struct sk_report {
 	char throttle[128];   /* why it is paused now; "" when running */
 	int64_t throttled_ms; /* time paused so far */
 	char throttled_by[160]; /* STEP_FINISHED: "rate=ms,lag=ms,..." */
+	/* flags: SK_EV_FLAG's flip; flags_only: the report belongs to a
+	 * rollback's flags-first pass (sk_command.flags_only). */
+	bool has_flag;
+	sk_flag_report flag;
+	bool flags_only;
 } sk_report;
 
 /* A report together with the region it came from. */
@@ -218,6 +238,9 @@ typedef struct sk_command {
 	sk_tune tune;               /* TUNE (and RUN_PLAN): every tune merged */
 	char actor[SK_NAME_MAX];    /* PAUSE, RESUME, TUNE: who said it */
 	char reason[SK_REASON_MAX]; /* PAUSE: why */
+	/* flags: RUN_PLAN of a rollback: revert only the flag steps (the
+	 * flags-first pass); its reports carry flags_only. */
+	bool flags_only;
 } sk_command;
 
 typedef struct sk_control {
@@ -353,6 +376,12 @@ typedef struct sk_rollout_view {
 	 * never tuned). */
 	bool has_tune;
 	sk_tune tune;
+	/* flags: a rollback of a plan with flag steps: each region's
+	 * flags-first pass (state "pending", "dispatched", "running",
+	 * "succeeded", "failed"; detail what it waits for). Owned; none
+	 * when there is no such pass. */
+	sk_region_view *flags_first;
+	size_t nflags_first;
 } sk_rollout_view;
 
 enum sk_cli_op {

@@ -52,6 +52,20 @@ region_from_pb(sk_region_view *v, const Skein__V1__RegionView *pb, sk_err *err)
 	return SK_OK;
 }
 
+/* flags: the two above for sk_wire_flag.c. */
+void
+wire_region_view_to_pb(
+    Skein__V1__RegionView *pb, Skein__V1__Error *pe, const sk_region_view *v)
+{
+	region_to_pb(pb, pe, v);
+}
+
+int
+wire_region_view_from_pb(sk_region_view *v, const Skein__V1__RegionView *pb, sk_err *err)
+{
+	return region_from_pb(v, pb, err);
+}
+
 int
 sk_region_view_encode(const sk_region_view *v, uint8_t **out, size_t *len, sk_err *err)
 {
@@ -353,6 +367,7 @@ typedef struct view_store {
 	Skein__V1__BackupView *backups;
 	Skein__V1__BackupView **backupp;
 	Skein__V1__Tune tune;
+	view_flags_store flags; /* flags */
 } view_store;
 
 static void
@@ -369,6 +384,7 @@ view_store_fini(view_store *s)
 	free(s->dbp);
 	free(s->backups);
 	free(s->backupp);
+	wire_view_flags_store_fini(&s->flags); /* flags */
 }
 
 static int
@@ -448,7 +464,7 @@ view_to_pb(view_store *s, const sk_rollout_view *v)
 		s->backupp[i] = backup_to_pb(&s->backups[i], &v->backups[i]);
 	s->rv.backups = s->backupp;
 	s->rv.n_backups = v->nbackups;
-	return SK_OK;
+	return wire_view_flags_to_pb(&s->flags, &s->rv, v); /* flags */
 }
 
 int
@@ -622,7 +638,7 @@ view_from_pb(sk_rollout_view *v, const Skein__V1__RolloutView *pb, sk_err *err)
 		wire_copy_text(v->events[i].text, sizeof(v->events[i].text),
 		    pb->events[i]->text);
 	}
-	return SK_OK;
+	return wire_view_flags_from_pb(v, pb, err); /* flags */
 }
 
 int
@@ -706,6 +722,9 @@ sk_rollout_view_fini(sk_rollout_view *v)
 	free(v->events);
 	free(v->databases);
 	free(v->backups);
+	free(v->flags_first); /* flags */
+	v->flags_first = NULL;
+	v->nflags_first = 0;
 	v->phases = NULL;
 	v->events = NULL;
 	v->databases = NULL;
