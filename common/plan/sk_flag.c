@@ -130,6 +130,15 @@ sk_flag_in_region(const sk_flag *f, const char *region)
 	return false;
 }
 
+bool
+sk_plan_has_flags(const sk_plan *plan)
+{
+	for (size_t i = 0; plan != NULL && i < plan->nsteps; i++)
+		if (plan->steps[i].kind == SK_STEP_FLAG)
+			return true;
+	return false;
+}
+
 void
 sk_flag_fini(sk_flag *f)
 {
@@ -183,12 +192,24 @@ flag_body_validate(const sk_flag *f, sk_err *err)
 	return rc;
 }
 
+/* sk_step_has_text_checksum's test, here so that sk_step.c, which calls
+ * in, is not called back (no circle between the two). */
+static bool
+text_checksum_set(const sk_step *step)
+{
+	uint8_t acc = 0;
+
+	for (size_t i = 0; i < SK_CHECKSUM_LEN; i++)
+		acc |= step->text_checksum[i];
+	return acc != 0;
+}
+
 int
 flag_validate(const sk_step *step, sk_err *err)
 {
 	if ((step->sql != NULL && step->sql[0] != '\0') ||
 	    step->verify != NULL || step->no_transaction ||
-	    step->nconcurrent_indexes > 0 || sk_step_has_text_checksum(step))
+	    step->nconcurrent_indexes > 0 || text_checksum_set(step))
 		return sk_err_set(err, SK_EINVAL,
 		    "is a flag step but has fields of a SQL step (sql, verify, "
 		    "transaction: false)");

@@ -345,6 +345,10 @@ int sk_plan_encode(const sk_plan *plan, uint8_t **out, size_t *out_len,
  * owned by the caller; on failure nothing is allocated. */
 int sk_plan_decode(const uint8_t *buf, size_t len, sk_plan **out, sk_err *err) SK_WARN_UNUSED;
 
+/* flags: whether plan has a flag step (a rollback flips them back
+ * first). */
+bool sk_plan_has_flags(const sk_plan *plan);
+
 /* True if the plan addresses region. */
 bool sk_plan_addresses(const sk_plan *plan, const char *region);
 

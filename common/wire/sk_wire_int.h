@@ -89,13 +89,8 @@ int wire_view_opctl_from_pb(
 void wire_flag_report_to_pb(report_store *s, const sk_report *r);
 int wire_flag_report_from_pb(sk_report *r, const Skein__V1__Report *pb, sk_err *err);
 
-/* A region view to and from the wire (sk_wire_cli.c). */
-void wire_region_view_to_pb(
-    Skein__V1__RegionView *pb, Skein__V1__Error *pe, const sk_region_view *v);
-int wire_region_view_from_pb(
-    sk_region_view *v, const Skein__V1__RegionView *pb, sk_err *err);
-
-/* Storage for a view's flags-first regions while it is packed. */
+/* Storage for a view's flags-first regions while it is packed
+ * (sk_wire_cli.c). */
 typedef struct view_flags_store {
 	Skein__V1__RegionView *regions;
 	Skein__V1__RegionView **regionp;
