@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "cli_decision.h"
+#include "cli_flag_view.h"
 #include "cli_mode.h"
 #include "cli_report_int.h"
 
@@ -369,6 +370,7 @@ cli_report_md(FILE *out, const cli_report_src *src, sk_err *err)
 	md_header(out, src, &m);
 	md_waivers(out, src->plan);
 	md_backfills(out, &m);
+	cli_flag_report_md(out, src); /* flags */
 	for (size_t i = 0; i < m.nregions; i++) {
 		const cli_rep_region *g = &m.regions[i];
 
