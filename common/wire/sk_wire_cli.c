@@ -73,8 +73,7 @@ wire_view_flags_to_pb(
 	if (s->regions == NULL || s->regionp == NULL || s->errors == NULL)
 		return SK_ENOMEM;
 	for (size_t i = 0; i < n; i++) {
-		region_to_pb(
-		    &s->regions[i], &s->errors[i], &v->flags_first[i]);
+		region_to_pb(&s->regions[i], &s->errors[i], &v->flags_first[i]);
 		s->regionp[i] = &s->regions[i];
 	}
 	pb->flags_first = s->regionp;
@@ -105,8 +104,7 @@ wire_view_flags_from_pb(
 		return sk_err_set(err, SK_ENOMEM, "decode rollout view: out of memory");
 	v->nflags_first = pb->n_flags_first;
 	for (size_t i = 0; i < pb->n_flags_first; i++)
-		if (region_from_pb(
-			&v->flags_first[i], pb->flags_first[i], err) != SK_OK)
+		if (region_from_pb(&v->flags_first[i], pb->flags_first[i], err) != SK_OK)
 			return err->code;
 	return SK_OK;
 }
