@@ -444,8 +444,12 @@ coord_rollout_report(coord_rollout *ro, const char *region, const sk_report *r,
 	int before;
 
 	*changed = false;
-	if (r->flags_only) /* flags: the pass keeps its own state */
-		return flags_report(ro, region, r, j, changed, err);
+	/* flags: the pass keeps its own state, and nothing else moves
+	 * while it runs (an agent that predates it would not say
+	 * flags_only). */
+	if (r->flags_only || coord_flags_pending(ro))
+		return r->flags_only ? flags_report(ro, region, r, j, changed, err) :
+				       SK_OK;
 	if (rr == NULL || coord_region_done(rr->state) ||
 	    (ro->rules->pacing == COORD_PACE_PHASES && rr->phase > ro->phase))
 		return SK_OK;
@@ -511,8 +515,9 @@ coord_rollout_replay_report(coord_rollout *ro, const char *region, const sk_repo
 {
 	coord_region_run *rr = coord_rollout_region(ro, region);
 
-	if (r->flags_only) { /* flags */
-		coord_flags_replay_report(ro, region, r);
+	if (r->flags_only || coord_flags_pending(ro)) { /* flags */
+		if (r->flags_only)
+			coord_flags_replay_report(ro, region, r);
 		return;
 	}
 	/* What coord_rollout_report ignores, at the same point of the
