@@ -160,9 +160,19 @@ static int
 flag_rehearse(agent_step_run *s, sk_err *err)
 {
 	flips f = { 0 };
-	int rc = SK_OK;
+	bool store = false;
+	int rc;
 
-	if (sk_flag_in_region(s->step->flag, s->c->region))
+	/* A rehearsal creates no ledger: where the agent has not made the
+	 * store yet, the flip itself cannot be tried (its history has no
+	 * table); the apply makes it first. */
+	rc = sk_flagdb_present(s->c->conn, &store, err);
+	if (rc != SK_OK)
+		return rc;
+	if (!store)
+		agent_step_note(s, "flip not rehearsed:",
+		    "skein.flags is created when the plan is applied");
+	else if (sk_flag_in_region(s->step->flag, s->c->region))
 		rc = flip_all(s, &f, err);
 	flips_free(&f);
 	if (rc == SK_OK)

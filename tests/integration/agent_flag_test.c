@@ -407,6 +407,43 @@ test_other_residency_and_a_failing_template_change_nothing(void **state)
 	world_close(&w);
 }
 
+static void
+test_rehearsal_changes_nothing_with_or_without_a_ledger(void **state)
+{
+	sk_plan *p = plan_new("reh", 1), *other = plan_new("other", 1);
+	sk_err err;
+	world w;
+
+	(void)state;
+	world_open(&w, "flagreh", NULL);
+	step_flag(&p->steps[0], "0001_on", "feature.r", "true", NULL, NULL);
+	plan_seal(p);
+	/* No ledger yet: READY, and still no skein schema. */
+	if (run(&w, p, SK_MODE_REHEARSE, false, &err) != SK_OK)
+		fail_msg("%s", err.msg);
+	assert_int_equal(
+	    num(&w, "SELECT count(*) FROM pg_namespace WHERE nspname = 'skein'"), 0);
+	assert_int_equal(count_detail(&w.c, SK_EV_STEP_REHEARSED, NULL,
+			     "0001_on", "flip not rehearsed"),
+	    1);
+	/* With the store: the flip is tried and rolled back. */
+	step_flag(&other->steps[0], "0001_x", "feature.x", "1", NULL, NULL);
+	plan_seal(other);
+	if (run(&w, other, SK_MODE_APPLY, false, &err) != SK_OK)
+		fail_msg("%s", err.msg);
+	if (run(&w, p, SK_MODE_REHEARSE, false, &err) != SK_OK)
+		fail_msg("%s", err.msg);
+	assert_int_equal(count_detail(&w.c, SK_EV_STEP_REHEARSED, NULL,
+			     "0001_on", "feature.r = true for"),
+	    1);
+	assert_int_equal(
+	    num(&w, "SELECT count(*) FROM skein.flags WHERE name = 'feature.r'"), 0);
+	assert_int_equal(num(&w, "SELECT count(*) FROM skein.flag_history"), 1);
+	sk_plan_destroy(p);
+	sk_plan_destroy(other);
+	world_close(&w);
+}
+
 static int
 setup_fixture(void **state)
 {
@@ -422,6 +459,7 @@ main(void)
 		cmocka_unit_test(test_flags_only_rollback_leaves_the_other_steps),
 		cmocka_unit_test(test_template_flags_kept_elsewhere),
 		cmocka_unit_test(test_other_residency_and_a_failing_template_change_nothing),
+		cmocka_unit_test(test_rehearsal_changes_nothing_with_or_without_a_ledger),
 	};
 
 	return cmocka_run_group_tests(tests, setup_fixture, NULL);
