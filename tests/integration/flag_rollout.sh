@@ -52,6 +52,7 @@ echo "INSERT INTO revert_probe SELECT clock_timestamp(), (SELECT count(*) FROM s
 signed=$(sk_sign_plan "$plan" flags)
 shown=$(sk_skein plan show "$signed")
 sk_assert_contains "$shown" "flag feature.reporting_v1 = true, tenants hotel-af-001, regions af" "plan show"
+sk_assert_eq '["ksa"]' "$(sk_skein plan show "$signed" --json | jq -c '.steps[3].flag.regions')" "plan show --json: ksa's flag step"
 
 flag() { sk_rpsql "$1" "SELECT coalesce(skein.flag('feature.reporting_v1', '$2'), 'NULL')"; }
 
