@@ -3,8 +3,9 @@
 # flip in a region whose database is down"): the flags-first pass flips
 # the flags back in the other regions at once, the down region retries
 # and status says it waits ("flags first: 2/3 regions flipped") while no
-# revert script runs anywhere; once its database is back it flips, and
-# the rollback completes, every revert after every flip.
+# revert script runs anywhere, also across a coordinator restart; once
+# its database is back it flips, and the rollback completes, every revert
+# after every flip.
 set -euo pipefail
 . "${SKEIN_SRC:?}/tests/lib/harness.sh"
 . "$SKEIN_SRC/tests/lib/deployment.sh"
@@ -58,6 +59,11 @@ for r in af in; do
 	sk_assert_eq 1 "$(sk_rpsql "$r" "SELECT count(*) FROM pg_class WHERE relname = 'reports'")" "$r: reports still there"
 done
 sk_assert_contains "$(sk_skein rollout status "$rb")" "running" "the rollback still runs"
+# The pass is journaled (as the agents' reports): a coordinator restart
+# keeps it where it was.
+sk_stop coordinator || sk_fail "the coordinator did not stop"
+sk_start_coordinator || sk_fail "the coordinator did not start again"
+sk_assert_contains "$(sk_skein rollout status "$rb")" "flags first: 2/3 regions flipped" "the pass after a restart"
 
 "$SK_PGCLUSTER" start "$SK_WORK/pg" pg_ksa >/dev/null
 out=$(sk_skein rollout wait "$rb" --timeout 60s) || sk_fail "the rollback did not complete after ksa came back: $out"
