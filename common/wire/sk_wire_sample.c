@@ -26,17 +26,25 @@ wire_sample_report_to_pb(report_store *s, const sk_report *r)
 int
 wire_sample_report_from_pb(sk_report *r, const Skein__V1__Report *pb, sk_err *err)
 {
+	size_t n;
+
 	r->sample_round = pb->sample_round;
 	r->phase = pb->phase;
 	if (pb->health == NULL)
 		return SK_OK;
-	r->has_health = true;
-	if (wire_copy_id(r->health.signal, sizeof(r->health.signal),
-		pb->health->signal, "health signal name", err) != SK_OK)
-		return err->code;
-	if (r->health.signal[0] == '\0')
+	/* Checked here rather than by wire_copy_id: sk_wire.c calls this
+	 * file, so this file calls nothing of sk_wire.c (no circles). */
+	n = pb->health->signal != NULL ? strlen(pb->health->signal) : 0;
+	if (n >= sizeof(r->health.signal))
+		return sk_err_set(err, SK_EDECODE,
+		    "decode message: health signal name is %zu bytes, longer "
+		    "than %zu",
+		    n, sizeof(r->health.signal) - 1);
+	if (n == 0)
 		return sk_err_set(err, SK_EDECODE,
 		    "decode report: a health sample without a signal name");
+	r->has_health = true;
+	memcpy(r->health.signal, pb->health->signal, n + 1);
 	if (!isfinite(pb->health->value))
 		return sk_err_set(err, SK_EDECODE,
 		    "decode report: health signal %s has a value that is not a "
