@@ -67,4 +67,9 @@ int build_data_body(const sk_yaml_node *item, sk_step *st, sk_err *err);
 /* root's preflight: mapping into *pf; absent leaves *pf untouched. */
 int build_preflight(const sk_yaml_node *root, sk_preflight *pf, sk_err *err);
 
+/* item's gates (soak, checks, health, sample, approval, window) into
+ * ph, whose name is set. On failure what was loaded stays in ph for the
+ * plan to free. */
+int build_gates(const sk_yaml_node *item, sk_phase *ph, sk_err *err);
+
 #endif
