@@ -19,8 +19,9 @@
 
 static const char *const plan_keys[] = { "name", "expires", "defaults",
 	"backup", "rollback_backup", "preflight", "phases", "steps", NULL };
-static const char *const phase_keys[] = { "name", "regions", "residency", "pre",
-	"post", NULL };
+static const char *const phase_keys[] = { "name", "regions", "residency", "pre", "post",
+	/* gates: sk_plan_build_gates.c */
+	"soak", "checks", "health", "sample", "approval", "window", NULL };
 static const char *const step_keys[] = { "id", "kind", "sql", "revert",
 	"verify", "transaction", "pre", "post", "checks", "lock_timeout",
 	"statement_timeout", "lock_retries", "retry_backoff", "waive",
@@ -379,6 +380,8 @@ load_phase(const sk_yaml_node *item, const sk_inventory *inv, sk_plan *plan,
 	rc = build_checks(item->file, item, "pre", &ph->pre, &ph->npre, err);
 	if (rc == SK_OK)
 		rc = build_checks(item->file, item, "post", &ph->post, &ph->npost, err);
+	if (rc == SK_OK)
+		rc = build_gates(item, ph, err);
 	if (rc != SK_OK)
 		return rc;
 	for (size_t k = 0; k < ph->nregions; k++)

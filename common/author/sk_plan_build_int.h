@@ -73,4 +73,9 @@ int build_flag_body(const sk_yaml_node *item, const sk_inventory *inv,
 /* root's preflight: mapping into *pf; absent leaves *pf untouched. */
 int build_preflight(const sk_yaml_node *root, sk_preflight *pf, sk_err *err);
 
+/* item's gates (soak, checks, health, sample, approval, window) into
+ * ph, whose name is set. On failure what was loaded stays in ph for the
+ * plan to free. */
+int build_gates(const sk_yaml_node *item, sk_phase *ph, sk_err *err);
+
 #endif

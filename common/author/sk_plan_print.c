@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "sk_plan_print_gates.h"
 #include "sk_json.h"
 #include "sk_util.h"
 
@@ -359,6 +360,8 @@ sk_plan_print(FILE *out, const sk_plan *plan, const char *signer_hex)
 		fputc('\n', out);
 		print_checks(out, "pre-check", ph->pre, ph->npre);
 		print_checks(out, "post-check", ph->post, ph->npost);
+		print_checks(out, "gate-check", ph->gate_checks, ph->ngate_checks);
+		plan_print_gates(out, ph);
 	}
 	fprintf(out, "steps    %zu\n", plan->nsteps);
 	for (size_t i = 0; i < plan->nsteps; i++)
@@ -631,6 +634,10 @@ sk_plan_print_json(FILE *out, const sk_plan *plan, const char *signer_hex, sk_er
 			    o, "pre", jchecks(ph->pre, ph->npre));
 			bad |= json_object_set_new(
 			    o, "post", jchecks(ph->post, ph->npost));
+			if (ph->ngate_checks > 0)
+				bad |= json_object_set_new(o, "checks",
+				    jchecks(ph->gate_checks, ph->ngate_checks));
+			bad |= plan_gates_json(o, ph);
 		}
 		bad |= json_array_append_new(phases, o);
 	}

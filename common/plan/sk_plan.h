@@ -222,6 +222,24 @@ typedef struct sk_step {
 	sk_flag *flag;         /* FLAG */
 } sk_step;
 
+/* A health signal sampled during a soak: a value over max fails. */
+typedef struct sk_health_gate {
+	char *signal; /* one of sk_health_signal_known's names */
+	double max;
+} sk_health_gate;
+
+/* When a phase may start. days are "mon".."sun", the day the window
+ * opens (none: every day); from/until "HH:MM[:SS]" local time in tz
+ * (until <= from crosses midnight; from NULL: the whole day); tz a
+ * zoneinfo name (NULL: UTC). ndays 0 and from NULL: no window. */
+typedef struct sk_window {
+	char **days;
+	size_t ndays;
+	char *from;
+	char *until;
+	char *tz;
+} sk_window;
+
 typedef struct sk_phase {
 	char *name;
 	char **regions; /* resolved names */
@@ -232,6 +250,21 @@ typedef struct sk_phase {
 	size_t npre;
 	sk_check *post; /* per database, after the phase's last step */
 	size_t npost;
+	/* Gates (sk_plan_gates.c). Exit: soak_ms, gate_checks and health,
+	 * sampled per database every sample_interval_ms, min_samples good
+	 * samples each; entry: approval and window. All zero: none. */
+	int64_t soak_ms;
+	sk_check *gate_checks;
+	size_t ngate_checks;
+	sk_health_gate *health;
+	size_t nhealth;
+	int64_t sample_interval_ms;
+	uint32_t min_samples;
+	uint32_t approval_count; /* 0: no approval needed */
+	char **approvers; /* operator names that may approve; none: any */
+	size_t napprovers;
+	bool not_by_starter;
+	sk_window window;
 } sk_phase;
 
 typedef struct sk_plan {
@@ -345,6 +378,29 @@ int sk_plan_encode(const sk_plan *plan, uint8_t **out, size_t *out_len,
  * owned by the caller; on failure nothing is allocated. */
 int sk_plan_decode(const uint8_t *buf, size_t len, sk_plan **out, sk_err *err) SK_WARN_UNUSED;
 
+/* Whether name is a health signal skein samples: "replication_lag"
+ * (seconds), "rollbacks_per_s", "deadlocks", "lock_waits", "http". */
+bool sk_health_signal_known(const char *name);
+
+/* Whether the phase has an exit gate to sample (gate checks or health). */
+bool sk_phase_samples(const sk_phase *ph);
+
+/* Whether the phase has any gate: soak, sampled items, approval, window. */
+bool sk_phase_has_gates(const sk_phase *ph);
+
+/* Whether w restricts when its phase may start. */
+bool sk_window_set(const sk_window *w);
+
+/* "HH:MM" or "HH:MM:SS" (00:00:00..23:59:59) as seconds after midnight
+ * into *secs; false (and *secs untouched) for anything else. */
+bool sk_clock_parse(const char *s, int *secs);
+
+/* 0 for "mon" .. 6 for "sun"; -1 for anything else. */
+int sk_weekday_parse(const char *s);
+
+/* Whether tz is a zone name (letters, digits, _ + - /, no "..", not
+ * absolute) with a file under /usr/share/zoneinfo. */
+bool sk_tz_valid(const char *tz);
 /* flags: whether plan has a flag step (a rollback flips them back
  * first). */
 bool sk_plan_has_flags(const sk_plan *plan);

@@ -38,4 +38,30 @@ void plan_body_view(const Skein__V1__Step *ps, sk_step *s, sk_backfill *b,
  * wrong and where. pb is only read. */
 int plan_validate(const Skein__V1__Plan *pb, sk_err *err);
 
+/* The protobuf of a phase's gates while a plan is encoded; it borrows
+ * the phase's strings; health is malloc'ed (plan_gates_pb_fini). */
+typedef struct pb_gates {
+	Skein__V1__HealthGate *health;
+	Skein__V1__HealthGate **health_ptrs;
+	Skein__V1__Approval approval;
+	Skein__V1__Window window;
+} pb_gates;
+
+/* Point pp's gate fields (not gate_checks: the caller pools checks) at
+ * ph's, held in g. SK_ENOMEM; g is fini'ed either way by the caller. */
+int plan_gates_to_pb(const sk_phase *ph, pb_gates *g, Skein__V1__Phase *pp);
+
+/* Free what plan_gates_to_pb allocated in g. Accepts NULL. */
+void plan_gates_pb_fini(pb_gates *g);
+
+/* Copy pp's gate fields (not gate_checks) into ph; sets *oom. */
+void plan_gates_from_pb(const Skein__V1__Phase *pp, sk_phase *ph, bool *oom);
+
+/* Free what ph's gates own (gate_checks excepted: sk_plan.c frees checks). */
+void plan_gates_free(sk_phase *ph);
+
+/* What sk_plan_decode promises about a phase's gates (its gate_checks
+ * are validated as checks by the caller): SK_EINVAL saying what. */
+int plan_validate_gates(const Skein__V1__Phase *pp, const char *plan, sk_err *err);
+
 #endif

@@ -448,6 +448,11 @@ plan_validate(const Skein__V1__Plan *pb, sk_err *err)
 		if (rc == SK_OK)
 			rc = validate_checks(
 			    ph->post, ph->n_post, what, "post", name, err);
+		if (rc == SK_OK)
+			rc = validate_checks(ph->gate_checks, ph->n_gate_checks,
+			    what, "gate", name, err);
+		if (rc == SK_OK)
+			rc = plan_validate_gates(ph, name, err);
 		if (rc != SK_OK)
 			goto out;
 		nused += ph->n_regions;
