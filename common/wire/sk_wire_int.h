@@ -26,7 +26,7 @@ typedef struct report_store {
 	Skein__V1__Blocker *blockerp[SK_BLOCKERS_MAX];
 	Skein__V1__Backup backup;
 	Skein__V1__HealthSample health; /* sampling */
-	Skein__V1__FlagBody flag; /* flags */
+	Skein__V1__FlagBody flag;       /* flags */
 	char *flag_tenant[1];
 } report_store;
 
