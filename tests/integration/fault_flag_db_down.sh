@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Rollback by flag with one region's PostgreSQL down (issue 10, "a flag
-# flip in a region whose database is down"): the flags-first pass flips
+# A flag flip in a region whose PostgreSQL is down (issue 10): on apply
+# the region waits, retries and says so, and flips once it is back. Then
+# rollback by flag with it down again: the flags-first pass flips
 # the flags back in the other regions at once, the down region retries
 # and status says it waits ("flags first: 2/3 regions flipped") while no
 # revert script runs anywhere, also across a coordinator restart; once
@@ -32,8 +33,18 @@ echo "INSERT INTO revert_probe SELECT clock_timestamp(), (SELECT count(*) FROM s
 signed=$(sk_sign_plan "$plan" down)
 flag() { sk_rpsql "$1" "SELECT coalesce(skein.flag('feature.reporting_v1', 'any-tenant'), 'NULL')"; }
 
+# The apply with ksa down: its flip waits and retries, and says so;
+# the others are set.
+sk_rpsql ksa "CHECKPOINT" >/dev/null
+"$SK_PGCLUSTER" stop "$SK_WORK/pg" pg_ksa
 id=$(sk_skein rollout start "$signed")
-out=$(sk_skein rollout wait "$id") || sk_fail "apply failed: $out"
+sk_wait_until 30 bash -c "'$SKEIN_BIN/skein' rollout status '$id' --coordinator '$SK_CONTROL_URL' | grep -q 'ksa.*waiting'" ||
+	sk_fail "ksa never said it waits for its database: $(sk_skein rollout status "$id")"
+for r in af in; do
+	sk_assert_eq true "$(flag "$r")" "$r: the flag is on while ksa is down"
+done
+"$SK_PGCLUSTER" start "$SK_WORK/pg" pg_ksa >/dev/null
+out=$(sk_skein rollout wait "$id" --timeout 60s) || sk_fail "apply failed: $out"
 for r in af in ksa; do
 	sk_assert_eq true "$(flag "$r")" "$r: the flag is on after the apply"
 done
