@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "cli_control.h"
 #include "cli_decision.h"
+#include "cli_flag_view.h"
 #include "cli_mode.h"
 #include "cli_report_int.h"
 
@@ -371,6 +372,7 @@ cli_report_md(FILE *out, const cli_report_src *src, sk_err *err)
 	md_waivers(out, src->plan);
 	md_backfills(out, &m);
 	cli_control_md(out, src->view); /* stopline */
+	cli_flag_report_md(out, src); /* flags */
 	for (size_t i = 0; i < m.nregions; i++) {
 		const cli_rep_region *g = &m.regions[i];
 

@@ -31,6 +31,8 @@ usage(FILE *out)
 	    "  skein rollout abort ID [--reason TEXT] end it: running steps finish\n"
 	    "  skein stop --all|--lift|--status       stop the line, lift it, show it\n"
 	    "  skein rollout list [--json]            every rollout and what it waits for\n"
+	    "  skein flag set|get|list ...            flip a feature flag in a region's\n"
+	    "                                         databases, coordinator or not\n"
 	    "\n"
 	    "Run \"skein COMMAND --help\" for a command's options.\n"
 	    "Rollout commands reach the coordinator at --coordinator URL or\n"
@@ -70,6 +72,8 @@ main(int argc, char **argv)
 		return cli_lint(argc - 1, argv + 1);
 	if (strcmp(argv[1], "stop") == 0) /* stopline */
 		return cli_stop(argc - 1, argv + 1);
+	if (strcmp(argv[1], "flag") == 0) /* flags */
+		return cli_flag(argc - 1, argv + 1);
 	cli_errorf(argv[1], "unknown command");
 	usage(stderr);
 	return CLI_USAGE;

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "coord_flags.h"
 #include "coord_mode.h"
 #include "coord_narrate.h"
 #include "coord_progress.h"
@@ -190,6 +191,7 @@ coord_rollout_create(const char *id, sk_plan *plan, const uint8_t *signed_plan,
 	ro->plan = plan;
 	add_regions(ro, origin, now_ms);
 	order_phases(ro, order);
+	coord_flags_init(ro); /* flags */
 	free(order);
 	*out = ro;
 	return SK_OK;
@@ -256,6 +258,10 @@ coord_rollout_wants(const coord_rollout *ro, const char *region)
 {
 	const coord_region_run *rr = coord_rollout_region(ro, region);
 
+	/* flags: the flags-first pass comes before every phase. */
+	if (coord_flags_pending(ro))
+		return ro->state == COORD_RO_RUNNING && !ro->ctl.paused &&
+		    coord_flags_wants(ro, region);
 	return ro->state == COORD_RO_RUNNING && !ro->ctl.paused && rr != NULL &&
 	    !rr->paused && !coord_region_done(rr->state) && in_turn(ro, rr);
 }
@@ -291,6 +297,10 @@ coord_rollout_dispatched(coord_rollout *ro, const char *region,
 {
 	coord_region_run *rr = coord_rollout_region(ro, region);
 
+	if (coord_flags_pending(ro)) { /* flags */
+		coord_flags_dispatched(ro, region, now_ms);
+		return SK_OK;
+	}
 	if (rr == NULL || rr->state != COORD_R_PENDING)
 		return SK_OK;
 	set_state(rr, COORD_R_DISPATCHED, now_ms);
@@ -420,6 +430,25 @@ transition(coord_region_run *rr, const sk_report *r, int64_t now_ms)
 		set_state(rr, t->to, now_ms);
 }
 
+/* flags: a report of the flags-first pass; its failure ends the
+ * rollback, no revert having run. */
+static int
+flags_report(coord_rollout *ro, const char *region, const sk_report *r,
+    coord_journal *j, bool *changed, sk_err *err)
+{
+	char reason[SK_ERR_MSG_MAX];
+	int out;
+
+	if (ro->state != COORD_RO_RUNNING)
+		return SK_OK;
+	out = coord_flags_report(ro, region, r, reason, sizeof(reason));
+	if (out == COORD_FLAGS_FLIPPED)
+		*changed = true;
+	if (out == COORD_FLAGS_FAILED)
+		return finish(ro, j, ro->rules->failed_state, reason, sk_now_ms(), err);
+	return SK_OK;
+}
+
 int
 coord_rollout_report(coord_rollout *ro, const char *region, const sk_report *r,
     coord_journal *j, bool *changed, sk_err *err)
@@ -429,6 +458,12 @@ coord_rollout_report(coord_rollout *ro, const char *region, const sk_report *r,
 	int before;
 
 	*changed = false;
+	/* flags: the pass keeps its own state, and nothing else moves
+	 * while it runs (an agent that predates it would not say
+	 * flags_only). */
+	if (r->flags_only || coord_flags_pending(ro))
+		return r->flags_only ? flags_report(ro, region, r, j, changed, err) :
+				       SK_OK;
 	if (rr == NULL || coord_region_done(rr->state) ||
 	    (ro->rules->pacing == COORD_PACE_PHASES && rr->phase > ro->phase))
 		return SK_OK;
@@ -501,6 +536,11 @@ coord_rollout_replay_report(coord_rollout *ro, const char *region, const sk_repo
 {
 	coord_region_run *rr = coord_rollout_region(ro, region);
 
+	if (r->flags_only || coord_flags_pending(ro)) { /* flags */
+		if (r->flags_only)
+			coord_flags_replay_report(ro, region, r);
+		return;
+	}
 	/* What coord_rollout_report ignores, at the same point of the
 	 * journal (the region and phase records that follow a report are
 	 * not replayed yet). */

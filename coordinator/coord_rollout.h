@@ -85,6 +85,11 @@ typedef struct coord_region_run {
 	char paused_by_key[SK_NAME_MAX];
 	int64_t paused_ms;
 	char pause_reason[SK_REASON_MAX];
+	/* flags: its flags-first pass (coord_flags.h): state, why it failed,
+	 * what it waits for. */
+	int flags_state;
+	sk_err flags_error;
+	char flags_detail[256];
 } coord_region_run;
 
 /* What operators said to a running rollout (skein rollout pause, resume,
@@ -157,6 +162,10 @@ typedef struct coord_rollout {
 	size_t nkept, kept_cap;
 	uint64_t reports_dropped; /* over COORD_REPORTS_MAX, not kept */
 	coord_opctl ctl;          /* pause and tune */
+	/* flags: a rollback with a flags-first pass (coord_flags.h), and
+	 * whether every region has flipped. */
+	bool flags_first;
+	bool flags_done;
 } coord_rollout;
 
 /* Create rollout id of plan in phase 0, its regions pending. origin NULL

@@ -17,6 +17,7 @@
 
 #include "coord_control.h"
 #include "coord_line.h"
+#include "coord_flags.h"
 #include "coord_opctl.h"
 #include "coord_journal.h"
 #include "coord_narrate.h"
@@ -407,6 +408,7 @@ collect_commands(
 		(*cmds)[*n].signed_plan_len = ro->signed_plan_len;
 		(*cmds)[*n].mode = ro->mode;
 		(*cmds)[*n].no_backup = ro->no_backup;
+		(*cmds)[*n].flags_only = coord_flags_pending(ro); /* flags */
 		(*n)++;
 		if (coord_rollout_dispatched(
 			ro, region, srv->journal, sk_now_ms(), err) != SK_OK)

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "agent_control.h"
+#include "agent_sample.h"
 #include "agent_session.h"
 #include "sk_config.h"
 #include "sk_key.h"
@@ -32,6 +33,9 @@ typedef struct run_entry {
 	sk_plan *plan;
 	int mode;       /* enum sk_mode, from the RUN command */
 	bool no_backup; /* rollback: --no-backup, from the RUN command */
+	/* flags: a rollback's flags-first pass, a run of its own beside the
+	 * rollback's full run of the same rollout id. */
+	bool flags_only;
 	/* The session's word to the run (pause, tune, when the coordinator
 	 * was last heard from), and the operator's control generations
 	 * applied to it: pause state and tune (under the session's mu). */
@@ -67,6 +71,10 @@ struct agent_session {
 	run_entry **runs;
 	size_t nruns;
 	size_t runcap;
+
+	/* sampling: the exit gates' samples (agent_samples.c); thread-safe
+	 * itself, not under mu. */
+	agent_sampler *sampler;
 };
 
 /* ---- agent_outbox.c ----------------------------------------------------- */
@@ -82,7 +90,8 @@ void agent_outbox_put(agent_session *s, const sk_report *r);
 void agent_outbox_ack(agent_session *s, uint64_t acked);
 
 /* True if a final report of rollout_id is queued. Call with s->mu held. */
-bool agent_outbox_has_final(const agent_session *s, const char *rollout_id);
+bool agent_outbox_has_final(
+    const agent_session *s, const char *rollout_id, bool flags_only);
 
 /* ---- agent_runs.c ------------------------------------------------------- */
 
@@ -114,5 +123,28 @@ void agent_runs_join(agent_session *s);
 
 /* Join and free every run. */
 void agent_runs_free(agent_session *s);
+
+/* sampling: verify cmd's signed plan for this region as a RUN's is
+ * verified (release key, expiry, region). On success *out owns the plan;
+ * on failure err says why, wrapped with the rollout and region. */
+int agent_runs_verify_plan(agent_session *s, const sk_command *cmd,
+    sk_plan **out, sk_err *err) SK_WARN_UNUSED;
+
+/* ---- agent_samples.c (sampling) --------------------------------------- */
+
+/* Create s->sampler, reporting through the outbox. SK_ENOMEM. */
+int agent_samples_init(agent_session *s, sk_err *err) SK_WARN_UNUSED;
+
+/* Act on a SAMPLE command: verify its plan (agent_runs_verify_plan), check
+ * its phase (agent_sample_phase_check) and start the sample in a thread
+ * of its own; a plan or phase it cannot use is refused with a GATE_SAMPLE
+ * report carrying the error. A sample of the rollout still running makes
+ * cmd a no-op (logged at debug). Never blocks on a database. */
+void agent_samples_start(agent_session *s, const sk_command *cmd);
+
+/* Wait for the samples running now (agent_sampler_join); then, for
+ * _fini, free the sampler. Both accept a session without one. */
+void agent_samples_join(agent_session *s);
+void agent_samples_fini(agent_session *s);
 
 #endif

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "sk_err.h"
+#include "sk_config.h"
 #include "sk_plan.h"
 #include "sk_sql.h"
 #include "sk_yaml.h"
@@ -64,7 +65,17 @@ bool build_is_data_kind(int kind);
  * caller refuses the data kinds' keys on steps of other kinds. */
 int build_data_body(const sk_yaml_node *item, sk_step *st, sk_err *err);
 
+/* flags: item's flag body (flag, value, tenants, residency through inv,
+ * template) into st->flag (owned by st, also on failure). */
+int build_flag_body(const sk_yaml_node *item, const sk_inventory *inv,
+    sk_step *st, sk_err *err);
+
 /* root's preflight: mapping into *pf; absent leaves *pf untouched. */
 int build_preflight(const sk_yaml_node *root, sk_preflight *pf, sk_err *err);
+
+/* item's gates (soak, checks, health, sample, approval, window) into
+ * ph, whose name is set. On failure what was loaded stays in ph for the
+ * plan to free. */
+int build_gates(const sk_yaml_node *item, sk_phase *ph, sk_err *err);
 
 #endif

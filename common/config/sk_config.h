@@ -96,6 +96,9 @@ typedef struct sk_agent_config {
 	/* stopline: no step starts while the coordinator has been silent
 	 * this long (dead_man; default 60 s; 0 off). */
 	int64_t dead_man_ms;
+	/* sampling: the application's health URL (http:// only), GET by the
+	 * exit gates' "http" signal; NULL when not set. */
+	char *health_probe;
 } sk_agent_config;
 
 typedef struct sk_coord_config {

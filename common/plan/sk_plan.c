@@ -70,6 +70,8 @@ sk_plan_destroy(sk_plan *plan)
 		sk_strv_free(ph->residency, ph->nresidency);
 		free_checks(ph->pre, ph->npre);
 		free_checks(ph->post, ph->npost);
+		free_checks(ph->gate_checks, ph->ngate_checks);
+		plan_gates_free(ph);
 	}
 	free(plan->phases);
 	for (size_t i = 0; i < plan->nsteps; i++) {
@@ -90,6 +92,8 @@ sk_plan_destroy(sk_plan *plan)
 		free(s->backfill);
 		sk_expand_fini(s->expand);
 		free(s->expand);
+		sk_flag_fini(s->flag);
+		free(s->flag);
 		sk_strv_free(s->concurrent_indexes, s->nconcurrent_indexes);
 	}
 	free(plan->steps);
@@ -170,6 +174,7 @@ sk_plan_encode(const sk_plan *plan, uint8_t **out, size_t *out_len, sk_err *err)
 	Skein__V1__Plan pb = SKEIN__V1__PLAN__INIT;
 	Skein__V1__Preflight pf = SKEIN__V1__PREFLIGHT__INIT;
 	Skein__V1__Phase *phases = NULL, **phase_ptrs = NULL;
+	pb_gates *gates = NULL;
 	Skein__V1__Step *steps = NULL, **step_ptrs = NULL;
 	Skein__V1__CheckBody *bodies = NULL;
 	pb_body *data_bodies = NULL;
@@ -181,7 +186,8 @@ sk_plan_encode(const sk_plan *plan, uint8_t **out, size_t *out_len, sk_err *err)
 	int rc;
 
 	for (size_t i = 0; i < plan->nphases; i++)
-		nchecks += plan->phases[i].npre + plan->phases[i].npost;
+		nchecks += plan->phases[i].npre + plan->phases[i].npost +
+		    plan->phases[i].ngate_checks;
 	for (size_t i = 0; i < plan->nsteps; i++) {
 		nchecks += plan->steps[i].npre + plan->steps[i].npost +
 		    plan->steps[i].nchecks;
@@ -189,6 +195,7 @@ sk_plan_encode(const sk_plan *plan, uint8_t **out, size_t *out_len, sk_err *err)
 	}
 	phases = calloc(plan->nphases + 1, sizeof(*phases));
 	phase_ptrs = calloc(plan->nphases + 1, sizeof(*phase_ptrs));
+	gates = calloc(plan->nphases + 1, sizeof(*gates));
 	steps = calloc(plan->nsteps + 1, sizeof(*steps));
 	step_ptrs = calloc(plan->nsteps + 1, sizeof(*step_ptrs));
 	bodies = calloc(plan->nsteps + 1, sizeof(*bodies));
@@ -199,9 +206,10 @@ sk_plan_encode(const sk_plan *plan, uint8_t **out, size_t *out_len, sk_err *err)
 	pool.check_ptrs = calloc(nchecks + 1, sizeof(*pool.check_ptrs));
 	pool.waivers = calloc(nwaivers + 1, sizeof(*pool.waivers));
 	pool.waiver_ptrs = calloc(nwaivers + 1, sizeof(*pool.waiver_ptrs));
-	if (phases == NULL || phase_ptrs == NULL || steps == NULL ||
-	    step_ptrs == NULL || bodies == NULL || data_bodies == NULL || reqs == NULL ||
-	    req_ptrs == NULL || pool.checks == NULL || pool.check_ptrs == NULL ||
+	if (phases == NULL || phase_ptrs == NULL || gates == NULL ||
+	    steps == NULL || step_ptrs == NULL || bodies == NULL ||
+	    data_bodies == NULL || reqs == NULL || req_ptrs == NULL ||
+	    pool.checks == NULL || pool.check_ptrs == NULL ||
 	    pool.waivers == NULL || pool.waiver_ptrs == NULL) {
 		rc = sk_err_set(err, SK_ENOMEM, "encode plan %s: out of memory",
 		    plan->name ? plan->name : "");
@@ -221,6 +229,14 @@ sk_plan_encode(const sk_plan *plan, uint8_t **out, size_t *out_len, sk_err *err)
 		phases[i].pre = pool_checks(&pool, ph->pre, ph->npre);
 		phases[i].n_post = ph->npost;
 		phases[i].post = pool_checks(&pool, ph->post, ph->npost);
+		phases[i].n_gate_checks = ph->ngate_checks;
+		phases[i].gate_checks =
+		    pool_checks(&pool, ph->gate_checks, ph->ngate_checks);
+		if (plan_gates_to_pb(ph, &gates[i], &phases[i]) != SK_OK) {
+			rc = sk_err_set(err, SK_ENOMEM, "encode plan %s: out of memory",
+			    plan->name ? plan->name : "");
+			goto out;
+		}
 		phase_ptrs[i] = &phases[i];
 	}
 	for (size_t i = 0; i < plan->nsteps; i++) {
@@ -312,6 +328,9 @@ sk_plan_encode(const sk_plan *plan, uint8_t **out, size_t *out_len, sk_err *err)
 	*out_len = len;
 	rc = SK_OK;
 out:
+	for (size_t i = 0; gates != NULL && i < plan->nphases; i++)
+		plan_gates_pb_fini(&gates[i]);
+	free(gates);
 	free(phases);
 	free(phase_ptrs);
 	free(steps);
@@ -498,6 +517,9 @@ sk_plan_decode(const uint8_t *buf, size_t len, sk_plan **out, sk_err *err)
 			p->nresidency = ph->n_residency;
 		p->pre = dup_checks(ph->pre, ph->n_pre, &p->npre, &oom);
 		p->post = dup_checks(ph->post, ph->n_post, &p->npost, &oom);
+		p->gate_checks = dup_checks(
+		    ph->gate_checks, ph->n_gate_checks, &p->ngate_checks, &oom);
+		plan_gates_from_pb(ph, p, &oom);
 	}
 	plan->steps = calloc(pb->n_steps, sizeof(*plan->steps));
 	if (plan->steps == NULL) {

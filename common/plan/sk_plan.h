@@ -27,6 +27,7 @@ enum sk_step_kind {
 	SK_STEP_BACKFILL = 3, /* an UPDATE in batches (sk_step.backfill) */
 	SK_STEP_EXPAND = 4,   /* a new column kept in step with an old one */
 	SK_STEP_CONTRACT = 5, /* the end of an expand: the old column goes */
+	SK_STEP_FLAG = 6,     /* a feature flag set (sk_step.flag) */
 };
 
 /* What a check expects (proto CheckExpect). */
@@ -134,6 +135,48 @@ typedef struct sk_expand {
 	sk_backfill_tuning tuning; /* EXPAND: how its backfill runs */
 } sk_expand;
 
+/* ---- flags: FLAG's body (docs/flags.md). value is normalised
+ * (sk_flag_value_normalize); tenants empty: the flag's every-tenant row;
+ * regions (residency resolved at build) empty: every region of the plan;
+ * set_template and get_template both NULL (skein.flags) or both set. */
+#define SK_FLAG_NAME_MAX 63
+#define SK_FLAG_VALUE_MAX 1024
+#define SK_FLAG_TENANT_MAX 128
+typedef struct sk_flag {
+	char *name;
+	char *value;
+	char **tenants;
+	size_t ntenants;
+	char **residency; /* as written */
+	size_t nresidency;
+	char **regions; /* resolved */
+	size_t nregions;
+	char *set_template; /* :'flag', :'value', :'tenant' bound as literals */
+	char *get_template;
+} sk_flag;
+
+/* Whether name is a flag name: [a-z0-9_.-], 1..SK_FLAG_NAME_MAX bytes. */
+bool sk_flag_name_valid(const char *name);
+
+/* The value as stored: "true" for true/on/yes/1 (any case), "false" for
+ * false/off/no/0, anything else as given. *out is malloc'ed. SK_EINVAL
+ * for an empty value, one over SK_FLAG_VALUE_MAX bytes or holding control
+ * characters; SK_ENOMEM. */
+int sk_flag_value_normalize(const char *in, char **out, sk_err *err) SK_WARN_UNUSED;
+
+/* Whether a template is usable: a fragment of one statement (no ';',
+ * sk_sql_fragment_check) whose placeholders (:'name') are only :'flag',
+ * :'value' and :'tenant'. what names it in the error ("template.set").
+ * NULL passes. */
+int sk_flag_template_check(const char *tmpl, const char *what, sk_err *err) SK_WARN_UNUSED;
+
+/* Whether the flag step runs in region: regions empty or listing it. */
+bool sk_flag_in_region(const sk_flag *f, const char *region);
+
+/* Free what f owns (not f). Accepts NULL. */
+void sk_flag_fini(sk_flag *f);
+/* ---- end flags */
+
 /* A step. Every kind has the id, limits, revert, pre/post checks and
  * waivers; the SQL fields (sql, no_transaction, sql_path,
  * concurrent_indexes, text_checksum) are kind SQL's body, checks kind
@@ -176,7 +219,26 @@ typedef struct sk_step {
 	size_t nchecks;
 	sk_backfill *backfill; /* BACKFILL */
 	sk_expand *expand;     /* EXPAND, CONTRACT */
+	sk_flag *flag;         /* FLAG */
 } sk_step;
+
+/* A health signal sampled during a soak: a value over max fails. */
+typedef struct sk_health_gate {
+	char *signal; /* one of sk_health_signal_known's names */
+	double max;
+} sk_health_gate;
+
+/* When a phase may start. days are "mon".."sun", the day the window
+ * opens (none: every day); from/until "HH:MM[:SS]" local time in tz
+ * (until <= from crosses midnight; from NULL: the whole day); tz a
+ * zoneinfo name (NULL: UTC). ndays 0 and from NULL: no window. */
+typedef struct sk_window {
+	char **days;
+	size_t ndays;
+	char *from;
+	char *until;
+	char *tz;
+} sk_window;
 
 typedef struct sk_phase {
 	char *name;
@@ -188,6 +250,21 @@ typedef struct sk_phase {
 	size_t npre;
 	sk_check *post; /* per database, after the phase's last step */
 	size_t npost;
+	/* Gates (sk_plan_gates.c). Exit: soak_ms, gate_checks and health,
+	 * sampled per database every sample_interval_ms, min_samples good
+	 * samples each; entry: approval and window. All zero: none. */
+	int64_t soak_ms;
+	sk_check *gate_checks;
+	size_t ngate_checks;
+	sk_health_gate *health;
+	size_t nhealth;
+	int64_t sample_interval_ms;
+	uint32_t min_samples;
+	uint32_t approval_count; /* 0: no approval needed */
+	char **approvers; /* operator names that may approve; none: any */
+	size_t napprovers;
+	bool not_by_starter;
+	sk_window window;
 } sk_phase;
 
 typedef struct sk_plan {
@@ -300,6 +377,33 @@ int sk_plan_encode(const sk_plan *plan, uint8_t **out, size_t *out_len,
  * whose plan carried no text checksum has it all zero. On success *out is
  * owned by the caller; on failure nothing is allocated. */
 int sk_plan_decode(const uint8_t *buf, size_t len, sk_plan **out, sk_err *err) SK_WARN_UNUSED;
+
+/* Whether name is a health signal skein samples: "replication_lag"
+ * (seconds), "rollbacks_per_s", "deadlocks", "lock_waits", "http". */
+bool sk_health_signal_known(const char *name);
+
+/* Whether the phase has an exit gate to sample (gate checks or health). */
+bool sk_phase_samples(const sk_phase *ph);
+
+/* Whether the phase has any gate: soak, sampled items, approval, window. */
+bool sk_phase_has_gates(const sk_phase *ph);
+
+/* Whether w restricts when its phase may start. */
+bool sk_window_set(const sk_window *w);
+
+/* "HH:MM" or "HH:MM:SS" (00:00:00..23:59:59) as seconds after midnight
+ * into *secs; false (and *secs untouched) for anything else. */
+bool sk_clock_parse(const char *s, int *secs);
+
+/* 0 for "mon" .. 6 for "sun"; -1 for anything else. */
+int sk_weekday_parse(const char *s);
+
+/* Whether tz is a zone name (letters, digits, _ + - /, no "..", not
+ * absolute) with a file under /usr/share/zoneinfo. */
+bool sk_tz_valid(const char *tz);
+/* flags: whether plan has a flag step (a rollback flips them back
+ * first). */
+bool sk_plan_has_flags(const sk_plan *plan);
 
 /* True if the plan addresses region. */
 bool sk_plan_addresses(const sk_plan *plan, const char *region);

@@ -42,7 +42,10 @@ enum sk_event {
 	SK_EV_STEP_REVERTED = 17,
 	SK_EV_STEP_REHEARSED = 18,
 	SK_EV_STEP_NOT_REHEARSABLE = 19,
+	/* sampling: one sampled gate item in one database (see sk_report) */
+	SK_EV_GATE_SAMPLE = 20,
 	SK_EV_DEAD_MAN = 21, /* stopline: held while the coordinator was silent */
+	SK_EV_FLAG = 22, /* flags: report.flag holds the flip */
 	SK_EV_MAX
 };
 
@@ -95,6 +98,27 @@ typedef struct sk_backup_info {
 	char restore_command[1024];
 } sk_backup_info;
 
+/* sampling: a health signal's value, as an agent read it
+ * (SK_EV_GATE_SAMPLE). Decoders refuse a signal name over 31 bytes and a
+ * value that is not a finite number. */
+#define SK_SIGNAL_MAX 32
+typedef struct sk_health_sample {
+	char signal[SK_SIGNAL_MAX]; /* "replication_lag", "http", ... */
+	double value;
+} sk_health_sample;
+/* flags: one flip of a feature flag in one database, as reported
+ * (SK_EV_FLAG). Values longer than the fields are cut. */
+typedef struct sk_flag_report {
+	char name[SK_NAME_MAX];
+	bool every_tenant; /* the every-tenant row; else tenant */
+	char tenant[128];
+	bool old_absent; /* the flag was not set before; else old_value */
+	char old_value[128];
+	bool new_absent; /* the flip removed it (a revert); else new_value */
+	char new_value[128];
+	bool reverted; /* the flip undid a flag step's */
+} sk_flag_report;
+
 /* One progress event from an agent. Plain value: copy freely. */
 typedef struct sk_report {
 	uint64_t seq;
@@ -128,6 +152,21 @@ typedef struct sk_report {
 	char throttle[128];   /* why it is paused now; "" when running */
 	int64_t throttled_ms; /* time paused so far */
 	char throttled_by[160]; /* STEP_FINISHED: "rate=ms,lag=ms,..." */
+	/* sampling: SK_EV_GATE_SAMPLE is ONE sampled item in ONE database
+	 * ("" for the agent-wide "http" probe): a gate check (has_check,
+	 * check.when "gate") or a health signal (has_health). error.code !=
+	 * SK_OK: the item erred and has no value. Neither has_check nor
+	 * has_health, with an error: the agent refused the SAMPLE itself (a
+	 * plan it cannot verify, a phase it cannot sample), database "". */
+	bool has_health;
+	sk_health_sample health;
+	uint64_t sample_round; /* the SAMPLE command's round */
+	uint32_t phase;        /* the SAMPLE command's phase */
+	/* flags: SK_EV_FLAG's flip; flags_only: the report belongs to a
+	 * rollback's flags-first pass (sk_command.flags_only). */
+	bool has_flag;
+	sk_flag_report flag;
+	bool flags_only;
 } sk_report;
 
 /* A report together with the region it came from. */
@@ -169,11 +208,14 @@ enum sk_command_kind {
 	SK_CMD_PAUSE = 2,
 	SK_CMD_RESUME = 3,
 	SK_CMD_TUNE = 4,
+	/* sampling: sample a phase's exit gate once (signed_plan,
+	 * sample_phase, sample_round) */
+	SK_CMD_SAMPLE = 5,
 	SK_CMD_ABORT = 6, /* stopline: finish the running step; the run ends */
 	SK_CMD_MAX
 };
 
-/* "run", "pause", "resume", "tune"; "unknown" otherwise. */
+/* "run", "pause", "resume", "tune", "sample"; "unknown" otherwise. */
 const char *sk_command_name(int kind);
 
 /* A pause's reason as an operator wrote it, at most this many bytes
@@ -220,6 +262,13 @@ typedef struct sk_command {
 	sk_tune tune;               /* TUNE (and RUN_PLAN): every tune merged */
 	char actor[SK_NAME_MAX];    /* PAUSE, RESUME, TUNE: who said it */
 	char reason[SK_REASON_MAX]; /* PAUSE: why */
+	/* sampling: SAMPLE: the index of the plan's phase to sample (0 the
+	 * first, as sk_plan.phases) and the coordinator's round counter. */
+	uint32_t sample_phase;
+	uint64_t sample_round;
+	/* flags: RUN_PLAN of a rollback: revert only the flag steps (the
+	 * flags-first pass); its reports carry flags_only. */
+	bool flags_only;
 } sk_command;
 
 typedef struct sk_control {
@@ -426,6 +475,12 @@ typedef struct sk_rollout_view {
 	bool paused_by_line;
 	sk_left_view *left;
 	size_t nleft;
+	/* flags: a rollback of a plan with flag steps: each region's
+	 * flags-first pass (state "pending", "dispatched", "running",
+	 * "succeeded", "failed"; detail what it waits for). Owned; none
+	 * when there is no such pass. */
+	sk_region_view *flags_first;
+	size_t nflags_first;
 } sk_rollout_view;
 
 enum sk_cli_op {
