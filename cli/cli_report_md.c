@@ -372,7 +372,7 @@ cli_report_md(FILE *out, const cli_report_src *src, sk_err *err)
 	md_waivers(out, src->plan);
 	md_backfills(out, &m);
 	cli_control_md(out, src->view); /* stopline */
-	cli_flag_report_md(out, src); /* flags */
+	cli_flag_report_md(out, src);   /* flags */
 	for (size_t i = 0; i < m.nregions; i++) {
 		const cli_rep_region *g = &m.regions[i];
 

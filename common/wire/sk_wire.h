@@ -45,7 +45,7 @@ enum sk_event {
 	/* sampling: one sampled gate item in one database (see sk_report) */
 	SK_EV_GATE_SAMPLE = 20,
 	SK_EV_DEAD_MAN = 21, /* stopline: held while the coordinator was silent */
-	SK_EV_FLAG = 22, /* flags: report.flag holds the flip */
+	SK_EV_FLAG = 22,     /* flags: report.flag holds the flip */
 	SK_EV_MAX
 };
 
