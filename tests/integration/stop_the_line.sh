@@ -124,7 +124,8 @@ sk_assert_contains "$out" "the line stop is lifted" "the lift answers"
 sk_assert_eq "" "$(paused_json "$a")" "A resumed by the lift"
 sk_assert_eq "" "$(paused_json "$d")" "D resumed by the lift"
 sk_assert_eq otto "$(paused_json "$c")" "C, paused by otto, is not resumed by the lift"
-sk_assert_eq 0001_first "$(ledger ksa sc)" "C holds before its second step"
+# (paused at once: before it was sent, or during its first step)
+[[ "$(ledger ksa sc)" != *0002_second* ]] || sk_fail "C ran its second step while otto had it paused"
 as_op rollout resume "$c" >/dev/null
 for id in "$a" "$d" "$b"; do
 	out=$(sk_skein rollout wait "$id" --timeout 40s) || sk_fail "$id did not finish after the lift: $out"
