@@ -191,6 +191,9 @@ coord_rollout_create(const char *id, sk_plan *plan, const uint8_t *signed_plan,
 	add_regions(ro, origin, now_ms);
 	order_phases(ro, order);
 	free(order);
+	order = NULL;
+	if (coord_gates_init(&ro->gates, ro->nphases, err) != SK_OK)
+		goto oom;
 	*out = ro;
 	return SK_OK;
 oom:
@@ -215,6 +218,7 @@ coord_rollout_destroy(coord_rollout *ro)
 	free(ro->events);
 	free(ro->arena);
 	free(ro->kept);
+	coord_gates_fini(&ro->gates);
 	free(ro);
 }
 
@@ -236,11 +240,13 @@ coord_rollout_has_region(const coord_rollout *ro, const char *region)
 int
 coord_rollout_start(coord_rollout *ro, coord_journal *j, int64_t now_ms, sk_err *err)
 {
+	bool opened;
+
 	if (coord_journal_phase(j, ro->id, 0, now_ms, err) != SK_OK)
 		return err->code;
 	ro->phase = 0;
 	coord_narrate_phase_started(ro, 0);
-	return SK_OK;
+	return coord_gate_enter(ro, j, now_ms, &opened, err);
 }
 
 /* True if the mode tells rr to run now (rr has not finished). */
@@ -256,7 +262,8 @@ coord_rollout_wants(const coord_rollout *ro, const char *region)
 	const coord_region_run *rr = coord_rollout_region(ro, region);
 
 	return ro->state == COORD_RO_RUNNING && !ro->ctl.paused && rr != NULL &&
-	    !coord_region_done(rr->state) && in_turn(ro, rr);
+	    !coord_region_done(rr->state) && in_turn(ro, rr) &&
+	    (rr->phase != ro->phase || coord_gate_entry_open(ro));
 }
 
 /* Journal rr's state and figures: never its words, which are derived. */
@@ -347,7 +354,7 @@ static int
 advance_phases(coord_rollout *ro, coord_journal *j, int64_t now_ms,
     bool *changed, sk_err *err)
 {
-	bool all_ok = true;
+	bool all_ok = true, passed, opened;
 
 	for (size_t i = 0; i < ro->nregions; i++) {
 		const coord_region_run *rr = &ro->regions[i];
@@ -365,6 +372,11 @@ advance_phases(coord_rollout *ro, coord_journal *j, int64_t now_ms,
 	}
 	if (!all_ok)
 		return SK_OK;
+	/* The phase's exit gate (coord_gate.c) holds what comes next. */
+	if (coord_gate_exit(ro, j, now_ms, &passed, err) != SK_OK)
+		return err->code;
+	if (!passed)
+		return SK_OK;
 	if (ro->phase + 1 < ro->nphases) {
 		if (ro->ctl.paused)
 			return SK_OK; /* the next phase waits for the resume */
@@ -373,7 +385,7 @@ advance_phases(coord_rollout *ro, coord_journal *j, int64_t now_ms,
 		ro->phase++;
 		coord_narrate_phase_started(ro, ro->phase);
 		*changed = true;
-		return SK_OK;
+		return coord_gate_enter(ro, j, now_ms, &opened, err);
 	}
 	return finish(ro, j, ro->rules->ok_state, "", now_ms, err);
 }
@@ -437,6 +449,23 @@ coord_rollout_settle(coord_rollout *ro, coord_journal *j, bool *changed, sk_err 
 {
 	*changed = false;
 	return advance(ro, j, sk_now_ms(), changed, err);
+}
+
+int
+coord_rollout_tick(
+    coord_rollout *ro, coord_journal *j, int64_t now_ms, bool *changed, sk_err *err)
+{
+	bool due = false;
+
+	*changed = false;
+	if (ro->state != COORD_RO_RUNNING)
+		return SK_OK;
+	if (coord_gate_tick(ro, j, now_ms, &due, err) != SK_OK)
+		return err->code;
+	if (!due)
+		return SK_OK;
+	*changed = true;
+	return advance(ro, j, now_ms, changed, err);
 }
 
 void

@@ -11,6 +11,7 @@
 #include "coord_mode.h"
 #include "coord_narrate.h"
 #include "coord_state.h"
+#include "sk_util.h"
 
 /* ---- rollback ----------------------------------------------------------- */
 
@@ -184,7 +185,8 @@ coord_rollout_view(
 				    &pv->regions[pv->nregions++]);
 	}
 	if (view_databases(ro, out) != SK_OK ||
-	    coord_rollout_backups(ro, &out->backups, &out->nbackups, err) != SK_OK)
+	    coord_rollout_backups(ro, &out->backups, &out->nbackups, err) != SK_OK ||
+	    coord_gate_view(ro, sk_now_ms(), out, err) != SK_OK)
 		goto oom;
 	while (first < ro->nevents && ro->events[first].seq <= since)
 		first++;

@@ -15,7 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "coord_approval.h"
 #include "coord_control.h"
+#include "coord_gate.h"
 #include "coord_opctl.h"
 #include "coord_journal.h"
 #include "coord_narrate.h"
@@ -158,6 +160,26 @@ replay_opctl(void *arg, const char *id, const coord_opctl_record *rec)
 }
 
 static void
+replay_gate(void *arg, const char *id, const coord_gate_record *rec)
+{
+	coord_server *srv = arg;
+	coord_rollout *ro = coord_registry_find(&srv->rollouts, id);
+
+	if (ro != NULL)
+		coord_gate_replay(ro, rec);
+}
+
+static void
+replay_approval(void *arg, const char *id, const coord_approval_record *rec)
+{
+	coord_server *srv = arg;
+	coord_rollout *ro = coord_registry_find(&srv->rollouts, id);
+
+	if (ro != NULL)
+		coord_approval_replay(ro, rec);
+}
+
+static void
 replay_seq(void *arg, uint64_t reserved)
 {
 	coord_server *srv = arg;
@@ -227,6 +249,8 @@ coord_server_create(const sk_coord_config *cfg, coord_server **out, sk_err *err)
 		.seq = replay_seq,
 		.report = replay_report,
 		.opctl = replay_opctl,
+		.gate = replay_gate,
+		.approval = replay_approval,
 	};
 	coord_server *srv;
 	size_t running = 0;
@@ -681,6 +705,32 @@ recv_fd(nng_socket s, int *fd, sk_err *err)
 	return SK_OK;
 }
 
+/* Phase gates (coord_gate.c): at least every second, count soaks and
+ * open windows; a gate that let work through wakes the agents. */
+static void
+tick_gates(coord_server *srv, int64_t *last_ms)
+{
+	int64_t now = sk_now_ms();
+	bool wake = false;
+
+	if (now - *last_ms < 250 && now >= *last_ms)
+		return;
+	*last_ms = now;
+	for (size_t i = 0; i < srv->rollouts.n; i++) {
+		coord_rollout *ro = srv->rollouts.v[i];
+		bool changed = false;
+		sk_err err;
+
+		if (ro->state != COORD_RO_RUNNING)
+			continue;
+		if (coord_rollout_tick(ro, srv->journal, now, &changed, &err) != SK_OK)
+			sk_log_err(SK_LOG_ERROR, &err);
+		wake |= changed;
+	}
+	if (wake)
+		wake_all(srv);
+}
+
 static void
 expire_polls(coord_server *srv)
 {
@@ -695,6 +745,7 @@ int
 coord_server_run(coord_server *srv, atomic_int *stop, sk_err *err)
 {
 	struct pollfd fds[2];
+	int64_t gates_ms = 0;
 	int afd, cfd;
 
 	if (recv_fd(srv->agent_sock, &afd, err) != SK_OK ||
@@ -719,6 +770,7 @@ coord_server_run(coord_server *srv, atomic_int *stop, sk_err *err)
 		if (rv != NNG_EAGAIN && rv != NNG_ETIMEDOUT)
 			sk_warn("receive from control clients: %s", nng_strerror(rv));
 		expire_polls(srv);
+		tick_gates(srv, &gates_ms);
 	}
 	sk_info("stopping");
 	return SK_OK;

@@ -143,6 +143,7 @@ sk_cli_request_encode(const sk_cli_request *m, uint8_t **out, size_t *len, sk_er
 	Skein__V1__CliRequest pb;
 	Skein__V1__RollbackRequest rb;
 	opctl_request_store opctl;
+	Skein__V1__ApproveRequest approve;
 
 	skein__v1__cli_request__init(&pb);
 	pb.events_since = m->events_since;
@@ -170,6 +171,9 @@ sk_cli_request_encode(const sk_cli_request *m, uint8_t **out, size_t *len, sk_er
 	case SK_CLI_RESUME:
 	case SK_CLI_TUNE:
 		wire_opctl_request_to_pb(&pb, &opctl, m);
+		break;
+	case SK_CLI_APPROVE:
+		wire_approve_to_pb(&pb, &approve, m);
 		break;
 	default:
 		pb.op_case = SKEIN__V1__CLI_REQUEST__OP_STATUS_ROLLOUT_ID;
@@ -235,6 +239,9 @@ sk_cli_request_decode(const uint8_t *buf, size_t len, sk_cli_request *out, sk_er
 		out->op = SK_CLI_REPORT;
 		rc = wire_copy_id(out->rollout_id, sizeof(out->rollout_id),
 		    pb->report_rollout_id, "rollout id", err);
+		break;
+	case SKEIN__V1__CLI_REQUEST__OP_APPROVE:
+		rc = wire_approve_from_pb(out, pb, err);
 		break;
 	default: /* pause, resume, tune; or none */
 		rc = wire_opctl_request_from_pb(out, pb, err);
@@ -353,6 +360,7 @@ typedef struct view_store {
 	Skein__V1__BackupView *backups;
 	Skein__V1__BackupView **backupp;
 	Skein__V1__Tune tune;
+	gate_view_store gates;
 } view_store;
 
 static void
@@ -369,6 +377,7 @@ view_store_fini(view_store *s)
 	free(s->dbp);
 	free(s->backups);
 	free(s->backupp);
+	wire_view_gates_fini(&s->gates);
 }
 
 static int
@@ -448,7 +457,7 @@ view_to_pb(view_store *s, const sk_rollout_view *v)
 		s->backupp[i] = backup_to_pb(&s->backups[i], &v->backups[i]);
 	s->rv.backups = s->backupp;
 	s->rv.n_backups = v->nbackups;
-	return SK_OK;
+	return wire_view_gates_to_pb(&s->rv, &s->gates, v);
 }
 
 int
@@ -548,7 +557,8 @@ view_from_pb(sk_rollout_view *v, const Skein__V1__RolloutView *pb, sk_err *err)
 	v->reapply = pb->reapply;
 	if (wire_copy_id(v->reapply_of, sizeof(v->reapply_of), pb->reapply_of,
 		"rollout id", err) != SK_OK ||
-	    wire_view_opctl_from_pb(v, pb, err) != SK_OK)
+	    wire_view_opctl_from_pb(v, pb, err) != SK_OK ||
+	    wire_view_gates_from_pb(v, pb, err) != SK_OK)
 		return err->code;
 	v->current_phase = pb->current_phase;
 	v->created_ms = pb->created_unix_ms;
@@ -706,6 +716,11 @@ sk_rollout_view_fini(sk_rollout_view *v)
 	free(v->events);
 	free(v->databases);
 	free(v->backups);
+	free(v->approvals);
+	free(v->gates);
+	v->approvals = NULL;
+	v->gates = NULL;
+	v->napprovals = v->ngates = 0;
 	v->phases = NULL;
 	v->events = NULL;
 	v->databases = NULL;

@@ -190,6 +190,7 @@ sk_cli_op_name(int op)
 		[SK_CLI_PAUSE] = "pause",
 		[SK_CLI_RESUME] = "resume",
 		[SK_CLI_TUNE] = "tune",
+		[SK_CLI_APPROVE] = "approve",
 	};
 
 	if (op <= 0 || (size_t)op >= sizeof(names) / sizeof(names[0]) || names[op] == NULL)
