@@ -612,8 +612,8 @@ approve(const coord_control_ctx *ctx, const sk_cli_request *req,
 	snprintf(resp->rollout_id, sizeof(resp->rollout_id), "%s", ro->id);
 	resp->rollouts = calloc(1, sizeof(*resp->rollouts));
 	if (resp->rollouts == NULL)
-		return sk_err_set(err, SK_ENOMEM, "approve rollout %s: out of memory",
-		    ro->id);
+		return sk_err_set(err, SK_ENOMEM,
+		    "approve rollout %s: out of memory", ro->id);
 	if (coord_rollout_view(ro, UINT64_MAX, &resp->rollouts[0], err) != SK_OK)
 		return err->code;
 	resp->nrollouts = 1;

@@ -134,8 +134,8 @@ typedef struct coord_journal_visitor {
 	/* Gates: a gate's transition; an approval (strings live for the
 	 * call). */
 	void (*gate)(void *arg, const char *rollout_id, const coord_gate_record *rec);
-	void (*approval)(
-	    void *arg, const char *rollout_id, const coord_approval_record *rec);
+	void (*approval)(void *arg, const char *rollout_id,
+	    const coord_approval_record *rec);
 } coord_journal_visitor;
 
 /* Open (creating if needed) the journal in dir, replay every intact record

@@ -452,8 +452,8 @@ coord_rollout_settle(coord_rollout *ro, coord_journal *j, bool *changed, sk_err 
 }
 
 int
-coord_rollout_tick(
-    coord_rollout *ro, coord_journal *j, int64_t now_ms, bool *changed, sk_err *err)
+coord_rollout_tick(coord_rollout *ro, coord_journal *j, int64_t now_ms,
+    bool *changed, sk_err *err)
 {
 	bool due = false;
 

@@ -326,7 +326,7 @@ typedef struct sk_gate_judged {
 	int64_t at_ms;
 } sk_gate_judged;
 
-#define SK_GATE_JUDGED_MAX 32   /* judged items a gate view carries */
+#define SK_GATE_JUDGED_MAX 32    /* judged items a gate view carries */
 #define SK_GATE_APPROVERS_MAX 16 /* names a gate view lists */
 
 /* A phase's gates as the coordinator holds them. Plain value. */

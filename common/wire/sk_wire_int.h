@@ -106,8 +106,8 @@ int wire_view_gates_from_pb(
     sk_rollout_view *v, const Skein__V1__RolloutView *pb, sk_err *err);
 
 /* The approve request (SK_CLI_APPROVE) into pb, borrowing m and s. */
-void wire_approve_to_pb(Skein__V1__CliRequest *pb,
-    Skein__V1__ApproveRequest *s, const sk_cli_request *m);
+void wire_approve_to_pb(Skein__V1__CliRequest *pb, Skein__V1__ApproveRequest *s,
+    const sk_cli_request *m);
 int wire_approve_from_pb(
     sk_cli_request *out, const Skein__V1__CliRequest *pb, sk_err *err);
 
