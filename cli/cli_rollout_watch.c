@@ -12,6 +12,7 @@
 #include "cli.h"
 #include "cli_coord.h"
 #include "cli_decision.h"
+#include "cli_gate.h"
 #include "cli_mode.h"
 #include "cli_progress.h"
 #include "cli_rollout_int.h"
@@ -148,6 +149,7 @@ rollout_print_view(FILE *out, const sk_rollout_view *v, const cli_look *look)
 		    v->current_phase + 1, v->nphases);
 	}
 	print_decisions(out, v);
+	cli_gate_print(out, v, "  ");
 	if (v->reason[0])
 		fprintf(out, "  halted: %s\n", v->reason);
 	for (size_t p = 0; p < v->nphases; p++) {
@@ -248,6 +250,7 @@ view_json(const sk_rollout_view *v)
 	json_object_set_new(o, "reason", json_string(v->reason));
 	(void)cli_decision_json(o, v);
 	(void)cli_decision_opctl_json(o, v);
+	cli_gate_json(o, v);
 	json_object_set_new(o, "backups", backups_json(v));
 	for (size_t p = 0; p < v->nphases; p++) {
 		json_t *ph = json_object(), *regions = json_array();
