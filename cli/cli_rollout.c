@@ -362,8 +362,8 @@ run(const char *sub, const opts *o, int argc, char **argv)
 		return misplaced(sub, "--phase (only approve does)", usage);
 	if (strcmp(sub, "approve") == 0) {
 		if (o->region || o->wait || o->format || o->json || o->quiet ||
-		    o->has_timeout || o->reason || o->rehearse || o->no_backup ||
-		    o->reapply || !sk_tune_is_empty(&o->tune))
+		    o->has_timeout || o->reason || o->rehearse ||
+		    o->no_backup || o->reapply || !sk_tune_is_empty(&o->tune))
 			return misplaced(sub, "that option", approve_usage);
 		if ((rc = one_id(sub, argc, argv, approve_usage)) != CLI_OK)
 			return rc;
