@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "agent_backfill_int.h"
+#include "agent_health.h"
 #include "sk_log.h"
 #include "sk_pg.h"
 #include "sk_util.h"
@@ -35,27 +36,26 @@ agent_bf_reason_name(int reason)
 	return reason >= 0 && reason < AGENT_BF_NREASONS ? reason_names[reason] : "?";
 }
 
-/* sql's first value as text in a read-only transaction of its own,
- * into buf ("" for no rows or NULL). */
+/* sql's first value as text in a read-only transaction of its own (the
+ * one a health sample runs in, committed so that the looks do not count
+ * as rollbacks in pg_stat_database), into buf ("" for no rows or NULL). */
 static int
 ask(PGconn *conn, const char *what, const char *sql, int nparams,
     const char *const *params, char *buf, size_t len, sk_err *err)
 {
-	char set[96];
 	PGresult *res = NULL;
 	int rc;
 
 	buf[0] = '\0';
-	snprintf(set, sizeof(set),
-	    "BEGIN READ ONLY; SET LOCAL statement_timeout = %d", CHECK_TIMEOUT_MS);
-	rc = sk_pg_exec(conn, what, set, NULL, err);
-	if (rc == SK_OK)
-		rc = sk_pg_execp(conn, what, sql, nparams, params, &res, err);
+	rc = agent_health_begin(conn, CHECK_TIMEOUT_MS, err);
+	if (rc != SK_OK)
+		return rc;
+	rc = sk_pg_execp(conn, what, sql, nparams, params, &res, err);
 	if (rc == SK_OK && PQntuples(res) > 0 && PQnfields(res) > 0 &&
 	    !PQgetisnull(res, 0, 0))
 		snprintf(buf, len, "%s", PQgetvalue(res, 0, 0));
 	PQclear(res);
-	agent_tx_rollback(conn);
+	agent_health_end(conn);
 	return rc;
 }
 
@@ -89,25 +89,16 @@ db_reason(bf_run *r, char *why, size_t len)
 	PGconn *conn = r->s->c->conn;
 	const char *table[1] = { r->b->table };
 	char v[64];
+	double lag;
 	sk_err err;
 
+	/* The same reading as an exit gate's "replication_lag" signal. */
 	if (t->max_replication_lag_ms > 0 &&
-	    ask(conn, "replication lag",
-		/* replay_lag keeps its last value until new WAL comes or the
-		 * standby reports twice that it caught up: a standby that has
-		 * replayed all that was sent is not behind, whatever it says. */
-		"SELECT COALESCE(pg_catalog.max(EXTRACT(epoch FROM replay_lag)) * "
-		"1000, 0)::bigint FROM pg_catalog.pg_stat_replication "
-		"WHERE replay_lsn IS NULL OR sent_lsn IS NULL OR replay_lsn < sent_lsn",
-		0, NULL, v, sizeof(v), &err) == SK_OK) {
-		int64_t lag = strtoll(v, NULL, 10);
-
-		if (lag > t->max_replication_lag_ms) {
-			snprintf(why, len, "replication lag %.1f s > %.1f s",
-			    (double)lag / 1000.0,
-			    (double)t->max_replication_lag_ms / 1000.0);
-			return AGENT_BF_LAG;
-		}
+	    agent_health_replication_lag(conn, &lag, &err) == SK_OK &&
+	    lag * 1000.0 > (double)t->max_replication_lag_ms) {
+		snprintf(why, len, "replication lag %.1f s > %.1f s", lag,
+		    (double)t->max_replication_lag_ms / 1000.0);
+		return AGENT_BF_LAG;
 	}
 	if (t->throttle_query != NULL) {
 		if (ask(conn, "throttle_query", t->throttle_query, 0, NULL, v,

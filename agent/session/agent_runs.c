@@ -345,6 +345,14 @@ agent_runs_join(agent_session *s)
 	}
 }
 
+/* sampling: a SAMPLE's plan is verified exactly as a RUN's. */
+int
+agent_runs_verify_plan(
+    agent_session *s, const sk_command *cmd, sk_plan **out, sk_err *err)
+{
+	return verify_plan(s, cmd, out, err);
+}
+
 void
 agent_runs_free(agent_session *s)
 {

@@ -93,6 +93,9 @@ handle_control(agent_session *s, const uint8_t *buf, size_t len,
 		case SK_CMD_TUNE:
 			agent_runs_opctl(s, &c.commands[i]);
 			break;
+		case SK_CMD_SAMPLE: /* sampling */
+			agent_samples_start(s, &c.commands[i]);
+			break;
 		default:
 			sk_warn("ignore unknown command kind %d", c.commands[i].kind);
 			break;
@@ -223,6 +226,8 @@ agent_session_create(const sk_agent_config *cfg, agent_session **out, sk_err *er
 			goto fail;
 	if ((rc = load_hw(s, err)) != SK_OK)
 		goto fail;
+	if ((rc = agent_samples_init(s, err)) != SK_OK) /* sampling */
+		goto fail;
 	if ((rv = nng_aio_alloc(&s->aio, NULL, NULL)) != 0) {
 		rc = sk_err_set(err, SK_ENET, "start agent: %s", nng_strerror(rv));
 		goto fail;
@@ -250,6 +255,7 @@ agent_session_destroy(agent_session *s)
 	if (s->sock_open)
 		nng_close(s->sock);
 	agent_runs_free(s);
+	agent_samples_fini(s); /* sampling */
 	free(s->outbox);
 	free(s->hw_path);
 	sk_keyring_fini(&s->coordinator);
@@ -405,5 +411,6 @@ agent_session_run(agent_session *s, atomic_int *stop, sk_err *err)
 	}
 	sk_info("stopping: waiting for running plans to reach a safe point");
 	agent_runs_join(s);
+	agent_samples_join(s); /* sampling */
 	return SK_OK;
 }

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "agent_control.h"
+#include "agent_sample.h"
 #include "agent_session.h"
 #include "sk_config.h"
 #include "sk_key.h"
@@ -67,6 +68,10 @@ struct agent_session {
 	run_entry **runs;
 	size_t nruns;
 	size_t runcap;
+
+	/* sampling: the exit gates' samples (agent_samples.c); thread-safe
+	 * itself, not under mu. */
+	agent_sampler *sampler;
 };
 
 /* ---- agent_outbox.c ----------------------------------------------------- */
@@ -114,5 +119,28 @@ void agent_runs_join(agent_session *s);
 
 /* Join and free every run. */
 void agent_runs_free(agent_session *s);
+
+/* sampling: verify cmd's signed plan for this region as a RUN's is
+ * verified (release key, expiry, region). On success *out owns the plan;
+ * on failure err says why, wrapped with the rollout and region. */
+int agent_runs_verify_plan(agent_session *s, const sk_command *cmd,
+    sk_plan **out, sk_err *err) SK_WARN_UNUSED;
+
+/* ---- agent_samples.c (sampling) --------------------------------------- */
+
+/* Create s->sampler, reporting through the outbox. SK_ENOMEM. */
+int agent_samples_init(agent_session *s, sk_err *err) SK_WARN_UNUSED;
+
+/* Act on a SAMPLE command: verify its plan (agent_runs_verify_plan), check
+ * its phase (agent_sample_phase_check) and start the sample in a thread
+ * of its own; a plan or phase it cannot use is refused with a GATE_SAMPLE
+ * report carrying the error. A sample of the rollout still running makes
+ * cmd a no-op (logged at debug). Never blocks on a database. */
+void agent_samples_start(agent_session *s, const sk_command *cmd);
+
+/* Wait for the samples running now (agent_sampler_join); then, for
+ * _fini, free the sampler. Both accept a session without one. */
+void agent_samples_join(agent_session *s);
+void agent_samples_fini(agent_session *s);
 
 #endif

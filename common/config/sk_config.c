@@ -14,8 +14,9 @@
 #include "sk_yaml.h"
 
 static const char *const agent_keys[] = { "region", "coordinator", "key",
-	"coordinator_key", "release_keys", "databases", "state", "poll_ms", "parallel",
-	"backup_dir", "pg_dump", "pg_restore", "tls", "insecure_transport", NULL };
+	"coordinator_key", "release_keys", "databases", "state", "poll_ms",
+	"parallel", "backup_dir", "pg_dump", "pg_restore", "tls",
+	"insecure_transport", "health_probe", NULL };
 static const char *const database_keys[] = { "name", "conninfo",
 	"backup_conninfo", "pooler", NULL };
 static const char *const coord_keys[] = { "listen", "control", "regions", "key",
@@ -306,6 +307,29 @@ load_file(const char *path,
 	return rc;
 }
 
+/* sampling: health_probe, an http:// URL with a host, or absent. Only
+ * the shape is checked here; the probe reports what nng makes of it. */
+static int
+probe_field(const sk_yaml_node *map, char **out, sk_err *err)
+{
+	char *s = NULL;
+	int rc;
+
+	rc = sk_yaml_string(map, "health_probe", SK_YAML_NONEMPTY, &s, err);
+	if (rc != SK_OK || s == NULL)
+		return rc;
+	if (strncmp(s, "http://", 7) != 0 || s[7] == '\0' || s[7] == '/') {
+		rc = sk_yaml_error(err, SK_EINVAL, sk_yaml_get(map, "health_probe"),
+		    "expected an http:// URL such as "
+		    "http://127.0.0.1:8080/health, got \"%.80s\"",
+		    s);
+		free(s);
+		return rc;
+	}
+	*out = s;
+	return SK_OK;
+}
+
 static int
 load_agent(const char *path, const sk_yaml_node *root, void *arg, sk_err *err)
 {
@@ -359,6 +383,8 @@ load_agent(const char *path, const sk_yaml_node *root, void *arg, sk_err *err)
 	if (rc == SK_OK)
 		rc = transport_field(root, "coordinator", cfg->coordinator,
 		    &cfg->tls, true, cfg->insecure_transport, err);
+	if (rc == SK_OK)
+		rc = probe_field(root, &cfg->health_probe, err);
 	return rc;
 }
 
@@ -397,6 +423,7 @@ sk_agent_config_fini(sk_agent_config *cfg)
 	free(cfg->backup_dir);
 	free(cfg->pg_dump);
 	free(cfg->pg_restore);
+	free(cfg->health_probe);
 	tls_fini(&cfg->tls);
 	memset(cfg, 0, sizeof(*cfg));
 }

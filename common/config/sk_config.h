@@ -93,6 +93,9 @@ typedef struct sk_agent_config {
 	sk_tls_config tls; /* with a tls+tcp:// coordinator URL */
 	/* Allows plain tcp:// to a non-loopback address (refused otherwise). */
 	bool insecure_transport;
+	/* sampling: the application's health URL (http:// only), GET by the
+	 * exit gates' "http" signal; NULL when not set. */
+	char *health_probe;
 } sk_agent_config;
 
 typedef struct sk_coord_config {

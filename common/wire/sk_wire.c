@@ -37,6 +37,7 @@ static const char *const event_names[SK_EV_MAX] = {
 	[SK_EV_STEP_REVERTED] = "step-reverted",
 	[SK_EV_STEP_REHEARSED] = "step-rehearsed",
 	[SK_EV_STEP_NOT_REHEARSABLE] = "step-not-rehearsable",
+	[SK_EV_GATE_SAMPLE] = "gate-sample",
 };
 
 static const char *const mode_names[SK_MODE_MAX] = {
@@ -273,6 +274,7 @@ wire_report_to_pb(report_store *s, const sk_report *r)
 		s->backup.restore_command = (char *)r->backup.restore_command;
 		pb->backup = &s->backup;
 	}
+	wire_sample_report_to_pb(s, r);
 }
 
 /* A report from the wire. Identifiers that do not fit are refused, free
@@ -347,7 +349,7 @@ wire_report_from_pb(sk_report *r, const Skein__V1__Report *pb, sk_err *err)
 		wire_copy_text(r->backup.restore_command,
 		    sizeof(r->backup.restore_command), pb->backup->restore_command);
 	}
-	return SK_OK;
+	return wire_sample_report_from_pb(r, pb, err);
 }
 
 int
@@ -556,6 +558,7 @@ sk_control_encode(const sk_control *m, uint8_t **out, size_t *len, sk_err *err)
 	Skein__V1__Control pb;
 	Skein__V1__Command *cmds = NULL, **cmdp = NULL;
 	Skein__V1__Tune *tunes = NULL;
+	Skein__V1__SampleRequest *samples = NULL;
 	int rc;
 
 	skein__v1__control__init(&pb);
@@ -569,10 +572,12 @@ sk_control_encode(const sk_control *m, uint8_t **out, size_t *len, sk_err *err)
 		cmds = calloc(m->ncommands, sizeof(*cmds));
 		cmdp = calloc(m->ncommands, sizeof(*cmdp));
 		tunes = calloc(m->ncommands, sizeof(*tunes));
-		if (cmds == NULL || cmdp == NULL || tunes == NULL) {
+		samples = calloc(m->ncommands, sizeof(*samples));
+		if (cmds == NULL || cmdp == NULL || tunes == NULL || samples == NULL) {
 			free(cmds);
 			free(cmdp);
 			free(tunes);
+			free(samples);
 			return sk_err_set(
 			    err, SK_ENOMEM, "encode control: out of memory");
 		}
@@ -591,6 +596,8 @@ sk_control_encode(const sk_control *m, uint8_t **out, size_t *len, sk_err *err)
 				wire_tune_to_pb(&tunes[i], &m->commands[i].tune);
 				cmds[i].tune = &tunes[i];
 			}
+			wire_sample_command_to_pb(
+			    &cmds[i], &samples[i], &m->commands[i]);
 			cmdp[i] = &cmds[i];
 		}
 		pb.n_commands = m->ncommands;
@@ -600,6 +607,7 @@ sk_control_encode(const sk_control *m, uint8_t **out, size_t *len, sk_err *err)
 	free(cmds);
 	free(cmdp);
 	free(tunes);
+	free(samples);
 	return rc;
 }
 
@@ -663,6 +671,8 @@ sk_control_decode(const uint8_t *buf, size_t len, sk_control *out, sk_err *err)
 				rc = wire_tune_from_pb(
 				    &c->tune, pc->tune, "decode control", err);
 			}
+			if (rc == SK_OK)
+				rc = wire_sample_command_from_pb(c, pc, i, err);
 			if (rc != SK_OK)
 				goto out;
 			wire_copy_text(c->reason, sizeof(c->reason), pc->reason);

@@ -42,6 +42,8 @@ enum sk_event {
 	SK_EV_STEP_REVERTED = 17,
 	SK_EV_STEP_REHEARSED = 18,
 	SK_EV_STEP_NOT_REHEARSABLE = 19,
+	/* sampling: one sampled gate item in one database (see sk_report) */
+	SK_EV_GATE_SAMPLE = 20,
 	SK_EV_MAX
 };
 
@@ -94,6 +96,15 @@ typedef struct sk_backup_info {
 	char restore_command[1024];
 } sk_backup_info;
 
+/* sampling: a health signal's value, as an agent read it
+ * (SK_EV_GATE_SAMPLE). Decoders refuse a signal name over 31 bytes and a
+ * value that is not a finite number. */
+#define SK_SIGNAL_MAX 32
+typedef struct sk_health_sample {
+	char signal[SK_SIGNAL_MAX]; /* "replication_lag", "http", ... */
+	double value;
+} sk_health_sample;
+
 /* One progress event from an agent. Plain value: copy freely. */
 typedef struct sk_report {
 	uint64_t seq;
@@ -127,6 +138,14 @@ typedef struct sk_report {
 	char throttle[128];   /* why it is paused now; "" when running */
 	int64_t throttled_ms; /* time paused so far */
 	char throttled_by[160]; /* STEP_FINISHED: "rate=ms,lag=ms,..." */
+	/* sampling: SK_EV_GATE_SAMPLE is ONE sampled item in ONE database
+	 * ("" for the agent-wide "http" probe): a gate check (has_check,
+	 * check.when "gate") or a health signal (has_health). error.code !=
+	 * SK_OK: the item erred and has no value. */
+	bool has_health;
+	sk_health_sample health;
+	uint64_t sample_round; /* the SAMPLE command's round */
+	uint32_t phase;        /* the SAMPLE command's phase */
 } sk_report;
 
 /* A report together with the region it came from. */
@@ -168,10 +187,13 @@ enum sk_command_kind {
 	SK_CMD_PAUSE = 2,
 	SK_CMD_RESUME = 3,
 	SK_CMD_TUNE = 4,
+	/* sampling: sample a phase's exit gate once (signed_plan,
+	 * sample_phase, sample_round) */
+	SK_CMD_SAMPLE = 5,
 	SK_CMD_MAX
 };
 
-/* "run", "pause", "resume", "tune"; "unknown" otherwise. */
+/* "run", "pause", "resume", "tune", "sample"; "unknown" otherwise. */
 const char *sk_command_name(int kind);
 
 /* A pause's reason as an operator wrote it, at most this many bytes
@@ -218,6 +240,10 @@ typedef struct sk_command {
 	sk_tune tune;               /* TUNE (and RUN_PLAN): every tune merged */
 	char actor[SK_NAME_MAX];    /* PAUSE, RESUME, TUNE: who said it */
 	char reason[SK_REASON_MAX]; /* PAUSE: why */
+	/* sampling: SAMPLE: the index of the plan's phase to sample (0 the
+	 * first, as sk_plan.phases) and the coordinator's round counter. */
+	uint32_t sample_phase;
+	uint64_t sample_round;
 } sk_command;
 
 typedef struct sk_control {

@@ -25,6 +25,7 @@ typedef struct report_store {
 	Skein__V1__Blocker blockers[SK_BLOCKERS_MAX];
 	Skein__V1__Blocker *blockerp[SK_BLOCKERS_MAX];
 	Skein__V1__Backup backup;
+	Skein__V1__HealthSample health; /* sampling */
 } report_store;
 
 /* Copy an identifier (NULL reads as ""); SK_EDECODE naming what when it
@@ -110,5 +111,18 @@ void wire_approve_to_pb(Skein__V1__CliRequest *pb, Skein__V1__ApproveRequest *s,
     const sk_cli_request *m);
 int wire_approve_from_pb(
     sk_cli_request *out, const Skein__V1__CliRequest *pb, sk_err *err);
+
+/* sk_wire_sample.c (sampling). A report's health sample, round and
+ * phase into s (borrowing r's strings), and back: SK_EDECODE for a
+ * signal name that is empty or over 31 bytes, or a value that is not a
+ * finite number. A SAMPLE command's phase and round into pc (using sr,
+ * borrowing nothing; other kinds leave pc alone), and back: SK_EDECODE
+ * for a SAMPLE command i without them. */
+void wire_sample_report_to_pb(report_store *s, const sk_report *r);
+int wire_sample_report_from_pb(sk_report *r, const Skein__V1__Report *pb, sk_err *err);
+void wire_sample_command_to_pb(
+    Skein__V1__Command *pc, Skein__V1__SampleRequest *sr, const sk_command *c);
+int wire_sample_command_from_pb(
+    sk_command *c, const Skein__V1__Command *pc, size_t i, sk_err *err);
 
 #endif

@@ -206,6 +206,7 @@ sk_command_name(int kind)
 		[SK_CMD_PAUSE] = "pause",
 		[SK_CMD_RESUME] = "resume",
 		[SK_CMD_TUNE] = "tune",
+		[SK_CMD_SAMPLE] = "sample",
 	};
 
 	if (kind <= 0 || kind >= SK_CMD_MAX || names[kind] == NULL)

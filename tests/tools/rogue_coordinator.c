@@ -4,7 +4,11 @@
  * message signed by the wrong key) and prints every report the agent sends
  * back, one per line: "report <event> <rollout> <database> <step> <code>
  * <sqlstate> <message>". It exits 0 after --reports final reports or 3 on
- * timeout. Only for tests: it has no journal and no phases. */
+ * timeout. Only for tests: it has no journal and no phases.
+ * sampling: --mode sample sends a SAMPLE of --phase N (round: the reply's
+ * number) with every reply, prints each GATE_SAMPLE report as "sample
+ * <round> <database> <item> <value|pass|fail> <code> <sqlstate>
+ * <message>" and counts those as the final reports. */
 #include <getopt.h>
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/rep.h>
@@ -26,7 +30,8 @@ enum mode {
 	MODE_STALE,
 	MODE_REPLAY,
 	MODE_GARBAGE,
-	MODE_WRONG_REGION
+	MODE_WRONG_REGION,
+	MODE_SAMPLE /* sampling */
 };
 
 typedef struct rogue {
@@ -42,6 +47,7 @@ typedef struct rogue {
 	size_t saved_len;
 	int replies;
 	int finals;
+	uint32_t phase; /* sampling: MODE_SAMPLE's phase */
 } rogue;
 
 static int
@@ -82,6 +88,11 @@ seal_control(rogue *r, const sk_agent_msg *am, uint64_t seq, bool with_run,
 		snprintf(cmd.rollout_id, sizeof(cmd.rollout_id), "%s", r->rollout);
 		cmd.signed_plan = r->plan;
 		cmd.signed_plan_len = r->plan_len;
+		if (r->mode == MODE_SAMPLE) { /* sampling */
+			cmd.kind = SK_CMD_SAMPLE;
+			cmd.sample_phase = r->phase;
+			cmd.sample_round = (uint64_t)r->replies;
+		}
 		c.commands = &cmd;
 		c.ncommands = 1;
 	}
@@ -120,6 +131,25 @@ print_reports(rogue *r, const sk_agent_msg *am)
 		if (p->event == SK_EV_PLAN_REFUSED || p->event == SK_EV_PLAN_FAILED ||
 		    p->event == SK_EV_PLAN_SUCCEEDED)
 			r->finals++;
+		if (p->event == SK_EV_GATE_SAMPLE) { /* sampling */
+			char v[64];
+
+			if (p->has_health)
+				snprintf(v, sizeof(v), "%g", p->health.value);
+			else
+				snprintf(v, sizeof(v), "%s",
+				    p->check.passed ? "pass" : "fail");
+			printf("sample %llu %s %s %s %s %s %s\n",
+			    (unsigned long long)p->sample_round,
+			    p->database[0] ? p->database : "-",
+			    p->has_health    ? p->health.signal :
+				p->has_check ? p->check.name :
+					       "-",
+			    v, p->error.code ? sk_code_name(p->error.code) : "-",
+			    p->error.sqlstate[0] ? p->error.sqlstate : "-",
+			    p->error.msg);
+			r->finals++;
+		}
 	}
 	fflush(stdout);
 }
@@ -145,6 +175,7 @@ handle(rogue *r, nng_msg *req)
 	r->replies++;
 	switch (r->mode) {
 	case MODE_RUN:
+	case MODE_SAMPLE: /* sampling: a SAMPLE instead of a RUN */
 		if (seal_control(r, &am, next_seq(r), true, am.region, &out, &olen) == SK_OK)
 			reply(r, req, out, olen);
 		break;
@@ -193,6 +224,7 @@ usage(FILE *out)
 	fprintf(out,
 	    "usage: rogue_coordinator --listen URL --key COORD.key --agent-pub PUB\n"
 	    "    [--plan SIGNED --rollout ID] [--mode run|stale|replay|garbage|wrong-region]\n"
+	    "    [--mode sample --phase N]\n"
 	    "    [--finals N] [--seconds S] [--tls-ca CA --tls-cert CRT --tls-key KEY]\n"
 	    "A tls+tcp:// URL needs the three TLS files; agents must show a\n"
 	    "certificate of the CA.\n");
@@ -213,6 +245,7 @@ main(int argc, char **argv)
 		{ "tls-ca", required_argument, NULL, 'A' },
 		{ "tls-cert", required_argument, NULL, 'C' },
 		{ "tls-key", required_argument, NULL, 'Y' },
+		{ "phase", required_argument, NULL, 'P' }, /* sampling */
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -269,10 +302,15 @@ main(int argc, char **argv)
 				r.mode = MODE_GARBAGE;
 			else if (strcmp(optarg, "wrong-region") == 0)
 				r.mode = MODE_WRONG_REGION;
+			else if (strcmp(optarg, "sample") == 0) /* sampling */
+				r.mode = MODE_SAMPLE;
 			else {
 				usage(stderr);
 				return 2;
 			}
+			break;
+		case 'P': /* sampling */
+			r.phase = (uint32_t)atoi(optarg);
 			break;
 		case 'h':
 			usage(stdout);

@@ -224,7 +224,8 @@ static const struct {
 		     "pol_ms: 5\n",
 	    "agent.yaml:7:1: unknown key \"pol_ms\" (allowed: region, coordinator, key, "
 	    "coordinator_key, release_keys, databases, state, poll_ms, parallel, "
-	    "backup_dir, pg_dump, pg_restore, tls, insecure_transport)" },
+	    "backup_dir, pg_dump, pg_restore, tls, insecure_transport, "
+	    "health_probe)" },
 	{ "coordinator: tcp://127.0.0.1:7400\nkey: a\ncoordinator_key: c\n"
 	  "release_keys: [r]\ndatabases: [{name: a, conninfo: x}]\n",
 	    "agent.yaml:1:1: missing required key \"region\"" },
@@ -292,6 +293,20 @@ static const struct {
 	    "agent.yaml:7:13: pg_restore: expected a string, got a mapping" },
 	{ "- region: af\n",
 	    "agent.yaml:1:1: expected a mapping of agent settings, got a list" },
+	/* sampling: health_probe is an http:// URL with a host */
+	{ AGENT_HEAD "release_keys: [r]\ndatabases: [{name: a, conninfo: x}]\n"
+		     "health_probe: https://127.0.0.1/health\n",
+	    "agent.yaml:7:15: health_probe: expected an http:// URL such as "
+	    "http://127.0.0.1:8080/health, got \"https://127.0.0.1/health\"" },
+	{ AGENT_HEAD "release_keys: [r]\ndatabases: [{name: a, conninfo: x}]\n"
+		     "health_probe: 127.0.0.1:8080\n",
+	    "agent.yaml:7:15: health_probe: expected an http:// URL" },
+	{ AGENT_HEAD "release_keys: [r]\ndatabases: [{name: a, conninfo: x}]\n"
+		     "health_probe: http:///health\n",
+	    "agent.yaml:7:15: health_probe: expected an http:// URL" },
+	{ AGENT_HEAD "release_keys: [r]\ndatabases: [{name: a, conninfo: x}]\n"
+		     "health_probe: ''\n",
+	    "agent.yaml:7:15: health_probe: " },
 };
 
 static void
@@ -314,6 +329,33 @@ test_agent_config_rejects_bad_files(void **state)
 		assert_true(strncmp(err.msg, path, strlen(path)) == 0);
 		assert_memory_equal(&cfg, &before, sizeof(cfg));
 	}
+}
+
+/* sampling: health_probe as written; absent, NULL. */
+static void
+test_agent_config_health_probe(void **state)
+{
+	char path[512];
+	sk_agent_config cfg;
+	sk_err err;
+
+	(void)state;
+	write_tmp(path, sizeof(path), "agent.yaml",
+	    "region: af\ncoordinator: tcp://127.0.0.1:7400\nkey: agent.key\n"
+	    "coordinator_key: coordinator.pub\nrelease_keys: [r.pub]\n"
+	    "databases: [{name: a, conninfo: x}]\n"
+	    "health_probe: http://app.internal:8080/skein/health\n");
+	assert_int_equal(sk_agent_config_load(path, &cfg, &err), SK_OK);
+	assert_string_equal(cfg.health_probe, "http://app.internal:8080/skein/health");
+	sk_agent_config_fini(&cfg);
+	assert_null(cfg.health_probe);
+	write_tmp(path, sizeof(path), "agent.yaml",
+	    "region: af\ncoordinator: tcp://127.0.0.1:7400\nkey: agent.key\n"
+	    "coordinator_key: coordinator.pub\nrelease_keys: [r.pub]\n"
+	    "databases: [{name: a, conninfo: x}]\n");
+	assert_int_equal(sk_agent_config_load(path, &cfg, &err), SK_OK);
+	assert_null(cfg.health_probe);
+	sk_agent_config_fini(&cfg);
 }
 
 static void
@@ -746,6 +788,8 @@ main(void)
 		cmocka_unit_test(test_agent_config_missing_file),
 		cmocka_unit_test_setup_teardown(test_agent_config_backup_and_pooler_keys,
 		    setup_tmp, teardown_tmp),
+		cmocka_unit_test_setup_teardown(
+		    test_agent_config_health_probe, setup_tmp, teardown_tmp),
 		cmocka_unit_test(test_coord_config_loads_and_resolves_paths),
 		cmocka_unit_test_setup_teardown(test_coord_config_pins_operators_with_roles,
 		    setup_tmp, teardown_tmp),
