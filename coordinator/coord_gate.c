@@ -8,19 +8,25 @@
 #include <string.h>
 
 #include "coord_gate_narrate.h"
+#include "coord_gate_sample.h"
 #include "coord_mode.h"
 #include "coord_rollout.h"
 #include "sk_plan.h"
 #include "sk_window.h"
 
 int
-coord_gates_init(coord_gates *g, size_t nphases, sk_err *err)
+coord_gates_init(coord_gates *g, size_t nphases, size_t nregions, sk_err *err)
 {
 	memset(g, 0, sizeof(*g));
 	g->phases = calloc(nphases ? nphases : 1, sizeof(*g->phases));
-	if (g->phases == NULL)
+	g->sent = calloc(nregions ? nregions : 1, sizeof(*g->sent));
+	if (g->phases == NULL || g->sent == NULL) {
+		free(g->phases);
+		free(g->sent);
 		return sk_err_set(err, SK_ENOMEM, "create rollout gates: out of memory");
+	}
 	g->nphases = nphases;
+	g->nregions = nregions;
 	return SK_OK;
 }
 
@@ -29,7 +35,10 @@ coord_gates_fini(coord_gates *g)
 {
 	if (g == NULL)
 		return;
+	for (size_t i = 0; g->phases != NULL && i < g->nphases; i++)
+		free(g->phases[i].items);
 	free(g->phases);
+	free(g->sent);
 	free(g->approvals);
 	memset(g, 0, sizeof(*g));
 }
@@ -169,11 +178,30 @@ coord_gate_enter(coord_rollout *ro, coord_journal *j, int64_t now_ms,
 	return SK_OK;
 }
 
+/* The soak phase p's exit gate must serve: the soak, or more after a
+ * resume of a gate's pause (coord_gate_sample.h). */
+static int64_t
+due_of(const coord_rollout *ro, uint32_t p)
+{
+	const coord_gate_phase *gp = &ro->gates.phases[p];
+
+	return gp->due_ms > ro->phases[p]->soak_ms ? gp->due_ms : ro->phases[p]->soak_ms;
+}
+
 /* Whether the running exit gate of phase p has served what it must. */
 static bool
 exit_due(const coord_rollout *ro, uint32_t p)
 {
-	return ro->gates.phases[p].served_ms >= ro->phases[p]->soak_ms;
+	return ro->gates.phases[p].served_ms >= due_of(ro, p);
+}
+
+/* After a resume, sampled items get this much more soak to be counted. */
+static int64_t
+grace_ms(const sk_phase *ph)
+{
+	return sk_phase_samples(ph) ?
+	    (int64_t)(ph->min_samples + 1) * ph->sample_interval_ms :
+	    0;
 }
 
 int
@@ -188,13 +216,37 @@ coord_gate_exit(coord_rollout *ro, coord_journal *j, int64_t now_ms,
 		*passed = true;
 		return SK_OK;
 	}
-	if (gp->exit == COORD_GATE_EXIT_NONE) {
+	if (gp->exit == COORD_GATE_EXIT_NONE ||
+	    (gp->exit == COORD_GATE_EXIT_PAUSED && !ro->ctl.paused)) {
+		bool resumed = gp->exit == COORD_GATE_EXIT_PAUSED;
+
 		if (journal(ro, j, p, COORD_GATE_EV_EXIT_STARTED, now_ms, err) != SK_OK)
 			return err->code;
 		gp->exit = COORD_GATE_EXIT_RUNNING;
-		gp->started_ms = now_ms;
+		if (!resumed)
+			gp->started_ms = now_ms;
+		/* A resume samples again: the items get their intervals. */
+		gp->due_ms = resumed ? gp->served_ms + grace_ms(ro->phases[p]) : 0;
 		ro->gates.watch_ms = now_ms;
+		ro->gates.next_sample_ms = 0;
 		coord_gate_narrate(ro, p, COORD_GATE_EV_EXIT_STARTED);
+	}
+	if (gp->exit == COORD_GATE_EXIT_RUNNING && exit_due(ro, p) &&
+	    sk_phase_samples(ro->phases[p])) {
+		sk_gate_judged missing;
+		char reason[SK_ERR_MSG_MAX];
+
+		if (!coord_gate_samples_complete(ro, p, &missing)) {
+			snprintf(reason, sizeof(reason),
+			    "gate %.90s in %s%s%s has %u of %u good samples at the "
+			    "end of the soak%s",
+			    missing.gate, missing.region,
+			    missing.database[0] ? "/" : "", missing.database,
+			    missing.samples, ro->phases[p]->min_samples,
+			    missing.erred ? " (its latest erred)" : "");
+			return coord_gate_pause(
+			    ro, j, p, &missing, reason, now_ms, err);
+		}
 	}
 	if (gp->exit == COORD_GATE_EXIT_RUNNING && exit_due(ro, p)) {
 		if (journal(ro, j, p, COORD_GATE_EV_EXIT_PASSED, now_ms, err) != SK_OK)
@@ -214,6 +266,7 @@ soak_tick(coord_rollout *ro, coord_journal *j, int64_t now_ms, bool *due, sk_err
 {
 	coord_gate_phase *gp = current(ro);
 	coord_gates *g = &ro->gates;
+	bool issued;
 
 	if (gp == NULL || gp->exit != COORD_GATE_EXIT_RUNNING)
 		return SK_OK;
@@ -235,6 +288,9 @@ soak_tick(coord_rollout *ro, coord_journal *j, int64_t now_ms, bool *due, sk_err
 	}
 	if (exit_due(ro, ro->phase))
 		*due = true;
+	coord_gate_sample_round(ro, now_ms, &issued);
+	if (issued)
+		*due = true; /* agents have a SAMPLE to hear */
 	return SK_OK;
 }
 
@@ -266,8 +322,11 @@ coord_gate_replay(coord_rollout *ro, const coord_gate_record *rec)
 		gp->entry_open = true;
 		break;
 	case COORD_GATE_EV_EXIT_STARTED:
+		if (gp->exit == COORD_GATE_EXIT_PAUSED)
+			gp->due_ms = gp->served_ms + grace_ms(ro->phases[rec->phase]);
+		else
+			gp->started_ms = rec->at_ms;
 		gp->exit = COORD_GATE_EXIT_RUNNING;
-		gp->started_ms = rec->at_ms;
 		break;
 	case COORD_GATE_EV_SOAK:
 		break;
@@ -344,6 +403,14 @@ fill(const coord_rollout *ro, uint32_t p, int64_t now_ms, sk_gate_view *out)
 	out->min_samples = sk_phase_samples(ph) ? ph->min_samples : 0;
 	for (size_t i = 0; i < gp->njudged && i < SK_GATE_JUDGED_MAX; i++)
 		out->judged[out->njudged++] = gp->judged[i];
+	/* The latest value of each sampled item; the samples of the one
+	 * with fewest. */
+	for (size_t i = 0; i < gp->nitems; i++) {
+		if (i == 0 || gp->items[i].good < out->samples)
+			out->samples = gp->items[i].good;
+		if (out->njudged < SK_GATE_JUDGED_MAX)
+			out->judged[out->njudged++] = gp->items[i].last;
+	}
 	out->approvals_needed = ph->approval_count;
 	for (size_t i = 0; i < ro->gates.napprovals; i++) {
 		const coord_approval *a = &ro->gates.approvals[i];

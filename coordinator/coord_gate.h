@@ -54,6 +54,19 @@ typedef struct coord_approval {
 	int64_t at_ms;
 } coord_approval;
 
+/* One sampled item of a phase's exit gate in one database of one region
+ * (database "" for the agent-wide http probe): its good samples and the
+ * latest value judged. */
+typedef struct coord_gate_item {
+	char region[SK_NAME_MAX];
+	char database[SK_NAME_MAX];
+	char gate[96];       /* "check NAME", "health SIGNAL" */
+	uint32_t good;       /* samples that held */
+	uint64_t last_round; /* the latest round counted */
+	bool erred;          /* the latest sample erred */
+	sk_gate_judged last; /* the latest judgement */
+} coord_gate_item;
+
 /* One phase's gate state. */
 typedef struct coord_gate_phase {
 	bool entry_open;         /* approvals and window let it start */
@@ -64,8 +77,14 @@ typedef struct coord_gate_phase {
 	int64_t started_ms;      /* exit gate started */
 	int64_t ended_ms;        /* exit gate decided */
 	int64_t window_opens_ms; /* waiting for the window: when it opens */
-	sk_gate_judged judged[SK_GATE_JUDGED_MAX]; /* what it judged, latest */
+	sk_gate_judged judged[SK_GATE_JUDGED_MAX]; /* what decided it */
 	size_t njudged;
+	/* Sampled gates (coord_gate_sample.c): each item's samples, and the
+	 * soak served by which the samples must be in (the soak, or more
+	 * after a resume of a gate's pause). */
+	coord_gate_item *items;
+	size_t nitems, items_cap;
+	int64_t due_ms;
 } coord_gate_phase;
 
 /* A rollout's gates. */
@@ -77,11 +96,19 @@ typedef struct coord_gates {
 	int64_t watch_ms;
 	coord_approval *approvals; /* in the order given */
 	size_t napprovals, cap;
+	/* Sampling: the current round (a clock value, so rounds rise across
+	 * restarts), when the next is due, and the round each region of the
+	 * rollout (ro->regions order) was sent last. */
+	uint64_t round;
+	int64_t next_sample_ms;
+	uint64_t *sent;
+	size_t nregions;
 } coord_gates;
 
 /* Room for nphases phases' gate state, all closed and not reached.
  * SK_ENOMEM. */
-int coord_gates_init(coord_gates *g, size_t nphases, sk_err *err) SK_WARN_UNUSED;
+int coord_gates_init(coord_gates *g, size_t nphases, size_t nregions,
+    sk_err *err) SK_WARN_UNUSED;
 
 /* Free what g holds. Accepts NULL. */
 void coord_gates_fini(coord_gates *g);

@@ -9,10 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "coord_gate_sample.h"
 #include "coord_mode.h"
 #include "coord_narrate.h"
 #include "coord_progress.h"
 #include "coord_state.h"
+#include "sk_log.h"
 #include "sk_util.h"
 
 /* What a report does to its region's state and error, one row per event
@@ -192,7 +194,7 @@ coord_rollout_create(const char *id, sk_plan *plan, const uint8_t *signed_plan,
 	order_phases(ro, order);
 	free(order);
 	order = NULL;
-	if (coord_gates_init(&ro->gates, ro->nphases, err) != SK_OK)
+	if (coord_gates_init(&ro->gates, ro->nphases, ro->nregions, err) != SK_OK)
 		goto oom;
 	*out = ro;
 	return SK_OK;
@@ -418,6 +420,26 @@ transition(coord_region_run *rr, const sk_report *r, int64_t now_ms)
 		set_state(rr, t->to, now_ms);
 }
 
+/* A sampled exit gate's report (coord_gate_sample.c): a failed item
+ * halts the rollout; an erring one has paused it. */
+static int
+gate_sample(coord_rollout *ro, const char *region, const sk_report *r,
+    coord_journal *j, int64_t now, bool *changed, sk_err *err)
+{
+	char reason[SK_ERR_MSG_MAX];
+	int verdict;
+
+	if (coord_gate_sample_fold(ro, region, r, j, now, false, &verdict,
+		reason, sizeof(reason), err) != SK_OK)
+		return err->code;
+	if (verdict == COORD_GATE_GO_ON)
+		return SK_OK;
+	*changed = true;
+	if (verdict == COORD_GATE_HALT)
+		return finish(ro, j, ro->rules->failed_state, reason, now, err);
+	return SK_OK;
+}
+
 int
 coord_rollout_report(coord_rollout *ro, const char *region, const sk_report *r,
     coord_journal *j, bool *changed, sk_err *err)
@@ -427,6 +449,8 @@ coord_rollout_report(coord_rollout *ro, const char *region, const sk_report *r,
 	int before;
 
 	*changed = false;
+	if (r->event == SK_EV_GATE_SAMPLE)
+		return gate_sample(ro, region, r, j, now, changed, err);
 	if (rr == NULL || coord_region_done(rr->state) ||
 	    (ro->rules->pacing == COORD_PACE_PHASES && rr->phase > ro->phase))
 		return SK_OK;
@@ -508,7 +532,17 @@ void
 coord_rollout_replay_report(coord_rollout *ro, const char *region, const sk_report *r)
 {
 	coord_region_run *rr = coord_rollout_region(ro, region);
+	char reason[SK_ERR_MSG_MAX];
+	int verdict;
+	sk_err err;
 
+	if (r->event == SK_EV_GATE_SAMPLE) {
+		/* Counts only: what it decided was journaled then. */
+		if (coord_gate_sample_fold(ro, region, r, NULL, r->at_ms, true,
+			&verdict, reason, sizeof(reason), &err) != SK_OK)
+			sk_log_err(SK_LOG_WARN, &err);
+		return;
+	}
 	/* What coord_rollout_report ignores, at the same point of the
 	 * journal (the region and phase records that follow a report are
 	 * not replayed yet). */

@@ -18,6 +18,7 @@
 #include "coord_approval.h"
 #include "coord_control.h"
 #include "coord_gate.h"
+#include "coord_gate_sample.h"
 #include "coord_opctl.h"
 #include "coord_journal.h"
 #include "coord_narrate.h"
@@ -394,16 +395,22 @@ collect_commands(
 		coord_rollout *ro = srv->rollouts.v[i];
 		bool runs = agent_runs(a, ro->id);
 		size_t nctl = runs ? coord_opctl_commands(&a->ctl, ro, now, ctl) : 0;
+		sk_command sample; /* gates: a sampled exit gate's round */
+		bool sampled = coord_gate_sample_command(ro, region, &sample);
 
-		if (nctl == 0 && (runs || !coord_rollout_wants(ro, region)))
+		if (nctl == 0 && !sampled && (runs || !coord_rollout_wants(ro, region)))
 			continue;
 		if (*cmds == NULL) {
-			*cmds = calloc(srv->rollouts.n * COORD_OPCTL_COMMANDS_MAX,
+			*cmds = calloc(srv->rollouts.n * (COORD_OPCTL_COMMANDS_MAX + 1),
 			    sizeof(**cmds));
 			if (*cmds == NULL)
 				return sk_err_set(err, SK_ENOMEM,
 				    "reply to %s: out of memory", region);
 		}
+		if (sampled)
+			(*cmds)[(*n)++] = sample;
+		if (nctl == 0 && (runs || !coord_rollout_wants(ro, region)))
+			continue;
 		if (nctl > 0) {
 			memcpy(*cmds + *n, ctl, nctl * sizeof(*ctl));
 			*n += nctl;
