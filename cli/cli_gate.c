@@ -225,19 +225,26 @@ cli_gate_md(FILE *out, const sk_rollout_view *v)
 		    out);
 		for (size_t i = 0; i < v->ngates; i++) {
 			const sk_gate_view *g = &v->gates[i];
-			char served[32] = "-", total[32] = "";
+			char served[32] = "-", total[32] = "", samples[32] = "-";
+			char approvals[32] = "-";
 
 			if (g->soak_ms > 0) {
 				sk_duration_format(
 				    g->soak_served_ms, served, sizeof(served));
 				sk_duration_format(g->soak_ms, total, sizeof(total));
 			}
-			fprintf(out, "| %s | %s | %s%s%s | %u/%u | %u/%u |\n", g->phase,
+			if (g->min_samples > 0)
+				snprintf(samples, sizeof(samples), "%u/%u",
+				    g->samples, g->min_samples);
+			if (g->approvals_needed > 0)
+				snprintf(approvals, sizeof(approvals), "%u/%u",
+				    g->approvals, g->approvals_needed);
+			fprintf(out, "| %s | %s | %s%s%s | %s | %s |\n", g->phase,
 			    g->outcome[0] != '\0'         ? g->outcome :
 				g->waiting_for[0] != '\0' ? g->waiting_for :
 							    "-",
-			    served, total[0] != '\0' ? " of " : "", total, g->samples,
-			    g->min_samples, g->approvals, g->approvals_needed);
+			    served, total[0] != '\0' ? " of " : "", total,
+			    samples, approvals);
 		}
 		for (size_t i = 0; i < v->ngates; i++)
 			for (size_t k = 0; k < v->gates[i].njudged; k++) {
@@ -269,4 +276,5 @@ cli_gate_md(FILE *out, const sk_rollout_view *v)
 			    a->operator_name, a->key_id, at);
 		}
 	}
+	fputc('\n', out);
 }
