@@ -8,6 +8,8 @@
 #  - gfew: a health gate that cannot have min_samples good samples by the
 #    end of its soak PAUSES the rollout for a human (paused by "gate",
 #    saying which gate and how many samples it had); nothing advances.
+#  - gnone: a region whose agent is gone when the soak starts gives no
+#    samples at all: PAUSED, naming that region.
 #  - gerr: a gate check whose statement fails (no value) PAUSES it too;
 #    once the cause is fixed, a resume samples again and the rollout
 #    succeeds.
@@ -67,6 +69,28 @@ sk_assert_contains "$status" "of 20" "gfew: the pause names the minimum"
 sk_assert_eq running "$(state "$few")" "gfew: paused, not failed"
 sleep 1.5
 sk_assert_eq "" "$(ledger af gfew)" "gfew: the next phase does not start while paused"
+
+# gnone: the canary is af and ksa; ksa's agent stops once ksa succeeded,
+# while af's step still sleeps: ksa never samples.
+none_dir="$SK_WORK/plans/gnone-src"
+sk_write_plan "$none_dir" gnone 1h '  - name: canary
+    regions: [af, ksa]
+    soak: 2s
+    health: {lock_waits: 100}
+    sample: {every: 500ms, min: 1}
+  - name: rest
+    regions: [in]' "0001_t=SELECT pg_sleep(CASE WHEN current_database() = 'af_app' THEN 3 ELSE 0 END);"
+none_signed=$(sk_sign_plan "$none_dir" gnone)
+noneid=$(sk_skein rollout start "$none_signed")
+ksa_done() { [[ "$(ledger ksa gnone)" == 0001_t ]]; }
+sk_wait_until 20 ksa_done || sk_fail "gnone: ksa never applied its step"
+sk_stop agent-ksa || true
+sk_assert_eq "" "$(ledger af gnone)" "gnone: af still runs its step when ksa's agent stops"
+sk_wait_until 30 paused_by_gate "$noneid" || sk_fail "gnone: a region without samples did not pause: $(sk_skein rollout status "$noneid")"
+status=$(sk_skein rollout status "$noneid")
+sk_assert_contains "$status" "gate health lock_waits in ksa/app has 0 of 1 good samples" "gnone: the pause names the region without samples"
+sk_assert_eq "" "$(ledger in gnone)" "gnone: the next phase does not start"
+sk_start_agent ksa || sk_fail "ksa's agent did not start again"
 
 # gerr: the check erred (no such table): paused; fixed and resumed: passes.
 errid=$(sk_skein rollout start "$err_signed")
