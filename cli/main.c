@@ -28,6 +28,7 @@ usage(FILE *out)
 	    "  skein rollout start --rehearse SIGNED  rehearse everywhere: READY or BLOCKED\n"
 	    "  skein rollout rollback ID [--region R] run the reverts of a rollout\n"
 	    "  skein rollout report ID [--format F]   the execution record (md, json)\n"
+	    "  skein rollout approve ID --phase NAME  approve a phase (its gate)\n"
 	    "\n"
 	    "Run \"skein COMMAND --help\" for a command's options.\n"
 	    "Rollout commands reach the coordinator at --coordinator URL or\n"
