@@ -5,7 +5,8 @@
 # by its starter (admin). alice approves early, during the soak. Refused,
 # each counting nothing: an unpinned key, the starter, an operator not
 # among the approvers, a phase without approval, a phase the rollout does
-# not have, another rollout, and alice again. (A replayed signed request
+# not have, another rollout, and alice again; after the end, an approval
+# of the finished rollout. (A replayed signed request
 # is refused by its nonce: tests/unit/coordinator/approval_test.c.) bob's
 # approval lets the phase start; the rollout succeeds and the report lists
 # both approvals with their key ids.
@@ -92,4 +93,7 @@ grep -A1 '"operator": "alice"' <<<"$json" | grep -Eq '"key_id": "[0-9a-f]+"' || 
 grep -Eq '^\| rest \| alice \| `[0-9a-f]+` \|' <<<"$report" || sk_fail "the report does not list alice's approval: $report"
 grep -Eq '^\| rest \| bob \| `[0-9a-f]+` \|' <<<"$report" || sk_fail "the report does not list bob's approval: $report"
 grep -aq "alice" "$SK_WORK/coordinator/state/journal" || sk_fail "the journal does not hold alice's approval"
+if out=$(as carol rollout approve "$id" --phase rest 2>&1); then sk_fail "an approval of a finished rollout was taken: $out"; fi
+sk_assert_contains "$out" "the rollout has finished" "an approval of a finished rollout"
+sk_assert_eq 2 "$(approvals)" "a finished rollout keeps its two approvals"
 echo "PASS gate_soak_approval"
