@@ -7,7 +7,8 @@
 #    the next phase never starts; the report records the judged value.
 #  - gfew: a health gate that cannot have min_samples good samples by the
 #    end of its soak PAUSES the rollout for a human (paused by "gate",
-#    saying which gate and how many samples it had); nothing advances.
+#    saying which gate and how many samples it had); nothing advances,
+#    also after a coordinator restart.
 #  - gnone: a region whose agent is gone when the soak starts gives no
 #    samples at all: PAUSED, naming that region.
 #  - gerr: a gate check whose statement fails (no value) PAUSES it too;
@@ -69,6 +70,13 @@ sk_assert_contains "$status" "of 20" "gfew: the pause names the minimum"
 sk_assert_eq running "$(state "$few")" "gfew: paused, not failed"
 sleep 1.5
 sk_assert_eq "" "$(ledger af gfew)" "gfew: the next phase does not start while paused"
+# The gate's pause is journaled: a restarted coordinator keeps it.
+sk_stop coordinator || sk_fail "the coordinator did not stop"
+sk_start_coordinator || sk_fail "the coordinator did not start again"
+status=$(sk_skein rollout status "$few")
+sk_assert_contains "$status" "paused: by gate" "gfew: the gate's pause after a restart"
+sk_assert_contains "$status" "of 20 good samples at the end of the soak" "gfew: its reason after a restart"
+sk_assert_eq "" "$(ledger af gfew)" "gfew: still held after the restart"
 
 # gnone: the canary is af and ksa; ksa's agent stops once ksa succeeded,
 # while af's step still sleeps: ksa never samples.
