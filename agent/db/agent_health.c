@@ -167,19 +167,6 @@ agent_health_destroy(agent_health *h)
 	free(h);
 }
 
-void
-agent_health_forget(agent_health *h, const char *rollout_id)
-{
-	size_t k = 0;
-
-	pthread_mutex_lock(&h->mu);
-	for (size_t i = 0; i < h->n; i++)
-		if (strcmp(h->b[i].rollout_id, rollout_id) != 0)
-			h->b[k++] = h->b[i];
-	h->n = k;
-	pthread_mutex_unlock(&h->mu);
-}
-
 /* The baseline of key; NULL when there is none. Call with h->mu held. */
 static baseline *
 find(agent_health *h, const baseline *key)

@@ -53,9 +53,6 @@ typedef struct agent_health agent_health;
 agent_health *agent_health_create(void);
 void agent_health_destroy(agent_health *h);
 
-/* Forget every baseline of rollout_id (its samples are over). */
-void agent_health_forget(agent_health *h, const char *rollout_id);
-
 /* One health signal's value now, in the database conn is connected to
  * (outside a transaction), for the rollout, phase and database given:
  *  - "replication_lag": agent_health_replication_lag;

@@ -141,7 +141,9 @@ typedef struct sk_report {
 	/* sampling: SK_EV_GATE_SAMPLE is ONE sampled item in ONE database
 	 * ("" for the agent-wide "http" probe): a gate check (has_check,
 	 * check.when "gate") or a health signal (has_health). error.code !=
-	 * SK_OK: the item erred and has no value. */
+	 * SK_OK: the item erred and has no value. Neither has_check nor
+	 * has_health, with an error: the agent refused the SAMPLE itself (a
+	 * plan it cannot verify, a phase it cannot sample), database "". */
 	bool has_health;
 	sk_health_sample health;
 	uint64_t sample_round; /* the SAMPLE command's round */
