@@ -37,6 +37,10 @@ int cli_rollout(int argc, char **argv);
  * FILE.sql ...: the plan lint on bare SQL files (cli_lint.c). */
 int cli_lint(int argc, char **argv);
 
+/* skein flag set|get|list ...: the emergency flip, straight to a
+ * region's databases (cli_flag.c). */
+int cli_flag(int argc, char **argv);
+
 /* ---- lint output, shared by "plan lint" and "lint" (cli_lint.c) ---- */
 
 enum cli_lint_format {

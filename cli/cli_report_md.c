@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "cli_decision.h"
 #include "cli_gate.h"
+#include "cli_flag_view.h"
 #include "cli_mode.h"
 #include "cli_report_int.h"
 
@@ -371,6 +372,7 @@ cli_report_md(FILE *out, const cli_report_src *src, sk_err *err)
 	md_waivers(out, src->plan);
 	cli_gate_md(out, src->view);
 	md_backfills(out, &m);
+	cli_flag_report_md(out, src); /* flags */
 	for (size_t i = 0; i < m.nregions; i++) {
 		const cli_rep_region *g = &m.regions[i];
 

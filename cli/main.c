@@ -29,6 +29,8 @@ usage(FILE *out)
 	    "  skein rollout rollback ID [--region R] run the reverts of a rollout\n"
 	    "  skein rollout report ID [--format F]   the execution record (md, json)\n"
 	    "  skein rollout approve ID --phase NAME  approve a phase (its gate)\n"
+	    "  skein flag set|get|list ...            flip a feature flag in a region's\n"
+	    "                                         databases, coordinator or not\n"
 	    "\n"
 	    "Run \"skein COMMAND --help\" for a command's options.\n"
 	    "Rollout commands reach the coordinator at --coordinator URL or\n"
@@ -66,6 +68,8 @@ main(int argc, char **argv)
 		return cli_rollout(argc - 1, argv + 1);
 	if (strcmp(argv[1], "lint") == 0)
 		return cli_lint(argc - 1, argv + 1);
+	if (strcmp(argv[1], "flag") == 0) /* flags */
+		return cli_flag(argc - 1, argv + 1);
 	cli_errorf(argv[1], "unknown command");
 	usage(stderr);
 	return CLI_USAGE;

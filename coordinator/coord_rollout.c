@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "coord_gate_sample.h"
+#include "coord_flags.h"
 #include "coord_mode.h"
 #include "coord_narrate.h"
 #include "coord_progress.h"
@@ -192,6 +193,7 @@ coord_rollout_create(const char *id, sk_plan *plan, const uint8_t *signed_plan,
 	ro->plan = plan;
 	add_regions(ro, origin, now_ms);
 	order_phases(ro, order);
+	coord_flags_init(ro); /* flags */
 	free(order);
 	order = NULL;
 	if (coord_gates_init(&ro->gates, ro->nphases, ro->nregions, err) != SK_OK)
@@ -263,6 +265,10 @@ coord_rollout_wants(const coord_rollout *ro, const char *region)
 {
 	const coord_region_run *rr = coord_rollout_region(ro, region);
 
+	/* flags: the flags-first pass comes before every phase. */
+	if (coord_flags_pending(ro))
+		return ro->state == COORD_RO_RUNNING && !ro->ctl.paused &&
+		    coord_flags_wants(ro, region);
 	return ro->state == COORD_RO_RUNNING && !ro->ctl.paused && rr != NULL &&
 	    !coord_region_done(rr->state) && in_turn(ro, rr) &&
 	    (rr->phase != ro->phase || coord_gate_entry_open(ro));
@@ -293,6 +299,10 @@ coord_rollout_dispatched(coord_rollout *ro, const char *region,
 {
 	coord_region_run *rr = coord_rollout_region(ro, region);
 
+	if (coord_flags_pending(ro)) { /* flags */
+		coord_flags_dispatched(ro, region, now_ms);
+		return SK_OK;
+	}
 	if (rr == NULL || rr->state != COORD_R_PENDING)
 		return SK_OK;
 	set_state(rr, COORD_R_DISPATCHED, now_ms);
@@ -440,6 +450,25 @@ gate_sample(coord_rollout *ro, const char *region, const sk_report *r,
 	return SK_OK;
 }
 
+/* flags: a report of the flags-first pass; its failure ends the
+ * rollback, no revert having run. */
+static int
+flags_report(coord_rollout *ro, const char *region, const sk_report *r,
+    coord_journal *j, bool *changed, sk_err *err)
+{
+	char reason[SK_ERR_MSG_MAX];
+	int out;
+
+	if (ro->state != COORD_RO_RUNNING)
+		return SK_OK;
+	out = coord_flags_report(ro, region, r, reason, sizeof(reason));
+	if (out == COORD_FLAGS_FLIPPED)
+		*changed = true;
+	if (out == COORD_FLAGS_FAILED)
+		return finish(ro, j, ro->rules->failed_state, reason, sk_now_ms(), err);
+	return SK_OK;
+}
+
 int
 coord_rollout_report(coord_rollout *ro, const char *region, const sk_report *r,
     coord_journal *j, bool *changed, sk_err *err)
@@ -449,6 +478,12 @@ coord_rollout_report(coord_rollout *ro, const char *region, const sk_report *r,
 	int before;
 
 	*changed = false;
+	/* flags: the pass keeps its own state, and nothing else moves
+	 * while it runs (an agent that predates it would not say
+	 * flags_only). */
+	if (r->flags_only || coord_flags_pending(ro))
+		return r->flags_only ? flags_report(ro, region, r, j, changed, err) :
+				       SK_OK;
 	if (r->event == SK_EV_GATE_SAMPLE)
 		return gate_sample(ro, region, r, j, now, changed, err);
 	if (rr == NULL || coord_region_done(rr->state) ||
@@ -536,6 +571,11 @@ coord_rollout_replay_report(coord_rollout *ro, const char *region, const sk_repo
 	int verdict;
 	sk_err err;
 
+	if (r->flags_only || coord_flags_pending(ro)) { /* flags */
+		if (r->flags_only)
+			coord_flags_replay_report(ro, region, r);
+		return;
+	}
 	if (r->event == SK_EV_GATE_SAMPLE) {
 		/* Counts only: what it decided was journaled then. */
 		if (coord_gate_sample_fold(ro, region, r, NULL, r->at_ms, true,

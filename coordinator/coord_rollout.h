@@ -77,6 +77,11 @@ typedef struct coord_region_run {
 	int64_t updated_ms;      /* its latest report or state change */
 	coord_progress progress; /* how far it got: from the reports */
 	size_t last_kept; /* 1 + index of its latest kept report; 0: none */
+	/* flags: its flags-first pass (coord_flags.h): state, why it failed,
+	 * what it waits for. */
+	int flags_state;
+	sk_err flags_error;
+	char flags_detail[256];
 } coord_region_run;
 
 /* What operators said to a running rollout (skein rollout pause, resume,
@@ -143,6 +148,10 @@ typedef struct coord_rollout {
 	uint64_t reports_dropped; /* over COORD_REPORTS_MAX, not kept */
 	coord_opctl ctl;          /* pause and tune */
 	coord_gates gates;        /* phase gates: coord_gate.h */
+	/* flags: a rollback with a flags-first pass (coord_flags.h), and
+	 * whether every region has flipped. */
+	bool flags_first;
+	bool flags_done;
 } coord_rollout;
 
 /* Create rollout id of plan in phase 0, its regions pending. origin NULL

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "coord_flags.h"
 #include "coord_mode.h"
 #include "coord_narrate.h"
 #include "coord_state.h"
@@ -186,7 +187,8 @@ coord_rollout_view(
 	}
 	if (view_databases(ro, out) != SK_OK ||
 	    coord_rollout_backups(ro, &out->backups, &out->nbackups, err) != SK_OK ||
-	    coord_gate_view(ro, sk_now_ms(), out, err) != SK_OK)
+	    coord_gate_view(ro, sk_now_ms(), out, err) != SK_OK ||
+	    coord_flags_view(ro, out) != SK_OK) /* flags */
 		goto oom;
 	while (first < ro->nevents && ro->events[first].seq <= since)
 		first++;

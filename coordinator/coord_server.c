@@ -19,6 +19,7 @@
 #include "coord_control.h"
 #include "coord_gate.h"
 #include "coord_gate_sample.h"
+#include "coord_flags.h"
 #include "coord_opctl.h"
 #include "coord_journal.h"
 #include "coord_narrate.h"
@@ -423,6 +424,7 @@ collect_commands(
 		(*cmds)[*n].signed_plan_len = ro->signed_plan_len;
 		(*cmds)[*n].mode = ro->mode;
 		(*cmds)[*n].no_backup = ro->no_backup;
+		(*cmds)[*n].flags_only = coord_flags_pending(ro); /* flags */
 		(*n)++;
 		if (coord_rollout_dispatched(
 			ro, region, srv->journal, sk_now_ms(), err) != SK_OK)

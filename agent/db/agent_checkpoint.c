@@ -225,7 +225,7 @@ agent_checkpoint_advance(PGconn *conn, const agent_backfill_id *id,
 	    "UPDATE skein.backfills SET rows_done = rows_done + $4,"
 	    " rows_scanned = rows_scanned + $5, batches = batches + $6,"
 	    " done = $7, throttled_ms = throttled_ms + $8,"
-	    " updated_at = pg_catalog.now(),"
+	    " updated_at = pg_catalog.clock_timestamp(),"
 	    " last_key = CASE WHEN $9 THEN ");
 	put_array(sql, sizeof(sql), 10, k->n);
 	snprintf(sql + strlen(sql), sizeof(sql) - strlen(sql),

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sk_flagdb.h"
 #include "sk_pg.h"
 #include "sk_util.h"
 
@@ -136,6 +137,8 @@ static const char *const upgrades[AGENT_LEDGER_VERSION + 1] = {
 	      ");\n"
 	      "CREATE INDEX expansions_column_idx ON skein.expansions (relid, "
 	      "column_name);\n",
+	/* flags: the feature flag store (docs/flags.md). */
+	[4] = SK_FLAGDB_DDL,
 };
 
 /* "" and NULL both become SQL NULL. */

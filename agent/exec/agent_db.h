@@ -68,6 +68,9 @@ typedef struct agent_db_ctx {
 	/* The session's word while the rollout runs (agent_control.h); NULL:
 	 * never paused or tuned, the coordinator always heard. */
 	agent_control *control;
+	/* flags: rollback only the steps whose kind flips first (a
+	 * rollback's flags-first pass); no backup is taken for them. */
+	bool flags_only;
 } agent_db_ctx;
 
 /* SK_EINVAL unless c is complete (connection, plan with step ids, hex

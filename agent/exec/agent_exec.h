@@ -83,6 +83,9 @@ typedef struct agent_exec_opts {
 	 * when the coordinator was last heard from. NULL: never paused,
 	 * never tuned, the coordinator always heard. */
 	agent_control *control;
+	/* flags: a rollback reverts only the steps whose kind flips first
+	 * (the flags-first pass); its reports say flags_only. */
+	bool flags_only;
 } agent_exec_opts;
 
 /* Apply plan to every database in opts. Blocks until each database has

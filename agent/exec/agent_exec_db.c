@@ -37,6 +37,7 @@ ctx_emit(void *arg, sk_report *r)
 	snprintf(r->plan_id, sizeof(r->plan_id), "%s",
 	    d->run->plan->id != NULL ? d->run->plan->id : "");
 	snprintf(r->database, sizeof(r->database), "%s", d->db->name);
+	r->flags_only = o->flags_only;
 	if (r->at_ms == 0)
 		r->at_ms = sk_now_ms();
 	o->report(o->report_arg, r);
@@ -94,5 +95,6 @@ exec_ctx(db_run *d)
 	c->conninfo = d->db->conninfo;
 	c->watch = &d->watch;
 	c->control = run->opts->control;
+	c->flags_only = run->opts->flags_only;
 	return c;
 }

@@ -93,6 +93,10 @@ typedef struct agent_step_kind {
 	 * (agent_step_record_revert), committed together when
 	 * transactional. */
 	int (*revert)(agent_step_run *s, sk_err *err);
+	/* flags: a rollback reverts steps of the kind in a pass of their own
+	 * before any other revert, in every region (a flag flip takes the
+	 * traffic off what the reverts then change). */
+	bool flips_first;
 } agent_step_kind;
 
 /* Set s up for step i of c's plan (i == SIZE_MAX and limits: a phase's

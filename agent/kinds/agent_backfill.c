@@ -407,11 +407,7 @@ figures(bf_run *r, const int64_t before[3])
 	s->rows_scanned = before[1] + atomic_load(&r->rows_scanned);
 	s->batches = before[2] + atomic_load(&r->batches);
 	s->rows_total = r->rows_total;
-	pthread_mutex_lock(&r->mu);
-	s->throttled_ms = 0;
-	for (int k = AGENT_BF_OPERATOR; k < AGENT_BF_NREASONS; k++)
-		s->throttled_ms += r->waited_ms[k];
-	pthread_mutex_unlock(&r->mu);
+	s->throttled_ms = r->prior_throttled_ms + bf_throttled_ms(r);
 	bf_waited_format(r, s->throttled_by, sizeof(s->throttled_by));
 }
 
@@ -443,6 +439,7 @@ agent_backfill_apply(agent_step_run *s, const sk_backfill *b,
 		before[0] += r.cps[i].rows_done;
 		before[1] += r.cps[i].rows_scanned;
 		before[2] += r.cps[i].batches;
+		r.prior_throttled_ms += r.cps[i].throttled_ms;
 		if (r.cps[i].worker == 0)
 			r.rows_total = r.cps[i].rows_total;
 	}

@@ -112,26 +112,33 @@ batch_attempt(void *arg, sk_err *err)
 	batch *b = arg;
 	bf_worker *w = b->w;
 	bf_run *r = w->run;
+	int64_t throttled;
 	int rc;
 
 	rc = agent_tx_begin(&w->ctx, &w->limits, err);
 	if (rc != SK_OK)
 		return rc;
+	/* The time waited since the last batch that committed goes into this
+	 * batch's checkpoint row, so skein.backfills says how long the
+	 * backfill was held, whichever worker committed. */
+	throttled = bf_throttled_claim(r);
 	rc = bf_batch_work(r, b->a, w->conn, w->ctx.pooled ? 0 : PQbackendPID(w->conn),
 	    batch_start(w), &w->cp->hi, b->size, &b->got, err);
 	/* A batch shorter than asked for reached the end of the range. */
 	if (rc == SK_OK)
-		rc = agent_checkpoint_advance(w->conn, &r->id, &r->key,
-		    w->cp->worker, &w->cp->last, &b->got.last, b->got.changed,
-		    b->got.keys, b->got.keys > 0, b->got.keys < b->size, 0, err);
+		rc = agent_checkpoint_advance(w->conn, &r->id, &r->key, w->cp->worker,
+		    &w->cp->last, &b->got.last, b->got.changed, b->got.keys,
+		    b->got.keys > 0, b->got.keys < b->size, throttled, err);
 	if (rc == SK_OK) {
 		agent_failpoint("backfill-before-commit");
 		rc = sk_pg_exec(w->conn, "commit the batch", "COMMIT", NULL, err);
 	}
 	if (rc == SK_OK)
 		agent_failpoint("backfill-after-commit");
-	if (rc != SK_OK)
+	if (rc != SK_OK) {
 		agent_tx_rollback(w->conn);
+		bf_throttled_unclaim(r, throttled);
+	}
 	return rc;
 }
 

@@ -52,6 +52,7 @@ struct bf_run {
 	/* What earlier runs did, from the checkpoints as loaded: rows
 	 * changed, keys covered, batches. */
 	int64_t prior[3];
+	int64_t prior_throttled_ms; /* time earlier runs waited */
 	pthread_mutex_t mu;
 	/* Under mu: the limits in force (the plan's, tuned), the time before
 	 * which no batch may start (rate), time waited by reason. */
@@ -59,6 +60,9 @@ struct bf_run {
 	int64_t bmin, bmax;
 	int64_t next_ok_ms;
 	int64_t waited_ms[AGENT_BF_NREASONS];
+	/* Of the time waited, how much a batch has claimed to add to its
+	 * checkpoint row (bf_throttled_claim). */
+	int64_t claimed_ms;
 	char why[128]; /* the reason in words while paused */
 	/* The database thread's own: the database's reason to wait at its
 	 * last look, and its words. */
@@ -99,6 +103,15 @@ char *bf_batch_select(const bf_run *r, PGconn *conn, const agent_keyval *lo,
  * coordinator every call, the database's at most once a second, on the
  * step's connection) and set r->pause and r->why. */
 void bf_throttle_poll(bf_run *r, int64_t *last_db_check_ms);
+
+/* agent_backfill_throttle.c: the time this run waited, all reasons. */
+int64_t bf_throttled_ms(bf_run *r);
+
+/* agent_backfill_throttle.c: claim the time waited that no batch has
+ * added to the checkpoints yet, for the batch about to commit; give it
+ * back (bf_throttled_unclaim) when that batch does not commit. */
+int64_t bf_throttled_claim(bf_run *r);
+void bf_throttled_unclaim(bf_run *r, int64_t ms);
 
 /* agent_backfill_throttle.c: the PROGRESS report of r now; *last holds
  * the figures of the previous one, for the rate. */

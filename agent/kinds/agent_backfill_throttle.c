@@ -185,6 +185,50 @@ bf_throttle_poll(bf_run *r, int64_t *last_db_check_ms)
 		    reason == AGENT_BF_RUNNING ? "running" : why);
 }
 
+/* The time waited, under r->mu. */
+static int64_t
+waited_locked(const bf_run *r)
+{
+	int64_t waited = 0;
+
+	for (int k = AGENT_BF_OPERATOR; k < AGENT_BF_NREASONS; k++)
+		waited += r->waited_ms[k];
+	return waited;
+}
+
+int64_t
+bf_throttled_ms(bf_run *r)
+{
+	int64_t waited;
+
+	pthread_mutex_lock(&r->mu);
+	waited = waited_locked(r);
+	pthread_mutex_unlock(&r->mu);
+	return waited;
+}
+
+int64_t
+bf_throttled_claim(bf_run *r)
+{
+	int64_t ms;
+
+	pthread_mutex_lock(&r->mu);
+	ms = waited_locked(r) - r->claimed_ms;
+	if (ms < 0)
+		ms = 0;
+	r->claimed_ms += ms;
+	pthread_mutex_unlock(&r->mu);
+	return ms;
+}
+
+void
+bf_throttled_unclaim(bf_run *r, int64_t ms)
+{
+	pthread_mutex_lock(&r->mu);
+	r->claimed_ms -= ms;
+	pthread_mutex_unlock(&r->mu);
+}
+
 void
 bf_waited_format(bf_run *r, char *buf, size_t len)
 {
@@ -225,8 +269,7 @@ bf_emit_progress(bf_run *r, bf_progress *last)
 		rep.eta_ms = (int64_t)((double)(r->rows_total - rep.rows_scanned) *
 		    1000.0 / rep.rate);
 	pthread_mutex_lock(&r->mu);
-	for (int k = AGENT_BF_OPERATOR; k < AGENT_BF_NREASONS; k++)
-		waited += r->waited_ms[k];
+	waited = r->prior_throttled_ms + waited_locked(r);
 	snprintf(rep.throttle, sizeof(rep.throttle), "%s", r->why);
 	for (size_t i = 0; i < r->nw; i++)
 		if (!atomic_load(&r->w[i].finished)) {

@@ -15,6 +15,8 @@ agent_step_kind_of(const sk_step *step)
 		return &agent_kind_expand;
 	case SK_STEP_CONTRACT:
 		return &agent_kind_contract;
+	case SK_STEP_FLAG:
+		return &agent_kind_flag;
 	default:
 		return NULL;
 	}

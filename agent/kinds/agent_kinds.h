@@ -22,6 +22,9 @@ extern const agent_step_kind agent_kind_expand;
 /* The end of an expand: its trigger and the old column dropped. */
 extern const agent_step_kind agent_kind_contract;
 
+/* A feature flag set for tenants, restored by its revert (flags). */
+extern const agent_step_kind agent_kind_flag;
+
 /* The kind that runs step (a SQL step with no_transaction runs as
  * "concurrent"), or NULL for a kind this agent does not know. */
 const agent_step_kind *agent_step_kind_of(const sk_step *step);

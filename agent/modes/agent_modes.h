@@ -35,7 +35,9 @@ int agent_rehearse_db(const agent_db_ctx *ctx, sk_err *err) SK_WARN_UNUSED;
  * another checksum, or is not in this plan; then, when there is a step to
  * revert, ctx->before_revert (the backup) runs, and its failure refuses
  * the rollback too. Returns SK_OK when every completed step was
- * reverted. */
+ * reverted. With ctx->flags_only (a rollback's flags-first pass) only
+ * the steps whose kind flips first are reverted, without a backup; the
+ * other steps, and steps not in the plan, are left to the full pass. */
 int agent_rollback_db(const agent_db_ctx *ctx, sk_err *err) SK_WARN_UNUSED;
 
 #endif

@@ -31,6 +31,15 @@ step_index(const sk_plan *plan, const char *id)
 	return plan->nsteps;
 }
 
+/* flags: whether step's kind is reverted in the flags-first pass. */
+static bool
+flips_first(const sk_step *step)
+{
+	const agent_step_kind *kind = agent_step_kind_of(step);
+
+	return kind != NULL && kind->flips_first;
+}
+
 /* Append ", id" (or "id") to a list buffer. */
 static void
 list_add(char *buf, size_t len, const char *id)
@@ -60,10 +69,14 @@ rollback_preconditions(const agent_db_ctx *c, bool *recorded, sk_err *err)
 		return rc;
 	for (size_t k = 0; k < n; k++) {
 		idx = step_index(plan, ids[k]);
-		if (idx == plan->nsteps)
-			list_add(unknown, sizeof(unknown), ids[k]);
-		else
+		if (idx == plan->nsteps) {
+			/* flags: the flags-first pass leaves the rest, and
+			 * what is not in the plan, to the full pass. */
+			if (!c->flags_only)
+				list_add(unknown, sizeof(unknown), ids[k]);
+		} else if (!c->flags_only || flips_first(&plan->steps[idx])) {
 			recorded[idx] = true;
+		}
 	}
 	sk_strv_free(ids, n);
 	for (size_t i = 0; rc == SK_OK && i < plan->nsteps; i++) {
@@ -184,7 +197,9 @@ before_first_revert(const agent_db_ctx *c, const bool *recorded, sk_err *err)
 
 	for (size_t i = 0; i < c->plan->nsteps && !any; i++)
 		any = recorded[i];
-	if (!any || c->before_revert == NULL)
+	/* flags: a flag's old value is in skein.flag_history; flipping
+	 * it back first must not wait for a dump. */
+	if (!any || c->before_revert == NULL || c->flags_only)
 		return SK_OK;
 	return c->before_revert(c->before_revert_arg, err);
 }
@@ -224,8 +239,9 @@ agent_rollback_db(const agent_db_ctx *ctx, sk_err *err)
 		const sk_step *step = &c->plan->steps[k - 1];
 
 		if (!recorded[k - 1]) {
-			agent_db_emit(c, SK_EV_STEP_SKIPPED, step->id, 0, 0, 0,
-			    "not in the ledger; nothing to revert", NULL);
+			if (!c->flags_only)
+				agent_db_emit(c, SK_EV_STEP_SKIPPED, step->id, 0, 0,
+				    0, "not in the ledger; nothing to revert", NULL);
 			continue;
 		}
 		if (agent_db_stopped(c)) {
@@ -240,6 +256,8 @@ agent_rollback_db(const agent_db_ctx *ctx, sk_err *err)
 		if (rc != SK_OK)
 			goto out;
 	}
+	if (c->flags_only)
+		goto out;
 	/* A backfill the apply left unfinished has checkpoints but no step
 	 * to revert: forgotten too, so that an apply after the rollback
 	 * starts it over on whatever the reverts left. */

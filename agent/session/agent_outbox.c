@@ -76,10 +76,11 @@ agent_outbox_ack(agent_session *s, uint64_t acked)
 }
 
 bool
-agent_outbox_has_final(const agent_session *s, const char *rollout_id)
+agent_outbox_has_final(const agent_session *s, const char *rollout_id, bool flags_only)
 {
 	for (size_t i = 0; i < s->nout; i++)
 		if (strcmp(s->outbox[i].rollout_id, rollout_id) == 0 &&
+		    s->outbox[i].flags_only == flags_only &&
 		    (s->outbox[i].event == SK_EV_PLAN_SUCCEEDED ||
 			s->outbox[i].event == SK_EV_PLAN_FAILED ||
 			s->outbox[i].event == SK_EV_PLAN_REFUSED))

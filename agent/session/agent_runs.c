@@ -20,11 +20,24 @@ exec_report(void *arg, const sk_report *r)
 	agent_outbox_put(arg, r);
 }
 
+/* The newest run of rollout_id (a rollback's full run comes after its
+ * flags-first pass). */
 static run_entry *
 find_run(agent_session *s, const char *rollout_id)
 {
+	for (size_t i = s->nruns; i > 0; i--)
+		if (strcmp(s->runs[i - 1]->rollout_id, rollout_id) == 0)
+			return s->runs[i - 1];
+	return NULL;
+}
+
+/* flags: the run of rollout_id that is (or is not) a flags-first pass. */
+static run_entry *
+find_run_of(agent_session *s, const char *rollout_id, bool flags_only)
+{
 	for (size_t i = 0; i < s->nruns; i++)
-		if (strcmp(s->runs[i]->rollout_id, rollout_id) == 0)
+		if (strcmp(s->runs[i]->rollout_id, rollout_id) == 0 &&
+		    s->runs[i]->flags_only == flags_only)
 			return s->runs[i];
 	return NULL;
 }
@@ -65,10 +78,11 @@ apply_tune(agent_control *c, const sk_tune *t)
 
 static void
 final_report(sk_report *r, int event, const char *rollout_id,
-    const sk_plan *plan, int64_t duration_ms, const sk_err *err)
+    const sk_plan *plan, int64_t duration_ms, const sk_err *err, bool flags_only)
 {
 	memset(r, 0, sizeof(*r));
 	r->event = event;
+	r->flags_only = flags_only;
 	snprintf(r->rollout_id, sizeof(r->rollout_id), "%s", rollout_id);
 	if (plan != NULL)
 		snprintf(r->plan_id, sizeof(r->plan_id), "%s", plan->id);
@@ -102,6 +116,7 @@ run_thread(void *arg)
 	opts.pg_dump = s->cfg->pg_dump;
 	opts.pg_restore = s->cfg->pg_restore;
 	opts.control = &e->control;
+	opts.flags_only = e->flags_only;
 	sk_err_clear(&err);
 	rc = agent_exec_run(e->plan, &opts, &err);
 	if (atomic_load(s->stop)) {
@@ -111,8 +126,9 @@ run_thread(void *arg)
 		return NULL;
 	}
 	pthread_mutex_lock(&s->mu);
-	final_report(&e->final, rc == SK_OK ? SK_EV_PLAN_SUCCEEDED : SK_EV_PLAN_FAILED,
-	    e->rollout_id, e->plan, sk_mono_ms() - t0, rc == SK_OK ? NULL : &err);
+	final_report(&e->final,
+	    rc == SK_OK ? SK_EV_PLAN_SUCCEEDED : SK_EV_PLAN_FAILED, e->rollout_id,
+	    e->plan, sk_mono_ms() - t0, rc == SK_OK ? NULL : &err, e->flags_only);
 	e->state = RUN_DONE;
 	pthread_mutex_unlock(&s->mu);
 	if (rc == SK_OK)
@@ -181,10 +197,10 @@ agent_runs_start(agent_session *s, const sk_command *cmd)
 	sk_err err;
 
 	pthread_mutex_lock(&s->mu);
-	e = find_run(s, cmd->rollout_id);
+	e = find_run_of(s, cmd->rollout_id, cmd->flags_only);
 	if (e != NULL) {
 		bool resend = e->state == RUN_DONE &&
-		    !agent_outbox_has_final(s, e->rollout_id);
+		    !agent_outbox_has_final(s, e->rollout_id, e->flags_only);
 
 		pthread_mutex_unlock(&s->mu);
 		if (resend)
@@ -195,10 +211,12 @@ agent_runs_start(agent_session *s, const sk_command *cmd)
 
 	if (verify_plan(s, cmd, &plan, &err) != SK_OK) {
 		sk_log_err(SK_LOG_WARN, &err);
-		final_report(&r, SK_EV_PLAN_REFUSED, cmd->rollout_id, NULL, 0, &err);
+		final_report(&r, SK_EV_PLAN_REFUSED, cmd->rollout_id, NULL, 0,
+		    &err, cmd->flags_only);
 		pthread_mutex_lock(&s->mu);
 		e = add_run(s, cmd->rollout_id);
 		if (e != NULL) {
+			e->flags_only = cmd->flags_only;
 			e->state = RUN_DONE;
 			e->final = r;
 		}
@@ -217,6 +235,7 @@ agent_runs_start(agent_session *s, const sk_command *cmd)
 	e->plan = plan;
 	e->mode = cmd->mode;
 	e->no_backup = cmd->no_backup;
+	e->flags_only = cmd->flags_only;
 	e->state = RUN_RUNNING;
 	/* The run starts in the rollout's state: tuned before its first
 	 * batch. (A paused rollout is not dispatched.) */
@@ -230,7 +249,8 @@ agent_runs_start(agent_session *s, const sk_command *cmd)
 		"databases",
 	    cmd->rollout_id, plan->name, plan->id, sk_mode_name(cmd->mode),
 	    cmd->no_backup ? " --no-backup" : "", plan->nsteps, s->cfg->ndatabases);
-	final_report(&r, SK_EV_PLAN_ACCEPTED, cmd->rollout_id, plan, 0, NULL);
+	final_report(&r, SK_EV_PLAN_ACCEPTED, cmd->rollout_id, plan, 0, NULL,
+	    cmd->flags_only);
 	agent_outbox_put(s, &r);
 	if (pthread_create(&e->thread, NULL, run_thread, e) != 0) {
 		sk_err_set(&err, SK_ENOMEM, "run rollout %s in %s: cannot start a thread",
@@ -238,7 +258,7 @@ agent_runs_start(agent_session *s, const sk_command *cmd)
 		pthread_mutex_lock(&s->mu);
 		e->state = RUN_DONE;
 		final_report(&e->final, SK_EV_PLAN_FAILED, cmd->rollout_id,
-		    plan, 0, &err);
+		    plan, 0, &err, cmd->flags_only);
 		r = e->final;
 		pthread_mutex_unlock(&s->mu);
 		agent_outbox_put(s, &r);

@@ -33,6 +33,9 @@ typedef struct run_entry {
 	sk_plan *plan;
 	int mode;       /* enum sk_mode, from the RUN command */
 	bool no_backup; /* rollback: --no-backup, from the RUN command */
+	/* flags: a rollback's flags-first pass, a run of its own beside the
+	 * rollback's full run of the same rollout id. */
+	bool flags_only;
 	/* The session's word to the run (pause, tune, when the coordinator
 	 * was last heard from), and the operator's control generations
 	 * applied to it: pause state and tune (under the session's mu). */
@@ -87,7 +90,8 @@ void agent_outbox_put(agent_session *s, const sk_report *r);
 void agent_outbox_ack(agent_session *s, uint64_t acked);
 
 /* True if a final report of rollout_id is queued. Call with s->mu held. */
-bool agent_outbox_has_final(const agent_session *s, const char *rollout_id);
+bool agent_outbox_has_final(
+    const agent_session *s, const char *rollout_id, bool flags_only);
 
 /* ---- agent_runs.c ------------------------------------------------------- */
 

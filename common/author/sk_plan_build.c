@@ -28,8 +28,11 @@ static const char *const step_keys[] = { "id", "kind", "sql", "revert",
 	/* the data kinds' own, from here on: data_keys */
 	"table", "update", "where", "column", "type", "from", "using",
 	"reverse", "batch", "max_rows_per_second", "max_replication_lag",
-	"throttle_query", "autovacuum", "dead_man", "workers", NULL };
+	"throttle_query", "autovacuum", "dead_man", "workers",
+	/* flags: a flag step's own, from here on: flag_keys */
+	"flag", "value", "tenants", "residency", "template", NULL };
 static const char *const *const data_keys = &step_keys[14];
+static const char *const *const flag_keys = &step_keys[29];
 static const char *const limit_keys[] = { "lock_timeout", "statement_timeout",
 	"lock_retries", "retry_backoff", NULL };
 
@@ -107,17 +110,27 @@ step_sql(sk_step *st, const sk_sql_script *sc, sk_err *err)
 /* item's body when st is of a data kind (build_data_body); any other
  * kind must not carry the data kinds' keys. */
 static int
-data_body(const sk_yaml_node *item, sk_step *st, sk_err *err)
+data_body(const sk_yaml_node *item, const sk_inventory *inv, sk_step *st, sk_err *err)
 {
+	bool flag = st->kind == SK_STEP_FLAG;
+
+	/* flags: a flag step's keys on another kind, and the data kinds'
+	 * keys on a flag step, are refused like the rest. */
+	for (size_t k = 0; !flag && flag_keys[k] != NULL; k++)
+		if (sk_yaml_get(item, flag_keys[k]) != NULL)
+			return sk_yaml_error(err, SK_EINVAL,
+			    sk_yaml_get(item, flag_keys[k]),
+			    "a step of kind %s has no %s",
+			    sk_step_kind_name(st->kind), flag_keys[k]);
 	if (build_is_data_kind(st->kind))
 		return build_data_body(item, st, err);
-	for (size_t k = 0; data_keys[k] != NULL; k++)
+	for (size_t k = 0; data_keys + k != flag_keys; k++)
 		if (sk_yaml_get(item, data_keys[k]) != NULL)
 			return sk_yaml_error(err, SK_EINVAL,
 			    sk_yaml_get(item, data_keys[k]),
 			    "a step of kind %s has no %s",
 			    sk_step_kind_name(st->kind), data_keys[k]);
-	return SK_OK;
+	return flag ? build_flag_body(item, inv, st, err) : SK_OK;
 }
 
 /* item's kind: ("sql" when absent) into st->kind. */
@@ -132,14 +145,14 @@ step_kind(const sk_yaml_node *item, sk_step *st, sk_err *err)
 	if (node == NULL || sk_yaml_is_null(node))
 		return SK_OK;
 	rc = sk_yaml_node_string(node, SK_YAML_NONEMPTY,
-	    "a step kind: sql, check, backfill, expand or contract", &name, err);
+	    "a step kind: sql, check, backfill, expand, contract or flag", &name, err);
 	if (rc != SK_OK)
 		return rc;
 	st->kind = sk_step_kind_by_name(name);
 	if (st->kind == 0)
 		rc = sk_yaml_error(err, SK_EINVAL, node,
 		    "unknown step kind \"%s\" (expected sql, check, backfill, "
-		    "expand or contract)",
+		    "expand, contract or flag)",
 		    name);
 	free(name);
 	return rc;
@@ -147,7 +160,7 @@ step_kind(const sk_yaml_node *item, sk_step *st, sk_err *err)
 
 static int
 load_steps(const char *yaml_path, const sk_yaml_node *root, const limits *dflt,
-    sk_plan *plan, sk_sql_script ***scripts, sk_err *err)
+    const sk_inventory *inv, sk_plan *plan, sk_sql_script ***scripts, sk_err *err)
 {
 	const sk_yaml_node *list = sk_yaml_get(root, "steps");
 	int rc;
@@ -222,7 +235,7 @@ load_steps(const char *yaml_path, const sk_yaml_node *root, const limits *dflt,
 		if (rc == SK_OK)
 			rc = build_waivers(item, st, err);
 		if (rc == SK_OK)
-			rc = data_body(item, st, err);
+			rc = data_body(item, inv, st, err);
 		if (rc != SK_OK)
 			return rc;
 		st->lock_timeout_ms = lim.lock_timeout_ms;
@@ -478,7 +491,7 @@ load_plan(const char *yaml_path, const sk_yaml_node *root, const sk_inventory *i
 	if (rc == SK_OK)
 		rc = load_phases(yaml_path, root, inv, plan, err);
 	if (rc == SK_OK)
-		rc = load_steps(yaml_path, root, &dflt, plan, scripts, err);
+		rc = load_steps(yaml_path, root, &dflt, inv, plan, scripts, err);
 	if (rc != SK_OK)
 		return rc;
 	sk_random_id("p-", id, sizeof(id));

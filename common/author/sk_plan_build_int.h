@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "sk_err.h"
+#include "sk_config.h"
 #include "sk_plan.h"
 #include "sk_sql.h"
 #include "sk_yaml.h"
@@ -63,6 +64,11 @@ bool build_is_data_kind(int kind);
  * On failure what was loaded stays in st for the plan to free. The
  * caller refuses the data kinds' keys on steps of other kinds. */
 int build_data_body(const sk_yaml_node *item, sk_step *st, sk_err *err);
+
+/* flags: item's flag body (flag, value, tenants, residency through inv,
+ * template) into st->flag (owned by st, also on failure). */
+int build_flag_body(const sk_yaml_node *item, const sk_inventory *inv,
+    sk_step *st, sk_err *err);
 
 /* root's preflight: mapping into *pf; absent leaves *pf untouched. */
 int build_preflight(const sk_yaml_node *root, sk_preflight *pf, sk_err *err);

@@ -179,6 +179,62 @@ print_tuning(FILE *out, const sk_backfill_tuning *t)
 	    t->throttle_query != NULL ? t->throttle_query : "none");
 }
 
+static json_t *jstrv(char *const *v, size_t n);
+
+/* flags: a flag step's body: the flag, its value, for whom and where. */
+static void
+print_flag_body(FILE *out, const sk_flag *f)
+{
+	fprintf(out, "     flag %s = %s, tenants ", f->name, f->value);
+	if (f->ntenants > 0)
+		print_list(out, f->tenants, f->ntenants);
+	else
+		fputs("every tenant", out);
+	fputs(", regions ", out);
+	if (f->nregions > 0) {
+		print_list(out, f->regions, f->nregions);
+		fputs(" (residency ", out);
+		print_list(out, f->residency, f->nresidency);
+		fputc(')', out);
+	} else {
+		fputs("every region of the plan", out);
+	}
+	fputc('\n', out);
+	if (f->set_template != NULL) {
+		print_text(out, "template.set", f->set_template);
+		print_text(out, "template.get", f->get_template);
+	} else {
+		fputs("     kept in skein.flags (read with skein.flag(name, tenant))\n",
+		    out);
+	}
+}
+
+static json_t *
+jflag_body(const sk_step *s)
+{
+	const sk_flag *f = s->flag;
+	json_t *o;
+	int bad = 0;
+
+	if (s->kind != SK_STEP_FLAG || f == NULL)
+		return json_null();
+	o = json_object();
+	if (o == NULL)
+		return NULL;
+	bad |= json_object_set_new(o, "flag", sk_json_str(f->name));
+	bad |= json_object_set_new(o, "value", sk_json_str(f->value));
+	bad |= json_object_set_new(o, "tenants", jstrv(f->tenants, f->ntenants));
+	bad |= json_object_set_new(o, "residency", jstrv(f->residency, f->nresidency));
+	bad |= json_object_set_new(o, "regions", jstrv(f->regions, f->nregions));
+	bad |= json_object_set_new(o, "template_set", sk_json_str(f->set_template));
+	bad |= json_object_set_new(o, "template_get", sk_json_str(f->get_template));
+	if (bad) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
 /* The body of a data kind's step. */
 static void
 print_data_body(FILE *out, const sk_step *s)
@@ -212,6 +268,8 @@ print_data_body(FILE *out, const sk_step *s)
 		    "that kept %s in step)\n",
 		    e->table, e->column, e->from, e->column);
 	}
+	if (s->kind == SK_STEP_FLAG && s->flag != NULL)
+		print_flag_body(out, s->flag);
 	if (s->revert != NULL)
 		fprintf(out, "     revert %s\n",
 		    s->revert_path != NULL ? s->revert_path : "(inline)");
@@ -539,6 +597,7 @@ jstep_extras(json_t *o, const sk_step *s)
 	bad |= json_object_set_new(o, "backfill", jdata_body(s, SK_STEP_BACKFILL));
 	bad |= json_object_set_new(o, "expand", jdata_body(s, SK_STEP_EXPAND));
 	bad |= json_object_set_new(o, "contract", jdata_body(s, SK_STEP_CONTRACT));
+	bad |= json_object_set_new(o, "flag", jflag_body(s));
 	return bad;
 }
 

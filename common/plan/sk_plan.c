@@ -92,6 +92,8 @@ sk_plan_destroy(sk_plan *plan)
 		free(s->backfill);
 		sk_expand_fini(s->expand);
 		free(s->expand);
+		sk_flag_fini(s->flag);
+		free(s->flag);
 		sk_strv_free(s->concurrent_indexes, s->nconcurrent_indexes);
 	}
 	free(plan->steps);

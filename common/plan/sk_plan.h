@@ -27,6 +27,7 @@ enum sk_step_kind {
 	SK_STEP_BACKFILL = 3, /* an UPDATE in batches (sk_step.backfill) */
 	SK_STEP_EXPAND = 4,   /* a new column kept in step with an old one */
 	SK_STEP_CONTRACT = 5, /* the end of an expand: the old column goes */
+	SK_STEP_FLAG = 6,     /* a feature flag set (sk_step.flag) */
 };
 
 /* What a check expects (proto CheckExpect). */
@@ -134,6 +135,48 @@ typedef struct sk_expand {
 	sk_backfill_tuning tuning; /* EXPAND: how its backfill runs */
 } sk_expand;
 
+/* ---- flags: FLAG's body (docs/flags.md). value is normalised
+ * (sk_flag_value_normalize); tenants empty: the flag's every-tenant row;
+ * regions (residency resolved at build) empty: every region of the plan;
+ * set_template and get_template both NULL (skein.flags) or both set. */
+#define SK_FLAG_NAME_MAX 63
+#define SK_FLAG_VALUE_MAX 1024
+#define SK_FLAG_TENANT_MAX 128
+typedef struct sk_flag {
+	char *name;
+	char *value;
+	char **tenants;
+	size_t ntenants;
+	char **residency; /* as written */
+	size_t nresidency;
+	char **regions; /* resolved */
+	size_t nregions;
+	char *set_template; /* :'flag', :'value', :'tenant' bound as literals */
+	char *get_template;
+} sk_flag;
+
+/* Whether name is a flag name: [a-z0-9_.-], 1..SK_FLAG_NAME_MAX bytes. */
+bool sk_flag_name_valid(const char *name);
+
+/* The value as stored: "true" for true/on/yes/1 (any case), "false" for
+ * false/off/no/0, anything else as given. *out is malloc'ed. SK_EINVAL
+ * for an empty value, one over SK_FLAG_VALUE_MAX bytes or holding control
+ * characters; SK_ENOMEM. */
+int sk_flag_value_normalize(const char *in, char **out, sk_err *err) SK_WARN_UNUSED;
+
+/* Whether a template is usable: a fragment of one statement (no ';',
+ * sk_sql_fragment_check) whose placeholders (:'name') are only :'flag',
+ * :'value' and :'tenant'. what names it in the error ("template.set").
+ * NULL passes. */
+int sk_flag_template_check(const char *tmpl, const char *what, sk_err *err) SK_WARN_UNUSED;
+
+/* Whether the flag step runs in region: regions empty or listing it. */
+bool sk_flag_in_region(const sk_flag *f, const char *region);
+
+/* Free what f owns (not f). Accepts NULL. */
+void sk_flag_fini(sk_flag *f);
+/* ---- end flags */
+
 /* A step. Every kind has the id, limits, revert, pre/post checks and
  * waivers; the SQL fields (sql, no_transaction, sql_path,
  * concurrent_indexes, text_checksum) are kind SQL's body, checks kind
@@ -176,6 +219,7 @@ typedef struct sk_step {
 	size_t nchecks;
 	sk_backfill *backfill; /* BACKFILL */
 	sk_expand *expand;     /* EXPAND, CONTRACT */
+	sk_flag *flag;         /* FLAG */
 } sk_step;
 
 /* A health signal sampled during a soak: a value over max fails. */
@@ -357,6 +401,9 @@ int sk_weekday_parse(const char *s);
 /* Whether tz is a zone name (letters, digits, _ + - /, no "..", not
  * absolute) with a file under /usr/share/zoneinfo. */
 bool sk_tz_valid(const char *tz);
+/* flags: whether plan has a flag step (a rollback flips them back
+ * first). */
+bool sk_plan_has_flags(const sk_plan *plan);
 
 /* True if the plan addresses region. */
 bool sk_plan_addresses(const sk_plan *plan, const char *region);

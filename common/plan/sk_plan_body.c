@@ -1,5 +1,5 @@
 /* sk_plan_body: the bodies of the data kinds (backfill, expand,
- * contract) on the wire, both ways (sk_plan_int.h). */
+ * contract) and of flag steps on the wire, both ways (sk_plan_int.h). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,6 +31,24 @@ tuning_to_pb(const sk_backfill_tuning *t, Skein__V1__BackfillTuning *pb)
 void
 plan_body_to_pb(const sk_step *s, pb_body *b, Skein__V1__Step *ps)
 {
+	if (s->kind == SK_STEP_FLAG && s->flag != NULL) {
+		const sk_flag *f = s->flag;
+
+		skein__v1__flag_body__init(&b->flag);
+		b->flag.name = pb_text(f->name);
+		b->flag.value = pb_text(f->value);
+		b->flag.n_tenants = f->ntenants;
+		b->flag.tenants = f->tenants;
+		b->flag.n_residency = f->nresidency;
+		b->flag.residency = f->residency;
+		b->flag.n_regions = f->nregions;
+		b->flag.regions = f->regions;
+		b->flag.set_template = pb_text(f->set_template);
+		b->flag.get_template = pb_text(f->get_template);
+		ps->body_case = SKEIN__V1__STEP__BODY_FLAG;
+		ps->flag = &b->flag;
+		return;
+	}
 	if (s->kind == SK_STEP_BACKFILL && s->backfill != NULL) {
 		skein__v1__backfill_body__init(&b->backfill);
 		b->backfill.table = pb_text(s->backfill->table);
@@ -89,12 +107,29 @@ tuning_view(const Skein__V1__BackfillTuning *pb, sk_backfill_tuning *t)
 }
 
 void
-plan_body_view(const Skein__V1__Step *ps, sk_step *s, sk_backfill *b, sk_expand *e)
+plan_body_view(const Skein__V1__Step *ps, sk_step *s, sk_backfill *b,
+    sk_expand *e, sk_flag *f)
 {
 	const Skein__V1__ExpandBody *pe = NULL;
 
 	memset(b, 0, sizeof(*b));
 	memset(e, 0, sizeof(*e));
+	memset(f, 0, sizeof(*f));
+	if (ps->body_case == SKEIN__V1__STEP__BODY_FLAG &&
+	    ps->kind == SKEIN__V1__STEP_KIND__STEP_KIND_FLAG) {
+		f->name = ps->flag->name;
+		f->value = ps->flag->value;
+		f->tenants = ps->flag->tenants;
+		f->ntenants = ps->flag->n_tenants;
+		f->residency = ps->flag->residency;
+		f->nresidency = ps->flag->n_residency;
+		f->regions = ps->flag->regions;
+		f->nregions = ps->flag->n_regions;
+		f->set_template = (char *)(uintptr_t)opt(ps->flag->set_template);
+		f->get_template = (char *)(uintptr_t)opt(ps->flag->get_template);
+		s->flag = f;
+		return;
+	}
 	/* A body under the member of another kind is no body at all: the
 	 * kind's rules then say it is missing. */
 	if (ps->body_case == SKEIN__V1__STEP__BODY_BACKFILL &&
@@ -138,14 +173,51 @@ copy(const char *s, bool *oom)
 	return d;
 }
 
+/* A copy of the n strings of v; sets *oom. */
+static char **
+copy_strv(char *const *v, size_t n, bool *oom)
+{
+	char **d;
+
+	if (n == 0)
+		return NULL;
+	d = calloc(n, sizeof(*d));
+	if (d == NULL) {
+		*oom = true;
+		return NULL;
+	}
+	for (size_t i = 0; i < n; i++)
+		d[i] = copy(v[i], oom);
+	return d;
+}
+
 void
 plan_body_from_pb(const Skein__V1__Step *ps, sk_step *s, bool *oom)
 {
 	sk_step view = { 0 };
 	sk_backfill b;
 	sk_expand e;
+	sk_flag f;
 
-	plan_body_view(ps, &view, &b, &e);
+	plan_body_view(ps, &view, &b, &e, &f);
+	if (view.flag != NULL) {
+		s->flag = calloc(1, sizeof(*s->flag));
+		if (s->flag == NULL) {
+			*oom = true;
+			return;
+		}
+		s->flag->name = copy(f.name, oom);
+		s->flag->value = copy(f.value, oom);
+		s->flag->tenants = copy_strv(f.tenants, f.ntenants, oom);
+		s->flag->ntenants = s->flag->tenants != NULL ? f.ntenants : 0;
+		s->flag->residency = copy_strv(f.residency, f.nresidency, oom);
+		s->flag->nresidency = s->flag->residency != NULL ? f.nresidency : 0;
+		s->flag->regions = copy_strv(f.regions, f.nregions, oom);
+		s->flag->nregions = s->flag->regions != NULL ? f.nregions : 0;
+		s->flag->set_template = copy(f.set_template, oom);
+		s->flag->get_template = copy(f.get_template, oom);
+		return;
+	}
 	if (view.backfill != NULL) {
 		s->backfill = calloc(1, sizeof(*s->backfill));
 		if (s->backfill == NULL) {

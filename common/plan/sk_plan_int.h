@@ -17,6 +17,7 @@ typedef struct pb_body {
 	Skein__V1__BackfillBody backfill;
 	Skein__V1__ExpandBody expand;
 	Skein__V1__BackfillTuning tuning;
+	Skein__V1__FlagBody flag;
 } pb_body;
 
 /* Point ps's body at s's backfill or expand (held in b); nothing for the
@@ -27,10 +28,10 @@ void plan_body_to_pb(const sk_step *s, pb_body *b, Skein__V1__Step *ps);
  * owned by s); sets *oom when memory ran out. */
 void plan_body_from_pb(const Skein__V1__Step *ps, sk_step *s, bool *oom);
 
-/* The body of ps as s's fields, borrowing ps's strings (b and e hold
+/* The body of ps as s's fields, borrowing ps's strings (b, e and f hold
  * them), so that sk_step_validate can judge a step before it is copied. */
-void plan_body_view(
-    const Skein__V1__Step *ps, sk_step *s, sk_backfill *b, sk_expand *e);
+void plan_body_view(const Skein__V1__Step *ps, sk_step *s, sk_backfill *b,
+    sk_expand *e, sk_flag *f);
 
 /* Everything sk_plan_decode promises about a plan, on the protobuf:
  * SK_OK, or SK_EINVAL (SK_ENOMEM when out of memory) saying what is

@@ -252,6 +252,7 @@ validate_kind(const Skein__V1__Step *s, const char *plan, sk_err *err)
 	sk_step tmp = { 0 };
 	sk_backfill b;
 	sk_expand e;
+	sk_flag f;
 	int rc;
 
 	tmp.id = s->id;
@@ -265,7 +266,7 @@ validate_kind(const Skein__V1__Step *s, const char *plan, sk_err *err)
 	if (s->text_checksum.len > 0)
 		tmp.text_checksum[0] = 1;
 	tmp.nchecks = body_check ? s->check->n_checks : 0;
-	plan_body_view(s, &tmp, &b, &e);
+	plan_body_view(s, &tmp, &b, &e, &f);
 	rc = sk_step_validate(&tmp, err);
 	if (rc != SK_OK)
 		return sk_err_wrap(err, "decode plan %s: step %s", plan, s->id);

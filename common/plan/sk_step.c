@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sodium.h>
 
+#include "sk_flag_int.h"
 #include "sk_sql.h"
 
 /* The domains of step checksums; bump them only with a new ledger format.
@@ -46,6 +47,7 @@ static const step_kind kinds[] = {
 	{ SK_STEP_BACKFILL, "backfill", backfill_validate, backfill_checksum },
 	{ SK_STEP_EXPAND, "expand", expand_validate, expand_checksum },
 	{ SK_STEP_CONTRACT, "contract", contract_validate, expand_checksum },
+	{ SK_STEP_FLAG, "flag", flag_validate, flag_checksum },
 };
 
 static const step_kind *
@@ -125,9 +127,9 @@ sql_validate(const sk_step *step, sk_err *err)
 	if (step->nchecks > 0)
 		return sk_err_set(err, SK_EINVAL,
 		    "is of kind sql but carries the checks of a check step");
-	if (step->backfill != NULL || step->expand != NULL)
+	if (step->backfill != NULL || step->expand != NULL || step->flag != NULL)
 		return sk_err_set(err, SK_EINVAL,
-		    "is of kind sql but carries a backfill or expand body");
+		    "is of kind sql but carries a backfill, expand or flag body");
 	return SK_OK;
 }
 
@@ -213,9 +215,9 @@ check_validate(const sk_step *step, sk_err *err)
 		return sk_err_set(err, SK_EINVAL,
 		    "is a check step but has fields of a SQL step (verify, "
 		    "transaction: false, concurrent indexes or a text checksum)");
-	if (step->backfill != NULL || step->expand != NULL)
+	if (step->backfill != NULL || step->expand != NULL || step->flag != NULL)
 		return sk_err_set(err, SK_EINVAL,
-		    "is a check step but carries a backfill or expand body");
+		    "is a check step but carries a backfill, expand or flag body");
 	return SK_OK;
 }
 
@@ -277,7 +279,8 @@ data_kind_alone(const sk_step *step, const char *kind, bool backfill_body, sk_er
 	if (step->nchecks > 0)
 		return sk_err_set(err, SK_EINVAL,
 		    "is a %s step but carries the checks of a check step", kind);
-	if (backfill_body ? step->expand != NULL : step->backfill != NULL)
+	if ((backfill_body ? step->expand != NULL : step->backfill != NULL) ||
+	    step->flag != NULL)
 		return sk_err_set(err, SK_EINVAL,
 		    "is a %s step but carries the body of another kind", kind);
 	if (backfill_body ? step->backfill == NULL : step->expand == NULL)

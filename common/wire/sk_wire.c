@@ -38,6 +38,7 @@ static const char *const event_names[SK_EV_MAX] = {
 	[SK_EV_STEP_REHEARSED] = "step-rehearsed",
 	[SK_EV_STEP_NOT_REHEARSABLE] = "step-not-rehearsable",
 	[SK_EV_GATE_SAMPLE] = "gate-sample",
+	[SK_EV_FLAG] = "flag", /* flags */
 };
 
 static const char *const mode_names[SK_MODE_MAX] = {
@@ -275,6 +276,7 @@ wire_report_to_pb(report_store *s, const sk_report *r)
 		pb->backup = &s->backup;
 	}
 	wire_sample_report_to_pb(s, r);
+	wire_flag_report_to_pb(s, r); /* flags */
 }
 
 /* A report from the wire. Identifiers that do not fit are refused, free
@@ -287,7 +289,7 @@ wire_report_from_pb(sk_report *r, const Skein__V1__Report *pb, sk_err *err)
 	memset(r, 0, sizeof(*r));
 	r->seq = pb->seq;
 	r->event = (int)pb->event;
-	if (r->event <= 0 || r->event >= SK_EV_MAX)
+	if (r->event <= 0 || r->event >= SK_EV_MAX || event_names[r->event] == NULL)
 		return sk_err_set(err, SK_EDECODE,
 		    "decode report: unknown event %d", r->event);
 	if (wire_copy_id(r->rollout_id, sizeof(r->rollout_id), pb->rollout_id,
@@ -349,7 +351,9 @@ wire_report_from_pb(sk_report *r, const Skein__V1__Report *pb, sk_err *err)
 		wire_copy_text(r->backup.restore_command,
 		    sizeof(r->backup.restore_command), pb->backup->restore_command);
 	}
-	return wire_sample_report_from_pb(r, pb, err);
+	if (wire_sample_report_from_pb(r, pb, err) != SK_OK)
+		return err->code;
+	return wire_flag_report_from_pb(r, pb, err); /* flags */
 }
 
 int
@@ -589,6 +593,7 @@ sk_control_encode(const sk_control *m, uint8_t **out, size_t *len, sk_err *err)
 			cmds[i].signed_plan.len = m->commands[i].signed_plan_len;
 			cmds[i].mode = (Skein__V1__RolloutMode)m->commands[i].mode;
 			cmds[i].no_backup = m->commands[i].no_backup;
+			cmds[i].flags_only = m->commands[i].flags_only; /* flags */
 			cmds[i].control_gen = m->commands[i].control_gen;
 			cmds[i].actor = (char *)m->commands[i].actor;
 			cmds[i].reason = (char *)m->commands[i].reason;
@@ -654,6 +659,7 @@ sk_control_decode(const uint8_t *buf, size_t len, sk_control *out, sk_err *err)
 			c->kind = (int)pc->kind;
 			c->mode = (int)pc->mode;
 			c->no_backup = pc->no_backup;
+			c->flags_only = pc->flags_only; /* flags */
 			c->control_gen = pc->control_gen;
 			if (c->mode < 0 || c->mode >= SK_MODE_MAX) {
 				rc = sk_err_set(err, SK_EDECODE,

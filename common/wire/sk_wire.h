@@ -44,6 +44,8 @@ enum sk_event {
 	SK_EV_STEP_NOT_REHEARSABLE = 19,
 	/* sampling: one sampled gate item in one database (see sk_report) */
 	SK_EV_GATE_SAMPLE = 20,
+	/* 21: another branch's (stopline) */
+	SK_EV_FLAG = 22, /* flags: report.flag holds the flip */
 	SK_EV_MAX
 };
 
@@ -104,6 +106,18 @@ typedef struct sk_health_sample {
 	char signal[SK_SIGNAL_MAX]; /* "replication_lag", "http", ... */
 	double value;
 } sk_health_sample;
+/* flags: one flip of a feature flag in one database, as reported
+ * (SK_EV_FLAG). Values longer than the fields are cut. */
+typedef struct sk_flag_report {
+	char name[SK_NAME_MAX];
+	bool every_tenant; /* the every-tenant row; else tenant */
+	char tenant[128];
+	bool old_absent; /* the flag was not set before; else old_value */
+	char old_value[128];
+	bool new_absent; /* the flip removed it (a revert); else new_value */
+	char new_value[128];
+	bool reverted; /* the flip undid a flag step's */
+} sk_flag_report;
 
 /* One progress event from an agent. Plain value: copy freely. */
 typedef struct sk_report {
@@ -148,6 +162,11 @@ typedef struct sk_report {
 	sk_health_sample health;
 	uint64_t sample_round; /* the SAMPLE command's round */
 	uint32_t phase;        /* the SAMPLE command's phase */
+	/* flags: SK_EV_FLAG's flip; flags_only: the report belongs to a
+	 * rollback's flags-first pass (sk_command.flags_only). */
+	bool has_flag;
+	sk_flag_report flag;
+	bool flags_only;
 } sk_report;
 
 /* A report together with the region it came from. */
@@ -246,6 +265,9 @@ typedef struct sk_command {
 	 * first, as sk_plan.phases) and the coordinator's round counter. */
 	uint32_t sample_phase;
 	uint64_t sample_round;
+	/* flags: RUN_PLAN of a rollback: revert only the flag steps (the
+	 * flags-first pass); its reports carry flags_only. */
+	bool flags_only;
 } sk_command;
 
 typedef struct sk_control {
@@ -439,6 +461,12 @@ typedef struct sk_rollout_view {
 	size_t napprovals;
 	sk_gate_view *gates;
 	size_t ngates;
+	/* flags: a rollback of a plan with flag steps: each region's
+	 * flags-first pass (state "pending", "dispatched", "running",
+	 * "succeeded", "failed"; detail what it waits for). Owned; none
+	 * when there is no such pass. */
+	sk_region_view *flags_first;
+	size_t nflags_first;
 } sk_rollout_view;
 
 enum sk_cli_op {

@@ -52,6 +52,64 @@ region_from_pb(sk_region_view *v, const Skein__V1__RegionView *pb, sk_err *err)
 	return SK_OK;
 }
 
+/* ---- flags: a rollback view's flags-first regions (sk_wire_int.h) */
+
+/* A rollback addresses at most this many regions in its flags-first
+ * pass; a view claiming more is refused. */
+#define FLAGS_FIRST_MAX 1024
+
+int
+wire_view_flags_to_pb(
+    view_flags_store *s, Skein__V1__RolloutView *pb, const sk_rollout_view *v)
+{
+	size_t n = v->nflags_first;
+
+	memset(s, 0, sizeof(*s));
+	if (n == 0)
+		return SK_OK;
+	s->regions = calloc(n, sizeof(*s->regions));
+	s->regionp = calloc(n, sizeof(*s->regionp));
+	s->errors = calloc(n, sizeof(*s->errors));
+	if (s->regions == NULL || s->regionp == NULL || s->errors == NULL)
+		return SK_ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		region_to_pb(&s->regions[i], &s->errors[i], &v->flags_first[i]);
+		s->regionp[i] = &s->regions[i];
+	}
+	pb->flags_first = s->regionp;
+	pb->n_flags_first = n;
+	return SK_OK;
+}
+
+void
+wire_view_flags_store_fini(view_flags_store *s)
+{
+	free(s->regions);
+	free(s->regionp);
+	free(s->errors);
+	memset(s, 0, sizeof(*s));
+}
+
+int
+wire_view_flags_from_pb(
+    sk_rollout_view *v, const Skein__V1__RolloutView *pb, sk_err *err)
+{
+	if (pb->n_flags_first == 0)
+		return SK_OK;
+	if (pb->n_flags_first > FLAGS_FIRST_MAX)
+		return sk_err_set(err, SK_EDECODE,
+		    "decode rollout view: %zu flags-first regions", pb->n_flags_first);
+	v->flags_first = calloc(pb->n_flags_first, sizeof(*v->flags_first));
+	if (v->flags_first == NULL)
+		return sk_err_set(err, SK_ENOMEM, "decode rollout view: out of memory");
+	v->nflags_first = pb->n_flags_first;
+	for (size_t i = 0; i < pb->n_flags_first; i++)
+		if (region_from_pb(&v->flags_first[i], pb->flags_first[i], err) != SK_OK)
+			return err->code;
+	return SK_OK;
+}
+/* ---- end flags */
+
 int
 sk_region_view_encode(const sk_region_view *v, uint8_t **out, size_t *len, sk_err *err)
 {
@@ -361,6 +419,7 @@ typedef struct view_store {
 	Skein__V1__BackupView **backupp;
 	Skein__V1__Tune tune;
 	gate_view_store gates;
+	view_flags_store flags; /* flags */
 } view_store;
 
 static void
@@ -378,6 +437,7 @@ view_store_fini(view_store *s)
 	free(s->backups);
 	free(s->backupp);
 	wire_view_gates_fini(&s->gates);
+	wire_view_flags_store_fini(&s->flags); /* flags */
 }
 
 static int
@@ -457,7 +517,9 @@ view_to_pb(view_store *s, const sk_rollout_view *v)
 		s->backupp[i] = backup_to_pb(&s->backups[i], &v->backups[i]);
 	s->rv.backups = s->backupp;
 	s->rv.n_backups = v->nbackups;
-	return wire_view_gates_to_pb(&s->rv, &s->gates, v);
+	if (wire_view_gates_to_pb(&s->rv, &s->gates, v) != SK_OK)
+		return SK_ENOMEM;
+	return wire_view_flags_to_pb(&s->flags, &s->rv, v); /* flags */
 }
 
 int
@@ -632,7 +694,7 @@ view_from_pb(sk_rollout_view *v, const Skein__V1__RolloutView *pb, sk_err *err)
 		wire_copy_text(v->events[i].text, sizeof(v->events[i].text),
 		    pb->events[i]->text);
 	}
-	return SK_OK;
+	return wire_view_flags_from_pb(v, pb, err); /* flags */
 }
 
 int
@@ -721,6 +783,9 @@ sk_rollout_view_fini(sk_rollout_view *v)
 	v->approvals = NULL;
 	v->gates = NULL;
 	v->napprovals = v->ngates = 0;
+	free(v->flags_first); /* flags */
+	v->flags_first = NULL;
+	v->nflags_first = 0;
 	v->phases = NULL;
 	v->events = NULL;
 	v->databases = NULL;

@@ -26,6 +26,8 @@ typedef struct report_store {
 	Skein__V1__Blocker *blockerp[SK_BLOCKERS_MAX];
 	Skein__V1__Backup backup;
 	Skein__V1__HealthSample health; /* sampling */
+	Skein__V1__FlagBody flag;       /* flags */
+	char *flag_tenant[1];
 } report_store;
 
 /* Copy an identifier (NULL reads as ""); SK_EDECODE naming what when it
@@ -124,5 +126,30 @@ void wire_sample_command_to_pb(
     Skein__V1__Command *pc, Skein__V1__SampleRequest *sr, const sk_command *c);
 int wire_sample_command_from_pb(
     sk_command *c, const Skein__V1__Command *pc, size_t i, sk_err *err);
+/* ---- flags (sk_wire_flag.c) */
+
+/* A report's flip and flags_only to the wire, into s (borrowing r's
+ * strings), and back: SK_EDECODE for a flag name or tenant that does
+ * not fit. */
+void wire_flag_report_to_pb(report_store *s, const sk_report *r);
+int wire_flag_report_from_pb(sk_report *r, const Skein__V1__Report *pb, sk_err *err);
+
+/* Storage for a view's flags-first regions while it is packed
+ * (sk_wire_cli.c). */
+typedef struct view_flags_store {
+	Skein__V1__RegionView *regions;
+	Skein__V1__RegionView **regionp;
+	Skein__V1__Error *errors;
+} view_flags_store;
+
+/* v's flags_first into pb (s holds the protobuf; fini it after
+ * packing); SK_ENOMEM. And back: SK_EDECODE for too many or a bad
+ * region; v->flags_first owned by v. */
+int wire_view_flags_to_pb(
+    view_flags_store *s, Skein__V1__RolloutView *pb, const sk_rollout_view *v);
+void wire_view_flags_store_fini(view_flags_store *s);
+int wire_view_flags_from_pb(
+    sk_rollout_view *v, const Skein__V1__RolloutView *pb, sk_err *err);
+/* ---- end flags */
 
 #endif

@@ -34,6 +34,11 @@ for r in af in ksa; do sk_rpsql "$r" "UPDATE switch SET hold = false" >/dev/null
 out=$(sk_skein rollout wait "$id" --timeout 60s) || sk_fail "the backfill did not finish once released: $out"
 sk_assert_eq "$rows|1" "$(sk_rpsql af "SELECT count(*), max(n) FROM t WHERE n = 1")" "af: every row once"
 sk_assert_contains "$(cat "$SK_WORK/logs/agent-af.log")" "backfill fill: running" "the agent says it runs again"
+# The time it was held is in its checkpoint rows (at least the 2 s waited
+# above; not more than the whole run).
+held_ms=$(sk_rpsql af "SELECT sum(throttled_ms) FROM skein.backfills WHERE plan_name = 'held'")
+python3 -c "import sys; sys.exit(0 if 2000 <= int(sys.argv[1]) <= 60000 else 1)" "$held_ms" ||
+	sk_fail "skein.backfills.throttled_ms is $held_ms ms for a backfill held over 2 s"
 
 # The rate limit, measured from the ledger's start and end of the step.
 limit=6000

@@ -842,7 +842,8 @@ test_check_step_round_trips_and_its_checks_are_its_content(void **state)
 	assert_string_equal(sk_step_kind_name(SK_STEP_CHECK), "check");
 	assert_int_equal(sk_step_kind_by_name("check"), SK_STEP_CHECK);
 	assert_int_equal(sk_step_kind_by_name("backfill"), SK_STEP_BACKFILL);
-	assert_int_equal(sk_step_kind_by_name("flag"), 0);
+	assert_int_equal(sk_step_kind_by_name("flag"), SK_STEP_FLAG);
+	assert_int_equal(sk_step_kind_by_name("move"), 0);
 	buf = encode(p, &len);
 	assert_int_equal(sk_plan_decode(buf, len, &out, &err), SK_OK);
 	assert_int_equal(out->steps[1].kind, SK_STEP_CHECK);
