@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "cli_control.h"
 #include "cli_decision.h"
+#include "cli_gate.h"
 #include "cli_flag_view.h"
 #include "cli_report_int.h"
 
@@ -226,6 +227,7 @@ j_report(const cli_report_src *src, const cli_rep_model *m)
 		json_decref(notes);
 		return NULL;
 	}
+	cli_gate_json(ro, v);
 	json_object_set_new(ro, "created_ms", json_integer(v->created_ms));
 	json_object_set_new(ro, "finished_ms", json_integer(v->finished_ms));
 	json_object_set_new(ro, "duration_ms",

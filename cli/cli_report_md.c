@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "cli_control.h"
 #include "cli_decision.h"
+#include "cli_gate.h"
 #include "cli_flag_view.h"
 #include "cli_mode.h"
 #include "cli_report_int.h"
@@ -370,6 +371,7 @@ cli_report_md(FILE *out, const cli_report_src *src, sk_err *err)
 	}
 	md_header(out, src, &m);
 	md_waivers(out, src->plan);
+	cli_gate_md(out, src->view);
 	md_backfills(out, &m);
 	cli_control_md(out, src->view); /* stopline */
 	cli_flag_report_md(out, src);   /* flags */

@@ -14,6 +14,7 @@
 
 #include "cli.h"
 #include "cli_coord.h"
+#include "cli_gate.h"
 #include "cli_rollout_int.h"
 #include "sk_transport.h"
 #include "sk_util.h"
@@ -53,12 +54,14 @@ usage(FILE *out)
 	    "                                         revert what a rollout applied\n"
 	    "  skein rollout report ID [--format md|json]\n"
 	    "                                         the execution record\n"
+	    "  skein rollout approve ID --phase NAME  approve a phase (its gate)\n"
 	    "\n"
 	    "Every command takes --coordinator URL (default: $SKEIN_COORDINATOR)\n"
 	    "and --key FILE, the operator key that signs it (default: $SKEIN_KEY,\n"
 	    "then ~/.config/skein/operator.key). The coordinator pins operator\n"
 	    "keys with roles: viewer (status, report), operator (start, pause,\n"
-	    "resume, tune), admin (rollback). A tls+tcp:// URL also needs the CA\n"
+	    "resume, tune), approver (approve), admin (rollback and the rest).\n"
+	    "A tls+tcp:// URL also needs the CA\n"
 	    "that signed the coordinator's certificate (docs/operations.md,\n"
 	    "\"TLS\"):\n"
 	    "\n%s\n"
@@ -227,6 +230,12 @@ tune_usage(FILE *out)
 }
 
 static void
+approve_usage(FILE *out)
+{
+	rollout_approve_usage(out, tls_help);
+}
+
+static void
 report_usage(FILE *out)
 {
 	fprintf(out,
@@ -275,6 +284,8 @@ enum {
 enum { OPT_NO_BACKUP = 320, OPT_REAPPLY };
 /* The values of pause and tune. */
 enum { OPT_REASON = 340, OPT_RATE, OPT_BATCH_MIN, OPT_BATCH_MAX };
+/* gates: approve's phase. */
+enum { OPT_PHASE = 380 };
 
 typedef struct opts {
 	const char *url;
@@ -291,6 +302,7 @@ typedef struct opts {
 	/* stopline: every --region (pause and resume take several). */
 	const char *regions[SK_OP_REGIONS_MAX];
 	size_t nregions;
+	const char *phase;  /* approve */
 } opts;
 
 /* Where --no-color goes: only what shows progress. */
@@ -385,6 +397,22 @@ run(const char *sub, const opts *o, int argc, char **argv)
 {
 	int rc;
 
+	if (o->phase != NULL && strcmp(sub, "approve") != 0)
+		return misplaced(sub, "--phase (only approve does)", usage);
+	if (strcmp(sub, "approve") == 0) {
+		if (o->region || o->wait || o->format || o->json || o->quiet ||
+		    o->has_timeout || o->reason || o->rehearse ||
+		    o->no_backup || o->reapply || !sk_tune_is_empty(&o->tune))
+			return misplaced(sub, "that option", approve_usage);
+		if ((rc = one_id(sub, argc, argv, approve_usage)) != CLI_OK)
+			return rc;
+		if (o->phase == NULL) {
+			cli_errorf("rollout", "approve needs --phase NAME");
+			approve_usage(stderr);
+			return CLI_USAGE;
+		}
+		return rollout_cmd_approve(o->url, argv[0], o->phase);
+	}
 	if (strcmp(sub, "start") == 0) {
 		if (o->region || o->wait || o->format || o->json || o->quiet || o->no_backup)
 			return misplaced(sub,
@@ -546,6 +574,7 @@ static void (*usage_of(const char *sub))(FILE *)
 		{ "tune", tune_usage },
 		{ "abort", abort_usage },
 		{ "list", list_usage },
+		{ "approve", approve_usage },
 	};
 
 	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++)
@@ -573,6 +602,7 @@ cli_rollout(int argc, char **argv)
 		{ "batch-min", required_argument, NULL, OPT_BATCH_MIN },
 		{ "batch-max", required_argument, NULL, OPT_BATCH_MAX },
 		{ "key", required_argument, NULL, OPT_KEY },
+		{ "phase", required_argument, NULL, OPT_PHASE },
 		{ "tls-ca", required_argument, NULL, OPT_TLS_CA },
 		{ "tls-cert", required_argument, NULL, OPT_TLS_CERT },
 		{ "tls-key", required_argument, NULL, OPT_TLS_KEY },
@@ -667,6 +697,9 @@ cli_rollout(int argc, char **argv)
 			break;
 		case OPT_KEY:
 			cli_coord_set_key(optarg);
+			break;
+		case OPT_PHASE:
+			o.phase = optarg;
 			break;
 		case OPT_TLS_CA:
 			tls.ca = optarg;

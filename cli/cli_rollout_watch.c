@@ -13,6 +13,7 @@
 #include "cli_coord.h"
 #include "cli_control.h"
 #include "cli_decision.h"
+#include "cli_gate.h"
 #include "cli_flag_view.h"
 #include "cli_mode.h"
 #include "cli_progress.h"
@@ -151,6 +152,7 @@ rollout_print_view(FILE *out, const sk_rollout_view *v, const cli_look *look)
 		    v->current_phase + 1, v->nphases);
 	}
 	print_decisions(out, v);
+	cli_gate_print(out, v, "  ");
 	cli_flag_status(out, v); /* flags */
 	if (v->reason[0])
 		fprintf(out, "  halted: %s\n", v->reason);
@@ -253,6 +255,7 @@ view_json(const sk_rollout_view *v)
 	(void)cli_decision_json(o, v);
 	(void)cli_decision_opctl_json(o, v);
 	(void)cli_control_json(o, v); /* stopline */
+	cli_gate_json(o, v);
 	json_object_set_new(o, "backups", backups_json(v));
 	(void)cli_flag_status_json(o, v); /* flags */
 	for (size_t p = 0; p < v->nphases; p++) {

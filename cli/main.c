@@ -31,6 +31,7 @@ usage(FILE *out)
 	    "  skein rollout abort ID [--reason TEXT] end it: running steps finish\n"
 	    "  skein stop --all|--lift|--status       stop the line, lift it, show it\n"
 	    "  skein rollout list [--json]            every rollout and what it waits for\n"
+	    "  skein rollout approve ID --phase NAME  approve a phase (its gate)\n"
 	    "  skein flag set|get|list ...            flip a feature flag in a region's\n"
 	    "                                         databases, coordinator or not\n"
 	    "\n"

@@ -200,6 +200,8 @@ coord_auth_needs(int op)
 	case SK_CLI_ABORT: /* stopline */
 	case SK_CLI_STOP:  /* stopline */
 		return SK_ROLE_OPERATOR;
+	case SK_CLI_APPROVE: /* gates: approve a phase */
+		return SK_ROLE_APPROVER;
 	default: /* rollback, and whatever is added before it is listed */
 		return SK_ROLE_ADMIN;
 	}

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "coord_approval.h"
 #include "coord_opctl.h"
 #include "coord_journal.h"
 #include "coord_mode.h"
@@ -595,6 +596,33 @@ status(const coord_control_ctx *ctx, const sk_cli_request *req,
 	return SK_OK;
 }
 
+/* skein rollout approve (coord_approval.c): msg is the signed request,
+ * journaled with the approval. Answered with the rollout's view. */
+static int
+approve(const coord_control_ctx *ctx, const sk_cli_request *req,
+    const coord_actor *actor, const uint8_t *msg, size_t len,
+    sk_cli_response *resp, coord_control_effect *effect, sk_err *err)
+{
+	coord_rollout *ro = NULL;
+	bool opened = false;
+	int rc;
+
+	rc = coord_approval_answer(ctx->rollouts, ctx->journal, req->rollout_id,
+	    req->phase, actor, msg, len, sk_now_ms(), &ro, &opened, err);
+	effect->held = opened;
+	if (ro == NULL || rc != SK_OK)
+		return rc;
+	snprintf(resp->rollout_id, sizeof(resp->rollout_id), "%s", ro->id);
+	resp->rollouts = calloc(1, sizeof(*resp->rollouts));
+	if (resp->rollouts == NULL)
+		return sk_err_set(err, SK_ENOMEM,
+		    "approve rollout %s: out of memory", ro->id);
+	if (coord_rollout_view(ro, UINT64_MAX, &resp->rollouts[0], err) != SK_OK)
+		return err->code;
+	resp->nrollouts = 1;
+	return SK_OK;
+}
+
 /* Journal a refused request (within the rate coord_auth allows) and log
  * it: who (as far as known), what, and why. */
 static void
@@ -685,6 +713,9 @@ coord_control_answer(const coord_control_ctx *ctx, const uint8_t *msg, size_t le
 		case SK_CLI_STOP: /* stopline */
 			rc = coord_line_answer(ctx->line, ctx->rollouts,
 			    ctx->journal, &req, &actor, now, &effect->held, &rerr);
+			break;
+		case SK_CLI_APPROVE:
+			rc = approve(ctx, &req, &actor, msg, len, &resp, effect, &rerr);
 			break;
 		default:
 			rc = sk_err_set(&rerr, SK_EINVAL,

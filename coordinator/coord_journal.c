@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "coord_journal_gate.h"
 #include "coord_mode.h"
 #include "sk_log.h"
 #include "sk_util.h"
@@ -345,6 +346,10 @@ dispatch(const Skein__V1__JournalRecord *r, const coord_journal_visitor *v, void
 	case SKEIN__V1__JOURNAL_RECORD__REC_CONTROL_SEQ_RESERVED:
 		if (v->seq)
 			v->seq(arg, r->control_seq_reserved);
+		break;
+	case SKEIN__V1__JOURNAL_RECORD__REC_GATE:
+	case SKEIN__V1__JOURNAL_RECORD__REC_APPROVAL:
+		journal_gate_dispatch(r, v, arg);
 		break;
 	default:
 		break;
@@ -704,6 +709,30 @@ coord_journal_line(coord_journal *j, const coord_line_record *rec, sk_err *err)
 	r.actor = (char *)(rec->actor != NULL ? rec->actor : "");
 	r.actor_key = (char *)(rec->actor_key != NULL ? rec->actor_key : "");
 	r.reason = (char *)(rec->reason != NULL ? rec->reason : "");
+	return append(j, &r, err);
+}
+
+int
+coord_journal_gate(coord_journal *j, const char *rollout_id,
+    const coord_gate_record *rec, sk_err *err)
+{
+	Skein__V1__JournalRecord r;
+	journal_gate_store s;
+
+	record_init(&r, rollout_id, rec->at_ms);
+	journal_gate_to_pb(&r, &s, rec);
+	return append(j, &r, err);
+}
+
+int
+coord_journal_approval(coord_journal *j, const char *rollout_id,
+    const coord_approval_record *rec, sk_err *err)
+{
+	Skein__V1__JournalRecord r;
+	journal_gate_store s;
+
+	record_init(&r, rollout_id, rec->at_ms);
+	journal_approval_to_pb(&r, &s, rec);
 	return append(j, &r, err);
 }
 

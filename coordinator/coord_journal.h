@@ -15,6 +15,7 @@
 #ifndef COORD_JOURNAL_H
 #define COORD_JOURNAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -96,6 +97,37 @@ typedef struct coord_line_record {
 	size_t nexcept;
 	int64_t at_ms;
 } coord_line_record;
+/* A phase gate's transition (GateRecord, coord_gate.c): phase indexes
+ * the rollout's phases in run order; event is an enum coord_gate_event
+ * (the GateRecord.Event numbers); judged says what decided a HALTED or
+ * PAUSED (has_judged). Plain value. */
+enum coord_gate_event {
+	COORD_GATE_EV_ENTRY_OPEN = 1,
+	COORD_GATE_EV_EXIT_STARTED = 2,
+	COORD_GATE_EV_SOAK = 3,
+	COORD_GATE_EV_EXIT_PASSED = 4,
+	COORD_GATE_EV_HALTED = 5,
+	COORD_GATE_EV_PAUSED = 6,
+};
+typedef struct coord_gate_record {
+	uint32_t phase;
+	int event;
+	int64_t served_ms;
+	bool has_judged;
+	sk_gate_judged judged;
+	int64_t at_ms;
+} coord_gate_record;
+
+/* An operator's approval of a phase (ApprovalView), with the signed
+ * envelope it came in. Borrowed; NULL strings read as "". */
+typedef struct coord_approval_record {
+	const char *phase; /* its name */
+	const char *operator_name;
+	const char *key_id;
+	int64_t at_ms;
+	const uint8_t *envelope;
+	size_t envelope_len;
+} coord_approval_record;
 
 /* Called for each record during replay, in order. Any callback may be
  * NULL. `arg` is the replay argument. */
@@ -118,6 +150,11 @@ typedef struct coord_journal_visitor {
 	void (*opctl)(void *arg, const char *rollout_id, const coord_opctl_record *rec);
 	/* stopline: the line stopped or lifted (strings live for the call). */
 	void (*line)(void *arg, const coord_line_record *rec);
+	/* Gates: a gate's transition; an approval (strings live for the
+	 * call). */
+	void (*gate)(void *arg, const char *rollout_id, const coord_gate_record *rec);
+	void (*approval)(void *arg, const char *rollout_id,
+	    const coord_approval_record *rec);
 } coord_journal_visitor;
 
 /* Open (creating if needed) the journal in dir, replay every intact record
@@ -160,6 +197,12 @@ int coord_journal_opctl(coord_journal *j, const char *rollout_id,
  * the visitor's line, in order with the rollouts' records. */
 int coord_journal_line(
     coord_journal *j, const coord_line_record *rec, sk_err *err) SK_WARN_UNUSED;
+/* A gate's transition (rec) of rollout_id; an approval with its
+ * envelope. Replay hands them to the visitor's gate and approval. */
+int coord_journal_gate(coord_journal *j, const char *rollout_id,
+    const coord_gate_record *rec, sk_err *err) SK_WARN_UNUSED;
+int coord_journal_approval(coord_journal *j, const char *rollout_id,
+    const coord_approval_record *rec, sk_err *err) SK_WARN_UNUSED;
 
 /* Append n report records with one write and one fsync: all of them or,
  * on failure, none (the partial write is truncated away). n == 0 writes

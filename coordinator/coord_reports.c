@@ -82,8 +82,11 @@ coord_rollout_keep_report(coord_rollout *ro, const char *region, const sk_report
 
 	if (rr == NULL)
 		return;
+	/* Progress and gate samples (one per item, database and round of a
+	 * soak) may not crowd out the outcomes. */
 	if (ro->nkept >= COORD_REPORTS_MAX ||
-	    (r->event == SK_EV_PROGRESS && ro->nkept >= COORD_REPORTS_MAX / 2)) {
+	    ((r->event == SK_EV_PROGRESS || r->event == SK_EV_GATE_SAMPLE) &&
+		ro->nkept >= COORD_REPORTS_MAX / 2)) {
 		drop_report(ro);
 		return;
 	}

@@ -9,11 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "coord_gate_sample.h"
 #include "coord_flags.h"
 #include "coord_mode.h"
 #include "coord_narrate.h"
 #include "coord_progress.h"
 #include "coord_state.h"
+#include "sk_log.h"
 #include "sk_util.h"
 
 /* What a report does to its region's state and error, one row per event
@@ -193,6 +195,9 @@ coord_rollout_create(const char *id, sk_plan *plan, const uint8_t *signed_plan,
 	order_phases(ro, order);
 	coord_flags_init(ro); /* flags */
 	free(order);
+	order = NULL;
+	if (coord_gates_init(&ro->gates, ro->nphases, ro->nregions, err) != SK_OK)
+		goto oom;
 	*out = ro;
 	return SK_OK;
 oom:
@@ -218,6 +223,7 @@ coord_rollout_destroy(coord_rollout *ro)
 	free(ro->arena);
 	free(ro->kept);
 	free(ro->ctl.hist);
+	coord_gates_fini(&ro->gates);
 	free(ro);
 }
 
@@ -239,11 +245,13 @@ coord_rollout_has_region(const coord_rollout *ro, const char *region)
 int
 coord_rollout_start(coord_rollout *ro, coord_journal *j, int64_t now_ms, sk_err *err)
 {
+	bool opened;
+
 	if (coord_journal_phase(j, ro->id, 0, now_ms, err) != SK_OK)
 		return err->code;
 	ro->phase = 0;
 	coord_narrate_phase_started(ro, 0);
-	return SK_OK;
+	return coord_gate_enter(ro, j, now_ms, &opened, err);
 }
 
 /* True if the mode tells rr to run now (rr has not finished). */
@@ -263,7 +271,8 @@ coord_rollout_wants(const coord_rollout *ro, const char *region)
 		return ro->state == COORD_RO_RUNNING && !ro->ctl.paused &&
 		    coord_flags_wants(ro, region);
 	return ro->state == COORD_RO_RUNNING && !ro->ctl.paused && rr != NULL &&
-	    !rr->paused && !coord_region_done(rr->state) && in_turn(ro, rr);
+	    !rr->paused && !coord_region_done(rr->state) && in_turn(ro, rr) &&
+	    (rr->phase != ro->phase || coord_gate_entry_open(ro));
 }
 
 bool
@@ -371,7 +380,7 @@ static int
 advance_phases(coord_rollout *ro, coord_journal *j, int64_t now_ms,
     bool *changed, sk_err *err)
 {
-	bool all_ok = true;
+	bool all_ok = true, passed, opened;
 
 	for (size_t i = 0; i < ro->nregions; i++) {
 		const coord_region_run *rr = &ro->regions[i];
@@ -389,6 +398,11 @@ advance_phases(coord_rollout *ro, coord_journal *j, int64_t now_ms,
 	}
 	if (!all_ok)
 		return SK_OK;
+	/* The phase's exit gate (coord_gate.c) holds what comes next. */
+	if (coord_gate_exit(ro, j, now_ms, &passed, err) != SK_OK)
+		return err->code;
+	if (!passed)
+		return SK_OK;
 	if (ro->phase + 1 < ro->nphases) {
 		if (ro->ctl.paused)
 			return SK_OK; /* the next phase waits for the resume */
@@ -397,7 +411,7 @@ advance_phases(coord_rollout *ro, coord_journal *j, int64_t now_ms,
 		ro->phase++;
 		coord_narrate_phase_started(ro, ro->phase);
 		*changed = true;
-		return SK_OK;
+		return coord_gate_enter(ro, j, now_ms, &opened, err);
 	}
 	return finish(ro, j, ro->rules->ok_state, "", now_ms, err);
 }
@@ -428,6 +442,26 @@ transition(coord_region_run *rr, const sk_report *r, int64_t now_ms)
 		sk_err_clear(&rr->error);
 	if (t->to >= 0 && (!t->forward || rr->state < t->to))
 		set_state(rr, t->to, now_ms);
+}
+
+/* A sampled exit gate's report (coord_gate_sample.c): a failed item
+ * halts the rollout; an erring one has paused it. */
+static int
+gate_sample(coord_rollout *ro, const char *region, const sk_report *r,
+    coord_journal *j, int64_t now, bool *changed, sk_err *err)
+{
+	char reason[SK_ERR_MSG_MAX];
+	int verdict;
+
+	if (coord_gate_sample_fold(ro, region, r, j, now, false, &verdict,
+		reason, sizeof(reason), err) != SK_OK)
+		return err->code;
+	if (verdict == COORD_GATE_GO_ON)
+		return SK_OK;
+	*changed = true;
+	if (verdict == COORD_GATE_HALT)
+		return finish(ro, j, ro->rules->failed_state, reason, now, err);
+	return SK_OK;
 }
 
 /* flags: a report of the flags-first pass; its failure ends the
@@ -464,6 +498,8 @@ coord_rollout_report(coord_rollout *ro, const char *region, const sk_report *r,
 	if (r->flags_only || coord_flags_pending(ro))
 		return r->flags_only ? flags_report(ro, region, r, j, changed, err) :
 				       SK_OK;
+	if (r->event == SK_EV_GATE_SAMPLE)
+		return gate_sample(ro, region, r, j, now, changed, err);
 	if (rr == NULL || coord_region_done(rr->state) ||
 	    (ro->rules->pacing == COORD_PACE_PHASES && rr->phase > ro->phase))
 		return SK_OK;
@@ -493,6 +529,23 @@ coord_rollout_settle(coord_rollout *ro, coord_journal *j, bool *changed, sk_err 
 {
 	*changed = false;
 	return advance(ro, j, sk_now_ms(), changed, err);
+}
+
+int
+coord_rollout_tick(coord_rollout *ro, coord_journal *j, int64_t now_ms,
+    bool *changed, sk_err *err)
+{
+	bool due = false;
+
+	*changed = false;
+	if (ro->state != COORD_RO_RUNNING)
+		return SK_OK;
+	if (coord_gate_tick(ro, j, now_ms, &due, err) != SK_OK)
+		return err->code;
+	if (!due)
+		return SK_OK;
+	*changed = true;
+	return advance(ro, j, now_ms, changed, err);
 }
 
 void
@@ -535,10 +588,20 @@ void
 coord_rollout_replay_report(coord_rollout *ro, const char *region, const sk_report *r)
 {
 	coord_region_run *rr = coord_rollout_region(ro, region);
+	char reason[SK_ERR_MSG_MAX];
+	int verdict;
+	sk_err err;
 
 	if (r->flags_only || coord_flags_pending(ro)) { /* flags */
 		if (r->flags_only)
 			coord_flags_replay_report(ro, region, r);
+		return;
+	}
+	if (r->event == SK_EV_GATE_SAMPLE) {
+		/* Counts only: what it decided was journaled then. */
+		if (coord_gate_sample_fold(ro, region, r, NULL, r->at_ms, true,
+			&verdict, reason, sizeof(reason), &err) != SK_OK)
+			sk_log_err(SK_LOG_WARN, &err);
 		return;
 	}
 	/* What coord_rollout_report ignores, at the same point of the

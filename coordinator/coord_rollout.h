@@ -41,6 +41,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "coord_gate.h"
 #include "coord_journal.h"
 #include "coord_mode.h"
 #include "coord_progress.h"
@@ -162,6 +163,7 @@ typedef struct coord_rollout {
 	size_t nkept, kept_cap;
 	uint64_t reports_dropped; /* over COORD_REPORTS_MAX, not kept */
 	coord_opctl ctl;          /* pause and tune */
+	coord_gates gates;        /* phase gates: coord_gate.h */
 	/* flags: a rollback with a flags-first pass (coord_flags.h), and
 	 * whether every region has flipped. */
 	bool flags_first;
@@ -271,6 +273,14 @@ int coord_rollout_report(coord_rollout *ro, const char *region, const sk_report 
  * coord_rollout_report. */
 int coord_rollout_settle(coord_rollout *ro, coord_journal *j, bool *changed,
     sk_err *err) SK_WARN_UNUSED;
+
+/* One tick of ro's phase gates (coord_gate_tick) at now_ms, at least
+ * every second while ro runs: a soak served, an entry gate opened. When a
+ * gate is due the state machine goes on (the next phase starts, or the
+ * rollout ends) and *changed is set (agents may have work). Fails only
+ * if the journal cannot be written. */
+int coord_rollout_tick(coord_rollout *ro, coord_journal *j, int64_t now_ms,
+    bool *changed, sk_err *err) SK_WARN_UNUSED;
 
 /* Note how many databases the agent of region manages (for progress);
  * 0 or a region not in the rollout: no-op. */

@@ -13,6 +13,7 @@
 #include "coord_mode.h"
 #include "coord_narrate.h"
 #include "coord_state.h"
+#include "sk_util.h"
 
 /* ---- rollback ----------------------------------------------------------- */
 
@@ -204,6 +205,7 @@ coord_rollout_view(
 	if (view_databases(ro, out) != SK_OK ||
 	    coord_opctl_view(ro, out, err) != SK_OK || /* stopline */
 	    coord_rollout_backups(ro, &out->backups, &out->nbackups, err) != SK_OK ||
+	    coord_gate_view(ro, sk_now_ms(), out, err) != SK_OK ||
 	    coord_flags_view(ro, out) != SK_OK) /* flags */
 		goto oom;
 	while (first < ro->nevents && ro->events[first].seq <= since)

@@ -15,8 +15,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "coord_approval.h"
 #include "coord_control.h"
 #include "coord_line.h"
+#include "coord_gate.h"
+#include "coord_gate_sample.h"
 #include "coord_flags.h"
 #include "coord_opctl.h"
 #include "coord_journal.h"
@@ -173,6 +176,26 @@ replay_line(void *arg, const coord_line_record *rec)
 }
 
 static void
+replay_gate(void *arg, const char *id, const coord_gate_record *rec)
+{
+	coord_server *srv = arg;
+	coord_rollout *ro = coord_registry_find(&srv->rollouts, id);
+
+	if (ro != NULL)
+		coord_gate_replay(ro, rec);
+}
+
+static void
+replay_approval(void *arg, const char *id, const coord_approval_record *rec)
+{
+	coord_server *srv = arg;
+	coord_rollout *ro = coord_registry_find(&srv->rollouts, id);
+
+	if (ro != NULL)
+		coord_approval_replay(ro, rec);
+}
+
+static void
 replay_seq(void *arg, uint64_t reserved)
 {
 	coord_server *srv = arg;
@@ -243,6 +266,8 @@ coord_server_create(const sk_coord_config *cfg, coord_server **out, sk_err *err)
 		.report = replay_report,
 		.opctl = replay_opctl,
 		.line = replay_line,
+		.gate = replay_gate,
+		.approval = replay_approval,
 	};
 	coord_server *srv;
 	size_t running = 0;
@@ -386,16 +411,22 @@ collect_commands(
 		coord_rollout *ro = srv->rollouts.v[i];
 		bool runs = agent_runs(a, ro->id);
 		size_t nctl = runs ? coord_opctl_commands(&a->ctl, ro, now, ctl) : 0;
+		sk_command sample; /* gates: a sampled exit gate's round */
+		bool sampled = coord_gate_sample_command(ro, region, &sample);
 
-		if (nctl == 0 && (runs || !coord_rollout_wants(ro, region)))
+		if (nctl == 0 && !sampled && (runs || !coord_rollout_wants(ro, region)))
 			continue;
 		if (*cmds == NULL) {
-			*cmds = calloc(srv->rollouts.n * COORD_OPCTL_COMMANDS_MAX,
+			*cmds = calloc(srv->rollouts.n * (COORD_OPCTL_COMMANDS_MAX + 1),
 			    sizeof(**cmds));
 			if (*cmds == NULL)
 				return sk_err_set(err, SK_ENOMEM,
 				    "reply to %s: out of memory", region);
 		}
+		if (sampled)
+			(*cmds)[(*n)++] = sample;
+		if (nctl == 0 && (runs || !coord_rollout_wants(ro, region)))
+			continue;
 		if (nctl > 0) {
 			memcpy(*cmds + *n, ctl, nctl * sizeof(*ctl));
 			*n += nctl;
@@ -699,6 +730,32 @@ recv_fd(nng_socket s, int *fd, sk_err *err)
 	return SK_OK;
 }
 
+/* Phase gates (coord_gate.c): at least every second, count soaks and
+ * open windows; a gate that let work through wakes the agents. */
+static void
+tick_gates(coord_server *srv, int64_t *last_ms)
+{
+	int64_t now = sk_now_ms();
+	bool wake = false;
+
+	if (now - *last_ms < 250 && now >= *last_ms)
+		return;
+	*last_ms = now;
+	for (size_t i = 0; i < srv->rollouts.n; i++) {
+		coord_rollout *ro = srv->rollouts.v[i];
+		bool changed = false;
+		sk_err err;
+
+		if (ro->state != COORD_RO_RUNNING)
+			continue;
+		if (coord_rollout_tick(ro, srv->journal, now, &changed, &err) != SK_OK)
+			sk_log_err(SK_LOG_ERROR, &err);
+		wake |= changed;
+	}
+	if (wake)
+		wake_all(srv);
+}
+
 static void
 expire_polls(coord_server *srv)
 {
@@ -713,6 +770,7 @@ int
 coord_server_run(coord_server *srv, atomic_int *stop, sk_err *err)
 {
 	struct pollfd fds[2];
+	int64_t gates_ms = 0;
 	int afd, cfd;
 
 	if (recv_fd(srv->agent_sock, &afd, err) != SK_OK ||
@@ -737,6 +795,7 @@ coord_server_run(coord_server *srv, atomic_int *stop, sk_err *err)
 		if (rv != NNG_EAGAIN && rv != NNG_ETIMEDOUT)
 			sk_warn("receive from control clients: %s", nng_strerror(rv));
 		expire_polls(srv);
+		tick_gates(srv, &gates_ms);
 	}
 	sk_info("stopping");
 	return SK_OK;

@@ -420,6 +420,55 @@ enum sk_stop_action {
 	SK_STOP_ALL = 1,
 	SK_STOP_LIFT = 2,
 };
+/* ---- gates (branch gates) ---- */
+
+/* One item a phase gate judged: a check or health signal in one
+ * database (gate "check NAME", "health SIGNAL"), or the samples a
+ * database had ("samples"). Plain value. */
+typedef struct sk_gate_judged {
+	char gate[96];
+	char region[SK_NAME_MAX];
+	char database[SK_NAME_MAX];
+	double value;
+	double threshold;
+	bool passed;
+	bool erred; /* no value: the statement failed, the probe gave none */
+	uint32_t samples;
+	int64_t at_ms;
+} sk_gate_judged;
+
+#define SK_GATE_JUDGED_MAX 32    /* judged items a gate view carries */
+#define SK_GATE_APPROVERS_MAX 16 /* names a gate view lists */
+
+/* A phase's gates as the coordinator holds them. Plain value. */
+typedef struct sk_gate_view {
+	char phase[SK_NAME_MAX];
+	char waiting_for[16]; /* "approval", "window", "soak", "samples"; "" */
+	char outcome[16];     /* "passed", "halted", "paused"; "" undecided */
+	int64_t soak_served_ms;
+	int64_t soak_ms;
+	uint32_t samples; /* good samples of the item with fewest */
+	uint32_t min_samples;
+	sk_gate_judged judged[SK_GATE_JUDGED_MAX];
+	size_t njudged;
+	uint32_t approvals;
+	uint32_t approvals_needed;
+	char approved_by[SK_GATE_APPROVERS_MAX][SK_NAME_MAX];
+	size_t napproved_by;
+	int64_t window_opens_ms; /* waiting for the window: when it opens */
+	char window_tz[64];
+	int64_t started_ms;
+	int64_t ended_ms;
+} sk_gate_view;
+
+/* An operator's approval of a rollout's phase. Plain value (the signed
+ * envelope stays in the journal). */
+typedef struct sk_approval_view {
+	char phase[SK_NAME_MAX];
+	char operator_name[SK_NAME_MAX];
+	char key_id[SK_NAME_MAX]; /* hex */
+	int64_t at_ms;
+} sk_approval_view;
 
 typedef struct sk_rollout_view {
 	char id[SK_ID_MAX];
@@ -475,6 +524,14 @@ typedef struct sk_rollout_view {
 	bool paused_by_line;
 	sk_left_view *left;
 	size_t nleft;
+	/* Gates: the current phase's while it holds the rollout (has_gate),
+	 * every approval in order, every phase's gate reached so far. */
+	bool has_gate;
+	sk_gate_view gate;
+	sk_approval_view *approvals;
+	size_t napprovals;
+	sk_gate_view *gates;
+	size_t ngates;
 	/* flags: a rollback of a plan with flag steps: each region's
 	 * flags-first pass (state "pending", "dispatched", "running",
 	 * "succeeded", "failed"; detail what it waits for). Owned; none
@@ -491,8 +548,9 @@ enum sk_cli_op {
 	SK_CLI_PAUSE = 5,
 	SK_CLI_RESUME = 6,
 	SK_CLI_TUNE = 7,
-	SK_CLI_ABORT = 10, /* stopline */
-	SK_CLI_STOP = 11,  /* stopline */
+	SK_CLI_APPROVE = 11, /* gates: the CliRequest op field's number */
+	SK_CLI_ABORT = 12, /* stopline: the CliRequest op field's number */
+	SK_CLI_STOP = 13,  /* stopline: the CliRequest op field's number */
 };
 
 /* "start", "status", "rollback", "report", "pause", "resume", "tune";
@@ -515,6 +573,7 @@ typedef struct sk_cli_request {
 	uint64_t events_since;
 	char reason[SK_REASON_MAX]; /* SK_CLI_PAUSE: --reason; "" none */
 	sk_tune tune;               /* SK_CLI_TUNE: what to change */
+	char phase[SK_NAME_MAX];    /* SK_CLI_APPROVE: the phase approved */
 	/* stopline: SK_CLI_PAUSE, SK_CLI_RESUME --region (none: the whole
 	 * rollout); SK_CLI_ABORT takes rollout_id and reason; SK_CLI_STOP
 	 * its action, reason and exceptions. */

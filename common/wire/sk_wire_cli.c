@@ -202,6 +202,7 @@ sk_cli_request_encode(const sk_cli_request *m, uint8_t **out, size_t *len, sk_er
 	Skein__V1__RollbackRequest rb;
 	opctl_request_store opctl;
 	stopline_request_store stopline;
+	Skein__V1__ApproveRequest approve;
 
 	skein__v1__cli_request__init(&pb);
 	pb.events_since = m->events_since;
@@ -233,6 +234,9 @@ sk_cli_request_encode(const sk_cli_request *m, uint8_t **out, size_t *len, sk_er
 	case SK_CLI_ABORT:
 	case SK_CLI_STOP:
 		wire_stopline_request_to_pb(&pb, &stopline, m);
+		break;
+	case SK_CLI_APPROVE:
+		wire_approve_to_pb(&pb, &approve, m);
 		break;
 	default:
 		pb.op_case = SKEIN__V1__CLI_REQUEST__OP_STATUS_ROLLOUT_ID;
@@ -302,6 +306,9 @@ sk_cli_request_decode(const uint8_t *buf, size_t len, sk_cli_request *out, sk_er
 	case SKEIN__V1__CLI_REQUEST__OP_ABORT:
 	case SKEIN__V1__CLI_REQUEST__OP_STOP:
 		rc = wire_stopline_request_from_pb(out, pb, err);
+		break;
+	case SKEIN__V1__CLI_REQUEST__OP_APPROVE:
+		rc = wire_approve_from_pb(out, pb, err);
 		break;
 	default: /* pause, resume, tune; or none */
 		rc = wire_opctl_request_from_pb(out, pb, err);
@@ -421,6 +428,7 @@ typedef struct view_store {
 	Skein__V1__BackupView **backupp;
 	Skein__V1__Tune tune;
 	stopline_view_store stopline;
+	gate_view_store gates;
 	view_flags_store flags; /* flags */
 } view_store;
 
@@ -439,6 +447,7 @@ view_store_fini(view_store *s)
 	free(s->backups);
 	free(s->backupp);
 	wire_view_stopline_store_fini(&s->stopline);
+	wire_view_gates_fini(&s->gates);
 	wire_view_flags_store_fini(&s->flags); /* flags */
 }
 
@@ -521,6 +530,8 @@ view_to_pb(view_store *s, const sk_rollout_view *v)
 		s->backupp[i] = backup_to_pb(&s->backups[i], &v->backups[i]);
 	s->rv.backups = s->backupp;
 	s->rv.n_backups = v->nbackups;
+	if (wire_view_gates_to_pb(&s->rv, &s->gates, v) != SK_OK)
+		return SK_ENOMEM;
 	return wire_view_flags_to_pb(&s->flags, &s->rv, v); /* flags */
 }
 
@@ -624,7 +635,8 @@ view_from_pb(sk_rollout_view *v, const Skein__V1__RolloutView *pb, sk_err *err)
 	if (wire_copy_id(v->reapply_of, sizeof(v->reapply_of), pb->reapply_of,
 		"rollout id", err) != SK_OK ||
 	    wire_view_opctl_from_pb(v, pb, err) != SK_OK ||
-	    wire_view_stopline_from_pb(v, pb, err) != SK_OK)
+	    wire_view_stopline_from_pb(v, pb, err) != SK_OK ||
+	    wire_view_gates_from_pb(v, pb, err) != SK_OK)
 		return err->code;
 	v->current_phase = pb->current_phase;
 	v->created_ms = pb->created_unix_ms;
@@ -785,6 +797,11 @@ sk_rollout_view_fini(sk_rollout_view *v)
 	free(v->databases);
 	free(v->backups);
 	wire_view_stopline_fini(v);
+	free(v->approvals);
+	free(v->gates);
+	v->approvals = NULL;
+	v->gates = NULL;
+	v->napprovals = v->ngates = 0;
 	free(v->flags_first); /* flags */
 	v->flags_first = NULL;
 	v->nflags_first = 0;

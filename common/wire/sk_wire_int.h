@@ -137,6 +137,38 @@ void wire_line_to_pb(stopline_line_store *s, Skein__V1__CliResponse *pb,
     const sk_cli_response *m);
 int wire_line_from_pb(
     sk_cli_response *out, const Skein__V1__CliResponse *pb, sk_err *err);
+/* sk_wire_gate.c: the gates a rollout view carries (RolloutView 27-29)
+ * and the approve request. */
+
+/* Storage for one view's gates while it is being packed; it borrows the
+ * view's strings. wire_view_gates_fini frees what to_pb allocated. */
+typedef struct gate_view_store {
+	Skein__V1__GateView gate;
+	Skein__V1__GateView *gates;
+	Skein__V1__GateView **gatep;
+	Skein__V1__GateView__Judged *judged;
+	Skein__V1__GateView__Judged **judgedp;
+	char **names; /* approved_by pointers, per gate */
+	Skein__V1__ApprovalView *approvals;
+	Skein__V1__ApprovalView **approvalp;
+} gate_view_store;
+
+/* Point pb's gate, approvals and gates at v's (SK_ENOMEM). */
+int wire_view_gates_to_pb(
+    Skein__V1__RolloutView *pb, gate_view_store *s, const sk_rollout_view *v);
+void wire_view_gates_fini(gate_view_store *s);
+
+/* v's gate, approvals and gates from pb: SK_EDECODE for a name that does
+ * not fit or too many items; SK_ENOMEM. */
+int wire_view_gates_from_pb(
+    sk_rollout_view *v, const Skein__V1__RolloutView *pb, sk_err *err);
+
+/* The approve request (SK_CLI_APPROVE) into pb, borrowing m and s. */
+void wire_approve_to_pb(Skein__V1__CliRequest *pb, Skein__V1__ApproveRequest *s,
+    const sk_cli_request *m);
+int wire_approve_from_pb(
+    sk_cli_request *out, const Skein__V1__CliRequest *pb, sk_err *err);
+
 /* sk_wire_sample.c (sampling). A report's health sample, round and
  * phase into s (borrowing r's strings), and back: SK_EDECODE for a
  * signal name that is empty or over 31 bytes, or a value that is not a

@@ -42,6 +42,7 @@ sk_assert_contains "$log" "signed by the agent key of af but claims region ksa" 
 # Still serving: a real rollout succeeds afterwards.
 signed=$(sk_sign_plan "$SKEIN_SRC/examples/quickstart" quickstart)
 id=$(sk_skein rollout start "$signed")
+sk_approve "$id" rest >/dev/null
 out=$(sk_skein rollout wait "$id") || sk_fail "rollout after hostile input failed: $out"
 sk_assert_eq "rollout $id: succeeded in 3/3 regions" "$(tail -n 1 <<<"$out")" "final line"
 echo "PASS fault_hostile_messages"

@@ -13,6 +13,8 @@ sk_deploy_three
 signed=$(sk_sign_plan "$SKEIN_SRC/examples/quickstart" quickstart)
 id=$(sk_skein rollout start "$signed")
 [[ "$id" == r-* ]] || sk_fail "rollout start printed '$id', not a rollout id"
+# The quickstart's rest phase waits for an approval by someone else.
+sk_approve "$id" rest >/dev/null
 
 out=$(sk_skein rollout wait "$id") || sk_fail "rollout wait failed: $out"
 last=$(tail -n 1 <<<"$out")
@@ -25,7 +27,8 @@ rest_start=$(grep -n 'phase 2/2 rest started' <<<"$out" | head -1 | cut -d: -f1)
 ((canary_done < rest_start)) || sk_fail "phase 2 started before the canary succeeded"
 
 for r in af in ksa; do
-	sk_assert_eq 3 "$(sk_rpsql "$r" "select count(*) from skein.steps where plan_name = 'quickstart'")" "$r ledger rows"
+	sk_assert_eq 4 "$(sk_rpsql "$r" "select count(*) from skein.steps where plan_name = 'quickstart'")" "$r ledger rows"
+	sk_assert_eq true "$(sk_rpsql "$r" "select skein.flag('clients.status', 'any-tenant')")" "$r: the flag is on"
 	sk_assert_eq t "$(sk_rpsql "$r" "select relrowsecurity from pg_class where oid = 'public.clients'::regclass")" "$r RLS on clients"
 	sk_assert_eq t "$(sk_rpsql "$r" "select indisvalid from pg_index where indexrelid = 'public.clients_tenant_idx'::regclass")" "$r index valid"
 	sk_assert_eq active "$(sk_rpsql "$r" "insert into clients (tenant_id, name) values (gen_random_uuid(), 'x') returning status")" "$r new column default"
@@ -43,6 +46,7 @@ before=$(sk_rpsql af "select string_agg(step_id || '@' || finished_at, ',' order
 signed2=$(sk_sign_plan "$SKEIN_SRC/examples/quickstart" quickstart-again)
 id2=$(sk_skein rollout start "$signed2")
 [[ "$id2" != "$id" ]] || sk_fail "a rebuilt plan must be a new rollout"
+sk_approve "$id2" rest >/dev/null
 out2=$(sk_skein rollout wait "$id2") || sk_fail "second rollout failed: $out2"
 sk_assert_contains "$out2" "already applied (ledger), skipped" "second rollout skips"
 [[ "$out2" != *"applied in"* ]] || sk_fail "a step ran again: $out2"

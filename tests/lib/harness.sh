@@ -622,14 +622,15 @@ sk_session_pid() {
 # ---------------------------------------------------------------------------
 # Keys, inventory, configs
 
-# sk_keys: the release key (signs plans), the coordinator key and the
+# sk_keys: the release key (signs plans), the coordinator key, the
 # operator key "admin" (signs every CLI command; pinned with role admin),
-# exported as SKEIN_KEY for every skein command the test runs.
+# exported as SKEIN_KEY for every skein command the test runs, and the
+# operator key "reviewer" (pinned with role approver: sk_approve).
 sk_keys() {
 	sk__need_work || return 1
 	local skein k
 	skein=$(sk__bin skein) || return 1
-	for k in release coordinator admin; do
+	for k in release coordinator admin reviewer; do
 		[[ -e "$SK_WORK/keys/$k.key" ]] && continue
 		"$skein" keygen --out "$SK_WORK/keys/$k" >/dev/null || {
 			sk__err "create the $k key: skein keygen failed"
@@ -799,6 +800,7 @@ sk_coordinator_config() {
 		fi
 		echo "operators:"
 		echo "  - {name: admin, key: ../keys/admin.pub, role: admin}"
+		echo "  - {name: reviewer, key: ../keys/reviewer.pub, role: approver}"
 		if [[ -n "${SK_COORDINATOR_EXTRA:-}" ]]; then
 			printf '%s\n' "$SK_COORDINATOR_EXTRA"
 		fi
@@ -888,6 +890,12 @@ sk_skein() {
 		SKEIN_KEY=${SKEIN_KEY:-$SK_WORK/keys/admin.key} SKEIN_COORDINATOR=$SK_CONTROL_URL \
 			sk__run_fg "$skein" "$@"
 	fi
+}
+
+# sk_approve ID PHASE: operator "reviewer" (role approver) approves phase
+# PHASE of rollout ID (skein rollout approve); prints what the CLI said.
+sk_approve() {
+	SKEIN_KEY=$SK_WORK/keys/reviewer.key sk_skein rollout approve "$1" --phase "$2"
 }
 
 # sk_skein_tee FILE ARGS...: sk_skein, also copying stdout and stderr to
