@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "cli_coord.h"
+#include "cli_gate.h"
 #include "cli_rollout_int.h"
 #include "sk_util.h"
 #include "sk_wire.h"
@@ -64,6 +65,9 @@ cli_waits_for(const sk_rollout_view *v, char *buf, size_t len)
 		    v->pause_reason[0] ? ": " : "", v->pause_reason);
 		return;
 	}
+	/* A phase gate's wait: soak, approvals, window, samples. */
+	cli_gate_waits(v, buf, len);
+	off = strlen(buf);
 	for (size_t i = 0; i < v->nregion_pauses && off < len; i++)
 		off += (size_t)snprintf(buf + off, len - off,
 		    "%spause in %s by %s", off ? "; " : "",

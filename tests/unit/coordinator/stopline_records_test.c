@@ -181,6 +181,20 @@ test_waits_for_says_what_a_rollout_waits_for(void **state)
 	cli_waits_for(&v, buf, sizeof(buf));
 	assert_string_equal(buf, "pause in in by vera; regions running: af");
 
+	/* A gate's wait comes first. */
+	view(&v, &ph, rv, "running", "succeeded", "succeeded");
+	v.has_gate = true;
+	snprintf(v.gate.waiting_for, sizeof(v.gate.waiting_for), "soak");
+	v.gate.soak_served_ms = 12000;
+	v.gate.soak_ms = 30000;
+	cli_waits_for(&v, buf, sizeof(buf));
+	assert_string_equal(buf, "soak 12/30 s");
+	snprintf(v.gate.waiting_for, sizeof(v.gate.waiting_for), "approval");
+	v.gate.approvals = 1;
+	v.gate.approvals_needed = 2;
+	cli_waits_for(&v, buf, sizeof(buf));
+	assert_string_equal(buf, "approval 1/2");
+
 	view(&v, &ph, rv, "aborted", "running", "pending");
 	cli_waits_for(&v, buf, sizeof(buf));
 	assert_string_equal(buf, "aborted; still ending its step: af");
