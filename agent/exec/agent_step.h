@@ -97,6 +97,13 @@ typedef struct agent_step_kind {
 	 * before any other revert, in every region (a flag flip takes the
 	 * traffic off what the reverts then change). */
 	bool flips_first;
+	/* One attempt at undoing what a step of the kind left in the
+	 * database without being recorded (an expand stopped in its
+	 * backfill: its column and sync trigger are there, its ledger row
+	 * is not): in a transaction of its own, committed. SK_ENOTFOUND,
+	 * with no transaction open, when it left nothing. NULL: the kind
+	 * leaves nothing behind unrecorded. */
+	int (*undo_unrecorded)(agent_step_run *s, sk_err *err);
 } agent_step_kind;
 
 /* Set s up for step i of c's plan (i == SIZE_MAX and limits: a phase's
@@ -144,8 +151,8 @@ int agent_step_checks(agent_step_run *s, const sk_check *checks, size_t n,
  * timeout after N ms; blocked by ..." with a hint to rehearse again. */
 int agent_step_sql(agent_step_run *s, const char *sql, sk_err *err) SK_WARN_UNUSED;
 
-/* Add "what arg" to the step's note, "; "-separated; the same twice is
- * said once. */
+/* Add what and then arg, as they are (the caller puts the space between
+ * them), to the step's note, "; "-separated; the same twice is said once. */
 void agent_step_note(agent_step_run *s, const char *what, const char *arg);
 
 /* The step's ledger row (figures of s) and its check results, in the open

@@ -536,6 +536,47 @@ undo_expand(agent_step_run *s, void *arg, sk_err *err)
 	return rc;
 }
 
+/* An expand stopped before its backfill finished (paused, aborted, the
+ * agent killed) has its column and trigger, and its skein.expansions row
+ * without completed_at, but no ledger row: a rollback drops them all the
+ * same, or the trigger would go on writing the column. */
+static int
+expand_undo_unfinished(agent_step_run *s, sk_err *err)
+{
+	const char *plan_name = s->c->plan->name, *id = s->step->id;
+	PGconn *conn = s->c->conn;
+	agent_expansion x;
+	char *sql = NULL;
+	bool found = false;
+	int rc;
+
+	rc = agent_step_begin(s, err);
+	if (rc != SK_OK)
+		return rc;
+	rc = agent_expansion_lookup(conn, plan_name, id, true, &x, &found, err);
+	if (rc == SK_OK && (!found || x.completed)) {
+		agent_tx_rollback(conn);
+		return SK_ENOTFOUND;
+	}
+	if (rc == SK_OK)
+		rc = agent_expansion_drop_sql(conn, &x, x.column_name, &sql, err);
+	if (rc == SK_OK && sql[0] != '\0')
+		rc = agent_step_sql(s, sql, err);
+	if (rc == SK_OK)
+		rc = agent_expansion_forget(conn, plan_name, id, err);
+	if (rc == SK_OK)
+		rc = agent_checkpoint_forget(conn, plan_name, id, err);
+	if (rc == SK_OK) {
+		agent_step_note(s, "unfinished expand undone: dropped column ",
+		    x.column_name);
+		rc = agent_step_commit(s, err);
+	}
+	if (rc != SK_OK)
+		agent_tx_rollback(conn);
+	free(sql);
+	return rc;
+}
+
 /* What the expand added and its ledger row go in one transaction (an
  * expand has no revert script: plan build refuses one). */
 static int
@@ -554,4 +595,5 @@ const agent_step_kind agent_kind_expand = {
 	/* Its rollback drops what it added: the kind knows its own undo. */
 	.needs_revert = false,
 	.revert = expand_revert,
+	.undo_unrecorded = expand_undo_unfinished,
 };

@@ -104,7 +104,7 @@ flip_all(agent_step_run *s, flips *out, sk_err *err)
 	if (rc == SK_OK) {
 		char what[SK_FLAG_NAME_MAX + 64];
 
-		snprintf(what, sizeof(what), "%s = %s for", f->name, f->value);
+		snprintf(what, sizeof(what), "%s = %s for ", f->name, f->value);
 		if (f->ntenants > 0) {
 			char tenants[32];
 
@@ -170,7 +170,7 @@ flag_rehearse(agent_step_run *s, sk_err *err)
 	if (rc != SK_OK)
 		return rc;
 	if (!store)
-		agent_step_note(s, "flip not rehearsed:",
+		agent_step_note(s, "flip not rehearsed: ",
 		    "skein.flags is created when the plan is applied");
 	else if (sk_flag_in_region(s->step->flag, s->c->region))
 		rc = flip_all(s, &f, err);

@@ -186,6 +186,39 @@ out:
 	return rc;
 }
 
+/* Undo what step i left without being recorded (its kind's
+ * undo_unrecorded), through the retry engine, and report it.
+ * SK_ENOTFOUND, reporting nothing, when it left nothing. */
+static int
+undo_unrecorded_step(const agent_db_ctx *c, size_t i, sk_err *err)
+{
+	const sk_step *step = &c->plan->steps[i];
+	const agent_step_kind *kind = agent_step_kind_of(step);
+	int64_t t0 = sk_mono_ms();
+	agent_step_run s;
+	int rc;
+
+	rc = agent_step_run_init(&s, c, i, NULL, false, err);
+	if (rc != SK_OK)
+		return sk_err_wrap(err, "roll back step %s in %s/%s", step->id,
+		    c->region, c->database);
+	rc = agent_step_retry(&s, kind->undo_unrecorded, err);
+	if (rc == SK_OK) {
+		agent_step_emit(&s, SK_EV_STEP_REVERTED, sk_mono_ms() - t0, NULL, NULL);
+	} else if (rc != SK_ENOTFOUND) {
+		sk_err_wrap(err, "roll back unfinished step %s in %s/%s",
+		    step->id, c->region, c->database);
+		if (!sk_pg_err_is_connection(err)) {
+			agent_db_record_event(c, "revert-failed", step->id, err);
+			s.rows = -1;
+			agent_step_emit(&s, SK_EV_STEP_FAILED,
+			    sk_mono_ms() - t0, "revert", err);
+		}
+	}
+	agent_step_run_fini(&s);
+	return rc;
+}
+
 /* A revert drops what the step made, data included: when there is a
  * step to revert, the context's guard (the backup) runs first, after the
  * preconditions, so that a refused rollback never costs a backup and a
@@ -239,9 +272,20 @@ agent_rollback_db(const agent_db_ctx *ctx, sk_err *err)
 		const sk_step *step = &c->plan->steps[k - 1];
 
 		if (!recorded[k - 1]) {
-			if (!c->flags_only)
-				agent_db_emit(c, SK_EV_STEP_SKIPPED, step->id, 0, 0,
-				    0, "not in the ledger; nothing to revert", NULL);
+			const agent_step_kind *kind = agent_step_kind_of(step);
+
+			if (c->flags_only)
+				continue;
+			if (kind != NULL && kind->undo_unrecorded != NULL) {
+				rc = undo_unrecorded_step(c, k - 1, err);
+				if (rc == SK_OK)
+					continue;
+				if (rc != SK_ENOTFOUND)
+					goto out;
+				rc = SK_OK;
+			}
+			agent_db_emit(c, SK_EV_STEP_SKIPPED, step->id, 0, 0, 0,
+			    "not in the ledger; nothing to revert", NULL);
 			continue;
 		}
 		if (agent_db_stopped(c)) {

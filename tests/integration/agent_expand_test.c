@@ -581,6 +581,68 @@ test_expand_resumes_after_a_failed_post_check(void **state)
 	sk_plan_destroy(con);
 }
 
+/* An expand that stopped before its backfill finished is not in the
+ * ledger, but its column, trigger and function are in the table: a
+ * rollback drops them (or the trigger would go on writing the column),
+ * reports it, and a second rollback finds nothing left. */
+static void
+test_rollback_undoes_an_unfinished_expand(void **state)
+{
+	sk_plan *p = plan_new("unfinished", 1);
+	sk_report r;
+	sk_err err;
+	world w;
+
+	(void)state;
+	step_expand(&p->steps[0], "0001_display_name", "items", "display_name",
+	    "text", "name", NULL, NULL);
+	p->steps[0].post = calloc(1, sizeof(sk_check));
+	assert_non_null(p->steps[0].post);
+	p->steps[0].npost = 1;
+	check_set(&p->steps[0].post[0], "gate_open", "SELECT count(*) FROM gate", "1");
+	plan_seal(p);
+	world_open(&w, "xunfinished", ITEMS "; CREATE TABLE gate (x int)");
+	assert_int_equal(run(&w, p, SK_MODE_APPLY, &err), SK_ECHECK);
+	assert_int_equal(num(&w, "SELECT count(*) FROM skein.steps"), 0);
+	assert_int_equal(num(&w,
+			     "SELECT count(*) FROM pg_trigger WHERE tgrelid = "
+			     "'items'::regclass AND tgname LIKE 'skein_sync_%'"),
+	    1);
+	if (run(&w, p, SK_MODE_ROLLBACK, &err) != SK_OK)
+		fail_msg("rollback: %s", err.msg);
+	assert_int_equal(
+	    find_report(&w.c, SK_EV_STEP_REVERTED, w.name, "0001_display_name", &r), 1);
+	if (strstr(r.detail,
+		"unfinished expand undone: dropped column display_name") == NULL)
+		fail_msg("detail: %s", r.detail);
+	assert_int_equal(num(&w,
+			     "SELECT count(*) FROM pg_attribute WHERE attrelid "
+			     "= 'items'::regclass AND attname = 'display_name' "
+			     "AND NOT attisdropped"),
+	    0);
+	assert_int_equal(num(&w,
+			     "SELECT count(*) FROM pg_trigger WHERE tgrelid = "
+			     "'items'::regclass AND tgname LIKE 'skein_sync_%'"),
+	    0);
+	assert_int_equal(num(&w,
+			     "SELECT count(*) FROM pg_proc WHERE proname LIKE "
+			     "'skein_sync_%'"),
+	    0);
+	assert_int_equal(num(&w, "SELECT count(*) FROM skein.expansions"), 0);
+	assert_int_equal(num(&w, "SELECT count(*) FROM skein.backfills"), 0);
+	/* Writes by the old application no longer touch a new column. */
+	sql(&w, "UPDATE items SET name = name || '!' WHERE id = 1");
+	/* Nothing left: a second rollback skips the step. */
+	if (run(&w, p, SK_MODE_ROLLBACK, &err) != SK_OK)
+		fail_msg("rollback again: %s", err.msg);
+	assert_int_equal(
+	    find_report(&w.c, SK_EV_STEP_SKIPPED, w.name, "0001_display_name", &r), 1);
+	assert_int_equal(
+	    find_report(&w.c, SK_EV_STEP_REVERTED, w.name, "0001_display_name", &r), 0);
+	world_close(&w);
+	sk_plan_destroy(p);
+}
+
 static void
 test_rehearsal_of_an_expand_changes_nothing(void **state)
 {
@@ -623,6 +685,7 @@ main(void)
 		cmocka_unit_test(test_bad_expand_is_refused_with_nothing_changed),
 		cmocka_unit_test(test_contract_ends_a_completed_expand_and_refuses_the_rest),
 		cmocka_unit_test(test_expand_resumes_after_a_failed_post_check),
+		cmocka_unit_test(test_rollback_undoes_an_unfinished_expand),
 		cmocka_unit_test(test_rehearsal_of_an_expand_changes_nothing),
 	};
 

@@ -48,7 +48,7 @@ done
 n=$(wc -l <"$log")
 t0=$(ms)
 as_op rollout pause "$id" --reason "checking replica lag" >/dev/null || sk_fail "otto could not pause"
-while ! tail -n "+$((n + 1))" "$log" | grep -q "backfill fill: paused by the operator"; do
+while ! tail -n "+$((n + 1))" "$log" | grep "backfill fill: paused by the operator" >/dev/null; do
 	(($(ms) - t0 < 10000)) || sk_fail "the backfill never said it was paused"
 	sleep 0.02
 done

@@ -144,7 +144,7 @@ for r in af in ksa; do
 		"$r: the expansion is contracted"
 	backup=$(sk_rpsql "$r" "SELECT path FROM skein.backups WHERE rollout_id = '$id'")
 	[[ -s "$backup" ]] || sk_fail "$r: no backup file at '$backup'"
-	pg_restore --list "$backup" | grep -q 'TABLE DATA public report_runs ' ||
+	pg_restore --list "$backup" | grep 'TABLE DATA public report_runs ' >/dev/null ||
 		sk_fail "$r: the backup $backup does not hold report_runs"
 done
 report=$(sk_skein rollout report "$id") || sk_fail "rollout report failed: $report"

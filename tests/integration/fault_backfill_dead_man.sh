@@ -43,7 +43,7 @@ log=$SK_WORK/logs/agent-af.log
 ms() { date +%s%3N; }
 done_rows() { sk_psql pg af_app "SELECT count(*) FROM t WHERE n <> 0"; }
 # logged_since N TEXT: the agent logged TEXT after line N of its log.
-logged_since() { tail -n "+$(($1 + 1))" "$log" | grep -q "$2"; }
+logged_since() { tail -n "+$(($1 + 1))" "$log" | grep "$2" >/dev/null; }
 
 rows=30000
 sk_psql pg af_app "CREATE TABLE t (id int PRIMARY KEY, n int NOT NULL DEFAULT 0);

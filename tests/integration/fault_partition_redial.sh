@@ -50,7 +50,7 @@ log=$SK_WORK/logs/agent-af.log
 ms() { date +%s%3N; }
 # connected_since N: true once the agent logged "connected to
 # coordinator" after line N of its log.
-connected_since() { tail -n "+$(($1 + 1))" "$log" | grep -q "connected to coordinator"; }
+connected_since() { tail -n "+$(($1 + 1))" "$log" | grep "connected to coordinator" >/dev/null; }
 lines() { wc -l <"$log"; }
 # wait_answered N T0 WHAT: wait for the agent's next answered request
 # after line N; print and check the time since T0.
@@ -72,7 +72,7 @@ kill -STOP "$(sk_pid coordinator)"
 sleep 8
 kill -CONT "$(sk_pid coordinator)"
 t0=$(ms)
-tail -n "+$((n + 1))" "$log" | grep -q "no answer from coordinator" ||
+tail -n "+$((n + 1))" "$log" | grep "no answer from coordinator" >/dev/null ||
 	sk_fail "the agent did not notice the stopped coordinator"
 wait_answered "$n" "$t0" "coordinator stopped 8 s"
 
@@ -94,7 +94,7 @@ id=$(sk_skein rollout start "$signed")
 sleep "$cut"
 sk_netns_heal af
 t0=$(ms)
-tail -n "+$((n + 1))" "$log" | grep -q "no answer from coordinator" ||
+tail -n "+$((n + 1))" "$log" | grep "no answer from coordinator" >/dev/null ||
 	sk_fail "the agent did not notice the partition"
 wait_answered "$n" "$t0" "partition $cut s"
 sk_skein rollout wait "$id" --quiet --timeout 60s >/dev/null || sk_fail "the rollout did not succeed after the heal"
