@@ -12,6 +12,7 @@
 #include "coord_gate_narrate.h"
 #include "coord_mode.h"
 #include "coord_narrate.h"
+#include "coord_opctl_apply.h"
 #include "coord_rollout.h"
 #include "sk_log.h"
 #include "sk_plan.h"
@@ -115,7 +116,6 @@ coord_gate_pause(coord_rollout *ro, coord_journal *j, uint32_t p,
 		.actor_key = "",
 		.reason = reason,
 		.at_ms = now_ms };
-	coord_opctl *h = &ro->ctl;
 
 	if (journal_decision(ro, j, p, COORD_GATE_EV_PAUSED, why, now_ms, err) != SK_OK ||
 	    coord_journal_opctl(j, ro->id, &rec, err) != SK_OK)
@@ -123,14 +123,9 @@ coord_gate_pause(coord_rollout *ro, coord_journal *j, uint32_t p,
 	gp->exit = COORD_GATE_EXIT_PAUSED;
 	gp->ended_ms = now_ms;
 	add_judged(gp, why);
-	/* The operator's pause, as coord_opctl applies it (replay does so
-	 * from the journaled record). */
-	h->paused = true;
-	snprintf(h->paused_by, sizeof(h->paused_by), "gate");
-	h->paused_by_key[0] = '\0';
-	h->paused_ms = now_ms;
-	snprintf(h->reason, sizeof(h->reason), "%s", reason);
-	h->gen++;
+	/* Applied exactly as the journaled record is on replay: the pause,
+	 * its generation and the rollout's control history alike. */
+	coord_opctl_apply(ro, &rec);
 	ro->gates.watch_ms = 0;
 	coord_gate_narrate(ro, p, COORD_GATE_EV_PAUSED);
 	coord_narrate_opctl(ro, &rec);

@@ -12,6 +12,7 @@
 
 #include "coord_mode.h"
 #include "coord_narrate.h"
+#include "coord_opctl_apply.h"
 #include "coord_state.h"
 #include "sk_log.h"
 #include "sk_plan.h"
@@ -24,94 +25,6 @@ nz(const char *s)
 }
 
 /* ---- state -------------------------------------------------------------- */
-
-/* stopline: note rec in ro's history (for status and report); a
- * history that cannot grow keeps what it has. */
-static void
-remember(coord_rollout *ro, const coord_opctl_record *rec)
-{
-	coord_opctl *h = &ro->ctl;
-	sk_control_view *c;
-
-	if (h->nhist == h->hist_cap) {
-		size_t cap = h->hist_cap ? h->hist_cap * 2 : 8;
-		sk_control_view *v = realloc(h->hist, cap * sizeof(*v));
-
-		if (v == NULL)
-			return;
-		h->hist = v;
-		h->hist_cap = cap;
-	}
-	c = &h->hist[h->nhist++];
-	memset(c, 0, sizeof(*c));
-	c->kind = rec->kind;
-	snprintf(c->actor, sizeof(c->actor), "%s", nz(rec->actor));
-	snprintf(c->actor_key, sizeof(c->actor_key), "%s", nz(rec->actor_key));
-	snprintf(c->reason, sizeof(c->reason), "%s", nz(rec->reason));
-	c->at_ms = rec->at_ms;
-	c->line = rec->line;
-	for (size_t i = 0; i < rec->nregions && i < SK_OP_REGIONS_MAX; i++)
-		snprintf(c->regions[c->nregions++], SK_NAME_MAX, "%s",
-		    rec->regions[i]);
-}
-
-/* stopline: a pause or resume of some regions only. */
-static void
-apply_regions(coord_rollout *ro, const coord_opctl_record *rec)
-{
-	for (size_t i = 0; i < rec->nregions; i++) {
-		coord_region_run *rr = coord_rollout_region(ro, rec->regions[i]);
-
-		if (rr == NULL)
-			continue;
-		rr->paused = rec->kind == SK_CMD_PAUSE;
-		if (!rr->paused)
-			continue;
-		snprintf(rr->paused_by, sizeof(rr->paused_by), "%s", nz(rec->actor));
-		snprintf(rr->paused_by_key, sizeof(rr->paused_by_key), "%s",
-		    nz(rec->actor_key));
-		rr->paused_ms = rec->at_ms;
-		snprintf(rr->pause_reason, sizeof(rr->pause_reason), "%s",
-		    nz(rec->reason));
-	}
-}
-
-/* Apply rec to ro->ctl and bump its generation. */
-static void
-apply(coord_rollout *ro, const coord_opctl_record *rec)
-{
-	coord_opctl *h = &ro->ctl;
-
-	remember(ro, rec);
-	if (rec->nregions > 0 &&
-	    (rec->kind == SK_CMD_PAUSE || rec->kind == SK_CMD_RESUME)) {
-		apply_regions(ro, rec);
-		h->gen++;
-		return;
-	}
-	switch (rec->kind) {
-	case SK_CMD_ABORT: /* the end itself is coord_rollout_abort's */
-		break;
-	case SK_CMD_PAUSE:
-		h->by_line = rec->line;
-		h->paused = true;
-		snprintf(h->paused_by, sizeof(h->paused_by), "%s", nz(rec->actor));
-		snprintf(h->paused_by_key, sizeof(h->paused_by_key), "%s",
-		    nz(rec->actor_key));
-		h->paused_ms = rec->at_ms;
-		snprintf(h->reason, sizeof(h->reason), "%s", nz(rec->reason));
-		break;
-	case SK_CMD_RESUME:
-		h->paused = false;
-		h->by_line = false;
-		break;
-	default: /* SK_CMD_TUNE */
-		h->tuned = true;
-		sk_tune_merge(&h->tune, &rec->tune);
-		break;
-	}
-	h->gen++;
-}
 
 /* SK_EINVAL (unprefixed) for a batch out of [1, SK_BACKFILL_BATCH_LIMIT];
  * 0 is "unchanged". Negative rates and batches never decode. */
@@ -142,7 +55,7 @@ coord_opctl_replay(coord_rollout *ro, const coord_opctl_record *rec)
 		sk_warn("journal: skipping a tune of rollout %s: %s", ro->id, err.msg);
 		return;
 	}
-	apply(ro, rec);
+	coord_opctl_apply(ro, rec);
 	/* An abort journals the rollout's end next; a coordinator killed
 	 * between the two ends it here (the end record, if any, repeats). */
 	if (rec->kind == SK_CMD_ABORT && ro->state == COORD_RO_RUNNING)
@@ -439,7 +352,7 @@ coord_opctl_answer(coord_registry *rollouts, coord_journal *j,
 		return rc;
 	if (coord_journal_opctl(j, ro->id, &rec, err) != SK_OK)
 		return sk_err_wrap(err, "%s rollout %s", verb, ro->id);
-	apply(ro, &rec);
+	coord_opctl_apply(ro, &rec);
 	coord_narrate_opctl(ro, &rec);
 	*out = ro;
 	if (rec.kind == SK_CMD_ABORT) {
@@ -488,7 +401,7 @@ coord_opctl_line(coord_rollout *ro, bool stop, const char *actor,
 		.at_ms = at_ms,
 		.line = true };
 
-	apply(ro, &rec);
+	coord_opctl_apply(ro, &rec);
 	if (narrate)
 		coord_narrate_opctl(ro, &rec);
 }
