@@ -13,7 +13,7 @@
 Skein__V1__RegionRunState journal_state_to_pb(int state);
 
 /* rec from a RegionRun record written at at_ms; SK_EDECODE when a name
- * does not fit (an unknown state reads as failed). */
+ * does not fit (an unknown state reads as pending). */
 int journal_region_from_pb(
     coord_region_record *rec, const Skein__V1__RegionRun *pb, int64_t at_ms);
 
