@@ -83,6 +83,10 @@ void wire_view_opctl_to_pb(Skein__V1__RolloutView *pb, Skein__V1__Tune *tune,
 int wire_view_opctl_from_pb(
     sk_rollout_view *v, const Skein__V1__RolloutView *pb, sk_err *err);
 
+/* sk_wire_request.c: SK_EDECODE "decode WHAT: unknown mode N" unless
+ * mode is an enum sk_mode. */
+int wire_mode_check(int mode, const char *what, sk_err *err);
+
 /* ---- stopline (sk_wire_stopline.c) ---------------------------------------- */
 
 /* Storage for an abort or stop request while it is being packed. */
