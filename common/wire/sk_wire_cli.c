@@ -1,7 +1,8 @@
 /* sk_wire_cli: the coordinator's answers to the CLI (responses with
  * rollout and region views; the requests are sk_wire_request.c's) and
- * the region reports they carry (which the journal keeps too), in protobuf-c form, decoded at the
- * edge like every other message (see sk_wire.c). */
+ * the region reports they carry (which the journal keeps too), in
+ * protobuf-c form, decoded at the edge like every other message (see
+ * sk_wire.c). */
 #include "sk_wire.h"
 
 #include <stdlib.h>
