@@ -140,10 +140,12 @@ rollback_preconditions(const agent_db_ctx *c, bool *recorded, sk_err *err)
 	return SK_ESTATE;
 }
 
-/* Revert step i through its kind, retrying lock conflicts with the
- * engine's backoff up to the step's lock_retries, and report it. */
+/* Revert step i through fn (its kind's revert, or with unrecorded its
+ * undo_unrecorded), retrying lock conflicts with the engine's backoff up
+ * to the step's lock_retries, and report it. With unrecorded, a step
+ * that left nothing gives SK_ENOTFOUND and reports nothing. */
 static int
-revert_step(const agent_db_ctx *c, size_t i, sk_err *err)
+revert_step(const agent_db_ctx *c, size_t i, bool unrecorded, sk_err *err)
 {
 	const sk_step *step = &c->plan->steps[i];
 	const agent_step_kind *kind = agent_step_kind_of(step);
@@ -155,11 +157,14 @@ revert_step(const agent_db_ctx *c, size_t i, sk_err *err)
 	if (rc != SK_OK)
 		return sk_err_wrap(err, "roll back step %s in %s/%s", step->id,
 		    c->region, c->database);
-	/* The revert's tables, not the step's, are the ones to look at for
-	 * long transactions before each attempt. */
-	agent_attempts_lock_sql(&s.a, step->revert);
-	agent_step_emit(&s, SK_EV_STEP_STARTED, 0, "revert", NULL);
-	rc = agent_step_retry(&s, kind->revert, err);
+	if (!unrecorded) {
+		/* The revert's tables, not the step's, are the ones to look
+		 * at for long transactions before each attempt. */
+		agent_attempts_lock_sql(&s.a, step->revert);
+		agent_step_emit(&s, SK_EV_STEP_STARTED, 0, "revert", NULL);
+	}
+	rc = agent_step_retry(
+	    &s, unrecorded ? kind->undo_unrecorded : kind->revert, err);
 	if (s.a.stopped) {
 		rc = sk_err_set(err, SK_ESTATE,
 		    "roll back plan %s in %s/%s: stopped while the revert of step "
@@ -171,50 +176,20 @@ revert_step(const agent_db_ctx *c, size_t i, sk_err *err)
 		agent_step_emit(&s, SK_EV_STEP_REVERTED, sk_mono_ms() - t0, NULL, NULL);
 		goto out;
 	}
+	if (rc == SK_ENOTFOUND && unrecorded)
+		goto out;
 	if (rc == SK_ELOCK)
 		snprintf(err->hint, sizeof(err->hint),
 		    "end or wait out the blocking session, then roll back "
 		    "again: the reverts already done stay done");
-	sk_err_wrap(err, "roll back step %s in %s/%s", step->id, c->region, c->database);
+	sk_err_wrap(err, "roll back %sstep %s in %s/%s",
+	    unrecorded ? "unfinished " : "", step->id, c->region, c->database);
 	if (sk_pg_err_is_connection(err))
 		goto out;
 	agent_db_record_event(c, "revert-failed", step->id, err);
 	s.rows = -1;
 	agent_step_emit(&s, SK_EV_STEP_FAILED, sk_mono_ms() - t0, "revert", err);
 out:
-	agent_step_run_fini(&s);
-	return rc;
-}
-
-/* Undo what step i left without being recorded (its kind's
- * undo_unrecorded), through the retry engine, and report it.
- * SK_ENOTFOUND, reporting nothing, when it left nothing. */
-static int
-undo_unrecorded_step(const agent_db_ctx *c, size_t i, sk_err *err)
-{
-	const sk_step *step = &c->plan->steps[i];
-	const agent_step_kind *kind = agent_step_kind_of(step);
-	int64_t t0 = sk_mono_ms();
-	agent_step_run s;
-	int rc;
-
-	rc = agent_step_run_init(&s, c, i, NULL, false, err);
-	if (rc != SK_OK)
-		return sk_err_wrap(err, "roll back step %s in %s/%s", step->id,
-		    c->region, c->database);
-	rc = agent_step_retry(&s, kind->undo_unrecorded, err);
-	if (rc == SK_OK) {
-		agent_step_emit(&s, SK_EV_STEP_REVERTED, sk_mono_ms() - t0, NULL, NULL);
-	} else if (rc != SK_ENOTFOUND) {
-		sk_err_wrap(err, "roll back unfinished step %s in %s/%s",
-		    step->id, c->region, c->database);
-		if (!sk_pg_err_is_connection(err)) {
-			agent_db_record_event(c, "revert-failed", step->id, err);
-			s.rows = -1;
-			agent_step_emit(&s, SK_EV_STEP_FAILED,
-			    sk_mono_ms() - t0, "revert", err);
-		}
-	}
 	agent_step_run_fini(&s);
 	return rc;
 }
@@ -277,7 +252,7 @@ agent_rollback_db(const agent_db_ctx *ctx, sk_err *err)
 			if (c->flags_only)
 				continue;
 			if (kind != NULL && kind->undo_unrecorded != NULL) {
-				rc = undo_unrecorded_step(c, k - 1, err);
+				rc = revert_step(c, k - 1, true, err);
 				if (rc == SK_OK)
 					continue;
 				if (rc != SK_ENOTFOUND)
@@ -296,7 +271,7 @@ agent_rollback_db(const agent_db_ctx *ctx, sk_err *err)
 		}
 		rc = agent_db_hold_while_paused(c, "roll back", step->id, err);
 		if (rc == SK_OK)
-			rc = revert_step(c, k - 1, err);
+			rc = revert_step(c, k - 1, false, err);
 		if (rc != SK_OK)
 			goto out;
 	}
