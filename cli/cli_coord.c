@@ -156,6 +156,26 @@ out:
 	return rc;
 }
 
+int
+cli_coord_ask(const char *cmd, const char *url, const sk_cli_request *req,
+    sk_cli_response *resp)
+{
+	sk_err err;
+	int rc;
+
+	if (cli_coord_call(url, req, resp, &err) != SK_OK) {
+		cli_coord_print_err(cmd, &err);
+		return err.code != SK_OK ? err.code : SK_ENET;
+	}
+	if (!resp->ok) {
+		cli_coord_print_err(cmd, &resp->error);
+		rc = resp->error.code != SK_OK ? resp->error.code : SK_EREFUSED;
+		sk_cli_response_fini(resp);
+		return rc;
+	}
+	return SK_OK;
+}
+
 void
 cli_coord_print_err(const char *cmd, const sk_err *e)
 {

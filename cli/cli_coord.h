@@ -39,6 +39,14 @@ int cli_coord_call(const char *url, const sk_cli_request *req,
  * detail and hint on lines of their own. */
 void cli_coord_print_err(const char *cmd, const sk_err *e);
 
+/* cli_coord_call, and the error printed as cli_coord_print_err does for
+ * cmd whether the call failed or the coordinator refused. SK_OK only for
+ * an answer with resp->ok (resp then the caller's, sk_cli_response_fini);
+ * otherwise resp holds nothing and the call's or the refusal's code is
+ * returned. */
+int cli_coord_ask(const char *cmd, const char *url, const sk_cli_request *req,
+    sk_cli_response *resp);
+
 struct sk_tls_config;
 
 /* Use tls for every exchange with a tls+tcp:// URL from now on: tls->ca

@@ -52,7 +52,6 @@ rollout_cmd_approve(const char *url, const char *id, const char *phase)
 {
 	sk_cli_request req;
 	sk_cli_response resp;
-	sk_err err;
 
 	memset(&req, 0, sizeof(req));
 	req.op = SK_CLI_APPROVE;
@@ -63,15 +62,8 @@ rollout_cmd_approve(const char *url, const char *id, const char *phase)
 	}
 	snprintf(req.rollout_id, sizeof(req.rollout_id), "%s", id);
 	snprintf(req.phase, sizeof(req.phase), "%s", phase);
-	if (cli_coord_call(url, &req, &resp, &err) != SK_OK) {
-		cli_coord_print_err("rollout approve", &err);
+	if (cli_coord_ask("rollout approve", url, &req, &resp) != SK_OK)
 		return CLI_FAIL;
-	}
-	if (!resp.ok) {
-		cli_coord_print_err("rollout approve", &resp.error);
-		sk_cli_response_fini(&resp);
-		return CLI_FAIL;
-	}
 	for (size_t i = 0; resp.nrollouts > 0 && i < resp.rollouts[0].ngates + 1; i++) {
 		const sk_rollout_view *v = &resp.rollouts[0];
 		const sk_gate_view *g = i < v->ngates ? &v->gates[i] : NULL;

@@ -302,7 +302,7 @@ typedef struct opts {
 	/* stopline: every --region (pause and resume take several). */
 	const char *regions[SK_OP_REGIONS_MAX];
 	size_t nregions;
-	const char *phase;  /* approve */
+	const char *phase; /* approve */
 } opts;
 
 /* Where --no-color goes: only what shows progress. */

@@ -112,19 +112,11 @@ rollout_cmd_list(const char *url, bool json)
 	sk_cli_request req;
 	sk_cli_response resp;
 	char waits[1024], ago[32];
-	sk_err err;
 
 	memset(&req, 0, sizeof(req));
 	req.op = SK_CLI_STATUS;
-	if (cli_coord_call(url, &req, &resp, &err) != SK_OK) {
-		cli_coord_print_err("rollout list", &err);
+	if (cli_coord_ask("rollout list", url, &req, &resp) != SK_OK)
 		return CLI_FAIL;
-	}
-	if (!resp.ok) {
-		cli_coord_print_err("rollout list", &resp.error);
-		sk_cli_response_fini(&resp);
-		return CLI_FAIL;
-	}
 	if (json) {
 		json_t *arr = json_array();
 		char *text;

@@ -189,19 +189,9 @@ static int
 call(const char *url, const sk_cli_request *req, sk_cli_response *resp)
 {
 	char cmd[32];
-	sk_err err;
 
 	snprintf(cmd, sizeof(cmd), "rollout %s", sk_cli_op_name(req->op));
-	if (cli_coord_call(url, req, resp, &err) != SK_OK) {
-		cli_coord_print_err(cmd, &err);
-		return CLI_FAIL;
-	}
-	if (!resp->ok) {
-		cli_coord_print_err(cmd, &resp->error);
-		sk_cli_response_fini(resp);
-		return CLI_FAIL;
-	}
-	return CLI_OK;
+	return cli_coord_ask(cmd, url, req, resp) == SK_OK ? CLI_OK : CLI_FAIL;
 }
 
 /* A request of op for rollout id; CLI_USAGE for an id that cannot be

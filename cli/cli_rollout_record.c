@@ -152,22 +152,14 @@ rollout_cmd_rollback(const char *url, const char *id, const char *region,
 	sk_cli_request req;
 	sk_cli_response resp;
 	char rid[SK_ID_MAX];
-	sk_err err;
 
 	memset(&req, 0, sizeof(req));
 	req.op = SK_CLI_ROLLBACK;
 	snprintf(req.rollout_id, sizeof(req.rollout_id), "%s", id);
 	snprintf(req.region, sizeof(req.region), "%s", region ? region : "");
 	req.no_backup = no_backup;
-	if (cli_coord_call(url, &req, &resp, &err) != SK_OK) {
-		cli_coord_print_err("rollout rollback", &err);
+	if (cli_coord_ask("rollout rollback", url, &req, &resp) != SK_OK)
 		return CLI_FAIL;
-	}
-	if (!resp.ok) {
-		cli_coord_print_err("rollout rollback", &resp.error);
-		sk_cli_response_fini(&resp);
-		return CLI_FAIL;
-	}
 	snprintf(rid, sizeof(rid), "%s", resp.rollout_id);
 	sk_cli_response_fini(&resp);
 	printf("%s\n", rid);

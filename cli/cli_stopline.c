@@ -51,18 +51,7 @@ json_str(FILE *out, const char *s)
 static int
 call(const char *cmd, const char *url, const sk_cli_request *req, sk_cli_response *resp)
 {
-	sk_err err;
-
-	if (cli_coord_call(url, req, resp, &err) != SK_OK) {
-		cli_coord_print_err(cmd, &err);
-		return CLI_FAIL;
-	}
-	if (!resp->ok) {
-		cli_coord_print_err(cmd, &resp->error);
-		sk_cli_response_fini(resp);
-		return CLI_FAIL;
-	}
-	return CLI_OK;
+	return cli_coord_ask(cmd, url, req, resp) == SK_OK ? CLI_OK : CLI_FAIL;
 }
 
 static int

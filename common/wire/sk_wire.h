@@ -549,8 +549,8 @@ enum sk_cli_op {
 	SK_CLI_RESUME = 6,
 	SK_CLI_TUNE = 7,
 	SK_CLI_APPROVE = 11, /* gates: the CliRequest op field's number */
-	SK_CLI_ABORT = 12, /* stopline: the CliRequest op field's number */
-	SK_CLI_STOP = 13,  /* stopline: the CliRequest op field's number */
+	SK_CLI_ABORT = 12,   /* stopline: the CliRequest op field's number */
+	SK_CLI_STOP = 13,    /* stopline: the CliRequest op field's number */
 };
 
 /* "start", "status", "rollback", "report", "pause", "resume", "tune";
