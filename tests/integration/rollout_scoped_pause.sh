@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # A pause scoped to one region (issue 10 item 3): a plan whose first
-# phase is af and in, then ksa, with a first step that sleeps 2 s. otto
+# phase is af and in, then ksa, with a first step that sleeps 5 s (time
+# for the pause to reach af on a loaded machine before it ends). otto
 # pauses af while it sleeps: af finishes that step and starts no other
 # (ledger), in goes on to the end, and the first phase does not complete
 # (ksa does not start). ksa, of the later phase, paused too, is not
@@ -26,7 +27,7 @@ sk_write_plan "$plan" scoped 1h '  - name: first
     regions: [af, in]
   - name: last
     regions: [ksa]' \
-	"0001_slow=CREATE TABLE scoped_one (id int); SELECT pg_sleep(2);" \
+	"0001_slow=CREATE TABLE scoped_one (id int); SELECT pg_sleep(5);" \
 	"0002_next=CREATE TABLE scoped_two (id int);"
 signed=$(sk_sign_plan "$plan" scoped)
 
@@ -43,7 +44,7 @@ ledger() {
 ledger_is() { [[ "$(ledger "$1")" == "$2" ]]; }
 ledgers() { local r; for r in af in ksa; do echo "$r=$(ledger "$r")"; done; }
 pauses() { sk_skein rollout status "$id" --json | tr -d '\n ' | grep -o '"region_pauses":\[[^]]*\]'; }
-sleeping() { [[ "$(sk_rpsql af "select count(*) from pg_stat_activity where query like '%pg_sleep(2)%' and state = 'active' and pid <> pg_backend_pid()")" -ge 1 ]]; }
+sleeping() { [[ "$(sk_rpsql af "select count(*) from pg_stat_activity where query like '%pg_sleep(5)%' and state = 'active' and pid <> pg_backend_pid()")" -ge 1 ]]; }
 
 id=$(sk_skein rollout start "$signed")
 sk_wait_until 30 sleeping || sk_fail "af's first step never started"

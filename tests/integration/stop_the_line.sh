@@ -27,7 +27,7 @@ plan() {
 		"0002_second=CREATE TABLE $1_two (id int);"
 	sk_sign_plan "$SK_WORK/plans/$1-src" "$1"
 }
-sa=$(plan sa "SELECT pg_sleep(2);")
+sa=$(plan sa "SELECT pg_sleep(4);") # time for the stop to reach af on a loaded machine
 sb=$(plan sb "")
 # C runs in ksa only: its own pause holds ksa's database (an agent keeps
 # its session and skein's lock while paused), not the canary's.
@@ -47,7 +47,7 @@ ledger() {
 }
 ledger_is() { [[ "$(ledger "$1" "$2")" == "$3" ]]; }
 ledgers() { local r p; for p in sa sb sc sd; do for r in af in ksa; do echo "$p/$r=$(ledger "$r" "$p")"; done; done; }
-sleeping() { [[ "$(sk_rpsql af "select count(*) from pg_stat_activity where query like '%pg_sleep(2)%' and state = 'active' and pid <> pg_backend_pid()")" -ge 1 ]]; }
+sleeping() { [[ "$(sk_rpsql af "select count(*) from pg_stat_activity where query like '%pg_sleep(4)%' and state = 'active' and pid <> pg_backend_pid()")" -ge 1 ]]; }
 paused_json() { sk_skein rollout status "$1" --json | tr -d '\n ' | grep -o '"paused":{"operator":"[a-z]*"' | sed 's/.*:"//;s/"$//'; }
 
 # otto pauses C himself before it runs; A sleeps in its first step.
