@@ -20,6 +20,7 @@
 #include "coord_flags.h"
 #include "coord_journal.h"
 #include "coord_rollout.h"
+#include "coord_testfix.h"
 #include "sk_err.h"
 #include "sk_plan.h"
 #include "sk_util.h"
@@ -96,8 +97,7 @@ setup(void **state)
 
 	if (f == NULL)
 		return -1;
-	snprintf(f->dir, sizeof(f->dir), "/tmp/sk-flags-test-XXXXXX");
-	if (mkdtemp(f->dir) == NULL) {
+	if (coord_testfix_mkdtemp(f->dir, sizeof(f->dir), "flags") != 0) {
 		free(f);
 		return -1;
 	}
@@ -109,15 +109,13 @@ static int
 teardown(void **state)
 {
 	fixture *f = *state;
-	char cmd[128];
 	int rc;
 
 	coord_rollout_destroy(f->ro);
 	coord_journal_close(f->j);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-	rc = system(cmd);
+	rc = coord_testfix_rmtree(f->dir);
 	free(f);
-	return rc == 0 ? 0 : -1;
+	return rc;
 }
 
 /* A rollout of mode over every region, started as the server does. */

@@ -21,6 +21,7 @@
 #include "coord_narrate.h"
 #include "coord_progress.h"
 #include "coord_rollout.h"
+#include "coord_testfix.h"
 #include "sk_err.h"
 #include "sk_plan.h"
 #include "sk_util.h"
@@ -294,8 +295,7 @@ setup(void **state)
 
 	if (f == NULL)
 		return -1;
-	snprintf(f->dir, sizeof(f->dir), "/tmp/sk-progress-test-XXXXXX");
-	if (mkdtemp(f->dir) == NULL) {
+	if (coord_testfix_mkdtemp(f->dir, sizeof(f->dir), "progress") != 0) {
 		free(f);
 		return -1;
 	}
@@ -315,16 +315,14 @@ static int
 teardown(void **state)
 {
 	fixture *f = *state;
-	char cmd[128];
 	int rc;
 
 	coord_rollout_destroy(f->ro);
 	coord_rollout_destroy(f->again);
 	coord_journal_close(f->j);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-	rc = system(cmd);
+	rc = coord_testfix_rmtree(f->dir);
 	free(f);
-	return rc == 0 ? 0 : -1;
+	return rc;
 }
 
 /* One agent message of n reports from af, as the server takes it:

@@ -22,6 +22,7 @@
 #include "coord_journal.h"
 #include "coord_narrate.h"
 #include "coord_rollout.h"
+#include "coord_testfix.h"
 #include "sk_err.h"
 #include "sk_plan.h"
 #include "sk_util.h"
@@ -115,8 +116,7 @@ setup(void **state)
 
 	if (f == NULL)
 		return -1;
-	snprintf(f->dir, sizeof(f->dir), "/tmp/sk-rollout-test-XXXXXX");
-	if (mkdtemp(f->dir) == NULL) {
+	if (coord_testfix_mkdtemp(f->dir, sizeof(f->dir), "rollout") != 0) {
 		free(f);
 		return -1;
 	}
@@ -128,16 +128,14 @@ static int
 teardown(void **state)
 {
 	fixture *f = *state;
-	char cmd[128];
 	int rc;
 
 	coord_rollout_destroy(f->ro);
 	coord_rollout_destroy(f->orig);
 	coord_journal_close(f->j);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-	rc = system(cmd);
+	rc = coord_testfix_rmtree(f->dir);
 	free(f);
-	return rc == 0 ? 0 : -1;
+	return rc;
 }
 
 /* Journal "created", build the rollout and start phase 0, as the server
