@@ -112,15 +112,13 @@ journal_read(const fixture *f)
 	static const coord_journal_visitor v = { .created = count_created,
 		.refused = count_refused };
 	journal_counts c;
-	coord_journal *j = NULL;
-	sk_err err;
 
 	memset(&c, 0, sizeof(c));
-	assert_int_equal(coord_journal_open(f->fx.dir, &v, &c, &j, &err), SK_OK);
-	coord_journal_close(j);
+	coord_testfix_journal_visit(f->fx.dir, &v, &c);
 	return c;
 }
 
+/* As operator admin. */
 static coord_control_effect
 ask(fixture *f, const sk_cli_request *req, sk_cli_response *resp)
 {

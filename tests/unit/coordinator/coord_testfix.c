@@ -35,6 +35,35 @@ coord_testfix_rmtree(const char *dir)
 }
 
 int
+coord_testfix_dir_setup(void **state, const char *tag)
+{
+	coord_testfix_dir *f = calloc(1, sizeof(*f));
+
+	if (f == NULL)
+		return -1;
+	if (coord_testfix_mkdtemp(f->dir, sizeof(f->dir), tag) != 0) {
+		free(f);
+		return -1;
+	}
+	*state = f;
+	return 0;
+}
+
+int
+coord_testfix_dir_teardown(void **state)
+{
+	coord_testfix_dir *f = *state;
+	int rc;
+
+	coord_rollout_destroy(f->ro);
+	coord_rollout_destroy(f->orig);
+	coord_journal_close(f->j);
+	rc = coord_testfix_rmtree(f->dir);
+	free(f);
+	return rc;
+}
+
+int
 coord_testfix_setup(coord_testfix *fx, const char *tag,
     const coord_testfix_who *who, size_t nwho, bool line)
 {
@@ -351,6 +380,16 @@ coord_testfix_report(coord_testfix *fx, coord_rollout *ro, const char *region, i
 	return changed;
 }
 
+void
+coord_testfix_journal_visit(const char *dir, const coord_journal_visitor *v, void *arg)
+{
+	coord_journal *j = NULL;
+	sk_err err;
+
+	assert_int_equal(coord_journal_open(dir, v, arg, &j, &err), SK_OK);
+	coord_journal_close(j);
+}
+
 static void
 count_opctl(void *arg, const char *id, const coord_opctl_record *rec)
 {
@@ -369,12 +408,9 @@ coord_testfix_journal_opctl(const coord_testfix *fx)
 {
 	static const coord_journal_visitor v = { .opctl = count_opctl };
 	coord_testfix_opctls c;
-	coord_journal *j = NULL;
-	sk_err err;
 
 	memset(&c, 0, sizeof(c));
-	assert_int_equal(coord_journal_open(fx->dir, &v, &c, &j, &err), SK_OK);
-	coord_journal_close(j);
+	coord_testfix_journal_visit(fx->dir, &v, &c);
 	return c;
 }
 
@@ -467,12 +503,7 @@ coord_testfix_replay(const coord_testfix *fx, bool line, coord_testfix_replayed 
 		.opctl = replay_opctl,
 		.line = replay_line };
 	replay_state s = { .r = r, .line = line };
-	coord_journal *j = NULL;
-	sk_err err;
 
 	memset(r, 0, sizeof(*r));
-	assert_int_equal(coord_journal_open(fx->dir,
-			     line ? &with_line : &without_line, &s, &j, &err),
-	    SK_OK);
-	coord_journal_close(j);
+	coord_testfix_journal_visit(fx->dir, line ? &with_line : &without_line, &s);
 }

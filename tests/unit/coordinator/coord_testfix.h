@@ -1,7 +1,8 @@
-/* coord_testfix: the fixture the coordinator's control tests share — a
- * temporary directory with a release key, the inventory af, in, ksa, an
- * open journal, pinned operators, and a control context — plus the
- * signed plans and the signed operator requests they send it.
+/* coord_testfix: the fixture the coordinator's tests share — for the
+ * control tests a temporary directory with a release key, the inventory
+ * af, in, ksa, an open journal, pinned operators and a control context,
+ * plus the signed plans and signed operator requests they send it; for
+ * the rollout tests a temporary directory, journal and rollouts.
  *
  * Test code: every helper asserts (cmocka) on what should not fail, so a
  * test reads as its steps. Ownership: what a function returns is the
@@ -61,6 +62,30 @@ int coord_testfix_mkdtemp(char *dir, size_t size, const char *tag);
 /* Remove the directory dir and all in it (rm -rf). 0, or -1 when rm
  * failed. */
 int coord_testfix_rmtree(const char *dir);
+
+/* The fixture of the tests that drive a rollout directly: a temporary
+ * directory, the journal a test opens there and the rollouts it builds
+ * (ro, and for some tests a second), each freed by the teardown when
+ * set. C11's anonymous union gives the second its name in each test. */
+typedef struct coord_testfix_dir {
+	char dir[64];
+	coord_journal *j;
+	coord_rollout *ro;
+	union {
+		coord_rollout *orig; /* the rollout a rollback test rolls back */
+		coord_rollout *again; /* ro rebuilt from the journal */
+	};
+} coord_testfix_dir;
+
+/* A cmocka setup's body: *state a new coord_testfix_dir with a fresh
+ * /tmp/sk-<tag>-test-XXXXXX and nothing else. 0; -1 on failure (*state
+ * not set, nothing left behind). */
+int coord_testfix_dir_setup(void **state, const char *tag);
+
+/* A cmocka teardown of a coord_testfix_dir: destroys ro and the second
+ * rollout, closes j, removes the directory and frees it. 0, or -1 when
+ * the directory could not be removed. */
+int coord_testfix_dir_teardown(void **state);
 
 /* Fill fx (zeroed by the caller): a fresh /tmp/sk-<tag>-test-XXXXXX
  * holding the release key and a key per who[0..nwho) (at most
@@ -146,6 +171,12 @@ typedef struct coord_testfix_opctls {
 	int kinds[SK_CMD_MAX];
 	char last_actor[SK_NAME_MAX], last_reason[SK_REASON_MAX];
 } coord_testfix_opctls;
+
+/* Replay the journal in dir, as a restarted coordinator reads it, through
+ * a handle of its own (closed again) into v's callbacks with arg; asserts
+ * it opens. */
+void coord_testfix_journal_visit(
+    const char *dir, const coord_journal_visitor *v, void *arg);
 
 /* The operator records in fx's journal, read by a second handle. */
 coord_testfix_opctls coord_testfix_journal_opctl(const coord_testfix *fx);

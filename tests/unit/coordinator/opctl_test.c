@@ -237,6 +237,8 @@ test_opctl_tunes_merge_and_bad_ones_change_nothing(void **state)
 	assert_int_equal(ro->ctl.tune.batch_max, 1000);
 }
 
+/* ---- the journal -------------------------------------------------------- */
+
 static void
 assert_same_ctl(const coord_opctl *a, const coord_opctl *b)
 {
