@@ -28,166 +28,27 @@
 #include "coord_journal.h"
 #include "coord_registry.h"
 #include "coord_rollout.h"
+#include "coord_testfix.h"
 #include "sk_envelope.h"
 #include "sk_key.h"
 #include "sk_plan.h"
 #include "sk_util.h"
 #include "sk_wire.h"
 
-typedef struct fixture {
-	char dir[64];
-	sk_seckey *release_key;
-	sk_keyring release;
-	sk_region regions[3];
-	sk_inventory inv;
-	coord_registry rollouts;
-	coord_journal *journal;
-	coord_control_ctx ctx;
-	/* Operators admin, op (operator), viewer; and a key nobody pinned. */
-	sk_seckey *admin, *op, *viewer, *stranger;
-	sk_operator operators[3];
-	sk_coord_config cfg;
-	coord_auth auth;
-} fixture;
-
-static char *
-dup_str(const char *s)
-{
-	char *d = sk_strdup(s);
-
-	assert_non_null(d);
-	return d;
-}
+typedef coord_testfix_staff fixture;
 
 /* A plan of one step over af (canary) then in and ksa, valid for a day. */
 static uint8_t *
 signed_plan(const fixture *f, size_t *len)
 {
-	static const char *const names[] = { "af", "in", "ksa" };
-	sk_plan *plan = calloc(1, sizeof(*plan));
-	uint8_t *payload = NULL, *sealed = NULL;
-	size_t plen = 0;
-	int64_t now = sk_now_ms() / 1000;
-	sk_err err;
-
-	assert_non_null(plan);
-	plan->id = dup_str("plan-c0ffee");
-	plan->name = dup_str("add-region-column");
-	plan->created_unix = now - 60;
-	plan->expires_unix = now + 86400;
-	plan->phases = calloc(2, sizeof(*plan->phases));
-	plan->regions = calloc(3, sizeof(*plan->regions));
-	plan->steps = calloc(1, sizeof(*plan->steps));
-	assert_non_null(plan->phases);
-	assert_non_null(plan->regions);
-	assert_non_null(plan->steps);
-	for (size_t p = 0; p < 2; p++) {
-		size_t from = p == 0 ? 0 : 1, to = p == 0 ? 1 : 3;
-
-		plan->phases[p].name = dup_str(p == 0 ? "canary" : "rest");
-		plan->phases[p].regions = calloc(3, sizeof(char *));
-		assert_non_null(plan->phases[p].regions);
-		for (size_t i = from; i < to; i++)
-			plan->phases[p].regions[plan->phases[p].nregions++] =
-			    dup_str(names[i]);
-	}
-	plan->nphases = 2;
-	for (size_t i = 0; i < 3; i++)
-		plan->regions[plan->nregions++] = dup_str(names[i]);
-	plan->nsteps = 1;
-	plan->steps[0].id = dup_str("0001_add_region");
-	plan->steps[0].kind = SK_STEP_SQL;
-	plan->steps[0].sql = dup_str("ALTER TABLE accounts ADD COLUMN region text;");
-	plan->steps[0].sql_path = dup_str("0001_add_region.sql");
-	assert_int_equal(
-	    sk_step_checksum(&plan->steps[0], plan->steps[0].checksum, &err), SK_OK);
-	assert_int_equal(sk_plan_encode(plan, &payload, &plen, &err), SK_OK);
-	assert_int_equal(sk_envelope_seal(&sealed, len, SK_KIND_PLAN, payload,
-			     plen, f->release_key, &err),
-	    SK_OK);
-	free(payload);
-	sk_plan_destroy(plan);
-	return sealed;
+	return coord_testfix_seal(&f->fx,
+	    coord_testfix_plan("plan-c0ffee", "add-region-column", false), len);
 }
 
 static int
 setup(void **state)
 {
-	static const char *const names[] = { "af", "in", "ksa" };
-	fixture *f = calloc(1, sizeof(*f));
-	char base[128], key[160];
-	sk_err err;
-
-	if (f == NULL || sk_crypto_init(&err) != SK_OK)
-		return -1;
-	snprintf(f->dir, sizeof(f->dir), "/tmp/sk-control-test-XXXXXX");
-	if (mkdtemp(f->dir) == NULL)
-		return -1;
-	snprintf(base, sizeof(base), "%s/release", f->dir);
-	snprintf(key, sizeof(key), "%s.key", base);
-	if (sk_key_generate(base, &err) != SK_OK ||
-	    sk_seckey_load(key, &f->release_key, &err) != SK_OK ||
-	    sk_keyring_add(&f->release, sk_seckey_public(f->release_key), &err) != SK_OK)
-		return -1;
-	for (size_t i = 0; i < 3; i++)
-		f->regions[i].name = (char *)names[i];
-	f->inv.dir = f->dir;
-	f->inv.regions = f->regions;
-	f->inv.nregions = 3;
-	if (coord_journal_open(f->dir, NULL, NULL, &f->journal, &err) != SK_OK)
-		return -1;
-	{
-		sk_seckey **keys[4] = { &f->admin, &f->op, &f->viewer, &f->stranger };
-		static const char *const who[4] = { "admin", "op", "viewer", "stranger" };
-		static const sk_role roles[3] = { SK_ROLE_ADMIN,
-			SK_ROLE_OPERATOR, SK_ROLE_VIEWER };
-
-		for (size_t i = 0; i < 4; i++) {
-			snprintf(base, sizeof(base), "%s/%s", f->dir, who[i]);
-			snprintf(key, sizeof(key), "%s.key", base);
-			if (sk_key_generate(base, &err) != SK_OK ||
-			    sk_seckey_load(key, keys[i], &err) != SK_OK)
-				return -1;
-			if (i == 3)
-				break;
-			f->operators[i].name = (char *)who[i];
-			f->operators[i].role = roles[i];
-			f->operators[i].key = *sk_seckey_public(*keys[i]);
-		}
-	}
-	f->cfg.operators = f->operators;
-	f->cfg.noperators = 3;
-	if (coord_auth_init(&f->auth, &f->cfg, sk_now_ms() - 1000, &err) != SK_OK)
-		return -1;
-	f->ctx = (coord_control_ctx){ .rollouts = &f->rollouts,
-		.journal = f->journal,
-		.release = &f->release,
-		.inv = &f->inv,
-		.auth = &f->auth };
-	*state = f;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	fixture *f = *state;
-	char cmd[128];
-	int rc;
-
-	coord_registry_fini(&f->rollouts);
-	coord_journal_close(f->journal);
-	sk_keyring_fini(&f->release);
-	sk_seckey_destroy(f->release_key);
-	coord_auth_fini(&f->auth);
-	sk_seckey_destroy(f->admin);
-	sk_seckey_destroy(f->op);
-	sk_seckey_destroy(f->viewer);
-	sk_seckey_destroy(f->stranger);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-	rc = system(cmd);
-	free(f);
-	return rc == 0 ? 0 : -1;
+	return coord_testfix_staff_setup(state, "control", false);
 }
 
 static off_t
@@ -196,7 +57,7 @@ journal_size(const fixture *f)
 	char path[128];
 	struct stat st;
 
-	snprintf(path, sizeof(path), "%s/journal", f->dir);
+	snprintf(path, sizeof(path), "%s/journal", f->fx.dir);
 	assert_int_equal(stat(path, &st), 0);
 	return st.st_size;
 }
@@ -251,77 +112,17 @@ journal_read(const fixture *f)
 	static const coord_journal_visitor v = { .created = count_created,
 		.refused = count_refused };
 	journal_counts c;
-	coord_journal *j = NULL;
-	sk_err err;
 
 	memset(&c, 0, sizeof(c));
-	assert_int_equal(coord_journal_open(f->dir, &v, &c, &j, &err), SK_OK);
-	coord_journal_close(j);
+	coord_testfix_journal_visit(f->fx.dir, &v, &c);
 	return c;
-}
-
-/* req as key signs it, made at at_ms with nonce (NULL: a fresh one). */
-static uint8_t *
-sign(const sk_cli_request *req, const sk_seckey *key, int64_t at_ms,
-    const uint8_t *nonce, size_t *len)
-{
-	sk_operator_request orq;
-	uint8_t *body = NULL, *sealed = NULL;
-	size_t blen = 0;
-	sk_err err;
-
-	memset(&orq, 0, sizeof(orq));
-	assert_int_equal(
-	    sk_cli_request_encode(req, &orq.request, &orq.request_len, &err), SK_OK);
-	orq.at_ms = at_ms;
-	if (nonce != NULL)
-		memcpy(orq.nonce, nonce, SK_NONCE_LEN);
-	else
-		randombytes_buf(orq.nonce, SK_NONCE_LEN);
-	assert_int_equal(sk_operator_request_encode(&orq, &body, &blen, &err), SK_OK);
-	assert_int_equal(
-	    sk_envelope_seal(&sealed, len, SK_KIND_OPERATOR, body, blen, key, &err),
-	    SK_OK);
-	free(orq.request);
-	free(body);
-	return sealed;
-}
-
-/* Answer the bytes msg, decoding the answer into resp. */
-static coord_control_effect
-answer(fixture *f, const uint8_t *msg, size_t len, sk_cli_response *resp)
-{
-	uint8_t *reply = NULL;
-	size_t rlen = 0;
-	coord_control_effect effect;
-	sk_err err;
-
-	assert_int_equal(
-	    coord_control_answer(&f->ctx, msg, len, &reply, &rlen, &effect, &err), SK_OK);
-	assert_int_equal(sk_cli_response_decode(reply, rlen, resp, &err), SK_OK);
-	free(reply);
-	return effect;
-}
-
-/* Answer req signed by key now, decoding the answer into resp. */
-static coord_control_effect
-ask_as(fixture *f, const sk_seckey *key, const sk_cli_request *req, sk_cli_response *resp)
-{
-	uint8_t *buf;
-	size_t len = 0;
-	coord_control_effect effect;
-
-	buf = sign(req, key, sk_now_ms(), NULL, &len);
-	effect = answer(f, buf, len, resp);
-	free(buf);
-	return effect;
 }
 
 /* As operator admin. */
 static coord_control_effect
 ask(fixture *f, const sk_cli_request *req, sk_cli_response *resp)
 {
-	return ask_as(f, f->admin, req, resp);
+	return coord_testfix_ask_as(&f->fx, f->admin, req, resp);
 }
 
 /* Start the plan in mode as key, with --reapply when reapply. */
@@ -336,7 +137,7 @@ start_as(fixture *f, const sk_seckey *key, int mode, bool reapply, sk_cli_respon
 	req.mode = mode;
 	req.reapply = reapply;
 	req.signed_plan = signed_plan(f, &req.signed_plan_len);
-	effect = ask_as(f, key, &req, resp);
+	effect = coord_testfix_ask_as(&f->fx, key, &req, resp);
 	free(req.signed_plan);
 	return effect;
 }
@@ -367,7 +168,7 @@ applied(fixture *f, char *id)
 	assert_true(resp.ok);
 	snprintf(id, SK_ID_MAX, "%s", resp.rollout_id);
 	sk_cli_response_fini(&resp);
-	finish_ok(coord_registry_find(&f->rollouts, id));
+	finish_ok(coord_registry_find(&f->fx.rollouts, id));
 }
 
 /* Ask, as key, to roll back rollout id (region: "" for all). */
@@ -382,7 +183,7 @@ roll_back(fixture *f, const sk_seckey *key, const char *id, const char *region,
 	snprintf(req.rollout_id, sizeof(req.rollout_id), "%s", id);
 	snprintf(req.region, sizeof(req.region), "%s", region);
 	req.no_backup = no_backup;
-	return ask_as(f, key, &req, resp);
+	return coord_testfix_ask_as(&f->fx, key, &req, resp);
 }
 
 /* The view of rollout id as status shows it; caller finis it. */
@@ -411,8 +212,8 @@ test_control_refuses_garbage_and_changes_nothing(void **state)
 	journal_counts c;
 	sk_err err;
 
-	assert_int_equal(coord_control_answer(&f->ctx, garbage, sizeof(garbage),
-			     &reply, &rlen, &effect, &err),
+	assert_int_equal(coord_control_answer(&f->fx.ctx, garbage,
+			     sizeof(garbage), &reply, &rlen, &effect, &err),
 	    SK_OK);
 	assert_false(effect.started);
 	assert_int_equal(sk_cli_response_decode(reply, rlen, &resp, &err), SK_OK);
@@ -421,7 +222,7 @@ test_control_refuses_garbage_and_changes_nothing(void **state)
 	assert_non_null(strstr(resp.error.msg, "not a signed operator request"));
 	sk_cli_response_fini(&resp);
 	free(reply);
-	assert_int_equal(f->rollouts.n, 0);
+	assert_int_equal(f->fx.rollouts.n, 0);
 	/* The refusal is on record; nothing else is. */
 	c = journal_read(f);
 	assert_int_equal(c.created, 0);
@@ -444,7 +245,7 @@ test_control_start_refuses_a_mode_it_does_not_start(void **state)
 	assert_false(resp.ok);
 	assert_non_null(strstr(resp.error.msg, "unknown mode 7"));
 	sk_cli_response_fini(&resp);
-	assert_int_equal(f->rollouts.n, 0);
+	assert_int_equal(f->fx.rollouts.n, 0);
 	assert_int_equal(journal_read(f).created, 0);
 	assert_int_equal(journal_read(f).refused, 2);
 }
@@ -462,8 +263,8 @@ test_control_start_says_it_started_and_again_starts_nothing(void **state)
 	assert_true(resp.ok);
 	snprintf(id, sizeof(id), "%s", resp.rollout_id);
 	sk_cli_response_fini(&resp);
-	assert_int_equal(f->rollouts.n, 1);
-	assert_string_equal(f->rollouts.v[0]->id, id);
+	assert_int_equal(f->fx.rollouts.n, 1);
+	assert_string_equal(f->fx.rollouts.v[0]->id, id);
 	assert_true(journal_size(f) > size);
 	/* Who started it is journaled with it. */
 	{
@@ -482,7 +283,7 @@ test_control_start_says_it_started_and_again_starts_nothing(void **state)
 	assert_true(resp.ok);
 	assert_string_equal(resp.rollout_id, id);
 	sk_cli_response_fini(&resp);
-	assert_int_equal(f->rollouts.n, 1);
+	assert_int_equal(f->fx.rollouts.n, 1);
 	assert_int_equal(journal_size(f), size);
 
 	/* A rehearsal of it is a run of its own. */
@@ -490,7 +291,7 @@ test_control_start_says_it_started_and_again_starts_nothing(void **state)
 	assert_true(resp.ok);
 	assert_string_not_equal(resp.rollout_id, id);
 	sk_cli_response_fini(&resp);
-	assert_int_equal(f->rollouts.n, 2);
+	assert_int_equal(f->fx.rollouts.n, 2);
 
 	memset(&req, 0, sizeof(req));
 	req.op = SK_CLI_STATUS;
@@ -511,16 +312,16 @@ static void
 expect_refused(fixture *f, const uint8_t *msg, size_t len, int code, const char *what)
 {
 	int before = journal_read(f).refused;
-	size_t nrollouts = f->rollouts.n;
+	size_t nrollouts = f->fx.rollouts.n;
 	sk_cli_response resp;
 
-	assert_false(answer(f, msg, len, &resp).started);
+	assert_false(coord_testfix_answer(&f->fx, msg, len, &resp).started);
 	assert_false(resp.ok);
 	if (resp.error.code != code || strstr(resp.error.msg, what) == NULL)
 		fail_msg("want %s containing \"%s\", got %s: %s", sk_code_name(code),
 		    what, sk_code_name(resp.error.code), resp.error.msg);
 	sk_cli_response_fini(&resp);
-	assert_int_equal(f->rollouts.n, nrollouts);
+	assert_int_equal(f->fx.rollouts.n, nrollouts);
 	assert_int_equal(journal_read(f).refused, before + 1);
 }
 
@@ -548,7 +349,7 @@ test_control_refuses_every_request_it_cannot_trust(void **state)
 	expect_refused(f, msg, len, SK_ECRYPTO, "not a signed operator request");
 	free(msg);
 	/* Signed by a key nobody pinned: refused, journaled with its id. */
-	msg = sign(&start_req, f->stranger, now, NULL, &len);
+	msg = coord_testfix_sign(&start_req, f->stranger, now, NULL, &len);
 	expect_refused(f, msg, len, SK_ECRYPTO, "");
 	c = journal_read(f);
 	{
@@ -559,30 +360,33 @@ test_control_refuses_every_request_it_cannot_trust(void **state)
 	}
 	free(msg);
 	/* A flipped bit in an admin's request. */
-	msg = sign(&start_req, f->admin, now, NULL, &len);
+	msg = coord_testfix_sign(&start_req, f->admin, now, NULL, &len);
 	msg[len - 10] ^= 0x04;
 	expect_refused(f, msg, len, SK_ECRYPTO, "");
 	free(msg);
 	/* Too old, from before this coordinator started, from the future. */
-	msg = sign(&start_req, f->admin, now - COORD_AUTH_WINDOW_MS - 5000, NULL, &len);
+	msg = coord_testfix_sign(&start_req, f->admin,
+	    now - COORD_AUTH_WINDOW_MS - 5000, NULL, &len);
 	expect_refused(f, msg, len, SK_EEXPIRED, "a request is good for 60 s");
 	free(msg);
-	msg = sign(&start_req, f->admin, f->auth.boot_ms - 500, NULL, &len);
+	msg = coord_testfix_sign(
+	    &start_req, f->admin, f->fx.auth.boot_ms - 500, NULL, &len);
 	expect_refused(f, msg, len, SK_EEXPIRED, "made before this coordinator started");
 	free(msg);
-	msg = sign(&start_req, f->admin, now + 5 * COORD_AUTH_WINDOW_MS, NULL, &len);
+	msg = coord_testfix_sign(
+	    &start_req, f->admin, now + 5 * COORD_AUTH_WINDOW_MS, NULL, &len);
 	expect_refused(f, msg, len, SK_EREFUSED, "in the future");
 	free(msg);
 	/* Beyond the role: a viewer may look, not start; an operator may
 	 * start, not roll back. */
-	msg = sign(&start_req, f->viewer, now, NULL, &len);
+	msg = coord_testfix_sign(&start_req, f->viewer, now, NULL, &len);
 	expect_refused(f, msg, len, SK_EREFUSED,
 	    "operator viewer (viewer) may not start: that needs role operator");
 	free(msg);
 	c = journal_read(f);
 	assert_string_equal(c.actor, "viewer");
 	assert_string_equal(c.op, "start");
-	assert_false(ask_as(f, f->viewer, &status_req, &resp).started);
+	assert_false(coord_testfix_ask_as(&f->fx, f->viewer, &status_req, &resp).started);
 	assert_true(resp.ok);
 	sk_cli_response_fini(&resp);
 	{
@@ -591,7 +395,7 @@ test_control_refuses_every_request_it_cannot_trust(void **state)
 		memset(&rb, 0, sizeof(rb));
 		rb.op = SK_CLI_ROLLBACK;
 		snprintf(rb.rollout_id, sizeof(rb.rollout_id), "r-anything");
-		msg = sign(&rb, f->op, now, NULL, &len);
+		msg = coord_testfix_sign(&rb, f->op, now, NULL, &len);
 		expect_refused(f, msg, len, SK_EREFUSED, "needs role admin");
 		free(msg);
 	}
@@ -599,8 +403,8 @@ test_control_refuses_every_request_it_cannot_trust(void **state)
 
 	/* The same request twice: the second is a replay. */
 	randombytes_buf(nonce, sizeof(nonce));
-	msg = sign(&start_req, f->op, now, nonce, &len);
-	assert_true(answer(f, msg, len, &resp).started);
+	msg = coord_testfix_sign(&start_req, f->op, now, nonce, &len);
+	assert_true(coord_testfix_answer(&f->fx, msg, len, &resp).started);
 	assert_true(resp.ok);
 	sk_cli_response_fini(&resp);
 	expect_refused(f, msg, len, SK_EREFUSED, "replayed");
@@ -631,7 +435,7 @@ test_control_rollback_journals_no_backup_with_who_said_it(void **state)
 	assert_true(resp.ok);
 	snprintf(rb1, sizeof(rb1), "%s", resp.rollout_id);
 	sk_cli_response_fini(&resp);
-	ro = coord_registry_find(&f->rollouts, rb1);
+	ro = coord_registry_find(&f->fx.rollouts, rb1);
 	assert_non_null(ro);
 	assert_false(ro->no_backup);
 	c = journal_read(f);
@@ -671,7 +475,7 @@ test_control_rollback_journals_no_backup_with_who_said_it(void **state)
 	assert_true(resp.ok);
 	snprintf(rb2, sizeof(rb2), "%s", resp.rollout_id);
 	sk_cli_response_fini(&resp);
-	ro = coord_registry_find(&f->rollouts, rb2);
+	ro = coord_registry_find(&f->fx.rollouts, rb2);
 	assert_non_null(ro);
 	assert_true(ro->no_backup);
 	c = journal_read(f);
@@ -711,7 +515,7 @@ test_control_reapply_after_a_rollback_needs_the_flag(void **state)
 	snprintf(id, sizeof(id), "%s", resp.rollout_id);
 	sk_cli_response_fini(&resp);
 	assert_false(journal_read(f).reapply);
-	ro = coord_registry_find(&f->rollouts, id);
+	ro = coord_registry_find(&f->fx.rollouts, id);
 	assert_false(ro->reapply);
 	finish_ok(ro);
 
@@ -719,10 +523,10 @@ test_control_reapply_after_a_rollback_needs_the_flag(void **state)
 	assert_true(resp.ok);
 	snprintf(rb, sizeof(rb), "%s", resp.rollout_id);
 	sk_cli_response_fini(&resp);
-	finish_ok(coord_registry_find(&f->rollouts, rb));
+	finish_ok(coord_registry_find(&f->fx.rollouts, rb));
 
 	/* Without --reapply: refused, saying which rollback and how. */
-	n = f->rollouts.n;
+	n = f->fx.rollouts.n;
 	c = journal_read(f);
 	assert_false(start_as(f, f->op, SK_MODE_APPLY, false, &resp).started);
 	assert_false(resp.ok);
@@ -734,7 +538,7 @@ test_control_reapply_after_a_rollback_needs_the_flag(void **state)
 	assert_non_null(strstr(resp.error.msg, "by admin"));
 	assert_non_null(strstr(resp.error.hint, "--reapply"));
 	sk_cli_response_fini(&resp);
-	assert_int_equal(f->rollouts.n, n);
+	assert_int_equal(f->fx.rollouts.n, n);
 	assert_int_equal(journal_read(f).created, c.created);
 
 	/* A rehearsal changes nothing: it needs no --reapply. */
@@ -761,7 +565,7 @@ test_control_reapply_after_a_rollback_needs_the_flag(void **state)
 
 	/* The re-applied rollout is now the latest apply: starting the plan
 	 * again answers with it, no flag needed. */
-	finish_ok(coord_registry_find(&f->rollouts, again));
+	finish_ok(coord_registry_find(&f->fx.rollouts, again));
 	assert_false(start_as(f, f->op, SK_MODE_APPLY, false, &resp).started);
 	assert_true(resp.ok);
 	assert_string_equal(resp.rollout_id, again);
@@ -785,12 +589,12 @@ test_control_rehearsals_of_a_plan_are_rate_limited(void **state)
 	int created;
 	size_t n;
 
-	f->ctx.rehearsal_interval_ms = 5 * 60 * 1000;
+	f->fx.ctx.rehearsal_interval_ms = 5 * 60 * 1000;
 	assert_true(start(f, SK_MODE_REHEARSE, &resp).started);
 	assert_true(resp.ok);
 	snprintf(id, sizeof(id), "%s", resp.rollout_id);
 	sk_cli_response_fini(&resp);
-	ro = coord_registry_find(&f->rollouts, id);
+	ro = coord_registry_find(&f->fx.rollouts, id);
 
 	/* While it runs: the same rehearsal. */
 	assert_false(start(f, SK_MODE_REHEARSE, &resp).started);
@@ -800,12 +604,12 @@ test_control_rehearsals_of_a_plan_are_rate_limited(void **state)
 
 	/* Ended, but within the interval: refused, nothing started. */
 	finish_ok(ro);
-	n = f->rollouts.n;
+	n = f->fx.rollouts.n;
 	created = journal_read(f).created;
 	assert_false(start(f, SK_MODE_REHEARSE, &resp).started);
 	assert_false(resp.ok);
 	assert_int_equal(resp.error.code, SK_ESTATE);
-	t = (time_t)((ro->created_ms + f->ctx.rehearsal_interval_ms) / 1000);
+	t = (time_t)((ro->created_ms + f->fx.ctx.rehearsal_interval_ms) / 1000);
 	assert_non_null(gmtime_r(&t, &tm));
 	assert_true(strftime(at, sizeof(at), "%Y-%m-%dT%H:%M:%SZ", &tm) > 0);
 	snprintf(want, sizeof(want), "the next is allowed at %s, in ", at);
@@ -817,7 +621,7 @@ test_control_rehearsals_of_a_plan_are_rate_limited(void **state)
 	assert_non_null(strstr(resp.error.msg, "at most one rehearsal every 5m"));
 	assert_non_null(strstr(resp.error.hint, "skein rollout report"));
 	sk_cli_response_fini(&resp);
-	assert_int_equal(f->rollouts.n, n);
+	assert_int_equal(f->fx.rollouts.n, n);
 	assert_int_equal(journal_read(f).created, created);
 
 	/* Applying is not rate-limited. */
@@ -826,15 +630,15 @@ test_control_rehearsals_of_a_plan_are_rate_limited(void **state)
 	sk_cli_response_fini(&resp);
 
 	/* Once the interval has passed, the next rehearsal starts. */
-	ro->created_ms -= f->ctx.rehearsal_interval_ms + 1;
+	ro->created_ms -= f->fx.ctx.rehearsal_interval_ms + 1;
 	assert_true(start(f, SK_MODE_REHEARSE, &resp).started);
 	assert_true(resp.ok);
 	assert_string_not_equal(resp.rollout_id, id);
-	finish_ok(coord_registry_find(&f->rollouts, resp.rollout_id));
+	finish_ok(coord_registry_find(&f->fx.rollouts, resp.rollout_id));
 	sk_cli_response_fini(&resp);
 
 	/* rehearsal_interval: 0 is no limit. */
-	f->ctx.rehearsal_interval_ms = 0;
+	f->fx.ctx.rehearsal_interval_ms = 0;
 	assert_true(start(f, SK_MODE_REHEARSE, &resp).started);
 	assert_true(resp.ok);
 	sk_cli_response_fini(&resp);
@@ -850,23 +654,23 @@ test_control_insecure_local_takes_unsigned_requests_as_local(void **state)
 	sk_cli_response resp;
 	sk_err err;
 
-	f->cfg.insecure_local = true;
+	f->fx.cfg.insecure_local = true;
 	memset(&req, 0, sizeof(req));
 	req.op = SK_CLI_START;
 	req.mode = SK_MODE_APPLY;
 	req.signed_plan = signed_plan(f, &req.signed_plan_len);
 	assert_int_equal(sk_cli_request_encode(&req, &msg, &len, &err), SK_OK);
-	assert_true(answer(f, msg, len, &resp).started);
+	assert_true(coord_testfix_answer(&f->fx, msg, len, &resp).started);
 	assert_true(resp.ok);
 	sk_cli_response_fini(&resp);
 	assert_string_equal(journal_read(f).actor, "local");
-	assert_string_equal(f->rollouts.v[0]->started_by, "local");
+	assert_string_equal(f->fx.rollouts.v[0]->started_by, "local");
 	free(msg);
 	free(req.signed_plan);
 	/* Signed requests are still checked. */
 	memset(&req, 0, sizeof(req));
 	req.op = SK_CLI_STATUS;
-	msg = sign(&req, f->stranger, sk_now_ms(), NULL, &len);
+	msg = coord_testfix_sign(&req, f->stranger, sk_now_ms(), NULL, &len);
 	expect_refused(f, msg, len, SK_ECRYPTO, "");
 	free(msg);
 }
@@ -880,7 +684,7 @@ test_control_a_flood_of_refusals_is_journaled_in_bounds(void **state)
 	journal_counts c;
 
 	for (int i = 0; i < COORD_AUTH_REFUSALS_PER_MIN + 40; i++) {
-		answer(f, garbage, sizeof(garbage), &resp);
+		coord_testfix_answer(&f->fx, garbage, sizeof(garbage), &resp);
 		assert_false(resp.ok);
 		sk_cli_response_fini(&resp);
 	}
@@ -888,8 +692,8 @@ test_control_a_flood_of_refusals_is_journaled_in_bounds(void **state)
 	assert_int_equal(c.refused, COORD_AUTH_REFUSALS_PER_MIN);
 	/* A minute later the count of those not journaled comes with the
 	 * next refusal. */
-	f->auth.refusals_since -= 61 * 1000;
-	answer(f, garbage, sizeof(garbage), &resp);
+	f->fx.auth.refusals_since -= 61 * 1000;
+	coord_testfix_answer(&f->fx, garbage, sizeof(garbage), &resp);
 	sk_cli_response_fini(&resp);
 	c = journal_read(f);
 	assert_int_equal(c.refused, COORD_AUTH_REFUSALS_PER_MIN + 1);
@@ -900,7 +704,8 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) \
+cmocka_unit_test_setup_teardown(fn, setup, coord_testfix_staff_teardown)
 		T(test_control_refuses_garbage_and_changes_nothing),
 		T(test_control_start_refuses_a_mode_it_does_not_start),
 		T(test_control_start_says_it_started_and_again_starts_nothing),

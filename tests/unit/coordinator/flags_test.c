@@ -20,6 +20,7 @@
 #include "coord_flags.h"
 #include "coord_journal.h"
 #include "coord_rollout.h"
+#include "coord_testfix.h"
 #include "sk_err.h"
 #include "sk_plan.h"
 #include "sk_util.h"
@@ -30,15 +31,6 @@
 static const uint8_t signed_plan[] = { 'e', 'n', 'v', 0x00, 0x01, 0xfe };
 static const char *const regions3[] = { "af", "in", "ksa" };
 
-static char *
-dup_str(const char *s)
-{
-	char *d = sk_strdup(s);
-
-	assert_non_null(d);
-	return d;
-}
-
 /* Phases af, in, ksa (one region each); a SQL step and, with_flag, a
  * flag step. */
 static sk_plan *
@@ -48,8 +40,8 @@ make_plan(bool with_flag)
 	sk_plan *p = calloc(1, sizeof(*p));
 
 	assert_non_null(p);
-	p->id = dup_str("plan-f1");
-	p->name = dup_str("flags");
+	p->id = coord_testfix_strdup("plan-f1");
+	p->name = coord_testfix_strdup("flags");
 	p->created_unix = NOW_MS / 1000;
 	p->expires_unix = NOW_MS / 1000 + 86400;
 	p->phases = calloc(3, sizeof(*p->phases));
@@ -57,67 +49,38 @@ make_plan(bool with_flag)
 	assert_non_null(p->phases);
 	assert_non_null(p->regions);
 	for (size_t i = 0; i < 3; i++) {
-		p->phases[i].name = dup_str(names[i]);
+		p->phases[i].name = coord_testfix_strdup(names[i]);
 		p->phases[i].regions = calloc(1, sizeof(char *));
 		assert_non_null(p->phases[i].regions);
-		p->phases[i].regions[0] = dup_str(regions3[i]);
+		p->phases[i].regions[0] = coord_testfix_strdup(regions3[i]);
 		p->phases[i].nregions = 1;
-		p->regions[i] = dup_str(regions3[i]);
+		p->regions[i] = coord_testfix_strdup(regions3[i]);
 	}
 	p->nphases = p->nregions = 3;
 	p->steps = calloc(2, sizeof(*p->steps));
 	assert_non_null(p->steps);
 	p->nsteps = with_flag ? 2 : 1;
-	p->steps[0].id = dup_str("0001_table");
+	p->steps[0].id = coord_testfix_strdup("0001_table");
 	p->steps[0].kind = SK_STEP_SQL;
-	p->steps[0].sql = dup_str("CREATE TABLE t (id int);");
-	p->steps[0].revert = dup_str("DROP TABLE t;");
+	p->steps[0].sql = coord_testfix_strdup("CREATE TABLE t (id int);");
+	p->steps[0].revert = coord_testfix_strdup("DROP TABLE t;");
 	if (with_flag) {
-		p->steps[1].id = dup_str("0002_on");
+		p->steps[1].id = coord_testfix_strdup("0002_on");
 		p->steps[1].kind = SK_STEP_FLAG;
 		p->steps[1].flag = calloc(1, sizeof(sk_flag));
 		assert_non_null(p->steps[1].flag);
-		p->steps[1].flag->name = dup_str("feature.x");
-		p->steps[1].flag->value = dup_str("true");
+		p->steps[1].flag->name = coord_testfix_strdup("feature.x");
+		p->steps[1].flag->value = coord_testfix_strdup("true");
 	}
 	return p;
 }
 
-typedef struct fixture {
-	char dir[64];
-	coord_journal *j;
-	coord_rollout *ro;
-} fixture;
+typedef coord_testfix_dir fixture;
 
 static int
 setup(void **state)
 {
-	fixture *f = calloc(1, sizeof(*f));
-
-	if (f == NULL)
-		return -1;
-	snprintf(f->dir, sizeof(f->dir), "/tmp/sk-flags-test-XXXXXX");
-	if (mkdtemp(f->dir) == NULL) {
-		free(f);
-		return -1;
-	}
-	*state = f;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	fixture *f = *state;
-	char cmd[128];
-	int rc;
-
-	coord_rollout_destroy(f->ro);
-	coord_journal_close(f->j);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-	rc = system(cmd);
-	free(f);
-	return rc == 0 ? 0 : -1;
+	return coord_testfix_dir_setup(state, "flags");
 }
 
 /* A rollout of mode over every region, started as the server does. */
@@ -326,13 +289,14 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(
 		    test_every_region_flips_first_and_a_waiting_one_holds_the_reverts,
-		    setup, teardown),
+		    setup, coord_testfix_dir_teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_a_failed_flip_ends_the_rollback_with_no_revert, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_replay_of_the_reports_rebuilds_the_pass, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_no_pass_without_flag_steps_or_for_an_apply, setup, teardown),
+		    test_a_failed_flip_ends_the_rollback_with_no_revert, setup,
+		    coord_testfix_dir_teardown),
+		cmocka_unit_test_setup_teardown(test_replay_of_the_reports_rebuilds_the_pass,
+		    setup, coord_testfix_dir_teardown),
+		cmocka_unit_test_setup_teardown(test_no_pass_without_flag_steps_or_for_an_apply,
+		    setup, coord_testfix_dir_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -24,6 +24,7 @@
 
 #include "coord_journal.h"
 #include "coord_state.h"
+#include "coord_testfix.h"
 #include "sk_err.h"
 #include "sk_util.h"
 #include "sk_wire.h"
@@ -171,8 +172,7 @@ setup(void **state)
 
 	if (f == NULL)
 		return -1;
-	snprintf(f->dir, sizeof(f->dir), "/tmp/sk-journal-test-XXXXXX");
-	if (mkdtemp(f->dir) == NULL) {
+	if (coord_testfix_mkdtemp(f->dir, sizeof(f->dir), "journal") != 0) {
 		free(f);
 		return -1;
 	}

@@ -21,6 +21,7 @@
 #include "coord_narrate.h"
 #include "coord_progress.h"
 #include "coord_rollout.h"
+#include "coord_testfix.h"
 #include "sk_err.h"
 #include "sk_plan.h"
 #include "sk_util.h"
@@ -212,15 +213,6 @@ test_progress_without_a_step_sets_no_figures(void **state)
 
 /* ---- a rollout, its view and its journal -------------------------------- */
 
-static char *
-dup_str(const char *s)
-{
-	char *d = sk_strdup(s);
-
-	assert_non_null(d);
-	return d;
-}
-
 /* One phase of region af; steps 0001_add (sql), 0002_fill (backfill) and
  * 0003_widen (expand). */
 static sk_plan *
@@ -230,8 +222,8 @@ make_plan(void)
 	sk_step *s;
 
 	assert_non_null(plan);
-	plan->id = dup_str("plan-bf");
-	plan->name = dup_str("fill-domain");
+	plan->id = coord_testfix_strdup("plan-bf");
+	plan->name = coord_testfix_strdup("fill-domain");
 	plan->created_unix = NOW_MS / 1000;
 	plan->expires_unix = NOW_MS / 1000 + 86400;
 	plan->phases = calloc(1, sizeof(*plan->phases));
@@ -239,38 +231,39 @@ make_plan(void)
 	assert_non_null(plan->phases);
 	assert_non_null(plan->regions);
 	plan->nphases = 1;
-	plan->phases[0].name = dup_str("all");
+	plan->phases[0].name = coord_testfix_strdup("all");
 	plan->phases[0].regions = calloc(1, sizeof(char *));
 	assert_non_null(plan->phases[0].regions);
-	plan->phases[0].regions[0] = dup_str("af");
+	plan->phases[0].regions[0] = coord_testfix_strdup("af");
 	plan->phases[0].nregions = 1;
-	plan->regions[0] = dup_str("af");
+	plan->regions[0] = coord_testfix_strdup("af");
 	plan->nregions = 1;
 	plan->steps = calloc(3, sizeof(*plan->steps));
 	assert_non_null(plan->steps);
 	plan->nsteps = 3;
 	s = &plan->steps[0];
-	s->id = dup_str("0001_add");
+	s->id = coord_testfix_strdup("0001_add");
 	s->kind = SK_STEP_SQL;
-	s->sql = dup_str("ALTER TABLE accounts ADD COLUMN domain text;");
+	s->sql = coord_testfix_strdup("ALTER TABLE accounts ADD COLUMN domain text;");
 	s = &plan->steps[1];
-	s->id = dup_str("0002_fill");
+	s->id = coord_testfix_strdup("0002_fill");
 	s->kind = SK_STEP_BACKFILL;
 	s->backfill = calloc(1, sizeof(*s->backfill));
 	assert_non_null(s->backfill);
-	s->backfill->table = dup_str("accounts");
-	s->backfill->update = dup_str("SET domain = split_part(t.email, '@', 2)");
-	s->backfill->where = dup_str("t.domain IS NULL");
+	s->backfill->table = coord_testfix_strdup("accounts");
+	s->backfill->update =
+	    coord_testfix_strdup("SET domain = split_part(t.email, '@', 2)");
+	s->backfill->where = coord_testfix_strdup("t.domain IS NULL");
 	sk_backfill_tuning_default(&s->backfill->tuning);
 	s = &plan->steps[2];
-	s->id = dup_str("0003_widen");
+	s->id = coord_testfix_strdup("0003_widen");
 	s->kind = SK_STEP_EXPAND;
 	s->expand = calloc(1, sizeof(*s->expand));
 	assert_non_null(s->expand);
-	s->expand->table = dup_str("accounts");
-	s->expand->column = dup_str("id_big");
-	s->expand->type = dup_str("bigint");
-	s->expand->from = dup_str("id");
+	s->expand->table = coord_testfix_strdup("accounts");
+	s->expand->column = coord_testfix_strdup("id_big");
+	s->expand->type = coord_testfix_strdup("bigint");
+	s->expand->from = coord_testfix_strdup("id");
 	sk_backfill_tuning_default(&s->expand->tuning);
 	for (size_t i = 0; i < plan->nsteps; i++)
 		assert_int_equal(sk_step_checksum(&plan->steps[i],
@@ -279,27 +272,17 @@ make_plan(void)
 	return plan;
 }
 
-typedef struct fixture {
-	char dir[64];
-	coord_journal *j;
-	coord_rollout *ro;
-	coord_rollout *again; /* rebuilt from the journal */
-} fixture;
+typedef coord_testfix_dir fixture;
 
 static int
 setup(void **state)
 {
-	fixture *f = calloc(1, sizeof(*f));
+	fixture *f;
 	sk_err err;
 
-	if (f == NULL)
+	if (coord_testfix_dir_setup(state, "progress") != 0)
 		return -1;
-	snprintf(f->dir, sizeof(f->dir), "/tmp/sk-progress-test-XXXXXX");
-	if (mkdtemp(f->dir) == NULL) {
-		free(f);
-		return -1;
-	}
-	*state = f;
+	f = *state;
 	if (coord_journal_open(f->dir, NULL, NULL, &f->j, &err) != SK_OK ||
 	    coord_journal_created(f->j, "ro-1", NOW_MS, signed_plan,
 		sizeof(signed_plan), NULL, &err) != SK_OK ||
@@ -309,22 +292,6 @@ setup(void **state)
 	    coord_rollout_dispatched(f->ro, "af", f->j, NOW_MS, &err) != SK_OK)
 		return -1;
 	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	fixture *f = *state;
-	char cmd[128];
-	int rc;
-
-	coord_rollout_destroy(f->ro);
-	coord_rollout_destroy(f->again);
-	coord_journal_close(f->j);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-	rc = system(cmd);
-	free(f);
-	return rc == 0 ? 0 : -1;
 }
 
 /* One agent message of n reports from af, as the server takes it:
@@ -640,7 +607,8 @@ main(void)
 		cmocka_unit_test(test_progress_figures_end_with_the_step),
 		cmocka_unit_test(test_progress_late_report_of_an_ended_step_is_ignored),
 		cmocka_unit_test(test_progress_without_a_step_sets_no_figures),
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) \
+cmocka_unit_test_setup_teardown(fn, setup, coord_testfix_dir_teardown)
 		T(test_view_carries_the_backfill_figures_and_the_steps_kind),
 		T(test_view_keeps_each_databases_own_backfill),
 		T(test_replay_rebuilds_the_same_database_views),

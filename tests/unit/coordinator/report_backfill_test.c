@@ -18,21 +18,13 @@
 
 #include "cli.h"
 #include "cli_report_int.h"
+#include "coord_testfix.h"
 #include "sk_err.h"
 #include "sk_plan.h"
 #include "sk_util.h"
 #include "sk_wire.h"
 
 #define T0 1714550400000 /* 2024-05-01T08:00:00Z */
-
-static char *
-dup_str(const char *s)
-{
-	char *d = sk_strdup(s);
-
-	assert_non_null(d);
-	return d;
-}
 
 /* 0001_add (sql), 0002_fill (backfill), 0003_widen (expand). */
 static sk_plan *
@@ -43,13 +35,13 @@ make_plan(void)
 	sk_plan *plan = calloc(1, sizeof(*plan));
 
 	assert_non_null(plan);
-	plan->id = dup_str("plan-bf");
-	plan->name = dup_str("fill-domain");
+	plan->id = coord_testfix_strdup("plan-bf");
+	plan->name = coord_testfix_strdup("fill-domain");
 	plan->steps = calloc(3, sizeof(*plan->steps));
 	assert_non_null(plan->steps);
 	plan->nsteps = 3;
 	for (size_t i = 0; i < 3; i++) {
-		plan->steps[i].id = dup_str(ids[i]);
+		plan->steps[i].id = coord_testfix_strdup(ids[i]);
 		plan->steps[i].kind = kinds[i];
 	}
 	return plan;

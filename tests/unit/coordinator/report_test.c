@@ -18,6 +18,7 @@
 #include <jansson.h>
 
 #include "cli.h"
+#include "coord_testfix.h"
 #include "sk_err.h"
 #include "sk_plan.h"
 #include "sk_util.h"
@@ -27,15 +28,6 @@
 
 /* ---- fixed input -------------------------------------------------------- */
 
-static char *
-dup_str(const char *s)
-{
-	char *d = sk_strdup(s);
-
-	assert_non_null(d);
-	return d;
-}
-
 static sk_plan *
 make_plan(void)
 {
@@ -44,22 +36,22 @@ make_plan(void)
 	sk_plan *plan = calloc(1, sizeof(*plan));
 
 	assert_non_null(plan);
-	plan->id = dup_str("plan-7f3a");
-	plan->name = dup_str("add-region-column");
+	plan->id = coord_testfix_strdup("plan-7f3a");
+	plan->name = coord_testfix_strdup("add-region-column");
 	plan->steps = calloc(3, sizeof(*plan->steps));
 	assert_non_null(plan->steps);
 	plan->nsteps = 3;
 	for (size_t i = 0; i < 3; i++) {
-		plan->steps[i].id = dup_str(ids[i]);
+		plan->steps[i].id = coord_testfix_strdup(ids[i]);
 		plan->steps[i].kind = SK_STEP_SQL;
-		plan->steps[i].sql = dup_str("SELECT 1;");
+		plan->steps[i].sql = coord_testfix_strdup("SELECT 1;");
 	}
 	plan->steps[1].waivers = calloc(1, sizeof(sk_waiver));
 	assert_non_null(plan->steps[1].waivers);
 	plan->steps[1].nwaivers = 1;
-	plan->steps[1].waivers[0].rule = dup_str("SK104");
+	plan->steps[1].waivers[0].rule = coord_testfix_strdup("SK104");
 	plan->steps[1].waivers[0].reason =
-	    dup_str("the table has 200 rows | small enough");
+	    coord_testfix_strdup("the table has 200 rows | small enough");
 	return plan;
 }
 

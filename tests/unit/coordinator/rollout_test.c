@@ -22,6 +22,7 @@
 #include "coord_journal.h"
 #include "coord_narrate.h"
 #include "coord_rollout.h"
+#include "coord_testfix.h"
 #include "sk_err.h"
 #include "sk_plan.h"
 #include "sk_util.h"
@@ -32,15 +33,6 @@
 static const uint8_t signed_plan[] = { 'e', 'n', 'v', 0x00, 0x01, 0xfe };
 
 /* ---- a plan built by hand ---------------------------------------------- */
-
-static char *
-dup_str(const char *s)
-{
-	char *d = sk_strdup(s);
-
-	assert_non_null(d);
-	return d;
-}
 
 /* phases is NULL-separated groups of region names, ending with two NULLs,
  * e.g. {"af", NULL, "in", "ksa", NULL, NULL}. Everything is malloc'ed: the
@@ -53,8 +45,8 @@ make_plan(const char *const *phases)
 	size_t i = 0;
 
 	assert_non_null(plan);
-	plan->id = dup_str("plan-7f3a");
-	plan->name = dup_str("add-region-column");
+	plan->id = coord_testfix_strdup("plan-7f3a");
+	plan->name = coord_testfix_strdup("add-region-column");
 	plan->created_unix = NOW_MS / 1000;
 	plan->expires_unix = NOW_MS / 1000 + 86400;
 	plan->phases = calloc(3, sizeof(*plan->phases));
@@ -65,13 +57,14 @@ make_plan(const char *const *phases)
 		sk_phase *p = &plan->phases[plan->nphases];
 
 		assert_true(plan->nphases < 3);
-		p->name = dup_str(phase_names[plan->nphases]);
+		p->name = coord_testfix_strdup(phase_names[plan->nphases]);
 		p->regions = calloc(4, sizeof(*p->regions));
 		assert_non_null(p->regions);
 		for (; phases[i] != NULL; i++) {
 			assert_true(p->nregions < 4 && plan->nregions < 8);
-			p->regions[p->nregions++] = dup_str(phases[i]);
-			plan->regions[plan->nregions++] = dup_str(phases[i]);
+			p->regions[p->nregions++] = coord_testfix_strdup(phases[i]);
+			plan->regions[plan->nregions++] =
+			    coord_testfix_strdup(phases[i]);
 		}
 		plan->nphases++;
 		i++; /* past the group's NULL */
@@ -79,16 +72,19 @@ make_plan(const char *const *phases)
 	plan->steps = calloc(2, sizeof(*plan->steps));
 	assert_non_null(plan->steps);
 	plan->nsteps = 2;
-	plan->steps[0].id = dup_str("0001_add_region");
+	plan->steps[0].id = coord_testfix_strdup("0001_add_region");
 	plan->steps[0].kind = SK_STEP_SQL;
-	plan->steps[0].sql = dup_str("ALTER TABLE accounts ADD COLUMN region text;");
-	plan->steps[0].sql_path = dup_str("0001_add_region.sql");
-	plan->steps[1].id = dup_str("0002_backfill");
+	plan->steps[0].sql =
+	    coord_testfix_strdup("ALTER TABLE accounts ADD COLUMN region text;");
+	plan->steps[0].sql_path = coord_testfix_strdup("0001_add_region.sql");
+	plan->steps[1].id = coord_testfix_strdup("0002_backfill");
 	plan->steps[1].kind = SK_STEP_SQL;
-	plan->steps[1].sql = dup_str("UPDATE accounts SET region = 'af';");
-	plan->steps[1].revert = dup_str("UPDATE accounts SET region = NULL;");
-	plan->steps[1].sql_path = dup_str("0002_backfill.sql");
-	plan->steps[1].revert_path = dup_str("0002_backfill.revert.sql");
+	plan->steps[1].sql =
+	    coord_testfix_strdup("UPDATE accounts SET region = 'af';");
+	plan->steps[1].revert =
+	    coord_testfix_strdup("UPDATE accounts SET region = NULL;");
+	plan->steps[1].sql_path = coord_testfix_strdup("0002_backfill.sql");
+	plan->steps[1].revert_path = coord_testfix_strdup("0002_backfill.revert.sql");
 	for (size_t s = 0; s < plan->nsteps; s++)
 		assert_int_equal(sk_step_checksum(&plan->steps[s],
 				     plan->steps[s].checksum, NULL),
@@ -101,43 +97,12 @@ static const char *const three_phases[] = { "af", NULL, "in", NULL, "ksa", NULL,
 
 /* ---- fixture ------------------------------------------------------------ */
 
-typedef struct fixture {
-	char dir[64];
-	coord_journal *j;
-	coord_rollout *ro;
-	coord_rollout *orig; /* the rollout a rollback test rolls back */
-} fixture;
+typedef coord_testfix_dir fixture;
 
 static int
 setup(void **state)
 {
-	fixture *f = calloc(1, sizeof(*f));
-
-	if (f == NULL)
-		return -1;
-	snprintf(f->dir, sizeof(f->dir), "/tmp/sk-rollout-test-XXXXXX");
-	if (mkdtemp(f->dir) == NULL) {
-		free(f);
-		return -1;
-	}
-	*state = f;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	fixture *f = *state;
-	char cmd[128];
-	int rc;
-
-	coord_rollout_destroy(f->ro);
-	coord_rollout_destroy(f->orig);
-	coord_journal_close(f->j);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-	rc = system(cmd);
-	free(f);
-	return rc == 0 ? 0 : -1;
+	return coord_testfix_dir_setup(state, "rollout");
 }
 
 /* Journal "created", build the rollout and start phase 0, as the server
@@ -1698,7 +1663,8 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) \
+cmocka_unit_test_setup_teardown(fn, setup, coord_testfix_dir_teardown)
 		T(test_rollout_phase0_wants_only_canary_regions),
 		T(test_rollout_dispatch_moves_pending_to_dispatched_once),
 		T(test_rollout_canary_success_starts_next_phase),

@@ -17,6 +17,7 @@
 
 #include "cli_rollout_int.h"
 #include "coord_journal.h"
+#include "coord_testfix.h"
 #include "sk_wire.h"
 
 typedef struct seen {
@@ -80,7 +81,7 @@ test_line_and_scoped_records_replay_with_every_field(void **state)
 		.at_ms = 2000,
 		.regions = regions,
 		.nregions = 2 };
-	char dir[] = "/tmp/sk-stopline-records-XXXXXX", cmd[96];
+	char dir[] = "/tmp/sk-stopline-records-XXXXXX";
 	coord_journal *j = NULL;
 	seen s;
 	sk_err err;
@@ -92,8 +93,7 @@ test_line_and_scoped_records_replay_with_every_field(void **state)
 	assert_int_equal(coord_journal_opctl(j, "r-a", & or, &err), SK_OK);
 	coord_journal_close(j);
 	memset(&s, 0, sizeof(s));
-	assert_int_equal(coord_journal_open(dir, &v, &s, &j, &err), SK_OK);
-	coord_journal_close(j);
+	coord_testfix_journal_visit(dir, &v, &s);
 	assert_int_equal(s.lines, 1);
 	assert_true(s.stopped);
 	assert_string_equal(s.actor, "otto");
@@ -117,16 +117,14 @@ test_line_and_scoped_records_replay_with_every_field(void **state)
 	assert_int_equal(coord_journal_opctl(j, "r-a", & or, &err), SK_OK);
 	coord_journal_close(j);
 	memset(&s, 0, sizeof(s));
-	assert_int_equal(coord_journal_open(dir, &v, &s, &j, &err), SK_OK);
-	coord_journal_close(j);
+	coord_testfix_journal_visit(dir, &v, &s);
 	assert_int_equal(s.lines, 2);
 	assert_false(s.stopped);
 	assert_int_equal(s.nexcept, 0);
 	assert_int_equal(s.opctls, 2);
 	assert_true(s.line);
 	assert_int_equal(s.nregions, 0);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	assert_int_equal(system(cmd), 0);
+	assert_int_equal(coord_testfix_rmtree(dir), 0);
 }
 
 /* A view of one phase of af (state a) and in (state b). */
