@@ -371,3 +371,16 @@ agent_step_refuse_tx_control(const char *sql, const char *what, sk_err *err)
 	sk_sql_script_destroy(script);
 	return rc;
 }
+
+void
+agent_step_scripts_checks(const sk_check *checks, size_t n,
+    void (*fn)(void *arg, const char *sql, const char *what), void *arg)
+{
+	char what[SK_NAME_MAX + 16];
+
+	for (size_t k = 0; k < n; k++) {
+		snprintf(what, sizeof(what), "check %s",
+		    checks[k].name != NULL ? checks[k].name : "-");
+		fn(arg, checks[k].sql, what);
+	}
+}

@@ -183,6 +183,11 @@ int agent_step_revert_with(agent_step_run *s,
 void agent_step_emit(agent_step_run *s, int event, int64_t duration_ms,
     const char *detail, const sk_err *err);
 
+/* For a kind's scripts: fn(arg, check's SQL, "check NAME") for each of
+ * the n checks. */
+void agent_step_scripts_checks(const sk_check *checks, size_t n,
+    void (*fn)(void *arg, const char *sql, const char *what), void *arg);
+
 /* Fail with SK_EINVAL ("WHAT:LINE: COMMIT would end or split skein's
  * transaction") when sql holds transaction control (COMMIT, ROLLBACK,
  * SAVEPOINT, PREPARE TRANSACTION, ...); a script that does not parse

@@ -54,16 +54,8 @@ static void
 check_scripts(const sk_step *step,
     void (*fn)(void *arg, const char *sql, const char *what), void *arg)
 {
-	const sk_check *lists[2] = { step->checks, step->post };
-	size_t n[2] = { step->nchecks, step->npost };
-	char what[SK_NAME_MAX + 16];
-
-	for (size_t l = 0; l < 2; l++)
-		for (size_t k = 0; k < n[l]; k++) {
-			snprintf(what, sizeof(what), "check %s",
-			    lists[l][k].name != NULL ? lists[l][k].name : "-");
-			fn(arg, lists[l][k].sql, what);
-		}
+	agent_step_scripts_checks(step->checks, step->nchecks, fn, arg);
+	agent_step_scripts_checks(step->post, step->npost, fn, arg);
 }
 
 /* Nothing to undo but the ledger row, so that the plan can be applied

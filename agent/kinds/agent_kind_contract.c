@@ -123,13 +123,7 @@ static void
 contract_scripts(const sk_step *step,
     void (*fn)(void *arg, const char *sql, const char *what), void *arg)
 {
-	char what[SK_NAME_MAX + 16];
-
-	for (size_t k = 0; k < step->npost; k++) {
-		snprintf(what, sizeof(what), "check %s",
-		    step->post[k].name != NULL ? step->post[k].name : "-");
-		fn(arg, step->post[k].sql, what);
-	}
+	agent_step_scripts_checks(step->post, step->npost, fn, arg);
 }
 
 /* After the revert script, in its transaction: when the script brought

@@ -184,15 +184,9 @@ static void
 flag_scripts(const sk_step *step,
     void (*fn)(void *arg, const char *sql, const char *what), void *arg)
 {
-	char what[SK_NAME_MAX + 16];
-
 	fn(arg, step->flag->set_template, "template.set");
 	fn(arg, step->flag->get_template, "template.get");
-	for (size_t k = 0; k < step->npost; k++) {
-		snprintf(what, sizeof(what), "check %s",
-		    step->post[k].name != NULL ? step->post[k].name : "-");
-		fn(arg, step->post[k].sql, what);
-	}
+	agent_step_scripts_checks(step->post, step->npost, fn, arg);
 }
 
 /* Undo the step's flips that no flip undid yet, newest first, each

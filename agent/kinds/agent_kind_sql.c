@@ -71,15 +71,9 @@ static void
 sql_scripts(const sk_step *step,
     void (*fn)(void *arg, const char *sql, const char *what), void *arg)
 {
-	char what[SK_NAME_MAX + 16];
-
 	fn(arg, step->sql, step->sql_path != NULL ? step->sql_path : "SQL");
 	fn(arg, step->verify, step->verify_path != NULL ? step->verify_path : "verify");
-	for (size_t k = 0; k < step->npost; k++) {
-		snprintf(what, sizeof(what), "check %s",
-		    step->post[k].name != NULL ? step->post[k].name : "-");
-		fn(arg, step->post[k].sql, what);
-	}
+	agent_step_scripts_checks(step->post, step->npost, fn, arg);
 }
 
 /* The revert script and the ledger change commit together or not at
