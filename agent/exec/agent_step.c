@@ -281,6 +281,35 @@ agent_step_record_revert(agent_step_run *s, int64_t duration_ms, sk_err *err)
 }
 
 int
+agent_step_apply_with(agent_step_run *s,
+    int (*work)(agent_step_run *s, void *arg, sk_err *err), void *arg, sk_err *err)
+{
+	const sk_step *step = s->step;
+	PGconn *conn = s->c->conn;
+	int rc;
+
+	rc = agent_step_begin_apply(s, err);
+	if (rc != SK_OK)
+		return rc;
+	if (s->recorded_meanwhile) {
+		agent_tx_rollback(conn);
+		return SK_OK;
+	}
+	rc = agent_step_checks(s, step->pre, step->npre, "pre", err);
+	if (rc == SK_OK && work != NULL)
+		rc = work(s, arg, err);
+	if (rc == SK_OK)
+		rc = agent_step_checks(s, step->post, step->npost, "post", err);
+	if (rc == SK_OK)
+		rc = agent_step_record(s, true, err);
+	if (rc == SK_OK)
+		rc = agent_step_commit(s, err);
+	if (rc != SK_OK)
+		agent_tx_rollback(conn);
+	return rc;
+}
+
+int
 agent_step_revert_with(agent_step_run *s,
     int (*also)(agent_step_run *s, void *arg, sk_err *err), void *arg, sk_err *err)
 {

@@ -167,6 +167,16 @@ int agent_step_commit(agent_step_run *s, sk_err *err) SK_WARN_UNUSED;
 int agent_step_record_revert(
     agent_step_run *s, int64_t duration_ms, sk_err *err) SK_WARN_UNUSED;
 
+/* One attempt at applying a transactional step, the way the kinds whose
+ * work commits with their ledger row go: agent_step_begin_apply (a step
+ * another agent recorded meanwhile: rolled back, SK_OK), the step's pre
+ * checks, work(s, arg, err) (NULL: none), its post checks, its ledger row
+ * (agent_step_record) and COMMIT. On failure everything is rolled back
+ * and the error returned. */
+int agent_step_apply_with(agent_step_run *s,
+    int (*work)(agent_step_run *s, void *arg, sk_err *err), void *arg,
+    sk_err *err) SK_WARN_UNUSED;
+
 /* One attempt at reverting, the way every kind's revert goes: in one
  * transaction of the step's (agent_step_begin), the step's revert script
  * when it has one (it must leave the transaction open), then also(s,

@@ -11,31 +11,18 @@
 
 #include "sk_util.h"
 
+/* The step's own checks, between its pre and post checks. */
+static int
+check_work(agent_step_run *s, void *arg, sk_err *err)
+{
+	(void)arg;
+	return agent_step_checks(s, s->step->checks, s->step->nchecks, "check", err);
+}
+
 static int
 check_apply(agent_step_run *s, sk_err *err)
 {
-	const sk_step *step = s->step;
-	int rc;
-
-	rc = agent_step_begin_apply(s, err);
-	if (rc != SK_OK)
-		return rc;
-	if (s->recorded_meanwhile) {
-		agent_tx_rollback(s->c->conn);
-		return SK_OK;
-	}
-	rc = agent_step_checks(s, step->pre, step->npre, "pre", err);
-	if (rc == SK_OK)
-		rc = agent_step_checks(s, step->checks, step->nchecks, "check", err);
-	if (rc == SK_OK)
-		rc = agent_step_checks(s, step->post, step->npost, "post", err);
-	if (rc == SK_OK)
-		rc = agent_step_record(s, true, err);
-	if (rc == SK_OK)
-		rc = agent_step_commit(s, err);
-	if (rc != SK_OK)
-		agent_tx_rollback(s->c->conn);
-	return rc;
+	return agent_step_apply_with(s, check_work, NULL, err);
 }
 
 static int

@@ -72,35 +72,29 @@ contract_ddl(agent_step_run *s, const agent_expansion *x, sk_err *err)
 	return rc;
 }
 
+/* The expand it ends, found and ended (arg: its agent_expansion). */
+static int
+contract_work(agent_step_run *s, void *arg, sk_err *err)
+{
+	agent_expansion *x = arg;
+	int rc;
+
+	rc = contract_find(s, x, err);
+	if (rc == SK_OK)
+		rc = contract_ddl(s, x, err);
+	return rc;
+}
+
 static int
 contract_apply(agent_step_run *s, sk_err *err)
 {
-	const sk_step *step = s->step;
-	PGconn *conn = s->c->conn;
 	agent_expansion x;
 	int rc;
 
-	rc = agent_step_begin_apply(s, err);
-	if (rc != SK_OK)
-		return rc;
-	if (s->recorded_meanwhile) {
-		agent_tx_rollback(conn);
-		return SK_OK;
-	}
-	rc = agent_step_checks(s, step->pre, step->npre, "pre", err);
-	if (rc == SK_OK)
-		rc = contract_find(s, &x, err);
-	if (rc == SK_OK)
-		rc = contract_ddl(s, &x, err);
-	if (rc == SK_OK)
-		rc = agent_step_checks(s, step->post, step->npost, "post", err);
-	if (rc == SK_OK)
-		rc = agent_step_record(s, true, err);
-	if (rc == SK_OK)
-		rc = agent_step_commit(s, err);
-	if (rc != SK_OK)
-		agent_tx_rollback(conn);
-	else
+	memset(&x, 0, sizeof(x));
+	rc = agent_step_apply_with(s, contract_work, &x, err);
+	/* x.plan_name is empty when another agent recorded the step. */
+	if (rc == SK_OK && x.plan_name[0] != '\0')
 		agent_step_note(s, "ended the expand of plan ", x.plan_name);
 	return rc;
 }

@@ -118,37 +118,24 @@ flip_all(agent_step_run *s, flips *out, sk_err *err)
 	return rc;
 }
 
+/* The flips, in a region of the step's residencies (arg: flips). */
+static int
+flag_work(agent_step_run *s, void *arg, sk_err *err)
+{
+	if (sk_flag_in_region(s->step->flag, s->c->region))
+		return flip_all(s, arg, err);
+	agent_step_note(s, "flag not set in this region ", "(not of its residency)");
+	return SK_OK;
+}
+
 static int
 flag_apply(agent_step_run *s, sk_err *err)
 {
-	const sk_step *step = s->step;
-	PGconn *conn = s->c->conn;
-	bool here = sk_flag_in_region(step->flag, s->c->region);
 	flips f = { 0 };
 	int rc;
 
-	rc = agent_step_begin_apply(s, err);
-	if (rc != SK_OK)
-		return rc;
-	if (s->recorded_meanwhile) {
-		agent_tx_rollback(conn);
-		return SK_OK;
-	}
-	rc = agent_step_checks(s, step->pre, step->npre, "pre", err);
-	if (rc == SK_OK && here)
-		rc = flip_all(s, &f, err);
-	else if (rc == SK_OK)
-		agent_step_note(
-		    s, "flag not set in this region", "(not of its residency)");
+	rc = agent_step_apply_with(s, flag_work, &f, err);
 	if (rc == SK_OK)
-		rc = agent_step_checks(s, step->post, step->npost, "post", err);
-	if (rc == SK_OK)
-		rc = agent_step_record(s, true, err);
-	if (rc == SK_OK)
-		rc = agent_step_commit(s, err);
-	if (rc != SK_OK)
-		agent_tx_rollback(conn);
-	else
 		report_flips(s, &f, false);
 	flips_free(&f);
 	return rc;

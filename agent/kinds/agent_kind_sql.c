@@ -10,23 +10,16 @@
 #include "agent_stmt.h"
 #include "sk_util.h"
 
+/* The step's SQL and its verify script, between its checks. */
 static int
-sql_apply(agent_step_run *s, sk_err *err)
+sql_work(agent_step_run *s, void *arg, sk_err *err)
 {
 	const sk_step *step = s->step;
 	PGconn *conn = s->c->conn;
 	int rc;
 
-	rc = agent_step_begin_apply(s, err);
-	if (rc != SK_OK)
-		return rc;
-	if (s->recorded_meanwhile) {
-		agent_tx_rollback(conn);
-		return SK_OK;
-	}
-	rc = agent_step_checks(s, step->pre, step->npre, "pre", err);
-	if (rc == SK_OK)
-		rc = agent_step_sql(s, step->sql, err);
+	(void)arg;
+	rc = agent_step_sql(s, step->sql, err);
 	/* The ledger row must commit with the step's effects; SQL that ends
 	 * the transaction itself breaks that promise. */
 	if (rc == SK_OK && PQtransactionStatus(conn) != PQTRANS_INTRANS)
@@ -35,15 +28,13 @@ sql_apply(agent_step_run *s, sk_err *err)
 		    "or mark the step no_transaction");
 	if (rc == SK_OK && step->verify != NULL)
 		rc = agent_stmt_verify(conn, step, err);
-	if (rc == SK_OK)
-		rc = agent_step_checks(s, step->post, step->npost, "post", err);
-	if (rc == SK_OK)
-		rc = agent_step_record(s, true, err);
-	if (rc == SK_OK)
-		rc = agent_step_commit(s, err);
-	if (rc != SK_OK)
-		agent_tx_rollback(conn);
 	return rc;
+}
+
+static int
+sql_apply(agent_step_run *s, sk_err *err)
+{
+	return agent_step_apply_with(s, sql_work, NULL, err);
 }
 
 static int
