@@ -198,7 +198,7 @@ cli_control_json(json_t *obj, const sk_rollout_view *v)
 	bad |= json_object_set_new(obj, "paused_by_line",
 	    json_boolean(v->paused && v->paused_by_line));
 	bad |= json_object_set_new(obj, "left", left);
-	if (strcmp(v->state, "aborted") == 0) {
+	if (cli_control_any_abort(v)) {
 		char cmd[SK_ID_MAX + 32];
 
 		snprintf(cmd, sizeof(cmd), "skein rollout rollback %s", v->id);

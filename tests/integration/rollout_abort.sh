@@ -194,6 +194,7 @@ sk_assert_contains "$status" ": bad index in af" "status: why"
 sk_assert_contains "$status" "control: abort in af by otto" "status: the control line"
 sk_assert_contains "$status" "af/app: 1/2 steps done; step 0001_slow finished" "status: what af left"
 sk_assert_contains "$status" "to roll back what ran: skein rollout rollback $id2" "status: the rollback command"
+sk_assert_contains "$(sk_skein rollout status "$id2" --json)" "\"rollback_command\": \"skein rollout rollback $id2\"" "status --json: the rollback command"
 md=$(sk_skein rollout report "$id2")
 sk_assert_contains "$md" "| abort | af | otto |" "the report's control row"
 sk_assert_contains "$md" "Aborted in some regions. What it left:" "the report: what af left"
