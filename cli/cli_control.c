@@ -2,6 +2,7 @@
 #include "cli_control.h"
 
 #include <inttypes.h>
+#include <stdbool.h>
 #include <string.h>
 #include <time.h>
 
@@ -45,14 +46,45 @@ regions(const sk_control_view *c, char *buf, size_t len)
 		    buf + off, len - off, "%s%s", i ? ", " : "", c->regions[i]);
 }
 
+/* True if region was aborted on its own (an abort in the control
+ * history names it). */
+static bool
+aborted_alone(const sk_rollout_view *v, const char *region)
+{
+	for (size_t i = 0; i < v->ncontrols; i++) {
+		const sk_control_view *c = &v->controls[i];
+
+		for (size_t k = 0; c->kind == SK_CMD_ABORT && k < c->nregions; k++)
+			if (strcmp(c->regions[k], region) == 0)
+				return true;
+	}
+	return false;
+}
+
+bool
+cli_control_any_abort(const sk_rollout_view *v)
+{
+	if (strcmp(v->state, "aborted") == 0)
+		return true;
+	for (size_t i = 0; i < v->ncontrols; i++)
+		if (v->controls[i].kind == SK_CMD_ABORT)
+			return true;
+	return false;
+}
+
 void
 cli_control_print_left(FILE *out, const sk_rollout_view *v)
 {
-	fprintf(out, "  what it left:\n");
+	bool whole = strcmp(v->state, "aborted") == 0;
+
+	fprintf(out, "  what it left%s:\n", whole ? "" : " in the aborted regions");
 	for (size_t p = 0; p < v->nphases; p++)
 		for (size_t i = 0; i < v->phases[p].nregions; i++) {
 			const sk_region_view *r = &v->phases[p].regions[i];
 			size_t shown = 0;
+
+			if (!whole && !aborted_alone(v, r->name))
+				continue;
 
 			for (size_t k = 0; k < v->nleft; k++) {
 				const sk_left_view *l = &v->left[k];
@@ -75,7 +107,8 @@ cli_control_print_left(FILE *out, const sk_rollout_view *v)
 				fprintf(out, "    %s: %s, nothing ran there\n",
 				    r->name, r->state);
 		}
-	fprintf(out, "  to roll back what ran: skein rollout rollback %s\n", v->id);
+	fprintf(out, "  to roll back what ran: skein rollout rollback %s%s\n", v->id,
+	    whole || strcmp(v->state, "running") != 0 ? "" : " (once it has ended)");
 }
 
 void
@@ -106,7 +139,7 @@ cli_control_print(FILE *out, const sk_rollout_view *v)
 		    c->actor, c->actor_key[0] ? "key " : "unsigned",
 		    c->actor_key, at, c->reason[0] ? ": " : "", c->reason);
 	}
-	if (strcmp(v->state, "aborted") == 0)
+	if (cli_control_any_abort(v))
 		cli_control_print_left(out, v);
 }
 
@@ -165,7 +198,7 @@ cli_control_json(json_t *obj, const sk_rollout_view *v)
 	bad |= json_object_set_new(obj, "paused_by_line",
 	    json_boolean(v->paused && v->paused_by_line));
 	bad |= json_object_set_new(obj, "left", left);
-	if (strcmp(v->state, "aborted") == 0) {
+	if (cli_control_any_abort(v)) {
 		char cmd[SK_ID_MAX + 32];
 
 		snprintf(cmd, sizeof(cmd), "skein rollout rollback %s", v->id);
@@ -211,8 +244,10 @@ cli_control_md(FILE *out, const sk_rollout_view *v)
 		fputc('\n', out);
 	}
 	fputc('\n', out);
-	if (strcmp(v->state, "aborted") == 0) {
-		fprintf(out, "Aborted. What it left:\n\n```\n");
+	if (cli_control_any_abort(v)) {
+		fprintf(out, "%s. What it left:\n\n```\n",
+		    strcmp(v->state, "aborted") == 0 ? "Aborted" :
+						       "Aborted in some regions");
 		cli_control_print_left(out, v);
 		fprintf(out, "```\n\n");
 	}

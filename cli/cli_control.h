@@ -8,6 +8,7 @@
 #define CLI_CONTROL_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "sk_wire.h"
@@ -19,9 +20,14 @@ const char *cli_control_action(const sk_control_view *c);
  * an abort left. Nothing for a rollout without them. */
 void cli_control_print(FILE *out, const sk_rollout_view *v);
 
-/* What an aborted rollout left in each region and database, and the
- * rollback command (also the answer to skein rollout abort). */
+/* What an aborted rollout left in each region and database (after a
+ * scoped abort, in the regions aborted only), and the rollback command
+ * (also the answer to skein rollout abort). */
 void cli_control_print_left(FILE *out, const sk_rollout_view *v);
+
+/* True if v was aborted, as a whole or in some regions: its view says
+ * what the abort left. */
+bool cli_control_any_abort(const sk_rollout_view *v);
 
 /* Add "control" (every action), "region_pauses", "paused_by_line" and
  * "left" to obj. -1 when out of memory. */

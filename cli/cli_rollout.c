@@ -315,14 +315,26 @@ abort_usage(FILE *out)
 	fprintf(out,
 	    "Abort a running rollout: it ends as \"aborted\"; running regions\n"
 	    "finish their current step and start no other, pending regions never\n"
-	    "start. The answer says what it left in each region and database and\n"
-	    "the command to roll back. Needs role operator.\n"
+	    "start. With --region, abort only those regions: each finishes its\n"
+	    "running step, starts no other, and ends failed (\"aborted by NAME\");\n"
+	    "one not started yet fails at once; the other regions of the phase\n"
+	    "finish their steps, then the rollout fails by the phase rule and no\n"
+	    "later phase starts. The answer says what it left in each (aborted)\n"
+	    "region and database and the command to roll back. Needs role\n"
+	    "operator.\n"
 	    "\n"
 	    "Usage:\n"
-	    "  skein rollout abort ID [--reason TEXT] [--coordinator URL]\n"
+	    "  skein rollout abort ID [--region R]... [--reason TEXT]\n"
+	    "                         [--coordinator URL]\n"
+	    "\n"
+	    "Options:\n"
+	    "  --region R     abort only region R (repeatable, at most %d)\n"
+	    "  --reason TEXT  why, on one line (shown with the abort)\n"
 	    "\n"
 	    "Exit status: 0 aborted; 1 refused (unknown or finished rollout, a\n"
-	    "role below operator) or unreachable; 2 usage.\n");
+	    "region it does not have, named twice, finished or already aborted,\n"
+	    "a role below operator) or unreachable; 2 usage.\n",
+	    SK_OP_REGIONS_MAX);
 }
 
 /* stopline */
@@ -456,12 +468,13 @@ run(const char *sub, const opts *o, int argc, char **argv)
 		return rollout_cmd_list(o->url, o->json);
 	}
 	if (strcmp(sub, "abort") == 0) { /* stopline */
-		if (o->region || o->wait || o->format || o->json || o->quiet ||
+		if (o->wait || o->format || o->json || o->quiet ||
 		    o->has_timeout || !sk_tune_is_empty(&o->tune))
 			return misplaced(sub, "that option", usage);
 		if ((rc = one_id(sub, argc, argv, abort_usage)) != CLI_OK)
 			return rc;
-		return rollout_cmd_abort(o->url, argv[0], o->reason);
+		return rollout_cmd_abort(
+		    o->url, argv[0], o->regions, o->nregions, o->reason);
 	}
 	if (o->reason != NULL)
 		return misplaced(sub, "--reason (only pause does)", usage);

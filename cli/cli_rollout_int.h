@@ -62,7 +62,8 @@ int rollout_cmd_resume(const char *url, const char *id);
 
 /* stopline (cli_stopline.c): abort (printing what it left), a pause or
  * resume of one region. Exit codes as the other commands. */
-int rollout_cmd_abort(const char *url, const char *id, const char *reason);
+int rollout_cmd_abort(const char *url, const char *id,
+    const char *const *regions, size_t nregions, const char *reason);
 int rollout_cmd_region(const char *url, const char *id, bool pause,
     const char *const *regions, size_t nregions, const char *reason);
 

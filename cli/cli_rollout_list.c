@@ -27,6 +27,21 @@ region_paused(const sk_rollout_view *v, const char *name)
 	return false;
 }
 
+/* True if region name of v is running (or was sent the plan). */
+static bool
+region_running(const sk_rollout_view *v, const char *name)
+{
+	for (size_t p = 0; p < v->nphases; p++)
+		for (size_t i = 0; i < v->phases[p].nregions; i++) {
+			const sk_region_view *r = &v->phases[p].regions[i];
+
+			if (strcmp(r->name, name) == 0)
+				return strcmp(r->state, "running") == 0 ||
+				    strcmp(r->state, "dispatched") == 0;
+		}
+	return false;
+}
+
 /* What v waits for, in words, into buf ("" when it waits for nothing:
  * it has ended well or badly). One place, so that each new kind of wait
  * (a gate's soak, an approval, a window) is one more branch here. */
@@ -72,6 +87,17 @@ cli_waits_for(const sk_rollout_view *v, char *buf, size_t len)
 		off += (size_t)snprintf(buf + off, len - off,
 		    "%spause in %s by %s", off ? "; " : "",
 		    v->region_pauses[i].region, v->region_pauses[i].by);
+	/* A scoped abort: its regions still ending their step. */
+	for (size_t i = 0; i < v->ncontrols && off < len; i++) {
+		const sk_control_view *c = &v->controls[i];
+
+		for (size_t k = 0;
+		     c->kind == SK_CMD_ABORT && k < c->nregions && off < len; k++)
+			if (region_running(v, c->regions[k]))
+				off += (size_t)snprintf(buf + off, len - off,
+				    "%sabort in %s by %s (ending its step)",
+				    off ? "; " : "", c->regions[k], c->actor);
+	}
 	if (v->current_phase < v->nphases) {
 		const sk_phase_view *ph = &v->phases[v->current_phase];
 		size_t n = 0;

@@ -75,10 +75,13 @@ one_line(const char *cmd, const char *reason, size_t cap)
 }
 
 int
-rollout_cmd_abort(const char *url, const char *id, const char *reason)
+rollout_cmd_abort(const char *url, const char *id, const char *const *regions,
+    size_t nregions, const char *reason)
 {
 	sk_cli_request req;
 	sk_cli_response resp;
+	char names[SK_OP_REGIONS_MAX * (SK_NAME_MAX + 2)] = "";
+	size_t off = 0;
 	int rc;
 
 	memset(&req, 0, sizeof(req));
@@ -91,10 +94,24 @@ rollout_cmd_abort(const char *url, const char *id, const char *reason)
 		return rc;
 	snprintf(req.rollout_id, sizeof(req.rollout_id), "%s", id);
 	snprintf(req.reason, sizeof(req.reason), "%s", reason ? reason : "");
+	for (size_t i = 0; i < nregions && i < SK_OP_REGIONS_MAX; i++) {
+		snprintf(req.regions[req.nregions++], SK_NAME_MAX, "%s", regions[i]);
+		off += (size_t)snprintf(names + off, sizeof(names) - off,
+		    "%s%s", i ? ", " : "", regions[i]);
+	}
 	if ((rc = call("rollout abort", url, &req, &resp)) != CLI_OK)
 		return rc;
-	printf("rollout %s aborted: running steps finish, nothing else starts\n",
-	    resp.rollout_id);
+	if (nregions == 0)
+		printf("rollout %s aborted: running steps finish, nothing else "
+		       "starts\n",
+		    resp.rollout_id);
+	else
+		printf("rollout %s aborted in %s %s: a running step finishes, "
+		       "nothing else starts there, and %s failed; the rollout "
+		       "fails once %s reported, and no later phase starts\n",
+		    resp.rollout_id, nregions > 1 ? "regions" : "region", names,
+		    nregions > 1 ? "each ends" : "it ends",
+		    nregions > 1 ? "they have" : "it has");
 	if (resp.nrollouts > 0)
 		cli_control_print_left(stdout, &resp.rollouts[0]);
 	sk_cli_response_fini(&resp);

@@ -29,6 +29,7 @@ usage(FILE *out)
 	    "  skein rollout rollback ID [--region R] run the reverts of a rollout\n"
 	    "  skein rollout report ID [--format F]   the execution record (md, json)\n"
 	    "  skein rollout abort ID [--reason TEXT] end it: running steps finish\n"
+	    "  skein rollout abort ID --region R      abort one region; the rollout fails\n"
 	    "  skein stop --all|--lift|--status       stop the line, lift it, show it\n"
 	    "  skein rollout list [--json]            every rollout and what it waits for\n"
 	    "  skein rollout approve ID --phase NAME  approve a phase (its gate)\n"

@@ -69,18 +69,18 @@ typedef struct coord_journal_report {
 	const sk_region_report *report;
 } coord_journal_report;
 
-/* An operator's pause, resume or tune of a rollout, as journaled.
+/* An operator's pause, resume, tune or abort of a rollout, as journaled.
  * Strings are borrowed; NULL reads as "". */
 typedef struct coord_opctl_record {
-	int kind;              /* SK_CMD_PAUSE, SK_CMD_RESUME or SK_CMD_TUNE */
+	int kind; /* SK_CMD_PAUSE, SK_CMD_RESUME, SK_CMD_TUNE or SK_CMD_ABORT */
 	const char *actor;     /* the operator who said it */
 	const char *actor_key; /* their key id (hex); "" unsigned */
 	const char *reason;    /* SK_CMD_PAUSE: why; "" none */
 	sk_tune tune;          /* SK_CMD_TUNE: what was asked (not merged) */
 	int64_t at_ms;
-	/* stopline: SK_CMD_PAUSE, SK_CMD_RESUME of these regions only
-	 * (none: the rollout; at most SK_OP_REGIONS_MAX); line: said by the
-	 * line stop (skein stop --all / --lift). */
+	/* stopline: SK_CMD_PAUSE, SK_CMD_RESUME, SK_CMD_ABORT of these
+	 * regions only (none: the rollout; at most SK_OP_REGIONS_MAX); line:
+	 * said by the line stop (skein stop --all / --lift). */
 	const char *const *regions;
 	size_t nregions;
 	bool line;

@@ -79,6 +79,13 @@ coord_narrate_dispatched(coord_rollout *ro, const coord_region_run *rr)
 	    rr->name, sk_mode_name(ro->mode));
 }
 
+void
+coord_narrate_aborted_unstarted(coord_rollout *ro, const coord_region_run *rr)
+{
+	coord_rollout_event(ro, rr->name, "%s: failed before it started: %s",
+	    rr->name, rr->error.msg);
+}
+
 static void
 err_text(const sk_err *e, char *buf, size_t len)
 {
@@ -287,6 +294,19 @@ coord_narrate_opctl(coord_rollout *ro, const coord_opctl_record *rec)
 		    scope, who, rec->line ? " (the line stop lifted)" : "");
 		break;
 	case SK_CMD_ABORT: /* stopline; its end is coord_narrate_ended's */
+		if (rec->nregions > 0) {
+			scope_words(rec, scope, sizeof(scope));
+			coord_rollout_event(ro, NULL,
+			    "%s%s aborted by %s%s%s%s: a running step finishes, "
+			    "nothing else starts there, and each such region ends "
+			    "failed; the %s halts once they have reported, and no "
+			    "later phase starts",
+			    ro->rules->noun, scope, who,
+			    rec->reason && rec->reason[0] ? " (" : "",
+			    rec->reason ? rec->reason : "",
+			    rec->reason && rec->reason[0] ? ")" : "", ro->rules->noun);
+			break;
+		}
 		coord_rollout_event(ro, NULL, "%s aborted by %s%s%s%s",
 		    ro->rules->noun, who, rec->reason && rec->reason[0] ? " (" : "",
 		    rec->reason ? rec->reason : "",

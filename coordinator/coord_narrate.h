@@ -35,6 +35,10 @@ void coord_narrate_phase_started(coord_rollout *ro, uint32_t phase);
 /* "af: plan sent to agent (apply)". */
 void coord_narrate_dispatched(coord_rollout *ro, const coord_region_run *rr);
 
+/* "af: aborted before it started: <its error>" (a scoped abort of a
+ * pending region, already failed). */
+void coord_narrate_aborted_unstarted(coord_rollout *ro, const coord_region_run *rr);
+
 /* The event report r of region rr is news of, if any ("af/app: step
  * 0002 applied in 1.5s"). Call once per report the state machine took. */
 void coord_narrate_report(

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "coord_flags.h"
 #include "coord_mode.h"
 #include "coord_narrate.h"
 #include "coord_opctl_apply.h"
@@ -58,7 +59,7 @@ coord_opctl_replay(coord_rollout *ro, const coord_opctl_record *rec)
 	coord_opctl_apply(ro, rec);
 	/* An abort journals the rollout's end next; a coordinator killed
 	 * between the two ends it here (the end record, if any, repeats). */
-	if (rec->kind == SK_CMD_ABORT && ro->state == COORD_RO_RUNNING)
+	if (rec->kind == SK_CMD_ABORT && rec->nregions == 0 && ro->state == COORD_RO_RUNNING)
 		coord_rollout_replay_finished(
 		    ro, "aborted", nz(rec->reason), rec->at_ms);
 }
@@ -202,6 +203,67 @@ check_regions(const coord_rollout *ro, const sk_cli_request *req, sk_err *err)
 	return pause ? check_reason(ro, verb, req->reason, err) : SK_OK;
 }
 
+/* A scoped abort's regions: each in the rollout, named once, not
+ * finished, not already aborted; no flags-first pass running (it
+ * flips every region before anything else). */
+static int
+check_abort_regions(const coord_rollout *ro, const sk_cli_request *req, sk_err *err)
+{
+	for (size_t i = 0; i < req->nregions; i++)
+		for (size_t k = 0; k < i; k++)
+			if (strcmp(req->regions[k], req->regions[i]) == 0)
+				return sk_err_set(err, SK_EINVAL,
+				    "abort rollout %s: region %s named twice",
+				    ro->id, req->regions[i]);
+	for (size_t i = 0; i < req->nregions; i++) {
+		const coord_region_run *rr =
+		    coord_rollout_region(ro, req->regions[i]);
+
+		if (rr == NULL) {
+			sk_err_set(err, SK_EINVAL,
+			    "abort rollout %s in region %s: the rollout has no "
+			    "region %s",
+			    ro->id, req->regions[i], req->regions[i]);
+			snprintf(err->hint, sizeof(err->hint),
+			    "skein rollout status %s lists its regions", ro->id);
+			return SK_EINVAL;
+		}
+		if (rr->aborted) {
+			sk_err_set(err, SK_ESTATE,
+			    "abort rollout %s in region %s: it is already "
+			    "aborted there, by %s",
+			    ro->id, rr->name, rr->aborted_by);
+			snprintf(err->hint, sizeof(err->hint),
+			    "skein rollout status %s shows what it left", ro->id);
+			return SK_ESTATE;
+		}
+		if (coord_region_done(rr->state)) {
+			sk_err_set(err, SK_ESTATE,
+			    "abort rollout %s in region %s: the region has "
+			    "finished (%s); there is nothing to abort there",
+			    ro->id, rr->name,
+			    coord_mode_region_state_name(ro->rules, rr->state));
+			snprintf(err->hint, sizeof(err->hint),
+			    "to undo what ran there, once the rollout ends: "
+			    "skein rollout rollback %s --region %s",
+			    ro->id, rr->name);
+			return SK_ESTATE;
+		}
+	}
+	if (coord_flags_pending(ro)) {
+		sk_err_set(err, SK_ESTATE,
+		    "abort %s %s in region %s: its flags-first pass is running "
+		    "in every region",
+		    ro->rules->noun, ro->id, req->regions[0]);
+		snprintf(err->hint, sizeof(err->hint),
+		    "abort the whole %s (skein rollout abort %s), or wait for "
+		    "the pass to end",
+		    ro->rules->noun, ro->id);
+		return SK_ESTATE;
+	}
+	return check_reason(ro, "abort", req->reason, err);
+}
+
 static int
 check_pause(const coord_rollout *ro, const sk_cli_request *req, sk_err *err)
 {
@@ -324,8 +386,8 @@ coord_opctl_answer(coord_registry *rollouts, coord_journal *j,
 	case SK_CLI_ABORT: /* stopline */
 		rec.kind = SK_CMD_ABORT;
 		rec.reason = req->reason;
-		rec.nregions = 0;
-		rc = check_reason(ro, verb, req->reason, err);
+		rc = req->nregions > 0 ? check_abort_regions(ro, req, err) :
+					 check_reason(ro, verb, req->reason, err);
 		break;
 	case SK_CLI_RESUME:
 		rec.kind = SK_CMD_RESUME;
@@ -355,6 +417,20 @@ coord_opctl_answer(coord_registry *rollouts, coord_journal *j,
 	coord_opctl_apply(ro, &rec);
 	coord_narrate_opctl(ro, &rec);
 	*out = ro;
+	if (rec.kind == SK_CMD_ABORT && rec.nregions > 0) {
+		sk_info("rollout %s aborted in %zu region(s), %s first, by %s "
+			"(key %s)%s%s",
+		    ro->id, rec.nregions, rec.regions[0], actor->name,
+		    actor->key_id[0] ? actor->key_id : "none",
+		    rec.reason[0] ? ": " : "", rec.reason);
+		/* Pending regions fail now; the rollout may halt. */
+		if (coord_rollout_abort_regions(ro, j, now_ms, phase_started, err) != SK_OK)
+			return sk_err_wrap(err,
+			    "abort rollout %s: aborted, but a region's end could "
+			    "not be journaled (a restart ends it)",
+			    ro->id);
+		return SK_OK;
+	}
 	if (rec.kind == SK_CMD_ABORT) {
 		sk_info("rollout %s aborted by %s (key %s)%s%s", ro->id,
 		    actor->name, actor->key_id[0] ? actor->key_id : "none",
@@ -461,10 +537,15 @@ coord_opctl_commands(coord_opctl_peer *p, const coord_rollout *ro,
 	memset(out, 0, COORD_OPCTL_COMMANDS_MAX * sizeof(*out));
 	/* stopline: an aborted rollout's agents finish their step and end;
 	 * a region paused on its own holds like a paused rollout. */
-	out[n].kind = ro->state == COORD_RO_ABORTED ? SK_CMD_ABORT :
-	    held                                    ? SK_CMD_PAUSE :
-						      SK_CMD_RESUME;
-	if (out[n].kind == SK_CMD_ABORT) {
+	out[n].kind = ro->state == COORD_RO_ABORTED || (rr != NULL && rr->aborted) ?
+	    SK_CMD_ABORT :
+	    held ? SK_CMD_PAUSE :
+		   SK_CMD_RESUME;
+	if (out[n].kind == SK_CMD_ABORT && ro->state != COORD_RO_ABORTED) {
+		/* A scoped abort: only this region's agent hears it. */
+		snprintf(out[n].actor, sizeof(out[n].actor), "%s", rr->aborted_by);
+		snprintf(out[n].reason, sizeof(out[n].reason), "%s", rr->abort_reason);
+	} else if (out[n].kind == SK_CMD_ABORT) {
 		for (size_t i = h->nhist; i > 0; i--)
 			if (h->hist[i - 1].kind == SK_CMD_ABORT) {
 				snprintf(out[n].actor, sizeof(out[n].actor),

@@ -49,7 +49,12 @@
  * already so, finished there, or the whole rollout is paused);
  * SK_CLI_ABORT journals the abort and ends the rollout as aborted
  * (coord_rollout_abort), refused as a pause is (unknown, finished, a
- * mode that cannot be paused, a reason with a control character).
+ * mode that cannot be paused, a reason with a control character);
+ * SK_CLI_ABORT with regions aborts only those (coord_region_run
+ * .aborted: their agents hear ABORT, each ends failed, pending ones at
+ * once, and the rollout halts by the phase rule; SK_EINVAL: not in the
+ * rollout, named twice; SK_ESTATE: finished or already aborted there, a
+ * flags-first pass running).
  *
  * Answer req (op SK_CLI_PAUSE, SK_CLI_RESUME or SK_CLI_TUNE) from actor,
  * whose role allows it, at now_ms: journal it, with actor, then apply it

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "coord_state.h"
+
 static const char *
 nz(const char *s)
 {
@@ -77,12 +79,41 @@ apply_regions(coord_rollout *ro, const coord_opctl_record *rec)
 	}
 }
 
+/* A scoped abort: each region named is aborted (its pause ends with it);
+ * one still pending never starts (coord_rollout_abort_regions fails
+ * it). Replay meets the record where the answer did, so unstarted comes
+ * out the same. */
+static void
+abort_regions(coord_rollout *ro, const coord_opctl_record *rec)
+{
+	for (size_t i = 0; i < rec->nregions; i++) {
+		coord_region_run *rr = region(ro, rec->regions[i]);
+
+		if (rr == NULL || rr->aborted)
+			continue;
+		rr->aborted = true;
+		rr->abort_unstarted = rr->state == COORD_R_PENDING;
+		rr->paused = false;
+		snprintf(rr->aborted_by, sizeof(rr->aborted_by), "%s", nz(rec->actor));
+		snprintf(rr->aborted_by_key, sizeof(rr->aborted_by_key), "%s",
+		    nz(rec->actor_key));
+		rr->aborted_ms = rec->at_ms;
+		snprintf(rr->abort_reason, sizeof(rr->abort_reason), "%s",
+		    nz(rec->reason));
+	}
+}
+
 void
 coord_opctl_apply(coord_rollout *ro, const coord_opctl_record *rec)
 {
 	coord_opctl *h = &ro->ctl;
 
 	remember(ro, rec);
+	if (rec->nregions > 0 && rec->kind == SK_CMD_ABORT) {
+		abort_regions(ro, rec);
+		h->gen++;
+		return;
+	}
 	if (rec->nregions > 0 &&
 	    (rec->kind == SK_CMD_PAUSE || rec->kind == SK_CMD_RESUME)) {
 		apply_regions(ro, rec);

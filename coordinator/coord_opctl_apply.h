@@ -8,7 +8,9 @@
 
 /* Apply rec to ro: note it in the control history, pause or resume the
  * rollout or the regions it names (unknown regions are skipped), merge a
- * tune (an abort's end is coord_rollout's), and bump the control
+ * tune, mark the regions a scoped abort names aborted (an abort's end,
+ * and a pending region's failure, are coord_rollout's), and bump the
+ * control
  * generation. No journaling, no events: the caller's. A history that
  * cannot grow (out of memory) keeps what it has. */
 void coord_opctl_apply(coord_rollout *ro, const coord_opctl_record *rec);

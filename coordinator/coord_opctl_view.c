@@ -16,16 +16,25 @@ static const char *const db_states[] = {
 	[COORD_DB_FAILED] = "failed",
 };
 
-/* What an abort left in each database of each region that was reached
- * (a region that never started has nothing: the CLI says so from its
- * state). */
+/* True if rr's leftovers are shown: the whole rollout was aborted, or
+ * rr on its own. */
+static bool
+shows_left(const coord_rollout *ro, const coord_region_run *rr)
+{
+	return ro->state == COORD_RO_ABORTED || rr->aborted;
+}
+
+/* What an abort left in each database of each aborted region that was
+ * reached (a region that never started has nothing: the CLI says so
+ * from its state). */
 static int
 left(const coord_rollout *ro, sk_rollout_view *out)
 {
 	size_t n = 0;
 
 	for (size_t i = 0; i < ro->nregions; i++)
-		n += ro->regions[i].progress.ndbs;
+		if (shows_left(ro, &ro->regions[i]))
+			n += ro->regions[i].progress.ndbs;
 	if (n == 0)
 		return SK_OK;
 	if ((out->left = calloc(n, sizeof(*out->left))) == NULL)
@@ -33,6 +42,8 @@ left(const coord_rollout *ro, sk_rollout_view *out)
 	for (size_t i = 0; i < ro->nregions; i++) {
 		const coord_region_run *rr = &ro->regions[i];
 
+		if (!shows_left(ro, rr))
+			continue;
 		for (size_t k = 0; k < rr->progress.ndbs; k++) {
 			const coord_db_progress *d = &rr->progress.dbs[k];
 			sk_left_view *l = &out->left[out->nleft++];
@@ -87,7 +98,8 @@ coord_opctl_view(const coord_rollout *ro, sk_rollout_view *out, sk_err *err)
 			p->at_ms = rr->paused_ms;
 		}
 	}
-	if (ro->state == COORD_RO_ABORTED && left(ro, out) != SK_OK)
+	if ((ro->state == COORD_RO_ABORTED || coord_rollout_any_aborted(ro)) &&
+	    left(ro, out) != SK_OK)
 		goto oom;
 	return SK_OK;
 oom:

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "coord_gate_sample.h"
 #include "coord_flags.h"
@@ -271,7 +272,8 @@ coord_rollout_wants(const coord_rollout *ro, const char *region)
 		return ro->state == COORD_RO_RUNNING && !ro->ctl.paused &&
 		    coord_flags_wants(ro, region);
 	return ro->state == COORD_RO_RUNNING && !ro->ctl.paused && rr != NULL &&
-	    !rr->paused && !coord_region_done(rr->state) && in_turn(ro, rr) &&
+	    !rr->paused && !rr->aborted && !coord_region_done(rr->state) &&
+	    in_turn(ro, rr) &&
 	    (rr->phase != ro->phase || coord_gate_entry_open(ro));
 }
 
@@ -279,6 +281,26 @@ bool
 coord_rollout_held(const coord_rollout *ro, const coord_region_run *rr)
 {
 	return ro->ctl.paused || (rr != NULL && rr->paused);
+}
+
+/* End rr, aborted on its own, as failed with the error that says who
+ * aborted it, when and why (journaled with its state, like any region's
+ * error). */
+static void
+end_aborted(coord_region_run *rr, int64_t now_ms)
+{
+	time_t t = (time_t)(rr->aborted_ms / 1000);
+	struct tm tm;
+	char at[32] = "?";
+
+	if (gmtime_r(&t, &tm) != NULL)
+		strftime(at, sizeof(at), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	set_state(rr, COORD_R_FAILED, now_ms);
+	sk_err_set(&rr->error, SK_ESTATE, "region %s aborted by %s (%s%s) at %s%s%s%s",
+	    rr->name, rr->aborted_by[0] ? rr->aborted_by : "unknown",
+	    rr->aborted_by_key[0] ? "key " : "unsigned", rr->aborted_by_key, at,
+	    rr->abort_reason[0] ? ": " : "", rr->abort_reason,
+	    rr->abort_unstarted ? "; it had not started, nothing ran there" : "");
 }
 
 /* Journal rr's state and figures: never its words, which are derived. */
@@ -398,6 +420,18 @@ advance_phases(coord_rollout *ro, coord_journal *j, int64_t now_ms,
 	}
 	if (!all_ok)
 		return SK_OK;
+	/* A region of a later phase aborted before it started halts the
+	 * rollout once this phase is done: its phase never starts. */
+	for (size_t i = 0; i < ro->nregions; i++) {
+		const coord_region_run *rr = &ro->regions[i];
+		char reason[SK_ERR_MSG_MAX];
+
+		if (!rr->aborted || !coord_region_done(rr->state) ||
+		    coord_region_ok(rr->state))
+			continue;
+		snprintf(reason, sizeof(reason), "%.900s", rr->error.msg);
+		return finish(ro, j, ro->rules->failed_state, reason, now_ms, err);
+	}
 	/* The phase's exit gate (coord_gate.c) holds what comes next. */
 	if (coord_gate_exit(ro, j, now_ms, &passed, err) != SK_OK)
 		return err->code;
@@ -507,6 +541,8 @@ coord_rollout_report(coord_rollout *ro, const char *region, const sk_report *r,
 	rr->updated_ms = now;
 	coord_progress_note(&rr->progress, r, now);
 	transition(rr, r, now);
+	if (rr->aborted && coord_region_done(rr->state))
+		end_aborted(rr, now);
 	coord_narrate_report(ro, rr, r);
 	if (rr->state == before)
 		return SK_OK;
@@ -524,10 +560,42 @@ coord_rollout_abort(coord_rollout *ro, coord_journal *j, const char *reason,
 	return finish(ro, j, COORD_RO_ABORTED, reason, now_ms, err);
 }
 
+bool
+coord_rollout_any_aborted(const coord_rollout *ro)
+{
+	for (size_t i = 0; i < ro->nregions; i++)
+		if (ro->regions[i].aborted)
+			return true;
+	return false;
+}
+
+int
+coord_rollout_abort_regions(coord_rollout *ro, coord_journal *j, int64_t now_ms,
+    bool *changed, sk_err *err)
+{
+	*changed = false;
+	if (ro->state != COORD_RO_RUNNING)
+		return SK_OK;
+	for (size_t i = 0; i < ro->nregions; i++) {
+		coord_region_run *rr = &ro->regions[i];
+
+		if (!rr->aborted || rr->state != COORD_R_PENDING)
+			continue;
+		end_aborted(rr, now_ms);
+		coord_narrate_aborted_unstarted(ro, rr);
+		if (journal_region(ro, rr, j, err) != SK_OK)
+			return err->code;
+	}
+	return advance(ro, j, now_ms, changed, err);
+}
+
 int
 coord_rollout_settle(coord_rollout *ro, coord_journal *j, bool *changed, sk_err *err)
 {
 	*changed = false;
+	/* A pending region aborted just before a crash fails now. */
+	if (coord_rollout_any_aborted(ro))
+		return coord_rollout_abort_regions(ro, j, sk_now_ms(), changed, err);
 	return advance(ro, j, sk_now_ms(), changed, err);
 }
 

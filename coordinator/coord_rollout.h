@@ -86,6 +86,19 @@ typedef struct coord_region_run {
 	char paused_by_key[SK_NAME_MAX];
 	int64_t paused_ms;
 	char pause_reason[SK_REASON_MAX];
+	/* Aborted on its own (skein rollout abort --region): never told to
+	 * run again, its agent hears ABORT (finishes its running step, starts
+	 * no other), and it ends failed with an error naming who aborted it
+	 * and why, whatever its agent reports last; the rollout then halts
+	 * by the phase rule. unstarted: it was pending when aborted, so it
+	 * failed at once and nothing ran there (a rollback skips it). Set
+	 * by coord_opctl_apply, so replay restores it. */
+	bool aborted;
+	bool abort_unstarted;
+	char aborted_by[SK_NAME_MAX];
+	char aborted_by_key[SK_NAME_MAX];
+	int64_t aborted_ms;
+	char abort_reason[SK_REASON_MAX];
 	/* flags: its flags-first pass (coord_flags.h): state, why it failed,
 	 * what it waits for. */
 	int flags_state;
@@ -293,6 +306,21 @@ void coord_rollout_note_databases(
  * ro is then unchanged. */
 int coord_rollout_abort(coord_rollout *ro, coord_journal *j, const char *reason,
     int64_t now_ms, sk_err *err) SK_WARN_UNUSED;
+
+/* Fail the regions of ro aborted on their own that have not started
+ * (pending: never told to run), each with the error that says who
+ * aborted it and why (journaled), then halt or go on by the phase rule
+ * (a failed region of the current phase halts ro; one of a later phase
+ * halts it once the current phase's regions are done). Aborted regions
+ * that run end when their agent reports (coord_rollout_report). Also
+ * finishes what a crash between the abort's record and the region's
+ * interrupted (coord_rollout_settle calls it). *changed as for
+ * coord_rollout_report. Fails only if the journal cannot be written. */
+int coord_rollout_abort_regions(coord_rollout *ro, coord_journal *j,
+    int64_t now_ms, bool *changed, sk_err *err) SK_WARN_UNUSED;
+
+/* True if some region of ro was aborted on its own. */
+bool coord_rollout_any_aborted(const coord_rollout *ro);
 
 /* stopline: true if region rr of ro is held: the rollout or the region
  * is paused. */

@@ -17,6 +17,14 @@
 
 /* ---- rollback ----------------------------------------------------------- */
 
+/* True if rr took the plan: a region aborted before it started failed
+ * without ever running (nothing there to undo). */
+static bool
+reached(const coord_region_run *rr)
+{
+	return coord_region_reached(rr->state) && !rr->abort_unstarted;
+}
+
 /* Refuse a rollback of a rollout whose mode applied nothing to undo. */
 static int
 not_undoable(const coord_rollout *ro, sk_err *err)
@@ -39,6 +47,7 @@ coord_rollout_rollback_regions(const coord_rollout *ro, const char *region,
     const char ***out, size_t *n, sk_err *err)
 {
 	const char **list;
+	bool aborted = ro->state == COORD_RO_ABORTED || coord_rollout_any_aborted(ro);
 
 	*out = NULL;
 	*n = 0;
@@ -52,17 +61,20 @@ coord_rollout_rollback_regions(const coord_rollout *ro, const char *region,
 		    ro->id);
 		return err->code;
 	}
-	for (size_t i = 0; ro->state == COORD_RO_ABORTED && i < ro->nregions; i++) {
-		/* stopline: an aborted rollout's running regions finish their
-		 * step first; what they leave is what the rollback undoes. */
+	for (size_t i = 0; aborted && i < ro->nregions; i++) {
+		/* stopline: an aborted rollout's running regions (or, after a
+		 * scoped abort, every region still running when it halted)
+		 * finish their step first; what they leave is what the
+		 * rollback undoes. */
 		const coord_region_run *rr = &ro->regions[i];
 
 		if (!coord_region_reached(rr->state) || coord_region_done(rr->state))
 			continue;
 		sk_err_set(err, SK_ESTATE,
-		    "roll back rollout %s: it was aborted, and region %s has not "
-		    "yet reported how its running step ended",
-		    ro->id, rr->name);
+		    "roll back rollout %s: it was aborted%s, and region %s has "
+		    "not yet reported how its running step ended",
+		    ro->id, ro->state == COORD_RO_ABORTED ? "" : " in some regions",
+		    rr->name);
 		snprintf(err->hint, sizeof(err->hint),
 		    "wait a moment (skein rollout status %s), then roll back",
 		    ro->id);
@@ -90,7 +102,7 @@ coord_rollout_rollback_regions(const coord_rollout *ro, const char *region,
 			    "region %s (its regions: %s)",
 			    ro->id, region, ro->plan->name, region, names);
 		}
-		if (!coord_region_reached(rr->state)) {
+		if (!reached(rr)) {
 			free(list);
 			return sk_err_set(err, SK_ESTATE,
 			    "roll back rollout %s in region %s: the rollout never "
@@ -101,7 +113,7 @@ coord_rollout_rollback_regions(const coord_rollout *ro, const char *region,
 		list[(*n)++] = rr->name;
 	} else {
 		for (size_t i = 0; i < ro->nregions; i++)
-			if (coord_region_reached(ro->regions[i].state))
+			if (reached(&ro->regions[i]))
 				list[(*n)++] = ro->regions[i].name;
 		if (*n == 0) {
 			free(list);

@@ -44,6 +44,9 @@ wire_stopline_request_to_pb(Skein__V1__CliRequest *pb,
 		skein__v1__abort_request__init(&s->abort);
 		s->abort.rollout_id = (char *)m->rollout_id;
 		s->abort.reason = (char *)m->reason;
+		s->abort.regions = s->regions;
+		s->abort.n_regions =
+		    m->nregions < SK_OP_REGIONS_MAX ? m->nregions : SK_OP_REGIONS_MAX;
 		pb->op_case = SKEIN__V1__CLI_REQUEST__OP_ABORT;
 		pb->abort = &s->abort;
 		break;
@@ -69,8 +72,12 @@ wire_stopline_request_from_pb(
 		if (pb->abort == NULL)
 			return sk_err_set(err, SK_EDECODE, "decode request: empty abort");
 		wire_copy_text(out->reason, sizeof(out->reason), pb->abort->reason);
-		return wire_copy_id(out->rollout_id, sizeof(out->rollout_id),
-		    pb->abort->rollout_id, "rollout id", err);
+		if (wire_copy_id(out->rollout_id, sizeof(out->rollout_id),
+			pb->abort->rollout_id, "rollout id", err) != SK_OK)
+			return err->code;
+		return ids_from_pb(&out->regions[0][0], SK_NAME_MAX,
+		    SK_OP_REGIONS_MAX, &out->nregions, pb->abort->regions,
+		    pb->abort->n_regions, "region", err);
 	case SKEIN__V1__CLI_REQUEST__OP_STOP:
 		out->op = SK_CLI_STOP;
 		if (pb->stop == NULL)

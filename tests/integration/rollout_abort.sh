@@ -9,6 +9,16 @@
 # their control section (who, key, when, why). Aborting it again, or an
 # unknown rollout, fails clearly and changes nothing; the rollback of the
 # aborted rollout undoes what ran.
+#
+# Then a scoped abort (skein rollout abort ID --region R): a plan whose
+# first phase is af and in (in's steps are quick, af's first sleeps
+# 5 s), then ksa. in finishes; a viewer's, an unsigned abort, an unknown
+# region, one named twice and the finished in are refused, changing
+# nothing. otto aborts af while it sleeps: af records only its running
+# step, ends failed "aborted by otto", the rollout fails, ksa never
+# starts; a second abort of af and one of the failed rollout are
+# refused. Status and the report say who aborted af, why, and what it
+# left; a coordinator restart keeps it; the rollback undoes what ran.
 set -euo pipefail
 . "${SKEIN_SRC:?}/tests/lib/harness.sh"
 . "$SKEIN_SRC/tests/lib/deployment.sh"
@@ -112,4 +122,89 @@ sk_assert_eq "$before" "$(sk_skein rollout status "$id" --json | grep -v '"at_ms
 out=$(sk_skein rollout rollback "$id" --no-backup --wait 2>&1) || sk_fail "the rollback of the aborted rollout failed: $out"
 sk_assert_eq 0 "$(has_table af abort_one)" "af: abort_one reverted"
 sk_assert_eq "" "$(ledger af)" "af: nothing of the plan left in the ledger"
+
+# 5. A scoped abort.
+plan2="$SK_WORK/plans/scoped-src"
+mkdir -p "$plan2"
+cat >"$plan2/plan.yaml" <<'EOF2'
+name: abortsc
+expires: 1h
+phases:
+  - name: first
+    regions: [af, in]
+  - name: last
+    regions: [ksa]
+steps:
+  - id: 0001_slow
+    sql: 0001_slow.sql
+    revert: 0001_slow.revert.sql
+  - id: 0002_next
+    sql: 0002_next.sql
+    revert: 0002_next.revert.sql
+EOF2
+echo "CREATE TABLE sc_one (id int); SELECT pg_sleep(CASE WHEN current_database() = 'af_app' THEN 5 ELSE 0 END);" >"$plan2/0001_slow.sql"
+echo "DROP TABLE sc_one;" >"$plan2/0001_slow.revert.sql"
+echo "CREATE TABLE sc_two (id int);" >"$plan2/0002_next.sql"
+echo "DROP TABLE sc_two;" >"$plan2/0002_next.revert.sql"
+signed2=$(sk_sign_plan "$plan2" abortsc)
+ledger2() {
+	[[ "$(sk_rpsql "$1" "select to_regclass('skein.steps') is not null")" == t ]] || return 0
+	sk_rpsql "$1" "select coalesce(string_agg(step_id, ',' order by step_id), '') from skein.steps where plan_name = 'abortsc'"
+}
+ledgers2() { local r; for r in af in ksa; do echo "$r=$(ledger2 "$r")"; done; }
+ledger2_is() { [[ "$(ledger2 "$1")" == "$2" ]]; }
+state2() { sk_skein rollout status "$id2" --json | sed -n 's/^  "state": "\(.*\)",$/\1/p' | head -1; }
+state2_is() { [[ "$(state2)" == "$1" ]]; }
+in_done() { sk_skein rollout status "$id2" --json | tr -d '\n ' | grep -q '"name":"in","state":"succeeded"'; }
+sleeping2() { [[ "$(sk_rpsql af "select count(*) from pg_stat_activity where query like '%af_app%THEN 5%' and state = 'active' and pid <> pg_backend_pid()")" -ge 1 ]]; }
+view2() { sk_skein rollout status "$id2" --json | grep -v '"at_ms"\|updated\|"seq"\|"age'; }
+
+id2=$(sk_skein rollout start "$signed2")
+sk_wait_until 30 sleeping2 || sk_fail "af's first step never started"
+sk_wait_until 10 in_done || sk_fail "in did not finish while af slept"
+before="$(ledgers2)$(view2)"
+if out=$(as_viewer rollout abort "$id2" --region af 2>&1); then sk_fail "a viewer aborted af: $out"; fi
+sk_assert_contains "$out" "may not abort: that needs role operator" "the viewer's scoped abort"
+if out=$(unsigned rollout abort "$id2" --region af 2>&1); then sk_fail "an unsigned scoped abort was taken: $out"; fi
+sk_assert_contains "$out" "not a signed operator request" "the unsigned scoped abort"
+if out=$(as_op rollout abort "$id2" --region mars 2>&1); then sk_fail "an abort of mars was taken: $out"; fi
+sk_assert_contains "$out" "the rollout has no region mars" "an unknown region"
+if out=$(as_op rollout abort "$id2" --region af --region af 2>&1); then sk_fail "an abort naming af twice was taken: $out"; fi
+sk_assert_contains "$out" "region af named twice" "a region named twice"
+if out=$(as_op rollout abort "$id2" --region in 2>&1); then sk_fail "an abort of the finished in was taken: $out"; fi
+sk_assert_contains "$out" "the region has finished (succeeded)" "a finished region"
+sk_assert_eq "$before" "$(ledgers2)$(view2)" "refused scoped aborts changed nothing"
+
+out=$(as_op rollout abort "$id2" --region af --reason "bad index in af" 2>&1) || sk_fail "otto could not abort af: $out"
+sk_assert_contains "$out" "rollout $id2 aborted in region af: a running step finishes" "the scoped abort answers"
+sk_assert_contains "$out" "what it left in the aborted regions:" "the answer says what af left"
+sk_assert_contains "$out" "skein rollout rollback $id2" "the answer gives the rollback command"
+if out=$(as_op rollout abort "$id2" --region af 2>&1); then sk_fail "a second abort of af was taken: $out"; fi
+sk_assert_contains "$out" "it is already aborted there, by otto" "a second abort of af"
+sk_wait_until 20 state2_is failed || sk_fail "the rollout did not fail after af's abort (state $(state2))"
+sk_assert_eq 0001_slow "$(ledger2 af)" "af: only the running step"
+sk_assert_eq 0001_slow,0002_next "$(ledger2 in)" "in: finished its steps"
+sleep 1
+sk_assert_eq "" "$(ledger2 ksa)" "ksa: the later phase never started"
+if out=$(as_op rollout abort "$id2" --region ksa 2>&1); then sk_fail "an abort of the failed rollout was taken: $out"; fi
+sk_assert_contains "$out" "it has finished (failed); there is nothing to abort" "a finished rollout"
+status=$(sk_skein rollout status "$id2")
+sk_assert_contains "$status" "region af aborted by otto (key " "status: who aborted af"
+sk_assert_contains "$status" ": bad index in af" "status: why"
+sk_assert_contains "$status" "control: abort in af by otto" "status: the control line"
+sk_assert_contains "$status" "af/app: 1/2 steps done; step 0001_slow finished" "status: what af left"
+sk_assert_contains "$status" "to roll back what ran: skein rollout rollback $id2" "status: the rollback command"
+sk_assert_contains "$(sk_skein rollout status "$id2" --json)" "\"rollback_command\": \"skein rollout rollback $id2\"" "status --json: the rollback command"
+md=$(sk_skein rollout report "$id2")
+sk_assert_contains "$md" "| abort | af | otto |" "the report's control row"
+sk_assert_contains "$md" "Aborted in some regions. What it left:" "the report: what af left"
+sk_stop coordinator || sk_fail "the coordinator did not stop"
+sk_start_coordinator || sk_fail "the coordinator did not start again"
+sk_assert_contains "$(sk_skein rollout status "$id2")" "region af aborted by otto" "after a restart"
+sk_assert_eq failed "$(state2)" "after a restart: failed"
+out=$(sk_skein rollout rollback "$id2" --no-backup --wait 2>&1) || sk_fail "the rollback of the failed rollout failed: $out"
+for r in af in; do
+	sk_assert_eq 0 "$(has_table "$r" sc_one)" "$r: sc_one reverted"
+	sk_assert_eq "" "$(ledger2 "$r")" "$r: nothing of abortsc left in the ledger"
+done
 echo "PASS rollout_abort"

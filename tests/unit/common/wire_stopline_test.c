@@ -83,6 +83,7 @@ test_requests_round_trip_scoped_pause_resume_abort_and_stop(void **state)
 	assert_int_equal(out.op, SK_CLI_ABORT);
 	assert_string_equal(out.rollout_id, "r-2");
 	assert_string_equal(out.reason, "wrong plan");
+	assert_int_equal(out.nregions, 0);
 
 	memset(&in, 0, sizeof(in));
 	in.op = SK_CLI_STOP;
@@ -100,6 +101,29 @@ test_requests_round_trip_scoped_pause_resume_abort_and_stop(void **state)
 	round_trip(&in, &out);
 	assert_int_equal(out.op, SK_CLI_STOP);
 	assert_int_equal(out.stop_action, SK_STOP_STATUS);
+}
+
+/* A scoped abort carries its regions (AbortRequest field 3), in order. */
+static void
+test_scoped_abort_round_trips_its_regions(void **state)
+{
+	sk_cli_request in, out;
+
+	(void)state;
+	memset(&in, 0, sizeof(in));
+	in.op = SK_CLI_ABORT;
+	snprintf(in.rollout_id, sizeof(in.rollout_id), "r-2");
+	snprintf(in.reason, sizeof(in.reason), "bad index in af");
+	snprintf(in.regions[0], SK_NAME_MAX, "af");
+	snprintf(in.regions[1], SK_NAME_MAX, "in");
+	in.nregions = 2;
+	round_trip(&in, &out);
+	assert_int_equal(out.op, SK_CLI_ABORT);
+	assert_string_equal(out.rollout_id, "r-2");
+	assert_string_equal(out.reason, "bad index in af");
+	assert_int_equal(out.nregions, 2);
+	assert_string_equal(out.regions[0], "af");
+	assert_string_equal(out.regions[1], "in");
 }
 
 static void
@@ -284,6 +308,15 @@ test_decoders_refuse_bad_stopline_requests(void **state)
 	pb.op_case = SKEIN__V1__CLI_REQUEST__OP_ABORT;
 	pb.abort = &abort_req;
 	refused(&pb, "rollout id");
+	/* A scoped abort: too many regions, or one that does not fit. */
+	many[0] = "af";
+	abort_req.rollout_id = "r-1";
+	abort_req.regions = many;
+	abort_req.n_regions = SK_OP_REGIONS_MAX + 1;
+	refused(&pb, "at most");
+	many[0] = longname;
+	abort_req.n_regions = 1;
+	refused(&pb, "region");
 }
 
 int
@@ -292,6 +325,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(
 		    test_requests_round_trip_scoped_pause_resume_abort_and_stop),
+		cmocka_unit_test(test_scoped_abort_round_trips_its_regions),
 		cmocka_unit_test(test_abort_command_round_trips),
 		cmocka_unit_test(
 		    test_response_round_trips_controls_pauses_leftovers_and_line),
