@@ -336,19 +336,15 @@ coord_testfix_opctl(coord_testfix *fx, const sk_seckey *key, int op,
 }
 
 void
-coord_testfix_unsigned_refused(coord_testfix *fx, int op, const char *id)
+coord_testfix_unsigned_req_refused(coord_testfix *fx, const sk_cli_request *req)
 {
-	sk_cli_request req;
 	sk_cli_response resp;
 	coord_control_effect e;
 	uint8_t *buf = NULL, *reply = NULL;
 	size_t len = 0, rlen = 0;
 	sk_err err;
 
-	memset(&req, 0, sizeof(req));
-	req.op = op;
-	snprintf(req.rollout_id, sizeof(req.rollout_id), "%s", id);
-	assert_int_equal(sk_cli_request_encode(&req, &buf, &len, &err), SK_OK);
+	assert_int_equal(sk_cli_request_encode(req, &buf, &len, &err), SK_OK);
 	assert_int_equal(
 	    coord_control_answer(&fx->ctx, buf, len, &reply, &rlen, &e, &err), SK_OK);
 	assert_int_equal(sk_cli_response_decode(reply, rlen, &resp, &err), SK_OK);
@@ -361,8 +357,20 @@ coord_testfix_unsigned_refused(coord_testfix *fx, int op, const char *id)
 	free(reply);
 }
 
+void
+coord_testfix_unsigned_refused(coord_testfix *fx, int op, const char *id)
+{
+	sk_cli_request req;
+
+	memset(&req, 0, sizeof(req));
+	req.op = op;
+	snprintf(req.rollout_id, sizeof(req.rollout_id), "%s", id);
+	coord_testfix_unsigned_req_refused(fx, &req);
+}
+
 bool
-coord_testfix_report(coord_testfix *fx, coord_rollout *ro, const char *region, int event)
+coord_testfix_report_step(coord_testfix *fx, coord_rollout *ro,
+    const char *region, int event, const char *step)
 {
 	sk_report r;
 	bool changed = false;
@@ -375,9 +383,37 @@ coord_testfix_report(coord_testfix *fx, coord_rollout *ro, const char *region, i
 		r.error.code = SK_ESQL;
 		snprintf(r.error.msg, sizeof(r.error.msg), "boom");
 	}
+	if (step != NULL) {
+		snprintf(r.database, sizeof(r.database), "app");
+		snprintf(r.step_id, sizeof(r.step_id), "%s", step);
+		r.at_ms = sk_now_ms();
+	}
 	assert_int_equal(
 	    coord_rollout_report(ro, region, &r, fx->journal, &changed, &err), SK_OK);
 	return changed;
+}
+
+bool
+coord_testfix_report(coord_testfix *fx, coord_rollout *ro, const char *region, int event)
+{
+	return coord_testfix_report_step(fx, ro, region, event, NULL);
+}
+
+size_t
+coord_testfix_commands(const coord_rollout *ro, const char *region, sk_command *out)
+{
+	coord_opctl_peer p;
+	sk_agent_msg m;
+	char running[1][SK_NAME_MAX];
+
+	memset(&m, 0, sizeof(m));
+	snprintf(m.region, sizeof(m.region), "%s", region);
+	snprintf(running[0], SK_NAME_MAX, "%s", ro->id);
+	m.running = running;
+	m.nrunning = 1;
+	coord_opctl_peer_reset(&p);
+	coord_opctl_peer_note(&p, &m);
+	return coord_opctl_commands(&p, ro, sk_mono_ms(), out);
 }
 
 void

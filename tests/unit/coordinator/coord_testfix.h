@@ -155,15 +155,27 @@ coord_control_effect coord_testfix_opctl(coord_testfix *fx,
     const sk_seckey *key, int op, const char *id, const char *reason,
     const sk_tune *t, sk_cli_response *resp);
 
-/* op of rollout id sent unsigned (no operator envelope): asserts it is
- * refused (SK_ECRYPTO, "not a signed operator request") and held
- * nothing. */
+/* req sent unsigned (no operator envelope): asserts it is refused
+ * (SK_ECRYPTO, "not a signed operator request") and held nothing. */
+void coord_testfix_unsigned_req_refused(coord_testfix *fx, const sk_cli_request *req);
+
+/* op of rollout id sent unsigned, as coord_testfix_unsigned_req_refused. */
 void coord_testfix_unsigned_refused(coord_testfix *fx, int op, const char *id);
 
-/* Region of ro reports event (an agent's word; a failure says "boom");
- * whether that changed ro. */
+/* Region of ro reports event (an agent's word; a failure says "boom"),
+ * and when step is not NULL, of database app at step, made now; whether
+ * that changed ro. */
+bool coord_testfix_report_step(coord_testfix *fx, coord_rollout *ro,
+    const char *region, int event, const char *step);
+
+/* coord_testfix_report_step without a step. */
 bool coord_testfix_report(
     coord_testfix *fx, coord_rollout *ro, const char *region, int event);
+
+/* The commands the agent of region, running ro, is sent now (out has
+ * COORD_OPCTL_COMMANDS_MAX places); how many. */
+size_t coord_testfix_commands(
+    const coord_rollout *ro, const char *region, sk_command *out);
 
 /* What the journal's operator records say, replayed. */
 typedef struct coord_testfix_opctls {

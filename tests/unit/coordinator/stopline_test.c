@@ -86,24 +86,6 @@ expect_refusal(sk_cli_response *resp, coord_control_effect e, int code, const ch
 	sk_cli_response_fini(resp);
 }
 
-/* The commands agent of region, running ro, is sent now. */
-static size_t
-commands_for(const coord_rollout *ro, const char *region, sk_command *out)
-{
-	coord_opctl_peer p;
-	sk_agent_msg m;
-	char running[1][SK_NAME_MAX];
-
-	memset(&m, 0, sizeof(m));
-	snprintf(m.region, sizeof(m.region), "%s", region);
-	snprintf(running[0], SK_NAME_MAX, "%s", ro->id);
-	m.running = running;
-	m.nrunning = 1;
-	coord_opctl_peer_reset(&p);
-	coord_opctl_peer_note(&p, &m);
-	return coord_opctl_commands(&p, ro, sk_mono_ms(), out);
-}
-
 /* ---- scoped pause ------------------------------------------------------- */
 
 static void
@@ -131,11 +113,11 @@ test_region_pause_holds_that_region_and_its_phase(void **state)
 	sk_cli_response_fini(&resp);
 	assert_false(coord_rollout_wants(ro, "af"));
 	/* Its agent holds; the region's pause is what it hears. */
-	assert_int_equal(commands_for(ro, "af", cmds), 1);
+	assert_int_equal(coord_testfix_commands(ro, "af", cmds), 1);
 	assert_int_equal(cmds[0].kind, SK_CMD_PAUSE);
 	assert_string_equal(cmds[0].actor, "op");
 	/* An agent of another region that runs it is told to go on. */
-	assert_int_equal(commands_for(ro, "in", cmds), 1);
+	assert_int_equal(coord_testfix_commands(ro, "in", cmds), 1);
 	assert_int_equal(cmds[0].kind, SK_CMD_RESUME);
 	/* af finishes its running step and the plan: the phase does not
 	 * complete while af is paused. */
@@ -238,7 +220,7 @@ test_abort_ends_the_rollout_and_its_agents_hear_it(void **state)
 	assert_int_equal(ro->state, COORD_RO_ABORTED);
 	assert_false(coord_rollout_wants(ro, "af"));
 	assert_false(coord_rollout_wants(ro, "in"));
-	assert_int_equal(commands_for(ro, "af", cmds), 1);
+	assert_int_equal(coord_testfix_commands(ro, "af", cmds), 1);
 	assert_int_equal(cmds[0].kind, SK_CMD_ABORT);
 	/* Its running region has not said how its step ended: no rollback. */
 	assert_int_equal(
