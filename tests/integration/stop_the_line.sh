@@ -31,7 +31,7 @@ sa=$(plan sa "SELECT pg_sleep(4);") # time for the stop to reach af on a loaded 
 sb=$(plan sb "")
 # C runs in ksa only: its own pause holds ksa's database (an agent keeps
 # its session and skein's lock while paused), not the canary's.
-sc=$(plan sc "SELECT pg_sleep(1);" '  - name: only
+sc=$(plan sc "SELECT pg_sleep(4);" '  - name: only
     regions: [ksa]')
 sd=$(plan sd "")
 
@@ -52,7 +52,9 @@ paused_json() { sk_skein rollout status "$1" --json | tr -d '\n ' | grep -o '"pa
 
 # otto pauses C himself before it runs; A sleeps in its first step.
 c=$(sk_skein rollout start "$sc")
-as_op rollout pause "$c" --reason "mine" >/dev/null
+# (C's first step sleeps 4 s: otto's pause lands before C has finished,
+# however loaded the machine.)
+out=$(as_op rollout pause "$c" --reason "mine" 2>&1) || sk_fail "otto could not pause C: $out"
 a=$(sk_skein rollout start "$sa")
 sk_wait_until 30 sleeping || sk_fail "A's first step never started"
 b=$(sk_skein rollout start "$sb")
