@@ -281,6 +281,29 @@ test_move_step_mistakes_are_refused_where_they_are(void **state)
 }
 
 static void
+test_move_route_statements_are_linted(void **state)
+{
+	sk_plan *plan;
+	sk_err err;
+
+	(void)state;
+	/* The routing statements are the move's only SQL: a TRUNCATE there
+	 * is refused like one in a SQL step. */
+	plan = build(MOVE "    route: {target: \"TRUNCATE tenant_directory\"}\n",
+	    &inv, &err);
+	assert_null(plan);
+	assert_int_equal(err.code, SK_ELINT);
+	assert_non_null(strstr(err.msg, "truncate"));
+	plan = build(MOVE "    route: {target: \"TRUNCATE tenant_directory\"}\n"
+			  "    waive:\n      - rule: truncate\n"
+			  "        reason: the directory is rebuilt\n",
+	    &inv, &err);
+	if (plan == NULL)
+		fail_msg("%s", err.msg);
+	sk_plan_destroy(plan);
+}
+
+static void
 test_move_body_round_trips_with_its_checksum(void **state)
 {
 	sk_plan *plan, *back = NULL;
@@ -517,6 +540,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_move_step_builds_with_defaults_and_every_key),
 		cmocka_unit_test(test_move_step_mistakes_are_refused_where_they_are),
+		cmocka_unit_test(test_move_route_statements_are_linted),
 		cmocka_unit_test(test_move_body_round_trips_with_its_checksum),
 		cmocka_unit_test(test_decode_refuses_a_hand_made_move_with_an_invalid_field),
 		cmocka_unit_test(test_plan_show_prints_the_move),
