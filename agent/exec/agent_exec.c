@@ -449,10 +449,16 @@ check_args(const sk_plan *plan, const agent_exec_opts *opts, sk_err *err)
 		 * without a kind's file must refuse it before running any
 		 * step, not halfway through the plan. */
 		if (agent_step_kind_of(&plan->steps[i]) == NULL) {
+			char why[128];
+
+			agent_step_kind_refusal(&plan->steps[i], why, sizeof(why));
 			sk_err_set(err, SK_EINVAL,
-			    "apply plan %s: step %s is of kind %d, which this agent "
-			    "does not know",
-			    plan->name, plan->steps[i].id, plan->steps[i].kind);
+			    "apply plan %s: step %s is of kind %s: %s",
+			    plan->name, plan->steps[i].id,
+			    sk_step_kind_name(plan->steps[i].kind) != NULL ?
+				sk_step_kind_name(plan->steps[i].kind) :
+				"unknown",
+			    why);
 			if (err != NULL)
 				snprintf(err->hint, sizeof(err->hint),
 				    "upgrade skein-agent");

@@ -35,9 +35,11 @@ exec_step(db_run *d, size_t i, sk_err *err)
 	int rc;
 
 	if (kind == NULL) {
-		sk_err_set(err, SK_EINVAL,
-		    "apply step %s in %s/%s: this agent does not know step kind %d",
-		    step->id, run->opts->region, d->db->name, step->kind);
+		char why[128];
+
+		agent_step_kind_refusal(step, why, sizeof(why));
+		sk_err_set(err, SK_EINVAL, "apply step %s in %s/%s: %s",
+		    step->id, run->opts->region, d->db->name, why);
 		snprintf(err->hint, sizeof(err->hint),
 		    "upgrade skein-agent in region %s", run->opts->region);
 		return SK_EINVAL;

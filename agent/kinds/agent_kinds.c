@@ -1,6 +1,8 @@
 /* agent_kinds: which kind runs a step. */
 #include "agent_kinds.h"
 
+#include <stdio.h>
+
 const agent_step_kind *
 agent_step_kind_of(const sk_step *step)
 {
@@ -20,4 +22,18 @@ agent_step_kind_of(const sk_step *step)
 	default:
 		return NULL;
 	}
+}
+
+void
+agent_step_kind_refusal(const sk_step *step, char *buf, size_t len)
+{
+	const char *name = sk_step_kind_name(step->kind);
+
+	/* A kind the plan library decodes but no agent file runs: say which,
+	 * so that an operator knows it is the step, not the binary, that is
+	 * ahead. */
+	if (name != NULL)
+		snprintf(buf, len, "%s steps are not run by this agent version", name);
+	else
+		snprintf(buf, len, "this agent does not know step kind %d", step->kind);
 }

@@ -208,9 +208,10 @@ scripts_clean(const agent_db_ctx *c, const bool *recorded, verdict *v)
 			continue;
 		if (kind == NULL) {
 			sk_err e;
+			char why[128];
 
-			sk_err_set(&e, SK_EINVAL,
-			    "this agent does not know step kind %d", st->kind);
+			agent_step_kind_refusal(st, why, sizeof(why));
+			sk_err_set(&e, SK_EINVAL, "%s", why);
 			snprintf(e.hint, sizeof(e.hint), "upgrade skein-agent");
 			verdict_add(v, st->id, &e);
 			clean = false;

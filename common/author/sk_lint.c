@@ -6,6 +6,7 @@
 #include "sk_lint.h"
 
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -51,6 +52,29 @@ apply_waivers(lint *l, size_t si, const sk_step *st, size_t first, sk_err *err)
 	return SK_OK;
 }
 
+/* A tenant move's only SQL is its routing statements (route.source,
+ * route.target): one script of the two, so that the rules that judge a
+ * statement (an UPDATE, a lock) judge them too. *out is malloc'ed; ""
+ * for a move without them or a step of another kind. NULL: no memory. */
+static char *
+move_route_sql(const sk_step *st)
+{
+	const sk_move_tenant *m = st->move;
+	const char *a = "", *b = "";
+	size_t n;
+	char *sql;
+
+	if (st->kind == SK_STEP_MOVE_TENANT && m != NULL) {
+		a = m->route_source != NULL ? m->route_source : "";
+		b = m->route_target != NULL ? m->route_target : "";
+	}
+	n = strlen(a) + strlen(b) + 4;
+	sql = malloc(n);
+	if (sql != NULL)
+		snprintf(sql, n, "%s;\n%s", a, b);
+	return sql;
+}
+
 static int
 lint_step(lint *l, size_t si, const sk_step *st, const sk_sql_script *parsed,
     sk_err *err)
@@ -65,7 +89,19 @@ lint_step(lint *l, size_t si, const sk_step *st, const sk_sql_script *parsed,
 	lint_cons_clear(l->pending, l->npending);
 	l->npending = 0;
 
-	if (sc == NULL) {
+	if (sc == NULL && st->kind == SK_STEP_MOVE_TENANT) {
+		char *route = move_route_sql(st);
+
+		if (route == NULL)
+			return sk_err_set(err, SK_ENOMEM, "lint plan: out of memory");
+		rc = sk_sql_parse(route, st->id, &own, err);
+		free(route);
+		if (rc != SK_OK) {
+			sk_lint_hint_syntax(err);
+			return rc;
+		}
+		sc = own;
+	} else if (sc == NULL) {
 		rc = sk_sql_parse(st->sql ? st->sql : "",
 		    st->sql_path ? st->sql_path : st->id, &own, err);
 		if (rc != SK_OK) {

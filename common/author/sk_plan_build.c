@@ -30,9 +30,14 @@ static const char *const step_keys[] = { "id", "kind", "sql", "revert",
 	"reverse", "batch", "max_rows_per_second", "max_replication_lag",
 	"throttle_query", "autovacuum", "dead_man", "workers",
 	/* flags: a flag step's own, from here on: flag_keys */
-	"flag", "value", "tenants", "residency", "template", NULL };
+	"flag", "value", "tenants", "residency", "template",
+	/* tenant moves: a move_tenant step's own (and "from"), from here
+	 * on: move_keys */
+	"tenant", "to", "tables", "discover", "stay", "event", "route",
+	"freeze_timeout", "max_lag", "purge", NULL };
 static const char *const *const data_keys = &step_keys[14];
 static const char *const *const flag_keys = &step_keys[29];
+static const char *const *const move_keys = &step_keys[34];
 static const char *const limit_keys[] = { "lock_timeout", "statement_timeout",
 	"lock_retries", "retry_backoff", NULL };
 
@@ -107,29 +112,47 @@ step_sql(sk_step *st, const sk_sql_script *sc, sk_err *err)
 	return rc;
 }
 
-/* item's body when st is of a data kind (build_data_body); any other
- * kind must not carry the data kinds' keys. */
+/* The keys of [from, to) on item refused for st's kind, but except. */
 static int
-data_body(const sk_yaml_node *item, const sk_inventory *inv, sk_step *st, sk_err *err)
+refuse_keys(const sk_yaml_node *item, const sk_step *st, const char *const *from,
+    const char *const *to, const char *except, sk_err *err)
+{
+	for (const char *const *k = from; k != to && *k != NULL; k++)
+		if ((except == NULL || strcmp(*k, except) != 0) &&
+		    sk_yaml_get(item, *k) != NULL)
+			return sk_yaml_error(err, SK_EINVAL,
+			    sk_yaml_get(item, *k), "a step of kind %s has no %s",
+			    sk_step_kind_name(st->kind), *k);
+	return SK_OK;
+}
+
+/* item's body when st is of a data kind (build_data_body), a flag or a
+ * tenant move; any other kind must not carry their keys. */
+static int
+data_body(const sk_yaml_node *item, const sk_inventory *inv,
+    const sk_plan *plan, sk_step *st, sk_err *err)
 {
 	bool flag = st->kind == SK_STEP_FLAG;
+	bool move = st->kind == SK_STEP_MOVE_TENANT;
+	int rc = SK_OK;
 
 	/* flags: a flag step's keys on another kind, and the data kinds'
-	 * keys on a flag step, are refused like the rest. */
-	for (size_t k = 0; !flag && flag_keys[k] != NULL; k++)
-		if (sk_yaml_get(item, flag_keys[k]) != NULL)
-			return sk_yaml_error(err, SK_EINVAL,
-			    sk_yaml_get(item, flag_keys[k]),
-			    "a step of kind %s has no %s",
-			    sk_step_kind_name(st->kind), flag_keys[k]);
+	 * keys on a flag step, are refused like the rest; so are a move's
+	 * (which shares "from" with expand). */
+	if (!move)
+		rc = refuse_keys(item, st, move_keys, NULL, NULL, err);
+	if (rc == SK_OK && !flag)
+		rc = refuse_keys(item, st, flag_keys, move_keys, NULL, err);
+	if (rc != SK_OK)
+		return rc;
 	if (build_is_data_kind(st->kind))
 		return build_data_body(item, st, err);
-	for (size_t k = 0; data_keys + k != flag_keys; k++)
-		if (sk_yaml_get(item, data_keys[k]) != NULL)
-			return sk_yaml_error(err, SK_EINVAL,
-			    sk_yaml_get(item, data_keys[k]),
-			    "a step of kind %s has no %s",
-			    sk_step_kind_name(st->kind), data_keys[k]);
+	rc = refuse_keys(item, st, data_keys, flag_keys, move ? "from" : NULL, err);
+	if (rc != SK_OK)
+		return rc;
+	if (move)
+		return build_move_body(
+		    item, inv, plan->regions, plan->nregions, st, err);
 	return flag ? build_flag_body(item, inv, st, err) : SK_OK;
 }
 
@@ -145,14 +168,16 @@ step_kind(const sk_yaml_node *item, sk_step *st, sk_err *err)
 	if (node == NULL || sk_yaml_is_null(node))
 		return SK_OK;
 	rc = sk_yaml_node_string(node, SK_YAML_NONEMPTY,
-	    "a step kind: sql, check, backfill, expand, contract or flag", &name, err);
+	    "a step kind: sql, check, backfill, expand, contract, flag or "
+	    "move_tenant",
+	    &name, err);
 	if (rc != SK_OK)
 		return rc;
 	st->kind = sk_step_kind_by_name(name);
 	if (st->kind == 0)
 		rc = sk_yaml_error(err, SK_EINVAL, node,
 		    "unknown step kind \"%s\" (expected sql, check, backfill, "
-		    "expand, contract or flag)",
+		    "expand, contract, flag or move_tenant)",
 		    name);
 	free(name);
 	return rc;
@@ -235,7 +260,7 @@ load_steps(const char *yaml_path, const sk_yaml_node *root, const limits *dflt,
 		if (rc == SK_OK)
 			rc = build_waivers(item, st, err);
 		if (rc == SK_OK)
-			rc = data_body(item, inv, st, err);
+			rc = data_body(item, inv, plan, st, err);
 		if (rc != SK_OK)
 			return rc;
 		st->lock_timeout_ms = lim.lock_timeout_ms;

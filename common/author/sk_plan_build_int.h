@@ -70,6 +70,13 @@ int build_data_body(const sk_yaml_node *item, sk_step *st, sk_err *err);
 int build_flag_body(const sk_yaml_node *item, const sk_inventory *inv,
     sk_step *st, sk_err *err);
 
+/* tenant moves: item's move body (tenant, from, to, tables or discover,
+ * stay, event, route, freeze_timeout, max_lag, purge) into st->move
+ * (owned by st, also on failure). from and to must be among the plan's
+ * regions (and in inv, when given). */
+int build_move_body(const sk_yaml_node *item, const sk_inventory *inv,
+    char *const *regions, size_t nregions, sk_step *st, sk_err *err);
+
 /* root's preflight: mapping into *pf; absent leaves *pf untouched. */
 int build_preflight(const sk_yaml_node *root, sk_preflight *pf, sk_err *err);
 

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "sk_plan_print_gates.h"
+#include "sk_plan_print_move.h"
 #include "sk_json.h"
 #include "sk_util.h"
 
@@ -270,6 +271,8 @@ print_data_body(FILE *out, const sk_step *s)
 	}
 	if (s->kind == SK_STEP_FLAG && s->flag != NULL)
 		print_flag_body(out, s->flag);
+	if (s->kind == SK_STEP_MOVE_TENANT && s->move != NULL)
+		plan_print_move(out, s->move);
 	if (s->revert != NULL)
 		fprintf(out, "     revert %s\n",
 		    s->revert_path != NULL ? s->revert_path : "(inline)");
@@ -598,6 +601,7 @@ jstep_extras(json_t *o, const sk_step *s)
 	bad |= json_object_set_new(o, "expand", jdata_body(s, SK_STEP_EXPAND));
 	bad |= json_object_set_new(o, "contract", jdata_body(s, SK_STEP_CONTRACT));
 	bad |= json_object_set_new(o, "flag", jflag_body(s));
+	bad |= json_object_set_new(o, "move_tenant", plan_move_json(s));
 	return bad;
 }
 

@@ -216,7 +216,7 @@ flag_validate(const sk_step *step, sk_err *err)
 	if (step->nchecks > 0)
 		return sk_err_set(err, SK_EINVAL,
 		    "is a flag step but carries the checks of a check step");
-	if (step->backfill != NULL || step->expand != NULL)
+	if (step->backfill != NULL || step->expand != NULL || step->move != NULL)
 		return sk_err_set(err, SK_EINVAL,
 		    "is a flag step but carries the body of another kind");
 	if (step->revert != NULL)

@@ -94,6 +94,8 @@ sk_plan_destroy(sk_plan *plan)
 		free(s->expand);
 		sk_flag_fini(s->flag);
 		free(s->flag);
+		sk_move_tenant_fini(s->move);
+		free(s->move);
 		sk_strv_free(s->concurrent_indexes, s->nconcurrent_indexes);
 	}
 	free(plan->steps);
@@ -279,7 +281,11 @@ sk_plan_encode(const sk_plan *plan, uint8_t **out, size_t *out_len, sk_err *err)
 			steps[i].body_case = SKEIN__V1__STEP__BODY_CHECK;
 			steps[i].check = &bodies[i];
 		}
-		plan_body_to_pb(s, &data_bodies[i], &steps[i]);
+		if (plan_body_to_pb(s, &data_bodies[i], &steps[i]) != SK_OK) {
+			rc = sk_err_set(err, SK_ENOMEM, "encode plan %s: out of memory",
+			    plan->name ? plan->name : "");
+			goto out;
+		}
 		step_ptrs[i] = &steps[i];
 	}
 	pb.format = SK_PLAN_FORMAT;
@@ -336,6 +342,8 @@ out:
 	free(steps);
 	free(step_ptrs);
 	free(bodies);
+	for (size_t i = 0; data_bodies != NULL && i < plan->nsteps; i++)
+		plan_body_pb_fini(&data_bodies[i]);
 	free(data_bodies);
 	free(reqs);
 	free(req_ptrs);

@@ -24,10 +24,11 @@
 enum sk_step_kind {
 	SK_STEP_SQL = 1,   /* SQL in the step's transaction (or outside one) */
 	SK_STEP_CHECK = 2, /* only checks (sk_step.checks) */
-	SK_STEP_BACKFILL = 3, /* an UPDATE in batches (sk_step.backfill) */
-	SK_STEP_EXPAND = 4,   /* a new column kept in step with an old one */
-	SK_STEP_CONTRACT = 5, /* the end of an expand: the old column goes */
-	SK_STEP_FLAG = 6,     /* a feature flag set (sk_step.flag) */
+	SK_STEP_BACKFILL = 3,    /* an UPDATE in batches (sk_step.backfill) */
+	SK_STEP_EXPAND = 4,      /* a new column kept in step with an old one */
+	SK_STEP_CONTRACT = 5,    /* the end of an expand: the old column goes */
+	SK_STEP_FLAG = 6,        /* a feature flag set (sk_step.flag) */
+	SK_STEP_MOVE_TENANT = 7, /* one tenant to another region (sk_step.move) */
 };
 
 /* What a check expects (proto CheckExpect). */
@@ -177,6 +178,59 @@ bool sk_flag_in_region(const sk_flag *f, const char *region);
 void sk_flag_fini(sk_flag *f);
 /* ---- end flags */
 
+/* ---- tenant moves: MOVE_TENANT's body (docs/formats.md, "Tenant
+ * moves"; issue 11). Only the plan side exists: agents of this version
+ * refuse a plan with such a step. Names are SQL identifiers
+ * (sk_move_ident_valid); tables may be schema-qualified. */
+#define SK_MOVE_VALUE_MAX 256
+#define SK_MOVE_EVENT_DEFAULT "tenant.region_changed.v1"
+#define SK_MOVE_EVENT_TYPE_MAX 128
+#define SK_MOVE_FREEZE_TIMEOUT_DEFAULT_MS 1000
+#define SK_MOVE_MAX_LAG_DEFAULT_MS 1000
+
+/* A table that stays in the source (regulatory data), and the entry the
+ * move writes for each of the tenant's rows of it in the target: a row
+ * of index_table with the row's index_columns and original_region. */
+typedef struct sk_move_stay {
+	char *table;
+	char *index_table;
+	char **index_columns; /* >= 1 */
+	size_t nindex_columns;
+} sk_move_stay;
+
+typedef struct sk_move_tenant {
+	char *column;  /* the tenant key column */
+	char *value;   /* the tenant's key, as text */
+	char *from;    /* source region */
+	char *to;      /* target region, != from */
+	char **tables; /* in dependency order; none when discover */
+	size_t ntables;
+	bool discover; /* the agent finds the tables (tenant column, FKs) */
+	sk_move_stay *stay;
+	size_t nstay;
+	char *event_table;  /* the outbox; NULL: no event */
+	char *event_type;   /* set iff event_table is */
+	char *route_source; /* one statement for the source; NULL: none */
+	char *route_target; /* one statement for the target; NULL: none */
+	int64_t freeze_timeout_ms; /* > 0 */
+	int64_t max_lag_ms;        /* > 0 */
+	bool purge;                /* false: source rows stay, marked moved */
+} sk_move_tenant;
+
+/* Whether s is an SQL identifier skein accepts in a move: 1..63 bytes of
+ * [A-Za-z0-9_], not starting with a digit; with qualified, also
+ * "schema.name" of two such. */
+bool sk_move_ident_valid(const char *s, bool qualified);
+
+/* What a move body must hold on its own (not the plan's regions):
+ * SK_EINVAL saying what is wrong, unprefixed ("has from and to both
+ * af"). */
+int sk_move_tenant_check(const sk_move_tenant *m, sk_err *err) SK_WARN_UNUSED;
+
+/* Free what m owns (not m). Accepts NULL. */
+void sk_move_tenant_fini(sk_move_tenant *m);
+/* ---- end tenant moves */
+
 /* A step. Every kind has the id, limits, revert, pre/post checks and
  * waivers; the SQL fields (sql, no_transaction, sql_path,
  * concurrent_indexes, text_checksum) are kind SQL's body, checks kind
@@ -220,6 +274,7 @@ typedef struct sk_step {
 	sk_backfill *backfill; /* BACKFILL */
 	sk_expand *expand;     /* EXPAND, CONTRACT */
 	sk_flag *flag;         /* FLAG */
+	sk_move_tenant *move;  /* MOVE_TENANT */
 } sk_step;
 
 /* A health signal sampled during a soak: a value over max fails. */

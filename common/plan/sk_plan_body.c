@@ -1,5 +1,6 @@
 /* sk_plan_body: the bodies of the data kinds (backfill, expand,
- * contract) and of flag steps on the wire, both ways (sk_plan_int.h). */
+ * contract), of flag steps and of tenant moves on the wire, both ways
+ * (sk_plan_int.h). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,9 +29,64 @@ tuning_to_pb(const sk_backfill_tuning *t, Skein__V1__BackfillTuning *pb)
 	pb->workers = t->workers;
 }
 
+/* A move body onto the wire; the stays' messages are malloc'ed in b. */
+static int
+move_to_pb(const sk_move_tenant *m, pb_body *b, Skein__V1__Step *ps)
+{
+	Skein__V1__MoveTenantBody *pm = &b->move;
+
+	skein__v1__move_tenant_body__init(pm);
+	pm->tenant_column = pb_text(m->column);
+	pm->tenant_value = pb_text(m->value);
+	pm->from = pb_text(m->from);
+	pm->to = pb_text(m->to);
+	pm->n_tables = m->ntables;
+	pm->tables = m->tables;
+	pm->discover = m->discover;
+	if (m->nstay > 0) {
+		b->stays = calloc(m->nstay, sizeof(*b->stays));
+		b->stay_ptrs = calloc(m->nstay, sizeof(*b->stay_ptrs));
+		if (b->stays == NULL || b->stay_ptrs == NULL)
+			return SK_ENOMEM;
+		for (size_t i = 0; i < m->nstay; i++) {
+			skein__v1__move_stay__init(&b->stays[i]);
+			b->stays[i].table = pb_text(m->stay[i].table);
+			b->stays[i].index_table = pb_text(m->stay[i].index_table);
+			b->stays[i].n_index_columns = m->stay[i].nindex_columns;
+			b->stays[i].index_columns = m->stay[i].index_columns;
+			b->stay_ptrs[i] = &b->stays[i];
+		}
+		pm->n_stay = m->nstay;
+		pm->stay = b->stay_ptrs;
+	}
+	pm->event_table = pb_text(m->event_table);
+	pm->event_type = pb_text(m->event_type);
+	pm->route_source = pb_text(m->route_source);
+	pm->route_target = pb_text(m->route_target);
+	pm->freeze_timeout_ms = m->freeze_timeout_ms;
+	pm->max_lag_ms = m->max_lag_ms;
+	pm->purge = m->purge;
+	ps->body_case = SKEIN__V1__STEP__BODY_MOVE_TENANT;
+	ps->move_tenant = pm;
+	return SK_OK;
+}
+
 void
+plan_body_pb_fini(pb_body *b)
+{
+	if (b == NULL)
+		return;
+	free(b->stays);
+	free(b->stay_ptrs);
+	b->stays = NULL;
+	b->stay_ptrs = NULL;
+}
+
+int
 plan_body_to_pb(const sk_step *s, pb_body *b, Skein__V1__Step *ps)
 {
+	if (s->kind == SK_STEP_MOVE_TENANT && s->move != NULL)
+		return move_to_pb(s->move, b, ps);
 	if (s->kind == SK_STEP_FLAG && s->flag != NULL) {
 		const sk_flag *f = s->flag;
 
@@ -47,7 +103,7 @@ plan_body_to_pb(const sk_step *s, pb_body *b, Skein__V1__Step *ps)
 		b->flag.get_template = pb_text(f->get_template);
 		ps->body_case = SKEIN__V1__STEP__BODY_FLAG;
 		ps->flag = &b->flag;
-		return;
+		return SK_OK;
 	}
 	if (s->kind == SK_STEP_BACKFILL && s->backfill != NULL) {
 		skein__v1__backfill_body__init(&b->backfill);
@@ -79,6 +135,7 @@ plan_body_to_pb(const sk_step *s, pb_body *b, Skein__V1__Step *ps)
 			ps->contract = &b->expand;
 		}
 	}
+	return SK_OK;
 }
 
 /* "" is absent. */
@@ -192,12 +249,63 @@ copy_strv(char *const *v, size_t n, bool *oom)
 }
 
 void
+plan_move_from_pb(const Skein__V1__MoveTenantBody *pm, sk_move_tenant **out, bool *oom)
+{
+	sk_move_tenant *m;
+
+	*out = m = calloc(1, sizeof(*m));
+	if (m == NULL) {
+		*oom = true;
+		return;
+	}
+	m->column = copy(opt(pm->tenant_column), oom);
+	m->value = copy(opt(pm->tenant_value), oom);
+	m->from = copy(opt(pm->from), oom);
+	m->to = copy(opt(pm->to), oom);
+	m->tables = copy_strv(pm->tables, pm->n_tables, oom);
+	m->ntables = m->tables != NULL ? pm->n_tables : 0;
+	m->discover = pm->discover;
+	if (pm->n_stay > 0) {
+		m->stay = calloc(pm->n_stay, sizeof(*m->stay));
+		if (m->stay == NULL)
+			*oom = true;
+		else
+			m->nstay = pm->n_stay;
+	}
+	for (size_t i = 0; i < m->nstay; i++) {
+		const Skein__V1__MoveStay *ms = pm->stay[i];
+		sk_move_stay *st = &m->stay[i];
+
+		st->table = copy(opt(ms->table), oom);
+		st->index_table = copy(opt(ms->index_table), oom);
+		st->index_columns =
+		    copy_strv(ms->index_columns, ms->n_index_columns, oom);
+		st->nindex_columns =
+		    st->index_columns != NULL ? ms->n_index_columns : 0;
+	}
+	m->event_table = copy(opt(pm->event_table), oom);
+	m->event_type = copy(opt(pm->event_type), oom);
+	m->route_source = copy(opt(pm->route_source), oom);
+	m->route_target = copy(opt(pm->route_target), oom);
+	m->freeze_timeout_ms = pm->freeze_timeout_ms;
+	m->max_lag_ms = pm->max_lag_ms;
+	m->purge = pm->purge;
+}
+
+void
 plan_body_from_pb(const Skein__V1__Step *ps, sk_step *s, bool *oom)
 {
 	sk_step view = { 0 };
 	sk_backfill b;
 	sk_expand e;
 	sk_flag f;
+
+	/* As for the other kinds, a move body under another kind is none. */
+	if (ps->body_case == SKEIN__V1__STEP__BODY_MOVE_TENANT &&
+	    ps->kind == SKEIN__V1__STEP_KIND__STEP_KIND_MOVE_TENANT) {
+		plan_move_from_pb(ps->move_tenant, &s->move, oom);
+		return;
+	}
 
 	plan_body_view(ps, &view, &b, &e, &f);
 	if (view.flag != NULL) {

@@ -18,11 +18,23 @@ typedef struct pb_body {
 	Skein__V1__ExpandBody expand;
 	Skein__V1__BackfillTuning tuning;
 	Skein__V1__FlagBody flag;
+	Skein__V1__MoveTenantBody move;
+	Skein__V1__MoveStay *stays; /* malloc'ed: plan_body_pb_fini */
+	Skein__V1__MoveStay **stay_ptrs;
 } pb_body;
 
-/* Point ps's body at s's backfill or expand (held in b); nothing for the
- * other kinds. */
-void plan_body_to_pb(const sk_step *s, pb_body *b, Skein__V1__Step *ps);
+/* Point ps's body at s's backfill, expand, flag or move (held in b);
+ * nothing for the other kinds. SK_ENOMEM (a move's staying tables need
+ * arrays); b is fini'ed by the caller either way. */
+int plan_body_to_pb(const sk_step *s, pb_body *b, Skein__V1__Step *ps);
+
+/* Free what plan_body_to_pb allocated in b. Accepts NULL. */
+void plan_body_pb_fini(pb_body *b);
+
+/* A copy of a move body from the wire into *out (caller frees with
+ * sk_move_tenant_fini and free), "" read as absent; sets *oom. */
+void plan_move_from_pb(
+    const Skein__V1__MoveTenantBody *pm, sk_move_tenant **out, bool *oom);
 
 /* Copy ps's backfill or expand body into s (s->backfill / s->expand,
  * owned by s); sets *oom when memory ran out. */

@@ -243,10 +243,33 @@ validate_step_extras(const Skein__V1__Step *s, const char *plan, sk_err *err)
 	return SK_OK;
 }
 
+/* A move's regions are regions of the plan: the plan's agents are the
+ * ones the coordinator can tell their roles. */
+static int
+validate_move_regions(const sk_move_tenant *m, const Skein__V1__Plan *pb, sk_err *err)
+{
+	const char *const which[2] = { m->from, m->to };
+	const char *const key[2] = { "from", "to" };
+
+	for (size_t k = 0; k < 2; k++) {
+		bool found = false;
+
+		for (size_t i = 0; !found && i < pb->n_regions; i++)
+			found = strcmp(pb->regions[i], which[k]) == 0;
+		if (!found)
+			return sk_err_set(err, SK_EINVAL,
+			    "moves the tenant %s region %s, which is not a region "
+			    "of the plan",
+			    key[k], which[k]);
+	}
+	return SK_OK;
+}
+
 /* The kind's own rules (sk_step_validate) on the fields that tell them;
  * the checksum is verified on the decoded step (sk_step_verify_checksum). */
 static int
-validate_kind(const Skein__V1__Step *s, const char *plan, sk_err *err)
+validate_kind(const Skein__V1__Step *s, const Skein__V1__Plan *pb,
+    const char *plan, sk_err *err)
 {
 	bool body_check = s->body_case == SKEIN__V1__STEP__BODY_CHECK;
 	sk_step tmp = { 0 };
@@ -267,7 +290,24 @@ validate_kind(const Skein__V1__Step *s, const char *plan, sk_err *err)
 		tmp.text_checksum[0] = 1;
 	tmp.nchecks = body_check ? s->check->n_checks : 0;
 	plan_body_view(s, &tmp, &b, &e, &f);
+	/* A move body has arrays of its own (the stays): judged on a copy. */
+	if (s->body_case == SKEIN__V1__STEP__BODY_MOVE_TENANT &&
+	    s->kind == SKEIN__V1__STEP_KIND__STEP_KIND_MOVE_TENANT) {
+		bool oom = false;
+
+		plan_move_from_pb(s->move_tenant, &tmp.move, &oom);
+		if (oom) {
+			sk_move_tenant_fini(tmp.move);
+			free(tmp.move);
+			return sk_err_set(err, SK_ENOMEM,
+			    "decode plan %s: out of memory", plan);
+		}
+	}
 	rc = sk_step_validate(&tmp, err);
+	if (rc == SK_OK && tmp.move != NULL)
+		rc = validate_move_regions(tmp.move, pb, err);
+	sk_move_tenant_fini(tmp.move);
+	free(tmp.move);
 	if (rc != SK_OK)
 		return sk_err_wrap(err, "decode plan %s: step %s", plan, s->id);
 	if (body_check) {
@@ -388,7 +428,7 @@ plan_validate(const Skein__V1__Plan *pb, sk_err *err)
 		ids[i] = s->id;
 		if (!sk_name_valid(s->id))
 			continue; /* reported by check_names below */
-		rc = validate_kind(s, name, err);
+		rc = validate_kind(s, pb, name, err);
 		if (rc != SK_OK)
 			goto out;
 		if (s->checksum.len != SK_CHECKSUM_LEN) {

@@ -12,6 +12,7 @@
 #include <sodium.h>
 
 #include "sk_flag_int.h"
+#include "sk_move_int.h"
 #include "sk_sql.h"
 
 /* The domains of step checksums; bump them only with a new ledger format.
@@ -48,6 +49,7 @@ static const step_kind kinds[] = {
 	{ SK_STEP_EXPAND, "expand", expand_validate, expand_checksum },
 	{ SK_STEP_CONTRACT, "contract", contract_validate, expand_checksum },
 	{ SK_STEP_FLAG, "flag", flag_validate, flag_checksum },
+	{ SK_STEP_MOVE_TENANT, "move_tenant", move_validate, move_checksum },
 };
 
 static const step_kind *
@@ -127,9 +129,10 @@ sql_validate(const sk_step *step, sk_err *err)
 	if (step->nchecks > 0)
 		return sk_err_set(err, SK_EINVAL,
 		    "is of kind sql but carries the checks of a check step");
-	if (step->backfill != NULL || step->expand != NULL || step->flag != NULL)
+	if (step->backfill != NULL || step->expand != NULL ||
+	    step->flag != NULL || step->move != NULL)
 		return sk_err_set(err, SK_EINVAL,
-		    "is of kind sql but carries a backfill, expand or flag body");
+		    "is of kind sql but carries a backfill, expand, flag or move body");
 	return SK_OK;
 }
 
@@ -215,9 +218,10 @@ check_validate(const sk_step *step, sk_err *err)
 		return sk_err_set(err, SK_EINVAL,
 		    "is a check step but has fields of a SQL step (verify, "
 		    "transaction: false, concurrent indexes or a text checksum)");
-	if (step->backfill != NULL || step->expand != NULL || step->flag != NULL)
+	if (step->backfill != NULL || step->expand != NULL ||
+	    step->flag != NULL || step->move != NULL)
 		return sk_err_set(err, SK_EINVAL,
-		    "is a check step but carries a backfill, expand or flag body");
+		    "is a check step but carries a backfill, expand, flag or move body");
 	return SK_OK;
 }
 
@@ -280,7 +284,7 @@ data_kind_alone(const sk_step *step, const char *kind, bool backfill_body, sk_er
 		return sk_err_set(err, SK_EINVAL,
 		    "is a %s step but carries the checks of a check step", kind);
 	if ((backfill_body ? step->expand != NULL : step->backfill != NULL) ||
-	    step->flag != NULL)
+	    step->flag != NULL || step->move != NULL)
 		return sk_err_set(err, SK_EINVAL,
 		    "is a %s step but carries the body of another kind", kind);
 	if (backfill_body ? step->backfill == NULL : step->expand == NULL)

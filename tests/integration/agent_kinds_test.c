@@ -279,7 +279,8 @@ test_unknown_kind_is_refused_before_anything_runs(void **state)
 	world_open(&w, "kunknown");
 	assert_int_equal(run(&w, plan, SK_MODE_APPLY, &err), SK_EINVAL);
 	assert_contains(err.msg,
-	    "step 0003_note is of kind 99, which this agent does not know");
+	    "step 0003_note is of kind unknown: this agent does not know step "
+	    "kind 99");
 	assert_int_equal(find_report(&w.c, SK_EV_STEP_STARTED, w.name, NULL, NULL), 0);
 	assert_int_equal(count(&w,
 			     "SELECT count(*) FROM pg_catalog.pg_class "
