@@ -31,7 +31,14 @@
 #define DIR_I2R 'i'
 #define DIR_R2I 'r'
 
-#define ABYTES crypto_secretstream_xchacha20poly1305_ABYTES
+/* Where the fields of the handshake messages sit (sk_peer.h has the
+ * layout): type and version, then the ephemeral key, the nonce, and the
+ * context hash (HELLO) or signature (REPLY); FINISH is a signature. */
+#define AT_EPH 2
+#define AT_NONCE (AT_EPH + crypto_kx_PUBLICKEYBYTES)
+#define AT_CTX (AT_NONCE + NONCE_LEN)
+#define AT_SIG AT_CTX
+#define AT_FINISH_SIG 2
 
 enum state {
 	ST_NEW,        /* created; initiator sends HELLO, responder awaits it */
@@ -51,7 +58,8 @@ struct sk_peer {
 	uint8_t eph_sk[crypto_kx_SECRETKEYBYTES]; /* wiped once used */
 	uint8_t nonce[NONCE_LEN];                 /* ours */
 	uint8_t th[HASH_LEN];                     /* transcript hash */
-	/* Keys derived before the handshake is done (responder) wait here. */
+	/* Each direction's stream key, from derive_keys until its stream
+	 * state is set up by the first chunk (then wiped). */
 	uint8_t tx_key[crypto_secretstream_xchacha20poly1305_KEYBYTES];
 	uint8_t rx_key[crypto_secretstream_xchacha20poly1305_KEYBYTES];
 	crypto_secretstream_xchacha20poly1305_state tx;
@@ -219,8 +227,10 @@ transcript(sk_peer *p, const uint8_t *peer_eph, const uint8_t *peer_nonce)
 	crypto_generichash_update(
 	    &h, (const uint8_t *)DOM_TRANSCRIPT, sizeof(DOM_TRANSCRIPT));
 	crypto_generichash_update(&h, p->ctx_hash, HASH_LEN);
-	crypto_generichash_update(&h, init ? p->eph_pk : peer_eph, 32);
-	crypto_generichash_update(&h, init ? peer_eph : p->eph_pk, 32);
+	crypto_generichash_update(
+	    &h, init ? p->eph_pk : peer_eph, crypto_kx_PUBLICKEYBYTES);
+	crypto_generichash_update(
+	    &h, init ? peer_eph : p->eph_pk, crypto_kx_PUBLICKEYBYTES);
 	crypto_generichash_update(&h, init ? p->nonce : peer_nonce, NONCE_LEN);
 	crypto_generichash_update(&h, init ? peer_nonce : p->nonce, NONCE_LEN);
 	crypto_generichash_update(&h, init ? me->pk : p->peer_key.pk, SK_PUBKEY_LEN);
@@ -294,9 +304,9 @@ sk_peer_hello(uint8_t out[SK_PEER_HELLO_LEN], sk_peer *p, sk_err *err)
 	randombytes_buf(p->nonce, NONCE_LEN);
 	out[0] = MSG_HELLO;
 	out[1] = VERSION;
-	memcpy(out + 2, p->eph_pk, 32);
-	memcpy(out + 34, p->nonce, NONCE_LEN);
-	memcpy(out + 66, p->ctx_hash, HASH_LEN);
+	memcpy(out + AT_EPH, p->eph_pk, crypto_kx_PUBLICKEYBYTES);
+	memcpy(out + AT_NONCE, p->nonce, NONCE_LEN);
+	memcpy(out + AT_CTX, p->ctx_hash, HASH_LEN);
 	p->state = ST_SENT_HELLO;
 	return SK_OK;
 }
@@ -333,23 +343,23 @@ sk_peer_reply(uint8_t out[SK_PEER_REPLY_LEN], sk_peer *p, const uint8_t *hello,
 	rc = check_msg(p, hello, hello_len, SK_PEER_HELLO_LEN, MSG_HELLO, "HELLO", err);
 	if (rc != SK_OK)
 		return rc;
-	if (sodium_memcmp(hello + 66, p->ctx_hash, HASH_LEN) != 0)
+	if (sodium_memcmp(hello + AT_CTX, p->ctx_hash, HASH_LEN) != 0)
 		return peer_fail(p, err, SK_ECRYPTO,
 		    "receive move handshake HELLO: it is for another move "
 		    "(context differs: move, rollout, plan, tenant or regions)");
 	crypto_kx_keypair(p->eph_pk, p->eph_sk);
 	randombytes_buf(p->nonce, NONCE_LEN);
-	transcript(p, hello + 2, hello + 34);
-	if (derive_keys(p, hello + 2) != 0)
+	transcript(p, hello + AT_EPH, hello + AT_NONCE);
+	if (derive_keys(p, hello + AT_EPH) != 0)
 		return peer_fail(p, err, SK_ECRYPTO,
 		    "receive move handshake HELLO: unusable ephemeral key");
 	sk_seckey_sign(p->my_key, msg,
 	    sig_msg(msg, DOM_REPLY, sizeof(DOM_REPLY), p->th), sig);
 	out[0] = MSG_REPLY;
 	out[1] = VERSION;
-	memcpy(out + 2, p->eph_pk, 32);
-	memcpy(out + 34, p->nonce, NONCE_LEN);
-	memcpy(out + 66, sig, SK_SIG_LEN);
+	memcpy(out + AT_EPH, p->eph_pk, crypto_kx_PUBLICKEYBYTES);
+	memcpy(out + AT_NONCE, p->nonce, NONCE_LEN);
+	memcpy(out + AT_SIG, sig, SK_SIG_LEN);
 	p->state = ST_SENT_REPLY;
 	return SK_OK;
 }
@@ -370,9 +380,10 @@ sk_peer_finish(uint8_t out[SK_PEER_FINISH_LEN], sk_peer *p,
 	rc = check_msg(p, reply, reply_len, SK_PEER_REPLY_LEN, MSG_REPLY, "REPLY", err);
 	if (rc != SK_OK)
 		return rc;
-	transcript(p, reply + 2, reply + 34);
+	transcript(p, reply + AT_EPH, reply + AT_NONCE);
 	if (sk_pubkey_verify(&p->peer_key, msg,
-		sig_msg(msg, DOM_REPLY, sizeof(DOM_REPLY), p->th), reply + 66) != SK_OK) {
+		sig_msg(msg, DOM_REPLY, sizeof(DOM_REPLY), p->th),
+		reply + AT_SIG) != SK_OK) {
 		sk_key_id_hex(p->peer_key.id, idhex);
 		return peer_fail(p, err, SK_ECRYPTO,
 		    "receive move handshake REPLY: signature does not verify "
@@ -380,14 +391,14 @@ sk_peer_finish(uint8_t out[SK_PEER_FINISH_LEN], sk_peer *p,
 		    "move, or a replayed or altered reply)",
 		    idhex);
 	}
-	if (derive_keys(p, reply + 2) != 0)
+	if (derive_keys(p, reply + AT_EPH) != 0)
 		return peer_fail(p, err, SK_ECRYPTO,
 		    "receive move handshake REPLY: unusable ephemeral key");
 	sk_seckey_sign(p->my_key, msg,
 	    sig_msg(msg, DOM_FINISH, sizeof(DOM_FINISH), p->th), sig);
 	out[0] = MSG_FINISH;
 	out[1] = VERSION;
-	memcpy(out + 2, sig, SK_SIG_LEN);
+	memcpy(out + AT_FINISH_SIG, sig, SK_SIG_LEN);
 	p->state = ST_READY;
 	return SK_OK;
 }
@@ -409,7 +420,7 @@ sk_peer_accept(sk_peer *p, const uint8_t *finish, size_t finish_len, sk_err *err
 		return rc;
 	if (sk_pubkey_verify(&p->peer_key, msg,
 		sig_msg(msg, DOM_FINISH, sizeof(DOM_FINISH), p->th),
-		finish + 2) != SK_OK) {
+		finish + AT_FINISH_SIG) != SK_OK) {
 		sk_key_id_hex(p->peer_key.id, idhex);
 		return peer_fail(p, err, SK_ECRYPTO,
 		    "receive move handshake FINISH: signature does not verify "
