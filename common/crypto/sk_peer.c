@@ -39,6 +39,9 @@
 #define AT_CTX (AT_NONCE + NONCE_LEN)
 #define AT_SIG AT_CTX
 #define AT_FINISH_SIG 2
+_Static_assert(SK_PEER_HELLO_LEN == AT_CTX + HASH_LEN, "HELLO layout");
+_Static_assert(SK_PEER_REPLY_LEN == AT_SIG + SK_SIG_LEN, "REPLY layout");
+_Static_assert(SK_PEER_FINISH_LEN == AT_FINISH_SIG + SK_SIG_LEN, "FINISH layout");
 
 enum state {
 	ST_NEW,        /* created; initiator sends HELLO, responder awaits it */
