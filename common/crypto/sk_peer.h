@@ -16,6 +16,8 @@
  * "skein/v1/peer-reply\0" || th, sig_i signs "skein/v1/peer-finish\0" || th,
  * and each side verifies with the key it pinned for the other: a wrong or
  * unknown key, another move's context, or any other transcript fails.
+ * (The responder also compares HELLO's ctx_hash with its own, for an early
+ * and clear refusal; the signatures bind the context either way.)
  * Two changes from the brief, argued: the transcript binds the full public
  * keys rather than their 8-byte ids (the id is a name for people, derived
  * from the key; the key is what the signature is checked with, and binding
@@ -33,6 +35,9 @@
  * sealed chunk on the wire is
  *   [stream header (24), first chunk of a direction only] type (1)
  *   seq (8, big-endian) secretstream ciphertext (len + 17)
+ * The stream header rides in front of the first chunk rather than as a
+ * message of its own, so the wiring moves one kind of message after the
+ * handshake.
  * The authenticated data is direction || type || seq; the receiver checks
  * the sequence against its own counter before decrypting, and the
  * secretstream nonce makes the same check cryptographically. The last
@@ -47,11 +52,13 @@
  * every later call fails with SK_ESTATE, and its keys are wiped at once.
  * Peer bytes that are not what an authentic peer sends give SK_ECRYPTO;
  * calls in the wrong state SK_ESTATE; bad arguments SK_EINVAL. Output
- * buffers come first (libsodium's order, not the brief's) with their
- * capacity beside them, and are written only on success. The handshake is
+ * buffers come first (libsodium's order, not the brief's), variable-size
+ * ones with their capacity beside them, and are written only on success. The handshake is
  * one function per message rather than one "next" function: each has its
  * own input, output and failure, so its contract fits in a comment.
- * Not thread-safe: one peer is used by one thread at a time.
+ * Not thread-safe: one peer is used by one thread at a time. Left to the
+ * wiring: timeouts, and limiting HELLOs (each costs the responder a key
+ * exchange and a signature before it knows who sent it).
  */
 #ifndef SK_PEER_H
 #define SK_PEER_H
