@@ -370,7 +370,8 @@ test_peer_streams_interleave_and_carry_empty_final(void **state)
 	sk_peer_destroy(r);
 }
 
-/* The initiator pins a key the responder does not hold. */
+/* The initiator meets a responder whose key is not the one it pinned:
+ * an impostor source agent, or the real one while a stranger is pinned. */
 static void
 test_peer_initiator_refuses_responder_with_other_key(void **state)
 {
@@ -391,6 +392,16 @@ test_peer_initiator_refuses_responder_with_other_key(void **state)
 	assert_non_null(strstr(err.msg, "pinned source agent key"));
 	for (size_t k = 0; k < sizeof(finish); k++)
 		assert_int_equal(finish[k], 0x5a); /* nothing signed */
+	assert_dead(i);
+	sk_peer_destroy(i);
+	sk_peer_destroy(r);
+
+	i = peer(SK_PEER_INITIATOR, target_key, stranger_key, ctx_a, ctx_a_len);
+	r = responder();
+	assert_int_equal(sk_peer_hello(hello, i, &err), SK_OK);
+	assert_int_equal(sk_peer_reply(reply, r, hello, sizeof(hello), &err), SK_OK);
+	assert_int_equal(
+	    sk_peer_finish(finish, i, reply, sizeof(reply), &err), SK_ECRYPTO);
 	assert_dead(i);
 	sk_peer_destroy(i);
 	sk_peer_destroy(r);
@@ -674,6 +685,13 @@ test_peer_refuses_calls_out_of_turn(void **state)
 	sk_err err;
 
 	(void)state;
+	assert_int_equal(sk_peer_create(3, target_key, sk_seckey_public(source_key),
+			     ctx_a, ctx_a_len, &i, &err),
+	    SK_EINVAL);
+	assert_int_equal(sk_peer_create(SK_PEER_INITIATOR, NULL,
+			     sk_seckey_public(source_key), ctx_a, ctx_a_len, &i, &err),
+	    SK_EINVAL);
+	sk_peer_destroy(NULL);
 	r = responder();
 	assert_int_equal(sk_peer_hello(hello, r, &err), SK_ESTATE);
 	assert_dead(r);
