@@ -1,15 +1,15 @@
-/* sk_config: agent.yaml, coordinator.yaml and the region inventory, read
+/* sk_config: agent.yaml and coordinator.yaml (the region inventory is
+ * sk_config_inventory.c), read
  * through sk_yaml so that every mistake points at its line and column.
  * Each loader fills a local struct and hands it over only when complete. */
 #include "sk_config.h"
 
-#include <dirent.h>
-#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "sk_config_int.h"
 #include "sk_util.h"
 #include "sk_yaml.h"
 
@@ -24,10 +24,9 @@ static const char *const coord_keys[] = { "listen", "control", "regions", "key",
 	"insecure_local", "rehearsal_interval", NULL };
 static const char *const tls_keys[] = { "ca", "cert", "key", "server_name", NULL };
 static const char *const operator_keys[] = { "name", "key", "role", NULL };
-static const char *const region_keys[] = { "name", "residency", "agent_key", NULL };
 
-static int
-oom(sk_err *err, const char *path)
+int
+config_oom(sk_err *err, const char *path)
 {
 	return sk_err_set(err, SK_ENOMEM, "load %s: out of memory", path);
 }
@@ -56,8 +55,8 @@ url_field(const sk_yaml_node *map, const char *key, char **out, sk_err *err)
 
 /* A path, resolved against the directory of the file it is written in.
  * Absent (without SK_YAML_REQUIRED) leaves *out NULL. */
-static int
-path_field(const char *file, const sk_yaml_node *map, const char *key,
+int
+config_path_field(const char *file, const sk_yaml_node *map, const char *key,
     int flags, char **out, sk_err *err)
 {
 	char *s = NULL;
@@ -72,7 +71,7 @@ path_field(const char *file, const sk_yaml_node *map, const char *key,
 	}
 	*out = sk_path_relative_to(file, s);
 	free(s);
-	return *out ? SK_OK : oom(err, file);
+	return *out ? SK_OK : config_oom(err, file);
 }
 
 static int
@@ -92,7 +91,7 @@ path_list(const char *file, const sk_yaml_node *map, const char *key,
 
 		if (abs == NULL) {
 			sk_strv_free(list, count);
-			return oom(err, file);
+			return config_oom(err, file);
 		}
 		free(list[i]);
 		list[i] = abs;
@@ -124,7 +123,7 @@ program_field(const char *file, const sk_yaml_node *map, const char *key,
 		*out = sk_path_relative_to(file, s);
 	}
 	free(s);
-	return *out ? SK_OK : oom(err, file);
+	return *out ? SK_OK : config_oom(err, file);
 }
 
 /* root's tls: mapping (absent: all NULL); paths against the file. */
@@ -140,11 +139,11 @@ tls_field(const char *path, const sk_yaml_node *root, sk_tls_config *tls, sk_err
 	if (rc == SK_OK)
 		rc = sk_yaml_check_keys(m, tls_keys, err);
 	if (rc == SK_OK)
-		rc = path_field(path, m, "ca", 0, &tls->ca, err);
+		rc = config_path_field(path, m, "ca", 0, &tls->ca, err);
 	if (rc == SK_OK)
-		rc = path_field(path, m, "cert", 0, &tls->cert, err);
+		rc = config_path_field(path, m, "cert", 0, &tls->cert, err);
 	if (rc == SK_OK)
-		rc = path_field(path, m, "key", 0, &tls->key, err);
+		rc = config_path_field(path, m, "key", 0, &tls->key, err);
 	if (rc == SK_OK)
 		rc = sk_yaml_string(
 		    m, "server_name", SK_YAML_NONEMPTY, &tls->server_name, err);
@@ -244,7 +243,7 @@ load_databases(const sk_yaml_node *root, sk_agent_config *cfg, sk_err *err)
 		    "expected a list of databases, got an empty list");
 	cfg->databases = calloc(list->nitems, sizeof(*cfg->databases));
 	if (cfg->databases == NULL)
-		return oom(err, cfg->path);
+		return config_oom(err, cfg->path);
 	for (size_t i = 0; i < list->nitems; i++) {
 		const sk_yaml_node *item = list->items[i];
 		sk_db_config *db = &cfg->databases[i];
@@ -265,7 +264,7 @@ load_databases(const sk_yaml_node *root, sk_agent_config *cfg, sk_err *err)
 			    SK_YAML_NONEMPTY, &db->backup_conninfo, err);
 		if (rc == SK_OK && db->backup_conninfo == NULL &&
 		    (db->backup_conninfo = sk_strdup(db->conninfo)) == NULL)
-			rc = oom(err, cfg->path);
+			rc = config_oom(err, cfg->path);
 		if (rc == SK_OK)
 			rc = pooler_field(item, &db->pooler, err);
 		if (rc != SK_OK)
@@ -300,7 +299,7 @@ load_file(const char *path,
 		return rc;
 	*path_out = sk_strdup(path);
 	if (*path_out == NULL)
-		rc = oom(err, path);
+		rc = config_oom(err, path);
 	else
 		rc = load(path, sk_yaml_root(doc), cfg, err);
 	sk_yaml_destroy(doc);
@@ -345,20 +344,21 @@ load_agent(const char *path, const sk_yaml_node *root, void *arg, sk_err *err)
 	if (rc == SK_OK)
 		rc = url_field(root, "coordinator", &cfg->coordinator, err);
 	if (rc == SK_OK)
-		rc = path_field(path, root, "key", SK_YAML_REQUIRED, &cfg->key, err);
+		rc = config_path_field(
+		    path, root, "key", SK_YAML_REQUIRED, &cfg->key, err);
 	if (rc == SK_OK)
-		rc = path_field(path, root, "coordinator_key", SK_YAML_REQUIRED,
-		    &cfg->coordinator_key, err);
+		rc = config_path_field(path, root, "coordinator_key",
+		    SK_YAML_REQUIRED, &cfg->coordinator_key, err);
 	if (rc == SK_OK)
 		rc = path_list(path, root, "release_keys", "release public key paths",
 		    &cfg->release_keys, &cfg->nrelease_keys, err);
 	if (rc == SK_OK)
 		rc = load_databases(root, cfg, err);
 	if (rc == SK_OK)
-		rc = path_field(path, root, "state", 0, &cfg->state, err);
+		rc = config_path_field(path, root, "state", 0, &cfg->state, err);
 	if (rc == SK_OK && cfg->state == NULL &&
 	    (cfg->state = sk_path_relative_to(path, "state")) == NULL)
-		rc = oom(err, path);
+		rc = config_oom(err, path);
 	if (rc == SK_OK)
 		rc = sk_yaml_int(root, "poll_ms", 1000, 10, 60000, &cfg->poll_ms, err);
 	if (rc == SK_OK) /* stopline */
@@ -373,7 +373,8 @@ load_agent(const char *path, const sk_yaml_node *root, void *arg, sk_err *err)
 	if (rc == SK_OK)
 		cfg->parallel = (int)v;
 	if (rc == SK_OK)
-		rc = path_field(path, root, "backup_dir", 0, &cfg->backup_dir, err);
+		rc = config_path_field(
+		    path, root, "backup_dir", 0, &cfg->backup_dir, err);
 	if (rc == SK_OK)
 		rc = program_field(
 		    path, root, "pg_dump", "pg_dump", &cfg->pg_dump, err);
@@ -465,7 +466,7 @@ load_operators(const char *path, const sk_yaml_node *root, sk_coord_config *cfg,
 		return rc;
 	cfg->operators = calloc(list->nitems + 1, sizeof(*cfg->operators));
 	if (cfg->operators == NULL)
-		return oom(err, path);
+		return config_oom(err, path);
 	for (size_t i = 0; i < list->nitems; i++) {
 		const sk_yaml_node *item = list->items[i];
 		sk_operator *op = &cfg->operators[i];
@@ -479,8 +480,8 @@ load_operators(const char *path, const sk_yaml_node *root, sk_coord_config *cfg,
 		cfg->noperators = i + 1;
 		rc = sk_yaml_name(item, "name", "operator", &op->name, err);
 		if (rc == SK_OK)
-			rc = path_field(path, item, "key", SK_YAML_REQUIRED,
-			    &op->key_path, err);
+			rc = config_path_field(path, item, "key",
+			    SK_YAML_REQUIRED, &op->key_path, err);
 		if (rc == SK_OK)
 			rc = sk_yaml_string(item, "role",
 			    SK_YAML_REQUIRED | SK_YAML_NONEMPTY, &role, err);
@@ -525,15 +526,16 @@ load_coord(const char *path, const sk_yaml_node *root, void *arg, sk_err *err)
 	if (rc == SK_OK)
 		rc = url_field(root, "control", &cfg->control, err);
 	if (rc == SK_OK)
-		rc = path_field(path, root, "regions", SK_YAML_REQUIRED,
+		rc = config_path_field(path, root, "regions", SK_YAML_REQUIRED,
 		    &cfg->regions, err);
 	if (rc == SK_OK)
-		rc = path_field(path, root, "key", SK_YAML_REQUIRED, &cfg->key, err);
+		rc = config_path_field(
+		    path, root, "key", SK_YAML_REQUIRED, &cfg->key, err);
 	if (rc == SK_OK)
 		rc = path_list(path, root, "release_keys", "release public key paths",
 		    &cfg->release_keys, &cfg->nrelease_keys, err);
 	if (rc == SK_OK)
-		rc = path_field(
+		rc = config_path_field(
 		    path, root, "state", SK_YAML_REQUIRED, &cfg->state, err);
 	if (rc == SK_OK)
 		rc = tls_field(path, root, &cfg->tls, err);
@@ -592,232 +594,4 @@ sk_coord_config_fini(sk_coord_config *cfg)
 	}
 	free(cfg->operators);
 	memset(cfg, 0, sizeof(*cfg));
-}
-
-static void
-region_fini(sk_region *r)
-{
-	free(r->path);
-	free(r->name);
-	free(r->residency);
-	free(r->agent_key_path);
-	memset(r, 0, sizeof(*r));
-}
-
-static int
-load_region_fields(const char *path, const sk_yaml_node *root, sk_region *r, sk_err *err)
-{
-	const char *base = strrchr(path, '/');
-	const sk_yaml_node *key_node;
-	size_t nlen;
-	int rc;
-
-	base = base ? base + 1 : path;
-	rc = sk_yaml_expect(root, SK_YAML_MAPPING, "a mapping of region settings", err);
-	if (rc == SK_OK)
-		rc = sk_yaml_check_keys(root, region_keys, err);
-	if (rc == SK_OK)
-		rc = sk_yaml_name(root, "name", "region", &r->name, err);
-	if (rc != SK_OK)
-		return rc;
-	/* The file name is how operators find a region; it must not lie. */
-	nlen = strlen(r->name);
-	if (strncmp(base, r->name, nlen) != 0 || strcmp(base + nlen, ".yaml") != 0)
-		return sk_yaml_error(err, SK_EINVAL, sk_yaml_get(root, "name"),
-		    "region \"%s\" is defined in %s: rename the file to %s.yaml",
-		    r->name, base, r->name);
-	rc = sk_yaml_name(root, "residency", "residency", &r->residency, err);
-	if (rc == SK_OK)
-		rc = path_field(path, root, "agent_key", SK_YAML_REQUIRED,
-		    &r->agent_key_path, err);
-	if (rc != SK_OK)
-		return rc;
-	rc = sk_pubkey_load(r->agent_key_path, &r->agent_key, err);
-	if (rc != SK_OK) {
-		key_node = sk_yaml_get(root, "agent_key");
-		return sk_err_wrap(err, "%s:%d:%d: agent_key", path,
-		    key_node->line, key_node->col);
-	}
-	return SK_OK;
-}
-
-static int
-load_region(const char *path, sk_region *out, sk_err *err)
-{
-	sk_region r;
-	sk_yaml_doc *doc = NULL;
-	int rc;
-
-	memset(&r, 0, sizeof(r));
-	rc = sk_yaml_load(path, &doc, err);
-	if (rc != SK_OK)
-		return rc;
-	r.path = sk_strdup(path);
-	if (r.path == NULL)
-		rc = oom(err, path);
-	else
-		rc = load_region_fields(path, sk_yaml_root(doc), &r, err);
-	sk_yaml_destroy(doc);
-	if (rc != SK_OK) {
-		region_fini(&r);
-		return rc;
-	}
-	*out = r;
-	return SK_OK;
-}
-
-static int
-region_cmp(const void *a, const void *b)
-{
-	return strcmp(((const sk_region *)a)->name, ((const sk_region *)b)->name);
-}
-
-static int
-name_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* The *.yaml entries of dir, sorted, skipping hidden files (editor swap
- * files and the like). */
-static int
-list_region_files(const char *dir, char ***out, size_t *n, sk_err *err)
-{
-	char **names = NULL;
-	size_t count = 0, cap = 0;
-	struct dirent *de;
-	DIR *d;
-	int rc = SK_OK;
-
-	d = opendir(dir);
-	if (d == NULL)
-		return sk_err_errno(err, errno == ENOENT ? SK_ENOTFOUND : SK_EIO,
-		    errno, "load region inventory %s", dir);
-	while ((de = readdir(d)) != NULL) {
-		size_t len = strlen(de->d_name);
-
-		if (de->d_name[0] == '.' || len <= 5 ||
-		    strcmp(de->d_name + len - 5, ".yaml") != 0)
-			continue;
-		if (count == cap) {
-			char **bigger =
-			    realloc(names, (cap ? cap * 2 : 8) * sizeof(*names));
-
-			if (bigger == NULL) {
-				rc = oom(err, dir);
-				break;
-			}
-			names = bigger;
-			cap = cap ? cap * 2 : 8;
-		}
-		names[count] = sk_path_join(dir, de->d_name);
-		if (names[count] == NULL) {
-			rc = oom(err, dir);
-			break;
-		}
-		count++;
-	}
-	closedir(d);
-	if (rc == SK_OK && count == 0)
-		rc = sk_err_set(err, SK_EINVAL,
-		    "load region inventory %s: no region files (*.yaml) in the directory",
-		    dir);
-	if (rc != SK_OK) {
-		sk_strv_free(names, count);
-		return rc;
-	}
-	qsort(names, count, sizeof(*names), name_cmp);
-	*out = names;
-	*n = count;
-	return SK_OK;
-}
-
-/* Region names are unique by construction (file name == name), but a
- * shared agent key would let one region's agent report as another. */
-static int
-check_inventory(const sk_inventory *inv, sk_err *err)
-{
-	char hex[2 * SK_KEY_ID_LEN + 1];
-
-	for (size_t i = 1; i < inv->nregions; i++)
-		if (strcmp(inv->regions[i - 1].name, inv->regions[i].name) == 0)
-			return sk_err_set(err, SK_EINVAL,
-			    "load region inventory %s: region %s is defined twice, in %s and %s",
-			    inv->dir, inv->regions[i].name,
-			    inv->regions[i - 1].path, inv->regions[i].path);
-	for (size_t i = 0; i < inv->nregions; i++)
-		for (size_t j = i + 1; j < inv->nregions; j++) {
-			if (memcmp(inv->regions[i].agent_key.pk,
-				inv->regions[j].agent_key.pk, SK_PUBKEY_LEN) != 0)
-				continue;
-			sk_key_id_hex(inv->regions[i].agent_key.id, hex);
-			return sk_err_set(err, SK_EINVAL,
-			    "load region inventory %s: regions %s and %s share agent key %s: "
-			    "each region's agent needs its own key",
-			    inv->dir, inv->regions[i].name, inv->regions[j].name, hex);
-		}
-	return SK_OK;
-}
-
-int
-sk_inventory_load(const char *dir, sk_inventory *out, sk_err *err)
-{
-	sk_inventory inv;
-	char **files = NULL;
-	size_t nfiles = 0;
-	int rc;
-
-	memset(&inv, 0, sizeof(inv));
-	rc = list_region_files(dir, &files, &nfiles, err);
-	if (rc != SK_OK)
-		return rc;
-	inv.dir = sk_strdup(dir);
-	inv.regions = calloc(nfiles, sizeof(*inv.regions));
-	if (inv.dir == NULL || inv.regions == NULL) {
-		rc = oom(err, dir);
-		goto out;
-	}
-	for (size_t i = 0; i < nfiles; i++) {
-		rc = load_region(files[i], &inv.regions[i], err);
-		if (rc != SK_OK)
-			goto out;
-		inv.nregions = i + 1;
-	}
-	qsort(inv.regions, inv.nregions, sizeof(*inv.regions), region_cmp);
-	rc = check_inventory(&inv, err);
-out:
-	sk_strv_free(files, nfiles);
-	if (rc != SK_OK) {
-		sk_inventory_fini(&inv);
-		return rc;
-	}
-	*out = inv;
-	return SK_OK;
-}
-
-void
-sk_inventory_fini(sk_inventory *inv)
-{
-	if (inv == NULL)
-		return;
-	for (size_t i = 0; i < inv->nregions; i++)
-		region_fini(&inv->regions[i]);
-	free(inv->regions);
-	free(inv->dir);
-	memset(inv, 0, sizeof(*inv));
-}
-
-static int
-find_cmp(const void *key, const void *elem)
-{
-	return strcmp((const char *)key, ((const sk_region *)elem)->name);
-}
-
-const sk_region *
-sk_inventory_find(const sk_inventory *inv, const char *name)
-{
-	if (inv == NULL || name == NULL || inv->nregions == 0)
-		return NULL;
-	return bsearch(
-	    name, inv->regions, inv->nregions, sizeof(*inv->regions), find_cmp);
 }

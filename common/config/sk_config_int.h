@@ -1,0 +1,18 @@
+/* sk_config_int: what sk_config.c and sk_config_inventory.c share. */
+#ifndef SK_CONFIG_INT_H
+#define SK_CONFIG_INT_H
+
+#include "sk_err.h"
+#include "sk_yaml.h"
+
+/* SK_ENOMEM "load PATH: out of memory"; returns the code. */
+int config_oom(sk_err *err, const char *path);
+
+/* The string at key of map, a path resolved against the directory of
+ * file; flags as sk_yaml_string's (SK_YAML_NONEMPTY always). Absent
+ * (without SK_YAML_REQUIRED): *out NULL. On success *out is the
+ * caller's. */
+int config_path_field(const char *file, const sk_yaml_node *map,
+    const char *key, int flags, char **out, sk_err *err);
+
+#endif
