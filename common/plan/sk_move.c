@@ -11,6 +11,7 @@
 
 #include "sk_move_int.h"
 #include "sk_plan.h"
+#include "sk_step_alone.h"
 #include "sk_sql.h"
 #include "sk_util.h"
 
@@ -203,40 +204,18 @@ sk_move_tenant_check(const sk_move_tenant *m, sk_err *err)
 	return SK_OK;
 }
 
-/* sk_step_has_text_checksum's test, here so that sk_step.c, which calls
- * in, is not called back (no circle between the two). */
-static bool
-text_checksum_set(const sk_step *step)
-{
-	uint8_t acc = 0;
-
-	for (size_t i = 0; i < SK_CHECKSUM_LEN; i++)
-		acc |= step->text_checksum[i];
-	return acc != 0;
-}
-
 int
 move_validate(const sk_step *step, sk_err *err)
 {
-	if ((step->sql != NULL && step->sql[0] != '\0') ||
-	    step->verify != NULL || step->no_transaction ||
-	    step->nconcurrent_indexes > 0 || text_checksum_set(step))
-		return sk_err_set(err, SK_EINVAL,
-		    "is a move_tenant step but has fields of a SQL step (sql, "
-		    "verify, transaction: false)");
-	if (step->nchecks > 0)
-		return sk_err_set(err, SK_EINVAL,
-		    "is a move_tenant step but carries the checks of a check step");
-	if (step->backfill != NULL || step->expand != NULL || step->flag != NULL)
-		return sk_err_set(err, SK_EINVAL,
-		    "is a move_tenant step but carries the body of another kind");
+	int rc;
+
+	rc = plan_step_alone(step, "move_tenant", step->move, err);
+	if (rc != SK_OK)
+		return rc;
 	if (step->revert != NULL)
 		return sk_err_set(err, SK_EINVAL,
 		    "is a move_tenant step with a revert script; a move is undone "
 		    "by moving the tenant back");
-	if (step->move == NULL)
-		return sk_err_set(
-		    err, SK_EINVAL, "is a move_tenant step without its body");
 	return sk_move_tenant_check(step->move, err);
 }
 

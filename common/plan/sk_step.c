@@ -12,6 +12,7 @@
 #include <sodium.h>
 
 #include "sk_flag_int.h"
+#include "sk_step_alone.h"
 #include "sk_move_int.h"
 #include "sk_sql.h"
 
@@ -182,25 +183,7 @@ sql_checksum(const sk_step *step, uint8_t out[SK_CHECKSUM_LEN], sk_err *err)
 	return SK_OK;
 }
 
-bool
-sk_step_has_text_checksum(const sk_step *step)
-{
-	uint8_t acc = 0;
-
-	for (size_t i = 0; i < SK_CHECKSUM_LEN; i++)
-		acc |= step->text_checksum[i];
-	return acc != 0;
-}
-
 /* ---- kind check ---------------------------------------------------------- */
-
-/* Whether step has any field only a SQL step may have but its SQL. */
-static bool
-has_sql_fields(const sk_step *step)
-{
-	return step->verify != NULL || step->no_transaction ||
-	    step->nconcurrent_indexes > 0 || sk_step_has_text_checksum(step);
-}
 
 static int
 check_validate(const sk_step *step, sk_err *err)
@@ -214,7 +197,7 @@ check_validate(const sk_step *step, sk_err *err)
 		return sk_err_set(err, SK_EINVAL,
 		    "is a check step with a revert script; a check step changes "
 		    "nothing to revert");
-	if (has_sql_fields(step))
+	if (plan_step_has_sql_fields(step))
 		return sk_err_set(err, SK_EINVAL,
 		    "is a check step but has fields of a SQL step (verify, "
 		    "transaction: false, concurrent indexes or a text checksum)");
@@ -270,35 +253,13 @@ check_checksum(const sk_step *step, uint8_t out[SK_CHECKSUM_LEN], sk_err *err)
 
 /* ---- kinds backfill, expand, contract -------------------------------- */
 
-/* What none of the data kinds may carry: SQL, checks, SQL-step fields
- * and the other body. */
-static int
-data_kind_alone(const sk_step *step, const char *kind, bool backfill_body, sk_err *err)
-{
-	if ((step->sql != NULL && step->sql[0] != '\0') || has_sql_fields(step))
-		return sk_err_set(err, SK_EINVAL,
-		    "is a %s step but has fields of a SQL step (sql, verify, "
-		    "transaction: false)",
-		    kind);
-	if (step->nchecks > 0)
-		return sk_err_set(err, SK_EINVAL,
-		    "is a %s step but carries the checks of a check step", kind);
-	if ((backfill_body ? step->expand != NULL : step->backfill != NULL) ||
-	    step->flag != NULL || step->move != NULL)
-		return sk_err_set(err, SK_EINVAL,
-		    "is a %s step but carries the body of another kind", kind);
-	if (backfill_body ? step->backfill == NULL : step->expand == NULL)
-		return sk_err_set(err, SK_EINVAL, "is a %s step without its body", kind);
-	return SK_OK;
-}
-
 static int
 backfill_validate(const sk_step *step, sk_err *err)
 {
 	char *sql = NULL;
 	int rc;
 
-	rc = data_kind_alone(step, "backfill", true, err);
+	rc = plan_step_alone(step, "backfill", step->backfill, err);
 	if (rc != SK_OK)
 		return rc;
 	if (step->backfill->table == NULL || step->backfill->table[0] == '\0')
@@ -334,7 +295,7 @@ expand_common(const sk_step *step, const char *kind, sk_err *err)
 	const sk_expand *e;
 	int rc;
 
-	rc = data_kind_alone(step, kind, false, err);
+	rc = plan_step_alone(step, kind, step->expand, err);
 	if (rc != SK_OK)
 		return rc;
 	e = step->expand;
