@@ -278,6 +278,7 @@ wire_report_to_pb(report_store *s, const sk_report *r)
 	}
 	wire_sample_report_to_pb(s, r);
 	wire_flag_report_to_pb(s, r); /* flags */
+	wire_move_report_to_pb(s, r); /* moves */
 }
 
 /* A report from the wire. Identifiers that do not fit are refused, free
@@ -354,7 +355,9 @@ wire_report_from_pb(sk_report *r, const Skein__V1__Report *pb, sk_err *err)
 	}
 	if (wire_sample_report_from_pb(r, pb, err) != SK_OK)
 		return err->code;
-	return wire_flag_report_from_pb(r, pb, err); /* flags */
+	if (wire_flag_report_from_pb(r, pb, err) != SK_OK) /* flags */
+		return err->code;
+	return wire_move_report_from_pb(r, pb, err); /* moves */
 }
 
 int

@@ -120,6 +120,36 @@ typedef struct sk_flag_report {
 } sk_flag_report;
 
 /* One progress event from an agent. Plain value: copy freely. */
+/* moves: a move_tenant step's figures in a report (proto MoveFigures).
+ * The agents' signed sums ride as signed (a serialized MoveSums, the
+ * signer's key, the signature), so that whoever holds the report can
+ * verify them: source, target, source in the freeze, target in the
+ * freeze; len 0: not reached, or over SK_MOVE_SUMS_MAX (then only the
+ * target's skein.moves has them). */
+#define SK_MOVE_SUMS_MAX 2048
+typedef struct sk_move_signed {
+	size_t len;
+	uint8_t sums[SK_MOVE_SUMS_MAX];
+	uint8_t key[32];
+	uint8_t sig[64];
+} sk_move_signed;
+enum { SK_MOVE_SUMS_SOURCE, SK_MOVE_SUMS_TARGET, SK_MOVE_SUMS_SOURCE_FREEZE,
+	SK_MOVE_SUMS_TARGET_FREEZE, SK_MOVE_SUMS_N };
+typedef struct sk_move_report {
+	char phase[16]; /* preflight, capture, copy, catch-up, verify, freeze, flip, done, abort */
+	char source_region[SK_NAME_MAX];
+	char target_region[SK_NAME_MAX];
+	char table[SK_NAME_MAX]; /* copy: the table being copied */
+	int64_t rows, rows_total, bytes, bytes_total;
+	double rate; /* rows per second */
+	int64_t eta_ms; /* -1: unknown */
+	int64_t lag_ms, changes, freeze_ms, copy_ms, catchup_ms;
+	char verdict[16]; /* rehearsal: READY or BLOCKED */
+	int64_t est_copy_ms, est_freeze_ms, est_rollback_ms;
+	bool aborted, committed;
+	sk_move_signed sums[SK_MOVE_SUMS_N];
+} sk_move_report;
+
 typedef struct sk_report {
 	uint64_t seq;
 	int event; /* enum sk_event */
@@ -167,6 +197,10 @@ typedef struct sk_report {
 	bool has_flag;
 	sk_flag_report flag;
 	bool flags_only;
+	/* moves: a move_tenant step's PROGRESS, STEP_FINISHED, STEP_FAILED,
+	 * STEP_REHEARSED. */
+	bool has_move;
+	sk_move_report move;
 } sk_report;
 
 /* A report together with the region it came from. */

@@ -28,6 +28,8 @@ typedef struct report_store {
 	Skein__V1__HealthSample health; /* sampling */
 	Skein__V1__FlagBody flag;       /* flags */
 	char *flag_tenant[1];
+	Skein__V1__MoveFigures move; /* moves */
+	Skein__V1__MoveSignedSums move_sums[SK_MOVE_SUMS_N];
 } report_store;
 
 /* Copy an identifier (NULL reads as ""); SK_EDECODE naming what when it
@@ -210,5 +212,14 @@ void wire_view_flags_store_fini(view_flags_store *s);
 int wire_view_flags_from_pb(
     sk_rollout_view *v, const Skein__V1__RolloutView *pb, sk_err *err);
 /* ---- end flags */
+
+/* ---- moves (sk_wire_move.c) */
+
+/* A report's move figures to the wire, into s (borrowing r's strings
+ * and bytes), and back: SK_EDECODE for a region or table name that does
+ * not fit, or a signer's key or signature of the wrong size. */
+void wire_move_report_to_pb(report_store *s, const sk_report *r);
+int wire_move_report_from_pb(sk_report *r, const Skein__V1__Report *pb, sk_err *err);
+/* ---- end moves */
 
 #endif

@@ -1,0 +1,127 @@
+/* sk_wire_move: what a tenant move adds to a report on the wire
+ * (sk_wire_int.h): its figures (Report.move, a MoveFigures) with the two
+ * agents' signed sums. A leaf: sk_wire.c calls in, nothing here calls
+ * back. */
+#include <stdio.h>
+#include <string.h>
+
+#include "sk_wire.h"
+#include "sk_wire_int.h"
+#include "skein.pb-c.h"
+
+void
+wire_move_report_to_pb(report_store *s, const sk_report *r)
+{
+	Skein__V1__MoveFigures *f = &s->move;
+	Skein__V1__MoveSignedSums **slot[SK_MOVE_SUMS_N] = {
+		&f->source_sums,
+		&f->target_sums,
+		&f->source_freeze_sums,
+		&f->target_freeze_sums,
+	};
+	const sk_move_report *m = &r->move;
+
+	if (!r->has_move)
+		return;
+	skein__v1__move_figures__init(f);
+	f->phase = (char *)m->phase;
+	f->source_region = (char *)m->source_region;
+	f->target_region = (char *)m->target_region;
+	f->table = (char *)m->table;
+	f->rows = m->rows;
+	f->rows_total = m->rows_total;
+	f->bytes = m->bytes;
+	f->bytes_total = m->bytes_total;
+	f->rate = m->rate;
+	f->eta_ms = m->eta_ms;
+	f->lag_ms = m->lag_ms;
+	f->changes = m->changes;
+	f->freeze_ms = m->freeze_ms;
+	f->copy_ms = m->copy_ms;
+	f->catchup_ms = m->catchup_ms;
+	f->verdict = (char *)m->verdict;
+	f->est_copy_ms = m->est_copy_ms;
+	f->est_freeze_ms = m->est_freeze_ms;
+	f->est_rollback_ms = m->est_rollback_ms;
+	f->aborted = m->aborted;
+	f->committed = m->committed;
+	for (int i = 0; i < SK_MOVE_SUMS_N; i++) {
+		Skein__V1__MoveSignedSums *ss = &s->move_sums[i];
+
+		if (m->sums[i].len == 0)
+			continue;
+		skein__v1__move_signed_sums__init(ss);
+		ss->sums.data = (uint8_t *)m->sums[i].sums;
+		ss->sums.len = m->sums[i].len;
+		ss->agent_key.data = (uint8_t *)m->sums[i].key;
+		ss->agent_key.len = sizeof(m->sums[i].key);
+		ss->signature.data = (uint8_t *)m->sums[i].sig;
+		ss->signature.len = sizeof(m->sums[i].sig);
+		*slot[i] = ss;
+	}
+	s->rep.move = f;
+}
+
+static int
+signed_from_pb(sk_move_signed *d, const Skein__V1__MoveSignedSums *pb, sk_err *err)
+{
+	if (pb == NULL)
+		return SK_OK;
+	if (pb->agent_key.len != sizeof(d->key) || pb->signature.len != sizeof(d->sig))
+		return sk_err_set(err, SK_EDECODE,
+		    "decode report: move sums signed with a key of %zu bytes and a "
+		    "signature of %zu (want %zu and %zu)",
+		    pb->agent_key.len, pb->signature.len, sizeof(d->key),
+		    sizeof(d->sig));
+	if (pb->sums.len == 0 || pb->sums.len > sizeof(d->sums))
+		return SK_OK; /* kept only in the target's skein.moves */
+	memcpy(d->sums, pb->sums.data, pb->sums.len);
+	memcpy(d->key, pb->agent_key.data, sizeof(d->key));
+	memcpy(d->sig, pb->signature.data, sizeof(d->sig));
+	d->len = pb->sums.len;
+	return SK_OK;
+}
+
+int
+wire_move_report_from_pb(sk_report *r, const Skein__V1__Report *pb, sk_err *err)
+{
+	const Skein__V1__MoveFigures *f = pb->move;
+	const Skein__V1__MoveSignedSums *sums[SK_MOVE_SUMS_N];
+	sk_move_report *m = &r->move;
+
+	if (f == NULL)
+		return SK_OK;
+	r->has_move = true;
+	wire_copy_text(m->phase, sizeof(m->phase), f->phase);
+	if (wire_copy_id(m->source_region, sizeof(m->source_region),
+		f->source_region, "move source region", err) != SK_OK ||
+	    wire_copy_id(m->target_region, sizeof(m->target_region),
+		f->target_region, "move target region", err) != SK_OK ||
+	    wire_copy_id(m->table, sizeof(m->table), f->table, "move table", err) != SK_OK)
+		return err->code;
+	m->rows = f->rows;
+	m->rows_total = f->rows_total;
+	m->bytes = f->bytes;
+	m->bytes_total = f->bytes_total;
+	m->rate = f->rate;
+	m->eta_ms = f->eta_ms;
+	m->lag_ms = f->lag_ms;
+	m->changes = f->changes;
+	m->freeze_ms = f->freeze_ms;
+	m->copy_ms = f->copy_ms;
+	m->catchup_ms = f->catchup_ms;
+	wire_copy_text(m->verdict, sizeof(m->verdict), f->verdict);
+	m->est_copy_ms = f->est_copy_ms;
+	m->est_freeze_ms = f->est_freeze_ms;
+	m->est_rollback_ms = f->est_rollback_ms;
+	m->aborted = f->aborted;
+	m->committed = f->committed;
+	sums[SK_MOVE_SUMS_SOURCE] = f->source_sums;
+	sums[SK_MOVE_SUMS_TARGET] = f->target_sums;
+	sums[SK_MOVE_SUMS_SOURCE_FREEZE] = f->source_freeze_sums;
+	sums[SK_MOVE_SUMS_TARGET_FREEZE] = f->target_freeze_sums;
+	for (int i = 0; i < SK_MOVE_SUMS_N; i++)
+		if (signed_from_pb(&m->sums[i], sums[i], err) != SK_OK)
+			return err->code;
+	return SK_OK;
+}
