@@ -156,12 +156,41 @@ fmt_short(int64_t v, char *buf, size_t len)
  * are left out in drop_order, the least telling first; the percent and
  * the pause never are (the pause is cut at the end instead: why it waits
  * is the news). */
-enum { P_PCT, P_ROWS, P_CHANGED, P_RATE, P_PAUSED, P_ETA, P_BATCH, P_N };
+enum {
+	P_PCT,
+	P_MOVE,
+	P_ROWS,
+	P_CHANGED,
+	P_RATE,
+	P_PAUSED,
+	P_ETA,
+	P_BATCH,
+	P_N
+};
 static const int drop_order[] = { P_BATCH, P_CHANGED, P_RATE, P_ETA, P_ROWS };
 
 typedef struct pieces {
 	char text[P_N][192]; /* "" when d has no such figure */
 } pieces;
+
+/* moves: where a move stands, "copy public.bookings 12.4 MB",
+ * "catch-up lag 120 ms, 17 changes", "freeze 85 ms". */
+static void
+move_piece(const sk_database_view *d, char *buf, size_t len)
+{
+	if (strcmp(d->move_phase, "copy") == 0 && d->move_table[0] != '\0')
+		snprintf(buf, len, "copy %s %.1f MB", d->move_table,
+		    (double)d->bytes / (1024.0 * 1024.0));
+	else if (strcmp(d->move_phase, "catch-up") == 0)
+		snprintf(buf, len, "catch-up lag %lld ms, %lld changes",
+		    (long long)d->lag_ms, (long long)d->changes);
+	else if (strcmp(d->move_phase, "freeze") == 0 ||
+	    strcmp(d->move_phase, "flip") == 0 || strcmp(d->move_phase, "done") == 0)
+		snprintf(buf, len, "%s (writes held %lld ms)", d->move_phase,
+		    (long long)d->freeze_ms);
+	else
+		snprintf(buf, len, "%s", d->move_phase);
+}
 
 /* d's figures as pieces, counts whole or (compact) short. */
 static void
@@ -188,6 +217,8 @@ pieces_of(const sk_database_view *d, bool compact, pieces *p)
 		snprintf(p->text[P_CHANGED], sizeof(p->text[P_CHANGED]),
 		    "(%s changed)", a);
 	}
+	if (d->move_phase[0] != '\0')
+		move_piece(d, p->text[P_MOVE], sizeof(p->text[P_MOVE]));
 	if (d->batch_size > 0) {
 		count(d->batch_size, a, sizeof(a));
 		snprintf(p->text[P_BATCH], sizeof(p->text[P_BATCH]), "batch %s", a);
@@ -478,6 +509,31 @@ cli_progress_json(const sk_database_view *d)
 	bad |= json_object_set_new(o, "batch_size", json_integer(d->batch_size));
 	bad |= json_object_set_new(o, "batches", json_integer(d->batches));
 	bad |= json_object_set_new(o, "paused", json_boolean(d->throttle[0] != '\0'));
+	if (d->move_phase[0] != '\0') { /* moves */
+		json_t *m = json_object();
+
+		if (m == NULL)
+			bad = -1;
+		else {
+			bad |= json_object_set_new(
+			    m, "phase", sk_json_str(d->move_phase));
+			bad |= json_object_set_new(
+			    m, "table", sk_json_str(d->move_table));
+			bad |= json_object_set_new(
+			    m, "from", sk_json_str(d->move_from));
+			bad |= json_object_set_new(m, "to", sk_json_str(d->move_to));
+			bad |= json_object_set_new(m, "bytes", json_integer(d->bytes));
+			bad |= json_object_set_new(
+			    m, "bytes_total", json_integer(d->bytes_total));
+			bad |= json_object_set_new(
+			    m, "lag_ms", json_integer(d->lag_ms));
+			bad |= json_object_set_new(
+			    m, "changes", json_integer(d->changes));
+			bad |= json_object_set_new(
+			    m, "freeze_ms", json_integer(d->freeze_ms));
+			bad |= json_object_set_new(o, "move", m);
+		}
+	}
 	bad |= json_object_set_new(o, "throttle", sk_json_str(d->throttle));
 	bad |= json_object_set_new(o, "throttled_ms", json_integer(d->throttled_ms));
 	if (bad) {

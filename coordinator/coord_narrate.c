@@ -487,6 +487,15 @@ backfill_view(const coord_rollout *ro, const coord_backfill *b, sk_database_view
 	out->batches = b->batches;
 	snprintf(out->throttle, sizeof(out->throttle), "%s", b->throttle);
 	out->throttled_ms = b->throttled_ms;
+	snprintf(out->move_phase, sizeof(out->move_phase), "%s", b->move_phase);
+	snprintf(out->move_table, sizeof(out->move_table), "%s", b->move_table);
+	snprintf(out->move_from, sizeof(out->move_from), "%s", b->move_from);
+	snprintf(out->move_to, sizeof(out->move_to), "%s", b->move_to);
+	out->bytes = b->bytes;
+	out->bytes_total = b->bytes_total;
+	out->lag_ms = b->lag_ms;
+	out->changes = b->changes;
+	out->freeze_ms = b->freeze_ms;
 }
 
 void

@@ -130,6 +130,23 @@ backfill_note(coord_db_progress *d, const sk_report *r)
 	snprintf(b->throttle, sizeof(b->throttle), "%s", r->throttle);
 	b->throttled_ms = r->throttled_ms;
 	b->at_ms = r->at_ms;
+	if (r->has_move) { /* moves */
+		const sk_move_report *m = &r->move;
+
+		snprintf(b->move_phase, sizeof(b->move_phase), "%s", m->phase);
+		snprintf(b->move_table, sizeof(b->move_table), "%s", m->table);
+		snprintf(b->move_from, sizeof(b->move_from), "%s", m->source_region);
+		snprintf(b->move_to, sizeof(b->move_to), "%s", m->target_region);
+		b->rows = m->rows;
+		b->rows_total = m->rows_total;
+		b->rate = m->rate;
+		b->eta_ms = m->eta_ms;
+		b->bytes = m->bytes;
+		b->bytes_total = m->bytes_total;
+		b->lag_ms = m->lag_ms;
+		b->changes = m->changes;
+		b->freeze_ms = m->freeze_ms;
+	}
 }
 
 /* Whether r ends the backfill d runs, if any: its step ends, another

@@ -64,6 +64,12 @@ typedef struct coord_backfill {
 	char throttle[128]; /* why it is paused now; "" when running */
 	int64_t throttled_ms;
 	int64_t at_ms; /* the report's time, the agent's clock */
+	/* moves: a move_tenant step's phase and figures ("" phase: not a
+	 * move); rows, rows_total, rate and eta_ms above are its copy's. */
+	char move_phase[16];
+	char move_table[SK_NAME_MAX];
+	char move_from[SK_NAME_MAX], move_to[SK_NAME_MAX];
+	int64_t bytes, bytes_total, lag_ms, changes, freeze_ms;
 } coord_backfill;
 
 /* One database of a region, as its agent last reported it. */

@@ -133,15 +133,20 @@ typedef struct sk_move_signed {
 	uint8_t key[32];
 	uint8_t sig[64];
 } sk_move_signed;
-enum { SK_MOVE_SUMS_SOURCE, SK_MOVE_SUMS_TARGET, SK_MOVE_SUMS_SOURCE_FREEZE,
-	SK_MOVE_SUMS_TARGET_FREEZE, SK_MOVE_SUMS_N };
+enum {
+	SK_MOVE_SUMS_SOURCE,
+	SK_MOVE_SUMS_TARGET,
+	SK_MOVE_SUMS_SOURCE_FREEZE,
+	SK_MOVE_SUMS_TARGET_FREEZE,
+	SK_MOVE_SUMS_N
+};
 typedef struct sk_move_report {
 	char phase[16]; /* preflight, capture, copy, catch-up, verify, freeze, flip, done, abort */
 	char source_region[SK_NAME_MAX];
 	char target_region[SK_NAME_MAX];
 	char table[SK_NAME_MAX]; /* copy: the table being copied */
 	int64_t rows, rows_total, bytes, bytes_total;
-	double rate; /* rows per second */
+	double rate;    /* rows per second */
 	int64_t eta_ms; /* -1: unknown */
 	int64_t lag_ms, changes, freeze_ms, copy_ms, catchup_ms;
 	char verdict[16]; /* rehearsal: READY or BLOCKED */
@@ -368,6 +373,12 @@ typedef struct sk_database_view {
 	int64_t batches;      /* batches committed */
 	char throttle[128];   /* why it is paused now; "" when running */
 	int64_t throttled_ms; /* time paused so far */
+	/* moves: a move_tenant step's phase ("" none) and figures; rows_done,
+	 * rows_total, rate and eta_ms are its copy's. */
+	char move_phase[16];
+	char move_table[SK_NAME_MAX];
+	char move_from[SK_NAME_MAX], move_to[SK_NAME_MAX];
+	int64_t bytes, bytes_total, lag_ms, changes, freeze_ms;
 } sk_database_view;
 
 /* A verified backup of one database, as its agent reported it (the

@@ -211,6 +211,15 @@ database_to_pb(Skein__V1__DatabaseView *pb, const sk_database_view *d)
 	pb->batches = d->batches;
 	pb->throttle = (char *)d->throttle;
 	pb->throttled_ms = d->throttled_ms;
+	pb->move_phase = (char *)d->move_phase; /* moves */
+	pb->move_table = (char *)d->move_table;
+	pb->move_from = (char *)d->move_from;
+	pb->move_to = (char *)d->move_to;
+	pb->bytes = d->bytes;
+	pb->bytes_total = d->bytes_total;
+	pb->lag_ms = d->lag_ms;
+	pb->changes = d->changes;
+	pb->freeze_ms = d->freeze_ms;
 	return pb;
 }
 
@@ -231,6 +240,19 @@ database_from_pb(sk_database_view *d, const Skein__V1__DatabaseView *pb, sk_err 
 	d->updated_ms = pb->updated_unix_ms;
 	d->blocker_pid = pb->blocker_pid;
 	wire_copy_text(d->progress_kind, sizeof(d->progress_kind), pb->progress_kind);
+	wire_copy_text(d->move_phase, sizeof(d->move_phase), pb->move_phase); /* moves */
+	if (wire_copy_id(d->move_table, sizeof(d->move_table), pb->move_table,
+		"move table", err) != SK_OK ||
+	    wire_copy_id(d->move_from, sizeof(d->move_from), pb->move_from,
+		"region", err) != SK_OK ||
+	    wire_copy_id(d->move_to, sizeof(d->move_to), pb->move_to, "region",
+		err) != SK_OK)
+		return err->code;
+	d->bytes = pb->bytes;
+	d->bytes_total = pb->bytes_total;
+	d->lag_ms = pb->lag_ms;
+	d->changes = pb->changes;
+	d->freeze_ms = pb->freeze_ms;
 	d->rows_done = pb->rows_done;
 	d->rows_total = pb->rows_total;
 	d->rows_scanned = pb->rows_scanned;
