@@ -359,6 +359,10 @@ agent_step_emit(agent_step_run *s, int event, int64_t duration_ms,
 	r.rows_total = s->rows_total;
 	r.throttled_ms = s->throttled_ms;
 	snprintf(r.throttled_by, sizeof(r.throttled_by), "%s", s->throttled_by);
+	if (s->move != NULL) { /* moves */
+		r.has_move = true;
+		r.move = *s->move;
+	}
 	if (detail == NULL && s->note[0] != '\0')
 		detail = s->note;
 	if (detail != NULL)

@@ -50,6 +50,9 @@ typedef struct agent_step_run {
 	int64_t rows_total;
 	int64_t throttled_ms;
 	char throttled_by[160];
+	/* moves: a move_tenant step's figures, sent with each report of the
+	 * step (agent_step_emit); NULL for other kinds. */
+	const sk_move_report *move;
 	/* A phase's checks (step NULL): which, and when ("pre", "post"). */
 	const sk_check *phase_checks;
 	size_t nphase_checks;
