@@ -53,6 +53,7 @@ typedef struct agent_step_run {
 	/* moves: a move_tenant step's figures, sent with each report of the
 	 * step (agent_step_emit); NULL for other kinds. */
 	const sk_move_report *move;
+	sk_move_report move_fig; /* where a move kind keeps them */
 	/* A phase's checks (step NULL): which, and when ("pre", "post"). */
 	const sk_check *phase_checks;
 	size_t nphase_checks;
