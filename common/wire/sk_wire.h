@@ -155,6 +155,35 @@ typedef struct sk_move_report {
 	sk_move_signed sums[SK_MOVE_SUMS_N];
 } sk_move_report;
 
+/* moves: one side's signed sums, opened: the signature checked against
+ * the key that came with it (whether that key is the region's pinned
+ * agent key is for the caller to say) and the MoveSums decoded. */
+#define SK_MOVE_TABLES_MAX 64
+typedef struct sk_move_sums_view {
+	bool signature_ok;
+	char key_id[17]; /* hex of the signer's key id */
+	char region[SK_NAME_MAX];
+	char snapshot[128];
+	bool delta;
+	size_t ntables;
+	struct {
+		char table[SK_NAME_MAX];
+		int64_t rows;
+		uint64_t sum;
+		int64_t keys;
+	} tables[SK_MOVE_TABLES_MAX];
+} sk_move_sums_view;
+
+/* The domain a move's sums are signed under: Ed25519 over this string,
+ * its NUL included, followed by the serialized MoveSums. */
+#define SK_MOVE_SUMS_DOMAIN "skein/v1/move-sums"
+
+/* Open s into *out: SK_EDECODE for sums that do not decode or name more
+ * tables than SK_MOVE_TABLES_MAX; a bad signature is not an error
+ * (out->signature_ok false). */
+int sk_move_sums_open(const sk_move_signed *s, sk_move_sums_view *out,
+    sk_err *err) SK_WARN_UNUSED;
+
 typedef struct sk_report {
 	uint64_t seq;
 	int event; /* enum sk_event */

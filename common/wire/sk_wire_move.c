@@ -3,7 +3,10 @@
  * agents' signed sums. A leaf: sk_wire.c calls in, nothing here calls
  * back. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "sk_key.h"
 
 #include "sk_wire.h"
 #include "sk_wire_int.h"
@@ -123,5 +126,49 @@ wire_move_report_from_pb(sk_report *r, const Skein__V1__Report *pb, sk_err *err)
 	for (int i = 0; i < SK_MOVE_SUMS_N; i++)
 		if (signed_from_pb(&m->sums[i], sums[i], err) != SK_OK)
 			return err->code;
+	return SK_OK;
+}
+
+int
+sk_move_sums_open(const sk_move_signed *s, sk_move_sums_view *out, sk_err *err)
+{
+	static const char domain[] = SK_MOVE_SUMS_DOMAIN;
+	Skein__V1__MoveSums *ms;
+	uint8_t *msg;
+	sk_pubkey key;
+
+	memset(out, 0, sizeof(*out));
+	ms = skein__v1__move_sums__unpack(NULL, s->len, s->sums);
+	if (ms == NULL)
+		return sk_err_set(err, SK_EDECODE, "move sums: not a MoveSums message");
+	if (ms->n_tables > SK_MOVE_TABLES_MAX) {
+		skein__v1__move_sums__free_unpacked(ms, NULL);
+		return sk_err_set(err, SK_EDECODE,
+		    "move sums: %zu tables; the most is %d", ms->n_tables,
+		    SK_MOVE_TABLES_MAX);
+	}
+	wire_copy_text(out->region, sizeof(out->region), ms->region);
+	wire_copy_text(out->snapshot, sizeof(out->snapshot), ms->snapshot);
+	out->delta = ms->delta;
+	out->ntables = ms->n_tables;
+	for (size_t i = 0; i < ms->n_tables; i++) {
+		wire_copy_text(out->tables[i].table,
+		    sizeof(out->tables[i].table), ms->tables[i]->table);
+		out->tables[i].rows = ms->tables[i]->rows;
+		out->tables[i].sum = ms->tables[i]->sum;
+		out->tables[i].keys = ms->tables[i]->keys;
+	}
+	skein__v1__move_sums__free_unpacked(ms, NULL);
+
+	sk_pubkey_set(&key, s->key, "move sums signer");
+	sk_key_id_hex(key.id, out->key_id);
+	msg = malloc(sizeof(domain) + s->len);
+	if (msg == NULL)
+		return sk_err_set(err, SK_ENOMEM, "move sums: out of memory");
+	memcpy(msg, domain, sizeof(domain));
+	memcpy(msg + sizeof(domain), s->sums, s->len);
+	out->signature_ok =
+	    sk_pubkey_verify(&key, msg, sizeof(domain) + s->len, s->sig) == SK_OK;
+	free(msg);
 	return SK_OK;
 }

@@ -8,9 +8,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
+#include "sk_key.h"
 #include "sk_wire.h"
 #include "skein.pb-c.h"
 
@@ -113,12 +115,81 @@ test_move_sums_with_short_key_refused(void **state)
 	free(bad);
 }
 
+/* Sums signed the way agents sign them open with signature_ok; a flipped
+ * byte of the sums or the signature does not; bytes that are not a
+ * MoveSums are refused. */
+static void
+test_move_sums_open(void **state)
+{
+	static const char domain[] = SK_MOVE_SUMS_DOMAIN;
+	char base[] = "/tmp/skein-move-sums-XXXXXX", path[64];
+	Skein__V1__MoveSums ms = SKEIN__V1__MOVE_SUMS__INIT;
+	Skein__V1__MoveTableSum t = SKEIN__V1__MOVE_TABLE_SUM__INIT, *tp = &t;
+	sk_move_signed sg;
+	sk_move_sums_view v;
+	sk_seckey *key = NULL;
+	uint8_t msg[sizeof(domain) + SK_MOVE_SUMS_MAX];
+	int fd;
+	sk_err err;
+
+	(void)state;
+	assert_int_equal(sk_crypto_init(&err), SK_OK);
+	fd = mkstemp(base);
+	assert_true(fd >= 0);
+	close(fd);
+	unlink(base);
+	assert_int_equal(sk_key_generate(base, &err), SK_OK);
+	snprintf(path, sizeof(path), "%s.key", base);
+	assert_int_equal(sk_seckey_load(path, &key, &err), SK_OK);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s.pub", base);
+	unlink(path);
+
+	ms.move_id = "p-1/move";
+	ms.region = "af";
+	ms.snapshot = "100:105:";
+	t.table = "public.bookings";
+	t.rows = 3000;
+	t.sum = 0xfedcba9876543210ull;
+	ms.tables = &tp;
+	ms.n_tables = 1;
+	memset(&sg, 0, sizeof(sg));
+	sg.len = skein__v1__move_sums__pack(&ms, sg.sums);
+	memcpy(sg.key, sk_seckey_public(key)->pk, 32);
+	memcpy(msg, domain, sizeof(domain));
+	memcpy(msg + sizeof(domain), sg.sums, sg.len);
+	sk_seckey_sign(key, msg, sizeof(domain) + sg.len, sg.sig);
+	sk_seckey_destroy(key);
+
+	assert_int_equal(sk_move_sums_open(&sg, &v, &err), SK_OK);
+	assert_true(v.signature_ok);
+	assert_string_equal(v.region, "af");
+	assert_int_equal(v.ntables, 1);
+	assert_string_equal(v.tables[0].table, "public.bookings");
+	assert_int_equal(v.tables[0].rows, 3000);
+	assert_true(v.tables[0].sum == 0xfedcba9876543210ull);
+	assert_int_equal(strlen(v.key_id), 16);
+
+	sg.sig[5] ^= 1;
+	assert_int_equal(sk_move_sums_open(&sg, &v, &err), SK_OK);
+	assert_false(v.signature_ok);
+	sg.sig[5] ^= 1;
+	sg.sums[sg.len - 1] ^= 1; /* the last byte of the table's sum */
+	assert_int_equal(sk_move_sums_open(&sg, &v, &err), SK_OK);
+	assert_false(v.signature_ok);
+
+	memset(sg.sums, 0xff, 8);
+	sg.len = 8;
+	assert_int_equal(sk_move_sums_open(&sg, &v, &err), SK_EDECODE);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_move_figures_round_trip),
 		cmocka_unit_test(test_move_sums_with_short_key_refused),
+		cmocka_unit_test(test_move_sums_open),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
