@@ -11,6 +11,7 @@
 #include "cli_decision.h"
 #include "cli_gate.h"
 #include "cli_flag_view.h"
+#include "cli_move_view.h"
 #include "cli_report_int.h"
 
 /* ---- JSON --------------------------------------------------------------- */
@@ -265,6 +266,7 @@ j_report(const cli_report_src *src, const cli_rep_model *m)
 	}
 	json_object_set_new(root, "regions", regions);
 	json_object_set_new(root, "flags", cli_flag_report_json(src)); /* flags */
+	json_object_set_new(root, "moves", cli_move_report_json(src)); /* moves */
 	if (strcmp(v->state, "running") == 0)
 		json_array_append_new(notes, json_string(CLI_REPORT_RUNNING_NOTE));
 	for (size_t i = 0; i < v->nevents; i++)

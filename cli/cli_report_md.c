@@ -11,6 +11,7 @@
 #include "cli_decision.h"
 #include "cli_gate.h"
 #include "cli_flag_view.h"
+#include "cli_move_view.h"
 #include "cli_mode.h"
 #include "cli_report_int.h"
 
@@ -375,6 +376,7 @@ cli_report_md(FILE *out, const cli_report_src *src, sk_err *err)
 	md_backfills(out, &m);
 	cli_control_md(out, src->view); /* stopline */
 	cli_flag_report_md(out, src);   /* flags */
+	cli_move_report_md(out, src);   /* moves */
 	for (size_t i = 0; i < m.nregions; i++) {
 		const cli_rep_region *g = &m.regions[i];
 

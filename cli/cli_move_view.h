@@ -1,0 +1,23 @@
+/* cli_move_view: tenant moves in the execution record (`skein rollout
+ * report`, docs/moves.md): per move, where it ran, its figures (rows,
+ * bytes, changes, copy, catch-up, how long the tenant's writes were
+ * held), the rehearsal's estimates, and both agents' signed sums opened
+ * and compared table by table. Pure rendering of the reports: borrows
+ * everything.
+ */
+#ifndef CLI_MOVE_VIEW_H
+#define CLI_MOVE_VIEW_H
+
+#include <jansson.h>
+#include <stdio.h>
+
+#include "cli.h"
+#include "sk_wire.h"
+
+/* "## Tenant moves": nothing when no report carries a move's end. */
+void cli_move_report_md(FILE *out, const cli_report_src *src);
+
+/* The same as a JSON array (empty when none); NULL when out of memory. */
+json_t *cli_move_report_json(const cli_report_src *src);
+
+#endif
