@@ -32,4 +32,10 @@ int agent_probe_parse(
 int agent_probe_get(const char *url, int64_t timeout_ms, double *value,
     sk_err *err) SK_WARN_UNUSED;
 
+/* POST body (JSON; NULL: none) to url (http:// only) within timeout_ms:
+ * SK_OK for a 2xx answer. Errors as agent_probe_get's, naming what
+ * ("drain"): the tenant-move drain hook (docs/moves.md). */
+int agent_http_post(const char *what, const char *url, const char *body,
+    int64_t timeout_ms, sk_err *err) SK_WARN_UNUSED;
+
 #endif
