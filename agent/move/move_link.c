@@ -3,7 +3,9 @@
  * (move_link_int.h has the layout). Every read and write has a deadline,
  * so a dead or silent peer costs a timeout, never a hung thread; every
  * failure is final, as it is for sk_peer. */
+#include <arpa/inet.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -105,6 +107,27 @@ move_link_destroy(move_link *l)
 	}
 	pthread_mutex_destroy(&l->mu);
 	free(l);
+}
+
+void
+move_link_peer_name(move_link *l, char *out, size_t len)
+{
+	char host[INET6_ADDRSTRLEN] = "?";
+	nng_sockaddr sa;
+
+	if (nng_stream_get_addr(l->s, NNG_OPT_REMADDR, &sa) != 0) {
+		snprintf(out, len, "?");
+		return;
+	}
+	if (sa.s_family == NNG_AF_INET) {
+		(void)inet_ntop(AF_INET, &sa.s_in.sa_addr, host, sizeof(host));
+		snprintf(out, len, "%s:%u", host, ntohs(sa.s_in.sa_port));
+	} else if (sa.s_family == NNG_AF_INET6) {
+		(void)inet_ntop(AF_INET6, sa.s_in6.sa_addr, host, sizeof(host));
+		snprintf(out, len, "[%s]:%u", host, ntohs(sa.s_in6.sa_port));
+	} else {
+		snprintf(out, len, "?");
+	}
 }
 
 static int

@@ -49,6 +49,9 @@ void move_link_destroy(move_link *l);
  * in a read: it fails at once). Thread-safe against that reader. */
 void move_link_abort(move_link *l);
 
+/* "host:port" of the other end, for log lines ("?" when unknown). */
+void move_link_peer_name(move_link *l, char *out, size_t len);
+
 /* Write one frame of len bytes; read one frame of at most max bytes into
  * buf (cap >= max). Both finish within timeout_ms or fail: SK_ETIMEOUT;
  * a closed connection SK_ENET; a length over max SK_EDECODE (nothing

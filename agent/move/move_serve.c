@@ -69,6 +69,7 @@ typedef struct serving {
 	void *ops_arg;
 	bool frozen;
 	int64_t freeze_ms;
+	char from[64];   /* host:port of the dialer */
 	bool copy_broke; /* the link failed under COPY: copy_err says how */
 	sk_err copy_err;
 } serving;
@@ -297,8 +298,9 @@ serve_link(serving *v)
 	memset(&g, 0, sizeof(g));
 	rc = authenticate(v, &g, rollout, step, &err);
 	if (rc != SK_OK) {
-		sk_warn("move link%s%s%s%s: refused: %s", rollout[0] ? " for " : "",
-		    rollout, step[0] ? "/" : "", step, err.msg);
+		sk_warn("move link from %s%s%s%s%s: refused: %s", v->from,
+		    rollout[0] ? " for " : "", rollout, step[0] ? "/" : "",
+		    step, err.msg);
 		return;
 	}
 	pthread_mutex_lock(&s->mu);
@@ -345,8 +347,8 @@ serve_link(serving *v)
 	rc = move_link_send_reply(v->l, &rep, false, s->o.io_ms, &err);
 	msg_free(req);
 	req = NULL;
-	sk_info("move link for %s/%s: serving %s to %s", rollout, step,
-	    g.move_id, g.peer.region);
+	sk_info("move link for %s/%s: serving %s to %s (%s)", rollout, step,
+	    g.move_id, g.peer.region, v->from);
 	while (rc == SK_OK && !bye) {
 		int64_t wait = v->frozen ? v->freeze_ms + s->o.frozen_ms : s->o.idle_ms;
 
@@ -386,6 +388,7 @@ link_main(void *arg)
 	serving v = { .s = s, .sl = sl, .l = sl->link };
 	move_link *l;
 
+	move_link_peer_name(v.l, v.from, sizeof(v.from));
 	serve_link(&v);
 	pthread_mutex_lock(&s->mu);
 	l = sl->link;

@@ -620,8 +620,11 @@ test_link_refuses_an_unauthorized_target_key(void **state)
 
 	(void)state;
 	world_start(&w, target_key);
-	assert_int_not_equal(
-	    open_as(&w, stranger_key, ROLLOUT, &ops, &arg, &err), SK_OK);
+	/* The transcript binds the key the source pinned for the target:
+	 * the dialer cannot verify the REPLY, and the source would refuse
+	 * its FINISH in any case. */
+	assert_int_equal(
+	    open_as(&w, stranger_key, ROLLOUT, &ops, &arg, &err), SK_ECRYPTO);
 	assert_null(ops);
 	assert_null(arg);
 	/* The server saw the FINISH fail: nothing opened. */
@@ -1033,6 +1036,59 @@ test_link_refuses_an_oversized_length_prefix(void **state)
 	world_stop(&w);
 }
 
+/* A "source" that answers the preamble and HELLO with a 4 GiB length. */
+static void *
+lying_source(void *arg)
+{
+	static const uint8_t huge[4] = { 0xff, 0xff, 0xff, 0xff };
+	nng_stream_listener *lst = arg;
+	nng_aio *aio = NULL;
+	nng_stream *s;
+
+	assert_int_equal(nng_aio_alloc(&aio, NULL, NULL), 0);
+	nng_aio_set_timeout(aio, 3000);
+	nng_stream_listener_accept(lst, aio);
+	nng_aio_wait(aio);
+	if (nng_aio_result(aio) == 0) {
+		s = nng_aio_get_output(aio, 0);
+		raw_send(s, huge, sizeof(huge));
+		(void)ms_until_closed(s); /* until the target hangs up */
+		nng_stream_free(s);
+	}
+	nng_aio_free(aio);
+	return NULL;
+}
+
+static void
+test_remote_refuses_an_oversized_length_prefix(void **state)
+{
+	nng_stream_listener *lst = NULL;
+	const move_source_ops *ops = NULL;
+	void *arg = NULL;
+	pthread_t th;
+	world w;
+	sk_err err;
+	int port = 0;
+	int64_t t0;
+
+	(void)state;
+	world_start(&w, target_key);
+	assert_int_equal(nng_stream_listener_alloc(&lst, "tcp://127.0.0.1:0"), 0);
+	assert_int_equal(nng_stream_listener_listen(lst), 0);
+	assert_int_equal(
+	    nng_stream_listener_get_int(lst, NNG_OPT_TCP_BOUND_PORT, &port), 0);
+	snprintf(w.source.address, sizeof(w.source.address), "tcp://127.0.0.1:%d", port);
+	assert_int_equal(pthread_create(&th, NULL, lying_source, lst), 0);
+	t0 = sk_mono_ms();
+	assert_int_equal(open_as(&w, target_key, ROLLOUT, &ops, &arg, &err), SK_EDECODE);
+	assert_non_null(strstr(err.msg, "exceeds"));
+	assert_true(sk_mono_ms() - t0 < 1000);
+	assert_null(ops);
+	assert_int_equal(pthread_join(th, NULL), 0);
+	nng_stream_listener_free(lst);
+	world_stop(&w);
+}
+
 static void
 test_preamble_round_trip_and_refusals(void **state)
 {
@@ -1077,6 +1133,7 @@ main(void)
 		cmocka_unit_test(test_link_drops_a_silent_client_without_blocking_others),
 		cmocka_unit_test(test_link_limits_connections_in_the_handshake),
 		cmocka_unit_test(test_link_refuses_an_oversized_length_prefix),
+		cmocka_unit_test(test_remote_refuses_an_oversized_length_prefix),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
