@@ -150,8 +150,9 @@ move_auth_add(move_auth *a, const move_peer *peer, sk_plan *plan, sk_err *err)
 	return SK_OK;
 }
 
-int
-move_auth_find(move_auth *a, const char *rollout_id, const char *step_id,
+/* find and peek: key NULL matches any key. */
+static int
+grant_of(move_auth *a, const char *rollout_id, const char *step_id,
     const sk_pubkey *key, move_grant *out, sk_err *err)
 {
 	auth_entry *e;
@@ -159,7 +160,9 @@ move_auth_find(move_auth *a, const char *rollout_id, const char *step_id,
 	memset(out, 0, sizeof(*out));
 	pthread_mutex_lock(&a->mu);
 	e = entry_of(a, rollout_id, step_id);
-	if (e == NULL || sodium_memcmp(e->peer.key.pk, key->pk, sizeof(key->pk)) != 0) {
+	if (e == NULL ||
+	    (key != NULL &&
+		sodium_memcmp(e->peer.key.pk, key->pk, sizeof(key->pk)) != 0)) {
 		pthread_mutex_unlock(&a->mu);
 		return sk_err_set(err, SK_ENOTFOUND,
 		    "no move of that rollout and step may be served to that agent");
@@ -174,6 +177,24 @@ move_auth_find(move_auth *a, const char *rollout_id, const char *step_id,
 	snprintf(out->move_id, sizeof(out->move_id), "%s/%s", out->plan->id,
 	    out->step->id);
 	return SK_OK;
+}
+
+int
+move_auth_find(move_auth *a, const char *rollout_id, const char *step_id,
+    const sk_pubkey *key, move_grant *out, sk_err *err)
+{
+	if (key == NULL) {
+		memset(out, 0, sizeof(*out));
+		return sk_err_set(err, SK_EINVAL, "find move authorization: no key");
+	}
+	return grant_of(a, rollout_id, step_id, key, out, err);
+}
+
+int
+move_auth_peek(move_auth *a, const char *rollout_id, const char *step_id,
+    move_grant *out, sk_err *err)
+{
+	return grant_of(a, rollout_id, step_id, NULL, out, err);
 }
 
 void

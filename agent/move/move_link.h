@@ -52,6 +52,13 @@ int move_auth_add(move_auth *a, const move_peer *peer, sk_plan *plan,
  * which). Thread-safe. */
 int move_auth_find(move_auth *a, const char *rollout_id, const char *step_id,
     const sk_pubkey *key, move_grant *out, sk_err *err) SK_WARN_UNUSED;
+/* The authorization for rollout_id/step_id whatever key it names, for
+ * a server that must know which key to expect before the dialer has
+ * proved one: the caller authenticates the dialer against
+ * out->peer.key (sk_peer) before serving anything. SK_ENOTFOUND when
+ * there is none. Thread-safe. */
+int move_auth_peek(move_auth *a, const char *rollout_id, const char *step_id,
+    move_grant *out, sk_err *err) SK_WARN_UNUSED;
 void move_grant_release(move_grant *g);
 
 /* "<rollout_id>/<step_id>" of every authorization held, for
