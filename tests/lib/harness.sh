@@ -640,7 +640,19 @@ sk_keys() {
 	export SKEIN_KEY=$SK_WORK/keys/admin.key
 }
 
-# sk_region NAME RESIDENCY: the agent's key pair and regions/NAME.yaml.
+# sk_move_port REGION: the TCP port of REGION's agent's move listener
+# (allocated once per world; SK_MOVES=1 worlds give every region one).
+sk_move_port() {
+	sk__need_work || return 1
+	local f="$SK_WORK/move-port-$1"
+	if [[ ! -s "$f" ]]; then
+		sk_free_port >"$f" || return 1
+	fi
+	cat "$f"
+}
+
+# sk_region NAME RESIDENCY: the agent's key pair and regions/NAME.yaml
+# (with SK_MOVES=1, its agent's move endpoint).
 sk_region() {
 	sk__need_work || return 1
 	local name=$1 residency=$2 skein
@@ -656,6 +668,10 @@ name: $(sk__yq "$name")
 residency: $(sk__yq "$residency")
 agent_key: $(sk__yq "../keys/agent-$name.pub")
 EOF
+	if [[ "${SK_MOVES:-0}" == 1 ]]; then
+		echo "move_endpoint: tcp://127.0.0.1:$(sk_move_port "$name")" \
+			>>"$SK_WORK/regions/$name.yaml"
+	fi
 }
 
 # ---------------------------------------------------------------------------
@@ -772,6 +788,9 @@ sk_agent_config() {
 			echo "    conninfo: $(sk__yq "$conninfo")"
 		} >>"$f"
 	done
+	if [[ "${SK_MOVES:-0}" == 1 ]]; then
+		printf 'move:\n  listen: tcp://127.0.0.1:%s\n' "$(sk_move_port "$region")" >>"$f"
+	fi
 	if [[ -n "${SK_AGENT_EXTRA:-}" ]]; then
 		printf '%s\n' "$SK_AGENT_EXTRA" >>"$f"
 	fi
