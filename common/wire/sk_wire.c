@@ -367,7 +367,7 @@ sk_agent_msg_encode(const sk_agent_msg *m, uint8_t **out, size_t *len, sk_err *e
 	report_store *reps = NULL;
 	Skein__V1__Report **repp = NULL;
 	Skein__V1__RunControl *ctl = NULL, **ctlp = NULL;
-	char **dbs = NULL, **running = NULL;
+	char **dbs = NULL, **running = NULL, **serving = NULL;
 	int rc = SK_ENOMEM;
 
 	*out = NULL;
@@ -422,6 +422,14 @@ sk_agent_msg_encode(const sk_agent_msg *m, uint8_t **out, size_t *len, sk_err *e
 		pb.n_applied = m->napplied;
 		pb.applied = ctlp;
 	}
+	if (m->nserving_moves > 0) { /* moves */
+		if ((serving = calloc(m->nserving_moves, sizeof(*serving))) == NULL)
+			goto out;
+		for (size_t i = 0; i < m->nserving_moves; i++)
+			serving[i] = (char *)m->serving_moves[i];
+		pb.n_serving_moves = m->nserving_moves;
+		pb.serving_moves = serving;
+	}
 	rc = wire_pack_msg(&pb.base, out, len, err);
 out:
 	if (rc == SK_ENOMEM)
@@ -432,6 +440,7 @@ out:
 	free(running);
 	free(ctl);
 	free(ctlp);
+	free(serving);
 	return rc;
 }
 
@@ -535,6 +544,8 @@ sk_agent_msg_decode(const uint8_t *buf, size_t len, sk_agent_msg *out, sk_err *e
 	    pb->n_running, "rollout id", err);
 	if (rc == SK_OK)
 		rc = copy_applied(out, pb, err);
+	if (rc == SK_OK)
+		rc = wire_move_serving_from_pb(out, pb, err); /* moves */
 out:
 	skein__v1__agent_message__free_unpacked(pb, NULL);
 	if (rc != SK_OK)
@@ -551,11 +562,14 @@ sk_agent_msg_fini(sk_agent_msg *m)
 	free(m->databases);
 	free(m->running);
 	free(m->applied);
+	free(m->serving_moves);
 	m->reports = NULL;
 	m->databases = NULL;
 	m->running = NULL;
 	m->applied = NULL;
+	m->serving_moves = NULL;
 	m->nreports = m->ndatabases = m->nrunning = m->napplied = 0;
+	m->nserving_moves = 0;
 }
 
 /* ---- control messages --------------------------------------------------- */
@@ -567,7 +581,8 @@ sk_control_encode(const sk_control *m, uint8_t **out, size_t *len, sk_err *err)
 	Skein__V1__Command *cmds = NULL, **cmdp = NULL;
 	Skein__V1__Tune *tunes = NULL;
 	Skein__V1__SampleRequest *samples = NULL;
-	int rc;
+	move_peer_store *moves = NULL; /* moves */
+	int rc = SK_OK;
 
 	skein__v1__control__init(&pb);
 	pb.seq = m->seq;
@@ -581,11 +596,14 @@ sk_control_encode(const sk_control *m, uint8_t **out, size_t *len, sk_err *err)
 		cmdp = calloc(m->ncommands, sizeof(*cmdp));
 		tunes = calloc(m->ncommands, sizeof(*tunes));
 		samples = calloc(m->ncommands, sizeof(*samples));
-		if (cmds == NULL || cmdp == NULL || tunes == NULL || samples == NULL) {
+		moves = calloc(m->ncommands, sizeof(*moves));
+		if (cmds == NULL || cmdp == NULL || tunes == NULL ||
+		    samples == NULL || moves == NULL) {
 			free(cmds);
 			free(cmdp);
 			free(tunes);
 			free(samples);
+			free(moves);
 			return sk_err_set(
 			    err, SK_ENOMEM, "encode control: out of memory");
 		}
@@ -607,12 +625,19 @@ sk_control_encode(const sk_control *m, uint8_t **out, size_t *len, sk_err *err)
 			}
 			wire_sample_command_to_pb(
 			    &cmds[i], &samples[i], &m->commands[i]);
+			if (rc == SK_OK)
+				rc = wire_move_command_to_pb(
+				    &cmds[i], &moves[i], &m->commands[i], err);
 			cmdp[i] = &cmds[i];
 		}
 		pb.n_commands = m->ncommands;
 		pb.commands = cmdp;
 	}
-	rc = wire_pack_msg(&pb.base, out, len, err);
+	if (rc == SK_OK)
+		rc = wire_pack_msg(&pb.base, out, len, err);
+	for (size_t i = 0; moves != NULL && i < m->ncommands; i++)
+		wire_move_peer_store_fini(&moves[i]);
+	free(moves);
 	free(cmds);
 	free(cmdp);
 	free(tunes);
@@ -683,6 +708,8 @@ sk_control_decode(const uint8_t *buf, size_t len, sk_control *out, sk_err *err)
 			}
 			if (rc == SK_OK)
 				rc = wire_sample_command_from_pb(c, pc, i, err);
+			if (rc == SK_OK)
+				rc = wire_move_command_from_pb(c, pc, i, err);
 			if (rc != SK_OK)
 				goto out;
 			wire_copy_text(c->reason, sizeof(c->reason), pc->reason);
@@ -711,8 +738,10 @@ sk_control_fini(sk_control *m)
 {
 	if (m == NULL)
 		return;
-	for (size_t i = 0; i < m->ncommands; i++)
+	for (size_t i = 0; i < m->ncommands; i++) {
 		free(m->commands[i].signed_plan);
+		free(m->commands[i].move_peers);
+	}
 	free(m->commands);
 	m->commands = NULL;
 	m->ncommands = 0;

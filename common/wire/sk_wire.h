@@ -250,6 +250,31 @@ typedef struct sk_run_control {
 	uint64_t control_gen;
 } sk_run_control;
 
+/* ---- moves: the other side of one move step (proto MovePeer) ---------- */
+
+enum sk_move_role {
+	SK_MOVE_ROLE_SOURCE = 1, /* in RUN_PLAN to the target region */
+	SK_MOVE_ROLE_TARGET = 2, /* in MOVE_SERVE to the source region */
+};
+
+#define SK_MOVE_PEERS_MAX 64    /* move peers one command may carry */
+#define SK_MOVE_ADDRESS_MAX 256 /* "tcp://host:port" and its NUL */
+#define SK_MOVE_KEY_LEN 32      /* an Ed25519 public key */
+/* "<rollout_id>/<step_id>" and its NUL */
+#define SK_MOVE_KEY_MAX (SK_ID_MAX + SK_NAME_MAX)
+
+/* One peer: the move step it is for, the role of the agent described,
+ * its region, (SOURCE) where to dial it and its pinned key. Plain value.
+ * Decoders refuse an unknown role, a key that is not SK_MOVE_KEY_LEN
+ * bytes, and strings that do not fit. */
+typedef struct sk_move_peer {
+	char step_id[SK_NAME_MAX];
+	int role; /* enum sk_move_role */
+	char region[SK_NAME_MAX];
+	char address[SK_MOVE_ADDRESS_MAX]; /* SOURCE; "" for TARGET */
+	uint8_t agent_key[SK_MOVE_KEY_LEN];
+} sk_move_peer;
+
 typedef struct sk_agent_msg {
 	char region[SK_NAME_MAX];
 	uint8_t nonce[SK_NONCE_LEN];
@@ -266,6 +291,10 @@ typedef struct sk_agent_msg {
 	/* For rollouts it runs: the control generation applied. */
 	sk_run_control *applied;
 	size_t napplied;
+	/* moves: "<rollout_id>/<step_id>" of every move this agent holds a
+	 * MOVE_SERVE for (proto AgentMessage.serving_moves). */
+	char (*serving_moves)[SK_MOVE_KEY_MAX];
+	size_t nserving_moves;
 } sk_agent_msg;
 
 /* PAUSE, RESUME and TUNE are the operator's word to a running rollout:
@@ -280,6 +309,9 @@ enum sk_command_kind {
 	 * sample_phase, sample_round) */
 	SK_CMD_SAMPLE = 5,
 	SK_CMD_ABORT = 6, /* stopline: finish the running step; the run ends */
+	/* moves: serve the move steps of signed_plan whose source is this
+	 * region to the TARGET peers in move_peers */
+	SK_CMD_MOVE_SERVE = 7,
 	SK_CMD_MAX
 };
 
@@ -337,6 +369,11 @@ typedef struct sk_command {
 	/* flags: RUN_PLAN of a rollback: revert only the flag steps (the
 	 * flags-first pass); its reports carry flags_only. */
 	bool flags_only;
+	/* moves: RUN_PLAN (role SOURCE peers) and MOVE_SERVE (role TARGET),
+	 * at most SK_MOVE_PEERS_MAX. Encoding borrows them; a decoded
+	 * sk_control owns them (sk_control_fini frees). */
+	sk_move_peer *move_peers;
+	size_t nmove_peers;
 } sk_command;
 
 typedef struct sk_control {

@@ -220,6 +220,29 @@ int wire_view_flags_from_pb(
  * not fit, or a signer's key or signature of the wrong size. */
 void wire_move_report_to_pb(report_store *s, const sk_report *r);
 int wire_move_report_from_pb(sk_report *r, const Skein__V1__Report *pb, sk_err *err);
+
+/* Storage for one command's move peers while it is packed. */
+typedef struct move_peer_store {
+	Skein__V1__MovePeer *peers;
+	Skein__V1__MovePeer **peerp;
+} move_peer_store;
+
+/* c's move peers into pc (borrowing c's strings and s; finish s after
+ * packing, whatever this returns): SK_EINVAL for more than
+ * SK_MOVE_PEERS_MAX, SK_ENOMEM. And back, for command i: c->move_peers
+ * owned by c; SK_EDECODE for too many peers, an unknown role, a key that
+ * is not SK_MOVE_KEY_LEN bytes, a string that does not fit, a peer
+ * without a step id or region. */
+int wire_move_command_to_pb(Skein__V1__Command *pc, move_peer_store *s,
+    const sk_command *c, sk_err *err);
+void wire_move_peer_store_fini(move_peer_store *s);
+int wire_move_command_from_pb(
+    sk_command *c, const Skein__V1__Command *pc, size_t i, sk_err *err);
+
+/* An agent message's serving_moves from the wire into out (owned by
+ * out): SK_EDECODE for too many or one over SK_MOVE_KEY_MAX - 1 bytes. */
+int wire_move_serving_from_pb(
+    sk_agent_msg *out, const Skein__V1__AgentMessage *pb, sk_err *err);
 /* ---- end moves */
 
 #endif

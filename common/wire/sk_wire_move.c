@@ -1,7 +1,8 @@
-/* sk_wire_move: what a tenant move adds to a report on the wire
- * (sk_wire_int.h): its figures (Report.move, a MoveFigures) with the two
- * agents' signed sums. A leaf: sk_wire.c calls in, nothing here calls
- * back. */
+/* sk_wire_move: what a tenant move adds to the wire (sk_wire_int.h): a
+ * report's figures (Report.move, a MoveFigures) with the two agents'
+ * signed sums; a command's move peers (Command.move_peers) and an agent
+ * message's serving_moves. A leaf: sk_wire.c calls in, nothing here
+ * calls back. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -170,5 +171,151 @@ sk_move_sums_open(const sk_move_signed *s, sk_move_sums_view *out, sk_err *err)
 	out->signature_ok =
 	    sk_pubkey_verify(&key, msg, sizeof(domain) + s->len, s->sig) == SK_OK;
 	free(msg);
+	return SK_OK;
+}
+
+/* ---- move peers and serving_moves */
+
+int
+wire_move_command_to_pb(Skein__V1__Command *pc, move_peer_store *s,
+    const sk_command *c, sk_err *err)
+{
+	size_t n = c->nmove_peers;
+
+	memset(s, 0, sizeof(*s));
+	if (n == 0)
+		return SK_OK;
+	if (n > SK_MOVE_PEERS_MAX)
+		return sk_err_set(err, SK_EINVAL,
+		    "encode control: %zu move peers in one command; the most is %d",
+		    n, SK_MOVE_PEERS_MAX);
+	s->peers = calloc(n, sizeof(*s->peers));
+	s->peerp = calloc(n, sizeof(*s->peerp));
+	if (s->peers == NULL || s->peerp == NULL) {
+		wire_move_peer_store_fini(s);
+		return sk_err_set(err, SK_ENOMEM, "encode control: out of memory");
+	}
+	for (size_t i = 0; i < n; i++) {
+		const sk_move_peer *p = &c->move_peers[i];
+		Skein__V1__MovePeer *q = &s->peers[i];
+
+		skein__v1__move_peer__init(q);
+		q->step_id = (char *)p->step_id;
+		q->role = (Skein__V1__MoveRole)p->role;
+		q->region = (char *)p->region;
+		q->address = (char *)p->address;
+		q->agent_key.data = (uint8_t *)p->agent_key;
+		q->agent_key.len = SK_MOVE_KEY_LEN;
+		s->peerp[i] = q;
+	}
+	pc->move_peers = s->peerp;
+	pc->n_move_peers = n;
+	return SK_OK;
+}
+
+void
+wire_move_peer_store_fini(move_peer_store *s)
+{
+	free(s->peers);
+	free(s->peerp);
+	s->peers = NULL;
+	s->peerp = NULL;
+}
+
+/* A string that must fit in cap (NULL reads as ""). Checked here rather
+ * than by wire_copy_id: sk_wire.c calls this file, not back. */
+static int
+copy_str(char *dst, size_t cap, const char *src, const char *what, size_t cmd,
+    sk_err *err)
+{
+	const char *s = src != NULL ? src : "";
+	size_t n = strlen(s);
+
+	if (n >= cap)
+		return sk_err_set(err, SK_EDECODE,
+		    "decode control: command %zu has a move peer %s of %zu "
+		    "bytes; the most is %zu",
+		    cmd, what, n, cap - 1);
+	memcpy(dst, s, n + 1);
+	return SK_OK;
+}
+
+int
+wire_move_command_from_pb(
+    sk_command *c, const Skein__V1__Command *pc, size_t i, sk_err *err)
+{
+	size_t n = pc->n_move_peers;
+
+	if (n == 0)
+		return SK_OK;
+	if (n > SK_MOVE_PEERS_MAX)
+		return sk_err_set(err, SK_EDECODE,
+		    "decode control: command %zu has %zu move peers; the most "
+		    "is %d",
+		    i, n, SK_MOVE_PEERS_MAX);
+	c->move_peers = calloc(n, sizeof(*c->move_peers));
+	if (c->move_peers == NULL)
+		return sk_err_set(err, SK_ENOMEM, "decode control: out of memory");
+	c->nmove_peers = n;
+	for (size_t k = 0; k < n; k++) {
+		const Skein__V1__MovePeer *q = pc->move_peers[k];
+		sk_move_peer *p = &c->move_peers[k];
+
+		if (q->role != SKEIN__V1__MOVE_ROLE__MOVE_ROLE_SOURCE &&
+		    q->role != SKEIN__V1__MOVE_ROLE__MOVE_ROLE_TARGET)
+			return sk_err_set(err, SK_EDECODE,
+			    "decode control: command %zu has a move peer of "
+			    "unknown role %d",
+			    i, (int)q->role);
+		p->role = (int)q->role;
+		if (q->agent_key.len != SK_MOVE_KEY_LEN)
+			return sk_err_set(err, SK_EDECODE,
+			    "decode control: command %zu has a move peer key of "
+			    "%zu bytes, want %d",
+			    i, q->agent_key.len, SK_MOVE_KEY_LEN);
+		memcpy(p->agent_key, q->agent_key.data, SK_MOVE_KEY_LEN);
+		if (copy_str(p->step_id, sizeof(p->step_id), q->step_id,
+			"step id", i, err) != SK_OK ||
+		    copy_str(p->region, sizeof(p->region), q->region, "region",
+			i, err) != SK_OK ||
+		    copy_str(p->address, sizeof(p->address), q->address,
+			"address", i, err) != SK_OK)
+			return err->code;
+		if (p->step_id[0] == '\0' || p->region[0] == '\0')
+			return sk_err_set(err, SK_EDECODE,
+			    "decode control: command %zu has a move peer without "
+			    "a step id or region",
+			    i);
+	}
+	return SK_OK;
+}
+
+int
+wire_move_serving_from_pb(
+    sk_agent_msg *out, const Skein__V1__AgentMessage *pb, sk_err *err)
+{
+	size_t n = pb->n_serving_moves;
+
+	if (n == 0)
+		return SK_OK;
+	if (n > WIRE_MAX_ITEMS)
+		return sk_err_set(err, SK_EDECODE,
+		    "decode agent message: %zu serving moves", n);
+	out->serving_moves = calloc(n, sizeof(*out->serving_moves));
+	if (out->serving_moves == NULL)
+		return sk_err_set(err, SK_ENOMEM, "decode agent message: out of memory");
+	out->nserving_moves = n;
+	for (size_t i = 0; i < n; i++) {
+		const char *s =
+		    pb->serving_moves[i] != NULL ? pb->serving_moves[i] : "";
+		size_t len = strlen(s);
+
+		if (len >= SK_MOVE_KEY_MAX)
+			return sk_err_set(err, SK_EDECODE,
+			    "decode agent message: a serving move of %zu bytes; "
+			    "the most is %d",
+			    len, SK_MOVE_KEY_MAX - 1);
+		memcpy(out->serving_moves[i], s, len + 1);
+	}
 	return SK_OK;
 }

@@ -238,6 +238,7 @@ sk_command_name(int kind)
 		[SK_CMD_TUNE] = "tune",
 		[SK_CMD_ABORT] = "abort",
 		[SK_CMD_SAMPLE] = "sample",
+		[SK_CMD_MOVE_SERVE] = "move-serve",
 	};
 
 	if (kind <= 0 || kind >= SK_CMD_MAX || names[kind] == NULL)
