@@ -16,7 +16,7 @@
 static const char *const agent_keys[] = { "region", "coordinator", "key",
 	"coordinator_key", "release_keys", "databases", "state", "poll_ms",
 	"parallel", "backup_dir", "pg_dump", "pg_restore", "tls",
-	"insecure_transport", "health_probe", "dead_man", NULL };
+	"insecure_transport", "health_probe", "dead_man", "move", NULL };
 static const char *const database_keys[] = { "name", "conninfo",
 	"backup_conninfo", "pooler", NULL };
 static const char *const coord_keys[] = { "listen", "control", "regions", "key",
@@ -393,6 +393,8 @@ load_agent(const char *path, const sk_yaml_node *root, void *arg, sk_err *err)
 		    &cfg->tls, true, cfg->insecure_transport, err);
 	if (rc == SK_OK)
 		rc = probe_field(root, &cfg->health_probe, err);
+	if (rc == SK_OK) /* moves */
+		rc = config_agent_move_field(root, &cfg->move_listen, err);
 	return rc;
 }
 
@@ -432,6 +434,7 @@ sk_agent_config_fini(sk_agent_config *cfg)
 	free(cfg->pg_dump);
 	free(cfg->pg_restore);
 	free(cfg->health_probe);
+	free(cfg->move_listen);
 	tls_fini(&cfg->tls);
 	memset(cfg, 0, sizeof(*cfg));
 }

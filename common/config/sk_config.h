@@ -3,11 +3,12 @@
  *   agent.yaml        region, coordinator, key, coordinator_key,
  *                     release_keys, databases [{name, conninfo,
  *                     backup_conninfo, pooler}], state, poll_ms, parallel,
- *                     backup_dir, pg_dump, pg_restore, tls, insecure_transport
+ *                     backup_dir, pg_dump, pg_restore, tls, insecure_transport,
+ *                     health_probe, dead_man, move {listen}
  *   coordinator.yaml  listen, control, regions, key, release_keys, state,
  *                     tls, insecure_transport, operators [{name, key,
  *                     role}], insecure_local, rehearsal_interval
- *   regions/NAME.yaml name, residency, agent_key
+ *   regions/NAME.yaml name, residency, agent_key, move_endpoint
  *
  * Relative paths inside a file are resolved against that file's directory;
  * the loaded structs hold absolute (or as-given absolute) paths. Errors name
@@ -99,6 +100,10 @@ typedef struct sk_agent_config {
 	/* sampling: the application's health URL (http:// only), GET by the
 	 * exit gates' "http" signal; NULL when not set. */
 	char *health_probe;
+	/* moves: move: {listen: tcp://HOST:PORT}, where this agent serves
+	 * tenant moves whose source it is; NULL when not set (it serves
+	 * none). */
+	char *move_listen;
 } sk_agent_config;
 
 typedef struct sk_coord_config {
@@ -134,6 +139,10 @@ typedef struct sk_region {
 	char *residency;
 	char *agent_key_path;
 	sk_pubkey agent_key; /* loaded from agent_key_path */
+	/* moves: move_endpoint, tcp://HOST:PORT where this region's agent
+	 * serves tenant moves (its agent.yaml move.listen, as the other
+	 * agents reach it); NULL when not set. */
+	char *move_endpoint;
 } sk_region;
 
 typedef struct sk_inventory {

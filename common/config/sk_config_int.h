@@ -15,4 +15,14 @@ int config_oom(sk_err *err, const char *path);
 int config_path_field(const char *file, const sk_yaml_node *map,
     const char *key, int flags, char **out, sk_err *err);
 
+/* sk_config_move.c: map[key] as tcp://HOST:PORT (port 1-65535), or
+ * absent (*out NULL). SK_EINVAL at the key's line otherwise. On success
+ * *out is the caller's. */
+int config_tcp_endpoint_field(
+    const sk_yaml_node *map, const char *key, char **out, sk_err *err);
+
+/* sk_config_move.c: root's move: {listen: tcp://HOST:PORT} (absent:
+ * *listen NULL); a move mapping without listen is an error. */
+int config_agent_move_field(const sk_yaml_node *root, char **listen, sk_err *err);
+
 #endif

@@ -1,5 +1,5 @@
 /* sk_config_inventory: the region inventory, a directory of
- * regions/NAME.yaml files (name, residency, agent_key), read through
+ * regions/NAME.yaml files (name, residency, agent_key, move_endpoint), read through
  * sk_yaml so that every mistake points at its line and column, sorted by
  * name and checked as a whole (sk_config.h). */
 #include "sk_config.h"
@@ -15,7 +15,8 @@
 #include "sk_util.h"
 #include "sk_yaml.h"
 
-static const char *const region_keys[] = { "name", "residency", "agent_key", NULL };
+static const char *const region_keys[] = { "name", "residency", "agent_key",
+	"move_endpoint", NULL };
 
 static void
 region_fini(sk_region *r)
@@ -24,6 +25,7 @@ region_fini(sk_region *r)
 	free(r->name);
 	free(r->residency);
 	free(r->agent_key_path);
+	free(r->move_endpoint);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -53,6 +55,9 @@ load_region_fields(const char *path, const sk_yaml_node *root, sk_region *r, sk_
 	if (rc == SK_OK)
 		rc = config_path_field(path, root, "agent_key",
 		    SK_YAML_REQUIRED, &r->agent_key_path, err);
+	if (rc == SK_OK) /* moves */
+		rc = config_tcp_endpoint_field(
+		    root, "move_endpoint", &r->move_endpoint, err);
 	if (rc != SK_OK)
 		return rc;
 	rc = sk_pubkey_load(r->agent_key_path, &r->agent_key, err);

@@ -226,7 +226,7 @@ static const struct {
 	    "agent.yaml:7:1: unknown key \"pol_ms\" (allowed: region, coordinator, key, "
 	    "coordinator_key, release_keys, databases, state, poll_ms, parallel, "
 	    "backup_dir, pg_dump, pg_restore, tls, insecure_transport, "
-	    "health_probe, dead_man)" },
+	    "health_probe, dead_man, move)" },
 	{ "coordinator: tcp://127.0.0.1:7400\nkey: a\ncoordinator_key: c\n"
 	  "release_keys: [r]\ndatabases: [{name: a, conninfo: x}]\n",
 	    "agent.yaml:1:1: missing required key \"region\"" },
@@ -365,6 +365,61 @@ test_agent_config_health_probe(void **state)
 	assert_int_equal(sk_agent_config_load(path, &cfg, &err), SK_OK);
 	assert_null(cfg.health_probe);
 	sk_agent_config_fini(&cfg);
+}
+
+/* moves: move: {listen: tcp://HOST:PORT}; absent, NULL; anything else
+ * names the line. */
+static void
+test_agent_config_move_listen(void **state)
+{
+	static const struct {
+		const char *tail;
+		const char *want;
+	} bad[] = {
+		{ "move: {listen: 'udp://127.0.0.1:7411'}\n",
+		    "agent.yaml:7:16: move.listen: expected tcp://HOST:PORT" },
+		{ "move: {listen: 'tcp://127.0.0.1:0'}\n", "with a port from 1 to 65535" },
+		{ "move: {listen: 'tcp://127.0.0.1:65536'}\n",
+		    "got \"tcp://127.0.0.1:65536\"" },
+		{ "move: {listen: 'tcp://:7411'}\n", "expected tcp://HOST:PORT" },
+		{ "move: {listen: 'tcp://127.0.0.1'}\n", "expected tcp://HOST:PORT" },
+		{ "move: {listen: 'tcp://127.0.0.1:74x1'}\n", "expected tcp://HOST:PORT" },
+		{ "move: {}\n", "agent.yaml:7:7: move: move needs listen" },
+		{ "move: tcp://127.0.0.1:7411\n",
+		    "agent.yaml:7:7: move: expected a mapping with listen" },
+		{ "move: {listen: 'tcp://127.0.0.1:7411', lisen: x}\n",
+		    "unknown key \"lisen\" (allowed: listen)" },
+	};
+	char path[512], text[1024];
+	sk_agent_config cfg;
+	sk_err err;
+
+	(void)state;
+	write_tmp(path, sizeof(path), "agent.yaml",
+	    AGENT_HEAD "release_keys: [r.pub]\ndatabases: [{name: a, conninfo: x}]\n"
+		       "move: {listen: 'tcp://127.0.0.1:7411'}\n");
+	assert_int_equal(sk_agent_config_load(path, &cfg, &err), SK_OK);
+	assert_string_equal(cfg.move_listen, "tcp://127.0.0.1:7411");
+	sk_agent_config_fini(&cfg);
+	assert_null(cfg.move_listen);
+	write_tmp(path, sizeof(path), "agent.yaml",
+	    AGENT_HEAD "release_keys: [r.pub]\ndatabases: [{name: a, conninfo: x}]\n");
+	assert_int_equal(sk_agent_config_load(path, &cfg, &err), SK_OK);
+	assert_null(cfg.move_listen);
+	sk_agent_config_fini(&cfg);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text),
+		    AGENT_HEAD "release_keys: [r.pub]\n"
+			       "databases: [{name: a, conninfo: x}]\n%s",
+		    bad[i].tail);
+		write_tmp(path, sizeof(path), "agent.yaml", text);
+		sk_err_clear(&err);
+		if (sk_agent_config_load(path, &cfg, &err) != SK_EINVAL)
+			fail_msg("case %zu: loaded", i);
+		if (strstr(err.msg, bad[i].want) == NULL)
+			fail_msg("case %zu: \"%s\" does not say \"%s\"", i,
+			    err.msg, bad[i].want);
+	}
 }
 
 static void
@@ -536,7 +591,8 @@ test_inventory_loads_sorted_regions_with_keys(void **state)
 	gen_key("in", &in);
 	write_region("ksa.yaml", "ksa", "ksa", "../keys/ksa.pub");
 	write_region("in.yaml", "in", "in", "../keys/in.pub");
-	write_region("af.yaml", "af", "af", "../keys/af.pub");
+	write_region("af.yaml", "af", "af\nmove_endpoint: tcp://127.0.0.1:7411",
+	    "../keys/af.pub");
 	/* Hidden files and other extensions are not region files. */
 	write_region(".af.yaml", "zz", "zz", "nope");
 	write_region("README.txt", "zz", "zz", "nope");
@@ -552,6 +608,8 @@ test_inventory_loads_sorted_regions_with_keys(void **state)
 	assert_string_equal(inv.regions[2].agent_key_path, want);
 	snprintf(want, sizeof(want), "%s/regions/ksa.yaml", tmpdir);
 	assert_string_equal(inv.regions[2].path, want);
+	assert_string_equal(inv.regions[0].move_endpoint, "tcp://127.0.0.1:7411");
+	assert_null(inv.regions[1].move_endpoint); /* optional */
 	assert_memory_equal(inv.regions[0].agent_key.pk, af.pk, SK_PUBKEY_LEN);
 	assert_memory_equal(inv.regions[1].agent_key.pk, in.pk, SK_PUBKEY_LEN);
 	assert_memory_equal(inv.regions[2].agent_key.pk, ksa.pk, SK_PUBKEY_LEN);
@@ -638,9 +696,23 @@ test_inventory_rejects_bad_region_files(void **state)
 	write_region("in.yaml", "in", "in\nagent_keys: x", "../keys/in.pub");
 	snprintf(want, sizeof(want),
 	    "%s/in.yaml:3:1: unknown key \"agent_keys\" "
-	    "(allowed: name, residency, agent_key)",
+	    "(allowed: name, residency, agent_key, move_endpoint)",
 	    dir);
 	inventory_fails(dir, SK_EINVAL, want);
+
+	/* moves: move_endpoint is tcp://HOST:PORT, port 1-65535 */
+	write_region("in.yaml", "in",
+	    "in\nmove_endpoint: 'tcp://10.0.0.1:99999'", "../keys/in.pub");
+	snprintf(want, sizeof(want),
+	    "%s/in.yaml:3:16: move_endpoint: expected tcp://HOST:PORT with a "
+	    "port from 1 to 65535",
+	    dir);
+	inventory_fails(dir, SK_EINVAL, want);
+	write_region("in.yaml", "in",
+	    "in\nmove_endpoint: 'http://10.0.0.1:7412'", "../keys/in.pub");
+	inventory_fails(dir, SK_EINVAL, "got \"http://10.0.0.1:7412\"");
+	write_region("in.yaml", "in", "in\nmove_endpoint: ''", "../keys/in.pub");
+	inventory_fails(dir, SK_EINVAL, "in.yaml:3:16: move_endpoint: ");
 
 	write_region("in.yaml", "in", "in", "../keys/in.pub");
 	write_region("ksa.yaml", "ksa", "ksa", "");
@@ -794,6 +866,8 @@ main(void)
 		cmocka_unit_test(test_agent_config_defaults),
 		cmocka_unit_test_setup_teardown(
 		    test_agent_config_rejects_bad_files, setup_tmp, teardown_tmp),
+		cmocka_unit_test_setup_teardown(
+		    test_agent_config_move_listen, setup_tmp, teardown_tmp),
 		cmocka_unit_test(test_agent_config_missing_file),
 		cmocka_unit_test_setup_teardown(test_agent_config_backup_and_pooler_keys,
 		    setup_tmp, teardown_tmp),
