@@ -18,6 +18,7 @@
 #include "coord_opctl.h"
 #include "coord_journal.h"
 #include "coord_mode.h"
+#include "coord_moves.h"
 #include "coord_registry.h"
 #include "coord_rollout.h"
 #include "coord_signed_plan.h"
@@ -295,6 +296,8 @@ start_rollout(const coord_control_ctx *ctx, const sk_cli_request *req,
 			goto out;
 		}
 	}
+	if ((rc = coord_moves_check(plan, ctx->inv, err)) != SK_OK) /* moves */
+		goto out;
 	same = same_plan_rollout(ctx, plan->id, m);
 	if (same != NULL) {
 		snprintf(id_out, SK_ID_MAX, "%s", same->id);

@@ -17,6 +17,7 @@
 
 #include "coord_control.h"
 #include "coord_line.h"
+#include "coord_moves.h"
 #include "coord_gate.h"
 #include "coord_gate_sample.h"
 #include "coord_flags.h"
@@ -40,6 +41,12 @@
 
 #define HEADER_MAX 64
 #define RUNNING_MAX 64 /* rollouts an agent may report running at once */
+/* moves: the serving_moves kept per agent (more are not kept: their
+ * MOVE_SERVE is sent again, which the agent takes as a repeat). */
+#define SERVING_MAX 64
+/* moves: a MOVE_SERVE the agent does not list yet goes again at most
+ * this often, so that an agent refusing it is not asked in a loop. */
+#define MOVE_RESEND_MS 2000
 
 /* A long poll waiting for something to say. */
 typedef struct parked {
@@ -62,6 +69,11 @@ typedef struct agent_conn {
 	size_t nrunning;
 	coord_opctl_peer ctl; /* what it heard of pauses and tunes */
 	parked poll;
+	/* moves: what it said it serves, and when it was last sent a
+	 * MOVE_SERVE (monotonic ms; 0 never). */
+	char serving[SERVING_MAX][SK_MOVE_KEY_MAX];
+	size_t nserving;
+	int64_t move_sent_ms;
 } agent_conn;
 
 struct coord_server {
@@ -82,6 +94,8 @@ struct coord_server {
 	uint64_t seq_last;
 	uint64_t seq_reserved;
 	coord_replay replay; /* what journal replay fills */
+	/* moves: a RUN with move peers went out since the last wake_all. */
+	bool moves_dispatched;
 };
 
 /* Control sequence numbers must rise across restarts, so that agents can
@@ -263,10 +277,23 @@ agent_runs(const agent_conn *a, const char *rollout_id)
 	return false;
 }
 
+/* Free what collect_commands made: the move peers it allocated, and
+ * the array. */
+static void
+free_commands(sk_command *cmds, size_t n)
+{
+	for (size_t i = 0; cmds != NULL && i < n; i++)
+		free(cmds[i].move_peers);
+	free(cmds);
+}
+
 /* Collect commands for an agent: for a rollout it runs, the pause,
  * resume or tune it has not applied (coord_opctl); for one it should run,
- * RUN (marking a pending region dispatched). At most
- * COORD_OPCTL_COMMANDS_MAX per rollout. */
+ * RUN (marking a pending region dispatched), with the source peers of
+ * the moves into its region; for a move out of its region whose target
+ * runs, MOVE_SERVE until it lists it (coord_moves). At most
+ * COORD_OPCTL_COMMANDS_MAX + 2 per rollout. On failure the caller still
+ * frees *cmds (free_commands). */
 static int
 collect_commands(
     coord_server *srv, agent_conn *a, sk_command **cmds, size_t *n, sk_err *err)
@@ -274,6 +301,7 @@ collect_commands(
 	const char *region = a->region->name;
 	sk_command ctl[COORD_OPCTL_COMMANDS_MAX];
 	int64_t now = sk_mono_ms();
+	bool may_serve = a->move_sent_ms == 0 || now - a->move_sent_ms >= MOVE_RESEND_MS;
 
 	*cmds = NULL;
 	*n = 0;
@@ -283,15 +311,35 @@ collect_commands(
 		size_t nctl = runs ? coord_opctl_commands(&a->ctl, ro, now, ctl) : 0;
 		sk_command sample; /* gates: a sampled exit gate's round */
 		bool sampled = coord_gate_sample_command(ro, region, &sample);
+		sk_command serve; /* moves */
+		bool served = false;
+		sk_command *run;
 
-		if (nctl == 0 && !sampled && (runs || !coord_rollout_wants(ro, region)))
+		/* A move the inventory cannot serve (changed since the
+		 * start) is logged and skipped: the other rollouts go on. */
+		if (may_serve &&
+		    coord_moves_serve(ro, &srv->inv, region,
+			(const char(*)[SK_MOVE_KEY_MAX])a->serving, a->nserving,
+			&serve, &served, err) != SK_OK) {
+			sk_log_err(SK_LOG_ERROR, err);
+			served = false;
+		}
+		if (nctl == 0 && !sampled && !served &&
+		    (runs || !coord_rollout_wants(ro, region)))
 			continue;
 		if (*cmds == NULL) {
-			*cmds = calloc(srv->rollouts.n * (COORD_OPCTL_COMMANDS_MAX + 1),
+			*cmds = calloc(srv->rollouts.n * (COORD_OPCTL_COMMANDS_MAX + 2),
 			    sizeof(**cmds));
-			if (*cmds == NULL)
+			if (*cmds == NULL) {
+				if (served)
+					free(serve.move_peers);
 				return sk_err_set(err, SK_ENOMEM,
 				    "reply to %s: out of memory", region);
+			}
+		}
+		if (served) {
+			(*cmds)[(*n)++] = serve;
+			a->move_sent_ms = now;
 		}
 		if (sampled)
 			(*cmds)[(*n)++] = sample;
@@ -302,15 +350,24 @@ collect_commands(
 			*n += nctl;
 			continue;
 		}
-		coord_opctl_run_state(ro, &(*cmds)[*n]);
-		(*cmds)[*n].kind = SK_CMD_RUN_PLAN;
-		snprintf((*cmds)[*n].rollout_id, SK_ID_MAX, "%s", ro->id);
-		(*cmds)[*n].signed_plan = ro->signed_plan;
-		(*cmds)[*n].signed_plan_len = ro->signed_plan_len;
-		(*cmds)[*n].mode = ro->mode;
-		(*cmds)[*n].no_backup = ro->no_backup;
-		(*cmds)[*n].flags_only = coord_flags_pending(ro); /* flags */
+		run = &(*cmds)[*n];
+		coord_opctl_run_state(ro, run);
+		run->kind = SK_CMD_RUN_PLAN;
+		snprintf(run->rollout_id, SK_ID_MAX, "%s", ro->id);
+		run->signed_plan = ro->signed_plan;
+		run->signed_plan_len = ro->signed_plan_len;
+		run->mode = ro->mode;
+		run->no_backup = ro->no_backup;
+		run->flags_only = coord_flags_pending(ro); /* flags */
+		if (coord_moves_run_peers(ro, &srv->inv, region,
+			&run->move_peers, &run->nmove_peers, err) != SK_OK) {
+			sk_log_err(SK_LOG_ERROR, err); /* not dispatched */
+			memset(run, 0, sizeof(*run));
+			continue;
+		}
 		(*n)++;
+		/* Its sources are to hear MOVE_SERVE now (wake_all). */
+		srv->moves_dispatched |= run->nmove_peers > 0;
 		if (coord_rollout_dispatched(
 			ro, region, srv->journal, sk_now_ms(), err) != SK_OK)
 			return err->code;
@@ -377,15 +434,23 @@ release_poll(coord_server *srv, agent_conn *a, bool force)
 		send_control(srv, a, a->poll.header, a->poll.header_len,
 		    a->poll.nonce, a->poll.boot_id, cmds, n);
 	}
-	free(cmds);
+	free_commands(cmds, n);
 }
 
-/* Answer every parked agent poll that now has a command to carry. */
+/* Answer every parked agent poll that now has a command to carry. A
+ * run with moves dispatched meanwhile gives their sources a MOVE_SERVE:
+ * a second pass reaches those polled before it. */
 static void
 wake_all(coord_server *srv)
 {
-	for (size_t i = 0; i < srv->inv.nregions; i++)
-		release_poll(srv, &srv->agents[i], false);
+	for (int pass = 0; pass < 2; pass++) {
+		srv->moves_dispatched = false;
+		for (size_t i = 0; i < srv->inv.nregions; i++)
+			release_poll(srv, &srv->agents[i], false);
+		if (!srv->moves_dispatched)
+			break;
+	}
+	srv->moves_dispatched = false;
 }
 
 /* Apply an agent message's reports. The new ones (above the last
@@ -516,6 +581,10 @@ handle_agent(coord_server *srv, nng_msg *msg)
 	for (size_t i = 0; i < m.nrunning && i < RUNNING_MAX; i++)
 		snprintf(a->running[a->nrunning++], SK_NAME_MAX, "%s", m.running[i]);
 	coord_opctl_peer_note(&a->ctl, &m);
+	a->nserving = 0; /* moves */
+	for (size_t i = 0; i < m.nserving_moves && i < SERVING_MAX; i++)
+		snprintf(a->serving[a->nserving++], SK_MOVE_KEY_MAX, "%s",
+		    m.serving_moves[i]);
 	changed = apply_reports(srv, a, &m);
 	/* A newer request supersedes a parked poll, which the agent has
 	 * abandoned (REQ keeps one request): answer it empty, so that no
@@ -540,10 +609,10 @@ handle_agent(coord_server *srv, nng_msg *msg)
 		    (m.hold_ms < COORD_POLL_HOLD_MAX_MS ? m.hold_ms :
 							  COORD_POLL_HOLD_MAX_MS);
 	}
-	if (changed)
+	if (changed || srv->moves_dispatched)
 		wake_all(srv);
 out:
-	free(cmds);
+	free_commands(cmds, ncmds);
 	free(payload);
 	sk_agent_msg_fini(&m);
 }
