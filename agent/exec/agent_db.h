@@ -22,6 +22,10 @@
 #include "sk_plan.h"
 #include "sk_wire.h"
 
+/* moves: move.h's (C11 allows the typedef twice); the executor only
+ * carries the peers, the move step reads them. */
+typedef struct move_peer move_peer;
+
 /* Fill in rollout_id, plan_id, database and at_ms (when 0) of r and send
  * it. Thread-safe; does not block for long. */
 typedef void (*agent_emit_fn)(void *arg, sk_report *r);
@@ -71,6 +75,11 @@ typedef struct agent_db_ctx {
 	/* flags: rollback only the steps whose kind flips first (a
 	 * rollback's flags-first pass); no backup is taken for them. */
 	bool flags_only;
+	/* moves: the SOURCE peer of each move step into this region, as
+	 * the coordinator's RUN said (move.h; borrowed from the run; none:
+	 * NULL, 0). A move step finds its own by step id. */
+	const move_peer *move_peers;
+	size_t nmove_peers;
 } agent_db_ctx;
 
 /* SK_EINVAL unless c is complete (connection, plan with step ids, hex

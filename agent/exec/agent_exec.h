@@ -55,6 +55,9 @@
 #include "sk_plan.h"
 #include "sk_wire.h"
 
+/* moves: move.h's (C11 allows the typedef twice). */
+typedef struct move_peer move_peer;
+
 typedef void (*agent_report_fn)(void *arg, const sk_report *report);
 
 typedef struct agent_exec_opts {
@@ -86,6 +89,10 @@ typedef struct agent_exec_opts {
 	/* flags: a rollback reverts only the steps whose kind flips first
 	 * (the flags-first pass); its reports say flags_only. */
 	bool flags_only;
+	/* moves: the SOURCE peer of each move step into this region, from
+	 * the RUN command (borrowed; none: NULL, 0). */
+	const move_peer *move_peers;
+	size_t nmove_peers;
 } agent_exec_opts;
 
 /* Apply plan to every database in opts. Blocks until each database has

@@ -96,5 +96,7 @@ exec_ctx(db_run *d)
 	c->watch = &d->watch;
 	c->control = run->opts->control;
 	c->flags_only = run->opts->flags_only;
+	c->move_peers = run->opts->move_peers; /* moves */
+	c->nmove_peers = run->opts->nmove_peers;
 	return c;
 }

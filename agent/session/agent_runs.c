@@ -118,6 +118,8 @@ run_thread(void *arg)
 	opts.pg_restore = s->cfg->pg_restore;
 	opts.control = &e->control;
 	opts.flags_only = e->flags_only;
+	opts.move_peers = e->move_peers; /* moves */
+	opts.nmove_peers = e->nmove_peers;
 	sk_err_clear(&err);
 	rc = agent_exec_run(e->plan, &opts, &err);
 	if (atomic_load(s->stop)) {
@@ -234,6 +236,11 @@ agent_runs_start(agent_session *s, const sk_command *cmd)
 		return;
 	}
 	e->plan = plan;
+	/* moves: where each move step into this region finds its source.
+	 * Out of memory runs without them: those steps fail, saying so. */
+	if (agent_moves_peers(cmd, SK_MOVE_ROLE_SOURCE, &e->move_peers,
+		&e->nmove_peers, &err) != SK_OK)
+		sk_log_err(SK_LOG_ERROR, &err);
 	e->mode = cmd->mode;
 	e->no_backup = cmd->no_backup;
 	e->flags_only = cmd->flags_only;
@@ -386,6 +393,7 @@ agent_runs_free(agent_session *s)
 	agent_runs_join(s);
 	for (size_t i = 0; i < s->nruns; i++) {
 		sk_plan_destroy(s->runs[i]->plan);
+		free(s->runs[i]->move_peers); /* moves */
 		agent_control_fini(&s->runs[i]->control);
 		free(s->runs[i]);
 	}

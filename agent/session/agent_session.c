@@ -97,6 +97,9 @@ handle_control(agent_session *s, const uint8_t *buf, size_t len,
 		case SK_CMD_SAMPLE: /* sampling */
 			agent_samples_start(s, &c.commands[i]);
 			break;
+		case SK_CMD_MOVE_SERVE: /* moves */
+			agent_moves_serve(s, &c.commands[i]);
+			break;
 		default:
 			sk_warn("ignore unknown command kind %d", c.commands[i].kind);
 			break;
@@ -229,6 +232,8 @@ agent_session_create(const sk_agent_config *cfg, agent_session **out, sk_err *er
 		goto fail;
 	if ((rc = agent_samples_init(s, err)) != SK_OK) /* sampling */
 		goto fail;
+	if ((rc = agent_moves_init(s, err)) != SK_OK) /* moves */
+		goto fail;
 	if ((rv = nng_aio_alloc(&s->aio, NULL, NULL)) != 0) {
 		rc = sk_err_set(err, SK_ENET, "start agent: %s", nng_strerror(rv));
 		goto fail;
@@ -257,6 +262,7 @@ agent_session_destroy(agent_session *s)
 		nng_close(s->sock);
 	agent_runs_free(s);
 	agent_samples_fini(s); /* sampling */
+	agent_moves_fini(s);   /* moves */
 	free(s->outbox);
 	free(s->hw_path);
 	sk_keyring_fini(&s->coordinator);
@@ -302,6 +308,7 @@ build_request(agent_session *s, uint8_t nonce[SK_NONCE_LEN], uint8_t **sealed,
 	}
 	agent_runs_list(s, &m);
 	pthread_mutex_unlock(&s->mu);
+	agent_moves_list(s, &m); /* moves */
 	m.wait = m.nreports == 0;
 	m.hold_ms = (uint32_t)s->cfg->poll_ms;
 
@@ -313,7 +320,14 @@ build_request(agent_session *s, uint8_t nonce[SK_NONCE_LEN], uint8_t **sealed,
 	free(dbs);
 	free(m.running);
 	free(m.applied);
+	free(m.serving_moves);
 	return rc;
+}
+
+move_auth *
+agent_session_move_auth(agent_session *s)
+{
+	return s != NULL ? s->move_auth : NULL;
 }
 
 int

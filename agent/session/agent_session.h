@@ -39,6 +39,12 @@ int agent_session_create(const sk_agent_config *cfg, agent_session **out,
  * return. Returns SK_OK on a requested stop. */
 int agent_session_run(agent_session *s, atomic_int *stop, sk_err *err) SK_WARN_UNUSED;
 
+/* moves: the moves this agent may serve, as the coordinator's
+ * MOVE_SERVE commands said (move_link.h): what move_serve_start takes.
+ * Owned by the session, valid until agent_session_destroy (stop the
+ * listener before that). Thread-safe itself. */
+struct move_auth *agent_session_move_auth(agent_session *s);
+
 /* Close the socket and free. Accepts NULL. */
 void agent_session_destroy(agent_session *s);
 

@@ -19,6 +19,8 @@
 #include "agent_control.h"
 #include "agent_sample.h"
 #include "agent_session.h"
+#include "move.h"
+#include "move_link.h"
 #include "sk_config.h"
 #include "sk_key.h"
 #include "sk_plan.h"
@@ -42,6 +44,10 @@ typedef struct run_entry {
 	agent_control control;
 	uint64_t control_gen;
 	uint64_t tune_gen;
+	/* moves: the SOURCE peers of its move steps, from the RUN
+	 * command (owned). */
+	move_peer *move_peers;
+	size_t nmove_peers;
 	pthread_t thread;
 	bool joinable;
 	struct agent_session *session;
@@ -75,6 +81,12 @@ struct agent_session {
 	/* sampling: the exit gates' samples (agent_samples.c); thread-safe
 	 * itself, not under mu. */
 	agent_sampler *sampler;
+
+	/* moves: the moves this agent may serve (agent_moves.c; thread-safe
+	 * itself, not under mu), and the ones it refused (under mu). */
+	move_auth *move_auth;
+	char **move_refused;
+	size_t nmove_refused;
 };
 
 /* ---- agent_outbox.c ----------------------------------------------------- */
@@ -146,5 +158,32 @@ void agent_samples_start(agent_session *s, const sk_command *cmd);
  * _fini, free the sampler. Both accept a session without one. */
 void agent_samples_join(agent_session *s);
 void agent_samples_fini(agent_session *s);
+
+/* ---- agent_moves.c (moves) -------------------------------------------- */
+
+/* Create s->move_auth. SK_ENOMEM. */
+int agent_moves_init(agent_session *s, sk_err *err) SK_WARN_UNUSED;
+
+/* Free s->move_auth (the move listener, if any, is stopped before) and
+ * the refusals remembered. */
+void agent_moves_fini(agent_session *s);
+
+/* The peers of cmd in role (SK_MOVE_ROLE_SOURCE for a RUN,
+ * SK_MOVE_ROLE_TARGET for a MOVE_SERVE; others are skipped) as
+ * move_peers of cmd's rollout: *out malloc'ed (NULL when none; the
+ * caller frees). SK_ENOMEM. */
+int agent_moves_peers(const sk_command *cmd, int role, move_peer **out,
+    size_t *n, sk_err *err) SK_WARN_UNUSED;
+
+/* Act on a MOVE_SERVE: verify its plan (agent_runs_verify_plan), check
+ * each target peer's step is a move out of this region, and hold it in
+ * s->move_auth, unless agent.yaml has no move: listen. A refusal is
+ * reported once per move: STEP_FAILED of the step in no database,
+ * carrying the error. Takes s->mu. */
+void agent_moves_serve(agent_session *s, const sk_command *cmd);
+
+/* Fill m's serving_moves with the moves held (malloc'ed: free after
+ * encoding). Out of memory leaves it empty. */
+void agent_moves_list(agent_session *s, sk_agent_msg *m);
 
 #endif

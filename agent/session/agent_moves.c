@@ -1,0 +1,226 @@
+/* agent_moves: the session's side of tenant moves (docs/moves.md): a
+ * MOVE_SERVE's plan verified like a RUN's and its target peers held in
+ * the session's move_auth (for move_serve, which answers the target
+ * agents), the moves held listed in every AgentMessage (serving_moves),
+ * and a RUN's source peers turned into move_peers for its run. Calls
+ * point one way: agent_session.c -> agent_moves.c -> agent_runs.c
+ * (verification) and agent_outbox.c. */
+#include "agent_session_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "move.h"
+#include "move_link.h"
+#include "sk_log.h"
+#include "sk_util.h"
+
+int
+agent_moves_init(agent_session *s, sk_err *err)
+{
+	return move_auth_create(&s->move_auth, err);
+}
+
+void
+agent_moves_fini(agent_session *s)
+{
+	move_auth_destroy(s->move_auth);
+	s->move_auth = NULL;
+	for (size_t i = 0; i < s->nmove_refused; i++)
+		free(s->move_refused[i]);
+	free(s->move_refused);
+	s->move_refused = NULL;
+	s->nmove_refused = 0;
+}
+
+int
+agent_moves_peers(
+    const sk_command *cmd, int role, move_peer **out, size_t *n, sk_err *err)
+{
+	size_t k = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (cmd->nmove_peers == 0)
+		return SK_OK;
+	*out = calloc(cmd->nmove_peers, sizeof(**out));
+	if (*out == NULL)
+		return sk_err_set(err, SK_ENOMEM,
+		    "take the move peers of rollout %s: out of memory",
+		    cmd->rollout_id);
+	for (size_t i = 0; i < cmd->nmove_peers; i++) {
+		const sk_move_peer *p = &cmd->move_peers[i];
+		move_peer *q = &(*out)[k];
+		char name[160];
+
+		if (p->role != role)
+			continue; /* not this command's kind of peer */
+		snprintf(q->rollout_id, sizeof(q->rollout_id), "%s", cmd->rollout_id);
+		snprintf(q->step_id, sizeof(q->step_id), "%s", p->step_id);
+		q->role = role == SK_MOVE_ROLE_SOURCE ?
+		    SKEIN__V1__MOVE_ROLE__MOVE_ROLE_SOURCE :
+		    SKEIN__V1__MOVE_ROLE__MOVE_ROLE_TARGET;
+		snprintf(q->region, sizeof(q->region), "%s", p->region);
+		snprintf(q->address, sizeof(q->address), "%s", p->address);
+		snprintf(name, sizeof(name),
+		    "agent key of region %s (coordinator)", p->region);
+		sk_pubkey_set(&q->key, p->agent_key, name);
+		k++;
+	}
+	*n = k;
+	if (k == 0) {
+		free(*out);
+		*out = NULL;
+	}
+	return SK_OK;
+}
+
+/* True (and remembered) the first time rollout_id/step_id is refused:
+ * a coordinator sends MOVE_SERVE again while it is not listed, and one
+ * refusal report says it. Call with s->mu held. */
+static bool
+first_refusal(agent_session *s, const char *rollout_id, const char *step_id)
+{
+	char key[SK_MOVE_KEY_MAX];
+	char **v;
+
+	snprintf(key, sizeof(key), "%s/%s", rollout_id, step_id);
+	for (size_t i = 0; i < s->nmove_refused; i++)
+		if (strcmp(s->move_refused[i], key) == 0)
+			return false;
+	v = realloc(s->move_refused, (s->nmove_refused + 1) * sizeof(*v));
+	if (v == NULL)
+		return true;
+	s->move_refused = v;
+	if ((v[s->nmove_refused] = sk_strdup(key)) != NULL)
+		s->nmove_refused++;
+	return true;
+}
+
+/* Refuse serving step_id of cmd's rollout: a STEP_FAILED report of the
+ * step, in no database, carrying err (logged here), once per move. */
+static void
+refuse(agent_session *s, const sk_command *cmd, const char *plan_id,
+    const char *step_id, sk_err *err)
+{
+	sk_report r;
+	bool first;
+
+	pthread_mutex_lock(&s->mu);
+	first = first_refusal(s, cmd->rollout_id, step_id);
+	pthread_mutex_unlock(&s->mu);
+	if (!first) {
+		sk_debug("%s (again)", err->msg);
+		return;
+	}
+	sk_log_err(SK_LOG_WARN, err);
+	memset(&r, 0, sizeof(r));
+	r.event = SK_EV_STEP_FAILED;
+	snprintf(r.rollout_id, sizeof(r.rollout_id), "%s", cmd->rollout_id);
+	snprintf(r.plan_id, sizeof(r.plan_id), "%s", plan_id != NULL ? plan_id : "");
+	snprintf(r.step_id, sizeof(r.step_id), "%s", step_id);
+	snprintf(r.detail, sizeof(r.detail), "move-serve refused");
+	r.error = *err;
+	agent_outbox_put(s, &r);
+}
+
+/* The move_tenant step step_id of plan, if its source is region. */
+static const sk_step *
+source_step(const sk_plan *plan, const char *step_id, const char *region)
+{
+	for (size_t i = 0; i < plan->nsteps; i++) {
+		const sk_step *st = &plan->steps[i];
+
+		if (strcmp(st->id, step_id) == 0)
+			return st->kind == SK_STEP_MOVE_TENANT && st->move != NULL &&
+				strcmp(st->move->from, region) == 0 ?
+			    st :
+			    NULL;
+	}
+	return NULL;
+}
+
+void
+agent_moves_serve(agent_session *s, const sk_command *cmd)
+{
+	move_peer *peers = NULL;
+	size_t n = 0;
+	sk_err err;
+
+	sk_err_clear(&err);
+	if (agent_moves_peers(cmd, SK_MOVE_ROLE_TARGET, &peers, &n, &err) != SK_OK) {
+		sk_log_err(SK_LOG_ERROR, &err);
+		return;
+	}
+	if (n == 0)
+		sk_warn("serve moves of rollout %s: the command names no target",
+		    cmd->rollout_id);
+	for (size_t i = 0; i < n; i++) {
+		sk_plan *plan = NULL;
+		char plan_id[SK_ID_MAX] = "";
+
+		/* Each authorization owns its plan: verified once per peer
+		 * (a command names one or a few). */
+		if (agent_runs_verify_plan(s, cmd, &plan, &err) != SK_OK) {
+			sk_err_wrap(&err, "serve move %s", peers[i].step_id);
+			refuse(s, cmd, NULL, peers[i].step_id, &err);
+			continue;
+		}
+		snprintf(plan_id, sizeof(plan_id), "%s", plan->id);
+		if (source_step(plan, peers[i].step_id, s->cfg->region) == NULL) {
+			sk_err_set(&err, SK_EREFUSED,
+			    "serve move %s of rollout %s in %s: plan %s has no "
+			    "move_tenant step of that id out of this region",
+			    peers[i].step_id, cmd->rollout_id, s->cfg->region,
+			    plan_id);
+			sk_plan_destroy(plan);
+			refuse(s, cmd, plan_id, peers[i].step_id, &err);
+			continue;
+		}
+		if (s->cfg->move_listen == NULL) {
+			sk_err_set(&err, SK_EREFUSED,
+			    "serve move %s of rollout %s in %s: this agent has no "
+			    "move: listen in agent.yaml",
+			    peers[i].step_id, cmd->rollout_id, s->cfg->region);
+			snprintf(err.hint, sizeof(err.hint),
+			    "add move: {listen: tcp://HOST:PORT} to %s (the "
+			    "address of regions/%s.yaml move_endpoint) and restart "
+			    "the agent",
+			    s->cfg->path != NULL ? s->cfg->path : "agent.yaml",
+			    s->cfg->region);
+			sk_plan_destroy(plan);
+			refuse(s, cmd, plan_id, peers[i].step_id, &err);
+			continue;
+		}
+		/* move_auth_add takes plan, also on failure. */
+		if (move_auth_add(s->move_auth, &peers[i], plan, &err) != SK_OK) {
+			refuse(s, cmd, plan_id, peers[i].step_id, &err);
+			continue;
+		}
+		sk_info("rollout %s: serving move %s to region %s",
+		    cmd->rollout_id, peers[i].step_id, peers[i].region);
+	}
+	free(peers);
+}
+
+void
+agent_moves_list(agent_session *s, sk_agent_msg *m)
+{
+	char **v = NULL;
+	size_t n = 0;
+	sk_err err;
+
+	m->serving_moves = NULL;
+	m->nserving_moves = 0;
+	if (s->move_auth == NULL || move_auth_list(s->move_auth, &v, &n, &err) != SK_OK)
+		return;
+	if (n > 0 && (m->serving_moves = calloc(n, sizeof(*m->serving_moves))) != NULL) {
+		for (size_t i = 0; i < n; i++)
+			snprintf(m->serving_moves[m->nserving_moves++],
+			    SK_MOVE_KEY_MAX, "%s", v[i]);
+	}
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
