@@ -1,10 +1,10 @@
 /* agent_moves: the session's side of tenant moves (docs/moves.md): a
  * MOVE_SERVE's plan verified like a RUN's and its target peers held in
  * the session's move_auth (for move_serve, which answers the target
- * agents), the moves held listed in every AgentMessage (serving_moves),
- * and a RUN's source peers turned into move_peers for its run. Calls
- * point one way: agent_session.c -> agent_moves.c -> agent_runs.c
- * (verification) and agent_outbox.c. */
+ * agents), and the moves held listed in every AgentMessage
+ * (serving_moves). A RUN's source peers go to its run in agent_runs.c.
+ * Calls point one way: agent_session.c -> agent_moves.c -> agent_runs.c
+ * (verification, peers) and agent_outbox.c. */
 #include "agent_session_int.h"
 
 #include <stdio.h>
@@ -32,48 +32,6 @@ agent_moves_fini(agent_session *s)
 	free(s->move_refused);
 	s->move_refused = NULL;
 	s->nmove_refused = 0;
-}
-
-int
-agent_moves_peers(
-    const sk_command *cmd, int role, move_peer **out, size_t *n, sk_err *err)
-{
-	size_t k = 0;
-
-	*out = NULL;
-	*n = 0;
-	if (cmd->nmove_peers == 0)
-		return SK_OK;
-	*out = calloc(cmd->nmove_peers, sizeof(**out));
-	if (*out == NULL)
-		return sk_err_set(err, SK_ENOMEM,
-		    "take the move peers of rollout %s: out of memory",
-		    cmd->rollout_id);
-	for (size_t i = 0; i < cmd->nmove_peers; i++) {
-		const sk_move_peer *p = &cmd->move_peers[i];
-		move_peer *q = &(*out)[k];
-		char name[160];
-
-		if (p->role != role)
-			continue; /* not this command's kind of peer */
-		snprintf(q->rollout_id, sizeof(q->rollout_id), "%s", cmd->rollout_id);
-		snprintf(q->step_id, sizeof(q->step_id), "%s", p->step_id);
-		q->role = role == SK_MOVE_ROLE_SOURCE ?
-		    SKEIN__V1__MOVE_ROLE__MOVE_ROLE_SOURCE :
-		    SKEIN__V1__MOVE_ROLE__MOVE_ROLE_TARGET;
-		snprintf(q->region, sizeof(q->region), "%s", p->region);
-		snprintf(q->address, sizeof(q->address), "%s", p->address);
-		snprintf(name, sizeof(name),
-		    "agent key of region %s (coordinator)", p->region);
-		sk_pubkey_set(&q->key, p->agent_key, name);
-		k++;
-	}
-	*n = k;
-	if (k == 0) {
-		free(*out);
-		*out = NULL;
-	}
-	return SK_OK;
 }
 
 /* True (and remembered) the first time rollout_id/step_id is refused:
@@ -149,7 +107,7 @@ agent_moves_serve(agent_session *s, const sk_command *cmd)
 	sk_err err;
 
 	sk_err_clear(&err);
-	if (agent_moves_peers(cmd, SK_MOVE_ROLE_TARGET, &peers, &n, &err) != SK_OK) {
+	if (agent_runs_move_peers(cmd, SK_MOVE_ROLE_TARGET, &peers, &n, &err) != SK_OK) {
 		sk_log_err(SK_LOG_ERROR, &err);
 		return;
 	}

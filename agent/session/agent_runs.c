@@ -238,7 +238,7 @@ agent_runs_start(agent_session *s, const sk_command *cmd)
 	e->plan = plan;
 	/* moves: where each move step into this region finds its source.
 	 * Out of memory runs without them: those steps fail, saying so. */
-	if (agent_moves_peers(cmd, SK_MOVE_ROLE_SOURCE, &e->move_peers,
+	if (agent_runs_move_peers(cmd, SK_MOVE_ROLE_SOURCE, &e->move_peers,
 		&e->nmove_peers, &err) != SK_OK)
 		sk_log_err(SK_LOG_ERROR, &err);
 	e->mode = cmd->mode;
@@ -377,6 +377,49 @@ agent_runs_join(agent_session *s)
 			s->runs[i]->joinable = false;
 		}
 	}
+}
+
+/* moves: a command's move peers as move.h's. */
+int
+agent_runs_move_peers(
+    const sk_command *cmd, int role, move_peer **out, size_t *n, sk_err *err)
+{
+	size_t k = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (cmd->nmove_peers == 0)
+		return SK_OK;
+	*out = calloc(cmd->nmove_peers, sizeof(**out));
+	if (*out == NULL)
+		return sk_err_set(err, SK_ENOMEM,
+		    "take the move peers of rollout %s: out of memory",
+		    cmd->rollout_id);
+	for (size_t i = 0; i < cmd->nmove_peers; i++) {
+		const sk_move_peer *p = &cmd->move_peers[i];
+		move_peer *q = &(*out)[k];
+		char name[160];
+
+		if (p->role != role)
+			continue; /* not this command's kind of peer */
+		snprintf(q->rollout_id, sizeof(q->rollout_id), "%s", cmd->rollout_id);
+		snprintf(q->step_id, sizeof(q->step_id), "%s", p->step_id);
+		q->role = role == SK_MOVE_ROLE_SOURCE ?
+		    SKEIN__V1__MOVE_ROLE__MOVE_ROLE_SOURCE :
+		    SKEIN__V1__MOVE_ROLE__MOVE_ROLE_TARGET;
+		snprintf(q->region, sizeof(q->region), "%s", p->region);
+		snprintf(q->address, sizeof(q->address), "%s", p->address);
+		snprintf(name, sizeof(name),
+		    "agent key of region %s (coordinator)", p->region);
+		sk_pubkey_set(&q->key, p->agent_key, name);
+		k++;
+	}
+	*n = k;
+	if (k == 0) {
+		free(*out);
+		*out = NULL;
+	}
+	return SK_OK;
 }
 
 /* sampling: a SAMPLE's plan is verified exactly as a RUN's. */

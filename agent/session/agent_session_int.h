@@ -159,6 +159,13 @@ void agent_samples_start(agent_session *s, const sk_command *cmd);
 void agent_samples_join(agent_session *s);
 void agent_samples_fini(agent_session *s);
 
+/* moves: the peers of cmd in role (SK_MOVE_ROLE_SOURCE for a RUN,
+ * SK_MOVE_ROLE_TARGET for a MOVE_SERVE; others are skipped) as
+ * move_peers of cmd's rollout: *out malloc'ed (NULL when none; the
+ * caller frees). SK_ENOMEM. */
+int agent_runs_move_peers(const sk_command *cmd, int role, move_peer **out,
+    size_t *n, sk_err *err) SK_WARN_UNUSED;
+
 /* ---- agent_moves.c (moves) -------------------------------------------- */
 
 /* Create s->move_auth. SK_ENOMEM. */
@@ -167,13 +174,6 @@ int agent_moves_init(agent_session *s, sk_err *err) SK_WARN_UNUSED;
 /* Free s->move_auth (the move listener, if any, is stopped before) and
  * the refusals remembered. */
 void agent_moves_fini(agent_session *s);
-
-/* The peers of cmd in role (SK_MOVE_ROLE_SOURCE for a RUN,
- * SK_MOVE_ROLE_TARGET for a MOVE_SERVE; others are skipped) as
- * move_peers of cmd's rollout: *out malloc'ed (NULL when none; the
- * caller frees). SK_ENOMEM. */
-int agent_moves_peers(const sk_command *cmd, int role, move_peer **out,
-    size_t *n, sk_err *err) SK_WARN_UNUSED;
 
 /* Act on a MOVE_SERVE: verify its plan (agent_runs_verify_plan), check
  * each target peer's step is a move out of this region, and hold it in
