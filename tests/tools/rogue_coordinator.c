@@ -8,7 +8,11 @@
  * sampling: --mode sample sends a SAMPLE of --phase N (round: the reply's
  * number) with every reply, prints each GATE_SAMPLE report as "sample
  * <round> <database> <item> <value|pass|fail> <code> <sqlstate>
- * <message>" and counts those as the final reports. */
+ * <message>" and counts those as the final reports.
+ * moves: --mode move-serve sends a MOVE_SERVE of --step ID with a TARGET
+ * peer (region --target-region, key --target-pub) with every reply,
+ * prints each agent message's serving_moves as "serving <rollout>/<step>"
+ * and counts as final a listing of that move or a STEP_FAILED report. */
 #include <getopt.h>
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/rep.h>
@@ -31,7 +35,8 @@ enum mode {
 	MODE_REPLAY,
 	MODE_GARBAGE,
 	MODE_WRONG_REGION,
-	MODE_SAMPLE /* sampling */
+	MODE_SAMPLE,    /* sampling */
+	MODE_MOVE_SERVE /* moves */
 };
 
 typedef struct rogue {
@@ -47,7 +52,8 @@ typedef struct rogue {
 	size_t saved_len;
 	int replies;
 	int finals;
-	uint32_t phase; /* sampling: MODE_SAMPLE's phase */
+	uint32_t phase;      /* sampling: MODE_SAMPLE's phase */
+	sk_move_peer target; /* moves: MODE_MOVE_SERVE's peer */
 } rogue;
 
 static int
@@ -93,6 +99,11 @@ seal_control(rogue *r, const sk_agent_msg *am, uint64_t seq, bool with_run,
 			cmd.sample_phase = r->phase;
 			cmd.sample_round = (uint64_t)r->replies;
 		}
+		if (r->mode == MODE_MOVE_SERVE) { /* moves */
+			cmd.kind = SK_CMD_MOVE_SERVE;
+			cmd.move_peers = &r->target;
+			cmd.nmove_peers = 1;
+		}
 		c.commands = &cmd;
 		c.ncommands = 1;
 	}
@@ -129,7 +140,8 @@ print_reports(rogue *r, const sk_agent_msg *am)
 		    p->error.code ? sk_code_name(p->error.code) : "-",
 		    p->error.sqlstate[0] ? p->error.sqlstate : "-", p->error.msg);
 		if (p->event == SK_EV_PLAN_REFUSED || p->event == SK_EV_PLAN_FAILED ||
-		    p->event == SK_EV_PLAN_SUCCEEDED)
+		    p->event == SK_EV_PLAN_SUCCEEDED ||
+		    (r->mode == MODE_MOVE_SERVE && p->event == SK_EV_STEP_FAILED))
 			r->finals++;
 		if (p->event == SK_EV_GATE_SAMPLE) { /* sampling */
 			char v[64];
@@ -150,6 +162,15 @@ print_reports(rogue *r, const sk_agent_msg *am)
 			    p->error.msg);
 			r->finals++;
 		}
+	}
+	for (size_t i = 0; r->mode == MODE_MOVE_SERVE && i < am->nserving_moves;
+	     i++) { /* moves */
+		char want[SK_MOVE_KEY_MAX];
+
+		printf("serving %s\n", am->serving_moves[i]);
+		snprintf(want, sizeof(want), "%s/%s", r->rollout, r->target.step_id);
+		if (strcmp(am->serving_moves[i], want) == 0)
+			r->finals++;
 	}
 	fflush(stdout);
 }
@@ -175,7 +196,8 @@ handle(rogue *r, nng_msg *req)
 	r->replies++;
 	switch (r->mode) {
 	case MODE_RUN:
-	case MODE_SAMPLE: /* sampling: a SAMPLE instead of a RUN */
+	case MODE_SAMPLE:     /* sampling: a SAMPLE instead of a RUN */
+	case MODE_MOVE_SERVE: /* moves: a MOVE_SERVE instead */
 		if (seal_control(r, &am, next_seq(r), true, am.region, &out, &olen) == SK_OK)
 			reply(r, req, out, olen);
 		break;
@@ -225,6 +247,7 @@ usage(FILE *out)
 	    "usage: rogue_coordinator --listen URL --key COORD.key --agent-pub PUB\n"
 	    "    [--plan SIGNED --rollout ID] [--mode run|stale|replay|garbage|wrong-region]\n"
 	    "    [--mode sample --phase N]\n"
+	    "    [--mode move-serve --step ID --target-region R --target-pub PUB]\n"
 	    "    [--finals N] [--seconds S] [--tls-ca CA --tls-cert CRT --tls-key KEY]\n"
 	    "A tls+tcp:// URL needs the three TLS files; agents must show a\n"
 	    "certificate of the CA.\n");
@@ -246,10 +269,15 @@ main(int argc, char **argv)
 		{ "tls-cert", required_argument, NULL, 'C' },
 		{ "tls-key", required_argument, NULL, 'Y' },
 		{ "phase", required_argument, NULL, 'P' }, /* sampling */
+		{ "step", required_argument, NULL, 'S' },  /* moves */
+		{ "target-region", required_argument, NULL, 'R' },
+		{ "target-pub", required_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *listen = NULL, *key = NULL, *agent = NULL, *plan = NULL;
+	const char *target_pub = NULL; /* moves */
+	sk_pubkey tk;
 	sk_tls_config tls = { 0 };
 	rogue r;
 	int finals = 1, seconds = 20, c, rv;
@@ -304,6 +332,8 @@ main(int argc, char **argv)
 				r.mode = MODE_WRONG_REGION;
 			else if (strcmp(optarg, "sample") == 0) /* sampling */
 				r.mode = MODE_SAMPLE;
+			else if (strcmp(optarg, "move-serve") == 0) /* moves */
+				r.mode = MODE_MOVE_SERVE;
 			else {
 				usage(stderr);
 				return 2;
@@ -311,6 +341,16 @@ main(int argc, char **argv)
 			break;
 		case 'P': /* sampling */
 			r.phase = (uint32_t)atoi(optarg);
+			break;
+		case 'S': /* moves */
+			snprintf(r.target.step_id, sizeof(r.target.step_id),
+			    "%s", optarg);
+			break;
+		case 'R':
+			snprintf(r.target.region, sizeof(r.target.region), "%s", optarg);
+			break;
+		case 'T':
+			target_pub = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -333,6 +373,14 @@ main(int argc, char **argv)
 		return 1;
 	}
 	r.plan = (uint8_t *)buf;
+	if (target_pub != NULL) { /* moves */
+		if (sk_pubkey_load(target_pub, &tk, &err) != SK_OK) {
+			fprintf(stderr, "rogue: %s\n", err.msg);
+			return 1;
+		}
+		r.target.role = SK_MOVE_ROLE_TARGET;
+		memcpy(r.target.agent_key, tk.pk, SK_MOVE_KEY_LEN);
+	}
 	/* Never outlive --seconds by much, whatever nng does: a reply to an
 	 * agent that redialled meanwhile, or nng_close waiting on such a
 	 * send, hung this tool (and fault_agent_refusals with it) now and
