@@ -67,7 +67,7 @@ run_rogue() { # run_rogue PLAN FINALS SECONDS: the rogue's output
 
 # 1. No move: listen: refused once, with the reason; nothing listed.
 agent_config
-out=$(run_rogue "$plan" 99 4)
+out=$(run_rogue "$plan" 99 8)
 sk_assert_eq 1 "$(grep -c '^report step-failed r-move - 0002_move ' <<<"$out")" \
 	"one refusal however often it is asked: $out"
 sk_assert_contains "$out" "this agent has no move: listen in agent.yaml" "the refusal says why"
