@@ -192,6 +192,23 @@ agent_messages(const seeds *s)
 	put_sealed(s, SK_KIND_AGENT, "agent-reports", buf, len);
 	free(buf);
 
+	/* moves: a source agent serving two moves. */
+	{
+		static const char serving[2][SK_MOVE_KEY_MAX] = {
+			"r-seedrollout01/0002_move_h1", "r-seedrollout02/0005_move_h9"
+		};
+		sk_agent_msg sm = m;
+
+		sm.reports = NULL;
+		sm.nreports = 0;
+		sm.serving_moves = (char(*)[SK_MOVE_KEY_MAX])serving;
+		sm.nserving_moves = 2;
+		if (sk_agent_msg_encode(&sm, &buf, &len, &err) != SK_OK)
+			die("encode an agent message", &err);
+		put(s, "agent_msg", "serving-moves", buf, len);
+		free(buf);
+	}
+
 	/* Each report alone, as region reports (the journal's records). */
 	for (size_t i = 0; i < n; i++) {
 		sk_region_report rr;
@@ -251,6 +268,42 @@ controls(const seeds *s)
 		put(s, "control", name, buf, len);
 		snprintf(name, sizeof(name), "control-run-plan-%02zu", p);
 		put_sealed(s, SK_KIND_CONTROL, name, buf, len);
+		free(buf);
+	}
+
+	/* moves: a RUN_PLAN with a SOURCE peer, a MOVE_SERVE with a TARGET
+	 * peer. */
+	{
+		sk_move_peer peers[2];
+
+		memset(peers, 0, sizeof(peers));
+		snprintf(peers[0].step_id, sizeof(peers[0].step_id), "0002_move_h1");
+		peers[0].role = SK_MOVE_ROLE_SOURCE;
+		snprintf(peers[0].region, sizeof(peers[0].region), "ksa");
+		snprintf(peers[0].address, sizeof(peers[0].address),
+		    "tcp://127.0.0.1:7413");
+		memset(peers[0].agent_key, 0x5a, sizeof(peers[0].agent_key));
+		peers[1] = peers[0];
+		peers[1].role = SK_MOVE_ROLE_TARGET;
+		snprintf(peers[1].region, sizeof(peers[1].region), "af");
+		peers[1].address[0] = '\0';
+		memset(cmds, 0, sizeof(cmds));
+		cmds[0].kind = SK_CMD_RUN_PLAN;
+		cmds[1].kind = SK_CMD_MOVE_SERVE;
+		for (size_t i = 0; i < 2; i++) {
+			snprintf(cmds[i].rollout_id, sizeof(cmds[i].rollout_id),
+			    "r-seedmove");
+			cmds[i].signed_plan = s->nplans > 0 ? s->plans[0] : NULL;
+			cmds[i].signed_plan_len = s->nplans > 0 ? s->plan_lens[0] : 0;
+			cmds[i].move_peers = &peers[i];
+			cmds[i].nmove_peers = 1;
+		}
+		c.commands = cmds;
+		c.ncommands = 2;
+		if (sk_control_encode(&c, &buf, &len, &err) != SK_OK)
+			die("encode a control message", &err);
+		put(s, "control", "move-peers", buf, len);
+		put_sealed(s, SK_KIND_CONTROL, "control-move-peers", buf, len);
 		free(buf);
 	}
 }
