@@ -32,7 +32,8 @@ typedef struct report_store {
 	Skein__V1__MoveSignedSums move_sums[SK_MOVE_SUMS_N];
 } report_store;
 
-/* Copy an identifier (NULL reads as ""); SK_EDECODE naming what when it
+/* sk_wire_copy.c (a leaf every codec file may call). Copy an identifier
+ * (NULL reads as ""); SK_EDECODE naming what when it
  * does not fit in cap, rather than truncate it. */
 int wire_copy_id(char *dst, size_t cap, const char *src, const char *what, sk_err *err);
 
