@@ -222,8 +222,8 @@ wire_move_peer_store_fini(move_peer_store *s)
 	s->peerp = NULL;
 }
 
-/* A string that must fit in cap (NULL reads as ""). Checked here rather
- * than by wire_copy_id: sk_wire.c calls this file, not back. */
+/* A string that must fit in cap (NULL reads as ""); the error names the
+ * command and the peer's field (wire_copy_id's names neither). */
 static int
 copy_str(char *dst, size_t cap, const char *src, const char *what, size_t cmd,
     sk_err *err)
