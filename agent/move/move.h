@@ -167,6 +167,15 @@ typedef struct move_run {
 	/* Only the preflight and the estimates (rehearsal): nothing is
 	 * installed or copied. */
 	bool rehearse;
+	/* For tests: called after each table's copy (phase COPY, table set,
+	 * inside the copy's transaction), after the copy committed (COPY,
+	 * table NULL) and after the catch-up (CATCHUP). An error ends the run
+	 * as if the agent had died there: nothing is undone, the target's
+	 * open transaction is rolled back, and a later run resumes. NULL:
+	 * none. */
+	int (*hook)(void *arg, move_phase phase, const char *table,
+	    PGconn *target, sk_err *err);
+	void *hook_arg;
 } move_run;
 
 /* What a move did: the figures the report carries. */
@@ -174,6 +183,11 @@ typedef struct move_result {
 	bool blocked;   /* preflight said no; err says why */
 	bool aborted;   /* aborted before the commit; source authoritative */
 	bool committed; /* the source's commit point passed */
+	/* Moved, but the source's capture triggers and change rows could
+	 * not be removed yet (err says why; typically a lock): they are
+	 * inert, since the guard refuses the tenant's writes first. Run
+	 * again to remove them. */
+	bool cleanup_pending;
 	int64_t rows, bytes, changes;
 	int64_t copy_ms, catchup_ms, freeze_ms;
 	/* Estimates (rehearsal and preflight). */
