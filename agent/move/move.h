@@ -75,7 +75,8 @@ typedef struct move_source_ops {
 	 * ones, with the tenant's row counts and sizes. */
 	int (*describe)(void *arg, Skein__V1__MoveDescription **out, sk_err *err);
 	/* Install change capture and the guard (idempotent: a second call
-	 * after a restart finds them). */
+	 * after a restart finds them). SK_EDRIFT: the move already passed
+	 * its commit point in the source (only the flip remains). */
 	int (*capture)(void *arg, sk_err *err);
 	/* Open the copy snapshot; *snapshot (malloc'ed) is its position. */
 	int (*snapshot)(void *arg, char **snapshot, sk_err *err);
@@ -108,7 +109,8 @@ typedef struct move_source_ops {
 	int (*unfreeze)(void *arg, sk_err *err);
 	/* Remove the change capture and the change rows; aborted (before
 	 * the commit): also the guard and the move's rows, leaving the
-	 * source as it was. Idempotent. */
+	 * source as it was. Idempotent. aborted after the commit point:
+	 * SK_EDRIFT, nothing changed. */
 	int (*finish)(void *arg, bool aborted, sk_err *err);
 	/* Release the source side (connections, link). Accepts NULL arg. */
 	void (*close)(void *arg);
@@ -169,7 +171,8 @@ typedef struct move_run {
 	bool rehearse;
 	/* For tests: called after each table's copy (phase COPY, table set,
 	 * inside the copy's transaction), after the copy committed (COPY,
-	 * table NULL) and after the catch-up (CATCHUP). An error ends the run
+	 * table NULL), after the catch-up (CATCHUP) and after the commit
+	 * point, before the flip (FLIP). An error ends the run
 	 * as if the agent had died there: nothing is undone, the target's
 	 * open transaction is rolled back, and a later run resumes. NULL:
 	 * none. */

@@ -432,26 +432,34 @@ flip(engine *e, sk_err *err)
 }
 
 /* Before the commit point: the source authoritative again, the target's
- * copy gone. The first error is the one reported. */
-static void
+ * copy gone. The first error is the one reported. Returns true when the
+ * source says the commit point passed after all (a COMMIT whose reply
+ * was lost): then nothing is undone and the move goes on to the flip. */
+static bool
 abort_move(engine *e, sk_err *err)
 {
 	sk_err cleanup;
 
 	phase(e, MOVE_PHASE_ABORT);
-	e->res->aborted = true;
 	if (e->frozen && e->src->unfreeze(e->sa, &cleanup) == SK_OK)
 		e->frozen = false;
 	if (e->snapshot_open)
 		(void)e->src->snapshot_end(e->sa, &cleanup);
 	move_target_rollback(e->t);
-	if (e->src->finish(e->sa, true, &cleanup) != SK_OK)
+	if (e->src->finish(e->sa, true, &cleanup) != SK_OK) {
+		if (cleanup.code == SK_EDRIFT) {
+			e->res->committed = true;
+			return true;
+		}
 		sk_err_wrap(err, "(and the source's capture could not be removed: %s)",
 		    cleanup.msg);
+	}
+	e->res->aborted = true;
 	if (move_target_abort(e->t, &cleanup) != SK_OK)
 		sk_err_wrap(err, "(and the target's copy could not be removed: %s)",
 		    cleanup.msg);
 	sk_err_wrap(err, "move %s aborted", e->r->spec->move_id);
+	return false;
 }
 
 static int
@@ -510,6 +518,15 @@ run(engine *e, sk_err *err)
 	rc = agent_ledger_ensure(r->target, NULL, err);
 	if (rc == SK_OK)
 		rc = e->src->capture(e->sa, err);
+	if (rc == SK_EDRIFT) {
+		/* An earlier run passed the commit point and died before the
+		 * flip: the target holds every change (the last were applied
+		 * in the freeze), so the flip is what remains. */
+		move_target_state_fini(&st);
+		e->res->committed = true;
+		sk_err_clear(err);
+		goto flip;
+	}
 	if (rc == SK_OK && strcmp(st.state, "catchup") != 0)
 		rc = move_target_begin(e->t, err);
 	if (rc == SK_OK && strcmp(st.state, "catchup") == 0 && st.position != NULL) {
@@ -535,11 +552,14 @@ run(engine *e, sk_err *err)
 		move_target_rollback(e->t);
 		return err->code != SK_OK ? err->code : SK_ESTATE;
 	}
-	if (rc != SK_OK) {
-		if (!e->res->committed)
-			abort_move(e, err);
+	if (rc != SK_OK && (e->res->committed || !abort_move(e, err)))
 		return rc;
-	}
+	if (rc != SK_OK)
+		sk_err_clear(err);
+	rc = hook(e, MOVE_PHASE_FLIP, NULL, err);
+	if (rc != SK_OK)
+		return err->code != SK_OK ? err->code : SK_ESTATE;
+flip:
 	rc = flip(e, err);
 	if (rc != SK_OK)
 		return rc;

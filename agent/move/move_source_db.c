@@ -148,7 +148,7 @@ src_capture(void *arg, sk_err *err)
 	if (rc != SK_OK)
 		goto out;
 	if (PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "moved") == 0) {
-		rc = sk_err_set(err, SK_ESTATE,
+		rc = sk_err_set(err, SK_EDRIFT,
 		    "install change capture: move %s already passed its commit point",
 		    s->spec->move_id);
 		goto out;
@@ -257,6 +257,20 @@ copy_cols(move_str *b, const Skein__V1__MoveTable *t)
 	}
 }
 
+/* Ask the server to stop the statement running on c: a failed sink
+ * should not have to read the rest of a large table. */
+static void
+cancel(PGconn *c)
+{
+	PGcancel *k = PQgetCancel(c);
+	char buf[256];
+
+	if (k == NULL)
+		return;
+	(void)PQcancel(k, buf, sizeof(buf));
+	PQfreeCancel(k);
+}
+
 static int
 src_copy(void *arg, const char *table,
     int (*sink)(void *sink_arg, const uint8_t *data, size_t len, sk_err *err),
@@ -307,8 +321,11 @@ src_copy(void *arg, const char *table,
 	/* Drain to the end even when the sink failed: the connection must
 	 * leave COPY mode to be usable again. */
 	while ((n = PQgetCopyData(c, &buf, 0)) > 0) {
-		if (src_rc == SK_OK)
+		if (src_rc == SK_OK) {
 			src_rc = sink(sink_arg, (const uint8_t *)buf, (size_t)n, err);
+			if (src_rc != SK_OK)
+				cancel(c);
+		}
 		PQfreemem(buf);
 	}
 	res = PQgetResult(c);
@@ -714,7 +731,7 @@ src_finish(void *arg, bool aborted, sk_err *err)
 		goto out;
 	if (aborted && PQntuples(res) == 1 &&
 	    strcmp(PQgetvalue(res, 0, 0), "moved") == 0) {
-		rc = sk_err_set(err, SK_ESTATE,
+		rc = sk_err_set(err, SK_EDRIFT,
 		    "abort the move in the source: it passed its commit point");
 		goto out;
 	}

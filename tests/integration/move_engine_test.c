@@ -76,6 +76,7 @@ typedef struct world {
 	sk_move_tenant m;
 	move_spec spec;
 	PGconn *target;
+	char guard_state[6], truncate_state[6]; /* seen by hooks */
 } world;
 
 static void
@@ -744,6 +745,15 @@ tamper(void *arg, move_phase p, const char *table, PGconn *target, sk_err *err)
 	(void)err;
 	if (p != MOVE_PHASE_COPY || table != NULL)
 		return SK_OK;
+	/* During the move: the application cannot write the tenant in the
+	 * target (SKM02) nor truncate a moved table in the source. */
+	c = pgfixture_connect(port, w->dst, "app");
+	try_sql(c, "UPDATE orders SET amount = 0 WHERE tenant_id = 'acme'",
+	    w->guard_state);
+	PQfinish(c);
+	c = pgfixture_connect(port, w->src, "app");
+	try_sql(c, "TRUNCATE order_lines", w->truncate_state);
+	PQfinish(c);
 	/* The guard does not fire for a replica session: behind skein's back. */
 	c = pgfixture_connect(port, w->dst, "tamper");
 	pgfixture_exec(c,
@@ -771,6 +781,8 @@ test_row_changed_in_target_fails_verification(void **state)
 	assert_int_not_equal(run_move(&w, &o, &res, &err), SK_OK);
 	assert_int_equal(err.code, SK_ECHECK);
 	assert_contains(err.msg, "public.orders differs");
+	assert_string_equal(w.guard_state, "SKM02");
+	assert_string_equal(w.truncate_state, "SKM02");
 	assert_true(res.aborted);
 	assert_false(res.committed);
 	assert_null(res.source_freeze_sums);
@@ -799,23 +811,29 @@ typedef struct crash_at {
 	move_phase phase;
 	const char *table; /* COPY: after this table */
 	world *w;
+	char write_state[6]; /* the writes' SQLSTATE, "" when they went in */
 } crash_at;
 
 static int
 crash(void *arg, move_phase p, const char *table, PGconn *target, sk_err *err)
 {
 	crash_at *c = arg;
+	PGconn *k;
 
 	(void)target;
 	if (p != c->phase)
 		return SK_OK;
 	if (p == MOVE_PHASE_COPY && (table == NULL || strcmp(table, c->table) != 0))
 		return SK_OK;
-	/* what the agent's death would leave: more writes in the source */
-	pgfixture_exec_db(port, c->w->src,
+	/* what the agent's death would leave: more writes in the source
+	 * (after the commit point they fail) */
+	k = pgfixture_connect(port, c->w->src, "app");
+	try_sql(k,
 	    "UPDATE orders SET amount = amount + 3 WHERE tenant_id = 'acme' AND id % 7 = 0;"
 	    "DELETE FROM order_lines WHERE tenant_id = 'acme' AND line = 3 AND order_id % 5 = 0;"
-	    "INSERT INTO orders (tenant_id, amount) VALUES ('acme', 9.5)");
+	    "INSERT INTO orders (tenant_id, amount) VALUES ('acme', 9.5)",
+	    c->write_state);
+	PQfinish(k);
 	return sk_err_set(err, SK_ECONN, "simulated death in %s", move_phase_name(p));
 }
 
@@ -831,6 +849,7 @@ test_resume_after_death_in_copy_and_in_catch_up(void **state)
 	(void)state;
 	world_open(&w, "mvres", NULL, NULL);
 	memset(&o, 0, sizeof(o));
+	memset(&c, 0, sizeof(c));
 	c.w = &w;
 	c.phase = MOVE_PHASE_COPY;
 	c.table = "public.orders";
@@ -838,6 +857,7 @@ test_resume_after_death_in_copy_and_in_catch_up(void **state)
 	o.hook_arg = &c;
 	assert_int_not_equal(run_move(&w, &o, &res, &err), SK_OK);
 	assert_contains(err.msg, "simulated death");
+	assert_string_equal(c.write_state, "");
 	assert_false(res.aborted);
 	assert_target_empty(&w);
 	assert_int_equal(
@@ -857,6 +877,55 @@ test_resume_after_death_in_copy_and_in_catch_up(void **state)
 	assert_int_equal(res.rows, 0); /* resumed from the position, no copy */
 	assert_true(res.changes > 0);
 	assert_same_tenant(&w);
+	move_result_fini(&res);
+	world_close(&w);
+}
+
+static void
+test_death_after_the_commit_point_is_finished_by_the_next_run(void **state)
+{
+	world w;
+	move_result res;
+	crash_at c;
+	char st[6];
+	sk_err err;
+	opts o;
+
+	(void)state;
+	world_open(&w, "mvflip", NULL, NULL);
+	memset(&o, 0, sizeof(o));
+	memset(&c, 0, sizeof(c));
+	c.w = &w;
+	c.phase = MOVE_PHASE_FLIP;
+	c.table = NULL;
+	o.hook = crash;
+	o.hook_arg = &c;
+	assert_int_not_equal(run_move(&w, &o, &res, &err), SK_OK);
+	assert_true(res.committed);
+	assert_false(res.aborted);
+	/* the crash hook's writes were refused: the tenant is fenced */
+	assert_string_equal(c.write_state, "SKM01");
+	assert_int_equal(
+	    count(w.src, "SELECT count(*) FROM skein.moves WHERE state = 'moved'"), 1);
+	assert_int_equal(
+	    count(w.dst, "SELECT count(*) FROM skein.moves WHERE state = 'done'"), 0);
+	move_result_fini(&res);
+
+	assert_int_equal(run_move(&w, NULL, &res, &err), SK_OK);
+	assert_true(res.committed);
+	assert_int_equal(res.rows, 0);
+	assert_same_tenant(&w);
+	assert_int_equal(
+	    count(w.dst, "SELECT count(*) FROM skein.moves WHERE state = 'done'"), 1);
+	assert_int_equal(count(w.dst, "SELECT count(*) FROM outbox"), 1);
+	assert_int_equal(skein_triggers(w.dst), 0);
+	{
+		PGconn *k = pgfixture_connect(port, w.src, NULL);
+
+		try_sql(k, "UPDATE orders SET amount = 1 WHERE tenant_id = 'acme'", st);
+		assert_string_equal(st, "SKM01");
+		PQfinish(k);
+	}
 	move_result_fini(&res);
 	world_close(&w);
 }
@@ -901,6 +970,35 @@ test_stop_mid_copy_aborts_and_a_new_run_moves(void **state)
 	world_close(&w);
 }
 
+/* ---- discover */
+
+static void
+test_discover_moves_the_tables_with_the_tenant_column(void **state)
+{
+	world w;
+	move_result res;
+	sk_err err;
+
+	(void)state;
+	world_open(&w, "mvdisc", NULL, NULL);
+	w.m.tables = NULL;
+	w.m.ntables = 0;
+	w.m.discover = true;
+	w.m.route_source = NULL;
+	w.m.route_target = NULL;
+	if (run_move(&w, NULL, &res, &err) != SK_OK)
+		print_error("move: %s\n", err.msg);
+	assert_true(res.committed);
+	assert_same_tenant(&w);
+	/* directory has the column too; police stays (an index row) */
+	assert_int_equal(
+	    count(w.dst, "SELECT count(*) FROM directory WHERE tenant_id = 'acme'"), 1);
+	assert_int_equal(count(w.dst, "SELECT count(*) FROM police"), 0);
+	assert_int_equal(count(w.dst, "SELECT count(*) FROM moved_artifacts"), 2);
+	move_result_fini(&res);
+	world_close(&w);
+}
+
 /* ---- rehearsal */
 
 static void
@@ -940,7 +1038,10 @@ main(void)
 		cmocka_unit_test(test_freeze_timeout_aborts_with_source_authoritative),
 		cmocka_unit_test(test_row_changed_in_target_fails_verification),
 		cmocka_unit_test(test_resume_after_death_in_copy_and_in_catch_up),
+		cmocka_unit_test(
+		    test_death_after_the_commit_point_is_finished_by_the_next_run),
 		cmocka_unit_test(test_stop_mid_copy_aborts_and_a_new_run_moves),
+		cmocka_unit_test(test_discover_moves_the_tables_with_the_tenant_column),
 		cmocka_unit_test(test_rehearsal_estimates_and_installs_nothing),
 	};
 	sk_err err;
