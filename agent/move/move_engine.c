@@ -15,6 +15,10 @@
 #define PAGE_LIMIT 1000
 /* Rounds before the catch-up gives up converging under max_lag. */
 #define MAX_ROUNDS 200
+/* How much of the largest table a rehearsal copies to time it. */
+#define SAMPLE_BYTES (8 << 20)
+/* Connections the source side opens: requests, copy snapshot, freeze. */
+#define SOURCE_CONNECTIONS 3
 /* Attempts of the flip after the commit point. */
 #define FLIP_ATTEMPTS 5
 
@@ -131,13 +135,23 @@ copy_sink(void *arg, const uint8_t *data, size_t len, sk_err *err)
 	return move_target_copy_data(e->t, data, len, err);
 }
 
+/* The rehearsal's sample: the first SAMPLE_BYTES of a COPY, thrown away. */
+typedef struct sample {
+	int64_t bytes;
+	bool full;
+} sample;
+
 static int
 null_sink(void *arg, const uint8_t *data, size_t len, sk_err *err)
 {
+	sample *s = arg;
+
 	(void)data;
-	(void)err;
-	*(int64_t *)arg += (int64_t)len;
-	return SK_OK;
+	s->bytes += (int64_t)len;
+	if (s->bytes < SAMPLE_BYTES)
+		return SK_OK;
+	s->full = true;
+	return sk_err_set(err, SK_ESTATE, "sample taken");
 }
 
 /* Apply every change visible in upto and not in *pos, from seq after
@@ -177,7 +191,8 @@ static int
 rehearse(engine *e, sk_err *err)
 {
 	const Skein__V1__MoveTable *big = NULL;
-	int64_t t0, bytes = 0, rows = 0, ms;
+	sample smp = { 0, false };
+	int64_t t0, rows = 0, ms;
 	char *snap = NULL;
 	int rc;
 
@@ -186,16 +201,20 @@ rehearse(engine *e, sk_err *err)
 			big = e->d->tables[i];
 	if (big == NULL || big->rows == 0)
 		return SK_OK;
-	/* The largest table copied into nothing: the source's read and
-	 * encoding rate, which bounds the copy. */
+	/* Up to SAMPLE_BYTES of the largest table copied into nothing: the
+	 * source's read and encoding rate, scaled to the tenant's size
+	 * (COPY's bytes stand in for the rows' pg_column_size: close, not
+	 * equal). The target's write rate is not measured. */
 	t0 = sk_mono_ms();
-	rc = e->src->copy(e->sa, big->name, null_sink, &bytes, &rows, err);
-	if (rc != SK_OK)
+	rc = e->src->copy(e->sa, big->name, null_sink, &smp, &rows, err);
+	if (rc != SK_OK && !smp.full)
 		return rc;
+	sk_err_clear(err);
 	ms = sk_mono_ms() - t0;
 	if (ms < 1)
 		ms = 1;
-	e->res->est_copy_ms = bytes > 0 ? e->pg.bytes_total * ms / bytes : ms;
+	e->res->est_copy_ms =
+	    smp.bytes > 0 ? e->pg.bytes_total * ms / smp.bytes + 1 : ms;
 	/* The freeze is a handful of round trips: the lock, a position with
 	 * figures, a page of changes, the commit. */
 	t0 = sk_mono_ms();
@@ -503,6 +522,15 @@ run(engine *e, sk_err *err)
 		e->res->blocked = err->code == SK_EPREFLIGHT;
 		move_target_state_fini(&st);
 		return rc;
+	}
+	/* The two connections the source opens beyond the one already
+	 * counted. */
+	if (e->d->free_connections < SOURCE_CONNECTIONS - 1) {
+		e->res->blocked = true;
+		move_target_state_fini(&st);
+		return sk_err_set(err, SK_EPREFLIGHT,
+		    "the source has %d free connections; the move needs %d more",
+		    (int)e->d->free_connections, SOURCE_CONNECTIONS - 1);
 	}
 	for (size_t i = 0; i < e->d->n_tables; i++) {
 		e->pg.rows_total += e->d->tables[i]->rows;
