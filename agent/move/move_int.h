@@ -63,6 +63,15 @@ void move_sum_sql(move_str *b, const Skein__V1__MoveTable *t,
 /* The JSON key object of row alias r of table t: jsonb_build_object(...) */
 void move_key_expr(move_str *b, const Skein__V1__MoveTable *t, const char *alias);
 
+/* DDL on a table the application is using (CREATE or DROP TRIGGER, the
+ * abort's deletes): each attempt waits for its lock at most
+ * MOVE_DDL_LOCK_TIMEOUT, since a DDL lock waiting in the queue holds up
+ * every other session on the table; a lock timeout is retried with a
+ * growing pause, up to MOVE_DDL_ATTEMPTS (about 15 s in all). */
+#define MOVE_DDL_LOCK_TIMEOUT "SET LOCAL lock_timeout = '200ms'"
+#define MOVE_DDL_ATTEMPTS 30
+int move_ddl_retry(int (*fn)(void *arg, sk_err *err), void *arg, sk_err *err) SK_WARN_UNUSED;
+
 /* Sign sums (key NULL: unsigned) into a new MoveSignedSums (*out, the
  * caller's: move_reply_free). */
 int move_sums_sign(const Skein__V1__MoveSums *sums, const sk_seckey *key,

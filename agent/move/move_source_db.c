@@ -121,7 +121,7 @@ key_list(move_str *b, const Skein__V1__MoveTable *t)
 }
 
 static int
-src_capture(void *arg, sk_err *err)
+capture_once(void *arg, sk_err *err)
 {
 	src *s = arg;
 	const sk_move_tenant *m = s->spec->m;
@@ -137,7 +137,7 @@ src_capture(void *arg, sk_err *err)
 	if (rc != SK_OK)
 		return rc;
 	rc = sk_pg_exec(s->c, "install change capture",
-	    "BEGIN; SET LOCAL lock_timeout = '5s'; "
+	    "BEGIN; " MOVE_DDL_LOCK_TIMEOUT "; "
 	    "SET LOCAL client_min_messages = warning",
 	    NULL, err);
 	if (rc != SK_OK)
@@ -705,10 +705,16 @@ src_unfreeze(void *arg, sk_err *err)
 	return SK_OK;
 }
 
+typedef struct finish_arg {
+	src *s;
+	bool aborted;
+} finish_arg;
+
 static int
-src_finish(void *arg, bool aborted, sk_err *err)
+finish_once(void *arg, sk_err *err)
 {
-	src *s = arg;
+	src *s = ((finish_arg *)arg)->s;
+	bool aborted = ((finish_arg *)arg)->aborted;
 	const char *p[2] = { s->spec->move_id, aborted ? "aborted" : "moved" };
 	static const char *const sfx[3] = { "i", "u", "d" };
 	PGresult *res = NULL;
@@ -719,7 +725,7 @@ src_finish(void *arg, bool aborted, sk_err *err)
 	if (rc != SK_OK)
 		return rc;
 	rc = sk_pg_exec(s->c, "finish the move in the source",
-	    "BEGIN; SET LOCAL lock_timeout = '5s'; "
+	    "BEGIN; " MOVE_DDL_LOCK_TIMEOUT "; "
 	    "SET LOCAL client_min_messages = warning",
 	    NULL, err);
 	if (rc != SK_OK)
@@ -781,6 +787,20 @@ out:
 	move_str_fini(&q);
 	rollback(s->c);
 	return rc;
+}
+
+static int
+src_capture(void *arg, sk_err *err)
+{
+	return move_ddl_retry(capture_once, arg, err);
+}
+
+static int
+src_finish(void *arg, bool aborted, sk_err *err)
+{
+	finish_arg a = { arg, aborted };
+
+	return move_ddl_retry(finish_once, &a, err);
 }
 
 static void

@@ -139,6 +139,25 @@ move_names_init(move_names *n, const char *move_id)
 	snprintf(n->tguard, sizeof(n->tguard), "skein_move_%s_tguard", n->hex);
 }
 
+int
+move_ddl_retry(int (*fn)(void *arg, sk_err *err), void *arg, sk_err *err)
+{
+	int64_t pause = 50;
+	int rc = SK_OK;
+
+	for (int i = 0; i < MOVE_DDL_ATTEMPTS; i++) {
+		rc = fn(arg, err);
+		if (rc != SK_OK && strcmp(err->sqlstate, "55P03") == 0 &&
+		    i + 1 < MOVE_DDL_ATTEMPTS) {
+			sk_sleep_ms(pause);
+			pause = pause < 400 ? pause * 2 : 500;
+			continue;
+		}
+		break;
+	}
+	return rc;
+}
+
 void
 move_key_expr(move_str *b, const Skein__V1__MoveTable *t, const char *alias)
 {

@@ -265,9 +265,10 @@ guard_sql(move_target *t, move_str *q, bool create)
 	}
 }
 
-int
-move_target_begin(move_target *t, sk_err *err)
+static int
+begin_once(void *arg, sk_err *err)
 {
+	move_target *t = arg;
 	const sk_move_tenant *m = t->spec->m;
 	const char *p[5] = { t->spec->move_id, m->column, m->value,
 		t->spec->source_region, t->spec->target_region };
@@ -275,8 +276,8 @@ move_target_begin(move_target *t, sk_err *err)
 	int rc;
 
 	move_str_add(&q,
-	    "BEGIN; SET LOCAL lock_timeout = '5s'; "
-	    "SET LOCAL client_min_messages = warning;\n");
+	    "BEGIN; " MOVE_DDL_LOCK_TIMEOUT
+	    "; SET LOCAL client_min_messages = warning;\n");
 	guard_sql(t, &q, true);
 	if (q.oom) {
 		move_str_fini(&q);
@@ -755,16 +756,26 @@ stay_rows(move_target *t, const Skein__V1__MoveReply *stay, sk_err *err)
 	return rc;
 }
 
-int
-move_target_flip(move_target *t, const Skein__V1__MoveReply *stay,
-    const move_run *r, sk_err *err)
+typedef struct flip_arg {
+	move_target *t;
+	const Skein__V1__MoveReply *stay;
+	const move_run *r;
+} flip_arg;
+
+static int
+flip_once(void *arg, sk_err *err)
 {
+	move_target *t = ((flip_arg *)arg)->t;
+	const Skein__V1__MoveReply *stay = ((flip_arg *)arg)->stay;
+	const move_run *r = ((flip_arg *)arg)->r;
 	const sk_move_tenant *m = t->spec->m;
 	move_str q = { 0 };
 	int rc;
 
 	rc = sk_pg_exec(t->c, "flip the target",
-	    "BEGIN; SET LOCAL client_min_messages = warning", NULL, err);
+	    "BEGIN; " MOVE_DDL_LOCK_TIMEOUT "; SET LOCAL client_min_messages = "
+	    "warning",
+	    NULL, err);
 	if (rc == SK_OK)
 		rc = sk_pg_exec(t->c, "flip the target", t->set_move, NULL, err);
 	if (rc == SK_OK && m->route_target != NULL)
@@ -813,16 +824,19 @@ move_target_flip(move_target *t, const Skein__V1__MoveReply *stay,
 	return rc;
 }
 
-int
-move_target_abort(move_target *t, sk_err *err)
+static int
+abort_once(void *arg, sk_err *err)
 {
+	move_target *t = arg;
 	const char *p[1] = { t->spec->move_id };
 	move_str q = { 0 };
 	int rc;
 
 	move_target_rollback(t);
 	move_str_addf(&q,
-	    "BEGIN; SET LOCAL client_min_messages = warning; %s;\n", t->set_move);
+	    "BEGIN; " MOVE_DDL_LOCK_TIMEOUT
+	    "; SET LOCAL client_min_messages = warning; %s;\n",
+	    t->set_move);
 	delete_sql(t, &q);
 	guard_sql(t, &q, false);
 	if (q.oom) {
@@ -842,4 +856,25 @@ move_target_abort(move_target *t, sk_err *err)
 	if (rc != SK_OK)
 		rollback(t->c);
 	return rc;
+}
+
+int
+move_target_begin(move_target *t, sk_err *err)
+{
+	return move_ddl_retry(begin_once, t, err);
+}
+
+int
+move_target_abort(move_target *t, sk_err *err)
+{
+	return move_ddl_retry(abort_once, t, err);
+}
+
+int
+move_target_flip(move_target *t, const Skein__V1__MoveReply *stay,
+    const move_run *r, sk_err *err)
+{
+	flip_arg a = { t, stay, r };
+
+	return move_ddl_retry(flip_once, &a, err);
 }
