@@ -462,6 +462,35 @@ test_full_move_copies_exactly_and_fences_the_source(void **state)
 	sk_seckey_destroy(tk);
 }
 
+static void
+test_sums_signed_by_another_key_abort_the_move(void **state)
+{
+	sk_seckey *sk = NULL, *tk = NULL;
+	world w;
+	move_result res;
+	sk_err err;
+	opts o;
+
+	(void)state;
+	load_key("src", &sk);
+	load_key("dst", &tk);
+	world_open(&w, "mvkey", NULL, NULL);
+	memset(&o, 0, sizeof(o));
+	o.src_key = sk;
+	o.dst_key = tk;
+	o.src_pub = sk_seckey_public(tk); /* not the source's key */
+	assert_int_not_equal(run_move(&w, &o, &res, &err), SK_OK);
+	assert_int_equal(err.code, SK_ECRYPTO);
+	assert_true(res.aborted);
+	assert_false(res.committed);
+	assert_target_empty(&w);
+	assert_int_equal(skein_triggers(w.src), 0);
+	move_result_fini(&res);
+	world_close(&w);
+	sk_seckey_destroy(sk);
+	sk_seckey_destroy(tk);
+}
+
 /* ---- (2) */
 
 typedef struct writer {
@@ -970,6 +999,51 @@ test_stop_mid_copy_aborts_and_a_new_run_moves(void **state)
 	world_close(&w);
 }
 
+/* ---- quoting */
+
+static void
+test_tenant_value_with_quote_and_backslash(void **state)
+{
+	static const char odd[] =
+	    "INSERT INTO tenants VALUES (E'o''k\\\\x', 'Odd', now());"
+	    "INSERT INTO orders (tenant_id, amount) SELECT E'o''k\\\\x', g "
+	    "FROM generate_series(1, 5) g;";
+	world w;
+	move_result res;
+	char st[6];
+	sk_err err;
+
+	(void)state;
+	world_open(&w, "mvquote", odd, NULL);
+	w.m.value = "o'k\\x";
+	w.m.route_source = NULL;
+	w.m.route_target = NULL;
+	w.m.nstay = 0;
+	pgfixture_exec_db(port, w.src,
+	    "INSERT INTO orders (tenant_id, amount) VALUES (E'o''k\\\\x', 99)");
+	if (run_move(&w, NULL, &res, &err) != SK_OK)
+		print_error("move: %s\n", err.msg);
+	assert_true(res.committed);
+	assert_int_equal(res.rows, 1 + 6);
+	assert_int_equal(count(w.dst,
+			     "SELECT count(*) FROM orders WHERE tenant_id = "
+			     "E'o''k\\\\x'"),
+	    6);
+	assert_int_equal(count(w.dst, "SELECT count(*) FROM orders"), 6);
+	{
+		PGconn *c = pgfixture_connect(port, w.src, NULL);
+
+		try_sql(c, "UPDATE orders SET amount = 1 WHERE tenant_id = E'o''k\\\\x'",
+		    st);
+		assert_string_equal(st, "SKM01");
+		try_sql(c, "UPDATE orders SET amount = 1 WHERE tenant_id = 'acme'", st);
+		assert_string_equal(st, "");
+		PQfinish(c);
+	}
+	move_result_fini(&res);
+	world_close(&w);
+}
+
 /* ---- discover */
 
 static void
@@ -1031,6 +1105,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_full_move_copies_exactly_and_fences_the_source),
+		cmocka_unit_test(test_sums_signed_by_another_key_abort_the_move),
 		cmocka_unit_test(test_concurrent_writes_move_exactly),
 		cmocka_unit_test(test_type_difference_blocks_naming_table_and_column),
 		cmocka_unit_test(test_tenant_rows_in_target_block),
@@ -1041,6 +1116,7 @@ main(void)
 		cmocka_unit_test(
 		    test_death_after_the_commit_point_is_finished_by_the_next_run),
 		cmocka_unit_test(test_stop_mid_copy_aborts_and_a_new_run_moves),
+		cmocka_unit_test(test_tenant_value_with_quote_and_backslash),
 		cmocka_unit_test(test_discover_moves_the_tables_with_the_tenant_column),
 		cmocka_unit_test(test_rehearsal_estimates_and_installs_nothing),
 	};
