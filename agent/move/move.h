@@ -169,10 +169,14 @@ typedef struct move_run {
 	/* Only the preflight and the estimates (rehearsal): nothing is
 	 * installed or copied. */
 	bool rehearse;
+	/* Changes per page (one target transaction each); 0: 1000. */
+	uint32_t page_limit;
 	/* For tests: called after each table's copy (phase COPY, table set,
 	 * inside the copy's transaction), after the copy committed (COPY,
-	 * table NULL), after the catch-up (CATCHUP) and after the commit
-	 * point, before the flip (FLIP). An error ends the run
+	 * table NULL), after each page of the catch-up that is not the last
+	 * of its round (CATCHUP, table: the page's last change's), after
+	 * the catch-up (CATCHUP, table NULL) and after the commit point,
+	 * before the flip (FLIP). An error ends the run
 	 * as if the agent had died there: nothing is undone, the target's
 	 * open transaction is rolled back, and a later run resumes. NULL:
 	 * none. */

@@ -165,18 +165,22 @@ drain(engine *e, char **pos, const char *upto, int64_t seq, bool track, sk_err *
 		bool more;
 		int rc;
 
-		rc = e->src->changes(e->sa, *pos, upto, seq, PAGE_LIMIT, &page, err);
+		rc = e->src->changes(e->sa, *pos, upto, seq,
+		    e->r->page_limit > 0 ? e->r->page_limit : PAGE_LIMIT, &page, err);
 		if (rc != SK_OK)
 			return rc;
 		more = page->more;
 		rc = move_target_apply(e->t, page, upto, !more, track, &n, err);
 		if (rc == SK_OK && page->n_changes > 0)
 			seq = page->changes[page->n_changes - 1]->seq;
+		e->pg.changes += n;
+		e->res->changes += n;
+		if (rc == SK_OK && more && page->n_changes > 0)
+			rc = hook(e, MOVE_PHASE_CATCHUP,
+			    page->changes[page->n_changes - 1]->table, err);
 		move_reply_free(page);
 		if (rc != SK_OK)
 			return rc;
-		e->pg.changes += n;
-		e->res->changes += n;
 		if (!more)
 			break;
 		report(e, false);

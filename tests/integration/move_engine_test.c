@@ -143,6 +143,7 @@ typedef struct opts {
 	void *progress_arg;
 	const volatile int *stop;
 	bool rehearse;
+	uint32_t page_limit;
 } opts;
 
 static int
@@ -176,6 +177,7 @@ run_move(world *w, const opts *o, move_result *res, sk_err *err)
 		r.in_flip = o->in_flip;
 		r.in_flip_arg = o->in_flip_arg;
 		r.rehearse = o->rehearse;
+		r.page_limit = o->page_limit;
 	}
 	rc = move_engine_run(&r, res, err);
 	ops->close(arg);
@@ -959,6 +961,66 @@ test_death_after_the_commit_point_is_finished_by_the_next_run(void **state)
 	world_close(&w);
 }
 
+typedef struct page_crash {
+	world *w;
+	int pages;
+} page_crash;
+
+/* After the copy: changes for the catch-up; after its first page: die. */
+static int
+crash_in_round(void *arg, move_phase p, const char *table, PGconn *target, sk_err *err)
+{
+	page_crash *c = arg;
+
+	(void)target;
+	if (p == MOVE_PHASE_COPY && table == NULL) {
+		pgfixture_exec_db(port, c->w->src,
+		    "UPDATE orders SET amount = amount + 1 WHERE tenant_id = 'acme' "
+		    "AND id < 60;"
+		    "DELETE FROM order_lines WHERE tenant_id = 'acme' AND order_id < 30;"
+		    "UPDATE order_lines SET qty = qty + 1 WHERE tenant_id = 'acme';");
+		return SK_OK;
+	}
+	if (p == MOVE_PHASE_CATCHUP && table != NULL && ++c->pages == 2)
+		return sk_err_set(err, SK_ECONN, "simulated death in a round");
+	return SK_OK;
+}
+
+static void
+test_resume_in_the_middle_of_a_round(void **state)
+{
+	page_crash c = { 0 };
+	world w;
+	move_result res;
+	sk_err err;
+	opts o;
+
+	(void)state;
+	world_open(&w, "mvpage", NULL, NULL);
+	c.w = &w;
+	memset(&o, 0, sizeof(o));
+	o.page_limit = 7;
+	o.hook = crash_in_round;
+	o.hook_arg = &c;
+	assert_int_not_equal(run_move(&w, &o, &res, &err), SK_OK);
+	assert_contains(err.msg, "simulated death in a round");
+	assert_int_equal(res.changes, 14);
+	assert_int_equal(count(w.dst,
+			     "SELECT count(*) FROM skein.moves WHERE "
+			     "state = 'catchup' AND round_upto IS NOT NULL "
+			     "AND last_seq > 0"),
+	    1);
+	move_result_fini(&res);
+
+	o.hook = NULL;
+	assert_int_equal(run_move(&w, &o, &res, &err), SK_OK);
+	assert_int_equal(res.rows, 0);
+	assert_true(res.changes > 100);
+	assert_same_tenant(&w);
+	move_result_fini(&res);
+	world_close(&w);
+}
+
 static void
 stop_in_copy(void *arg, const move_progress *p)
 {
@@ -1113,6 +1175,7 @@ main(void)
 		cmocka_unit_test(test_freeze_timeout_aborts_with_source_authoritative),
 		cmocka_unit_test(test_row_changed_in_target_fails_verification),
 		cmocka_unit_test(test_resume_after_death_in_copy_and_in_catch_up),
+		cmocka_unit_test(test_resume_in_the_middle_of_a_round),
 		cmocka_unit_test(
 		    test_death_after_the_commit_point_is_finished_by_the_next_run),
 		cmocka_unit_test(test_stop_mid_copy_aborts_and_a_new_run_moves),
