@@ -80,13 +80,15 @@ move_result_fini(move_result *res)
 static void
 report(engine *e, bool force)
 {
-	int64_t now = sk_mono_ms(), el = now - e->phase_start_ms;
+	int64_t now = sk_mono_ms(), el = now - e->phase_start_ms, done;
 
 	if (e->r->progress == NULL || (!force && now - e->last_progress_ms < 1000))
 		return;
 	e->last_progress_ms = now;
 	e->pg.table = e->table;
-	e->pg.rows_per_s = el > 0 ? (double)e->pg.rows * 1000.0 / (double)el : 0;
+	/* the copy's rate in rows, the catch-up's in changes */
+	done = e->pg.phase == MOVE_PHASE_CATCHUP ? e->pg.changes : e->pg.rows;
+	e->pg.rows_per_s = el > 0 ? (double)done * 1000.0 / (double)el : 0;
 	e->pg.eta_ms = -1;
 	if (e->pg.phase == MOVE_PHASE_COPY && e->pg.bytes > 0 && el > 0)
 		e->pg.eta_ms = (e->pg.bytes_total - e->pg.bytes) * el / e->pg.bytes;
