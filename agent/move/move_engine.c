@@ -559,6 +559,14 @@ run(engine *e, sk_err *err)
 	rc = agent_ledger_ensure(r->target, NULL, err);
 	if (rc == SK_OK)
 		rc = e->src->capture(e->sa, err);
+	if (rc == SK_EDRIFT && strcmp(st.state, "catchup") != 0) {
+		rc = sk_err_wrap(err,
+		    "the target holds no copy of the tenant "
+		    "(its move state is '%s')",
+		    st.state);
+		move_target_state_fini(&st);
+		return rc;
+	}
 	if (rc == SK_EDRIFT) {
 		/* An earlier run passed the commit point and died before the
 		 * flip: the target holds every change (the last were applied
