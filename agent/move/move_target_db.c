@@ -714,6 +714,51 @@ move_target_sums(move_target *t, const char *snapshot, const char *since,
 	return rc;
 }
 
+/* Bring the target's sequences behind serial and identity columns of
+ * the moved tables past the values copied in, so that the application's
+ * next insert there does not collide with a moved row. */
+static int
+bump_sequences(move_target *t, sk_err *err)
+{
+	int rc = SK_OK;
+
+	for (size_t i = 0; rc == SK_OK && i < t->d->n_tables; i++) {
+		const char *name = t->d->tables[i]->name;
+		const char *p[1] = { name };
+		PGresult *res = NULL;
+
+		rc = sk_pg_execp(t->c, "flip: advance the sequences",
+		    "SELECT a.attname, pg_catalog.pg_get_serial_sequence($1, "
+		    "a.attname) FROM pg_catalog.pg_attribute a WHERE a.attrelid = "
+		    "$1::regclass AND a.attnum > 0 AND NOT a.attisdropped AND "
+		    "a.atttypid IN ('int2'::regtype, 'int4'::regtype, "
+		    "'int8'::regtype) AND pg_catalog.pg_get_serial_sequence($1, "
+		    "a.attname) IS NOT NULL",
+		    1, p, &res, err);
+		for (int r = 0; rc == SK_OK && r < PQntuples(res); r++) {
+			const char *sp[1] = { PQgetvalue(res, r, 1) };
+			move_str q = { 0 };
+
+			move_str_add(&q,
+			    "SELECT pg_catalog.setval($1::regclass, m) "
+			    "FROM (SELECT pg_catalog.max(");
+			move_str_ident(&q, PQgetvalue(res, r, 0), false);
+			move_str_add(&q, ")::bigint AS m FROM ");
+			move_str_ident(&q, name, true);
+			move_str_add(&q,
+			    ") x WHERE m > coalesce(pg_catalog."
+			    "pg_sequence_last_value($1::regclass), 0)");
+			rc = q.oom ?
+			    sk_err_set(err, SK_ENOMEM, "flip: out of memory") :
+			    sk_pg_execp(t->c, "flip: advance the sequences",
+				q.s, 1, sp, NULL, err);
+			move_str_fini(&q);
+		}
+		PQclear(res);
+	}
+	return rc;
+}
+
 static int
 stay_rows(move_target *t, const Skein__V1__MoveReply *stay, sk_err *err)
 {
@@ -798,6 +843,8 @@ flip_once(void *arg, sk_err *err)
 				 q.s, 6, p, NULL, err);
 		move_str_fini(&q);
 	}
+	if (rc == SK_OK)
+		rc = bump_sequences(t, err);
 	if (rc == SK_OK)
 		rc = stay_rows(t, stay, err);
 	if (rc == SK_OK) {

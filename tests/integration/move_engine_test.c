@@ -447,6 +447,10 @@ test_full_move_copies_exactly_and_fences_the_source(void **state)
 	pgfixture_exec_db(port, w.dst,
 	    "UPDATE orders SET amount = amount + 1 "
 	    "WHERE tenant_id = 'acme'");
+	/* the target's identity sequence was moved past the copied ids */
+	pgfixture_exec_db(port, w.dst,
+	    "INSERT INTO orders (tenant_id, amount) SELECT 'acme', g "
+	    "FROM generate_series(1, 5) g");
 
 	assert_sums_equal(res.source_sums, res.target_sums,
 	    sk_seckey_public(sk), sk_seckey_public(tk));
