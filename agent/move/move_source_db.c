@@ -510,10 +510,11 @@ src_changes(void *arg, const char *after, const char *upto, int64_t after_seq,
 
 	*out = NULL;
 	snprintf(seq, sizeof(seq), "%" PRId64, after_seq);
+	if (limit == 0 || limit > 100000)
+		limit = 100000; /* a page is one target transaction */
 	snprintf(lim, sizeof(lim), "%u", limit + 1);
-	/* xid >= xmin(after): everything older is visible in after, which
-	 * lets the primary key's index skip the rounds already applied
-	 * only as far as seq does; the filter is what is exact. */
+	/* A change older than xmin(after) is visible in after, so applied
+	 * already: the bound only prunes, pg_visible_in_snapshot decides. */
 	rc = sk_pg_execp(s->c, "read the source's changes",
 	    "SELECT seq, tbl, op, old_key::text, new_row::text "
 	    "FROM skein.move_changes WHERE move_id = $1 AND seq > $4::bigint "
