@@ -167,6 +167,8 @@ static const char *const upgrades[AGENT_LEDGER_VERSION + 1] = {
 	      "  new_row jsonb,\n"
 	      "  PRIMARY KEY (move_id, seq)\n"
 	      ");\n"
+	      /* a round reads the changes since its last position's xmin */
+	      "CREATE INDEX move_changes_xid_idx ON skein.move_changes (move_id, xid);\n"
 	      /* TG_ARGV: move id, key columns (comma-separated). */
 	      "CREATE FUNCTION skein.move_capture() RETURNS trigger\n"
 	      "LANGUAGE plpgsql SET search_path = pg_catalog AS $f$\n"

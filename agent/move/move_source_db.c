@@ -353,9 +353,13 @@ src_snapshot_end(void *arg, sk_err *err)
 	return sk_pg_exec(s->snap, "close the copy snapshot", "COMMIT", NULL, err);
 }
 
-/* The changes visible in $2 (upto) and not in $3 (after) of move $1. */
-#define VISIBLE                                                    \
-"pg_catalog.pg_visible_in_snapshot(xid, $2::pg_snapshot) AND NOT " \
+/* The changes visible in $2 (upto) and not in $3 (after) of move $1. A
+ * change older than xmin(after) is visible in after: that bound only
+ * prunes (through the (move_id, xid) index), pg_visible_in_snapshot
+ * decides. */
+#define VISIBLE                                                        \
+"xid >= pg_catalog.pg_snapshot_xmin($3::pg_snapshot) AND "             \
+    "pg_catalog.pg_visible_in_snapshot(xid, $2::pg_snapshot) AND NOT " \
     "pg_catalog.pg_visible_in_snapshot(xid, $3::pg_snapshot)"
 
 static int
@@ -513,13 +517,10 @@ src_changes(void *arg, const char *after, const char *upto, int64_t after_seq,
 	if (limit == 0 || limit > 100000)
 		limit = 100000; /* a page is one target transaction */
 	snprintf(lim, sizeof(lim), "%u", limit + 1);
-	/* A change older than xmin(after) is visible in after, so applied
-	 * already: the bound only prunes, pg_visible_in_snapshot decides. */
 	rc = sk_pg_execp(s->c, "read the source's changes",
 	    "SELECT seq, tbl, op, old_key::text, new_row::text "
 	    "FROM skein.move_changes WHERE move_id = $1 AND seq > $4::bigint "
-	    "AND xid >= pg_catalog.pg_snapshot_xmin($3::pg_snapshot) AND " VISIBLE
-	    " ORDER BY seq LIMIT $5::int",
+	    "AND " VISIBLE " ORDER BY seq LIMIT $5::int",
 	    5, p, &res, err);
 	if (rc != SK_OK)
 		return rc;
