@@ -139,6 +139,86 @@ static const char *const upgrades[AGENT_LEDGER_VERSION + 1] = {
 	      "column_name);\n",
 	/* flags: the feature flag store (docs/flags.md). */
 	[4] = SK_FLAGDB_DDL,
+	/* tenant moves (agent/move/, docs/moves.md): each side's record of
+	 * a move, the source's captured changes, and the trigger functions
+	 * (generic: the move's names come in TG_ARGV). */
+	[5] = "CREATE TABLE skein.moves (\n"
+	      "  move_id text PRIMARY KEY,\n"
+	      "  role text NOT NULL,\n"
+	      "  tenant_column text NOT NULL,\n"
+	      "  tenant_value text NOT NULL,\n"
+	      "  from_region text,\n"
+	      "  to_region text,\n"
+	      "  state text NOT NULL,\n"
+	      "  position text,\n"
+	      "  round_upto text,\n"
+	      "  last_seq bigint NOT NULL DEFAULT 0,\n"
+	      "  verify_position text,\n"
+	      "  started_at timestamptz NOT NULL DEFAULT pg_catalog.now(),\n"
+	      "  updated_at timestamptz NOT NULL DEFAULT pg_catalog.now()\n"
+	      ");\n"
+	      "CREATE TABLE skein.move_changes (\n"
+	      "  move_id text NOT NULL,\n"
+	      "  seq bigserial,\n"
+	      "  xid xid8 NOT NULL DEFAULT pg_catalog.pg_current_xact_id(),\n"
+	      "  tbl text NOT NULL,\n"
+	      "  op \"char\" NOT NULL,\n"
+	      "  old_key jsonb,\n"
+	      "  new_row jsonb,\n"
+	      "  PRIMARY KEY (move_id, seq)\n"
+	      ");\n"
+	      /* a round reads the changes since its last position's xmin */
+	      "CREATE INDEX move_changes_xid_idx ON skein.move_changes (move_id, xid);\n"
+	      /* TG_ARGV: move id, key columns (comma-separated). */
+	      "CREATE FUNCTION skein.move_capture() RETURNS trigger\n"
+	      "LANGUAGE plpgsql SET search_path = pg_catalog AS $f$\n"
+	      "DECLARE k jsonb;\n"
+	      "BEGIN\n"
+	      "  IF TG_OP <> 'INSERT' THEN\n"
+	      "    SELECT jsonb_object_agg(c, to_jsonb(OLD) -> c) INTO k\n"
+	      "    FROM unnest(string_to_array(TG_ARGV[1], ',')) AS c;\n"
+	      "  END IF;\n"
+	      "  INSERT INTO skein.move_changes (move_id, tbl, op, old_key, new_row)\n"
+	      "  VALUES (TG_ARGV[0], TG_TABLE_SCHEMA || '.' || TG_TABLE_NAME,\n"
+	      "    left(TG_OP, 1), k,\n"
+	      "    CASE WHEN TG_OP <> 'DELETE' THEN to_jsonb(NEW) END);\n"
+	      "  RETURN NULL;\n"
+	      "END $f$;\n"
+	      /* TG_ARGV: lock key 1, key 2, fence sequence, tenant, region.
+	       * The fence is read without a snapshot, so a REPEATABLE READ
+	       * writer sees the commit point too. */
+	      "CREATE FUNCTION skein.move_guard() RETURNS trigger\n"
+	      "LANGUAGE plpgsql SET search_path = pg_catalog AS $f$\n"
+	      "DECLARE moved boolean;\n"
+	      "BEGIN\n"
+	      "  PERFORM pg_advisory_xact_lock_shared(TG_ARGV[0]::int4, TG_ARGV[1]::int4);\n"
+	      "  EXECUTE 'SELECT last_value > 0 FROM ' || TG_ARGV[2] INTO moved;\n"
+	      "  IF moved THEN\n"
+	      "    RAISE EXCEPTION 'tenant % moved to region %', TG_ARGV[3], TG_ARGV[4]\n"
+	      "      USING ERRCODE = 'SKM01';\n"
+	      "  END IF;\n"
+	      "  IF TG_OP = 'DELETE' THEN RETURN OLD; END IF;\n"
+	      "  RETURN NEW;\n"
+	      "END $f$;\n"
+	      /* TG_ARGV: tenant. */
+	      "CREATE FUNCTION skein.move_truncate_guard() RETURNS trigger\n"
+	      "LANGUAGE plpgsql AS $f$\n"
+	      "BEGIN\n"
+	      "  RAISE EXCEPTION 'truncate %.%: tenant % is being moved',\n"
+	      "    TG_TABLE_SCHEMA, TG_TABLE_NAME, TG_ARGV[0] USING ERRCODE = 'SKM02';\n"
+	      "END $f$;\n"
+	      /* TG_ARGV: move id, tenant. */
+	      "CREATE FUNCTION skein.move_target_guard() RETURNS trigger\n"
+	      "LANGUAGE plpgsql AS $f$\n"
+	      "BEGIN\n"
+	      "  IF pg_catalog.current_setting('skein.move', true)\n"
+	      "     IS DISTINCT FROM TG_ARGV[0] THEN\n"
+	      "    RAISE EXCEPTION 'tenant % is being moved here', TG_ARGV[1]\n"
+	      "      USING ERRCODE = 'SKM02';\n"
+	      "  END IF;\n"
+	      "  IF TG_OP = 'DELETE' THEN RETURN OLD; END IF;\n"
+	      "  RETURN NEW;\n"
+	      "END $f$;\n",
 };
 
 /* "" and NULL both become SQL NULL. */

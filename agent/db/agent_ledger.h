@@ -27,6 +27,14 @@
  *   skein.expansions (plan_name, step_id, relid, table_name, column_name,
  *                  from_column, trigger_name, function_name, completed_at,
  *                  contracted_at, PRIMARY KEY (plan_name, step_id)) -- v3
+ *   skein.moves   (move_id PRIMARY KEY, role, tenant_column, tenant_value,
+ *                  from_region, to_region, state, position, round_upto,
+ *                  last_seq, verify_position, started_at, updated_at) -- v5
+ *   skein.move_changes (move_id, seq bigserial, xid xid8, tbl, op,
+ *                  old_key jsonb, new_row jsonb,
+ *                  PRIMARY KEY (move_id, seq))          -- v5
+ *   and the trigger functions skein.move_capture, move_guard,
+ *   move_truncate_guard, move_target_guard (agent/move/)  -- v5
  *
  * skein.backfills holds each backfill's checkpoints (agent_checkpoint.h):
  * one row per worker, advanced in the transaction of each batch.
@@ -59,7 +67,7 @@
 #include "sk_wire.h"
 
 /* The ledger schema version this agent creates and understands. */
-#define AGENT_LEDGER_VERSION 4
+#define AGENT_LEDGER_VERSION 5
 
 /* The session advisory lock that one agent holds on a database while it
  * applies a plan there: "skeinldg" as a big-endian 64-bit integer. The

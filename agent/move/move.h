@@ -75,7 +75,8 @@ typedef struct move_source_ops {
 	 * ones, with the tenant's row counts and sizes. */
 	int (*describe)(void *arg, Skein__V1__MoveDescription **out, sk_err *err);
 	/* Install change capture and the guard (idempotent: a second call
-	 * after a restart finds them). */
+	 * after a restart finds them). SK_EDRIFT: the move already passed
+	 * its commit point in the source (only the flip remains). */
 	int (*capture)(void *arg, sk_err *err);
 	/* Open the copy snapshot; *snapshot (malloc'ed) is its position. */
 	int (*snapshot)(void *arg, char **snapshot, sk_err *err);
@@ -108,7 +109,8 @@ typedef struct move_source_ops {
 	int (*unfreeze)(void *arg, sk_err *err);
 	/* Remove the change capture and the change rows; aborted (before
 	 * the commit): also the guard and the move's rows, leaving the
-	 * source as it was. Idempotent. */
+	 * source as it was. Idempotent. aborted after the commit point:
+	 * SK_EDRIFT, nothing changed. */
 	int (*finish)(void *arg, bool aborted, sk_err *err);
 	/* Release the source side (connections, link). Accepts NULL arg. */
 	void (*close)(void *arg);
@@ -167,6 +169,20 @@ typedef struct move_run {
 	/* Only the preflight and the estimates (rehearsal): nothing is
 	 * installed or copied. */
 	bool rehearse;
+	/* Changes per page (one target transaction each); 0: 1000. */
+	uint32_t page_limit;
+	/* For tests: called after each table's copy (phase COPY, table set,
+	 * inside the copy's transaction), after the copy committed (COPY,
+	 * table NULL), after each page of the catch-up that is not the last
+	 * of its round (CATCHUP, table: the page's last change's), after
+	 * the catch-up (CATCHUP, table NULL) and after the commit point,
+	 * before the flip (FLIP). An error ends the run
+	 * as if the agent had died there: nothing is undone, the target's
+	 * open transaction is rolled back, and a later run resumes. NULL:
+	 * none. */
+	int (*hook)(void *arg, move_phase phase, const char *table,
+	    PGconn *target, sk_err *err);
+	void *hook_arg;
 } move_run;
 
 /* What a move did: the figures the report carries. */
@@ -174,6 +190,11 @@ typedef struct move_result {
 	bool blocked;   /* preflight said no; err says why */
 	bool aborted;   /* aborted before the commit; source authoritative */
 	bool committed; /* the source's commit point passed */
+	/* Moved, but the source's capture triggers and change rows could
+	 * not be removed yet (err says why; typically a lock): they are
+	 * inert, since the guard refuses the tenant's writes first. Run
+	 * again to remove them. */
+	bool cleanup_pending;
 	int64_t rows, bytes, changes;
 	int64_t copy_ms, catchup_ms, freeze_ms;
 	/* Estimates (rehearsal and preflight). */

@@ -63,7 +63,7 @@ test_ensure_creates_the_current_schema_and_is_idempotent(void **state)
 				"SELECT count(*) FROM pg_tables "
 				"WHERE schemaname = 'skein'",
 				buf, sizeof(buf)),
-	    "10"); /* v2's six, v3's backfills and expansions, v4's flags */
+	    "12"); /* v2's six, v3's backfills and expansions, v4's flags, v5's moves */
 	/* No transaction or lock left behind. */
 	assert_int_equal(PQtransactionStatus(conn), PQTRANS_IDLE);
 	assert_string_equal(pgfixture_scalar(conn,
@@ -382,7 +382,7 @@ test_upgrade_from_version_1_keeps_rows(void **state)
 				"SELECT count(*) FROM pg_tables "
 				"WHERE schemaname = 'skein'",
 				buf, sizeof(buf)),
-	    "10"); /* v2's six, v3's backfills and expansions, v4's flags */
+	    "12"); /* v2's six, v3's backfills and expansions, v4's flags, v5's moves */
 
 	/* A new step lands beside the old one with the new columns. */
 	memset(&row, 0, sizeof(row));

@@ -1,0 +1,160 @@
+/* move_int: what the move engine's own files share (not part of move.h):
+ * a growable string, identifier and literal quoting, the names derived
+ * from a move id (advisory lock keys, fence, triggers), the checksum
+ * query and the signing of figures. Only agent/move/ includes it. */
+#ifndef MOVE_INT_H
+#define MOVE_INT_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "move.h"
+#include "sk_err.h"
+
+/* The session settings under which both sides compute checksums, so that
+ * ROW(...)::text is the same text on both. SET LOCAL: in a transaction. */
+#define MOVE_SUM_SETTINGS                                      \
+"SET LOCAL DateStyle = 'ISO, YMD'; SET LOCAL IntervalStyle = " \
+    "'postgres'; SET LOCAL TimeZone = 'UTC'; SET LOCAL "       \
+    "extra_float_digits = 3; SET LOCAL bytea_output = 'hex'"
+
+#define MOVE_SUMS_DOMAIN "skein/v1/move-sums"
+
+/* A growable NUL-terminated string. Zero-initialise; on allocation
+ * failure oom is set and further appends do nothing. */
+typedef struct move_str {
+	char *s;
+	size_t len, cap;
+	bool oom;
+} move_str;
+
+void move_str_add(move_str *b, const char *s);
+void move_str_addf(move_str *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Append s as a quoted identifier; "a.b" as "a"."b" when qualified. */
+void move_str_ident(move_str *b, const char *s, bool qualified);
+/* Append s as a quoted SQL string literal (E'' when it has a backslash). */
+void move_str_lit(move_str *b, const char *s);
+void move_str_fini(move_str *b);
+
+/* Names derived from a move id: the two int4 keys of its advisory lock,
+ * 16 hex digits naming its fence sequence and triggers. */
+typedef struct move_names {
+	int32_t k1, k2;
+	char hex[17];
+	char fence[48];   /* skein.move_fence_<hex> */
+	char capture[48]; /* trigger names */
+	char guard[48];
+	char truncate[48];
+	char tguard[48];
+} move_names;
+
+void move_names_init(move_names *n, const char *move_id);
+
+/* The checksum of one table's tenant rows, restricted to keys (a JSON
+ * array of key objects) when keys_param is true ($2 then holds it).
+ * Appends the SELECT to b: it returns count and sum (text, 0..2^64-1)
+ * and, with keys, the number of keys. $1 is the tenant value. */
+void move_sum_sql(move_str *b, const Skein__V1__MoveTable *t,
+    const char *column, bool keys_param);
+
+/* The JSON key object of row alias r of table t: jsonb_build_object(...) */
+void move_key_expr(move_str *b, const Skein__V1__MoveTable *t, const char *alias);
+
+/* DDL on a table the application is using (CREATE or DROP TRIGGER, the
+ * abort's deletes): each attempt waits for its lock at most
+ * MOVE_DDL_LOCK_TIMEOUT, since a DDL lock waiting in the queue holds up
+ * every other session on the table; a lock timeout is retried with a
+ * growing pause, up to MOVE_DDL_ATTEMPTS (about 15 s in all). */
+#define MOVE_DDL_LOCK_TIMEOUT "SET LOCAL lock_timeout = '200ms'"
+#define MOVE_DDL_ATTEMPTS 30
+int move_ddl_retry(int (*fn)(void *arg, sk_err *err), void *arg, sk_err *err) SK_WARN_UNUSED;
+
+/* Sign sums (key NULL: unsigned) into a new MoveSignedSums (*out, the
+ * caller's: move_reply_free). */
+int move_sums_sign(const Skein__V1__MoveSums *sums, const sk_seckey *key,
+    Skein__V1__MoveSignedSums **out, sk_err *err) SK_WARN_UNUSED;
+
+/* Verify s with key (NULL: accept unsigned) and decode it into *out
+ * (skein__v1__move_sums__free_unpacked). SK_ECRYPTO: bad signature. */
+int move_sums_open(const Skein__V1__MoveSignedSums *s, const sk_pubkey *key,
+    Skein__V1__MoveSums **out, sk_err *err) SK_WARN_UNUSED;
+
+/* Equal per-table figures (rows, sum, keys) in the same table order;
+ * otherwise SK_ECHECK naming the first table that differs. */
+int move_sums_compare(const Skein__V1__MoveSums *src,
+    const Skein__V1__MoveSums *dst, const char *what, sk_err *err) SK_WARN_UNUSED;
+
+/* Read the table descriptions of db (the names as given, resolved
+ * through to_regclass; discover: every table with the tenant column,
+ * in foreign key order). Fills d->tables (the caller's: free with
+ * move_reply_free on d). Missing table: SK_EPREFLIGHT naming it.
+ * counts: also the tenant's rows and bytes. */
+int move_describe_db(PGconn *db, const sk_move_tenant *m, bool counts,
+    const char *side, Skein__V1__MoveDescription **out, sk_err *err) SK_WARN_UNUSED;
+
+/* ---- target side (move_target_db.c) */
+
+typedef struct move_target move_target;
+
+int move_target_open(PGconn *conn, const move_spec *spec,
+    const Skein__V1__MoveDescription *d, move_target **out, sk_err *err) SK_WARN_UNUSED;
+void move_target_close(move_target *t);
+
+/* Compare the target's tables with d; tenant rows in the target (unless
+ * allow_rows). SK_EPREFLIGHT naming table and difference. */
+int move_target_preflight(move_target *t, bool allow_rows, sk_err *err) SK_WARN_UNUSED;
+
+/* The target's skein.moves row: state ("" when none), position, the
+ * round's upto and the last applied seq of it. */
+typedef struct move_target_state {
+	char state[32];
+	char *position; /* NULL when none */
+	char *upto;
+	int64_t seq;
+	char *verify; /* the verification position V, NULL when none */
+} move_target_state;
+
+int move_target_state_read(move_target *t, move_target_state *st, sk_err *err) SK_WARN_UNUSED;
+void move_target_state_fini(move_target_state *st);
+
+/* Install the guard and the skein.moves row (state "copy"). */
+int move_target_begin(move_target *t, sk_err *err) SK_WARN_UNUSED;
+
+/* Copy: begin the copy transaction (deleting partial rows first), one
+ * table (start, data..., end), commit with position p0. */
+int move_target_copy_begin(move_target *t, sk_err *err) SK_WARN_UNUSED;
+int move_target_copy_start(move_target *t, const Skein__V1__MoveTable *tbl,
+    sk_err *err) SK_WARN_UNUSED;
+int move_target_copy_data(void *t, const uint8_t *data, size_t len, sk_err *err);
+int move_target_copy_end(move_target *t, sk_err *err) SK_WARN_UNUSED;
+int move_target_copy_commit(move_target *t, const char *p0, sk_err *err) SK_WARN_UNUSED;
+/* Roll back whatever transaction is open. */
+void move_target_rollback(move_target *t);
+
+/* Apply one page of changes in one transaction and record (after, upto,
+ * last seq); complete: the round is done, position becomes upto. With
+ * track, the keys touched are remembered for move_target_sums(delta). */
+int move_target_apply(move_target *t, const Skein__V1__MoveReply *page,
+    const char *upto, bool complete, bool track, int64_t *applied,
+    sk_err *err) SK_WARN_UNUSED;
+/* Record the verification position V and start tracking keys anew. */
+int move_target_set_verify(move_target *t, const char *v, sk_err *err) SK_WARN_UNUSED;
+
+/* The target's figures at position snapshot (full, or over the keys
+ * tracked since since). */
+int move_target_sums(move_target *t, const char *snapshot, const char *since,
+    const sk_seckey *key, Skein__V1__MoveSignedSums **out, sk_err *err) SK_WARN_UNUSED;
+
+/* The flip transaction: route.target, the event, the stay rows, the
+ * guard's removal, in_flip, state "done". */
+int move_target_flip(move_target *t, const Skein__V1__MoveReply *stay,
+    const move_run *r, sk_err *err) SK_WARN_UNUSED;
+
+/* Abort: delete the tenant's rows (children first), drop the guard,
+ * state "aborted". */
+int move_target_abort(move_target *t, sk_err *err) SK_WARN_UNUSED;
+
+#endif

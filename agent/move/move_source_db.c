@@ -1,0 +1,879 @@
+/* move_source_db: the source side of a move, in process (move_local_open):
+ * the capture triggers, the copy snapshot, positions and checksums, the
+ * change pages, the freeze and the commit point, over connections of its
+ * own to the source database. move_serve answers the link with it. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent_ledger.h"
+#include "move_int.h"
+#include "sk_pg.h"
+#include "sk_util.h"
+
+typedef struct src {
+	const move_spec *spec;
+	char *conninfo;
+	char region[64];
+	const sk_seckey *key;
+	PGconn *c;    /* describe, capture, positions, changes, finish */
+	PGconn *snap; /* the copy snapshot */
+	PGconn *frz;  /* the freeze transaction */
+	Skein__V1__MoveDescription *d;
+	move_names nm;
+} src;
+
+static void
+rollback(PGconn *c)
+{
+	if (c != NULL && PQstatus(c) == CONNECTION_OK &&
+	    PQtransactionStatus(c) != PQTRANS_IDLE)
+		PQclear(PQexec(c, "ROLLBACK"));
+}
+
+static int
+need_desc(src *s, sk_err *err)
+{
+	if (s->d != NULL)
+		return SK_OK;
+	return move_describe_db(s->c, s->spec->m, false, "source", &s->d, err);
+}
+
+static const Skein__V1__MoveTable *
+find_table(const src *s, const char *name)
+{
+	for (size_t i = 0; s->d != NULL && i < s->d->n_tables; i++)
+		if (strcmp(s->d->tables[i]->name, name) == 0)
+			return s->d->tables[i];
+	return NULL;
+}
+
+static int
+src_describe(void *arg, Skein__V1__MoveDescription **out, sk_err *err)
+{
+	src *s = arg;
+	const sk_move_tenant *m = s->spec->m;
+	Skein__V1__MoveDescription *d = NULL;
+	int rc;
+
+	*out = NULL;
+	rc = move_describe_db(s->c, m, true, "source", &d, err);
+	if (rc != SK_OK)
+		return rc;
+	if (m->nstay > 0) {
+		d->stay = calloc(m->nstay, sizeof(*d->stay));
+		for (size_t i = 0; d->stay != NULL && i < m->nstay; i++) {
+			Skein__V1__MoveTable *t = calloc(1, sizeof(*t));
+
+			if (t == NULL)
+				break;
+			skein__v1__move_table__init(t);
+			t->name = sk_strdup(m->stay[i].table);
+			d->stay[d->n_stay++] = t;
+		}
+	}
+	*out = d;
+	return SK_OK;
+}
+
+/* Append "CREATE TRIGGER name_sfx <when> ON t FOR EACH ROW WHEN (...)
+ * EXECUTE FUNCTION fn(args)" for op I, U or D. */
+static void
+row_trigger(move_str *q, const char *name, const char *sfx, const char *when,
+    char op, const char *table, const char *column, const char *value,
+    const char *fn, const char *args)
+{
+	const char *img = op == 'I' ? "NEW" : "OLD";
+
+	move_str_addf(q, "DROP TRIGGER IF EXISTS %s_%s ON ", name, sfx);
+	move_str_ident(q, table, true);
+	move_str_addf(q, ";\nCREATE TRIGGER %s_%s %s %s ON ", name, sfx, when,
+	    op == 'I'     ? "INSERT" :
+		op == 'U' ? "UPDATE" :
+			    "DELETE");
+	move_str_ident(q, table, true);
+	move_str_addf(q, " FOR EACH ROW WHEN (%s.", img);
+	move_str_ident(q, column, false);
+	move_str_add(q, " = ");
+	move_str_lit(q, value);
+	if (op == 'U') {
+		move_str_add(q, " OR NEW.");
+		move_str_ident(q, column, false);
+		move_str_add(q, " = ");
+		move_str_lit(q, value);
+	}
+	move_str_addf(q, ") EXECUTE FUNCTION %s(%s);\n", fn, args);
+}
+
+/* "a,b": the key columns, for the capture trigger's argument. */
+static void
+key_list(move_str *b, const Skein__V1__MoveTable *t)
+{
+	move_str k = { 0 };
+
+	for (size_t i = 0; i < t->n_key; i++) {
+		move_str_add(&k, i ? "," : "");
+		move_str_add(&k, t->key[i]);
+	}
+	move_str_lit(b, k.s != NULL ? k.s : "");
+	move_str_fini(&k);
+}
+
+static int
+capture_once(void *arg, sk_err *err)
+{
+	src *s = arg;
+	const sk_move_tenant *m = s->spec->m;
+	const char *p[6] = { s->spec->move_id, m->column, m->value,
+		s->spec->source_region, s->spec->target_region, NULL };
+	static const char ops[3] = { 'I', 'U', 'D' };
+	static const char *const sfx_c[3] = { "i", "u", "d" };
+	PGresult *res = NULL;
+	move_str q = { 0 }, ca = { 0 }, ga = { 0 }, ta = { 0 };
+	int rc;
+
+	rc = need_desc(s, err);
+	if (rc != SK_OK)
+		return rc;
+	rc = sk_pg_exec(s->c, "install change capture",
+	    "BEGIN; " MOVE_DDL_LOCK_TIMEOUT "; "
+	    "SET LOCAL client_min_messages = warning",
+	    NULL, err);
+	if (rc != SK_OK)
+		return rc;
+	rc = sk_pg_execp(s->c, "install change capture",
+	    "SELECT state FROM skein.moves WHERE move_id = $1 FOR UPDATE", 1, p,
+	    &res, err);
+	if (rc != SK_OK)
+		goto out;
+	if (PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "moved") == 0) {
+		rc = sk_err_set(err, SK_EDRIFT,
+		    "install change capture: move %s already passed its commit point",
+		    s->spec->move_id);
+		goto out;
+	}
+	move_str_addf(&q,
+	    "CREATE SEQUENCE IF NOT EXISTS %s MINVALUE 0 START 0;\n"
+	    "SELECT pg_catalog.setval('%s', 0, true);\n",
+	    s->nm.fence, s->nm.fence);
+	/* guard: lock keys, fence, tenant, region */
+	move_str_addf(&ga, "'%d', '%d', '%s', ", (int)s->nm.k1, (int)s->nm.k2,
+	    s->nm.fence);
+	move_str_lit(&ga, m->value);
+	move_str_add(&ga, ", ");
+	move_str_lit(&ga, s->spec->target_region);
+	move_str_lit(&ta, m->value);
+	for (size_t i = 0; i < s->d->n_tables; i++) {
+		const Skein__V1__MoveTable *t = s->d->tables[i];
+
+		move_str_fini(&ca);
+		move_str_lit(&ca, s->spec->move_id);
+		move_str_add(&ca, ", ");
+		key_list(&ca, t);
+		for (int o = 0; o < 3; o++) {
+			row_trigger(&q, s->nm.capture, sfx_c[o], "AFTER",
+			    ops[o], t->name, m->column, m->value,
+			    "skein.move_capture", ca.s);
+			row_trigger(&q, s->nm.guard, sfx_c[o], "BEFORE", ops[o],
+			    t->name, m->column, m->value, "skein.move_guard", ga.s);
+		}
+		move_str_addf(&q, "DROP TRIGGER IF EXISTS %s ON ", s->nm.truncate);
+		move_str_ident(&q, t->name, true);
+		move_str_addf(&q, ";\nCREATE TRIGGER %s BEFORE TRUNCATE ON ",
+		    s->nm.truncate);
+		move_str_ident(&q, t->name, true);
+		move_str_addf(&q,
+		    " FOR EACH STATEMENT EXECUTE FUNCTION "
+		    "skein.move_truncate_guard(%s);\n",
+		    ta.s);
+	}
+	if (q.oom || ca.oom || ga.oom || ta.oom) {
+		rc = sk_err_set(err, SK_ENOMEM, "install change capture: out of memory");
+		goto out;
+	}
+	rc = sk_pg_exec(s->c, "install change capture", q.s, NULL, err);
+	if (rc != SK_OK)
+		goto out;
+	rc = sk_pg_execp(s->c, "install change capture",
+	    "INSERT INTO skein.moves (move_id, role, tenant_column, tenant_value, "
+	    "from_region, to_region, state) VALUES ($1, 'source', $2, $3, $4, $5, "
+	    "'capture') ON CONFLICT (move_id) DO UPDATE SET state = 'capture', "
+	    "updated_at = pg_catalog.now()",
+	    5, p, NULL, err);
+	if (rc != SK_OK)
+		goto out;
+	rc = sk_pg_exec(s->c, "install change capture", "COMMIT", NULL, err);
+out:
+	PQclear(res);
+	move_str_fini(&q);
+	move_str_fini(&ca);
+	move_str_fini(&ga);
+	move_str_fini(&ta);
+	rollback(s->c);
+	return rc;
+}
+
+static int
+src_snapshot(void *arg, char **snapshot, sk_err *err)
+{
+	src *s = arg;
+	PGresult *res = NULL;
+	int rc;
+
+	*snapshot = NULL;
+	if (s->snap == NULL) {
+		rc = sk_pg_connect(s->conninfo, "skein-move-copy", &s->snap, err);
+		if (rc != SK_OK)
+			return rc;
+	}
+	rollback(s->snap);
+	rc = sk_pg_exec(s->snap, "open the copy snapshot",
+	    "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY; "
+	    "SELECT pg_catalog.pg_current_snapshot()::text",
+	    &res, err);
+	if (rc != SK_OK)
+		return rc;
+	*snapshot = sk_strdup(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	if (*snapshot == NULL)
+		return sk_err_set(
+		    err, SK_ENOMEM, "open the copy snapshot: out of memory");
+	return SK_OK;
+}
+
+/* Append "a, b" of t's columns that are not generated. */
+static void
+copy_cols(move_str *b, const Skein__V1__MoveTable *t)
+{
+	bool first = true;
+
+	for (size_t i = 0; i < t->n_columns; i++) {
+		if (t->columns[i]->generated)
+			continue;
+		move_str_add(b, first ? "" : ", ");
+		move_str_ident(b, t->columns[i]->name, false);
+		first = false;
+	}
+}
+
+/* Ask the server to stop the statement running on c: a failed sink
+ * should not have to read the rest of a large table. */
+static void
+cancel(PGconn *c)
+{
+	PGcancel *k = PQgetCancel(c);
+	char buf[256];
+
+	if (k == NULL)
+		return;
+	(void)PQcancel(k, buf, sizeof(buf));
+	PQfreeCancel(k);
+}
+
+static int
+src_copy(void *arg, const char *table,
+    int (*sink)(void *sink_arg, const uint8_t *data, size_t len, sk_err *err),
+    void *sink_arg, int64_t *rows, sk_err *err)
+{
+	src *s = arg;
+	const Skein__V1__MoveTable *t;
+	PGconn *c;
+	PGresult *res;
+	move_str q = { 0 };
+	char what[256], *buf;
+	int rc, n, src_rc = SK_OK;
+
+	*rows = 0;
+	snprintf(what, sizeof(what), "copy %s from the source", table);
+	rc = need_desc(s, err);
+	if (rc != SK_OK)
+		return rc;
+	t = find_table(s, table);
+	if (t == NULL)
+		return sk_err_set(err, SK_ENOTFOUND, "%s: not a moved table", what);
+	/* In the copy snapshot when one is open (the move), else as of now
+	 * (a rehearsal's sample). */
+	c = s->snap != NULL && PQtransactionStatus(s->snap) == PQTRANS_INTRANS ?
+	    s->snap :
+	    s->c;
+	move_str_add(&q, "COPY (SELECT ");
+	copy_cols(&q, t);
+	move_str_add(&q, " FROM ");
+	move_str_ident(&q, t->name, true);
+	move_str_add(&q, " WHERE ");
+	move_str_ident(&q, s->spec->m->column, false);
+	move_str_add(&q, " = ");
+	move_str_lit(&q, s->spec->m->value);
+	move_str_add(&q, ") TO STDOUT (FORMAT binary)");
+	if (q.oom) {
+		move_str_fini(&q);
+		return sk_err_set(err, SK_ENOMEM, "%s: out of memory", what);
+	}
+	res = PQexec(c, q.s);
+	move_str_fini(&q);
+	if (PQresultStatus(res) != PGRES_COPY_OUT) {
+		rc = sk_pg_error(err, c, res, what);
+		PQclear(res);
+		return rc;
+	}
+	PQclear(res);
+	/* Drain to the end even when the sink failed: the connection must
+	 * leave COPY mode to be usable again. */
+	while ((n = PQgetCopyData(c, &buf, 0)) > 0) {
+		if (src_rc == SK_OK) {
+			src_rc = sink(sink_arg, (const uint8_t *)buf, (size_t)n, err);
+			if (src_rc != SK_OK)
+				cancel(c);
+		}
+		PQfreemem(buf);
+	}
+	res = PQgetResult(c);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		rc = sk_pg_error(err, c, res, what);
+		PQclear(res);
+		while ((res = PQgetResult(c)) != NULL)
+			PQclear(res);
+		return src_rc != SK_OK ? src_rc : rc;
+	}
+	*rows = strtoll(PQcmdTuples(res), NULL, 10);
+	PQclear(res);
+	while ((res = PQgetResult(c)) != NULL)
+		PQclear(res);
+	return src_rc;
+}
+
+static int
+src_snapshot_end(void *arg, sk_err *err)
+{
+	src *s = arg;
+
+	if (s->snap == NULL || PQtransactionStatus(s->snap) == PQTRANS_IDLE)
+		return SK_OK;
+	return sk_pg_exec(s->snap, "close the copy snapshot", "COMMIT", NULL, err);
+}
+
+/* The changes visible in $2 (upto) and not in $3 (after) of move $1. A
+ * change older than xmin(after) is visible in after: that bound only
+ * prunes (through the (move_id, xid) index), pg_visible_in_snapshot
+ * decides. */
+#define VISIBLE                                                        \
+"xid >= pg_catalog.pg_snapshot_xmin($3::pg_snapshot) AND "             \
+    "pg_catalog.pg_visible_in_snapshot(xid, $2::pg_snapshot) AND NOT " \
+    "pg_catalog.pg_visible_in_snapshot(xid, $3::pg_snapshot)"
+
+static int
+table_sums(src *s, const Skein__V1__MoveTable *t, const char *snap,
+    const char *since, Skein__V1__MoveTableSum *ts, sk_err *err)
+{
+	const char *p[5] = { s->spec->move_id, snap, since, t->name, NULL };
+	PGresult *res = NULL, *keys = NULL;
+	move_str q = { 0 }, kl = { 0 };
+	const char *sp[2];
+	char what[256];
+	int rc;
+
+	snprintf(what, sizeof(what), "checksum %s in the source", t->name);
+	if (since != NULL) {
+		/* The keys changed since `since`, from the source's own change
+		 * rows: the target derives its set from what it applied. */
+		move_str_add(&kl, "{");
+		for (size_t k = 0; k < t->n_key; k++) {
+			move_str_add(&kl, k ? ",\"" : "\"");
+			move_str_add(&kl, t->key[k]);
+			move_str_add(&kl, "\"");
+		}
+		move_str_add(&kl, "}");
+		p[4] = kl.s;
+		rc = sk_pg_execp(s->c, what,
+		    "SELECT coalesce(pg_catalog.jsonb_agg(DISTINCT k), '[]') FROM ("
+		    "SELECT old_key AS k FROM skein.move_changes WHERE move_id = $1 "
+		    "AND tbl = $4 AND old_key IS NOT NULL AND " VISIBLE " UNION ALL "
+		    "SELECT (SELECT pg_catalog.jsonb_object_agg(c, new_row -> c) "
+		    "FROM pg_catalog.unnest($5::text[]) AS c) FROM skein.move_changes "
+		    "WHERE move_id = $1 AND tbl = $4 AND new_row IS NOT NULL AND " VISIBLE
+		    ") AS s",
+		    5, p, &keys, err);
+		move_str_fini(&kl);
+		if (rc != SK_OK)
+			return rc;
+	}
+	move_sum_sql(&q, t, s->spec->m->column, since != NULL);
+	if (q.oom) {
+		PQclear(keys);
+		return sk_err_set(err, SK_ENOMEM, "%s: out of memory", what);
+	}
+	sp[0] = s->spec->m->value;
+	sp[1] = keys != NULL ? PQgetvalue(keys, 0, 0) : NULL;
+	rc = sk_pg_execp(s->c, what, q.s, since != NULL ? 2 : 1, sp, &res, err);
+	move_str_fini(&q);
+	PQclear(keys);
+	if (rc != SK_OK)
+		return rc;
+	ts->table = sk_strdup(t->name);
+	ts->rows = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	ts->sum = strtoull(PQgetvalue(res, 0, 1), NULL, 10);
+	ts->keys = strtoll(PQgetvalue(res, 0, 2), NULL, 10);
+	PQclear(res);
+	return ts->table != NULL ?
+	    SK_OK :
+	    sk_err_set(err, SK_ENOMEM, "%s: out of memory", what);
+}
+
+static int
+src_position(void *arg, bool want_sums, const char *since, char **snapshot,
+    Skein__V1__MoveSignedSums **sums, sk_err *err)
+{
+	src *s = arg;
+	Skein__V1__MoveSums ms = SKEIN__V1__MOVE_SUMS__INIT;
+	PGresult *res = NULL;
+	char *snap = NULL;
+	int rc;
+
+	*snapshot = NULL;
+	if (sums != NULL)
+		*sums = NULL;
+	rc = need_desc(s, err);
+	if (rc != SK_OK)
+		return rc;
+	/* One REPEATABLE READ transaction: the figures hold exactly at the
+	 * snapshot returned. */
+	rc = sk_pg_exec(s->c, "take a source position",
+	    "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY; " MOVE_SUM_SETTINGS
+	    "; SELECT pg_catalog.pg_current_snapshot()::text",
+	    &res, err);
+	if (rc != SK_OK)
+		goto out;
+	snap = sk_strdup(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	res = NULL;
+	if (snap == NULL) {
+		rc = sk_err_set(err, SK_ENOMEM, "take a source position: out of memory");
+		goto out;
+	}
+	if (want_sums) {
+		ms.move_id = (char *)s->spec->move_id;
+		ms.region = s->region;
+		ms.snapshot = snap;
+		ms.delta = since != NULL;
+		ms.since_snapshot = (char *)(since != NULL ? since : "");
+		ms.tables = calloc(s->d->n_tables + 1, sizeof(*ms.tables));
+		if (ms.tables == NULL) {
+			rc = sk_err_set(err, SK_ENOMEM,
+			    "take a source position: out of memory");
+			goto out;
+		}
+		for (size_t i = 0; i < s->d->n_tables; i++) {
+			Skein__V1__MoveTableSum *ts = calloc(1, sizeof(*ts));
+
+			if (ts == NULL) {
+				rc = sk_err_set(err, SK_ENOMEM,
+				    "take a source position: out of memory");
+				goto out;
+			}
+			skein__v1__move_table_sum__init(ts);
+			ms.tables[ms.n_tables++] = ts;
+			rc = table_sums(s, s->d->tables[i], snap, since, ts, err);
+			if (rc != SK_OK)
+				goto out;
+		}
+		rc = move_sums_sign(&ms, s->key, sums, err);
+		if (rc != SK_OK)
+			goto out;
+	}
+	rc = sk_pg_exec(s->c, "take a source position", "COMMIT", NULL, err);
+out:
+	for (size_t i = 0; i < ms.n_tables; i++) {
+		free(ms.tables[i]->table);
+		free(ms.tables[i]);
+	}
+	free(ms.tables);
+	rollback(s->c);
+	if (rc != SK_OK) {
+		free(snap);
+		if (sums != NULL) {
+			move_reply_free(*sums);
+			*sums = NULL;
+		}
+		return rc;
+	}
+	*snapshot = snap;
+	return SK_OK;
+}
+
+static int
+src_changes(void *arg, const char *after, const char *upto, int64_t after_seq,
+    uint32_t limit, Skein__V1__MoveReply **out, sk_err *err)
+{
+	src *s = arg;
+	char seq[24], lim[16];
+	const char *p[5] = { s->spec->move_id, upto, after, seq, lim };
+	Skein__V1__MoveReply *r = NULL;
+	PGresult *res = NULL;
+	int rc, n;
+
+	*out = NULL;
+	snprintf(seq, sizeof(seq), "%" PRId64, after_seq);
+	if (limit == 0 || limit > 100000)
+		limit = 100000; /* a page is one target transaction */
+	snprintf(lim, sizeof(lim), "%u", limit + 1);
+	rc = sk_pg_execp(s->c, "read the source's changes",
+	    "SELECT seq, tbl, op, old_key::text, new_row::text "
+	    "FROM skein.move_changes WHERE move_id = $1 AND seq > $4::bigint "
+	    "AND " VISIBLE " ORDER BY seq LIMIT $5::int",
+	    5, p, &res, err);
+	if (rc != SK_OK)
+		return rc;
+	n = PQntuples(res);
+	r = calloc(1, sizeof(*r));
+	if (r == NULL)
+		goto oom;
+	skein__v1__move_reply__init(r);
+	r->kind = SKEIN__V1__MOVE_REQUEST_KIND__MOVE_REQUEST_CHANGES;
+	r->more = (uint32_t)n > limit;
+	if ((uint32_t)n > limit)
+		n = (int)limit;
+	r->changes = calloc((size_t)n + 1, sizeof(*r->changes));
+	if (r->changes == NULL)
+		goto oom;
+	for (int i = 0; i < n; i++) {
+		Skein__V1__MoveChange *c = calloc(1, sizeof(*c));
+
+		if (c == NULL)
+			goto oom;
+		skein__v1__move_change__init(c);
+		r->changes[r->n_changes++] = c;
+		c->seq = strtoll(PQgetvalue(res, i, 0), NULL, 10);
+		c->table = sk_strdup(PQgetvalue(res, i, 1));
+		c->op = sk_strdup(PQgetvalue(res, i, 2));
+		c->old_key = sk_strdup(PQgetvalue(res, i, 3));
+		c->new_row = sk_strdup(PQgetvalue(res, i, 4));
+		if (!c->table || !c->op || !c->old_key || !c->new_row)
+			goto oom;
+	}
+	PQclear(res);
+	*out = r;
+	return SK_OK;
+oom:
+	PQclear(res);
+	move_reply_free(r);
+	return sk_err_set(err, SK_ENOMEM, "read the source's changes: out of memory");
+}
+
+static int
+src_stay(void *arg, Skein__V1__MoveReply **out, sk_err *err)
+{
+	src *s = arg;
+	const sk_move_tenant *m = s->spec->m;
+	Skein__V1__MoveReply *r;
+	int rc = SK_OK;
+
+	*out = NULL;
+	r = calloc(1, sizeof(*r));
+	if (r == NULL)
+		return sk_err_set(err, SK_ENOMEM, "read staying rows: out of memory");
+	skein__v1__move_reply__init(r);
+	r->kind = SKEIN__V1__MOVE_REQUEST_KIND__MOVE_REQUEST_STAY;
+	for (size_t i = 0; i < m->nstay && rc == SK_OK; i++) {
+		const sk_move_stay *st = &m->stay[i];
+		const char *p[3] = { st->table, st->index_table, m->value };
+		PGresult *res = NULL;
+		move_str q = { 0 };
+		char **v;
+		int n;
+
+		move_str_add(&q,
+		    "SELECT pg_catalog.jsonb_build_object('table', $1::text, "
+		    "'index_table', $2::text, 'row', "
+		    "pg_catalog.jsonb_build_object(");
+		for (size_t c = 0; c < st->nindex_columns; c++) {
+			move_str_add(&q, c ? ", " : "");
+			move_str_lit(&q, st->index_columns[c]);
+			move_str_add(&q, ", t.");
+			move_str_ident(&q, st->index_columns[c], false);
+		}
+		move_str_add(&q, "))::text FROM ");
+		move_str_ident(&q, st->table, true);
+		move_str_add(&q, " t WHERE t.");
+		move_str_ident(&q, m->column, false);
+		move_str_add(&q, " = $3");
+		rc = q.oom ?
+		    sk_err_set(err, SK_ENOMEM, "read staying rows: out of memory") :
+		    sk_pg_execp(s->c, "read staying rows", q.s, 3, p, &res, err);
+		move_str_fini(&q);
+		if (rc != SK_OK)
+			break;
+		n = PQntuples(res);
+		v = realloc(r->stay_rows,
+		    (r->n_stay_rows + (size_t)n + 1) * sizeof(*v));
+		if (v == NULL) {
+			PQclear(res);
+			rc = sk_err_set(
+			    err, SK_ENOMEM, "read staying rows: out of memory");
+			break;
+		}
+		r->stay_rows = v;
+		for (int k = 0; k < n; k++)
+			if ((v[r->n_stay_rows] = sk_strdup(PQgetvalue(res, k, 0))) != NULL)
+				r->n_stay_rows++;
+		PQclear(res);
+	}
+	if (rc != SK_OK) {
+		move_reply_free(r);
+		return rc;
+	}
+	*out = r;
+	return SK_OK;
+}
+
+static int
+src_freeze(void *arg, int64_t timeout_ms, sk_err *err)
+{
+	src *s = arg;
+	char sql[160];
+	int rc;
+
+	if (s->frz == NULL) {
+		rc = sk_pg_connect(s->conninfo, "skein-move-freeze", &s->frz, err);
+		if (rc != SK_OK)
+			return rc;
+	}
+	rollback(s->frz);
+	snprintf(sql, sizeof(sql),
+	    "BEGIN; SET LOCAL lock_timeout = %" PRId64
+	    "; SELECT pg_catalog.pg_advisory_xact_lock(%d, %d)",
+	    timeout_ms > 0 ? timeout_ms : 1, (int)s->nm.k1, (int)s->nm.k2);
+	rc = sk_pg_exec(s->frz, "freeze the tenant's writes", sql, NULL, err);
+	if (rc != SK_OK) {
+		rollback(s->frz);
+		if (strcmp(err->sqlstate, "55P03") == 0)
+			return sk_err_set(err, SK_ETIMEOUT,
+			    "freeze the tenant's writes: the writers did not "
+			    "finish within %" PRId64 " ms",
+			    timeout_ms);
+	}
+	return rc;
+}
+
+static int
+src_commit(void *arg, sk_err *err)
+{
+	src *s = arg;
+	const char *p[1] = { s->spec->move_id };
+	char sql[160];
+	int rc;
+
+	if (s->frz == NULL || PQtransactionStatus(s->frz) != PQTRANS_INTRANS)
+		return sk_err_set(err, SK_ESTATE, "commit the move: not frozen");
+	rc = sk_pg_execp(s->frz, "commit the move",
+	    "UPDATE skein.moves SET state = 'moved', updated_at = "
+	    "pg_catalog.now() WHERE move_id = $1",
+	    1, p, NULL, err);
+	if (rc == SK_OK && s->spec->m->route_source != NULL)
+		rc = sk_pg_exec(s->frz, "commit the move: route.source",
+		    s->spec->m->route_source, NULL, err);
+	if (rc != SK_OK) {
+		rollback(s->frz);
+		return rc;
+	}
+	/* Last before COMMIT: setval takes effect at once, not at commit. The
+	 * writers cannot look before the lock is released; should the COMMIT
+	 * fail, the fence is put back. */
+	snprintf(sql, sizeof(sql), "SELECT pg_catalog.setval('%s', 1, true)",
+	    s->nm.fence);
+	rc = sk_pg_exec(s->frz, "commit the move: set the fence", sql, NULL, err);
+	if (rc == SK_OK)
+		rc = sk_pg_exec(s->frz, "commit the move", "COMMIT", NULL, err);
+	if (rc != SK_OK) {
+		sk_err keep;
+
+		rollback(s->frz);
+		snprintf(sql, sizeof(sql),
+		    "SELECT pg_catalog.setval('%s', 0, true)", s->nm.fence);
+		if (sk_pg_exec(s->c, "reset the fence", sql, NULL, &keep) != SK_OK)
+			sk_err_wrap(err,
+			    "and the fence could not be reset (%s)", keep.msg);
+	}
+	return rc;
+}
+
+static int
+src_unfreeze(void *arg, sk_err *err)
+{
+	src *s = arg;
+
+	(void)err;
+	rollback(s->frz);
+	return SK_OK;
+}
+
+typedef struct finish_arg {
+	src *s;
+	bool aborted;
+} finish_arg;
+
+static int
+finish_once(void *arg, sk_err *err)
+{
+	src *s = ((finish_arg *)arg)->s;
+	bool aborted = ((finish_arg *)arg)->aborted;
+	const char *p[2] = { s->spec->move_id, aborted ? "aborted" : "moved" };
+	static const char *const sfx[3] = { "i", "u", "d" };
+	PGresult *res = NULL;
+	move_str q = { 0 };
+	int rc;
+
+	rc = need_desc(s, err);
+	if (rc != SK_OK)
+		return rc;
+	rc = sk_pg_exec(s->c, "finish the move in the source",
+	    "BEGIN; " MOVE_DDL_LOCK_TIMEOUT "; "
+	    "SET LOCAL client_min_messages = warning",
+	    NULL, err);
+	if (rc != SK_OK)
+		return rc;
+	rc = sk_pg_execp(s->c, "finish the move in the source",
+	    "SELECT state FROM skein.moves WHERE move_id = $1 FOR UPDATE", 1, p,
+	    &res, err);
+	if (rc != SK_OK)
+		goto out;
+	if (aborted && PQntuples(res) == 1 &&
+	    strcmp(PQgetvalue(res, 0, 0), "moved") == 0) {
+		rc = sk_err_set(err, SK_EDRIFT,
+		    "abort the move in the source: it passed its commit point");
+		goto out;
+	}
+	for (size_t i = 0; i < s->d->n_tables; i++) {
+		const char *t = s->d->tables[i]->name;
+
+		for (int o = 0; o < 3; o++) {
+			move_str_addf(&q, "DROP TRIGGER IF EXISTS %s_%s ON ",
+			    s->nm.capture, sfx[o]);
+			move_str_ident(&q, t, true);
+			move_str_add(&q, ";\n");
+			if (!aborted)
+				continue;
+			move_str_addf(&q, "DROP TRIGGER IF EXISTS %s_%s ON ",
+			    s->nm.guard, sfx[o]);
+			move_str_ident(&q, t, true);
+			move_str_add(&q, ";\n");
+		}
+		move_str_addf(&q, "DROP TRIGGER IF EXISTS %s ON ", s->nm.truncate);
+		move_str_ident(&q, t, true);
+		move_str_add(&q, ";\n");
+	}
+	/* The guard stays after a move and reads the fence: only an aborted
+	 * move drops it. */
+	if (aborted)
+		move_str_addf(&q, "DROP SEQUENCE IF EXISTS %s;\n", s->nm.fence);
+	if (q.oom) {
+		rc = sk_err_set(err, SK_ENOMEM, "finish the move: out of memory");
+		goto out;
+	}
+	rc = sk_pg_exec(s->c, "finish the move in the source", q.s, NULL, err);
+	if (rc != SK_OK)
+		goto out;
+	rc = sk_pg_execp(s->c, "finish the move in the source",
+	    "DELETE FROM skein.move_changes WHERE move_id = $1", 1, p, NULL, err);
+	if (rc != SK_OK)
+		goto out;
+	rc = sk_pg_execp(s->c, "finish the move in the source",
+	    "UPDATE skein.moves SET state = $2, updated_at = pg_catalog.now() "
+	    "WHERE move_id = $1",
+	    2, p, NULL, err);
+	if (rc != SK_OK)
+		goto out;
+	rc = sk_pg_exec(s->c, "finish the move in the source", "COMMIT", NULL, err);
+out:
+	PQclear(res);
+	move_str_fini(&q);
+	rollback(s->c);
+	return rc;
+}
+
+static int
+src_capture(void *arg, sk_err *err)
+{
+	return move_ddl_retry(capture_once, arg, err);
+}
+
+static int
+src_finish(void *arg, bool aborted, sk_err *err)
+{
+	finish_arg a = { arg, aborted };
+
+	return move_ddl_retry(finish_once, &a, err);
+}
+
+static void
+src_close(void *arg)
+{
+	src *s = arg;
+
+	if (s == NULL)
+		return;
+	if (s->snap != NULL)
+		PQfinish(s->snap);
+	if (s->frz != NULL)
+		PQfinish(s->frz);
+	if (s->c != NULL)
+		PQfinish(s->c);
+	move_reply_free(s->d);
+	free(s->conninfo);
+	free(s);
+}
+
+static const move_source_ops local_ops = {
+	.describe = src_describe,
+	.capture = src_capture,
+	.snapshot = src_snapshot,
+	.copy = src_copy,
+	.snapshot_end = src_snapshot_end,
+	.position = src_position,
+	.changes = src_changes,
+	.stay = src_stay,
+	.freeze = src_freeze,
+	.commit = src_commit,
+	.unfreeze = src_unfreeze,
+	.finish = src_finish,
+	.close = src_close,
+};
+
+int
+move_local_open(const char *conninfo, const move_spec *spec, const char *region,
+    const sk_seckey *key, const move_source_ops **ops, void **arg, sk_err *err)
+{
+	src *s;
+	int rc;
+
+	*ops = NULL;
+	*arg = NULL;
+	s = calloc(1, sizeof(*s));
+	if (s == NULL || (s->conninfo = sk_strdup(conninfo)) == NULL) {
+		free(s);
+		return sk_err_set(
+		    err, SK_ENOMEM, "open the move's source: out of memory");
+	}
+	s->spec = spec;
+	s->key = key;
+	snprintf(s->region, sizeof(s->region), "%s", region != NULL ? region : "");
+	move_names_init(&s->nm, spec->move_id);
+	rc = sk_pg_connect(conninfo, "skein-move-source", &s->c, err);
+	if (rc == SK_OK)
+		rc = agent_ledger_ensure(s->c, NULL, err);
+	if (rc != SK_OK) {
+		sk_err_wrap(err, "open the move's source");
+		src_close(s);
+		return rc;
+	}
+	*ops = &local_ops;
+	*arg = s;
+	return SK_OK;
+}
+
+void
+move_reply_free(void *msg)
+{
+	if (msg != NULL)
+		protobuf_c_message_free_unpacked(msg, NULL);
+}

@@ -1,0 +1,1209 @@
+/* Integration tests of the tenant move engine (agent/move/), in process,
+ * on two scratch databases of the `pg` fixture cluster as source and
+ * target: a full move checked by an independent fingerprint, signed
+ * figures, the SKM01 fence (also for a REPEATABLE READ writer), writes
+ * during the move, BLOCKED preflights that install nothing, a freeze
+ * timeout, a row changed behind skein's back, and resumes.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "pgfixture.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "move.h"
+#include "sk_key.h"
+#include "sk_util.h"
+
+static char port[16];
+
+static const char schema[] =
+    "CREATE TABLE tenants (tenant_id text PRIMARY KEY, name text NOT NULL,"
+    "  created timestamptz NOT NULL DEFAULT now());\n"
+    "CREATE TABLE orders (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+    "  tenant_id text NOT NULL REFERENCES tenants,"
+    "  amount numeric(12,2) NOT NULL,"
+    "  cents bigint GENERATED ALWAYS AS ((amount * 100)::bigint) STORED,"
+    "  meta jsonb, placed timestamptz NOT NULL DEFAULT now(), blob bytea);\n"
+    "CREATE TABLE order_lines (order_id bigint NOT NULL REFERENCES orders,"
+    "  line int NOT NULL, tenant_id text NOT NULL, sku text, qty int,"
+    "  PRIMARY KEY (order_id, line));\n"
+    "CREATE TABLE police (id int PRIMARY KEY, tenant_id text, doc text);\n"
+    "CREATE TABLE moved_artifacts (id int, original_region text);\n"
+    "CREATE TABLE outbox (id bigserial PRIMARY KEY, event_type text NOT NULL,"
+    "  payload jsonb NOT NULL);\n"
+    "CREATE TABLE directory (tenant_id text PRIMARY KEY, region text);\n";
+
+static const char data[] =
+    "INSERT INTO tenants VALUES ('acme', 'Acme', '2024-01-02 03:04:05+00'),"
+    "  ('globex', 'Globex', now());\n"
+    "INSERT INTO orders (tenant_id, amount, meta, placed, blob)"
+    "  SELECT CASE WHEN g % 2 = 0 THEN 'acme' ELSE 'globex' END, g * 1.25,"
+    "  jsonb_build_object('g', g, 'tags', jsonb_build_array('a', g)),"
+    "  '2024-01-01'::timestamptz + g * interval '1 hour',"
+    "  decode(md5(g::text), 'hex') FROM generate_series(1, 400) g;\n"
+    "INSERT INTO order_lines SELECT o.id, l, o.tenant_id, 'sku-' || l, l"
+    "  FROM orders o, generate_series(1, 3) l;\n"
+    "INSERT INTO police VALUES (1, 'acme', 'x'), (2, 'acme', 'y'),"
+    "  (3, 'globex', 'z');\n"
+    "INSERT INTO directory VALUES ('acme', 'src'), ('globex', 'src');\n";
+
+/* The tenant's rows, by a query of its own: count and md5 per table. */
+static const char fingerprint_sql[] =
+    "SELECT (SELECT count(*) || ':' || coalesce(md5(string_agg(t::text, '|'"
+    "  ORDER BY tenant_id)), '') FROM tenants t WHERE tenant_id = 'acme')"
+    " || '/' || (SELECT count(*) || ':' || coalesce(md5(string_agg(o::text,"
+    "  '|' ORDER BY id)), '') FROM orders o WHERE tenant_id = 'acme')"
+    " || '/' || (SELECT count(*) || ':' || coalesce(md5(string_agg(l::text,"
+    "  '|' ORDER BY order_id, line)), '') FROM order_lines l"
+    "  WHERE tenant_id = 'acme')";
+
+static char *tables[] = { "tenants", "orders", "order_lines" };
+static char *stay_cols[] = { "id" };
+
+typedef struct world {
+	char src[64], dst[64];
+	char src_ci[256], dst_ci[256];
+	sk_move_stay stay;
+	sk_move_tenant m;
+	move_spec spec;
+	PGconn *target;
+	char guard_state[6], truncate_state[6]; /* seen by hooks */
+} world;
+
+static void
+world_open(world *w, const char *tag, const char *src_extra, const char *dst_extra)
+{
+	char t[32];
+
+	memset(w, 0, sizeof(*w));
+	snprintf(t, sizeof(t), "%ss", tag);
+	pgfixture_create_db(port, t, w->src, sizeof(w->src));
+	snprintf(t, sizeof(t), "%st", tag);
+	pgfixture_create_db(port, t, w->dst, sizeof(w->dst));
+	pgfixture_conninfo(w->src_ci, sizeof(w->src_ci), port, w->src);
+	pgfixture_conninfo(w->dst_ci, sizeof(w->dst_ci), port, w->dst);
+	pgfixture_exec_db(port, w->src, schema);
+	pgfixture_exec_db(port, w->src, data);
+	pgfixture_exec_db(port, w->dst, schema);
+	if (src_extra != NULL)
+		pgfixture_exec_db(port, w->src, src_extra);
+	if (dst_extra != NULL)
+		pgfixture_exec_db(port, w->dst, dst_extra);
+	w->stay.table = "police";
+	w->stay.index_table = "moved_artifacts";
+	w->stay.index_columns = stay_cols;
+	w->stay.nindex_columns = 1;
+	w->m.column = "tenant_id";
+	w->m.value = "acme";
+	w->m.from = "src";
+	w->m.to = "dst";
+	w->m.tables = tables;
+	w->m.ntables = 3;
+	w->m.stay = &w->stay;
+	w->m.nstay = 1;
+	w->m.event_table = "outbox";
+	w->m.event_type = "tenant.region_changed.v1";
+	w->m.route_source =
+	    "UPDATE directory SET region = 'dst' WHERE tenant_id = 'acme'";
+	w->m.route_target = "INSERT INTO directory VALUES ('acme', 'dst')";
+	w->m.freeze_timeout_ms = 1000;
+	w->m.max_lag_ms = 200;
+	w->spec.m = &w->m;
+	w->spec.move_id = "plan-1/move_acme";
+	w->spec.source_region = "src";
+	w->spec.target_region = "dst";
+	w->target = pgfixture_connect(port, w->dst, "move-target");
+}
+
+static void
+world_close(world *w)
+{
+	PQfinish(w->target);
+	pgfixture_drop_db(port, w->src);
+	pgfixture_drop_db(port, w->dst);
+}
+
+typedef struct opts {
+	const sk_seckey *src_key, *dst_key;
+	const sk_pubkey *src_pub;
+	int (*hook)(void *, move_phase, const char *, PGconn *, sk_err *);
+	void *hook_arg;
+	int (*in_flip)(void *, PGconn *, sk_err *);
+	void *in_flip_arg;
+	void (*progress)(void *, const move_progress *);
+	void *progress_arg;
+	const volatile int *stop;
+	bool rehearse;
+	uint32_t page_limit;
+} opts;
+
+static int
+run_move(world *w, const opts *o, move_result *res, sk_err *err)
+{
+	const move_source_ops *ops = NULL;
+	void *arg = NULL;
+	move_run r;
+	int rc;
+
+	rc = move_local_open(
+	    w->src_ci, &w->spec, "src", o ? o->src_key : NULL, &ops, &arg, err);
+	if (rc != SK_OK) {
+		memset(res, 0, sizeof(*res));
+		return rc;
+	}
+	memset(&r, 0, sizeof(r));
+	r.spec = &w->spec;
+	r.target = w->target;
+	r.target_conninfo = w->dst_ci;
+	r.src = ops;
+	r.src_arg = arg;
+	if (o != NULL) {
+		r.key = o->dst_key;
+		r.source_key = o->src_pub;
+		r.hook = o->hook;
+		r.hook_arg = o->hook_arg;
+		r.progress = o->progress;
+		r.progress_arg = o->progress_arg;
+		r.stop = o->stop;
+		r.in_flip = o->in_flip;
+		r.in_flip_arg = o->in_flip_arg;
+		r.rehearse = o->rehearse;
+		r.page_limit = o->page_limit;
+	}
+	rc = move_engine_run(&r, res, err);
+	ops->close(arg);
+	return rc;
+}
+
+static void
+fingerprint(const char *db, char *buf, size_t len)
+{
+	pgfixture_scalar_db(port, db, fingerprint_sql, buf, len);
+}
+
+static long
+count(const char *db, const char *sql)
+{
+	return pgfixture_long_db(port, db, sql);
+}
+
+/* The SQLSTATE sql fails with on c ("" when it succeeds). */
+static void
+try_sql(PGconn *c, const char *sql, char state[6])
+{
+	sk_err err;
+
+	state[0] = '\0';
+	if (sk_pg_exec(c, "try", sql, NULL, &err) != SK_OK)
+		snprintf(state, 6, "%s", err.sqlstate[0] ? err.sqlstate : "?????");
+}
+
+static long
+skein_triggers(const char *db)
+{
+	return count(db,
+	    "SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'skein_move%'");
+}
+
+static void
+assert_same_tenant(world *w)
+{
+	char a[256], b[256];
+
+	fingerprint(w->src, a, sizeof(a));
+	fingerprint(w->dst, b, sizeof(b));
+	assert_string_equal(a, b);
+	assert_true(strncmp(a, "1:", 2) == 0);
+}
+
+static void
+assert_target_empty(world *w)
+{
+	assert_int_equal(count(w->dst,
+			     "SELECT (SELECT count(*) FROM tenants "
+			     "WHERE tenant_id = 'acme') + (SELECT count(*) "
+			     "FROM orders) + (SELECT count(*) FROM order_lines)"),
+	    0);
+}
+
+/* ---- keys */
+
+static char keydir[128];
+
+static void
+load_key(const char *name, sk_seckey **sk)
+{
+	char base[256], path[300];
+	sk_err err;
+
+	snprintf(base, sizeof(base), "%s/%s", keydir, name);
+	snprintf(path, sizeof(path), "%s.key", base);
+	if (access(path, F_OK) != 0)
+		assert_int_equal(sk_key_generate(base, &err), SK_OK);
+	assert_int_equal(sk_seckey_load(path, sk, &err), SK_OK);
+}
+
+static void
+assert_sums_equal(const Skein__V1__MoveSignedSums *s,
+    const Skein__V1__MoveSignedSums *t, const sk_pubkey *spub, const sk_pubkey *tpub)
+{
+	static const char domain[] = "skein/v1/move-sums";
+	Skein__V1__MoveSums *a, *b;
+	uint8_t msg[65536];
+
+	assert_non_null(s);
+	assert_non_null(t);
+	assert_int_equal(s->signature.len, SK_SIG_LEN);
+	assert_int_equal(t->signature.len, SK_SIG_LEN);
+	assert_true(s->sums.len + sizeof(domain) < sizeof(msg));
+	memcpy(msg, domain, sizeof(domain));
+	memcpy(msg + sizeof(domain), s->sums.data, s->sums.len);
+	assert_int_equal(sk_pubkey_verify(spub, msg,
+			     sizeof(domain) + s->sums.len, s->signature.data),
+	    SK_OK);
+	/* the other agent's key does not verify it */
+	assert_int_not_equal(sk_pubkey_verify(tpub, msg,
+				 sizeof(domain) + s->sums.len, s->signature.data),
+	    SK_OK);
+	memcpy(msg + sizeof(domain), t->sums.data, t->sums.len);
+	assert_int_equal(sk_pubkey_verify(tpub, msg,
+			     sizeof(domain) + t->sums.len, t->signature.data),
+	    SK_OK);
+	a = skein__v1__move_sums__unpack(NULL, s->sums.len, s->sums.data);
+	b = skein__v1__move_sums__unpack(NULL, t->sums.len, t->sums.data);
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_int_equal(a->n_tables, 3);
+	assert_int_equal(b->n_tables, 3);
+	assert_string_equal(a->region, "src");
+	assert_string_equal(b->region, "dst");
+	for (size_t i = 0; i < a->n_tables; i++) {
+		assert_string_equal(a->tables[i]->table, b->tables[i]->table);
+		assert_int_equal(a->tables[i]->rows, b->tables[i]->rows);
+		assert_true(a->tables[i]->sum == b->tables[i]->sum);
+		assert_int_equal(a->tables[i]->keys, b->tables[i]->keys);
+	}
+	assert_int_equal(a->tables[1]->rows, 200);
+	skein__v1__move_sums__free_unpacked(a, NULL);
+	skein__v1__move_sums__free_unpacked(b, NULL);
+}
+
+/* ---- (1) */
+
+static int progress_calls;
+
+static void
+count_progress(void *arg, const move_progress *p)
+{
+	(void)arg;
+	assert_string_not_equal(move_phase_name(p->phase), "unknown");
+	progress_calls++;
+}
+
+typedef struct rr_check {
+	PGconn *rr;
+	char state[6];
+	bool flipped;
+} rr_check;
+
+/* In the target's flip, after the source's commit point: the
+ * REPEATABLE READ writer, whose snapshot predates the commit, writes. */
+static int
+rr_write(void *arg, PGconn *target, sk_err *err)
+{
+	rr_check *c = arg;
+
+	(void)err;
+	assert_int_equal(PQtransactionStatus(target), PQTRANS_INTRANS);
+	try_sql(c->rr, "UPDATE orders SET amount = amount + 1 WHERE tenant_id = 'acme'",
+	    c->state);
+	PQclear(PQexec(c->rr, "ROLLBACK"));
+	c->flipped = true;
+	return SK_OK;
+}
+
+static void
+test_full_move_copies_exactly_and_fences_the_source(void **state)
+{
+	sk_seckey *sk = NULL, *tk = NULL;
+	rr_check rc_rr;
+	world w;
+	move_result res;
+	PGconn *rr;
+	char st[6], before_src[256];
+	sk_err err;
+	opts o;
+	int rc;
+
+	(void)state;
+	load_key("src", &sk);
+	load_key("dst", &tk);
+	world_open(&w, "mvfull", NULL, NULL);
+	fingerprint(w.src, before_src, sizeof(before_src));
+	/* A REPEATABLE READ writer whose snapshot predates the commit. */
+	rr = pgfixture_connect(port, w.src, "rr-writer");
+	pgfixture_exec(rr,
+	    "BEGIN ISOLATION LEVEL REPEATABLE READ; "
+	    "SELECT count(*) FROM orders");
+
+	memset(&o, 0, sizeof(o));
+	o.src_key = sk;
+	o.dst_key = tk;
+	o.src_pub = sk_seckey_public(sk);
+	o.progress = count_progress;
+	memset(&rc_rr, 0, sizeof(rc_rr));
+	rc_rr.rr = rr;
+	o.in_flip = rr_write;
+	o.in_flip_arg = &rc_rr;
+	rc = run_move(&w, &o, &res, &err);
+	if (rc != SK_OK)
+		print_error("move: %s\n", err.msg);
+	assert_int_equal(rc, SK_OK);
+	assert_true(res.committed);
+	assert_false(res.aborted);
+	assert_false(res.cleanup_pending);
+	assert_true(rc_rr.flipped);
+	assert_string_equal(rc_rr.state, "SKM01");
+	assert_int_equal(res.rows, 1 + 200 + 600);
+	assert_true(res.bytes > 0);
+	assert_true(progress_calls >= 7);
+
+	assert_same_tenant(&w);
+	{
+		char now_src[256];
+
+		fingerprint(w.src, now_src, sizeof(now_src));
+		assert_string_equal(before_src, now_src); /* source rows stay */
+	}
+	assert_int_equal(
+	    count(w.dst, "SELECT count(*) FROM orders WHERE tenant_id = 'globex'"), 0);
+	assert_int_equal(
+	    count(w.dst, "SELECT count(*) FROM tenants WHERE tenant_id = 'globex'"), 0);
+	/* generated column recomputed in the target */
+	assert_int_equal(
+	    count(w.dst, "SELECT count(*) FROM orders WHERE cents <> (amount * 100)::bigint"),
+	    0);
+
+	/* the fence: a write to the moved tenant fails, others go on */
+	{
+		PGconn *c = pgfixture_connect(port, w.src, NULL);
+
+		try_sql(c, "UPDATE orders SET amount = amount + 1 WHERE tenant_id = 'acme'",
+		    st);
+		assert_string_equal(st, "SKM01");
+		try_sql(c,
+		    "INSERT INTO orders (tenant_id, amount) VALUES ('acme', 1)", st);
+		assert_string_equal(st, "SKM01");
+		try_sql(c, "DELETE FROM order_lines WHERE tenant_id = 'acme'", st);
+		assert_string_equal(st, "SKM01");
+		try_sql(c, "UPDATE orders SET amount = amount + 1 WHERE tenant_id = 'globex'",
+		    st);
+		assert_string_equal(st, "");
+		PQfinish(c);
+	}
+	PQfinish(rr);
+
+	/* the flip: event, index rows, routing, ledger */
+	assert_int_equal(count(w.dst,
+			     "SELECT count(*) FROM outbox WHERE event_type = "
+			     "'tenant.region_changed.v1' AND payload = "
+			     "jsonb_build_object('tenant', 'acme', 'column', "
+			     "'tenant_id', 'from', 'src', 'to', 'dst', 'move_id', "
+			     "'plan-1/move_acme')"),
+	    1);
+	assert_int_equal(count(w.dst,
+			     "SELECT count(*) FROM moved_artifacts WHERE "
+			     "original_region = 'src' AND id IN (1, 2)"),
+	    2);
+	assert_int_equal(count(w.dst, "SELECT count(*) FROM moved_artifacts"), 2);
+	assert_int_equal(
+	    count(w.src, "SELECT count(*) FROM directory WHERE region = 'dst'"), 1);
+	assert_int_equal(
+	    count(w.dst, "SELECT count(*) FROM directory WHERE region = 'dst'"), 1);
+	assert_int_equal(
+	    count(w.dst, "SELECT count(*) FROM skein.moves WHERE state = 'done'"), 1);
+	assert_int_equal(
+	    count(w.src, "SELECT count(*) FROM skein.moves WHERE state = 'moved'"), 1);
+	/* the target guard is gone, the source keeps only its guard */
+	assert_int_equal(skein_triggers(w.dst), 0);
+	assert_int_equal(count(w.src,
+			     "SELECT count(*) FROM pg_trigger WHERE "
+			     "tgname LIKE 'skein_move%capture%'"),
+	    0);
+	assert_int_equal(count(w.src,
+			     "SELECT count(*) FROM pg_trigger WHERE "
+			     "tgname LIKE 'skein_move%guard%'"),
+	    9);
+	assert_int_equal(count(w.src, "SELECT count(*) FROM skein.move_changes"), 0);
+	pgfixture_exec_db(port, w.dst,
+	    "UPDATE orders SET amount = amount + 1 "
+	    "WHERE tenant_id = 'acme'");
+	/* the target's identity sequence was moved past the copied ids */
+	pgfixture_exec_db(port, w.dst,
+	    "INSERT INTO orders (tenant_id, amount) SELECT 'acme', g "
+	    "FROM generate_series(1, 5) g");
+
+	assert_sums_equal(res.source_sums, res.target_sums,
+	    sk_seckey_public(sk), sk_seckey_public(tk));
+	assert_non_null(res.source_freeze_sums);
+	assert_non_null(res.target_freeze_sums);
+
+	/* a second run finds it done */
+	move_result_fini(&res);
+	assert_int_equal(run_move(&w, &o, &res, &err), SK_OK);
+	assert_true(res.committed);
+	assert_int_equal(res.rows, 0);
+	move_result_fini(&res);
+	world_close(&w);
+	sk_seckey_destroy(sk);
+	sk_seckey_destroy(tk);
+}
+
+static void
+test_sums_signed_by_another_key_abort_the_move(void **state)
+{
+	sk_seckey *sk = NULL, *tk = NULL;
+	world w;
+	move_result res;
+	sk_err err;
+	opts o;
+
+	(void)state;
+	load_key("src", &sk);
+	load_key("dst", &tk);
+	world_open(&w, "mvkey", NULL, NULL);
+	memset(&o, 0, sizeof(o));
+	o.src_key = sk;
+	o.dst_key = tk;
+	o.src_pub = sk_seckey_public(tk); /* not the source's key */
+	assert_int_not_equal(run_move(&w, &o, &res, &err), SK_OK);
+	assert_int_equal(err.code, SK_ECRYPTO);
+	assert_true(res.aborted);
+	assert_false(res.committed);
+	assert_target_empty(&w);
+	assert_int_equal(skein_triggers(w.src), 0);
+	move_result_fini(&res);
+	world_close(&w);
+	sk_seckey_destroy(sk);
+	sk_seckey_destroy(tk);
+}
+
+/* ---- (2) */
+
+typedef struct writer {
+	const char *ci;
+	const char *tenant;
+	volatile int *stop;
+	long ok, failed;
+	char last_state[6];
+	char last_msg[256];
+} writer;
+
+static void *
+write_loop(void *arg)
+{
+	writer *wr = arg;
+	PGconn *c = NULL;
+	sk_err err;
+	char sql[1024];
+	int i = 0;
+
+	if (sk_pg_connect(wr->ci, "writer", &c, &err) != SK_OK) {
+		wr->failed++;
+		return NULL;
+	}
+	while (!*wr->stop) {
+		i++;
+		snprintf(sql, sizeof(sql),
+		    "BEGIN;"
+		    "WITH o AS (INSERT INTO orders (tenant_id, amount, meta, blob) "
+		    "  VALUES ('%s', %d, '{\"w\": %d}', '\\x0102') RETURNING id) "
+		    "INSERT INTO order_lines SELECT id, 1, '%s', 'w', %d FROM o;"
+		    "UPDATE orders SET amount = amount + 1, meta = meta || '{\"u\": 1}' "
+		    "  WHERE id = (SELECT id FROM orders WHERE tenant_id = '%s' ORDER BY id "
+		    "  OFFSET %d %% 50 LIMIT 1);"
+		    "DELETE FROM order_lines WHERE (order_id, line) = (SELECT order_id, line "
+		    "  FROM order_lines WHERE tenant_id = '%s' AND line = 3 ORDER BY order_id LIMIT 1);"
+		    "UPDATE order_lines SET line = line + 10 WHERE (order_id, line) = (SELECT "
+		    "  order_id, line FROM order_lines WHERE tenant_id = '%s' AND line = 2 "
+		    "  ORDER BY order_id DESC LIMIT 1);"
+		    "COMMIT",
+		    wr->tenant, i, i, wr->tenant, i, wr->tenant, i, wr->tenant,
+		    wr->tenant);
+		if (sk_pg_exec(c, "write", sql, NULL, &err) == SK_OK) {
+			wr->ok++;
+		} else {
+			PQclear(PQexec(c, "ROLLBACK"));
+			wr->failed++;
+			snprintf(wr->last_state, sizeof(wr->last_state), "%s",
+			    err.sqlstate);
+			snprintf(wr->last_msg, sizeof(wr->last_msg), "%.200s", err.msg);
+			if (strcmp(err.sqlstate, "SKM01") == 0)
+				break;
+		}
+		sk_sleep_ms(3);
+	}
+	PQfinish(c);
+	return NULL;
+}
+
+static void
+test_concurrent_writes_move_exactly(void **state)
+{
+	volatile int stop_a = 0, stop_b = 0;
+	writer a, b;
+	pthread_t ta, tb;
+	world w;
+	move_result res;
+	sk_err err;
+	int rc;
+
+	(void)state;
+	world_open(&w, "mvconc", NULL, NULL);
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	a.ci = w.src_ci;
+	a.tenant = "acme";
+	a.stop = &stop_a;
+	b.ci = w.src_ci;
+	b.tenant = "globex";
+	b.stop = &stop_b;
+	assert_int_equal(pthread_create(&ta, NULL, write_loop, &a), 0);
+	assert_int_equal(pthread_create(&tb, NULL, write_loop, &b), 0);
+	sk_sleep_ms(300);
+	rc = run_move(&w, NULL, &res, &err);
+	if (rc != SK_OK)
+		print_error("move: %s\n", err.msg);
+	assert_int_equal(rc, SK_OK);
+	sk_sleep_ms(200);
+	stop_b = 1;
+	/* the tenant's writer stops at its first SKM01 */
+	for (int i = 0; i < 200 && a.last_state[0] == '\0'; i++)
+		sk_sleep_ms(10);
+	stop_a = 1;
+	pthread_join(ta, NULL);
+	pthread_join(tb, NULL);
+	assert_string_equal(a.last_state, "SKM01");
+	assert_int_equal(a.failed, 1);
+	assert_true(a.ok > 5);
+	if (b.failed != 0)
+		print_error("other tenant's writer: %s\n", b.last_msg);
+	assert_int_equal(b.failed, 0);
+	assert_true(b.ok > 10);
+	assert_true(res.changes > 0);
+	assert_same_tenant(&w);
+	assert_int_equal(
+	    count(w.dst, "SELECT count(*) FROM orders WHERE tenant_id <> 'acme'"), 0);
+	move_result_fini(&res);
+	world_close(&w);
+}
+
+/* ---- (3) */
+
+static void
+assert_blocked(const char *tag, const char *src_extra, const char *dst_extra,
+    char **tbls, size_t ntbls, const char *want1, const char *want2)
+{
+	world w;
+	move_result res;
+	sk_err err;
+
+	world_open(&w, tag, src_extra, dst_extra);
+	w.m.tables = tbls;
+	w.m.ntables = ntbls;
+	assert_int_not_equal(run_move(&w, NULL, &res, &err), SK_OK);
+	assert_true(res.blocked);
+	assert_false(res.committed);
+	assert_int_equal(err.code, SK_EPREFLIGHT);
+	assert_contains(err.msg, want1);
+	assert_contains(err.msg, want2);
+	assert_int_equal(skein_triggers(w.src), 0);
+	assert_int_equal(skein_triggers(w.dst), 0);
+	assert_int_equal(count(w.src, "SELECT count(*) FROM skein.moves"), 0);
+	assert_int_equal(
+	    count(w.dst, "SELECT count(*) FROM pg_namespace WHERE nspname = 'skein'"), 0);
+	move_result_fini(&res);
+	world_close(&w);
+}
+
+static void
+test_type_difference_blocks_naming_table_and_column(void **state)
+{
+	(void)state;
+	assert_blocked("mvbt", NULL,
+	    "ALTER TABLE order_lines ALTER COLUMN qty TYPE bigint", tables, 3,
+	    "order_lines", "qty is integer in the source, bigint");
+}
+
+static void
+test_tenant_rows_in_target_block(void **state)
+{
+	(void)state;
+	assert_blocked("mvbr", NULL, "INSERT INTO tenants VALUES ('acme', 'old', now())",
+	    tables, 3, "already has 1 rows", "public.tenants");
+}
+
+static void
+test_table_without_primary_key_blocks(void **state)
+{
+	static char *with_notes[] = { "tenants", "orders", "order_lines", "notes" };
+	static const char notes[] = "CREATE TABLE notes (tenant_id text, body text);"
+				    "INSERT INTO notes VALUES ('acme', 'n')";
+
+	(void)state;
+	assert_blocked("mvbk", notes, "CREATE TABLE notes (tenant_id text, body text)",
+	    with_notes, 4, "public.notes", "no primary key");
+}
+
+/* ---- (4) */
+
+typedef struct holder {
+	const char *ci;
+	volatile int written;
+	char commit_state[6];
+	long wait_ms;
+} holder;
+
+static void *
+hold_loop(void *arg)
+{
+	holder *h = arg;
+	PGconn *c = NULL;
+	sk_err err;
+
+	if (sk_pg_connect(h->ci, "holder", &c, &err) != SK_OK)
+		return NULL;
+	try_sql(c,
+	    "BEGIN; UPDATE orders SET amount = amount + 1 WHERE id = "
+	    "(SELECT min(id) FROM orders WHERE tenant_id = 'acme')",
+	    h->commit_state);
+	h->written = 1;
+	sk_sleep_ms(h->wait_ms);
+	try_sql(c, "COMMIT", h->commit_state);
+	PQfinish(c);
+	return NULL;
+}
+
+typedef struct hold_hook {
+	holder h;
+	pthread_t th;
+	bool started;
+} hold_hook;
+
+static int
+start_holder(void *arg, move_phase p, const char *table, PGconn *target, sk_err *err)
+{
+	hold_hook *hh = arg;
+
+	(void)table;
+	(void)target;
+	(void)err;
+	if (p != MOVE_PHASE_CATCHUP || hh->started)
+		return SK_OK;
+	hh->started = true;
+	if (pthread_create(&hh->th, NULL, hold_loop, &hh->h) != 0)
+		return sk_err_set(err, SK_EINVAL, "thread");
+	while (!hh->h.written)
+		sk_sleep_ms(5);
+	return SK_OK;
+}
+
+static void
+test_freeze_timeout_aborts_with_source_authoritative(void **state)
+{
+	hold_hook hh;
+	world w;
+	move_result res;
+	char st[6];
+	sk_err err;
+	opts o;
+	int64_t t0;
+
+	(void)state;
+	world_open(&w, "mvfrz", NULL, NULL);
+	w.m.freeze_timeout_ms = 300;
+	memset(&hh, 0, sizeof(hh));
+	hh.h.ci = w.src_ci;
+	hh.h.wait_ms = 1500;
+	memset(&o, 0, sizeof(o));
+	o.hook = start_holder;
+	o.hook_arg = &hh;
+	t0 = sk_mono_ms();
+	assert_int_not_equal(run_move(&w, &o, &res, &err), SK_OK);
+	assert_true(hh.started);
+	pthread_join(hh.th, NULL);
+	assert_int_equal(err.code, SK_ETIMEOUT);
+	assert_contains(err.msg, "aborted");
+	assert_true(res.aborted);
+	assert_false(res.committed);
+	assert_true(sk_mono_ms() - t0 < 10000);
+	/* the holder's write went through once it committed */
+	assert_string_equal(hh.h.commit_state, "");
+	{
+		PGconn *c = pgfixture_connect(port, w.src, NULL);
+
+		try_sql(c, "UPDATE orders SET amount = amount + 1 WHERE tenant_id = 'acme'",
+		    st);
+		assert_string_equal(st, "");
+		PQfinish(c);
+	}
+	assert_target_empty(&w);
+	assert_int_equal(skein_triggers(w.src), 0);
+	assert_int_equal(skein_triggers(w.dst), 0);
+	assert_int_equal(
+	    count(w.src, "SELECT count(*) FROM skein.moves WHERE state = 'aborted'"), 1);
+	assert_int_equal(count(w.src, "SELECT count(*) FROM skein.move_changes"), 0);
+	assert_int_equal(
+	    count(w.src, "SELECT count(*) FROM directory WHERE region = 'dst'"), 0);
+	move_result_fini(&res);
+	world_close(&w);
+}
+
+/* ---- (5) */
+
+static int
+tamper(void *arg, move_phase p, const char *table, PGconn *target, sk_err *err)
+{
+	world *w = arg;
+	PGconn *c;
+
+	(void)target;
+	(void)err;
+	if (p != MOVE_PHASE_COPY || table != NULL)
+		return SK_OK;
+	/* During the move: the application cannot write the tenant in the
+	 * target (SKM02) nor truncate a moved table in the source. */
+	c = pgfixture_connect(port, w->dst, "app");
+	try_sql(c, "UPDATE orders SET amount = 0 WHERE tenant_id = 'acme'",
+	    w->guard_state);
+	PQfinish(c);
+	c = pgfixture_connect(port, w->src, "app");
+	try_sql(c, "TRUNCATE order_lines", w->truncate_state);
+	PQfinish(c);
+	/* The guard does not fire for a replica session: behind skein's back. */
+	c = pgfixture_connect(port, w->dst, "tamper");
+	pgfixture_exec(c,
+	    "SET session_replication_role = replica; "
+	    "UPDATE orders SET amount = amount + 100 WHERE id = "
+	    "(SELECT min(id) FROM orders WHERE tenant_id = 'acme')");
+	PQfinish(c);
+	return SK_OK;
+}
+
+static void
+test_row_changed_in_target_fails_verification(void **state)
+{
+	world w;
+	move_result res;
+	char st[6];
+	sk_err err;
+	opts o;
+
+	(void)state;
+	world_open(&w, "mvtamp", NULL, NULL);
+	memset(&o, 0, sizeof(o));
+	o.hook = tamper;
+	o.hook_arg = &w;
+	assert_int_not_equal(run_move(&w, &o, &res, &err), SK_OK);
+	assert_int_equal(err.code, SK_ECHECK);
+	assert_contains(err.msg, "public.orders differs");
+	assert_string_equal(w.guard_state, "SKM02");
+	assert_string_equal(w.truncate_state, "SKM02");
+	assert_true(res.aborted);
+	assert_false(res.committed);
+	assert_null(res.source_freeze_sums);
+	{
+		PGconn *c = pgfixture_connect(port, w.src, NULL);
+
+		try_sql(c, "UPDATE orders SET amount = amount + 1 WHERE tenant_id = 'acme'",
+		    st);
+		assert_string_equal(st, "");
+		PQfinish(c);
+	}
+	assert_int_equal(
+	    count(w.src, "SELECT count(*) FROM skein.moves WHERE state = 'moved'"), 0);
+	assert_int_equal(
+	    count(w.src, "SELECT count(*) FROM directory WHERE region = 'dst'"), 0);
+	assert_target_empty(&w);
+	assert_int_equal(skein_triggers(w.src), 0);
+	assert_int_equal(count(w.dst, "SELECT count(*) FROM outbox"), 0);
+	move_result_fini(&res);
+	world_close(&w);
+}
+
+/* ---- (6) */
+
+typedef struct crash_at {
+	move_phase phase;
+	const char *table; /* COPY: after this table */
+	world *w;
+	char write_state[6]; /* the writes' SQLSTATE, "" when they went in */
+} crash_at;
+
+static int
+crash(void *arg, move_phase p, const char *table, PGconn *target, sk_err *err)
+{
+	crash_at *c = arg;
+	PGconn *k;
+
+	(void)target;
+	if (p != c->phase)
+		return SK_OK;
+	if (p == MOVE_PHASE_COPY && (table == NULL || strcmp(table, c->table) != 0))
+		return SK_OK;
+	/* what the agent's death would leave: more writes in the source
+	 * (after the commit point they fail) */
+	k = pgfixture_connect(port, c->w->src, "app");
+	try_sql(k,
+	    "UPDATE orders SET amount = amount + 3 WHERE tenant_id = 'acme' AND id % 7 = 0;"
+	    "DELETE FROM order_lines WHERE tenant_id = 'acme' AND line = 3 AND order_id % 5 = 0;"
+	    "INSERT INTO orders (tenant_id, amount) VALUES ('acme', 9.5)",
+	    c->write_state);
+	PQfinish(k);
+	return sk_err_set(err, SK_ECONN, "simulated death in %s", move_phase_name(p));
+}
+
+static void
+test_resume_after_death_in_copy_and_in_catch_up(void **state)
+{
+	world w;
+	move_result res;
+	crash_at c;
+	sk_err err;
+	opts o;
+
+	(void)state;
+	world_open(&w, "mvres", NULL, NULL);
+	memset(&o, 0, sizeof(o));
+	memset(&c, 0, sizeof(c));
+	c.w = &w;
+	c.phase = MOVE_PHASE_COPY;
+	c.table = "public.orders";
+	o.hook = crash;
+	o.hook_arg = &c;
+	assert_int_not_equal(run_move(&w, &o, &res, &err), SK_OK);
+	assert_contains(err.msg, "simulated death");
+	assert_string_equal(c.write_state, "");
+	assert_false(res.aborted);
+	assert_target_empty(&w);
+	assert_int_equal(
+	    count(w.dst, "SELECT count(*) FROM skein.moves WHERE state = 'copy'"), 1);
+	move_result_fini(&res);
+
+	c.phase = MOVE_PHASE_CATCHUP;
+	assert_int_not_equal(run_move(&w, &o, &res, &err), SK_OK);
+	assert_contains(err.msg, "simulated death");
+	assert_false(res.aborted);
+	assert_true(res.rows > 0);
+	assert_int_equal(
+	    count(w.dst, "SELECT count(*) FROM skein.moves WHERE state = 'catchup'"), 1);
+	move_result_fini(&res);
+
+	assert_int_equal(run_move(&w, NULL, &res, &err), SK_OK);
+	assert_int_equal(res.rows, 0); /* resumed from the position, no copy */
+	assert_true(res.changes > 0);
+	assert_same_tenant(&w);
+	move_result_fini(&res);
+	world_close(&w);
+}
+
+static void
+test_death_after_the_commit_point_is_finished_by_the_next_run(void **state)
+{
+	world w;
+	move_result res;
+	crash_at c;
+	char st[6];
+	sk_err err;
+	opts o;
+
+	(void)state;
+	world_open(&w, "mvflip", NULL, NULL);
+	memset(&o, 0, sizeof(o));
+	memset(&c, 0, sizeof(c));
+	c.w = &w;
+	c.phase = MOVE_PHASE_FLIP;
+	c.table = NULL;
+	o.hook = crash;
+	o.hook_arg = &c;
+	assert_int_not_equal(run_move(&w, &o, &res, &err), SK_OK);
+	assert_true(res.committed);
+	assert_false(res.aborted);
+	/* the crash hook's writes were refused: the tenant is fenced */
+	assert_string_equal(c.write_state, "SKM01");
+	assert_int_equal(
+	    count(w.src, "SELECT count(*) FROM skein.moves WHERE state = 'moved'"), 1);
+	assert_int_equal(
+	    count(w.dst, "SELECT count(*) FROM skein.moves WHERE state = 'done'"), 0);
+	move_result_fini(&res);
+
+	assert_int_equal(run_move(&w, NULL, &res, &err), SK_OK);
+	assert_true(res.committed);
+	assert_int_equal(res.rows, 0);
+	assert_same_tenant(&w);
+	assert_int_equal(
+	    count(w.dst, "SELECT count(*) FROM skein.moves WHERE state = 'done'"), 1);
+	assert_int_equal(count(w.dst, "SELECT count(*) FROM outbox"), 1);
+	assert_int_equal(skein_triggers(w.dst), 0);
+	{
+		PGconn *k = pgfixture_connect(port, w.src, NULL);
+
+		try_sql(k, "UPDATE orders SET amount = 1 WHERE tenant_id = 'acme'", st);
+		assert_string_equal(st, "SKM01");
+		PQfinish(k);
+	}
+	move_result_fini(&res);
+	world_close(&w);
+}
+
+typedef struct page_crash {
+	world *w;
+	int pages;
+} page_crash;
+
+/* After the copy: changes for the catch-up; after its first page: die. */
+static int
+crash_in_round(void *arg, move_phase p, const char *table, PGconn *target, sk_err *err)
+{
+	page_crash *c = arg;
+
+	(void)target;
+	if (p == MOVE_PHASE_COPY && table == NULL) {
+		pgfixture_exec_db(port, c->w->src,
+		    "UPDATE orders SET amount = amount + 1 WHERE tenant_id = 'acme' "
+		    "AND id < 60;"
+		    "DELETE FROM order_lines WHERE tenant_id = 'acme' AND order_id < 30;"
+		    "UPDATE order_lines SET qty = qty + 1 WHERE tenant_id = 'acme';");
+		return SK_OK;
+	}
+	if (p == MOVE_PHASE_CATCHUP && table != NULL && ++c->pages == 2)
+		return sk_err_set(err, SK_ECONN, "simulated death in a round");
+	return SK_OK;
+}
+
+static void
+test_resume_in_the_middle_of_a_round(void **state)
+{
+	page_crash c = { 0 };
+	world w;
+	move_result res;
+	sk_err err;
+	opts o;
+
+	(void)state;
+	world_open(&w, "mvpage", NULL, NULL);
+	c.w = &w;
+	memset(&o, 0, sizeof(o));
+	o.page_limit = 7;
+	o.hook = crash_in_round;
+	o.hook_arg = &c;
+	assert_int_not_equal(run_move(&w, &o, &res, &err), SK_OK);
+	assert_contains(err.msg, "simulated death in a round");
+	assert_int_equal(res.changes, 14);
+	assert_int_equal(count(w.dst,
+			     "SELECT count(*) FROM skein.moves WHERE "
+			     "state = 'catchup' AND round_upto IS NOT NULL "
+			     "AND last_seq > 0"),
+	    1);
+	move_result_fini(&res);
+
+	o.hook = NULL;
+	assert_int_equal(run_move(&w, &o, &res, &err), SK_OK);
+	assert_int_equal(res.rows, 0);
+	assert_true(res.changes > 100);
+	assert_same_tenant(&w);
+	move_result_fini(&res);
+	world_close(&w);
+}
+
+static void
+stop_in_copy(void *arg, const move_progress *p)
+{
+	volatile int *stop = arg;
+
+	if (p->phase == MOVE_PHASE_COPY && p->table != NULL &&
+	    strcmp(p->table, "public.orders") == 0)
+		*stop = 1;
+}
+
+static void
+test_stop_mid_copy_aborts_and_a_new_run_moves(void **state)
+{
+	volatile int stop = 0;
+	world w;
+	move_result res;
+	sk_err err;
+	opts o;
+
+	(void)state;
+	world_open(&w, "mvstop", NULL, NULL);
+	memset(&o, 0, sizeof(o));
+	o.progress = stop_in_copy;
+	o.progress_arg = (void *)&stop;
+	o.stop = &stop;
+	assert_int_not_equal(run_move(&w, &o, &res, &err), SK_OK);
+	assert_contains(err.msg, "stopped");
+	assert_true(res.aborted);
+	assert_target_empty(&w);
+	assert_int_equal(skein_triggers(w.src), 0);
+	move_result_fini(&res);
+
+	pgfixture_exec_db(port, w.src,
+	    "INSERT INTO orders (tenant_id, amount) VALUES ('acme', 1)");
+	assert_int_equal(run_move(&w, NULL, &res, &err), SK_OK);
+	assert_same_tenant(&w);
+	move_result_fini(&res);
+	world_close(&w);
+}
+
+/* ---- quoting */
+
+static void
+test_tenant_value_with_quote_and_backslash(void **state)
+{
+	static const char odd[] =
+	    "INSERT INTO tenants VALUES (E'o''k\\\\x', 'Odd', now());"
+	    "INSERT INTO orders (tenant_id, amount) SELECT E'o''k\\\\x', g "
+	    "FROM generate_series(1, 5) g;";
+	world w;
+	move_result res;
+	char st[6];
+	sk_err err;
+
+	(void)state;
+	world_open(&w, "mvquote", odd, NULL);
+	w.m.value = "o'k\\x";
+	w.m.route_source = NULL;
+	w.m.route_target = NULL;
+	w.m.nstay = 0;
+	pgfixture_exec_db(port, w.src,
+	    "INSERT INTO orders (tenant_id, amount) VALUES (E'o''k\\\\x', 99)");
+	if (run_move(&w, NULL, &res, &err) != SK_OK)
+		print_error("move: %s\n", err.msg);
+	assert_true(res.committed);
+	assert_int_equal(res.rows, 1 + 6);
+	assert_int_equal(count(w.dst,
+			     "SELECT count(*) FROM orders WHERE tenant_id = "
+			     "E'o''k\\\\x'"),
+	    6);
+	assert_int_equal(count(w.dst, "SELECT count(*) FROM orders"), 6);
+	{
+		PGconn *c = pgfixture_connect(port, w.src, NULL);
+
+		try_sql(c, "UPDATE orders SET amount = 1 WHERE tenant_id = E'o''k\\\\x'",
+		    st);
+		assert_string_equal(st, "SKM01");
+		try_sql(c, "UPDATE orders SET amount = 1 WHERE tenant_id = 'acme'", st);
+		assert_string_equal(st, "");
+		PQfinish(c);
+	}
+	move_result_fini(&res);
+	world_close(&w);
+}
+
+/* ---- discover */
+
+static void
+test_discover_moves_the_tables_with_the_tenant_column(void **state)
+{
+	world w;
+	move_result res;
+	sk_err err;
+
+	(void)state;
+	world_open(&w, "mvdisc", NULL, NULL);
+	w.m.tables = NULL;
+	w.m.ntables = 0;
+	w.m.discover = true;
+	w.m.route_source = NULL;
+	w.m.route_target = NULL;
+	if (run_move(&w, NULL, &res, &err) != SK_OK)
+		print_error("move: %s\n", err.msg);
+	assert_true(res.committed);
+	assert_same_tenant(&w);
+	/* directory has the column too; police stays (an index row) */
+	assert_int_equal(
+	    count(w.dst, "SELECT count(*) FROM directory WHERE tenant_id = 'acme'"), 1);
+	assert_int_equal(count(w.dst, "SELECT count(*) FROM police"), 0);
+	assert_int_equal(count(w.dst, "SELECT count(*) FROM moved_artifacts"), 2);
+	move_result_fini(&res);
+	world_close(&w);
+}
+
+/* ---- rehearsal */
+
+static void
+test_rehearsal_estimates_and_installs_nothing(void **state)
+{
+	world w;
+	move_result res;
+	sk_err err;
+	opts o;
+
+	(void)state;
+	world_open(&w, "mvreh", NULL, NULL);
+	memset(&o, 0, sizeof(o));
+	o.rehearse = true;
+	assert_int_equal(run_move(&w, &o, &res, &err), SK_OK);
+	assert_false(res.committed);
+	assert_true(res.est_copy_ms > 0);
+	assert_true(res.est_freeze_ms > 0);
+	assert_true(res.est_rollback_ms > 0);
+	assert_int_equal(skein_triggers(w.src), 0);
+	assert_target_empty(&w);
+	assert_int_equal(
+	    count(w.dst, "SELECT count(*) FROM pg_namespace WHERE nspname = 'skein'"), 0);
+	move_result_fini(&res);
+	world_close(&w);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_full_move_copies_exactly_and_fences_the_source),
+		cmocka_unit_test(test_sums_signed_by_another_key_abort_the_move),
+		cmocka_unit_test(test_concurrent_writes_move_exactly),
+		cmocka_unit_test(test_type_difference_blocks_naming_table_and_column),
+		cmocka_unit_test(test_tenant_rows_in_target_block),
+		cmocka_unit_test(test_table_without_primary_key_blocks),
+		cmocka_unit_test(test_freeze_timeout_aborts_with_source_authoritative),
+		cmocka_unit_test(test_row_changed_in_target_fails_verification),
+		cmocka_unit_test(test_resume_after_death_in_copy_and_in_catch_up),
+		cmocka_unit_test(test_resume_in_the_middle_of_a_round),
+		cmocka_unit_test(
+		    test_death_after_the_commit_point_is_finished_by_the_next_run),
+		cmocka_unit_test(test_stop_mid_copy_aborts_and_a_new_run_moves),
+		cmocka_unit_test(test_tenant_value_with_quote_and_backslash),
+		cmocka_unit_test(test_discover_moves_the_tables_with_the_tenant_column),
+		cmocka_unit_test(test_rehearsal_estimates_and_installs_nothing),
+	};
+	sk_err err;
+	int rc;
+
+	if (pgfixture_port(port, sizeof(port)) != 0)
+		return 1;
+	if (sk_crypto_init(&err) != SK_OK)
+		return 1;
+	snprintf(keydir, sizeof(keydir), "/tmp/skein-move-keys-XXXXXX");
+	if (mkdtemp(keydir) == NULL)
+		return 1;
+	rc = cmocka_run_group_tests(tests, NULL, NULL);
+	{
+		char cmd[256];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", keydir);
+		if (system(cmd) != 0)
+			rc = rc ? rc : 1;
+	}
+	return rc;
+}
