@@ -19,6 +19,7 @@
 #include "agent_ledger.h"
 #include "agent_watch.h"
 #include "sk_err.h"
+#include "sk_key.h"
 #include "sk_plan.h"
 #include "sk_wire.h"
 
@@ -80,6 +81,9 @@ typedef struct agent_db_ctx {
 	 * NULL, 0). A move step finds its own by step id. */
 	const move_peer *move_peers;
 	size_t nmove_peers;
+	/* moves: this agent's key, which signs its side of a move's
+	 * verification (borrowed; NULL in tests that run no move). */
+	const sk_seckey *key;
 } agent_db_ctx;
 
 /* SK_EINVAL unless c is complete (connection, plan with step ids, hex

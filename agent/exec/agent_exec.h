@@ -93,6 +93,7 @@ typedef struct agent_exec_opts {
 	 * the RUN command (borrowed; none: NULL, 0). */
 	const move_peer *move_peers;
 	size_t nmove_peers;
+	const sk_seckey *key; /* moves: signs a move's verification */
 } agent_exec_opts;
 
 /* Apply plan to every database in opts. Blocks until each database has

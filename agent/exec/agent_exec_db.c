@@ -98,5 +98,6 @@ exec_ctx(db_run *d)
 	c->flags_only = run->opts->flags_only;
 	c->move_peers = run->opts->move_peers; /* moves */
 	c->nmove_peers = run->opts->nmove_peers;
+	c->key = run->opts->key;
 	return c;
 }

@@ -19,6 +19,8 @@ agent_step_kind_of(const sk_step *step)
 		return &agent_kind_contract;
 	case SK_STEP_FLAG:
 		return &agent_kind_flag;
+	case SK_STEP_MOVE_TENANT:
+		return &agent_kind_move;
 	default:
 		return NULL;
 	}

@@ -24,16 +24,19 @@ extern const agent_step_kind agent_kind_contract;
 
 /* A feature flag set for tenants, restored by its revert (flags). */
 extern const agent_step_kind agent_kind_flag;
+/* One tenant's rows moved to another region, run in the target region
+ * (moves, docs/moves.md). */
+extern const agent_step_kind agent_kind_move;
 
 /* The kind that runs step (a SQL step with no_transaction runs as
  * "concurrent"), or NULL for a kind this agent does not know. */
 const agent_step_kind *agent_step_kind_of(const sk_step *step);
 
 /* Why this agent refuses step, for which agent_step_kind_of gave NULL,
- * into buf (always NUL-terminated): "move_tenant steps are not run by
- * this agent version" for a kind the plan library knows but no file of
- * this agent runs (tenant moves, issue 11, are being built); "this agent
- * does not know step kind N" for any other. */
+ * into buf (always NUL-terminated): "K steps are not run by this agent
+ * version" for a kind the plan library knows but no file of this agent
+ * runs (none today); "this agent does not know step kind N" for any
+ * other. */
 void agent_step_kind_refusal(const sk_step *step, char *buf, size_t len);
 
 #endif

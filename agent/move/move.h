@@ -39,6 +39,7 @@
 #define MOVE_H
 
 #include <libpq-fe.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -165,7 +166,7 @@ typedef struct move_run {
 	int (*in_flip)(void *arg, PGconn *conn, sk_err *err);
 	void *in_flip_arg;
 	/* Non-zero: stop (abort the move if before the commit). */
-	const volatile int *stop;
+	atomic_int *stop;
 	/* Only the preflight and the estimates (rehearsal): nothing is
 	 * installed or copied. */
 	bool rehearse;

@@ -36,6 +36,7 @@ typedef struct engine {
 	move_progress pg;
 	int64_t start_ms, last_progress_ms, phase_start_ms;
 	bool frozen, snapshot_open;
+	bool flipped;      /* the target's flip committed in the freeze */
 	const char *table; /* being copied */
 } engine;
 
@@ -382,8 +383,11 @@ static int
 freeze_commit(engine *e, char **pos, const char *v, sk_err *err)
 {
 	const sk_move_tenant *m = e->r->spec->m;
+	Skein__V1__MoveReply *stay = NULL;
+	bool prepared = false;
 	char *x = NULL;
 	int64_t f0;
+	sk_err ferr;
 	int rc;
 
 	phase(e, MOVE_PHASE_FREEZE);
@@ -405,18 +409,41 @@ freeze_commit(engine *e, char **pos, const char *v, sk_err *err)
 	if (rc == SK_OK)
 		rc = compare(e, e->res->source_freeze_sums,
 		    e->res->target_freeze_sums, "verify in the freeze", err);
+	free(x);
+	/* The target's flip, all but its COMMIT: a smoke check (in_flip)
+	 * that fails here still aborts the move. */
+	if (rc == SK_OK)
+		rc = e->src->stay(e->sa, &stay, err);
+	if (rc == SK_OK)
+		rc = over_time(e, f0, "the staying rows", err);
+	if (rc == SK_OK) {
+		phase(e, MOVE_PHASE_FLIP);
+		rc = move_target_flip_prepare(e->t, stay, e->r, err);
+		prepared = rc == SK_OK;
+	}
+	move_reply_free(stay);
 	if (rc == SK_OK)
 		rc = over_time(e, f0, "the commit", err);
-	free(x);
-	if (rc != SK_OK)
-		return rc;
-	rc = e->src->commit(e->sa, err);
+	if (rc == SK_OK)
+		rc = e->src->commit(e->sa, err);
 	e->res->freeze_ms = sk_mono_ms() - f0;
 	e->pg.freeze_ms = e->res->freeze_ms;
-	if (rc != SK_OK)
+	if (rc != SK_OK) {
+		if (prepared)
+			move_target_rollback(e->t);
 		return rc;
+	}
 	e->frozen = false;
 	e->res->committed = true;
+	/* A death between the two commits (the test seam): the target's
+	 * flip is redone by the next run. */
+	rc = hook(e, MOVE_PHASE_FLIP, NULL, err);
+	if (rc != SK_OK) {
+		move_target_rollback(e->t);
+		return rc;
+	}
+	/* After the commit point: a failed COMMIT here is redone by flip(). */
+	e->flipped = move_target_flip_commit(e->t, &ferr) == SK_OK;
 	return SK_OK;
 }
 
@@ -437,7 +464,7 @@ flip(engine *e, sk_err *err)
 	int rc = SK_OK;
 
 	phase(e, MOVE_PHASE_FLIP);
-	for (int i = 0; i < FLIP_ATTEMPTS; i++) {
+	for (int i = 0; !e->flipped && i < FLIP_ATTEMPTS; i++) {
 		if (i > 0)
 			sk_sleep_ms(100 << i);
 		move_reply_free(stay);
@@ -605,7 +632,7 @@ run(engine *e, sk_err *err)
 		return rc;
 	if (rc != SK_OK)
 		sk_err_clear(err);
-	rc = hook(e, MOVE_PHASE_FLIP, NULL, err);
+	rc = e->flipped ? SK_OK : hook(e, MOVE_PHASE_FLIP, NULL, err);
 	if (rc != SK_OK)
 		return err->code != SK_OK ? err->code : SK_ESTATE;
 flip:

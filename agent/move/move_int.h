@@ -152,6 +152,14 @@ int move_target_sums(move_target *t, const char *snapshot, const char *since,
  * guard's removal, in_flip, state "done". */
 int move_target_flip(move_target *t, const Skein__V1__MoveReply *stay,
     const move_run *r, sk_err *err) SK_WARN_UNUSED;
+/* The same in the freeze, before the source's commit point: everything
+ * but the COMMIT (one attempt; the transaction stays open on success,
+ * and is rolled back on failure), so that in_flip's checks (the step's
+ * smoke checks) can still abort the move; then the COMMIT, once the
+ * source committed (a failure rolls back: move_target_flip again). */
+int move_target_flip_prepare(move_target *t, const Skein__V1__MoveReply *stay,
+    const move_run *r, sk_err *err) SK_WARN_UNUSED;
+int move_target_flip_commit(move_target *t, sk_err *err) SK_WARN_UNUSED;
 
 /* Abort: delete the tenant's rows (children first), drop the guard,
  * state "aborted". */

@@ -870,10 +870,3 @@ move_local_open(const char *conninfo, const move_spec *spec, const char *region,
 	*arg = s;
 	return SK_OK;
 }
-
-void
-move_reply_free(void *msg)
-{
-	if (msg != NULL)
-		protobuf_c_message_free_unpacked(msg, NULL);
-}

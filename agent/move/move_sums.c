@@ -595,3 +595,10 @@ out:
 	*out = d;
 	return SK_OK;
 }
+
+void
+move_reply_free(void *msg)
+{
+	if (msg != NULL)
+		protobuf_c_message_free_unpacked(msg, NULL);
+}

@@ -805,6 +805,7 @@ typedef struct flip_arg {
 	move_target *t;
 	const Skein__V1__MoveReply *stay;
 	const move_run *r;
+	bool commit;
 } flip_arg;
 
 static int
@@ -864,7 +865,7 @@ flip_once(void *arg, sk_err *err)
 		    "pg_catalog.now() WHERE move_id = $1",
 		    1, p, NULL, err);
 	}
-	if (rc == SK_OK)
+	if (rc == SK_OK && ((flip_arg *)arg)->commit)
 		rc = sk_pg_exec(t->c, "flip the target", "COMMIT", NULL, err);
 	if (rc != SK_OK)
 		rollback(t->c);
@@ -921,7 +922,26 @@ int
 move_target_flip(move_target *t, const Skein__V1__MoveReply *stay,
     const move_run *r, sk_err *err)
 {
-	flip_arg a = { t, stay, r };
+	flip_arg a = { t, stay, r, true };
 
 	return move_ddl_retry(flip_once, &a, err);
+}
+
+int
+move_target_flip_prepare(move_target *t, const Skein__V1__MoveReply *stay,
+    const move_run *r, sk_err *err)
+{
+	flip_arg a = { t, stay, r, false };
+
+	return flip_once(&a, err);
+}
+
+int
+move_target_flip_commit(move_target *t, sk_err *err)
+{
+	int rc = sk_pg_exec(t->c, "flip the target", "COMMIT", NULL, err);
+
+	if (rc != SK_OK)
+		rollback(t->c);
+	return rc;
 }

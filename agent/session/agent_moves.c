@@ -16,15 +16,49 @@
 #include "sk_log.h"
 #include "sk_util.h"
 
+/* The source side of a granted move in database: move_local_open on the
+ * database's direct conninfo (the copy's snapshot and the freeze need a
+ * session of their own, never a transaction pooler's). */
+static int
+open_source(void *arg, const char *database, const move_spec *spec,
+    const move_source_ops **ops, void **ops_arg, sk_err *err)
+{
+	agent_session *s = arg;
+
+	for (size_t i = 0; i < s->cfg->ndatabases; i++) {
+		const sk_db_config *d = &s->cfg->databases[i];
+
+		if (strcmp(d->name, database) == 0)
+			return move_local_open(
+			    d->backup_conninfo != NULL ? d->backup_conninfo : d->conninfo,
+			    spec, s->cfg->region, s->key, ops, ops_arg, err);
+	}
+	return sk_err_set(err, SK_ENOTFOUND,
+	    "move: region %s's agent manages no database named %s",
+	    s->cfg->region, database);
+}
+
 int
 agent_moves_init(agent_session *s, sk_err *err)
 {
-	return move_auth_create(&s->move_auth, err);
+	int rc = move_auth_create(&s->move_auth, err);
+
+	if (rc != SK_OK || s->cfg->move_listen == NULL)
+		return rc;
+	rc = move_serve_start(s->cfg->move_listen, s->cfg->region, s->key,
+	    s->move_auth, open_source, s, &s->move_serve, err);
+	if (rc != SK_OK)
+		sk_err_wrap(err, "serve tenant moves on %s", s->cfg->move_listen);
+	else
+		sk_info("serving tenant moves on %s", s->cfg->move_listen);
+	return rc;
 }
 
 void
 agent_moves_fini(agent_session *s)
 {
+	move_serve_stop(s->move_serve); /* before the grants it answers with */
+	s->move_serve = NULL;
 	move_auth_destroy(s->move_auth);
 	s->move_auth = NULL;
 	for (size_t i = 0; i < s->nmove_refused; i++)

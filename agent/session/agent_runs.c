@@ -120,6 +120,7 @@ run_thread(void *arg)
 	opts.flags_only = e->flags_only;
 	opts.move_peers = e->move_peers; /* moves */
 	opts.nmove_peers = e->nmove_peers;
+	opts.key = s->key;
 	sk_err_clear(&err);
 	rc = agent_exec_run(e->plan, &opts, &err);
 	if (atomic_load(s->stop)) {

@@ -85,6 +85,7 @@ struct agent_session {
 	/* moves: the moves this agent may serve (agent_moves.c; thread-safe
 	 * itself, not under mu), and the ones it refused (under mu). */
 	move_auth *move_auth;
+	struct move_serve *move_serve; /* the listener; NULL without move: listen */
 	char **move_refused;
 	size_t nmove_refused;
 };

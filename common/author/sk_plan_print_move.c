@@ -48,9 +48,10 @@ plan_print_move(FILE *out, const sk_move_tenant *m)
 	fprintf(out, "     freeze_timeout %" PRId64 " ms, max_lag %" PRId64 " ms, source rows %s\n",
 	    m->freeze_timeout_ms, m->max_lag_ms,
 	    m->purge ? "purged after verification" : "kept, marked moved");
-	fputs("     (not run by this agent version: tenant moves are being "
-	      "built, issue 11)\n",
-	    out);
+	if (m->purge)
+		fputs("     (purge: true is not done by this version: such a move is "
+		      "BLOCKED at its preflight)\n",
+		    out);
 }
 
 static json_t *

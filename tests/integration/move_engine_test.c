@@ -6,6 +6,7 @@
  * timeout, a row changed behind skein's back, and resumes.
  */
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
@@ -141,7 +142,7 @@ typedef struct opts {
 	void *in_flip_arg;
 	void (*progress)(void *, const move_progress *);
 	void *progress_arg;
-	const volatile int *stop;
+	atomic_int *stop;
 	bool rehearse;
 	uint32_t page_limit;
 } opts;
@@ -315,18 +316,35 @@ typedef struct rr_check {
 	bool flipped;
 } rr_check;
 
-/* In the target's flip, after the source's commit point: the
- * REPEATABLE READ writer, whose snapshot predates the commit, writes. */
+/* In the target's flip (in the freeze, before the source's commit
+ * point, so that it could still abort the move): inside the flip's
+ * transaction. */
+/* Just after the source's commit point (the hook between the two
+ * commits): the REPEATABLE READ writer, whose snapshot predates it,
+ * writes; the fence is not read through a snapshot. */
 static int
-rr_write(void *arg, PGconn *target, sk_err *err)
+rr_write(void *arg, move_phase p, const char *table, PGconn *target, sk_err *err)
+{
+	rr_check *c = arg;
+
+	(void)table;
+	(void)target;
+	(void)err;
+	if (p != MOVE_PHASE_FLIP)
+		return SK_OK;
+	try_sql(c->rr, "UPDATE orders SET amount = amount + 1 WHERE tenant_id = 'acme'",
+	    c->state);
+	PQclear(PQexec(c->rr, "ROLLBACK"));
+	return SK_OK;
+}
+
+static int
+in_flip_seen(void *arg, PGconn *target, sk_err *err)
 {
 	rr_check *c = arg;
 
 	(void)err;
 	assert_int_equal(PQtransactionStatus(target), PQTRANS_INTRANS);
-	try_sql(c->rr, "UPDATE orders SET amount = amount + 1 WHERE tenant_id = 'acme'",
-	    c->state);
-	PQclear(PQexec(c->rr, "ROLLBACK"));
 	c->flipped = true;
 	return SK_OK;
 }
@@ -362,8 +380,10 @@ test_full_move_copies_exactly_and_fences_the_source(void **state)
 	o.progress = count_progress;
 	memset(&rc_rr, 0, sizeof(rc_rr));
 	rc_rr.rr = rr;
-	o.in_flip = rr_write;
+	o.in_flip = in_flip_seen;
 	o.in_flip_arg = &rc_rr;
+	o.hook = rr_write;
+	o.hook_arg = &rc_rr;
 	rc = run_move(&w, &o, &res, &err);
 	if (rc != SK_OK)
 		print_error("move: %s\n", err.msg);
@@ -1028,7 +1048,7 @@ test_resume_in_the_middle_of_a_round(void **state)
 static void
 stop_in_copy(void *arg, const move_progress *p)
 {
-	volatile int *stop = arg;
+	atomic_int *stop = arg;
 
 	if (p->phase == MOVE_PHASE_COPY && p->table != NULL &&
 	    strcmp(p->table, "public.orders") == 0)
@@ -1038,7 +1058,7 @@ stop_in_copy(void *arg, const move_progress *p)
 static void
 test_stop_mid_copy_aborts_and_a_new_run_moves(void **state)
 {
-	volatile int stop = 0;
+	atomic_int stop = 0;
 	world w;
 	move_result res;
 	sk_err err;

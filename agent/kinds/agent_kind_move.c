@@ -1,0 +1,226 @@
+/* agent_kind_move: a move_tenant step (docs/moves.md). The step runs in
+ * the move's target region: the agent dials the source agent the
+ * coordinator named (RUN_PLAN's move peers), and move_engine_run copies,
+ * catches up, freezes, verifies and flips, writing the step's ledger row
+ * in the flip's transaction. Every other region, the source included,
+ * records the step with a note and changes nothing: the source serves
+ * the move from its listener (move_serve), whatever its own phase.
+ */
+#include "agent_kinds.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "move.h"
+#include "move_link.h"
+#include "sk_util.h"
+
+#define MOVE_CONNECT_MS 10000
+#define MOVE_IO_MS 60000
+
+/* Nothing to do in this region: the step's checks and ledger row only. */
+static int
+move_elsewhere(agent_step_run *s, void *arg, sk_err *err)
+{
+	(void)s;
+	(void)arg;
+	(void)err;
+	return SK_OK;
+}
+
+static const move_peer *
+source_peer(const agent_step_run *s)
+{
+	for (size_t i = 0; i < s->c->nmove_peers; i++) {
+		const move_peer *p = &s->c->move_peers[i];
+
+		if (strcmp(p->step_id, s->step->id) == 0 &&
+		    p->role == SKEIN__V1__MOVE_ROLE__MOVE_ROLE_SOURCE)
+			return p;
+	}
+	return NULL;
+}
+
+static void
+figures_from(sk_move_report *f, const move_progress *p)
+{
+	snprintf(f->phase, sizeof(f->phase), "%s", move_phase_name(p->phase));
+	snprintf(f->table, sizeof(f->table), "%s", p->table != NULL ? p->table : "");
+	f->rows = p->rows;
+	f->rows_total = p->rows_total;
+	f->bytes = p->bytes;
+	f->bytes_total = p->bytes_total;
+	f->rate = p->rows_per_s;
+	f->eta_ms = p->eta_ms;
+	f->lag_ms = p->lag_ms;
+	f->changes = p->changes;
+	f->freeze_ms = p->freeze_ms;
+}
+
+/* The engine's progress, as PROGRESS reports of the step. */
+static void
+move_progress_report(void *arg, const move_progress *p)
+{
+	agent_step_run *s = arg;
+
+	figures_from(&s->move_fig, p);
+	agent_step_emit(s, SK_EV_PROGRESS, sk_mono_ms() - s->started_ms, NULL, NULL);
+}
+
+/* Inside the target's flip transaction: the step's ledger row. */
+static int
+move_in_flip(void *arg, PGconn *conn, sk_err *err)
+{
+	(void)conn; /* the engine flips on the step's own connection */
+	return agent_step_record(arg, true, err);
+}
+
+static void
+signed_into(sk_move_signed *d, const Skein__V1__MoveSignedSums *ss)
+{
+	memset(d, 0, sizeof(*d));
+	if (ss == NULL || ss->sums.len == 0 || ss->sums.len > sizeof(d->sums) ||
+	    ss->agent_key.len != sizeof(d->key) || ss->signature.len != sizeof(d->sig))
+		return;
+	memcpy(d->sums, ss->sums.data, ss->sums.len);
+	memcpy(d->key, ss->agent_key.data, sizeof(d->key));
+	memcpy(d->sig, ss->signature.data, sizeof(d->sig));
+	d->len = ss->sums.len;
+}
+
+static void
+result_into(sk_move_report *f, const move_result *res)
+{
+	f->rows = res->rows;
+	f->bytes = res->bytes;
+	f->changes = res->changes;
+	f->copy_ms = res->copy_ms;
+	f->catchup_ms = res->catchup_ms;
+	f->freeze_ms = res->freeze_ms;
+	f->est_copy_ms = res->est_copy_ms;
+	f->est_freeze_ms = res->est_freeze_ms;
+	f->est_rollback_ms = res->est_rollback_ms;
+	f->aborted = res->aborted;
+	f->committed = res->committed;
+	signed_into(&f->sums[SK_MOVE_SUMS_SOURCE], res->source_sums);
+	signed_into(&f->sums[SK_MOVE_SUMS_TARGET], res->target_sums);
+	signed_into(&f->sums[SK_MOVE_SUMS_SOURCE_FREEZE], res->source_freeze_sums);
+	signed_into(&f->sums[SK_MOVE_SUMS_TARGET_FREEZE], res->target_freeze_sums);
+}
+
+/* Run the move in this, its target, region (rehearse: the preflight and
+ * the estimates only). */
+static int
+move_here(agent_step_run *s, bool rehearse, sk_err *err)
+{
+	const sk_move_tenant *m = s->step->move;
+	const move_peer *peer = source_peer(s);
+	char move_id[192];
+	move_spec spec = { 0 };
+	move_run r = { 0 };
+	move_result res = { 0 };
+	sk_move_report *fig = &s->move_fig;
+	const move_source_ops *ops = NULL;
+	void *ops_arg = NULL;
+	int rc;
+
+	if (peer == NULL)
+		return sk_err_set(err, SK_ESTATE,
+		    "the coordinator named no source agent for this move (from %s); "
+		    "is it older than this agent?",
+		    m->from);
+	snprintf(move_id, sizeof(move_id), "%s/%s", s->c->plan->id, s->step->id);
+	spec.m = m;
+	spec.move_id = move_id;
+	spec.source_region = m->from;
+	spec.target_region = m->to;
+	memset(fig, 0, sizeof(*fig));
+	snprintf(fig->source_region, sizeof(fig->source_region), "%s", m->from);
+	snprintf(fig->target_region, sizeof(fig->target_region), "%s", m->to);
+	s->move = fig;
+
+	rc = move_remote_open(peer, &spec, s->c->rollout_id, s->c->plan->id,
+	    s->c->database, s->c->key, MOVE_CONNECT_MS, MOVE_IO_MS, &ops,
+	    &ops_arg, err);
+	if (rc != SK_OK)
+		return rc;
+	r.spec = &spec;
+	r.target = s->c->conn;
+	r.target_conninfo = s->c->conninfo;
+	r.src = ops;
+	r.src_arg = ops_arg;
+	r.key = s->c->key;
+	r.source_key = &peer->key;
+	r.progress = move_progress_report;
+	r.progress_arg = s;
+	r.in_flip = move_in_flip;
+	r.in_flip_arg = s;
+	r.stop = s->c->stop;
+	r.rehearse = rehearse;
+	rc = move_engine_run(&r, &res, err);
+	ops->close(ops_arg);
+	result_into(fig, &res);
+	if (rehearse)
+		snprintf(fig->verdict, sizeof(fig->verdict), "%s",
+		    rc == SK_OK     ? "READY" :
+			res.blocked ? "BLOCKED" :
+				      "");
+	s->rows = res.rows;
+	move_result_fini(&res);
+	return rc;
+}
+
+static int
+move_apply(agent_step_run *s, sk_err *err)
+{
+	const sk_move_tenant *m = s->step->move;
+
+	if (strcmp(s->c->region, m->to) == 0)
+		return move_here(s, false, err);
+	if (strcmp(s->c->region, m->from) == 0)
+		agent_step_note(s, "the source of the move: region", m->to);
+	else
+		agent_step_note(
+		    s, "not a region of the move: it runs in region", m->to);
+	return agent_step_apply_with(s, move_elsewhere, NULL, err);
+}
+
+static int
+move_rehearse(agent_step_run *s, sk_err *err)
+{
+	if (strcmp(s->c->region, s->step->move->to) != 0)
+		return SK_OK;
+	return move_here(s, true, err);
+}
+
+static void
+move_scripts(const sk_step *step,
+    void (*fn)(void *arg, const char *sql, const char *what), void *arg)
+{
+	if (step->move->route_target != NULL)
+		fn(arg, step->move->route_target, "route.target");
+}
+
+/* A move is undone by moving the tenant back (docs/moves.md); until that
+ * is built a rollback refuses in the target, and elsewhere only the
+ * ledger row goes. */
+static int
+move_revert(agent_step_run *s, sk_err *err)
+{
+	if (strcmp(s->c->region, s->step->move->to) == 0)
+		return sk_err_set(err, SK_ESTATE,
+		    "a tenant move is undone by moving the tenant back, which this "
+		    "agent version does not do yet");
+	return agent_step_record_revert(s, 0, err);
+}
+
+const agent_step_kind agent_kind_move = {
+	.name = "move_tenant",
+	.transactional = true,
+	.apply = move_apply,
+	.rehearse = move_rehearse,
+	.describe = NULL,
+	.scripts = move_scripts,
+	.needs_revert = false,
+	.revert = move_revert,
+};

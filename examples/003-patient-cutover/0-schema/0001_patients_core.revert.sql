@@ -1,0 +1,2 @@
+DROP TABLE outbox, idempotency_keys, documents, events, cases, patients,
+    tenant_directory, tenants;
