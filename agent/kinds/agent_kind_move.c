@@ -13,10 +13,24 @@
 
 #include "move.h"
 #include "move_link.h"
+#include "sk_log.h"
 #include "sk_util.h"
 
 #define MOVE_CONNECT_MS 10000
 #define MOVE_IO_MS 60000
+/* How long a move keeps trying again after losing its source. */
+#define MOVE_RETRY_MS (3 * 60 * 1000)
+
+static int move_once(agent_step_run *s, const move_peer *peer,
+    const move_spec *spec, bool rehearse, sk_err *err);
+
+/* Whether rc says the link or the source's agent went away (worth
+ * another attempt), rather than a refusal or a database's answer. */
+static bool
+transport_error(int rc)
+{
+	return rc == SK_ENET || rc == SK_ETIMEOUT || rc == SK_ECONN;
+}
 
 /* Nothing to do in this region: the step's checks and ledger row only. */
 static int
@@ -67,12 +81,37 @@ move_progress_report(void *arg, const move_progress *p)
 	agent_step_emit(s, SK_EV_PROGRESS, sk_mono_ms() - s->started_ms, NULL, NULL);
 }
 
-/* Inside the target's flip transaction: the step's ledger row. */
+/* Inside the target's flip transaction, in the freeze, before the
+ * source's commit point: the step's post checks (a cutover's smoke
+ * matrix: one that fails aborts the move) and its ledger row. */
 static int
 move_in_flip(void *arg, PGconn *conn, sk_err *err)
 {
+	agent_step_run *s = arg;
+	int rc;
+
 	(void)conn; /* the engine flips on the step's own connection */
-	return agent_step_record(arg, true, err);
+	rc = agent_step_checks(s, s->step->post, s->step->npost, "post", err);
+	if (rc == SK_OK)
+		rc = agent_step_record(s, true, err);
+	return rc;
+}
+
+/* The step's pre checks, in the target, before anything of the move:
+ * in a transaction of their own, rolled back. */
+static int
+move_pre_checks(agent_step_run *s, sk_err *err)
+{
+	int rc;
+
+	if (s->step->npre == 0)
+		return SK_OK;
+	rc = agent_step_begin(s, err);
+	if (rc != SK_OK)
+		return rc;
+	rc = agent_step_checks(s, s->step->pre, s->step->npre, "pre", err);
+	PQclear(PQexec(s->c->conn, "ROLLBACK"));
+	return rc;
 }
 
 static void
@@ -117,11 +156,7 @@ move_here(agent_step_run *s, bool rehearse, sk_err *err)
 	const move_peer *peer = source_peer(s);
 	char move_id[192];
 	move_spec spec = { 0 };
-	move_run r = { 0 };
-	move_result res = { 0 };
 	sk_move_report *fig = &s->move_fig;
-	const move_source_ops *ops = NULL;
-	void *ops_arg = NULL;
 	int rc;
 
 	if (peer == NULL)
@@ -139,12 +174,46 @@ move_here(agent_step_run *s, bool rehearse, sk_err *err)
 	snprintf(fig->target_region, sizeof(fig->target_region), "%s", m->to);
 	s->move = fig;
 
-	rc = move_remote_open(peer, &spec, s->c->rollout_id, s->c->plan->id,
+	rc = move_pre_checks(s, err);
+	if (rc != SK_OK)
+		return rc;
+	for (int64_t t0 = sk_mono_ms(), pause = 500;;
+	     pause = pause < 4000 ? pause * 2 : 5000) {
+		rc = move_once(s, peer, &spec, rehearse, err);
+		/* The link or the source went away (the source agent restarts,
+		 * the network is cut): the move aborted with the source
+		 * authoritative, or it passed its commit point and is finished
+		 * forward; either way the next attempt picks it up, once the
+		 * coordinator has told the source's new process again. */
+		if (rc == SK_OK || rehearse || !transport_error(rc) ||
+		    sk_mono_ms() - t0 > MOVE_RETRY_MS ||
+		    (s->c->stop != NULL && *s->c->stop))
+			return rc;
+		sk_warn("move %s: %s; trying again in %lld ms", spec.move_id,
+		    err->msg, (long long)pause);
+		sk_sleep_ms(pause);
+	}
+}
+
+/* One attempt at the move: dial the source and run the engine. */
+static int
+move_once(agent_step_run *s, const move_peer *peer, const move_spec *spec,
+    bool rehearse, sk_err *err)
+{
+	move_run r = { 0 };
+	move_result res = { 0 };
+	sk_move_report *fig = &s->move_fig;
+	const move_source_ops *ops = NULL;
+	void *ops_arg = NULL;
+	int rc;
+
+	sk_err_clear(err);
+	rc = move_remote_open(peer, spec, s->c->rollout_id, s->c->plan->id,
 	    s->c->database, s->c->key, MOVE_CONNECT_MS, MOVE_IO_MS, &ops,
 	    &ops_arg, err);
 	if (rc != SK_OK)
 		return rc;
-	r.spec = &spec;
+	r.spec = spec;
 	r.target = s->c->conn;
 	r.target_conninfo = s->c->conninfo;
 	r.src = ops;
@@ -199,6 +268,8 @@ move_scripts(const sk_step *step,
 {
 	if (step->move->route_target != NULL)
 		fn(arg, step->move->route_target, "route.target");
+	agent_step_scripts_checks(step->pre, step->npre, fn, arg);
+	agent_step_scripts_checks(step->post, step->npost, fn, arg);
 }
 
 /* A move is undone by moving the tenant back (docs/moves.md); until that
