@@ -115,6 +115,11 @@ typedef struct move_source_ops {
 	int (*finish)(void *arg, bool aborted, sk_err *err);
 	/* Release the source side (connections, link). Accepts NULL arg. */
 	void (*close)(void *arg);
+	/* Before the freeze: the source agent's drain hook (agent.yaml
+	 * move: drain), which tells the application to end the tenant's
+	 * live sessions. SK_OK when there is none; a failure aborts the
+	 * move. NULL: nothing to call. */
+	int (*drain)(void *arg, sk_err *err);
 } move_source_ops;
 
 /* One move's phases, as reported in the progress stream. */
@@ -222,6 +227,12 @@ void move_result_fini(move_result *res);
 int move_local_open(const char *conninfo, const move_spec *spec,
     const char *region, const sk_seckey *key, const move_source_ops **ops,
     void **arg, sk_err *err) SK_WARN_UNUSED;
+
+/* Give a source opened by move_local_open (its *arg) a drain hook:
+ * drain(drain_arg, spec, err), called by its ops' drain. */
+void move_local_set_drain(void *arg,
+    int (*drain)(void *drain_arg, const move_spec *spec, sk_err *err),
+    void *drain_arg);
 
 /* Free a reply object a move_source_ops function returned (any of the
  * Skein__V1__ types above, through its base). Accepts NULL. */

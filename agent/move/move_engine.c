@@ -390,6 +390,9 @@ freeze_commit(engine *e, char **pos, const char *v, sk_err *err)
 	sk_err ferr;
 	int rc;
 
+	/* The application's drain hook first (not part of the freeze). */
+	if (e->src->drain != NULL && (rc = e->src->drain(e->sa, err)) != SK_OK)
+		return sk_err_wrap(err, "drain before the freeze");
 	phase(e, MOVE_PHASE_FREEZE);
 	f0 = sk_mono_ms();
 	rc = e->src->freeze(e->sa, m->freeze_timeout_ms, err);

@@ -282,6 +282,15 @@ remote_freeze(void *arg, int64_t timeout_ms, sk_err *err)
 }
 
 static int
+remote_drain(void *arg, sk_err *err)
+{
+	remote *r = arg;
+	REQUEST(req, DRAIN);
+
+	return rpc_simple(r, &req, r->io_ms, err);
+}
+
+static int
 remote_commit(void *arg, sk_err *err)
 {
 	remote *r = arg;
@@ -343,6 +352,7 @@ static const move_source_ops remote_ops = {
 	.unfreeze = remote_unfreeze,
 	.finish = remote_finish,
 	.close = remote_close,
+	.drain = remote_drain,
 };
 
 static int

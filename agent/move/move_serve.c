@@ -178,6 +178,9 @@ answer(serving *v, const Skein__V1__MoveRequest *req, bool *bye, sk_err *out)
 			v->freeze_ms = req->timeout_ms;
 		}
 		break;
+	case SKEIN__V1__MOVE_REQUEST_KIND__MOVE_REQUEST_DRAIN:
+		rc = ops->drain != NULL ? ops->drain(v->ops_arg, &err) : SK_OK;
+		break;
 	case SKEIN__V1__MOVE_REQUEST_KIND__MOVE_REQUEST_COMMIT:
 		rc = ops->commit(v->ops_arg, &err);
 		if (rc == SK_OK)

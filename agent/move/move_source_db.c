@@ -22,6 +22,9 @@ typedef struct src {
 	PGconn *frz;  /* the freeze transaction */
 	Skein__V1__MoveDescription *d;
 	move_names nm;
+	/* The drain hook (move_local_set_drain); NULL: none. */
+	int (*drain)(void *arg, const move_spec *spec, sk_err *err);
+	void *drain_arg;
 } src;
 
 static void
@@ -823,6 +826,24 @@ src_close(void *arg)
 	free(s);
 }
 
+static int
+src_drain(void *arg, sk_err *err)
+{
+	src *s = arg;
+
+	return s->drain != NULL ? s->drain(s->drain_arg, s->spec, err) : SK_OK;
+}
+
+void
+move_local_set_drain(void *arg,
+    int (*drain)(void *arg, const move_spec *spec, sk_err *err), void *drain_arg)
+{
+	src *s = arg;
+
+	s->drain = drain;
+	s->drain_arg = drain_arg;
+}
+
 static const move_source_ops local_ops = {
 	.describe = src_describe,
 	.capture = src_capture,
@@ -837,6 +858,7 @@ static const move_source_ops local_ops = {
 	.unfreeze = src_unfreeze,
 	.finish = src_finish,
 	.close = src_close,
+	.drain = src_drain,
 };
 
 int

@@ -11,10 +11,37 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
+#include "agent_probe.h"
 #include "move.h"
 #include "move_link.h"
 #include "sk_log.h"
 #include "sk_util.h"
+
+/* The drain hook: POST the tenant's move to agent.yaml's move: drain. */
+static int
+drain_hook(void *arg, const move_spec *spec, sk_err *err)
+{
+	agent_session *s = arg;
+	char *body;
+	json_t *o;
+	int rc;
+
+	o = json_pack("{s:s, s:s, s:s, s:s, s:s}", "tenant", spec->m->value,
+	    "column", spec->m->column, "from", spec->source_region, "to",
+	    spec->target_region, "move_id", spec->move_id);
+	body = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	if (body == NULL)
+		return sk_err_set(err, SK_ENOMEM, "drain: out of memory");
+	rc = agent_http_post("drain", s->cfg->move_drain, body,
+	    s->cfg->move_drain_timeout_ms, err);
+	free(body);
+	if (rc == SK_OK)
+		sk_info("move %s: drained (POST %s)", spec->move_id, s->cfg->move_drain);
+	return rc;
+}
 
 /* The source side of a granted move in database: move_local_open on the
  * database's direct conninfo (the copy's snapshot and the freeze need a
@@ -28,10 +55,15 @@ open_source(void *arg, const char *database, const move_spec *spec,
 	for (size_t i = 0; i < s->cfg->ndatabases; i++) {
 		const sk_db_config *d = &s->cfg->databases[i];
 
-		if (strcmp(d->name, database) == 0)
-			return move_local_open(
+		if (strcmp(d->name, database) == 0) {
+			int rc = move_local_open(
 			    d->backup_conninfo != NULL ? d->backup_conninfo : d->conninfo,
 			    spec, s->cfg->region, s->key, ops, ops_arg, err);
+
+			if (rc == SK_OK && s->cfg->move_drain != NULL)
+				move_local_set_drain(*ops_arg, drain_hook, s);
+			return rc;
+		}
 	}
 	return sk_err_set(err, SK_ENOTFOUND,
 	    "move: region %s's agent manages no database named %s",

@@ -174,29 +174,6 @@ transport_field(const sk_yaml_node *root, const char *key, const char *url,
 	return rc;
 }
 
-/* map[key] as a duration ("5m", "90s"; "0" for none) into *out_ms;
- * dflt_ms when absent. */
-static int
-duration_field(const sk_yaml_node *map, const char *key, int64_t dflt_ms,
-    int64_t *out_ms, sk_err *err)
-{
-	const sk_yaml_node *node = sk_yaml_get(map, key);
-	char *s = NULL;
-	int rc;
-
-	*out_ms = dflt_ms;
-	rc = sk_yaml_string(map, key, SK_YAML_NONEMPTY, &s, err);
-	if (rc != SK_OK || s == NULL)
-		return rc;
-	if (strcmp(s, "0") == 0)
-		*out_ms = 0;
-	else if ((rc = sk_duration_parse(s, out_ms, err)) != SK_OK)
-		sk_err_wrap(err, "%s:%d:%d: %s", node->file, node->line,
-		    node->col, key);
-	free(s);
-	return rc;
-}
-
 static int
 pooler_field(const sk_yaml_node *map, sk_pooler *out, sk_err *err)
 {
@@ -306,29 +283,6 @@ load_file(const char *path,
 	return rc;
 }
 
-/* sampling: health_probe, an http:// URL with a host, or absent. Only
- * the shape is checked here; the probe reports what nng makes of it. */
-static int
-probe_field(const sk_yaml_node *map, char **out, sk_err *err)
-{
-	char *s = NULL;
-	int rc;
-
-	rc = sk_yaml_string(map, "health_probe", SK_YAML_NONEMPTY, &s, err);
-	if (rc != SK_OK || s == NULL)
-		return rc;
-	if (strncmp(s, "http://", 7) != 0 || s[7] == '\0' || s[7] == '/') {
-		rc = sk_yaml_error(err, SK_EINVAL, sk_yaml_get(map, "health_probe"),
-		    "expected an http:// URL such as "
-		    "http://127.0.0.1:8080/health, got \"%.80s\"",
-		    s);
-		free(s);
-		return rc;
-	}
-	*out = s;
-	return SK_OK;
-}
-
 static int
 load_agent(const char *path, const sk_yaml_node *root, void *arg, sk_err *err)
 {
@@ -362,7 +316,8 @@ load_agent(const char *path, const sk_yaml_node *root, void *arg, sk_err *err)
 	if (rc == SK_OK)
 		rc = sk_yaml_int(root, "poll_ms", 1000, 10, 60000, &cfg->poll_ms, err);
 	if (rc == SK_OK) /* stopline */
-		rc = duration_field(root, "dead_man", 60000, &cfg->dead_man_ms, err);
+		rc = config_duration_field(
+		    root, "dead_man", 60000, &cfg->dead_man_ms, err);
 	if (rc == SK_OK && cfg->dead_man_ms > 0 && cfg->dead_man_ms <= cfg->poll_ms)
 		rc = sk_err_set(err, SK_EINVAL,
 		    "%s: dead_man %lld ms must be longer than poll_ms %lld ms (or 0, "
@@ -392,9 +347,11 @@ load_agent(const char *path, const sk_yaml_node *root, void *arg, sk_err *err)
 		rc = transport_field(root, "coordinator", cfg->coordinator,
 		    &cfg->tls, true, cfg->insecure_transport, err);
 	if (rc == SK_OK)
-		rc = probe_field(root, &cfg->health_probe, err);
+		rc = config_http_url_field(root, "health_probe",
+		    "http://127.0.0.1:8080/health", &cfg->health_probe, err);
 	if (rc == SK_OK) /* moves */
-		rc = config_agent_move_field(root, &cfg->move_listen, err);
+		rc = config_agent_move_field(root, &cfg->move_listen,
+		    &cfg->move_drain, &cfg->move_drain_timeout_ms, err);
 	return rc;
 }
 
@@ -435,6 +392,7 @@ sk_agent_config_fini(sk_agent_config *cfg)
 	free(cfg->pg_restore);
 	free(cfg->health_probe);
 	free(cfg->move_listen);
+	free(cfg->move_drain);
 	tls_fini(&cfg->tls);
 	memset(cfg, 0, sizeof(*cfg));
 }
@@ -559,7 +517,7 @@ load_coord(const char *path, const sk_yaml_node *root, void *arg, sk_err *err)
 	if (rc == SK_OK)
 		rc = load_operators(path, root, cfg, err);
 	if (rc == SK_OK)
-		rc = duration_field(root, "rehearsal_interval",
+		rc = config_duration_field(root, "rehearsal_interval",
 		    SK_REHEARSAL_INTERVAL_MS, &cfg->rehearsal_interval_ms, err);
 	return rc;
 }

@@ -104,6 +104,13 @@ typedef struct sk_agent_config {
 	 * tenant moves whose source it is; NULL when not set (it serves
 	 * none). */
 	char *move_listen;
+	/* moves: move: drain: an http:// URL this agent POSTs, as the source
+	 * of a move, before the tenant's writes are frozen (the
+	 * application's "drain live streams" hook; never from a plan);
+	 * NULL: none. move: drain_timeout (default 5 s): how long it may
+	 * take; a failure or a timeout aborts the move. */
+	char *move_drain;
+	int64_t move_drain_timeout_ms;
 } sk_agent_config;
 
 typedef struct sk_coord_config {

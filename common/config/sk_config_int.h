@@ -23,6 +23,14 @@ int config_tcp_endpoint_field(
 
 /* sk_config_move.c: root's move: {listen: tcp://HOST:PORT} (absent:
  * *listen NULL); a move mapping without listen is an error. */
-int config_agent_move_field(const sk_yaml_node *root, char **listen, sk_err *err);
+int config_agent_move_field(const sk_yaml_node *root, char **listen,
+    char **drain, int64_t *drain_timeout_ms, sk_err *err);
+/* map[key] as a duration ("5m", "90s"; "0" for none) into *out_ms;
+ * dflt_ms when absent (sk_config.c). */
+int config_duration_field(const sk_yaml_node *map, const char *key,
+    int64_t dflt_ms, int64_t *out_ms, sk_err *err);
+/* An http:// URL with a host under key, or absent (sk_config.c). */
+int config_http_url_field(const sk_yaml_node *map, const char *key,
+    const char *example, char **out, sk_err *err);
 
 #endif

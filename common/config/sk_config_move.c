@@ -11,7 +11,7 @@
 #include "sk_config_int.h"
 #include "sk_yaml.h"
 
-static const char *const move_keys[] = { "listen", NULL };
+static const char *const move_keys[] = { "listen", "drain", "drain_timeout", NULL };
 
 /* True if s is tcp://HOST:PORT: a host of printable characters without
  * '/', '@' or spaces (an IPv6 address in brackets), and a port 1-65535
@@ -69,12 +69,15 @@ config_tcp_endpoint_field(
 }
 
 int
-config_agent_move_field(const sk_yaml_node *root, char **listen, sk_err *err)
+config_agent_move_field(const sk_yaml_node *root, char **listen, char **drain,
+    int64_t *drain_timeout_ms, sk_err *err)
 {
 	const sk_yaml_node *m = sk_yaml_get(root, "move");
 	int rc;
 
 	*listen = NULL;
+	*drain = NULL;
+	*drain_timeout_ms = 5000;
 	if (m == NULL || sk_yaml_is_null(m))
 		return SK_OK;
 	rc = sk_yaml_expect(m, SK_YAML_MAPPING, "a mapping with listen", err);
@@ -86,5 +89,14 @@ config_agent_move_field(const sk_yaml_node *root, char **listen, sk_err *err)
 		rc = sk_yaml_error(err, SK_EINVAL, m,
 		    "move needs listen: tcp://HOST:PORT (the address this agent "
 		    "serves tenant moves on)");
+	if (rc == SK_OK)
+		rc = config_http_url_field(m, "drain",
+		    "http://127.0.0.1:8080/admin/drain-streams", drain, err);
+	if (rc == SK_OK)
+		rc = config_duration_field(
+		    m, "drain_timeout", 5000, drain_timeout_ms, err);
+	if (rc == SK_OK && *drain_timeout_ms <= 0)
+		rc = sk_yaml_error(err, SK_EINVAL, sk_yaml_get(m, "drain_timeout"),
+		    "drain_timeout must be above zero");
 	return rc;
 }

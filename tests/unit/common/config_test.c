@@ -388,7 +388,14 @@ test_agent_config_move_listen(void **state)
 		{ "move: tcp://127.0.0.1:7411\n",
 		    "agent.yaml:7:7: move: expected a mapping with listen" },
 		{ "move: {listen: 'tcp://127.0.0.1:7411', lisen: x}\n",
-		    "unknown key \"lisen\" (allowed: listen)" },
+		    "unknown key \"lisen\" (allowed: listen, drain, drain_timeout)" },
+		{ "move: {listen: 'tcp://127.0.0.1:7411', drain: 'https://x/d'}\n",
+		    "move.drain: expected an http:// URL" },
+		{ "move: {listen: 'tcp://127.0.0.1:7411', drain: 'http://x/d', "
+		  "drain_timeout: 0}\n",
+		    "drain_timeout must be above zero" },
+		{ "move: {listen: 'tcp://127.0.0.1:7411', drain_timeout: soon}\n",
+		    "drain_timeout" },
 	};
 	char path[512], text[1024];
 	sk_agent_config cfg;
@@ -400,8 +407,18 @@ test_agent_config_move_listen(void **state)
 		       "move: {listen: 'tcp://127.0.0.1:7411'}\n");
 	assert_int_equal(sk_agent_config_load(path, &cfg, &err), SK_OK);
 	assert_string_equal(cfg.move_listen, "tcp://127.0.0.1:7411");
+	assert_null(cfg.move_drain);
+	assert_int_equal(cfg.move_drain_timeout_ms, 5000);
 	sk_agent_config_fini(&cfg);
 	assert_null(cfg.move_listen);
+	write_tmp(path, sizeof(path), "agent.yaml",
+	    AGENT_HEAD "release_keys: [r.pub]\ndatabases: [{name: a, conninfo: x}]\n"
+		       "move: {listen: 'tcp://127.0.0.1:7411', drain: "
+		       "'http://127.0.0.1:8080/admin/drain-streams', drain_timeout: 2s}\n");
+	assert_int_equal(sk_agent_config_load(path, &cfg, &err), SK_OK);
+	assert_string_equal(cfg.move_drain, "http://127.0.0.1:8080/admin/drain-streams");
+	assert_int_equal(cfg.move_drain_timeout_ms, 2000);
+	sk_agent_config_fini(&cfg);
 	write_tmp(path, sizeof(path), "agent.yaml",
 	    AGENT_HEAD "release_keys: [r.pub]\ndatabases: [{name: a, conninfo: x}]\n");
 	assert_int_equal(sk_agent_config_load(path, &cfg, &err), SK_OK);
