@@ -14,6 +14,7 @@
 #include "move.h"
 #include "move_link.h"
 #include "sk_log.h"
+#include "sk_pg.h"
 #include "sk_util.h"
 
 #define MOVE_CONNECT_MS 10000
@@ -32,14 +33,28 @@ transport_error(int rc)
 	return rc == SK_ENET || rc == SK_ETIMEOUT || rc == SK_ECONN;
 }
 
-/* Nothing to do in this region: the step's checks and ledger row only. */
+/* Nothing to do in this region: the step's ledger row only. Its pre
+ * and post checks are about the move's target (a cutover's smoke
+ * matrix), so they run there, not here. */
 static int
-move_elsewhere(agent_step_run *s, void *arg, sk_err *err)
+move_elsewhere(agent_step_run *s, sk_err *err)
 {
-	(void)s;
-	(void)arg;
-	(void)err;
-	return SK_OK;
+	PGconn *conn = s->c->conn;
+	int rc;
+
+	rc = agent_step_begin_apply(s, err);
+	if (rc != SK_OK)
+		return rc;
+	if (s->recorded_meanwhile) {
+		agent_tx_rollback(conn);
+		return SK_OK;
+	}
+	rc = agent_step_record(s, true, err);
+	if (rc == SK_OK)
+		rc = agent_step_commit(s, err);
+	if (rc != SK_OK)
+		agent_tx_rollback(conn);
+	return rc;
 }
 
 static const move_peer *
@@ -205,16 +220,26 @@ move_once(agent_step_run *s, const move_peer *peer, const move_spec *spec,
 	sk_move_report *fig = &s->move_fig;
 	const move_source_ops *ops = NULL;
 	void *ops_arg = NULL;
+	PGconn *own = NULL;
 	int rc;
 
 	sk_err_clear(err);
+	/* A rehearsal's step runs inside the rehearsal's transaction, which
+	 * the engine must not end: its preflight reads on a connection of
+	 * its own (it writes nothing). */
+	if (rehearse &&
+	    (rc = sk_pg_connect(s->c->conninfo, "skein-move-rehearsal", &own, err)) != SK_OK)
+		return rc;
 	rc = move_remote_open(peer, spec, s->c->rollout_id, s->c->plan->id,
 	    s->c->database, s->c->key, MOVE_CONNECT_MS, MOVE_IO_MS, &ops,
 	    &ops_arg, err);
-	if (rc != SK_OK)
+	if (rc != SK_OK) {
+		if (own != NULL)
+			PQfinish(own);
 		return rc;
+	}
 	r.spec = spec;
-	r.target = s->c->conn;
+	r.target = own != NULL ? own : s->c->conn;
 	r.target_conninfo = s->c->conninfo;
 	r.src = ops;
 	r.src_arg = ops_arg;
@@ -228,6 +253,8 @@ move_once(agent_step_run *s, const move_peer *peer, const move_spec *spec,
 	r.rehearse = rehearse;
 	rc = move_engine_run(&r, &res, err);
 	ops->close(ops_arg);
+	if (own != NULL)
+		PQfinish(own);
 	result_into(fig, &res);
 	if (rehearse)
 		snprintf(fig->verdict, sizeof(fig->verdict), "%s",
@@ -251,7 +278,7 @@ move_apply(agent_step_run *s, sk_err *err)
 	else
 		agent_step_note(
 		    s, "not a region of the move: it runs in region", m->to);
-	return agent_step_apply_with(s, move_elsewhere, NULL, err);
+	return move_elsewhere(s, err);
 }
 
 static int

@@ -790,6 +790,9 @@ sk_agent_config() {
 	done
 	if [[ "${SK_MOVES:-0}" == 1 ]]; then
 		printf 'move:\n  listen: tcp://127.0.0.1:%s\n' "$(sk_move_port "$region")" >>"$f"
+		if [[ -n "${SK_MOVE_DRAIN:-}" ]]; then
+			printf '  drain: %s\n' "$SK_MOVE_DRAIN" >>"$f"
+		fi
 	fi
 	if [[ -n "${SK_AGENT_EXTRA:-}" ]]; then
 		printf '%s\n' "$SK_AGENT_EXTRA" >>"$f"
