@@ -61,9 +61,10 @@ md_verification(FILE *out, const sk_move_report *m, int si, int ti, const char *
 		fprintf(out, "- %s: not reached\n", when);
 		return;
 	}
-	fprintf(out, "- %s (%s sums%s): %s; source signed by %s (%s), target by %s (%s)\n",
-	    when, s.delta ? "delta" : "full",
-	    s.delta ? " of the keys changed since" : "",
+	fprintf(out,
+	    "- %s (%s): %s; source signed by %s (%s), target by %s (%s)\n", when,
+	    s.delta ? "row counts, and sums over the keys changed since the full check" :
+		      "full row counts and sums",
 	    s.signature_ok && t.signature_ok && sums_agree(&s, &t) ? "equal" : "DIFFERENT",
 	    s.key_id, s.signature_ok ? "signature valid" : "SIGNATURE INVALID",
 	    t.key_id, t.signature_ok ? "signature valid" : "SIGNATURE INVALID");
