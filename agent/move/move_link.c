@@ -479,78 +479,76 @@ move_link_recv(move_link *l, uint8_t **out, size_t *len, bool *final,
 	return rc;
 }
 
-int
-move_link_send_request(move_link *l, const Skein__V1__MoveRequest *req,
-    bool final, int timeout_ms, sk_err *err)
+/* m packed and sent as one message; what names it in errors. The bytes
+ * are wiped after sending (a reply may carry tenant rows). */
+static int
+send_msg(move_link *l, const ProtobufCMessage *m, const char *what, bool final,
+    int timeout_ms, sk_err *err)
 {
-	size_t n = skein__v1__move_request__get_packed_size(req);
+	size_t n = protobuf_c_message_get_packed_size(m);
 	uint8_t *buf = malloc(n ? n : 1);
 	int rc;
 
 	if (buf == NULL)
-		return sk_err_set(err, SK_ENOMEM, "send move request: out of memory");
-	(void)skein__v1__move_request__pack(req, buf);
+		return sk_err_set(err, SK_ENOMEM, "send move %s: out of memory", what);
+	(void)protobuf_c_message_pack(m, buf);
 	rc = move_link_send(l, buf, n, final, timeout_ms, err);
+	sodium_memzero(buf, n);
 	free(buf);
 	return rc;
+}
+
+/* One message received and decoded as d (what names it in errors); bytes
+ * that are not one end the link. */
+static int
+recv_msg(move_link *l, const ProtobufCMessageDescriptor *d, const char *what,
+    ProtobufCMessage **out, bool *final, int timeout_ms, sk_err *err)
+{
+	uint8_t *buf = NULL;
+	size_t n = 0;
+	int rc;
+
+	rc = move_link_recv(l, &buf, &n, final, timeout_ms, err);
+	if (rc != SK_OK)
+		return rc;
+	*out = protobuf_c_message_unpack(d, NULL, n, buf);
+	sodium_memzero(buf, n);
+	free(buf);
+	if (*out == NULL) {
+		l->dead = true;
+		return sk_err_set(err, SK_EDECODE,
+		    "receive move %s: %zu bytes that are not a %s", what, n,
+		    d->short_name);
+	}
+	return SK_OK;
+}
+
+int
+move_link_send_request(move_link *l, const Skein__V1__MoveRequest *req,
+    bool final, int timeout_ms, sk_err *err)
+{
+	return send_msg(l, &req->base, "request", final, timeout_ms, err);
 }
 
 int
 move_link_send_reply(move_link *l, const Skein__V1__MoveReply *rep, bool final,
     int timeout_ms, sk_err *err)
 {
-	size_t n = skein__v1__move_reply__get_packed_size(rep);
-	uint8_t *buf = malloc(n ? n : 1);
-	int rc;
-
-	if (buf == NULL)
-		return sk_err_set(err, SK_ENOMEM, "send move reply: out of memory");
-	(void)skein__v1__move_reply__pack(rep, buf);
-	rc = move_link_send(l, buf, n, final, timeout_ms, err);
-	sodium_memzero(buf, n);
-	free(buf);
-	return rc;
+	return send_msg(l, &rep->base, "reply", final, timeout_ms, err);
 }
 
 int
 move_link_recv_request(move_link *l, Skein__V1__MoveRequest **out, bool *final,
     int timeout_ms, sk_err *err)
 {
-	uint8_t *buf = NULL;
-	size_t n = 0;
-	int rc;
-
-	rc = move_link_recv(l, &buf, &n, final, timeout_ms, err);
-	if (rc != SK_OK)
-		return rc;
-	*out = skein__v1__move_request__unpack(NULL, n, buf);
-	free(buf);
-	if (*out == NULL) {
-		l->dead = true;
-		return sk_err_set(err, SK_EDECODE,
-		    "receive move request: %zu bytes that are not a MoveRequest", n);
-	}
-	return SK_OK;
+	return recv_msg(l, &skein__v1__move_request__descriptor, "request",
+	    (ProtobufCMessage **)out, final, timeout_ms, err);
 }
 
 int
 move_link_recv_reply(move_link *l, Skein__V1__MoveReply **out, bool *final,
     int timeout_ms, sk_err *err)
 {
-	uint8_t *buf = NULL;
-	size_t n = 0;
-	int rc;
-
-	rc = move_link_recv(l, &buf, &n, final, timeout_ms, err);
-	if (rc != SK_OK)
-		return rc;
-	*out = skein__v1__move_reply__unpack(NULL, n, buf);
-	sodium_memzero(buf, n);
-	free(buf);
-	if (*out == NULL) {
-		l->dead = true;
-		return sk_err_set(err, SK_EDECODE,
-		    "receive move reply: %zu bytes that are not a MoveReply", n);
-	}
-	return SK_OK;
+	return recv_msg(l, &skein__v1__move_reply__descriptor, "reply",
+	    (ProtobufCMessage **)out, final, timeout_ms, err);
 }
