@@ -284,6 +284,14 @@ int
 agent_step_apply_with(agent_step_run *s,
     int (*work)(agent_step_run *s, void *arg, sk_err *err), void *arg, sk_err *err)
 {
+	return agent_step_apply_checked(s, work, arg, true, err);
+}
+
+int
+agent_step_apply_checked(agent_step_run *s,
+    int (*work)(agent_step_run *s, void *arg, sk_err *err), void *arg,
+    bool checks, sk_err *err)
+{
 	const sk_step *step = s->step;
 	PGconn *conn = s->c->conn;
 	int rc;
@@ -295,10 +303,10 @@ agent_step_apply_with(agent_step_run *s,
 		agent_tx_rollback(conn);
 		return SK_OK;
 	}
-	rc = agent_step_checks(s, step->pre, step->npre, "pre", err);
+	rc = checks ? agent_step_checks(s, step->pre, step->npre, "pre", err) : SK_OK;
 	if (rc == SK_OK && work != NULL)
 		rc = work(s, arg, err);
-	if (rc == SK_OK)
+	if (rc == SK_OK && checks)
 		rc = agent_step_checks(s, step->post, step->npost, "post", err);
 	if (rc == SK_OK)
 		rc = agent_step_record(s, true, err);

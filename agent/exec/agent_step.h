@@ -181,6 +181,12 @@ int agent_step_apply_with(agent_step_run *s,
     int (*work)(agent_step_run *s, void *arg, sk_err *err), void *arg,
     sk_err *err) SK_WARN_UNUSED;
 
+/* The same, with the step's pre and post checks only when checks (a
+ * move step records itself without them outside its target region). */
+int agent_step_apply_checked(agent_step_run *s,
+    int (*work)(agent_step_run *s, void *arg, sk_err *err), void *arg,
+    bool checks, sk_err *err) SK_WARN_UNUSED;
+
 /* One attempt at reverting, the way every kind's revert goes: in one
  * transaction of the step's (agent_step_begin), the step's revert script
  * when it has one (it must leave the transaction open), then also(s,

@@ -19,8 +19,13 @@
 
 #define MOVE_CONNECT_MS 10000
 #define MOVE_IO_MS 60000
-/* How long a move keeps trying again after losing its source. */
+/* How long a move keeps trying again after losing its source, or
+ * before the source holds the coordinator's word for it (the source's
+ * MOVE_SERVE and the target's RUN_PLAN go out together; the source may
+ * hear it a poll later: until then it closes the link). A rehearsal
+ * gives up sooner. */
 #define MOVE_RETRY_MS (3 * 60 * 1000)
+#define MOVE_REHEARSE_RETRY_MS (20 * 1000)
 
 static int move_once(agent_step_run *s, const move_peer *peer,
     const move_spec *spec, bool rehearse, sk_err *err);
@@ -31,30 +36,6 @@ static bool
 transport_error(int rc)
 {
 	return rc == SK_ENET || rc == SK_ETIMEOUT || rc == SK_ECONN;
-}
-
-/* Nothing to do in this region: the step's ledger row only. Its pre
- * and post checks are about the move's target (a cutover's smoke
- * matrix), so they run there, not here. */
-static int
-move_elsewhere(agent_step_run *s, sk_err *err)
-{
-	PGconn *conn = s->c->conn;
-	int rc;
-
-	rc = agent_step_begin_apply(s, err);
-	if (rc != SK_OK)
-		return rc;
-	if (s->recorded_meanwhile) {
-		agent_tx_rollback(conn);
-		return SK_OK;
-	}
-	rc = agent_step_record(s, true, err);
-	if (rc == SK_OK)
-		rc = agent_step_commit(s, err);
-	if (rc != SK_OK)
-		agent_tx_rollback(conn);
-	return rc;
 }
 
 static const move_peer *
@@ -200,8 +181,9 @@ move_here(agent_step_run *s, bool rehearse, sk_err *err)
 		 * authoritative, or it passed its commit point and is finished
 		 * forward; either way the next attempt picks it up, once the
 		 * coordinator has told the source's new process again. */
-		if (rc == SK_OK || rehearse || !transport_error(rc) ||
-		    sk_mono_ms() - t0 > MOVE_RETRY_MS ||
+		if (rc == SK_OK || !transport_error(rc) ||
+		    sk_mono_ms() - t0 >
+			(rehearse ? MOVE_REHEARSE_RETRY_MS : MOVE_RETRY_MS) ||
 		    (s->c->stop != NULL && *s->c->stop))
 			return rc;
 		sk_warn("move %s: %s; trying again in %lld ms", spec.move_id,
@@ -278,7 +260,10 @@ move_apply(agent_step_run *s, sk_err *err)
 	else
 		agent_step_note(
 		    s, "not a region of the move: it runs in region", m->to);
-	return move_elsewhere(s, err);
+	/* Nothing to do in this region: the ledger row only. The step's pre
+	 * and post checks are about its target (a cutover's smoke matrix),
+	 * so they run there, not here. */
+	return agent_step_apply_checked(s, NULL, NULL, false, err);
 }
 
 static int
