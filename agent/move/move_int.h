@@ -98,6 +98,25 @@ int move_describe_db(PGconn *db, const sk_move_tenant *m, bool counts,
 /* ---- target side (move_target_db.c) */
 
 typedef struct move_target move_target;
+/* The target side (move_target_db.c, _apply.c, _flip.c). */
+struct move_target {
+	PGconn *c;
+	const move_spec *spec;
+	const Skein__V1__MoveDescription *d;
+	move_names nm;
+	char set_move[512]; /* "SET LOCAL skein.move = '...'" */
+	bool in_copy;
+};
+
+/* Shared by the target's files (move_target_db.c): roll back whatever
+ * transaction c has open; the description of a moved table; the SQL
+ * that creates (or drops) the target guard; the SQL that deletes the
+ * tenant's rows, children first. */
+void move_target_tx_rollback(PGconn *c);
+const Skein__V1__MoveTable *move_target_find_table(
+    const move_target *t, const char *name);
+void move_target_guard_sql(move_target *t, move_str *q, bool create);
+void move_target_delete_sql(move_target *t, move_str *q);
 
 int move_target_open(PGconn *conn, const move_spec *spec,
     const Skein__V1__MoveDescription *d, move_target **out, sk_err *err) SK_WARN_UNUSED;
