@@ -97,6 +97,39 @@ int move_describe_db(PGconn *db, const sk_move_tenant *m, bool counts,
 
 /* ---- target side (move_target_db.c) */
 
+/* The source side in process (move_source_db.c, move_source_end.c). */
+typedef struct move_src {
+	const move_spec *spec;
+	char *conninfo;
+	char region[64];
+	const sk_seckey *key;
+	PGconn *c;    /* describe, capture, positions, changes, finish */
+	PGconn *snap; /* the copy snapshot */
+	PGconn *frz;  /* the freeze transaction */
+	Skein__V1__MoveDescription *d;
+	move_names nm;
+	/* The drain hook (move_local_set_drain); NULL: none. */
+	int (*drain)(void *arg, const move_spec *spec, sk_err *err);
+	void *drain_arg;
+} move_src;
+/* move_source_db.c's, for move_source_end.c: roll back whatever
+ * transaction c has open; the description, read once; and the ops the
+ * table in move_source_end.c names. */
+void move_src_tx_rollback(PGconn *c);
+int move_src_need_desc(move_src *s, sk_err *err);
+int move_src_describe(void *arg, Skein__V1__MoveDescription **out, sk_err *err);
+int move_src_capture(void *arg, sk_err *err);
+int move_src_snapshot(void *arg, char **snapshot, sk_err *err);
+int move_src_copy(void *arg, const char *table,
+    int (*sink)(void *sink_arg, const uint8_t *data, size_t len, sk_err *err),
+    void *sink_arg, int64_t *rows, sk_err *err);
+int move_src_snapshot_end(void *arg, sk_err *err);
+int move_src_position(void *arg, bool want_sums, const char *since,
+    char **snapshot, Skein__V1__MoveSignedSums **sums, sk_err *err);
+int move_src_changes(void *arg, const char *after, const char *upto,
+    int64_t after_seq, uint32_t limit, Skein__V1__MoveReply **out, sk_err *err);
+int move_src_stay(void *arg, Skein__V1__MoveReply **out, sk_err *err);
+
 typedef struct move_target move_target;
 /* The target side (move_target_db.c, _apply.c, _flip.c). */
 struct move_target {

@@ -1,7 +1,8 @@
-/* move_source_db: the source side of a move, in process (move_local_open):
- * the capture triggers, the copy snapshot, positions and checksums, the
- * change pages, the freeze and the commit point, over connections of its
- * own to the source database. move_serve answers the link with it. */
+/* move_source_db: the source side of a move, in process (move_local_open,
+ * in move_source_end.c with the freeze and the commit point): the
+ * description, the capture triggers, the copy snapshot, positions and
+ * checksums, the change pages and the staying rows, over connections of
+ * its own to the source database. move_serve answers the link with it. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,31 +13,16 @@
 #include "sk_pg.h"
 #include "sk_util.h"
 
-typedef struct src {
-	const move_spec *spec;
-	char *conninfo;
-	char region[64];
-	const sk_seckey *key;
-	PGconn *c;    /* describe, capture, positions, changes, finish */
-	PGconn *snap; /* the copy snapshot */
-	PGconn *frz;  /* the freeze transaction */
-	Skein__V1__MoveDescription *d;
-	move_names nm;
-	/* The drain hook (move_local_set_drain); NULL: none. */
-	int (*drain)(void *arg, const move_spec *spec, sk_err *err);
-	void *drain_arg;
-} src;
-
-static void
-rollback(PGconn *c)
+void
+move_src_tx_rollback(PGconn *c)
 {
 	if (c != NULL && PQstatus(c) == CONNECTION_OK &&
 	    PQtransactionStatus(c) != PQTRANS_IDLE)
 		PQclear(PQexec(c, "ROLLBACK"));
 }
 
-static int
-need_desc(src *s, sk_err *err)
+int
+move_src_need_desc(move_src *s, sk_err *err)
 {
 	if (s->d != NULL)
 		return SK_OK;
@@ -44,7 +30,7 @@ need_desc(src *s, sk_err *err)
 }
 
 static const Skein__V1__MoveTable *
-find_table(const src *s, const char *name)
+find_table(const move_src *s, const char *name)
 {
 	for (size_t i = 0; s->d != NULL && i < s->d->n_tables; i++)
 		if (strcmp(s->d->tables[i]->name, name) == 0)
@@ -52,10 +38,10 @@ find_table(const src *s, const char *name)
 	return NULL;
 }
 
-static int
-src_describe(void *arg, Skein__V1__MoveDescription **out, sk_err *err)
+int
+move_src_describe(void *arg, Skein__V1__MoveDescription **out, sk_err *err)
 {
-	src *s = arg;
+	move_src *s = arg;
 	const sk_move_tenant *m = s->spec->m;
 	Skein__V1__MoveDescription *d = NULL;
 	int rc;
@@ -126,7 +112,7 @@ key_list(move_str *b, const Skein__V1__MoveTable *t)
 static int
 capture_once(void *arg, sk_err *err)
 {
-	src *s = arg;
+	move_src *s = arg;
 	const sk_move_tenant *m = s->spec->m;
 	const char *p[6] = { s->spec->move_id, m->column, m->value,
 		s->spec->source_region, s->spec->target_region, NULL };
@@ -136,7 +122,7 @@ capture_once(void *arg, sk_err *err)
 	move_str q = { 0 }, ca = { 0 }, ga = { 0 }, ta = { 0 };
 	int rc;
 
-	rc = need_desc(s, err);
+	rc = move_src_need_desc(s, err);
 	if (rc != SK_OK)
 		return rc;
 	rc = sk_pg_exec(s->c, "install change capture",
@@ -213,14 +199,14 @@ out:
 	move_str_fini(&ca);
 	move_str_fini(&ga);
 	move_str_fini(&ta);
-	rollback(s->c);
+	move_src_tx_rollback(s->c);
 	return rc;
 }
 
-static int
-src_snapshot(void *arg, char **snapshot, sk_err *err)
+int
+move_src_snapshot(void *arg, char **snapshot, sk_err *err)
 {
-	src *s = arg;
+	move_src *s = arg;
 	PGresult *res = NULL;
 	int rc;
 
@@ -230,7 +216,7 @@ src_snapshot(void *arg, char **snapshot, sk_err *err)
 		if (rc != SK_OK)
 			return rc;
 	}
-	rollback(s->snap);
+	move_src_tx_rollback(s->snap);
 	rc = sk_pg_exec(s->snap, "open the copy snapshot",
 	    "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY; "
 	    "SELECT pg_catalog.pg_current_snapshot()::text",
@@ -274,12 +260,12 @@ cancel(PGconn *c)
 	PQfreeCancel(k);
 }
 
-static int
-src_copy(void *arg, const char *table,
+int
+move_src_copy(void *arg, const char *table,
     int (*sink)(void *sink_arg, const uint8_t *data, size_t len, sk_err *err),
     void *sink_arg, int64_t *rows, sk_err *err)
 {
-	src *s = arg;
+	move_src *s = arg;
 	const Skein__V1__MoveTable *t;
 	PGconn *c;
 	PGresult *res;
@@ -289,7 +275,7 @@ src_copy(void *arg, const char *table,
 
 	*rows = 0;
 	snprintf(what, sizeof(what), "copy %s from the source", table);
-	rc = need_desc(s, err);
+	rc = move_src_need_desc(s, err);
 	if (rc != SK_OK)
 		return rc;
 	t = find_table(s, table);
@@ -346,10 +332,10 @@ src_copy(void *arg, const char *table,
 	return src_rc;
 }
 
-static int
-src_snapshot_end(void *arg, sk_err *err)
+int
+move_src_snapshot_end(void *arg, sk_err *err)
 {
-	src *s = arg;
+	move_src *s = arg;
 
 	if (s->snap == NULL || PQtransactionStatus(s->snap) == PQTRANS_IDLE)
 		return SK_OK;
@@ -366,7 +352,7 @@ src_snapshot_end(void *arg, sk_err *err)
     "pg_catalog.pg_visible_in_snapshot(xid, $3::pg_snapshot)"
 
 static int
-table_sums(src *s, const Skein__V1__MoveTable *t, const char *snap,
+table_sums(move_src *s, const Skein__V1__MoveTable *t, const char *snap,
     const char *since, Skein__V1__MoveTableSum *ts, sk_err *err)
 {
 	const char *p[5] = { s->spec->move_id, snap, since, t->name, NULL };
@@ -423,11 +409,11 @@ table_sums(src *s, const Skein__V1__MoveTable *t, const char *snap,
 	    sk_err_set(err, SK_ENOMEM, "%s: out of memory", what);
 }
 
-static int
-src_position(void *arg, bool want_sums, const char *since, char **snapshot,
+int
+move_src_position(void *arg, bool want_sums, const char *since, char **snapshot,
     Skein__V1__MoveSignedSums **sums, sk_err *err)
 {
-	src *s = arg;
+	move_src *s = arg;
 	Skein__V1__MoveSums ms = SKEIN__V1__MOVE_SUMS__INIT;
 	PGresult *res = NULL;
 	char *snap = NULL;
@@ -436,7 +422,7 @@ src_position(void *arg, bool want_sums, const char *since, char **snapshot,
 	*snapshot = NULL;
 	if (sums != NULL)
 		*sums = NULL;
-	rc = need_desc(s, err);
+	rc = move_src_need_desc(s, err);
 	if (rc != SK_OK)
 		return rc;
 	/* One REPEATABLE READ transaction: the figures hold exactly at the
@@ -491,7 +477,7 @@ out:
 		free(ms.tables[i]);
 	}
 	free(ms.tables);
-	rollback(s->c);
+	move_src_tx_rollback(s->c);
 	if (rc != SK_OK) {
 		free(snap);
 		if (sums != NULL) {
@@ -504,11 +490,11 @@ out:
 	return SK_OK;
 }
 
-static int
-src_changes(void *arg, const char *after, const char *upto, int64_t after_seq,
-    uint32_t limit, Skein__V1__MoveReply **out, sk_err *err)
+int
+move_src_changes(void *arg, const char *after, const char *upto,
+    int64_t after_seq, uint32_t limit, Skein__V1__MoveReply **out, sk_err *err)
 {
-	src *s = arg;
+	move_src *s = arg;
 	char seq[24], lim[16];
 	const char *p[5] = { s->spec->move_id, upto, after, seq, lim };
 	Skein__V1__MoveReply *r = NULL;
@@ -563,10 +549,10 @@ oom:
 	return sk_err_set(err, SK_ENOMEM, "read the source's changes: out of memory");
 }
 
-static int
-src_stay(void *arg, Skein__V1__MoveReply **out, sk_err *err)
+int
+move_src_stay(void *arg, Skein__V1__MoveReply **out, sk_err *err)
 {
-	src *s = arg;
+	move_src *s = arg;
 	const sk_move_tenant *m = s->spec->m;
 	Skein__V1__MoveReply *r;
 	int rc = SK_OK;
@@ -629,266 +615,8 @@ src_stay(void *arg, Skein__V1__MoveReply **out, sk_err *err)
 	return SK_OK;
 }
 
-static int
-src_freeze(void *arg, int64_t timeout_ms, sk_err *err)
-{
-	src *s = arg;
-	char sql[160];
-	int rc;
-
-	if (s->frz == NULL) {
-		rc = sk_pg_connect(s->conninfo, "skein-move-freeze", &s->frz, err);
-		if (rc != SK_OK)
-			return rc;
-	}
-	rollback(s->frz);
-	snprintf(sql, sizeof(sql),
-	    "BEGIN; SET LOCAL lock_timeout = %" PRId64
-	    "; SELECT pg_catalog.pg_advisory_xact_lock(%d, %d)",
-	    timeout_ms > 0 ? timeout_ms : 1, (int)s->nm.k1, (int)s->nm.k2);
-	rc = sk_pg_exec(s->frz, "freeze the tenant's writes", sql, NULL, err);
-	if (rc != SK_OK) {
-		rollback(s->frz);
-		if (strcmp(err->sqlstate, "55P03") == 0)
-			return sk_err_set(err, SK_ETIMEOUT,
-			    "freeze the tenant's writes: the writers did not "
-			    "finish within %" PRId64 " ms",
-			    timeout_ms);
-	}
-	return rc;
-}
-
-static int
-src_commit(void *arg, sk_err *err)
-{
-	src *s = arg;
-	const char *p[1] = { s->spec->move_id };
-	char sql[160];
-	int rc;
-
-	if (s->frz == NULL || PQtransactionStatus(s->frz) != PQTRANS_INTRANS)
-		return sk_err_set(err, SK_ESTATE, "commit the move: not frozen");
-	rc = sk_pg_execp(s->frz, "commit the move",
-	    "UPDATE skein.moves SET state = 'moved', updated_at = "
-	    "pg_catalog.now() WHERE move_id = $1",
-	    1, p, NULL, err);
-	if (rc == SK_OK && s->spec->m->route_source != NULL)
-		rc = sk_pg_exec(s->frz, "commit the move: route.source",
-		    s->spec->m->route_source, NULL, err);
-	if (rc != SK_OK) {
-		rollback(s->frz);
-		return rc;
-	}
-	/* Last before COMMIT: setval takes effect at once, not at commit. The
-	 * writers cannot look before the lock is released; should the COMMIT
-	 * fail, the fence is put back. */
-	snprintf(sql, sizeof(sql), "SELECT pg_catalog.setval('%s', 1, true)",
-	    s->nm.fence);
-	rc = sk_pg_exec(s->frz, "commit the move: set the fence", sql, NULL, err);
-	if (rc == SK_OK)
-		rc = sk_pg_exec(s->frz, "commit the move", "COMMIT", NULL, err);
-	if (rc != SK_OK) {
-		sk_err keep;
-
-		rollback(s->frz);
-		snprintf(sql, sizeof(sql),
-		    "SELECT pg_catalog.setval('%s', 0, true)", s->nm.fence);
-		if (sk_pg_exec(s->c, "reset the fence", sql, NULL, &keep) != SK_OK)
-			sk_err_wrap(err,
-			    "and the fence could not be reset (%s)", keep.msg);
-	}
-	return rc;
-}
-
-static int
-src_unfreeze(void *arg, sk_err *err)
-{
-	src *s = arg;
-
-	(void)err;
-	rollback(s->frz);
-	return SK_OK;
-}
-
-typedef struct finish_arg {
-	src *s;
-	bool aborted;
-} finish_arg;
-
-static int
-finish_once(void *arg, sk_err *err)
-{
-	src *s = ((finish_arg *)arg)->s;
-	bool aborted = ((finish_arg *)arg)->aborted;
-	const char *p[2] = { s->spec->move_id, aborted ? "aborted" : "moved" };
-	static const char *const sfx[3] = { "i", "u", "d" };
-	PGresult *res = NULL;
-	move_str q = { 0 };
-	int rc;
-
-	rc = need_desc(s, err);
-	if (rc != SK_OK)
-		return rc;
-	rc = sk_pg_exec(s->c, "finish the move in the source",
-	    "BEGIN; " MOVE_DDL_LOCK_TIMEOUT "; "
-	    "SET LOCAL client_min_messages = warning",
-	    NULL, err);
-	if (rc != SK_OK)
-		return rc;
-	rc = sk_pg_execp(s->c, "finish the move in the source",
-	    "SELECT state FROM skein.moves WHERE move_id = $1 FOR UPDATE", 1, p,
-	    &res, err);
-	if (rc != SK_OK)
-		goto out;
-	if (aborted && PQntuples(res) == 1 &&
-	    strcmp(PQgetvalue(res, 0, 0), "moved") == 0) {
-		rc = sk_err_set(err, SK_EDRIFT,
-		    "abort the move in the source: it passed its commit point");
-		goto out;
-	}
-	for (size_t i = 0; i < s->d->n_tables; i++) {
-		const char *t = s->d->tables[i]->name;
-
-		for (int o = 0; o < 3; o++) {
-			move_str_addf(&q, "DROP TRIGGER IF EXISTS %s_%s ON ",
-			    s->nm.capture, sfx[o]);
-			move_str_ident(&q, t, true);
-			move_str_add(&q, ";\n");
-			if (!aborted)
-				continue;
-			move_str_addf(&q, "DROP TRIGGER IF EXISTS %s_%s ON ",
-			    s->nm.guard, sfx[o]);
-			move_str_ident(&q, t, true);
-			move_str_add(&q, ";\n");
-		}
-		move_str_addf(&q, "DROP TRIGGER IF EXISTS %s ON ", s->nm.truncate);
-		move_str_ident(&q, t, true);
-		move_str_add(&q, ";\n");
-	}
-	/* The guard stays after a move and reads the fence: only an aborted
-	 * move drops it. */
-	if (aborted)
-		move_str_addf(&q, "DROP SEQUENCE IF EXISTS %s;\n", s->nm.fence);
-	if (q.oom) {
-		rc = sk_err_set(err, SK_ENOMEM, "finish the move: out of memory");
-		goto out;
-	}
-	rc = sk_pg_exec(s->c, "finish the move in the source", q.s, NULL, err);
-	if (rc != SK_OK)
-		goto out;
-	rc = sk_pg_execp(s->c, "finish the move in the source",
-	    "DELETE FROM skein.move_changes WHERE move_id = $1", 1, p, NULL, err);
-	if (rc != SK_OK)
-		goto out;
-	rc = sk_pg_execp(s->c, "finish the move in the source",
-	    "UPDATE skein.moves SET state = $2, updated_at = pg_catalog.now() "
-	    "WHERE move_id = $1",
-	    2, p, NULL, err);
-	if (rc != SK_OK)
-		goto out;
-	rc = sk_pg_exec(s->c, "finish the move in the source", "COMMIT", NULL, err);
-out:
-	PQclear(res);
-	move_str_fini(&q);
-	rollback(s->c);
-	return rc;
-}
-
-static int
-src_capture(void *arg, sk_err *err)
+int
+move_src_capture(void *arg, sk_err *err)
 {
 	return move_ddl_retry(capture_once, arg, err);
-}
-
-static int
-src_finish(void *arg, bool aborted, sk_err *err)
-{
-	finish_arg a = { arg, aborted };
-
-	return move_ddl_retry(finish_once, &a, err);
-}
-
-static void
-src_close(void *arg)
-{
-	src *s = arg;
-
-	if (s == NULL)
-		return;
-	if (s->snap != NULL)
-		PQfinish(s->snap);
-	if (s->frz != NULL)
-		PQfinish(s->frz);
-	if (s->c != NULL)
-		PQfinish(s->c);
-	move_reply_free(s->d);
-	free(s->conninfo);
-	free(s);
-}
-
-static int
-src_drain(void *arg, sk_err *err)
-{
-	src *s = arg;
-
-	return s->drain != NULL ? s->drain(s->drain_arg, s->spec, err) : SK_OK;
-}
-
-void
-move_local_set_drain(void *arg,
-    int (*drain)(void *arg, const move_spec *spec, sk_err *err), void *drain_arg)
-{
-	src *s = arg;
-
-	s->drain = drain;
-	s->drain_arg = drain_arg;
-}
-
-static const move_source_ops local_ops = {
-	.describe = src_describe,
-	.capture = src_capture,
-	.snapshot = src_snapshot,
-	.copy = src_copy,
-	.snapshot_end = src_snapshot_end,
-	.position = src_position,
-	.changes = src_changes,
-	.stay = src_stay,
-	.freeze = src_freeze,
-	.commit = src_commit,
-	.unfreeze = src_unfreeze,
-	.finish = src_finish,
-	.close = src_close,
-	.drain = src_drain,
-};
-
-int
-move_local_open(const char *conninfo, const move_spec *spec, const char *region,
-    const sk_seckey *key, const move_source_ops **ops, void **arg, sk_err *err)
-{
-	src *s;
-	int rc;
-
-	*ops = NULL;
-	*arg = NULL;
-	s = calloc(1, sizeof(*s));
-	if (s == NULL || (s->conninfo = sk_strdup(conninfo)) == NULL) {
-		free(s);
-		return sk_err_set(
-		    err, SK_ENOMEM, "open the move's source: out of memory");
-	}
-	s->spec = spec;
-	s->key = key;
-	snprintf(s->region, sizeof(s->region), "%s", region != NULL ? region : "");
-	move_names_init(&s->nm, spec->move_id);
-	rc = sk_pg_connect(conninfo, "skein-move-source", &s->c, err);
-	if (rc == SK_OK)
-		rc = agent_ledger_ensure(s->c, NULL, err);
-	if (rc != SK_OK) {
-		sk_err_wrap(err, "open the move's source");
-		src_close(s);
-		return rc;
-	}
-	*ops = &local_ops;
-	*arg = s;
-	return SK_OK;
 }
