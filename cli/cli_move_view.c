@@ -4,6 +4,8 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "sk_util.h"
+
 /* Whether r ends a move step (or its rehearsal) with its figures. */
 static bool
 move_end(const sk_report *r)
@@ -107,7 +109,7 @@ cli_move_report_md(FILE *out, const cli_report_src *src)
 			    "- %" PRId64 " rows, %" PRId64
 			    " bytes; estimated copy %" PRId64 " ms, freeze %" PRId64
 			    " ms, rollback bound %" PRId64 " ms\n\n",
-			    m->rows, m->bytes, m->est_copy_ms, m->est_freeze_ms,
+			    m->rows_total, m->bytes_total, m->est_copy_ms, m->est_freeze_ms,
 			    m->est_rollback_ms);
 			continue;
 		}
@@ -201,6 +203,8 @@ cli_move_report_json(const cli_report_src *src)
 		json_object_set_new(o, "verdict", json_string(m->verdict));
 		json_object_set_new(o, "rows", json_integer(m->rows));
 		json_object_set_new(o, "bytes", json_integer(m->bytes));
+		json_object_set_new(o, "rows_total", json_integer(m->rows_total));
+		json_object_set_new(o, "bytes_total", json_integer(m->bytes_total));
 		json_object_set_new(o, "changes", json_integer(m->changes));
 		json_object_set_new(o, "copy_ms", json_integer(m->copy_ms));
 		json_object_set_new(o, "catchup_ms", json_integer(m->catchup_ms));
@@ -226,4 +230,32 @@ cli_move_report_json(const cli_report_src *src)
 		json_array_append_new(a, o);
 	}
 	return a;
+}
+
+void
+cli_move_rehearsal_lines(FILE *out, const cli_report_src *src,
+    const char *region, const char *database)
+{
+	for (size_t i = 0; i < src->nreports; i++) {
+		const sk_region_report *rr = &src->reports[i];
+		const sk_report *r = &rr->report;
+		const sk_move_report *m = &r->move;
+		char copy[32], freeze[32], back[32];
+
+		if (!r->has_move || r->event != SK_EV_STEP_REHEARSED ||
+		    strcmp(rr->region, region) != 0 ||
+		    strcmp(r->database, database) != 0)
+			continue;
+		sk_duration_format(m->est_copy_ms > 0 ? m->est_copy_ms : 1,
+		    copy, sizeof(copy));
+		sk_duration_format(m->est_freeze_ms > 0 ? m->est_freeze_ms : 1,
+		    freeze, sizeof(freeze));
+		sk_duration_format(m->est_rollback_ms > 0 ? m->est_rollback_ms : 1,
+		    back, sizeof(back));
+		fprintf(out,
+		    "      move %s (%s -> %s): %" PRId64 " rows, %.1f MB; copy about %s, "
+		    "writes held about %s, rollback bound %s\n",
+		    r->step_id, m->source_region, m->target_region, m->rows_total,
+		    (double)m->bytes_total / (1024.0 * 1024.0), copy, freeze, back);
+	}
 }

@@ -20,4 +20,11 @@ void cli_move_report_md(FILE *out, const cli_report_src *src);
 /* The same as a JSON array (empty when none); NULL when out of memory. */
 json_t *cli_move_report_json(const cli_report_src *src);
 
+/* A rehearsal's lines for region/database: each move step rehearsed
+ * there, with its size and the estimates seed 003 announces by hand
+ * (copy time, how long the tenant's writes are held, the rollback
+ * bound), indented under the database's verdict. */
+void cli_move_rehearsal_lines(FILE *out, const cli_report_src *src,
+    const char *region, const char *database);
+
 #endif

@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "cli_mode.h"
+#include "cli_move_view.h"
 #include "cli_report_int.h"
 #include "sk_util.h"
 
@@ -637,6 +638,7 @@ cli_rehearsal_print(FILE *out, const cli_report_src *src, cli_verdicts *counts)
 			if (dout == CLI_OUT_FAILED)
 				cli_rep_db_reasons(d, emit_indented, out);
 			print_not_rehearsable(out, d);
+			cli_move_rehearsal_lines(out, src, g->name, d->name); /* moves */
 		}
 	}
 	if (counts->blocked > 0)

@@ -56,6 +56,8 @@ out=$(sk_skein rollout start --rehearse "$signed" 2>&1) || sk_fail "rehearsal fa
 echo "$out"
 id=$(grep -Eo 'rehearsal r-[a-z0-9]+' <<<"$out" | head -n 1 | cut -d' ' -f2)
 grep -qx "  ksa/app: READY" <<<"$out" || sk_fail "ksa/app is not READY: $out"
+grep -Eq "^      move cutover_curaway_patients \(in -> ksa\): [1-9][0-9]* rows, .* MB; copy about .*, writes held about .*, rollback bound " <<<"$out" ||
+	sk_fail "the rehearsal does not announce the move's estimates: $out"
 rep=$(sk_skein rollout report "$id" --format json)
 sk_assert_eq READY "$(jq -r '.moves[0].verdict' <<<"$rep")" "rehearsal verdict"
 for k in est_copy_ms est_freeze_ms est_rollback_ms; do
