@@ -282,6 +282,7 @@ copy(engine *e, char **pos, sk_err *err)
 	e->res->copy_ms = sk_mono_ms() - t0;
 	free(*pos);
 	*pos = p0;
+	move_target_vacuum(e->t);
 	return hook(e, MOVE_PHASE_COPY, NULL, err);
 }
 
@@ -396,9 +397,14 @@ freeze_commit(engine *e, char **pos, const char *v, sk_err *err)
 		return sk_err_wrap(err, "drain before the freeze");
 	phase(e, MOVE_PHASE_FREEZE);
 	f0 = sk_mono_ms();
+	/* Everything the target runs in the freeze is cut at its end (the
+	 * source cuts its own the same way). */
+	e->t->deadline_ms = f0 + m->freeze_timeout_ms;
 	rc = e->src->freeze(e->sa, m->freeze_timeout_ms, err);
-	if (rc != SK_OK)
+	if (rc != SK_OK) {
+		e->t->deadline_ms = 0;
 		return rc;
+	}
 	e->frozen = true;
 	rc = e->src->position(e->sa, true, v, &x, &e->res->source_freeze_sums, err);
 	if (rc == SK_OK)
@@ -432,6 +438,7 @@ freeze_commit(engine *e, char **pos, const char *v, sk_err *err)
 		rc = e->src->commit(e->sa, err);
 	e->res->freeze_ms = sk_mono_ms() - f0;
 	e->pg.freeze_ms = e->res->freeze_ms;
+	e->t->deadline_ms = 0;
 	if (rc != SK_OK) {
 		if (prepared)
 			move_target_rollback(e->t);

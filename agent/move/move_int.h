@@ -106,6 +106,10 @@ typedef struct move_src {
 	PGconn *c;    /* describe, capture, positions, changes, finish */
 	PGconn *snap; /* the copy snapshot */
 	PGconn *frz;  /* the freeze transaction */
+	/* While frozen: when the freeze's budget ends (sk_mono_ms), so that
+	 * what runs in the freeze is cut there (statement_timeout); 0: not
+	 * frozen. */
+	int64_t freeze_until_ms;
 	Skein__V1__MoveDescription *d;
 	move_names nm;
 	/* The drain hook (move_local_set_drain); NULL: none. */
@@ -138,6 +142,10 @@ struct move_target {
 	const Skein__V1__MoveDescription *d;
 	move_names nm;
 	char set_move[512]; /* "SET LOCAL skein.move = '...'" */
+	/* In the freeze: when its budget ends (sk_mono_ms); the figures and
+	 * the flip then run under a statement_timeout of what is left. 0:
+	 * no limit. */
+	int64_t deadline_ms;
 	bool in_copy;
 };
 
@@ -146,6 +154,10 @@ struct move_target {
  * that creates (or drops) the target guard; the SQL that deletes the
  * tenant's rows, children first. */
 void move_target_tx_rollback(PGconn *c);
+/* "SET LOCAL statement_timeout = N" for what is left of a freeze that
+ * ends at until_ms (sk_mono_ms; 0: no limit, an empty string), into buf.
+ * SK_ETIMEOUT when nothing is left. */
+int move_freeze_timeout_sql(int64_t until_ms, char *buf, size_t len, sk_err *err);
 const Skein__V1__MoveTable *move_target_find_table(
     const move_target *t, const char *name);
 void move_target_guard_sql(move_target *t, move_str *q, bool create);
@@ -183,6 +195,12 @@ int move_target_copy_start(move_target *t, const Skein__V1__MoveTable *tbl,
 int move_target_copy_data(void *t, const uint8_t *data, size_t len, sk_err *err);
 int move_target_copy_end(move_target *t, sk_err *err) SK_WARN_UNUSED;
 int move_target_copy_commit(move_target *t, const char *p0, sk_err *err) SK_WARN_UNUSED;
+/* After the copy: VACUUM (ANALYZE) the moved tables, so that the
+ * freeze's counts read the visibility map rather than every row, and
+ * autovacuum, which the copy's inserts would wake, does not take the
+ * tables just when the flip needs their locks. Best effort: a failure
+ * is logged and the move goes on. */
+void move_target_vacuum(move_target *t);
 /* Roll back whatever transaction is open. */
 void move_target_rollback(move_target *t);
 

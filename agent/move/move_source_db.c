@@ -416,13 +416,15 @@ move_src_position(void *arg, bool want_sums, const char *since, char **snapshot,
 	move_src *s = arg;
 	Skein__V1__MoveSums ms = SKEIN__V1__MOVE_SUMS__INIT;
 	PGresult *res = NULL;
-	char *snap = NULL;
+	char *snap = NULL, cut[64];
 	int rc;
 
 	*snapshot = NULL;
 	if (sums != NULL)
 		*sums = NULL;
 	rc = move_src_need_desc(s, err);
+	if (rc == SK_OK)
+		rc = move_freeze_timeout_sql(s->freeze_until_ms, cut, sizeof(cut), err);
 	if (rc != SK_OK)
 		return rc;
 	/* One REPEATABLE READ transaction: the figures hold exactly at the
@@ -431,6 +433,8 @@ move_src_position(void *arg, bool want_sums, const char *since, char **snapshot,
 	    "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY; " MOVE_SUM_SETTINGS
 	    "; SELECT pg_catalog.pg_current_snapshot()::text",
 	    &res, err);
+	if (rc == SK_OK && cut[0] != '\0') /* in the freeze: cut at its end */
+		rc = sk_pg_exec(s->c, "take a source position", cut, NULL, err);
 	if (rc != SK_OK)
 		goto out;
 	snap = sk_strdup(PQgetvalue(res, 0, 0));

@@ -18,6 +18,7 @@ src_freeze(void *arg, int64_t timeout_ms, sk_err *err)
 {
 	move_src *s = arg;
 	char sql[160];
+	int64_t t0;
 	int rc;
 
 	if (s->frz == NULL) {
@@ -30,7 +31,10 @@ src_freeze(void *arg, int64_t timeout_ms, sk_err *err)
 	    "BEGIN; SET LOCAL lock_timeout = %" PRId64
 	    "; SELECT pg_catalog.pg_advisory_xact_lock(%d, %d)",
 	    timeout_ms > 0 ? timeout_ms : 1, (int)s->nm.k1, (int)s->nm.k2);
+	t0 = sk_mono_ms();
 	rc = sk_pg_exec(s->frz, "freeze the tenant's writes", sql, NULL, err);
+	if (rc == SK_OK)
+		s->freeze_until_ms = t0 + (timeout_ms > 0 ? timeout_ms : 1);
 	if (rc != SK_OK) {
 		move_src_tx_rollback(s->frz);
 		if (strcmp(err->sqlstate, "55P03") == 0)
@@ -52,6 +56,7 @@ src_commit(void *arg, sk_err *err)
 
 	if (s->frz == NULL || PQtransactionStatus(s->frz) != PQTRANS_INTRANS)
 		return sk_err_set(err, SK_ESTATE, "commit the move: not frozen");
+	s->freeze_until_ms = 0; /* the commit point is not cut short */
 	rc = sk_pg_execp(s->frz, "commit the move",
 	    "UPDATE skein.moves SET state = 'moved', updated_at = "
 	    "pg_catalog.now() WHERE move_id = $1",
@@ -90,6 +95,7 @@ src_unfreeze(void *arg, sk_err *err)
 	move_src *s = arg;
 
 	(void)err;
+	s->freeze_until_ms = 0;
 	move_src_tx_rollback(s->frz);
 	return SK_OK;
 }

@@ -178,29 +178,51 @@ move_sum_sql(move_str *b, const Skein__V1__MoveTable *t, const char *column, boo
 
 	/* A sum of signed 64-bit hashes taken modulo 2^64 into 0..2^64-1:
 	 * order-independent, so neither side needs to sort. */
-	move_str_add(b,
-	    "SELECT pg_catalog.count(*), ((coalesce(pg_catalog.sum("
-	    "pg_catalog.hashtextextended(ROW(");
+	if (keys_param) {
+		/* In the freeze: the tenant's rows counted (through its index),
+		 * and the hashes of only the rows whose keys $2 lists, each
+		 * found by its primary key: the cost follows the changes, not
+		 * the tenant's size. */
+		move_str_add(b, "SELECT (SELECT pg_catalog.count(*) FROM ");
+		move_str_ident(b, t->name, true);
+		move_str_add(b, " c WHERE c.");
+		move_str_ident(b, column, false);
+		move_str_add(b, " = $1), ");
+	} else {
+		move_str_add(b, "SELECT pg_catalog.count(*), ");
+	}
+	move_str_add(b, "((coalesce(pg_catalog.sum(pg_catalog.hashtextextended(ROW(");
 	for (size_t i = 0; i < t->n_columns; i++) {
 		move_str_add(b, i ? ", t." : "t.");
 		move_str_ident(b, t->columns[i]->name, false);
 	}
 	move_str_add(b, ")::text, 0)::numeric)");
-	if (keys_param) {
-		move_str_add(b,
-		    " FILTER (WHERE $2::jsonb OPERATOR(pg_catalog.@>) "
-		    "pg_catalog.jsonb_build_array(");
-		move_key_expr(b, t, "t");
-		move_str_add(b, "))");
-	}
 	move_str_addf(b, ", 0) %% %s + %s) %% %s)::text", mod, mod, mod);
 	if (keys_param)
 		move_str_add(b, ", pg_catalog.jsonb_array_length($2::jsonb)");
 	else
 		move_str_add(b, ", 0");
 	move_str_add(b, " FROM ");
-	move_str_ident(b, t->name, true);
-	move_str_add(b, " t WHERE t.");
+	if (keys_param) {
+		/* The keys as rows of the table's own type (their columns
+		 * typed as the table's), distinct, joined by the key. */
+		move_str_add(b,
+		    "(SELECT DISTINCT * FROM pg_catalog.jsonb_populate_recordset(NULL::");
+		move_str_ident(b, t->name, true);
+		move_str_add(b, ", $2::jsonb)) k JOIN ");
+		move_str_ident(b, t->name, true);
+		move_str_add(b, " t ON ");
+		for (size_t i = 0; i < t->n_key; i++) {
+			move_str_add(b, i ? " AND t." : "t.");
+			move_str_ident(b, t->key[i], false);
+			move_str_add(b, " = k.");
+			move_str_ident(b, t->key[i], false);
+		}
+		move_str_add(b, " AND t.");
+	} else {
+		move_str_ident(b, t->name, true);
+		move_str_add(b, " t WHERE t.");
+	}
 	move_str_ident(b, column, false);
 	move_str_add(b, " = $1");
 }
@@ -601,4 +623,19 @@ move_reply_free(void *msg)
 {
 	if (msg != NULL)
 		protobuf_c_message_free_unpacked(msg, NULL);
+}
+
+int
+move_freeze_timeout_sql(int64_t until_ms, char *buf, size_t len, sk_err *err)
+{
+	int64_t left;
+
+	buf[0] = '\0';
+	if (until_ms <= 0)
+		return SK_OK;
+	left = until_ms - sk_mono_ms();
+	if (left <= 0)
+		return sk_err_set(err, SK_ETIMEOUT, "the freeze's time is up");
+	snprintf(buf, len, "SET LOCAL statement_timeout = %lld", (long long)left);
+	return SK_OK;
 }

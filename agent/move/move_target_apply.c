@@ -250,6 +250,13 @@ move_target_sums(move_target *t, const char *snapshot, const char *since,
 	rc = sk_pg_exec(t->c, "checksum the target",
 	    "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY; " MOVE_SUM_SETTINGS,
 	    NULL, err);
+	if (rc == SK_OK) { /* in the freeze: cut at its end */
+		char cut[64];
+
+		rc = move_freeze_timeout_sql(t->deadline_ms, cut, sizeof(cut), err);
+		if (rc == SK_OK && cut[0] != '\0')
+			rc = sk_pg_exec(t->c, "checksum the target", cut, NULL, err);
+	}
 	for (size_t i = 0; rc == SK_OK && i < t->d->n_tables; i++) {
 		const Skein__V1__MoveTable *tbl = t->d->tables[i];
 		Skein__V1__MoveTableSum *ts = calloc(1, sizeof(*ts));

@@ -10,6 +10,7 @@
 
 #include "move_int.h"
 #include "sk_pg.h"
+#include "sk_log.h"
 #include "sk_util.h"
 
 void
@@ -415,4 +416,21 @@ int
 move_target_begin(move_target *t, sk_err *err)
 {
 	return move_ddl_retry(begin_once, t, err);
+}
+
+void
+move_target_vacuum(move_target *t)
+{
+	for (size_t i = 0; t->d != NULL && i < t->d->n_tables; i++) {
+		move_str q = { 0 };
+		sk_err err;
+
+		move_str_add(&q, "VACUUM (ANALYZE) ");
+		move_str_ident(&q, t->d->tables[i]->name, true);
+		if (!q.oom &&
+		    sk_pg_exec(t->c, "vacuum a moved table", q.s, NULL, &err) != SK_OK)
+			sk_warn("move %s: %s (the freeze may count slower)",
+			    t->spec->move_id, err.msg);
+		move_str_fini(&q);
+	}
 }

@@ -120,6 +120,13 @@ flip_once(void *arg, sk_err *err)
 	    "BEGIN; " MOVE_DDL_LOCK_TIMEOUT "; SET LOCAL client_min_messages = "
 	    "warning",
 	    NULL, err);
+	if (rc == SK_OK) { /* prepared in the freeze: cut at its end */
+		char cut[64];
+
+		rc = move_freeze_timeout_sql(t->deadline_ms, cut, sizeof(cut), err);
+		if (rc == SK_OK && cut[0] != '\0')
+			rc = sk_pg_exec(t->c, "flip the target", cut, NULL, err);
+	}
 	if (rc == SK_OK)
 		rc = sk_pg_exec(t->c, "flip the target", t->set_move, NULL, err);
 	if (rc == SK_OK && m->route_target != NULL)

@@ -28,6 +28,9 @@ CREATE TABLE invoices (
     pdf bytea
 );
 CREATE INDEX invoices_tenant ON invoices (tenant_id);
+-- Deleting a booking checks its invoices through this index (a move that
+-- aborts deletes the target's copy, bookings after their invoices).
+CREATE INDEX invoices_booking ON invoices (booking_id);
 -- Regulatory artifacts: filed with this region's police, under legal
 -- hold here. They do not move.
 CREATE TABLE police_submissions (
