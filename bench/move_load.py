@@ -65,7 +65,8 @@ class Writer(threading.Thread):
         src = connect(a.src)
         tgt = connect(a.tgt) if self.moving else None
         where = "src"
-        period = 1.0 / a.rate
+        rate = a.moving_rate if self.moving and a.moving_rate else a.rate
+        period = 1.0 / rate
         t0_mono, t0_epoch = time.monotonic(), time.time()
         k = 0
         while not os.path.exists(a.stop):
@@ -126,6 +127,7 @@ def main():
     p.add_argument("--other", action="append", default=[], metavar="TENANT:LO:HI")
     p.add_argument("--moving", metavar="TENANT:LO:HI")
     p.add_argument("--rate", type=float, default=50.0, help="writes/s of each writer (50)")
+    p.add_argument("--moving-rate", type=float, help="writes/s of the moving writer (--rate)")
     p.add_argument("--stop", required=True, help="stop when this file exists")
     p.add_argument("--log", required=True)
     p.add_argument("--events", required=True)
