@@ -319,6 +319,20 @@ move_target_copy_begin(move_target *t, sk_err *err)
 	 * a hand may have left. */
 	move_str_addf(&q, "BEGIN; %s;\n", t->set_move);
 	move_target_delete_sql(t, &q);
+	/* Rows from one consistent snapshot of the source need neither the
+	 * target's triggers (its guard included) nor its foreign-key checks,
+	 * as in PostgreSQL's logical replication: when the agent's role may
+	 * (a superuser, or SET granted on the parameter, PostgreSQL 15),
+	 * the copy runs as a replica session. Otherwise it runs as any
+	 * session, a little slower. */
+	move_str_add(&q,
+	    "DO $skein$ DECLARE may boolean := "
+	    "pg_catalog.current_setting('is_superuser') = 'on'; BEGIN "
+	    "IF NOT may AND pg_catalog.current_setting('server_version_num')::int "
+	    ">= 150000 THEN EXECUTE 'SELECT pg_catalog.has_parameter_privilege("
+	    "''session_replication_role'', ''SET'')' INTO may; END IF; "
+	    "IF may THEN PERFORM pg_catalog.set_config('session_replication_role', "
+	    "'replica', true); END IF; END $skein$;\n");
 	if (q.oom) {
 		move_str_fini(&q);
 		return sk_err_set(err, SK_ENOMEM, "begin the copy: out of memory");
