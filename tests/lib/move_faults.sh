@@ -8,7 +8,8 @@
 #                          region, af's ten hotels (BOOKINGS bookings each,
 #                          default 3000) and in's ten (10 bookings each)
 #   mf_plan TENANT         sign a plan moving TENANT (hotel-af-NNN) from af
-#                          to in, built from the example's; prints its path
+#                          to in, built from the example's, its tables
+#                          MF_TABLES; prints its path
 #   mf_writer TENANT TAG   start a writer updating TENANT's bookings in af
 #                          until mf_stop_writers; its pid in MF_WRITERS,
 #                          each failure in $SK_WORK/TAG.log, "n ok" in
@@ -46,8 +47,10 @@ mf_world() {
 mf_plan() {
 	local t=$1 dir="$SK_WORK/plans/move-$1-src"
 	mkdir -p "$dir"
-	sed "s/hotel-af-007/$t/g; s/hotel_af_007/${t//-/_}/g" \
-		"$MF_EX/1-move-hotel-af-007/plan.yaml" >"$dir/plan.yaml"
+	sed "s/hotel-af-007/$t/g; s/hotel_af_007/${t//-/_}/g; s/^    tables: .*/    tables: [$(
+		IFS=,
+		echo "${MF_TABLES[*]}" | sed 's/,/, /g'
+	)]/" "$MF_EX/1-move-hotel-af-007/plan.yaml" >"$dir/plan.yaml"
 	sk_sign_plan "$dir" "move-$t"
 }
 
