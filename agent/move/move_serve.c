@@ -187,8 +187,10 @@ answer(serving *v, const Skein__V1__MoveRequest *req, bool *bye, sk_err *out)
 		break;
 	case SKEIN__V1__MOVE_REQUEST_KIND__MOVE_REQUEST_COMMIT:
 		rc = ops->commit(v->ops_arg, &err);
-		if (rc == SK_OK)
+		if (rc == SK_OK) {
 			v->frozen = false;
+			agent_failpoint("move-serve-committed");
+		}
 		break;
 	case SKEIN__V1__MOVE_REQUEST_KIND__MOVE_REQUEST_UNFREEZE:
 		rc = ops->unfreeze(v->ops_arg, &err);
