@@ -37,6 +37,7 @@ typedef struct engine {
 	int64_t start_ms, last_progress_ms, phase_start_ms;
 	bool frozen, snapshot_open;
 	bool flipped;      /* the target's flip committed in the freeze */
+	bool commit_unknown; /* COMMIT sent, the link failed before its answer */
 	const char *table; /* being copied */
 } engine;
 
@@ -434,8 +435,10 @@ freeze_commit(engine *e, char **pos, const char *v, sk_err *err)
 	move_reply_free(stay);
 	if (rc == SK_OK)
 		rc = over_time(e, f0, "the commit", err);
-	if (rc == SK_OK)
+	if (rc == SK_OK) {
 		rc = e->src->commit(e->sa, err);
+		e->commit_unknown = rc == SK_ENET || rc == SK_ETIMEOUT || rc == SK_ECONN;
+	}
 	e->res->freeze_ms = sk_mono_ms() - f0;
 	e->pg.freeze_ms = e->res->freeze_ms;
 	e->t->deadline_ms = 0;
@@ -513,6 +516,17 @@ abort_move(engine *e, sk_err *err)
 		if (cleanup.code == SK_EDRIFT) {
 			e->res->committed = true;
 			return true;
+		}
+		if (e->commit_unknown) {
+			/* The source may have passed its commit point (fenced,
+			 * routed here) and died before answering: the target's
+			 * copy, complete up to the freeze, is all the tenant may
+			 * have. Keep it: the next attempt flips when the source
+			 * says moved, or resumes the catch-up when it does not. */
+			sk_err_wrap(err,
+			    "the source's commit point is unknown (no answer to "
+			    "COMMIT); the target keeps its copy for the next attempt");
+			return false;
 		}
 		sk_err_wrap(err, "(and the source's capture could not be removed: %s)",
 		    cleanup.msg);
