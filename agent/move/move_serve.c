@@ -186,6 +186,7 @@ answer(serving *v, const Skein__V1__MoveRequest *req, bool *bye, sk_err *out)
 		rc = ops->drain != NULL ? ops->drain(v->ops_arg, &err) : SK_OK;
 		break;
 	case SKEIN__V1__MOVE_REQUEST_KIND__MOVE_REQUEST_COMMIT:
+		agent_failpoint("move-serve-commit");
 		rc = ops->commit(v->ops_arg, &err);
 		if (rc == SK_OK) {
 			v->frozen = false;
