@@ -37,8 +37,9 @@ typedef struct engine {
 	int64_t start_ms, last_progress_ms, phase_start_ms;
 	bool frozen, snapshot_open;
 	bool flipped;      /* the target's flip committed in the freeze */
-	bool commit_unknown; /* COMMIT sent, the link failed before its answer */
 	const char *table; /* being copied */
+	/* COMMIT sent, and the link failed before its answer */
+	bool commit_unknown;
 } engine;
 
 const char *

@@ -63,7 +63,7 @@ finish() {
 	mf_assert_fenced "$1"
 	mf_assert_writes "moving-$1" 1
 	mf_assert_finished "$2"
-	sk_assert_eq done "$(in_state "$1")" "$2: in's move state"
+	sk_assert_eq "done" "$(in_state "$1")" "$2: in's move state"
 	for r in af in; do
 		sk_assert_eq in "$(sk_rpsql "$r" "SELECT region FROM tenant_directory WHERE tenant_id = '$1'")" "$2: $r's directory"
 	done

@@ -47,10 +47,9 @@ mf_world() {
 mf_plan() {
 	local t=$1 dir="$SK_WORK/plans/move-$1-src"
 	mkdir -p "$dir"
-	sed "s/hotel-af-007/$t/g; s/hotel_af_007/${t//-/_}/g; s/^    tables: .*/    tables: [$(
-		IFS=,
-		echo "${MF_TABLES[*]}" | sed 's/,/, /g'
-	)]/" "$MF_EX/1-move-hotel-af-007/plan.yaml" >"$dir/plan.yaml"
+	local tables="${MF_TABLES[*]}"
+	sed "s/hotel-af-007/$t/g; s/hotel_af_007/${t//-/_}/g; s/^    tables: .*/    tables: [${tables// /, }]/" \
+		"$MF_EX/1-move-hotel-af-007/plan.yaml" >"$dir/plan.yaml"
 	sk_sign_plan "$dir" "move-$t"
 }
 
