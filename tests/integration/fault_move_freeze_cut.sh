@@ -7,8 +7,8 @@
 #     writers' (none failed, none is left waiting);
 #   - in's abort runs: it soon holds no row of the tenant in any moved
 #     table and no move guard; af is not fenced;
-#   - af's agent restarted, the target's retry moves the tenant: the
-#     rollout succeeds in 3/3, in's rows equal af's (count and md5 per
+#   - af's agent restarted, the target's retry moves the tenant (copying
+#     it again, all 6001 rows): the rollout succeeds in 3/3, in's rows equal af's (count and md5 per
 #     table), af is fenced, its capture gone, and every write of the other
 #     hotel succeeded throughout.
 set -euo pipefail
@@ -63,6 +63,9 @@ n_before=$(cut -d' ' -f1 "$SK_WORK/moving.log.count")
 sk_start_agent af
 out=$(sk_skein rollout wait "$id" --timeout 60s) || sk_fail "the move did not complete after af's agent came back: $out"
 sk_assert_eq "rollout $id: succeeded in 3/3 regions" "$(tail -n 1 <<<"$out")" "final line"
+fig=$(sk_skein rollout report "$id" --format json |
+	jq -r '[.. | objects | select(has("changes") and .step != null)][0] | "\(.rows) \(.committed)"')
+sk_assert_eq "6001 true" "$fig" "the retry copied the tenant again (in's abort had deleted its copy) and committed"
 sleep 0.3
 mf_stop_writers
 mf_assert_same "$tenant"
