@@ -11,7 +11,8 @@
 #                          to in, built from the example's, its tables
 #                          MF_TABLES; prints its path
 #   mf_writer TENANT TAG   start a writer updating TENANT's bookings in af
-#                          until mf_stop_writers; its pid in MF_WRITERS,
+#                          until mf_stop_writers (or the test's exit); its
+#                          pid in MF_WRITERS,
 #                          each failure in $SK_WORK/TAG.log, "n ok" in
 #                          $SK_WORK/TAG.log.count
 #   mf_stop_writers        stop them all and wait
@@ -32,8 +33,22 @@ MF_EX="$SKEIN_SRC/examples/004-residency-move"
 MF_TABLES=(tenants bookings invoices)
 MF_WRITERS=()
 
+# Writers die before the harness's cleanup removes the work dir (a
+# failure exits the test without mf_stop_writers).
+mf__kill_writers() {
+	((${#MF_WRITERS[@]} == 0)) && return 0
+	kill "${MF_WRITERS[@]}" 2>/dev/null || true
+	wait "${MF_WRITERS[@]}" 2>/dev/null || true
+	MF_WRITERS=()
+}
+
 mf_world() {
-	local signed id out
+	local signed id out exit_trap
+	exit_trap=$(trap -p EXIT)
+	exit_trap=${exit_trap#trap -- \'}
+	exit_trap=${exit_trap%\' EXIT}
+	# shellcheck disable=SC2064,SC2154 # the harness's trap, expanded now
+	trap "mf__st=\$?; mf__kill_writers; (exit \$mf__st); $exit_trap" EXIT
 	SK_MOVES=1 sk_deploy_three || return 1
 	signed=$(sk_sign_plan "$MF_EX/0-schema" residency-schema) || return 1
 	id=$(sk_skein rollout start "$signed") || return 1
@@ -54,10 +69,13 @@ mf_plan() {
 }
 
 mf_writer() {
-	local tenant=$1 log="$SK_WORK/$2.log"
+	local tenant=$1 log="$SK_WORK/$2.log" test_pid=$$
 	(
 		n=0 ok=0
-		while [[ ! -e "$SK_WORK/stop-writers" ]]; do
+		# Also ends with the test (a failure exits it without
+		# mf_stop_writers) and with its work dir.
+		while [[ ! -e "$SK_WORK/stop-writers" && -d "$SK_WORK/pids" ]] &&
+			kill -0 "$test_pid" 2>/dev/null; do
 			n=$((n + 1))
 			if err=$(sk_rpsql af "UPDATE bookings SET nights = nights % 9 + 1 WHERE id = (SELECT min(id) FROM bookings WHERE tenant_id = '$tenant') + $((n % 50))" 2>&1); then
 				ok=$((ok + 1))
