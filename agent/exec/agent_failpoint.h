@@ -8,6 +8,19 @@
  * Points: "backfill-before-commit" (a batch's UPDATE and checkpoint are
  * done, its COMMIT not sent), "backfill-after-commit" (committed, the
  * worker has not yet taken note).
+ *
+ * Tenant moves (tests/integration/fault_move_*.sh). In the source agent
+ * (move_serve.c): "move-serve-copy" (one COPY frame of a table was sent to
+ * the target: one pass per row COPY handed over), "move-serve-changes"
+ * (a CHANGES request arrived, before the source reads the page),
+ * "move-serve-frozen" (FREEZE granted: the source holds the tenant's lock,
+ * its reply not yet sent), "move-serve-commit" (a COMMIT request arrived,
+ * before the source's commit point), "move-serve-committed" (the commit
+ * point committed: fenced, its reply not yet sent). In the target agent,
+ * the move's progress report (agent_kind_move.c): "move-copy" (a report
+ * in the copy: the phase's start, each table's start, then about once a
+ * second), "move-catchup" (a report in the catch-up: the phase's start,
+ * then about once a second).
  */
 #ifndef AGENT_FAILPOINT_H
 #define AGENT_FAILPOINT_H

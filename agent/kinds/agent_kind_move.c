@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "agent_failpoint.h"
 #include "move.h"
 #include "move_link.h"
 #include "sk_log.h"
@@ -73,6 +74,10 @@ move_progress_report(void *arg, const move_progress *p)
 {
 	agent_step_run *s = arg;
 
+	if (p->phase == MOVE_PHASE_COPY)
+		agent_failpoint("move-copy");
+	else if (p->phase == MOVE_PHASE_CATCHUP)
+		agent_failpoint("move-catchup");
 	figures_from(&s->move_fig, p);
 	agent_step_emit(s, SK_EV_PROGRESS, sk_mono_ms() - s->started_ms, NULL, NULL);
 }

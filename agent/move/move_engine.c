@@ -38,6 +38,8 @@ typedef struct engine {
 	bool frozen, snapshot_open;
 	bool flipped;      /* the target's flip committed in the freeze */
 	const char *table; /* being copied */
+	/* COMMIT sent, and the link failed before its answer */
+	bool commit_unknown;
 } engine;
 
 const char *
@@ -434,8 +436,10 @@ freeze_commit(engine *e, char **pos, const char *v, sk_err *err)
 	move_reply_free(stay);
 	if (rc == SK_OK)
 		rc = over_time(e, f0, "the commit", err);
-	if (rc == SK_OK)
+	if (rc == SK_OK) {
 		rc = e->src->commit(e->sa, err);
+		e->commit_unknown = rc == SK_ENET || rc == SK_ETIMEOUT || rc == SK_ECONN;
+	}
 	e->res->freeze_ms = sk_mono_ms() - f0;
 	e->pg.freeze_ms = e->res->freeze_ms;
 	e->t->deadline_ms = 0;
@@ -513,6 +517,17 @@ abort_move(engine *e, sk_err *err)
 		if (cleanup.code == SK_EDRIFT) {
 			e->res->committed = true;
 			return true;
+		}
+		if (e->commit_unknown) {
+			/* The source may have passed its commit point (fenced,
+			 * routed here) and died before answering: the target's
+			 * copy, complete up to the freeze, is all the tenant may
+			 * have. Keep it: the next attempt flips when the source
+			 * says moved, or resumes the catch-up when it does not. */
+			sk_err_wrap(err,
+			    "the source's commit point is unknown (no answer to "
+			    "COMMIT); the target keeps its copy for the next attempt");
+			return false;
 		}
 		sk_err_wrap(err, "(and the source's capture could not be removed: %s)",
 		    cleanup.msg);

@@ -12,6 +12,7 @@
 #include <nng/nng.h>
 #include <nng/supplemental/util/platform.h>
 
+#include "agent_failpoint.h"
 #include "move_link_int.h"
 #include "sk_log.h"
 #include "sk_util.h"
@@ -105,6 +106,7 @@ copy_sink(void *arg, const uint8_t *data, size_t len, sk_err *err)
 		rep.data.data = (uint8_t *)data;
 		rep.data.len = n;
 		rc = move_link_send_reply(v->l, &rep, false, v->s->o.io_ms, err);
+		agent_failpoint("move-serve-copy");
 		if (rc != SK_OK) {
 			v->copy_broke = true;
 			v->copy_err = *err;
@@ -165,6 +167,7 @@ answer(serving *v, const Skein__V1__MoveRequest *req, bool *bye, sk_err *out)
 		rep.sums = sums; /* signed by the ops: forwarded as is */
 		break;
 	case SKEIN__V1__MOVE_REQUEST_KIND__MOVE_REQUEST_CHANGES:
+		agent_failpoint("move-serve-changes");
 		rc = ops->changes(v->ops_arg, req->after, req->upto,
 		    req->after_seq, req->limit, &whole, &err);
 		break;
@@ -176,15 +179,19 @@ answer(serving *v, const Skein__V1__MoveRequest *req, bool *bye, sk_err *out)
 		if (rc == SK_OK) {
 			v->frozen = true;
 			v->freeze_ms = req->timeout_ms;
+			agent_failpoint("move-serve-frozen");
 		}
 		break;
 	case SKEIN__V1__MOVE_REQUEST_KIND__MOVE_REQUEST_DRAIN:
 		rc = ops->drain != NULL ? ops->drain(v->ops_arg, &err) : SK_OK;
 		break;
 	case SKEIN__V1__MOVE_REQUEST_KIND__MOVE_REQUEST_COMMIT:
+		agent_failpoint("move-serve-commit");
 		rc = ops->commit(v->ops_arg, &err);
-		if (rc == SK_OK)
+		if (rc == SK_OK) {
 			v->frozen = false;
+			agent_failpoint("move-serve-committed");
+		}
 		break;
 	case SKEIN__V1__MOVE_REQUEST_KIND__MOVE_REQUEST_UNFREEZE:
 		rc = ops->unfreeze(v->ops_arg, &err);

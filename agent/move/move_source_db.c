@@ -319,7 +319,11 @@ move_src_copy(void *arg, const char *table,
 	}
 	res = PQgetResult(c);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-		rc = sk_pg_error(err, c, res, what);
+		sk_err cancelled;
+
+		/* After a failed sink, the statement's error is our cancel:
+		 * err keeps the sink's reason. */
+		rc = sk_pg_error(src_rc != SK_OK ? &cancelled : err, c, res, what);
 		PQclear(res);
 		while ((res = PQgetResult(c)) != NULL)
 			PQclear(res);

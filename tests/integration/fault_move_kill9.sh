@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# A tenant move survives kill -9 of either agent at exact points (through
+# SKEIN_FAILPOINT), each in a move of its own while a writer updates the
+# moving hotel and another writes a hotel that stays:
+#   (a) the SOURCE agent (af) in the copy, after 2000 COPY frames were sent
+#       (move-serve-copy:2000: one per row, in the bookings table);
+#   (b) the TARGET agent (in) in the copy, as the second table starts
+#       (move-copy:3: the tenants table copied, uncommitted);
+#   (c) the TARGET agent in the catch-up, as it starts (move-catchup:1:
+#       the copy committed, the writer's changes not yet applied);
+#   (d) the SOURCE agent in the catch-up, at its first CHANGES request
+#       (move-serve-changes:1).
+# Each time the agent is restarted; the rollout succeeds in 3/3 regions
+# (a killed source makes the target abort and copy again, 6001 rows; a
+# target killed in the copy copies again; killed in the catch-up it
+# resumes from its recorded position and copies nothing), the writer's
+# changes were applied (the report's changes > 0),
+# the tenant's rows in in equal af's exactly (an independent count and md5
+# per moved table), af is fenced ("moved to region in"), af's capture is
+# gone (only the fence's guard triggers stay, no change rows left), in
+# keeps no move trigger, and every write of the other hotel succeeded.
+set -euo pipefail
+. "${SKEIN_SRC:?}/tests/lib/harness.sh"
+. "$SKEIN_SRC/tests/lib/deployment.sh"
+. "$SKEIN_SRC/tests/lib/move_faults.sh"
+
+sk_setup fault_move_kill9
+mf_world 3000
+mf_writer hotel-af-001 other
+
+# kill_case TENANT REGION FAILPOINT WHAT COPIED: COPIED is the rows the
+# attempt that finished copied (all 6001 of the tenant when it had to copy
+# again, 0 when it resumed the catch-up from the recorded position).
+kill_case() {
+	local tenant=$1 region=$2 point=$3 what=$4 copied=$5 signed id out fig rows changes committed t0=$SECONDS
+	signed=$(mf_plan "$tenant")
+	mf_restart "$region" "$point"
+	mf_writer "$tenant" "moving-$tenant"
+	sleep 0.3
+	id=$(sk_skein rollout start "$signed")
+	mf_wait_dead "$region" "$what"
+	sk_start_agent "$region"
+	out=$(sk_skein rollout wait "$id" --timeout 60s) || sk_fail "$what: the move did not complete: $out"
+	sk_assert_eq "rollout $id: succeeded in 3/3 regions" "$(tail -n 1 <<<"$out")" "$what: final line"
+	sleep 0.3
+	touch "$SK_WORK/stop-writers"
+	wait "${MF_WRITERS[-1]}"
+	unset 'MF_WRITERS[-1]'
+	rm -f "$SK_WORK/stop-writers"
+	fig=$(sk_skein rollout report "$id" --format json |
+		jq -r '[.. | objects | select(has("changes") and .step != null)][0] | "\(.rows) \(.changes) \(.committed)"')
+	read -r rows changes committed <<<"$fig"
+	sk_assert_eq "$copied true" "$rows $committed" "$what: rows the finishing attempt copied, committed"
+	((changes > 0)) || sk_fail "$what: no change of the writer was applied in the catch-up ($fig)"
+	mf_assert_same "$tenant"
+	mf_assert_fenced "$tenant"
+	mf_assert_writes "moving-$tenant" 1
+	mf_assert_finished "$what"
+	echo "$what: ok in $((SECONDS - t0))s (copied $rows rows, applied $changes changes)" >&2
+}
+
+kill_case hotel-af-002 af move-serve-copy:2000 "(a) source killed in the copy" 6001
+kill_case hotel-af-003 in move-copy:3 "(b) target killed in the copy" 6001
+kill_case hotel-af-004 in move-catchup:1 "(c) target killed in the catch-up" 0
+kill_case hotel-af-005 af move-serve-changes:1 "(d) source killed in the catch-up" 6001
+
+mf_stop_writers
+mf_assert_writes other
+sk_assert_eq 0 "$(sk_rpsql in "SELECT count(*) FROM bookings WHERE tenant_id = 'hotel-af-001'")" "no other hotel's rows in in"
+echo "PASS fault_move_kill9"
