@@ -109,8 +109,8 @@ cli_move_report_md(FILE *out, const cli_report_src *src)
 			    "- %" PRId64 " rows, %" PRId64
 			    " bytes; estimated copy %" PRId64 " ms, freeze %" PRId64
 			    " ms, rollback bound %" PRId64 " ms\n\n",
-			    m->rows_total, m->bytes_total, m->est_copy_ms, m->est_freeze_ms,
-			    m->est_rollback_ms);
+			    m->rows_total, m->bytes_total, m->est_copy_ms,
+			    m->est_freeze_ms, m->est_rollback_ms);
 			continue;
 		}
 		if (r->event == SK_EV_STEP_FAILED && r->error.msg[0])

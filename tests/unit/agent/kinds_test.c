@@ -71,7 +71,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_every_plan_kind_has_an_agent_kind),
-		cmocka_unit_test(test_agent_refuses_a_plan_with_an_unknown_kind_before_any_step),
+		cmocka_unit_test(
+		    test_agent_refuses_a_plan_with_an_unknown_kind_before_any_step),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -412,9 +412,10 @@ test_agent_config_move_listen(void **state)
 	sk_agent_config_fini(&cfg);
 	assert_null(cfg.move_listen);
 	write_tmp(path, sizeof(path), "agent.yaml",
-	    AGENT_HEAD "release_keys: [r.pub]\ndatabases: [{name: a, conninfo: x}]\n"
-		       "move: {listen: 'tcp://127.0.0.1:7411', drain: "
-		       "'http://127.0.0.1:8080/admin/drain-streams', drain_timeout: 2s}\n");
+	    AGENT_HEAD
+	    "release_keys: [r.pub]\ndatabases: [{name: a, conninfo: x}]\n"
+	    "move: {listen: 'tcp://127.0.0.1:7411', drain: "
+	    "'http://127.0.0.1:8080/admin/drain-streams', drain_timeout: 2s}\n");
 	assert_int_equal(sk_agent_config_load(path, &cfg, &err), SK_OK);
 	assert_string_equal(cfg.move_drain, "http://127.0.0.1:8080/admin/drain-streams");
 	assert_int_equal(cfg.move_drain_timeout_ms, 2000);
