@@ -461,6 +461,26 @@ rollback_rollout(const coord_control_ctx *ctx, const sk_cli_request *req,
 		    "rollout back");
 		goto out;
 	}
+	/* moves: undoing a tenant move is a move back, not a revert script;
+	 * refuse the whole rollback rather than revert the other steps and
+	 * fail at the move in its target region. */
+	for (size_t i = 0; i < orig->plan->nsteps; i++) {
+		const sk_step *st = &orig->plan->steps[i];
+
+		if (st->kind != SK_STEP_MOVE_TENANT || st->move == NULL)
+			continue;
+		rc = sk_err_set(err, SK_ESTATE,
+		    "roll back rollout %s: step %s of plan %s moved tenant %s from %s to %s, "
+		    "and a move is undone by moving the tenant back, which this version "
+		    "does not do",
+		    orig->id, st->id, orig->plan->name, st->move->value, st->move->from,
+		    st->move->to);
+		snprintf(err->hint, sizeof(err->hint),
+		    "nothing was reverted; %s keeps the tenant's rows read-only as they were "
+		    "at the cutover (docs/moves.md)",
+		    st->move->from);
+		goto out;
+	}
 	if ((ro = conflicting_run(ctx, orig->plan->name,
 		 coord_mode_of(SK_MODE_ROLLBACK))) != NULL) {
 		rc = sk_err_set(err, SK_ESTATE,

@@ -108,7 +108,18 @@ report=$(sk_skein rollout report "$id" --format json)
 [[ "$(jq '[.. | objects | select(has("source_sums"))] | length' <<<"$report")" -ge 1 ]] ||
 	sk_fail "the report carries no signed sums: $report"
 
-# 7. No row through the coordinator.
+# 7. A rollback is refused as a whole (a move is undone by a move back,
+#    not built yet), and reverts nothing anywhere.
+if out=$(sk_skein rollout rollback "$id" 2>&1); then
+	sk_fail "the rollback of a move started: $out"
+fi
+sk_assert_contains "$out" "a move is undone by moving the tenant back" "rollback refused, saying why"
+for r in af in ksa; do
+	sk_assert_eq 0 "$(sk_rpsql "$r" "SELECT count(*) FROM skein.reverts")" "$r: nothing reverted"
+done
+sk_assert_eq "$(digest af bookings)" "$(digest in bookings)" "the tenant is still in in, as af had it"
+
+# 8. No row through the coordinator.
 moved=$(sk_rpsql af "SELECT sum(pg_column_size(t)) FROM (SELECT * FROM bookings WHERE tenant_id = 'hotel-af-007') t")
 delta=$((read_after - read_before))
 echo "the move carried about $moved bytes of bookings; the coordinator read $delta bytes meanwhile"
