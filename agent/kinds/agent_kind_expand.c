@@ -19,50 +19,10 @@
 #include "agent_checkpoint.h"
 #include "agent_expansion.h"
 #include "sk_pg.h"
+#include "sk_strbuf.h"
 #include "sk_util.h"
 
 /* ---- building the DDL ---------------------------------------------------- */
-
-/* A growing string; the first failed allocation sticks (oom). */
-typedef struct sqlbuf {
-	char *s;
-	size_t len, cap;
-	bool oom;
-} sqlbuf;
-
-static void put(sqlbuf *b, const char *fmt, ...) SK_PRINTF(2, 3);
-
-static void
-put(sqlbuf *b, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (b->oom)
-		return;
-	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	if (n < 0) {
-		b->oom = true;
-		return;
-	}
-	if (b->len + (size_t)n + 1 > b->cap) {
-		size_t cap = (b->len + (size_t)n + 1) * 2;
-		char *s = realloc(b->s, cap);
-
-		if (s == NULL) {
-			b->oom = true;
-			return;
-		}
-		b->s = s;
-		b->cap = cap;
-	}
-	va_start(ap, fmt);
-	vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
-	va_end(ap);
-	b->len += (size_t)n;
-}
 
 /* What the DDL is made of, every identifier quoted. */
 typedef struct expand_parts {
@@ -133,22 +93,23 @@ oom:
  * by t.column or the bare column. The newline keeps a trailing "--"
  * comment in expr from eating the parenthesis. */
 static void
-put_eval(sqlbuf *b, const char *expr)
+put_eval(sk_strbuf *b, const char *expr)
 {
-	put(b, "(SELECT (%s\n) FROM (SELECT (NEW).*) AS t)", expr);
+	sk_strbuf_addf(b, "(SELECT (%s\n) FROM (SELECT (NEW).*) AS t)", expr);
 }
 
 /* "skein_fwd := forward; IF NEW.col IS DISTINCT FROM skein_fwd THEN
  * NEW.from := reverse; END IF;" at depth tabs. */
 static void
-put_reverse(sqlbuf *b, const expand_parts *p, const char *tabs)
+put_reverse(sk_strbuf *b, const expand_parts *p, const char *tabs)
 {
-	put(b, "%sskein_fwd := ", tabs);
+	sk_strbuf_addf(b, "%sskein_fwd := ", tabs);
 	put_eval(b, p->fwd);
-	put(b, ";\n%sIF NEW.%s IS DISTINCT FROM skein_fwd THEN\n%s\tNEW.%s := ", tabs,
+	sk_strbuf_addf(b,
+	    ";\n%sIF NEW.%s IS DISTINCT FROM skein_fwd THEN\n%s\tNEW.%s := ", tabs,
 	    p->col, tabs, p->from);
 	put_eval(b, p->bwd);
-	put(b, ";\n%sEND IF;\n", tabs);
+	sk_strbuf_addf(b, ";\n%sEND IF;\n", tabs);
 }
 
 /* The trigger function's body. The new column is set from forward when
@@ -160,27 +121,31 @@ put_reverse(sqlbuf *b, const expand_parts *p, const char *tabs)
  * UPDATE (new = forward) leaves the old column alone, even where reverse
  * does not invert forward. */
 static void
-put_body(sqlbuf *b, const expand_parts *p)
+put_body(sk_strbuf *b, const expand_parts *p)
 {
-	put(b, "#variable_conflict use_column\nDECLARE\n\tskein_fwd %s.%s%%TYPE;\n",
+	sk_strbuf_addf(b,
+	    "#variable_conflict use_column\nDECLARE\n\tskein_fwd %s.%s%%TYPE;\n",
 	    p->tab.qualified, p->col);
-	put(b, "BEGIN\n\tIF TG_OP = 'INSERT' THEN\n\t\tIF NEW.%s IS NULL THEN\n\t\t\tNEW.%s := ",
+	sk_strbuf_addf(b,
+	    "BEGIN\n\tIF TG_OP = 'INSERT' THEN\n\t\tIF NEW.%s IS NULL THEN\n\t\t\tNEW.%s := ",
 	    p->col, p->col);
 	put_eval(b, p->fwd);
-	put(b, ";\n");
+	sk_strbuf_addf(b, ";\n");
 	if (p->bwd != NULL) {
-		put(b, "\t\tELSE\n");
+		sk_strbuf_addf(b, "\t\tELSE\n");
 		put_reverse(b, p, "\t\t\t");
 	}
-	put(b, "\t\tEND IF;\n\tELSIF NEW.%s IS DISTINCT FROM OLD.%s THEN\n\t\tNEW.%s := ",
+	sk_strbuf_addf(b,
+	    "\t\tEND IF;\n\tELSIF NEW.%s IS DISTINCT FROM OLD.%s THEN\n\t\tNEW.%s := ",
 	    p->from, p->from, p->col);
 	put_eval(b, p->fwd);
-	put(b, ";\n");
+	sk_strbuf_addf(b, ";\n");
 	if (p->bwd != NULL) {
-		put(b, "\tELSIF NEW.%s IS DISTINCT FROM OLD.%s THEN\n", p->col, p->col);
+		sk_strbuf_addf(b, "\tELSIF NEW.%s IS DISTINCT FROM OLD.%s THEN\n",
+		    p->col, p->col);
 		put_reverse(b, p, "\t\t");
 	}
-	put(b, "\tEND IF;\n\tRETURN NEW;\nEND\n");
+	sk_strbuf_addf(b, "\tEND IF;\n\tRETURN NEW;\nEND\n");
 }
 
 /* The function, its trigger and a comment saying whose they are, into
@@ -191,7 +156,7 @@ static int
 sync_sql(PGconn *conn, const expand_parts *p, const char *plan_name,
     const sk_step *step, char **out, sk_err *err)
 {
-	sqlbuf body = { 0 }, b = { 0 };
+	sk_strbuf body = { 0 }, b = { 0 };
 	char tag[32], note[512], *lit = NULL;
 
 	*out = NULL;
@@ -215,15 +180,15 @@ sync_sql(PGconn *conn, const expand_parts *p, const char *plan_name,
 		free(body.s);
 		return sk_err_set(err, SK_ENOMEM, "out of memory");
 	}
-	put(&b,
+	sk_strbuf_addf(&b,
 	    "CREATE FUNCTION %s() RETURNS trigger LANGUAGE plpgsql\n"
 	    "SET search_path = public AS %s\n%s%s;\n",
 	    p->fn, tag, body.s, tag);
-	put(&b,
+	sk_strbuf_addf(&b,
 	    "CREATE TRIGGER %s BEFORE INSERT OR UPDATE ON %s\n"
 	    "FOR EACH ROW EXECUTE FUNCTION %s();\n",
 	    p->sync, p->tab.qualified, p->fn);
-	put(&b, "COMMENT ON FUNCTION %s() IS %s;\n", p->fn, lit);
+	sk_strbuf_addf(&b, "COMMENT ON FUNCTION %s() IS %s;\n", p->fn, lit);
 	PQfreemem(lit);
 	free(body.s);
 	if (b.oom) {
@@ -240,11 +205,11 @@ static int
 explain_assign(PGconn *conn, const expand_parts *p, const char *column,
     const char *expr, const char *field, sk_err *err)
 {
-	sqlbuf b = { 0 };
+	sk_strbuf b = { 0 };
 	int rc;
 
-	put(&b, "EXPLAIN UPDATE %s AS t SET %s = (\n%s\n)", p->tab.qualified,
-	    column, expr);
+	sk_strbuf_addf(&b, "EXPLAIN UPDATE %s AS t SET %s = (\n%s\n)",
+	    p->tab.qualified, column, expr);
 	if (b.oom) {
 		free(b.s);
 		return sk_err_set(err, SK_ENOMEM, "out of memory");
@@ -280,7 +245,7 @@ expand_ddl(agent_step_run *s, agent_expansion *x, sk_err *err)
 	PGconn *conn = s->c->conn;
 	agent_expansion_table tab;
 	expand_parts p;
-	sqlbuf b = { 0 };
+	sk_strbuf b = { 0 };
 	char *sync = NULL;
 	bool found, has;
 	int rc;
@@ -320,7 +285,8 @@ expand_ddl(agent_step_run *s, agent_expansion *x, sk_err *err)
 	rc = parts_init(&p, conn, step, plan_name, &tab, err);
 	if (rc != SK_OK)
 		return rc;
-	put(&b, "ALTER TABLE %s ADD COLUMN %s %s", tab.qualified, p.col, e->type);
+	sk_strbuf_addf(&b, "ALTER TABLE %s ADD COLUMN %s %s", tab.qualified,
+	    p.col, e->type);
 	rc = b.oom ? sk_err_set(err, SK_ENOMEM, "out of memory") :
 		     agent_step_sql(s, b.s, err);
 	if (rc == SK_OK)

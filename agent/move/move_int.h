@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "move.h"
+#include "sk_strbuf.h"
 #include "sk_err.h"
 
 /* The session settings under which both sides compute checksums, so that
@@ -22,22 +23,12 @@
 
 #define MOVE_SUMS_DOMAIN "skein/v1/move-sums"
 
-/* A growable NUL-terminated string. Zero-initialise; on allocation
- * failure oom is set and further appends do nothing. */
-typedef struct move_str {
-	char *s;
-	size_t len, cap;
-	bool oom;
-} move_str;
-
-void move_str_add(move_str *b, const char *s);
-void move_str_addf(move_str *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+/* SQL is built in an sk_strbuf (common/base/sk_strbuf.h). */
+typedef sk_strbuf move_str;
 /* Append s as a quoted identifier; "a.b" as "a"."b" when qualified. */
 void move_str_ident(move_str *b, const char *s, bool qualified);
 /* Append s as a quoted SQL string literal (E'' when it has a backslash). */
 void move_str_lit(move_str *b, const char *s);
-void move_str_fini(move_str *b);
 
 /* Names derived from a move id: the two int4 keys of its advisory lock,
  * 16 hex digits naming its fence sequence and triggers. */

@@ -75,24 +75,24 @@ row_trigger(move_str *q, const char *name, const char *sfx, const char *when,
 {
 	const char *img = op == 'I' ? "NEW" : "OLD";
 
-	move_str_addf(q, "DROP TRIGGER IF EXISTS %s_%s ON ", name, sfx);
+	sk_strbuf_addf(q, "DROP TRIGGER IF EXISTS %s_%s ON ", name, sfx);
 	move_str_ident(q, table, true);
-	move_str_addf(q, ";\nCREATE TRIGGER %s_%s %s %s ON ", name, sfx, when,
+	sk_strbuf_addf(q, ";\nCREATE TRIGGER %s_%s %s %s ON ", name, sfx, when,
 	    op == 'I'     ? "INSERT" :
 		op == 'U' ? "UPDATE" :
 			    "DELETE");
 	move_str_ident(q, table, true);
-	move_str_addf(q, " FOR EACH ROW WHEN (%s.", img);
+	sk_strbuf_addf(q, " FOR EACH ROW WHEN (%s.", img);
 	move_str_ident(q, column, false);
-	move_str_add(q, " = ");
+	sk_strbuf_add(q, " = ");
 	move_str_lit(q, value);
 	if (op == 'U') {
-		move_str_add(q, " OR NEW.");
+		sk_strbuf_add(q, " OR NEW.");
 		move_str_ident(q, column, false);
-		move_str_add(q, " = ");
+		sk_strbuf_add(q, " = ");
 		move_str_lit(q, value);
 	}
-	move_str_addf(q, ") EXECUTE FUNCTION %s(%s);\n", fn, args);
+	sk_strbuf_addf(q, ") EXECUTE FUNCTION %s(%s);\n", fn, args);
 }
 
 /* "a,b": the key columns, for the capture trigger's argument. */
@@ -102,11 +102,11 @@ key_list(move_str *b, const Skein__V1__MoveTable *t)
 	move_str k = { 0 };
 
 	for (size_t i = 0; i < t->n_key; i++) {
-		move_str_add(&k, i ? "," : "");
-		move_str_add(&k, t->key[i]);
+		sk_strbuf_add(&k, i ? "," : "");
+		sk_strbuf_add(&k, t->key[i]);
 	}
 	move_str_lit(b, k.s != NULL ? k.s : "");
-	move_str_fini(&k);
+	sk_strbuf_fini(&k);
 }
 
 static int
@@ -142,23 +142,23 @@ capture_once(void *arg, sk_err *err)
 		    s->spec->move_id);
 		goto out;
 	}
-	move_str_addf(&q,
+	sk_strbuf_addf(&q,
 	    "CREATE SEQUENCE IF NOT EXISTS %s MINVALUE 0 START 0;\n"
 	    "SELECT pg_catalog.setval('%s', 0, true);\n",
 	    s->nm.fence, s->nm.fence);
 	/* guard: lock keys, fence, tenant, region */
-	move_str_addf(&ga, "'%d', '%d', '%s', ", (int)s->nm.k1, (int)s->nm.k2,
+	sk_strbuf_addf(&ga, "'%d', '%d', '%s', ", (int)s->nm.k1, (int)s->nm.k2,
 	    s->nm.fence);
 	move_str_lit(&ga, m->value);
-	move_str_add(&ga, ", ");
+	sk_strbuf_add(&ga, ", ");
 	move_str_lit(&ga, s->spec->target_region);
 	move_str_lit(&ta, m->value);
 	for (size_t i = 0; i < s->d->n_tables; i++) {
 		const Skein__V1__MoveTable *t = s->d->tables[i];
 
-		move_str_fini(&ca);
+		sk_strbuf_fini(&ca);
 		move_str_lit(&ca, s->spec->move_id);
-		move_str_add(&ca, ", ");
+		sk_strbuf_add(&ca, ", ");
 		key_list(&ca, t);
 		for (int o = 0; o < 3; o++) {
 			row_trigger(&q, s->nm.capture, sfx_c[o], "AFTER",
@@ -167,12 +167,12 @@ capture_once(void *arg, sk_err *err)
 			row_trigger(&q, s->nm.guard, sfx_c[o], "BEFORE", ops[o],
 			    t->name, m->column, m->value, "skein.move_guard", ga.s);
 		}
-		move_str_addf(&q, "DROP TRIGGER IF EXISTS %s ON ", s->nm.truncate);
+		sk_strbuf_addf(&q, "DROP TRIGGER IF EXISTS %s ON ", s->nm.truncate);
 		move_str_ident(&q, t->name, true);
-		move_str_addf(&q, ";\nCREATE TRIGGER %s BEFORE TRUNCATE ON ",
+		sk_strbuf_addf(&q, ";\nCREATE TRIGGER %s BEFORE TRUNCATE ON ",
 		    s->nm.truncate);
 		move_str_ident(&q, t->name, true);
-		move_str_addf(&q,
+		sk_strbuf_addf(&q,
 		    " FOR EACH STATEMENT EXECUTE FUNCTION "
 		    "skein.move_truncate_guard(%s);\n",
 		    ta.s);
@@ -195,10 +195,10 @@ capture_once(void *arg, sk_err *err)
 	rc = sk_pg_exec(s->c, "install change capture", "COMMIT", NULL, err);
 out:
 	PQclear(res);
-	move_str_fini(&q);
-	move_str_fini(&ca);
-	move_str_fini(&ga);
-	move_str_fini(&ta);
+	sk_strbuf_fini(&q);
+	sk_strbuf_fini(&ca);
+	sk_strbuf_fini(&ga);
+	sk_strbuf_fini(&ta);
 	move_src_tx_rollback(s->c);
 	return rc;
 }
@@ -240,7 +240,7 @@ copy_cols(move_str *b, const Skein__V1__MoveTable *t)
 	for (size_t i = 0; i < t->n_columns; i++) {
 		if (t->columns[i]->generated)
 			continue;
-		move_str_add(b, first ? "" : ", ");
+		sk_strbuf_add(b, first ? "" : ", ");
 		move_str_ident(b, t->columns[i]->name, false);
 		first = false;
 	}
@@ -286,21 +286,21 @@ move_src_copy(void *arg, const char *table,
 	c = s->snap != NULL && PQtransactionStatus(s->snap) == PQTRANS_INTRANS ?
 	    s->snap :
 	    s->c;
-	move_str_add(&q, "COPY (SELECT ");
+	sk_strbuf_add(&q, "COPY (SELECT ");
 	copy_cols(&q, t);
-	move_str_add(&q, " FROM ");
+	sk_strbuf_add(&q, " FROM ");
 	move_str_ident(&q, t->name, true);
-	move_str_add(&q, " WHERE ");
+	sk_strbuf_add(&q, " WHERE ");
 	move_str_ident(&q, s->spec->m->column, false);
-	move_str_add(&q, " = ");
+	sk_strbuf_add(&q, " = ");
 	move_str_lit(&q, s->spec->m->value);
-	move_str_add(&q, ") TO STDOUT (FORMAT binary)");
+	sk_strbuf_add(&q, ") TO STDOUT (FORMAT binary)");
 	if (q.oom) {
-		move_str_fini(&q);
+		sk_strbuf_fini(&q);
 		return sk_err_set(err, SK_ENOMEM, "%s: out of memory", what);
 	}
 	res = PQexec(c, q.s);
-	move_str_fini(&q);
+	sk_strbuf_fini(&q);
 	if (PQresultStatus(res) != PGRES_COPY_OUT) {
 		rc = sk_pg_error(err, c, res, what);
 		PQclear(res);
@@ -370,13 +370,13 @@ table_sums(move_src *s, const Skein__V1__MoveTable *t, const char *snap,
 	if (since != NULL) {
 		/* The keys changed since `since`, from the source's own change
 		 * rows: the target derives its set from what it applied. */
-		move_str_add(&kl, "{");
+		sk_strbuf_add(&kl, "{");
 		for (size_t k = 0; k < t->n_key; k++) {
-			move_str_add(&kl, k ? ",\"" : "\"");
-			move_str_add(&kl, t->key[k]);
-			move_str_add(&kl, "\"");
+			sk_strbuf_add(&kl, k ? ",\"" : "\"");
+			sk_strbuf_add(&kl, t->key[k]);
+			sk_strbuf_add(&kl, "\"");
 		}
-		move_str_add(&kl, "}");
+		sk_strbuf_add(&kl, "}");
 		p[4] = kl.s;
 		rc = sk_pg_execp(s->c, what,
 		    "SELECT coalesce(pg_catalog.jsonb_agg(DISTINCT k), '[]') FROM ("
@@ -387,7 +387,7 @@ table_sums(move_src *s, const Skein__V1__MoveTable *t, const char *snap,
 		    "WHERE move_id = $1 AND tbl = $4 AND new_row IS NOT NULL AND " VISIBLE
 		    ") AS s",
 		    5, p, &keys, err);
-		move_str_fini(&kl);
+		sk_strbuf_fini(&kl);
 		if (rc != SK_OK)
 			return rc;
 	}
@@ -399,7 +399,7 @@ table_sums(move_src *s, const Skein__V1__MoveTable *t, const char *snap,
 	sp[0] = s->spec->m->value;
 	sp[1] = keys != NULL ? PQgetvalue(keys, 0, 0) : NULL;
 	rc = sk_pg_execp(s->c, what, q.s, since != NULL ? 2 : 1, sp, &res, err);
-	move_str_fini(&q);
+	sk_strbuf_fini(&q);
 	PQclear(keys);
 	if (rc != SK_OK)
 		return rc;
@@ -579,25 +579,25 @@ move_src_stay(void *arg, Skein__V1__MoveReply **out, sk_err *err)
 		char **v;
 		int n;
 
-		move_str_add(&q,
+		sk_strbuf_add(&q,
 		    "SELECT pg_catalog.jsonb_build_object('table', $1::text, "
 		    "'index_table', $2::text, 'row', "
 		    "pg_catalog.jsonb_build_object(");
 		for (size_t c = 0; c < st->nindex_columns; c++) {
-			move_str_add(&q, c ? ", " : "");
+			sk_strbuf_add(&q, c ? ", " : "");
 			move_str_lit(&q, st->index_columns[c]);
-			move_str_add(&q, ", t.");
+			sk_strbuf_add(&q, ", t.");
 			move_str_ident(&q, st->index_columns[c], false);
 		}
-		move_str_add(&q, "))::text FROM ");
+		sk_strbuf_add(&q, "))::text FROM ");
 		move_str_ident(&q, st->table, true);
-		move_str_add(&q, " t WHERE t.");
+		sk_strbuf_add(&q, " t WHERE t.");
 		move_str_ident(&q, m->column, false);
-		move_str_add(&q, " = $3");
+		sk_strbuf_add(&q, " = $3");
 		rc = q.oom ?
 		    sk_err_set(err, SK_ENOMEM, "read staying rows: out of memory") :
 		    sk_pg_execp(s->c, "read staying rows", q.s, 3, p, &res, err);
-		move_str_fini(&q);
+		sk_strbuf_fini(&q);
 		if (rc != SK_OK)
 			break;
 		n = PQntuples(res);

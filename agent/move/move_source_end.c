@@ -140,25 +140,25 @@ finish_once(void *arg, sk_err *err)
 		const char *t = s->d->tables[i]->name;
 
 		for (int o = 0; o < 3; o++) {
-			move_str_addf(&q, "DROP TRIGGER IF EXISTS %s_%s ON ",
+			sk_strbuf_addf(&q, "DROP TRIGGER IF EXISTS %s_%s ON ",
 			    s->nm.capture, sfx[o]);
 			move_str_ident(&q, t, true);
-			move_str_add(&q, ";\n");
+			sk_strbuf_add(&q, ";\n");
 			if (!aborted)
 				continue;
-			move_str_addf(&q, "DROP TRIGGER IF EXISTS %s_%s ON ",
+			sk_strbuf_addf(&q, "DROP TRIGGER IF EXISTS %s_%s ON ",
 			    s->nm.guard, sfx[o]);
 			move_str_ident(&q, t, true);
-			move_str_add(&q, ";\n");
+			sk_strbuf_add(&q, ";\n");
 		}
-		move_str_addf(&q, "DROP TRIGGER IF EXISTS %s ON ", s->nm.truncate);
+		sk_strbuf_addf(&q, "DROP TRIGGER IF EXISTS %s ON ", s->nm.truncate);
 		move_str_ident(&q, t, true);
-		move_str_add(&q, ";\n");
+		sk_strbuf_add(&q, ";\n");
 	}
 	/* The guard stays after a move and reads the fence: only an aborted
 	 * move drops it. */
 	if (aborted)
-		move_str_addf(&q, "DROP SEQUENCE IF EXISTS %s;\n", s->nm.fence);
+		sk_strbuf_addf(&q, "DROP SEQUENCE IF EXISTS %s;\n", s->nm.fence);
 	if (q.oom) {
 		rc = sk_err_set(err, SK_ENOMEM, "finish the move: out of memory");
 		goto out;
@@ -179,7 +179,7 @@ finish_once(void *arg, sk_err *err)
 	rc = sk_pg_exec(s->c, "finish the move in the source", "COMMIT", NULL, err);
 out:
 	PQclear(res);
-	move_str_fini(&q);
+	sk_strbuf_fini(&q);
 	move_src_tx_rollback(s->c);
 	return rc;
 }

@@ -14,71 +14,17 @@
 #include "sk_util.h"
 
 static void
-str_grow(move_str *b, size_t more)
-{
-	size_t cap;
-	char *s;
-
-	if (b->oom || b->len + more + 1 <= b->cap)
-		return;
-	cap = b->cap ? b->cap : 256;
-	while (cap < b->len + more + 1)
-		cap *= 2;
-	s = realloc(b->s, cap);
-	if (s == NULL) {
-		b->oom = true;
-		return;
-	}
-	b->s = s;
-	b->cap = cap;
-}
-
-void
-move_str_add(move_str *b, const char *s)
-{
-	size_t n = strlen(s);
-
-	str_grow(b, n);
-	if (b->oom)
-		return;
-	memcpy(b->s + b->len, s, n + 1);
-	b->len += n;
-}
-
-void
-move_str_addf(move_str *b, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	if (n < 0) {
-		b->oom = true;
-		return;
-	}
-	str_grow(b, (size_t)n);
-	if (b->oom)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(b->s + b->len, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	b->len += (size_t)n;
-}
-
-static void
 ident_one(move_str *b, const char *s, size_t n)
 {
-	move_str_add(b, "\"");
+	sk_strbuf_add(b, "\"");
 	for (size_t i = 0; i < n; i++) {
 		char c[3] = { s[i], '\0', '\0' };
 
 		if (s[i] == '"')
 			c[1] = '"';
-		move_str_add(b, c);
+		sk_strbuf_add(b, c);
 	}
-	move_str_add(b, "\"");
+	sk_strbuf_add(b, "\"");
 }
 
 void
@@ -91,7 +37,7 @@ move_str_ident(move_str *b, const char *s, bool qualified)
 		return;
 	}
 	ident_one(b, s, (size_t)(dot - s));
-	move_str_add(b, ".");
+	sk_strbuf_add(b, ".");
 	ident_one(b, dot + 1, strlen(dot + 1));
 }
 
@@ -100,22 +46,15 @@ move_str_lit(move_str *b, const char *s)
 {
 	bool bs = strchr(s, '\\') != NULL;
 
-	move_str_add(b, bs ? "E'" : "'");
+	sk_strbuf_add(b, bs ? "E'" : "'");
 	for (; *s != '\0'; s++) {
 		char c[3] = { *s, '\0', '\0' };
 
 		if (*s == '\'' || *s == '\\')
 			c[1] = *s;
-		move_str_add(b, c);
+		sk_strbuf_add(b, c);
 	}
-	move_str_add(b, "'");
-}
-
-void
-move_str_fini(move_str *b)
-{
-	free(b->s);
-	memset(b, 0, sizeof(*b));
+	sk_strbuf_add(b, "'");
 }
 
 void
@@ -161,14 +100,14 @@ move_ddl_retry(int (*fn)(void *arg, sk_err *err), void *arg, sk_err *err)
 void
 move_key_expr(move_str *b, const Skein__V1__MoveTable *t, const char *alias)
 {
-	move_str_add(b, "pg_catalog.jsonb_build_object(");
+	sk_strbuf_add(b, "pg_catalog.jsonb_build_object(");
 	for (size_t i = 0; i < t->n_key; i++) {
-		move_str_add(b, i ? ", " : "");
+		sk_strbuf_add(b, i ? ", " : "");
 		move_str_lit(b, t->key[i]);
-		move_str_addf(b, ", %s.", alias);
+		sk_strbuf_addf(b, ", %s.", alias);
 		move_str_ident(b, t->key[i], false);
 	}
-	move_str_add(b, ")");
+	sk_strbuf_add(b, ")");
 }
 
 void
@@ -183,48 +122,48 @@ move_sum_sql(move_str *b, const Skein__V1__MoveTable *t, const char *column, boo
 		 * and the hashes of only the rows whose keys $2 lists, each
 		 * found by its primary key: the cost follows the changes, not
 		 * the tenant's size. */
-		move_str_add(b, "SELECT (SELECT pg_catalog.count(*) FROM ");
+		sk_strbuf_add(b, "SELECT (SELECT pg_catalog.count(*) FROM ");
 		move_str_ident(b, t->name, true);
-		move_str_add(b, " c WHERE c.");
+		sk_strbuf_add(b, " c WHERE c.");
 		move_str_ident(b, column, false);
-		move_str_add(b, " = $1), ");
+		sk_strbuf_add(b, " = $1), ");
 	} else {
-		move_str_add(b, "SELECT pg_catalog.count(*), ");
+		sk_strbuf_add(b, "SELECT pg_catalog.count(*), ");
 	}
-	move_str_add(b, "((coalesce(pg_catalog.sum(pg_catalog.hashtextextended(ROW(");
+	sk_strbuf_add(b, "((coalesce(pg_catalog.sum(pg_catalog.hashtextextended(ROW(");
 	for (size_t i = 0; i < t->n_columns; i++) {
-		move_str_add(b, i ? ", t." : "t.");
+		sk_strbuf_add(b, i ? ", t." : "t.");
 		move_str_ident(b, t->columns[i]->name, false);
 	}
-	move_str_add(b, ")::text, 0)::numeric)");
-	move_str_addf(b, ", 0) %% %s + %s) %% %s)::text", mod, mod, mod);
+	sk_strbuf_add(b, ")::text, 0)::numeric)");
+	sk_strbuf_addf(b, ", 0) %% %s + %s) %% %s)::text", mod, mod, mod);
 	if (keys_param)
-		move_str_add(b, ", pg_catalog.jsonb_array_length($2::jsonb)");
+		sk_strbuf_add(b, ", pg_catalog.jsonb_array_length($2::jsonb)");
 	else
-		move_str_add(b, ", 0");
-	move_str_add(b, " FROM ");
+		sk_strbuf_add(b, ", 0");
+	sk_strbuf_add(b, " FROM ");
 	if (keys_param) {
 		/* The keys as rows of the table's own type (their columns
 		 * typed as the table's), distinct, joined by the key. */
-		move_str_add(b,
+		sk_strbuf_add(b,
 		    "(SELECT DISTINCT * FROM pg_catalog.jsonb_populate_recordset(NULL::");
 		move_str_ident(b, t->name, true);
-		move_str_add(b, ", $2::jsonb)) k JOIN ");
+		sk_strbuf_add(b, ", $2::jsonb)) k JOIN ");
 		move_str_ident(b, t->name, true);
-		move_str_add(b, " t ON ");
+		sk_strbuf_add(b, " t ON ");
 		for (size_t i = 0; i < t->n_key; i++) {
-			move_str_add(b, i ? " AND t." : "t.");
+			sk_strbuf_add(b, i ? " AND t." : "t.");
 			move_str_ident(b, t->key[i], false);
-			move_str_add(b, " = k.");
+			sk_strbuf_add(b, " = k.");
 			move_str_ident(b, t->key[i], false);
 		}
-		move_str_add(b, " AND t.");
+		sk_strbuf_add(b, " AND t.");
 	} else {
 		move_str_ident(b, t->name, true);
-		move_str_add(b, " t WHERE t.");
+		sk_strbuf_add(b, " t WHERE t.");
 	}
 	move_str_ident(b, column, false);
-	move_str_add(b, " = $1");
+	sk_strbuf_add(b, " = $1");
 }
 
 int
@@ -434,17 +373,17 @@ describe_table(PGconn *db, const sk_move_tenant *m, const char *oid,
 	if (counts && has_col) {
 		const char *v[1] = { m->value };
 
-		move_str_add(&q,
+		sk_strbuf_add(&q,
 		    "SELECT pg_catalog.count(*), coalesce(pg_catalog.sum("
 		    "pg_catalog.pg_column_size(t.*)), 0) FROM ");
 		move_str_ident(&q, t->name, true);
-		move_str_add(&q, " t WHERE t.");
+		sk_strbuf_add(&q, " t WHERE t.");
 		move_str_ident(&q, m->column, false);
-		move_str_add(&q, " = $1");
+		sk_strbuf_add(&q, " = $1");
 		if (q.oom)
 			goto oom;
 		rc = sk_pg_execp(db, what, q.s, 1, v, &res, err);
-		move_str_fini(&q);
+		sk_strbuf_fini(&q);
 		if (rc != SK_OK)
 			return rc;
 		t->rows = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
@@ -453,7 +392,7 @@ describe_table(PGconn *db, const sk_move_tenant *m, const char *oid,
 	}
 	return SK_OK;
 oom:
-	move_str_fini(&q);
+	sk_strbuf_fini(&q);
 	return sk_err_set(err, SK_ENOMEM, "%s: out of memory", what);
 }
 

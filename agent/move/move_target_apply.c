@@ -16,32 +16,32 @@
 static void
 key_array(move_str *b, const Skein__V1__MoveTable *tbl)
 {
-	move_str_add(b, "{");
+	sk_strbuf_add(b, "{");
 	for (size_t k = 0; k < tbl->n_key; k++) {
-		move_str_add(b, k ? ",\"" : "\"");
-		move_str_add(b, tbl->key[k]);
-		move_str_add(b, "\"");
+		sk_strbuf_add(b, k ? ",\"" : "\"");
+		sk_strbuf_add(b, tbl->key[k]);
+		sk_strbuf_add(b, "\"");
 	}
-	move_str_add(b, "}");
+	sk_strbuf_add(b, "}");
 }
 
 /* "(k1, k2) = (SELECT r.k1, r.k2 FROM jsonb_populate_record(NULL::t, $n) r)" */
 static void
 key_match(move_str *q, const Skein__V1__MoveTable *tbl, int param)
 {
-	move_str_add(q, "(");
+	sk_strbuf_add(q, "(");
 	for (size_t k = 0; k < tbl->n_key; k++) {
-		move_str_add(q, k ? ", " : "");
+		sk_strbuf_add(q, k ? ", " : "");
 		move_str_ident(q, tbl->key[k], false);
 	}
-	move_str_add(q, ") = (SELECT ");
+	sk_strbuf_add(q, ") = (SELECT ");
 	for (size_t k = 0; k < tbl->n_key; k++) {
-		move_str_add(q, k ? ", r." : "r.");
+		sk_strbuf_add(q, k ? ", r." : "r.");
 		move_str_ident(q, tbl->key[k], false);
 	}
-	move_str_add(q, " FROM pg_catalog.jsonb_populate_record(NULL::");
+	sk_strbuf_add(q, " FROM pg_catalog.jsonb_populate_record(NULL::");
 	move_str_ident(q, tbl->name, true);
-	move_str_addf(q, ", $%d::jsonb) r)", param);
+	sk_strbuf_addf(q, ", $%d::jsonb) r)", param);
 }
 
 /* The upsert of the row image $1 when its tenant is $2. */
@@ -50,35 +50,35 @@ upsert_sql(move_str *q, const Skein__V1__MoveTable *tbl, const char *column)
 {
 	bool first = true, any = false;
 
-	move_str_add(q, "INSERT INTO ");
+	sk_strbuf_add(q, "INSERT INTO ");
 	move_str_ident(q, tbl->name, true);
-	move_str_add(q, " AS t (");
+	sk_strbuf_add(q, " AS t (");
 	for (size_t i = 0; i < tbl->n_columns; i++) {
 		if (tbl->columns[i]->generated)
 			continue;
-		move_str_add(q, first ? "" : ", ");
+		sk_strbuf_add(q, first ? "" : ", ");
 		move_str_ident(q, tbl->columns[i]->name, false);
 		first = false;
 	}
-	move_str_add(q, ") OVERRIDING SYSTEM VALUE SELECT ");
+	sk_strbuf_add(q, ") OVERRIDING SYSTEM VALUE SELECT ");
 	first = true;
 	for (size_t i = 0; i < tbl->n_columns; i++) {
 		if (tbl->columns[i]->generated)
 			continue;
-		move_str_add(q, first ? "r." : ", r.");
+		sk_strbuf_add(q, first ? "r." : ", r.");
 		move_str_ident(q, tbl->columns[i]->name, false);
 		first = false;
 	}
-	move_str_add(q, " FROM pg_catalog.jsonb_populate_record(NULL::");
+	sk_strbuf_add(q, " FROM pg_catalog.jsonb_populate_record(NULL::");
 	move_str_ident(q, tbl->name, true);
-	move_str_add(q, ", $1::jsonb) r WHERE r.");
+	sk_strbuf_add(q, ", $1::jsonb) r WHERE r.");
 	move_str_ident(q, column, false);
-	move_str_add(q, " = $2 ON CONFLICT (");
+	sk_strbuf_add(q, " = $2 ON CONFLICT (");
 	for (size_t k = 0; k < tbl->n_key; k++) {
-		move_str_add(q, k ? ", " : "");
+		sk_strbuf_add(q, k ? ", " : "");
 		move_str_ident(q, tbl->key[k], false);
 	}
-	move_str_add(q, ") DO UPDATE SET ");
+	sk_strbuf_add(q, ") DO UPDATE SET ");
 	for (size_t i = 0; i < tbl->n_columns; i++) {
 		const Skein__V1__MoveColumn *c = tbl->columns[i];
 		bool key = false;
@@ -87,9 +87,9 @@ upsert_sql(move_str *q, const Skein__V1__MoveTable *tbl, const char *column)
 			key = key || strcmp(tbl->key[k], c->name) == 0;
 		if (key || c->generated || c->identity_always)
 			continue;
-		move_str_add(q, any ? ", " : "");
+		sk_strbuf_add(q, any ? ", " : "");
 		move_str_ident(q, c->name, false);
-		move_str_add(q, " = EXCLUDED.");
+		sk_strbuf_add(q, " = EXCLUDED.");
 		move_str_ident(q, c->name, false);
 		any = true;
 	}
@@ -97,7 +97,7 @@ upsert_sql(move_str *q, const Skein__V1__MoveTable *tbl, const char *column)
 		/* Every column is part of the key: nothing to update. */
 		q->len -= strlen(" DO UPDATE SET ");
 		q->s[q->len] = '\0';
-		move_str_add(q, " DO NOTHING");
+		sk_strbuf_add(q, " DO NOTHING");
 	}
 }
 
@@ -122,16 +122,16 @@ apply_one(move_target *t, const Skein__V1__MoveChange *ch, bool track, sk_err *e
 	if (ch->op[0] == 'D' || ch->op[0] == 'U') {
 		const char *p[3] = { old_key, new_row, value };
 
-		move_str_add(&q, "DELETE FROM ");
+		sk_strbuf_add(&q, "DELETE FROM ");
 		move_str_ident(&q, tbl->name, true);
-		move_str_add(&q, " WHERE ");
+		sk_strbuf_add(&q, " WHERE ");
 		key_match(&q, tbl, 1);
 		if (ch->op[0] == 'U') {
 			/* Only when the row left the tenant or changed key:
 			 * otherwise the upsert below replaces it. */
-			move_str_add(&q, " AND ($2::jsonb ->> ");
+			sk_strbuf_add(&q, " AND ($2::jsonb ->> ");
 			move_str_lit(&q, t->spec->m->column);
-			move_str_add(&q,
+			sk_strbuf_add(&q,
 			    " IS DISTINCT FROM $3::text OR $1::jsonb IS "
 			    "DISTINCT FROM (SELECT pg_catalog."
 			    "jsonb_object_agg(c, $2::jsonb -> c) FROM "
@@ -140,7 +140,7 @@ apply_one(move_target *t, const Skein__V1__MoveChange *ch, bool track, sk_err *e
 		rc = q.oom ? sk_err_set(err, SK_ENOMEM, "%s: out of memory", what) :
 			     sk_pg_execp(t->c, what, q.s,
 				 ch->op[0] == 'U' ? 3 : 1, p, NULL, err);
-		move_str_fini(&q);
+		sk_strbuf_fini(&q);
 	}
 	if (rc == SK_OK && (ch->op[0] == 'I' || ch->op[0] == 'U')) {
 		const char *p[2] = { new_row, value };
@@ -148,7 +148,7 @@ apply_one(move_target *t, const Skein__V1__MoveChange *ch, bool track, sk_err *e
 		upsert_sql(&q, tbl, t->spec->m->column);
 		rc = q.oom ? sk_err_set(err, SK_ENOMEM, "%s: out of memory", what) :
 			     sk_pg_execp(t->c, what, q.s, 2, p, NULL, err);
-		move_str_fini(&q);
+		sk_strbuf_fini(&q);
 	}
 	if (rc == SK_OK && ch->op[0] != 'I' && ch->op[0] != 'U' && ch->op[0] != 'D')
 		rc = sk_err_set(
@@ -168,7 +168,7 @@ apply_one(move_target *t, const Skein__V1__MoveChange *ch, bool track, sk_err *e
 			"pg_catalog.unnest($4::text[]) c) END) s "
 			"WHERE k IS NOT NULL",
 			4, p, NULL, err);
-		move_str_fini(&q);
+		sk_strbuf_fini(&q);
 	}
 	return rc;
 }
@@ -287,7 +287,7 @@ move_target_sums(move_target *t, const char *snapshot, const char *since,
 		    sk_err_set(err, SK_ENOMEM, "checksum the target: out of memory") :
 		    sk_pg_execp(t->c, "checksum the target", q.s,
 			since != NULL ? 2 : 1, p, &res, err);
-		move_str_fini(&q);
+		sk_strbuf_fini(&q);
 		PQclear(keys);
 		if (rc != SK_OK)
 			break;

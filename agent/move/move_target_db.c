@@ -50,16 +50,16 @@ move_target_open(PGconn *conn, const move_spec *spec,
 	t->spec = spec;
 	t->d = d;
 	move_names_init(&t->nm, spec->move_id);
-	move_str_add(&q, "SET LOCAL skein.move = ");
+	sk_strbuf_add(&q, "SET LOCAL skein.move = ");
 	move_str_lit(&q, spec->move_id);
 	if (q.oom || q.len >= sizeof(t->set_move)) {
-		move_str_fini(&q);
+		sk_strbuf_fini(&q);
 		free(t);
 		return sk_err_set(
 		    err, SK_EINVAL, "open the move's target: move id too long");
 	}
 	memcpy(t->set_move, q.s, q.len + 1);
-	move_str_fini(&q);
+	sk_strbuf_fini(&q);
 	/* The keys applied since the verification position, for the figures
 	 * in the freeze: this session's own, gone with it. */
 	rc = sk_pg_exec(conn, "open the move's target",
@@ -229,30 +229,30 @@ move_target_guard_sql(move_target *t, move_str *q, bool create)
 		for (int o = 0; o < 3; o++) {
 			const char *img = o == 0 ? "NEW" : "OLD";
 
-			move_str_addf(q, "DROP TRIGGER IF EXISTS %s_%s ON ",
+			sk_strbuf_addf(q, "DROP TRIGGER IF EXISTS %s_%s ON ",
 			    t->nm.tguard, sfx[o]);
 			move_str_ident(q, name, true);
-			move_str_add(q, ";\n");
+			sk_strbuf_add(q, ";\n");
 			if (!create)
 				continue;
-			move_str_addf(q, "CREATE TRIGGER %s_%s BEFORE %s ON ",
+			sk_strbuf_addf(q, "CREATE TRIGGER %s_%s BEFORE %s ON ",
 			    t->nm.tguard, sfx[o], ops[o]);
 			move_str_ident(q, name, true);
-			move_str_addf(q, " FOR EACH ROW WHEN (%s.", img);
+			sk_strbuf_addf(q, " FOR EACH ROW WHEN (%s.", img);
 			move_str_ident(q, m->column, false);
-			move_str_add(q, " = ");
+			sk_strbuf_add(q, " = ");
 			move_str_lit(q, m->value);
 			if (o == 1) {
-				move_str_add(q, " OR NEW.");
+				sk_strbuf_add(q, " OR NEW.");
 				move_str_ident(q, m->column, false);
-				move_str_add(q, " = ");
+				sk_strbuf_add(q, " = ");
 				move_str_lit(q, m->value);
 			}
-			move_str_add(q, ") EXECUTE FUNCTION skein.move_target_guard(");
+			sk_strbuf_add(q, ") EXECUTE FUNCTION skein.move_target_guard(");
 			move_str_lit(q, t->spec->move_id);
-			move_str_add(q, ", ");
+			sk_strbuf_add(q, ", ");
 			move_str_lit(q, m->value);
-			move_str_add(q, ");\n");
+			sk_strbuf_add(q, ");\n");
 		}
 	}
 }
@@ -267,17 +267,17 @@ begin_once(void *arg, sk_err *err)
 	move_str q = { 0 };
 	int rc;
 
-	move_str_add(&q,
+	sk_strbuf_add(&q,
 	    "BEGIN; " MOVE_DDL_LOCK_TIMEOUT
 	    "; SET LOCAL client_min_messages = warning;\n");
 	move_target_guard_sql(t, &q, true);
 	if (q.oom) {
-		move_str_fini(&q);
+		sk_strbuf_fini(&q);
 		return sk_err_set(
 		    err, SK_ENOMEM, "install the target guard: out of memory");
 	}
 	rc = sk_pg_exec(t->c, "install the target guard", q.s, NULL, err);
-	move_str_fini(&q);
+	sk_strbuf_fini(&q);
 	if (rc == SK_OK)
 		rc = sk_pg_execp(t->c, "install the target guard",
 		    "INSERT INTO skein.moves (move_id, role, tenant_column, "
@@ -298,13 +298,13 @@ void
 move_target_delete_sql(move_target *t, move_str *q)
 {
 	for (size_t i = t->d->n_tables; i-- > 0;) {
-		move_str_add(q, "DELETE FROM ");
+		sk_strbuf_add(q, "DELETE FROM ");
 		move_str_ident(q, t->d->tables[i]->name, true);
-		move_str_add(q, " WHERE ");
+		sk_strbuf_add(q, " WHERE ");
 		move_str_ident(q, t->spec->m->column, false);
-		move_str_add(q, " = ");
+		sk_strbuf_add(q, " = ");
 		move_str_lit(q, t->spec->m->value);
-		move_str_add(q, ";\n");
+		sk_strbuf_add(q, ";\n");
 	}
 }
 
@@ -317,7 +317,7 @@ move_target_copy_begin(move_target *t, sk_err *err)
 	/* The whole copy is one transaction: an interrupted copy leaves
 	 * nothing behind. The deletes clear what an older agent version or
 	 * a hand may have left. */
-	move_str_addf(&q, "BEGIN; %s;\n", t->set_move);
+	sk_strbuf_addf(&q, "BEGIN; %s;\n", t->set_move);
 	move_target_delete_sql(t, &q);
 	/* Rows from one consistent snapshot of the source need neither the
 	 * target's triggers (its guard included) nor its foreign-key checks,
@@ -325,7 +325,7 @@ move_target_copy_begin(move_target *t, sk_err *err)
 	 * (a superuser, or SET granted on the parameter, PostgreSQL 15),
 	 * the copy runs as a replica session. Otherwise it runs as any
 	 * session, a little slower. */
-	move_str_add(&q,
+	sk_strbuf_add(&q,
 	    "DO $skein$ DECLARE may boolean := "
 	    "pg_catalog.current_setting('is_superuser') = 'on'; BEGIN "
 	    "IF NOT may AND pg_catalog.current_setting('server_version_num')::int "
@@ -334,11 +334,11 @@ move_target_copy_begin(move_target *t, sk_err *err)
 	    "IF may THEN PERFORM pg_catalog.set_config('session_replication_role', "
 	    "'replica', true); END IF; END $skein$;\n");
 	if (q.oom) {
-		move_str_fini(&q);
+		sk_strbuf_fini(&q);
 		return sk_err_set(err, SK_ENOMEM, "begin the copy: out of memory");
 	}
 	rc = sk_pg_exec(t->c, "begin the copy in the target", q.s, NULL, err);
-	move_str_fini(&q);
+	sk_strbuf_fini(&q);
 	if (rc != SK_OK)
 		move_target_tx_rollback(t->c);
 	return rc;
@@ -352,26 +352,26 @@ move_target_copy_start(move_target *t, const Skein__V1__MoveTable *tbl, sk_err *
 	bool first = true;
 	int rc = SK_OK;
 
-	move_str_add(&q, "COPY ");
+	sk_strbuf_add(&q, "COPY ");
 	move_str_ident(&q, tbl->name, true);
-	move_str_add(&q, " (");
+	sk_strbuf_add(&q, " (");
 	for (size_t i = 0; i < tbl->n_columns; i++) {
 		/* Generated columns are computed by the target; identity
 		 * ALWAYS columns take the copied values (COPY FROM does not
 		 * apply the ALWAYS restriction). */
 		if (tbl->columns[i]->generated)
 			continue;
-		move_str_add(&q, first ? "" : ", ");
+		sk_strbuf_add(&q, first ? "" : ", ");
 		move_str_ident(&q, tbl->columns[i]->name, false);
 		first = false;
 	}
-	move_str_add(&q, ") FROM STDIN (FORMAT binary)");
+	sk_strbuf_add(&q, ") FROM STDIN (FORMAT binary)");
 	if (q.oom) {
-		move_str_fini(&q);
+		sk_strbuf_fini(&q);
 		return sk_err_set(err, SK_ENOMEM, "copy into the target: out of memory");
 	}
 	res = PQexec(t->c, q.s);
-	move_str_fini(&q);
+	sk_strbuf_fini(&q);
 	if (PQresultStatus(res) != PGRES_COPY_IN)
 		rc = sk_pg_error(err, t->c, res, "copy into the target");
 	else
@@ -439,12 +439,12 @@ move_target_vacuum(move_target *t)
 		move_str q = { 0 };
 		sk_err err;
 
-		move_str_add(&q, "VACUUM (ANALYZE) ");
+		sk_strbuf_add(&q, "VACUUM (ANALYZE) ");
 		move_str_ident(&q, t->d->tables[i]->name, true);
 		if (!q.oom &&
 		    sk_pg_exec(t->c, "vacuum a moved table", q.s, NULL, &err) != SK_OK)
 			sk_warn("move %s: %s (the freeze may count slower)",
 			    t->spec->move_id, err.msg);
-		move_str_fini(&q);
+		sk_strbuf_fini(&q);
 	}
 }

@@ -37,20 +37,20 @@ bump_sequences(move_target *t, sk_err *err)
 			const char *sp[1] = { PQgetvalue(res, r, 1) };
 			move_str q = { 0 };
 
-			move_str_add(&q,
+			sk_strbuf_add(&q,
 			    "SELECT pg_catalog.setval($1::regclass, m) "
 			    "FROM (SELECT pg_catalog.max(");
 			move_str_ident(&q, PQgetvalue(res, r, 0), false);
-			move_str_add(&q, ")::bigint AS m FROM ");
+			sk_strbuf_add(&q, ")::bigint AS m FROM ");
 			move_str_ident(&q, name, true);
-			move_str_add(&q,
+			sk_strbuf_add(&q,
 			    ") x WHERE m > coalesce(pg_catalog."
 			    "pg_sequence_last_value($1::regclass), 0)");
 			rc = q.oom ?
 			    sk_err_set(err, SK_ENOMEM, "flip: out of memory") :
 			    sk_pg_execp(t->c, "flip: advance the sequences",
 				q.s, 1, sp, NULL, err);
-			move_str_fini(&q);
+			sk_strbuf_fini(&q);
 		}
 		PQclear(res);
 	}
@@ -67,22 +67,22 @@ stay_rows(move_target *t, const Skein__V1__MoveReply *stay, sk_err *err)
 		const sk_move_stay *st = &m->stay[i];
 		move_str q = { 0 };
 
-		move_str_add(&q, "INSERT INTO ");
+		sk_strbuf_add(&q, "INSERT INTO ");
 		move_str_ident(&q, st->index_table, true);
-		move_str_add(&q, " (");
+		sk_strbuf_add(&q, " (");
 		for (size_t c = 0; c < st->nindex_columns; c++) {
 			move_str_ident(&q, st->index_columns[c], false);
-			move_str_add(&q, ", ");
+			sk_strbuf_add(&q, ", ");
 		}
-		move_str_add(&q, "original_region) SELECT ");
+		sk_strbuf_add(&q, "original_region) SELECT ");
 		for (size_t c = 0; c < st->nindex_columns; c++) {
-			move_str_add(&q, "r.");
+			sk_strbuf_add(&q, "r.");
 			move_str_ident(&q, st->index_columns[c], false);
-			move_str_add(&q, ", ");
+			sk_strbuf_add(&q, ", ");
 		}
-		move_str_add(&q, "$2 FROM pg_catalog.jsonb_populate_record(NULL::");
+		sk_strbuf_add(&q, "$2 FROM pg_catalog.jsonb_populate_record(NULL::");
 		move_str_ident(&q, st->index_table, true);
-		move_str_add(&q,
+		sk_strbuf_add(&q,
 		    ", $1::jsonb -> 'row') r WHERE $1::jsonb ->> "
 		    "'table' = $3");
 		for (size_t k = 0; rc == SK_OK && k < stay->n_stay_rows; k++) {
@@ -94,7 +94,7 @@ stay_rows(move_target *t, const Skein__V1__MoveReply *stay, sk_err *err)
 			    sk_pg_execp(t->c, "flip: write the index rows", q.s,
 				3, p, NULL, err);
 		}
-		move_str_fini(&q);
+		sk_strbuf_fini(&q);
 	}
 	return rc;
 }
@@ -137,9 +137,9 @@ flip_once(void *arg, sk_err *err)
 			t->spec->source_region, t->spec->target_region,
 			t->spec->move_id };
 
-		move_str_add(&q, "INSERT INTO ");
+		sk_strbuf_add(&q, "INSERT INTO ");
 		move_str_ident(&q, m->event_table, true);
-		move_str_add(&q,
+		sk_strbuf_add(&q,
 		    " (event_type, payload) VALUES ($1, "
 		    "pg_catalog.jsonb_build_object('tenant', $2::text, "
 		    "'column', $3::text, 'from', $4::text, 'to', $5::text, "
@@ -147,7 +147,7 @@ flip_once(void *arg, sk_err *err)
 		rc = q.oom ? sk_err_set(err, SK_ENOMEM, "flip: out of memory") :
 			     sk_pg_execp(t->c, "flip the target: write the event",
 				 q.s, 6, p, NULL, err);
-		move_str_fini(&q);
+		sk_strbuf_fini(&q);
 	}
 	if (rc == SK_OK)
 		rc = bump_sequences(t, err);
@@ -158,7 +158,7 @@ flip_once(void *arg, sk_err *err)
 		rc = q.oom ? sk_err_set(err, SK_ENOMEM, "flip: out of memory") :
 			     sk_pg_exec(t->c, "flip the target: drop the guard",
 				 q.s, NULL, err);
-		move_str_fini(&q);
+		sk_strbuf_fini(&q);
 	}
 	if (rc == SK_OK && r->in_flip != NULL)
 		rc = r->in_flip(r->in_flip_arg, t->c, err);
@@ -186,18 +186,18 @@ abort_once(void *arg, sk_err *err)
 	int rc;
 
 	move_target_rollback(t);
-	move_str_addf(&q,
+	sk_strbuf_addf(&q,
 	    "BEGIN; " MOVE_DDL_LOCK_TIMEOUT
 	    "; SET LOCAL client_min_messages = warning; %s;\n",
 	    t->set_move);
 	move_target_delete_sql(t, &q);
 	move_target_guard_sql(t, &q, false);
 	if (q.oom) {
-		move_str_fini(&q);
+		sk_strbuf_fini(&q);
 		return sk_err_set(err, SK_ENOMEM, "abort in the target: out of memory");
 	}
 	rc = sk_pg_exec(t->c, "abort the move in the target", q.s, NULL, err);
-	move_str_fini(&q);
+	sk_strbuf_fini(&q);
 	if (rc == SK_OK)
 		rc = sk_pg_execp(t->c, "abort the move in the target",
 		    "UPDATE skein.moves SET state = 'aborted', updated_at = "
