@@ -239,12 +239,23 @@ fail:
 void
 coord_server_destroy(coord_server *srv)
 {
+	int64_t t0 = sk_mono_ms(), t1;
+
 	if (srv == NULL)
 		return;
+	/* Each close is timed: under load a coordinator has twice taken more
+	 * than 10 s to exit after SIGTERM (not understood yet); the log says
+	 * which socket held it. */
 	if (srv->agent_open)
 		nng_close(srv->agent_sock);
+	t1 = sk_mono_ms();
+	if (t1 - t0 > 1000)
+		sk_warn("stopping: closing the agents' socket took %lld ms", (long long)(t1 - t0));
 	if (srv->cli_open)
 		nng_close(srv->cli_sock);
+	t0 = sk_mono_ms();
+	if (t0 - t1 > 1000)
+		sk_warn("stopping: closing the control socket took %lld ms", (long long)(t0 - t1));
 	coord_registry_fini(&srv->rollouts);
 	free(srv->agents);
 	coord_journal_close(srv->journal);
@@ -254,6 +265,7 @@ coord_server_destroy(coord_server *srv)
 	coord_auth_fini(&srv->auth);
 	sk_seckey_destroy(srv->key);
 	free(srv);
+	sk_info("stopped");
 }
 
 /* ---- agents ------------------------------------------------------------- */

@@ -35,7 +35,7 @@
 #   SK_KEEP=1   keep the work dir after the run (processes still stop)
 #   SK_AGENT_POLL_MS, SK_AGENT_PARALLEL   agent.yaml poll_ms / parallel
 #   SK_AGENT_EXTRA, SK_COORDINATOR_EXTRA  extra YAML lines for those files
-#   SK_STOP_TIMEOUT   seconds sk_stop waits after SIGTERM (default 10)
+#   SK_STOP_TIMEOUT   seconds sk_stop waits after SIGTERM (default 30)
 #   SK_READY_TIMEOUT  seconds sk_start_coordinator waits (default 30)
 #   SK_WATCH_DAEMONS=0  let a CLI command run on when a daemon has died
 #               (by default the harness stops it and shows that log)
@@ -245,13 +245,13 @@ sk__stop_group() {
 		pids+=("$pid")
 		kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
 	done
-	deadline=$((SECONDS + ${SK_STOP_TIMEOUT:-10}))
+	deadline=$((SECONDS + ${SK_STOP_TIMEOUT:-30}))
 	for pid in "${pids[@]}"; do
 		while sk__alive "$pid" && ((SECONDS < deadline)); do
 			sleep 0.05
 		done
 		if sk__alive "$pid"; then
-			sk__err "cleanup: pid $pid ignored SIGTERM for ${SK_STOP_TIMEOUT:-10}s; killing it"
+			sk__err "cleanup: pid $pid ignored SIGTERM for ${SK_STOP_TIMEOUT:-30}s; killing it"
 		fi
 		kill -KILL -- "-$pid" 2>/dev/null || true
 		kill -KILL "$pid" 2>/dev/null || true
@@ -366,12 +366,12 @@ sk_stop() {
 	}
 	pid=$(cat "$f")
 	kill -TERM "$pid" 2>/dev/null || true
-	deadline=$((SECONDS + ${SK_STOP_TIMEOUT:-10}))
+	deadline=$((SECONDS + ${SK_STOP_TIMEOUT:-30}))
 	while sk__alive "$pid" && ((SECONDS < deadline)); do
 		sleep 0.05
 	done
 	if sk__alive "$pid"; then
-		sk__err "stop $1: pid $pid still running ${SK_STOP_TIMEOUT:-10}s after SIGTERM; killing it"
+		sk__err "stop $1: pid $pid still running ${SK_STOP_TIMEOUT:-30}s after SIGTERM; killing it"
 		kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
 		rc=1
 	fi
