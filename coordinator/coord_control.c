@@ -473,8 +473,8 @@ rollback_rollout(const coord_control_ctx *ctx, const sk_cli_request *req,
 		    "roll back rollout %s: step %s of plan %s moved tenant %s from %s to %s, "
 		    "and a move is undone by moving the tenant back, which this version "
 		    "does not do",
-		    orig->id, st->id, orig->plan->name, st->move->value, st->move->from,
-		    st->move->to);
+		    orig->id, st->id, orig->plan->name, st->move->value,
+		    st->move->from, st->move->to);
 		snprintf(err->hint, sizeof(err->hint),
 		    "nothing was reverted; %s keeps the tenant's rows read-only as they were "
 		    "at the cutover (docs/moves.md)",

@@ -250,12 +250,14 @@ coord_server_destroy(coord_server *srv)
 		nng_close(srv->agent_sock);
 	t1 = sk_mono_ms();
 	if (t1 - t0 > 1000)
-		sk_warn("stopping: closing the agents' socket took %lld ms", (long long)(t1 - t0));
+		sk_warn("stopping: closing the agents' socket took %lld ms",
+		    (long long)(t1 - t0));
 	if (srv->cli_open)
 		nng_close(srv->cli_sock);
 	t0 = sk_mono_ms();
 	if (t0 - t1 > 1000)
-		sk_warn("stopping: closing the control socket took %lld ms", (long long)(t0 - t1));
+		sk_warn("stopping: closing the control socket took %lld ms",
+		    (long long)(t0 - t1));
 	coord_registry_fini(&srv->rollouts);
 	free(srv->agents);
 	coord_journal_close(srv->journal);
