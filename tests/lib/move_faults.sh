@@ -140,10 +140,14 @@ mf_restart() {
 }
 
 mf_wait_dead() {
-	sk_wait_until 40 bash -c "! kill -0 \$(cat '$SK_WORK/pids/agent-$1.pid') 2>/dev/null" ||
+	# The restarted agent's pid file is written by the agent's own shell,
+	# so right after mf_restart it may still name the killed process:
+	# wait for the failpoint's line in the log since the last start
+	# first, then for that process to be gone.
+	sk_wait_until 40 bash -c "tac '$SK_WORK/logs/agent-$1.log' | sed '/^--- .* start: /q' | grep -q 'failpoint .*killing this process'" ||
 		sk_fail "agent $1 never reached its failpoint ($2)"
-	tac "$SK_WORK/logs/agent-$1.log" | sed '/^--- .* start: /q' | grep -q "failpoint .*killing this process" ||
-		sk_fail "agent $1 died, but not at a failpoint ($2)"
+	sk_wait_until 20 bash -c "! kill -0 \$(cat '$SK_WORK/pids/agent-$1.pid') 2>/dev/null" ||
+		sk_fail "agent $1 logged its failpoint but did not die ($2)"
 	sk_kill9 "agent-$1"
 }
 
