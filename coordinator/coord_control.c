@@ -296,7 +296,7 @@ start_rollout(const coord_control_ctx *ctx, const sk_cli_request *req,
 			goto out;
 		}
 	}
-	if ((rc = coord_moves_check(plan, ctx->inv, err)) != SK_OK) /* moves */
+	if ((rc = coord_moves_check(plan, ctx->inv, false, err)) != SK_OK) /* moves */
 		goto out;
 	same = same_plan_rollout(ctx, plan->id, m);
 	if (same != NULL) {
@@ -461,26 +461,10 @@ rollback_rollout(const coord_control_ctx *ctx, const sk_cli_request *req,
 		    "rollout back");
 		goto out;
 	}
-	/* moves: undoing a tenant move is a move back, not a revert script;
-	 * refuse the whole rollback rather than revert the other steps and
-	 * fail at the move in its target region. */
-	for (size_t i = 0; i < orig->plan->nsteps; i++) {
-		const sk_step *st = &orig->plan->steps[i];
-
-		if (st->kind != SK_STEP_MOVE_TENANT || st->move == NULL)
-			continue;
-		rc = sk_err_set(err, SK_ESTATE,
-		    "roll back rollout %s: step %s of plan %s moved tenant %s from %s to %s, "
-		    "and a move is undone by moving the tenant back, which this version "
-		    "does not do",
-		    orig->id, st->id, orig->plan->name, st->move->value,
-		    st->move->from, st->move->to);
-		snprintf(err->hint, sizeof(err->hint),
-		    "nothing was reverted; %s keeps the tenant's rows read-only as they were "
-		    "at the cutover (docs/moves.md)",
-		    st->move->from);
+	/* moves: a move is undone by moving the tenant back, which the
+	 * move's `to` serves. */
+	if ((rc = coord_moves_check(orig->plan, ctx->inv, true, err)) != SK_OK)
 		goto out;
-	}
 	if ((ro = conflicting_run(ctx, orig->plan->name,
 		 coord_mode_of(SK_MODE_ROLLBACK))) != NULL) {
 		rc = sk_err_set(err, SK_ESTATE,

@@ -8,45 +8,73 @@
 
 #include "coord_state.h"
 
-/* Modes whose runs move tenants: apply, and rehearse (its preflight
- * asks the source); a rollback's move back is not on the wire yet. */
+/* Modes whose runs move tenants: apply, rehearse (its preflight asks
+ * the source) and rollback, whose move back runs the other way: `from`
+ * drives it (dials and copies in) and `to` serves it. */
 static bool
 mode_moves(int mode)
 {
-	return mode == SK_MODE_APPLY || mode == SK_MODE_REHEARSE;
+	return mode == SK_MODE_APPLY || mode == SK_MODE_REHEARSE ||
+	    mode == SK_MODE_ROLLBACK;
+}
+
+static bool
+backward(const coord_rollout *ro)
+{
+	return ro->mode == SK_MODE_ROLLBACK;
+}
+
+/* The region that drives a move step's move in ro (the target) and the
+ * one that serves it (the source). */
+static const char *
+driver_of(const coord_rollout *ro, const sk_move_tenant *m)
+{
+	return backward(ro) ? m->from : m->to;
+}
+
+static const char *
+server_of(const coord_rollout *ro, const sk_move_tenant *m)
+{
+	return backward(ro) ? m->to : m->from;
 }
 
 int
-coord_moves_check(const sk_plan *plan, const sk_inventory *inv, sk_err *err)
+coord_moves_check(const sk_plan *plan, const sk_inventory *inv, bool back, sk_err *err)
 {
 	for (size_t i = 0; i < plan->nsteps; i++) {
 		const sk_step *s = &plan->steps[i];
-		const sk_region *from;
+		const sk_region *from, *to, *server;
 
 		if (s->kind != SK_STEP_MOVE_TENANT || s->move == NULL)
 			continue;
-		if (sk_inventory_find(inv, s->move->to) == NULL)
+		to = sk_inventory_find(inv, s->move->to);
+		if (to == NULL)
 			return sk_err_set(err, SK_EINVAL,
-			    "start rollout of plan %s: step %s moves a tenant to "
-			    "region %s, which is not in the inventory %s",
-			    plan->name, s->id, s->move->to, inv->dir);
+			    "%s of plan %s: step %s moves a tenant to region %s, "
+			    "which is not in the inventory %s",
+			    back ? "roll back" : "start rollout", plan->name,
+			    s->id, s->move->to, inv->dir);
 		from = sk_inventory_find(inv, s->move->from);
 		if (from == NULL)
 			return sk_err_set(err, SK_EINVAL,
-			    "start rollout of plan %s: step %s moves a tenant from "
-			    "region %s, which is not in the inventory %s",
-			    plan->name, s->id, s->move->from, inv->dir);
-		if (from->move_endpoint == NULL) {
+			    "%s of plan %s: step %s moves a tenant from region "
+			    "%s, which is not in the inventory %s",
+			    back ? "roll back" : "start rollout", plan->name,
+			    s->id, s->move->from, inv->dir);
+		/* The source serves: a rollback's move back is served by to. */
+		server = back ? to : from;
+		if (server->move_endpoint == NULL) {
 			sk_err_set(err, SK_EINVAL,
-			    "start rollout of plan %s: step %s moves a tenant from "
-			    "region %s, which has no move_endpoint in %s",
-			    plan->name, s->id, from->name,
-			    from->path != NULL ? from->path : inv->dir);
+			    "%s of plan %s: step %s moves a tenant %s region %s, "
+			    "which has no move_endpoint in %s",
+			    back ? "roll back" : "start rollout", plan->name,
+			    s->id, back ? "back from" : "from", server->name,
+			    server->path != NULL ? server->path : inv->dir);
 			snprintf(err->hint, sizeof(err->hint),
 			    "add move_endpoint: tcp://HOST:PORT (its agent's move: "
 			    "{listen: ...}) to regions/%s.yaml and restart the "
 			    "coordinator",
-			    from->name);
+			    server->name);
 			return err->code;
 		}
 	}
@@ -54,9 +82,10 @@ coord_moves_check(const sk_plan *plan, const sk_inventory *inv, sk_err *err)
 }
 
 static void
-peer_set(sk_move_peer *p, const sk_step *s, int role, const sk_region *r)
+peer_set(sk_move_peer *p, const sk_step *s, int role, const sk_region *r, bool back)
 {
 	memset(p, 0, sizeof(*p));
+	p->back = back;
 	snprintf(p->step_id, sizeof(p->step_id), "%s", s->id);
 	p->role = role;
 	snprintf(p->region, sizeof(p->region), "%s", r->name);
@@ -65,18 +94,20 @@ peer_set(sk_move_peer *p, const sk_step *s, int role, const sk_region *r)
 	memcpy(p->agent_key, r->agent_key.pk, SK_MOVE_KEY_LEN);
 }
 
-/* The move steps of ro's plan whose side (to, when target; else from)
- * is region: how many. */
+/* The move steps of ro's plan that region drives (driver) or serves:
+ * how many. */
 static size_t
-count_moves(const sk_plan *plan, const char *region, bool target)
+count_moves(const coord_rollout *ro, const char *region, bool driver)
 {
+	const sk_plan *plan = ro->plan;
 	size_t n = 0;
 
 	for (size_t i = 0; i < plan->nsteps; i++) {
 		const sk_step *s = &plan->steps[i];
 
 		if (s->kind == SK_STEP_MOVE_TENANT && s->move != NULL &&
-		    strcmp(target ? s->move->to : s->move->from, region) == 0)
+		    strcmp(driver ? driver_of(ro, s->move) : server_of(ro, s->move),
+			region) == 0)
 			n++;
 	}
 	return n;
@@ -91,7 +122,7 @@ coord_moves_run_peers(const coord_rollout *ro, const sk_inventory *inv,
 
 	*out = NULL;
 	*n = 0;
-	if (!mode_moves(ro->mode) || (want = count_moves(plan, region, true)) == 0)
+	if (!mode_moves(ro->mode) || (want = count_moves(ro, region, true)) == 0)
 		return SK_OK;
 	if (want > SK_MOVE_PEERS_MAX)
 		return sk_err_set(err, SK_EINVAL,
@@ -107,9 +138,9 @@ coord_moves_run_peers(const coord_rollout *ro, const sk_inventory *inv,
 		const sk_region *from;
 
 		if (s->kind != SK_STEP_MOVE_TENANT || s->move == NULL ||
-		    strcmp(s->move->to, region) != 0)
+		    strcmp(driver_of(ro, s->move), region) != 0)
 			continue;
-		from = sk_inventory_find(inv, s->move->from);
+		from = sk_inventory_find(inv, server_of(ro, s->move));
 		if (from == NULL || from->move_endpoint == NULL) {
 			free(*out);
 			*out = NULL;
@@ -117,9 +148,9 @@ coord_moves_run_peers(const coord_rollout *ro, const sk_inventory *inv,
 			    "run rollout %s in %s: step %s moves a tenant from "
 			    "region %s, which has no move_endpoint in the "
 			    "inventory",
-			    ro->id, region, s->id, s->move->from);
+			    ro->id, region, s->id, server_of(ro, s->move));
 		}
-		peer_set(&(*out)[k++], s, SK_MOVE_ROLE_SOURCE, from);
+		peer_set(&(*out)[k++], s, SK_MOVE_ROLE_SOURCE, from, backward(ro));
 	}
 	*n = k;
 	return SK_OK;
@@ -127,18 +158,18 @@ coord_moves_run_peers(const coord_rollout *ro, const sk_inventory *inv,
 
 static bool
 listed(const char (*serving)[SK_MOVE_KEY_MAX], size_t n, const char *rollout_id,
-    const char *step_id)
+    const char *step_id, bool back)
 {
 	char key[SK_MOVE_KEY_MAX];
 
-	snprintf(key, sizeof(key), "%s/%s", rollout_id, step_id);
+	snprintf(key, sizeof(key), "%s/%s%s", rollout_id, step_id, back ? "/back" : "");
 	for (size_t i = 0; i < n; i++)
 		if (strcmp(serving[i], key) == 0)
 			return true;
 	return false;
 }
 
-/* True if the run of region (a move's target) is under way. */
+/* True if the run of region (a move's driver) is under way. */
 static bool
 target_active(const coord_rollout *ro, const char *region)
 {
@@ -158,23 +189,23 @@ coord_moves_serve(const coord_rollout *ro, const sk_inventory *inv,
 	size_t want, k = 0;
 
 	*any = false;
-	if (!mode_moves(ro->mode) || (want = count_moves(plan, region, false)) == 0)
+	if (!mode_moves(ro->mode) || (want = count_moves(ro, region, false)) == 0)
 		return SK_OK;
 	for (size_t i = 0; i < plan->nsteps; i++) {
 		const sk_step *s = &plan->steps[i];
 		const sk_region *to;
 
 		if (s->kind != SK_STEP_MOVE_TENANT || s->move == NULL ||
-		    strcmp(s->move->from, region) != 0 ||
-		    !target_active(ro, s->move->to) ||
-		    listed(serving, nserving, ro->id, s->id))
+		    strcmp(server_of(ro, s->move), region) != 0 ||
+		    !target_active(ro, driver_of(ro, s->move)) ||
+		    listed(serving, nserving, ro->id, s->id, backward(ro)))
 			continue;
-		if ((to = sk_inventory_find(inv, s->move->to)) == NULL) {
+		if ((to = sk_inventory_find(inv, driver_of(ro, s->move))) == NULL) {
 			free(peers);
 			return sk_err_set(err, SK_EINVAL,
 			    "serve moves of rollout %s from %s: step %s moves to "
 			    "region %s, which is not in the inventory",
-			    ro->id, region, s->id, s->move->to);
+			    ro->id, region, s->id, driver_of(ro, s->move));
 		}
 		if (k == SK_MOVE_PEERS_MAX)
 			break; /* the rest on a later poll, once these are listed */
@@ -184,7 +215,7 @@ coord_moves_serve(const coord_rollout *ro, const sk_inventory *inv,
 			return sk_err_set(err, SK_ENOMEM,
 			    "serve moves of rollout %s from %s: out of memory",
 			    ro->id, region);
-		peer_set(&peers[k++], s, SK_MOVE_ROLE_TARGET, to);
+		peer_set(&peers[k++], s, SK_MOVE_ROLE_TARGET, to, backward(ro));
 	}
 	if (k == 0)
 		return SK_OK;

@@ -11,6 +11,10 @@
  *             peer (region to, its pinned key); sent again while F's
  *             agent does not list "<rollout_id>/<step_id>" in its
  *             serving_moves.
+ *   A rollback (mode ROLLBACK) moves the tenant back the same way with
+ *   the sides swapped: `from`'s RUN_PLAN carries `to` as its SOURCE
+ *   peer and `to` hears MOVE_SERVE naming `from`, each peer marked back
+ *   (serving key "<rollout_id>/<step_id>/back").
  *
  * Pure functions of a rollout and the inventory: the server calls them
  * while it collects an agent's commands. Not thread-safe (the event
@@ -27,13 +31,15 @@
 #include "sk_plan.h"
 #include "sk_wire.h"
 
-/* At rollout start: every move step's from and to are in inv, and from
- * has a move_endpoint. SK_EINVAL naming the plan, step and region. */
-int coord_moves_check(
-    const sk_plan *plan, const sk_inventory *inv, sk_err *err) SK_WARN_UNUSED;
+/* At rollout start (back false): every move step's from and to are in
+ * inv, and from has a move_endpoint; at a rollback (back true), to has
+ * one too (it serves the move back). SK_EINVAL naming the plan, step
+ * and region, with a hint. */
+int coord_moves_check(const sk_plan *plan, const sk_inventory *inv, bool back,
+    sk_err *err) SK_WARN_UNUSED;
 
-/* The SOURCE peers region's RUN_PLAN of ro carries (none for a rollback,
- * or when region is no move's target): *out a malloc'ed array of *n
+/* The SOURCE peers region's RUN_PLAN of ro carries (none when region
+ * drives no move: a move's target, or a rollback's `from`): *out a malloc'ed array of *n
  * (NULL, 0 when none; the caller frees). SK_EINVAL when a move's source
  * is not in inv or has no move_endpoint (the inventory changed since the
  * start), SK_ENOMEM. */

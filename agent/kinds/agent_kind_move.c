@@ -5,6 +5,13 @@
  * in the flip's transaction. Every other region, the source included,
  * records the step with a note and changes nothing: the source serves
  * the move from its listener (move_serve), whatever its own phase.
+ *
+ * A rollback moves the tenant back the same way, the sides swapped: the
+ * revert in `from` drives the move back (move id "<plan>/<step>/back",
+ * route.back) and removes the step's ledger row in its flip; the revert
+ * in `to`, which serves it, waits until the move back passed its commit
+ * point there, so that the reverts of earlier steps in `to` find the
+ * tenant gone; elsewhere only the ledger row goes.
  */
 #include "agent_kinds.h"
 
@@ -12,6 +19,7 @@
 #include <string.h>
 
 #include "agent_failpoint.h"
+#include "agent_ledger.h"
 #include "move.h"
 #include "move_link.h"
 #include "sk_log.h"
@@ -27,9 +35,12 @@
  * gives up sooner. */
 #define MOVE_RETRY_MS (3 * 60 * 1000)
 #define MOVE_REHEARSE_RETRY_MS (20 * 1000)
+/* How long the revert in `to` waits for the move back to pass its
+ * commit point there: the driver's own retry budget and then some. */
+#define MOVE_BACK_WAIT_MS (MOVE_RETRY_MS + 2 * 60 * 1000)
 
 static int move_once(agent_step_run *s, const move_peer *peer,
-    const move_spec *spec, bool rehearse, sk_err *err);
+    const move_spec *spec, bool rehearse, bool back, sk_err *err);
 
 /* Whether rc says the link or the source's agent went away (worth
  * another attempt), rather than a refusal or a database's answer. */
@@ -40,12 +51,12 @@ transport_error(int rc)
 }
 
 static const move_peer *
-source_peer(const agent_step_run *s)
+source_peer(const agent_step_run *s, bool back)
 {
 	for (size_t i = 0; i < s->c->nmove_peers; i++) {
 		const move_peer *p = &s->c->move_peers[i];
 
-		if (strcmp(p->step_id, s->step->id) == 0 &&
+		if (strcmp(p->step_id, s->step->id) == 0 && p->back == back &&
 		    p->role == SKEIN__V1__MOVE_ROLE__MOVE_ROLE_SOURCE)
 			return p;
 	}
@@ -96,6 +107,15 @@ move_in_flip(void *arg, PGconn *conn, sk_err *err)
 	if (rc == SK_OK)
 		rc = agent_step_record(s, true, err);
 	return rc;
+}
+
+/* Inside the move back's flip transaction in `from`: the step's ledger
+ * row goes with the move. */
+static int
+move_in_flip_back(void *arg, PGconn *conn, sk_err *err)
+{
+	(void)conn;
+	return agent_step_record_revert(arg, 0, err);
 }
 
 /* The step's pre checks, in the target, before anything of the move:
@@ -149,38 +169,45 @@ result_into(sk_move_report *f, const move_result *res)
 }
 
 /* Run the move in this, its target, region (rehearse: the preflight and
- * the estimates only). */
+ * the estimates only; back: the rollback's move back, in `from`). */
 static int
-move_here(agent_step_run *s, bool rehearse, sk_err *err)
+move_here(agent_step_run *s, bool rehearse, bool back, sk_err *err)
 {
-	const sk_move_tenant *m = s->step->move;
-	const move_peer *peer = source_peer(s);
-	char move_id[192];
+	const sk_move_tenant *fw = s->step->move;
+	const move_peer *peer = source_peer(s, back);
+	char move_id[192], undo_id[192];
+	sk_move_tenant m;
 	move_spec spec = { 0 };
 	sk_move_report *fig = &s->move_fig;
 	int rc;
 
+	if (back)
+		sk_move_tenant_back(fw, &m);
+	else
+		m = *fw;
 	if (peer == NULL)
 		return sk_err_set(err, SK_ESTATE,
-		    "the coordinator named no source agent for this move (from %s); "
-		    "is it older than this agent?",
-		    m->from);
-	snprintf(move_id, sizeof(move_id), "%s/%s", s->c->plan->id, s->step->id);
-	spec.m = m;
+		    "the coordinator named no source agent for this move%s (from "
+		    "%s); is it older than this agent?",
+		    back ? " back" : "", m.from);
+	snprintf(undo_id, sizeof(undo_id), "%s/%s", s->c->plan->id, s->step->id);
+	snprintf(move_id, sizeof(move_id), "%s%s", undo_id, back ? "/back" : "");
+	spec.m = &m;
 	spec.move_id = move_id;
-	spec.source_region = m->from;
-	spec.target_region = m->to;
+	spec.source_region = m.from;
+	spec.target_region = m.to;
+	spec.undo_id = back ? undo_id : NULL;
 	memset(fig, 0, sizeof(*fig));
-	snprintf(fig->source_region, sizeof(fig->source_region), "%s", m->from);
-	snprintf(fig->target_region, sizeof(fig->target_region), "%s", m->to);
+	snprintf(fig->source_region, sizeof(fig->source_region), "%s", m.from);
+	snprintf(fig->target_region, sizeof(fig->target_region), "%s", m.to);
 	s->move = fig;
 
-	rc = move_pre_checks(s, err);
+	rc = back ? SK_OK : move_pre_checks(s, err);
 	if (rc != SK_OK)
 		return rc;
 	for (int64_t t0 = sk_mono_ms(), pause = 500;;
 	     pause = pause < 4000 ? pause * 2 : 5000) {
-		rc = move_once(s, peer, &spec, rehearse, err);
+		rc = move_once(s, peer, &spec, rehearse, back, err);
 		/* The link or the source went away (the source agent restarts,
 		 * the network is cut): the move aborted with the source
 		 * authoritative, or it passed its commit point and is finished
@@ -200,7 +227,7 @@ move_here(agent_step_run *s, bool rehearse, sk_err *err)
 /* One attempt at the move: dial the source and run the engine. */
 static int
 move_once(agent_step_run *s, const move_peer *peer, const move_spec *spec,
-    bool rehearse, sk_err *err)
+    bool rehearse, bool back, sk_err *err)
 {
 	move_run r = { 0 };
 	move_result res = { 0 };
@@ -234,7 +261,7 @@ move_once(agent_step_run *s, const move_peer *peer, const move_spec *spec,
 	r.source_key = &peer->key;
 	r.progress = move_progress_report;
 	r.progress_arg = s;
-	r.in_flip = move_in_flip;
+	r.in_flip = back ? move_in_flip_back : move_in_flip;
 	r.in_flip_arg = s;
 	r.stop = s->c->stop;
 	r.rehearse = rehearse;
@@ -259,7 +286,7 @@ move_apply(agent_step_run *s, sk_err *err)
 	const sk_move_tenant *m = s->step->move;
 
 	if (strcmp(s->c->region, m->to) == 0)
-		return move_here(s, false, err);
+		return move_here(s, false, false, err);
 	if (strcmp(s->c->region, m->from) == 0)
 		agent_step_note(s, "the source of the move: region", m->to);
 	else
@@ -276,7 +303,7 @@ move_rehearse(agent_step_run *s, sk_err *err)
 {
 	if (strcmp(s->c->region, s->step->move->to) != 0)
 		return SK_OK;
-	return move_here(s, true, err);
+	return move_here(s, true, false, err);
 }
 
 static void
@@ -289,16 +316,96 @@ move_scripts(const sk_step *step,
 	agent_step_scripts_checks(step->post, step->npost, fn, arg);
 }
 
-/* A move is undone by moving the tenant back (docs/moves.md); until that
- * is built a rollback refuses in the target, and elsewhere only the
- * ledger row goes. */
+/* The state of move move_id in this database's skein.moves as role
+ * ("source" or "target") says: "" when there is none. */
+static int
+move_state(agent_step_run *s, const char *move_id, const char *role, char *out,
+    size_t len, sk_err *err)
+{
+	const char *p[2] = { move_id, role };
+	PGresult *res = NULL;
+	bool present = false;
+	int rc;
+
+	out[0] = '\0';
+	rc = agent_ledger_has_table(
+	    s->c->conn, "read the move's state", "skein.moves", &present, err);
+	if (rc != SK_OK || !present)
+		return rc;
+	rc = sk_pg_execp(s->c->conn, "read the move's state",
+	    "SELECT state FROM skein.moves WHERE move_id = $1 AND role = $2", 2,
+	    p, &res, err);
+	if (rc == SK_OK && PQntuples(res) == 1)
+		snprintf(out, len, "%s", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return rc;
+}
+
+/* In `to`: wait until the move back passed its commit point here (its
+ * source's state "moved"), or the rollback is stopped, or
+ * MOVE_BACK_WAIT_MS. */
+static int
+wait_moved_back(agent_step_run *s, const char *back_id, sk_err *err)
+{
+	const sk_move_tenant *m = s->step->move;
+	char st[32];
+	int rc;
+
+	for (int64_t t0 = sk_mono_ms();; sk_sleep_ms(1000)) {
+		rc = move_state(s, back_id, "source", st, sizeof(st), err);
+		if (rc != SK_OK || strcmp(st, "moved") == 0)
+			return rc;
+		if (s->c->stop != NULL && *s->c->stop)
+			return sk_err_set(err, SK_ESTATE,
+			    "stopped while waiting for the move back of tenant %s "
+			    "to %s",
+			    m->value, m->from);
+		if (sk_mono_ms() - t0 > MOVE_BACK_WAIT_MS) {
+			sk_err_set(err, SK_ETIMEOUT,
+			    "the move back of tenant %s to %s has not passed its "
+			    "commit point here after %d s (its state here: %s)",
+			    m->value, m->from, MOVE_BACK_WAIT_MS / 1000,
+			    st[0] != '\0' ? st : "not begun");
+			snprintf(err->hint, sizeof(err->hint),
+			    "the move back runs from region %s's agent: see its "
+			    "status, then roll back again (what is reverted stays "
+			    "reverted)",
+			    m->from);
+			return SK_ETIMEOUT;
+		}
+	}
+}
+
+/* A move is undone by moving the tenant back (docs/moves.md "Moving
+ * back"). */
 static int
 move_revert(agent_step_run *s, sk_err *err)
 {
-	if (strcmp(s->c->region, s->step->move->to) == 0)
-		return sk_err_set(err, SK_ESTATE,
-		    "a tenant move is undone by moving the tenant back, which this "
-		    "agent version does not do yet");
+	const sk_move_tenant *m = s->step->move;
+	char undo_id[192], back_id[200], st[32];
+	int rc;
+
+	snprintf(undo_id, sizeof(undo_id), "%s/%s", s->c->plan->id, s->step->id);
+	snprintf(back_id, sizeof(back_id), "%s/back", undo_id);
+	if (strcmp(s->c->region, m->from) == 0) {
+		rc = move_state(s, undo_id, "source", st, sizeof(st), err);
+		if (rc != SK_OK)
+			return rc;
+		/* Moved: move it back (the flip removes the ledger row).
+		 * Otherwise the tenant never left (the move did not pass its
+		 * commit point), or it is back already. */
+		if (strcmp(st, "moved") == 0)
+			return move_here(s, false, true, err);
+		agent_step_note(s, "the tenant is in this region: move state",
+		    st[0] != '\0' ? st : "none");
+		return agent_step_record_revert(s, 0, err);
+	}
+	if (strcmp(s->c->region, m->to) == 0) {
+		rc = wait_moved_back(s, back_id, err);
+		if (rc != SK_OK)
+			return rc;
+		agent_step_note(s, "the tenant moved back to region", m->from);
+	}
 	return agent_step_record_revert(s, 0, err);
 }
 

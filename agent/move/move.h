@@ -64,6 +64,13 @@ typedef struct move_spec {
 	const char *move_id;
 	const char *source_region;
 	const char *target_region;
+	/* A move back (a rollback): the id of the move it undoes,
+	 * "<plan id>/<step id>", whose source is this move's target; NULL
+	 * for a move forward. The target's rows of the tenant are then the
+	 * forward move's fenced leftovers: the copy replaces them, and the
+	 * forward move's guard gives way to this move's in one transaction
+	 * (docs/moves.md "Moving back"). */
+	const char *undo_id;
 } move_spec;
 
 /* The source side, as the target's engine sees it. Each function returns
@@ -250,6 +257,14 @@ typedef struct move_peer {
 	char region[64];
 	char address[256]; /* SOURCE: tcp://host:port */
 	sk_pubkey key;
+	/* A rollback's move back of step_id: its `to` serves, its `from`
+	 * drives (move id "<plan>/<step>/back"). */
+	bool back;
 } move_peer;
+
+/* The name a link gives its move, in its preamble and OPEN and in
+ * AgentMessage.serving_moves: the step id, or "<step id>/back" for a
+ * move back. */
+void move_peer_link_step(const move_peer *p, char *buf, size_t len);
 
 #endif

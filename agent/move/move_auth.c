@@ -83,13 +83,24 @@ move_step(const sk_plan *plan, const char *step_id)
 	return NULL;
 }
 
-static auth_entry *
-entry_of(move_auth *a, const char *rollout_id, const char *step_id)
+void
+move_peer_link_step(const move_peer *p, char *buf, size_t len)
 {
-	for (size_t i = 0; i < a->n; i++)
+	snprintf(buf, len, "%s%s", p->step_id, p->back ? "/back" : "");
+}
+
+/* link_step: as move_peer_link_step names it. */
+static auth_entry *
+entry_of(move_auth *a, const char *rollout_id, const char *link_step)
+{
+	for (size_t i = 0; i < a->n; i++) {
+		char name[80];
+
+		move_peer_link_step(&a->v[i].peer, name, sizeof(name));
 		if (strcmp(a->v[i].peer.rollout_id, rollout_id) == 0 &&
-		    strcmp(a->v[i].peer.step_id, step_id) == 0)
+		    strcmp(name, link_step) == 0)
 			return &a->v[i];
+	}
 	return NULL;
 }
 
@@ -99,6 +110,7 @@ move_auth_add(move_auth *a, const move_peer *peer, sk_plan *plan, sk_err *err)
 	const sk_step *step;
 	auth_entry *e;
 	auth_plan *ap;
+	char name[80];
 
 	if (peer->role != SKEIN__V1__MOVE_ROLE__MOVE_ROLE_TARGET) {
 		sk_plan_destroy(plan);
@@ -122,8 +134,9 @@ move_auth_add(move_auth *a, const move_peer *peer, sk_plan *plan, sk_err *err)
 	ap->refs = 1;
 	ap->mu = &a->mu;
 
+	move_peer_link_step(peer, name, sizeof(name));
 	pthread_mutex_lock(&a->mu);
-	e = entry_of(a, peer->rollout_id, peer->step_id);
+	e = entry_of(a, peer->rollout_id, name);
 	if (e == NULL) {
 		if (a->n == a->cap) {
 			size_t cap = a->cap ? a->cap * 2 : 4;
@@ -174,8 +187,14 @@ grant_of(move_auth *a, const char *rollout_id, const char *step_id,
 	out->ref_ = e->ap;
 	pthread_mutex_unlock(&a->mu);
 	snprintf(out->plan_id, sizeof(out->plan_id), "%s", out->plan->id);
-	snprintf(out->move_id, sizeof(out->move_id), "%s/%s", out->plan->id,
-	    out->step->id);
+	snprintf(out->move_id, sizeof(out->move_id), "%s/%s%s", out->plan->id,
+	    out->step->id, out->peer.back ? "/back" : "");
+	if (out->peer.back) {
+		snprintf(out->undo_id, sizeof(out->undo_id), "%s/%s",
+		    out->plan->id, out->step->id);
+		sk_move_tenant_back(out->step->move, &out->body);
+	} else
+		out->body = *out->step->move;
 	return SK_OK;
 }
 
@@ -227,9 +246,11 @@ move_auth_list(move_auth *a, char ***out, size_t *n, sk_err *err)
 		return sk_err_set(err, SK_ENOMEM, "list served moves: out of memory");
 	}
 	for (size_t i = 0; i < a->n; i++) {
-		size_t len = strlen(a->v[i].peer.rollout_id) +
-		    strlen(a->v[i].peer.step_id) + 2;
+		char name[80];
+		size_t len;
 
+		move_peer_link_step(&a->v[i].peer, name, sizeof(name));
+		len = strlen(a->v[i].peer.rollout_id) + strlen(name) + 2;
 		v[i] = malloc(len);
 		if (v[i] == NULL) {
 			for (size_t j = 0; j < i; j++)
@@ -239,8 +260,7 @@ move_auth_list(move_auth *a, char ***out, size_t *n, sk_err *err)
 			return sk_err_set(
 			    err, SK_ENOMEM, "list served moves: out of memory");
 		}
-		snprintf(v[i], len, "%s/%s", a->v[i].peer.rollout_id,
-		    a->v[i].peer.step_id);
+		snprintf(v[i], len, "%s/%s", a->v[i].peer.rollout_id, name);
 	}
 	*n = a->n;
 	pthread_mutex_unlock(&a->mu);

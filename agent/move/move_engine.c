@@ -576,7 +576,13 @@ run(engine *e, sk_err *err)
 		return SK_OK;
 	}
 	resume = strcmp(st.state, "copy") == 0 || strcmp(st.state, "catchup") == 0;
-	rc = move_target_preflight(e->t, resume, err);
+	/* A move back finds the undone move's fenced rows of the tenant in
+	 * its target (the copy replaces them), or none once a copy of its
+	 * own was begun and aborted. */
+	if (!resume && r->spec->undo_id != NULL)
+		rc = move_target_undo_moved(e->t, &resume, err);
+	if (rc == SK_OK)
+		rc = move_target_preflight(e->t, resume, err);
 	if (rc != SK_OK) {
 		e->res->blocked = err->code == SK_EPREFLIGHT;
 		move_target_state_fini(&st);

@@ -175,7 +175,14 @@ typedef struct move_target_state {
 int move_target_state_read(move_target *t, move_target_state *st, sk_err *err) SK_WARN_UNUSED;
 void move_target_state_fini(move_target_state *st);
 
-/* Install the guard and the skein.moves row (state "copy"). */
+/* A move back: whether the move it undoes left this (its target)
+ * database as its source past the commit point ("moved"), so that the
+ * tenant's rows here are that move's leftovers. */
+int move_target_undo_moved(move_target *t, bool *moved, sk_err *err) SK_WARN_UNUSED;
+
+/* Install the guard and the skein.moves row (state "copy"); a move back
+ * drops the undone move's source triggers and fence in the same
+ * transaction. */
 int move_target_begin(move_target *t, sk_err *err) SK_WARN_UNUSED;
 
 /* Copy: begin the copy transaction (deleting partial rows first), one

@@ -27,8 +27,12 @@ typedef struct move_grant {
 	move_peer peer;      /* role TARGET: who may dial in */
 	const sk_plan *plan; /* the signed plan the step is in */
 	const sk_step *step; /* its move_tenant step (step->move) */
+	/* The move served: *step->move, or for a move back (peer.back)
+	 * sk_move_tenant_back's view of it (borrowing the plan's strings). */
+	sk_move_tenant body;
 	char plan_id[128];
-	char move_id[192]; /* "<plan id>/<step id>" */
+	char move_id[192]; /* "<plan id>/<step id>", a move back's ".../back" */
+	char undo_id[192]; /* a move back: "<plan id>/<step id>"; else "" */
 	void *ref_;        /* move_auth's reference; do not touch */
 } move_grant;
 

@@ -410,11 +410,13 @@ move_remote_open(const move_peer *peer, const move_spec *spec,
 	sk_peer *p = NULL;
 	remote *r = NULL;
 	REQUEST(req, OPEN);
+	char step[80];
 	int rc;
 
 	*ops = NULL;
 	*arg = NULL;
-	rc = move_link_preamble_encode(pre, &pre_len, rollout_id, peer->step_id, err);
+	move_peer_link_step(peer, step, sizeof(step));
+	rc = move_link_preamble_encode(pre, &pre_len, rollout_id, step, err);
 	if (rc != SK_OK)
 		return rc;
 	rc = sk_peer_context_encode(&ctx, &ctx_len, &c, err);
@@ -443,7 +445,7 @@ move_remote_open(const move_peer *peer, const move_spec *spec,
 	rc = move_link_initiate(r->l, p, (int)(deadline - sk_mono_ms()), err);
 	if (rc == SK_OK) {
 		req.rollout_id = (char *)rollout_id;
-		req.step_id = (char *)peer->step_id;
+		req.step_id = step;
 		req.database = (char *)database;
 		rc = rpc_simple(r, &req, r->io_ms, err);
 	}

@@ -264,7 +264,7 @@ authenticate(serving *v, move_grant *g, char *rollout, char *step, sk_err *err)
 	rc = move_auth_peek(s->auth, rollout, step, g, err);
 	if (rc != SK_OK)
 		return rc;
-	m = g->step->move;
+	m = &g->body;
 	if (strcmp(m->from, s->region) != 0) {
 		move_grant_release(g);
 		return sk_err_set(err, SK_EREFUSED,
@@ -332,10 +332,11 @@ serve_link(serving *v)
 		    rollout, step);
 	} else {
 		spec = (move_spec){
-			.m = g.step->move,
+			.m = &g.body,
 			.move_id = g.move_id,
-			.source_region = g.step->move->from,
-			.target_region = g.step->move->to,
+			.source_region = g.body.from,
+			.target_region = g.body.to,
+			.undo_id = g.undo_id[0] != '\0' ? g.undo_id : NULL,
 		};
 		rc = s->open(s->open_arg, req->database, &spec, &v->ops,
 		    &v->ops_arg, &err);

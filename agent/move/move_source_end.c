@@ -64,6 +64,16 @@ src_commit(void *arg, sk_err *err)
 	if (rc == SK_OK && s->spec->m->route_source != NULL)
 		rc = sk_pg_exec(s->frz, "commit the move: route.source",
 		    s->spec->m->route_source, NULL, err);
+	/* A move back: the move it undoes, whose target this was, is no
+	 * longer in force here (a later run of it finds no "done"). */
+	if (rc == SK_OK && s->spec->undo_id != NULL) {
+		const char *u[1] = { s->spec->undo_id };
+
+		rc = sk_pg_execp(s->frz, "commit the move: the undone move",
+		    "UPDATE skein.moves SET state = 'undone', updated_at = "
+		    "pg_catalog.now() WHERE move_id = $1 AND role = 'target'",
+		    1, u, NULL, err);
+	}
 	if (rc != SK_OK) {
 		move_src_tx_rollback(s->frz);
 		return rc;

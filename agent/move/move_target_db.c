@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent_ledger.h"
 #include "move_int.h"
 #include "sk_pg.h"
 #include "sk_log.h"
@@ -257,6 +258,62 @@ move_target_guard_sql(move_target *t, move_str *q, bool create)
 	}
 }
 
+int
+move_target_undo_moved(move_target *t, bool *moved, sk_err *err)
+{
+	const char *p[1] = { t->spec->undo_id };
+	PGresult *res = NULL;
+	bool present = false;
+	int rc;
+
+	*moved = false;
+	if (t->spec->undo_id == NULL)
+		return SK_OK;
+	rc = agent_ledger_has_table(
+	    t->c, "read the undone move's state", "skein.moves", &present, err);
+	if (rc != SK_OK || !present)
+		return rc;
+	rc = sk_pg_execp(t->c, "read the undone move's state",
+	    "SELECT state FROM skein.moves WHERE move_id = $1 AND role = 'source'",
+	    1, p, &res, err);
+	if (rc == SK_OK)
+		*moved = PQntuples(res) == 1 &&
+		    strcmp(PQgetvalue(res, 0, 0), "moved") == 0;
+	PQclear(res);
+	return rc;
+}
+
+/* A move back: drop what the undone move left on the moved tables of
+ * its source (this database): its guard, which refuses the tenant's
+ * writes once fenced, its truncate guard, capture triggers a cleanup
+ * never removed, and its fence. The move back's own guard, created in
+ * the same transaction, refuses the application's writes from then on. */
+static void
+undone_triggers_sql(move_target *t, move_str *q)
+{
+	static const char *const sfx[3] = { "i", "u", "d" };
+	move_names fw;
+
+	move_names_init(&fw, t->spec->undo_id);
+	for (size_t i = 0; i < t->d->n_tables; i++) {
+		const char *name = t->d->tables[i]->name;
+
+		for (int o = 0; o < 3; o++) {
+			sk_strbuf_addf(q, "DROP TRIGGER IF EXISTS %s_%s ON ",
+			    fw.guard, sfx[o]);
+			move_str_ident(q, name, true);
+			sk_strbuf_addf(q, ";\nDROP TRIGGER IF EXISTS %s_%s ON ",
+			    fw.capture, sfx[o]);
+			move_str_ident(q, name, true);
+			sk_strbuf_add(q, ";\n");
+		}
+		sk_strbuf_addf(q, "DROP TRIGGER IF EXISTS %s ON ", fw.truncate);
+		move_str_ident(q, name, true);
+		sk_strbuf_add(q, ";\n");
+	}
+	sk_strbuf_addf(q, "DROP SEQUENCE IF EXISTS %s;\n", fw.fence);
+}
+
 static int
 begin_once(void *arg, sk_err *err)
 {
@@ -270,6 +327,8 @@ begin_once(void *arg, sk_err *err)
 	sk_strbuf_add(&q,
 	    "BEGIN; " MOVE_DDL_LOCK_TIMEOUT
 	    "; SET LOCAL client_min_messages = warning;\n");
+	if (t->spec->undo_id != NULL)
+		undone_triggers_sql(t, &q);
 	move_target_guard_sql(t, &q, true);
 	if (q.oom) {
 		sk_strbuf_fini(&q);

@@ -170,6 +170,14 @@ flip_once(void *arg, sk_err *err)
 		    "pg_catalog.now() WHERE move_id = $1",
 		    1, p, NULL, err);
 	}
+	if (rc == SK_OK && t->spec->undo_id != NULL) {
+		const char *p[1] = { t->spec->undo_id };
+
+		rc = sk_pg_execp(t->c, "flip the target: the undone move",
+		    "UPDATE skein.moves SET state = 'undone', updated_at = "
+		    "pg_catalog.now() WHERE move_id = $1 AND role = 'source'",
+		    1, p, NULL, err);
+	}
 	if (rc == SK_OK && ((flip_arg *)arg)->commit)
 		rc = sk_pg_exec(t->c, "flip the target", "COMMIT", NULL, err);
 	if (rc != SK_OK)
@@ -191,7 +199,11 @@ abort_once(void *arg, sk_err *err)
 	    "; SET LOCAL client_min_messages = warning; %s;\n",
 	    t->set_move);
 	move_target_delete_sql(t, &q);
-	move_target_guard_sql(t, &q, false);
+	/* A move back keeps its guard: the tenant lives in the other region,
+	 * and the undone move's guard, which refused its writes here, is
+	 * gone. */
+	if (t->spec->undo_id == NULL)
+		move_target_guard_sql(t, &q, false);
 	if (q.oom) {
 		sk_strbuf_fini(&q);
 		return sk_err_set(err, SK_ENOMEM, "abort in the target: out of memory");

@@ -149,16 +149,18 @@ refuse(agent_session *s, const sk_command *cmd, const char *plan_id,
 	agent_outbox_put(s, &r);
 }
 
-/* The move_tenant step step_id of plan, if its source is region. */
+/* The move_tenant step step_id of plan, if its source is region (for a
+ * move back, its `to`). */
 static const sk_step *
-source_step(const sk_plan *plan, const char *step_id, const char *region)
+source_step(const sk_plan *plan, const char *step_id, const char *region, bool back)
 {
 	for (size_t i = 0; i < plan->nsteps; i++) {
 		const sk_step *st = &plan->steps[i];
 
 		if (strcmp(st->id, step_id) == 0)
 			return st->kind == SK_STEP_MOVE_TENANT && st->move != NULL &&
-				strcmp(st->move->from, region) == 0 ?
+				strcmp(back ? st->move->to : st->move->from,
+				    region) == 0 ?
 			    st :
 			    NULL;
 	}
@@ -192,7 +194,8 @@ agent_moves_serve(agent_session *s, const sk_command *cmd)
 			continue;
 		}
 		snprintf(plan_id, sizeof(plan_id), "%s", plan->id);
-		if (source_step(plan, peers[i].step_id, s->cfg->region) == NULL) {
+		if (source_step(plan, peers[i].step_id, s->cfg->region,
+			peers[i].back) == NULL) {
 			sk_err_set(&err, SK_EREFUSED,
 			    "serve move %s of rollout %s in %s: plan %s has no "
 			    "move_tenant step of that id out of this region",
@@ -222,8 +225,9 @@ agent_moves_serve(agent_session *s, const sk_command *cmd)
 			refuse(s, cmd, plan_id, peers[i].step_id, &err);
 			continue;
 		}
-		sk_info("rollout %s: serving move %s to region %s",
-		    cmd->rollout_id, peers[i].step_id, peers[i].region);
+		sk_info("rollout %s: serving move %s%s to region %s",
+		    cmd->rollout_id, peers[i].step_id,
+		    peers[i].back ? " (back)" : "", peers[i].region);
 	}
 	free(peers);
 }

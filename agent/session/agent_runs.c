@@ -410,6 +410,7 @@ agent_runs_move_peers(
 		    SKEIN__V1__MOVE_ROLE__MOVE_ROLE_TARGET;
 		snprintf(q->region, sizeof(q->region), "%s", p->region);
 		snprintf(q->address, sizeof(q->address), "%s", p->address);
+		q->back = p->back;
 		snprintf(name, sizeof(name),
 		    "agent key of region %s (coordinator)", p->region);
 		sk_pubkey_set(&q->key, p->agent_key, name);

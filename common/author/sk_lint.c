@@ -53,25 +53,30 @@ apply_waivers(lint *l, size_t si, const sk_step *st, size_t first, sk_err *err)
 }
 
 /* A tenant move's only SQL is its routing statements (route.source,
- * route.target): one script of the two, so that the rules that judge a
- * statement (an UPDATE, a lock) judge them too. *out is malloc'ed; ""
- * for a move without them or a step of another kind. NULL: no memory. */
+ * route.target and route.back's two): one script of them, so that the
+ * rules that judge a statement (an UPDATE, a lock) judge them too. *out
+ * is malloc'ed; "" for a move without them or a step of another kind.
+ * NULL: no memory. */
 static char *
 move_route_sql(const sk_step *st)
 {
 	const sk_move_tenant *m = st->move;
-	const char *a = "", *b = "";
-	size_t n;
+	const char *v[4] = { "", "", "", "" };
+	size_t n = 1;
 	char *sql;
 
 	if (st->kind == SK_STEP_MOVE_TENANT && m != NULL) {
-		a = m->route_source != NULL ? m->route_source : "";
-		b = m->route_target != NULL ? m->route_target : "";
+		const char *r[4] = { m->route_source, m->route_target,
+			m->route_back_source, m->route_back_target };
+
+		for (int i = 0; i < 4; i++)
+			v[i] = r[i] != NULL ? r[i] : "";
 	}
-	n = strlen(a) + strlen(b) + 4;
+	for (int i = 0; i < 4; i++)
+		n += strlen(v[i]) + 2;
 	sql = malloc(n);
 	if (sql != NULL)
-		snprintf(sql, n, "%s;\n%s", a, b);
+		snprintf(sql, n, "%s;\n%s;\n%s;\n%s", v[0], v[1], v[2], v[3]);
 	return sql;
 }
 

@@ -13,7 +13,8 @@ static const char *const tenant_keys[] = { "column", "value", NULL };
 static const char *const stay_keys[] = { "table", "index", NULL };
 static const char *const index_keys[] = { "table", "columns", NULL };
 static const char *const event_keys[] = { "table", "type", NULL };
-static const char *const route_keys[] = { "source", "target", NULL };
+static const char *const route_keys[] = { "source", "target", "back", NULL };
+static const char *const route_back_keys[] = { "source", "target", NULL };
 
 /* A message of err's re-reported at node. */
 static int
@@ -289,7 +290,7 @@ load_route_side(const sk_yaml_node *node, const char *key, const char *what,
 static int
 load_route(const sk_yaml_node *item, sk_move_tenant *m, sk_err *err)
 {
-	const sk_yaml_node *node;
+	const sk_yaml_node *node, *back;
 	int rc;
 
 	rc = load_map(item, "route",
@@ -304,6 +305,29 @@ load_route(const sk_yaml_node *item, sk_move_tenant *m, sk_err *err)
 	if (rc == SK_OK && m->route_source == NULL && m->route_target == NULL)
 		rc = sk_yaml_error(
 		    err, SK_EINVAL, node, "route needs source, target or both");
+	if (rc != SK_OK)
+		return rc;
+	/* The move back's routing, which a rollback runs. */
+	rc = load_map(node, "back",
+	    "a mapping of source (run in `to`) and target (run in `from`), "
+	    "one SQL statement each",
+	    route_back_keys, false, &back, err);
+	if (rc != SK_OK)
+		return rc;
+	if (back == NULL)
+		return sk_yaml_error(err, SK_EINVAL, node,
+		    "route needs back: {source, target}: a rollback moves the "
+		    "tenant back to %s and must route it there (source runs in "
+		    "%s, target in %s)",
+		    m->from, m->to, m->from);
+	rc = load_route_side(
+	    back, "source", "route.back.source", &m->route_back_source, err);
+	if (rc == SK_OK)
+		rc = load_route_side(back, "target", "route.back.target",
+		    &m->route_back_target, err);
+	if (rc == SK_OK && m->route_back_source == NULL && m->route_back_target == NULL)
+		rc = sk_yaml_error(err, SK_EINVAL, back,
+		    "route.back needs source, target or both");
 	return rc;
 }
 

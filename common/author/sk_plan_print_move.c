@@ -45,6 +45,10 @@ plan_print_move(FILE *out, const sk_move_tenant *m)
 		fprintf(out, "     route.source %s\n", m->route_source);
 	if (m->route_target != NULL)
 		fprintf(out, "     route.target %s\n", m->route_target);
+	if (m->route_back_source != NULL)
+		fprintf(out, "     route.back.source %s\n", m->route_back_source);
+	if (m->route_back_target != NULL)
+		fprintf(out, "     route.back.target %s\n", m->route_back_target);
 	fprintf(out, "     freeze_timeout %" PRId64 " ms, max_lag %" PRId64 " ms, source rows %s\n",
 	    m->freeze_timeout_ms, m->max_lag_ms,
 	    m->purge ? "purged after verification" : "kept, marked moved");
@@ -124,6 +128,10 @@ plan_move_json(const sk_step *s)
 	bad |= json_object_set_new(o, "event_type", sk_json_str(m->event_type));
 	bad |= json_object_set_new(o, "route_source", sk_json_str(m->route_source));
 	bad |= json_object_set_new(o, "route_target", sk_json_str(m->route_target));
+	bad |= json_object_set_new(
+	    o, "route_back_source", sk_json_str(m->route_back_source));
+	bad |= json_object_set_new(
+	    o, "route_back_target", sk_json_str(m->route_back_target));
 	bad |= json_object_set_new(
 	    o, "freeze_timeout_ms", json_integer(m->freeze_timeout_ms));
 	bad |= json_object_set_new(o, "max_lag_ms", json_integer(m->max_lag_ms));

@@ -192,8 +192,17 @@ sk_move_tenant_check(const sk_move_tenant *m, sk_err *err)
 	rc = route_check(m->route_source, "route.source", err);
 	if (rc == SK_OK)
 		rc = route_check(m->route_target, "route.target", err);
+	if (rc == SK_OK)
+		rc = route_check(m->route_back_source, "route.back.source", err);
+	if (rc == SK_OK)
+		rc = route_check(m->route_back_target, "route.back.target", err);
 	if (rc != SK_OK)
 		return rc;
+	if ((m->route_source != NULL || m->route_target != NULL) &&
+	    m->route_back_source == NULL && m->route_back_target == NULL)
+		return sk_err_set(err, SK_EINVAL,
+		    "has a route without route.back: a rollback moves the tenant "
+		    "back and must route it back");
 	if (m->freeze_timeout_ms <= 0)
 		return sk_err_set(err, SK_EINVAL,
 		    "has freeze_timeout %" PRId64 " ms; it must be above 0",
@@ -284,8 +293,29 @@ move_checksum(const sk_step *step, uint8_t out[SK_CHECKSUM_LEN], sk_err *err)
 	hash_num(&st, m->freeze_timeout_ms);
 	hash_num(&st, m->max_lag_ms);
 	hash_num(&st, m->purge ? 1 : 0);
+	/* Hashed only when present, so that the checksums of moves written
+	 * before route.back existed stay what their ledger rows hold. */
+	if (m->route_back_source != NULL || m->route_back_target != NULL) {
+		hash_str(&st, m->route_back_source);
+		hash_str(&st, m->route_back_target);
+	}
 	crypto_hash_sha256_final(&st, out);
 	return SK_OK;
+}
+
+void
+sk_move_tenant_back(const sk_move_tenant *m, sk_move_tenant *out)
+{
+	*out = *m;
+	out->from = m->to;
+	out->to = m->from;
+	out->stay = NULL;
+	out->nstay = 0;
+	out->route_source = m->route_back_source;
+	out->route_target = m->route_back_target;
+	out->route_back_source = NULL;
+	out->route_back_target = NULL;
+	out->purge = false;
 }
 
 void
@@ -308,4 +338,6 @@ sk_move_tenant_fini(sk_move_tenant *m)
 	free(m->event_type);
 	free(m->route_source);
 	free(m->route_target);
+	free(m->route_back_source);
+	free(m->route_back_target);
 }

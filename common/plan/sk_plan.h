@@ -212,6 +212,10 @@ typedef struct sk_move_tenant {
 	char *event_type;   /* set iff event_table is */
 	char *route_source; /* one statement for the source; NULL: none */
 	char *route_target; /* one statement for the target; NULL: none */
+	/* The move back (a rollback): one statement for `to`, which the
+	 * tenant leaves, and one for `from`; NULL: none. */
+	char *route_back_source;
+	char *route_back_target;
 	int64_t freeze_timeout_ms; /* > 0 */
 	int64_t max_lag_ms;        /* > 0 */
 	bool purge;                /* false: source rows stay, marked moved */
@@ -226,6 +230,13 @@ bool sk_move_ident_valid(const char *s, bool qualified);
  * SK_EINVAL saying what is wrong, unprefixed ("has from and to both
  * af"). */
 int sk_move_tenant_check(const sk_move_tenant *m, sk_err *err) SK_WARN_UNUSED;
+
+/* The move back a rollback of m runs: from and to swapped, route.back's
+ * statements as its route, no staying tables (their index rows stay
+ * where the move wrote them: they name the region the rows are in), the
+ * same tables, event and limits. *out borrows m's strings: never pass
+ * it to sk_move_tenant_fini. */
+void sk_move_tenant_back(const sk_move_tenant *m, sk_move_tenant *out);
 
 /* Free what m owns (not m). Accepts NULL. */
 void sk_move_tenant_fini(sk_move_tenant *m);

@@ -63,6 +63,8 @@ move_to_pb(const sk_move_tenant *m, pb_body *b, Skein__V1__Step *ps)
 	pm->event_type = pb_text(m->event_type);
 	pm->route_source = pb_text(m->route_source);
 	pm->route_target = pb_text(m->route_target);
+	pm->route_back_source = pb_text(m->route_back_source);
+	pm->route_back_target = pb_text(m->route_back_target);
 	pm->freeze_timeout_ms = m->freeze_timeout_ms;
 	pm->max_lag_ms = m->max_lag_ms;
 	pm->purge = m->purge;
@@ -287,6 +289,8 @@ plan_move_from_pb(const Skein__V1__MoveTenantBody *pm, sk_move_tenant **out, boo
 	m->event_type = copy(opt(pm->event_type), oom);
 	m->route_source = copy(opt(pm->route_source), oom);
 	m->route_target = copy(opt(pm->route_target), oom);
+	m->route_back_source = copy(opt(pm->route_back_source), oom);
+	m->route_back_target = copy(opt(pm->route_back_target), oom);
 	m->freeze_timeout_ms = pm->freeze_timeout_ms;
 	m->max_lag_ms = pm->max_lag_ms;
 	m->purge = pm->purge;

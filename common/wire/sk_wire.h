@@ -260,8 +260,9 @@ enum sk_move_role {
 #define SK_MOVE_PEERS_MAX 64    /* move peers one command may carry */
 #define SK_MOVE_ADDRESS_MAX 256 /* "tcp://host:port" and its NUL */
 #define SK_MOVE_KEY_LEN 32      /* an Ed25519 public key */
-/* "<rollout_id>/<step_id>" and its NUL */
-#define SK_MOVE_KEY_MAX (SK_ID_MAX + SK_NAME_MAX)
+/* "<rollout_id>/<step_id>" (a move back: "<rollout_id>/<step_id>/back")
+ * and its NUL */
+#define SK_MOVE_KEY_MAX (SK_ID_MAX + SK_NAME_MAX + 8)
 
 /* One peer: the move step it is for, the role of the agent described,
  * its region, (SOURCE) where to dial it and its pinned key. Plain value.
@@ -273,6 +274,7 @@ typedef struct sk_move_peer {
 	char region[SK_NAME_MAX];
 	char address[SK_MOVE_ADDRESS_MAX]; /* SOURCE; "" for TARGET */
 	uint8_t agent_key[SK_MOVE_KEY_LEN];
+	bool back; /* the move back a rollback runs (to -> from) */
 } sk_move_peer;
 
 typedef struct sk_agent_msg {

@@ -202,6 +202,7 @@ wire_move_command_to_pb(Skein__V1__Command *pc, move_peer_store *s,
 		skein__v1__move_peer__init(q);
 		q->step_id = (char *)p->step_id;
 		q->role = (Skein__V1__MoveRole)p->role;
+		q->back = p->back;
 		q->region = (char *)p->region;
 		q->address = (char *)p->address;
 		q->agent_key.data = (uint8_t *)p->agent_key;
@@ -268,6 +269,7 @@ wire_move_command_from_pb(
 			    "unknown role %d",
 			    i, (int)q->role);
 		p->role = (int)q->role;
+		p->back = q->back;
 		if (q->agent_key.len != SK_MOVE_KEY_LEN)
 			return sk_err_set(err, SK_EDECODE,
 			    "decode control: command %zu has a move peer key of "

@@ -1085,6 +1085,141 @@ test_stop_mid_copy_aborts_and_a_new_run_moves(void **state)
 	world_close(&w);
 }
 
+/* ---- moving back (a rollback) */
+
+/* The move back of w's move: dst serves, src (on target) drives. */
+static int
+run_back(world *w, PGconn *target, const opts *o, move_result *res, sk_err *err)
+{
+	static sk_move_tenant back;
+	static move_spec spec;
+	const move_source_ops *ops = NULL;
+	void *arg = NULL;
+	move_run r;
+	int rc;
+
+	sk_move_tenant_back(&w->m, &back);
+	spec = (move_spec){ .m = &back,
+		.move_id = "plan-1/move_acme/back",
+		.source_region = "dst",
+		.target_region = "src",
+		.undo_id = "plan-1/move_acme" };
+	rc = move_local_open(w->dst_ci, &spec, "dst", NULL, &ops, &arg, err);
+	if (rc != SK_OK) {
+		memset(res, 0, sizeof(*res));
+		return rc;
+	}
+	memset(&r, 0, sizeof(r));
+	r.spec = &spec;
+	r.target = target;
+	r.target_conninfo = w->src_ci;
+	r.src = ops;
+	r.src_arg = arg;
+	if (o != NULL) {
+		r.progress = o->progress;
+		r.progress_arg = o->progress_arg;
+		r.stop = o->stop;
+	}
+	rc = move_engine_run(&r, res, err);
+	ops->close(arg);
+	return rc;
+}
+
+static void
+test_move_back_returns_the_tenant_with_its_changes(void **state)
+{
+	atomic_int stop = 0;
+	char st[6], moved[256], back[256];
+	PGconn *src, *app;
+	world w;
+	move_result res;
+	sk_err err;
+	opts o;
+
+	(void)state;
+	world_open(&w, "mvback", NULL, NULL);
+	w.m.route_back_source =
+	    "UPDATE directory SET region = 'src' WHERE tenant_id = 'acme'";
+	w.m.route_back_target =
+	    "UPDATE directory SET region = 'src' WHERE tenant_id = 'acme'";
+	assert_int_equal(run_move(&w, NULL, &res, &err), SK_OK);
+	move_result_fini(&res);
+	/* The tenant lives in dst now and changes there. */
+	pgfixture_exec_db(port, w.dst,
+	    "UPDATE orders SET amount = amount + 7 WHERE tenant_id = 'acme';"
+	    "INSERT INTO orders (tenant_id, amount) VALUES ('acme', 42);"
+	    "DELETE FROM order_lines WHERE tenant_id = 'acme' AND line = 3");
+	fingerprint(w.dst, moved, sizeof(moved));
+	src = pgfixture_connect(port, w.src, "move-back-target");
+
+	/* A move back stopped in its copy aborts: src holds none of the
+	 * tenant's rows and refuses its writes (the move back's guard stays
+	 * where the undone move's was); dst stays authoritative. */
+	memset(&o, 0, sizeof(o));
+	o.progress = stop_in_copy;
+	o.progress_arg = (void *)&stop;
+	o.stop = &stop;
+	assert_int_not_equal(run_back(&w, src, &o, &res, &err), SK_OK);
+	assert_true(res.aborted);
+	move_result_fini(&res);
+	assert_int_equal(
+	    count(w.src, "SELECT count(*) FROM orders WHERE tenant_id = 'acme'"), 0);
+	app = pgfixture_connect(port, w.src, "app");
+	try_sql(app, "INSERT INTO orders (tenant_id, amount) VALUES ('acme', 1)", st);
+	assert_string_equal(st, MOVE_SQLSTATE_MOVING);
+	try_sql(app, "INSERT INTO orders (tenant_id, amount) VALUES ('globex', 1)", st);
+	assert_string_equal(st, "");
+	fingerprint(w.dst, back, sizeof(back));
+	assert_string_equal(back, moved);
+
+	/* Again, to the end. */
+	assert_int_equal(run_back(&w, src, NULL, &res, &err), SK_OK);
+	assert_true(res.committed);
+	move_result_fini(&res);
+	fingerprint(w.src, back, sizeof(back));
+	assert_string_equal(back, moved);
+	/* src takes the tenant's writes again; dst refuses them (fenced by
+	 * the move back) and keeps its rows, as a source does. */
+	try_sql(app,
+	    "UPDATE orders SET amount = amount + 1 WHERE tenant_id = 'acme'", st);
+	assert_string_equal(st, "");
+	PQfinish(app);
+	app = pgfixture_connect(port, w.dst, "app");
+	try_sql(app,
+	    "UPDATE orders SET amount = amount + 1 WHERE tenant_id = 'acme'", st);
+	assert_string_equal(st, MOVE_SQLSTATE_MOVED);
+	PQfinish(app);
+	assert_int_equal(skein_triggers(w.src), 0);
+	assert_int_equal(count(w.src,
+			     "SELECT count(*) FROM directory WHERE tenant_id = "
+			     "'acme' AND region = 'src'"),
+	    1);
+	assert_int_equal(count(w.dst,
+			     "SELECT count(*) FROM directory WHERE tenant_id = "
+			     "'acme' AND region = 'src'"),
+	    1);
+	assert_int_equal(count(w.src,
+			     "SELECT count(*) FROM outbox WHERE payload->>'from' "
+			     "= 'dst' AND payload->>'to' = 'src'"),
+	    1);
+	/* Both sides say the first move is undone. */
+	assert_int_equal(count(w.src,
+			     "SELECT count(*) FROM skein.moves WHERE move_id = "
+			     "'plan-1/move_acme' AND state = 'undone'"),
+	    1);
+	assert_int_equal(count(w.dst,
+			     "SELECT count(*) FROM skein.moves WHERE move_id = "
+			     "'plan-1/move_acme' AND state = 'undone'"),
+	    1);
+	/* A second run finds the move back done and changes nothing. */
+	assert_int_equal(run_back(&w, src, NULL, &res, &err), SK_OK);
+	move_result_fini(&res);
+	fingerprint(w.src, back, sizeof(back));
+	assert_string_not_equal(back, moved); /* the +1 above, kept */
+	PQfinish(src);
+	world_close(&w);
+}
+
 /* ---- quoting */
 
 static void
@@ -1206,6 +1341,7 @@ main(void)
 		cmocka_unit_test(test_tenant_value_with_quote_and_backslash),
 		cmocka_unit_test(test_discover_moves_the_tables_with_the_tenant_column),
 		cmocka_unit_test(test_rehearsal_estimates_and_installs_nothing),
+		cmocka_unit_test(test_move_back_returns_the_tenant_with_its_changes),
 	};
 	sk_err err;
 	int rc;

@@ -11,6 +11,8 @@
 #   - every write of the other hotel succeeded during the whole move;
 #   - the rollout succeeded in 3/3 regions, the source and ksa recorded the
 #     step without running it, and the report carries both agents' sums;
+#   - skein rollout rollback moves the tenant back, with the changes made
+#     in in since, and routes it to af again;
 #   - no row passed through the coordinator: it read far fewer bytes than
 #     the move carried, and the rows' marker text is nowhere in its
 #     journal or log.
@@ -108,16 +110,30 @@ report=$(sk_skein rollout report "$id" --format json)
 [[ "$(jq '[.. | objects | select(has("source_sums"))] | length' <<<"$report")" -ge 1 ]] ||
 	sk_fail "the report carries no signed sums: $report"
 
-# 7. A rollback is refused as a whole (a move is undone by a move back,
-#    not built yet), and reverts nothing anywhere.
-if out=$(sk_skein rollout rollback "$id" 2>&1); then
-	sk_fail "the rollback of a move started: $out"
+# 7. The rollback moves the tenant back, with what it wrote in in: af
+#    takes its writes again and in refuses them; both directories say
+#    af; af's outbox has the event back; no ledger keeps the step.
+sk_rpsql in "UPDATE bookings SET nights = 7 WHERE tenant_id = 'hotel-af-007'; INSERT INTO invoices (id, tenant_id, booking_id, total) SELECT 900000000 + id, tenant_id, id, 1.50 FROM bookings WHERE tenant_id = 'hotel-af-007' ORDER BY id LIMIT 3" >/dev/null
+in_bookings=$(digest in bookings)
+in_invoices=$(digest in invoices)
+rid=$(sk_skein rollout rollback "$id") || sk_fail "rollback refused: $rid"
+out=$(sk_skein rollout wait "$rid") || sk_fail "the rollback (move back) failed: $out"
+sk_assert_eq "$in_bookings" "$(digest af bookings)" "af has the tenant's bookings back, as in had them"
+sk_assert_eq "$in_invoices" "$(digest af invoices)" "af has the tenant's invoices back, with those written in in"
+sk_rpsql af "UPDATE bookings SET nights = 3 WHERE id = (SELECT min(id) FROM bookings WHERE tenant_id = 'hotel-af-007')" >/dev/null
+if err=$(sk_rpsql in "UPDATE bookings SET nights = 2 WHERE tenant_id = 'hotel-af-007'" 2>&1); then
+	sk_fail "a write to the tenant in in succeeded after the move back"
 fi
-sk_assert_contains "$out" "a move is undone by moving the tenant back" "rollback refused, saying why"
-for r in af in ksa; do
-	sk_assert_eq 0 "$(sk_rpsql "$r" "SELECT count(*) FROM skein.reverts")" "$r: nothing reverted"
+sk_assert_contains "$err" "moved to region af" "in refuses the tenant's writes"
+for r in af in; do
+	sk_assert_eq af "$(sk_rpsql "$r" "SELECT region FROM tenant_directory WHERE tenant_id = 'hotel-af-007'")" "$r's directory routes the tenant to af"
 done
-sk_assert_eq "$(digest af bookings)" "$(digest in bookings)" "the tenant is still in in, as af had it"
+sk_assert_eq "tenant.region_changed.v1 in af" \
+	"$(sk_rpsql af "SELECT event_type || ' ' || (payload->>'from') || ' ' || (payload->>'to') FROM outbox WHERE payload->>'tenant' = 'hotel-af-007'")" "af's outbox has the event back"
+for r in af in ksa; do
+	sk_assert_eq 0 "$(sk_rpsql "$r" "SELECT count(*) FROM skein.steps WHERE plan_name = 'move-hotel-af-007'")" "$r no longer records the move step"
+done
+sk_assert_eq 0 "$(sk_rpsql af "SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'skein_move%'")" "af keeps no move trigger"
 
 # 8. No row through the coordinator.
 moved=$(sk_rpsql af "SELECT sum(pg_column_size(t)) FROM (SELECT * FROM bookings WHERE tenant_id = 'hotel-af-007') t")

@@ -115,6 +115,11 @@ MOVE "    stay:\n      - table: police_submissions\n"             \
      "WHERE tenant_id = 'hotel-af-007'\"\n"                       \
      "      target: \"UPDATE tenant_directory SET region = 'in' " \
      "WHERE tenant_id = 'hotel-af-007'\"\n"                       \
+     "      back:\n"                                              \
+     "        source: \"UPDATE tenant_directory SET region = "    \
+     "'af' WHERE tenant_id = 'hotel-af-007'\"\n"                  \
+     "        target: \"UPDATE tenant_directory SET region = "    \
+     "'af' WHERE tenant_id = 'hotel-af-007'\"\n"                  \
      "    freeze_timeout: 500ms\n    max_lag: 2s\n"
 
 static void
@@ -147,6 +152,8 @@ test_move_step_builds_with_defaults_and_every_key(void **state)
 	assert_string_equal(m->event_table, "outbox");
 	assert_string_equal(m->event_type, SK_MOVE_EVENT_DEFAULT);
 	assert_non_null(strstr(m->route_source, "tenant_directory"));
+	assert_non_null(strstr(m->route_back_source, "region = 'af'"));
+	assert_non_null(strstr(m->route_back_target, "region = 'af'"));
 	assert_int_equal(m->freeze_timeout_ms, 500);
 	assert_int_equal(m->max_lag_ms, 2000);
 	assert_false(m->purge);
@@ -265,6 +272,20 @@ test_move_step_mistakes_are_refused_where_they_are(void **state)
 		/* 19: a route that closes a parenthesis it did not open */
 		{ MOVE "    route: {target: \"UPDATE d SET r = 1) --\"}\n",
 		    "steps[1].route.target: route.target " },
+		/* 20: a route without back */
+		{ MOVE "    route: {target: \"UPDATE d SET r = 1\"}\n",
+		    "plan.yaml:15:12: steps[1].route: route needs back: {source, "
+		    "target}: a rollback moves the tenant back to af" },
+		/* 21: an empty back */
+		{ MOVE "    route: {target: \"UPDATE d SET r = 1\", back: {}}\n",
+		    "steps[1].route.back: route.back needs source, target or both" },
+		/* 22: a back statement with ';' */
+		{ MOVE "    route: {target: \"UPDATE d SET r = 1\", back: {source: "
+		       "\"UPDATE d SET r = 2; DROP TABLE d\"}}\n",
+		    "steps[1].route.back.source: route.back.source holds ';'" },
+		/* 23: an unknown key in back */
+		{ MOVE "    route: {target: \"UPDATE d SET r = 1\", back: {to: x}}\n",
+		    "steps[1].route.back: unknown key \"to\"" },
 	};
 	sk_err err;
 
@@ -289,12 +310,21 @@ test_move_route_statements_are_linted(void **state)
 	(void)state;
 	/* The routing statements are the move's only SQL: a TRUNCATE there
 	 * is refused like one in a SQL step. */
-	plan = build(MOVE "    route: {target: \"TRUNCATE tenant_directory\"}\n",
+	plan = build(MOVE "    route: {target: \"TRUNCATE tenant_directory\", "
+			  "back: {target: \"UPDATE d SET r = 1\"}}\n",
 	    &inv, &err);
 	assert_null(plan);
 	assert_int_equal(err.code, SK_ELINT);
 	assert_non_null(strstr(err.msg, "truncate"));
-	plan = build(MOVE "    route: {target: \"TRUNCATE tenant_directory\"}\n"
+	/* route.back's statements too */
+	plan = build(MOVE "    route: {target: \"UPDATE d SET r = 1\", "
+			  "back: {source: \"TRUNCATE tenant_directory\"}}\n",
+	    &inv, &err);
+	assert_null(plan);
+	assert_int_equal(err.code, SK_ELINT);
+	assert_non_null(strstr(err.msg, "truncate"));
+	plan = build(MOVE "    route: {target: \"TRUNCATE tenant_directory\", "
+			  "back: {target: \"UPDATE d SET r = 1\"}}\n"
 			  "    waive:\n      - rule: truncate\n"
 			  "        reason: the directory is rebuilt\n",
 	    &inv, &err);

@@ -4,8 +4,9 @@
  * MOVE_SERVE (the TARGET peer, the signed plan) once the target's run is
  * dispatched, although it is in a later phase; again while its agent
  * does not list the move in serving_moves, and not once it does; a
- * rollback carries none; a start whose plan moves out of a region
- * without a move_endpoint is refused naming the region and step. */
+ * rollback moves the tenant back with the sides swapped (peers marked
+ * back); a start whose plan moves out of a region without a
+ * move_endpoint is refused naming the region and step. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -234,6 +235,78 @@ test_source_hears_move_serve_once_target_dispatched(void **state)
 	assert_false(any);
 }
 
+/* A rollback's runs: from (ksa) drives the move back, to (af) serves
+ * it; the peers say back, and af's serving key ends in "/back". The
+ * functions read the rollout's mode only, so an apply's rollout with its
+ * mode set stands in for the rollback's. */
+static void
+test_rollback_moves_back_with_the_sides_swapped(void **state)
+{
+	coord_testfix_staff *st = *state;
+	coord_rollout *ro;
+	sk_move_peer *peers = NULL;
+	sk_command cmd;
+	char serving[1][SK_MOVE_KEY_MAX];
+	bool any = false;
+	size_t n = 99;
+	sk_err err;
+
+	inventory(&st->fx, false);
+	ro = started(st, "move_back", SK_MODE_APPLY);
+	ro->mode = SK_MODE_ROLLBACK;
+	assert_int_equal(
+	    coord_moves_run_peers(ro, &st->fx.inv, "ksa", &peers, &n, &err), SK_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(peers[0].role, SK_MOVE_ROLE_SOURCE);
+	assert_string_equal(peers[0].region, "af");
+	assert_string_equal(peers[0].address, "tcp://127.0.0.1:7411");
+	assert_true(peers[0].back);
+	assert_memory_equal(peers[0].agent_key, st->fx.regions[0].agent_key.pk,
+	    SK_MOVE_KEY_LEN);
+	free(peers);
+	assert_int_equal(
+	    coord_moves_run_peers(ro, &st->fx.inv, "af", &peers, &n, &err), SK_OK);
+	assert_int_equal(n, 0);
+
+	/* af serves once ksa's run is dispatched, whatever af's own. */
+	assert_int_equal(
+	    coord_moves_serve(ro, &st->fx.inv, "af", NULL, 0, &cmd, &any, &err), SK_OK);
+	assert_false(any);
+	dispatch(&st->fx, ro, "ksa");
+	assert_int_equal(
+	    coord_moves_serve(ro, &st->fx.inv, "af", NULL, 0, &cmd, &any, &err), SK_OK);
+	assert_true(any);
+	assert_int_equal(cmd.nmove_peers, 1);
+	assert_int_equal(cmd.move_peers[0].role, SK_MOVE_ROLE_TARGET);
+	assert_string_equal(cmd.move_peers[0].region, "ksa");
+	assert_true(cmd.move_peers[0].back);
+	free(cmd.move_peers);
+	assert_int_equal(
+	    coord_moves_serve(ro, &st->fx.inv, "ksa", NULL, 0, &cmd, &any, &err), SK_OK);
+	assert_false(any);
+	/* Listed as the forward move: sent again; as the move back: done. */
+	snprintf(serving[0], sizeof(serving[0]), "%s/0002_move_h1", ro->id);
+	assert_int_equal(
+	    coord_moves_serve(ro, &st->fx.inv, "af",
+		(const char(*)[SK_MOVE_KEY_MAX])serving, 1, &cmd, &any, &err),
+	    SK_OK);
+	assert_true(any);
+	free(cmd.move_peers);
+	snprintf(serving[0], sizeof(serving[0]), "%s/0002_move_h1/back", ro->id);
+	assert_int_equal(
+	    coord_moves_serve(ro, &st->fx.inv, "af",
+		(const char(*)[SK_MOVE_KEY_MAX])serving, 1, &cmd, &any, &err),
+	    SK_OK);
+	assert_false(any);
+
+	/* A rollback needs to's move_endpoint: the check says so. */
+	st->fx.regions[0].move_endpoint = NULL;
+	assert_int_equal(coord_moves_check(ro->plan, &st->fx.inv, true, &err), SK_EINVAL);
+	assert_non_null(strstr(err.msg, "back from region af"));
+	assert_non_null(strstr(err.hint, "regions/af.yaml"));
+	assert_int_equal(coord_moves_check(ro->plan, &st->fx.inv, false, &err), SK_OK);
+}
+
 static void
 test_start_refused_without_move_endpoint(void **state)
 {
@@ -275,6 +348,8 @@ main(void)
 		    test_source_hears_move_serve_once_target_dispatched, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_start_refused_without_move_endpoint, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_rollback_moves_back_with_the_sides_swapped, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
