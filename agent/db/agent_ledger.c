@@ -219,6 +219,23 @@ static const char *const upgrades[AGENT_LEDGER_VERSION + 1] = {
 	      "  IF TG_OP = 'DELETE' THEN RETURN OLD; END IF;\n"
 	      "  RETURN NEW;\n"
 	      "END $f$;\n",
+	/* 6: purges (kind purge_tenant): the guard of a moved tenant lets
+	 * through the deletes of a transaction that says it purges that
+	 * tenant (SET LOCAL skein.purge); every other write still fails. */
+	[6] = "CREATE OR REPLACE FUNCTION skein.move_guard() RETURNS trigger\n"
+	      "LANGUAGE plpgsql SET search_path = pg_catalog AS $f$\n"
+	      "DECLARE moved boolean;\n"
+	      "BEGIN\n"
+	      "  PERFORM pg_advisory_xact_lock_shared(TG_ARGV[0]::int4, TG_ARGV[1]::int4);\n"
+	      "  EXECUTE 'SELECT last_value > 0 FROM ' || TG_ARGV[2] INTO moved;\n"
+	      "  IF moved AND NOT (TG_OP = 'DELETE' AND\n"
+	      "      pg_catalog.current_setting('skein.purge', true) = TG_ARGV[3]) THEN\n"
+	      "    RAISE EXCEPTION 'tenant % moved to region %', TG_ARGV[3], TG_ARGV[4]\n"
+	      "      USING ERRCODE = 'SKM01';\n"
+	      "  END IF;\n"
+	      "  IF TG_OP = 'DELETE' THEN RETURN OLD; END IF;\n"
+	      "  RETURN NEW;\n"
+	      "END $f$;\n",
 };
 
 /* "" and NULL both become SQL NULL. */

@@ -67,7 +67,7 @@
 #include "sk_wire.h"
 
 /* The ledger schema version this agent creates and understands. */
-#define AGENT_LEDGER_VERSION 5
+#define AGENT_LEDGER_VERSION 6
 
 /* The session advisory lock that one agent holds on a database while it
  * applies a plan there: "skeinldg" as a big-endian 64-bit integer. The

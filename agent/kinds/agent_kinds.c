@@ -21,6 +21,8 @@ agent_step_kind_of(const sk_step *step)
 		return &agent_kind_flag;
 	case SK_STEP_MOVE_TENANT:
 		return &agent_kind_move;
+	case SK_STEP_PURGE_TENANT:
+		return &agent_kind_purge;
 	default:
 		return NULL;
 	}

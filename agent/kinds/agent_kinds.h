@@ -27,6 +27,8 @@ extern const agent_step_kind agent_kind_flag;
 /* One tenant's rows moved to another region, run in the target region
  * (moves, docs/moves.md). */
 extern const agent_step_kind agent_kind_move;
+/* moves: purge_tenant, the rows a moved tenant left behind, deleted */
+extern const agent_step_kind agent_kind_purge;
 
 /* The kind that runs step (a SQL step with no_transaction runs as
  * "concurrent"), or NULL for a kind this agent does not know. */

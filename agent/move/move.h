@@ -241,6 +241,13 @@ void move_local_set_drain(void *arg,
     int (*drain)(void *drain_arg, const move_spec *spec, sk_err *err),
     void *drain_arg);
 
+/* The tables of m in db (as listed, resolved; or discovered), in
+ * dependency order, schema-qualified and quoted for SQL ("public"."t"):
+ * *names a malloc'ed array of *n malloc'ed strings (sk_strv_free).
+ * SK_EPREFLIGHT naming a missing table. For a purge. */
+int move_tables_of(PGconn *db, const sk_move_tenant *m, char ***names,
+    size_t *n, sk_err *err) SK_WARN_UNUSED;
+
 /* Free a reply object a move_source_ops function returned (any of the
  * Skein__V1__ types above, through its base). Accepts NULL. */
 void move_reply_free(void *msg);

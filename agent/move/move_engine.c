@@ -593,7 +593,8 @@ run(engine *e, sk_err *err)
 		move_target_state_fini(&st);
 		return sk_err_set(err, SK_EPREFLIGHT,
 		    "purge: true is not supported by this agent version (the "
-		    "source rows stay, fenced)");
+		    "source rows stay, fenced; a later purge_tenant step "
+		    "deletes them)");
 	}
 	/* The two connections the source opens beyond the one already
 	 * counted. */

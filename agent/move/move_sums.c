@@ -578,3 +578,39 @@ move_freeze_timeout_sql(int64_t until_ms, char *buf, size_t len, sk_err *err)
 	snprintf(buf, len, "SET LOCAL statement_timeout = %lld", (long long)left);
 	return SK_OK;
 }
+
+int
+move_tables_of(
+    PGconn *db, const sk_move_tenant *m, char ***names, size_t *n, sk_err *err)
+{
+	Skein__V1__MoveDescription *d = NULL;
+	char **v;
+	int rc;
+
+	*names = NULL;
+	*n = 0;
+	rc = move_describe_db(db, m, false, "source", &d, err);
+	if (rc != SK_OK)
+		return rc;
+	v = calloc(d->n_tables + 1, sizeof(*v));
+	for (size_t i = 0; v != NULL && i < d->n_tables; i++) {
+		move_str q = { 0 };
+
+		move_str_ident(&q, d->tables[i]->name, true);
+		v[i] = q.oom ? NULL : q.s;
+		if (v[i] == NULL) {
+			sk_strbuf_fini(&q);
+			sk_strv_free(v, i);
+			v = NULL;
+		}
+	}
+	if (v == NULL) {
+		move_reply_free(d);
+		return sk_err_set(
+		    err, SK_ENOMEM, "list the tenant's tables: out of memory");
+	}
+	*names = v;
+	*n = d->n_tables;
+	move_reply_free(d);
+	return SK_OK;
+}

@@ -94,7 +94,8 @@ lint_step(lint *l, size_t si, const sk_step *st, const sk_sql_script *parsed,
 	lint_cons_clear(l->pending, l->npending);
 	l->npending = 0;
 
-	if (sc == NULL && st->kind == SK_STEP_MOVE_TENANT) {
+	if (sc == NULL &&
+	    (st->kind == SK_STEP_MOVE_TENANT || st->kind == SK_STEP_PURGE_TENANT)) {
 		char *route = move_route_sql(st);
 
 		if (route == NULL)

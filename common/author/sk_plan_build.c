@@ -133,7 +133,7 @@ data_body(const sk_yaml_node *item, const sk_inventory *inv,
     const sk_plan *plan, sk_step *st, sk_err *err)
 {
 	bool flag = st->kind == SK_STEP_FLAG;
-	bool move = st->kind == SK_STEP_MOVE_TENANT;
+	bool move = st->kind == SK_STEP_MOVE_TENANT || st->kind == SK_STEP_PURGE_TENANT;
 	int rc = SK_OK;
 
 	/* flags: a flag step's keys on another kind, and the data kinds'
@@ -168,8 +168,8 @@ step_kind(const sk_yaml_node *item, sk_step *st, sk_err *err)
 	if (node == NULL || sk_yaml_is_null(node))
 		return SK_OK;
 	rc = sk_yaml_node_string(node, SK_YAML_NONEMPTY,
-	    "a step kind: sql, check, backfill, expand, contract, flag or "
-	    "move_tenant",
+	    "a step kind: sql, check, backfill, expand, contract, flag, "
+	    "move_tenant or purge_tenant",
 	    &name, err);
 	if (rc != SK_OK)
 		return rc;
@@ -177,7 +177,7 @@ step_kind(const sk_yaml_node *item, sk_step *st, sk_err *err)
 	if (st->kind == 0)
 		rc = sk_yaml_error(err, SK_EINVAL, node,
 		    "unknown step kind \"%s\" (expected sql, check, backfill, "
-		    "expand, contract, flag or move_tenant)",
+		    "expand, contract, flag, move_tenant or purge_tenant)",
 		    name);
 	free(name);
 	return rc;

@@ -15,6 +15,8 @@ static const char *const index_keys[] = { "table", "columns", NULL };
 static const char *const event_keys[] = { "table", "type", NULL };
 static const char *const route_keys[] = { "source", "target", "back", NULL };
 static const char *const route_back_keys[] = { "source", "target", NULL };
+static const char *const purge_refused[] = { "stay", "event", "route",
+	"freeze_timeout", "max_lag", "purge", NULL };
 
 /* A message of err's re-reported at node. */
 static int
@@ -342,6 +344,15 @@ build_move_body(const sk_yaml_node *item, const sk_inventory *inv,
 	if (m == NULL)
 		return build_oom(err, item->file);
 	st->move = m;
+	/* A purge names the move it cleans up after (tenant, from, to,
+	 * tables); the rest of a move is not its to say. */
+	for (size_t i = 0; st->kind == SK_STEP_PURGE_TENANT && purge_refused[i]; i++)
+		if (sk_yaml_get(item, purge_refused[i]) != NULL)
+			return sk_yaml_error(err, SK_EINVAL,
+			    sk_yaml_get(item, purge_refused[i]),
+			    "a step of kind purge_tenant has no %s (it deletes "
+			    "the rows the tenant left in from)",
+			    purge_refused[i]);
 	rc = load_tenant(item, m, err);
 	if (rc == SK_OK)
 		rc = load_region(item, "from", inv, regions, nregions, &m->from, err);

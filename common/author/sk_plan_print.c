@@ -273,6 +273,8 @@ print_data_body(FILE *out, const sk_step *s)
 		print_flag_body(out, s->flag);
 	if (s->kind == SK_STEP_MOVE_TENANT && s->move != NULL)
 		plan_print_move(out, s->move);
+	if (s->kind == SK_STEP_PURGE_TENANT && s->move != NULL)
+		plan_print_purge(out, s->move);
 	if (s->revert != NULL)
 		fprintf(out, "     revert %s\n",
 		    s->revert_path != NULL ? s->revert_path : "(inline)");
@@ -602,6 +604,7 @@ jstep_extras(json_t *o, const sk_step *s)
 	bad |= json_object_set_new(o, "contract", jdata_body(s, SK_STEP_CONTRACT));
 	bad |= json_object_set_new(o, "flag", jflag_body(s));
 	bad |= json_object_set_new(o, "move_tenant", plan_move_json(s));
+	bad |= json_object_set_new(o, "purge_tenant", plan_purge_json(s));
 	return bad;
 }
 

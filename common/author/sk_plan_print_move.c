@@ -142,3 +142,44 @@ plan_move_json(const sk_step *s)
 	}
 	return o;
 }
+
+void
+plan_print_purge(FILE *out, const sk_move_tenant *m)
+{
+	fprintf(out,
+	    "     purge tenant %s = '%s' in %s (moved to %s): its rows deleted "
+	    "in batches, children first, from ",
+	    m->column, m->value, m->from, m->to);
+	if (m->discover)
+		fprintf(out, "the tables the agent finds (%s and foreign keys)\n",
+		    m->column);
+	else {
+		print_list(out, m->tables, m->ntables);
+		fputc('\n', out);
+	}
+}
+
+json_t *
+plan_purge_json(const sk_step *s)
+{
+	const sk_move_tenant *m = s->move;
+	json_t *o;
+	int bad = 0;
+
+	if (s->kind != SK_STEP_PURGE_TENANT || m == NULL)
+		return json_null();
+	o = json_object();
+	if (o == NULL)
+		return NULL;
+	bad |= json_object_set_new(o, "tenant_column", sk_json_str(m->column));
+	bad |= json_object_set_new(o, "tenant_value", sk_json_str(m->value));
+	bad |= json_object_set_new(o, "from", sk_json_str(m->from));
+	bad |= json_object_set_new(o, "to", sk_json_str(m->to));
+	bad |= json_object_set_new(o, "tables", jstrv(m->tables, m->ntables));
+	bad |= json_object_set_new(o, "discover", json_boolean(m->discover));
+	if (bad) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}

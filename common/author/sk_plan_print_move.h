@@ -16,4 +16,9 @@ void plan_print_move(FILE *out, const sk_move_tenant *m);
  * body; NULL when memory ran out. */
 json_t *plan_move_json(const sk_step *s);
 
+/* A purge_tenant step's body, as text and as JSON (null for a step of
+ * another kind; NULL: no memory). */
+void plan_print_purge(FILE *out, const sk_move_tenant *m);
+json_t *plan_purge_json(const sk_step *s);
+
 #endif

@@ -303,6 +303,52 @@ move_checksum(const sk_step *step, uint8_t out[SK_CHECKSUM_LEN], sk_err *err)
 	return SK_OK;
 }
 
+int
+purge_validate(const sk_step *step, sk_err *err)
+{
+	const sk_move_tenant *m = step->move;
+	int rc;
+
+	rc = plan_step_alone(step, "purge_tenant", m, err);
+	if (rc != SK_OK)
+		return rc;
+	if (step->revert != NULL)
+		return sk_err_set(err, SK_EINVAL,
+		    "is a purge_tenant step with a revert script; what a purge "
+		    "deletes lives on in the region the tenant moved to");
+	if (m->nstay > 0 || m->event_table != NULL || m->event_type != NULL ||
+	    m->route_source != NULL || m->route_target != NULL ||
+	    m->route_back_source != NULL || m->route_back_target != NULL || m->purge)
+		return sk_err_set(err, SK_EINVAL,
+		    "is a purge_tenant step with a move's stay, event, route or "
+		    "purge");
+	return sk_move_tenant_check(m, err);
+}
+
+int
+purge_checksum(const sk_step *step, uint8_t out[SK_CHECKSUM_LEN], sk_err *err)
+{
+	static const char domain[] = "skein-step-purge-tenant-v1";
+	const sk_move_tenant *m = step->move;
+	crypto_hash_sha256_state st;
+
+	if (m == NULL)
+		return sk_err_set(err, SK_EINVAL,
+		    "step %s is a purge_tenant step without its body",
+		    step->id != NULL ? step->id : "-");
+	crypto_hash_sha256_init(&st);
+	crypto_hash_sha256_update(&st, (const uint8_t *)domain, sizeof(domain));
+	hash_num(&st, step->kind);
+	hash_str(&st, m->column);
+	hash_str(&st, m->value);
+	hash_str(&st, m->from);
+	hash_str(&st, m->to);
+	hash_list(&st, m->tables, m->ntables);
+	hash_num(&st, m->discover ? 1 : 0);
+	crypto_hash_sha256_final(&st, out);
+	return SK_OK;
+}
+
 void
 sk_move_tenant_back(const sk_move_tenant *m, sk_move_tenant *out)
 {

@@ -14,4 +14,9 @@ int move_validate(const sk_step *step, sk_err *err);
 /* Its checksum: every field of the body. */
 int move_checksum(const sk_step *step, uint8_t out[SK_CHECKSUM_LEN], sk_err *err);
 
+/* A purge_tenant step: the move body's tenant, from, to and tables (or
+ * discover), nothing else of it; and its checksum over those. */
+int purge_validate(const sk_step *step, sk_err *err);
+int purge_checksum(const sk_step *step, uint8_t out[SK_CHECKSUM_LEN], sk_err *err);
+
 #endif

@@ -29,6 +29,9 @@ enum sk_step_kind {
 	SK_STEP_CONTRACT = 5,    /* the end of an expand: the old column goes */
 	SK_STEP_FLAG = 6,        /* a feature flag set (sk_step.flag) */
 	SK_STEP_MOVE_TENANT = 7, /* one tenant to another region (sk_step.move) */
+	/* the rows a moved tenant left in `from` deleted in batches
+	 * (sk_step.move: tenant, from, to, tables or discover only) */
+	SK_STEP_PURGE_TENANT = 8,
 };
 
 /* What a check expects (proto CheckExpect). */
@@ -285,7 +288,7 @@ typedef struct sk_step {
 	sk_backfill *backfill; /* BACKFILL */
 	sk_expand *expand;     /* EXPAND, CONTRACT */
 	sk_flag *flag;         /* FLAG */
-	sk_move_tenant *move;  /* MOVE_TENANT */
+	sk_move_tenant *move;  /* MOVE_TENANT, PURGE_TENANT */
 } sk_step;
 
 /* A health signal sampled during a soak: a value over max fails. */

@@ -87,7 +87,8 @@ plan_body_pb_fini(pb_body *b)
 int
 plan_body_to_pb(const sk_step *s, pb_body *b, Skein__V1__Step *ps)
 {
-	if (s->kind == SK_STEP_MOVE_TENANT && s->move != NULL)
+	if ((s->kind == SK_STEP_MOVE_TENANT || s->kind == SK_STEP_PURGE_TENANT) &&
+	    s->move != NULL)
 		return move_to_pb(s->move, b, ps);
 	if (s->kind == SK_STEP_FLAG && s->flag != NULL) {
 		const sk_flag *f = s->flag;
@@ -306,7 +307,8 @@ plan_body_from_pb(const Skein__V1__Step *ps, sk_step *s, bool *oom)
 
 	/* As for the other kinds, a move body under another kind is none. */
 	if (ps->body_case == SKEIN__V1__STEP__BODY_MOVE_TENANT &&
-	    ps->kind == SKEIN__V1__STEP_KIND__STEP_KIND_MOVE_TENANT) {
+	    (ps->kind == SKEIN__V1__STEP_KIND__STEP_KIND_MOVE_TENANT ||
+		ps->kind == SKEIN__V1__STEP_KIND__STEP_KIND_PURGE_TENANT)) {
 		plan_move_from_pb(ps->move_tenant, &s->move, oom);
 		return;
 	}

@@ -292,7 +292,8 @@ validate_kind(const Skein__V1__Step *s, const Skein__V1__Plan *pb,
 	plan_body_view(s, &tmp, &b, &e, &f);
 	/* A move body has arrays of its own (the stays): judged on a copy. */
 	if (s->body_case == SKEIN__V1__STEP__BODY_MOVE_TENANT &&
-	    s->kind == SKEIN__V1__STEP_KIND__STEP_KIND_MOVE_TENANT) {
+	    (s->kind == SKEIN__V1__STEP_KIND__STEP_KIND_MOVE_TENANT ||
+		s->kind == SKEIN__V1__STEP_KIND__STEP_KIND_PURGE_TENANT)) {
 		bool oom = false;
 
 		plan_move_from_pb(s->move_tenant, &tmp.move, &oom);

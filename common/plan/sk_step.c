@@ -51,6 +51,7 @@ static const step_kind kinds[] = {
 	{ SK_STEP_CONTRACT, "contract", contract_validate, expand_checksum },
 	{ SK_STEP_FLAG, "flag", flag_validate, flag_checksum },
 	{ SK_STEP_MOVE_TENANT, "move_tenant", move_validate, move_checksum },
+	{ SK_STEP_PURGE_TENANT, "purge_tenant", purge_validate, purge_checksum },
 };
 
 static const step_kind *

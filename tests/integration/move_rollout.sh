@@ -12,7 +12,8 @@
 #   - the rollout succeeded in 3/3 regions, the source and ksa recorded the
 #     step without running it, and the report carries both agents' sums;
 #   - skein rollout rollback moves the tenant back, with the changes made
-#     in in since, and routes it to af again;
+#     in in since, and routes it to af again; a purge_tenant step then
+#     deletes in's fenced copy, and one of af (not moved away) is refused;
 #   - no row passed through the coordinator: it read far fewer bytes than
 #     the move carried, and the rows' marker text is nowhere in its
 #     journal or log.
@@ -135,7 +136,48 @@ for r in af in ksa; do
 done
 sk_assert_eq 0 "$(sk_rpsql af "SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'skein_move%'")" "af keeps no move trigger"
 
-# 8. No row through the coordinator.
+# 8. Purges. in keeps the tenant's fenced rows after the move back; a
+#    purge_tenant step deletes them there in batches. A purge of af,
+#    which the tenant has not left (its move is undone), is refused and
+#    deletes nothing.
+purge_plan() { # NAME FROM TO
+	mkdir -p "$SK_WORK/$1"
+	cat >"$SK_WORK/$1/plan.yaml" <<YAML
+name: $1
+expires: 2h
+phases:
+  - name: all
+    regions: [$2, $3]
+steps:
+  - id: purge_hotel_af_007
+    kind: purge_tenant
+    tenant: {column: tenant_id, value: hotel-af-007}
+    from: $2
+    to: $3
+    tables: [tenants, bookings, invoices]
+YAML
+	sk_sign_plan "$SK_WORK/$1" "$1"
+}
+af_before=$(digest af bookings)
+pid=$(sk_skein rollout start "$(purge_plan purge-af af in)")
+if out=$(sk_skein rollout wait "$pid"); then
+	sk_fail "a purge of af, where the tenant lives, succeeded: $out"
+fi
+sk_assert_contains "$(sk_skein rollout status "$pid")" "has not moved from af to in" "the purge of af is refused, saying why"
+sk_assert_eq "$af_before" "$(digest af bookings)" "the refused purge deleted nothing in af"
+pid=$(sk_skein rollout start "$(purge_plan purge-in in af)")
+out=$(sk_skein rollout wait "$pid") || sk_fail "the purge of in failed: $out"
+for t in tenants bookings invoices; do
+	sk_assert_eq "0 -" "$(digest in "$t")" "in holds no $t row of the tenant after the purge"
+done
+sk_assert_eq "$af_before" "$(digest af bookings)" "af's rows untouched by in's purge"
+if err=$(sk_rpsql in "INSERT INTO tenants (tenant_id, name) VALUES ('hotel-af-007', 'x')" 2>&1); then
+	sk_fail "in took a write of the tenant after the purge"
+fi
+sk_assert_contains "$err" "moved to region af" "in still refuses the tenant's writes"
+sk_assert_eq 1 "$(sk_rpsql in "SELECT count(*) FROM skein.steps WHERE plan_name = 'purge-in'")" "in records the purge"
+
+# 9. No row through the coordinator.
 moved=$(sk_rpsql af "SELECT sum(pg_column_size(t)) FROM (SELECT * FROM bookings WHERE tenant_id = 'hotel-af-007') t")
 delta=$((read_after - read_before))
 echo "the move carried about $moved bytes of bookings; the coordinator read $delta bytes meanwhile"

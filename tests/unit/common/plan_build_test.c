@@ -896,7 +896,7 @@ test_plan_build_check_step(void **state)
 	} bad[] = {
 		{ "  - id: s2\n    kind: backfil\n    sql: s1.sql\n",
 		    "plan.yaml:9:11: steps[1].kind: unknown step kind \"backfil\" (expected sql, "
-		    "check, backfill, expand, contract, flag or move_tenant)" },
+		    "check, backfill, expand, contract, flag, move_tenant or purge_tenant)" },
 		{ "  - id: s2\n    kind: check\n",
 		    "plan.yaml:8:5: steps[1]: step s2 is a check step without checks" },
 		{ "  - id: s2\n    kind: check\n    sql: s1.sql\n    checks:\n"

@@ -400,6 +400,66 @@ test_move_body_round_trips_with_its_checksum(void **state)
 	sk_plan_destroy(plan);
 }
 
+/* A purge_tenant step: the tenant, from, to and tables of the move it
+ * cleans up after; a move's other keys are refused where they are; it
+ * round-trips with a checksum of its own. */
+static void
+test_purge_step_builds_and_refuses_a_moves_keys(void **state)
+{
+	static const struct {
+		const char *extra, *want;
+	} bad[] = {
+		{ "    stay:\n      - table: p\n        index: {table: i, columns: [id]}\n",
+		    "plan.yaml:16:7: steps[1].stay: a step of kind purge_tenant has no stay" },
+		{ "    route: {target: \"UPDATE d SET r = 1\"}\n",
+		    "a step of kind purge_tenant has no route" },
+		{ "    freeze_timeout: 1s\n",
+		    "a step of kind purge_tenant has no freeze_timeout" },
+		{ "    event: {table: outbox}\n",
+		    "a step of kind purge_tenant has no event" },
+		{ "    revert: s1_down.sql\n",
+		    "is a purge_tenant step with a revert script" },
+	};
+	sk_plan *plan, *back = NULL;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	char steps[1024];
+	sk_err err;
+
+	(void)state;
+	snprintf(steps, sizeof(steps), "%s",
+	    "  - id: mv\n    kind: purge_tenant\n"
+	    "    tenant: {column: tenant_id, value: \"hotel-af-007\"}\n"
+	    "    from: af\n    to: in\n"
+	    "    tables: [tenants, bookings, invoices]\n");
+	plan = build(steps, &inv, &err);
+	if (plan == NULL)
+		fail_msg("%s", err.msg);
+	assert_int_equal(plan->steps[1].kind, SK_STEP_PURGE_TENANT);
+	assert_string_equal(plan->steps[1].move->from, "af");
+	assert_int_equal(sk_plan_encode(plan, &buf, &len, &err), SK_OK);
+	if (sk_plan_decode(buf, len, &back, &err) != SK_OK)
+		fail_msg("%s", err.msg);
+	assert_int_equal(back->steps[1].kind, SK_STEP_PURGE_TENANT);
+	assert_string_equal(back->steps[1].move->to, "in");
+	assert_memory_equal(
+	    back->steps[1].checksum, plan->steps[1].checksum, SK_CHECKSUM_LEN);
+	sk_plan_destroy(back);
+	free(buf);
+	sk_plan_destroy(plan);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char with[1200];
+
+		snprintf(with, sizeof(with), "%s%s", steps, bad[i].extra);
+		plan = build(with, &inv, &err);
+		if (plan != NULL)
+			fail_msg("case %zu built", i);
+		if (strstr(err.msg, bad[i].want) == NULL)
+			fail_msg("case %zu: \"%s\" lacks \"%s\"", i, err.msg,
+			    bad[i].want);
+	}
+}
+
 /* A plan of one move step, made field by field on the wire, with body
  * as given; decoded. */
 static int
@@ -572,6 +632,7 @@ main(void)
 		cmocka_unit_test(test_move_step_mistakes_are_refused_where_they_are),
 		cmocka_unit_test(test_move_route_statements_are_linted),
 		cmocka_unit_test(test_move_body_round_trips_with_its_checksum),
+		cmocka_unit_test(test_purge_step_builds_and_refuses_a_moves_keys),
 		cmocka_unit_test(test_decode_refuses_a_hand_made_move_with_an_invalid_field),
 		cmocka_unit_test(test_plan_show_prints_the_move),
 	};
