@@ -40,6 +40,8 @@ typedef struct engine {
 	const char *table; /* being copied */
 	/* COMMIT sent, and the link failed before its answer */
 	bool commit_unknown;
+	/* max_copy_rate: when the copy began (sk_mono_ms), bytes since */
+	int64_t copy_t0, copy_bytes;
 } engine;
 
 const char *
@@ -126,6 +128,28 @@ typedef struct sink_arg {
 	int64_t bytes;
 } sink_arg;
 
+/* max_copy_rate: hold the copy while it is ahead of the rate. The link
+ * stops being read meanwhile, so the source's COPY waits on its socket:
+ * both databases and both agents slow down together. Held in slices of
+ * at most 100 ms, a stop still heard. */
+static void
+pace(engine *e, int64_t len)
+{
+	int64_t rate = e->r->spec->m->max_copy_bytes_per_s;
+
+	if (rate <= 0)
+		return;
+	e->copy_bytes += len;
+	for (;;) {
+		int64_t due = e->copy_t0 + e->copy_bytes * 1000 / rate;
+		int64_t ahead = due - sk_mono_ms();
+
+		if (ahead <= 0 || stopped(e))
+			return;
+		sk_sleep_ms(ahead < 100 ? ahead : 100);
+	}
+}
+
 static int
 copy_sink(void *arg, const uint8_t *data, size_t len, sk_err *err)
 {
@@ -137,6 +161,7 @@ copy_sink(void *arg, const uint8_t *data, size_t len, sk_err *err)
 	s->bytes += (int64_t)len;
 	e->pg.bytes += (int64_t)len;
 	report(e, false);
+	pace(e, (int64_t)len);
 	return move_target_copy_data(e->t, data, len, err);
 }
 
@@ -224,6 +249,12 @@ rehearse(engine *e, sk_err *err)
 		ms = 1;
 	e->res->est_copy_ms =
 	    smp.bytes > 0 ? e->pg.bytes_total * ms / smp.bytes + 1 : ms;
+	/* No faster than max_copy_rate lets it. */
+	if (e->r->spec->m->max_copy_bytes_per_s > 0 &&
+	    e->pg.bytes_total * 1000 / e->r->spec->m->max_copy_bytes_per_s >
+		e->res->est_copy_ms)
+		e->res->est_copy_ms =
+		    e->pg.bytes_total * 1000 / e->r->spec->m->max_copy_bytes_per_s;
 	/* The freeze is a handful of round trips: the lock, a position with
 	 * figures, a page of changes, the commit. */
 	t0 = sk_mono_ms();
@@ -246,6 +277,8 @@ copy(engine *e, char **pos, sk_err *err)
 	int rc;
 
 	phase(e, MOVE_PHASE_COPY);
+	e->copy_t0 = t0;
+	e->copy_bytes = 0;
 	rc = e->src->snapshot(e->sa, &p0, err);
 	if (rc != SK_OK)
 		return rc;

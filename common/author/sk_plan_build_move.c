@@ -16,7 +16,7 @@ static const char *const event_keys[] = { "table", "type", NULL };
 static const char *const route_keys[] = { "source", "target", "back", NULL };
 static const char *const route_back_keys[] = { "source", "target", NULL };
 static const char *const purge_refused[] = { "stay", "event", "route",
-	"freeze_timeout", "max_lag", "purge", NULL };
+	"freeze_timeout", "max_lag", "purge", "max_copy_rate", NULL };
 
 /* A message of err's re-reported at node. */
 static int
@@ -333,6 +333,47 @@ load_route(const sk_yaml_node *item, sk_move_tenant *m, sk_err *err)
 	return rc;
 }
 
+/* max_copy_rate: "20MB" (per second): a number of bytes with an optional
+ * unit, k/K, M or G (decimal: 10^3, 10^6, 10^9) or KiB, MiB, GiB (binary),
+ * B optional; 0: no limit. */
+static int
+load_rate(const sk_yaml_node *item, sk_move_tenant *m, sk_err *err)
+{
+	static const struct {
+		const char *unit;
+		int64_t mul;
+	} units[] = { { "", 1 }, { "B", 1 }, { "k", 1000 }, { "kB", 1000 },
+		{ "K", 1000 }, { "KB", 1000 }, { "M", 1000000 },
+		{ "MB", 1000000 }, { "G", 1000000000 }, { "GB", 1000000000 },
+		{ "KiB", 1024 }, { "MiB", 1048576 }, { "GiB", 1073741824 } };
+	const sk_yaml_node *node = sk_yaml_get(item, "max_copy_rate");
+	char *text = NULL, *end;
+	double v;
+	int rc;
+
+	if (node == NULL || sk_yaml_is_null(node))
+		return SK_OK;
+	rc = sk_yaml_node_string(node, SK_YAML_NONEMPTY,
+	    "a rate in bytes per second (20MB, 512KiB, 0 for none)", &text, err);
+	if (rc != SK_OK)
+		return rc;
+	v = strtod(text, &end);
+	rc = SK_EINVAL;
+	for (size_t i = 0; end != text && i < sizeof(units) / sizeof(units[0]); i++)
+		if (strcmp(end, units[i].unit) == 0 && v >= 0 &&
+		    v * (double)units[i].mul < 1e15) {
+			m->max_copy_bytes_per_s = (int64_t)(v * (double)units[i].mul);
+			rc = SK_OK;
+		}
+	if (rc != SK_OK)
+		sk_yaml_error(err, SK_EINVAL, node,
+		    "max_copy_rate \"%s\" is not a rate in bytes per second "
+		    "(20MB, 512KiB, 1.5GB; 0 for none)",
+		    text);
+	free(text);
+	return rc;
+}
+
 int
 build_move_body(const sk_yaml_node *item, const sk_inventory *inv,
     char *const *regions, size_t nregions, sk_step *st, sk_err *err)
@@ -377,5 +418,7 @@ build_move_body(const sk_yaml_node *item, const sk_inventory *inv,
 		    SK_MOVE_MAX_LAG_DEFAULT_MS, &m->max_lag_ms, err);
 	if (rc == SK_OK)
 		rc = sk_yaml_bool(item, "purge", false, &m->purge, err);
+	if (rc == SK_OK)
+		rc = load_rate(item, m, err);
 	return rc;
 }

@@ -49,6 +49,9 @@ plan_print_move(FILE *out, const sk_move_tenant *m)
 		fprintf(out, "     route.back.source %s\n", m->route_back_source);
 	if (m->route_back_target != NULL)
 		fprintf(out, "     route.back.target %s\n", m->route_back_target);
+	if (m->max_copy_bytes_per_s > 0)
+		fprintf(out, "     copy at most %" PRId64 " bytes/s\n",
+		    m->max_copy_bytes_per_s);
 	fprintf(out, "     freeze_timeout %" PRId64 " ms, max_lag %" PRId64 " ms, source rows %s\n",
 	    m->freeze_timeout_ms, m->max_lag_ms,
 	    m->purge ? "purged after verification" : "kept, marked moved");
@@ -136,6 +139,8 @@ plan_move_json(const sk_step *s)
 	    o, "freeze_timeout_ms", json_integer(m->freeze_timeout_ms));
 	bad |= json_object_set_new(o, "max_lag_ms", json_integer(m->max_lag_ms));
 	bad |= json_object_set_new(o, "purge", json_boolean(m->purge));
+	bad |= json_object_set_new(o, "max_copy_bytes_per_second",
+	    json_integer(m->max_copy_bytes_per_s));
 	if (bad) {
 		json_decref(o);
 		return NULL;

@@ -210,6 +210,11 @@ sk_move_tenant_check(const sk_move_tenant *m, sk_err *err)
 	if (m->max_lag_ms <= 0)
 		return sk_err_set(err, SK_EINVAL,
 		    "has max_lag %" PRId64 " ms; it must be above 0", m->max_lag_ms);
+	if (m->max_copy_bytes_per_s < 0)
+		return sk_err_set(err, SK_EINVAL,
+		    "has max_copy_rate %" PRId64 " bytes/s; it must be 0 (none) "
+		    "or above",
+		    m->max_copy_bytes_per_s);
 	return SK_OK;
 }
 
@@ -299,6 +304,10 @@ move_checksum(const sk_step *step, uint8_t out[SK_CHECKSUM_LEN], sk_err *err)
 		hash_str(&st, m->route_back_source);
 		hash_str(&st, m->route_back_target);
 	}
+	if (m->max_copy_bytes_per_s > 0) {
+		hash_str(&st, "max_copy_rate");
+		hash_num(&st, m->max_copy_bytes_per_s);
+	}
 	crypto_hash_sha256_final(&st, out);
 	return SK_OK;
 }
@@ -317,11 +326,12 @@ purge_validate(const sk_step *step, sk_err *err)
 		    "is a purge_tenant step with a revert script; what a purge "
 		    "deletes lives on in the region the tenant moved to");
 	if (m->nstay > 0 || m->event_table != NULL || m->event_type != NULL ||
-	    m->route_source != NULL || m->route_target != NULL ||
-	    m->route_back_source != NULL || m->route_back_target != NULL || m->purge)
+	    m->max_copy_bytes_per_s != 0 || m->route_source != NULL ||
+	    m->route_target != NULL || m->route_back_source != NULL ||
+	    m->route_back_target != NULL || m->purge)
 		return sk_err_set(err, SK_EINVAL,
-		    "is a purge_tenant step with a move's stay, event, route or "
-		    "purge");
+		    "is a purge_tenant step with a move's stay, event, route, "
+		    "max_copy_rate or purge");
 	return sk_move_tenant_check(m, err);
 }
 
@@ -361,6 +371,7 @@ sk_move_tenant_back(const sk_move_tenant *m, sk_move_tenant *out)
 	out->route_target = m->route_back_target;
 	out->route_back_source = NULL;
 	out->route_back_target = NULL;
+	/* the copy's limit applies both ways */
 	out->purge = false;
 }
 

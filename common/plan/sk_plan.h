@@ -219,6 +219,8 @@ typedef struct sk_move_tenant {
 	 * tenant leaves, and one for `from`; NULL: none. */
 	char *route_back_source;
 	char *route_back_target;
+	/* > 0: the copy's limit in bytes per second; 0: none */
+	int64_t max_copy_bytes_per_s;
 	int64_t freeze_timeout_ms; /* > 0 */
 	int64_t max_lag_ms;        /* > 0 */
 	bool purge;                /* false: source rows stay, marked moved */

@@ -1085,6 +1085,38 @@ test_stop_mid_copy_aborts_and_a_new_run_moves(void **state)
 	world_close(&w);
 }
 
+/* max_copy_rate: the copy takes at least its bytes over the rate (a
+ * bound that a slow machine cannot break), and the rehearsal's estimate
+ * says so; the copy is exact all the same. */
+static void
+test_copy_rate_limits_the_copy(void **state)
+{
+	world w;
+	move_result res;
+	sk_err err;
+	opts o;
+	int64_t floor_ms;
+
+	(void)state;
+	world_open(&w, "mvrate", NULL, NULL);
+	w.m.max_copy_bytes_per_s = 40000;
+	memset(&o, 0, sizeof(o));
+	o.rehearse = true;
+	assert_int_equal(run_move(&w, &o, &res, &err), SK_OK);
+	assert_true(res.est_copy_ms >= 1000); /* tens of kB at 40 kB/s */
+	move_result_fini(&res);
+	assert_int_equal(run_move(&w, NULL, &res, &err), SK_OK);
+	floor_ms = res.bytes * 1000 / w.m.max_copy_bytes_per_s;
+	if (res.copy_ms < floor_ms - 100)
+		fail_msg("copied %lld bytes in %lld ms at most %lld bytes/s",
+		    (long long)res.bytes, (long long)res.copy_ms,
+		    (long long)w.m.max_copy_bytes_per_s);
+	assert_true(res.bytes > 40000);
+	assert_same_tenant(&w);
+	move_result_fini(&res);
+	world_close(&w);
+}
+
 /* ---- moving back (a rollback) */
 
 /* The move back of w's move: dst serves, src (on target) drives. */
@@ -1342,6 +1374,7 @@ main(void)
 		cmocka_unit_test(test_discover_moves_the_tables_with_the_tenant_column),
 		cmocka_unit_test(test_rehearsal_estimates_and_installs_nothing),
 		cmocka_unit_test(test_move_back_returns_the_tenant_with_its_changes),
+		cmocka_unit_test(test_copy_rate_limits_the_copy),
 	};
 	sk_err err;
 	int rc;

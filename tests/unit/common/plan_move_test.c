@@ -159,6 +159,18 @@ test_move_step_builds_with_defaults_and_every_key(void **state)
 	assert_false(m->purge);
 	sk_plan_destroy(plan);
 
+	/* max_copy_rate in decimal and binary units */
+	plan = build(MOVE "    max_copy_rate: 20MB\n", &inv, &err);
+	if (plan == NULL)
+		fail_msg("%s", err.msg);
+	assert_int_equal(plan->steps[1].move->max_copy_bytes_per_s, 20000000);
+	sk_plan_destroy(plan);
+	plan = build(MOVE "    max_copy_rate: 1.5MiB\n", &inv, &err);
+	if (plan == NULL)
+		fail_msg("%s", err.msg);
+	assert_int_equal(plan->steps[1].move->max_copy_bytes_per_s, 1572864);
+	sk_plan_destroy(plan);
+
 	/* The least a move needs: defaults for the rest, tables found by
 	 * the agent. */
 	plan = build("  - id: mv\n    kind: move_tenant\n"
@@ -283,6 +295,14 @@ test_move_step_mistakes_are_refused_where_they_are(void **state)
 		{ MOVE "    route: {target: \"UPDATE d SET r = 1\", back: {source: "
 		       "\"UPDATE d SET r = 2; DROP TABLE d\"}}\n",
 		    "steps[1].route.back.source: route.back.source holds ';'" },
+		/* 24: a rate that is not one */
+		{ MOVE "    max_copy_rate: fast\n",
+		    "plan.yaml:15:20: steps[1].max_copy_rate: max_copy_rate "
+		    "\"fast\" is not a rate in bytes per second" },
+		/* 25: a negative rate */
+		{ MOVE "    max_copy_rate: -5MB\n", "max_copy_rate \"-5MB\" is not a rate" },
+		/* 26: an unknown unit */
+		{ MOVE "    max_copy_rate: 5TB\n", "max_copy_rate \"5TB\" is not a rate" },
 		/* 23: an unknown key in back */
 		{ MOVE "    route: {target: \"UPDATE d SET r = 1\", back: {to: x}}\n",
 		    "steps[1].route.back: unknown key \"to\"" },
