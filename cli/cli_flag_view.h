@@ -12,20 +12,12 @@
 #include <stdio.h>
 
 #include "cli.h"
+#include "sk_view.h"
 #include "sk_wire.h"
-
-/* The regions of v's flags-first pass that flipped (state
- * "succeeded"); v->nflags_first is the whole. */
-size_t cli_flag_flipped(const sk_rollout_view *v);
 
 /* Status lines of v's flags-first pass, indented by two; nothing when v
  * has none. */
 void cli_flag_status(FILE *out, const sk_rollout_view *v);
-
-/* v's flags-first pass as o["flags_first"] = {flipped, regions: [{name,
- * state, detail, error}]} (nothing when v has none). Non-zero when out
- * of memory. */
-int cli_flag_status_json(json_t *o, const sk_rollout_view *v);
 
 /* "## Feature flags": one row per flip reported (region, database, step,
  * flag, tenant, old -> new, pass); nothing when none was. */

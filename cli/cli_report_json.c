@@ -220,7 +220,7 @@ j_report(const cli_report_src *src, const cli_rep_model *m)
 	json_object_set_new(ro, "plan_name", json_string(v->plan_name));
 	json_object_set_new(ro, "state", json_string(v->state));
 	json_object_set_new(ro, "reason", json_string(v->reason));
-	if (cli_decision_json(ro, v) != 0 || cli_control_json(ro, v) != 0) { /* stopline */
+	if (sk_view_decision_json(ro, v) != 0 || sk_view_control_json(ro, v) != 0) { /* stopline */
 		json_decref(root);
 		json_decref(ro);
 		json_decref(waivers);
@@ -228,7 +228,7 @@ j_report(const cli_report_src *src, const cli_rep_model *m)
 		json_decref(notes);
 		return NULL;
 	}
-	cli_gate_json(ro, v);
+	sk_view_gate_json(ro, v);
 	json_object_set_new(ro, "created_ms", json_integer(v->created_ms));
 	json_object_set_new(ro, "finished_ms", json_integer(v->finished_ms));
 	json_object_set_new(ro, "duration_ms",

@@ -261,7 +261,7 @@ md_db(FILE *out, const sk_rollout_view *v, const cli_rep_db *d)
 		    k->path, (long long)k->size, took);
 		fprintf(out, "- Restore command:\n\n```sh\n%s\n```\n",
 		    k->restore_command);
-	} else if (cli_decision_backup_skipped(v)) {
+	} else if (sk_view_backup_skipped(v)) {
 		char why[512];
 
 		cli_decision_backup(v, why, sizeof(why));
