@@ -192,6 +192,11 @@ coord_server_create(const sk_coord_config *cfg, coord_server **out, sk_err *err)
 			 &srv->inv.regions[i].agent_key, err)) != SK_OK)
 			goto fail;
 	}
+	/* Before the journal: a wrong http: section changes nothing. Its
+	 * requests wait for the loop, which starts once replay is done. */
+	if (cfg->http.enabled &&
+	    (rc = coord_http_create(&cfg->http, &srv->http, err)) != SK_OK)
+		goto fail;
 	srv->replay = (coord_replay){ &srv->rollouts, &srv->line, &srv->seq_reserved };
 	rc = coord_journal_open(cfg->state, &coord_replay_visitor, &srv->replay,
 	    &srv->journal, err);
@@ -235,9 +240,6 @@ coord_server_create(const sk_coord_config *cfg, coord_server **out, sk_err *err)
 	sk_info("serving agents on %s and the CLI on %s (%zu regions, %zu "
 		"operators)",
 	    cfg->listen, cfg->control, srv->inv.nregions, cfg->noperators);
-	if (cfg->http.enabled &&
-	    (rc = coord_http_create(&cfg->http, &srv->http, err)) != SK_OK)
-		goto fail;
 	*out = srv;
 	return SK_OK;
 fail:

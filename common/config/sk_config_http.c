@@ -100,10 +100,6 @@ config_http_field(const char *path, const sk_yaml_node *root,
 				out->tokens[i] = abs;
 			}
 		}
-		if (rc == SK_OK && out->ntokens == 0)
-			rc = sk_yaml_error(err, SK_EINVAL, sk_yaml_get(m, "tokens"),
-			    "expected a list of token files, got an empty one "
-			    "(leave tokens out for no tokens)");
 	}
 	if (rc == SK_OK)
 		out->enabled = true;
