@@ -8,10 +8,11 @@
       `rollout` message has state S (exit 0) or the timeout (exit 1).
       --ready FILE is created once the response headers arrived.
   http_client.py load URL N [--token T] [--cacert F] [--seconds SEC]
-                 [--ready FILE]
+                 [--ready FILE] [--until-state S]
       Hold N streams open at once, reading them all with one thread
-      (selectors), for SEC seconds (or until killed); print how many
-      connected and how many bytes and messages they received.
+      (selectors), for SEC seconds or until each saw a `rollout` message
+      of state S; print how many connected and finished, and how many
+      bytes and messages they received.
   http_client.py slowloris HOST PORT [--seconds SEC] [--tls --cacert F]
       Send a request's headers one byte a second; print what came back.
   http_client.py oversized HOST PORT (url|header) [--tls --cacert F]
@@ -166,7 +167,8 @@ def cmd_load(a):
     got = 0
     nbytes = 0
     ready = a.ready
-    while time.time() < deadline and streams:
+    finished = set()
+    while time.time() < deadline and len(finished) < len(streams):
         for key, _ in sel.select(timeout=0.5):
             s = key.fileobj
             try:
@@ -181,14 +183,20 @@ def cmd_load(a):
                 del streams[s]
                 continue
             nbytes += len(data)
-            streams[s].feed(data)
+            st = streams[s]
+            st.feed(data)
+            if a.until_state and any(
+                    m["event"] == "rollout" and m["data"].get("state") == a.until_state
+                    for m in st.messages):
+                finished.add(s)
         if ready and sum(1 for st in streams.values() if st.messages) >= a.n - failed:
             open(ready, "w").close()
             ready = None
         got = sum(len(st.messages) for st in streams.values())
     ok = sum(1 for st in streams.values() if st.status == 200)
     print(json.dumps({"connected": ok, "failed": failed, "open": len(streams),
-                      "messages": got, "bytes": nbytes}), flush=True)
+                      "finished": len(finished), "messages": got,
+                      "bytes": nbytes}), flush=True)
     return 0
 
 
@@ -250,6 +258,7 @@ def main():
     x.add_argument("--cacert")
     x.add_argument("--seconds", type=float, default=60)
     x.add_argument("--ready")
+    x.add_argument("--until-state")
     for name in ("slowloris", "oversized"):
         x = sub.add_parser(name)
         x.add_argument("host")
