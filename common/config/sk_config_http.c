@@ -41,6 +41,28 @@ host_port_valid(const char *s)
 }
 
 static int
+oom(const char *path, sk_err *err)
+{
+	return sk_err_set(err, SK_ENOMEM, "load %s: out of memory", path);
+}
+
+/* map[key] as a path against the file's directory (as sk_config.c's
+ * paths; not shared, so that the two files do not call each other). */
+static int
+path_field(const char *path, const sk_yaml_node *map, const char *key,
+    int flags, char **out, sk_err *err)
+{
+	char *s = NULL;
+	int rc = sk_yaml_string(map, key, flags | SK_YAML_NONEMPTY, &s, err);
+
+	if (rc != SK_OK || s == NULL)
+		return rc;
+	*out = sk_path_relative_to(path, s);
+	free(s);
+	return *out != NULL ? SK_OK : oom(path, err);
+}
+
+static int
 http_tls(const char *path, const sk_yaml_node *m, sk_http_config *out, sk_err *err)
 {
 	const sk_yaml_node *t = sk_yaml_get(m, "tls");
@@ -52,11 +74,9 @@ http_tls(const char *path, const sk_yaml_node *m, sk_http_config *out, sk_err *e
 	if (rc == SK_OK)
 		rc = sk_yaml_check_keys(t, http_tls_keys, err);
 	if (rc == SK_OK)
-		rc = config_path_field(
-		    path, t, "cert", SK_YAML_REQUIRED, &out->tls_cert, err);
+		rc = path_field(path, t, "cert", SK_YAML_REQUIRED, &out->tls_cert, err);
 	if (rc == SK_OK)
-		rc = config_path_field(
-		    path, t, "key", SK_YAML_REQUIRED, &out->tls_key, err);
+		rc = path_field(path, t, "key", SK_YAML_REQUIRED, &out->tls_key, err);
 	return rc;
 }
 
@@ -79,7 +99,7 @@ config_http_field(const char *path, const sk_yaml_node *root,
 	if (rc == SK_OK && out->listen == NULL) {
 		out->listen = strdup(SK_HTTP_LISTEN_DEFAULT);
 		if (out->listen == NULL)
-			rc = config_oom(err, path);
+			rc = oom(path, err);
 	} else if (rc == SK_OK && !host_port_valid(out->listen))
 		rc = sk_yaml_error(err, SK_EINVAL, sk_yaml_get(m, "listen"),
 		    "expected HOST:PORT with a port from 1 to 65535, such as "
@@ -94,7 +114,7 @@ config_http_field(const char *path, const sk_yaml_node *root,
 			char *abs = sk_path_relative_to(path, out->tokens[i]);
 
 			if (abs == NULL)
-				rc = config_oom(err, path);
+				rc = oom(path, err);
 			else {
 				free(out->tokens[i]);
 				out->tokens[i] = abs;
