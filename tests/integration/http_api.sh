@@ -116,7 +116,8 @@ EOF
 fifth=$(python3 -c "import json,sys; l=[json.loads(x) for x in open(sys.argv[1])]; print([m for m in l if m['event']=='log'][4]['id'])" "$SK_WORK/sse.out")
 last=$(python3 -c "import json,sys; l=[json.loads(x) for x in open(sys.argv[1])]; print([m for m in l if m['event']=='log'][-1]['id'])" "$SK_WORK/sse.out")
 $client sse "$base/api/v1/rollouts/$id/events" --token "$token" --cacert "$ca" \
-	--last-event-id "$fifth" --timeout 2 >"$SK_WORK/sse2.out" || true
+	--last-event-id "$fifth" --until-seq "$last" --timeout 20 >"$SK_WORK/sse2.out" ||
+	sk_fail "no event up to $last after a reconnect: $(tail -n 3 "$SK_WORK/sse2.out")"
 python3 - "$SK_WORK/sse2.out" "$fifth" "$last" <<'EOF' || sk_fail "resume after $fifth: $(head -c 2000 "$SK_WORK/sse2.out")"
 import json, sys
 msgs = [json.loads(l) for l in open(sys.argv[1])]

@@ -2,10 +2,12 @@
 """http_client.py: the HTTP API's test clients (tests/integration/http_*.sh).
 
   http_client.py sse URL [--token T] [--cacert F] [--last-event-id N]
-                 [--until-state S] [--timeout SEC] [--ready FILE]
+                 [--until-state S] [--until-seq N] [--timeout SEC]
+                 [--ready FILE]
       Read a Server-Sent Events stream; print one line per message as JSON
       ({"event", "id", "data"}; a ping as {"event": "ping"}) until a
-      `rollout` message has state S (exit 0) or the timeout (exit 1).
+      `rollout` message has state S or a `log` message a seq >= N (exit
+      0), or the timeout (exit 1; 0 when neither was asked for).
       --ready FILE is created once the response headers arrived.
   http_client.py load URL N [--token T] [--cacert F] [--seconds SEC]
                  [--ready FILE] [--until-state S]
@@ -145,8 +147,11 @@ def cmd_sse(a):
             if (a.until_state and m["event"] == "rollout"
                     and m["data"].get("state") == a.until_state):
                 return 0
+            if (a.until_seq is not None and m["event"] == "log"
+                    and m["data"]["seq"] >= a.until_seq):
+                return 0
         shown = len(st.messages)
-    return 0 if not a.until_state else 1
+    return 0 if not a.until_state and a.until_seq is None else 1
 
 
 def cmd_load(a):
@@ -249,6 +254,7 @@ def main():
     x.add_argument("--cacert")
     x.add_argument("--last-event-id")
     x.add_argument("--until-state")
+    x.add_argument("--until-seq", type=int)
     x.add_argument("--timeout", type=float, default=60)
     x.add_argument("--ready")
     x = sub.add_parser("load")
