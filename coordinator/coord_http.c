@@ -449,7 +449,7 @@ static const struct {
 };
 
 /* Whether url matches pattern; the {id} segment into id (url's bytes,
- * unchecked, cut at SK_ID_MAX: the caller checks). */
+ * unchecked; "" when longer than idlen allows, which id_valid refuses). */
 static bool
 route_match(const char *pattern, const char *url, char *id, size_t idlen)
 {
@@ -469,8 +469,9 @@ route_match(const char *pattern, const char *url, char *id, size_t idlen)
 	n = ulen - pre - post;
 	if (memchr(mid, '/', n) != NULL)
 		return false;
-	snprintf(id, idlen, "%.*s", (int)(n < idlen ? n : idlen - 1), mid);
-	return n < idlen || (id[0] = '\0', true);
+	if (n < idlen)
+		snprintf(id, idlen, "%.*s", (int)n, mid);
+	return true;
 }
 
 static bool
