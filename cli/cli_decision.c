@@ -7,7 +7,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "cli_mode.h"
+#include "sk_view_mode.h"
 
 /* "NAME (key K)", or "NAME (unsigned)" for a command the coordinator took
  * unsigned (insecure_local). */
@@ -27,7 +27,7 @@ cli_decision_backup(const sk_rollout_view *v, char *buf, size_t len)
 {
 	char by[2 * SK_NAME_MAX + 16];
 
-	if (!cli_mode_of(v->mode)->undoes) {
+	if (!sk_view_mode_of(v->mode)->undoes) {
 		snprintf(buf, len, "%s", "");
 		return;
 	}

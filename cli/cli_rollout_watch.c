@@ -14,8 +14,8 @@
 #include "cli_control.h"
 #include "cli_decision.h"
 #include "cli_gate.h"
-#include "cli_flag_view.h"
-#include "cli_mode.h"
+#include "sk_view_flag.h"
+#include "sk_view_mode.h"
 #include "cli_progress.h"
 #include "cli_rollout_int.h"
 #include "sk_envelope.h"
@@ -43,7 +43,7 @@ fmt_time(int64_t ms, char *buf, size_t len)
 static bool
 finished_ok(const char *state)
 {
-	return cli_state_outcome(state) == CLI_OUT_OK;
+	return sk_view_state_outcome(state) == SK_VIEW_OUT_OK;
 }
 
 static void
@@ -61,7 +61,7 @@ region_counts(const sk_rollout_view *v, size_t *ok, size_t *total)
 static void
 mode_note(const sk_rollout_view *v, char *buf, size_t len)
 {
-	const cli_mode *m = cli_mode_of(v->mode);
+	const sk_view_mode_row *m = sk_view_mode_of(v->mode);
 
 	if (m->label == NULL)
 		buf[0] = '\0';
@@ -154,7 +154,7 @@ rollout_print_view(FILE *out, const sk_rollout_view *v, const cli_look *look)
 	}
 	print_decisions(out, v);
 	cli_gate_print(out, v, "  ");
-	cli_flag_status(out, v); /* flags */
+	sk_view_flag_status(out, v); /* flags */
 	if (v->reason[0])
 		fprintf(out, "  halted: %s\n", v->reason);
 	for (size_t p = 0; p < v->nphases; p++) {
@@ -305,7 +305,7 @@ rollout_cmd_status(const char *url, const char *id, bool json, bool no_color)
 static void
 print_final(const sk_rollout_view *v)
 {
-	const cli_mode *m = cli_mode_of(v->mode);
+	const sk_view_mode_row *m = sk_view_mode_of(v->mode);
 	bool ok = finished_ok(v->state);
 	size_t nok, total;
 
@@ -315,7 +315,7 @@ print_final(const sk_rollout_view *v)
 			rollout_print_view(stdout, v, NULL);
 		if (ok)
 			printf("%s %s: %s in %zu/%zu regions\n", m->label,
-			    v->id, m->verdict[CLI_OUT_OK], nok, total);
+			    v->id, m->verdict[SK_VIEW_OUT_OK], nok, total);
 		else /* the reason reads "blocked in 1/3 regions (in): ..." */
 			printf("%s %s: %s\n", m->label, v->id,
 			    v->reason[0] ? v->reason : v->state);

@@ -1,11 +1,11 @@
-/* cli_flag_view: flags in rollout status and the execution record
- * (cli_flag_view.h). */
-#include "cli_flag_view.h"
+/* sk_view_flag: flags in rollout status and the execution record
+ * (sk_view_flag.h). */
+#include "sk_view_flag.h"
 
 #include <string.h>
 
 void
-cli_flag_status(FILE *out, const sk_rollout_view *v)
+sk_view_flag_status(FILE *out, const sk_rollout_view *v)
 {
 	size_t flipped = sk_view_flag_flipped(v);
 
@@ -39,7 +39,7 @@ change(const sk_flag_report *f, char *buf, size_t len)
 }
 
 void
-cli_flag_report_md(FILE *out, const cli_report_src *src)
+sk_view_flag_report_md(FILE *out, const sk_rec_src *src)
 {
 	bool any = false;
 	char ch[300];
@@ -71,7 +71,7 @@ cli_flag_report_md(FILE *out, const cli_report_src *src)
 }
 
 json_t *
-cli_flag_report_json(const cli_report_src *src)
+sk_view_flag_report_json(const sk_rec_src *src)
 {
 	json_t *a = json_array();
 	int bad = 0;
