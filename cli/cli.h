@@ -18,6 +18,7 @@
 #include "sk_err.h"
 #include "sk_lint.h"
 #include "sk_plan.h"
+#include "sk_view_record.h"
 #include "sk_wire.h"
 
 #define CLI_OK 0
@@ -61,26 +62,17 @@ int cli_lint_format(const char *name);
 int cli_lint_output(FILE *out, int format, const char *dir,
     const sk_lint_finding *f, size_t n, sk_err *err) SK_WARN_UNUSED;
 
-/* ---- the execution record (cli_report.c) ------------------------------ */
-
-/* What a rollout's record is built from: the coordinator's answer to a
- * report request. Everything is borrowed and must outlive the call. */
-typedef struct cli_report_src {
-	const sk_rollout_view *view; /* its events are notes on the record */
-	const sk_plan *plan; /* decoded signed plan; NULL if unreadable */
-	const sk_region_report *reports; /* in arrival order */
-	size_t nreports;
-} cli_report_src;
+/* ---- the execution record (common/view/sk_view_record.h) -------------- */
 
 /* Print the record as a Markdown document (per region, database and step:
  * times, attempts, lock waits and blockers, rows, checks, the backup and
  * its restore command, the verdict; the plan's waivers). Returns SK_OK,
  * SK_ENOMEM, or SK_EIO when out cannot be written. */
-int cli_report_md(FILE *out, const cli_report_src *src, sk_err *err) SK_WARN_UNUSED;
+int cli_report_md(FILE *out, const sk_rec_src *src, sk_err *err) SK_WARN_UNUSED;
 
 /* The same content as one JSON object (keys documented in
  * docs/operations.md). Same errors as cli_report_md. */
-int cli_report_json(FILE *out, const cli_report_src *src, sk_err *err) SK_WARN_UNUSED;
+int cli_report_json(FILE *out, const sk_rec_src *src, sk_err *err) SK_WARN_UNUSED;
 
 /* Counts of a rehearsal's verdicts, by region. */
 typedef struct cli_verdicts {
@@ -94,7 +86,7 @@ typedef struct cli_verdicts {
  * with every reason (failed checks with the value seen, failed statements
  * with SQLSTATE, blockers), the steps that cannot be rehearsed, and the
  * regions that gave no verdict; then one summary line. Fills *counts. */
-void cli_rehearsal_print(FILE *out, const cli_report_src *src, cli_verdicts *counts);
+void cli_rehearsal_print(FILE *out, const sk_rec_src *src, cli_verdicts *counts);
 
 /* Print "skein <cmd>: <message>" on stderr; used by every subcommand so
  * that errors look alike. */

@@ -17,23 +17,6 @@ utc(int64_t ms, char *buf, size_t len)
 		strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-const char *
-cli_control_action(const sk_control_view *c)
-{
-	switch (c->kind) {
-	case SK_CMD_PAUSE:
-		return c->line ? "stop" : "pause";
-	case SK_CMD_RESUME:
-		return c->line ? "lift" : "resume";
-	case SK_CMD_TUNE:
-		return "tune";
-	case SK_CMD_ABORT:
-		return "abort";
-	default:
-		return "unknown";
-	}
-}
-
 /* "af, in" of c's regions into buf; "" for the whole rollout. */
 static void
 regions(const sk_control_view *c, char *buf, size_t len)
@@ -58,17 +41,6 @@ aborted_alone(const sk_rollout_view *v, const char *region)
 			if (strcmp(c->regions[k], region) == 0)
 				return true;
 	}
-	return false;
-}
-
-bool
-cli_control_any_abort(const sk_rollout_view *v)
-{
-	if (strcmp(v->state, "aborted") == 0)
-		return true;
-	for (size_t i = 0; i < v->ncontrols; i++)
-		if (v->controls[i].kind == SK_CMD_ABORT)
-			return true;
 	return false;
 }
 
@@ -135,76 +107,12 @@ cli_control_print(FILE *out, const sk_rollout_view *v)
 		utc(c->at_ms, at, sizeof(at));
 		regions(c, where, sizeof(where));
 		fprintf(out, "  control: %s%s%s by %s (%s%s) at %s%s%s\n",
-		    cli_control_action(c), where[0] ? " in " : "", where,
+		    sk_view_control_action(c), where[0] ? " in " : "", where,
 		    c->actor, c->actor_key[0] ? "key " : "unsigned",
 		    c->actor_key, at, c->reason[0] ? ": " : "", c->reason);
 	}
-	if (cli_control_any_abort(v))
+	if (sk_view_any_abort(v))
 		cli_control_print_left(out, v);
-}
-
-int
-cli_control_json(json_t *obj, const sk_rollout_view *v)
-{
-	json_t *ctl = json_array(), *rp = json_array(), *left = json_array();
-	int bad = ctl == NULL || rp == NULL || left == NULL;
-
-	for (size_t i = 0; !bad && i < v->ncontrols; i++) {
-		const sk_control_view *c = &v->controls[i];
-		json_t *o = json_object(), *regs = json_array();
-
-		for (size_t k = 0; k < c->nregions; k++)
-			bad |= json_array_append_new(
-			    regs, json_string(c->regions[k]));
-		bad |= json_object_set_new(
-		    o, "action", json_string(cli_control_action(c)));
-		bad |= json_object_set_new(o, "operator", json_string(c->actor));
-		bad |= json_object_set_new(
-		    o, "operator_key", json_string(c->actor_key));
-		bad |= json_object_set_new(o, "at_ms", json_integer(c->at_ms));
-		bad |= json_object_set_new(o, "reason", json_string(c->reason));
-		bad |= json_object_set_new(o, "regions", regs);
-		bad |= json_array_append_new(ctl, o);
-	}
-	for (size_t i = 0; !bad && i < v->nregion_pauses; i++) {
-		const sk_region_pause_view *p = &v->region_pauses[i];
-		json_t *o = json_object();
-
-		bad |= json_object_set_new(o, "region", json_string(p->region));
-		bad |= json_object_set_new(o, "operator", json_string(p->by));
-		bad |= json_object_set_new(o, "operator_key", json_string(p->by_key));
-		bad |= json_object_set_new(o, "at_ms", json_integer(p->at_ms));
-		bad |= json_object_set_new(o, "reason", json_string(p->reason));
-		bad |= json_array_append_new(rp, o);
-	}
-	for (size_t i = 0; !bad && i < v->nleft; i++) {
-		const sk_left_view *l = &v->left[i];
-		json_t *o = json_object();
-
-		bad |= json_object_set_new(o, "region", json_string(l->region));
-		bad |= json_object_set_new(o, "database", json_string(l->database));
-		bad |= json_object_set_new(o, "state", json_string(l->state));
-		bad |= json_object_set_new(
-		    o, "steps_done", json_integer(l->steps_done));
-		bad |= json_object_set_new(
-		    o, "steps_total", json_integer(l->steps_total));
-		bad |= json_object_set_new(o, "step", json_string(l->step));
-		bad |= json_object_set_new(
-		    o, "step_finished", json_boolean(l->step_finished));
-		bad |= json_array_append_new(left, o);
-	}
-	bad |= json_object_set_new(obj, "control", ctl);
-	bad |= json_object_set_new(obj, "region_pauses", rp);
-	bad |= json_object_set_new(obj, "paused_by_line",
-	    json_boolean(v->paused && v->paused_by_line));
-	bad |= json_object_set_new(obj, "left", left);
-	if (cli_control_any_abort(v)) {
-		char cmd[SK_ID_MAX + 32];
-
-		snprintf(cmd, sizeof(cmd), "skein rollout rollback %s", v->id);
-		bad |= json_object_set_new(obj, "rollback_command", json_string(cmd));
-	}
-	return bad ? -1 : 0;
 }
 
 /* s in a table cell: '|' and newlines would break the row. */
@@ -235,7 +143,7 @@ cli_control_md(FILE *out, const sk_rollout_view *v)
 
 		utc(c->at_ms, at, sizeof(at));
 		regions(c, where, sizeof(where));
-		fprintf(out, "| %s | %s |", cli_control_action(c),
+		fprintf(out, "| %s | %s |", sk_view_control_action(c),
 		    where[0] ? where : "all");
 		cell(out, c->actor);
 		fprintf(out, " %s | %s |",
@@ -244,7 +152,7 @@ cli_control_md(FILE *out, const sk_rollout_view *v)
 		fputc('\n', out);
 	}
 	fputc('\n', out);
-	if (cli_control_any_abort(v)) {
+	if (sk_view_any_abort(v)) {
 		fprintf(out, "%s. What it left:\n\n```\n",
 		    strcmp(v->state, "aborted") == 0 ? "Aborted" :
 						       "Aborted in some regions");

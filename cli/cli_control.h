@@ -11,10 +11,8 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "sk_view.h"
 #include "sk_wire.h"
-
-/* "pause", "resume", "tune", "abort"; "stop", "lift" for the line's. */
-const char *cli_control_action(const sk_control_view *c);
 
 /* Status lines (two-space indent): the line's stop, region pauses, what
  * an abort left. Nothing for a rollout without them. */
@@ -24,14 +22,6 @@ void cli_control_print(FILE *out, const sk_rollout_view *v);
  * scoped abort, in the regions aborted only), and the rollback command
  * (also the answer to skein rollout abort). */
 void cli_control_print_left(FILE *out, const sk_rollout_view *v);
-
-/* True if v was aborted, as a whole or in some regions: its view says
- * what the abort left. */
-bool cli_control_any_abort(const sk_rollout_view *v);
-
-/* Add "control" (every action), "region_pauses", "paused_by_line" and
- * "left" to obj. -1 when out of memory. */
-int cli_control_json(json_t *obj, const sk_rollout_view *v);
 
 /* The record's "## Control" section: a table of every action, and what
  * an abort left. Nothing when no operator said anything. */

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "cli_mode.h"
+#include "sk_view_mode.h"
 
 /* "NAME (key K)", or "NAME (unsigned)" for a command the coordinator took
  * unsigned (insecure_local). */
@@ -22,19 +22,12 @@ who(const sk_rollout_view *v, char *buf, size_t len)
 		snprintf(buf, len, "%s (unsigned)", name);
 }
 
-bool
-cli_decision_backup_skipped(const sk_rollout_view *v)
-{
-	return cli_mode_of(v->mode)->undoes &&
-	    (v->no_backup || v->plan_no_rollback_backup);
-}
-
 void
 cli_decision_backup(const sk_rollout_view *v, char *buf, size_t len)
 {
 	char by[2 * SK_NAME_MAX + 16];
 
-	if (!cli_mode_of(v->mode)->undoes) {
+	if (!sk_view_mode_of(v->mode)->undoes) {
 		snprintf(buf, len, "%s", "");
 		return;
 	}
@@ -66,37 +59,6 @@ cli_decision_reapply(const sk_rollout_view *v, char *buf, size_t len)
 	    by, v->reapply_of);
 }
 
-int
-cli_decision_json(json_t *obj, const sk_rollout_view *v)
-{
-	json_t *b = json_null(), *r = json_null();
-	int bad = 0;
-
-	if (cli_mode_of(v->mode)->undoes) {
-		b = json_object();
-		bad |= json_object_set_new(
-		    b, "skipped", json_boolean(cli_decision_backup_skipped(v)));
-		bad |= json_object_set_new(b, "skipped_by",
-		    json_string(v->no_backup           ? "--no-backup" :
-			    v->plan_no_rollback_backup ? "rollback_backup: false" :
-							 ""));
-		bad |= json_object_set_new(b, "operator",
-		    json_string(v->no_backup ? v->started_by : ""));
-		bad |= json_object_set_new(b, "operator_key",
-		    json_string(v->no_backup ? v->started_by_key : ""));
-	}
-	if (v->reapply) {
-		r = json_object();
-		bad |= json_object_set_new(r, "of_rollout", json_string(v->reapply_of));
-		bad |= json_object_set_new(r, "operator", json_string(v->started_by));
-		bad |= json_object_set_new(
-		    r, "operator_key", json_string(v->started_by_key));
-	}
-	bad |= json_object_set_new(obj, "backup_before_revert", b);
-	bad |= json_object_set_new(obj, "reapply", r);
-	return bad ? -1 : 0;
-}
-
 void
 cli_decision_pause(const sk_rollout_view *v, char *buf, size_t len)
 {
@@ -123,37 +85,4 @@ cli_decision_tune(const sk_rollout_view *v, char *buf, size_t len)
 		snprintf(buf, len, "%s", "");
 	else
 		sk_tune_format(&v->tune, buf, len);
-}
-
-int
-cli_decision_opctl_json(json_t *obj, const sk_rollout_view *v)
-{
-	json_t *p = json_null(), *t = json_null();
-	int bad = 0;
-
-	if (v->paused) {
-		p = json_object();
-		bad |= json_object_set_new(p, "operator", json_string(v->paused_by));
-		bad |= json_object_set_new(
-		    p, "operator_key", json_string(v->paused_by_key));
-		bad |= json_object_set_new(p, "at_ms", json_integer(v->paused_ms));
-		bad |= json_object_set_new(p, "reason", json_string(v->pause_reason));
-	}
-	if (v->has_tune) {
-		t = json_object();
-		if (v->tune.has_rate)
-			bad |= json_object_set_new(t, "max_rows_per_second",
-			    v->tune.max_rows_per_second > 0 ?
-				json_real(v->tune.max_rows_per_second) :
-				json_string("none"));
-		if (v->tune.batch_min > 0)
-			bad |= json_object_set_new(
-			    t, "batch_min", json_integer(v->tune.batch_min));
-		if (v->tune.batch_max > 0)
-			bad |= json_object_set_new(
-			    t, "batch_max", json_integer(v->tune.batch_max));
-	}
-	bad |= json_object_set_new(obj, "paused", p);
-	bad |= json_object_set_new(obj, "tune", t);
-	return bad ? -1 : 0;
 }

@@ -15,11 +15,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "sk_view.h"
 #include "sk_wire.h"
-
-/* Whether v's agents were told to revert without a backup. False for a
- * rollout that reverts nothing. */
-bool cli_decision_backup_skipped(const sk_rollout_view *v);
 
 /* The backup decision of a rollback into buf (always NUL-terminated):
  * "skipped: --no-backup by NAME (key K)", "skipped: the plan says
@@ -38,19 +35,5 @@ void cli_decision_pause(const sk_rollout_view *v, char *buf, size_t len);
 /* Every tune so far into buf: "batch_max 2000, max_rows_per_second
  * 500"; "" when never tuned. */
 void cli_decision_tune(const sk_rollout_view *v, char *buf, size_t len);
-
-/* The pause and the tune as keys of obj: "paused" (null unless paused:
- * operator, operator_key, at_ms, reason) and "tune" (null unless tuned:
- * max_rows_per_second, a number or "none", absent when never tuned;
- * batch_min, batch_max, absent when never tuned). Returns 0, or -1 out
- * of memory. */
-int cli_decision_opctl_json(json_t *obj, const sk_rollout_view *v);
-
-/* Both as keys of obj: "backup_before_revert" (null unless v reverts:
- * skipped, skipped_by — "--no-backup", "rollback_backup: false" or "" —
- * operator and operator_key of the --no-backup, "" otherwise) and
- * "reapply" (null unless an apply with --reapply: of_rollout, the rolled
- * back apply, operator, operator_key). Returns 0, or -1 out of memory. */
-int cli_decision_json(json_t *obj, const sk_rollout_view *v);
 
 #endif

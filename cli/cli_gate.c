@@ -81,30 +81,6 @@ rollout_cmd_approve(const char *url, const char *id, const char *phase)
 	return CLI_OK;
 }
 
-void
-cli_gate_waits(const sk_rollout_view *v, char *buf, size_t len)
-{
-	const sk_gate_view *g = &v->gate;
-
-	buf[0] = '\0';
-	if (!v->has_gate)
-		return;
-	if (strcmp(g->waiting_for, "approval") == 0)
-		snprintf(buf, len, "approval %u/%u", g->approvals, g->approvals_needed);
-	else if (strcmp(g->waiting_for, "window") == 0) {
-		char when[96];
-
-		sk_window_local(g->window_opens_ms, g->window_tz, when, sizeof(when));
-		snprintf(buf, len, "window opens %s", when);
-	} else if (strcmp(g->waiting_for, "soak") == 0)
-		snprintf(buf, len, "soak %" PRId64 "/%" PRId64 " s",
-		    g->soak_served_ms / 1000, g->soak_ms / 1000);
-	else if (strcmp(g->waiting_for, "samples") == 0)
-		snprintf(buf, len, "samples %u/%u", g->samples, g->min_samples);
-	else if (strcmp(g->outcome, "paused") == 0)
-		snprintf(buf, len, "gate paused");
-}
-
 static void
 utc(int64_t ms, char *buf, size_t len)
 {
@@ -124,7 +100,7 @@ cli_gate_print(FILE *out, const sk_rollout_view *v, const char *indent)
 	if (v->has_gate) {
 		const sk_gate_view *g = &v->gate;
 
-		cli_gate_waits(v, waits, sizeof(waits));
+		sk_view_gate_waits(v, waits, sizeof(waits));
 		fprintf(out, "%sgate: phase %s waits for %s", indent, g->phase,
 		    waits[0] != '\0' ? waits : g->waiting_for);
 		if (g->approvals_needed > 0 && g->napproved_by > 0) {
@@ -143,66 +119,6 @@ cli_gate_print(FILE *out, const sk_rollout_view *v, const char *indent)
 		fprintf(out, "%sapproved: phase %s by %s (key %.16s) at %s\n",
 		    indent, a->phase, a->operator_name, a->key_id, at);
 	}
-}
-
-static json_t *
-judged_json(const sk_gate_judged *j)
-{
-	return json_pack("{s:s,s:s,s:s,s:f,s:f,s:b,s:b,s:i,s:I}", "gate",
-	    j->gate, "region", j->region, "database", j->database, "value",
-	    j->value, "threshold", j->threshold, "passed", j->passed, "erred",
-	    j->erred, "samples", (int)j->samples, "at_ms", (json_int_t)j->at_ms);
-}
-
-static json_t *
-gate_json(const sk_gate_view *g)
-{
-	json_t *o = json_object(), *judged = json_array(), *by = json_array();
-
-	for (size_t i = 0; i < g->njudged; i++)
-		json_array_append_new(judged, judged_json(&g->judged[i]));
-	for (size_t i = 0; i < g->napproved_by; i++)
-		json_array_append_new(by, json_string(g->approved_by[i]));
-	json_object_set_new(o, "phase", json_string(g->phase));
-	json_object_set_new(o, "waiting_for", json_string(g->waiting_for));
-	json_object_set_new(o, "outcome", json_string(g->outcome));
-	json_object_set_new(o, "soak_served_ms", json_integer(g->soak_served_ms));
-	json_object_set_new(o, "soak_ms", json_integer(g->soak_ms));
-	json_object_set_new(o, "samples", json_integer(g->samples));
-	json_object_set_new(o, "min_samples", json_integer(g->min_samples));
-	json_object_set_new(o, "judged", judged);
-	json_object_set_new(o, "approvals", json_integer(g->approvals));
-	json_object_set_new(o, "approvals_needed", json_integer(g->approvals_needed));
-	json_object_set_new(o, "approved_by", by);
-	json_object_set_new(o, "window_opens_ms", json_integer(g->window_opens_ms));
-	json_object_set_new(o, "window_tz", json_string(g->window_tz));
-	json_object_set_new(o, "started_ms", json_integer(g->started_ms));
-	json_object_set_new(o, "ended_ms", json_integer(g->ended_ms));
-	return o;
-}
-
-void
-cli_gate_json(json_t *o, const sk_rollout_view *v)
-{
-	json_t *approvals = json_array(), *gates = json_array();
-	char waits[160];
-
-	cli_gate_waits(v, waits, sizeof(waits));
-	json_object_set_new(
-	    o, "gate", v->has_gate ? gate_json(&v->gate) : json_null());
-	json_object_set_new(o, "waits_for", json_string(waits));
-	for (size_t i = 0; i < v->napprovals; i++) {
-		const sk_approval_view *a = &v->approvals[i];
-
-		json_array_append_new(approvals,
-		    json_pack("{s:s,s:s,s:s,s:I}", "phase", a->phase,
-			"operator", a->operator_name, "key_id", a->key_id,
-			"at_ms", (json_int_t)a->at_ms));
-	}
-	for (size_t i = 0; i < v->ngates; i++)
-		json_array_append_new(gates, gate_json(&v->gates[i]));
-	json_object_set_new(o, "approvals", approvals);
-	json_object_set_new(o, "gates", gates);
 }
 
 void

@@ -50,29 +50,6 @@ cli_look_of(cli_look *look, FILE *out, bool no_color)
 		look->width = cols != NULL && atoi(cols) > 0 ? atoi(cols) : 80;
 }
 
-bool
-cli_progress_has(const sk_database_view *d)
-{
-	return d->progress_step[0] != '\0';
-}
-
-int
-cli_progress_percent(const sk_database_view *d)
-{
-	double pct;
-
-	if (d->rows_total <= 0)
-		return -1;
-	if (d->rows_scanned <= 0)
-		return 0;
-	if (d->rows_scanned >= d->rows_total)
-		return 99;
-	/* In double: rows_scanned * 100 may not fit in 64 bits. Cut, not
-	 * rounded: 99.6% is not done. */
-	pct = (double)d->rows_scanned * 100.0 / (double)d->rows_total;
-	return pct > 99 ? 99 : (int)pct;
-}
-
 /* ---- text --------------------------------------------------------------- */
 
 /* A bounded string being built: appends past its end are cut. */
@@ -115,13 +92,6 @@ fmt_count(int64_t v, char *buf, size_t len)
 		buf[k++] = digits[i];
 	}
 	buf[k] = '\0';
-}
-
-/* Whether rate is a figure to show. */
-static bool
-rate_known(double rate)
-{
-	return isfinite(rate) && rate > 0 && rate < 9e18;
 }
 
 /* v in three significant figures with a unit, "24.3k", "1.16M" (from
@@ -198,7 +168,7 @@ pieces_of(const sk_database_view *d, bool compact, pieces *p)
 {
 	void (*count)(int64_t, char *, size_t) = compact ? fmt_short : fmt_count;
 	int64_t scanned = d->rows_scanned > 0 ? d->rows_scanned : d->rows_done;
-	int pct = cli_progress_percent(d);
+	int pct = sk_view_progress_percent(d);
 	char a[32], b[32];
 
 	memset(p, 0, sizeof(*p));
@@ -229,10 +199,10 @@ pieces_of(const sk_database_view *d, bool compact, pieces *p)
 		    strncmp(d->throttle, "paused", 6) == 0 ? "" : "paused: ", d->throttle);
 		return; /* paused: no rate, and an ETA that does not hold */
 	}
-	if (rate_known(d->rate) && d->rate < 10) {
+	if (sk_view_rate_known(d->rate) && d->rate < 10) {
 		snprintf(p->text[P_RATE], sizeof(p->text[P_RATE]),
 		    "%.1f rows/s", d->rate);
-	} else if (rate_known(d->rate)) {
+	} else if (sk_view_rate_known(d->rate)) {
 		count((int64_t)(d->rate + 0.5), a, sizeof(a));
 		snprintf(p->text[P_RATE], sizeof(p->text[P_RATE]), "%s rows/s", a);
 	}
@@ -324,7 +294,7 @@ bar_room(const sk_database_view *d, const layout *lay)
 	size_t fixed;
 	pieces p;
 
-	if (cli_progress_percent(d) < 0)
+	if (sk_view_progress_percent(d) < 0)
 		return BAR_MAX;
 	head_parts(d, name, sizeof(name), what, sizeof(what));
 	fixed = (strlen(name) > lay->name_w ? strlen(name) : lay->name_w) + 2 +
@@ -344,7 +314,7 @@ render(const sk_database_view *d, const layout *lay, char *buf, size_t len)
 {
 	char name[2 * SK_NAME_MAX + 2], what[SK_NAME_MAX + 24], tail[512];
 	sbuf s = { buf, len, 0 };
-	int pct = cli_progress_percent(d), filled;
+	int pct = sk_view_progress_percent(d), filled;
 
 	if (len == 0)
 		return;
@@ -406,7 +376,7 @@ cli_progress_print(FILE *out, const sk_rollout_view *v, const cli_look *look,
 	layout lay;
 
 	for (size_t i = 0; i < v->ndatabases; i++) {
-		if (!cli_progress_has(&v->databases[i]))
+		if (!sk_view_progress_has(&v->databases[i]))
 			continue;
 		head_parts(&v->databases[i], name, sizeof(name), what, sizeof(what));
 		name_w = strlen(name) > name_w ? strlen(name) : name_w;
@@ -421,13 +391,13 @@ cli_progress_print(FILE *out, const sk_rollout_view *v, const cli_look *look,
 	/* One bar width, the narrowest any line needs: each line then fits
 	 * its own figures after it. */
 	for (size_t i = 0; i < v->ndatabases; i++)
-		if (cli_progress_has(&v->databases[i])) {
+		if (sk_view_progress_has(&v->databases[i])) {
 			int w = bar_room(&v->databases[i], &lay);
 
 			lay.barw = w < lay.barw ? w : lay.barw;
 		}
 	for (size_t i = 0; i < v->ndatabases; i++) {
-		if (!cli_progress_has(&v->databases[i]))
+		if (!sk_view_progress_has(&v->databases[i]))
 			continue;
 		render(&v->databases[i], &lay, line, sizeof(line));
 		fprintf(out, "%s%s\n", prefix, line);
@@ -483,62 +453,3 @@ cli_progress_block_draw(cli_progress_block *b, const sk_rollout_view *v, int64_t
 }
 
 /* ---- JSON --------------------------------------------------------------- */
-
-json_t *
-cli_progress_json(const sk_database_view *d)
-{
-	json_t *o;
-	int bad = 0;
-
-	if (!cli_progress_has(d))
-		return json_null();
-	o = json_object();
-	if (o == NULL)
-		return NULL;
-	bad |= json_object_set_new(o, "step", sk_json_str(d->progress_step));
-	bad |= json_object_set_new(o, "kind", sk_json_str(d->progress_kind));
-	bad |= json_object_set_new(o, "rows_done", json_integer(d->rows_done));
-	bad |= json_object_set_new(o, "rows_scanned", json_integer(d->rows_scanned));
-	bad |= json_object_set_new(o, "rows_total", json_integer(d->rows_total));
-	bad |= json_object_set_new(
-	    o, "percent", json_integer(cli_progress_percent(d)));
-	/* JSON has no NaN or infinity: a rate that is not a figure is 0. */
-	bad |= json_object_set_new(
-	    o, "rate", json_real(rate_known(d->rate) ? d->rate : 0.0));
-	bad |= json_object_set_new(o, "eta_ms", json_integer(d->eta_ms));
-	bad |= json_object_set_new(o, "batch_size", json_integer(d->batch_size));
-	bad |= json_object_set_new(o, "batches", json_integer(d->batches));
-	bad |= json_object_set_new(o, "paused", json_boolean(d->throttle[0] != '\0'));
-	if (d->move_phase[0] != '\0') { /* moves */
-		json_t *m = json_object();
-
-		if (m == NULL)
-			bad = -1;
-		else {
-			bad |= json_object_set_new(
-			    m, "phase", sk_json_str(d->move_phase));
-			bad |= json_object_set_new(
-			    m, "table", sk_json_str(d->move_table));
-			bad |= json_object_set_new(
-			    m, "from", sk_json_str(d->move_from));
-			bad |= json_object_set_new(m, "to", sk_json_str(d->move_to));
-			bad |= json_object_set_new(m, "bytes", json_integer(d->bytes));
-			bad |= json_object_set_new(
-			    m, "bytes_total", json_integer(d->bytes_total));
-			bad |= json_object_set_new(
-			    m, "lag_ms", json_integer(d->lag_ms));
-			bad |= json_object_set_new(
-			    m, "changes", json_integer(d->changes));
-			bad |= json_object_set_new(
-			    m, "freeze_ms", json_integer(d->freeze_ms));
-			bad |= json_object_set_new(o, "move", m);
-		}
-	}
-	bad |= json_object_set_new(o, "throttle", sk_json_str(d->throttle));
-	bad |= json_object_set_new(o, "throttled_ms", json_integer(d->throttled_ms));
-	if (bad) {
-		json_decref(o);
-		return NULL;
-	}
-	return o;
-}

@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "sk_view.h"
 #include "sk_wire.h"
 
 /* How the lines look on an output. */
@@ -29,15 +30,6 @@ typedef struct cli_look {
  * "dumb", NO_COLOR is unset or empty and no_color (--no-color) is false;
  * width from the terminal, else $COLUMNS, else 80. */
 void cli_look_of(cli_look *look, FILE *out, bool no_color);
-
-/* Whether d runs a backfill (a backfill or expand step) with figures to
- * show. */
-bool cli_progress_has(const sk_database_view *d);
-
-/* How far d's backfill is through its key range, in percent of
- * rows_total: 0 to 99, never 100 while it runs (rows_total is an
- * estimate that rows_scanned may pass); -1 when no total is known. */
-int cli_progress_percent(const sk_database_view *d);
 
 /* The line of d's backfill (no newline) into buf, always terminated:
  * "REGION/DB  KIND STEP", padded to name_w and what_w columns so that a
@@ -85,11 +77,5 @@ void cli_progress_block_erase(cli_progress_block *b);
  * lines when CLI_PROGRESS_PLAIN_EVERY_MS have passed since the last. */
 void cli_progress_block_draw(
     cli_progress_block *b, const sk_rollout_view *v, int64_t now_ms);
-
-/* d's backfill as a JSON object of numbers (step, kind, rows_done,
- * rows_scanned, rows_total, percent (-1: unknown), rate, eta_ms,
- * batch_size, batches, paused, throttle, throttled_ms), or JSON null when
- * it runs none. A new reference; NULL only when out of memory. */
-json_t *cli_progress_json(const sk_database_view *d);
 
 #endif

@@ -10,10 +10,10 @@
 #include "cli_control.h"
 #include "cli_decision.h"
 #include "cli_gate.h"
-#include "cli_flag_view.h"
-#include "cli_move_view.h"
-#include "cli_mode.h"
-#include "cli_report_int.h"
+#include "sk_view_flag.h"
+#include "sk_view_move.h"
+#include "sk_view_mode.h"
+#include "sk_view_record.h"
 
 /* ---- Markdown ----------------------------------------------------------- */
 
@@ -40,15 +40,15 @@ emit_md_item(void *arg, const char *text)
 }
 
 static void
-md_header(FILE *out, const cli_report_src *src, const cli_rep_model *m)
+md_header(FILE *out, const sk_rec_src *src, const sk_rec_model *m)
 {
 	const sk_rollout_view *v = src->view;
-	const cli_mode *mode = cli_mode_of(v->mode);
+	const sk_view_mode_row *mode = sk_view_mode_of(v->mode);
 	char a[40], b[40], d[32], line[512];
 
-	cli_rep_fmt_iso(v->created_ms, a, sizeof(a));
-	cli_rep_fmt_iso(v->finished_ms, b, sizeof(b));
-	cli_rep_fmt_dur(v->finished_ms > 0 ? v->finished_ms - v->created_ms : -1,
+	sk_rec_fmt_iso(v->created_ms, a, sizeof(a));
+	sk_rec_fmt_iso(v->finished_ms, b, sizeof(b));
+	sk_rec_fmt_dur(v->finished_ms > 0 ? v->finished_ms - v->created_ms : -1,
 	    d, sizeof(d));
 	fprintf(out, "# Execution record: rollout %s\n\n", v->id);
 	fprintf(out, "| Field | Value |\n|---|---|\n");
@@ -95,7 +95,7 @@ md_header(FILE *out, const cli_report_src *src, const cli_rep_model *m)
 	}
 	fputc('\n', out);
 	if (strcmp(v->state, "running") == 0)
-		fprintf(out, "> Note: %s\n\n", CLI_REPORT_RUNNING_NOTE);
+		fprintf(out, "> Note: %s\n\n", SK_REC_RUNNING_NOTE);
 	for (size_t i = 0; i < v->nevents; i++)
 		fprintf(out, "> Note: %s\n\n", v->events[i].text);
 }
@@ -132,10 +132,10 @@ md_waivers(FILE *out, const sk_plan *plan)
  * agent's order, those that took no time left out; "-" for none or not
  * said yet. */
 static void
-md_throttled_by(const cli_rep_step *st, char *buf, size_t len)
+md_throttled_by(const sk_rec_step *st, char *buf, size_t len)
 {
-	cli_rep_throttle t[CLI_REP_THROTTLES_MAX];
-	size_t n = cli_rep_throttles_parse(st->throttled_by, t, CLI_REP_THROTTLES_MAX);
+	sk_rec_throttle t[SK_REC_THROTTLES_MAX];
+	size_t n = sk_rec_throttles_parse(st->throttled_by, t, SK_REC_THROTTLES_MAX);
 	size_t off = 0;
 	char d[32];
 
@@ -143,7 +143,7 @@ md_throttled_by(const cli_rep_step *st, char *buf, size_t len)
 	for (size_t i = 0; i < n && off < len; i++) {
 		if (t[i].ms <= 0)
 			continue;
-		cli_rep_fmt_dur(t[i].ms, d, sizeof(d));
+		sk_rec_fmt_dur(t[i].ms, d, sizeof(d));
 		off += (size_t)snprintf(buf + off, len - off, "%s%s %s",
 		    off ? ", " : "", t[i].reason, d);
 	}
@@ -153,20 +153,20 @@ md_throttled_by(const cli_rep_step *st, char *buf, size_t len)
  * batches, average rate and the time it paused, in total and by reason.
  * Nothing when the plan has none that ran. */
 static void
-md_backfills(FILE *out, const cli_rep_model *m)
+md_backfills(FILE *out, const sk_rec_model *m)
 {
 	bool any = false;
 
 	for (size_t i = 0; i < m->nregions; i++) {
-		const cli_rep_region *g = &m->regions[i];
+		const sk_rec_region *g = &m->regions[i];
 
 		for (size_t k = 0; k < g->ndbs; k++)
 			for (size_t s = 0; s < g->dbs[k].nsteps; s++) {
-				const cli_rep_step *st = &g->dbs[k].steps[s];
+				const sk_rec_step *st = &g->dbs[k].steps[s];
 				char dur[32], thr[32], by[256], rate[32];
-				double rps = cli_rep_backfill_rate(st);
+				double rps = sk_rec_backfill_rate(st);
 
-				if (!cli_rep_step_is_backfill(st))
+				if (!sk_rec_step_is_backfill(st))
 					continue;
 				if (!any)
 					fprintf(out,
@@ -176,9 +176,9 @@ md_backfills(FILE *out, const cli_rep_model *m)
 					    "Throttled | Throttled by |\n"
 					    "|---|---|---|---|---|---|---|---|---|---|\n");
 				any = true;
-				cli_rep_fmt_dur(
-				    cli_rep_backfill_ms(st), dur, sizeof(dur));
-				cli_rep_fmt_dur(st->throttled_ms, thr, sizeof(thr));
+				sk_rec_fmt_dur(
+				    sk_rec_backfill_ms(st), dur, sizeof(dur));
+				sk_rec_fmt_dur(st->throttled_ms, thr, sizeof(thr));
 				md_throttled_by(st, by, sizeof(by));
 				if (rps <= 0)
 					snprintf(rate, sizeof(rate), "-");
@@ -220,18 +220,18 @@ md_check_row(FILE *out, const sk_report *r)
  * (step NULL), each once however many lock-wait reports named it; with
  * when it was named first and last if more than once. */
 static void
-md_blockers(FILE *out, const char *step, const cli_rep_locks *l)
+md_blockers(FILE *out, const char *step, const sk_rec_locks *l)
 {
 	char a[40], b[40], line[1024];
 
 	for (size_t i = 0; i < l->nblockers; i++) {
-		const cli_rep_blocker *e = &l->blockers[i];
+		const sk_rec_blocker *e = &l->blockers[i];
 
-		cli_rep_blocker_line(step, e->b, line, sizeof(line));
+		sk_rec_blocker_line(step, e->b, line, sizeof(line));
 		fprintf(out, "- %s", line);
 		if (e->seen > 1) {
-			cli_rep_fmt_iso(e->first_ms, a, sizeof(a));
-			cli_rep_fmt_iso(e->last_ms, b, sizeof(b));
+			sk_rec_fmt_iso(e->first_ms, a, sizeof(a));
+			sk_rec_fmt_iso(e->last_ms, b, sizeof(b));
 			fprintf(out, " (seen %u times, %s to %s)", e->seen, a, b);
 		}
 		fputc('\n', out);
@@ -239,29 +239,29 @@ md_blockers(FILE *out, const char *step, const cli_rep_locks *l)
 }
 
 static void
-md_db(FILE *out, const sk_rollout_view *v, const cli_rep_db *d)
+md_db(FILE *out, const sk_rollout_view *v, const sk_rec_db *d)
 {
 	int mode = v->mode;
 	char a[40], b[40], dur[32];
 	size_t nchecks = d->checks.n, nreverted = 0, nnr = 0;
 	bool any_blocker = false;
 
-	cli_rep_fmt_iso(d->start_ms, a, sizeof(a));
-	cli_rep_fmt_iso(d->end_ms, b, sizeof(b));
-	cli_rep_fmt_dur(d->start_ms > 0 && d->end_ms > 0 ? d->end_ms - d->start_ms : -1,
+	sk_rec_fmt_iso(d->start_ms, a, sizeof(a));
+	sk_rec_fmt_iso(d->end_ms, b, sizeof(b));
+	sk_rec_fmt_dur(d->start_ms > 0 && d->end_ms > 0 ? d->end_ms - d->start_ms : -1,
 	    dur, sizeof(dur));
-	fprintf(out, "### Database %s: %s\n\n", d->name, cli_rep_db_verdict(mode, d));
+	fprintf(out, "### Database %s: %s\n\n", d->name, sk_rec_db_verdict(mode, d));
 	fprintf(out, "- Started: %s\n- Finished: %s\n- Duration: %s\n", a, b, dur);
 	if (d->backup != NULL) {
 		const sk_backup_info *k = &d->backup->backup;
 		char took[32];
 
-		cli_rep_fmt_dur(k->duration_ms, took, sizeof(took));
+		sk_rec_fmt_dur(k->duration_ms, took, sizeof(took));
 		fprintf(out, "- Backup: `%s`, %lld bytes, taken in %s\n",
 		    k->path, (long long)k->size, took);
 		fprintf(out, "- Restore command:\n\n```sh\n%s\n```\n",
 		    k->restore_command);
-	} else if (cli_decision_backup_skipped(v)) {
+	} else if (sk_view_backup_skipped(v)) {
 		char why[512];
 
 		cli_decision_backup(v, why, sizeof(why));
@@ -271,8 +271,8 @@ md_db(FILE *out, const sk_rollout_view *v, const cli_rep_db *d)
 	}
 	fputc('\n', out);
 	if (d->end_event == SK_EV_DB_FAILED) {
-		fprintf(out, "%s:\n\n", cli_mode_of(mode)->failed_because);
-		cli_rep_db_reasons(d, emit_md_item, out);
+		fprintf(out, "%s:\n\n", sk_view_mode_of(mode)->failed_because);
+		sk_rec_db_reasons(d, emit_md_item, out);
 		fputc('\n', out);
 	}
 	for (size_t s = 0; s < d->nsteps; s++)
@@ -295,25 +295,25 @@ md_db(FILE *out, const sk_rollout_view *v, const cli_rep_db *d)
 	    "Lock waits | Lock wait time | Rows |\n"
 	    "|---|---|---|---|---|---|---|---|---|\n");
 	for (size_t s = 0; s < d->nsteps; s++) {
-		const cli_rep_step *st = &d->steps[s];
+		const sk_rec_step *st = &d->steps[s];
 		char lw[32];
 
-		cli_rep_fmt_iso(st->start_ms, a, sizeof(a));
-		cli_rep_fmt_iso(st->end_ms, b, sizeof(b));
-		cli_rep_fmt_dur(
+		sk_rec_fmt_iso(st->start_ms, a, sizeof(a));
+		sk_rec_fmt_iso(st->end_ms, b, sizeof(b));
+		sk_rec_fmt_dur(
 		    st->end_ms > 0 ? st->duration_ms : -1, dur, sizeof(dur));
-		cli_rep_fmt_dur(st->locks.lock_wait_ms, lw, sizeof(lw));
+		sk_rec_fmt_dur(st->locks.lock_wait_ms, lw, sizeof(lw));
 		nreverted += st->result && strcmp(st->result, "reverted") == 0;
 		fprintf(out, "|");
 		md_cell(out, st->id);
 		md_cell(out, st->result ? st->result : "not-run");
 		fprintf(out, " %s | %s | %s | %u | %u | %s | %lld |\n", a, b,
-		    dur, cli_rep_step_attempts(st), cli_rep_step_lock_waits(st),
+		    dur, sk_rec_step_attempts(st), sk_rec_step_lock_waits(st),
 		    lw, (long long)st->rows);
 		any_blocker |= st->locks.nblockers > 0;
 	}
 	fputc('\n', out);
-	if (cli_mode_of(mode)->undoes)
+	if (sk_view_mode_of(mode)->undoes)
 		fprintf(out, "Steps reverted: %zu\n\n", nreverted);
 	for (size_t s = 0; s < d->nsteps; s++)
 		if (d->steps[s].result && strcmp(d->steps[s].result, "rehearsed") == 0 &&
@@ -337,14 +337,14 @@ md_db(FILE *out, const sk_rollout_view *v, const cli_rep_db *d)
 			md_blockers(out, d->steps[s].id, &d->steps[s].locks);
 		fputc('\n', out);
 	}
-	if (cli_rep_db_has_phase_locks(d)) {
-		const cli_rep_locks *l = &d->phase_locks;
+	if (sk_rec_db_has_phase_locks(d)) {
+		const sk_rec_locks *l = &d->phase_locks;
 		char lw[32];
 
 		/* The phase's pre- and post-checks wait for locks outside
 		 * any step: their lock timeouts, the time spent in them and
 		 * who blocked them. */
-		cli_rep_fmt_dur(l->lock_wait_ms, lw, sizeof(lw));
+		sk_rec_fmt_dur(l->lock_wait_ms, lw, sizeof(lw));
 		fprintf(out,
 		    "Phase checks waited for locks: %u lock waits, %s lock wait "
 		    "time.\n\n",
@@ -360,35 +360,35 @@ md_db(FILE *out, const sk_rollout_view *v, const cli_rep_db *d)
 }
 
 int
-cli_report_md(FILE *out, const cli_report_src *src, sk_err *err)
+cli_report_md(FILE *out, const sk_rec_src *src, sk_err *err)
 {
-	cli_rep_model m;
+	sk_rec_model m;
 	int rc = SK_OK;
 
-	cli_rep_build(&m, src);
+	sk_rec_build(&m, src);
 	if (m.oom) {
-		cli_rep_free(&m);
+		sk_rec_free(&m);
 		return sk_err_set(err, SK_ENOMEM, "rollout report: out of memory");
 	}
 	md_header(out, src, &m);
 	md_waivers(out, src->plan);
 	cli_gate_md(out, src->view);
 	md_backfills(out, &m);
-	cli_control_md(out, src->view); /* stopline */
-	cli_flag_report_md(out, src);   /* flags */
-	cli_move_report_md(out, src);   /* moves */
+	cli_control_md(out, src->view);   /* stopline */
+	sk_view_flag_report_md(out, src); /* flags */
+	sk_view_move_report_md(out, src); /* moves */
 	for (size_t i = 0; i < m.nregions; i++) {
-		const cli_rep_region *g = &m.regions[i];
+		const sk_rec_region *g = &m.regions[i];
 
 		fprintf(out, "## Region %s", g->name);
 		if (g->phase[0])
 			fprintf(out, " (phase %s)", g->phase);
-		fprintf(out, ": %s\n\n", cli_rep_region_verdict(src->view->mode, g));
+		fprintf(out, ": %s\n\n", sk_rec_region_verdict(src->view->mode, g));
 		if (g->view != NULL && g->view->error.code != SK_OK &&
 		    g->view->error.msg[0]) {
 			char e[SK_ERR_MSG_MAX + 32];
 
-			cli_rep_err_line(&g->view->error, e, sizeof(e));
+			sk_rec_err_line(&g->view->error, e, sizeof(e));
 			fprintf(out, "Error: %s\n\n", e);
 		}
 		if (g->ndbs == 0)
@@ -399,6 +399,6 @@ cli_report_md(FILE *out, const cli_report_src *src, sk_err *err)
 	fprintf(out, "---\n%zu reports.\n", src->nreports);
 	if (fflush(out) != 0 || ferror(out))
 		rc = sk_err_set(err, SK_EIO, "rollout report: cannot write the output");
-	cli_rep_free(&m);
+	sk_rec_free(&m);
 	return rc;
 }

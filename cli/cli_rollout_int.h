@@ -67,10 +67,9 @@ int rollout_cmd_abort(const char *url, const char *id,
 int rollout_cmd_region(const char *url, const char *id, bool pause,
     const char *const *regions, size_t nregions, const char *reason);
 
-/* stopline (cli_rollout_list.c): skein rollout list [--json]; and what
- * a rollout waits for, in words, into buf ("" for nothing). */
+/* stopline (cli_rollout_list.c): skein rollout list [--json]; what a
+ * rollout waits for is sk_view_waits_for (sk_view.h). */
 int rollout_cmd_list(const char *url, bool json);
-void cli_waits_for(const sk_rollout_view *v, char *buf, size_t len);
 int rollout_cmd_tune(const char *url, const char *id, const sk_tune *t);
 
 /* Their --help, with the TLS options' lines. */

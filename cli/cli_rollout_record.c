@@ -1,6 +1,7 @@
 /* cli_rollout_record: `skein rollout report`, `start --rehearse` and
  * `rollback`: the commands that read a rollout's record (its reports and
  * plan) or act on one that already ran. */
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +25,7 @@ static sk_plan *plan_of(const sk_cli_response *resp);
  * decoded plan; the caller frees both. */
 static int
 fetch_record(const char *url, const char *id, sk_cli_response *resp,
-    sk_plan **plan, cli_report_src *src, sk_err *err)
+    sk_plan **plan, sk_rec_src *src, sk_err *err)
 {
 	sk_cli_request req;
 
@@ -45,7 +46,7 @@ fetch_record(const char *url, const char *id, sk_cli_response *resp,
 		    "rollout report %s: the coordinator sent no rollout", id);
 	}
 	*plan = plan_of(resp);
-	*src = (cli_report_src){ .view = &resp->rollouts[0],
+	*src = (sk_rec_src){ .view = &resp->rollouts[0],
 		.plan = *plan,
 		.reports = resp->reports,
 		.nreports = resp->nreports };
@@ -81,10 +82,25 @@ plan_of(const sk_cli_response *resp)
 }
 
 int
+cli_report_json(FILE *out, const sk_rec_src *src, sk_err *err)
+{
+	json_t *root = sk_view_report_json(src);
+	int rc = SK_OK;
+
+	if (root == NULL)
+		return sk_err_set(err, SK_ENOMEM, "rollout report: out of memory");
+	if (json_dumpf(root, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0 ||
+	    fputc('\n', out) == EOF || fflush(out) != 0)
+		rc = sk_err_set(err, SK_EIO, "rollout report: cannot write the output");
+	json_decref(root);
+	return rc;
+}
+
+int
 rollout_cmd_report(const char *url, const char *id, const char *format)
 {
 	sk_cli_response resp;
-	cli_report_src src;
+	sk_rec_src src;
 	sk_plan *plan;
 	sk_err err;
 	int rc;
@@ -109,7 +125,7 @@ rollout_cmd_rehearse(const char *url, const char *path, int64_t timeout_ms)
 	    sk_mono_ms() + (timeout_ms > 0 ? timeout_ms : REHEARSE_TIMEOUT_MS);
 	char id[SK_ID_MAX], took[32];
 	sk_cli_response resp;
-	cli_report_src src;
+	sk_rec_src src;
 	cli_verdicts counts;
 	sk_plan *plan;
 	sk_err err;

@@ -14,12 +14,13 @@
 #include "cli_control.h"
 #include "cli_decision.h"
 #include "cli_gate.h"
-#include "cli_flag_view.h"
-#include "cli_mode.h"
+#include "sk_view_flag.h"
+#include "sk_view_mode.h"
 #include "cli_progress.h"
 #include "cli_rollout_int.h"
 #include "sk_envelope.h"
 #include "sk_util.h"
+#include "sk_view.h"
 #include "sk_wire.h"
 
 /* ---- printing ----------------------------------------------------------- */
@@ -42,7 +43,7 @@ fmt_time(int64_t ms, char *buf, size_t len)
 static bool
 finished_ok(const char *state)
 {
-	return cli_state_outcome(state) == CLI_OUT_OK;
+	return sk_view_state_outcome(state) == SK_VIEW_OUT_OK;
 }
 
 static void
@@ -60,7 +61,7 @@ region_counts(const sk_rollout_view *v, size_t *ok, size_t *total)
 static void
 mode_note(const sk_rollout_view *v, char *buf, size_t len)
 {
-	const cli_mode *m = cli_mode_of(v->mode);
+	const sk_view_mode_row *m = sk_view_mode_of(v->mode);
 
 	if (m->label == NULL)
 		buf[0] = '\0';
@@ -153,7 +154,7 @@ rollout_print_view(FILE *out, const sk_rollout_view *v, const cli_look *look)
 	}
 	print_decisions(out, v);
 	cli_gate_print(out, v, "  ");
-	cli_flag_status(out, v); /* flags */
+	sk_view_flag_status(out, v); /* flags */
 	if (v->reason[0])
 		fprintf(out, "  halted: %s\n", v->reason);
 	for (size_t p = 0; p < v->nphases; p++) {
@@ -186,122 +187,6 @@ rollout_print_view(FILE *out, const sk_rollout_view *v, const cli_look *look)
 		}
 	}
 	(void)cli_progress_print(out, v, look, "  ");
-}
-
-/* Every database of region the view lists, ended or not. */
-static json_t *
-databases_json(const sk_rollout_view *v, const char *region)
-{
-	json_t *arr = json_array();
-
-	for (size_t i = 0; i < v->ndatabases; i++) {
-		const sk_database_view *d = &v->databases[i];
-		json_t *o;
-
-		if (strcmp(d->region, region) != 0)
-			continue;
-		o = json_object();
-		json_object_set_new(o, "name", json_string(d->name));
-		json_object_set_new(o, "state", json_string(d->state));
-		json_object_set_new(o, "step", json_string(d->step));
-		json_object_set_new(o, "steps_done", json_integer(d->steps_done));
-		json_object_set_new(o, "steps_total", json_integer(d->steps_total));
-		json_object_set_new(o, "detail", json_string(d->detail));
-		json_object_set_new(o, "blocker_pid", json_integer(d->blocker_pid));
-		json_object_set_new(o, "updated_ms", json_integer(d->updated_ms));
-		json_object_set_new(o, "backfill", cli_progress_json(d));
-		json_array_append_new(arr, o);
-	}
-	return arr;
-}
-
-/* Every backup the rollout's agents reported. */
-static json_t *
-backups_json(const sk_rollout_view *v)
-{
-	json_t *arr = json_array();
-
-	for (size_t i = 0; i < v->nbackups; i++) {
-		const sk_backup_view *b = &v->backups[i];
-		json_t *o = json_object();
-
-		json_object_set_new(o, "region", json_string(b->region));
-		json_object_set_new(o, "database", json_string(b->database));
-		json_object_set_new(o, "path", json_string(b->path));
-		json_object_set_new(o, "size", json_integer(b->size));
-		json_object_set_new(o, "at_ms", json_integer(b->at_ms));
-		json_array_append_new(arr, o);
-	}
-	return arr;
-}
-
-static json_t *
-view_json(const sk_rollout_view *v)
-{
-	json_t *o = json_object(), *phases = json_array();
-
-	json_object_set_new(o, "id", json_string(v->id));
-	json_object_set_new(o, "plan_id", json_string(v->plan_id));
-	json_object_set_new(o, "plan_name", json_string(v->plan_name));
-	json_object_set_new(o, "state", json_string(v->state));
-	json_object_set_new(o, "mode", json_string(sk_mode_name(v->mode)));
-	json_object_set_new(o, "of_rollout", json_string(v->of_rollout));
-	json_object_set_new(o, "started_by", json_string(v->started_by));
-	json_object_set_new(o, "started_by_key", json_string(v->started_by_key));
-	json_object_set_new(o, "current_phase", json_integer(v->current_phase));
-	json_object_set_new(o, "created_ms", json_integer(v->created_ms));
-	json_object_set_new(o, "finished_ms", json_integer(v->finished_ms));
-	json_object_set_new(o, "reason", json_string(v->reason));
-	(void)cli_decision_json(o, v);
-	(void)cli_decision_opctl_json(o, v);
-	(void)cli_control_json(o, v); /* stopline */
-	cli_gate_json(o, v);
-	json_object_set_new(o, "backups", backups_json(v));
-	(void)cli_flag_status_json(o, v); /* flags */
-	for (size_t p = 0; p < v->nphases; p++) {
-		json_t *ph = json_object(), *regions = json_array();
-
-		json_object_set_new(ph, "name", json_string(v->phases[p].name));
-		json_object_set_new(ph, "state", json_string(v->phases[p].state));
-		for (size_t r = 0; r < v->phases[p].nregions; r++) {
-			const sk_region_view *rv = &v->phases[p].regions[r];
-			json_t *ro = json_object();
-
-			json_object_set_new(ro, "name", json_string(rv->name));
-			json_object_set_new(ro, "state", json_string(rv->state));
-			json_object_set_new(ro, "step", json_string(rv->step));
-			json_object_set_new(ro, "database", json_string(rv->database));
-			json_object_set_new(
-			    ro, "steps_done", json_integer(rv->steps_done));
-			json_object_set_new(
-			    ro, "steps_total", json_integer(rv->steps_total));
-			json_object_set_new(ro, "detail", json_string(rv->detail));
-			json_object_set_new(
-			    ro, "updated_ms", json_integer(rv->updated_ms));
-			json_object_set_new(
-			    ro, "databases", databases_json(v, rv->name));
-			if (rv->error.code != SK_OK) {
-				json_t *e = json_object();
-
-				json_object_set_new(e, "code",
-				    json_string(sk_code_name(rv->error.code)));
-				json_object_set_new(e, "sqlstate",
-				    json_string(rv->error.sqlstate));
-				json_object_set_new(
-				    e, "message", json_string(rv->error.msg));
-				json_object_set_new(
-				    e, "detail", json_string(rv->error.detail));
-				json_object_set_new(
-				    e, "hint", json_string(rv->error.hint));
-				json_object_set_new(ro, "error", e);
-			}
-			json_array_append_new(regions, ro);
-		}
-		json_object_set_new(ph, "regions", regions);
-		json_array_append_new(phases, ph);
-	}
-	json_object_set_new(o, "phases", phases);
-	return o;
 }
 
 /* ---- subcommands -------------------------------------------------------- */
@@ -395,7 +280,8 @@ rollout_cmd_status(const char *url, const char *id, bool json, bool no_color)
 		char *text;
 
 		for (size_t i = 0; i < resp.nrollouts; i++)
-			json_array_append_new(arr, view_json(&resp.rollouts[i]));
+			json_array_append_new(
+			    arr, sk_view_rollout_json(&resp.rollouts[i]));
 		root = id != NULL && resp.nrollouts == 1 ?
 		    json_incref(json_array_get(arr, 0)) :
 		    json_incref(arr);
@@ -419,7 +305,7 @@ rollout_cmd_status(const char *url, const char *id, bool json, bool no_color)
 static void
 print_final(const sk_rollout_view *v)
 {
-	const cli_mode *m = cli_mode_of(v->mode);
+	const sk_view_mode_row *m = sk_view_mode_of(v->mode);
 	bool ok = finished_ok(v->state);
 	size_t nok, total;
 
@@ -429,7 +315,7 @@ print_final(const sk_rollout_view *v)
 			rollout_print_view(stdout, v, NULL);
 		if (ok)
 			printf("%s %s: %s in %zu/%zu regions\n", m->label,
-			    v->id, m->verdict[CLI_OUT_OK], nok, total);
+			    v->id, m->verdict[SK_VIEW_OUT_OK], nok, total);
 		else /* the reason reads "blocked in 1/3 regions (in): ..." */
 			printf("%s %s: %s\n", m->label, v->id,
 			    v->reason[0] ? v->reason : v->state);

@@ -659,6 +659,26 @@ refused(const coord_control_ctx *ctx, int64_t now, int op,
 }
 
 int
+coord_control_read(const coord_control_ctx *ctx, const sk_cli_request *req,
+    sk_cli_response *resp, sk_err *err)
+{
+	int rc;
+
+	memset(resp, 0, sizeof(*resp));
+	if (req->op != SK_CLI_STATUS)
+		return sk_err_set(err, SK_EINVAL,
+		    "read-only request: %s changes a rollout",
+		    sk_cli_op_name(req->op));
+	rc = status(ctx, req, resp, err);
+	resp->ok = rc == SK_OK;
+	if (ctx->line != NULL) { /* as coord_control_answer's */
+		resp->has_line = true;
+		coord_line_view(ctx->line, ctx->rollouts, &resp->line);
+	}
+	return rc;
+}
+
+int
 coord_control_answer(const coord_control_ctx *ctx, const uint8_t *msg, size_t len,
     uint8_t **reply, size_t *reply_len, coord_control_effect *effect, sk_err *err)
 {

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "coord_control.h"
+#include "coord_http.h"
 #include "coord_line.h"
 #include "coord_moves.h"
 #include "coord_gate.h"
@@ -74,6 +75,10 @@ typedef struct agent_conn {
 	char serving[SERVING_MAX][SK_MOVE_KEY_MAX];
 	size_t nserving;
 	int64_t move_sent_ms;
+	/* http: what it last said of itself, for /api/v1/regions. */
+	char version[32];
+	char (*dbnames)[SK_NAME_MAX];
+	size_t ndbnames;
 } agent_conn;
 
 struct coord_server {
@@ -96,6 +101,7 @@ struct coord_server {
 	coord_replay replay; /* what journal replay fills */
 	/* moves: a RUN with move peers went out since the last wake_all. */
 	bool moves_dispatched;
+	coord_http *http; /* NULL: coordinator.yaml has no http: */
 };
 
 /* Control sequence numbers must rise across restarts, so that agents can
@@ -186,6 +192,11 @@ coord_server_create(const sk_coord_config *cfg, coord_server **out, sk_err *err)
 			 &srv->inv.regions[i].agent_key, err)) != SK_OK)
 			goto fail;
 	}
+	/* Before the journal: a wrong http: section changes nothing. Its
+	 * requests wait for the loop, which starts once replay is done. */
+	if (cfg->http.enabled &&
+	    (rc = coord_http_create(&cfg->http, &srv->http, err)) != SK_OK)
+		goto fail;
 	srv->replay = (coord_replay){ &srv->rollouts, &srv->line, &srv->seq_reserved };
 	rc = coord_journal_open(cfg->state, &coord_replay_visitor, &srv->replay,
 	    &srv->journal, err);
@@ -243,6 +254,7 @@ coord_server_destroy(coord_server *srv)
 
 	if (srv == NULL)
 		return;
+	coord_http_destroy(srv->http); /* first: it reads the rollouts */
 	/* Each close is timed: under load a coordinator has twice taken more
 	 * than 10 s to exit after SIGTERM (not understood yet); the log says
 	 * which socket held it. */
@@ -259,6 +271,8 @@ coord_server_destroy(coord_server *srv)
 		sk_warn("stopping: closing the control socket took %lld ms",
 		    (long long)(t0 - t1));
 	coord_registry_fini(&srv->rollouts);
+	for (size_t i = 0; srv->agents != NULL && i < srv->inv.nregions; i++)
+		free(srv->agents[i].dbnames);
 	free(srv->agents);
 	coord_journal_close(srv->journal);
 	sk_inventory_fini(&srv->inv);
@@ -271,6 +285,25 @@ coord_server_destroy(coord_server *srv)
 }
 
 /* ---- agents ------------------------------------------------------------- */
+
+/* Keep what the agent says of itself (version, databases) for
+ * /api/v1/regions; out of memory keeps the last list. */
+static void
+agent_note_self(agent_conn *a, const sk_agent_msg *m)
+{
+	snprintf(a->version, sizeof(a->version), "%s", m->version);
+	if (m->ndatabases != a->ndbnames) {
+		void *p = realloc(a->dbnames,
+		    (m->ndatabases ? m->ndatabases : 1) * sizeof(*a->dbnames));
+
+		if (p == NULL)
+			return;
+		a->dbnames = p;
+		a->ndbnames = m->ndatabases;
+	}
+	for (size_t i = 0; i < m->ndatabases; i++)
+		snprintf(a->dbnames[i], SK_NAME_MAX, "%s", m->databases[i]);
+}
 
 static agent_conn *
 agent_by_key(coord_server *srv, const sk_pubkey *signer)
@@ -591,6 +624,7 @@ handle_agent(coord_server *srv, nng_msg *msg)
 	}
 	a->last_seen_ms = sk_now_ms();
 	a->ndatabases = (uint32_t)m.ndatabases;
+	agent_note_self(a, &m); /* http */
 	a->nrunning = 0;
 	for (size_t i = 0; i < m.nrunning && i < RUNNING_MAX; i++)
 		snprintf(a->running[a->nrunning++], SK_NAME_MAX, "%s", m.running[i]);
@@ -670,6 +704,51 @@ handle_cli(coord_server *srv, nng_msg *msg)
 	free(out);
 }
 
+/* ---- http --------------------------------------------------------------- */
+
+/* coord_http_source.regions: an agent is connected while its poll is
+ * parked or it spoke within a poll's longest hold. */
+static void
+http_regions(void *arg, coord_http_region **out, size_t *n)
+{
+	coord_server *srv = arg;
+	int64_t now = sk_now_ms();
+
+	*n = 0;
+	*out = calloc(srv->inv.nregions + 1, sizeof(**out));
+	if (*out == NULL)
+		return;
+	for (size_t i = 0; i < srv->inv.nregions; i++) {
+		const agent_conn *a = &srv->agents[i];
+
+		(*out)[i] = (coord_http_region){
+			.name = a->region->name,
+			.connected = a->last_seen_ms > 0 &&
+			    (a->poll.used || now - a->last_seen_ms < COORD_POLL_HOLD_MAX_MS),
+			.last_seen_ms = a->last_seen_ms,
+			.version = a->version,
+			.databases = (const char(*)[SK_NAME_MAX])a->dbnames,
+			.ndatabases = a->ndbnames,
+			.running = (const char(*)[SK_NAME_MAX])a->running,
+			.nrunning = a->nrunning,
+		};
+	}
+	*n = srv->inv.nregions;
+}
+
+/* Answer the HTTP API's waiting requests and feed its streams. */
+static void
+serve_http(coord_server *srv)
+{
+	const coord_control_ctx ctx = {
+		.rollouts = &srv->rollouts,
+		.line = &srv->line,
+	};
+	const coord_http_source src = { &ctx, http_regions, srv };
+
+	coord_http_serve(srv->http, &src);
+}
+
 /* ---- loop --------------------------------------------------------------- */
 
 static int
@@ -722,7 +801,7 @@ expire_polls(coord_server *srv)
 int
 coord_server_run(coord_server *srv, atomic_int *stop, sk_err *err)
 {
-	struct pollfd fds[2];
+	struct pollfd fds[3];
 	int64_t gates_ms = 0;
 	int afd, cfd;
 
@@ -735,7 +814,9 @@ coord_server_run(coord_server *srv, atomic_int *stop, sk_err *err)
 
 		fds[0] = (struct pollfd){ .fd = afd, .events = POLLIN };
 		fds[1] = (struct pollfd){ .fd = cfd, .events = POLLIN };
-		if (poll(fds, 2, 100) < 0 && errno != EINTR)
+		fds[2] = (struct pollfd){ .fd = coord_http_fd(srv->http),
+			.events = POLLIN }; /* -1 without http: ignored */
+		if (poll(fds, 3, 100) < 0 && errno != EINTR)
 			return sk_err_errno(err, SK_EIO, errno, "poll");
 		while ((rv = nng_recvmsg(srv->agent_sock, &msg, NNG_FLAG_NONBLOCK)) == 0) {
 			handle_agent(srv, msg);
@@ -749,6 +830,8 @@ coord_server_run(coord_server *srv, atomic_int *stop, sk_err *err)
 			sk_warn("receive from control clients: %s", nng_strerror(rv));
 		expire_polls(srv);
 		tick_gates(srv, &gates_ms);
+		if (srv->http != NULL)
+			serve_http(srv);
 	}
 	sk_info("stopping");
 	return SK_OK;

@@ -21,7 +21,7 @@ static const char *const database_keys[] = { "name", "conninfo",
 	"backup_conninfo", "pooler", NULL };
 static const char *const coord_keys[] = { "listen", "control", "regions", "key",
 	"release_keys", "state", "tls", "insecure_transport", "operators",
-	"insecure_local", "rehearsal_interval", NULL };
+	"insecure_local", "rehearsal_interval", "http", NULL };
 static const char *const tls_keys[] = { "ca", "cert", "key", "server_name", NULL };
 static const char *const operator_keys[] = { "name", "key", "role", NULL };
 
@@ -519,6 +519,8 @@ load_coord(const char *path, const sk_yaml_node *root, void *arg, sk_err *err)
 	if (rc == SK_OK)
 		rc = config_duration_field(root, "rehearsal_interval",
 		    SK_REHEARSAL_INTERVAL_MS, &cfg->rehearsal_interval_ms, err);
+	if (rc == SK_OK)
+		rc = config_http_field(path, root, &cfg->http, err);
 	return rc;
 }
 
@@ -554,5 +556,6 @@ sk_coord_config_fini(sk_coord_config *cfg)
 		free(cfg->operators[i].key_path);
 	}
 	free(cfg->operators);
+	config_http_fini(&cfg->http);
 	memset(cfg, 0, sizeof(*cfg));
 }

@@ -113,6 +113,19 @@ typedef struct sk_agent_config {
 	int64_t move_drain_timeout_ms;
 } sk_agent_config;
 
+/* coordinator.yaml's http: the read-only HTTP API (coord_http). */
+typedef struct sk_http_config {
+	bool enabled;   /* the section is present */
+	char *listen;   /* HOST:PORT; default SK_HTTP_LISTEN_DEFAULT */
+	char *tls_cert; /* PEM; with tls_key, HTTPS; both NULL: plain HTTP */
+	char *tls_key;
+	/* Files of one bearer token each; none: no token asked for. */
+	char **tokens;
+	size_t ntokens;
+} sk_http_config;
+
+#define SK_HTTP_LISTEN_DEFAULT "127.0.0.1:7480"
+
 typedef struct sk_coord_config {
 	char *path;
 	char *listen;  /* nng URL agents dial */
@@ -134,6 +147,7 @@ typedef struct sk_coord_config {
 	/* A rehearsal of a plan (by name) is refused within this long of the
 	 * last one's start; 0: no limit. Default SK_REHEARSAL_INTERVAL_MS. */
 	int64_t rehearsal_interval_ms;
+	sk_http_config http; /* absent: no HTTP */
 } sk_coord_config;
 
 /* A rehearsal holds ACCESS EXCLUSIVE locks in every region while it runs:

@@ -33,4 +33,11 @@ int config_duration_field(const sk_yaml_node *map, const char *key,
 int config_http_url_field(const sk_yaml_node *map, const char *key,
     const char *example, char **out, sk_err *err);
 
+/* sk_config_http.c: root's http: into *out (absent: out->enabled false).
+ * SK_EINVAL at the offending line otherwise; *out is then partly filled,
+ * for config_http_fini. */
+int config_http_field(const char *path, const sk_yaml_node *root,
+    sk_http_config *out, sk_err *err) SK_WARN_UNUSED;
+void config_http_fini(sk_http_config *cfg);
+
 #endif

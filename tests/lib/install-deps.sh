@@ -14,6 +14,7 @@ SK_DEPS_BUILD=(
 	cmake build-essential pkg-config
 	libnng-dev libprotobuf-c-dev protobuf-c-compiler libsodium-dev
 	libcmocka-dev libyaml-dev libpq-dev libjansson-dev libpg-query-dev
+	libmicrohttpd-dev
 )
 # Real clusters for the integration tests, the demo and the benchmarks
 # (pgbench, used by bench/ddl-lock, ships in the server package

@@ -528,6 +528,81 @@ test_coord_config_rehearsal_interval(void **state)
 	assert_memory_equal(&cfg, &before, sizeof(cfg));
 }
 
+/* http: absent, HTTP off; listen defaults to loopback; tls needs both
+ * files; tokens are paths against the file. Every bad value names its
+ * line and column, and the caller's struct is untouched. */
+static void
+test_coord_config_http(void **state)
+{
+	static const char base[] =
+	    "listen: tcp://127.0.0.1:7400\ncontrol: ipc:///tmp/c\nregions: r\n"
+	    "key: k\nrelease_keys: [a]\nstate: s\ninsecure_local: true\n";
+	static const struct {
+		const char *text, *msg;
+	} bad[] = {
+		{ "http: yes\n",
+		    "coordinator.yaml:8:7: http: expected a mapping of listen, tls and tokens" },
+		{ "http: {port: 80}\n", "coordinator.yaml:8:" },
+		{ "http: {listen: \"8080\"}\n",
+		    "coordinator.yaml:8:16: http.listen: expected HOST:PORT" },
+		{ "http: {listen: \"127.0.0.1:99999\"}\n",
+		    "expected HOST:PORT with a port from 1 to 65535" },
+		{ "http: {listen: \"127.0.0.1:\"}\n", "expected HOST:PORT" },
+		{ "http: {listen: \"a b:80\"}\n", "expected HOST:PORT" },
+		{ "http: {listen: \"\"}\n", "coordinator.yaml:8:" },
+		{ "http: {tls: {cert: c.pem}}\n", "key" },
+		{ "http: {tls: {cert: c.pem, key: k.pem, ca: x}}\n", "ca" },
+		{ "http: {tokens: []}\n", "coordinator.yaml:8:" },
+		{ "http: {tokens: t}\n", "coordinator.yaml:8:" },
+	};
+	char path[512], text[512], want[512];
+	sk_coord_config cfg, before;
+	sk_err err;
+
+	(void)state;
+	write_tmp(path, sizeof(path), "coordinator.yaml", base);
+	assert_int_equal(sk_coord_config_load(path, &cfg, &err), SK_OK);
+	assert_false(cfg.http.enabled);
+	assert_null(cfg.http.listen);
+	sk_coord_config_fini(&cfg);
+	snprintf(text, sizeof(text), "%shttp: {}\n", base);
+	write_tmp(path, sizeof(path), "coordinator.yaml", text);
+	assert_int_equal(sk_coord_config_load(path, &cfg, &err), SK_OK);
+	assert_true(cfg.http.enabled);
+	assert_string_equal(cfg.http.listen, SK_HTTP_LISTEN_DEFAULT);
+	assert_string_equal(cfg.http.listen, "127.0.0.1:7480");
+	assert_null(cfg.http.tls_cert);
+	assert_int_equal(cfg.http.ntokens, 0);
+	sk_coord_config_fini(&cfg);
+	snprintf(text, sizeof(text),
+	    "%shttp:\n  listen: \"[::1]:9090\"\n  tls: {cert: c.pem, key: "
+	    "/k.pem}\n  tokens: [a.token, /etc/b.token]\n",
+	    base);
+	write_tmp(path, sizeof(path), "coordinator.yaml", text);
+	if (sk_coord_config_load(path, &cfg, &err) != SK_OK)
+		fail_msg("%s", err.msg);
+	assert_string_equal(cfg.http.listen, "[::1]:9090");
+	snprintf(want, sizeof(want), "%.*s/c.pem",
+	    (int)(strrchr(path, '/') - path), path);
+	assert_string_equal(cfg.http.tls_cert, want);
+	assert_string_equal(cfg.http.tls_key, "/k.pem");
+	assert_int_equal(cfg.http.ntokens, 2);
+	assert_string_equal(cfg.http.tokens[1], "/etc/b.token");
+	sk_coord_config_fini(&cfg);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text), "%s%s", base, bad[i].text);
+		write_tmp(path, sizeof(path), "coordinator.yaml", text);
+		memset(&cfg, 0x5A, sizeof(cfg));
+		memcpy(&before, &cfg, sizeof(cfg));
+		if (sk_coord_config_load(path, &cfg, &err) == SK_OK)
+			fail_msg("case %zu (%s) loaded", i, bad[i].text);
+		if (strstr(err.msg, bad[i].msg) == NULL)
+			fail_msg("case %zu: \"%s\" does not say \"%s\"", i,
+			    err.msg, bad[i].msg);
+		assert_memory_equal(&cfg, &before, sizeof(cfg));
+	}
+}
+
 static void
 test_coord_config_rejects_bad_files(void **state)
 {
@@ -543,7 +618,7 @@ test_coord_config_rejects_bad_files(void **state)
 	assert_msg(&err,
 	    "coordinator-typo.yaml:3:1: unknown key \"regoins\" (allowed: "
 	    "listen, control, regions, key, release_keys, state, tls, "
-	    "insecure_transport, operators, insecure_local, rehearsal_interval)");
+	    "insecure_transport, operators, insecure_local, rehearsal_interval, http)");
 	assert_memory_equal(&cfg, &before, sizeof(cfg));
 
 	write_tmp(path, sizeof(path), "coordinator.yaml",
@@ -892,6 +967,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_agent_config_health_probe, setup_tmp, teardown_tmp),
 		cmocka_unit_test(test_coord_config_loads_and_resolves_paths),
+		cmocka_unit_test_setup_teardown(
+		    test_coord_config_http, setup_tmp, teardown_tmp),
 		cmocka_unit_test_setup_teardown(test_coord_config_pins_operators_with_roles,
 		    setup_tmp, teardown_tmp),
 		cmocka_unit_test_setup_teardown(

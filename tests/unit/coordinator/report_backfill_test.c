@@ -17,7 +17,7 @@
 #include <jansson.h>
 
 #include "cli.h"
-#include "cli_report_int.h"
+#include "sk_view_record.h"
 #include "coord_testfix.h"
 #include "sk_err.h"
 #include "sk_plan.h"
@@ -54,7 +54,7 @@ typedef struct input {
 	sk_region_report reps[32];
 	size_t n;
 	sk_plan *plan;
-	cli_report_src src;
+	sk_rec_src src;
 } input;
 
 static sk_report *
@@ -141,14 +141,14 @@ make_input(input *in)
 	add(in, "af", "crm", "0001_add", SK_EV_STEP_FINISHED, 600);
 	add(in, "af", "crm", "0002_fill", SK_EV_STEP_STARTED, 1000);
 	progress(in, "crm", "0002_fill", 11000, 500, 3, 100);
-	in->src = (cli_report_src){ .view = &in->view,
+	in->src = (sk_rec_src){ .view = &in->view,
 		.plan = in->plan,
 		.reports = in->reps,
 		.nreports = in->n };
 }
 
 static char *
-capture_md(const cli_report_src *src)
+capture_md(const sk_rec_src *src)
 {
 	char *buf = NULL;
 	size_t len = 0;
@@ -162,7 +162,7 @@ capture_md(const cli_report_src *src)
 }
 
 static json_t *
-capture_json(const cli_report_src *src)
+capture_json(const sk_rec_src *src)
 {
 	char *buf = NULL;
 	size_t len = 0;
@@ -355,13 +355,13 @@ test_report_backfills_without_a_plan_and_without_backfills(void **state)
 static void
 test_report_throttled_by_parses_pairs_and_skips_nonsense(void **state)
 {
-	cli_rep_throttle t[CLI_REP_THROTTLES_MAX];
+	sk_rec_throttle t[SK_REC_THROTTLES_MAX];
 	size_t n;
 
 	(void)state;
-	n = cli_rep_throttles_parse(
+	n = sk_rec_throttles_parse(
 	    "rate=1200,lag=0,query=0,autovacuum=3400,coordinator=0,operator=0",
-	    t, CLI_REP_THROTTLES_MAX);
+	    t, SK_REC_THROTTLES_MAX);
 	assert_int_equal(n, 6);
 	assert_string_equal(t[0].reason, "rate");
 	assert_int_equal(t[0].ms, 1200);
@@ -369,19 +369,19 @@ test_report_throttled_by_parses_pairs_and_skips_nonsense(void **state)
 	assert_int_equal(t[3].ms, 3400);
 	assert_string_equal(t[5].reason, "operator");
 	/* Empty, NULL, and pairs that are not reason=ms. */
-	assert_int_equal(cli_rep_throttles_parse("", t, CLI_REP_THROTTLES_MAX), 0);
-	assert_int_equal(cli_rep_throttles_parse(NULL, t, CLI_REP_THROTTLES_MAX), 0);
-	n = cli_rep_throttles_parse(
+	assert_int_equal(sk_rec_throttles_parse("", t, SK_REC_THROTTLES_MAX), 0);
+	assert_int_equal(sk_rec_throttles_parse(NULL, t, SK_REC_THROTTLES_MAX), 0);
+	n = sk_rec_throttles_parse(
 	    "rate,=5,lag=-3,query=1x,a b=1,,lag=7,rate=9,lag=8,"
 	    "averyveryverylongreasonname=1,big=99999999999999999999",
-	    t, CLI_REP_THROTTLES_MAX);
+	    t, SK_REC_THROTTLES_MAX);
 	assert_int_equal(n, 2);
 	assert_string_equal(t[0].reason, "lag");
 	assert_int_equal(t[0].ms, 7);
 	assert_string_equal(t[1].reason, "rate");
 	assert_int_equal(t[1].ms, 9);
 	/* At most max. */
-	assert_int_equal(cli_rep_throttles_parse("a=1,b=2,c=3", t, 2), 2);
+	assert_int_equal(sk_rec_throttles_parse("a=1,b=2,c=3", t, 2), 2);
 }
 
 int

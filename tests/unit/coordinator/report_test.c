@@ -63,7 +63,7 @@ typedef struct input {
 	sk_region_report reps[64];
 	size_t n;
 	sk_plan *plan;
-	cli_report_src src;
+	sk_rec_src src;
 } input;
 
 static sk_report *
@@ -152,7 +152,7 @@ setup_view(input *in, int mode, const char *id, const char *state,
 static void
 finish_src(input *in)
 {
-	in->src = (cli_report_src){ .view = &in->view,
+	in->src = (sk_rec_src){ .view = &in->view,
 		.plan = in->plan,
 		.reports = in->reps,
 		.nreports = in->n };
@@ -247,7 +247,7 @@ apply_input(input *in)
 
 /* Run printer into a string (caller frees). */
 static char *
-capture_md(const cli_report_src *src)
+capture_md(const sk_rec_src *src)
 {
 	char *buf = NULL;
 	size_t len = 0;
@@ -261,7 +261,7 @@ capture_md(const cli_report_src *src)
 }
 
 static json_t *
-capture_json(const cli_report_src *src)
+capture_json(const sk_rec_src *src)
 {
 	char *buf = NULL;
 	size_t len = 0;

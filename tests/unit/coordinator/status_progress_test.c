@@ -197,24 +197,24 @@ test_status_percent_stays_below_100_while_the_step_runs(void **state)
 	(void)state;
 	make_db(&d, "eu-1", "app");
 	d.rows_scanned = 2400000; /* the estimate was low */
-	assert_int_equal(cli_progress_percent(&d), 99);
+	assert_int_equal(sk_view_progress_percent(&d), 99);
 	d.rows_scanned = 1999999; /* 99.99995% */
-	assert_int_equal(cli_progress_percent(&d), 99);
+	assert_int_equal(sk_view_progress_percent(&d), 99);
 	d.rows_scanned = 2000000;
-	assert_int_equal(cli_progress_percent(&d), 99);
+	assert_int_equal(sk_view_progress_percent(&d), 99);
 	d.rows_scanned = INT64_MAX; /* no overflow on the way */
-	assert_int_equal(cli_progress_percent(&d), 99);
+	assert_int_equal(sk_view_progress_percent(&d), 99);
 	d.rows_total = INT64_MAX;
 	d.rows_scanned = INT64_MAX / 2;
-	assert_int_equal(cli_progress_percent(&d), 50);
+	assert_int_equal(sk_view_progress_percent(&d), 50);
 	d.rows_scanned = 0;
-	assert_int_equal(cli_progress_percent(&d), 0);
+	assert_int_equal(sk_view_progress_percent(&d), 0);
 	d.rows_scanned = -5;
-	assert_int_equal(cli_progress_percent(&d), 0);
+	assert_int_equal(sk_view_progress_percent(&d), 0);
 	/* No total known: no percent, no bar, the rows alone. */
 	make_db(&d, "eu-1", "app");
 	d.rows_total = 0;
-	assert_int_equal(cli_progress_percent(&d), -1);
+	assert_int_equal(sk_view_progress_percent(&d), -1);
 	{
 		cli_look tty = { .fancy = true, .width = 120 };
 
@@ -525,7 +525,7 @@ test_status_json_carries_the_figures_as_numbers(void **state)
 	make_db(&d, "eu-1", "app");
 	snprintf(d.throttle, sizeof(d.throttle), "operator pause");
 	d.throttled_ms = 81000;
-	o = cli_progress_json(&d);
+	o = sk_view_progress_json(&d);
 	assert_non_null(o);
 	assert_true(json_is_object(o));
 	assert_string_equal(json_string_value(json_object_get(o, "step")), "fill-domain");
@@ -549,14 +549,14 @@ test_status_json_carries_the_figures_as_numbers(void **state)
 	/* Above the estimate: 99 here too; a rate that is no number is 0. */
 	d.rows_scanned = 3000000;
 	d.rate = 0.0 / 0.0;
-	o = cli_progress_json(&d);
+	o = sk_view_progress_json(&d);
 	assert_int_equal(json_integer_value(json_object_get(o, "percent")), 99);
 	assert_true(json_real_value(json_object_get(o, "rate")) == 0.0);
 	json_decref(o);
 
 	/* No backfill: null. */
 	d.progress_step[0] = '\0';
-	o = cli_progress_json(&d);
+	o = sk_view_progress_json(&d);
 	assert_true(json_is_null(o));
 	json_decref(o);
 }

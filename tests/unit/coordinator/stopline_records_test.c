@@ -1,7 +1,7 @@
 /* stopline_records_test: the journal records of the line stop and of a
  * scoped pause (LineStop; OperatorControl with regions and line) come
  * back from replay with every field, and a record of an unknown kind is
- * skipped; and cli_waits_for, the words `skein rollout list` shows for
+ * skipped; and sk_view_waits_for, the words `skein rollout list` shows for
  * what a rollout waits for (a stopped line, a pause, region pauses, the
  * regions running, an abort still ending). */
 #include <setjmp.h>
@@ -158,16 +158,16 @@ test_waits_for_says_what_a_rollout_waits_for(void **state)
 
 	(void)state;
 	view(&v, &ph, rv, "running", "running", "succeeded");
-	cli_waits_for(&v, buf, sizeof(buf));
+	sk_view_waits_for(&v, buf, sizeof(buf));
 	assert_string_equal(buf, "regions running: af");
 
 	v.paused = true;
 	snprintf(v.paused_by, sizeof(v.paused_by), "otto");
 	snprintf(v.pause_reason, sizeof(v.pause_reason), "lag");
-	cli_waits_for(&v, buf, sizeof(buf));
+	sk_view_waits_for(&v, buf, sizeof(buf));
 	assert_string_equal(buf, "pause by otto: lag");
 	v.paused_by_line = true;
-	cli_waits_for(&v, buf, sizeof(buf));
+	sk_view_waits_for(&v, buf, sizeof(buf));
 	assert_string_equal(buf, "stopped line: by otto: lag");
 
 	view(&v, &ph, rv, "running", "running", "pending");
@@ -176,7 +176,7 @@ test_waits_for_says_what_a_rollout_waits_for(void **state)
 	snprintf(rp.by, sizeof(rp.by), "vera");
 	v.region_pauses = &rp;
 	v.nregion_pauses = 1;
-	cli_waits_for(&v, buf, sizeof(buf));
+	sk_view_waits_for(&v, buf, sizeof(buf));
 	assert_string_equal(buf, "pause in in by vera; regions running: af");
 
 	/* A gate's wait comes first. */
@@ -185,22 +185,22 @@ test_waits_for_says_what_a_rollout_waits_for(void **state)
 	snprintf(v.gate.waiting_for, sizeof(v.gate.waiting_for), "soak");
 	v.gate.soak_served_ms = 12000;
 	v.gate.soak_ms = 30000;
-	cli_waits_for(&v, buf, sizeof(buf));
+	sk_view_waits_for(&v, buf, sizeof(buf));
 	assert_string_equal(buf, "soak 12/30 s");
 	snprintf(v.gate.waiting_for, sizeof(v.gate.waiting_for), "approval");
 	v.gate.approvals = 1;
 	v.gate.approvals_needed = 2;
-	cli_waits_for(&v, buf, sizeof(buf));
+	sk_view_waits_for(&v, buf, sizeof(buf));
 	assert_string_equal(buf, "approval 1/2");
 
 	view(&v, &ph, rv, "aborted", "running", "pending");
-	cli_waits_for(&v, buf, sizeof(buf));
+	sk_view_waits_for(&v, buf, sizeof(buf));
 	assert_string_equal(buf, "aborted; still ending its step: af");
 	view(&v, &ph, rv, "aborted", "failed", "pending");
-	cli_waits_for(&v, buf, sizeof(buf));
+	sk_view_waits_for(&v, buf, sizeof(buf));
 	assert_string_equal(buf, "aborted");
 	view(&v, &ph, rv, "succeeded", "succeeded", "succeeded");
-	cli_waits_for(&v, buf, sizeof(buf));
+	sk_view_waits_for(&v, buf, sizeof(buf));
 	assert_string_equal(buf, "");
 }
 

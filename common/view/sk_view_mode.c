@@ -1,13 +1,13 @@
-/* cli_mode: the rows. The verdict words are part of the record's and the
+/* sk_view_mode: the rows (sk_view_mode.h). The verdict words are part of the record's and the
  * rehearsal's output, which scripts grep: never reword one. */
-#include "cli_mode.h"
+#include "sk_view_mode.h"
 
 #include <stddef.h>
 #include <string.h>
 
 #include "sk_wire.h"
 
-static const cli_mode rows[SK_MODE_MAX] = {
+static const sk_view_mode_row rows[SK_MODE_MAX] = {
 	[SK_MODE_APPLY] = {
 		.mode = SK_MODE_APPLY,
 		.title = "apply",
@@ -36,8 +36,8 @@ static const cli_mode rows[SK_MODE_MAX] = {
 	},
 };
 
-const cli_mode *
-cli_mode_of(int mode)
+const sk_view_mode_row *
+sk_view_mode_of(int mode)
 {
 	if (mode < 0 || mode >= SK_MODE_MAX || rows[mode].title == NULL)
 		return &rows[SK_MODE_APPLY];
@@ -45,21 +45,21 @@ cli_mode_of(int mode)
 }
 
 int
-cli_state_outcome(const char *state)
+sk_view_state_outcome(const char *state)
 {
 	static const struct {
 		const char *name;
 		int outcome;
 	} states[] = {
-		{ "succeeded", CLI_OUT_OK },
-		{ "ready", CLI_OUT_OK },
-		{ "failed", CLI_OUT_FAILED },
-		{ "blocked", CLI_OUT_FAILED },
-		{ "refused", CLI_OUT_FAILED },
+		{ "succeeded", SK_VIEW_OUT_OK },
+		{ "ready", SK_VIEW_OUT_OK },
+		{ "failed", SK_VIEW_OUT_FAILED },
+		{ "blocked", SK_VIEW_OUT_FAILED },
+		{ "refused", SK_VIEW_OUT_FAILED },
 	};
 
 	for (size_t i = 0; i < sizeof(states) / sizeof(states[0]); i++)
 		if (strcmp(states[i].name, state) == 0)
 			return states[i].outcome;
-	return CLI_OUT_NONE;
+	return SK_VIEW_OUT_NONE;
 }

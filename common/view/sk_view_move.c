@@ -1,5 +1,5 @@
-/* cli_move_view: tenant moves in the execution record (cli_move_view.h). */
-#include "cli_move_view.h"
+/* sk_view_move: tenant moves in the execution record (sk_view_move.h). */
+#include "sk_view_move.h"
 
 #include <inttypes.h>
 #include <string.h>
@@ -87,7 +87,7 @@ md_verification(FILE *out, const sk_move_report *m, int si, int ti, const char *
 }
 
 void
-cli_move_report_md(FILE *out, const cli_report_src *src)
+sk_view_move_report_md(FILE *out, const sk_rec_src *src)
 {
 	bool any = false;
 
@@ -175,7 +175,7 @@ j_agree(const sk_move_report *m, int si, int ti)
 }
 
 json_t *
-cli_move_report_json(const cli_report_src *src)
+sk_view_move_report_json(const sk_rec_src *src)
 {
 	json_t *a = json_array();
 
@@ -233,8 +233,8 @@ cli_move_report_json(const cli_report_src *src)
 }
 
 void
-cli_move_rehearsal_lines(FILE *out, const cli_report_src *src,
-    const char *region, const char *database)
+sk_view_move_rehearsal_lines(
+    FILE *out, const sk_rec_src *src, const char *region, const char *database)
 {
 	for (size_t i = 0; i < src->nreports; i++) {
 		const sk_region_report *rr = &src->reports[i];

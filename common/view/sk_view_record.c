@@ -1,8 +1,8 @@
-/* cli_report: the execution record of a rollout (`skein rollout report`)
- * and a rehearsal's verdicts (`skein rollout start --rehearse`), built from
- * the reports the coordinator kept. The reports are folded into a cli_rep_model
- * (region -> database -> step) once; the verdict lines (here), Markdown
- * (cli_report_md.c) and JSON (cli_report_json.c) are printers over it. */
+/* sk_view_record: the execution record of a rollout (`skein rollout
+ * report`), built from the reports the coordinator kept. The reports are
+ * folded into a sk_rec_model (region -> database -> step) once; the CLI's
+ * verdict lines (cli_rehearsal.c) and Markdown (cli_report_md.c) and the
+ * JSON (sk_view_report_json.c) are printers over it. */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -10,16 +10,15 @@
 #include <string.h>
 #include <time.h>
 
-#include "cli.h"
-#include "cli_mode.h"
-#include "cli_move_view.h"
-#include "cli_report_int.h"
+#include "sk_view_mode.h"
+#include "sk_view_move.h"
+#include "sk_view_record.h"
 #include "sk_util.h"
 
 /* ---- model -------------------------------------------------------------- */
 
 static bool
-grow(cli_rep_model *m, void **p, size_t *cap, size_t need, size_t size)
+grow(sk_rec_model *m, void **p, size_t *cap, size_t need, size_t size)
 {
 	size_t c = *cap ? *cap : 8;
 	void *n;
@@ -39,7 +38,7 @@ grow(cli_rep_model *m, void **p, size_t *cap, size_t need, size_t size)
 }
 
 static void
-rvec_push(cli_rep_model *m, cli_rep_rvec *v, const sk_report *r)
+rvec_push(sk_rec_model *m, sk_rec_rvec *v, const sk_report *r)
 {
 	if (grow(m, (void **)&v->v, &v->cap, v->n + 1, sizeof(*v->v)))
 		v->v[v->n++] = r;
@@ -51,14 +50,14 @@ rvec_push(cli_rep_model *m, cli_rep_rvec *v, const sk_report *r)
  * or phase check waits, naming the same sessions each time: the record
  * lists each once. */
 static void
-note_blockers(cli_rep_model *m, cli_rep_locks *s, const sk_report *r)
+note_blockers(sk_rec_model *m, sk_rec_locks *s, const sk_report *r)
 {
 	size_t nb = r->nblockers < SK_BLOCKERS_MAX ? r->nblockers : SK_BLOCKERS_MAX;
 
 	rvec_push(m, &s->waits, r);
 	for (size_t k = 0; k < nb; k++) {
 		const sk_blocker *b = &r->blockers[k];
-		cli_rep_blocker *e = NULL;
+		sk_rec_blocker *e = NULL;
 
 		for (size_t i = 0; i < s->nblockers; i++)
 			if (s->blockers[i].b->pid == b->pid) {
@@ -83,11 +82,11 @@ note_blockers(cli_rep_model *m, cli_rep_locks *s, const sk_report *r)
 	}
 }
 
-static cli_rep_region *
-region_get(cli_rep_model *m, const char *name, const char *phase,
+static sk_rec_region *
+region_get(sk_rec_model *m, const char *name, const char *phase,
     const sk_region_view *view)
 {
-	cli_rep_region *g;
+	sk_rec_region *g;
 
 	for (size_t i = 0; i < m->nregions; i++)
 		if (strcmp(m->regions[i].name, name) == 0)
@@ -112,10 +111,10 @@ plan_kind(const sk_plan *plan, const char *id)
 	return 0;
 }
 
-static cli_rep_step *
-step_get(cli_rep_model *m, cli_rep_db *d, const char *id)
+static sk_rec_step *
+step_get(sk_rec_model *m, sk_rec_db *d, const char *id)
 {
-	cli_rep_step *s;
+	sk_rec_step *s;
 
 	for (size_t i = 0; i < d->nsteps; i++)
 		if (strcmp(d->steps[i].id, id) == 0)
@@ -129,11 +128,11 @@ step_get(cli_rep_model *m, cli_rep_db *d, const char *id)
 	return s;
 }
 
-static cli_rep_db *
-db_get(cli_rep_model *m, cli_rep_region *g, const char *name)
+static sk_rec_db *
+db_get(sk_rec_model *m, sk_rec_region *g, const char *name)
 {
 	const sk_plan *plan = m->src->plan;
-	cli_rep_db *d;
+	sk_rec_db *d;
 
 	for (size_t i = 0; i < g->ndbs; i++)
 		if (strcmp(g->dbs[i].name, name) == 0)
@@ -146,14 +145,14 @@ db_get(cli_rep_model *m, cli_rep_region *g, const char *name)
 	/* Apply and rehearse walk the plan in order: list every step, so
 	 * that the ones never reached show. A rollback lists what it did, in
 	 * the order it did it (newest step first). */
-	if (plan != NULL && !cli_mode_of(m->mode)->steps_as_run)
+	if (plan != NULL && !sk_view_mode_of(m->mode)->steps_as_run)
 		for (size_t i = 0; i < plan->nsteps; i++)
 			(void)step_get(m, d, plan->steps[i].id);
 	return d;
 }
 
 static void
-step_end(cli_rep_step *s, const sk_report *r, const char *result)
+step_end(sk_rec_step *s, const sk_report *r, const char *result)
 {
 	s->result = result;
 	s->end_ms = r->at_ms;
@@ -176,9 +175,9 @@ step_end(cli_rep_step *s, const sk_report *r, const char *result)
 }
 
 static void
-fold_step(cli_rep_model *m, cli_rep_db *d, const sk_report *r)
+fold_step(sk_rec_model *m, sk_rec_db *d, const sk_report *r)
 {
-	cli_rep_step *s = step_get(m, d, r->step_id);
+	sk_rec_step *s = step_get(m, d, r->step_id);
 
 	if (s == NULL)
 		return;
@@ -249,9 +248,9 @@ fold_step(cli_rep_model *m, cli_rep_db *d, const sk_report *r)
  * so far: a count that falls starts the next run, and what each report
  * adds to its run's counts is added to the database's. */
 static void
-fold_phase_lock_wait(cli_rep_model *m, cli_rep_db *d, const sk_report *r)
+fold_phase_lock_wait(sk_rec_model *m, sk_rec_db *d, const sk_report *r)
 {
-	cli_rep_locks *l = &d->phase_locks;
+	sk_rec_locks *l = &d->phase_locks;
 
 	if (r->lock_waits < d->run_lock_waits || r->lock_wait_ms < d->run_lock_wait_ms) {
 		d->run_lock_waits = 0;
@@ -270,7 +269,7 @@ fold_phase_lock_wait(cli_rep_model *m, cli_rep_db *d, const sk_report *r)
 }
 
 static void
-fold_db(cli_rep_model *m, cli_rep_db *d, const sk_report *r)
+fold_db(sk_rec_model *m, sk_rec_db *d, const sk_report *r)
 {
 	switch (r->event) {
 	case SK_EV_DB_STARTED:
@@ -310,7 +309,7 @@ fold_db(cli_rep_model *m, cli_rep_db *d, const sk_report *r)
 }
 
 void
-cli_rep_build(cli_rep_model *m, const cli_report_src *src)
+sk_rec_build(sk_rec_model *m, const sk_rec_src *src)
 {
 	const sk_rollout_view *v = src->view;
 
@@ -324,8 +323,8 @@ cli_rep_build(cli_rep_model *m, const cli_report_src *src)
 	for (size_t i = 0; i < src->nreports; i++) {
 		const sk_region_report *rr = &src->reports[i];
 		const sk_report *r = &rr->report;
-		cli_rep_region *g = region_get(m, rr->region, "", NULL);
-		cli_rep_db *d;
+		sk_rec_region *g = region_get(m, rr->region, "", NULL);
+		sk_rec_db *d;
 
 		if (g == NULL)
 			continue;
@@ -349,13 +348,13 @@ cli_rep_build(cli_rep_model *m, const cli_report_src *src)
 }
 
 void
-cli_rep_free(cli_rep_model *m)
+sk_rec_free(sk_rec_model *m)
 {
 	for (size_t i = 0; i < m->nregions; i++) {
-		cli_rep_region *g = &m->regions[i];
+		sk_rec_region *g = &m->regions[i];
 
 		for (size_t k = 0; k < g->ndbs; k++) {
-			cli_rep_db *d = &g->dbs[k];
+			sk_rec_db *d = &g->dbs[k];
 
 			for (size_t s = 0; s < d->nsteps; s++) {
 				free(d->steps[s].checks.v);
@@ -375,7 +374,7 @@ cli_rep_free(cli_rep_model *m)
 /* Attempts as reported; a step that ran without saying so ran once, one
  * that was skipped or never reached did not run. */
 uint32_t
-cli_rep_step_attempts(const cli_rep_step *st)
+sk_rec_step_attempts(const sk_rec_step *st)
 {
 	if (st->result == NULL || strcmp(st->result, "skipped") == 0 ||
 	    strcmp(st->result, "not-rehearsable") == 0)
@@ -384,7 +383,7 @@ cli_rep_step_attempts(const cli_rep_step *st)
 }
 
 uint32_t
-cli_rep_step_lock_waits(const cli_rep_step *st)
+sk_rec_step_lock_waits(const sk_rec_step *st)
 {
 	/* The lock timeouts the agent counted, not the LOCK_WAIT reports:
 	 * an attempt sends several while it waits. */
@@ -392,9 +391,9 @@ cli_rep_step_lock_waits(const cli_rep_step *st)
 }
 
 bool
-cli_rep_db_has_phase_locks(const cli_rep_db *d)
+sk_rec_db_has_phase_locks(const sk_rec_db *d)
 {
-	const cli_rep_locks *l = &d->phase_locks;
+	const sk_rec_locks *l = &d->phase_locks;
 
 	return l->lock_waits > 0 || l->lock_wait_ms > 0 || l->nblockers > 0;
 }
@@ -402,38 +401,38 @@ cli_rep_db_has_phase_locks(const cli_rep_db *d)
 /* ---- verdicts and reasons ----------------------------------------------- */
 
 int
-cli_rep_db_outcome(const cli_rep_db *d)
+sk_rec_db_outcome(const sk_rec_db *d)
 {
-	return d->end_event == SK_EV_DB_FINISHED ? CLI_OUT_OK :
-	    d->end_event == SK_EV_DB_FAILED      ? CLI_OUT_FAILED :
-						   CLI_OUT_NONE;
+	return d->end_event == SK_EV_DB_FINISHED ? SK_VIEW_OUT_OK :
+	    d->end_event == SK_EV_DB_FAILED      ? SK_VIEW_OUT_FAILED :
+						   SK_VIEW_OUT_NONE;
 }
 
 const char *
-cli_rep_db_verdict(int mode, const cli_rep_db *d)
+sk_rec_db_verdict(int mode, const sk_rec_db *d)
 {
-	return cli_mode_of(mode)->verdict[cli_rep_db_outcome(d)];
+	return sk_view_mode_of(mode)->verdict[sk_rec_db_outcome(d)];
 }
 
 int
-cli_rep_region_outcome(const cli_rep_region *g)
+sk_rec_region_outcome(const sk_rec_region *g)
 {
-	return cli_state_outcome(g->view ? g->view->state : "");
+	return sk_view_state_outcome(g->view ? g->view->state : "");
 }
 
 const char *
-cli_rep_region_verdict(int mode, const cli_rep_region *g)
+sk_rec_region_verdict(int mode, const sk_rec_region *g)
 {
-	const cli_mode *m = cli_mode_of(mode);
+	const sk_view_mode_row *m = sk_view_mode_of(mode);
 	const char *state = g->view ? g->view->state : "";
 
 	if (!m->verdicts)
 		return state[0] ? state : "unknown";
-	return m->verdict[cli_rep_region_outcome(g)];
+	return m->verdict[sk_rec_region_outcome(g)];
 }
 
 void
-cli_rep_err_line(const sk_err *e, char *buf, size_t len)
+sk_rec_err_line(const sk_err *e, char *buf, size_t len)
 {
 	/* Agents often name the SQLSTATE in the message already. */
 	if (e->sqlstate[0] && strstr(e->msg, e->sqlstate) == NULL)
@@ -443,7 +442,7 @@ cli_rep_err_line(const sk_err *e, char *buf, size_t len)
 }
 
 void
-cli_rep_blocker_line(const char *step, const sk_blocker *b, char *buf, size_t len)
+sk_rec_blocker_line(const char *step, const sk_blocker *b, char *buf, size_t len)
 {
 	char age[32];
 
@@ -471,7 +470,7 @@ check_line(const sk_report *r, char *buf, size_t len)
  * the sessions that blocked a step; the database's own error when none of
  * those explains it. */
 void
-cli_rep_db_reasons(const cli_rep_db *d, cli_rep_emit_fn emit, void *arg)
+sk_rec_db_reasons(const sk_rec_db *d, sk_rec_emit_fn emit, void *arg)
 {
 	char buf[2048];
 	size_t n = 0;
@@ -483,7 +482,7 @@ cli_rep_db_reasons(const cli_rep_db *d, cli_rep_emit_fn emit, void *arg)
 			n++;
 		}
 	for (size_t s = 0; s < d->nsteps; s++) {
-		const cli_rep_step *st = &d->steps[s];
+		const sk_rec_step *st = &d->steps[s];
 
 		bool check_failed = false;
 
@@ -499,28 +498,28 @@ cli_rep_db_reasons(const cli_rep_db *d, cli_rep_emit_fn emit, void *arg)
 		    !(check_failed && st->error->code == SK_ECHECK)) {
 			char e[SK_ERR_MSG_MAX + 32];
 
-			cli_rep_err_line(st->error, e, sizeof(e));
+			sk_rec_err_line(st->error, e, sizeof(e));
 			snprintf(buf, sizeof(buf), "step %s failed: %s", st->id, e);
 			emit(arg, buf);
 			n++;
 		}
 	}
 	for (size_t s = 0; s < d->nsteps; s++) {
-		const cli_rep_step *st = &d->steps[s];
-		const cli_rep_rvec *w = &st->locks.waits;
+		const sk_rec_step *st = &d->steps[s];
+		const sk_rec_rvec *w = &st->locks.waits;
 
 		/* The latest report names who blocked the step last. */
 		if (w->n == 0 || st->error == NULL)
 			continue;
 		for (size_t b = 0; b < w->v[w->n - 1]->nblockers; b++) {
-			cli_rep_blocker_line(st->id,
+			sk_rec_blocker_line(st->id,
 			    &w->v[w->n - 1]->blockers[b], buf, sizeof(buf));
 			emit(arg, buf);
 			n++;
 		}
 	}
 	if (n == 0 && d->error != NULL && d->error->code != SK_OK) {
-		cli_rep_err_line(d->error, buf, sizeof(buf));
+		sk_rec_err_line(d->error, buf, sizeof(buf));
 		emit(arg, buf);
 	}
 }
@@ -528,7 +527,7 @@ cli_rep_db_reasons(const cli_rep_db *d, cli_rep_emit_fn emit, void *arg)
 /* ---- time --------------------------------------------------------------- */
 
 void
-cli_rep_fmt_iso(int64_t ms, char *buf, size_t len)
+sk_rec_fmt_iso(int64_t ms, char *buf, size_t len)
 {
 	time_t t = (time_t)(ms / 1000);
 	struct tm tm;
@@ -544,112 +543,10 @@ cli_rep_fmt_iso(int64_t ms, char *buf, size_t len)
 }
 
 void
-cli_rep_fmt_dur(int64_t ms, char *buf, size_t len)
+sk_rec_fmt_dur(int64_t ms, char *buf, size_t len)
 {
 	if (ms <= 0)
 		snprintf(buf, len, ms == 0 ? "0ms" : "-");
 	else
 		sk_duration_format(ms, buf, len);
-}
-
-/* ---- rehearsal verdicts ------------------------------------------------- */
-
-static void
-emit_indented(void *arg, const char *text)
-{
-	fprintf(arg, "      - %s\n", text);
-}
-
-static void
-print_not_rehearsable(FILE *out, const cli_rep_db *d)
-{
-	for (size_t s = 0; s < d->nsteps; s++)
-		if (d->steps[s].result != NULL &&
-		    strcmp(d->steps[s].result, "not-rehearsable") == 0)
-			fprintf(out, "      not rehearsable: step %s%s%s\n",
-			    d->steps[s].id,
-			    d->steps[s].detail && d->steps[s].detail[0] ? ": " : "",
-			    d->steps[s].detail ? d->steps[s].detail : "");
-}
-
-void
-cli_rehearsal_print(FILE *out, const cli_report_src *src, cli_verdicts *counts)
-{
-	const sk_rollout_view *v = src->view;
-	char names[512] = "", silent[512] = "";
-	size_t off = 0, soff = 0;
-	const cli_mode *mode = cli_mode_of(SK_MODE_REHEARSE);
-	cli_rep_model m;
-
-	memset(counts, 0, sizeof(*counts));
-	cli_rep_build(&m, src);
-	fprintf(out, "%s %s of plan %s (%s):\n", mode->label, v->id,
-	    v->plan_name, v->plan_id);
-	for (size_t i = 0; i < m.nregions; i++) {
-		const cli_rep_region *g = &m.regions[i];
-		int outcome = cli_rep_region_outcome(g);
-		const char *verdict = mode->verdict[outcome];
-		const char *state = g->view ? g->view->state : "";
-
-		counts->total++;
-		if (outcome == CLI_OUT_OK) {
-			counts->ready++;
-		} else if (outcome == CLI_OUT_FAILED) {
-			counts->blocked++;
-			if (off < sizeof(names))
-				off += (size_t)snprintf(names + off,
-				    sizeof(names) - off, "%s%s",
-				    off ? ", " : "", g->name);
-		} else {
-			counts->silent++;
-			if (soff < sizeof(silent))
-				soff += (size_t)snprintf(silent + soff,
-				    sizeof(silent) - soff, "%s%s",
-				    soff ? ", " : "", g->name);
-		}
-		if (strcmp(state, "refused") == 0 && g->view != NULL) {
-			char e[SK_ERR_MSG_MAX + 32];
-
-			cli_rep_err_line(&g->view->error, e, sizeof(e));
-			fprintf(out, "  %s: BLOCKED: the agent refused the plan: %s\n",
-			    g->name, e);
-			continue;
-		}
-		if (outcome == CLI_OUT_NONE) {
-			fprintf(out, "  %s: NO VERDICT: %s\n", g->name,
-			    strcmp(state, "pending") == 0 ||
-				    strcmp(state, "dispatched") == 0 ?
-				"the agent never took the plan (is it connected?)" :
-				"still running");
-		}
-		if (g->ndbs == 0 && outcome != CLI_OUT_NONE) {
-			fprintf(out, "  %s: %s (no database reported)\n",
-			    g->name, verdict);
-			if (outcome == CLI_OUT_FAILED && g->view != NULL &&
-			    g->view->error.msg[0])
-				fprintf(out, "      - %s\n", g->view->error.msg);
-		}
-		for (size_t k = 0; k < g->ndbs; k++) {
-			const cli_rep_db *d = &g->dbs[k];
-			int dout = cli_rep_db_outcome(d);
-
-			fprintf(out, "  %s/%s: %s\n", g->name, d->name,
-			    mode->verdict[dout]);
-			if (dout == CLI_OUT_FAILED)
-				cli_rep_db_reasons(d, emit_indented, out);
-			print_not_rehearsable(out, d);
-			cli_move_rehearsal_lines(out, src, g->name, d->name); /* moves */
-		}
-	}
-	if (counts->blocked > 0)
-		fprintf(out, "%s %s: %s in %zu/%zu regions (%s)", mode->label,
-		    v->id, mode->verdict[CLI_OUT_FAILED], counts->blocked,
-		    counts->total, names);
-	else
-		fprintf(out, "%s %s: %s in %zu/%zu regions", mode->label, v->id,
-		    mode->verdict[CLI_OUT_OK], counts->ready, counts->total);
-	if (counts->silent > 0)
-		fprintf(out, "; no verdict from %zu (%s)", counts->silent, silent);
-	fputc('\n', out);
-	cli_rep_free(&m);
 }

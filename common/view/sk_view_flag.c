@@ -1,23 +1,13 @@
-/* cli_flag_view: flags in rollout status and the execution record
- * (cli_flag_view.h). */
-#include "cli_flag_view.h"
+/* sk_view_flag: flags in rollout status and the execution record
+ * (sk_view_flag.h). */
+#include "sk_view_flag.h"
 
 #include <string.h>
 
-size_t
-cli_flag_flipped(const sk_rollout_view *v)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; i < v->nflags_first; i++)
-		n += strcmp(v->flags_first[i].state, "succeeded") == 0;
-	return n;
-}
-
 void
-cli_flag_status(FILE *out, const sk_rollout_view *v)
+sk_view_flag_status(FILE *out, const sk_rollout_view *v)
 {
-	size_t flipped = cli_flag_flipped(v);
+	size_t flipped = sk_view_flag_flipped(v);
 
 	if (v->nflags_first == 0)
 		return;
@@ -40,43 +30,6 @@ cli_flag_status(FILE *out, const sk_rollout_view *v)
 	}
 }
 
-int
-cli_flag_status_json(json_t *o, const sk_rollout_view *v)
-{
-	json_t *ff, *regions;
-	int bad = 0;
-
-	if (v->nflags_first == 0)
-		return 0;
-	ff = json_object();
-	regions = json_array();
-	if (ff == NULL || regions == NULL) {
-		json_decref(ff);
-		json_decref(regions);
-		return -1;
-	}
-	bad |= json_object_set_new(
-	    ff, "flipped", json_integer((json_int_t)cli_flag_flipped(v)));
-	bad |= json_object_set_new(
-	    ff, "regions_total", json_integer((json_int_t)v->nflags_first));
-	for (size_t i = 0; i < v->nflags_first; i++) {
-		const sk_region_view *r = &v->flags_first[i];
-		json_t *x = json_object();
-
-		if (x == NULL)
-			return -1;
-		bad |= json_object_set_new(x, "name", json_string(r->name));
-		bad |= json_object_set_new(x, "state", json_string(r->state));
-		bad |= json_object_set_new(x, "detail", json_string(r->detail));
-		bad |= json_object_set_new(x, "error",
-		    r->error.code != SK_OK ? json_string(r->error.msg) : json_null());
-		bad |= json_array_append_new(regions, x);
-	}
-	bad |= json_object_set_new(ff, "regions", regions);
-	bad |= json_object_set_new(o, "flags_first", ff);
-	return bad ? -1 : 0;
-}
-
 /* "old -> new" of a flip into buf. */
 static void
 change(const sk_flag_report *f, char *buf, size_t len)
@@ -86,7 +39,7 @@ change(const sk_flag_report *f, char *buf, size_t len)
 }
 
 void
-cli_flag_report_md(FILE *out, const cli_report_src *src)
+sk_view_flag_report_md(FILE *out, const sk_rec_src *src)
 {
 	bool any = false;
 	char ch[300];
@@ -118,7 +71,7 @@ cli_flag_report_md(FILE *out, const cli_report_src *src)
 }
 
 json_t *
-cli_flag_report_json(const cli_report_src *src)
+sk_view_flag_report_json(const sk_rec_src *src)
 {
 	json_t *a = json_array();
 	int bad = 0;

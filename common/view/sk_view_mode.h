@@ -1,4 +1,4 @@
-/* cli_mode: how the CLI words a rollout of each mode (enum sk_mode) and
+/* sk_view_mode: how the CLI and the HTTP API word a rollout of each mode (enum sk_mode) and
  * its outcomes, one row of data per mode: what status marks it with, what
  * the execution record calls it and its verdicts, in what order a
  * database's steps are listed. The printers read the row and never test
@@ -9,20 +9,20 @@
  * outcome), so that printers compare outcomes, not words. Pure lookups:
  * thread-safe.
  */
-#ifndef CLI_MODE_H
-#define CLI_MODE_H
+#ifndef SK_VIEW_MODE_H
+#define SK_VIEW_MODE_H
 
 #include <stdbool.h>
 
 /* How a region, a database or a run came out. */
-enum cli_outcome {
-	CLI_OUT_OK,     /* succeeded (a rehearsal: READY) */
-	CLI_OUT_FAILED, /* failed, refused (a rehearsal: BLOCKED) */
-	CLI_OUT_NONE,   /* not yet: pending, running, or unknown */
-	CLI_OUT_MAX
+enum sk_view_outcome {
+	SK_VIEW_OUT_OK,     /* succeeded (a rehearsal: READY) */
+	SK_VIEW_OUT_FAILED, /* failed, refused (a rehearsal: BLOCKED) */
+	SK_VIEW_OUT_NONE,   /* not yet: pending, running, or unknown */
+	SK_VIEW_OUT_MAX
 };
 
-typedef struct cli_mode {
+typedef struct sk_view_mode_row {
 	int mode; /* enum sk_mode: this row's own index */
 	/* What status marks a run of it with, " (rehearsal)"; NULL: none.
 	 * With undoes: " (rollback of r-...)". */
@@ -39,16 +39,16 @@ typedef struct cli_mode {
 	const char *title;          /* the record's Mode */
 	const char *halted;         /* the record's label of the reason */
 	const char *failed_because; /* ... of a failed database's reasons */
-	const char *verdict[CLI_OUT_MAX]; /* a database's, by outcome */
-} cli_mode;
+	const char *verdict[SK_VIEW_OUT_MAX]; /* a database's, by outcome */
+} sk_view_mode_row;
 
 /* The row of mode; a mode this CLI does not know (a newer coordinator's)
  * reads as apply. Never NULL. */
-const cli_mode *cli_mode_of(int mode);
+const sk_view_mode_row *sk_view_mode_of(int mode);
 
 /* What the state a coordinator sends for a region or a rollout means:
- * "succeeded" and "ready" are CLI_OUT_OK; "failed", "blocked" and
- * "refused" CLI_OUT_FAILED; any other CLI_OUT_NONE. */
-int cli_state_outcome(const char *state);
+ * "succeeded" and "ready" are SK_VIEW_OUT_OK; "failed", "blocked" and
+ * "refused" SK_VIEW_OUT_FAILED; any other SK_VIEW_OUT_NONE. */
+int sk_view_state_outcome(const char *state);
 
 #endif

@@ -1,37 +1,29 @@
-/* cli_flag_view: how flags show in what the CLI prints about a rollout
+/* sk_view_flag: how flags show in what the CLI prints about a rollout
  * (docs/flags.md): a rollback's flags-first pass in `skein rollout
  * status` ("flags first: 2/3 regions flipped", and what each region that
  * has not flipped waits for), and every flag flip its agents reported in
  * `skein rollout report` (md, json). Pure rendering of the view and the
  * reports: thread-safe, borrows everything.
  */
-#ifndef CLI_FLAG_VIEW_H
-#define CLI_FLAG_VIEW_H
+#ifndef SK_VIEW_FLAG_H
+#define SK_VIEW_FLAG_H
 
 #include <jansson.h>
 #include <stdio.h>
 
-#include "cli.h"
+#include "sk_view_record.h"
+#include "sk_view.h"
 #include "sk_wire.h"
-
-/* The regions of v's flags-first pass that flipped (state
- * "succeeded"); v->nflags_first is the whole. */
-size_t cli_flag_flipped(const sk_rollout_view *v);
 
 /* Status lines of v's flags-first pass, indented by two; nothing when v
  * has none. */
-void cli_flag_status(FILE *out, const sk_rollout_view *v);
-
-/* v's flags-first pass as o["flags_first"] = {flipped, regions: [{name,
- * state, detail, error}]} (nothing when v has none). Non-zero when out
- * of memory. */
-int cli_flag_status_json(json_t *o, const sk_rollout_view *v);
+void sk_view_flag_status(FILE *out, const sk_rollout_view *v);
 
 /* "## Feature flags": one row per flip reported (region, database, step,
  * flag, tenant, old -> new, pass); nothing when none was. */
-void cli_flag_report_md(FILE *out, const cli_report_src *src);
+void sk_view_flag_report_md(FILE *out, const sk_rec_src *src);
 
 /* The same as a JSON array (empty when none); NULL when out of memory. */
-json_t *cli_flag_report_json(const cli_report_src *src);
+json_t *sk_view_flag_report_json(const sk_rec_src *src);
 
 #endif

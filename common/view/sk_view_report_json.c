@@ -1,18 +1,17 @@
-/* cli_report_json: the execution record as one JSON object, with the keys
- * documented in docs/operations.md; keys are added, never renamed. */
+/* sk_view_report_json: the execution record as one JSON object, with the
+ * keys documented in docs/operations.md; keys are added, never renamed.
+ * `skein rollout report --format json` and the coordinator's
+ * /api/v1/rollouts/{id}/report print it. */
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "cli.h"
-#include "cli_control.h"
-#include "cli_decision.h"
-#include "cli_gate.h"
-#include "cli_flag_view.h"
-#include "cli_move_view.h"
-#include "cli_report_int.h"
+#include "sk_view.h"
+#include "sk_view_flag.h"
+#include "sk_view_move.h"
+#include "sk_view_record.h"
 
 /* ---- JSON --------------------------------------------------------------- */
 
@@ -61,15 +60,15 @@ j_blocker(const sk_blocker *b)
 	return o;
 }
 
-/* Once per pid (see cli_rep_blocker): at_ms is when it was first named,
+/* Once per pid (see sk_rec_blocker): at_ms is when it was first named,
  * last_seen_ms the last time, seen in how many reports. */
 static json_t *
-j_blockers(const cli_rep_locks *l)
+j_blockers(const sk_rec_locks *l)
 {
 	json_t *blockers = json_array();
 
 	for (size_t i = 0; i < l->nblockers; i++) {
-		const cli_rep_blocker *e = &l->blockers[i];
+		const sk_rec_blocker *e = &l->blockers[i];
 		json_t *b = j_blocker(e->b);
 
 		json_object_set_new(b, "at_ms", json_integer(e->first_ms));
@@ -85,31 +84,30 @@ j_blockers(const cli_rep_locks *l)
  * batches, rows_per_second (its average), throttled_ms and throttled_by,
  * an object of reason: ms in the agent's order (empty until its end). */
 static json_t *
-j_backfill(const cli_rep_step *st)
+j_backfill(const sk_rec_step *st)
 {
-	cli_rep_throttle t[CLI_REP_THROTTLES_MAX];
+	sk_rec_throttle t[SK_REC_THROTTLES_MAX];
 	size_t n;
 	json_t *o, *by;
 
-	if (!cli_rep_step_is_backfill(st))
+	if (!sk_rec_step_is_backfill(st))
 		return json_null();
 	o = json_object();
 	by = json_object();
-	n = cli_rep_throttles_parse(st->throttled_by, t, CLI_REP_THROTTLES_MAX);
+	n = sk_rec_throttles_parse(st->throttled_by, t, SK_REC_THROTTLES_MAX);
 	for (size_t i = 0; i < n; i++)
 		json_object_set_new(by, t[i].reason, json_integer(t[i].ms));
 	json_object_set_new(o, "rows", json_integer(st->rows));
-	json_object_set_new(o, "duration_ms", json_integer(cli_rep_backfill_ms(st)));
+	json_object_set_new(o, "duration_ms", json_integer(sk_rec_backfill_ms(st)));
 	json_object_set_new(o, "batches", json_integer(st->batches));
-	json_object_set_new(
-	    o, "rows_per_second", json_real(cli_rep_backfill_rate(st)));
+	json_object_set_new(o, "rows_per_second", json_real(sk_rec_backfill_rate(st)));
 	json_object_set_new(o, "throttled_ms", json_integer(st->throttled_ms));
 	json_object_set_new(o, "throttled_by", by);
 	return o;
 }
 
 static json_t *
-j_step(const cli_rep_step *st)
+j_step(const sk_rec_step *st)
 {
 	json_t *o = json_object(), *checks = json_array();
 
@@ -119,9 +117,8 @@ j_step(const cli_rep_step *st)
 	json_object_set_new(o, "started_ms", json_integer(st->start_ms));
 	json_object_set_new(o, "finished_ms", json_integer(st->end_ms));
 	json_object_set_new(o, "duration_ms", json_integer(st->duration_ms));
-	json_object_set_new(o, "attempts", json_integer(cli_rep_step_attempts(st)));
-	json_object_set_new(
-	    o, "lock_waits", json_integer(cli_rep_step_lock_waits(st)));
+	json_object_set_new(o, "attempts", json_integer(sk_rec_step_attempts(st)));
+	json_object_set_new(o, "lock_waits", json_integer(sk_rec_step_lock_waits(st)));
 	json_object_set_new(o, "lock_wait_ms", json_integer(st->locks.lock_wait_ms));
 	json_object_set_new(o, "rows", json_integer(st->rows));
 	for (size_t i = 0; i < st->checks.n; i++)
@@ -141,13 +138,13 @@ emit_json(void *arg, const char *text)
 }
 
 static json_t *
-j_db(int mode, const cli_rep_db *d)
+j_db(int mode, const sk_rec_db *d)
 {
 	json_t *o = json_object(), *checks = json_array(), *steps = json_array();
 	json_t *reasons = json_array(), *nr = json_array();
 
 	json_object_set_new(o, "name", json_string(d->name));
-	json_object_set_new(o, "verdict", json_string(cli_rep_db_verdict(mode, d)));
+	json_object_set_new(o, "verdict", json_string(sk_rec_db_verdict(mode, d)));
 	json_object_set_new(o, "started_ms", json_integer(d->start_ms));
 	json_object_set_new(o, "finished_ms", json_integer(d->end_ms));
 	json_object_set_new(o, "duration_ms",
@@ -171,7 +168,7 @@ j_db(int mode, const cli_rep_db *d)
 		json_array_append_new(checks, j_check(d->checks.v[i]));
 	json_object_set_new(o, "checks", checks);
 	/* The phase checks' lock waits (outside any step); null if none. */
-	if (cli_rep_db_has_phase_locks(d)) {
+	if (sk_rec_db_has_phase_locks(d)) {
 		json_t *p = json_object();
 
 		json_object_set_new(
@@ -197,14 +194,14 @@ j_db(int mode, const cli_rep_db *d)
 	}
 	json_object_set_new(o, "steps", steps);
 	if (d->end_event == SK_EV_DB_FAILED)
-		cli_rep_db_reasons(d, emit_json, reasons);
+		sk_rec_db_reasons(d, emit_json, reasons);
 	json_object_set_new(o, "reasons", reasons);
 	json_object_set_new(o, "not_rehearsable", nr);
 	return o;
 }
 
 static json_t *
-j_report(const cli_report_src *src, const cli_rep_model *m)
+j_report(const sk_rec_src *src, const sk_rec_model *m)
 {
 	const sk_rollout_view *v = src->view;
 	json_t *root = json_object(), *ro = json_object(), *waivers = json_array();
@@ -220,7 +217,7 @@ j_report(const cli_report_src *src, const cli_rep_model *m)
 	json_object_set_new(ro, "plan_name", json_string(v->plan_name));
 	json_object_set_new(ro, "state", json_string(v->state));
 	json_object_set_new(ro, "reason", json_string(v->reason));
-	if (cli_decision_json(ro, v) != 0 || cli_control_json(ro, v) != 0) { /* stopline */
+	if (sk_view_decision_json(ro, v) != 0 || sk_view_control_json(ro, v) != 0) { /* stopline */
 		json_decref(root);
 		json_decref(ro);
 		json_decref(waivers);
@@ -228,7 +225,7 @@ j_report(const cli_report_src *src, const cli_rep_model *m)
 		json_decref(notes);
 		return NULL;
 	}
-	cli_gate_json(ro, v);
+	sk_view_gate_json(ro, v);
 	json_object_set_new(ro, "created_ms", json_integer(v->created_ms));
 	json_object_set_new(ro, "finished_ms", json_integer(v->finished_ms));
 	json_object_set_new(ro, "duration_ms",
@@ -248,7 +245,7 @@ j_report(const cli_report_src *src, const cli_rep_model *m)
 		}
 	json_object_set_new(root, "waivers", waivers);
 	for (size_t i = 0; i < m->nregions; i++) {
-		const cli_rep_region *g = &m->regions[i];
+		const sk_rec_region *g = &m->regions[i];
 		json_t *r = json_object(), *dbs = json_array();
 
 		json_object_set_new(r, "name", json_string(g->name));
@@ -256,7 +253,7 @@ j_report(const cli_report_src *src, const cli_rep_model *m)
 		json_object_set_new(
 		    r, "state", json_string(g->view ? g->view->state : ""));
 		json_object_set_new(r, "verdict",
-		    json_string(cli_rep_region_verdict(v->mode, g)));
+		    json_string(sk_rec_region_verdict(v->mode, g)));
 		json_object_set_new(
 		    r, "error", j_err(g->view ? &g->view->error : NULL));
 		for (size_t k = 0; k < g->ndbs; k++)
@@ -265,10 +262,10 @@ j_report(const cli_report_src *src, const cli_rep_model *m)
 		json_array_append_new(regions, r);
 	}
 	json_object_set_new(root, "regions", regions);
-	json_object_set_new(root, "flags", cli_flag_report_json(src)); /* flags */
-	json_object_set_new(root, "moves", cli_move_report_json(src)); /* moves */
+	json_object_set_new(root, "flags", sk_view_flag_report_json(src)); /* flags */
+	json_object_set_new(root, "moves", sk_view_move_report_json(src)); /* moves */
 	if (strcmp(v->state, "running") == 0)
-		json_array_append_new(notes, json_string(CLI_REPORT_RUNNING_NOTE));
+		json_array_append_new(notes, json_string(SK_REC_RUNNING_NOTE));
 	for (size_t i = 0; i < v->nevents; i++)
 		json_array_append_new(notes, json_string(v->events[i].text));
 	json_object_set_new(root, "notes", notes);
@@ -276,23 +273,14 @@ j_report(const cli_report_src *src, const cli_rep_model *m)
 	return root;
 }
 
-int
-cli_report_json(FILE *out, const cli_report_src *src, sk_err *err)
+json_t *
+sk_view_report_json(const sk_rec_src *src)
 {
 	json_t *root;
-	cli_rep_model m;
-	int rc = SK_OK;
+	sk_rec_model m;
 
-	cli_rep_build(&m, src);
+	sk_rec_build(&m, src);
 	root = m.oom ? NULL : j_report(src, &m);
-	if (root == NULL) {
-		cli_rep_free(&m);
-		return sk_err_set(err, SK_ENOMEM, "rollout report: out of memory");
-	}
-	if (json_dumpf(root, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0 ||
-	    fputc('\n', out) == EOF || fflush(out) != 0)
-		rc = sk_err_set(err, SK_EIO, "rollout report: cannot write the output");
-	json_decref(root);
-	cli_rep_free(&m);
-	return rc;
+	sk_rec_free(&m);
+	return root;
 }

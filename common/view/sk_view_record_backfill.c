@@ -1,4 +1,4 @@
-/* cli_report_backfill: what the record says of a backfill beside what
+/* sk_view_record_backfill: what the record says of a backfill beside what
  * every step has: its rate over its run, and the time it paused by
  * reason, parsed from the agent's "reason=ms,..." (throttled_by). The
  * Markdown and JSON printers show them. */
@@ -7,11 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli_report_int.h"
+#include "sk_view_record.h"
 #include "sk_plan.h"
 
 bool
-cli_rep_step_is_backfill(const cli_rep_step *st)
+sk_rec_step_is_backfill(const sk_rec_step *st)
 {
 	static const char *const ran[] = { "applied", "failed", "started" };
 	bool backfill = st->kind == SK_STEP_BACKFILL || st->kind == SK_STEP_EXPAND ||
@@ -26,7 +26,7 @@ cli_rep_step_is_backfill(const cli_rep_step *st)
 }
 
 int64_t
-cli_rep_backfill_ms(const cli_rep_step *st)
+sk_rec_backfill_ms(const sk_rec_step *st)
 {
 	if (st->end_ms > 0)
 		return st->duration_ms >= 0 ? st->duration_ms : -1;
@@ -36,9 +36,9 @@ cli_rep_backfill_ms(const cli_rep_step *st)
 }
 
 double
-cli_rep_backfill_rate(const cli_rep_step *st)
+sk_rec_backfill_rate(const sk_rec_step *st)
 {
-	int64_t ms = cli_rep_backfill_ms(st);
+	int64_t ms = sk_rec_backfill_ms(st);
 
 	if (ms <= 0 || st->rows <= 0)
 		return 0;
@@ -49,7 +49,7 @@ cli_rep_backfill_rate(const cli_rep_step *st)
 static bool
 reason_ok(const char *s, size_t n)
 {
-	if (n == 0 || n >= sizeof(((cli_rep_throttle *)0)->reason))
+	if (n == 0 || n >= sizeof(((sk_rec_throttle *)0)->reason))
 		return false;
 	for (size_t i = 0; i < n; i++)
 		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
@@ -76,7 +76,7 @@ ms_ok(const char *s, size_t n, int64_t *ms)
 }
 
 size_t
-cli_rep_throttles_parse(const char *by, cli_rep_throttle *out, size_t max)
+sk_rec_throttles_parse(const char *by, sk_rec_throttle *out, size_t max)
 {
 	size_t n = 0;
 

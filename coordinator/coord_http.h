@@ -1,0 +1,64 @@
+/* coord_http: the coordinator's read-only HTTP API (coordinator.yaml
+ * http:, docs/http.md): JSON views of the rollouts and regions, and a
+ * Server-Sent Events stream per rollout. libmicrohttpd serves it on its
+ * own threads; they never touch the coordinator's state. A request is a
+ * job the loop thread answers (coord_http_serve, woken through the
+ * descriptor coord_http_fd), the streams are fed by the loop at most
+ * every COORD_HTTP_PUBLISH_MS. Nothing on this port changes a rollout. */
+#ifndef COORD_HTTP_H
+#define COORD_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "coord_control.h"
+#include "sk_config.h"
+#include "sk_err.h"
+
+/* How often the loop looks for changes to stream (coalescing). */
+#define COORD_HTTP_PUBLISH_MS 200
+
+typedef struct coord_http coord_http;
+
+/* What the coordinator knows of one region's agent, for /api/v1/regions.
+ * The strings are borrowed for the length of the callback. */
+typedef struct coord_http_region {
+	const char *name;
+	bool connected;
+	int64_t last_seen_ms; /* 0: never */
+	const char *version;  /* "" unknown */
+	const char (*databases)[SK_NAME_MAX];
+	size_t ndatabases;
+	const char (*running)[SK_NAME_MAX];
+	size_t nrunning;
+} coord_http_region;
+
+/* What the loop lends coord_http_serve: the rollouts (read only) and a
+ * callback that lists the regions into a new array (*out, freed by the
+ * caller; NULL when out of memory). */
+typedef struct coord_http_source {
+	const coord_control_ctx *ctl;
+	void (*regions)(void *arg, coord_http_region **out, size_t *n);
+	void *regions_arg;
+} coord_http_source;
+
+/* Read the token and certificate files of cfg and start serving on
+ * cfg->listen. Errors (a file missing or empty, the address taken) say
+ * which; the daemon then refuses to start. On success *out is the
+ * caller's (coord_http_destroy). */
+int coord_http_create(
+    const sk_http_config *cfg, coord_http **out, sk_err *err) SK_WARN_UNUSED;
+
+/* The descriptor to poll for POLLIN: a request waits for the loop. */
+int coord_http_fd(const coord_http *h);
+
+/* Loop thread only: answer every waiting request and, every
+ * COORD_HTTP_PUBLISH_MS, send each watched rollout's changes to its
+ * streams. Cheap when nothing waits: a lock and a clock read. */
+void coord_http_serve(coord_http *h, const coord_http_source *src);
+
+/* Stop serving (every stream ends), free. Accepts NULL. */
+void coord_http_destroy(coord_http *h);
+
+#endif
