@@ -709,6 +709,10 @@ coord_control_answer(const coord_control_ctx *ctx, const uint8_t *msg, size_t le
 	if (rc != SK_OK) {
 		/* Not signed, stale, replayed, garbage or beyond the role:
 		 * nothing changes, and the journal says who tried. */
+		if (actor.refusal == COORD_REFUSED_NONE)
+			actor.refusal = decoded ? COORD_REFUSED_FORBIDDEN :
+						  COORD_REFUSED_MALFORMED;
+		coord_counters_refused(ctx->counters, COORD_SOCK_CONTROL, actor.refusal);
 		refused(ctx, now, decoded ? req.op : coord_auth_claimed_op(msg, len),
 		    &actor, &rerr);
 	} else {

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "coord_auth.h"
+#include "coord_counters.h"
 #include "coord_journal.h"
 #include "coord_line.h"
 #include "coord_registry.h"
@@ -36,6 +37,8 @@ typedef struct coord_control_ctx {
 	 * (coordinator.yaml rehearsal_interval). */
 	int64_t rehearsal_interval_ms;
 	coord_line *line; /* stopline: skein stop */
+	/* metrics: refusals are counted here; NULL: not counted. */
+	coord_counters *counters;
 } coord_control_ctx;
 
 /* What answering a request changed, for the caller to act on. */

@@ -15,7 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "coord_agents.h"
 #include "coord_control.h"
+#include "coord_counters.h"
 #include "coord_line.h"
 #include "coord_moves.h"
 #include "coord_gate.h"
@@ -23,6 +25,7 @@
 #include "coord_flags.h"
 #include "coord_opctl.h"
 #include "coord_journal.h"
+#include "coord_metrics.h"
 #include "coord_narrate.h"
 #include "coord_registry.h"
 #include "coord_replay.h"
@@ -40,7 +43,6 @@
 #define RECV_MAX (SK_ENVELOPE_MAX + 64 * 1024)
 
 #define HEADER_MAX 64
-#define RUNNING_MAX 64 /* rollouts an agent may report running at once */
 /* moves: the serving_moves kept per agent (more are not kept: their
  * MOVE_SERVE is sent again, which the agent takes as a repeat). */
 #define SERVING_MAX 64
@@ -63,10 +65,8 @@ typedef struct agent_conn {
 	const sk_region *region;
 	uint64_t boot_id;
 	uint64_t last_seq; /* highest report seq applied for boot_id */
-	int64_t last_seen_ms;
-	uint32_t ndatabases;
-	char running[RUNNING_MAX][SK_NAME_MAX];
-	size_t nrunning;
+	/* What people see of it: srv->seen's. */
+	coord_agent *seen;
 	coord_opctl_peer ctl; /* what it heard of pauses and tunes */
 	parked poll;
 	/* moves: what it said it serves, and when it was last sent a
@@ -96,6 +96,10 @@ struct coord_server {
 	coord_replay replay; /* what journal replay fills */
 	/* moves: a RUN with move peers went out since the last wake_all. */
 	bool moves_dispatched;
+	/* metrics: the agents as people see them (coord_agents.h), in
+	 * inventory order, and what the loop counts. */
+	coord_agents seen;
+	coord_counters counters;
 };
 
 /* Control sequence numbers must rise across restarts, so that agents can
@@ -180,8 +184,12 @@ coord_server_create(const sk_coord_config *cfg, coord_server **out, sk_err *err)
 		rc = sk_err_set(err, SK_ENOMEM, "start coordinator: out of memory");
 		goto fail;
 	}
+	if ((rc = coord_agents_init(&srv->seen, &srv->inv, err)) != SK_OK ||
+	    (rc = coord_counters_init(&srv->counters, srv->inv.nregions, err)) != SK_OK)
+		goto fail;
 	for (size_t i = 0; i < srv->inv.nregions; i++) {
 		srv->agents[i].region = &srv->inv.regions[i];
+		srv->agents[i].seen = &srv->seen.v[i];
 		if ((rc = sk_keyring_add(&srv->agent_keys,
 			 &srv->inv.regions[i].agent_key, err)) != SK_OK)
 			goto fail;
@@ -260,6 +268,8 @@ coord_server_destroy(coord_server *srv)
 		    (long long)(t0 - t1));
 	coord_registry_fini(&srv->rollouts);
 	free(srv->agents);
+	coord_agents_fini(&srv->seen);
+	coord_counters_fini(&srv->counters);
 	coord_journal_close(srv->journal);
 	sk_inventory_fini(&srv->inv);
 	sk_keyring_fini(&srv->release);
@@ -285,8 +295,8 @@ agent_by_key(coord_server *srv, const sk_pubkey *signer)
 static bool
 agent_runs(const agent_conn *a, const char *rollout_id)
 {
-	for (size_t i = 0; i < a->nrunning; i++)
-		if (strcmp(a->running[i], rollout_id) == 0)
+	for (size_t i = 0; i < a->seen->nrunning; i++)
+		if (strcmp(a->seen->running[i], rollout_id) == 0)
 			return true;
 	return false;
 }
@@ -515,8 +525,11 @@ apply_reports(coord_server *srv, agent_conn *a, const sk_agent_msg *m)
 		goto out;
 	}
 	for (size_t i = 0; i < m->nreports; i++)
-		if (keep[i])
+		if (keep[i]) {
 			coord_rollout_keep_report(ros[i], region, &m->reports[i]);
+			coord_counters_report(&srv->counters,
+			    (size_t)(a - srv->agents), &m->reports[i]);
+		}
 	for (size_t i = 0; i < m->nreports; i++) {
 		const sk_report *r = &m->reports[i];
 		bool changed = false;
@@ -556,44 +569,51 @@ handle_agent(coord_server *srv, nng_msg *msg)
 	size_t ncmds = 0;
 	sk_err err;
 	bool changed;
+	int rc;
 
 	memset(&m, 0, sizeof(m));
 	if (nng_msg_header_len(msg) > HEADER_MAX) {
 		sk_warn("refuse agent message: routing header of %zu bytes",
 		    nng_msg_header_len(msg));
+		coord_counters_refused(
+		    &srv->counters, COORD_SOCK_AGENT, COORD_REFUSED_MALFORMED);
 		return;
 	}
-	if (sk_envelope_open(&payload, &plen, &signer, nng_msg_body(msg),
-		nng_msg_len(msg), SK_KIND_AGENT, &srv->agent_keys, &err) != SK_OK) {
+	if ((rc = sk_envelope_open(&payload, &plen, &signer, nng_msg_body(msg),
+		 nng_msg_len(msg), SK_KIND_AGENT, &srv->agent_keys, &err)) != SK_OK) {
 		sk_warn("refuse agent message (%zu bytes): %s",
 		    nng_msg_len(msg), err.msg);
+		coord_counters_refused(&srv->counters, COORD_SOCK_AGENT,
+		    coord_refusal_of_envelope(nng_msg_body(msg),
+			nng_msg_len(msg), SK_KIND_AGENT, &srv->agent_keys, rc));
 		return;
 	}
 	a = agent_by_key(srv, signer);
 	if (sk_agent_msg_decode(payload, plen, &m, &err) != SK_OK) {
 		sk_warn("refuse agent message from %s: %s",
 		    a ? a->region->name : "?", err.msg);
+		coord_counters_refused(
+		    &srv->counters, COORD_SOCK_AGENT, COORD_REFUSED_MALFORMED);
 		goto out;
 	}
 	if (a == NULL || strcmp(m.region, a->region->name) != 0) {
 		sk_warn("refuse agent message: signed by the agent key of %s but "
 			"claims region %s",
 		    a ? a->region->name : "?", m.region);
+		coord_counters_refused(&srv->counters, COORD_SOCK_AGENT,
+		    COORD_REFUSED_MISADDRESSED);
 		goto out;
 	}
 	if (m.boot_id != a->boot_id) {
-		sk_info("agent %s connected (boot %016llx, %zu databases, version %s)",
-		    a->region->name, (unsigned long long)m.boot_id,
-		    m.ndatabases, m.version);
+		/* Its connect is coord_agents_note's to say. */
+		if (a->seen->connected)
+			sk_info("agent %s restarted (boot %016llx)",
+			    a->region->name, (unsigned long long)m.boot_id);
 		a->boot_id = m.boot_id;
 		a->last_seq = 0;
 		coord_opctl_peer_reset(&a->ctl);
 	}
-	a->last_seen_ms = sk_now_ms();
-	a->ndatabases = (uint32_t)m.ndatabases;
-	a->nrunning = 0;
-	for (size_t i = 0; i < m.nrunning && i < RUNNING_MAX; i++)
-		snprintf(a->running[a->nrunning++], SK_NAME_MAX, "%s", m.running[i]);
+	coord_agents_note(a->seen, &m, sk_now_ms());
 	coord_opctl_peer_note(&a->ctl, &m);
 	a->nserving = 0; /* moves */
 	for (size_t i = 0; i < m.nserving_moves && i < SERVING_MAX; i++)
@@ -647,6 +667,7 @@ handle_cli(coord_server *srv, nng_msg *msg)
 		.auth = &srv->auth,
 		.rehearsal_interval_ms = srv->cfg->rehearsal_interval_ms,
 		.line = &srv->line,
+		.counters = &srv->counters,
 	};
 	coord_control_effect effect;
 	uint8_t *out = NULL;
@@ -668,6 +689,20 @@ handle_cli(coord_server *srv, nng_msg *msg)
 		nng_msg_free(msg);
 	}
 	free(out);
+}
+
+int
+coord_server_metrics(const coord_server *srv, sk_strbuf *out, sk_err *err)
+{
+	const coord_metrics_src src = {
+		.rollouts = &srv->rollouts,
+		.agents = &srv->seen,
+		.counters = &srv->counters,
+		.journal = srv->journal,
+		.now_ms = sk_now_ms(),
+	};
+
+	return coord_metrics_render(&src, out, err);
 }
 
 /* ---- loop --------------------------------------------------------------- */
@@ -749,6 +784,7 @@ coord_server_run(coord_server *srv, atomic_int *stop, sk_err *err)
 			sk_warn("receive from control clients: %s", nng_strerror(rv));
 		expire_polls(srv);
 		tick_gates(srv, &gates_ms);
+		coord_agents_sweep(&srv->seen, sk_now_ms());
 	}
 	sk_info("stopping");
 	return SK_OK;
