@@ -557,6 +557,83 @@ out:
 	return any_change;
 }
 
+/* Answer a refused agent message, m (decoded, its signature not
+ * trusted), with a signed Control that says why, for the agent's own
+ * log (docs/operations.md, "Troubleshooting"). Only for refusals that
+ * name no secret: a signer nobody pinned, another region's key. It
+ * echoes m's region, nonce and boot, carries no command and
+ * acknowledges nothing, so it can do nothing but be logged. */
+static void
+refuse_agent(coord_server *srv, nng_msg *msg, const sk_agent_msg *m,
+    const char *why, const char *hint)
+{
+	sk_control c;
+	uint8_t *payload = NULL, *sealed = NULL;
+	size_t plen = 0, slen = 0;
+	nng_msg *reply = NULL;
+	sk_err err;
+	int rv;
+
+	memset(&c, 0, sizeof(c));
+	snprintf(c.region, sizeof(c.region), "%s", m->region);
+	memcpy(c.nonce, m->nonce, SK_NONCE_LEN);
+	c.boot_id = m->boot_id;
+	snprintf(c.refused, sizeof(c.refused), "%s", why);
+	snprintf(c.refused_hint, sizeof(c.refused_hint), "%s", hint);
+	if (next_seq(srv, &c.seq, &err) != SK_OK ||
+	    sk_control_encode(&c, &payload, &plen, &err) != SK_OK ||
+	    sk_envelope_seal(&sealed, &slen, SK_KIND_CONTROL, payload, plen,
+		srv->key, &err) != SK_OK) {
+		sk_log_err(SK_LOG_ERROR, &err);
+		goto out;
+	}
+	if ((rv = nng_msg_alloc(&reply, 0)) != 0 ||
+	    (rv = nng_msg_header_append(
+		 reply, nng_msg_header(msg), nng_msg_header_len(msg))) != 0 ||
+	    (rv = nng_msg_append(reply, sealed, slen)) != 0 ||
+	    (rv = nng_sendmsg(srv->agent_sock, reply, 0)) != 0) {
+		sk_warn("answer a refused agent: %s", nng_strerror(rv));
+		nng_msg_free(reply);
+	}
+out:
+	free(payload);
+	free(sealed);
+}
+
+/* A message signed by a key no region pins: answer it with the reason
+ * when it decodes as an agent message at all (peeked, not trusted). */
+static void
+refuse_unknown_key(coord_server *srv, nng_msg *msg)
+{
+	uint8_t *payload = NULL, id[SK_KEY_ID_LEN];
+	char why[512], hint[512], idhex[2 * SK_KEY_ID_LEN + 1];
+	size_t plen = 0;
+	int kind = 0;
+	sk_agent_msg m;
+	sk_err err;
+
+	memset(&m, 0, sizeof(m));
+	if (sk_envelope_peek(&payload, &plen, &kind, id, nng_msg_body(msg),
+		nng_msg_len(msg), NULL) != SK_OK)
+		return;
+	if (kind == SK_KIND_AGENT &&
+	    sk_agent_msg_decode(payload, plen, &m, &err) == SK_OK) {
+		sk_key_id_hex(id, idhex);
+		snprintf(why, sizeof(why),
+		    "its key %s is not the agent key of any region this "
+		    "coordinator knows (it says it is region %s)",
+		    idhex, m.region);
+		snprintf(hint, sizeof(hint),
+		    "pin this agent's public key as agent_key in the "
+		    "coordinator's regions/%s.yaml, or give the agent region "
+		    "%s's key (agent.yaml key:)",
+		    m.region, m.region);
+		refuse_agent(srv, msg, &m, why, hint);
+	}
+	sk_agent_msg_fini(&m);
+	free(payload);
+}
+
 static void
 handle_agent(coord_server *srv, nng_msg *msg)
 {
@@ -583,9 +660,11 @@ handle_agent(coord_server *srv, nng_msg *msg)
 		 nng_msg_len(msg), SK_KIND_AGENT, &srv->agent_keys, &err)) != SK_OK) {
 		sk_warn("refuse agent message (%zu bytes): %s",
 		    nng_msg_len(msg), err.msg);
-		coord_counters_refused(&srv->counters, COORD_SOCK_AGENT,
-		    coord_refusal_of_envelope(nng_msg_body(msg),
-			nng_msg_len(msg), SK_KIND_AGENT, &srv->agent_keys, rc));
+		rc = coord_refusal_of_envelope(nng_msg_body(msg),
+		    nng_msg_len(msg), SK_KIND_AGENT, &srv->agent_keys, rc);
+		coord_counters_refused(&srv->counters, COORD_SOCK_AGENT, rc);
+		if (rc == COORD_REFUSED_UNKNOWN_KEY)
+			refuse_unknown_key(srv, msg);
 		return;
 	}
 	a = agent_by_key(srv, signer);
@@ -602,6 +681,20 @@ handle_agent(coord_server *srv, nng_msg *msg)
 		    a ? a->region->name : "?", m.region);
 		coord_counters_refused(&srv->counters, COORD_SOCK_AGENT,
 		    COORD_REFUSED_MISADDRESSED);
+		if (a != NULL) {
+			char why[512], hint[512];
+
+			snprintf(why, sizeof(why),
+			    "it signs with the agent key of region %s but says "
+			    "it is region %s",
+			    a->region->name, m.region);
+			snprintf(hint, sizeof(hint),
+			    "agent.yaml's key: must be region %s's agent key "
+			    "(the public half pinned as agent_key in the "
+			    "coordinator's regions/%s.yaml), not region %s's",
+			    m.region, m.region, a->region->name);
+			refuse_agent(srv, msg, &m, why, hint);
+		}
 		goto out;
 	}
 	if (m.boot_id != a->boot_id) {

@@ -384,6 +384,10 @@ typedef struct sk_control {
 	sk_command *commands;
 	size_t ncommands;
 	uint64_t acked_report_seq;
+	/* Set: the coordinator refused the agent's message, and says why
+	 * and what to check (proto Control.refused, refused_hint). */
+	char refused[512];
+	char refused_hint[512];
 } sk_control;
 
 int sk_agent_msg_encode(const sk_agent_msg *m, uint8_t **out, size_t *len,
