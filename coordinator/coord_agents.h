@@ -20,11 +20,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "coord_registry.h"
 #include "sk_config.h"
 #include "sk_err.h"
 #include "sk_wire.h"
 
 #define COORD_AGENT_GRACE_MS 5000
+/* How long after its start the coordinator waits for agents to dial in
+ * before its events say one is away. */
+#define COORD_AGENT_STARTUP_MS COORD_AGENT_GRACE_MS
 /* Rollouts kept per agent as running (more are not listed). */
 #define COORD_AGENT_RUNNING_MAX 64
 
@@ -44,6 +48,7 @@ typedef struct coord_agent {
 typedef struct coord_agents {
 	coord_agent *v; /* one per inventory region, in its order */
 	size_t n;
+	int64_t started_ms; /* when the coordinator started (wall clock) */
 } coord_agents;
 
 /* One agent per region of inv (borrowed; must outlive as), none seen.
@@ -70,5 +75,28 @@ bool coord_agent_is_connected(const coord_agent *a, int64_t now_ms);
 
 /* "2m10s", "45s", "3h02m", "2d04h" for ms into buf (size bytes). */
 void coord_agents_ago(int64_t ms, char *buf, size_t size);
+
+/* Why region's agent is away at now_ms, in words, into buf (size
+ * bytes): "agent of ksa not connected for 2m10s", "agent of ksa never
+ * connected (since the coordinator started 40s ago)"; "" when it is
+ * connected or unknown. */
+void coord_agents_away(const coord_agents *as, const char *region,
+    int64_t now_ms, char *buf, size_t size);
+
+/* Every agent as `skein agents` shows it, into a new array *out of *n
+ * (the caller frees it; it is a response's). SK_ENOMEM. */
+int coord_agents_view(const coord_agents *as, int64_t now_ms,
+    sk_agent_view **out, size_t *n, sk_err *err) SK_WARN_UNUSED;
+
+/* Say in v's regions that have not ended (pending, dispatched,
+ * running) whose agent is away that it is (coord_agents_away), as
+ * their detail when they have none. */
+void coord_agents_annotate(const coord_agents *as, sk_rollout_view *v, int64_t now_ms);
+
+/* Narrate, in the running rollouts of reg, each region that waits for
+ * an agent that is away (once, until it is back) and its return: the
+ * events `skein rollout wait` prints. Marks regions in
+ * coord_region_run.agent_away. */
+void coord_agents_narrate(const coord_agents *as, coord_registry *reg, int64_t now_ms);
 
 #endif

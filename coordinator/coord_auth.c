@@ -202,6 +202,7 @@ coord_auth_needs(int op)
 	switch (op) {
 	case SK_CLI_STATUS:
 	case SK_CLI_REPORT:
+	case SK_CLI_AGENTS:
 		return SK_ROLE_VIEWER;
 	case SK_CLI_START:
 	case SK_CLI_PAUSE:

@@ -87,7 +87,7 @@ bool coord_auth_journal_refusal(coord_auth *a, int64_t now_ms, uint64_t *dropped
 int coord_auth_claimed_op(const uint8_t *msg, size_t len);
 
 /* The role a CLI operation (enum sk_cli_op) needs: viewer for status and
- * report, operator for start, pause, resume and tune, admin for
+ * report and agents, operator for start, pause, resume and tune, admin for
  * rollback; admin for an unknown one. */
 sk_role coord_auth_needs(int op);
 

@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "coord_agents.h"
 #include "coord_auth.h"
 #include "coord_counters.h"
 #include "coord_journal.h"
@@ -39,6 +40,9 @@ typedef struct coord_control_ctx {
 	coord_line *line; /* stopline: skein stop */
 	/* metrics: refusals are counted here; NULL: not counted. */
 	coord_counters *counters;
+	/* The agents as people see them (skein agents; status says which
+	 * region's agent is away). NULL: none known. */
+	const coord_agents *agents;
 } coord_control_ctx;
 
 /* What answering a request changed, for the caller to act on. */

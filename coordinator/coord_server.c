@@ -761,6 +761,7 @@ handle_cli(coord_server *srv, nng_msg *msg)
 		.rehearsal_interval_ms = srv->cfg->rehearsal_interval_ms,
 		.line = &srv->line,
 		.counters = &srv->counters,
+		.agents = &srv->seen,
 	};
 	coord_control_effect effect;
 	uint8_t *out = NULL;
@@ -878,6 +879,7 @@ coord_server_run(coord_server *srv, atomic_int *stop, sk_err *err)
 		expire_polls(srv);
 		tick_gates(srv, &gates_ms);
 		coord_agents_sweep(&srv->seen, sk_now_ms());
+		coord_agents_narrate(&srv->seen, &srv->rollouts, sk_now_ms());
 	}
 	sk_info("stopping");
 	return SK_OK;

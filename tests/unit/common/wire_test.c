@@ -505,7 +505,8 @@ try_cli_request(const uint8_t *buf, size_t len, sk_err *err)
 		assert_null(q.signed_plan);
 		assert_int_equal(q.signed_plan_len, 0);
 	} else {
-		assert_in_range(q.op, SK_CLI_START, SK_CLI_TUNE);
+		assert_true((q.op >= SK_CLI_START && q.op <= SK_CLI_TUNE) ||
+		    (q.op >= SK_CLI_APPROVE && q.op <= SK_CLI_AGENTS));
 		assert_in_range(q.mode, 0, SK_MODE_MAX - 1);
 		assert_true(fits(q.rollout_id, sizeof(q.rollout_id)));
 		assert_true(fits(q.region, sizeof(q.region)));
