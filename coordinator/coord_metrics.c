@@ -6,6 +6,7 @@
 
 #include <inttypes.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "coord_state.h"
@@ -77,7 +78,7 @@ static void
 sample_d(sk_strbuf *b, const char *name, const lbl *l, double v)
 {
 	series(b, name, l, NULL, NULL);
-	sk_strbuf_addf(b, " %.9g\n", v);
+	sk_strbuf_addf(b, " %.15g\n", v);
 }
 
 /* The samples of histogram h as name_bucket, _sum and _count. */
@@ -251,28 +252,73 @@ sum_running(const coord_region_run *rr, running *out)
 	}
 }
 
+/* How a field of a struct is rendered: its C type, and whether it is
+ * milliseconds shown as seconds. */
+enum field_kind { F_U64, F_I64, F_DOUBLE, F_MS };
+
+/* One family whose samples are a field of a struct, at off. */
+typedef struct field_family {
+	const char *name, *help;
+	size_t off;
+	int kind;  /* enum field_kind */
+	bool move; /* progress: of the moves a region runs (else backfills) */
+} field_family;
+
+/* The sample name{l} of the field ff describes, in base. Integers are
+ * written exactly; milliseconds as seconds with three decimals. */
+static void
+field_sample(sk_strbuf *b, const field_family *ff, const lbl *l, const void *base)
+{
+	const char *p = (const char *)base + ff->off;
+	uint64_t u;
+	int64_t i;
+	double d;
+
+	series(b, ff->name, l, NULL, NULL);
+	switch (ff->kind) {
+	case F_U64:
+		memcpy(&u, p, sizeof(u));
+		sk_strbuf_addf(b, " %" PRIu64 "\n", u);
+		break;
+	case F_I64:
+		memcpy(&i, p, sizeof(i));
+		sk_strbuf_addf(b, " %" PRId64 "\n", i);
+		break;
+	case F_DOUBLE:
+		memcpy(&d, p, sizeof(d));
+		sk_strbuf_addf(b, " %.15g\n", d);
+		break;
+	default: /* F_MS */
+		memcpy(&i, p, sizeof(i));
+		if (i < 0)
+			i = 0;
+		sk_strbuf_addf(b, " %" PRId64 ".%03" PRId64 "\n", i / 1000, i % 1000);
+		break;
+	}
+}
+
+static const field_family progress_fams[] = {
+	{ "skein_backfill_rows", "Rows changed so far by the backfills a region runs now.",
+	    offsetof(running, backfill_rows), F_I64, false },
+	{ "skein_backfill_rate_rows_per_second",
+	    "Rows per second of the backfills a region runs now, summed.",
+	    offsetof(running, backfill_rate), F_DOUBLE, false },
+	{ "skein_backfill_throttled", "Databases of a region whose backfill is throttled now.",
+	    offsetof(running, throttled), F_U64, false },
+	{ "skein_move_bytes", "Bytes copied so far by the tenant moves a region runs now.",
+	    offsetof(running, move_bytes), F_I64, true },
+	{ "skein_move_lag_seconds",
+	    "The largest replication lag of the tenant moves a region runs now.",
+	    offsetof(running, move_lag_ms), F_MS, true },
+};
+
 static void
 progress(sk_strbuf *b, const coord_registry *reg)
 {
-	static const struct {
-		const char *name, *help;
-		bool move;
-	} fams[] = {
-		{ "skein_backfill_rows",
-		    "Rows changed so far by the backfills a region runs now.", false },
-		{ "skein_backfill_rate_rows_per_second",
-		    "Rows per second of the backfills a region runs now, summed.", false },
-		{ "skein_backfill_throttled",
-		    "Databases of a region whose backfill is throttled now.", false },
-		{ "skein_move_bytes",
-		    "Bytes copied so far by the tenant moves a region runs now.", true },
-		{ "skein_move_lag_seconds",
-		    "The largest replication lag of the tenant moves a region runs now.",
-		    true },
-	};
+	for (size_t f = 0; f < sizeof(progress_fams) / sizeof(progress_fams[0]); f++) {
+		const field_family *ff = &progress_fams[f];
 
-	for (size_t f = 0; f < sizeof(fams) / sizeof(fams[0]); f++) {
-		family(b, fams[f].name, "gauge", fams[f].help);
+		family(b, ff->name, "gauge", ff->help);
 		for (size_t i = 0; i < reg->n; i++) {
 			const coord_rollout *ro = reg->v[i];
 
@@ -284,73 +330,42 @@ progress(sk_strbuf *b, const coord_registry *reg)
 				running s;
 
 				sum_running(&ro->regions[r], &s);
-				if (fams[f].move ? !s.any_move : !s.any_backfill)
-					continue;
-				switch (f) {
-				case 0:
-					sample_d(b, fams[f].name, &l,
-					    (double)s.backfill_rows);
-					break;
-				case 1:
-					sample_d(b, fams[f].name, &l, s.backfill_rate);
-					break;
-				case 2:
-					sample_u(b, fams[f].name, &l, s.throttled);
-					break;
-				case 3:
-					sample_d(b, fams[f].name, &l,
-					    (double)s.move_bytes);
-					break;
-				default:
-					sample_d(b, fams[f].name, &l,
-					    (double)s.move_lag_ms / 1000.0);
-					break;
-				}
+				if (ff->move ? s.any_move : s.any_backfill)
+					field_sample(b, ff, &l, &s);
 			}
 		}
 	}
 }
 
+static const field_family region_fams[] = {
+	{ "skein_steps_applied_total", "Steps a region's agent reported finished.",
+	    offsetof(coord_region_counters, steps_applied), F_U64, false },
+	{ "skein_steps_failed_total", "Steps a region's agent reported failed.",
+	    offsetof(coord_region_counters, steps_failed), F_U64, false },
+	{ "skein_lock_waits_total", "Lock timeouts of a region's ended steps.",
+	    offsetof(coord_region_counters, lock_waits), F_U64, false },
+	{ "skein_lock_wait_seconds_total", "Time a region's ended steps spent in lock waits.",
+	    offsetof(coord_region_counters, lock_wait_ms), F_MS, false },
+	{ "skein_backfill_rows_total", "Rows changed by a region's finished backfill steps.",
+	    offsetof(coord_region_counters, backfill_rows), F_U64, false },
+	{ "skein_backfill_throttled_seconds_total",
+	    "Time a region's finished backfill steps were throttled.",
+	    offsetof(coord_region_counters, throttled_ms), F_MS, false },
+	{ "skein_move_bytes_total", "Bytes copied by a region's finished tenant moves.",
+	    offsetof(coord_region_counters, move_bytes), F_U64, false },
+};
+
 static void
 regions(sk_strbuf *b, const coord_agents *as, const coord_counters *c)
 {
-	static const struct {
-		const char *name, *type, *help;
-	} fams[] = {
-		{ "skein_steps_applied_total", "counter",
-		    "Steps a region's agent reported finished." },
-		{ "skein_steps_failed_total", "counter",
-		    "Steps a region's agent reported failed." },
-		{ "skein_lock_waits_total", "counter",
-		    "Lock timeouts of a region's ended steps." },
-		{ "skein_lock_wait_seconds_total", "counter",
-		    "Time a region's ended steps spent in lock waits." },
-		{ "skein_backfill_rows_total", "counter",
-		    "Rows changed by a region's finished backfill steps." },
-		{ "skein_backfill_throttled_seconds_total", "counter",
-		    "Time a region's finished backfill steps were throttled." },
-		{ "skein_move_bytes_total", "counter",
-		    "Bytes copied by a region's finished tenant moves." },
-	};
 	size_t n = c->nregions < as->n ? c->nregions : as->n;
 
-	for (size_t f = 0; f < sizeof(fams) / sizeof(fams[0]); f++) {
-		family(b, fams[f].name, fams[f].type, fams[f].help);
+	for (size_t f = 0; f < sizeof(region_fams) / sizeof(region_fams[0]); f++) {
+		family(b, region_fams[f].name, "counter", region_fams[f].help);
 		for (size_t i = 0; i < n; i++) {
-			const coord_region_counters *rc = &c->regions[i];
 			lbl l = { { "region" }, { as->v[i].region } };
-			const uint64_t v[] = { rc->steps_applied,
-				rc->steps_failed, rc->lock_waits, 0,
-				rc->backfill_rows, 0, rc->move_bytes };
 
-			if (f == 3)
-				sample_d(b, fams[f].name, &l,
-				    (double)rc->lock_wait_ms / 1000.0);
-			else if (f == 5)
-				sample_d(b, fams[f].name, &l,
-				    (double)rc->throttled_ms / 1000.0);
-			else
-				sample_u(b, fams[f].name, &l, v[f]);
+			field_sample(b, &region_fams[f], &l, &c->regions[i]);
 		}
 	}
 	family(b, "skein_step_duration_seconds", "histogram",
