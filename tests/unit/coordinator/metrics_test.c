@@ -160,6 +160,41 @@ test_metrics_of_a_running_rollout_pass_promtool_and_say_what_happened(void **sta
 	r.lock_wait_ms = 3500;
 	coord_counters_report(&f->counters, 0, &r);
 	coord_testfix_report_step(fx, ro, "af", SK_EV_STEP_FINISHED, "0001_add_region");
+	/* A finished backfill and a finished move, counted; a move running
+	 * in database mv, shown. */
+	memset(&r, 0, sizeof(r));
+	r.event = SK_EV_STEP_FINISHED;
+	r.batch = 40;
+	r.rows = 20000;
+	r.throttled_ms = 1250;
+	coord_counters_report(&f->counters, 0, &r);
+	memset(&r, 0, sizeof(r));
+	r.event = SK_EV_STEP_FINISHED;
+	r.has_move = true;
+	r.move.bytes = 5000000000LL;
+	coord_counters_report(&f->counters, 0, &r);
+	{
+		static const int events[] = { SK_EV_DB_STARTED,
+			SK_EV_STEP_STARTED, SK_EV_PROGRESS };
+		bool changed;
+		sk_err err;
+
+		for (size_t e = 0; e < 3; e++) {
+			memset(&r, 0, sizeof(r));
+			r.event = events[e];
+			snprintf(r.rollout_id, sizeof(r.rollout_id), "%s", id);
+			snprintf(r.database, sizeof(r.database), "mv");
+			snprintf(r.step_id, sizeof(r.step_id), "0002_fill_region");
+			r.at_ms = sk_now_ms();
+			r.has_move = e == 2;
+			snprintf(r.move.phase, sizeof(r.move.phase), "copy");
+			r.move.bytes = 123456789012LL;
+			r.move.lag_ms = 2500;
+			assert_int_equal(coord_rollout_report(ro, "af", &r,
+					     fx->journal, &changed, &err),
+			    SK_OK);
+		}
+	}
 
 	/* Forged: a signature that fails; a key nobody pinned; a replay;
 	 * a request from two minutes ago; garbage; beyond the role. */
@@ -237,18 +272,30 @@ test_metrics_of_a_running_rollout_pass_promtool_and_say_what_happened(void **sta
 	assert_true(value_of(text, "skein_agent_connected{region=\"ksa\"}") == 0);
 	assert_true(value_of(text, "skein_agent_last_seen_timestamp_seconds{region=\"af\"}") >
 	    (double)(sk_now_ms() / 1000 - 60));
-	assert_true(value_of(text, "skein_steps_applied_total{region=\"af\"}") == 1);
+	assert_true(value_of(text, "skein_steps_applied_total{region=\"af\"}") == 3);
+	assert_true(value_of(text, "skein_backfill_rows_total{region=\"af\"}") == 20000);
+	assert_true(value_of(text, "skein_backfill_throttled_seconds_total{region=\"af\"}") ==
+	    1.25);
+	assert_non_null(
+	    strstr(text, "skein_move_bytes_total{region=\"af\"} 5000000000\n"));
+	snprintf(series, sizeof(series),
+	    "skein_move_bytes{rollout=\"%s\",region=\"af\"} 123456789012\n", id);
+	assert_non_null(strstr(text, series));
+	snprintf(series, sizeof(series),
+	    "skein_move_lag_seconds{rollout=\"%s\",region=\"af\"}", id);
+	assert_true(value_of(text, series) == 2.5);
 	assert_true(value_of(text, "skein_lock_waits_total{region=\"af\"}") == 2);
 	assert_true(
 	    value_of(text, "skein_lock_wait_seconds_total{region=\"af\"}") == 3.5);
+	/* The 7 s step, and the two of no duration. */
 	assert_true(
 	    value_of(text,
-		"skein_step_duration_seconds_bucket{region=\"af\",le=\"5\"}") == 0);
+		"skein_step_duration_seconds_bucket{region=\"af\",le=\"5\"}") == 2);
 	assert_true(
 	    value_of(text,
-		"skein_step_duration_seconds_bucket{region=\"af\",le=\"10\"}") == 1);
+		"skein_step_duration_seconds_bucket{region=\"af\",le=\"10\"}") == 3);
 	assert_true(
-	    value_of(text, "skein_step_duration_seconds_count{region=\"af\"}") == 1);
+	    value_of(text, "skein_step_duration_seconds_count{region=\"af\"}") == 3);
 	/* The start and the reports were journaled, each fsync'ed. */
 	assert_true(value_of(text, "skein_journal_fsync_seconds_count") >= 3);
 	assert_true(value_of(text, "skein_journal_fsync_seconds_bucket{le=\"+Inf\"}") ==
