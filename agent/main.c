@@ -62,6 +62,7 @@ main(int argc, char **argv)
 		return 1;
 	}
 	sk_log_init("skein-agent", cfg.region);
+	sk_log_set_format(cfg.log_format);
 	if (agent_session_create(&cfg, &s, &err) != SK_OK) {
 		sk_log_err(SK_LOG_ERROR, &err);
 		sk_agent_config_fini(&cfg);

@@ -33,6 +33,7 @@ usage(FILE *out)
 	    "  skein stop --all|--lift|--status       stop the line, lift it, show it\n"
 	    "  skein rollout list [--json]            every rollout and what it waits for\n"
 	    "  skein rollout approve ID --phase NAME  approve a phase (its gate)\n"
+	    "  skein agents [--json]                  each region's agent: connected?\n"
 	    "  skein flag set|get|list ...            flip a feature flag in a region's\n"
 	    "                                         databases, coordinator or not\n"
 	    "\n"
@@ -72,6 +73,8 @@ main(int argc, char **argv)
 		return cli_rollout(argc - 1, argv + 1);
 	if (strcmp(argv[1], "lint") == 0)
 		return cli_lint(argc - 1, argv + 1);
+	if (strcmp(argv[1], "agents") == 0)
+		return cli_agents(argc - 1, argv + 1);
 	if (strcmp(argv[1], "stop") == 0) /* stopline */
 		return cli_stop(argc - 1, argv + 1);
 	if (strcmp(argv[1], "flag") == 0) /* flags */

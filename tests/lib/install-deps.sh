@@ -9,12 +9,15 @@
 # As root apt-get runs directly; otherwise through sudo. `apt-get update`
 # runs only when something has to be installed.
 
-# The build, the unit tests and the daemons' runtime.
+# The build, the unit tests and the daemons' runtime; prometheus for its
+# promtool, which checks the coordinator's /metrics text
+# (tests/unit/coordinator/metrics_test.c).
 SK_DEPS_BUILD=(
 	cmake build-essential pkg-config
 	libnng-dev libprotobuf-c-dev protobuf-c-compiler libsodium-dev
 	libcmocka-dev libyaml-dev libpq-dev libjansson-dev libpg-query-dev
 	libmicrohttpd-dev
+	prometheus
 )
 # Real clusters for the integration tests, the demo and the benchmarks
 # (pgbench, used by bench/ddl-lock, ships in the server package
