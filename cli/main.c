@@ -29,7 +29,7 @@ usage(FILE *out)
 	    "  skein rollout pause ID [--reason TEXT] hold a rollout; resume ID goes on\n"
 	    "  skein rollout tune ID [--batch-max N]  new limits for its backfills\n"
 	    "  skein rollout start --rehearse SIGNED  rehearse everywhere: READY or BLOCKED\n"
-	    "  skein rollout rollback ID [--region R] run the reverts of a rollout\n"
+	    "  skein rollout rollback ID [--dry-run]  list, ask, run the reverts of a rollout\n"
 	    "  skein rollout report ID [--format F]   the execution record (md, json)\n"
 	    "  skein rollout abort ID [--reason TEXT] end it: running steps finish\n"
 	    "  skein rollout abort ID --region R      abort one region; the rollout fails\n"

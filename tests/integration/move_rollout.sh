@@ -110,7 +110,7 @@ report=$(sk_skein rollout report "$id" --format json)
 
 # 7. A rollback is refused as a whole (a move is undone by a move back,
 #    not built yet), and reverts nothing anywhere.
-if out=$(sk_skein rollout rollback "$id" 2>&1); then
+if out=$(sk_skein rollout rollback --yes "$id" 2>&1); then
 	sk_fail "the rollback of a move started: $out"
 fi
 sk_assert_contains "$out" "a move is undone by moving the tenant back" "rollback refused, saying why"
