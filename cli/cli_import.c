@@ -68,12 +68,18 @@ plan_yaml(const cli_import *imp, const char *tool, const char *src,
 	sk_strbuf_add(&b,
 	    ".\n# Steps keep the source's ids and order; see "
 	    "docs/operations.md, \"Importing migrations\".\n");
-	sk_strbuf_addf(&b, "name: %s\nphases:\n", name);
+	/* Names are quoted: a step could be called null. */
+	sk_strbuf_add(&b, "name: ");
+	yaml_quoted(&b, name);
+	sk_strbuf_add(&b, "\nphases:\n");
 	for (size_t i = 0; i < nphases; i++) {
-		sk_strbuf_addf(&b, "  - name: %s\n    regions: [", phases[i].name);
-		for (size_t r = 0; r < phases[i].nregions; r++)
-			sk_strbuf_addf(&b, "%s%s", r > 0 ? ", " : "",
-			    phases[i].regions[r]);
+		sk_strbuf_add(&b, "  - name: ");
+		yaml_quoted(&b, phases[i].name);
+		sk_strbuf_add(&b, "\n    regions: [");
+		for (size_t r = 0; r < phases[i].nregions; r++) {
+			sk_strbuf_add(&b, r > 0 ? ", " : "");
+			yaml_quoted(&b, phases[i].regions[r]);
+		}
 		sk_strbuf_add(&b, "]\n");
 	}
 	if (imp->nrequires > 0) {
@@ -95,7 +101,9 @@ plan_yaml(const cli_import *imp, const char *tool, const char *src,
 			yaml_comment(&b, s->comment);
 			sk_strbuf_add(&b, "\n");
 		}
-		sk_strbuf_addf(&b, "  - id: %s\n    sql: ", s->id);
+		sk_strbuf_add(&b, "  - id: ");
+		yaml_quoted(&b, s->id);
+		sk_strbuf_add(&b, "\n    sql: ");
 		yaml_quoted(&b, s->sql.rel);
 		sk_strbuf_add(&b, "\n");
 		if (s->revert.rel != NULL) {

@@ -40,7 +40,7 @@ sk_assert_contains "$err" "3 of 4 migrations have no undo script" "flyway: missi
 sk_assert_contains "$err" "BEGIN/COMMIT/ROLLBACK removed from 1 script" "flyway: BEGIN/COMMIT removed"
 # Numeric order of version parts: 1, 1.1, 2, 10 (not 1, 1.1, 10, 2).
 sk_assert_eq "V1__create_accounts V1_1__add_email V2__second V10__seed" \
-	"$(sed -n 's/^  - id: //p' "$out/fw/plan.yaml" | tr '\n' ' ' | sed 's/ $//')" "flyway: ids in version order"
+	"$(sed -n 's/^  - id: "\(.*\)"$/\1/p' "$out/fw/plan.yaml" | tr '\n' ' ' | sed 's/ $//')" "flyway: ids in version order"
 grep -q 'revert: "U1__create_accounts.sql"' "$out/fw/plan.yaml" || sk_fail "flyway: the undo script is not the revert"
 if grep -q "COMMIT;" "$out/fw/V1_1__add_email.sql"; then sk_fail "flyway: COMMIT left in the script"; fi
 
@@ -56,7 +56,7 @@ err=$(cat "$out/gm.err")
 sk_assert_contains "$err" "1 of 2 migrations have no .down.sql" "golang-migrate: missing down counted"
 sk_assert_contains "$err" "README.md: not a golang-migrate SQL file" "golang-migrate: other file named"
 sk_assert_eq "000001_create_items 000002_index_sku" \
-	"$(sed -n 's/^  - id: //p' "$out/gm/plan.yaml" | tr '\n' ' ' | sed 's/ $//')" "golang-migrate: ids and order"
+	"$(sed -n 's/^  - id: "\(.*\)"$/\1/p' "$out/gm/plan.yaml" | tr '\n' ' ' | sed 's/ $//')" "golang-migrate: ids and order"
 grep -q "transaction: false" "$out/gm/plan.yaml" || sk_fail "golang-migrate: the concurrent index is not transaction: false"
 
 # --- Sqitch -------------------------------------------------------------------
@@ -89,16 +89,17 @@ sk_assert_contains "$err" "sqitch.plan:6: users conflicts with legacy: not carri
 sk_assert_contains "$err" "sqitch.plan:8: users is reworked after @v1.0: imported as step users.v1.0" "sqitch: rework named"
 sk_assert_contains "$err" "1 of 3 changes have no verify script with a statement" "sqitch: empty verify counted"
 sk_assert_eq "appschema users users.v1.0" \
-	"$(sed -n 's/^  - id: //p' "$out/sq/plan.yaml" | tr '\n' ' ' | sed 's/ $//')" "sqitch: ids and order"
+	"$(sed -n 's/^  - id: "\(.*\)"$/\1/p' "$out/sq/plan.yaml" | tr '\n' ' ' | sed 's/ $//')" "sqitch: ids and order"
 grep -q 'sql: "deploy/users@v1.0.sql"' "$out/sq/plan.yaml" || sk_fail "sqitch: the earlier users is not deploy/users@v1.0.sql"
 sk_assert_eq 2 "$(grep -c 'succeeds: true' "$out/sq/plan.yaml")" "sqitch: two verify checks"
-sk_assert_eq "name: flipr" "$(grep '^name:' "$out/sq/plan.yaml")" "sqitch: the project is the plan's name"
+sk_assert_eq 'name: "flipr"' "$(grep '^name:' "$out/sq/plan.yaml")" "sqitch: the project is the plan's name"
 
 # A cross-project requirement becomes a preflight requirement.
 sq2="$src/sqitch-x"
 mkdir -p "$sq2/deploy"
-printf '%%project=billing\ninvoices [flipr:users] 2014-01-03T00:00:00Z Bob <bob@example.com>\n' >"$sq2/sqitch.plan"
+printf '%%project=billing\ninvoices [flipr:users] 2014-01-03T00:00:00Z Bob <bob@example.com>\nnull 2014-01-04T00:00:00Z Bob <bob@example.com>\n' >"$sq2/sqitch.plan"
 echo "CREATE TABLE invoices (id int);" >"$sq2/deploy/invoices.sql"
+echo "CREATE TABLE nothing (id int);" >"$sq2/deploy/null.sql" # a step called null is still a name
 import sqitch "$sq2" sq2 || sk_fail "sqitch import with a cross-project requirement failed: $(cat "$out/sq2.err")"
 grep -A2 "requires:" "$out/sq2/plan.yaml" | grep -q 'plan: "flipr"' || sk_fail "sqitch: flipr:users is not a preflight requirement"
 
