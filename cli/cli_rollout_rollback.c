@@ -75,13 +75,33 @@ step_undo(const sk_step *st, char *buf, size_t len)
 	if (st->revert != NULL) {
 		first_line(st->revert, line, sizeof(line));
 		snprintf(buf, len, "%s", line[0] != '\0' ? line : "(revert script)");
-	} else if (st->kind == SK_STEP_SQL || st->kind == SK_STEP_CONTRACT) {
+		return;
+	}
+	switch (st->kind) {
+	case SK_STEP_SQL:
+	case SK_STEP_CONTRACT:
 		snprintf(buf, len,
 		    "NO REVERT SCRIPT: the agent refuses the rollback of this "
 		    "database, reverting nothing");
-	} else {
-		snprintf(buf, len, "(%s step: no revert script; its ledger row goes)",
-		    kind != NULL ? kind : "unknown");
+		break;
+	case SK_STEP_FLAG:
+		snprintf(buf, len,
+		    "(flag: set back to its previous value, before any revert "
+		    "script)");
+		break;
+	case SK_STEP_EXPAND:
+		snprintf(buf, len, "(expand: the agent drops what it added)");
+		break;
+	case SK_STEP_BACKFILL:
+		snprintf(buf, len, "(backfill: its checkpoints and ledger row go)");
+		break;
+	case SK_STEP_CHECK:
+		snprintf(buf, len, "(check: its ledger row goes)");
+		break;
+	default:
+		snprintf(buf, len, "(%s: no revert script)",
+		    kind != NULL ? kind : "unknown kind");
+		break;
 	}
 }
 
