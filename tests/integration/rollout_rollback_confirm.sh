@@ -50,6 +50,16 @@ sk_assert_eq 2 "$rc" "rollback off a terminal without --yes: exit status"
 sk_assert_contains "$out" "not on a terminal, so nobody can confirm it; nothing was done. Pass --yes" "the refusal says why and what to do"
 sk_assert_eq "$applied" "$(widgets_everywhere)" "the refused rollback changed nothing"
 
+# The options are rollback's alone, and a dry run does nothing else.
+rc=0
+out=$(sk_skein rollout rollback "$id" --dry-run --yes 2>&1) || rc=$?
+sk_assert_eq 2 "$rc" "--dry-run with --yes: exit status"
+sk_assert_contains "$out" "rollback does not take --dry-run with --yes or --wait" "--dry-run with --yes is refused"
+rc=0
+out=$(sk_skein rollout start "$signed" --yes 2>&1) || rc=$?
+sk_assert_eq 2 "$rc" "start --yes: exit status"
+sk_assert_contains "$out" "start does not take --yes or --dry-run (only rollback does)" "start --yes is refused"
+
 # --dry-run: the listing, nothing done.
 out=$(sk_skein rollout rollback "$id" --dry-run) || sk_fail "rollback --dry-run failed: $out"
 expected="rollout $id (plan confirm): a rollback reverts, canary last:
