@@ -1,7 +1,8 @@
 /* cli_rollout: `skein rollout start|status|wait|pause|resume|tune|
  * rollback|report`, the operator's view of the coordinator: options,
  * usage and dispatch. start, status and wait live in cli_rollout_watch.c;
- * report, rehearse and rollback in cli_rollout_record.c; pause, resume
+ * report and rehearse in cli_rollout_record.c; rollback, its listing and
+ * its question in cli_rollout_rollback.c; pause, resume
  * and tune in cli_rollout_opctl.c; the exchange with the coordinator in
  * cli_coord.c. The record and the rehearsal verdicts are formatted by
  * cli_report.c. */
@@ -473,7 +474,6 @@ run(const char *sub, const opts *o, int argc, char **argv)
 		return misplaced(sub, "--rehearse (only start does)", usage);
 	if (o->no_backup && strcmp(sub, "rollback") != 0)
 		return misplaced(sub, "--no-backup (only rollback does)", usage);
-
 	if (strcmp(sub, "pause") == 0 || strcmp(sub, "resume") == 0 ||
 	    strcmp(sub, "tune") == 0)
 		return run_opctl(sub, o, argc, argv);

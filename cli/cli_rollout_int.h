@@ -1,8 +1,9 @@
 /* cli_rollout_int: what the files of `skein rollout` share: the
  * subcommands cli_rollout.c dispatches to, and the start, follow and
  * printing of cli_rollout_watch.c that cli_rollout_record.c builds on.
- * Calls point one way: cli_rollout.c -> cli_rollout_record.c ->
- * cli_rollout_watch.c -> cli_coord.c (the exchange with the coordinator);
+ * Calls point one way: cli_rollout.c -> cli_rollout_rollback.c ->
+ * cli_rollout_record.c -> cli_rollout_watch.c -> cli_coord.c (the
+ * exchange with the coordinator);
  * cli_rollout.c -> cli_rollout_opctl.c (pause, resume, tune) ->
  * cli_coord.c.
  * Internal to the rollout command (and its tests). */
