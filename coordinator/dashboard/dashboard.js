@@ -13,7 +13,7 @@
   var REGIONS_EVERY_MS = 5000;
   var SILENCE_MS = 45000; /* no byte, not even a ": ping", for this long: reconnect */
   var BACKOFF_MIN_MS = 500;
-  var BACKOFF_MAX_MS = 10000;
+  var BACKOFF_MAX_MS = 5000;
   var TIMELINE_MAX = 1000;
 
   var token = null;
