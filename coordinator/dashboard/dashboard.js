@@ -17,7 +17,7 @@
   var TIMELINE_MAX = 1000;
 
   var token = null;
-  var list = { timer: null, ok: null, error: '' };
+  var list = { timer: null, ok: null, error: '', rows: [], lineStopped: false };
   var stream = {
     gen: 0, id: null, ctrl: null, lastEventId: null, attempt: 0,
     state: 'idle', error: '', timer: null, watchdog: null, retryAt: 0
@@ -78,7 +78,12 @@
     if (m < 60) return m + ' min ' + Math.floor(s - m * 60) + ' s';
     return Math.floor(m / 60) + ' h ' + (m % 60) + ' min';
   }
-  function ago(ms) { return ms ? dur(Date.now() - ms) + ' ago' : 'never'; }
+  /* Ages are in whole seconds: the API's times may be. */
+  function ago(ms) {
+    if (!ms) return 'never';
+    var d = Date.now() - ms;
+    return d < 2000 ? 'just now' : dur(Math.floor(d / 1000) * 1000) + ' ago';
+  }
   function bytes(n) {
     var u = ['B', 'kB', 'MB', 'GB', 'TB'], i = 0;
     n = Number(n || 0);
@@ -89,9 +94,9 @@
   /* A state's kind, for its colour and mark; the word is always shown. */
   function kind(s) {
     switch (s) {
-      case 'succeeded': case 'done': case 'passed': case 'ready': case 'rolled-back': case 'reverted': case 'skipped':
+      case 'succeeded': case 'done': case 'passed': case 'ready': case 'rolled-back': case 'reverted': case 'skipped': case 'connected':
         return 'ok';
-      case 'failed': case 'refused': case 'blocked': case 'aborted': case 'erred':
+      case 'failed': case 'refused': case 'blocked': case 'aborted': case 'erred': case 'not connected':
         return 'bad';
       case 'running': case 'dispatched':
         return 'run';
@@ -177,7 +182,10 @@
     clearTimeout(list.timer);
     getJSON('/rollouts').then(function (data) {
       list.ok = true; list.error = '';
-      drawList(Array.isArray(data) ? data : (data && data.rollouts) || [], data && data.line_stopped);
+      list.rows = Array.isArray(data) ? data : (data && data.rollouts) || [];
+      list.lineStopped = !!(data && data.line_stopped);
+      patchList(shown.ro);
+      drawList();
     }).catch(function (e) {
       list.ok = false; list.error = e.message;
       setText($('list-note'), 'Cannot read the list: ' + e.message);
@@ -187,9 +195,26 @@
     });
   }
 
-  function drawList(rows, lineStopped) {
+  /* The rollout on screen is fresher from its stream than from the last
+   * poll of the list: its entry follows the stream. */
+  function patchList(ro) {
+    if (!ro) return false;
+    var changed = false;
+    list.rows.forEach(function (r) {
+      if (r.id !== ro.id) return;
+      var cur = ro.phases && ro.phases[ro.current_phase];
+      var upd = { state: ro.state, waits_for: ro.waits_for || '', phase: cur ? cur.name : r.phase };
+      Object.keys(upd).forEach(function (k) {
+        if (r[k] !== upd[k]) { r[k] = upd[k]; changed = true; }
+      });
+    });
+    return changed;
+  }
+
+  function drawList() {
     var cur = routeId();
-    rows = rows.slice().sort(function (a, b) { return (b.created_ms || 0) - (a.created_ms || 0); });
+    var lineStopped = list.lineStopped;
+    var rows = list.rows.slice().sort(function (a, b) { return (b.created_ms || 0) - (a.created_ms || 0); });
     setText($('list-note'), (lineStopped ? 'The line is stopped (skein stop --all). ' : '') +
       (rows.length ? '' : 'No rollouts yet.'));
     var items = rows.map(function (r) {
@@ -208,14 +233,15 @@
   function loadRegions() {
     getJSON('/regions').then(function (data) {
       var rows = (Array.isArray(data) ? data : (data && data.regions) || []).map(function (r) {
-        var dbs = Array.isArray(r.databases) ? r.databases.length : r.databases;
+        var dbs = Array.isArray(r.databases) ? r.databases.join(', ') : '';
+        var run = Array.isArray(r.running) ? r.running.join(', ') : '';
         return h('tr', null,
-          h('th', { scope: 'row' }, r.region || r.name || '?'),
-          h('td', null, r.connected ? 'connected' : 'not connected',
-            r.version ? ' · ' + r.version : '',
-            dbs !== undefined && dbs !== null ? ' · ' + dbs + ' db' : '',
-            r.running ? ' · running ' + (typeof r.running === 'string' ? r.running : r.running) : ''),
-          h('td', null, r.last_seen ? ago(toMs(r.last_seen)) : (r.last_seen_ms ? ago(r.last_seen_ms) : 'never')));
+          h('th', { scope: 'row' }, r.region || '?'),
+          h('td', null, badge(r.connected ? 'connected' : 'not connected'),
+            r.version ? ' ' + r.version : '',
+            h('span', { class: 'line2' }, 'last seen ' + ago(toMs(r.last_seen))),
+            dbs ? h('span', { class: 'line2' }, 'databases: ' + dbs) : null,
+            run ? h('span', { class: 'line2' }, 'running: ' + run) : null));
       });
       replaceKids($('regions').tBodies[0], rows);
     }).catch(function () { /* the list line says when the coordinator is away */ })
@@ -452,7 +478,8 @@
       if (p.region === r.name)
         waits.push('paused by ' + p.operator + ' at ' + clock(p.at_ms) + ' UTC' + (p.reason ? ': ' + p.reason : ''));
     });
-    if (r.detail) waits.push(r.detail);
+    /* One database: its own line below says the same as the region's. */
+    if (r.detail && (r.databases || []).length !== 1) waits.push(r.detail);
     waits.forEach(function (w) { kids.push(h('p', { class: 'detail' + (terminal(r.state) ? '' : ' waitline') }, w)); });
     var dbs = (r.databases || []).map(function (d) {
       var bits = [d.name + ': ', badge(d.state), ' ' + d.steps_done + '/' + d.steps_total + ' steps',
@@ -500,6 +527,7 @@
   function drawRollout(ro) {
     if (!ro || ro.id !== stream.id) return;
     shown.ro = ro;
+    if (patchList(ro)) drawList();
     var n = (ro.phases || []).length;
     var cur = ro.phases && ro.phases[ro.current_phase];
     setText($('ro-title'), 'Rollout ' + ro.id + ' \u00b7 plan ' + (ro.plan_name || ro.plan || ''));
