@@ -73,7 +73,7 @@
     if (ms < 0) ms = 0;
     if (ms < 1000) return Math.round(ms) + ' ms';
     var s = ms / 1000;
-    if (s < 60) return (s < 10 ? s.toFixed(1) : Math.round(s)) + ' s';
+    if (s < 60) return (s < 10 && ms % 1000 ? s.toFixed(1) : Math.round(s)) + ' s';
     var m = Math.floor(s / 60);
     if (m < 60) return m + ' min ' + Math.floor(s - m * 60) + ' s';
     return Math.floor(m / 60) + ' h ' + (m % 60) + ' min';
