@@ -258,6 +258,7 @@
     clearTimeout(stream.watchdog);
     stream.id = id; stream.lastEventId = null; stream.attempt = 0; stream.error = '';
     shown.ro = null; shown.seqs = new Set();
+    document.body.removeAttribute('data-rollout-state');
     replaceKids($('timeline'));
     Array.prototype.forEach.call(document.querySelectorAll('#rollouts a'), function (a) {
       if (a.getAttribute('data-id') === id) a.setAttribute('aria-current', 'page');
@@ -294,6 +295,12 @@
     stream.ctrl = ctrl;
     fetch(API + '/rollouts/' + encodeURIComponent(id) + '/events', { headers: hd, signal: ctrl.signal, cache: 'no-store' })
       .then(function (res) {
+        if (res.status === 404) {
+          /* Retrying cannot make an unknown rollout appear. */
+          var e404 = new Error('no rollout ' + id + ' on this coordinator');
+          e404.fatal = true;
+          throw e404;
+        }
         if (!res.ok) throw httpError(res, 'the event stream');
         if (!res.body) throw new Error('this browser cannot read a streamed response');
         if (gen !== stream.gen) return null;
@@ -305,11 +312,21 @@
       .then(function () { if (gen === stream.gen && !stream.error) stream.error = 'the stream ended'; },
         function (e) {
           if (gen !== stream.gen) return;
+          if (e && e.fatal) {
+            stream.state = 'error';
+            stream.error = e.message;
+            return;
+          }
           if (!stream.error) stream.error = e && e.name === 'AbortError' ? 'aborted' : (e && e.message) || String(e);
         })
       .then(function () {
         if (gen !== stream.gen) return;
         clearTimeout(stream.watchdog);
+        if (stream.state === 'error') {
+          setText($('ro-state'), stream.error + '.');
+          showConn();
+          return;
+        }
         retry(gen);
       });
   }
