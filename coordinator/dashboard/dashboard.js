@@ -271,7 +271,10 @@
     setText($('ro-state'), 'loading…');
     replaceKids($('grid'));
     $('failure').hidden = true; $('next-ok').hidden = true; $('ro-waits').hidden = true;
-    $('ro-report').href = API + '/rollouts/' + encodeURIComponent(id) + '/report';
+    $('report').open = false;
+    replaceKids($('report-body'));
+    setText($('report-cmd'), 'skein rollout report ' + id);
+    $('report-raw').href = API + '/rollouts/' + encodeURIComponent(id) + '/report';
     stream.state = 'connecting';
     showConn();
     connect(stream.gen);
@@ -632,14 +635,22 @@
     if (atEnd) tl.scrollTop = tl.scrollHeight;
   }
 
-  /* The execution record: a plain link, unless a token has to go with it. */
-  function openReport(ev) {
-    if (!token || !stream.id) return;
-    ev.preventDefault();
-    getJSON('/rollouts/' + encodeURIComponent(stream.id) + '/report').then(function (rep) {
-      var blob = new Blob([JSON.stringify(rep, null, 2)], { type: 'application/json' });
-      window.open(URL.createObjectURL(blob), '_blank', 'noopener');
-    }).catch(function (e) { stream.error = e.message; showConn(); });
+  /* The execution record, read when it is opened (with the token, which a
+   * plain link could not send), shown as the JSON it is. */
+  function loadReport() {
+    var id = stream.id;
+    var body = $('report-body');
+    if (!$('report').open || id === null) return;
+    setText(body, 'loading…');
+    getJSON('/rollouts/' + encodeURIComponent(id) + '/report').then(function (rep) {
+      if (id === stream.id) setText(body, JSON.stringify(rep, null, 2));
+    }).catch(function (e) {
+      if (id !== stream.id) return;
+      setText(body, (/404/.test(e.message) ?
+        'This coordinator does not serve the execution record over HTTP (404).' :
+        'Cannot read the execution record: ' + e.message + '.') +
+        '\nIn a terminal: skein rollout report ' + id);
+    });
   }
 
   function route() {
@@ -650,7 +661,7 @@
   }
 
   window.addEventListener('hashchange', route);
-  $('ro-report').addEventListener('click', openReport);
+  $('report').addEventListener('toggle', loadReport);
   route();
   loadList();
   loadRegions();
