@@ -17,7 +17,9 @@
   var TIMELINE_MAX = 1000;
 
   var token = null;
-  var list = { timer: null, ok: null, error: '', rows: [], lineStopped: false };
+  /* A load started while one is under way makes it the last of its loop. */
+  var regions = { timer: null, gen: 0 };
+  var list = { timer: null, gen: 0, ok: null, error: '', rows: [], lineStopped: false };
   var stream = {
     gen: 0, id: null, ctrl: null, lastEventId: null, attempt: 0,
     state: 'idle', error: '', timer: null, watchdog: null, retryAt: 0
@@ -121,6 +123,7 @@
   function takeToken() {
     var hash = location.hash;
     var m = /[#&?]token=([^&]*)/.exec(hash);
+    var before = token;
     if (m) {
       token = decodeURIComponent(m[1]);
       try { sessionStorage.setItem('skein.token', token); } catch (e) { /* private mode */ }
@@ -129,6 +132,7 @@
     } else if (token === null) {
       try { token = sessionStorage.getItem('skein.token'); } catch (e) { token = null; }
     }
+    return token !== before;
   }
   function headers(extra) {
     var hd = extra || {};
@@ -179,17 +183,21 @@
   /* ---- the rollout list and the agents ---------------------------------- */
 
   function loadList() {
+    var g = ++list.gen;
     clearTimeout(list.timer);
     getJSON('/rollouts').then(function (data) {
+      if (g !== list.gen) return;
       list.ok = true; list.error = '';
       list.rows = Array.isArray(data) ? data : (data && data.rollouts) || [];
       list.lineStopped = !!(data && data.line_stopped);
       patchList(shown.ro);
       drawList();
     }).catch(function (e) {
+      if (g !== list.gen) return;
       list.ok = false; list.error = e.message;
       setText($('list-note'), 'Cannot read the list: ' + e.message);
     }).then(function () {
+      if (g !== list.gen) return;
       showConn();
       list.timer = setTimeout(loadList, LIST_EVERY_MS);
     });
@@ -231,7 +239,10 @@
   }
 
   function loadRegions() {
+    var g = ++regions.gen;
+    clearTimeout(regions.timer);
     getJSON('/regions').then(function (data) {
+      if (g !== regions.gen) return;
       var rows = (Array.isArray(data) ? data : (data && data.regions) || []).map(function (r) {
         var dbs = Array.isArray(r.databases) ? r.databases.join(', ') : '';
         var run = Array.isArray(r.running) ? r.running.join(', ') : '';
@@ -243,9 +254,14 @@
             dbs ? h('span', { class: 'line2' }, 'databases: ' + dbs) : null,
             run ? h('span', { class: 'line2' }, 'running: ' + run) : null));
       });
+      if (!rows.length) rows.push(h('tr', null, h('td', { colspan: 2 }, 'No regions in the inventory.')));
       replaceKids($('regions').tBodies[0], rows);
-    }).catch(function () { /* the list line says when the coordinator is away */ })
-      .then(function () { setTimeout(loadRegions, REGIONS_EVERY_MS); });
+    }).catch(function (e) {
+      if (g !== regions.gen) return;
+      replaceKids($('regions').tBodies[0], h('tr', null, h('td', { colspan: 2 }, 'Cannot read the agents: ' + e.message)));
+    }).then(function () {
+      if (g === regions.gen) regions.timer = setTimeout(loadRegions, REGIONS_EVERY_MS);
+    });
   }
 
   /* ---- one rollout: the stream ------------------------------------------ */
@@ -654,7 +670,8 @@
   }
 
   function route() {
-    takeToken();
+    /* A new token: read the list and the agents with it now. */
+    if (takeToken() && list.ok !== null) { loadList(); loadRegions(); }
     var id = routeId();
     select(id);
     if (id !== null) $('main').focus({ preventScroll: true });
