@@ -174,6 +174,7 @@
       } else text = stream.error || st;
     } else if (list.ok === null) { st = 'connecting'; text = 'connecting…'; }
     else if (list.ok) { st = 'live'; text = 'connected'; }
+    else if (/: 401 /.test(list.error)) { st = 'error'; text = 'a token is needed (401)'; }
     else { st = 'reconnecting'; text = 'reconnecting… ' + list.error; }
     if (el.getAttribute('data-state') !== st) el.setAttribute('data-state', st);
     setText(el, text);
