@@ -425,3 +425,18 @@ agent_step_scripts_checks(const sk_check *checks, size_t n,
 		fn(arg, checks[k].sql, what);
 	}
 }
+
+int
+agent_step_pre_checks_alone(agent_step_run *s, sk_err *err)
+{
+	int rc;
+
+	if (s->step->npre == 0)
+		return SK_OK;
+	rc = agent_step_begin(s, err);
+	if (rc != SK_OK)
+		return rc;
+	rc = agent_step_checks(s, s->step->pre, s->step->npre, "pre", err);
+	agent_tx_rollback(s->c->conn);
+	return rc;
+}

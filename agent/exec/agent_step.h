@@ -150,6 +150,11 @@ int agent_step_begin_apply(agent_step_run *s, sk_err *err) SK_WARN_UNUSED;
 int agent_step_checks(agent_step_run *s, const sk_check *checks, size_t n,
     const char *when, sk_err *err) SK_WARN_UNUSED;
 
+/* The step's pre checks, before a kind that works outside the step's
+ * transaction (a move, a purge) changes anything: in a transaction of
+ * their own, rolled back. SK_OK when there are none. */
+int agent_step_pre_checks_alone(agent_step_run *s, sk_err *err) SK_WARN_UNUSED;
+
 /* Run sql on the step's connection, watched (s->pid). Rows changed are
  * added to s->rows. With no_retry a lock timeout becomes SK_ELOCK "lock
  * timeout after N ms; blocked by ..." with a hint to rehearse again. */

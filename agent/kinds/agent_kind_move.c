@@ -118,23 +118,6 @@ move_in_flip_back(void *arg, PGconn *conn, sk_err *err)
 	return agent_step_record_revert(arg, 0, err);
 }
 
-/* The step's pre checks, in the target, before anything of the move:
- * in a transaction of their own, rolled back. */
-static int
-move_pre_checks(agent_step_run *s, sk_err *err)
-{
-	int rc;
-
-	if (s->step->npre == 0)
-		return SK_OK;
-	rc = agent_step_begin(s, err);
-	if (rc != SK_OK)
-		return rc;
-	rc = agent_step_checks(s, s->step->pre, s->step->npre, "pre", err);
-	PQclear(PQexec(s->c->conn, "ROLLBACK"));
-	return rc;
-}
-
 static void
 signed_into(sk_move_signed *d, const Skein__V1__MoveSignedSums *ss)
 {
@@ -202,7 +185,7 @@ move_here(agent_step_run *s, bool rehearse, bool back, sk_err *err)
 	snprintf(fig->target_region, sizeof(fig->target_region), "%s", m.to);
 	s->move = fig;
 
-	rc = back ? SK_OK : move_pre_checks(s, err);
+	rc = back ? SK_OK : agent_step_pre_checks_alone(s, err);
 	if (rc != SK_OK)
 		return rc;
 	for (int64_t t0 = sk_mono_ms(), pause = 500;;

@@ -153,23 +153,6 @@ purge_table(agent_step_run *s, const char *table, int64_t *last_report, sk_err *
 	return rc;
 }
 
-/* The step's pre checks, before anything is deleted: in a transaction
- * of their own, rolled back. */
-static int
-pre_checks(agent_step_run *s, sk_err *err)
-{
-	int rc;
-
-	if (s->step->npre == 0)
-		return SK_OK;
-	rc = agent_step_begin(s, err);
-	if (rc != SK_OK)
-		return rc;
-	rc = agent_step_checks(s, s->step->pre, s->step->npre, "pre", err);
-	agent_tx_rollback(s->c->conn);
-	return rc;
-}
-
 static int
 purge_apply(agent_step_run *s, sk_err *err)
 {
@@ -186,7 +169,7 @@ purge_apply(agent_step_run *s, sk_err *err)
 	}
 	rc = must_have_moved(s, err);
 	if (rc == SK_OK)
-		rc = pre_checks(s, err);
+		rc = agent_step_pre_checks_alone(s, err);
 	if (rc == SK_OK)
 		rc = move_tables_of(s->c->conn, m, &tables, &n, err);
 	s->rows = 0;

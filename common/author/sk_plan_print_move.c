@@ -108,6 +108,22 @@ jstays(const sk_move_tenant *m)
 	return a;
 }
 
+/* What a move and a purge both say, into o; non-zero when out of
+ * memory. */
+static int
+json_head(json_t *o, const sk_move_tenant *m)
+{
+	int bad = 0;
+
+	bad |= json_object_set_new(o, "tenant_column", sk_json_str(m->column));
+	bad |= json_object_set_new(o, "tenant_value", sk_json_str(m->value));
+	bad |= json_object_set_new(o, "from", sk_json_str(m->from));
+	bad |= json_object_set_new(o, "to", sk_json_str(m->to));
+	bad |= json_object_set_new(o, "tables", jstrv(m->tables, m->ntables));
+	bad |= json_object_set_new(o, "discover", json_boolean(m->discover));
+	return bad;
+}
+
 json_t *
 plan_move_json(const sk_step *s)
 {
@@ -120,12 +136,7 @@ plan_move_json(const sk_step *s)
 	o = json_object();
 	if (o == NULL)
 		return NULL;
-	bad |= json_object_set_new(o, "tenant_column", sk_json_str(m->column));
-	bad |= json_object_set_new(o, "tenant_value", sk_json_str(m->value));
-	bad |= json_object_set_new(o, "from", sk_json_str(m->from));
-	bad |= json_object_set_new(o, "to", sk_json_str(m->to));
-	bad |= json_object_set_new(o, "tables", jstrv(m->tables, m->ntables));
-	bad |= json_object_set_new(o, "discover", json_boolean(m->discover));
+	bad |= json_head(o, m);
 	bad |= json_object_set_new(o, "stay", jstays(m));
 	bad |= json_object_set_new(o, "event_table", sk_json_str(m->event_table));
 	bad |= json_object_set_new(o, "event_type", sk_json_str(m->event_type));
@@ -176,12 +187,7 @@ plan_purge_json(const sk_step *s)
 	o = json_object();
 	if (o == NULL)
 		return NULL;
-	bad |= json_object_set_new(o, "tenant_column", sk_json_str(m->column));
-	bad |= json_object_set_new(o, "tenant_value", sk_json_str(m->value));
-	bad |= json_object_set_new(o, "from", sk_json_str(m->from));
-	bad |= json_object_set_new(o, "to", sk_json_str(m->to));
-	bad |= json_object_set_new(o, "tables", jstrv(m->tables, m->ntables));
-	bad |= json_object_set_new(o, "discover", json_boolean(m->discover));
+	bad |= json_head(o, m);
 	if (bad) {
 		json_decref(o);
 		return NULL;

@@ -262,6 +262,25 @@ hash_list(crypto_hash_sha256_state *st, char *const *v, size_t n)
 		hash_str(st, v[i]);
 }
 
+/* Start st with domain and what a move and a purge both say: the kind,
+ * the tenant, the regions, the tables and discover. */
+static void
+hash_head(crypto_hash_sha256_state *st, const char *domain, size_t len,
+    const sk_step *step)
+{
+	const sk_move_tenant *m = step->move;
+
+	crypto_hash_sha256_init(st);
+	crypto_hash_sha256_update(st, (const uint8_t *)domain, len);
+	hash_num(st, step->kind);
+	hash_str(st, m->column);
+	hash_str(st, m->value);
+	hash_str(st, m->from);
+	hash_str(st, m->to);
+	hash_list(st, m->tables, m->ntables);
+	hash_num(st, m->discover ? 1 : 0);
+}
+
 int
 move_checksum(const sk_step *step, uint8_t out[SK_CHECKSUM_LEN], sk_err *err)
 {
@@ -276,15 +295,7 @@ move_checksum(const sk_step *step, uint8_t out[SK_CHECKSUM_LEN], sk_err *err)
 	/* Every field changes what the step does: which rows move, where,
 	 * what stays, what is emitted and flipped, how long writes may
 	 * freeze and whether the source keeps its rows. */
-	crypto_hash_sha256_init(&st);
-	crypto_hash_sha256_update(&st, (const uint8_t *)domain, sizeof(domain));
-	hash_num(&st, step->kind);
-	hash_str(&st, m->column);
-	hash_str(&st, m->value);
-	hash_str(&st, m->from);
-	hash_str(&st, m->to);
-	hash_list(&st, m->tables, m->ntables);
-	hash_num(&st, m->discover ? 1 : 0);
+	hash_head(&st, domain, sizeof(domain), step);
 	hash_num(&st, (int64_t)m->nstay);
 	for (size_t i = 0; i < m->nstay; i++) {
 		hash_str(&st, m->stay[i].table);
@@ -346,15 +357,7 @@ purge_checksum(const sk_step *step, uint8_t out[SK_CHECKSUM_LEN], sk_err *err)
 		return sk_err_set(err, SK_EINVAL,
 		    "step %s is a purge_tenant step without its body",
 		    step->id != NULL ? step->id : "-");
-	crypto_hash_sha256_init(&st);
-	crypto_hash_sha256_update(&st, (const uint8_t *)domain, sizeof(domain));
-	hash_num(&st, step->kind);
-	hash_str(&st, m->column);
-	hash_str(&st, m->value);
-	hash_str(&st, m->from);
-	hash_str(&st, m->to);
-	hash_list(&st, m->tables, m->ntables);
-	hash_num(&st, m->discover ? 1 : 0);
+	hash_head(&st, domain, sizeof(domain), step);
 	crypto_hash_sha256_final(&st, out);
 	return SK_OK;
 }
