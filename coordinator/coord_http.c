@@ -21,6 +21,7 @@
 #include "sk_log.h"
 #include "sk_util.h"
 #include "sk_view.h"
+#include "sk_view_record.h"
 
 /* libmicrohttpd's limits: what a hostile client can hold. */
 #define HTTP_THREADS 4               /* epoll workers */
@@ -167,6 +168,8 @@ job_free(http_job *j)
 	if (j == NULL)
 		return;
 	free(j->body);
+	if (j->has_resp)
+		sk_cli_response_fini(&j->resp);
 	free(j);
 }
 
@@ -253,6 +256,57 @@ answer_status(const coord_http_source *src, http_job *j)
 	sk_cli_response_fini(&resp);
 }
 
+/* Loop thread: what `skein rollout report` is built from, handed over
+ * whole to the handler, which renders it (render_report). */
+static void
+answer_report(const coord_http_source *src, http_job *j)
+{
+	sk_cli_request req;
+	sk_err err;
+
+	memset(&req, 0, sizeof(req));
+	req.op = SK_CLI_REPORT;
+	snprintf(req.rollout_id, sizeof(req.rollout_id), "%s", j->id);
+	sk_err_clear(&err);
+	if (coord_control_read(src->ctl, &req, &j->resp, &err) != SK_OK) {
+		j->status = err.code == SK_ENOTFOUND ? MHD_HTTP_NOT_FOUND :
+						       MHD_HTTP_INTERNAL_SERVER_ERROR;
+		sk_cli_response_fini(&j->resp);
+		return;
+	}
+	j->has_resp = j->resp.nrollouts == 1;
+	j->status = j->has_resp ? MHD_HTTP_OK : MHD_HTTP_INTERNAL_SERVER_ERROR;
+	if (!j->has_resp)
+		sk_cli_response_fini(&j->resp);
+}
+
+/* Handler thread: the record as `skein rollout report --format json`
+ * prints it, into j->body. */
+static void
+render_report(http_job *j)
+{
+	sk_plan *plan = NULL;
+	sk_rec_src src;
+	json_t *o;
+	sk_err err;
+
+	if (sk_rec_plan_of(j->resp.signed_plan, j->resp.signed_plan_len, &plan,
+		&err) != SK_OK)
+		sk_warn("http: report of %s: cannot read the rollout's plan (%s); "
+			"waivers are not shown",
+		    j->id, err.msg);
+	src = (sk_rec_src){ .view = &j->resp.rollouts[0],
+		.plan = plan,
+		.reports = j->resp.reports,
+		.nreports = j->resp.nreports };
+	o = sk_view_report_json(&src);
+	j->body = o != NULL ? json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+	if (j->body == NULL)
+		j->status = MHD_HTTP_INTERNAL_SERVER_ERROR;
+	json_decref(o);
+	sk_plan_destroy(plan);
+}
+
 static json_t *
 time_json(int64_t ms)
 {
@@ -322,6 +376,9 @@ coord_http_serve(coord_http *h, const coord_http_source *src)
 		case JOB_LIST:
 		case JOB_ONE:
 			answer_status(src, j);
+			break;
+		case JOB_REPORT:
+			answer_report(src, j);
 			break;
 		case JOB_REGIONS:
 			answer_regions(src, j);
@@ -402,6 +459,8 @@ run_job(coord_http *h, struct MHD_Connection *conn, job_kind kind, const char *i
 		MHD_destroy_response(r);
 		return ret;
 	}
+	if (j->has_resp)
+		render_report(j);
 	body = j->body;
 	j->body = NULL;
 	ret = body != NULL ?
@@ -431,6 +490,12 @@ get_events(coord_http *h, struct MHD_Connection *conn, const char *id)
 }
 
 static enum MHD_Result
+get_report(coord_http *h, struct MHD_Connection *conn, const char *id)
+{
+	return run_job(h, conn, JOB_REPORT, id);
+}
+
+static enum MHD_Result
 get_regions(coord_http *h, struct MHD_Connection *conn, const char *id)
 {
 	return run_job(h, conn, JOB_REGIONS, id);
@@ -444,6 +509,7 @@ static const struct {
 } routes[] = {
 	{ "/api/v1/rollouts", get_rollouts },
 	{ "/api/v1/rollouts/{id}", get_rollout },
+	{ "/api/v1/rollouts/{id}/report", get_report },
 	{ "/api/v1/rollouts/{id}/events", get_events },
 	{ "/api/v1/regions", get_regions },
 };

@@ -22,6 +22,7 @@
 typedef enum job_kind {
 	JOB_LIST,    /* /api/v1/rollouts */
 	JOB_ONE,     /* /api/v1/rollouts/{id} */
+	JOB_REPORT,  /* /api/v1/rollouts/{id}/report */
 	JOB_REGIONS, /* /api/v1/regions */
 	JOB_STREAM,  /* /api/v1/rollouts/{id}/events */
 } job_kind;
@@ -41,6 +42,10 @@ typedef struct http_job {
 	 * with status 200, client (joined to its channel). */
 	unsigned status;
 	char *body;
+	/* JOB_REPORT: the control socket's reply, rendered by the handler's
+	 * thread (the record is the costliest render: not the loop's). */
+	sk_cli_response resp;
+	bool has_resp;
 	sse_client *client;
 	struct http_job *next;
 } http_job;
