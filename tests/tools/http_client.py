@@ -2,12 +2,13 @@
 """http_client.py: the HTTP API's test clients (tests/integration/http_*.sh).
 
   http_client.py sse URL [--token T] [--cacert F] [--last-event-id N]
-                 [--until-state S] [--until-seq N] [--timeout SEC]
-                 [--ready FILE]
+                 [--until-state S] [--until-seq N] [--until-event E]
+                 [--timeout SEC] [--ready FILE]
       Read a Server-Sent Events stream; print one line per message as JSON
       ({"event", "id", "data"}; a ping as {"event": "ping"}) until a
-      `rollout` message has state S or a `log` message a seq >= N (exit
-      0), or the timeout (exit 1; 0 when neither was asked for).
+      `rollout` message has state S, a `log` message a seq >= N or a
+      message is of event E ("ping" for a comment line) (exit 0), or the
+      timeout (exit 1; 0 when none was asked for).
       --ready FILE is created once the response headers arrived.
   http_client.py load URL N [--token T] [--cacert F] [--seconds SEC]
                  [--ready FILE] [--until-state S]
@@ -150,8 +151,10 @@ def cmd_sse(a):
             if (a.until_seq is not None and m["event"] == "log"
                     and m["data"]["seq"] >= a.until_seq):
                 return 0
+            if a.until_event and m["event"] == a.until_event:
+                return 0
         shown = len(st.messages)
-    return 0 if not a.until_state and a.until_seq is None else 1
+    return 0 if not (a.until_state or a.until_event or a.until_seq is not None) else 1
 
 
 def cmd_load(a):
@@ -255,6 +258,7 @@ def main():
     x.add_argument("--last-event-id")
     x.add_argument("--until-state")
     x.add_argument("--until-seq", type=int)
+    x.add_argument("--until-event")
     x.add_argument("--timeout", type=float, default=60)
     x.add_argument("--ready")
     x = sub.add_parser("load")
