@@ -361,6 +361,7 @@ coord_http_serve(coord_http *h, const coord_http_source *src)
 
 	if (h == NULL)
 		return;
+	h->pass++;
 	if (read(h->efd, &n, sizeof(n)) < 0 && errno != EAGAIN)
 		sk_warn("http: read the wake-up: %s", strerror(errno));
 	pthread_mutex_lock(&h->mu);

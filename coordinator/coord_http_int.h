@@ -60,6 +60,7 @@ struct coord_http {
 	sse_channel *channels;
 	size_t nclients;
 	int64_t publish_ms; /* monotonic, last publish */
+	uint64_t pass;      /* coord_http_serve calls so far */
 	/* Bearer tokens, as BLAKE2b-256 of each, in sodium memory. */
 	unsigned char *token_hashes;
 	size_t ntokens;
