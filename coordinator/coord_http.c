@@ -225,9 +225,10 @@ job_run(coord_http *h, http_job *j)
 	return done;
 }
 
-/* Loop thread: a rollout (or every one) as the control socket shows it. */
+/* Loop thread: a rollout (or every one, list) as the control socket
+ * shows it. */
 static void
-answer_status(const coord_http_source *src, http_job *j)
+answer_status(const coord_http_source *src, http_job *j, bool list)
 {
 	sk_cli_request req;
 	sk_cli_response resp;
@@ -242,7 +243,7 @@ answer_status(const coord_http_source *src, http_job *j)
 		j->status = err.code == SK_ENOTFOUND ? MHD_HTTP_NOT_FOUND :
 						       MHD_HTTP_INTERNAL_SERVER_ERROR;
 		o = json_pack("{s:s,s:i}", "error", err.msg, "status", (int)j->status);
-	} else if (j->kind == JOB_LIST) {
+	} else if (list) {
 		o = sk_view_rollout_list_json(&resp);
 	} else if (resp.nrollouts == 1) {
 		o = sk_view_rollout_json(&resp.rollouts[0]);
@@ -256,14 +257,32 @@ answer_status(const coord_http_source *src, http_job *j)
 	sk_cli_response_fini(&resp);
 }
 
-/* Loop thread: what `skein rollout report` is built from, handed over
- * whole to the handler, which renders it (render_report). */
+/* GET /api/v1/rollouts */
 static void
-answer_report(const coord_http_source *src, http_job *j)
+answer_list(coord_http *h, const coord_http_source *src, http_job *j)
+{
+	(void)h;
+	answer_status(src, j, true);
+}
+
+/* GET /api/v1/rollouts/{id} */
+static void
+answer_one(coord_http *h, const coord_http_source *src, http_job *j)
+{
+	(void)h;
+	answer_status(src, j, false);
+}
+
+/* GET /api/v1/rollouts/{id}/report: what `skein rollout report` is built
+ * from, handed over whole to the handler, which renders it
+ * (render_report). */
+static void
+answer_report(coord_http *h, const coord_http_source *src, http_job *j)
 {
 	sk_cli_request req;
 	sk_err err;
 
+	(void)h;
 	memset(&req, 0, sizeof(req));
 	req.op = SK_CLI_REPORT;
 	snprintf(req.rollout_id, sizeof(req.rollout_id), "%s", j->id);
@@ -320,14 +339,16 @@ time_json(int64_t ms)
 	return json_string(buf);
 }
 
-/* Loop thread: every region of the inventory and what its agent said. */
+/* GET /api/v1/regions: every region of the inventory and what its agent
+ * said. */
 static void
-answer_regions(const coord_http_source *src, http_job *j)
+answer_regions(coord_http *h, const coord_http_source *src, http_job *j)
 {
 	coord_http_region *r = NULL;
 	size_t n = 0;
 	json_t *arr = json_array();
 
+	(void)h;
 	src->regions(src->regions_arg, &r, &n);
 	for (size_t i = 0; arr != NULL && i < n; i++) {
 		json_t *o = json_object(), *dbs = json_array(), *run = json_array();
@@ -373,21 +394,8 @@ coord_http_serve(coord_http *h, const coord_http_source *src)
 
 		jobs = j->next;
 		j->next = NULL;
-		switch (j->kind) {
-		case JOB_LIST:
-		case JOB_ONE:
-			answer_status(src, j);
-			break;
-		case JOB_REPORT:
-			answer_report(src, j);
-			break;
-		case JOB_REGIONS:
-			answer_regions(src, j);
-			break;
-		case JOB_STREAM:
-			sse_open(h, src, j);
-			break;
-		}
+		j->answer(h, src, j);
+
 		pthread_mutex_lock(&h->mu);
 		if (j->abandoned) {
 			if (j->client != NULL) {
@@ -415,12 +423,9 @@ coord_http_fd(const coord_http *h)
 
 /* ---- routes ------------------------------------------------------------- */
 
-typedef enum MHD_Result (*route_fn)(
-    coord_http *h, struct MHD_Connection *conn, const char *id);
-
-/* Run a job of kind for id and send its answer. */
+/* Have the loop answer the request (fn, for id) and send its answer. */
 static enum MHD_Result
-run_job(coord_http *h, struct MHD_Connection *conn, job_kind kind, const char *id)
+run_job(coord_http *h, struct MHD_Connection *conn, http_answer_fn fn, const char *id)
 {
 	http_job *j = calloc(1, sizeof(*j));
 	enum MHD_Result ret;
@@ -428,9 +433,9 @@ run_job(coord_http *h, struct MHD_Connection *conn, job_kind kind, const char *i
 
 	if (j == NULL)
 		return MHD_NO;
-	j->kind = kind;
+	j->answer = fn;
 	snprintf(j->id, sizeof(j->id), "%s", id != NULL ? id : "");
-	if (kind == JOB_STREAM) {
+	if (fn == sse_open) {
 		const char *last = MHD_lookup_connection_value(
 		    conn, MHD_HEADER_KIND, "Last-Event-ID");
 		char *end = NULL;
@@ -450,7 +455,7 @@ run_job(coord_http *h, struct MHD_Connection *conn, job_kind kind, const char *i
 		return answer_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
 		    "the coordinator did not answer within %d ms; try again",
 		    HTTP_JOB_WAIT_MS);
-	if (j->kind == JOB_STREAM && j->status == MHD_HTTP_OK) {
+	if (j->client != NULL && j->status == MHD_HTTP_OK) {
 		struct MHD_Response *r = sse_response(h, j->client, conn);
 
 		job_free(j);
@@ -465,54 +470,25 @@ run_job(coord_http *h, struct MHD_Connection *conn, job_kind kind, const char *i
 	body = j->body;
 	j->body = NULL;
 	ret = body != NULL ?
-	    answer(conn, j->status, body, "application/json") :
+	    answer(conn, j->status, body, j->type != NULL ? j->type : "application/json") :
 	    answer_error(conn, j->status, "%s",
 		j->status == MHD_HTTP_NOT_FOUND ? "no such rollout" : "internal error");
 	job_free(j);
 	return ret;
 }
 
-static enum MHD_Result
-get_rollouts(coord_http *h, struct MHD_Connection *conn, const char *id)
-{
-	return run_job(h, conn, JOB_LIST, id);
-}
-
-static enum MHD_Result
-get_rollout(coord_http *h, struct MHD_Connection *conn, const char *id)
-{
-	return run_job(h, conn, JOB_ONE, id);
-}
-
-static enum MHD_Result
-get_events(coord_http *h, struct MHD_Connection *conn, const char *id)
-{
-	return run_job(h, conn, JOB_STREAM, id);
-}
-
-static enum MHD_Result
-get_report(coord_http *h, struct MHD_Connection *conn, const char *id)
-{
-	return run_job(h, conn, JOB_REPORT, id);
-}
-
-static enum MHD_Result
-get_regions(coord_http *h, struct MHD_Connection *conn, const char *id)
-{
-	return run_job(h, conn, JOB_REGIONS, id);
-}
-
-/* The API, one route a line. "{id}" matches one path segment, a rollout
- * id (letters, digits, '.', '_', '-'). */
+/* The API, one route a line: a GET of pattern is answered by the loop
+ * thread's answer (an http_answer_fn). "{id}" matches one path segment,
+ * a rollout id (letters, digits, '.', '_', '-'). */
 static const struct {
 	const char *pattern;
-	route_fn fn;
+	http_answer_fn answer;
 } routes[] = {
-	{ "/api/v1/rollouts", get_rollouts },
-	{ "/api/v1/rollouts/{id}", get_rollout },
-	{ "/api/v1/rollouts/{id}/report", get_report },
-	{ "/api/v1/rollouts/{id}/events", get_events },
-	{ "/api/v1/regions", get_regions },
+	{ "/api/v1/rollouts", answer_list },
+	{ "/api/v1/rollouts/{id}", answer_one },
+	{ "/api/v1/rollouts/{id}/report", answer_report },
+	{ "/api/v1/rollouts/{id}/events", sse_open },
+	{ "/api/v1/regions", answer_regions },
 };
 
 /* Whether url matches pattern; the {id} segment into id (url's bytes,
@@ -617,7 +593,7 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 			    "malformed rollout id (letters, digits, '.', '_', "
 			    "'-', at most %d)",
 			    SK_ID_MAX - 1);
-		return routes[i].fn(h, conn, id);
+		return run_job(h, conn, routes[i].answer, id);
 	}
 	return answer_error(conn, MHD_HTTP_NOT_FOUND, "no such path");
 }
