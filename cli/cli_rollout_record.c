@@ -50,31 +50,19 @@ rollout_fetch_record(const char *url, const char *id, sk_cli_response *resp,
 	return SK_OK;
 }
 
-/* The plan inside a signed plan, for its waivers. The coordinator verified
- * the signature when the rollout started; this only reads it. NULL (with
- * a warning) when it cannot be read: the record is still printed. */
+/* The plan inside the reply's signed plan, for its waivers; NULL (with a
+ * warning) when it cannot be read: the record is still printed. */
 static sk_plan *
 plan_of(const sk_cli_response *resp)
 {
-	uint8_t *payload = NULL;
-	size_t plen = 0;
-	uint8_t signer[SK_KEY_ID_LEN];
 	sk_plan *plan = NULL;
 	sk_err err;
-	int kind;
 
-	if (resp->signed_plan_len == 0)
-		return NULL;
-	if (sk_envelope_peek(&payload, &plen, &kind, signer, resp->signed_plan,
-		resp->signed_plan_len, &err) != SK_OK ||
-	    sk_plan_decode(payload, plen, &plan, &err) != SK_OK) {
+	if (sk_rec_plan_of(resp->signed_plan, resp->signed_plan_len, &plan, &err) != SK_OK)
 		fprintf(stderr,
 		    "skein rollout report: warning: cannot read the "
 		    "rollout's plan (%s); waivers are not shown\n",
 		    err.msg);
-		plan = NULL;
-	}
-	free(payload);
 	return plan;
 }
 

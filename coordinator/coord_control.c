@@ -668,11 +668,12 @@ coord_control_read(const coord_control_ctx *ctx, const sk_cli_request *req,
 	int rc;
 
 	memset(resp, 0, sizeof(*resp));
-	if (req->op != SK_CLI_STATUS)
+	if (req->op != SK_CLI_STATUS && req->op != SK_CLI_REPORT)
 		return sk_err_set(err, SK_EINVAL,
 		    "read-only request: %s changes a rollout",
 		    sk_cli_op_name(req->op));
-	rc = status(ctx, req, resp, err);
+	rc = req->op == SK_CLI_STATUS ? status(ctx, req, resp, err) :
+					report(ctx, req, resp, err);
 	resp->ok = rc == SK_OK;
 	if (ctx->line != NULL) { /* as coord_control_answer's */
 		resp->has_line = true;

@@ -76,11 +76,12 @@ int coord_control_answer(const coord_control_ctx *ctx, const uint8_t *req,
     size_t len, uint8_t **reply, size_t *reply_len,
     coord_control_effect *effect, sk_err *err) SK_WARN_UNUSED;
 
-/* The answer a viewer's SK_CLI_STATUS request (req->rollout_id,
- * req->events_since) gets on the control socket, into *resp (zeroed
- * first; the caller sk_cli_response_fini()s it), for readers that are not
- * the control socket (coord_http). Changes nothing, journals nothing.
- * Other operations: SK_EINVAL. SK_ENOTFOUND for an unknown rollout. */
+/* The answer a viewer's SK_CLI_STATUS (req->rollout_id,
+ * req->events_since) or SK_CLI_REPORT request gets on the control socket,
+ * into *resp (zeroed first; the caller sk_cli_response_fini()s it), for
+ * readers that are not the control socket (coord_http). Changes nothing,
+ * journals nothing. Other operations: SK_EINVAL. SK_ENOTFOUND for an
+ * unknown rollout. */
 int coord_control_read(const coord_control_ctx *ctx, const sk_cli_request *req,
     sk_cli_response *resp, sk_err *err) SK_WARN_UNUSED;
 

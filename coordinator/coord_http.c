@@ -22,6 +22,7 @@
 #include "sk_log.h"
 #include "sk_util.h"
 #include "sk_view.h"
+#include "sk_view_record.h"
 
 /* libmicrohttpd's limits: what a hostile client can hold. */
 #define HTTP_THREADS 4               /* epoll workers */
@@ -168,6 +169,8 @@ job_free(http_job *j)
 	if (j == NULL)
 		return;
 	free(j->body);
+	if (j->has_resp)
+		sk_cli_response_fini(&j->resp);
 	free(j);
 }
 
@@ -223,9 +226,10 @@ job_run(coord_http *h, http_job *j)
 	return done;
 }
 
-/* Loop thread: a rollout (or every one) as the control socket shows it. */
+/* Loop thread: a rollout (or every one, list) as the control socket
+ * shows it. */
 static void
-answer_status(const coord_http_source *src, http_job *j)
+answer_status(const coord_http_source *src, http_job *j, bool list)
 {
 	sk_cli_request req;
 	sk_cli_response resp;
@@ -240,7 +244,7 @@ answer_status(const coord_http_source *src, http_job *j)
 		j->status = err.code == SK_ENOTFOUND ? MHD_HTTP_NOT_FOUND :
 						       MHD_HTTP_INTERNAL_SERVER_ERROR;
 		o = json_pack("{s:s,s:i}", "error", err.msg, "status", (int)j->status);
-	} else if (j->kind == JOB_LIST) {
+	} else if (list) {
 		o = sk_view_rollout_list_json(&resp);
 	} else if (resp.nrollouts == 1) {
 		o = sk_view_rollout_json(&resp.rollouts[0]);
@@ -252,6 +256,96 @@ answer_status(const coord_http_source *src, http_job *j)
 		j->status = MHD_HTTP_INTERNAL_SERVER_ERROR;
 	json_decref(o);
 	sk_cli_response_fini(&resp);
+}
+
+/* GET /api/v1/rollouts */
+static void
+answer_list(coord_http *h, const coord_http_source *src, http_job *j)
+{
+	(void)h;
+	answer_status(src, j, true);
+}
+
+/* GET /api/v1/rollouts/{id} */
+static void
+answer_one(coord_http *h, const coord_http_source *src, http_job *j)
+{
+	(void)h;
+	answer_status(src, j, false);
+}
+
+/* GET /metrics: the coordinator's Prometheus metrics (coord_metrics.h),
+ * rendered by the loop like every answer. */
+static void
+answer_metrics(coord_http *h, const coord_http_source *src, http_job *j)
+{
+	sk_strbuf out = { 0 };
+	sk_err err;
+
+	(void)h;
+	sk_err_clear(&err);
+	if (src->metrics == NULL ||
+	    src->metrics(src->regions_arg, &out, &err) != SK_OK || out.oom) {
+		sk_strbuf_fini(&out);
+		j->status = MHD_HTTP_INTERNAL_SERVER_ERROR;
+		return;
+	}
+	j->status = MHD_HTTP_OK;
+	j->body = out.s;
+	j->type = "text/plain; version=0.0.4; charset=utf-8";
+}
+
+/* GET /api/v1/rollouts/{id}/report: what `skein rollout report` is built
+ * from, handed over whole to the handler, which renders it
+ * (render_report). */
+static void
+answer_report(coord_http *h, const coord_http_source *src, http_job *j)
+{
+	sk_cli_request req;
+	sk_err err;
+
+	(void)h;
+	memset(&req, 0, sizeof(req));
+	req.op = SK_CLI_REPORT;
+	snprintf(req.rollout_id, sizeof(req.rollout_id), "%s", j->id);
+	sk_err_clear(&err);
+	if (coord_control_read(src->ctl, &req, &j->resp, &err) != SK_OK) {
+		j->status = err.code == SK_ENOTFOUND ? MHD_HTTP_NOT_FOUND :
+						       MHD_HTTP_INTERNAL_SERVER_ERROR;
+		sk_cli_response_fini(&j->resp);
+		return;
+	}
+	j->has_resp = j->resp.nrollouts == 1;
+	j->status = j->has_resp ? MHD_HTTP_OK : MHD_HTTP_INTERNAL_SERVER_ERROR;
+	if (!j->has_resp)
+		sk_cli_response_fini(&j->resp);
+}
+
+/* Handler thread: the record as `skein rollout report --format json`
+ * prints it, into j->body. */
+static void
+render_report(http_job *j)
+{
+	sk_plan *plan = NULL;
+	sk_rec_src src;
+	json_t *o;
+	sk_err err;
+
+	if (sk_rec_plan_of(j->resp.signed_plan, j->resp.signed_plan_len, &plan,
+		&err) != SK_OK)
+		sk_warn("http: report of %s: cannot read the rollout's plan (%s); "
+			"waivers are not shown",
+		    j->id, err.msg);
+	src = (sk_rec_src){ .view = &j->resp.rollouts[0],
+		.plan = plan,
+		.reports = j->resp.reports,
+		.nreports = j->resp.nreports };
+	o = sk_view_report_json(&src);
+	j->body = o != NULL ? json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+	if (j->body == NULL)
+		j->status = MHD_HTTP_INTERNAL_SERVER_ERROR;
+	json_decref(o);
+	sk_plan_destroy(plan);
 }
 
 static json_t *
@@ -267,14 +361,16 @@ time_json(int64_t ms)
 	return json_string(buf);
 }
 
-/* Loop thread: every region of the inventory and what its agent said. */
+/* GET /api/v1/regions: every region of the inventory and what its agent
+ * said. */
 static void
-answer_regions(const coord_http_source *src, http_job *j)
+answer_regions(coord_http *h, const coord_http_source *src, http_job *j)
 {
 	coord_http_region *r = NULL;
 	size_t n = 0;
 	json_t *arr = json_array();
 
+	(void)h;
 	src->regions(src->regions_arg, &r, &n);
 	for (size_t i = 0; arr != NULL && i < n; i++) {
 		json_t *o = json_object(), *dbs = json_array(), *run = json_array();
@@ -308,6 +404,7 @@ coord_http_serve(coord_http *h, const coord_http_source *src)
 
 	if (h == NULL)
 		return;
+	h->pass++;
 	if (read(h->efd, &n, sizeof(n)) < 0 && errno != EAGAIN)
 		sk_warn("http: read the wake-up: %s", strerror(errno));
 	pthread_mutex_lock(&h->mu);
@@ -319,18 +416,8 @@ coord_http_serve(coord_http *h, const coord_http_source *src)
 
 		jobs = j->next;
 		j->next = NULL;
-		switch (j->kind) {
-		case JOB_LIST:
-		case JOB_ONE:
-			answer_status(src, j);
-			break;
-		case JOB_REGIONS:
-			answer_regions(src, j);
-			break;
-		case JOB_STREAM:
-			sse_open(h, src, j);
-			break;
-		}
+		j->answer(h, src, j);
+
 		pthread_mutex_lock(&h->mu);
 		if (j->abandoned) {
 			if (j->client != NULL) {
@@ -358,12 +445,9 @@ coord_http_fd(const coord_http *h)
 
 /* ---- routes ------------------------------------------------------------- */
 
-typedef enum MHD_Result (*route_fn)(
-    coord_http *h, struct MHD_Connection *conn, const char *id);
-
-/* Run a job of kind for id and send its answer. */
+/* Have the loop answer the request (fn, for id) and send its answer. */
 static enum MHD_Result
-run_job(coord_http *h, struct MHD_Connection *conn, job_kind kind, const char *id)
+run_job(coord_http *h, struct MHD_Connection *conn, http_answer_fn fn, const char *id)
 {
 	http_job *j = calloc(1, sizeof(*j));
 	enum MHD_Result ret;
@@ -371,9 +455,9 @@ run_job(coord_http *h, struct MHD_Connection *conn, job_kind kind, const char *i
 
 	if (j == NULL)
 		return MHD_NO;
-	j->kind = kind;
+	j->answer = fn;
 	snprintf(j->id, sizeof(j->id), "%s", id != NULL ? id : "");
-	if (kind == JOB_STREAM) {
+	if (fn == sse_open) {
 		const char *last = MHD_lookup_connection_value(
 		    conn, MHD_HEADER_KIND, "Last-Event-ID");
 		char *end = NULL;
@@ -393,7 +477,7 @@ run_job(coord_http *h, struct MHD_Connection *conn, job_kind kind, const char *i
 		return answer_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
 		    "the coordinator did not answer within %d ms; try again",
 		    HTTP_JOB_WAIT_MS);
-	if (j->kind == JOB_STREAM && j->status == MHD_HTTP_OK) {
+	if (j->client != NULL && j->status == MHD_HTTP_OK) {
 		struct MHD_Response *r = sse_response(h, j->client, conn);
 
 		job_free(j);
@@ -403,38 +487,16 @@ run_job(coord_http *h, struct MHD_Connection *conn, job_kind kind, const char *i
 		MHD_destroy_response(r);
 		return ret;
 	}
+	if (j->has_resp)
+		render_report(j);
 	body = j->body;
 	j->body = NULL;
 	ret = body != NULL ?
-	    answer(conn, j->status, body, "application/json") :
+	    answer(conn, j->status, body, j->type != NULL ? j->type : "application/json") :
 	    answer_error(conn, j->status, "%s",
 		j->status == MHD_HTTP_NOT_FOUND ? "no such rollout" : "internal error");
 	job_free(j);
 	return ret;
-}
-
-static enum MHD_Result
-get_rollouts(coord_http *h, struct MHD_Connection *conn, const char *id)
-{
-	return run_job(h, conn, JOB_LIST, id);
-}
-
-static enum MHD_Result
-get_rollout(coord_http *h, struct MHD_Connection *conn, const char *id)
-{
-	return run_job(h, conn, JOB_ONE, id);
-}
-
-static enum MHD_Result
-get_events(coord_http *h, struct MHD_Connection *conn, const char *id)
-{
-	return run_job(h, conn, JOB_STREAM, id);
-}
-
-static enum MHD_Result
-get_regions(coord_http *h, struct MHD_Connection *conn, const char *id)
-{
-	return run_job(h, conn, JOB_REGIONS, id);
 }
 
 /* The dashboard page (coord_dashboard.h): the same bytes for everyone,
@@ -465,16 +527,19 @@ get_dashboard(coord_http *h, struct MHD_Connection *conn, const char *id)
 	return ret;
 }
 
-/* The API, one route a line. "{id}" matches one path segment, a rollout
- * id (letters, digits, '.', '_', '-'). */
+/* The API, one route a line: a GET of pattern is answered by the loop
+ * thread's answer (an http_answer_fn). "{id}" matches one path segment,
+ * a rollout id (letters, digits, '.', '_', '-'). */
 static const struct {
 	const char *pattern;
-	route_fn fn;
+	http_answer_fn answer;
 } routes[] = {
-	{ "/api/v1/rollouts", get_rollouts },
-	{ "/api/v1/rollouts/{id}", get_rollout },
-	{ "/api/v1/rollouts/{id}/events", get_events },
-	{ "/api/v1/regions", get_regions },
+	{ "/api/v1/rollouts", answer_list },
+	{ "/api/v1/rollouts/{id}", answer_one },
+	{ "/api/v1/rollouts/{id}/report", answer_report },
+	{ "/api/v1/rollouts/{id}/events", sse_open },
+	{ "/api/v1/regions", answer_regions },
+	{ "/metrics", answer_metrics },
 };
 
 /* Whether url matches pattern; the {id} segment into id (url's bytes,
@@ -584,7 +649,7 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 			    "malformed rollout id (letters, digits, '.', '_', "
 			    "'-', at most %d)",
 			    SK_ID_MAX - 1);
-		return routes[i].fn(h, conn, id);
+		return run_job(h, conn, routes[i].answer, id);
 	}
 	return answer_error(conn, MHD_HTTP_NOT_FOUND, "no such path");
 }

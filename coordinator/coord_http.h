@@ -15,6 +15,7 @@
 #include "coord_control.h"
 #include "sk_config.h"
 #include "sk_err.h"
+#include "sk_strbuf.h"
 
 /* How often the loop looks for changes to stream (coalescing). */
 #define COORD_HTTP_PUBLISH_MS 200
@@ -40,7 +41,10 @@ typedef struct coord_http_region {
 typedef struct coord_http_source {
 	const coord_control_ctx *ctl;
 	void (*regions)(void *arg, coord_http_region **out, size_t *n);
-	void *regions_arg;
+	void *regions_arg; /* also metrics' */
+	/* GET /metrics: the Prometheus text exposition into out (an empty
+	 * sk_strbuf); SK_OK or an error (500). */
+	int (*metrics)(void *arg, sk_strbuf *out, sk_err *err);
 } coord_http_source;
 
 /* Read the token and certificate files of cfg and start serving on

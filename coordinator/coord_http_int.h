@@ -19,31 +19,36 @@
  * see a live connection. */
 #define COORD_HTTP_PING_MS 15000
 
-typedef enum job_kind {
-	JOB_LIST,    /* /api/v1/rollouts */
-	JOB_ONE,     /* /api/v1/rollouts/{id} */
-	JOB_REGIONS, /* /api/v1/regions */
-	JOB_STREAM,  /* /api/v1/rollouts/{id}/events */
-} job_kind;
-
 typedef struct sse_channel sse_channel;
 typedef struct sse_client sse_client;
+typedef struct http_job http_job;
+
+/* A route's answer, run by the loop thread with the state it may read:
+ * fills j->status and j->body (and j->type when not JSON), or j->resp or
+ * j->client. It must be quick: the loop waits for it. */
+typedef void (*http_answer_fn)(
+    coord_http *h, const coord_http_source *src, http_job *j);
 
 /* One request waiting for the loop. The handler's thread owns it until
  * queued; then the loop until done; then the handler again, which frees
  * it. A handler that gave up (abandoned) leaves it to the loop to free. */
-typedef struct http_job {
-	job_kind kind;
-	char id[SK_ID_MAX];
-	uint64_t since; /* JOB_STREAM: Last-Event-ID, 0 none */
+struct http_job {
+	http_answer_fn answer;
+	char id[SK_ID_MAX]; /* the path's {id}, "" none */
+	uint64_t since;     /* a stream's Last-Event-ID, 0 none */
 	bool done, abandoned;
-	/* The answer: status and a JSON body (malloc'd) or, for JOB_STREAM
-	 * with status 200, client (joined to its channel). */
+	/* The answer: status and a body (malloc'd), of type (NULL: JSON);
+	 * or, for a stream with status 200, client (joined to its channel). */
 	unsigned status;
 	char *body;
+	const char *type;
+	/* The report: the control socket's reply, rendered by the handler's
+	 * thread (the record is the costliest render: not the loop's). */
+	sk_cli_response resp;
+	bool has_resp;
 	sse_client *client;
 	struct http_job *next;
-} http_job;
+};
 
 struct coord_http {
 	struct MHD_Daemon *d;
@@ -55,6 +60,7 @@ struct coord_http {
 	sse_channel *channels;
 	size_t nclients;
 	int64_t publish_ms; /* monotonic, last publish */
+	uint64_t pass;      /* coord_http_serve calls so far */
 	/* Bearer tokens, as BLAKE2b-256 of each, in sodium memory. */
 	unsigned char *token_hashes;
 	size_t ntokens;
@@ -63,7 +69,7 @@ struct coord_http {
 
 /* ---- coord_http_sse.c (mu held where said) ------------------------------ */
 
-/* Loop thread, mu not held: answer a JOB_STREAM job: join (or make) the
+/* An http_answer_fn, mu not held: a stream's job: join (or make) the
  * rollout's channel, publishing what changed first, and make a client
  * whose first messages are the rollout and the events after job->since.
  * Sets job->status (404 unknown rollout) and job->client. */

@@ -31,6 +31,7 @@ struct sse_channel {
 	uint64_t last_seq;   /* the last event sent */
 	int64_t last_msg_ms; /* monotonic, the last ping */
 	bool news;           /* appended to since its clients were last woken */
+	uint64_t pass; /* the coord_http_serve pass it was last published in */
 	sse_client *clients;
 	size_t nclients;
 	sse_channel *next;
@@ -159,6 +160,7 @@ publish_channel(coord_http *h, const coord_http_source *src, sse_channel *ch, in
 	bool any = false;
 	sk_err err;
 
+	ch->pass = h->pass;
 	sk_err_clear(&err);
 	if (view_of(src, ch->id, ch->last_seq, &resp, &err) != SK_OK) {
 		sk_cli_response_fini(&resp);
@@ -287,8 +289,9 @@ sse_open(coord_http *h, const coord_http_source *src, http_job *job)
 	while (ch != NULL && strcmp(ch->id, job->id) != 0)
 		ch = ch->next;
 	/* An existing channel first catches up, so that what it appends
-	 * next follows what this client gets first. */
-	if (ch != NULL)
+	 * next follows what this client gets first; once per pass, however
+	 * many clients join in it (nothing changes within a pass). */
+	if (ch != NULL && ch->pass != h->pass)
 		(void)publish_channel(h, src, ch, now);
 	sk_err_clear(&err);
 	if (view_of(src, job->id, ch != NULL ? job->since : 0, &resp, &err) != SK_OK) {
@@ -303,6 +306,7 @@ sse_open(coord_http *h, const coord_http_source *src, http_job *job)
 		if (ch == NULL)
 			goto oom;
 		fresh = true;
+		ch->pass = h->pass; /* what follows is as current as it gets */
 		snprintf(ch->id, sizeof(ch->id), "%s", job->id);
 		ch->last_json = render(v);
 		ch->last_msg_ms = now;

@@ -943,6 +943,13 @@ http_regions(void *arg, coord_http_region **out, size_t *n)
 	*n = srv->inv.nregions;
 }
 
+/* coord_http_source.metrics */
+static int
+http_metrics(void *arg, sk_strbuf *out, sk_err *err)
+{
+	return coord_server_metrics(arg, out, err);
+}
+
 /* Answer the HTTP API's waiting requests and feed its streams. */
 static void
 serve_http(coord_server *srv)
@@ -951,7 +958,7 @@ serve_http(coord_server *srv)
 		.rollouts = &srv->rollouts,
 		.line = &srv->line,
 	};
-	const coord_http_source src = { &ctx, http_regions, srv };
+	const coord_http_source src = { &ctx, http_regions, srv, http_metrics };
 
 	coord_http_serve(srv->http, &src);
 }

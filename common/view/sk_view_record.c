@@ -13,6 +13,8 @@
 #include "sk_view_mode.h"
 #include "sk_view_move.h"
 #include "sk_view_record.h"
+#include "sk_envelope.h"
+#include "sk_key.h"
 #include "sk_util.h"
 
 /* ---- model -------------------------------------------------------------- */
@@ -549,4 +551,24 @@ sk_rec_fmt_dur(int64_t ms, char *buf, size_t len)
 		snprintf(buf, len, ms == 0 ? "0ms" : "-");
 	else
 		sk_duration_format(ms, buf, len);
+}
+
+int
+sk_rec_plan_of(const uint8_t *signed_plan, size_t len, sk_plan **out, sk_err *err)
+{
+	uint8_t *payload = NULL;
+	size_t plen = 0;
+	uint8_t signer[SK_KEY_ID_LEN];
+	int kind, rc;
+
+	*out = NULL;
+	if (len == 0)
+		return SK_OK;
+	rc = sk_envelope_peek(&payload, &plen, &kind, signer, signed_plan, len, err);
+	if (rc == SK_OK)
+		rc = sk_plan_decode(payload, plen, out, err);
+	if (rc != SK_OK)
+		*out = NULL;
+	free(payload);
+	return rc;
 }

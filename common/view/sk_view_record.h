@@ -188,6 +188,14 @@ void sk_rec_blocker_line(const char *step, const sk_blocker *b, char *buf, size_
 void sk_rec_fmt_iso(int64_t ms, char *buf, size_t len);
 void sk_rec_fmt_dur(int64_t ms, char *buf, size_t len);
 
+/* The plan inside a rollout's signed plan (a SK_CLI_REPORT reply's), for
+ * the record's waivers and step kinds. The coordinator verified the
+ * signature when the rollout started; this only reads it. SK_OK with
+ * *out NULL for an empty one; an error (and *out NULL) when it cannot be
+ * read, in which case the record is still built, without. */
+int sk_rec_plan_of(const uint8_t *signed_plan, size_t len, sk_plan **out,
+    sk_err *err) SK_WARN_UNUSED;
+
 /* ---- JSON (sk_view_report_json.c) ---- */
 
 /* The record as one JSON object (keys in docs/operations.md, "Report"):

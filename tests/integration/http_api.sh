@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The coordinator's read-only HTTP API (docs/http.md), over TLS with a
 # bearer token, during a real three-region rollout of the quickstart:
-#  - /api/v1/rollouts and /api/v1/rollouts/{id} answer the very JSON of
-#    `skein rollout list --json` and `skein rollout status ID --json`;
+#  - /api/v1/rollouts, /api/v1/rollouts/{id} and .../report answer the
+#    very JSON of `skein rollout list --json`, `skein rollout status ID
+#    --json` and `skein rollout report ID --format json`;
 #    /api/v1/regions lists the three agents, connected, with their version
 #    and databases;
 #  - /api/v1/rollouts/{id}/events streams the rollout (running, then
@@ -135,6 +136,11 @@ sk_assert_eq "$cli" "$api" "GET /api/v1/rollouts/$id is rollout status --json"
 api_list=$(get /api/v1/rollouts)
 cli_list=$(sk_skein rollout list --json)
 sk_assert_eq "$cli_list" "$api_list" "GET /api/v1/rollouts is rollout list --json"
+api_report=$(get "/api/v1/rollouts/$id/report")
+sk_assert_eq 200 "$(status_of)" "GET report"
+cli_report=$(sk_skein rollout report "$id" --format json)
+sk_assert_eq "$cli_report" "$api_report" "GET /api/v1/rollouts/$id/report is rollout report --format json"
+sk_assert_contains "$api_report" '"reports": ' "the report has its reports"
 ctype=$(curl -sS --cacert "$ca" -H "Authorization: Bearer $token" -o /dev/null -w '%{content_type}' "$base/api/v1/rollouts")
 sk_assert_eq application/json "$ctype" "content type"
 
@@ -148,7 +154,7 @@ sk_assert_eq 405 "$(status_of)" "POST .../abort"
 sk_assert_eq "$cli" "$(sk_skein rollout status "$id" --json)" "the rollout after POST, PUT, DELETE"
 
 # --- bad paths and queries ------------------------------------------------
-for p in /nope /api/v1 /api/v1/rollouts/ /api/v1/rollouts/$id/nope /api/v2/rollouts /metrics; do
+for p in /nope /api/v1 /api/v1/rollouts/ /api/v1/rollouts/$id/nope /api/v2/rollouts /metric; do
 	get "$p" >/dev/null
 	sk_assert_eq 404 "$(status_of)" "GET $p"
 done
@@ -157,6 +163,8 @@ sk_assert_eq 404 "$(status_of)" "an unknown rollout"
 sk_assert_contains "$(cat "$SK_WORK/body")" '"error"' "an unknown rollout's answer"
 get /api/v1/rollouts/r-nope/events >/dev/null
 sk_assert_eq 404 "$(status_of)" "an unknown rollout's stream"
+get /api/v1/rollouts/r-nope/report >/dev/null
+sk_assert_eq 404 "$(status_of)" "an unknown rollout's report"
 for p in "/api/v1/rollouts/a%20b" "/api/v1/rollouts/%01" "/api/v1//rollouts" "/api/v1/rollouts/.." \
 	"/api/v1/rollouts/$(printf 'x%.0s' {1..80})" "/api/v1/rollouts?x=1" "/api/v1/rollouts?%zz" \
 	"/api/v1/regions?limit=10&&&"; do
@@ -165,6 +173,23 @@ for p in "/api/v1/rollouts/a%20b" "/api/v1/rollouts/%01" "/api/v1//rollouts" "/a
 done
 get "/api/v1/rollouts/$id/events" -H "Last-Event-ID: -1" >/dev/null
 sk_assert_eq 400 "$(status_of)" "a negative Last-Event-ID"
+
+# /metrics: the Prometheus text exposition, valid to promtool, with the
+# rollout counted and every agent connected; behind the token like the
+# rest.
+out=$(curl -sS --cacert "$ca" -o /dev/null -w '%{http_code}' "$base/metrics")
+sk_assert_eq 401 "$out" "/metrics without a token"
+get /metrics >/dev/null
+sk_assert_eq 200 "$(status_of)" "GET /metrics"
+ctype=$(curl -sS --cacert "$ca" -H "Authorization: Bearer $token" -o /dev/null -w '%{content_type}' "$base/metrics")
+sk_assert_contains "$ctype" "text/plain; version=0.0.4" "the metrics' content type"
+promtool check metrics <"$SK_WORK/body" || sk_fail "promtool refuses /metrics: $(head -c 600 "$SK_WORK/body")"
+grep -Eq '^skein_rollouts\{state="succeeded"\} [1-9]' "$SK_WORK/body" ||
+	sk_fail "/metrics does not count the succeeded rollout: $(grep '^skein_rollouts' "$SK_WORK/body")"
+for r in af in ksa; do
+	grep -Eq "^skein_agent_connected\\{region=\"$r\"\\} 1" "$SK_WORK/body" ||
+		sk_fail "/metrics does not say $r's agent is connected: $(grep '^skein_agent_connected' "$SK_WORK/body")"
+done
 
 # The slow-loris held a connection and nothing else.
 sk_assert_contains "$(cat "$SK_WORK/slowloris.out")" "sent" "the slow-loris ran"

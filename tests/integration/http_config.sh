@@ -3,8 +3,9 @@
 # refuses to start, says what and where (file:line:col for the YAML, the
 # file for a token or certificate), and nothing listens — neither the HTTP
 # port nor the agents' and CLI's. Then a good section with a token file
-# starts, serves plain HTTP on loopback, and a second coordinator on the
-# same HTTP port refuses to start and names the address.
+# starts, serves plain HTTP on loopback, pings a silent stream every 15 s,
+# and a second coordinator on the same HTTP port refuses to start and
+# names the address.
 set -euo pipefail
 . "${SKEIN_SRC:?}/tests/lib/harness.sh"
 
@@ -67,6 +68,20 @@ out=$(curl -sS -o /dev/null -w '%{http_code}' -H "Authorization: Bearer 01234567
 sk_assert_eq 401 "$out" "a prefix of the token"
 out=$(curl -sS -H "Authorization: Bearer 0123456789abcdef0123456789abcdef" "http://127.0.0.1:$port/api/v1/rollouts")
 sk_assert_contains "$out" "\"rollouts\": []" "no rollouts"
+
+# A stream with nothing to say pings every 15 s: a rollout of region af,
+# whose agent never comes, stays running and silent.
+mkdir -p "$SK_WORK/plans/quiet"
+printf 'name: quiet\nexpires: 1h\nphases:\n  - {name: all, regions: [af]}\nsteps:\n  - {id: 0001_t, sql: 0001.sql}\n' \
+	>"$SK_WORK/plans/quiet/plan.yaml"
+echo "CREATE TABLE t (id int);" >"$SK_WORK/plans/quiet/0001.sql"
+id=$(sk_skein rollout start "$(sk_sign_plan "$SK_WORK/plans/quiet" quiet 2>/dev/null)")
+t0=$SECONDS
+python3 "$SKEIN_SRC/tests/tools/http_client.py" sse "http://127.0.0.1:$port/api/v1/rollouts/$id/events" \
+	--token 0123456789abcdef0123456789abcdef --until-event ping --timeout 20 >"$SK_WORK/ping.out" ||
+	sk_fail "no ping within 20 s: $(cat "$SK_WORK/ping.out")"
+((SECONDS - t0 >= 13)) || sk_fail "a ping came after $((SECONDS - t0)) s, before 15 s of silence"
+sk_assert_eq rollout "$(head -n 1 "$SK_WORK/ping.out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["event"])')" "the stream's first message"
 
 # The HTTP port taken: a second coordinator (other state, other ports)
 # refuses to start and names it.

@@ -54,7 +54,7 @@ timed() {
 	local signed=$1 load=${2:-} t0 t1 id out settle
 	id=$(sk_skein rollout start "$signed")
 	approval_wait "$id"
-	settle=$(($(date +%s%N) + 3000000000))
+	settle=$(($(date +%s%N) + 2000000000))
 	if [[ -n "$load" ]]; then
 		$client load "$base/api/v1/rollouts/$id/events" 1000 --seconds 120 \
 			--until-state succeeded --ready "$SK_WORK/load.ready" \
@@ -62,7 +62,7 @@ timed() {
 		sk_wait_until 60 test -e "$SK_WORK/load.ready" ||
 			sk_fail "1000 streams did not connect: $(tail -n 5 "$SK_WORK/load.err")"
 	fi
-	# Every run approves 3 s after the canary ended (the streams take
+	# Every run approves 2 s after the canary ended (the streams take
 	# about one to connect): how long a phase takes to start depends on
 	# where the agents are in their polls, which this evens out.
 	while (($(date +%s%N) < settle)); do sleep 0.05; done

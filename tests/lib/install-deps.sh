@@ -24,8 +24,11 @@ SK_DEPS_BUILD=(
 # postgresql-15); pgbouncer for the transaction-pooling test; iproute2 for
 # ss, to find free ports; tcpdump for the packet capture of
 # fault_private_detail.sh; python3-jsonschema checks the lint's SARIF
-# output (tests/integration/lint_cli.sh).
-SK_DEPS_PG=(postgresql postgresql-client pgbouncer iproute2 tcpdump python3-jsonschema)
+# output (tests/integration/lint_cli.sh); curl and python3 are the HTTP
+# API's clients in tests/integration/http_*.sh (python3 comes with
+# python3-jsonschema).
+SK_DEPS_PG=(postgresql postgresql-client pgbouncer iproute2 tcpdump python3-jsonschema
+	curl)
 # The style check in tests/run.
 SK_DEPS_FORMAT=(clang-format)
 # The fuzz harnesses (tests/fuzz): clang, libFuzzer and the sanitizer
