@@ -13,6 +13,8 @@
 #include "cli_coord.h"
 #include "sk_transport.h"
 #include "sk_util.h"
+#include "sk_view.h"
+#include "sk_view.h"
 #include "sk_wire.h"
 
 static void
@@ -88,34 +90,9 @@ print_table(const sk_agent_view *v, size_t n)
 static int
 print_json(const sk_agent_view *v, size_t n)
 {
-	json_t *arr = json_array();
+	json_t *arr = sk_view_agents_json(v, n);
 	int rc = CLI_OK;
 
-	for (size_t i = 0; arr != NULL && i < n; i++) {
-		const sk_agent_view *a = &v[i];
-		json_t *o = json_object(), *running = json_array();
-
-		if (o == NULL || running == NULL) {
-			json_decref(o);
-			json_decref(running);
-			json_decref(arr);
-			arr = NULL;
-			break;
-		}
-		for (size_t k = 0; k < a->nrunning; k++)
-			json_array_append_new(running, json_string(a->running[k]));
-		json_object_set_new(o, "region", json_string(a->region));
-		json_object_set_new(o, "connected", json_boolean(a->connected));
-		json_object_set_new(o, "last_seen_unix_ms",
-		    a->last_seen_ms != 0 ? json_integer(a->last_seen_ms) :
-					   json_null());
-		json_object_set_new(o, "silent_ms", json_integer(a->silent_ms));
-		json_object_set_new(o, "window_ms", json_integer(a->window_ms));
-		json_object_set_new(o, "version", json_string(a->version));
-		json_object_set_new(o, "databases", json_integer(a->ndatabases));
-		json_object_set_new(o, "running", running);
-		json_array_append_new(arr, o);
-	}
 	if (arr == NULL ||
 	    json_dumpf(arr, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0) {
 		cli_errorf("agents", "write JSON: out of memory");

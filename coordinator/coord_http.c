@@ -285,7 +285,7 @@ answer_metrics(coord_http *h, const coord_http_source *src, http_job *j)
 	(void)h;
 	sk_err_clear(&err);
 	if (src->metrics == NULL ||
-	    src->metrics(src->regions_arg, &out, &err) != SK_OK || out.oom) {
+	    src->metrics(src->arg, &out, &err) != SK_OK || out.oom) {
 		sk_strbuf_fini(&out);
 		j->status = MHD_HTTP_INTERNAL_SERVER_ERROR;
 		return;
@@ -348,51 +348,25 @@ render_report(http_job *j)
 	sk_plan_destroy(plan);
 }
 
-static json_t *
-time_json(int64_t ms)
-{
-	char buf[32];
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
-
-	if (ms <= 0 || gmtime_r(&t, &tm) == NULL)
-		return json_null();
-	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	return json_string(buf);
-}
-
-/* GET /api/v1/regions: every region of the inventory and what its agent
- * said. */
+/* GET /api/v1/regions: every region's agent, the objects of `skein
+ * agents --json` (sk_view_agents_json). */
 static void
 answer_regions(coord_http *h, const coord_http_source *src, http_job *j)
 {
-	coord_http_region *r = NULL;
+	sk_agent_view *v = NULL;
 	size_t n = 0;
-	json_t *arr = json_array();
+	json_t *arr = NULL;
+	sk_err err;
 
 	(void)h;
-	src->regions(src->regions_arg, &r, &n);
-	for (size_t i = 0; arr != NULL && i < n; i++) {
-		json_t *o = json_object(), *dbs = json_array(), *run = json_array();
-
-		for (size_t k = 0; k < r[i].ndatabases; k++)
-			json_array_append_new(dbs, json_string(r[i].databases[k]));
-		for (size_t k = 0; k < r[i].nrunning; k++)
-			json_array_append_new(run, json_string(r[i].running[k]));
-		json_object_set_new(o, "region", json_string(r[i].name));
-		json_object_set_new(o, "connected", json_boolean(r[i].connected));
-		json_object_set_new(o, "last_seen", time_json(r[i].last_seen_ms));
-		json_object_set_new(o, "version", json_string(r[i].version));
-		json_object_set_new(o, "databases", dbs);
-		json_object_set_new(o, "running", run);
-		json_array_append_new(arr, o);
-	}
-	free(r);
+	if (src->agents(src->arg, &v, &n, &err) == SK_OK)
+		arr = sk_view_agents_json(v, n);
+	free(v);
 	j->body = arr != NULL ?
 	    json_dumps(arr, JSON_INDENT(2) | JSON_PRESERVE_ORDER) :
 	    NULL;
-	j->status = j->body != NULL ? MHD_HTTP_OK : MHD_HTTP_INTERNAL_SERVER_ERROR;
 	json_decref(arr);
+	j->status = j->body != NULL ? MHD_HTTP_OK : MHD_HTTP_INTERNAL_SERVER_ERROR;
 }
 
 void

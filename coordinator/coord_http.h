@@ -22,26 +22,14 @@
 
 typedef struct coord_http coord_http;
 
-/* What the coordinator knows of one region's agent, for /api/v1/regions.
- * The strings are borrowed for the length of the callback. */
-typedef struct coord_http_region {
-	const char *name;
-	bool connected;
-	int64_t last_seen_ms; /* 0: never */
-	const char *version;  /* "" unknown */
-	const char (*databases)[SK_NAME_MAX];
-	size_t ndatabases;
-	const char (*running)[SK_NAME_MAX];
-	size_t nrunning;
-} coord_http_region;
-
-/* What the loop lends coord_http_serve: the rollouts (read only) and a
- * callback that lists the regions into a new array (*out, freed by the
- * caller; NULL when out of memory). */
+/* What the loop lends coord_http_serve: the rollouts (read only), a
+ * callback that lists every region's agent as `skein agents` sees them
+ * into a new array (*out, freed by the caller; SK_ENOMEM), and one that
+ * renders the metrics. */
 typedef struct coord_http_source {
 	const coord_control_ctx *ctl;
-	void (*regions)(void *arg, coord_http_region **out, size_t *n);
-	void *regions_arg; /* also metrics' */
+	int (*agents)(void *arg, sk_agent_view **out, size_t *n, sk_err *err);
+	void *arg; /* agents' and metrics' */
 	/* GET /metrics: the Prometheus text exposition into out (an empty
 	 * sk_strbuf); SK_OK or an error (500). */
 	int (*metrics)(void *arg, sk_strbuf *out, sk_err *err);

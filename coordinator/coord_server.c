@@ -77,10 +77,6 @@ typedef struct agent_conn {
 	char serving[SERVING_MAX][SK_MOVE_KEY_MAX];
 	size_t nserving;
 	int64_t move_sent_ms;
-	/* http: the databases it last named, for /api/v1/regions (the rest
-	 * of what it said of itself is seen's). */
-	char (*dbnames)[SK_NAME_MAX];
-	size_t ndbnames;
 } agent_conn;
 
 struct coord_server {
@@ -359,8 +355,6 @@ coord_server_destroy(coord_server *srv)
 	coord_http_destroy(srv->http); /* first: it reads the rollouts */
 	close_sockets(srv);
 	coord_registry_fini(&srv->rollouts);
-	for (size_t i = 0; srv->agents != NULL && i < srv->inv.nregions; i++)
-		free(srv->agents[i].dbnames);
 	free(srv->agents);
 	coord_agents_fini(&srv->seen);
 	coord_counters_fini(&srv->counters);
@@ -375,24 +369,6 @@ coord_server_destroy(coord_server *srv)
 }
 
 /* ---- agents ------------------------------------------------------------- */
-
-/* Keep what the agent says of itself (version, databases) for
- * /api/v1/regions; out of memory keeps the last list. */
-static void
-agent_note_self(agent_conn *a, const sk_agent_msg *m)
-{
-	if (m->ndatabases != a->ndbnames) {
-		void *p = realloc(a->dbnames,
-		    (m->ndatabases ? m->ndatabases : 1) * sizeof(*a->dbnames));
-
-		if (p == NULL)
-			return;
-		a->dbnames = p;
-		a->ndbnames = m->ndatabases;
-	}
-	for (size_t i = 0; i < m->ndatabases; i++)
-		snprintf(a->dbnames[i], SK_NAME_MAX, "%s", m->databases[i]);
-}
 
 static agent_conn *
 agent_by_key(coord_server *srv, const sk_pubkey *signer)
@@ -819,7 +795,6 @@ handle_agent(coord_server *srv, nng_msg *msg)
 		coord_opctl_peer_reset(&a->ctl);
 	}
 	coord_agents_note(a->seen, &m, sk_now_ms());
-	agent_note_self(a, &m); /* http */
 	coord_opctl_peer_note(&a->ctl, &m);
 	a->nserving = 0; /* moves */
 	for (size_t i = 0; i < m.nserving_moves && i < SERVING_MAX; i++)
@@ -914,33 +889,13 @@ coord_server_metrics(const coord_server *srv, sk_strbuf *out, sk_err *err)
 
 /* ---- http --------------------------------------------------------------- */
 
-/* coord_http_source.regions: as `skein agents` sees them
- * (coord_agents.h), with the databases' names. */
-static void
-http_regions(void *arg, coord_http_region **out, size_t *n)
+/* coord_http_source.agents: as `skein agents` sees them. */
+static int
+http_agents(void *arg, sk_agent_view **out, size_t *n, sk_err *err)
 {
 	coord_server *srv = arg;
-	int64_t now = sk_now_ms();
 
-	*n = 0;
-	*out = calloc(srv->inv.nregions + 1, sizeof(**out));
-	if (*out == NULL)
-		return;
-	for (size_t i = 0; i < srv->inv.nregions; i++) {
-		const agent_conn *a = &srv->agents[i];
-
-		(*out)[i] = (coord_http_region){
-			.name = a->region->name,
-			.connected = coord_agent_is_connected(a->seen, now),
-			.last_seen_ms = a->seen->last_seen_ms,
-			.version = a->seen->version,
-			.databases = (const char(*)[SK_NAME_MAX])a->dbnames,
-			.ndatabases = a->ndbnames,
-			.running = (const char(*)[SK_NAME_MAX])a->seen->running,
-			.nrunning = a->seen->nrunning,
-		};
-	}
-	*n = srv->inv.nregions;
+	return coord_agents_view(&srv->seen, sk_now_ms(), out, n, err);
 }
 
 /* coord_http_source.metrics */
@@ -958,7 +913,7 @@ serve_http(coord_server *srv)
 		.rollouts = &srv->rollouts,
 		.line = &srv->line,
 	};
-	const coord_http_source src = { &ctx, http_regions, srv, http_metrics };
+	const coord_http_source src = { &ctx, http_agents, srv, http_metrics };
 
 	coord_http_serve(srv->http, &src);
 }

@@ -27,6 +27,10 @@ json_t *sk_view_rollout_json(const sk_rollout_view *v);
  * {"line_stopped": bool, "rollouts": [...]}). */
 json_t *sk_view_rollout_list_json(const sk_cli_response *resp);
 
+/* Every region's agent as the coordinator sees it: what `skein agents
+ * --json` prints and GET /api/v1/regions answers (an array). */
+json_t *sk_view_agents_json(const sk_agent_view *v, size_t n);
+
 /* ---- pieces (added to obj) ---------------------------------------------- */
 
 /* "backup_before_revert" (null unless v reverts: skipped, skipped_by —

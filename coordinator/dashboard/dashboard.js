@@ -245,14 +245,14 @@
     getJSON('/regions').then(function (data) {
       if (g !== regions.gen) return;
       var rows = (Array.isArray(data) ? data : (data && data.regions) || []).map(function (r) {
-        var dbs = Array.isArray(r.databases) ? r.databases.join(', ') : '';
+        var dbs = typeof r.databases === 'number' ? String(r.databases) : '';
         var run = Array.isArray(r.running) ? r.running.join(', ') : '';
         return h('tr', null,
           h('th', { scope: 'row' }, r.region || '?'),
           h('td', null, badge(r.connected ? 'connected' : 'not connected'),
             r.version ? ' ' + r.version : '',
             h('span', { class: 'line2' }, 'last seen ' + ago(toMs(r.last_seen))),
-            dbs ? h('span', { class: 'line2' }, 'databases: ' + dbs) : null,
+            dbs ? h('span', { class: 'line2' }, dbs + (dbs === '1' ? ' database' : ' databases')) : null,
             run ? h('span', { class: 'line2' }, 'running: ' + run) : null));
       });
       if (!rows.length) rows.push(h('tr', null, h('td', { colspan: 2 }, 'No regions in the inventory.')));

@@ -49,8 +49,9 @@ assert af["connected"] is True and af["databases"] == 1 and af["version"], af
 assert isinstance(af["last_seen_unix_ms"], int) and af["window_ms"] == 5600, af
 assert af["running"] == [], af
 assert inr["connected"] is False and inr["last_seen_unix_ms"] is None, inr
-assert set(af) == {"region", "connected", "last_seen_unix_ms", "silent_ms",
-                   "window_ms", "version", "databases", "running"}, af
+assert inr["last_seen"] is None and af["last_seen"].endswith("Z"), (af, inr)
+assert set(af) == {"region", "connected", "last_seen", "last_seen_unix_ms",
+                   "silent_ms", "window_ms", "version", "databases", "running"}, af
 PY
 
 # Phase 1 af, phase 2 in, whose agent is not there.

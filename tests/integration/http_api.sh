@@ -65,8 +65,17 @@ import json, sys
 r = json.loads(sys.argv[1])
 assert [x["region"] for x in r] == ["af", "in", "ksa"], r
 for x in r:
-    assert x["connected"] is True and x["databases"] == ["app"], x
+    assert x["connected"] is True and x["databases"] == 1, x
     assert x["version"] and x["last_seen"].endswith("Z") and x["running"] == [], x
+EOF
+# One schema: the same objects as skein agents --json (timings aside).
+python3 - "$regions" "$(sk_skein agents --json)" <<'EOF' || sk_fail "regions and skein agents --json differ: $regions"
+import json, sys
+def strip(v):
+    return [{k: x[k] for k in x if k not in ("last_seen", "last_seen_unix_ms", "silent_ms")} for x in v]
+a, b = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+assert [set(x) for x in a] == [set(x) for x in b], (a, b)
+assert strip(a) == strip(b), (a, b)
 EOF
 
 # --- a rollout, streamed ----------------------------------------------------
