@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "sk_plan.h"
 #include "sk_wire.h"
 
 /* ---- whole objects ------------------------------------------------------ */
@@ -26,6 +27,14 @@ json_t *sk_view_rollout_json(const sk_rollout_view *v);
  * `skein rollout list --json` prints (an array; with the line's state,
  * {"line_stopped": bool, "rollouts": [...]}). */
 json_t *sk_view_rollout_list_json(const sk_cli_response *resp);
+
+/* A plan file: what `skein plan build --json` wrote (signer_key_id NULL)
+ * or `skein plan verify --json` verified (the signer's key id, hex): path,
+ * plan_id, name, created, expires, signed, signer_key_id, regions,
+ * phases (name, regions), steps (id, kind, checksum, revert). The schema
+ * is docs/formats.md's "A plan file as JSON". */
+json_t *sk_view_plan_file_json(
+    const sk_plan *plan, const char *path, const char *signer_key_id);
 
 /* ---- pieces (added to obj) ---------------------------------------------- */
 
