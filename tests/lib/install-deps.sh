@@ -21,8 +21,11 @@ SK_DEPS_BUILD=(
 # postgresql-15); pgbouncer for the transaction-pooling test; iproute2 for
 # ss, to find free ports; tcpdump for the packet capture of
 # fault_private_detail.sh; python3-jsonschema checks the lint's SARIF
-# output (tests/integration/lint_cli.sh).
-SK_DEPS_PG=(postgresql postgresql-client pgbouncer iproute2 tcpdump python3-jsonschema)
+# output (tests/integration/lint_cli.sh); python3-yaml reads the
+# Kubernetes manifests and systemd's systemd-analyze verifies the units
+# (tests/integration/deploy_kubernetes.sh, deploy_systemd.sh).
+SK_DEPS_PG=(postgresql postgresql-client pgbouncer iproute2 tcpdump python3-jsonschema
+	python3-yaml systemd)
 # The style check in tests/run.
 SK_DEPS_FORMAT=(clang-format)
 # The fuzz harnesses (tests/fuzz): clang, libFuzzer and the sanitizer
