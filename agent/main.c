@@ -106,8 +106,8 @@ check_config(const sk_agent_config *cfg, sk_err *err)
 	if (rc != SK_OK)
 		return rc;
 	/* The transport loads the TLS files when it dials: a dial in the
-	 * background, closed at once, loads them and connects to nothing
-	 * that matters. */
+	 * background loads them; the socket is closed at once, so --check
+	 * neither waits for the coordinator nor sends it anything. */
 	if ((rv = nng_req0_open(&sock)) != 0)
 		return sk_err_set(err, SK_ENET, "check: %s", nng_strerror(rv));
 	rc = sk_transport_dial(
