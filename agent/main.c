@@ -154,6 +154,7 @@ main(int argc, char **argv)
 		return 1;
 	}
 	sk_log_init("skein-agent", cfg.region);
+	sk_log_set_format(cfg.log_format);
 	if (check) {
 		rc = check_config(&cfg, &err);
 		if (rc != SK_OK)

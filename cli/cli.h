@@ -40,6 +40,10 @@ int cli_rollout(int argc, char **argv);
 /* stopline: skein stop [--all|--lift|--status] (cli_stopline.c). */
 int cli_stop(int argc, char **argv);
 
+/* skein agents [--json]: every region's agent as the coordinator sees
+ * it (cli_agents.c). */
+int cli_agents(int argc, char **argv);
+
 /* skein lint [--format F] [--no-transaction] [--server-version V]
  * FILE.sql ...: the plan lint on bare SQL files (cli_lint.c). */
 int cli_lint(int argc, char **argv);

@@ -1,4 +1,4 @@
-/* cli_plan: `skein plan build|lint|sign|verify|show`. Each subcommand
+/* cli_plan: `skein plan build|lint|sign|verify|show` (import: cli_import.c). Each subcommand
  * parses its own options and leaves the work to sk_plan, sk_lint, sk_key
  * and sk_envelope; this file only moves bytes between files and those
  * modules. */
@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "cli_import.h"
 #include "sk_config.h"
 #include "sk_envelope.h"
 #include "sk_key.h"
@@ -36,6 +37,7 @@ plan_usage(FILE *out)
 	    "  skein plan sign FILE --key KEY -o SIGNED\n"
 	    "  skein plan verify SIGNED --pub PUB [--pub PUB ...]\n"
 	    "  skein plan show FILE [--json]\n"
+	    "  skein plan import --from TOOL SOURCE_DIR -o PLAN_DIR --phase NAME=R,...\n"
 	    "\n"
 	    "Run \"skein plan COMMAND --help\" for a command's options.\n"
 	    "\n"
@@ -775,6 +777,8 @@ cli_plan(int argc, char **argv)
 		return plan_verify(argc - 1, argv + 1);
 	if (strcmp(sub, "show") == 0)
 		return plan_show(argc - 1, argv + 1);
+	if (strcmp(sub, "import") == 0)
+		return cli_plan_import(argc - 1, argv + 1);
 	cli_errorf("plan", "unknown command %s", sub);
 	plan_usage(stderr);
 	return CLI_USAGE;

@@ -1,7 +1,8 @@
 /* cli_rollout: `skein rollout start|status|wait|pause|resume|tune|
  * rollback|report`, the operator's view of the coordinator: options,
  * usage and dispatch. start, status and wait live in cli_rollout_watch.c;
- * report, rehearse and rollback in cli_rollout_record.c; pause, resume
+ * report and rehearse in cli_rollout_record.c; rollback, its listing and
+ * its question in cli_rollout_rollback.c; pause, resume
  * and tune in cli_rollout_opctl.c; the exchange with the coordinator in
  * cli_coord.c. The record and the rehearsal verdicts are formatted by
  * cli_report.c. */
@@ -50,7 +51,7 @@ usage(FILE *out)
 	    "  skein rollout tune ID [--max-rows-per-second N|none]\n"
 	    "                     [--batch-min N] [--batch-max N]\n"
 	    "                                         new limits for its backfills\n"
-	    "  skein rollout rollback ID [--region R] [--no-backup] [--wait]\n"
+	    "  skein rollout rollback ID [--region R] [--yes] [--dry-run]\n"
 	    "                                         revert what a rollout applied\n"
 	    "  skein rollout report ID [--format md|json]\n"
 	    "                                         the execution record\n"
@@ -187,12 +188,21 @@ rollback_usage(FILE *out)
 	    "backup_dir refuses, reverting nothing. --no-backup skips the backup and\n"
 	    "is journaled with your name, as is the plan's rollback_backup: false.\n"
 	    "\n"
+	    "Before anything is reverted, the rollout's record says what would be:\n"
+	    "regions (the canary last), databases, steps newest first and each\n"
+	    "revert script's first line. On a terminal that list is shown and\n"
+	    "only the answer 'yes' goes on. Without a terminal the command\n"
+	    "refuses (exit 2, nothing done) unless --yes says a script means it.\n"
+	    "\n"
 	    "Usage:\n"
-	    "  skein rollout rollback ID [--region R] [--no-backup]\n"
+	    "  skein rollout rollback ID [--region R] [--no-backup] [--yes]\n"
 	    "                        [--wait [--timeout D] [--quiet] [--no-color]]\n"
+	    "  skein rollout rollback ID --dry-run [--region R] [--no-backup]\n"
 	    "\n"
 	    "Options:\n"
 	    "  --region R         only region R (a region of the rollout's plan)\n"
+	    "  --yes              do not ask (for scripts; needed off a terminal)\n"
+	    "  --dry-run          print what it would revert and change nothing\n"
 	    "  --no-backup        revert without backing the databases up first\n"
 	    "  --wait             follow the rollback to its end, like rollout wait\n"
 	    "  --timeout D        (wait) give up after D\n"
@@ -202,12 +212,14 @@ rollback_usage(FILE *out)
 	    "  -h, --help         show this help\n"
 	    "\n"
 	    "Examples:\n"
-	    "  skein rollout rollback r-abc --wait\n"
-	    "  skein rollout rollback r-abc --region af --wait\n"
-	    "  skein rollout rollback r-abc --no-backup   # nothing to lose\n"
+	    "  skein rollout rollback r-abc --dry-run\n"
+	    "  skein rollout rollback r-abc --wait         # asks first\n"
+	    "  skein rollout rollback r-abc --region af --yes --wait\n"
+	    "  skein rollout rollback r-abc --yes --no-backup   # nothing to lose\n"
 	    "\n"
-	    "Exit status: 0 started (with --wait: succeeded); 1 refused, unreachable\n"
-	    "or (with --wait) failed; 2 usage.\n",
+	    "Exit status: 0 started (with --wait: succeeded; --dry-run: listed);\n"
+	    "1 refused, not confirmed, unreachable or (with --wait) failed; 2\n"
+	    "usage, or no terminal to ask on and no --yes.\n",
 	    tls_help);
 }
 
@@ -281,7 +293,7 @@ enum {
 	OPT_NO_COLOR,
 };
 /* The flags that let a destructive command skip a safeguard. */
-enum { OPT_NO_BACKUP = 320, OPT_REAPPLY };
+enum { OPT_NO_BACKUP = 320, OPT_REAPPLY, OPT_YES, OPT_DRY_RUN };
 /* The values of pause and tune. */
 enum { OPT_REASON = 340, OPT_RATE, OPT_BATCH_MIN, OPT_BATCH_MAX };
 /* gates: approve's phase. */
@@ -293,6 +305,8 @@ typedef struct opts {
 	bool no_color;  /* status, wait: no bars or escape codes */
 	bool no_backup; /* rollback: no backup before the first revert */
 	bool reapply;   /* start: apply a plan whose last apply was undone */
+	bool yes;       /* rollback: no question asked */
+	bool dry_run;   /* rollback: list what it would revert, do nothing */
 	bool has_timeout;
 	int64_t timeout_ms;
 	const char *region;
@@ -411,6 +425,8 @@ run(const char *sub, const opts *o, int argc, char **argv)
 
 	if (o->phase != NULL && strcmp(sub, "approve") != 0)
 		return misplaced(sub, "--phase (only approve does)", usage);
+	if ((o->yes || o->dry_run) && strcmp(sub, "rollback") != 0)
+		return misplaced(sub, "--yes or --dry-run (only rollback does)", usage);
 	if (strcmp(sub, "approve") == 0) {
 		if (o->region || o->wait || o->format || o->json || o->quiet ||
 		    o->has_timeout || o->reason || o->rehearse ||
@@ -510,10 +526,17 @@ run(const char *sub, const opts *o, int argc, char **argv)
 			    "--timeout or --quiet without --wait", rollback_usage);
 		if (o->no_color && !o->wait)
 			return misplaced(sub, NO_COLOR_ONLY, rollback_usage);
+		if (o->dry_run && (o->yes || o->wait))
+			return misplaced(sub,
+			    "--dry-run with --yes or --wait (a dry run does nothing)",
+			    rollback_usage);
 		if ((rc = one_id(sub, argc, argv, rollback_usage)) != CLI_OK)
 			return rc;
-		return rollout_cmd_rollback(o->url, argv[0], o->region,
-		    o->no_backup, o->wait, o->timeout_ms, o->quiet, o->no_color);
+		return rollout_cmd_rollback(o->url, argv[0], o->region, o->no_backup,
+		    o->dry_run ? ROLLBACK_DRY_RUN :
+			o->yes ? ROLLBACK_YES :
+				 ROLLBACK_ASK,
+		    o->wait, o->timeout_ms, o->quiet, o->no_color);
 	}
 	if (strcmp(sub, "report") == 0) {
 		const char *format = o->format ? o->format :
@@ -609,6 +632,8 @@ cli_rollout(int argc, char **argv)
 		{ "wait", no_argument, NULL, OPT_WAIT },
 		{ "no-backup", no_argument, NULL, OPT_NO_BACKUP },
 		{ "reapply", no_argument, NULL, OPT_REAPPLY },
+		{ "yes", no_argument, NULL, OPT_YES },
+		{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
 		{ "format", required_argument, NULL, OPT_FORMAT },
 		{ "reason", required_argument, NULL, OPT_REASON },
 		{ "max-rows-per-second", required_argument, NULL, OPT_RATE },
@@ -687,6 +712,12 @@ cli_rollout(int argc, char **argv)
 			break;
 		case OPT_REAPPLY:
 			o.reapply = true;
+			break;
+		case OPT_YES:
+			o.yes = true;
+			break;
+		case OPT_DRY_RUN:
+			o.dry_run = true;
 			break;
 		case OPT_FORMAT:
 			o.format = optarg;

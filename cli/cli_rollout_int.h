@@ -1,8 +1,9 @@
 /* cli_rollout_int: what the files of `skein rollout` share: the
  * subcommands cli_rollout.c dispatches to, and the start, follow and
  * printing of cli_rollout_watch.c that cli_rollout_record.c builds on.
- * Calls point one way: cli_rollout.c -> cli_rollout_record.c ->
- * cli_rollout_watch.c -> cli_coord.c (the exchange with the coordinator);
+ * Calls point one way: cli_rollout.c -> cli_rollout_rollback.c ->
+ * cli_rollout_record.c -> cli_rollout_watch.c -> cli_coord.c (the
+ * exchange with the coordinator);
  * cli_rollout.c -> cli_rollout_opctl.c (pause, resume, tune) ->
  * cli_coord.c.
  * Internal to the rollout command (and its tests). */
@@ -13,6 +14,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "cli.h"
 #include "cli_progress.h"
 #include "sk_err.h"
 #include "sk_wire.h"
@@ -51,8 +53,25 @@ int rollout_cmd_wait(const char *url, const char *id, int64_t timeout_ms,
     bool quiet, bool no_color);
 int rollout_cmd_report(const char *url, const char *id, const char *format);
 int rollout_cmd_rehearse(const char *url, const char *path, int64_t timeout_ms);
+
+/* How a rollback is confirmed: asked on the terminal, --yes, or
+ * --dry-run (listed, nothing done). */
+enum { ROLLBACK_ASK = 0, ROLLBACK_YES, ROLLBACK_DRY_RUN };
+
+/* cli_rollout_rollback.c: list what rolling back id would revert, ask
+ * (confirm ROLLBACK_ASK: only on a terminal, else CLI_USAGE with nothing
+ * done), and roll back. */
 int rollout_cmd_rollback(const char *url, const char *id, const char *region,
-    bool no_backup, bool wait, int64_t timeout_ms, bool quiet, bool no_color);
+    bool no_backup, int confirm, bool wait, int64_t timeout_ms, bool quiet,
+    bool no_color);
+
+/* Ask the coordinator for everything `report`, the rehearsal verdict and
+ * the rollback's listing are built from, and point src at it: resp owns
+ * the reports, *plan (maybe NULL, with a warning) is the decoded plan;
+ * the caller frees both. err is the coordinator's refusal or the
+ * transport's error. */
+int rollout_fetch_record(const char *url, const char *id, sk_cli_response *resp,
+    sk_plan **plan, sk_rec_src *src, sk_err *err) SK_WARN_UNUSED;
 
 /* cli_rollout_opctl.c: pause, resume, tune. reason may be NULL; a
  * tune's values are checked with rollout_check_tune first. Each returns

@@ -1,6 +1,6 @@
 /* cli_rollout_record: `skein rollout report`, `start --rehearse` and
  * `rollback`: the commands that read a rollout's record (its reports and
- * plan) or act on one that already ran. */
+ * plan), and the record rollback lists (cli_rollout_rollback.c). */
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,11 +20,8 @@
 
 static sk_plan *plan_of(const sk_cli_response *resp);
 
-/* Ask for everything `report` and the rehearsal verdict are built from,
- * and point src at it: resp owns the reports, *plan (maybe NULL) is the
- * decoded plan; the caller frees both. */
-static int
-fetch_record(const char *url, const char *id, sk_cli_response *resp,
+int
+rollout_fetch_record(const char *url, const char *id, sk_cli_response *resp,
     sk_plan **plan, sk_rec_src *src, sk_err *err)
 {
 	sk_cli_request req;
@@ -105,7 +102,7 @@ rollout_cmd_report(const char *url, const char *id, const char *format)
 	sk_err err;
 	int rc;
 
-	if (fetch_record(url, id, &resp, &plan, &src, &err) != SK_OK) {
+	if (rollout_fetch_record(url, id, &resp, &plan, &src, &err) != SK_OK) {
 		cli_coord_print_err("rollout report", &err);
 		return CLI_FAIL;
 	}
@@ -143,7 +140,7 @@ rollout_cmd_rehearse(const char *url, const char *path, int64_t timeout_ms)
 		cli_coord_print_err("rollout start --rehearse", &err);
 		return CLI_FAIL;
 	}
-	if (fetch_record(url, id, &resp, &plan, &src, &err) != SK_OK) {
+	if (rollout_fetch_record(url, id, &resp, &plan, &src, &err) != SK_OK) {
 		cli_coord_print_err("rollout start --rehearse", &err);
 		return CLI_FAIL;
 	}
@@ -159,28 +156,4 @@ rollout_cmd_rehearse(const char *url, const char *path, int64_t timeout_ms)
 	sk_plan_destroy(plan);
 	sk_cli_response_fini(&resp);
 	return counts.ready == counts.total && counts.total > 0 ? CLI_OK : CLI_FAIL;
-}
-
-int
-rollout_cmd_rollback(const char *url, const char *id, const char *region,
-    bool no_backup, bool wait, int64_t timeout_ms, bool quiet, bool no_color)
-{
-	sk_cli_request req;
-	sk_cli_response resp;
-	char rid[SK_ID_MAX];
-
-	memset(&req, 0, sizeof(req));
-	req.op = SK_CLI_ROLLBACK;
-	snprintf(req.rollout_id, sizeof(req.rollout_id), "%s", id);
-	snprintf(req.region, sizeof(req.region), "%s", region ? region : "");
-	req.no_backup = no_backup;
-	if (cli_coord_ask("rollout rollback", url, &req, &resp) != SK_OK)
-		return CLI_FAIL;
-	snprintf(rid, sizeof(rid), "%s", resp.rollout_id);
-	sk_cli_response_fini(&resp);
-	printf("%s\n", rid);
-	fflush(stdout);
-	if (!wait)
-		return CLI_OK;
-	return rollout_cmd_wait(url, rid, timeout_ms, quiet, no_color);
 }

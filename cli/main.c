@@ -21,19 +21,23 @@ usage(FILE *out)
 	    "  skein plan sign FILE --key KEY -o OUT  sign a plan with a release key\n"
 	    "  skein plan verify SIGNED --pub PUB     check a signed plan's signature\n"
 	    "  skein plan show FILE [--json]          describe a plan or signed plan\n"
+	    "  skein plan import --from TOOL DIR -o PLAN_DIR --phase NAME=R,...\n"
+	    "                                         Flyway, golang-migrate or Sqitch\n"
+	    "                                         migrations as a skein plan\n"
 	    "  skein rollout start SIGNED             start a rollout, print its id\n"
 	    "  skein rollout status [ID] [--json]     show where each region is\n"
 	    "  skein rollout wait ID                  follow a rollout until it ends\n"
 	    "  skein rollout pause ID [--reason TEXT] hold a rollout; resume ID goes on\n"
 	    "  skein rollout tune ID [--batch-max N]  new limits for its backfills\n"
 	    "  skein rollout start --rehearse SIGNED  rehearse everywhere: READY or BLOCKED\n"
-	    "  skein rollout rollback ID [--region R] run the reverts of a rollout\n"
+	    "  skein rollout rollback ID [--dry-run]  list, ask, run the reverts of a rollout\n"
 	    "  skein rollout report ID [--format F]   the execution record (md, json)\n"
 	    "  skein rollout abort ID [--reason TEXT] end it: running steps finish\n"
 	    "  skein rollout abort ID --region R      abort one region; the rollout fails\n"
 	    "  skein stop --all|--lift|--status       stop the line, lift it, show it\n"
 	    "  skein rollout list [--json]            every rollout and what it waits for\n"
 	    "  skein rollout approve ID --phase NAME  approve a phase (its gate)\n"
+	    "  skein agents [--json]                  each region's agent: connected?\n"
 	    "  skein flag set|get|list ...            flip a feature flag in a region's\n"
 	    "                                         databases, coordinator or not\n"
 	    "\n"
@@ -75,6 +79,8 @@ main(int argc, char **argv)
 		return cli_rollout(argc - 1, argv + 1);
 	if (strcmp(argv[1], "lint") == 0)
 		return cli_lint(argc - 1, argv + 1);
+	if (strcmp(argv[1], "agents") == 0)
+		return cli_agents(argc - 1, argv + 1);
 	if (strcmp(argv[1], "stop") == 0) /* stopline */
 		return cli_stop(argc - 1, argv + 1);
 	if (strcmp(argv[1], "flag") == 0) /* flags */

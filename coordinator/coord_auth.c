@@ -146,13 +146,17 @@ coord_auth_open(coord_auth *a, const uint8_t *msg, size_t len, int64_t now_ms,
 			    "to operators: in coordinator.yaml",
 			    actor->key_id);
 		}
+		actor->refusal = coord_refusal_of_envelope(
+		    msg, len, SK_KIND_OPERATOR, &a->ring, rc);
 		return SK_ECRYPTO;
 	}
 	op = sk_coord_operator_find(a->cfg, signer->id);
 	rc = sk_operator_request_decode(payload, plen, &orq, err);
 	free(payload);
-	if (rc != SK_OK)
+	if (rc != SK_OK) {
+		actor->refusal = COORD_REFUSED_MALFORMED;
 		return rc;
+	}
 	if (op == NULL) { /* the ring is the operators' keys: cannot happen */
 		sk_operator_request_fini(&orq);
 		return sk_err_set(err, SK_ECRYPTO, "signer is not an operator");
@@ -177,6 +181,12 @@ coord_auth_open(coord_auth *a, const uint8_t *msg, size_t len, int64_t now_ms,
 	} else {
 		rc = remember(a, orq.nonce, orq.at_ms, now_ms, err);
 	}
+	/* Out of the window either way is expired; a nonce seen (or no room
+	 * to remember one) is a replay. */
+	if (rc == SK_EEXPIRED || orq.at_ms > now_ms + COORD_AUTH_WINDOW_MS)
+		actor->refusal = COORD_REFUSED_EXPIRED;
+	else if (rc != SK_OK)
+		actor->refusal = COORD_REFUSED_REPLAY;
 	if (rc != SK_OK) {
 		sk_operator_request_fini(&orq);
 		return rc;
@@ -192,6 +202,7 @@ coord_auth_needs(int op)
 	switch (op) {
 	case SK_CLI_STATUS:
 	case SK_CLI_REPORT:
+	case SK_CLI_AGENTS:
 		return SK_ROLE_VIEWER;
 	case SK_CLI_START:
 	case SK_CLI_PAUSE:

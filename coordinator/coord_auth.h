@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "coord_counters.h"
 #include "sk_config.h"
 #include "sk_err.h"
 #include "sk_key.h"
@@ -53,6 +54,7 @@ typedef struct coord_actor {
 	char name[SK_NAME_MAX];             /* the operator; "local" unsigned */
 	char key_id[2 * SK_KEY_ID_LEN + 1]; /* hex; "" when unsigned */
 	sk_role role;
+	int refusal; /* refused: enum coord_refusal, for /metrics */
 } coord_actor;
 
 /* Set a up for cfg (borrowed; must outlive a), refusing requests made
@@ -70,7 +72,8 @@ void coord_auth_fini(coord_auth *a);
  * request, an unknown signer, a bad signature), SK_EEXPIRED (too old, or
  * made before this coordinator started), SK_EREFUSED (a replayed nonce,
  * a request from the future, the nonce cache full). On a refusal
- * actor->key_id names the signer when the envelope said who it was. */
+ * actor->key_id names the signer when the envelope said who it was, and
+ * actor->refusal says why in a word (coord_refusal). */
 int coord_auth_open(coord_auth *a, const uint8_t *msg, size_t len, int64_t now_ms,
     uint8_t **req, size_t *req_len, coord_actor *actor, sk_err *err) SK_WARN_UNUSED;
 
@@ -84,7 +87,7 @@ bool coord_auth_journal_refusal(coord_auth *a, int64_t now_ms, uint64_t *dropped
 int coord_auth_claimed_op(const uint8_t *msg, size_t len);
 
 /* The role a CLI operation (enum sk_cli_op) needs: viewer for status and
- * report, operator for start, pause, resume and tune, admin for
+ * report and agents, operator for start, pause, resume and tune, admin for
  * rollback; admin for an unknown one. */
 sk_role coord_auth_needs(int op);
 

@@ -592,6 +592,9 @@ status(const coord_control_ctx *ctx, const sk_cli_request *req,
 			req->rollout_id[0] ? req->events_since : UINT64_MAX,
 			&resp->rollouts[n], err) != SK_OK)
 			return err->code;
+		if (ctx->agents != NULL)
+			coord_agents_annotate(
+			    ctx->agents, &resp->rollouts[n], sk_now_ms());
 		resp->nrollouts = ++n;
 	}
 	if (req->rollout_id[0] && n == 0) {
@@ -713,6 +716,10 @@ coord_control_answer(const coord_control_ctx *ctx, const uint8_t *msg, size_t le
 	if (rc != SK_OK) {
 		/* Not signed, stale, replayed, garbage or beyond the role:
 		 * nothing changes, and the journal says who tried. */
+		if (actor.refusal == COORD_REFUSED_NONE)
+			actor.refusal = decoded ? COORD_REFUSED_FORBIDDEN :
+						  COORD_REFUSED_MALFORMED;
+		coord_counters_refused(ctx->counters, COORD_SOCK_CONTROL, actor.refusal);
 		refused(ctx, now, decoded ? req.op : coord_auth_claimed_op(msg, len),
 		    &actor, &rerr);
 	} else {
@@ -743,6 +750,12 @@ coord_control_answer(const coord_control_ctx *ctx, const uint8_t *msg, size_t le
 			break;
 		case SK_CLI_APPROVE:
 			rc = approve(ctx, &req, &actor, msg, len, &resp, effect, &rerr);
+			break;
+		case SK_CLI_AGENTS:
+			rc = ctx->agents != NULL ?
+			    coord_agents_view(ctx->agents, sk_now_ms(),
+				&resp.agents, &resp.nagents, &rerr) :
+			    SK_OK;
 			break;
 		default:
 			rc = sk_err_set(&rerr, SK_EINVAL,

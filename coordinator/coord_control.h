@@ -16,7 +16,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "coord_agents.h"
 #include "coord_auth.h"
+#include "coord_counters.h"
 #include "coord_journal.h"
 #include "coord_line.h"
 #include "coord_registry.h"
@@ -36,6 +38,11 @@ typedef struct coord_control_ctx {
 	 * (coordinator.yaml rehearsal_interval). */
 	int64_t rehearsal_interval_ms;
 	coord_line *line; /* stopline: skein stop */
+	/* metrics: refusals are counted here; NULL: not counted. */
+	coord_counters *counters;
+	/* The agents as people see them (skein agents; status says which
+	 * region's agent is away). NULL: none known. */
+	const coord_agents *agents;
 } coord_control_ctx;
 
 /* What answering a request changed, for the caller to act on. */

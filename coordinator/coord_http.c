@@ -17,6 +17,7 @@
 
 #include <sodium.h>
 
+#include "coord_dashboard.h"
 #include "coord_http_int.h"
 #include "sk_log.h"
 #include "sk_util.h"
@@ -436,6 +437,34 @@ get_regions(coord_http *h, struct MHD_Connection *conn, const char *id)
 	return run_job(h, conn, JOB_REGIONS, id);
 }
 
+/* The dashboard page (coord_dashboard.h): the same bytes for everyone,
+ * never freed. Its policy lets it run its own inline script and style and
+ * talk to this address only. */
+static enum MHD_Result
+get_dashboard(coord_http *h, struct MHD_Connection *conn, const char *id)
+{
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+
+	(void)h;
+	(void)id;
+	r = MHD_create_response_from_buffer(coord_dashboard_html_len,
+	    (void *)coord_dashboard_html, MHD_RESPMEM_PERSISTENT);
+	if (r == NULL)
+		return MHD_NO;
+	(void)MHD_add_response_header(r, "Content-Type", "text/html; charset=utf-8");
+	(void)MHD_add_response_header(r, "Cache-Control", "no-cache");
+	(void)MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+	(void)MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+	(void)MHD_add_response_header(r, "Content-Security-Policy",
+	    "default-src 'none'; script-src 'unsafe-inline'; style-src "
+	    "'unsafe-inline'; connect-src 'self'; img-src 'self' data: blob:; "
+	    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'");
+	ret = MHD_queue_response(conn, MHD_HTTP_OK, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
 /* The API, one route a line. "{id}" matches one path segment, a rollout
  * id (letters, digits, '.', '_', '-'). */
 static const struct {
@@ -530,6 +559,11 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 		return MHD_YES;
 	}
 	*con_cls = h;
+	/* The dashboard holds no data (every binary has the same page) and a
+	 * browser opening an address cannot send a header: it is served
+	 * without a token, and sends the one its address carries. */
+	if (strcmp(url, "/") == 0 && strcmp(method, MHD_HTTP_METHOD_GET) == 0)
+		return get_dashboard(h, conn, NULL);
 	if (!authorized(h, conn))
 		return answer(conn, MHD_HTTP_UNAUTHORIZED, NULL, NULL);
 	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0)

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "coord_journal_gate.h"
@@ -36,8 +37,19 @@
 struct coord_journal {
 	int fd;
 	char *path;
-	off_t size; /* end of the last intact record */
+	off_t size;       /* end of the last intact record */
+	coord_hist fsync; /* each fdatasync's time, for /metrics */
 };
+
+/* Monotonic seconds, to time an fsync. */
+static double
+mono_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 static uint32_t
 get_u32(const uint8_t *p)
@@ -392,6 +404,8 @@ coord_journal_open(const char *dir, const coord_journal_visitor *visitor,
 	if (private_mode(dir, 0700, err) != SK_OK)
 		return err->code;
 	j = calloc(1, sizeof(*j));
+	if (j != NULL)
+		coord_hist_init_fsync(&j->fsync);
 	if (j == NULL)
 		return sk_err_set(err, SK_ENOMEM, "open journal: out of memory");
 	j->path = sk_path_join(dir, "journal");
@@ -416,6 +430,12 @@ coord_journal_open(const char *dir, const coord_journal_visitor *visitor,
 	}
 	*out = j;
 	return SK_OK;
+}
+
+const coord_hist *
+coord_journal_fsync_hist(const coord_journal *j)
+{
+	return &j->fsync;
 }
 
 void
@@ -463,8 +483,14 @@ write_synced(coord_journal *j, const uint8_t *buf, size_t total, sk_err *err)
 		}
 		done += (size_t)n;
 	}
-	if (rc == SK_OK && fdatasync(j->fd) != 0)
-		rc = sk_err_errno(err, SK_EIO, errno, "sync journal %s", j->path);
+	if (rc == SK_OK) {
+		double t0 = mono_seconds();
+
+		if (fdatasync(j->fd) != 0)
+			rc = sk_err_errno(
+			    err, SK_EIO, errno, "sync journal %s", j->path);
+		coord_hist_observe(&j->fsync, mono_seconds() - t0);
+	}
 	if (rc != SK_OK) {
 		/* Leave no partial record behind for the next append to follow. */
 		if (ftruncate(j->fd, j->size) == 0)

@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "coord_counters.h"
 #include "coord_state.h"
 #include "sk_err.h"
 #include "sk_wire.h"
@@ -162,6 +163,10 @@ typedef struct coord_journal_visitor {
  * *out is owned by the caller (coord_journal_close). */
 int coord_journal_open(const char *dir, const coord_journal_visitor *visitor,
     void *arg, coord_journal **out, sk_err *err) SK_WARN_UNUSED;
+
+/* How long each of j's fsyncs took, in seconds (for /metrics). Borrowed
+ * from j. */
+const coord_hist *coord_journal_fsync_hist(const coord_journal *j);
 
 /* Close and free. Accepts NULL. */
 void coord_journal_close(coord_journal *j);

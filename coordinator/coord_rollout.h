@@ -104,6 +104,9 @@ typedef struct coord_region_run {
 	int flags_state;
 	sk_err flags_error;
 	char flags_detail[256];
+	/* Its events said its agent is away (coord_agents_narrate); cleared,
+	 * with an event, when it is back. Not journaled. */
+	bool agent_away;
 } coord_region_run;
 
 /* What operators said to a running rollout (skein rollout pause, resume,

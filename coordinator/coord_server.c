@@ -15,8 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "coord_agents.h"
 #include "coord_control.h"
 #include "coord_http.h"
+#include "coord_counters.h"
 #include "coord_line.h"
 #include "coord_moves.h"
 #include "coord_gate.h"
@@ -24,6 +26,7 @@
 #include "coord_flags.h"
 #include "coord_opctl.h"
 #include "coord_journal.h"
+#include "coord_metrics.h"
 #include "coord_narrate.h"
 #include "coord_registry.h"
 #include "coord_replay.h"
@@ -41,7 +44,6 @@
 #define RECV_MAX (SK_ENVELOPE_MAX + 64 * 1024)
 
 #define HEADER_MAX 64
-#define RUNNING_MAX 64 /* rollouts an agent may report running at once */
 /* moves: the serving_moves kept per agent (more are not kept: their
  * MOVE_SERVE is sent again, which the agent takes as a repeat). */
 #define SERVING_MAX 64
@@ -64,10 +66,8 @@ typedef struct agent_conn {
 	const sk_region *region;
 	uint64_t boot_id;
 	uint64_t last_seq; /* highest report seq applied for boot_id */
-	int64_t last_seen_ms;
-	uint32_t ndatabases;
-	char running[RUNNING_MAX][SK_NAME_MAX];
-	size_t nrunning;
+	/* What people see of it: srv->seen's. */
+	coord_agent *seen;
 	coord_opctl_peer ctl; /* what it heard of pauses and tunes */
 	parked poll;
 	/* moves: what it said it serves, and when it was last sent a
@@ -75,8 +75,8 @@ typedef struct agent_conn {
 	char serving[SERVING_MAX][SK_MOVE_KEY_MAX];
 	size_t nserving;
 	int64_t move_sent_ms;
-	/* http: what it last said of itself, for /api/v1/regions. */
-	char version[32];
+	/* http: the databases it last named, for /api/v1/regions (the rest
+	 * of what it said of itself is seen's). */
 	char (*dbnames)[SK_NAME_MAX];
 	size_t ndbnames;
 } agent_conn;
@@ -102,6 +102,10 @@ struct coord_server {
 	/* moves: a RUN with move peers went out since the last wake_all. */
 	bool moves_dispatched;
 	coord_http *http; /* NULL: coordinator.yaml has no http: */
+	/* metrics: the agents as people see them (coord_agents.h), in
+	 * inventory order, and what the loop counts. */
+	coord_agents seen;
+	coord_counters counters;
 };
 
 /* Control sequence numbers must rise across restarts, so that agents can
@@ -186,8 +190,12 @@ coord_server_create(const sk_coord_config *cfg, coord_server **out, sk_err *err)
 		rc = sk_err_set(err, SK_ENOMEM, "start coordinator: out of memory");
 		goto fail;
 	}
+	if ((rc = coord_agents_init(&srv->seen, &srv->inv, err)) != SK_OK ||
+	    (rc = coord_counters_init(&srv->counters, srv->inv.nregions, err)) != SK_OK)
+		goto fail;
 	for (size_t i = 0; i < srv->inv.nregions; i++) {
 		srv->agents[i].region = &srv->inv.regions[i];
+		srv->agents[i].seen = &srv->seen.v[i];
 		if ((rc = sk_keyring_add(&srv->agent_keys,
 			 &srv->inv.regions[i].agent_key, err)) != SK_OK)
 			goto fail;
@@ -274,6 +282,8 @@ coord_server_destroy(coord_server *srv)
 	for (size_t i = 0; srv->agents != NULL && i < srv->inv.nregions; i++)
 		free(srv->agents[i].dbnames);
 	free(srv->agents);
+	coord_agents_fini(&srv->seen);
+	coord_counters_fini(&srv->counters);
 	coord_journal_close(srv->journal);
 	sk_inventory_fini(&srv->inv);
 	sk_keyring_fini(&srv->release);
@@ -291,7 +301,6 @@ coord_server_destroy(coord_server *srv)
 static void
 agent_note_self(agent_conn *a, const sk_agent_msg *m)
 {
-	snprintf(a->version, sizeof(a->version), "%s", m->version);
 	if (m->ndatabases != a->ndbnames) {
 		void *p = realloc(a->dbnames,
 		    (m->ndatabases ? m->ndatabases : 1) * sizeof(*a->dbnames));
@@ -318,8 +327,8 @@ agent_by_key(coord_server *srv, const sk_pubkey *signer)
 static bool
 agent_runs(const agent_conn *a, const char *rollout_id)
 {
-	for (size_t i = 0; i < a->nrunning; i++)
-		if (strcmp(a->running[i], rollout_id) == 0)
+	for (size_t i = 0; i < a->seen->nrunning; i++)
+		if (strcmp(a->seen->running[i], rollout_id) == 0)
 			return true;
 	return false;
 }
@@ -548,8 +557,11 @@ apply_reports(coord_server *srv, agent_conn *a, const sk_agent_msg *m)
 		goto out;
 	}
 	for (size_t i = 0; i < m->nreports; i++)
-		if (keep[i])
+		if (keep[i]) {
 			coord_rollout_keep_report(ros[i], region, &m->reports[i]);
+			coord_counters_report(&srv->counters,
+			    (size_t)(a - srv->agents), &m->reports[i]);
+		}
 	for (size_t i = 0; i < m->nreports; i++) {
 		const sk_report *r = &m->reports[i];
 		bool changed = false;
@@ -577,6 +589,83 @@ out:
 	return any_change;
 }
 
+/* Answer a refused agent message, m (decoded, its signature not
+ * trusted), with a signed Control that says why, for the agent's own
+ * log (docs/operations.md, "Troubleshooting"). Only for refusals that
+ * name no secret: a signer nobody pinned, another region's key. It
+ * echoes m's region, nonce and boot, carries no command and
+ * acknowledges nothing, so it can do nothing but be logged. */
+static void
+refuse_agent(coord_server *srv, nng_msg *msg, const sk_agent_msg *m,
+    const char *why, const char *hint)
+{
+	sk_control c;
+	uint8_t *payload = NULL, *sealed = NULL;
+	size_t plen = 0, slen = 0;
+	nng_msg *reply = NULL;
+	sk_err err;
+	int rv;
+
+	memset(&c, 0, sizeof(c));
+	snprintf(c.region, sizeof(c.region), "%s", m->region);
+	memcpy(c.nonce, m->nonce, SK_NONCE_LEN);
+	c.boot_id = m->boot_id;
+	snprintf(c.refused, sizeof(c.refused), "%s", why);
+	snprintf(c.refused_hint, sizeof(c.refused_hint), "%s", hint);
+	if (next_seq(srv, &c.seq, &err) != SK_OK ||
+	    sk_control_encode(&c, &payload, &plen, &err) != SK_OK ||
+	    sk_envelope_seal(&sealed, &slen, SK_KIND_CONTROL, payload, plen,
+		srv->key, &err) != SK_OK) {
+		sk_log_err(SK_LOG_ERROR, &err);
+		goto out;
+	}
+	if ((rv = nng_msg_alloc(&reply, 0)) != 0 ||
+	    (rv = nng_msg_header_append(
+		 reply, nng_msg_header(msg), nng_msg_header_len(msg))) != 0 ||
+	    (rv = nng_msg_append(reply, sealed, slen)) != 0 ||
+	    (rv = nng_sendmsg(srv->agent_sock, reply, 0)) != 0) {
+		sk_warn("answer a refused agent: %s", nng_strerror(rv));
+		nng_msg_free(reply);
+	}
+out:
+	free(payload);
+	free(sealed);
+}
+
+/* A message signed by a key no region pins: answer it with the reason
+ * when it decodes as an agent message at all (peeked, not trusted). */
+static void
+refuse_unknown_key(coord_server *srv, nng_msg *msg)
+{
+	uint8_t *payload = NULL, id[SK_KEY_ID_LEN];
+	char why[512], hint[512], idhex[2 * SK_KEY_ID_LEN + 1];
+	size_t plen = 0;
+	int kind = 0;
+	sk_agent_msg m;
+	sk_err err;
+
+	memset(&m, 0, sizeof(m));
+	if (sk_envelope_peek(&payload, &plen, &kind, id, nng_msg_body(msg),
+		nng_msg_len(msg), NULL) != SK_OK)
+		return;
+	if (kind == SK_KIND_AGENT &&
+	    sk_agent_msg_decode(payload, plen, &m, &err) == SK_OK) {
+		sk_key_id_hex(id, idhex);
+		snprintf(why, sizeof(why),
+		    "its key %s is not the agent key of any region this "
+		    "coordinator knows (it says it is region %s)",
+		    idhex, m.region);
+		snprintf(hint, sizeof(hint),
+		    "pin this agent's public key as agent_key in the "
+		    "coordinator's regions/%s.yaml, or give the agent region "
+		    "%s's key (agent.yaml key:)",
+		    m.region, m.region);
+		refuse_agent(srv, msg, &m, why, hint);
+	}
+	sk_agent_msg_fini(&m);
+	free(payload);
+}
+
 static void
 handle_agent(coord_server *srv, nng_msg *msg)
 {
@@ -589,45 +678,68 @@ handle_agent(coord_server *srv, nng_msg *msg)
 	size_t ncmds = 0;
 	sk_err err;
 	bool changed;
+	int rc;
 
 	memset(&m, 0, sizeof(m));
 	if (nng_msg_header_len(msg) > HEADER_MAX) {
 		sk_warn("refuse agent message: routing header of %zu bytes",
 		    nng_msg_header_len(msg));
+		coord_counters_refused(
+		    &srv->counters, COORD_SOCK_AGENT, COORD_REFUSED_MALFORMED);
 		return;
 	}
-	if (sk_envelope_open(&payload, &plen, &signer, nng_msg_body(msg),
-		nng_msg_len(msg), SK_KIND_AGENT, &srv->agent_keys, &err) != SK_OK) {
+	if ((rc = sk_envelope_open(&payload, &plen, &signer, nng_msg_body(msg),
+		 nng_msg_len(msg), SK_KIND_AGENT, &srv->agent_keys, &err)) != SK_OK) {
 		sk_warn("refuse agent message (%zu bytes): %s",
 		    nng_msg_len(msg), err.msg);
+		rc = coord_refusal_of_envelope(nng_msg_body(msg),
+		    nng_msg_len(msg), SK_KIND_AGENT, &srv->agent_keys, rc);
+		coord_counters_refused(&srv->counters, COORD_SOCK_AGENT, rc);
+		if (rc == COORD_REFUSED_UNKNOWN_KEY)
+			refuse_unknown_key(srv, msg);
 		return;
 	}
 	a = agent_by_key(srv, signer);
 	if (sk_agent_msg_decode(payload, plen, &m, &err) != SK_OK) {
 		sk_warn("refuse agent message from %s: %s",
 		    a ? a->region->name : "?", err.msg);
+		coord_counters_refused(
+		    &srv->counters, COORD_SOCK_AGENT, COORD_REFUSED_MALFORMED);
 		goto out;
 	}
 	if (a == NULL || strcmp(m.region, a->region->name) != 0) {
 		sk_warn("refuse agent message: signed by the agent key of %s but "
 			"claims region %s",
 		    a ? a->region->name : "?", m.region);
+		coord_counters_refused(&srv->counters, COORD_SOCK_AGENT,
+		    COORD_REFUSED_MISADDRESSED);
+		if (a != NULL) {
+			char why[512], hint[512];
+
+			snprintf(why, sizeof(why),
+			    "it signs with the agent key of region %s but says "
+			    "it is region %s",
+			    a->region->name, m.region);
+			snprintf(hint, sizeof(hint),
+			    "agent.yaml's key: must be region %s's agent key "
+			    "(the public half pinned as agent_key in the "
+			    "coordinator's regions/%s.yaml), not region %s's",
+			    m.region, m.region, a->region->name);
+			refuse_agent(srv, msg, &m, why, hint);
+		}
 		goto out;
 	}
 	if (m.boot_id != a->boot_id) {
-		sk_info("agent %s connected (boot %016llx, %zu databases, version %s)",
-		    a->region->name, (unsigned long long)m.boot_id,
-		    m.ndatabases, m.version);
+		/* Its connect is coord_agents_note's to say. */
+		if (a->seen->connected)
+			sk_info("agent %s restarted (boot %016llx)",
+			    a->region->name, (unsigned long long)m.boot_id);
 		a->boot_id = m.boot_id;
 		a->last_seq = 0;
 		coord_opctl_peer_reset(&a->ctl);
 	}
-	a->last_seen_ms = sk_now_ms();
-	a->ndatabases = (uint32_t)m.ndatabases;
+	coord_agents_note(a->seen, &m, sk_now_ms());
 	agent_note_self(a, &m); /* http */
-	a->nrunning = 0;
-	for (size_t i = 0; i < m.nrunning && i < RUNNING_MAX; i++)
-		snprintf(a->running[a->nrunning++], SK_NAME_MAX, "%s", m.running[i]);
 	coord_opctl_peer_note(&a->ctl, &m);
 	a->nserving = 0; /* moves */
 	for (size_t i = 0; i < m.nserving_moves && i < SERVING_MAX; i++)
@@ -681,6 +793,8 @@ handle_cli(coord_server *srv, nng_msg *msg)
 		.auth = &srv->auth,
 		.rehearsal_interval_ms = srv->cfg->rehearsal_interval_ms,
 		.line = &srv->line,
+		.counters = &srv->counters,
+		.agents = &srv->seen,
 	};
 	coord_control_effect effect;
 	uint8_t *out = NULL;
@@ -704,10 +818,24 @@ handle_cli(coord_server *srv, nng_msg *msg)
 	free(out);
 }
 
+int
+coord_server_metrics(const coord_server *srv, sk_strbuf *out, sk_err *err)
+{
+	const coord_metrics_src src = {
+		.rollouts = &srv->rollouts,
+		.agents = &srv->seen,
+		.counters = &srv->counters,
+		.journal = srv->journal,
+		.now_ms = sk_now_ms(),
+	};
+
+	return coord_metrics_render(&src, out, err);
+}
+
 /* ---- http --------------------------------------------------------------- */
 
-/* coord_http_source.regions: an agent is connected while its poll is
- * parked or it spoke within a poll's longest hold. */
+/* coord_http_source.regions: as `skein agents` sees them
+ * (coord_agents.h), with the databases' names. */
 static void
 http_regions(void *arg, coord_http_region **out, size_t *n)
 {
@@ -723,14 +851,13 @@ http_regions(void *arg, coord_http_region **out, size_t *n)
 
 		(*out)[i] = (coord_http_region){
 			.name = a->region->name,
-			.connected = a->last_seen_ms > 0 &&
-			    (a->poll.used || now - a->last_seen_ms < COORD_POLL_HOLD_MAX_MS),
-			.last_seen_ms = a->last_seen_ms,
-			.version = a->version,
+			.connected = coord_agent_is_connected(a->seen, now),
+			.last_seen_ms = a->seen->last_seen_ms,
+			.version = a->seen->version,
 			.databases = (const char(*)[SK_NAME_MAX])a->dbnames,
 			.ndatabases = a->ndbnames,
-			.running = (const char(*)[SK_NAME_MAX])a->running,
-			.nrunning = a->nrunning,
+			.running = (const char(*)[SK_NAME_MAX])a->seen->running,
+			.nrunning = a->seen->nrunning,
 		};
 	}
 	*n = srv->inv.nregions;
@@ -832,6 +959,8 @@ coord_server_run(coord_server *srv, atomic_int *stop, sk_err *err)
 		tick_gates(srv, &gates_ms);
 		if (srv->http != NULL)
 			serve_http(srv);
+		coord_agents_sweep(&srv->seen, sk_now_ms());
+		coord_agents_narrate(&srv->seen, &srv->rollouts, sk_now_ms());
 	}
 	sk_info("stopping");
 	return SK_OK;

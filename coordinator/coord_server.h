@@ -20,6 +20,7 @@
 
 #include "sk_config.h"
 #include "sk_err.h"
+#include "sk_strbuf.h"
 
 /* Longest an idle poll is held, whatever the agent asks for (its
  * `poll_ms`); the agent waits a grace period longer for the answer. */
@@ -36,6 +37,12 @@ int coord_server_create(
 /* Serve until *stop becomes non-zero (checked at least every 250 ms).
  * Returns SK_OK on a requested stop; an error only if the sockets fail. */
 int coord_server_run(coord_server *srv, atomic_int *stop, sk_err *err) SK_WARN_UNUSED;
+
+/* Append the coordinator's metrics, in Prometheus' text format
+ * (coord_metrics.h), to out: what GET /metrics answers. Call on the
+ * loop's thread (between the loop's own handlers), as it reads the
+ * state the loop owns. Fails only with SK_ENOMEM. */
+int coord_server_metrics(const coord_server *srv, sk_strbuf *out, sk_err *err) SK_WARN_UNUSED;
 
 /* Close sockets and free. Accepts NULL. */
 void coord_server_destroy(coord_server *srv);

@@ -41,9 +41,14 @@ main(int argc, char **argv)
 		return rc;
 	sk_log_init("skein-coordinator", NULL);
 	memset(&cfg, 0, sizeof(cfg));
-	if (sk_crypto_init(&err) != SK_OK ||
-	    sk_coord_config_load(config, &cfg, &err) != SK_OK ||
-	    coord_server_create(&cfg, &srv, &err) != SK_OK) {
+	rc = sk_crypto_init(&err);
+	if (rc == SK_OK)
+		rc = sk_coord_config_load(config, &cfg, &err);
+	if (rc == SK_OK) {
+		sk_log_set_format(cfg.log_format);
+		rc = coord_server_create(&cfg, &srv, &err);
+	}
+	if (rc != SK_OK) {
 		sk_log_err(SK_LOG_ERROR, &err);
 		sk_coord_config_fini(&cfg);
 		return 1;

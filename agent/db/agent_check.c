@@ -1,7 +1,8 @@
 /* agent_check: pre and post checks. A query check reads; a FAILS check
  * writes on purpose (it tests a constraint), so it always runs under a
  * savepoint that is rolled back, and the database keeps nothing of it
- * whether the statement failed as expected or not. */
+ * whether the statement failed as expected or not; so does a SUCCEEDS
+ * check (a Sqitch verify script), which passes on no error. */
 #include "agent_check.h"
 
 #include <ctype.h>
@@ -334,10 +335,14 @@ transient(const sk_err *e)
 	return false;
 }
 
+/* FAILS and SUCCEEDS: the statement runs under a savepoint that is
+ * always rolled back; FAILS passes when it fails with check->sqlstate,
+ * SUCCEEDS when it runs without an error (any result). */
 static int
-eval_fails(PGconn *conn, const sk_check *check, const agent_check_watch *w,
+eval_savepoint(PGconn *conn, const sk_check *check, const agent_check_watch *w,
     sk_check_result *res, sk_err *err)
 {
+	bool succeeds = check->expect == SK_EXPECT_SUCCEEDS;
 	bool own_tx = PQtransactionStatus(conn) == PQTRANS_IDLE;
 	PGresult *pr = NULL;
 	bool passed;
@@ -355,14 +360,15 @@ eval_fails(PGconn *conn, const sk_check *check, const agent_check_watch *w,
 	PQclear(pr);
 	if (rc == SK_OK) {
 		snprintf(seen, sizeof(seen), "succeeded");
-		passed = false;
+		passed = succeeds;
 	} else if (sk_pg_err_is_connection(&e)) {
 		res->passed = false;
 		seen_error(res, &e);
 		rc = eval_error(err, &e, res);
 		goto out;
 	} else if (transient(&e) &&
-	    (check->sqlstate == NULL || strcasecmp(e.sqlstate, check->sqlstate) != 0)) {
+	    (succeeds || check->sqlstate == NULL ||
+		strcasecmp(e.sqlstate, check->sqlstate) != 0)) {
 		/* A lock timeout, statement timeout, deadlock or
 		 * serialization failure says nothing about the constraint
 		 * under test: an evaluation error (a lock timeout is retried
@@ -377,7 +383,7 @@ eval_fails(PGconn *conn, const sk_check *check, const agent_check_watch *w,
 		snprintf(text, sizeof(text), "%s: %s",
 		    e.sqlstate[0] != '\0' ? e.sqlstate : "error", e.msg);
 		copy_text(seen, sizeof(seen), text);
-		passed = check->sqlstate != NULL &&
+		passed = !succeeds && check->sqlstate != NULL &&
 		    strcasecmp(e.sqlstate, check->sqlstate) == 0;
 	}
 	/* Undo whatever the statement did, also when it succeeded. */
@@ -448,7 +454,10 @@ agent_check_eval_watched(PGconn *conn, const sk_check *check, const char *when,
 			    res->name, res->when,
 			    check->sqlstate ? check->sqlstate : "");
 		}
-		return eval_fails(conn, check, w, res, err);
+		return eval_savepoint(conn, check, w, res, err);
+	case SK_EXPECT_SUCCEEDS:
+		snprintf(res->expected, sizeof(res->expected), "succeeds");
+		return eval_savepoint(conn, check, w, res, err);
 	default:
 		snprintf(res->seen, sizeof(res->seen), "not evaluated");
 		return sk_err_set(err, SK_EINVAL,

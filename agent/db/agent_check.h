@@ -39,8 +39,11 @@ typedef struct agent_check_watch {
  * undone whether it failed or not; it passes when it fails with
  * check->sqlstate; a lock timeout, statement timeout, deadlock or
  * serialization failure (55P03, 57014, 40P01, 40001) other than the one
- * expected is an evaluation error, as for a query. Called outside a transaction, FAILS wraps itself in
- * BEGIN ... ROLLBACK instead.
+ * expected is an evaluation error, as for a query. SUCCEEDS runs the
+ * same way under the savepoint and passes when the statement ends without
+ * an error, whatever it returns (Sqitch's verify convention); any error
+ * but those four fails it. Called outside a transaction, FAILS and
+ * SUCCEEDS wrap themselves in BEGIN ... ROLLBACK instead.
  *
  * Fills *res in every case (name, when, passed, seen, expected: e.g. seen
  * "3", "no rows", "2 rows", "succeeded (INSERT 0 1)", "23505: duplicate

@@ -245,19 +245,6 @@ nullable(const char *s)
 	return s != NULL && s[0] != '\0' ? s : NULL;
 }
 
-/* Abandon the current transaction, if any. Its own failure is not
- * interesting: the error that made us roll back is. */
-static void
-rollback(PGconn *conn)
-{
-	PGresult *res;
-
-	if (PQstatus(conn) != CONNECTION_OK || PQtransactionStatus(conn) == PQTRANS_IDLE)
-		return;
-	res = PQexec(conn, "ROLLBACK");
-	PQclear(res);
-}
-
 int
 agent_ledger_has_table(PGconn *conn, const char *what, const char *table,
     bool *present, sk_err *err)
@@ -365,7 +352,7 @@ upgrade_to(PGconn *conn, int target, sk_err *err)
 	rc = sk_pg_exec(conn, what, "COMMIT", NULL, err);
 out:
 	if (rc != SK_OK)
-		rollback(conn);
+		sk_pg_rollback(conn);
 	return rc;
 }
 

@@ -202,13 +202,7 @@ agent_db_ctx_check(const agent_db_ctx *c, const char *verb, sk_err *err)
 void
 agent_tx_rollback(PGconn *conn)
 {
-	PGresult *res;
-
-	if (conn == NULL || PQstatus(conn) != CONNECTION_OK ||
-	    PQtransactionStatus(conn) == PQTRANS_IDLE)
-		return;
-	res = PQexec(conn, "ROLLBACK");
-	PQclear(res);
+	sk_pg_rollback(conn);
 }
 
 int

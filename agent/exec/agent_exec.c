@@ -424,6 +424,7 @@ worker(void *arg)
 		pthread_mutex_unlock(&run->mu);
 		if (i >= run->opts->ndatabases)
 			return NULL;
+		sk_log_scope(run->opts->rollout_id, NULL);
 		run_database(&run->dbs[i]);
 	}
 }

@@ -52,6 +52,8 @@ exec_step(db_run *d, size_t i, sk_err *err)
 	/* Attempts count across sessions: a step cut off by a lost
 	 * connection goes on counting when it runs again. */
 	s.a.attempt = ++d->attempts[i];
+	/* This thread's records name the step until its next (json logs). */
+	sk_log_scope(run->opts->rollout_id, step->id);
 	agent_step_emit(&s, SK_EV_STEP_STARTED, 0, NULL, NULL);
 	rc = agent_step_retry(&s, kind->apply, err);
 	d->attempts[i] = s.a.attempt;

@@ -107,10 +107,8 @@ typedef struct move_src {
 	int (*drain)(void *arg, const move_spec *spec, sk_err *err);
 	void *drain_arg;
 } move_src;
-/* move_source_db.c's, for move_source_end.c: roll back whatever
- * transaction c has open; the description, read once; and the ops the
- * table in move_source_end.c names. */
-void move_src_tx_rollback(PGconn *c);
+/* move_source_db.c's, for move_source_end.c: the description, read
+ * once; and the ops the table in move_source_end.c names. */
 int move_src_need_desc(move_src *s, sk_err *err);
 int move_src_describe(void *arg, Skein__V1__MoveDescription **out, sk_err *err);
 int move_src_capture(void *arg, sk_err *err);
@@ -140,11 +138,9 @@ struct move_target {
 	bool in_copy;
 };
 
-/* Shared by the target's files (move_target_db.c): roll back whatever
- * transaction c has open; the description of a moved table; the SQL
- * that creates (or drops) the target guard; the SQL that deletes the
- * tenant's rows, children first. */
-void move_target_tx_rollback(PGconn *c);
+/* Shared by the target's files (move_target_db.c): the description of
+ * a moved table; the SQL that creates (or drops) the target guard; the
+ * SQL that deletes the tenant's rows, children first. */
 /* "SET LOCAL statement_timeout = N" for what is left of a freeze that
  * ends at until_ms (sk_mono_ms; 0: no limit, an empty string), into buf.
  * SK_ETIMEOUT when nothing is left. */

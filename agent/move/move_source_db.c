@@ -13,14 +13,6 @@
 #include "sk_pg.h"
 #include "sk_util.h"
 
-void
-move_src_tx_rollback(PGconn *c)
-{
-	if (c != NULL && PQstatus(c) == CONNECTION_OK &&
-	    PQtransactionStatus(c) != PQTRANS_IDLE)
-		PQclear(PQexec(c, "ROLLBACK"));
-}
-
 int
 move_src_need_desc(move_src *s, sk_err *err)
 {
@@ -199,7 +191,7 @@ out:
 	sk_strbuf_fini(&ca);
 	sk_strbuf_fini(&ga);
 	sk_strbuf_fini(&ta);
-	move_src_tx_rollback(s->c);
+	sk_pg_rollback(s->c);
 	return rc;
 }
 
@@ -216,7 +208,7 @@ move_src_snapshot(void *arg, char **snapshot, sk_err *err)
 		if (rc != SK_OK)
 			return rc;
 	}
-	move_src_tx_rollback(s->snap);
+	sk_pg_rollback(s->snap);
 	rc = sk_pg_exec(s->snap, "open the copy snapshot",
 	    "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY; "
 	    "SELECT pg_catalog.pg_current_snapshot()::text",
@@ -485,7 +477,7 @@ out:
 		free(ms.tables[i]);
 	}
 	free(ms.tables);
-	move_src_tx_rollback(s->c);
+	sk_pg_rollback(s->c);
 	if (rc != SK_OK) {
 		free(snap);
 		if (sums != NULL) {

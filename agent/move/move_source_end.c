@@ -26,7 +26,7 @@ src_freeze(void *arg, int64_t timeout_ms, sk_err *err)
 		if (rc != SK_OK)
 			return rc;
 	}
-	move_src_tx_rollback(s->frz);
+	sk_pg_rollback(s->frz);
 	snprintf(sql, sizeof(sql),
 	    "BEGIN; SET LOCAL lock_timeout = %" PRId64
 	    "; SELECT pg_catalog.pg_advisory_xact_lock(%d, %d)",
@@ -36,7 +36,7 @@ src_freeze(void *arg, int64_t timeout_ms, sk_err *err)
 	if (rc == SK_OK)
 		s->freeze_until_ms = t0 + (timeout_ms > 0 ? timeout_ms : 1);
 	if (rc != SK_OK) {
-		move_src_tx_rollback(s->frz);
+		sk_pg_rollback(s->frz);
 		if (strcmp(err->sqlstate, "55P03") == 0)
 			return sk_err_set(err, SK_ETIMEOUT,
 			    "freeze the tenant's writes: the writers did not "
@@ -75,7 +75,7 @@ src_commit(void *arg, sk_err *err)
 		    1, u, NULL, err);
 	}
 	if (rc != SK_OK) {
-		move_src_tx_rollback(s->frz);
+		sk_pg_rollback(s->frz);
 		return rc;
 	}
 	/* Last before COMMIT: setval takes effect at once, not at commit. The
@@ -89,7 +89,7 @@ src_commit(void *arg, sk_err *err)
 	if (rc != SK_OK) {
 		sk_err keep;
 
-		move_src_tx_rollback(s->frz);
+		sk_pg_rollback(s->frz);
 		snprintf(sql, sizeof(sql),
 		    "SELECT pg_catalog.setval('%s', 0, true)", s->nm.fence);
 		if (sk_pg_exec(s->c, "reset the fence", sql, NULL, &keep) != SK_OK)
@@ -106,7 +106,7 @@ src_unfreeze(void *arg, sk_err *err)
 
 	(void)err;
 	s->freeze_until_ms = 0;
-	move_src_tx_rollback(s->frz);
+	sk_pg_rollback(s->frz);
 	return SK_OK;
 }
 
@@ -190,7 +190,7 @@ finish_once(void *arg, sk_err *err)
 out:
 	PQclear(res);
 	sk_strbuf_fini(&q);
-	move_src_tx_rollback(s->c);
+	sk_pg_rollback(s->c);
 	return rc;
 }
 

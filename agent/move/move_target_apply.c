@@ -210,7 +210,7 @@ move_target_apply(move_target *t, const Skein__V1__MoveReply *page,
 		    t->c, "apply changes in the target", "COMMIT", NULL, err);
 	if (rc != SK_OK) {
 		*applied = 0;
-		move_target_tx_rollback(t->c);
+		sk_pg_rollback(t->c);
 	}
 	return rc;
 }
@@ -304,7 +304,7 @@ move_target_sums(move_target *t, const char *snapshot, const char *since,
 		rc = sk_pg_exec(t->c, "checksum the target", "COMMIT", NULL, err);
 	if (rc == SK_OK)
 		rc = move_sums_sign(&ms, key, out, err);
-	move_target_tx_rollback(t->c);
+	sk_pg_rollback(t->c);
 	for (size_t i = 0; i < ms.n_tables; i++) {
 		free(ms.tables[i]->table);
 		free(ms.tables[i]);

@@ -15,13 +15,6 @@
 #include "sk_util.h"
 
 void
-move_target_tx_rollback(PGconn *c)
-{
-	if (PQstatus(c) == CONNECTION_OK && PQtransactionStatus(c) != PQTRANS_IDLE)
-		PQclear(PQexec(c, "ROLLBACK"));
-}
-
-void
 move_target_rollback(move_target *t)
 {
 	if (t->in_copy) {
@@ -32,7 +25,7 @@ move_target_rollback(move_target *t)
 			PQclear(res);
 		t->in_copy = false;
 	}
-	move_target_tx_rollback(t->c);
+	sk_pg_rollback(t->c);
 }
 
 int
@@ -348,7 +341,7 @@ begin_once(void *arg, sk_err *err)
 	if (rc == SK_OK)
 		rc = sk_pg_exec(t->c, "install the target guard", "COMMIT", NULL, err);
 	if (rc != SK_OK)
-		move_target_tx_rollback(t->c);
+		sk_pg_rollback(t->c);
 	return rc;
 }
 
@@ -399,7 +392,7 @@ move_target_copy_begin(move_target *t, sk_err *err)
 	rc = sk_pg_exec(t->c, "begin the copy in the target", q.s, NULL, err);
 	sk_strbuf_fini(&q);
 	if (rc != SK_OK)
-		move_target_tx_rollback(t->c);
+		sk_pg_rollback(t->c);
 	return rc;
 }
 
@@ -481,7 +474,7 @@ move_target_copy_commit(move_target *t, const char *p0, sk_err *err)
 		rc = sk_pg_exec(
 		    t->c, "commit the copy in the target", "COMMIT", NULL, err);
 	if (rc != SK_OK)
-		move_target_tx_rollback(t->c);
+		sk_pg_rollback(t->c);
 	return rc;
 }
 

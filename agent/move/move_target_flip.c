@@ -181,7 +181,7 @@ flip_once(void *arg, sk_err *err)
 	if (rc == SK_OK && ((flip_arg *)arg)->commit)
 		rc = sk_pg_exec(t->c, "flip the target", "COMMIT", NULL, err);
 	if (rc != SK_OK)
-		move_target_tx_rollback(t->c);
+		sk_pg_rollback(t->c);
 	return rc;
 }
 
@@ -219,7 +219,7 @@ abort_once(void *arg, sk_err *err)
 		rc = sk_pg_exec(
 		    t->c, "abort the move in the target", "COMMIT", NULL, err);
 	if (rc != SK_OK)
-		move_target_tx_rollback(t->c);
+		sk_pg_rollback(t->c);
 	return rc;
 }
 
@@ -253,6 +253,6 @@ move_target_flip_commit(move_target *t, sk_err *err)
 	int rc = sk_pg_exec(t->c, "flip the target", "COMMIT", NULL, err);
 
 	if (rc != SK_OK)
-		move_target_tx_rollback(t->c);
+		sk_pg_rollback(t->c);
 	return rc;
 }

@@ -105,6 +105,7 @@ run_thread(void *arg)
 	memset(&opts, 0, sizeof(opts));
 	opts.region = s->cfg->region;
 	opts.rollout_id = e->rollout_id;
+	sk_log_scope(e->rollout_id, NULL); /* this thread's records */
 	opts.databases = s->cfg->databases;
 	opts.ndatabases = s->cfg->ndatabases;
 	opts.parallel = s->cfg->parallel;

@@ -38,6 +38,52 @@ save_hw(agent_session *s, sk_err *err)
 	return sk_file_write_atomic(s->hw_path, buf, (size_t)n, 0600, err);
 }
 
+/* A reply that is no signed control message, or one signed by another
+ * key: logged with what to check (rate-limited: agent_complain). */
+static void
+complain_reply(agent_session *s, size_t len, int rc, const sk_err *why)
+{
+	sk_err err;
+
+	if (rc == SK_ECRYPTO) {
+		sk_err_set(&err, SK_ECRYPTO, "refuse control message from %s: %s",
+		    s->cfg->coordinator, why->msg);
+		snprintf(err.hint, sizeof(err.hint),
+		    "coordinator_key: in %s must be the coordinator's public "
+		    "key (the .pub of coordinator.yaml's key:)",
+		    s->cfg->path != NULL ? s->cfg->path : "agent.yaml");
+		agent_complain(s, AGENT_UNTRUSTED, SK_LOG_ERROR, &err);
+		return;
+	}
+	sk_err_set(&err, SK_EDECODE,
+	    "refuse control message from %s (%zu bytes): not a signed "
+	    "control message: %s",
+	    s->cfg->coordinator, len, why->msg);
+	snprintf(err.hint, sizeof(err.hint),
+	    "coordinator: in %s must be the coordinator's agent address (its "
+	    "listen: in coordinator.yaml), not its control socket (control:)",
+	    s->cfg->path != NULL ? s->cfg->path : "agent.yaml");
+	agent_complain(s, AGENT_NOT_CONTROL, SK_LOG_ERROR, &err);
+}
+
+/* The coordinator refused this agent and said why (Control.refused):
+ * logged as an error with its hint and this agent's key id. */
+static void
+complain_refused(agent_session *s, const sk_control *c)
+{
+	char id[2 * SK_KEY_ID_LEN + 1];
+	sk_err err;
+
+	sk_key_id_hex(sk_seckey_public(s->key)->id, id);
+	sk_err_set(&err, SK_EREFUSED, "coordinator %s refused this agent: %s",
+	    s->cfg->coordinator, c->refused);
+	snprintf(err.hint, sizeof(err.hint),
+	    "%.300s (this agent of region %s signs with %.100s, key id %s)",
+	    c->refused_hint[0] != '\0' ? c->refused_hint : "check the region's agent_key",
+	    s->cfg->region, s->cfg->key, id);
+	agent_complain(s, AGENT_REFUSED, SK_LOG_ERROR, &err);
+}
+
 /* Verify and act on a reply. Returns false if it was refused. */
 static bool
 handle_control(agent_session *s, const uint8_t *buf, size_t len,
@@ -48,11 +94,12 @@ handle_control(agent_session *s, const uint8_t *buf, size_t len,
 	sk_control c;
 	sk_err err;
 	bool ok = false;
+	int rc;
 
 	memset(&c, 0, sizeof(c));
-	if (sk_envelope_open(&payload, &plen, NULL, buf, len, SK_KIND_CONTROL,
-		&s->coordinator, &err) != SK_OK) {
-		sk_warn("refuse control message (%zu bytes): %s", len, err.msg);
+	if ((rc = sk_envelope_open(&payload, &plen, NULL, buf, len,
+		 SK_KIND_CONTROL, &s->coordinator, &err)) != SK_OK) {
+		complain_reply(s, len, rc, &err);
 		return false;
 	}
 	if (sk_control_decode(payload, plen, &c, &err) != SK_OK) {
@@ -72,6 +119,10 @@ handle_control(agent_session *s, const uint8_t *buf, size_t len,
 		sk_warn("refuse stale control message: seq %" PRIu64
 			" is not above the high-water mark %" PRIu64,
 		    c.seq, s->hw);
+		goto out;
+	}
+	if (c.refused[0] != '\0') { /* it carries nothing else */
+		complain_refused(s, &c);
 		goto out;
 	}
 	s->hw = c.seq;
@@ -330,6 +381,31 @@ agent_session_move_auth(agent_session *s)
 	return s != NULL ? s->move_auth : NULL;
 }
 
+/* No connection to the coordinator for REPLY_GRACE_MS: say why (a TCP
+ * probe), when it starts and then once a minute (agent_complain). */
+static void
+complain_unreachable(agent_session *s)
+{
+	char why[384];
+	sk_err err;
+
+	if (s->complaint.kind == AGENT_UNREACHABLE &&
+	    sk_mono_ms() - s->complaint.at_ms < 60000) {
+		s->complaint.quiet++; /* no probe either */
+		return;
+	}
+	agent_reach_probe(s->cfg->coordinator, 2000, why, sizeof(why));
+	sk_err_set(&err, SK_ENET,
+	    "cannot reach coordinator %s: %s; dialing "
+	    "again (every 0.1 to 2 s)",
+	    s->cfg->coordinator, why);
+	snprintf(err.hint, sizeof(err.hint),
+	    "is skein-coordinator running, and is coordinator: in %s its "
+	    "listen: address?",
+	    s->cfg->path != NULL ? s->cfg->path : "agent.yaml");
+	agent_complain(s, AGENT_UNREACHABLE, SK_LOG_ERROR, &err);
+}
+
 int
 agent_session_run(agent_session *s, atomic_int *stop, sk_err *err)
 {
@@ -373,8 +449,10 @@ agent_session_run(agent_session *s, atomic_int *stop, sk_err *err)
 			 * has just come up (the request raced it). */
 			nng_msg_free(nng_aio_get_msg(s->aio));
 			sk_debug("send to coordinator: %s", nng_strerror(rv));
-			if (atomic_load(&s->pipes) == 0)
+			if (atomic_load(&s->pipes) == 0) {
+				complain_unreachable(s);
 				redial(s);
+			}
 			sk_sleep_ms(backoff);
 			backoff = backoff * 2 > 2000 ? 2000 : backoff * 2;
 			continue;
@@ -414,6 +492,8 @@ agent_session_run(agent_session *s, atomic_int *stop, sk_err *err)
 		accepted =
 		    handle_control(s, nng_msg_body(msg), nng_msg_len(msg), nonce);
 		nng_msg_free(msg);
+		if (accepted)
+			agent_complain_over(s);
 		if (!accepted) {
 			/* Whoever answers with refused messages must not make the
 			 * agent spin or flood its log: back off up to 5 s. */

@@ -53,6 +53,24 @@ typedef struct run_entry {
 	struct agent_session *session;
 } run_entry;
 
+/* What the session last logged as wrong with its link to the
+ * coordinator (agent_reach.c): a problem that lasts is logged when it
+ * starts and then at most once a minute. Session thread only. */
+enum agent_trouble {
+	AGENT_OK,
+	AGENT_UNREACHABLE, /* no connection */
+	AGENT_NOT_CONTROL, /* answers that are not signed control messages */
+	AGENT_UNTRUSTED,   /* answers signed by a key it does not pin */
+	AGENT_REFUSED,     /* the coordinator refused it, and said why */
+	AGENT_BAD_ANSWER,  /* answers it refused for another reason */
+};
+
+typedef struct agent_complaint {
+	int kind;       /* enum agent_trouble */
+	int64_t at_ms;  /* when it was last logged (monotonic) */
+	uint64_t quiet; /* times it recurred since, not logged */
+} agent_complaint;
+
 struct agent_session {
 	const sk_agent_config *cfg;
 	sk_seckey *key;
@@ -67,6 +85,7 @@ struct agent_session {
 	atomic_int *stop;
 	atomic_int waiting; /* a long poll is in flight */
 	atomic_int pipes;   /* connections of sock now (nng pipe events) */
+	agent_complaint complaint; /* session thread only */
 
 	pthread_mutex_t mu; /* guards everything below */
 	sk_report *outbox;
@@ -89,6 +108,22 @@ struct agent_session {
 	char **move_refused;
 	size_t nmove_refused;
 };
+
+/* ---- agent_reach.c ------------------------------------------------------ */
+
+/* Log err at level as trouble kind, unless the same kind was logged less
+ * than a minute ago (then it is only counted, and the next line says how
+ * often it recurred). Session thread only. */
+void agent_complain(agent_session *s, int kind, int level, const sk_err *err);
+
+/* The link works again: log that, once, if trouble was logged. */
+void agent_complain_over(agent_session *s);
+
+/* Why the coordinator at url cannot be reached, in words, into why
+ * (size bytes): a plain TCP connect to its host and port, at most
+ * timeout_ms long ("connection refused", "no answer within 2 s", or that
+ * TCP connects, so TLS or the protocol is what fails). */
+void agent_reach_probe(const char *url, int timeout_ms, char *why, size_t size);
 
 /* ---- agent_outbox.c ----------------------------------------------------- */
 

@@ -139,6 +139,16 @@ lint_step(lint *l, size_t si, const sk_step *st, const sk_sql_script *parsed,
 		}
 	}
 	lint_tenant(l, si, st, sc);
+	/* The kinds whose rollback runs a script (agent needs_revert): the
+	 * others are undone by the agent itself (a flag's previous value, an
+	 * expand's own DDL) or have nothing to undo (check, backfill). */
+	if (!l->bare && st->revert == NULL &&
+	    (st->kind == SK_STEP_SQL || st->kind == SK_STEP_CONTRACT))
+		lint_add(l, si, st, R_NO_REVERT,
+		    st->sql_path != NULL ? st->sql_path : "plan.yaml", 0,
+		    "step %s has no revert script: a rollback of the plan is "
+		    "refused once it ran",
+		    st->id);
 	sk_sql_script_destroy(own);
 	return apply_waivers(l, si, st, first, err);
 }
@@ -191,11 +201,11 @@ sk_lint_plan(const sk_plan *plan, sk_lint_finding **out, size_t *n, sk_err *err)
 	return sk_lint_plan_parsed(plan, NULL, out, n, err);
 }
 
-int
-sk_lint_plan_parsed(const sk_plan *plan, sk_sql_script *const *scripts,
+static int
+lint_run(const sk_plan *plan, sk_sql_script *const *scripts, bool bare,
     sk_lint_finding **out, size_t *n, sk_err *err)
 {
-	lint l = { 0 };
+	lint l = { .bare = bare };
 	int rc = SK_OK;
 
 	l.server_version = plan->preflight.min_server_version;
@@ -217,6 +227,13 @@ sk_lint_plan_parsed(const sk_plan *plan, sk_sql_script *const *scripts,
 		free(l.f);
 	*n = l.n;
 	return SK_OK;
+}
+
+int
+sk_lint_plan_parsed(const sk_plan *plan, sk_sql_script *const *scripts,
+    sk_lint_finding **out, size_t *n, sk_err *err)
+{
+	return lint_run(plan, scripts, false, out, n, err);
 }
 
 void
@@ -290,7 +307,7 @@ sk_lint_files(const char *const *paths, const char *const *sqls, size_t n,
 		st->sql_path = (char *)paths[i];
 		st->no_transaction = opt ? opt->no_transaction : false;
 	}
-	rc = sk_lint_plan(&plan, out, nout, err);
+	rc = lint_run(&plan, NULL, true, out, nout, err);
 	free(plan.steps);
 	return rc;
 }

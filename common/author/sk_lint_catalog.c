@@ -191,6 +191,11 @@ static const sk_lint_rule rules[R_COUNT] = {
 	    "timestamp without time zone stores wall-clock time: values "
 	    "written from different time zones cannot be compared",
 	    "timestamptz (timestamp with time zone)" },
+	[R_NO_REVERT] = { "no-revert", SK_LINT_WARNING,
+	    "a step with no revert script: skein rollout rollback of a plan "
+	    "that applied it is refused by every agent, reverting nothing",
+	    "add revert: with SQL that undoes the step, or waive the rule "
+	    "saying how to go back instead (the plan's backup, a later plan)" },
 	[R_UNUSED_WAIVER] = { "unused-waiver", SK_LINT_WARNING,
 	    "a step waives a rule that does not fire in it",
 	    "remove the waiver, or check that it is on the right step" },

@@ -53,6 +53,7 @@ enum {
 	R_PREFER_BIGINT,
 	R_PREFER_IDENTITY,
 	R_PREFER_TIMESTAMPTZ,
+	R_NO_REVERT,
 	R_UNUSED_WAIVER,
 	R_COUNT
 };
@@ -93,6 +94,9 @@ typedef struct lint {
 	/* preflight.server_version: the lowest server the plan runs on, as
 	 * server_version_num; 0 when the plan does not say. */
 	uint32_t server_version;
+	/* Bare SQL files (skein lint FILE.sql), not a plan's steps: the
+	 * rules about plan.yaml (no-revert) do not apply. */
+	bool bare;
 	bool oom;
 } lint;
 

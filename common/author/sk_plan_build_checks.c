@@ -12,7 +12,7 @@
 #include "sk_yaml.h"
 
 static const char *const check_keys[] = { "name", "sql", "file", "expect",
-	"no_rows", "fails_with", "report_value", NULL };
+	"no_rows", "fails_with", "succeeds", "report_value", NULL };
 static const char *const waiver_keys[] = { "rule", "reason", NULL };
 
 /* Condition names fails_with accepts, with their SQLSTATEs (PostgreSQL's
@@ -111,12 +111,13 @@ parse_fails_with(const sk_yaml_node *node, sk_check *c, sk_err *err)
 static int
 load_expectation(const sk_yaml_node *item, sk_check *c, sk_err *err)
 {
-	static const char *const keys[] = { "expect", "no_rows", "fails_with" };
+	static const char *const keys[] = { "expect", "no_rows", "fails_with",
+		"succeeds" };
 	const char *first = NULL;
 	bool yes = false;
 	int rc;
 
-	for (size_t k = 0; k < 3; k++) {
+	for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
 		if (!build_present(item, keys[k]))
 			continue;
 		if (first != NULL)
@@ -130,7 +131,7 @@ load_expectation(const sk_yaml_node *item, sk_check *c, sk_err *err)
 	if (first == NULL)
 		return sk_yaml_error(err, SK_EINVAL, item,
 		    "check %s has no expectation: give one of expect, no_rows: "
-		    "true or fails_with",
+		    "true, fails_with or succeeds: true",
 		    c->name);
 	if (strcmp(first, "expect") == 0) {
 		c->expect = SK_EXPECT_COMPARE;
@@ -139,6 +140,18 @@ load_expectation(const sk_yaml_node *item, sk_check *c, sk_err *err)
 	if (strcmp(first, "fails_with") == 0) {
 		c->expect = SK_EXPECT_FAILS;
 		return parse_fails_with(sk_yaml_get(item, "fails_with"), c, err);
+	}
+	if (strcmp(first, "succeeds") == 0) {
+		/* Sqitch's verify convention: an error fails, any result
+		 * passes. Only where it is written: expect keeps its meaning. */
+		c->expect = SK_EXPECT_SUCCEEDS;
+		rc = sk_yaml_bool(item, "succeeds", false, &yes, err);
+		if (rc == SK_OK && !yes)
+			rc = sk_yaml_error(err, SK_EINVAL,
+			    sk_yaml_get(item, "succeeds"),
+			    "succeeds can only be true; to expect a failure use "
+			    "fails_with");
+		return rc;
 	}
 	c->expect = SK_EXPECT_NO_ROWS;
 	rc = sk_yaml_bool(item, "no_rows", false, &yes, err);
@@ -205,8 +218,8 @@ build_checks(const char *yaml_path, const sk_yaml_node *map, const char *key,
 		sk_check *c = &(*out)[i];
 
 		rc = sk_yaml_expect(item, SK_YAML_MAPPING,
-		    "a check mapping with name, sql or file, and expect, no_rows "
-		    "or fails_with",
+		    "a check mapping with name, sql or file, and expect, "
+		    "no_rows, fails_with or succeeds",
 		    err);
 		if (rc == SK_OK)
 			rc = sk_yaml_check_keys(item, check_keys, err);

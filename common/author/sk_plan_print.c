@@ -28,6 +28,9 @@ sk_check_expect_format(const sk_check *c, char *buf, size_t len)
 	case SK_EXPECT_FAILS:
 		snprintf(buf, len, "fails with %s", c->sqlstate ? c->sqlstate : "?");
 		break;
+	case SK_EXPECT_SUCCEEDS:
+		snprintf(buf, len, "succeeds");
+		break;
 	default:
 		snprintf(buf, len, "unknown expectation %d", c->expect);
 		break;
@@ -400,6 +403,8 @@ expect_name(int expect)
 		return "no_rows";
 	case SK_EXPECT_FAILS:
 		return "fails";
+	case SK_EXPECT_SUCCEEDS:
+		return "succeeds";
 	default:
 		return "unknown";
 	}

@@ -10,20 +10,41 @@
 #include <string.h>
 
 #include "sk_config_int.h"
+#include "sk_log.h"
 #include "sk_util.h"
 #include "sk_yaml.h"
 
 static const char *const agent_keys[] = { "region", "coordinator", "key",
 	"coordinator_key", "release_keys", "databases", "state", "poll_ms",
-	"parallel", "backup_dir", "pg_dump", "pg_restore", "tls",
-	"insecure_transport", "health_probe", "dead_man", "move", NULL };
+	"parallel", "backup_dir", "pg_dump", "pg_restore", "tls", "insecure_transport",
+	"health_probe", "dead_man", "move", "log_format", NULL };
 static const char *const database_keys[] = { "name", "conninfo",
 	"backup_conninfo", "pooler", NULL };
 static const char *const coord_keys[] = { "listen", "control", "regions", "key",
 	"release_keys", "state", "tls", "insecure_transport", "operators",
-	"insecure_local", "rehearsal_interval", "http", NULL };
+	"insecure_local", "rehearsal_interval", "http", "log_format", NULL };
 static const char *const tls_keys[] = { "ca", "cert", "key", "server_name", NULL };
 static const char *const operator_keys[] = { "name", "key", "role", NULL };
+
+/* log_format: text (the default) or json, into *out (enum sk_log_format). */
+static int
+log_format_field(const sk_yaml_node *root, int *out, sk_err *err)
+{
+	char *name = NULL;
+	int rc = sk_yaml_string(root, "log_format", SK_YAML_NONEMPTY, &name, err);
+
+	*out = SK_LOG_FORMAT_TEXT;
+	if (rc != SK_OK || name == NULL)
+		return rc;
+	*out = sk_log_format_parse(name);
+	if (*out < 0) {
+		*out = SK_LOG_FORMAT_TEXT;
+		rc = sk_yaml_error(err, SK_EINVAL, sk_yaml_get(root, "log_format"),
+		    "\"%s\" is not text or json", name);
+	}
+	free(name);
+	return rc;
+}
 
 int
 config_oom(sk_err *err, const char *path)
@@ -315,6 +336,8 @@ load_agent(const char *path, const sk_yaml_node *root, void *arg, sk_err *err)
 		rc = config_oom(err, path);
 	if (rc == SK_OK)
 		rc = sk_yaml_int(root, "poll_ms", 1000, 10, 60000, &cfg->poll_ms, err);
+	if (rc == SK_OK)
+		rc = log_format_field(root, &cfg->log_format, err);
 	if (rc == SK_OK) /* stopline */
 		rc = config_duration_field(
 		    root, "dead_man", 60000, &cfg->dead_man_ms, err);
@@ -514,6 +537,8 @@ load_coord(const char *path, const sk_yaml_node *root, void *arg, sk_err *err)
 	if (rc == SK_OK)
 		rc = sk_yaml_bool(
 		    root, "insecure_local", false, &cfg->insecure_local, err);
+	if (rc == SK_OK)
+		rc = log_format_field(root, &cfg->log_format, err);
 	if (rc == SK_OK)
 		rc = load_operators(path, root, cfg, err);
 	if (rc == SK_OK)

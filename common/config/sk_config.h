@@ -84,6 +84,7 @@ typedef struct sk_agent_config {
 	size_t ndatabases;
 	char *state; /* state directory; default: <file dir>/state */
 	int64_t poll_ms; /* idle long-poll hold asked of the coordinator; default 1000 */
+	int log_format;   /* log_format: enum sk_log_format; default text */
 	int parallel;     /* databases applied at once; default 4 */
 	char *backup_dir; /* where backups are written; NULL when not set */
 	/* Programs run for backups: a bare name ("pg_dump") is looked up in
@@ -144,6 +145,7 @@ typedef struct sk_coord_config {
 	/* Accepts unsigned control requests (a local test setup only; the
 	 * coordinator warns at every start). */
 	bool insecure_local;
+	int log_format; /* log_format: enum sk_log_format; default text */
 	/* A rehearsal of a plan (by name) is refused within this long of the
 	 * last one's start; 0: no limit. Default SK_REHEARSAL_INTERVAL_MS. */
 	int64_t rehearsal_interval_ms;

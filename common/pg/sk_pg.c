@@ -334,3 +334,12 @@ sk_pg_err_is_connection(const sk_err *err)
 	    strcmp(err->sqlstate, "57P02") == 0 ||
 	    strcmp(err->sqlstate, "57P03") == 0;
 }
+
+void
+sk_pg_rollback(PGconn *conn)
+{
+	if (conn == NULL || PQstatus(conn) != CONNECTION_OK ||
+	    PQtransactionStatus(conn) == PQTRANS_IDLE)
+		return;
+	PQclear(PQexec(conn, "ROLLBACK"));
+}

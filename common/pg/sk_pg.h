@@ -44,6 +44,11 @@ int sk_pg_execp(PGconn *conn, const char *what, const char *sql, int nparams,
  * drain COPY OUT. The caller still collects the results that follow. */
 void sk_pg_abandon_copy(PGconn *conn, const PGresult *res);
 
+/* Abandon conn's open transaction, if it has one (ROLLBACK; its own
+ * failure ignored: the error that made the caller roll back is the one
+ * to report). Accepts NULL and a broken connection. */
+void sk_pg_rollback(PGconn *conn);
+
 /* Fill err from a failed result (or from conn if res is NULL). */
 int sk_pg_error(sk_err *err, PGconn *conn, const PGresult *res, const char *what);
 

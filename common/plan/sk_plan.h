@@ -36,9 +36,10 @@ enum sk_step_kind {
 
 /* What a check expects (proto CheckExpect). */
 enum sk_check_expect {
-	SK_EXPECT_COMPARE = 1, /* first column of the single row <op> value */
-	SK_EXPECT_NO_ROWS = 2, /* the query returns no rows */
-	SK_EXPECT_FAILS = 3,   /* the statement fails with sqlstate */
+	SK_EXPECT_COMPARE = 1,  /* first column of the single row <op> value */
+	SK_EXPECT_NO_ROWS = 2,  /* the query returns no rows */
+	SK_EXPECT_FAILS = 3,    /* the statement fails with sqlstate */
+	SK_EXPECT_SUCCEEDS = 4, /* it runs without an error (Sqitch verify) */
 };
 
 /* A check with an expectation. op is one of "=", "!=", "<", "<=", ">",

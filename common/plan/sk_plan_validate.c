@@ -183,6 +183,13 @@ validate_checks(Skein__V1__Check *const *c, size_t n, const char *owner,
 				    "also has an operator or value",
 				    plan, owner, when, k->name);
 			break;
+		case SKEIN__V1__CHECK_EXPECT__CHECK_EXPECT_SUCCEEDS:
+			if (has_op || has_value || has_state)
+				return sk_err_set(err, SK_EINVAL,
+				    "decode plan %s: %s %s-check %s expects to succeed "
+				    "but also has an operator, value or SQLSTATE",
+				    plan, owner, when, k->name);
+			break;
 		default:
 			return sk_err_set(err, SK_EINVAL,
 			    "decode plan %s: %s %s-check %s has unknown expectation %d",

@@ -560,6 +560,8 @@ sk_control_encode(const sk_control *m, uint8_t **out, size_t *len, sk_err *err)
 	pb.nonce.len = SK_NONCE_LEN;
 	pb.boot_id = m->boot_id;
 	pb.acked_report_seq = m->acked_report_seq;
+	pb.refused = (char *)m->refused;
+	pb.refused_hint = (char *)m->refused_hint;
 	if (m->ncommands > 0) {
 		cmds = calloc(m->ncommands, sizeof(*cmds));
 		cmdp = calloc(m->ncommands, sizeof(*cmdp));
@@ -628,6 +630,10 @@ sk_control_decode(const uint8_t *buf, size_t len, sk_control *out, sk_err *err)
 	out->seq = pb->seq;
 	out->boot_id = pb->boot_id;
 	out->acked_report_seq = pb->acked_report_seq;
+	snprintf(out->refused, sizeof(out->refused), "%s",
+	    pb->refused != NULL ? pb->refused : "");
+	snprintf(out->refused_hint, sizeof(out->refused_hint), "%s",
+	    pb->refused_hint != NULL ? pb->refused_hint : "");
 	rc = wire_copy_id(out->region, sizeof(out->region), pb->region, "region", err);
 	if (rc != SK_OK)
 		goto out;

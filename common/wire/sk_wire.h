@@ -386,6 +386,10 @@ typedef struct sk_control {
 	sk_command *commands;
 	size_t ncommands;
 	uint64_t acked_report_seq;
+	/* Set: the coordinator refused the agent's message, and says why
+	 * and what to check (proto Control.refused, refused_hint). */
+	char refused[512];
+	char refused_hint[512];
 } sk_control;
 
 int sk_agent_msg_encode(const sk_agent_msg *m, uint8_t **out, size_t *len,
@@ -664,6 +668,7 @@ enum sk_cli_op {
 	SK_CLI_APPROVE = 11, /* gates: the CliRequest op field's number */
 	SK_CLI_ABORT = 12,   /* stopline: the CliRequest op field's number */
 	SK_CLI_STOP = 13,    /* stopline: the CliRequest op field's number */
+	SK_CLI_AGENTS = 14, /* skein agents: the CliRequest op field's number */
 };
 
 /* "start", "status", "rollback", "report", "pause", "resume", "tune";
@@ -719,6 +724,21 @@ int sk_operator_request_decode(const uint8_t *buf, size_t len,
     sk_operator_request *out, sk_err *err) SK_WARN_UNUSED;
 void sk_operator_request_fini(sk_operator_request *m);
 
+/* A region's agent as the coordinator sees it (proto AgentView). Plain
+ * value. */
+#define SK_AGENT_VIEW_RUNNING_MAX 16
+typedef struct sk_agent_view {
+	char region[SK_NAME_MAX];
+	bool connected;
+	int64_t last_seen_ms; /* 0: not since the coordinator started */
+	int64_t silent_ms;    /* since then, by the coordinator's clock */
+	int64_t window_ms;
+	char version[32];
+	uint32_t ndatabases;
+	char running[SK_AGENT_VIEW_RUNNING_MAX][SK_ID_MAX];
+	size_t nrunning;
+} sk_agent_view;
+
 typedef struct sk_cli_response {
 	bool ok;
 	sk_err error;
@@ -733,6 +753,8 @@ typedef struct sk_cli_response {
 	 * has_line false from a coordinator that does not say. */
 	bool has_line;
 	sk_line_view line;
+	sk_agent_view *agents; /* SK_CLI_AGENTS: one per region */
+	size_t nagents;
 } sk_cli_response;
 
 int sk_cli_request_encode(const sk_cli_request *m, uint8_t **out, size_t *len,

@@ -424,10 +424,14 @@ sk_cli_response_encode(const sk_cli_response *m, uint8_t **out, size_t *len, sk_
 	Skein__V1__RegionReport *rrs = NULL, **rrp = NULL;
 	report_store *reps = NULL;
 	stopline_line_store line;
+	agents_store agents;
 	int rc = SK_OK;
 
+	memset(&agents, 0, sizeof(agents));
 	skein__v1__cli_response__init(&pb);
 	wire_line_to_pb(&line, &pb, m);
+	if ((rc = wire_agents_to_pb(&agents, &pb, m, err)) != SK_OK)
+		goto out;
 	pb.ok = m->ok;
 	pb.rollout_id = (char *)m->rollout_id;
 	if (m->error.code != SK_OK) {
@@ -486,6 +490,7 @@ out:
 	free(rrs);
 	free(rrp);
 	free(reps);
+	wire_agents_store_fini(&agents);
 	return rc;
 }
 
@@ -605,7 +610,8 @@ sk_cli_response_decode(const uint8_t *buf, size_t len, sk_cli_response *out, sk_
 		    "decode response: not a valid CliResponse (%zu bytes)", len);
 	out->ok = pb->ok;
 	wire_error_from_pb(&out->error, pb->error);
-	if ((rc = wire_line_from_pb(out, pb, err)) != SK_OK)
+	if ((rc = wire_line_from_pb(out, pb, err)) != SK_OK ||
+	    (rc = wire_agents_from_pb(out, pb, err)) != SK_OK)
 		goto out;
 	rc = wire_copy_id(out->rollout_id, sizeof(out->rollout_id),
 	    pb->rollout_id, "rollout id", err);
@@ -701,6 +707,9 @@ sk_cli_response_fini(sk_cli_response *m)
 	free(m->rollouts);
 	free(m->reports);
 	free(m->signed_plan);
+	free(m->agents);
+	m->agents = NULL;
+	m->nagents = 0;
 	m->rollouts = NULL;
 	m->nrollouts = 0;
 	m->reports = NULL;

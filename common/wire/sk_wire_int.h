@@ -144,6 +144,24 @@ void wire_line_to_pb(stopline_line_store *s, Skein__V1__CliResponse *pb,
     const sk_cli_response *m);
 int wire_line_from_pb(
     sk_cli_response *out, const Skein__V1__CliResponse *pb, sk_err *err);
+/* sk_wire_agents.c: skein agents' answer (CliResponse.agents). */
+
+/* Storage for an answer's agent views while it is packed; it borrows
+ * the views' strings. wire_agents_store_fini frees it. */
+typedef struct agents_store {
+	Skein__V1__AgentView *v;
+	Skein__V1__AgentView **p;
+	char **running; /* SK_AGENT_VIEW_RUNNING_MAX per view */
+} agents_store;
+
+/* m's agents into pb (zero s first). SK_ENOMEM. */
+int wire_agents_to_pb(agents_store *s, Skein__V1__CliResponse *pb,
+    const sk_cli_response *m, sk_err *err) SK_WARN_UNUSED;
+void wire_agents_store_fini(agents_store *s);
+/* pb's agents into out (the caller frees them with the response). */
+int wire_agents_from_pb(sk_cli_response *out, const Skein__V1__CliResponse *pb,
+    sk_err *err) SK_WARN_UNUSED;
+
 /* sk_wire_gate.c: the gates a rollout view carries (RolloutView 27-29)
  * and the approve request. */
 

@@ -221,6 +221,7 @@ sk_cli_op_name(int op)
 		[SK_CLI_ABORT] = "abort",
 		[SK_CLI_STOP] = "stop",
 		[SK_CLI_APPROVE] = "approve",
+		[SK_CLI_AGENTS] = "agents",
 	};
 
 	if (op <= 0 || (size_t)op >= sizeof(names) / sizeof(names[0]) || names[op] == NULL)

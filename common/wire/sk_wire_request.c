@@ -61,6 +61,10 @@ sk_cli_request_encode(const sk_cli_request *m, uint8_t **out, size_t *len, sk_er
 	case SK_CLI_APPROVE:
 		wire_approve_to_pb(&pb, &approve, m);
 		break;
+	case SK_CLI_AGENTS:
+		pb.op_case = SKEIN__V1__CLI_REQUEST__OP_AGENTS;
+		pb.agents = true;
+		break;
 	default:
 		pb.op_case = SKEIN__V1__CLI_REQUEST__OP_STATUS_ROLLOUT_ID;
 		pb.status_rollout_id = (char *)m->rollout_id;
@@ -132,6 +136,9 @@ sk_cli_request_decode(const uint8_t *buf, size_t len, sk_cli_request *out, sk_er
 		break;
 	case SKEIN__V1__CLI_REQUEST__OP_APPROVE:
 		rc = wire_approve_from_pb(out, pb, err);
+		break;
+	case SKEIN__V1__CLI_REQUEST__OP_AGENTS:
+		out->op = SK_CLI_AGENTS;
 		break;
 	default: /* pause, resume, tune; or none */
 		rc = wire_opctl_request_from_pb(out, pb, err);

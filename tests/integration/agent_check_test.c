@@ -266,6 +266,66 @@ test_fails_that_succeeds_fails_and_leaves_no_row(void **state)
 	pgfixture_exec(conn, "BEGIN");
 }
 
+static sk_check
+succeeds(const char *sql)
+{
+	sk_check c;
+
+	memset(&c, 0, sizeof(c));
+	c.name = "verify";
+	c.expect = SK_EXPECT_SUCCEEDS;
+	c.sql = (char *)sql;
+	return c;
+}
+
+static void
+test_succeeds_passes_whatever_the_query_returns(void **state)
+{
+	char buf[32];
+	sk_check c;
+	sk_check_result res;
+
+	(void)state;
+	/* Sqitch's verify idiom: 1, not true, is a pass. */
+	c = succeeds("SELECT 1/count(*) FROM t WHERE id = 1");
+	eval_ok(&c, &res);
+	assert_true(res.passed);
+	assert_string_equal(res.expected, "succeeds");
+	assert_string_equal(res.seen, "succeeded");
+	c = succeeds("SELECT id FROM t WHERE false");
+	eval_ok(&c, &res);
+	assert_true(res.passed);
+	/* Whatever it did is undone; the caller's transaction goes on. */
+	c = succeeds("DELETE FROM t; SELECT 1");
+	eval_ok(&c, &res);
+	assert_true(res.passed);
+	assert_string_equal(
+	    pgfixture_scalar(conn, "SELECT count(*) FROM t", buf, sizeof(buf)), "3");
+}
+
+static void
+test_succeeds_fails_on_an_error_and_the_transaction_goes_on(void **state)
+{
+	char buf[32];
+	sk_check c;
+	sk_check_result res;
+	sk_err err;
+
+	(void)state;
+	c = succeeds("SELECT 1/count(*) FROM t WHERE id = 99");
+	eval_ok(&c, &res);
+	assert_false(res.passed);
+	assert_contains(res.seen, "22012: ");
+	c = succeeds("DO $$BEGIN RAISE EXCEPTION 'no users table'; END$$");
+	eval_ok(&c, &res);
+	assert_false(res.passed);
+	assert_contains(res.seen, "P0001: ");
+	assert_int_equal(agent_check_fail(&err, &res), SK_ECHECK);
+	assert_contains(err.msg, "check verify (pre) failed: expected succeeds");
+	assert_string_equal(
+	    pgfixture_scalar(conn, "SELECT count(*) FROM t", buf, sizeof(buf)), "3");
+}
+
 static void
 test_fails_with_another_sqlstate_fails(void **state)
 {
@@ -616,6 +676,8 @@ main(void)
 		DB_TEST(test_fails_passes_with_the_expected_sqlstate),
 		DB_TEST(test_fails_that_succeeds_fails_and_leaves_no_row),
 		DB_TEST(test_fails_with_another_sqlstate_fails),
+		DB_TEST(test_succeeds_passes_whatever_the_query_returns),
+		DB_TEST(test_succeeds_fails_on_an_error_and_the_transaction_goes_on),
 		DB_TEST(test_fails_outside_a_transaction_changes_nothing),
 		DB_TEST(test_query_error_is_reported_and_aborts),
 		DB_TEST(test_malformed_checks_are_refused),

@@ -65,7 +65,7 @@ PY
 # A rollback: the backfill has no revert script, so its rows stay as they
 # are; its ledger row moves to skein.reverts and its checkpoints go, so
 # that an apply after the rollback would start it over.
-out=$(sk_skein rollout rollback "$id" --no-backup --wait 2>&1) || sk_fail "the rollback failed: $out"
+out=$(sk_skein rollout rollback --yes "$id" --no-backup --wait 2>&1) || sk_fail "the rollback failed: $out"
 for r in af in ksa; do
 	sk_assert_eq "0|0|1" "$(sk_rpsql "$r" "SELECT (SELECT count(*) FROM skein.steps WHERE plan_name = 'fill'),
 	    (SELECT count(*) FROM skein.backfills WHERE plan_name = 'fill'),

@@ -147,7 +147,7 @@ sk__run_fg "$skein" rollout wait "$id" --timeout 60s >"$SK_WORK/wait.out" ||
 grep -q "succeeded in 1/1 regions" "$SK_WORK/wait.out" || sk_fail "no success line: $(tail -n 3 "$SK_WORK/wait.out")"
 [[ "$(sk_psql af app "select to_regclass('public.greetings') is not null")" == t ]] ||
 	sk_fail "the agent as nobody did not create greetings"
-sk__run_fg "$skein" rollout rollback "$id" --wait --timeout 60s >"$SK_WORK/rollback.out" 2>&1 ||
+sk__run_fg "$skein" rollout rollback "$id" --yes --wait --timeout 60s >"$SK_WORK/rollback.out" 2>&1 ||
 	sk_fail "the rollback failed: $(tail -n 5 "$SK_WORK/rollback.out")"
 [[ "$(sk_psql af app "select to_regclass('public.greetings') is null")" == t ]] ||
 	sk_fail "the rollback left greetings"

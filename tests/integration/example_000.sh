@@ -163,7 +163,7 @@ for needle in new_tables_exist tenants_without_client subscriptions_without_clie
 done
 
 # --- The rollback: "run the down path for migration 027" -----------------
-rb=$(sk_skein rollout rollback "$id" --wait) || sk_fail "rollback failed: $rb"
+rb=$(sk_skein rollout rollback --yes "$id" --wait) || sk_fail "rollback failed: $rb"
 sk_assert_contains "$(tail -n 1 <<<"$rb")" "succeeded" "rollback final line"
 for r in af in ksa; do
 	sk_assert_eq 0 "$(sk_rpsql "$r" "select count(*) from skein.steps where plan_name = '$PLAN'")" "$r: no step of 027 left in the ledger"

@@ -199,7 +199,7 @@ json=$(sk_skein rollout report "$id" --format json) || sk_fail "rollout report -
 python3 -c 'import json,sys; json.loads(sys.stdin.read())' <<<"$json" || sk_fail "the JSON report does not parse: $json"
 
 # --- The rollback: the runbook's individual rollbacks, 0011 -> 0008 -------
-rb=$(sk_skein rollout rollback "$id" --wait) || sk_fail "rollback failed: $rb"
+rb=$(sk_skein rollout rollback --yes "$id" --wait) || sk_fail "rollback failed: $rb"
 sk_assert_contains "$(tail -n 1 <<<"$rb")" "succeeded" "rollback final line"
 for r in af in ksa; do
 	sk_assert_eq 0 "$(sk_rpsql "$r" "select count(*) from skein.steps where plan_name = '$PLAN'")" "$r: no step of the plan left in the ledger"

@@ -155,7 +155,7 @@ for needle in domain_id_nulls domain_id_orphans domain_names_not_slugs domain_id
 done
 
 # --- The rollback ----------------------------------------------------------
-rb=$(sk_skein rollout rollback "$id" --wait) || sk_fail "rollback failed: $rb"
+rb=$(sk_skein rollout rollback --yes "$id" --wait) || sk_fail "rollback failed: $rb"
 sk_assert_contains "$(tail -n 1 <<<"$rb")" "succeeded" "rollback final line"
 for r in af in ksa; do
 	sk_assert_eq 0 "$(sk_rpsql "$r" "select count(*) from skein.steps where plan_name = '$PLAN'")" "$r: no step of 008 left in the ledger"

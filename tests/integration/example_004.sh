@@ -154,7 +154,7 @@ done
 
 # --- Forward-only: the contract plan is not rolled back -----------------------
 before=$(sk_schema_dump af --exclude-schema=skein)
-if out=$(sk_skein rollout rollback "$id" --no-backup --wait 2>&1); then
+if out=$(sk_skein rollout rollback --yes "$id" --no-backup --wait 2>&1); then
 	sk_fail "the contract plan was rolled back: $out"
 fi
 sk_assert_contains "$out" "no revert script for step 0043c_drop_run_date" "the refusal names the contract"

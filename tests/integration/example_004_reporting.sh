@@ -137,7 +137,7 @@ sk_assert_eq true "$(flag in hotel-in-009)" "in: the cohort was flipped before i
 sk_assert_eq unset "$(flag ksa hotel-ksa-009)" "ksa: never started"
 
 # Rollback by flag flip: af and in lose the GA value; the pilots keep theirs.
-rb=$(sk_skein rollout rollback "$id4")
+rb=$(sk_skein rollout rollback --yes "$id4")
 out=$(sk_skein rollout wait "$rb" --timeout 90s) || sk_fail "the rollback by flag did not succeed: $out"
 for r in af in; do
 	sk_assert_eq unset "$(flag "$r" "hotel-$r-009")" "$r: the GA flag is off again"

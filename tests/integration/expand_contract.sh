@@ -191,7 +191,7 @@ id=$(sk_skein rollout start "$notes")
 out=$(sk_skein rollout wait "$id") || sk_fail "the notes expand failed: $out"
 sk_assert_eq "0|1" "$(sk_rpsql in "SELECT (SELECT count(*) FROM notes WHERE title IS DISTINCT FROM subject)
     || '|' || (SELECT count(*) FROM pg_trigger WHERE tgrelid = 'notes'::regclass AND NOT tgisinternal)")" "in: notes expanded"
-out=$(sk_skein rollout rollback "$id" --no-backup --wait 2>&1) || sk_fail "the rollback failed: $out"
+out=$(sk_skein rollout rollback --yes "$id" --no-backup --wait 2>&1) || sk_fail "the rollback failed: $out"
 for r in af in ksa; do
 	sk_assert_eq "id,subject|0|0|0|0" "$(sk_rpsql "$r" "SELECT (SELECT string_agg(attname, ',' ORDER BY attnum) FROM pg_attribute
 	      WHERE attrelid = 'notes'::regclass AND attnum > 0 AND NOT attisdropped)

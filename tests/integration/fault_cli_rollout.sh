@@ -77,23 +77,23 @@ sk_assert_contains "$out" "--format F" "report --help names --format"
 # 2. Usage errors: exit 2, the error names what is wrong, nothing starts.
 before=$(snapshot)
 expect 2 "start: unknown option --bogus" "unknown option" sk_skein rollout start --bogus x
-expect 2 "rollback takes exactly one rollout ID" "rollback without an id" sk_skein rollout rollback
+expect 2 "rollback takes exactly one rollout ID" "rollback without an id" sk_skein rollout rollback --yes
 expect 2 "report takes exactly one rollout ID" "report without an id" sk_skein rollout report
-expect 2 "rollback takes exactly one rollout ID" "rollback of two ids" sk_skein rollout rollback r-a r-b
+expect 2 "rollback takes exactly one rollout ID" "rollback of two ids" sk_skein rollout rollback --yes r-a r-b
 expect 2 "'xml' is neither md nor json" "report --format xml" sk_skein rollout report r-a --format xml
 expect 2 "--json and --format md disagree" "report --json --format md" sk_skein rollout report r-a --json --format md
 expect 2 'parse duration "garbage"' "--timeout garbage" sk_skein rollout wait r-a --timeout garbage
 expect 2 "wait: --timeout needs a value" "--timeout without a value" "$skein" rollout wait r-a --coordinator "$SK_CONTROL_URL" --timeout
-expect 2 "rollback does not take --timeout or --quiet without --wait" "rollback --timeout" sk_skein rollout rollback r-a --timeout 5s
-expect 2 "'bad name' is not a region name" "--region with a bad name" sk_skein rollout rollback r-a --region "bad name"
+expect 2 "rollback does not take --timeout or --quiet without --wait" "rollback --timeout" sk_skein rollout rollback --yes r-a --timeout 5s
+expect 2 "'bad name' is not a region name" "--region with a bad name" sk_skein rollout rollback --yes r-a --region "bad name"
 expect 2 "report does not take that option" "report --region" sk_skein rollout report r-a --region af
 expect 2 "status does not take --rehearse" "status --rehearse" sk_skein rollout status --rehearse
 expect 2 "start does not take --region, --wait, --format, --json, --quiet or --no-backup" "start --no-backup" sk_skein rollout start x --no-backup
 expect 2 "status does not take --no-backup (only rollback does)" "status --no-backup" sk_skein rollout status --no-backup
 expect 2 "start does not take --reapply with --rehearse" "start --rehearse --reapply" sk_skein rollout start --rehearse x --reapply
-expect 2 "rollback does not take --reapply (only start does)" "rollback --reapply" sk_skein rollout rollback r-a --reapply
+expect 2 "rollback does not take --reapply (only start does)" "rollback --reapply" sk_skein rollout rollback --yes r-a --reapply
 expect 2 "start does not take --no-color (only status, wait and rollback --wait do)" "start --no-color" sk_skein rollout start x --no-color
-expect 2 "rollback does not take --no-color (only status, wait and rollback --wait do)" "rollback --no-color" sk_skein rollout rollback r-a --no-color
+expect 2 "rollback does not take --no-color (only status, wait and rollback --wait do)" "rollback --no-color" sk_skein rollout rollback --yes r-a --no-color
 expect 2 "report does not take --no-color (only status, wait and rollback --wait do)" "report --no-color" sk_skein rollout report r-a --no-color
 expect 2 "pause takes exactly one rollout ID" "pause without an id" sk_skein rollout pause
 expect 2 "resume takes exactly one rollout ID" "resume of two ids" sk_skein rollout resume r-a r-b
@@ -114,7 +114,7 @@ expect 2 "tune --max-rows-per-second: 'nan' is not a positive number" "tune a ra
 # 3. Unknown rollout: exit 1, named, with a hint.
 expect 1 "skein rollout report: no rollout r-nosuchrollout" "report of an unknown rollout" sk_skein rollout report r-nosuchrollout
 expect 1 "hint: skein rollout status lists the rollouts" "report hint" sk_skein rollout report r-nosuchrollout
-expect 1 "roll back rollout r-nosuchrollout: no such rollout" "rollback of an unknown rollout" sk_skein rollout rollback r-nosuchrollout
+expect 1 "roll back rollout r-nosuchrollout: no such rollout" "rollback of an unknown rollout" sk_skein rollout rollback --yes r-nosuchrollout
 expect 1 "skein rollout wait: no rollout r-nosuchrollout" "wait for an unknown rollout" sk_skein rollout wait r-nosuchrollout
 expect 1 "skein rollout pause: pause rollout r-nosuchrollout: no such rollout" "pause of an unknown rollout" sk_skein rollout pause r-nosuchrollout
 expect 1 "resume rollout r-nosuchrollout: no such rollout" "resume of an unknown rollout" sk_skein rollout resume r-nosuchrollout
@@ -143,8 +143,8 @@ id=$(sk_skein rollout start "$signed")
 sk_wait_until 30 bash -c "'$skein' rollout status $id --coordinator '$SK_CONTROL_URL' | grep -q 'waiting for a lock'" ||
 	sk_fail "the step never waited for the lock: $(sk_skein rollout status "$id")"
 n=$(nrollouts)
-expect 1 "roll back rollout $id: it is still running" "rollback of a running rollout" sk_skein rollout rollback "$id"
-expect 1 "hint: wait for it to end (skein rollout wait $id)" "and what to do" sk_skein rollout rollback "$id" --region in
+expect 1 "roll back rollout $id: it is still running" "rollback of a running rollout" sk_skein rollout rollback --yes "$id"
+expect 1 "hint: wait for it to end (skein rollout wait $id)" "and what to do" sk_skein rollout rollback --yes "$id" --region in
 md=$(sk_skein rollout report "$id") || sk_fail "report of a running rollout failed: $md"
 sk_assert_contains "$md" "| State | running |" "the record of a running rollout says so"
 sk_assert_contains "$md" "the rollout is still running: this record is partial" "and that it is partial"
@@ -172,17 +172,17 @@ print(s["lock_waits"], s["attempts"])' <<<"$json")
 sk_assert_eq "$ledger" "$got" "in: lock waits and attempts in the record match the ledger"
 
 # 5. Rollback: a region the plan lacks, a rehearsal, twice, superseded.
-expect 1 "plan cli has no region mars (its regions: af, in, ksa)" "rollback --region mars" sk_skein rollout rollback "$id" --region mars
+expect 1 "plan cli has no region mars (its regions: af, in, ksa)" "rollback --region mars" sk_skein rollout rollback --yes "$id" --region mars
 out=$(sk_skein rollout start --rehearse "$signed" --timeout 60s 2>/dev/null) || sk_fail "the rehearsal was not READY: $out"
 rh=$(tail -n 1 <<<"$out" | cut -d' ' -f2 | tr -d :)
-expect 1 "it is a rehearsal, which changed nothing" "rollback of a rehearsal" sk_skein rollout rollback "$rh"
+expect 1 "it is a rehearsal, which changed nothing" "rollback of a rehearsal" sk_skein rollout rollback --yes "$rh"
 n=$(nrollouts)
-out=$(sk_skein rollout rollback "$id" --region in --wait --quiet) || sk_fail "rollback of in failed: $out"
+out=$(sk_skein rollout rollback --yes "$id" --region in --wait --quiet) || sk_fail "rollback of in failed: $out"
 rb=$(head -n 1 <<<"$out")
-expect 1 "rollback $rb already undid it in region in" "rollback of in twice" sk_skein rollout rollback "$id" --region in
-out=$(sk_skein rollout rollback "$id" --wait --quiet) || sk_fail "rollback of the rest failed: $out"
+expect 1 "rollback $rb already undid it in region in" "rollback of in twice" sk_skein rollout rollback --yes "$id" --region in
+out=$(sk_skein rollout rollback --yes "$id" --wait --quiet) || sk_fail "rollback of the rest failed: $out"
 rb2=$(head -n 1 <<<"$out")
-expect 1 "already undid it in every region it reached" "rollback of everything twice" sk_skein rollout rollback "$id"
+expect 1 "already undid it in every region it reached" "rollback of everything twice" sk_skein rollout rollback --yes "$id"
 sk_assert_eq "$((n + 2))" "$(nrollouts)" "only the two real rollbacks started"
 for r in af in ksa; do
 	sk_assert_eq 0 "$(sk_rpsql "$r" "SELECT count(*) FROM information_schema.columns WHERE table_name = 'accounts' AND column_name = 'note'")" "$r rolled back"
@@ -190,8 +190,8 @@ done
 again=$(sk_skein rollout start "$signed" --reapply)
 sk_skein rollout wait "$again" --quiet >/dev/null || sk_fail "applying again failed"
 after_apply=$(snapshot)
-expect 1 "rollout $again of plan cli started after it" "rollback of a superseded rollout" sk_skein rollout rollback "$id"
-expect 1 "hint: roll back the newest rollout of the plan: skein rollout rollback $again" "names the newest" sk_skein rollout rollback "$id"
+expect 1 "rollout $again of plan cli started after it" "rollback of a superseded rollout" sk_skein rollout rollback --yes "$id"
+expect 1 "hint: roll back the newest rollout of the plan: skein rollout rollback $again" "names the newest" sk_skein rollout rollback --yes "$id"
 sk_assert_same_dump "$after_apply" "$(snapshot)" "a refused rollback changed a database"
 [[ "$rb2" == r-* && "$rb2" != "$rb" ]] || sk_fail "the second rollback printed '$rb2'"
 
@@ -212,8 +212,8 @@ sleep 5
 before=$(snapshot)
 n=$(nrollouts)
 expect 1 "expired" "rehearsal of an expired plan" sk_skein rollout start --rehearse "$ssigned" --timeout 10s
-expect 1 "agents refuse an expired plan" "rollback of an expired plan" sk_skein rollout rollback "$sid"
-expect 1 "hint: build and sign the same plan directory again" "and what to do instead" sk_skein rollout rollback "$sid"
+expect 1 "agents refuse an expired plan" "rollback of an expired plan" sk_skein rollout rollback --yes "$sid"
+expect 1 "hint: build and sign the same plan directory again" "and what to do instead" sk_skein rollout rollback --yes "$sid"
 sk_assert_eq "$n" "$(nrollouts)" "nothing started for an expired plan"
 sk_assert_same_dump "$before" "$(snapshot)" "an expired plan changed a database"
 

@@ -53,7 +53,7 @@ done
 # immediately: a checkpoint first, so that the apply survives the stop.
 sk_rpsql ksa "CHECKPOINT" >/dev/null
 "$SK_PGCLUSTER" stop "$SK_WORK/pg" pg_ksa
-rb=$(sk_skein rollout rollback "$id" --no-backup)
+rb=$(sk_skein rollout rollback --yes "$id" --no-backup)
 flipped2() { sk_skein rollout status "$rb" | grep -q "flags first: 2/3 regions flipped"; }
 sk_wait_until 30 flipped2 || sk_fail "af and in did not flip while ksa is down: $(sk_skein rollout status "$rb")"
 for r in af in; do

@@ -59,7 +59,7 @@ run_as() {
 }
 
 # 1. nobody, no key at all.
-run_as nobody -- rollout rollback "$id"
+run_as nobody -- rollout rollback --yes "$id"
 [[ $rc -ne 0 ]] || sk_fail "nobody rolled back a rollout: $out"
 sk_assert_contains "$out" "not a signed operator request" "nobody's rollback: the refusal says why"
 sk_assert_contains "$out" "no operator key: pass --key FILE, set SKEIN_KEY" "nobody's rollback: the hint says where keys are looked for"
@@ -72,25 +72,25 @@ sk_assert_eq "$before" "$(snapshot)" "nothing changed in any region"
 # 2. A key, but one nobody pinned.
 cp "$SK_WORK/keys/stranger.key" /tmp/skein-stranger-$$.key
 chown nobody /tmp/skein-stranger-$$.key
-run_as nobody SKEIN_KEY=/tmp/skein-stranger-$$.key -- rollout rollback "$id"
+run_as nobody SKEIN_KEY=/tmp/skein-stranger-$$.key -- rollout rollback --yes "$id"
 rm -f /tmp/skein-stranger-$$.key
 [[ $rc -ne 0 ]] || sk_fail "an unpinned key rolled back: $out"
 sk_assert_contains "$out" "is not an operator of this coordinator" "the unpinned key is named as such"
 
 # 3. Roles: a viewer looks, an operator starts, neither rolls back.
 out=$(SKEIN_KEY=$SK_WORK/keys/viewer.key sk_skein rollout status "$id" 2>&1) || sk_fail "the viewer could not read the status: $out"
-if out=$(SKEIN_KEY=$SK_WORK/keys/viewer.key sk_skein rollout rollback "$id" 2>&1); then
+if out=$(SKEIN_KEY=$SK_WORK/keys/viewer.key sk_skein rollout rollback --yes "$id" 2>&1); then
 	sk_fail "a viewer rolled back: $out"
 fi
 sk_assert_contains "$out" "operator vera (viewer) may not rollback: that needs role admin" "the viewer's rollback"
-if out=$(SKEIN_KEY=$SK_WORK/keys/op.key sk_skein rollout rollback "$id" 2>&1); then
+if out=$(SKEIN_KEY=$SK_WORK/keys/op.key sk_skein rollout rollback --yes "$id" 2>&1); then
 	sk_fail "an operator rolled back: $out"
 fi
 sk_assert_contains "$out" "operator otto (operator) may not rollback" "the operator's rollback"
 sk_assert_eq "$before" "$(snapshot)" "no refused request changed anything"
 
 # 4. The admin may: and the record says who did what.
-rb=$(sk_skein rollout rollback "$id") || sk_fail "the admin's rollback was refused"
+rb=$(sk_skein rollout rollback --yes "$id") || sk_fail "the admin's rollback was refused"
 sk_skein rollout wait "$rb" >/dev/null || sk_fail "the rollback failed"
 for r in af in ksa; do
 	[[ "$(sk_rpsql "$r" "select count(*) from information_schema.columns where table_name = 'accounts' and column_name = 'note'")" == 0 ]] ||

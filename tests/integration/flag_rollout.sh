@@ -78,7 +78,7 @@ sk_assert_eq 3 "$(jq '.flags | length' <<<"$json")" "report json: three flips"
 sk_assert_eq '"hotel-in-001"' "$(jq '.flags[] | select(.region == "in") | .tenant' <<<"$json")" "report json: in's tenant"
 
 # 3. Rollback: flags first, everywhere, then the reverts.
-rb=$(sk_skein rollout rollback "$id" --no-backup)
+rb=$(sk_skein rollout rollback --yes "$id" --no-backup)
 out=$(sk_skein rollout wait "$rb" --timeout 60s) || sk_fail "rollback failed: $out"
 sk_assert_eq "rollout $rb: succeeded in 3/3 regions" "$(tail -n 1 <<<"$out")" "rollback final line"
 sk_assert_contains "$out" "flags first: flipped back in every region; the reverts start" "rollback narrates the pass"

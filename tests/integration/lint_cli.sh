@@ -216,6 +216,11 @@ sk_write_plan "$plans/ci plan" ciplan 1h "$SK_TWO_PHASES" \
 ALTER TABLE orders VALIDATE CONSTRAINT qty_pos;
 ALTER TABLE orders ALTER COLUMN note DROP NOT NULL;" \
 	"0002_drop=ALTER TABLE clients DROP COLUMN legacy;"
+# Each step gets a revert script, so that no-revert stays quiet.
+for step in 0001_mix 0002_drop; do
+	echo "SELECT 1;" >"$plans/ci plan/$step.revert.sql"
+	sed -i "s|^    sql: $step.sql\$|&\n    revert: $step.revert.sql|" "$plans/ci plan/plan.yaml"
+done
 printf '    waive:\n      - rule: drop-column\n        reason: "unused, 50%% sure: checked"\n' \
 	>>"$plans/ci plan/plan.yaml"
 

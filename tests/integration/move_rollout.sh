@@ -117,7 +117,7 @@ report=$(sk_skein rollout report "$id" --format json)
 sk_rpsql in "UPDATE bookings SET nights = 7 WHERE tenant_id = 'hotel-af-007'; INSERT INTO invoices (id, tenant_id, booking_id, total) SELECT 900000000 + id, tenant_id, id, 1.50 FROM bookings WHERE tenant_id = 'hotel-af-007' ORDER BY id LIMIT 3" >/dev/null
 in_bookings=$(digest in bookings)
 in_invoices=$(digest in invoices)
-rid=$(sk_skein rollout rollback "$id") || sk_fail "rollback refused: $rid"
+rid=$(sk_skein rollout rollback --yes "$id") || sk_fail "rollback refused: $rid"
 out=$(sk_skein rollout wait "$rid") || sk_fail "the rollback (move back) failed: $out"
 sk_assert_eq "$in_bookings" "$(digest af bookings)" "af has the tenant's bookings back, as in had them"
 sk_assert_eq "$in_invoices" "$(digest af invoices)" "af has the tenant's invoices back, with those written in in"

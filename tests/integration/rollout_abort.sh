@@ -119,7 +119,7 @@ sk_assert_contains "$out" "abort rollout r-nosuchrollout: no such rollout" "abor
 sk_assert_eq "$before" "$(sk_skein rollout status "$id" --json | grep -v '"at_ms"\|updated')" "refused aborts changed nothing"
 
 # 4. The rollback undoes what ran (af's first step).
-out=$(sk_skein rollout rollback "$id" --no-backup --wait 2>&1) || sk_fail "the rollback of the aborted rollout failed: $out"
+out=$(sk_skein rollout rollback --yes "$id" --no-backup --wait 2>&1) || sk_fail "the rollback of the aborted rollout failed: $out"
 sk_assert_eq 0 "$(has_table af abort_one)" "af: abort_one reverted"
 sk_assert_eq "" "$(ledger af)" "af: nothing of the plan left in the ledger"
 
@@ -202,7 +202,7 @@ sk_stop coordinator || sk_fail "the coordinator did not stop"
 sk_start_coordinator || sk_fail "the coordinator did not start again"
 sk_assert_contains "$(sk_skein rollout status "$id2")" "region af aborted by otto" "after a restart"
 sk_assert_eq failed "$(state2)" "after a restart: failed"
-out=$(sk_skein rollout rollback "$id2" --no-backup --wait 2>&1) || sk_fail "the rollback of the failed rollout failed: $out"
+out=$(sk_skein rollout rollback --yes "$id2" --no-backup --wait 2>&1) || sk_fail "the rollback of the failed rollout failed: $out"
 for r in af in; do
 	sk_assert_eq 0 "$(has_table "$r" sc_one)" "$r: sc_one reverted"
 	sk_assert_eq "" "$(ledger2 "$r")" "$r: nothing of abortsc left in the ledger"

@@ -119,11 +119,11 @@ sk_assert_eq "$md" "$(sk_skein rollout report "$id")" "report after a coordinato
 
 # 4. Bad input: a region the plan does not have, an unknown rollout.
 nrollouts=$(sk_skein rollout status | grep -c '^rollout ')
-if out=$(sk_skein rollout rollback "$id" --region mars 2>&1); then
+if out=$(sk_skein rollout rollback --yes "$id" --region mars 2>&1); then
 	sk_fail "rollback in a region the plan does not have started: $out"
 fi
 sk_assert_contains "$out" "plan rb has no region mars (its regions: af, in, ksa)" "the error names the region and the plan's regions"
-if out=$(sk_skein rollout rollback r-nosuchrollout 2>&1); then
+if out=$(sk_skein rollout rollback --yes r-nosuchrollout 2>&1); then
 	sk_fail "rollback of an unknown rollout started: $out"
 fi
 sk_assert_contains "$out" "no such rollout" "unknown rollout"
@@ -138,7 +138,7 @@ for r in af in ksa; do
 done
 
 # 5. Roll back one region.
-out=$(sk_skein rollout rollback "$id" --region in --wait) || sk_fail "rollback --region in failed: $out"
+out=$(sk_skein rollout rollback --yes "$id" --region in --wait) || sk_fail "rollback --region in failed: $out"
 rb1=$(head -n 1 <<<"$out")
 [[ "$rb1" == r-* && "$rb1" != "$id" ]] || sk_fail "rollback did not print a new rollout id: $out"
 sk_assert_eq "rollout $rb1: succeeded in 1/1 regions" "$(tail -n 1 <<<"$out")" "rollback --region final line"
@@ -155,14 +155,14 @@ done
 # untouched, and neither a second rollback nor an apply of the plan may
 # start beside it.
 sk_stop agent-ksa >/dev/null
-rb2=$(sk_skein rollout rollback "$id")
+rb2=$(sk_skein rollout rollback --yes "$id")
 [[ "$rb2" == r-* && "$rb2" != "$rb1" ]] || sk_fail "second rollback id: $rb2"
 sk_wait_until 30 bash -c "'$SKEIN_BIN/skein' rollout status $rb2 --coordinator '$SK_CONTROL_URL' | grep -Eq '^ +in +succeeded'" ||
 	sk_fail "region in of the rollback did not finish: $(sk_skein rollout status "$rb2")"
 sleep 1 # time enough for a wrong dispatch to the canary to show
 sk_assert_eq "true true false" "$(applied af)" "the canary waits for the rest to be rolled back"
-sk_assert_eq "$rb2" "$(sk_skein rollout rollback "$id")" "the same rollback asked again"
-if out=$(sk_skein rollout rollback "$id" --region af 2>&1); then
+sk_assert_eq "$rb2" "$(sk_skein rollout rollback --yes "$id")" "the same rollback asked again"
+if out=$(sk_skein rollout rollback --yes "$id" --region af 2>&1); then
 	sk_fail "a second rollback started beside a running one: $out"
 fi
 sk_assert_contains "$out" "rollback $rb2 of it is still running" "a concurrent rollback is refused"

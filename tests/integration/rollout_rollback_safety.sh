@@ -82,7 +82,7 @@ done
 
 # 1. An agent without backup_dir refuses the rollback before any revert.
 before=$(snapshot)
-run rc out sk_skein rollout rollback "$id" --region ksa --wait
+run rc out sk_skein rollout rollback --yes "$id" --region ksa --wait
 sk_assert_eq 1 "$rc" "the rollback in ksa without a backup_dir (output: $out)"
 rb_ksa=$(head -n 1 <<<"$out")
 [[ "$rb_ksa" == r-* ]] || sk_fail "no rollback id in: $out"
@@ -100,7 +100,7 @@ sk_assert_eq "1 0" "$(ledger ksa notes)" "ksa: the ledger still holds the step"
 sk_assert_eq 0 "$(ndumps)" "no dump was taken"
 
 # 2. A rollback backs the database up before its first revert.
-out=$(sk_skein rollout rollback "$id" --region in --wait) || sk_fail "the rollback in 'in' failed: $out"
+out=$(sk_skein rollout rollback --yes "$id" --region in --wait) || sk_fail "the rollback in 'in' failed: $out"
 rb_in=$(head -n 1 <<<"$out")
 sk_assert_eq f "$(has_table in notes)" "in: the revert dropped notes"
 sk_assert_eq "0 1" "$(ledger in notes)" "in: the step is reverted"
@@ -129,7 +129,7 @@ assert db["backup"]["path"] == sys.argv[1], db["backup"]
 ' "$dump" || sk_fail "JSON report of the rollback with a backup: $json"
 
 # 3. --no-backup: no dump, and on record with who said it.
-out=$(sk_skein rollout rollback "$id" --region ksa --no-backup --wait) || sk_fail "the rollback --no-backup in ksa failed: $out"
+out=$(sk_skein rollout rollback --yes "$id" --region ksa --no-backup --wait) || sk_fail "the rollback --no-backup in ksa failed: $out"
 rb_nb=$(head -n 1 <<<"$out")
 sk_assert_eq f "$(has_table ksa notes)" "ksa: reverted"
 sk_assert_eq 1 "$(ndumps)" "--no-backup took no dump"
@@ -214,7 +214,7 @@ done
 tid=$(sk_skein rollout start "$tsigned")
 sk_skein rollout wait "$tid" >/dev/null || sk_fail "applying tags failed"
 dumps=$(ndumps)
-out=$(sk_skein rollout rollback "$tid" --wait) || sk_fail "the rollback of tags failed: $out"
+out=$(sk_skein rollout rollback --yes "$tid" --wait) || sk_fail "the rollback of tags failed: $out"
 rb_t=$(head -n 1 <<<"$out")
 for r in af in ksa; do
 	sk_assert_eq f "$(has_table "$r" tags)" "$r: tags reverted"

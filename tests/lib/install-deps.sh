@@ -3,18 +3,21 @@
 # run its demo, asking apt only for what is missing. Shared by tests/run and
 # deploy/local/demo, so both install the same way.
 #
-# Sourced:  . tests/lib/install-deps.sh; sk_install_deps [--with-format] [--with-fuzz]
-# Run:      tests/lib/install-deps.sh [--with-format] [--with-fuzz] [--dry-run]
+# Sourced:  . tests/lib/install-deps.sh; sk_install_deps [--with-format] [--with-fuzz] [--with-browser]
+# Run:      tests/lib/install-deps.sh [--with-format] [--with-fuzz] [--with-browser] [--dry-run]
 #
 # As root apt-get runs directly; otherwise through sudo. `apt-get update`
 # runs only when something has to be installed.
 
-# The build, the unit tests and the daemons' runtime.
+# The build, the unit tests and the daemons' runtime; prometheus for its
+# promtool, which checks the coordinator's /metrics text
+# (tests/unit/coordinator/metrics_test.c).
 SK_DEPS_BUILD=(
 	cmake build-essential pkg-config
 	libnng-dev libprotobuf-c-dev protobuf-c-compiler libsodium-dev
 	libcmocka-dev libyaml-dev libpq-dev libjansson-dev libpg-query-dev
 	libmicrohttpd-dev
+	prometheus
 )
 # Real clusters for the integration tests, the demo and the benchmarks
 # (pgbench, used by bench/ddl-lock, ships in the server package
@@ -32,6 +35,10 @@ SK_DEPS_FORMAT=(clang-format)
 # runtimes (libclang-rt-dev: libclang_rt.fuzzer*.a), llvm-symbolizer
 # (llvm) for readable stacks.
 SK_DEPS_FUZZ=(clang libclang-rt-dev llvm)
+# The dashboard's browser test (tests/integration/dashboard_browser.sh):
+# headless Chromium, driven over the DevTools protocol by tests/tools/cdp.py
+# with Debian's python3-websocket. Not for the demo: Chromium is large.
+SK_DEPS_BROWSER=(chromium python3-websocket)
 
 # Print the names, out of the arguments, that dpkg does not show installed.
 sk_missing_packages() {
@@ -42,14 +49,15 @@ sk_missing_packages() {
 	done
 }
 
-# sk_install_deps [--with-format] [--with-fuzz] [--dry-run]: install what
+# sk_install_deps [--with-format] [--with-fuzz] [--with-browser] [--dry-run]: install what
 # is missing. Returns non-zero, with a message on stderr, when apt fails.
 sk_install_deps() {
-	local with_format=0 with_fuzz=0 dry_run=0 arg
+	local with_format=0 with_fuzz=0 with_browser=0 dry_run=0 arg
 	for arg in "$@"; do
 		case "$arg" in
 		--with-format) with_format=1 ;;
 		--with-fuzz) with_fuzz=1 ;;
+		--with-browser) with_browser=1 ;;
 		--dry-run) dry_run=1 ;;
 		*)
 			echo "install-deps: unknown option '$arg'" >&2
@@ -67,6 +75,7 @@ sk_install_deps() {
 	local wanted=("${SK_DEPS_BUILD[@]}" "${SK_DEPS_PG[@]}")
 	((with_format)) && wanted+=("${SK_DEPS_FORMAT[@]}")
 	((with_fuzz)) && wanted+=("${SK_DEPS_FUZZ[@]}")
+	((with_browser)) && wanted+=("${SK_DEPS_BROWSER[@]}")
 	local missing=()
 	mapfile -t missing < <(sk_missing_packages "${wanted[@]}")
 	if [[ ${#missing[@]} -eq 0 ]]; then
@@ -109,13 +118,15 @@ if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
 	case "${1:-}" in
 	-h | --help)
 		cat <<'EOF'
-usage: tests/lib/install-deps.sh [--with-format] [--with-fuzz] [--dry-run]
+usage: tests/lib/install-deps.sh [--with-format] [--with-fuzz] [--with-browser] [--dry-run]
 
 Install the Debian packages skein needs (build tools and libraries,
 PostgreSQL server and client, PgBouncer), asking apt only for what is
 missing.
   --with-format  also clang-format, for the style check in tests/run
   --with-fuzz    also clang, libFuzzer and llvm, for tests/fuzz
+  --with-browser also chromium and python3-websocket, for the dashboard's
+                 browser test
   --dry-run      say what would be installed, install nothing
 As root apt-get runs directly; otherwise through sudo.
 EOF

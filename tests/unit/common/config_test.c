@@ -18,6 +18,7 @@
 
 #include "sk_config.h"
 #include "sk_key.h"
+#include "sk_log.h"
 
 #define assert_msg(err, sub)                                \
 do {                                                        \
@@ -142,6 +143,7 @@ test_agent_config_defaults(void **state)
 	data_path(want, sizeof(want), "configs/state");
 	assert_string_equal(cfg.state, want);
 	assert_int_equal(cfg.poll_ms, 1000);
+	assert_int_equal(cfg.log_format, SK_LOG_FORMAT_TEXT);
 	assert_int_equal(cfg.dead_man_ms, 60000); /* stopline */
 	assert_int_equal(cfg.parallel, 4);
 	assert_null(cfg.backup_dir);
@@ -226,7 +228,7 @@ static const struct {
 	    "agent.yaml:7:1: unknown key \"pol_ms\" (allowed: region, coordinator, key, "
 	    "coordinator_key, release_keys, databases, state, poll_ms, parallel, "
 	    "backup_dir, pg_dump, pg_restore, tls, insecure_transport, "
-	    "health_probe, dead_man, move)" },
+	    "health_probe, dead_man, move, log_format)" },
 	{ "coordinator: tcp://127.0.0.1:7400\nkey: a\ncoordinator_key: c\n"
 	  "release_keys: [r]\ndatabases: [{name: a, conninfo: x}]\n",
 	    "agent.yaml:1:1: missing required key \"region\"" },
@@ -258,6 +260,12 @@ static const struct {
 		     "    user: y\n",
 	    "agent.yaml:9:5: databases[0]: unknown key \"user\" (allowed: name, conninfo, "
 	    "backup_conninfo, pooler)" },
+	{ AGENT_HEAD "release_keys: [r]\ndatabases: [{name: a, conninfo: x}]\n"
+		     "log_format: yaml\n",
+	    "agent.yaml:7:13: log_format: \"yaml\" is not text or json" },
+	{ AGENT_HEAD "release_keys: [r]\ndatabases: [{name: a, conninfo: x}]\n"
+		     "log_format: [json]\n",
+	    "agent.yaml:7:13: log_format: expected a string, got a list" },
 	{ AGENT_HEAD "release_keys: [r]\ndatabases: [{name: a, conninfo: x}]\npoll_ms: 5\n",
 	    "agent.yaml:7:10: poll_ms: expected an integer from 10 to 60000, got \"5\"" },
 	/* stopline: a dead_man an idle poll would trip, and one that is no
@@ -603,6 +611,45 @@ test_coord_config_http(void **state)
 	}
 }
 
+/* log_format: text when absent, text or json; anything else names the
+ * line and changes nothing. */
+static void
+test_coord_config_log_format(void **state)
+{
+	static const char base[] =
+	    "listen: tcp://127.0.0.1:7400\ncontrol: ipc:///tmp/c\nregions: r\n"
+	    "key: k\nrelease_keys: [a]\nstate: s\ninsecure_local: true\n";
+	static const struct {
+		const char *line;
+		int want;
+	} good[] = {
+		{ "", SK_LOG_FORMAT_TEXT },
+		{ "log_format: text\n", SK_LOG_FORMAT_TEXT },
+		{ "log_format: json\n", SK_LOG_FORMAT_JSON },
+	};
+	char path[512], text[512];
+	sk_coord_config cfg, before;
+	sk_err err;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		snprintf(text, sizeof(text), "%s%s", base, good[i].line);
+		write_tmp(path, sizeof(path), "coordinator.yaml", text);
+		if (sk_coord_config_load(path, &cfg, &err) != SK_OK)
+			fail_msg("case %zu: %s", i, err.msg);
+		assert_int_equal(cfg.log_format, good[i].want);
+		sk_coord_config_fini(&cfg);
+	}
+	snprintf(text, sizeof(text), "%slog_format: JSON\n", base);
+	write_tmp(path, sizeof(path), "coordinator.yaml", text);
+	memset(&cfg, 0x5A, sizeof(cfg));
+	memcpy(&before, &cfg, sizeof(cfg));
+	assert_int_equal(sk_coord_config_load(path, &cfg, &err), SK_EINVAL);
+	assert_msg(&err,
+	    "coordinator.yaml:8:13: log_format: \"JSON\" is not text or json");
+	assert_memory_equal(&cfg, &before, sizeof(cfg));
+}
+
 static void
 test_coord_config_rejects_bad_files(void **state)
 {
@@ -618,7 +665,8 @@ test_coord_config_rejects_bad_files(void **state)
 	assert_msg(&err,
 	    "coordinator-typo.yaml:3:1: unknown key \"regoins\" (allowed: "
 	    "listen, control, regions, key, release_keys, state, tls, "
-	    "insecure_transport, operators, insecure_local, rehearsal_interval, http)");
+	    "insecure_transport, operators, insecure_local, rehearsal_interval, http, "
+	    "log_format)");
 	assert_memory_equal(&cfg, &before, sizeof(cfg));
 
 	write_tmp(path, sizeof(path), "coordinator.yaml",
@@ -978,6 +1026,8 @@ main(void)
 		    test_coord_config_rejects_bad_files, setup_tmp, teardown_tmp),
 		cmocka_unit_test_setup_teardown(
 		    test_coord_config_rehearsal_interval, setup_tmp, teardown_tmp),
+		cmocka_unit_test_setup_teardown(
+		    test_coord_config_log_format, setup_tmp, teardown_tmp),
 		cmocka_unit_test_setup_teardown(test_inventory_loads_sorted_regions_with_keys,
 		    setup_tmp, teardown_tmp),
 		cmocka_unit_test_setup_teardown(

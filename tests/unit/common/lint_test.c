@@ -25,7 +25,8 @@ typedef struct spec {
 	const char *reason;
 } spec;
 
-/* A plan of n steps "s1".."sN" with sql_path "sN.sql". */
+/* A plan of n steps "s1".."sN" with sql_path "sN.sql", each with a
+ * revert (no-revert has tests of its own). */
 static sk_plan *
 make_plan(const spec *specs, size_t n)
 {
@@ -44,6 +45,7 @@ make_plan(const spec *specs, size_t n)
 		s->id = sk_strdup(id);
 		s->kind = SK_STEP_SQL;
 		s->sql = sk_strdup(specs[i].sql);
+		s->revert = sk_strdup("SELECT 1");
 		s->no_transaction = specs[i].notx;
 		s->sql_path = malloc(strlen(id) + 5);
 		assert_non_null(s->sql_path);
@@ -542,6 +544,62 @@ test_warning_rules(void **state)
 }
 
 static void
+test_no_revert_warns_where_a_rollback_needs_a_script(void **state)
+{
+	static const int kinds[] = { SK_STEP_SQL, SK_STEP_CONTRACT,
+		SK_STEP_CHECK, SK_STEP_FLAG, SK_STEP_EXPAND, SK_STEP_BACKFILL };
+	static const bool fire[] = { true, true, false, false, false, false };
+	spec s[] = { { "SELECT 1", false, NULL, NULL } };
+	const char *paths[] = { "bare.sql" }, *sqls[] = { "CREATE TABLE t (a int)" };
+	sk_lint_finding *f = NULL;
+	size_t n = 0;
+	sk_err err;
+
+	(void)state;
+	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+		sk_plan *p = make_plan(s, 1);
+
+		free(p->steps[0].revert);
+		p->steps[0].revert = NULL;
+		p->steps[0].kind = kinds[k];
+		assert_int_equal(sk_lint_plan(p, &f, &n, &err), SK_OK);
+		assert_int_equal(n, fire[k] ? 1 : 0);
+		if (fire[k]) {
+			assert_string_equal(f[0].rule->id, "no-revert");
+			assert_int_equal(f[0].rule->severity, SK_LINT_WARNING);
+			assert_string_equal(f[0].message,
+			    "step s1 has no revert script: a rollback of the plan "
+			    "is refused once it ran");
+			assert_int_equal(sk_lint_blocking(f, n), 0);
+		}
+		sk_lint_findings_free(f, n);
+		sk_plan_destroy(p);
+	}
+	/* A revert, or a waiver, quiets it. */
+	{
+		sk_plan *p = make_plan(s, 1);
+
+		assert_int_equal(sk_lint_plan(p, &f, &n, &err), SK_OK);
+		assert_int_equal(n, 0);
+		sk_plan_destroy(p);
+		s[0].waive = "no-revert";
+		s[0].reason = "forward-only; the backup is the way back";
+		p = make_plan(s, 1);
+		free(p->steps[0].revert);
+		p->steps[0].revert = NULL;
+		assert_int_equal(sk_lint_plan(p, &f, &n, &err), SK_OK);
+		assert_int_equal(n, 1);
+		assert_true(f[0].waived);
+		sk_lint_findings_free(f, n);
+		sk_plan_destroy(p);
+	}
+	/* Bare SQL files are not steps of a plan: no revert to ask for. */
+	assert_int_equal(sk_lint_files(paths, sqls, 1, NULL, &f, &n, &err), SK_OK);
+	assert_int_equal(n, 0);
+	sk_lint_findings_free(f, n);
+}
+
+static void
 test_findings_have_lines_in_step_order(void **state)
 {
 	spec s[] = {
@@ -768,9 +826,12 @@ test_build_refuses_unwaived_error_and_returns_findings(void **state)
 	    "build plan %s: 1 lint error not waived: drop-column (%s/0001_s.sql:2)",
 	    dir, dir);
 	assert_string_equal(err.msg, want);
-	assert_int_equal(n, 1);
+	/* The step has no revert either: a warning, which blocks nothing. */
+	assert_int_equal(n, 2);
 	assert_string_equal(f[0].rule->id, "drop-column");
 	assert_int_equal(f[0].line, 2);
+	assert_string_equal(f[1].rule->id, "no-revert");
+	assert_int_equal(f[1].rule->severity, SK_LINT_WARNING);
 	sk_lint_findings_free(f, n);
 	/* sk_plan_build refuses it the same way. */
 	assert_int_equal(sk_plan_build(dir, NULL, 1800000000, &plan, &err), SK_ELINT);
@@ -783,7 +844,7 @@ test_build_refuses_unwaived_error_and_returns_findings(void **state)
 	    "    waive:\n      - rule: drop-column\n        reason: unused since 41\n");
 	assert_int_equal(
 	    sk_plan_build_lint(dir, NULL, 1800000000, &plan, &f, &n, &err), SK_OK);
-	assert_int_equal(n, 1);
+	assert_int_equal(n, 2);
 	assert_true(f[0].waived);
 	assert_string_equal(f[0].reason, "unused since 41");
 	assert_int_equal(plan->steps[0].nwaivers, 1);
@@ -1648,6 +1709,7 @@ main(void)
 		cmocka_unit_test(test_transaction_control_in_any_step),
 		cmocka_unit_test(test_session_set),
 		cmocka_unit_test(test_warning_rules),
+		cmocka_unit_test(test_no_revert_warns_where_a_rollback_needs_a_script),
 		cmocka_unit_test(test_findings_have_lines_in_step_order),
 		cmocka_unit_test(test_waiver_marks_finding_and_unblocks),
 		cmocka_unit_test(test_unused_waiver_is_a_warning),

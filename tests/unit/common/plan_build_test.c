@@ -438,7 +438,7 @@ static const struct {
 	{ "name: p\n" PHASES STEPS "    pre:\n      - name: c\n        sql: SELECT 1\n        expect: 0\n"
 	  "        expct: 1\n",
 	    "plan.yaml:12:9: steps[0].pre[0]: unknown key \"expct\" (allowed: name, "
-	    "sql, file, expect, no_rows, fails_with, report_value)" },
+	    "sql, file, expect, no_rows, fails_with, succeeds, report_value)" },
 	{ "name: p\n" PHASES STEPS "    pre:\n      - name: c\n        sql: SELECT 1\n        file: c.sql\n"
 	  "        expect: 0\n",
 	    "plan.yaml:11:15: steps[0].pre[0].file: check c has both sql and "
@@ -448,7 +448,15 @@ static const struct {
 	    "file (a SQL file)" },
 	{ "name: p\n" PHASES STEPS "    post:\n      - name: c\n        sql: SELECT 1\n",
 	    "plan.yaml:9:9: steps[0].post[0]: check c has no expectation: give one "
-	    "of expect, no_rows: true or fails_with" },
+	    "of expect, no_rows: true, fails_with or succeeds: true" },
+	{ "name: p\n" PHASES STEPS "    post:\n      - name: c\n        sql: SELECT 1\n"
+	  "        succeeds: false\n",
+	    "plan.yaml:11:19: steps[0].post[0].succeeds: succeeds can only be true; "
+	    "to expect a failure use fails_with" },
+	{ "name: p\n" PHASES STEPS "    post:\n      - name: c\n        sql: SELECT 1\n"
+	  "        expect: 1\n        succeeds: true\n",
+	    "plan.yaml:12:19: steps[0].post[0].succeeds: check c has both expect and "
+	    "succeeds: give exactly one expectation" },
 	{ "name: p\n" PHASES STEPS "    pre:\n      - name: c\n        sql: SELECT 1\n        expect: 0\n"
 	  "        fails_with: 23514\n",
 	    "plan.yaml:12:21: steps[0].pre[0].fails_with: check c has both expect "
@@ -499,7 +507,8 @@ static const struct {
 	    "plan.yaml:6:9: phases[0].post[0]: check c has no expectation" },
 	{ "name: p\nphases:\n  - name: all\n    regions: [af]\n    pre: [x]\n" STEPS,
 	    "plan.yaml:5:11: phases[0].pre[0]: expected a check mapping with name, "
-	    "sql or file, and expect, no_rows or fails_with, got a string \"x\"" },
+	    "sql or file, and expect, no_rows, fails_with or succeeds, got a "
+	    "string \"x\"" },
 	/* waive: */
 	{ "name: p\n" PHASES STEPS "    waive:\n      - rule: drop-column\n",
 	    "plan.yaml:9:9: steps[0].waive[0]: waiver of rule drop-column needs a "

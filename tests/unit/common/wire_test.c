@@ -505,7 +505,8 @@ try_cli_request(const uint8_t *buf, size_t len, sk_err *err)
 		assert_null(q.signed_plan);
 		assert_int_equal(q.signed_plan_len, 0);
 	} else {
-		assert_in_range(q.op, SK_CLI_START, SK_CLI_TUNE);
+		assert_true((q.op >= SK_CLI_START && q.op <= SK_CLI_TUNE) ||
+		    (q.op >= SK_CLI_APPROVE && q.op <= SK_CLI_AGENTS));
 		assert_in_range(q.mode, 0, SK_MODE_MAX - 1);
 		assert_true(fits(q.rollout_id, sizeof(q.rollout_id)));
 		assert_true(fits(q.region, sizeof(q.region)));
@@ -757,6 +758,39 @@ test_agent_msg_without_reports_decodes_to_empty_arrays(void **state)
 	assert_int_equal(out.nrunning, 0);
 	assert_null(out.running);
 	sk_agent_msg_fini(&out);
+	free(buf);
+}
+
+/* A refusal (Control.refused, refused_hint) comes through whole, and a
+ * Control without one decodes with both empty. */
+static void
+test_control_round_trips_a_refusal(void **state)
+{
+	sk_control in, out;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	sk_err err;
+
+	(void)state;
+	memset(&in, 0, sizeof(in));
+	in.seq = 5;
+	snprintf(in.region, sizeof(in.region), "af");
+	memcpy(in.nonce, sample_nonce, SK_NONCE_LEN);
+	snprintf(in.refused, sizeof(in.refused), "it signs with the key of in");
+	snprintf(in.refused_hint, sizeof(in.refused_hint), "check regions/af.yaml");
+	assert_int_equal(sk_control_encode(&in, &buf, &len, &err), SK_OK);
+	assert_int_equal(sk_control_decode(buf, len, &out, &err), SK_OK);
+	assert_string_equal(out.refused, "it signs with the key of in");
+	assert_string_equal(out.refused_hint, "check regions/af.yaml");
+	assert_int_equal(out.ncommands, 0);
+	sk_control_fini(&out);
+	free(buf);
+	in.refused[0] = in.refused_hint[0] = '\0';
+	assert_int_equal(sk_control_encode(&in, &buf, &len, &err), SK_OK);
+	assert_int_equal(sk_control_decode(buf, len, &out, &err), SK_OK);
+	assert_string_equal(out.refused, "");
+	assert_string_equal(out.refused_hint, "");
+	sk_control_fini(&out);
 	free(buf);
 }
 
@@ -2085,6 +2119,7 @@ main(void)
 		cmocka_unit_test(test_agent_msg_round_trips_reports_with_sqlstate_errors),
 		cmocka_unit_test(test_agent_msg_without_reports_decodes_to_empty_arrays),
 		cmocka_unit_test(test_control_round_trips_commands_with_signed_plans),
+		cmocka_unit_test(test_control_round_trips_a_refusal),
 		cmocka_unit_test(test_cli_request_start_round_trips_signed_plan),
 		cmocka_unit_test(test_cli_request_status_round_trips_rollout_id_and_since),
 		cmocka_unit_test(test_cli_response_round_trips_rollout_views),

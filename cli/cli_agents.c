@@ -1,0 +1,223 @@
+/* cli_agents: `skein agents [--json]`, every region's agent as the
+ * coordinator sees it: connected or for how long not, its version, its
+ * databases, the rollouts it runs. A read command (role viewer), signed
+ * like every other. */
+#include <getopt.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "cli_coord.h"
+#include "sk_transport.h"
+#include "sk_util.h"
+#include "sk_wire.h"
+
+static void
+agents_usage(FILE *out)
+{
+	fprintf(out,
+	    "List every region's agent as the coordinator sees it: connected\n"
+	    "(it polled within its window: three times its poll hold plus 5 s)\n"
+	    "or for how long not, its skein version, how many databases it\n"
+	    "manages and the rollouts it runs. Needs role viewer.\n"
+	    "\n"
+	    "Usage:\n"
+	    "  skein agents [--json]\n"
+	    "\n"
+	    "Options:\n"
+	    "  --json             one object per agent, in a JSON array:\n"
+	    "                     region, connected, last_seen_unix_ms (null:\n"
+	    "                     never since the coordinator started),\n"
+	    "                     silent_ms, window_ms, version, databases,\n"
+	    "                     running (docs/operations.md, \"Agents\")\n"
+	    "  --coordinator URL  the coordinator's control URL\n"
+	    "                     (SKEIN_COORDINATOR)\n"
+	    "  --key FILE         the operator's key (SKEIN_KEY)\n"
+	    "  --tls-ca, --tls-cert, --tls-key, --tls-server-name  as for skein\n"
+	    "                     rollout (SKEIN_TLS_CA, ...)\n"
+	    "  -h, --help         show this help\n"
+	    "\n"
+	    "Exit status: 0 listed; 1 refused or unreachable; 2 usage.\n");
+}
+
+/* "connected", "not connected for 2m10s" or "never seen" into buf. */
+static void
+agent_state(const sk_agent_view *a, char *buf, size_t len)
+{
+	char ago[32];
+
+	if (a->connected) {
+		snprintf(buf, len, "connected");
+		return;
+	}
+	if (a->last_seen_ms == 0) {
+		snprintf(buf, len, "never seen");
+		return;
+	}
+	sk_duration_format(a->silent_ms / 1000 * 1000, ago, sizeof(ago));
+	snprintf(buf, len, "not connected for %s", ago);
+}
+
+static void
+print_table(const sk_agent_view *v, size_t n)
+{
+	char state[64];
+
+	printf("%-12s %-28s %-10s %-9s %s\n", "REGION", "STATE", "VERSION",
+	    "DATABASES", "RUNNING");
+	for (size_t i = 0; i < n; i++) {
+		const sk_agent_view *a = &v[i];
+		bool seen = a->last_seen_ms != 0;
+
+		agent_state(a, state, sizeof(state));
+		printf("%-12s %-28s %-10s ", a->region, state,
+		    seen && a->version[0] != '\0' ? a->version : "-");
+		if (seen)
+			printf("%-9u ", a->ndatabases);
+		else
+			printf("%-9s ", "-");
+		for (size_t k = 0; k < a->nrunning; k++)
+			printf("%s%s", k > 0 ? "," : "", a->running[k]);
+		printf("%s\n", a->nrunning == 0 ? "-" : "");
+	}
+}
+
+static int
+print_json(const sk_agent_view *v, size_t n)
+{
+	json_t *arr = json_array();
+	int rc = CLI_OK;
+
+	for (size_t i = 0; arr != NULL && i < n; i++) {
+		const sk_agent_view *a = &v[i];
+		json_t *o = json_object(), *running = json_array();
+
+		if (o == NULL || running == NULL) {
+			json_decref(o);
+			json_decref(running);
+			json_decref(arr);
+			arr = NULL;
+			break;
+		}
+		for (size_t k = 0; k < a->nrunning; k++)
+			json_array_append_new(running, json_string(a->running[k]));
+		json_object_set_new(o, "region", json_string(a->region));
+		json_object_set_new(o, "connected", json_boolean(a->connected));
+		json_object_set_new(o, "last_seen_unix_ms",
+		    a->last_seen_ms != 0 ? json_integer(a->last_seen_ms) :
+					   json_null());
+		json_object_set_new(o, "silent_ms", json_integer(a->silent_ms));
+		json_object_set_new(o, "window_ms", json_integer(a->window_ms));
+		json_object_set_new(o, "version", json_string(a->version));
+		json_object_set_new(o, "databases", json_integer(a->ndatabases));
+		json_object_set_new(o, "running", running);
+		json_array_append_new(arr, o);
+	}
+	if (arr == NULL ||
+	    json_dumpf(arr, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0) {
+		cli_errorf("agents", "write JSON: out of memory");
+		rc = CLI_FAIL;
+	} else {
+		putchar('\n');
+	}
+	json_decref(arr);
+	return rc;
+}
+
+int
+cli_agents(int argc, char **argv)
+{
+	enum {
+		OPT_KEY = 400,
+		OPT_TLS_CA,
+		OPT_TLS_CERT,
+		OPT_TLS_KEY,
+		OPT_TLS_NAME
+	};
+	static const struct option longopts[] = {
+		{ "coordinator", required_argument, NULL, 'C' },
+		{ "key", required_argument, NULL, OPT_KEY },
+		{ "json", no_argument, NULL, 'j' },
+		{ "tls-ca", required_argument, NULL, OPT_TLS_CA },
+		{ "tls-cert", required_argument, NULL, OPT_TLS_CERT },
+		{ "tls-key", required_argument, NULL, OPT_TLS_KEY },
+		{ "tls-server-name", required_argument, NULL, OPT_TLS_NAME },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *url = getenv("SKEIN_COORDINATOR");
+	sk_tls_config tls = {
+		.ca = getenv("SKEIN_TLS_CA"),
+		.cert = getenv("SKEIN_TLS_CERT"),
+		.key = getenv("SKEIN_TLS_KEY"),
+		.server_name = getenv("SKEIN_TLS_SERVER_NAME"),
+	};
+	char **files[] = { &tls.ca, &tls.cert, &tls.key, &tls.server_name };
+	sk_cli_request req;
+	sk_cli_response resp;
+	bool json = false;
+	int c, rc;
+
+	memset(&req, 0, sizeof(req));
+	req.op = SK_CLI_AGENTS;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":C:jh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'C':
+			url = optarg;
+			break;
+		case OPT_KEY:
+			cli_coord_set_key(optarg);
+			break;
+		case 'j':
+			json = true;
+			break;
+		case OPT_TLS_CA:
+			tls.ca = optarg;
+			break;
+		case OPT_TLS_CERT:
+			tls.cert = optarg;
+			break;
+		case OPT_TLS_KEY:
+			tls.key = optarg;
+			break;
+		case OPT_TLS_NAME:
+			tls.server_name = optarg;
+			break;
+		case 'h':
+			agents_usage(stdout);
+			return CLI_OK;
+		default:
+			cli_errorf("agents", "unknown option or missing value: %s",
+			    argv[optind - 1]);
+			agents_usage(stderr);
+			return CLI_USAGE;
+		}
+	}
+	if (optind < argc) {
+		cli_errorf("agents", "unexpected argument %s", argv[optind]);
+		agents_usage(stderr);
+		return CLI_USAGE;
+	}
+	if (url == NULL || url[0] == '\0') {
+		cli_errorf("agents",
+		    "no coordinator: pass --coordinator URL or set SKEIN_COORDINATOR");
+		return CLI_USAGE;
+	}
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+		if (*files[i] != NULL && (*files[i])[0] == '\0')
+			*files[i] = NULL;
+	cli_coord_tls(&tls);
+	if (cli_coord_ask("agents", url, &req, &resp) != SK_OK)
+		return CLI_FAIL;
+	if (json)
+		rc = print_json(resp.agents, resp.nagents);
+	else
+		print_table(resp.agents, resp.nagents);
+	sk_cli_response_fini(&resp);
+	return json ? rc : CLI_OK;
+}
