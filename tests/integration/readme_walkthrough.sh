@@ -90,7 +90,8 @@ echo "== README walkthrough ($(wc -l <"$work/walk.lines") lines; demo took ${SEC
 	cd "$work/fresh"
 	# shellcheck disable=SC1090
 	. "$env_file"
-	exec setsid bash "$work/walk.sh" </dev/null >"$work/walk.out" 2>&1
+	# At most 3 minutes: a line that hangs (a coordinator that never answers) fails.
+	exec setsid timeout 180 bash "$work/walk.sh" </dev/null >"$work/walk.out" 2>&1
 ) &
 walk_pid=$!
 rc=0
