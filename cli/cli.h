@@ -28,6 +28,9 @@
 /* skein keygen --out DIR/NAME */
 int cli_keygen(int argc, char **argv);
 
+/* skein init DIR [--regions LIST] [--force] ... (cli_init.c) */
+int cli_init(int argc, char **argv);
+
 /* skein plan build|lint|sign|verify|show ... */
 int cli_plan(int argc, char **argv);
 

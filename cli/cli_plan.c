@@ -22,6 +22,7 @@
 #include "sk_plan_build.h"
 #include "sk_plan_print.h"
 #include "sk_util.h"
+#include "sk_view.h"
 
 static void
 plan_usage(FILE *out)
@@ -30,7 +31,7 @@ plan_usage(FILE *out)
 	    "Build, sign, verify and describe migration plans.\n"
 	    "\n"
 	    "Usage:\n"
-	    "  skein plan build PLAN_DIR -o FILE [--regions DIR]\n"
+	    "  skein plan build PLAN_DIR -o FILE [--regions DIR] [--json]\n"
 	    "  skein plan lint PLAN_DIR [--regions DIR] [--format FORMAT]\n"
 	    "  skein plan lint --rules\n"
 	    "  skein plan sign FILE --key KEY -o SIGNED\n"
@@ -54,13 +55,16 @@ build_usage(FILE *out)
 	    "and writes no plan.\n"
 	    "\n"
 	    "Usage:\n"
-	    "  skein plan build PLAN_DIR -o FILE [--regions DIR]\n"
+	    "  skein plan build PLAN_DIR -o FILE [--regions DIR] [--json]\n"
 	    "\n"
 	    "Options:\n"
 	    "  -o, --out FILE       where to write the plan (replaced atomically)\n"
 	    "  -r, --regions DIR    region inventory for phases that select by\n"
 	    "                       residency (default: ./regions if it holds\n"
 	    "                       *.yaml files)\n"
+	    "  -j, --json           say what was written as one JSON object (path,\n"
+	    "                       plan_id, name, steps and their checksums;\n"
+	    "                       docs/formats.md, \"A plan file as JSON\")\n"
 	    "  -h, --help           show this help and exit\n"
 	    "\n"
 	    "Example:\n"
@@ -139,10 +143,15 @@ verify_usage(FILE *out)
 	    "is a valid plan and has not expired. Exit status 0 only if so.\n"
 	    "\n"
 	    "Usage:\n"
-	    "  skein plan verify SIGNED --pub PUB [--pub PUB ...]\n"
+	    "  skein plan verify SIGNED --pub PUB [--pub PUB ...] [--json]\n"
 	    "\n"
 	    "Options:\n"
 	    "  -p, --pub PUB        a trusted release public key (repeatable)\n"
+	    "  -j, --json           say what was verified as one JSON object\n"
+	    "                       (path, plan_id, steps, signer_key_id; docs/\n"
+	    "                       formats.md, \"A plan file as JSON\"); on\n"
+	    "                       failure nothing on stdout, the reason on\n"
+	    "                       stderr\n"
 	    "  -h, --help           show this help and exit\n"
 	    "\n"
 	    "Example:\n"
@@ -367,16 +376,38 @@ out:
 	return rc;
 }
 
+/* The plan file's JSON object (sk_view_plan_file_json) on stdout. */
+static int
+print_plan_json(const char *cmd, const sk_plan *plan, const char *path, const char *signer)
+{
+	json_t *o = sk_view_plan_file_json(plan, path, signer);
+	int rc = CLI_OK;
+
+	if (o == NULL) {
+		cli_errorf(cmd, "out of memory");
+		return CLI_FAIL;
+	}
+	if (json_dumpf(o, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0 ||
+	    fputc('\n', stdout) == EOF || fflush(stdout) != 0) {
+		cli_errorf(cmd, "write the JSON to stdout failed");
+		rc = CLI_FAIL;
+	}
+	json_decref(o);
+	return rc;
+}
+
 static int
 plan_build(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "out", required_argument, NULL, 'o' },
 		{ "regions", required_argument, NULL, 'r' },
+		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *cmd = "plan build", *out_path = NULL, *regions = NULL;
+	bool json = false;
 	const char *dir;
 	sk_inventory inv;
 	bool have_inv = false;
@@ -391,13 +422,16 @@ plan_build(int argc, char **argv)
 	memset(&inv, 0, sizeof(inv));
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":o:r:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":o:r:jh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'o':
 			out_path = optarg;
 			break;
 		case 'r':
 			regions = optarg;
+			break;
+		case 'j':
+			json = true;
 			break;
 		case 'h':
 			build_usage(stdout);
@@ -428,6 +462,10 @@ plan_build(int argc, char **argv)
 	    sk_file_write_atomic(out_path, buf, len, 0644, &err) != SK_OK) {
 		sk_lint_hint_syntax(&err);
 		rc = fail(cmd, &err);
+		goto out;
+	}
+	if (json) {
+		rc = print_plan_json(cmd, plan, out_path, NULL);
 		goto out;
 	}
 	printf("built plan %s (%s): %zu %s, %zu %s, regions ", plan->name,
@@ -544,10 +582,12 @@ plan_verify(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "pub", required_argument, NULL, 'p' },
+		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *cmd = "plan verify", *in_path;
+	bool json = false;
 	sk_keyring ring = { 0 };
 	const sk_pubkey *signer = NULL;
 	uint8_t *buf = NULL, *payload = NULL;
@@ -559,8 +599,11 @@ plan_verify(int argc, char **argv)
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":p:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":p:jh", longopts, NULL)) != -1) {
 		switch (c) {
+		case 'j':
+			json = true;
+			break;
 		case 'p':
 			if (sk_keyring_add_file(&ring, optarg, &err) != SK_OK) {
 				rc = fail(cmd, &err);
@@ -605,6 +648,10 @@ plan_verify(int argc, char **argv)
 	if (plan->expires_unix <= (int64_t)time(NULL)) {
 		cli_errorf(cmd, "verify %s: plan %s (%s) signed by %s expired at %s",
 		    in_path, plan->name, plan->id, idhex, expires);
+		goto out;
+	}
+	if (json) {
+		rc = print_plan_json(cmd, plan, in_path, idhex);
 		goto out;
 	}
 	printf("signature ok: plan %s (%s) signed by %s, expires %s\n",

@@ -13,6 +13,7 @@ usage(FILE *out)
 	    "skein rolls database changes out across regions, phase by phase.\n"
 	    "\n"
 	    "Usage:\n"
+	    "  skein init DIR                         a deployment directory to start from\n"
 	    "  skein keygen --out DIR/NAME            create NAME.key and NAME.pub\n"
 	    "  skein plan build PLAN_DIR -o FILE      read plan.yaml and its SQL into a plan\n"
 	    "  skein plan lint PLAN_DIR               check the plan's SQL against the rules\n"
@@ -68,6 +69,8 @@ main(int argc, char **argv)
 		cli_errorf("init", "%s", err.msg);
 		return CLI_FAIL;
 	}
+	if (strcmp(argv[1], "init") == 0)
+		return cli_init(argc - 1, argv + 1);
 	if (strcmp(argv[1], "keygen") == 0)
 		return cli_keygen(argc - 1, argv + 1);
 	if (strcmp(argv[1], "plan") == 0)

@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "sk_plan.h"
 #include "sk_wire.h"
 
 /* ---- whole objects ------------------------------------------------------ */
@@ -30,6 +31,14 @@ json_t *sk_view_rollout_list_json(const sk_cli_response *resp);
 /* Every region's agent as the coordinator sees it: what `skein agents
  * --json` prints and GET /api/v1/regions answers (an array). */
 json_t *sk_view_agents_json(const sk_agent_view *v, size_t n);
+
+/* A plan file: what `skein plan build --json` wrote (signer_key_id NULL)
+ * or `skein plan verify --json` verified (the signer's key id, hex): path,
+ * plan_id, name, created, expires, signed, signer_key_id, regions,
+ * phases (name, regions), steps (id, kind, checksum, revert). The schema
+ * is docs/formats.md's "A plan file as JSON". */
+json_t *sk_view_plan_file_json(
+    const sk_plan *plan, const char *path, const char *signer_key_id);
 
 /* ---- pieces (added to obj) ---------------------------------------------- */
 

@@ -572,6 +572,23 @@ sk_conninfo() {
 	"$SK_PGCLUSTER" conninfo "$SK_WORK/pg" "$1" "$2"
 }
 
+# sk_service_file DB CLUSTER...: write $SK_WORK/pg_service.conf, one libpq
+# service per CLUSTER (named after it) for its database DB, and create DB
+# in each; prints the file's path (for PGSERVICEFILE). A deployment of
+# `skein init` reaches its databases this way (conninfo service=REGION).
+sk_service_file() {
+	sk__need_work || return 1
+	local db=$1 c f="$SK_WORK/pg_service.conf"
+	shift
+	: >"$f" || return 1
+	for c in "$@"; do
+		sk_db "$c" "$db" || return 1
+		printf '[%s]\nhost=127.0.0.1\nport=%s\nuser=postgres\ndbname=%s\n\n' \
+			"$c" "$(sk_cluster_port "$c")" "$db" >>"$f" || return 1
+	done
+	echo "$f"
+}
+
 # sk_psql CLUSTER DB SQL: run SQL, print unaligned tuples-only output
 # (columns separated by |). Fails on any SQL error.
 sk_psql() {

@@ -26,9 +26,11 @@ SK_DEPS_BUILD=(
 # fault_private_detail.sh; python3-jsonschema checks the lint's SARIF
 # output (tests/integration/lint_cli.sh); curl and python3 are the HTTP
 # API's clients in tests/integration/http_*.sh (python3 comes with
-# python3-jsonschema).
+# python3-jsonschema); python3-yaml reads the Kubernetes manifests and
+# systemd's systemd-analyze verifies the units
+# (tests/integration/deploy_kubernetes.sh, deploy_systemd.sh).
 SK_DEPS_PG=(postgresql postgresql-client pgbouncer iproute2 tcpdump python3-jsonschema
-	curl)
+	curl python3-yaml systemd)
 # The style check in tests/run.
 SK_DEPS_FORMAT=(clang-format)
 # The fuzz harnesses (tests/fuzz): clang, libFuzzer and the sanitizer
