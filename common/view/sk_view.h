@@ -27,6 +27,11 @@ json_t *sk_view_rollout_json(const sk_rollout_view *v);
  * {"line_stopped": bool, "rollouts": [...]}). */
 json_t *sk_view_rollout_list_json(const sk_cli_response *resp);
 
+/* One event: {seq, time, region, step, message}, what the HTTP event
+ * stream sends as an `event: log` message's data and `skein rollout wait
+ * --json` prints one a line. */
+json_t *sk_view_event_json(const sk_event_view *e);
+
 /* ---- pieces (added to obj) ---------------------------------------------- */
 
 /* "backup_before_revert" (null unless v reverts: skipped, skipped_by —
