@@ -24,8 +24,10 @@ SK_DEPS_BUILD=(
 # postgresql-15); pgbouncer for the transaction-pooling test; iproute2 for
 # ss, to find free ports; tcpdump for the packet capture of
 # fault_private_detail.sh; python3-jsonschema checks the lint's SARIF
-# output (tests/integration/lint_cli.sh).
-SK_DEPS_PG=(postgresql postgresql-client pgbouncer iproute2 tcpdump python3-jsonschema)
+# output (tests/integration/lint_cli.sh); tmux runs `rollout wait` on a
+# terminal of fixed size and jq reads the CLI's JSON
+# (tests/integration/rollout_live_view.sh and others).
+SK_DEPS_PG=(postgresql postgresql-client pgbouncer iproute2 tcpdump python3-jsonschema tmux jq)
 # The style check in tests/run.
 SK_DEPS_FORMAT=(clang-format)
 # The fuzz harnesses (tests/fuzz): clang, libFuzzer and the sanitizer
