@@ -92,7 +92,8 @@ cli_live_fit(const char *line, int cols, char *buf, size_t len)
 }
 
 bool
-cli_live_lock_event(const char *text, char *key, size_t klen, char *what, size_t wlen)
+cli_live_lock_event(const char *text, char *key, size_t klen, char *what,
+    size_t wlen, unsigned *attempt)
 {
 	const char *lock = strstr(text, LOCK_WORDS);
 	const char *colon = strstr(text, ": ");
@@ -101,6 +102,7 @@ cli_live_lock_event(const char *text, char *key, size_t klen, char *what, size_t
 		return false;
 	snprintf(key, klen, "%.*s", (int)(colon - text), text);
 	snprintf(what, wlen, "%.*s", (int)(lock - colon - 2), colon + 2);
+	*attempt = (unsigned)strtoul(lock + strlen(LOCK_WORDS), NULL, 10);
 	return true;
 }
 
@@ -243,16 +245,23 @@ event_print(cli_live *l, FILE *f, const sk_event_view *e)
 {
 	char key[2 * SK_NAME_MAX + 2], what[SK_NAME_MAX + 16];
 	cli_live_wait *w, *grown;
+	unsigned attempt;
 
-	if (cli_live_lock_event(e->text, key, sizeof(key), what, sizeof(what))) {
-		if (wait_of(l, key) != NULL)
-			return; /* the same wait, reported again */
+	if (cli_live_lock_event(e->text, key, sizeof(key), what, sizeof(what), &attempt)) {
+		if ((w = wait_of(l, key)) != NULL) {
+			if (w->attempt == attempt)
+				return; /* the same wait, reported again */
+			w->attempt = attempt; /* a new attempt is news */
+			event_line(l, f, e->at_ms, e->text);
+			return;
+		}
 		grown = realloc(l->waits, (l->nwaits + 1) * sizeof(*grown));
 		if (grown != NULL) {
 			l->waits = grown;
 			w = &l->waits[l->nwaits++];
 			snprintf(w->key, sizeof(w->key), "%s", key);
 			snprintf(w->what, sizeof(w->what), "%s", what);
+			w->attempt = attempt;
 			w->start_ms = e->at_ms;
 		}
 		event_line(l, f, e->at_ms, e->text);

@@ -20,7 +20,8 @@
  * Elsewhere (a pipe, a file, TERM=dumb) only the events, one line each,
  * stamped with the time, as before; and in both a lock wait is one line
  * when it starts and one when it ends, with how long it took, however
- * often the agent reports it.
+ * often the agent reports it (a new attempt, after a lock timeout, gets
+ * its line).
  */
 #ifndef CLI_LIVE_H
 #define CLI_LIVE_H
@@ -46,6 +47,7 @@ typedef struct cli_live_clock {
 typedef struct cli_live_wait {
 	char key[2 * SK_NAME_MAX + 2];
 	char what[SK_NAME_MAX + 16]; /* "step 0002" */
+	unsigned attempt;            /* the attempt last printed */
 	int64_t start_ms;            /* the first report's time */
 } cli_live_wait;
 
@@ -78,10 +80,10 @@ void cli_live_erase(cli_live *l);
 void cli_live_fini(cli_live *l);
 
 /* The text of an event that reports a lock wait ("af/app: step 0002
- * waits for a lock (attempt 1): ..."): true, with key "af/app" and what
- * "step 0002". Exposed for the unit test. */
-bool cli_live_lock_event(
-    const char *text, char *key, size_t klen, char *what, size_t wlen);
+ * waits for a lock (attempt 1): ..."): true, with key "af/app", what
+ * "step 0002" and *attempt 1. Exposed for the unit test. */
+bool cli_live_lock_event(const char *text, char *key, size_t klen, char *what,
+    size_t wlen, unsigned *attempt);
 
 /* line cut to cols columns into buf: escape sequences take none, a UTF-8
  * character one; a cut line that had a colour gets a reset. Exposed for

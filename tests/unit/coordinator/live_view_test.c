@@ -55,24 +55,26 @@ static void
 test_lock_event_is_recognised_by_its_words(void **state)
 {
 	char key[64], what[64];
+	unsigned attempt = 0;
 
 	(void)state;
 	assert_true(cli_live_lock_event(
 	    "af/app: step 0001 waits for a lock (attempt 2): pid 7 (idle, user u) holds it: SELECT 1",
-	    key, sizeof(key), what, sizeof(what)));
+	    key, sizeof(key), what, sizeof(what), &attempt));
 	assert_string_equal(key, "af/app");
 	assert_string_equal(what, "step 0001");
+	assert_int_equal(attempt, 2);
 	assert_true(cli_live_lock_event("af/app: phase checks waits for a lock (attempt 1)",
-	    key, sizeof(key), what, sizeof(what)));
+	    key, sizeof(key), what, sizeof(what), &attempt));
 	assert_string_equal(what, "phase checks");
 	assert_false(cli_live_lock_event("af/app: step 0001 applied in 3ms",
-	    key, sizeof(key), what, sizeof(what)));
+	    key, sizeof(key), what, sizeof(what), &attempt));
 	assert_false(cli_live_lock_event("waits for a lock (attempt 1)", key,
-	    sizeof(key), what, sizeof(what)));
+	    sizeof(key), what, sizeof(what), &attempt));
 	/* The words inside a query, after the first colon, are not a wait's
 	 * key. */
 	assert_false(cli_live_lock_event("x waits for a lock (attempt 1): af/app: y",
-	    key, sizeof(key), what, sizeof(what)));
+	    key, sizeof(key), what, sizeof(what), &attempt));
 }
 
 static void
@@ -165,10 +167,12 @@ count(const char *hay, const char *needle)
 
 #define LOCK \
 "af/app: step 0001_alter waits for a lock (attempt 1): pid 4242 holds it"
+#define LOCK2 \
+"af/app: step 0001_alter waits for a lock (attempt 2): pid 4242 holds it"
 
-/* Off a terminal: the agent's repeats of one wait are one line, its end
- * a line with the duration before the next event of that database; no
- * escape code. */
+/* Off a terminal: the agent's repeats of one wait are one line (a new
+ * attempt one more), its end a line with the duration before the next
+ * event of that database; no escape code. */
 static void
 test_plain_folds_a_lock_wait(void **state)
 {
@@ -194,11 +198,15 @@ test_plain_folds_a_lock_wait(void **state)
 	s.v.nevents = 0;
 	event(&s, 4, t0 + 2100, LOCK);
 	event(&s, 5, t0 + 3100, LOCK);
-	event(&s, 6, t0 + 3600, "af/app: step 0001_alter applied in 3.5s");
+	/* After a lock timeout, the next attempt gets its line, once. */
+	event(&s, 6, t0 + 3200, LOCK2);
+	event(&s, 7, t0 + 3400, LOCK2);
+	event(&s, 8, t0 + 3600, "af/app: step 0001_alter applied in 3.5s");
 	cli_live_update(&l, &s.v, &since, false, false);
-	assert_int_equal(since, 6);
+	assert_int_equal(since, 8);
 	fclose(out);
-	assert_int_equal(count(text, "waits for a lock"), 1);
+	assert_int_equal(count(text, "waits for a lock"), 2);
+	assert_int_equal(count(text, "(attempt 2)"), 1);
 	assert_int_equal(
 	    count(text, "af/app: step 0001_alter stopped waiting for a lock after 3.5s\n"),
 	    1);
