@@ -20,6 +20,8 @@
 #define YELLOW "\033[33m"
 #define BOLD "\033[1m"
 #define RESET "\033[0m"
+/* Clear the line the cursor is on: each line drawn over an old one. */
+#define CLEAR_LINE "\033[2K"
 
 #define LOCK_WORDS " waits for a lock (attempt "
 #define LINE_MAX_BYTES 2048
@@ -218,7 +220,7 @@ event_line(cli_live *l, FILE *f, int64_t at_ms, const char *text)
 	snprintf(line, sizeof(line), "%s  %s", ts, text);
 	if (l->live) {
 		cli_live_fit(line, l->width - 1, fitted, sizeof(fitted));
-		fprintf(f, "%s\n", fitted);
+		fprintf(f, CLEAR_LINE "%s\n", fitted);
 	} else {
 		fprintf(f, "%s\n", line);
 	}
@@ -325,7 +327,7 @@ block_line(block *b, const char *line)
 		return;
 	}
 	cli_live_fit(line, b->l->width - 1, fitted, sizeof(fitted));
-	fprintf(b->f, "%s\n", fitted);
+	fprintf(b->f, CLEAR_LINE "%s\n", fitted);
 	b->lines++;
 }
 
@@ -533,14 +535,17 @@ cli_live_init(cli_live *l, FILE *out, bool no_color)
 	l->width = 80;
 }
 
+/* The redraw never clears the screen from its first line: a terminal
+ * (tmux, for one) may keep a whole screen it is asked to clear in its
+ * history, and the history would fill with old blocks. Instead the
+ * cursor goes up over the block (each line ends in a newline, so it is
+ * in column 0), each line printed clears its own, and what is left of a
+ * longer old block is cleared below the new one. */
 static void
-erase_into(cli_live *l, FILE *f)
+up_over(cli_live *l, FILE *f)
 {
-	/* Up to the block's first line (each ends in a newline, so the
-	 * cursor is in column 0), then clear to the end of the screen. */
 	if (l->drawn > 0)
-		fprintf(f, "\033[%zuA\033[J", l->drawn);
-	l->drawn = 0;
+		fprintf(f, "\033[%zuA", l->drawn);
 }
 
 void
@@ -548,7 +553,11 @@ cli_live_erase(cli_live *l)
 {
 	if (l->drawn == 0)
 		return;
-	erase_into(l, l->out);
+	up_over(l, l->out);
+	for (size_t i = 0; i < l->drawn; i++)
+		fputs(CLEAR_LINE "\033[1B", l->out);
+	up_over(l, l->out);
+	l->drawn = 0;
 	fflush(l->out);
 }
 
@@ -572,7 +581,8 @@ cli_live_update(cli_live *l, const sk_rollout_view *v, uint64_t *since,
 		return;
 	if (l->live) {
 		rows = term_size(l);
-		erase_into(l, f);
+		up_over(l, f);
+		l->drawn = 0;
 	}
 	for (size_t i = 0; i < v->nevents; i++)
 		event_print(l, f, &v->events[i]);
@@ -582,6 +592,7 @@ cli_live_update(cli_live *l, const sk_rollout_view *v, uint64_t *since,
 
 		block_draw(&b, v, now);
 		l->drawn = b.lines;
+		fputs("\033[J", f); /* the rest of an old, longer block */
 	}
 	fclose(f);
 	if (frame != NULL) {

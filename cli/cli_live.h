@@ -1,7 +1,7 @@
 /* cli_live: what `skein rollout wait` and `status --watch` print while a
  * rollout runs. On a terminal (stdout a TTY, TERM set and not "dumb") the
- * events scroll and under them a block is redrawn in place (cursor up,
- * clear to the end), about five times a second:
+ * events scroll and under them a block is redrawn in place (cursor up
+ * over it, each line cleared as it is drawn again), five times a second:
  *
  *   rollout r-1a2b  plan quickstart (p-77aa)  running  1m04s
  *     waits for: approval of phase rest (1 of 1)

@@ -9,7 +9,9 @@
 #     whole history holds each region's line once), no line reaches the
 #     last column, colours are used; when it ends every region shows
 #     succeeded and the final line follows. Under NO_COLOR=1 the same
-#     view has no colour codes (capture-pane -e).
+#     view has no colour codes (capture-pane -e). On a 60x8 terminal the
+#     lines are cut to 59 columns and the block to the screen, and the
+#     history still holds no region's line twice.
 #   - in a pipe: no escape sequence, the lock wait is one line when it
 #     starts and one when it ends (with its duration), the final line as
 #     before.
@@ -89,7 +91,8 @@ json=$!
 sock="$SK_WORK/tmux.sock"
 sk__spawn tmux tmux -S "$sock" -f /dev/null -D
 sk_wait_until 5 test -S "$sock" || sk_fail "the tmux server never made its socket"
-for s in live mono; do
+# And a small one, 60x8: lines cut to 59 columns, the block to 7 lines.
+for s in live mono small; do
 	nc=""
 	[[ $s == mono ]] && nc="NO_COLOR=1"
 	cat >"$SK_WORK/$s.sh" <<EOF
@@ -97,7 +100,10 @@ export TERM=xterm-256color SKEIN_KEY=$SK_WORK/keys/admin.key SKEIN_TLS_CA=${SKEI
 "$skein" rollout wait "$id" --coordinator "$SK_CONTROL_URL"
 echo "EXIT=\$?"
 EOF
-	tmux -S "$sock" new-session -d -s "$s" -x 120 -y 30 "bash $SK_WORK/$s.sh; sleep 600"
+	size="-x 120 -y 30"
+	[[ $s == small ]] && size="-x 60 -y 8"
+	# shellcheck disable=SC2086 # two options
+	tmux -S "$sock" new-session -d -s "$s" $size "bash $SK_WORK/$s.sh; sleep 600"
 done
 cap() { tmux -S "$sock" capture-pane -p -t "$1" "${@:2}"; }
 shows() { cap "$1" | grep -qF -- "$2"; }
@@ -122,8 +128,11 @@ echo "--- the terminal while af waits:"
 cap live | sed '/^$/d'
 sleep 0.8 # another report of the same wait
 
+small=$(cap small)
+sk_assert_contains "$small" "more lines (a taller terminal shows them)" "the small terminal: the block is cut"
+sk_assert_eq "" "$(awk 'length($0) > 59' <<<"$small")" "the small terminal: lines within 59 columns"
 sk_session_send reader "COMMIT;"
-for s in live mono; do
+for s in live mono small; do
 	sk_wait_until 20 shows "$s" "EXIT=" || sk_fail "$s: wait never ended: $(cap "$s")"
 done
 wait "$plain" || sk_fail "the piped wait failed: $(cat "$SK_WORK/plain.out" "$SK_WORK/plain.err")"
@@ -148,6 +157,14 @@ for s in live mono; do
 	long=$(awk 'length($0) > 119' <<<"$hist")
 	[[ -z "$long" ]] || sk_fail "$s: lines wider than 119 columns: $long"
 done
+# The small one: never a region's line twice in its history either.
+hist=$(cap small -S -)
+for r in af in ksa; do
+	n=$(grep -cE "^    $r +[a-z-]+ " <<<"$hist" || true)
+	((n <= 1)) || sk_fail "small: $n lines of region $r in the pane's history: $hist"
+done
+sk_assert_eq "" "$(awk 'length($0) > 59' <<<"$hist")" "small: lines within 59 columns"
+sk_assert_contains "$hist" "EXIT=0" "small: the exit status"
 grep -qP '\x1b\[3[0-9]m' <<<"$(cap live -e -S -)" || sk_fail "no colours on the terminal without NO_COLOR"
 if grep -qP '\x1b\[[0-9;]*m' <<<"$(cap mono -e -S -)"; then
 	sk_fail "NO_COLOR=1: colour codes on the terminal: $(cap mono -e | grep -P '\x1b\[' | head -3 | cat -v)"

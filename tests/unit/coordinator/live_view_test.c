@@ -298,16 +298,24 @@ test_live_block_is_redrawn_in_place(void **state)
 	assert_non_null(strstr(text,
 	    "    af     running         3s  0/2 steps  at app/0001_alter ("));
 	assert_non_null(strstr(text, "agent of ksa not connected for 2m10s"));
-	assert_null(strchr(text, '\033'));
-	/* 80 columns (no terminal to ask): each line at most 79. */
-	for (char *p = text, *nl; (nl = strchr(p, '\n')) != NULL; p = nl + 1)
-		assert_true(nl - p <= 79);
+	assert_null(strstr(text, "\033[3"));     /* no colour */
+	assert_null(strstr(text, "\033[J\033")); /* cleared below, once */
+	/* 80 columns (no terminal to ask): each line clears its own and
+	 * takes at most 79. */
+	for (char *p = text, *nl; (nl = strchr(p, '\n')) != NULL; p = nl + 1) {
+		assert_memory_equal(p, "\033[2K", 4);
+		assert_true(nl - p - 4 <= 79);
+	}
 	before = len;
 	cli_live_update(&l, &s.v, &since, false, false);
 	fflush(out);
 	second = text + before;
-	snprintf(up, sizeof(up), "\033[%zuA\033[J", drawn);
+	/* Up over the block, never a clear of the whole screen from the
+	 * top. */
+	snprintf(up, sizeof(up), "\033[%zuA\033[2K", drawn);
 	assert_memory_equal(second, up, strlen(up));
+	assert_int_equal(count(second, "\033[J"), 1);
+	assert_ptr_equal(strstr(second, "\033[J") + 3, text + len); /* last */
 	assert_int_equal(count(second, "    af "), 1);
 	/* The end: drawn for the last time and left there. */
 	snprintf(s.v.state, sizeof(s.v.state), "succeeded");
