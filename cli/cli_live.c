@@ -439,7 +439,7 @@ block_region(block *b, const sk_rollout_view *v, const sk_region_view *rv,
 static void
 block_progress(block *b, const sk_rollout_view *v)
 {
-	cli_look look = { .fancy = b->l->color, .width = b->l->width };
+	cli_look look = { .fancy = true, .width = b->l->width, .mono = !b->l->color };
 	char *text = NULL, *p, *nl;
 	size_t len = 0;
 	FILE *m = open_memstream(&text, &len);

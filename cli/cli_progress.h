@@ -24,6 +24,8 @@
 typedef struct cli_look {
 	bool fancy; /* a bar, and colours: a terminal that takes them */
 	int width;  /* columns a line must fit in (fancy only) */
+	bool mono;  /* fancy without the colours (the live view under
+		     * NO_COLOR or --no-color); cli_look_of sets false */
 } cli_look;
 
 /* The look for out: fancy when out is a terminal, TERM is set and not

@@ -5,7 +5,8 @@
 #
 #   - on a terminal (a detached tmux session, 120x30): the live view draws
 #     the phases and regions, the step af is at with an elapsed time that
-#     ticks, the lock's holder by pid; it is redrawn in place (the pane's
+#     ticks, the lock's holder by pid, then the bar of af's backfill
+#     (held by its throttle query until the test lets it go); it is redrawn in place (the pane's
 #     whole history holds each region's line once), no line reaches the
 #     last column, colours are used; when it ends every region shows
 #     succeeded and the final line follows. Under NO_COLOR=1 the same
@@ -29,7 +30,9 @@ command -v jq >/dev/null || sk_fail "jq is not installed (tests/lib/install-deps
 sk_setup rollout_live_view
 sk_deploy_three
 for r in af in ksa; do
-	sk_rpsql "$r" "CREATE TABLE t (id int PRIMARY KEY)" >/dev/null
+	sk_rpsql "$r" "CREATE TABLE t (id int PRIMARY KEY);
+	  INSERT INTO t SELECT generate_series(1, 2000); ANALYZE t;
+	  CREATE TABLE switch (hold boolean NOT NULL); INSERT INTO switch VALUES (true)" >/dev/null
 done
 
 dir="$SK_WORK/plans/live"
@@ -41,6 +44,12 @@ sk_plan_yaml "$dir" live "defaults:
     sql: 0001_alter.sql
   - id: 0002_more
     sql: 0002_more.sql
+  - id: fill
+    kind: backfill
+    table: t
+    update: SET c = 1
+    batch: { min: 500, max: 1000 }
+    throttle_query: SELECT hold FROM switch
 EOF
 echo "ALTER TABLE t ADD COLUMN c int;" >"$dir/0001_alter.sql"
 echo "ALTER TABLE t ADD COLUMN d int;" >"$dir/0002_more.sql"
@@ -132,6 +141,15 @@ small=$(cap small)
 sk_assert_contains "$small" "more lines (a taller terminal shows them)" "the small terminal: the block is cut"
 sk_assert_eq "" "$(awk 'length($0) > 59' <<<"$small")" "the small terminal: lines within 59 columns"
 sk_session_send reader "COMMIT;"
+# The backfill, held by its throttle query: a bar and why it waits.
+bar() { cap "$1" | grep -E "^    af/app +backfill fill +\[[#.]+\] .*paused: throttle query returned true"; }
+sk_wait_until 20 bar live || sk_fail "the live view never showed af's backfill bar: $(cap live)"
+sk_wait_until 5 bar mono || sk_fail "NO_COLOR: no backfill bar: $(cap mono)"
+echo "--- the terminal while af's backfill is held:"
+cap live | sed '/^$/d' | tail -n 8
+for r in af in ksa; do
+	sk_rpsql "$r" "UPDATE switch SET hold = false" >/dev/null
+done
 for s in live mono small; do
 	sk_wait_until 20 shows "$s" "EXIT=" || sk_fail "$s: wait never ended: $(cap "$s")"
 done
@@ -144,7 +162,7 @@ echo "$final" | sed '/^$/d'
 sk_assert_contains "$final" "rollout $id: succeeded in 3/3 regions" "the final line"
 sk_assert_contains "$final" "EXIT=0" "the exit status"
 for r in af in ksa; do
-	grep -qE "^    $r +succeeded +[0-9hms]+  2/2 steps" <<<"$final" || sk_fail "region $r not shown succeeded: $final"
+	grep -qE "^    $r +succeeded +[0-9hms]+  3/3 steps" <<<"$final" || sk_fail "region $r not shown succeeded: $final"
 done
 # Redrawn in place: the whole history (scrollback too) has each region's
 # line once, and no line reaches the last column.

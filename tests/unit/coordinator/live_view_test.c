@@ -333,6 +333,48 @@ test_live_block_is_redrawn_in_place(void **state)
 	free(text);
 }
 
+/* A backfill in the block: a bar, without colour codes when there is no
+ * colour, with them when there is. */
+static void
+test_live_block_has_the_backfill_bar(void **state)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&text, &len);
+	uint64_t since = 0;
+	sk_database_view d;
+	cli_live l;
+	sample s;
+
+	(void)state;
+	assert_non_null(out);
+	make_sample(&s);
+	memset(&d, 0, sizeof(d));
+	snprintf(d.region, sizeof(d.region), "af");
+	snprintf(d.name, sizeof(d.name), "app");
+	snprintf(d.state, sizeof(d.state), "running");
+	snprintf(d.progress_step, sizeof(d.progress_step), "fill");
+	snprintf(d.progress_kind, sizeof(d.progress_kind), "backfill");
+	d.rows_total = 2000;
+	d.rows_scanned = 1000;
+	d.rows_done = 1000;
+	s.v.databases = &d;
+	s.v.ndatabases = 1;
+	cli_live_init(&l, out, true);
+	l.live = true;
+	cli_live_update(&l, &s.v, &since, false, false);
+	fflush(out);
+	assert_non_null(strstr(text, "    af/app  backfill fill  [#"));
+	assert_non_null(strstr(text, "]  50%  1,000/2,000 rows"));
+	assert_null(strstr(text, "\033[3"));
+	l.color = true;
+	cli_live_update(&l, &s.v, &since, false, false);
+	fclose(out);
+	assert_non_null(strstr(text, "[\033[32m#"));
+	cli_live_fini(&l);
+	free(text);
+}
+
 /* With colour the states are coloured; quiet prints nothing at all. */
 static void
 test_live_colour_and_quiet(void **state)
@@ -372,6 +414,7 @@ main(void)
 		cmocka_unit_test(test_plain_folds_a_lock_wait),
 		cmocka_unit_test(test_plain_ends_a_wait_the_view_says_is_over),
 		cmocka_unit_test(test_live_block_is_redrawn_in_place),
+		cmocka_unit_test(test_live_block_has_the_backfill_bar),
 		cmocka_unit_test(test_live_colour_and_quiet),
 	};
 
