@@ -150,6 +150,7 @@ status_usage(FILE *out)
 	    "Examples:\n"
 	    "  skein rollout status\n"
 	    "  skein rollout status r-abc --json\n"
+	    "  skein rollout status r-abc --watch\n"
 	    "\n"
 	    "Exit status: 0 shown (whatever the rollout's state); 1 unknown\n"
 	    "rollout or coordinator unreachable; 2 usage.\n",
