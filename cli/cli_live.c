@@ -462,7 +462,7 @@ static void
 block_draw(block *b, const sk_rollout_view *v, int64_t now)
 {
 	const sk_view_mode_row *m = sk_view_mode_of(v->mode);
-	char line[LINE_MAX_BYTES], st[48], took[16], waits[512];
+	char line[LINE_MAX_BYTES], st[48], took[16], waits[512], *cut;
 	size_t nw = name_width(v);
 
 	state_word(b->l, v->state, 0, st, sizeof(st));
@@ -476,6 +476,9 @@ block_draw(block *b, const sk_rollout_view *v, int64_t now)
 		snprintf(line + strlen(line), sizeof(line) - strlen(line), RESET);
 	block_line(b, line);
 	sk_view_waits_for(v, waits, sizeof(waits));
+	/* Which regions run, the grid shows: only the rest is said. */
+	if ((cut = strstr(waits, "regions running: ")) != NULL)
+		*(cut > waits + 1 && cut[-2] == ';' ? cut - 2 : cut) = '\0';
 	if (waits[0] != '\0') {
 		snprintf(line, sizeof(line), "  waits for: %s", waits);
 		block_line(b, line);

@@ -10,7 +10,7 @@
 #     whole history holds each region's line once), no line reaches the
 #     last column, colours are used; when it ends every region shows
 #     succeeded and the final line follows. Under NO_COLOR=1 the same
-#     view has no colour codes (capture-pane -e). On a 60x8 terminal the
+#     view has no colour codes (capture-pane -e). On a 60x6 terminal the
 #     lines are cut to 59 columns and the block to the screen, and the
 #     history still holds no region's line twice.
 #   - in a pipe: no escape sequence, the lock wait is one line when it
@@ -100,7 +100,7 @@ json=$!
 sock="$SK_WORK/tmux.sock"
 sk__spawn tmux tmux -S "$sock" -f /dev/null -D
 sk_wait_until 5 test -S "$sock" || sk_fail "the tmux server never made its socket"
-# And a small one, 60x8: lines cut to 59 columns, the block to 7 lines.
+# And a small one, 60x6: lines cut to 59 columns, the block to 5 lines.
 for s in live mono small; do
 	nc=""
 	[[ $s == mono ]] && nc="NO_COLOR=1"
@@ -110,7 +110,7 @@ export TERM=xterm-256color SKEIN_KEY=$SK_WORK/keys/admin.key SKEIN_TLS_CA=${SKEI
 echo "EXIT=\$?"
 EOF
 	size="-x 120 -y 30"
-	[[ $s == small ]] && size="-x 60 -y 8"
+	[[ $s == small ]] && size="-x 60 -y 6"
 	# shellcheck disable=SC2086 # two options
 	tmux -S "$sock" new-session -d -s "$s" $size "bash $SK_WORK/$s.sh; sleep 600"
 done

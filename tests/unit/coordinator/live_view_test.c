@@ -298,6 +298,8 @@ test_live_block_is_redrawn_in_place(void **state)
 	assert_non_null(strstr(text,
 	    "    af     running         3s  0/2 steps  at app/0001_alter ("));
 	assert_non_null(strstr(text, "agent of ksa not connected for 2m10s"));
+	/* The regions running are the grid's to show, not a wait. */
+	assert_null(strstr(text, "waits for"));
 	assert_null(strstr(text, "\033[3"));     /* no colour */
 	assert_null(strstr(text, "\033[J\033")); /* cleared below, once */
 	/* 80 columns (no terminal to ask): each line clears its own and
@@ -391,6 +393,9 @@ test_live_colour_and_quiet(void **state)
 	cli_live_init(&l, out, false);
 	l.live = l.color = true;
 	make_sample(&s);
+	s.v.paused = true;
+	snprintf(s.v.paused_by, sizeof(s.v.paused_by), "alice");
+	snprintf(s.v.pause_reason, sizeof(s.v.pause_reason), "replica lag");
 	event(&s, 7, sk_now_ms(), "af: plan sent to agent (apply)");
 	cli_live_update(&l, &s.v, &since, true, false);
 	fflush(out);
@@ -399,6 +404,7 @@ test_live_colour_and_quiet(void **state)
 	cli_live_update(&l, &s.v, &since, false, false);
 	fflush(out);
 	assert_non_null(strstr(text, "\033[33mrunning   \033[0m"));
+	assert_non_null(strstr(text, "  waits for: pause by alice: replica lag\n"));
 	fclose(out);
 	cli_live_fini(&l);
 	free(text);
