@@ -232,17 +232,21 @@ static int fetch(const char *url, const char *id, uint64_t since,
 static int
 print_start_json(const char *url, const char *id)
 {
+	const sk_rollout_view *v;
 	sk_cli_response resp;
 	json_t *o, *regions;
 	sk_err err;
 	char *text;
+	bool ok;
 
 	if (fetch(url, id, UINT64_MAX, &resp, &err) != SK_OK) {
-		cli_coord_print_err("rollout start", &err);
+		cli_errorf("rollout",
+		    "start: rollout %s started, but its status could not be read "
+		    "for --json: %s; see skein rollout status %s",
+		    id, err.msg, id);
 		return CLI_FAIL;
 	}
-	const sk_rollout_view *v = &resp.rollouts[0];
-
+	v = &resp.rollouts[0];
 	regions = json_array();
 	for (size_t p = 0; p < v->nphases; p++)
 		for (size_t r = 0; r < v->phases[p].nregions; r++)
@@ -251,12 +255,13 @@ print_start_json(const char *url, const char *id)
 	o = json_pack("{s:s,s:s,s:s,s:s,s:o}", "id", v->id, "plan", v->plan_name,
 	    "plan_id", v->plan_id, "mode", sk_mode_name(v->mode), "regions", regions);
 	text = o != NULL ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-	if (text != NULL)
+	ok = text != NULL;
+	if (ok)
 		printf("%s\n", text);
 	free(text);
 	json_decref(o);
 	sk_cli_response_fini(&resp);
-	return text != NULL ? CLI_OK : CLI_FAIL;
+	return ok ? CLI_OK : CLI_FAIL;
 }
 
 int
