@@ -420,7 +420,8 @@ block_region(block *b, const sk_rollout_view *v, const sk_region_view *rv,
 	c = clock_note(
 	    b->l, rv->name, rv->state, step, last_event_of(v, rv->name), now);
 	state_word(b->l, rv->state, 10, st, sizeof(st));
-	since_start(c, now, took, sizeof(took));
+	/* A region not started has no time, whatever its events. */
+	since_start(started(rv->state) ? c : NULL, now, took, sizeof(took));
 	at[0] = '\0';
 	if (rv->step[0] && !ended(rv->state) && c != NULL) {
 		cli_live_elapsed(now - c->step_ms, t, sizeof(t));

@@ -36,11 +36,11 @@
 /* How long ago things started, as the CLI saw them: a region's run, and
  * the step a region or database is at. */
 typedef struct cli_live_clock {
-	char key[2 * SK_NAME_MAX + 2]; /* "REGION" or "REGION/DB" */
-	int64_t start_ms;              /* wall ms; 0 not started */
-	int64_t end_ms;                /* wall ms; 0 not ended */
-	char step[SK_NAME_MAX];
-	int64_t step_ms; /* wall ms the step was first seen */
+	char key[2 * SK_NAME_MAX + 2];  /* "REGION" or "REGION/DB" */
+	int64_t start_ms;               /* wall ms; 0 not started */
+	int64_t end_ms;                 /* wall ms; 0 not ended */
+	char step[2 * SK_NAME_MAX + 2]; /* "DB/STEP" or "STEP" */
+	int64_t step_ms;                /* wall ms the step was first seen */
 } cli_live_clock;
 
 /* A lock wait reported and not yet over, by "REGION/DB". */
