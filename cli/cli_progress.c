@@ -45,6 +45,7 @@ cli_look_of(cli_look *look, FILE *out, bool no_color)
 	look->fancy = !no_color && fd >= 0 && isatty(fd) && term != NULL &&
 	    term[0] != '\0' && strcmp(term, "dumb") != 0 &&
 	    (nc == NULL || nc[0] == '\0');
+	look->mono = false;
 	look->width = term_width(out);
 	if (look->width == 0)
 		look->width = cols != NULL && atoi(cols) > 0 ? atoi(cols) : 80;
@@ -283,6 +284,7 @@ typedef struct layout {
 	size_t name_w, what_w;
 	size_t room;
 	int barw;
+	bool mono; /* the bar without colours */
 } layout;
 
 /* The bar width d's whole figures leave in lay->room, within the bounds;
@@ -329,7 +331,10 @@ render(const sk_database_view *d, const layout *lay, char *buf, size_t len)
 	tail_fit(d, true, s.off + 6 + (size_t)lay->barw, lay->room, tail, sizeof(tail));
 	filled = pct * lay->barw / 100;
 	sb_add(&s, "  [");
-	if (filled > 0) {
+	if (filled > 0 && lay->mono) {
+		for (int i = 0; i < filled; i++)
+			sb_add(&s, "#");
+	} else if (filled > 0) {
 		/* Green while it runs, yellow while it is paused. */
 		sb_add(&s, "%s", d->throttle[0] != '\0' ? YELLOW : GREEN);
 		for (int i = 0; i < filled; i++)
@@ -353,6 +358,7 @@ layout_init(layout *lay, const cli_look *look, size_t name_w, size_t what_w)
 	    (look->width > 1 ? (size_t)look->width - 1 : 1) :
 	    0;
 	lay->barw = BAR_MAX;
+	lay->mono = look != NULL && look->mono;
 }
 
 void

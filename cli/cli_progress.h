@@ -24,6 +24,8 @@
 typedef struct cli_look {
 	bool fancy; /* a bar, and colours: a terminal that takes them */
 	int width;  /* columns a line must fit in (fancy only) */
+	bool mono;  /* fancy without the colours (the live view under
+		     * NO_COLOR or --no-color); cli_look_of sets false */
 } cli_look;
 
 /* The look for out: fancy when out is a terminal, TERM is set and not
@@ -51,12 +53,13 @@ void cli_progress_line(const sk_database_view *d, const cli_look *look,
 size_t cli_progress_print(FILE *out, const sk_rollout_view *v,
     const cli_look *look, const char *prefix);
 
-/* The backfill lines `wait` keeps under the events it prints: on a
- * terminal a block of bars drawn after each answer and erased (cursor up,
- * clear to the end) before anything else is printed, so that it stays at
- * the bottom; elsewhere plain lines, stamped with the time like the
- * events, every CLI_PROGRESS_PLAIN_EVERY_MS, so that a log gets a line
- * per database now and then rather than one per answer. */
+/* A block of backfill lines under events: on a terminal bars drawn after
+ * each answer and erased (cursor up, clear to the end) before anything
+ * else is printed, so that it stays at the bottom; elsewhere plain lines,
+ * stamped with the time like the events, every
+ * CLI_PROGRESS_PLAIN_EVERY_MS, so that a log gets a line per database
+ * now and then rather than one per answer. `wait` uses the plain lines
+ * off a terminal; on one its live view (cli_live.h) draws the bars. */
 #define CLI_PROGRESS_PLAIN_EVERY_MS 30000
 typedef struct cli_progress_block {
 	FILE *out;

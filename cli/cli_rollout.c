@@ -40,11 +40,14 @@ usage(FILE *out)
 	    "Start, follow, roll back and record rollouts on the coordinator.\n"
 	    "\n"
 	    "Usage:\n"
-	    "  skein rollout start SIGNED [--reapply] start a rollout; prints its id\n"
+	    "  skein rollout start SIGNED [--reapply] [--json]\n"
+	    "                                         start a rollout; prints its id\n"
 	    "  skein rollout start --rehearse SIGNED  rehearse it everywhere and\n"
 	    "                                         print READY/BLOCKED verdicts\n"
 	    "  skein rollout status [ID] [--json]     where each region is\n"
-	    "  skein rollout wait ID [--timeout D]    follow a rollout to its end\n"
+	    "  skein rollout status ID --watch        ... redrawn live until it ends\n"
+	    "  skein rollout wait ID [--timeout D] [--json]\n"
+	    "                                         follow a rollout to its end\n"
 	    "  skein rollout pause ID [--reason TEXT] hold it: running steps finish,\n"
 	    "                                         nothing new starts\n"
 	    "  skein rollout resume ID                go on after a pause\n"
@@ -93,11 +96,13 @@ start_usage(FILE *out)
 	    "and the steps that cannot be rehearsed (non-transactional ones).\n"
 	    "\n"
 	    "Usage:\n"
-	    "  skein rollout start SIGNED [--reapply] [--coordinator URL]\n"
+	    "  skein rollout start SIGNED [--reapply] [--json] [--coordinator URL]\n"
 	    "  skein rollout start --rehearse SIGNED [--timeout D] [--coordinator URL]\n"
 	    "\n"
 	    "Options:\n"
 	    "  --reapply          apply a plan whose latest apply was rolled back\n"
+	    "  --json             print {id, plan, plan_id, mode, regions} as JSON\n"
+	    "                     (docs/operations.md, \"JSON of the CLI\")\n"
 	    "  --rehearse         rehearse instead of applying\n"
 	    "  --timeout D        (rehearse) stop waiting after D (default 10m) and\n"
 	    "                     name the regions that gave no verdict\n"
@@ -122,6 +127,12 @@ status_usage(FILE *out)
 	    "\n"
 	    "Usage:\n"
 	    "  skein rollout status [ID] [--json] [--no-color] [--coordinator URL]\n"
+	    "  skein rollout status ID --watch [--no-color] [--coordinator URL]\n"
+	    "\n"
+	    "With --watch it follows the rollout until it ends, as rollout wait\n"
+	    "does: on a terminal the phases and regions redrawn in place, each\n"
+	    "with its state, time, step and what it waits for; elsewhere one line\n"
+	    "per event. It exits 0 whatever the rollout's outcome.\n"
 	    "\n"
 	    "A database running a backfill gets a line of its own: on a terminal\n"
 	    "a bar, its percent, rows, rate and ETA (or why it is paused) and its\n"
@@ -129,14 +140,17 @@ status_usage(FILE *out)
 	    "\n"
 	    "Options:\n"
 	    "  --json             print JSON\n"
+	    "  --watch            follow it live until it ends\n"
 	    "  --no-color         plain lines, no bars or escape codes, even on a\n"
-	    "                     terminal (also NO_COLOR=1 or TERM=dumb)\n"
+	    "                     terminal (also NO_COLOR=1 or TERM=dumb; with\n"
+	    "                     --watch: no colours, the view still redrawn)\n"
 	    "  --coordinator URL  the coordinator's control URL\n%s"
 	    "  -h, --help         show this help\n"
 	    "\n"
 	    "Examples:\n"
 	    "  skein rollout status\n"
 	    "  skein rollout status r-abc --json\n"
+	    "  skein rollout status r-abc --watch\n"
 	    "\n"
 	    "Exit status: 0 shown (whatever the rollout's state); 1 unknown\n"
 	    "rollout or coordinator unreachable; 2 usage.\n",
@@ -150,21 +164,33 @@ wait_usage(FILE *out)
 	    "Follow a rollout, printing its progress, until it ends.\n"
 	    "\n"
 	    "Usage:\n"
-	    "  skein rollout wait ID [--timeout D] [--quiet] [--no-color]\n"
+	    "  skein rollout wait ID [--timeout D] [--quiet | --json] [--no-color]\n"
 	    "                     [--coordinator URL]\n"
 	    "\n"
-	    "Below the events, each backfill running has a bar redrawn as it\n"
-	    "moves (not a terminal: a plain line per database every 30 s).\n"
+	    "On a terminal the events scroll and under them a live view is redrawn\n"
+	    "in place: each phase and region with its state, elapsed time, step\n"
+	    "(and for how long), what it waits for (a lock and its holder, a gate,\n"
+	    "an approval, a pause, an agent not connected) and a bar per backfill\n"
+	    "or move; it stays on the screen when the rollout ends. Colours unless\n"
+	    "NO_COLOR is set or --no-color is given. Not a terminal (or TERM=dumb):\n"
+	    "one line per event, a lock wait one line when it starts and one when\n"
+	    "it ends, and a plain line per backfill every 30 s.\n"
+	    "\n"
+	    "With --json: one JSON object a line per event, as the HTTP event\n"
+	    "stream's, then a last object with the outcome (docs/operations.md,\n"
+	    "\"JSON of the CLI\"); nothing else on stdout.\n"
 	    "\n"
 	    "Options:\n"
 	    "  --timeout D        give up after a duration such as 30m\n"
 	    "  --quiet            print only the final line\n"
-	    "  --no-color         plain lines, no bars or escape codes\n"
+	    "  --json             JSON lines: the events, then the outcome\n"
+	    "  --no-color         no colours (the view is still redrawn)\n"
 	    "  --coordinator URL  the coordinator's control URL\n%s"
 	    "  -h, --help         show this help\n"
 	    "\n"
-	    "Example:\n"
+	    "Examples:\n"
 	    "  skein rollout wait r-abc --timeout 30m\n"
+	    "  skein rollout wait r-abc --json | jq -c 'select(.outcome)'\n"
 	    "\n"
 	    "Exit status: 0 when the rollout succeeded (a rehearsal: READY), 1 when\n"
 	    "it failed, halted or was BLOCKED, the timeout passed or the\n"
@@ -291,6 +317,7 @@ enum {
 	OPT_TLS_KEY,
 	OPT_TLS_SERVER_NAME,
 	OPT_NO_COLOR,
+	OPT_WATCH,
 };
 /* The flags that let a destructive command skip a safeguard. */
 enum { OPT_NO_BACKUP = 320, OPT_REAPPLY, OPT_YES, OPT_DRY_RUN };
@@ -302,6 +329,7 @@ enum { OPT_PHASE = 380 };
 typedef struct opts {
 	const char *url;
 	bool json, quiet, rehearse, wait;
+	bool watch;     /* status: follow it live to its end */
 	bool no_color;  /* status, wait: no bars or escape codes */
 	bool no_backup; /* rollback: no backup before the first revert */
 	bool reapply;   /* start: apply a plan whose last apply was undone */
@@ -425,6 +453,9 @@ run(const char *sub, const opts *o, int argc, char **argv)
 
 	if (o->phase != NULL && strcmp(sub, "approve") != 0)
 		return misplaced(sub, "--phase (only approve does)", usage);
+	if (o->watch && strcmp(sub, "status") != 0)
+		return misplaced(sub,
+		    "--watch (only status does; wait follows anyway)", usage);
 	if ((o->yes || o->dry_run) && strcmp(sub, "rollback") != 0)
 		return misplaced(sub, "--yes or --dry-run (only rollback does)", usage);
 	if (strcmp(sub, "approve") == 0) {
@@ -442,11 +473,12 @@ run(const char *sub, const opts *o, int argc, char **argv)
 		return rollout_cmd_approve(o->url, argv[0], o->phase);
 	}
 	if (strcmp(sub, "start") == 0) {
-		if (o->region || o->wait || o->format || o->json || o->quiet || o->no_backup)
+		if (o->region || o->wait || o->format || o->quiet || o->no_backup)
 			return misplaced(sub,
-			    "--region, --wait, --format, --json, --quiet or "
-			    "--no-backup",
+			    "--region, --wait, --format, --quiet or --no-backup",
 			    start_usage);
+		if (o->json && o->rehearse)
+			return misplaced(sub, "--json with --rehearse", start_usage);
 		if (o->no_color)
 			return misplaced(sub, NO_COLOR_ONLY, start_usage);
 		if (o->reason != NULL || !sk_tune_is_empty(&o->tune))
@@ -466,7 +498,7 @@ run(const char *sub, const opts *o, int argc, char **argv)
 			return rc;
 		return o->rehearse ?
 		    rollout_cmd_rehearse(o->url, argv[0], o->timeout_ms) :
-		    rollout_cmd_start(o->url, argv[0], o->reapply);
+		    rollout_cmd_start(o->url, argv[0], o->reapply, o->json);
 	}
 	if (o->reapply)
 		return misplaced(sub, "--reapply (only start does)", usage);
@@ -507,16 +539,29 @@ run(const char *sub, const opts *o, int argc, char **argv)
 			status_usage(stderr);
 			return CLI_USAGE;
 		}
+		if (o->watch && o->json)
+			return misplaced(sub,
+			    "--json with --watch (rollout wait --json prints "
+			    "events as JSON lines)",
+			    status_usage);
+		if (o->watch) {
+			if ((rc = one_id("status --watch", argc, argv,
+				 status_usage)) != CLI_OK)
+				return rc;
+			return rollout_cmd_watch(o->url, argv[0], o->no_color);
+		}
 		return rollout_cmd_status(
 		    o->url, argc == 1 ? argv[0] : NULL, o->json, o->no_color);
 	}
 	if (strcmp(sub, "wait") == 0) {
-		if (o->region || o->wait || o->format || o->json)
+		if (o->region || o->wait || o->format)
 			return misplaced(sub, "that option", wait_usage);
+		if (o->json && o->quiet)
+			return misplaced(sub, "--json with --quiet", wait_usage);
 		if ((rc = one_id(sub, argc, argv, wait_usage)) != CLI_OK)
 			return rc;
-		return rollout_cmd_wait(
-		    o->url, argv[0], o->timeout_ms, o->quiet, o->no_color);
+		return rollout_cmd_wait(o->url, argv[0], o->timeout_ms,
+		    o->quiet, o->no_color, o->json);
 	}
 	if (strcmp(sub, "rollback") == 0) {
 		if (o->format || o->json)
@@ -646,6 +691,7 @@ cli_rollout(int argc, char **argv)
 		{ "tls-key", required_argument, NULL, OPT_TLS_KEY },
 		{ "tls-server-name", required_argument, NULL, OPT_TLS_SERVER_NAME },
 		{ "no-color", no_argument, NULL, OPT_NO_COLOR },
+		{ "watch", no_argument, NULL, OPT_WATCH },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -759,6 +805,9 @@ cli_rollout(int argc, char **argv)
 			break;
 		case OPT_NO_COLOR:
 			o.no_color = true;
+			break;
+		case OPT_WATCH:
+			o.watch = true;
 			break;
 		case 'h':
 			sub_usage(stdout);

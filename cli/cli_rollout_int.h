@@ -29,9 +29,10 @@ int rollout_start(const char *url, const char *path, int mode, bool reapply,
 
 /* Follow rollout id, printing its events unless quiet, until it leaves
  * "running" or the deadline (a sk_mono_ms time; 0: none) passes; unless
- * quiet, also its backfills: on a terminal (cli_look_of with no_color) a
- * block of bars under the events, redrawn after each answer and gone by
- * the time this returns, elsewhere plain lines every 30 s. A coordinator
+ * quiet, on a terminal the live view (cli_live.h) under the events,
+ * redrawn after each answer and left on the screen when this returns,
+ * elsewhere the events with lock waits folded and each backfill's plain
+ * line every 30 s. A coordinator
  * that cannot be reached is retried: it may be restarting. On SK_OK
  * *resp holds the last answer (sk_cli_response_fini); SK_ETIMEOUT when
  * the deadline passed; other codes are final errors. *resp holds nothing
@@ -47,10 +48,13 @@ void rollout_print_view(FILE *out, const sk_rollout_view *v, const cli_look *loo
 
 /* The subcommands; each prints its own errors and returns a CLI_* exit
  * status (cli.h). */
-int rollout_cmd_start(const char *url, const char *path, bool reapply);
+int rollout_cmd_start(const char *url, const char *path, bool reapply, bool json);
 int rollout_cmd_status(const char *url, const char *id, bool json, bool no_color);
 int rollout_cmd_wait(const char *url, const char *id, int64_t timeout_ms,
-    bool quiet, bool no_color);
+    bool quiet, bool no_color, bool json);
+/* status --watch: follow id like wait (cli_live.h), then its final line;
+ * CLI_OK whatever the rollout's outcome. */
+int rollout_cmd_watch(const char *url, const char *id, bool no_color);
 int rollout_cmd_report(const char *url, const char *id, const char *format);
 int rollout_cmd_rehearse(const char *url, const char *path, int64_t timeout_ms);
 

@@ -269,5 +269,5 @@ rollout_cmd_rollback(const char *url, const char *id, const char *region, bool n
 	fflush(stdout);
 	if (!wait)
 		return CLI_OK;
-	return rollout_cmd_wait(url, rid, timeout_ms, quiet, no_color);
+	return rollout_cmd_wait(url, rid, timeout_ms, quiet, no_color, false);
 }

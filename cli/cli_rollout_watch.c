@@ -14,6 +14,7 @@
 #include "cli_control.h"
 #include "cli_decision.h"
 #include "cli_gate.h"
+#include "cli_live.h"
 #include "sk_view_flag.h"
 #include "sk_view_mode.h"
 #include "cli_progress.h"
@@ -223,8 +224,48 @@ rollout_start(const char *url, const char *path, int mode, bool reapply,
 	return SK_OK;
 }
 
+static int fetch(const char *url, const char *id, uint64_t since,
+    sk_cli_response *resp, sk_err *err);
+
+/* What `rollout start --json` prints: the started rollout's id, plan,
+ * plan_id, mode and regions (in phase order), from its status. */
+static int
+print_start_json(const char *url, const char *id)
+{
+	const sk_rollout_view *v;
+	sk_cli_response resp;
+	json_t *o, *regions;
+	sk_err err;
+	char *text;
+	bool ok;
+
+	if (fetch(url, id, UINT64_MAX, &resp, &err) != SK_OK) {
+		cli_errorf("rollout",
+		    "start: rollout %s started, but its status could not be read "
+		    "for --json: %s; see skein rollout status %s",
+		    id, err.msg, id);
+		return CLI_FAIL;
+	}
+	v = &resp.rollouts[0];
+	regions = json_array();
+	for (size_t p = 0; p < v->nphases; p++)
+		for (size_t r = 0; r < v->phases[p].nregions; r++)
+			json_array_append_new(
+			    regions, json_string(v->phases[p].regions[r].name));
+	o = json_pack("{s:s,s:s,s:s,s:s,s:o}", "id", v->id, "plan", v->plan_name,
+	    "plan_id", v->plan_id, "mode", sk_mode_name(v->mode), "regions", regions);
+	text = o != NULL ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+	ok = text != NULL;
+	if (ok)
+		printf("%s\n", text);
+	free(text);
+	json_decref(o);
+	sk_cli_response_fini(&resp);
+	return ok ? CLI_OK : CLI_FAIL;
+}
+
 int
-rollout_cmd_start(const char *url, const char *path, bool reapply)
+rollout_cmd_start(const char *url, const char *path, bool reapply, bool json)
 {
 	char id[SK_ID_MAX];
 	sk_err err;
@@ -233,6 +274,8 @@ rollout_cmd_start(const char *url, const char *path, bool reapply)
 		cli_coord_print_err("rollout start", &err);
 		return CLI_FAIL;
 	}
+	if (json)
+		return print_start_json(url, id);
 	printf("%s\n", id);
 	return CLI_OK;
 }
@@ -333,58 +376,75 @@ print_final(const sk_rollout_view *v)
 	    nok, total, v->reason);
 }
 
+/* How follow prints what happens. */
+enum { FOLLOW_TEXT, FOLLOW_QUIET, FOLLOW_JSON };
+
+/* --json: each event of v after *since on a line of its own, as the HTTP
+ * event stream's `event: log` data. */
 static void
-print_events(const sk_rollout_view *v, uint64_t *since, bool quiet)
+print_events_json(const sk_rollout_view *v, uint64_t *since)
 {
 	for (size_t i = 0; i < v->nevents; i++) {
-		char ts[32];
-		time_t t = (time_t)(v->events[i].at_ms / 1000);
-		struct tm tm;
+		json_t *o = sk_view_event_json(&v->events[i]);
+		char *text = o != NULL ?
+		    json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) :
+		    NULL;
 
-		if (!quiet) {
-			gmtime_r(&t, &tm);
-			strftime(ts, sizeof(ts), "%H:%M:%S", &tm);
-			printf("%s  %s\n", ts, v->events[i].text);
-		}
+		if (text != NULL)
+			printf("%s\n", text);
+		free(text);
+		json_decref(o);
 		*since = v->events[i].seq;
 	}
 	fflush(stdout);
 }
 
-int
-rollout_follow(const char *url, const char *id, int64_t deadline, bool quiet,
+static int
+follow(const char *url, const char *id, int64_t deadline, int how,
     bool no_color, sk_cli_response *resp, sk_err *err)
 {
 	cli_progress_block bars;
+	cli_live live;
 	uint64_t since = 0;
 	bool warned = false;
 
-	cli_progress_block_init(&bars, stdout, no_color);
+	cli_live_init(&live, stdout, no_color);
+	/* Off a terminal, a backfill's plain line now and then. */
+	cli_progress_block_init(&bars, stdout, true);
 	for (;;) {
 		if (fetch(url, id, since, resp, err) != SK_OK) {
 			if (err->code != SK_ENET) {
-				cli_progress_block_erase(&bars);
+				cli_live_fini(&live);
 				return err->code;
 			}
 			if (!warned) {
-				cli_progress_block_erase(&bars);
+				cli_live_erase(&live);
 				fprintf(stderr, "skein rollout: %s; retrying\n",
 				    err->msg);
 			}
 			warned = true;
 		} else {
+			const sk_rollout_view *v = &resp->rollouts[0];
+			bool over = strcmp(v->state, "running") != 0;
+
 			warned = false;
-			cli_progress_block_erase(&bars);
-			print_events(&resp->rollouts[0], &since, quiet);
-			if (strcmp(resp->rollouts[0].state, "running") != 0)
+			if (how == FOLLOW_JSON) {
+				print_events_json(v, &since);
+			} else {
+				cli_live_update(&live, v, &since,
+				    how == FOLLOW_QUIET, over);
+				if (!over && !live.live && how == FOLLOW_TEXT)
+					cli_progress_block_draw(
+					    &bars, v, sk_mono_ms());
+			}
+			if (over) {
+				cli_live_fini(&live); /* the block stays */
 				return SK_OK;
-			if (!quiet)
-				cli_progress_block_draw(
-				    &bars, &resp->rollouts[0], sk_mono_ms());
+			}
 			sk_cli_response_fini(resp);
 		}
 		if (deadline && sk_mono_ms() > deadline) {
-			cli_progress_block_erase(&bars);
+			cli_live_fini(&live);
 			return sk_err_set(err, SK_ETIMEOUT,
 			    "rollout %s still running after the timeout", id);
 		}
@@ -393,20 +453,71 @@ rollout_follow(const char *url, const char *id, int64_t deadline, bool quiet,
 }
 
 int
+rollout_follow(const char *url, const char *id, int64_t deadline, bool quiet,
+    bool no_color, sk_cli_response *resp, sk_err *err)
+{
+	return follow(url, id, deadline, quiet ? FOLLOW_QUIET : FOLLOW_TEXT,
+	    no_color, resp, err);
+}
+
+/* --json: the last line of `wait`, once the rollout ended. */
+static void
+print_final_json(const sk_rollout_view *v)
+{
+	size_t nok, total;
+	json_t *o;
+	char *text;
+
+	region_counts(v, &nok, &total);
+	o = json_pack("{s:s,s:s,s:s,s:I,s:I,s:s,s:o}", "outcome",
+	    finished_ok(v->state) ? "succeeded" : "failed", "id", v->id,
+	    "state", v->state, "regions_succeeded", (json_int_t)nok,
+	    "regions_total", (json_int_t)total, "reason", v->reason, "rollout",
+	    sk_view_rollout_json(v));
+	text = o != NULL ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+	if (text != NULL)
+		printf("%s\n", text);
+	free(text);
+	json_decref(o);
+}
+
+int
 rollout_cmd_wait(const char *url, const char *id, int64_t timeout_ms,
-    bool quiet, bool no_color)
+    bool quiet, bool no_color, bool json)
 {
 	int64_t deadline = timeout_ms > 0 ? sk_mono_ms() + timeout_ms : 0;
 	sk_cli_response resp;
 	sk_err err;
 	int rc;
 
-	if (rollout_follow(url, id, deadline, quiet, no_color, &resp, &err) != SK_OK) {
+	if (follow(url, id, deadline,
+		json      ? FOLLOW_JSON :
+		    quiet ? FOLLOW_QUIET :
+			    FOLLOW_TEXT,
+		no_color, &resp, &err) != SK_OK) {
 		cli_coord_print_err("rollout wait", &err);
 		return CLI_FAIL;
 	}
 	rc = finished_ok(resp.rollouts[0].state) ? CLI_OK : CLI_FAIL;
-	print_final(&resp.rollouts[0]);
+	if (json)
+		print_final_json(&resp.rollouts[0]);
+	else
+		print_final(&resp.rollouts[0]);
 	sk_cli_response_fini(&resp);
 	return rc;
+}
+
+int
+rollout_cmd_watch(const char *url, const char *id, bool no_color)
+{
+	sk_cli_response resp;
+	sk_err err;
+
+	if (follow(url, id, 0, FOLLOW_TEXT, no_color, &resp, &err) != SK_OK) {
+		cli_coord_print_err("rollout status", &err);
+		return CLI_FAIL;
+	}
+	print_final(&resp.rollouts[0]);
+	sk_cli_response_fini(&resp);
+	return CLI_OK;
 }

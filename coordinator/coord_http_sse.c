@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "coord_http_int.h"
 #include "sk_log.h"
@@ -63,23 +62,14 @@ msg_rollout(const char *json, uint64_t seq)
 	return b.s;
 }
 
-/* One event as `rollout wait` prints it. Events carry their region and
- * words; the step is in the words (step is "" for now). */
+/* One event, as sk_view_event_json words it. */
 static char *
 msg_log(const sk_event_view *e)
 {
-	char ts[32];
-	time_t t = (time_t)(e->at_ms / 1000);
-	struct tm tm;
-	json_t *o;
+	json_t *o = sk_view_event_json(e);
 	char *data;
 	sk_strbuf b = { 0 };
 
-	ts[0] = '\0';
-	if (gmtime_r(&t, &tm) != NULL)
-		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	o = json_pack("{s:I,s:s,s:s,s:s,s:s}", "seq", (json_int_t)e->seq,
-	    "time", ts, "region", e->region, "step", "", "message", e->text);
 	data = o != NULL ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
 	json_decref(o);
 	if (data == NULL)

@@ -40,6 +40,11 @@ json_t *sk_view_agents_json(const sk_agent_view *v, size_t n);
 json_t *sk_view_plan_file_json(
     const sk_plan *plan, const char *path, const char *signer_key_id);
 
+/* One event: {seq, time, region, step, message}, what the HTTP event
+ * stream sends as an `event: log` message's data and `skein rollout wait
+ * --json` prints one a line. */
+json_t *sk_view_event_json(const sk_event_view *e);
+
 /* ---- pieces (added to obj) ---------------------------------------------- */
 
 /* "backup_before_revert" (null unless v reverts: skipped, skipped_by —

@@ -88,7 +88,7 @@ expect 2 "rollback does not take --timeout or --quiet without --wait" "rollback 
 expect 2 "'bad name' is not a region name" "--region with a bad name" sk_skein rollout rollback --yes r-a --region "bad name"
 expect 2 "report does not take that option" "report --region" sk_skein rollout report r-a --region af
 expect 2 "status does not take --rehearse" "status --rehearse" sk_skein rollout status --rehearse
-expect 2 "start does not take --region, --wait, --format, --json, --quiet or --no-backup" "start --no-backup" sk_skein rollout start x --no-backup
+expect 2 "start does not take --region, --wait, --format, --quiet or --no-backup" "start --no-backup" sk_skein rollout start x --no-backup
 expect 2 "status does not take --no-backup (only rollback does)" "status --no-backup" sk_skein rollout status --no-backup
 expect 2 "start does not take --reapply with --rehearse" "start --rehearse --reapply" sk_skein rollout start --rehearse x --reapply
 expect 2 "rollback does not take --reapply (only start does)" "rollback --reapply" sk_skein rollout rollback --yes r-a --reapply

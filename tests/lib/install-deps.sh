@@ -28,9 +28,11 @@ SK_DEPS_BUILD=(
 # API's clients in tests/integration/http_*.sh (python3 comes with
 # python3-jsonschema); python3-yaml reads the Kubernetes manifests and
 # systemd's systemd-analyze verifies the units
-# (tests/integration/deploy_kubernetes.sh, deploy_systemd.sh).
+# (tests/integration/deploy_kubernetes.sh, deploy_systemd.sh); tmux runs
+# `rollout wait` on a terminal of fixed size and jq reads the CLI's JSON
+# (tests/integration/rollout_live_view.sh and others).
 SK_DEPS_PG=(postgresql postgresql-client pgbouncer iproute2 tcpdump python3-jsonschema
-	curl python3-yaml systemd)
+	curl python3-yaml systemd tmux jq)
 # The style check in tests/run.
 SK_DEPS_FORMAT=(clang-format)
 # The fuzz harnesses (tests/fuzz): clang, libFuzzer and the sanitizer
