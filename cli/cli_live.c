@@ -378,7 +378,7 @@ static void
 block_databases(block *b, const sk_rollout_view *v, const char *region,
     size_t nw, int64_t now)
 {
-	char key[2 * SK_NAME_MAX + 2], st[48], step[SK_NAME_MAX + 40], t[16];
+	char key[2 * SK_NAME_MAX + 2], st[48], step[SK_NAME_MAX + 40], t[24];
 	char line[LINE_MAX_BYTES];
 	size_t n = 0;
 
@@ -411,7 +411,7 @@ static void
 block_region(block *b, const sk_rollout_view *v, const sk_region_view *rv,
     size_t nw, int64_t now)
 {
-	char st[48], t[16], at[2 * SK_NAME_MAX + 48], took[16];
+	char st[48], t[24], at[2 * SK_NAME_MAX + 48], took[24];
 	char line[LINE_MAX_BYTES], step[2 * SK_NAME_MAX + 2];
 	cli_live_clock *c;
 
@@ -463,7 +463,7 @@ static void
 block_draw(block *b, const sk_rollout_view *v, int64_t now)
 {
 	const sk_view_mode_row *m = sk_view_mode_of(v->mode);
-	char line[LINE_MAX_BYTES], st[48], took[16], waits[512], *cut;
+	char line[LINE_MAX_BYTES], st[48], took[24], waits[512], *cut;
 	size_t nw = name_width(v);
 
 	state_word(b->l, v->state, 0, st, sizeof(st));

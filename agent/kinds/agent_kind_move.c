@@ -158,7 +158,7 @@ move_here(agent_step_run *s, bool rehearse, bool back, sk_err *err)
 {
 	const sk_move_tenant *fw = s->step->move;
 	const move_peer *peer = source_peer(s, back);
-	char move_id[192], undo_id[192];
+	char move_id[200], undo_id[192];
 	sk_move_tenant m;
 	move_spec spec = { 0 };
 	sk_move_report *fig = &s->move_fig;

@@ -66,7 +66,9 @@ effective_level(void)
 	return log_level;
 }
 
-/* "2026-11-21T19:30:00.123Z" into buf (at least 32 bytes). */
+/* "2026-11-21T19:30:00.123Z" into buf (SK_LOG_TS_LEN bytes: room for
+ * what gcc at -O2 deems the longest the format can print). */
+#define SK_LOG_TS_LEN 96
 static void
 timestamp(char *buf, size_t size)
 {
@@ -107,7 +109,7 @@ field(json_t *o, const char *key, const char *value)
 static bool
 json_line(int level, const char *text, const sk_err *err)
 {
-	char ts[32], *line = NULL;
+	char ts[SK_LOG_TS_LEN], *line = NULL;
 	json_t *o = json_object();
 	size_t n;
 
@@ -142,7 +144,7 @@ json_line(int level, const char *text, const sk_err *err)
 static void
 log_line(int level, const char *text)
 {
-	char line[2048], ts[32];
+	char line[2048], ts[SK_LOG_TS_LEN];
 	int n;
 
 	if (log_format == SK_LOG_FORMAT_JSON && json_line(level, text, NULL))
