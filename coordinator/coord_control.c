@@ -274,6 +274,13 @@ start_rollout(const coord_control_ctx *ctx, const sk_cli_request *req,
 			snprintf(err->hint, sizeof(err->hint),
 			    "rollout start takes a signed plan: skein plan sign "
 			    "PLAN --key RELEASE.key -o SIGNED");
+		else if (rc == SK_ECRYPTO && strstr(err->msg, "not a pinned key") != NULL)
+			snprintf(err->hint, sizeof(err->hint),
+			    "this coordinator takes plans signed by the release "
+			    "keys of its coordinator.yaml (release_keys:); sign "
+			    "with one of those (skein plan sign --key), or add "
+			    "this key's .pub there and restart the coordinator "
+			    "(and the agents, which pin them too)");
 		goto out;
 	}
 	if ((rc = sk_plan_decode(payload, plen, &plan, err)) != SK_OK) {

@@ -136,6 +136,15 @@ EOF
 echo "ALTER TABLE accounts ADD COLUMN note text;" >"$plan/0001_add_note.sql"
 echo "ALTER TABLE accounts DROP COLUMN note;" >"$plan/0001_add_note.revert.sql"
 signed=$(sk_sign_plan "$plan" cli)
+# A plan signed by a key the coordinator does not pin: refused, with what
+# to do, and nothing started.
+"$skein" keygen --out "$SK_WORK/keys/stranger" >/dev/null
+"$skein" plan sign "$SK_WORK/plans/cli.plan" --key "$SK_WORK/keys/stranger.key" -o "$SK_WORK/plans/stranger.signed" >/dev/null
+n=$(nrollouts)
+expect 1 "is not a pinned key" "a plan signed by an unpinned key" sk_skein rollout start "$SK_WORK/plans/stranger.signed"
+expect 1 "hint: this coordinator takes plans signed by the release keys of its coordinator.yaml" "and what to do" \
+	sk_skein rollout start "$SK_WORK/plans/stranger.signed"
+sk_assert_eq "$n" "$(nrollouts)" "the unpinned plan started nothing"
 sk_session holder pg in_app
 sk_session_send holder "BEGIN; SELECT count(*) FROM accounts;"
 sk_session_pid pg in_app holder >/dev/null || sk_fail "the lock holder did not connect"
