@@ -101,6 +101,12 @@ int cli_import_script(cli_import *imp, const char *dir, const char *rel,
     const char *out_rel, cli_import_file *f, size_t *nstmts, bool *no_tx,
     sk_err *err) SK_WARN_UNUSED;
 
+/* The script name in dir as s's revert (cli_import_script, kept under
+ * the same name); one without a statement leaves s without a revert and
+ * says so in a note. */
+int cli_import_revert(cli_import *imp, const char *dir, const char *name,
+    cli_import_step *s, sk_err *err) SK_WARN_UNUSED;
+
 /* True when the regular file rel exists in dir. */
 bool cli_import_exists(const char *dir, const char *rel);
 

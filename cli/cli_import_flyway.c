@@ -225,14 +225,9 @@ flyway_read(const char *dir, cli_import *imp, sk_err *err)
 			no_undo++;
 			continue;
 		}
-		rc = cli_import_script(imp, dir, undo->name, undo->name,
-		    &s->revert, NULL, NULL, err);
+		rc = cli_import_revert(imp, dir, undo->name, s, err);
 		if (rc != SK_OK)
 			goto out;
-		if (s->revert.rel == NULL)
-			cli_import_note(imp,
-			    "%s/%s: no SQL statement in it: step %s has no revert",
-			    dir, undo->name, s->id);
 	}
 	if (no_undo > 0)
 		cli_import_note(imp,

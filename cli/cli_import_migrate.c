@@ -155,14 +155,9 @@ migrate_read(const char *dir, cli_import *imp, sk_err *err)
 			no_down++;
 			continue;
 		}
-		rc = cli_import_script(imp, dir, down->name, down->name,
-		    &s->revert, NULL, NULL, err);
+		rc = cli_import_revert(imp, dir, down->name, s, err);
 		if (rc != SK_OK)
 			goto out;
-		if (s->revert.rel == NULL)
-			cli_import_note(imp,
-			    "%s/%s: no SQL statement in it: step %s has no revert",
-			    dir, down->name, s->id);
 	}
 	if (no_down > 0)
 		cli_import_note(imp,

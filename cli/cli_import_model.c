@@ -385,3 +385,16 @@ cli_import_version_cmp(const char *a, const char *b)
 	}
 	return 0;
 }
+
+int
+cli_import_revert(cli_import *imp, const char *dir, const char *name,
+    cli_import_step *s, sk_err *err)
+{
+	int rc = cli_import_script(imp, dir, name, name, &s->revert, NULL, NULL, err);
+
+	if (rc == SK_OK && s->revert.rel == NULL)
+		cli_import_note(imp,
+		    "%s/%s: no SQL statement in it: step %s has no revert", dir,
+		    name, s->id);
+	return rc;
+}
