@@ -15,31 +15,6 @@
 static const char *const http_keys[] = { "listen", "tls", "tokens", NULL };
 static const char *const http_tls_keys[] = { "cert", "key", NULL };
 
-/* True if s is HOST:PORT: a host of printable characters without '/',
- * '@' or spaces (an IPv6 address in brackets), a port 1-65535. */
-static bool
-host_port_valid(const char *s)
-{
-	const char *colon = strrchr(s, ':'), *p;
-	long port = 0;
-
-	if (colon == NULL || colon == s || colon[1] == '\0')
-		return false;
-	if (s[0] == '[' && colon[-1] != ']')
-		return false;
-	for (p = s; p < colon; p++)
-		if (*p <= ' ' || *p > '~' || *p == '/' || *p == '@')
-			return false;
-	for (p = colon + 1; *p != '\0'; p++) {
-		if (*p < '0' || *p > '9')
-			return false;
-		port = port * 10 + (*p - '0');
-		if (port > 65535)
-			return false;
-	}
-	return port >= 1;
-}
-
 static int
 oom(const char *path, sk_err *err)
 {
@@ -100,7 +75,7 @@ config_http_field(const char *path, const sk_yaml_node *root,
 		out->listen = strdup(SK_HTTP_LISTEN_DEFAULT);
 		if (out->listen == NULL)
 			rc = oom(path, err);
-	} else if (rc == SK_OK && !host_port_valid(out->listen))
+	} else if (rc == SK_OK && !config_host_port_valid(out->listen))
 		rc = sk_yaml_error(err, SK_EINVAL, sk_yaml_get(m, "listen"),
 		    "expected HOST:PORT with a port from 1 to 65535, such as "
 		    "%s, got \"%.80s\"",

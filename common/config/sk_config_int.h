@@ -40,4 +40,9 @@ int config_http_field(const char *path, const sk_yaml_node *root,
     sk_http_config *out, sk_err *err) SK_WARN_UNUSED;
 void config_http_fini(sk_http_config *cfg);
 
+/* True if s is HOST:PORT: a host of printable characters without '/',
+ * '@' or spaces (an IPv6 address in brackets), and a port 1-65535 with
+ * nothing after it (sk_config_move.c; http: listen, move endpoints). */
+bool config_host_port_valid(const char *s);
+
 #endif

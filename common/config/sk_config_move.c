@@ -13,28 +13,19 @@
 
 static const char *const move_keys[] = { "listen", "drain", "drain_timeout", NULL };
 
-/* True if s is tcp://HOST:PORT: a host of printable characters without
- * '/', '@' or spaces (an IPv6 address in brackets), and a port 1-65535
- * with nothing after it. */
-static bool
-tcp_endpoint_valid(const char *s)
+bool
+config_host_port_valid(const char *s)
 {
-	const char *host, *colon, *p;
+	const char *colon = strrchr(s, ':'), *p;
 	long port = 0;
 
-	if (strncmp(s, "tcp://", 6) != 0)
+	if (colon == NULL || colon == s || colon[1] == '\0')
 		return false;
-	host = s + 6;
-	colon = strrchr(host, ':');
-	if (colon == NULL || colon == host)
+	if (s[0] == '[' && colon[-1] != ']')
 		return false;
-	if (host[0] == '[' && colon[-1] != ']')
-		return false;
-	for (p = host; p < colon; p++)
+	for (p = s; p < colon; p++)
 		if (*p <= ' ' || *p > '~' || *p == '/' || *p == '@')
 			return false;
-	if (colon[1] == '\0')
-		return false;
 	for (p = colon + 1; *p != '\0'; p++) {
 		if (*p < '0' || *p > '9')
 			return false;
@@ -43,6 +34,13 @@ tcp_endpoint_valid(const char *s)
 			return false;
 	}
 	return port >= 1;
+}
+
+/* True if s is tcp://HOST:PORT (config_host_port_valid). */
+static bool
+tcp_endpoint_valid(const char *s)
+{
+	return strncmp(s, "tcp://", 6) == 0 && config_host_port_valid(s + 6);
 }
 
 int
