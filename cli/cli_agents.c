@@ -107,21 +107,10 @@ print_json(const sk_agent_view *v, size_t n)
 int
 cli_agents(int argc, char **argv)
 {
-	enum {
-		OPT_KEY = 400,
-		OPT_TLS_CA,
-		OPT_TLS_CERT,
-		OPT_TLS_KEY,
-		OPT_TLS_NAME
-	};
 	static const struct option longopts[] = {
 		{ "coordinator", required_argument, NULL, 'C' },
-		{ "key", required_argument, NULL, OPT_KEY },
 		{ "json", no_argument, NULL, 'j' },
-		{ "tls-ca", required_argument, NULL, OPT_TLS_CA },
-		{ "tls-cert", required_argument, NULL, OPT_TLS_CERT },
-		{ "tls-key", required_argument, NULL, OPT_TLS_KEY },
-		{ "tls-server-name", required_argument, NULL, OPT_TLS_NAME },
+		CLI_COORD_LONGOPTS,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -143,27 +132,11 @@ cli_agents(int argc, char **argv)
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":C:jh", longopts, NULL)) != -1) {
+		if (cli_coord_option(c, optarg, &url, &tls))
+			continue;
 		switch (c) {
-		case 'C':
-			url = optarg;
-			break;
-		case OPT_KEY:
-			cli_coord_set_key(optarg);
-			break;
 		case 'j':
 			json = true;
-			break;
-		case OPT_TLS_CA:
-			tls.ca = optarg;
-			break;
-		case OPT_TLS_CERT:
-			tls.cert = optarg;
-			break;
-		case OPT_TLS_KEY:
-			tls.key = optarg;
-			break;
-		case OPT_TLS_NAME:
-			tls.server_name = optarg;
 			break;
 		case 'h':
 			agents_usage(stdout);

@@ -194,3 +194,30 @@ cli_coord_tls(const struct sk_tls_config *tls)
 {
 	coord_tls = *tls;
 }
+
+bool
+cli_coord_option(int c, char *arg, const char **url, sk_tls_config *tls)
+{
+	switch (c) {
+	case 'C':
+		*url = arg;
+		return true;
+	case CLI_OPT_KEY:
+		cli_coord_set_key(arg);
+		return true;
+	case CLI_OPT_TLS_CA:
+		tls->ca = arg;
+		return true;
+	case CLI_OPT_TLS_CERT:
+		tls->cert = arg;
+		return true;
+	case CLI_OPT_TLS_KEY:
+		tls->key = arg;
+		return true;
+	case CLI_OPT_TLS_NAME:
+		tls->server_name = arg;
+		return true;
+	default:
+		return false;
+	}
+}

@@ -60,4 +60,29 @@ struct sk_tls_config;
  * unreadable). */
 void cli_coord_tls(const struct sk_tls_config *tls);
 
+/* The options of every command that talks to the coordinator beside
+ * -C/--coordinator: --key and the TLS files, as getopt_long values above
+ * any short option's; CLI_COORD_LONGOPTS puts them in a struct option
+ * table. */
+enum {
+	CLI_OPT_KEY = 0x300,
+	CLI_OPT_TLS_CA,
+	CLI_OPT_TLS_CERT,
+	CLI_OPT_TLS_KEY,
+	CLI_OPT_TLS_NAME,
+};
+#define CLI_COORD_LONGOPTS                                     \
+{ "key", required_argument, NULL, CLI_OPT_KEY },               \
+    { "tls-ca", required_argument, NULL, CLI_OPT_TLS_CA },     \
+    { "tls-cert", required_argument, NULL, CLI_OPT_TLS_CERT }, \
+    { "tls-key", required_argument, NULL, CLI_OPT_TLS_KEY },   \
+{                                                              \
+"tls-server-name", required_argument, NULL, CLI_OPT_TLS_NAME   \
+}
+
+/* Take getopt_long's c and its argument arg if c is -C or one of the
+ * options above: *url or tls set, or the key noted (cli_coord_set_key).
+ * False for any other option. */
+bool cli_coord_option(int c, char *arg, const char **url, struct sk_tls_config *tls);
+
 #endif

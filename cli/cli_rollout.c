@@ -311,11 +311,6 @@ enum {
 	OPT_REGION,
 	OPT_WAIT,
 	OPT_FORMAT,
-	OPT_KEY,
-	OPT_TLS_CA,
-	OPT_TLS_CERT,
-	OPT_TLS_KEY,
-	OPT_TLS_SERVER_NAME,
 	OPT_NO_COLOR,
 	OPT_WATCH,
 };
@@ -684,14 +679,10 @@ cli_rollout(int argc, char **argv)
 		{ "max-rows-per-second", required_argument, NULL, OPT_RATE },
 		{ "batch-min", required_argument, NULL, OPT_BATCH_MIN },
 		{ "batch-max", required_argument, NULL, OPT_BATCH_MAX },
-		{ "key", required_argument, NULL, OPT_KEY },
 		{ "phase", required_argument, NULL, OPT_PHASE },
-		{ "tls-ca", required_argument, NULL, OPT_TLS_CA },
-		{ "tls-cert", required_argument, NULL, OPT_TLS_CERT },
-		{ "tls-key", required_argument, NULL, OPT_TLS_KEY },
-		{ "tls-server-name", required_argument, NULL, OPT_TLS_SERVER_NAME },
 		{ "no-color", no_argument, NULL, OPT_NO_COLOR },
 		{ "watch", no_argument, NULL, OPT_WATCH },
+		CLI_COORD_LONGOPTS,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -716,10 +707,9 @@ cli_rollout(int argc, char **argv)
 	optind = 1;
 	opterr = 0; /* the messages below name the command */
 	while ((c = getopt_long(argc - 1, argv + 1, ":C:jt:qh", longopts, NULL)) != -1) {
+		if (cli_coord_option(c, optarg, &o.url, &tls))
+			continue;
 		switch (c) {
-		case 'C':
-			o.url = optarg;
-			break;
 		case 'j':
 			o.json = true;
 			break;
@@ -785,23 +775,8 @@ cli_rollout(int argc, char **argv)
 				&o.tune.batch_max) != CLI_OK)
 				return CLI_USAGE;
 			break;
-		case OPT_KEY:
-			cli_coord_set_key(optarg);
-			break;
 		case OPT_PHASE:
 			o.phase = optarg;
-			break;
-		case OPT_TLS_CA:
-			tls.ca = optarg;
-			break;
-		case OPT_TLS_CERT:
-			tls.cert = optarg;
-			break;
-		case OPT_TLS_KEY:
-			tls.key = optarg;
-			break;
-		case OPT_TLS_SERVER_NAME:
-			tls.server_name = optarg;
 			break;
 		case OPT_NO_COLOR:
 			o.no_color = true;

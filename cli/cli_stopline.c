@@ -234,18 +234,7 @@ print_line(const sk_line_view *l, bool json)
 int
 cli_stop(int argc, char **argv)
 {
-	enum {
-		OPT_ALL = 400,
-		OPT_LIFT,
-		OPT_STATUS,
-		OPT_REASON,
-		OPT_EXCEPT,
-		OPT_KEY,
-		OPT_TLS_CA,
-		OPT_TLS_CERT,
-		OPT_TLS_KEY,
-		OPT_TLS_NAME
-	};
+	enum { OPT_ALL = 400, OPT_LIFT, OPT_STATUS, OPT_REASON, OPT_EXCEPT };
 	static const struct option longopts[] = {
 		{ "all", no_argument, NULL, OPT_ALL },
 		{ "lift", no_argument, NULL, OPT_LIFT },
@@ -253,12 +242,8 @@ cli_stop(int argc, char **argv)
 		{ "reason", required_argument, NULL, OPT_REASON },
 		{ "except", required_argument, NULL, OPT_EXCEPT },
 		{ "coordinator", required_argument, NULL, 'C' },
-		{ "key", required_argument, NULL, OPT_KEY },
 		{ "json", no_argument, NULL, 'j' },
-		{ "tls-ca", required_argument, NULL, OPT_TLS_CA },
-		{ "tls-cert", required_argument, NULL, OPT_TLS_CERT },
-		{ "tls-key", required_argument, NULL, OPT_TLS_KEY },
-		{ "tls-server-name", required_argument, NULL, OPT_TLS_NAME },
+		CLI_COORD_LONGOPTS,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -282,6 +267,8 @@ cli_stop(int argc, char **argv)
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":C:jh", longopts, NULL)) != -1) {
+		if (cli_coord_option(c, optarg, &url, &tls))
+			continue;
 		switch (c) {
 		case OPT_ALL:
 			req.stop_action = SK_STOP_ALL;
@@ -309,26 +296,8 @@ cli_stop(int argc, char **argv)
 			}
 			snprintf(req.except[req.nexcept++], SK_ID_MAX, "%s", optarg);
 			break;
-		case 'C':
-			url = optarg;
-			break;
-		case OPT_KEY:
-			cli_coord_set_key(optarg);
-			break;
 		case 'j':
 			json = true;
-			break;
-		case OPT_TLS_CA:
-			tls.ca = optarg;
-			break;
-		case OPT_TLS_CERT:
-			tls.cert = optarg;
-			break;
-		case OPT_TLS_KEY:
-			tls.key = optarg;
-			break;
-		case OPT_TLS_NAME:
-			tls.server_name = optarg;
 			break;
 		case 'h':
 			stop_usage(stdout);
