@@ -664,7 +664,7 @@
     }).catch(function (e) {
       if (id !== stream.id) return;
       setText(body, (/404/.test(e.message) ?
-        'This coordinator does not serve the execution record over HTTP (404).' :
+        'The coordinator has no execution record of this rollout (404).' :
         'Cannot read the execution record: ' + e.message + '.') +
         '\nIn a terminal: skein rollout report ' + id);
     });
