@@ -115,18 +115,13 @@ cli_agents(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *url = getenv("SKEIN_COORDINATOR");
-	sk_tls_config tls = {
-		.ca = getenv("SKEIN_TLS_CA"),
-		.cert = getenv("SKEIN_TLS_CERT"),
-		.key = getenv("SKEIN_TLS_KEY"),
-		.server_name = getenv("SKEIN_TLS_SERVER_NAME"),
-	};
-	char **files[] = { &tls.ca, &tls.cert, &tls.key, &tls.server_name };
+	sk_tls_config tls;
 	sk_cli_request req;
 	sk_cli_response resp;
 	bool json = false;
 	int c, rc;
 
+	cli_coord_tls_env(&tls);
 	memset(&req, 0, sizeof(req));
 	req.op = SK_CLI_AGENTS;
 	optind = 1;
@@ -158,9 +153,7 @@ cli_agents(int argc, char **argv)
 		    "no coordinator: pass --coordinator URL or set SKEIN_COORDINATOR");
 		return CLI_USAGE;
 	}
-	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
-		if (*files[i] != NULL && (*files[i])[0] == '\0')
-			*files[i] = NULL;
+	cli_coord_tls_blanks(&tls);
 	cli_coord_tls(&tls);
 	if (cli_coord_ask("agents", url, &req, &resp) != SK_OK)
 		return CLI_FAIL;

@@ -221,3 +221,24 @@ cli_coord_option(int c, char *arg, const char **url, sk_tls_config *tls)
 		return false;
 	}
 }
+
+void
+cli_coord_tls_env(sk_tls_config *tls)
+{
+	*tls = (sk_tls_config){
+		.ca = getenv("SKEIN_TLS_CA"),
+		.cert = getenv("SKEIN_TLS_CERT"),
+		.key = getenv("SKEIN_TLS_KEY"),
+		.server_name = getenv("SKEIN_TLS_SERVER_NAME"),
+	};
+}
+
+void
+cli_coord_tls_blanks(sk_tls_config *tls)
+{
+	char **v[] = { &tls->ca, &tls->cert, &tls->key, &tls->server_name };
+
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+		if (*v[i] != NULL && (*v[i])[0] == '\0')
+			*v[i] = NULL;
+}

@@ -80,6 +80,14 @@ enum {
 "tls-server-name", required_argument, NULL, CLI_OPT_TLS_NAME   \
 }
 
+/* The TLS settings of the environment (SKEIN_TLS_CA, SKEIN_TLS_CERT,
+ * SKEIN_TLS_KEY, SKEIN_TLS_SERVER_NAME), which the options override. */
+void cli_coord_tls_env(struct sk_tls_config *tls);
+
+/* An empty value (SKEIN_TLS_CA= in the environment, --tls-ca "") counts
+ * as none: set to NULL. */
+void cli_coord_tls_blanks(struct sk_tls_config *tls);
+
 /* Take getopt_long's c and its argument arg if c is -C or one of the
  * options above: *url or tls set, or the key noted (cli_coord_set_key).
  * False for any other option. */

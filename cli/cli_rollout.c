@@ -21,289 +21,6 @@
 #include "sk_util.h"
 #include "sk_wire.h"
 
-/* ---- usage -------------------------------------------------------------- */
-
-/* The TLS options every subcommand takes, for a tls+tcp:// coordinator. */
-static const char tls_help[] =
-    "  --tls-ca FILE      the CA certificate that signed the coordinator's\n"
-    "                     (needed with a tls+tcp:// URL; $SKEIN_TLS_CA)\n"
-    "  --tls-server-name NAME  the name its certificate must carry\n"
-    "                     (default: the URL's host; $SKEIN_TLS_SERVER_NAME)\n"
-    "  --tls-cert FILE, --tls-key FILE  a client certificate and its key,\n"
-    "                     for a control socket that asks for one\n"
-    "                     ($SKEIN_TLS_CERT, $SKEIN_TLS_KEY)\n";
-
-static void
-usage(FILE *out)
-{
-	fprintf(out,
-	    "Start, follow, roll back and record rollouts on the coordinator.\n"
-	    "\n"
-	    "Usage:\n"
-	    "  skein rollout start SIGNED [--reapply] [--json]\n"
-	    "                                         start a rollout; prints its id\n"
-	    "  skein rollout start --rehearse SIGNED  rehearse it everywhere and\n"
-	    "                                         print READY/BLOCKED verdicts\n"
-	    "  skein rollout status [ID] [--json]     where each region is\n"
-	    "  skein rollout status ID --watch        ... redrawn live until it ends\n"
-	    "  skein rollout wait ID [--timeout D] [--json]\n"
-	    "                                         follow a rollout to its end\n"
-	    "  skein rollout pause ID [--reason TEXT] hold it: running steps finish,\n"
-	    "                                         nothing new starts\n"
-	    "  skein rollout resume ID                go on after a pause\n"
-	    "  skein rollout tune ID [--max-rows-per-second N|none]\n"
-	    "                     [--batch-min N] [--batch-max N]\n"
-	    "                                         new limits for its backfills\n"
-	    "  skein rollout rollback ID [--region R] [--yes] [--dry-run]\n"
-	    "                                         revert what a rollout applied\n"
-	    "  skein rollout report ID [--format md|json]\n"
-	    "                                         the execution record\n"
-	    "  skein rollout approve ID --phase NAME  approve a phase (its gate)\n"
-	    "\n"
-	    "Every command takes --coordinator URL (default: $SKEIN_COORDINATOR)\n"
-	    "and --key FILE, the operator key that signs it (default: $SKEIN_KEY,\n"
-	    "then ~/.config/skein/operator.key). The coordinator pins operator\n"
-	    "keys with roles: viewer (status, report), operator (start, pause,\n"
-	    "resume, tune), approver (approve), admin (rollback and the rest).\n"
-	    "A tls+tcp:// URL also needs the CA\n"
-	    "that signed the coordinator's certificate (docs/operations.md,\n"
-	    "\"TLS\"):\n"
-	    "\n%s\n"
-	    "Run \"skein rollout COMMAND --help\" for a command's options.\n"
-	    "\n"
-	    "Exit status: 0 success; 1 the operation failed (see each command);\n"
-	    "2 usage error.\n",
-	    tls_help);
-}
-
-static void
-start_usage(FILE *out)
-{
-	fprintf(out,
-	    "Hand a signed plan to the coordinator and print the rollout's id.\n"
-	    "Starting the same signed plan again prints the same id while that\n"
-	    "rollout runs or after it succeeded (unless it was rolled back).\n"
-	    "\n"
-	    "A plan whose latest apply was rolled back is applied again only with\n"
-	    "--reapply: it re-creates what the rollback removed, but not the data\n"
-	    "the reverts dropped. The coordinator journals who said --reapply.\n"
-	    "\n"
-	    "With --rehearse, every region runs every transactional step and its\n"
-	    "checks in a transaction that is rolled back: nothing changes in any\n"
-	    "database. The command waits for every region and prints, per region\n"
-	    "and database, READY or BLOCKED with the reasons (failed checks with\n"
-	    "the value seen, failed statements with SQLSTATE, blocking sessions)\n"
-	    "and the steps that cannot be rehearsed (non-transactional ones).\n"
-	    "\n"
-	    "Usage:\n"
-	    "  skein rollout start SIGNED [--reapply] [--json] [--coordinator URL]\n"
-	    "  skein rollout start --rehearse SIGNED [--timeout D] [--coordinator URL]\n"
-	    "\n"
-	    "Options:\n"
-	    "  --reapply          apply a plan whose latest apply was rolled back\n"
-	    "  --json             print {id, plan, plan_id, mode, regions} as JSON\n"
-	    "                     (docs/operations.md, \"JSON of the CLI\")\n"
-	    "  --rehearse         rehearse instead of applying\n"
-	    "  --timeout D        (rehearse) stop waiting after D (default 10m) and\n"
-	    "                     name the regions that gave no verdict\n"
-	    "  --coordinator URL  the coordinator's control URL\n%s"
-	    "  -h, --help         show this help\n"
-	    "\n"
-	    "Examples:\n"
-	    "  skein rollout start plan.signed\n"
-	    "  skein rollout start plan.signed --reapply   # after a rollback\n"
-	    "  skein rollout start --rehearse plan.signed --timeout 20m\n"
-	    "\n"
-	    "Exit status: 0 started (rehearse: READY everywhere); 1 refused,\n"
-	    "unreachable, or (rehearse) any region BLOCKED or silent; 2 usage.\n",
-	    tls_help);
-}
-
-static void
-status_usage(FILE *out)
-{
-	fprintf(out,
-	    "Show where each region of a rollout (or of every rollout) is.\n"
-	    "\n"
-	    "Usage:\n"
-	    "  skein rollout status [ID] [--json] [--no-color] [--coordinator URL]\n"
-	    "  skein rollout status ID --watch [--no-color] [--coordinator URL]\n"
-	    "\n"
-	    "With --watch it follows the rollout until it ends, as rollout wait\n"
-	    "does: on a terminal the phases and regions redrawn in place, each\n"
-	    "with its state, time, step and what it waits for; elsewhere one line\n"
-	    "per event. It exits 0 whatever the rollout's outcome.\n"
-	    "\n"
-	    "A database running a backfill gets a line of its own: on a terminal\n"
-	    "a bar, its percent, rows, rate and ETA (or why it is paused) and its\n"
-	    "batch size; elsewhere the same figures without the bar.\n"
-	    "\n"
-	    "Options:\n"
-	    "  --json             print JSON\n"
-	    "  --watch            follow it live until it ends\n"
-	    "  --no-color         plain lines, no bars or escape codes, even on a\n"
-	    "                     terminal (also NO_COLOR=1 or TERM=dumb; with\n"
-	    "                     --watch: no colours, the view still redrawn)\n"
-	    "  --coordinator URL  the coordinator's control URL\n%s"
-	    "  -h, --help         show this help\n"
-	    "\n"
-	    "Examples:\n"
-	    "  skein rollout status\n"
-	    "  skein rollout status r-abc --json\n"
-	    "  skein rollout status r-abc --watch\n"
-	    "\n"
-	    "Exit status: 0 shown (whatever the rollout's state); 1 unknown\n"
-	    "rollout or coordinator unreachable; 2 usage.\n",
-	    tls_help);
-}
-
-static void
-wait_usage(FILE *out)
-{
-	fprintf(out,
-	    "Follow a rollout, printing its progress, until it ends.\n"
-	    "\n"
-	    "Usage:\n"
-	    "  skein rollout wait ID [--timeout D] [--quiet | --json] [--no-color]\n"
-	    "                     [--coordinator URL]\n"
-	    "\n"
-	    "On a terminal the events scroll and under them a live view is redrawn\n"
-	    "in place: each phase and region with its state, elapsed time, step\n"
-	    "(and for how long), what it waits for (a lock and its holder, a gate,\n"
-	    "an approval, a pause, an agent not connected) and a bar per backfill\n"
-	    "or move; it stays on the screen when the rollout ends. Colours unless\n"
-	    "NO_COLOR is set or --no-color is given. Not a terminal (or TERM=dumb):\n"
-	    "one line per event, a lock wait one line when it starts and one when\n"
-	    "it ends, and a plain line per backfill every 30 s.\n"
-	    "\n"
-	    "With --json: one JSON object a line per event, as the HTTP event\n"
-	    "stream's, then a last object with the outcome (docs/operations.md,\n"
-	    "\"JSON of the CLI\"); nothing else on stdout.\n"
-	    "\n"
-	    "Options:\n"
-	    "  --timeout D        give up after a duration such as 30m\n"
-	    "  --quiet            print only the final line\n"
-	    "  --json             JSON lines: the events, then the outcome\n"
-	    "  --no-color         no colours (the view is still redrawn)\n"
-	    "  --coordinator URL  the coordinator's control URL\n%s"
-	    "  -h, --help         show this help\n"
-	    "\n"
-	    "Examples:\n"
-	    "  skein rollout wait r-abc --timeout 30m\n"
-	    "  skein rollout wait r-abc --json | jq -c 'select(.outcome)'\n"
-	    "\n"
-	    "Exit status: 0 when the rollout succeeded (a rehearsal: READY), 1 when\n"
-	    "it failed, halted or was BLOCKED, the timeout passed or the\n"
-	    "coordinator is unreachable; 2 usage.\n",
-	    tls_help);
-}
-
-static void
-rollback_usage(FILE *out)
-{
-	fprintf(out,
-	    "Roll a finished rollout back: run the revert scripts of its completed\n"
-	    "steps, newest first, in every region it reached (or only in region R),\n"
-	    "phases in reverse order (the canary last), halting at the first\n"
-	    "failure. Each revert is recorded in the region's ledger. Prints the id\n"
-	    "of the rollback, itself a rollout (status, wait and report take it).\n"
-	    "\n"
-	    "A revert can drop data (a DROP TABLE undoes a CREATE TABLE), so before\n"
-	    "its first revert each agent takes a pg_dump of the database, reads it\n"
-	    "back and records it (agent.yaml backup_dir); an agent without a\n"
-	    "backup_dir refuses, reverting nothing. --no-backup skips the backup and\n"
-	    "is journaled with your name, as is the plan's rollback_backup: false.\n"
-	    "\n"
-	    "Before anything is reverted, the rollout's record says what would be:\n"
-	    "regions (the canary last), databases, steps newest first and each\n"
-	    "revert script's first line. On a terminal that list is shown and\n"
-	    "only the answer 'yes' goes on. Without a terminal the command\n"
-	    "refuses (exit 2, nothing done) unless --yes says a script means it.\n"
-	    "\n"
-	    "Usage:\n"
-	    "  skein rollout rollback ID [--region R] [--no-backup] [--yes]\n"
-	    "                        [--wait [--timeout D] [--quiet] [--no-color]]\n"
-	    "  skein rollout rollback ID --dry-run [--region R] [--no-backup]\n"
-	    "\n"
-	    "Options:\n"
-	    "  --region R         only region R (a region of the rollout's plan)\n"
-	    "  --yes              do not ask (for scripts; needed off a terminal)\n"
-	    "  --dry-run          print what it would revert and change nothing\n"
-	    "  --no-backup        revert without backing the databases up first\n"
-	    "  --wait             follow the rollback to its end, like rollout wait\n"
-	    "  --timeout D        (wait) give up after D\n"
-	    "  --quiet            (wait) print only the final line\n"
-	    "  --no-color         (wait) plain lines, no bars or escape codes\n"
-	    "  --coordinator URL  the coordinator's control URL\n%s"
-	    "  -h, --help         show this help\n"
-	    "\n"
-	    "Examples:\n"
-	    "  skein rollout rollback r-abc --dry-run\n"
-	    "  skein rollout rollback r-abc --wait         # asks first\n"
-	    "  skein rollout rollback r-abc --region af --yes --wait\n"
-	    "  skein rollout rollback r-abc --yes --no-backup   # nothing to lose\n"
-	    "\n"
-	    "Exit status: 0 started (with --wait: succeeded; --dry-run: listed);\n"
-	    "1 refused, not confirmed, unreachable or (with --wait) failed; 2\n"
-	    "usage, or no terminal to ask on and no --yes.\n",
-	    tls_help);
-}
-
-static void
-pause_usage(FILE *out)
-{
-	rollout_pause_usage(out, tls_help);
-}
-
-static void
-resume_usage(FILE *out)
-{
-	rollout_resume_usage(out, tls_help);
-}
-
-static void
-tune_usage(FILE *out)
-{
-	rollout_tune_usage(out, tls_help);
-}
-
-static void
-approve_usage(FILE *out)
-{
-	rollout_approve_usage(out, tls_help);
-}
-
-static void
-report_usage(FILE *out)
-{
-	fprintf(out,
-	    "Print a rollout's execution record: per region, database and step the\n"
-	    "start, end, duration, attempts, lock waits and blockers, rows, every\n"
-	    "check with the value seen and expected, the backup with its restore\n"
-	    "command, and the verdict; the plan's waived lint rules with reasons;\n"
-	    "each backfill's rows, duration, batches, rows/s and time throttled,\n"
-	    "in total and by reason.\n"
-	    "Markdown is meant to be pasted into a change record; the JSON keys\n"
-	    "are described in docs/operations.md.\n"
-	    "\n"
-	    "Usage:\n"
-	    "  skein rollout report ID [--format md|json] [--coordinator URL]\n"
-	    "\n"
-	    "Options:\n"
-	    "  --format F         md (default) or json\n"
-	    "  --json             same as --format json\n"
-	    "  --coordinator URL  the coordinator's control URL\n%s"
-	    "  -h, --help         show this help\n"
-	    "\n"
-	    "Examples:\n"
-	    "  skein rollout report r-abc > change-record.md\n"
-	    "  skein rollout report r-abc --format json\n"
-	    "\n"
-	    "Exit status: 0 printed (whatever the rollout's outcome); 1 unknown\n"
-	    "rollout or coordinator unreachable; 2 usage.\n",
-	    tls_help);
-}
-
 /* ---- dispatch ----------------------------------------------------------- */
 
 enum {
@@ -345,48 +62,6 @@ typedef struct opts {
 /* Where --no-color goes: only what shows progress. */
 #define NO_COLOR_ONLY "--no-color (only status, wait and rollback --wait do)"
 
-/* stopline */
-static void
-abort_usage(FILE *out)
-{
-	fprintf(out,
-	    "Abort a running rollout: it ends as \"aborted\"; running regions\n"
-	    "finish their current step and start no other, pending regions never\n"
-	    "start. With --region, abort only those regions: each finishes its\n"
-	    "running step, starts no other, and ends failed (\"aborted by NAME\");\n"
-	    "one not started yet fails at once; the other regions of the phase\n"
-	    "finish their steps, then the rollout fails by the phase rule and no\n"
-	    "later phase starts. The answer says what it left in each (aborted)\n"
-	    "region and database and the command to roll back. Needs role\n"
-	    "operator.\n"
-	    "\n"
-	    "Usage:\n"
-	    "  skein rollout abort ID [--region R]... [--reason TEXT]\n"
-	    "                         [--coordinator URL]\n"
-	    "\n"
-	    "Options:\n"
-	    "  --region R     abort only region R (repeatable, at most %d)\n"
-	    "  --reason TEXT  why, on one line (shown with the abort)\n"
-	    "\n"
-	    "Exit status: 0 aborted; 1 refused (unknown or finished rollout, a\n"
-	    "region it does not have, named twice, finished or already aborted,\n"
-	    "a role below operator) or unreachable; 2 usage.\n",
-	    SK_OP_REGIONS_MAX);
-}
-
-/* stopline */
-static void
-list_usage(FILE *out)
-{
-	fprintf(out,
-	    "List every rollout: id, plan, mode, state, current phase, age, who\n"
-	    "started it, and what it waits for (a pause and by whom, the stopped\n"
-	    "line, an abort, the regions running). Needs role viewer.\n"
-	    "\n"
-	    "Usage:\n"
-	    "  skein rollout list [--json] [--coordinator URL]\n");
-}
-
 /* Options a subcommand does not take are usage errors, not silently
  * ignored: `rollout start --region af` must not start everywhere. */
 static int
@@ -413,9 +88,9 @@ one_id(const char *sub, int argc, char **argv, void (*sub_usage)(FILE *))
 static int
 run_opctl(const char *sub, const opts *o, int argc, char **argv)
 {
-	void (*sub_usage)(FILE *) = strcmp(sub, "pause") == 0 ? pause_usage :
-	    strcmp(sub, "resume") == 0                        ? resume_usage :
-								tune_usage;
+	void (*sub_usage)(FILE *) = strcmp(sub, "pause") == 0 ? rollout_usage_pause :
+	    strcmp(sub, "resume") == 0 ? rollout_usage_resume :
+					 rollout_usage_tune;
 	int rc;
 
 	if (o->region && strcmp(sub, "tune") != 0 && !o->wait && !o->format &&
@@ -447,22 +122,23 @@ run(const char *sub, const opts *o, int argc, char **argv)
 	int rc;
 
 	if (o->phase != NULL && strcmp(sub, "approve") != 0)
-		return misplaced(sub, "--phase (only approve does)", usage);
+		return misplaced(sub, "--phase (only approve does)", rollout_usage);
 	if (o->watch && strcmp(sub, "status") != 0)
 		return misplaced(sub,
-		    "--watch (only status does; wait follows anyway)", usage);
+		    "--watch (only status does; wait follows anyway)", rollout_usage);
 	if ((o->yes || o->dry_run) && strcmp(sub, "rollback") != 0)
-		return misplaced(sub, "--yes or --dry-run (only rollback does)", usage);
+		return misplaced(sub, "--yes or --dry-run (only rollback does)",
+		    rollout_usage);
 	if (strcmp(sub, "approve") == 0) {
 		if (o->region || o->wait || o->format || o->json || o->quiet ||
 		    o->has_timeout || o->reason || o->rehearse ||
 		    o->no_backup || o->reapply || !sk_tune_is_empty(&o->tune))
-			return misplaced(sub, "that option", approve_usage);
-		if ((rc = one_id(sub, argc, argv, approve_usage)) != CLI_OK)
+			return misplaced(sub, "that option", rollout_usage_approve);
+		if ((rc = one_id(sub, argc, argv, rollout_usage_approve)) != CLI_OK)
 			return rc;
 		if (o->phase == NULL) {
 			cli_errorf("rollout", "approve needs --phase NAME");
-			approve_usage(stderr);
+			rollout_usage_approve(stderr);
 			return CLI_USAGE;
 		}
 		return rollout_cmd_approve(o->url, argv[0], o->phase);
@@ -471,77 +147,79 @@ run(const char *sub, const opts *o, int argc, char **argv)
 		if (o->region || o->wait || o->format || o->quiet || o->no_backup)
 			return misplaced(sub,
 			    "--region, --wait, --format, --quiet or --no-backup",
-			    start_usage);
+			    rollout_usage_start);
 		if (o->json && o->rehearse)
-			return misplaced(sub, "--json with --rehearse", start_usage);
+			return misplaced(
+			    sub, "--json with --rehearse", rollout_usage_start);
 		if (o->no_color)
-			return misplaced(sub, NO_COLOR_ONLY, start_usage);
+			return misplaced(sub, NO_COLOR_ONLY, rollout_usage_start);
 		if (o->reason != NULL || !sk_tune_is_empty(&o->tune))
 			return misplaced(sub,
 			    "--reason or --max-rows-per-second, --batch-min, "
 			    "--batch-max (pause and tune do)",
-			    start_usage);
+			    rollout_usage_start);
 		if (o->has_timeout && !o->rehearse)
-			return misplaced(
-			    sub, "--timeout without --rehearse", start_usage);
+			return misplaced(sub, "--timeout without --rehearse",
+			    rollout_usage_start);
 		if (o->reapply && o->rehearse)
 			return misplaced(sub,
 			    "--reapply with --rehearse (a rehearsal changes "
 			    "nothing)",
-			    start_usage);
-		if ((rc = one_id(sub, argc, argv, start_usage)) != CLI_OK)
+			    rollout_usage_start);
+		if ((rc = one_id(sub, argc, argv, rollout_usage_start)) != CLI_OK)
 			return rc;
 		return o->rehearse ?
 		    rollout_cmd_rehearse(o->url, argv[0], o->timeout_ms) :
 		    rollout_cmd_start(o->url, argv[0], o->reapply, o->json);
 	}
 	if (o->reapply)
-		return misplaced(sub, "--reapply (only start does)", usage);
+		return misplaced(sub, "--reapply (only start does)", rollout_usage);
 	if (o->rehearse)
-		return misplaced(sub, "--rehearse (only start does)", usage);
+		return misplaced(sub, "--rehearse (only start does)", rollout_usage);
 	if (o->no_backup && strcmp(sub, "rollback") != 0)
-		return misplaced(sub, "--no-backup (only rollback does)", usage);
+		return misplaced(sub, "--no-backup (only rollback does)", rollout_usage);
 	if (strcmp(sub, "pause") == 0 || strcmp(sub, "resume") == 0 ||
 	    strcmp(sub, "tune") == 0)
 		return run_opctl(sub, o, argc, argv);
 	if (strcmp(sub, "list") == 0) { /* stopline */
 		if (o->region || o->wait || o->format || o->quiet || o->has_timeout ||
 		    o->reason || !sk_tune_is_empty(&o->tune) || argc != 0)
-			return misplaced(sub, "that option or argument", list_usage);
+			return misplaced(
+			    sub, "that option or argument", rollout_usage_list);
 		return rollout_cmd_list(o->url, o->json);
 	}
 	if (strcmp(sub, "abort") == 0) { /* stopline */
 		if (o->wait || o->format || o->json || o->quiet ||
 		    o->has_timeout || !sk_tune_is_empty(&o->tune))
-			return misplaced(sub, "that option", usage);
-		if ((rc = one_id(sub, argc, argv, abort_usage)) != CLI_OK)
+			return misplaced(sub, "that option", rollout_usage);
+		if ((rc = one_id(sub, argc, argv, rollout_usage_abort)) != CLI_OK)
 			return rc;
 		return rollout_cmd_abort(
 		    o->url, argv[0], o->regions, o->nregions, o->reason);
 	}
 	if (o->reason != NULL)
-		return misplaced(sub, "--reason (only pause does)", usage);
+		return misplaced(sub, "--reason (only pause does)", rollout_usage);
 	if (!sk_tune_is_empty(&o->tune))
 		return misplaced(sub,
 		    "--max-rows-per-second, --batch-min or --batch-max (only "
 		    "tune does)",
-		    usage);
+		    rollout_usage);
 	if (strcmp(sub, "status") == 0) {
 		if (o->region || o->wait || o->format || o->has_timeout || o->quiet)
-			return misplaced(sub, "that option", status_usage);
+			return misplaced(sub, "that option", rollout_usage_status);
 		if (argc > 1) {
 			cli_errorf("rollout", "status takes at most one rollout ID");
-			status_usage(stderr);
+			rollout_usage_status(stderr);
 			return CLI_USAGE;
 		}
 		if (o->watch && o->json)
 			return misplaced(sub,
 			    "--json with --watch (rollout wait --json prints "
 			    "events as JSON lines)",
-			    status_usage);
+			    rollout_usage_status);
 		if (o->watch) {
 			if ((rc = one_id("status --watch", argc, argv,
-				 status_usage)) != CLI_OK)
+				 rollout_usage_status)) != CLI_OK)
 				return rc;
 			return rollout_cmd_watch(o->url, argv[0], o->no_color);
 		}
@@ -550,27 +228,28 @@ run(const char *sub, const opts *o, int argc, char **argv)
 	}
 	if (strcmp(sub, "wait") == 0) {
 		if (o->region || o->wait || o->format)
-			return misplaced(sub, "that option", wait_usage);
+			return misplaced(sub, "that option", rollout_usage_wait);
 		if (o->json && o->quiet)
-			return misplaced(sub, "--json with --quiet", wait_usage);
-		if ((rc = one_id(sub, argc, argv, wait_usage)) != CLI_OK)
+			return misplaced(sub, "--json with --quiet", rollout_usage_wait);
+		if ((rc = one_id(sub, argc, argv, rollout_usage_wait)) != CLI_OK)
 			return rc;
 		return rollout_cmd_wait(o->url, argv[0], o->timeout_ms,
 		    o->quiet, o->no_color, o->json);
 	}
 	if (strcmp(sub, "rollback") == 0) {
 		if (o->format || o->json)
-			return misplaced(sub, "--format or --json", rollback_usage);
+			return misplaced(
+			    sub, "--format or --json", rollout_usage_rollback);
 		if ((o->has_timeout || o->quiet) && !o->wait)
-			return misplaced(sub,
-			    "--timeout or --quiet without --wait", rollback_usage);
+			return misplaced(sub, "--timeout or --quiet without --wait",
+			    rollout_usage_rollback);
 		if (o->no_color && !o->wait)
-			return misplaced(sub, NO_COLOR_ONLY, rollback_usage);
+			return misplaced(sub, NO_COLOR_ONLY, rollout_usage_rollback);
 		if (o->dry_run && (o->yes || o->wait))
 			return misplaced(sub,
 			    "--dry-run with --yes or --wait (a dry run does nothing)",
-			    rollback_usage);
-		if ((rc = one_id(sub, argc, argv, rollback_usage)) != CLI_OK)
+			    rollout_usage_rollback);
+		if ((rc = one_id(sub, argc, argv, rollout_usage_rollback)) != CLI_OK)
 			return rc;
 		return rollout_cmd_rollback(o->url, argv[0], o->region, o->no_backup,
 		    o->dry_run ? ROLLBACK_DRY_RUN :
@@ -584,9 +263,9 @@ run(const char *sub, const opts *o, int argc, char **argv)
 						 "md";
 
 		if (o->region || o->wait || o->has_timeout || o->quiet)
-			return misplaced(sub, "that option", report_usage);
+			return misplaced(sub, "that option", rollout_usage_report);
 		if (o->no_color)
-			return misplaced(sub, NO_COLOR_ONLY, report_usage);
+			return misplaced(sub, NO_COLOR_ONLY, rollout_usage_report);
 		if (o->json && o->format && strcmp(o->format, "json") != 0) {
 			cli_errorf("rollout",
 			    "report: --json and --format %s disagree", o->format);
@@ -597,12 +276,12 @@ run(const char *sub, const opts *o, int argc, char **argv)
 			    "report --format: '%s' is neither md nor json", format);
 			return CLI_USAGE;
 		}
-		if ((rc = one_id(sub, argc, argv, report_usage)) != CLI_OK)
+		if ((rc = one_id(sub, argc, argv, rollout_usage_report)) != CLI_OK)
 			return rc;
 		return rollout_cmd_report(o->url, argv[0], format);
 	}
 	cli_errorf("rollout", "unknown subcommand: %s", sub);
-	usage(stderr);
+	rollout_usage(stderr);
 	return CLI_USAGE;
 }
 
@@ -611,11 +290,7 @@ run(const char *sub, const opts *o, int argc, char **argv)
 static int
 tls_settings(sk_tls_config *tls, const char *url)
 {
-	char **files[] = { &tls->ca, &tls->cert, &tls->key, &tls->server_name };
-
-	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
-		if (*files[i] != NULL && (*files[i])[0] == '\0')
-			*files[i] = NULL;
+	cli_coord_tls_blanks(tls);
 	if (sk_transport_is_tls(url) && tls->ca == NULL) {
 		cli_errorf("rollout",
 		    "the coordinator's URL %s is TLS but no CA certificate is "
@@ -640,23 +315,23 @@ static void (*usage_of(const char *sub))(FILE *)
 		const char *name;
 		void (*fn)(FILE *);
 	} subs[] = {
-		{ "start", start_usage },
-		{ "status", status_usage },
-		{ "wait", wait_usage },
-		{ "rollback", rollback_usage },
-		{ "report", report_usage },
-		{ "pause", pause_usage },
-		{ "resume", resume_usage },
-		{ "tune", tune_usage },
-		{ "abort", abort_usage },
-		{ "list", list_usage },
-		{ "approve", approve_usage },
+		{ "start", rollout_usage_start },
+		{ "status", rollout_usage_status },
+		{ "wait", rollout_usage_wait },
+		{ "rollback", rollout_usage_rollback },
+		{ "report", rollout_usage_report },
+		{ "pause", rollout_usage_pause },
+		{ "resume", rollout_usage_resume },
+		{ "tune", rollout_usage_tune },
+		{ "abort", rollout_usage_abort },
+		{ "list", rollout_usage_list },
+		{ "approve", rollout_usage_approve },
 	};
 
 	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++)
 		if (strcmp(subs[i].name, sub) == 0)
 			return subs[i].fn;
-	return usage;
+	return rollout_usage;
 }
 
 int
@@ -687,21 +362,17 @@ cli_rollout(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	opts o = { .url = getenv("SKEIN_COORDINATOR") };
-	sk_tls_config tls = {
-		.ca = getenv("SKEIN_TLS_CA"),
-		.cert = getenv("SKEIN_TLS_CERT"),
-		.key = getenv("SKEIN_TLS_KEY"),
-		.server_name = getenv("SKEIN_TLS_SERVER_NAME"),
-	};
+	sk_tls_config tls;
 	void (*sub_usage)(FILE *);
 	const char *sub;
 	sk_err err;
 	int c, rc;
 
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-		usage(argc < 2 ? stderr : stdout);
+		rollout_usage(argc < 2 ? stderr : stdout);
 		return argc < 2 ? CLI_USAGE : CLI_OK;
 	}
+	cli_coord_tls_env(&tls);
 	sub = argv[1];
 	sub_usage = usage_of(sub);
 	optind = 1;
@@ -805,9 +476,9 @@ cli_rollout(int argc, char **argv)
 	}
 	argc -= 1 + optind;
 	argv += 1 + optind;
-	if (sub_usage == usage) {
+	if (sub_usage == rollout_usage) {
 		cli_errorf("rollout", "unknown subcommand: %s", sub);
-		usage(stderr);
+		rollout_usage(stderr);
 		return CLI_USAGE;
 	}
 	if (o.url == NULL || o.url[0] == '\0') {

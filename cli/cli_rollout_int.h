@@ -96,6 +96,21 @@ int rollout_cmd_list(const char *url, bool json);
 int rollout_cmd_tune(const char *url, const char *id, const sk_tune *t);
 
 /* Their --help, with the TLS options' lines. */
+/* cli_rollout_usage.c: each subcommand's --help (and the usage errors'
+ * text), out to out. */
+void rollout_usage(FILE *out);
+void rollout_usage_start(FILE *out);
+void rollout_usage_status(FILE *out);
+void rollout_usage_wait(FILE *out);
+void rollout_usage_rollback(FILE *out);
+void rollout_usage_pause(FILE *out);
+void rollout_usage_resume(FILE *out);
+void rollout_usage_tune(FILE *out);
+void rollout_usage_approve(FILE *out);
+void rollout_usage_report(FILE *out);
+void rollout_usage_abort(FILE *out);
+void rollout_usage_list(FILE *out);
+
 void rollout_pause_usage(FILE *out, const char *tls_help);
 void rollout_resume_usage(FILE *out, const char *tls_help);
 void rollout_tune_usage(FILE *out, const char *tls_help);

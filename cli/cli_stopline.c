@@ -254,14 +254,9 @@ cli_stop(int argc, char **argv)
 	bool json = false;
 	/* As skein rollout takes them: options over the environment; an
 	 * empty value is none. */
-	sk_tls_config tls = {
-		.ca = getenv("SKEIN_TLS_CA"),
-		.cert = getenv("SKEIN_TLS_CERT"),
-		.key = getenv("SKEIN_TLS_KEY"),
-		.server_name = getenv("SKEIN_TLS_SERVER_NAME"),
-	};
-	char **files[] = { &tls.ca, &tls.cert, &tls.key, &tls.server_name };
+	sk_tls_config tls;
 
+	cli_coord_tls_env(&tls);
 	memset(&req, 0, sizeof(req));
 	req.op = SK_CLI_STOP;
 	optind = 1;
@@ -324,9 +319,7 @@ cli_stop(int argc, char **argv)
 	}
 	if ((rc = one_line("stop", reason, sizeof(req.reason))) != CLI_OK)
 		return rc;
-	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
-		if (*files[i] != NULL && (*files[i])[0] == '\0')
-			*files[i] = NULL;
+	cli_coord_tls_blanks(&tls);
 	cli_coord_tls(&tls);
 	snprintf(req.reason, sizeof(req.reason), "%s", reason ? reason : "");
 	if ((rc = call("stop", url, &req, &resp)) != CLI_OK)
