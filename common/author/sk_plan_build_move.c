@@ -1,7 +1,7 @@
 /* sk_plan_build_move: the body of a move_tenant step in plan.yaml —
  * tenant, from, to, tables or discover, stay, event, route,
- * freeze_timeout, max_lag, max_copy_rate (purge refused) — each mistake reported at its own line
- * and column (docs/formats.md, "Tenant moves"). The plan library's
+ * freeze_timeout, max_lag, max_copy_rate (purge refused) — each mistake
+ * reported at its own line and column (docs/formats.md, "Tenant moves"). The plan library's
  * sk_move_tenant_check judges the whole again, as decode does. */
 #include <stdlib.h>
 #include <string.h>

@@ -343,7 +343,7 @@ purge_validate(const sk_step *step, sk_err *err)
 	    m->route_target != NULL || m->route_back_source != NULL ||
 	    m->route_back_target != NULL)
 		return sk_err_set(err, SK_EINVAL,
-		    "is a purge_tenant step with a move's stay, event, route, "
+		    "is a purge_tenant step with a move's stay, event, route "
 		    "or max_copy_rate");
 	return sk_move_tenant_check(m, err);
 }

@@ -304,7 +304,8 @@ test_move_step_mistakes_are_refused_where_they_are(void **state)
 		{ MOVE "    max_copy_rate: 5TB\n", "max_copy_rate \"5TB\" is not a rate" },
 		/* 23: an unknown key in back */
 		{ MOVE "    route: {target: \"UPDATE d SET r = 1\", back: {to: x}}\n",
-		    "steps[1].route.back: unknown key \"to\"" }, /* 27: purge on the move itself (a purge_tenant step's job) */
+		    "steps[1].route.back: unknown key \"to\"" },
+		/* 27: purge on the move itself (a purge_tenant step's job) */
 		{ MOVE "    purge: true\n",
 		    "plan.yaml:15:12: steps[1].purge: a move_tenant step has no "
 		    "purge: the source rows stay, fenced, until a later step of "
