@@ -8,7 +8,6 @@
  * at the same line of the whole file, also when a chunk ends inside a
  * BEGIN ATOMIC body, whose semicolons are not inside quotes. */
 #include <setjmp.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -20,6 +19,7 @@
 
 #include "sk_sql.h"
 #include "sk_sql_int.h"
+#include "sk_strbuf.h"
 #include "sk_util.h"
 
 /* SHA-256 of sk_sql_normalize's output for each file under examples/,
@@ -230,23 +230,6 @@ typedef struct outcome {
 	char err_norm[2 * SK_ERR_MSG_MAX];
 } outcome;
 
-static void
-add(char **s, size_t *len, const char *fmt, ...)
-{
-	va_list ap;
-	char piece[512];
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(piece, sizeof(piece), fmt, ap);
-	va_end(ap);
-	assert_true(n >= 0 && (size_t)n < sizeof(piece));
-	*s = realloc(*s, *len + (size_t)n + 1);
-	assert_non_null(*s);
-	memcpy(*s + *len, piece, (size_t)n + 1);
-	*len += (size_t)n;
-}
-
 static const char *
 or_dash(const char *s)
 {
@@ -256,7 +239,7 @@ or_dash(const char *s)
 static outcome
 run_with(const char *sql, size_t chunk)
 {
-	size_t saved = sql_chunk_bytes, len = 0;
+	size_t saved = sql_chunk_bytes;
 	sk_sql_script *sc = NULL;
 	outcome o = { 0 };
 	sk_err err;
@@ -264,23 +247,21 @@ run_with(const char *sql, size_t chunk)
 	sql_chunk_bytes = chunk;
 	sk_err_clear(&err);
 	if (sk_sql_parse(sql, "t.sql", &sc, &err) == SK_OK) {
-		add(&o.parsed, &len, "%zu statements\n", sc->nstmts);
+		sk_strbuf b = { 0 };
+
+		sk_strbuf_addf(&b, "%zu statements\n", sc->nstmts);
 		for (size_t i = 0; i < sc->nstmts; i++) {
 			const sk_sql_stmt *st = &sc->stmts[i];
-			size_t tl = strlen(st->text);
 
 			/* The text itself, compared in full, then its ops. */
-			o.parsed = realloc(o.parsed, len + tl + 64);
-			assert_non_null(o.parsed);
-			len += (size_t)sprintf(o.parsed + len, "%d %zu %zu [",
-			    st->line, st->offset, st->nops);
-			memcpy(o.parsed + len, st->text, tl + 1);
-			len += tl;
-			add(&o.parsed, &len, "]\n");
+			sk_strbuf_addf(
+			    &b, "%d %zu %zu [", st->line, st->offset, st->nops);
+			sk_strbuf_add(&b, st->text);
+			sk_strbuf_add(&b, "]\n");
 			for (size_t k = 0; k < st->nops; k++) {
 				const sk_sql_op *op = &st->ops[k];
 
-				add(&o.parsed, &len,
+				sk_strbuf_addf(&b,
 				    "  op %d %s.%s %s %s %s %d%d%d%d%d\n", op->kind,
 				    or_dash(op->schema), or_dash(op->table),
 				    or_dash(op->column), or_dash(op->name),
@@ -288,6 +269,8 @@ run_with(const char *sql, size_t chunk)
 				    op->not_valid, op->using_index, op->rewrites);
 			}
 		}
+		assert_false(b.oom);
+		o.parsed = b.s;
 		sk_sql_script_destroy(sc);
 	} else {
 		assert_null(sc);
@@ -484,22 +467,26 @@ static void
 test_chunks_of_a_big_text(void **state)
 {
 	const size_t n = 14000;
-	char *sql = NULL, *bad;
-	size_t len = 0;
+	sk_strbuf b = { 0 };
+	char *sql, *bad;
+	size_t len;
 	outcome whole;
 
 	(void)state;
 	for (size_t i = 0; i < n; i++) {
-		add(&sql, &len,
+		sk_strbuf_addf(&b,
 		    "INSERT INTO t (id, note) VALUES (%zu, 'r\xc3\xa9sum\xc3\xa9 "
 		    "%zu; not an end');\n",
 		    i, i);
 		if (i % 997 == 0)
-			add(&sql, &len,
+			sk_strbuf_addf(&b,
 			    "CREATE FUNCTION f%zu(a int) RETURNS int LANGUAGE sql\n"
 			    "BEGIN ATOMIC\n  SELECT a;\n  SELECT a + 1;\nEND;\n",
 			    i);
 	}
+	assert_false(b.oom);
+	sql = b.s;
+	len = b.len;
 	assert_true(len > 3 * 256 * 1024);
 	whole = run_with(sql, WHOLE);
 	{
