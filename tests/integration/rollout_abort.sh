@@ -1,22 +1,23 @@
 #!/usr/bin/env bash
 # An operator aborts a running rollout (issue 10 item 3): a two-phase
-# plan of three steps whose first sleeps 3 s, aborted while the canary
-# runs it. A viewer's and an unsigned abort are refused and change
-# nothing. The abort answers with what it left in each region and the
-# command to roll back; the running step finishes, no further step
-# starts there (ledger), the next phase never starts; status (text and
-# JSON) and the report (md and JSON) say "aborted" and show the abort in
-# their control section (who, key, when, why). Aborting it again, or an
-# unknown rollout, fails clearly and changes nothing; the rollback of the
-# aborted rollout undoes what ran.
+# plan of three steps whose first waits for the test to release it (a
+# row in abort_gate), aborted while the canary runs it. A viewer's and
+# an unsigned abort are refused and change nothing. The abort answers
+# with what it left in each region and the command to roll back; the
+# running step finishes, no further step starts there (ledger), the next
+# phase never starts; status (text and JSON) and the report (md and
+# JSON) say "aborted" and show the abort in their control section (who,
+# key, when, why). Aborting it again, or an unknown rollout, fails
+# clearly and changes nothing; the rollback of the aborted rollout
+# undoes what ran.
 #
 # Then a scoped abort (skein rollout abort ID --region R): a plan whose
-# first phase is af and in (in's steps are quick, af's first sleeps
-# 5 s), then ksa. in finishes; a viewer's, an unsigned abort, an unknown
-# region, one named twice and the finished in are refused, changing
-# nothing. otto aborts af while it sleeps: af records only its running
-# step, ends failed "aborted by otto", the rollout fails, ksa never
-# starts; a second abort of af and one of the failed rollout are
+# first phase is af and in (in's steps are quick, af's first waits for a
+# row in sc_gate), then ksa. in finishes; a viewer's, an unsigned abort,
+# an unknown region, one named twice and the finished in are refused,
+# changing nothing. otto aborts af while it sleeps: af records only its
+# running step, ends failed "aborted by otto", the rollout fails, ksa
+# never starts; a second abort of af and one of the failed rollout are
 # refused. Status and the report say who aborted af, why, and what it
 # left; a coordinator restart keeps it; the rollback undoes what ran.
 set -euo pipefail
@@ -43,7 +44,11 @@ sk_plan_yaml "$plan" abort <<'EOF'
     sql: 0003_last.sql
     revert: 0003_last.revert.sql
 EOF
-echo "CREATE TABLE abort_one (id int); SELECT pg_sleep(3);" >"$plan/0001_slow.sql"
+# The step holds until the test releases it, so that the abort lands
+# while it runs however slow the build (a fixed sleep was outrun under
+# ASan: af finished and the next phase started before the abort).
+echo "CREATE TABLE abort_one (id int);
+DO \$\$BEGIN WHILE NOT EXISTS (SELECT 1 FROM abort_gate) LOOP PERFORM pg_sleep(0.05); END LOOP; END\$\$;" >"$plan/0001_slow.sql"
 echo "DROP TABLE abort_one;" >"$plan/0001_slow.revert.sql"
 echo "CREATE TABLE abort_two (id int);" >"$plan/0002_next.sql"
 echo "DROP TABLE abort_two;" >"$plan/0002_next.revert.sql"
@@ -63,8 +68,9 @@ ledger() {
 }
 has_table() { sk_rpsql "$1" "select count(*) from pg_class where relname = '$2' and relkind = 'r'"; }
 state() { sk_skein rollout status "$id" --json | sed -n 's/^  "state": "\(.*\)",$/\1/p' | head -1; }
-sleeping() { [[ "$(sk_rpsql af "select count(*) from pg_stat_activity where query like '%pg_sleep(3)%' and state = 'active' and pid <> pg_backend_pid()")" -ge 1 ]]; }
+sleeping() { [[ "$(sk_rpsql af "select count(*) from pg_stat_activity where query like '%FROM abort_gate%' and state = 'active' and pid <> pg_backend_pid()")" -ge 1 ]]; }
 
+sk_rpsql af "create table abort_gate (go int)" >/dev/null
 id=$(sk_skein rollout start "$signed")
 sk_wait_until 30 sleeping || sk_fail "the canary's first step never started"
 
@@ -83,6 +89,8 @@ sk_assert_contains "$out" "in: pending, nothing ran there" "the answer names a r
 sk_assert_contains "$out" "skein rollout rollback $id" "the answer gives the rollback command"
 sk_wait_until 20 grep -q "rollout $id aborted by otto" "$SK_WORK/logs/agent-af.log" ||
 	sk_fail "the abort never reached af's agent"
+# Heard: release the running step (it finishes; no other starts).
+sk_rpsql af "insert into abort_gate values (1)" >/dev/null
 region_failed() { sk_skein rollout status "$id" --json | grep -q '"name": "af",' && [[ "$(sk_skein rollout status "$id" --json | grep -c '"state": "failed"')" -ge 1 ]]; }
 sk_wait_until 20 region_failed || sk_fail "af never reported the end of its aborted run"
 sk_assert_eq 0001_slow "$(ledger af)" "af: the running step finished, no other started"
@@ -142,7 +150,8 @@ steps:
     sql: 0002_next.sql
     revert: 0002_next.revert.sql
 EOF2
-echo "CREATE TABLE sc_one (id int); SELECT pg_sleep(CASE WHEN current_database() = 'af_app' THEN 5 ELSE 0 END);" >"$plan2/0001_slow.sql"
+echo "CREATE TABLE sc_one (id int);
+DO \$\$BEGIN IF current_database() = 'af_app' THEN WHILE NOT EXISTS (SELECT 1 FROM sc_gate) LOOP PERFORM pg_sleep(0.05); END LOOP; END IF; END\$\$;" >"$plan2/0001_slow.sql"
 echo "DROP TABLE sc_one;" >"$plan2/0001_slow.revert.sql"
 echo "CREATE TABLE sc_two (id int);" >"$plan2/0002_next.sql"
 echo "DROP TABLE sc_two;" >"$plan2/0002_next.revert.sql"
@@ -156,9 +165,10 @@ ledger2_is() { [[ "$(ledger2 "$1")" == "$2" ]]; }
 state2() { sk_skein rollout status "$id2" --json | sed -n 's/^  "state": "\(.*\)",$/\1/p' | head -1; }
 state2_is() { [[ "$(state2)" == "$1" ]]; }
 in_done() { sk_skein rollout status "$id2" --json | tr -d '\n ' | grep -q '"name":"in","state":"succeeded"'; }
-sleeping2() { [[ "$(sk_rpsql af "select count(*) from pg_stat_activity where query like '%af_app%THEN 5%' and state = 'active' and pid <> pg_backend_pid()")" -ge 1 ]]; }
+sleeping2() { [[ "$(sk_rpsql af "select count(*) from pg_stat_activity where query like '%FROM sc_gate%' and state = 'active' and pid <> pg_backend_pid()")" -ge 1 ]]; }
 view2() { sk_skein rollout status "$id2" --json | grep -v '"at_ms"\|updated\|"seq"\|"age'; }
 
+sk_rpsql af "create table sc_gate (go int)" >/dev/null
 id2=$(sk_skein rollout start "$signed2")
 sk_wait_until 30 sleeping2 || sk_fail "af's first step never started"
 sk_wait_until 10 in_done || sk_fail "in did not finish while af slept"
@@ -181,6 +191,9 @@ sk_assert_contains "$out" "what it left in the aborted regions:" "the answer say
 sk_assert_contains "$out" "skein rollout rollback $id2" "the answer gives the rollback command"
 if out=$(as_op rollout abort "$id2" --region af 2>&1); then sk_fail "a second abort of af was taken: $out"; fi
 sk_assert_contains "$out" "it is already aborted there, by otto" "a second abort of af"
+sk_wait_until 20 grep -q "rollout $id2 aborted" "$SK_WORK/logs/agent-af.log" ||
+	sk_fail "the scoped abort never reached af's agent"
+sk_rpsql af "insert into sc_gate values (1)" >/dev/null
 sk_wait_until 20 state2_is failed || sk_fail "the rollout did not fail after af's abort (state $(state2))"
 sk_assert_eq 0001_slow "$(ledger2 af)" "af: only the running step"
 sk_assert_eq 0001_slow,0002_next "$(ledger2 in)" "in: finished its steps"
