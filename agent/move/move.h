@@ -78,7 +78,8 @@ typedef struct move_spec {
  * object (Skein__V1__*) it returns is the caller's: free it with
  * move_reply_free. Snapshots are pg_snapshot text ("xmin:xmax:xip,...").
  */
-typedef struct move_source_ops {
+typedef struct move_source_ops move_source_ops;
+struct move_source_ops {
 	/* Describe the moved tables (resolving discover) and the staying
 	 * ones, with the tenant's row counts and sizes. */
 	int (*describe)(void *arg, Skein__V1__MoveDescription **out, sk_err *err);
@@ -86,8 +87,11 @@ typedef struct move_source_ops {
 	 * after a restart finds them). SK_EDRIFT: the move already passed
 	 * its commit point in the source (only the flip remains). */
 	int (*capture)(void *arg, sk_err *err);
-	/* Open the copy snapshot; *snapshot (malloc'ed) is its position. */
-	int (*snapshot)(void *arg, char **snapshot, sk_err *err);
+	/* Open the copy snapshot; *snapshot (malloc'ed) is its position.
+	 * exported non-NULL (a parallel copy): also export the snapshot for
+	 * copy workers; *exported is its id (malloc'ed), or NULL when this
+	 * source does not export (an older agent): then no workers. */
+	int (*snapshot)(void *arg, char **snapshot, char **exported, sk_err *err);
 	/* COPY one moved table's tenant rows in the copy snapshot, binary,
 	 * handing each chunk to sink in order; *rows: rows sent. */
 	int (*copy)(void *arg, const char *table,
@@ -127,7 +131,18 @@ typedef struct move_source_ops {
 	 * live sessions. SK_OK when there is none; a failure aborts the
 	 * move. NULL: nothing to call. */
 	int (*drain)(void *arg, sk_err *err);
-} move_source_ops;
+	/* A parallel copy's worker: another source side, with connections
+	 * (or a link) of its own, whose copy runs in the snapshot exported
+	 * as exported while this side's snapshot is open. Only its copy and
+	 * close are used, from one thread; worker may be called from
+	 * several threads at once. NULL: no workers. */
+	int (*worker)(void *arg, const char *exported,
+	    const move_source_ops **ops, void **worker_arg, sk_err *err);
+	/* Make this side a worker: its copy runs from now on in the
+	 * exported snapshot (what move_serve does for a worker's link).
+	 * NULL: not supported. */
+	int (*import)(void *arg, const char *exported, sk_err *err);
+};
 
 /* One move's phases, as reported in the progress stream. */
 typedef enum move_phase {
