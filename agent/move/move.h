@@ -17,7 +17,10 @@
  *             pg_current_snapshot() is the copy's position;
  *   copy      COPY (SELECT cols ... WHERE tenant = v) TO STDOUT (FORMAT
  *             binary) in that snapshot, COPY ... FROM STDIN (FORMAT
- *             binary) in the target, table by table in dependency order;
+ *             binary) in the target: parallel 1, one transaction, table
+ *             by table in dependency order; parallel N, up to N tables
+ *             at once (move_copy.c), each in the exported snapshot and
+ *             committed on its own, parents first;
  *   catch-up  rounds: take a new source snapshot X, apply (in seq order)
  *             the changes visible in X and not in the previous position,
  *             until a round takes less than max_lag;
@@ -200,7 +203,9 @@ typedef struct move_run {
 	/* Changes per page (one target transaction each); 0: 1000. */
 	uint32_t page_limit;
 	/* For tests: called after each table's copy (phase COPY, table set,
-	 * inside the copy's transaction), after the copy committed (COPY,
+	 * inside the copy's transaction; with parallel > 1 from the copy's
+	 * worker threads, one at a time, target then being the worker's
+	 * connection), after the copy committed (COPY,
 	 * table NULL), after each page of the catch-up that is not the last
 	 * of its round (CATCHUP, table: the page's last change's), after
 	 * the catch-up (CATCHUP, table NULL) and after the commit point,

@@ -7,9 +7,10 @@
 #                          examples/004-residency-move's schema in every
 #                          region, af's ten hotels (BOOKINGS bookings each,
 #                          default 3000) and in's ten (10 bookings each)
-#   mf_plan TENANT         sign a plan moving TENANT (hotel-af-NNN) from af
+#   mf_plan TENANT [LINES] sign a plan moving TENANT (hotel-af-NNN) from af
 #                          to in, built from the example's, its tables
-#                          MF_TABLES; prints its path
+#                          MF_TABLES, LINES added to the move step's keys;
+#                          prints its path
 #   mf_writer TENANT TAG   start a writer updating TENANT's bookings in af
 #                          until mf_stop_writers (or the test's exit); its
 #                          pid in MF_WRITERS,
@@ -65,6 +66,7 @@ mf_plan() {
 	local tables="${MF_TABLES[*]}"
 	sed "s/hotel-af-007/$t/g; s/hotel_af_007/${t//-/_}/g; s/^    tables: .*/    tables: [${tables// /, }]/" \
 		"$MF_EX/1-move-hotel-af-007/plan.yaml" >"$dir/plan.yaml"
+	[[ -z "${2:-}" ]] || printf '%s\n' "$2" >>"$dir/plan.yaml"
 	sk_sign_plan "$dir" "move-$t"
 }
 
