@@ -181,6 +181,9 @@ typedef struct move_run {
 	const move_spec *spec;
 	PGconn *target; /* the target database, outside a transaction */
 	const char *target_conninfo; /* for a second connection; never logged */
+	/* target_conninfo reaches the database through a transaction pooler
+	 * (sk_pg_connect_pooled): the parallel copy's workers connect so. */
+	bool target_pooled;
 	const move_source_ops *src;
 	void *src_arg;
 	/* Signs the target's sums; NULL: unsigned (in-process tests). */

@@ -196,7 +196,11 @@ worker_open(worker *w, sk_err *err)
 	job *j = w->j;
 	int rc;
 
-	rc = sk_pg_connect(j->r->target_conninfo, "skein-move-copy", &w->conn, err);
+	/* Each table is one transaction: a transaction pooler is no harm. */
+	rc = j->r->target_pooled ?
+	    sk_pg_connect_pooled(
+		j->r->target_conninfo, "skein-move-copy", &w->conn, err) :
+	    sk_pg_connect(j->r->target_conninfo, "skein-move-copy", &w->conn, err);
 	if (rc == SK_OK)
 		rc = move_target_open_copy(w->conn, j->r->spec, j->d, &w->t, err);
 	if (rc == SK_OK)

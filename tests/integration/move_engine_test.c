@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "move.h"
+#include "move_int.h"
 #include "sk_key.h"
 #include "sk_util.h"
 
@@ -1261,6 +1262,57 @@ test_parallel_copy_death_leaves_tables_the_next_run_replaces(void **state)
 	world_close(&w);
 }
 
+/* The order a copy without replica sessions keeps: the foreign keys
+ * among the moved tables, as the target's catalog has them (notes
+ * references none; a self-reference and a key to a table not moved
+ * are no dependency). */
+static void
+test_copy_order_follows_the_targets_foreign_keys(void **state)
+{
+	Skein__V1__MoveDescription d = SKEIN__V1__MOVE_DESCRIPTION__INIT;
+	Skein__V1__MoveTable t[4];
+	Skein__V1__MoveTable *tv[4] = { &t[0], &t[1], &t[2], &t[3] };
+	static char *names[4] = { "public.tenants", "public.orders",
+		"public.order_lines", "public.notes" };
+	bool deps[16];
+	move_target *mt = NULL;
+	world w;
+	sk_err err;
+
+	(void)state;
+	world_open(&w, "mvdeps", NULL,
+	    "CREATE TABLE notes (id int PRIMARY KEY, tenant_id text NOT NULL,"
+	    "  parent int REFERENCES notes, dir text REFERENCES directory);\n");
+	for (int i = 0; i < 4; i++) {
+		skein__v1__move_table__init(&t[i]);
+		t[i].name = names[i];
+	}
+	d.tables = tv;
+	d.n_tables = 4;
+	assert_int_equal(move_target_open_copy(w.target, &w.spec, &d, &mt, &err), SK_OK);
+	if (move_target_copy_deps(mt, deps, &err) != SK_OK)
+		fail_msg("%s", err.msg);
+	for (int i = 0; i < 4; i++)
+		for (int j = 0; j < 4; j++)
+			if (deps[i * 4 + j] !=
+			    ((i == 1 && j == 0) || (i == 2 && j == 1)))
+				fail_msg("table %s %s %s", names[i],
+				    deps[i * 4 + j] ? "depends on" : "does not depend on",
+				    names[j]);
+	/* In that order a child waits for its parent's commit. */
+	{
+		bool started[4] = { true, false, false, false };
+		bool committed[4] = { false };
+
+		assert_int_equal(move_copy_next(4, deps, true, started, committed), 3);
+		started[3] = true;
+		assert_int_equal(move_copy_next(4, deps, true, started, committed),
+		    MOVE_COPY_WAIT);
+	}
+	free(mt);
+	world_close(&w);
+}
+
 /* Stops the move once a table of the copy committed, and counts what
  * the target then holds of the tenant. */
 typedef struct stop_in_copy {
@@ -1585,6 +1637,7 @@ main(void)
 		cmocka_unit_test(
 		    test_parallel_copy_death_leaves_tables_the_next_run_replaces),
 		cmocka_unit_test(test_abort_in_a_parallel_copy_leaves_no_tenant_row),
+		cmocka_unit_test(test_copy_order_follows_the_targets_foreign_keys),
 	};
 	sk_err err;
 	int rc;
