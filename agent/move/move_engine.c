@@ -281,16 +281,17 @@ copy_workers(const engine *e)
 	int n = sk_move_parallel(e->r->spec->m);
 	int spare = (int)e->d->free_connections - (SOURCE_CONNECTIONS - 1);
 
+	if (e->src->worker == NULL || e->r->target_conninfo == NULL)
+		return 1;
 	if (n > (int)e->d->n_tables)
 		n = (int)e->d->n_tables;
-	if (n > spare) {
-		sk_info("move %s: the source has %d spare connections: copying %d "
-			"tables at once, not %d",
-		    e->r->spec->move_id, spare, spare > 1 ? spare : 1, n);
-		n = spare;
+	if (n > 1 && n > spare) {
+		n = spare > 1 ? spare : 1;
+		sk_info("move %s: the source has %d spare connections: %d "
+			"table%s at once, not %d",
+		    e->r->spec->move_id, spare, n, n == 1 ? "" : "s",
+		    sk_move_parallel(e->r->spec->m));
 	}
-	if (e->src->worker == NULL || e->r->target_conninfo == NULL)
-		n = 1;
 	return n < 1 ? 1 : n;
 }
 
