@@ -48,6 +48,9 @@ move_copy_next(size_t n, const bool *deps, bool ordered, const bool *started,
 typedef struct job {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
+	/* Workers open their links one at a time: the source takes at most
+	 * 4 links in their handshake at once and refuses more. */
+	pthread_mutex_t open_mu;
 	const move_run *r;
 	const Skein__V1__MoveDescription *d;
 	const move_source_ops *src;
@@ -217,7 +220,9 @@ worker_main(void *arg)
 	int rc;
 
 	sk_err_clear(&err);
+	pthread_mutex_lock(&j->open_mu);
 	rc = worker_open(w, &err);
+	pthread_mutex_unlock(&j->open_mu);
 	pthread_mutex_lock(&j->mu);
 	if (rc != SK_OK) {
 		/* Fewer workers, not a failed copy, while one is left. */
@@ -322,6 +327,7 @@ move_copy_parallel(const move_run *r, const Skein__V1__MoveDescription *d,
 	sk_info("move %s: copying %zu tables, %d at once%s", r->spec->move_id, j.n,
 	    n, replica ? " (replica sessions, any order)" : " (parents first)");
 	pthread_mutex_init(&j.mu, NULL);
+	pthread_mutex_init(&j.open_mu, NULL);
 	pthread_cond_init(&j.cv, NULL);
 	j.t0 = sk_mono_ms();
 	j.workers = n;
@@ -377,6 +383,7 @@ move_copy_parallel(const move_run *r, const Skein__V1__MoveDescription *d,
 			rc = sk_err_set(err, SK_ESTATE,
 			    "copy: table %s was not copied", d->tables[i]->name);
 	pthread_cond_destroy(&j.cv);
+	pthread_mutex_destroy(&j.open_mu);
 	pthread_mutex_destroy(&j.mu);
 out:
 	free(j.deps);
