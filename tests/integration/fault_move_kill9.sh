@@ -36,7 +36,10 @@ mf_writer hotel-af-001 other
 # again, 0 when it resumed the catch-up from the recorded position).
 kill_case() {
 	local tenant=$1 region=$2 point=$3 what=$4 copied=$5 signed id out fig rows changes committed t0=$SECONDS
-	signed=$(mf_plan "$tenant")
+	# A copy of about two seconds (two tables at once, flat out, it can
+	# end before the writer's next write): the writer's changes during it
+	# are what the catch-up must apply.
+	signed=$(mf_plan "$tenant" "    max_copy_rate: 500kB")
 	mf_restart "$region" "$point"
 	mf_writer "$tenant" "moving-$tenant"
 	sleep 0.3
