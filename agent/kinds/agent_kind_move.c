@@ -300,31 +300,6 @@ move_scripts(const sk_step *step,
 	agent_step_scripts_checks(step->post, step->npost, fn, arg);
 }
 
-/* The state of move move_id in this database's skein.moves as role
- * ("source" or "target") says: "" when there is none. */
-static int
-move_state(agent_step_run *s, const char *move_id, const char *role, char *out,
-    size_t len, sk_err *err)
-{
-	const char *p[2] = { move_id, role };
-	PGresult *res = NULL;
-	bool present = false;
-	int rc;
-
-	out[0] = '\0';
-	rc = agent_ledger_has_table(
-	    s->c->conn, "read the move's state", "skein.moves", &present, err);
-	if (rc != SK_OK || !present)
-		return rc;
-	rc = sk_pg_execp(s->c->conn, "read the move's state",
-	    "SELECT state FROM skein.moves WHERE move_id = $1 AND role = $2", 2,
-	    p, &res, err);
-	if (rc == SK_OK && PQntuples(res) == 1)
-		snprintf(out, len, "%s", PQgetvalue(res, 0, 0));
-	PQclear(res);
-	return rc;
-}
-
 /* In `to`: wait until the move back passed its commit point here (its
  * source's state "moved"), or the rollback is stopped, or
  * MOVE_BACK_WAIT_MS. */
@@ -336,7 +311,7 @@ wait_moved_back(agent_step_run *s, const char *back_id, sk_err *err)
 	int rc;
 
 	for (int64_t t0 = sk_mono_ms();; sk_sleep_ms(1000)) {
-		rc = move_state(s, back_id, "source", st, sizeof(st), err);
+		rc = move_state_of(s->c->conn, back_id, "source", st, sizeof(st), err);
 		if (rc != SK_OK || strcmp(st, "moved") == 0)
 			return rc;
 		if (s->c->stop != NULL && *s->c->stop)
@@ -372,7 +347,7 @@ move_revert(agent_step_run *s, sk_err *err)
 	snprintf(undo_id, sizeof(undo_id), "%s/%s", s->c->plan->id, s->step->id);
 	snprintf(back_id, sizeof(back_id), "%s/back", undo_id);
 	if (strcmp(s->c->region, m->from) == 0) {
-		rc = move_state(s, undo_id, "source", st, sizeof(st), err);
+		rc = move_state_of(s->c->conn, undo_id, "source", st, sizeof(st), err);
 		if (rc != SK_OK)
 			return rc;
 		/* Moved: move it back (the flip removes the ledger row).

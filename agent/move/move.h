@@ -271,6 +271,11 @@ void move_local_set_drain(void *arg,
 int move_tables_of(PGconn *db, const sk_move_tenant *m, char ***names,
     size_t *n, sk_err *err) SK_WARN_UNUSED;
 
+/* The state that move move_id has in db's skein.moves as role ("source"
+ * or "target"), into out: "" when there is none (or no skein.moves). */
+int move_state_of(PGconn *db, const char *move_id, const char *role, char *out,
+    size_t len, sk_err *err) SK_WARN_UNUSED;
+
 /* Free a reply object a move_source_ops function returned (any of the
  * Skein__V1__ types above, through its base). Accepts NULL. */
 void move_reply_free(void *msg);

@@ -692,14 +692,6 @@ run(engine *e, sk_err *err)
 		move_target_state_fini(&st);
 		return rc;
 	}
-	if (r->spec->m->purge) {
-		e->res->blocked = true;
-		move_target_state_fini(&st);
-		return sk_err_set(err, SK_EPREFLIGHT,
-		    "purge: true is not supported by this agent version (the "
-		    "source rows stay, fenced; a later purge_tenant step "
-		    "deletes them)");
-	}
 	/* The two connections the source opens beyond the one already
 	 * counted. */
 	if (e->d->free_connections < SOURCE_CONNECTIONS - 1) {

@@ -267,24 +267,36 @@ move_target_guard_sql(move_target *t, move_str *q, bool create)
 int
 move_target_undo_moved(move_target *t, bool *moved, sk_err *err)
 {
-	const char *p[1] = { t->spec->undo_id };
-	PGresult *res = NULL;
-	bool present = false;
+	char st[32];
 	int rc;
 
 	*moved = false;
 	if (t->spec->undo_id == NULL)
 		return SK_OK;
+	rc = move_state_of(t->c, t->spec->undo_id, "source", st, sizeof(st), err);
+	*moved = rc == SK_OK && strcmp(st, "moved") == 0;
+	return rc;
+}
+
+int
+move_state_of(PGconn *db, const char *move_id, const char *role, char *out,
+    size_t len, sk_err *err)
+{
+	const char *p[2] = { move_id, role };
+	PGresult *res = NULL;
+	bool present = false;
+	int rc;
+
+	out[0] = '\0';
 	rc = agent_ledger_has_table(
-	    t->c, "read the undone move's state", "skein.moves", &present, err);
+	    db, "read the move's state", "skein.moves", &present, err);
 	if (rc != SK_OK || !present)
 		return rc;
-	rc = sk_pg_execp(t->c, "read the undone move's state",
-	    "SELECT state FROM skein.moves WHERE move_id = $1 AND role = 'source'",
-	    1, p, &res, err);
-	if (rc == SK_OK)
-		*moved = PQntuples(res) == 1 &&
-		    strcmp(PQgetvalue(res, 0, 0), "moved") == 0;
+	rc = sk_pg_execp(db, "read the move's state",
+	    "SELECT state FROM skein.moves WHERE move_id = $1 AND role = $2", 2,
+	    p, &res, err);
+	if (rc == SK_OK && PQntuples(res) == 1)
+		snprintf(out, len, "%s", PQgetvalue(res, 0, 0));
 	PQclear(res);
 	return rc;
 }

@@ -1,7 +1,7 @@
 /* sk_plan_build_move: the body of a move_tenant step in plan.yaml —
  * tenant, from, to, tables or discover, stay, event, route,
- * freeze_timeout, max_lag, purge — each mistake reported at its own line
- * and column (docs/formats.md, "Tenant moves"). The plan library's
+ * freeze_timeout, max_lag, max_copy_rate (purge refused) — each mistake
+ * reported at its own line and column (docs/formats.md, "Tenant moves"). The plan library's
  * sk_move_tenant_check judges the whole again, as decode does. */
 #include <stdlib.h>
 #include <string.h>
@@ -333,6 +333,22 @@ load_route(const sk_yaml_node *item, sk_move_tenant *m, sk_err *err)
 	return rc;
 }
 
+/* `purge` is not a move's key: a move keeps the source rows, fenced, and
+ * a later purge_tenant step deletes them (docs/moves.md "Purging"). Said
+ * at the key, rather than as an unknown one. */
+static int
+refuse_purge(const sk_yaml_node *item, sk_err *err)
+{
+	const sk_yaml_node *node = sk_yaml_get(item, "purge");
+
+	if (node == NULL)
+		return SK_OK;
+	return sk_yaml_error(err, SK_EINVAL, node,
+	    "a move_tenant step has no purge: the source rows stay, fenced, "
+	    "until a later step of kind purge_tenant deletes them "
+	    "(docs/formats.md, \"Purging what a move left\")");
+}
+
 /* max_copy_rate: "20MB" (per second): a number of bytes with an optional
  * unit, k/K, M or G (decimal: 10^3, 10^6, 10^9) or KiB, MiB, GiB (binary),
  * B optional; 0: no limit. */
@@ -431,7 +447,7 @@ build_move_body(const sk_yaml_node *item, const sk_inventory *inv,
 		rc = build_yaml_duration(item, "max_lag", false,
 		    SK_MOVE_MAX_LAG_DEFAULT_MS, &m->max_lag_ms, err);
 	if (rc == SK_OK)
-		rc = sk_yaml_bool(item, "purge", false, &m->purge, err);
+		rc = refuse_purge(item, err);
 	if (rc == SK_OK)
 		rc = load_rate(item, m, err);
 	if (rc == SK_OK)

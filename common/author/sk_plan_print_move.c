@@ -55,13 +55,10 @@ plan_print_move(FILE *out, const sk_move_tenant *m)
 	fprintf(out, "     copy %d table%s at once%s\n", sk_move_parallel(m),
 	    sk_move_parallel(m) == 1 ? "" : "s",
 	    sk_move_parallel(m) == 1 ? " (one transaction)" : "");
-	fprintf(out, "     freeze_timeout %" PRId64 " ms, max_lag %" PRId64 " ms, source rows %s\n",
-	    m->freeze_timeout_ms, m->max_lag_ms,
-	    m->purge ? "purged after verification" : "kept, marked moved");
-	if (m->purge)
-		fputs("     (purge: true is not done by this version: such a move is "
-		      "BLOCKED at its preflight)\n",
-		    out);
+	fprintf(out,
+	    "     freeze_timeout %" PRId64 " ms, max_lag %" PRId64
+	    " ms, source rows kept, fenced (a purge_tenant step deletes them)\n",
+	    m->freeze_timeout_ms, m->max_lag_ms);
 }
 
 static json_t *
@@ -152,7 +149,6 @@ plan_move_json(const sk_step *s)
 	bad |= json_object_set_new(
 	    o, "freeze_timeout_ms", json_integer(m->freeze_timeout_ms));
 	bad |= json_object_set_new(o, "max_lag_ms", json_integer(m->max_lag_ms));
-	bad |= json_object_set_new(o, "purge", json_boolean(m->purge));
 	bad |= json_object_set_new(o, "max_copy_bytes_per_second",
 	    json_integer(m->max_copy_bytes_per_s));
 	bad |= json_object_set_new(o, "parallel", json_integer(sk_move_parallel(m)));

@@ -317,7 +317,9 @@ move_checksum(const sk_step *step, uint8_t out[SK_CHECKSUM_LEN], sk_err *err)
 	hash_str(&st, m->route_target);
 	hash_num(&st, m->freeze_timeout_ms);
 	hash_num(&st, m->max_lag_ms);
-	hash_num(&st, m->purge ? 1 : 0);
+	/* Where `purge` was (always false since it was refused): kept so
+	 * that earlier moves' checksums stay what their ledger rows hold. */
+	hash_num(&st, 0);
 	/* Hashed only when present, so that the checksums of moves written
 	 * before route.back existed stay what their ledger rows hold. */
 	if (m->route_back_source != NULL || m->route_back_target != NULL) {
@@ -355,10 +357,10 @@ purge_validate(const sk_step *step, sk_err *err)
 	if (m->nstay > 0 || m->event_table != NULL || m->event_type != NULL ||
 	    m->max_copy_bytes_per_s != 0 || m->parallel != 0 ||
 	    m->route_source != NULL || m->route_target != NULL ||
-	    m->route_back_source != NULL || m->route_back_target != NULL || m->purge)
+	    m->route_back_source != NULL || m->route_back_target != NULL)
 		return sk_err_set(err, SK_EINVAL,
 		    "is a purge_tenant step with a move's stay, event, route, "
-		    "max_copy_rate, parallel or purge");
+		    "max_copy_rate or parallel");
 	return sk_move_tenant_check(m, err);
 }
 
@@ -391,7 +393,6 @@ sk_move_tenant_back(const sk_move_tenant *m, sk_move_tenant *out)
 	out->route_back_source = NULL;
 	out->route_back_target = NULL;
 	/* the copy's limit applies both ways */
-	out->purge = false;
 }
 
 void

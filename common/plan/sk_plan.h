@@ -231,7 +231,6 @@ typedef struct sk_move_tenant {
 	int parallel;
 	int64_t freeze_timeout_ms; /* > 0 */
 	int64_t max_lag_ms;        /* > 0 */
-	bool purge;                /* false: source rows stay, marked moved */
 } sk_move_tenant;
 
 /* Whether s is an SQL identifier skein accepts in a move: 1..63 bytes of

@@ -69,7 +69,6 @@ move_to_pb(const sk_move_tenant *m, pb_body *b, Skein__V1__Step *ps)
 	pm->parallel = m->parallel > 0 ? (uint32_t)m->parallel : 0;
 	pm->freeze_timeout_ms = m->freeze_timeout_ms;
 	pm->max_lag_ms = m->max_lag_ms;
-	pm->purge = m->purge;
 	ps->body_case = SKEIN__V1__STEP__BODY_MOVE_TENANT;
 	ps->move_tenant = pm;
 	return SK_OK;
@@ -300,7 +299,6 @@ plan_move_from_pb(const Skein__V1__MoveTenantBody *pm, sk_move_tenant **out, boo
 	m->parallel = pm->parallel > SK_MOVE_PARALLEL_MAX ? -1 : (int)pm->parallel;
 	m->freeze_timeout_ms = pm->freeze_timeout_ms;
 	m->max_lag_ms = pm->max_lag_ms;
-	m->purge = pm->purge;
 }
 
 void

@@ -27,12 +27,20 @@ sk_pgbench() {
 # the further arguments (-D var=value), until sk_load_stop. Each
 # statement of SCRIPT is a transaction of its own.
 sk_load_start() {
-	local name=$1 r=$2 script=$3 rate=${4:-100} clients=${5:-2} pgbench port
-	shift $(($# < 5 ? $# : 5))
-	pgbench=$(sk_pgbench) || return 1
+	local name=$1 r=$2 port
+	shift 2
 	port=$(sk_cluster_port "$(sk_region_cluster "$r")") || return 1
+	sk_load_start_db "$name" "$port" "${r}_app" "$@"
+}
+
+# sk_load_start_db NAME PORT DB SCRIPT [RATE [CLIENTS [PGBENCH_ARG...]]]:
+# the same against database DB of the cluster on 127.0.0.1:PORT.
+sk_load_start_db() {
+	local name=$1 port=$2 db=$3 script=$4 rate=${5:-100} clients=${6:-2} pgbench
+	shift $(($# < 6 ? $# : 6))
+	pgbench=$(sk_pgbench) || return 1
 	sk__spawn "$name" "$pgbench" -n -h 127.0.0.1 -p "$port" -U postgres \
-		-f "$script" -c "$clients" -j "$clients" -R "$rate" -T 86400 "$@" "${r}_app"
+		-f "$script" -c "$clients" -j "$clients" -R "$rate" -T 86400 "$@" "$db"
 }
 
 # sk_load_stop NAME: stop the load (fine if it has stopped already).

@@ -156,7 +156,6 @@ test_move_step_builds_with_defaults_and_every_key(void **state)
 	assert_non_null(strstr(m->route_back_target, "region = 'af'"));
 	assert_int_equal(m->freeze_timeout_ms, 500);
 	assert_int_equal(m->max_lag_ms, 2000);
-	assert_false(m->purge);
 	sk_plan_destroy(plan);
 
 	/* max_copy_rate in decimal and binary units */
@@ -336,6 +335,11 @@ test_move_step_mistakes_are_refused_where_they_are(void **state)
 		/* 23: an unknown key in back */
 		{ MOVE "    route: {target: \"UPDATE d SET r = 1\", back: {to: x}}\n",
 		    "steps[1].route.back: unknown key \"to\"" },
+		/* 27: purge on the move itself (a purge_tenant step's job) */
+		{ MOVE "    purge: true\n",
+		    "plan.yaml:15:12: steps[1].purge: a move_tenant step has no "
+		    "purge: the source rows stay, fenced, until a later step of "
+		    "kind purge_tenant deletes them" },
 	};
 	sk_err err;
 
@@ -426,10 +430,10 @@ test_move_body_round_trips_with_its_checksum(void **state)
 	assert_int_equal(sk_step_checksum(&back->steps[1], sum, &err), SK_OK);
 	assert_memory_not_equal(sum, plan->steps[1].checksum, SK_CHECKSUM_LEN);
 	w->freeze_timeout_ms = 500;
-	w->purge = true;
+	w->max_lag_ms = 2001;
 	assert_int_equal(sk_step_checksum(&back->steps[1], sum, &err), SK_OK);
 	assert_memory_not_equal(sum, plan->steps[1].checksum, SK_CHECKSUM_LEN);
-	w->purge = false;
+	w->max_lag_ms = 2000;
 	w->stay[0].index_columns[0][0] = 'j';
 	assert_int_equal(sk_step_checksum(&back->steps[1], sum, &err), SK_OK);
 	assert_memory_not_equal(sum, plan->steps[1].checksum, SK_CHECKSUM_LEN);
