@@ -191,8 +191,10 @@ void sk_flag_fini(sk_flag *f);
 #define SK_MOVE_EVENT_TYPE_MAX 128
 #define SK_MOVE_FREEZE_TIMEOUT_DEFAULT_MS 1000
 #define SK_MOVE_MAX_LAG_DEFAULT_MS 1000
-/* parallel: tables copied at once, default and bounds */
-#define SK_MOVE_PARALLEL_DEFAULT 2
+/* parallel: tables copied at once, default and bounds. The default is
+ * one transaction: on the 2-core bench, where both databases share the
+ * cores, two tables at once copied slower (bench/RESULTS.md, move). */
+#define SK_MOVE_PARALLEL_DEFAULT 1
 #define SK_MOVE_PARALLEL_MAX 8
 
 /* A table that stays in the source (regulatory data), and the entry the

@@ -36,8 +36,8 @@ mf_writer hotel-af-001 other
 # again, 0 when it resumed the catch-up from the recorded position).
 kill_case() {
 	local tenant=$1 region=$2 point=$3 what=$4 copied=$5 signed id out fig rows changes committed t0=$SECONDS
-	# A copy of about two seconds (two tables at once, flat out, it can
-	# end before the writer's next write): the writer's changes during it
+	# A copy of about two seconds (flat out, it can end before the
+	# writer's next write): the writer's changes during it
 	# are what the catch-up must apply.
 	signed=$(mf_plan "$tenant" "    max_copy_rate: 500kB")
 	mf_restart "$region" "$point"
@@ -79,7 +79,7 @@ copy_times() {
 		END { for (t in st) print t, st[t], (t in en ? en[t] : "-") }'
 }
 
-# (e) the TARGET agent in a parallel copy (the plan's default, 2 at once),
+# (e) the TARGET agent in a parallel copy (parallel: 2),
 # once one worker's table committed (move-copy-committed:1): that table's
 # rows stay committed in in while the agent is dead; the next run deletes
 # them before it copies again, so that the move ends exact, no row twice.
@@ -90,7 +90,8 @@ parallel_case() {
 	local tenant=hotel-af-006 what="(e) target killed in a parallel copy" signed id out left rows t0=$SECONDS
 	# The rate stretches each 3000-row table's copy to about half a
 	# second, so that workers opening their links do not decide the order.
-	signed=$(mf_plan "$tenant" "    max_copy_rate: 600kB")
+	signed=$(mf_plan "$tenant" "    max_copy_rate: 600kB
+    parallel: 2")
 	mf_restart in move-copy-committed:1
 	id=$(sk_skein rollout start "$signed")
 	mf_wait_dead in "$what"

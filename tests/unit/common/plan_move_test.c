@@ -440,8 +440,8 @@ test_move_body_round_trips_with_its_checksum(void **state)
 	w->stay[0].index_columns[0][0] = 'i';
 	assert_int_equal(sk_step_checksum(&back->steps[1], sum, &err), SK_OK);
 	assert_memory_equal(sum, plan->steps[1].checksum, SK_CHECKSUM_LEN);
-	/* parallel: 1 and 3 are other steps; 2 is the default's own step */
-	w->parallel = 1;
+	/* parallel: 2 and 3 are other steps; 1 is the default's own step */
+	w->parallel = 2;
 	assert_int_equal(sk_step_checksum(&back->steps[1], sum, &err), SK_OK);
 	assert_memory_not_equal(sum, plan->steps[1].checksum, SK_CHECKSUM_LEN);
 	w->parallel = 3;
@@ -707,7 +707,7 @@ test_plan_show_prints_the_move(void **state)
 	assert_non_null(strstr(text, "event tenant.region_changed.v1 into outbox"));
 	assert_non_null(strstr(text, "freeze_timeout 500 ms, max_lag 2000 ms"));
 	assert_null(strstr(text, "not done by this version")); /* no purge */
-	assert_non_null(strstr(text, "copy 2 tables at once"));
+	assert_non_null(strstr(text, "copy 1 table at once (one transaction)"));
 	free(text);
 	text = NULL;
 	f = open_memstream(&text, &len);
@@ -717,7 +717,7 @@ test_plan_show_prints_the_move(void **state)
 	assert_non_null(strstr(text, "\"move_tenant\": {"));
 	assert_non_null(strstr(text, "\"tenant_value\": \"hotel-af-007\""));
 	assert_non_null(strstr(text, "\"freeze_timeout_ms\": 500"));
-	assert_non_null(strstr(text, "\"parallel\": 2"));
+	assert_non_null(strstr(text, "\"parallel\": 1"));
 	assert_non_null(strstr(text, "\"index_columns\": ["));
 	free(text);
 	sk_plan_destroy(plan);
