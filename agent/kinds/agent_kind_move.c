@@ -238,6 +238,7 @@ move_once(agent_step_run *s, const move_peer *peer, const move_spec *spec,
 	r.spec = spec;
 	r.target = own != NULL ? own : s->c->conn;
 	r.target_conninfo = s->c->conninfo;
+	r.target_pooled = s->c->pooled;
 	r.src = ops;
 	r.src_arg = ops_arg;
 	r.key = s->c->key;

@@ -17,7 +17,10 @@
  *             pg_current_snapshot() is the copy's position;
  *   copy      COPY (SELECT cols ... WHERE tenant = v) TO STDOUT (FORMAT
  *             binary) in that snapshot, COPY ... FROM STDIN (FORMAT
- *             binary) in the target, table by table in dependency order;
+ *             binary) in the target: parallel 1, one transaction, table
+ *             by table in dependency order; parallel N, up to N tables
+ *             at once (move_copy.c), each in the exported snapshot and
+ *             committed on its own, parents first;
  *   catch-up  rounds: take a new source snapshot X, apply (in seq order)
  *             the changes visible in X and not in the previous position,
  *             until a round takes less than max_lag;
@@ -78,7 +81,8 @@ typedef struct move_spec {
  * object (Skein__V1__*) it returns is the caller's: free it with
  * move_reply_free. Snapshots are pg_snapshot text ("xmin:xmax:xip,...").
  */
-typedef struct move_source_ops {
+typedef struct move_source_ops move_source_ops;
+struct move_source_ops {
 	/* Describe the moved tables (resolving discover) and the staying
 	 * ones, with the tenant's row counts and sizes. */
 	int (*describe)(void *arg, Skein__V1__MoveDescription **out, sk_err *err);
@@ -86,8 +90,11 @@ typedef struct move_source_ops {
 	 * after a restart finds them). SK_EDRIFT: the move already passed
 	 * its commit point in the source (only the flip remains). */
 	int (*capture)(void *arg, sk_err *err);
-	/* Open the copy snapshot; *snapshot (malloc'ed) is its position. */
-	int (*snapshot)(void *arg, char **snapshot, sk_err *err);
+	/* Open the copy snapshot; *snapshot (malloc'ed) is its position.
+	 * exported non-NULL (a parallel copy): also export the snapshot for
+	 * copy workers; *exported is its id (malloc'ed), or NULL when this
+	 * source does not export (an older agent): then no workers. */
+	int (*snapshot)(void *arg, char **snapshot, char **exported, sk_err *err);
 	/* COPY one moved table's tenant rows in the copy snapshot, binary,
 	 * handing each chunk to sink in order; *rows: rows sent. */
 	int (*copy)(void *arg, const char *table,
@@ -127,7 +134,18 @@ typedef struct move_source_ops {
 	 * live sessions. SK_OK when there is none; a failure aborts the
 	 * move. NULL: nothing to call. */
 	int (*drain)(void *arg, sk_err *err);
-} move_source_ops;
+	/* A parallel copy's worker: another source side, with connections
+	 * (or a link) of its own, whose copy runs in the snapshot exported
+	 * as exported while this side's snapshot is open. Only its copy and
+	 * close are used, from one thread; worker may be called from
+	 * several threads at once. NULL: no workers. */
+	int (*worker)(void *arg, const char *exported,
+	    const move_source_ops **ops, void **worker_arg, sk_err *err);
+	/* Make this side a worker: its copy runs from now on in the
+	 * exported snapshot (what move_serve does for a worker's link).
+	 * NULL: not supported. */
+	int (*import)(void *arg, const char *exported, sk_err *err);
+};
 
 /* One move's phases, as reported in the progress stream. */
 typedef enum move_phase {
@@ -163,6 +181,9 @@ typedef struct move_run {
 	const move_spec *spec;
 	PGconn *target; /* the target database, outside a transaction */
 	const char *target_conninfo; /* for a second connection; never logged */
+	/* target_conninfo reaches the database through a transaction pooler
+	 * (sk_pg_connect_pooled): the parallel copy's workers connect so. */
+	bool target_pooled;
 	const move_source_ops *src;
 	void *src_arg;
 	/* Signs the target's sums; NULL: unsigned (in-process tests). */
@@ -185,7 +206,9 @@ typedef struct move_run {
 	/* Changes per page (one target transaction each); 0: 1000. */
 	uint32_t page_limit;
 	/* For tests: called after each table's copy (phase COPY, table set,
-	 * inside the copy's transaction), after the copy committed (COPY,
+	 * inside the copy's transaction; with parallel > 1 from the copy's
+	 * worker threads, one at a time, target then being the worker's
+	 * connection), after the copy committed (COPY,
 	 * table NULL), after each page of the catch-up that is not the last
 	 * of its round (CATCHUP, table: the page's last change's), after
 	 * the catch-up (CATCHUP, table NULL) and after the commit point,

@@ -9,6 +9,7 @@
 
 #include "agent_ledger.h"
 #include "move_int.h"
+#include "sk_log.h"
 #include "sk_util.h"
 
 /* Changes per page: one target transaction each. */
@@ -269,21 +270,37 @@ rehearse(engine *e, sk_err *err)
 	return SK_OK;
 }
 
+/* How many tables the copy runs at once: the step's parallel, no more
+ * than the tables, nor than the source's spare connections (each worker
+ * takes one beyond the SOURCE_CONNECTIONS of the move), nor than 1 when
+ * the source has no workers or there is no conninfo for the target's
+ * second connections. */
 static int
-copy(engine *e, char **pos, sk_err *err)
+copy_workers(const engine *e)
 {
-	int64_t t0 = sk_mono_ms();
-	char *p0 = NULL;
-	int rc;
+	int n = sk_move_parallel(e->r->spec->m);
+	int spare = (int)e->d->free_connections - (SOURCE_CONNECTIONS - 1);
 
-	phase(e, MOVE_PHASE_COPY);
-	e->copy_t0 = t0;
-	e->copy_bytes = 0;
-	rc = e->src->snapshot(e->sa, &p0, err);
-	if (rc != SK_OK)
-		return rc;
-	e->snapshot_open = true;
-	rc = move_target_copy_begin(e->t, err);
+	if (e->src->worker == NULL || e->r->target_conninfo == NULL)
+		return 1;
+	if (n > (int)e->d->n_tables)
+		n = (int)e->d->n_tables;
+	if (n > 1 && n > spare) {
+		n = spare > 1 ? spare : 1;
+		sk_info("move %s: the source has %d spare connections: %d "
+			"table%s at once, not %d",
+		    e->r->spec->move_id, spare, n, n == 1 ? "" : "s",
+		    sk_move_parallel(e->r->spec->m));
+	}
+	return n < 1 ? 1 : n;
+}
+
+/* parallel 1: one target transaction, table after table. */
+static int
+copy_tables(engine *e, sk_err *err)
+{
+	int rc = move_target_copy_begin(e->t, err);
+
 	for (size_t i = 0; rc == SK_OK && i < e->d->n_tables; i++) {
 		const Skein__V1__MoveTable *tbl = e->d->tables[i];
 		sink_arg s = { e, 0 };
@@ -303,6 +320,60 @@ copy(engine *e, char **pos, sk_err *err)
 			rc = hook(e, MOVE_PHASE_COPY, tbl->name, err);
 	}
 	e->table = NULL;
+	return rc;
+}
+
+/* A parallel copy's figures, on the engine's thread. */
+static void
+copy_tick(void *arg, const move_copy_stats *st)
+{
+	engine *e = arg;
+
+	e->pg.rows = st->rows;
+	e->pg.bytes = st->bytes;
+	e->res->rows = st->rows;
+	e->res->bytes = st->bytes;
+	e->table = st->table;
+	report(e, true);
+}
+
+static int
+copy(engine *e, char **pos, sk_err *err)
+{
+	int64_t t0 = sk_mono_ms();
+	int n = copy_workers(e);
+	char *p0 = NULL, *exported = NULL;
+	bool crashed = false;
+	int rc;
+
+	phase(e, MOVE_PHASE_COPY);
+	e->copy_t0 = t0;
+	e->copy_bytes = 0;
+	rc = e->src->snapshot(e->sa, &p0, n > 1 ? &exported : NULL, err);
+	if (rc != SK_OK)
+		return rc;
+	e->snapshot_open = true;
+	if (n > 1 && exported == NULL) {
+		sk_info("move %s: the source does not export its snapshot: one "
+			"table after another",
+		    e->r->spec->move_id);
+		n = 1;
+	}
+	if (n > 1) {
+		/* Each table commits on its own; the record of p0 below makes
+		 * the copy count. */
+		rc = move_copy_parallel(e->r, e->d, e->src, e->sa, exported,
+		    e->t, n, copy_tick, e, &crashed, err);
+		if (rc == SK_OK)
+			rc = move_target_copy_record_begin(e->t, err);
+	} else {
+		rc = copy_tables(e, err);
+	}
+	free(exported);
+	if (crashed) {
+		free(p0);
+		return CRASHED;
+	}
 	if (rc == SK_OK)
 		rc = e->src->snapshot_end(e->sa, err);
 	if (rc == SK_OK) {

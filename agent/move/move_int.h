@@ -106,13 +106,17 @@ typedef struct move_src {
 	/* The drain hook (move_local_set_drain); NULL: none. */
 	int (*drain)(void *arg, const move_spec *spec, sk_err *err);
 	void *drain_arg;
+	/* A copy worker (move_src_import): c holds the imported snapshot's
+	 * transaction, which every copy uses. */
+	bool worker;
 } move_src;
 /* move_source_db.c's, for move_source_end.c: the description, read
  * once; and the ops the table in move_source_end.c names. */
 int move_src_need_desc(move_src *s, sk_err *err);
 int move_src_describe(void *arg, Skein__V1__MoveDescription **out, sk_err *err);
 int move_src_capture(void *arg, sk_err *err);
-int move_src_snapshot(void *arg, char **snapshot, sk_err *err);
+int move_src_snapshot(void *arg, char **snapshot, char **exported, sk_err *err);
+int move_src_import(void *arg, const char *exported, sk_err *err);
 int move_src_copy(void *arg, const char *table,
     int (*sink)(void *sink_arg, const uint8_t *data, size_t len, sk_err *err),
     void *sink_arg, int64_t *rows, sk_err *err);
@@ -153,6 +157,12 @@ void move_target_delete_sql(move_target *t, move_str *q);
 int move_target_open(PGconn *conn, const move_spec *spec,
     const Skein__V1__MoveDescription *d, move_target **out, sk_err *err) SK_WARN_UNUSED;
 void move_target_close(move_target *t);
+/* The same for a parallel copy's worker on a connection of its own: only
+ * the copy's functions (copy_table_begin, start, data, end,
+ * copy_table_commit, rollback); free it with free(), the connection is
+ * the caller's. */
+int move_target_open_copy(PGconn *conn, const move_spec *spec,
+    const Skein__V1__MoveDescription *d, move_target **out, sk_err *err) SK_WARN_UNUSED;
 
 /* Compare the target's tables with d; tenant rows in the target (unless
  * allow_rows). SK_EPREFLIGHT naming table and difference. */
@@ -189,6 +199,53 @@ int move_target_copy_start(move_target *t, const Skein__V1__MoveTable *tbl,
 int move_target_copy_data(void *t, const uint8_t *data, size_t len, sk_err *err);
 int move_target_copy_end(move_target *t, sk_err *err) SK_WARN_UNUSED;
 int move_target_copy_commit(move_target *t, const char *p0, sk_err *err) SK_WARN_UNUSED;
+/* A parallel copy (move_copy.c). On the main connection: delete what a
+ * cut copy left and commit (*replica: the copy's sessions may run as
+ * replica sessions, so foreign keys are not checked); record p0 in a
+ * transaction of its own once every table committed. On a worker's:
+ * begin one table's transaction (skein.move, replica when allowed) and
+ * commit it. */
+int move_target_copy_clear(move_target *t, bool *replica, sk_err *err) SK_WARN_UNUSED;
+int move_target_copy_table_begin(move_target *t, sk_err *err) SK_WARN_UNUSED;
+int move_target_copy_table_commit(move_target *t, sk_err *err) SK_WARN_UNUSED;
+int move_target_copy_record_begin(move_target *t, sk_err *err) SK_WARN_UNUSED;
+/* deps (n x n, n the moved tables, caller's): deps[i * n + j] when table
+ * i references table j (i != j) by a foreign key in the target. */
+int move_target_copy_deps(move_target *t, bool *deps, sk_err *err) SK_WARN_UNUSED;
+
+/* ---- the parallel copy (move_copy.c) */
+
+/* The next table a free worker may start, given which are started and
+ * committed: the first (in the description's order) not started whose
+ * referenced tables (deps, as above; ignored when !ordered) all
+ * committed. MOVE_COPY_WAIT: none yet, a table in flight will free one;
+ * MOVE_COPY_NONE: every table started. With nothing in flight and none
+ * ready (a cycle of foreign keys), the first not started: its commit
+ * then fails on the keys as a single transaction would. */
+#define MOVE_COPY_WAIT (-1)
+#define MOVE_COPY_NONE (-2)
+int move_copy_next(size_t n, const bool *deps, bool ordered,
+    const bool *started, const bool *committed);
+
+/* How a parallel copy reports to the engine's thread. */
+typedef struct move_copy_stats {
+	int64_t rows, bytes;
+	const char *table; /* one of the tables in flight; NULL: none */
+} move_copy_stats;
+
+/* Copy every moved table of d with up to n workers, each a target
+ * connection (r->target_conninfo) and a source worker (src->worker in
+ * the snapshot exported as exported) of its own, each table committed in
+ * its own target transaction. tick(tick_arg, stats) is called on the
+ * caller's thread at each table's start and end and about once a
+ * second. SK_OK: every table committed (p0 not yet recorded). Else the
+ * first error; the other workers stop; the tables that committed stay
+ * (the next copy or the abort deletes them); *crashed: the error is
+ * r->hook's simulated death. */
+int move_copy_parallel(const move_run *r, const Skein__V1__MoveDescription *d,
+    const move_source_ops *src, void *src_arg, const char *exported,
+    move_target *t, int n, void (*tick)(void *arg, const move_copy_stats *st),
+    void *tick_arg, bool *crashed, sk_err *err) SK_WARN_UNUSED;
 /* After the copy: VACUUM (ANALYZE) the moved tables, so that the
  * freeze's counts read the visibility map rather than every row, and
  * autovacuum, which the copy's inserts would wake, does not take the

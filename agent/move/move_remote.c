@@ -11,7 +11,20 @@
 typedef struct remote {
 	move_link *l;
 	int io_ms;
+	/* What dialed this link, for a parallel copy's workers to dial the
+	 * same source (borrowed from move_remote_open's caller, who keeps
+	 * them until close). */
+	const move_peer *peer;
+	const move_spec *spec;
+	const char *rollout_id, *plan_id, *database;
+	const sk_seckey *key;
+	int connect_ms;
+	/* A copy worker's link: dropped, not drained, when its sink fails */
+	bool worker;
 } remote;
+
+static const move_source_ops remote_ops;
+static int open_link(const remote *how, const char *import, remote **out, sk_err *err);
 
 static void
 msg_free(void *m)
@@ -57,8 +70,12 @@ recv_reply(remote *r, int kind, int timeout_ms, Skein__V1__MoveReply **out, sk_e
 	rc = move_link_recv_reply(r->l, &rep, &final, timeout_ms, err);
 	if (rc != SK_OK)
 		return rc;
+	/* A final reply other than BYE's is out of turn, unless it is the
+	 * source's refusal of OPEN (said, then the link ends). */
 	if ((int)rep->kind != kind ||
-	    (final && kind != SKEIN__V1__MOVE_REQUEST_KIND__MOVE_REQUEST_BYE)) {
+	    (final && kind != SKEIN__V1__MOVE_REQUEST_KIND__MOVE_REQUEST_BYE &&
+		(kind != SKEIN__V1__MOVE_REQUEST_KIND__MOVE_REQUEST_OPEN ||
+		    rep->error == NULL))) {
 		move_link_abort(r->l);
 		msg_free(rep);
 		return sk_err_set(err, SK_EDECODE,
@@ -148,7 +165,7 @@ take_snapshot(Skein__V1__MoveReply *rep, char **snapshot, const char *op, sk_err
 }
 
 static int
-remote_snapshot(void *arg, char **snapshot, sk_err *err)
+remote_snapshot(void *arg, char **snapshot, char **exported, sk_err *err)
 {
 	remote *r = arg;
 	Skein__V1__MoveReply *rep = NULL;
@@ -156,11 +173,40 @@ remote_snapshot(void *arg, char **snapshot, sk_err *err)
 	int rc;
 
 	*snapshot = NULL;
+	if (exported != NULL)
+		*exported = NULL;
+	req.export_snapshot = exported != NULL;
 	rc = rpc(r, &req, r->io_ms, &rep, err);
 	if (rc == SK_OK)
 		rc = take_snapshot(rep, snapshot, "open the copy snapshot", err);
+	/* An older source sends none: the copy goes table after table. */
+	if (rc == SK_OK && exported != NULL && rep->exported_snapshot != NULL &&
+	    rep->exported_snapshot[0] != '\0' &&
+	    (*exported = strdup(rep->exported_snapshot)) == NULL) {
+		free(*snapshot);
+		*snapshot = NULL;
+		rc = sk_err_set(err, SK_ENOMEM, "open the copy snapshot: out of memory");
+	}
 	msg_free(rep);
 	return rc;
+}
+
+static int
+remote_worker(void *arg, const char *exported, const move_source_ops **ops,
+    void **worker_arg, sk_err *err)
+{
+	remote *r = arg, *w = NULL;
+	int rc;
+
+	*ops = NULL;
+	*worker_arg = NULL;
+	rc = open_link(r, exported, &w, err);
+	if (rc != SK_OK)
+		return rc;
+	w->worker = true;
+	*ops = &remote_ops;
+	*worker_arg = w;
+	return SK_OK;
 }
 
 static int
@@ -197,6 +243,12 @@ remote_copy(void *arg, const char *table,
 		    sink(sink_arg, rep->data.data, rep->data.len, &sink_err) != SK_OK)
 			sink_failed = true;
 		msg_free(rep);
+		/* A worker's link serves this COPY only: ending it ends the
+		 * source's COPY too, sooner than reading the rest. */
+		if (sink_failed && r->worker) {
+			move_link_abort(r->l);
+			break;
+		}
 	}
 	if (sink_failed) {
 		if (err != NULL)
@@ -353,6 +405,7 @@ static const move_source_ops remote_ops = {
 	.finish = remote_finish,
 	.close = remote_close,
 	.drain = remote_drain,
+	.worker = remote_worker,
 };
 
 static int
@@ -389,15 +442,15 @@ fail:
 	return err != NULL ? err->code : SK_ENET;
 }
 
-int
-move_remote_open(const move_peer *peer, const move_spec *spec,
-    const char *rollout_id, const char *plan_id, const char *database,
-    const sk_seckey *my_key, int connect_timeout_ms, int io_timeout_ms,
-    const move_source_ops **ops, void **arg, sk_err *err)
+/* Dial the source that how names, authenticate, OPEN (import: a copy
+ * worker's link, in that exported snapshot); *out a new remote. */
+static int
+open_link(const remote *how, const char *import, remote **out, sk_err *err)
 {
+	const move_spec *spec = how->spec;
 	sk_peer_context c = {
-		.rollout_id = rollout_id,
-		.plan_id = plan_id,
+		.rollout_id = how->rollout_id,
+		.plan_id = how->plan_id,
 		.move_id = spec->move_id,
 		.tenant = spec->m->value,
 		.source_region = spec->source_region,
@@ -406,24 +459,23 @@ move_remote_open(const move_peer *peer, const move_spec *spec,
 	uint8_t pre[MOVE_LINK_PREAMBLE_MAX];
 	uint8_t *ctx = NULL;
 	size_t ctx_len = 0, pre_len = 0;
-	int64_t deadline = sk_mono_ms() + connect_timeout_ms;
+	int64_t deadline = sk_mono_ms() + how->connect_ms;
 	sk_peer *p = NULL;
 	remote *r = NULL;
 	REQUEST(req, OPEN);
 	char step[80];
 	int rc;
 
-	*ops = NULL;
-	*arg = NULL;
-	move_peer_link_step(peer, step, sizeof(step));
-	rc = move_link_preamble_encode(pre, &pre_len, rollout_id, step, err);
+	*out = NULL;
+	move_peer_link_step(how->peer, step, sizeof(step));
+	rc = move_link_preamble_encode(pre, &pre_len, how->rollout_id, step, err);
 	if (rc != SK_OK)
 		return rc;
 	rc = sk_peer_context_encode(&ctx, &ctx_len, &c, err);
 	if (rc != SK_OK)
 		return rc;
-	rc = sk_peer_create(
-	    SK_PEER_INITIATOR, my_key, &peer->key, ctx, ctx_len, &p, err);
+	rc = sk_peer_create(SK_PEER_INITIATOR, how->key, &how->peer->key, ctx,
+	    ctx_len, &p, err);
 	free(ctx);
 	if (rc != SK_OK)
 		return rc;
@@ -432,8 +484,10 @@ move_remote_open(const move_peer *peer, const move_spec *spec,
 		sk_peer_destroy(p);
 		return sk_err_set(err, SK_ENOMEM, "open move link: out of memory");
 	}
-	r->io_ms = io_timeout_ms;
-	rc = dial(peer->address, connect_timeout_ms, &r->l, err);
+	*r = *how;
+	r->l = NULL;
+	r->worker = false;
+	rc = dial(how->peer->address, how->connect_ms, &r->l, err);
 	if (rc == SK_OK)
 		rc = move_link_write_frame(
 		    r->l, pre, pre_len, (int)(deadline - sk_mono_ms()), err);
@@ -444,19 +498,50 @@ move_remote_open(const move_peer *peer, const move_spec *spec,
 	/* Takes p, on failure too. */
 	rc = move_link_initiate(r->l, p, (int)(deadline - sk_mono_ms()), err);
 	if (rc == SK_OK) {
-		req.rollout_id = (char *)rollout_id;
+		req.rollout_id = (char *)how->rollout_id;
 		req.step_id = step;
-		req.database = (char *)database;
+		req.database = (char *)how->database;
+		req.import_snapshot = (char *)(import != NULL ? import : "");
 		rc = rpc_simple(r, &req, r->io_ms, err);
 	}
 	if (rc != SK_OK)
 		goto fail;
-	*ops = &remote_ops;
-	*arg = r;
+	*out = r;
 	return SK_OK;
 fail:
-	sk_err_wrap(err, "open move link to %s (%s)", peer->region, peer->address);
+	sk_err_wrap(err, "open move link%s to %s (%s)",
+	    import != NULL ? " for a copy worker" : "", how->peer->region,
+	    how->peer->address);
 	move_link_destroy(r->l);
 	free(r);
 	return err != NULL ? err->code : rc;
+}
+
+int
+move_remote_open(const move_peer *peer, const move_spec *spec,
+    const char *rollout_id, const char *plan_id, const char *database,
+    const sk_seckey *my_key, int connect_timeout_ms, int io_timeout_ms,
+    const move_source_ops **ops, void **arg, sk_err *err)
+{
+	remote how = {
+		.io_ms = io_timeout_ms,
+		.peer = peer,
+		.spec = spec,
+		.rollout_id = rollout_id,
+		.plan_id = plan_id,
+		.database = database,
+		.key = my_key,
+		.connect_ms = connect_timeout_ms,
+	};
+	remote *r = NULL;
+	int rc;
+
+	*ops = NULL;
+	*arg = NULL;
+	rc = open_link(&how, NULL, &r, err);
+	if (rc != SK_OK)
+		return rc;
+	*ops = &remote_ops;
+	*arg = r;
+	return SK_OK;
 }

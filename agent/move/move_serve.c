@@ -130,7 +130,7 @@ answer(serving *v, const Skein__V1__MoveRequest *req, bool *bye, sk_err *out)
 	Skein__V1__MoveSignedSums *sums = NULL;
 	Skein__V1__Error e = SKEIN__V1__ERROR__INIT;
 	const move_source_ops *ops = v->ops;
-	char *snap = NULL;
+	char *snap = NULL, *exported = NULL;
 	int64_t rows = 0;
 	bool final = false;
 	sk_err err;
@@ -147,8 +147,11 @@ answer(serving *v, const Skein__V1__MoveRequest *req, bool *bye, sk_err *out)
 		rc = ops->capture(v->ops_arg, &err);
 		break;
 	case SKEIN__V1__MOVE_REQUEST_KIND__MOVE_REQUEST_SNAPSHOT:
-		rc = ops->snapshot(v->ops_arg, &snap, &err);
+		rc = ops->snapshot(v->ops_arg, &snap,
+		    req->export_snapshot && ops->import != NULL ? &exported : NULL,
+		    &err);
 		rep.snapshot = snap;
+		rep.exported_snapshot = exported;
 		break;
 	case SKEIN__V1__MOVE_REQUEST_KIND__MOVE_REQUEST_COPY:
 		rc = ops->copy(v->ops_arg, req->table != NULL ? req->table : "",
@@ -224,6 +227,7 @@ answer(serving *v, const Skein__V1__MoveRequest *req, bool *bye, sk_err *out)
 		/* The ops failed: tell the target, which decides. */
 		rep.description = NULL;
 		rep.snapshot = NULL;
+		rep.exported_snapshot = NULL;
 		rep.sums = NULL;
 		rep.rows = 0;
 		put_error(&e, &err);
@@ -238,6 +242,7 @@ answer(serving *v, const Skein__V1__MoveRequest *req, bool *bye, sk_err *out)
 	msg_free(desc);
 	msg_free(sums);
 	free(snap);
+	free(exported);
 	return rc;
 }
 
@@ -342,6 +347,14 @@ serve_link(serving *v)
 		    &v->ops_arg, &err);
 		if (rc != SK_OK)
 			v->ops = NULL;
+		/* A parallel copy's worker: its COPYs in the snapshot the
+		 * move's main link exported (while that link keeps it open). */
+		if (rc == SK_OK && req->import_snapshot != NULL &&
+		    req->import_snapshot[0] != '\0')
+			rc = v->ops->import != NULL ?
+			    v->ops->import(v->ops_arg, req->import_snapshot, &err) :
+			    sk_err_set(&err, SK_EINVAL,
+				"open a copy worker: this source cannot import a snapshot");
 	}
 	if (rc != SK_OK) {
 		sk_err sent;

@@ -196,31 +196,79 @@ out:
 }
 
 int
-move_src_snapshot(void *arg, char **snapshot, sk_err *err)
+move_src_snapshot(void *arg, char **snapshot, char **exported, sk_err *err)
 {
 	move_src *s = arg;
 	PGresult *res = NULL;
 	int rc;
 
 	*snapshot = NULL;
+	if (exported != NULL)
+		*exported = NULL;
 	if (s->snap == NULL) {
 		rc = sk_pg_connect(s->conninfo, "skein-move-copy", &s->snap, err);
 		if (rc != SK_OK)
 			return rc;
 	}
 	sk_pg_rollback(s->snap);
+	/* Exported, the snapshot lives while this transaction is open: the
+	 * workers import it before the copy's end closes it. */
 	rc = sk_pg_exec(s->snap, "open the copy snapshot",
-	    "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY; "
-	    "SELECT pg_catalog.pg_current_snapshot()::text",
+	    exported != NULL ? "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY; "
+			       "SELECT pg_catalog.pg_current_snapshot()::text, "
+			       "pg_catalog.pg_export_snapshot()" :
+			       "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY; "
+			       "SELECT pg_catalog.pg_current_snapshot()::text",
 	    &res, err);
 	if (rc != SK_OK)
 		return rc;
 	*snapshot = sk_strdup(PQgetvalue(res, 0, 0));
+	if (exported != NULL && *snapshot != NULL &&
+	    (*exported = sk_strdup(PQgetvalue(res, 0, 1))) == NULL) {
+		free(*snapshot);
+		*snapshot = NULL;
+	}
 	PQclear(res);
 	if (*snapshot == NULL)
 		return sk_err_set(
 		    err, SK_ENOMEM, "open the copy snapshot: out of memory");
 	return SK_OK;
+}
+
+int
+move_src_import(void *arg, const char *exported, sk_err *err)
+{
+	move_src *s = arg;
+	move_str q = { 0 };
+	int rc;
+
+	/* An exported snapshot's id is hex digits and dashes; anything else
+	 * is not one (and never reaches SQL unquoted anyway). */
+	if (exported == NULL || exported[0] == '\0' ||
+	    strspn(exported, "0123456789ABCDEFabcdef-") != strlen(exported) ||
+	    strlen(exported) > 64)
+		return sk_err_set(err, SK_EINVAL,
+		    "import the copy snapshot: \"%.70s\" is not a snapshot id",
+		    exported != NULL ? exported : "");
+	/* The worker's copies run on its one connection, in a transaction
+	 * that sees exactly what the main copy's does. */
+	sk_strbuf_add(&q,
+	    "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY; "
+	    "SET TRANSACTION SNAPSHOT ");
+	move_str_lit(&q, exported);
+	if (q.oom) {
+		sk_strbuf_fini(&q);
+		return sk_err_set(
+		    err, SK_ENOMEM, "import the copy snapshot: out of memory");
+	}
+	sk_pg_rollback(s->c);
+	rc = sk_pg_exec(s->c, "import the copy snapshot", q.s, NULL, err);
+	sk_strbuf_fini(&q);
+	if (rc != SK_OK)
+		sk_pg_rollback(s->c);
+	else
+		s->worker = true;
+	return rc;
 }
 
 /* Append "a, b" of t's columns that are not generated. */
@@ -278,6 +326,10 @@ move_src_copy(void *arg, const char *table,
 	c = s->snap != NULL && PQtransactionStatus(s->snap) == PQTRANS_INTRANS ?
 	    s->snap :
 	    s->c;
+	/* A worker copies in the snapshot it imported, or not at all. */
+	if (s->worker && PQtransactionStatus(s->c) != PQTRANS_INTRANS)
+		return sk_err_set(err, SK_ESTATE,
+		    "%s: the worker's copy snapshot is gone", what);
 	sk_strbuf_add(&q, "COPY (SELECT ");
 	copy_cols(&q, t);
 	sk_strbuf_add(&q, " FROM ");

@@ -238,6 +238,41 @@ move_local_set_drain(void *arg,
 	s->drain_arg = drain_arg;
 }
 
+static const move_source_ops local_ops;
+
+/* A worker in process: a connection of its own, in the exported
+ * snapshot. */
+static int
+src_worker(void *arg, const char *exported, const move_source_ops **ops,
+    void **worker_arg, sk_err *err)
+{
+	move_src *s = arg, *w;
+	int rc;
+
+	*ops = NULL;
+	*worker_arg = NULL;
+	w = calloc(1, sizeof(*w));
+	if (w == NULL || (w->conninfo = sk_strdup(s->conninfo)) == NULL) {
+		free(w);
+		return sk_err_set(err, SK_ENOMEM,
+		    "open a copy worker's source: out of memory");
+	}
+	w->spec = s->spec;
+	w->key = s->key;
+	memcpy(w->region, s->region, sizeof(w->region));
+	w->nm = s->nm;
+	rc = sk_pg_connect(w->conninfo, "skein-move-copy", &w->c, err);
+	if (rc == SK_OK)
+		rc = move_src_import(w, exported, err);
+	if (rc != SK_OK) {
+		src_close(w);
+		return rc;
+	}
+	*ops = &local_ops;
+	*worker_arg = w;
+	return SK_OK;
+}
+
 static const move_source_ops local_ops = {
 	.describe = move_src_describe,
 	.capture = move_src_capture,
@@ -253,6 +288,8 @@ static const move_source_ops local_ops = {
 	.finish = src_finish,
 	.close = src_close,
 	.drain = src_drain,
+	.worker = src_worker,
+	.import = move_src_import,
 };
 
 int

@@ -29,12 +29,11 @@ move_target_rollback(move_target *t)
 }
 
 int
-move_target_open(PGconn *conn, const move_spec *spec,
+move_target_open_copy(PGconn *conn, const move_spec *spec,
     const Skein__V1__MoveDescription *d, move_target **out, sk_err *err)
 {
 	move_target *t = calloc(1, sizeof(*t));
 	move_str q = { 0 };
-	int rc;
 
 	*out = NULL;
 	if (t == NULL)
@@ -54,6 +53,20 @@ move_target_open(PGconn *conn, const move_spec *spec,
 	}
 	memcpy(t->set_move, q.s, q.len + 1);
 	sk_strbuf_fini(&q);
+	*out = t;
+	return SK_OK;
+}
+
+int
+move_target_open(PGconn *conn, const move_spec *spec,
+    const Skein__V1__MoveDescription *d, move_target **out, sk_err *err)
+{
+	move_target *t = NULL;
+	int rc;
+
+	rc = move_target_open_copy(conn, spec, d, &t, err);
+	if (rc != SK_OK)
+		return rc;
 	/* The keys applied since the verification position, for the figures
 	 * in the freeze: this session's own, gone with it. */
 	rc = sk_pg_exec(conn, "open the move's target",
@@ -372,24 +385,21 @@ move_target_delete_sql(move_target *t, move_str *q)
 	}
 }
 
-int
-move_target_copy_begin(move_target *t, sk_err *err)
+/* Begin a copy transaction: skein.move set, the tenant's rows deleted
+ * first when deletes, and a replica session when the agent's role may. */
+static void
+copy_begin_sql(move_target *t, move_str *q, bool deletes)
 {
-	move_str q = { 0 };
-	int rc;
-
-	/* The whole copy is one transaction: an interrupted copy leaves
-	 * nothing behind. The deletes clear what an older agent version or
-	 * a hand may have left. */
-	sk_strbuf_addf(&q, "BEGIN; %s;\n", t->set_move);
-	move_target_delete_sql(t, &q);
+	sk_strbuf_addf(q, "BEGIN; %s;\n", t->set_move);
+	if (deletes)
+		move_target_delete_sql(t, q);
 	/* Rows from one consistent snapshot of the source need neither the
 	 * target's triggers (its guard included) nor its foreign-key checks,
 	 * as in PostgreSQL's logical replication: when the agent's role may
 	 * (a superuser, or SET granted on the parameter, PostgreSQL 15),
 	 * the copy runs as a replica session. Otherwise it runs as any
 	 * session, a little slower. */
-	sk_strbuf_add(&q,
+	sk_strbuf_add(q,
 	    "DO $skein$ DECLARE may boolean := "
 	    "pg_catalog.current_setting('is_superuser') = 'on'; BEGIN "
 	    "IF NOT may AND pg_catalog.current_setting('server_version_num')::int "
@@ -397,6 +407,18 @@ move_target_copy_begin(move_target *t, sk_err *err)
 	    "''session_replication_role'', ''SET'')' INTO may; END IF; "
 	    "IF may THEN PERFORM pg_catalog.set_config('session_replication_role', "
 	    "'replica', true); END IF; END $skein$;\n");
+}
+
+int
+move_target_copy_begin(move_target *t, sk_err *err)
+{
+	move_str q = { 0 };
+	int rc;
+
+	/* parallel 1: the whole copy is one transaction, so an interrupted
+	 * copy leaves nothing behind. The deletes clear what an older agent
+	 * version, a parallel copy that was cut, or a hand may have left. */
+	copy_begin_sql(t, &q, true);
 	if (q.oom) {
 		sk_strbuf_fini(&q);
 		return sk_err_set(err, SK_ENOMEM, "begin the copy: out of memory");
@@ -405,6 +427,120 @@ move_target_copy_begin(move_target *t, sk_err *err)
 	sk_strbuf_fini(&q);
 	if (rc != SK_OK)
 		sk_pg_rollback(t->c);
+	return rc;
+}
+
+int
+move_target_copy_clear(move_target *t, bool *replica, sk_err *err)
+{
+	move_str q = { 0 };
+	PGresult *res = NULL;
+	int rc;
+
+	*replica = false;
+	copy_begin_sql(t, &q, true);
+	sk_strbuf_add(&q,
+	    "SELECT pg_catalog.current_setting('session_replication_role') = "
+	    "'replica'");
+	if (q.oom) {
+		sk_strbuf_fini(&q);
+		return sk_err_set(err, SK_ENOMEM, "clear the copy: out of memory");
+	}
+	rc = sk_pg_exec(t->c, "clear the copy in the target", q.s, &res, err);
+	sk_strbuf_fini(&q);
+	if (rc == SK_OK)
+		*replica = PQntuples(res) == 1 &&
+		    strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	PQclear(res);
+	if (rc == SK_OK)
+		rc = sk_pg_exec(
+		    t->c, "clear the copy in the target", "COMMIT", NULL, err);
+	if (rc != SK_OK)
+		sk_pg_rollback(t->c);
+	return rc;
+}
+
+int
+move_target_copy_table_begin(move_target *t, sk_err *err)
+{
+	move_str q = { 0 };
+	int rc;
+
+	copy_begin_sql(t, &q, false);
+	if (q.oom) {
+		sk_strbuf_fini(&q);
+		return sk_err_set(err, SK_ENOMEM, "begin the copy: out of memory");
+	}
+	rc = sk_pg_exec(t->c, "begin a table's copy in the target", q.s, NULL, err);
+	sk_strbuf_fini(&q);
+	if (rc != SK_OK)
+		sk_pg_rollback(t->c);
+	return rc;
+}
+
+int
+move_target_copy_table_commit(move_target *t, sk_err *err)
+{
+	int rc = sk_pg_exec(
+	    t->c, "commit a table's copy in the target", "COMMIT", NULL, err);
+
+	if (rc != SK_OK)
+		sk_pg_rollback(t->c);
+	return rc;
+}
+
+int
+move_target_copy_record_begin(move_target *t, sk_err *err)
+{
+	return sk_pg_exec(t->c, "record the copy in the target", "BEGIN", NULL, err);
+}
+
+int
+move_target_copy_deps(move_target *t, bool *deps, sk_err *err)
+{
+	size_t n = t->d->n_tables;
+	move_str q = { 0 }, v = { 0 };
+	PGresult *res = NULL;
+	int rc;
+
+	memset(deps, 0, n * n * sizeof(*deps));
+	if (n < 2)
+		return SK_OK;
+	/* (i, oid) of every moved table, as the target resolves its name */
+	for (size_t i = 0; i < n; i++) {
+		move_str id = { 0 };
+
+		move_str_ident(&id, t->d->tables[i]->name, true);
+		sk_strbuf_addf(
+		    &v, "%s(%zu, pg_catalog.to_regclass(", i ? ", " : "", i);
+		move_str_lit(&v, id.s != NULL ? id.s : "");
+		sk_strbuf_add(&v, "))");
+		if (id.oom)
+			v.oom = true;
+		sk_strbuf_fini(&id);
+	}
+	sk_strbuf_addf(&q,
+	    "WITH m(i, o) AS (VALUES %s) SELECT DISTINCT a.i, b.i FROM m a "
+	    "JOIN pg_catalog.pg_constraint c ON c.conrelid = a.o AND c.contype = 'f' "
+	    "JOIN m b ON c.confrelid = b.o WHERE a.i <> b.i",
+	    v.s != NULL ? v.s : "");
+	if (q.oom || v.oom) {
+		sk_strbuf_fini(&q);
+		sk_strbuf_fini(&v);
+		return sk_err_set(err, SK_ENOMEM,
+		    "read the moved tables' foreign keys: out of memory");
+	}
+	rc = sk_pg_exec(t->c, "read the moved tables' foreign keys", q.s, &res, err);
+	sk_strbuf_fini(&q);
+	sk_strbuf_fini(&v);
+	for (int r = 0; rc == SK_OK && r < PQntuples(res); r++) {
+		size_t a = strtoul(PQgetvalue(res, r, 0), NULL, 10);
+		size_t b = strtoul(PQgetvalue(res, r, 1), NULL, 10);
+
+		if (a < n && b < n)
+			deps[a * n + b] = true;
+	}
+	PQclear(res);
 	return rc;
 }
 

@@ -34,7 +34,7 @@ static const char *const step_keys[] = { "id", "kind", "sql", "revert",
 	/* tenant moves: a move_tenant step's own (and "from"), from here
 	 * on: move_keys */
 	"tenant", "to", "tables", "discover", "stay", "event", "route",
-	"freeze_timeout", "max_lag", "purge", "max_copy_rate", NULL };
+	"freeze_timeout", "max_lag", "purge", "max_copy_rate", "parallel", NULL };
 static const char *const *const data_keys = &step_keys[14];
 static const char *const *const flag_keys = &step_keys[29];
 static const char *const *const move_keys = &step_keys[34];

@@ -16,7 +16,7 @@ static const char *const event_keys[] = { "table", "type", NULL };
 static const char *const route_keys[] = { "source", "target", "back", NULL };
 static const char *const route_back_keys[] = { "source", "target", NULL };
 static const char *const purge_refused[] = { "stay", "event", "route",
-	"freeze_timeout", "max_lag", "purge", "max_copy_rate", NULL };
+	"freeze_timeout", "max_lag", "purge", "max_copy_rate", "parallel", NULL };
 
 /* A message of err's re-reported at node. */
 static int
@@ -390,6 +390,20 @@ load_rate(const sk_yaml_node *item, sk_move_tenant *m, sk_err *err)
 	return rc;
 }
 
+/* parallel: how many tables the copy runs at once, 1 to
+ * SK_MOVE_PARALLEL_MAX; absent: 0, the default. */
+static int
+load_parallel(const sk_yaml_node *item, sk_move_tenant *m, sk_err *err)
+{
+	int64_t v = 0;
+	int rc;
+
+	rc = sk_yaml_int(item, "parallel", 0, 1, SK_MOVE_PARALLEL_MAX, &v, err);
+	if (rc == SK_OK)
+		m->parallel = (int)v;
+	return rc;
+}
+
 int
 build_move_body(const sk_yaml_node *item, const sk_inventory *inv,
     char *const *regions, size_t nregions, sk_step *st, sk_err *err)
@@ -436,5 +450,7 @@ build_move_body(const sk_yaml_node *item, const sk_inventory *inv,
 		rc = refuse_purge(item, err);
 	if (rc == SK_OK)
 		rc = load_rate(item, m, err);
+	if (rc == SK_OK)
+		rc = load_parallel(item, m, err);
 	return rc;
 }

@@ -52,6 +52,9 @@ plan_print_move(FILE *out, const sk_move_tenant *m)
 	if (m->max_copy_bytes_per_s > 0)
 		fprintf(out, "     copy at most %" PRId64 " bytes/s\n",
 		    m->max_copy_bytes_per_s);
+	fprintf(out, "     copy %d table%s at once%s\n", sk_move_parallel(m),
+	    sk_move_parallel(m) == 1 ? "" : "s",
+	    sk_move_parallel(m) == 1 ? " (one transaction)" : "");
 	fprintf(out,
 	    "     freeze_timeout %" PRId64 " ms, max_lag %" PRId64
 	    " ms, source rows kept, fenced (a purge_tenant step deletes them)\n",
@@ -148,6 +151,7 @@ plan_move_json(const sk_step *s)
 	bad |= json_object_set_new(o, "max_lag_ms", json_integer(m->max_lag_ms));
 	bad |= json_object_set_new(o, "max_copy_bytes_per_second",
 	    json_integer(m->max_copy_bytes_per_s));
+	bad |= json_object_set_new(o, "parallel", json_integer(sk_move_parallel(m)));
 	if (bad) {
 		json_decref(o);
 		return NULL;

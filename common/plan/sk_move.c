@@ -215,7 +215,16 @@ sk_move_tenant_check(const sk_move_tenant *m, sk_err *err)
 		    "has max_copy_rate %" PRId64 " bytes/s; it must be 0 (none) "
 		    "or above",
 		    m->max_copy_bytes_per_s);
+	if (m->parallel < 0 || m->parallel > SK_MOVE_PARALLEL_MAX)
+		return sk_err_set(err, SK_EINVAL, "has parallel %d; it must be 1 to %d",
+		    m->parallel, SK_MOVE_PARALLEL_MAX);
 	return SK_OK;
+}
+
+int
+sk_move_parallel(const sk_move_tenant *m)
+{
+	return m->parallel > 0 ? m->parallel : SK_MOVE_PARALLEL_DEFAULT;
 }
 
 int
@@ -321,6 +330,13 @@ move_checksum(const sk_step *step, uint8_t out[SK_CHECKSUM_LEN], sk_err *err)
 		hash_str(&st, "max_copy_rate");
 		hash_num(&st, m->max_copy_bytes_per_s);
 	}
+	/* Only when not the default, so that moves written before parallel
+	 * existed (which copy with the default) keep their checksums, and
+	 * parallel: 2 is the same step as none. */
+	if (sk_move_parallel(m) != SK_MOVE_PARALLEL_DEFAULT) {
+		hash_str(&st, "parallel");
+		hash_num(&st, sk_move_parallel(m));
+	}
 	crypto_hash_sha256_final(&st, out);
 	return SK_OK;
 }
@@ -339,12 +355,12 @@ purge_validate(const sk_step *step, sk_err *err)
 		    "is a purge_tenant step with a revert script; what a purge "
 		    "deletes lives on in the region the tenant moved to");
 	if (m->nstay > 0 || m->event_table != NULL || m->event_type != NULL ||
-	    m->max_copy_bytes_per_s != 0 || m->route_source != NULL ||
-	    m->route_target != NULL || m->route_back_source != NULL ||
-	    m->route_back_target != NULL)
+	    m->max_copy_bytes_per_s != 0 || m->parallel != 0 ||
+	    m->route_source != NULL || m->route_target != NULL ||
+	    m->route_back_source != NULL || m->route_back_target != NULL)
 		return sk_err_set(err, SK_EINVAL,
-		    "is a purge_tenant step with a move's stay, event, route "
-		    "or max_copy_rate");
+		    "is a purge_tenant step with a move's stay, event, route, "
+		    "max_copy_rate or parallel");
 	return sk_move_tenant_check(m, err);
 }
 

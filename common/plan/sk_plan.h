@@ -191,6 +191,11 @@ void sk_flag_fini(sk_flag *f);
 #define SK_MOVE_EVENT_TYPE_MAX 128
 #define SK_MOVE_FREEZE_TIMEOUT_DEFAULT_MS 1000
 #define SK_MOVE_MAX_LAG_DEFAULT_MS 1000
+/* parallel: tables copied at once, default and bounds. The default is
+ * one transaction: on the 2-core bench, where both databases share the
+ * cores, two tables at once copied slower (bench/RESULTS.md, move). */
+#define SK_MOVE_PARALLEL_DEFAULT 1
+#define SK_MOVE_PARALLEL_MAX 8
 
 /* A table that stays in the source (regulatory data), and the entry the
  * move writes for each of the tenant's rows of it in the target: a row
@@ -222,6 +227,10 @@ typedef struct sk_move_tenant {
 	char *route_back_target;
 	/* > 0: the copy's limit in bytes per second; 0: none */
 	int64_t max_copy_bytes_per_s;
+	/* 1..SK_MOVE_PARALLEL_MAX: tables copied at once (1: one target
+	 * transaction, table after table); 0: not given, the default
+	 * (sk_move_parallel) */
+	int parallel;
 	int64_t freeze_timeout_ms; /* > 0 */
 	int64_t max_lag_ms;        /* > 0 */
 } sk_move_tenant;
@@ -235,6 +244,10 @@ bool sk_move_ident_valid(const char *s, bool qualified);
  * SK_EINVAL saying what is wrong, unprefixed ("has from and to both
  * af"). */
 int sk_move_tenant_check(const sk_move_tenant *m, sk_err *err) SK_WARN_UNUSED;
+
+/* How many tables m's copy runs at once: its parallel, or the default
+ * when not given. */
+int sk_move_parallel(const sk_move_tenant *m);
 
 /* The move back a rollback of m runs: from and to swapped, route.back's
  * statements as its route, no staying tables (their index rows stay

@@ -66,6 +66,7 @@ move_to_pb(const sk_move_tenant *m, pb_body *b, Skein__V1__Step *ps)
 	pm->route_back_source = pb_text(m->route_back_source);
 	pm->route_back_target = pb_text(m->route_back_target);
 	pm->max_copy_bytes_per_second = m->max_copy_bytes_per_s;
+	pm->parallel = m->parallel > 0 ? (uint32_t)m->parallel : 0;
 	pm->freeze_timeout_ms = m->freeze_timeout_ms;
 	pm->max_lag_ms = m->max_lag_ms;
 	ps->body_case = SKEIN__V1__STEP__BODY_MOVE_TENANT;
@@ -293,6 +294,9 @@ plan_move_from_pb(const Skein__V1__MoveTenantBody *pm, sk_move_tenant **out, boo
 	m->route_back_source = copy(opt(pm->route_back_source), oom);
 	m->route_back_target = copy(opt(pm->route_back_target), oom);
 	m->max_copy_bytes_per_s = pm->max_copy_bytes_per_second;
+	/* Past the bound: kept out of range, so that the step's check
+	 * refuses it. */
+	m->parallel = pm->parallel > SK_MOVE_PARALLEL_MAX ? -1 : (int)pm->parallel;
 	m->freeze_timeout_ms = pm->freeze_timeout_ms;
 	m->max_lag_ms = pm->max_lag_ms;
 }

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "move.h"
+#include "move_int.h"
 #include "sk_key.h"
 #include "sk_util.h"
 
@@ -145,7 +146,20 @@ typedef struct opts {
 	atomic_int *stop;
 	bool rehearse;
 	uint32_t page_limit;
+	bool no_export; /* the source does not export (an older agent) */
 } opts;
+
+/* The local source's ops, but a snapshot that is never exported. */
+static const move_source_ops *real_ops;
+static move_source_ops old_ops;
+
+static int
+snapshot_no_export(void *arg, char **snapshot, char **exported, sk_err *err)
+{
+	if (exported != NULL)
+		*exported = NULL;
+	return real_ops->snapshot(arg, snapshot, NULL, err);
+}
 
 static int
 run_move(world *w, const opts *o, move_result *res, sk_err *err)
@@ -179,6 +193,12 @@ run_move(world *w, const opts *o, move_result *res, sk_err *err)
 		r.in_flip_arg = o->in_flip_arg;
 		r.rehearse = o->rehearse;
 		r.page_limit = o->page_limit;
+		if (o->no_export) {
+			real_ops = ops;
+			old_ops = *ops;
+			old_ops.snapshot = snapshot_no_export;
+			r.src = &old_ops;
+		}
 	}
 	rc = move_engine_run(&r, res, err);
 	ops->close(arg);
@@ -903,6 +923,8 @@ test_resume_after_death_in_copy_and_in_catch_up(void **state)
 
 	(void)state;
 	world_open(&w, "mvres", NULL, NULL);
+	/* parallel 1: the copy is one transaction, nothing of it stays */
+	w.m.parallel = 1;
 	memset(&o, 0, sizeof(o));
 	memset(&c, 0, sizeof(c));
 	c.w = &w;
@@ -1113,6 +1135,272 @@ test_copy_rate_limits_the_copy(void **state)
 		    (long long)w.m.max_copy_bytes_per_s);
 	assert_true(res.bytes > 40000);
 	assert_same_tenant(&w);
+	move_result_fini(&res);
+	world_close(&w);
+}
+
+/* ---- the parallel copy */
+
+/* A fourth moved table that references none of the others. */
+static const char notes_schema[] =
+    "CREATE TABLE notes (id int PRIMARY KEY, tenant_id text NOT NULL,"
+    "  body text NOT NULL);\n";
+static const char notes_data[] =
+    "CREATE TABLE notes (id int PRIMARY KEY, tenant_id text NOT NULL,"
+    "  body text NOT NULL);\n"
+    "INSERT INTO notes SELECT g, CASE WHEN g % 3 = 0 THEN 'globex' ELSE"
+    "  'acme' END, repeat(md5(g::text), 4) FROM generate_series(1, 600) g;\n";
+static char *tables4[] = { "tenants", "orders", "order_lines", "notes" };
+static const char notes_sql[] =
+    "SELECT count(*) || ':' || coalesce(md5(string_agg(n::text, '|' ORDER BY"
+    "  id)), '') FROM notes n WHERE tenant_id = 'acme'";
+
+/* Samples the target's COPY ... FROM STDIN sessions that run at once. */
+typedef struct sampler {
+	const char *db;
+	atomic_bool done;
+	long most;
+	pthread_t th;
+} sampler;
+
+static void *
+sample_loop(void *arg)
+{
+	sampler *sm = arg;
+	PGconn *c = pgfixture_connect(port, sm->db, "sampler");
+	char q[256];
+
+	snprintf(q, sizeof(q),
+	    "SELECT count(*) FROM pg_stat_activity WHERE datname = '%s' AND "
+	    "state = 'active' AND query LIKE 'COPY %% FROM STDIN%%'",
+	    sm->db);
+	while (!atomic_load(&sm->done)) {
+		char v[32];
+		long n;
+
+		pgfixture_scalar(c, q, v, sizeof(v));
+		n = strtol(v, NULL, 10);
+		if (n > sm->most)
+			sm->most = n;
+		sk_sleep_ms(10);
+	}
+	PQfinish(c);
+	return NULL;
+}
+
+/* parallel: 2 over four tables, two of them independent of each other:
+ * two tables' COPYs run in the target at once (parallel: 1 never more
+ * than one), and the copy is exact (an independent fingerprint of every
+ * moved table on both sides). The rate keeps each COPY long enough to
+ * be seen. */
+static void
+test_parallel_copy_runs_two_tables_at_once_and_is_exact(void **state)
+{
+	/* parallel 1, 2, and 2 from a source that does not export its
+	 * snapshot (one at a time, then) */
+	static const struct {
+		int parallel, most;
+		bool no_export;
+		const char *tag;
+	} runs[] = { { 1, 1, false, "mvpar1" }, { 2, 2, false, "mvpar2" },
+		{ 2, 1, true, "mvparold" } };
+
+	for (size_t k = 0; k < sizeof(runs) / sizeof(runs[0]); k++) {
+		char a[256], b[256];
+		sampler sm;
+		world w;
+		move_result res;
+		sk_err err;
+		opts o;
+
+		(void)state;
+		world_open(&w, runs[k].tag, notes_data, notes_schema);
+		w.m.tables = tables4;
+		w.m.ntables = 4;
+		w.m.parallel = runs[k].parallel;
+		w.m.max_copy_bytes_per_s = 60000;
+		memset(&o, 0, sizeof(o));
+		o.no_export = runs[k].no_export;
+		memset(&sm, 0, sizeof(sm));
+		sm.db = w.dst;
+		assert_int_equal(pthread_create(&sm.th, NULL, sample_loop, &sm), 0);
+		if (run_move(&w, &o, &res, &err) != SK_OK)
+			fail_msg("%s: %s", runs[k].tag, err.msg);
+		atomic_store(&sm.done, true);
+		pthread_join(sm.th, NULL);
+		if (sm.most != runs[k].most)
+			fail_msg("%s: at most %ld COPYs at once in the target",
+			    runs[k].tag, sm.most);
+		assert_same_tenant(&w);
+		pgfixture_scalar_db(port, w.src, notes_sql, a, sizeof(a));
+		pgfixture_scalar_db(port, w.dst, notes_sql, b, sizeof(b));
+		assert_string_equal(a, b);
+		assert_true(strncmp(a, "400:", 4) == 0);
+		assert_int_equal(res.rows, 1 + 200 + 600 + 400);
+		move_result_fini(&res);
+		world_close(&w);
+	}
+}
+
+/* A death in a parallel copy leaves the tables that committed: the next
+ * run deletes them before it copies again, so that no row is twice. */
+static void
+test_parallel_copy_death_leaves_tables_the_next_run_replaces(void **state)
+{
+	world w;
+	move_result res;
+	crash_at c;
+	sk_err err;
+	opts o;
+
+	(void)state;
+	world_open(&w, "mvpdie", NULL, NULL);
+	w.m.parallel = 2;
+	memset(&o, 0, sizeof(o));
+	memset(&c, 0, sizeof(c));
+	c.w = &w;
+	c.phase = MOVE_PHASE_COPY;
+	/* The last table: it starts only when a worker is free, that is
+	 * once the worker's table committed. */
+	c.table = "public.order_lines";
+	o.hook = crash;
+	o.hook_arg = &c;
+	assert_int_not_equal(run_move(&w, &o, &res, &err), SK_OK);
+	assert_contains(err.msg, "simulated death");
+	assert_false(res.aborted);
+	move_result_fini(&res);
+	/* Committed partial rows, no lines (their transaction died). */
+	assert_true(count(w.dst,
+			"SELECT (SELECT count(*) FROM tenants WHERE tenant_id = "
+			"'acme') + (SELECT count(*) FROM orders)") > 0);
+	assert_int_equal(count(w.dst, "SELECT count(*) FROM order_lines"), 0);
+	assert_int_equal(
+	    count(w.dst, "SELECT count(*) FROM skein.moves WHERE state = 'copy'"), 1);
+
+	assert_int_equal(run_move(&w, NULL, &res, &err), SK_OK);
+	/* all of it again, the hook's writes included */
+	assert_int_equal(res.rows,
+	    count(w.src,
+		"SELECT (SELECT count(*) FROM tenants WHERE tenant_id = "
+		"'acme') + (SELECT count(*) FROM orders WHERE tenant_id = "
+		"'acme') + (SELECT count(*) FROM order_lines WHERE "
+		"tenant_id = 'acme')"));
+	assert_same_tenant(&w);
+	assert_int_equal(count(w.dst, "SELECT count(*) FROM orders"),
+	    count(w.src, "SELECT count(*) FROM orders WHERE tenant_id = 'acme'"));
+	move_result_fini(&res);
+	world_close(&w);
+}
+
+/* The order a copy without replica sessions keeps: the foreign keys
+ * among the moved tables, as the target's catalog has them (notes
+ * references none; a self-reference and a key to a table not moved
+ * are no dependency). */
+static void
+test_copy_order_follows_the_targets_foreign_keys(void **state)
+{
+	Skein__V1__MoveDescription d = SKEIN__V1__MOVE_DESCRIPTION__INIT;
+	Skein__V1__MoveTable t[4];
+	Skein__V1__MoveTable *tv[4] = { &t[0], &t[1], &t[2], &t[3] };
+	static char *names[4] = { "public.tenants", "public.orders",
+		"public.order_lines", "public.notes" };
+	bool deps[16];
+	move_target *mt = NULL;
+	world w;
+	sk_err err;
+
+	(void)state;
+	world_open(&w, "mvdeps", NULL,
+	    "CREATE TABLE notes (id int PRIMARY KEY, tenant_id text NOT NULL,"
+	    "  parent int REFERENCES notes, dir text REFERENCES directory);\n");
+	for (int i = 0; i < 4; i++) {
+		skein__v1__move_table__init(&t[i]);
+		t[i].name = names[i];
+	}
+	d.tables = tv;
+	d.n_tables = 4;
+	assert_int_equal(move_target_open_copy(w.target, &w.spec, &d, &mt, &err), SK_OK);
+	if (move_target_copy_deps(mt, deps, &err) != SK_OK)
+		fail_msg("%s", err.msg);
+	for (int i = 0; i < 4; i++)
+		for (int j = 0; j < 4; j++)
+			if (deps[i * 4 + j] !=
+			    ((i == 1 && j == 0) || (i == 2 && j == 1)))
+				fail_msg("table %s %s %s", names[i],
+				    deps[i * 4 + j] ? "depends on" : "does not depend on",
+				    names[j]);
+	/* In that order a child waits for its parent's commit. */
+	{
+		bool started[4] = { true, false, false, false };
+		bool committed[4] = { false };
+
+		assert_int_equal(move_copy_next(4, deps, true, started, committed), 3);
+		started[3] = true;
+		assert_int_equal(move_copy_next(4, deps, true, started, committed),
+		    MOVE_COPY_WAIT);
+	}
+	free(mt);
+	world_close(&w);
+}
+
+/* Stops the move once a table of the copy committed, and counts what
+ * the target then holds of the tenant. */
+typedef struct stop_in_copy {
+	world *w;
+	atomic_int stop;
+	long seen;
+} stop_committed;
+
+static void
+stop_when_committed(void *arg, const move_progress *p)
+{
+	stop_committed *sc = arg;
+
+	if (p->phase != MOVE_PHASE_COPY || p->rows == 0 || atomic_load(&sc->stop))
+		return;
+	sc->seen = count(sc->w->dst,
+	    "SELECT (SELECT count(*) FROM tenants WHERE tenant_id = 'acme') + "
+	    "(SELECT count(*) FROM orders) + (SELECT count(*) FROM order_lines)");
+	atomic_store(&sc->stop, 1);
+}
+
+/* An abort in the middle of a parallel copy (the operator's stop, with
+ * tables committed and others in flight) deletes every row of the
+ * tenant in the target and leaves the source as it was. */
+static void
+test_abort_in_a_parallel_copy_leaves_no_tenant_row(void **state)
+{
+	char before[256], after[256];
+	stop_committed sc;
+	world w;
+	move_result res;
+	sk_err err;
+	opts o;
+
+	(void)state;
+	world_open(&w, "mvpab", NULL, NULL);
+	w.m.parallel = 2;
+	w.m.max_copy_bytes_per_s = 20000; /* seconds: the stop lands inside */
+	fingerprint(w.src, before, sizeof(before));
+	memset(&sc, 0, sizeof(sc));
+	sc.w = &w;
+	memset(&o, 0, sizeof(o));
+	o.progress = stop_when_committed;
+	o.progress_arg = &sc;
+	o.stop = &sc.stop;
+	assert_int_not_equal(run_move(&w, &o, &res, &err), SK_OK);
+	assert_true(res.aborted);
+	assert_contains(err.msg, "stopped");
+	assert_true(sc.seen > 0); /* rows had committed before the abort */
+	assert_target_empty(&w);
+	assert_int_equal(count(w.dst,
+			     "SELECT count(*) FROM skein.moves WHERE "
+			     "state = 'aborted'"),
+	    1);
+	fingerprint(w.src, after, sizeof(after));
+	assert_string_equal(before, after);
+	assert_int_equal(skein_triggers(w.src), 0);
+	assert_int_equal(skein_triggers(w.dst), 0);
 	move_result_fini(&res);
 	world_close(&w);
 }
@@ -1375,6 +1663,11 @@ main(void)
 		cmocka_unit_test(test_rehearsal_estimates_and_installs_nothing),
 		cmocka_unit_test(test_move_back_returns_the_tenant_with_its_changes),
 		cmocka_unit_test(test_copy_rate_limits_the_copy),
+		cmocka_unit_test(test_parallel_copy_runs_two_tables_at_once_and_is_exact),
+		cmocka_unit_test(
+		    test_parallel_copy_death_leaves_tables_the_next_run_replaces),
+		cmocka_unit_test(test_abort_in_a_parallel_copy_leaves_no_tenant_row),
+		cmocka_unit_test(test_copy_order_follows_the_targets_foreign_keys),
 	};
 	sk_err err;
 	int rc;

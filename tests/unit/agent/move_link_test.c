@@ -79,6 +79,7 @@ static struct fake {
 	atomic_bool frozen, finished_aborted, cancel;
 	atomic_int copy_mode;
 	char database[64];
+	char imported[64]; /* the snapshot a worker's link imported */
 } fake;
 
 static uint8_t
@@ -140,12 +141,24 @@ f_capture(void *arg, sk_err *err)
 }
 
 static int
-f_snapshot(void *arg, char **snapshot, sk_err *err)
+f_snapshot(void *arg, char **snapshot, char **exported, sk_err *err)
 {
 	(void)arg;
 	(void)err;
 	count(OP_SNAPSHOT);
 	*snapshot = strdup("100:105:101,103");
+	if (exported != NULL)
+		*exported = strdup("00000003-0000001B-1");
+	return SK_OK;
+}
+
+static int
+f_import(void *arg, const char *exported, sk_err *err)
+{
+	(void)arg;
+	if (strcmp(exported, "00000003-0000001B-1") != 0)
+		return sk_err_set(err, SK_EINVAL, "import: not the exported snapshot");
+	snprintf(fake.imported, sizeof(fake.imported), "%s", exported);
 	return SK_OK;
 }
 
@@ -324,6 +337,7 @@ static const move_source_ops fake_ops = {
 	.unfreeze = f_unfreeze,
 	.finish = f_finish,
 	.close = f_close,
+	.import = f_import,
 };
 
 static int
@@ -548,8 +562,40 @@ test_link_serves_a_whole_move(void **state)
 	protobuf_c_message_free_unpacked(&d->base, NULL);
 
 	assert_int_equal(ops->capture(arg, &err), SK_OK);
-	assert_int_equal(ops->snapshot(arg, &snap, &err), SK_OK);
+	assert_int_equal(ops->snapshot(arg, &snap, NULL, &err), SK_OK);
 	assert_string_equal(snap, "100:105:101,103");
+	free(snap);
+	/* Exported for a parallel copy: a worker's link of its own imports
+	 * it before its first COPY, and copies over its own link. */
+	{
+		const move_source_ops *wops = NULL;
+		char *exported = NULL;
+		void *warg = NULL;
+
+		assert_int_equal(ops->snapshot(arg, &snap, &exported, &err), SK_OK);
+		assert_string_equal(exported, "00000003-0000001B-1");
+		assert_non_null(ops->worker);
+		assert_int_equal(fake.imported[0], '\0');
+		assert_int_equal(ops->worker(arg, exported, &wops, &warg, &err), SK_OK);
+		assert_int_equal(atomic_load(&fake.opens), 2);
+		assert_string_equal(fake.imported, exported);
+		assert_int_equal(
+		    wops->copy(warg, "public.bookings", collect, &c, &rows, &err), SK_OK);
+		assert_int_equal(c.len, COPY_BYTES);
+		c.len = 0;
+		c.pieces = 0;
+		wops->close(warg);
+		wait_closed(1);
+		/* A snapshot the source never exported: the worker's OPEN is
+		 * refused, nothing opened stays. */
+		assert_int_not_equal(
+		    ops->worker(arg, "00000009-1", &wops, &warg, &err), SK_OK);
+		if (strstr(err.msg, "not the exported snapshot") == NULL)
+			fail_msg("%s", err.msg);
+		assert_null(warg);
+		wait_closed(2);
+		free(exported);
+	}
 
 	assert_int_equal(
 	    ops->copy(arg, "public.bookings", collect, &c, &rows, &err), SK_OK);
@@ -600,7 +646,7 @@ test_link_serves_a_whole_move(void **state)
 	assert_int_equal(ops->finish(arg, false, &err), SK_OK);
 	assert_int_equal(atomic_load(&fake.calls[OP_FINISH]), 1);
 	ops->close(arg);
-	wait_closed(1);
+	wait_closed(3); /* and the two workers' links */
 	assert_int_equal(atomic_load(&fake.calls[OP_UNFREEZE]), 0);
 	free(snap);
 	free(pos);

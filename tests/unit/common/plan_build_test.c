@@ -306,7 +306,7 @@ static const struct {
 	{ "name: p\n" PHASES STEPS "    revrt: s1.sql\n",
 	    "plan.yaml:8:5: steps[0]: unknown key \"revrt\" (allowed: id, kind, "
 	    "sql, revert, verify, transaction, pre, post, checks, lock_timeout, "
-	    "statement_timeout, lock_retries, retry_backoff, waive, table, update, where, column, type, from, using, reverse, batch, max_rows_per_second, max_replication_lag, throttle_query, autovacuum, dead_man, workers, flag, value, tenants, residency, template, tenant, to, tables, discover, stay, event, route, freeze_timeout, max_lag, purge, max_copy_rate)" },
+	    "statement_timeout, lock_retries, retry_backoff, waive, table, update, where, column, type, from, using, reverse, batch, max_rows_per_second, max_replication_lag, throttle_query, autovacuum, dead_man, workers, flag, value, tenants, residency, template, tenant, to, tables, discover, stay, event, route, freeze_timeout, max_lag, purge, max_copy_rate, parallel)" },
 	{ "name: p\nowner: me\n" PHASES STEPS,
 	    "plan.yaml:2:1: unknown key \"owner\" (allowed: name, expires, "
 	    "defaults, backup, rollback_backup, preflight, phases, steps)" },

@@ -170,6 +170,24 @@ test_move_step_builds_with_defaults_and_every_key(void **state)
 	assert_int_equal(plan->steps[1].move->max_copy_bytes_per_s, 1572864);
 	sk_plan_destroy(plan);
 
+	/* parallel: absent is the default, 1 and 8 are taken as written */
+	plan = build(MOVE, &inv, &err);
+	if (plan == NULL)
+		fail_msg("%s", err.msg);
+	assert_int_equal(plan->steps[1].move->parallel, 0);
+	assert_int_equal(sk_move_parallel(plan->steps[1].move), SK_MOVE_PARALLEL_DEFAULT);
+	sk_plan_destroy(plan);
+	plan = build(MOVE "    parallel: 1\n", &inv, &err);
+	if (plan == NULL)
+		fail_msg("%s", err.msg);
+	assert_int_equal(sk_move_parallel(plan->steps[1].move), 1);
+	sk_plan_destroy(plan);
+	plan = build(MOVE "    parallel: 8\n", &inv, &err);
+	if (plan == NULL)
+		fail_msg("%s", err.msg);
+	assert_int_equal(sk_move_parallel(plan->steps[1].move), 8);
+	sk_plan_destroy(plan);
+
 	/* The least a move needs: defaults for the rest, tables found by
 	 * the agent. */
 	plan = build("  - id: mv\n    kind: move_tenant\n"
@@ -302,6 +320,18 @@ test_move_step_mistakes_are_refused_where_they_are(void **state)
 		{ MOVE "    max_copy_rate: -5MB\n", "max_copy_rate \"-5MB\" is not a rate" },
 		/* 26: an unknown unit */
 		{ MOVE "    max_copy_rate: 5TB\n", "max_copy_rate \"5TB\" is not a rate" },
+		/* 27: parallel 0, 9, -1, a word, a list: 1 to 8 only */
+		{ MOVE "    parallel: 0\n",
+		    "plan.yaml:15:15: steps[1].parallel: expected an integer "
+		    "from 1 to 8, got \"0\"" },
+		{ MOVE "    parallel: 9\n",
+		    "plan.yaml:15:15: steps[1].parallel: expected an integer "
+		    "from 1 to 8, got \"9\"" },
+		{ MOVE "    parallel: -1\n", "expected an integer from 1 to 8, got \"-1\"" },
+		{ MOVE "    parallel: two\n",
+		    "expected an integer from 1 to 8, got \"two\"" },
+		{ MOVE "    parallel: [2]\n",
+		    "steps[1].parallel: expected an integer from 1 to 8" },
 		/* 23: an unknown key in back */
 		{ MOVE "    route: {target: \"UPDATE d SET r = 1\", back: {to: x}}\n",
 		    "steps[1].route.back: unknown key \"to\"" },
@@ -410,8 +440,41 @@ test_move_body_round_trips_with_its_checksum(void **state)
 	w->stay[0].index_columns[0][0] = 'i';
 	assert_int_equal(sk_step_checksum(&back->steps[1], sum, &err), SK_OK);
 	assert_memory_equal(sum, plan->steps[1].checksum, SK_CHECKSUM_LEN);
+	/* parallel: 2 and 3 are other steps; 1 is the default's own step */
+	w->parallel = 2;
+	assert_int_equal(sk_step_checksum(&back->steps[1], sum, &err), SK_OK);
+	assert_memory_not_equal(sum, plan->steps[1].checksum, SK_CHECKSUM_LEN);
+	w->parallel = 3;
+	assert_int_equal(sk_step_checksum(&back->steps[1], sum, &err), SK_OK);
+	assert_memory_not_equal(sum, plan->steps[1].checksum, SK_CHECKSUM_LEN);
+	w->parallel = SK_MOVE_PARALLEL_DEFAULT;
+	assert_int_equal(sk_step_checksum(&back->steps[1], sum, &err), SK_OK);
+	assert_memory_equal(sum, plan->steps[1].checksum, SK_CHECKSUM_LEN);
+	w->parallel = 0;
 	sk_plan_destroy(back);
 	back = NULL;
+
+	/* parallel crosses the wire with the checksum that covers it */
+	{
+		sk_plan *p1 = build(GOOD "    parallel: 5\n", &inv, &err);
+		uint8_t *b1 = NULL;
+		size_t l1 = 0;
+
+		if (p1 == NULL)
+			fail_msg("%s", err.msg);
+		assert_memory_not_equal(p1->steps[1].checksum,
+		    plan->steps[1].checksum, SK_CHECKSUM_LEN);
+		assert_int_equal(sk_plan_encode(p1, &b1, &l1, &err), SK_OK);
+		if (sk_plan_decode(b1, l1, &back, &err) != SK_OK)
+			fail_msg("%s", err.msg);
+		assert_int_equal(sk_move_parallel(back->steps[1].move), 5);
+		assert_memory_equal(back->steps[1].checksum,
+		    p1->steps[1].checksum, SK_CHECKSUM_LEN);
+		sk_plan_destroy(back);
+		back = NULL;
+		free(b1);
+		sk_plan_destroy(p1);
+	}
 
 	/* The tenant changed on the wire: the checksum no longer holds. */
 	p = memmem(buf, len, "hotel-af-007", 12);
@@ -443,6 +506,9 @@ test_purge_step_builds_and_refuses_a_moves_keys(void **state)
 		    "a step of kind purge_tenant has no event" },
 		{ "    revert: s1_down.sql\n",
 		    "is a purge_tenant step with a revert script" },
+		{ "    parallel: 2\n",
+		    "plan.yaml:15:15: steps[1].parallel: a step of kind "
+		    "purge_tenant has no parallel" },
 	};
 	sk_plan *plan, *back = NULL;
 	uint8_t *buf = NULL;
@@ -600,6 +666,13 @@ test_decode_refuses_a_hand_made_move_with_an_invalid_field(void **state)
 	assert_non_null(strstr(err.msg, "has both tables and discover: true"));
 	b.discover = false;
 
+	/* parallel past its bound on the wire */
+	b.parallel = 9;
+	assert_int_equal(decode_hand_made(&b, &plan, &err), SK_EINVAL);
+	assert_null(plan);
+	assert_non_null(strstr(err.msg, "it must be 1 to 8"));
+	b.parallel = 0;
+
 	/* An event type without the outbox it goes into. */
 	b.event_type = (char *)"tenant.region_changed.v1";
 	assert_int_equal(decode_hand_made(&b, &plan, &err), SK_EINVAL);
@@ -634,6 +707,7 @@ test_plan_show_prints_the_move(void **state)
 	assert_non_null(strstr(text, "event tenant.region_changed.v1 into outbox"));
 	assert_non_null(strstr(text, "freeze_timeout 500 ms, max_lag 2000 ms"));
 	assert_null(strstr(text, "not done by this version")); /* no purge */
+	assert_non_null(strstr(text, "copy 1 table at once (one transaction)"));
 	free(text);
 	text = NULL;
 	f = open_memstream(&text, &len);
@@ -643,6 +717,7 @@ test_plan_show_prints_the_move(void **state)
 	assert_non_null(strstr(text, "\"move_tenant\": {"));
 	assert_non_null(strstr(text, "\"tenant_value\": \"hotel-af-007\""));
 	assert_non_null(strstr(text, "\"freeze_timeout_ms\": 500"));
+	assert_non_null(strstr(text, "\"parallel\": 1"));
 	assert_non_null(strstr(text, "\"index_columns\": ["));
 	free(text);
 	sk_plan_destroy(plan);
