@@ -409,25 +409,33 @@ copy_begin_sql(move_target *t, move_str *q, bool deletes)
 	    "'replica', true); END IF; END $skein$;\n");
 }
 
-int
-move_target_copy_begin(move_target *t, sk_err *err)
+/* Open the copy's target transaction: with clear, the deletes of what
+ * an earlier copy left first (copy_begin_sql). */
+static int
+copy_begin(move_target *t, bool clear, const char *what, sk_err *err)
 {
 	move_str q = { 0 };
 	int rc;
 
-	/* parallel 1: the whole copy is one transaction, so an interrupted
-	 * copy leaves nothing behind. The deletes clear what an older agent
-	 * version, a parallel copy that was cut, or a hand may have left. */
-	copy_begin_sql(t, &q, true);
+	copy_begin_sql(t, &q, clear);
 	if (q.oom) {
 		sk_strbuf_fini(&q);
-		return sk_err_set(err, SK_ENOMEM, "begin the copy: out of memory");
+		return sk_err_set(err, SK_ENOMEM, "%s: out of memory", what);
 	}
-	rc = sk_pg_exec(t->c, "begin the copy in the target", q.s, NULL, err);
+	rc = sk_pg_exec(t->c, what, q.s, NULL, err);
 	sk_strbuf_fini(&q);
 	if (rc != SK_OK)
 		sk_pg_rollback(t->c);
 	return rc;
+}
+
+int
+move_target_copy_begin(move_target *t, sk_err *err)
+{
+	/* parallel 1: the whole copy is one transaction, so an interrupted
+	 * copy leaves nothing behind. The deletes clear what an older agent
+	 * version, a parallel copy that was cut, or a hand may have left. */
+	return copy_begin(t, true, "begin the copy in the target", err);
 }
 
 int
@@ -463,19 +471,7 @@ move_target_copy_clear(move_target *t, bool *replica, sk_err *err)
 int
 move_target_copy_table_begin(move_target *t, sk_err *err)
 {
-	move_str q = { 0 };
-	int rc;
-
-	copy_begin_sql(t, &q, false);
-	if (q.oom) {
-		sk_strbuf_fini(&q);
-		return sk_err_set(err, SK_ENOMEM, "begin the copy: out of memory");
-	}
-	rc = sk_pg_exec(t->c, "begin a table's copy in the target", q.s, NULL, err);
-	sk_strbuf_fini(&q);
-	if (rc != SK_OK)
-		sk_pg_rollback(t->c);
-	return rc;
+	return copy_begin(t, false, "begin a table's copy in the target", err);
 }
 
 int

@@ -912,6 +912,19 @@ crash(void *arg, move_phase p, const char *table, PGconn *target, sk_err *err)
 	return sk_err_set(err, SK_ECONN, "simulated death in %s", move_phase_name(p));
 }
 
+/* Arm o to die at c's phase (after table, in the copy). */
+static void
+arm_crash(world *w, crash_at *c, opts *o, move_phase phase, const char *table)
+{
+	memset(o, 0, sizeof(*o));
+	memset(c, 0, sizeof(*c));
+	c->w = w;
+	c->phase = phase;
+	c->table = table;
+	o->hook = crash;
+	o->hook_arg = c;
+}
+
 static void
 test_resume_after_death_in_copy_and_in_catch_up(void **state)
 {
@@ -925,13 +938,7 @@ test_resume_after_death_in_copy_and_in_catch_up(void **state)
 	world_open(&w, "mvres", NULL, NULL);
 	/* parallel 1: the copy is one transaction, nothing of it stays */
 	w.m.parallel = 1;
-	memset(&o, 0, sizeof(o));
-	memset(&c, 0, sizeof(c));
-	c.w = &w;
-	c.phase = MOVE_PHASE_COPY;
-	c.table = "public.orders";
-	o.hook = crash;
-	o.hook_arg = &c;
+	arm_crash(&w, &c, &o, MOVE_PHASE_COPY, "public.orders");
 	assert_int_not_equal(run_move(&w, &o, &res, &err), SK_OK);
 	assert_contains(err.msg, "simulated death");
 	assert_string_equal(c.write_state, "");
@@ -970,13 +977,7 @@ test_death_after_the_commit_point_is_finished_by_the_next_run(void **state)
 
 	(void)state;
 	world_open(&w, "mvflip", NULL, NULL);
-	memset(&o, 0, sizeof(o));
-	memset(&c, 0, sizeof(c));
-	c.w = &w;
-	c.phase = MOVE_PHASE_FLIP;
-	c.table = NULL;
-	o.hook = crash;
-	o.hook_arg = &c;
+	arm_crash(&w, &c, &o, MOVE_PHASE_FLIP, NULL);
 	assert_int_not_equal(run_move(&w, &o, &res, &err), SK_OK);
 	assert_true(res.committed);
 	assert_false(res.aborted);
@@ -1256,15 +1257,9 @@ test_parallel_copy_death_leaves_tables_the_next_run_replaces(void **state)
 	(void)state;
 	world_open(&w, "mvpdie", NULL, NULL);
 	w.m.parallel = 2;
-	memset(&o, 0, sizeof(o));
-	memset(&c, 0, sizeof(c));
-	c.w = &w;
-	c.phase = MOVE_PHASE_COPY;
 	/* The last table: it starts only when a worker is free, that is
 	 * once the worker's table committed. */
-	c.table = "public.order_lines";
-	o.hook = crash;
-	o.hook_arg = &c;
+	arm_crash(&w, &c, &o, MOVE_PHASE_COPY, "public.order_lines");
 	assert_int_not_equal(run_move(&w, &o, &res, &err), SK_OK);
 	assert_contains(err.msg, "simulated death");
 	assert_false(res.aborted);
