@@ -97,9 +97,32 @@ fail_locked(job *j, const sk_err *err, bool crashed)
 	pthread_cond_broadcast(&j->cv);
 }
 
+void
+move_pace_until(int64_t due, bool (*quit)(void *arg), void *arg)
+{
+	for (;;) {
+		int64_t ahead = due - sk_mono_ms();
+
+		if (ahead <= 0 || quit(arg))
+			return;
+		sk_sleep_ms(ahead < 100 ? ahead : 100);
+	}
+}
+
+static bool
+job_quits(void *arg)
+{
+	job *j = arg;
+	bool quit;
+
+	pthread_mutex_lock(&j->mu);
+	quit = j->failed || stopped(j);
+	pthread_mutex_unlock(&j->mu);
+	return quit;
+}
+
 /* max_copy_rate over every worker: a worker ahead of the shared rate
- * waits (its link unread, so its source COPY waits too), in slices of
- * at most 100 ms, a stop still heard. */
+ * waits. */
 static void
 pace(job *j, int64_t len)
 {
@@ -111,17 +134,7 @@ pace(job *j, int64_t len)
 	j->paced += len;
 	due = j->t0 + j->paced * 1000 / rate;
 	pthread_mutex_unlock(&j->mu);
-	for (;;) {
-		int64_t ahead = due - sk_mono_ms();
-		bool quit;
-
-		pthread_mutex_lock(&j->mu);
-		quit = j->failed || stopped(j);
-		pthread_mutex_unlock(&j->mu);
-		if (ahead <= 0 || quit)
-			return;
-		sk_sleep_ms(ahead < 100 ? ahead : 100);
-	}
+	move_pace_until(due, job_quits, j);
 }
 
 typedef struct sink_arg {

@@ -129,10 +129,14 @@ typedef struct sink_arg {
 	int64_t bytes;
 } sink_arg;
 
-/* max_copy_rate: hold the copy while it is ahead of the rate. The link
- * stops being read meanwhile, so the source's COPY waits on its socket:
- * both databases and both agents slow down together. Held in slices of
- * at most 100 ms, a stop still heard. */
+static bool
+engine_quits(void *arg)
+{
+	return stopped(arg);
+}
+
+/* max_copy_rate: hold the copy while it is ahead of the rate; both
+ * databases and both agents slow down together. */
 static void
 pace(engine *e, int64_t len)
 {
@@ -141,14 +145,7 @@ pace(engine *e, int64_t len)
 	if (rate <= 0)
 		return;
 	e->copy_bytes += len;
-	for (;;) {
-		int64_t due = e->copy_t0 + e->copy_bytes * 1000 / rate;
-		int64_t ahead = due - sk_mono_ms();
-
-		if (ahead <= 0 || stopped(e))
-			return;
-		sk_sleep_ms(ahead < 100 ? ahead : 100);
-	}
+	move_pace_until(e->copy_t0 + e->copy_bytes * 1000 / rate, engine_quits, e);
 }
 
 static int

@@ -227,6 +227,11 @@ int move_target_copy_deps(move_target *t, bool *deps, sk_err *err) SK_WARN_UNUSE
 int move_copy_next(size_t n, const bool *deps, bool ordered,
     const bool *started, const bool *committed);
 
+/* max_copy_rate: sleep until due (sk_mono_ms) in slices of at most
+ * 100 ms, returning early once quit(arg) says the copy stops. The copy's
+ * link goes unread meanwhile, so the source's COPY waits too. */
+void move_pace_until(int64_t due, bool (*quit)(void *arg), void *arg);
+
 /* How a parallel copy reports to the engine's thread. */
 typedef struct move_copy_stats {
 	int64_t rows, bytes;
