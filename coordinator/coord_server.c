@@ -167,48 +167,6 @@ fail:
 	return rc;
 }
 
-/* The sockets' closes, on a thread of their own (close_sockets). */
-typedef struct closer {
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	nng_socket agent, cli;
-	bool agent_open, cli_open;
-	bool done; /* under mu */
-	int refs;  /* under mu: the closer's thread and its caller */
-} closer;
-
-static void
-closer_unref(closer *c)
-{
-	bool last;
-
-	pthread_mutex_lock(&c->mu);
-	last = --c->refs == 0;
-	pthread_mutex_unlock(&c->mu);
-	if (last) {
-		pthread_mutex_destroy(&c->mu);
-		pthread_cond_destroy(&c->cv);
-		free(c);
-	}
-}
-
-static void *
-closer_main(void *arg)
-{
-	closer *c = arg;
-
-	if (c->agent_open)
-		nng_close(c->agent);
-	if (c->cli_open)
-		nng_close(c->cli);
-	pthread_mutex_lock(&c->mu);
-	c->done = true;
-	pthread_cond_signal(&c->cv);
-	pthread_mutex_unlock(&c->mu);
-	closer_unref(c);
-	return NULL;
-}
-
 /* Close both sockets, waiting at most COORD_CLOSE_WAIT_MS. nng_close
  * waits for every pipe to end; under load, a coordinator's close has
  * been seen to wait past the harness's 30 s (2026-12-03, rollout_abort
@@ -220,45 +178,18 @@ closer_main(void *arg)
 static void
 close_sockets(coord_server *srv)
 {
-	closer *c = calloc(1, sizeof(*c));
-	struct timespec until;
-	pthread_t th;
-	bool done;
-	int rc = 0;
+	nng_socket socks[2];
+	size_t n = 0;
 
-	if (c == NULL || (!srv->agent_open && !srv->cli_open)) {
-		free(c);
-		if (srv->agent_open)
-			nng_close(srv->agent_sock);
-		if (srv->cli_open)
-			nng_close(srv->cli_sock);
-		return;
-	}
-	pthread_mutex_init(&c->mu, NULL);
-	pthread_cond_init(&c->cv, NULL);
-	c->agent = srv->agent_sock;
-	c->cli = srv->cli_sock;
-	c->agent_open = srv->agent_open;
-	c->cli_open = srv->cli_open;
-	c->refs = 2;
-	if (pthread_create(&th, NULL, closer_main, c) != 0) {
-		c->refs = 1;
-		closer_main(c); /* inline, unbounded: no thread to spare */
-		return;
-	}
-	pthread_detach(th);
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += COORD_CLOSE_WAIT_MS / 1000;
-	pthread_mutex_lock(&c->mu);
-	while (!c->done && rc == 0)
-		rc = pthread_cond_timedwait(&c->cv, &c->mu, &until);
-	done = c->done;
-	pthread_mutex_unlock(&c->mu);
-	if (!done)
+	if (srv->agent_open)
+		socks[n++] = srv->agent_sock;
+	if (srv->cli_open)
+		socks[n++] = srv->cli_sock;
+	srv->agent_open = srv->cli_open = false;
+	if (!sk_transport_close_within(socks, n, COORD_CLOSE_WAIT_MS, NULL))
 		sk_warn("stopping: the sockets' close did not end within %d ms; "
 			"exiting without waiting for it",
 		    COORD_CLOSE_WAIT_MS);
-	closer_unref(c);
 }
 
 void

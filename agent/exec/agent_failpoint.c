@@ -31,14 +31,20 @@ arm(void)
 	atomic_compare_exchange_strong(&state, &expect, target > 0 ? 2 : 1);
 }
 
-void
-agent_failpoint(const char *name)
+bool
+agent_failpoint_hit(const char *name)
 {
 	if (atomic_load(&state) == 0)
 		arm();
 	if (atomic_load(&state) != 2 || strcmp(name, point) != 0)
-		return;
-	if (atomic_fetch_add(&passes, 1) + 1 == target) {
+		return false;
+	return atomic_fetch_add(&passes, 1) + 1 == target;
+}
+
+void
+agent_failpoint(const char *name)
+{
+	if (agent_failpoint_hit(name)) {
 		sk_warn("failpoint %s: pass %ld, killing this process", name, target);
 		raise(SIGKILL);
 	}

@@ -21,12 +21,23 @@
  * in the copy: the phase's start, each table's start, then about once a
  * second), "move-catchup" (a report in the catch-up: the phase's start,
  * then about once a second).
+ *
+ * Points that do not kill (agent_failpoint_hit): "session-close-hang"
+ * (a close of the session's connection to the coordinator never
+ * returns, and every later one with it, as behind nng's reaper wedged;
+ * one pass per close).
  */
 #ifndef AGENT_FAILPOINT_H
 #define AGENT_FAILPOINT_H
 
+#include <stdbool.h>
+
 /* Pass point name; dies when SKEIN_FAILPOINT names it and this is the
  * pass it counts to. Thread-safe. */
 void agent_failpoint(const char *name);
+
+/* Pass point name; true on the pass SKEIN_FAILPOINT counts to, where
+ * the caller misbehaves as the point's description says. Thread-safe. */
+bool agent_failpoint_hit(const char *name);
 
 #endif

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent_failpoint.h"
 #include "sk_envelope.h"
 #include "sk_key.h"
 #include "sk_log.h"
@@ -195,7 +196,9 @@ pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
 {
 	agent_session *s = arg;
 
-	(void)p;
+	/* A socket left closing (redial) may still report its pipes. */
+	if (nng_socket_id(nng_pipe_socket(p)) != atomic_load(&s->sock_id))
+		return;
 	if (ev == NNG_PIPE_EV_ADD_POST)
 		atomic_fetch_add(&s->pipes, 1);
 	else if (ev == NNG_PIPE_EV_REM_POST)
@@ -222,6 +225,7 @@ connect_coordinator(agent_session *s, sk_err *err)
 		return sk_err_set(err, SK_ENET, "open socket: %s", nng_strerror(rv));
 	s->sock_open = true;
 	atomic_store(&s->pipes, 0);
+	atomic_store(&s->sock_id, nng_socket_id(s->sock));
 	if ((rv = nng_socket_set_size(s->sock, NNG_OPT_RECVMAXSZ, RECV_MAX)) != 0 ||
 	    (rv = nng_socket_set_ms(s->sock, NNG_OPT_REQ_RESENDTIME,
 		 NNG_DURATION_INFINITE)) != 0 ||
@@ -237,6 +241,21 @@ connect_coordinator(agent_session *s, sk_err *err)
 	return SK_OK;
 }
 
+/* The failpoint "session-close-hang": from its pass on, every close
+ * never returns, as behind a wedged reaper. */
+static void
+close_hang(void)
+{
+	static atomic_bool wedged;
+
+	if (!atomic_load(&wedged) && !agent_failpoint_hit("session-close-hang"))
+		return;
+	atomic_store(&wedged, true);
+	sk_warn("failpoint session-close-hang: this close never returns");
+	for (;;)
+		sk_sleep_ms(60000);
+}
+
 /* Drop the connection to the coordinator and dial a new one. Called when
  * a request went unanswered or could not be sent: after a partition,
  * the old TCP connection stays up and the coordinator's retransmissions
@@ -246,17 +265,44 @@ connect_coordinator(agent_session *s, sk_err *err)
  * same doubling schedule. A fresh socket and dial start both anew, so
  * the agent talks again within a few seconds of the network coming back.
  * A reply still in flight is lost: the coordinator answers the next
- * request, and resends what the agent lacks (it lists what it runs). */
-static void
-redial(agent_session *s)
+ * request, and resends what the agent lacks (it lists what it runs).
+ *
+ * The old socket's close is bounded (AGENT_CLOSE_WAIT_MS): nng 1.5's
+ * reaper can wedge on a TLS pipe, and the close behind it with it. The
+ * session then leaves that close behind and dials on a new socket, which
+ * needs no reaper to connect. Every close after a wedge waits for the
+ * same reaper; after AGENT_STUCK_CLOSES_MAX of them the session gives
+ * up (agent_session_run returns an error, the process exits 1) so that
+ * its supervisor starts it afresh: the ledger makes a restart safe at
+ * any instant. Returns SK_OK, or SK_ENET when it is time to give up. */
+#define AGENT_CLOSE_WAIT_MS 5000
+#define AGENT_STUCK_CLOSES_MAX 3
+static int
+redial(agent_session *s, sk_err *err)
 {
-	sk_err err;
-
-	if (s->sock_open)
-		nng_close(s->sock);
-	s->sock_open = false;
-	if (connect_coordinator(s, &err) != SK_OK)
-		sk_log_err(SK_LOG_ERROR, &err); /* tried again next time */
+	if (s->sock_open) {
+		s->sock_open = false;
+		if (!sk_transport_close_within(
+			&s->sock, 1, AGENT_CLOSE_WAIT_MS, close_hang)) {
+			s->stuck_closes++;
+			if (s->stuck_closes >= AGENT_STUCK_CLOSES_MAX)
+				return sk_err_set(err, SK_ENET,
+				    "%d closes of the connection to the "
+				    "coordinator never ended (nng's reaper is "
+				    "stuck); exiting so that the supervisor "
+				    "starts the agent afresh",
+				    s->stuck_closes);
+			sk_warn("closing the connection to the coordinator did "
+				"not end within %d ms (nng's reaper is stuck); "
+				"leaving it behind and dialing on a new socket "
+				"(%d of %d before the agent exits)",
+			    AGENT_CLOSE_WAIT_MS, s->stuck_closes,
+			    AGENT_STUCK_CLOSES_MAX);
+		}
+	}
+	if (connect_coordinator(s, err) != SK_OK)
+		sk_log_err(SK_LOG_ERROR, err); /* tried again next time */
+	return SK_OK;
 }
 
 int
@@ -309,8 +355,11 @@ agent_session_destroy(agent_session *s)
 		return;
 	if (s->aio != NULL)
 		nng_aio_free(s->aio);
-	if (s->sock_open)
-		nng_close(s->sock);
+	if (s->sock_open &&
+	    !sk_transport_close_within(&s->sock, 1, AGENT_CLOSE_WAIT_MS, close_hang))
+		sk_warn("stopping: closing the connection to the coordinator did "
+			"not end within %d ms; exiting without waiting for it",
+		    AGENT_CLOSE_WAIT_MS);
 	agent_runs_free(s);
 	agent_samples_fini(s); /* sampling */
 	agent_moves_fini(s);   /* moves */
@@ -451,7 +500,8 @@ agent_session_run(agent_session *s, atomic_int *stop, sk_err *err)
 			sk_debug("send to coordinator: %s", nng_strerror(rv));
 			if (atomic_load(&s->pipes) == 0) {
 				complain_unreachable(s);
-				redial(s);
+				if (redial(s, err) != SK_OK)
+					return err->code;
 			}
 			sk_sleep_ms(backoff);
 			backoff = backoff * 2 > 2000 ? 2000 : backoff * 2;
@@ -479,7 +529,8 @@ agent_session_run(agent_session *s, atomic_int *stop, sk_err *err)
 					"the connection and dialing again",
 				    s->cfg->coordinator, nng_strerror(rv));
 			was_connected = false;
-			redial(s);
+			if (redial(s, err) != SK_OK)
+				return err->code;
 			sk_sleep_ms(backoff);
 			backoff = backoff * 2 > 2000 ? 2000 : backoff * 2;
 			continue;

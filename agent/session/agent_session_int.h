@@ -85,6 +85,8 @@ struct agent_session {
 	atomic_int *stop;
 	atomic_int waiting; /* a long poll is in flight */
 	atomic_int pipes;   /* connections of sock now (nng pipe events) */
+	atomic_int sock_id; /* nng's id of sock: pipe events of others */
+	int stuck_closes;   /* closes left behind (redial); session thread */
 	agent_complaint complaint; /* session thread only */
 
 	pthread_mutex_t mu; /* guards everything below */

@@ -6,11 +6,15 @@
 #include "sk_transport.h"
 
 #include <inttypes.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <nng/supplemental/tls/tls.h>
 #include <sodium.h>
@@ -337,4 +341,102 @@ sk_transport_dial(nng_socket s, const char *url, const sk_tls_config *tls,
 	if (flags & NNG_FLAG_NONBLOCK)
 		watch_start(false, nng_dialer_id(d), url);
 	return SK_OK;
+}
+
+/* ---- closing within a bound ----------------------------------------------- */
+
+/* One sk_transport_close_within: its sockets, and whether their closes
+ * ended. Shared by the closing thread and the caller; the last one to let
+ * go frees it. */
+typedef struct closing {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	void (*stall)(void);
+	size_t n;
+	bool done; /* under mu */
+	int refs;  /* under mu */
+	nng_socket socks[];
+} closing;
+
+static void
+closing_unref(closing *c)
+{
+	bool last;
+
+	pthread_mutex_lock(&c->mu);
+	last = --c->refs == 0;
+	pthread_mutex_unlock(&c->mu);
+	if (last) {
+		pthread_mutex_destroy(&c->mu);
+		pthread_cond_destroy(&c->cv);
+		free(c);
+	}
+}
+
+static void *
+closing_main(void *arg)
+{
+	closing *c = arg;
+
+	if (c->stall != NULL)
+		c->stall();
+	for (size_t i = 0; i < c->n; i++)
+		nng_close(c->socks[i]);
+	pthread_mutex_lock(&c->mu);
+	c->done = true;
+	pthread_cond_signal(&c->cv);
+	pthread_mutex_unlock(&c->mu);
+	closing_unref(c);
+	return NULL;
+}
+
+bool
+sk_transport_close_within(
+    const nng_socket *socks, size_t n, int wait_ms, void (*stall)(void))
+{
+	closing *c;
+	struct timespec until;
+	pthread_condattr_t attr;
+	pthread_t th;
+	bool done;
+	int rc = 0;
+
+	if (n == 0)
+		return true;
+	c = calloc(1, sizeof(*c) + n * sizeof(c->socks[0]));
+	if (c == NULL) {
+		/* No memory for the thread's share: close here, unbounded. */
+		for (size_t i = 0; i < n; i++)
+			nng_close(socks[i]);
+		return true;
+	}
+	pthread_mutex_init(&c->mu, NULL);
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&c->cv, &attr);
+	pthread_condattr_destroy(&attr);
+	memcpy(c->socks, socks, n * sizeof(c->socks[0]));
+	c->n = n;
+	c->stall = stall;
+	c->refs = 2;
+	if (pthread_create(&th, NULL, closing_main, c) != 0) {
+		c->refs = 1;
+		closing_main(c); /* no thread to spare: inline, unbounded */
+		return true;
+	}
+	pthread_detach(th);
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += wait_ms / 1000;
+	until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&c->mu);
+	while (!c->done && rc == 0)
+		rc = pthread_cond_timedwait(&c->cv, &c->mu, &until);
+	done = c->done;
+	pthread_mutex_unlock(&c->mu);
+	closing_unref(c);
+	return done;
 }

@@ -38,4 +38,20 @@ int sk_transport_dial(nng_socket s, const char *url, const sk_tls_config *tls,
 /* Whether url is a TLS URL (tls+tcp://, tls+tcp4://, tls+tcp6://). */
 bool sk_transport_is_tls(const char *url);
 
+/* Close the n sockets socks on a thread of their own and wait at most
+ * wait_ms for the closes to end. True when they did. False when the wait
+ * ran out: the closes are left to their thread, which ends when they do
+ * (or with the process), and the sockets must not be used again.
+ *
+ * Why: nng_close waits until nng's reaper has torn down every pipe of the
+ * socket, and nng 1.5's reaper has been seen to wedge for good on a TLS
+ * pipe (docs/operations.md, "An agent that exits on its own"), which
+ * would hang the caller, and a SIGTERM behind it, forever. A caller that
+ * gets false decides what it can still do.
+ *
+ * stall, when not NULL, runs on the closing thread before the closes: a
+ * test's failpoint uses it to make a close hang on purpose. */
+bool sk_transport_close_within(
+    const nng_socket *socks, size_t n, int wait_ms, void (*stall)(void));
+
 #endif
