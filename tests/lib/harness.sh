@@ -86,11 +86,14 @@ sk__yq() {
 }
 
 # True if pid is a live process (a zombie counts as dead).
+# No process is started for it: loops call it every 50 ms.
 sk__alive() {
-	local pid=$1 state
-	[[ -n "$pid" && -r "/proc/$pid/stat" ]] || return 1
-	state=$(sed -E 's/^[0-9]+ \(.*\) ([A-Za-z]).*/\1/' "/proc/$pid/stat" 2>/dev/null) || return 1
-	[[ -n "$state" && "$state" != Z && "$state" != X ]]
+	local pid=$1 stat
+	[[ -n "$pid" ]] || return 1
+	read -r stat 2>/dev/null <"/proc/$pid/stat" || return 1
+	# "PID (COMM) STATE ...": COMM may hold ") ", so after the last one.
+	stat=${stat##*) }
+	[[ -n "$stat" && "${stat:0:1}" != Z && "${stat:0:1}" != X ]]
 }
 
 # ---------------------------------------------------------------------------
@@ -474,16 +477,22 @@ sk__run_fg() {
 # CLI command waiting on a dead agent fails in a second instead of hanging
 # until the test's timeout. SK_WATCH_DAEMONS=0 turns this off.
 sk__monitor() {
-	local cli=$1 note=$2 f pid dead suspect=""
+	local cli=$1 note=$2 f pid dead suspect="" name
 	trap 'exit 0' TERM
-	while sk__alive "$cli"; do
+	# Nothing to look at before the first half second: most commands are
+	# done by then.
+	while :; do
+		sleep 0.5 &
+		wait $!
+		sk__alive "$cli" || break
 		dead=""
 		for f in "$SK_WORK"/pids/*.pid; do
 			[[ -e "$f" ]] || continue
-			pid=$(cat "$f" 2>/dev/null) || continue
+			read -r pid 2>/dev/null <"$f" || continue
 			# Re-check the file: sk_stop/sk_kill9 move it once done.
 			if ! sk__alive "$pid" && [[ -e "$f" ]]; then
-				dead="$dead $(basename "$f" .pid)"
+				name=${f##*/}
+				dead="$dead ${name%.pid}"
 			fi
 		done
 		if [[ -n "$dead" && "$dead" == "$suspect" ]]; then
@@ -492,8 +501,6 @@ sk__monitor() {
 			exit 0
 		fi
 		suspect=$dead
-		sleep 0.5 &
-		wait $!
 	done
 }
 

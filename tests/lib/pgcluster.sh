@@ -18,7 +18,7 @@
 #   pgcluster.sh conninfo DIR NAME DB     prints a libpq key=value conninfo
 set -euo pipefail
 
-prog=$(basename "$0")
+prog=${0##*/}
 
 die() {
 	echo "$prog: $*" >&2
@@ -37,10 +37,11 @@ EOF
 }
 
 # The newest installed server wins unless PGBIN says otherwise.
+# find_pgbin: set pgbin (no subshell: psql runs often in tests).
 find_pgbin() {
 	if [[ -n "${PGBIN:-}" ]]; then
 		[[ -x "$PGBIN/pg_ctl" ]] || die "find PostgreSQL: no pg_ctl in PGBIN=$PGBIN"
-		echo "$PGBIN"
+		pgbin=$PGBIN
 		return
 	fi
 	local d best=""
@@ -52,12 +53,14 @@ find_pgbin() {
 		[[ -x "$d/pg_ctl" ]] && best=$d
 	fi
 	[[ -n "$best" ]] || die "find PostgreSQL: no pg_ctl under /usr/lib/postgresql/*/bin; set PGBIN"
-	echo "$best"
+	pgbin=$best
 }
 
-if [[ $(id -u) -eq 0 ]]; then
+if [[ $EUID -eq 0 ]]; then
 	run_user=${PGCLUSTER_USER:-postgres}
-	id "$run_user" >/dev/null 2>&1 || die "find user $run_user: no such user (PostgreSQL will not run as root)"
+	# Not for psql and conninfo, which run as the caller (and often).
+	[[ "${1:-}" == psql || "${1:-}" == conninfo ]] || id "$run_user" >/dev/null 2>&1 ||
+		die "find user $run_user: no such user (PostgreSQL will not run as root)"
 else
 	run_user=$(id -un)
 fi
@@ -66,7 +69,7 @@ fi
 as_owner() {
 	# From /, so that an unreadable working directory (root's home) does
 	# not upset initdb or pg_ctl.
-	if [[ $(id -u) -eq 0 ]]; then
+	if [[ $EUID -eq 0 ]]; then
 		(cd / && runuser -u "$run_user" -- "$@")
 	else
 		(cd / && "$@")
@@ -282,13 +285,14 @@ cmd_standby() {
 run_psql() {
 	local cdir=$1 db=$2 port
 	shift 2
-	port=$(read_port "$cdir")
+	[[ -s "$cdir/port" ]] || die "read port of $cdir: $cdir/port is missing; is the cluster started?"
+	read -r port <"$cdir/port"
 	"$pgbin/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$port" -U postgres -d "$db" "$@"
 }
 
 cmd_psql() {
-	local cdir
-	cdir="$(abspath "$1")/$2"
+	local cdir=$1/$2
+	[[ "$cdir" == /* ]] || cdir=$PWD/$cdir
 	local db=$3
 	shift 3
 	run_psql "$cdir" "$db" "$@"
@@ -321,7 +325,7 @@ valid_name() {
 [[ $# -ge 2 ]] || usage
 op=$1
 shift
-pgbin=$(find_pgbin)
+find_pgbin
 
 case "$op" in
 start | stop | restart)
