@@ -46,9 +46,7 @@ sk_deploy_three() {
 	done
 	sk_coordinator_config || return 1
 	sk_start_coordinator || return 1
-	for r in "${SK_REGIONS[@]}"; do
-		sk_start_agent "$r" || return 1
-	done
+	sk_start_agent "${SK_REGIONS[@]}" || return 1
 }
 
 # sk_write_plan DIR NAME EXPIRES PHASES_YAML STEP_ID=SQL...: write a plan

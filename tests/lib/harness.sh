@@ -889,31 +889,36 @@ sk_start_coordinator() {
 	return 1
 }
 
-# sk_start_agent REGION: start skein-agent with agents/REGION.yaml, tracked
-# as agent-REGION (sk_stop REGION works too). Fails if it exits within its
-# first half second (a bad config, an unreadable key), unless SK_MAY_EXIT=1.
+# sk_start_agent REGION...: start skein-agent with agents/REGION.yaml for
+# each REGION, tracked as agent-REGION (sk_stop REGION works too). Fails
+# if one exits within its first half second (a bad config, an unreadable
+# key), unless SK_MAY_EXIT=1. Several regions share that half second.
 sk_start_agent() {
 	sk__need_work || return 1
-	local region=$1 bin pid i
+	local region bin pids=() i j
 	bin=$(sk__bin skein-agent) || return 1
-	if [[ ! -s "$SK_WORK/agents/$region.yaml" ]]; then
-		sk__err "start agent $region: no agents/$region.yaml; call sk_agent_config first"
-		return 1
-	fi
-	sk__spawn "agent-$region" "$bin" --config "$SK_WORK/agents/$region.yaml" || return 1
+	for region in "$@"; do
+		if [[ ! -s "$SK_WORK/agents/$region.yaml" ]]; then
+			sk__err "start agent $region: no agents/$region.yaml; call sk_agent_config first"
+			return 1
+		fi
+		sk__spawn "agent-$region" "$bin" --config "$SK_WORK/agents/$region.yaml" || return 1
+		pids+=("$(cat "$SK_WORK/pids/agent-$region.pid")")
+	done
 	# SK_MAY_EXIT=1: the test expects the agent to die soon (a failpoint)
 	# and watches for it itself.
 	[[ -z "${SK_MAY_EXIT:-}" ]] || return 0
-	pid=$(cat "$SK_WORK/pids/agent-$region.pid")
 	for ((i = 0; i < 10; i++)); do
 		sleep 0.05
-		if ! sk__alive "$pid"; then
-			wait "$pid" 2>/dev/null || true
+		for ((j = 0; j < ${#pids[@]}; j++)); do
+			sk__alive "${pids[$j]}" && continue
+			region=${*:j+1:1}
+			wait "${pids[$j]}" 2>/dev/null || true
 			mv -f "$SK_WORK/pids/agent-$region.pid" "$SK_WORK/pids/agent-$region.stopped"
 			sk__err "start agent $region: it exited; last lines of $SK_WORK/logs/agent-$region.log:"
 			tail -n 20 "$SK_WORK/logs/agent-$region.log" >&2
 			return 1
-		fi
+		done
 	done
 }
 

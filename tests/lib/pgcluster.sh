@@ -7,7 +7,9 @@
 # PostgreSQL refuses to run as root, so as root the server runs as the
 # `postgres` user (override with PGCLUSTER_USER); otherwise as the caller.
 #
-#   pgcluster.sh start    DIR NAME        initdb if needed, start; prints port
+#   pgcluster.sh start    DIR NAME        initdb if needed (a copy of a
+#                                         template made by initdb once), start;
+#                                         prints port
 #   pgcluster.sh stop     DIR NAME        immediate stop; fine if not running
 #   pgcluster.sh stopall  DIR             stop every cluster under DIR
 #   pgcluster.sh restart  DIR NAME        stop and start on the same port
@@ -155,6 +157,41 @@ log_line_prefix = '%m [%p] %d '
 EOF
 }
 
+# initdb_into DATA LOG: a fresh cluster in DATA that includes
+# skein_test.conf (write_conf writes it before each start).
+initdb_into() {
+	as_owner "$pgbin/initdb" -D "$1" -U postgres --auth=trust -E UTF8 \
+		--locale=C --no-sync --no-instructions >"$2" 2>&1 || return 1
+	echo "include 'skein_test.conf'" | as_owner tee -a "$1/postgresql.conf" >/dev/null
+}
+
+# new_data CDIR: CDIR/data as a copy of a template cluster, made by initdb
+# once per PostgreSQL build and user under PGCLUSTER_TEMPLATES (default
+# /tmp/skein-pgtemplates) and never started: the tests start about a
+# hundred clusters, and a copy takes 0.15 s where initdb takes 0.9 s.
+# Falls back to initdb in place if the template cannot be made or copied.
+new_data() {
+	local cdir=$1 root tdir
+	root=${PGCLUSTER_TEMPLATES:-/tmp/skein-pgtemplates}
+	tdir="$root/$(stat -c %Y-%s "$pgbin/initdb")-${pgbin//\//_}-$run_user"
+	if [[ ! -f "$tdir/data/PG_VERSION" ]]; then
+		make_dir "$root"
+		(
+			exec 8>>"$root/.lock"
+			flock -w 120 8 || exit 1
+			[[ -f "$tdir/data/PG_VERSION" ]] && exit 0
+			rm -rf "$tdir"
+			mkdir -p "$tdir" && chmod 755 "$tdir" && chown "$run_user" "$tdir" 2>/dev/null
+			initdb_into "$tdir/data.tmp" "$tdir/initdb.log" && mv "$tdir/data.tmp" "$tdir/data"
+		) 8>&- 9>&- || true
+	fi
+	if [[ -f "$tdir/data/PG_VERSION" ]] && cp -a "$tdir/data" "$cdir/data" 2>/dev/null; then
+		return 0
+	fi
+	rm -rf "$cdir/data"
+	initdb_into "$cdir/data" "$cdir/initdb.log" || die "initdb $cdir/data: failed; see $cdir/initdb.log"
+}
+
 cmd_start() {
 	local dir name cdir data port tries
 	dir=$(abspath "$1")
@@ -182,10 +219,7 @@ cmd_start() {
 
 	if [[ ! -f "$data/PG_VERSION" ]]; then
 		rm -rf "$data"
-		as_owner "$pgbin/initdb" -D "$data" -U postgres --auth=trust -E UTF8 \
-			--locale=C --no-sync --no-instructions >"$cdir/initdb.log" 2>&1 ||
-			die "initdb $data: failed; see $cdir/initdb.log"
-		echo "include 'skein_test.conf'" | as_owner tee -a "$data/postgresql.conf" >/dev/null
+		new_data "$cdir"
 	fi
 
 	# Keep the port of an earlier start when we can, so that conninfo
