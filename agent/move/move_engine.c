@@ -101,11 +101,22 @@ report(engine *e, bool force)
 	e->r->progress(e->r->progress_arg, &e->pg);
 }
 
+/* Enter phase p: logged with how long the last one took (where the
+ * move's time, and the load it puts on both databases, went), and
+ * reported at once. */
 static void
 phase(engine *e, move_phase p)
 {
+	int64_t now = sk_mono_ms();
+
+	if (e->phase_start_ms > 0)
+		sk_info("move %s: %s (%s took %" PRId64 " ms)",
+		    e->r->spec->move_id, move_phase_name(p),
+		    move_phase_name(e->pg.phase), now - e->phase_start_ms);
+	else
+		sk_info("move %s: %s", e->r->spec->move_id, move_phase_name(p));
 	e->pg.phase = p;
-	e->phase_start_ms = sk_mono_ms();
+	e->phase_start_ms = now;
 	report(e, true);
 }
 
