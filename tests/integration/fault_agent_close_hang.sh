@@ -78,9 +78,7 @@ done
 
 # 3. Started afresh (as systemd's Restart=always would), all is well.
 sk_start_coordinator || sk_fail "the coordinator did not start again"
-for r in af in ksa; do
-	sk_start_agent "$r" || sk_fail "$r did not start again"
-done
+sk_start_agent af in ksa || sk_fail "the agents did not start again"
 rollout second
 for r in af in ksa; do
 	sk_assert_eq "first one|1

@@ -44,7 +44,7 @@ variant wrongkey -e "s|^key: .*|key: ../keys/agent-in.key|"
 variant stranger -e "s|^key: .*|key: ../keys/stranger.key|"
 variant closedport -e "s|^coordinator: .*|coordinator: \"${SK_LISTEN_URL%:*}:$closed\"|"
 variant controlsock -e "s|^coordinator: .*|coordinator: \"$SK_CONTROL_URL\"|"
-for v in wrongkey stranger closedport controlsock; do sk_start_agent "$v"; done
+sk_start_agent wrongkey stranger closedport controlsock
 
 sk_write_plan "$SK_WORK/plans/src" misconf 1h '  - name: only
     regions: [af]' "0001_t=CREATE TABLE misconf_t (id int);"

@@ -31,7 +31,7 @@ sk_coordinator_config
 sed -i 's|^release_keys: .*|release_keys: [../keys/release.pub, ../keys/release2.pub]|' \
 	"$SK_WORK/coordinator/coordinator.yaml"
 sk_start_coordinator
-for r in af in ksa; do sk_start_agent "$r"; done
+sk_start_agent af in ksa
 
 # 1. Signed by a key region "in" does not pin.
 sk_write_plan "$SK_WORK/plans/k2-src" keytwo 1h "$SK_TWO_PHASES" "0001_t=CREATE TABLE k2 (id int);"

@@ -42,7 +42,7 @@ sed -i -e "s|^  cert: .*|  cert: ../other-ca/agent-in.crt|" -e "s|^  key: .*|  k
 grep -q "other-ca/agent-in.crt" "$SK_WORK/agents/in.yaml" || sk_fail "could not give agent in the other CA's certificate"
 sk_coordinator_config
 sk_start_coordinator
-for r in af in ksa; do sk_start_agent "$r"; done
+sk_start_agent af in ksa
 
 # --- (a) another CA's certificate ---------------------------------------------
 sk_wait_until 20 grep -q "listen on $SK_LISTEN_URL: refused [0-9]* connections\? in the TLS handshake" "$clog" ||

@@ -27,9 +27,7 @@ sk_agent_config in "app=pg:in_app"
 SK_AGENT_EXTRA="move: {listen: 'tcp://127.0.0.1:$mport'}" sk_agent_config ksa "app=pg:ksa_app"
 sk_coordinator_config
 sk_start_coordinator
-for r in af in ksa; do
-	sk_start_agent "$r"
-done
+sk_start_agent af in ksa
 
 move_plan() { # move_plan NAME FROM TO: a signed plan moving hotel h1
 	local dir="$SK_WORK/plans/$1-src"

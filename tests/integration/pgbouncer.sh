@@ -86,9 +86,7 @@ SK_AGENT_EXTRA="backup_dir: $SK_WORK/backups/af" sk_pgbouncer_agent_config af ap
 grep -q "pooler: transaction" "$SK_WORK/agents/af.yaml" || sk_fail "af's agent.yaml has no pooler line"
 sk_coordinator_config
 sk_start_coordinator
-for r in "${SK_REGIONS[@]}"; do
-	sk_start_agent "$r"
-done
+sk_start_agent "${SK_REGIONS[@]}"
 
 # Open both server connections of af_app's pool before the rollout, so
 # that with server_round_robin consecutive transactions alternate.
