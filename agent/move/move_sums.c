@@ -116,7 +116,10 @@ move_sum_sql(move_str *b, const Skein__V1__MoveTable *t, const char *column, boo
 	const char *mod = "18446744073709551616";
 
 	/* A sum of signed 64-bit hashes taken modulo 2^64 into 0..2^64-1:
-	 * order-independent, so neither side needs to sort. */
+	 * order-independent, so neither side needs to sort. sum(bigint) is
+	 * exact (128-bit integers where the platform has them, numeric
+	 * otherwise; a numeric result): casting each hash to numeric first
+	 * gives the same sum, slower. */
 	if (keys_param) {
 		/* In the freeze: the tenant's rows counted (through its index),
 		 * and the hashes of only the rows whose keys $2 lists, each
@@ -135,7 +138,7 @@ move_sum_sql(move_str *b, const Skein__V1__MoveTable *t, const char *column, boo
 		sk_strbuf_add(b, i ? ", t." : "t.");
 		move_str_ident(b, t->columns[i]->name, false);
 	}
-	sk_strbuf_add(b, ")::text, 0)::numeric)");
+	sk_strbuf_add(b, ")::text, 0))");
 	sk_strbuf_addf(b, ", 0) %% %s + %s) %% %s)::text", mod, mod, mod);
 	if (keys_param)
 		sk_strbuf_add(b, ", pg_catalog.jsonb_array_length($2::jsonb)");
