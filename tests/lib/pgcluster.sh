@@ -333,15 +333,16 @@ cmd_psql() {
 }
 
 cmd_createdb() {
-	local cdir db exists
+	local cdir db
 	cdir="$(abspath "$1")/$2"
 	db=$3
-	# Through stdin: psql interpolates :'db' there, not in -c.
-	exists=$(run_psql "$cdir" postgres -At -v "db=$db" \
-		<<<"SELECT 1 FROM pg_catalog.pg_database WHERE datname = :'db';") ||
-		die "create database $db in $cdir: cannot query the server"
-	[[ "$exists" == "1" ]] && return 0
-	run_psql "$cdir" postgres -v "db=$db" <<<'CREATE DATABASE :"db";' >/dev/null ||
+	# One psql: the CREATE only when the database is missing (\gexec runs
+	# what the query returns). Through stdin: psql interpolates :'db'
+	# there, not in -c.
+	run_psql "$cdir" postgres -v "db=$db" >/dev/null <<'SQL' ||
+SELECT pg_catalog.format('CREATE DATABASE %I', :'db')
+WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_database WHERE datname = :'db') \gexec
+SQL
 		die "create database $db in $cdir: CREATE DATABASE failed"
 }
 
