@@ -35,6 +35,9 @@ for r in af in ksa; do
 		-v ON_ERROR_STOP=1 -v region="$r" -v bookings=3000 -f "$ex/fixture/hotels.sql" >/dev/null
 done
 sk_rpsql af "UPDATE bookings SET guest = guest || ' MARKER-7c1e-tenantdata', extras = extras || jsonb_build_object('pad', repeat('p', 600)) WHERE tenant_id = 'hotel-af-007'" >/dev/null
+# One row larger than the source's COPY batch (64 KiB): it travels in
+# replies of its own, between batches of small rows.
+sk_rpsql af "UPDATE bookings SET extras = extras || jsonb_build_object('big', repeat('b', 200000)) WHERE id = (SELECT min(id) + 5 FROM bookings WHERE tenant_id = 'hotel-af-007')" >/dev/null
 
 # 2. Writers: hotel-af-001 (must never fail) and hotel-af-007 (until the
 #    move freezes and then refuses it).
