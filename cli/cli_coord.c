@@ -1,8 +1,10 @@
-/* cli_coord: one REQ socket per exchange, dialled and closed each time: a
- * command sends a few requests (wait polls every 200 ms), and a fresh
- * dial finds a coordinator that restarted in between. Each request is
- * signed by the operator's key with a fresh nonce (coordinator side:
- * coord_auth.c). */
+/* cli_coord: the CLI's REQ socket to the coordinator. A command that
+ * sends one request dials, asks and closes (cli_coord_call); one that
+ * polls (wait and watch, every 200 ms) keeps its socket between requests
+ * (cli_coord_conn), since a dial costs both ends a TLS handshake, and
+ * dials afresh after any failure, which finds a coordinator that
+ * restarted in between. Each request is signed by the operator's key
+ * with a fresh nonce (coordinator side: coord_auth.c). */
 #include "cli_coord.h"
 
 #include <nng/nng.h>
@@ -100,44 +102,74 @@ out:
 	return rc;
 }
 
-int
-cli_coord_call(const char *url, const sk_cli_request *req,
-    sk_cli_response *resp, sk_err *err)
+void
+cli_coord_conn_init(cli_coord_conn *c, const char *url)
+{
+	memset(c, 0, sizeof(*c));
+	c->url = url;
+}
+
+void
+cli_coord_conn_close(cli_coord_conn *c)
+{
+	if (c->open)
+		nng_close(c->sock);
+	c->open = false;
+}
+
+static int
+conn_dial(cli_coord_conn *c, sk_err *err)
+{
+	int rv, rc;
+
+	if ((rv = nng_req0_open(&c->sock)) != 0)
+		return sk_err_set(err, SK_ENET, "open socket: %s", nng_strerror(rv));
+	c->open = true;
+	nng_socket_set_ms(c->sock, NNG_OPT_RECVTIMEO, CLI_TIMEOUT_MS);
+	nng_socket_set_ms(c->sock, NNG_OPT_SENDTIMEO, CLI_TIMEOUT_MS);
+	nng_socket_set_size(c->sock, NNG_OPT_RECVMAXSZ, 64u * 1024u * 1024u);
+	rc = sk_transport_dial(c->sock, c->url, &coord_tls, 0, err);
+	if (rc == SK_OK)
+		return SK_OK;
+	cli_coord_conn_close(c);
+	sk_err_wrap(err, "reach coordinator");
+	if (rc == SK_ECRYPTO)
+		snprintf(err->hint, sizeof(err->hint),
+		    "--tls-ca (SKEIN_TLS_CA) must be the CA that signed the "
+		    "coordinator's certificate, and the URL's host (or "
+		    "--tls-server-name) a name it carries");
+	else if (rc == SK_ENET)
+		snprintf(err->hint, sizeof(err->hint),
+		    "is skein-coordinator running, and is this its `control` "
+		    "URL (tls+tcp:// when it uses TLS)?");
+	return rc;
+}
+
+static int
+conn_call(cli_coord_conn *c, const sk_cli_request *req, sk_cli_response *resp,
+    sk_err *err)
 {
 	bool signed_req = false;
-	nng_socket sock;
 	uint8_t *out = NULL;
 	size_t olen = 0;
 	nng_msg *msg = NULL;
-	int rv, rc = SK_OK;
+	int rv, rc;
 
-	if ((rv = nng_req0_open(&sock)) != 0)
-		return sk_err_set(err, SK_ENET, "open socket: %s", nng_strerror(rv));
-	nng_socket_set_ms(sock, NNG_OPT_RECVTIMEO, CLI_TIMEOUT_MS);
-	nng_socket_set_ms(sock, NNG_OPT_SENDTIMEO, CLI_TIMEOUT_MS);
-	nng_socket_set_size(sock, NNG_OPT_RECVMAXSZ, 64u * 1024u * 1024u);
-	if ((rc = sk_transport_dial(sock, url, &coord_tls, 0, err)) != SK_OK) {
-		sk_err_wrap(err, "reach coordinator");
-		if (rc == SK_ECRYPTO)
-			snprintf(err->hint, sizeof(err->hint),
-			    "--tls-ca (SKEIN_TLS_CA) must be the CA that signed the "
-			    "coordinator's certificate, and the URL's host (or "
-			    "--tls-server-name) a name it carries");
-		else if (rc == SK_ENET)
-			snprintf(err->hint, sizeof(err->hint),
-			    "is skein-coordinator running, and is this its `control` "
-			    "URL (tls+tcp:// when it uses TLS)?");
-		goto out;
-	}
+	if (!c->open && (rc = conn_dial(c, err)) != SK_OK)
+		return rc;
 	if ((rc = seal(req, &out, &olen, &signed_req, err)) != SK_OK)
 		goto out;
-	if ((rv = nng_send(sock, out, olen, 0)) != 0 ||
-	    (rv = nng_recvmsg(sock, &msg, 0)) != 0) {
+	if ((rv = nng_send(c->sock, out, olen, 0)) != 0 ||
+	    (rv = nng_recvmsg(c->sock, &msg, 0)) != 0) {
+		/* The next call dials afresh. */
+		cli_coord_conn_close(c);
 		rc = sk_err_set(err, SK_ENET, "talk to coordinator at %s: %s",
-		    url, nng_strerror(rv));
+		    c->url, nng_strerror(rv));
 		goto out;
 	}
 	rc = sk_cli_response_decode(nng_msg_body(msg), nng_msg_len(msg), resp, err);
+	if (rc != SK_OK)
+		cli_coord_conn_close(c);
 	if (rc == SK_OK && !resp->ok && !signed_req && resp->error.code == SK_ECRYPTO) {
 		char where[1200];
 		const char *src = NULL;
@@ -152,7 +184,38 @@ cli_coord_call(const char *url, const sk_cli_request *req,
 out:
 	nng_msg_free(msg);
 	free(out);
-	nng_close(sock);
+	return rc;
+}
+
+int
+cli_coord_conn_call(cli_coord_conn *c, const sk_cli_request *req,
+    sk_cli_response *resp, sk_err *err)
+{
+	bool kept = c->open;
+	int rc = conn_call(c, req, resp, err);
+
+	/* A kept socket's request in flight when the coordinator restarted
+	 * is sent again by nng to the new one, which refuses it as made
+	 * before it started (coord_auth.c): seal it afresh, once, on a
+	 * fresh dial. */
+	if (rc == SK_OK && kept && !resp->ok && resp->error.code == SK_EEXPIRED) {
+		sk_cli_response_fini(resp);
+		cli_coord_conn_close(c);
+		rc = conn_call(c, req, resp, err);
+	}
+	return rc;
+}
+
+int
+cli_coord_call(const char *url, const sk_cli_request *req,
+    sk_cli_response *resp, sk_err *err)
+{
+	cli_coord_conn c;
+	int rc;
+
+	cli_coord_conn_init(&c, url);
+	rc = cli_coord_conn_call(&c, req, resp, err);
+	cli_coord_conn_close(&c);
 	return rc;
 }
 

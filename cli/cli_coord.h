@@ -8,6 +8,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <nng/nng.h>
+
 #include "sk_err.h"
 #include "sk_wire.h"
 
@@ -34,6 +36,22 @@ bool cli_coord_key_path(char *buf, size_t len, const char **source);
  * nothing. */
 int cli_coord_call(const char *url, const sk_cli_request *req,
     sk_cli_response *resp, sk_err *err) SK_WARN_UNUSED;
+
+/* A socket kept between requests, for commands that poll: dialled at
+ * its first call, reused by the next, closed after any failure (the next
+ * call dials afresh, and so finds a coordinator that restarted). url is
+ * borrowed. */
+typedef struct cli_coord_conn {
+	const char *url;
+	nng_socket sock;
+	bool open;
+} cli_coord_conn;
+
+void cli_coord_conn_init(cli_coord_conn *c, const char *url);
+/* cli_coord_call on c's socket; the same answers and errors. */
+int cli_coord_conn_call(cli_coord_conn *c, const sk_cli_request *req,
+    sk_cli_response *resp, sk_err *err) SK_WARN_UNUSED;
+void cli_coord_conn_close(cli_coord_conn *c);
 
 /* Print e on stderr as "skein CMD: message (SQLSTATE x)", then its
  * detail and hint on lines of their own. */

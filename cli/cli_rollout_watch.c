@@ -224,7 +224,9 @@ rollout_start(const char *url, const char *path, int mode, bool reapply,
 	return SK_OK;
 }
 
-static int fetch(const char *url, const char *id, uint64_t since,
+static int fetch(cli_coord_conn *c, const char *id, uint64_t since,
+    sk_cli_response *resp, sk_err *err);
+static int fetch_once(const char *url, const char *id, uint64_t since,
     sk_cli_response *resp, sk_err *err);
 
 /* What `rollout start --json` prints: the started rollout's id, plan,
@@ -239,7 +241,7 @@ print_start_json(const char *url, const char *id)
 	char *text;
 	bool ok;
 
-	if (fetch(url, id, UINT64_MAX, &resp, &err) != SK_OK) {
+	if (fetch_once(url, id, UINT64_MAX, &resp, &err) != SK_OK) {
 		cli_errorf("rollout",
 		    "start: rollout %s started, but its status could not be read "
 		    "for --json: %s; see skein rollout status %s",
@@ -280,8 +282,9 @@ rollout_cmd_start(const char *url, const char *path, bool reapply, bool json)
 	return CLI_OK;
 }
 
+/* The status of rollout id (NULL: all), with its events after since. */
 static int
-fetch(const char *url, const char *id, uint64_t since, sk_cli_response *resp,
+fetch(cli_coord_conn *c, const char *id, uint64_t since, sk_cli_response *resp,
     sk_err *err)
 {
 	sk_cli_request req;
@@ -290,7 +293,7 @@ fetch(const char *url, const char *id, uint64_t since, sk_cli_response *resp,
 	req.op = SK_CLI_STATUS;
 	snprintf(req.rollout_id, sizeof(req.rollout_id), "%s", id ? id : "");
 	req.events_since = since;
-	if (cli_coord_call(url, &req, resp, err) != SK_OK)
+	if (cli_coord_conn_call(c, &req, resp, err) != SK_OK)
 		return err->code;
 	if (!resp->ok) {
 		*err = resp->error;
@@ -306,6 +309,19 @@ fetch(const char *url, const char *id, uint64_t since, sk_cli_response *resp,
 	return SK_OK;
 }
 
+static int
+fetch_once(const char *url, const char *id, uint64_t since,
+    sk_cli_response *resp, sk_err *err)
+{
+	cli_coord_conn c;
+	int rc;
+
+	cli_coord_conn_init(&c, url);
+	rc = fetch(&c, id, since, resp, err);
+	cli_coord_conn_close(&c);
+	return rc;
+}
+
 int
 rollout_cmd_status(const char *url, const char *id, bool json, bool no_color)
 {
@@ -313,7 +329,7 @@ rollout_cmd_status(const char *url, const char *id, bool json, bool no_color)
 	cli_look look;
 	sk_err err;
 
-	if (fetch(url, id, 0, &resp, &err) != SK_OK) {
+	if (fetch_once(url, id, 0, &resp, &err) != SK_OK) {
 		cli_coord_print_err("rollout status", &err);
 		return CLI_FAIL;
 	}
@@ -404,17 +420,20 @@ follow(const char *url, const char *id, int64_t deadline, int how,
     bool no_color, sk_cli_response *resp, sk_err *err)
 {
 	cli_progress_block bars;
+	cli_coord_conn c;
 	cli_live live;
 	uint64_t since = 0;
 	bool warned = false;
 
+	cli_coord_conn_init(&c, url);
 	cli_live_init(&live, stdout, no_color);
 	/* Off a terminal, a backfill's plain line now and then. */
 	cli_progress_block_init(&bars, stdout, true);
 	for (;;) {
-		if (fetch(url, id, since, resp, err) != SK_OK) {
+		if (fetch(&c, id, since, resp, err) != SK_OK) {
 			if (err->code != SK_ENET) {
 				cli_live_fini(&live);
+				cli_coord_conn_close(&c);
 				return err->code;
 			}
 			if (!warned) {
@@ -439,12 +458,14 @@ follow(const char *url, const char *id, int64_t deadline, int how,
 			}
 			if (over) {
 				cli_live_fini(&live); /* the block stays */
+				cli_coord_conn_close(&c);
 				return SK_OK;
 			}
 			sk_cli_response_fini(resp);
 		}
 		if (deadline && sk_mono_ms() > deadline) {
 			cli_live_fini(&live);
+			cli_coord_conn_close(&c);
 			return sk_err_set(err, SK_ETIMEOUT,
 			    "rollout %s still running after the timeout", id);
 		}
