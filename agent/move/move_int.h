@@ -15,11 +15,14 @@
 #include "sk_err.h"
 
 /* The session settings under which both sides compute checksums, so that
- * ROW(...)::text is the same text on both. SET LOCAL: in a transaction. */
-#define MOVE_SUM_SETTINGS                                      \
-"SET LOCAL DateStyle = 'ISO, YMD'; SET LOCAL IntervalStyle = " \
-    "'postgres'; SET LOCAL TimeZone = 'UTC'; SET LOCAL "       \
-    "extra_float_digits = 3; SET LOCAL bytea_output = 'hex'"
+ * ROW(...)::text is the same text on both, and with no parallel workers
+ * (background work: one core, as move_src_connect). SET LOCAL: in a
+ * transaction. */
+#define MOVE_SUM_SETTINGS                                                \
+"SET LOCAL DateStyle = 'ISO, YMD'; SET LOCAL IntervalStyle = "           \
+    "'postgres'; SET LOCAL TimeZone = 'UTC'; SET LOCAL "                 \
+    "extra_float_digits = 3; SET LOCAL bytea_output = 'hex'; SET LOCAL " \
+    "max_parallel_workers_per_gather = 0"
 
 #define MOVE_SUMS_DOMAIN "skein/v1/move-sums"
 
@@ -112,6 +115,10 @@ typedef struct move_src {
 } move_src;
 /* move_source_db.c's, for move_source_end.c: the description, read
  * once; and the ops the table in move_source_end.c names. */
+/* sk_pg_connect, then no parallel workers for the session's queries;
+ * *out NULL on failure. */
+int move_src_connect(const char *conninfo, const char *appname, PGconn **out,
+    sk_err *err) SK_WARN_UNUSED;
 int move_src_need_desc(move_src *s, sk_err *err);
 int move_src_describe(void *arg, Skein__V1__MoveDescription **out, sk_err *err);
 int move_src_capture(void *arg, sk_err *err);

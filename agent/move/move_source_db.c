@@ -13,6 +13,26 @@
 #include "sk_pg.h"
 #include "sk_util.h"
 
+/* A connection of the move's source. Its queries (the counts, the
+ * figures, the copy) run without parallel workers: the move is
+ * background work beside the application's, and takes one core of the
+ * source's host at a time, never the spare ones the application's
+ * queries would have had. */
+int
+move_src_connect(const char *conninfo, const char *appname, PGconn **out, sk_err *err)
+{
+	int rc = sk_pg_connect(conninfo, appname, out, err);
+
+	if (rc == SK_OK)
+		rc = sk_pg_exec(*out, "open the move's source",
+		    "SET max_parallel_workers_per_gather = 0", NULL, err);
+	if (rc != SK_OK && *out != NULL) {
+		PQfinish(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
 int
 move_src_need_desc(move_src *s, sk_err *err)
 {
@@ -206,7 +226,7 @@ move_src_snapshot(void *arg, char **snapshot, char **exported, sk_err *err)
 	if (exported != NULL)
 		*exported = NULL;
 	if (s->snap == NULL) {
-		rc = sk_pg_connect(s->conninfo, "skein-move-copy", &s->snap, err);
+		rc = move_src_connect(s->conninfo, "skein-move-copy", &s->snap, err);
 		if (rc != SK_OK)
 			return rc;
 	}

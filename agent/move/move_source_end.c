@@ -22,7 +22,7 @@ src_freeze(void *arg, int64_t timeout_ms, sk_err *err)
 	int rc;
 
 	if (s->frz == NULL) {
-		rc = sk_pg_connect(s->conninfo, "skein-move-freeze", &s->frz, err);
+		rc = move_src_connect(s->conninfo, "skein-move-freeze", &s->frz, err);
 		if (rc != SK_OK)
 			return rc;
 	}
@@ -261,7 +261,7 @@ src_worker(void *arg, const char *exported, const move_source_ops **ops,
 	w->key = s->key;
 	memcpy(w->region, s->region, sizeof(w->region));
 	w->nm = s->nm;
-	rc = sk_pg_connect(w->conninfo, "skein-move-copy", &w->c, err);
+	rc = move_src_connect(w->conninfo, "skein-move-copy", &w->c, err);
 	if (rc == SK_OK)
 		rc = move_src_import(w, exported, err);
 	if (rc != SK_OK) {
@@ -311,7 +311,7 @@ move_local_open(const char *conninfo, const move_spec *spec, const char *region,
 	s->key = key;
 	snprintf(s->region, sizeof(s->region), "%s", region != NULL ? region : "");
 	move_names_init(&s->nm, spec->move_id);
-	rc = sk_pg_connect(conninfo, "skein-move-source", &s->c, err);
+	rc = move_src_connect(conninfo, "skein-move-source", &s->c, err);
 	if (rc == SK_OK)
 		rc = agent_ledger_ensure(s->c, NULL, err);
 	if (rc != SK_OK) {

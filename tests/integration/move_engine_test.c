@@ -1636,6 +1636,57 @@ test_rehearsal_estimates_and_installs_nothing(void **state)
 	world_close(&w);
 }
 
+/* The move's queries take no parallel workers on either side: on a
+ * database whose planner would give a scan workers at any size, the
+ * source's sessions (move_src_connect) and the checksums' settings
+ * (MOVE_SUM_SETTINGS) plan the same scan without a Gather. */
+static bool
+plans_gather(PGconn *c, const char *sql)
+{
+	PGresult *res = PQexec(c, sql);
+	bool gather = false;
+
+	assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
+	for (int i = 0; i < PQntuples(res); i++)
+		gather = gather || strstr(PQgetvalue(res, i, 0), "Gather") != NULL;
+	PQclear(res);
+	return gather;
+}
+
+static void
+test_move_sessions_take_no_parallel_workers(void **state)
+{
+	static const char scan[] =
+	    "EXPLAIN SELECT count(*) FROM orders WHERE tenant_id = 'acme'";
+	char sql[512];
+	PGconn *plain, *src = NULL;
+	PGresult *res;
+	sk_err err;
+	world w;
+
+	(void)state;
+	world_open(&w, "mvpar", NULL, NULL);
+	snprintf(sql, sizeof(sql),
+	    "ALTER DATABASE %s SET parallel_setup_cost = 0; ALTER DATABASE %s "
+	    "SET parallel_tuple_cost = 0; ALTER DATABASE %s SET "
+	    "min_parallel_table_scan_size = 0",
+	    w.src, w.src, w.src);
+	pgfixture_exec_db(port, w.src, sql);
+	plain = pgfixture_connect(port, w.src, "plain");
+	/* The check can fail: without the settings, the scan has workers. */
+	assert_true(plans_gather(plain, scan));
+	assert_int_equal(
+	    move_src_connect(w.src_ci, "skein-move-source", &src, &err), SK_OK);
+	assert_false(plans_gather(src, scan));
+	res = PQexec(plain, "BEGIN; " MOVE_SUM_SETTINGS);
+	assert_int_equal(PQresultStatus(res), PGRES_COMMAND_OK);
+	PQclear(res);
+	assert_false(plans_gather(plain, scan));
+	PQfinish(src);
+	PQfinish(plain);
+	world_close(&w);
+}
+
 int
 main(void)
 {
@@ -1656,6 +1707,7 @@ main(void)
 		cmocka_unit_test(test_tenant_value_with_quote_and_backslash),
 		cmocka_unit_test(test_discover_moves_the_tables_with_the_tenant_column),
 		cmocka_unit_test(test_rehearsal_estimates_and_installs_nothing),
+		cmocka_unit_test(test_move_sessions_take_no_parallel_workers),
 		cmocka_unit_test(test_move_back_returns_the_tenant_with_its_changes),
 		cmocka_unit_test(test_copy_rate_limits_the_copy),
 		cmocka_unit_test(test_parallel_copy_runs_two_tables_at_once_and_is_exact),
