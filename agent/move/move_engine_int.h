@@ -1,8 +1,9 @@
-/* move_engine_int.h: the target side's move driver, shared by its three
+/* move_engine_int.h: the target side's move driver, shared by its four
  * files: move_engine.c (the phases in order, the catch-up, resume),
- * move_engine_copy.c (the copy and the rehearsal's sample of it) and
+ * move_engine_copy.c (the copy and the rehearsal's sample of it),
  * move_engine_cutover.c (verification, the freeze, the commit point, the
- * flip, the abort). Not for use outside agent/move. */
+ * flip, the abort) and move_engine_steps.c (what all of them use; it
+ * calls none of them). Not for use outside agent/move. */
 #ifndef SKEIN_MOVE_ENGINE_INT_H
 #define SKEIN_MOVE_ENGINE_INT_H
 
@@ -36,7 +37,7 @@ typedef struct engine {
 	int64_t copy_t0, copy_bytes;
 } engine;
 
-/* move_engine.c */
+/* move_engine_steps.c */
 
 /* Send the progress (at most once a second unless force). */
 void move_engine_report(engine *e, bool force);
