@@ -16,7 +16,8 @@
 
 /* The session settings under which both sides compute checksums, so that
  * ROW(...)::text is the same text on both, and with no parallel workers
- * (background work: one core, as move_src_connect). SET LOCAL: in a
+ * (background work: one core, as move_src_connect; in a freeze,
+ * move_freeze_timeout_sql gives them back). SET LOCAL: in a
  * transaction. */
 #define MOVE_SUM_SETTINGS                                                \
 "SET LOCAL DateStyle = 'ISO, YMD'; SET LOCAL IntervalStyle = "           \
@@ -152,9 +153,13 @@ struct move_target {
 /* Shared by the target's files (move_target_db.c): the description of
  * a moved table; the SQL that creates (or drops) the target guard; the
  * SQL that deletes the tenant's rows, children first. */
-/* "SET LOCAL statement_timeout = N" for what is left of a freeze that
- * ends at until_ms (sk_mono_ms; 0: no limit, an empty string), into buf.
- * SK_ETIMEOUT when nothing is left. */
+/* The settings of a transaction in a freeze that ends at until_ms
+ * (sk_mono_ms; 0: not in a freeze, an empty string), into buf (at least
+ * MOVE_FREEZE_SQL_MAX bytes): "SET LOCAL statement_timeout = N" for what
+ * is left of it, and the server's parallel workers back (the tenant's
+ * writes wait on the freeze: it may use the spare cores the move's
+ * background work leaves alone). SK_ETIMEOUT when nothing is left. */
+#define MOVE_FREEZE_SQL_MAX 128
 int move_freeze_timeout_sql(int64_t until_ms, char *buf, size_t len, sk_err *err);
 const Skein__V1__MoveTable *move_target_find_table(
     const move_target *t, const char *name);

@@ -484,7 +484,7 @@ move_src_position(void *arg, bool want_sums, const char *since, char **snapshot,
 	move_src *s = arg;
 	Skein__V1__MoveSums ms = SKEIN__V1__MOVE_SUMS__INIT;
 	PGresult *res = NULL;
-	char *snap = NULL, cut[64];
+	char *snap = NULL, cut[MOVE_FREEZE_SQL_MAX];
 	int rc;
 
 	*snapshot = NULL;

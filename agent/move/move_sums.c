@@ -578,7 +578,10 @@ move_freeze_timeout_sql(int64_t until_ms, char *buf, size_t len, sk_err *err)
 	left = until_ms - sk_mono_ms();
 	if (left <= 0)
 		return sk_err_set(err, SK_ETIMEOUT, "the freeze's time is up");
-	snprintf(buf, len, "SET LOCAL statement_timeout = %lld", (long long)left);
+	snprintf(buf, len,
+	    "SET LOCAL statement_timeout = %lld; SET LOCAL "
+	    "max_parallel_workers_per_gather TO DEFAULT",
+	    (long long)left);
 	return SK_OK;
 }
 

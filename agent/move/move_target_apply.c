@@ -251,7 +251,7 @@ move_target_sums(move_target *t, const char *snapshot, const char *since,
 	    "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY; " MOVE_SUM_SETTINGS,
 	    NULL, err);
 	if (rc == SK_OK) { /* in the freeze: cut at its end */
-		char cut[64];
+		char cut[MOVE_FREEZE_SQL_MAX];
 
 		rc = move_freeze_timeout_sql(t->deadline_ms, cut, sizeof(cut), err);
 		if (rc == SK_OK && cut[0] != '\0')

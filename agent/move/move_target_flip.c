@@ -121,7 +121,7 @@ flip_once(void *arg, sk_err *err)
 	    "warning",
 	    NULL, err);
 	if (rc == SK_OK) { /* prepared in the freeze: cut at its end */
-		char cut[64];
+		char cut[MOVE_FREEZE_SQL_MAX];
 
 		rc = move_freeze_timeout_sql(t->deadline_ms, cut, sizeof(cut), err);
 		if (rc == SK_OK && cut[0] != '\0')

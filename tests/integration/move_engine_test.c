@@ -1636,10 +1636,11 @@ test_rehearsal_estimates_and_installs_nothing(void **state)
 	world_close(&w);
 }
 
-/* The move's queries take no parallel workers on either side: on a
- * database whose planner would give a scan workers at any size, the
- * source's sessions (move_src_connect) and the checksums' settings
- * (MOVE_SUM_SETTINGS) plan the same scan without a Gather. */
+/* The move's queries take no parallel workers on either side, but in the
+ * freeze: on a database whose planner would give a scan workers at any
+ * size, the source's sessions (move_src_connect) and the checksums'
+ * settings (MOVE_SUM_SETTINGS) plan the same scan without a Gather, and
+ * the freeze's settings (move_freeze_timeout_sql) with one again. */
 static bool
 plans_gather(PGconn *c, const char *sql)
 {
@@ -1658,7 +1659,7 @@ test_move_sessions_take_no_parallel_workers(void **state)
 {
 	static const char scan[] =
 	    "EXPLAIN SELECT count(*) FROM orders WHERE tenant_id = 'acme'";
-	char sql[512];
+	char sql[512], cut[MOVE_FREEZE_SQL_MAX];
 	PGconn *plain, *src = NULL;
 	PGresult *res;
 	sk_err err;
@@ -1682,6 +1683,19 @@ test_move_sessions_take_no_parallel_workers(void **state)
 	assert_int_equal(PQresultStatus(res), PGRES_COMMAND_OK);
 	PQclear(res);
 	assert_false(plans_gather(plain, scan));
+	assert_int_equal(
+	    move_freeze_timeout_sql(sk_mono_ms() + 60000, cut, sizeof(cut), &err), SK_OK);
+	res = PQexec(plain, cut);
+	assert_int_equal(PQresultStatus(res), PGRES_COMMAND_OK);
+	PQclear(res);
+	assert_true(plans_gather(plain, scan));
+	/* The source's session too: its SET gives way in a freeze. */
+	res = PQexec(src, "BEGIN");
+	PQclear(res);
+	res = PQexec(src, cut);
+	assert_int_equal(PQresultStatus(res), PGRES_COMMAND_OK);
+	PQclear(res);
+	assert_true(plans_gather(src, scan));
 	PQfinish(src);
 	PQfinish(plain);
 	world_close(&w);
